@@ -1,0 +1,220 @@
+// firstepoch._C: the only file that includes pybind11. It checks every argument (dtype, rank, shape,
+// layout, aliasing) and raises TypeError/ValueError naming it; it never casts or copies. Kernels run
+// with the GIL released.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "common/cpu.h"
+#include "common/parallel.h"
+#include "dispatch.h"
+
+namespace py = pybind11;
+
+namespace {
+
+std::string shape_str(const py::array& a) {
+  std::ostringstream os;
+  os << "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.shape(i);
+  if (a.ndim() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+template <class T>
+const char* type_name();
+template <>
+const char* type_name<float>() { return "float32"; }
+template <>
+const char* type_name<double>() { return "float64"; }
+
+template <class T>
+void require_dtype(const py::array& a, const char* name) {
+  if (!py::isinstance<py::array_t<T>>(a))
+    throw py::type_error(std::string(name) + " must have dtype " + type_name<T>() + ", got " +
+                         dtype_str(a) + " with shape " + shape_str(a) + " (no implicit casts)");
+}
+
+// Byte range [lo, hi) an array's elements occupy (empty arrays occupy nothing).
+std::pair<intptr_t, intptr_t> extent(const py::array& a) {
+  intptr_t lo = reinterpret_cast<intptr_t>(a.data()), hi = lo;
+  if (a.size() == 0) return {lo, lo};
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    const intptr_t span = static_cast<intptr_t>(a.strides(i)) * (a.shape(i) - 1);
+    if (span < 0) lo += span; else hi += span;
+  }
+  return {lo, hi + a.itemsize()};
+}
+
+void require_no_overlap(const py::array& out, const py::array& other, const char* out_name,
+                        const char* other_name) {
+  auto [a0, a1] = extent(out);
+  auto [b0, b1] = extent(other);
+  if (a0 < b1 && b0 < a1)
+    throw py::value_error(std::string(out_name) + " shares memory with " + other_name +
+                          "; the output must not alias an input");
+}
+
+// A matrix operand: the last axis has unit stride and rows do not go backwards, so it can be read
+// as (rows, cols) with a leading dimension. Batch axis (3-D) stride must be >= 0.
+struct Mat {
+  int64_t batch = 1, rows = 0, cols = 0, ld = 0, batch_stride = 0;
+  bool batched = false;
+};
+
+Mat describe(const py::array& a, const char* name) {
+  if (a.ndim() != 2 && a.ndim() != 3)
+    throw py::value_error(std::string(name) + " must be 2-D (rows, cols) or 3-D (batch, rows, cols), got shape " +
+                          shape_str(a));
+  const py::ssize_t item = a.itemsize();
+  const int r = static_cast<int>(a.ndim()) - 2;
+  Mat m;
+  m.batched = a.ndim() == 3;
+  m.batch = m.batched ? a.shape(0) : 1;
+  m.rows = a.shape(r);
+  m.cols = a.shape(r + 1);
+  const bool unit_inner = m.cols <= 1 || a.strides(r + 1) == item;
+  const py::ssize_t rs = m.rows <= 1 ? std::max<py::ssize_t>(m.cols, 1) * item : a.strides(r);
+  const py::ssize_t bs = (!m.batched || m.batch <= 1) ? 0 : a.strides(0);
+  if (!unit_inner || rs % item != 0 || rs < m.cols * item || bs < 0 || bs % item != 0)
+    throw py::value_error(std::string(name) + " with shape " + shape_str(a) +
+                          " must be C-contiguous along its rows (unit stride on the last axis, rows "
+                          "going forward); got a transposed, reversed or strided view: pass the "
+                          "transpose flag, or make a copy with numpy.ascontiguousarray");
+  m.ld = rs / item;
+  m.batch_stride = bs / item;
+  return m;
+}
+
+template <class T>
+py::array gemm_typed(py::array a, py::array b, py::array out, bool trans_a, bool trans_b, double alpha,
+                     double beta, py::object bias_obj, bool relu) {
+  require_dtype<T>(a, "a");
+  require_dtype<T>(b, "b");
+  require_dtype<T>(out, "out");
+  Mat ma = describe(a, "a"), mb = describe(b, "b"), mc = describe(out, "out");
+  const int64_t M = trans_a ? ma.cols : ma.rows, K = trans_a ? ma.rows : ma.cols;
+  const int64_t Kb = trans_b ? mb.cols : mb.rows, N = trans_b ? mb.rows : mb.cols;
+  auto op_shape = [](const py::array& x, bool t) { return shape_str(x) + (t ? " (transposed)" : ""); };
+  if (K != Kb)
+    throw py::value_error("gemm: inner dimensions differ: op(a) is " + std::to_string(M) + "x" +
+                          std::to_string(K) + " from a " + op_shape(a, trans_a) + ", op(b) is " +
+                          std::to_string(Kb) + "x" + std::to_string(N) + " from b " + op_shape(b, trans_b));
+  if (ma.batched && mb.batched && ma.batch != mb.batch)
+    throw py::value_error("gemm: batch sizes differ: a " + shape_str(a) + ", b " + shape_str(b));
+  const bool batched = ma.batched || mb.batched;
+  const int64_t batch = ma.batched ? ma.batch : mb.batch;
+  if (batched != mc.batched || mc.rows != M || mc.cols != N || (batched && mc.batch != batch)) {
+    std::string want = batched ? "(" + std::to_string(batch) + ", " : "(";
+    want += std::to_string(M) + ", " + std::to_string(N) + ")";
+    throw py::value_error("out must have shape " + want + " for a " + op_shape(a, trans_a) + " and b " +
+                          op_shape(b, trans_b) + ", got " + shape_str(out));
+  }
+  if (!out.writeable()) throw py::value_error("out is read-only");
+  if (batched && batch > 1 && mc.batch_stride < M * mc.ld)
+    throw py::value_error("out with shape " + shape_str(out) + " has overlapping batch entries");
+  require_no_overlap(out, a, "out", "a");
+  require_no_overlap(out, b, "out", "b");
+  const T* bias_ptr = nullptr;
+  py::array bias;
+  if (!bias_obj.is_none()) {
+    if (!py::isinstance<py::array>(bias_obj))
+      throw py::type_error("bias must be a numpy array or None, got " +
+                           py::str(py::type::of(bias_obj)).cast<std::string>());
+    bias = bias_obj.cast<py::array>();
+    require_dtype<T>(bias, "bias");
+    if (bias.ndim() != 1 || bias.shape(0) != N)
+      throw py::value_error("bias must have shape (" + std::to_string(N) + ",) (one per output column), got " +
+                            shape_str(bias));
+    if (N > 1 && bias.strides(0) != bias.itemsize())
+      throw py::value_error("bias with shape " + shape_str(bias) + " must be contiguous");
+    require_no_overlap(out, bias, "out", "bias");
+    bias_ptr = static_cast<const T*>(bias.data());
+  }
+  const T* pa = static_cast<const T*>(a.data());
+  const T* pb = static_cast<const T*>(b.data());
+  T* pc = static_cast<T*>(out.mutable_data());
+  const auto& uk = fe::gemm_ukernel<T>(fe::active_isa());
+  const int nthreads = fe::get_num_threads();
+  {
+    py::gil_scoped_release nogil;
+    fe::gemm::gemm_batched<T>(uk, trans_a, trans_b, batch, M, N, K, static_cast<T>(alpha), pa, ma.ld,
+                              ma.batched ? ma.batch_stride : 0, pb, mb.ld, mb.batched ? mb.batch_stride : 0,
+                              static_cast<T>(beta), pc, mc.ld, mc.batch_stride, bias_ptr, relu, nthreads);
+  }
+  return out;
+}
+
+py::array gemm(py::array a, py::array b, py::array out, bool trans_a, bool trans_b, double alpha, double beta,
+               py::object bias, bool relu) {
+  if (py::isinstance<py::array_t<float>>(out))
+    return gemm_typed<float>(a, b, out, trans_a, trans_b, alpha, beta, bias, relu);
+  if (py::isinstance<py::array_t<double>>(out))
+    return gemm_typed<double>(a, b, out, trans_a, trans_b, alpha, beta, bias, relu);
+  throw py::type_error("out must have dtype float32 or float64, got " + dtype_str(out) + " with shape " +
+                       shape_str(out));
+}
+
+py::dict cpu_info() {
+  py::dict d;
+  d["isa"] = fe::isa_name(fe::active_isa());
+  py::list av;
+  for (auto isa : fe::available_isas()) av.append(fe::isa_name(isa));
+  d["available"] = av;
+  d["threads"] = fe::get_num_threads();
+#ifdef FIRSTEPOCH_HAVE_OPENMP
+  d["openmp"] = true;
+#else
+  d["openmp"] = false;
+#endif
+  d["forked_child"] = fe::in_forked_child();
+  py::dict kernels;
+  kernels["sgemm"] = fe::gemm_ukernel<float>(fe::active_isa()).name;
+  kernels["dgemm"] = fe::gemm_ukernel<double>(fe::active_isa()).name;
+  d["kernels"] = kernels;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
+#ifdef FIRSTEPOCH_VERSION
+  m.attr("__version__") = FIRSTEPOCH_VERSION;
+#endif
+  // Resolve FIRSTEPOCH_ISA now, so a bad value fails the import with a clear message.
+  fe::active_isa();
+
+  m.def("gemm", &gemm, py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("out").noconvert(),
+        py::kw_only(), py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
+        py::arg("beta") = 0.0, py::arg("bias") = py::none(), py::arg("relu") = false,
+        R"(out = alpha * op(a) @ op(b) + beta * out [+ bias] [ReLU], in place; returns out.
+
+a, b, out: float32 or float64 arrays (all the same dtype), 2-D, or 3-D for a batch (a 2-D operand is
+shared by every batch entry). Rows must have unit stride (C-contiguous or row slices); op(x) is x or,
+with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added per column.)");
+  m.def("cpu_info", &cpu_info, "ISA in use, ISAs available, thread count and kernel names.");
+  m.def("get_isa", [] { return std::string(fe::isa_name(fe::active_isa())); });
+  m.def(
+      "set_isa", [](const std::string& name) { fe::set_active_isa(fe::isa_from_name(name)); },
+      py::arg("name"), "Force an ISA level: 'scalar', 'avx2' or 'avx512' (RuntimeError if unsupported).");
+  m.def("get_num_threads", &fe::get_num_threads);
+  m.def("set_num_threads", &fe::set_num_threads, py::arg("n"));
+  m.def(
+      "fma_peak_gflops",
+      [](const std::string& isa, int64_t iters, int threads) {
+        auto probe = fe::fma_probe_fn(fe::isa_from_name(isa));
+        py::gil_scoped_release nogil;
+        return fe::gemm::measure_peak_gflops(probe, iters, threads);
+      },
+      py::arg("isa"), py::arg("iters") = 20000000, py::arg("threads") = 1,
+      "Measured FMA throughput (GFLOP/s) of an ISA's probe on `threads` threads together.");
+}

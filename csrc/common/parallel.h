@@ -1,0 +1,43 @@
+// The only place that touches OpenMP. Drivers call parallel_region(); microkernels never do.
+// A fork child of a process whose OpenMP pool is running cannot use libgomp (its pool threads are
+// gone and the child would wait on them forever), so such a child runs every kernel on one thread.
+#pragma once
+#include <cstdint>
+
+#ifdef FIRSTEPOCH_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+namespace fe {
+
+// Threads a kernel called from this thread may use (omp_get_max_threads(), 1 in a poisoned fork child).
+int get_num_threads();
+// Sets the OpenMP thread count (omp_set_num_threads); throws std::invalid_argument for n < 1.
+void set_num_threads(int n);
+// True in a fork child whose parent had started OpenMP threads.
+bool in_forked_child();
+void note_pool_started();
+
+// Runs fn(thread_id, thread_count) on up to `nthreads` threads. With one thread it is a plain call:
+// no OpenMP runtime is touched, which is what keeps fork children safe.
+template <class F>
+void parallel_region(int nthreads, F&& fn) {
+#ifdef FIRSTEPOCH_HAVE_OPENMP
+  if (nthreads > 1 && !in_forked_child()) {
+    note_pool_started();
+#pragma omp parallel num_threads(nthreads)
+    fn(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  fn(0, 1);
+}
+
+// Static split of [0, n) into `parts` contiguous ranges; part `i` gets [begin, end).
+inline void split_range(int64_t n, int parts, int i, int64_t* begin, int64_t* end) {
+  const int64_t base = n / parts, rem = n % parts;
+  *begin = i * base + (i < rem ? i : rem);
+  *end = *begin + base + (i < rem ? 1 : 0);
+}
+
+}  // namespace fe

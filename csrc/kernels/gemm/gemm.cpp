@@ -1,0 +1,208 @@
+// The portable GEMM driver: cache blocking (jc -> pc -> ic -> jr -> ir), packing, threads and edge
+// tiles. Every C element is computed by exactly one thread, with the K blocks in the same order, so
+// the result is bitwise the same for any thread count.
+#include "kernels/gemm/gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
+#include "common/parallel.h"
+
+namespace fe {
+namespace gemm {
+namespace {
+
+// A growable 64-byte-aligned scratch buffer per thread (OpenMP threads persist, so do these).
+template <class T>
+T* scratch(int slot, int64_t count) {
+  struct Buf {
+    void* ptr = nullptr;
+    int64_t bytes = 0;
+    ~Buf() { std::free(ptr); }
+  };
+  thread_local Buf bufs[2];
+  Buf& b = bufs[slot];
+  const int64_t need = count * static_cast<int64_t>(sizeof(T));
+  if (need > b.bytes) {
+    std::free(b.ptr);
+    const int64_t rounded = (need + 4095) / 4096 * 4096;
+    b.ptr = std::aligned_alloc(64, static_cast<size_t>(rounded));
+    if (!b.ptr) {
+      b.bytes = 0;
+      throw std::bad_alloc();
+    }
+    b.bytes = rounded;
+  }
+  return static_cast<T*>(b.ptr);
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// C = beta*C (+bias, relu) for the cases with no product to add (K == 0 or alpha == 0).
+template <class T>
+void scale_only(int64_t M, int64_t N, T beta, T* C, int64_t ldc, const T* bias, bool relu) {
+  for (int64_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) {
+      T v = beta == T(0) ? T(0) : beta * c[j];
+      if (bias) v += bias[j];
+      if (relu && !(v > T(0))) v = v != v ? v : T(0);  // keep NaN as NaN, like max(x, 0) in NumPy
+      c[j] = v;
+    }
+  }
+}
+
+// An edge tile (rows < MR or cols < NR): the microkernel writes a full tile into a private buffer,
+// then only the valid part is combined with C. Nothing outside C is read or written.
+template <class T>
+void edge_tile(const UKernel<T>& uk, int64_t kc, const T* a, const T* b, T* C, int64_t ldc, int64_t rows,
+               int64_t cols, T alpha, T beta, const T* bias, bool relu) {
+  alignas(64) T tmp[16 * 64];
+  uk.fn(kc, a, b, tmp, uk.nr, T(1), T(0), nullptr, 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    T* c = C + i * ldc;
+    const T* t = tmp + i * uk.nr;
+    for (int64_t j = 0; j < cols; ++j) {
+      T v = alpha * t[j];
+      if (beta != T(0)) v += beta * c[j];
+      if (bias) v += bias[j];
+      if (relu && !(v > T(0))) v = v != v ? v : T(0);
+      c[j] = v;
+    }
+  }
+}
+
+// Picks a tm x tn grid of threads (tm * tn <= nthreads) over MR-row and NR-column tiles that
+// minimises the largest share.
+void choose_grid(int64_t row_tiles, int64_t col_tiles, int nthreads, int* tm, int* tn) {
+  int64_t best = -1;
+  *tm = 1;
+  *tn = 1;
+  for (int m = 1; m <= nthreads; ++m) {
+    const int n = nthreads / m;
+    if (m > row_tiles && m > 1) break;
+    const int64_t share = ceil_div(row_tiles, m) * ceil_div(col_tiles, n);
+    if (best < 0 || share < best) {
+      best = share;
+      *tm = m;
+      *tn = n;
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+          const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias,
+          bool relu, int nthreads) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == T(0)) {
+    scale_only(M, N, beta, C, ldc, bias, relu);
+    return;
+  }
+  const int MR = uk.mr, NR = uk.nr;
+  const int64_t KC = std::min<int64_t>(uk.kc, K);
+  const int64_t NC = std::min<int64_t>(uk.nc, round_up(N, NR));
+  const int64_t MC = std::min<int64_t>(uk.mc, round_up(M, MR));
+
+  // Below ~1 MFLOP per thread the fork/join costs more than the second thread gains.
+  const double flops = 2.0 * M * N * K;
+  nthreads = static_cast<int>(std::max<double>(1.0, std::min<double>(nthreads, flops / 1.0e6)));
+
+  T* bpack = scratch<T>(0, KC * NC);
+
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t panels = ceil_div(nc, NR);
+    const int64_t row_tiles = ceil_div(M, MR);
+    int tm, tn;
+    choose_grid(row_tiles, panels, nthreads, &tm, &tn);
+    const int used = tm * tn;
+
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const bool last = pc + kc == K;
+      const T beta_k = pc == 0 ? beta : T(1);
+      const T* bias_k = last ? bias : nullptr;
+      const bool relu_k = last && relu;
+
+      parallel_region(used, [&](int tid, int nt) {
+        int64_t p0, p1;
+        split_range(panels, nt, tid, &p0, &p1);
+        pack_b(trans_b, B, ldb, pc, kc, jc, p0, p1, nc, NR, bpack);
+      });
+
+      parallel_region(used, [&](int tid, int nt) {
+        // Threads may come back fewer than asked; fall back to a 1-D split over rows then.
+        int gm = tm, gn = tn;
+        if (nt != used) {
+          gm = nt;
+          gn = 1;
+        }
+        int64_t r0, r1, q0, q1;
+        split_range(row_tiles, gm, tid / gn, &r0, &r1);
+        split_range(panels, gn, tid % gn, &q0, &q1);
+        if (r0 >= r1 || q0 >= q1) return;
+        T* apack = scratch<T>(1, MC * kc);
+        for (int64_t ic = r0 * MR; ic < std::min<int64_t>(r1 * MR, M); ic += MC) {
+          const int64_t mc = std::min<int64_t>({MC, M - ic, r1 * MR - ic});
+          pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
+          for (int64_t q = q0; q < q1; ++q) {
+            const int64_t j = jc + q * NR;
+            const int64_t cols = std::min<int64_t>(NR, N - j);
+            const T* bp = bpack + q * kc * NR;
+            const T* bias_j = bias_k ? bias_k + j : nullptr;
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+              const int64_t rows = std::min<int64_t>(MR, mc - ir);
+              const T* ap = apack + (ir / MR) * kc * MR;
+              T* c = C + (ic + ir) * ldc + j;
+              if (rows == MR && cols == NR)
+                uk.fn(kc, ap, bp, c, ldc, alpha, beta_k, bias_j, relu_k ? 1 : 0);
+              else
+                edge_tile(uk, kc, ap, bp, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+template <class T>
+void gemm_batched(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t N,
+                  int64_t K, T alpha, const T* A, int64_t lda, int64_t stride_a, const T* B, int64_t ldb,
+                  int64_t stride_b, T beta, T* C, int64_t ldc, int64_t stride_c, const T* bias, bool relu,
+                  int nthreads) {
+  if (batch <= 0) return;
+  const double flops = 2.0 * M * N * K;
+  if (nthreads > 1 && batch >= nthreads && flops < 4.0e6) {
+    // Many small products: one thread per matrix beats splitting each one.
+    parallel_region(nthreads, [&](int tid, int nt) {
+      int64_t b0, b1;
+      split_range(batch, nt, tid, &b0, &b1);
+      for (int64_t i = b0; i < b1; ++i)
+        gemm(uk, trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+             C + i * stride_c, ldc, bias, relu, 1);
+    });
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i)
+    gemm(uk, trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
+         C + i * stride_c, ldc, bias, relu, nthreads);
+}
+
+#define FE_INSTANTIATE(T)                                                                              \
+  template void gemm<T>(const UKernel<T>&, bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, \
+                        const T*, int64_t, T, T*, int64_t, const T*, bool, int);                     \
+  template void gemm_batched<T>(const UKernel<T>&, bool, bool, int64_t, int64_t, int64_t, int64_t, T,   \
+                                const T*, int64_t, int64_t, const T*, int64_t, int64_t, T, T*, int64_t, \
+                                int64_t, const T*, bool, int);
+FE_INSTANTIATE(float)
+FE_INSTANTIATE(double)
+#undef FE_INSTANTIATE
+
+}  // namespace gemm
+}  // namespace fe
