@@ -1,0 +1,147 @@
+"""The one benchmark harness every bench/ script uses: warm-up, repeats, median, GFLOP/s, ratios,
+a banner with ISA, threads and measured peak, a printed table, and ``--json FILE``.
+
+Machines here are shared and noisy: compare ratios measured side by side in one run, quote medians.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import firstepoch  # noqa: E402
+from firstepoch import _C  # noqa: E402
+
+
+def try_import_torch():
+    """PyTorch if importable (never a dependency), else None."""
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        return None
+    return torch
+
+
+def time_median(fn, *, warmup=2, min_repeats=5, min_seconds=0.25, max_repeats=1000):
+    """Median wall time of fn() in seconds, after warm-up calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < max_repeats:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= min_repeats and time.perf_counter() - start >= min_seconds:
+            break
+    return statistics.median(times)
+
+
+def interleaved_medians(fns, *, warmup=2, rounds=7, min_seconds=0.05):
+    """Medians for several competitors, timed in alternation so machine noise hits them alike.
+
+    fns: dict name -> callable. Each round times every competitor over a small batch of calls.
+    """
+    for f in fns.values():
+        for _ in range(warmup):
+            f()
+    per_call = {}
+    for name, f in fns.items():
+        t0 = time.perf_counter()
+        f()
+        per_call[name] = max(time.perf_counter() - t0, 1e-7)
+    samples = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, f in fns.items():
+            n = max(1, int(min_seconds / per_call[name]))
+            t0 = time.perf_counter()
+            for _ in range(n):
+                f()
+            samples[name].append((time.perf_counter() - t0) / n)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def measured_peak(isa=None, threads=1):
+    """GFLOP/s of the FMA probe for an ISA (default: the one in use) on `threads` threads."""
+    isa = isa or _C.get_isa()
+    return _C.fma_peak_gflops(isa, 20_000_000, threads)
+
+
+def blas_name():
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            if info.get("user_api") == "blas":
+                return f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')})"
+    except Exception:
+        pass
+    return "unknown BLAS"
+
+
+def banner(title):
+    info = firstepoch.cpu_info()
+    torch = try_import_torch()
+    lines = [
+        f"# {title}",
+        f"# firstepoch {firstepoch.__version__}  isa={info['isa']} (available {', '.join(info['available'])})  "
+        f"threads={info['threads']}  kernels={info['kernels']}",
+        f"# {platform.processor() or platform.machine()}  cores={os.cpu_count()}  numpy {np.__version__} "
+        f"with {blas_name()}  torch {torch.__version__ if torch else 'not installed'}",
+    ]
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        lines.append(f"# note: OPENBLAS_CORETYPE={coretype} is set, which pins NumPy's BLAS to that kernel")
+    return "\n".join(lines)
+
+
+class Table:
+    """Rows of dicts printed as an aligned table; also kept for --json."""
+
+    def __init__(self, columns):
+        self.columns = columns
+        self.rows = []
+
+    def add(self, **row):
+        self.rows.append(row)
+        return row
+
+    @staticmethod
+    def _fmt(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            if abs(v) >= 100:
+                return f"{v:.0f}"
+            if abs(v) >= 10:
+                return f"{v:.1f}"
+            return f"{v:.2f}"
+        return str(v)
+
+    def render(self):
+        cells = [[self._fmt(r.get(c)) for c in self.columns] for r in self.rows]
+        widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c)
+                  for i, c in enumerate(self.columns)]
+        out = ["  ".join(c.rjust(w) for c, w in zip(self.columns, widths)),
+               "  ".join("-" * w for w in widths)]
+        out += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+        return "\n".join(out)
+
+
+def arg_parser(description):
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    p.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
+    return p
+
+
+def write_json(path, payload):
+    if path:
+        with open(path, "w") as f:
+            json.dump(payload, f, indent=2)
+        print(f"# wrote {path}")
