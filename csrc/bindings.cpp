@@ -81,6 +81,11 @@ Mat describe(const py::array& a, const char* name) {
   m.batch = m.batched ? a.shape(0) : 1;
   m.rows = a.shape(r);
   m.cols = a.shape(r + 1);
+  if (a.size() == 0) {  // nothing is read or written: any strides will do
+    m.ld = std::max<int64_t>(m.cols, 1);
+    m.batch_stride = m.rows * m.ld;
+    return m;
+  }
   const bool unit_inner = m.cols <= 1 || a.strides(r + 1) == item;
   const py::ssize_t rs = m.rows <= 1 ? std::max<py::ssize_t>(m.cols, 1) * item : a.strides(r);
   const py::ssize_t bs = (!m.batched || m.batch <= 1) ? 0 : a.strides(0);

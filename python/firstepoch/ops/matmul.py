@@ -15,6 +15,8 @@ def _as_operand(x, name):
     rows, cols = x.shape[-2], x.shape[-1]
     s_row, s_col = x.strides[-2], x.strides[-1]
     item = x.itemsize
+    if x.size == 0:
+        return x, False  # nothing is read: the kernel ignores the strides
     if cols <= 1 or s_col == item:
         if rows <= 1 or s_row >= max(cols, 1) * item:
             return x, False
