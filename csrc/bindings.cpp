@@ -211,6 +211,23 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
   m.def(
       "set_isa", [](const std::string& name) { fe::set_active_isa(fe::isa_from_name(name)); },
       py::arg("name"), "Force an ISA level: 'scalar', 'avx2' or 'avx512' (RuntimeError if unsupported).");
+  m.def(
+      "_set_gemm_blocking",
+      [](const std::string& dtype, const std::string& isa, int mc, int kc, int nc) {
+        if (dtype != "float32" && dtype != "float64") throw py::value_error("dtype must be float32 or float64");
+        fe::set_gemm_blocking(dtype == "float64", fe::isa_from_name(isa), mc, kc, nc);
+      },
+      py::arg("dtype"), py::arg("isa"), py::arg("mc"), py::arg("kc"), py::arg("nc"),
+      "Tuning only: override the cache blocking of one GEMM kernel (see bench/tune_gemm.py).");
+  m.def("_gemm_blocking", [](const std::string& dtype, const std::string& isa) {
+    auto isa_v = fe::isa_from_name(isa);
+    if (dtype == "float64") {
+      const auto& u = fe::gemm_ukernel<double>(isa_v);
+      return py::make_tuple(u.mr, u.nr, u.mc, u.kc, u.nc);
+    }
+    const auto& u = fe::gemm_ukernel<float>(isa_v);
+    return py::make_tuple(u.mr, u.nr, u.mc, u.kc, u.nc);
+  }, py::arg("dtype"), py::arg("isa"), "(mr, nr, mc, kc, nc) of one GEMM kernel.");
   m.def("get_num_threads", &fe::get_num_threads);
   m.def("set_num_threads", &fe::set_num_threads, py::arg("n"));
   m.def(

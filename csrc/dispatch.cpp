@@ -4,12 +4,13 @@
 #include "dispatch.h"
 
 #include <stdexcept>
+#include <string>
 
 namespace fe {
 namespace {
 using gemm::UKernel;
 
-const UKernel<float> kSgemm[] = {
+UKernel<float> kSgemm[] = {
     {gemm::sgemm_ukernel_4x8_scalar, 4, 8, 128, 256, 4096, "sgemm_ukernel_4x8_scalar"},
 #ifdef FIRSTEPOCH_HAVE_AVX2
     {gemm::sgemm_ukernel_6x16_avx2, 6, 16, 144, 256, 4096, "sgemm_ukernel_6x16_avx2"},
@@ -23,7 +24,7 @@ const UKernel<float> kSgemm[] = {
 #endif
 };
 
-const UKernel<double> kDgemm[] = {
+UKernel<double> kDgemm[] = {
     {gemm::dgemm_ukernel_4x8_scalar, 4, 8, 128, 256, 4096, "dgemm_ukernel_4x8_scalar"},
 #ifdef FIRSTEPOCH_HAVE_AVX2
     {gemm::dgemm_ukernel_6x8_avx2, 6, 8, 96, 256, 4096, "dgemm_ukernel_6x8_avx2"},
@@ -52,6 +53,24 @@ const gemm::UKernel<float>& gemm_ukernel<float>(Isa isa) {
 template <>
 const gemm::UKernel<double>& gemm_ukernel<double>(Isa isa) {
   return pick(kDgemm, isa);
+}
+
+void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
+  auto apply = [&](auto& e) {
+    if (mc % e.mr || nc % e.nr || mc <= 0 || kc <= 0 || nc <= 0)
+      throw std::invalid_argument("blocking: mc must be a positive multiple of mr=" + std::to_string(e.mr) +
+                                  " and nc of nr=" + std::to_string(e.nr));
+    e.mc = mc;
+    e.kc = kc;
+    e.nc = nc;
+  };
+  if (dbl) {
+    pick(kDgemm, isa);
+    apply(kDgemm[static_cast<int>(isa)]);
+  } else {
+    pick(kSgemm, isa);
+    apply(kSgemm[static_cast<int>(isa)]);
+  }
 }
 
 ProbeFn fma_probe_fn(Isa isa) {

@@ -10,6 +10,9 @@ template <class T>
 const gemm::UKernel<T>& gemm_ukernel(Isa isa);
 
 // The FMA throughput probe for `isa`: returns the flops done in `iters` rounds on one thread.
+// Tuning only (bench/tune_gemm.py): overrides an ISA's cache blocking for float or double GEMM.
+void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc);
+
 using ProbeFn = double (*)(int64_t);
 ProbeFn fma_probe_fn(Isa isa);
 

@@ -1,34 +1,120 @@
 // Packing op(A) and op(B) into the contiguous, zero-padded micro-panels the microkernels stream.
+// A panel is `w` wide (MR for A, NR for B) and kc deep: panel[p*w + i]. Two source layouts occur:
+//   copy:        source row p holds the panel's w values contiguously (A transposed, B as stored);
+//   interleave:  source row i holds one panel column along k (A as stored, B transposed): a transpose,
+//                done in 4x4 (float) or 2x2 (double) SSE2 blocks — SSE2 is part of every x86-64 CPU.
+#include <algorithm>
+#include <cstring>
+
 #include "kernels/gemm/gemm.h"
 
-#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define FE_PACK_SSE2 1
+#endif
 
 namespace fe {
 namespace gemm {
+namespace {
+
+// panel[p*w + i] = src[p*ld + i] for i < cols, zero for cols <= i < w.
+template <class T, int W>
+void copy_panel_fixed(const T* src, int64_t ld, int64_t kc, T* dst) {
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* s = src + p * ld;
+    T* d = dst + p * W;
+    for (int i = 0; i < W; ++i) d[i] = s[i];
+  }
+}
+
+template <class T>
+void copy_panel(const T* src, int64_t ld, int64_t cols, int w, int64_t kc, T* dst) {
+  if (cols == w) {
+    switch (w) {  // the common widths get a fixed-length (unrolled, vectorised) inner loop
+      case 8: return copy_panel_fixed<T, 8>(src, ld, kc, dst);
+      case 16: return copy_panel_fixed<T, 16>(src, ld, kc, dst);
+      case 32: return copy_panel_fixed<T, 32>(src, ld, kc, dst);
+      default: break;
+    }
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* s = src + p * ld;
+    T* d = dst + p * w;
+    for (int64_t i = 0; i < cols; ++i) d[i] = s[i];
+    for (int64_t i = cols; i < w; ++i) d[i] = T(0);
+  }
+}
+
+// panel[p*w + i] = src[i*ld + p] for i < rows, zero for rows <= i < w.
+template <class T>
+void interleave_scalar(const T* src, int64_t ld, int64_t i0, int64_t i1, int w, int64_t p0, int64_t kc,
+                       T* dst) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const T* s = src + i * ld;
+    for (int64_t p = p0; p < kc; ++p) dst[p * w + i] = s[p];
+  }
+}
+
+template <class T>
+void interleave_panel(const T* src, int64_t ld, int64_t rows, int w, int64_t kc, T* dst);
+
+template <>
+void interleave_panel<float>(const float* src, int64_t ld, int64_t rows, int w, int64_t kc, float* dst) {
+  int64_t i = 0;
+#ifdef FE_PACK_SSE2
+  const int64_t kc4 = kc & ~int64_t(3);
+  for (; i + 4 <= rows; i += 4) {
+    const float* s0 = src + i * ld;
+    for (int64_t p = 0; p < kc4; p += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s0 + ld + p);
+      __m128 r2 = _mm_loadu_ps(s0 + 2 * ld + p), r3 = _mm_loadu_ps(s0 + 3 * ld + p);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_storeu_ps(dst + p * w + i, r0);
+      _mm_storeu_ps(dst + (p + 1) * w + i, r1);
+      _mm_storeu_ps(dst + (p + 2) * w + i, r2);
+      _mm_storeu_ps(dst + (p + 3) * w + i, r3);
+    }
+    interleave_scalar(src, ld, i, i + 4, w, kc4, kc, dst);
+  }
+#endif
+  interleave_scalar(src, ld, i, rows, w, 0, kc, dst);
+  for (int64_t p = 0; p < kc; ++p)
+    for (int64_t r = rows; r < w; ++r) dst[p * w + r] = 0.0f;
+}
+
+template <>
+void interleave_panel<double>(const double* src, int64_t ld, int64_t rows, int w, int64_t kc, double* dst) {
+  int64_t i = 0;
+#ifdef FE_PACK_SSE2
+  const int64_t kc2 = kc & ~int64_t(1);
+  for (; i + 2 <= rows; i += 2) {
+    const double* s0 = src + i * ld;
+    for (int64_t p = 0; p < kc2; p += 2) {
+      const __m128d r0 = _mm_loadu_pd(s0 + p), r1 = _mm_loadu_pd(s0 + ld + p);
+      _mm_storeu_pd(dst + p * w + i, _mm_unpacklo_pd(r0, r1));
+      _mm_storeu_pd(dst + (p + 1) * w + i, _mm_unpackhi_pd(r0, r1));
+    }
+    interleave_scalar(src, ld, i, i + 2, w, kc2, kc, dst);
+  }
+#endif
+  interleave_scalar(src, ld, i, rows, w, 0, kc, dst);
+  for (int64_t p = 0; p < kc; ++p)
+    for (int64_t r = rows; r < w; ++r) dst[p * w + r] = 0.0;
+}
+
+}  // namespace
 
 // dst holds ceil(mc/mr) panels; panel r: dst[r*kc*mr + p*mr + i] = op(A)(row0 + r*mr + i, col0 + p).
 template <class T>
 void pack_a(bool trans_a, const T* A, int64_t lda, int64_t row0, int64_t mc, int64_t col0, int64_t kc,
             int mr, T* dst) {
   for (int64_t r = 0; r < mc; r += mr) {
-    const int64_t rows = (mc - r < mr) ? mc - r : mr;
+    const int64_t rows = std::min<int64_t>(mr, mc - r);
     T* panel = dst + (r / mr) * kc * mr;
-    if (!trans_a) {
-      // A(i, p) = A[i*lda + p]: read each row contiguously, write it with stride mr.
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* src = A + (row0 + r + i) * lda + col0;
-        for (int64_t p = 0; p < kc; ++p) panel[p * mr + i] = src[p];
-      }
-    } else {
-      // A stored K x M: A(i, p) = A[p*lda + i], already contiguous across i.
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = A + (col0 + p) * lda + row0 + r;
-        for (int64_t i = 0; i < rows; ++i) panel[p * mr + i] = src[i];
-      }
-    }
-    if (rows < mr)
-      for (int64_t p = 0; p < kc; ++p)
-        for (int64_t i = rows; i < mr; ++i) panel[p * mr + i] = T(0);
+    if (trans_a)  // A stored K x M: op(A)(i, p) = A[p*lda + i]
+      copy_panel(A + col0 * lda + row0 + r, lda, rows, mr, kc, panel);
+    else  // op(A)(i, p) = A[i*lda + p]
+      interleave_panel(A + (row0 + r) * lda + col0, lda, rows, mr, kc, panel);
   }
 }
 
@@ -38,25 +124,12 @@ void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t row0, int64_t kc, int
             int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, T* dst) {
   for (int64_t q = panel_begin; q < panel_end; ++q) {
     const int64_t j0 = q * nr;
-    const int64_t cols = (nc - j0 < nr) ? nc - j0 : nr;
+    const int64_t cols = std::min<int64_t>(nr, nc - j0);
     T* panel = dst + q * kc * nr;
-    if (!trans_b) {
-      // B(p, j) = B[p*ldb + j]
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = B + (row0 + p) * ldb + col0 + j0;
-        T* out = panel + p * nr;
-        std::memcpy(out, src, sizeof(T) * cols);
-        for (int64_t j = cols; j < nr; ++j) out[j] = T(0);
-      }
-    } else {
-      // B stored N x K: B(p, j) = B[j*ldb + p]
-      for (int64_t j = 0; j < cols; ++j) {
-        const T* src = B + (col0 + j0 + j) * ldb + row0;
-        for (int64_t p = 0; p < kc; ++p) panel[p * nr + j] = src[p];
-      }
-      for (int64_t p = 0; p < kc; ++p)
-        for (int64_t j = cols; j < nr; ++j) panel[p * nr + j] = T(0);
-    }
+    if (trans_b)  // B stored N x K: op(B)(p, j) = B[j*ldb + p]
+      interleave_panel(B + (col0 + j0) * ldb + row0, ldb, cols, nr, kc, panel);
+    else  // op(B)(p, j) = B[p*ldb + j]
+      copy_panel(B + row0 * ldb + col0 + j0, ldb, cols, nr, kc, panel);
   }
 }
 
