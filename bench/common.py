@@ -43,10 +43,13 @@ def time_median(fn, *, warmup=2, min_repeats=5, min_seconds=0.25, max_repeats=10
     return statistics.median(times)
 
 
-def interleaved_medians(fns, *, warmup=2, rounds=7, min_seconds=0.05):
+def interleaved_medians(fns, *, warmup=2, rounds=7, min_seconds=0.05, settle=0.0):
     """Medians for several competitors, timed in alternation so machine noise hits them alike.
 
     fns: dict name -> callable. Each round times every competitor over a small batch of calls.
+    settle: seconds to sleep after each batch. With several threads, each library's pool spins for a
+    while after its last call (libgomp, OpenBLAS); without a pause those spinning threads steal the
+    cores from the next competitor and the figures measure the contention, not the library.
     """
     for f in fns.values():
         for _ in range(warmup):
@@ -60,6 +63,9 @@ def interleaved_medians(fns, *, warmup=2, rounds=7, min_seconds=0.05):
     for _ in range(rounds):
         for name, f in fns.items():
             n = max(1, int(min_seconds / per_call[name]))
+            if settle:
+                time.sleep(settle)
+                f()  # wake this library's pool before the timed batch
             t0 = time.perf_counter()
             for _ in range(n):
                 f()

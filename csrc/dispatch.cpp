@@ -10,37 +10,57 @@ namespace fe {
 namespace {
 using gemm::UKernel;
 
-UKernel<float> kSgemm[] = {
-    {gemm::sgemm_ukernel_4x8_scalar, 4, 8, 128, 256, 4096, "sgemm_ukernel_4x8_scalar"},
-#ifdef FIRSTEPOCH_HAVE_AVX2
-    {gemm::sgemm_ukernel_6x16_avx2, 6, 16, 144, 256, 4096, "sgemm_ukernel_6x16_avx2"},
-#else
-    {nullptr, 0, 0, 0, 0, 0, nullptr},
-#endif
-#ifdef FIRSTEPOCH_HAVE_AVX512
-    {gemm::sgemm_ukernel_14x32_avx512, 14, 32, 140, 256, 4096, "sgemm_ukernel_14x32_avx512"},
-#else
-    {nullptr, 0, 0, 0, 0, 0, nullptr},
-#endif
+struct Blocking {
+  int mc, kc, nc;
 };
 
-UKernel<double> kDgemm[] = {
-    {gemm::dgemm_ukernel_4x8_scalar, 4, 8, 128, 256, 4096, "dgemm_ukernel_4x8_scalar"},
-#ifdef FIRSTEPOCH_HAVE_AVX2
-    {gemm::dgemm_ukernel_6x8_avx2, 6, 8, 96, 256, 4096, "dgemm_ukernel_6x8_avx2"},
-#else
-    {nullptr, 0, 0, 0, 0, 0, nullptr},
-#endif
-#ifdef FIRSTEPOCH_HAVE_AVX512
-    {gemm::dgemm_ukernel_14x16_avx512, 14, 16, 112, 256, 4096, "dgemm_ukernel_14x16_avx512"},
-#else
-    {nullptr, 0, 0, 0, 0, 0, nullptr},
-#endif
+template <class T>
+struct GemmTable {
+  UKernel<T> entry[3] = {};  // indexed by Isa; fn == nullptr where not compiled in
 };
 
-template <class Table>
-const auto& pick(const Table& table, Isa isa) {
-  const auto& entry = table[static_cast<int>(isa)];
+template <class T>
+void add(GemmTable<T>& t, Isa isa, void (*fill)(UKernel<T>*), Blocking b) {
+  UKernel<T>& e = t.entry[static_cast<int>(isa)];
+  fill(&e);
+  e.mc = b.mc;
+  e.kc = b.kc;
+  e.nc = b.nc;
+}
+
+GemmTable<float>& sgemm_table() {
+  static GemmTable<float> t = [] {
+    GemmTable<float> t;
+    add(t, Isa::scalar, gemm::sgemm_ukernels_scalar, {128, 256, 4096});
+#ifdef FIRSTEPOCH_HAVE_AVX2
+    add(t, Isa::avx2, gemm::sgemm_ukernels_avx2, {144, 512, 4096});
+#endif
+#ifdef FIRSTEPOCH_HAVE_AVX512
+    add(t, Isa::avx512, gemm::sgemm_ukernels_avx512, {140, 1024, 4096});
+#endif
+    return t;
+  }();
+  return t;
+}
+
+GemmTable<double>& dgemm_table() {
+  static GemmTable<double> t = [] {
+    GemmTable<double> t;
+    add(t, Isa::scalar, gemm::dgemm_ukernels_scalar, {128, 256, 4096});
+#ifdef FIRSTEPOCH_HAVE_AVX2
+    add(t, Isa::avx2, gemm::dgemm_ukernels_avx2, {96, 256, 4096});
+#endif
+#ifdef FIRSTEPOCH_HAVE_AVX512
+    add(t, Isa::avx512, gemm::dgemm_ukernels_avx512, {112, 512, 4096});
+#endif
+    return t;
+  }();
+  return t;
+}
+
+template <class T>
+UKernel<T>& pick(GemmTable<T>& table, Isa isa) {
+  UKernel<T>& entry = table.entry[static_cast<int>(isa)];
   if (!entry.fn) throw std::runtime_error(std::string("no kernel compiled for ISA ") + isa_name(isa));
   return entry;
 }
@@ -48,11 +68,11 @@ const auto& pick(const Table& table, Isa isa) {
 
 template <>
 const gemm::UKernel<float>& gemm_ukernel<float>(Isa isa) {
-  return pick(kSgemm, isa);
+  return pick(sgemm_table(), isa);
 }
 template <>
 const gemm::UKernel<double>& gemm_ukernel<double>(Isa isa) {
-  return pick(kDgemm, isa);
+  return pick(dgemm_table(), isa);
 }
 
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
@@ -64,13 +84,10 @@ void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
     e.kc = kc;
     e.nc = nc;
   };
-  if (dbl) {
-    pick(kDgemm, isa);
-    apply(kDgemm[static_cast<int>(isa)]);
-  } else {
-    pick(kSgemm, isa);
-    apply(kSgemm[static_cast<int>(isa)]);
-  }
+  if (dbl)
+    apply(pick(dgemm_table(), isa));
+  else
+    apply(pick(sgemm_table(), isa));
 }
 
 ProbeFn fma_probe_fn(Isa isa) {

@@ -54,16 +54,28 @@ void scale_only(int64_t M, int64_t N, T beta, T* C, int64_t ldc, const T* bias, 
   }
 }
 
-// An edge tile (rows < MR or cols < NR): the microkernel writes a full tile into a private buffer,
-// then only the valid part is combined with C. Nothing outside C is read or written.
+// One tile of C (rows <= MR, cols <= NR) from an A panel and a B panel. Full-width tiles go straight
+// to C with the kernel that has exactly `rows` rows; a narrower remainder is computed by the narrowest
+// kernel that covers it into a private buffer, and only its valid part is combined with C, so nothing
+// outside C is read or written.
 template <class T>
-void edge_tile(const UKernel<T>& uk, int64_t kc, const T* a, const T* b, T* C, int64_t ldc, int64_t rows,
-               int64_t cols, T alpha, T beta, const T* bias, bool relu) {
-  alignas(64) T tmp[16 * 64];
-  uk.fn(kc, a, b, tmp, uk.nr, T(1), T(0), nullptr, 0);
+inline void tile(const UKernel<T>& uk, int64_t kc, const T* a, const T* b, T* C, int64_t ldc, int64_t rows,
+                 int64_t cols, T alpha, T beta, const T* bias, bool relu) {
+  if (cols == uk.nr) {
+    uk.rows[rows](kc, a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
+    return;
+  }
+  const bool narrow = uk.narrow_nr && cols <= uk.narrow_nr;
+  if (narrow && cols == uk.narrow_nr) {
+    uk.narrow[rows](kc, a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
+    return;
+  }
+  const int64_t width = narrow ? uk.narrow_nr : uk.nr;
+  alignas(64) T tmp[kMaxMR * 64];
+  (narrow ? uk.narrow : uk.rows)[rows](kc, a, b, tmp, width, T(1), T(0), nullptr, 0);
   for (int64_t i = 0; i < rows; ++i) {
     T* c = C + i * ldc;
-    const T* t = tmp + i * uk.nr;
+    const T* t = tmp + i * width;
     for (int64_t j = 0; j < cols; ++j) {
       T v = alpha * t[j];
       if (beta != T(0)) v += beta * c[j];
@@ -104,9 +116,11 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
     return;
   }
   const int MR = uk.mr, NR = uk.nr;
-  const int64_t KC = std::min<int64_t>(uk.kc, K);
+  // Blocks of (nearly) equal size, so no pass is left with a sliver: K = 784 with kc 512 becomes two
+  // blocks of 392, not 512 + 272. They depend only on the shape, never on the thread count.
+  const int64_t KC = round_up(ceil_div(K, ceil_div(K, uk.kc)), 8);
   const int64_t NC = std::min<int64_t>(uk.nc, round_up(N, NR));
-  const int64_t MC = std::min<int64_t>(uk.mc, round_up(M, MR));
+  const int64_t MC = round_up(ceil_div(M, ceil_div(M, uk.mc)), MR);
 
   // Below ~1 MFLOP per thread the fork/join costs more than the second thread gains.
   const double flops = 2.0 * M * N * K;
@@ -132,7 +146,7 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
       parallel_region(used, [&](int tid, int nt) {
         int64_t p0, p1;
         split_range(panels, nt, tid, &p0, &p1);
-        pack_b(trans_b, B, ldb, pc, kc, jc, p0, p1, nc, NR, bpack);
+        pack_b(trans_b, B, ldb, pc, kc, jc, p0, p1, nc, NR, uk.narrow_nr, bpack);
       });
 
       parallel_region(used, [&](int tid, int nt) {
@@ -159,10 +173,7 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
               const int64_t rows = std::min<int64_t>(MR, mc - ir);
               const T* ap = apack + (ir / MR) * kc * MR;
               T* c = C + (ic + ir) * ldc + j;
-              if (rows == MR && cols == NR)
-                uk.fn(kc, ap, bp, c, ldc, alpha, beta_k, bias_j, relu_k ? 1 : 0);
-              else
-                edge_tile(uk, kc, ap, bp, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
+              tile(uk, kc, ap, bp, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
             }
           }
         }

@@ -1,6 +1,6 @@
 // GEMM: C (M,N) = alpha * op(A) @ op(B) + beta * C, then optionally + bias (per column) and ReLU.
 // BLIS-style: a portable driver (gemm.cpp) owns the loops, packing and threads; each ISA supplies
-// only an MR x NR microkernel (ukernel_<isa>.cpp) that works on packed panels.
+// only MR x NR microkernels (ukernel_<isa>.cpp) that work on packed panels.
 #pragma once
 #include <cstdint>
 
@@ -17,12 +17,20 @@ template <class T>
 using UKernelFn = void (*)(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
                            const T* bias, int relu);
 
+constexpr int kMaxMR = 16;
+
 template <class T>
 struct UKernel {
-  UKernelFn<T> fn;
+  UKernelFn<T> fn;     // the full MR x NR tile
   int mr, nr;          // register block
-  int mc, kc, nc;      // cache blocks: A block mc x kc in L2, B panel kc x nr in L1, B block kc x nc in L3
+  int mc, kc, nc;      // cache blocks: A block mc x kc in L2, B panel kc x nr in L1/L2, B block kc x nc in L3
   const char* name;
+  // Edge tiles, so that a remainder of rows or columns costs what it computes:
+  //   rows[r]:   an r x NR tile (1 <= r <= MR) read from a full MR-row A panel (rows[MR] == fn);
+  //   narrow[r]: an r x narrow_nr tile (one vector wide) read from the same A and B panels; null if none.
+  UKernelFn<T> rows[kMaxMR + 1];
+  UKernelFn<T> narrow[kMaxMR + 1];
+  int narrow_nr;
 };
 
 // Row-major operands with leading dimensions (elements). op(A) is M x K: A is M x K (lda >= K) or,
@@ -45,21 +53,16 @@ void pack_a(bool trans_a, const T* A, int64_t lda, int64_t row0, int64_t mc, int
             int mr, T* dst);
 template <class T>
 void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t row0, int64_t kc, int64_t col0,
-            int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, T* dst);
+            int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, int narrow_nr, T* dst);
 
-// Microkernels, one per ISA and type; the name carries the register block.
-void sgemm_ukernel_4x8_scalar(int64_t, const float*, const float*, float*, int64_t, float, float,
-                              const float*, int);
-void dgemm_ukernel_4x8_scalar(int64_t, const double*, const double*, double*, int64_t, double, double,
-                              const double*, int);
-void sgemm_ukernel_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, float, float,
-                             const float*, int);
-void dgemm_ukernel_6x8_avx2(int64_t, const double*, const double*, double*, int64_t, double, double,
-                            const double*, int);
-void sgemm_ukernel_14x32_avx512(int64_t, const float*, const float*, float*, int64_t, float, float,
-                                const float*, int);
-void dgemm_ukernel_14x16_avx512(int64_t, const double*, const double*, double*, int64_t, double, double,
-                                const double*, int);
+// Each ISA file fills its kernel set (fn, mr, nr, name, rows, narrow); dispatch adds the blocking.
+// The name carries the register block, e.g. sgemm_ukernel_14x32_avx512.
+void sgemm_ukernels_scalar(UKernel<float>* uk);
+void dgemm_ukernels_scalar(UKernel<double>* uk);
+void sgemm_ukernels_avx2(UKernel<float>* uk);
+void dgemm_ukernels_avx2(UKernel<double>* uk);
+void sgemm_ukernels_avx512(UKernel<float>* uk);
+void dgemm_ukernels_avx512(UKernel<double>* uk);
 
 // Peak probes: run `iters` rounds of independent FMAs on one thread; return the flops done.
 double fma_probe_scalar(int64_t iters);

@@ -17,7 +17,8 @@ namespace fe {
 namespace gemm {
 namespace {
 
-// panel[p*w + i] = src[p*ld + i] for i < cols, zero for cols <= i < w.
+// panel[p*w + i] = src[p*ld + i] for i < cols, zero for cols <= i < pad (pad <= w: the columns past
+// pad are never read by the kernel that takes this panel, so they are left as they are).
 template <class T, int W>
 void copy_panel_fixed(const T* src, int64_t ld, int64_t kc, T* dst) {
   for (int64_t p = 0; p < kc; ++p) {
@@ -28,7 +29,7 @@ void copy_panel_fixed(const T* src, int64_t ld, int64_t kc, T* dst) {
 }
 
 template <class T>
-void copy_panel(const T* src, int64_t ld, int64_t cols, int w, int64_t kc, T* dst) {
+void copy_panel(const T* src, int64_t ld, int64_t cols, int w, int pad, int64_t kc, T* dst) {
   if (cols == w) {
     switch (w) {  // the common widths get a fixed-length (unrolled, vectorised) inner loop
       case 8: return copy_panel_fixed<T, 8>(src, ld, kc, dst);
@@ -41,11 +42,11 @@ void copy_panel(const T* src, int64_t ld, int64_t cols, int w, int64_t kc, T* ds
     const T* s = src + p * ld;
     T* d = dst + p * w;
     for (int64_t i = 0; i < cols; ++i) d[i] = s[i];
-    for (int64_t i = cols; i < w; ++i) d[i] = T(0);
+    for (int64_t i = cols; i < pad; ++i) d[i] = T(0);
   }
 }
 
-// panel[p*w + i] = src[i*ld + p] for i < rows, zero for rows <= i < w.
+// panel[p*w + i] = src[i*ld + p] for i < rows, zero for rows <= i < pad.
 template <class T>
 void interleave_scalar(const T* src, int64_t ld, int64_t i0, int64_t i1, int w, int64_t p0, int64_t kc,
                        T* dst) {
@@ -56,10 +57,10 @@ void interleave_scalar(const T* src, int64_t ld, int64_t i0, int64_t i1, int w, 
 }
 
 template <class T>
-void interleave_panel(const T* src, int64_t ld, int64_t rows, int w, int64_t kc, T* dst);
+void interleave_panel(const T* src, int64_t ld, int64_t rows, int w, int pad, int64_t kc, T* dst);
 
 template <>
-void interleave_panel<float>(const float* src, int64_t ld, int64_t rows, int w, int64_t kc, float* dst) {
+void interleave_panel<float>(const float* src, int64_t ld, int64_t rows, int w, int pad, int64_t kc, float* dst) {
   int64_t i = 0;
 #ifdef FE_PACK_SSE2
   const int64_t kc4 = kc & ~int64_t(3);
@@ -76,14 +77,28 @@ void interleave_panel<float>(const float* src, int64_t ld, int64_t rows, int w, 
     }
     interleave_scalar(src, ld, i, i + 4, w, kc4, kc, dst);
   }
+  if (i + 2 <= rows) {  // two rows left (MR = 6 or 14): pairs of values per k step
+    const float* s0 = src + i * ld;
+    for (int64_t p = 0; p < kc4; p += 4) {
+      const __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s0 + ld + p);
+      const __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1);
+      _mm_storel_pi(reinterpret_cast<__m64*>(dst + p * w + i), lo);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(dst + (p + 1) * w + i), lo);
+      _mm_storel_pi(reinterpret_cast<__m64*>(dst + (p + 2) * w + i), hi);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(dst + (p + 3) * w + i), hi);
+    }
+    interleave_scalar(src, ld, i, i + 2, w, kc4, kc, dst);
+    i += 2;
+  }
 #endif
   interleave_scalar(src, ld, i, rows, w, 0, kc, dst);
   for (int64_t p = 0; p < kc; ++p)
-    for (int64_t r = rows; r < w; ++r) dst[p * w + r] = 0.0f;
+    for (int64_t r = rows; r < pad; ++r) dst[p * w + r] = 0.0f;
 }
 
 template <>
-void interleave_panel<double>(const double* src, int64_t ld, int64_t rows, int w, int64_t kc, double* dst) {
+void interleave_panel<double>(const double* src, int64_t ld, int64_t rows, int w, int pad, int64_t kc,
+                              double* dst) {
   int64_t i = 0;
 #ifdef FE_PACK_SSE2
   const int64_t kc2 = kc & ~int64_t(1);
@@ -99,7 +114,7 @@ void interleave_panel<double>(const double* src, int64_t ld, int64_t rows, int w
 #endif
   interleave_scalar(src, ld, i, rows, w, 0, kc, dst);
   for (int64_t p = 0; p < kc; ++p)
-    for (int64_t r = rows; r < w; ++r) dst[p * w + r] = 0.0;
+    for (int64_t r = rows; r < pad; ++r) dst[p * w + r] = 0.0;
 }
 
 }  // namespace
@@ -112,33 +127,35 @@ void pack_a(bool trans_a, const T* A, int64_t lda, int64_t row0, int64_t mc, int
     const int64_t rows = std::min<int64_t>(mr, mc - r);
     T* panel = dst + (r / mr) * kc * mr;
     if (trans_a)  // A stored K x M: op(A)(i, p) = A[p*lda + i]
-      copy_panel(A + col0 * lda + row0 + r, lda, rows, mr, kc, panel);
+      copy_panel(A + col0 * lda + row0 + r, lda, rows, mr, mr, kc, panel);
     else  // op(A)(i, p) = A[i*lda + p]
-      interleave_panel(A + (row0 + r) * lda + col0, lda, rows, mr, kc, panel);
+      interleave_panel(A + (row0 + r) * lda + col0, lda, rows, mr, mr, kc, panel);
   }
 }
 
-// Packs panels [panel_begin, panel_end) of the kc x nc block at (row0, col0) of op(B).
+// Packs panels [panel_begin, panel_end) of the kc x nc block at (row0, col0) of op(B). A last panel of
+// at most narrow_nr columns is read by a narrow kernel, so it is zero-padded only to narrow_nr.
 template <class T>
 void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t row0, int64_t kc, int64_t col0,
-            int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, T* dst) {
+            int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, int narrow_nr, T* dst) {
   for (int64_t q = panel_begin; q < panel_end; ++q) {
     const int64_t j0 = q * nr;
     const int64_t cols = std::min<int64_t>(nr, nc - j0);
+    const int pad = (narrow_nr && cols <= narrow_nr) ? narrow_nr : nr;
     T* panel = dst + q * kc * nr;
     if (trans_b)  // B stored N x K: op(B)(p, j) = B[j*ldb + p]
-      interleave_panel(B + (col0 + j0) * ldb + row0, ldb, cols, nr, kc, panel);
+      interleave_panel(B + (col0 + j0) * ldb + row0, ldb, cols, nr, pad, kc, panel);
     else  // op(B)(p, j) = B[p*ldb + j]
-      copy_panel(B + row0 * ldb + col0 + j0, ldb, cols, nr, kc, panel);
+      copy_panel(B + row0 * ldb + col0 + j0, ldb, cols, nr, pad, kc, panel);
   }
 }
 
 template void pack_a<float>(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int, float*);
 template void pack_a<double>(bool, const double*, int64_t, int64_t, int64_t, int64_t, int64_t, int, double*);
 template void pack_b<float>(bool, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                            int, float*);
+                            int, int, float*);
 template void pack_b<double>(bool, const double*, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                             int64_t, int, double*);
+                             int64_t, int, int, double*);
 
 }  // namespace gemm
 }  // namespace fe

@@ -40,14 +40,8 @@ struct F64 {
 
 }  // namespace
 
-void sgemm_ukernel_6x16_avx2(int64_t k, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-                             float beta, const float* bias, int relu) {
-  ukernel<F32, 6, 2>(k, a, b, c, ldc, alpha, beta, bias, relu);
-}
-void dgemm_ukernel_6x8_avx2(int64_t k, const double* a, const double* b, double* c, int64_t ldc,
-                            double alpha, double beta, const double* bias, int relu) {
-  ukernel<F64, 6, 2>(k, a, b, c, ldc, alpha, beta, bias, relu);
-}
+void sgemm_ukernels_avx2(UKernel<float>* uk) { fill_kernels<F32, 6, 2>(uk, "sgemm_ukernel_6x16_avx2"); }
+void dgemm_ukernels_avx2(UKernel<double>* uk) { fill_kernels<F64, 6, 2>(uk, "dgemm_ukernel_6x8_avx2"); }
 double fma_probe_avx2(int64_t iters) { return fma_probe<F32, 12>(iters); }
 
 }  // namespace gemm

@@ -7,38 +7,46 @@ namespace fe {
 namespace gemm {
 namespace {
 
-// a: k x MR packed, b: k x NR packed, c: MR x NR tile (row stride ldc).
-template <class T, int MR, int NR>
-void ukernel(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta, const T* bias,
-             int relu) {
-  T acc[MR][NR] = {};
+// R rows x NR columns of C from packed panels (A panel rows AS apart); c is row-major, row stride ldc.
+template <class T, int R, int NR, int AS>
+void ukernel(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta, const T* bias, int relu) {
+  T acc[R][NR] = {};
   for (int64_t p = 0; p < k; ++p) {
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < R; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-    a += MR;
+    a += AS;
     b += NR;
   }
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < R; ++i) {
     for (int j = 0; j < NR; ++j) {
       T v = alpha * acc[i][j];
       if (beta != T(0)) v += beta * c[i * ldc + j];
       if (bias) v += bias[j];
-      if (relu && !(v > T(0))) v = v != v ? v : T(0);
+      if (relu && !(v > T(0))) v = v != v ? v : T(0);  // NaN stays NaN, as max(x, 0) in NumPy
       c[i * ldc + j] = v;
     }
   }
 }
 
+template <class T>
+void fill(UKernel<T>* uk, const char* name) {
+  uk->mr = 4;
+  uk->nr = 8;
+  uk->name = name;
+  uk->rows[0] = nullptr;
+  uk->rows[1] = ukernel<T, 1, 8, 4>;
+  uk->rows[2] = ukernel<T, 2, 8, 4>;
+  uk->rows[3] = ukernel<T, 3, 8, 4>;
+  uk->rows[4] = ukernel<T, 4, 8, 4>;
+  uk->fn = uk->rows[4];
+  for (auto& f : uk->narrow) f = nullptr;
+  uk->narrow_nr = 0;
+}
+
 }  // namespace
 
-void sgemm_ukernel_4x8_scalar(int64_t k, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-                              float beta, const float* bias, int relu) {
-  ukernel<float, 4, 8>(k, a, b, c, ldc, alpha, beta, bias, relu);
-}
-void dgemm_ukernel_4x8_scalar(int64_t k, const double* a, const double* b, double* c, int64_t ldc,
-                              double alpha, double beta, const double* bias, int relu) {
-  ukernel<double, 4, 8>(k, a, b, c, ldc, alpha, beta, bias, relu);
-}
+void sgemm_ukernels_scalar(UKernel<float>* uk) { fill(uk, "sgemm_ukernel_4x8_scalar"); }
+void dgemm_ukernels_scalar(UKernel<double>* uk) { fill(uk, "dgemm_ukernel_4x8_scalar"); }
 
 // 8 independent multiply-add chains of 4 floats (what SSE2 baseline code can issue).
 double fma_probe_scalar(int64_t iters) {
