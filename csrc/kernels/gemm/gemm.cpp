@@ -59,20 +59,23 @@ void scale_only(int64_t M, int64_t N, T beta, T* C, int64_t ldc, const T* bias, 
 // kernel that covers it into a private buffer, and only its valid part is combined with C, so nothing
 // outside C is read or written.
 template <class T>
-inline void tile(const UKernel<T>& uk, int64_t kc, const T* a, const T* b, T* C, int64_t ldc, int64_t rows,
-                 int64_t cols, T alpha, T beta, const T* bias, bool relu) {
+inline void tile(const UKernel<T>& uk, bool direct, int64_t kc, const T* a, int64_t rs_a, int64_t cs_a,
+                 const T* b, T* C, int64_t ldc, int64_t rows, int64_t cols, T alpha, T beta, const T* bias,
+                 bool relu) {
+  const UKernelFn<T>* full = direct ? uk.rows_direct : uk.rows;
+  const UKernelFn<T>* narrow = direct ? uk.narrow_direct : uk.narrow;
   if (cols == uk.nr) {
-    uk.rows[rows](kc, a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
+    full[rows](kc, a, rs_a, cs_a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
     return;
   }
-  const bool narrow = uk.narrow_nr && cols <= uk.narrow_nr;
-  if (narrow && cols == uk.narrow_nr) {
-    uk.narrow[rows](kc, a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
+  const bool use_narrow = uk.narrow_nr && cols <= uk.narrow_nr;
+  if (use_narrow && cols == uk.narrow_nr) {
+    narrow[rows](kc, a, rs_a, cs_a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
     return;
   }
-  const int64_t width = narrow ? uk.narrow_nr : uk.nr;
+  const int64_t width = use_narrow ? uk.narrow_nr : uk.nr;
   alignas(64) T tmp[kMaxMR * 64];
-  (narrow ? uk.narrow : uk.rows)[rows](kc, a, b, tmp, width, T(1), T(0), nullptr, 0);
+  (use_narrow ? narrow : full)[rows](kc, a, rs_a, cs_a, b, tmp, width, T(1), T(0), nullptr, 0);
   for (int64_t i = 0; i < rows; ++i) {
     T* c = C + i * ldc;
     const T* t = tmp + i * width;
@@ -160,10 +163,13 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
         split_range(row_tiles, gm, tid / gn, &r0, &r1);
         split_range(panels, gn, tid % gn, &q0, &q1);
         if (r0 >= r1 || q0 >= q1) return;
-        T* apack = scratch<T>(1, MC * kc);
+        // An A block that meets a single B panel is read in place: packing it would cost as much.
+        const bool direct = q1 - q0 == 1;
+        T* apack = direct ? nullptr : scratch<T>(1, MC * kc);
+        const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
         for (int64_t ic = r0 * MR; ic < std::min<int64_t>(r1 * MR, M); ic += MC) {
           const int64_t mc = std::min<int64_t>({MC, M - ic, r1 * MR - ic});
-          pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
+          if (!direct) pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t j = jc + q * NR;
             const int64_t cols = std::min<int64_t>(NR, N - j);
@@ -171,9 +177,9 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
             const T* bias_j = bias_k ? bias_k + j : nullptr;
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int64_t rows = std::min<int64_t>(MR, mc - ir);
-              const T* ap = apack + (ir / MR) * kc * MR;
+              const T* ap = direct ? A + (ic + ir) * rs_a + pc * cs_a : apack + (ir / MR) * kc * MR;
               T* c = C + (ic + ir) * ldc + j;
-              tile(uk, kc, ap, bp, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
+              tile(uk, direct, kc, ap, rs_a, cs_a, bp, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
             }
           }
         }

@@ -8,14 +8,16 @@ namespace fe {
 namespace gemm {
 
 // Microkernel contract (every ISA, float and double):
-//   a: packed A micro-panel, k steps of MR values (a[p*MR + i] = op(A)(i, p)), zero-padded rows
+//   a: packed A micro-panel, k steps of MR values (a[p*MR + i] = op(A)(i, p)), zero-padded rows;
+//      or, for the "direct" kernels, op(A) read in place: op(A)(i, p) = a[i*rs_a + p*cs_a]
+//      (rs_a, cs_a are ignored by the packed kernels)
 //   b: packed B micro-panel, k steps of NR values (b[p*NR + j] = op(B)(p, j)), zero-padded columns
-//   c: an MR x NR tile, row-major with row stride ldc
+//   c: a tile of C, row-major with row stride ldc
 //   c = alpha * (a @ b) + beta * c        (beta == 0: c is never read, so NaN/garbage in c is ignored)
 //   then, if bias:  c[i][j] += bias[j];   if relu: c = max(c, 0)   -- while c is still in registers.
 template <class T>
-using UKernelFn = void (*)(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
-                           const T* bias, int relu);
+using UKernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc,
+                           T alpha, T beta, const T* bias, int relu);
 
 constexpr int kMaxMR = 16;
 
@@ -28,8 +30,12 @@ struct UKernel {
   // Edge tiles, so that a remainder of rows or columns costs what it computes:
   //   rows[r]:   an r x NR tile (1 <= r <= MR) read from a full MR-row A panel (rows[MR] == fn);
   //   narrow[r]: an r x narrow_nr tile (one vector wide) read from the same A and B panels; null if none.
+  //   *_direct: the same tiles reading op(A) in place (no packing), for an A block that meets only one
+  //   B panel, where packing would cost as much as the reads it saves.
   UKernelFn<T> rows[kMaxMR + 1];
   UKernelFn<T> narrow[kMaxMR + 1];
+  UKernelFn<T> rows_direct[kMaxMR + 1];
+  UKernelFn<T> narrow_direct[kMaxMR + 1];
   int narrow_nr;
 };
 

@@ -7,14 +7,16 @@ namespace fe {
 namespace gemm {
 namespace {
 
-// R rows x NR columns of C from packed panels (A panel rows AS apart); c is row-major, row stride ldc.
-template <class T, int R, int NR, int AS>
-void ukernel(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta, const T* bias, int relu) {
+// R rows x NR columns of C from a packed B panel and a packed A panel (k steps AS apart) or, with
+// DIRECT, op(A) in place at a[i*rs_a + p*cs_a]; c is row-major, row stride ldc.
+template <class T, int R, int NR, int AS, bool DIRECT>
+void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc, T alpha,
+             T beta, const T* bias, int relu) {
   T acc[R][NR] = {};
   for (int64_t p = 0; p < k; ++p) {
     for (int i = 0; i < R; ++i)
-      for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-    a += AS;
+      for (int j = 0; j < NR; ++j) acc[i][j] += (DIRECT ? a[i * rs_a] : a[i]) * b[j];
+    a += DIRECT ? cs_a : AS;
     b += NR;
   }
   for (int i = 0; i < R; ++i) {
@@ -33,13 +35,16 @@ void fill(UKernel<T>* uk, const char* name) {
   uk->mr = 4;
   uk->nr = 8;
   uk->name = name;
-  uk->rows[0] = nullptr;
-  uk->rows[1] = ukernel<T, 1, 8, 4>;
-  uk->rows[2] = ukernel<T, 2, 8, 4>;
-  uk->rows[3] = ukernel<T, 3, 8, 4>;
-  uk->rows[4] = ukernel<T, 4, 8, 4>;
+  for (int r = 0; r <= kMaxMR; ++r) uk->rows[r] = uk->rows_direct[r] = uk->narrow[r] = uk->narrow_direct[r] = nullptr;
+  uk->rows[1] = ukernel<T, 1, 8, 4, false>;
+  uk->rows[2] = ukernel<T, 2, 8, 4, false>;
+  uk->rows[3] = ukernel<T, 3, 8, 4, false>;
+  uk->rows[4] = ukernel<T, 4, 8, 4, false>;
+  uk->rows_direct[1] = ukernel<T, 1, 8, 4, true>;
+  uk->rows_direct[2] = ukernel<T, 2, 8, 4, true>;
+  uk->rows_direct[3] = ukernel<T, 3, 8, 4, true>;
+  uk->rows_direct[4] = ukernel<T, 4, 8, 4, true>;
   uk->fn = uk->rows[4];
-  for (auto& f : uk->narrow) f = nullptr;
   uk->narrow_nr = 0;
 }
 
