@@ -149,7 +149,7 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
       parallel_region(used, [&](int tid, int nt) {
         int64_t p0, p1;
         split_range(panels, nt, tid, &p0, &p1);
-        pack_b(trans_b, B, ldb, pc, kc, jc, p0, p1, nc, NR, uk.narrow_nr, bpack);
+        uk.pack_b(trans_b, B, ldb, pc, kc, jc, p0, p1, nc, NR, uk.narrow_nr, bpack);
       });
 
       parallel_region(used, [&](int tid, int nt) {
@@ -169,7 +169,7 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
         const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
         for (int64_t ic = r0 * MR; ic < std::min<int64_t>(r1 * MR, M); ic += MC) {
           const int64_t mc = std::min<int64_t>({MC, M - ic, r1 * MR - ic});
-          if (!direct) pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
+          if (!direct) uk.pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t j = jc + q * NR;
             const int64_t cols = std::min<int64_t>(NR, N - j);

@@ -21,6 +21,17 @@ using UKernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, co
 
 constexpr int kMaxMR = 16;
 
+// Packing (pack.inc, compiled into each ISA's file). pack_a writes ceil(mc/mr) micro-panels of kc*mr
+// from the mc x kc block of op(A) at (row0, col0); pack_b writes panels [panel_begin, panel_end) of
+// the kc x nc block of op(B) at (row0, col0), each kc*nr (a last panel of at most narrow_nr columns is
+// zero-padded only to narrow_nr, the width of the kernel that reads it).
+template <class T>
+using PackAFn = void (*)(bool trans_a, const T* A, int64_t lda, int64_t row0, int64_t mc, int64_t col0,
+                         int64_t kc, int mr, T* dst);
+template <class T>
+using PackBFn = void (*)(bool trans_b, const T* B, int64_t ldb, int64_t row0, int64_t kc, int64_t col0,
+                         int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, int narrow_nr, T* dst);
+
 template <class T>
 struct UKernel {
   UKernelFn<T> fn;     // the full MR x NR tile
@@ -37,6 +48,8 @@ struct UKernel {
   UKernelFn<T> rows_direct[kMaxMR + 1];
   UKernelFn<T> narrow_direct[kMaxMR + 1];
   int narrow_nr;
+  PackAFn<T> pack_a;  // packing at this ISA's vector width
+  PackBFn<T> pack_b;
 };
 
 // Row-major operands with leading dimensions (elements). op(A) is M x K: A is M x K (lda >= K) or,
@@ -53,15 +66,7 @@ void gemm_batched(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t batc
                   int64_t stride_b, T beta, T* C, int64_t ldc, int64_t stride_c, const T* bias, bool relu,
                   int nthreads);
 
-// Packing (pack.cpp). pack_a writes ceil(mc/MR) micro-panels of kc*MR; pack_b ceil(nc/NR) of kc*NR.
-template <class T>
-void pack_a(bool trans_a, const T* A, int64_t lda, int64_t row0, int64_t mc, int64_t col0, int64_t kc,
-            int mr, T* dst);
-template <class T>
-void pack_b(bool trans_b, const T* B, int64_t ldb, int64_t row0, int64_t kc, int64_t col0,
-            int64_t panel_begin, int64_t panel_end, int64_t nc, int nr, int narrow_nr, T* dst);
-
-// Each ISA file fills its kernel set (fn, mr, nr, name, rows, narrow); dispatch adds the blocking.
+// Each ISA file fills its kernel set (kernels, register block, name, packing); dispatch adds the blocking.
 // The name carries the register block, e.g. sgemm_ukernel_14x32_avx512.
 void sgemm_ukernels_scalar(UKernel<float>* uk);
 void dgemm_ukernels_scalar(UKernel<double>* uk);

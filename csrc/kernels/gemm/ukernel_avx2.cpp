@@ -36,6 +36,7 @@ struct F64 {
   static V max(V a, V b) { return _mm256_max_pd(a, b); }
 };
 
+#include "kernels/gemm/pack.inc"
 #include "kernels/gemm/ukernel_simd.inc"
 
 }  // namespace

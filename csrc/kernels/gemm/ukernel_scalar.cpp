@@ -1,11 +1,15 @@
 // Portable microkernels (any CPU): the reference for what every SIMD microkernel computes.
-#include <chrono>
-
 #include "kernels/gemm/gemm.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>  // baseline on every x86-64 CPU; pack.inc's transposes use it
+#endif
 
 namespace fe {
 namespace gemm {
 namespace {
+
+#include "kernels/gemm/pack.inc"
 
 // R rows x NR columns of C from a packed B panel and a packed A panel (k steps AS apart) or, with
 // DIRECT, op(A) in place at a[i*rs_a + p*cs_a]; c is row-major, row stride ldc.
@@ -45,6 +49,8 @@ void fill(UKernel<T>* uk, const char* name) {
   uk->rows_direct[3] = ukernel<T, 3, 8, 4, true>;
   uk->rows_direct[4] = ukernel<T, 4, 8, 4, true>;
   uk->fn = uk->rows[4];
+  uk->pack_a = &pack_a<T>;
+  uk->pack_b = &pack_b<T>;
   uk->narrow_nr = 0;
 }
 
