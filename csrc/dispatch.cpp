@@ -48,10 +48,10 @@ GemmTable<double>& dgemm_table() {
     GemmTable<double> t;
     add(t, Isa::scalar, gemm::dgemm_ukernels_scalar, {128, 256, 4096});
 #ifdef FIRSTEPOCH_HAVE_AVX2
-    add(t, Isa::avx2, gemm::dgemm_ukernels_avx2, {96, 256, 4096});
+    add(t, Isa::avx2, gemm::dgemm_ukernels_avx2, {96, 512, 4096});
 #endif
 #ifdef FIRSTEPOCH_HAVE_AVX512
-    add(t, Isa::avx512, gemm::dgemm_ukernels_avx512, {112, 512, 4096});
+    add(t, Isa::avx512, gemm::dgemm_ukernels_avx512, {56, 512, 4096});
 #endif
     return t;
   }();

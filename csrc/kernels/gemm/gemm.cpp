@@ -64,18 +64,20 @@ inline void tile(const UKernel<T>& uk, bool direct, int64_t kc, const T* a, int6
                  bool relu) {
   const UKernelFn<T>* full = direct ? uk.rows_direct : uk.rows;
   const UKernelFn<T>* narrow = direct ? uk.narrow_direct : uk.narrow;
+  const Epilogue<T> ep{alpha, beta, bias, relu ? 1 : 0};
   if (cols == uk.nr) {
-    full[rows](kc, a, rs_a, cs_a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
+    full[rows](kc, a, rs_a, cs_a, b, C, ldc, ep);
     return;
   }
   const bool use_narrow = uk.narrow_nr && cols <= uk.narrow_nr;
   if (use_narrow && cols == uk.narrow_nr) {
-    narrow[rows](kc, a, rs_a, cs_a, b, C, ldc, alpha, beta, bias, relu ? 1 : 0);
+    narrow[rows](kc, a, rs_a, cs_a, b, C, ldc, ep);
     return;
   }
   const int64_t width = use_narrow ? uk.narrow_nr : uk.nr;
   alignas(64) T tmp[kMaxMR * 64];
-  (use_narrow ? narrow : full)[rows](kc, a, rs_a, cs_a, b, tmp, width, T(1), T(0), nullptr, 0);
+  const Epilogue<T> plain{T(1), T(0), nullptr, 0};
+  (use_narrow ? narrow : full)[rows](kc, a, rs_a, cs_a, b, tmp, width, plain);
   for (int64_t i = 0; i < rows; ++i) {
     T* c = C + i * ldc;
     const T* t = tmp + i * width;

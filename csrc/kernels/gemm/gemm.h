@@ -15,9 +15,17 @@ namespace gemm {
 //   c: a tile of C, row-major with row stride ldc
 //   c = alpha * (a @ b) + beta * c        (beta == 0: c is never read, so NaN/garbage in c is ignored)
 //   then, if bias:  c[i][j] += bias[j];   if relu: c = max(c, 0)   -- while c is still in registers.
+// The epilogue's scalars travel by reference: passed by value they would sit in two vector registers
+// for the whole k loop, and AVX2's 16 registers would then spill an accumulator.
+template <class T>
+struct Epilogue {
+  T alpha, beta;
+  const T* bias;  // nullptr: no bias; else the tile's first column's bias
+  int relu;
+};
 template <class T>
 using UKernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc,
-                           T alpha, T beta, const T* bias, int relu);
+                           const Epilogue<T>& ep);
 
 constexpr int kMaxMR = 16;
 

@@ -14,8 +14,11 @@ namespace {
 // R rows x NR columns of C from a packed B panel and a packed A panel (k steps AS apart) or, with
 // DIRECT, op(A) in place at a[i*rs_a + p*cs_a]; c is row-major, row stride ldc.
 template <class T, int R, int NR, int AS, bool DIRECT>
-void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc, T alpha,
-             T beta, const T* bias, int relu) {
+void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc,
+             const Epilogue<T>& ep) {
+  const T alpha = ep.alpha, beta = ep.beta;
+  const T* bias = ep.bias;
+  const int relu = ep.relu;
   T acc[R][NR] = {};
   for (int64_t p = 0; p < k; ++p) {
     for (int i = 0; i < R; ++i)
