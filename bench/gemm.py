@@ -76,7 +76,7 @@ def main():
                 if torch:
                     ta_t, tb_t, out_t = torch.from_numpy(na), torch.from_numpy(nb), torch.from_numpy(out)
                     fns["torch"] = lambda: torch.matmul(ta_t, tb_t, out=out_t)
-                t = interleaved_medians(fns, rounds=3 if args.quick else 5, settle=0.1 if nthreads > 1 else 0.0)
+                t = interleaved_medians(fns, rounds=3 if args.quick else 5, settle=0.25 if nthreads > 1 else 0.0)
                 flop = 2.0 * M * N * K
                 row = dict(op=name, thr=nthreads, **{"fe ms": t["fe"] * 1e3},
                            **{"fe GF/s": flop / t["fe"] * 1e-9, "numpy GF/s": flop / t["np"] * 1e-9,

@@ -59,25 +59,29 @@ void scale_only(int64_t M, int64_t N, T beta, T* C, int64_t ldc, const T* bias, 
 // kernel that covers it into a private buffer, and only its valid part is combined with C, so nothing
 // outside C is read or written.
 template <class T>
-inline void tile(const UKernel<T>& uk, bool direct, int64_t kc, const T* a, int64_t rs_a, int64_t cs_a,
-                 const T* b, T* C, int64_t ldc, int64_t rows, int64_t cols, T alpha, T beta, const T* bias,
-                 bool relu) {
-  const UKernelFn<T>* full = direct ? uk.rows_direct : uk.rows;
-  const UKernelFn<T>* narrow = direct ? uk.narrow_direct : uk.narrow;
+inline void tile(const UKernel<T>& uk, int mode, int64_t kc, const T* a, int64_t rs_a, int64_t cs_a,
+                 const T* b, int64_t rs_b, T* C, int64_t ldc, int64_t rows, int64_t cols, T alpha, T beta,
+                 const T* bias, bool relu) {
   const Epilogue<T> ep{alpha, beta, bias, relu ? 1 : 0};
+  if (mode == kDirectB) {  // only ever full-width panels
+    uk.rows_direct_b[rows](kc, a, rs_a, cs_a, b, rs_b, C, ldc, ep);
+    return;
+  }
+  const UKernelFn<T>* full = mode == kDirectA ? uk.rows_direct : uk.rows;
+  const UKernelFn<T>* narrow = mode == kDirectA ? uk.narrow_direct : uk.narrow;
   if (cols == uk.nr) {
-    full[rows](kc, a, rs_a, cs_a, b, C, ldc, ep);
+    full[rows](kc, a, rs_a, cs_a, b, 0, C, ldc, ep);
     return;
   }
   const bool use_narrow = uk.narrow_nr && cols <= uk.narrow_nr;
   if (use_narrow && cols == uk.narrow_nr) {
-    narrow[rows](kc, a, rs_a, cs_a, b, C, ldc, ep);
+    narrow[rows](kc, a, rs_a, cs_a, b, 0, C, ldc, ep);
     return;
   }
   const int64_t width = use_narrow ? uk.narrow_nr : uk.nr;
   alignas(64) T tmp[kMaxMR * 64];
   const Epilogue<T> plain{T(1), T(0), nullptr, 0};
-  (use_narrow ? narrow : full)[rows](kc, a, rs_a, cs_a, b, tmp, width, plain);
+  (use_narrow ? narrow : full)[rows](kc, a, rs_a, cs_a, b, 0, tmp, width, plain);
   for (int64_t i = 0; i < rows; ++i) {
     T* c = C + i * ldc;
     const T* t = tmp + i * width;
@@ -141,6 +145,13 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
     choose_grid(row_tiles, panels, nthreads, &tm, &tn);
     const int used = tm * tn;
 
+    // A B panel that meets a single A block per thread (the thread's rows fit in one MC block) is read
+    // in place when op(B) has unit-stride rows; only a last, partial panel is still packed, so no
+    // kernel reads past the end of B.
+    const bool direct_b = !trans_b && ceil_div(row_tiles, tm) * MR <= MC;
+    const bool partial_panel = nc % NR != 0;
+    const int64_t first_packed = direct_b ? (partial_panel ? panels - 1 : panels) : 0;
+
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
       const bool last = pc + kc == K;
@@ -148,11 +159,14 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
       const T* bias_k = last ? bias : nullptr;
       const bool relu_k = last && relu;
 
-      parallel_region(used, [&](int tid, int nt) {
-        int64_t p0, p1;
-        split_range(panels, nt, tid, &p0, &p1);
-        uk.pack_b(trans_b, B, ldb, pc, kc, jc, p0, p1, nc, NR, uk.narrow_nr, bpack);
-      });
+      if (first_packed < panels) {
+        parallel_region(used, [&](int tid, int nt) {
+          int64_t p0, p1;
+          split_range(panels - first_packed, nt, tid, &p0, &p1);
+          uk.pack_b(trans_b, B, ldb, pc, kc, jc, first_packed + p0, first_packed + p1, nc, NR, uk.narrow_nr,
+                    bpack);
+        });
+      }
 
       parallel_region(used, [&](int tid, int nt) {
         // Threads may come back fewer than asked; fall back to a 1-D split over rows then.
@@ -166,22 +180,24 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
         split_range(panels, gn, tid % gn, &q0, &q1);
         if (r0 >= r1 || q0 >= q1) return;
         // An A block that meets a single B panel is read in place: packing it would cost as much.
-        const bool direct = q1 - q0 == 1;
-        T* apack = direct ? nullptr : scratch<T>(1, MC * kc);
+        const bool direct_a = q1 - q0 == 1 && !(direct_b && q0 < first_packed);
+        T* apack = direct_a ? nullptr : scratch<T>(1, MC * kc);
         const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
         for (int64_t ic = r0 * MR; ic < std::min<int64_t>(r1 * MR, M); ic += MC) {
           const int64_t mc = std::min<int64_t>({MC, M - ic, r1 * MR - ic});
-          if (!direct) uk.pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
+          if (!direct_a) uk.pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t j = jc + q * NR;
             const int64_t cols = std::min<int64_t>(NR, N - j);
-            const T* bp = bpack + q * kc * NR;
+            const bool b_in_place = q < first_packed;
+            const T* bp = b_in_place ? B + pc * ldb + j : bpack + q * kc * NR;
+            const int mode = direct_a ? kDirectA : b_in_place ? kDirectB : kPacked;
             const T* bias_j = bias_k ? bias_k + j : nullptr;
             for (int64_t ir = 0; ir < mc; ir += MR) {
               const int64_t rows = std::min<int64_t>(MR, mc - ir);
-              const T* ap = direct ? A + (ic + ir) * rs_a + pc * cs_a : apack + (ir / MR) * kc * MR;
+              const T* ap = direct_a ? A + (ic + ir) * rs_a + pc * cs_a : apack + (ir / MR) * kc * MR;
               T* c = C + (ic + ir) * ldc + j;
-              tile(uk, direct, kc, ap, rs_a, cs_a, bp, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
+              tile(uk, mode, kc, ap, rs_a, cs_a, bp, ldb, c, ldc, rows, cols, alpha, beta_k, bias_j, relu_k);
             }
           }
         }

@@ -11,7 +11,8 @@ namespace gemm {
 //   a: packed A micro-panel, k steps of MR values (a[p*MR + i] = op(A)(i, p)), zero-padded rows;
 //      or, for the "direct" kernels, op(A) read in place: op(A)(i, p) = a[i*rs_a + p*cs_a]
 //      (rs_a, cs_a are ignored by the packed kernels)
-//   b: packed B micro-panel, k steps of NR values (b[p*NR + j] = op(B)(p, j)), zero-padded columns
+//   b: packed B micro-panel, k steps of NR values (b[p*NR + j] = op(B)(p, j)), zero-padded columns;
+//      or, for the "direct B" kernels, op(B) read in place: op(B)(p, j) = b[p*rs_b + j]
 //   c: a tile of C, row-major with row stride ldc
 //   c = alpha * (a @ b) + beta * c        (beta == 0: c is never read, so NaN/garbage in c is ignored)
 //   then, if bias:  c[i][j] += bias[j];   if relu: c = max(c, 0)   -- while c is still in registers.
@@ -24,8 +25,9 @@ struct Epilogue {
   int relu;
 };
 template <class T>
-using UKernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc,
-                           const Epilogue<T>& ep);
+using UKernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T* c,
+                           int64_t ldc, const Epilogue<T>& ep);
+enum KernelMode { kPacked = 0, kDirectA = 1, kDirectB = 2 };
 
 constexpr int kMaxMR = 16;
 
@@ -50,11 +52,13 @@ struct UKernel {
   //   rows[r]:   an r x NR tile (1 <= r <= MR) read from a full MR-row A panel (rows[MR] == fn);
   //   narrow[r]: an r x narrow_nr tile (one vector wide) read from the same A and B panels; null if none.
   //   *_direct: the same tiles reading op(A) in place (no packing), for an A block that meets only one
-  //   B panel, where packing would cost as much as the reads it saves.
+  //   B panel, where packing would cost as much as the reads it saves; rows_direct_b: reading B in
+  //   place, for a B panel that meets only one A block.
   UKernelFn<T> rows[kMaxMR + 1];
   UKernelFn<T> narrow[kMaxMR + 1];
   UKernelFn<T> rows_direct[kMaxMR + 1];
   UKernelFn<T> narrow_direct[kMaxMR + 1];
+  UKernelFn<T> rows_direct_b[kMaxMR + 1];
   int narrow_nr;
   PackAFn<T> pack_a;  // packing at this ISA's vector width
   PackBFn<T> pack_b;

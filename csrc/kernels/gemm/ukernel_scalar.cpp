@@ -11,11 +11,12 @@ namespace {
 
 #include "kernels/gemm/pack.inc"
 
-// R rows x NR columns of C from a packed B panel and a packed A panel (k steps AS apart) or, with
-// DIRECT, op(A) in place at a[i*rs_a + p*cs_a]; c is row-major, row stride ldc.
-template <class T, int R, int NR, int AS, bool DIRECT>
-void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c, int64_t ldc,
+// R rows x NR columns of C (row-major, row stride ldc) from packed panels (A's k steps AS apart, B's NR),
+// or with MODE kDirectA op(A) in place at a[i*rs_a + p*cs_a], with kDirectB op(B)'s row p at b + p*rs_b.
+template <class T, int R, int NR, int AS, int MODE>
+void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T* c, int64_t ldc,
              const Epilogue<T>& ep) {
+  constexpr bool DIRECT = MODE == kDirectA;
   const T alpha = ep.alpha, beta = ep.beta;
   const T* bias = ep.bias;
   const int relu = ep.relu;
@@ -24,7 +25,7 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c
     for (int i = 0; i < R; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += (DIRECT ? a[i * rs_a] : a[i]) * b[j];
     a += DIRECT ? cs_a : AS;
-    b += NR;
+    b += MODE == kDirectB ? rs_b : NR;
   }
   for (int i = 0; i < R; ++i) {
     for (int j = 0; j < NR; ++j) {
@@ -37,20 +38,24 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, T* c
   }
 }
 
+template <class T, int MODE>
+void set_rows(UKernelFn<T>* table) {
+  table[1] = ukernel<T, 1, 8, 4, MODE>;
+  table[2] = ukernel<T, 2, 8, 4, MODE>;
+  table[3] = ukernel<T, 3, 8, 4, MODE>;
+  table[4] = ukernel<T, 4, 8, 4, MODE>;
+}
+
 template <class T>
 void fill(UKernel<T>* uk, const char* name) {
   uk->mr = 4;
   uk->nr = 8;
   uk->name = name;
-  for (int r = 0; r <= kMaxMR; ++r) uk->rows[r] = uk->rows_direct[r] = uk->narrow[r] = uk->narrow_direct[r] = nullptr;
-  uk->rows[1] = ukernel<T, 1, 8, 4, false>;
-  uk->rows[2] = ukernel<T, 2, 8, 4, false>;
-  uk->rows[3] = ukernel<T, 3, 8, 4, false>;
-  uk->rows[4] = ukernel<T, 4, 8, 4, false>;
-  uk->rows_direct[1] = ukernel<T, 1, 8, 4, true>;
-  uk->rows_direct[2] = ukernel<T, 2, 8, 4, true>;
-  uk->rows_direct[3] = ukernel<T, 3, 8, 4, true>;
-  uk->rows_direct[4] = ukernel<T, 4, 8, 4, true>;
+  for (int r = 0; r <= kMaxMR; ++r)
+    uk->rows[r] = uk->rows_direct[r] = uk->rows_direct_b[r] = uk->narrow[r] = uk->narrow_direct[r] = nullptr;
+  set_rows<T, kPacked>(uk->rows);
+  set_rows<T, kDirectA>(uk->rows_direct);
+  set_rows<T, kDirectB>(uk->rows_direct_b);
   uk->fn = uk->rows[4];
   uk->pack_a = &pack_a<T>;
   uk->pack_b = &pack_b<T>;
