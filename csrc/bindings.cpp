@@ -12,56 +12,14 @@
 
 #include "common/cpu.h"
 #include "common/parallel.h"
+#include "bindings_common.h"
 #include "dispatch.h"
 
 namespace py = pybind11;
 
 namespace {
 
-std::string shape_str(const py::array& a) {
-  std::ostringstream os;
-  os << "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.shape(i);
-  if (a.ndim() == 1) os << ",";
-  os << ")";
-  return os.str();
-}
-
-std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
-
-template <class T>
-const char* type_name();
-template <>
-const char* type_name<float>() { return "float32"; }
-template <>
-const char* type_name<double>() { return "float64"; }
-
-template <class T>
-void require_dtype(const py::array& a, const char* name) {
-  if (!py::isinstance<py::array_t<T>>(a))
-    throw py::type_error(std::string(name) + " must have dtype " + type_name<T>() + ", got " +
-                         dtype_str(a) + " with shape " + shape_str(a) + " (no implicit casts)");
-}
-
-// Byte range [lo, hi) an array's elements occupy (empty arrays occupy nothing).
-std::pair<intptr_t, intptr_t> extent(const py::array& a) {
-  intptr_t lo = reinterpret_cast<intptr_t>(a.data()), hi = lo;
-  if (a.size() == 0) return {lo, lo};
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
-    const intptr_t span = static_cast<intptr_t>(a.strides(i)) * (a.shape(i) - 1);
-    if (span < 0) lo += span; else hi += span;
-  }
-  return {lo, hi + a.itemsize()};
-}
-
-void require_no_overlap(const py::array& out, const py::array& other, const char* out_name,
-                        const char* other_name) {
-  auto [a0, a1] = extent(out);
-  auto [b0, b1] = extent(other);
-  if (a0 < b1 && b0 < a1)
-    throw py::value_error(std::string(out_name) + " shares memory with " + other_name +
-                          "; the output must not alias an input");
-}
+using namespace fe::pybind;
 
 // A matrix operand: the last axis has unit stride and rows do not go backwards, so it can be read
 // as (rows, cols) with a leading dimension. Batch axis (3-D) stride must be >= 0.
@@ -190,6 +148,8 @@ py::dict cpu_info() {
 
 }  // namespace
 
+void bind_softmax(py::module_& m);
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
 #ifdef FIRSTEPOCH_VERSION
@@ -239,4 +199,5 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
       },
       py::arg("isa"), py::arg("iters") = 20000000, py::arg("threads") = 1,
       "Measured FMA throughput (GFLOP/s) of an ISA's probe on `threads` threads together.");
+  bind_softmax(m);
 }

@@ -75,6 +75,32 @@ const gemm::UKernel<double>& gemm_ukernel<double>(Isa isa) {
   return pick(dgemm_table(), isa);
 }
 
+namespace {
+template <class T>
+struct SoftmaxTable {
+  softmax::Kernels<T> entry[3] = {};
+  SoftmaxTable() {
+    softmax::fill_scalar(&entry[static_cast<int>(Isa::scalar)]);
+#ifdef FIRSTEPOCH_HAVE_AVX2
+    softmax::fill_avx2(&entry[static_cast<int>(Isa::avx2)]);
+#endif
+#ifdef FIRSTEPOCH_HAVE_AVX512
+    softmax::fill_avx512(&entry[static_cast<int>(Isa::avx512)]);
+#endif
+  }
+};
+}  // namespace
+
+template <class T>
+const softmax::Kernels<T>& softmax_kernels(Isa isa) {
+  static const SoftmaxTable<T> table;
+  const auto& e = table.entry[static_cast<int>(isa)];
+  if (!e.forward) throw std::runtime_error(std::string("no softmax kernels compiled for ISA ") + isa_name(isa));
+  return e;
+}
+template const softmax::Kernels<float>& softmax_kernels<float>(Isa);
+template const softmax::Kernels<double>& softmax_kernels<double>(Isa);
+
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
   auto apply = [&](auto& e) {
     if (mc % e.mr || nc % e.nr || mc <= 0 || kc <= 0 || nc <= 0)

@@ -2,6 +2,7 @@
 #pragma once
 #include "common/cpu.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/softmax/softmax.h"
 
 namespace fe {
 
@@ -10,6 +11,10 @@ template <class T>
 const gemm::UKernel<T>& gemm_ukernel(Isa isa);
 
 // The FMA throughput probe for `isa`: returns the flops done in `iters` rounds on one thread.
+// The softmax-family row kernels for `isa`.
+template <class T>
+const softmax::Kernels<T>& softmax_kernels(Isa isa);
+
 // Tuning only (bench/tune_gemm.py): overrides an ISA's cache blocking for float or double GEMM.
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc);
 

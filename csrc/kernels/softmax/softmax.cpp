@@ -1,0 +1,73 @@
+// Drivers for the softmax family: rows split over threads; each row is one thread's, so the result
+// is bitwise the same for any thread count.
+#include "kernels/softmax/softmax.h"
+
+#include "common/parallel.h"
+
+namespace fe {
+namespace softmax {
+namespace {
+
+// Below ~32K elements a second thread costs more than it saves.
+int threads_for(int64_t rows, int64_t cols, int nthreads) {
+  const int64_t by_size = rows * cols / 32768;
+  int n = nthreads;
+  if (by_size < n) n = static_cast<int>(by_size);
+  if (rows < n) n = static_cast<int>(rows);
+  return n < 1 ? 1 : n;
+}
+
+template <class F>
+void over_rows(int64_t rows, int64_t cols, int nthreads, F&& fn) {
+  parallel_region(threads_for(rows, cols, nthreads), [&](int tid, int nt) {
+    int64_t r0, r1;
+    split_range(rows, nt, tid, &r0, &r1);
+    if (r0 < r1) fn(r0, r1);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void forward(const Kernels<T>& k, const T* x, T* y, int64_t rows, int64_t cols, bool log, int nthreads) {
+  if (rows <= 0 || cols <= 0) return;
+  over_rows(rows, cols, nthreads, [&](int64_t r0, int64_t r1) { k.forward(x, y, cols, r0, r1, log ? 1 : 0); });
+}
+
+template <class T>
+void backward(const Kernels<T>& k, const T* y, const T* dy, T* dx, int64_t rows, int64_t cols, bool log,
+              int nthreads) {
+  if (rows <= 0 || cols <= 0) return;
+  over_rows(rows, cols, nthreads,
+            [&](int64_t r0, int64_t r1) { k.backward(y, dy, dx, cols, r0, r1, log ? 1 : 0); });
+}
+
+template <class T>
+void cross_entropy_forward(const Kernels<T>& k, const T* logits, int64_t rows, int64_t cols,
+                           const CrossEntropyArgs<T>& a, T* loss, T* lse, int nthreads) {
+  if (rows <= 0 || cols <= 0) return;
+  over_rows(rows, cols, nthreads,
+            [&](int64_t r0, int64_t r1) { k.ce_forward(logits, cols, a, loss, lse, r0, r1); });
+}
+
+template <class T>
+void cross_entropy_backward(const Kernels<T>& k, const T* logits, const T* lse, int64_t rows, int64_t cols,
+                            const CrossEntropyArgs<T>& a, const T* grad, T* dlogits, int nthreads) {
+  if (rows <= 0 || cols <= 0) return;
+  over_rows(rows, cols, nthreads,
+            [&](int64_t r0, int64_t r1) { k.ce_backward(logits, lse, cols, a, grad, dlogits, r0, r1); });
+}
+
+#define FE_INSTANTIATE(T)                                                                                   \
+  template void forward<T>(const Kernels<T>&, const T*, T*, int64_t, int64_t, bool, int);                  \
+  template void backward<T>(const Kernels<T>&, const T*, const T*, T*, int64_t, int64_t, bool, int);       \
+  template void cross_entropy_forward<T>(const Kernels<T>&, const T*, int64_t, int64_t,                    \
+                                         const CrossEntropyArgs<T>&, T*, T*, int);                          \
+  template void cross_entropy_backward<T>(const Kernels<T>&, const T*, const T*, int64_t, int64_t,         \
+                                          const CrossEntropyArgs<T>&, const T*, T*, int);
+FE_INSTANTIATE(float)
+FE_INSTANTIATE(double)
+#undef FE_INSTANTIATE
+
+}  // namespace softmax
+}  // namespace fe

@@ -1,0 +1,15 @@
+// Softmax-family row kernels compiled for the scalar level (see softmax_rows.inc); only the fill
+// functions have external linkage.
+#include "kernels/softmax/softmax.h"
+
+namespace fe {
+namespace softmax {
+namespace {
+#include "kernels/softmax/softmax_rows.inc"
+}  // namespace
+
+void fill_scalar(Kernels<float>* k) { fill_kernels(k); }
+void fill_scalar(Kernels<double>* k) { fill_kernels(k); }
+
+}  // namespace softmax
+}  // namespace fe

@@ -1,0 +1,185 @@
+"""Arithmetic with NumPy broadcasting; each backward sums the gradient back to its input's shape."""
+import numpy as np
+
+from ..ops.matmul import matmul as _ops_matmul
+from .function import Function, unbroadcast
+
+
+def _pair(rng, a_shape=(3, 4), b_shape=(4,)):
+    return rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return unbroadcast(grad, sa), unbroadcast(grad, sb)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {}), (_pair(rng, (2, 1, 3), (4, 1)), {})]
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        return unbroadcast(grad, sa), unbroadcast(-grad, sb)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {}), (_pair(rng, (1, 3), (2, 1)), {})]
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad * b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {}), (_pair(rng, (2, 1, 3), (4, 1)), {})]
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad / b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        a, b = _pair(rng)
+        return [((a, np.abs(b) + 0.5), {})]
+
+
+class Pow(Function):
+    """x ** p for a constant exponent p (a Python number)."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return x ** p
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p = ctx.p
+        return grad * p * x ** (p - 1), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = np.abs(rng.standard_normal((3, 4))) + 0.5
+        return [((x, 2), {}), ((x, 0.5), {}), ((x, -1.5), {})]
+
+
+class PowTensor(Function):
+    """a ** b with both tensors (a > 0 where b is not an integer)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        da = unbroadcast(grad * b * a ** (b - 1), np.shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * out * np.log(a), np.shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((np.abs(rng.standard_normal((3, 4))) + 0.5, rng.standard_normal((4,))), {})]
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (-grad,)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 3)),), {})]
+
+
+def _matmul(a, b):
+    """ops.matmul, copying an operand only when its layout is one the kernel cannot read (a reversed
+    or strided view): at the Tensor level any view is allowed, as in PyTorch."""
+    try:
+        return _ops_matmul(a, b)
+    except ValueError as e:
+        if "ascontiguousarray" not in str(e):
+            raise
+        return _ops_matmul(np.ascontiguousarray(a), np.ascontiguousarray(b))
+
+
+class MatMul(Function):
+    """a @ b with NumPy's rules (2-D and batched), on the GEMM kernel.
+
+    Backward of C = A @ B: dA = dC @ B^T and dB = A^T @ dC, read through the kernel's transpose flags
+    (no transposed copies); batch axes that were broadcast are summed back.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad = np.ascontiguousarray(grad)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            da = _matmul(g, np.swapaxes(b2, -1, -2))
+            da = unbroadcast(da, a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            db = _matmul(np.swapaxes(a2, -1, -2), g)
+            db = unbroadcast(db, b2.shape).reshape(b.shape)
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 4)), rng.standard_normal((4, 5))), {}),
+                ((rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2))), {}),
+                ((rng.standard_normal((4,)), rng.standard_normal((2, 4, 3))), {}),
+                ((rng.standard_normal((3, 4)), rng.standard_normal((4,))), {})]

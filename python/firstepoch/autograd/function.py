@@ -1,0 +1,133 @@
+"""`Function`: one differentiable op, its forward and backward side by side, on NumPy arrays.
+
+Every subclass registers itself in REGISTRY, and tests/test_gradcheck_registry.py checks each
+registered differentiable op against finite differences using the cases the op supplies, so no op can
+escape the gradient check.
+"""
+import numpy as np
+
+REGISTRY = []
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager (and decorator) that sets whether ops record the graph."""
+
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.prev = None
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+
+def no_grad():
+    """``with firstepoch.no_grad():`` — ops inside record nothing (inference, optimizer updates)."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    return _GradMode(True)
+
+
+class Context:
+    """What forward leaves for backward: saved arrays and any attributes the op sets."""
+
+    def save_for_backward(self, *arrays):
+        self.saved_tensors = arrays
+
+
+class Function:
+    """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, grad)``; call with ``.apply(...)``.
+
+    forward receives NumPy arrays in place of Tensors (other arguments as given) and returns an array.
+    backward receives the gradient of the output and returns one gradient (or None) per positional
+    argument of forward. gradcheck_cases(rng) returns [(args, kwargs), ...] with float64 arrays
+    standing for the tensor inputs; it is required for every differentiable op.
+    """
+
+    differentiable = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        REGISTRY.append(cls)
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return []
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor  # the Tensor module imports this one
+
+        ctx = Context()
+        raw = []
+        parents = []
+        needs = []
+        any_grad = False
+        for a in args:
+            if type(a) is Tensor or isinstance(a, Tensor):
+                raw.append(a.data)
+                parents.append(a)
+                rg = a.requires_grad
+                needs.append(rg)
+                any_grad = any_grad or rg
+            else:
+                raw.append(a)
+                parents.append(None)
+                needs.append(False)
+        record = any_grad and _grad_enabled and cls.differentiable
+        ctx.needs_input_grad = tuple(needs)
+        out = cls.forward(ctx, *raw, **kwargs)
+        result = Tensor._wrap(out, record)
+        if record:
+            result._fn = cls
+            result._ctx = ctx
+            result._parents = tuple(parents)
+        return result
+
+
+def unbroadcast(grad, shape):
+    """Sum grad down to `shape`: the backward of NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, d in enumerate(shape) if d == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def as_array(x):
+    return np.asarray(x)

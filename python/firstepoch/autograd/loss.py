@@ -1,0 +1,237 @@
+"""Loss functions. cross_entropy is one fused C++ kernel (log-softmax + NLL, forward and backward);
+the others are a few NumPy lines each, with their gradients beside them."""
+import numpy as np
+
+from ..ops import softmax as _ops
+from .function import Function
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(per_elem, reduction, denom=None):
+    if reduction == "none":
+        return per_elem
+    total = per_elem.sum()
+    if reduction == "sum":
+        return np.asarray(total)
+    return np.asarray(total / (per_elem.size if denom is None else denom))
+
+
+class CrossEntropy(Function):
+    """cross_entropy(logits (N, C), target int64 (N,)), PyTorch's semantics: class weights,
+    ignore_index, label smoothing, reduction. The mean divides by the summed weight of the kept rows."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        _check_reduction(reduction)
+        logits = np.ascontiguousarray(logits)
+        target = np.ascontiguousarray(target)
+        if weight is not None:
+            weight = np.ascontiguousarray(weight, dtype=logits.dtype)
+        loss, lse = _ops.cross_entropy_rows(logits, target, weight, ignore_index, label_smoothing)
+        keep = target != ignore_index
+        denom = None
+        if reduction == "mean":
+            denom = (weight[np.where(keep, target, 0)] * keep).sum() if weight is not None else keep.sum()
+        ctx.save_for_backward(logits, lse, target)
+        ctx.args = (weight, ignore_index, reduction, label_smoothing, denom)
+        return _reduce(loss, reduction, denom).astype(logits.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, lse, target = ctx.saved_tensors
+        weight, ignore_index, reduction, label_smoothing, denom = ctx.args
+        n = logits.shape[0]
+        if reduction == "none":
+            g = np.ascontiguousarray(grad, dtype=logits.dtype)
+        else:
+            scale = grad / denom if reduction == "mean" else grad
+            g = np.full(n, scale, dtype=logits.dtype)
+        d = _ops.cross_entropy_backward(logits, lse, target, g, weight, ignore_index, label_smoothing)
+        return d, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        logits = rng.standard_normal((5, 4))
+        target = np.array([0, 3, 1, 1, 2])
+        w = np.array([1.0, 2.0, 0.5, 1.5])
+        return [((logits, target), {}),
+                ((logits, np.array([0, -100, 1, 3, 2])), {"reduction": "sum", "label_smoothing": 0.2}),
+                ((logits, target), {"weight": w, "reduction": "mean", "label_smoothing": 0.1}),
+                ((logits, target), {"reduction": "none"})]
+
+
+class NLLLoss(Function):
+    """nll_loss(log_probs (N, C), target (N,)): -log_probs[i, t_i], with weights and ignore_index."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight=None, ignore_index=-100, reduction="mean"):
+        _check_reduction(reduction)
+        n, c = logp.shape
+        keep = target != ignore_index
+        t = np.where(keep, target, 0)
+        if np.any((t < 0) | (t >= c)):
+            bad = int(np.flatnonzero((t < 0) | (t >= c))[0])
+            raise IndexError(f"nll_loss: target[{bad}] = {target[bad]} is out of range for {c} classes")
+        w = np.ones(c, logp.dtype) if weight is None else weight
+        wt = np.where(keep, w[t], 0).astype(logp.dtype)
+        per_row = -wt * logp[np.arange(n), t]
+        denom = wt.sum() if reduction == "mean" else None
+        ctx.args = (logp.shape, t, wt, reduction, denom)
+        return _reduce(per_row, reduction, denom).astype(logp.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, t, wt, reduction, denom = ctx.args
+        g = grad if reduction == "none" else (grad / denom if reduction == "mean" else grad) * np.ones(shape[0])
+        d = np.zeros(shape, dtype=wt.dtype)
+        d[np.arange(shape[0]), t] = -wt * g
+        return d, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])), {}),
+                ((rng.standard_normal((4, 3)), np.array([0, -100, 1, 2])), {"reduction": "sum"})]
+
+
+class MSELoss(Function):
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        _check_reduction(reduction)
+        if np.shape(x) != np.shape(y):
+            raise ValueError(f"mse_loss: input {np.shape(x)} and target {np.shape(y)} must have one shape")
+        diff = x - y
+        ctx.save_for_backward(diff)
+        ctx.reduction = reduction
+        return _reduce(diff * diff, reduction).astype(diff.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        g = 2 * diff * grad
+        if ctx.reduction == "mean":
+            g = g / diff.size
+        return g, -g, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 4)), rng.standard_normal((3, 4))), {}),
+                ((rng.standard_normal((5,)), rng.standard_normal((5,))), {"reduction": "none"})]
+
+
+class L1Loss(Function):
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        _check_reduction(reduction)
+        if np.shape(x) != np.shape(y):
+            raise ValueError(f"l1_loss: input {np.shape(x)} and target {np.shape(y)} must have one shape")
+        diff = x - y
+        ctx.save_for_backward(diff)
+        ctx.reduction = reduction
+        return _reduce(np.abs(diff), reduction).astype(diff.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        g = np.sign(diff) * grad
+        if ctx.reduction == "mean":
+            g = g / diff.size
+        return g, -g, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x, x + rng.choice([-1, 1], x.shape) * rng.uniform(0.1, 1, x.shape)), {}),
+                ((x, x + 0.5), {"reduction": "sum"})]
+
+
+class BCEWithLogits(Function):
+    """binary_cross_entropy_with_logits(z, y) = -[pw * y log s(z) + (1 - y) log(1 - s(z))], computed
+    stably as (1 - y) z + (1 + (pw - 1) y) * softplus(-z)."""
+
+    @staticmethod
+    def forward(ctx, z, y, reduction="mean", pos_weight=None):
+        _check_reduction(reduction)
+        if np.shape(z) != np.shape(y):
+            raise ValueError(f"binary_cross_entropy_with_logits: input {np.shape(z)} and target {np.shape(y)} "
+                             "must have one shape")
+        pw = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=z.dtype)
+        softplus_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))  # log(1 + exp(-z)), stable
+        coef = 1 + (pw - 1) * y
+        per = (1 - y) * z + coef * softplus_neg
+        ctx.save_for_backward(z, y)
+        ctx.args = (pw, coef, reduction)
+        return _reduce(per, reduction).astype(z.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, y = ctx.saved_tensors
+        pw, coef, reduction = ctx.args
+        e = np.exp(-np.abs(z))
+        sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        dz = (1 - y) - coef * (1 - sig)
+        dy = -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(e))
+        if reduction == "mean":
+            grad = grad / z.size
+        return (dz * grad).astype(z.dtype), (dy * grad).astype(z.dtype), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        z = rng.standard_normal((3, 4)) * 3
+        y = rng.uniform(0, 1, (3, 4))
+        return [((z, y), {}), ((z, y), {"reduction": "sum", "pos_weight": 2.0})]
+
+
+def _tensor_target(t):
+    from ..tensor import Tensor
+    return t.data if isinstance(t, Tensor) else np.asarray(t)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Fused log-softmax + NLL over (N, C) logits (or (N, C, d...) with targets (N, d...))."""
+    from ..tensor import Tensor
+    target = _tensor_target(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold class indices (int64), got dtype {target.dtype}")
+    target = target.astype(np.int64, copy=False)
+    w = weight.data if isinstance(weight, Tensor) else weight
+    if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
+        c = input.shape[1]
+        if target.shape != (input.shape[0],) + input.shape[2:]:
+            raise ValueError(f"cross_entropy: target {target.shape} does not match input {input.shape}")
+        perm = (0,) + tuple(range(2, input.ndim)) + (1,)
+        flat = input.permute(perm).reshape(-1, c)
+        out = CrossEntropy.apply(flat, target.reshape(-1), w, ignore_index, reduction, label_smoothing)
+        return out.reshape(target.shape) if reduction == "none" else out
+    if input.ndim != 2 or target.shape != (input.shape[0],):
+        raise ValueError(f"cross_entropy: expected input (N, C) and target (N,), got {tuple(input.shape)} and "
+                         f"{target.shape}")
+    return CrossEntropy.apply(input, target, w, ignore_index, reduction, label_smoothing)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    from ..tensor import Tensor
+    target = _tensor_target(target).astype(np.int64, copy=False)
+    if input.ndim != 2 or target.shape != (input.shape[0],):
+        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {tuple(input.shape)} and {target.shape}")
+    w = weight.data if isinstance(weight, Tensor) else weight
+    return NLLLoss.apply(input, target, w, ignore_index, reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    return MSELoss.apply(input, target, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    return L1Loss.apply(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
+    from ..tensor import Tensor
+    pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
+    return BCEWithLogits.apply(input, target, reduction, pw)

@@ -1,0 +1,130 @@
+"""Reductions over `dim` (an int, a tuple, or None for all), with keepdim."""
+import numpy as np
+
+from .function import Function
+
+
+def _expand(grad, shape, dim, keepdim):
+    """Re-insert the reduced axes so grad broadcasts against the input."""
+    if dim is None or keepdim:
+        return grad if dim is not None else np.reshape(grad, (1,) * len(shape))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    dims = sorted(d % len(shape) for d in dims)
+    for d in dims:
+        grad = np.expand_dims(grad, d)
+    return grad
+
+
+def _count(shape, dim):
+    if dim is None:
+        return int(np.prod(shape))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    return int(np.prod([shape[d] for d in dims]))
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        return np.asarray(x.sum(axis=dim, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim)
+        return np.broadcast_to(g, ctx.shape).copy(), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4, 2))
+        return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": (0, 2), "keepdim": True})]
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        return np.asarray(x.mean(axis=dim, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim) / _count(ctx.shape, ctx.dim)
+        return np.broadcast_to(g, ctx.shape).astype(grad.dtype), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4, 2))
+        return [((x,), {}), ((x,), {"dim": -1}), ((x,), {"dim": 0, "keepdim": True})]
+
+
+class Var(Function):
+    """Variance with Bessel's correction by default (unbiased=True, as torch.var)."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, unbiased=True):
+        n = _count(x.shape, dim)
+        ddof = 1 if unbiased else 0
+        if n - ddof <= 0:
+            raise ValueError(f"var: {n} element(s) along dim={dim} of shape {x.shape}: too few for unbiased={unbiased}")
+        mean = x.mean(axis=dim, keepdims=True)
+        ctx.save_for_backward(x - mean)
+        ctx.shape, ctx.dim, ctx.keepdim, ctx.denom = x.shape, dim, keepdim, n - ddof
+        return np.asarray(x.var(axis=dim, keepdims=keepdim, ddof=ddof))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (centered,) = ctx.saved_tensors
+        g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim)
+        return (2.0 / ctx.denom) * centered * g, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "unbiased": False})]
+
+
+class _Extreme(Function):
+    """max/min over dim. The gradient goes to the extreme element; ties share it equally (so the
+    gradient of max(x, x) is split, and the sum over the tied entries is still the incoming gradient)."""
+
+    differentiable = False  # the base itself is not an op
+    pick = None
+
+    @classmethod
+    def _reduce(cls, x, dim, keepdim):
+        return cls.pick(x, axis=dim, keepdims=keepdim)
+
+    @classmethod
+    def forward(cls, ctx, x, dim=None, keepdim=False):
+        out = np.asarray(cls._reduce(x, dim, keepdim))
+        ctx.save_for_backward(x, out)
+        ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        o = _expand(out, ctx.shape, ctx.dim, ctx.keepdim)
+        g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim)
+        mask = (x == o)
+        count = mask.sum(axis=ctx.dim, keepdims=True)
+        return (mask * g / count).astype(grad.dtype), None, None
+
+
+class Max(_Extreme):
+    differentiable = True
+    pick = staticmethod(np.max)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(24).reshape(4, 6).astype(np.float64) * 0.1  # distinct values
+        return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True})]
+
+
+class Min(_Extreme):
+    differentiable = True
+    pick = staticmethod(np.min)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(24).reshape(4, 6).astype(np.float64) * 0.1
+        return [((x,), {}), ((x,), {"dim": -1})]

@@ -1,0 +1,142 @@
+"""Shape ops: reshape, permute, indexing, cat, stack, where. Backward routes gradients back to where
+each element came from (indexing scatters and accumulates repeated indices)."""
+import numpy as np
+
+from .function import Function, unbroadcast
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                             f"into {tuple(shape)}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 4)), (2, 6)), {}), ((rng.standard_normal((2, 3, 2)), (-1,)), {})]
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        dims = tuple(d % x.ndim for d in dims)
+        if sorted(dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+        ctx.inverse = tuple(np.argsort(dims))
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(ctx.inverse), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 3, 4)), (2, 0, 1)), {}), ((rng.standard_normal((3, 4)), (1, 0)), {})]
+
+
+class GetItem(Function):
+    """x[index]. Backward scatters into zeros; np.add.at sums repeated fancy indices."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is out of range for a tensor of shape {x.shape}: {e}") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(out, ctx.index, grad)
+        return out, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((4, 5))
+        return [((x, (slice(1, 3), slice(None, None, 2))), {}),
+                ((x, (np.array([0, 2, 0]),)), {}),               # a repeated row: gradients add up
+                ((x, (x > 0.2,)), {}),
+                ((x, (1, -1)), {})]
+
+
+class Cat(Function):
+    """Concatenate along dim. Called as Cat.apply(dim, *tensors)."""
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        if not xs:
+            raise ValueError("cat: expected at least one tensor")
+        ref = xs[0]
+        for i, x in enumerate(xs):
+            if x.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, ref.shape))
+                                         if k != dim % ref.ndim):
+                raise ValueError(f"cat: tensor {i} has shape {x.shape}, which does not match {ref.shape} "
+                                 f"outside dim {dim}")
+        ctx.dim = dim % ref.ndim
+        ctx.sizes = [x.shape[ctx.dim] for x in xs]
+        return np.concatenate(xs, axis=ctx.dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        bounds = np.cumsum(ctx.sizes)[:-1]
+        return (None, *np.split(grad, bounds, axis=ctx.dim))
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((1, rng.standard_normal((2, 3)), rng.standard_normal((2, 1)), rng.standard_normal((2, 2))), {}),
+                ((0, rng.standard_normal((1, 3)), rng.standard_normal((2, 3))), {})]
+
+
+class Stack(Function):
+    """Stack along a new axis dim. Called as Stack.apply(dim, *tensors)."""
+
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        if not xs:
+            raise ValueError("stack: expected at least one tensor")
+        for i, x in enumerate(xs):
+            if x.shape != xs[0].shape:
+                raise ValueError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape}")
+        ctx.dim = dim % (xs[0].ndim + 1)
+        return np.stack(xs, axis=ctx.dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None, *(np.take(grad, i, axis=ctx.dim) for i in range(grad.shape[ctx.dim])))
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((0, rng.standard_normal((2, 3)), rng.standard_normal((2, 3))), {}),
+                ((-1, rng.standard_normal((3,)), rng.standard_normal((3,)), rng.standard_normal((3,))), {})]
+
+
+class Where(Function):
+    """where(cond, a, b) with broadcasting; cond is a boolean array (no gradient)."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        cond = np.asarray(cond, dtype=bool)
+        ctx.save_for_backward(cond)
+        ctx.shapes = (np.shape(a), np.shape(b))
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        zero = np.zeros((), dtype=grad.dtype)
+        return None, unbroadcast(np.where(cond, grad, zero), sa), unbroadcast(np.where(cond, zero, grad), sb)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        cond = rng.standard_normal((3, 4)) > 0
+        return [((cond, rng.standard_normal((3, 4)), rng.standard_normal((4,))), {})]

@@ -1,0 +1,85 @@
+"""Weight initialisation, in place, PyTorch's formulas (gain, fan_in/fan_out, 'fan_in' default mode).
+
+Each function takes a Tensor (or Parameter) and fills its data from firstepoch's seeded generator.
+"""
+import math
+
+import numpy as np
+
+from .. import random as _random
+
+
+def _fans(shape):
+    if len(shape) < 2:
+        raise ValueError(f"fan in/out need at least 2 dimensions, got shape {shape}")
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    if nonlinearity in ("linear", "sigmoid", "conv1d", "conv2d", "identity"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+
+
+def _fill(t, values):
+    t.data[...] = values.astype(t.data.dtype, copy=False)
+    return t
+
+
+def uniform_(t, a=0.0, b=1.0):
+    return _fill(t, _random.generator().uniform(a, b, t.shape))
+
+
+def normal_(t, mean=0.0, std=1.0):
+    return _fill(t, _random.generator().normal(mean, std, t.shape))
+
+
+def constant_(t, value):
+    t.data[...] = value
+    return t
+
+
+def zeros_(t):
+    return constant_(t, 0.0)
+
+
+def ones_(t):
+    return constant_(t, 1.0)
+
+
+def xavier_uniform_(t, gain=1.0):
+    fan_in, fan_out = _fans(t.shape)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(t, -bound, bound)
+
+
+def xavier_normal_(t, gain=1.0):
+    fan_in, fan_out = _fans(t.shape)
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _kaiming_std(t, a, mode, nonlinearity):
+    fan_in, fan_out = _fans(t.shape)
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
+    return uniform_(t, -bound, bound)
+
+
+def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))

@@ -1,0 +1,106 @@
+"""Linear layer: y = x @ W.T + b in one GEMM whose epilogue adds the bias (and, fused, applies ReLU)
+while the output tile is still in registers."""
+import math
+
+import numpy as np
+
+from .. import _C
+from ..autograd.function import Function
+from ..ops import linear as _linear_op
+from . import init
+from .module import Module, Parameter
+
+
+def _rows(x):
+    """x as a 2-D array whose rows the GEMM can read in place (copying only an unreadable layout)."""
+    x2 = x.reshape(-1, x.shape[-1])
+    if x2.shape[0] > 1 and x2.strides[-1] != x2.itemsize:
+        x2 = np.ascontiguousarray(x2)
+    if x2.shape[0] > 1 and x2.strides[0] < x2.shape[1] * x2.itemsize:
+        x2 = np.ascontiguousarray(x2)
+    return x2
+
+
+class LinearFunction(Function):
+    """linear(x (..., in), W (out, in), b (out,) or None, relu) = [relu](x @ W.T + b).
+
+    Backward, with g the output gradient (masked by out > 0 after a fused ReLU):
+        dx = g @ W,   dW = g.T @ x,   db = g.sum(0)   -- the GEMM reads the transposes in place.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, relu=False):
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), weight expects "
+                             f"{weight.shape[1]} (weight shape {weight.shape})")
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+            raise TypeError(f"linear: dtypes differ: input {x.dtype}, weight {weight.dtype}"
+                            + (f", bias {bias.dtype}" if bias is not None else ""))
+        x2 = _rows(x)
+        out = _linear_op(x2, weight, bias, relu=relu)
+        ctx.save_for_backward(x2, weight, out if relu else None)
+        ctx.in_shape = x.shape
+        ctx.has_bias = bias is not None
+        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x2, weight, out = ctx.saved_tensors
+        g = np.ascontiguousarray(grad.reshape(-1, weight.shape[0]))
+        if out is not None:
+            g = g * (out > 0)
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dx = np.empty(x2.shape, dtype=g.dtype)
+            _C.gemm(g, weight, dx)                      # (N, out) @ (out, in)
+            dx = dx.reshape(ctx.in_shape)
+        if ctx.needs_input_grad[1]:
+            dw = np.empty(weight.shape, dtype=g.dtype)
+            _C.gemm(g, x2, dw, trans_a=True)            # (N, out).T @ (N, in)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            db = g.sum(axis=0)
+        return dx, dw, db, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((5, 3))
+        w = rng.standard_normal((4, 3))
+        b = rng.standard_normal(4)
+        return [((x, w, b), {}), ((x, w, None), {}), ((rng.standard_normal((2, 3, 3)), w, b), {}),
+                ((x, w, b + 0.3, True), {})]
+
+
+def linear(input, weight, bias=None):
+    return LinearFunction.apply(input, weight, bias, False)
+
+
+def linear_relu(input, weight, bias=None):
+    """relu(linear(...)) in one kernel call."""
+    return LinearFunction.apply(input, weight, bias, True)
+
+
+class Linear(Module):
+    """y = x @ W.T + b, W (out_features, in_features) as in PyTorch, initialised as PyTorch does:
+    W ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), b ~ U(-1/sqrt(in), 1/sqrt(in))."""
+
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
+        super().__init__()
+        if in_features <= 0 or out_features <= 0:
+            raise ValueError(f"Linear: features must be positive, got in={in_features}, out={out_features}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return LinearFunction.apply(x, self.weight, self.bias, False)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,179 @@
+"""`Module`: parameters and submodules registered by assignment, as in PyTorch."""
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that is a trainable weight: requires grad, and a Module registers it when assigned."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data, requires_grad=requires_grad)
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating, got {self.data.dtype}")
+
+
+class Module:
+    """Base class of layers and models. Assigning a Parameter or a Module to an attribute registers it;
+    parameters() walks them in registration order (names as in PyTorch: 'fc1.weight')."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for store in (self._parameters, self._modules, self._buffers):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._modules, self._buffers):
+            store.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, array):
+        """State that is saved in state_dict but not trained (e.g. batch-norm running statistics)."""
+        self._buffers[name] = array
+        object.__setattr__(self, name, array)
+
+    def register_parameter(self, name, param):
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    # ---- traversal ---------------------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, m in self._modules.items():
+            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def named_parameters(self, prefix=""):
+        seen = set()
+        for mod_name, m in self.named_modules(prefix):
+            for name, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self):
+        for mod_name, m in self.named_modules():
+            for name, b in m._buffers.items():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    # ---- modes and grads ---------------------------------------------------------------------------
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad[...] = 0
+
+    def requires_grad_(self, flag=True):
+        for p in self.parameters():
+            p.requires_grad = bool(flag)
+        return self
+
+    def apply(self, fn):
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ---- state -------------------------------------------------------------------------------------
+    def state_dict(self):
+        """Name -> array (copies), parameters and buffers, in PyTorch's naming and layout."""
+        out = OrderedDict()
+        for name, p in self.named_parameters():
+            out[name] = p.data.copy()
+        for name, b in self.named_buffers():
+            out[name] = np.array(b, copy=True)
+        return out
+
+    def load_state_dict(self, state, strict=True):
+        """Copies arrays into the parameters and buffers. strict: the keys must match exactly. Shapes
+        and dtypes must always match. Accepts NumPy arrays, Tensors, or anything with .numpy()."""
+        own = OrderedDict(self.named_parameters())
+        buffers = OrderedDict(self.named_buffers())
+        missing = [k for k in list(own) + list(buffers) if k not in state]
+        unexpected = [k for k in state if k not in own and k not in buffers]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys: {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys: {unexpected}")
+            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
+        arrays = {}
+        for k, v in state.items():
+            if k not in own and k not in buffers:
+                continue
+            arr = v.data if isinstance(v, Tensor) else (v.detach().cpu().numpy() if hasattr(v, "detach") else v)
+            arr = np.asarray(arr)
+            target = own[k].data if k in own else np.asarray(buffers[k])
+            if arr.shape != target.shape:
+                raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape} in the state dict, the model "
+                                 f"expects {target.shape}")
+            if arr.dtype != target.dtype and not (arr.dtype.kind == target.dtype.kind == "f"):
+                raise TypeError(f"load_state_dict: '{k}' has dtype {arr.dtype}, the model expects {target.dtype}")
+            arrays[k] = arr
+        for k, arr in arrays.items():  # everything checked first: a failed load changes nothing
+            if k in own:
+                own[k].data[...] = arr
+            else:
+                mod_name, _, attr = k.rpartition(".")
+                mod = dict(self.named_modules())[mod_name]
+                mod._buffers[attr][...] = arr
+        return missing, unexpected
+
+    # ---- calling -----------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        return lines[0] + (")" if len(lines) == 1 else "\n" + "\n".join(lines[1:]) + "\n)")

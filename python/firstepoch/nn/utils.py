@@ -1,0 +1,30 @@
+"""Gradient utilities."""
+import math
+
+import numpy as np
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scales all gradients together so their global norm is at most max_norm; returns the norm
+    before clipping (PyTorch's semantics: scale = max_norm / (norm + 1e-6), applied only if < 1)."""
+    params = [p for p in ([parameters] if hasattr(parameters, "grad") else parameters) if p.grad is not None]
+    if not params:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(np.abs(p.grad).max()) for p in params)
+    else:
+        total = float(sum(float(np.sum(np.abs(p.grad.astype(np.float64)) ** norm_type)) for p in params)
+                      ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total gradient norm is {total}")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        for p in params:
+            p.grad *= p.grad.dtype.type(coef)
+    return total
+
+
+def clip_grad_value_(parameters, clip_value):
+    for p in ([parameters] if hasattr(parameters, "grad") else parameters):
+        if p.grad is not None:
+            np.clip(p.grad, -clip_value, clip_value, out=p.grad)

@@ -1,0 +1,222 @@
+"""Optimizers with PyTorch's update rules, updating p.data in place with vectorised NumPy.
+
+Parameter groups: pass a list of dicts ({"params": [...], "lr": ..., "weight_decay": ...}); each
+group's settings override the defaults (per-layer learning rates or regularisation).
+"""
+import math
+
+import numpy as np
+
+
+class Optimizer:
+    defaults = {}
+
+    def __init__(self, params, **defaults):
+        self.defaults = dict(defaults)
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = []
+        for g in groups:
+            g = dict(g)
+            g["params"] = list(g["params"])
+            for k, v in self.defaults.items():
+                g.setdefault(k, v)
+            unknown = set(g) - set(self.defaults) - {"params", "initial_lr"}
+            if unknown:
+                raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
+            self.param_groups.append(g)
+        for g in self.param_groups:
+            self._validate(g)
+        self.state = {}  # id(param) -> dict of arrays
+
+    def _validate(self, g):
+        if g.get("lr", 0) < 0:
+            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {g['lr']}")
+
+    def zero_grad(self, set_to_none=True):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
+
+    def step(self):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state.setdefault(id(p), {})
+                self._update(p.data, p.grad, st, g)
+
+    def _update(self, w, grad, state, group):
+        raise NotImplementedError
+
+    # ---- state -------------------------------------------------------------------------------------
+    def state_dict(self):
+        """{'state': {index: {name: array or number}}, 'param_groups': [settings with 'params': indices]}."""
+        index = {}
+        groups = []
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
+        state = {index[pid]: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+                 for pid, st in self.state.items() if pid in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, sd):
+        groups = sd["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"load_state_dict: {len(groups)} parameter groups saved, this optimizer has "
+                             f"{len(self.param_groups)}")
+        params = []
+        for saved, g in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(g["params"]):
+                raise ValueError("load_state_dict: a parameter group has a different number of parameters")
+            params.extend(zip(saved["params"], g["params"]))
+        self.state = {}
+        for idx, p in params:
+            st = sd["state"].get(idx, sd["state"].get(str(idx)))
+            if st is None:
+                continue
+            for k, v in st.items():
+                if isinstance(v, np.ndarray) and v.shape != p.data.shape:
+                    raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} has shape {v.shape}, "
+                                     f"the parameter has {p.data.shape}")
+            self.state[id(p)] = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+        for saved, g in zip(groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    g[k] = v
+
+
+class SGD(Optimizer):
+    """v = momentum * v + (1 - dampening) * (g + wd * w);  w -= lr * (g + momentum * v if nesterov else v)."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening == 0")
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                         nesterov=nesterov)
+
+    def _update(self, w, grad, state, g):
+        d = grad if g["weight_decay"] == 0 else grad + g["weight_decay"] * w
+        m = g["momentum"]
+        if m != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(d, dtype=w.dtype, copy=True)
+            else:
+                buf *= m
+                buf += (1 - g["dampening"]) * d
+            d = d + m * buf if g["nesterov"] else buf
+        w -= w.dtype.type(g["lr"]) * d
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (and AMSGrad optionally); weight_decay is L2 added to the gradient."""
+
+    decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+    def _update(self, w, grad, state, g):
+        b1, b2 = g["betas"]
+        lr, wd = g["lr"], g["weight_decay"]
+        if wd != 0:
+            if self.decoupled:
+                w *= w.dtype.type(1 - lr * wd)
+            else:
+                grad = grad + wd * w
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(w)
+            state["exp_avg_sq"] = np.zeros_like(w)
+            if g["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(w)
+        state["step"] += 1
+        t = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        if g["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        bc1 = 1 - b1 ** t
+        bc2 = 1 - b2 ** t
+        denom = np.sqrt(v) / math.sqrt(bc2) + g["eps"]
+        w -= (lr / bc1) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: w *= 1 - lr * wd before the Adam step (default wd 0.01)."""
+
+    decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+class RMSprop(Optimizer):
+    """v = alpha v + (1 - alpha) g^2; centered subtracts the mean's square; momentum optional."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         centered=centered)
+
+    def _update(self, w, grad, state, g):
+        if g["weight_decay"] != 0:
+            grad = grad + g["weight_decay"] * w
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(w)
+            if g["momentum"] > 0:
+                state["momentum_buffer"] = np.zeros_like(w)
+            if g["centered"]:
+                state["grad_avg"] = np.zeros_like(w)
+        state["step"] += 1
+        a = g["alpha"]
+        sq = state["square_avg"]
+        sq *= a
+        sq += (1 - a) * grad * grad
+        if g["centered"]:
+            ga = state["grad_avg"]
+            ga *= a
+            ga += (1 - a) * grad
+            avg = np.sqrt(sq - ga * ga) + g["eps"]
+        else:
+            avg = np.sqrt(sq) + g["eps"]
+        if g["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf *= g["momentum"]
+            buf += grad / avg
+            w -= w.dtype.type(g["lr"]) * buf
+        else:
+            w -= g["lr"] * grad / avg
+
+
+class Adagrad(Optimizer):
+    """sum += g^2; w -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+
+    def _update(self, w, grad, state, g):
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(w, g["initial_accumulator_value"])
+        state["step"] += 1
+        if g["weight_decay"] != 0:
+            grad = grad + g["weight_decay"] * w
+        clr = g["lr"] / (1 + (state["step"] - 1) * g["lr_decay"])
+        state["sum"] += grad * grad
+        w -= clr * grad / (np.sqrt(state["sum"]) + g["eps"])

@@ -1,0 +1,507 @@
+"""`Tensor`: a NumPy array plus what autograd needs (requires_grad, grad, the op that made it).
+
+float32 is the default floating dtype (Python numbers and lists become float32, as in PyTorch);
+float64 arrays stay float64 (gradient checks use it); integer data becomes int64 (labels, indices),
+which never requires grad. Ops between float32 and float64 tensors raise TypeError instead of
+silently upcasting; a Python number combined with a tensor takes the tensor's dtype.
+"""
+import numpy as np
+
+from . import random as _random
+from .autograd import activation as _act
+from .autograd import arith as _arith
+from .autograd import reduce as _red
+from .autograd import shape as _shape
+from .autograd import unary as _un
+from .autograd.engine import backward as _backward
+from .autograd.function import is_grad_enabled
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_data(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in _FLOATS and dtype != np.int64 and dtype != np.bool_:
+            raise TypeError(f"tensor: dtype must be float32, float64, int64 or bool, got {dtype}")
+        return np.array(data, dtype=dtype)
+    if isinstance(data, np.ndarray):
+        kind = data.dtype.kind
+        if data.dtype in _FLOATS or data.dtype == np.int64 or data.dtype == np.bool_:
+            return data
+        if kind in "iu":
+            return data.astype(np.int64)
+        if kind == "f":
+            raise TypeError(f"tensor: {data.dtype} arrays are not supported; convert to float32 or float64")
+        raise TypeError(f"tensor: cannot make a tensor from an array of dtype {data.dtype}")
+    arr = np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr.astype(np.float32)
+    if kind in "iu":
+        return arr.astype(np.int64)
+    if kind == "b":
+        return arr
+    raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "requires_grad", "_fn", "_ctx", "_parents", "__weakref__")
+    __array_priority__ = 1000  # numpy scalars/arrays on the left defer to Tensor's reflected ops
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = _as_data(data, dtype)
+        if requires_grad and self.data.dtype not in _FLOATS:
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self._fn = None
+        self._ctx = None
+        self._parents = None
+
+    @classmethod
+    def _wrap(cls, array, requires_grad):
+        """A result of an op (no conversion: ops keep dtypes)."""
+        t = cls.__new__(cls)
+        t.data = array
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._fn = None
+        t._ctx = None
+        t._parents = None
+        return t
+
+    # ---- basic properties ------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._fn
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        return len(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self):
+        return Tensor._wrap(self.data, False)
+
+    def requires_grad_(self, flag=True):
+        if flag and self.data.dtype not in _FLOATS:
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self):
+        self.grad = None
+
+    def backward(self, grad=None, retain_graph=False):
+        _backward(self, grad, retain_graph)
+
+    def __repr__(self):
+        extra = ", requires_grad=True" if self.requires_grad else ""
+        if self._fn is not None:
+            extra = f", grad_fn={self._fn.__name__}"
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self.data.dtype}{extra})"
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def to(self, dtype):
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        return Tensor(self.data.astype(dtype), requires_grad=False)
+
+    # ---- arithmetic --------------------------------------------------------------------------------
+    def _coerce(self, other, op):
+        if isinstance(other, Tensor):
+            if other.data.dtype != self.data.dtype and other.data.dtype in _FLOATS and self.data.dtype in _FLOATS:
+                raise TypeError(f"{op}: dtypes differ: {self.data.dtype} {self.shape} and {other.data.dtype} "
+                                f"{other.shape} (convert one with .float() or .double())")
+            return other
+        if isinstance(other, (int, float, bool, np.number)):
+            dt = self.data.dtype if self.data.dtype in _FLOATS or isinstance(other, (int, bool, np.integer)) \
+                else np.float32
+            return np.asarray(other, dtype=dt)
+        if isinstance(other, np.ndarray):
+            return Tensor(other)._coerce_self(self, op)
+        raise TypeError(f"{op}: unsupported operand type {type(other).__name__}")
+
+    def _coerce_self(self, ref, op):
+        return ref._coerce(self, op)
+
+    def __add__(self, other):
+        return _arith.Add.apply(self, self._coerce(other, "add"))
+
+    def __radd__(self, other):
+        return _arith.Add.apply(self._coerce(other, "add"), self)
+
+    def __sub__(self, other):
+        return _arith.Sub.apply(self, self._coerce(other, "sub"))
+
+    def __rsub__(self, other):
+        return _arith.Sub.apply(self._coerce(other, "sub"), self)
+
+    def __mul__(self, other):
+        return _arith.Mul.apply(self, self._coerce(other, "mul"))
+
+    def __rmul__(self, other):
+        return _arith.Mul.apply(self._coerce(other, "mul"), self)
+
+    def __truediv__(self, other):
+        return _arith.Div.apply(self, self._coerce(other, "div"))
+
+    def __rtruediv__(self, other):
+        return _arith.Div.apply(self._coerce(other, "div"), self)
+
+    def __pow__(self, p):
+        if isinstance(p, Tensor):
+            return _arith.PowTensor.apply(self, self._coerce(p, "pow"))
+        return _arith.Pow.apply(self, p)
+
+    def __rpow__(self, base):
+        return _arith.PowTensor.apply(self._coerce(base, "pow"), self)
+
+    def __neg__(self):
+        return _arith.Neg.apply(self)
+
+    def __matmul__(self, other):
+        if not isinstance(other, Tensor):
+            other = Tensor(other)
+        if other.dtype != self.dtype:
+            raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape}")
+        return _arith.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return Tensor(other).__matmul__(self)
+
+    def matmul(self, other):
+        return self @ other
+
+    # comparisons give boolean tensors (no gradient)
+    def _cmp(self, other, fn):
+        o = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(fn(self.data, o), False)
+
+    def __lt__(self, o):
+        return self._cmp(o, np.less)
+
+    def __le__(self, o):
+        return self._cmp(o, np.less_equal)
+
+    def __gt__(self, o):
+        return self._cmp(o, np.greater)
+
+    def __ge__(self, o):
+        return self._cmp(o, np.greater_equal)
+
+    def eq(self, o):
+        return self._cmp(o, np.equal)
+
+    __hash__ = object.__hash__
+
+    # ---- elementwise math --------------------------------------------------------------------------
+    def exp(self):
+        return _un.Exp.apply(self)
+
+    def log(self):
+        return _un.Log.apply(self)
+
+    def sqrt(self):
+        return _un.Sqrt.apply(self)
+
+    def abs(self):
+        return _un.Abs.apply(self)
+
+    def clip(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clip: at least one of min and max must be given")
+        return _un.Clip.apply(self, min, max)
+
+    clamp = clip
+
+    def relu(self):
+        return _act.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return _act.LeakyReLU.apply(self, negative_slope)
+
+    def sigmoid(self):
+        return _act.Sigmoid.apply(self)
+
+    def tanh(self):
+        return _act.Tanh.apply(self)
+
+    def softplus(self):
+        return _act.Softplus.apply(self)
+
+    def gelu(self, approximate="none"):
+        return _act.GELU.apply(self, approximate=approximate)
+
+    def softmax(self, dim=-1):
+        from .autograd.softmax import softmax
+        return softmax(self, dim)
+
+    def log_softmax(self, dim=-1):
+        from .autograd.softmax import log_softmax
+        return log_softmax(self, dim)
+
+    # ---- reductions --------------------------------------------------------------------------------
+    @staticmethod
+    def _dim(dim, axis):
+        if axis is not None:
+            if dim is not None:
+                raise TypeError("pass dim or axis (its alias), not both")
+            dim = axis
+        if isinstance(dim, list):
+            dim = tuple(dim)
+        return dim
+
+    def _check_dim(self, dim, op):
+        dims = () if dim is None else ((dim,) if isinstance(dim, int) else dim)
+        for d in dims:
+            if not -self.ndim <= d < max(self.ndim, 1):
+                raise IndexError(f"{op}: dim {d} is out of range for a tensor of shape {self.shape}")
+
+    def sum(self, dim=None, keepdim=False, axis=None):
+        dim = self._dim(dim, axis)
+        self._check_dim(dim, "sum")
+        return _red.Sum.apply(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False, axis=None):
+        dim = self._dim(dim, axis)
+        self._check_dim(dim, "mean")
+        return _red.Mean.apply(self, dim, keepdim)
+
+    def var(self, dim=None, keepdim=False, unbiased=True, axis=None):
+        dim = self._dim(dim, axis)
+        self._check_dim(dim, "var")
+        return _red.Var.apply(self, dim, keepdim, unbiased)
+
+    def std(self, dim=None, keepdim=False, unbiased=True, axis=None):
+        return self.var(dim, keepdim, unbiased, axis).sqrt()
+
+    def max(self, dim=None, keepdim=False, axis=None):
+        dim = self._dim(dim, axis)
+        self._check_dim(dim, "max")
+        if self.data.size == 0:
+            raise ValueError(f"max: the tensor of shape {self.shape} is empty")
+        return _red.Max.apply(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False, axis=None):
+        dim = self._dim(dim, axis)
+        self._check_dim(dim, "min")
+        if self.data.size == 0:
+            raise ValueError(f"min: the tensor of shape {self.shape} is empty")
+        return _red.Min.apply(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+
+    def argmin(self, dim=None, keepdim=False):
+        return Tensor._wrap(np.asarray(np.argmin(self.data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+
+    # ---- shape ------------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _shape.Reshape.apply(self, shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s = start_dim % self.ndim
+        e = end_dim % self.ndim
+        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+
+    def unsqueeze(self, dim):
+        d = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim=None):
+        if dim is None:
+            return self.reshape(tuple(s for s in self.shape if s != 1))
+        d = dim % self.ndim
+        if self.shape[d] != 1:
+            return self
+        return self.reshape(self.shape[:d] + self.shape[d + 1:])
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if len(dims) != self.ndim:
+            raise ValueError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
+        return _shape.Permute.apply(self, dims)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        if self.ndim < 2:
+            return self
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return _shape.Permute.apply(self, tuple(dims))
+
+    @property
+    def T(self):
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return _shape.GetItem.apply(self, index)
+
+
+# ---- constructors ----------------------------------------------------------------------------------
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor from a list, a number or an array (arrays keep float32/float64; see the module doc)."""
+    t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if isinstance(data, np.ndarray) and t.data is data:
+        t.data = data.copy()  # like torch.tensor: never shares memory with the input
+    return t
+
+
+def from_numpy(array):
+    """A tensor sharing memory with a float32/float64/int64/bool array."""
+    return Tensor(array)
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _float_dtype(dtype):
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    return dt
+
+
+def zeros(*shape, dtype=None, requires_grad=False):
+    return Tensor(np.zeros(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False):
+    return Tensor(np.ones(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+
+
+def full(shape, value, dtype=None, requires_grad=False):
+    return Tensor(np.full(_shape_arg((shape,)), value, _float_dtype(dtype)), requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False, generator=None):
+    g = generator or _random.generator()
+    return Tensor(g.standard_normal(_shape_arg(shape)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad=False, generator=None):
+    g = generator or _random.generator()
+    return Tensor(g.random(_shape_arg(shape)).astype(_float_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    values = np.arange(start, end, step)
+    if dtype is None:
+        dtype = np.int64 if values.dtype.kind in "iu" else np.float32
+    return Tensor(values.astype(dtype), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+# ---- functions over several tensors -----------------------------------------------------------------
+
+def _same_float_dtype(tensors, op):
+    dts = {t.dtype for t in tensors if t.dtype in _FLOATS}
+    if len(dts) > 1:
+        raise TypeError(f"{op}: dtypes differ: {[str(t.dtype) for t in tensors]}")
+
+
+def cat(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    _same_float_dtype(tensors, "cat")
+    return _shape.Cat.apply(dim, *tensors)
+
+
+def stack(tensors, dim=0):
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    _same_float_dtype(tensors, "stack")
+    return _shape.Stack.apply(dim, *tensors)
+
+
+def where(cond, a, b):
+    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    a = ref._coerce(a, "where") if not isinstance(a, Tensor) else a
+    b = ref._coerce(b, "where") if not isinstance(b, Tensor) else b
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        raise TypeError(f"where: dtypes differ: {a.dtype} and {b.dtype}")
+    return _shape.Where.apply(cond, a, b)
+
+
+def matmul(a, b):
+    return (a if isinstance(a, Tensor) else Tensor(a)) @ b
+
+
+__all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
+           "ones_like", "randn_like", "rand_like", "cat", "stack", "where", "matmul", "is_grad_enabled"]
