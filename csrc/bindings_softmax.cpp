@@ -87,50 +87,53 @@ fe::softmax::CrossEntropyArgs<T> ce_args(const py::array& logits, const py::arra
 }
 
 template <class T>
-void ce_forward_t(py::array logits, py::array target, py::array loss, py::array lse, py::object weight,
+void ce_forward_t(py::array logits, py::array target, py::array loss, py::array stats, py::object weight,
                   int64_t ignore_index, double label_smoothing) {
   py::array w;
   auto a = ce_args<T>(logits, target, weight, ignore_index, label_smoothing, &w);
-  for (auto [arr, name] : {std::pair<py::array*, const char*>{&loss, "loss"}, {&lse, "lse"}}) {
-    require_c_array<T>(*arr, name, 1);
-    require_writeable(*arr, name);
-    if (arr->shape(0) != logits.shape(0))
-      throw py::value_error(std::string(name) + " must have shape (" + std::to_string(logits.shape(0)) +
-                            ",), got " + shape_str(*arr));
-  }
-  require_no_overlap(loss, lse, "loss", "lse");
+  const int64_t rows = logits.shape(0);
+  require_c_array<T>(loss, "loss", 1);
+  require_writeable(loss, "loss");
+  if (loss.shape(0) != rows)
+    throw py::value_error("loss must have shape (" + std::to_string(rows) + ",), got " + shape_str(loss));
+  require_c_array<T>(stats, "stats", 2);
+  require_writeable(stats, "stats");
+  if (stats.shape(0) != 2 || stats.shape(1) != rows)
+    throw py::value_error("stats must have shape (2, " + std::to_string(rows) + "), got " + shape_str(stats));
+  require_no_overlap(loss, stats, "loss", "stats");
   const auto& k = fe::softmax_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   const T* pz = static_cast<const T*>(logits.data());
   T* pl = static_cast<T*>(loss.mutable_data());
-  T* ps = static_cast<T*>(lse.mutable_data());
+  T* ps = static_cast<T*>(stats.mutable_data());
   py::gil_scoped_release nogil;
-  fe::softmax::cross_entropy_forward<T>(k, pz, logits.shape(0), logits.shape(1), a, pl, ps, nt);
+  fe::softmax::cross_entropy_forward<T>(k, pz, rows, logits.shape(1), a, pl, ps, ps + rows, nt);
 }
 
 template <class T>
-void ce_backward_t(py::array logits, py::array lse, py::array target, py::array grad, py::array dlogits,
+void ce_backward_t(py::array logits, py::array stats, py::array target, py::array grad, py::array dlogits,
                    py::object weight, int64_t ignore_index, double label_smoothing) {
   py::array w;
   auto a = ce_args<T>(logits, target, weight, ignore_index, label_smoothing, &w);
-  require_c_array<T>(lse, "lse", 1);
+  const int64_t rows = logits.shape(0);
+  require_c_array<T>(stats, "stats", 2);
   require_c_array<T>(grad, "grad", 1);
   require_c_array<T>(dlogits, "dlogits", 2);
   require_writeable(dlogits, "dlogits");
-  if (lse.shape(0) != logits.shape(0) || grad.shape(0) != logits.shape(0) ||
-      dlogits.shape(0) != logits.shape(0) || dlogits.shape(1) != logits.shape(1))
-    throw py::value_error("lse and grad must have shape (rows,) and dlogits the shape of logits " +
-                          shape_str(logits) + "; got lse " + shape_str(lse) + ", grad " + shape_str(grad) +
+  if (stats.shape(0) != 2 || stats.shape(1) != rows || grad.shape(0) != rows || dlogits.shape(0) != rows ||
+      dlogits.shape(1) != logits.shape(1))
+    throw py::value_error("stats must have shape (2, rows), grad (rows,) and dlogits the shape of logits " +
+                          shape_str(logits) + "; got stats " + shape_str(stats) + ", grad " + shape_str(grad) +
                           ", dlogits " + shape_str(dlogits));
   require_no_overlap(dlogits, logits, "dlogits", "logits");
   const auto& k = fe::softmax_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   const T* pz = static_cast<const T*>(logits.data());
-  const T* ps = static_cast<const T*>(lse.data());
+  const T* ps = static_cast<const T*>(stats.data());
   const T* pg = static_cast<const T*>(grad.data());
   T* pd = static_cast<T*>(dlogits.mutable_data());
   py::gil_scoped_release nogil;
-  fe::softmax::cross_entropy_backward<T>(k, pz, ps, logits.shape(0), logits.shape(1), a, pg, pd, nt);
+  fe::softmax::cross_entropy_backward<T>(k, pz, ps, ps + rows, rows, logits.shape(1), a, pg, pd, nt);
 }
 
 bool is_f64(const py::array& a, const char* name) {
@@ -159,26 +162,26 @@ void bind_softmax(py::module_& m) {
       py::arg("log") = false, "dx from the forward output y and the gradient dy (all 2-D).");
   m.def(
       "cross_entropy_forward",
-      [](py::array logits, py::array target, py::array loss, py::array lse, py::object weight, int64_t ignore_index,
-         double label_smoothing) {
-        is_f64(logits, "logits")
-            ? ce_forward_t<double>(logits, target, loss, lse, weight, ignore_index, label_smoothing)
-            : ce_forward_t<float>(logits, target, loss, lse, weight, ignore_index, label_smoothing);
-      },
-      py::arg("logits").noconvert(), py::arg("target").noconvert(), py::arg("loss").noconvert(),
-      py::arg("lse").noconvert(), py::kw_only(), py::arg("weight") = py::none(), py::arg("ignore_index") = -100,
-      py::arg("label_smoothing") = 0.0,
-      "Per-row cross-entropy of (N, C) logits against int64 targets (fused log-softmax + NLL) into loss (N,); "
-      "lse (N,) receives each row's logsumexp for the backward.");
-  m.def(
-      "cross_entropy_backward",
-      [](py::array logits, py::array lse, py::array target, py::array grad, py::array dlogits, py::object weight,
+      [](py::array logits, py::array target, py::array loss, py::array stats, py::object weight,
          int64_t ignore_index, double label_smoothing) {
         is_f64(logits, "logits")
-            ? ce_backward_t<double>(logits, lse, target, grad, dlogits, weight, ignore_index, label_smoothing)
-            : ce_backward_t<float>(logits, lse, target, grad, dlogits, weight, ignore_index, label_smoothing);
+            ? ce_forward_t<double>(logits, target, loss, stats, weight, ignore_index, label_smoothing)
+            : ce_forward_t<float>(logits, target, loss, stats, weight, ignore_index, label_smoothing);
       },
-      py::arg("logits").noconvert(), py::arg("lse").noconvert(), py::arg("target").noconvert(),
+      py::arg("logits").noconvert(), py::arg("target").noconvert(), py::arg("loss").noconvert(),
+      py::arg("stats").noconvert(), py::kw_only(), py::arg("weight") = py::none(), py::arg("ignore_index") = -100,
+      py::arg("label_smoothing") = 0.0,
+      "Per-row cross-entropy of (N, C) logits against int64 targets (fused log-softmax + NLL) into loss (N,); "
+      "stats (2, N) receives each row's max and log(sum(exp(logits - max))) for the backward.");
+  m.def(
+      "cross_entropy_backward",
+      [](py::array logits, py::array stats, py::array target, py::array grad, py::array dlogits,
+         py::object weight, int64_t ignore_index, double label_smoothing) {
+        is_f64(logits, "logits")
+            ? ce_backward_t<double>(logits, stats, target, grad, dlogits, weight, ignore_index, label_smoothing)
+            : ce_backward_t<float>(logits, stats, target, grad, dlogits, weight, ignore_index, label_smoothing);
+      },
+      py::arg("logits").noconvert(), py::arg("stats").noconvert(), py::arg("target").noconvert(),
       py::arg("grad").noconvert(), py::arg("dlogits").noconvert(), py::kw_only(), py::arg("weight") = py::none(),
       py::arg("ignore_index") = -100, py::arg("label_smoothing") = 0.0,
       "dlogits = grad[i] * d loss_i / d logits (rows with ignore_index get zeros).");

@@ -25,12 +25,12 @@ struct Kernels {
   void (*forward)(const T* x, T* y, int64_t cols, int64_t r0, int64_t r1, int log);
   // dx for rows [r0, r1) given y = the forward output and dy (all (rows, cols)); dx is overwritten
   void (*backward)(const T* y, const T* dy, T* dx, int64_t cols, int64_t r0, int64_t r1, int log);
-  // loss[i] and lse[i] = logsumexp(logits[i]) for rows [r0, r1)
-  void (*ce_forward)(const T* logits, int64_t cols, const CrossEntropyArgs<T>& a, T* loss, T* lse, int64_t r0,
-                     int64_t r1);
+  // loss[i], and for the backward each row's max and log(sum(exp(logits - max))), rows [r0, r1)
+  void (*ce_forward)(const T* logits, int64_t cols, const CrossEntropyArgs<T>& a, T* loss, T* row_max,
+                     T* log_sum, int64_t r0, int64_t r1);
   // dlogits[i] = grad[i] * d loss_i / d logits[i] for rows [r0, r1) (overwritten)
-  void (*ce_backward)(const T* logits, const T* lse, int64_t cols, const CrossEntropyArgs<T>& a, const T* grad,
-                      T* dlogits, int64_t r0, int64_t r1);
+  void (*ce_backward)(const T* logits, const T* row_max, const T* log_sum, int64_t cols,
+                      const CrossEntropyArgs<T>& a, const T* grad, T* dlogits, int64_t r0, int64_t r1);
 };
 
 void fill_scalar(Kernels<float>* k);
@@ -48,10 +48,11 @@ void backward(const Kernels<T>& k, const T* y, const T* dy, T* dx, int64_t rows,
               int nthreads);
 template <class T>
 void cross_entropy_forward(const Kernels<T>& k, const T* logits, int64_t rows, int64_t cols,
-                           const CrossEntropyArgs<T>& a, T* loss, T* lse, int nthreads);
+                           const CrossEntropyArgs<T>& a, T* loss, T* row_max, T* log_sum, int nthreads);
 template <class T>
-void cross_entropy_backward(const Kernels<T>& k, const T* logits, const T* lse, int64_t rows, int64_t cols,
-                            const CrossEntropyArgs<T>& a, const T* grad, T* dlogits, int nthreads);
+void cross_entropy_backward(const Kernels<T>& k, const T* logits, const T* row_max, const T* log_sum,
+                            int64_t rows, int64_t cols, const CrossEntropyArgs<T>& a, const T* grad, T* dlogits,
+                            int nthreads);
 
 }  // namespace softmax
 }  // namespace fe

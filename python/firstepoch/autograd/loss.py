@@ -33,18 +33,18 @@ class CrossEntropy(Function):
         target = np.ascontiguousarray(target)
         if weight is not None:
             weight = np.ascontiguousarray(weight, dtype=logits.dtype)
-        loss, lse = _ops.cross_entropy_rows(logits, target, weight, ignore_index, label_smoothing)
+        loss, stats = _ops.cross_entropy_rows(logits, target, weight, ignore_index, label_smoothing)
         keep = target != ignore_index
         denom = None
         if reduction == "mean":
             denom = (weight[np.where(keep, target, 0)] * keep).sum() if weight is not None else keep.sum()
-        ctx.save_for_backward(logits, lse, target)
+        ctx.save_for_backward(logits, stats, target)
         ctx.args = (weight, ignore_index, reduction, label_smoothing, denom)
         return _reduce(loss, reduction, denom).astype(logits.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        logits, lse, target = ctx.saved_tensors
+        logits, stats, target = ctx.saved_tensors
         weight, ignore_index, reduction, label_smoothing, denom = ctx.args
         n = logits.shape[0]
         if reduction == "none":
@@ -52,7 +52,7 @@ class CrossEntropy(Function):
         else:
             scale = grad / denom if reduction == "mean" else grad
             g = np.full(n, scale, dtype=logits.dtype)
-        d = _ops.cross_entropy_backward(logits, lse, target, g, weight, ignore_index, label_smoothing)
+        d = _ops.cross_entropy_backward(logits, stats, target, g, weight, ignore_index, label_smoothing)
         return d, None, None, None, None, None
 
     @staticmethod

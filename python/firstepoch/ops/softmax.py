@@ -54,17 +54,18 @@ def softmax_backward(y, dy, dim=-1, log=False):
 
 
 def cross_entropy_rows(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
-    """Per-row losses and row logsumexps for (N, C) logits (the fused kernel)."""
+    """Per-row losses of (N, C) logits (the fused kernel), and stats (2, N): each row's max and
+    log(sum(exp(logits - max))), which the backward needs."""
     n = logits.shape[0]
     loss = np.empty(n, logits.dtype)
-    lse = np.empty(n, logits.dtype)
-    _C.cross_entropy_forward(logits, target, loss, lse, weight=weight, ignore_index=ignore_index,
+    stats = np.empty((2, n), logits.dtype)
+    _C.cross_entropy_forward(logits, target, loss, stats, weight=weight, ignore_index=ignore_index,
                              label_smoothing=label_smoothing)
-    return loss, lse
+    return loss, stats
 
 
-def cross_entropy_backward(logits, lse, target, grad_rows, weight=None, ignore_index=-100, label_smoothing=0.0):
+def cross_entropy_backward(logits, stats, target, grad_rows, weight=None, ignore_index=-100, label_smoothing=0.0):
     d = np.empty_like(logits)
-    _C.cross_entropy_backward(logits, lse, target, grad_rows, d, weight=weight, ignore_index=ignore_index,
+    _C.cross_entropy_backward(logits, stats, target, grad_rows, d, weight=weight, ignore_index=ignore_index,
                               label_smoothing=label_smoothing)
     return d
