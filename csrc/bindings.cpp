@@ -149,6 +149,7 @@ py::dict cpu_info() {
 }  // namespace
 
 void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -200,4 +201,5 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
       py::arg("isa"), py::arg("iters") = 20000000, py::arg("threads") = 1,
       "Measured FMA throughput (GFLOP/s) of an ISA's probe on `threads` threads together.");
   bind_softmax(m);
+  bind_optim(m);
 }

@@ -101,6 +101,32 @@ const softmax::Kernels<T>& softmax_kernels(Isa isa) {
 template const softmax::Kernels<float>& softmax_kernels<float>(Isa);
 template const softmax::Kernels<double>& softmax_kernels<double>(Isa);
 
+namespace {
+template <class T>
+struct OptimTable {
+  optim::Kernels<T> entry[3] = {};
+  OptimTable() {
+    optim::fill_scalar(&entry[static_cast<int>(Isa::scalar)]);
+#ifdef FIRSTEPOCH_HAVE_AVX2
+    optim::fill_avx2(&entry[static_cast<int>(Isa::avx2)]);
+#endif
+#ifdef FIRSTEPOCH_HAVE_AVX512
+    optim::fill_avx512(&entry[static_cast<int>(Isa::avx512)]);
+#endif
+  }
+};
+}  // namespace
+
+template <class T>
+const optim::Kernels<T>& optim_kernels(Isa isa) {
+  static const OptimTable<T> table;
+  const auto& e = table.entry[static_cast<int>(isa)];
+  if (!e.sgd) throw std::runtime_error(std::string("no optimizer kernels compiled for ISA ") + isa_name(isa));
+  return e;
+}
+template const optim::Kernels<float>& optim_kernels<float>(Isa);
+template const optim::Kernels<double>& optim_kernels<double>(Isa);
+
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
   auto apply = [&](auto& e) {
     if (mc % e.mr || nc % e.nr || mc <= 0 || kc <= 0 || nc <= 0)

@@ -2,6 +2,7 @@
 #pragma once
 #include "common/cpu.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/optim/optim.h"
 #include "kernels/softmax/softmax.h"
 
 namespace fe {
@@ -14,6 +15,10 @@ const gemm::UKernel<T>& gemm_ukernel(Isa isa);
 // The softmax-family row kernels for `isa`.
 template <class T>
 const softmax::Kernels<T>& softmax_kernels(Isa isa);
+
+// The fused optimizer updates for `isa`.
+template <class T>
+const optim::Kernels<T>& optim_kernels(Isa isa);
 
 // Tuning only (bench/tune_gemm.py): overrides an ISA's cache blocking for float or double GEMM.
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc);

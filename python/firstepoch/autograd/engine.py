@@ -2,28 +2,26 @@
 
 The walk is iterative (an explicit stack), so a chain of 100,000 ops needs no Python recursion.
 """
+import sys
+
 import numpy as np
 
 
 def topological_order(root):
-    """Nodes reachable from root that need a gradient, each after all of its inputs."""
+    """Nodes reachable from root that need a gradient, each after all of its inputs (iterative DFS)."""
     order = []
-    seen = set()
-    stack = [(root, False)]
+    seen = {id(root)}
+    stack = [(root, iter(root._parents or ()))]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
+        node, it = stack[-1]
+        for p in it:
+            if p is not None and p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
+                stack.append((p, iter(p._parents or ())))
+                break
+        else:
+            stack.pop()
             order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        parents = node._parents
-        if parents:
-            for p in parents:
-                if p is not None and p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
     return order
 
 
@@ -49,7 +47,11 @@ def backward(root, grad=None, retain_graph=False):
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
             if node.grad is None:
-                node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+                # Keep g itself only if nothing else can see it: it owns its memory (not a view of an
+                # upstream gradient) and no other reference exists (a backward may hand one array to
+                # two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
+                owned = g.base is None and sys.getrefcount(g) <= 2
+                node.grad = g if owned else g.copy()
             else:
                 node.grad = node.grad + g
             continue

@@ -87,15 +87,14 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor  # the Tensor module imports this one
-
         ctx = Context()
         raw = []
         parents = []
         needs = []
         any_grad = False
+        tensor_type = _tensor_type()
         for a in args:
-            if type(a) is Tensor or isinstance(a, Tensor):
+            if isinstance(a, tensor_type):
                 raw.append(a.data)
                 parents.append(a)
                 rg = a.requires_grad
@@ -106,14 +105,26 @@ class Function:
                 parents.append(None)
                 needs.append(False)
         record = any_grad and _grad_enabled and cls.differentiable
-        ctx.needs_input_grad = tuple(needs)
+        ctx.needs_input_grad = needs
         out = cls.forward(ctx, *raw, **kwargs)
-        result = Tensor._wrap(out, record)
+        result = tensor_type._wrap(out, record)
         if record:
             result._fn = cls
             result._ctx = ctx
-            result._parents = tuple(parents)
+            result._parents = parents
         return result
+
+
+_TENSOR = None
+
+
+def _tensor_type():
+    """firstepoch.Tensor, looked up once (tensor.py imports this module, so not at import time)."""
+    global _TENSOR
+    if _TENSOR is None:
+        from ..tensor import Tensor
+        _TENSOR = Tensor
+    return _TENSOR
 
 
 def unbroadcast(grad, shape):

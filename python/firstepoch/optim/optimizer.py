@@ -1,4 +1,6 @@
-"""Optimizers with PyTorch's update rules, updating p.data in place with vectorised NumPy.
+"""Optimizers with PyTorch's update rules, updating p.data in place. SGD, Adam and AdamW run one fused
+C++ pass per parameter (firstepoch.reference.optim has the same formulas in NumPy); RMSprop and
+Adagrad are vectorised NumPy.
 
 Parameter groups: pass a list of dicts ({"params": [...], "lr": ..., "weight_decay": ...}); each
 group's settings override the defaults (per-layer learning rates or regularisation).
@@ -6,6 +8,8 @@ group's settings override the defaults (per-layer learning rates or regularisati
 import math
 
 import numpy as np
+
+from .. import _C
 
 
 class Optimizer:
@@ -105,17 +109,23 @@ class SGD(Optimizer):
                          nesterov=nesterov)
 
     def _update(self, w, grad, state, g):
-        d = grad if g["weight_decay"] == 0 else grad + g["weight_decay"] * w
         m = g["momentum"]
+        first = False
+        buf = None
         if m != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, dtype=w.dtype, copy=True)
-            else:
-                buf *= m
-                buf += (1 - g["dampening"]) * d
-            d = d + m * buf if g["nesterov"] else buf
-        w -= w.dtype.type(g["lr"]) * d
+                buf = state["momentum_buffer"] = np.empty_like(w)
+                first = True
+        _C.sgd_update(w, _contiguous(grad, w), buf, lr=g["lr"], momentum=m, dampening=g["dampening"],
+                      weight_decay=g["weight_decay"], nesterov=g["nesterov"], first=first)
+
+
+def _contiguous(grad, w):
+    """The gradient as the kernels read it: C-contiguous, w's dtype (a copy only when it is not)."""
+    if grad.dtype != w.dtype:
+        raise TypeError(f"gradient dtype {grad.dtype} differs from the parameter's {w.dtype} (shape {w.shape})")
+    return np.ascontiguousarray(grad)
 
 
 class Adam(Optimizer):
@@ -128,12 +138,6 @@ class Adam(Optimizer):
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
-        lr, wd = g["lr"], g["weight_decay"]
-        if wd != 0:
-            if self.decoupled:
-                w *= w.dtype.type(1 - lr * wd)
-            else:
-                grad = grad + wd * w
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(w)
@@ -141,19 +145,9 @@ class Adam(Optimizer):
             if g["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(w)
         state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * grad * grad
-        if g["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        bc1 = 1 - b1 ** t
-        bc2 = 1 - b2 ** t
-        denom = np.sqrt(v) / math.sqrt(bc2) + g["eps"]
-        w -= (lr / bc1) * m / denom
+        _C.adam_update(w, _contiguous(grad, w), state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                       lr=g["lr"], beta1=b1, beta2=b2, eps=g["eps"], weight_decay=g["weight_decay"],
+                       step=state["step"], decoupled=self.decoupled)
 
 
 class AdamW(Adam):

@@ -1,0 +1,130 @@
+// Bindings for the fused optimizer updates: every array checked (dtype, shape, contiguity, no
+// aliasing between the parameter and its state) before the update runs with the GIL released.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "bindings_common.h"
+#include "common/cpu.h"
+#include "common/parallel.h"
+#include "dispatch.h"
+
+namespace py = pybind11;
+using namespace fe::pybind;
+
+namespace {
+
+// All arrays: dtype T, C-contiguous, the shape of w; the written ones writeable and disjoint.
+template <class T>
+void check_like(const py::array& w, const std::vector<std::pair<const py::array*, const char*>>& others,
+                const std::vector<std::pair<const py::array*, const char*>>& written) {
+  require_dtype<T>(w, "w");
+  if (!(w.flags() & py::array::c_style)) throw py::value_error("w with shape " + shape_str(w) + " must be C-contiguous");
+  for (auto [a, name] : others) {
+    require_dtype<T>(*a, name);
+    if (!(a->flags() & py::array::c_style))
+      throw py::value_error(std::string(name) + " with shape " + shape_str(*a) + " must be C-contiguous");
+    bool same = a->ndim() == w.ndim();
+    for (py::ssize_t i = 0; same && i < w.ndim(); ++i) same = a->shape(i) == w.shape(i);
+    if (!same)
+      throw py::value_error(std::string(name) + " has shape " + shape_str(*a) + ", w has " + shape_str(w));
+  }
+  for (auto [a, name] : written) require_writeable(*a, name);
+  for (size_t i = 0; i < written.size(); ++i)
+    for (auto [b, bname] : others)
+      if (written[i].first != b) require_no_overlap(*written[i].first, *b, written[i].second, bname);
+}
+
+template <class T>
+void sgd_t(py::array w, py::array grad, py::object buf_obj, double lr, double momentum, double dampening,
+           double weight_decay, bool nesterov, bool first) {
+  py::array buf;
+  std::vector<std::pair<const py::array*, const char*>> others{{&grad, "grad"}}, written{{&w, "w"}};
+  if (momentum != 0.0) {
+    if (buf_obj.is_none()) throw py::value_error("sgd_update: momentum != 0 needs a momentum buffer");
+    buf = buf_obj.cast<py::array>();
+    others.push_back({&buf, "buf"});
+    written.push_back({&buf, "buf"});
+  }
+  others.push_back({&w, "w"});
+  check_like<T>(w, others, written);
+  const auto& k = fe::optim_kernels<T>(fe::active_isa());
+  fe::optim::SgdArgs<T> a{static_cast<T>(lr), static_cast<T>(momentum), static_cast<T>(dampening),
+                          static_cast<T>(weight_decay), nesterov ? 1 : 0, first ? 1 : 0};
+  T* pw = static_cast<T*>(w.mutable_data());
+  const T* pg = static_cast<const T*>(grad.data());
+  T* pb = momentum != 0.0 ? static_cast<T*>(buf.mutable_data()) : nullptr;
+  const int64_t n = w.size();
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::optim::sgd<T>(k, pw, pg, pb, n, a, nt);
+}
+
+template <class T>
+void adam_t(py::array w, py::array grad, py::array m, py::array v, py::object vmax_obj, double lr, double beta1,
+            double beta2, double eps, double weight_decay, int64_t step, bool decoupled) {
+  if (step < 1) throw py::value_error("adam_update: step counts from 1, got " + std::to_string(step));
+  py::array vmax;
+  std::vector<std::pair<const py::array*, const char*>> others{{&grad, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}};
+  std::vector<std::pair<const py::array*, const char*>> written{{&w, "w"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}};
+  const bool amsgrad = !vmax_obj.is_none();
+  if (amsgrad) {
+    vmax = vmax_obj.cast<py::array>();
+    others.push_back({&vmax, "max_exp_avg_sq"});
+    written.push_back({&vmax, "max_exp_avg_sq"});
+  }
+  others.push_back({&w, "w"});
+  check_like<T>(w, others, written);
+  const auto& k = fe::optim_kernels<T>(fe::active_isa());
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+  fe::optim::AdamArgs<T> a{static_cast<T>(lr),  static_cast<T>(beta1), static_cast<T>(beta2),
+                           static_cast<T>(eps), static_cast<T>(weight_decay), static_cast<T>(bc1),
+                           static_cast<T>(bc2), decoupled ? 1 : 0,   amsgrad ? 1 : 0};
+  T* pw = static_cast<T*>(w.mutable_data());
+  const T* pg = static_cast<const T*>(grad.data());
+  T* pm = static_cast<T*>(m.mutable_data());
+  T* pv = static_cast<T*>(v.mutable_data());
+  T* px = amsgrad ? static_cast<T*>(vmax.mutable_data()) : nullptr;
+  const int64_t n = w.size();
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::optim::adam<T>(k, pw, pg, pm, pv, px, n, a, nt);
+}
+
+bool f64(const py::array& w) {
+  if (py::isinstance<py::array_t<float>>(w)) return false;
+  if (py::isinstance<py::array_t<double>>(w)) return true;
+  throw py::type_error("w must have dtype float32 or float64, got " + dtype_str(w) + " with shape " + shape_str(w));
+}
+
+}  // namespace
+
+void bind_optim(py::module_& m) {
+  m.def(
+      "sgd_update",
+      [](py::array w, py::array grad, py::object buf, double lr, double momentum, double dampening,
+         double weight_decay, bool nesterov, bool first) {
+        f64(w) ? sgd_t<double>(w, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+               : sgd_t<float>(w, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first);
+      },
+      py::arg("w").noconvert(), py::arg("grad").noconvert(), py::arg("buf").noconvert() = py::none(), py::kw_only(),
+      py::arg("lr"), py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
+      py::arg("nesterov") = false, py::arg("first") = false,
+      "One fused SGD step in place (PyTorch's rule); buf is the momentum buffer (filled when first=True).");
+  m.def(
+      "adam_update",
+      [](py::array w, py::array grad, py::array m_, py::array v, py::object vmax, double lr, double beta1,
+         double beta2, double eps, double weight_decay, int64_t step, bool decoupled) {
+        f64(w) ? adam_t<double>(w, grad, m_, v, vmax, lr, beta1, beta2, eps, weight_decay, step, decoupled)
+               : adam_t<float>(w, grad, m_, v, vmax, lr, beta1, beta2, eps, weight_decay, step, decoupled);
+      },
+      py::arg("w").noconvert(), py::arg("grad").noconvert(), py::arg("exp_avg").noconvert(),
+      py::arg("exp_avg_sq").noconvert(), py::arg("max_exp_avg_sq").noconvert() = py::none(), py::kw_only(),
+      py::arg("lr"), py::arg("beta1") = 0.9, py::arg("beta2") = 0.999, py::arg("eps") = 1e-8,
+      py::arg("weight_decay") = 0.0, py::arg("step"), py::arg("decoupled") = false,
+      "One fused Adam (decoupled=True: AdamW) step in place; step counts from 1; max_exp_avg_sq for AMSGrad.");
+}
