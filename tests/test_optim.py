@@ -147,3 +147,73 @@ def test_matches_pytorch_over_100_steps(name, kw):
         tp.grad = torch.tensor(quadratic_grad(tp.detach().numpy()))
         theirs.step()
     np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-6, atol=1e-9)
+
+
+# --- the fused C++ updates against the NumPy oracle, at every ISA, both dtypes ------------------
+
+from firstepoch import _C  # noqa: E402
+from firstepoch.reference import optim as ref_optim  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nesterov,damp", [(False, 0.0), (True, 0.0), (False, 0.3)])
+def test_sgd_kernel_matches_reference(isa, rng, dtype, nesterov, damp):
+    for n in (1, 7, 1000, 100_003):
+        w = rng.standard_normal(n).astype(dtype)
+        buf = np.empty_like(w)
+        w_ref, buf_ref = w.copy(), np.empty_like(w)
+        for step in range(3):
+            g = rng.standard_normal(n).astype(dtype)
+            kw = dict(lr=0.1, momentum=0.9, dampening=damp, weight_decay=0.01, nesterov=nesterov, first=step == 0)
+            _C.sgd_update(w, g, buf, **kw)
+            ref_optim.sgd_update(w_ref, g, buf_ref, **kw)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(w, w_ref, rtol=tol, atol=tol)
+        np.testing.assert_allclose(buf, buf_ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("decoupled,amsgrad", [(False, False), (True, False), (False, True)])
+def test_adam_kernel_matches_reference(isa, rng, dtype, decoupled, amsgrad):
+    for n in (1, 13, 70_001):
+        w = rng.standard_normal(n).astype(dtype)
+        state = [np.zeros_like(w) for _ in range(3)]
+        w_ref = w.copy()
+        state_ref = [np.zeros_like(w) for _ in range(3)]
+        for step in range(1, 4):
+            g = rng.standard_normal(n).astype(dtype)
+            kw = dict(lr=0.01, beta1=0.9, beta2=0.99, eps=1e-8, weight_decay=0.1, step=step, decoupled=decoupled)
+            _C.adam_update(w, g, state[0], state[1], state[2] if amsgrad else None, **kw)
+            ref_optim.adam_update(w_ref, g, state_ref[0], state_ref[1], state_ref[2] if amsgrad else None, **kw)
+        tol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(w, w_ref, rtol=tol, atol=tol)
+
+
+def test_optimizer_kernels_threads_bitwise(rng, threads):
+    g = rng.standard_normal(300_000).astype(np.float32)
+    outs = []
+    for n in (1, 2):
+        fe.set_num_threads(n)
+        w = np.linspace(-1, 1, 300_000, dtype=np.float32)
+        m, v = np.zeros_like(w), np.zeros_like(w)
+        _C.adam_update(w, g, m, v, lr=0.01, step=1)
+        outs.append(w)
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_optimizer_kernels_reject_bad_arrays():
+    w = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\), w has \(4,\)"):
+        _C.sgd_update(w, np.zeros(3, np.float32), lr=0.1)
+    with pytest.raises(TypeError, match="grad must have dtype float32"):
+        _C.sgd_update(w, np.zeros(4), lr=0.1)
+    with pytest.raises(ValueError, match="needs a momentum buffer"):
+        _C.sgd_update(w, np.zeros(4, np.float32), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="shares memory"):
+        _C.sgd_update(w, w, lr=0.1)
+    with pytest.raises(ValueError, match="step counts from 1"):
+        _C.adam_update(w, np.zeros(4, np.float32), np.zeros(4, np.float32), np.zeros(4, np.float32), lr=0.1, step=0)
+    ro = np.zeros(4, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _C.sgd_update(ro, np.zeros(4, np.float32), lr=0.1)

@@ -15,7 +15,7 @@ def topological_order(root):
     while stack:
         node, it = stack[-1]
         for p in it:
-            if p is not None and p.requires_grad and id(p) not in seen:
+            if getattr(p, "requires_grad", False) is True and id(p) not in seen:
                 seen.add(id(p))
                 stack.append((p, iter(p._parents or ())))
                 break
@@ -64,7 +64,7 @@ def backward(root, grad=None, retain_graph=False):
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         for parent, pg in zip(node._parents, in_grads):
-            if parent is None or pg is None or not parent.requires_grad:
+            if pg is None or getattr(parent, "requires_grad", False) is not True:
                 continue
             if pg.shape != parent.data.shape:
                 raise RuntimeError(f"{node._fn.__name__}.backward returned a gradient of shape {pg.shape} for "

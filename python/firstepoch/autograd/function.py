@@ -87,32 +87,29 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        tensor_type = _TENSOR if _TENSOR is not None else _tensor_type()
         ctx = Context()
         raw = []
-        parents = []
         needs = []
         any_grad = False
-        tensor_type = _tensor_type()
         for a in args:
             if isinstance(a, tensor_type):
                 raw.append(a.data)
-                parents.append(a)
                 rg = a.requires_grad
-                needs.append(rg)
                 any_grad = any_grad or rg
+                needs.append(rg)
             else:
                 raw.append(a)
-                parents.append(None)
                 needs.append(False)
-        record = any_grad and _grad_enabled and cls.differentiable
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *raw, **kwargs)
-        result = tensor_type._wrap(out, record)
-        if record:
+        if any_grad and _grad_enabled and cls.differentiable:
+            result = tensor_type._wrap(out, True)
             result._fn = cls
             result._ctx = ctx
-            result._parents = parents
-        return result
+            result._parents = args  # non-Tensor arguments are skipped by the engine
+            return result
+        return tensor_type._wrap(out, False)
 
 
 _TENSOR = None
