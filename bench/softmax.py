@@ -1,0 +1,61 @@
+"""Cross-entropy forward+backward: the fused C++ kernel vs the NumPy reference vs PyTorch (when
+importable), float32, 1 thread.
+
+    python bench/softmax.py [--json FILE]
+"""
+import numpy as np
+
+from common import Table, arg_parser, banner, interleaved_medians, try_import_torch, write_json
+
+import firstepoch as fe
+from firstepoch import reference as R
+from firstepoch.autograd import loss as L
+
+SHAPES = [(64, 10), (256, 1000), (4096, 1000)]
+
+
+def main():
+    p = arg_parser(__doc__)
+    args = p.parse_args()
+    torch = try_import_torch()
+    fe.set_num_threads(1)
+    if torch:
+        torch.set_num_threads(1)
+    print(banner("cross-entropy forward + backward, float32, 1 thread"))
+    cols = ["shape (N, C)", "firstepoch us", "numpy us", "fe vs numpy"] + (["torch us", "fe vs torch"] if torch else [])
+    table = Table(cols)
+    rng = np.random.default_rng(0)
+    for n, c in SHAPES:
+        z = rng.standard_normal((n, c)).astype(np.float32)
+        t = rng.integers(0, c, n)
+
+        def ours():
+            x = fe.tensor(z, requires_grad=True)
+            L.cross_entropy(x, t).backward()
+
+        def numpy_ref():
+            R.cross_entropy(z, t)
+            R.cross_entropy_backward(z, t) / n
+
+        fns = {"fe": ours, "np": numpy_ref}
+        if torch:
+            zt, tt = torch.from_numpy(z), torch.from_numpy(t)
+
+            def theirs():
+                x = zt.clone().requires_grad_(True)
+                torch.nn.functional.cross_entropy(x, tt).backward()
+            fns["torch"] = theirs
+        m = interleaved_medians(fns, rounds=3 if args.quick else 7)
+        row = {"shape (N, C)": f"({n}, {c})", "firstepoch us": m["fe"] * 1e6, "numpy us": m["np"] * 1e6,
+               "fe vs numpy": m["np"] / m["fe"]}
+        if torch:
+            row["torch us"] = m["torch"] * 1e6
+            row["fe vs torch"] = m["torch"] / m["fe"]
+        table.add(**row)
+    print(table.render())
+    print("# fe vs X: speed ratio (> 1 means firstepoch is faster)")
+    write_json(args.json, {"rows": table.rows})
+
+
+if __name__ == "__main__":
+    main()
