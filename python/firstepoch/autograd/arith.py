@@ -6,6 +6,9 @@ from ..ops.matmul import matmul as _ops_matmul
 from .function import Function, unbroadcast
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _shape(x):
     return x.shape if type(x) is np.ndarray else np.shape(x)
 
@@ -159,11 +162,15 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.flags.c_contiguous and b.flags.c_contiguous:
-            out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)  # the common case, straight to the kernel
-            _C.gemm(a, b, out)
-            return out
+        ctx.saved_tensors = (a, b)
+        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype in _FLOATS:
+            # the common case straight to the kernel; a layout it cannot read takes the general path
+            out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+            try:
+                _C.gemm(a, b, out)
+                return out
+            except ValueError:
+                pass
         return _matmul(a, b)
 
     @staticmethod
