@@ -76,53 +76,54 @@ const gemm::UKernel<double>& gemm_ukernel<double>(Isa isa) {
 }
 
 namespace {
-template <class T>
-struct SoftmaxTable {
-  softmax::Kernels<T> entry[3] = {};
-  SoftmaxTable() {
-    softmax::fill_scalar(&entry[static_cast<int>(Isa::scalar)]);
 #ifdef FIRSTEPOCH_HAVE_AVX2
-    softmax::fill_avx2(&entry[static_cast<int>(Isa::avx2)]);
+#define FE_IF_AVX2(fn) fn
+#else
+#define FE_IF_AVX2(fn) nullptr
 #endif
 #ifdef FIRSTEPOCH_HAVE_AVX512
-    softmax::fill_avx512(&entry[static_cast<int>(Isa::avx512)]);
+#define FE_IF_AVX512(fn) fn
+#else
+#define FE_IF_AVX512(fn) nullptr
 #endif
+
+// A kernel family's entries per ISA, filled by each ISA file's fill function (null where not built).
+template <class K>
+struct FamilyTable {
+  K entry[3] = {};
+  bool filled[3] = {false, false, false};
+  FamilyTable(void (*scalar)(K*), void (*avx2)(K*), void (*avx512)(K*)) {
+    void (*fills[3])(K*) = {scalar, avx2, avx512};
+    for (int i = 0; i < 3; ++i)
+      if (fills[i]) {
+        fills[i](&entry[i]);
+        filled[i] = true;
+      }
+  }
+  const K& at(Isa isa, const char* family) const {
+    const int i = static_cast<int>(isa);
+    if (!filled[i]) throw std::runtime_error(std::string("no ") + family + " kernels compiled for ISA " + isa_name(isa));
+    return entry[i];
   }
 };
 }  // namespace
 
 template <class T>
 const softmax::Kernels<T>& softmax_kernels(Isa isa) {
-  static const SoftmaxTable<T> table;
-  const auto& e = table.entry[static_cast<int>(isa)];
-  if (!e.forward) throw std::runtime_error(std::string("no softmax kernels compiled for ISA ") + isa_name(isa));
-  return e;
+  using K = softmax::Kernels<T>;
+  static const FamilyTable<K> table(softmax::fill_scalar, FE_IF_AVX2(softmax::fill_avx2),
+                                    FE_IF_AVX512(softmax::fill_avx512));
+  return table.at(isa, "softmax");
 }
 template const softmax::Kernels<float>& softmax_kernels<float>(Isa);
 template const softmax::Kernels<double>& softmax_kernels<double>(Isa);
 
-namespace {
-template <class T>
-struct OptimTable {
-  optim::Kernels<T> entry[3] = {};
-  OptimTable() {
-    optim::fill_scalar(&entry[static_cast<int>(Isa::scalar)]);
-#ifdef FIRSTEPOCH_HAVE_AVX2
-    optim::fill_avx2(&entry[static_cast<int>(Isa::avx2)]);
-#endif
-#ifdef FIRSTEPOCH_HAVE_AVX512
-    optim::fill_avx512(&entry[static_cast<int>(Isa::avx512)]);
-#endif
-  }
-};
-}  // namespace
-
 template <class T>
 const optim::Kernels<T>& optim_kernels(Isa isa) {
-  static const OptimTable<T> table;
-  const auto& e = table.entry[static_cast<int>(isa)];
-  if (!e.sgd) throw std::runtime_error(std::string("no optimizer kernels compiled for ISA ") + isa_name(isa));
-  return e;
+  using K = optim::Kernels<T>;
+  static const FamilyTable<K> table(optim::fill_scalar, FE_IF_AVX2(optim::fill_avx2),
+                                    FE_IF_AVX512(optim::fill_avx512));
+  return table.at(isa, "optimizer");
 }
 template const optim::Kernels<float>& optim_kernels<float>(Isa);
 template const optim::Kernels<double>& optim_kernels<double>(Isa);
