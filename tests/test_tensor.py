@@ -179,3 +179,15 @@ def test_torch_agrees_on_a_small_graph():
     np.testing.assert_allclose(y.item(), yt.item(), rtol=1e-10)
     np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(w.grad, wt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_cast_is_differentiable():
+    x = fe.tensor(np.array([1.5, -2.0]), requires_grad=True)
+    y = x.float()
+    assert y.dtype == np.float32 and y.requires_grad
+    (y * 2).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad, [2.0, 2.0])
+    with pytest.raises(TypeError, match="detach"):
+        x.long()
+    assert fe.tensor(np.array([1.5])).long().dtype == np.int64

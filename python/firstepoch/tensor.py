@@ -149,10 +149,13 @@ class Tensor:
         return self.to(np.int64)
 
     def to(self, dtype):
+        """A copy in another dtype; differentiable between float32 and float64 (the gradient is cast back)."""
         dtype = np.dtype(dtype)
         if dtype == self.data.dtype:
             return self
-        return Tensor(self.data.astype(dtype), requires_grad=False)
+        if self.requires_grad and dtype not in _FLOATS:
+            raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
+        return _un.Cast.apply(self, dtype)
 
     # ---- arithmetic --------------------------------------------------------------------------------
     def _coerce(self, other, op):
@@ -166,11 +169,8 @@ class Tensor:
                 else np.float32
             return np.asarray(other, dtype=dt)
         if isinstance(other, np.ndarray):
-            return Tensor(other)._coerce_self(self, op)
+            return self._coerce(Tensor(other), op)
         raise TypeError(f"{op}: unsupported operand type {type(other).__name__}")
-
-    def _coerce_self(self, ref, op):
-        return ref._coerce(self, op)
 
     def __add__(self, other):
         return _arith.Add.apply(self, self._coerce(other, "add"))

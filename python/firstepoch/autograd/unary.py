@@ -102,3 +102,21 @@ class Clip(Function):
         x = rng.uniform(-2, 2, (4, 5))
         x[np.abs(np.abs(x) - 1) < 0.05] = 0.3  # stay off the kinks
         return [((x, -1.0, 1.0), {}), ((x, None, 0.5), {})]
+
+
+class Cast(Function):
+    """x.astype(dtype); the gradient is cast back to x's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        # float64 -> float64 keeps the finite differences exact; the float32 round trip is in test_tensor
+        return [((_x(rng), np.float64), {})]
