@@ -150,6 +150,7 @@ py::dict cpu_info() {
 
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_conv(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -202,4 +203,5 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
       "Measured FMA throughput (GFLOP/s) of an ISA's probe on `threads` threads together.");
   bind_softmax(m);
   bind_optim(m);
+  bind_conv(m);
 }

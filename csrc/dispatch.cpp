@@ -128,6 +128,15 @@ const optim::Kernels<T>& optim_kernels(Isa isa) {
 template const optim::Kernels<float>& optim_kernels<float>(Isa);
 template const optim::Kernels<double>& optim_kernels<double>(Isa);
 
+template <class T>
+const conv::Kernels<T>& conv_kernels(Isa isa) {
+  using K = conv::Kernels<T>;
+  static const FamilyTable<K> table(conv::fill_scalar, FE_IF_AVX2(conv::fill_avx2), FE_IF_AVX512(conv::fill_avx512));
+  return table.at(isa, "convolution");
+}
+template const conv::Kernels<float>& conv_kernels<float>(Isa);
+template const conv::Kernels<double>& conv_kernels<double>(Isa);
+
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
   auto apply = [&](auto& e) {
     if (mc % e.mr || nc % e.nr || mc <= 0 || kc <= 0 || nc <= 0)

@@ -2,6 +2,7 @@
 #pragma once
 #include "common/cpu.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/conv/conv.h"
 #include "kernels/optim/optim.h"
 #include "kernels/softmax/softmax.h"
 
@@ -15,6 +16,10 @@ const gemm::UKernel<T>& gemm_ukernel(Isa isa);
 // The softmax-family row kernels for `isa`.
 template <class T>
 const softmax::Kernels<T>& softmax_kernels(Isa isa);
+
+// im2col / col2im and pooling for `isa`.
+template <class T>
+const conv::Kernels<T>& conv_kernels(Isa isa);
 
 // The fused optimizer updates for `isa`.
 template <class T>
