@@ -151,6 +151,7 @@ py::dict cpu_info() {
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_norm(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -204,4 +205,5 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
   bind_softmax(m);
   bind_optim(m);
   bind_conv(m);
+  bind_norm(m);
 }

@@ -16,6 +16,18 @@ using namespace fe::pybind;
 
 namespace {
 
+// An output may be exactly an input (same data, shape and strides: the kernel works in place there)
+// or share no memory with it; a partial overlap would read values the kernel has already written.
+void require_same_or_disjoint(const py::array& out, const py::array& in, const char* out_name, const char* in_name) {
+  if (out.data() == in.data() && out.ndim() == in.ndim()) {
+    bool same = true;
+    for (py::ssize_t i = 0; i < out.ndim(); ++i)
+      same = same && out.shape(i) == in.shape(i) && out.strides(i) == in.strides(i);
+    if (same) return;
+  }
+  require_no_overlap(out, in, out_name, in_name);
+}
+
 template <class T>
 void softmax_forward_t(py::array x, py::array out, bool log) {
   require_c_array<T>(x, "x", 2);
@@ -23,12 +35,13 @@ void softmax_forward_t(py::array x, py::array out, bool log) {
   require_writeable(out, "out");
   if (out.shape(0) != x.shape(0) || out.shape(1) != x.shape(1))
     throw py::value_error("out must have the shape of x " + shape_str(x) + ", got " + shape_str(out));
+  require_same_or_disjoint(out, x, "out", "x");
   const auto& k = fe::softmax_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   const T* px = static_cast<const T*>(x.data());
   T* po = static_cast<T*>(out.mutable_data());
   py::gil_scoped_release nogil;
-  fe::softmax::forward<T>(k, px, po, x.shape(0), x.shape(1), log, nt);  // x == out is allowed (in place)
+  fe::softmax::forward<T>(k, px, po, x.shape(0), x.shape(1), log, nt);  // out may be x (in place)
 }
 
 template <class T>
@@ -42,13 +55,14 @@ void softmax_backward_t(py::array y, py::array dy, py::array dx, bool log) {
       throw py::value_error("y, dy and dx must have one shape, got y " + shape_str(y) + ", dy " + shape_str(dy) +
                             ", dx " + shape_str(dx));
   require_no_overlap(dx, y, "dx", "y");
+  require_same_or_disjoint(dx, dy, "dx", "dy");
   const auto& k = fe::softmax_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   const T* py_ = static_cast<const T*>(y.data());
   const T* pdy = static_cast<const T*>(dy.data());
   T* pdx = static_cast<T*>(dx.mutable_data());
   py::gil_scoped_release nogil;
-  fe::softmax::backward<T>(k, py_, pdy, pdx, y.shape(0), y.shape(1), log, nt);  // dy == dx is allowed
+  fe::softmax::backward<T>(k, py_, pdy, pdx, y.shape(0), y.shape(1), log, nt);  // dx may be dy
 }
 
 template <class T>
@@ -101,6 +115,12 @@ void ce_forward_t(py::array logits, py::array target, py::array loss, py::array 
   if (stats.shape(0) != 2 || stats.shape(1) != rows)
     throw py::value_error("stats must have shape (2, " + std::to_string(rows) + "), got " + shape_str(stats));
   require_no_overlap(loss, stats, "loss", "stats");
+  for (auto* out : {&loss, &stats}) {
+    const char* name = out == &loss ? "loss" : "stats";
+    require_no_overlap(*out, logits, name, "logits");
+    require_no_overlap(*out, target, name, "target");
+    if (a.weight) require_no_overlap(*out, w, name, "weight");
+  }
   const auto& k = fe::softmax_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   const T* pz = static_cast<const T*>(logits.data());
@@ -126,6 +146,10 @@ void ce_backward_t(py::array logits, py::array stats, py::array target, py::arra
                           shape_str(logits) + "; got stats " + shape_str(stats) + ", grad " + shape_str(grad) +
                           ", dlogits " + shape_str(dlogits));
   require_no_overlap(dlogits, logits, "dlogits", "logits");
+  require_no_overlap(dlogits, stats, "dlogits", "stats");
+  require_no_overlap(dlogits, grad, "dlogits", "grad");
+  require_no_overlap(dlogits, target, "dlogits", "target");
+  if (a.weight) require_no_overlap(dlogits, w, "dlogits", "weight");
   const auto& k = fe::softmax_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   const T* pz = static_cast<const T*>(logits.data());

@@ -137,6 +137,15 @@ const conv::Kernels<T>& conv_kernels(Isa isa) {
 template const conv::Kernels<float>& conv_kernels<float>(Isa);
 template const conv::Kernels<double>& conv_kernels<double>(Isa);
 
+template <class T>
+const norm::Kernels<T>& norm_kernels(Isa isa) {
+  using K = norm::Kernels<T>;
+  static const FamilyTable<K> table(norm::fill_scalar, FE_IF_AVX2(norm::fill_avx2), FE_IF_AVX512(norm::fill_avx512));
+  return table.at(isa, "batch-norm");
+}
+template const norm::Kernels<float>& norm_kernels<float>(Isa);
+template const norm::Kernels<double>& norm_kernels<double>(Isa);
+
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
   auto apply = [&](auto& e) {
     if (mc % e.mr || nc % e.nr || mc <= 0 || kc <= 0 || nc <= 0)

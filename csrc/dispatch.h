@@ -3,6 +3,7 @@
 #include "common/cpu.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/conv/conv.h"
+#include "kernels/norm/norm.h"
 #include "kernels/optim/optim.h"
 #include "kernels/softmax/softmax.h"
 
@@ -20,6 +21,10 @@ const softmax::Kernels<T>& softmax_kernels(Isa isa);
 // im2col / col2im and pooling for `isa`.
 template <class T>
 const conv::Kernels<T>& conv_kernels(Isa isa);
+
+// Batch normalisation for `isa`.
+template <class T>
+const norm::Kernels<T>& norm_kernels(Isa isa);
 
 // The fused optimizer updates for `isa`.
 template <class T>

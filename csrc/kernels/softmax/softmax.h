@@ -21,9 +21,10 @@ struct CrossEntropyArgs {
 
 template <class T>
 struct Kernels {
-  // y = softmax(x) (or log_softmax with log != 0) for rows [r0, r1); x, y: (rows, cols)
+  // y = softmax(x) (or log_softmax with log != 0) for rows [r0, r1); x, y: (rows, cols); y may be x
   void (*forward)(const T* x, T* y, int64_t cols, int64_t r0, int64_t r1, int log);
   // dx for rows [r0, r1) given y = the forward output and dy (all (rows, cols)); dx is overwritten
+  // and may be dy, never y
   void (*backward)(const T* y, const T* dy, T* dx, int64_t cols, int64_t r0, int64_t r1, int log);
   // loss[i], and for the backward each row's max and log(sum(exp(logits - max))), rows [r0, r1)
   void (*ce_forward)(const T* logits, int64_t cols, const CrossEntropyArgs<T>& a, T* loss, T* row_max,

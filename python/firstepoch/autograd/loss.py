@@ -16,10 +16,11 @@ def _check_reduction(reduction):
 def _reduce(per_elem, reduction, denom=None):
     if reduction == "none":
         return per_elem
-    total = per_elem.sum()
+    total = per_elem.sum()  # NumPy's pairwise sum: a fixed order, whatever the thread count
     if reduction == "sum":
         return np.asarray(total)
-    return np.asarray(total / (per_elem.size if denom is None else denom))
+    with np.errstate(invalid="ignore", divide="ignore"):  # nothing kept: NaN, as in PyTorch
+        return np.asarray(total / (per_elem.size if denom is None else denom))
 
 
 class CrossEntropy(Function):
@@ -78,6 +79,8 @@ class NLLLoss(Function):
         if np.any((t < 0) | (t >= c)):
             bad = int(np.flatnonzero((t < 0) | (t >= c))[0])
             raise IndexError(f"nll_loss: target[{bad}] = {target[bad]} is out of range for {c} classes")
+        if weight is not None and np.shape(weight) != (c,):
+            raise ValueError(f"nll_loss: weight must have shape ({c},) (one per class), got {np.shape(weight)}")
         w = np.ones(c, logp.dtype) if weight is None else weight
         wt = np.where(keep, w[t], 0).astype(logp.dtype)
         per_row = -wt * logp[np.arange(n), t]
@@ -187,19 +190,28 @@ class BCEWithLogits(Function):
         return [((z, y), {}), ((z, y), {"reduction": "sum", "pos_weight": 2.0})]
 
 
-def _tensor_target(t):
+def _class_indices(t, fn):
+    """The target as an int64 array of class indices, or a TypeError."""
     from ..tensor import Tensor
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    t = t.data if isinstance(t, Tensor) else np.asarray(t)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{fn}: target must hold class indices (int64), got dtype {t.dtype} with shape {t.shape}")
+    return t.astype(np.int64, copy=False)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Fused log-softmax + NLL over (N, C) logits (or (N, C, d...) with targets (N, d...))."""
+    """Fused log-softmax + NLL over (N, C) logits and (N,) int64 targets (also (C,) with a 0-d target,
+    and (N, C, d...) with (N, d...) targets, as in PyTorch). Class-probability targets are not supported."""
     from ..tensor import Tensor
-    target = _tensor_target(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold class indices (int64), got dtype {target.dtype}")
-    target = target.astype(np.int64, copy=False)
+    target = _class_indices(target, "cross_entropy")
     w = weight.data if isinstance(weight, Tensor) else weight
+    if input.ndim == 1:  # one unbatched sample: (C,) logits, a 0-d target
+        if target.shape != ():
+            raise ValueError(f"cross_entropy: input {tuple(input.shape)} is one sample, so target must be 0-d, "
+                             f"got {target.shape}")
+        out = CrossEntropy.apply(input.reshape(1, -1), target.reshape(1), w, ignore_index, reduction,
+                                 label_smoothing)
+        return out.reshape(()) if reduction == "none" else out
     if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
         c = input.shape[1]
         if target.shape != (input.shape[0],) + input.shape[2:]:
@@ -215,8 +227,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-input[i, target[i]] over (N, C) log-probabilities, with class weights and ignore_index."""
     from ..tensor import Tensor
-    target = _tensor_target(target).astype(np.int64, copy=False)
+    target = _class_indices(target, "nll_loss")
     if input.ndim != 2 or target.shape != (input.shape[0],):
         raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {tuple(input.shape)} and {target.shape}")
     w = weight.data if isinstance(weight, Tensor) else weight

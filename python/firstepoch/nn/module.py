@@ -30,6 +30,10 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            self._buffers[name] = value  # a buffer reassigned (e.g. a counter += 1) stays a buffer
+            object.__setattr__(self, name, value)
+            return
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
         if isinstance(value, Parameter):

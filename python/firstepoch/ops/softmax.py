@@ -1,7 +1,8 @@
 """Softmax family on NumPy arrays over the fused C++ kernels.
 
-The kernels work on the last axis of a C-contiguous array. For another axis (or a non-contiguous
-array) the data is moved into that layout first: one documented copy, in and out.
+The kernels work on the last axis of a C-contiguous array; softmax/log_softmax take any `dim`. For
+another axis (or a non-contiguous array) the input is copied once into that layout, and the result
+comes back as a view with the axis moved back into place (no second copy, so it is not C-contiguous).
 """
 import numpy as np
 
@@ -16,11 +17,20 @@ def _check_float(x, name):
                         f"{getattr(x, 'dtype', type(x).__name__)}")
 
 
+def _check_dim(dim, ndim, name="softmax"):
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}")
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{name}: dim {dim} is out of range for an array with {ndim} axes")
+    return int(dim) % ndim
+
+
 def _as_rows(x, dim):
     """(2-D C-contiguous view or copy with `dim` last, function that restores the original layout)."""
-    dim = dim % x.ndim
+    dim = _check_dim(dim, x.ndim)
     moved = np.moveaxis(x, dim, -1)
-    rows = np.ascontiguousarray(moved).reshape(-1, x.shape[dim] if x.ndim else 1)
+    cols = x.shape[dim]
+    rows = np.ascontiguousarray(moved).reshape(x.size // cols if cols else 0, cols)
 
     def restore(y2):
         return np.moveaxis(y2.reshape(moved.shape), -1, dim)
@@ -30,7 +40,7 @@ def _as_rows(x, dim):
 def softmax(x, dim=-1, log=False):
     _check_float(x, "x")
     if x.ndim == 0:
-        raise ValueError("softmax: x must have at least one axis")
+        raise ValueError("softmax: x must have at least one axis, got a 0-d array")
     rows, restore = _as_rows(x, dim)
     out = np.empty_like(rows)
     _C.softmax_forward(rows, out, log=log)
@@ -46,6 +56,10 @@ def softmax_backward(y, dy, dim=-1, log=False):
     _check_float(dy, "dy")
     if y.shape != dy.shape:
         raise ValueError(f"softmax_backward: y {y.shape} and dy {dy.shape} differ")
+    if y.dtype != dy.dtype:
+        raise TypeError(f"softmax_backward: y is {y.dtype} but dy is {dy.dtype}")
+    if y.ndim == 0:
+        raise ValueError("softmax_backward: y must have at least one axis, got a 0-d array")
     y2, restore = _as_rows(y, dim)
     dy2, _ = _as_rows(dy, dim)
     dx = np.empty_like(y2)

@@ -1,0 +1,135 @@
+// Bindings for batch normalisation over (N, C, L) arrays: every array checked (dtype, shape,
+// contiguity, writeable outputs) before the kernels run with the GIL released.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+
+#include "bindings_common.h"
+#include "common/cpu.h"
+#include "common/parallel.h"
+#include "dispatch.h"
+
+namespace py = pybind11;
+using namespace fe::pybind;
+
+namespace {
+
+template <class T>
+void check_nclarray(const py::array& a, const char* name, const py::array& ref) {
+  require_c_array<T>(a, name, 3);
+  if (a.shape(0) != ref.shape(0) || a.shape(1) != ref.shape(1) || a.shape(2) != ref.shape(2))
+    throw py::value_error(std::string(name) + " must have the shape of x " + shape_str(ref) + ", got " + shape_str(a));
+}
+
+template <class T>
+const T* channel_vector(const py::object& o, const char* name, int64_t C, py::array* keep, bool writeable = false) {
+  if (o.is_none()) return nullptr;
+  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be a numpy array or None");
+  *keep = o.cast<py::array>();
+  require_c_array<T>(*keep, name, 1);
+  if (keep->shape(0) != C)
+    throw py::value_error(std::string(name) + " must have shape (" + std::to_string(C) + ",) (one per channel), got " +
+                          shape_str(*keep));
+  if (writeable) require_writeable(*keep, name);
+  return static_cast<const T*>(keep->data());
+}
+
+template <class T>
+void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::object gamma, py::object beta, double eps) {
+  require_c_array<T>(x, "x", 3);
+  check_nclarray<T>(y, "y", x);
+  require_writeable(y, "y");
+  const int64_t N = x.shape(0), C = x.shape(1), L = x.shape(2);
+  if (N * L == 0) throw py::value_error("batch_norm: x " + shape_str(x) + " has no values per channel to normalise");
+  if (!(eps > 0)) throw py::value_error("batch_norm: eps must be > 0, got " + std::to_string(eps));
+  py::array g, b, m, s;
+  const T* pg = channel_vector<T>(gamma, "gamma", C, &g);
+  const T* pb = channel_vector<T>(beta, "beta", C, &b);
+  T* pm = const_cast<T*>(channel_vector<T>(mean, "mean", C, &m, true));
+  T* ps = const_cast<T*>(channel_vector<T>(invstd, "invstd", C, &s, true));
+  require_no_overlap(y, x, "y", "x");
+  const T* px = static_cast<const T*>(x.data());
+  T* py_ = static_cast<T*>(y.mutable_data());
+  const auto& k = fe::norm_kernels<T>(fe::active_isa());
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::norm::forward_train<T>(k, px, N, C, L, pg, pb, static_cast<T>(eps), py_, pm, ps, nt);
+}
+
+template <class T>
+void eval_t(py::array x, py::array y, py::array mean, py::array invstd, py::object gamma, py::object beta) {
+  require_c_array<T>(x, "x", 3);
+  check_nclarray<T>(y, "y", x);
+  require_writeable(y, "y");
+  const int64_t N = x.shape(0), C = x.shape(1), L = x.shape(2);
+  py::array g, b, m, s;
+  const T* pg = channel_vector<T>(gamma, "gamma", C, &g);
+  const T* pb = channel_vector<T>(beta, "beta", C, &b);
+  const T* pm = channel_vector<T>(mean, "mean", C, &m);
+  const T* ps = channel_vector<T>(invstd, "invstd", C, &s);
+  const T* px = static_cast<const T*>(x.data());
+  T* py_ = static_cast<T*>(y.mutable_data());
+  const auto& k = fe::norm_kernels<T>(fe::active_isa());
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::norm::forward_eval<T>(k, px, N, C, L, pg, pb, pm, ps, py_, nt);
+}
+
+template <class T>
+void backward_t(py::array dy, py::array x, py::array mean, py::array invstd, py::object gamma, py::object dx,
+                py::object dgamma, py::object dbeta, bool train) {
+  require_c_array<T>(x, "x", 3);
+  check_nclarray<T>(dy, "dy", x);
+  const int64_t N = x.shape(0), C = x.shape(1), L = x.shape(2);
+  py::array g, m, s, ga, ba, dxa;
+  const T* pg = channel_vector<T>(gamma, "gamma", C, &g);
+  const T* pm = channel_vector<T>(mean, "mean", C, &m);
+  const T* ps = channel_vector<T>(invstd, "invstd", C, &s);
+  T* pdg = const_cast<T*>(channel_vector<T>(dgamma, "dgamma", C, &ga, true));
+  T* pdb = const_cast<T*>(channel_vector<T>(dbeta, "dbeta", C, &ba, true));
+  T* pdx = nullptr;
+  if (!dx.is_none()) {
+    dxa = dx.cast<py::array>();
+    check_nclarray<T>(dxa, "dx", x);
+    require_writeable(dxa, "dx");
+    require_no_overlap(dxa, x, "dx", "x");
+    pdx = static_cast<T*>(dxa.mutable_data());
+  }
+  const T* pdy = static_cast<const T*>(dy.data());
+  const T* px = static_cast<const T*>(x.data());
+  const auto& k = fe::norm_kernels<T>(fe::active_isa());
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::norm::backward<T>(k, pdy, px, N, C, L, pg, pm, ps, train, pdx, pdg, pdb, nt);
+}
+
+bool f64(const py::array& a) {
+  if (py::isinstance<py::array_t<float>>(a)) return false;
+  if (py::isinstance<py::array_t<double>>(a)) return true;
+  throw py::type_error("x must have dtype float32 or float64, got " + dtype_str(a) + " with shape " + shape_str(a));
+}
+
+}  // namespace
+
+void bind_norm(py::module_& m) {
+  m.def("batch_norm_train", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
+                               py::object beta, double eps) {
+          f64(x) ? train_t<double>(x, y, mean, invstd, gamma, beta, eps) : train_t<float>(x, y, mean, invstd, gamma, beta, eps);
+        }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
+        py::arg("gamma") = py::none(), py::arg("beta") = py::none(), py::arg("eps") = 1e-5,
+        "Batch statistics of x (N, C, L) into mean/invstd (C,), and y = gamma * xhat + beta.");
+  m.def("batch_norm_eval", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
+                              py::object beta) {
+          f64(x) ? eval_t<double>(x, y, mean, invstd, gamma, beta) : eval_t<float>(x, y, mean, invstd, gamma, beta);
+        }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
+        py::arg("gamma") = py::none(), py::arg("beta") = py::none(), "y = gamma * (x - mean) * invstd + beta.");
+  m.def("batch_norm_backward", [](py::array dy, py::array x, py::array mean, py::array invstd, py::object gamma,
+                                  py::object dx, py::object dgamma, py::object dbeta, bool train) {
+          f64(x) ? backward_t<double>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train)
+                 : backward_t<float>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train);
+        }, py::arg("dy").noconvert(), py::arg("x").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
+        py::arg("gamma") = py::none(), py::arg("dx") = py::none(), py::arg("dgamma") = py::none(),
+        py::arg("dbeta") = py::none(), py::arg("train") = true,
+        "dx (overwritten), dgamma, dbeta of batch norm; train=False treats mean/invstd as constants.");
+}

@@ -1,0 +1,60 @@
+// Batch-norm drivers: channels split over threads (each channel's reductions stay on one thread).
+#include "kernels/norm/norm.h"
+
+#include "common/parallel.h"
+
+namespace fe {
+namespace norm {
+namespace {
+
+template <class F>
+void over_channels(int64_t C, int64_t per_channel, int nthreads, F&& fn) {
+  const int64_t by_size = C * per_channel / 32768;
+  int nt = nthreads;
+  if (by_size < nt) nt = static_cast<int>(by_size);
+  if (C < nt) nt = static_cast<int>(C);
+  if (nt < 1) nt = 1;
+  parallel_region(nt, [&](int tid, int count) {
+    int64_t c0, c1;
+    split_range(C, count, tid, &c0, &c1);
+    if (c0 < c1) fn(c0, c1);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
+                   T eps, T* y, T* mean, T* invstd, int nthreads) {
+  over_channels(C, N * L, nthreads,
+                [&](int64_t c0, int64_t c1) { k.forward_train(x, N, C, L, gamma, beta, eps, y, mean, invstd, c0, c1); });
+}
+
+template <class T>
+void forward_eval(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
+                  const T* mean, const T* invstd, T* y, int nthreads) {
+  over_channels(C, N * L, nthreads,
+                [&](int64_t c0, int64_t c1) { k.forward_eval(x, N, C, L, gamma, beta, mean, invstd, y, c0, c1); });
+}
+
+template <class T>
+void backward(const Kernels<T>& k, const T* dy, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma,
+              const T* mean, const T* invstd, bool train, T* dx, T* dgamma, T* dbeta, int nthreads) {
+  over_channels(C, N * L, nthreads, [&](int64_t c0, int64_t c1) {
+    k.backward(dy, x, N, C, L, gamma, mean, invstd, train ? 1 : 0, dx, dgamma, dbeta, c0, c1);
+  });
+}
+
+#define FE_INSTANTIATE(T)                                                                                      \
+  template void forward_train<T>(const Kernels<T>&, const T*, int64_t, int64_t, int64_t, const T*, const T*, T, \
+                                 T*, T*, T*, int);                                                              \
+  template void forward_eval<T>(const Kernels<T>&, const T*, int64_t, int64_t, int64_t, const T*, const T*,     \
+                                const T*, const T*, T*, int);                                                   \
+  template void backward<T>(const Kernels<T>&, const T*, const T*, int64_t, int64_t, int64_t, const T*,         \
+                            const T*, const T*, bool, T*, T*, T*, int);
+FE_INSTANTIATE(float)
+FE_INSTANTIATE(double)
+#undef FE_INSTANTIATE
+
+}  // namespace norm
+}  // namespace fe

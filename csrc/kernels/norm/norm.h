@@ -1,0 +1,43 @@
+// Batch normalisation over (N, C, L) data (L = H*W for images, 1 for features), fused per channel:
+// one pass for the statistics, one to normalise; the backward reduces dy and dy*xhat per channel in
+// the same fixed order. Channels are split over threads, so results do not depend on the count.
+#pragma once
+#include <cstdint>
+
+namespace fe {
+namespace norm {
+
+template <class T>
+struct Kernels {
+  // channels [c0, c1): mean and 1/sqrt(var + eps) (biased variance) of x, and y = gamma*xhat + beta
+  // (gamma/beta null: 1/0)
+  void (*forward_train)(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, T eps, T* y,
+                        T* mean, T* invstd, int64_t c0, int64_t c1);
+  // y = gamma * (x - mean) * invstd + beta with given per-channel mean/invstd (evaluation)
+  void (*forward_eval)(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, const T* mean,
+                       const T* invstd, T* y, int64_t c0, int64_t c1);
+  // dgamma = sum(dy*xhat), dbeta = sum(dy); dx = gamma*invstd*(dy - dbeta/M - xhat*dgamma/M) (train)
+  // or gamma*invstd*dy (eval: the statistics are constants). dx/dgamma/dbeta may be null.
+  void (*backward)(const T* dy, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* mean,
+                   const T* invstd, int train, T* dx, T* dgamma, T* dbeta, int64_t c0, int64_t c1);
+};
+
+void fill_scalar(Kernels<float>* k);
+void fill_scalar(Kernels<double>* k);
+void fill_avx2(Kernels<float>* k);
+void fill_avx2(Kernels<double>* k);
+void fill_avx512(Kernels<float>* k);
+void fill_avx512(Kernels<double>* k);
+
+template <class T>
+void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
+                   T eps, T* y, T* mean, T* invstd, int nthreads);
+template <class T>
+void forward_eval(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
+                  const T* mean, const T* invstd, T* y, int nthreads);
+template <class T>
+void backward(const Kernels<T>& k, const T* dy, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma,
+              const T* mean, const T* invstd, bool train, T* dx, T* dgamma, T* dbeta, int nthreads);
+
+}  // namespace norm
+}  // namespace fe

@@ -1,0 +1,72 @@
+"""Batch normalisation: statistics, normalisation and the gradient fused per channel in C++."""
+import numpy as np
+
+from .. import _C
+from .function import Function
+
+
+def _as_ncl(x):
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, ...), got shape {x.shape}")
+    return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+
+
+class BatchNorm(Function):
+    """y = gamma * (x - mean) / sqrt(var + eps) + beta per channel (axis 1). In training the batch's
+    statistics are used (and, given, running_mean/running_var are updated in place with `momentum`,
+    the variance unbiased, as in PyTorch); in evaluation the running statistics are."""
+
+    @staticmethod
+    def forward(ctx, x, gamma=None, beta=None, running_mean=None, running_var=None, training=True, momentum=0.1,
+                eps=1e-5):
+        x3 = _as_ncl(x)
+        N, C, L = x3.shape
+        y = np.empty_like(x3)
+        if training:
+            if N * L <= 1:
+                raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
+                                 f"of shape {x.shape}")
+            mean = np.empty(C, x.dtype)
+            invstd = np.empty(C, x.dtype)
+            _C.batch_norm_train(x3, y, mean, invstd, gamma, beta, eps)
+            if running_mean is not None:
+                var = 1.0 / (invstd.astype(np.float64) ** 2) - eps
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+                running_var *= 1 - momentum
+                running_var += (momentum * var * (N * L) / (N * L - 1)).astype(running_var.dtype)
+        else:
+            if running_mean is None:
+                raise ValueError("batch_norm: evaluation needs running statistics")
+            mean = np.ascontiguousarray(running_mean, dtype=x.dtype)
+            invstd = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
+            _C.batch_norm_eval(x3, y, mean, invstd, gamma, beta)
+        ctx.save_for_backward(x3, gamma, mean, invstd)
+        ctx.training = training
+        ctx.shape = x.shape
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x3, gamma, mean, invstd = ctx.saved_tensors
+        dy = np.ascontiguousarray(grad).reshape(x3.shape)
+        C = x3.shape[1]
+        dx = np.empty_like(x3) if ctx.needs_input_grad[0] else None
+        dgamma = np.empty(C, x3.dtype) if gamma is not None and ctx.needs_input_grad[1] else None
+        dbeta = np.empty(C, x3.dtype) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+        _C.batch_norm_backward(dy, x3, mean, invstd, gamma, dx, dgamma, dbeta, ctx.training)
+        return (None if dx is None else dx.reshape(ctx.shape)), dgamma, dbeta, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((4, 3, 5))
+        g, b = rng.standard_normal(3), rng.standard_normal(3)
+        rm, rv = rng.standard_normal(3), rng.uniform(0.5, 2, 3)
+        return [((x, g, b), {}), ((rng.standard_normal((6, 4)),), {}),
+                ((x, g, b), {"running_mean": rm, "running_var": rv, "training": False})]
+
+
+def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """PyTorch's F.batch_norm argument order."""
+    return BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
