@@ -1,5 +1,6 @@
 """The fused softmax / log-softmax / cross-entropy kernels against the NumPy reference at every ISA,
-both dtypes, edge shapes, 1 vs 2 threads bitwise, extreme logits and bad inputs; losses vs PyTorch."""
+both dtypes, edge shapes, 1 vs 2 threads bitwise, extreme logits, in-place use and bad inputs; the
+autograd softmax / log_softmax. (The loss functions are tested in test_losses.py.)"""
 import numpy as np
 import pytest
 
@@ -31,11 +32,60 @@ def test_softmax_forward_backward(isa, rng, dtype):
             np.testing.assert_allclose(dx, want_dx, **tol(dtype))
 
 
-def test_softmax_other_axis_and_non_contiguous(rng):
+def test_softmax_every_axis_and_non_contiguous(rng):
     x = rng.standard_normal((4, 5, 6))
-    np.testing.assert_allclose(S.softmax(x, 1), R.softmax(x, axis=1), rtol=1e-12)
+    dy = rng.standard_normal((4, 5, 6))
+    for dim in (0, 1, 2, -1, -3):
+        for log in (False, True):
+            y = S.softmax(x, dim, log=log)
+            want = R.log_softmax(x, axis=dim) if log else R.softmax(x, axis=dim)
+            np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-15)
+            back = R.log_softmax_backward if log else R.softmax_backward
+            np.testing.assert_allclose(S.softmax_backward(y, dy, dim, log=log), back(want, dy, axis=dim),
+                                       rtol=1e-11, atol=1e-14)
     v = x[:, ::2, :]
     np.testing.assert_allclose(S.softmax(v, -1), R.softmax(v, axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(S.log_softmax(x.T, 0), R.log_softmax(x.T, axis=0), rtol=1e-12)
+    assert S.softmax(np.zeros((3, 0)), -1).shape == (3, 0)
+    assert S.softmax(np.zeros((0, 3, 2), np.float32), 1).shape == (0, 3, 2)
+
+
+def test_in_place_is_exact_and_partial_overlap_is_refused(isa, rng):
+    x = rng.standard_normal((9, 40))
+    for log in (False, True):
+        y = x.copy()
+        _C.softmax_forward(y, y, log=log)
+        assert np.array_equal(y, S.softmax(x, -1, log=log))
+        dy = rng.standard_normal(x.shape)
+        want = S.softmax_backward(y, dy, -1, log=log)
+        _C.softmax_backward(y, dy, dy, log=log)  # dx written over dy
+        assert np.array_equal(dy, want)
+    z = x.copy()
+    with pytest.raises(ValueError, match="out shares memory with x"):
+        _C.softmax_forward(z[1:], z[:-1])
+    with pytest.raises(ValueError, match="dx shares memory with y"):
+        _C.softmax_backward(z, np.ones_like(z), z)
+    with pytest.raises(ValueError, match="dx shares memory with dy"):
+        _C.softmax_backward(x[1:], z[1:], z[:-1])
+    logits = np.zeros((4, 4))
+    with pytest.raises(ValueError, match="loss shares memory with logits"):
+        _C.cross_entropy_forward(logits, np.zeros(4, np.int64), logits[0], np.empty((2, 4)))
+    with pytest.raises(ValueError, match="stats shares memory with logits"):
+        _C.cross_entropy_forward(logits, np.zeros(4, np.int64), np.empty(4), logits[:2])
+    stats = np.zeros((2, 4))
+    with pytest.raises(ValueError, match="dlogits shares memory with stats"):
+        _C.cross_entropy_backward(np.ones((2, 4)), stats[:, :2], np.zeros(2, np.int64), np.ones(2), stats)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_extreme_logits(isa, dtype):
+    x = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, -1e4, -1e4], [1e4, 1e4 - 1, 1e4 - 2, -1e4]], dtype)
+    p = S.softmax(x)
+    logp = S.log_softmax(x)
+    assert np.isfinite(p).all() and np.isfinite(logp).all()
+    np.testing.assert_allclose(p, R.softmax(x.astype(np.float64)), rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(logp, R.log_softmax(x.astype(np.float64)), rtol=1e-6)
+    assert logp[0, 0] == -np.log(dtype(2))  # exact at the max: the max and the log-sum are kept apart
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -73,7 +123,13 @@ def test_threads_bitwise_equal(rng, dtype, threads):
         fe.set_num_threads(n)
         loss, lse = S.cross_entropy_rows(z, tgt, None, -100, 0.1)
         y = S.softmax(z, -1)
-        outs.append((loss, lse, y, S.cross_entropy_backward(z, lse, tgt, np.ones(4096, dtype), None, -100, 0.1)))
+        logy = S.log_softmax(z, -1)
+        dy = S.softmax_backward(y, z, -1)
+        dlogy = S.softmax_backward(logy, z, -1, log=True)
+        w = np.linspace(0.5, 2, 37).astype(dtype)
+        wl, ws = S.cross_entropy_rows(z, tgt, w, -100, 0.0)
+        outs.append((loss, lse, y, logy, dy, dlogy, wl, ws,
+                     S.cross_entropy_backward(z, lse, tgt, np.ones(4096, dtype), None, -100, 0.1)))
     for a, b in zip(*outs):
         assert np.array_equal(a, b)
 
@@ -97,35 +153,63 @@ def test_bad_inputs():
         _C.cross_entropy_forward(z, np.array([0, 1, 1]), loss, lse, label_smoothing=1.5)
     with pytest.raises(ValueError, match="reduction"):
         L.cross_entropy(fe.tensor(z), np.array([0, 1, 1]), reduction="avg")
+    with pytest.raises(ValueError, match=r"no classes"):
+        _C.cross_entropy_forward(np.zeros((3, 0), np.float32), np.zeros(3, np.int64), loss, lse)
+    with pytest.raises(TypeError, match="out must have dtype float32"):
+        _C.softmax_forward(z, np.empty((3, 4), np.float64))
+    with pytest.raises(ValueError, match=r"out must have the shape of x \(3, 4\), got \(4, 3\)"):
+        _C.softmax_forward(z, np.empty((4, 3), np.float32))
+    with pytest.raises(ValueError, match="x must be 2-D"):
+        _C.softmax_forward(np.zeros(4, np.float32), np.empty(4, np.float32))
+    with pytest.raises(ValueError, match="out is read-only"):
+        ro = np.empty((3, 4), np.float32)
+        ro.flags.writeable = False
+        _C.softmax_forward(z, ro)
+    with pytest.raises(ValueError, match=r"weight must have shape \(4,\)"):
+        _C.cross_entropy_forward(z, np.array([0, 1, 1]), loss, np.empty((2, 3), np.float32),
+                                 weight=np.ones(3, np.float32))
+    with pytest.raises(TypeError, match="weight must have dtype float32"):
+        _C.cross_entropy_forward(z, np.array([0, 1, 1]), loss, np.empty((2, 3), np.float32),
+                                 weight=np.ones(4, np.float64))
+    with pytest.raises(IndexError, match="dim 2 is out of range"):
+        S.softmax(z, 2)
+    with pytest.raises(TypeError, match="dim must be an int"):
+        S.softmax(z, 1.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        S.softmax(np.zeros((2, 2), np.int64))
+    with pytest.raises(ValueError, match="0-d"):
+        S.softmax(np.float64(1.0).reshape(()))
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_losses_match_torch(rng, reduction):
+def test_autograd_softmax_and_log_softmax(rng):
+    from firstepoch.autograd.softmax import log_softmax, softmax
+    x = rng.standard_normal((3, 4, 5))
+    g = rng.standard_normal((3, 4, 5))
+    for fn, ref, back in ((softmax, R.softmax, R.softmax_backward),
+                          (log_softmax, R.log_softmax, R.log_softmax_backward)):
+        for dim in (-1, 1, 0):
+            a = fe.tensor(x, requires_grad=True)
+            out = fn(a, dim=dim)
+            want = ref(x, axis=dim)
+            np.testing.assert_allclose(out.data, want, rtol=1e-12, atol=1e-15)
+            out.backward(g)
+            np.testing.assert_allclose(a.grad, back(want, g, axis=dim), rtol=1e-11, atol=1e-14)
+    a = fe.tensor(x.astype(np.float32), requires_grad=True)
+    out = log_softmax(a)
+    out.backward(np.ones_like(out.data))
+    assert out.dtype == np.float32 and a.grad.dtype == np.float32
+
+
+def test_autograd_softmax_matches_torch(rng):
     torch = pytest.importorskip("torch")
-    import torch.nn.functional as TF
-    z = rng.standard_normal((6, 5))
-    tgt = np.array([0, 4, -100, 2, 2, 1])
-    w = rng.uniform(0.5, 2, 5)
-    y = rng.standard_normal((6, 5))
-    cases = [
-        (lambda a: L.cross_entropy(a, tgt, weight=w, reduction=reduction, label_smoothing=0.1),
-         lambda a: TF.cross_entropy(a, torch.tensor(tgt), weight=torch.tensor(w), reduction=reduction,
-                                    label_smoothing=0.1)),
-        (lambda a: L.nll_loss(a.log_softmax(-1), tgt, reduction=reduction),
-         lambda a: TF.nll_loss(a.log_softmax(-1), torch.tensor(tgt), reduction=reduction)),
-        (lambda a: L.mse_loss(a, fe.tensor(y), reduction), lambda a: TF.mse_loss(a, torch.tensor(y), reduction=reduction)),
-        (lambda a: L.l1_loss(a, fe.tensor(y), reduction), lambda a: TF.l1_loss(a, torch.tensor(y), reduction=reduction)),
-        (lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(1 / (1 + np.exp(-y))), reduction, 1.5),
-         lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(1 / (1 + np.exp(-y))), reduction=reduction,
-                                                       pos_weight=torch.tensor(1.5, dtype=torch.float64))),
-    ]
-    for ours, theirs in cases:
-        a = fe.tensor(z, requires_grad=True)
-        out = ours(a)
-        at = torch.tensor(z, requires_grad=True)
-        ot = theirs(at)
-        np.testing.assert_allclose(out.data, ot.detach().numpy(), rtol=1e-10, atol=1e-12)
-        g = rng.standard_normal(out.shape)
-        out.backward(g)
-        ot.backward(torch.tensor(g))
-        np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-9, atol=1e-12)
+    from firstepoch.autograd.softmax import log_softmax, softmax
+    x = rng.standard_normal((4, 6)) * 5
+    g = rng.standard_normal((4, 6))
+    for ours, theirs in ((softmax, torch.softmax), (log_softmax, torch.log_softmax)):
+        for dim in (0, 1):
+            a, at = fe.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+            out, ot = ours(a, dim), theirs(at, dim)
+            out.backward(g)
+            ot.backward(torch.tensor(g))
+            np.testing.assert_allclose(out.data, ot.detach().numpy(), rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -221,8 +221,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         out = CrossEntropy.apply(flat, target.reshape(-1), w, ignore_index, reduction, label_smoothing)
         return out.reshape(target.shape) if reduction == "none" else out
     if input.ndim != 2 or target.shape != (input.shape[0],):
-        raise ValueError(f"cross_entropy: expected input (N, C) and target (N,), got {tuple(input.shape)} and "
-                         f"{target.shape}")
+        raise ValueError(f"cross_entropy: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
+                         f"target {target.shape}")
     return CrossEntropy.apply(input, target, w, ignore_index, reduction, label_smoothing)
 
 
@@ -231,7 +231,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     from ..tensor import Tensor
     target = _class_indices(target, "nll_loss")
     if input.ndim != 2 or target.shape != (input.shape[0],):
-        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got {tuple(input.shape)} and {target.shape}")
+        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
+                         f"target {target.shape}")
     w = weight.data if isinstance(weight, Tensor) else weight
     return NLLLoss.apply(input, target, w, ignore_index, reduction)
 

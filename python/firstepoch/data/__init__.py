@@ -97,7 +97,8 @@ class DataLoader:
     Generator, or an int seed), by default from firstepoch.manual_seed's generator. A TensorDataset is
     batched with one fancy-indexing call per array: no per-sample Python loop."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, generator=None, collate_fn=None,
+                 transform=None):
         if batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
         self.dataset = dataset
@@ -106,6 +107,7 @@ class DataLoader:
         self.drop_last = drop_last
         self.generator = np.random.default_rng(generator) if isinstance(generator, (int, np.integer)) else generator
         self.collate_fn = collate_fn
+        self.transform = transform  # applied to each batch's first array (the inputs), e.g. augmentation
 
     def __len__(self):
         n = len(self.dataset)
@@ -127,7 +129,11 @@ class DataLoader:
             else:
                 samples = [self.dataset[int(i)] for i in idx]
                 batch = (self.collate_fn or default_collate)(samples)
+            if self.transform is not None:
+                batch = (self.transform(batch[0]),) + tuple(batch[1:]) if isinstance(batch, tuple) else self.transform(batch)
             yield tuple(_to_tensor(b) for b in batch) if isinstance(batch, tuple) else _to_tensor(batch)
 
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate"]
+from . import transforms  # noqa: E402
+
+__all__ = ["transforms", "Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate"]

@@ -85,3 +85,32 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return adaptive_avg_pool2d(x, self.output_size)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over (N, C, L) as a 2-D one over (N, C, 1, L), weight (OC, C/groups, k)."""
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) and weight (OC, C/groups, k), got {tuple(input.shape)} "
+                         f"and {tuple(weight.shape)}")
+    y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
+    return y.squeeze(2)
+
+
+class Conv1d(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 dtype=np.float32):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv1d: groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups, kernel_size), dtype=dtype))
+        self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(in_channels // groups * kernel_size)
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
