@@ -12,9 +12,10 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _check_float(x, name):
-    if not isinstance(x, np.ndarray) or x.dtype not in _FLOATS:
-        raise TypeError(f"{name} must be a float32 or float64 numpy array, got "
-                        f"{getattr(x, 'dtype', type(x).__name__)}")
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a float32 or float64 numpy array, got {type(x).__name__}")
+    if x.dtype not in _FLOATS:
+        raise TypeError(f"{name} must be a float32 or float64 numpy array, got dtype {x.dtype} with shape {x.shape}")
 
 
 def _check_dim(dim, ndim, name="softmax"):
