@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/gemm/gemm.h"
+
 namespace fe {
 namespace conv {
 
@@ -18,8 +20,8 @@ struct Geometry {
 
 template <class T>
 struct Kernels {
-  // x: (C, H, W) -> col: (C*kh*kw, OH*OW); padding reads as 0
-  void (*im2col)(const T* x, const Geometry& g, T* col);
+  // x: (C, H, W) -> col: (C*kh*kw, OH*OW) with row stride ldc >= OH*OW; padding reads as 0
+  void (*im2col)(const T* x, const Geometry& g, T* col, int64_t ldc);
   // col: (C*kh*kw, OH*OW) -> dx: (C, H, W), added into dx (overlapping windows sum)
   void (*col2im)(const T* col, const Geometry& g, T* dx);
   // planes [p0, p1) of x (P, H, W): y (P, OH, OW) and the flat index in H*W of each max (padding
@@ -31,6 +33,18 @@ struct Kernels {
   void (*avgpool)(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1);
   void (*avgpool_backward)(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1);
 };
+
+// Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias),
+// im2col + GEMM per image (images over threads when there are enough of them, each with a
+// single-threaded GEMM; else the GEMM's own threads). The weight gradient sums images in fixed
+// chunks, in order, so no result depends on the thread count.
+template <class T>
+void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
+                    const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads);
+// dx (N, C, H, W) overwritten if not null; dw (OC, C/groups*kh*kw) overwritten if not null
+template <class T>
+void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
+                     const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads);
 
 // Pooling drivers over `planes` = N*C planes (threads split planes).
 template <class T>

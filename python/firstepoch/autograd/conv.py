@@ -1,9 +1,10 @@
-"""Convolution (im2col + GEMM, one image at a time) and pooling, NCHW, forward and backward together.
+"""Convolution (im2col + GEMM, one image at a time, in C++) and pooling, NCHW, forward and backward.
 
 conv2d forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
-backward:  dW[g] += dy[n, g] @ col[g].T   (images in order: a fixed reduction order)
+backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T   (images in fixed chunks, in order)
            dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
 A 1x1 convolution with stride 1 and no padding needs no im2col: the image itself is the column matrix.
+firstepoch.reference.conv has the same steps in NumPy.
 """
 import numpy as np
 
@@ -53,58 +54,24 @@ class Conv2d(Function):
                             + (f", bias {bias.dtype}" if bias is not None else ""))
         s, p, d, OH, OW = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
         x = np.ascontiguousarray(x)
-        N, C, H, W = x.shape
-        OC, Cg, kh, kw = weight.shape
-        OCg, K, L = OC // groups, Cg * kh * kw, OH * OW
-        w2 = np.ascontiguousarray(weight).reshape(groups, OCg, K)
-        out = np.empty((N, OC, L), dtype=x.dtype)
-        pointwise = kh == kw == 1 and s == (1, 1) and p == (0, 0)
-        col = None if pointwise else np.empty((C * kh * kw, L), dtype=x.dtype)
-        for n in range(N):
-            if pointwise:
-                c = x[n].reshape(C, L)
-            else:
-                _C.im2col(x[n], col, (kh, kw), s, p, d)
-                c = col
-            for g in range(groups):
-                _C.gemm(w2[g], c[g * K:(g + 1) * K], out[n, g * OCg:(g + 1) * OCg])
-        if bias is not None:
-            out += bias[None, :, None]
-        ctx.save_for_backward(x, w2)
-        ctx.geom = (s, p, d, OH, OW, groups, weight.shape, pointwise, bias is not None)
-        return out.reshape(N, OC, OH, OW)
+        weight = np.ascontiguousarray(weight)
+        y = np.empty((x.shape[0], weight.shape[0], OH, OW), dtype=x.dtype)
+        _C.conv2d_forward(x, weight, None if bias is None else np.ascontiguousarray(bias), y, s, p, d, groups)
+        ctx.save_for_backward(x, weight)
+        ctx.geom = (s, p, d, groups, bias is not None)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w2 = ctx.saved_tensors
-        s, p, d, OH, OW, groups, w_shape, pointwise, has_bias = ctx.geom
-        N, C, H, W = x.shape
-        OC, Cg, kh, kw = w_shape
-        OCg, K, L = OC // groups, Cg * kh * kw, OH * OW
-        dy = np.ascontiguousarray(grad).reshape(N, OC, L)
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        dx = np.zeros_like(x) if need_x else None
-        dw = np.zeros((groups, OCg, K), dtype=x.dtype) if need_w else None
-        col = None if pointwise else np.empty((C * kh * kw, L), dtype=x.dtype)
-        dcol = np.empty((C * kh * kw, L), dtype=x.dtype) if need_x else None
-        for n in range(N):
-            if need_w:
-                if pointwise:
-                    c = x[n].reshape(C, L)
-                else:
-                    _C.im2col(x[n], col, (kh, kw), s, p, d)
-                    c = col
-                for g in range(groups):
-                    _C.gemm(dy[n, g * OCg:(g + 1) * OCg], c[g * K:(g + 1) * K], dw[g], trans_b=True, beta=1.0)
-            if need_x:
-                for g in range(groups):
-                    _C.gemm(w2[g], dy[n, g * OCg:(g + 1) * OCg], dcol[g * K:(g + 1) * K], trans_a=True)
-                if pointwise:
-                    dx[n] = dcol.reshape(C, H, W)
-                else:
-                    _C.col2im(dcol, dx[n], (kh, kw), s, p, d)
-        db = dy.sum(axis=(0, 2)) if has_bias and ctx.needs_input_grad[2] else None
-        return dx, (dw.reshape(w_shape) if need_w else None), db, None, None, None, None
+        x, weight = ctx.saved_tensors
+        s, p, d, groups, has_bias = ctx.geom
+        dy = np.ascontiguousarray(grad)
+        dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
+        dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
+        if dx is not None or dw is not None:
+            _C.conv2d_backward(x, weight, dy, dx, dw, s, p, d, groups)
+        db = dy.sum(axis=(0, 2, 3)) if has_bias and ctx.needs_input_grad[2] else None
+        return dx, dw, db, None, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
