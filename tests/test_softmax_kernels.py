@@ -78,6 +78,22 @@ def test_in_place_is_exact_and_partial_overlap_is_refused(isa, rng):
                                   buf[2:6].reshape(2, 2))
 
 
+def test_float_exp_over_its_whole_range(isa):
+    # log-softmax backward of rows y = (x, 0) with dy = (0, 1) gives dx[:, 0] = -exp(x): the kernels'
+    # float exp over the whole range, subnormal results included (they underflow gradually, not clamped).
+    x = np.concatenate([np.linspace(-110, 88.5, 20001), [-np.inf, np.nan, -1e4]]).astype(np.float32)
+    y = np.stack([x, np.zeros_like(x)], 1)
+    dy = np.zeros_like(y)
+    dy[:, 1] = 1
+    e = -S.softmax_backward(y, dy, -1, log=True)[:, 0].astype(np.float64)
+    want = np.exp(x.astype(np.float64))
+    tiny = np.finfo(np.float32).tiny
+    normal = want >= tiny
+    assert np.abs(e[normal] / want[normal] - 1).max() < 3e-7
+    assert np.abs(e[~normal] - want[~normal])[:-3].max() <= 2 * 2.0 ** -149  # two subnormal steps
+    assert e[-3] == 0 and np.isnan(e[-2]) and e[-1] == 0
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_extreme_logits(isa, dtype):
     x = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, -1e4, -1e4, -1e4], [1e4, 1e4 - 1, 1e4 - 2, -1e4]], dtype)
