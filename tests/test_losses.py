@@ -153,6 +153,15 @@ def test_regression_losses_match_formulas(rng, dtype, reduction):
     np.testing.assert_allclose(b.grad, -a.grad, rtol=0, atol=0)
 
 
+def test_each_gradient_has_its_inputs_dtype(rng):
+    x = rng.standard_normal((3, 2)).astype(np.float32)
+    y = rng.uniform(0, 1, (3, 2))  # float64
+    for fn in (L.mse_loss, L.l1_loss, L.binary_cross_entropy_with_logits):
+        a, b = fe.tensor(x, requires_grad=True), fe.tensor(y, requires_grad=True)
+        fn(a, b).backward()
+        assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64, fn.__name__
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_bce_with_logits_matches_formula(rng, dtype, reduction):

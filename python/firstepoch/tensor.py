@@ -13,6 +13,7 @@ from .autograd import arith as _arith
 from .autograd import reduce as _red
 from .autograd import shape as _shape
 from .autograd import unary as _un
+from .autograd import function as _function
 from .autograd.engine import backward as _backward
 from .autograd.function import is_grad_enabled
 
@@ -48,7 +49,8 @@ def _as_data(data, dtype=None):
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "_fn", "_ctx", "_parents", "__weakref__")
+    # _ctx: the Context of the op that made this tensor (it holds the op and its inputs), None for a leaf
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to Tensor's reflected ops
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -57,9 +59,7 @@ class Tensor:
             raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         self.grad = None
-        self._fn = None
         self._ctx = None
-        self._parents = None
 
     @classmethod
     def _wrap(cls, array, requires_grad):
@@ -68,9 +68,7 @@ class Tensor:
         t.data = array
         t.requires_grad = requires_grad
         t.grad = None
-        t._fn = None
         t._ctx = None
-        t._parents = None
         return t
 
     # ---- basic properties ------------------------------------------------------------------------
@@ -92,7 +90,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._fn
+        """The Function class that made this tensor (None for a leaf or outside the graph)."""
+        return None if self._ctx is None else self._ctx.fn
 
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -134,8 +133,8 @@ class Tensor:
 
     def __repr__(self):
         extra = ", requires_grad=True" if self.requires_grad else ""
-        if self._fn is not None:
-            extra = f", grad_fn={self._fn.__name__}"
+        if self._ctx is not None:
+            extra = f", grad_fn={self._ctx.fn.__name__}"
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
         return f"tensor({body}, dtype={self.data.dtype}{extra})"
 
@@ -158,51 +157,57 @@ class Tensor:
         return _un.Cast.apply(self, dtype)
 
     # ---- arithmetic --------------------------------------------------------------------------------
-    def _coerce(self, other, op):
-        if isinstance(other, Tensor):
-            if other.data.dtype != self.data.dtype and other.data.dtype in _FLOATS and self.data.dtype in _FLOATS:
-                raise TypeError(f"{op}: dtypes differ: {self.data.dtype} {self.shape} and {other.data.dtype} "
-                                f"{other.shape} (convert one with .float() or .double())")
-            return other
-        if isinstance(other, (int, float, bool, np.number)):
-            dt = self.data.dtype if self.data.dtype in _FLOATS or isinstance(other, (int, bool, np.integer)) \
-                else np.float32
-            return np.asarray(other, dtype=dt)
-        if isinstance(other, np.ndarray):
-            return self._coerce(Tensor(other), op)
-        raise TypeError(f"{op}: unsupported operand type {type(other).__name__}")
+    def _pair(self, other, op):
+        """(self, other) as operands of one dtype: the fast path when other is a Tensor of self's dtype."""
+        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
+            return self, other
+        return _promote(self, other, op)
 
     def __add__(self, other):
-        return _arith.Add.apply(self, self._coerce(other, "add"))
+        a, b = self._pair(other, "add")
+        return _arith.Add.apply(a, b)
 
     def __radd__(self, other):
-        return _arith.Add.apply(self._coerce(other, "add"), self)
+        a, b = self._pair(other, "add")
+        return _arith.Add.apply(b, a)
 
     def __sub__(self, other):
-        return _arith.Sub.apply(self, self._coerce(other, "sub"))
+        a, b = self._pair(other, "sub")
+        return _arith.Sub.apply(a, b)
 
     def __rsub__(self, other):
-        return _arith.Sub.apply(self._coerce(other, "sub"), self)
+        a, b = self._pair(other, "sub")
+        return _arith.Sub.apply(b, a)
 
     def __mul__(self, other):
-        return _arith.Mul.apply(self, self._coerce(other, "mul"))
+        a, b = self._pair(other, "mul")
+        return _arith.Mul.apply(a, b)
 
     def __rmul__(self, other):
-        return _arith.Mul.apply(self._coerce(other, "mul"), self)
+        a, b = self._pair(other, "mul")
+        return _arith.Mul.apply(b, a)
 
     def __truediv__(self, other):
-        return _arith.Div.apply(self, self._coerce(other, "div"))
+        a, b = _promote(self, other, "div", floating=True)
+        return _arith.Div.apply(a, b)
 
     def __rtruediv__(self, other):
-        return _arith.Div.apply(self._coerce(other, "div"), self)
+        a, b = _promote(self, other, "div", floating=True)
+        return _arith.Div.apply(b, a)
 
     def __pow__(self, p):
         if isinstance(p, Tensor):
-            return _arith.PowTensor.apply(self, self._coerce(p, "pow"))
+            a, b = self._pair(p, "pow")
+            return _arith.PowTensor.apply(a, b)
+        if not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
+        if self.data.dtype.kind in "ib" and (p < 0 or isinstance(p, (float, np.floating))):
+            return _arith.Pow.apply(self.float(), p)  # as PyTorch: int ** -1 or ** 0.5 is a float result
         return _arith.Pow.apply(self, p)
 
     def __rpow__(self, base):
-        return _arith.PowTensor.apply(self._coerce(base, "pow"), self)
+        a, b = self._pair(base, "pow")
+        return _arith.PowTensor.apply(b, a)
 
     def __neg__(self):
         return _arith.Neg.apply(self)
@@ -210,8 +215,9 @@ class Tensor:
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
             other = Tensor(other)
-        if other.dtype != self.dtype:
-            raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape}")
+        if other.data.dtype != self.data.dtype:
+            raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape} "
+                            f"(convert one with .float() or .double())")
         return _arith.MatMul.apply(self, other)
 
     def __rmatmul__(self, other):
@@ -219,6 +225,25 @@ class Tensor:
 
     def matmul(self, other):
         return self @ other
+
+    # Python conversions of one-element tensors
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                               "use .any() or .all() on .numpy()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only a one-element integer tensor can be used as an index, got {self.dtype} "
+                            f"of shape {self.shape}")
+        return int(self.data)
 
     # comparisons give boolean tensors (no gradient)
     def _cmp(self, other, fn):
@@ -396,6 +421,50 @@ class Tensor:
         return _shape.GetItem.apply(self, index)
 
 
+# ---- dtype promotion ---------------------------------------------------------------------------------
+# Between tensors: float32 with float64 is a TypeError (no silent upcast: convert with .float() or
+# .double()); an int64 or bool tensor with a floating one takes the floating dtype, as in PyTorch.
+# A Python number takes the tensor's dtype (a float number with an integer tensor gives float32).
+
+def _is_float(dt):
+    return dt in _FLOATS
+
+
+def _as_operand(x, op):
+    """x as a Tensor (numbers become 0-d arrays of the dtype the caller picks later)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    raise TypeError(f"{op}: unsupported operand type {type(x).__name__}")
+
+
+def _promote(t, other, op, floating=False):
+    """(t, other) converted to one dtype by the rules above; floating=True also makes int operands float32."""
+    if isinstance(other, (bool, int, float, np.number)) and not isinstance(other, np.ndarray):
+        dt = t.data.dtype
+        if floating or isinstance(other, (float, np.floating)):
+            if not _is_float(dt):
+                t, dt = t.to(np.float32), np.dtype(np.float32)
+        elif dt == np.bool_ and not isinstance(other, (bool, np.bool_)):
+            t, dt = t.to(np.int64), np.dtype(np.int64)
+        return t, np.asarray(other, dtype=dt)
+    other = _as_operand(other, op)
+    da, db = t.data.dtype, other.data.dtype
+    if da == db:
+        target = da
+    elif _is_float(da) and _is_float(db):
+        raise TypeError(f"{op}: dtypes differ: {da} {t.shape} and {db} {other.shape} "
+                        f"(no silent upcast; convert one with .float() or .double())")
+    elif _is_float(da) or _is_float(db):
+        target = da if _is_float(da) else db
+    else:
+        target = np.dtype(np.int64)
+    if floating and not _is_float(target):
+        target = np.dtype(np.float32)
+    return t.to(target), other.to(target)
+
+
 # ---- constructors ----------------------------------------------------------------------------------
 
 def tensor(data, dtype=None, requires_grad=False):
@@ -505,3 +574,6 @@ def matmul(a, b):
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
            "ones_like", "randn_like", "rand_like", "cat", "stack", "where", "matmul", "is_grad_enabled"]
+
+
+_function.Tensor = Tensor  # Function.apply wraps its results in this class

@@ -1,5 +1,7 @@
 """Reverse-mode autodiff: walk the graph from the output in reverse topological order.
 
+A tensor made by an op holds that op's Context in ``_ctx``; the context holds the op (``fn``), its
+inputs (``parents``) and what forward saved. Leaves have ``_ctx = None`` and collect ``.grad``.
 The walk is iterative (an explicit stack), so a chain of 100,000 ops needs no Python recursion.
 """
 import sys
@@ -7,17 +9,24 @@ import sys
 import numpy as np
 
 
+def _inputs_needing_grad(node):
+    ctx = node._ctx
+    if ctx is None:
+        return ()
+    return [p for p in ctx.parents if getattr(p, "requires_grad", False) is True]
+
+
 def topological_order(root):
     """Nodes reachable from root that need a gradient, each after all of its inputs (iterative DFS)."""
     order = []
     seen = {id(root)}
-    stack = [(root, iter(root._parents or ()))]
+    stack = [(root, iter(_inputs_needing_grad(root)))]
     while stack:
         node, it = stack[-1]
         for p in it:
-            if getattr(p, "requires_grad", False) is True and id(p) not in seen:
+            if id(p) not in seen:
                 seen.add(id(p))
-                stack.append((p, iter(p._parents or ())))
+                stack.append((p, iter(_inputs_needing_grad(p))))
                 break
         else:
             stack.pop()
@@ -26,6 +35,7 @@ def topological_order(root):
 
 
 def backward(root, grad=None, retain_graph=False):
+    """Adds d(root)/d(leaf), weighted by grad, into the .grad of every leaf that requires grad."""
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph to differentiate "
                            "(create the inputs with requires_grad=True, outside no_grad())")
@@ -50,30 +60,31 @@ def backward(root, grad=None, retain_graph=False):
                 # Keep g itself only if nothing else can see it: it owns its memory (not a view of an
                 # upstream gradient) and no other reference exists (a backward may hand one array to
                 # two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
-                owned = g.base is None and sys.getrefcount(g) <= 2
+                owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
                 node.grad = g if owned else g.copy()
             else:
                 node.grad = node.grad + g
             continue
-        if getattr(ctx, "freed", False):
+        fn = ctx.fn
+        if ctx.saved_tensors is None:
             raise RuntimeError(
-                f"backward: trying to backward through the graph a second time (at {node._fn.__name__}); "
+                f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
-        in_grads = node._fn.backward(ctx, g)
+        in_grads = fn.backward(ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for parent, pg in zip(node._parents, in_grads):
+        for parent, pg in zip(ctx.parents, in_grads):
             if pg is None or getattr(parent, "requires_grad", False) is not True:
                 continue
-            if pg.shape != parent.data.shape:
-                raise RuntimeError(f"{node._fn.__name__}.backward returned a gradient of shape {pg.shape} for "
-                                   f"an input of shape {parent.data.shape}")
+            data = parent.data
+            if pg.shape != data.shape or pg.dtype != data.dtype:
+                raise RuntimeError(f"{fn.__name__}.backward returned a {pg.dtype} gradient of shape {pg.shape} "
+                                   f"for a {data.dtype} input of shape {data.shape}")
             key = id(parent)
             if key in grads:
                 grads[key] = grads[key] + pg
             else:
                 grads[key] = pg
         if not retain_graph:
-            ctx.saved_tensors = None
-            ctx.freed = True
+            ctx.saved_tensors = None  # frees the arrays forward saved; a second pass raises above

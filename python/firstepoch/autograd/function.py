@@ -52,7 +52,14 @@ def enable_grad():
 
 
 class Context:
-    """What forward leaves for backward: saved arrays and any attributes the op sets."""
+    """What forward leaves for backward: saved arrays and any attributes the op sets.
+
+    apply() also stores ``needs_input_grad`` (one bool per positional argument) before forward runs,
+    and, when the graph is recorded, ``fn`` (the Function class) and ``parents`` (the arguments as
+    given, Tensors included) for the engine.
+    """
+
+    saved_tensors = ()
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -63,8 +70,9 @@ class Function:
 
     forward receives NumPy arrays in place of Tensors (other arguments as given) and returns an array.
     backward receives the gradient of the output and returns one gradient (or None) per positional
-    argument of forward. gradcheck_cases(rng) returns [(args, kwargs), ...] with float64 arrays
-    standing for the tensor inputs; it is required for every differentiable op.
+    argument of forward, each with its input's shape and dtype. gradcheck_cases(rng) returns
+    [(args, kwargs), ...] with float64 arrays standing for the tensor inputs; it is required for every
+    differentiable op (tests/test_gradcheck_registry.py runs them all).
     """
 
     differentiable = True
@@ -87,41 +95,36 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        tensor_type = _TENSOR if _TENSOR is not None else _tensor_type()
+        # The hot path of every op: a few microseconds matter on small layers, so no helper calls.
         ctx = Context()
         raw = []
         needs = []
-        any_grad = False
         for a in args:
-            if isinstance(a, tensor_type):
+            if isinstance(a, Tensor):
                 raw.append(a.data)
-                rg = a.requires_grad
-                any_grad = any_grad or rg
-                needs.append(rg)
+                needs.append(a.requires_grad)
             else:
                 raw.append(a)
                 needs.append(False)
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *raw, **kwargs)
-        if any_grad and _grad_enabled and cls.differentiable:
-            result = tensor_type._wrap(out, True)
-            result._fn = cls
+        result = _new_tensor(Tensor)
+        result.data = out
+        result.grad = None
+        if _grad_enabled and True in needs and cls.differentiable:
+            ctx.fn = cls
+            ctx.parents = args  # non-Tensor arguments are skipped by the engine
+            result.requires_grad = True
             result._ctx = ctx
-            result._parents = args  # non-Tensor arguments are skipped by the engine
-            return result
-        return tensor_type._wrap(out, False)
+        else:
+            result.requires_grad = False
+            result._ctx = None
+        return result
 
 
-_TENSOR = None
-
-
-def _tensor_type():
-    """firstepoch.Tensor, looked up once (tensor.py imports this module, so not at import time)."""
-    global _TENSOR
-    if _TENSOR is None:
-        from ..tensor import Tensor
-        _TENSOR = Tensor
-    return _TENSOR
+# firstepoch.Tensor, set by tensor.py once it is defined (tensor.py imports this module first).
+Tensor = None
+_new_tensor = object.__new__
 
 
 def unbroadcast(grad, shape):

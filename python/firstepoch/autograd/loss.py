@@ -111,6 +111,7 @@ class MSELoss(Function):
         diff = x - y
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
+        ctx.dtypes = (np.result_type(x), np.result_type(y))
         return _reduce(diff * diff, reduction).astype(diff.dtype, copy=False)
 
     @staticmethod
@@ -119,7 +120,7 @@ class MSELoss(Function):
         g = 2 * diff * grad
         if ctx.reduction == "mean":
             g = g / diff.size
-        return g, -g, None
+        return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -136,6 +137,7 @@ class L1Loss(Function):
         diff = x - y
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
+        ctx.dtypes = (np.result_type(x), np.result_type(y))
         return _reduce(np.abs(diff), reduction).astype(diff.dtype, copy=False)
 
     @staticmethod
@@ -144,7 +146,7 @@ class L1Loss(Function):
         g = np.sign(diff) * grad
         if ctx.reduction == "mean":
             g = g / diff.size
-        return g, -g, None
+        return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -181,7 +183,7 @@ class BCEWithLogits(Function):
         dy = -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(e))
         if reduction == "mean":
             grad = grad / z.size
-        return (dz * grad).astype(z.dtype), (dy * grad).astype(z.dtype), None, None
+        return (dz * grad).astype(z.dtype, copy=False), (dy * grad).astype(y.dtype, copy=False), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
