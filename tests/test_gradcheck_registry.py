@@ -1,12 +1,29 @@
 """Every registered differentiable op against float64 central differences, using the cases the op
-itself supplies: a new op without cases, or with a wrong backward, fails here."""
+itself supplies: a new op without cases, or with a wrong backward, fails here.
+
+Every module of the package is imported first, so a Function defined anywhere (nn layers, models, a
+future family file) is registered before the sweep; none can escape it by living outside autograd/.
+"""
+import importlib
+import pkgutil
+
 import numpy as np
 import pytest
 
 import firstepoch
 from firstepoch.autograd import REGISTRY, gradcheck
 
-import firstepoch.nn  # noqa: F401  (layers define Functions too)
+
+def _import_every_module():
+    for info in pkgutil.walk_packages(firstepoch.__path__, "firstepoch."):
+        try:
+            importlib.import_module(info.name)
+        except ModuleNotFoundError as e:  # an optional extra that is not installed; our own must import
+            if (e.name or "").startswith("firstepoch"):
+                raise
+
+
+_import_every_module()
 
 
 def differentiable_ops():
@@ -15,8 +32,10 @@ def differentiable_ops():
 
 def test_registry_is_populated():
     names = {op.__name__ for op in differentiable_ops()}
-    for expected in ("Add", "Mul", "MatMul", "Exp", "Sum", "Max", "GetItem", "Cat", "ReLU", "LogSoftmax",
-                     "CrossEntropy", "LinearFunction", "DropoutFunction"):
+    for expected in ("Add", "Sub", "Mul", "Div", "Pow", "PowTensor", "Neg", "MatMul", "Exp", "Log", "Sqrt",
+                     "Abs", "Clip", "Sum", "Mean", "Var", "Max", "Min", "TakeAlongDim", "Reshape", "Permute",
+                     "GetItem", "Cat", "Stack", "Where", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus",
+                     "GELU", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):
         assert expected in names, f"{expected} is not registered"
 
 
@@ -30,6 +49,25 @@ def test_op_gradcheck(op):
                   if isinstance(a, np.ndarray) and a.dtype == np.float64 else a for a in args]
         assert any(isinstance(x, firstepoch.Tensor) for x in inputs), f"{op.__name__}: a case has no float64 input"
         gradcheck(lambda *xs: op.apply(*xs, **kwargs), inputs)
+
+
+def test_an_op_without_cases_fails_the_sweep():
+    """The sweep's own guard: a differentiable op that supplies no cases is reported, not skipped."""
+    class NoCases(firstepoch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return (grad * 2,)
+
+    try:
+        assert NoCases in differentiable_ops()
+        with pytest.raises(AssertionError, match="NoCases is differentiable but has no gradcheck_cases"):
+            test_op_gradcheck(NoCases)
+    finally:
+        REGISTRY.remove(NoCases)
 
 
 def test_gradcheck_catches_a_wrong_backward():

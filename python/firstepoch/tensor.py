@@ -5,6 +5,8 @@ float64 arrays stay float64 (gradient checks use it); integer data becomes int64
 which never requires grad. Ops between float32 and float64 tensors raise TypeError instead of
 silently upcasting; a Python number combined with a tensor takes the tensor's dtype.
 """
+from collections import namedtuple
+
 import numpy as np
 
 from . import random as _random
@@ -18,6 +20,9 @@ from .autograd.engine import backward as _backward
 from .autograd.function import is_grad_enabled
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+# What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def _as_data(data, dtype=None):
@@ -349,18 +354,48 @@ class Tensor:
         return self.var(dim, keepdim, unbiased, axis).sqrt()
 
     def max(self, dim=None, keepdim=False, axis=None):
-        dim = self._dim(dim, axis)
-        self._check_dim(dim, "max")
-        if self.data.size == 0:
-            raise ValueError(f"max: the tensor of shape {self.shape} is empty")
-        return _red.Max.apply(self, dim, keepdim)
+        """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch.
+
+        Gradient with ties: over the whole tensor it is split evenly among the tied maxima (as
+        PyTorch); along dim it goes to the entry the returned index names (the first maximum).
+        """
+        return self._extreme(_red.Max, np.argmax, "max", dim, keepdim, axis)
 
     def min(self, dim=None, keepdim=False, axis=None):
+        """The smallest entry; with dim (an int), (values, indices) along dim. Ties as in max()."""
+        return self._extreme(_red.Min, np.argmin, "min", dim, keepdim, axis)
+
+    def amax(self, dim=None, keepdim=False, axis=None):
+        """Largest values over dim (an int or a tuple); the gradient is split evenly among ties."""
+        return self._reduce_extreme(_red.Max, "amax", dim, keepdim, axis)
+
+    def amin(self, dim=None, keepdim=False, axis=None):
+        """Smallest values over dim (an int or a tuple); the gradient is split evenly among ties."""
+        return self._reduce_extreme(_red.Min, "amin", dim, keepdim, axis)
+
+    def _reduce_extreme(self, op, name, dim, keepdim, axis):
         dim = self._dim(dim, axis)
-        self._check_dim(dim, "min")
+        self._check_dim(dim, name)
         if self.data.size == 0:
-            raise ValueError(f"min: the tensor of shape {self.shape} is empty")
-        return _red.Min.apply(self, dim, keepdim)
+            raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
+        return op.apply(self, dim, keepdim)
+
+    def _extreme(self, op, arg, name, dim, keepdim, axis):
+        dim = self._dim(dim, axis)
+        if dim is None:
+            return self._reduce_extreme(op, name, None, keepdim, None)
+        if isinstance(dim, tuple):
+            raise TypeError(f"{name}: dim must be an int (for several axes use {'a' + name}())")
+        if self.data.size == 0:
+            raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
+        src = self.reshape(1) if self.ndim == 0 else self
+        d = _check_axis(dim, src.ndim, name)
+        index = arg(src.data, axis=d, keepdims=True)
+        values = _red.TakeAlongDim.apply(src, index, d, keepdim)
+        indices = Tensor._wrap(index if keepdim else np.squeeze(index, axis=d), False)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), indices.reshape(())
+        return ValuesIndices(values, indices)
 
     def argmax(self, dim=None, keepdim=False):
         return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
@@ -379,18 +414,25 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
             return self.reshape(1)
-        s = start_dim % self.ndim
-        e = end_dim % self.ndim
-        return self.reshape(self.shape[:s] + (-1,) + self.shape[e + 1:])
+        s = _check_axis(start_dim, self.ndim, "flatten")
+        e = _check_axis(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        merged = int(np.prod(self.shape[s:e + 1]))
+        return self.reshape(self.shape[:s] + (merged,) + self.shape[e + 1:])
 
     def unsqueeze(self, dim):
-        d = dim % (self.ndim + 1)
+        d = _check_axis(dim, self.ndim + 1, "unsqueeze")
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def squeeze(self, dim=None):
+        """Removes axes of size 1 (all of them, or only dim, which is left alone if its size is not 1)."""
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        d = dim % self.ndim
+        if self.ndim == 0:
+            _check_axis(dim, 1, "squeeze")
+            return self
+        d = _check_axis(dim, self.ndim, "squeeze")
         if self.shape[d] != 1:
             return self
         return self.reshape(self.shape[:d] + self.shape[d + 1:])
@@ -405,6 +447,8 @@ class Tensor:
     def transpose(self, dim0=-2, dim1=-1):
         if self.ndim < 2:
             return self
+        dim0 = _check_axis(dim0, self.ndim, "transpose")
+        dim1 = _check_axis(dim1, self.ndim, "transpose")
         dims = list(range(self.ndim))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return _shape.Permute.apply(self, tuple(dims))
@@ -470,8 +514,9 @@ def _promote(t, other, op, floating=False):
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor from a list, a number or an array (arrays keep float32/float64; see the module doc)."""
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    if isinstance(data, np.ndarray) and t.data is data:
-        t.data = data.copy()  # like torch.tensor: never shares memory with the input
+    source = data.data if isinstance(data, Tensor) else data
+    if isinstance(source, np.ndarray) and np.shares_memory(t.data, source):
+        t.data = t.data.copy()  # like torch.tensor: never shares memory with the input
     return t
 
 
@@ -540,6 +585,15 @@ def rand_like(t, dtype=None, requires_grad=False):
 
 # ---- functions over several tensors -----------------------------------------------------------------
 
+def _check_axis(dim, ndim, op):
+    """Raises IndexError unless -ndim <= dim < ndim (an axis of a tensor with ndim axes); returns dim % ndim."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{op}: dim {dim} is out of range for {ndim} axes (expected {-ndim} to {ndim - 1})")
+    return int(dim) % ndim
+
+
 def _same_float_dtype(tensors, op):
     dts = {t.dtype for t in tensors if t.dtype in _FLOATS}
     if len(dts) > 1:
@@ -547,24 +601,36 @@ def _same_float_dtype(tensors, op):
 
 
 def cat(tensors, dim=0):
+    """Joins tensors along an existing axis dim; their other axes must match."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
     _same_float_dtype(tensors, "cat")
+    _check_axis(dim, tensors[0].ndim, "cat")
     return _shape.Cat.apply(dim, *tensors)
 
 
 def stack(tensors, dim=0):
+    """Joins tensors of one shape along a new axis dim."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
     _same_float_dtype(tensors, "stack")
+    _check_axis(dim, tensors[0].ndim + 1, "stack")
     return _shape.Stack.apply(dim, *tensors)
 
 
 def where(cond, a, b):
+    """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean."""
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-    ref = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    a = ref._coerce(a, "where") if not isinstance(a, Tensor) else a
-    b = ref._coerce(b, "where") if not isinstance(b, Tensor) else b
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
-        raise TypeError(f"where: dtypes differ: {a.dtype} and {b.dtype}")
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape {cond.shape}")
+    if isinstance(a, Tensor):
+        a, b = a._pair(b, "where")
+    elif isinstance(b, Tensor):
+        b, a = b._pair(a, "where")
+    else:
+        a, b = tensor(a)._pair(b, "where")
     return _shape.Where.apply(cond, a, b)
 
 

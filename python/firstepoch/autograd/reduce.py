@@ -83,8 +83,9 @@ class Var(Function):
 
 
 class _Extreme(Function):
-    """max/min over dim. The gradient goes to the extreme element; ties share it equally (so the
-    gradient of max(x, x) is split, and the sum over the tied entries is still the incoming gradient)."""
+    """max/min over dim (None, an int or a tuple; Tensor.max() and amax/amin). The gradient goes to
+    the extreme element; ties share it equally (as PyTorch's max() and amax()), so the gradients of
+    the tied entries still sum to the incoming gradient."""
 
     differentiable = False  # the base itself is not an op
     pick = None
@@ -128,3 +129,28 @@ class Min(_Extreme):
     def gradcheck_cases(rng):
         x = rng.permutation(24).reshape(4, 6).astype(np.float64) * 0.1
         return [((x,), {}), ((x,), {"dim": -1})]
+
+
+class TakeAlongDim(Function):
+    """x's entries at `index` along dim: the values of max(dim)/min(dim), whose index picks one entry
+    per slice (the first of any ties). index has x's shape with dim of size 1. Backward puts each
+    gradient back where its value came from; the other entries get zero."""
+
+    @staticmethod
+    def forward(ctx, x, index, dim, keepdim=False):
+        out = np.take_along_axis(x, index, axis=dim)
+        ctx.shape, ctx.index, ctx.dim, ctx.keepdim = x.shape, index, dim, keepdim
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad if ctx.keepdim else np.expand_dims(grad, ctx.dim)
+        dx = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.put_along_axis(dx, ctx.index, g, axis=ctx.dim)
+        return dx, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((4, 6))
+        return [((x, np.argmax(x, axis=1, keepdims=True), 1), {}),
+                ((x, np.argmin(x, axis=0, keepdims=True), 0), {"keepdim": True})]

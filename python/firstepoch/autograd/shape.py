@@ -42,12 +42,20 @@ class Permute(Function):
         return [((rng.standard_normal((2, 3, 4)), (2, 0, 1)), {}), ((rng.standard_normal((3, 4)), (1, 0)), {})]
 
 
+def _is_basic(index):
+    """True for an index of ints, slices, None and Ellipsis only: it picks each element at most once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) and not isinstance(p, bool)
+               for p in parts)
+
+
 class GetItem(Function):
-    """x[index]. Backward scatters into zeros; np.add.at sums repeated fancy indices."""
+    """x[index]. Backward scatters the gradient into zeros: a plain assignment for basic indices
+    (ints and slices select each element once), np.add.at for fancy ones, so repeated indices add up."""
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        ctx.shape, ctx.index = x.shape, index
         try:
             return x[index]
         except IndexError as e:
@@ -56,7 +64,10 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.add.at(out, ctx.index, grad)
+        if _is_basic(ctx.index):
+            out[ctx.index] = grad
+        else:
+            np.add.at(out, ctx.index, grad)
         return out, None
 
     @staticmethod
@@ -65,7 +76,9 @@ class GetItem(Function):
         return [((x, (slice(1, 3), slice(None, None, 2))), {}),
                 ((x, (np.array([0, 2, 0]),)), {}),               # a repeated row: gradients add up
                 ((x, (x > 0.2,)), {}),
-                ((x, (1, -1)), {})]
+                ((x, (1, -1)), {}),
+                ((x, (Ellipsis, None, slice(None, None, -1))), {}),
+                ((x, (np.array([[1, 1], [3, 0]]), slice(1, 4))), {})]
 
 
 class Cat(Function):
