@@ -15,12 +15,28 @@ import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 from firstepoch.data import DataLoader, TensorDataset
 from firstepoch.datasets import mnist, normalize
+from firstepoch.reference.lenet import NumpyLeNet
 from firstepoch.reference.mlp import NumpyMLP
 
 
-def epochs_firstepoch(x, y, batch, epochs):
+def make_model(name):
+    if name == "lenet":
+        return fe.models.LeNet5()
+    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def torch_model(torch, name):
+    tnn = torch.nn
+    if name == "lenet":
+        return tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 16, 5),
+                              tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(400, 120), tnn.ReLU(),
+                              tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10))
+    return tnn.Sequential(tnn.Linear(784, 128), tnn.ReLU(), tnn.Linear(128, 10))
+
+
+def epochs_firstepoch(x, y, batch, epochs, name="mlp"):
     fe.manual_seed(0)
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    model = make_model(name)
     opt = fe.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True, generator=0)
     times = []
@@ -35,8 +51,8 @@ def epochs_firstepoch(x, y, batch, epochs):
     return times, float(loss.item())
 
 
-def epochs_numpy(x, y, batch, epochs):
-    model = NumpyMLP(seed=0)
+def epochs_numpy(x, y, batch, epochs, name="mlp"):
+    model = NumpyLeNet(seed=0) if name == "lenet" else NumpyMLP(seed=0)
     rng = np.random.default_rng(0)
     times = []
     for _ in range(epochs):
@@ -50,9 +66,9 @@ def epochs_numpy(x, y, batch, epochs):
     return times, float(loss)
 
 
-def epochs_torch(torch, x, y, batch, epochs):
+def epochs_torch(torch, x, y, batch, epochs, name="mlp"):
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    model = torch_model(torch, name)
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     rng = np.random.default_rng(0)
@@ -72,7 +88,7 @@ def epochs_torch(torch, x, y, batch, epochs):
 
 def main():
     p = arg_parser(__doc__)
-    p.add_argument("model", choices=["mlp"])
+    p.add_argument("model", choices=["mlp", "lenet"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
@@ -86,23 +102,32 @@ def main():
         threadpool_limits(args.threads, user_api="blas")
     except ImportError:
         pass
-    print(banner(f"MLP 784-128-10 training, batch {args.batch_size}, {args.threads} thread(s)"))
+    title = "LeNet-5" if args.model == "lenet" else "MLP 784-128-10"
+    print(banner(f"{title} training, batch {args.batch_size}, {args.threads} thread(s)"))
     x, y = mnist("train")
-    x = normalize(x)
-    runs = {"firstepoch": lambda: epochs_firstepoch(x, y, args.batch_size, args.epochs),
-            "numpy": lambda: epochs_numpy(x, y, args.batch_size, args.epochs)}
+    x = normalize(x, flatten=args.model == "mlp")
+    if args.model == "lenet":
+        x = x[:, None]
+    epochs = args.epochs if args.model == "mlp" else min(args.epochs, 2)
+    runs = {"firstepoch": lambda: epochs_firstepoch(x, y, args.batch_size, epochs, args.model),
+            "numpy": lambda: epochs_numpy(x, y, args.batch_size, epochs, args.model)}
     if torch:
-        runs["torch"] = lambda: epochs_torch(torch, x, y, args.batch_size, args.epochs)
+        runs["torch"] = lambda: epochs_torch(torch, x, y, args.batch_size, epochs, args.model)
     # Alternate the competitors twice, so a noisy stretch of the shared machine hits all of them.
     results = {k: [] for k in runs}
     losses = {}
     for _ in range(2):
         for name, fn in runs.items():
             times, losses[name] = fn()
-            results[name] += times[1:]  # the first epoch includes warm-up
+            results[name] += times[1:] if len(times) > 1 else times  # the first epoch includes warm-up
     med = {k: statistics.median(v) for k, v in results.items()}
-    # forward GEMM of both layers, weight-gradient GEMM of both, input-gradient GEMM of the second only
-    flops = 2 * len(x) * (2 * 784 * 128 + 3 * 128 * 10)
+    # MLP: forward GEMM of both layers, weight-gradient GEMM of both, input-gradient GEMM of the second
+    # LeNet: forward, weight gradient and (but for conv1) input gradient of every layer
+    if args.model == "mlp":
+        flops = 2 * len(x) * (2 * 784 * 128 + 3 * 128 * 10)
+    else:
+        macs = [6 * 25 * 784, 16 * 150 * 100, 400 * 120, 120 * 84, 84 * 10]
+        flops = 2 * len(x) * (2 * macs[0] + 3 * sum(macs[1:]))
     table = Table(["implementation", "ms/epoch (median)", "GFLOP/s", "last loss", "firstepoch speed-up"])
     for name in runs:
         table.add(implementation=name, **{"ms/epoch (median)": med[name] * 1e3, "GFLOP/s": flops / med[name] * 1e-9,

@@ -136,3 +136,20 @@ def test_matches_torch(rng):
     yt.backward(torch.tensor(g))
     np.testing.assert_allclose(X.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(Wt.grad, wt.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_numpy_lenet_reference_matches_firstepoch():
+    from firstepoch.reference.lenet import NumpyLeNet
+    ref = NumpyLeNet(seed=3, dtype=np.float64)
+    model = fe.models.LeNet5()
+    for p, r in zip(model.parameters(), ref.params):  # the same numbers, float64 throughout
+        assert p.shape == r.shape
+        p.data = r.copy()
+    x = np.random.default_rng(0).standard_normal((4, 1, 28, 28))
+    y = np.array([1, 7, 3, 0])
+    loss, grads = ref.loss_and_grads(x, y)
+    out = F.cross_entropy(model(fe.tensor(x)), y)
+    out.backward()
+    np.testing.assert_allclose(out.item(), loss, rtol=1e-10)
+    for (name, p), g in zip(model.named_parameters(), grads):
+        np.testing.assert_allclose(p.grad, g, rtol=1e-7, atol=1e-10, err_msg=name)

@@ -91,3 +91,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over each window, padding counted as zeros (PyTorch's count_include_pad=True)."""
     return _windows(x, kernel_size, stride or kernel_size, padding, 1, 0).mean(axis=0)
+
+
+def max_pool2d_backward(x, dy, kernel_size, stride=None):
+    """dx of max_pool2d without padding: each window's gradient goes to its first maximum."""
+    k, s = _pair(kernel_size), _pair(stride or kernel_size)
+    win = _windows(x, k, s, 0, 1, -np.inf)                 # (kh*kw, N, C, OH, OW)
+    first = win.argmax(axis=0)
+    N, C, OH, OW = dy.shape
+    dx = np.zeros_like(x)
+    n, c, oh, ow = np.indices((N, C, OH, OW))
+    rows = oh * s[0] + first // k[1]
+    cols = ow * s[1] + first % k[1]
+    np.add.at(dx, (n, c, rows, cols), dy)
+    return dx
