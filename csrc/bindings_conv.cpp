@@ -76,7 +76,7 @@ void col2im_t(py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
   T* pd = static_cast<T*>(dx.mutable_data());
   const auto& kk = kernels<T>();
   py::gil_scoped_release nogil;
-  kk.col2im(pc, g, pd);
+  kk.col2im(pc, g, pd, g.OH * g.OW);
 }
 
 template <class T>

@@ -29,19 +29,28 @@ bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
-// Splits images over threads when there are at least as many as threads (then each GEMM runs on
-// one thread); otherwise one thread walks the images and each GEMM uses all of them.
-template <class F>
-void over_images(int64_t N, int nthreads, F&& fn) {
-  if (N >= nthreads && nthreads > 1) {
-    parallel_region(nthreads, [&](int tid, int count) {
-      int64_t n0, n1;
-      split_range(N, count, tid, &n0, &n1);
-      if (n0 < n1) fn(n0, n1, 1);
-    });
-  } else {
-    fn(0, N, nthreads);
-  }
+// Images per chunk: about 4M column-buffer elements, fixed by the shape alone.
+int64_t chunk_images(int64_t N, int64_t KT, int64_t L) {
+  return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 22) / std::max<int64_t>(1, KT * L)));
+}
+
+// Columns of images [n0, n0 + cn) side by side: col (KT, cn*L), image i in columns [i*L, (i+1)*L).
+template <class T>
+void gather_columns(const Kernels<T>& k, const T* x, const Geometry& g, int64_t n0, int64_t cn, T* col, int nthreads) {
+  const int64_t L = g.OH * g.OW, LC = cn * L, KT = g.C * g.kh * g.kw, plane = g.C * g.H * g.W;
+  const bool pw = pointwise(g);
+  parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
+    int64_t a, b;
+    split_range(cn, count, tid, &a, &b);
+    for (int64_t i = a; i < b; ++i) {
+      const T* xn = x + (n0 + i) * plane;
+      if (pw) {
+        for (int64_t r = 0; r < KT; ++r) std::copy(xn + r * L, xn + (r + 1) * L, col + r * LC + i * L);
+      } else {
+        k.im2col(xn, g, col + i * L, LC);
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -50,26 +59,30 @@ template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads) {
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
-  const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups;
-  const bool pw = pointwise(g);
-  over_images(N, nthreads, [&](int64_t n0, int64_t n1, int gemm_threads) {
-    std::vector<T> col(pw ? 0 : static_cast<size_t>(g.C * g.kh * g.kw * L));
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* xn = x + n * g.C * g.H * g.W;
-      const T* c = xn;
-      if (!pw) {
-        k.im2col(xn, g, col.data(), L);
-        c = col.data();
+  const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
+  const int64_t chunk = chunk_images(N, KT, L);
+  std::vector<T> col(static_cast<size_t>(KT * chunk * L));
+  std::vector<T> out(static_cast<size_t>(OC * chunk * L));
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
+    gather_columns(k, x, g, n0, cn, col.data(), nthreads);
+    for (int64_t gi = 0; gi < groups; ++gi)
+      gemm::gemm<T>(uk, false, false, OCg, LC, K, T(1), w + gi * OCg * K, K, col.data() + gi * K * LC, LC, T(0),
+                    out.data() + gi * OCg * LC, LC, nullptr, false, nthreads);
+    // (OC, cn*L) -> y[n0 + i] (OC, L), adding the bias on the way
+    parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
+      int64_t a, b;
+      split_range(cn, count, tid, &a, &b);
+      for (int64_t i = a; i < b; ++i) {
+        T* yn = y + (n0 + i) * OC * L;
+        for (int64_t o = 0; o < OC; ++o) {
+          const T* src = out.data() + o * LC + i * L;
+          const T add = bias ? bias[o] : T(0);
+          for (int64_t j = 0; j < L; ++j) yn[o * L + j] = src[j] + add;
+        }
       }
-      T* yn = y + n * OC * L;
-      for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, false, false, OCg, L, K, T(1), w + gi * OCg * K, K, c + gi * K * L, L, T(0),
-                      yn + gi * OCg * L, L, nullptr, false, gemm_threads);
-      if (bias)
-        for (int64_t o = 0; o < OC; ++o)
-          for (int64_t j = 0; j < L; ++j) yn[o * L + j] += bias[o];
-    }
-  });
+    });
+  }
 }
 
 template <class T>
@@ -78,48 +91,46 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W;
   const bool pw = pointwise(g);
-  if (dx) {
-    // dcol = W_g^T @ dy[n, g]; dx[n] = col2im(dcol)
-    over_images(N, nthreads, [&](int64_t n0, int64_t n1, int gemm_threads) {
-      std::vector<T> dcol(pw ? 0 : static_cast<size_t>(KT * L));
-      for (int64_t n = n0; n < n1; ++n) {
-        T* dxn = dx + n * plane;
-        T* d = pw ? dxn : dcol.data();
-        for (int64_t gi = 0; gi < groups; ++gi)
-          gemm::gemm<T>(uk, true, false, K, L, OCg, T(1), w + gi * OCg * K, K, dy + (n * OC + gi * OCg) * L, L, T(0),
-                        d + gi * K * L, L, nullptr, false, gemm_threads);
-        if (!pw) {
-          std::fill(dxn, dxn + plane, T(0));
-          k.col2im(dcol.data(), g, dxn);
-        }
+  const int64_t chunk = chunk_images(N, KT, L);
+  std::vector<T> col(static_cast<size_t>(KT * chunk * L));
+  std::vector<T> dyc(static_cast<size_t>(OC * chunk * L));
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
+    // dy of the chunk side by side: (OC, cn*L)
+    parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
+      int64_t a, b;
+      split_range(cn, count, tid, &a, &b);
+      for (int64_t i = a; i < b; ++i) {
+        const T* dyn = dy + (n0 + i) * OC * L;
+        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc.data() + o * LC + i * L);
       }
     });
-  }
-  if (dw) {
-    // dW_g = sum over images of dy[n, g] @ col[n, g]^T, in chunks of `chunk` images (a number fixed by
-    // the shape alone): the chunk's columns side by side make one GEMM whose K runs over images.
-    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 22) / std::max<int64_t>(1, KT * L)));
-    std::vector<T> col(static_cast<size_t>(KT * chunk * L));
-    std::vector<T> dyc(static_cast<size_t>(OC * chunk * L));
-    for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-      const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-      parallel_region(std::min<int64_t>(nthreads, cn), [&](int tid, int count) {
-        int64_t a, b;
-        split_range(cn, count, tid, &a, &b);
-        for (int64_t i = a; i < b; ++i) {
-          const T* xn = x + (n0 + i) * plane;
-          if (pw) {
-            for (int64_t r = 0; r < KT; ++r) std::copy(xn + r * L, xn + (r + 1) * L, col.data() + r * LC + i * L);
-          } else {
-            k.im2col(xn, g, col.data() + i * L, LC);
-          }
-          const T* dyn = dy + (n0 + i) * OC * L;
-          for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc.data() + o * LC + i * L);
-        }
-      });
+    if (dw) {
+      // dW_g (+)= dy_g @ col_g^T, the chunks summed in order
+      gather_columns(k, x, g, n0, cn, col.data(), nthreads);
       for (int64_t gi = 0; gi < groups; ++gi)
         gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc.data() + gi * OCg * LC, LC, col.data() + gi * K * LC, LC,
                       n0 == 0 ? T(0) : T(1), dw + gi * OCg * K, K, nullptr, false, nthreads);
+    }
+    if (dx) {
+      // dcol_g = W_g^T @ dy_g, then each image's columns scattered back (col reused as dcol)
+      for (int64_t gi = 0; gi < groups; ++gi)
+        gemm::gemm<T>(uk, true, false, K, LC, OCg, T(1), w + gi * OCg * K, K, dyc.data() + gi * OCg * LC, LC, T(0),
+                      col.data() + gi * K * LC, LC, nullptr, false, nthreads);
+      parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
+        int64_t a, b;
+        split_range(cn, count, tid, &a, &b);
+        for (int64_t i = a; i < b; ++i) {
+          T* dxn = dx + (n0 + i) * plane;
+          if (pw) {
+            for (int64_t r = 0; r < KT; ++r)
+              std::copy(col.data() + r * LC + i * L, col.data() + r * LC + (i + 1) * L, dxn + r * L);
+          } else {
+            std::fill(dxn, dxn + plane, T(0));
+            k.col2im(col.data() + i * L, g, dxn, LC);
+          }
+        }
+      });
     }
   }
 }

@@ -22,8 +22,8 @@ template <class T>
 struct Kernels {
   // x: (C, H, W) -> col: (C*kh*kw, OH*OW) with row stride ldc >= OH*OW; padding reads as 0
   void (*im2col)(const T* x, const Geometry& g, T* col, int64_t ldc);
-  // col: (C*kh*kw, OH*OW) -> dx: (C, H, W), added into dx (overlapping windows sum)
-  void (*col2im)(const T* col, const Geometry& g, T* dx);
+  // col: (C*kh*kw, OH*OW) with row stride ldc -> dx: (C, H, W), added into dx (overlapping windows sum)
+  void (*col2im)(const T* col, const Geometry& g, T* dx, int64_t ldc);
   // planes [p0, p1) of x (P, H, W): y (P, OH, OW) and the flat index in H*W of each max (padding
   // never wins; a window of padding only gives -inf and index -1)
   void (*maxpool)(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1);
@@ -34,10 +34,10 @@ struct Kernels {
   void (*avgpool_backward)(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1);
 };
 
-// Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias),
-// im2col + GEMM per image (images over threads when there are enough of them, each with a
-// single-threaded GEMM; else the GEMM's own threads). The weight gradient sums images in fixed
-// chunks, in order, so no result depends on the thread count.
+// Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias).
+// Images go in chunks (a size fixed by the shape, so the column buffer stays a few MiB): the chunk's
+// columns side by side (im2col, images over threads) make one GEMM per group, large enough to run
+// near peak. The weight gradient sums the chunks in order, so no result depends on the thread count.
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads);
