@@ -191,3 +191,183 @@ def test_cast_is_differentiable():
     with pytest.raises(TypeError, match="detach"):
         x.long()
     assert fe.tensor(np.array([1.5])).long().dtype == np.int64
+
+
+# ---- more ops against NumPy, both dtypes ---------------------------------------------------------------
+
+def _erf(v):
+    import math
+    return np.vectorize(math.erf)(v)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_activations_and_binary_variants_match_numpy(rng, dtype):
+    a = rng.standard_normal((3, 5)).astype(dtype)
+    b = (np.abs(rng.standard_normal((5,))) + 0.5).astype(dtype)
+    x, y = fe.tensor(a), fe.tensor(b)
+    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-7, atol=1e-7)  # erf fit: 1.2e-7
+    c = np.sqrt(2 / np.pi)
+    cases = [
+        (x.leaky_relu(0.2), np.where(a > 0, a, 0.2 * a)),
+        (x.gelu(), a * 0.5 * (1 + _erf(a / np.sqrt(2)))),
+        (x.gelu(approximate="tanh"), 0.5 * a * (1 + np.tanh(c * (a + 0.044715 * a ** 3)))),
+        (2.0 - x, 2 - a), (1.0 / y, 1 / b), (y ** x, b ** a), (2.0 ** x, 2.0 ** a),
+        (x.amax(dim=(0, 1)), a.max()), (x.amin(dim=0), a.min(0)), (x.std(dim=1), a.std(1, ddof=1)),
+        (fe.stack([x, x * 2], dim=1), np.stack([a, 2 * a], axis=1)),
+        (fe.cat([x, x[:1]], dim=0), np.concatenate([a, a[:1]])),
+        (fe.where(x > 0, x, 0.0), np.where(a > 0, a, 0)), (fe.where(x > 0, 1.0, x), np.where(a > 0, 1, a)),
+        (x[x > 0], a[a > 0]), (x[fe.tensor([2, 0])], a[[2, 0]]), (x[..., None, 1], a[..., None, 1]),
+        (x.transpose(0, 1), a.T), (x.unsqueeze(-1).squeeze(-1), a), (x.reshape(15, 1).squeeze(), a.ravel()),
+    ]
+    for got, want in cases:
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got.data, want, **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_extreme_inputs_stay_finite(dtype):
+    x = fe.tensor(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype), requires_grad=True)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow or NaN on the way
+        s = x.sigmoid()
+        p = x.softplus()
+        (s.sum() + p.sum()).backward()
+    np.testing.assert_allclose(s.data, [0, 1 / (1 + np.exp(50.0)), 0.5, 1 / (1 + np.exp(-50.0)), 1], atol=1e-30)
+    np.testing.assert_allclose(p.data, [0, np.log1p(np.exp(-50.0)), np.log(2), 50, 1000], rtol=1e-6)
+    assert np.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batched_and_vector_matmul_forward_and_backward(rng, dtype):
+    a = rng.standard_normal((2, 3, 4)).astype(dtype)
+    b = rng.standard_normal((4, 5)).astype(dtype)
+    v = rng.standard_normal((4,)).astype(dtype)
+    x, w, u = (fe.tensor(z, requires_grad=True) for z in (a, b, v))
+    rtol, atol = (1e-5, 1e-5) if dtype == np.float32 else (1e-12, 1e-12)
+    y = x @ w
+    np.testing.assert_allclose(y.data, a @ b, rtol=rtol, atol=atol)
+    g = rng.standard_normal((2, 3, 5)).astype(dtype)
+    y.backward(g)
+    np.testing.assert_allclose(x.grad, g @ b.T, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(w.grad, np.einsum("bmk,bmn->kn", a, g), rtol=rtol, atol=atol)
+    z = x @ u  # (2, 3)
+    np.testing.assert_allclose(z.data, a @ v, rtol=rtol, atol=atol)
+    z.sum().backward()
+    np.testing.assert_allclose(u.grad, a.sum(axis=(0, 1)), rtol=rtol, atol=atol)
+    assert x.grad.dtype == dtype and w.grad.dtype == dtype
+
+
+def test_broadcast_gradients_of_sub_and_div():
+    a = t(np.full((2, 3), 6.0))
+    b = t(np.array([[1.0], [2.0]]))
+    (a - b).sum().backward()
+    np.testing.assert_array_equal(b.grad, [[-3.0], [-3.0]])
+    a.grad = b.grad = None
+    (a / b).sum().backward()
+    np.testing.assert_allclose(a.grad, [[1, 1, 1], [0.5, 0.5, 0.5]])
+    np.testing.assert_allclose(b.grad, [[-18.0], [-18.0 / 4]])
+
+
+def test_max_min_with_dim_return_values_and_indices():
+    x = t([[1.0, 5.0, 5.0], [7.0, 2.0, 7.0]])
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.data, [5.0, 7.0])
+    assert indices.dtype == np.int64 and indices.tolist() == [1, 0]
+    values.sum().backward()  # ties: the gradient goes to the index returned (the first maximum)
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0], [1, 0, 0]])
+    r = x.min(axis=0, keepdim=True)
+    assert r.values.shape == (1, 3) and r.indices.tolist() == [[0, 1, 0]]
+    _, pred = x.max(1)  # the PyTorch accuracy idiom
+    assert pred.tolist() == [1, 0]
+    with pytest.raises(TypeError, match="amax"):
+        x.max(dim=(0, 1))
+
+
+def test_amax_splits_gradient_among_ties():
+    x = t([[2.0, 2.0, 1.0]])
+    x.amax(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad, [[0.5, 0.5, 0]])
+
+
+def test_dtype_promotion_rules():
+    i = fe.tensor([1, 2, 3])
+    f32 = fe.tensor([1.0, 1.0, 1.0])
+    f64 = fe.tensor(np.ones(3))
+    assert (i * 2.5).dtype == np.float32 and (i * 2).dtype == np.int64
+    assert (i / 2).dtype == np.float32 and (i / i).dtype == np.float32
+    assert (i + f32).dtype == np.float32 and (f64 - i).dtype == np.float64
+    assert ((f32 > 0) * f32).dtype == np.float32 and (i ** 0.5).dtype == np.float32
+    assert (f64 * np.float32(2.0)).dtype == np.float64  # a number takes the tensor's dtype
+    with pytest.raises(TypeError, match=r"dtypes differ: float32 \(3,\) and float64 \(3,\)"):
+        f32 * f64
+    with pytest.raises(TypeError, match="dtypes differ"):
+        f64 @ f32.reshape(3, 1)
+    with pytest.raises(TypeError, match="dtypes differ"):
+        fe.cat([f32, f64])
+    with pytest.raises(TypeError, match="unsupported operand type str"):
+        f32 + "1"
+
+
+def test_dim_out_of_range_raises_index_error():
+    x = fe.ones(2, 3)
+    for call in (lambda: fe.cat([x, x], dim=2), lambda: fe.stack([x, x], dim=3), lambda: x.unsqueeze(3),
+                 lambda: x.squeeze(2), lambda: x.sum(dim=2), lambda: x.mean(axis=-3), lambda: x.max(dim=2),
+                 lambda: x.transpose(0, 2), lambda: x.flatten(0, 5)):
+        with pytest.raises(IndexError, match="out of range"):
+            call()
+    assert fe.cat([x, x], dim=-1).shape == (2, 6) and x.unsqueeze(-1).shape == (2, 3, 1)
+    assert fe.ones(2, 3, 4).flatten(1).shape == (2, 12) and x.squeeze(0).shape == (2, 3)
+    with pytest.raises(ValueError, match="start_dim"):
+        fe.ones(2, 3, 4).flatten(2, 1)
+
+
+def test_bad_inputs_have_clear_messages():
+    x = fe.ones(2, 3)
+    with pytest.raises(ValueError, match=r"cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into \(4, 2\)"):
+        x.reshape(4, 2)
+    with pytest.raises(ValueError, match=r"stack: tensor 1 has shape \(3, 2\), tensor 0 has \(2, 3\)"):
+        fe.stack([x, fe.ones(3, 2)])
+    with pytest.raises(ValueError, match=r"inner dimensions differ: a \(2, 3\) @ b \(2, 3\)"):
+        x @ x
+    with pytest.raises(TypeError, match="cond must be a boolean"):
+        fe.where(fe.tensor([1, 0]), fe.ones(2), 0.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        fe.tensor([[1, 2]]) @ fe.tensor([[1], [2]])
+    with pytest.raises(ValueError, match=r"item: only a one-element tensor .* shape \(2, 3\)"):
+        x.item()
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(x)
+    with pytest.raises(ValueError, match="cat: expected a non-empty list"):
+        fe.cat([])
+    with pytest.raises(ValueError, match="approximate must be"):
+        x.gelu(approximate="fast")
+    assert bool(fe.tensor([2.0])) and float(fe.tensor([[2.5]])) == 2.5 and int(fe.tensor(3)) == 3
+
+
+def test_tensor_copies_and_from_numpy_shares():
+    arr = np.ones(3, np.float32)
+    a = fe.tensor(arr)
+    b = fe.tensor(a)
+    arr[0] = 5.0
+    a.data[1] = 7.0
+    assert a.data[0] == 1.0 and b.data[1] == 1.0
+    shared = fe.from_numpy(arr)
+    arr[2] = 9.0
+    assert shared.data[2] == 9.0
+    assert fe.tensor(np.ones(2), dtype=np.float32).dtype == np.float32
+    assert fe.full((2, 2), 3.0).data.sum() == 12.0 and fe.ones_like(fe.tensor([1, 2])).dtype == np.int64
+
+
+def test_indexing_backward_for_basic_fancy_and_mask_indices():
+    x = t(np.arange(12.0).reshape(3, 4))
+    x[1:, ::2].sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0, 0], [1, 0, 1, 0], [1, 0, 1, 0]])
+    x.grad = None
+    x[np.array([1, 1]), np.array([3, 3])].sum().backward()  # the same element twice: gradients add
+    assert x.grad[1, 3] == 2.0 and x.grad.sum() == 2.0
+    x.grad = None
+    x[x > 8.5].sum().backward()
+    np.testing.assert_array_equal(x.grad.ravel(), [0] * 9 + [1, 1, 1])
+    x.grad = None
+    for row in x:  # iteration indexes row by row and stops cleanly
+        (row * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((3, 4), 2.0))
