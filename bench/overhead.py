@@ -16,19 +16,25 @@ def cases_firstepoch():
     b = fe.tensor(np.ones((4, 4), np.float32))
     ag = fe.tensor(np.ones((4, 4), np.float32), requires_grad=True)
 
-    def graph10():
-        x = fe.tensor(np.ones((4, 4), np.float32), requires_grad=True)
+    def ten_ops(x):  # 3 x (mul, add, relu) + sum = 10 recorded ops
         y = x
-        for _ in range(5):
+        for _ in range(3):
             y = (y * 1.5 + 0.5).relu()
-        y.sum().backward()
+        return y.sum()
+
+    def graph10():
+        ten_ops(fe.tensor(np.ones((4, 4), np.float32), requires_grad=True)).backward()
+
+    retained = ten_ops(ag)
 
     return {
         "add": lambda: a + b,
         "add (recording grad)": lambda: ag + b,
         "matmul 4x4": lambda: a @ b,
+        "matmul 4x4 (recording grad)": lambda: ag @ b,
         "relu": lambda: a.relu(),
-        "10-op graph forward+backward": graph10,
+        "10-op graph: backward only": lambda: retained.backward(retain_graph=True),
+        "10-op graph: forward+backward": graph10,
     }
 
 
@@ -37,19 +43,25 @@ def cases_torch(torch):
     b = torch.ones(4, 4)
     ag = torch.ones(4, 4, requires_grad=True)
 
-    def graph10():
-        x = torch.ones(4, 4, requires_grad=True)
+    def ten_ops(x):
         y = x
-        for _ in range(5):
+        for _ in range(3):
             y = (y * 1.5 + 0.5).relu()
-        y.sum().backward()
+        return y.sum()
+
+    def graph10():
+        ten_ops(torch.ones(4, 4, requires_grad=True)).backward()
+
+    retained = ten_ops(ag)
 
     return {
         "add": lambda: a + b,
         "add (recording grad)": lambda: ag + b,
         "matmul 4x4": lambda: a @ b,
+        "matmul 4x4 (recording grad)": lambda: ag @ b,
         "relu": lambda: a.relu(),
-        "10-op graph forward+backward": graph10,
+        "10-op graph: backward only": lambda: retained.backward(retain_graph=True),
+        "10-op graph: forward+backward": graph10,
     }
 
 

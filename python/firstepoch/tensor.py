@@ -1,9 +1,12 @@
 """`Tensor`: a NumPy array plus what autograd needs (requires_grad, grad, the op that made it).
 
 float32 is the default floating dtype (Python numbers and lists become float32, as in PyTorch);
-float64 arrays stay float64 (gradient checks use it); integer data becomes int64 (labels, indices),
-which never requires grad. Ops between float32 and float64 tensors raise TypeError instead of
-silently upcasting; a Python number combined with a tensor takes the tensor's dtype.
+NumPy float32/float64 arrays keep their dtype (as torch.tensor does; gradient checks use float64);
+integer data becomes int64 (labels, indices), which never requires grad.
+Dtype rules of binary ops: float32 with float64 raises TypeError (no silent upcast: say .float() or
+.double()); an int64 or bool tensor with a floating one takes the floating dtype; a Python number
+takes the tensor's dtype (a float number with an int64 tensor gives float32); / on integers gives
+float32. max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
 from collections import namedtuple
 

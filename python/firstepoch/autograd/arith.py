@@ -26,7 +26,8 @@ class Add(Function):
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
-        return unbroadcast(grad, sa), unbroadcast(grad, sb)
+        need_a, need_b = ctx.needs_input_grad
+        return unbroadcast(grad, sa) if need_a else None, unbroadcast(grad, sb) if need_b else None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -42,7 +43,8 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         sa, sb = ctx.shapes
-        return unbroadcast(grad, sa), unbroadcast(-grad, sb)
+        need_a, need_b = ctx.needs_input_grad
+        return unbroadcast(grad, sa) if need_a else None, unbroadcast(-grad, sb) if need_b else None
 
     @staticmethod
     def gradcheck_cases(rng):

@@ -10,10 +10,11 @@ import numpy as np
 
 
 def _inputs_needing_grad(node):
+    """The inputs of node's op that required grad when it ran (ctx.needs_input_grad says which)."""
     ctx = node._ctx
     if ctx is None:
         return ()
-    return [p for p in ctx.parents if getattr(p, "requires_grad", False) is True]
+    return [p for p, need in zip(ctx.parents, ctx.needs_input_grad) if need]
 
 
 def topological_order(root):
@@ -66,7 +67,7 @@ def backward(root, grad=None, retain_graph=False):
                 node.grad = node.grad + g
             continue
         fn = ctx.fn
-        if ctx.saved_tensors is None:
+        if getattr(ctx, "saved_tensors", ()) is None:
             raise RuntimeError(
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
@@ -74,8 +75,8 @@ def backward(root, grad=None, retain_graph=False):
         in_grads = fn.backward(ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        for parent, pg in zip(ctx.parents, in_grads):
-            if pg is None or getattr(parent, "requires_grad", False) is not True:
+        for parent, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
+            if not need or pg is None:
                 continue
             data = parent.data
             if pg.shape != data.shape or pg.dtype != data.dtype:

@@ -59,7 +59,8 @@ class Context:
     given, Tensors included) for the engine.
     """
 
-    saved_tensors = ()
+    # the engine's fields in slots (faster on the per-op path); __dict__ takes whatever an op adds
+    __slots__ = ("needs_input_grad", "fn", "parents", "saved_tensors", "__dict__")
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -99,10 +100,15 @@ class Function:
         ctx = Context()
         raw = []
         needs = []
+        record = False
         for a in args:
             if isinstance(a, Tensor):
                 raw.append(a.data)
-                needs.append(a.requires_grad)
+                if a.requires_grad:
+                    record = True
+                    needs.append(True)
+                else:
+                    needs.append(False)
             else:
                 raw.append(a)
                 needs.append(False)
@@ -111,7 +117,7 @@ class Function:
         result = _new_tensor(Tensor)
         result.data = out
         result.grad = None
-        if _grad_enabled and True in needs and cls.differentiable:
+        if record and _grad_enabled and cls.differentiable:
             ctx.fn = cls
             ctx.parents = args  # non-Tensor arguments are skipped by the engine
             result.requires_grad = True
