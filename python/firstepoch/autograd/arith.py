@@ -191,8 +191,14 @@ class MatMul(Function):
             da = _matmul(g, np.swapaxes(b2, -1, -2))
             da = unbroadcast(da, a2.shape).reshape(a.shape)
         if ctx.needs_input_grad[1]:
-            db = _matmul(np.swapaxes(a2, -1, -2), g)
-            db = unbroadcast(db, b2.shape).reshape(b.shape)
+            if b2.ndim == 2 and a2.ndim > 2:
+                # b was shared by every batch entry: dB = sum_i A_i^T dC_i is one GEMM over the rows of
+                # all entries at once, with no per-entry products to sum afterwards
+                k = a2.shape[-1]
+                db = _matmul(a2.reshape(-1, k).T, g.reshape(-1, g.shape[-1])).reshape(b.shape)
+            else:
+                db = _matmul(np.swapaxes(a2, -1, -2), g)
+                db = unbroadcast(db, b2.shape).reshape(b.shape)
         return da, db
 
     @staticmethod
@@ -200,4 +206,5 @@ class MatMul(Function):
         return [((rng.standard_normal((3, 4)), rng.standard_normal((4, 5))), {}),
                 ((rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2))), {}),
                 ((rng.standard_normal((4,)), rng.standard_normal((2, 4, 3))), {}),
+                ((rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((4,))), {}),
                 ((rng.standard_normal((3, 4)), rng.standard_normal((4,))), {})]
