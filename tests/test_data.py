@@ -1,126 +1,216 @@
-"""Data: the IDX reader, the embedded MNIST split, DataLoader, random_split, and the Hugging Face
-`datasets` path tested offline on a local parquet file with the hub's schema."""
-import gzip
-import io
-import os
-
+"""firstepoch.data: TensorDataset, DataLoader (batching, shuffle determinism, drop_last, the fast path),
+samplers, generic collation, random_split."""
 import numpy as np
 import pytest
 
 import firstepoch as fe
-from firstepoch.data import DataLoader, Dataset, TensorDataset, random_split
-from firstepoch.datasets import mnist, normalize, read_idx
-
-LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+from firstepoch.data import (BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
+                             TensorDataset, default_collate, random_split)
 
 
-def test_embedded_mnist_is_the_real_test_set():
-    x, y = mnist("test")
-    assert x.shape == (10000, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
-    assert np.bincount(y).tolist() == LABEL_COUNTS
+def _ds(n=10):
+    return TensorDataset(np.arange(n, dtype=np.float32).reshape(n, 1) * 10, np.arange(n))
 
 
-def test_split_is_fixed_and_disjoint():
-    xt, yt = mnist("train")
-    xv, yv = mnist("validation")
-    assert len(yt) == 8000 and len(yv) == 2000
-    x2, y2 = mnist("train")
-    assert np.array_equal(xt, x2) and np.array_equal(yt, y2)
-    seen = {row.tobytes() for row in xt.reshape(8000, -1)}
-    overlap = sum(row.tobytes() in seen for row in xv.reshape(2000, -1))
-    assert overlap <= 5  # MNIST has a few duplicate images; the split itself shares no index
-    with pytest.raises(ValueError, match="split must be"):
-        mnist("dev")
+def _labels(loader):
+    return [b[1].data.tolist() for b in loader]
 
 
-def test_normalize():
-    x, _ = mnist("val")
-    z = normalize(x)
-    assert z.shape == (2000, 784) and z.dtype == np.float32
-    assert abs(z.mean()) < 0.1 and abs(z.std() - 1) < 0.1
+# ---- TensorDataset -------------------------------------------------------------------------------------
+
+def test_tensor_dataset_over_arrays_and_tensors():
+    x = fe.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    ds = TensorDataset(x, np.arange(4))
+    assert len(ds) == 4
+    xi, yi = ds[2]
+    assert xi.shape == (3,) and yi == 2
+    xb, yb = ds.batch(np.array([3, 1]))
+    assert xb.shape == (2, 3) and yb.tolist() == [3, 1]
 
 
-def test_idx_reader_rejects_corrupt_files(tmp_path):
-    good = tmp_path / "ok.idx"
-    data = np.arange(6, dtype=np.uint8).reshape(2, 3)
-    good.write_bytes(b"\x00\x00\x08\x02" + np.array([2, 3], ">i4").tobytes() + data.tobytes())
-    assert np.array_equal(read_idx(str(good)), data)
-    trunc = tmp_path / "trunc.idx.gz"
-    with gzip.open(trunc, "wb") as f:
-        f.write(b"\x00\x00\x08\x02" + np.array([2, 3], ">i4").tobytes() + data.tobytes()[:4])
-    with pytest.raises(ValueError, match="should hold 6 bytes"):
-        read_idx(str(trunc))
-    bad = tmp_path / "bad.idx"
-    bad.write_bytes(b"\x12\x34\x56\x78")
-    with pytest.raises(ValueError, match="bad magic"):
-        read_idx(str(bad))
+def test_tensor_dataset_rejects_bad_arrays():
+    with pytest.raises(ValueError, match=r"array 1 has 3 rows \(shape \(3,\)\), array 0 has 10"):
+        TensorDataset(np.zeros((10, 2)), np.arange(3))
+    with pytest.raises(ValueError, match="scalar"):
+        TensorDataset(np.float32(1))
+    with pytest.raises(ValueError, match="at least one"):
+        TensorDataset()
 
 
-def test_dataloader_batches_shuffle_and_drop_last():
-    x = np.arange(10, dtype=np.float32).reshape(10, 1)
-    y = np.arange(10)
-    ds = TensorDataset(x, y)
-    batches = list(DataLoader(ds, batch_size=4))
-    assert [len(b[1]) for b in batches] == [4, 4, 2]
-    assert isinstance(batches[0][0], fe.Tensor) and batches[0][1].dtype == np.int64
-    assert len(DataLoader(ds, batch_size=4, drop_last=True)) == 2
-    a = [b[1].data.tolist() for b in DataLoader(ds, batch_size=3, shuffle=True, generator=7)]
-    b = [b[1].data.tolist() for b in DataLoader(ds, batch_size=3, shuffle=True, generator=7)]
-    assert a == b and sorted(sum(a, [])) == list(range(10)) and sum(a, []) != list(range(10))
-    with pytest.raises(ValueError, match="array 1 has 3 rows"):
-        TensorDataset(x, y[:3])
+# ---- DataLoader ----------------------------------------------------------------------------------------
+
+def test_batches_in_order_with_a_partial_last_batch():
+    batches = list(DataLoader(_ds(), batch_size=4))
+    assert [b[1].data.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    xb, yb = batches[-1]
+    assert isinstance(xb, fe.Tensor) and isinstance(yb, fe.Tensor)
+    assert xb.dtype == np.float32 and xb.shape == (2, 1) and xb.data[:, 0].tolist() == [80.0, 90.0]
+    assert yb.dtype == np.int64 and not xb.requires_grad
+    assert len(DataLoader(_ds(), batch_size=4)) == 3
+
+
+def test_drop_last():
+    loader = DataLoader(_ds(), batch_size=4, drop_last=True)
+    assert len(loader) == 2 and _labels(loader) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    shuffled = DataLoader(_ds(), batch_size=3, drop_last=True, shuffle=True, generator=0)
+    got = _labels(shuffled)
+    assert len(got) == len(shuffled) == 3 and all(len(b) == 3 for b in got)
+    assert len(set(sum(got, []))) == 9  # nine distinct samples, the leftover one dropped
+    assert _labels(DataLoader(_ds(3), batch_size=4, drop_last=True)) == []
+
+
+def test_shuffle_is_a_seeded_permutation_and_new_each_epoch():
+    a = DataLoader(_ds(), batch_size=3, shuffle=True, generator=7)
+    b = DataLoader(_ds(), batch_size=3, shuffle=True, generator=np.random.default_rng(7))
+    epoch1, epoch2 = _labels(a), _labels(a)
+    assert epoch1 == _labels(b) and epoch2 == _labels(b)  # an int seed and a Generator agree
+    assert sorted(sum(epoch1, [])) == list(range(10)) and sum(epoch1, []) != list(range(10))
+    assert epoch1 != epoch2
+    assert [len(x) for x in epoch1] == [3, 3, 3, 1]
+    # x and y stay paired through the shuffle
+    for xb, yb in DataLoader(_ds(), batch_size=4, shuffle=True, generator=1):
+        assert np.array_equal(xb.data[:, 0], yb.data * 10.0)
+
+
+def test_default_shuffle_follows_manual_seed():
+    loader = DataLoader(_ds(50), batch_size=8, shuffle=True)
+    fe.manual_seed(123)
+    first = _labels(loader)
+    fe.manual_seed(123)
+    assert _labels(loader) == first
+    fe.manual_seed(124)
+    assert _labels(loader) != first
+
+
+def test_tensor_dataset_is_batched_without_a_per_sample_loop():
+    class NoItems(TensorDataset):
+        def __getitem__(self, i):
+            raise AssertionError("the fast path must not read samples one at a time")
+
+    ds = NoItems(np.arange(20, dtype=np.float64).reshape(10, 2), np.arange(10))
+    batches = list(DataLoader(ds, batch_size=4, shuffle=True, generator=0))
+    assert [len(b[1]) for b in batches] == [4, 4, 2] and batches[0][0].dtype == np.float64
+    sub = Subset(ds, [9, 8, 7])
+    (xb, yb), = DataLoader(sub, batch_size=3)
+    assert yb.data.tolist() == [9, 8, 7]
+
+
+def test_transform_applies_to_the_inputs():
+    loader = DataLoader(_ds(), batch_size=5, transform=lambda x: x + 1)
+    xb, yb = next(iter(loader))
+    assert xb.data[:, 0].tolist() == [1.0, 11.0, 21.0, 31.0, 41.0] and yb.data.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_dataloader_rejects_bad_arguments():
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size must be a positive int"):
+            DataLoader(_ds(), batch_size=bad)
+    with pytest.raises(TypeError, match="generator must be"):
+        DataLoader(_ds(), shuffle=True, generator="seed")
+    with pytest.raises(ValueError, match="either sampler or shuffle"):
+        DataLoader(_ds(), shuffle=True, sampler=SequentialSampler(_ds()))
+    with pytest.raises(ValueError, match="batch_sampler is exclusive"):
+        DataLoader(_ds(), batch_size=4, batch_sampler=[[0, 1]])
+
+
+# ---- generic datasets and collation --------------------------------------------------------------------
+
+class Squares(Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return np.full(2, i, np.float32), i * i
 
 
 def test_generic_dataset_collates_per_sample():
-    class Squares(Dataset):
-        def __len__(self):
-            return 5
-
-        def __getitem__(self, i):
-            return np.float32(i), i * i
-
     batches = list(DataLoader(Squares(), batch_size=2))
-    assert batches[1][1].data.tolist() == [4, 9]
+    assert [b[1].data.tolist() for b in batches] == [[0, 1], [4, 9], [16]]
+    assert batches[1][0].shape == (2, 2) and batches[1][0].dtype == np.float32
+    assert batches[1][1].dtype == np.int64
 
 
-def test_random_split():
-    ds = TensorDataset(np.arange(10))
+def test_collate_structures_and_errors():
+    out = default_collate([{"x": np.zeros(3), "y": 1}, {"x": np.ones(3), "y": 2}])
+    assert out["x"].shape == (2, 3) and out["y"].tolist() == [1, 2]
+    assert default_collate([np.zeros(2), np.ones(2)]).shape == (2, 2)
+    with pytest.raises(ValueError, match="different shapes"):
+        default_collate([(np.zeros(2),), (np.zeros(3),)])
+    with pytest.raises(ValueError, match="different numbers of fields"):
+        default_collate([(1, 2), (1,)])
+    custom = DataLoader(Squares(), batch_size=5, collate_fn=lambda s: np.array([v for _, v in s]))
+    assert next(iter(custom)).data.tolist() == [0, 1, 4, 9, 16]
+
+
+def test_dataset_base_class_says_what_is_missing():
+    with pytest.raises(NotImplementedError, match="__len__"):
+        len(Dataset())
+
+
+# ---- samplers ------------------------------------------------------------------------------------------
+
+def test_samplers():
+    ds = _ds()
+    assert list(SequentialSampler(ds)) == list(range(10))
+    r = RandomSampler(ds, generator=3)
+    assert sorted(r.indices().tolist()) == list(range(10))
+    draws = RandomSampler(ds, replacement=True, num_samples=25, generator=0).indices()
+    assert len(draws) == 25 and draws.min() >= 0 and draws.max() < 10
+    with pytest.raises(ValueError, match="needs replacement=True"):
+        RandomSampler(ds, num_samples=5)
+    bs = BatchSampler(SequentialSampler(ds), 4, drop_last=False)
+    assert [b.tolist() for b in bs] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] and len(bs) == 3
+    # an explicit sampler or batch sampler drives the loader
+    backwards = DataLoader(ds, batch_size=5, sampler=np.arange(9, -1, -1).tolist())
+    assert _labels(backwards) == [[9, 8, 7, 6, 5], [4, 3, 2, 1, 0]]
+    pairs = DataLoader(ds, batch_sampler=[[0, 9], [5]])
+    assert _labels(pairs) == [[0, 9], [5]] and len(pairs) == 2
+
+
+# ---- random_split --------------------------------------------------------------------------------------
+
+def test_random_split_lengths_cover_without_overlap():
+    ds = _ds(10)
     a, b = random_split(ds, [7, 3], generator=np.random.default_rng(0))
-    idx = sorted(a.indices.tolist() + b.indices.tolist())
-    assert idx == list(range(10)) and len(a) == 7
-    c, d = random_split(ds, [0.5, 0.5], generator=np.random.default_rng(0))
-    assert len(c) == len(d) == 5
-    with pytest.raises(ValueError, match="sum to 11"):
-        random_split(ds, [8, 3])
+    assert len(a) == 7 and len(b) == 3
+    assert sorted(a.indices.tolist() + b.indices.tolist()) == list(range(10))
+    x, y = a[0]
+    assert y == a.indices[0] and x[0] == 10.0 * y  # items come from the parent dataset
+    c, d = random_split(ds, [7, 3], generator=0)
+    e, f = random_split(ds, [7, 3], generator=0)
+    assert c.indices.tolist() == e.indices.tolist() and d.indices.tolist() == f.indices.tolist()
 
 
-def test_hugging_face_path_offline_parquet(tmp_path):
-    datasets = pytest.importorskip("datasets")
-    Image = pytest.importorskip("PIL.Image")
-    x, y = mnist("val")
-    x, y = x[:50], y[:50]
-    pngs = []
-    for img in x:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="PNG")
-        pngs.append({"bytes": buf.getvalue(), "path": None})
-    features = datasets.Features({"image": datasets.Image(), "label": datasets.ClassLabel(num_classes=10)})
-    ds = datasets.Dataset.from_dict({"image": pngs, "label": y.tolist()}, features=features)
-    path = os.path.join(tmp_path, "mnist-test.parquet")
-    ds.to_parquet(path)
-    xi, yi = mnist("test", source=path)
-    assert np.array_equal(xi, x) and np.array_equal(yi, y)
+def test_random_split_fractions_round_like_pytorch():
+    parts = random_split(_ds(10), [0.33, 0.33, 0.34], generator=0)
+    assert [len(p) for p in parts] == [4, 3, 3]
+    assert [len(p) for p in random_split(_ds(10), [0.5, 0.5], generator=0)] == [5, 5]
+    assert [len(p) for p in random_split(_ds(10), [1.0, 0.0], generator=0)] == [10, 0]
 
 
-def test_hugging_face_missing_gives_install_hint(monkeypatch):
-    import builtins
-    real_import = builtins.__import__
+def test_random_split_default_generator_and_errors():
+    ds = _ds(20)
+    fe.manual_seed(5)
+    first = random_split(ds, [10, 10])[0].indices.tolist()
+    fe.manual_seed(5)
+    assert random_split(ds, [10, 10])[0].indices.tolist() == first
+    with pytest.raises(ValueError, match="sum to 21, the dataset has 20"):
+        random_split(ds, [11, 10])
+    with pytest.raises(ValueError, match="non-negative"):
+        random_split(ds, [-1, 21])
+    with pytest.raises(ValueError, match="sum to 1"):
+        random_split(ds, [0.5, 0.4])
+    with pytest.raises(TypeError, match="all ints or all fractions"):
+        random_split(ds, [10, 0.5])
+    with pytest.raises(IndexError, match=r"indices must lie in \[0, 20\)"):
+        Subset(ds, [0, 20])
 
-    def no_datasets(name, *a, **k):
-        if name == "datasets":
-            raise ImportError("no datasets")
-        return real_import(name, *a, **k)
 
-    monkeypatch.setattr(builtins, "__import__", no_datasets)
-    with pytest.raises(ImportError, match=r"pip install '\.\[hf\]'"):
-        mnist("train", source="ylecun/mnist-not-cached")
+def test_loader_over_embedded_mnist():
+    from firstepoch.datasets import mnist_normalized
+    x, y = mnist_normalized("val")
+    loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, generator=0)
+    batches = list(loader)
+    assert len(batches) == len(loader) == 32
+    assert batches[0][0].shape == (64, 784) and batches[-1][0].shape == (2000 - 31 * 64, 784)
+    assert sorted(np.concatenate([b[1].data for b in batches]).tolist()) == sorted(y.tolist())

@@ -1,130 +1,212 @@
-"""MNIST, offline from the embedded copy or through Hugging Face `datasets`.
+"""MNIST as NumPy arrays: offline from the copy inside the package, or through Hugging Face `datasets`.
 
 The embedded data is the real MNIST test set (10,000 digits, IDX format; CC BY-SA 3.0, Yann LeCun,
-Corinna Cortes and Christopher J. C. Burges: see data/mnist/NOTICE.md). Its default split is fixed:
-a permutation drawn with seed 0 sends 8,000 digits to "train" and the other 2,000 to "val".
-"test" is all 10,000 (it overlaps both: report it only for models trained on other data).
+Corinna Cortes and Christopher J. C. Burges: see data/mnist/NOTICE.md). Its split is fixed and does
+not depend on the NumPy version: digit i gets the key splitmix64(i + SPLIT_SEED); the 8,000 digits
+with the smallest keys are "train", the other 2,000 "val". The split is not stratified (each digit's
+share of "train" is 80% give or take a couple of points). "test" is all 10,000 digits, so it overlaps
+both train and val: use it only for models trained on other data (the hub's 60,000).
+
+Hugging Face (`pip install .[hf]`): "train" is the hub's 60,000-digit train split, "val" and "test"
+are both its 10,000-digit test split. The PNGs are decoded once per process into a uint8 array and
+kept in memory; batches slice that array.
 """
-import gzip
 import io
 import os
 
 import numpy as np
 
-_HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
-_IMAGES = "t10k-images-idx3-ubyte.gz"
-_LABELS = "t10k-labels-idx1-ubyte.gz"
+from .idx import MAGIC_IMAGES, MAGIC_LABELS, read_idx
+
+EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
+IMAGES_FILE = "t10k-images-idx3-ubyte.gz"
+LABELS_FILE = "t10k-labels-idx1-ubyte.gz"
 SPLIT_SEED = 0
 N_TRAIN = 8000
 MEAN, STD = 0.1307, 0.3081
+HF_NAME = "ylecun/mnist"
+HF_INSTALL_HINT = "pip install '.[hf]' (Hugging Face datasets and Pillow)"
 
-_cache = {}
-
-
-def read_idx(path):
-    """Reads an IDX file (optionally gzip): big-endian magic (0x08 = uint8 data, then the rank), the
-    dimension sizes as big-endian int32, then the data. Raises ValueError on a corrupt or truncated file."""
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise ValueError(f"read_idx: cannot read {path}: {e}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"read_idx: {path} is not an IDX file of uint8 data (bad magic {raw[:4]!r})")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"read_idx: {path} is truncated inside its header")
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
-    count = int(np.prod(dims))
-    if len(raw) - header != count:
-        raise ValueError(f"read_idx: {path} should hold {count} bytes of data for shape {dims}, "
-                         f"found {len(raw) - header}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
-
-
-def _embedded():
-    if "embedded" not in _cache:
-        images = read_idx(os.path.join(_HERE, _IMAGES))
-        labels = read_idx(os.path.join(_HERE, _LABELS)).astype(np.int64)
-        if images.shape[0] != labels.shape[0]:
-            raise ValueError(f"embedded MNIST: {images.shape[0]} images but {labels.shape[0]} labels")
-        _cache["embedded"] = (images, labels)
-    return _cache["embedded"]
+_cache = {}  # decoded arrays, one entry per source and split: never decode twice
 
 
 def _split_name(split):
     names = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
-    if split not in names:
+    if not isinstance(split, str) or split not in names:
         raise ValueError(f"mnist: split must be 'train', 'val' (or 'validation') or 'test', got {split!r}")
     return names[split]
 
 
-def _from_hf_table(ds):
-    """Decodes a Hugging Face dataset with an `image` column (PNG) and `label` once, into arrays."""
-    from PIL import Image
-
-    table = ds.with_format("arrow")[:] if hasattr(ds, "with_format") else ds
-    images_col = table.column("image").to_pylist()
-    labels = np.asarray(table.column("label").to_pylist(), dtype=np.int64)
-    images = np.empty((len(images_col), 28, 28), dtype=np.uint8)
-    for i, item in enumerate(images_col):  # decode each PNG once, here, never per batch
-        data = item["bytes"] if isinstance(item, dict) else item
-        images[i] = np.asarray(Image.open(io.BytesIO(data)).convert("L"))
-    return images, labels
+def _splitmix64(x):
+    """A fixed bijective hash of uint64s (Vigna's splitmix64 finaliser), vectorised; wraps mod 2**64."""
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
-def _hf(split, source):
+def split_indices(n, n_train, seed=SPLIT_SEED):
+    """(train, val) index arrays, each sorted: the n_train indices with the smallest hash keys, and the rest."""
+    order = np.argsort(_splitmix64(np.arange(n, dtype=np.uint64) + np.uint64(seed)), kind="stable")
+    return np.sort(order[:n_train]), np.sort(order[n_train:])
+
+
+# ---- embedded IDX files --------------------------------------------------------------------------------
+
+def _find(root, name):
+    for candidate in (name, name[:-3]):  # the .gz file or its unpacked twin
+        path = os.path.join(root, candidate)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"mnist: no {name} (or {name[:-3]}) in {root}")
+
+
+def _load_idx_pair(root):
+    key = ("idx", os.path.abspath(root))
+    if key not in _cache:
+        images = read_idx(_find(root, IMAGES_FILE), magic=MAGIC_IMAGES)
+        labels = read_idx(_find(root, LABELS_FILE), magic=MAGIC_LABELS).astype(np.int64)
+        if images.shape[1:] != (28, 28):
+            raise ValueError(f"mnist: images in {root} are {images.shape[1:]}, expected (28, 28)")
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(f"mnist: {root} holds {images.shape[0]} images but {labels.shape[0]} labels")
+        if labels.size and (labels.min() < 0 or labels.max() > 9):
+            raise ValueError(f"mnist: labels in {root} must lie in 0..9, found {labels.min()}..{labels.max()}")
+        _cache[key] = (images, labels)
+    return _cache[key]
+
+
+# ---- Hugging Face ----------------------------------------------------------------------------------------
+
+def _import_hf():
     try:
         import datasets as hf
-    except ImportError:
-        raise ImportError("mnist(source=...) from Hugging Face needs the optional extra: pip install '.[hf]' "
-                          "(datasets and Pillow); the embedded default (source='embedded') needs neither") from None
-    key = (source, split)
-    if key in _cache:
-        return _cache[key]
-    hf_split = {"train": "train", "val": "test", "test": "test"}[split]
+        import PIL.Image  # noqa: F401  (decoding the PNGs needs it)
+    except ImportError as e:
+        raise ImportError(f"mnist: loading through Hugging Face needs the optional extra: {HF_INSTALL_HINT}; "
+                          f"the embedded default (source='embedded') needs neither ({e})") from None
+    return hf
+
+
+def _pick_split(dd, hf_split, source):
+    """One split of a DatasetDict: the one named hf_split, or the only one there is."""
+    if hf_split in dd:
+        return dd[hf_split]
+    if len(dd) == 1:
+        return next(iter(dd.values()))
+    raise ValueError(f"mnist: {source} has splits {sorted(dd)}, none named {hf_split!r}")
+
+
+def _load_hf_dataset(hf, source, hf_split, root):
+    if os.path.isfile(source):
+        # one file is one split, whatever split is asked for
+        dd = hf.load_dataset("parquet", data_files={"train": source}, cache_dir=root)
+        return _pick_split(dd, hf_split, source)
+    if os.path.isdir(source):
+        has_parquet = any(name.endswith(".parquet") for _, _, files in os.walk(source) for name in files)
+        builder = "parquet" if has_parquet else "imagefolder"
+        dd = hf.load_dataset(builder, data_dir=source, cache_dir=root)
+        return _pick_split(dd, hf_split, source)
     try:
-        if os.path.exists(source):
-            if os.path.isdir(source):
-                ds = hf.load_dataset("imagefolder", data_dir=source, split=hf_split)
-            else:
-                ds = hf.load_dataset("parquet", data_files={hf_split: source}, split=hf_split)
-        else:
-            ds = hf.load_dataset(source, split=hf_split)
-    except (ConnectionError, OSError, ValueError) as e:
-        if os.path.exists(source):
-            raise
-        raise RuntimeError(f"mnist: could not load {source!r} from the Hugging Face hub ({e}); the embedded "
-                           "copy works offline: mnist(split, source='embedded')") from None
-    images, labels = _from_hf_table(ds.cast_column("image", hf.Image(decode=False)))
-    _cache[key] = (images, labels)
-    return images, labels
+        return hf.load_dataset(source, split=hf_split, cache_dir=root)
+    except OSError as e:  # ConnectionError, hub HTTP errors, "not found" (all OSErrors)
+        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""
+        raise RuntimeError(f"mnist: could not load {source!r} from the Hugging Face hub{offline}: "
+                           f"{type(e).__name__}: {e}. The hub is unreachable or the dataset is not cached; "
+                           "the embedded copy works offline: mnist(split) with source='embedded'") from None
 
 
-def mnist(split="train", source="embedded"):
-    """(images uint8 (N, 28, 28), labels int64 (N,)) of one split.
+def _decode_images(column, source):
+    """A pyarrow column of {"bytes", "path"} PNG structs -> uint8 (N, 28, 28), each PNG decoded once."""
+    from PIL import Image
 
-    source: "embedded" (offline, the default), "ylecun/mnist" or "hf" (the hub: its "train" split for
-    "train", its "test" split for "val"/"test"), or a path to a parquet file or an imagefolder with the
-    hub's schema (an `image` column of PNG bytes, an int `label`).
+    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    blobs = column.field("bytes").to_pylist()
+    paths = column.field("path").to_pylist()
+    images = np.empty((len(blobs), 28, 28), dtype=np.uint8)
+    for i, (blob, path) in enumerate(zip(blobs, paths)):
+        with Image.open(io.BytesIO(blob) if blob is not None else path) as img:
+            pixels = np.asarray(img if img.mode == "L" else img.convert("L"))
+        if pixels.shape != (28, 28):
+            raise ValueError(f"mnist: image {i} of {source} is {pixels.shape}, expected (28, 28)")
+        images[i] = pixels
+    return images
+
+
+def _labels_as_digits(ds, table, source):
+    labels = table.column("label").to_numpy().astype(np.int64)
+    feature = ds.features["label"]
+    names = getattr(feature, "names", None)
+    # an imagefolder's ClassLabel indexes its folder names in sorted order; map folders "0".."9" to digits
+    if names and all(str(n).isdigit() for n in names):
+        labels = np.asarray([int(n) for n in names], dtype=np.int64)[labels]
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"mnist: labels of {source} must lie in 0..9, found {labels.min()}..{labels.max()}")
+    return labels
+
+
+def _load_hf(split, source, root):
+    hf = _import_hf()
+    hf_split = "train" if split == "train" else "test"
+    local = os.path.exists(source)
+    key = ("hf", os.path.abspath(source) if local else source, hf_split, root)
+    if key not in _cache:
+        ds = _load_hf_dataset(hf, source, hf_split, root)
+        for column in ("image", "label"):
+            if column not in ds.column_names:
+                raise ValueError(f"mnist: {source} needs columns 'image' and 'label', has {ds.column_names}")
+        ds = ds.cast_column("image", hf.Image(decode=False))  # raw PNG bytes: we decode them ourselves, once
+        table = ds.with_format("arrow")[:]
+        images = _decode_images(table.column("image"), source)
+        labels = _labels_as_digits(ds, table, source)
+        _cache[key] = (images, labels)
+    return _cache[key]
+
+
+# ---- the public functions ------------------------------------------------------------------------------
+
+def mnist(split="train", source="embedded", root=None):
+    """(images uint8 (N, 28, 28), labels int64 (N,)) of one split of MNIST, as fresh NumPy arrays.
+
+    split: "train", "val" (or "validation") or "test".
+    source: "embedded" (the default; offline, the 10,000 digits inside the package split 8,000 / 2,000,
+        "test" = all 10,000), "hf" or "ylecun/mnist" (the Hugging Face hub, any hub name with the same
+        schema also works), or a local path: a parquet file, or a folder of parquet files or of images
+        (an imagefolder, one subfolder per digit) with the hub's schema: an `image` column of PNGs and
+        a `label` column. A single file is one split and is returned whole for any split.
+    root: for "embedded", a folder holding the two t10k IDX files (.gz or unpacked) to read instead of
+        the package's copy; for the hub and local paths, Hugging Face's cache folder (load_dataset's
+        cache_dir; None uses its default).
     """
     split = _split_name(split)
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"mnist: source must be 'embedded', 'hf', a hub name or a path, got {type(source).__name__}")
+    source = os.fspath(source)
     if source == "embedded":
-        images, labels = _embedded()
+        images, labels = _load_idx_pair(EMBEDDED_DIR if root is None else os.fspath(root))
         if split == "test":
-            return images, labels
-        order = np.random.default_rng(SPLIT_SEED).permutation(len(labels))
-        idx = order[:N_TRAIN] if split == "train" else order[N_TRAIN:]
-        idx = np.sort(idx)
+            return images.copy(), labels.copy()
+        train, val = split_indices(len(labels), N_TRAIN)
+        idx = train if split == "train" else val
         return images[idx], labels[idx]
     if source == "hf":
-        source = "ylecun/mnist"
-    return _hf(split, source)
+        source = HF_NAME
+    images, labels = _load_hf(split, source, None if root is None else os.fspath(root))
+    return images.copy(), labels.copy()  # the cache stays intact whatever the caller does
 
 
 def normalize(images, flatten=True):
-    """uint8 images -> float32 (x / 255 - 0.1307) / 0.3081, flattened to (N, 784) by default."""
-    x = (images.astype(np.float32) / 255.0 - MEAN) / STD
+    """uint8 images -> float32 (x / 255 - 0.1307) / 0.3081 (MNIST's mean and std), flattened to
+    (N, 784) by default."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"normalize: expected uint8 images (0..255), got dtype {images.dtype}")
+    x = (images.astype(np.float32) / np.float32(255) - np.float32(MEAN)) / np.float32(STD)
     return x.reshape(len(x), -1) if flatten else x
+
+
+def mnist_normalized(split="train", source="embedded", root=None, flatten=True):
+    """mnist(split, source, root) with the images through normalize: (float32 (N, 784), int64 (N,)),
+    ready for an MLP (flatten=False keeps (N, 28, 28))."""
+    images, labels = mnist(split, source, root)
+    return normalize(images, flatten=flatten), labels

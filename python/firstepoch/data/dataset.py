@@ -1,0 +1,130 @@
+"""Datasets (PyTorch's shapes): anything with __len__ and __getitem__. A dataset that can also hand
+over many rows at once (`batch(indices)`) lets the DataLoader skip the per-sample loop."""
+import math
+import numbers
+
+import numpy as np
+
+from .. import random as _random
+from ..tensor import Tensor
+
+
+def as_generator(generator, who):
+    """None (firstepoch.manual_seed's generator), an int seed, or a NumPy Generator -> a Generator."""
+    if generator is None:
+        return _random.generator()
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(f"{who}: generator must be None, an int seed or a numpy.random.Generator, "
+                    f"got {type(generator).__name__}")
+
+
+class Dataset:
+    """Subclass and define __len__ and __getitem__(i) -> one sample (an array, a number, or a tuple of them)."""
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, i):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+
+class TensorDataset(Dataset):
+    """Sample i is row i of every array (NumPy arrays or firstepoch Tensors; all share the first dimension).
+    Tensors are stored as their arrays: batches are new Tensors, outside any autograd graph."""
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset: give at least one array")
+        self.arrays = []
+        for k, a in enumerate(arrays):
+            a = a.data if isinstance(a, Tensor) else np.asarray(a)
+            if a.ndim == 0:
+                raise ValueError(f"TensorDataset: array {k} is a scalar (shape ()), it needs a first dimension")
+            self.arrays.append(a)
+        n = len(self.arrays[0])
+        for k, a in enumerate(self.arrays):
+            if len(a) != n:
+                raise ValueError(f"TensorDataset: array {k} has {len(a)} rows (shape {a.shape}), "
+                                 f"array 0 has {n} (shape {self.arrays[0].shape})")
+
+    def __len__(self):
+        return len(self.arrays[0])
+
+    def __getitem__(self, i):
+        return tuple(a[i] for a in self.arrays)
+
+    def batch(self, indices):
+        """Rows `indices` (an int array) of every array, one fancy-indexing call each: a fresh copy."""
+        return tuple(a[indices] for a in self.arrays)
+
+
+class Subset(Dataset):
+    """The items of `dataset` at `indices`, in that order."""
+
+    def __init__(self, dataset, indices):
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or (indices.size and indices.dtype.kind not in "iu"):
+            raise TypeError(f"Subset: indices must be a 1-D array of ints, got shape {indices.shape} "
+                            f"dtype {indices.dtype}")
+        indices = indices.astype(np.int64, copy=False)
+        n = len(dataset)
+        if indices.size and (indices.min() < 0 or indices.max() >= n):
+            raise IndexError(f"Subset: indices must lie in [0, {n}), got {indices.min()}..{indices.max()}")
+        self.dataset = dataset
+        self.indices = indices
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        return self.dataset[int(self.indices[i])]
+
+    def batch(self, indices):
+        if hasattr(self.dataset, "batch"):
+            return self.dataset.batch(self.indices[indices])
+        from .dataloader import default_collate
+        return default_collate([self.dataset[int(j)] for j in self.indices[indices]])
+
+
+def _counts_from_fractions(fractions, n):
+    """Fractions summing to 1 -> counts summing to n: floor each, then hand the remainder out one at a time
+    from the first part on (PyTorch's rule)."""
+    counts = [int(math.floor(n * f)) for f in fractions]
+    for i in range(n - sum(counts)):
+        counts[i % len(counts)] += 1
+    return counts
+
+
+def random_split(dataset, lengths, generator=None):
+    """Splits `dataset` into non-overlapping Subsets, drawn with one permutation.
+
+    lengths: ints summing to len(dataset), or fractions in [0, 1] summing to 1.
+    generator: None (firstepoch.manual_seed's generator), an int seed, or a numpy.random.Generator.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split: lengths is empty")
+    is_int = [isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in lengths]
+    if all(is_int):
+        lengths = [int(x) for x in lengths]
+        if any(x < 0 for x in lengths):
+            raise ValueError(f"random_split: lengths must be non-negative, got {lengths}")
+        if sum(lengths) != n:
+            raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, the dataset has {n} items")
+    elif all(isinstance(x, numbers.Real) and not is_i for x, is_i in zip(lengths, is_int)):
+        if any(not 0 <= x <= 1 for x in lengths) or abs(sum(lengths) - 1) > 1e-6:
+            raise ValueError(f"random_split: fractions must lie in [0, 1] and sum to 1, got {lengths} "
+                             f"(sum {sum(lengths)})")
+        lengths = _counts_from_fractions(lengths, n)
+    else:
+        raise TypeError(f"random_split: lengths must be all ints or all fractions, got {lengths}")
+    order = as_generator(generator, "random_split").permutation(n)
+    parts, start = [], 0
+    for k in lengths:
+        parts.append(Subset(dataset, order[start:start + k]))
+        start += k
+    return parts

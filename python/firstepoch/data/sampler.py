@@ -1,0 +1,79 @@
+"""Samplers: the order in which a DataLoader visits a dataset. Each epoch's order is one int64 array
+(`indices()`), so batches are slices of it, never a Python loop over samples."""
+import numpy as np
+
+from .dataset import as_generator
+
+
+class Sampler:
+    """Subclass and define indices() -> the int64 index array of one epoch, and __len__."""
+
+    def indices(self):
+        raise NotImplementedError(f"{type(self).__name__} must define indices()")
+
+    def __iter__(self):
+        return iter(self.indices().tolist())
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., n - 1."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __len__(self):
+        return len(self.data_source)
+
+    def indices(self):
+        return np.arange(len(self.data_source), dtype=np.int64)
+
+
+class RandomSampler(Sampler):
+    """A new permutation every epoch (or num_samples draws with replacement), from `generator`: an int seed
+    or a numpy.random.Generator, kept across epochs; None draws from firstepoch.manual_seed's generator at
+    the start of each epoch, so manual_seed(s) before a run makes its order repeatable."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        self.data_source = data_source
+        self.replacement = bool(replacement)
+        if num_samples is not None and not self.replacement:
+            raise ValueError("RandomSampler: num_samples needs replacement=True (a permutation has len(data) items)")
+        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
+            raise ValueError(f"RandomSampler: num_samples must be a positive int, got {num_samples!r}")
+        self.num_samples = num_samples
+        self._fixed = None if generator is None else as_generator(generator, "RandomSampler")
+
+    def __len__(self):
+        return len(self.data_source) if self.num_samples is None else self.num_samples
+
+    def indices(self):
+        g = self._fixed if self._fixed is not None else as_generator(None, "RandomSampler")
+        n = len(self.data_source)
+        if self.replacement:
+            if n == 0:
+                raise ValueError("RandomSampler: cannot draw with replacement from an empty dataset")
+            return g.integers(0, n, size=len(self), dtype=np.int64)
+        return g.permutation(n).astype(np.int64, copy=False)
+
+
+class BatchSampler(Sampler):
+    """Cuts a sampler's epoch into batches of index arrays; drop_last drops a short last batch."""
+
+    def __init__(self, sampler, batch_size, drop_last=False):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.sampler = sampler
+        self.batch_size = int(batch_size)
+        self.drop_last = bool(drop_last)
+
+    def __len__(self):
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        order = self.sampler.indices() if hasattr(self.sampler, "indices") else np.fromiter(
+            self.sampler, dtype=np.int64)
+        n = len(order)
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
+            yield order[start:start + self.batch_size]
