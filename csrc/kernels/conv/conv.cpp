@@ -29,9 +29,10 @@ bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
-// Images per chunk: about 4M column-buffer elements, fixed by the shape alone.
+// Images per chunk: a column buffer of about 256K elements (1 MiB in float32, so it stays in L2),
+// fixed by the shape alone. Large images go one at a time.
 int64_t chunk_images(int64_t N, int64_t KT, int64_t L) {
-  return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 22) / std::max<int64_t>(1, KT * L)));
+  return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 18) / std::max<int64_t>(1, KT * L)));
 }
 
 // Columns of images [n0, n0 + cn) side by side: col (KT, cn*L), image i in columns [i*L, (i+1)*L).
@@ -62,23 +63,30 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t chunk = chunk_images(N, KT, L);
   std::vector<T> col(static_cast<size_t>(KT * chunk * L));
-  std::vector<T> out(static_cast<size_t>(OC * chunk * L));
+  std::vector<T> out(chunk > 1 ? static_cast<size_t>(OC * chunk * L) : 0);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
     gather_columns(k, x, g, n0, cn, col.data(), nthreads);
+    // one image: the GEMM writes y[n] itself; several: (OC, cn*L) then copied out image by image
+    T* dst = cn == 1 ? y + n0 * OC * L : out.data();
     for (int64_t gi = 0; gi < groups; ++gi)
       gemm::gemm<T>(uk, false, false, OCg, LC, K, T(1), w + gi * OCg * K, K, col.data() + gi * K * LC, LC, T(0),
-                    out.data() + gi * OCg * LC, LC, nullptr, false, nthreads);
-    // (OC, cn*L) -> y[n0 + i] (OC, L), adding the bias on the way
+                    dst + gi * OCg * LC, LC, nullptr, false, nthreads);
     parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
       int64_t a, b;
       split_range(cn, count, tid, &a, &b);
       for (int64_t i = a; i < b; ++i) {
         T* yn = y + (n0 + i) * OC * L;
         for (int64_t o = 0; o < OC; ++o) {
-          const T* src = out.data() + o * LC + i * L;
+          const T* src = dst + o * LC + i * L;
           const T add = bias ? bias[o] : T(0);
-          for (int64_t j = 0; j < L; ++j) yn[o * L + j] = src[j] + add;
+          T* yr = yn + o * L;
+          if (cn == 1) {
+            if (bias)
+              for (int64_t j = 0; j < L; ++j) yr[j] += add;
+          } else {
+            for (int64_t j = 0; j < L; ++j) yr[j] = src[j] + add;
+          }
         }
       }
     });
@@ -93,29 +101,30 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   const bool pw = pointwise(g);
   const int64_t chunk = chunk_images(N, KT, L);
   std::vector<T> col(static_cast<size_t>(KT * chunk * L));
-  std::vector<T> dyc(static_cast<size_t>(OC * chunk * L));
+  std::vector<T> dyc_buf(chunk > 1 ? static_cast<size_t>(OC * chunk * L) : 0);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-    // dy of the chunk side by side: (OC, cn*L)
-    parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
+    // dy of the chunk side by side: (OC, cn*L); one image's dy is already that
+    const T* dyc_ptr = cn == 1 ? dy + n0 * OC * L : dyc_buf.data();
+    if (cn > 1) parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
       int64_t a, b;
       split_range(cn, count, tid, &a, &b);
       for (int64_t i = a; i < b; ++i) {
         const T* dyn = dy + (n0 + i) * OC * L;
-        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc.data() + o * LC + i * L);
+        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc_buf.data() + o * LC + i * L);
       }
     });
     if (dw) {
       // dW_g (+)= dy_g @ col_g^T, the chunks summed in order
       gather_columns(k, x, g, n0, cn, col.data(), nthreads);
       for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc.data() + gi * OCg * LC, LC, col.data() + gi * K * LC, LC,
+        gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc_ptr + gi * OCg * LC, LC, col.data() + gi * K * LC, LC,
                       n0 == 0 ? T(0) : T(1), dw + gi * OCg * K, K, nullptr, false, nthreads);
     }
     if (dx) {
       // dcol_g = W_g^T @ dy_g, then each image's columns scattered back (col reused as dcol)
       for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, true, false, K, LC, OCg, T(1), w + gi * OCg * K, K, dyc.data() + gi * OCg * LC, LC, T(0),
+        gemm::gemm<T>(uk, true, false, K, LC, OCg, T(1), w + gi * OCg * K, K, dyc_ptr + gi * OCg * LC, LC, T(0),
                       col.data() + gi * K * LC, LC, nullptr, false, nthreads);
       parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
         int64_t a, b;
