@@ -40,4 +40,21 @@ inline void split_range(int64_t n, int parts, int i, int64_t* begin, int64_t* en
   *end = *begin + base + (i < rem ? 1 : 0);
 }
 
+// Splits [0, n) into contiguous ranges over up to `nthreads` threads and calls fn(begin, end) for each
+// non-empty one. Fewer threads are used when each would get less than `min_work` units of work
+// (n * work_per_item in all): below that, a fork/join costs more than it saves.
+template <class F>
+void parallel_ranges(int64_t n, int64_t work_per_item, int64_t min_work, int nthreads, F&& fn) {
+  const int64_t by_work = n * work_per_item / min_work;
+  int64_t nt = nthreads;
+  if (by_work < nt) nt = by_work;
+  if (n < nt) nt = n;
+  if (nt < 1) nt = 1;
+  parallel_region(static_cast<int>(nt), [&](int tid, int count) {
+    int64_t b, e;
+    split_range(n, count, tid, &b, &e);
+    if (b < e) fn(b, e);
+  });
+}
+
 }  // namespace fe

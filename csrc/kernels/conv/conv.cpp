@@ -13,16 +13,7 @@ namespace {
 
 template <class F>
 void over_planes(int64_t planes, int64_t work_per_plane, int nthreads, F&& fn) {
-  const int64_t by_size = planes * work_per_plane / 32768;
-  int nt = nthreads;
-  if (by_size < nt) nt = static_cast<int>(by_size);
-  if (planes < nt) nt = static_cast<int>(planes);
-  if (nt < 1) nt = 1;
-  parallel_region(nt, [&](int tid, int count) {
-    int64_t p0, p1;
-    split_range(planes, count, tid, &p0, &p1);
-    if (p0 < p1) fn(p0, p1);
-  });
+  parallel_ranges(planes, work_per_plane, 32768, nthreads, fn);
 }
 
 bool pointwise(const Geometry& g) {

@@ -9,16 +9,7 @@ namespace {
 
 template <class F>
 void over_channels(int64_t C, int64_t per_channel, int nthreads, F&& fn) {
-  const int64_t by_size = C * per_channel / 32768;
-  int nt = nthreads;
-  if (by_size < nt) nt = static_cast<int>(by_size);
-  if (C < nt) nt = static_cast<int>(C);
-  if (nt < 1) nt = 1;
-  parallel_region(nt, [&](int tid, int count) {
-    int64_t c0, c1;
-    split_range(C, count, tid, &c0, &c1);
-    if (c0 < c1) fn(c0, c1);
-  });
+  parallel_ranges(C, per_channel, 32768, nthreads, fn);
 }
 
 }  // namespace

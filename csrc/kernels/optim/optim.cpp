@@ -7,17 +7,10 @@ namespace fe {
 namespace optim {
 namespace {
 
+// Elements over threads; below ~64K elements per thread one thread is faster.
 template <class F>
 void over_elements(int64_t n, int nthreads, F&& fn) {
-  const int64_t by_size = n / 65536;  // below ~64K elements one thread is faster than a fork/join
-  int nt = nthreads;
-  if (by_size < nt) nt = static_cast<int>(by_size);
-  if (nt < 1) nt = 1;
-  parallel_region(nt, [&](int tid, int count) {
-    int64_t i0, i1;
-    split_range(n, count, tid, &i0, &i1);
-    if (i0 < i1) fn(i0, i1);
-  });
+  parallel_ranges(n, 1, 65536, nthreads, fn);
 }
 
 }  // namespace

@@ -8,22 +8,10 @@ namespace fe {
 namespace softmax {
 namespace {
 
-// Below ~32K elements a second thread costs more than it saves.
-int threads_for(int64_t rows, int64_t cols, int nthreads) {
-  const int64_t by_size = rows * cols / 32768;
-  int n = nthreads;
-  if (by_size < n) n = static_cast<int>(by_size);
-  if (rows < n) n = static_cast<int>(rows);
-  return n < 1 ? 1 : n;
-}
-
+// Rows over threads; below ~32K elements per thread one thread is faster.
 template <class F>
 void over_rows(int64_t rows, int64_t cols, int nthreads, F&& fn) {
-  parallel_region(threads_for(rows, cols, nthreads), [&](int tid, int nt) {
-    int64_t r0, r1;
-    split_range(rows, nt, tid, &r0, &r1);
-    if (r0 < r1) fn(r0, r1);
-  });
+  parallel_ranges(rows, cols, 32768, nthreads, fn);
 }
 
 }  // namespace
