@@ -217,3 +217,170 @@ def test_optimizer_kernels_reject_bad_arrays():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         _C.sgd_update(ro, np.zeros(4, np.float32), lr=0.1)
+
+
+# ---- more written-out formulas and the Optimizer contract -----------------------------------------
+
+def test_sgd_dampening_and_plain_formula():
+    w = np.linspace(-1, 1, 6)
+    buf = None
+    for _ in range(100):
+        d = quadratic_grad(w)
+        buf = d.copy() if buf is None else 0.8 * buf + (1 - 0.3) * d  # the first step skips dampening
+        w = w - 0.05 * buf
+    np.testing.assert_allclose(run(optim.SGD, lr=0.05, momentum=0.8, dampening=0.3), w, rtol=1e-12)
+    w = np.linspace(-1, 1, 6)
+    for _ in range(100):
+        w = w - 0.05 * quadratic_grad(w)
+    np.testing.assert_allclose(run(optim.SGD, lr=0.05), w, rtol=1e-12)
+
+
+def test_amsgrad_formula():
+    w = np.linspace(-1, 1, 6)
+    m, v, vmax = np.zeros(6), np.zeros(6), np.zeros(6)
+    lr, b1, b2, eps = 0.05, 0.8, 0.9, 1e-8
+    for t in range(1, 101):
+        g = quadratic_grad(w)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        vmax = np.maximum(vmax, v)
+        w = w - lr / (1 - b1 ** t) * m / (np.sqrt(vmax) / math.sqrt(1 - b2 ** t) + eps)
+    np.testing.assert_allclose(run(optim.Adam, lr=lr, betas=(b1, b2), amsgrad=True), w, rtol=1e-12)
+
+
+def test_rmsprop_centered_momentum_and_adagrad_decay_formula():
+    w = np.linspace(-1, 1, 6)
+    sq, ga, buf = np.zeros(6), np.zeros(6), np.zeros(6)
+    lr, a, eps, mom, wd = 0.01, 0.9, 1e-6, 0.5, 0.01
+    for _ in range(100):
+        g = quadratic_grad(w) + wd * w
+        sq = a * sq + (1 - a) * g * g
+        ga = a * ga + (1 - a) * g
+        buf = mom * buf + g / (np.sqrt(sq - ga * ga) + eps)
+        w = w - lr * buf
+    got = run(optim.RMSprop, lr=lr, alpha=a, eps=eps, momentum=mom, centered=True, weight_decay=wd)
+    np.testing.assert_allclose(got, w, rtol=1e-12)
+    w = np.linspace(-1, 1, 6)
+    s = np.full(6, 0.1)
+    for t in range(1, 101):
+        g = quadratic_grad(w) + 0.01 * w
+        s += g * g
+        w = w - 0.1 / (1 + (t - 1) * 0.05) * g / (np.sqrt(s) + 1e-10)
+    got = run(optim.Adagrad, lr=0.1, lr_decay=0.05, weight_decay=0.01, initial_accumulator_value=0.1)
+    np.testing.assert_allclose(got, w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad])
+def test_float32_parameters_stay_float32_and_skip_missing_grads(cls):
+    p = nn.Parameter(np.linspace(-1, 1, 5).astype(np.float32))
+    q = nn.Parameter(np.ones(3, np.float32))
+    opt = cls([p, q], lr=0.1)
+    before = q.data.copy()
+    p.grad = quadratic_grad(p.data)
+    opt.step()
+    assert p.data.dtype == np.float32 and not np.array_equal(p.data, np.linspace(-1, 1, 5).astype(np.float32))
+    np.testing.assert_array_equal(q.data, before)  # no gradient: untouched
+    p.grad = np.ones(5)
+    with pytest.raises(TypeError, match=r"gradient float64 \(5,\) does not match the parameter's float32 \(5,\)"):
+        opt.step()
+    p.grad = np.ones(4, np.float32)
+    with pytest.raises(TypeError, match=r"gradient float32 \(4,\) does not match"):
+        opt.step()
+
+
+def test_optimizer_argument_errors():
+    p = nn.Parameter(np.zeros(2, np.float32))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        optim.SGD(p, lr=0.1)
+    with pytest.raises(ValueError, match="lr must be >= 0"):
+        optim.Adam([p], lr=-1)
+    with pytest.raises(ValueError, match="betas must be two values"):
+        optim.Adam([p], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="momentum must be >= 0"):
+        optim.RMSprop([p], momentum=-0.1)
+    with pytest.raises(ValueError, match="nesterov needs momentum"):
+        optim.SGD([p], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="appears more than once"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(TypeError, match="floating-point Tensors"):
+        optim.SGD([fe.tensor(np.arange(3))], lr=0.1)
+
+
+def test_zero_grad_to_none_or_zero():
+    p = nn.Parameter(np.zeros(3, np.float32))
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = np.ones(3, np.float32)
+    g = p.grad
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is g and not g.any()
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_optimizer_state_dict_errors_and_group_settings():
+    p = nn.Parameter(np.zeros(3))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = np.ones(3)
+    opt.step()
+    sd = opt.state_dict()
+    assert sd["param_groups"][0]["lr"] == 0.1 and sd["param_groups"][0]["params"] == [0]
+    np.testing.assert_array_equal(sd["state"][0]["momentum_buffer"], np.ones(3))
+    sd["param_groups"][0]["lr"] = 0.5
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["lr"] == 0.5
+    other = optim.SGD([nn.Parameter(np.zeros(4))], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"has shape \(3,\), the parameter has \(4,\)"):
+        other.load_state_dict(opt.state_dict())
+    two = optim.SGD([{"params": [nn.Parameter(np.zeros(3))]}, {"params": [nn.Parameter(np.zeros(3))]}], lr=0.1)
+    with pytest.raises(ValueError, match="1 parameter groups saved, this optimizer has 2"):
+        two.load_state_dict(opt.state_dict())
+
+
+# ---- schedulers -------------------------------------------------------------------------------------
+
+def test_one_cycle_momentum_and_errors():
+    p = nn.Parameter(np.zeros(1))
+    opt = optim.SGD([p], lr=1.0, momentum=0.9)
+    s = optim.lr_scheduler.OneCycleLR(opt, max_lr=2.0, epochs=2, steps_per_epoch=5)
+    assert opt.param_groups[0]["momentum"] == pytest.approx(0.95)
+    assert opt.param_groups[0]["lr"] == pytest.approx(2.0 / 25)
+    for _ in range(2):
+        s.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(2.0) and opt.param_groups[0]["momentum"] == pytest.approx(0.85)
+    for _ in range(8):
+        s.step()
+    with pytest.raises(ValueError, match="more than total_steps=10"):
+        s.step()
+    with pytest.raises(ValueError, match="give total_steps"):
+        optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0)
+    with pytest.raises(ValueError, match="cycle_momentum needs"):
+        optim.lr_scheduler.OneCycleLR(optim.Adagrad([p]), max_lr=1.0, total_steps=5)
+
+
+@pytest.mark.parametrize("name,opt_name,kw", [
+    ("StepLR", "SGD", dict(step_size=3, gamma=0.5)),
+    ("CosineAnnealingLR", "SGD", dict(T_max=7, eta_min=0.01)),
+    ("OneCycleLR", "SGD", dict(max_lr=0.5, total_steps=20)),
+    ("OneCycleLR", "SGD", dict(max_lr=0.5, total_steps=20, anneal_strategy="linear", three_phase=True)),
+    ("OneCycleLR", "Adam", dict(max_lr=0.5, total_steps=20, pct_start=0.25)),
+])
+def test_schedulers_match_pytorch(name, opt_name, kw):
+    torch = pytest.importorskip("torch")
+    p = nn.Parameter(np.zeros(2))
+    tp = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    okw = dict(lr=0.1, momentum=0.9) if opt_name == "SGD" else dict(lr=0.1)
+    ours_opt = getattr(optim, opt_name)([p], **okw)
+    theirs_opt = getattr(torch.optim, opt_name)([tp], **okw)
+    ours = getattr(optim.lr_scheduler, name)(ours_opt, **kw)
+    theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, **kw)
+    for _ in range(19):
+        for key in ("lr", "momentum", "betas"):
+            if key in theirs_opt.param_groups[0]:
+                np.testing.assert_allclose(ours_opt.param_groups[0][key], theirs_opt.param_groups[0][key],
+                                           rtol=1e-12, atol=1e-15)
+        theirs_opt.step()  # PyTorch warns when a scheduler steps before its optimizer
+        ours.step()
+        theirs.step()
+    assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)

@@ -2,9 +2,11 @@
 from . import functional, init, utils
 from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .norm import BatchNorm1d, BatchNorm2d
-from .layers import (GELU, Dropout, Flatten, Identity, LeakyReLU, LogSoftmax, ReLU, Sequential, Sigmoid, Softmax,
-                     Softplus, Tanh)
-from .linear import Linear
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .container import Sequential
+from .dropout import Dropout
+from .flatten import Flatten
+from .linear import Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
 

@@ -5,7 +5,7 @@ from ..autograd.loss import (binary_cross_entropy_with_logits, cross_entropy, l1
 from ..autograd.norm import batch_norm  # noqa: F401
 from ..autograd.softmax import log_softmax, softmax  # noqa: F401
 from .conv import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: F401
-from .layers import dropout  # noqa: F401
+from .dropout import dropout  # noqa: F401
 from .linear import linear, linear_relu  # noqa: F401
 
 

@@ -30,35 +30,42 @@ class LinearFunction(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, relu=False):
-        if x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}), weight expects "
-                             f"{weight.shape[1]} (weight shape {weight.shape})")
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
+                             f"expects {weight.shape[1]} (weight shape {weight.shape})")
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
             raise TypeError(f"linear: dtypes differ: input {x.dtype}, weight {weight.dtype}"
                             + (f", bias {bias.dtype}" if bias is not None else ""))
-        x2 = _rows(x)
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
+                             f"shape {weight.shape}")
+        x2 = x if x.ndim == 2 and x.flags.c_contiguous else _rows(x)
         out = _linear_op(x2, weight, bias, relu=relu)
         ctx.save_for_backward(x2, weight, out if relu else None)
         ctx.in_shape = x.shape
         ctx.has_bias = bias is not None
-        return out.reshape(x.shape[:-1] + (weight.shape[0],))
+        return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, grad):
         x2, weight, out = ctx.saved_tensors
-        g = np.ascontiguousarray(grad.reshape(-1, weight.shape[0]))
+        g = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
+        if not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g)
         if out is not None:
-            g = g * (out > 0)
+            g = g * (out > 0)  # the fused ReLU's gradient: zero where the output was clamped
+        needs = ctx.needs_input_grad
         dx = dw = db = None
-        if ctx.needs_input_grad[0]:
+        if needs[0]:
             dx = np.empty(x2.shape, dtype=g.dtype)
             _C.gemm(g, weight, dx)                      # (N, out) @ (out, in)
-            dx = dx.reshape(ctx.in_shape)
-        if ctx.needs_input_grad[1]:
+            if len(ctx.in_shape) != 2:
+                dx = dx.reshape(ctx.in_shape)
+        if needs[1]:
             dw = np.empty(weight.shape, dtype=g.dtype)
             _C.gemm(g, x2, dw, trans_a=True)            # (N, out).T @ (N, in)
-        if ctx.has_bias and ctx.needs_input_grad[2]:
-            db = g.sum(axis=0)
+        if ctx.has_bias and needs[2]:
+            db = np.add.reduce(g, axis=0)
         return dx, dw, db, None
 
     @staticmethod
@@ -79,12 +86,24 @@ def linear_relu(input, weight, bias=None):
     return LinearFunction.apply(input, weight, bias, True)
 
 
+class Identity(Module):
+    """Returns its input (a placeholder layer, as torch.nn.Identity)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
 class Linear(Module):
     """y = x @ W.T + b, W (out_features, in_features) as in PyTorch, initialised as PyTorch does:
     W ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), b ~ U(-1/sqrt(in), 1/sqrt(in))."""
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
         super().__init__()
+        if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"Linear: dtype must be float32 or float64, got {np.dtype(dtype)}")
         if in_features <= 0 or out_features <= 0:
             raise ValueError(f"Linear: features must be positive, got in={in_features}, out={out_features}")
         self.in_features = in_features

@@ -60,10 +60,16 @@ class Module:
             setattr(self, name, param)
 
     # ---- traversal ---------------------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix="", _seen=None):
+        """(dotted name, module) for self and every submodule, each module once (PyTorch's order)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
-            yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self):
         for _, m in self.named_modules():
@@ -120,22 +126,32 @@ class Module:
         return self
 
     # ---- state -------------------------------------------------------------------------------------
+    def _state_entries(self):
+        """(key, owning module, attribute, is_parameter) in PyTorch's state_dict order: module by module,
+        its parameters then its buffers. A parameter registered under two names appears under both."""
+        for mod_name, m in self.named_modules():
+            dot = f"{mod_name}." if mod_name else ""
+            for name, p in m._parameters.items():
+                if p is not None:
+                    yield dot + name, m, name, True
+            for name in m._buffers:
+                yield dot + name, m, name, False
+
     def state_dict(self):
-        """Name -> array (copies), parameters and buffers, in PyTorch's naming and layout."""
+        """Name -> array (copies), parameters and buffers, in PyTorch's naming, order and layout."""
         out = OrderedDict()
-        for name, p in self.named_parameters():
-            out[name] = p.data.copy()
-        for name, b in self.named_buffers():
-            out[name] = np.array(b, copy=True)
+        for key, m, attr, is_param in self._state_entries():
+            out[key] = m._parameters[attr].data.copy() if is_param else np.array(m._buffers[attr], copy=True)
         return out
 
     def load_state_dict(self, state, strict=True):
         """Copies arrays into the parameters and buffers. strict: the keys must match exactly. Shapes
-        and dtypes must always match. Accepts NumPy arrays, Tensors, or anything with .numpy()."""
-        own = OrderedDict(self.named_parameters())
-        buffers = OrderedDict(self.named_buffers())
-        missing = [k for k in list(own) + list(buffers) if k not in state]
-        unexpected = [k for k in state if k not in own and k not in buffers]
+        and dtypes must always match. Accepts NumPy arrays, Tensors, or PyTorch tensors. Everything is
+        checked before anything is copied, so a failed load leaves the model as it was.
+        Returns (missing_keys, unexpected_keys)."""
+        entries = {key: (m, attr, is_param) for key, m, attr, is_param in self._state_entries()}
+        missing = [k for k in entries if k not in state]
+        unexpected = [k for k in state if k not in entries]
         if strict and (missing or unexpected):
             parts = []
             if missing:
@@ -143,26 +159,25 @@ class Module:
             if unexpected:
                 parts.append(f"unexpected keys: {unexpected}")
             raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
-        arrays = {}
+        targets = []
         for k, v in state.items():
-            if k not in own and k not in buffers:
+            if k not in entries:
                 continue
+            m, attr, is_param = entries[k]
             arr = v.data if isinstance(v, Tensor) else (v.detach().cpu().numpy() if hasattr(v, "detach") else v)
             arr = np.asarray(arr)
-            target = own[k].data if k in own else np.asarray(buffers[k])
+            target = m._parameters[attr].data if is_param else m._buffers[attr]
+            if not isinstance(target, np.ndarray):
+                raise TypeError(f"load_state_dict: '{k}' is a {type(target).__name__} in the model, not an array")
             if arr.shape != target.shape:
                 raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape} in the state dict, the model "
                                  f"expects {target.shape}")
-            if arr.dtype != target.dtype and not (arr.dtype.kind == target.dtype.kind == "f"):
-                raise TypeError(f"load_state_dict: '{k}' has dtype {arr.dtype}, the model expects {target.dtype}")
-            arrays[k] = arr
-        for k, arr in arrays.items():  # everything checked first: a failed load changes nothing
-            if k in own:
-                own[k].data[...] = arr
-            else:
-                mod_name, _, attr = k.rpartition(".")
-                mod = dict(self.named_modules())[mod_name]
-                mod._buffers[attr][...] = arr
+            if arr.dtype != target.dtype:  # no silent casts: a float64 checkpoint is not a float32 model's
+                raise TypeError(f"load_state_dict: '{k}' has dtype {arr.dtype} in the state dict, the model "
+                                f"expects {target.dtype} (shape {target.shape})")
+            targets.append((target, arr))
+        for target, arr in targets:  # everything checked first: a failed load changes nothing
+            target[...] = arr
         return missing, unexpected
 
     # ---- calling -----------------------------------------------------------------------------------

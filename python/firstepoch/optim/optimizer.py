@@ -17,6 +17,9 @@ class Optimizer:
 
     def __init__(self, params, **defaults):
         self.defaults = dict(defaults)
+        if hasattr(params, "data") and hasattr(params, "grad"):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, got a "
+                            f"single {type(params).__name__} (wrap it in a list)")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -31,13 +34,30 @@ class Optimizer:
             if unknown:
                 raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
             self.param_groups.append(g)
+        seen = set()
         for g in self.param_groups:
             self._validate(g)
+            for p in g["params"]:
+                if id(p) in seen:
+                    raise ValueError(f"{type(self).__name__}: a parameter of shape {p.data.shape} appears more "
+                                     "than once (in one group or in two)")
+                seen.add(id(p))
         self.state = {}  # id(param) -> dict of arrays
 
     def _validate(self, g):
-        if g.get("lr", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {g['lr']}")
+        """PyTorch's range checks on the hyperparameters every optimizer shares."""
+        name = type(self).__name__
+        for key in ("lr", "eps", "momentum", "weight_decay", "alpha", "lr_decay", "initial_accumulator_value"):
+            if key in g and not g[key] >= 0:
+                raise ValueError(f"{name}: {key} must be >= 0, got {g[key]}")
+        if "betas" in g:
+            b = g["betas"]
+            if len(b) != 2 or not all(0 <= v < 1 for v in b):
+                raise ValueError(f"{name}: betas must be two values in [0, 1), got {b}")
+        for p in g["params"]:
+            if not hasattr(p, "data") or getattr(p.data, "dtype", np.dtype(object)).kind != "f":
+                raise TypeError(f"{name}: parameters must be floating-point Tensors, got "
+                                f"{type(p).__name__} {getattr(getattr(p, 'data', None), 'dtype', '')}")
 
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
@@ -52,8 +72,14 @@ class Optimizer:
             for p in g["params"]:
                 if p.grad is None:
                     continue
-                st = self.state.setdefault(id(p), {})
-                self._update(p.data, p.grad, st, g)
+                w, grad = p.data, p.grad
+                if grad.dtype != w.dtype or grad.shape != w.shape:
+                    raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
+                                    f"parameter's {w.dtype} {w.shape}")
+                st = self.state.get(id(p))
+                if st is None:
+                    st = self.state[id(p)] = {}
+                self._update(w, grad, st, g)
 
     def _update(self, w, grad, state, group):
         raise NotImplementedError
@@ -122,10 +148,9 @@ class SGD(Optimizer):
 
 
 def _contiguous(grad, w):
-    """The gradient as the kernels read it: C-contiguous, w's dtype (a copy only when it is not)."""
-    if grad.dtype != w.dtype:
-        raise TypeError(f"gradient dtype {grad.dtype} differs from the parameter's {w.dtype} (shape {w.shape})")
-    return np.ascontiguousarray(grad)
+    """The gradient as the kernels read it: C-contiguous (a copy only when it is not); step() checked
+    its dtype and shape."""
+    return grad if grad.flags.c_contiguous else np.ascontiguousarray(grad)
 
 
 class Adam(Optimizer):

@@ -5,6 +5,7 @@ nothing here calls into ``firstepoch._C``.
 """
 from . import conv, norm
 from .gemm import gemm, matmul
+from .mlp import NumpyMLP
 from .softmax import (cross_entropy, cross_entropy_backward, log_softmax, log_softmax_backward, softmax,
                       softmax_backward)
 
