@@ -1,7 +1,9 @@
 """Seconds per training epoch: firstepoch vs a plain NumPy loop (firstepoch.reference.mlp) vs PyTorch
 eager (when importable), same model, data, batch size and thread count.
 
-    python bench/train.py mlp [--threads 1] [--epochs 5] [--batch-size 64] [--json FILE]
+    python bench/train.py mlp [--threads 1] [--epochs 5] [--batch-size 64] [--profile] [--json FILE]
+
+--profile: also run one firstepoch epoch under cProfile and print where its time goes (by own time).
 """
 import statistics
 import time
@@ -92,6 +94,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--profile", action="store_true", help="cProfile one firstepoch epoch after the timings")
     args = p.parse_args()
     fe.set_num_threads(args.threads)
     torch = try_import_torch()
@@ -128,15 +131,30 @@ def main():
     else:
         macs = [6 * 25 * 784, 16 * 150 * 100, 400 * 120, 120 * 84, 84 * 10]
         flops = 2 * len(x) * (2 * macs[0] + 3 * sum(macs[1:]))
-    table = Table(["implementation", "ms/epoch (median)", "GFLOP/s", "last loss", "firstepoch speed-up"])
+    table = Table(["implementation", "s/epoch (median)", "GFLOP/s", "last loss", "firstepoch speed-up"])
     for name in runs:
-        table.add(implementation=name, **{"ms/epoch (median)": med[name] * 1e3, "GFLOP/s": flops / med[name] * 1e-9,
+        table.add(implementation=name, **{"s/epoch (median)": f"{med[name]:.4f}", "GFLOP/s": flops / med[name] * 1e-9,
                                           "last loss": losses[name],
                                           "firstepoch speed-up": med[name] / med["firstepoch"]})
     print(table.render())
     print(f"# {len(x)} images per epoch; median over {len(results['firstepoch'])} epochs each; "
           f"compute floor ~{flops / 1e9:.3f} GFLOP per epoch")
     write_json(args.json, {"threads": args.threads, "seconds_per_epoch": med, "rows": table.rows})
+    if args.profile:
+        profile_epoch(x, y, args.batch_size, args.model)
+
+
+def profile_epoch(x, y, batch, name):
+    """One firstepoch epoch (after a warm-up epoch) under cProfile: the functions with the most own time."""
+    import cProfile
+    import pstats
+    epochs_firstepoch(x, y, batch, 1, name)
+    prof = cProfile.Profile()
+    prof.enable()
+    epochs_firstepoch(x, y, batch, 1, name)
+    prof.disable()
+    print("# cProfile of one firstepoch epoch (profiling inflates Python overhead; compare own times):")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(15)
 
 
 if __name__ == "__main__":
