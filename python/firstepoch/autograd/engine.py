@@ -87,5 +87,7 @@ def backward(root, grad=None, retain_graph=False):
                 grads[key] = grads[key] + pg
             else:
                 grads[key] = pg
+        # Drop this frame's references, so a leaf's ownership test below sees only the dict's.
+        in_grads = pg = g = None
         if not retain_graph:
             ctx.saved_tensors = None  # frees the arrays forward saved; a second pass raises above
