@@ -19,8 +19,10 @@ def _reduce(per_elem, reduction, denom=None):
     total = per_elem.sum()  # NumPy's pairwise sum: a fixed order, whatever the thread count
     if reduction == "sum":
         return np.asarray(total)
-    with np.errstate(invalid="ignore", divide="ignore"):  # nothing kept: NaN, as in PyTorch
-        return np.asarray(total / (per_elem.size if denom is None else denom))
+    d = per_elem.size if denom is None else denom
+    if not d:  # nothing kept: NaN, as in PyTorch (without NumPy's division warning)
+        return np.asarray(np.nan, dtype=per_elem.dtype)
+    return np.asarray(total / d)
 
 
 class CrossEntropy(Function):
@@ -38,7 +40,7 @@ class CrossEntropy(Function):
         keep = target != ignore_index
         denom = None
         if reduction == "mean":
-            denom = (weight[np.where(keep, target, 0)] * keep).sum() if weight is not None else keep.sum()
+            denom = (weight[np.where(keep, target, 0)] * keep).sum() if weight is not None else np.count_nonzero(keep)
         ctx.save_for_backward(logits, stats, target)
         ctx.args = (weight, ignore_index, reduction, label_smoothing, denom)
         return _reduce(loss, reduction, denom).astype(logits.dtype, copy=False)
