@@ -80,6 +80,21 @@ def test_threads_bitwise_equal(rng, threads):
         assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_ties_route_the_gradient_to_the_first_maximum(isa, rng, dtype):
+    """Many equal values (ReLU zeros) and some NaNs: the gradient goes to the first maximum in raster
+    order, as the reference's argmax finds it, for every window shape of the unpadded fast path."""
+    x = rng.integers(-1, 3, size=(3, 4, 11, 13)).astype(dtype)
+    x[rng.random(x.shape) < 0.02] = np.nan
+    for k, s in [(2, 2), (3, 2), (3, 1), ((2, 3), (1, 2)), ((3, 2), (2, 3)), (1, 1), ((11, 1), (1, 4))]:
+        X = fe.tensor(x, requires_grad=True)
+        y = F.max_pool2d(X, k, s)
+        np.testing.assert_array_equal(y.data, R.max_pool2d(x, k, s))
+        dy = rng.standard_normal(y.shape).astype(dtype)
+        (y * fe.tensor(dy)).sum().backward()
+        np.testing.assert_array_equal(X.grad, R.max_pool2d_backward(x, dy, k, s))
+
+
 def test_max_pool_nan_propagates_and_padding_never_wins():
     x = np.full((1, 1, 4, 4), -5.0, np.float32)
     x[0, 0, 1, 1] = np.nan

@@ -2,6 +2,8 @@
 // one image at a time so the column buffer stays small (python/firstepoch/autograd/conv.py).
 #pragma once
 #include <cstdint>
+#include <cstddef>
+#include <vector>
 
 #include "kernels/gemm/gemm.h"
 
