@@ -144,15 +144,21 @@ def train_classifier(model, optimizer, x, y, epochs, batch_size, rng, x_val=None
 
 # ---- figures ---------------------------------------------------------------------------------------------
 
-def new_figure(nrows=1, ncols=1, size=(10, 4)):
-    """(figure, axes) on matplotlib's Agg canvas: no display, no global pyplot state."""
+def blank_figure(size=(10, 4)):
+    """An empty figure on matplotlib's Agg canvas (no display, no global pyplot state), for layouts
+    new_figure's grid does not fit (subfigures, gridspecs)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
+    return fig
+
+
+def new_figure(nrows=1, ncols=1, size=(10, 4)):
+    """(figure, axes): a grid of nrows x ncols axes (always a 2-D array) on the Agg canvas."""
+    fig = blank_figure(size)
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def save_figure(fig, out_dir, name):
