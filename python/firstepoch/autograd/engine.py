@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 
+from . import function as _function
+
 
 def _inputs_needing_grad(node):
     """The inputs of node's op that required grad when it ran (ctx.needs_input_grad says which)."""
@@ -75,6 +77,8 @@ def backward(root, grad=None, retain_graph=False):
         in_grads = fn.backward(ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if _function._anomaly_enabled:
+            _function._anomaly.check_backward(fn, ctx, in_grads)
         for parent, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
             if not need or pg is None:
                 continue

@@ -9,6 +9,7 @@ import numpy as np
 REGISTRY = []
 
 _grad_enabled = True
+_anomaly_enabled = False  # set by autograd.anomaly (detect_anomaly); one global check per op when off
 
 
 def is_grad_enabled():
@@ -114,6 +115,8 @@ class Function:
                 needs.append(False)
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *raw, **kwargs)
+        if _anomaly_enabled:
+            _anomaly.check_forward(cls, ctx, raw, out)
         result = _new_tensor(Tensor)
         result.data = out
         result.grad = None
@@ -127,6 +130,8 @@ class Function:
             result._ctx = None
         return result
 
+
+from . import anomaly as _anomaly  # noqa: E402  (it imports this module)
 
 # firstepoch.Tensor, set by tensor.py once it is defined (tensor.py imports this module first).
 Tensor = None
