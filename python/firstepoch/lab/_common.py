@@ -93,17 +93,24 @@ def accuracy(model, x, y, batch=1000):
     return correct / len(x)
 
 
-def evaluate_loss(model, x, y, batch=1000):
-    """Mean cross-entropy over (x, y) in evaluation mode."""
+def evaluate(model, x, y, batch=1000):
+    """(mean cross-entropy, accuracy) over (x, y) in evaluation mode (the mode is restored afterwards)."""
     was_training = model.training
     model.eval()
-    total = 0.0
+    total, correct = 0.0, 0
     with fe.no_grad():
         for i in range(0, len(x), batch):
-            total += F.cross_entropy(model(fe.tensor(x[i:i + batch])), fe.tensor(y[i:i + batch])).item() \
-                * len(y[i:i + batch])
+            logits = model(fe.tensor(x[i:i + batch]))
+            yb = y[i:i + batch]
+            total += F.cross_entropy(logits, fe.tensor(yb)).item() * len(yb)
+            correct += int((logits.data.argmax(axis=1) == yb).sum())
     model.train(was_training)
-    return total / len(x)
+    return total / len(x), correct / len(x)
+
+
+def evaluate_loss(model, x, y, batch=1000):
+    """Mean cross-entropy over (x, y) in evaluation mode."""
+    return evaluate(model, x, y, batch)[0]
 
 
 def train_classifier(model, optimizer, x, y, epochs, batch_size, rng, x_val=None, y_val=None, transform=None,
@@ -113,9 +120,11 @@ def train_classifier(model, optimizer, x, y, epochs, batch_size, rng, x_val=None
     `after_backward(step)` (if given) runs after each backward, before the optimizer step, when the
     gradients are in place.
 
-    Returns a dict of lists: 'step_loss' (every step), 'train_loss' (mean per epoch), 'train_acc' and,
-    with validation data, 'val_acc' (after each epoch, in evaluation mode)."""
-    history = {"step_loss": [], "train_loss": [], "train_acc": [], "val_acc": []}
+    Returns a dict of lists: 'step_loss' (every step), 'train_loss' (mean per epoch over the batches as
+    they were trained: augmented, with dropout on), and after each epoch, in evaluation mode on the
+    untransformed data: 'train_eval_loss', 'train_acc' and, with validation data, 'val_loss', 'val_acc'."""
+    history = {"step_loss": [], "train_loss": [], "train_eval_loss": [], "train_acc": [], "val_loss": [],
+               "val_acc": []}
     n = len(x)
     step = 0
     for _ in range(epochs):
@@ -136,9 +145,13 @@ def train_classifier(model, optimizer, x, y, epochs, batch_size, rng, x_val=None
             total += value * len(idx)
             step += 1
         history["train_loss"].append(total / n)
-        history["train_acc"].append(accuracy(model, x, y))
+        train_loss, train_acc = evaluate(model, x, y)
+        history["train_eval_loss"].append(train_loss)
+        history["train_acc"].append(train_acc)
         if x_val is not None:
-            history["val_acc"].append(accuracy(model, x_val, y_val))
+            val_loss, val_acc = evaluate(model, x_val, y_val)
+            history["val_loss"].append(val_loss)
+            history["val_acc"].append(val_acc)
     return history
 
 
