@@ -16,6 +16,8 @@ from firstepoch.autograd import REGISTRY, gradcheck
 
 def _import_every_module():
     for info in pkgutil.walk_packages(firstepoch.__path__, "firstepoch."):
+        if info.name.endswith(".__main__"):  # a command-line entry point: importing it runs the command
+            continue
         try:
             importlib.import_module(info.name)
         except ModuleNotFoundError as e:  # an optional extra that is not installed; our own must import
