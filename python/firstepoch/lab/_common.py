@@ -36,18 +36,24 @@ def _cell(value, digits):
     return str(value)
 
 
-def _is_number(value):
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+def percent(value, decimals=1):
+    """0.9512 -> '95.1%' (format_table right-aligns it like a number)."""
+    return f"{100 * float(value):.{decimals}f}%"
+
+
+def _looks_numeric(text):
+    return text == "-" or (text[:1].isdigit() or (text[:1] in "+-." and text[1:2].isdigit()))
 
 
 def format_table(headers, rows, title=None, digits=4):
-    """A plain-text table: numbers right-aligned (floats to `digits` significant figures, tiny or huge
-    ones in e-notation), other cells left-aligned, a rule under the header. Returns the string."""
+    """A plain-text table: numbers (and cells that read as numbers, such as '95.1%') right-aligned,
+    floats to `digits` significant figures (tiny or huge ones in e-notation), other cells
+    left-aligned, a rule under the header. Returns the string."""
     for i, row in enumerate(rows):
         if len(row) != len(headers):
             raise ValueError(f"format_table: row {i} has {len(row)} cells, the header has {len(headers)}")
     cells = [[_cell(v, digits) for v in row] for row in rows]
-    numeric = [any(_is_number(row[j]) for row in rows) for j in range(len(headers))]
+    numeric = [bool(cells) and all(_looks_numeric(row[j]) for row in cells) for j in range(len(headers))]
     widths = [max([len(str(h))] + [len(row[j]) for row in cells]) for j, h in enumerate(headers)]
 
     def line(values):

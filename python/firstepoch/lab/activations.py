@@ -13,7 +13,8 @@ import numpy as np
 import firstepoch.nn as nn
 import firstepoch.optim as optim
 
-from ._common import format_table, mnist_subset, new_figure, result, save_figure, seed_everything, train_classifier
+from ._common import (format_table, mnist_subset, new_figure, percent, result, save_figure, seed_everything,
+                      train_classifier)
 
 NAME = "activations"
 DESCRIPTION = "ReLU vs Softplus vs Sigmoid vs Tanh vs GELU on one MLP: accuracy, curves, gradient per layer"
@@ -55,8 +56,10 @@ def run(out_dir, seed=0, tiny=False):
     for name, h in histories.items():
         first_epoch = grad_norms[name][:steps_per_epoch].mean(axis=0)
         metrics[name] = {"val_acc": h["val_acc"][-1], "train_loss": h["train_loss"][-1],
-                         "grad_norm_first_epoch": first_epoch.tolist(), "grad_norm_at_init": grad_norms[name][0].tolist()}
-        rows.append([name, h["val_acc"][-1], h["train_loss"][-1], *first_epoch, first_epoch[0] / first_epoch[-1]])
+                         "grad_norm_first_epoch": first_epoch.tolist(),
+                         "grad_norm_at_init": grad_norms[name][0].tolist()}
+        rows.append([name, percent(h["val_acc"][-1]), h["train_loss"][-1], *first_epoch,
+                     first_epoch[0] / first_epoch[-1]])
     headers = ["activation", "val acc", "train loss"] + [f"|dW{i + 1}|" for i in range(n_layers)] + ["|dW1|/|dW3|"]
     table = format_table(headers, rows, digits=3,
                          title=f"activations: 784-{WIDTH}-{WIDTH}-10 MLP, {n_train} train / {n_val} val digits, "

@@ -11,7 +11,7 @@ import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 
-from ._common import format_table, new_figure, result, save_figure, seed_everything
+from ._common import format_table, new_figure, percent, result, save_figure, seed_everything
 
 NAME = "gates"
 DESCRIPTION = "AND/OR learned by one neuron; XOR fails with one layer and is learned with a hidden layer"
@@ -61,7 +61,7 @@ def run(out_dir, seed=0, tiny=False):
         metrics[f"{key}_acc"] = acc                 # the run from `seed`
         metrics[f"{key}_min_acc"] = float(accs.min())
         metrics[f"{key}_max_acc"] = float(accs.max())
-        rows.append([gate, kind, f"{acc:.0%}", losses[-1], f"{accs.min():.0%} .. {accs.max():.0%}",
+        rows.append([gate, kind, percent(acc, 0), losses[-1], f"{percent(accs.min(), 0)} .. {percent(accs.max(), 0)}",
                      f"{int((accs == 1).sum())}/{n_seeds}"])
     table = format_table(["gate", "model", f"accuracy (seed {seed})", "final loss", "accuracy over seeds",
                           "seeds at 100%"], rows,

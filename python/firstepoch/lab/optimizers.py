@@ -20,7 +20,8 @@ import numpy as np
 import firstepoch.nn as nn
 import firstepoch.optim as optim
 
-from ._common import format_table, mnist_subset, new_figure, result, save_figure, seed_everything, train_classifier
+from ._common import (format_table, mnist_subset, new_figure, percent, result, save_figure, seed_everything,
+                      train_classifier)
 
 NAME = "optimizers"
 DESCRIPTION = "SGD, momentum, Nesterov, RMSprop, Adam, AdamW on one MLP; the zig-zag on an ill-conditioned quadratic"
@@ -97,7 +98,7 @@ def run(out_dir, seed=0, tiny=False):
         weight_norm = float(np.sqrt(sum(float((p.data ** 2).sum()) for p in model.parameters())))
         metrics["network"][name.split(" (")[0]] = {"first_loss": first, "train_loss": h["train_loss"][-1],
                                                    "val_acc": h["val_acc"][-1], "weight_norm": weight_norm}
-        rows.append([name, first, h["train_loss"][0], h["train_loss"][-1], h["val_acc"][-1], weight_norm])
+        rows.append([name, first, h["train_loss"][0], h["train_loss"][-1], percent(h["val_acc"][-1]), weight_norm])
     table_n = format_table(["optimizer", "loss, first 5 steps", "epoch 1 loss", f"epoch {epochs} loss", "val acc",
                             "|weights|"], rows, digits=3,
                            title=f"optimizers, part 2: 784-128-10 ReLU MLP, {n_train} train / {n_val} val digits, "
