@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+#
+#   tests/sanitize.sh [pytest args]        (default: the whole suite, tests/)
+#
+# Builds _C with -C cmake.define.FIRSTEPOCH_SANITIZE=ON into a private venv (FE_ASAN_VENV, default
+# build-asan/venv; never the shared environment, where an instrumented _C would break every import
+# that does not preload libasan), then runs pytest there with gcc's libasan preloaded into the
+# interpreter. Any ASan or UBSan report aborts the process, so the run fails on the first one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+venv=${FE_ASAN_VENV:-$root/build-asan/venv}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q numpy pytest hypothesis threadpoolctl tqdm matplotlib scikit-build-core pybind11
+fi
+"$venv/bin/pip" install -q --no-build-isolation --no-deps -C build-dir="$root/build-asan" \
+  -C cmake.define.FIRSTEPOCH_SANITIZE=ON -C cmake.build-type=RelWithDebInfo "$root"
+
+libasan=$(${CXX:-g++} -print-file-name=libasan.so)
+[ -f "$libasan" ] || { echo "sanitize.sh: libasan.so not found (got '$libasan')" >&2; exit 2; }
+# detect_leaks=0: CPython keeps its interned objects and module state until exit (not our leaks).
+# allocator_may_return_null=1: a huge allocation returns NULL (MemoryError / std::bad_alloc) instead
+# of aborting, as it would without ASan; the huge-allocation tests rely on it.
+# libstdc++ preloaded beside libasan: python itself is not C++, and ASan's __cxa_throw interceptor
+# must find the real one at start-up, or the first C++ exception aborts ("real___cxa_throw != 0").
+libstdcxx=$(${CXX:-g++} -print-file-name=libstdc++.so)
+export LD_PRELOAD="$libasan $libstdcxx"
+# Reports go to build-asan/reports/ (pytest's capture would swallow them when the process aborts)
+# and are printed at the end.
+reports="$root/build-asan/reports"
+rm -rf "$reports" && mkdir -p "$reports"
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:halt_on_error=1:log_path=$reports/asan"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+export FE_FUZZ_CASE_TIMEOUT=${FE_FUZZ_CASE_TIMEOUT:-300}
+
+cd "$root/build-asan"  # not the repository root: the tests must import the venv's firstepoch
+"$venv/bin/python" - <<'PY'
+import firstepoch, firstepoch._C as C, sys
+assert sys.prefix in C.__file__, f"expected the sanitizer build under {sys.prefix}, got {C.__file__}"
+print("sanitizer build:", C.__file__, firstepoch.cpu_info()["isa"])
+PY
+# test paths are given relative to the repository root; with none, the whole suite
+args=() paths=0
+for a in "$@"; do
+  if [[ $a != -* && -e "$root/${a%%::*}" ]]; then args+=("$root/$a"); paths=1; else args+=("$a"); fi
+done
+[ $paths = 1 ] || args+=("$root/tests")
+rc=0
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "${args[@]}" || rc=$?
+if compgen -G "$reports/*" > /dev/null; then
+  echo "== sanitizer reports:" >&2
+  cat "$reports"/* >&2
+  [ $rc != 0 ] || rc=1
+else
+  echo "== sanitizers: no ASan or UBSan report"
+fi
+exit $rc

@@ -1,0 +1,958 @@
+"""Fuzzing every public entry of firstepoch._C and every registered Function.
+
+Each case draws shapes (0, 1, small, a large prime), one mutation of one argument (a wrong dtype: int,
+bool, float16, object, the other float, big-endian; a layout: Fortran order, a strided or reversed
+view, read-only, unaligned; an output aliasing an input), special values (NaN, Inf, denormals, 1e30)
+and hyper-parameters (including out-of-range ones). The contract: the call either raises TypeError,
+ValueError, IndexError or MemoryError with a message, or succeeds and then (for finite inputs) agrees
+with the NumPy reference and leaves its inputs untouched. A crash kills the run; the sanitizer build
+(tests/sanitize.sh) turns silent memory errors into crashes; a hang past FE_FUZZ_CASE_TIMEOUT seconds
+(default 60) aborts the process with every thread's stack.
+
+FE_FUZZ_EXAMPLES (default 12) sets hypothesis' examples per entry; a long campaign:
+    FE_FUZZ_EXAMPLES=2000 FE_FUZZ_REPORT=fuzz.json timeout 3600 python -m pytest -q tests/test_fuzz.py
+test_every_entry_has_a_strategy fails when _C or the Function registry grows an entry without one.
+"""
+import collections
+import faulthandler
+import functools
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+import firstepoch  # noqa: E402
+from firstepoch import _C, reference as ref  # noqa: E402
+from firstepoch.reference import optim as ref_optim  # noqa: E402
+from firstepoch.autograd import REGISTRY  # noqa: E402
+from firstepoch.tensor import Tensor  # noqa: E402
+
+EXAMPLES = int(os.environ.get("FE_FUZZ_EXAMPLES", "12"))
+CASE_TIMEOUT = float(os.environ.get("FE_FUZZ_CASE_TIMEOUT", "60"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+ALLOWED = (TypeError, ValueError, IndexError, MemoryError, OverflowError)
+CASES = collections.Counter()  # entry -> cases run
+OUTCOMES = collections.Counter()  # (entry, "ok" | "raised") -> count
+
+# ---- the generators shared by every entry ----------------------------------------------------------
+DIM = st.sampled_from([0, 1, 1, 2, 3, 4, 5, 7, 8, 13, 17])
+BIG_PRIME = st.sampled_from([127, 257, 1031])
+DTYPE_MUTATIONS = ("float16", "int64", "int32", "bool", "object", "other_float", "big_endian")
+LAYOUT_MUTATIONS = ("fortran", "strided", "reversed", "readonly", "unaligned")
+VALUES = st.sampled_from(["normal", "normal", "normal", "zero", "denormal", "nan", "inf", "huge"])
+FINITE_VALUES = ("normal", "zero", "denormal")
+
+
+def dims(n, big=True):
+    """n sizes from DIM; sometimes one of them a large prime."""
+    @st.composite
+    def draw_dims(draw):
+        d = [draw(DIM) for _ in range(n)]
+        if big and n and draw(st.integers(0, 9)) == 0:
+            d[draw(st.integers(0, n - 1))] = draw(BIG_PRIME)
+        return d
+    return draw_dims()
+
+
+class Case:
+    """The arrays of one call: built from specs (name -> (shape, dtype)), one mutation applied."""
+
+    def __init__(self, draw, specs, outputs=(), mutable=None):
+        self.values = draw(VALUES)
+        self.rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+        names = list(mutable if mutable is not None else specs)
+        kinds = DTYPE_MUTATIONS + LAYOUT_MUTATIONS + (("alias",) if outputs else ())
+        self.mutation = None
+        if names and draw(st.booleans()):
+            self.mutation = (draw(st.sampled_from(names)), draw(st.sampled_from(kinds)))
+            if self.mutation[1] == "alias" and self.mutation[0] not in outputs:
+                self.mutation = (draw(st.sampled_from(list(outputs))), "alias")
+        self.arrays = {}
+        for name, (shape, dtype, *fill) in specs.items():
+            base = fill[0] if fill else self._values(shape, dtype)
+            kind = self.mutation[1] if self.mutation and self.mutation[0] == name else None
+            if kind == "alias" and name in outputs:
+                self.arrays[name] = self._alias(base, specs, outputs)
+            else:
+                self.arrays[name] = mutate(base, kind)
+        self.before = {k: copy_of(v) for k, v in self.arrays.items()}
+        self.finite = self.values in FINITE_VALUES
+
+    def _values(self, shape, dtype):
+        a = self.rng.standard_normal(shape)
+        if np.dtype(dtype).kind != "f":
+            return self.rng.integers(-3, 4, shape).astype(dtype)
+        tiny = np.finfo(dtype).tiny
+        if self.values == "zero":
+            a[...] = 0
+        elif a.size and self.values != "normal":
+            special = {"denormal": tiny / 8, "nan": np.nan, "inf": np.inf, "huge": 1e30}[self.values]
+            mask = self.rng.random(shape) < 0.2
+            a[mask] = special * self.rng.choice([-1, 1], shape)[mask]
+        with np.errstate(over="ignore"):
+            return a.astype(dtype)
+
+    def _alias(self, base, specs, outputs):
+        """An output that shares memory with an input of its dtype (exactly, or shifted by one element)."""
+        for name, a in self.arrays.items():
+            if name not in outputs and a.dtype == base.dtype and a.flags.c_contiguous and a.size >= base.size:
+                shift = int(self.rng.integers(0, 2)) if a.size > base.size else 0
+                view = a.reshape(-1)[shift:shift + base.size].reshape(base.shape)
+                view.flags.writeable = a.flags.writeable
+                return view
+        return base
+
+    def dtype_mutated(self):
+        return self.mutation is not None and self.mutation[1] in DTYPE_MUTATIONS
+
+    def aliased(self):
+        return self.mutation is not None and self.mutation[1] == "alias"
+
+
+def copy_of(a):
+    return a.copy() if isinstance(a, np.ndarray) else a
+
+
+def mutate(a, kind):
+    """a with the same values in another dtype or layout (kind None: a itself)."""
+    if kind is None:
+        return a
+    if kind in DTYPE_MUTATIONS:
+        if kind == "other_float":
+            target = np.float64 if a.dtype == np.float32 else np.float32
+        elif kind == "big_endian":
+            target = a.dtype.newbyteorder(">") if a.dtype.kind in "fi" else np.dtype(">f8")
+        else:
+            target = np.dtype(kind)
+            if target == a.dtype:
+                target = np.dtype(np.float16)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return a.astype(target)
+    if kind == "fortran":
+        return np.asfortranarray(a)
+    if kind == "strided":
+        big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype) if a.ndim else np.zeros(2, a.dtype)
+        view = big[..., ::2] if a.ndim else big[:1].reshape(())
+        view[...] = a
+        return view
+    if kind == "reversed":
+        return a[..., ::-1].copy()[..., ::-1] if a.ndim else a
+    if kind == "readonly":
+        a = a.copy()
+        a.flags.writeable = False
+        return a
+    if kind == "unaligned":
+        if a.dtype.itemsize == 1:
+            return a
+        buf = np.zeros(a.nbytes + 1, np.uint8)[1:]
+        view = buf.view(a.dtype).reshape(a.shape)
+        view[...] = a
+        return view
+    raise AssertionError(kind)
+
+
+def run_case(entry, case, fn, *args, **kwargs):
+    """Calls fn; returns True if it succeeded, False if it raised an allowed exception with a message."""
+    CASES[entry] += 1
+    if CASE_TIMEOUT > 0:
+        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn(*args, **kwargs)
+        ok = True
+    except ALLOWED as e:
+        assert len(str(e)) >= 12, f"{entry}: {type(e).__name__} without a clear message: {e!r}"
+        ok = False
+    finally:
+        if CASE_TIMEOUT > 0:
+            faulthandler.cancel_dump_traceback_later()
+    OUTCOMES[entry, "ok" if ok else "raised"] += 1
+    if ok and case is not None:
+        assert not case.dtype_mutated(), f"{entry}: accepted {case.mutation} (a silent cast?)"
+    return ok
+
+
+def assert_inputs_untouched(case, outputs):
+    if case.aliased():  # an output that is an input (allowed in place by some kernels) changes it
+        return
+    for name, a in case.arrays.items():
+        if name in outputs or not isinstance(a, np.ndarray) or a.dtype == object:
+            continue
+        np.testing.assert_array_equal(a, case.before[name], err_msg=f"input {name} was modified")
+
+
+def f64(a):
+    return None if a is None else np.array(a, dtype=np.float64)
+
+
+def close(got, want, dtype, k=1, scale=None):
+    """got against the float64 reference: float32 to ~1e-5 relative of the terms' magnitude."""
+    want = np.asarray(want, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    tol = (1e-5 if np.dtype(dtype) == np.float32 else 1e-12) * max(1.0, np.sqrt(k))
+    s = np.abs(want) if scale is None else scale
+    np.testing.assert_allclose(got, want, rtol=tol * 10, atol=tol * 10 * (1 + (np.max(s) if s.size else 0)))
+
+
+def fdtype(draw):
+    return draw(st.sampled_from([np.float32, np.float32, np.float64]))
+
+
+def isa_and_threads(draw):
+    _C.set_isa(draw(st.sampled_from(_C.cpu_info()["available"])))
+    firstepoch.set_num_threads(draw(st.sampled_from([1, 2, 3])))
+
+
+@pytest.fixture(autouse=True)
+def restore_isa_and_threads():
+    isa, n = _C.get_isa(), firstepoch.get_num_threads()
+    yield
+    _C.set_isa(isa)
+    firstepoch.set_num_threads(n)
+
+
+def fuzz(entry):
+    """Registers a test as entry's strategy (the coverage test reads the registry)."""
+    def deco(fn):
+        FUZZED.setdefault(entry, fn.__name__)
+        return fn
+    return deco
+
+
+FUZZED = {}
+
+# ---- GEMM --------------------------------------------------------------------------------------------
+
+
+@fuzz("gemm")
+@FUZZ
+@given(st.data())
+def test_fuzz_gemm(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    M, N, K = draw(dims(3))
+    ta, tb = draw(st.booleans()), draw(st.booleans())
+    batch = draw(st.sampled_from([None, None, 1, 2, 3]))
+    a_batched = batch is not None and draw(st.booleans())
+    b_batched = batch is not None and (not a_batched or draw(st.booleans()))
+    sa = (K, M) if ta else (M, K)
+    sb = (N, K) if tb else (K, N)
+    sa = (batch,) + sa if a_batched else sa
+    sb = (batch,) + sb if b_batched else sb
+    so = ((batch,) if a_batched or b_batched else ()) + (M, N)
+    alpha = draw(st.sampled_from([1.0, 1.0, 0.0, -2.5, 1e30, float("nan")]))
+    beta = draw(st.sampled_from([0.0, 0.0, 1.0, 0.5]))
+    has_bias, relu = draw(st.booleans()), draw(st.booleans())
+    specs = {"a": (sa, dt), "b": (sb, dt), "out": (so, dt)}
+    if has_bias:
+        specs["bias"] = ((N,), dt)
+    c = Case(draw, specs, outputs=("out",))
+    A = c.arrays
+    if beta == 0 and c.mutation is None:
+        A["out"][...] = np.nan  # beta == 0 must never read out
+        c.before["out"] = A["out"].copy()
+    ok = run_case("gemm", c, _C.gemm, A["a"], A["b"], A["out"], trans_a=ta, trans_b=tb, alpha=alpha, beta=beta,
+                  bias=A.get("bias"), relu=relu)
+    if ok:
+        assert_inputs_untouched(c, ("out",))
+        if c.finite and np.isfinite(alpha) and not c.aliased():
+            B = c.before
+            want = ref.gemm(f64(B["a"]), f64(B["b"]), f64(B["out"]), trans_a=ta, trans_b=tb, alpha=alpha, beta=beta,
+                            bias=f64(B.get("bias")), relu=relu)
+            scale = abs(alpha) * ref.gemm(np.abs(f64(B["a"])), np.abs(f64(B["b"])), trans_a=ta, trans_b=tb) + 1
+            close(A["out"], want, dt, K, scale)
+
+
+# ---- softmax family ------------------------------------------------------------------------------------
+
+
+def softmax_ref(x, log):
+    if x.shape[1] == 0:
+        return x.copy()
+    return ref.log_softmax(x, axis=1) if log else ref.softmax(x, axis=1)
+
+
+@fuzz("softmax_forward")
+@FUZZ
+@given(st.data())
+def test_fuzz_softmax_forward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, (R, C), log = fdtype(draw), draw(dims(2)), draw(st.booleans())
+    c = Case(draw, {"x": ((R, C), dt), "out": ((R, C), dt)}, outputs=("out",))
+    if draw(st.integers(0, 5)) == 0 and c.mutation is None:
+        c.arrays["out"] = c.arrays["x"]  # in place is allowed
+    x, out = c.arrays["x"], c.arrays["out"]
+    if run_case("softmax_forward", c, _C.softmax_forward, x, out, log=log):
+        if out is not x:
+            assert_inputs_untouched(c, ("out",))
+        if c.finite and not c.aliased():
+            close(out, softmax_ref(f64(c.before["x"]), log), dt, C)
+
+
+@fuzz("softmax_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_softmax_backward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, (R, C), log = fdtype(draw), draw(dims(2)), draw(st.booleans())
+    y = softmax_ref(np.random.default_rng(R * 31 + C).standard_normal((R, C)), log).astype(dt)
+    c = Case(draw, {"y": ((R, C), dt, y), "dy": ((R, C), dt), "dx": ((R, C), dt)}, outputs=("dx",))
+    if draw(st.integers(0, 5)) == 0 and c.mutation is None:
+        c.arrays["dx"] = c.arrays["dy"]  # dx may be dy
+    A = c.arrays
+    if run_case("softmax_backward", c, _C.softmax_backward, A["y"], A["dy"], A["dx"], log=log):
+        if A["dx"] is not A["dy"]:
+            assert_inputs_untouched(c, ("dx",))
+        if c.finite and not c.aliased():
+            yy, g = f64(c.before["y"]), f64(c.before["dy"])
+            want = ref.log_softmax_backward(yy, g, axis=1) if log else ref.softmax_backward(yy, g, axis=1)
+            close(A["dx"], want, dt, C, np.abs(g) + 1)
+
+
+def ce_common(draw, backward):
+    dt, (R, C) = fdtype(draw), draw(dims(2))
+    ignore = draw(st.sampled_from([-100, -1, 0, 2]))
+    ls = draw(st.sampled_from([0.0, 0.0, 0.1, 1.0, -0.5, 1.5, float("nan")]))
+    tgt = np.random.default_rng(R + 7 * C).integers(-1 if draw(st.integers(0, 4)) == 0 else 0,
+                                                    max(C, 1) + (1 if draw(st.integers(0, 4)) == 0 else 0), R)
+    tgt[np.random.default_rng(R).random(R) < 0.2] = ignore
+    specs = {"logits": ((R, C), dt), "target": ((R,), np.int64, tgt)}
+    if draw(st.booleans()):
+        specs["weight"] = ((C,), dt, np.abs(np.random.default_rng(C).standard_normal(C)).astype(dt))
+    if backward:
+        specs["stats"] = ((2, R), dt)
+        specs["grad"] = ((R,), dt)
+        specs["dlogits"] = ((R, C), dt)
+        outputs = ("dlogits",)
+    else:
+        specs["loss"] = ((R,), dt)
+        specs["stats"] = ((2, R), dt)
+        outputs = ("loss", "stats")
+    c = Case(draw, specs, outputs=outputs)
+    return c, dt, R, C, ignore, ls, outputs
+
+
+def ce_valid_target(t, C, ignore):
+    return bool(np.all((t == ignore) | ((t >= 0) & (t < C))))
+
+
+@fuzz("cross_entropy_forward")
+@FUZZ
+@given(st.data())
+def test_fuzz_cross_entropy_forward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    c, dt, R, C, ignore, ls, outputs = ce_common(draw, False)
+    A = c.arrays
+    ok = run_case("cross_entropy_forward", c, _C.cross_entropy_forward, A["logits"], A["target"], A["loss"],
+                  A["stats"], weight=A.get("weight"), ignore_index=ignore, label_smoothing=ls)
+    if ok:
+        assert 0 <= ls <= 1 and ce_valid_target(c.before["target"], C, ignore)
+        assert_inputs_untouched(c, outputs)
+        if c.finite and not c.aliased() and C:
+            B = c.before
+            want = ref.cross_entropy(f64(B["logits"]), B["target"], f64(B.get("weight")), ignore, "none", ls)
+            close(A["loss"], want, dt, C, np.abs(want) + np.max(np.abs(f64(B["logits"])), initial=0))
+
+
+@fuzz("cross_entropy_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_cross_entropy_backward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    c, dt, R, C, ignore, ls, outputs = ce_common(draw, True)
+    A = c.arrays
+    good_stats = draw(st.booleans()) and c.mutation is None and c.finite and C > 0
+    if good_stats:  # the forward's statistics: then the gradient is checkable
+        z = f64(A["logits"])
+        m = z.max(axis=1)
+        A["stats"][0] = m
+        A["stats"][1] = np.log(np.exp(z - m[:, None]).sum(axis=1))
+        c.before["stats"] = A["stats"].copy()
+    ok = run_case("cross_entropy_backward", c, _C.cross_entropy_backward, A["logits"], A["stats"], A["target"],
+                  A["grad"], A["dlogits"], weight=A.get("weight"), ignore_index=ignore, label_smoothing=ls)
+    if ok:
+        assert 0 <= ls <= 1 and ce_valid_target(c.before["target"], C, ignore)
+        assert_inputs_untouched(c, outputs)
+        if good_stats:
+            B = c.before
+            want = ref.cross_entropy_backward(f64(B["logits"]), B["target"], f64(B.get("weight")), ignore, ls,
+                                              f64(B["grad"]))
+            close(A["dlogits"], want, dt, C, np.abs(f64(B["grad"]))[:, None] * 4 + 1)
+
+
+# ---- optimizers ----------------------------------------------------------------------------------------
+
+HYPER = st.sampled_from([0.0, 0.0, 0.1, 0.9, 1.0, -0.5, 1e30, float("nan")])
+
+
+@fuzz("sgd_update")
+@FUZZ
+@given(st.data())
+def test_fuzz_sgd_update(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    shape = tuple(draw(dims(draw(st.integers(0, 3)))))
+    lr, mom, damp, wd = (draw(HYPER) for _ in range(4))
+    nesterov, first = draw(st.booleans()), draw(st.booleans())
+    specs = {"w": (shape, dt), "grad": (shape, dt)}
+    if mom != 0 or draw(st.booleans()):
+        specs["buf"] = (shape, dt)
+    c = Case(draw, specs, outputs=("w", "buf"))
+    A = c.arrays
+    if run_case("sgd_update", c, _C.sgd_update, A["w"], A["grad"], A.get("buf"), lr=lr, momentum=mom,
+                dampening=damp, weight_decay=wd, nesterov=nesterov, first=first):
+        assert_inputs_untouched(c, ("w", "buf"))
+        hyper_ok = all(np.isfinite(v) and abs(v) < 1e3 for v in (lr, mom, damp, wd))
+        if c.finite and not c.aliased() and hyper_ok:
+            B = {k: f64(v) for k, v in c.before.items()}
+            ref_optim.sgd_update(B["w"], B["grad"], B.get("buf"), lr, mom, damp, wd, nesterov, first)
+            close(A["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
+
+
+@fuzz("adam_update")
+@FUZZ
+@given(st.data())
+def test_fuzz_adam_update(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    shape = tuple(draw(dims(draw(st.integers(0, 3)))))
+    lr, wd = draw(HYPER), draw(HYPER)
+    b1 = draw(st.sampled_from([0.9, 0.0, 0.5, 1.0, -1.0, float("nan")]))
+    b2 = draw(st.sampled_from([0.999, 0.0, 0.5, 1.0, 2.0]))
+    eps = draw(st.sampled_from([1e-8, 0.0, 1.0, -1.0]))
+    step = draw(st.sampled_from([1, 2, 10, 0, -3, 2 ** 40]))
+    decoupled = draw(st.booleans())
+    specs = {"w": (shape, dt), "grad": (shape, dt), "m": (shape, dt), "v": (shape, dt, None)}
+    amsgrad = draw(st.booleans())
+    c0 = np.abs(np.random.default_rng(len(shape)).standard_normal(shape)).astype(dt)
+    specs["v"] = (shape, dt, c0)
+    if amsgrad:
+        specs["vmax"] = (shape, dt, c0 * 2)
+    outputs = ("w", "m", "v", "vmax")
+    c = Case(draw, specs, outputs=outputs)
+    A = c.arrays
+    if run_case("adam_update", c, _C.adam_update, A["w"], A["grad"], A["m"], A["v"], A.get("vmax"), lr=lr, beta1=b1,
+                beta2=b2, eps=eps, weight_decay=wd, step=step, decoupled=decoupled):
+        assert step >= 1
+        assert_inputs_untouched(c, outputs)
+        hyper_ok = all(np.isfinite(v) and abs(v) < 1e3 for v in (lr, wd, b1)) and 0 < b1 < 1 and 0 < b2 < 1
+        if c.finite and c.values == "normal" and not c.aliased() and hyper_ok and eps > 0 and step < 100:
+            B = {k: f64(v) for k, v in c.before.items()}
+            ref_optim.adam_update(B["w"], B["grad"], B["m"], B["v"], B.get("vmax"), lr, b1, b2, eps, wd, step, decoupled)
+            close(A["w"], B["w"], dt, 16, np.abs(B["w"]) + abs(lr) * 1e3 + 1)
+
+
+# ---- convolution and pooling ------------------------------------------------------------------------------
+
+WIN = st.sampled_from([1, 1, 2, 3, 5])
+HYP_INT = st.sampled_from([0, 1, 1, 2, 3, -1, 2 ** 62, -(2 ** 62)])
+
+
+def pair(draw, base, lo=1):
+    v = draw(base)
+    return (v, draw(base)) if draw(st.booleans()) else (v, v)
+
+
+def conv_setup(draw):
+    """Shapes and window parameters; one case in four draws them from ranges that include invalid
+    values (zero or negative strides, dilations and groups, negative or 2**62 padding)."""
+    dt = fdtype(draw)
+    N, H, W = draw(dims(3, big=False))
+    H, W = H + draw(st.integers(0, 6)), W + draw(st.integers(0, 6))
+    wild = draw(st.integers(0, 3)) == 0
+    groups = draw(st.sampled_from([1, 1, 2, 3] + ([0, -1] if wild else [])))
+    g = max(groups, 1)
+    Cg, OCg = draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from([1, 2]))
+    k = pair(draw, WIN)
+    s = pair(draw, st.sampled_from([1, 1, 2, 3] + ([0, -2] if wild else [])))
+    p = pair(draw, st.sampled_from([0, 0, 1, 2] + ([-1, 2 ** 62, 2 ** 40] if wild else [])))
+    d = pair(draw, st.sampled_from([1, 1, 2] + ([0, 2 ** 62] if wild else [])))
+    return dt, N, Cg * g, H, W, OCg * g, groups, k, s, p, d
+
+
+def conv_out(H, W, k, s, p, d):
+    OH = (H + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1 if s[0] > 0 else 0
+    OW = (W + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1 if s[1] > 0 else 0
+    small = abs(p[0]) < 100 and abs(p[1]) < 100
+    return (max(OH, 0), max(OW, 0)) if small else (1, 1)
+
+
+def valid_geometry(k, s, p, d, OH, OW, H, W):
+    return (min(k) >= 1 and min(s) >= 1 and min(p) >= 0 and min(d) >= 1 and max(p) < 100
+            and H + 2 * p[0] >= d[0] * (k[0] - 1) + 1 and W + 2 * p[1] >= d[1] * (k[1] - 1) + 1 and OH >= 1 and OW >= 1)
+
+
+@fuzz("conv2d_forward")
+@FUZZ
+@given(st.data())
+def test_fuzz_conv2d_forward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, H, W, OC, groups, k, s, p, d = conv_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    g = max(groups, 1)
+    specs = {"x": ((N, C, H, W), dt), "w": ((OC, C // g, *k), dt), "y": ((N, OC, OH, OW), dt)}
+    if draw(st.booleans()):
+        specs["b"] = ((OC,), dt)
+    c = Case(draw, specs, outputs=("y",))
+    A = c.arrays
+    if run_case("conv2d_forward", c, _C.conv2d_forward, A["x"], A["w"], A.get("b"), A["y"], s, p, d, groups):
+        assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
+        assert_inputs_untouched(c, ("y",))
+        if c.finite and not c.aliased():
+            B = c.before
+            want = ref.conv.conv2d(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
+            scale = ref.conv.conv2d(np.abs(f64(B["x"])), np.abs(f64(B["w"])), None, s, p, d, groups) + 1
+            close(A["y"], want, dt, C * k[0] * k[1], scale)
+
+
+@fuzz("conv2d_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_conv2d_backward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, H, W, OC, groups, k, s, p, d = conv_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    g = max(groups, 1)
+    specs = {"x": ((N, C, H, W), dt), "w": ((OC, C // g, *k), dt), "dy": ((N, OC, OH, OW), dt)}
+    want_dx, want_dw = draw(st.booleans()), draw(st.booleans())
+    if want_dx:
+        specs["dx"] = ((N, C, H, W), dt)
+    if want_dw:
+        specs["dw"] = ((OC, C // g, *k), dt)
+    c = Case(draw, specs, outputs=("dx", "dw"))
+    A = c.arrays
+    if run_case("conv2d_backward", c, _C.conv2d_backward, A["x"], A["w"], A["dy"], A.get("dx"), A.get("dw"), s, p, d,
+                groups):
+        assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
+        assert_inputs_untouched(c, ("dx", "dw"))
+        if c.finite and not c.aliased():
+            B = c.before
+            rdx, rdw, _ = ref.conv.conv2d_backward(f64(B["x"]), f64(B["w"]), f64(B["dy"]), s, p, d, groups)
+            sdx, sdw, _ = ref.conv.conv2d_backward(np.abs(f64(B["x"])), np.abs(f64(B["w"])), np.abs(f64(B["dy"])),
+                                                   s, p, d, groups)
+            if want_dx:
+                close(A["dx"], rdx, dt, OC * k[0] * k[1], sdx + 1)
+            if want_dw:
+                close(A["dw"], rdw, dt, N * OH * OW, sdw + 1)
+
+
+@fuzz("im2col")
+@FUZZ
+@given(st.data())
+def test_fuzz_im2col(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, _, C, H, W, _, _, k, s, p, d = conv_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    c = Case(draw, {"x": ((C, H, W), dt), "col": ((C * k[0] * k[1], OH * OW), dt)}, outputs=("col",))
+    A = c.arrays
+    if run_case("im2col", c, _C.im2col, A["x"], A["col"], k, s, p, d):
+        assert valid_geometry(k, s, p, d, OH, OW, H, W)
+        assert_inputs_untouched(c, ("col",))
+        if not c.aliased():
+            want = ref.conv.im2col(f64(c.before["x"]), k, s, p, d)
+            np.testing.assert_array_equal(A["col"], want.reshape(A["col"].shape).astype(dt))
+
+
+@fuzz("col2im")
+@FUZZ
+@given(st.data())
+def test_fuzz_col2im(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, _, C, H, W, _, _, k, s, p, d = conv_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    c = Case(draw, {"col": ((C * k[0] * k[1], OH * OW), dt), "dx": ((C, H, W), dt)}, outputs=("dx",))
+    A = c.arrays
+    if run_case("col2im", c, _C.col2im, A["col"], A["dx"], k, s, p, d):
+        assert valid_geometry(k, s, p, d, OH, OW, H, W)
+        assert_inputs_untouched(c, ("dx",))
+        if c.finite and not c.aliased():
+            want = f64(c.before["dx"]) + ref.conv.col2im(f64(c.before["col"]), (C, H, W), k, s, p, d)
+            close(A["dx"], want, dt, k[0] * k[1], np.abs(want) + np.max(np.abs(f64(c.before["col"])), initial=0))
+
+
+def pool_setup(draw, dilation=True):
+    dt, N, C, H, W, _, _, k, s, p, d = conv_setup(draw)
+    if not dilation:
+        d = (1, 1)
+    return dt, N, C, H, W, k, s, p, d
+
+
+def pool_valid(k, p):
+    return 2 * p[0] <= k[0] and 2 * p[1] <= k[1]
+
+
+@fuzz("max_pool2d")
+@FUZZ
+@given(st.data())
+def test_fuzz_max_pool2d(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, H, W, k, s, p, d = pool_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    c = Case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt),
+                    "argmax": ((N, C, OH, OW), np.int64, np.zeros((N, C, OH, OW), np.int64))},
+             outputs=("y", "argmax"))
+    A = c.arrays
+    if run_case("max_pool2d", c, _C.max_pool2d, A["x"], A["y"], A["argmax"], k, s, p, d):
+        assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
+        assert_inputs_untouched(c, ("y", "argmax"))
+        if not c.aliased():
+            x = f64(c.before["x"])
+            if c.values != "nan":
+                np.testing.assert_array_equal(A["y"], ref.conv.max_pool2d(x, k, s, p, d).astype(dt))
+            am = A["argmax"].reshape(N * C, OH * OW)
+            assert np.all((am >= 0) & (am < H * W))
+            picked = np.take_along_axis(x.reshape(N * C, H * W), am, axis=1).reshape(A["y"].shape)
+            np.testing.assert_array_equal(picked.astype(dt), A["y"])
+
+
+@fuzz("max_pool2d_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_max_pool2d_backward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, H, W, k, s, p, d = pool_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    lo, hi = draw(st.sampled_from([(0, H * W), (0, H * W), (-1, H * W), (-2, H * W + 1)]))
+    am = np.random.default_rng(N + H).integers(lo, max(hi, lo + 1), (N, C, OH, OW))
+    c = Case(draw, {"dy": ((N, C, OH, OW), dt), "argmax": ((N, C, OH, OW), np.int64, am),
+                    "dx": ((N, C, H, W), dt)}, outputs=("dx",))
+    A = c.arrays
+    if run_case("max_pool2d_backward", c, _C.max_pool2d_backward, A["dy"], A["argmax"], A["dx"], k, s, p, d):
+        assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
+        a = c.before["argmax"]
+        assert np.all((a >= -1) & (a < H * W))
+        assert_inputs_untouched(c, ("dx",))
+        if c.finite and not c.aliased():
+            want = f64(c.before["dx"]).reshape(N * C, H * W)
+            dy = f64(c.before["dy"]).reshape(N * C, OH * OW)
+            a2 = a.reshape(N * C, OH * OW)
+            for i in range(N * C):
+                keep = a2[i] >= 0
+                np.add.at(want[i], a2[i][keep], dy[i][keep])
+            close(A["dx"], want.reshape(N, C, H, W), dt, k[0] * k[1], np.abs(want.reshape(N, C, H, W)) + 10)
+
+
+def avg_pool_backward_ref(dy, shape, k, s, p):
+    N, C, H, W = shape
+    OH, OW = dy.shape[2:]
+    dxp = np.zeros((N, C, H + 2 * p[0], W + 2 * p[1]))
+    for i in range(k[0]):
+        for j in range(k[1]):
+            dxp[:, :, i:i + s[0] * OH:s[0], j:j + s[1] * OW:s[1]] += dy / (k[0] * k[1])
+    return dxp[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
+
+
+@fuzz("avg_pool2d")
+@FUZZ
+@given(st.data())
+def test_fuzz_avg_pool2d(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, H, W, k, s, p, d = pool_setup(draw, dilation=False)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    c = Case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt)}, outputs=("y",))
+    A = c.arrays
+    if run_case("avg_pool2d", c, _C.avg_pool2d, A["x"], A["y"], k, s, p):
+        assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
+        assert_inputs_untouched(c, ("y",))
+        if c.finite and not c.aliased():
+            x = f64(c.before["x"])
+            close(A["y"], ref.conv.avg_pool2d(x, k, s, p), dt, k[0] * k[1], ref.conv.avg_pool2d(np.abs(x), k, s, p))
+
+
+@fuzz("avg_pool2d_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_avg_pool2d_backward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, H, W, k, s, p, d = pool_setup(draw, dilation=False)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    c = Case(draw, {"dy": ((N, C, OH, OW), dt), "dx": ((N, C, H, W), dt)}, outputs=("dx",))
+    A = c.arrays
+    if run_case("avg_pool2d_backward", c, _C.avg_pool2d_backward, A["dy"], A["dx"], k, s, p):
+        assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
+        assert_inputs_untouched(c, ("dx",))
+        if c.finite and not c.aliased():
+            dy = f64(c.before["dy"])
+            want = f64(c.before["dx"]) + avg_pool_backward_ref(dy, (N, C, H, W), k, s, p)
+            close(A["dx"], want, dt, k[0] * k[1], np.abs(want) + np.max(np.abs(dy), initial=0))
+
+
+# ---- batch norm ----------------------------------------------------------------------------------------
+
+
+def bn_setup(draw, names):
+    dt = fdtype(draw)
+    N, C, L = draw(dims(3))
+    specs = {}
+    for name in names:
+        if name in ("x", "y", "dy", "dx"):
+            specs[name] = ((N, C, L), dt)
+        elif name in ("invstd", "vmean"):
+            specs[name] = ((C,), dt, (np.abs(np.random.default_rng(C).standard_normal(C)) + 0.5).astype(dt))
+        else:
+            specs[name] = ((C,), dt)
+    return dt, N, C, L, specs
+
+
+def opt(draw, c, name):
+    """An optional argument: passed or None (always passed when it carries the case's mutation)."""
+    mutated = c.mutation is not None and c.mutation[0] == name
+    return c.arrays.get(name) if mutated or draw(st.booleans()) else None
+
+
+@fuzz("batch_norm_train")
+@FUZZ
+@given(st.data())
+def test_fuzz_batch_norm_train(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta"))
+    eps = draw(st.sampled_from([1e-5, 1e-5, 1.0, 0.0, -1.0, float("nan")]))
+    c = Case(draw, specs, outputs=("y", "mean", "invstd"))
+    A = c.arrays
+    gamma, beta = opt(draw, c, "gamma"), opt(draw, c, "beta")
+    if run_case("batch_norm_train", c, _C.batch_norm_train, A["x"], A["y"], A["mean"], A["invstd"], gamma, beta, eps):
+        assert eps > 0 and N * L > 0
+        assert_inputs_untouched(c, ("y", "mean", "invstd"))
+        if c.values == "normal" and not c.aliased():
+            B = c.before
+            y, mean, var = ref.norm.batch_norm(f64(B["x"]), None if gamma is None else f64(B["gamma"]),
+                                               None if beta is None else f64(B["beta"]), eps)
+            close(A["mean"], mean, dt, N * L, np.abs(mean) + 1)
+            close(A["invstd"], 1 / np.sqrt(var + eps), dt, N * L, 1 / np.sqrt(var + eps))
+            if np.all(var > 1e-3):
+                close(A["y"], y, dt, N * L, np.abs(y) + 10)
+
+
+@fuzz("batch_norm_eval")
+@FUZZ
+@given(st.data())
+def test_fuzz_batch_norm_eval(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta"))
+    c = Case(draw, specs, outputs=("y",))
+    A = c.arrays
+    gamma, beta = opt(draw, c, "gamma"), opt(draw, c, "beta")
+    if run_case("batch_norm_eval", c, _C.batch_norm_eval, A["x"], A["y"], A["mean"], A["invstd"], gamma, beta):
+        assert_inputs_untouched(c, ("y",))
+        if c.finite and not c.aliased():
+            B = {k: f64(v) for k, v in c.before.items()}
+            want = (B["x"] - B["mean"][:, None]) * B["invstd"][:, None]
+            if gamma is not None:
+                want = want * B["gamma"][:, None]
+            if beta is not None:
+                want = want + B["beta"][:, None]
+            close(A["y"], want, dt, 4, np.abs(want) + 10)
+
+
+@fuzz("batch_norm_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_batch_norm_backward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, N, C, L, specs = bn_setup(draw, ("dy", "x", "mean", "invstd", "gamma", "dx", "dgamma", "dbeta"))
+    train = draw(st.booleans())
+    c = Case(draw, specs, outputs=("dx", "dgamma", "dbeta"))
+    A = c.arrays
+    gamma, dx, dgamma, dbeta = (opt(draw, c, n) for n in ("gamma", "dx", "dgamma", "dbeta"))
+    ok = run_case("batch_norm_backward", c, _C.batch_norm_backward, A["dy"], A["x"], A["mean"], A["invstd"], gamma,
+                  dx, dgamma, dbeta, train)
+    if ok:
+        assert_inputs_untouched(c, ("dx", "dgamma", "dbeta"))
+        if c.finite and not c.aliased() and not train:
+            B = {k: f64(v) for k, v in c.before.items()}
+            g = 1 if gamma is None else B["gamma"][:, None]
+            xhat = (B["x"] - B["mean"][:, None]) * B["invstd"][:, None]
+            if dx is not None:
+                close(dx, B["dy"] * g * B["invstd"][:, None], dt, 4, np.abs(B["dy"]) * 10 + 1)
+            if dbeta is not None:
+                close(dbeta, B["dy"].sum(axis=(0, 2)), dt, N * L, np.abs(B["dy"]).sum(axis=(0, 2)) + 1)
+            if dgamma is not None:
+                close(dgamma, (B["dy"] * xhat).sum(axis=(0, 2)), dt, N * L, np.abs(B["dy"] * xhat).sum(axis=(0, 2)) + 1)
+
+
+# ---- CPU, ISA and thread controls --------------------------------------------------------------------------
+
+TEXT = st.one_of(st.sampled_from(["scalar", "avx2", "avx512", "AVX2", "", "sse9", "avx512 "]), st.text(max_size=8))
+
+
+@fuzz("cpu_info")
+@fuzz("get_isa")
+@fuzz("get_num_threads")
+@FUZZ
+@given(st.sampled_from(["cpu_info", "get_isa", "get_num_threads"]), st.integers(1, 4))
+def test_fuzz_queries(name, n):
+    firstepoch.set_num_threads(n)
+    res = getattr(_C, name)()
+    CASES[name] += 1
+    if name == "cpu_info":
+        assert res["threads"] == n and res["isa"] in res["available"]
+    elif name == "get_num_threads":
+        assert res == n
+
+
+@fuzz("set_isa")
+@FUZZ
+@given(TEXT)
+def test_fuzz_set_isa(name):
+    CASES["set_isa"] += 1
+    try:
+        _C.set_isa(name)
+        assert name in _C.cpu_info()["available"] and _C.get_isa() == name
+    except (ValueError, RuntimeError) as e:
+        assert name not in _C.cpu_info()["available"] and len(str(e)) > 12
+
+
+@fuzz("set_num_threads")
+@FUZZ
+@given(st.one_of(st.integers(-5, 8), st.sampled_from([2 ** 31, -(2 ** 31) - 1, 2 ** 70]), st.floats(), st.none()))
+def test_fuzz_set_num_threads(n):
+    ok = run_case("set_num_threads", None, _C.set_num_threads, n)
+    assert ok == (isinstance(n, int) and 1 <= n < 2 ** 31)
+    if ok:
+        assert _C.get_num_threads() == n
+    firstepoch.set_num_threads(2)
+
+
+@fuzz("fma_peak_gflops")
+@FUZZ
+@given(st.one_of(TEXT, st.sampled_from(_C.cpu_info()["available"])), st.sampled_from([-5, 0, 1, 1000]),
+       st.sampled_from([-1, 0, 1, 2]))
+def test_fuzz_fma_peak_gflops(isa, iters, threads):
+    if run_case("fma_peak_gflops", None, _C.fma_peak_gflops, isa, iters, threads):
+        assert isa in _C.cpu_info()["available"]
+
+
+# ---- every registered Function ---------------------------------------------------------------------------
+
+
+def _functions():
+    return [op for op in REGISTRY if op.differentiable]
+
+
+def _tensor_args(args, mutation, values, rng):
+    out = []
+    for i, a in enumerate(args):
+        if isinstance(a, np.ndarray) and a.dtype == np.float64:
+            a = a.copy()
+            if values != "normal" and a.size:
+                special = {"nan": np.nan, "inf": np.inf, "huge": 1e30, "denormal": 1e-310, "zero": 0.0}[values]
+                a[rng.random(a.shape) < 0.3] = special
+            if mutation and mutation[0] == i:
+                a = mutate(a, mutation[1])
+            out.append(Tensor._wrap(a, a.dtype in (np.float32, np.float64)))
+        else:
+            out.append(a)
+    return out
+
+
+FUNCTION_FAILURES = (RuntimeError,)  # the engine's own "backward returned a ... gradient" check
+
+
+@fuzz("<Function>")
+@FUZZ
+@given(st.sampled_from(_functions()), st.data())
+def test_fuzz_functions(op, data):
+    """Each op's gradcheck cases with one argument mutated (dtype or layout) and special values; the op
+    runs forward and backward. Layout changes alone must give the float64 contiguous result."""
+    draw = data.draw
+    isa_and_threads(draw)
+    cases = op.gradcheck_cases(np.random.default_rng(0))
+    args, kwargs = cases[draw(st.integers(0, len(cases) - 1))]
+    arr_idx = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype == np.float64]
+    kind = draw(st.sampled_from((None, None, "float32") + DTYPE_MUTATIONS + LAYOUT_MUTATIONS))
+    mutation = (draw(st.sampled_from(arr_idx)), kind) if kind and arr_idx else None
+    if kind == "float32" and mutation:
+        mutation = (mutation[0], "other_float")
+    values = draw(st.sampled_from(["normal", "normal", "normal", "nan", "inf", "huge", "denormal", "zero"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    inputs = _tensor_args(args, mutation, values, rng)
+    entry = f"Function.{op.__name__}"
+    CASES[entry] += 1
+    CASES["<Function>"] += 1
+    if CASE_TIMEOUT > 0:
+        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = op.apply(*inputs, **kwargs)
+            if out.requires_grad:
+                out.backward(np.ones_like(out.data))
+        ok = True
+    except ALLOWED + FUNCTION_FAILURES as e:
+        if isinstance(e, RuntimeError):
+            assert "backward returned" in str(e) or "gradient" in str(e), f"{entry}: {e!r}"
+        assert len(str(e)) >= 12, f"{entry}: {type(e).__name__} without a clear message: {e!r}"
+        ok = False
+    finally:
+        if CASE_TIMEOUT > 0:
+            faulthandler.cancel_dump_traceback_later()
+    OUTCOMES[entry, "ok" if ok else "raised"] += 1
+    layout_only = mutation is None or mutation[1] in LAYOUT_MUTATIONS
+    if ok and layout_only and values == "normal":
+        clean = _tensor_args(args, None, "normal", rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = op.apply(*clean, **kwargs)
+        np.testing.assert_allclose(out.data, want.data, rtol=1e-12, atol=1e-12, err_msg=f"{entry} {mutation}")
+        for t, w in zip(inputs, clean):
+            if isinstance(t, Tensor) and t.requires_grad and w.grad is not None:
+                pass  # gradients of the clean run are not computed here; shapes were checked by the engine
+
+
+# ---- coverage and the report -------------------------------------------------------------------------------
+
+
+def public_entries():
+    return sorted(n for n in dir(_C) if not n.startswith("_") and callable(getattr(_C, n)))
+
+
+def test_every_entry_has_a_strategy():
+    """A new kernel in _C (or a new Function) must come with a fuzz strategy here."""
+    missing = [n for n in public_entries() if n not in FUZZED]
+    assert not missing, (f"firstepoch._C entries without a fuzz strategy in tests/test_fuzz.py: {missing}; "
+                         "add a @fuzz(name) test that draws shapes, dtypes, layouts, values and hyper-parameters")
+    assert "<Function>" in FUZZED and len(_functions()) > 30
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report():
+    yield
+    total = sum(v for k, v in CASES.items() if k != "<Function>" and not k.startswith("Function."))
+    fn_total = CASES["<Function>"]
+    lines = [f"fuzz: {total} kernel-entry cases over {len([k for k in CASES if k in FUZZED])} _C entries, "
+             f"{fn_total} Function cases over {len([k for k in CASES if k.startswith('Function.')])} Functions"]
+    print("\n" + lines[0])
+    path = os.environ.get("FE_FUZZ_REPORT")
+    if path:
+        with open(path, "w") as f:
+            json.dump({"cases": dict(CASES), "outcomes": {f"{k[0]}:{k[1]}": v for k, v in OUTCOMES.items()},
+                       "examples": EXAMPLES}, f, indent=1, sort_keys=True)
+
+
+_ = functools  # (kept for strategies that wrap callables)
