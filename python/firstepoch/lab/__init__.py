@@ -1,7 +1,7 @@
 """The lab: small seeded experiments that show one idea each, print a results table and write a PNG.
 
     firstepoch lab --list                 # or: python -m firstepoch.lab --list
-    firstepoch lab gates [--out DIR] [--seed N] [--tiny]
+    firstepoch lab gates [--out DIR] [--seed N] [--tiny] [--threads N]
     firstepoch lab all
 
 Each experiment is a module firstepoch.lab.<name> with NAME, DESCRIPTION and
@@ -69,7 +69,13 @@ def main(argv=None):
                         help="folder for the figure (default runs/lab/NAME; with 'all', one subfolder each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="the seconds-long configuration the tests use")
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: firstepoch's)")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1, got {args.threads}")
+        import firstepoch
+        firstepoch.set_num_threads(args.threads)
     if args.list:
         return _list()
     if args.name is None:
