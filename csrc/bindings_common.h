@@ -3,7 +3,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -30,11 +34,21 @@ inline const char* type_name<float>() { return "float32"; }
 template <>
 inline const char* type_name<double>() { return "float64"; }
 
+// Kernels dereference T* (and load SIMD vectors from it): an array viewed from a byte buffer at an
+// odd offset would be undefined behaviour there (UBSan reports it), so it is refused here.
+inline void require_aligned(const py::array& a, const char* name) {
+  if (!(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error(std::string(name) + " with shape " + shape_str(a) + " is not aligned to its " +
+                          std::to_string(a.itemsize()) + "-byte elements (a view into a byte buffer at an "
+                          "odd offset?); make an aligned copy with numpy.array(" + name + ")");
+}
+
 template <class T>
 void require_dtype(const py::array& a, const char* name) {
   if (!py::isinstance<py::array_t<T>>(a))
     throw py::type_error(std::string(name) + " must have dtype " + type_name<T>() + ", got " +
                          dtype_str(a) + " with shape " + shape_str(a) + " (no implicit casts)");
+  require_aligned(a, name);
 }
 
 // Byte range [lo, hi) an array's elements occupy (empty arrays occupy nothing).
@@ -70,6 +84,36 @@ void require_c_array(const py::array& a, const char* name, int ndim) {
 
 inline void require_writeable(const py::array& a, const char* name) {
   if (!a.writeable()) throw py::value_error(std::string(name) + " is read-only");
+}
+
+// The memory this process may use: physical memory, or less under a cgroup (container) limit.
+inline uint64_t memory_limit_bytes() {
+  static const uint64_t limit = [] {
+    uint64_t lim = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+      std::ifstream f(path);
+      uint64_t v = 0;
+      if (f >> v && v > 0) lim = std::min(lim, v);
+    }
+    return lim > 0 ? lim : UINT64_MAX;
+  }();
+  return limit;
+}
+
+// A scratch buffer of count elements of `item` bytes that a kernel is about to allocate: a
+// MemoryError now if it could not fit in memory (an allocation that big may succeed under overcommit
+// and get the process killed when touched), before anything is allocated.
+inline void require_scratch_fits(uint64_t count, uint64_t item, const std::string& what) {
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(count, item, &bytes) || bytes > memory_limit_bytes()) {
+    std::ostringstream os;
+    os.precision(3);
+    os << what << " would need " << static_cast<double>(count) * static_cast<double>(item) / (1u << 30)
+       << " GiB of scratch, more than the " << static_cast<double>(memory_limit_bytes()) / (1u << 30)
+       << " GiB of memory this process may use";
+    PyErr_SetString(PyExc_MemoryError, os.str().c_str());
+    throw py::error_already_set();
+  }
 }
 
 }  // namespace pybind

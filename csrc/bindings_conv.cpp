@@ -24,12 +24,32 @@ fe::conv::Geometry geometry(int64_t C, int64_t H, int64_t W, Pair k, Pair s, Pai
   if (s.first < 1 || s.second < 1) throw py::value_error(std::string(what) + ": stride must be >= 1, got " + pair_str(s));
   if (p.first < 0 || p.second < 0) throw py::value_error(std::string(what) + ": padding must be >= 0, got " + pair_str(p));
   if (d.first < 1 || d.second < 1) throw py::value_error(std::string(what) + ": dilation must be >= 1, got " + pair_str(d));
+  // Bounded so that the size arithmetic below stays far from int64 overflow (signed overflow is UB).
+  const int64_t lim = int64_t(1) << 31;
+  for (const Pair* v : {&k, &s, &p, &d})
+    if (v->first >= lim || v->second >= lim)
+      throw py::value_error(std::string(what) + ": kernel_size, stride, padding and dilation must be below 2**31, got " +
+                            pair_str(k) + ", " + pair_str(s) + ", " + pair_str(p) + ", " + pair_str(d));
   const int64_t eh = d.first * (k.first - 1) + 1, ew = d.second * (k.second - 1) + 1;
   const int64_t OH = (H + 2 * p.first - eh) / s.first + 1, OW = (W + 2 * p.second - ew) / s.second + 1;
   if (H + 2 * p.first < eh || W + 2 * p.second < ew || OH < 1 || OW < 1)
     throw py::value_error(std::string(what) + ": the (dilated) kernel " + pair_str({eh, ew}) +
                           " is larger than the padded input " + pair_str({H + 2 * p.first, W + 2 * p.second}));
+  int64_t rows = 0, cols = 0, elems = 0;
+  if (__builtin_mul_overflow(C, k.first * k.second, &rows) || __builtin_mul_overflow(OH, OW, &cols) ||
+      __builtin_mul_overflow(rows, cols, &elems))
+    throw py::value_error(std::string(what) + ": the column matrix (C*kh*kw, OH*OW) for " + std::to_string(C) +
+                          " channels, kernel " + pair_str(k) + " and output " + pair_str({OH, OW}) +
+                          " has more than 2**63 elements");
   return {C, H, W, k.first, k.second, s.first, s.second, p.first, p.second, d.first, d.second, OH, OW};
+}
+
+// conv2d's column buffer (C*kh*kw, OH*OW) of at least one image, checked before the kernel allocates it.
+template <class T>
+void require_columns_fit(const fe::conv::Geometry& g) {
+  require_scratch_fits(static_cast<uint64_t>(g.C * g.kh * g.kw) * static_cast<uint64_t>(g.OH * g.OW), sizeof(T),
+                       "conv2d: the column buffer (C*kh*kw, OH*OW) = (" + std::to_string(g.C * g.kh * g.kw) + ", " +
+                           std::to_string(g.OH * g.OW) + ")");
 }
 
 template <class T>
@@ -97,6 +117,7 @@ void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair 
   require_shape(y, "y", {N, g.C, g.OH, g.OW});
   if (!py::isinstance<py::array_t<int64_t>>(argmax) || !(argmax.flags() & py::array::c_style))
     throw py::type_error("argmax must be a C-contiguous int64 array");
+  require_aligned(argmax, "argmax");
   require_shape(argmax, "argmax", {N, g.C, g.OH, g.OW});
   require_writeable(argmax, "argmax");
   require_no_overlap(y, x, "y", "x");
@@ -118,6 +139,7 @@ void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pa
   require_shape(dy, "dy", {N, g.C, g.OH, g.OW});
   if (!py::isinstance<py::array_t<int64_t>>(argmax) || !(argmax.flags() & py::array::c_style))
     throw py::type_error("argmax must be a C-contiguous int64 array");
+  require_aligned(argmax, "argmax");
   require_shape(argmax, "argmax", {N, g.C, g.OH, g.OW});
   const int64_t* pa = static_cast<const int64_t*>(argmax.data());
   const int64_t plane = g.H * g.W;
@@ -193,6 +215,7 @@ void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair
     pb = static_cast<const T*>(b.data());
   }
   const T* px = static_cast<const T*>(x.data());
+  require_columns_fit<T>(g);
   const T* pw = static_cast<const T*>(w.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   const auto& kk = kernels<T>();
@@ -232,6 +255,7 @@ void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, 
   }
   const T* px = static_cast<const T*>(x.data());
   const T* pw = static_cast<const T*>(w.data());
+  require_columns_fit<T>(g);
   const T* pdy = static_cast<const T*>(dy.data());
   const auto& kk = kernels<T>();
   const auto& uk = fe::gemm_ukernel<T>(fe::active_isa());

@@ -77,6 +77,7 @@ fe::softmax::CrossEntropyArgs<T> ce_args(const py::array& logits, const py::arra
                           shape_str(logits) + ", got " + shape_str(target));
   if (!(target.flags() & py::array::c_style))
     throw py::value_error("target with shape " + shape_str(target) + " must be contiguous");
+  require_aligned(target, "target");
   if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
     throw py::value_error("label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
   const int64_t rows = logits.shape(0), cols = logits.shape(1);
