@@ -29,8 +29,8 @@ def make_model(kind):
 
 
 def train(gate, kind, seed, steps):
-    """Full-batch SGD with momentum on the four points; returns (model, losses, accuracy)."""
-    fe.manual_seed(seed)
+    """Full-batch SGD with momentum on the four points from `seed`; returns (model, losses, accuracy)."""
+    seed_everything(seed)
     model = make_model(kind)
     opt = fe.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     x, y = fe.tensor(X), fe.tensor(TARGETS[gate][:, None])
@@ -48,14 +48,13 @@ def train(gate, kind, seed, steps):
 
 
 def run(out_dir, seed=0, tiny=False):
-    seed_everything(seed)
     steps, n_seeds = (500, 3) if tiny else (1500, 20)
     seeds = [seed + i for i in range(n_seeds)]
     rows, metrics, shown = [], {}, {}
     for gate, kind in CASES:
         runs = [train(gate, kind, s, steps) for s in seeds]
         accs = np.array([acc for _, _, acc in runs])
-        model, losses, acc = runs[0]
+        _, losses, acc = runs[0]
         shown[(gate, kind)] = runs[0]
         key = f"{gate}_{'one' if kind == 'one neuron' else 'hidden'}"
         metrics[f"{key}_acc"] = acc                 # the run from `seed`
