@@ -102,3 +102,12 @@ def test_regularization_none_has_the_largest_gap(tmp_path, capsys):
         assert m[v]["loss_gap"] < m["none"]["loss_gap"], v
     assert m["augmentation"]["acc_gap"] < m["none"]["acc_gap"]
     assert m["none"]["train_acc"] == 1.0         # it does overfit
+
+
+def test_a_seed_repeats_a_run_exactly(tmp_path, capsys):
+    """Dropout masks, augmentation, shuffling and initialisation all come from the seed."""
+    exp = lab.load("regularization")
+    first = exp.run(str(tmp_path / "a"), seed=5, tiny=True)
+    second = exp.run(str(tmp_path / "b"), seed=5, tiny=True)
+    assert first["metrics"] == second["metrics"]
+    assert first["table"] == second["table"]
