@@ -4,8 +4,19 @@ import os
 
 import pytest
 
+import firstepoch
 from firstepoch import lab
 from firstepoch.lab._common import format_table, mnist_subset, percent
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The tiny models gain nothing from a second thread, and on a busy machine OpenMP's spin-waiting
+    made these runs 5-20x slower with two threads than with one; the claims do not depend on it."""
+    before = firstepoch.get_num_threads()
+    firstepoch.set_num_threads(1)
+    yield
+    firstepoch.set_num_threads(before)
 
 
 def run_experiment(name, tmp_path, capsys):
