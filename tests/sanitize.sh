@@ -29,12 +29,8 @@ libasan=$(${CXX:-g++} -print-file-name=libasan.so)
 # must find the real one at start-up, or the first C++ exception aborts ("real___cxa_throw != 0").
 libstdcxx=$(${CXX:-g++} -print-file-name=libstdc++.so)
 export LD_PRELOAD="$libasan $libstdcxx"
-# Reports go to build-asan/reports/ (pytest's capture would swallow them when the process aborts)
-# and are printed at the end.
-reports="$root/build-asan/reports"
-rm -rf "$reports" && mkdir -p "$reports"
-export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:halt_on_error=1:log_path=$reports/asan"
-export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1:halt_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 export FE_FUZZ_CASE_TIMEOUT=${FE_FUZZ_CASE_TIMEOUT:-300}
 
 cd "$root/build-asan"  # not the repository root: the tests must import the venv's firstepoch
@@ -49,13 +45,17 @@ for a in "$@"; do
   if [[ $a != -* && -e "$root/${a%%::*}" ]]; then args+=("$root/$a"); paths=1; else args+=("$a"); fi
 done
 [ $paths = 1 ] || args+=("$root/tests")
-rc=0
-"$venv/bin/python" -m pytest -q -p no:cacheprovider "${args[@]}" || rc=$?
-if compgen -G "$reports/*" > /dev/null; then
-  echo "== sanitizer reports:" >&2
-  cat "$reports"/* >&2
-  [ $rc != 0 ] || rc=1
+# --capture=sys: pytest captures Python's sys.stdout/stderr only, so a sanitizer report written to
+# file descriptor 2 reaches the log even when the process aborts.
+log="$root/build-asan/pytest.log"
+set +e
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --capture=sys "${args[@]}" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if grep -qE "runtime error:|ERROR: AddressSanitizer|AddressSanitizer: CHECK" "$log"; then
+  echo "== sanitizers: reports above (first: $(grep -m1 -E 'runtime error:|AddressSanitizer' "$log"))" >&2
+  [ "$rc" != 0 ] || rc=1
 else
   echo "== sanitizers: no ASan or UBSan report"
 fi
-exit $rc
+exit "$rc"

@@ -18,6 +18,7 @@ import faulthandler
 import functools
 import json
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -161,7 +162,7 @@ def run_case(entry, case, fn, *args, **kwargs):
     """Calls fn; returns True if it succeeded, False if it raised an allowed exception with a message."""
     CASES[entry] += 1
     if CASE_TIMEOUT > 0:
-        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True)
+        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True, file=sys.__stderr__)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -896,7 +897,7 @@ def test_fuzz_functions(op, data):
     CASES[entry] += 1
     CASES["<Function>"] += 1
     if CASE_TIMEOUT > 0:
-        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True)
+        faulthandler.dump_traceback_later(CASE_TIMEOUT, exit=True, file=sys.__stderr__)
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
