@@ -9,7 +9,7 @@ with the NumPy reference and leaves its inputs untouched. A crash kills the run;
 (tests/sanitize.sh) turns silent memory errors into crashes; a hang past FE_FUZZ_CASE_TIMEOUT seconds
 (default 60) aborts the process with every thread's stack.
 
-FE_FUZZ_EXAMPLES (default 12) sets hypothesis' examples per entry; a long campaign:
+FE_FUZZ_EXAMPLES (default 300; 60 under tests/sanitize.sh) sets hypothesis' examples per entry; a long campaign:
     FE_FUZZ_EXAMPLES=2000 FE_FUZZ_REPORT=fuzz.json timeout 3600 python -m pytest -q tests/test_fuzz.py
 test_every_entry_has_a_strategy fails when _C or the Function registry grows an entry without one.
 """
@@ -33,7 +33,7 @@ from firstepoch.reference import optim as ref_optim  # noqa: E402
 from firstepoch.autograd import REGISTRY  # noqa: E402
 from firstepoch.tensor import Tensor  # noqa: E402
 
-EXAMPLES = int(os.environ.get("FE_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FE_FUZZ_EXAMPLES", "300"))
 CASE_TIMEOUT = float(os.environ.get("FE_FUZZ_CASE_TIMEOUT", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 ALLOWED = (TypeError, ValueError, IndexError, MemoryError, OverflowError)
