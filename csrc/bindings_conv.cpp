@@ -102,10 +102,11 @@ void col2im_t(py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
 template <class T>
 fe::conv::Geometry pool_geometry(const py::array& x, Pair k, Pair s, Pair p, Pair d, const char* what) {
   require_c_array<T>(x, "x", 4);
+  const auto g = geometry(x.shape(1), x.shape(2), x.shape(3), k, s, p, d, what);  // bounds k, p first
   if (2 * p.first > k.first || 2 * p.second > k.second)
     throw py::value_error(std::string(what) + ": padding " + pair_str(p) + " must be at most half of kernel_size " +
                           pair_str(k));
-  return geometry(x.shape(1), x.shape(2), x.shape(3), k, s, p, d, what);
+  return g;
 }
 
 template <class T>

@@ -75,7 +75,7 @@ class Case:
                 self.mutation = (draw(st.sampled_from(list(outputs))), "alias")
         self.arrays = {}
         for name, (shape, dtype, *fill) in specs.items():
-            base = fill[0] if fill else self._values(shape, dtype)
+            base = np.asarray(fill[0]) if fill else self._values(shape, dtype)
             kind = self.mutation[1] if self.mutation and self.mutation[0] == name else None
             if kind == "alias" and name in outputs:
                 self.arrays[name] = self._alias(base, specs, outputs)
@@ -413,6 +413,8 @@ def test_fuzz_sgd_update(data):
     if mom != 0 or draw(st.booleans()):
         specs["buf"] = (shape, dt)
     c = Case(draw, specs, outputs=("w", "buf"))
+    if mom == 0 and c.mutation and c.mutation[0] == "buf":
+        c.mutation = None  # without momentum the kernel never looks at buf (the binding ignores it)
     A = c.arrays
     if run_case("sgd_update", c, _C.sgd_update, A["w"], A["grad"], A.get("buf"), lr=lr, momentum=mom,
                 dampening=damp, weight_decay=wd, nesterov=nesterov, first=first):
@@ -515,7 +517,7 @@ def test_fuzz_conv2d_forward(data):
     if run_case("conv2d_forward", c, _C.conv2d_forward, A["x"], A["w"], A.get("b"), A["y"], s, p, d, groups):
         assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
         assert_inputs_untouched(c, ("y",))
-        if c.finite and not c.aliased():
+        if c.finite and not c.aliased() and N * C * H * W * OC:
             B = c.before
             want = ref.conv.conv2d(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
             scale = ref.conv.conv2d(np.abs(f64(B["x"])), np.abs(f64(B["w"])), None, s, p, d, groups) + 1
@@ -543,7 +545,7 @@ def test_fuzz_conv2d_backward(data):
                 groups):
         assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
         assert_inputs_untouched(c, ("dx", "dw"))
-        if c.finite and not c.aliased():
+        if c.finite and not c.aliased() and N * C * H * W * OC:  # the reference needs non-empty arrays
             B = c.before
             rdx, rdw, _ = ref.conv.conv2d_backward(f64(B["x"]), f64(B["w"]), f64(B["dy"]), s, p, d, groups)
             sdx, sdw, _ = ref.conv.conv2d_backward(np.abs(f64(B["x"])), np.abs(f64(B["w"])), np.abs(f64(B["dy"])),
@@ -905,7 +907,9 @@ def test_fuzz_functions(op, data):
             if out.requires_grad:
                 out.backward(np.ones_like(out.data))
         ok = True
-    except ALLOWED + FUNCTION_FAILURES as e:
+    except ALLOWED + FUNCTION_FAILURES + ((ArithmeticError,) if kind == "object" else ()) as e:
+        # object arrays never reach an op through Tensor (it refuses them); given directly, Python's
+        # own arithmetic runs, with its ZeroDivisionError
         if isinstance(e, RuntimeError):
             assert "backward returned" in str(e) or "gradient" in str(e), f"{entry}: {e!r}"
         assert len(str(e)) >= 12, f"{entry}: {type(e).__name__} without a clear message: {e!r}"

@@ -46,6 +46,11 @@ def test_window_parameters_that_would_overflow_int64_raise():
     col = np.empty((9, 1), np.float32)
     with pytest.raises(ValueError, match="below 2\\*\\*31"):
         _C.im2col(x[0], col, (3, 3), (1, 1), (2 ** 62, 2 ** 62), (1, 1))
+    y4, am = np.empty((1, 1, 1, 1), np.float32), np.empty((1, 1, 1, 1), np.int64)
+    with pytest.raises(ValueError, match="below 2\\*\\*31"):  # 2 * padding overflowed in the pooling check
+        _C.max_pool2d(x, y4, am, (2, 2), (1, 1), (2 ** 62, 0), (1, 1))
+    with pytest.raises(ValueError, match="below 2\\*\\*31"):
+        _C.avg_pool2d(x, y4, (2, 2), (1, 1), (0, 2 ** 62))
     # below the cap but with OH*OW*C*kh*kw beyond int64
     with pytest.raises(ValueError, match="more than 2\\*\\*63 elements"):
         _C.im2col(np.zeros((1024, 4, 4), np.float32), col, (3, 3), (1, 1), (2 ** 30, 2 ** 30), (1, 1))
