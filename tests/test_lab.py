@@ -1,6 +1,7 @@
 """The lab experiments, each in its tiny configuration: it runs, prints its table, writes its PNG and
 shows what it claims to show (the thresholds leave room for other seeds, not just seed 0)."""
 import os
+import runpy
 
 import pytest
 
@@ -34,6 +35,12 @@ def test_list_names_every_experiment(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == lab.ORDER
     assert len(lab.ORDER) == 9
+
+
+def test_examples_script_is_the_same_command_line(capsys):
+    script = os.path.join(os.path.dirname(__file__), "..", "examples", "lab", "run.py")
+    assert runpy.run_path(script, run_name="example")["main"](["--list"]) == 0
+    assert "regularization" in capsys.readouterr().out
 
 
 def test_cli_runs_one_experiment_and_rejects_unknown_names(tmp_path, capsys):
