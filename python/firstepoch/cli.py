@@ -1,0 +1,216 @@
+"""The `firstepoch` command: train, evaluate, info, lab. `main(argv) -> exit code`; bad arguments give
+argparse's usage error (exit code 2), never a traceback."""
+import argparse
+import json
+import os
+import sys
+
+DATASET_HELP = "mnist-embedded (default, offline), ylecun/mnist (Hugging Face; pip install '.[hf]'), or a path"
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _nonneg_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def build_parser():
+    from .models import NAMES
+    from .trainer import OPTIMIZERS, SCHEDULERS
+
+    p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.")
+    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,info,lab}")
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
+                       description="Train a model; prints a progress bar, one line per epoch and the test "
+                                   "accuracy. Options left out take the recipe's defaults (or, with --resume, "
+                                   "the checkpoint's values).")
+    # None = not given: the defaults come from trainer.default_config, so --resume can tell what was asked
+    t.add_argument("--model", choices=NAMES, default=None, help="default: lenet")
+    t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
+    t.add_argument("--epochs", type=_positive_int, default=None, help="default: 10")
+    t.add_argument("--batch-size", type=_positive_int, default=None, help="default: 64")
+    t.add_argument("--lr", type=_positive_float, default=None, help="default: 0.05 for sgd, 1e-3 for adam/adamw")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: sgd (momentum 0.9, Nesterov)")
+    t.add_argument("--scheduler", choices=SCHEDULERS, default=None, help="per-batch schedule; default: onecycle")
+    t.add_argument("--augment", action="store_true", default=None, help="random shifts of up to 2 pixels")
+    t.add_argument("--seed", type=int, default=None, help="default: 0")
+    t.add_argument("--checkpoint-every", type=_nonneg_int, default=None, metavar="STEPS",
+                   help="also save checkpoints/last.safetensors every STEPS batches (default 50; 0: epoch ends only)")
+    t.add_argument("--threads", type=_positive_int, default=None, help="kernel threads (default: all cores)")
+    t.add_argument("--out", default=None, metavar="DIR", help="write checkpoints, metrics.csv/json, curves.png "
+                                                              "and confusion.png here")
+    t.add_argument("--resume", nargs="?", const="last", default=None, metavar="CHECKPOINT",
+                   help="continue from a checkpoint (default: OUT/checkpoints/last.safetensors)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (also off when not on a terminal)")
+
+    e = sub.add_parser("evaluate", help="evaluate a training checkpoint on the test split")
+    e.add_argument("--checkpoint", required=True, metavar="FILE")
+    e.add_argument("--dataset", default=None, metavar="NAME|PATH", help="default: the checkpoint's")
+    e.add_argument("--split", choices=("train", "val", "test"), default="test")
+    e.add_argument("--threads", type=_positive_int, default=None)
+
+    sub.add_parser("info", help="version, CPU instruction set, threads and kernels")
+
+    lab = sub.add_parser("lab", help="the learning lab's experiments (firstepoch lab --list)", add_help=False)
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER)
+    return p
+
+
+TRAIN_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "scheduler", "augment", "seed",
+              "checkpoint_every")
+
+
+def _train(args, parser):
+    from . import set_num_threads
+    from .io import CheckpointError
+    from .trainer import Trainer, checkpoint_config, default_config, load_splits
+
+    given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k) is not None}
+    resume = None
+    if args.resume is not None:
+        if args.resume == "last":
+            if args.out is None:
+                parser.error("--resume without a file needs --out DIR (it reads DIR/checkpoints/last.safetensors)")
+            resume = os.path.join(args.out, "checkpoints", "last.safetensors")
+        else:
+            resume = args.resume
+        try:
+            config = checkpoint_config(resume)
+        except (OSError, CheckpointError) as e:
+            parser.error(f"--resume: {e}")
+        clash = [f"--{k.replace('_', '-')} {given[k]} (checkpoint: {config.get(k)})" for k in given
+                 if k != "checkpoint_every" and config.get(k) != given[k]]
+        if clash:
+            parser.error("--resume continues the checkpoint's run; these options differ from it: " + "; ".join(clash))
+        config.update({k: v for k, v in given.items() if k == "checkpoint_every"})
+    else:
+        try:
+            config = default_config(**given)
+        except (ValueError, KeyError) as e:
+            parser.error(str(e))
+    if args.threads:
+        set_num_threads(args.threads)
+    try:
+        data = load_splits(config["dataset"])
+    except (ImportError, OSError, RuntimeError, ValueError) as e:
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    trainer = Trainer.from_config(config, data=data, out_dir=args.out, quiet=args.quiet)
+    if resume is not None:
+        try:
+            trainer.load_checkpoint(resume)
+        except (OSError, CheckpointError) as e:
+            parser.error(f"--resume: {e}")
+        trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
+    from . import cpu_info, get_num_threads
+    n = {k: len(v[1]) for k, v in data.items()}
+    trainer.log(f"{config['model']} on {config['dataset']}: {n['train']} train / {n['val']} val / {n['test']} test, "
+                f"{config['epochs']} epochs, batch {config['batch_size']}, {config['optimizer']} lr {config['lr']:g}, "
+                f"{config['scheduler']}{', augment' if config['augment'] else ''}, seed {config['seed']}; "
+                f"{cpu_info()['isa']}, {get_num_threads()} thread(s)")
+    trainer.fit()
+    return 0
+
+
+def _evaluate(args, parser):
+    from . import models, set_num_threads
+    from .io import CheckpointError
+    from .trainer import Trainer, load_splits, read_checkpoint
+
+    if args.threads:
+        set_num_threads(args.threads)
+    try:
+        tensors, meta = read_checkpoint(args.checkpoint)
+        config = json.loads(meta["config"])
+        model = models.create(config["model"])
+        from .io import load_into
+        load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, args.checkpoint)
+    except (OSError, CheckpointError, ValueError) as e:
+        parser.error(f"--checkpoint: {e}")
+    dataset = args.dataset or config["dataset"]
+    try:
+        data = load_splits(dataset)
+    except (ImportError, OSError, RuntimeError, ValueError) as e:
+        parser.error(f"--dataset {dataset}: {e}")
+    trainer = Trainer(model, None, None, data, config)
+    x, y = data[args.split]
+    loss, acc, _ = trainer.evaluate(x, y)
+    print(f"{config['model']} from {args.checkpoint} on {dataset} {args.split} ({len(y)} images): "
+          f"loss {loss:.4f}  accuracy {acc:.2%}")
+    return 0
+
+
+def _info():
+    from . import __version__, cpu_info
+    info = cpu_info()
+    print(f"firstepoch {__version__}")
+    print(f"isa: {info.get('isa')} (available: {', '.join(info.get('available', []))}; "
+          "force one with FIRSTEPOCH_ISA)")
+    print(f"threads: {info.get('threads')}")
+    kernels = info.get("kernels", {})
+    if isinstance(kernels, dict):
+        print("kernels:")
+        for k, v in kernels.items():
+            print(f"  {k}: {v}")
+    else:
+        print(f"kernels: {kernels}")
+    return 0
+
+
+def _lab(args, parser):
+    try:
+        from . import lab
+    except ImportError as e:
+        print(f"firstepoch lab: the lab package is not available ({e})", file=sys.stderr)
+        return 2
+    return lab.main(args.lab_args)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if argv and argv[0] == "lab":  # everything after `lab` belongs to the lab, --help included
+        args = argparse.Namespace(command="lab", lab_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
+    sub = parser._subparsers._group_actions[0].choices[args.command]
+    try:
+        if args.command == "train":
+            return _train(args, sub)
+        if args.command == "evaluate":
+            return _evaluate(args, sub)
+        if args.command == "info":
+            return _info()
+        return _lab(args, sub)
+    except KeyboardInterrupt:
+        print("interrupted; resume with --resume (the last checkpoint is intact)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
