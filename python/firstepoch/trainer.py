@@ -88,6 +88,8 @@ def default_config(**overrides):
     if unknown:
         raise ValueError(f"default_config: unknown keys {sorted(unknown)}")
     cfg.update(overrides)
+    if cfg["optimizer"] not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg['optimizer']!r}")
     if cfg["lr"] is None:
         cfg["lr"] = DEFAULT_LR[cfg["optimizer"]]
     return cfg

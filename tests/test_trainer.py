@@ -1,0 +1,158 @@
+"""The Trainer: resuming a run (from an epoch end or mid-epoch) reaches bitwise the same weights,
+optimizer state and history as an uninterrupted run on one thread; the data-parallel hooks (sampler,
+after_backward, reduce_metrics, is_main) are called and honoured; the reports are written."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import firstepoch as fe
+from firstepoch.io import CheckpointError
+from firstepoch.trainer import Trainer, load_splits, read_checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    full = load_splits("mnist-embedded")
+    return {"train": tuple(a[:192] for a in full["train"]), "val": tuple(a[:100] for a in full["val"]),
+            "test": tuple(a[:100] for a in full["test"])}
+
+
+@pytest.fixture
+def one_thread():
+    before = fe.get_num_threads()
+    fe.set_num_threads(1)
+    yield
+    fe.set_num_threads(before)
+
+
+def test_splits_are_disjoint_and_keep_the_recipe_training_set():
+    s = load_splits("mnist-embedded")
+    assert [len(s[k][1]) for k in ("train", "val", "test")] == [8000, 1000, 1000]
+    x, _ = s["train"]
+    assert x.shape[1:] == (1, 28, 28) and x.dtype == np.float32
+    images = {k: {v.tobytes() for v in s[k][0]} for k in s}
+    assert not images["val"] & images["test"] and not images["train"] & images["test"]
+    train_x, train_y = fe.datasets.mnist_normalized("train", flatten=False)
+    np.testing.assert_array_equal(s["train"][0][:, 0], train_x)  # the 98% recipe's training set
+
+
+def _state(trainer):
+    weights = {k: v.copy() for k, v in trainer.model.state_dict().items()}
+    opt = trainer.optimizer.state_dict()["state"]
+    history = [{k: v for k, v in row.items() if k != "time_s"} for row in trainer.history]
+    return weights, opt, history
+
+
+CONFIGS = {
+    "lenet sgd onecycle": dict(model="lenet", optimizer="sgd", scheduler="onecycle"),
+    "mlp adam cosine augment": dict(model="mlp", optimizer="adam", scheduler="cosine", augment=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("stop_after", [6, 9])  # 6 steps per epoch: an epoch end, then mid-epoch
+def test_resume_reaches_bitwise_the_same_weights(tmp_path, tiny, one_thread, name, stop_after):
+    config = dict(CONFIGS[name], epochs=3, batch_size=32, seed=3, checkpoint_every=0)
+    whole = Trainer.from_config(config, data=tiny, quiet=True, log=lambda line: None)
+    whole.fit()
+    expected = _state(whole)
+
+    first = Trainer.from_config(config, data=tiny, out_dir=str(tmp_path), quiet=True, log=lambda line: None)
+    first.fit(max_steps=stop_after)  # stops as a kill would, after saving `last`
+    assert first.global_step == stop_after and first.epoch < 3
+    fe.manual_seed(12345)  # whatever the global generator did meanwhile, the checkpoint restores it
+    second = Trainer.from_config(config, data=tiny, out_dir=str(tmp_path), quiet=True, log=lambda line: None)
+    second.load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")
+    assert (second.epoch, second.step_in_epoch) == divmod(stop_after, 6)
+    second.fit()
+    got = _state(second)
+    assert list(got[0]) == list(expected[0])
+    for k in expected[0]:
+        assert np.array_equal(got[0][k], expected[0][k]), k
+    for idx, st in expected[1].items():
+        for k, v in st.items():
+            assert np.array_equal(got[1][idx][k], v), (idx, k)
+    assert got[2] == expected[2]
+    assert second.test_result["test_acc"] == whole.test_result["test_acc"]
+
+
+def test_reports_and_checkpoints_are_written(tmp_path, tiny):
+    lines = []
+    t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=64), data=tiny, out_dir=str(tmp_path),
+                            quiet=True, log=lines.append)
+    t.fit()
+    assert lines[0].startswith("epoch 1/2  train loss ") and " val loss " in lines[0] and lines[0].endswith(" s")
+    assert lines[2].startswith("test loss ") and "test accuracy" in lines[2]
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert set(rows[0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time_s"}
+    doc = json.load(open(tmp_path / "metrics.json"))
+    assert doc["config"]["model"] == "mlp" and len(doc["history"]) == 2
+    assert doc["test"]["n"] == 100 and np.sum(doc["test"]["confusion"]) == 100
+    assert 0 <= doc["test"]["test_acc"] <= 1
+    for png in ("curves.png", "confusion.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for ck in ("last", "best"):
+        tensors, meta = read_checkpoint(tmp_path / "checkpoints" / f"{ck}.safetensors")
+        assert json.loads(meta["config"])["model"] == "mlp"
+        assert any(k.startswith("optimizer.") for k in tensors)
+
+
+def test_hooks_for_data_parallel_training(tmp_path, tiny):
+    calls = {"sampler": [], "after_backward": 0, "reduce": []}
+
+    def sampler(epoch):  # this "rank" sees the even samples only
+        calls["sampler"].append(epoch)
+        return np.arange(0, 192, 2)
+
+    def after_backward(trainer):
+        calls["after_backward"] += 1
+        assert all(p.grad is not None for p in trainer.model.parameters())
+
+    def reduce_metrics(sums):
+        calls["reduce"].append(sums.copy())
+        return sums * np.array([1.0, 1.0, 1.0])
+
+    lines = []
+    t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=32), data=tiny, out_dir=str(tmp_path / "run"),
+                            quiet=True, log=lines.append, sampler=sampler, after_backward=after_backward,
+                            reduce_metrics=reduce_metrics, is_main=False)
+    t.fit()
+    assert calls["sampler"] == [0, 1]
+    assert calls["after_backward"] == 2 * 3  # 96 samples / 32 per batch, two epochs
+    assert [r[2] for r in calls["reduce"]] == [96, 96]
+    assert lines == [] and not (tmp_path / "run").exists()  # not the main process: no output, no files
+    assert len(t.history) == 2
+
+
+def test_checkpoint_of_another_optimizer_or_model_is_refused(tmp_path, tiny):
+    t = Trainer.from_config(dict(model="mlp", optimizer="adam", epochs=1), data=tiny, out_dir=str(tmp_path),
+                            quiet=True, log=lambda line: None)
+    t.fit()
+    path = tmp_path / "checkpoints" / "last.safetensors"
+    sgd = Trainer.from_config(dict(model="mlp", optimizer="sgd", epochs=1), data=tiny, quiet=True)
+    with pytest.raises(CheckpointError, match="holds Adam state, the run uses SGD"):
+        sgd.load_checkpoint(path)
+    lenet = Trainer.from_config(dict(model="lenet", optimizer="adam", epochs=1), data=tiny, quiet=True)
+    with pytest.raises(CheckpointError, match="holds a Sequential, not a LeNet5"):
+        lenet.load_checkpoint(path)
+    weights_only = tmp_path / "w.safetensors"
+    fe.save(t.model, weights_only)
+    with pytest.raises(CheckpointError, match="not a firstepoch training checkpoint"):
+        sgd.load_checkpoint(weights_only)
+
+
+def test_bad_config_names_the_key(tiny):
+    with pytest.raises(ValueError, match="unknown keys \\['epoch'\\]"):
+        Trainer.from_config(dict(epoch=3), data=tiny)
+    with pytest.raises(ValueError, match="optimizer must be one of sgd, adam, adamw"):
+        Trainer.from_config(dict(optimizer="lbfgs"), data=tiny)
+
+
+def test_a_diverging_loss_stops_with_a_clear_error(tiny):
+    t = Trainer.from_config(dict(model="mlp", lr=1e12, scheduler="none", epochs=1), data=tiny, quiet=True,
+                            log=lambda line: None)
+    with pytest.raises(FloatingPointError, match="lower --lr"):
+        t.fit()
