@@ -9,11 +9,11 @@ from .tensor import Tensor
 
 
 def _shape(t):
-    return "(" + ", ".join(str(d) for d in t.data.shape) + ")"
+    return str(tuple(t.data.shape))
 
 
 def _quote(text):
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def graph_nodes(root):
@@ -51,9 +51,9 @@ def draw_graph(tensor, path=None, format=None, names=None, rankdir="LR"):
     lines = ["digraph autograd {", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=10];']
     for tid, t in tensors.items():
         name = label_of.get(tid)
-        label = (f"{name}\\n" if name else "") + f"{_shape(t)} {t.data.dtype}"
+        label = (f"{name}\n" if name else "") + f"{_shape(t)} {t.data.dtype}"
         if t._ctx is None and t.requires_grad:
-            label += "\\ngrad: " + ("held " + _shape(t) if t.grad is not None else "none yet")
+            label += "\ngrad: " + ("held " + _shape(t) if t.grad is not None else "none yet")
             style = 'style=filled, fillcolor="#c8e6c9"'
         elif t._ctx is None:
             style = 'style=filled, fillcolor="#eeeeee"'  # a constant: no gradient flows to it
