@@ -132,3 +132,40 @@ def test_console_script_is_declared():
     root = os.path.join(os.path.dirname(__file__), "..")
     text = open(os.path.join(root, "pyproject.toml")).read()
     assert 'firstepoch = "firstepoch.cli:main"' in text
+
+
+def test_dataset_path_parquet_and_imagefolder(tmp_path, capsys):
+    pytest.importorskip("datasets")
+    Image = pytest.importorskip("PIL.Image")
+    pa = pytest.importorskip("pyarrow")
+    import io
+
+    import pyarrow.parquet as pq
+
+    from firstepoch.datasets import mnist
+    x, y = mnist("val")
+    x, y = x[:60], y[:60]
+
+    def png(a):
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="PNG")
+        return buf.getvalue()
+    parquet = tmp_path / "digits.parquet"
+    pq.write_table(pa.table({"image": [{"bytes": png(a), "path": None} for a in x], "label": y}), str(parquet))
+    folder = tmp_path / "imagefolder"
+    for i, (a, label) in enumerate(zip(x, y)):
+        (folder / str(label)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(a).save(folder / str(label) / f"{i}.png")
+    for source in (parquet, folder):
+        assert main(["train", "--dataset", str(source), "--model", "mlp", "--epochs", "1", "--quiet"]) == 0
+        out = capsys.readouterr().out
+        assert f"mlp on {source}: 48 train / 6 val / 6 test" in out and "test accuracy" in out
+
+
+def test_hub_dataset_without_the_extra_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--dataset", "ylecun/mnist"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--dataset ylecun/mnist: mnist: loading through Hugging Face needs the optional extra: pip install '.[hf]'" in err
