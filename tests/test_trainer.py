@@ -156,3 +156,27 @@ def test_a_diverging_loss_stops_with_a_clear_error(tiny):
                             log=lambda line: None)
     with pytest.raises(FloatingPointError, match="lower --lr"):
         t.fit()
+
+
+@pytest.mark.parametrize("name", ["mlp", "lenet", "resnet-small", "lstm"])
+def test_every_cli_model_trains_on_images(tiny, name):
+    import firstepoch.nn as nn
+    if name == "lstm" and not hasattr(nn, "LSTM"):
+        pytest.skip("firstepoch.nn.LSTM is not in this tree yet")
+    small = {k: tuple(a[:64] for a in v) for k, v in tiny.items()}
+    t = Trainer.from_config(dict(model=name, epochs=1, batch_size=32), data=small, quiet=True,
+                            log=lambda line: None)
+    before = {k: v.copy() for k, v in t.model.state_dict().items()}
+    t.fit()
+    assert t.model(fe.tensor(small["val"][0][:3])).shape == (3, 10)
+    assert any(not np.array_equal(before[k], v) for k, v in t.model.state_dict().items())
+    assert np.isfinite(t.history[0]["train_loss"]) and t.test_result["n"] == 64
+
+
+def test_fe_load_reads_the_weights_of_a_training_checkpoint(tmp_path, tiny):
+    t = Trainer.from_config(dict(model="mlp", epochs=1), data=tiny, out_dir=str(tmp_path), quiet=True,
+                            log=lambda line: None)
+    t.fit()
+    fresh = fe.load(tmp_path / "checkpoints" / "last.safetensors", fe.models.mlp())
+    for k, v in t.model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[k], v)

@@ -211,10 +211,13 @@ def save(obj, path, metadata=None):
 def load(path, module=None, prefix=""):
     """Reads a safetensors file. Without `module`: the dict name -> array. With it: loads the arrays (the
     keys under `prefix`, which is stripped) into the module, checking that the file was saved from the
-    same class and that names, shapes and dtypes match; returns the module."""
+    same class and that names, shapes and dtypes match; returns the module. A training checkpoint
+    (`firstepoch train`'s checkpoints/*.safetensors) loads its model weights (prefix 'model.')."""
     tensors, meta = load_safetensors(path)
     if module is None:
         return tensors
+    if not prefix and meta.get("kind") == "firstepoch-checkpoint":
+        prefix = "model."
     if prefix:
         tensors = OrderedDict((k[len(prefix):], v) for k, v in tensors.items() if k.startswith(prefix))
     load_into(module, tensors, meta, path)
