@@ -26,6 +26,7 @@ from firstepoch.io import load_safetensors
     (["train", "--model", "vgg"], "argument --model: invalid choice: 'vgg'"),
     (["train", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
     (["train", "--scheduler", "linear"], "argument --scheduler: invalid choice: 'linear'"),
+    (["train", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
     (["train", "--threads", "0"], "argument --threads: expected a positive integer"),
     (["train", "--checkpoint-every", "-1"], "argument --checkpoint-every: expected an integer >= 0"),
     (["train", "--colour"], "unrecognized arguments: --colour"),

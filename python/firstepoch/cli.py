@@ -59,7 +59,7 @@ def build_parser():
     t.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: sgd (momentum 0.9, Nesterov)")
     t.add_argument("--scheduler", choices=SCHEDULERS, default=None, help="per-batch schedule; default: onecycle")
     t.add_argument("--augment", action="store_true", default=None, help="random shifts of up to 2 pixels")
-    t.add_argument("--seed", type=int, default=None, help="default: 0")
+    t.add_argument("--seed", type=_nonneg_int, default=None, help="default: 0")
     t.add_argument("--checkpoint-every", type=_nonneg_int, default=None, metavar="STEPS",
                    help="also save checkpoints/last.safetensors every STEPS batches (default 50; 0: epoch ends only)")
     t.add_argument("--threads", type=_positive_int, default=None, help="kernel threads (default: all cores)")
