@@ -126,13 +126,14 @@ def _train(args, parser):
             trainer.load_checkpoint(resume)
         except (OSError, CheckpointError) as e:
             parser.error(f"--resume: {e}")
-        trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
     from . import cpu_info, get_num_threads
     n = {k: len(v[1]) for k, v in data.items()}
     trainer.log(f"{config['model']} on {config['dataset']}: {n['train']} train / {n['val']} val / {n['test']} test, "
                 f"{config['epochs']} epochs, batch {config['batch_size']}, {config['optimizer']} lr {config['lr']:g}, "
                 f"{config['scheduler']}{', augment' if config['augment'] else ''}, seed {config['seed']}; "
                 f"{cpu_info()['isa']}, {get_num_threads()} thread(s)")
+    if resume is not None:
+        trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
     trainer.fit()
     return 0
 
