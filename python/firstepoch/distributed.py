@@ -1,0 +1,369 @@
+"""Data-parallel training on MPI, the way HPC codes and Horovod scale out: one process per core group or
+machine, each with a full copy of the model and its own shard of every global batch; after backward,
+the gradients are averaged over the processes with an allreduce, so every process takes the same step.
+
+    mpirun -np 2 python train.py        # or: mpirun -np 2 firstepoch train --distributed
+
+    import firstepoch.distributed as dist
+    dist.init()                                   # world of 1 when not started by mpirun
+    dist.broadcast_parameters(model)              # every rank starts from rank 0's weights
+    sampler = dist.DistributedSampler(len(train), seed=0)
+    loader = DataLoader(train, batch_size=global_batch // dist.world_size(), sampler=sampler)
+    for epoch in ...:
+        sampler.set_epoch(epoch)
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y); opt.zero_grad(); loss.backward()
+            dist.allreduce_gradients(model)       # a few large allreduce calls, then the mean
+            opt.step()
+        loss_sum, correct, n = dist.all_reduce([loss_sum, correct, n])   # metrics over all ranks
+
+Why the step equals a single-process step on the global batch: the loss is a mean over the local batch;
+DistributedSampler gives every rank the same number of samples (it pads the epoch to a multiple of the
+world size), so local batches have equal sizes and the mean of the local means is the global mean.
+
+MPI comes from mpi4py (``pip install "firstepoch[mpi]"``, which also brings PyPI's Open MPI and its
+mpirun). Without mpirun nothing here imports mpi4py: init() gives a world of one process, and every
+collective is the identity.
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+from .data.sampler import Sampler
+
+INSTALL_HINT = 'pip install "firstepoch[mpi]"  (mpi4py and Open MPI, with its mpirun)'
+BUCKET_BYTES = 25 * 1024 * 1024  # as PyTorch DDP: few calls, each large enough to run at link speed
+
+# Set by the launchers: Open MPI (OMPI_*), PMIx (PRRTE, Slurm), Hydra/MPICH and Intel MPI (PMI_*).
+_LAUNCH_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MPI_LOCALNRANKS")
+
+
+class _World:
+    comm = None  # an mpi4py communicator; None in the single-process world
+    rank = 0
+    size = 1
+    local_rank = 0
+    local_size = 1
+    initialized = False
+    allreduce_calls = 0
+    allreduce_seconds = 0.0
+
+
+_world = _World()
+
+
+def launched_by_mpi():
+    """True when this process was started by mpirun/mpiexec (or srun with PMI/PMIx)."""
+    return any(v in os.environ for v in _LAUNCH_VARS)
+
+
+def _import_mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise ImportError(f"firstepoch.distributed needs mpi4py when run under mpirun: {INSTALL_HINT} "
+                          f"({e})") from None
+    return MPI
+
+
+def init(threads=None):
+    """Joins the MPI world when started by mpirun/mpiexec; otherwise a world of one process. Idempotent.
+
+    threads: kernel threads for this process. Default under MPI: left alone if OMP_NUM_THREADS is set
+    or the launcher bound this process to a subset of the cores (its binding already says how many);
+    else the cores divided by the ranks on this machine, so ranks do not oversubscribe the machine.
+    Without MPI the thread count is left as it is.
+    Under MPI, an uncaught exception in any rank prints its traceback and aborts every rank
+    (MPI_Abort), so the others exit with an error instead of waiting forever in a collective.
+    Returns (rank, world size).
+    """
+    if _world.initialized:
+        return _world.rank, _world.size
+    if launched_by_mpi():
+        MPI = _import_mpi()
+        comm = MPI.COMM_WORLD
+        local = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
+        _world.comm, _world.rank, _world.size = comm, comm.Get_rank(), comm.Get_size()
+        _world.local_rank, _world.local_size = local.Get_rank(), local.Get_size()
+        local.Free()
+        _install_abort_hook(comm)
+    _world.initialized = True
+    from . import set_num_threads
+    if threads is None and _world.comm is not None:
+        threads = default_threads(_world.local_size)
+    if threads is not None:
+        set_num_threads(int(threads))
+    return _world.rank, _world.size
+
+
+def default_threads(local_size):
+    """cores // ranks on this machine, or None to keep the OpenMP default (OMP_NUM_THREADS set, or a
+    launcher's binding already gave this process its own cores)."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None
+    total = os.cpu_count() or 1
+    try:
+        mine = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        mine = total
+    if mine < total:  # bound by the launcher (mpirun --bind-to core): the mask is this rank's share
+        return None
+    return max(1, total // max(1, local_size))
+
+
+def _install_abort_hook(comm):
+    previous = sys.excepthook
+
+    def abort_all_ranks(kind, value, tb):
+        previous(kind, value, tb)
+        try:
+            sys.stderr.write(f"firstepoch.distributed: rank {comm.Get_rank()} failed; aborting all "
+                             f"{comm.Get_size()} ranks\n")
+            sys.stderr.flush()
+        finally:
+            comm.Abort(1)
+
+    sys.excepthook = abort_all_ranks
+
+
+def _ensure():
+    if not _world.initialized:
+        init()
+    return _world
+
+
+def rank():
+    """This process's rank, 0 .. world_size() - 1 (initialises the world if needed)."""
+    return _ensure().rank
+
+
+def world_size():
+    return _ensure().size
+
+
+def local_rank():
+    """This process's rank among the ranks on its machine."""
+    return _ensure().local_rank
+
+
+def local_size():
+    return _ensure().local_size
+
+
+def is_main():
+    """True on rank 0: the one process that prints, shows a progress bar and writes files."""
+    return rank() == 0
+
+
+def barrier():
+    w = _ensure()
+    if w.comm is not None:
+        w.comm.Barrier()
+
+
+# ---- collectives over model state ----------------------------------------------------------------
+
+def _params(module_or_params):
+    if hasattr(module_or_params, "parameters") and callable(module_or_params.parameters):
+        return list(module_or_params.parameters())
+    return list(module_or_params)
+
+
+def _buckets(arrays, bucket_bytes):
+    """Consecutive arrays of one dtype grouped into buckets of about bucket_bytes: [(dtype, [index])]."""
+    out = []
+    size = 0
+    for i, a in enumerate(arrays):
+        if not out or out[-1][0] != a.dtype or (size + a.nbytes > bucket_bytes and out[-1][1]):
+            out.append((a.dtype, []))
+            size = 0
+        out[-1][1].append(i)
+        size += a.nbytes
+    return out
+
+
+def broadcast_parameters(module, root=0, bucket_bytes=BUCKET_BYTES):
+    """Copies root's parameters (and a module's array buffers, e.g. batch-norm statistics) into every
+    rank, in place, so all ranks start from the same weights."""
+    w = _ensure()
+    if w.comm is None:
+        return
+    arrays = [p.data for p in _params(module)]
+    if hasattr(module, "named_buffers"):
+        arrays += [b for _, b in module.named_buffers() if isinstance(b, np.ndarray)]
+    for dtype, idx in _buckets(arrays, bucket_bytes):
+        flat = np.empty(sum(arrays[i].size for i in idx), dtype)
+        o = 0
+        for i in idx:
+            flat[o:o + arrays[i].size] = arrays[i].reshape(-1)
+            o += arrays[i].size
+        w.comm.Bcast(flat, root=root)
+        o = 0
+        for i in idx:
+            arrays[i][...] = flat[o:o + arrays[i].size].reshape(arrays[i].shape)
+            o += arrays[i].size
+
+
+class _GradBuckets:
+    """The flat buffers of one model's gradients, allocated once and reused every step. Each bucket
+    holds its parameters' gradients end to end, then one flag per parameter (1 where this rank has a
+    gradient), so a parameter no rank touched keeps grad None, as in a single-process run."""
+
+    def __init__(self, params, bucket_bytes):
+        self.params = params
+        self.key = _layout(params)
+        self.buckets = []
+        for dtype, idx in _buckets([p.data for p in params], bucket_bytes):
+            n = sum(params[i].data.size for i in idx)
+            self.buckets.append((idx, np.empty(n + len(idx), dtype)))
+
+
+def _layout(params):
+    return tuple((id(p), p.data.shape, p.data.dtype.str) for p in params)
+
+
+_grad_buckets = {}  # layout -> _GradBuckets (a handful of models at most)
+
+
+def allreduce_gradients(module, bucket_bytes=BUCKET_BYTES):
+    """Averages every parameter's gradient over the ranks, in place, between backward and
+    optimizer.step. The gradients travel in a few contiguous buckets (one MPI_Allreduce each, in place),
+    not one call per tensor. A parameter without a gradient on some rank counts as zero there; one
+    without a gradient on every rank keeps grad None. Returns the seconds spent (copies included)."""
+    w = _ensure()
+    if w.comm is None:
+        return 0.0
+    from mpi4py import MPI
+    t0 = time.perf_counter()
+    params = [p for p in _params(module) if p.requires_grad]
+    key = _layout(params)
+    state = _grad_buckets.get(key)
+    if state is None:
+        if len(_grad_buckets) >= 8:
+            _grad_buckets.clear()
+        state = _grad_buckets[key] = _GradBuckets(params, bucket_bytes)
+    scale = 1.0 / w.size
+    for idx, flat in state.buckets:
+        o = 0
+        flags = flat[len(flat) - len(idx):]
+        for k, i in enumerate(idx):
+            p = params[i]
+            n = p.data.size
+            if p.grad is None:
+                flat[o:o + n] = 0
+                flags[k] = 0
+            else:
+                flat[o:o + n].reshape(p.data.shape)[...] = p.grad
+                flags[k] = 1
+            o += n
+        w.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
+        flat[:o] *= flat.dtype.type(scale)
+        o = 0
+        for k, i in enumerate(idx):
+            p = params[i]
+            n = p.data.size
+            mean = flat[o:o + n].reshape(p.data.shape)
+            if flags[k] == 0:
+                p.grad = None
+            elif p.grad is None:
+                p.grad = mean.copy()
+            else:
+                p.grad[...] = mean
+            o += n
+    seconds = time.perf_counter() - t0
+    w.allreduce_calls += len(state.buckets)
+    w.allreduce_seconds += seconds
+    return seconds
+
+
+def allreduce_stats(reset=False):
+    """{'calls': MPI_Allreduce calls made by allreduce_gradients, 'seconds': time spent in it}."""
+    out = {"calls": _world.allreduce_calls, "seconds": _world.allreduce_seconds}
+    if reset:
+        _world.allreduce_calls, _world.allreduce_seconds = 0, 0.0
+    return out
+
+
+# ---- metrics -----------------------------------------------------------------------------------------
+
+def all_reduce(values, op="sum"):
+    """Sum (or mean, max, min) of a number or array of numbers over all ranks, as float64: e.g. the
+    [loss * n, correct, n] sums of an epoch, from which every rank gets the global loss and accuracy.
+    A scalar comes back as a float, anything else as an array of its shape."""
+    if op not in ("sum", "mean", "max", "min"):
+        raise ValueError(f"all_reduce: op must be 'sum', 'mean', 'max' or 'min', got {op!r}")
+    scalar = np.ndim(values) == 0
+    buf = np.array(values, dtype=np.float64)  # a copy: the caller's values are never changed
+    w = _ensure()
+    if w.comm is not None:
+        from mpi4py import MPI
+        mpi_op = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
+        w.comm.Allreduce(MPI.IN_PLACE, buf, op=mpi_op)
+        if op == "mean":
+            buf /= w.size
+    return float(buf) if scalar else buf
+
+
+def reduce_metrics(loss_sum, correct, count):
+    """(mean loss, accuracy) over all ranks from each rank's (sum of loss * batch size, correct, count)."""
+    loss_sum, correct, count = all_reduce([loss_sum, correct, count])
+    return loss_sum / max(count, 1), correct / max(count, 1)
+
+
+# ---- data ----------------------------------------------------------------------------------------------
+
+class DistributedSampler(Sampler):
+    """This rank's shard of each epoch: a permutation of range(n) seeded with (seed, epoch) (the same
+    order firstepoch train uses in one process), padded by wrapping around to a multiple of the world
+    size (drop_last: cut instead), then every world_size-th index starting at this rank.
+
+    The shards interleave, so local batch k of every rank together make global batch k of the padded
+    order: with batch_size = global_batch // world_size, a distributed run sees the same global batches
+    as one process with global_batch. Call set_epoch(e) before each epoch (or call the sampler with
+    the epoch: sampler(e) -> indices, the form firstepoch.Trainer takes).
+
+    data_source: a dataset (anything with len) or the number of samples.
+    """
+
+    def __init__(self, data_source, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        self.n = int(data_source) if isinstance(data_source, (int, np.integer)) else len(data_source)
+        if self.n < 0:
+            raise ValueError(f"DistributedSampler: the number of samples must be >= 0, got {self.n}")
+        self.num_replicas = world_size() if num_replicas is None else int(num_replicas)
+        self.rank = _ensure().rank if rank is None else int(rank)
+        if self.num_replicas < 1 or not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f"DistributedSampler: rank must be in [0, num_replicas), got rank {self.rank} of "
+                             f"{self.num_replicas}")
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        if self.drop_last:
+            self.num_samples = self.n // self.num_replicas
+        else:
+            self.num_samples = -(-self.n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return self.num_samples
+
+    def global_order(self, epoch=None):
+        """The padded (or cut) order of all ranks together for an epoch: what one process would visit."""
+        e = self.epoch if epoch is None else int(epoch)
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, e]).permutation(self.n).astype(np.int64)
+        else:
+            order = np.arange(self.n, dtype=np.int64)
+        if self.total_size <= self.n:
+            return order[:self.total_size]
+        reps = -(-self.total_size // self.n)
+        return np.tile(order, reps)[:self.total_size]
+
+    def indices(self, epoch=None):
+        return self.global_order(epoch)[self.rank::self.num_replicas]
+
+    def __call__(self, epoch):
+        return self.indices(epoch)

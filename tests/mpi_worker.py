@@ -1,0 +1,68 @@
+"""Run by tests/test_distributed.py under `mpirun -np R python tests/mpi_worker.py MODE OUT`.
+
+train: LeNet-5, SGD with momentum, global batches split over the ranks by DistributedSampler and
+    gradients averaged by allreduce_gradients; rank 0 writes the parameters to OUT (npz), after every
+    rank checked that all ranks hold bitwise the same parameters.
+raise / exit: as train, but rank 1 dies at its third step (an exception, or os._exit(3)), while the
+    others wait for it in the allreduce: mpirun must end them all with an error.
+"""
+import os
+import sys
+
+import numpy as np
+
+import firstepoch as fe
+import firstepoch.distributed as dist
+import firstepoch.nn.functional as F
+
+N, GLOBAL_BATCH, EPOCHS, SEED, LR = 201, 32, 2, 3, 0.05  # 201: the sampler pads one sample per epoch
+
+
+def data():
+    x, y = fe.datasets.mnist("train")
+    x = fe.datasets.normalize(x[:N], flatten=False)[:, None]
+    return np.ascontiguousarray(x), np.ascontiguousarray(y[:N], dtype=np.int64)
+
+
+def make_model():
+    fe.manual_seed(SEED)
+    model = fe.models.LeNet5()
+    return model, fe.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
+
+
+def main(mode, out):
+    dist.init()
+    r, size = dist.rank(), dist.world_size()
+    x, y = data()
+    model, opt = make_model()
+    if r != 0:  # different weights everywhere but rank 0: broadcast_parameters must fix that
+        for p in model.parameters():
+            p.data[...] = np.float32(r)
+    dist.broadcast_parameters(model)
+    sampler = dist.DistributedSampler(N, seed=SEED)
+    local = GLOBAL_BATCH // size
+    step = 0
+    for epoch in range(EPOCHS):
+        order = sampler(epoch)
+        for i in range(0, len(order), local):
+            idx = order[i:i + local]
+            if mode != "train" and r == 1 and step == 2:
+                if mode == "raise":
+                    raise RuntimeError("rank 1 fails on purpose")
+                os._exit(3)
+            loss = F.cross_entropy(model(fe.Tensor(x[idx])), fe.Tensor(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            dist.allreduce_gradients(model)
+            opt.step()
+            step += 1
+    flat = np.concatenate([p.data.ravel() for p in model.parameters()])
+    everyone = dist._world.comm.allgather(flat.tobytes()) if size > 1 else [flat.tobytes()]
+    assert all(b == everyone[0] for b in everyone), "ranks ended with different parameters"
+    if r == 0:
+        np.savez(out, steps=step, size=size, calls=dist.allreduce_stats()["calls"],
+                 **{k: v for k, v in model.state_dict().items()})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
