@@ -19,6 +19,7 @@ from .autograd import reduce as _red
 from .autograd import shape as _shape
 from .autograd import unary as _un
 from .autograd import function as _function
+from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
 from .autograd.function import is_grad_enabled
 
@@ -138,6 +139,19 @@ class Tensor:
 
     def backward(self, grad=None, retain_graph=False):
         _backward(self, grad, retain_graph)
+
+    def register_hook(self, hook):
+        """hook(grad) runs each time backward computes this tensor's gradient (a NumPy array, as .grad);
+        returning an array replaces the gradient. Returns a handle; handle.remove() unregisters it."""
+        return _engine.register_hook(self, hook)
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in .grad after backward (as torch.Tensor.retain_grad)."""
+        _engine.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        return _engine.retains_grad(self)
 
     def __repr__(self):
         extra = ", requires_grad=True" if self.requires_grad else ""

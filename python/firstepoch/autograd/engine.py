@@ -5,10 +5,89 @@ inputs (``parents``) and what forward saved. Leaves have ``_ctx = None`` and col
 The walk is iterative (an explicit stack), so a chain of 100,000 ops needs no Python recursion.
 """
 import sys
+import weakref
 
 import numpy as np
 
 from . import function as _function
+
+# Gradient hooks of tensors (Tensor.register_hook / retain_grad): id(tensor) -> [weakref, hooks, retains].
+# Kept here rather than on the tensor so Tensor stays four slots and the engine pays one dict check per
+# node when no hook exists.
+_tensor_hooks = {}
+
+
+class RemovableHandle:
+    """What register_hook returns: handle.remove() unregisters the hook (a second remove does nothing)."""
+
+    def __init__(self, remove):
+        self._remove = remove
+
+    def remove(self):
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+
+def _entry(tensor):
+    key = id(tensor)
+    entry = _tensor_hooks.get(key)
+    if entry is None or entry[0]() is not tensor:
+        ref = weakref.ref(tensor, lambda _, key=key: _tensor_hooks.pop(key, None))
+        entry = _tensor_hooks[key] = [ref, [], False]
+    return entry
+
+
+def register_hook(tensor, hook):
+    """Calls hook(grad) with the gradient of tensor (a NumPy array) each time backward computes it; a
+    returned array (or Tensor) replaces the gradient, None keeps it. The array may be shared with
+    other gradients: return a new one rather than changing it in place."""
+    if not callable(hook):
+        raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+    if not tensor.requires_grad:
+        raise ValueError("register_hook: this tensor does not require grad, so backward never computes its "
+                         "gradient (create it with requires_grad=True or from one that does)")
+    entry = _entry(tensor)
+    entry[1].append(hook)
+    key = id(tensor)
+
+    def remove():
+        e = _tensor_hooks.get(key)
+        if e is entry and hook in e[1]:
+            e[1].remove(hook)
+            if not e[1] and not e[2]:
+                del _tensor_hooks[key]
+    return RemovableHandle(remove)
+
+
+def retain_grad(tensor):
+    """Keeps the gradient of a non-leaf tensor in its .grad after backward (leaves always keep theirs)."""
+    if not tensor.requires_grad:
+        raise ValueError("retain_grad: this tensor does not require grad, so it has no gradient to keep")
+    if tensor._ctx is not None:
+        _entry(tensor)[2] = True
+
+
+def retains_grad(tensor):
+    entry = _tensor_hooks.get(id(tensor))
+    return entry is not None and entry[2] and entry[0]() is tensor
+
+
+def _run_hooks(node, g):
+    entry = _tensor_hooks[id(node)]
+    if entry[0]() is not node:
+        return g
+    for hook in tuple(entry[1]):
+        r = hook(g)
+        if r is not None:
+            r = np.asarray(getattr(r, "data", r))
+            if r.shape != g.shape or r.dtype != g.dtype:
+                raise RuntimeError(f"a gradient hook returned a {r.dtype} array of shape {r.shape} for a "
+                                   f"{g.dtype} gradient of shape {g.shape}")
+            g = r
+    if entry[2] and node._ctx is not None:
+        node.grad = g.copy() if node.grad is None else node.grad + g
+    return g
 
 
 def _inputs_needing_grad(node):
@@ -53,10 +132,13 @@ def backward(root, grad=None, retain_graph=False):
             raise ValueError(f"backward: grad has shape {grad.shape}, the output has shape {root.data.shape}")
 
     grads = {id(root): grad}
+    hooks = _tensor_hooks
     for node in reversed(topological_order(root)):
         g = grads.pop(id(node), None)
         if g is None:
             continue
+        if hooks and id(node) in hooks:
+            g = _run_hooks(node, g)
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
             if node.grad is None:

@@ -38,7 +38,8 @@ class Sequential(Module):
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if type(m) is Linear and i + 1 < n and type(mods[i + 1]) is ReLU:
+            if (type(m) is Linear and i + 1 < n and type(mods[i + 1]) is ReLU and not m._forward_hooks
+                    and not mods[i + 1]._forward_hooks):
                 x = LinearFunction.apply(x, m.weight, m.bias, True)  # the epilogue applies the ReLU
                 i += 2
             else:

@@ -21,11 +21,14 @@ class Module:
     """Base class of layers and models. Assigning a Parameter or a Module to an attribute registers it;
     parameters() walks them in registration order (names as in PyTorch: 'fc1.weight')."""
 
+    _forward_hooks = ()  # the instance gets its own dict in __init__; this default serves any that skipped it
+
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -185,7 +188,29 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        out = self.forward(*args, **kwargs)
+        if self._forward_hooks:
+            for hook in tuple(self._forward_hooks.values()):
+                r = hook(self, args, out)
+                if r is not None:
+                    out = r
+        return out
+
+    def register_forward_hook(self, hook):
+        """hook(module, inputs, output) runs after every forward (inputs: the positional arguments as a
+        tuple); a returned value replaces the output. Returns a handle; handle.remove() unregisters it.
+        Inside a Sequential, a Linear and the ReLU after it run as two calls (not one fused GEMM) while
+        either has a hook, so both hooks see their own output."""
+        from ..autograd.engine import RemovableHandle
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks is None:
+            hooks = OrderedDict()
+            object.__setattr__(self, "_forward_hooks", hooks)
+        key = object()
+        hooks[key] = hook
+        return RemovableHandle(lambda: hooks.pop(key, None))
 
     def extra_repr(self):
         return ""
