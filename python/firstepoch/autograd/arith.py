@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import _C
 from ..ops.matmul import matmul as _ops_matmul
-from .function import Function, unbroadcast
+from .function import Function, product_backward_flops, unbroadcast
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -161,6 +161,13 @@ class MatMul(Function):
     Backward of C = A @ B: dA = dC @ B^T and dB = A^T @ dC, read through the kernel's transpose flags
     (no transposed copies); batch axes that were broadcast are summed back.
     """
+
+    kernel = "gemm"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        return 2 * int(out.size) * int(inputs[0].shape[-1])  # a multiply and an add per (output, k)
 
     @staticmethod
     def forward(ctx, a, b):

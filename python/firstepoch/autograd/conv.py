@@ -9,7 +9,7 @@ firstepoch.reference.conv has the same steps in NumPy.
 import numpy as np
 
 from .. import _C
-from .function import Function
+from .function import Function, product_backward_flops
 
 
 def _pair(v, name):
@@ -47,6 +47,14 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
 
 
 class Conv2d(Function):
+    kernel = "conv"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        w = inputs[1]  # (C_out, C_in / groups, kh, kw): each output sums over C_in / groups * kh * kw
+        return 2 * int(out.size) * int(w.shape[1] * w.shape[2] * w.shape[3])
+
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
@@ -92,6 +100,8 @@ def _pool_args(x_shape, kernel_size, stride, padding, dilation, name):
 
 
 class MaxPool2d(Function):
+    kernel = "pool"
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1):
         k, s, p, d = _pool_args(x.shape, kernel_size, stride, padding, dilation, "max_pool2d")
@@ -120,6 +130,8 @@ class MaxPool2d(Function):
 
 
 class AvgPool2d(Function):
+    kernel = "pool"
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None, padding=0):
         k, s, p, _ = _pool_args(x.shape, kernel_size, stride, padding, 1, "avg_pool2d")

@@ -156,7 +156,8 @@ def backward(root, grad=None, retain_graph=False):
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
-        in_grads = fn.backward(ctx, g)
+        prof = _function._profiler
+        in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if _function._anomaly_enabled:

@@ -10,6 +10,7 @@ REGISTRY = []
 
 _grad_enabled = True
 _anomaly_enabled = False  # set by autograd.anomaly (detect_anomaly); one global check per op when off
+_profiler = None  # the active firstepoch.profile(), which times each forward and backward; None when off
 
 
 def is_grad_enabled():
@@ -78,6 +79,8 @@ class Function:
     """
 
     differentiable = True
+    # What the profiler reports: the C++ kernel family the op calls ("numpy" for NumPy-only ops).
+    kernel = "numpy"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -94,6 +97,12 @@ class Function:
     @staticmethod
     def gradcheck_cases(rng):
         return []
+
+    # Optional, for firstepoch.profile's GFLOP/s: an op that knows its arithmetic defines
+    #   flops(ctx, inputs, output) -> forward FLOPs (inputs: the arrays forward received)
+    #   backward_flops(ctx, forward_flops) -> FLOPs of backward (it may read ctx.needs_input_grad)
+    flops = None
+    backward_flops = None
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -114,7 +123,10 @@ class Function:
                 raw.append(a)
                 needs.append(False)
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *raw, **kwargs)
+        if _profiler is None:
+            out = cls.forward(ctx, *raw, **kwargs)
+        else:
+            out = _profiler.forward(cls, ctx, raw, kwargs)
         if _anomaly_enabled:
             _anomaly.check_forward(cls, ctx, raw, out)
         result = _new_tensor(Tensor)
@@ -149,6 +161,13 @@ def unbroadcast(grad, shape):
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+
+
+def product_backward_flops(ctx, forward_flops):
+    """backward_flops of a product (matmul, linear, conv): the gradient of each of its first two inputs
+    costs one product of the forward's size (dA = dC B^T, dB = A^T dC), counted if that input needs it."""
+    needs = ctx.needs_input_grad
+    return forward_flops * (int(needs[0]) + int(needs[1]))
 
 
 def as_array(x):

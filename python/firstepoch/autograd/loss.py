@@ -29,6 +29,8 @@ class CrossEntropy(Function):
     """cross_entropy(logits (N, C), target int64 (N,)), PyTorch's semantics: class weights,
     ignore_index, label smoothing, reduction. The mean divides by the summed weight of the kept rows."""
 
+    kernel = "cross_entropy"
+
     @staticmethod
     def forward(ctx, logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         _check_reduction(reduction)

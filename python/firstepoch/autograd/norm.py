@@ -16,6 +16,8 @@ class BatchNorm(Function):
     statistics are used (and, given, running_mean/running_var are updated in place with `momentum`,
     the variance unbiased, as in PyTorch); in evaluation the running statistics are."""
 
+    kernel = "batch_norm"
+
     @staticmethod
     def forward(ctx, x, gamma=None, beta=None, running_mean=None, running_var=None, training=True, momentum=0.1,
                 eps=1e-5):

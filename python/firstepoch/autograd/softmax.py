@@ -4,6 +4,8 @@ from .function import Function
 
 
 class Softmax(Function):
+    kernel = "softmax"
+
     @staticmethod
     def forward(ctx, x, dim=-1):
         y = _ops.softmax(x, dim)
@@ -22,6 +24,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    kernel = "softmax"
+
     @staticmethod
     def forward(ctx, x, dim=-1):
         y = _ops.softmax(x, dim, log=True)

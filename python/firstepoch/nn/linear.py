@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
+from ..autograd.function import Function, product_backward_flops
 from ..ops import linear as _linear_op
 from . import init
 from .module import Module, Parameter
@@ -27,6 +27,13 @@ class LinearFunction(Function):
     Backward, with g the output gradient (masked by out > 0 after a fused ReLU):
         dx = g @ W,   dW = g.T @ x,   db = g.sum(0)   -- the GEMM reads the transposes in place.
     """
+
+    kernel = "gemm"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        return 2 * int(out.size) * int(inputs[1].shape[1])  # (N, out) outputs, each a dot over in_features
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, relu=False):
