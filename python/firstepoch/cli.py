@@ -68,6 +68,10 @@ def build_parser():
     t.add_argument("--resume", nargs="?", const="last", default=None, metavar="CHECKPOINT",
                    help="continue from a checkpoint (default: OUT/checkpoints/last.safetensors)")
     t.add_argument("--quiet", action="store_true", help="no progress bar (also off when not on a terminal)")
+    t.add_argument("--distributed", action="store_true",
+                   help="data-parallel over MPI ranks: mpirun -np N firstepoch train --distributed ...; "
+                        "--batch-size is the global batch, split over the ranks; rank 0 prints and writes "
+                        "(pip install 'firstepoch[mpi]')")
 
     e = sub.add_parser("evaluate", help="evaluate a training checkpoint on the test split")
     e.add_argument("--checkpoint", required=True, metavar="FILE")
@@ -114,24 +118,47 @@ def _train(args, parser):
             config = default_config(**given)
         except (ValueError, KeyError) as e:
             parser.error(str(e))
-    if args.threads:
+    dist = None
+    if args.distributed:
+        from . import distributed as dist
+        try:
+            dist.init(threads=args.threads)  # threads default: this machine's cores / its ranks
+        except ImportError as e:
+            parser.error(f"--distributed: {e}")
+        if config["batch_size"] % dist.world_size():
+            parser.error(f"--distributed: --batch-size {config['batch_size']} (the global batch) must split evenly "
+                         f"over the {dist.world_size()} ranks")
+    elif args.threads:
         set_num_threads(args.threads)
     try:
         data = load_splits(config["dataset"])
     except (ImportError, OSError, RuntimeError, ValueError) as e:
         parser.error(f"--dataset {config['dataset']}: {e}")
-    trainer = Trainer.from_config(config, data=data, out_dir=args.out, quiet=args.quiet)
+    hooks = {}
+    if dist is not None:
+        hooks = {"sampler": dist.DistributedSampler(len(data["train"][1]), seed=config["seed"]),
+                 "after_backward": lambda t: dist.allreduce_gradients(t.model),
+                 "reduce_metrics": dist.all_reduce, "is_main": dist.is_main()}
+    trainer = Trainer.from_config(config, data=data, out_dir=args.out, quiet=args.quiet, **hooks)
     if resume is not None:
         try:
             trainer.load_checkpoint(resume)
         except (OSError, CheckpointError) as e:
             parser.error(f"--resume: {e}")
+    if dist is not None:
+        # Each rank takes global batch / ranks samples of every global batch; the schedule's length,
+        # computed from the global batch, stays right (the sampler pads every shard to the same size).
+        trainer.batch_size = config["batch_size"] // dist.world_size()
+        dist.broadcast_parameters(trainer.model)
+        if resume is not None and not dist.is_main():
+            trainer._sums = [0.0, 0, 0]  # a mid-epoch checkpoint holds rank 0's running sums only
     from . import cpu_info, get_num_threads
     n = {k: len(v[1]) for k, v in data.items()}
     trainer.log(f"{config['model']} on {config['dataset']}: {n['train']} train / {n['val']} val / {n['test']} test, "
                 f"{config['epochs']} epochs, batch {config['batch_size']}, {config['optimizer']} lr {config['lr']:g}, "
                 f"{config['scheduler']}{', augment' if config['augment'] else ''}, seed {config['seed']}; "
-                f"{cpu_info()['isa']}, {get_num_threads()} thread(s)")
+                f"{cpu_info()['isa']}, {get_num_threads()} thread(s)"
+                + (f" per rank, {dist.world_size()} MPI rank(s) x batch {trainer.batch_size}" if dist else ""))
     if resume is not None:
         trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
     trainer.fit()
