@@ -4,6 +4,11 @@ from .linear import Linear, LinearFunction
 from .module import Module
 
 
+def _hooked(*modules):
+    """True if any of the modules has a forward (pre-)hook: then each must run as its own call."""
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+
+
 class Sequential(Module):
     """Calls its modules in order. A Linear followed by a ReLU runs as one fused GEMM + ReLU (the
     ReLU module is still there: indexing, state_dict names and repr are PyTorch's)."""
@@ -38,8 +43,7 @@ class Sequential(Module):
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if (type(m) is Linear and i + 1 < n and type(mods[i + 1]) is ReLU and not m._forward_hooks
-                    and not mods[i + 1]._forward_hooks):
+            if type(m) is Linear and i + 1 < n and type(mods[i + 1]) is ReLU and not _hooked(m, mods[i + 1]):
                 x = LinearFunction.apply(x, m.weight, m.bias, True)  # the epilogue applies the ReLU
                 i += 2
             else:

@@ -21,7 +21,9 @@ class Module:
     """Base class of layers and models. Assigning a Parameter or a Module to an attribute registers it;
     parameters() walks them in registration order (names as in PyTorch: 'fc1.weight')."""
 
-    _forward_hooks = ()  # the instance gets its own dict in __init__; this default serves any that skipped it
+    # each instance gets its own dicts in __init__; these defaults serve any that skipped it
+    _forward_hooks = ()
+    _forward_pre_hooks = ()
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -29,6 +31,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -188,6 +191,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks:
+            for hook in tuple(self._forward_pre_hooks.values()):
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
         out = self.forward(*args, **kwargs)
         if self._forward_hooks:
             for hook in tuple(self._forward_hooks.values()):
@@ -201,13 +209,21 @@ class Module:
         tuple); a returned value replaces the output. Returns a handle; handle.remove() unregisters it.
         Inside a Sequential, a Linear and the ReLU after it run as two calls (not one fused GEMM) while
         either has a hook, so both hooks see their own output."""
+        return self._add_hook("_forward_hooks", hook, "register_forward_hook")
+
+    def register_forward_pre_hook(self, hook):
+        """hook(module, inputs) runs before every forward; a returned value replaces the positional
+        arguments (a tuple, or one value). Returns a handle; handle.remove() unregisters it."""
+        return self._add_hook("_forward_pre_hooks", hook, "register_forward_pre_hook")
+
+    def _add_hook(self, store, hook, what):
         from ..autograd.engine import RemovableHandle
         if not callable(hook):
-            raise TypeError(f"register_forward_hook: hook must be callable, got {type(hook).__name__}")
-        hooks = self.__dict__.get("_forward_hooks")
+            raise TypeError(f"{what}: hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.get(store)
         if hooks is None:
             hooks = OrderedDict()
-            object.__setattr__(self, "_forward_hooks", hooks)
+            object.__setattr__(self, store, hooks)
         key = object()
         hooks[key] = hook
         return RemovableHandle(lambda: hooks.pop(key, None))
