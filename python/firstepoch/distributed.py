@@ -211,9 +211,7 @@ class _GradBuckets:
     holds its parameters' gradients end to end, then one flag per parameter (1 where this rank has a
     gradient), so a parameter no rank touched keeps grad None, as in a single-process run."""
 
-    def __init__(self, params, bucket_bytes):
-        self.params = params
-        self.key = _layout(params)
+    def __init__(self, params, bucket_bytes):  # keeps no reference to the parameters themselves
         self.buckets = []
         for dtype, idx in _buckets([p.data for p in params], bucket_bytes):
             n = sum(params[i].data.size for i in idx)
@@ -224,7 +222,7 @@ def _layout(params):
     return tuple((id(p), p.data.shape, p.data.dtype.str) for p in params)
 
 
-_grad_buckets = {}  # layout -> _GradBuckets (a handful of models at most)
+_grad_buckets = {}  # layout (ids, shapes, dtypes) -> _GradBuckets; the buffers fit any model of that layout
 
 
 def allreduce_gradients(module, bucket_bytes=BUCKET_BYTES):
