@@ -8,7 +8,7 @@ from . import autograd
 from . import data, datasets, models, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .random import manual_seed
-from . import io, viz
+from . import distributed, io, viz
 from .io import load, save
 from .trainer import Trainer
 from .profiler import profile
