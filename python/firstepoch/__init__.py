@@ -12,7 +12,7 @@ from . import distributed, io, viz
 from .io import load, save
 from .trainer import Trainer
 from .profiler import profile
-from . import inspect
+from . import inspect, interpret
 from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_like, rand, rand_like, randn,
                      randn_like, stack, tensor, where, zeros, zeros_like)
 
@@ -32,4 +32,4 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "zeros", "ones", "full", "rand", "randn", "arange", "zeros_like", "ones_like", "rand_like",
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
            "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32", "float64", "int64",
-           "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect"]
+           "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect", "interpret"]
