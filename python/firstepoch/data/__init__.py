@@ -1,9 +1,10 @@
 """Datasets and loaders (PyTorch's shapes): Dataset, TensorDataset, Subset, random_split, samplers and
-DataLoader, plus seeded image augmentation in `transforms`."""
+DataLoader, CurriculumSampler (easy-to-hard pacing), plus seeded image augmentation in `transforms`."""
 from . import transforms
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .curriculum import CurriculumSampler
 
 __all__ = ["transforms", "Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "default_collate",
-           "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler"]
+           "Sampler", "SequentialSampler", "RandomSampler", "BatchSampler", "CurriculumSampler"]
