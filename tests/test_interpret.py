@@ -19,7 +19,8 @@ def test_confusion_matrix_counts_pairs():
         expected[a, b] += 1
     np.testing.assert_array_equal(cm, expected)
     assert cm.dtype == np.int64 and cm.sum() == 200
-    np.testing.assert_array_equal(interpret.confusion_matrix(fe.tensor(t), fe.tensor(t), 4), np.diag(np.bincount(t, minlength=4)))
+    np.testing.assert_array_equal(interpret.confusion_matrix(fe.tensor(t), fe.tensor(t), 4),
+                                  np.diag(np.bincount(t, minlength=4)))
 
 
 def test_confusion_matrix_bad_arguments():

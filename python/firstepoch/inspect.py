@@ -10,7 +10,8 @@
 
 What it records, once per training step (a step begins with each forward of the model while gradients
 are on; forwards under no_grad, such as evaluation, are not recorded):
-- for every named parameter, the norm of its gradient (``grad_norms``) and, every ``hist_every``
+- for every named parameter, the norm of the gradient backward computes for it (``grad_norms``; two
+  backward passes in one step give the root-sum-square of their norms) and, every ``hist_every``
   steps, a histogram of log10|gradient| over fixed bins (``grad_histograms``, ``hist_edges``): where
   gradients vanish the mass slides left, layer after layer;
 - for every module without children, statistics of its output (``activations``): mean, std, the
@@ -229,19 +230,25 @@ class Recorder:
     @property
     def grad_norms(self):
         """{parameter name: array of gradient norms, one per recorded step (NaN where none was computed)}."""
-        return {name: np.array([d.get(s, math.nan) for s in self.recorded_steps]) for name, d in self._grad_norms.items()}
+        return self._per_step(self._grad_norms)
 
     @property
     def grad_zero_fraction(self):
-        return {name: np.array([d.get(s, math.nan) for s in self.recorded_steps]) for name, d in self._grad_zero.items()}
+        """{parameter name: fraction of exactly-zero gradient entries, one per recorded step}."""
+        return self._per_step(self._grad_zero)
+
+    def _per_step(self, store):
+        return {name: np.array([d.get(s, math.nan) for s in self.recorded_steps]) for name, d in store.items()}
 
     @property
     def activations(self):
         """{module name: {"mean", "std", "zero_fraction", "dead_fraction": array per recorded step}}."""
         out = {}
         for name, d in self._acts.items():
-            rows = np.array([d.get(s, (math.nan,) * 4) for s in self.recorded_steps], dtype=np.float64).reshape(-1, 4)
-            out[name] = {"mean": rows[:, 0], "std": rows[:, 1], "zero_fraction": rows[:, 2], "dead_fraction": rows[:, 3]}
+            rows = np.array([d.get(s, (math.nan,) * 4) for s in self.recorded_steps], dtype=np.float64)
+            rows = rows.reshape(-1, 4)
+            out[name] = {"mean": rows[:, 0], "std": rows[:, 1], "zero_fraction": rows[:, 2],
+                         "dead_fraction": rows[:, 3]}
         return out
 
     def summary(self, last=10):
@@ -262,8 +269,9 @@ class Recorder:
                          _fmt(float(np.nanmean(z)) if np.any(~np.isnan(z)) else math.nan)])
         lines += _table(["parameter", "shape", "grad norm", "grad/weight", "zero grads"], rows)
         rows = []
+        modules = dict(self.model.named_modules())
         for name, st in self.activations.items():
-            kind = type(dict(self.model.named_modules())[name]).__name__
+            kind = type(modules[name]).__name__
             rows.append([name, kind] + [_fmt(float(np.nanmean(st[k][-last:])) if np.any(~np.isnan(st[k][-last:]))
                                              else math.nan) for k in ("mean", "std", "zero_fraction", "dead_fraction")])
         if rows:
@@ -273,8 +281,9 @@ class Recorder:
             if seqs:
                 step, norms = seqs[-1]
                 lines.append("")
+                ratio = norms[0] / norms[-1] if norms[-1] else math.nan
                 lines.append(f"{name}: |dLoss/dh_t| at step {step}, t = 0..{len(norms) - 1}: first {_fmt(norms[0])}, "
-                             f"last {_fmt(norms[-1])}, ratio first/last {_fmt(norms[0] / norms[-1] if norms[-1] else math.nan)}")
+                             f"last {_fmt(norms[-1])}, ratio first/last {_fmt(ratio)}")
         return "\n".join(lines)
 
     def plot(self, path):

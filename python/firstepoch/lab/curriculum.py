@@ -19,8 +19,9 @@ is one the model already gets right, so it teaches little; and "easy" is not spr
 classes -- the easiest fifth is mostly 0s, 1s and 6s, with almost no 4s, 5s, 8s or 9s (the "rarest
 class" column: 1.0 would be balanced), so the first steps learn a lopsided classifier. Hard to easy,
 scored by the full-size first model, stays within a few points of random order and is often a little
-ahead early: hard examples lie near the decision boundaries, as in hard-example mining. In the tiny configuration the first model
-is weak, the "hard" fifth is partly noise, and hard to easy starts far behind. Curricula mostly
+ahead early: hard examples lie near the decision boundaries, as in hard-example mining. In the tiny
+configuration the first model is weak, the "hard" fifth is partly noise, and hard to easy starts far
+behind. Curricula mostly
 change the path, not the destination, on a clean data set with enough steps (Wu, Dyer and Neyshabur,
 "When do curricula work?", 2021, find the same at scale); they tend to matter when the step budget is
 short or labels are noisy.
