@@ -152,6 +152,7 @@ void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_norm(py::module_& m);
+void bind_rnn(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -206,4 +207,5 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
   bind_optim(m);
   bind_conv(m);
   bind_norm(m);
+  bind_rnn(m);
 }

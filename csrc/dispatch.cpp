@@ -146,6 +146,15 @@ const norm::Kernels<T>& norm_kernels(Isa isa) {
 template const norm::Kernels<float>& norm_kernels<float>(Isa);
 template const norm::Kernels<double>& norm_kernels<double>(Isa);
 
+template <class T>
+const rnn::Kernels<T>& rnn_kernels(Isa isa) {
+  using K = rnn::Kernels<T>;
+  static const FamilyTable<K> table(rnn::fill_scalar, FE_IF_AVX2(rnn::fill_avx2), FE_IF_AVX512(rnn::fill_avx512));
+  return table.at(isa, "recurrent");
+}
+template const rnn::Kernels<float>& rnn_kernels<float>(Isa);
+template const rnn::Kernels<double>& rnn_kernels<double>(Isa);
+
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {
   auto apply = [&](auto& e) {
     if (mc % e.mr || nc % e.nr || mc <= 0 || kc <= 0 || nc <= 0)

@@ -5,6 +5,7 @@
 #include "kernels/conv/conv.h"
 #include "kernels/norm/norm.h"
 #include "kernels/optim/optim.h"
+#include "kernels/rnn/rnn.h"
 #include "kernels/softmax/softmax.h"
 
 namespace fe {
@@ -29,6 +30,10 @@ const norm::Kernels<T>& norm_kernels(Isa isa);
 // The fused optimizer updates for `isa`.
 template <class T>
 const optim::Kernels<T>& optim_kernels(Isa isa);
+
+// The recurrent layers' gate kernels for `isa`.
+template <class T>
+const rnn::Kernels<T>& rnn_kernels(Isa isa);
 
 // Tuning only (bench/tune_gemm.py): overrides an ISA's cache blocking for float or double GEMM.
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc);

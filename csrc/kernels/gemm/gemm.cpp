@@ -113,21 +113,27 @@ void choose_grid(int64_t row_tiles, int64_t col_tiles, int nthreads, int* tm, in
   }
 }
 
-}  // namespace
-
+// The K block of the driver: blocks of (nearly) equal size, so no pass is left with a sliver (K = 784
+// with kc 512 becomes two blocks of 392, not 512 + 272). It depends only on K, never on the thread
+// count, so a prepacked A (pack_a_all) lines up with the driver's blocks.
 template <class T>
-void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
-          const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias,
-          bool relu, int nthreads) {
+int64_t k_block(const UKernel<T>& uk, int64_t K) {
+  return round_up(ceil_div(K, ceil_div(K, uk.kc)), 8);
+}
+
+// The driver. apacked: null, or op(A) prepacked by pack_a_all (then A, lda and trans_a are unused).
+template <class T>
+void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+               const T* A, int64_t lda, const T* apacked, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+               const T* bias, bool relu, int nthreads) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
     scale_only(M, N, beta, C, ldc, bias, relu);
     return;
   }
   const int MR = uk.mr, NR = uk.nr;
-  // Blocks of (nearly) equal size, so no pass is left with a sliver: K = 784 with kc 512 becomes two
-  // blocks of 392, not 512 + 272. They depend only on the shape, never on the thread count.
-  const int64_t KC = round_up(ceil_div(K, ceil_div(K, uk.kc)), 8);
+  // Blocks depend only on the shape, never on the thread count.
+  const int64_t KC = k_block(uk, K);
   const int64_t NC = std::min<int64_t>(uk.nc, round_up(N, NR));
   const int64_t MC = round_up(ceil_div(M, ceil_div(M, uk.mc)), MR);
 
@@ -180,12 +186,17 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
         split_range(panels, gn, tid % gn, &q0, &q1);
         if (r0 >= r1 || q0 >= q1) return;
         // An A block that meets a single B panel is read in place: packing it would cost as much.
-        const bool direct_a = q1 - q0 == 1 && !(direct_b && q0 < first_packed);
-        T* apack = direct_a ? nullptr : scratch<T>(1, MC * kc);
+        // A prepacked A is read where it lies: block pc's MR-row panels in row order.
+        const bool direct_a = !apacked && q1 - q0 == 1 && !(direct_b && q0 < first_packed);
+        T* apack = direct_a || apacked ? nullptr : scratch<T>(1, MC * kc);
+        const T* apre = apacked ? apacked + pc * round_up(M, MR) : nullptr;
         const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
         for (int64_t ic = r0 * MR; ic < std::min<int64_t>(r1 * MR, M); ic += MC) {
           const int64_t mc = std::min<int64_t>({MC, M - ic, r1 * MR - ic});
-          if (!direct_a) uk.pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
+          if (apre)
+            apack = const_cast<T*>(apre + ic * kc);  // read only
+          else if (!direct_a)
+            uk.pack_a(trans_a, A, lda, ic, mc, pc, kc, MR, apack);
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t j = jc + q * NR;
             const int64_t cols = std::min<int64_t>(NR, N - j);
@@ -204,6 +215,43 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
       });
     }
   }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha,
+          const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias,
+          bool relu, int nthreads) {
+  gemm_impl(uk, trans_a, trans_b, M, N, K, alpha, A, lda, static_cast<const T*>(nullptr), B, ldb, beta, C, ldc,
+            bias, relu, nthreads);
+}
+
+template <class T>
+int64_t packed_a_size(const UKernel<T>& uk, int64_t M, int64_t K) {
+  return round_up(std::max<int64_t>(M, 1), uk.mr) * std::max<int64_t>(K, 0);
+}
+
+template <class T>
+void pack_a_all(const UKernel<T>& uk, bool trans_a, int64_t M, int64_t K, const T* A, int64_t lda, T* dst,
+                int nthreads) {
+  if (M <= 0 || K <= 0) return;
+  const int MR = uk.mr;
+  const int64_t KC = k_block(uk, K), Mpad = round_up(M, MR), row_panels = Mpad / MR;
+  parallel_ranges(row_panels, K * MR, 65536, nthreads, [&](int64_t r0, int64_t r1) {
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const int64_t row0 = r0 * MR, rows = std::min(r1 * MR, M) - row0;
+      uk.pack_a(trans_a, A, lda, row0, rows, pc, kc, MR, dst + pc * Mpad + row0 * kc);
+    }
+  });
+}
+
+template <class T>
+void gemm_packed_a(const UKernel<T>& uk, int64_t M, int64_t N, int64_t K, T alpha, const T* apacked, bool trans_b,
+                   const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int nthreads) {
+  gemm_impl(uk, false, trans_b, M, N, K, alpha, static_cast<const T*>(nullptr), 0, apacked, B, ldb, beta, C, ldc,
+            static_cast<const T*>(nullptr), false, nthreads);
 }
 
 template <class T>
@@ -232,6 +280,10 @@ void gemm_batched(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t batc
 #define FE_INSTANTIATE(T)                                                                              \
   template void gemm<T>(const UKernel<T>&, bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, \
                         const T*, int64_t, T, T*, int64_t, const T*, bool, int);                     \
+  template int64_t packed_a_size<T>(const UKernel<T>&, int64_t, int64_t);                                 \
+  template void pack_a_all<T>(const UKernel<T>&, bool, int64_t, int64_t, const T*, int64_t, T*, int);        \
+  template void gemm_packed_a<T>(const UKernel<T>&, int64_t, int64_t, int64_t, T, const T*, bool, const T*,   \
+                                 int64_t, T, T*, int64_t, int);                                              \
   template void gemm_batched<T>(const UKernel<T>&, bool, bool, int64_t, int64_t, int64_t, int64_t, T,   \
                                 const T*, int64_t, int64_t, const T*, int64_t, int64_t, T, T*, int64_t, \
                                 int64_t, const T*, bool, int);

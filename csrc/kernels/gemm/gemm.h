@@ -71,6 +71,19 @@ void gemm(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int64_t N
           const T* A, int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc, const T* bias,
           bool relu, int nthreads);
 
+// A prepacked op(A), for many products with the same A (a recurrent weight at every time step of a
+// sequence): pack_a_all fills packed_a_size(uk, M, K) elements once (the driver's K blocks, each one's
+// MR-row panels in row order; the layout depends only on uk, M and K), and gemm_packed_a then reads
+// it in place of A and packs nothing of A. Results are bitwise those of gemm() with that A.
+template <class T>
+int64_t packed_a_size(const UKernel<T>& uk, int64_t M, int64_t K);
+template <class T>
+void pack_a_all(const UKernel<T>& uk, bool trans_a, int64_t M, int64_t K, const T* A, int64_t lda, T* dst,
+                int nthreads);
+template <class T>
+void gemm_packed_a(const UKernel<T>& uk, int64_t M, int64_t N, int64_t K, T alpha, const T* apacked, bool trans_b,
+                   const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int nthreads);
+
 // `batch` independent GEMMs; operand i starts at A + i*stride_a (stride 0 broadcasts one matrix).
 template <class T>
 void gemm_batched(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t batch, int64_t M, int64_t N,

@@ -1,0 +1,104 @@
+// Recurrent layers (vanilla RNN with tanh or ReLU, LSTM, GRU), one layer and one direction per call,
+// forward and backward through time. PyTorch's definitions, weights and gate order:
+//   RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh)
+//   LSTM: i,f,g,o = sig, sig, tanh, sig of (W_ih x + b_ih + W_hh h + b_hh);  c' = f*c + i*g;  h' = o*tanh(c')
+//   GRU:  r,z = sig(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});  n = tanh(W_in x + b_in + r*(W_hn h + b_hn))
+//         h' = (1-z)*n + z*h
+// The drivers (rnn.cpp) call the GEMM driver: the input projection of every time step as one GEMM,
+// then per step the recurrent GEMM on a W_hh packed once per call, and the gate kernels below (one per
+// ISA, rnn_body.inc), which fuse the non-linearities with the state update.
+//
+// Inside the drivers everything is "gate-major": a step's gates are a (G*H, N) matrix, the weight is
+// the GEMM's A (G*H rows, packed once, read at every step) and the batch is its N (the state h^T,
+// (H, N)). With a batch of 32 that is one full 32-wide micro-panel and 73 full 14-row tiles per step,
+// where (N, G*H) would leave a 4-row remainder tile in every column panel.
+#pragma once
+#include <cstdint>
+
+#include "kernels/gemm/gemm.h"
+
+namespace fe {
+namespace rnn {
+
+enum Mode { kRnnTanh = 0, kRnnRelu = 1, kLstm = 2, kGru = 3 };
+inline int gate_count(int mode) { return mode == kLstm ? 4 : mode == kGru ? 3 : 1; }
+
+// The gate kernels work on hidden units [j0, j1) of one time step, every batch column n < N. Matrices
+// are row-major with the given row strides (elements); "(rows, N)" means one row per gate unit.
+template <class T>
+struct Kernels {
+  // RNN: pre (H, N) = x-projection + recurrent product; h[j][n] = act(pre[j][n] + bias[j]); h is also
+  // written back into pre (saved: backward needs only h). bias (H,) or null. relu: act = max(0, .)
+  void (*rnn_forward)(T* pre, int64_t ldp, const T* bias, T* h, int64_t ldh, int64_t N, int64_t j0, int64_t j1,
+                      int relu);
+  // dpre = dh * act'(h) with h read from hs (the saved outputs); dh (H, N)
+  void (*rnn_backward)(const T* hs, int64_t ldh, const T* dh, int64_t ld_dh, T* dpre, int64_t ldd, int64_t N,
+                       int64_t j0, int64_t j1, int relu);
+  // LSTM: gates (4H, N) pre-activations in, activations i,f,g,o out (in place); bias (4H,) or null;
+  // c_prev (H, N) -> c (H, N); h (H, N)
+  void (*lstm_forward)(T* gates, int64_t ldg, const T* bias, const T* c_prev, int64_t ld_cp, T* c, int64_t ldc,
+                       T* h, int64_t ldh, int64_t H, int64_t N, int64_t j0, int64_t j1);
+  // from the activations, c_prev, c, dh (H, N) and dc (H, N, the gradient of c; overwritten by that of
+  // c_prev): dgates (4H, N), the gradient of the pre-activations
+  void (*lstm_backward)(const T* gates, int64_t ldg, const T* c_prev, int64_t ld_cp, const T* c, int64_t ldc,
+                        const T* dh, int64_t ld_dh, T* dc, int64_t ld_dc, T* dgates, int64_t ldd, int64_t H,
+                        int64_t N, int64_t j0, int64_t j1);
+  // GRU: gx (3H, N) = W_ih x, activations r,z,n out (in place); gh (3H, N) = W_hh h, its n rows get
+  // + b_hn (saved for backward); b_ih, b_hh (3H,) or null; h_prev (H, N) -> h (H, N)
+  void (*gru_forward)(T* gx, int64_t ldx, T* gh, int64_t ldh_g, const T* b_ih, const T* b_hh, const T* h_prev,
+                      int64_t ld_hp, T* h, int64_t ldh, int64_t H, int64_t N, int64_t j0, int64_t j1);
+  // dgx (3H, N) and dgh (3H, N) (the pre-activation gradients of the input and recurrent products,
+  // which differ in the n rows: dgh_n = dgx_n * r), from the activations, gh (with b_hn) and h_prev;
+  // dh (H, N) is overwritten by its direct part dh*z
+  void (*gru_backward)(const T* gx, int64_t ldx, const T* gh, int64_t ldh_g, const T* h_prev, int64_t ld_hp,
+                       T* dh, int64_t ld_dh, T* dgx, T* dgh, int64_t ldd, int64_t H, int64_t N, int64_t j0, int64_t j1);
+  // out[r] = sum over c < cols of a[r*lda + c], rows [r0, r1), in a fixed order
+  void (*row_sum)(const T* a, int64_t lda, int64_t cols, T* out, int64_t r0, int64_t r1);
+  // dst (cols, rows) = src (rows, cols)^T, or += with add; rows [r0, r1) of src
+  void (*transpose)(const T* src, int64_t lds, int64_t cols, T* dst, int64_t ldd, int64_t r0, int64_t r1, int add);
+};
+
+void fill_scalar(Kernels<float>* k);
+void fill_scalar(Kernels<double>* k);
+void fill_avx2(Kernels<float>* k);
+void fill_avx2(Kernels<double>* k);
+void fill_avx512(Kernels<float>* k);
+void fill_avx512(Kernels<double>* k);
+
+// One layer, one direction. reverse: the sequence is read from t = T-1 down to 0.
+struct Shape {
+  int64_t T, N, I, H;
+  int mode;
+  bool reverse;
+};
+
+// The forward pass. x (T, N, I); w_ih (G*H, I); w_hh (G*H, H); b_ih, b_hh (G*H,) or null; h0 (N, H);
+// c0 (N, H) (LSTM, else null).
+// out (S, N, H), S = T+2 for LSTM, else T+1: the outputs in time order and the final states,
+//   forward:  out[0] = h0, out[1 + t] = h_t (t < T), out[T+1] = c_T (LSTM);
+//   reverse:  out[t] = h_t (t < T), out[T] = h0, out[T+1] = c after t = 0 (LSTM);
+//   so h_n is out[T] (forward) or out[0] (reverse), and out[t + (reverse ? 1 : 0)] is the h that fed
+//   time step t.
+// Saved for backward (overwritten here):
+//   gates (G*H, T*N): column block t holds step t's activations (RNN: h_t; LSTM: i,f,g,o; GRU: r,z,n);
+//   gh (G*H, T*N): GRU only (else null), W_hh h_{t-1} with b_hn added to its n rows;
+//   hs (H, (T+1)*N): h^T before step s (in reading order) in column block s (saved for the GRU);
+//   cs (H, (T+1)*N): LSTM only (else null), c^T before step s in column block s (saved).
+template <class T>
+void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
+             const T* w_hh, const T* b_ih, const T* b_hh, const T* h0, const T* c0, T* out, T* gates, T* gh, T* hs,
+             T* cs, int nthreads);
+
+// The backward pass through time, from forward's saved arrays and dout (S, N, H), the gradient of out
+// (its h0 slot adds to dh0). Outputs are overwritten; any of dx (T, N, I), dw_ih, dw_hh, db_ih, db_hh
+// may be null (not wanted); dh0 (N, H) and dc0 (N, H, LSTM) must be given. Inside the time loop only
+// dh_{t-1} = W_hh^T dgates_t is computed; dW_ih, dW_hh and the biases are one GEMM (row sum) each over
+// all T*N columns afterwards, so their summation order is fixed.
+template <class T>
+void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
+              const T* w_hh, const T* out, const T* gates, const T* gh, const T* hs, const T* cs, const T* dout,
+              T* dx, T* dh0,
+              T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, int nthreads);
+
+}  // namespace rnn
+}  // namespace fe
