@@ -1,0 +1,288 @@
+"""Recurrent layers as in PyTorch: nn.RNN (tanh or ReLU), nn.LSTM, nn.GRU over whole sequences, and the
+single-step nn.RNNCell, nn.LSTMCell, nn.GRUCell.
+
+Weights have PyTorch's names, shapes and gate order (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
+..._reverse for the second direction; LSTM gates i, f, g, o; GRU r, z, n), so a PyTorch state dict
+loads and gives the same outputs. Every layer and direction is one fused C++ call
+(firstepoch.autograd.rnn.RNNLayer); a cell step is the same kernel over a sequence of one.
+"""
+import math
+
+import numpy as np
+
+from ..autograd.rnn import MODES, packed_slices, rnn_layer
+from ..tensor import Tensor, cat, stack, zeros
+from . import init
+from .dropout import dropout
+from .module import Module, Parameter
+
+
+def _check_dtype(dtype, who):
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{who}: dtype must be float32 or float64, got {np.dtype(dtype)}")
+
+
+def _check_sizes(who, input_size, hidden_size):
+    for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+            raise ValueError(f"{who}: {name} must be a positive integer, got {v!r}")
+
+
+def _reset_uniform(module):
+    """PyTorch's initialisation of every recurrent weight and bias: U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
+class RNNBase(Module):
+    """Shared by RNN, LSTM and GRU: parameters per layer and direction, and the forward over layers."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=np.float32):
+        super().__init__()
+        who = type(self).__name__
+        _check_sizes(who, input_size, hidden_size)
+        _check_dtype(dtype, who)
+        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+            raise ValueError(f"{who}: num_layers must be a positive integer, got {num_layers!r}")
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError(f"{who}: dropout must be a number in [0, 1], got {dropout!r}")
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional = bool(bidirectional)
+        G, H, D = MODES[mode], self.hidden_size, 2 if self.bidirectional else 1
+        for layer in range(self.num_layers):
+            in_size = self.input_size if layer == 0 else H * D
+            for suffix in ("", "_reverse")[:D]:
+                setattr(self, f"weight_ih_l{layer}{suffix}", Parameter(np.empty((G * H, in_size), dtype=dtype)))
+                setattr(self, f"weight_hh_l{layer}{suffix}", Parameter(np.empty((G * H, H), dtype=dtype)))
+                if self.bias:
+                    setattr(self, f"bias_ih_l{layer}{suffix}", Parameter(np.empty(G * H, dtype=dtype)))
+                    setattr(self, f"bias_hh_l{layer}{suffix}", Parameter(np.empty(G * H, dtype=dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_uniform(self)
+
+    def _weights(self, layer, suffix):
+        get = lambda name: getattr(self, f"{name}_l{layer}{suffix}", None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def _initial_state(self, hx, name, N, dtype, unbatched):
+        """hx (D*L, N, H), or (D*L, H) for unbatched input, checked; zeros when None."""
+        D = 2 if self.bidirectional else 1
+        want = (D * self.num_layers, N, self.hidden_size)
+        if hx is None:
+            return zeros(*want, dtype=dtype)
+        if not isinstance(hx, Tensor):
+            raise TypeError(f"{type(self).__name__}: {name} must be a Tensor, got {type(hx).__name__}")
+        shown = want[:1] + want[2:] if unbatched else want
+        if hx.shape != shown:
+            raise ValueError(f"{type(self).__name__}: {name} has shape {hx.shape}, expected {shown} "
+                             f"(num_layers * num_directions, {'' if unbatched else 'batch, '}hidden_size)")
+        return hx.reshape(want) if unbatched else hx
+
+    def forward(self, input, hx=None):
+        who = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            raise ValueError(f"{who}: input must be 3-D (seq_len, batch, input_size) ({'batch, seq_len' if self.batch_first else 'seq_len, batch'}"
+                             f" first) or 2-D unbatched (seq_len, input_size), got shape {input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{who}: input has {input.shape[-1]} features (shape {input.shape}), expected "
+                             f"input_size={self.input_size}")
+        unbatched = input.ndim == 2
+        x = input.reshape(input.shape[0], 1, input.shape[1]) if unbatched else input
+        if self.batch_first and not unbatched:
+            x = x.transpose(0, 1)  # (T, N, I); the layer makes it contiguous
+        N = x.shape[1]
+        is_lstm = self.mode == "lstm"
+        if is_lstm:
+            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise TypeError(f"{who}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+            h0, c0 = (None, None) if hx is None else hx
+            h0 = self._initial_state(h0, "h_0", N, x.dtype, unbatched)
+            c0 = self._initial_state(c0, "c_0", N, x.dtype, unbatched)
+        else:
+            h0 = self._initial_state(hx, "hx", N, x.dtype, unbatched)
+            c0 = None
+        D = 2 if self.bidirectional else 1
+        T = x.shape[0]
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(("", "_reverse")[:D]):
+                k = layer * D + d
+                reverse = d == 1
+                packed = rnn_layer(x, h0[k], c0[k] if is_lstm else None, *self._weights(layer, suffix), self.mode,
+                                   reverse)
+                out_slice, h_index, c_index = packed_slices(self.mode, T, reverse)
+                outs.append(packed[out_slice])
+                h_n.append(packed[h_index])
+                if is_lstm:
+                    c_n.append(packed[c_index])
+            x = outs[0] if D == 1 else cat(outs, dim=2)
+            if self.dropout > 0 and layer < self.num_layers - 1:
+                x = dropout(x, self.dropout, self.training)
+        output = x
+        h_n = stack(h_n, 0)
+        c_n = stack(c_n, 0) if is_lstm else None
+        if unbatched:
+            output = output.reshape(T, output.shape[2])
+            h_n = h_n.reshape(h_n.shape[0], self.hidden_size)
+            c_n = c_n.reshape(c_n.shape[0], self.hidden_size) if is_lstm else None
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return (output, (h_n, c_n)) if is_lstm else (output, h_n)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.mode == "rnn_relu":
+            s += ", nonlinearity='relu'"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or ReLU). forward(input, h_0=None)
+    -> (output (T, N, D*H) or (N, T, D*H) batch_first, h_n (D*num_layers, N, H))."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, dtype=np.float32):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """LSTM with gates i, f, g, o: c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t). forward(input, (h_0, c_0)=None)
+    -> (output, (h_n, c_n)), shapes as in RNN."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=np.float32):
+        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+
+
+class GRU(RNNBase):
+    """GRU with gates r, z, n: n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h_t = (1-z)*n + z*h_{t-1}.
+    forward(input, h_0=None) -> (output, h_n), shapes as in RNN."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, dtype=np.float32):
+        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+
+
+class RNNCellBase(Module):
+    """One time step: weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), as in PyTorch."""
+
+    def __init__(self, mode, input_size, hidden_size, bias=True, dtype=np.float32):
+        super().__init__()
+        who = type(self).__name__
+        _check_sizes(who, input_size, hidden_size)
+        _check_dtype(dtype, who)
+        self.mode = mode
+        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        G, H = MODES[mode], self.hidden_size
+        self.weight_ih = Parameter(np.empty((G * H, self.input_size), dtype=dtype))
+        self.weight_hh = Parameter(np.empty((G * H, H), dtype=dtype))
+        if self.bias:
+            self.bias_ih = Parameter(np.empty(G * H, dtype=dtype))
+            self.bias_hh = Parameter(np.empty(G * H, dtype=dtype))
+        else:
+            self.bias_ih = self.bias_hh = None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_uniform(self)
+
+    def _state(self, h, name, N, dtype, unbatched):
+        want = (self.hidden_size,) if unbatched else (N, self.hidden_size)
+        if h is None:
+            return zeros(N, self.hidden_size, dtype=dtype)
+        if not isinstance(h, Tensor):
+            raise TypeError(f"{type(self).__name__}: {name} must be a Tensor, got {type(h).__name__}")
+        if h.shape != want:
+            raise ValueError(f"{type(self).__name__}: {name} has shape {h.shape}, expected {want} for input of "
+                             f"{'shape (' + str(self.input_size) + ',)' if unbatched else 'batch ' + str(N)}")
+        return h.reshape(1, self.hidden_size) if unbatched else h
+
+    def _step(self, input, hx):
+        """The packed one-step output (see RNNLayer) and how to shape the states back."""
+        who = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
+        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{who}: input must be (batch, {self.input_size}) or ({self.input_size},), got shape "
+                             f"{input.shape}")
+        unbatched = input.ndim == 1
+        x = input.reshape(1, 1, self.input_size) if unbatched else input.reshape(1, *input.shape)
+        N = x.shape[1]
+        if self.mode == "lstm":
+            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise TypeError(f"{who}: hx must be a tuple (h, c), got {type(hx).__name__}")
+            h, c = (None, None) if hx is None else hx
+            h, c = self._state(h, "h", N, x.dtype, unbatched), self._state(c, "c", N, x.dtype, unbatched)
+        else:
+            h, c = self._state(hx, "hx", N, x.dtype, unbatched), None
+        packed = rnn_layer(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.mode, False)
+        shape = (self.hidden_size,) if unbatched else (N, self.hidden_size)
+        return packed, shape
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.mode == "rnn_relu":
+            s += ", nonlinearity='relu'"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or ReLU). forward(input (N, I) or (I,), hx=None) -> h'."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        packed, shape = self._step(input, hx)
+        return packed[1].reshape(shape)
+
+
+class LSTMCell(RNNCellBase):
+    """forward(input, (h, c)=None) -> (h', c'): gates i, f, g, o; c' = f*c + i*g, h' = o*tanh(c')."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+        super().__init__("lstm", input_size, hidden_size, bias, dtype)
+
+    def forward(self, input, hx=None):
+        packed, shape = self._step(input, hx)
+        return packed[1].reshape(shape), packed[2].reshape(shape)
+
+
+class GRUCell(RNNCellBase):
+    """forward(input, hx=None) -> h': r, z, n gates; n = tanh(W_in x + b_in + r*(W_hn h + b_hn)),
+    h' = (1-z)*n + z*h."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+        super().__init__("gru", input_size, hidden_size, bias, dtype)
+
+    def forward(self, input, hx=None):
+        packed, shape = self._step(input, hx)
+        return packed[1].reshape(shape)

@@ -1,0 +1,443 @@
+"""Recurrent layers: the fused C++ forward and backward through time against the NumPy step-by-step
+reference at every ISA and both dtypes (RNN tanh/ReLU, LSTM, GRU, both directions, edge sizes, 500
+steps); nn.RNN/LSTM/GRU and the cells against PyTorch when importable (outputs and every gradient,
+multi-layer, bidirectional, batch_first, unbatched, state dicts); thread counts bitwise; bad shapes."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+import firstepoch.nn as nn
+from firstepoch import _C
+from firstepoch.autograd import gradcheck
+from firstepoch.autograd.rnn import MODES, RNNLayer, packed_slices
+from firstepoch.reference import rnn as R
+
+DTYPES = [np.float32, np.float64]
+SIZES = [(5, 3, 4, 6), (1, 1, 1, 1), (4, 1, 3, 1), (1, 5, 2, 3), (7, 33, 9, 20), (3, 32, 16, 17)]  # T, N, I, H
+
+
+def tol(dtype):
+    return dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+
+
+def make_layer(rng, mode, T, N, I, H, dtype, bias=True, scale=0.5):
+    G = MODES[mode]
+    a = lambda *s: (rng.standard_normal(s) * scale).astype(dtype)  # noqa: E731
+    return dict(x=a(T, N, I) / scale, h0=a(N, H), c0=a(N, H) if mode == "lstm" else None, w_ih=a(G * H, I),
+                w_hh=a(G * H, H), b_ih=a(G * H) if bias else None, b_hh=a(G * H) if bias else None)
+
+
+def reference(mode, p, reverse, dout, dh_n, dc_n):
+    """(out, h_n, c_n, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh) of the NumPy reference."""
+    args = (p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
+    if mode == "lstm":
+        out, (h_n, c_n), cache = R.lstm_forward(p["x"], p["h0"], p["c0"], *args, reverse=reverse)
+        grads = R.lstm_backward(dout, dh_n, dc_n, cache)
+        return (out, h_n, c_n) + grads
+    if mode == "gru":
+        out, h_n, cache = R.gru_forward(p["x"], p["h0"], *args, reverse=reverse)
+        grads = R.gru_backward(dout, dh_n, cache)
+    else:
+        out, h_n, cache = R.rnn_forward(p["x"], p["h0"], *args, nonlinearity=mode[4:], reverse=reverse)
+        grads = R.rnn_backward(dout, dh_n, cache)
+    return (out, h_n, None, grads[0], grads[1], None) + grads[2:]
+
+
+def run_kernel(mode, p, reverse, dpacked):
+    out, gates, gh, hs, cs = _C.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"],
+                                            mode, reverse)
+    grads = _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates, gh, hs, cs, dpacked, mode, reverse)
+    return out, grads
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_kernels_match_reference(isa, rng, mode, dtype):
+    for (T, N, I, H) in SIZES:
+        for reverse in (False, True):
+            p = make_layer(rng, mode, T, N, I, H, dtype, bias=(T + N) % 2 == 0 or reverse)
+            S = T + (2 if mode == "lstm" else 1)
+            dpacked = rng.standard_normal((S, N, H)).astype(dtype)
+            out, grads = run_kernel(mode, p, reverse, dpacked)
+            sl, hi, ci = packed_slices(mode, T, reverse)
+            # The packed gradient: the outputs' slots, plus h_n's own slot (an output slot too) and c_n's.
+            dout = dpacked[sl]
+            h0_slot = T if reverse else 0
+            ref = reference(mode, p, reverse, dout, np.zeros((N, H), dtype), dpacked[ci] if ci else None)
+            np.testing.assert_allclose(out[sl], ref[0], **tol(dtype))
+            np.testing.assert_allclose(out[hi], ref[1], **tol(dtype))
+            np.testing.assert_array_equal(out[h0_slot], p["h0"])
+            if mode == "lstm":
+                np.testing.assert_allclose(out[ci], ref[2], **tol(dtype))
+            dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = grads
+            np.testing.assert_allclose(dx, ref[3], **tol(dtype))
+            np.testing.assert_allclose(dh0, ref[4] + dpacked[h0_slot], **tol(dtype))
+            if mode == "lstm":
+                np.testing.assert_allclose(dc0, ref[5], **tol(dtype))
+            else:
+                assert dc0 is None
+            np.testing.assert_allclose(dw_ih, ref[6], **tol(dtype))
+            np.testing.assert_allclose(dw_hh, ref[7], **tol(dtype))
+            if p["b_ih"] is not None:
+                np.testing.assert_allclose(db_ih, ref[8], **tol(dtype))
+                np.testing.assert_allclose(db_hh, ref[9], **tol(dtype))
+
+
+def test_long_sequence_of_500_steps(rng):
+    """No recursion or per-step Python: 500 steps forward and backward, against the reference."""
+    for mode in ("lstm", "gru", "rnn_tanh"):
+        p = make_layer(rng, mode, 500, 2, 3, 4, np.float64)
+        S = 500 + (2 if mode == "lstm" else 1)
+        dpacked = rng.standard_normal((S, 2, 4))
+        out, grads = run_kernel(mode, p, False, dpacked)
+        sl, hi, ci = packed_slices(mode, 500, False)
+        ref = reference(mode, p, False, dpacked[sl], np.zeros((2, 4)), dpacked[ci] if ci else None)
+        np.testing.assert_allclose(out[sl], ref[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(grads[3], ref[6], rtol=1e-9, atol=1e-11)  # dw_ih sums all 500 steps
+        np.testing.assert_allclose(grads[0], ref[3], rtol=1e-9, atol=1e-11)
+    lstm = nn.LSTM(3, 8)
+    x = fe.randn(500, 2, 3, requires_grad=True)
+    out, (h, c) = lstm(x)
+    (out.sum() + c.sum()).backward()
+    assert np.isfinite(x.grad).all() and x.grad.shape == (500, 2, 3)
+
+
+def test_sequence_equals_the_cell_stepped_bitwise(rng):
+    """The sequence kernel (W_hh packed once, every step's input product in one GEMM) gives the same bits
+    as the cell called step by step (W_hh read in place, one small GEMM per step)."""
+    for cls, cell_cls in ((nn.LSTM, nn.LSTMCell), (nn.GRU, nn.GRUCell), (nn.RNN, nn.RNNCell)):
+        fe.manual_seed(1)
+        seq = cls(5, 19)
+        cell = cell_cls(5, 19)
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).data[...] = getattr(seq, name + "_l0").data
+        x = fe.tensor(rng.standard_normal((6, 33, 5)).astype(np.float32))
+        out = seq(x)[0].data
+        state = None
+        for t in range(6):
+            state = cell(x[t], state)
+            h = state[0] if isinstance(state, tuple) else state
+            assert np.array_equal(h.data, out[t]), f"{cls.__name__} step {t}"
+
+
+def test_gradcheck_modules():
+    """float64 finite differences through whole modules: two layers, both directions, given states."""
+    rng = np.random.default_rng(3)
+    for cls in (nn.LSTM, nn.GRU, nn.RNN):
+        fe.manual_seed(0)
+        m = cls(3, 2, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64)
+        x = fe.tensor(rng.standard_normal((2, 3, 3)), requires_grad=True)
+        h0 = fe.tensor(rng.standard_normal((4, 2, 2)) * 0.5, requires_grad=True)
+        if cls is nn.LSTM:
+            c0 = fe.tensor(rng.standard_normal((4, 2, 2)) * 0.5, requires_grad=True)
+
+            def f(x, h0, c0, *params):
+                out, (h, c) = m(x, (h0, c0))
+                return fe.cat([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
+            gradcheck(f, [x, h0, c0] + list(m.parameters()))
+        else:
+            def f(x, h0, *params):
+                out, h = m(x, h0)
+                return fe.cat([out.reshape(-1), h.reshape(-1)])
+            gradcheck(f, [x, h0] + list(m.parameters()))
+
+
+def test_layer_gradcheck_cases_cover_every_mode():
+    modes = {args[7] for args, _ in RNNLayer.gradcheck_cases(np.random.default_rng(0))}
+    assert modes == set(MODES)
+
+
+# ---- PyTorch -------------------------------------------------------------------------------------------
+
+def _torch_module(torch, cls_name, kwargs, ours):
+    theirs = getattr(torch.nn, cls_name)(**kwargs).double()
+    theirs.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in ours.state_dict().items()})
+    return theirs
+
+
+def _compare_grads(ours, theirs, rtol, atol):
+    named = dict(theirs.named_parameters())
+    assert set(named) == {n for n, _ in ours.named_parameters()}
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, named[name].grad.numpy(), rtol=rtol, atol=atol, err_msg=name)
+
+
+CONFIGS = [dict(num_layers=2, bidirectional=True, batch_first=True), dict(num_layers=1), dict(num_layers=3, bias=False),
+           dict(num_layers=2, bidirectional=True), dict(batch_first=True, bidirectional=True, bias=False)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN", "RNN_relu"])
+@pytest.mark.parametrize("config", range(len(CONFIGS)))
+def test_modules_match_pytorch(rng, kind, dtype, config):
+    torch = pytest.importorskip("torch")
+    kw = dict(CONFIGS[config], input_size=5, hidden_size=7)
+    name = kind.split("_")[0]
+    if kind == "RNN_relu":
+        kw["nonlinearity"] = "relu"
+    fe.manual_seed(config)
+    ours = getattr(nn, name)(**kw, dtype=dtype)
+    theirs = _torch_module(torch, name, kw, ours)
+    D = 2 if kw.get("bidirectional") else 1
+    L = kw.get("num_layers", 1)
+    T, N = 6, 4
+    xs = (N, T, 5) if kw.get("batch_first") else (T, N, 5)
+    x = rng.standard_normal(xs).astype(dtype)
+    h0 = rng.standard_normal((D * L, N, 7)).astype(dtype)
+    c0 = rng.standard_normal((D * L, N, 7)).astype(dtype)
+    X, H0, C0 = (fe.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    Xt, H0t, C0t = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, h0, c0))
+    if name == "LSTM":
+        out, (h, c) = ours(X, (H0, C0))
+        out_t, (h_t, c_t) = theirs(Xt, (H0t, C0t))
+    else:
+        out, h = ours(X, H0)
+        out_t, h_t = theirs(Xt, H0t)
+    rtol, atol = (1e-4, 2e-5) if dtype == np.float32 else (1e-10, 1e-11)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(h.data, h_t.detach().numpy(), rtol=rtol, atol=atol)
+    g_out = rng.standard_normal(out.shape)
+    g_h = rng.standard_normal(h.shape)
+    loss = (out * fe.tensor(g_out.astype(dtype))).sum() + (h * fe.tensor(g_h.astype(dtype))).sum()
+    loss_t = (out_t * torch.from_numpy(g_out)).sum() + (h_t * torch.from_numpy(g_h)).sum()
+    if name == "LSTM":
+        np.testing.assert_allclose(c.data, c_t.detach().numpy(), rtol=rtol, atol=atol)
+        g_c = rng.standard_normal(c.shape)
+        loss = loss + (c * fe.tensor(g_c.astype(dtype))).sum()
+        loss_t = loss_t + (c_t * torch.from_numpy(g_c)).sum()
+        loss.backward()
+        loss_t.backward()
+        np.testing.assert_allclose(C0.grad, C0t.grad.numpy(), rtol=rtol, atol=atol)
+    else:
+        loss.backward()
+        loss_t.backward()
+    np.testing.assert_allclose(X.grad, Xt.grad.numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(H0.grad, H0t.grad.numpy(), rtol=rtol, atol=atol)
+    _compare_grads(ours, theirs, rtol, 10 * atol)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_unbatched_and_default_state_match_pytorch(rng, kind):
+    torch = pytest.importorskip("torch")
+    kw = dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    fe.manual_seed(0)
+    ours = getattr(nn, kind)(**kw, dtype=np.float64)
+    theirs = _torch_module(torch, kind, kw, ours)
+    x = rng.standard_normal((5, 3))  # (T, I): no batch axis
+    X, Xt = fe.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, state = ours(X)
+    out_t, state_t = theirs(Xt)
+    assert out.shape == tuple(out_t.shape) == (5, 8)
+    h, h_t = (state[0], state_t[0]) if kind == "LSTM" else (state, state_t)
+    assert h.shape == tuple(h_t.shape) == (4, 4)
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h.data, h_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (out.sum() + h.sum()).backward()
+    (out_t.sum() + h_t.sum()).backward()
+    np.testing.assert_allclose(X.grad, Xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    _compare_grads(ours, theirs, 1e-9, 1e-11)
+    # an unbatched given state (D*L, H)
+    h0 = rng.standard_normal((4, 4))
+    args = ((fe.tensor(h0), fe.tensor(h0)), (torch.tensor(h0), torch.tensor(h0))) if kind == "LSTM" else \
+        (fe.tensor(h0), torch.tensor(h0))
+    np.testing.assert_allclose(ours(X, args[0])[0].data, theirs(Xt, args[1])[0].detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell", "RNNCell", "RNNCell_relu"])
+def test_cells_match_pytorch(rng, kind, dtype):
+    torch = pytest.importorskip("torch")
+    name = kind.split("_")[0]
+    kw = dict(input_size=5, hidden_size=6)
+    if kind.endswith("relu"):
+        kw["nonlinearity"] = "relu"
+    fe.manual_seed(2)
+    ours = getattr(nn, name)(**kw, dtype=dtype)
+    theirs = _torch_module(torch, name, kw, ours)
+    rtol, atol = (1e-4, 2e-5) if dtype == np.float32 else (1e-10, 1e-12)
+    for batch in (3, None):  # batched and unbatched
+        lead = (batch,) if batch else ()
+        x = rng.standard_normal(lead + (5,)).astype(dtype)
+        h = rng.standard_normal(lead + (6,)).astype(dtype)
+        c = rng.standard_normal(lead + (6,)).astype(dtype)
+        X, Hh, C = (fe.tensor(a, requires_grad=True) for a in (x, h, c))
+        Xt, Ht, Ct = (torch.tensor(a.astype(np.float64), requires_grad=True) for a in (x, h, c))
+        ours.zero_grad()
+        theirs.zero_grad()
+        if name == "LSTMCell":
+            h1, c1 = ours(X, (Hh, C))
+            h1t, c1t = theirs(Xt, (Ht, Ct))
+            (h1 * 2 + c1 * 3).sum().backward()
+            (h1t * 2 + c1t * 3).sum().backward()
+            np.testing.assert_allclose(c1.data, c1t.detach().numpy(), rtol=rtol, atol=atol)
+            np.testing.assert_allclose(C.grad, Ct.grad.numpy(), rtol=rtol, atol=atol)
+        else:
+            h1, h1t = ours(X, Hh), theirs(Xt, Ht)
+            (h1 * 2).sum().backward()
+            (h1t * 2).sum().backward()
+        assert h1.shape == tuple(h1t.shape)
+        np.testing.assert_allclose(h1.data, h1t.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(X.grad, Xt.grad.numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(Hh.grad, Ht.grad.numpy(), rtol=rtol, atol=atol)
+        _compare_grads(ours, theirs, rtol, 10 * atol)
+    # default (zero) state
+    x = rng.standard_normal((2, 5)).astype(dtype)
+    got = ours(fe.tensor(x))
+    want = theirs(torch.tensor(x.astype(np.float64)))
+    got, want = (got[0], want[0]) if name == "LSTMCell" else (got, want)
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=rtol, atol=atol)
+
+
+def test_parameter_names_shapes_and_init_match_pytorch():
+    torch = pytest.importorskip("torch")
+    for kind, G in (("LSTM", 4), ("GRU", 3), ("RNN", 1)):
+        ours = getattr(nn, kind)(10, 16, num_layers=2, bidirectional=True)
+        theirs = getattr(torch.nn, kind)(10, 16, num_layers=2, bidirectional=True)
+        ours_sd = ours.state_dict()
+        assert list(ours_sd) == list(theirs.state_dict())
+        for k, v in theirs.state_dict().items():
+            assert ours_sd[k].shape == tuple(v.shape), k
+        assert ours.weight_ih_l1_reverse.shape == (G * 16, 32)
+        bound = 1 / 4  # U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias
+        values = np.concatenate([p.data.reshape(-1) for p in ours.parameters()])
+        assert all(p.dtype == np.float32 for p in ours.parameters())
+        assert np.abs(values).max() <= bound and np.abs(values).max() > 0.99 * bound
+        assert abs(values.std() - bound / np.sqrt(3)) < 0.05 * bound
+
+
+# ---- behaviour -----------------------------------------------------------------------------------------
+
+def test_non_contiguous_inputs(rng):
+    fe.manual_seed(0)
+    lstm = nn.LSTM(4, 5, batch_first=True)
+    base = rng.standard_normal((3, 12, 8)).astype(np.float32)
+    view = base[:, ::2, ::2]  # (3, 6, 4), strided in two axes
+    assert not view.flags.c_contiguous
+    X1 = fe.tensor(view, requires_grad=True)
+    X2 = fe.tensor(np.ascontiguousarray(view), requires_grad=True)
+    h0 = fe.tensor(rng.standard_normal((1, 5, 3)).astype(np.float32)).transpose(1, 2)  # a transposed state
+    c0 = fe.zeros(1, 3, 5)
+    out1, _ = lstm(X1, (h0, c0))
+    out2, _ = lstm(X2, (fe.tensor(np.ascontiguousarray(h0.data)), c0))
+    assert np.array_equal(out1.data, out2.data)
+    out1.sum().backward()
+    out2.sum().backward()
+    assert np.array_equal(X1.grad, X2.grad)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_thread_count_gives_the_same_bits(rng, threads, mode):
+    p = make_layer(rng, mode, 9, 37, 11, 45, np.float32)
+    S = 9 + (2 if mode == "lstm" else 1)
+    dpacked = rng.standard_normal((S, 37, 45)).astype(np.float32)
+    results = []
+    for n in (1, 2, 3):
+        fe.set_num_threads(n)
+        for reverse in (False, True):
+            out, grads = run_kernel(mode, p, reverse, dpacked)
+            results.append((n, reverse, out, grads))
+    for n, reverse, out, grads in results[2:]:
+        ref = results[int(reverse)]
+        assert np.array_equal(out, ref[2]), (n, reverse)
+        for a, b in zip(grads, ref[3]):
+            assert (a is None and b is None) or np.array_equal(a, b), (n, reverse)
+
+
+def test_dropout_between_layers_only_while_training():
+    fe.manual_seed(0)
+    m = nn.GRU(3, 6, num_layers=2, dropout=0.5)
+    x = fe.randn(4, 2, 3)
+    m.eval()
+    a, b = m(x)[0].data, m(x)[0].data
+    assert np.array_equal(a, b)
+    m.train()
+    c = m(x)[0].data
+    assert not np.allclose(a, c)
+    one = nn.GRU(3, 6, num_layers=1, dropout=0.5)  # a single layer has no layer to drop between
+    one.load_state_dict({k: v for k, v in m.state_dict().items() if k.endswith("l0")})
+    assert np.array_equal(one(x)[0].data, one.eval()(x)[0].data)
+
+
+def test_module_errors():
+    lstm = nn.LSTM(4, 5, num_layers=2)
+    with pytest.raises(ValueError, match=r"input has 3 features \(shape \(6, 2, 3\)\), expected input_size=4"):
+        lstm(fe.randn(6, 2, 3))
+    with pytest.raises(ValueError, match=r"h_0 has shape \(1, 2, 5\), expected \(2, 2, 5\)"):
+        lstm(fe.randn(6, 2, 4), (fe.zeros(1, 2, 5), fe.zeros(2, 2, 5)))
+    with pytest.raises(ValueError, match=r"c_0 has shape \(2, 3, 5\), expected \(2, 2, 5\)"):
+        lstm(fe.randn(6, 2, 4), (fe.zeros(2, 2, 5), fe.zeros(2, 3, 5)))
+    with pytest.raises(TypeError, match="tuple"):
+        lstm(fe.randn(6, 2, 4), fe.zeros(2, 2, 5))
+    with pytest.raises(ValueError, match=r"input must be 3-D"):
+        lstm(fe.randn(2, 6, 2, 4))
+    with pytest.raises(TypeError, match="dtype"):
+        lstm(fe.randn(6, 2, 4).double())
+    gru = nn.GRU(4, 5, bidirectional=True, batch_first=True)
+    with pytest.raises(ValueError, match=r"hx has shape \(1, 3, 5\), expected \(2, 3, 5\)"):
+        gru(fe.randn(3, 6, 4), fe.zeros(1, 3, 5))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="hidden_size"):
+        nn.LSTM(3, 0)
+    with pytest.raises(ValueError, match="dropout"):
+        nn.LSTM(3, 4, dropout=1.5)
+    cell = nn.LSTMCell(4, 5)
+    with pytest.raises(ValueError, match=r"input must be \(batch, 4\) or \(4,\), got shape \(2, 3\)"):
+        cell(fe.randn(2, 3))
+    with pytest.raises(ValueError, match=r"h has shape \(3, 5\), expected \(2, 5\)"):
+        cell(fe.randn(2, 4), (fe.zeros(3, 5), fe.zeros(2, 5)))
+    with pytest.raises(ValueError, match=r"hx has shape \(2, 6\), expected \(2, 5\)"):
+        nn.GRUCell(4, 5)(fe.randn(2, 4), fe.zeros(2, 6))
+
+
+def test_kernel_argument_errors(rng):
+    p = make_layer(rng, "lstm", 4, 3, 5, 6, np.float32)
+    args = lambda **kw: {**p, **kw}  # noqa: E731
+
+    def fwd(mode="lstm", **kw):
+        a = args(**kw)
+        return _C.rnn_forward(a["x"], a["w_ih"], a["w_hh"], a["b_ih"], a["b_hh"], a["h0"], a["c0"], mode, False)
+    with pytest.raises(ValueError, match=r"w_ih must have shape \(24, 5\) for input x \(4, 3, 5\)"):
+        fwd(w_ih=np.zeros((24, 4), np.float32))
+    with pytest.raises(ValueError, match=r"w_hh must have shape \(4 \* hidden_size, hidden_size\).*got \(20, 6\)"):
+        fwd(w_hh=np.zeros((20, 6), np.float32))
+    with pytest.raises(ValueError, match=r"h0 must have shape \(3, 6\).*got \(2, 6\)"):
+        fwd(h0=np.zeros((2, 6), np.float32))
+    with pytest.raises(ValueError, match=r"c0 must have shape \(3, 6\).*got \(3, 5\)"):
+        fwd(c0=np.zeros((3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"b_hh must have shape \(24,\)"):
+        fwd(b_hh=np.zeros(23, np.float32))
+    with pytest.raises(TypeError, match=r"w_hh must have dtype float32, got float64"):
+        fwd(w_hh=p["w_hh"].astype(np.float64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fwd(x=np.zeros((4, 6, 5), np.float32)[:, ::2])
+    with pytest.raises(ValueError, match="mode must be"):
+        fwd(mode="lstmx")
+    with pytest.raises(ValueError, match="c0 is only for an LSTM"):
+        fwd(mode="gru", w_ih=np.zeros((18, 5), np.float32), w_hh=np.zeros((18, 6), np.float32), b_ih=None, b_hh=None)
+    with pytest.raises(ValueError, match=r"x \(0, 3, 5\) must be \(seq_len, batch, input_size\)"):
+        fwd(x=np.zeros((0, 3, 5), np.float32))
+    out, gates, gh, hs, cs = fwd()
+    with pytest.raises(ValueError, match=r"dout must have shape \(6, 3, 6\)"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates, gh, hs, cs, out[:5].copy(), "lstm", False)
+    with pytest.raises(ValueError, match=r"cs \(saved by rnn_forward\) is required"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates, gh, hs, None, out, "lstm", False)
+    with pytest.raises(ValueError, match=r"gates must have shape \(24, 12\)"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates[:, :6].copy(), gh, hs, cs, out, "lstm", False)
+    # the Function names shapes before the kernel sees them
+    with pytest.raises(ValueError, match=r"h0 has shape \(2, 6\), expected \(batch, hidden_size\) = \(3, 6\)"):
+        RNNLayer.apply(fe.tensor(p["x"]), fe.zeros(2, 6), fe.tensor(p["c0"]), fe.tensor(p["w_ih"]),
+                       fe.tensor(p["w_hh"]), None, None, "lstm", False)
+
+
+def test_profiler_counts_rnn_flops():
+    fe.manual_seed(0)
+    m = nn.LSTM(8, 16)
+    x = fe.randn(5, 3, 8)
+    with fe.profile() as prof:
+        m(x)[0].sum().backward()
+    rows = {(r["op"], r["phase"]): r for r in prof.rows()}
+    fwd = 2 * 5 * 3 * 64 * (8 + 16)  # the input and recurrent GEMMs
+    assert rows[("RNNLayer", "forward")]["gflop"] == pytest.approx(fwd / 1e9)
+    assert rows[("RNNLayer", "backward")]["gflop"] == pytest.approx(2 * fwd / 1e9)
