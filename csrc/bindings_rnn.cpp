@@ -94,62 +94,66 @@ py::tuple forward_t(const py::array& x, const py::array& w_ih, const py::array& 
   } else if (!c0.is_none()) {
     throw py::value_error("c0 is only for an LSTM");
   }
-  const int64_t TN = s.T * s.N, SN = (s.T + 1) * s.N;
+  const int64_t TN = s.T * s.N;
   require_scratch_fits(static_cast<uint64_t>(GH) * static_cast<uint64_t>(TN) * (gru ? 2 : 1), sizeof(T),
                        "rnn_forward: the saved gates (gates * hidden_size, seq_len * batch)");
   auto out = empty<T>({s.T + (lstm ? 2 : 1), s.N, s.H});
   auto gates = empty<T>({GH, TN});
-  py::object gh = py::none(), cs = py::none();
-  auto hs = empty<T>({s.H, SN});
-  T* pgh = nullptr;
-  T* pcs = nullptr;
+  py::object gh = py::none(), hs = py::none(), cs = py::none(), tcs = py::none();
+  fe::rnn::Saved<T> sv{gates.mutable_data(), nullptr, nullptr, nullptr, nullptr};
   if (gru) {
-    auto a = empty<T>({GH, TN});
-    pgh = a.mutable_data();
+    auto a = empty<T>({GH, TN}), b = empty<T>({s.T + 1, s.H, s.N});
+    sv.gh = a.mutable_data();
+    sv.hs = b.mutable_data();
     gh = a;
+    hs = b;
   }
   if (lstm) {
-    auto a = empty<T>({s.H, SN});
-    pcs = a.mutable_data();
+    auto a = empty<T>({s.T + 1, s.H, s.N}), b = empty<T>({s.T, s.H, s.N});
+    sv.cs = a.mutable_data();
+    sv.tcs = b.mutable_data();
     cs = a;
+    tcs = b;
   }
   const T *px = static_cast<const T*>(x.data()), *pw_ih = static_cast<const T*>(w_ih.data());
   const T *pw_hh = static_cast<const T*>(w_hh.data()), *ph0 = static_cast<const T*>(h0.data());
-  T *pout = out.mutable_data(), *pg = gates.mutable_data(), *phs = hs.mutable_data();
+  T* pout = out.mutable_data();
   const auto& k = fe::rnn_kernels<T>(fe::active_isa());
   const auto& uk = fe::gemm_ukernel<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   {
     py::gil_scoped_release nogil;
-    fe::rnn::forward<T>(k, uk, s, px, pw_ih, pw_hh, pb_ih, pb_hh, ph0, pc0, pout, pg, pgh, phs, pcs, nt);
+    fe::rnn::forward<T>(k, uk, s, px, pw_ih, pw_hh, pb_ih, pb_hh, ph0, pc0, pout, sv, nt);
   }
-  return py::make_tuple(out, gates, gh, hs, cs);
+  return py::make_tuple(out, py::make_tuple(gates, gh, hs, cs, tcs));
 }
 
 template <class T>
 py::tuple backward_t(const py::array& x, const py::array& w_ih, const py::array& w_hh, const py::array& out,
-                     const py::array& gates, const py::object& gh, const py::array& hs, const py::object& cs,
-                     const py::array& dout, int mode, bool reverse, bool need_dx, bool need_dw, bool need_db) {
+                     const py::tuple& saved, const py::array& dout, int mode, bool reverse, bool need_dx, bool need_dw,
+                     bool need_db) {
   const auto s = layer_shape<T>(x, w_ih, w_hh, mode, reverse);
-  const int64_t GH = fe::rnn::gate_count(mode) * s.H, TN = s.T * s.N, SN = (s.T + 1) * s.N;
+  const int64_t GH = fe::rnn::gate_count(mode) * s.H, TN = s.T * s.N;
   const bool lstm = mode == fe::rnn::kLstm, gru = mode == fe::rnn::kGru;
   const int64_t S = s.T + (lstm ? 2 : 1);
-  const std::string saved = "saved by rnn_forward for x " + shape_str(x) + " and w_hh " + shape_str(w_hh);
-  require_shape<T>(out, "out", {S, s.N, s.H}, saved);
+  const std::string why = "saved by rnn_forward for x " + shape_str(x) + " and w_hh " + shape_str(w_hh);
+  require_shape<T>(out, "out", {S, s.N, s.H}, why);
   require_shape<T>(dout, "dout", {S, s.N, s.H}, "the shape of out");
-  require_shape<T>(gates, "gates", {GH, TN}, saved);
-  require_shape<T>(hs, "hs", {s.H, SN}, saved);
-  py::array kgh, kcs;
-  const T* pgh = nullptr;
-  const T* pcs = nullptr;
-  if (gru) {
-    if (gh.is_none()) throw py::value_error("gh (saved by rnn_forward) is required for a GRU");
-    pgh = optional<T>(gh, "gh", {GH, TN}, saved, &kgh);
-  }
-  if (lstm) {
-    if (cs.is_none()) throw py::value_error("cs (saved by rnn_forward) is required for an LSTM");
-    pcs = optional<T>(cs, "cs", {s.H, SN}, saved, &kcs);
-  }
+  if (saved.size() != 5) throw py::value_error("saved must be the 5-tuple rnn_forward returned");
+  // Each saved array: required for this mode (checked like any input), else it must be None.
+  py::array keep[5];
+  auto get = [&](int i, const char* name, bool used, std::initializer_list<int64_t> shape) -> const T* {
+    const py::object o = saved[i];
+    if (!used) {
+      if (!o.is_none()) throw py::value_error(std::string("saved ") + name + " must be None for this mode");
+      return nullptr;
+    }
+    if (o.is_none()) throw py::value_error(std::string("saved ") + name + " (from rnn_forward) is required");
+    return optional<T>(o, name, shape, why, &keep[i]);
+  };
+  const fe::rnn::Saved<const T> sv{get(0, "gates", true, {GH, TN}), get(1, "gh", gru, {GH, TN}),
+                                   get(2, "hs", gru, {s.T + 1, s.H, s.N}), get(3, "cs", lstm, {s.T + 1, s.H, s.N}),
+                                   get(4, "tcs", lstm, {s.T, s.H, s.N})};
   require_scratch_fits(static_cast<uint64_t>(GH) * static_cast<uint64_t>(TN) * (gru ? 2 : 1), sizeof(T),
                        "rnn_backward: the gate gradients (gates * hidden_size, seq_len * batch)");
   py::object dx = py::none(), dc0 = py::none(), dw_ih = py::none(), dw_hh = py::none(), db_ih = py::none(),
@@ -173,7 +177,6 @@ py::tuple backward_t(const py::array& x, const py::array& w_ih, const py::array&
   }
   const T *px = static_cast<const T*>(x.data()), *pw_ih = static_cast<const T*>(w_ih.data());
   const T *pw_hh = static_cast<const T*>(w_hh.data()), *pout = static_cast<const T*>(out.data());
-  const T *pg = static_cast<const T*>(gates.data()), *phs = static_cast<const T*>(hs.data());
   const T* pdout = static_cast<const T*>(dout.data());
   T* pdh0 = dh0.mutable_data();
   const auto& k = fe::rnn_kernels<T>(fe::active_isa());
@@ -181,8 +184,8 @@ py::tuple backward_t(const py::array& x, const py::array& w_ih, const py::array&
   const int nt = fe::get_num_threads();
   {
     py::gil_scoped_release nogil;
-    fe::rnn::backward<T>(k, uk, s, px, pw_ih, pw_hh, pout, pg, pgh, phs, pcs, pdout, pdx, pdh0, pdc0, pdw_ih, pdw_hh,
-                         pdb_ih, pdb_hh, nt);
+    fe::rnn::backward<T>(k, uk, s, px, pw_ih, pw_hh, pout, sv, pdout, pdx, pdh0, pdc0, pdw_ih, pdw_hh, pdb_ih, pdb_hh,
+                         nt);
   }
   return py::make_tuple(dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh);
 }
@@ -206,29 +209,25 @@ void bind_rnn(py::module_& m) {
       },
       py::arg("x").noconvert(), py::arg("w_ih").noconvert(), py::arg("w_hh").noconvert(), py::arg("b_ih"),
       py::arg("b_hh"), py::arg("h0").noconvert(), py::arg("c0"), py::arg("mode"), py::arg("reverse") = false,
-      R"(One recurrent layer and direction over x (T, N, I): returns (out, gates, gh, hs, cs).
+      R"(One recurrent layer and direction over x (T, N, I): returns (out, saved).
 
 mode: 'rnn_tanh', 'rnn_relu', 'lstm' (gates i,f,g,o) or 'gru' (r,z,n), PyTorch's weights: w_ih (G*H, I),
 w_hh (G*H, H), b_ih, b_hh (G*H,) or None; h0 (N, H); c0 (N, H) for an LSTM, else None.
 out (S, N, H), S = T+2 for an LSTM else T+1: forward: out[0] = h0, out[1+t] = h_t, out[T+1] = c_T;
 reverse (the sequence read from T-1 down to 0): out[t] = h_t, out[T] = h0, out[T+1] = final c.
-gates, gh (GRU), hs, cs (LSTM): saved for rnn_backward (gh, cs are None where not used).)");
+saved: the arrays rnn_backward needs (gates, gh, hs, cs, tcs; None where the mode has none).)");
   m.def(
       "rnn_backward",
-      [](py::array x, py::array w_ih, py::array w_hh, py::array out, py::array gates, py::object gh, py::array hs,
-         py::object cs, py::array dout, const std::string& mode, bool reverse, bool need_dx, bool need_dw,
-         bool need_db) {
+      [](py::array x, py::array w_ih, py::array w_hh, py::array out, py::tuple saved, py::array dout,
+         const std::string& mode, bool reverse, bool need_dx, bool need_dw, bool need_db) {
         const int md = parse_mode(mode);
-        return f64(x) ? backward_t<double>(x, w_ih, w_hh, out, gates, gh, hs, cs, dout, md, reverse, need_dx, need_dw,
-                                           need_db)
-                      : backward_t<float>(x, w_ih, w_hh, out, gates, gh, hs, cs, dout, md, reverse, need_dx, need_dw,
-                                          need_db);
+        return f64(x) ? backward_t<double>(x, w_ih, w_hh, out, saved, dout, md, reverse, need_dx, need_dw, need_db)
+                      : backward_t<float>(x, w_ih, w_hh, out, saved, dout, md, reverse, need_dx, need_dw, need_db);
       },
       py::arg("x").noconvert(), py::arg("w_ih").noconvert(), py::arg("w_hh").noconvert(), py::arg("out").noconvert(),
-      py::arg("gates").noconvert(), py::arg("gh"), py::arg("hs").noconvert(), py::arg("cs"),
-      py::arg("dout").noconvert(), py::arg("mode"), py::arg("reverse") = false, py::arg("need_dx") = true,
-      py::arg("need_dw") = true, py::arg("need_db") = true,
-      R"(Backward through time of rnn_forward from its saved arrays and dout (the gradient of out).
+      py::arg("saved"), py::arg("dout").noconvert(), py::arg("mode"), py::arg("reverse") = false,
+      py::arg("need_dx") = true, py::arg("need_dw") = true, py::arg("need_db") = true,
+      R"(Backward through time of rnn_forward from its out and saved arrays and dout (the gradient of out).
 Returns (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh); dx, the weight and the bias gradients are None
 unless asked for, dc0 is None but for an LSTM.)");
 }

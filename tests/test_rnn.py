@@ -44,9 +44,8 @@ def reference(mode, p, reverse, dout, dh_n, dc_n):
 
 
 def run_kernel(mode, p, reverse, dpacked):
-    out, gates, gh, hs, cs = _C.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"],
-                                            mode, reverse)
-    grads = _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates, gh, hs, cs, dpacked, mode, reverse)
+    out, saved = _C.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"], mode, reverse)
+    grads = _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved, dpacked, mode, reverse)
     return out, grads
 
 
@@ -418,13 +417,19 @@ def test_kernel_argument_errors(rng):
         fwd(mode="gru", w_ih=np.zeros((18, 5), np.float32), w_hh=np.zeros((18, 6), np.float32), b_ih=None, b_hh=None)
     with pytest.raises(ValueError, match=r"x \(0, 3, 5\) must be \(seq_len, batch, input_size\)"):
         fwd(x=np.zeros((0, 3, 5), np.float32))
-    out, gates, gh, hs, cs = fwd()
+    out, saved = fwd()
     with pytest.raises(ValueError, match=r"dout must have shape \(6, 3, 6\)"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates, gh, hs, cs, out[:5].copy(), "lstm", False)
-    with pytest.raises(ValueError, match=r"cs \(saved by rnn_forward\) is required"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates, gh, hs, None, out, "lstm", False)
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved, out[:5].copy(), "lstm", False)
+    with pytest.raises(ValueError, match=r"saved cs \(from rnn_forward\) is required"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:3] + (None, saved[4]), out, "lstm", False)
     with pytest.raises(ValueError, match=r"gates must have shape \(24, 12\)"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, gates[:, :6].copy(), gh, hs, cs, out, "lstm", False)
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, (saved[0][:, :6].copy(),) + saved[1:], out, "lstm", False)
+    with pytest.raises(ValueError, match=r"saved gh must be None"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, (saved[0], saved[0]) + saved[2:], out, "lstm", False)
+    with pytest.raises(ValueError, match=r"tcs must have shape \(4, 6, 3\)"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:4] + (saved[3],), out, "lstm", False)
+    with pytest.raises(ValueError, match=r"5-tuple"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:4], out, "lstm", False)
     # the Function names shapes before the kernel sees them
     with pytest.raises(ValueError, match=r"h0 has shape \(2, 6\), expected \(batch, hidden_size\) = \(3, 6\)"):
         RNNLayer.apply(fe.tensor(p["x"]), fe.zeros(2, 6), fe.tensor(p["c0"]), fe.tensor(p["w_ih"]),

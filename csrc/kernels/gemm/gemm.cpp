@@ -154,7 +154,10 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
     // A B panel that meets a single A block per thread (the thread's rows fit in one MC block) is read
     // in place when op(B) has unit-stride rows; only a last, partial panel is still packed, so no
     // kernel reads past the end of B.
-    const bool direct_b = !trans_b && ceil_div(row_tiles, tm) * MR <= MC;
+    // An op(B) that is exactly one NR-wide panel (N == NR, rows NR apart: a recurrent state (H, batch)
+    // with a batch of NR) is already in the packed layout, and is read where it lies.
+    const bool b_panel = !trans_b && N == NR && ldb == NR;
+    const bool direct_b = !b_panel && !trans_b && ceil_div(row_tiles, tm) * MR <= MC;
     const bool partial_panel = nc % NR != 0;
     const int64_t first_packed = direct_b ? (partial_panel ? panels - 1 : panels) : 0;
 
@@ -165,7 +168,7 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
       const T* bias_k = last ? bias : nullptr;
       const bool relu_k = last && relu;
 
-      if (first_packed < panels) {
+      if (first_packed < panels && !b_panel) {
         parallel_region(used, [&](int tid, int nt) {
           int64_t p0, p1;
           split_range(panels - first_packed, nt, tid, &p0, &p1);
@@ -201,7 +204,7 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
             const int64_t j = jc + q * NR;
             const int64_t cols = std::min<int64_t>(NR, N - j);
             const bool b_in_place = q < first_packed;
-            const T* bp = b_in_place ? B + pc * ldb + j : bpack + q * kc * NR;
+            const T* bp = b_panel ? B + pc * NR : b_in_place ? B + pc * ldb + j : bpack + q * kc * NR;
             const int mode = direct_a ? kDirectA : b_in_place ? kDirectB : kPacked;
             const T* bias_j = bias_k ? bias_k + j : nullptr;
             for (int64_t ir = 0; ir < mc; ir += MR) {

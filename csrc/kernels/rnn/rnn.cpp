@@ -4,6 +4,8 @@
 #include "kernels/rnn/rnn.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <memory>
 #include <vector>
 
@@ -13,11 +15,67 @@ namespace fe {
 namespace rnn {
 namespace {
 
-// A scratch buffer left uninitialised: every element is written before it is read.
-template <class T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(n > 0 ? n : 1)]);
-}
+// The working memory of one forward or backward call, kept by the calling thread between calls up to
+// kKeepBytes: a training loop calls the same shapes again and again, and fresh pages cost a fault
+// and a clearing each (measured here: about 4 ms of a 7 ms LSTM forward at the benchmark's shape
+// when its 13 MB were all fresh). Larger needs get a buffer of their own, freed on return.
+class Workspace {
+ public:
+  explicit Workspace(int64_t bytes) {
+    constexpr int64_t kKeepBytes = int64_t(256) << 20;
+    struct Kept {
+      void* ptr = nullptr;
+      int64_t bytes = 0;
+      bool busy = false;
+      ~Kept() { std::free(ptr); }
+    };
+    thread_local Kept kept;
+    bytes = (bytes + 4095) / 4096 * 4096 + 4096;
+    if (bytes <= kKeepBytes && !kept.busy) {
+      if (bytes > kept.bytes) {
+        std::free(kept.ptr);
+        kept.ptr = std::aligned_alloc(64, static_cast<size_t>(bytes));
+        kept.bytes = kept.ptr ? bytes : 0;
+        if (!kept.ptr) throw std::bad_alloc();
+      }
+      kept.busy = true;
+      busy_ = &kept.busy;
+      base_ = static_cast<char*>(kept.ptr);
+    } else {
+      own_.reset(static_cast<char*>(std::aligned_alloc(64, static_cast<size_t>(bytes))));
+      if (!own_) throw std::bad_alloc();
+      base_ = own_.get();
+    }
+  }
+  ~Workspace() {
+    if (busy_) *busy_ = false;
+  }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  // The next `count` elements of T, 64-byte aligned (count may be 0).
+  template <class T>
+  T* take(int64_t count) {
+    T* p = reinterpret_cast<T*>(base_ + used_);
+    used_ += (count * static_cast<int64_t>(sizeof(T)) + 63) / 64 * 64;
+    return p;
+  }
+  // The bytes `take` will hand out for these element counts.
+  template <class T>
+  static int64_t bytes_for(std::initializer_list<int64_t> counts) {
+    int64_t b = 0;
+    for (int64_t c : counts) b += (c * static_cast<int64_t>(sizeof(T)) + 63) / 64 * 64;
+    return b;
+  }
+
+ private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
+  std::unique_ptr<char, Free> own_;
+  char* base_ = nullptr;
+  bool* busy_ = nullptr;
+  int64_t used_ = 0;
+};
 
 // fn(j0, j1) over hidden units [0, H), split over threads when each gets enough work.
 template <class F>
@@ -25,15 +83,14 @@ void over_units(int64_t H, int64_t work_per_unit, int nthreads, F&& fn) {
   parallel_ranges(H, work_per_unit, 16384, nthreads, fn);
 }
 
-// The recurrent weight as the A of every step's product: packed once when there are several steps
-// (op(A) = W_hh for forward, W_hh^T for backward), or null for a single step, which reads it in place.
+// The recurrent weight as the A of every step's product: packed once into dst when there are several
+// steps (op(A) = W_hh for forward, W_hh^T for backward); null for a single step, which reads it in place.
 template <class T>
-std::unique_ptr<T[]> pack_recurrent(const gemm::UKernel<T>& uk, bool trans, int64_t M, int64_t K, const T* w_hh,
-                                    int64_t ld, int64_t steps, int nthreads) {
+const T* pack_recurrent(const gemm::UKernel<T>& uk, bool trans, int64_t M, int64_t K, const T* w_hh, int64_t ld,
+                        int64_t steps, T* dst, int nthreads) {
   if (steps < 2) return nullptr;
-  auto p = scratch<T>(gemm::packed_a_size(uk, M, K));
-  gemm::pack_a_all(uk, trans, M, K, w_hh, ld, p.get(), nthreads);
-  return p;
+  gemm::pack_a_all(uk, trans, M, K, w_hh, ld, dst, nthreads);
+  return dst;
 }
 
 // C (M, N) = beta * C + op(W) @ B with op(W) prepacked (or read in place from w, lda, when not).
@@ -50,12 +107,13 @@ void recurrent_product(const gemm::UKernel<T>& uk, const T* packed, bool trans, 
 
 template <class T>
 void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
-             const T* w_hh, const T* b_ih, const T* b_hh, const T* h0, const T* c0, T* out, T* gates, T* gh, T* hs,
-             T* cs, int nthreads) {
-  // x (T, N, I) -> out (S, N, H); gates (G*H, T*N); hs, cs (H, (T+1)*N)
-  const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, SN = (T_ + 1) * N;
+             const T* w_hh, const T* b_ih, const T* b_hh, const T* h0, const T* c0, T* out, const Saved<T>& sv,
+             int nthreads) {
+  // x (T, N, I) -> out (S, N, H); gates (G*H, T*N); hs, cs (T+1, H, N); tcs (T, H, N)
+  const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, HN = H * N;
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
+  T* gates = sv.gates;
 
   // The input projection of every step in one GEMM: gates (GH, T*N) = W_ih (GH, I) @ x^T. The GRU's
   // recurrent product goes to gh (its n rows must stay apart); the others' add onto gates.
@@ -67,82 +125,84 @@ void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, co
     for (int64_t r = 0; r < GH; ++r) bias_sum[r] = (b_ih ? b_ih[r] : T(0)) + (b_hh ? b_hh[r] : T(0));
     bias = bias_sum.data();
   }
-  k.transpose(h0, H, H, hs, SN, 0, N, 0);  // h^T before the first step
-  if (lstm) k.transpose(c0, H, H, cs, SN, 0, N, 0);
-  auto packed = pack_recurrent(uk, false, GH, H, w_hh, H, T_, nthreads);
+  // hs is saved for the GRU's backward; the others' backward needs no h^T, so theirs is scratch.
+  const int64_t packed_size = T_ > 1 ? gemm::packed_a_size(uk, GH, H) : 0;
+  Workspace ws(Workspace::bytes_for<T>({packed_size, sv.hs ? 0 : (T_ + 1) * HN}));
+  T* packed = ws.take<T>(packed_size);
+  T* hs = sv.hs ? sv.hs : ws.take<T>((T_ + 1) * HN);
+  k.transpose(h0, H, hs, N, 0, N, 0, H, 0);  // h^T before the first step
+  if (lstm) k.transpose(c0, H, sv.cs, N, 0, N, 0, H, 0);
+  const T* w_packed = pack_recurrent(uk, false, GH, H, w_hh, H, T_, packed, nthreads);
 
   for (int64_t step = 0; step < T_; ++step) {
     const int64_t t = s.reverse ? T_ - 1 - step : step;
-    const T* h_prev = hs + step * N;
-    T* h_next = hs + (step + 1) * N;
+    const T* h_prev = hs + step * HN;
+    T* h_next = hs + (step + 1) * HN;
     T* g = gates + t * N;
     if (gru)  // gh_t = W_hh h_{t-1}
-      recurrent_product(uk, packed.get(), false, w_hh, H, GH, N, H, h_prev, SN, T(0), gh + t * N, TN, nthreads);
+      recurrent_product(uk, w_packed, false, w_hh, H, GH, N, H, h_prev, N, T(0), sv.gh + t * N, TN, nthreads);
     else  // gates_t += W_hh h_{t-1}
-      recurrent_product(uk, packed.get(), false, w_hh, H, GH, N, H, h_prev, SN, T(1), g, TN, nthreads);
+      recurrent_product(uk, w_packed, false, w_hh, H, GH, N, H, h_prev, N, T(1), g, TN, nthreads);
+    T* out_t = out + (s.reverse ? t : t + 1) * N * H;  // (N, H)
     over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
       if (lstm)
-        k.lstm_forward(g, TN, bias, cs + step * N, SN, cs + (step + 1) * N, SN, h_next, SN, H, N, j0, j1);
+        k.lstm_forward(g, TN, bias, sv.cs + step * HN, sv.cs + (step + 1) * HN, sv.tcs + step * HN, h_next, H, N, j0,
+                       j1);
       else if (gru)
-        k.gru_forward(g, TN, gh + t * N, TN, b_ih, b_hh, h_prev, SN, h_next, SN, H, N, j0, j1);
+        k.gru_forward(g, TN, sv.gh + t * N, TN, b_ih, b_hh, h_prev, h_next, H, N, j0, j1);
       else
-        k.rnn_forward(g, TN, bias, h_next, SN, N, j0, j1, relu);
+        k.rnn_forward(g, TN, bias, h_next, N, j0, j1, relu);
+      k.transpose(h_next, N, out_t, H, j0, j1, 0, N, 0);  // this thread's units of the output, while in cache
     });
   }
-
-  // The outputs in time order (see rnn.h for the slots), each step's h^T transposed back to (N, H).
-  parallel_ranges(T_, N * H, 32768, nthreads, [&](int64_t s0, int64_t s1) {
-    for (int64_t step = s0; step < s1; ++step) {
-      const int64_t t = s.reverse ? T_ - 1 - step : step;
-      k.transpose(hs + (step + 1) * N, SN, N, out + (s.reverse ? t : t + 1) * N * H, H, 0, H, 0);
-    }
-  });
   std::copy(h0, h0 + N * H, out + (s.reverse ? T_ : 0) * N * H);
-  if (lstm) k.transpose(cs + T_ * N, SN, N, out + (T_ + 1) * N * H, H, 0, H, 0);
+  if (lstm) k.transpose(sv.cs + T_ * HN, N, out + (T_ + 1) * N * H, H, 0, H, 0, N, 0);
 }
 
 template <class T>
 void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
-              const T* w_hh, const T* out, const T* gates, const T* gh, const T* hs, const T* cs, const T* dout,
-              T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, int nthreads) {
-  const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, SN = (T_ + 1) * N;
+              const T* w_hh, const T* out, const Saved<const T>& sv, const T* dout, T* dx, T* dh0, T* dc0, T* dw_ih,
+              T* dw_hh, T* db_ih, T* db_hh, int nthreads) {
+  const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, HN = H * N;
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
   auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };
   auto slot_of = [&](int64_t t) { return s.reverse ? t : t + 1; };  // out's slot of h_t
   const int64_t h0_slot = s.reverse ? T_ : 0;
 
-  // dgates (GH, T*N), column block t for step t; the GRU's recurrent product has its own (dgh).
-  auto dg_buf = scratch<T>(GH * TN);
-  auto dgh_buf = scratch<T>(gru ? GH * TN : 0);
-  T* dg = dg_buf.get();
-  T* dgh = gru ? dgh_buf.get() : dg;
-  auto dh_buf = scratch<T>(H * N), dc_buf = scratch<T>(lstm ? H * N : 0);
-  T* dh = dh_buf.get();  // (H, N): the gradient of the h the current step made
-  T* dc = dc_buf.get();
-  k.transpose(dout + slot_of(time_of(T_ - 1)) * N * H, H, H, dh, N, 0, N, 0);
-  if (lstm) k.transpose(dout + (T_ + 1) * N * H, H, H, dc, N, 0, N, 0);
-  auto packed = pack_recurrent(uk, true, H, GH, w_hh, H, T_, nthreads);  // W_hh^T (H, GH)
+  // dgates (GH, T*N), column block t for time t (the GRU's recurrent product has its own, dgh), and
+  // the step's copy that the recurrent product reads (GH, N).
+  const int64_t packed_size = T_ > 1 ? gemm::packed_a_size(uk, H, GH) : 0;
+  Workspace ws(Workspace::bytes_for<T>({GH * TN, gru ? GH * TN : 0, GH * N, HN, lstm ? HN : 0, packed_size}));
+  T* dg = ws.take<T>(GH * TN);
+  T* dgh = gru ? ws.take<T>(GH * TN) : dg;
+  T* dstep = ws.take<T>(GH * N);
+  T* dh = ws.take<T>(HN);  // (H, N): the gradient of the h the current step made
+  T* dc = ws.take<T>(lstm ? HN : 0);
+  k.transpose(dout + slot_of(time_of(T_ - 1)) * N * H, H, dh, N, 0, N, 0, H, 0);
+  if (lstm) k.transpose(dout + (T_ + 1) * N * H, H, dc, N, 0, N, 0, H, 0);
+  const T* w_packed = pack_recurrent(uk, true, H, GH, w_hh, H, T_, ws.take<T>(packed_size), nthreads);  // W_hh^T
 
   for (int64_t step = T_ - 1; step >= 0; --step) {
     const int64_t t = time_of(step);
+    // the gradient of h_{t-1} from the output it is (the GRU's direct path dh*z is added to it)
+    const T* dout_prev = dout + (step > 0 ? slot_of(time_of(step - 1)) : h0_slot) * N * H;
     over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
       if (lstm)
-        k.lstm_backward(gates + t * N, TN, cs + step * N, SN, cs + (step + 1) * N, SN, dh, N, dc, N, dg + t * N, TN,
-                        H, N, j0, j1);
+        k.lstm_backward(sv.gates + t * N, TN, sv.cs + step * HN, sv.tcs + step * HN, dh, dc, dg + t * N, TN, dstep, H,
+                        N, j0, j1);
       else if (gru)
-        k.gru_backward(gates + t * N, TN, gh + t * N, TN, hs + step * N, SN, dh, N, dg + t * N, dgh + t * N, TN, H, N,
-                       j0, j1);
+        k.gru_backward(sv.gates + t * N, TN, sv.gh + t * N, TN, sv.hs + step * HN, dh, dg + t * N, dgh + t * N, TN,
+                       dstep, H, N, j0, j1);
       else
-        k.rnn_backward(gates + t * N, TN, dh, N, dg + t * N, TN, N, j0, j1, relu);
+        k.rnn_backward(sv.gates + t * N, TN, dh, dg + t * N, TN, dstep, N, j0, j1, relu);
+      k.transpose(dout_prev, H, dh, N, 0, N, j0, j1, gru ? 1 : 0);  // this thread's units of dh
     });
-    // dh_{t-1} = dout of h_{t-1} (+ the GRU's direct path, already in dh) + W_hh^T dgates_t
-    const int64_t prev_slot = step > 0 ? slot_of(time_of(step - 1)) : h0_slot;
-    k.transpose(dout + prev_slot * N * H, H, H, dh, N, 0, N, gru ? 1 : 0);
-    recurrent_product(uk, packed.get(), true, w_hh, H, H, N, GH, dgh + t * N, TN, T(1), dh, N, nthreads);
+    // dh_{t-1} += W_hh^T dgates_t
+    recurrent_product(uk, w_packed, true, w_hh, H, H, N, GH, dstep, N, T(1), dh, N, nthreads);
   }
-  k.transpose(dh, N, N, dh0, H, 0, H, 0);
-  if (lstm) k.transpose(dc, N, N, dc0, H, 0, H, 0);
+  k.transpose(dh, N, dh0, H, 0, H, 0, N, 0);
+  if (lstm) k.transpose(dc, N, dc0, H, 0, H, 0, N, 0);
 
   // The weight gradients over all T*N columns at once: one GEMM each, a fixed summation order.
   if (dw_ih) gemm::gemm<T>(uk, false, false, GH, I, TN, T(1), dg, TN, x, I, T(0), dw_ih, I, nullptr, false, nthreads);
@@ -165,10 +225,9 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
 
 #define FE_INSTANTIATE(T)                                                                                        \
   template void forward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const Shape&, const T*, const T*, const T*, \
-                           const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*, int);                      \
+                           const T*, const T*, const T*, const T*, T*, const Saved<T>&, int);                     \
   template void backward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const Shape&, const T*, const T*, const T*, \
-                            const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*, \
-                            int);
+                            const T*, const Saved<const T>&, const T*, T*, T*, T*, T*, T*, T*, T*, int);
 FE_INSTANTIATE(float)
 FE_INSTANTIATE(double)
 #undef FE_INSTANTIATE

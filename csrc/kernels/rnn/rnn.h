@@ -24,38 +24,40 @@ enum Mode { kRnnTanh = 0, kRnnRelu = 1, kLstm = 2, kGru = 3 };
 inline int gate_count(int mode) { return mode == kLstm ? 4 : mode == kGru ? 3 : 1; }
 
 // The gate kernels work on hidden units [j0, j1) of one time step, every batch column n < N. Matrices
-// are row-major with the given row strides (elements); "(rows, N)" means one row per gate unit.
+// are row-major with the given row strides (elements); "(rows, N)" means one row per gate unit. The
+// states (h, c, tanh c, dh, dc) are (H, N) blocks with row stride N. dstep, where given, receives a
+// second copy of the gradient the next recurrent product reads, as one contiguous (G*H, N) block (the
+// GEMM reads it as B in place when N is the kernel's panel width, and packs it cheaply otherwise).
 template <class T>
 struct Kernels {
-  // RNN: pre (H, N) = x-projection + recurrent product; h[j][n] = act(pre[j][n] + bias[j]); h is also
-  // written back into pre (saved: backward needs only h). bias (H,) or null. relu: act = max(0, .)
-  void (*rnn_forward)(T* pre, int64_t ldp, const T* bias, T* h, int64_t ldh, int64_t N, int64_t j0, int64_t j1,
-                      int relu);
-  // dpre = dh * act'(h) with h read from hs (the saved outputs); dh (H, N)
-  void (*rnn_backward)(const T* hs, int64_t ldh, const T* dh, int64_t ld_dh, T* dpre, int64_t ldd, int64_t N,
+  // RNN: pre (H, N) = x-projection + recurrent product; h = act(pre + bias[j]), written to h and back
+  // into pre (saved: backward needs only h). bias (H,) or null. relu: act = max(0, .), else tanh
+  void (*rnn_forward)(T* pre, int64_t ldp, const T* bias, T* h, int64_t N, int64_t j0, int64_t j1, int relu);
+  // dpre = dh * act'(h), h read from hs (the saved activations)
+  void (*rnn_backward)(const T* hs, int64_t ldh, const T* dh, T* dpre, int64_t ldd, T* dstep, int64_t N,
                        int64_t j0, int64_t j1, int relu);
   // LSTM: gates (4H, N) pre-activations in, activations i,f,g,o out (in place); bias (4H,) or null;
-  // c_prev (H, N) -> c (H, N); h (H, N)
-  void (*lstm_forward)(T* gates, int64_t ldg, const T* bias, const T* c_prev, int64_t ld_cp, T* c, int64_t ldc,
-                       T* h, int64_t ldh, int64_t H, int64_t N, int64_t j0, int64_t j1);
-  // from the activations, c_prev, c, dh (H, N) and dc (H, N, the gradient of c; overwritten by that of
-  // c_prev): dgates (4H, N), the gradient of the pre-activations
-  void (*lstm_backward)(const T* gates, int64_t ldg, const T* c_prev, int64_t ld_cp, const T* c, int64_t ldc,
-                        const T* dh, int64_t ld_dh, T* dc, int64_t ld_dc, T* dgates, int64_t ldd, int64_t H,
-                        int64_t N, int64_t j0, int64_t j1);
+  // c_prev -> c, tc = tanh(c) (saved for backward), h = o * tc
+  void (*lstm_forward)(T* gates, int64_t ldg, const T* bias, const T* c_prev, T* c, T* tc, T* h, int64_t H,
+                       int64_t N, int64_t j0, int64_t j1);
+  // from the activations, c_prev, tc, dh and dc (the gradient of c; overwritten by that of c_prev):
+  // dgates (4H, N), the gradient of the pre-activations
+  void (*lstm_backward)(const T* gates, int64_t ldg, const T* c_prev, const T* tc, const T* dh, T* dc, T* dgates,
+                        int64_t ldd, T* dstep, int64_t H, int64_t N, int64_t j0, int64_t j1);
   // GRU: gx (3H, N) = W_ih x, activations r,z,n out (in place); gh (3H, N) = W_hh h, its n rows get
-  // + b_hn (saved for backward); b_ih, b_hh (3H,) or null; h_prev (H, N) -> h (H, N)
+  // + b_hn (saved for backward); b_ih, b_hh (3H,) or null; h_prev -> h
   void (*gru_forward)(T* gx, int64_t ldx, T* gh, int64_t ldh_g, const T* b_ih, const T* b_hh, const T* h_prev,
-                      int64_t ld_hp, T* h, int64_t ldh, int64_t H, int64_t N, int64_t j0, int64_t j1);
+                      T* h, int64_t H, int64_t N, int64_t j0, int64_t j1);
   // dgx (3H, N) and dgh (3H, N) (the pre-activation gradients of the input and recurrent products,
   // which differ in the n rows: dgh_n = dgx_n * r), from the activations, gh (with b_hn) and h_prev;
-  // dh (H, N) is overwritten by its direct part dh*z
-  void (*gru_backward)(const T* gx, int64_t ldx, const T* gh, int64_t ldh_g, const T* h_prev, int64_t ld_hp,
-                       T* dh, int64_t ld_dh, T* dgx, T* dgh, int64_t ldd, int64_t H, int64_t N, int64_t j0, int64_t j1);
+  // dh is overwritten by its direct part dh*z; dstep gets dgh
+  void (*gru_backward)(const T* gx, int64_t ldx, const T* gh, int64_t ldh_g, const T* h_prev, T* dh, T* dgx,
+                       T* dgh, int64_t ldd, T* dstep, int64_t H, int64_t N, int64_t j0, int64_t j1);
   // out[r] = sum over c < cols of a[r*lda + c], rows [r0, r1), in a fixed order
   void (*row_sum)(const T* a, int64_t lda, int64_t cols, T* out, int64_t r0, int64_t r1);
-  // dst (cols, rows) = src (rows, cols)^T, or += with add; rows [r0, r1) of src
-  void (*transpose)(const T* src, int64_t lds, int64_t cols, T* dst, int64_t ldd, int64_t r0, int64_t r1, int add);
+  // dst[c*ldd + r] = src[r*lds + c] (or += with add) for rows [r0, r1) and columns [c0, c1) of src
+  void (*transpose)(const T* src, int64_t lds, T* dst, int64_t ldd, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+                    int add);
 };
 
 void fill_scalar(Kernels<float>* k);
@@ -72,6 +74,20 @@ struct Shape {
   bool reverse;
 };
 
+// Arrays the forward pass fills for the backward pass (all overwritten; null where the mode has none):
+//   gates (G*H, T*N): column block t holds time t's activations (RNN: h_t; LSTM: i,f,g,o; GRU: r,z,n);
+//   gh (G*H, T*N):    GRU: W_hh h_{t-1} with b_hn added to its n rows;
+//   hs (T+1, H, N):   GRU: h^T before reading step s in block s (h0 in block 0), in reading order;
+//   cs (T+1, H, N):   LSTM: c^T likewise; tcs (T, H, N): LSTM: tanh(c^T) after step s.
+template <class T>
+struct Saved {
+  T* gates;
+  T* gh;
+  T* hs;
+  T* cs;
+  T* tcs;
+};
+
 // The forward pass. x (T, N, I); w_ih (G*H, I); w_hh (G*H, H); b_ih, b_hh (G*H,) or null; h0 (N, H);
 // c0 (N, H) (LSTM, else null).
 // out (S, N, H), S = T+2 for LSTM, else T+1: the outputs in time order and the final states,
@@ -79,15 +95,10 @@ struct Shape {
 //   reverse:  out[t] = h_t (t < T), out[T] = h0, out[T+1] = c after t = 0 (LSTM);
 //   so h_n is out[T] (forward) or out[0] (reverse), and out[t + (reverse ? 1 : 0)] is the h that fed
 //   time step t.
-// Saved for backward (overwritten here):
-//   gates (G*H, T*N): column block t holds step t's activations (RNN: h_t; LSTM: i,f,g,o; GRU: r,z,n);
-//   gh (G*H, T*N): GRU only (else null), W_hh h_{t-1} with b_hn added to its n rows;
-//   hs (H, (T+1)*N): h^T before step s (in reading order) in column block s (saved for the GRU);
-//   cs (H, (T+1)*N): LSTM only (else null), c^T before step s in column block s (saved).
 template <class T>
 void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
-             const T* w_hh, const T* b_ih, const T* b_hh, const T* h0, const T* c0, T* out, T* gates, T* gh, T* hs,
-             T* cs, int nthreads);
+             const T* w_hh, const T* b_ih, const T* b_hh, const T* h0, const T* c0, T* out, const Saved<T>& saved,
+             int nthreads);
 
 // The backward pass through time, from forward's saved arrays and dout (S, N, H), the gradient of out
 // (its h0 slot adds to dh0). Outputs are overwritten; any of dx (T, N, I), dw_ih, dw_hh, db_ih, db_hh
@@ -96,9 +107,8 @@ void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, co
 // all T*N columns afterwards, so their summation order is fixed.
 template <class T>
 void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
-              const T* w_hh, const T* out, const T* gates, const T* gh, const T* hs, const T* cs, const T* dout,
-              T* dx, T* dh0,
-              T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, int nthreads);
+              const T* w_hh, const T* out, const Saved<const T>& saved, const T* dout, T* dx, T* dh0, T* dc0,
+              T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, int nthreads);
 
 }  // namespace rnn
 }  // namespace fe

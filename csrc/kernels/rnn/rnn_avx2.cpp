@@ -1,5 +1,7 @@
 // Recurrent gate kernels compiled for the avx2 level (see rnn_body.inc); only the fill functions have
 // external linkage.
+#include <immintrin.h>
+
 #include "kernels/rnn/rnn.h"
 
 namespace fe {

@@ -84,18 +84,18 @@ class RNNLayer(Function):
         b_ih = None if b_ih is None else c(b_ih)
         b_hh = None if b_hh is None else c(b_hh)
         c0 = c(c0) if mode == "lstm" else None
-        out, gates, gh, hs, cs = _C.rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, bool(reverse))
-        ctx.save_for_backward(x, w_ih, w_hh, out, gates, gh, hs, cs)
+        out, saved = _C.rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, bool(reverse))
+        ctx.save_for_backward(x, w_ih, w_hh, out, saved)
         ctx.args = (mode, bool(reverse), b_ih is not None, b_hh is not None)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, w_ih, w_hh, out, gates, gh, hs, cs = ctx.saved_tensors
+        x, w_ih, w_hh, out, saved = ctx.saved_tensors
         mode, reverse, has_b_ih, has_b_hh = ctx.args
         needs = ctx.needs_input_grad
         dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = _C.rnn_backward(
-            x, w_ih, w_hh, out, gates, gh, hs, cs, np.ascontiguousarray(grad, dtype=out.dtype), mode, reverse,
+            x, w_ih, w_hh, out, saved, np.ascontiguousarray(grad, dtype=out.dtype), mode, reverse,
             need_dx=needs[0], need_dw=needs[3] or needs[4], need_db=(has_b_ih and needs[5]) or (has_b_hh and needs[6]))
         return (dx, dh0 if needs[1] else None, dc0 if needs[2] else None, dw_ih if needs[3] else None,
                 dw_hh if needs[4] else None, db_ih if has_b_ih and needs[5] else None,

@@ -1,0 +1,128 @@
+"""Recurrent layers: firstepoch (fused C++) vs the NumPy step-by-step reference vs PyTorch (when
+importable), float32, seq 50, batch 32, input 128, hidden 256: LSTM, GRU, RNN(tanh) and a 2-layer LSTM,
+forward (no graph) and forward+backward (every gradient: the input's and all weights').
+
+FLOPs counted: 2 * the multiply-adds of the GEMMs, forward = 2*T*N*G*H*(I+H) per layer (G gates: LSTM 4,
+GRU 3, RNN 1); backward = 2 x forward (dx and dh products, dW_ih and dW_hh); the gate arithmetic is
+not counted. "% peak" is against the FMA probe's measured peak at the same thread count.
+
+    python bench/rnn.py [--threads 1] [--quick] [--json FILE]
+"""
+import numpy as np
+
+from common import Table, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch, write_json
+
+import firstepoch as fe
+import firstepoch.nn as nn
+from firstepoch.reference import rnn as R
+
+T, N, I, H = 50, 32, 128, 256
+CASES = [("LSTM", "LSTM", {}, 4), ("GRU", "GRU", {}, 3), ("RNN(tanh)", "RNN", {}, 1),
+         ("LSTM 2 layers", "LSTM", {"num_layers": 2}, 4)]
+
+
+def reference_model(kind, weights, layers):
+    """Forward and forward+backward of the NumPy reference over `layers` stacked layers."""
+    fwd_fn = {"LSTM": R.lstm_forward, "GRU": R.gru_forward, "RNN": R.rnn_forward}[kind]
+    bwd_fn = {"LSTM": R.lstm_backward, "GRU": R.gru_backward, "RNN": R.rnn_backward}[kind]
+
+    def forward(x):
+        caches = []
+        h0 = np.zeros((N, H), np.float32)
+        for layer in range(layers):
+            w = weights[layer]
+            if kind == "LSTM":
+                x, _, cache = fwd_fn(x, h0, h0, *w)
+            else:
+                x, _, cache = fwd_fn(x, h0, *w)
+            caches.append(cache)
+        return x, caches
+
+    def forward_backward(x):
+        out, caches = forward(x)
+        dout = np.ones_like(out)
+        zero = np.zeros((N, H), np.float32)
+        for cache in reversed(caches):
+            grads = bwd_fn(dout, zero, zero, cache) if kind == "LSTM" else bwd_fn(dout, zero, cache)
+            dout = grads[0]
+        return dout
+
+    return (lambda x: forward(x)[0]), forward_backward
+
+
+def cases(torch, kind, kw, x):
+    fe.manual_seed(0)
+    model = getattr(nn, kind)(I, H, **kw)
+    layers = kw.get("num_layers", 1)
+    weights = [[model.state_dict()[f"{n}_l{k}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+               for k in range(layers)]
+    X = fe.tensor(x)
+    Xg = fe.tensor(x, requires_grad=True)
+
+    def fe_fwd():
+        with fe.no_grad():
+            model(X)
+
+    def fe_fb():
+        Xg.grad = None
+        model.zero_grad()
+        model(Xg)[0].sum().backward()
+
+    np_fwd, np_fb = reference_model(kind, weights, layers)
+    fwd = {"fe": fe_fwd, "np": lambda: np_fwd(x)}
+    fb = {"fe": fe_fb, "np": lambda: np_fb(x)}
+    if torch:
+        theirs = getattr(torch.nn, kind)(I, H, **kw)
+        theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()})
+        xt = torch.from_numpy(x)
+        xtg = xt.clone().requires_grad_(True)
+
+        def t_fwd():
+            with torch.no_grad():
+                theirs(xt)
+
+        def t_fb():
+            xtg.grad = None
+            theirs.zero_grad()
+            theirs(xtg)[0].sum().backward()
+        fwd["torch"] = t_fwd
+        fb["torch"] = t_fb
+    return fwd, fb
+
+
+def main():
+    p = arg_parser(__doc__)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch = try_import_torch()
+    fe.set_num_threads(args.threads)
+    if torch:
+        torch.set_num_threads(args.threads)
+    print(banner(f"recurrent layers, float32, T={T} N={N} I={I} H={H}, {args.threads} thread(s)"))
+    peak = measured_peak(threads=args.threads)
+    print(f"# measured FMA peak: {peak:.0f} GFLOP/s; FLOPs = 2*GEMM multiply-adds, fwd+bwd = 3 x forward")
+    cols = ["model", "pass", "fe ms", "numpy ms", "fe vs numpy"] + (["torch ms", "fe vs torch"] if torch else []) + [
+        "GFLOP/s", "% peak"]
+    table = Table(cols)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((T, N, I)).astype(np.float32)
+    rounds = 3 if args.quick else 7
+    for name, kind, kw, G in CASES:
+        layers = kw.get("num_layers", 1)
+        flop = 2.0 * T * N * G * H * ((I + H) + (layers - 1) * (H + H))
+        fwd, fb = cases(torch, kind, kw, x)
+        for pname, fns, fl in (("fwd", fwd, flop), ("fwd+bwd", fb, 3 * flop)):
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.1, settle=0.05 if args.threads > 1 else 0.0)
+            row = {"model": name, "pass": pname, "fe ms": t["fe"] * 1e3, "numpy ms": t["np"] * 1e3,
+                   "fe vs numpy": t["np"] / t["fe"], "GFLOP/s": fl / t["fe"] * 1e-9}
+            row["% peak"] = 100 * row["GFLOP/s"] / peak
+            if torch:
+                row["torch ms"] = t["torch"] * 1e3
+                row["fe vs torch"] = t["torch"] / t["fe"]
+            table.add(**row)
+    print(table.render())
+    write_json(args.json, {"peak_gflops": peak, "rows": table.rows})
+
+
+if __name__ == "__main__":
+    main()
