@@ -98,7 +98,9 @@ py::tuple forward_t(const py::array& x, const py::array& w_ih, const py::array& 
   require_scratch_fits(static_cast<uint64_t>(GH) * static_cast<uint64_t>(TN) * (gru ? 2 : 1), sizeof(T),
                        "rnn_forward: the saved gates (gates * hidden_size, seq_len * batch)");
   auto out = empty<T>({s.T + (lstm ? 2 : 1), s.N, s.H});
-  auto gates = empty<T>({GH, TN});
+  // the GRU's input projection is one GEMM over all steps, (GH, T*N); the others' gates go step by
+  // step, (T, GH, N)
+  auto gates = gru ? empty<T>({GH, TN}) : empty<T>({s.T, GH, s.N});
   py::object gh = py::none(), hs = py::none(), cs = py::none(), tcs = py::none();
   fe::rnn::Saved<T> sv{gates.mutable_data(), nullptr, nullptr, nullptr, nullptr};
   if (gru) {
@@ -151,7 +153,8 @@ py::tuple backward_t(const py::array& x, const py::array& w_ih, const py::array&
     if (o.is_none()) throw py::value_error(std::string("saved ") + name + " (from rnn_forward) is required");
     return optional<T>(o, name, shape, why, &keep[i]);
   };
-  const fe::rnn::Saved<const T> sv{get(0, "gates", true, {GH, TN}), get(1, "gh", gru, {GH, TN}),
+  const T* gates = gru ? get(0, "gates", true, {GH, TN}) : get(0, "gates", true, {s.T, GH, s.N});
+  const fe::rnn::Saved<const T> sv{gates, get(1, "gh", gru, {GH, TN}),
                                    get(2, "hs", gru, {s.T + 1, s.H, s.N}), get(3, "cs", lstm, {s.T + 1, s.H, s.N}),
                                    get(4, "tcs", lstm, {s.T, s.H, s.N})};
   require_scratch_fits(static_cast<uint64_t>(GH) * static_cast<uint64_t>(TN) * (gru ? 2 : 1), sizeof(T),

@@ -251,6 +251,27 @@ void pack_a_all(const UKernel<T>& uk, bool trans_a, int64_t M, int64_t K, const 
 }
 
 template <class T>
+void pack_a_part(const UKernel<T>& uk, bool trans_a, int64_t M, int64_t K, int64_t row0, int64_t col0, int64_t m,
+                 int64_t k, const T* A, int64_t lda, T* dst, int nthreads) {
+  if (m <= 0 || k <= 0) return;
+  const int MR = uk.mr;
+  const int64_t KC = k_block(uk, K), Mpad = round_up(M, MR), panels = ceil_div(m, MR);
+  // Panel by panel: within K block pc, the panel of rows [row, row + MR) starts at pc*Mpad + row*kc,
+  // and its columns from p on at (p - pc)*MR further; the part fills the columns it covers.
+  parallel_ranges(panels, k * MR, 65536, nthreads, [&](int64_t q0, int64_t q1) {
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const int64_t c0 = std::max(pc, col0), c1 = std::min(pc + kc, col0 + k);
+      if (c0 >= c1) continue;
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t r = q * MR, rows = std::min<int64_t>(MR, m - r);
+        uk.pack_a(trans_a, A, lda, r, rows, c0 - col0, c1 - c0, MR, dst + pc * Mpad + (row0 + r) * kc + (c0 - pc) * MR);
+      }
+    }
+  });
+}
+
+template <class T>
 void gemm_packed_a(const UKernel<T>& uk, int64_t M, int64_t N, int64_t K, T alpha, const T* apacked, bool trans_b,
                    const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int nthreads) {
   gemm_impl(uk, false, trans_b, M, N, K, alpha, static_cast<const T*>(nullptr), 0, apacked, B, ldb, beta, C, ldc,
@@ -285,6 +306,8 @@ void gemm_batched(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t batc
                         const T*, int64_t, T, T*, int64_t, const T*, bool, int);                     \
   template int64_t packed_a_size<T>(const UKernel<T>&, int64_t, int64_t);                                 \
   template void pack_a_all<T>(const UKernel<T>&, bool, int64_t, int64_t, const T*, int64_t, T*, int);        \
+  template void pack_a_part<T>(const UKernel<T>&, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                               const T*, int64_t, T*, int);                                                  \
   template void gemm_packed_a<T>(const UKernel<T>&, int64_t, int64_t, int64_t, T, const T*, bool, const T*,   \
                                  int64_t, T, T*, int64_t, int);                                              \
   template void gemm_batched<T>(const UKernel<T>&, bool, bool, int64_t, int64_t, int64_t, int64_t, T,   \

@@ -80,6 +80,12 @@ int64_t packed_a_size(const UKernel<T>& uk, int64_t M, int64_t K);
 template <class T>
 void pack_a_all(const UKernel<T>& uk, bool trans_a, int64_t M, int64_t K, const T* A, int64_t lda, T* dst,
                 int nthreads);
+// Packs op(A) (m x k) as rows [row0, row0 + m) and columns [col0, col0 + k) of a packed (M x K) operand
+// laid out as pack_a_all's, so one packed A can be put together from several matrices (row0 must be a
+// multiple of uk.mr: a panel never mixes sources; a part's last, partial panel is zero-padded).
+template <class T>
+void pack_a_part(const UKernel<T>& uk, bool trans_a, int64_t M, int64_t K, int64_t row0, int64_t col0, int64_t m,
+                 int64_t k, const T* A, int64_t lda, T* dst, int nthreads);
 template <class T>
 void gemm_packed_a(const UKernel<T>& uk, int64_t M, int64_t N, int64_t K, T alpha, const T* apacked, bool trans_b,
                    const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int nthreads);

@@ -83,16 +83,6 @@ void over_units(int64_t H, int64_t work_per_unit, int nthreads, F&& fn) {
   parallel_ranges(H, work_per_unit, 16384, nthreads, fn);
 }
 
-// The recurrent weight as the A of every step's product: packed once into dst when there are several
-// steps (op(A) = W_hh for forward, W_hh^T for backward); null for a single step, which reads it in place.
-template <class T>
-const T* pack_recurrent(const gemm::UKernel<T>& uk, bool trans, int64_t M, int64_t K, const T* w_hh, int64_t ld,
-                        int64_t steps, T* dst, int nthreads) {
-  if (steps < 2) return nullptr;
-  gemm::pack_a_all(uk, trans, M, K, w_hh, ld, dst, nthreads);
-  return dst;
-}
-
 // C (M, N) = beta * C + op(W) @ B with op(W) prepacked (or read in place from w, lda, when not).
 template <class T>
 void recurrent_product(const gemm::UKernel<T>& uk, const T* packed, bool trans, const T* w, int64_t lda, int64_t M,
@@ -105,19 +95,18 @@ void recurrent_product(const gemm::UKernel<T>& uk, const T* packed, bool trans, 
 
 }  // namespace
 
+inline int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
 template <class T>
 void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, const T* x, const T* w_ih,
              const T* w_hh, const T* b_ih, const T* b_hh, const T* h0, const T* c0, T* out, const Saved<T>& sv,
              int nthreads) {
-  // x (T, N, I) -> out (S, N, H); gates (G*H, T*N); hs, cs (T+1, H, N); tcs (T, H, N)
   const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, HN = H * N;
+  const int64_t IH = I + H;
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
-  T* gates = sv.gates;
+  auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };
 
-  // The input projection of every step in one GEMM: gates (GH, T*N) = W_ih (GH, I) @ x^T. The GRU's
-  // recurrent product goes to gh (its n rows must stay apart); the others' add onto gates.
-  gemm::gemm<T>(uk, false, true, GH, TN, I, T(1), w_ih, I, x, I, T(0), gates, TN, nullptr, false, nthreads);
   std::vector<T> bias_sum;
   const T* bias = nullptr;
   if (!gru && (b_ih || b_hh)) {
@@ -125,38 +114,69 @@ void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, co
     for (int64_t r = 0; r < GH; ++r) bias_sum[r] = (b_ih ? b_ih[r] : T(0)) + (b_hh ? b_hh[r] : T(0));
     bias = bias_sum.data();
   }
-  // hs is saved for the GRU's backward; the others' backward needs no h^T, so theirs is scratch.
-  const int64_t packed_size = T_ > 1 ? gemm::packed_a_size(uk, GH, H) : 0;
-  Workspace ws(Workspace::bytes_for<T>({packed_size, sv.hs ? 0 : (T_ + 1) * HN}));
-  T* packed = ws.take<T>(packed_size);
-  T* hs = sv.hs ? sv.hs : ws.take<T>((T_ + 1) * HN);
-  k.transpose(h0, H, hs, N, 0, N, 0, H, 0);  // h^T before the first step
-  if (lstm) k.transpose(c0, H, sv.cs, N, 0, N, 0, H, 0);
-  const T* w_packed = pack_recurrent(uk, false, GH, H, w_hh, H, T_, packed, nthreads);
-
-  for (int64_t step = 0; step < T_; ++step) {
-    const int64_t t = s.reverse ? T_ - 1 - step : step;
-    const T* h_prev = hs + step * HN;
-    T* h_next = hs + (step + 1) * HN;
-    T* g = gates + t * N;
-    if (gru)  // gh_t = W_hh h_{t-1}
-      recurrent_product(uk, w_packed, false, w_hh, H, GH, N, H, h_prev, N, T(0), sv.gh + t * N, TN, nthreads);
-    else  // gates_t += W_hh h_{t-1}
-      recurrent_product(uk, w_packed, false, w_hh, H, GH, N, H, h_prev, N, T(1), g, TN, nthreads);
-    T* out_t = out + (s.reverse ? t : t + 1) * N * H;  // (N, H)
-    over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
-      if (lstm)
-        k.lstm_forward(g, TN, bias, sv.cs + step * HN, sv.cs + (step + 1) * HN, sv.tcs + step * HN, h_next, H, N, j0,
-                       j1);
-      else if (gru)
-        k.gru_forward(g, TN, sv.gh + t * N, TN, b_ih, b_hh, h_prev, h_next, H, N, j0, j1);
-      else
-        k.rnn_forward(g, TN, bias, h_next, N, j0, j1, relu);
-      k.transpose(h_next, N, out_t, H, j0, j1, 0, N, 0);  // this thread's units of the output, while in cache
-    });
+  const bool packed = T_ > 1;  // one step reads the weights in place; more steps pack them once
+  if (gru) {
+    // The GRU keeps W_ih x and W_hh h apart (its n gate needs r * (W_hn h + b_hn)): the input
+    // projection of every step is one GEMM, gates (GH, T*N) = W_ih (GH, I) @ x^T, and each step's
+    // recurrent product goes to gh; hs (T+1, H, N) is saved for backward.
+    gemm::gemm<T>(uk, false, true, GH, TN, I, T(1), w_ih, I, x, I, T(0), sv.gates, TN, nullptr, false, nthreads);
+    const int64_t psize = packed ? gemm::packed_a_size(uk, GH, H) : 0;
+    Workspace ws(Workspace::bytes_for<T>({psize}));
+    T* w_packed = ws.take<T>(psize);
+    if (packed) gemm::pack_a_all(uk, false, GH, H, w_hh, H, w_packed, nthreads);
+    k.transpose(h0, H, sv.hs, N, 0, N, 0, H, 0);
+    for (int64_t step = 0; step < T_; ++step) {
+      const int64_t t = time_of(step);
+      const T* h_prev = sv.hs + step * HN;
+      T* h_next = sv.hs + (step + 1) * HN;
+      recurrent_product(uk, packed ? w_packed : nullptr, false, w_hh, H, GH, N, H, h_prev, N, T(0), sv.gh + t * N, TN,
+                        nthreads);
+      T* out_t = out + (s.reverse ? t : t + 1) * HN;
+      over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
+        k.gru_forward(sv.gates + t * N, TN, sv.gh + t * N, TN, b_ih, b_hh, h_prev, h_next, H, N, j0, j1);
+        k.transpose(h_next, N, out_t, H, j0, j1, 0, N, 0);
+      });
+    }
+  } else {
+    // RNN and LSTM: each step is one product over K = I + H, gates_t (GH, N) = [W_ih | W_hh] @ [x_t; h]
+    // (both weights packed side by side once), so no input projection of all steps is written out and
+    // read back, and the step's gates stay in cache for the gate kernel. z holds [x_t^T; h^T] (I+H, N):
+    // two of them, the gate kernel writing the next step's h into the other.
+    const int64_t psize = packed ? gemm::packed_a_size(uk, GH, IH) : 0;
+    Workspace ws(Workspace::bytes_for<T>({psize, 2 * IH * N}));
+    T* w_packed = ws.take<T>(psize);
+    T* zbuf = ws.take<T>(2 * IH * N);
+    if (packed) {
+      gemm::pack_a_part(uk, false, GH, IH, 0, 0, GH, I, w_ih, I, w_packed, nthreads);
+      gemm::pack_a_part(uk, false, GH, IH, 0, I, GH, H, w_hh, H, w_packed, nthreads);
+    }
+    k.transpose(h0, H, zbuf + I * N, N, 0, N, 0, H, 0);
+    if (lstm) k.transpose(c0, H, sv.cs, N, 0, N, 0, H, 0);
+    for (int64_t step = 0; step < T_; ++step) {
+      const int64_t t = time_of(step);
+      T* z = zbuf + (step % 2) * IH * N;
+      T* h_next = zbuf + ((step + 1) % 2) * IH * N + I * N;
+      k.transpose(x + t * N * I, I, z, N, 0, N, 0, I, 0);  // x_t^T
+      T* g = sv.gates + t * GH * N;  // (GH, N)
+      if (packed) {
+        gemm::gemm_packed_a<T>(uk, GH, N, IH, T(1), w_packed, false, z, N, T(0), g, N, nthreads);
+      } else {
+        gemm::gemm<T>(uk, false, false, GH, N, I, T(1), w_ih, I, z, N, T(0), g, N, nullptr, false, nthreads);
+        gemm::gemm<T>(uk, false, false, GH, N, H, T(1), w_hh, H, z + I * N, N, T(1), g, N, nullptr, false, nthreads);
+      }
+      T* out_t = out + (s.reverse ? t : t + 1) * HN;
+      over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
+        if (lstm)
+          k.lstm_forward(g, N, bias, sv.cs + step * HN, sv.cs + (step + 1) * HN, sv.tcs + step * HN, h_next, H, N,
+                         j0, j1);
+        else
+          k.rnn_forward(g, N, bias, h_next, N, j0, j1, relu);
+        k.transpose(h_next, N, out_t, H, j0, j1, 0, N, 0);  // this thread's units of the output, while in cache
+      });
+    }
   }
-  std::copy(h0, h0 + N * H, out + (s.reverse ? T_ : 0) * N * H);
-  if (lstm) k.transpose(sv.cs + T_ * HN, N, out + (T_ + 1) * N * H, H, 0, H, 0, N, 0);
+  std::copy(h0, h0 + HN, out + (s.reverse ? T_ : 0) * HN);
+  if (lstm) k.transpose(sv.cs + T_ * HN, N, out + (T_ + 1) * HN, H, 0, H, 0, N, 0);
 }
 
 template <class T>
@@ -169,48 +189,75 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
   auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };
   auto slot_of = [&](int64_t t) { return s.reverse ? t : t + 1; };  // out's slot of h_t
   const int64_t h0_slot = s.reverse ? T_ : 0;
+  const bool packed = T_ > 1;
 
-  // dgates (GH, T*N), column block t for time t (the GRU's recurrent product has its own, dgh), and
-  // the step's copy that the recurrent product reads (GH, N).
-  const int64_t packed_size = T_ > 1 ? gemm::packed_a_size(uk, H, GH) : 0;
-  Workspace ws(Workspace::bytes_for<T>({GH * TN, gru ? GH * TN : 0, GH * N, HN, lstm ? HN : 0, packed_size}));
-  T* dg = ws.take<T>(GH * TN);
+  // Each step's product: for the GRU dh += W_hh^T dgh_t; for RNN and LSTM, whose dx_t and dh_{t-1}
+  // read the same dgates_t, one product [dh; dx_t^T] += [W_hh^T; W_ih^T] dgates_t (W_ih^T starting
+  // at a panel boundary, Hp, so the packed operand never mixes the two in a panel). cb holds
+  // [dh (H, N); Hp - H zero rows; dx_t^T (I, N)].
+  const bool dx_in_loop = dx && !gru;
+  const int64_t Hp = dx_in_loop ? round_up(H, uk.mr) : H, Mb = dx_in_loop ? Hp + I : H;
+  const int64_t psize = packed ? gemm::packed_a_size(uk, Mb, GH) : 0;
+  const bool share_dg = dw_ih && dw_hh && !gru;  // both weight gradients read dgates as A: pack it once
+  const int64_t dg_psize = share_dg ? gemm::packed_a_size(uk, GH, TN) : 0;
+  Workspace ws(Workspace::bytes_for<T>({GH * TN, gru ? GH * TN : 0, GH * N, Mb * N, lstm ? HN : 0, psize, dg_psize}));
+  T* dg = ws.take<T>(GH * TN);  // dgates (GH, T*N), column block t for time t
   T* dgh = gru ? ws.take<T>(GH * TN) : dg;
-  T* dstep = ws.take<T>(GH * N);
-  T* dh = ws.take<T>(HN);  // (H, N): the gradient of the h the current step made
+  T* dstep = ws.take<T>(GH * N);  // the step's copy that its product reads
+  T* cb = ws.take<T>(Mb * N);
+  T* dh = cb;  // (H, N): the gradient of the h the current step made
   T* dc = ws.take<T>(lstm ? HN : 0);
-  k.transpose(dout + slot_of(time_of(T_ - 1)) * N * H, H, dh, N, 0, N, 0, H, 0);
-  if (lstm) k.transpose(dout + (T_ + 1) * N * H, H, dc, N, 0, N, 0, H, 0);
-  const T* w_packed = pack_recurrent(uk, true, H, GH, w_hh, H, T_, ws.take<T>(packed_size), nthreads);  // W_hh^T
+  T* w_packed = ws.take<T>(psize);
+  T* dg_packed = ws.take<T>(dg_psize);
+  std::fill(cb + HN, cb + Mb * N, T(0));
+  if (packed) {
+    gemm::pack_a_part(uk, true, Mb, GH, 0, 0, H, GH, w_hh, H, w_packed, nthreads);
+    if (dx_in_loop) gemm::pack_a_part(uk, true, Mb, GH, Hp, 0, I, GH, w_ih, I, w_packed, nthreads);
+  }
+  k.transpose(dout + slot_of(time_of(T_ - 1)) * HN, H, dh, N, 0, N, 0, H, 0);
+  if (lstm) k.transpose(dout + (T_ + 1) * HN, H, dc, N, 0, N, 0, H, 0);
 
   for (int64_t step = T_ - 1; step >= 0; --step) {
     const int64_t t = time_of(step);
     // the gradient of h_{t-1} from the output it is (the GRU's direct path dh*z is added to it)
-    const T* dout_prev = dout + (step > 0 ? slot_of(time_of(step - 1)) : h0_slot) * N * H;
+    const T* dout_prev = dout + (step > 0 ? slot_of(time_of(step - 1)) : h0_slot) * HN;
     over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
       if (lstm)
-        k.lstm_backward(sv.gates + t * N, TN, sv.cs + step * HN, sv.tcs + step * HN, dh, dc, dg + t * N, TN, dstep, H,
-                        N, j0, j1);
+        k.lstm_backward(sv.gates + t * GH * N, N, sv.cs + step * HN, sv.tcs + step * HN, dh, dc, dg + t * N, TN,
+                        dstep, H, N, j0, j1);
       else if (gru)
         k.gru_backward(sv.gates + t * N, TN, sv.gh + t * N, TN, sv.hs + step * HN, dh, dg + t * N, dgh + t * N, TN,
                        dstep, H, N, j0, j1);
       else
-        k.rnn_backward(sv.gates + t * N, TN, dh, dg + t * N, TN, dstep, N, j0, j1, relu);
+        k.rnn_backward(sv.gates + t * GH * N, N, dh, dg + t * N, TN, dstep, N, j0, j1, relu);
       k.transpose(dout_prev, H, dh, N, 0, N, j0, j1, gru ? 1 : 0);  // this thread's units of dh
     });
-    // dh_{t-1} += W_hh^T dgates_t
-    recurrent_product(uk, w_packed, true, w_hh, H, H, N, GH, dstep, N, T(1), dh, N, nthreads);
+    if (dx_in_loop) std::fill(cb + Hp * N, cb + Mb * N, T(0));
+    if (packed) {
+      gemm::gemm_packed_a<T>(uk, Mb, N, GH, T(1), w_packed, false, dstep, N, T(1), cb, N, nthreads);
+    } else {
+      gemm::gemm<T>(uk, true, false, H, N, GH, T(1), w_hh, H, dstep, N, T(1), dh, N, nullptr, false, nthreads);
+      if (dx_in_loop)
+        gemm::gemm<T>(uk, true, false, I, N, GH, T(1), w_ih, I, dstep, N, T(0), cb + Hp * N, N, nullptr, false,
+                      nthreads);
+    }
+    if (dx_in_loop) k.transpose(cb + Hp * N, N, dx + t * N * I, I, 0, I, 0, N, 0);
   }
   k.transpose(dh, N, dh0, H, 0, H, 0, N, 0);
   if (lstm) k.transpose(dc, N, dc0, H, 0, H, 0, N, 0);
 
   // The weight gradients over all T*N columns at once: one GEMM each, a fixed summation order.
-  if (dw_ih) gemm::gemm<T>(uk, false, false, GH, I, TN, T(1), dg, TN, x, I, T(0), dw_ih, I, nullptr, false, nthreads);
-  if (dw_hh) {
-    const T* h_prev = out + (s.reverse ? 1 : 0) * N * H;  // (T*N, H): the h that fed each time step
-    gemm::gemm<T>(uk, false, false, GH, H, TN, T(1), dgh, TN, h_prev, H, T(0), dw_hh, H, nullptr, false, nthreads);
+  const T* h_prev = out + (s.reverse ? 1 : 0) * HN;  // (T*N, H): the h that fed each time step
+  if (share_dg) {
+    gemm::pack_a_all(uk, false, GH, TN, dg, TN, dg_packed, nthreads);
+    gemm::gemm_packed_a<T>(uk, GH, I, TN, T(1), dg_packed, false, x, I, T(0), dw_ih, I, nthreads);
+    gemm::gemm_packed_a<T>(uk, GH, H, TN, T(1), dg_packed, false, h_prev, H, T(0), dw_hh, H, nthreads);
+  } else {
+    if (dw_ih) gemm::gemm<T>(uk, false, false, GH, I, TN, T(1), dg, TN, x, I, T(0), dw_ih, I, nullptr, false, nthreads);
+    if (dw_hh)
+      gemm::gemm<T>(uk, false, false, GH, H, TN, T(1), dgh, TN, h_prev, H, T(0), dw_hh, H, nullptr, false, nthreads);
   }
-  if (dx) gemm::gemm<T>(uk, true, false, TN, I, GH, T(1), dg, TN, w_ih, I, T(0), dx, I, nullptr, false, nthreads);
+  if (dx && gru) gemm::gemm<T>(uk, true, false, TN, I, GH, T(1), dg, TN, w_ih, I, T(0), dx, I, nullptr, false, nthreads);
   auto bias_grad = [&](const T* src, T* db) {
     parallel_ranges(GH, TN, 32768, nthreads, [&](int64_t r0, int64_t r1) { k.row_sum(src, TN, TN, db, r0, r1); });
   };

@@ -75,7 +75,8 @@ struct Shape {
 };
 
 // Arrays the forward pass fills for the backward pass (all overwritten; null where the mode has none):
-//   gates (G*H, T*N): column block t holds time t's activations (RNN: h_t; LSTM: i,f,g,o; GRU: r,z,n);
+//   gates:            time t's activations (RNN: h_t; LSTM: i,f,g,o; GRU: r,z,n), RNN and LSTM as
+//                     (T, G*H, N) (block t), the GRU as (G*H, T*N) (column block t);
 //   gh (G*H, T*N):    GRU: W_hh h_{t-1} with b_hn added to its n rows;
 //   hs (T+1, H, N):   GRU: h^T before reading step s in block s (h0 in block 0), in reading order;
 //   cs (T+1, H, N):   LSTM: c^T likewise; tcs (T, H, N): LSTM: tanh(c^T) after step s.
