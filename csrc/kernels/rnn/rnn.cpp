@@ -190,25 +190,31 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
   auto slot_of = [&](int64_t t) { return s.reverse ? t : t + 1; };  // out's slot of h_t
   const int64_t h0_slot = s.reverse ? T_ : 0;
   const bool packed = T_ > 1;
+  const T* h_prev = out + (s.reverse ? 1 : 0) * HN;  // (T*N, H): the h that fed each time step
+  const bool want_dw = dw_ih || dw_hh, want_db = db_ih || db_hh;
 
-  // Each step's product: for the GRU dh += W_hh^T dgh_t; for RNN and LSTM, whose dx_t and dh_{t-1}
-  // read the same dgates_t, one product [dh; dx_t^T] += [W_hh^T; W_ih^T] dgates_t (W_ih^T starting
-  // at a panel boundary, Hp, so the packed operand never mixes the two in a panel). cb holds
-  // [dh (H, N); Hp - H zero rows; dx_t^T (I, N)].
+  // Each step's gate kernel writes the step's dgates (GH, N) to dstep, which the step's product reads.
+  // RNN and LSTM: dx_t and dh_{t-1} read the same dgates_t, so one product [dh; dx_t^T] +=
+  // [W_hh^T; W_ih^T] dgates_t (W_ih^T from a panel boundary Hp on, so no packed panel mixes the
+  // two); cb holds [dh (H, N); Hp - H zero rows; dx_t^T (I, N)]. dgates_t is then packed, while in
+  // cache, as columns t*N.. of the A operand of both weight gradients (dW = dgates (GH, T*N) @ [x |
+  // h_prev]), and its row sums are added to the bias gradient, step after step in a fixed order.
+  // The GRU's dh reads dgh, its dx dgx: both (GH, T*N) are kept, and dx is one GEMM at the end.
   const bool dx_in_loop = dx && !gru;
   const int64_t Hp = dx_in_loop ? round_up(H, uk.mr) : H, Mb = dx_in_loop ? Hp + I : H;
   const int64_t psize = packed ? gemm::packed_a_size(uk, Mb, GH) : 0;
-  const bool share_dg = dw_ih && dw_hh && !gru;  // both weight gradients read dgates as A: pack it once
-  const int64_t dg_psize = share_dg ? gemm::packed_a_size(uk, GH, TN) : 0;
-  Workspace ws(Workspace::bytes_for<T>({GH * TN, gru ? GH * TN : 0, GH * N, Mb * N, lstm ? HN : 0, psize, dg_psize}));
-  T* dg = ws.take<T>(GH * TN);  // dgates (GH, T*N), column block t for time t
-  T* dgh = gru ? ws.take<T>(GH * TN) : dg;
-  T* dstep = ws.take<T>(GH * N);  // the step's copy that its product reads
+  const int64_t dg_psize = !gru && want_dw ? gemm::packed_a_size(uk, GH, TN) : 0;
+  Workspace ws(Workspace::bytes_for<T>({gru ? 2 * GH * TN : 0, GH * N, Mb * N, lstm ? HN : 0, psize, dg_psize,
+                                         !gru ? GH : 0}));
+  T* dgx = ws.take<T>(gru ? GH * TN : 0);  // GRU: (GH, T*N), column block t for time t
+  T* dgh = ws.take<T>(gru ? GH * TN : 0);
+  T* dstep = ws.take<T>(GH * N);
   T* cb = ws.take<T>(Mb * N);
   T* dh = cb;  // (H, N): the gradient of the h the current step made
   T* dc = ws.take<T>(lstm ? HN : 0);
   T* w_packed = ws.take<T>(psize);
   T* dg_packed = ws.take<T>(dg_psize);
+  T* db = ws.take<T>(!gru ? GH : 0);
   std::fill(cb + HN, cb + Mb * N, T(0));
   if (packed) {
     gemm::pack_a_part(uk, true, Mb, GH, 0, 0, H, GH, w_hh, H, w_packed, nthreads);
@@ -223,13 +229,12 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
     const T* dout_prev = dout + (step > 0 ? slot_of(time_of(step - 1)) : h0_slot) * HN;
     over_units(H, N * 8, nthreads, [&](int64_t j0, int64_t j1) {
       if (lstm)
-        k.lstm_backward(sv.gates + t * GH * N, N, sv.cs + step * HN, sv.tcs + step * HN, dh, dc, dg + t * N, TN,
-                        dstep, H, N, j0, j1);
+        k.lstm_backward(sv.gates + t * GH * N, N, sv.cs + step * HN, sv.tcs + step * HN, dh, dc, dstep, H, N, j0, j1);
       else if (gru)
-        k.gru_backward(sv.gates + t * N, TN, sv.gh + t * N, TN, sv.hs + step * HN, dh, dg + t * N, dgh + t * N, TN,
+        k.gru_backward(sv.gates + t * N, TN, sv.gh + t * N, TN, sv.hs + step * HN, dh, dgx + t * N, dgh + t * N, TN,
                        dstep, H, N, j0, j1);
       else
-        k.rnn_backward(sv.gates + t * GH * N, N, dh, dg + t * N, TN, dstep, N, j0, j1, relu);
+        k.rnn_backward(sv.gates + t * GH * N, N, dh, dstep, N, j0, j1, relu);
       k.transpose(dout_prev, H, dh, N, 0, N, j0, j1, gru ? 1 : 0);  // this thread's units of dh
     });
     if (dx_in_loop) std::fill(cb + Hp * N, cb + Mb * N, T(0));
@@ -242,32 +247,34 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
                       nthreads);
     }
     if (dx_in_loop) k.transpose(cb + Hp * N, N, dx + t * N * I, I, 0, I, 0, N, 0);
+    if (!gru) {
+      if (want_dw) gemm::pack_a_part(uk, false, GH, TN, 0, t * N, GH, N, dstep, N, dg_packed, nthreads);
+      if (want_db)
+        parallel_ranges(GH, N, 32768, nthreads,
+                        [&](int64_t r0, int64_t r1) { k.row_sum(dstep, N, N, db, r0, r1, step < T_ - 1); });
+    }
   }
   k.transpose(dh, N, dh0, H, 0, H, 0, N, 0);
   if (lstm) k.transpose(dc, N, dc0, H, 0, H, 0, N, 0);
 
   // The weight gradients over all T*N columns at once: one GEMM each, a fixed summation order.
-  const T* h_prev = out + (s.reverse ? 1 : 0) * HN;  // (T*N, H): the h that fed each time step
-  if (share_dg) {
-    gemm::pack_a_all(uk, false, GH, TN, dg, TN, dg_packed, nthreads);
-    gemm::gemm_packed_a<T>(uk, GH, I, TN, T(1), dg_packed, false, x, I, T(0), dw_ih, I, nthreads);
-    gemm::gemm_packed_a<T>(uk, GH, H, TN, T(1), dg_packed, false, h_prev, H, T(0), dw_hh, H, nthreads);
-  } else {
-    if (dw_ih) gemm::gemm<T>(uk, false, false, GH, I, TN, T(1), dg, TN, x, I, T(0), dw_ih, I, nullptr, false, nthreads);
-    if (dw_hh)
-      gemm::gemm<T>(uk, false, false, GH, H, TN, T(1), dgh, TN, h_prev, H, T(0), dw_hh, H, nullptr, false, nthreads);
+  if (!gru) {
+    if (dw_ih) gemm::gemm_packed_a<T>(uk, GH, I, TN, T(1), dg_packed, false, x, I, T(0), dw_ih, I, nthreads);
+    if (dw_hh) gemm::gemm_packed_a<T>(uk, GH, H, TN, T(1), dg_packed, false, h_prev, H, T(0), dw_hh, H, nthreads);
+    if (db_ih) std::copy(db, db + GH, db_ih);
+    if (db_hh) std::copy(db, db + GH, db_hh);  // the same sum: b_ih and b_hh enter the gates alike
+    return;
   }
-  if (dx && gru) gemm::gemm<T>(uk, true, false, TN, I, GH, T(1), dg, TN, w_ih, I, T(0), dx, I, nullptr, false, nthreads);
-  auto bias_grad = [&](const T* src, T* db) {
-    parallel_ranges(GH, TN, 32768, nthreads, [&](int64_t r0, int64_t r1) { k.row_sum(src, TN, TN, db, r0, r1); });
+  if (dw_ih) gemm::gemm<T>(uk, false, false, GH, I, TN, T(1), dgx, TN, x, I, T(0), dw_ih, I, nullptr, false, nthreads);
+  if (dw_hh)
+    gemm::gemm<T>(uk, false, false, GH, H, TN, T(1), dgh, TN, h_prev, H, T(0), dw_hh, H, nullptr, false, nthreads);
+  if (dx) gemm::gemm<T>(uk, true, false, TN, I, GH, T(1), dgx, TN, w_ih, I, T(0), dx, I, nullptr, false, nthreads);
+  auto bias_grad = [&](const T* src, T* out_db) {
+    parallel_ranges(GH, TN, 32768, nthreads,
+                    [&](int64_t r0, int64_t r1) { k.row_sum(src, TN, TN, out_db, r0, r1, 0); });
   };
-  if (db_ih) bias_grad(dg, db_ih);
-  if (db_hh) {
-    if (gru || !db_ih)
-      bias_grad(dgh, db_hh);
-    else
-      std::copy(db_ih, db_ih + GH, db_hh);  // the same sum: b_ih and b_hh enter the gates alike
-  }
+  if (db_ih) bias_grad(dgx, db_ih);
+  if (db_hh) bias_grad(dgh, db_hh);
 }
 
 #define FE_INSTANTIATE(T)                                                                                        \

@@ -25,25 +25,24 @@ inline int gate_count(int mode) { return mode == kLstm ? 4 : mode == kGru ? 3 : 
 
 // The gate kernels work on hidden units [j0, j1) of one time step, every batch column n < N. Matrices
 // are row-major with the given row strides (elements); "(rows, N)" means one row per gate unit. The
-// states (h, c, tanh c, dh, dc) are (H, N) blocks with row stride N. dstep, where given, receives a
-// second copy of the gradient the next recurrent product reads, as one contiguous (G*H, N) block (the
+// states (h, c, tanh c, dh, dc) are (H, N) blocks with row stride N. dstep receives the step's
+// gradient of the pre-activations that the next products read, as one contiguous (G*H, N) block (the
 // GEMM reads it as B in place when N is the kernel's panel width, and packs it cheaply otherwise).
 template <class T>
 struct Kernels {
   // RNN: pre (H, N) = x-projection + recurrent product; h = act(pre + bias[j]), written to h and back
   // into pre (saved: backward needs only h). bias (H,) or null. relu: act = max(0, .), else tanh
   void (*rnn_forward)(T* pre, int64_t ldp, const T* bias, T* h, int64_t N, int64_t j0, int64_t j1, int relu);
-  // dpre = dh * act'(h), h read from hs (the saved activations)
-  void (*rnn_backward)(const T* hs, int64_t ldh, const T* dh, T* dpre, int64_t ldd, T* dstep, int64_t N,
-                       int64_t j0, int64_t j1, int relu);
+  // dpre (H, N, into dstep) = dh * act'(h), h read from hs (the saved activations)
+  void (*rnn_backward)(const T* hs, int64_t ldh, const T* dh, T* dstep, int64_t N, int64_t j0, int64_t j1, int relu);
   // LSTM: gates (4H, N) pre-activations in, activations i,f,g,o out (in place); bias (4H,) or null;
   // c_prev -> c, tc = tanh(c) (saved for backward), h = o * tc
   void (*lstm_forward)(T* gates, int64_t ldg, const T* bias, const T* c_prev, T* c, T* tc, T* h, int64_t H,
                        int64_t N, int64_t j0, int64_t j1);
   // from the activations, c_prev, tc, dh and dc (the gradient of c; overwritten by that of c_prev):
-  // dgates (4H, N), the gradient of the pre-activations
-  void (*lstm_backward)(const T* gates, int64_t ldg, const T* c_prev, const T* tc, const T* dh, T* dc, T* dgates,
-                        int64_t ldd, T* dstep, int64_t H, int64_t N, int64_t j0, int64_t j1);
+  // dgates (4H, N, into dstep), the gradient of the pre-activations
+  void (*lstm_backward)(const T* gates, int64_t ldg, const T* c_prev, const T* tc, const T* dh, T* dc, T* dstep,
+                        int64_t H, int64_t N, int64_t j0, int64_t j1);
   // GRU: gx (3H, N) = W_ih x, activations r,z,n out (in place); gh (3H, N) = W_hh h, its n rows get
   // + b_hn (saved for backward); b_ih, b_hh (3H,) or null; h_prev -> h
   void (*gru_forward)(T* gx, int64_t ldx, T* gh, int64_t ldh_g, const T* b_ih, const T* b_hh, const T* h_prev,
@@ -53,8 +52,9 @@ struct Kernels {
   // dh is overwritten by its direct part dh*z; dstep gets dgh
   void (*gru_backward)(const T* gx, int64_t ldx, const T* gh, int64_t ldh_g, const T* h_prev, T* dh, T* dgx,
                        T* dgh, int64_t ldd, T* dstep, int64_t H, int64_t N, int64_t j0, int64_t j1);
-  // out[r] = sum over c < cols of a[r*lda + c], rows [r0, r1), in a fixed order
-  void (*row_sum)(const T* a, int64_t lda, int64_t cols, T* out, int64_t r0, int64_t r1);
+  // out[r] = sum over c < cols of a[r*lda + c] (added to out[r] with accumulate), rows [r0, r1), in
+  // a fixed order
+  void (*row_sum)(const T* a, int64_t lda, int64_t cols, T* out, int64_t r0, int64_t r1, int accumulate);
   // dst[c*ldd + r] = src[r*lds + c] (or += with add) for rows [r0, r1) and columns [c0, c1) of src
   void (*transpose)(const T* src, int64_t lds, T* dst, int64_t ldd, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
                     int add);
