@@ -98,6 +98,11 @@ def main():
     fe.set_num_threads(args.threads)
     if torch:
         torch.set_num_threads(args.threads)
+    try:  # NumPy's BLAS (the reference's GEMMs) on the same number of threads
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads, user_api="blas")
+    except ImportError:
+        print("# threadpoolctl not installed: NumPy's BLAS uses its own thread count")
     print(banner(f"recurrent layers, float32, T={T} N={N} I={I} H={H}, {args.threads} thread(s)"))
     peak = measured_peak(threads=args.threads)
     print(f"# measured FMA peak: {peak:.0f} GFLOP/s; FLOPs = 2*GEMM multiply-adds, fwd+bwd = 3 x forward")
