@@ -853,6 +853,141 @@ def test_fuzz_fma_peak_gflops(isa, iters, threads):
         assert isa in _C.cpu_info()["available"]
 
 
+# ---- recurrent layers ------------------------------------------------------------------------------------
+
+RNN_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+
+
+def rnn_setup(draw):
+    """A recurrent layer's arguments (small sizes: the kernel loops over T steps), sometimes one of them
+    with a shape that does not fit the others."""
+    dt = fdtype(draw)
+    mode = draw(st.sampled_from(sorted(RNN_GATES)))
+    reverse = draw(st.booleans())
+    T, N, I, H = (draw(st.sampled_from([0, 1, 1, 2, 3, 5, 8, 13])) for _ in range(4))
+    GH = RNN_GATES[mode] * H
+    specs = {"x": ((T, N, I), dt), "w_ih": ((GH, I), dt), "w_hh": ((GH, H), dt), "b_ih": ((GH,), dt),
+             "b_hh": ((GH,), dt), "h0": ((N, H), dt), "c0": ((N, H), dt)}
+    if draw(st.integers(0, 5)) == 0:  # a shape mismatch: one size off by one
+        name = draw(st.sampled_from(sorted(specs)))
+        shape = list(specs[name][0])
+        shape[draw(st.integers(0, len(shape) - 1))] += 1
+        specs[name] = (tuple(shape), dt)
+    return dt, mode, reverse, (T, N, I, H), specs
+
+
+def rnn_reference(mode, reverse, B):
+    """(out, h_n, c_n, cache) of the float64 NumPy reference for the arrays B."""
+    args = (B["w_ih"], B["w_hh"], B.get("b_ih"), B.get("b_hh"))
+    if mode == "lstm":
+        out, (h, c), cache = ref.rnn.lstm_forward(B["x"], B["h0"], B["c0"], *args, reverse=reverse)
+        return out, h, c, cache
+    if mode == "gru":
+        out, h, cache = ref.rnn.gru_forward(B["x"], B["h0"], *args, reverse=reverse)
+    else:
+        out, h, cache = ref.rnn.rnn_forward(B["x"], B["h0"], *args, nonlinearity=mode[4:], reverse=reverse)
+    return out, h, None, cache
+
+
+@fuzz("rnn_forward")
+@FUZZ
+@given(st.data())
+def test_fuzz_rnn_forward(data):
+    draw = data.draw
+    isa_and_threads(draw)
+    dt, mode, reverse, (T, N, I, H), specs = rnn_setup(draw)
+    c = Case(draw, specs)
+    A = c.arrays
+    b_ih, b_hh = opt(draw, c, "b_ih"), opt(draw, c, "b_hh")
+    c0_mutated = c.mutation is not None and c.mutation[0] == "c0"
+    c0 = A["c0"] if mode == "lstm" or c0_mutated or draw(st.integers(0, 9)) == 0 else None
+    result = []
+    ok = run_case("rnn_forward", c, lambda *a: result.append(_C.rnn_forward(*a)), A["x"], A["w_ih"], A["w_hh"],
+                  b_ih, b_hh, A["h0"], c0, mode, reverse)
+    if ok:
+        T, N, I = A["x"].shape  # the sizes x has (a drawn mismatch of seq_len alone is legal)
+        assert min(T, N, I, H) >= 1 and (c0 is None) == (mode != "lstm")
+        assert_inputs_untouched(c, ())
+        out = result[0][0]
+        assert out.shape == (T + (2 if mode == "lstm" else 1), N, H)
+        if c.finite and c.values == "normal":
+            B = {k: f64(v) for k, v in c.before.items()}
+            B["b_ih"], B["b_hh"] = f64(b_ih), f64(b_hh)
+            want, h_n, c_n, _ = rnn_reference(mode, reverse, B)
+            scale = np.abs(want) + 1
+            close(out[0:T] if reverse else out[1:T + 1], want, dt, I + H, scale)
+            close(out[0] if reverse else out[T], h_n, dt, I + H, np.abs(h_n) + 1)
+            if mode == "lstm":
+                close(out[T + 1], c_n, dt, I + H, np.abs(c_n) + T)
+
+
+@fuzz("rnn_backward")
+@FUZZ
+@given(st.data())
+def test_fuzz_rnn_backward(data):
+    """Backward from a forward of clean arrays, with one of backward's arguments (the saved arrays
+    included) mutated in dtype, layout or shape."""
+    draw = data.draw
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    mode = draw(st.sampled_from(sorted(RNN_GATES)))
+    reverse = draw(st.booleans())
+    T, N, I, H = (draw(st.sampled_from([1, 1, 2, 3, 5, 8])) for _ in range(4))
+    GH = RNN_GATES[mode] * H
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    clean = {"x": rng.standard_normal((T, N, I)), "w_ih": rng.standard_normal((GH, I)) * 0.5,
+             "w_hh": rng.standard_normal((GH, H)) * 0.5, "b_ih": rng.standard_normal(GH),
+             "b_hh": rng.standard_normal(GH), "h0": rng.standard_normal((N, H)), "c0": rng.standard_normal((N, H))}
+    clean = {k: v.astype(dt) for k, v in clean.items()}
+    lstm = mode == "lstm"
+    out, saved = _C.rnn_forward(clean["x"], clean["w_ih"], clean["w_hh"], clean["b_ih"], clean["b_hh"], clean["h0"],
+                                clean["c0"] if lstm else None, mode, reverse)
+    specs = {"x": (clean["x"].shape, dt, clean["x"]), "w_ih": ((GH, I), dt, clean["w_ih"]),
+             "w_hh": ((GH, H), dt, clean["w_hh"]), "out": (out.shape, dt, out), "dout": (out.shape, dt)}
+    names = ("gates", "gh", "hs", "cs", "tcs")
+    for name, a in zip(names, saved):
+        if a is not None:
+            specs[name] = (a.shape, dt, a)
+    if draw(st.integers(0, 5)) == 0:  # a saved array or dout of the wrong shape
+        name = draw(st.sampled_from(sorted(k for k in specs if k not in ("x", "w_ih", "w_hh"))))
+        arr = specs[name][2] if len(specs[name]) > 2 else np.zeros(specs[name][0], dt)
+        specs[name] = (arr.shape[:-1] + (arr.shape[-1] + 1,), dt, np.concatenate([arr, arr[..., :1]], axis=-1))
+    c = Case(draw, specs)
+    A = c.arrays
+    saved_in = tuple(A.get(n) for n in names)
+    if draw(st.integers(0, 9)) == 0:  # a saved tuple of the wrong length, or one with an extra array
+        saved_in = saved_in[:4] if draw(st.booleans()) else tuple(A["x"] if v is None else v for v in saved_in)
+    needs = [draw(st.booleans()) for _ in range(3)]
+    result = []
+    ok = run_case("rnn_backward", c, lambda *a, **k: result.append(_C.rnn_backward(*a, **k)), A["x"], A["w_ih"],
+                  A["w_hh"], A["out"], saved_in, A["dout"], mode, reverse, need_dx=needs[0], need_dw=needs[1],
+                  need_db=needs[2])
+    if ok:
+        assert_inputs_untouched(c, ())
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = result[0]
+        assert (dx is None) != needs[0] and (dw_ih is None) != needs[1] and (db_ih is None) != needs[2]
+        if c.finite and c.values == "normal" and c.mutation is None:
+            B = {k: f64(v) for k, v in clean.items()}
+            _, _, _, cache = rnn_reference(mode, reverse, B)
+            d = f64(c.before["dout"])
+            sl = slice(0, T) if reverse else slice(1, T + 1)
+            zero = np.zeros((N, H))
+            if lstm:
+                want = ref.rnn.lstm_backward(d[sl], zero, d[T + 1], cache)
+            else:
+                fn = ref.rnn.gru_backward if mode == "gru" else ref.rnn.rnn_backward
+                want = fn(d[sl], zero, cache)
+                want = want[:2] + (None,) + want[2:]
+            k = GH + T
+            close(dh0, want[1] + d[T if reverse else 0], dt, k, np.abs(want[1]) + 1)
+            if needs[0]:
+                close(dx, want[0], dt, k, np.abs(want[0]) + 1)
+            if needs[1]:
+                close(dw_hh, want[4], dt, k * N, np.abs(want[4]) + 1)
+            if needs[2]:
+                close(db_ih, want[5], dt, k * N, np.abs(want[5]) + 1)
+
+
 # ---- every registered Function ---------------------------------------------------------------------------
 
 
