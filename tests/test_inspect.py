@@ -174,7 +174,6 @@ def test_sequence_module_records_the_output_gradient_per_time_step(tmp_path):
     assert path.stat().st_size > 0 and path.read_bytes()[:4] == b"\x89PNG"
 
 
-@pytest.mark.skipif(not hasattr(nn, "LSTM"), reason="nn.LSTM has not landed yet")
 def test_lstm_module_is_detected_and_recorded():
     fe.manual_seed(0)
     lstm = nn.LSTM(3, 5)
