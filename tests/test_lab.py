@@ -35,6 +35,7 @@ def test_list_names_every_experiment(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == lab.ORDER
     assert len(lab.ORDER) == 9
+    assert not [line for line in lines if "unavailable" in line], lines  # every entry imports
 
 
 def test_examples_script_is_the_same_command_line(capsys):

@@ -160,9 +160,6 @@ def test_a_diverging_loss_stops_with_a_clear_error(tiny):
 
 @pytest.mark.parametrize("name", ["mlp", "lenet", "resnet-small", "lstm"])
 def test_every_cli_model_trains_on_images(tiny, name):
-    import firstepoch.nn as nn
-    if name == "lstm" and not hasattr(nn, "LSTM"):
-        pytest.skip("firstepoch.nn.LSTM is not in this tree yet")
     small = {k: tuple(a[:64] for a in v) for k, v in tiny.items()}
     t = Trainer.from_config(dict(model=name, epochs=1, batch_size=32), data=small, quiet=True,
                             log=lambda line: None)
