@@ -7,8 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -16,13 +15,14 @@ namespace fe {
 namespace pybind {
 namespace py = pybind11;
 
+// Messages are built with std::string and std::to_string, not iostreams: where the extension ends up
+// with a private static copy of libstdc++ (a toolchain that links it statically, as one of the GCC 13
+// builds we were lent does), its stream locale is never set up and the first `os << long` segfaults.
 inline std::string shape_str(const py::array& a) {
-  std::ostringstream os;
-  os << "(";
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) os << (i ? ", " : "") << a.shape(i);
-  if (a.ndim() == 1) os << ",";
-  os << ")";
-  return os.str();
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  if (a.ndim() == 1) s += ",";
+  return s + ")";
 }
 
 inline std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
@@ -91,9 +91,11 @@ inline uint64_t memory_limit_bytes() {
   static const uint64_t limit = [] {
     uint64_t lim = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-      std::ifstream f(path);
-      uint64_t v = 0;
-      if (f >> v && v > 0) lim = std::min(lim, v);
+      if (FILE* f = std::fopen(path, "r")) {
+        unsigned long long v = 0;  // "max" (no limit) does not parse and leaves lim alone
+        if (std::fscanf(f, "%llu", &v) == 1 && v > 0) lim = std::min<uint64_t>(lim, v);
+        std::fclose(f);
+      }
     }
     return lim > 0 ? lim : UINT64_MAX;
   }();
@@ -106,12 +108,12 @@ inline uint64_t memory_limit_bytes() {
 inline void require_scratch_fits(uint64_t count, uint64_t item, const std::string& what) {
   uint64_t bytes = 0;
   if (__builtin_mul_overflow(count, item, &bytes) || bytes > memory_limit_bytes()) {
-    std::ostringstream os;
-    os.precision(3);
-    os << what << " would need " << static_cast<double>(count) * static_cast<double>(item) / (1u << 30)
-       << " GiB of scratch, more than the " << static_cast<double>(memory_limit_bytes()) / (1u << 30)
-       << " GiB of memory this process may use";
-    PyErr_SetString(PyExc_MemoryError, os.str().c_str());
+    char sizes[160];
+    std::snprintf(sizes, sizeof sizes,
+                  " would need %.3g GiB of scratch, more than the %.3g GiB of memory this process may use",
+                  static_cast<double>(count) * static_cast<double>(item) / (1u << 30),
+                  static_cast<double>(memory_limit_bytes()) / (1u << 30));
+    PyErr_SetString(PyExc_MemoryError, (what + sizes).c_str());
     throw py::error_already_set();
   }
 }
