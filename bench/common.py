@@ -28,6 +28,19 @@ def try_import_torch():
     return torch
 
 
+def set_threads(threads, torch=None):
+    """One thread count for firstepoch, PyTorch (when given) and NumPy's BLAS (the references' GEMMs),
+    so every column of a table runs on the same cores. Says so when threadpoolctl is missing."""
+    firstepoch.set_num_threads(threads)
+    if torch:
+        torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads, user_api="blas")
+    except ImportError:
+        print("# threadpoolctl not installed: NumPy's BLAS uses its own thread count")
+
+
 def time_median(fn, *, warmup=2, min_repeats=5, min_seconds=0.25, max_repeats=1000):
     """Median wall time of fn() in seconds, after warm-up calls."""
     for _ in range(warmup):

@@ -7,7 +7,8 @@ import tracemalloc
 
 import numpy as np
 
-from common import Table, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch, write_json
+from common import (Table, arg_parser, banner, interleaved_medians, measured_peak, set_threads, try_import_torch,
+                    write_json)
 
 import firstepoch as fe
 import firstepoch.nn.functional as F
@@ -57,9 +58,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch = try_import_torch()
-    fe.set_num_threads(args.threads)
-    if torch:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads, torch)
     print(banner(f"convolution / pooling / batch norm, float32, {args.threads} thread(s)"))
     peak = measured_peak(threads=args.threads)
     print(f"# measured FMA peak: {peak:.0f} GFLOP/s")

@@ -10,7 +10,8 @@ not counted. "% peak" is against the FMA probe's measured peak at the same threa
 """
 import numpy as np
 
-from common import Table, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch, write_json
+from common import (Table, arg_parser, banner, interleaved_medians, measured_peak, set_threads, try_import_torch,
+                    write_json)
 
 import firstepoch as fe
 import firstepoch.nn as nn
@@ -95,14 +96,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch = try_import_torch()
-    fe.set_num_threads(args.threads)
-    if torch:
-        torch.set_num_threads(args.threads)
-    try:  # NumPy's BLAS (the reference's GEMMs) on the same number of threads
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads, user_api="blas")
-    except ImportError:
-        print("# threadpoolctl not installed: NumPy's BLAS uses its own thread count")
+    set_threads(args.threads, torch)
     print(banner(f"recurrent layers, float32, T={T} N={N} I={I} H={H}, {args.threads} thread(s)"))
     peak = measured_peak(threads=args.threads)
     print(f"# measured FMA peak: {peak:.0f} GFLOP/s; FLOPs = 2*GEMM multiply-adds, fwd+bwd = 3 x forward")
