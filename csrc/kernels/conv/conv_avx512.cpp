@@ -1,5 +1,7 @@
 // im2col / col2im and pooling compiled for the avx512 level (see conv_body.inc); only the fill
 // functions have external linkage.
+#include <immintrin.h>
+
 #include "kernels/conv/conv.h"
 
 namespace fe {
