@@ -36,6 +36,25 @@ def test_im2col_col2im(isa, rng, dtype):
         np.testing.assert_allclose(dx, R.col2im(ref, x.shape, k, s, p, d), **tol(dtype))
 
 
+# "Same" padding at stride 1 (the output row as long as the input row: im2col copies a window's rows
+# as one block, then zeroes the padding columns), with rows longer than one vector (masked tails)
+SAME_GEOMS = [((5, 5), (1, 1), (2, 2), (1, 1)), ((3, 3), (1, 1), (2, 2), (2, 2)), ((3, 5), (1, 1), (1, 2), (1, 1)),
+              ((3, 3), (2, 1), (1, 1), (1, 1)), ((7, 7), (1, 1), (3, 3), (1, 1))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_same_padding_rows_of_every_length(isa, rng, dtype):
+    for (C, H, W), (k, s, p, d) in itertools.product([(1, 28, 28), (2, 9, 37), (3, 17, 20), (1, 3, 2)], SAME_GEOMS):
+        x = rng.standard_normal((C, H, W)).astype(dtype)
+        ref = R.im2col(x, k, s, p, d)
+        col = np.full_like(ref, np.nan)  # every element must be written
+        _C.im2col(x, col, k, s, p, d)
+        np.testing.assert_array_equal(col, ref, err_msg=str(((C, H, W), k, s, p, d)))
+        dx = np.zeros_like(x)
+        _C.col2im(ref, dx, k, s, p, d)
+        np.testing.assert_allclose(dx, R.col2im(ref, x.shape, k, s, p, d), **tol(dtype))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_pooling(isa, rng, dtype):
     x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
