@@ -118,7 +118,7 @@ void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, co
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
   auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };
-  const int lt = step_threads(nthreads, 2.0 * GH * N * (I + H));
+  const int lt = step_threads(nthreads, 2.0 * GH * N * (gru ? H : I + H));  // the step's product
 
   std::vector<T> bias_sum;
   const T* bias = nullptr;
@@ -200,7 +200,7 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
   auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };
-  const int lt = step_threads(nthreads, 2.0 * GH * N * (I + H));
+  const int lt = step_threads(nthreads, 2.0 * GH * N * (gru ? H : I + H));  // the step's product
   auto slot_of = [&](int64_t t) { return s.reverse ? t : t + 1; };  // out's slot of h_t
   const int64_t h0_slot = s.reverse ? T_ : 0;
   const bool packed = T_ > 1;
