@@ -1,7 +1,7 @@
 """A character-level language model: Embedding -> LSTM -> Linear, trained to predict the next character
 of Shakespeare's sonnets (examples/data/sonnets.txt, public domain), then sampled at a few temperatures.
 
-    python examples/char_rnn.py [--steps 1500] [--hidden 128] [--seq-len 64] [--batch-size 32]
+    python examples/char_rnn.py [--steps 800] [--hidden 128] [--seq-len 64] [--batch-size 32]
                                 [--lr 0.003] [--text PATH] [--temperatures 0.5 0.8 1.2] [--threads N]
 
 Prints the training and held-out loss (nats per character) through training and a sample per temperature,
