@@ -187,3 +187,27 @@ def test_numpy_lenet_reference_matches_firstepoch():
     np.testing.assert_allclose(out.item(), loss, rtol=1e-10)
     for (name, p), g in zip(model.named_parameters(), grads):
         np.testing.assert_allclose(p.grad, g, rtol=1e-7, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_backward_on_an_empty_batch_writes_zero_weight_gradients(isa, rng, dtype):
+    """N = 0: the kernel has no image to sum over, and still writes dweight (zeros), never whatever the
+    allocator left there. A big convolution first dirties the heap so garbage would show."""
+    for groups, s, p in [(1, (1, 1), (1, 1)), (2, (2, 1), (0, 0)), (1, (1, 1), (0, 0))]:
+        w = rng.standard_normal((6, 4 // groups, 3, 3)).astype(dtype)
+        b = rng.standard_normal(6).astype(dtype)
+        x = np.empty((0, 4, 9, 8), dtype)
+        OH, OW = R.out_size(9, 3, s[0], p[0], 1), R.out_size(8, 3, s[1], p[1], 1)
+        for _ in range(3):
+            big_x = rng.standard_normal((8, 16, 24, 24)).astype(dtype)
+            F.conv2d(fe.tensor(big_x), fe.tensor(rng.standard_normal((32, 16, 3, 3)).astype(dtype))).sum()
+            dw = np.full_like(w, np.nan)
+            _C.conv2d_backward(x, w, np.empty((0, 6, OH, OW), dtype), np.empty_like(x), dw, s, p, (1, 1), groups)
+            np.testing.assert_array_equal(dw, np.zeros_like(w))
+            X, Wt, B = (fe.tensor(a, requires_grad=True) for a in (x, w, b))
+            y = F.conv2d(X, Wt, B, stride=s, padding=p, groups=groups)
+            assert y.shape == (0, 6, OH, OW)
+            y.sum().backward()
+            np.testing.assert_array_equal(Wt.grad, np.zeros_like(w))
+            np.testing.assert_array_equal(B.grad, np.zeros_like(b))
+            assert X.grad.shape == x.shape

@@ -97,6 +97,10 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W;
+  if (N <= 0) {  // no image to sum over: dW is zeros (dx is empty), never what the allocator left
+    if (dw) std::fill(dw, dw + OC * K, T(0));
+    return;
+  }
   const bool pw = pointwise(g);
   const int64_t chunk = chunk_images(N, KT, L);
   auto col = scratch<T>(KT * chunk * L);

@@ -43,7 +43,7 @@ struct Kernels {
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads);
-// dx (N, C, H, W) overwritten if not null; dw (OC, C/groups*kh*kw) overwritten if not null
+// dx (N, C, H, W) overwritten if not null; dw (OC, C/groups*kh*kw) overwritten if not null (zeros for N = 0)
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads);
