@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bindings_common.h"
 #include "common/cpu.h"
@@ -36,7 +38,8 @@ const T* channel_vector(const py::object& o, const char* name, int64_t C, py::ar
 }
 
 template <class T>
-void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::object gamma, py::object beta, double eps) {
+void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::object gamma, py::object beta, double eps,
+             py::object var) {
   require_c_array<T>(x, "x", 3);
   check_nclarray<T>(y, "y", x);
   require_writeable(y, "y");
@@ -48,13 +51,25 @@ void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::obj
   const T* pb = channel_vector<T>(beta, "beta", C, &b);
   T* pm = const_cast<T*>(channel_vector<T>(mean, "mean", C, &m, true));
   T* ps = const_cast<T*>(channel_vector<T>(invstd, "invstd", C, &s, true));
-  require_no_overlap(y, x, "y", "x");
+  py::array v;
+  T* pv = const_cast<T*>(channel_vector<T>(var, "var", C, &v, true));
+  // the outputs must not share memory with an input or with each other
+  std::vector<std::pair<const py::array*, const char*>> outs{{&y, "y"}, {&m, "mean"}, {&s, "invstd"}};
+  if (pv) outs.push_back({&v, "var"});
+  std::vector<std::pair<const py::array*, const char*>> ins{{&x, "x"}};
+  if (pg) ins.push_back({&g, "gamma"});
+  if (pb) ins.push_back({&b, "beta"});
+  for (size_t i = 0; i < outs.size(); ++i) {
+    for (auto [in, in_name] : ins) require_no_overlap(*outs[i].first, *in, outs[i].second, in_name);
+    for (size_t j = i + 1; j < outs.size(); ++j)
+      require_no_overlap(*outs[i].first, *outs[j].first, outs[i].second, outs[j].second);
+  }
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   const auto& k = fe::norm_kernels<T>(fe::active_isa());
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
-  fe::norm::forward_train<T>(k, px, N, C, L, pg, pb, static_cast<T>(eps), py_, pm, ps, nt);
+  fe::norm::forward_train<T>(k, px, N, C, L, pg, pb, eps, py_, pm, ps, pv, nt);
 }
 
 template <class T>
@@ -114,11 +129,14 @@ bool f64(const py::array& a) {
 
 void bind_norm(py::module_& m) {
   m.def("batch_norm_train", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
-                               py::object beta, double eps) {
-          f64(x) ? train_t<double>(x, y, mean, invstd, gamma, beta, eps) : train_t<float>(x, y, mean, invstd, gamma, beta, eps);
+                               py::object beta, double eps, py::object var) {
+          f64(x) ? train_t<double>(x, y, mean, invstd, gamma, beta, eps, var)
+                 : train_t<float>(x, y, mean, invstd, gamma, beta, eps, var);
         }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
-        py::arg("gamma") = py::none(), py::arg("beta") = py::none(), py::arg("eps") = 1e-5,
-        "Batch statistics of x (N, C, L) into mean/invstd (C,), and y = gamma * xhat + beta.");
+        py::arg("gamma") = py::none(), py::arg("beta") = py::none(), py::arg("eps") = 1e-5, py::kw_only(),
+        py::arg("var") = py::none(),
+        "Batch statistics of x (N, C, L), N*L >= 1, into mean/invstd (C,) (and the biased variance into var, "
+        "when given), and y = gamma * xhat + beta. Sums and normalisation run in double.");
   m.def("batch_norm_eval", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
                               py::object beta) {
           f64(x) ? eval_t<double>(x, y, mean, invstd, gamma, beta) : eval_t<float>(x, y, mean, invstd, gamma, beta);

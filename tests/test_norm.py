@@ -76,3 +76,76 @@ def test_matches_torch(rng):
     tbn.eval()
     ours.eval()
     np.testing.assert_allclose(ours(fe.tensor(x)).data, tbn(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e19, 1e-19])
+def test_float32_statistics_do_not_overflow_or_underflow(isa, rng, scale):
+    """Values of magnitude 1e19 square to 1e38 (a sum of them overflows float32), 1e-19 to 1e-38
+    (float32's underflow): the statistics are accumulated in double, so the output is the
+    standardised input and the running statistics are finite and right."""
+    x64 = rng.standard_normal((64, 3, 5)) * scale + scale * np.array([0.5, -2.0, 0.0])[None, :, None]
+    x = x64.astype(np.float32)
+    eps = 1e-5 * min(1.0, scale ** 2)  # for 1e-19: 1e-43, a float32 denormal, far below the variance
+    want, mean, var = R.batch_norm(x.astype(np.float64), eps=eps)
+    bn = nn.BatchNorm1d(3, eps=eps)
+    X = fe.tensor(x, requires_grad=True)
+    y = bn(X)
+    assert np.all(np.isfinite(y.data))
+    np.testing.assert_allclose(y.data, want, rtol=1e-4, atol=1e-4)
+    assert np.abs(y.data).max() > 1  # standardised values, not zeros
+    np.testing.assert_allclose(bn.running_mean, 0.1 * mean, rtol=1e-5, atol=0)
+    n = x.size // 3
+    np.testing.assert_allclose(bn.running_var, 0.9 + 0.1 * var * n / (n - 1), rtol=1e-5)
+    assert np.all(np.isfinite(bn.running_var))
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    y.backward(dy)
+    dx, dg, db = R.batch_norm_backward(dy.astype(np.float64), x.astype(np.float64), eps=eps)
+    np.testing.assert_allclose(X.grad, dx, rtol=1e-3, atol=1e-3 * np.abs(dx).max())
+    np.testing.assert_allclose(bn.weight.grad, dg, rtol=1e-4, atol=1e-3)
+
+
+def test_float32_extremes_near_float_max(isa):
+    """Values near float32's largest: x - mean and its square overflow float32; the output is still +-1."""
+    x = np.array([[3e38], [-3e38], [3e38], [-3e38]], np.float32).reshape(4, 1)
+    y = fe.nn.functional.batch_norm(fe.tensor(x), training=True).data
+    np.testing.assert_allclose(y, [[1], [-1], [1], [-1]], rtol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4), (2, 3, 0), (0, 3, 5, 5)])
+def test_empty_batch_like_pytorch(rng, shape):
+    """An input with no values gives an empty output in training and in evaluation (PyTorch returns one
+    too, not an error), leaves the running statistics alone and gives zero parameter gradients."""
+    cls = nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d
+    for training in (True, False):
+        bn = cls(3)
+        bn.weight.data[...] = rng.standard_normal(3)
+        bn.train(training)
+        X = fe.tensor(np.zeros(shape, np.float32), requires_grad=True)
+        y = bn(X)
+        assert y.shape == shape
+        y.sum().backward()
+        np.testing.assert_array_equal(bn.weight.grad, np.zeros(3, np.float32))
+        np.testing.assert_array_equal(bn.bias.grad, np.zeros(3, np.float32))
+        assert X.grad.shape == shape
+        np.testing.assert_array_equal(bn.running_mean, np.zeros(3, np.float32))
+        np.testing.assert_array_equal(bn.running_var, np.ones(3, np.float32))
+
+
+def test_one_value_per_channel_in_training_names_the_input_size():
+    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size "
+                                         r"\(1, 3\)"):
+        nn.BatchNorm1d(3)(fe.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"got input size \(1, 3, 1, 1\)"):
+        nn.BatchNorm2d(3)(fe.zeros(1, 3, 1, 1))
+    bn = nn.BatchNorm1d(3)
+    bn.eval()
+    assert bn(fe.zeros(1, 3)).shape == (1, 3)  # evaluation uses the running statistics: one value is fine
+
+
+def test_kernel_writes_the_batch_variance(rng):
+    x = (rng.standard_normal((7, 4, 3)) * 3).astype(np.float32)
+    y, mean, invstd, var = (np.empty_like(x),) + tuple(np.full(4, np.nan, np.float32) for _ in range(3))
+    fe._C.batch_norm_train(x, y, mean, invstd, None, None, 1e-5, var=var)
+    _, m, v = R.batch_norm(x.astype(np.float64))
+    np.testing.assert_allclose(var, v, rtol=1e-6)
+    np.testing.assert_allclose(invstd, 1 / np.sqrt(v + 1e-5), rtol=1e-6)

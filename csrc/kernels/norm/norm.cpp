@@ -16,9 +16,10 @@ void over_channels(int64_t C, int64_t per_channel, int nthreads, F&& fn) {
 
 template <class T>
 void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
-                   T eps, T* y, T* mean, T* invstd, int nthreads) {
-  over_channels(C, N * L, nthreads,
-                [&](int64_t c0, int64_t c1) { k.forward_train(x, N, C, L, gamma, beta, eps, y, mean, invstd, c0, c1); });
+                   double eps, T* y, T* mean, T* invstd, T* var, int nthreads) {
+  over_channels(C, N * L, nthreads, [&](int64_t c0, int64_t c1) {
+    k.forward_train(x, N, C, L, gamma, beta, eps, y, mean, invstd, var, c0, c1);
+  });
 }
 
 template <class T>
@@ -37,8 +38,8 @@ void backward(const Kernels<T>& k, const T* dy, const T* x, int64_t N, int64_t C
 }
 
 #define FE_INSTANTIATE(T)                                                                                      \
-  template void forward_train<T>(const Kernels<T>&, const T*, int64_t, int64_t, int64_t, const T*, const T*, T, \
-                                 T*, T*, T*, int);                                                              \
+  template void forward_train<T>(const Kernels<T>&, const T*, int64_t, int64_t, int64_t, const T*, const T*,    \
+                                 double, T*, T*, T*, T*, int);                                                  \
   template void forward_eval<T>(const Kernels<T>&, const T*, int64_t, int64_t, int64_t, const T*, const T*,     \
                                 const T*, const T*, T*, int);                                                   \
   template void backward<T>(const Kernels<T>&, const T*, const T*, int64_t, int64_t, int64_t, const T*,         \

@@ -1,6 +1,9 @@
 // Batch normalisation over (N, C, L) data (L = H*W for images, 1 for features), fused per channel:
-// one pass for the statistics, one to normalise; the backward reduces dy and dy*xhat per channel in
-// the same fixed order. Channels are split over threads, so results do not depend on the count.
+// two passes for the statistics (the mean, then the squared deviations from it), one to normalise;
+// the backward reduces dy and dy*xhat per channel in the same fixed order. Channels are split over
+// threads, so results do not depend on the count. Every sum and the normalisation run in double, also
+// for float32 data: values of 1e19 square to 1e38 (a sum of them overflows float32, and x - mean of
+// values near 3e38 does too), values of 1e-19 to float32's underflow; in double neither happens.
 #pragma once
 #include <cstdint>
 
@@ -9,15 +12,16 @@ namespace norm {
 
 template <class T>
 struct Kernels {
-  // channels [c0, c1): mean and 1/sqrt(var + eps) (biased variance) of x, and y = gamma*xhat + beta
-  // (gamma/beta null: 1/0)
-  void (*forward_train)(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, T eps, T* y,
-                        T* mean, T* invstd, int64_t c0, int64_t c1);
+  // channels [c0, c1): mean, 1/sqrt(var + eps) and (var not null) the biased variance of x, and
+  // y = gamma*xhat + beta (gamma/beta null: 1/0). N*L >= 1.
+  void (*forward_train)(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, double eps,
+                        T* y, T* mean, T* invstd, T* var, int64_t c0, int64_t c1);
   // y = gamma * (x - mean) * invstd + beta with given per-channel mean/invstd (evaluation)
   void (*forward_eval)(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, const T* mean,
                        const T* invstd, T* y, int64_t c0, int64_t c1);
   // dgamma = sum(dy*xhat), dbeta = sum(dy); dx = gamma*invstd*(dy - dbeta/M - xhat*dgamma/M) (train)
-  // or gamma*invstd*dy (eval: the statistics are constants). dx/dgamma/dbeta may be null.
+  // or gamma*invstd*dy (eval: the statistics are constants). dx/dgamma/dbeta may be null; N*L = 0
+  // gives dgamma = dbeta = 0.
   void (*backward)(const T* dy, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* mean,
                    const T* invstd, int train, T* dx, T* dgamma, T* dbeta, int64_t c0, int64_t c1);
 };
@@ -31,7 +35,7 @@ void fill_avx512(Kernels<double>* k);
 
 template <class T>
 void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
-                   T eps, T* y, T* mean, T* invstd, int nthreads);
+                   double eps, T* y, T* mean, T* invstd, T* var, int nthreads);
 template <class T>
 void forward_eval(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
                   const T* mean, const T* invstd, T* y, int nthreads);

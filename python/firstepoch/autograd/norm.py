@@ -8,13 +8,16 @@ from .function import Function
 def _as_ncl(x):
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C) or (N, C, ...), got shape {x.shape}")
-    return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+    # L spelled out: reshape(N, C, -1) cannot infer it for an empty input
+    return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64)))
 
 
 class BatchNorm(Function):
     """y = gamma * (x - mean) / sqrt(var + eps) + beta per channel (axis 1). In training the batch's
     statistics are used (and, given, running_mean/running_var are updated in place with `momentum`,
-    the variance unbiased, as in PyTorch); in evaluation the running statistics are."""
+    the variance unbiased, as in PyTorch); in evaluation the running statistics are. An empty input
+    gives an empty output in both modes and leaves the running statistics alone, as in PyTorch; a
+    single value per channel in training is a ValueError, as in PyTorch."""
 
     kernel = "batch_norm"
 
@@ -24,19 +27,24 @@ class BatchNorm(Function):
         x3 = _as_ncl(x)
         N, C, L = x3.shape
         y = np.empty_like(x3)
-        if training:
-            if N * L <= 1:
-                raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input "
-                                 f"of shape {x.shape}")
+        if training and N * L == 1:
+            raise ValueError(f"batch_norm: Expected more than 1 value per channel when training, got input size "
+                             f"{tuple(x.shape)}")
+        if training and N * L == 0:
+            # no statistics to take (PyTorch returns the empty output and leaves the running ones); the
+            # backward's sums over no values give zero parameter gradients
+            mean = np.zeros(C, x.dtype)
+            invstd = np.ones(C, x.dtype)
+        elif training:
             mean = np.empty(C, x.dtype)
             invstd = np.empty(C, x.dtype)
-            _C.batch_norm_train(x3, y, mean, invstd, gamma, beta, eps)
+            var = np.empty(C, x.dtype)
+            _C.batch_norm_train(x3, y, mean, invstd, gamma, beta, eps, var=var)
             if running_mean is not None:
-                var = 1.0 / (invstd.astype(np.float64) ** 2) - eps
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
                 running_var *= 1 - momentum
-                running_var += (momentum * var * (N * L) / (N * L - 1)).astype(running_var.dtype)
+                running_var += (momentum * var.astype(np.float64) * (N * L) / (N * L - 1)).astype(running_var.dtype)
         else:
             if running_mean is None:
                 raise ValueError("batch_norm: evaluation needs running statistics")
