@@ -66,8 +66,9 @@ fe::rnn::Shape layer_shape(const py::array& x, const py::array& w_ih, const py::
   require_c_array<T>(w_ih, "w_ih", 2);
   const int64_t G = fe::rnn::gate_count(mode);
   const int64_t T_ = x.shape(0), N = x.shape(1), I = x.shape(2), H = w_hh.shape(1);
-  if (T_ < 1 || N < 1 || I < 1)
-    throw py::value_error("x " + shape_str(x) + " must be (seq_len, batch, input_size), each at least 1");
+  if (T_ < 1 || N < 0 || I < 1)  // an empty batch is fine (PyTorch's too): empty outputs, zero dW
+    throw py::value_error("x " + shape_str(x) + " must be (seq_len, batch, input_size), seq_len and input_size "
+                          "at least 1");
   if (H < 1 || w_hh.shape(0) != G * H)
     throw py::value_error("w_hh must have shape (" + std::to_string(G) + " * hidden_size, hidden_size) for " +
                           std::to_string(G) + " gate(s), got " + shape_str(w_hh));

@@ -82,3 +82,84 @@ def test_unaligned_int64_targets_are_refused():
     t = unaligned((4,), np.int64)
     with pytest.raises(ValueError, match="target .* is not aligned"):
         _C.cross_entropy_forward(logits, t, np.empty(4, np.float32), np.empty((2, 4), np.float32))
+
+
+# ---- empty batches: every kernel writes its outputs even when there is no work ---------------------------
+
+
+def dirty_heap(dtype=np.float32):
+    """Freed memory full of non-zero values, so an output a kernel forgot to write shows garbage."""
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x = rng.standard_normal((8, 16, 20, 20)).astype(dtype)
+        F.conv2d(fe.tensor(x), fe.tensor(rng.standard_normal((16, 16, 3, 3)).astype(dtype))).sum()
+        del x
+
+
+def zero_grads(module):
+    return {name: p.grad for name, p in module.named_parameters()}
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: fe.nn.Linear(3, 4), (0, 3)),
+    (lambda: fe.nn.Conv2d(3, 4, 3, padding=1), (0, 3, 6, 6)),
+    (lambda: fe.nn.Conv2d(4, 6, 3, groups=2, stride=2), (0, 4, 7, 7)),
+    (lambda: fe.nn.BatchNorm1d(3), (0, 3)),
+    (lambda: fe.nn.BatchNorm2d(3), (0, 3, 4, 4)),
+])
+def test_layers_on_an_empty_batch_give_zero_parameter_gradients(make, shape):
+    """Forward and backward of a batch of 0, like PyTorch: an empty output, every parameter gradient
+    exactly zero (not whatever memory the kernel found)."""
+    for _ in range(3):
+        dirty_heap()
+        layer = make()
+        x = fe.tensor(np.zeros(shape, np.float32), requires_grad=True)
+        y = layer(x)
+        assert y.shape[0] == 0
+        y.sum().backward()
+        for name, g in zero_grads(layer).items():
+            assert g is not None, name
+            np.testing.assert_array_equal(g, np.zeros_like(g), err_msg=name)
+        assert x.grad.shape == shape
+
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_layers_on_an_empty_batch(cls, dtype):
+    """A batch of 0 sequences (PyTorch accepts it): empty outputs and states, zero weight and bias
+    gradients in both directions and every layer."""
+    for _ in range(2):
+        dirty_heap(dtype)
+        layer = getattr(fe.nn, cls)(3, 4, num_layers=2, bidirectional=True, dtype=dtype)
+        x = fe.tensor(np.zeros((5, 0, 3), dtype), requires_grad=True)
+        out, state = layer(x)
+        h = state[0] if cls == "LSTM" else state
+        assert out.shape == (5, 0, 8) and h.shape == (4, 0, 4)
+        (out.sum() + h.sum()).backward()
+        for name, g in zero_grads(layer).items():
+            assert g is not None, name
+            np.testing.assert_array_equal(g, np.zeros_like(g), err_msg=name)
+        assert x.grad.shape == (5, 0, 3)
+
+
+def test_rnn_kernel_writes_zero_weight_gradients_for_an_empty_batch():
+    for mode, G in (("rnn_tanh", 1), ("lstm", 4), ("gru", 3)):
+        dirty_heap()
+        x = np.zeros((3, 0, 2), np.float32)
+        w_ih, w_hh = np.ones((G * 5, 2), np.float32), np.ones((G * 5, 5), np.float32)
+        h0 = np.zeros((0, 5), np.float32)
+        out, saved = _C.rnn_forward(x, w_ih, w_hh, None, None, h0, h0 if mode == "lstm" else None, mode)
+        grads = _C.rnn_backward(x, w_ih, w_hh, out, saved, np.zeros_like(out), mode)
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = grads
+        assert dx.shape == (3, 0, 2) and dh0.shape == (0, 5)
+        for g in (dw_ih, dw_hh, db_ih, db_hh):
+            np.testing.assert_array_equal(g, np.zeros_like(g))
+
+
+def test_batch_norm_backward_kernel_on_an_empty_batch_writes_zero_parameter_gradients():
+    x = np.zeros((0, 3, 4), np.float32)
+    dg, db = np.full(3, np.nan, np.float32), np.full(3, np.nan, np.float32)
+    ones = np.ones(3, np.float32)
+    _C.batch_norm_backward(x, x, ones, ones, ones, np.empty_like(x), dg, db, True)
+    np.testing.assert_array_equal(dg, 0)
+    np.testing.assert_array_equal(db, 0)

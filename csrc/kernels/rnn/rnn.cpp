@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <new>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/parallel.h"
@@ -115,6 +116,7 @@ void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, co
              int nthreads) {
   const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, HN = H * N;
   const int64_t IH = I + H;
+  if (N == 0) return;  // an empty batch: out and every saved array are empty
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
   auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };
@@ -197,6 +199,11 @@ void backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, c
               const T* w_hh, const T* out, const Saved<const T>& sv, const T* dout, T* dx, T* dh0, T* dc0, T* dw_ih,
               T* dw_hh, T* db_ih, T* db_hh, int nthreads) {
   const int64_t T_ = s.T, N = s.N, I = s.I, H = s.H, GH = gate_count(s.mode) * H, TN = T_ * N, HN = H * N;
+  if (N == 0) {  // an empty batch: dx, dh0, dc0 are empty; the weight and bias gradients sum nothing
+    for (auto [d, n] : {std::pair<T*, int64_t>{dw_ih, GH * I}, {dw_hh, GH * H}, {db_ih, GH}, {db_hh, GH}})
+      if (d) std::fill(d, d + n, T(0));
+    return;
+  }
   const bool lstm = s.mode == kLstm, gru = s.mode == kGru;
   const int relu = s.mode == kRnnRelu;
   auto time_of = [&](int64_t step) { return s.reverse ? T_ - 1 - step : step; };

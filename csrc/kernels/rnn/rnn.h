@@ -103,7 +103,8 @@ void forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Shape& s, co
 
 // The backward pass through time, from forward's saved arrays and dout (S, N, H), the gradient of out
 // (its h0 slot adds to dh0). Outputs are overwritten; any of dx (T, N, I), dw_ih, dw_hh, db_ih, db_hh
-// may be null (not wanted); dh0 (N, H) and dc0 (N, H, LSTM) must be given. Inside the time loop only
+// may be null (not wanted); dh0 (N, H) and dc0 (N, H, LSTM) must be given. N = 0 (an empty batch)
+// gives zero weight and bias gradients. Inside the time loop only
 // dh_{t-1} = W_hh^T dgates_t is computed; dW_ih, dW_hh and the biases are one GEMM (row sum) each over
 // all T*N columns afterwards, so their summation order is fixed.
 template <class T>

@@ -51,8 +51,8 @@ def _check(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode):
                          f"for input {x.shape}")
     if mode == "lstm" and (c0 is None or c0.shape != (N, H)):
         raise ValueError(f"rnn (lstm): c0 has shape {None if c0 is None else c0.shape}, expected {(N, H)}")
-    if T < 1 or N < 1 or I < 1:
-        raise ValueError(f"rnn: input {x.shape} must have at least one step, one sequence and one feature")
+    if T < 1 or I < 1:  # a batch of 0 sequences is fine, as in PyTorch
+        raise ValueError(f"rnn: input {x.shape} must have at least one step and one feature")
 
 
 class RNNLayer(Function):
