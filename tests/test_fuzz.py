@@ -108,6 +108,17 @@ class Case:
                 return view
         return base
 
+    def poison(self, *names):
+        """Fills the named outputs with NaN (in a case without a mutation), so an element the kernel
+        does not write (an empty reduction left alone) fails the comparison with the reference."""
+        if self.mutation is not None:
+            return
+        for name in names:
+            a = self.arrays.get(name)
+            if a is not None and a.dtype.kind == "f":
+                a[...] = np.nan
+                self.before[name] = a.copy()
+
     def dtype_mutated(self):
         return self.mutation is not None and self.mutation[1] in DTYPE_MUTATIONS
 
@@ -290,6 +301,7 @@ def test_fuzz_softmax_forward(data):
     isa_and_threads(draw)
     dt, (R, C), log = fdtype(draw), draw(dims(2)), draw(st.booleans())
     c = Case(draw, {"x": ((R, C), dt), "out": ((R, C), dt)}, outputs=("out",))
+    c.poison("out")
     if draw(st.integers(0, 5)) == 0 and c.mutation is None:
         c.arrays["out"] = c.arrays["x"]  # in place is allowed
     x, out = c.arrays["x"], c.arrays["out"]
@@ -309,6 +321,7 @@ def test_fuzz_softmax_backward(data):
     dt, (R, C), log = fdtype(draw), draw(dims(2)), draw(st.booleans())
     y = softmax_ref(np.random.default_rng(R * 31 + C).standard_normal((R, C)), log).astype(dt)
     c = Case(draw, {"y": ((R, C), dt, y), "dy": ((R, C), dt), "dx": ((R, C), dt)}, outputs=("dx",))
+    c.poison("dx")
     if draw(st.integers(0, 5)) == 0 and c.mutation is None:
         c.arrays["dx"] = c.arrays["dy"]  # dx may be dy
     A = c.arrays
@@ -341,6 +354,7 @@ def ce_common(draw, backward):
         specs["stats"] = ((2, R), dt)
         outputs = ("loss", "stats")
     c = Case(draw, specs, outputs=outputs)
+    c.poison(*outputs)
     return c, dt, R, C, ignore, ls, outputs
 
 
@@ -476,11 +490,12 @@ def conv_setup(draw):
     values (zero or negative strides, dilations and groups, negative or 2**62 padding)."""
     dt = fdtype(draw)
     N, H, W = draw(dims(3, big=False))
+    N = 0 if draw(st.integers(0, 5)) == 0 else N  # an empty batch often: its outputs must still be written
     H, W = H + draw(st.integers(0, 6)), W + draw(st.integers(0, 6))
     wild = draw(st.integers(0, 3)) == 0
     groups = draw(st.sampled_from([1, 1, 2, 3] + ([0, -1] if wild else [])))
     g = max(groups, 1)
-    Cg, OCg = draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from([1, 2]))
+    Cg, OCg = draw(st.sampled_from([0, 1, 2, 2, 3])), draw(st.sampled_from([0, 1, 2, 2]))
     k = pair(draw, WIN)
     s = pair(draw, st.sampled_from([1, 1, 2, 3] + ([0, -2] if wild else [])))
     p = pair(draw, st.sampled_from([0, 0, 1, 2] + ([-1, 2 ** 62, 2 ** 40] if wild else [])))
@@ -513,11 +528,12 @@ def test_fuzz_conv2d_forward(data):
     if draw(st.booleans()):
         specs["b"] = ((OC,), dt)
     c = Case(draw, specs, outputs=("y",))
+    c.poison("y")
     A = c.arrays
     if run_case("conv2d_forward", c, _C.conv2d_forward, A["x"], A["w"], A.get("b"), A["y"], s, p, d, groups):
         assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
         assert_inputs_untouched(c, ("y",))
-        if c.finite and not c.aliased() and N * C * H * W * OC:
+        if c.finite and not c.aliased():  # empty sizes too: every output element must be written
             B = c.before
             want = ref.conv.conv2d(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
             scale = ref.conv.conv2d(np.abs(f64(B["x"])), np.abs(f64(B["w"])), None, s, p, d, groups) + 1
@@ -540,12 +556,13 @@ def test_fuzz_conv2d_backward(data):
     if want_dw:
         specs["dw"] = ((OC, C // g, *k), dt)
     c = Case(draw, specs, outputs=("dx", "dw"))
+    c.poison("dx", "dw")
     A = c.arrays
     if run_case("conv2d_backward", c, _C.conv2d_backward, A["x"], A["w"], A["dy"], A.get("dx"), A.get("dw"), s, p, d,
                 groups):
         assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
         assert_inputs_untouched(c, ("dx", "dw"))
-        if c.finite and not c.aliased() and N * C * H * W * OC:  # the reference needs non-empty arrays
+        if c.finite and not c.aliased():  # N = 0 included: dweight is zeros then, never garbage
             B = c.before
             rdx, rdw, _ = ref.conv.conv2d_backward(f64(B["x"]), f64(B["w"]), f64(B["dy"]), s, p, d, groups)
             sdx, sdw, _ = ref.conv.conv2d_backward(np.abs(f64(B["x"])), np.abs(f64(B["w"])), np.abs(f64(B["dy"])),
@@ -565,6 +582,7 @@ def test_fuzz_im2col(data):
     dt, _, C, H, W, _, _, k, s, p, d = conv_setup(draw)
     OH, OW = conv_out(H, W, k, s, p, d)
     c = Case(draw, {"x": ((C, H, W), dt), "col": ((C * k[0] * k[1], OH * OW), dt)}, outputs=("col",))
+    c.poison("col")
     A = c.arrays
     if run_case("im2col", c, _C.im2col, A["x"], A["col"], k, s, p, d):
         assert valid_geometry(k, s, p, d, OH, OW, H, W)
@@ -614,6 +632,7 @@ def test_fuzz_max_pool2d(data):
     c = Case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt),
                     "argmax": ((N, C, OH, OW), np.int64, np.zeros((N, C, OH, OW), np.int64))},
              outputs=("y", "argmax"))
+    c.poison("y")
     A = c.arrays
     if run_case("max_pool2d", c, _C.max_pool2d, A["x"], A["y"], A["argmax"], k, s, p, d):
         assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
@@ -677,6 +696,7 @@ def test_fuzz_avg_pool2d(data):
     dt, N, C, H, W, k, s, p, d = pool_setup(draw, dilation=False)
     OH, OW = conv_out(H, W, k, s, p, d)
     c = Case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt)}, outputs=("y",))
+    c.poison("y")
     A = c.arrays
     if run_case("avg_pool2d", c, _C.avg_pool2d, A["x"], A["y"], k, s, p):
         assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
@@ -734,20 +754,24 @@ def opt(draw, c, name):
 def test_fuzz_batch_norm_train(data):
     draw = data.draw
     isa_and_threads(draw)
-    dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta"))
+    dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta", "var"))
     eps = draw(st.sampled_from([1e-5, 1e-5, 1.0, 0.0, -1.0, float("nan")]))
-    c = Case(draw, specs, outputs=("y", "mean", "invstd"))
+    c = Case(draw, specs, outputs=("y", "mean", "invstd", "var"))
+    c.poison("y", "mean", "invstd", "var")
     A = c.arrays
-    gamma, beta = opt(draw, c, "gamma"), opt(draw, c, "beta")
-    if run_case("batch_norm_train", c, _C.batch_norm_train, A["x"], A["y"], A["mean"], A["invstd"], gamma, beta, eps):
+    gamma, beta, var_out = opt(draw, c, "gamma"), opt(draw, c, "beta"), opt(draw, c, "var")
+    if run_case("batch_norm_train", c, _C.batch_norm_train, A["x"], A["y"], A["mean"], A["invstd"], gamma, beta, eps,
+                var=var_out):
         assert eps > 0 and N * L > 0
-        assert_inputs_untouched(c, ("y", "mean", "invstd"))
+        assert_inputs_untouched(c, ("y", "mean", "invstd", "var"))
         if c.values == "normal" and not c.aliased():
             B = c.before
             y, mean, var = ref.norm.batch_norm(f64(B["x"]), None if gamma is None else f64(B["gamma"]),
                                                None if beta is None else f64(B["beta"]), eps)
             close(A["mean"], mean, dt, N * L, np.abs(mean) + 1)
             close(A["invstd"], 1 / np.sqrt(var + eps), dt, N * L, 1 / np.sqrt(var + eps))
+            if var_out is not None:
+                close(var_out, var, dt, N * L, var + 1)
             if np.all(var > 1e-3):
                 close(A["y"], y, dt, N * L, np.abs(y) + 10)
 
@@ -760,6 +784,7 @@ def test_fuzz_batch_norm_eval(data):
     isa_and_threads(draw)
     dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta"))
     c = Case(draw, specs, outputs=("y",))
+    c.poison("y")
     A = c.arrays
     gamma, beta = opt(draw, c, "gamma"), opt(draw, c, "beta")
     if run_case("batch_norm_eval", c, _C.batch_norm_eval, A["x"], A["y"], A["mean"], A["invstd"], gamma, beta):
@@ -783,17 +808,18 @@ def test_fuzz_batch_norm_backward(data):
     dt, N, C, L, specs = bn_setup(draw, ("dy", "x", "mean", "invstd", "gamma", "dx", "dgamma", "dbeta"))
     train = draw(st.booleans())
     c = Case(draw, specs, outputs=("dx", "dgamma", "dbeta"))
+    c.poison("dx", "dgamma", "dbeta")
     A = c.arrays
     gamma, dx, dgamma, dbeta = (opt(draw, c, n) for n in ("gamma", "dx", "dgamma", "dbeta"))
     ok = run_case("batch_norm_backward", c, _C.batch_norm_backward, A["dy"], A["x"], A["mean"], A["invstd"], gamma,
                   dx, dgamma, dbeta, train)
     if ok:
         assert_inputs_untouched(c, ("dx", "dgamma", "dbeta"))
-        if c.finite and not c.aliased() and not train:
+        if c.finite and not c.aliased():  # N*L = 0 included: dgamma and dbeta are zeros then
             B = {k: f64(v) for k, v in c.before.items()}
             g = 1 if gamma is None else B["gamma"][:, None]
             xhat = (B["x"] - B["mean"][:, None]) * B["invstd"][:, None]
-            if dx is not None:
+            if dx is not None and not train:
                 close(dx, B["dy"] * g * B["invstd"][:, None], dt, 4, np.abs(B["dy"]) * 10 + 1)
             if dbeta is not None:
                 close(dbeta, B["dy"].sum(axis=(0, 2)), dt, N * L, np.abs(B["dy"]).sum(axis=(0, 2)) + 1)
@@ -906,7 +932,7 @@ def test_fuzz_rnn_forward(data):
                   b_ih, b_hh, A["h0"], c0, mode, reverse)
     if ok:
         T, N, I = A["x"].shape  # the sizes x has (a drawn mismatch of seq_len alone is legal)
-        assert min(T, N, I, H) >= 1 and (c0 is None) == (mode != "lstm")
+        assert min(T, I, H) >= 1 and (c0 is None) == (mode != "lstm")  # N = 0 (an empty batch) is fine
         assert_inputs_untouched(c, ())
         out = result[0][0]
         assert out.shape == (T + (2 if mode == "lstm" else 1), N, H)
@@ -932,7 +958,8 @@ def test_fuzz_rnn_backward(data):
     dt = fdtype(draw)
     mode = draw(st.sampled_from(sorted(RNN_GATES)))
     reverse = draw(st.booleans())
-    T, N, I, H = (draw(st.sampled_from([1, 1, 2, 3, 5, 8])) for _ in range(4))
+    T, I, H = (draw(st.sampled_from([1, 1, 2, 3, 5, 8])) for _ in range(3))
+    N = draw(st.sampled_from([0, 1, 1, 2, 3, 5, 8]))  # 0: the weight gradients must come back zero
     GH = RNN_GATES[mode] * H
     rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
     clean = {"x": rng.standard_normal((T, N, I)), "w_ih": rng.standard_normal((GH, I)) * 0.5,
@@ -983,9 +1010,11 @@ def test_fuzz_rnn_backward(data):
             if needs[0]:
                 close(dx, want[0], dt, k, np.abs(want[0]) + 1)
             if needs[1]:
+                close(dw_ih, want[3], dt, k * N, np.abs(want[3]) + 1)
                 close(dw_hh, want[4], dt, k * N, np.abs(want[4]) + 1)
             if needs[2]:
                 close(db_ih, want[5], dt, k * N, np.abs(want[5]) + 1)
+                close(db_hh, want[6], dt, k * N, np.abs(want[6]) + 1)
 
 
 # ---- every registered Function ---------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     for n in range(N):
         col = im2col(x[n], (kh, kw), stride, padding, dilation).reshape(groups, Cg * kh * kw, OH * OW)
         for g in range(groups):
-            out[n, g * OCg:(g + 1) * OCg] = weight[g * OCg:(g + 1) * OCg].reshape(OCg, -1) @ col[g]
+            out[n, g * OCg:(g + 1) * OCg] = weight[g * OCg:(g + 1) * OCg].reshape(OCg, Cg * kh * kw) @ col[g]
     out = out.reshape(N, OC, OH, OW)
     return out if bias is None else out + bias[None, :, None, None]
 
@@ -60,15 +60,15 @@ def conv2d_backward(x, weight, dy, stride=1, padding=0, dilation=1, groups=1):
     OCg = OC // groups
     dx = np.zeros_like(x)
     dw = np.zeros_like(weight)
-    dyf = dy.reshape(N, OC, -1)
+    dyf = dy.reshape(N, OC, dy.shape[2] * dy.shape[3])  # sizes spelled out: -1 is ambiguous when empty
     for n in range(N):
-        col = im2col(x[n], (kh, kw), stride, padding, dilation).reshape(groups, Cg * kh * kw, -1)
+        col = im2col(x[n], (kh, kw), stride, padding, dilation).reshape(groups, Cg * kh * kw, dyf.shape[2])
         dcol = np.empty_like(col)
         for g in range(groups):
-            wg = weight[g * OCg:(g + 1) * OCg].reshape(OCg, -1)
+            wg = weight[g * OCg:(g + 1) * OCg].reshape(OCg, Cg * kh * kw)
             dw[g * OCg:(g + 1) * OCg] += (dyf[n, g * OCg:(g + 1) * OCg] @ col[g].T).reshape(OCg, Cg, kh, kw)
             dcol[g] = wg.T @ dyf[n, g * OCg:(g + 1) * OCg]
-        dx[n] = col2im(dcol.reshape(C * kh * kw, -1), (C, H, W), (kh, kw), stride, padding, dilation)
+        dx[n] = col2im(dcol.reshape(C * kh * kw, dyf.shape[2]), (C, H, W), (kh, kw), stride, padding, dilation)
     return dx, dw, dy.sum(axis=(0, 2, 3))
 
 
