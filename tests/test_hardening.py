@@ -156,10 +156,50 @@ def test_rnn_kernel_writes_zero_weight_gradients_for_an_empty_batch():
             np.testing.assert_array_equal(g, np.zeros_like(g))
 
 
-def test_batch_norm_backward_kernel_on_an_empty_batch_writes_zero_parameter_gradients():
-    x = np.zeros((0, 3, 4), np.float32)
-    dg, db = np.full(3, np.nan, np.float32), np.full(3, np.nan, np.float32)
-    ones = np.ones(3, np.float32)
-    _C.batch_norm_backward(x, x, ones, ones, ones, np.empty_like(x), dg, db, True)
-    np.testing.assert_array_equal(dg, 0)
-    np.testing.assert_array_equal(db, 0)
+def test_every_kernel_writes_its_outputs_at_each_zero_size(isa):
+    """The audit of the contract "a kernel writes every output element even when there is no work":
+    each _C entry with an overwritten output, one size at a time set to 0 (where that is legal), the
+    outputs prefilled with NaN. Where the reduction is empty the result is the empty sum (0), plus
+    the bias where there is one; what padding alone covers is the padding's value."""
+    f = np.float32
+
+    def nan(*s):
+        return np.full(s, np.nan, f)
+
+    def ones(*s):
+        return np.ones(s, f)
+
+    for M, N, K in [(0, 3, 2), (3, 0, 2), (3, 4, 0)]:  # K = 0: out = beta * out + bias = bias
+        out = nan(M, N)
+        _C.gemm(ones(M, K), ones(K, N), out, bias=np.arange(N, dtype=f))
+        np.testing.assert_array_equal(out, np.broadcast_to(np.arange(N, dtype=f), (M, N)))
+    # conv2d: empty batch, no input channels, no output channels, an empty image seen only as padding
+    for x, w, p in [(ones(0, 2, 5, 5), ones(3, 2, 3, 3), (0, 0)), (ones(2, 0, 5, 5), ones(3, 0, 3, 3), (0, 0)),
+                    (ones(2, 2, 5, 5), ones(0, 2, 3, 3), (0, 0)), (ones(2, 2, 0, 5), ones(3, 2, 1, 1), (1, 1))]:
+        OH, OW = x.shape[2] + 2 * p[0] - w.shape[2] + 1, x.shape[3] + 2 * p[1] - w.shape[3] + 1
+        y = nan(x.shape[0], w.shape[0], OH, OW)
+        bias = np.arange(w.shape[0], dtype=f)
+        _C.conv2d_forward(x, w, bias, y, (1, 1), p, (1, 1), 1)
+        want = np.broadcast_to(bias[None, :, None, None], y.shape) if w.shape[1] == 0 or x.shape[2] == 0 else y
+        np.testing.assert_array_equal(y, want)
+        assert not np.isnan(y).any()
+        dx, dw = nan(*x.shape), nan(*w.shape)
+        _C.conv2d_backward(x, w, ones(*y.shape), dx, dw, (1, 1), p, (1, 1), 1)
+        np.testing.assert_array_equal(dw, np.zeros_like(dw) if x.shape[0] == 0 or x.shape[2] == 0 else dw)
+        np.testing.assert_array_equal(dx, np.zeros_like(dx) if w.shape[0] == 0 else dx)
+        assert not np.isnan(dx).any() and not np.isnan(dw).any()
+    col = nan(18, 2)
+    _C.im2col(ones(2, 0, 1), col, (3, 3), (1, 1), (2, 1), (1, 1))  # every window on padding only
+    np.testing.assert_array_equal(col, 0)
+    y, am = nan(1, 2, 1, 3), np.full((1, 2, 1, 3), 7, np.int64)
+    _C.max_pool2d(ones(1, 2, 0, 2), y, am, (2, 2), (2, 1), (1, 1), (1, 1))
+    np.testing.assert_array_equal(y, -np.inf)
+    np.testing.assert_array_equal(am, -1)
+    y = nan(1, 2, 1, 3)
+    _C.avg_pool2d(ones(1, 2, 0, 2), y, (2, 2), (2, 1), (1, 1))
+    np.testing.assert_array_equal(y, 0)
+    for shape in [(0, 3, 4), (2, 3, 0)]:  # batch norm's parameter gradients: sums over no values
+        dg, db = nan(3), nan(3)
+        _C.batch_norm_backward(nan(*shape), nan(*shape), ones(3), ones(3), ones(3), nan(*shape), dg, db, True)
+        np.testing.assert_array_equal(dg, 0)
+        np.testing.assert_array_equal(db, 0)
