@@ -203,3 +203,19 @@ def test_every_kernel_writes_its_outputs_at_each_zero_size(isa):
         _C.batch_norm_backward(nan(*shape), nan(*shape), ones(3), ones(3), ones(3), nan(*shape), dg, db, True)
         np.testing.assert_array_equal(dg, 0)
         np.testing.assert_array_equal(db, 0)
+
+
+def test_losses_and_softmax_over_an_empty_batch_follow_pytorch():
+    """PyTorch: the mean cross-entropy of no rows is nan (0 / 0), the sum 0, 'none' an empty vector;
+    the gradient is empty. Softmax of no rows is no rows."""
+    for reduction, want in (("mean", np.nan), ("sum", 0.0)):
+        x = fe.tensor(np.zeros((0, 5), np.float32), requires_grad=True)
+        loss = F.cross_entropy(x, np.zeros(0, np.int64), reduction=reduction)
+        np.testing.assert_array_equal(loss.item(), want)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss.backward()
+        assert x.grad.shape == (0, 5)
+    assert F.cross_entropy(fe.zeros(0, 5), np.zeros(0, np.int64), reduction="none").shape == (0,)
+    x = fe.tensor(np.zeros((0, 5), np.float32), requires_grad=True)
+    F.log_softmax(x, dim=1).sum().backward()
+    assert x.grad.shape == (0, 5)
