@@ -133,6 +133,7 @@ def backward(root, grad=None, retain_graph=False):
 
     grads = {id(root): grad}
     hooks = _tensor_hooks
+    modes = _function.modes()  # the calling thread's profiler and anomaly mode
     for node in reversed(topological_order(root)):
         g = grads.pop(id(node), None)
         if g is None:
@@ -156,11 +157,11 @@ def backward(root, grad=None, retain_graph=False):
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
-        prof = _function._profiler
+        prof = modes.profiler
         in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        if _function._anomaly_enabled:
+        if modes.anomaly_enabled:
             _function._anomaly.check_backward(fn, ctx, in_grads)
         for parent, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
             if not need or pg is None:
