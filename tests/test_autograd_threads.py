@@ -214,3 +214,69 @@ def test_profiles_record_only_their_own_thread():
     run_threads(step, a, b)
     assert profs["a"].counts() == {("Add", "forward"): 1}
     assert profs["b"].counts() == {("Sub", "forward"): 1}
+
+
+# ---- concurrent backward into one leaf ---------------------------------------------------------------
+
+@pytest.fixture
+def fast_switching():
+    """Makes the interpreter switch threads as often as it can, so unguarded read-modify-writes interleave."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+# Gradients big enough that NumPy releases the GIL inside each addition, so another thread's
+# read-modify-write of .grad can land in the middle of it (with 16 entries a loss is rare).
+N_THREADS, N_PASSES, SIZE = 8, 200, 1 << 16
+
+
+def test_concurrent_backward_into_one_shared_leaf_loses_nothing(fast_switching):
+    w = fe.tensor(np.zeros(SIZE), requires_grad=True)
+    start = threading.Barrier(N_THREADS, timeout=30)
+
+    def worker():
+        start.wait()
+        for _ in range(N_PASSES):
+            (w * 1.0).sum().backward()  # adds exactly 1.0 to every entry of w.grad
+
+    run_threads(start, *[worker] * N_THREADS)
+    np.testing.assert_array_equal(w.grad, np.full(SIZE, float(N_THREADS * N_PASSES)))
+
+
+def test_concurrent_backward_keeps_hooks_and_retained_grads_exact(fast_switching):
+    w = fe.tensor(np.zeros(SIZE), requires_grad=True)
+    h = w * 1.0              # one non-leaf shared by every thread's graph
+    h.retain_grad()
+    calls = []
+    w.register_hook(lambda g: calls.append(1))  # list.append is atomic; counts every leaf gradient
+    start = threading.Barrier(N_THREADS, timeout=30)
+
+    def worker():
+        start.wait()
+        for _ in range(N_PASSES):
+            (h * 2.0).sum().backward(retain_graph=True)
+
+    run_threads(start, *[worker] * N_THREADS)
+    total = float(N_THREADS * N_PASSES)
+    np.testing.assert_array_equal(h.grad, np.full(SIZE, 2.0 * total))
+    np.testing.assert_array_equal(w.grad, np.full(SIZE, 2.0 * total))
+    assert len(calls) == N_THREADS * N_PASSES
+
+
+def test_hooks_registered_from_many_threads_at_once_are_all_kept(fast_switching):
+    for _ in range(400):
+        w = fe.tensor(np.zeros(2), requires_grad=True)
+        calls = []
+        start = threading.Barrier(N_THREADS, timeout=30)
+
+        def register(i):
+            def run():
+                start.wait()
+                w.register_hook(lambda g, i=i: calls.append(i))
+            return run
+
+        run_threads(start, *[register(i) for i in range(N_THREADS)])
+        w.sum().backward()
+        assert sorted(calls) == list(range(N_THREADS)), "a hook registered at the same time as another was lost"
