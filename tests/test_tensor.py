@@ -371,3 +371,46 @@ def test_indexing_backward_for_basic_fancy_and_mask_indices():
     for row in x:  # iteration indexes row by row and stops cleanly
         (row * 2).sum().backward()
     np.testing.assert_array_equal(x.grad, np.full((3, 4), 2.0))
+
+
+def test_eq_and_ne_are_elementwise_and_give_bool_tensors():
+    a, b = fe.tensor([1, 2, 3]), fe.tensor([1, 0, 3])
+    eq, ne = a == b, a != b
+    assert isinstance(eq, fe.Tensor) and eq.dtype == np.bool_ and not eq.requires_grad
+    np.testing.assert_array_equal(eq.data, [True, False, True])
+    np.testing.assert_array_equal(ne.data, [False, True, False])
+    np.testing.assert_array_equal(a.eq(b).data, eq.data)
+    np.testing.assert_array_equal(a.ne(b).data, ne.data)
+    # a number, a NumPy array (on either side) and a list broadcast, as in PyTorch
+    np.testing.assert_array_equal((a == 2).data, [False, True, False])
+    np.testing.assert_array_equal((2 != a).data, [True, False, True])
+    np.testing.assert_array_equal((np.array([1, 2, 0]) == a).data, [True, True, False])
+    np.testing.assert_array_equal((a == np.array([[1], [3]])).data, [[True, False, False], [False, False, True]])
+    np.testing.assert_array_equal((a != [1, 2, 0]).data, [False, False, True])
+    assert (fe.tensor(2.0) == 2.0).data.ndim == 0 and bool(fe.tensor(2.0) == 2.0)
+    w = fe.tensor([1.0, 2.0], requires_grad=True)
+    assert not (w == w.detach()).requires_grad and (w == w).grad_fn is None
+    # accuracy the PyTorch way: the count of a bool tensor is int64, its float mean the fraction
+    logits = fe.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    y = fe.tensor([1, 1, 1])
+    correct = logits.argmax(1) == y
+    assert correct.sum().dtype == np.int64 and correct.sum().item() == 2
+    assert correct.float().mean().item() == pytest.approx(2 / 3)
+    # objects a Tensor cannot compare with fall back to identity, as in PyTorch
+    assert (a == None) is False and (a != None) is True  # noqa: E711
+    assert (a == "a") is False
+    with pytest.raises(TypeError, match="eq: cannot compare a Tensor with NoneType"):
+        a.eq(None)
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value is ambiguous"):
+        bool(a == b)
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with no values is ambiguous"):
+        bool(fe.zeros(0) == 0)
+
+
+def test_tensors_stay_hashable_by_identity():
+    a, b = fe.tensor([1.0, 2.0]), fe.tensor([1.0, 2.0])
+    d = {a: "a", b: "b"}
+    assert d[a] == "a" and d[b] == "b" and len({a, b, a}) == 2
+    assert a in {a} and b not in {a}
+    params = [a, b]
+    assert any(p is b for p in params) and params.index(a) == 0  # identity is checked first

@@ -6,7 +6,7 @@ from . import _C
 from ._C import get_num_threads, set_num_threads
 from . import autograd
 from . import data, datasets, models, nn, optim
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from . import distributed, io, viz
 from .io import load, save
@@ -31,5 +31,5 @@ __version__ = getattr(_C, "__version__", "0.0.0")
 __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Tensor", "tensor", "from_numpy",
            "zeros", "ones", "full", "rand", "randn", "arange", "zeros_like", "ones_like", "rand_like",
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
-           "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32", "float64", "int64",
-           "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect", "interpret"]
+           "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
+           "float64", "int64", "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect", "interpret"]

@@ -11,11 +11,14 @@ is one row per (op, phase): calls, total and mean milliseconds, the share of the
 the kernel family the op calls with the ISA it runs at (firstepoch.cpu_info()), and for ops that can
 count their arithmetic (matmul, linear, conv2d: a Function's ``flops``) the FLOPs and the achieved
 GFLOP/s. Times are of the op's own forward or backward, kernel and NumPy work included; the tensor
-bookkeeping around it is not. Ops from every thread are recorded while a profile is active; only one
-profile can be active at a time (entering a second raises RuntimeError). Entering the same profile
-again adds to its rows. Off, the cost is one global check per op.
+bookkeeping around it is not. As PyTorch's autograd profiler, a profile is thread-local: it records the
+ops (and backward passes) run by the thread that entered it, while other threads run unprofiled or
+under profiles of their own. Profiles do not nest in a thread (entering a second raises RuntimeError),
+and a profile is active in one thread at a time. Entering the same profile again adds to its rows.
+Off, the cost is one check per op.
 """
 import json
+import threading
 import time
 
 from . import _C
@@ -61,6 +64,7 @@ class Profile:
         self._kernels = {}    # op name -> kernel family
         self.wall_ns = 0
         self._start = None
+        self._thread_id = None  # the thread it is active in
 
     # ---- recording (called by Function.apply and the engine) ---------------------------------------
     def forward(self, cls, ctx, raw, kwargs):
@@ -107,24 +111,32 @@ class Profile:
 
     # ---- the context ----------------------------------------------------------------------------------
     def __enter__(self):
-        if _function._profiler is not None:
+        m = _function.modes()
+        if m.profiler is not None:
             raise RuntimeError("profile: another profile is already active (profiles do not nest; "
                                "end the outer one first, or enter the same profile again later to add to it)")
-        _function._profiler = self
+        if self._thread_id is not None:
+            raise RuntimeError("profile: this profile is active in another thread (a profile records one "
+                               "thread at a time; make one profile per thread)")
+        self._thread_id = threading.get_ident()
+        m.profiler = self
         self._start = _clock()
         return self
 
     def __exit__(self, *exc):
-        if _function._profiler is self:
-            _function._profiler = None
-        if self._start is not None:
-            self.wall_ns += _clock() - self._start
-            self._start = None
+        m = _function.modes()
+        if m.profiler is self:
+            m.profiler = None
+            self._thread_id = None
+            if self._start is not None:
+                self.wall_ns += _clock() - self._start
+                self._start = None
         return False
 
     @property
     def active(self):
-        return _function._profiler is self
+        """Whether this profile is recording the calling thread."""
+        return _function.modes().profiler is self
 
     # ---- results --------------------------------------------------------------------------------------
     def _kernel_label(self, op, dtype):

@@ -24,6 +24,8 @@ from .autograd.engine import backward as _backward
 from .autograd.function import is_grad_enabled
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# What a Tensor compares with elementwise (==, <, ...); other objects make == fall back to identity.
+_COMPARABLE = (np.ndarray, np.generic, bool, int, float, list, tuple)
 
 # What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -251,8 +253,9 @@ class Tensor:
     # Python conversions of one-element tensors
     def __bool__(self):
         if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
-                               "use .any() or .all() on .numpy()")
+            what = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous (shape {self.shape}); "
+                               "use .numpy().any() or .numpy().all()")
         return bool(self.data)
 
     def __float__(self):
@@ -267,10 +270,17 @@ class Tensor:
                             f"of shape {self.shape}")
         return int(self.data)
 
-    # comparisons give boolean tensors (no gradient)
+    # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array, a list or a
+    # number and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to
+    # identity (t == None is False). Hashing stays by identity (id), so tensors work as dict keys and in
+    # sets; Python checks identity before __eq__, so `p in [tensors]` finds the same object, but it would
+    # compare values against the others: look tensors up by id() or `is` in library code.
     def _cmp(self, other, fn):
-        o = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(fn(self.data, o), False)
+        if isinstance(other, Tensor):
+            other = other.data
+        elif not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return Tensor._wrap(np.asarray(fn(self.data, other)), False)
 
     def __lt__(self, o):
         return self._cmp(o, np.less)
@@ -284,8 +294,23 @@ class Tensor:
     def __ge__(self, o):
         return self._cmp(o, np.greater_equal)
 
-    def eq(self, o):
+    def __eq__(self, o):
         return self._cmp(o, np.equal)
+
+    def __ne__(self, o):
+        return self._cmp(o, np.not_equal)
+
+    def eq(self, other):
+        return self._cmp_method(other, np.equal, "eq")
+
+    def ne(self, other):
+        return self._cmp_method(other, np.not_equal, "ne")
+
+    def _cmp_method(self, other, fn, name):
+        r = self._cmp(other, fn)
+        if r is NotImplemented:
+            raise TypeError(f"{name}: cannot compare a Tensor with {type(other).__name__}")
+        return r
 
     __hash__ = object.__hash__
 

@@ -7,7 +7,8 @@
 While it is on, every Function.apply records where (file:line of the user's code) the op was
 created, checks the op's forward output, and the engine checks each gradient an op's backward
 returns; the first non-finite value raises RuntimeError naming the op (its Function class), the
-phase (forward or backward) and that place. Off (the default) it costs one global check per op.
+phase (forward or backward) and that place. The mode belongs to the thread that sets it (a new thread
+starts with it off). Off (the default) it costs one check per op.
 """
 import os
 import sys
@@ -21,38 +22,29 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 
 
 def is_anomaly_enabled():
-    return _function._anomaly_enabled
+    """Whether anomaly detection is on in the calling thread."""
+    return _function.modes().anomaly_enabled
 
 
 def set_detect_anomaly(mode):
-    """Turns anomaly detection on or off globally; returns the previous setting."""
-    prev = _function._anomaly_enabled
-    _function._anomaly_enabled = bool(mode)
+    """Turns anomaly detection on or off in the calling thread; returns the previous setting."""
+    m = _function.modes()
+    prev, m.anomaly_enabled = m.anomaly_enabled, bool(mode)
     return prev
 
 
-class detect_anomaly:
-    """Context manager (and decorator) that turns anomaly detection on inside its block."""
+class detect_anomaly(_function._ModeGuard):
+    """Context manager (and decorator) that turns anomaly detection on inside its block, in the thread
+    that runs the block (as grad mode is; PyTorch's anomaly mode is process-wide instead). A backward
+    is checked by the mode of the thread that calls backward()."""
 
     def __init__(self, mode=True):
+        super().__init__()
         self.mode = bool(mode)
-        self.prev = None
 
-    def __enter__(self):
-        self.prev = set_detect_anomaly(self.mode)
-        return self
-
-    def __exit__(self, *exc):
-        set_detect_anomaly(self.prev)
-        return False
-
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.mode):
-                return fn(*args, **kwargs)
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        return wrapper
+    @staticmethod
+    def _swap(value):
+        return set_detect_anomaly(value)
 
 
 def _is_internal(filename):

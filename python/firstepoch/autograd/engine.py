@@ -3,8 +3,11 @@
 A tensor made by an op holds that op's Context in ``_ctx``; the context holds the op (``fn``), its
 inputs (``parents``) and what forward saved. Leaves have ``_ctx = None`` and collect ``.grad``.
 The walk is iterative (an explicit stack), so a chain of 100,000 ops needs no Python recursion.
+Backward may run in several threads at once, into shared leaves: each addition into a .grad holds
+_grad_lock, so no thread's contribution is lost (as PyTorch's AccumulateGrad holds a mutex).
 """
 import sys
+import threading
 import weakref
 
 import numpy as np
@@ -15,6 +18,14 @@ from . import function as _function
 # Kept here rather than on the tensor so Tensor stays four slots and the engine pays one dict check per
 # node when no hook exists.
 _tensor_hooks = {}
+# Guards the get-or-create of an entry and changes to its hook list. Reentrant: a garbage collection
+# inside a locked section may run _drop_entry (a weakref callback) in the same thread.
+_hooks_lock = threading.RLock()
+
+# Held around every read-modify-write of a .grad (a leaf's, or a non-leaf's kept by retain_grad); a
+# NumPy addition releases the GIL on big arrays, so without it concurrent backwards lose gradients.
+# Hooks run outside it (they may be slow, or call backward themselves).
+_grad_lock = threading.Lock()
 
 
 class RemovableHandle:
@@ -30,12 +41,21 @@ class RemovableHandle:
 
 
 def _entry(tensor):
+    """The hook entry of tensor, created if missing; call with _hooks_lock held."""
     key = id(tensor)
     entry = _tensor_hooks.get(key)
     if entry is None or entry[0]() is not tensor:
-        ref = weakref.ref(tensor, lambda _, key=key: _tensor_hooks.pop(key, None))
+        ref = weakref.ref(tensor, lambda r, key=key: _drop_entry(key, r))
         entry = _tensor_hooks[key] = [ref, [], False]
     return entry
+
+
+def _drop_entry(key, ref):
+    """Weakref callback: the tensor is gone; forget its entry (unless the id was reused already)."""
+    with _hooks_lock:
+        entry = _tensor_hooks.get(key)
+        if entry is not None and entry[0] is ref:
+            del _tensor_hooks[key]
 
 
 def register_hook(tensor, hook):
@@ -47,16 +67,18 @@ def register_hook(tensor, hook):
     if not tensor.requires_grad:
         raise ValueError("register_hook: this tensor does not require grad, so backward never computes its "
                          "gradient (create it with requires_grad=True or from one that does)")
-    entry = _entry(tensor)
-    entry[1].append(hook)
+    with _hooks_lock:
+        entry = _entry(tensor)
+        entry[1] = entry[1] + [hook]  # a new list: a running backward iterates the old one
     key = id(tensor)
 
     def remove():
-        e = _tensor_hooks.get(key)
-        if e is entry and hook in e[1]:
-            e[1].remove(hook)
-            if not e[1] and not e[2]:
-                del _tensor_hooks[key]
+        with _hooks_lock:
+            e = _tensor_hooks.get(key)
+            if e is entry and any(h is hook for h in e[1]):
+                e[1] = [h for h in e[1] if h is not hook]
+                if not e[1] and not e[2]:
+                    del _tensor_hooks[key]
     return RemovableHandle(remove)
 
 
@@ -65,7 +87,8 @@ def retain_grad(tensor):
     if not tensor.requires_grad:
         raise ValueError("retain_grad: this tensor does not require grad, so it has no gradient to keep")
     if tensor._ctx is not None:
-        _entry(tensor)[2] = True
+        with _hooks_lock:
+            _entry(tensor)[2] = True
 
 
 def retains_grad(tensor):
@@ -74,10 +97,10 @@ def retains_grad(tensor):
 
 
 def _run_hooks(node, g):
-    entry = _tensor_hooks[id(node)]
-    if entry[0]() is not node:
+    entry = _tensor_hooks.get(id(node))
+    if entry is None or entry[0]() is not node:
         return g
-    for hook in tuple(entry[1]):
+    for hook in entry[1]:
         r = hook(g)
         if r is not None:
             r = np.asarray(getattr(r, "data", r))
@@ -86,7 +109,8 @@ def _run_hooks(node, g):
                                    f"{g.dtype} gradient of shape {g.shape}")
             g = r
     if entry[2] and node._ctx is not None:
-        node.grad = g.copy() if node.grad is None else node.grad + g
+        with _grad_lock:
+            node.grad = g.copy() if node.grad is None else node.grad + g
     return g
 
 
@@ -133,6 +157,7 @@ def backward(root, grad=None, retain_graph=False):
 
     grads = {id(root): grad}
     hooks = _tensor_hooks
+    modes = _function.modes()  # the calling thread's profiler and anomaly mode
     for node in reversed(topological_order(root)):
         g = grads.pop(id(node), None)
         if g is None:
@@ -141,14 +166,16 @@ def backward(root, grad=None, retain_graph=False):
             g = _run_hooks(node, g)
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
-            if node.grad is None:
-                # Keep g itself only if nothing else can see it: it owns its memory (not a view of an
-                # upstream gradient) and no other reference exists (a backward may hand one array to
-                # two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
-                owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
-                node.grad = g if owned else g.copy()
-            else:
-                node.grad = node.grad + g
+            with _grad_lock:
+                if node.grad is None:
+                    # Keep g itself only if nothing else can see it: it owns its memory (not a view of
+                    # an upstream gradient) and no other reference exists (a backward may hand one
+                    # array to two inputs, as Add does). Otherwise copy, so no two .grad arrays share
+                    # memory.
+                    owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
+                    node.grad = g if owned else g.copy()
+                else:
+                    node.grad = node.grad + g
             continue
         fn = ctx.fn
         if getattr(ctx, "saved_tensors", ()) is None:
@@ -156,11 +183,11 @@ def backward(root, grad=None, retain_graph=False):
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
-        prof = _function._profiler
+        prof = modes.profiler
         in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        if _function._anomaly_enabled:
+        if modes.anomaly_enabled:
             _function._anomaly.check_backward(fn, ctx, in_grads)
         for parent, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
             if not need or pg is None:
