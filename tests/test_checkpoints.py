@@ -275,6 +275,10 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     ([2 ** 32, 2 ** 32], [0, 0]),            # wraps an int64 product to 0
     ([2 ** 62, 4], [0, 0]),
     ([2 ** 64], [0, 2 ** 66]),               # beyond int64
+    ([2 ** 62, 0], [0, 0]),                  # empty, yet too big for np.empty
+    ([2 ** 64, 0], [0, 0]),
+    ([2 ** 40, 2 ** 40, 0], [0, 0]),
+    ([1] * 70, [0, 4]),                      # more dimensions than NumPy allows
 ])
 def test_claimed_sizes_are_checked_before_anything_is_allocated(tmp_path, shape, offsets):
     path = tmp_path / "liar.safetensors"

@@ -21,6 +21,7 @@ import re
 import secrets
 import stat
 import struct
+import sys
 import zlib
 from collections import OrderedDict
 
@@ -31,6 +32,7 @@ _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
            "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 _MAX_HEADER = 100 * 1024 * 1024  # the reference implementation's limit
+_MAX_RANK = 64  # NumPy 2's limit on dimensions
 CHECKSUM_KEY = "firstepoch.checksums"  # reserved metadata key: {"algorithm", "header", "tensors": {name: hex}}
 _ALGORITHM = "crc32"  # zlib's: ~2 GB/s, every 1-3 bit error and every burst up to 32 bits is caught
 
@@ -233,6 +235,11 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _short(value, n=60):
+    text = repr(value)
+    return text if len(text) <= n else text[:n] + "..."
+
+
 def _read_exactly(f, buf, where, what):
     view = memoryview(buf)
     got = 0
@@ -289,15 +296,20 @@ def _check_header(header, data_size, where):
             raise CheckpointError(f"{where} is corrupted: entry {name!r} lacks dtype, shape or data_offsets")
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
         if not isinstance(dtype, str) or dtype not in _DTYPES:
-            raise CheckpointError(f"{where}: tensor {name!r} has dtype {dtype!r}, which firstepoch cannot read "
+            raise CheckpointError(f"{where}: tensor {name!r} has dtype {_short(dtype)}, which firstepoch cannot read "
                                   f"(known: {sorted(_DTYPES)})")
         if (not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape)
                 or not isinstance(offsets, list) or len(offsets) != 2
                 or not all(_is_int(o) and o >= 0 for o in offsets)):
-            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has shape {shape!r} and offsets "
-                                  f"{offsets!r} (expected a list of integers >= 0 and two integers >= 0)")
+            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has shape {_short(shape)} and offsets "
+                                  f"{_short(offsets)} (expected a list of integers >= 0 and two integers >= 0)")
         begin, end = offsets
-        nbytes = math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize  # Python ints: no overflow
+        itemsize = np.dtype(_DTYPES[dtype]).itemsize
+        nbytes = math.prod(shape) * itemsize  # Python ints: no overflow
+        # what NumPy can hold at all (an empty array too: [2**62, 0] is refused by np.empty)
+        if len(shape) > _MAX_RANK or math.prod(d for d in shape if d) * itemsize > sys.maxsize:
+            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has shape {_short(shape)}, which no "
+                                  f"array can have (rank <= {_MAX_RANK}, at most {sys.maxsize} bytes)")
         if begin > end:
             raise CheckpointError(f"{where} is corrupted: tensor {name!r} has offsets {offsets}")
         if end > data_size:
@@ -379,7 +391,11 @@ def load_safetensors(path):
         tensors = {}
         for name, dtype, shape, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):  # file order
             dt = np.dtype(_DTYPES[dtype])
-            arr = np.empty(shape, dtype=dt)
+            try:
+                arr = np.empty(shape, dtype=dt)
+            except ValueError as e:  # a limit of this NumPy that the header check does not know
+                raise CheckpointError(f"{where}: tensor {name!r} of shape {_short(shape)} cannot be held "
+                                      f"by NumPy ({e})") from None
             buf = _bytes_of(arr)
             f.seek(8 + n + begin)
             _read_exactly(f, buf, where, f"tensor {name!r}")
