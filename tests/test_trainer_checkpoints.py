@@ -58,48 +58,50 @@ def _best_record(path):
     return json.loads(meta["progress"]), {k: v for k, v in tensors.items() if k.startswith("model.")}
 
 
-def _kill_run(tmp_path, tiny, monkeypatch, kill_at, after):
+def _kill_run(tmp_path, tiny, monkeypatch, kill_at, after, every):
     """Runs to the end, killing the run once at write number `kill_at` (before or after the write), then
-    resuming from `last` (or from scratch when there is none) as a user would."""
-    config = dict(model="mlp", epochs=len(VAL_ACC), batch_size=32, seed=4, checkpoint_every=0)
-    out = tmp_path / f"kill{kill_at}{'after' if after else 'before'}"
+    resuming from `last` (or from scratch when there is none) as a user would. Returns the trainer, the
+    folder, the number of writes and the validation accuracy of every model written to best."""
+    config = dict(model="mlp", epochs=len(VAL_ACC), batch_size=32, seed=4, checkpoint_every=every)
+    out = tmp_path / f"kill{every}-{kill_at}{'after' if after else 'before'}"
     real = fio.save_safetensors
-    count = [0]
+    count, best_writes = [0], []
 
     def save(tensors, path, metadata=None):
         count[0] += 1
         if count[0] == kill_at and not after:
             raise Killed
         real(tensors, path, metadata)
+        if os.path.basename(path) == "best.safetensors":
+            best_writes.append(VAL_ACC[json.loads(metadata["progress"])["epoch"] - 1])
         if count[0] == kill_at and after:
             raise Killed
     monkeypatch.setattr(fio, "save_safetensors", save)
     t = _scripted(Trainer.from_config(config, data=tiny, out_dir=str(out), **QUIET))
     try:
         t.fit()
-        killed = False
     except Killed:
-        killed = True
-    monkeypatch.setattr(fio, "save_safetensors", real)
-    if killed:
         t = _scripted(Trainer.from_config(config, data=tiny, out_dir=str(out), **QUIET))
         last = out / "checkpoints" / "last.safetensors"
         if last.exists():
             t.load_checkpoint(last)
         t.fit()
-    return t, out, count[0], killed
+    monkeypatch.setattr(fio, "save_safetensors", real)
+    return t, out, count[0], best_writes
 
 
-def test_best_checkpoint_survives_every_kill_point(tmp_path, tiny, one_thread, monkeypatch):
-    whole, out, writes, _ = _kill_run(tmp_path, tiny, monkeypatch, 0, False)
+@pytest.mark.parametrize("every", [0, 1])  # epoch ends only; also mid-epoch (2 steps per epoch)
+def test_best_checkpoint_survives_every_kill_point(tmp_path, tiny, one_thread, monkeypatch, every):
+    whole, out, writes, _ = _kill_run(tmp_path, tiny, monkeypatch, 0, False, every)
     assert whole.best_val_acc == max(VAL_ACC)
     best_progress, best_weights = _best_record(out / "checkpoints" / "best.safetensors")
     assert best_progress["epoch"] == 1 + VAL_ACC.index(max(VAL_ACC)) and best_progress["best_val_acc"] == max(VAL_ACC)
     assert writes >= len(VAL_ACC) + 2
     for kill_at in range(1, writes + 1):
         for after in (False, True):
-            t, out, _, killed = _kill_run(tmp_path, tiny, monkeypatch, kill_at, after)
-            assert killed
+            t, out, total, best_writes = _kill_run(tmp_path, tiny, monkeypatch, kill_at, after, every)
+            assert total >= kill_at  # the kill happened
+            assert best_writes == sorted(best_writes), (kill_at, after, best_writes)  # never a worse model
             assert t.best_val_acc == max(VAL_ACC), (kill_at, after)
             progress, weights = _best_record(out / "checkpoints" / "best.safetensors")
             assert progress["epoch"] == best_progress["epoch"], (kill_at, after)
