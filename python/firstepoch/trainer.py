@@ -437,8 +437,7 @@ class Trainer:
 CHECKPOINT_FIELDS = ("config", "progress", "rng", "optimizer", "scheduler")
 
 
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
+_is_int, _short = fio._is_int, fio._short  # an int that is not a bool; a repr cut for messages
 
 
 def _is_count(v):
@@ -451,11 +450,6 @@ def _is_number(v):
 
 def _is_finite(v):
     return _is_number(v) and math.isfinite(v)
-
-
-def _short(v, n=60):
-    text = repr(v)
-    return text if len(text) <= n else text[:n] + "..."
 
 
 def _same_kind(saved, current):
