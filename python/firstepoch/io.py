@@ -5,13 +5,24 @@ A safetensors file is an 8-byte little-endian header length N, N bytes of JSON
 little-endian bytes of every tensor, offsets counted from the end of the header. Files written here
 load with ``safetensors.numpy.load_file`` and the other way round.
 
+Integrity: the metadata entry CHECKSUM_KEY holds (as a JSON string, so the file stays plain safetensors)
+a crc32 of every tensor's bytes and one of the header itself; load_safetensors verifies them and names
+the tensor that fails. Files of other tools, without the entry, load unverified. Loading trusts nothing
+in the file: the header is checked against a schema and every size against the file's real size before
+anything is allocated, and each tensor is read straight into its own array.
+
 Every write goes to a temporary file in the target's folder, is flushed and fsynced, then renamed over
 the target (``os.replace`` is atomic on POSIX and Windows): a crash mid-write leaves the previous file.
 """
 import json
+import math
 import os
+import re
+import secrets
+import stat
 import struct
-import tempfile
+import sys
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -21,13 +32,9 @@ _DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4",
            "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 _MAX_HEADER = 100 * 1024 * 1024  # the reference implementation's limit
-
-
-def _file_mode():
-    """0o666 less the process umask: what open() would give (mkstemp's files are 0o600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+_MAX_RANK = 64  # NumPy 2's limit on dimensions
+CHECKSUM_KEY = "firstepoch.checksums"  # reserved metadata key: {"algorithm", "header", "tensors": {name: hex}}
+_ALGORITHM = "crc32"  # zlib's: ~2 GB/s, every 1-3 bit error and every burst up to 32 bits is caught
 
 
 class CheckpointError(ValueError):
@@ -37,16 +44,36 @@ class CheckpointError(ValueError):
 
 # ---- atomic writes ----------------------------------------------------------------------------------
 
+def _temporary_pattern(name):
+    """The names atomic_write gives the temporaries of folder/name: '.NAME.XXXXXXXX.tmp' (also matches the
+    mkstemp names of earlier versions)."""
+    return re.compile(r"\." + re.escape(name) + r"\.[A-Za-z0-9_]{1,32}\.tmp\Z")
+
+
+def _open_temporary(folder, name):
+    """(fd, path) of a new file '.NAME.XXXXXXXX.tmp' in `folder`. Created with mode 0o666 so that the kernel
+    applies the umask, as open() would; mkstemp's 0o600 would need the umask read back, and os.umask can
+    only be read by setting it, which races with every other thread's file creation."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"atomic_write: no free temporary name for {name!r} in {folder!r}")
+
+
 def atomic_write(path, chunks):
-    """Writes the byte strings in `chunks` to `path` atomically: temporary file in the same folder, flush,
-    fsync, rename into place, fsync the folder. If anything fails the temporary file is removed and any
-    previous `path` is untouched."""
+    """Writes the byte strings (or buffers) in `chunks` to `path` atomically: temporary file in the same
+    folder, flush, fsync, rename into place, fsync the folder. If anything fails the temporary file is
+    removed and any previous `path` is untouched. (A process killed outright leaves the temporary:
+    remove_stale_temporaries clears it.)"""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+    fd, tmp = _open_temporary(folder, os.path.basename(path))
     try:
-        os.chmod(tmp, _file_mode())
         with os.fdopen(fd, "wb") as f:
             for chunk in chunks:
                 f.write(chunk)
@@ -73,7 +100,30 @@ def atomic_write_text(path, text):
     atomic_write(path, [text.encode("utf-8")])
 
 
-# ---- safetensors -----------------------------------------------------------------------------------
+def remove_stale_temporaries(folder, names):
+    """Removes what atomic_write leaves behind when it is killed outright (kill -9, power loss) while
+    writing folder/NAME, for each NAME in `names`; returns the removed paths. Only for a folder whose
+    files one process writes: another process's write in progress would lose its temporary."""
+    patterns = [_temporary_pattern(n) for n in names]
+    try:
+        entries = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    removed = []
+    for entry in entries:
+        if not any(p.match(entry) for p in patterns):
+            continue
+        full = os.path.join(folder, entry)
+        try:
+            if stat.S_ISREG(os.lstat(full).st_mode):
+                os.unlink(full)
+                removed.append(full)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+# ---- safetensors: writing ---------------------------------------------------------------------------
 
 def _as_array(name, value):
     from .tensor import Tensor
@@ -86,20 +136,48 @@ def _as_array(name, value):
     if dt not in _NAMES:
         raise TypeError(f"save_safetensors: tensor {name!r} has dtype {arr.dtype}, which safetensors cannot "
                         f"hold (use one of {sorted(str(np.dtype(v)) for v in _DTYPES.values())})")
-    return np.ascontiguousarray(arr, dtype=dt)
+    # np.asarray, not np.ascontiguousarray: the latter makes a 0-d array 1-d (shape (1,))
+    return np.asarray(arr, dtype=dt, order="C")
+
+
+def _bytes_of(arr):
+    """The array's bytes as a flat uint8 view (no copy; C-contiguous arrays only; 0-d included)."""
+    return arr.reshape(-1).view(np.uint8)
+
+
+def _crc(buf):
+    return f"{zlib.crc32(buf) & 0xFFFFFFFF:08x}"
+
+
+def _header_checksum(header):
+    """crc32 of the header in a canonical form (sorted keys, no spaces, ASCII), with '__metadata__' always
+    present and without the checksum record itself: covers every name, dtype, shape, offset and metadata
+    string."""
+    canon = dict(header)
+    meta = canon.get("__metadata__")
+    if meta is None:
+        meta = {}
+    if isinstance(meta, dict):
+        meta = {k: v for k, v in meta.items() if k != CHECKSUM_KEY}
+    canon["__metadata__"] = meta
+    return _crc(json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
 
 
 def encode_safetensors(tensors, metadata=None):
-    """(header bytes, [array bytes...]) for the dict name -> array and the str -> str metadata."""
+    """(header bytes, [array bytes...]) for the dict name -> array and the str -> str metadata, with the
+    checksum record (CHECKSUM_KEY) added to the metadata. The byte chunks are views of the arrays."""
     if not isinstance(tensors, dict):
         raise TypeError(f"save_safetensors: tensors must be a dict name -> array, got {type(tensors).__name__}")
-    header = {}
+    meta = {}
     if metadata:
         bad = [k for k, v in metadata.items() if not isinstance(k, str) or not isinstance(v, str)]
         if bad:
             raise TypeError(f"save_safetensors: metadata must map str to str; not so for {bad}")
-        header["__metadata__"] = dict(metadata)
-    arrays = []
+        if CHECKSUM_KEY in metadata:
+            raise ValueError(f"save_safetensors: metadata key {CHECKSUM_KEY!r} is reserved for the checksums")
+        meta = dict(metadata)
+    header = {"__metadata__": meta}
+    bodies, sums = [], {}
     offset = 0
     for name, value in tensors.items():
         if not isinstance(name, str) or name == "__metadata__":
@@ -108,82 +186,228 @@ def encode_safetensors(tensors, metadata=None):
         header[name] = {"dtype": _NAMES[arr.dtype], "shape": list(arr.shape),
                         "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
-        arrays.append(arr)
+        body = _bytes_of(arr)
+        sums[name] = _crc(body)
+        bodies.append(body)
+    record = {"algorithm": _ALGORITHM, "header": _header_checksum(header), "tensors": sums}
+    meta[CHECKSUM_KEY] = json.dumps(record, separators=(",", ":"))
     blob = json.dumps(header, separators=(",", ":")).encode("utf-8")
     blob += b" " * (-len(blob) % 8)  # pad with spaces so the data starts 8-byte aligned (as the reference does)
-    return struct.pack("<Q", len(blob)) + blob, [a.tobytes() for a in arrays]
+    return struct.pack("<Q", len(blob)) + blob, bodies
 
 
 def save_safetensors(tensors, path, metadata=None):
-    """Writes name -> array (or Tensor) with str -> str metadata to `path`, atomically."""
+    """Writes name -> array (or Tensor) with str -> str metadata to `path`, atomically, with checksums."""
     head, bodies = encode_safetensors(tensors, metadata)
     atomic_write(path, [head] + bodies)
 
 
-def load_safetensors(path):
-    """(OrderedDict name -> array, metadata dict) from a safetensors file. Every inconsistency (a short
-    file, a header that is not JSON, an unknown dtype, offsets outside the data or overlapping, a shape
-    that does not match its byte count) raises CheckpointError naming the file and the problem."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint {path!r} does not exist")
-    with open(path, "rb") as f:
-        raw = f.read()
-    where = f"checkpoint {path!r}"
-    if len(raw) < 8:
-        raise CheckpointError(f"{where} is truncated: {len(raw)} bytes, not even the 8-byte header length")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if n > _MAX_HEADER:
-        raise CheckpointError(f"{where} is not a safetensors file: its header length field says {n} bytes")
-    if 8 + n > len(raw):
-        raise CheckpointError(f"{where} is truncated: the header needs {n} bytes, the file has {len(raw) - 8} "
-                              "after the length field")
+# ---- safetensors: reading ---------------------------------------------------------------------------
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(f"duplicated keys {dup}")
+    return dict(pairs)
+
+
+def parse_json(text, what):
+    """json.loads for text read from a file: any failure (bad syntax, duplicated keys, a number too long
+    to convert, nesting too deep for the parser) is a ValueError naming `what`."""
     try:
-        header = json.loads(raw[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{where} is corrupted or not a safetensors file: its header is not JSON ({e})") from None
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
+    except (ValueError, TypeError) as e:  # JSONDecodeError, UnicodeDecodeError and int-size errors are ValueErrors
+        raise ValueError(f"{what} is not JSON ({e})") from None
+
+
+def _utf8(text):
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a lone surrogate: JSON can spell it, UTF-8 (and safetensors) cannot
+        return False
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _short(value, n=60):
+    text = repr(value)
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _read_exactly(f, buf, where, what):
+    view = memoryview(buf)
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            raise CheckpointError(f"{where} is truncated: {what} ends after {got} of its {len(view)} bytes "
+                                  "(the file shrank while it was read)")
+        got += n
+
+
+def _open_regular(path, where):
+    """A binary file object for `path`, refused unless it is a regular file. Opened non-blocking, so a FIFO
+    is refused instead of waiting for a writer."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where} does not exist") from None
+    except IsADirectoryError:  # Windows cannot open a folder at all
+        raise CheckpointError(f"{where} is not a regular file (a folder)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                    or stat.S_ISBLK(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a socket or other")
+            raise CheckpointError(f"{where} is not a regular file ({kind})")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=0), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _check_header(header, data_size, where):
+    """The header's tensor entries as (name, dtype, shape, begin, end), in file order, after checking
+    them against a schema and the data's real size; the metadata dict. Sizes use Python ints."""
     if not isinstance(header, dict):
         raise CheckpointError(f"{where} is corrupted: its header is a JSON {type(header).__name__}, not an object")
-    metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+    metadata = header.get("__metadata__")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) and _utf8(v) and _utf8(k)
+                                                 for k, v in metadata.items()):
         raise CheckpointError(f"{where} is corrupted: __metadata__ must map strings to strings")
-    data = memoryview(raw)[8 + n:]
-    spans = []
-    tensors = OrderedDict()
+    entries = []
     for name, info in header.items():
-        try:
-            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-        except (TypeError, KeyError, ValueError):
-            raise CheckpointError(f"{where} is corrupted: entry {name!r} lacks dtype, shape or data_offsets") from None
-        if dtype not in _DTYPES:
-            raise CheckpointError(f"{where}: tensor {name!r} has dtype {dtype!r}, which firstepoch cannot read "
+        if name == "__metadata__":
+            continue
+        if not _utf8(name):
+            raise CheckpointError(f"{where} is corrupted: tensor name {name!r} is not valid Unicode")
+        if not isinstance(info, dict) or not all(k in info for k in ("dtype", "shape", "data_offsets")):
+            raise CheckpointError(f"{where} is corrupted: entry {name!r} lacks dtype, shape or data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
+            raise CheckpointError(f"{where}: tensor {name!r} has dtype {_short(dtype)}, which firstepoch cannot read "
                                   f"(known: {sorted(_DTYPES)})")
-        if (not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape)
-                or not all(isinstance(o, int) for o in (begin, end))):
-            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has shape {shape!r} and offsets "
-                                  f"{[begin, end]!r}")
-        dt = np.dtype(_DTYPES[dtype])
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-        if not 0 <= begin <= end:
-            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has offsets {[begin, end]}")
-        if end > len(data):
+        if (not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape)
+                or not isinstance(offsets, list) or len(offsets) != 2
+                or not all(_is_int(o) and o >= 0 for o in offsets)):
+            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has shape {_short(shape)} and offsets "
+                                  f"{_short(offsets)} (expected a list of integers >= 0 and two integers >= 0)")
+        begin, end = offsets
+        itemsize = np.dtype(_DTYPES[dtype]).itemsize
+        nbytes = math.prod(shape) * itemsize  # Python ints: no overflow
+        # what NumPy can hold at all (an empty array too: [2**62, 0] is refused by np.empty)
+        if len(shape) > _MAX_RANK or math.prod(d for d in shape if d) * itemsize > sys.maxsize:
+            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has shape {_short(shape)}, which no "
+                                  f"array can have (rank <= {_MAX_RANK}, at most {sys.maxsize} bytes)")
+        if begin > end:
+            raise CheckpointError(f"{where} is corrupted: tensor {name!r} has offsets {offsets}")
+        if end > data_size:
             raise CheckpointError(f"{where} is truncated: tensor {name!r} ends at byte {end} of the data, "
-                                  f"which holds {len(data)} bytes")
+                                  f"which holds {data_size} bytes")
         if end - begin != nbytes:
             raise CheckpointError(f"{where} is corrupted: tensor {name!r} of shape {tuple(shape)} and dtype "
                                   f"{dtype} needs {nbytes} bytes, its offsets span {end - begin}")
-        spans.append((begin, end, name))
-        tensors[name] = np.frombuffer(data[begin:end], dtype=dt).reshape(shape).astype(dt.newbyteorder("="))
-    spans.sort()
+        entries.append((name, dtype, tuple(shape), begin, end))
     pos = 0
-    for begin, end, name in spans:
+    for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):
         if begin != pos:
             raise CheckpointError(f"{where} is corrupted: tensor {name!r} starts at byte {begin} of the data, "
                                   f"expected {pos} (overlapping or a gap)")
         pos = end
-    if pos != len(data):
-        raise CheckpointError(f"{where} is corrupted: {len(data) - pos} bytes after the last tensor")
-    return tensors, metadata
+    if pos != data_size:
+        raise CheckpointError(f"{where} is corrupted: {data_size - pos} bytes after the last tensor")
+    return entries, metadata
+
+
+def _checksums(header, metadata, names, where):
+    """The tensor checksums of the record in the metadata, after checking the header's own checksum;
+    None for a file without a record (written by another tool)."""
+    text = metadata.get(CHECKSUM_KEY)
+    if text is None:
+        return None
+    try:
+        record = parse_json(text, f"its checksum record ({CHECKSUM_KEY!r})")
+    except ValueError as e:
+        raise CheckpointError(f"{where} is corrupted: {e}") from None
+    sums = record.get("tensors") if isinstance(record, dict) else None
+    if (not isinstance(record, dict) or record.get("algorithm") != _ALGORITHM
+            or not isinstance(record.get("header"), str) or not isinstance(sums, dict)
+            or not all(isinstance(v, str) for v in sums.values())):
+        raise CheckpointError(f"{where} is corrupted: its checksum record ({CHECKSUM_KEY!r}) is not "
+                              f'{{"algorithm": "{_ALGORITHM}", "header": hex, "tensors": {{name: hex}}}}')
+    if _header_checksum(header) != record["header"]:
+        raise CheckpointError(f"{where} is corrupted: the header checksum does not match (a name, dtype, "
+                              "shape, offset or metadata string was changed)")
+    if set(sums) != set(names):
+        odd = sorted(set(sums) ^ set(names))
+        raise CheckpointError(f"{where} is corrupted: the checksum record and the header disagree on the "
+                              f"tensors {odd}")
+    return sums
+
+
+def load_safetensors(path):
+    """(OrderedDict name -> array, metadata dict) from a safetensors file. Every inconsistency (not a
+    regular file, a short file, a header that is not JSON or does not follow the schema, an unknown
+    dtype, offsets outside the data or overlapping, a shape that does not match its byte count, a
+    checksum that fails) raises CheckpointError naming the file and the problem. Sizes are checked
+    against the file's size before anything is allocated; each tensor is read into its own array."""
+    path = os.fspath(path)
+    where = f"checkpoint {path!r}"
+    f, size = _open_regular(path, where)
+    with f:
+        if size < 8:
+            raise CheckpointError(f"{where} is truncated: {size} bytes, not even the 8-byte header length")
+        head = bytearray(8)
+        _read_exactly(f, head, where, "the header length")
+        (n,) = struct.unpack("<Q", head)
+        if n > _MAX_HEADER:
+            raise CheckpointError(f"{where} is not a safetensors file: its header length field says {n} bytes")
+        if 8 + n > size:
+            raise CheckpointError(f"{where} is truncated: the header needs {n} bytes, the file has {size - 8} "
+                                  "after the length field")
+        blob = bytearray(n)
+        _read_exactly(f, blob, where, "the header")
+        try:
+            header = parse_json(blob.decode("utf-8"), "its header")
+        except UnicodeDecodeError as e:
+            raise CheckpointError(f"{where} is corrupted or not a safetensors file: its header is not JSON "
+                                  f"({e})") from None
+        except ValueError as e:
+            raise CheckpointError(f"{where} is corrupted or not a safetensors file: {e}") from None
+        del blob
+        entries, metadata = _check_header(header, size - 8 - n, where)
+        sums = _checksums(header, metadata, [e[0] for e in entries], where)
+        tensors = {}
+        for name, dtype, shape, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):  # file order
+            dt = np.dtype(_DTYPES[dtype])
+            try:
+                arr = np.empty(shape, dtype=dt)
+            except ValueError as e:  # a limit of this NumPy that the header check does not know
+                raise CheckpointError(f"{where}: tensor {name!r} of shape {_short(shape)} cannot be held "
+                                      f"by NumPy ({e})") from None
+            buf = _bytes_of(arr)
+            f.seek(8 + n + begin)
+            _read_exactly(f, buf, where, f"tensor {name!r}")
+            if sums is not None and _crc(buf) != sums[name]:
+                raise CheckpointError(f"{where} is corrupted: tensor {name!r} fails its checksum ({_ALGORITHM} "
+                                      f"{_crc(buf)}, recorded {sums[name]}): its bytes were changed")
+            if dtype == "BOOL" and buf.size and buf.max() > 1:
+                raise CheckpointError(f"{where} is corrupted: tensor {name!r} of dtype BOOL holds bytes other "
+                                      "than 0 and 1")
+            tensors[name] = arr if dt.isnative else arr.astype(dt.newbyteorder("="))
+    metadata = {k: v for k, v in metadata.items() if k != CHECKSUM_KEY}
+    return OrderedDict((e[0], tensors[e[0]]) for e in entries), metadata
 
 
 # ---- modules --------------------------------------------------------------------------------------
@@ -224,11 +448,16 @@ def load(path, module=None, prefix=""):
     return module
 
 
-def load_into(module, tensors, meta, path):
+def check_class(module, meta, path):
+    """CheckpointError when the metadata says the file was saved from another class than `module`'s."""
     saved_class = meta.get("class")
     if saved_class is not None and saved_class != type(module).__name__:
         raise CheckpointError(f"checkpoint {os.fspath(path)!r} holds a {saved_class}, not a "
                               f"{type(module).__name__}")
+
+
+def load_into(module, tensors, meta, path):
+    check_class(module, meta, path)
     try:
         module.load_state_dict(tensors)
     except (KeyError, ValueError, TypeError) as e:

@@ -163,6 +163,8 @@ class Trainer:
         self.history = []
         self.best_val_acc = -1.0
         self.test_result = None
+        if self.out_dir is not None and self.is_main:
+            self._remove_stale_temporaries()
 
     @classmethod
     def from_config(cls, config, data=None, **kwargs):
@@ -270,12 +272,16 @@ class Trainer:
         self.log(f"epoch {row['epoch']}/{self.epochs}  train loss {row['train_loss']:.4f} acc "
                  f"{row['train_acc']:.2%}  val loss {val_loss:.4f} acc {val_acc:.2%}  lr {row['lr']:.2e}  "
                  f"{seconds:.1f} s")
+        improved = val_acc > self.best_val_acc
+        self.best_val_acc = max(self.best_val_acc, val_acc)  # before saving: `last` carries the best so far
         if self.out_dir is not None and self.is_main:
-            self.save_checkpoint()
-            if val_acc > self.best_val_acc:
+            # best, then last: a kill between the two resumes from the previous `last`, which redoes this
+            # epoch bitwise and rewrites the same best; `last` never records a best that best.safetensors
+            # does not hold
+            if improved:
                 self.save_checkpoint(self._path("checkpoints", "best.safetensors"))
+            self.save_checkpoint()
             self.write_metrics()
-        self.best_val_acc = max(self.best_val_acc, val_acc)
 
     def evaluate(self, x, y, batch=500):
         """(mean loss, accuracy, predicted labels) of the model on arrays x, y, in evaluation mode."""
@@ -352,14 +358,54 @@ class Trainer:
 
     def load_checkpoint(self, path):
         """Restores everything save_checkpoint wrote; the file must come from the same model and
-        optimizer (CheckpointError names what differs)."""
-        tensors, meta = read_checkpoint(path)
+        optimizer (CheckpointError names what differs). Everything is checked before anything is
+        restored: a refused checkpoint leaves the trainer as it was."""
+        tensors, meta, parsed = _read_checkpoint(path)
+        where = f"checkpoint {os.fspath(path)!r}"
         model_sd = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-        fio.load_into(self.model, model_sd, meta, path)
-        opt_meta = json.loads(meta["optimizer"])
+        fio.check_class(self.model, meta, path)  # the plainest mismatch is named first
+        opt_state = self._optimizer_state(tensors, parsed["optimizer"], where)
+        fio.load_into(self.model, model_sd, meta, path)  # checks, then copies: nothing half-loaded
+        try:
+            self.optimizer.load_state_dict(opt_state)
+        except (ValueError, KeyError, TypeError) as e:  # _optimizer_state checked what this checks
+            raise fio.CheckpointError(f"{where}: optimizer state does not fit: {e}") from None
+        sched = parsed["scheduler"]
+        if self.scheduler is not None and sched is not None:
+            self.scheduler.last_epoch = int(sched)
+        p = parsed["progress"]
+        self.epoch, self.step_in_epoch, self.global_step = p["epoch"], p["step_in_epoch"], p["global_step"]
+        self._sums, self._epoch_time = list(p["sums"]), float(p["epoch_time"])
+        self.history, self.best_val_acc = p["history"], float(p["best_val_acc"])
+        _random.set_state(parsed["rng"])
+        return self
+
+    def _optimizer_state(self, tensors, opt_meta, where):
+        """The optimizer state dict of a checkpoint, after checking that it fits this run's optimizer:
+        its type, its groups (same settings, of the same kinds), and state only for its parameters,
+        arrays of their shapes and dtypes."""
         if opt_meta["type"] != type(self.optimizer).__name__:
-            raise fio.CheckpointError(f"checkpoint {os.fspath(path)!r} holds {opt_meta['type']} state, the run "
-                                      f"uses {type(self.optimizer).__name__}")
+            raise fio.CheckpointError(f"{where} holds {opt_meta['type']} state, the run uses "
+                                      f"{type(self.optimizer).__name__}")
+        groups = opt_meta["param_groups"]
+        if len(groups) != len(self.optimizer.param_groups):
+            raise fio.CheckpointError(f"{where}: optimizer state does not fit: {len(groups)} parameter groups "
+                                      f"saved, the run has {len(self.optimizer.param_groups)}")
+        params = {}
+        for i, (saved, g) in enumerate(zip(groups, self.optimizer.param_groups)):
+            if set(saved) != set(g):
+                raise fio.CheckpointError(f"{where}: optimizer state does not fit: group {i} has settings "
+                                          f"{sorted(saved)}, the run's has {sorted(g)}")
+            if len(saved["params"]) != len(g["params"]):
+                raise fio.CheckpointError(f"{where}: optimizer state does not fit: group {i} holds "
+                                          f"{len(saved['params'])} parameters, the run's {len(g['params'])}")
+            for k, v in saved.items():
+                if k != "params" and not _same_kind(v, g[k]):
+                    raise fio.CheckpointError(f"{where} is corrupted: optimizer group {i} setting {k!r} is "
+                                              f"{_short(v)}, the run's is {_short(g[k])}")
+                if isinstance(v, list) and isinstance(g[k], tuple):  # JSON made tuples (Adam's betas) lists
+                    saved[k] = tuple(v)
+            params.update(zip(saved["params"], g["params"]))
         state = {}
         for k, v in tensors.items():
             if k.startswith("optimizer."):
@@ -367,44 +413,173 @@ class Trainer:
                 state.setdefault(int(idx), {})[name] = v
         for idx, st in opt_meta["scalars"].items():
             state.setdefault(int(idx), {}).update(st)
-        groups = opt_meta["param_groups"]
-        for saved, g in zip(groups, self.optimizer.param_groups):
-            for k, v in saved.items():  # JSON made tuples (Adam's betas) into lists
-                if isinstance(v, list) and isinstance(g.get(k), tuple):
-                    saved[k] = tuple(v)
+        for idx, st in state.items():
+            p = params.get(idx)
+            if p is None:
+                raise fio.CheckpointError(f"{where} is corrupted: optimizer state for parameter {idx}, which no "
+                                          "parameter group holds")
+            for name, v in st.items():
+                if isinstance(v, np.ndarray) and (v.shape != p.data.shape or v.dtype != p.data.dtype):
+                    raise fio.CheckpointError(f"{where}: optimizer state {name!r} of parameter {idx} is "
+                                              f"{v.dtype} {v.shape}, the parameter is {p.data.dtype} "
+                                              f"{p.data.shape}")
+        return {"state": state, "param_groups": groups}
+
+    def _remove_stale_temporaries(self):
+        """A run killed outright (kill -9) mid-write leaves atomic_write's temporaries; this run owns the
+        folder, so they go at its start."""
+        fio.remove_stale_temporaries(self._path("checkpoints"), ["last.safetensors", "best.safetensors"])
+        fio.remove_stale_temporaries(self.out_dir, ["metrics.csv", "metrics.json", "curves.png", "confusion.png"])
+
+
+# ---- reading checkpoints: every metadata field is checked against a schema before it is used -------
+
+CHECKPOINT_FIELDS = ("config", "progress", "rng", "optimizer", "scheduler")
+
+
+_is_int, _short = fio._is_int, fio._short  # an int that is not a bool; a repr cut for messages
+
+
+def _is_count(v):
+    return _is_int(v) and v >= 0
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_finite(v):
+    return _is_number(v) and math.isfinite(v)
+
+
+def _same_kind(saved, current):
+    """Whether an optimizer setting read from JSON can stand for the run's value (numbers for numbers,
+    a list for a tuple of the same length, ...)."""
+    if isinstance(current, bool) or current is None or isinstance(current, str):
+        return type(saved) is type(current)
+    if _is_number(current):
+        return _is_finite(saved)
+    if isinstance(current, (tuple, list)):
+        return (isinstance(saved, list) and len(saved) == len(current)
+                and all(_same_kind(s, c) for s, c in zip(saved, current)))
+    return False
+
+
+def _config_problem(cfg):
+    """What is wrong with a checkpoint's config, or None."""
+    from .models import NAMES
+    if not isinstance(cfg, dict):
+        return f"its config is a JSON {type(cfg).__name__}, not an object"
+    schema = {
+        "model": (lambda v: isinstance(v, str) and v in NAMES, f"one of {', '.join(NAMES)}"),
+        "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset name or path"),
+        "epochs": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+        "batch_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+        "lr": (lambda v: _is_finite(v) and v > 0, "a positive number"),
+        "optimizer": (lambda v: isinstance(v, str) and v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+        "scheduler": (lambda v: isinstance(v, str) and v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}"),
+        "augment": (lambda v: isinstance(v, bool), "true or false"),
+        "seed": (_is_count, "an integer >= 0"),
+        "checkpoint_every": (lambda v: v is None or _is_count(v), "an integer >= 0"),
+    }
+    unknown = sorted(set(cfg) - set(schema) - set(default_config()))  # keys a newer recipe adds pass as they are
+    if unknown:
+        return f"its config has unknown keys {unknown}"
+    for key, (ok, expected) in schema.items():
+        if key not in cfg:
+            return f"its config lacks {key!r}"
+        if not ok(cfg[key]):
+            return f"its config has {key} = {_short(cfg[key])}, expected {expected}"
+    return None
+
+
+def _progress_problem(p):
+    if not isinstance(p, dict):
+        return f"its progress is a JSON {type(p).__name__}, not an object"
+    checks = {"epoch": _is_count, "step_in_epoch": _is_count, "global_step": _is_count,
+              "sums": lambda v: isinstance(v, list) and len(v) == 3 and all(_is_finite(x) for x in v),
+              "epoch_time": lambda v: _is_finite(v) and v >= 0,
+              "history": lambda v: isinstance(v, list) and all(
+                  isinstance(r, dict) and all(_is_number(x) for x in r.values()) for r in v),
+              "best_val_acc": _is_finite}
+    for key, ok in checks.items():
+        if key not in p:
+            return f"its progress lacks {key!r}"
+        if not ok(p[key]):
+            return f"its progress has {key} = {_short(p[key])}"
+    return None
+
+
+def _rng_problem(state):
+    scratch = np.random.default_rng(0).bit_generator  # the global generator's kind, left untouched
+    try:  # the generator's own setter is the schema
+        scratch.state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        return f"its random generator state does not fit a {type(scratch).__name__} ({e})"
+    return None
+
+
+def _optimizer_problem(o, tensors):
+    if not isinstance(o, dict):
+        return f"its optimizer record is a JSON {type(o).__name__}, not an object"
+    if not isinstance(o.get("type"), str):
+        return "its optimizer record lacks a type"
+    groups = o.get("param_groups")
+    if not isinstance(groups, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), list) and all(_is_count(i) for i in g["params"])
+            for g in groups):
+        return "its optimizer record's param_groups are not a list of groups with parameter indices"
+    scalars = o.get("scalars")
+    if not isinstance(scalars, dict) or not all(
+            isinstance(k, str) and k.isdigit() and k.isascii() and isinstance(v, dict)
+            and all(v2 is None or isinstance(v2, bool) or _is_finite(v2) for v2 in v.values())
+            for k, v in scalars.items()):
+        return "its optimizer record's scalars are not {parameter index: {name: number}}"
+    for name in tensors:
+        if name.startswith("model."):
+            continue
+        parts = name.split(".", 2)
+        if (parts[0] != "optimizer" or len(parts) != 3 or not (parts[1].isdigit() and parts[1].isascii())
+                or not parts[2]):
+            return f"tensor {name!r} is neither model.NAME nor optimizer.INDEX.NAME"
+    return None
+
+
+def _read_checkpoint(path):
+    """(tensors, metadata strings, parsed metadata fields) of a training checkpoint, every field checked."""
+    tensors, meta = fio.load_safetensors(path)
+    where = f"checkpoint {os.fspath(path)!r}"
+    if meta.get("kind") != CHECKPOINT_KIND:
+        raise fio.CheckpointError(f"{where} is not a firstepoch training checkpoint "
+                                  f"(its metadata has kind={meta.get('kind')!r}; firstepoch.save files hold "
+                                  "weights only: load them with firstepoch.load)")
+    parsed = {}
+    for key in CHECKPOINT_FIELDS:
+        if key not in meta:
+            raise fio.CheckpointError(f"{where} is corrupted: its metadata lacks {key!r}")
         try:
-            self.optimizer.load_state_dict({"state": state, "param_groups": groups})
+            parsed[key] = fio.parse_json(meta[key], f"its metadata {key!r}")
         except ValueError as e:
-            raise fio.CheckpointError(f"checkpoint {os.fspath(path)!r}: optimizer state does not fit: {e}") from None
-        sched = json.loads(meta["scheduler"])
-        if self.scheduler is not None and sched is not None:
-            self.scheduler.last_epoch = int(sched)
-        p = json.loads(meta["progress"])
-        self.epoch, self.step_in_epoch, self.global_step = p["epoch"], p["step_in_epoch"], p["global_step"]
-        self._sums, self._epoch_time = list(p["sums"]), float(p["epoch_time"])
-        self.history, self.best_val_acc = p["history"], float(p["best_val_acc"])
-        _random.set_state(json.loads(meta["rng"]))
-        return self
+            raise fio.CheckpointError(f"{where} is corrupted: {e}") from None
+    problem = (_config_problem(parsed["config"]) or _progress_problem(parsed["progress"])
+               or _rng_problem(parsed["rng"]) or _optimizer_problem(parsed["optimizer"], tensors))
+    if problem is None and not (parsed["scheduler"] is None or _is_int(parsed["scheduler"])):
+        problem = f"its scheduler position is {_short(parsed['scheduler'])}, not an integer"
+    if problem is not None:
+        raise fio.CheckpointError(f"{where} is corrupted: {problem}")
+    return tensors, meta, parsed
 
 
 def read_checkpoint(path):
-    """(tensors, metadata) of a training checkpoint; CheckpointError when the file is not one."""
-    tensors, meta = fio.load_safetensors(path)
-    if meta.get("kind") != CHECKPOINT_KIND:
-        raise fio.CheckpointError(f"checkpoint {os.fspath(path)!r} is not a firstepoch training checkpoint "
-                                  f"(its metadata has kind={meta.get('kind')!r}; firstepoch.save files hold "
-                                  "weights only: load them with firstepoch.load)")
-    try:
-        for key in ("config", "progress", "rng", "optimizer", "scheduler"):
-            json.loads(meta[key])
-    except (KeyError, json.JSONDecodeError) as e:
-        raise fio.CheckpointError(f"checkpoint {os.fspath(path)!r} is corrupted: metadata {e} is missing or "
-                                  "not JSON") from None
+    """(tensors, metadata) of a training checkpoint; CheckpointError when the file is not one or any of
+    its metadata fields (config, progress, rng, optimizer, scheduler) is missing or malformed."""
+    tensors, meta, _ = _read_checkpoint(path)
     return tensors, meta
 
 
 def checkpoint_config(path):
-    return json.loads(read_checkpoint(path)[1]["config"])
+    """The config of a training checkpoint, checked (CheckpointError when it is not a valid recipe)."""
+    return _read_checkpoint(path)[2]["config"]
 
 
 # ---- reports -----------------------------------------------------------------------------------------
