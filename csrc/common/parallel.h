@@ -1,6 +1,7 @@
 // The only place that touches OpenMP. Drivers call parallel_region(); microkernels never do.
 // A fork child of a process whose OpenMP pool is running cannot use libgomp (its pool threads are
-// gone and the child would wait on them forever), so such a child runs every kernel on one thread.
+// gone and the child would wait on them forever). Any library may have started that pool, so a fork
+// child runs every kernel on one thread unless its parent had no thread but the one that forked.
 #pragma once
 #include <cstdint>
 
@@ -10,13 +11,14 @@
 
 namespace fe {
 
-// Threads a kernel called from this thread may use (omp_get_max_threads(), 1 in a poisoned fork child).
+// Threads a kernel called from this thread may use: the count set_num_threads set (in any thread), or
+// OpenMP's default (OMP_NUM_THREADS, else the cores) before any call; 1 in a poisoned fork child.
+// (threadpoolctl's OpenMP limit, which holds in the thread that set it, is honoured there.)
 int get_num_threads();
-// Sets the OpenMP thread count (omp_set_num_threads); throws std::invalid_argument for n < 1.
+// Sets the thread count for every thread of the process; throws std::invalid_argument for n < 1.
 void set_num_threads(int n);
-// True in a fork child whose parent had started OpenMP threads.
+// True in a fork child whose parent may have had OpenMP worker threads (it had more than one thread).
 bool in_forked_child();
-void note_pool_started();
 
 // Runs fn(thread_id, thread_count) on up to `nthreads` threads. With one thread it is a plain call:
 // no OpenMP runtime is touched, which is what keeps fork children safe.
@@ -24,7 +26,6 @@ template <class F>
 void parallel_region(int nthreads, F&& fn) {
 #ifdef FIRSTEPOCH_HAVE_OPENMP
   if (nthreads > 1 && !in_forked_child()) {
-    note_pool_started();
 #pragma omp parallel num_threads(nthreads)
     fn(omp_get_thread_num(), omp_get_num_threads());
     return;
