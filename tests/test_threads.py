@@ -211,6 +211,38 @@ def run_python(code, *args, **env):
                           timeout=120)
 
 
+ADAPTIVE = textwrap.dedent("""
+    import numpy as np
+    import firstepoch
+    from firstepoch import _C
+    a = np.random.default_rng(0).standard_normal((300, 300)).astype(np.float32)
+    out, ref = np.empty_like(a), np.empty_like(a)
+    before = firstepoch.cpu_info()["adaptive_threads"]
+    n = firstepoch.get_num_threads()
+    assert _C._kernel_threads() in (1, n)  # all threads, or one while one is faster
+    for _ in range(50):
+        _C.gemm(a, a, out)
+    firstepoch.set_num_threads(1)
+    _C.gemm(a, a, ref)
+    assert np.array_equal(out, ref)  # the adaptive count never changes a result
+    firstepoch.set_num_threads(2)
+    print(before, n, firstepoch.cpu_info()["adaptive_threads"], _C._kernel_threads())
+""")
+
+
+def test_adaptive_default_until_a_count_is_chosen():
+    """The default adapts (all threads, or one while other processes make one faster); a count chosen by
+    set_num_threads or OMP_NUM_THREADS is used as given."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", ADAPTIVE], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert r.stdout.split() == ["True", str(cores), "False", "2"]
+    r = run_python(ADAPTIVE, OMP_NUM_THREADS="3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["False", "3", "False", "2"]
+
+
 @pytest.mark.parametrize("isa", list(_C.cpu_info()["available"]))
 def test_env_override_picks_isa(isa):
     r = run_python("import firstepoch; print(firstepoch.cpu_info()['isa'])", FIRSTEPOCH_ISA=isa)
