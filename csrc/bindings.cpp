@@ -131,7 +131,8 @@ py::dict cpu_info() {
   py::list av;
   for (auto isa : fe::available_isas()) av.append(fe::isa_name(isa));
   d["available"] = av;
-  d["threads"] = fe::get_num_threads();
+  d["threads"] = fe::configured_num_threads();
+  d["adaptive_threads"] = fe::adaptive_threads();
 #ifdef FIRSTEPOCH_HAVE_OPENMP
   d["openmp"] = true;
 #else
@@ -191,8 +192,12 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
     const auto& u = fe::gemm_ukernel<float>(isa_v);
     return py::make_tuple(u.mr, u.nr, u.mc, u.kc, u.nc);
   }, py::arg("dtype"), py::arg("isa"), "(mr, nr, mc, kc, nc) of one GEMM kernel.");
-  m.def("get_num_threads", &fe::get_num_threads);
-  m.def("set_num_threads", &fe::set_num_threads, py::arg("n"));
+  m.def("get_num_threads", &fe::configured_num_threads,
+        "Kernel threads: the count set_num_threads set (in any thread), else OpenMP's default.");
+  m.def("set_num_threads", &fe::set_num_threads, py::arg("n"),
+        "Sets the kernel thread count for every thread of the process (and ends the adaptive default).");
+  m.def("_kernel_threads", &fe::get_num_threads,
+        "Threads a kernel started now would use (1 while the adaptive default finds one thread faster).");
   m.def(
       "fma_peak_gflops",
       [](const std::string& isa, int64_t iters, int threads) {

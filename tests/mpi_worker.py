@@ -5,9 +5,17 @@ train: LeNet-5, SGD with momentum, global batches split over the ranks by Distri
     rank checked that all ranks hold bitwise the same parameters.
 raise / exit: as train, but rank 1 dies at its third step (an exception, or os._exit(3)), while the
     others wait for it in the allreduce: mpirun must end them all with an error.
+sysexit / exit0: rank 1 leaves at its third step through sys.exit(2) (what argparse's parser.error does) or
+    sys.exit(0): Python's shutdown (atexit, MPI_Finalize) runs while rank 0 waits in the allreduce.
+sigint / sigterm: at its third step rank 0 sleeps 120 s before its forward pass, and rank 1, waiting for it
+    in the allreduce, gets SIGINT (or SIGTERM) after 1 s.
+late: no training; rank 1 leaves at once, rank 0 after 3 s of work outside any collective: a clean end.
 """
 import os
+import signal
 import sys
+import threading
+import time
 
 import numpy as np
 
@@ -33,6 +41,12 @@ def make_model():
 def main(mode, out):
     dist.init()
     r, size = dist.rank(), dist.world_size()
+    if mode == "late":
+        dist.barrier()
+        if r == 0:
+            time.sleep(3)
+            np.savez(out, size=size)
+        return
     x, y = data()
     model, opt = make_model()
     if r != 0:  # different weights everywhere but rank 0: broadcast_parameters must fix that
@@ -46,9 +60,19 @@ def main(mode, out):
         order = sampler(epoch)
         for i in range(0, len(order), local):
             idx = order[i:i + local]
-            if mode != "train" and r == 1 and step == 2:
+            if mode in ("sigint", "sigterm") and step == 2:
+                if r == 0:
+                    time.sleep(120)
+                else:
+                    sig = signal.SIGINT if mode == "sigint" else signal.SIGTERM
+                    threading.Timer(1.0, os.kill, (os.getpid(), sig)).start()
+            elif mode != "train" and r == 1 and step == 2:
                 if mode == "raise":
                     raise RuntimeError("rank 1 fails on purpose")
+                if mode == "sysexit":
+                    sys.exit(2)
+                if mode == "exit0":
+                    sys.exit(0)
                 os._exit(3)
             loss = F.cross_entropy(model(fe.Tensor(x[idx])), fe.Tensor(y[idx]))
             opt.zero_grad()

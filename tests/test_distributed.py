@@ -219,13 +219,25 @@ def test_two_ranks_train_like_one_process_on_the_global_batches(tmp_path):
 
 
 @needs_mpi
-@pytest.mark.parametrize("mode", ["raise", "exit"])
+@pytest.mark.parametrize("mode", ["raise", "exit", "sysexit", "exit0", "sigint", "sigterm"])
 def test_a_rank_that_dies_ends_every_rank(tmp_path, mode):
-    r = run_mpi(2, [WORKER, mode, str(tmp_path / "never.npz")], timeout=90)
+    """Rank 1 leaves at its third step (an exception; os._exit; sys.exit(2) or sys.exit(0), after which
+    Python's shutdown runs; SIGINT or SIGTERM while it waits in the allreduce for rank 0, busy for 120 s) while rank 0
+    needs it: the whole job ends, with an error, well before rank 0 could have finished."""
+    r = run_mpi(2, [WORKER, mode, str(tmp_path / "never.npz")], timeout=60)
     assert r.returncode != 0
     assert not (tmp_path / "never.npz").exists()
     if mode == "raise":
         assert "rank 1 fails on purpose" in r.stderr and "aborting all 2 ranks" in r.stderr
+
+
+@needs_mpi
+def test_ranks_that_leave_at_different_times_end_cleanly(tmp_path):
+    """Rank 1 leaves at once, rank 0 after 3 s of work outside any collective: no abort, exit status 0."""
+    out = tmp_path / "late.npz"
+    r = run_mpi(2, [WORKER, "late", str(out)], timeout=60)
+    assert r.returncode == 0, f"stdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    assert out.exists()
 
 
 WRAPPER = """
@@ -262,6 +274,43 @@ def test_cli_train_distributed_prints_and_writes_on_rank_0_only(tmp_path):
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["config"]["batch_size"] == 64  # the global batch, as a single-process run would record
     assert doc["history"][0]["train_acc"] > 0.5 and doc["test"]["test_acc"] > 0.85
+
+
+FAULTY = """
+import os, signal, sys
+import firstepoch.distributed as dist
+import firstepoch.trainer as trainer
+fault = sys.argv[1]
+if fault == "dataset":  # the dataset is missing on rank 1 only: a usage error there (parser.error)
+    real_load = trainer.load_splits
+    def load_splits(name):
+        if dist.rank() == 1:
+            raise OSError(f"no such file on rank 1: {name}")
+        return real_load(name)
+    trainer.load_splits = load_splits
+else:  # Ctrl-C on rank 1 at its third step: the CLI catches it and returns 130
+    real_allreduce, calls = dist.allreduce_gradients, [0]
+    def allreduce_gradients(model):
+        calls[0] += 1
+        if dist.rank() == 1 and calls[0] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_allreduce(model)
+    dist.allreduce_gradients = allreduce_gradients
+from firstepoch.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@needs_mpi
+@pytest.mark.parametrize("fault", ["dataset", "sigint"])
+def test_cli_train_ends_every_rank_when_one_rank_stops(tmp_path, fault):
+    """A usage error on rank 1 only, or Ctrl-C on rank 1 (both end in a SystemExit there, through Python's
+    shutdown) while rank 0 waits for it in a collective: the job ends, with an error."""
+    r = run_mpi(2, ["-c", FAULTY, fault, "train", "--distributed", "--epochs", "1", "--out", str(tmp_path / "run"),
+                    "--quiet"], timeout=60)
+    assert r.returncode != 0
+    expect = "no such file on rank 1" if fault == "dataset" else "interrupted; resume with --resume"
+    assert expect in r.stderr, r.stderr
 
 
 def test_cli_distributed_without_mpirun_is_one_process(tmp_path, capsys):

@@ -1,7 +1,9 @@
 // The only place that touches OpenMP. Drivers call parallel_region(); microkernels never do.
 // A fork child of a process whose OpenMP pool is running cannot use libgomp (its pool threads are
-// gone and the child would wait on them forever), so such a child runs every kernel on one thread.
+// gone and the child would wait on them forever). Any library may have started that pool, so a fork
+// child runs every kernel on one thread unless its parent had no thread but the one that forked.
 #pragma once
+#include <atomic>
 #include <cstdint>
 
 #ifdef FIRSTEPOCH_HAVE_OPENMP
@@ -10,27 +12,57 @@
 
 namespace fe {
 
-// Threads a kernel called from this thread may use (omp_get_max_threads(), 1 in a poisoned fork child).
+// Threads a kernel started now from this thread should use: configured_num_threads(), or 1 while the
+// adaptive default finds one thread faster (see below); 1 in a poisoned fork child.
 int get_num_threads();
-// Sets the OpenMP thread count (omp_set_num_threads); throws std::invalid_argument for n < 1.
+// The thread count set by set_num_threads (in any thread), or OpenMP's default (OMP_NUM_THREADS, else
+// the cores) before any call. threadpoolctl's OpenMP limit, which holds in the thread that set it, is
+// honoured there. What Python's firstepoch.get_num_threads() returns.
+int configured_num_threads();
+// Sets the thread count for every thread of the process and turns the adaptive default off; throws
+// std::invalid_argument for n < 1.
 void set_num_threads(int n);
-// True in a fork child whose parent had started OpenMP threads.
+// True in a fork child whose parent may have had OpenMP worker threads (it had more than one thread).
 bool in_forked_child();
-void note_pool_started();
+
+// The adaptive default. While the count is OpenMP's default (neither set_num_threads nor OMP_NUM_THREADS
+// chose it), kernels run on all threads or on one, whichever does more work per second now: other busy
+// processes on the cores make every parallel region wait for a thread the OS has not scheduled, and
+// then one thread is faster. A sample of the regions measures the work done (the threads' CPU time) per
+// wall second in the mode in use; the other mode is tried for a short window now and then.
+bool adaptive_threads();
+struct RegionSample {
+  int64_t wall0 = 0;
+  std::atomic<int64_t> cpu{0};
+};
+bool begin_sample(RegionSample& s, int nthreads);  // true for the regions that are measured
+int64_t thread_cpu_ns();
+void end_sample(RegionSample& s, bool parallel);
 
 // Runs fn(thread_id, thread_count) on up to `nthreads` threads. With one thread it is a plain call:
 // no OpenMP runtime is touched, which is what keeps fork children safe.
 template <class F>
 void parallel_region(int nthreads, F&& fn) {
+  RegionSample sample;
+  const bool measured = begin_sample(sample, nthreads);
 #ifdef FIRSTEPOCH_HAVE_OPENMP
   if (nthreads > 1 && !in_forked_child()) {
-    note_pool_started();
 #pragma omp parallel num_threads(nthreads)
-    fn(omp_get_thread_num(), omp_get_num_threads());
+    {
+      const int64_t c0 = measured ? thread_cpu_ns() : 0;
+      fn(omp_get_thread_num(), omp_get_num_threads());
+      if (measured) sample.cpu.fetch_add(thread_cpu_ns() - c0, std::memory_order_relaxed);
+    }
+    if (measured) end_sample(sample, true);
     return;
   }
 #endif
+  const int64_t c0 = measured ? thread_cpu_ns() : 0;
   fn(0, 1);
+  if (measured) {
+    sample.cpu.fetch_add(thread_cpu_ns() - c0, std::memory_order_relaxed);
+    end_sample(sample, false);
+  }
 }
 
 // Static split of [0, n) into `parts` contiguous ranges; part `i` gets [begin, end).

@@ -62,7 +62,8 @@ def build_parser():
     t.add_argument("--seed", type=_nonneg_int, default=None, help="default: 0")
     t.add_argument("--checkpoint-every", type=_nonneg_int, default=None, metavar="STEPS",
                    help="also save checkpoints/last.safetensors every STEPS batches (default 50; 0: epoch ends only)")
-    t.add_argument("--threads", type=_positive_int, default=None, help="kernel threads (default: all cores)")
+    t.add_argument("--threads", type=_positive_int, default=None,
+                   help="kernel threads (default: all cores, or one while other busy processes make one faster)")
     t.add_argument("--out", default=None, metavar="DIR", help="write checkpoints, metrics.csv/json, curves.png "
                                                               "and confusion.png here")
     t.add_argument("--resume", nargs="?", const="last", default=None, metavar="CHECKPOINT",

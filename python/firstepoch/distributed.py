@@ -25,6 +25,7 @@ MPI comes from mpi4py (``pip install "firstepoch[mpi]"``, which also brings PyPI
 mpirun). Without mpirun nothing here imports mpi4py: init() gives a world of one process, and every
 collective is the identity.
 """
+import atexit
 import os
 import sys
 import time
@@ -42,6 +43,9 @@ _LAUNCH_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MP
 
 class _World:
     comm = None  # an mpi4py communicator; None in the single-process world
+    exit_comm = None  # a duplicate of comm that carries only the "this rank is leaving" notices
+    collectives = 0  # collectives of this module this rank has completed (the same sequence on every rank)
+    left = None  # rank -> collectives it had completed when it left (its exit notice), as they arrive
     rank = 0
     size = 1
     local_rank = 0
@@ -75,9 +79,13 @@ def init(threads=None):
     or the launcher bound this process to a subset of the cores (its binding already says how many);
     else the cores divided by the ranks on this machine, so ranks do not oversubscribe the machine.
     Without MPI the thread count is left as it is.
-    Under MPI, an uncaught exception in any rank prints its traceback and aborts every rank
-    (MPI_Abort), so the others exit with an error instead of waiting forever in a collective.
-    Returns (rank, world size).
+    Under MPI no rank waits forever for one that has gone: an uncaught exception in any rank prints its
+    traceback and aborts every rank (MPI_Abort). A rank that leaves any other way (sys.exit, a usage
+    error, Ctrl-C caught and turned into an exit status, the end of its script) tells the others when
+    Python shuts down, then waits until every rank has left too (only then does MPI_Finalize run);
+    a rank waiting in one of this module's collectives for a rank that has left aborts the job, and so
+    does Ctrl-C on a rank waiting in a collective or at exit. (A collective called on the mpi4py
+    communicator directly is not watched.) Returns (rank, world size).
     """
     if _world.initialized:
         return _world.rank, _world.size
@@ -88,7 +96,10 @@ def init(threads=None):
         _world.comm, _world.rank, _world.size = comm, comm.Get_rank(), comm.Get_size()
         _world.local_rank, _world.local_size = local.Get_rank(), local.Get_size()
         local.Free()
+        _world.exit_comm = comm.Dup()
+        _world.left = {}
         _install_abort_hook(comm)
+        atexit.register(_leave)  # runs before mpi4py's MPI_Finalize (registered with Py_AtExit)
     _world.initialized = True
     from . import set_num_threads
     if threads is None and _world.comm is not None:
@@ -128,6 +139,84 @@ def _install_abort_hook(comm):
     sys.excepthook = abort_all_ranks
 
 
+_EXIT_TAG = 1
+_yield_core = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
+def _abort(why, code=1):
+    w = _world
+    try:
+        sys.stderr.write(f"firstepoch.distributed: rank {w.rank}: {why}; aborting all {w.size} ranks\n")
+        sys.stderr.flush()
+    finally:
+        w.comm.Abort(code)
+
+
+def _note_exits(MPI):
+    """Receives the exit notices that have arrived (each holds the sender's count of collectives)."""
+    w = _world
+    status = MPI.Status()
+    while w.exit_comm.Iprobe(source=MPI.ANY_SOURCE, tag=_EXIT_TAG, status=status):
+        count = np.zeros(1, np.int64)
+        w.exit_comm.Recv(count, source=status.Get_source(), tag=_EXIT_TAG)
+        w.left[status.Get_source()] = int(count[0])
+
+
+def _poll(done, MPI, what):
+    """Calls done() until it returns True (each call also moves the collective on: a nonblocking
+    collective progresses only inside MPI calls). After the first millisecond every turn yields the
+    core (sched_yield) to whoever else runs on it; after 0.1 s each turn sleeps 1 ms: by then a rank is
+    waiting for a slow peer, not for the network. Between calls, Python handles signals (Ctrl-C) and this
+    rank reads the exit notices: a rank that left having completed no more than `w.collectives`
+    collectives will never join this one, so the job is aborted instead of waiting for it forever."""
+    w = _world
+    start = time.perf_counter()
+    try:
+        while not done():
+            _note_exits(MPI)
+            gone = sorted(r for r, n in w.left.items() if n <= w.collectives)
+            if gone:
+                _abort(f"rank(s) {gone} left while this rank waits for them in {what}")
+            waited = time.perf_counter() - start
+            if waited > 0.1:
+                time.sleep(0.001)
+            elif waited > 0.001:
+                _yield_core()
+    except KeyboardInterrupt:
+        _abort(f"interrupted in {what}", 130)
+
+
+def _collective(request, what):
+    """Waits for a nonblocking collective of this module (see _poll); counts it when complete."""
+    from mpi4py import MPI
+    _poll(request.Test, MPI, what)
+    _world.collectives += 1
+
+
+def _leave():
+    """At interpreter exit: tells every other rank this one is leaving (and after how many collectives),
+    then waits until all have said the same, so MPI_Finalize, which waits for every rank, cannot wait on a
+    rank that is stuck in a collective for this one: that rank sees the notice and aborts the job."""
+    w = _world
+    if w.exit_comm is None or w.size == 1:
+        return
+    from mpi4py import MPI
+    count = np.array([w.collectives], np.int64)
+    others = [r for r in range(w.size) if r != w.rank]
+    sends = [w.exit_comm.Isend(count, dest=r, tag=_EXIT_TAG) for r in others]
+
+    try:
+        while True:
+            _note_exits(MPI)
+            if len(w.left) == len(others) and MPI.Request.Testall(sends):
+                break
+            time.sleep(0.001)
+    except KeyboardInterrupt:
+        _abort("interrupted while waiting for the other ranks to finish", 130)
+    w.exit_comm.Free()
+    w.exit_comm = None
+
+
 def _ensure():
     if not _world.initialized:
         init()
@@ -160,7 +249,7 @@ def is_main():
 def barrier():
     w = _ensure()
     if w.comm is not None:
-        w.comm.Barrier()
+        _collective(w.comm.Ibarrier(), "barrier")
 
 
 # ---- collectives over model state ----------------------------------------------------------------
@@ -199,7 +288,7 @@ def broadcast_parameters(module, root=0, bucket_bytes=BUCKET_BYTES):
         for i in idx:
             flat[o:o + arrays[i].size] = arrays[i].reshape(-1)
             o += arrays[i].size
-        w.comm.Bcast(flat, root=root)
+        _collective(w.comm.Ibcast(flat, root=root), "broadcast_parameters")
         o = 0
         for i in idx:
             arrays[i][...] = flat[o:o + arrays[i].size].reshape(arrays[i].shape)
@@ -256,7 +345,7 @@ def allreduce_gradients(module, bucket_bytes=BUCKET_BYTES):
                 flat[o:o + n].reshape(p.data.shape)[...] = p.grad
                 flags[k] = 1
             o += n
-        w.comm.Allreduce(MPI.IN_PLACE, flat, op=MPI.SUM)
+        _collective(w.comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM), "allreduce_gradients")
         flat[:o] *= flat.dtype.type(scale)
         o = 0
         for k, i in enumerate(idx):
@@ -298,7 +387,7 @@ def all_reduce(values, op="sum"):
     if w.comm is not None:
         from mpi4py import MPI
         mpi_op = {"sum": MPI.SUM, "mean": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op]
-        w.comm.Allreduce(MPI.IN_PLACE, buf, op=mpi_op)
+        _collective(w.comm.Iallreduce(MPI.IN_PLACE, buf, op=mpi_op), "all_reduce")
         if op == "mean":
             buf /= w.size
     return float(buf) if scalar else buf
