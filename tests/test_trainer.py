@@ -36,6 +36,10 @@ def test_splits_are_disjoint_and_keep_the_recipe_training_set():
     assert not images["val"] & images["test"] and not images["train"] & images["test"]
     train_x, train_y = fe.datasets.mnist_normalized("train", flatten=False)
     np.testing.assert_array_equal(s["train"][0][:, 0], train_x)  # the 98% recipe's training set
+    for k in ("val", "test"):  # the CLI's test digits are datasets.mnist("test"), nothing else
+        x, y = fe.datasets.mnist_normalized(k, flatten=False)
+        np.testing.assert_array_equal(s[k][0][:, 0], x)
+        np.testing.assert_array_equal(s[k][1], y)
 
 
 def _state(trainer):

@@ -41,17 +41,14 @@ def _prepare(images, labels):
 def load_splits(dataset="mnist-embedded"):
     """{'train', 'val', 'test'} -> (float32 (N, 1, 28, 28) normalised images, int64 labels).
 
-    'mnist-embedded': the 10,000 digits inside the package; train is datasets.mnist's 8,000 "train"
-    digits, its 2,000 "val" digits are cut (fixed hash order) into 1,000 val and 1,000 test.
+    'mnist-embedded': datasets.mnist's fixed, disjoint split of the 10,000 digits inside the package:
+    8,000 train, 1,000 val, 1,000 test.
     'ylecun/mnist': the hub's 60,000 train digits split 55,000 / 5,000 into train / val, its test split
     as test. A path (parquet file, or a folder of parquet files or of class-named image folders): all of
     its digits split 80 / 10 / 10 in a fixed hash order.
     """
     if dataset == "mnist-embedded":
-        x, y = _load_mnist("train")
-        vx, vy = _load_mnist("val")
-        val, test = _split_indices(len(vy), len(vy) // 2, seed=1)
-        return {"train": _prepare(x, y), "val": _prepare(vx[val], vy[val]), "test": _prepare(vx[test], vy[test])}
+        return {k: _prepare(*_load_mnist(k)) for k in ("train", "val", "test")}
     if dataset in ("ylecun/mnist", "hf"):
         x, y = _load_mnist("train", source="ylecun/mnist")
         tx, ty = _load_mnist("test", source="ylecun/mnist")
