@@ -64,6 +64,16 @@ def load_splits(dataset="mnist-embedded"):
     return {"train": _prepare(x[train], y[train]), "val": _prepare(x[val], y[val]), "test": _prepare(x[test], y[test])}
 
 
+def _check_finite(what, x):
+    """A NaN or inf pixel would surface later as a diverging loss and the advice to lower the learning
+    rate; name it before training instead."""
+    if x is None or not np.issubdtype(np.asarray(x).dtype, np.floating) or np.isfinite(x).all():
+        return
+    x = np.asarray(x)
+    bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
+    raise ValueError(f"the {what} data contain non-finite values ({bad} image{'s' if bad != 1 else ''})")
+
+
 class SeededShuffle:
     """The default training sampler: epoch e's order is a permutation drawn from a generator seeded
     with (seed, e), so any epoch's order can be recomputed on resume without replaying the others."""
@@ -140,6 +150,8 @@ class Trainer:
         self.train_x, self.train_y = data["train"]
         self.val_x, self.val_y = data["val"]
         self.test_x, self.test_y = data.get("test", (None, None))
+        for what, x in (("training", self.train_x), ("validation", self.val_x), ("test", self.test_x)):
+            _check_finite(what, x)
         self.out_dir = out_dir
         self.quiet = quiet
         self.is_main = bool(is_main)
@@ -198,6 +210,10 @@ class Trainer:
             x = self._augment(x).astype(np.float32, copy=False)
         logits = self.model(Tensor(x))
         loss = F.cross_entropy(logits, Tensor(y))
+        value = float(loss.item())
+        if not math.isfinite(value):  # stop before the step: the weights (and `last`) stay finite
+            raise FloatingPointError(f"the loss diverged (became inf/nan) at epoch {epoch + 1} step {b + 1}; "
+                                     f"lower --lr (now {self.config['lr']:g})")
         self.optimizer.zero_grad()
         loss.backward()
         if self.after_backward is not None:
@@ -205,10 +221,6 @@ class Trainer:
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
-        value = float(loss.item())
-        if not math.isfinite(value):
-            raise FloatingPointError(f"train: the loss became {value} at epoch {epoch + 1}, batch {b + 1}; "
-                                     f"lower --lr (now {self.config['lr']})")
         self._sums[0] += value * len(y)
         self._sums[1] += int((logits.data.argmax(axis=1) == y).sum())
         self._sums[2] += len(y)
