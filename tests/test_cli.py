@@ -136,7 +136,8 @@ def test_console_script_is_declared():
     assert 'firstepoch = "firstepoch.cli:main"' in text
 
 
-def test_dataset_path_parquet_and_imagefolder(tmp_path, capsys):
+def test_dataset_path_parquet_and_imagefolder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the runs/ folders land here
     pytest.importorskip("datasets")
     Image = pytest.importorskip("PIL.Image")
     pa = pytest.importorskip("pyarrow")
@@ -396,13 +397,14 @@ def test_not_a_checkpoint_is_a_usage_error(tmp_path, capsys, kind, command):
 def test_dataset_that_is_not_a_dataset_is_a_usage_error(tmp_path, capsys):
     junk = tmp_path / "notes.txt"
     junk.write_text("not digits\n")
-    for argv in (["train", "--dataset", str(junk), "--out", str(tmp_path / "run")],
-                 ["train", "--dataset", str(tmp_path / "missing"), "--out", str(tmp_path / "run")]):
+    out = ["--out", str(tmp_path / "run")]
+    for argv, message in ((["train", "--dataset", str(junk)] + out, "is not a parquet file"),
+                          (["train", "--dataset", str(tmp_path / "missing")] + out, "an existing path")):
         with pytest.raises(SystemExit) as info:
             main(argv + FAST)
         assert info.value.code == 2
         err = capsys.readouterr().err
-        assert "--dataset " in err and "Traceback" not in err, err
+        assert "--dataset " in err and message in err and "Traceback" not in err, err
     assert not (tmp_path / "run").exists()  # a usage error leaves no run folder behind
 
 

@@ -255,3 +255,11 @@ def test_hf_missing_gives_the_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_datasets)
     with pytest.raises(ImportError, match=r"pip install '\.\[hf\]'.*embedded"):
         mnist("train", source="ylecun/mnist")
+
+
+def test_a_local_file_that_is_not_parquet_is_named_as_such(tmp_path):
+    """A stray file given as a dataset is refused for what it is, with or without the hf extra."""
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not digits\n")
+    with pytest.raises(ValueError, match=r"notes.txt is not a parquet file \(a dataset path is a parquet file"):
+        mnist("train", source=junk)

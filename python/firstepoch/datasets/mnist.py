@@ -204,6 +204,12 @@ def mnist(split="train", source="embedded", root=None):
         raise ValueError(f"mnist: split 'all' (the 10,000 embedded digits) needs source='embedded', got {source!r}")
     if source == "hf":
         source = HF_NAME
+    if os.path.isfile(source):
+        with open(source, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PAR1":
+            raise ValueError(f"mnist: {source} is not a parquet file (a dataset path is a parquet file, or a folder "
+                             "of parquet files or of class-named image folders)")
     images, labels = _load_hf(split, source, None if root is None else os.fspath(root))
     return images.copy(), labels.copy()  # the cache stays intact whatever the caller does
 
