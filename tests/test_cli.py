@@ -420,3 +420,14 @@ def test_stdout_closed_early_is_quiet(tmp_path):
     assert first.startswith(b"mlp on mnist-embedded")
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception ignored" not in err, err
     assert proc.returncode == 141
+
+
+def test_out_of_memory_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    from firstepoch.trainer import Trainer
+
+    def no_memory(self, epoch, b, idx):
+        raise MemoryError("Unable to allocate 42.0 GiB")
+    monkeypatch.setattr(Trainer, "_train_step", no_memory)
+    assert main(["train", "--out", str(tmp_path / "run"), "--batch-size", "4096"] + FAST) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory" in err and "lower --batch-size (now 4096)" in err, err

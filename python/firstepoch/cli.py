@@ -161,7 +161,12 @@ def _stat(path):
 
 def _interrupted(out, resume, last_before, trainer):
     """The Ctrl-C message: the exact command that resumes, only if a checkpoint to resume from exists."""
-    where = "" if trainer is None else f" at epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}"
+    if trainer is None:
+        where = ""
+    elif trainer.epoch >= trainer.epochs:
+        where = " after the last epoch, writing the test results and reports"
+    else:
+        where = f" at epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}"
     if out is None:
         return f"interrupted{where}; no checkpoint was written"
     last = os.path.join(out, "checkpoints", "last.safetensors")
@@ -172,7 +177,7 @@ def _interrupted(out, resume, last_before, trainer):
     if resume is not None:  # nothing new saved: the checkpoint this run started from is still there
         return (f"interrupted{where}; no new checkpoint was written; resume with: firstepoch train --out "
                 f"{shlex.quote(out)} --resume {shlex.quote(resume)}")
-    return f"interrupted{where}; no checkpoint was written yet, nothing to resume ({out} holds no run)"
+    return f"interrupted{where}; no checkpoint was written yet, so there is nothing to resume"
 
 
 def _train(args, parser):
@@ -264,6 +269,8 @@ def _train(args, parser):
         return 130
     except FloatingPointError as e:  # the loss diverged
         return _error("train", str(e))
+    except MemoryError as e:
+        return _error("train", f"out of memory ({e or 'MemoryError'}); lower --batch-size (now {config['batch_size']})")
     except BrokenPipeError:
         raise
     except OSError as e:  # disk full, folder removed or made read-only mid-run
