@@ -11,7 +11,6 @@ import os
 import re
 import shlex
 import sys
-import time
 
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
               "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
@@ -161,9 +160,7 @@ def _stat(path):
 
 def _interrupted(out, resume, last_before, trainer):
     """The Ctrl-C message: the exact command that resumes, only if a checkpoint to resume from exists."""
-    if trainer is None:
-        where = ""
-    elif trainer.epoch >= trainer.epochs:
+    if trainer.epoch >= trainer.epochs:
         where = " after the last epoch, writing the test results and reports"
     else:
         where = f" at epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}"
@@ -270,7 +267,8 @@ def _train(args, parser):
     except FloatingPointError as e:  # the loss diverged
         return _error("train", str(e))
     except MemoryError as e:
-        return _error("train", f"out of memory ({e or 'MemoryError'}); lower --batch-size (now {config['batch_size']})")
+        return _error("train", f"out of memory ({e or 'MemoryError'}); lower --batch-size "
+                               f"(now {config['batch_size']})")
     except BrokenPipeError:
         raise
     except OSError as e:  # disk full, folder removed or made read-only mid-run
