@@ -264,8 +264,9 @@ def test_cli_train_distributed_prints_and_writes_on_rank_0_only(tmp_path):
     assert doc["history"][0]["train_acc"] > 0.5 and doc["test"]["test_acc"] > 0.85
 
 
-def test_cli_distributed_without_mpirun_is_one_process(tmp_path, capsys):
+def test_cli_distributed_without_mpirun_is_one_process(tmp_path, monkeypatch, capsys):
     from firstepoch.cli import main
+    monkeypatch.chdir(tmp_path)  # no --out: the run's folder is runs/mlp-1 under the working directory
     assert main(["train", "--distributed", "--epochs", "1", "--model", "mlp", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "1 MPI rank(s) x batch 64" in out and out.count("epoch 1/1") == 1
