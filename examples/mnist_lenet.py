@@ -1,4 +1,5 @@
-"""LeNet-5 learns MNIST digits (the embedded 8,000 / 2,000 split): convolutions, pooling, a classifier.
+"""LeNet-5 learns MNIST digits (the embedded 8,000 train / 1,000 validation digits): convolutions,
+pooling, a classifier.
 
     python examples/mnist_lenet.py [--epochs 8] [--batch-size 64] [--lr 0.05] [--threads N]
 

@@ -1,5 +1,6 @@
-"""A 784-128-10 ReLU MLP learns MNIST digits (the embedded 8,000 / 2,000 split), SGD with Nesterov momentum
-and a one-cycle schedule (the learning rate rises then anneals; the momentum moves the other way).
+"""A 784-128-10 ReLU MLP learns MNIST digits (the embedded 8,000 train / 1,000 validation digits), SGD
+with Nesterov momentum and a one-cycle schedule (the learning rate rises then anneals; the momentum
+moves the other way).
 
     python examples/mnist_mlp.py [--epochs 3] [--batch-size 64] [--lr 0.1] [--threads N]
 

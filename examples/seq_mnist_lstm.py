@@ -1,5 +1,5 @@
 """Sequential MNIST: an LSTM reads each digit as a sequence of 28 rows of 28 pixels and classifies it
-from its last hidden state (the embedded 8,000 / 2,000 split).
+from its last hidden state (the embedded 8,000 train / 1,000 validation digits).
 
     python examples/seq_mnist_lstm.py [--epochs 6] [--hidden 64] [--lr 0.005] [--batch-size 64]
                                       [--train-size N] [--threads N] [--target 0.95]

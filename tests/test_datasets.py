@@ -14,7 +14,7 @@ from firstepoch.datasets.idx import MAGIC_IMAGES, MAGIC_LABELS
 
 MNIST_MODULE = sys.modules["firstepoch.datasets.mnist"]  # the package re-exports a function of the same name
 LABEL_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # from NOTICE.md
-TRAIN_LABEL_COUNTS = [792, 906, 813, 803, 773, 692, 779, 835, 797, 810]  # pins the 8,000 / 2,000 split
+TRAIN_LABEL_COUNTS = [792, 906, 813, 803, 773, 692, 779, 835, 797, 810]  # pins the 8,000 train digits
 
 
 def _idx_bytes(array, code=0x08):
@@ -83,9 +83,9 @@ def test_root_folder_with_a_truncated_copy_fails_clearly(tmp_path):
     (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(
         open(os.path.join(root, "t10k-labels-idx1-ubyte.gz"), "rb").read())
     with pytest.raises(ValueError, match="truncated"):
-        mnist("test", root=tmp_path)
+        mnist("all", root=tmp_path)
     (tmp_path / "t10k-images-idx3-ubyte").write_bytes(images)
-    x, y = mnist("test", root=tmp_path)
+    x, y = mnist("all", root=tmp_path)
     assert x.shape == (10000, 28, 28) and np.bincount(y).tolist() == LABEL_COUNTS
     with pytest.raises(FileNotFoundError, match="t10k-images"):
         mnist("test", root=tmp_path / "nowhere")
@@ -93,34 +93,51 @@ def test_root_folder_with_a_truncated_copy_fails_clearly(tmp_path):
 
 # ---- the embedded split ----------------------------------------------------------------------------------
 
-def test_embedded_test_split_is_the_whole_real_test_set():
-    x, y = mnist("test")
+def test_all_is_the_whole_real_test_set():
+    x, y = mnist("all")
     assert x.shape == (10000, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
     assert np.bincount(y).tolist() == LABEL_COUNTS
     x[:] = 0  # the caller gets a fresh array: the cache is untouched
-    assert mnist("test")[0].max() == 255
+    assert mnist("all")[0].max() == 255
 
 
-def test_split_sizes_determinism_and_no_overlap():
+def test_test_split_holds_no_training_or_validation_digit():
+    """A torchvision habit, mnist("test") after training on mnist("train"), must not score the model
+    on digits it trained on: the three splits are disjoint and together make up "all"."""
     xt, yt = mnist("train")
     xv, yv = mnist("validation")
-    xa, ya = mnist("test")
-    assert xt.shape == (8000, 28, 28) and xv.shape == (2000, 28, 28) and yt.dtype == yv.dtype == np.int64
+    xs, ys = mnist("test")
+    xa, ya = mnist("all")
+    assert xt.shape == (8000, 28, 28) and xv.shape == (1000, 28, 28) and xs.shape == (1000, 28, 28)
+    assert yt.dtype == yv.dtype == ys.dtype == np.int64
+    seen = {img.tobytes() for img in np.concatenate([xt, xv])}
+    assert not any(img.tobytes() in seen for img in xs)
+    idx = MNIST_MODULE.embedded_split(10000)
+    parts = [idx["train"], idx["val"], idx["test"]]
+    assert np.sort(np.concatenate(parts)).tolist() == list(range(10000))  # disjoint, all 10,000 covered
+    for part, (x, y) in zip(parts, ((xt, yt), (xv, yv), (xs, ys))):
+        assert np.array_equal(xa[part], x) and np.array_equal(ya[part], y)
+
+
+def test_split_sizes_determinism():
+    xt, yt = mnist("train")
     assert np.bincount(yt).tolist() == TRAIN_LABEL_COUNTS  # the split never changes
-    assert (np.bincount(yt) + np.bincount(yv)).tolist() == LABEL_COUNTS
+    assert (np.bincount(yt) + np.bincount(mnist("val")[1]) + np.bincount(mnist("test")[1])).tolist() == LABEL_COUNTS
     x2, y2 = mnist("train")
     assert np.array_equal(xt, x2) and np.array_equal(yt, y2)
-    assert np.array_equal(mnist("val")[1], yv)
-    train, val = split_indices(10000, 8000)
-    assert np.intersect1d(train, val).size == 0 and np.union1d(train, val).tolist() == list(range(10000))
-    assert np.array_equal(xa[train], xt) and np.array_equal(ya[val], yv)
-    share = np.bincount(yt) / np.bincount(ya)
+    assert np.array_equal(mnist("val")[1], mnist("valid")[1])
+    train, held = split_indices(10000, 8000)
+    assert np.intersect1d(train, held).size == 0 and np.union1d(train, held).tolist() == list(range(10000))
+    assert np.array_equal(mnist("all")[0][train], xt)
+    share = np.bincount(yt) / np.array(LABEL_COUNTS)
     assert share.min() > 0.75 and share.max() < 0.85  # not stratified, but close
 
 
 def test_bad_split_and_source():
     with pytest.raises(ValueError, match="split must be"):
         mnist("dev")
+    with pytest.raises(ValueError, match="split 'all' .* needs source='embedded'"):
+        mnist("all", source="hf")
     with pytest.raises(TypeError, match="source must be"):
         mnist("train", source=3)
 
@@ -128,7 +145,7 @@ def test_bad_split_and_source():
 def test_normalize():
     x, _ = mnist("val")
     z = normalize(x)
-    assert z.shape == (2000, 784) and z.dtype == np.float32
+    assert z.shape == (1000, 784) and z.dtype == np.float32
     assert abs(z.mean()) < 0.1 and abs(z.std() - 1) < 0.1
     edge = normalize(np.array([[[0, 255]]], np.uint8), flatten=False)
     assert edge.shape == (1, 1, 2)
@@ -136,8 +153,8 @@ def test_normalize():
     with pytest.raises(TypeError, match="uint8"):
         normalize(x.astype(np.float32))
     xf, yf = mnist_normalized("val")
-    assert np.array_equal(xf, z) and yf.shape == (2000,)
-    assert mnist_normalized("val", flatten=False)[0].shape == (2000, 28, 28)
+    assert np.array_equal(xf, z) and yf.shape == (1000,)
+    assert mnist_normalized("val", flatten=False)[0].shape == (1000, 28, 28)
 
 
 # ---- Hugging Face, offline ------------------------------------------------------------------------------
@@ -238,3 +255,11 @@ def test_hf_missing_gives_the_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_datasets)
     with pytest.raises(ImportError, match=r"pip install '\.\[hf\]'.*embedded"):
         mnist("train", source="ylecun/mnist")
+
+
+def test_a_local_file_that_is_not_parquet_is_named_as_such(tmp_path):
+    """A stray file given as a dataset is refused for what it is, with or without the hf extra."""
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not digits\n")
+    with pytest.raises(ValueError, match=r"notes.txt is not a parquet file \(a dataset path is a parquet file"):
+        mnist("train", source=junk)

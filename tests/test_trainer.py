@@ -36,6 +36,10 @@ def test_splits_are_disjoint_and_keep_the_recipe_training_set():
     assert not images["val"] & images["test"] and not images["train"] & images["test"]
     train_x, train_y = fe.datasets.mnist_normalized("train", flatten=False)
     np.testing.assert_array_equal(s["train"][0][:, 0], train_x)  # the 98% recipe's training set
+    for k in ("val", "test"):  # the CLI's test digits are datasets.mnist("test"), nothing else
+        x, y = fe.datasets.mnist_normalized(k, flatten=False)
+        np.testing.assert_array_equal(s[k][0][:, 0], x)
+        np.testing.assert_array_equal(s[k][1], y)
 
 
 def _state(trainer):
@@ -154,8 +158,19 @@ def test_bad_config_names_the_key(tiny):
 def test_a_diverging_loss_stops_with_a_clear_error(tiny):
     t = Trainer.from_config(dict(model="mlp", lr=1e12, scheduler="none", epochs=1), data=tiny, quiet=True,
                             log=lambda line: None)
-    with pytest.raises(FloatingPointError, match="lower --lr"):
+    with pytest.raises(FloatingPointError, match=r"the loss diverged \(became inf/nan\) at epoch 1 step \d+; "
+                                                 r"lower --lr \(now 1e\+12\)"):
         t.fit()
+    assert all(np.isfinite(v).all() for v in t.model.state_dict().values())  # stopped before the bad step
+
+
+@pytest.mark.parametrize("split, name", [("train", "training"), ("val", "validation"), ("test", "test")])
+def test_non_finite_data_are_refused_before_training(tiny, split, name):
+    x = tiny[split][0].copy()
+    x[[0, 7], 0, 3, 3] = [np.nan, -np.inf]
+    data = dict(tiny, **{split: (x, tiny[split][1])})
+    with pytest.raises(ValueError, match=f"the {name} data contain non-finite values \\(2 images\\)"):
+        Trainer.from_config(dict(model="mlp", epochs=1), data=data, quiet=True, log=lambda line: None)
 
 
 @pytest.mark.parametrize("name", ["mlp", "lenet", "resnet-small", "lstm"])

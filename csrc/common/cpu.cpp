@@ -2,6 +2,7 @@
 #include "common/cpu.h"
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -81,13 +82,27 @@ bool compiled_in(Isa isa) {
   return false;
 }
 
+std::string trimmed(const char* text) {
+  const std::string s(text);
+  const char* space = " \t\n\r\f\v";
+  const auto first = s.find_first_not_of(space);
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(space) - first + 1);
+}
+
 Isa initial_isa() {
+  // Any case, surrounding whitespace ignored ("AVX2", " avx2\n" mean avx2); empty or blank means unset.
   if (const char* env = std::getenv("FIRSTEPOCH_ISA")) {
-    if (*env) {
-      Isa want = isa_from_name(env);
+    const std::string given = trimmed(env);
+    std::string name = given;
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!name.empty()) {
+      if (name != "scalar" && name != "avx2" && name != "avx512")
+        throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" +
+                                    given + "'");
+      Isa want = isa_from_name(name);
       if (!cpu_supports(want))
-        throw std::runtime_error(std::string("FIRSTEPOCH_ISA=") + env +
-                                 " but this CPU (or this build) does not support it");
+        throw std::runtime_error("FIRSTEPOCH_ISA=" + name + " but this CPU (or this build) does not support it");
       return want;
     }
   }

@@ -2,7 +2,33 @@
 
 Readable NumPy references (``firstepoch.reference``) beside C++ SIMD/OpenMP kernels (``firstepoch._C``).
 """
-from . import _C
+import os as _os
+import signal as _signal
+import sys as _sys
+
+# The `firstepoch` command (the console script, or python -m firstepoch, whose argv[0] is "-m" while the
+# package loads) imports this package before any of its own code runs, so it cannot catch what goes
+# wrong here: for it alone, a bad FIRSTEPOCH_ISA is a one-line usage error and Ctrl-C during the import
+# a one-line "interrupted", never a traceback. A library import is left alone.
+_argv0 = (getattr(_sys, "argv", None) or [""])[0]
+_as_cli = _argv0 == "-m" or _os.path.basename(_argv0).split(".")[0] == "firstepoch"
+_sigint = None
+if _as_cli:
+    def _interrupted_while_importing(signum, frame):
+        print("interrupted", file=_sys.stderr)
+        _os._exit(130)  # nothing to clean up yet
+    try:
+        _sigint = _signal.signal(_signal.SIGINT, _interrupted_while_importing)
+    except ValueError:  # not the main thread
+        pass
+
+try:
+    from . import _C
+except ImportError as _e:
+    if _as_cli and "FIRSTEPOCH_ISA" in str(_e):
+        print(f"firstepoch: error: {_e}", file=_sys.stderr)
+        raise SystemExit(2) from None
+    raise
 from ._C import get_num_threads, set_num_threads
 from . import autograd
 from . import data, datasets, models, nn, optim
@@ -27,6 +53,9 @@ def cpu_info():
 
 
 __version__ = getattr(_C, "__version__", "0.0.0")
+
+if _sigint is not None:  # the import is done: Ctrl-C is KeyboardInterrupt again, for cli.main to report
+    _signal.signal(_signal.SIGINT, _sigint)
 
 __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Tensor", "tensor", "from_numpy",
            "zeros", "ones", "full", "rand", "randn", "arange", "zeros_like", "ones_like", "rand_like",

@@ -1,9 +1,19 @@
 """The `firstepoch` command: train, evaluate, info, lab. `main(argv) -> exit code`; bad arguments give
-argparse's usage error (exit code 2), never a traceback."""
+argparse's usage error (exit code 2), never a traceback.
+
+Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
+2 usage error (bad arguments, an unusable --out, --dataset, --resume or --checkpoint, non-finite
+data, a bad FIRSTEPOCH_ISA); 130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
+"""
 import argparse
 import json
 import os
+import re
+import shlex
 import sys
+
+EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
+              "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
 
 DATASET_HELP = "mnist-embedded (default, offline), ylecun/mnist (Hugging Face; pip install '.[hf]'), or a path"
 
@@ -42,14 +52,15 @@ def build_parser():
     from .models import NAMES
     from .trainer import OPTIMIZERS, SCHEDULERS
 
-    p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.")
+    p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
+                                epilog=EXIT_CODES)
     sub = p.add_subparsers(dest="command", metavar="{train,evaluate,info,lab}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
                        description="Train a model; prints a progress bar, one line per epoch and the test "
                                    "accuracy. Options left out take the recipe's defaults (or, with --resume, "
-                                   "the checkpoint's values).")
+                                   "the checkpoint's values).", epilog=EXIT_CODES)
     # None = not given: the defaults come from trainer.default_config, so --resume can tell what was asked
     t.add_argument("--model", choices=NAMES, default=None, help="default: lenet")
     t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
@@ -65,7 +76,8 @@ def build_parser():
     t.add_argument("--threads", type=_positive_int, default=None,
                    help="kernel threads (default: all cores, or one while other busy processes make one faster)")
     t.add_argument("--out", default=None, metavar="DIR", help="write checkpoints, metrics.csv/json, curves.png "
-                                                              "and confusion.png here")
+                                                              "and confusion.png here (default: a new folder "
+                                                              "runs/MODEL-N, N one more than the last)")
     t.add_argument("--resume", nargs="?", const="last", default=None, metavar="CHECKPOINT",
                    help="continue from a checkpoint (default: OUT/checkpoints/last.safetensors)")
     t.add_argument("--quiet", action="store_true", help="no progress bar (also off when not on a terminal)")
@@ -89,6 +101,81 @@ def build_parser():
 
 TRAIN_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "scheduler", "augment", "seed",
               "checkpoint_every")
+
+
+def _error(command, message):
+    """A failure of the run itself (not of its arguments): one line on stderr, exit code 1."""
+    print(f"firstepoch {command}: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _new_run_dir(model, root="runs"):
+    """runs/MODEL-N, created here, N one more than the highest already there: a run never lands in an
+    earlier run's folder (two runs starting together each get their own)."""
+    pattern = re.compile(re.escape(model) + r"-(\d+)")
+    try:
+        taken = [int(m.group(1)) for m in map(pattern.fullmatch, os.listdir(root)) if m]
+    except FileNotFoundError:
+        taken = []
+    n = max(taken, default=0) + 1
+    while True:
+        path = os.path.join(root, f"{model}-{n}")
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            n += 1
+
+
+def _prepare_out(out, model, parser):
+    """The run's folder, created and proven writable (a probe file in it and in its checkpoints/ folder
+    is written and removed) before any training, so a bad --out is a usage error, not a traceback
+    after the first 50 steps."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        parser.error(f"--out {out}: is a file, not a folder")
+    given = out
+    try:
+        if out is None:
+            out = _new_run_dir(model)
+        for folder in (out, os.path.join(out, "checkpoints")):
+            os.makedirs(folder, exist_ok=True)
+            probe = os.path.join(folder, f".firstepoch-write-test-{os.getpid()}")
+            with open(probe, "wb") as f:
+                f.write(b"ok")
+            os.remove(probe)
+    except OSError as e:
+        why = f"{e.strerror or e}{f' ({e.filename})' if e.filename else ''}"
+        if given is None:
+            parser.error(f"cannot create a run folder under runs/ in {os.getcwd()}: {why}; choose one with --out DIR")
+        parser.error(f"--out {given}: cannot write there: {why}")
+    return out
+
+
+def _stat(path):
+    try:
+        st = os.stat(path)
+        return st.st_ino, st.st_mtime_ns, st.st_size
+    except OSError:
+        return None
+
+
+def _interrupted(out, resume, last_before, trainer):
+    """The Ctrl-C message: the exact command that resumes, only if a checkpoint to resume from exists."""
+    if trainer.epoch >= trainer.epochs:
+        where = " after the last epoch, writing the test results and reports"
+    else:
+        where = f" at epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}"
+    if out is None:
+        return f"interrupted{where}; no checkpoint was written"
+    last = os.path.join(out, "checkpoints", "last.safetensors")
+    now = _stat(last)
+    if now is not None and (now != last_before or (resume is not None and os.path.abspath(resume) ==
+                                                    os.path.abspath(last))):
+        return f"interrupted{where}; resume with: firstepoch train --out {shlex.quote(out)} --resume"
+    if resume is not None:  # nothing new saved: the checkpoint this run started from is still there
+        return (f"interrupted{where}; no new checkpoint was written; resume with: firstepoch train --out "
+                f"{shlex.quote(out)} --resume {shlex.quote(resume)}")
+    return f"interrupted{where}; no checkpoint was written yet, so there is nothing to resume"
 
 
 def _train(args, parser):
@@ -133,14 +220,22 @@ def _train(args, parser):
         set_num_threads(args.threads)
     try:
         data = load_splits(config["dataset"])
-    except (ImportError, OSError, RuntimeError, ValueError) as e:
+    except KeyboardInterrupt:
+        print("interrupted while loading the data; no checkpoint was written", file=sys.stderr)
+        return 130
+    except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
         parser.error(f"--dataset {config['dataset']}: {e}")
+    main_process = dist is None or dist.is_main()
+    out = _prepare_out(args.out, config["model"], parser) if main_process else args.out
     hooks = {}
     if dist is not None:
         hooks = {"sampler": dist.DistributedSampler(len(data["train"][1]), seed=config["seed"]),
                  "after_backward": lambda t: dist.allreduce_gradients(t.model),
                  "reduce_metrics": dist.all_reduce, "is_main": dist.is_main()}
-    trainer = Trainer.from_config(config, data=data, out_dir=args.out, quiet=args.quiet, **hooks)
+    try:
+        trainer = Trainer.from_config(config, data=data, out_dir=out, quiet=args.quiet, **hooks)
+    except ValueError as e:  # non-finite pixels: named before training, not as a diverging loss
+        parser.error(f"--dataset {config['dataset']}: {e}")
     if resume is not None:
         try:
             trainer.load_checkpoint(resume)
@@ -160,9 +255,26 @@ def _train(args, parser):
                 f"{config['scheduler']}{', augment' if config['augment'] else ''}, seed {config['seed']}; "
                 f"{cpu_info()['isa']}, {get_num_threads()} thread(s)"
                 + (f" per rank, {dist.world_size()} MPI rank(s) x batch {trainer.batch_size}" if dist else ""))
+    trainer.log(f"writing checkpoints and reports to {out}")
     if resume is not None:
         trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
-    trainer.fit()
+    last_before = _stat(os.path.join(out, "checkpoints", "last.safetensors")) if out else None
+    try:
+        trainer.fit()
+    except KeyboardInterrupt:
+        if main_process:
+            print(_interrupted(out, resume, last_before, trainer), file=sys.stderr)
+        return 130
+    except FloatingPointError as e:  # the loss diverged
+        return _error("train", str(e))
+    except MemoryError as e:
+        return _error("train", f"out of memory ({e or 'MemoryError'}); lower --batch-size "
+                               f"(now {config['batch_size']})")
+    except BrokenPipeError:
+        raise
+    except OSError as e:  # disk full, folder removed or made read-only mid-run
+        return _error("train", f"cannot write the run's files in {out}: {e.strerror or e}"
+                               f"{f' ({e.filename})' if e.filename else ''}")
     return 0
 
 
@@ -184,11 +296,14 @@ def _evaluate(args, parser):
     dataset = args.dataset or config["dataset"]
     try:
         data = load_splits(dataset)
-    except (ImportError, OSError, RuntimeError, ValueError) as e:
+    except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
         parser.error(f"--dataset {dataset}: {e}")
-    trainer = Trainer(model, None, None, data, config)
-    x, y = data[args.split]
-    loss, acc, _ = trainer.evaluate(x, y)
+    try:
+        trainer = Trainer(model, None, None, data, config)
+        x, y = data[args.split]
+        loss, acc, _ = trainer.evaluate(x, y)
+    except ValueError as e:  # non-finite pixels, or images the model cannot take
+        parser.error(f"--dataset {dataset}: {e}")
     print(f"{config['model']} from {args.checkpoint} on {dataset} {args.split} ({len(y)} images): "
           f"loss {loss:.4f}  accuracy {acc:.2%}")
     return 0
@@ -222,13 +337,13 @@ def _lab(args, parser):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    if argv and argv[0] == "lab":  # everything after `lab` belongs to the lab, --help included
-        args = argparse.Namespace(command="lab", lab_args=argv[1:])
-    else:
-        args = parser.parse_args(argv)
-    sub = parser._subparsers._group_actions[0].choices[args.command]
     try:
+        parser = build_parser()
+        if argv and argv[0] == "lab":  # everything after `lab` belongs to the lab, --help included
+            args = argparse.Namespace(command="lab", lab_args=argv[1:])
+        else:
+            args = parser.parse_args(argv)
+        sub = parser._subparsers._group_actions[0].choices[args.command]
         if args.command == "train":
             return _train(args, sub)
         if args.command == "evaluate":
@@ -237,8 +352,14 @@ def main(argv=None):
             return _info()
         return _lab(args, sub)
     except KeyboardInterrupt:
-        print("interrupted; resume with --resume (the last checkpoint is intact)", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read stdout has gone (`firstepoch train | head -1`): stop, quietly, as a tool killed by
+        # SIGPIPE would; stdout goes to /dev/null so that flushing it at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -41,17 +41,14 @@ def _prepare(images, labels):
 def load_splits(dataset="mnist-embedded"):
     """{'train', 'val', 'test'} -> (float32 (N, 1, 28, 28) normalised images, int64 labels).
 
-    'mnist-embedded': the 10,000 digits inside the package; train is datasets.mnist's 8,000 "train"
-    digits, its 2,000 "val" digits are cut (fixed hash order) into 1,000 val and 1,000 test.
+    'mnist-embedded': datasets.mnist's fixed, disjoint split of the 10,000 digits inside the package:
+    8,000 train, 1,000 val, 1,000 test.
     'ylecun/mnist': the hub's 60,000 train digits split 55,000 / 5,000 into train / val, its test split
     as test. A path (parquet file, or a folder of parquet files or of class-named image folders): all of
     its digits split 80 / 10 / 10 in a fixed hash order.
     """
     if dataset == "mnist-embedded":
-        x, y = _load_mnist("train")
-        vx, vy = _load_mnist("val")
-        val, test = _split_indices(len(vy), len(vy) // 2, seed=1)
-        return {"train": _prepare(x, y), "val": _prepare(vx[val], vy[val]), "test": _prepare(vx[test], vy[test])}
+        return {k: _prepare(*_load_mnist(k)) for k in ("train", "val", "test")}
     if dataset in ("ylecun/mnist", "hf"):
         x, y = _load_mnist("train", source="ylecun/mnist")
         tx, ty = _load_mnist("test", source="ylecun/mnist")
@@ -65,6 +62,16 @@ def load_splits(dataset="mnist-embedded"):
     train, rest = _split_indices(n, n - 2 * (n // 10), seed=1)
     val, test = rest[: n // 10], rest[n // 10:]
     return {"train": _prepare(x[train], y[train]), "val": _prepare(x[val], y[val]), "test": _prepare(x[test], y[test])}
+
+
+def _check_finite(what, x):
+    """A NaN or inf pixel would surface later as a diverging loss and the advice to lower the learning
+    rate; name it before training instead."""
+    if x is None or not np.issubdtype(np.asarray(x).dtype, np.floating) or np.isfinite(x).all():
+        return
+    x = np.asarray(x)
+    bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
+    raise ValueError(f"the {what} data contain non-finite values ({bad} image{'s' if bad != 1 else ''})")
 
 
 class SeededShuffle:
@@ -143,6 +150,8 @@ class Trainer:
         self.train_x, self.train_y = data["train"]
         self.val_x, self.val_y = data["val"]
         self.test_x, self.test_y = data.get("test", (None, None))
+        for what, x in (("training", self.train_x), ("validation", self.val_x), ("test", self.test_x)):
+            _check_finite(what, x)
         self.out_dir = out_dir
         self.quiet = quiet
         self.is_main = bool(is_main)
@@ -203,6 +212,10 @@ class Trainer:
             x = self._augment(x).astype(np.float32, copy=False)
         logits = self.model(Tensor(x))
         loss = F.cross_entropy(logits, Tensor(y))
+        value = float(loss.item())
+        if not math.isfinite(value):  # stop before the step: the weights (and `last`) stay finite
+            raise FloatingPointError(f"the loss diverged (became inf/nan) at epoch {epoch + 1} step {b + 1}; "
+                                     f"lower --lr (now {self.config['lr']:g})")
         self.optimizer.zero_grad()
         loss.backward()
         if self.after_backward is not None:
@@ -210,10 +223,6 @@ class Trainer:
         self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
-        value = float(loss.item())
-        if not math.isfinite(value):
-            raise FloatingPointError(f"train: the loss became {value} at epoch {epoch + 1}, batch {b + 1}; "
-                                     f"lower --lr (now {self.config['lr']})")
         self._sums[0] += value * len(y)
         self._sums[1] += int((logits.data.argmax(axis=1) == y).sum())
         self._sums[2] += len(y)

@@ -1,15 +1,16 @@
 """MNIST as NumPy arrays: offline from the copy inside the package, or through Hugging Face `datasets`.
 
 The embedded data is the real MNIST test set (10,000 digits, IDX format; CC BY-SA 3.0, Yann LeCun,
-Corinna Cortes and Christopher J. C. Burges: see data/mnist/NOTICE.md). Its split is fixed and does
-not depend on the NumPy version: digit i gets the key splitmix64(i + SPLIT_SEED); the 8,000 digits
-with the smallest keys are "train", the other 2,000 "val". The split is not stratified (each digit's
-share of "train" is 80% give or take a couple of points). "test" is all 10,000 digits, so it overlaps
-both train and val: use it only for models trained on other data (the hub's 60,000).
+Corinna Cortes and Christopher J. C. Burges: see data/mnist/NOTICE.md). Its split into three disjoint
+parts is fixed and does not depend on the NumPy version: digit i gets the key splitmix64(i + SPLIT_SEED);
+the 8,000 digits with the smallest keys are "train"; the other 2,000 are held out, and the same hash
+(seed HELD_OUT_SEED) over their positions cuts them into 1,000 "val" and 1,000 "test". The split is not
+stratified (each digit's share of "train" is 80% give or take a couple of points). "all" is the whole
+10,000, train digits included: it is not a test split.
 
 Hugging Face (`pip install .[hf]`): "train" is the hub's 60,000-digit train split, "val" and "test"
-are both its 10,000-digit test split. The PNGs are decoded once per process into a uint8 array and
-kept in memory; batches slice that array.
+are both its 10,000-digit test split ("all" is for the embedded set only). The PNGs are decoded once
+per process into a uint8 array and kept in memory; batches slice that array.
 """
 import io
 import os
@@ -22,6 +23,7 @@ EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", 
 IMAGES_FILE = "t10k-images-idx3-ubyte.gz"
 LABELS_FILE = "t10k-labels-idx1-ubyte.gz"
 SPLIT_SEED = 0
+HELD_OUT_SEED = 1
 N_TRAIN = 8000
 MEAN, STD = 0.1307, 0.3081
 HF_NAME = "ylecun/mnist"
@@ -31,9 +33,10 @@ _cache = {}  # decoded arrays, one entry per source and split: never decode twic
 
 
 def _split_name(split):
-    names = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test"}
+    names = {"train": "train", "val": "val", "validation": "val", "valid": "val", "test": "test", "all": "all"}
     if not isinstance(split, str) or split not in names:
-        raise ValueError(f"mnist: split must be 'train', 'val' (or 'validation') or 'test', got {split!r}")
+        raise ValueError(f"mnist: split must be 'train', 'val' (or 'validation'), 'test' or 'all' (the embedded "
+                         f"10,000, train digits included), got {split!r}")
     return names[split]
 
 
@@ -49,6 +52,14 @@ def split_indices(n, n_train, seed=SPLIT_SEED):
     """(train, val) index arrays, each sorted: the n_train indices with the smallest hash keys, and the rest."""
     order = np.argsort(_splitmix64(np.arange(n, dtype=np.uint64) + np.uint64(seed)), kind="stable")
     return np.sort(order[:n_train]), np.sort(order[n_train:])
+
+
+def embedded_split(n):
+    """{'train', 'val', 'test'} -> sorted, disjoint index arrays into the n embedded digits: the N_TRAIN
+    with the smallest keys train, the rest cut in half (seed HELD_OUT_SEED) into val and test."""
+    train, held = split_indices(n, N_TRAIN)
+    val, test = split_indices(len(held), len(held) // 2, seed=HELD_OUT_SEED)
+    return {"train": train, "val": held[val], "test": held[test]}
 
 
 # ---- embedded IDX files --------------------------------------------------------------------------------
@@ -168,9 +179,10 @@ def _load_hf(split, source, root):
 def mnist(split="train", source="embedded", root=None):
     """(images uint8 (N, 28, 28), labels int64 (N,)) of one split of MNIST, as fresh NumPy arrays.
 
-    split: "train", "val" (or "validation") or "test".
-    source: "embedded" (the default; offline, the 10,000 digits inside the package split 8,000 / 2,000,
-        "test" = all 10,000), "hf" or "ylecun/mnist" (the Hugging Face hub, any hub name with the same
+    split: "train", "val" (or "validation"), "test", or "all" (embedded only: the whole 10,000, train
+        digits included, so never a test split for a model trained on "train").
+    source: "embedded" (the default; offline, the 10,000 digits inside the package split into disjoint
+        8,000 train / 1,000 val / 1,000 test), "hf" or "ylecun/mnist" (the Hugging Face hub, any hub name with the same
         schema also works), or a local path: a parquet file, or a folder of parquet files or of images
         (an imagefolder, one subfolder per digit) with the hub's schema: an `image` column of PNGs and
         a `label` column. A single file is one split and is returned whole for any split.
@@ -184,13 +196,20 @@ def mnist(split="train", source="embedded", root=None):
     source = os.fspath(source)
     if source == "embedded":
         images, labels = _load_idx_pair(EMBEDDED_DIR if root is None else os.fspath(root))
-        if split == "test":
+        if split == "all":
             return images.copy(), labels.copy()
-        train, val = split_indices(len(labels), N_TRAIN)
-        idx = train if split == "train" else val
+        idx = embedded_split(len(labels))[split]
         return images[idx], labels[idx]
+    if split == "all":
+        raise ValueError(f"mnist: split 'all' (the 10,000 embedded digits) needs source='embedded', got {source!r}")
     if source == "hf":
         source = HF_NAME
+    if os.path.isfile(source):
+        with open(source, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PAR1":
+            raise ValueError(f"mnist: {source} is not a parquet file (a dataset path is a parquet file, or a folder "
+                             "of parquet files or of class-named image folders)")
     images, labels = _load_hf(split, source, None if root is None else os.fspath(root))
     return images.copy(), labels.copy()  # the cache stays intact whatever the caller does
 

@@ -9,7 +9,8 @@ import numpy as np
 
 import firstepoch as fe
 import firstepoch.nn.functional as F
-from firstepoch.datasets import mnist
+from firstepoch.datasets import mnist, split_indices
+from firstepoch.datasets.mnist import N_TRAIN
 
 
 def seed_everything(seed):
@@ -70,12 +71,18 @@ def format_table(headers, rows, title=None, digits=4):
 
 def mnist_subset(n_train, n_val, seed=0, flatten=True):
     """(x_train, y_train, x_val, y_val): float32 images in [0, 1] and int64 labels, a seeded random
-    subset of the embedded MNIST training split (8,000 digits) and of its validation split (2,000).
+    subset of the embedded MNIST training split (8,000 digits) and of the 2,000 digits held out of it
+    (mnist's "val" and "test" together: the lab never reports a test accuracy, and validates on both).
     flatten=True gives (N, 784); False gives (N, 1, 28, 28) for convolutions and image transforms."""
     rng = np.random.default_rng(seed)
     parts = []
     for split, n in (("train", n_train), ("val", n_val)):
-        images, labels = mnist(split)
+        if split == "train":
+            images, labels = mnist("train")
+        else:
+            images, labels = mnist("all")
+            held = split_indices(len(labels), N_TRAIN)[1]
+            images, labels = images[held], labels[held]
         if not 0 < n <= len(labels):
             raise ValueError(f"mnist_subset: n_{split} must be in 1..{len(labels)}, got {n}")
         idx = np.sort(rng.choice(len(labels), n, replace=False))
