@@ -46,3 +46,20 @@ def threads():
     before = firstepoch.get_num_threads()
     yield
     firstepoch.set_num_threads(before)
+
+
+@pytest.fixture
+def one_thread():
+    """Runs a test on one kernel thread (bitwise comparisons of training runs), then restores the count."""
+    before = firstepoch.get_num_threads()
+    firstepoch.set_num_threads(1)
+    yield
+    firstepoch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def tiny_train_val():
+    """64 train / 32 val embedded digits and no test split (so fit() writes no PNG reports)."""
+    from firstepoch.trainer import load_splits
+    full = load_splits("mnist-embedded")
+    return {"train": tuple(a[:64] for a in full["train"]), "val": tuple(a[:32] for a in full["val"])}

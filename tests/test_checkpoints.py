@@ -19,24 +19,9 @@ from firstepoch import io as fio
 from firstepoch.cli import main as cli_main
 from firstepoch.io import CheckpointError, atomic_write, load_safetensors, save_safetensors
 from firstepoch.models import NAMES
-from firstepoch.trainer import Trainer, load_splits
+from firstepoch.trainer import Trainer
 
 QUIET = dict(quiet=True, log=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """64 train / 32 val digits and no test split (so fit() writes no PNG reports)."""
-    full = load_splits("mnist-embedded")
-    return {"train": tuple(a[:64] for a in full["train"]), "val": tuple(a[:32] for a in full["val"])}
-
-
-@pytest.fixture
-def one_thread():
-    before = fe.get_num_threads()
-    fe.set_num_threads(1)
-    yield
-    fe.set_num_threads(before)
 
 
 def _header(path):
@@ -93,8 +78,8 @@ def _trained(name, data, steps=2):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_cli_model_round_trips_through_save_and_load(tmp_path, tiny, name):
-    model = _trained(name, tiny)  # running statistics and num_batches_tracked have moved off their defaults
+def test_every_cli_model_round_trips_through_save_and_load(tmp_path, tiny_train_val, name):
+    model = _trained(name, tiny_train_val)  # running statistics and num_batches_tracked have moved off their defaults
     path = tmp_path / f"{name}.safetensors"
     fe.save(model, path)
     fe.manual_seed(99)
@@ -106,7 +91,7 @@ def test_every_cli_model_round_trips_through_save_and_load(tmp_path, tiny, name)
         assert got[k].shape == want[k].shape and got[k].dtype == want[k].dtype, k
         np.testing.assert_array_equal(got[k], want[k], err_msg=k)
     model.eval(), fresh.eval()
-    x = fe.tensor(tiny["val"][0][:4])
+    x = fe.tensor(tiny_train_val["val"][0][:4])
     np.testing.assert_array_equal(model(x).data, fresh(x).data)
 
 
@@ -118,17 +103,17 @@ def _snapshot(trainer):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_cli_model_resumes_bitwise(tmp_path, tiny, one_thread, name):
+def test_every_cli_model_resumes_bitwise(tmp_path, tiny_train_val, one_thread, name):
     config = dict(model=name, epochs=2, batch_size=32, seed=2, checkpoint_every=0)  # 2 steps per epoch
-    whole = Trainer.from_config(config, data=tiny, **QUIET)
+    whole = Trainer.from_config(config, data=tiny_train_val, **QUIET)
     whole.fit()
     expected = _snapshot(whole)
     for stop in (1, 2, 3):  # mid-epoch, an epoch end, mid-epoch of the last epoch
         out = tmp_path / f"stop{stop}"
-        first = Trainer.from_config(config, data=tiny, out_dir=str(out), **QUIET)
+        first = Trainer.from_config(config, data=tiny_train_val, out_dir=str(out), **QUIET)
         first.fit(max_steps=stop)
         fe.manual_seed(777)
-        second = Trainer.from_config(config, data=tiny, out_dir=str(out), **QUIET)
+        second = Trainer.from_config(config, data=tiny_train_val, out_dir=str(out), **QUIET)
         second.load_checkpoint(out / "checkpoints" / "last.safetensors")
         second.fit()
         got = _snapshot(second)
@@ -140,9 +125,9 @@ def test_every_cli_model_resumes_bitwise(tmp_path, tiny, one_thread, name):
         assert got[2:] == expected[2:], stop
 
 
-def test_evaluate_reads_a_batchnorm_checkpoint(tmp_path, tiny, capsys):
+def test_evaluate_reads_a_batchnorm_checkpoint(tmp_path, tiny_train_val, capsys):
     out = tmp_path / "R"
-    t = Trainer.from_config(dict(model="resnet-small", epochs=1, batch_size=32), data=tiny, out_dir=str(out), **QUIET)
+    t = Trainer.from_config(dict(model="resnet-small", epochs=1, batch_size=32), data=tiny_train_val, out_dir=str(out), **QUIET)
     t.fit()
     assert cli_main(["evaluate", "--checkpoint", str(out / "checkpoints" / "best.safetensors"),
                      "--split", "val"]) == 0
@@ -231,8 +216,8 @@ def test_reserved_metadata_key_is_refused():
         save_safetensors({"x": np.zeros(1)}, "/tmp/never", {fio.CHECKSUM_KEY: "1"})
 
 
-def test_evaluate_of_a_bit_flipped_checkpoint_is_a_usage_error(tmp_path, tiny, capsys):
-    t = Trainer.from_config(dict(model="mlp", epochs=1, batch_size=32), data=tiny, out_dir=str(tmp_path), **QUIET)
+def test_evaluate_of_a_bit_flipped_checkpoint_is_a_usage_error(tmp_path, tiny_train_val, capsys):
+    t = Trainer.from_config(dict(model="mlp", epochs=1, batch_size=32), data=tiny_train_val, out_dir=str(tmp_path), **QUIET)
     t.fit(max_steps=1)
     path = tmp_path / "checkpoints" / "last.safetensors"
     header, start = _header(path)

@@ -19,14 +19,6 @@ def tiny():
             "test": tuple(a[:100] for a in full["test"])}
 
 
-@pytest.fixture
-def one_thread():
-    before = fe.get_num_threads()
-    fe.set_num_threads(1)
-    yield
-    fe.set_num_threads(before)
-
-
 def test_splits_are_disjoint_and_keep_the_recipe_training_set():
     s = load_splits("mnist-embedded")
     assert [len(s[k][1]) for k in ("train", "val", "test")] == [8000, 1000, 1000]

@@ -10,28 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-import firstepoch as fe
 from firstepoch import io as fio
 from firstepoch.cli import main as cli_main
 from firstepoch.io import CheckpointError, load_safetensors, save_safetensors
-from firstepoch.trainer import Trainer, checkpoint_config, load_splits, read_checkpoint
+from firstepoch.trainer import Trainer, checkpoint_config, read_checkpoint
 
 QUIET = dict(quiet=True, log=lambda line: None)
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """64 train / 32 val digits and no test split (so fit() writes no PNG reports)."""
-    full = load_splits("mnist-embedded")
-    return {"train": tuple(a[:64] for a in full["train"]), "val": tuple(a[:32] for a in full["val"])}
-
-
-@pytest.fixture
-def one_thread():
-    before = fe.get_num_threads()
-    fe.set_num_threads(1)
-    yield
-    fe.set_num_threads(before)
 
 
 # ---- 2. the best checkpoint survives any kill point ----------------------------------------------------
@@ -58,7 +42,7 @@ def _best_record(path):
     return json.loads(meta["progress"]), {k: v for k, v in tensors.items() if k.startswith("model.")}
 
 
-def _kill_run(tmp_path, tiny, monkeypatch, kill_at, after, every):
+def _kill_run(tmp_path, tiny_train_val, monkeypatch, kill_at, after, every):
     """Runs to the end, killing the run once at write number `kill_at` (before or after the write), then
     resuming from `last` (or from scratch when there is none) as a user would. Returns the trainer, the
     folder, the number of writes and the validation accuracy of every model written to best."""
@@ -77,11 +61,11 @@ def _kill_run(tmp_path, tiny, monkeypatch, kill_at, after, every):
         if count[0] == kill_at and after:
             raise Killed
     monkeypatch.setattr(fio, "save_safetensors", save)
-    t = _scripted(Trainer.from_config(config, data=tiny, out_dir=str(out), **QUIET))
+    t = _scripted(Trainer.from_config(config, data=tiny_train_val, out_dir=str(out), **QUIET))
     try:
         t.fit()
     except Killed:
-        t = _scripted(Trainer.from_config(config, data=tiny, out_dir=str(out), **QUIET))
+        t = _scripted(Trainer.from_config(config, data=tiny_train_val, out_dir=str(out), **QUIET))
         last = out / "checkpoints" / "last.safetensors"
         if last.exists():
             t.load_checkpoint(last)
@@ -91,15 +75,15 @@ def _kill_run(tmp_path, tiny, monkeypatch, kill_at, after, every):
 
 
 @pytest.mark.parametrize("every", [0, 1])  # epoch ends only; also mid-epoch (2 steps per epoch)
-def test_best_checkpoint_survives_every_kill_point(tmp_path, tiny, one_thread, monkeypatch, every):
-    whole, out, writes, _ = _kill_run(tmp_path, tiny, monkeypatch, 0, False, every)
+def test_best_checkpoint_survives_every_kill_point(tmp_path, tiny_train_val, one_thread, monkeypatch, every):
+    whole, out, writes, _ = _kill_run(tmp_path, tiny_train_val, monkeypatch, 0, False, every)
     assert whole.best_val_acc == max(VAL_ACC)
     best_progress, best_weights = _best_record(out / "checkpoints" / "best.safetensors")
     assert best_progress["epoch"] == 1 + VAL_ACC.index(max(VAL_ACC)) and best_progress["best_val_acc"] == max(VAL_ACC)
     assert writes >= len(VAL_ACC) + 2
     for kill_at in range(1, writes + 1):
         for after in (False, True):
-            t, out, total, best_writes = _kill_run(tmp_path, tiny, monkeypatch, kill_at, after, every)
+            t, out, total, best_writes = _kill_run(tmp_path, tiny_train_val, monkeypatch, kill_at, after, every)
             assert total >= kill_at  # the kill happened
             assert best_writes == sorted(best_writes), (kill_at, after, best_writes)  # never a worse model
             assert t.best_val_acc == max(VAL_ACC), (kill_at, after)
@@ -111,13 +95,13 @@ def test_best_checkpoint_survives_every_kill_point(tmp_path, tiny, one_thread, m
             assert last_progress["best_val_acc"] == max(VAL_ACC)
 
 
-def test_epoch_end_checkpoint_records_that_epochs_accuracy_as_best(tmp_path, tiny, monkeypatch):
+def test_epoch_end_checkpoint_records_that_epochs_accuracy_as_best(tmp_path, tiny_train_val, monkeypatch):
     config = dict(model="mlp", epochs=2, batch_size=32, checkpoint_every=0)
-    t = _scripted(Trainer.from_config(config, data=tiny, out_dir=str(tmp_path), **QUIET))
+    t = _scripted(Trainer.from_config(config, data=tiny_train_val, out_dir=str(tmp_path), **QUIET))
     t.fit(max_steps=2)  # stops at the end of epoch 1, as a kill right after it would
     progress, _ = _best_record(tmp_path / "checkpoints" / "last.safetensors")
     assert progress["best_val_acc"] == VAL_ACC[0]
-    resumed = _scripted(Trainer.from_config(config, data=tiny, out_dir=str(tmp_path), **QUIET))
+    resumed = _scripted(Trainer.from_config(config, data=tiny_train_val, out_dir=str(tmp_path), **QUIET))
     resumed.load_checkpoint(tmp_path / "checkpoints" / "last.safetensors")
     assert resumed.best_val_acc == VAL_ACC[0]
     resumed.fit()  # epoch 2 scores 0.3: best.safetensors must keep epoch 1
@@ -127,9 +111,9 @@ def test_epoch_end_checkpoint_records_that_epochs_accuracy_as_best(tmp_path, tin
 # ---- 5. the trainer's metadata --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def run_checkpoint(tmp_path_factory, tiny):
+def run_checkpoint(tmp_path_factory, tiny_train_val):
     out = tmp_path_factory.mktemp("run")
-    t = Trainer.from_config(dict(model="mlp", optimizer="adam", epochs=1, batch_size=32), data=tiny,
+    t = Trainer.from_config(dict(model="mlp", optimizer="adam", epochs=1, batch_size=32), data=tiny_train_val,
                             out_dir=str(out), **QUIET)
     t.fit(max_steps=1)
     return out / "checkpoints" / "last.safetensors"
@@ -213,9 +197,9 @@ def _bad_checkpoint(run_checkpoint, tmp_path, case):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_META) + sorted(BAD_TENSORS))
-def test_bad_trainer_metadata_is_a_checkpoint_error(tmp_path, tiny, run_checkpoint, case):
+def test_bad_trainer_metadata_is_a_checkpoint_error(tmp_path, tiny_train_val, run_checkpoint, case):
     path = _bad_checkpoint(run_checkpoint, tmp_path, case)
-    t = Trainer.from_config(dict(model="mlp", optimizer="adam", epochs=1, batch_size=32), data=tiny, **QUIET)
+    t = Trainer.from_config(dict(model="mlp", optimizer="adam", epochs=1, batch_size=32), data=tiny_train_val, **QUIET)
     before = {k: v.copy() for k, v in t.model.state_dict().items()}
     readers = [t.load_checkpoint] if case in NEEDS_THE_RUN else [read_checkpoint, checkpoint_config, t.load_checkpoint]
     for read in readers:
@@ -238,17 +222,17 @@ def test_evaluate_and_resume_of_bad_metadata_are_usage_errors(tmp_path, run_chec
         assert f"{flag}: checkpoint '{path}'" in err and "Traceback" not in err, err
 
 
-def test_the_good_checkpoint_passes_the_metadata_checks(tiny, run_checkpoint):
+def test_the_good_checkpoint_passes_the_metadata_checks(tiny_train_val, run_checkpoint):
     config = checkpoint_config(run_checkpoint)
     assert config["model"] == "mlp" and config["optimizer"] == "adam"
-    t = Trainer.from_config(config, data=tiny, **QUIET)
+    t = Trainer.from_config(config, data=tiny_train_val, **QUIET)
     t.load_checkpoint(run_checkpoint)
     assert t.global_step == 1
 
 
 # ---- 6. temporaries of a killed run --------------------------------------------------------------------
 
-def test_stale_temporaries_of_the_run_are_removed_at_start(tmp_path, tiny):
+def test_stale_temporaries_of_the_run_are_removed_at_start(tmp_path, tiny_train_val):
     ck = tmp_path / "checkpoints"
     ck.mkdir()
     stale = [ck / ".last.safetensors.k3j_x9a.tmp", ck / ".best.safetensors.abcdefgh.tmp",
@@ -257,12 +241,12 @@ def test_stale_temporaries_of_the_run_are_removed_at_start(tmp_path, tiny):
             ck / "last.safetensors.abc.tmp", ck / "mine.txt"]
     for p in stale + keep:
         p.write_bytes(b"x")
-    Trainer.from_config(dict(model="mlp", epochs=1), data=tiny, out_dir=str(tmp_path), **QUIET)
+    Trainer.from_config(dict(model="mlp", epochs=1), data=tiny_train_val, out_dir=str(tmp_path), **QUIET)
     assert [p.name for p in stale if p.exists()] == []
     assert [p.name for p in keep if not p.exists()] == []
 
 
-def test_a_write_killed_by_sigkill_leaves_a_temporary_the_next_run_removes(tmp_path, tiny):
+def test_a_write_killed_by_sigkill_leaves_a_temporary_the_next_run_removes(tmp_path, tiny_train_val):
     ck = tmp_path / "checkpoints"
     path = ck / "last.safetensors"
     code = ("import os, signal; from firstepoch.io import atomic_write\n"
@@ -271,5 +255,5 @@ def test_a_write_killed_by_sigkill_leaves_a_temporary_the_next_run_removes(tmp_p
     rc = subprocess.run([sys.executable, "-c", code]).returncode
     assert rc == -9
     assert [n for n in os.listdir(ck) if n.endswith(".tmp")]  # what a kill leaves behind
-    Trainer.from_config(dict(model="mlp", epochs=1), data=tiny, out_dir=str(tmp_path), **QUIET)
+    Trainer.from_config(dict(model="mlp", epochs=1), data=tiny_train_val, out_dir=str(tmp_path), **QUIET)
     assert os.listdir(ck) == []
