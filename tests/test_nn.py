@@ -235,8 +235,8 @@ def test_linear_bad_inputs():
         lin(fe.zeros(2, 4, dtype=np.float64))
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         nn.Linear(2, 2, dtype=np.int64)
-    with pytest.raises(ValueError, match="features must be positive"):
-        nn.Linear(0, 2)
+    with pytest.raises(ValueError, match="features must be >= 0"):
+        nn.Linear(-1, 2)
     with pytest.raises(ValueError, match=r"bias has shape \(3,\), expected \(2,\)"):
         F.linear(fe.zeros(1, 4), lin.weight, fe.zeros(3))
 
@@ -425,3 +425,22 @@ def test_training_steps_match_pytorch(rng):
         assert loss.item() == pytest.approx(tloss.item(), rel=1e-10)
     for k, v in tnet.state_dict().items():
         np.testing.assert_allclose(ours.state_dict()[k], v.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("make, x_shape", [(lambda: nn.Linear(0, 4), (3, 0)),
+                                           (lambda: nn.Conv2d(0, 4, 3, padding=1), (2, 0, 5, 5)),
+                                           (lambda: nn.Conv1d(0, 4, 3), (2, 0, 7))])
+def test_layers_with_no_inputs_build_and_give_their_bias(make, x_shape):
+    """PyTorch builds a layer with zero input features (its init of a zero-element weight is a no-op with a
+    warning, and the bias bound is 0): the output is the bias, and every gradient is written."""
+    with pytest.warns(UserWarning, match="zero-element"):
+        layer = make()
+    assert np.all(np.asarray(layer.bias.data) == 0)
+    layer.bias.data[...] = np.arange(4, dtype=np.float32)
+    x = fe.tensor(np.zeros(x_shape, dtype=np.float32), requires_grad=True)
+    y = layer(x)
+    expect = np.arange(4, dtype=np.float32).reshape((1, 4) + (1,) * (y.ndim - 2))
+    np.testing.assert_array_equal(y.data, np.broadcast_to(expect, y.shape))
+    y.sum().backward()
+    assert np.asarray(layer.weight.grad).shape == layer.weight.shape
+    np.testing.assert_array_equal(np.asarray(layer.bias.grad), np.full(4, np.prod(y.shape) // 4, np.float32))

@@ -49,7 +49,8 @@ class Conv2d(Module):
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # PyTorch's default
         if self.bias is not None:
-            bound = 1 / math.sqrt(in_channels // groups * kh * kw)
+            fan_in = in_channels // groups * kh * kw
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
@@ -109,7 +110,8 @@ class Conv1d(Module):
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1 / math.sqrt(in_channels // groups * kernel_size)
+            fan_in = in_channels // groups * kernel_size
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):

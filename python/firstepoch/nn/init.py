@@ -3,6 +3,7 @@
 Each function takes a Tensor (or Parameter) and fills its data from firstepoch's seeded generator.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -76,10 +77,22 @@ def _kaiming_std(t, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
+def _zero_element(t):
+    """PyTorch: initialising a tensor with no elements is a no-op, with a warning (its fans may be 0)."""
+    if 0 in tuple(t.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+        return True
+    return False
+
+
 def kaiming_uniform_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    if _zero_element(t):
+        return t
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
     return uniform_(t, -bound, bound)
 
 
 def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+    if _zero_element(t):
+        return t
     return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))

@@ -111,8 +111,8 @@ class Linear(Module):
         super().__init__()
         if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"Linear: dtype must be float32 or float64, got {np.dtype(dtype)}")
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: features must be positive, got in={in_features}, out={out_features}")
+        if in_features < 0 or out_features < 0:  # 0 is legal, as in PyTorch
+            raise ValueError(f"Linear: features must be >= 0, got in={in_features}, out={out_features}")
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -122,7 +122,7 @@ class Linear(Module):
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0  # as PyTorch
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
