@@ -3,6 +3,8 @@ parameters whose size arithmetic overflows int64, unaligned arrays. Each is now 
 raised before anything is allocated or read."""
 import resource
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -212,9 +214,18 @@ def test_losses_and_softmax_over_an_empty_batch_follow_pytorch():
         x = fe.tensor(np.zeros((0, 5), np.float32), requires_grad=True)
         loss = F.cross_entropy(x, np.zeros(0, np.int64), reduction=reduction)
         np.testing.assert_array_equal(loss.item(), want)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no divide-by-zero warning from the 0 / 0 of the mean
             loss.backward()
         assert x.grad.shape == (0, 5)
+    # every target ignored: the mean is nan, and the gradient zeros (ignored rows get none), as PyTorch
+    x = fe.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([-100, -100]))
+    assert np.isnan(loss.item())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3), np.float32))
     assert F.cross_entropy(fe.zeros(0, 5), np.zeros(0, np.int64), reduction="none").shape == (0,)
     x = fe.tensor(np.zeros((0, 5), np.float32), requires_grad=True)
     F.log_softmax(x, dim=1).sum().backward()

@@ -55,7 +55,8 @@ class CrossEntropy(Function):
         if reduction == "none":
             g = np.ascontiguousarray(grad, dtype=logits.dtype)
         else:
-            scale = grad / denom if reduction == "mean" else grad
+            with np.errstate(divide="ignore", invalid="ignore"):  # no rows counted: 0 / 0, as PyTorch's nan
+                scale = grad / denom if reduction == "mean" else grad
             g = np.full(n, scale, dtype=logits.dtype)
         d = _ops.cross_entropy_backward(logits, stats, target, g, weight, ignore_index, label_smoothing)
         return d, None, None, None, None, None
