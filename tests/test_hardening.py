@@ -230,3 +230,26 @@ def test_losses_and_softmax_over_an_empty_batch_follow_pytorch():
     x = fe.tensor(np.zeros((0, 5), np.float32), requires_grad=True)
     F.log_softmax(x, dim=1).sum().backward()
     assert x.grad.shape == (0, 5)
+
+
+def test_means_and_losses_over_nothing_are_nan_without_warnings():
+    """PyTorch: the mean of no elements is nan, silently; the gradient is empty (or zeros for ignored rows)."""
+    import firstepoch.nn as nn
+    cases = [lambda x: x.mean(), lambda x: x.mean(dim=0), lambda x: F.mse_loss(x, fe.zeros(0, 3)),
+             lambda x: nn.L1Loss()(x, fe.zeros(0, 3)), lambda x: F.nll_loss(x, np.zeros(0, np.int64)),
+             lambda x: F.binary_cross_entropy_with_logits(x, fe.zeros(0, 3))]
+    for fn in cases:
+        x = fe.tensor(np.zeros((0, 3), np.float32), requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loss = fn(x)
+            assert np.all(np.isnan(loss.data)) and loss.data.dtype == np.float32
+            loss.sum().backward()
+        assert x.grad.shape == (0, 3)
+    x = fe.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = F.nll_loss(x, np.array([-100, -100]))
+        loss.backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3), np.float32))

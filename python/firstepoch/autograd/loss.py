@@ -96,7 +96,9 @@ class NLLLoss(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, t, wt, reduction, denom = ctx.args
-        g = grad if reduction == "none" else (grad / denom if reduction == "mean" else grad) * np.ones(shape[0])
+        if reduction == "mean":  # no weight counted (no rows, all ignored): those rows' gradient is 0
+            grad = grad / denom if denom else np.zeros_like(grad)
+        g = grad if reduction == "none" else grad * np.ones(shape[0])
         d = np.zeros(shape, dtype=wt.dtype)
         d[np.arange(shape[0]), t] = -wt * g
         return d, None, None, None, None
@@ -186,7 +188,7 @@ class BCEWithLogits(Function):
         sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
         dz = (1 - y) - coef * (1 - sig)
         dy = -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(e))
-        if reduction == "mean":
+        if reduction == "mean" and z.size:
             grad = grad / z.size
         return (dz * grad).astype(z.dtype, copy=False), (dy * grad).astype(y.dtype, copy=False), None, None
 

@@ -43,11 +43,17 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        if _count(x.shape, dim) == 0:  # the mean of nothing is nan, as in PyTorch (without NumPy's warning)
+            with np.errstate(invalid="ignore"):
+                return np.asarray(x.sum(axis=dim, keepdims=keepdim) / 0.0).astype(np.result_type(x.dtype, 0.0))
         return np.asarray(x.mean(axis=dim, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, grad):
-        g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim) / _count(ctx.shape, ctx.dim)
+        n = _count(ctx.shape, ctx.dim)
+        if n == 0:  # the input was empty: so is its gradient
+            return np.zeros(ctx.shape, dtype=grad.dtype), None, None
+        g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim) / n
         return np.broadcast_to(g, ctx.shape).astype(grad.dtype), None, None
 
     @staticmethod
