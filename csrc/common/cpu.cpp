@@ -22,11 +22,14 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
-Isa isa_from_name(const std::string& name) {
+// Any case: "AVX2" is avx2.
+Isa isa_from_name(const std::string& given) {
+  std::string name = given;
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (name == "scalar") return Isa::scalar;
   if (name == "avx2") return Isa::avx2;
   if (name == "avx512") return Isa::avx512;
-  throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512; got '" + name + "'");
+  throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" + given + "'");
 }
 
 namespace {
@@ -93,16 +96,12 @@ std::string trimmed(const char* text) {
 Isa initial_isa() {
   // Any case, surrounding whitespace ignored ("AVX2", " avx2\n" mean avx2); empty or blank means unset.
   if (const char* env = std::getenv("FIRSTEPOCH_ISA")) {
-    const std::string given = trimmed(env);
-    std::string name = given;
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string name = trimmed(env);
     if (!name.empty()) {
-      if (name != "scalar" && name != "avx2" && name != "avx512")
-        throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" +
-                                    given + "'");
-      Isa want = isa_from_name(name);
+      const Isa want = isa_from_name(name);
       if (!cpu_supports(want))
-        throw std::runtime_error("FIRSTEPOCH_ISA=" + name + " but this CPU (or this build) does not support it");
+        throw std::runtime_error(std::string("FIRSTEPOCH_ISA=") + isa_name(want) +
+                                 " but this CPU (or this build) does not support it");
       return want;
     }
   }
