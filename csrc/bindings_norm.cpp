@@ -136,7 +136,8 @@ void bind_norm(py::module_& m) {
         py::arg("gamma") = py::none(), py::arg("beta") = py::none(), py::arg("eps") = 1e-5, py::kw_only(),
         py::arg("var") = py::none(),
         "Batch statistics of x (N, C, L), N*L >= 1, into mean/invstd (C,) (and the biased variance into var, "
-        "when given), and y = gamma * xhat + beta. Sums and normalisation run in double.");
+        "when given), and y = gamma * xhat + beta. A channel whose float32 sums overflow or underflow is redone "
+        "in double.");
   m.def("batch_norm_eval", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
                               py::object beta) {
           f64(x) ? eval_t<double>(x, y, mean, invstd, gamma, beta) : eval_t<float>(x, y, mean, invstd, gamma, beta);
