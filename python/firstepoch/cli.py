@@ -6,7 +6,6 @@ Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be wri
 data, a bad FIRSTEPOCH_ISA); 130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
 """
 import argparse
-import json
 import os
 import re
 import shlex
@@ -165,8 +164,6 @@ def _interrupted(out, resume, last_before, trainer):
         where = " after the last epoch, writing the test results and reports"
     else:
         where = f" at epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}"
-    if out is None:
-        return f"interrupted{where}; no checkpoint was written"
     last = os.path.join(out, "checkpoints", "last.safetensors")
     now = _stat(last)
     if now is not None and (now != last_before or (resume is not None and os.path.abspath(resume) ==
@@ -281,13 +278,13 @@ def _train(args, parser):
 def _evaluate(args, parser):
     from . import models, set_num_threads
     from .io import CheckpointError
-    from .trainer import Trainer, load_splits, read_checkpoint
+    from .trainer import Trainer, load_splits, read_checkpoint_fields
 
     if args.threads:
         set_num_threads(args.threads)
     try:
-        tensors, meta = read_checkpoint(args.checkpoint)
-        config = json.loads(meta["config"])
+        tensors, meta, fields = read_checkpoint_fields(args.checkpoint)
+        config = fields["config"]
         model = models.create(config["model"])
         from .io import load_into
         load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, args.checkpoint)

@@ -369,7 +369,7 @@ class Trainer:
         """Restores everything save_checkpoint wrote; the file must come from the same model and
         optimizer (CheckpointError names what differs). Everything is checked before anything is
         restored: a refused checkpoint leaves the trainer as it was."""
-        tensors, meta, parsed = _read_checkpoint(path)
+        tensors, meta, parsed = read_checkpoint_fields(path)
         where = f"checkpoint {os.fspath(path)!r}"
         model_sd = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         fio.check_class(self.model, meta, path)  # the plainest mismatch is named first
@@ -494,11 +494,17 @@ def _config_problem(cfg):
     unknown = sorted(set(cfg) - set(schema) - set(default_config()))  # keys a newer recipe adds pass as they are
     if unknown:
         return f"its config has unknown keys {unknown}"
+    return _fields_problem("config", cfg, schema)
+
+
+def _fields_problem(what, record, schema):
+    """The first field of `record` that is missing or fails its check in schema {key: (check, expected)},
+    as a message; None when all pass."""
     for key, (ok, expected) in schema.items():
-        if key not in cfg:
-            return f"its config lacks {key!r}"
-        if not ok(cfg[key]):
-            return f"its config has {key} = {_short(cfg[key])}, expected {expected}"
+        if key not in record:
+            return f"its {what} lacks {key!r}"
+        if not ok(record[key]):
+            return f"its {what} has {key} = {_short(record[key])}" + (f", expected {expected}" if expected else "")
     return None
 
 
@@ -511,12 +517,7 @@ def _progress_problem(p):
               "history": lambda v: isinstance(v, list) and all(
                   isinstance(r, dict) and all(_is_number(x) for x in r.values()) for r in v),
               "best_val_acc": _is_finite}
-    for key, ok in checks.items():
-        if key not in p:
-            return f"its progress lacks {key!r}"
-        if not ok(p[key]):
-            return f"its progress has {key} = {_short(p[key])}"
-    return None
+    return _fields_problem("progress", p, {k: (ok, None) for k, ok in checks.items()})
 
 
 def _rng_problem(state):
@@ -554,8 +555,9 @@ def _optimizer_problem(o, tensors):
     return None
 
 
-def _read_checkpoint(path):
-    """(tensors, metadata strings, parsed metadata fields) of a training checkpoint, every field checked."""
+def read_checkpoint_fields(path):
+    """(tensors, metadata strings, {field: parsed JSON}) of a training checkpoint, every field of
+    CHECKPOINT_FIELDS checked against its schema."""
     tensors, meta = fio.load_safetensors(path)
     where = f"checkpoint {os.fspath(path)!r}"
     if meta.get("kind") != CHECKPOINT_KIND:
@@ -582,13 +584,13 @@ def _read_checkpoint(path):
 def read_checkpoint(path):
     """(tensors, metadata) of a training checkpoint; CheckpointError when the file is not one or any of
     its metadata fields (config, progress, rng, optimizer, scheduler) is missing or malformed."""
-    tensors, meta, _ = _read_checkpoint(path)
+    tensors, meta, _ = read_checkpoint_fields(path)
     return tensors, meta
 
 
 def checkpoint_config(path):
     """The config of a training checkpoint, checked (CheckpointError when it is not a valid recipe)."""
-    return _read_checkpoint(path)[2]["config"]
+    return read_checkpoint_fields(path)[2]["config"]
 
 
 # ---- reports -----------------------------------------------------------------------------------------
