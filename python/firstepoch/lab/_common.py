@@ -75,14 +75,11 @@ def mnist_subset(n_train, n_val, seed=0, flatten=True):
     (mnist's "val" and "test" together: the lab never reports a test accuracy, and validates on both).
     flatten=True gives (N, 784); False gives (N, 1, 28, 28) for convolutions and image transforms."""
     rng = np.random.default_rng(seed)
+    x_all, y_all = mnist("all")
+    train, held = split_indices(len(y_all), N_TRAIN)  # mnist's "train"; its "val" and "test" digits together
     parts = []
-    for split, n in (("train", n_train), ("val", n_val)):
-        if split == "train":
-            images, labels = mnist("train")
-        else:
-            images, labels = mnist("all")
-            held = split_indices(len(labels), N_TRAIN)[1]
-            images, labels = images[held], labels[held]
+    for split, rows, n in (("train", train, n_train), ("val", held, n_val)):
+        images, labels = x_all[rows], y_all[rows]
         if not 0 < n <= len(labels):
             raise ValueError(f"mnist_subset: n_{split} must be in 1..{len(labels)}, got {n}")
         idx = np.sort(rng.choice(len(labels), n, replace=False))
