@@ -384,3 +384,25 @@ def test_schedulers_match_pytorch(name, opt_name, kw):
         ours.step()
         theirs.step()
     assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12)
+
+
+def test_load_state_dict_checks_everything_before_it_changes_anything():
+    """The checks a checkpoint's optimizer state goes through are the optimizer's own: a refused state
+    dict leaves the optimizer as it was."""
+    p, q = nn.Parameter(np.zeros(3, np.float32)), nn.Parameter(np.zeros(2, np.float32))
+    opt = optim.Adam([p, q], lr=0.1)
+    p.grad, q.grad = np.ones(3, np.float32), np.ones(2, np.float32)
+    opt.step()
+    good = opt.state_dict()
+    before = {k: {n: np.copy(v) for n, v in st.items()} for k, st in opt.state.items()}
+    bad = [({0: good["state"][0], 1: {**good["state"][1], "exp_avg": np.zeros(2, np.float64)}}, "float64"),
+           ({**good["state"], 7: good["state"][0]}, "parameter 7, which no parameter group holds")]
+    for state, match in bad:
+        with pytest.raises(ValueError, match=match):
+            opt.load_state_dict({"state": state, "param_groups": [dict(good["param_groups"][0], lr=0.5)]})
+        assert opt.param_groups[0]["lr"] == 0.1
+        for k, st in opt.state.items():
+            for n, v in st.items():
+                np.testing.assert_array_equal(v, before[k][n])
+    with pytest.raises(ValueError, match="setting 'betas'"):
+        opt.load_state_dict({"state": {}, "param_groups": [dict(good["param_groups"][0], betas=[0.9])]})

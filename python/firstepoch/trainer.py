@@ -375,10 +375,7 @@ class Trainer:
         fio.check_class(self.model, meta, path)  # the plainest mismatch is named first
         opt_state = self._optimizer_state(tensors, parsed["optimizer"], where)
         fio.load_into(self.model, model_sd, meta, path)  # checks, then copies: nothing half-loaded
-        try:
-            self.optimizer.load_state_dict(opt_state)
-        except (ValueError, KeyError, TypeError) as e:  # _optimizer_state checked what this checks
-            raise fio.CheckpointError(f"{where}: optimizer state does not fit: {e}") from None
+        self.optimizer.load_state_dict(opt_state)  # checked by _optimizer_state: cannot fail now
         sched = parsed["scheduler"]
         if self.scheduler is not None and sched is not None:
             self.scheduler.last_epoch = int(sched)
@@ -390,31 +387,11 @@ class Trainer:
         return self
 
     def _optimizer_state(self, tensors, opt_meta, where):
-        """The optimizer state dict of a checkpoint, after checking that it fits this run's optimizer:
-        its type, its groups (same settings, of the same kinds), and state only for its parameters,
-        arrays of their shapes and dtypes."""
+        """The optimizer state dict of a checkpoint, after the optimizer's own check_state_dict found
+        that it fits this run's optimizer (nothing is loaded yet)."""
         if opt_meta["type"] != type(self.optimizer).__name__:
             raise fio.CheckpointError(f"{where} holds {opt_meta['type']} state, the run uses "
                                       f"{type(self.optimizer).__name__}")
-        groups = opt_meta["param_groups"]
-        if len(groups) != len(self.optimizer.param_groups):
-            raise fio.CheckpointError(f"{where}: optimizer state does not fit: {len(groups)} parameter groups "
-                                      f"saved, the run has {len(self.optimizer.param_groups)}")
-        params = {}
-        for i, (saved, g) in enumerate(zip(groups, self.optimizer.param_groups)):
-            if set(saved) != set(g):
-                raise fio.CheckpointError(f"{where}: optimizer state does not fit: group {i} has settings "
-                                          f"{sorted(saved)}, the run's has {sorted(g)}")
-            if len(saved["params"]) != len(g["params"]):
-                raise fio.CheckpointError(f"{where}: optimizer state does not fit: group {i} holds "
-                                          f"{len(saved['params'])} parameters, the run's {len(g['params'])}")
-            for k, v in saved.items():
-                if k != "params" and not _same_kind(v, g[k]):
-                    raise fio.CheckpointError(f"{where} is corrupted: optimizer group {i} setting {k!r} is "
-                                              f"{_short(v)}, the run's is {_short(g[k])}")
-                if isinstance(v, list) and isinstance(g[k], tuple):  # JSON made tuples (Adam's betas) lists
-                    saved[k] = tuple(v)
-            params.update(zip(saved["params"], g["params"]))
         state = {}
         for k, v in tensors.items():
             if k.startswith("optimizer."):
@@ -422,17 +399,12 @@ class Trainer:
                 state.setdefault(int(idx), {})[name] = v
         for idx, st in opt_meta["scalars"].items():
             state.setdefault(int(idx), {}).update(st)
-        for idx, st in state.items():
-            p = params.get(idx)
-            if p is None:
-                raise fio.CheckpointError(f"{where} is corrupted: optimizer state for parameter {idx}, which no "
-                                          "parameter group holds")
-            for name, v in st.items():
-                if isinstance(v, np.ndarray) and (v.shape != p.data.shape or v.dtype != p.data.dtype):
-                    raise fio.CheckpointError(f"{where}: optimizer state {name!r} of parameter {idx} is "
-                                              f"{v.dtype} {v.shape}, the parameter is {p.data.dtype} "
-                                              f"{p.data.shape}")
-        return {"state": state, "param_groups": groups}
+        sd = {"state": state, "param_groups": opt_meta["param_groups"]}
+        try:
+            self.optimizer.check_state_dict(sd)
+        except ValueError as e:
+            raise fio.CheckpointError(f"{where}: optimizer state does not fit: {e}") from None
+        return sd
 
     def _remove_stale_temporaries(self):
         """A run killed outright (kill -9) mid-write leaves atomic_write's temporaries; this run owns the
@@ -459,19 +431,6 @@ def _is_number(v):
 
 def _is_finite(v):
     return _is_number(v) and math.isfinite(v)
-
-
-def _same_kind(saved, current):
-    """Whether an optimizer setting read from JSON can stand for the run's value (numbers for numbers,
-    a list for a tuple of the same length, ...)."""
-    if isinstance(current, bool) or current is None or isinstance(current, str):
-        return type(saved) is type(current)
-    if _is_number(current):
-        return _is_finite(saved)
-    if isinstance(current, (tuple, list)):
-        return (isinstance(saved, list) and len(saved) == len(current)
-                and all(_same_kind(s, c) for s, c in zip(saved, current)))
-    return False
 
 
 def _config_problem(cfg):

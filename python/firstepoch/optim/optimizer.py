@@ -99,30 +99,70 @@ class Optimizer:
                  for pid, st in self.state.items() if pid in index}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, sd):
+    def check_state_dict(self, sd):
+        """The state dict `sd` checked against this optimizer, changing nothing: a ValueError names what
+        does not fit (the number of groups, or of parameters in a group; a group's settings, which must be
+        the same keys with values of the same kinds; state for a parameter no group holds; arrays of
+        another shape or dtype than their parameter). Returns (state by parameter, groups' settings), with
+        JSON's lists turned back into tuples where the setting is one (Adam's betas)."""
         groups = sd["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(f"load_state_dict: {len(groups)} parameter groups saved, this optimizer has "
                              f"{len(self.param_groups)}")
-        params = []
-        for saved, g in zip(groups, self.param_groups):
+        params, settings = {}, []
+        for i, (saved, g) in enumerate(zip(groups, self.param_groups)):
+            if set(saved) != set(g):
+                raise ValueError(f"load_state_dict: group {i} has settings {sorted(saved)}, this optimizer's has "
+                                 f"{sorted(g)}")
             if len(saved["params"]) != len(g["params"]):
-                raise ValueError("load_state_dict: a parameter group has a different number of parameters")
-            params.extend(zip(saved["params"], g["params"]))
-        self.state = {}
-        for idx, p in params:
-            st = sd["state"].get(idx, sd["state"].get(str(idx)))
-            if st is None:
-                continue
+                raise ValueError(f"load_state_dict: group {i} holds {len(saved['params'])} parameters, this "
+                                 f"optimizer's {len(g['params'])}")
+            for k, v in saved.items():
+                if k != "params" and not _same_kind(v, g[k]):
+                    raise ValueError(f"load_state_dict: group {i} setting {k!r} is {v!r:.60}, this optimizer's is "
+                                     f"{g[k]!r:.60}")
+            settings.append({k: tuple(v) if isinstance(g[k], tuple) else v for k, v in saved.items() if k != "params"})
+            params.update(zip(saved["params"], g["params"]))
+        state = {}
+        for idx, st in sd["state"].items():
+            p = params.get(int(idx)) if str(idx).isdigit() else None
+            if p is None:
+                raise ValueError(f"load_state_dict: state for parameter {idx}, which no parameter group holds")
             for k, v in st.items():
                 if isinstance(v, np.ndarray) and v.shape != p.data.shape:
                     raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} has shape {v.shape}, "
                                      f"the parameter has {p.data.shape}")
-            self.state[id(p)] = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
-        for saved, g in zip(groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    g[k] = v
+                if isinstance(v, np.ndarray) and v.dtype != p.data.dtype:
+                    raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is {v.dtype}, the "
+                                     f"parameter is {p.data.dtype}")
+            state[id(p)] = st
+        return state, settings
+
+    def load_state_dict(self, sd):
+        """Loads a state_dict(); everything is checked first (check_state_dict), so a refused one changes
+        nothing."""
+        state, settings = self.check_state_dict(sd)
+        self.state = {pid: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+                      for pid, st in state.items()}
+        for saved, g in zip(settings, self.param_groups):
+            g.update(saved)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _same_kind(saved, current):
+    """Whether a saved setting (perhaps read back from JSON) can stand for the current one: a finite
+    number for a number, a list or tuple of the same length for a tuple, the same type otherwise."""
+    if isinstance(current, bool) or current is None or isinstance(current, str):
+        return type(saved) is type(current)
+    if _is_number(current):
+        return _is_number(saved) and math.isfinite(saved)
+    if isinstance(current, (tuple, list)):
+        return (isinstance(saved, (list, tuple)) and len(saved) == len(current)
+                and all(_same_kind(s, c) for s, c in zip(saved, current)))
+    return False
 
 
 class SGD(Optimizer):
