@@ -22,14 +22,11 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
-// Any case: "AVX2" is avx2.
-Isa isa_from_name(const std::string& given) {
-  std::string name = given;
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+Isa isa_from_name(const std::string& name) {
   if (name == "scalar") return Isa::scalar;
   if (name == "avx2") return Isa::avx2;
   if (name == "avx512") return Isa::avx512;
-  throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" + given + "'");
+  throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512; got '" + name + "'");
 }
 
 namespace {
@@ -96,9 +93,17 @@ std::string trimmed(const char* text) {
 Isa initial_isa() {
   // Any case, surrounding whitespace ignored ("AVX2", " avx2\n" mean avx2); empty or blank means unset.
   if (const char* env = std::getenv("FIRSTEPOCH_ISA")) {
-    const std::string name = trimmed(env);
+    const std::string given = trimmed(env);
+    std::string name = given;  // the variable takes any case ("AVX2"); _C.set_isa takes the exact names
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!name.empty()) {
-      const Isa want = isa_from_name(name);
+      Isa want;
+      try {
+        want = isa_from_name(name);
+      } catch (const std::invalid_argument&) {
+        throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" +
+                                    given + "'");
+      }
       if (!cpu_supports(want))
         throw std::runtime_error(std::string("FIRSTEPOCH_ISA=") + isa_name(want) +
                                  " but this CPU (or this build) does not support it");
