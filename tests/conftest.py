@@ -1,4 +1,8 @@
-"""Shared test fixtures: a seeded RNG, every ISA level this machine has, one tolerance table."""
+"""Shared test fixtures: a seeded RNG, every ISA level this machine has, one tolerance table, and the
+PyTorch-parity switch: tests that call ``pytest.importorskip("torch")`` are marked ``torch_parity``
+(``pytest -m torch_parity`` runs just them), and with ``FE_REQUIRE_TORCH=1`` a missing torch fails them
+instead of skipping them (CI sets it, so that drift from PyTorch cannot hide behind a skip)."""
+import inspect
 import os
 
 import numpy as np
@@ -9,7 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never wait on a hub lookup in te
 import firstepoch  # noqa: E402
 from firstepoch import _C  # noqa: E402
 
+ALL_ISAS = ("scalar", "avx2", "avx512")  # every level the build has; FIRSTEPOCH_ISA takes these names
 AVAILABLE_ISAS = list(_C.cpu_info()["available"])
+REQUIRE_TORCH = os.environ.get("FE_REQUIRE_TORCH", "") not in ("", "0")
 
 # (rtol, atol) per dtype for a kernel result against the NumPy reference. For reductions over K
 # terms, scale with tol_for(dtype, K).
@@ -40,6 +46,18 @@ def isa(request):
     _C.set_isa(before)
 
 
+@pytest.fixture(params=ALL_ISAS)
+def each_isa(request):
+    """Runs the test once per ISA level the build knows: at each one this CPU has (restoring the level
+    afterwards), skipped with the reason at each one it lacks."""
+    if request.param not in AVAILABLE_ISAS:
+        pytest.skip(f"this CPU (or this build) lacks {request.param}")
+    before = _C.get_isa()
+    _C.set_isa(request.param)
+    yield request.param
+    _C.set_isa(before)
+
+
 @pytest.fixture
 def threads():
     """Restores the thread count a test changes."""
@@ -63,3 +81,39 @@ def tiny_train_val():
     from firstepoch.trainer import load_splits
     full = load_splits("mnist-embedded")
     return {"train": tuple(a[:64] for a in full["train"]), "val": tuple(a[:32] for a in full["val"])}
+
+
+# --- PyTorch parity: find the tests, and make a missing torch loud where it is required -----------------
+
+def _needs_torch(item):
+    fn = getattr(item, "function", None)
+    try:
+        return fn is not None and 'importorskip("torch")' in inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _needs_torch(item):
+            item.add_marker(pytest.mark.torch_parity)
+
+
+def pytest_report_header(config):
+    if REQUIRE_TORCH:
+        try:
+            import torch
+            return f"FE_REQUIRE_TORCH=1: parity tests run against torch {torch.__version__}"
+        except ImportError as e:
+            return f"FE_REQUIRE_TORCH=1 but torch does not import ({e}): every parity test will fail"
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_TORCH and report.skipped and item.get_closest_marker("torch_parity") is not None:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"FE_REQUIRE_TORCH=1 and this PyTorch-parity test skipped: {reason}"
