@@ -161,6 +161,59 @@ def arg_parser(description):
     return p
 
 
+def start(description, title, *, threads_option=False, peak_note=""):
+    """The opening of a one-table script: the common options (and ``--threads``, default 1, with
+    threads_option), PyTorch when importable, one thread count for every library, the banner (``title``
+    may name ``{threads}``) and, with threads_option, the measured FMA peak line (``peak_note`` after it).
+    Without threads_option the script runs on 1 thread of firstepoch and PyTorch and leaves NumPy's BLAS
+    alone. Returns (args, torch or None, peak GFLOP/s or None)."""
+    p = arg_parser(description)
+    if threads_option:
+        p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch = try_import_torch()
+    threads = args.threads if threads_option else 1
+    if threads_option:
+        set_threads(threads, torch)
+    else:
+        firstepoch.set_num_threads(1)
+        if torch:
+            torch.set_num_threads(1)
+    print(banner(title.format(threads=threads)))
+    peak = None
+    if threads_option:
+        peak = measured_peak(threads=threads)
+        print(f"# measured FMA peak: {peak:.0f} GFLOP/s{peak_note}")
+    return args, torch, peak
+
+
+def ratio_columns(label, unit, torch, *, flops=True):
+    """label, pass, fe <unit>, numpy <unit>, fe vs numpy [, torch <unit>, fe vs torch] [, GFLOP/s, % peak]."""
+    return ([label, "pass", f"fe {unit}", f"numpy {unit}", "fe vs numpy"]
+            + ([f"torch {unit}", "fe vs torch"] if torch else []) + (["GFLOP/s", "% peak"] if flops else []))
+
+
+def ratio_row(label, pname, t, *, flop=None, peak=None, torch_time=None, unit="ms"):
+    """One row of ratio_columns from the medians t (keys "fe", "np"); torch_time when PyTorch ran."""
+    scale = {"ms": 1e3, "us": 1e6}[unit]
+    row = {label[0]: label[1], "pass": pname, f"fe {unit}": t["fe"] * scale, f"numpy {unit}": t["np"] * scale,
+           "fe vs numpy": t["np"] / t["fe"], "GFLOP/s": None if flop is None else flop / t["fe"] * 1e-9}
+    if flop is not None:
+        row["% peak"] = 100 * row["GFLOP/s"] / peak
+    if torch_time is not None:
+        row[f"torch {unit}"] = torch_time * scale
+        row["fe vs torch"] = torch_time / t["fe"]
+    return row
+
+
+def finish(args, table, note=None, **extra):
+    """Prints the table (and a note under it) and writes --json: the extra fields, then the rows."""
+    print(table.render())
+    if note:
+        print(note)
+    write_json(args.json, {**extra, "rows": table.rows})
+
+
 def write_json(path, payload):
     if path:
         with open(path, "w") as f:

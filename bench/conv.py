@@ -7,8 +7,7 @@ import tracemalloc
 
 import numpy as np
 
-from common import (Table, arg_parser, banner, interleaved_medians, measured_peak, set_threads, try_import_torch,
-                    write_json)
+from common import Table, interleaved_medians, ratio_columns, ratio_row, start, write_json
 
 import firstepoch as fe
 import firstepoch.nn.functional as F
@@ -54,17 +53,9 @@ def conv_cases(torch, x, w, pad):
 
 
 def main():
-    p = arg_parser(__doc__)
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args()
-    torch = try_import_torch()
-    set_threads(args.threads, torch)
-    print(banner(f"convolution / pooling / batch norm, float32, {args.threads} thread(s)"))
-    peak = measured_peak(threads=args.threads)
-    print(f"# measured FMA peak: {peak:.0f} GFLOP/s")
-    cols = ["op", "pass", "fe ms", "numpy ms", "fe vs numpy"] + (["torch ms", "fe vs torch"] if torch else []) + [
-        "GFLOP/s", "% peak"]
-    table = Table(cols)
+    args, torch, peak = start(__doc__, "convolution / pooling / batch norm, float32, {threads} thread(s)",
+                              threads_option=True)
+    table = Table(ratio_columns("op", "ms", torch))
     rng = np.random.default_rng(0)
     rounds = 3 if args.quick else 5
     for name, xs, ws, pad in CONVS:
@@ -76,14 +67,8 @@ def main():
         fwd, fb = conv_cases(torch, x, w, pad)
         for pname, fns, fl in (("fwd", fwd, flop), ("fwd+bwd", fb, 3 * flop)):
             t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02)
-            row = {"op": name, "pass": pname, "fe ms": t["fe"] * 1e3, "numpy ms": t["np"] * 1e3,
-                   "fe vs numpy": t["np"] / t["fe"], "GFLOP/s": fl / t["fe"] * 1e-9}
-            row["% peak"] = 100 * row["GFLOP/s"] / peak
-            if torch:
-                tt = min(t["torch_nchw"], t["torch_cl"])
-                row["torch ms"] = tt * 1e3
-                row["fe vs torch"] = tt / t["fe"]
-            table.add(**row)
+            tt = min(t["torch_nchw"], t["torch_cl"]) if torch else None
+            table.add(**ratio_row(("op", name), pname, t, flop=fl, peak=peak, torch_time=tt))
     # memory-bound ops: pooling and batch norm
     x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
     xb = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
@@ -101,13 +86,8 @@ def main():
         mem[2][1]["torch"] = lambda: torch.nn.functional.batch_norm(xbt, None, None, training=True)
     for name, fns, nbytes in mem:
         t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02)
-        row = {"op": name, "pass": "fwd", "fe ms": t["fe"] * 1e3, "numpy ms": t["np"] * 1e3,
-               "fe vs numpy": t["np"] / t["fe"], "GFLOP/s": None}
-        if torch:
-            row["torch ms"] = t["torch"] * 1e3
-            row["fe vs torch"] = t["torch"] / t["fe"]
-        row["op"] = f"{name} {nbytes / t['fe'] * 1e-9:.0f} GB/s"
-        table.add(**row)
+        table.add(**ratio_row(("op", f"{name} {nbytes / t['fe'] * 1e-9:.0f} GB/s"), "fwd", t,
+                              torch_time=t.get("torch")))
     print(table.render())
     x = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)

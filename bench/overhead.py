@@ -6,15 +6,14 @@ What it shows is the Python and dispatch cost around a kernel, which dominates s
 """
 import numpy as np
 
-from common import Table, arg_parser, banner, interleaved_medians, try_import_torch, write_json
+from common import Table, finish, interleaved_medians, start
 
 import firstepoch as fe
 
 
-def cases_firstepoch():
-    a = fe.tensor(np.ones((4, 4), np.float32))
-    b = fe.tensor(np.ones((4, 4), np.float32))
-    ag = fe.tensor(np.ones((4, 4), np.float32), requires_grad=True)
+def cases(ones, ones_requiring_grad):
+    """The timed calls, written once for firstepoch and PyTorch (same API); ones() makes a 4x4 float32 of ones."""
+    a, b, ag = ones(), ones(), ones_requiring_grad()
 
     def ten_ops(x):  # 3 x (mul, add, relu) + sum = 10 recorded ops
         y = x
@@ -23,7 +22,7 @@ def cases_firstepoch():
         return y.sum()
 
     def graph10():
-        ten_ops(fe.tensor(np.ones((4, 4), np.float32), requires_grad=True)).backward()
+        ten_ops(ones_requiring_grad()).backward()
 
     retained = ten_ops(ag)
 
@@ -36,43 +35,19 @@ def cases_firstepoch():
         "10-op graph: backward only": lambda: retained.backward(retain_graph=True),
         "10-op graph: forward+backward": graph10,
     }
+
+
+def cases_firstepoch():
+    return cases(lambda: fe.tensor(np.ones((4, 4), np.float32)),
+                 lambda: fe.tensor(np.ones((4, 4), np.float32), requires_grad=True))
 
 
 def cases_torch(torch):
-    a = torch.ones(4, 4)
-    b = torch.ones(4, 4)
-    ag = torch.ones(4, 4, requires_grad=True)
-
-    def ten_ops(x):
-        y = x
-        for _ in range(3):
-            y = (y * 1.5 + 0.5).relu()
-        return y.sum()
-
-    def graph10():
-        ten_ops(torch.ones(4, 4, requires_grad=True)).backward()
-
-    retained = ten_ops(ag)
-
-    return {
-        "add": lambda: a + b,
-        "add (recording grad)": lambda: ag + b,
-        "matmul 4x4": lambda: a @ b,
-        "matmul 4x4 (recording grad)": lambda: ag @ b,
-        "relu": lambda: a.relu(),
-        "10-op graph: backward only": lambda: retained.backward(retain_graph=True),
-        "10-op graph: forward+backward": graph10,
-    }
+    return cases(lambda: torch.ones(4, 4), lambda: torch.ones(4, 4, requires_grad=True))
 
 
 def main():
-    p = arg_parser(__doc__)
-    args = p.parse_args()
-    torch = try_import_torch()
-    fe.set_num_threads(1)
-    if torch:
-        torch.set_num_threads(1)
-    print(banner("per-op overhead, 4x4 float32 tensors, 1 thread"))
+    args, torch, _ = start(__doc__, "per-op overhead, 4x4 float32 tensors, 1 thread")
     ours = cases_firstepoch()
     theirs = cases_torch(torch) if torch else {}
     cols = ["op", "firstepoch us"] + (["torch us", "firstepoch / torch"] if torch else [])
@@ -87,9 +62,7 @@ def main():
             row["torch us"] = t["torch"] * 1e6
             row["firstepoch / torch"] = t["fe"] / t["torch"]
         table.add(**row)
-    print(table.render())
-    print("# firstepoch / torch: time ratio (< 1 means firstepoch is faster)")
-    write_json(args.json, {"rows": table.rows})
+    finish(args, table, "# firstepoch / torch: time ratio (< 1 means firstepoch is faster)")
 
 
 if __name__ == "__main__":

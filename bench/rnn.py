@@ -10,8 +10,7 @@ not counted. "% peak" is against the FMA probe's measured peak at the same threa
 """
 import numpy as np
 
-from common import (Table, arg_parser, banner, interleaved_medians, measured_peak, set_threads, try_import_torch,
-                    write_json)
+from common import Table, finish, interleaved_medians, ratio_columns, ratio_row, start
 
 import firstepoch as fe
 import firstepoch.nn as nn
@@ -51,6 +50,20 @@ def reference_model(kind, weights, layers):
     return (lambda x: forward(x)[0]), forward_backward
 
 
+def passes(lib, model, x, xg):
+    """The two timed passes of a model in firstepoch or PyTorch (same API): forward without a graph, and
+    forward+backward into every gradient (xg requires grad)."""
+    def forward():
+        with lib.no_grad():
+            model(x)
+
+    def forward_backward():
+        xg.grad = None
+        model.zero_grad()
+        model(xg)[0].sum().backward()
+    return forward, forward_backward
+
+
 def cases(torch, kind, kw, x):
     fe.manual_seed(0)
     model = getattr(nn, kind)(I, H, **kw)
@@ -60,15 +73,7 @@ def cases(torch, kind, kw, x):
     X = fe.tensor(x)
     Xg = fe.tensor(x, requires_grad=True)
 
-    def fe_fwd():
-        with fe.no_grad():
-            model(X)
-
-    def fe_fb():
-        Xg.grad = None
-        model.zero_grad()
-        model(Xg)[0].sum().backward()
-
+    fe_fwd, fe_fb = passes(fe, model, X, Xg)
     np_fwd, np_fb = reference_model(kind, weights, layers)
     fwd = {"fe": fe_fwd, "np": lambda: np_fwd(x)}
     fb = {"fe": fe_fb, "np": lambda: np_fb(x)}
@@ -76,33 +81,15 @@ def cases(torch, kind, kw, x):
         theirs = getattr(torch.nn, kind)(I, H, **kw)
         theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()})
         xt = torch.from_numpy(x)
-        xtg = xt.clone().requires_grad_(True)
-
-        def t_fwd():
-            with torch.no_grad():
-                theirs(xt)
-
-        def t_fb():
-            xtg.grad = None
-            theirs.zero_grad()
-            theirs(xtg)[0].sum().backward()
-        fwd["torch"] = t_fwd
-        fb["torch"] = t_fb
+        fwd["torch"], fb["torch"] = passes(torch, theirs, xt, xt.clone().requires_grad_(True))
     return fwd, fb
 
 
 def main():
-    p = arg_parser(__doc__)
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args()
-    torch = try_import_torch()
-    set_threads(args.threads, torch)
-    print(banner(f"recurrent layers, float32, T={T} N={N} I={I} H={H}, {args.threads} thread(s)"))
-    peak = measured_peak(threads=args.threads)
-    print(f"# measured FMA peak: {peak:.0f} GFLOP/s; FLOPs = 2*GEMM multiply-adds, fwd+bwd = 3 x forward")
-    cols = ["model", "pass", "fe ms", "numpy ms", "fe vs numpy"] + (["torch ms", "fe vs torch"] if torch else []) + [
-        "GFLOP/s", "% peak"]
-    table = Table(cols)
+    args, torch, peak = start(__doc__, f"recurrent layers, float32, T={T} N={N} I={I} H={H}, {{threads}} thread(s)",
+                              threads_option=True,
+                              peak_note="; FLOPs = 2*GEMM multiply-adds, fwd+bwd = 3 x forward")
+    table = Table(ratio_columns("model", "ms", torch))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((T, N, I)).astype(np.float32)
     rounds = 3 if args.quick else 7
@@ -112,15 +99,8 @@ def main():
         fwd, fb = cases(torch, kind, kw, x)
         for pname, fns, fl in (("fwd", fwd, flop), ("fwd+bwd", fb, 3 * flop)):
             t = interleaved_medians(fns, rounds=rounds, min_seconds=0.1, settle=0.05 if args.threads > 1 else 0.0)
-            row = {"model": name, "pass": pname, "fe ms": t["fe"] * 1e3, "numpy ms": t["np"] * 1e3,
-                   "fe vs numpy": t["np"] / t["fe"], "GFLOP/s": fl / t["fe"] * 1e-9}
-            row["% peak"] = 100 * row["GFLOP/s"] / peak
-            if torch:
-                row["torch ms"] = t["torch"] * 1e3
-                row["fe vs torch"] = t["torch"] / t["fe"]
-            table.add(**row)
-    print(table.render())
-    write_json(args.json, {"peak_gflops": peak, "rows": table.rows})
+            table.add(**ratio_row(("model", name), pname, t, flop=fl, peak=peak, torch_time=t.get("torch")))
+    finish(args, table, peak_gflops=peak)
 
 
 if __name__ == "__main__":

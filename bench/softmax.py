@@ -5,7 +5,7 @@ importable), float32, 1 thread.
 """
 import numpy as np
 
-from common import Table, arg_parser, banner, interleaved_medians, try_import_torch, write_json
+from common import Table, finish, interleaved_medians, start
 
 import firstepoch as fe
 from firstepoch import reference as R
@@ -15,13 +15,7 @@ SHAPES = [(64, 10), (256, 1000), (4096, 1000)]
 
 
 def main():
-    p = arg_parser(__doc__)
-    args = p.parse_args()
-    torch = try_import_torch()
-    fe.set_num_threads(1)
-    if torch:
-        torch.set_num_threads(1)
-    print(banner("cross-entropy forward + backward, float32, 1 thread"))
+    args, torch, _ = start(__doc__, "cross-entropy forward + backward, float32, 1 thread")
     cols = ["shape (N, C)", "firstepoch us", "numpy us", "fe vs numpy"] + (["torch us", "fe vs torch"] if torch else [])
     table = Table(cols)
     rng = np.random.default_rng(0)
@@ -52,9 +46,7 @@ def main():
             row["torch us"] = m["torch"] * 1e6
             row["fe vs torch"] = m["torch"] / m["fe"]
         table.add(**row)
-    print(table.render())
-    print("# fe vs X: speed ratio (> 1 means firstepoch is faster)")
-    write_json(args.json, {"rows": table.rows})
+    finish(args, table, "# fe vs X: speed ratio (> 1 means firstepoch is faster)")
 
 
 if __name__ == "__main__":
