@@ -515,24 +515,44 @@ def valid_geometry(k, s, p, d, OH, OW, H, W):
             and H + 2 * p[0] >= d[0] * (k[0] - 1) + 1 and W + 2 * p[1] >= d[1] * (k[1] - 1) + 1 and OH >= 1 and OW >= 1)
 
 
+def conv2d_draw(draw):
+    """An ISA level, a thread count and a conv2d geometry (conv_setup), with the output size and the specs
+    of x and w that both conv2d fuzz tests start from."""
+    isa_and_threads(draw)
+    dt, N, C, H, W, OC, groups, k, s, p, d = conv_setup(draw)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    specs = {"x": ((N, C, H, W), dt), "w": ((OC, C // max(groups, 1), *k), dt)}
+    return dt, N, C, H, W, OC, groups, k, s, p, d, OH, OW, specs
+
+
+def poisoned_case(draw, specs, outputs):
+    c = Case(draw, specs, outputs=outputs)
+    c.poison(*outputs)
+    return c, c.arrays
+
+
+def run_geometry_case(name, c, fn, args, outputs, valid):
+    """Runs a windowed entry (conv, pooling); where it accepted the case, the geometry must have been
+    `valid` and the inputs left as they were. True when it ran."""
+    if not run_case(name, c, fn, *args):
+        return False
+    assert valid, f"{name} accepted an invalid geometry"
+    assert_inputs_untouched(c, outputs)
+    return True
+
+
 @fuzz("conv2d_forward")
 @FUZZ
 @given(st.data())
 def test_fuzz_conv2d_forward(data):
     draw = data.draw
-    isa_and_threads(draw)
-    dt, N, C, H, W, OC, groups, k, s, p, d = conv_setup(draw)
-    OH, OW = conv_out(H, W, k, s, p, d)
-    g = max(groups, 1)
-    specs = {"x": ((N, C, H, W), dt), "w": ((OC, C // g, *k), dt), "y": ((N, OC, OH, OW), dt)}
+    dt, N, C, H, W, OC, groups, k, s, p, d, OH, OW, specs = conv2d_draw(draw)
+    specs["y"] = ((N, OC, OH, OW), dt)
     if draw(st.booleans()):
         specs["b"] = ((OC,), dt)
-    c = Case(draw, specs, outputs=("y",))
-    c.poison("y")
-    A = c.arrays
-    if run_case("conv2d_forward", c, _C.conv2d_forward, A["x"], A["w"], A.get("b"), A["y"], s, p, d, groups):
-        assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
-        assert_inputs_untouched(c, ("y",))
+    c, A = poisoned_case(draw, specs, ("y",))
+    if run_geometry_case("conv2d_forward", c, _C.conv2d_forward, (A["x"], A["w"], A.get("b"), A["y"], s, p, d, groups),
+                         ("y",), groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)):
         if c.finite and not c.aliased():  # empty sizes too: every output element must be written
             B = c.before
             want = ref.conv.conv2d(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
@@ -545,23 +565,17 @@ def test_fuzz_conv2d_forward(data):
 @given(st.data())
 def test_fuzz_conv2d_backward(data):
     draw = data.draw
-    isa_and_threads(draw)
-    dt, N, C, H, W, OC, groups, k, s, p, d = conv_setup(draw)
-    OH, OW = conv_out(H, W, k, s, p, d)
-    g = max(groups, 1)
-    specs = {"x": ((N, C, H, W), dt), "w": ((OC, C // g, *k), dt), "dy": ((N, OC, OH, OW), dt)}
+    dt, N, C, H, W, OC, groups, k, s, p, d, OH, OW, specs = conv2d_draw(draw)
+    specs["dy"] = ((N, OC, OH, OW), dt)
     want_dx, want_dw = draw(st.booleans()), draw(st.booleans())
     if want_dx:
-        specs["dx"] = ((N, C, H, W), dt)
+        specs["dx"] = specs["x"]
     if want_dw:
-        specs["dw"] = ((OC, C // g, *k), dt)
-    c = Case(draw, specs, outputs=("dx", "dw"))
-    c.poison("dx", "dw")
-    A = c.arrays
-    if run_case("conv2d_backward", c, _C.conv2d_backward, A["x"], A["w"], A["dy"], A.get("dx"), A.get("dw"), s, p, d,
-                groups):
-        assert groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)
-        assert_inputs_untouched(c, ("dx", "dw"))
+        specs["dw"] = specs["w"]
+    c, A = poisoned_case(draw, specs, ("dx", "dw"))
+    if run_geometry_case("conv2d_backward", c, _C.conv2d_backward,
+                         (A["x"], A["w"], A["dy"], A.get("dx"), A.get("dw"), s, p, d, groups),
+                         ("dx", "dw"), groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)):
         if c.finite and not c.aliased():  # N = 0 included: dweight is zeros then, never garbage
             B = c.before
             rdx, rdw, _ = ref.conv.conv2d_backward(f64(B["x"]), f64(B["w"]), f64(B["dy"]), s, p, d, groups)
@@ -687,20 +701,22 @@ def avg_pool_backward_ref(dy, shape, k, s, p):
     return dxp[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
 
 
+def avg_pool_draw(draw):
+    """An ISA level, a thread count and an avg_pool2d geometry, its output size and whether it is valid."""
+    isa_and_threads(draw)
+    dt, N, C, H, W, k, s, p, d = pool_setup(draw, dilation=False)
+    OH, OW = conv_out(H, W, k, s, p, d)
+    return dt, N, C, H, W, k, s, p, d, OH, OW, valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
+
+
 @fuzz("avg_pool2d")
 @FUZZ
 @given(st.data())
 def test_fuzz_avg_pool2d(data):
     draw = data.draw
-    isa_and_threads(draw)
-    dt, N, C, H, W, k, s, p, d = pool_setup(draw, dilation=False)
-    OH, OW = conv_out(H, W, k, s, p, d)
-    c = Case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt)}, outputs=("y",))
-    c.poison("y")
-    A = c.arrays
-    if run_case("avg_pool2d", c, _C.avg_pool2d, A["x"], A["y"], k, s, p):
-        assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
-        assert_inputs_untouched(c, ("y",))
+    dt, N, C, H, W, k, s, p, d, OH, OW, valid = avg_pool_draw(draw)
+    c, A = poisoned_case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt)}, ("y",))
+    if run_geometry_case("avg_pool2d", c, _C.avg_pool2d, (A["x"], A["y"], k, s, p), ("y",), valid):
         if c.finite and not c.aliased():
             x = f64(c.before["x"])
             close(A["y"], ref.conv.avg_pool2d(x, k, s, p), dt, k[0] * k[1], ref.conv.avg_pool2d(np.abs(x), k, s, p))
@@ -711,14 +727,11 @@ def test_fuzz_avg_pool2d(data):
 @given(st.data())
 def test_fuzz_avg_pool2d_backward(data):
     draw = data.draw
-    isa_and_threads(draw)
-    dt, N, C, H, W, k, s, p, d = pool_setup(draw, dilation=False)
-    OH, OW = conv_out(H, W, k, s, p, d)
+    dt, N, C, H, W, k, s, p, d, OH, OW, valid = avg_pool_draw(draw)
     c = Case(draw, {"dy": ((N, C, OH, OW), dt), "dx": ((N, C, H, W), dt)}, outputs=("dx",))
     A = c.arrays
-    if run_case("avg_pool2d_backward", c, _C.avg_pool2d_backward, A["dy"], A["dx"], k, s, p):
-        assert valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
-        assert_inputs_untouched(c, ("dx",))
+    if run_geometry_case("avg_pool2d_backward", c, _C.avg_pool2d_backward, (A["dy"], A["dx"], k, s, p), ("dx",),
+                         valid):
         if c.finite and not c.aliased():
             dy = f64(c.before["dy"])
             want = f64(c.before["dx"]) + avg_pool_backward_ref(dy, (N, C, H, W), k, s, p)
