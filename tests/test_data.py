@@ -214,3 +214,57 @@ def test_loader_over_embedded_mnist():
     assert len(batches) == len(loader) == 16
     assert batches[0][0].shape == (64, 784) and batches[-1][0].shape == (1000 - 15 * 64, 784)
     assert sorted(np.concatenate([b[1].data for b in batches]).tolist()) == sorted(y.tolist())
+
+
+# ---- the data, datasets and training modules import each other without cycles -----------------------------
+
+def _imports_of(path, package):
+    """The firstepoch modules a source file imports, at the top or inside a function (a late import that
+    closes a cycle is still a cycle), as dotted names."""
+    import ast
+    tree = ast.parse(open(path).read())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("firstepoch"))
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            if not mod.startswith("firstepoch"):
+                continue
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)  # `from . import x` names a module x
+    return out
+
+
+def test_data_datasets_and_training_modules_have_no_import_cycle():
+    import os
+    root = os.path.dirname(fe.__file__)
+    modules = {}
+    for sub in ("data", "datasets", "train", ""):
+        folder = os.path.join(root, sub)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py") or (sub == "" and name not in ("trainer.py", "cli.py", "distributed.py")):
+                continue
+            dotted = ".".join(["firstepoch"] + ([sub] if sub else []) + ([] if name == "__init__.py" else [name[:-3]]))
+            package = dotted if name == "__init__.py" else dotted.rsplit(".", 1)[0]
+            modules[dotted] = _imports_of(os.path.join(folder, name), package)
+    # a package's __init__ imports its modules by design; a cycle through __init__ is not one of modules
+    graph = {m: {d for d in deps if d in modules and d != m and not (m + ".").startswith(d + ".")}
+             for m, deps in modules.items()}
+    state, cycles = {}, []
+
+    def visit(m, path):
+        state[m] = "open"
+        for d in sorted(graph[m]):
+            if state.get(d) == "open":
+                cycles.append(path[path.index(d):] + [d])
+            elif d not in state:
+                visit(d, path + [d])
+        state[m] = "done"
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == [], cycles

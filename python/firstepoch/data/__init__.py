@@ -1,7 +1,8 @@
 """Datasets and loaders (PyTorch's shapes): Dataset, TensorDataset, Subset, random_split, samplers and
 DataLoader, CurriculumSampler (easy-to-hard pacing), plus seeded image augmentation in `transforms`."""
 from . import transforms
-from .dataloader import DataLoader, default_collate
+from .collate import default_collate
+from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from .curriculum import CurriculumSampler

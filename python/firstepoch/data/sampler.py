@@ -2,7 +2,7 @@
 (`indices()`), so batches are slices of it, never a Python loop over samples."""
 import numpy as np
 
-from .dataset import as_generator
+from ..random import as_generator
 
 
 class Sampler:
