@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import firstepoch as fe
-from firstepoch.data import (BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
-                             TensorDataset, default_collate, random_split)
+from firstepoch.data import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SeededShuffle,
+                             SequentialSampler, Subset, TensorDataset, default_collate, random_split)
 
 
 def _ds(n=10):
@@ -215,6 +215,25 @@ def test_loader_over_embedded_mnist():
     assert batches[0][0].shape == (64, 784) and batches[-1][0].shape == (1000 - 15 * 64, 784)
     assert sorted(np.concatenate([b[1].data for b in batches]).tolist()) == sorted(y.tolist())
 
+
+
+def test_seeded_shuffle_draws_each_epoch_from_seed_and_epoch_alone():
+    s = SeededShuffle(_ds(), 7)  # a dataset or a count
+    assert isinstance(s, Sampler) and len(s) == 10 and len(SeededShuffle(10, 7)) == 10
+    # epoch e's order is the permutation of a generator seeded with (seed, e): the stream `firstepoch train`
+    # has always shuffled with, so a resumed run redraws any epoch without replaying the others
+    for e in (0, 3):
+        assert np.array_equal(s(e), np.random.default_rng([7, e]).permutation(10))
+        s.set_epoch(e)
+        assert s.indices().dtype == np.int64 and np.array_equal(s.indices(), s(e))
+        loader = DataLoader(_ds(), batch_size=4, sampler=s)
+        assert [i for b in _labels(loader) for i in b] == s(e).tolist()
+    assert not np.array_equal(s(0), s(1)) and np.array_equal(SeededShuffle(10, 7)(1), s(1))
+
+
+def test_an_index_array_is_a_sampler():
+    loader = DataLoader(_ds(), batch_size=3, sampler=np.array([9, 2, 4, 0], np.int64))
+    assert _labels(loader) == [[9, 2, 4], [0]] and len(loader) == 2
 
 # ---- the data, datasets and training modules import each other without cycles -----------------------------
 

@@ -109,7 +109,7 @@ def test_sampler_shards_interleave_into_the_global_order(n, replicas, drop_last)
 
 
 def test_sampler_one_replica_matches_the_trainers_shuffle():
-    from firstepoch.trainer import SeededShuffle
+    from firstepoch.data import SeededShuffle
     s = dist.DistributedSampler(100, num_replicas=1, rank=0, seed=7)
     assert np.array_equal(s(3), SeededShuffle(100, 7)(3))
     assert np.array_equal(dist.DistributedSampler(5, num_replicas=1, rank=0, shuffle=False)(0), np.arange(5))
