@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from .data.sampler import Sampler
+from ._optional import import_optional
+from .data.sampler import Sampler, SeededShuffle, sample_count
 
 INSTALL_HINT = 'pip install "firstepoch[mpi]"  (mpi4py and Open MPI, with its mpirun)'
 BUCKET_BYTES = 25 * 1024 * 1024  # as PyTorch DDP: few calls, each large enough to run at link speed
@@ -64,11 +65,8 @@ def launched_by_mpi():
 
 
 def _import_mpi():
-    try:
-        from mpi4py import MPI
-    except ImportError as e:
-        raise ImportError(f"firstepoch.distributed needs mpi4py when run under mpirun: {INSTALL_HINT} "
-                          f"({e})") from None
+    [MPI] = import_optional("mpi4py.MPI",
+                            why=f"firstepoch.distributed needs mpi4py when run under mpirun: {INSTALL_HINT}")
     return MPI
 
 
@@ -402,7 +400,7 @@ def reduce_metrics(loss_sum, correct, count):
 # ---- data ----------------------------------------------------------------------------------------------
 
 class DistributedSampler(Sampler):
-    """This rank's shard of each epoch: a permutation of range(n) seeded with (seed, epoch) (the same
+    """This rank's shard of each epoch: data.SeededShuffle's permutation of range(n) for (seed, epoch) (the
     order firstepoch train uses in one process), padded by wrapping around to a multiple of the world
     size (drop_last: cut instead), then every world_size-th index starting at this rank.
 
@@ -415,7 +413,7 @@ class DistributedSampler(Sampler):
     """
 
     def __init__(self, data_source, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
-        self.n = int(data_source) if isinstance(data_source, (int, np.integer)) else len(data_source)
+        self.n = sample_count(data_source)
         if self.n < 0:
             raise ValueError(f"DistributedSampler: the number of samples must be >= 0, got {self.n}")
         self.num_replicas = world_size() if num_replicas is None else int(num_replicas)
@@ -441,7 +439,7 @@ class DistributedSampler(Sampler):
         """The padded (or cut) order of all ranks together for an epoch: what one process would visit."""
         e = self.epoch if epoch is None else int(epoch)
         if self.shuffle:
-            order = np.random.default_rng([self.seed, e]).permutation(self.n).astype(np.int64)
+            order = SeededShuffle(self.n, self.seed).indices(e)
         else:
             order = np.arange(self.n, dtype=np.int64)
         if self.total_size <= self.n:
