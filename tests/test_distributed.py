@@ -279,15 +279,15 @@ def test_cli_train_distributed_prints_and_writes_on_rank_0_only(tmp_path):
 FAULTY = """
 import os, signal, sys
 import firstepoch.distributed as dist
-import firstepoch.trainer as trainer
+import firstepoch.cli as cli
 fault = sys.argv[1]
 if fault == "dataset":  # the dataset is missing on rank 1 only: a usage error there (parser.error)
-    real_load = trainer.load_splits
+    real_load = cli.load_splits
     def load_splits(name):
         if dist.rank() == 1:
             raise OSError(f"no such file on rank 1: {name}")
         return real_load(name)
-    trainer.load_splits = load_splits
+    cli.load_splits = load_splits
 else:  # Ctrl-C on rank 1 at its third step: the CLI catches it and returns 130
     real_allreduce, calls = dist.allreduce_gradients, [0]
     def allreduce_gradients(model):
