@@ -12,15 +12,16 @@ The tree, in read order (each file depends only on those above it):
     checkpoints.py  write_checkpoint / restore_checkpoint / read_checkpoint_fields: one safetensors file
                     with model, optimizer, schedule, progress, RNG and config, every field schema-checked
     reports.py      progress bar, epoch and test lines, metrics.csv/json, curves.png, confusion.png
-    loop.py         Trainer: fit (the epochs), evaluate, finish (the test), save/load_checkpoint, and the
-                    data-parallel hooks (sampler, after_backward, reduce_metrics, is_main)
+    loop.py         evaluate(model, x, y); Trainer: fit (the epochs), finish (the test),
+                    save/load_checkpoint, and the data-parallel hooks (sampler, after_backward,
+                    reduce_metrics, is_main)
 """
 from .checkpoints import CHECKPOINT_KIND, checkpoint_config, read_checkpoint, read_checkpoint_fields
 from .config import DEFAULT_LR, OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler, default_config
 from .data import load_splits
-from .loop import Trainer
+from .loop import Trainer, evaluate
 from .reports import write_confusion, write_curves
 
-__all__ = ["Trainer", "default_config", "build_optimizer", "build_scheduler", "OPTIMIZERS", "SCHEDULERS",
+__all__ = ["Trainer", "evaluate", "default_config", "build_optimizer", "build_scheduler", "OPTIMIZERS", "SCHEDULERS",
            "DEFAULT_LR", "load_splits", "read_checkpoint", "read_checkpoint_fields", "checkpoint_config",
            "CHECKPOINT_KIND", "write_curves", "write_confusion"]

@@ -1,6 +1,6 @@
 """The loop: Trainer.fit() runs the epochs over a data.DataLoader per epoch, one optimizer step per
 batch, with a tqdm bar, a summary line per epoch, checkpoints (resumable mid-epoch, bitwise equal to an
-uninterrupted run) and reports. Trainer.evaluate() gives a model's loss, accuracy and predictions.
+uninterrupted run) and reports. evaluate(model, x, y) gives a classifier's loss, accuracy and predictions.
 
 Hooks for data-parallel training: `sampler(epoch) -> int64 indices` picks this process's training
 samples; `after_backward(trainer)` runs between backward and optimizer.step (gradient all-reduce);
@@ -28,6 +28,22 @@ from .data import SeededShifts, check_finite, epoch_loader, eval_loader, load_sp
 
 def _identity(x):
     return x
+
+
+def evaluate(model, x, y, batch=500):
+    """(mean cross-entropy loss, accuracy, predicted labels) of a classifier on arrays x, y, in batches,
+    in evaluation mode and without gradients; the model's train/eval mode is restored afterwards."""
+    was_training = model.training
+    model.eval()
+    loss_sum, preds = 0.0, []
+    with no_grad():
+        for xb, yb in eval_loader(x, y, batch):
+            logits = model(xb)
+            loss_sum += float(F.cross_entropy(logits, yb).item()) * len(logits.data)
+            preds.append(logits.data.argmax(axis=1))
+    model.train(was_training)
+    preds = np.concatenate(preds) if preds else np.zeros(0, np.int64)
+    return loss_sum / max(len(y), 1), float((preds == y).mean()) if len(y) else 0.0, preds
 
 
 class Trainer:
@@ -183,17 +199,7 @@ class Trainer:
 
     def evaluate(self, x, y, batch=500):
         """(mean loss, accuracy, predicted labels) of the model on arrays x, y, in evaluation mode."""
-        was_training = self.model.training
-        self.model.eval()
-        loss_sum, preds = 0.0, []
-        with no_grad():
-            for xb, yb in eval_loader(x, y, batch):
-                logits = self.model(xb)
-                loss_sum += float(F.cross_entropy(logits, yb).item()) * len(logits.data)
-                preds.append(logits.data.argmax(axis=1))
-        self.model.train(was_training)
-        preds = np.concatenate(preds) if preds else np.zeros(0, np.int64)
-        return loss_sum / max(len(y), 1), float((preds == y).mean()) if len(y) else 0.0, preds
+        return evaluate(self.model, x, y, batch)
 
     def finish(self):
         """Test loss and accuracy, printed, and the final reports written."""
