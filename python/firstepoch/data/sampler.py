@@ -56,7 +56,7 @@ class RandomSampler(Sampler):
         return g.permutation(n).astype(np.int64, copy=False)
 
 
-def sample_count(data_source):
+def _sample_count(data_source):
     """A dataset's length, or a count given as an int."""
     return int(data_source) if isinstance(data_source, (int, np.integer)) else len(data_source)
 
@@ -72,7 +72,7 @@ class SeededShuffle(Sampler):
     """
 
     def __init__(self, data_source, seed=0):
-        self.n = sample_count(data_source)
+        self.n = _sample_count(data_source)
         self.seed = int(seed)
         self.epoch = 0
 
