@@ -10,22 +10,12 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
 import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 from firstepoch.data import DataLoader, TensorDataset
-from firstepoch.datasets import mnist, normalize
-
-
-def accuracy(model, x, y, batch=1000):
-    correct = 0
-    with fe.no_grad():
-        for i in range(0, len(x), batch):
-            logits = model(fe.tensor(x[i:i + batch]))
-            correct += int((logits.data.argmax(axis=1) == y[i:i + batch]).sum())
-    return correct / len(x)
+from firstepoch.datasets import mnist_normalized
+from firstepoch.train import evaluate
 
 
 def main(argv=None):
@@ -41,9 +31,8 @@ def main(argv=None):
         fe.set_num_threads(args.threads)
     fe.manual_seed(args.seed)
 
-    x_train, y_train = mnist("train")
-    x_val, y_val = mnist("val")
-    x_train, x_val = normalize(x_train), normalize(x_val)
+    x_train, y_train = mnist_normalized("train")  # float32 (N, 784), int64 (N,)
+    x_val, y_val = mnist_normalized("val")
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True)
 
     model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
@@ -65,7 +54,7 @@ def main(argv=None):
             sched.step()
             total += loss.item() * len(yb)
             count += len(yb)
-        acc = accuracy(model, x_val, y_val)
+        _, acc, _ = evaluate(model, x_val, y_val, batch=1000)
         print(f"epoch {epoch}: train loss {total / count:.4f}  val accuracy {acc:.2%}  "
               f"({time.perf_counter() - t0:.2f} s)")
     print(f"final validation accuracy: {acc:.2%}")

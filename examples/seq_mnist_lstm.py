@@ -10,12 +10,12 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
 import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
-from firstepoch.datasets import mnist, normalize
+from firstepoch.data import DataLoader, TensorDataset
+from firstepoch.datasets import mnist_normalized
+from firstepoch.train import evaluate
 
 
 class RowLSTM(nn.Module):
@@ -29,14 +29,6 @@ class RowLSTM(nn.Module):
     def forward(self, x):
         _, (h_n, _) = self.lstm(x)
         return self.head(h_n[-1])
-
-
-def accuracy(model, x, y, batch=500):
-    correct = 0
-    with fe.no_grad():
-        for i in range(0, len(x), batch):
-            correct += int((model(fe.tensor(x[i:i + batch])).data.argmax(axis=1) == y[i:i + batch]).sum())
-    return correct / len(x)
 
 
 def main(argv=None):
@@ -54,34 +46,31 @@ def main(argv=None):
     if args.threads:
         fe.set_num_threads(args.threads)
     fe.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    x_train, y_train = mnist("train")
-    x_val, y_val = mnist("val")
-    x_train, x_val = normalize(x_train, flatten=False), normalize(x_val, flatten=False)  # (N, 28, 28)
+    x_train, y_train = mnist_normalized("train", flatten=False)  # (N, 28, 28): 28 steps of 28 features
+    x_val, y_val = mnist_normalized("val", flatten=False)
     x_train, y_train = x_train[:args.train_size], y_train[:args.train_size]
     x_val, y_val = x_val[:args.val_size], y_val[:args.val_size]
+    # a new order every epoch, drawn from one generator seeded with --seed
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, generator=args.seed)
     model = RowLSTM(args.hidden)
     opt = fe.optim.Adam(model.parameters(), lr=args.lr)
-    steps_per_epoch = -(-len(x_train) // args.batch_size)
-    sched = fe.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch)
+    sched = fe.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * len(loader))
     print(f"LSTM({args.hidden}) on {len(x_train)} training / {len(x_val)} validation digits as 28 rows of 28 "
           f"pixels, {fe.cpu_info()['isa']}, {fe.get_num_threads()} thread(s)")
     acc, start = 0.0, time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        order = rng.permutation(len(x_train))
         total = 0.0
-        for i in range(0, len(order), args.batch_size):
-            idx = order[i:i + args.batch_size]
-            loss = F.cross_entropy(model(fe.tensor(x_train[idx])), fe.tensor(y_train[idx]))
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-            total += loss.item() * len(idx)
-        acc = accuracy(model, x_val, y_val)
-        print(f"epoch {epoch}: train loss {total / len(order):.4f}  val accuracy {acc:.2%}  "
+            total += loss.item() * len(yb)
+        _, acc, _ = evaluate(model, x_val, y_val)
+        print(f"epoch {epoch}: train loss {total / len(x_train):.4f}  val accuracy {acc:.2%}  "
               f"({time.perf_counter() - t0:.1f} s)", flush=True)
     print(f"final validation accuracy: {acc:.2%} ({time.perf_counter() - start:.0f} s)")
     return 0 if acc >= args.target else 1

@@ -389,6 +389,8 @@ def test_header_fuzz_only_checkpoint_errors_escape(tmp_path):
     @hyp.given(st.sampled_from(["alpha", "beta", "gamma", "__metadata__"]),
                st.sampled_from(["dtype", "shape", "data_offsets", None, "note", fio.CHECKSUM_KEY]), json_value,
                st.booleans())
+    @hyp.example("__metadata__", fio.CHECKSUM_KEY, "", True)  # a checksum record that is no JSON at all
+    @hyp.example("__metadata__", fio.CHECKSUM_KEY, "[1]", True)  # JSON, but not an object
     def mutate_field(name, field, value, reencode):
         h = json.loads(json.dumps(header))
         if field is None or (name == "__metadata__") != (field in ("note", fio.CHECKSUM_KEY)):
@@ -397,9 +399,13 @@ def test_header_fuzz_only_checkpoint_errors_escape(tmp_path):
             h[name][field] = value
         blob = json.dumps(h).encode()
         meta = h.get("__metadata__")
-        if reencode and isinstance(meta, dict) and isinstance(meta.get(fio.CHECKSUM_KEY), str):
-            record = json.loads(meta[fio.CHECKSUM_KEY])  # make the header checksum match the mutation,
-            record["header"] = fio._header_checksum(h)   # to reach the checks behind it
+        record = meta.get(fio.CHECKSUM_KEY) if reencode and isinstance(meta, dict) else None
+        try:  # the mutation may have made the record itself a string that is not a JSON object
+            record = json.loads(record) if isinstance(record, str) else None
+        except ValueError:
+            record = None
+        if isinstance(record, dict):  # make the header checksum match the mutation,
+            record["header"] = fio._header_checksum(h)  # to reach the checks behind it
             meta[fio.CHECKSUM_KEY] = json.dumps(record)
             blob = json.dumps(h).encode()
         check(struct.pack("<Q", len(blob)) + blob + good[start:])

@@ -226,11 +226,11 @@ def test_ctrl_c_names_the_resume_command_only_when_a_checkpoint_exists(tmp_path,
 
 
 def test_ctrl_c_during_data_loading(tmp_path, monkeypatch, capsys):
-    import firstepoch.trainer
+    import firstepoch.cli
 
     def ctrl_c(dataset):
         raise KeyboardInterrupt
-    monkeypatch.setattr(firstepoch.trainer, "load_splits", ctrl_c)
+    monkeypatch.setattr(firstepoch.cli, "load_splits", ctrl_c)
     assert main(["train", "--out", str(tmp_path / "run")] + FAST) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "--resume" not in err and "Traceback" not in err
@@ -320,15 +320,15 @@ def test_a_diverging_loss_is_a_clear_runtime_error(tmp_path):
 
 
 def test_non_finite_data_are_a_usage_error_not_lower_lr(tmp_path, monkeypatch, capsys):
-    import firstepoch.trainer
-    real = firstepoch.trainer.load_splits
+    import firstepoch.cli
+    real = firstepoch.cli.load_splits
 
     def with_nan(dataset):
         data = real(dataset)
         x = data["train"][0].copy()
         x[[3, 10, 11], 0, 5, 5] = [np.nan, np.inf, np.nan]
         return dict(data, train=(x, data["train"][1]))
-    monkeypatch.setattr(firstepoch.trainer, "load_splits", with_nan)
+    monkeypatch.setattr(firstepoch.cli, "load_splits", with_nan)
     _no_training(monkeypatch)
     with pytest.raises(SystemExit) as info:
         main(["train", "--out", str(tmp_path / "run")] + FAST)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import firstepoch as fe
-from firstepoch.data import (BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
-                             TensorDataset, default_collate, random_split)
+from firstepoch.data import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SeededShuffle,
+                             SequentialSampler, Subset, TensorDataset, default_collate, random_split)
 
 
 def _ds(n=10):
@@ -214,3 +214,76 @@ def test_loader_over_embedded_mnist():
     assert len(batches) == len(loader) == 16
     assert batches[0][0].shape == (64, 784) and batches[-1][0].shape == (1000 - 15 * 64, 784)
     assert sorted(np.concatenate([b[1].data for b in batches]).tolist()) == sorted(y.tolist())
+
+
+
+def test_seeded_shuffle_draws_each_epoch_from_seed_and_epoch_alone():
+    s = SeededShuffle(_ds(), 7)  # a dataset or a count
+    assert isinstance(s, Sampler) and len(s) == 10 and len(SeededShuffle(10, 7)) == 10
+    # epoch e's order is the permutation of a generator seeded with (seed, e): the stream `firstepoch train`
+    # has always shuffled with, so a resumed run redraws any epoch without replaying the others
+    for e in (0, 3):
+        assert np.array_equal(s(e), np.random.default_rng([7, e]).permutation(10))
+        s.set_epoch(e)
+        assert s.indices().dtype == np.int64 and np.array_equal(s.indices(), s(e))
+        loader = DataLoader(_ds(), batch_size=4, sampler=s)
+        assert [i for b in _labels(loader) for i in b] == s(e).tolist()
+    assert not np.array_equal(s(0), s(1)) and np.array_equal(SeededShuffle(10, 7)(1), s(1))
+
+
+def test_an_index_array_is_a_sampler():
+    loader = DataLoader(_ds(), batch_size=3, sampler=np.array([9, 2, 4, 0], np.int64))
+    assert _labels(loader) == [[9, 2, 4], [0]] and len(loader) == 2
+
+# ---- the data, datasets and training modules import each other without cycles -----------------------------
+
+def _imports_of(path, package):
+    """The firstepoch modules a source file imports, at the top or inside a function (a late import that
+    closes a cycle is still a cycle), as dotted names."""
+    import ast
+    tree = ast.parse(open(path).read())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("firstepoch"))
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            mod = ".".join(base + ([node.module] if node.module else []))
+            if not mod.startswith("firstepoch"):
+                continue
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)  # `from . import x` names a module x
+    return out
+
+
+def test_data_datasets_and_training_modules_have_no_import_cycle():
+    import os
+    root = os.path.dirname(fe.__file__)
+    modules = {}
+    for sub in ("data", "datasets", "train", ""):
+        folder = os.path.join(root, sub)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py") or (sub == "" and name not in ("trainer.py", "cli.py", "distributed.py")):
+                continue
+            dotted = ".".join(["firstepoch"] + ([sub] if sub else []) + ([] if name == "__init__.py" else [name[:-3]]))
+            package = dotted if name == "__init__.py" else dotted.rsplit(".", 1)[0]
+            modules[dotted] = _imports_of(os.path.join(folder, name), package)
+    # a package's __init__ imports its modules by design; a cycle through __init__ is not one of modules
+    graph = {m: {d for d in deps if d in modules and d != m and not (m + ".").startswith(d + ".")}
+             for m, deps in modules.items()}
+    state, cycles = {}, []
+
+    def visit(m, path):
+        state[m] = "open"
+        for d in sorted(graph[m]):
+            if state.get(d) == "open":
+                cycles.append(path[path.index(d):] + [d])
+            elif d not in state:
+                visit(d, path + [d])
+        state[m] = "done"
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == [], cycles

@@ -109,7 +109,7 @@ def test_sampler_shards_interleave_into_the_global_order(n, replicas, drop_last)
 
 
 def test_sampler_one_replica_matches_the_trainers_shuffle():
-    from firstepoch.trainer import SeededShuffle
+    from firstepoch.data import SeededShuffle
     s = dist.DistributedSampler(100, num_replicas=1, rank=0, seed=7)
     assert np.array_equal(s(3), SeededShuffle(100, 7)(3))
     assert np.array_equal(dist.DistributedSampler(5, num_replicas=1, rank=0, shuffle=False)(0), np.arange(5))
@@ -279,15 +279,15 @@ def test_cli_train_distributed_prints_and_writes_on_rank_0_only(tmp_path):
 FAULTY = """
 import os, signal, sys
 import firstepoch.distributed as dist
-import firstepoch.trainer as trainer
+import firstepoch.cli as cli
 fault = sys.argv[1]
 if fault == "dataset":  # the dataset is missing on rank 1 only: a usage error there (parser.error)
-    real_load = trainer.load_splits
+    real_load = cli.load_splits
     def load_splits(name):
         if dist.rank() == 1:
             raise OSError(f"no such file on rank 1: {name}")
         return real_load(name)
-    trainer.load_splits = load_splits
+    cli.load_splits = load_splits
 else:  # Ctrl-C on rank 1 at its third step: the CLI catches it and returns 130
     real_allreduce, calls = dist.allreduce_gradients, [0]
     def allreduce_gradients(model):

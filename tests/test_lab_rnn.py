@@ -5,16 +5,10 @@ import os
 
 import pytest
 
-import firstepoch
 from firstepoch import lab
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = firstepoch.get_num_threads()
-    firstepoch.set_num_threads(1)
-    yield
-    firstepoch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest's: one kernel thread, then the count restored
 
 
 def run_experiment(name, tmp_path, capsys, seed=0):

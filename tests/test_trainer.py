@@ -74,6 +74,27 @@ def test_resume_reaches_bitwise_the_same_weights(tmp_path, tiny, one_thread, nam
     assert second.test_result["test_acc"] == whole.test_result["test_acc"]
 
 
+def test_training_batches_come_from_a_data_loader_in_the_seeded_order(tiny, monkeypatch):
+    seen = []
+    real_iter = fe.data.DataLoader.__iter__
+
+    def recording_iter(loader):
+        for batch in real_iter(loader):
+            seen.append((len(loader.dataset), batch[1].data.copy()))
+            yield batch
+    monkeypatch.setattr(fe.data.DataLoader, "__iter__", recording_iter)
+    t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=32, seed=5), data=tiny, quiet=True,
+                            log=lambda line: None)
+    t.fit()
+    train_batches = [y for n, y in seen if n == 192]
+    y = tiny["train"][1]
+    expected = [y[np.random.default_rng([5, e]).permutation(192)][i:i + 32] for e in (0, 1) for i in range(0, 192, 32)]
+    assert len(train_batches) == len(expected) == 12
+    for got, want in zip(train_batches, expected):
+        assert np.array_equal(got, want)
+    assert sum(len(y) for n, y in seen if n == 100) == 3 * 100  # validation twice, test once, batched too
+
+
 def test_reports_and_checkpoints_are_written(tmp_path, tiny):
     lines = []
     t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=64), data=tiny, out_dir=str(tmp_path),

@@ -36,7 +36,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .random import manual_seed
 from . import distributed, io, viz
 from .io import load, save
-from .trainer import Trainer
+from .train import Trainer
 from .profiler import profile
 from . import inspect, interpret
 from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_like, rand, rand_like, randn,

@@ -11,30 +11,32 @@ import re
 import shlex
 import sys
 
+from . import __version__, cpu_info, get_num_threads, models, set_num_threads
+from .io import CheckpointError, load_into
+from .train import (OPTIMIZERS, SCHEDULERS, Trainer, checkpoint_config, default_config, load_splits,
+                    read_checkpoint_fields)
+
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
               "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
 
 DATASET_HELP = "mnist-embedded (default, offline), ylecun/mnist (Hugging Face; pip install '.[hf]'), or a path"
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _int_at_least(low, expected):
+    """An argparse type: an integer >= low, else a usage error saying `expected`."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return v
+    return parse
 
 
-def _nonneg_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
+_positive_int = _int_at_least(1, "a positive integer")
+_nonneg_int = _int_at_least(0, "an integer >= 0")
 
 
 def _positive_float(text):
@@ -48,9 +50,6 @@ def _positive_float(text):
 
 
 def build_parser():
-    from .models import NAMES
-    from .trainer import OPTIMIZERS, SCHEDULERS
-
     p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
                                 epilog=EXIT_CODES)
     sub = p.add_subparsers(dest="command", metavar="{train,evaluate,info,lab}")
@@ -60,8 +59,8 @@ def build_parser():
                        description="Train a model; prints a progress bar, one line per epoch and the test "
                                    "accuracy. Options left out take the recipe's defaults (or, with --resume, "
                                    "the checkpoint's values).", epilog=EXIT_CODES)
-    # None = not given: the defaults come from trainer.default_config, so --resume can tell what was asked
-    t.add_argument("--model", choices=NAMES, default=None, help="default: lenet")
+    # None = not given: the defaults come from train.default_config, so --resume can tell what was asked
+    t.add_argument("--model", choices=models.NAMES, default=None, help="default: lenet")
     t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
     t.add_argument("--epochs", type=_positive_int, default=None, help="default: 10")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="default: 64")
@@ -176,10 +175,6 @@ def _interrupted(out, resume, last_before, trainer):
 
 
 def _train(args, parser):
-    from . import set_num_threads
-    from .io import CheckpointError
-    from .trainer import Trainer, checkpoint_config, default_config, load_splits
-
     given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k) is not None}
     resume = None
     if args.resume is not None:
@@ -245,7 +240,6 @@ def _train(args, parser):
         dist.broadcast_parameters(trainer.model)
         if resume is not None and not dist.is_main():
             trainer._sums = [0.0, 0, 0]  # a mid-epoch checkpoint holds rank 0's running sums only
-    from . import cpu_info, get_num_threads
     n = {k: len(v[1]) for k, v in data.items()}
     trainer.log(f"{config['model']} on {config['dataset']}: {n['train']} train / {n['val']} val / {n['test']} test, "
                 f"{config['epochs']} epochs, batch {config['batch_size']}, {config['optimizer']} lr {config['lr']:g}, "
@@ -276,17 +270,12 @@ def _train(args, parser):
 
 
 def _evaluate(args, parser):
-    from . import models, set_num_threads
-    from .io import CheckpointError
-    from .trainer import Trainer, load_splits, read_checkpoint_fields
-
     if args.threads:
         set_num_threads(args.threads)
     try:
         tensors, meta, fields = read_checkpoint_fields(args.checkpoint)
         config = fields["config"]
         model = models.create(config["model"])
-        from .io import load_into
         load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, args.checkpoint)
     except (OSError, CheckpointError, ValueError) as e:
         parser.error(f"--checkpoint: {e}")
@@ -307,7 +296,6 @@ def _evaluate(args, parser):
 
 
 def _info():
-    from . import __version__, cpu_info
     info = cpu_info()
     print(f"firstepoch {__version__}")
     print(f"isa: {info.get('isa')} (available: {', '.join(info.get('available', []))}; "

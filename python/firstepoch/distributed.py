@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from .data.sampler import Sampler
+from ._optional import import_optional
+from .data.sampler import SeededShuffle
 
 INSTALL_HINT = 'pip install "firstepoch[mpi]"  (mpi4py and Open MPI, with its mpirun)'
 BUCKET_BYTES = 25 * 1024 * 1024  # as PyTorch DDP: few calls, each large enough to run at link speed
@@ -64,11 +65,8 @@ def launched_by_mpi():
 
 
 def _import_mpi():
-    try:
-        from mpi4py import MPI
-    except ImportError as e:
-        raise ImportError(f"firstepoch.distributed needs mpi4py when run under mpirun: {INSTALL_HINT} "
-                          f"({e})") from None
+    [MPI] = import_optional("mpi4py.MPI",
+                            why=f"firstepoch.distributed needs mpi4py when run under mpirun: {INSTALL_HINT}")
     return MPI
 
 
@@ -401,21 +399,21 @@ def reduce_metrics(loss_sum, correct, count):
 
 # ---- data ----------------------------------------------------------------------------------------------
 
-class DistributedSampler(Sampler):
-    """This rank's shard of each epoch: a permutation of range(n) seeded with (seed, epoch) (the same
+class DistributedSampler(SeededShuffle):
+    """This rank's shard of each epoch: data.SeededShuffle's permutation of range(n) for (seed, epoch) (the
     order firstepoch train uses in one process), padded by wrapping around to a multiple of the world
     size (drop_last: cut instead), then every world_size-th index starting at this rank.
 
     The shards interleave, so local batch k of every rank together make global batch k of the padded
     order: with batch_size = global_batch // world_size, a distributed run sees the same global batches
     as one process with global_batch. Call set_epoch(e) before each epoch (or call the sampler with
-    the epoch: sampler(e) -> indices, the form firstepoch.Trainer takes).
+    the epoch: sampler(e) -> indices, the form firstepoch.Trainer takes); both come from SeededShuffle.
 
     data_source: a dataset (anything with len) or the number of samples.
     """
 
     def __init__(self, data_source, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
-        self.n = int(data_source) if isinstance(data_source, (int, np.integer)) else len(data_source)
+        super().__init__(data_source, seed)  # n, seed, epoch 0
         if self.n < 0:
             raise ValueError(f"DistributedSampler: the number of samples must be >= 0, got {self.n}")
         self.num_replicas = world_size() if num_replicas is None else int(num_replicas)
@@ -423,16 +421,12 @@ class DistributedSampler(Sampler):
         if self.num_replicas < 1 or not 0 <= self.rank < self.num_replicas:
             raise ValueError(f"DistributedSampler: rank must be in [0, num_replicas), got rank {self.rank} of "
                              f"{self.num_replicas}")
-        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
-        self.epoch = 0
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         if self.drop_last:
             self.num_samples = self.n // self.num_replicas
         else:
             self.num_samples = -(-self.n // self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
-
-    def set_epoch(self, epoch):
-        self.epoch = int(epoch)
 
     def __len__(self):
         return self.num_samples
@@ -441,7 +435,7 @@ class DistributedSampler(Sampler):
         """The padded (or cut) order of all ranks together for an epoch: what one process would visit."""
         e = self.epoch if epoch is None else int(epoch)
         if self.shuffle:
-            order = np.random.default_rng([self.seed, e]).permutation(self.n).astype(np.int64)
+            order = super().indices(e)
         else:
             order = np.arange(self.n, dtype=np.int64)
         if self.total_size <= self.n:
@@ -451,6 +445,3 @@ class DistributedSampler(Sampler):
 
     def indices(self, epoch=None):
         return self.global_order(epoch)[self.rank::self.num_replicas]
-
-    def __call__(self, epoch):
-        return self.indices(epoch)

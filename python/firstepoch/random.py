@@ -1,5 +1,7 @@
 """The global random state: one NumPy Generator, seeded by manual_seed (initialisation, dropout,
 shuffling all draw from it, so a seed makes a run repeatable)."""
+import numbers
+
 import numpy as np
 
 _generator = np.random.default_rng()
@@ -23,3 +25,15 @@ def get_state():
 
 def set_state(state):
     _generator.bit_generator.state = state
+
+
+def as_generator(generator, who):
+    """None (firstepoch.manual_seed's generator), an int seed, or a NumPy Generator -> a Generator."""
+    if generator is None:
+        return _generator
+    if isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(f"{who}: generator must be None, an int seed or a numpy.random.Generator, "
+                    f"got {type(generator).__name__}")

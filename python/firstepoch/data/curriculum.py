@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .dataset import as_generator
+from ..random import as_generator
 from .sampler import BatchSampler, Sampler
 
 PACINGS = ("linear", "root", "step")

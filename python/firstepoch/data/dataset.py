@@ -5,20 +5,9 @@ import numbers
 
 import numpy as np
 
-from .. import random as _random
+from ..random import as_generator
 from ..tensor import Tensor
-
-
-def as_generator(generator, who):
-    """None (firstepoch.manual_seed's generator), an int seed, or a NumPy Generator -> a Generator."""
-    if generator is None:
-        return _random.generator()
-    if isinstance(generator, np.random.Generator):
-        return generator
-    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
-        return np.random.default_rng(int(generator))
-    raise TypeError(f"{who}: generator must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
+from .collate import default_collate
 
 
 class Dataset:
@@ -85,7 +74,6 @@ class Subset(Dataset):
     def batch(self, indices):
         if hasattr(self.dataset, "batch"):
             return self.dataset.batch(self.indices[indices])
-        from .dataloader import default_collate
         return default_collate([self.dataset[int(j)] for j in self.indices[indices]])
 
 

@@ -2,7 +2,7 @@
 (`indices()`), so batches are slices of it, never a Python loop over samples."""
 import numpy as np
 
-from .dataset import as_generator
+from ..random import as_generator
 
 
 class Sampler:
@@ -56,8 +56,43 @@ class RandomSampler(Sampler):
         return g.permutation(n).astype(np.int64, copy=False)
 
 
+def _sample_count(data_source):
+    """A dataset's length, or a count given as an int."""
+    return int(data_source) if isinstance(data_source, (int, np.integer)) else len(data_source)
+
+
+class SeededShuffle(Sampler):
+    """A new permutation every epoch, drawn from a generator seeded with (seed, epoch): any epoch's order
+    is recomputed from the two numbers alone, so a run resumed mid-epoch redraws it without replaying the
+    epochs before (RandomSampler carries one generator across epochs instead). This is the order
+    `firstepoch train` shuffles with. Call set_epoch(e) before each epoch (as with DistributedSampler),
+    or call the sampler: sampler(e) -> epoch e's indices.
+
+    data_source: a dataset (anything with len) or the number of samples.
+    """
+
+    def __init__(self, data_source, seed=0):
+        self.n = _sample_count(data_source)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return self.n
+
+    def indices(self, epoch=None):
+        e = self.epoch if epoch is None else int(epoch)
+        return np.random.default_rng([self.seed, e]).permutation(self.n).astype(np.int64)
+
+    def __call__(self, epoch):
+        return self.indices(epoch)
+
+
 class BatchSampler(Sampler):
-    """Cuts a sampler's epoch into batches of index arrays; drop_last drops a short last batch."""
+    """Cuts a sampler's epoch into batches of index arrays; drop_last drops a short last batch. The sampler
+    may also be any iterable of indices, an index array included (as in PyTorch)."""
 
     def __init__(self, sampler, batch_size, drop_last=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
@@ -71,8 +106,12 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        order = self.sampler.indices() if hasattr(self.sampler, "indices") else np.fromiter(
-            self.sampler, dtype=np.int64)
+        if hasattr(self.sampler, "indices"):
+            order = self.sampler.indices()
+        elif isinstance(self.sampler, np.ndarray):
+            order = self.sampler.astype(np.int64, copy=False)
+        else:
+            order = np.fromiter(self.sampler, dtype=np.int64)
         n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):

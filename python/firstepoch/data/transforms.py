@@ -1,7 +1,5 @@
 """Image augmentation on NumPy batches (N, C, H, W) or single images (C, H, W): composable and
 seeded (each transform draws from the generator it is given, or from firstepoch.manual_seed's)."""
-import math
-
 import numpy as np
 
 from .. import random as _random

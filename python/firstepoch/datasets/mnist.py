@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from .._optional import import_optional
 from .idx import MAGIC_IMAGES, MAGIC_LABELS, read_idx
 
 EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
@@ -90,12 +91,9 @@ def _load_idx_pair(root):
 # ---- Hugging Face ----------------------------------------------------------------------------------------
 
 def _import_hf():
-    try:
-        import datasets as hf
-        import PIL.Image  # noqa: F401  (decoding the PNGs needs it)
-    except ImportError as e:
-        raise ImportError(f"mnist: loading through Hugging Face needs the optional extra: {HF_INSTALL_HINT}; "
-                          f"the embedded default (source='embedded') needs neither ({e})") from None
+    hf, _ = import_optional("datasets", "PIL.Image",  # Pillow decodes the PNGs
+                            why=f"mnist: loading through Hugging Face needs the optional extra: {HF_INSTALL_HINT}; "
+                                "the embedded default (source='embedded') needs neither")
     return hf
 
 
