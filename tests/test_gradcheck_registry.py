@@ -34,10 +34,11 @@ def differentiable_ops():
 
 def test_registry_is_populated():
     names = {op.__name__ for op in differentiable_ops()}
-    for expected in ("Add", "Sub", "Mul", "Div", "Pow", "PowTensor", "Neg", "MatMul", "Exp", "Log", "Sqrt",
-                     "Abs", "Clip", "Sum", "Mean", "Var", "Max", "Min", "TakeAlongDim", "Reshape", "Permute",
-                     "GetItem", "Cat", "Stack", "Where", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus",
-                     "GELU", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):
+    for expected in ("AddFn", "SubFn", "MulFn", "DivFn", "PowFn", "PowTensorFn", "NegFn", "ExpFn", "LogFn", "SqrtFn",
+                     "AbsFn", "ClipFn", "CastFn", "ReLUFn", "LeakyReLUFn", "SigmoidFn", "TanhFn", "SoftplusFn", "GELUFn",
+                     "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn",
+                     "ReshapeFn", "PermuteFn", "GetItemFn", "CatFn", "StackFn", "WhereFn",
+                     "MatMul", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):
         assert expected in names, f"{expected} is not registered"
 
 
