@@ -5,6 +5,7 @@ Every module of the package is imported first, so a Function defined anywhere (n
 future family file) is registered before the sweep; none can escape it by living outside autograd/.
 """
 import importlib
+import inspect
 import pkgutil
 
 import numpy as np
@@ -40,6 +41,16 @@ def test_registry_is_populated():
                      "ReshapeFn", "PermuteFn", "GetItemFn", "CatFn", "StackFn", "WhereFn",
                      "MatMul", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):
         assert expected in names, f"{expected} is not registered"
+
+
+def test_every_function_in_ops_registers_itself():
+    """A Function class defined in any firstepoch.ops module is in REGISTRY by being defined (no list
+    to keep up to date); only bases declared with register=False (named _Something) stay out."""
+    for info in pkgutil.iter_modules(firstepoch.ops.__path__, "firstepoch.ops."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, firstepoch.autograd.Function) and cls.__module__ == module.__name__:
+                assert (cls in REGISTRY) != cls.__name__.startswith("_"), f"{info.name}.{cls.__name__}"
 
 
 @pytest.mark.parametrize("op", differentiable_ops(), ids=lambda op: op.__name__)
