@@ -81,6 +81,13 @@ def _unary(fn):
     return method
 
 
+def _comparison(fn):
+    """An elementwise comparison operator (x < y, ...): see Tensor._cmp."""
+    def method(self, other):
+        return self._cmp(other, fn)
+    return method
+
+
 class Tensor(TensorBase):
     # Slots (in TensorBase): data, grad, requires_grad, and _ctx: the Context of the op that made this
     # tensor (it holds the op and its inputs), None for a leaf.
@@ -284,23 +291,12 @@ class Tensor(TensorBase):
             return NotImplemented
         return Tensor._wrap(np.asarray(fn(self.data, other)), False)
 
-    def __lt__(self, o):
-        return self._cmp(o, np.less)
-
-    def __le__(self, o):
-        return self._cmp(o, np.less_equal)
-
-    def __gt__(self, o):
-        return self._cmp(o, np.greater)
-
-    def __ge__(self, o):
-        return self._cmp(o, np.greater_equal)
-
-    def __eq__(self, o):
-        return self._cmp(o, np.equal)
-
-    def __ne__(self, o):
-        return self._cmp(o, np.not_equal)
+    __lt__ = _comparison(np.less)
+    __le__ = _comparison(np.less_equal)
+    __gt__ = _comparison(np.greater)
+    __ge__ = _comparison(np.greater_equal)
+    __eq__ = _comparison(np.equal)
+    __ne__ = _comparison(np.not_equal)
 
     def eq(self, other):
         return self._cmp_method(other, np.equal, "eq")
