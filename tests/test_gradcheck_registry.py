@@ -36,7 +36,8 @@ def differentiable_ops():
 def test_registry_is_populated():
     names = {op.__name__ for op in differentiable_ops()}
     for expected in ("AddFn", "SubFn", "MulFn", "DivFn", "PowFn", "PowTensorFn", "NegFn", "ExpFn", "LogFn", "SqrtFn",
-                     "AbsFn", "ClipFn", "CastFn", "ReLUFn", "LeakyReLUFn", "SigmoidFn", "TanhFn", "SoftplusFn", "GELUFn",
+                     "AbsFn", "ClipFn", "CastFn", "ReLUFn", "LeakyReLUFn", "SigmoidFn", "TanhFn", "SoftplusFn",
+                     "GELUFn",
                      "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn",
                      "ReshapeFn", "PermuteFn", "GetItemFn", "CatFn", "StackFn", "WhereFn",
                      "MatMul", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):

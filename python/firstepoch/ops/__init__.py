@@ -5,4 +5,4 @@ from . import elementwise, reduce, shape  # the Functions of these families
 from . import softmax  # softmax.softmax, softmax.log_softmax, softmax.cross_entropy_rows, ...
 from .matmul import linear, matmul
 
-__all__ = ["matmul", "linear", "softmax"]
+__all__ = ["elementwise", "reduce", "shape", "matmul", "linear", "softmax"]
