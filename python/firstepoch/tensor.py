@@ -77,7 +77,8 @@ def _unary(fn):
     """A method without arguments that applies fn to the tensor (x.exp(), x.relu(), ...)."""
     def method(self):
         return fn.apply(self)
-    method.__name__ = method.__qualname__ = fn.__name__[:-2].lower()
+    method.__name__ = fn.__name__[:-2].lower()
+    method.__qualname__ = "Tensor." + method.__name__
     return method
 
 
