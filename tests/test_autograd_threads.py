@@ -173,7 +173,7 @@ def test_anomaly_mode_is_per_thread():
         with autograd.detect_anomaly():
             step.wait()  # 1: a has turned detection on
             step.wait()  # 2: b has run a NaN-making op
-            with pytest.raises(RuntimeError, match="anomaly detected: Log forward"):
+            with pytest.raises(RuntimeError, match="anomaly detected: LogFn forward"):
                 fe.tensor([-1.0]).log()
         assert not autograd.is_anomaly_enabled()
 
@@ -212,8 +212,8 @@ def test_profiles_record_only_their_own_thread():
         step.wait()      # 2
 
     run_threads(step, a, b)
-    assert profs["a"].counts() == {("Add", "forward"): 1}
-    assert profs["b"].counts() == {("Sub", "forward"): 1}
+    assert profs["a"].counts() == {("AddFn", "forward"): 1}
+    assert profs["b"].counts() == {("SubFn", "forward"): 1}
 
 
 # ---- concurrent backward into one leaf ---------------------------------------------------------------

@@ -40,10 +40,10 @@ def test_counts_of_an_explicit_op_sequence():
             a @ b                       # forward only: nothing recorded for backward
         loss.backward()
     assert prof.counts() == {("MatMul", "forward"): 2, ("MatMul", "backward"): 1,
-                             ("ReLU", "forward"): 1, ("ReLU", "backward"): 1,
-                             ("Mul", "forward"): 1, ("Mul", "backward"): 1,
-                             ("Add", "forward"): 1, ("Add", "backward"): 1,
-                             ("Sum", "forward"): 1, ("Sum", "backward"): 1}
+                             ("ReLUFn", "forward"): 1, ("ReLUFn", "backward"): 1,
+                             ("MulFn", "forward"): 1, ("MulFn", "backward"): 1,
+                             ("AddFn", "forward"): 1, ("AddFn", "backward"): 1,
+                             ("SumFn", "forward"): 1, ("SumFn", "backward"): 1}
 
 
 def test_flops_of_matmul_linear_and_conv():
@@ -62,7 +62,7 @@ def test_flops_of_matmul_linear_and_conv():
     conv = 2 * (2 * 5 * 8 * 8) * (3 * 3 * 3)
     assert rows[("Conv2d", "forward")]["gflop"] == pytest.approx(conv / 1e9)
     assert rows[("Conv2d", "backward")]["gflop"] == pytest.approx(2 * conv / 1e9)   # dx and dw
-    assert rows[("Sum", "forward")]["gflop"] is None and rows[("Sum", "forward")]["gflop_s"] is None
+    assert rows[("SumFn", "forward")]["gflop"] is None and rows[("SumFn", "forward")]["gflop_s"] is None
 
 
 def test_kernel_and_isa_columns():
@@ -74,7 +74,7 @@ def test_kernel_and_isa_columns():
     assert rows["MatMul"]["isa"] == info["isa"]
     assert rows["MatMul"]["kernel"] == f"gemm {info['kernels']['sgemm']}"
     assert rows["Softmax"]["kernel"] == "softmax" and rows["Softmax"]["isa"] == info["isa"]
-    assert rows["ReLU"]["kernel"] == "numpy" and rows["ReLU"]["isa"] == "-"
+    assert rows["ReLUFn"]["kernel"] == "numpy" and rows["ReLUFn"]["isa"] == "-"
     assert all(0 <= r["percent"] <= 100 for r in prof.rows())
 
 
@@ -129,7 +129,7 @@ def test_no_nesting_off_after_the_block_and_reentry_adds():
             a + a
             1 / 0
     assert _function.modes().profiler is None        # an exception still ends it
-    assert prof.counts() == {("Add", "forward"): 2}
+    assert prof.counts() == {("AddFn", "forward"): 2}
 
 
 def test_backward_of_a_forward_made_before_the_profile_has_no_flops():

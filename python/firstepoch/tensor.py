@@ -13,15 +13,16 @@ from collections import namedtuple
 import numpy as np
 
 from . import random as _random
-from .autograd import activation as _act
 from .autograd import arith as _arith
-from .autograd import reduce as _red
-from .autograd import shape as _shape
-from .autograd import unary as _un
-from .autograd import function as _function
 from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
-from .autograd.function import is_grad_enabled
+from .autograd.function import TensorBase, is_grad_enabled
+from .autograd.softmax import log_softmax as _log_softmax
+from .autograd.softmax import softmax as _softmax
+from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
+                              PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
+from .ops.reduce import MaxFn, MeanFn, MinFn, SumFn, TakeAlongDimFn, VarFn
+from .ops.shape import CatFn, GetItemFn, PermuteFn, ReshapeFn, StackFn, WhereFn
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a Tensor compares with elementwise (==, <, ...); other objects make == fall back to identity.
@@ -59,9 +60,39 @@ def _as_data(data, dtype=None):
     raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
 
 
-class Tensor:
-    # _ctx: the Context of the op that made this tensor (it holds the op and its inputs), None for a leaf
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+def _binary(fn, op):
+    """A binary operator and its reflected form (x + y and y + x) applying fn to both operands
+    brought to one dtype (see _promote)."""
+    def method(self, other):
+        a, b = self._pair(other, op)
+        return fn.apply(a, b)
+
+    def reflected(self, other):
+        a, b = self._pair(other, op)
+        return fn.apply(b, a)
+    return method, reflected
+
+
+def _unary(fn):
+    """A method without arguments that applies fn to the tensor (x.exp(), x.relu(), ...)."""
+    def method(self):
+        return fn.apply(self)
+    method.__name__ = fn.__name__[:-2].lower()
+    method.__qualname__ = "Tensor." + method.__name__
+    return method
+
+
+def _comparison(fn):
+    """An elementwise comparison operator (x < y, ...): see Tensor._cmp."""
+    def method(self, other):
+        return self._cmp(other, fn)
+    return method
+
+
+class Tensor(TensorBase):
+    # Slots (in TensorBase): data, grad, requires_grad, and _ctx: the Context of the op that made this
+    # tensor (it holds the op and its inputs), None for a leaf.
+    __slots__ = ()
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to Tensor's reflected ops
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -178,7 +209,7 @@ class Tensor:
             return self
         if self.requires_grad and dtype not in _FLOATS:
             raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
-        return _un.Cast.apply(self, dtype)
+        return CastFn.apply(self, dtype)
 
     # ---- arithmetic --------------------------------------------------------------------------------
     def _pair(self, other, op):
@@ -187,54 +218,33 @@ class Tensor:
             return self, other
         return _promote(self, other, op)
 
-    def __add__(self, other):
-        a, b = self._pair(other, "add")
-        return _arith.Add.apply(a, b)
-
-    def __radd__(self, other):
-        a, b = self._pair(other, "add")
-        return _arith.Add.apply(b, a)
-
-    def __sub__(self, other):
-        a, b = self._pair(other, "sub")
-        return _arith.Sub.apply(a, b)
-
-    def __rsub__(self, other):
-        a, b = self._pair(other, "sub")
-        return _arith.Sub.apply(b, a)
-
-    def __mul__(self, other):
-        a, b = self._pair(other, "mul")
-        return _arith.Mul.apply(a, b)
-
-    def __rmul__(self, other):
-        a, b = self._pair(other, "mul")
-        return _arith.Mul.apply(b, a)
+    __add__, __radd__ = _binary(AddFn, "add")
+    __sub__, __rsub__ = _binary(SubFn, "sub")
+    __mul__, __rmul__ = _binary(MulFn, "mul")
 
     def __truediv__(self, other):
         a, b = _promote(self, other, "div", floating=True)
-        return _arith.Div.apply(a, b)
+        return DivFn.apply(a, b)
 
     def __rtruediv__(self, other):
         a, b = _promote(self, other, "div", floating=True)
-        return _arith.Div.apply(b, a)
+        return DivFn.apply(b, a)
 
     def __pow__(self, p):
         if isinstance(p, Tensor):
             a, b = self._pair(p, "pow")
-            return _arith.PowTensor.apply(a, b)
+            return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
         if self.data.dtype.kind in "ib" and (p < 0 or isinstance(p, (float, np.floating))):
-            return _arith.Pow.apply(self.float(), p)  # as PyTorch: int ** -1 or ** 0.5 is a float result
-        return _arith.Pow.apply(self, p)
+            return PowFn.apply(self.float(), p)  # as PyTorch: int ** -1 or ** 0.5 is a float result
+        return PowFn.apply(self, p)
 
     def __rpow__(self, base):
         a, b = self._pair(base, "pow")
-        return _arith.PowTensor.apply(b, a)
+        return PowTensorFn.apply(b, a)
 
-    def __neg__(self):
-        return _arith.Neg.apply(self)
+    __neg__ = _unary(NegFn)
 
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
@@ -282,23 +292,12 @@ class Tensor:
             return NotImplemented
         return Tensor._wrap(np.asarray(fn(self.data, other)), False)
 
-    def __lt__(self, o):
-        return self._cmp(o, np.less)
-
-    def __le__(self, o):
-        return self._cmp(o, np.less_equal)
-
-    def __gt__(self, o):
-        return self._cmp(o, np.greater)
-
-    def __ge__(self, o):
-        return self._cmp(o, np.greater_equal)
-
-    def __eq__(self, o):
-        return self._cmp(o, np.equal)
-
-    def __ne__(self, o):
-        return self._cmp(o, np.not_equal)
+    __lt__ = _comparison(np.less)
+    __le__ = _comparison(np.less_equal)
+    __gt__ = _comparison(np.greater)
+    __ge__ = _comparison(np.greater_equal)
+    __eq__ = _comparison(np.equal)
+    __ne__ = _comparison(np.not_equal)
 
     def eq(self, other):
         return self._cmp_method(other, np.equal, "eq")
@@ -315,50 +314,35 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---- elementwise math --------------------------------------------------------------------------
-    def exp(self):
-        return _un.Exp.apply(self)
-
-    def log(self):
-        return _un.Log.apply(self)
-
-    def sqrt(self):
-        return _un.Sqrt.apply(self)
-
-    def abs(self):
-        return _un.Abs.apply(self)
+    exp = _unary(ExpFn)
+    log = _unary(LogFn)
+    sqrt = _unary(SqrtFn)
+    abs = _unary(AbsFn)
 
     def clip(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clip: at least one of min and max must be given")
-        return _un.Clip.apply(self, min, max)
+        return ClipFn.apply(self, min, max)
 
     clamp = clip
 
-    def relu(self):
-        return _act.ReLU.apply(self)
+    relu = _unary(ReLUFn)
 
     def leaky_relu(self, negative_slope=0.01):
-        return _act.LeakyReLU.apply(self, negative_slope)
+        return LeakyReLUFn.apply(self, negative_slope)
 
-    def sigmoid(self):
-        return _act.Sigmoid.apply(self)
-
-    def tanh(self):
-        return _act.Tanh.apply(self)
-
-    def softplus(self):
-        return _act.Softplus.apply(self)
+    sigmoid = _unary(SigmoidFn)
+    tanh = _unary(TanhFn)
+    softplus = _unary(SoftplusFn)
 
     def gelu(self, approximate="none"):
-        return _act.GELU.apply(self, approximate=approximate)
+        return GELUFn.apply(self, approximate=approximate)
 
     def softmax(self, dim=-1):
-        from .autograd.softmax import softmax
-        return softmax(self, dim)
+        return _softmax(self, dim)
 
     def log_softmax(self, dim=-1):
-        from .autograd.softmax import log_softmax
-        return log_softmax(self, dim)
+        return _log_softmax(self, dim)
 
     # ---- reductions --------------------------------------------------------------------------------
     @staticmethod
@@ -380,17 +364,17 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, axis=None):
         dim = self._dim(dim, axis)
         self._check_dim(dim, "sum")
-        return _red.Sum.apply(self, dim, keepdim)
+        return SumFn.apply(self, dim, keepdim)
 
     def mean(self, dim=None, keepdim=False, axis=None):
         dim = self._dim(dim, axis)
         self._check_dim(dim, "mean")
-        return _red.Mean.apply(self, dim, keepdim)
+        return MeanFn.apply(self, dim, keepdim)
 
     def var(self, dim=None, keepdim=False, unbiased=True, axis=None):
         dim = self._dim(dim, axis)
         self._check_dim(dim, "var")
-        return _red.Var.apply(self, dim, keepdim, unbiased)
+        return VarFn.apply(self, dim, keepdim, unbiased)
 
     def std(self, dim=None, keepdim=False, unbiased=True, axis=None):
         return self.var(dim, keepdim, unbiased, axis).sqrt()
@@ -401,19 +385,19 @@ class Tensor:
         Gradient with ties: over the whole tensor it is split evenly among the tied maxima (as
         PyTorch); along dim it goes to the entry the returned index names (the first maximum).
         """
-        return self._extreme(_red.Max, np.argmax, "max", dim, keepdim, axis)
+        return self._extreme(MaxFn, np.argmax, "max", dim, keepdim, axis)
 
     def min(self, dim=None, keepdim=False, axis=None):
         """The smallest entry; with dim (an int), (values, indices) along dim. Ties as in max()."""
-        return self._extreme(_red.Min, np.argmin, "min", dim, keepdim, axis)
+        return self._extreme(MinFn, np.argmin, "min", dim, keepdim, axis)
 
     def amax(self, dim=None, keepdim=False, axis=None):
         """Largest values over dim (an int or a tuple); the gradient is split evenly among ties."""
-        return self._reduce_extreme(_red.Max, "amax", dim, keepdim, axis)
+        return self._reduce_extreme(MaxFn, "amax", dim, keepdim, axis)
 
     def amin(self, dim=None, keepdim=False, axis=None):
         """Smallest values over dim (an int or a tuple); the gradient is split evenly among ties."""
-        return self._reduce_extreme(_red.Min, "amin", dim, keepdim, axis)
+        return self._reduce_extreme(MinFn, "amin", dim, keepdim, axis)
 
     def _reduce_extreme(self, op, name, dim, keepdim, axis):
         dim = self._dim(dim, axis)
@@ -433,7 +417,7 @@ class Tensor:
         src = self.reshape(1) if self.ndim == 0 else self
         d = _check_axis(dim, src.ndim, name)
         index = arg(src.data, axis=d, keepdims=True)
-        values = _red.TakeAlongDim.apply(src, index, d, keepdim)
+        values = TakeAlongDimFn.apply(src, index, d, keepdim)
         indices = Tensor._wrap(index if keepdim else np.squeeze(index, axis=d), False)
         if self.ndim == 0:
             values, indices = values.reshape(()), indices.reshape(())
@@ -449,7 +433,7 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _shape.Reshape.apply(self, shape)
+        return ReshapeFn.apply(self, shape)
 
     view = reshape
 
@@ -484,7 +468,7 @@ class Tensor:
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
             raise ValueError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
-        return _shape.Permute.apply(self, dims)
+        return PermuteFn.apply(self, dims)
 
     def transpose(self, dim0=-2, dim1=-1):
         if self.ndim < 2:
@@ -493,7 +477,7 @@ class Tensor:
         dim1 = _check_axis(dim1, self.ndim, "transpose")
         dims = list(range(self.ndim))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return _shape.Permute.apply(self, tuple(dims))
+        return PermuteFn.apply(self, tuple(dims))
 
     @property
     def T(self):
@@ -504,7 +488,7 @@ class Tensor:
             index = index.data
         elif isinstance(index, tuple):
             index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return _shape.GetItem.apply(self, index)
+        return GetItemFn.apply(self, index)
 
 
 # ---- dtype promotion ---------------------------------------------------------------------------------
@@ -649,7 +633,7 @@ def cat(tensors, dim=0):
         raise ValueError("cat: expected a non-empty list of tensors")
     _same_float_dtype(tensors, "cat")
     _check_axis(dim, tensors[0].ndim, "cat")
-    return _shape.Cat.apply(dim, *tensors)
+    return CatFn.apply(dim, *tensors)
 
 
 def stack(tensors, dim=0):
@@ -659,7 +643,7 @@ def stack(tensors, dim=0):
         raise ValueError("stack: expected a non-empty list of tensors")
     _same_float_dtype(tensors, "stack")
     _check_axis(dim, tensors[0].ndim + 1, "stack")
-    return _shape.Stack.apply(dim, *tensors)
+    return StackFn.apply(dim, *tensors)
 
 
 def where(cond, a, b):
@@ -673,7 +657,7 @@ def where(cond, a, b):
         b, a = b._pair(a, "where")
     else:
         a, b = tensor(a)._pair(b, "where")
-    return _shape.Where.apply(cond, a, b)
+    return WhereFn.apply(cond, a, b)
 
 
 def matmul(a, b):
@@ -683,5 +667,3 @@ def matmul(a, b):
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
            "ones_like", "randn_like", "rand_like", "cat", "stack", "where", "matmul", "is_grad_enabled"]
 
-
-_function.Tensor = Tensor  # Function.apply wraps its results in this class

@@ -16,24 +16,24 @@ import traceback
 
 import numpy as np
 
-from . import function as _function
+from .grad_mode import _ModeGuard, modes
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def is_anomaly_enabled():
     """Whether anomaly detection is on in the calling thread."""
-    return _function.modes().anomaly_enabled
+    return modes().anomaly_enabled
 
 
 def set_detect_anomaly(mode):
     """Turns anomaly detection on or off in the calling thread; returns the previous setting."""
-    m = _function.modes()
+    m = modes()
     prev, m.anomaly_enabled = m.anomaly_enabled, bool(mode)
     return prev
 
 
-class detect_anomaly(_function._ModeGuard):
+class detect_anomaly(_ModeGuard):
     """Context manager (and decorator) that turns anomaly detection on inside its block, in the thread
     that runs the block (as grad mode is; PyTorch's anomaly mode is process-wide instead). A backward
     is checked by the mode of the thread that calls backward()."""

@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from . import function as _function
+from .anomaly import check_backward as _check_anomaly
+from .grad_mode import modes as _modes
 
 # Gradient hooks of tensors (Tensor.register_hook / retain_grad): id(tensor) -> [weakref, hooks, retains].
 # Kept here rather than on the tensor so Tensor stays four slots and the engine pays one dict check per
@@ -157,7 +158,7 @@ def backward(root, grad=None, retain_graph=False):
 
     grads = {id(root): grad}
     hooks = _tensor_hooks
-    modes = _function.modes()  # the calling thread's profiler and anomaly mode
+    modes = _modes()  # the calling thread's profiler and anomaly mode
     for node in reversed(topological_order(root)):
         g = grads.pop(id(node), None)
         if g is None:
@@ -188,7 +189,7 @@ def backward(root, grad=None, retain_graph=False):
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if modes.anomaly_enabled:
-            _function._anomaly.check_backward(fn, ctx, in_grads)
+            _check_anomaly(fn, ctx, in_grads)
         for parent, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
             if not need or pg is None:
                 continue

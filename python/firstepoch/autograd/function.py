@@ -4,123 +4,31 @@ Every subclass registers itself in REGISTRY, and tests/test_gradcheck_registry.p
 registered differentiable op against finite differences using the cases the op supplies, so no op can
 escape the gradient check.
 """
-import functools
-import threading
-
 import numpy as np
+
+from . import anomaly as _anomaly
+from .grad_mode import _thread, enable_grad, is_grad_enabled, modes, no_grad, set_grad_enabled  # noqa: F401
 
 REGISTRY = []
 
-
-class _Modes:
-    """One thread's autograd modes. A new thread starts with PyTorch's defaults: grad on, anomaly
-    detection off, no profile; a mode set in one thread never changes another's."""
-
-    __slots__ = ("grad_enabled", "anomaly_enabled", "profiler")
-
-    def __init__(self):
-        self.grad_enabled = True
-        self.anomaly_enabled = False  # set by autograd.anomaly (detect_anomaly)
-        self.profiler = None  # the firstepoch.profile() active in this thread, which times each op
+# The class Function.apply wraps its results in: the first subclass of TensorBase (firstepoch.Tensor).
+_result_class = None
+_new_tensor = object.__new__
 
 
-class _ThreadModes(threading.local):
-    def __init__(self):  # runs once in each thread, at its first use
-        self.modes = _Modes()
+class TensorBase:
+    """What autograd needs of a tensor: its array, its gradient, whether it requires one, and the
+    Context of the op that made it (None for a leaf). firstepoch.Tensor (tensor.py) subclasses it and
+    adds the methods; defining that subclass makes it the class of every op's result, so this module
+    never imports tensor.py (tensor.py imports it)."""
 
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
 
-# Function.apply reads `_thread.modes` once per op (one thread-local read), then plain slots.
-_thread = _ThreadModes()
-
-
-def modes():
-    """The calling thread's modes (grad_enabled, anomaly_enabled, profiler)."""
-    return _thread.modes
-
-
-def is_grad_enabled():
-    """Whether ops record the graph in the calling thread."""
-    return _thread.modes.grad_enabled
-
-
-class _ModeGuard:
-    """Base of the mode context managers, which also work as decorators (a fresh block per call).
-
-    Each thread's previous value is kept on a stack of its own, so blocks of different threads may
-    interleave, and one object may be nested or shared by threads: every exit restores what that
-    thread had when it entered. Subclasses define mode (the value) and _swap(value) -> old value."""
-
-    def __init__(self):
-        self._saved = {}  # thread id -> stack of previous values
-
-    def __enter__(self):
-        self._saved.setdefault(threading.get_ident(), []).append(self._swap(self.mode))
-        return self
-
-    def __exit__(self, *exc):
-        key = threading.get_ident()
-        stack = self._saved[key]
-        self._swap(stack.pop())
-        if not stack:
-            del self._saved[key]
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class _GradMode(_ModeGuard):
-    """Context manager (and decorator) that sets whether ops record the graph in this thread."""
-
-    def __init__(self, enabled):
-        super().__init__()
-        self.mode = bool(enabled)
-
-    @staticmethod
-    def _swap(value):
-        m = _thread.modes
-        old, m.grad_enabled = m.grad_enabled, value
-        return old
-
-
-def no_grad():
-    """``with firstepoch.no_grad():`` — ops inside record nothing (inference, optimizer updates).
-    Per thread, as in PyTorch: other threads keep recording."""
-    return _GradMode(False)
-
-
-def enable_grad():
-    """Turns recording back on inside a no_grad block (this thread only)."""
-    return _GradMode(True)
-
-
-class set_grad_enabled(_GradMode):
-    """As torch.set_grad_enabled: a plain call sets this thread's grad mode at once; as a context
-    manager the mode is restored when the block ends; as a decorator each call runs in the mode (the
-    mode is not changed when decorating)."""
-
-    def __init__(self, mode):
-        super().__init__(mode)
-        self._prev = self._swap(self.mode)  # takes effect now, as torch's does
-        self._thread_id = threading.get_ident()
-
-    def __enter__(self):
-        if self._prev is not None and self._thread_id == threading.get_ident():
-            # `with set_grad_enabled(m):` right after the call: the block restores what the call found
-            self._saved.setdefault(self._thread_id, []).append(self._prev)
-            self._prev = None
-            return self
-        return super().__enter__()
-
-    def __call__(self, fn):
-        if self._prev is not None:
-            self._swap(self._prev)  # decorating only: undo the call's change
-            self._prev = None
-        return super().__call__(fn)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        global _result_class
+        if _result_class is None:
+            _result_class = cls
 
 
 class Context:
@@ -152,9 +60,11 @@ class Function:
     # What the profiler reports: the C++ kernel family the op calls ("numpy" for NumPy-only ops).
     kernel = "numpy"
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, register=True, **kwargs):
+        # register=False: a base that shares code between ops and is no op itself
         super().__init_subclass__(**kwargs)
-        REGISTRY.append(cls)
+        if register:
+            REGISTRY.append(cls)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -182,7 +92,7 @@ class Function:
         needs = []
         record = False
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, TensorBase):
                 raw.append(a.data)
                 if a.requires_grad:
                     record = True
@@ -200,7 +110,7 @@ class Function:
             out = m.profiler.forward(cls, ctx, raw, kwargs)
         if m.anomaly_enabled:
             _anomaly.check_forward(cls, ctx, raw, out)
-        result = _new_tensor(Tensor)
+        result = _new_tensor(_result_class)
         result.data = out
         result.grad = None
         if record and m.grad_enabled and cls.differentiable:
@@ -213,12 +123,6 @@ class Function:
             result._ctx = None
         return result
 
-
-from . import anomaly as _anomaly  # noqa: E402  (it imports this module)
-
-# firstepoch.Tensor, set by tensor.py once it is defined (tensor.py imports this module first).
-Tensor = None
-_new_tensor = object.__new__
 
 
 def unbroadcast(grad, shape):

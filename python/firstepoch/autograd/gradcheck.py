@@ -1,6 +1,8 @@
 """Finite-difference gradient check in float64: the proof that each backward is right."""
 import numpy as np
 
+from .function import TensorBase, no_grad
+
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Compares autograd's gradients of ``fn(*inputs)`` with central differences.
@@ -10,10 +12,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     output element's gradient is tested. Returns True, or raises AssertionError naming the input and
     the worst entry.
     """
-    from ..tensor import Tensor
-    from .function import no_grad
-
-    tensors = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    tensors = [x for x in inputs if isinstance(x, TensorBase) and x.requires_grad]
     for t in tensors:
         if t.dtype != np.float64:
             raise TypeError(f"gradcheck needs float64 inputs, got {t.dtype} for an input of shape {t.shape}")
@@ -26,7 +25,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     for t in tensors:
         t.grad = None
-    (out * Tensor(weight)).sum().backward()
+    (out * weight).sum().backward()  # an array operand becomes a Tensor of its dtype
     for index, t in enumerate(tensors):
         analytic = np.zeros_like(t.data) if t.grad is None else t.grad
         numeric = np.zeros_like(t.data)

@@ -1,12 +1,11 @@
-"""Activation modules: thin wrappers over the differentiable ops in firstepoch.autograd."""
-from ..autograd import activation as _act
-from ..autograd.softmax import log_softmax, softmax
+"""Activation modules: each forward is the nn.functional form of the same name."""
+from . import functional as F
 from .module import Module
 
 
 class ReLU(Module):
     def forward(self, x):
-        return _act.ReLU.apply(x)
+        return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -15,7 +14,7 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x):
-        return _act.LeakyReLU.apply(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -23,17 +22,17 @@ class LeakyReLU(Module):
 
 class Sigmoid(Module):
     def forward(self, x):
-        return _act.Sigmoid.apply(x)
+        return F.sigmoid(x)
 
 
 class Tanh(Module):
     def forward(self, x):
-        return _act.Tanh.apply(x)
+        return F.tanh(x)
 
 
 class Softplus(Module):
     def forward(self, x):
-        return _act.Softplus.apply(x)
+        return F.softplus(x)
 
 
 class GELU(Module):
@@ -44,31 +43,31 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x):
-        return _act.GELU.apply(x, approximate=self.approximate)
+        return F.gelu(x, approximate=self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """A module applying `function(x, dim)` for a fixed dim (Softmax, LogSoftmax)."""
+
+    function = None
+
     def __init__(self, dim=-1):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return softmax(x, self.dim)
+        return self.function(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
-class LogSoftmax(Module):
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
+class Softmax(_AlongDim):
+    function = staticmethod(F.softmax)
 
-    def forward(self, x):
-        return log_softmax(x, self.dim)
 
-    def extra_repr(self):
-        return f"dim={self.dim}"
+class LogSoftmax(_AlongDim):
+    function = staticmethod(F.log_softmax)

@@ -2,10 +2,10 @@
 each element came from (indexing scatters and accumulates repeated indices)."""
 import numpy as np
 
-from .function import Function, unbroadcast
+from ..autograd.function import Function, unbroadcast
 
 
-class Reshape(Function):
+class ReshapeFn(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -24,7 +24,7 @@ class Reshape(Function):
         return [((rng.standard_normal((3, 4)), (2, 6)), {}), ((rng.standard_normal((2, 3, 2)), (-1,)), {})]
 
 
-class Permute(Function):
+class PermuteFn(Function):
     @staticmethod
     def forward(ctx, x, dims):
         dims = tuple(d % x.ndim for d in dims)
@@ -49,7 +49,7 @@ def _is_basic(index):
                for p in parts)
 
 
-class GetItem(Function):
+class GetItemFn(Function):
     """x[index]. Backward scatters the gradient into zeros: a plain assignment for basic indices
     (ints and slices select each element once), np.add.at for fancy ones, so repeated indices add up."""
 
@@ -81,8 +81,8 @@ class GetItem(Function):
                 ((x, (np.array([[1, 1], [3, 0]]), slice(1, 4))), {})]
 
 
-class Cat(Function):
-    """Concatenate along dim. Called as Cat.apply(dim, *tensors)."""
+class CatFn(Function):
+    """Concatenate along dim. Called as CatFn.apply(dim, *tensors)."""
 
     @staticmethod
     def forward(ctx, dim, *xs):
@@ -109,8 +109,8 @@ class Cat(Function):
                 ((0, rng.standard_normal((1, 3)), rng.standard_normal((2, 3))), {})]
 
 
-class Stack(Function):
-    """Stack along a new axis dim. Called as Stack.apply(dim, *tensors)."""
+class StackFn(Function):
+    """Stack along a new axis dim. Called as StackFn.apply(dim, *tensors)."""
 
     @staticmethod
     def forward(ctx, dim, *xs):
@@ -132,7 +132,7 @@ class Stack(Function):
                 ((-1, rng.standard_normal((3,)), rng.standard_normal((3,)), rng.standard_normal((3,))), {})]
 
 
-class Where(Function):
+class WhereFn(Function):
     """where(cond, a, b) with broadcasting; cond is a boolean array (no gradient)."""
 
     @staticmethod

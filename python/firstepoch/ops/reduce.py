@@ -1,7 +1,7 @@
 """Reductions over `dim` (an int, a tuple, or None for all), with keepdim."""
 import numpy as np
 
-from .function import Function
+from ..autograd.function import Function
 
 
 def _expand(grad, shape, dim, keepdim):
@@ -22,7 +22,7 @@ def _count(shape, dim):
     return int(np.prod([shape[d] for d in dims]))
 
 
-class Sum(Function):
+class SumFn(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
@@ -39,7 +39,7 @@ class Sum(Function):
         return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": (0, 2), "keepdim": True})]
 
 
-class Mean(Function):
+class MeanFn(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
@@ -62,7 +62,7 @@ class Mean(Function):
         return [((x,), {}), ((x,), {"dim": -1}), ((x,), {"dim": 0, "keepdim": True})]
 
 
-class Var(Function):
+class VarFn(Function):
     """Variance with Bessel's correction by default (unbiased=True, as torch.var)."""
 
     @staticmethod
@@ -88,12 +88,11 @@ class Var(Function):
         return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "unbiased": False})]
 
 
-class _Extreme(Function):
+class _Extreme(Function, register=False):
     """max/min over dim (None, an int or a tuple; Tensor.max() and amax/amin). The gradient goes to
     the extreme element; ties share it equally (as PyTorch's max() and amax()), so the gradients of
     the tied entries still sum to the incoming gradient."""
 
-    differentiable = False  # the base itself is not an op
     pick = None
 
     @classmethod
@@ -117,8 +116,7 @@ class _Extreme(Function):
         return (mask * g / count).astype(grad.dtype), None, None
 
 
-class Max(_Extreme):
-    differentiable = True
+class MaxFn(_Extreme):
     pick = staticmethod(np.max)
 
     @staticmethod
@@ -127,8 +125,7 @@ class Max(_Extreme):
         return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True})]
 
 
-class Min(_Extreme):
-    differentiable = True
+class MinFn(_Extreme):
     pick = staticmethod(np.min)
 
     @staticmethod
@@ -137,7 +134,7 @@ class Min(_Extreme):
         return [((x,), {}), ((x,), {"dim": -1})]
 
 
-class TakeAlongDim(Function):
+class TakeAlongDimFn(Function):
     """x's entries at `index` along dim: the values of max(dim)/min(dim), whose index picks one entry
     per slice (the first of any ties). index has x's shape with dim of size 1. Backward puts each
     gradient back where its value came from; the other entries get zero."""

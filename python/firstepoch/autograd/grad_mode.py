@@ -1,0 +1,118 @@
+"""Grad modes: per-thread switches read by every op (grad recording, anomaly detection, the profiler),
+and the context managers that set them (no_grad, enable_grad, set_grad_enabled; anomaly.detect_anomaly).
+
+The bottom of autograd: it imports nothing from firstepoch, so function.py and anomaly.py both build on it.
+"""
+import functools
+import threading
+
+
+class _Modes:
+    """One thread's autograd modes. A new thread starts with PyTorch's defaults: grad on, anomaly
+    detection off, no profile; a mode set in one thread never changes another's."""
+
+    __slots__ = ("grad_enabled", "anomaly_enabled", "profiler")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.anomaly_enabled = False  # set by autograd.anomaly (detect_anomaly)
+        self.profiler = None  # the firstepoch.profile() active in this thread, which times each op
+
+
+class _ThreadModes(threading.local):
+    def __init__(self):  # runs once in each thread, at its first use
+        self.modes = _Modes()
+
+
+# Function.apply reads `_thread.modes` once per op (one thread-local read), then plain slots.
+_thread = _ThreadModes()
+
+
+def modes():
+    """The calling thread's modes (grad_enabled, anomaly_enabled, profiler)."""
+    return _thread.modes
+
+
+def is_grad_enabled():
+    """Whether ops record the graph in the calling thread."""
+    return _thread.modes.grad_enabled
+
+
+class _ModeGuard:
+    """Base of the mode context managers, which also work as decorators (a fresh block per call).
+
+    Each thread's previous value is kept on a stack of its own, so blocks of different threads may
+    interleave, and one object may be nested or shared by threads: every exit restores what that
+    thread had when it entered. Subclasses define mode (the value) and _swap(value) -> old value."""
+
+    def __init__(self):
+        self._saved = {}  # thread id -> stack of previous values
+
+    def __enter__(self):
+        self._saved.setdefault(threading.get_ident(), []).append(self._swap(self.mode))
+        return self
+
+    def __exit__(self, *exc):
+        key = threading.get_ident()
+        stack = self._saved[key]
+        self._swap(stack.pop())
+        if not stack:
+            del self._saved[key]
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class _GradMode(_ModeGuard):
+    """Context manager (and decorator) that sets whether ops record the graph in this thread."""
+
+    def __init__(self, enabled):
+        super().__init__()
+        self.mode = bool(enabled)
+
+    @staticmethod
+    def _swap(value):
+        m = _thread.modes
+        old, m.grad_enabled = m.grad_enabled, value
+        return old
+
+
+def no_grad():
+    """``with firstepoch.no_grad():`` — ops inside record nothing (inference, optimizer updates).
+    Per thread, as in PyTorch: other threads keep recording."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """Turns recording back on inside a no_grad block (this thread only)."""
+    return _GradMode(True)
+
+
+class set_grad_enabled(_GradMode):
+    """As torch.set_grad_enabled: a plain call sets this thread's grad mode at once; as a context
+    manager the mode is restored when the block ends; as a decorator each call runs in the mode (the
+    mode is not changed when decorating)."""
+
+    def __init__(self, mode):
+        super().__init__(mode)
+        self._prev = self._swap(self.mode)  # takes effect now, as torch's does
+        self._thread_id = threading.get_ident()
+
+    def __enter__(self):
+        if self._prev is not None and self._thread_id == threading.get_ident():
+            # `with set_grad_enabled(m):` right after the call: the block restores what the call found
+            self._saved.setdefault(self._thread_id, []).append(self._prev)
+            self._prev = None
+            return self
+        return super().__enter__()
+
+    def __call__(self, fn):
+        if self._prev is not None:
+            self._swap(self._prev)  # decorating only: undo the call's change
+            self._prev = None
+        return super().__call__(fn)

@@ -1,0 +1,340 @@
+"""Elementwise ops: arithmetic with NumPy broadcasting, math functions, activations and dtype casts.
+
+Each Function keeps forward and backward side by side (reference/elementwise.py has the plain NumPy
+formulas). A binary op's backward sums the gradient back to each input's shape (unbroadcast).
+"""
+import math
+
+import numpy as np
+
+from ..autograd.function import Function, unbroadcast
+
+
+def _shape(x):
+    return x.shape if type(x) is np.ndarray else np.shape(x)
+
+
+def _pair(rng, a_shape=(3, 4), b_shape=(4,)):
+    return rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+
+
+def _off_kinks(rng, shape=(3, 5)):
+    """Random values kept off 0, where ReLU, |x| and LeakyReLU have a kink finite differences trip on."""
+    x = rng.standard_normal(shape)
+    x[np.abs(x) < 0.05] = 0.3
+    return x
+
+
+def _positive(rng, shape=(3, 4)):
+    return np.abs(rng.standard_normal(shape)) + 0.5
+
+
+def _broadcast_cases(rng):
+    return [(_pair(rng), {}), (_pair(rng, (2, 1, 3), (4, 1)), {})]
+
+
+# ---- arithmetic ------------------------------------------------------------------------------------
+
+class AddFn(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return unbroadcast(grad, sa) if need_a else None, unbroadcast(grad, sb) if need_b else None
+
+    gradcheck_cases = staticmethod(_broadcast_cases)
+
+
+class SubFn(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return unbroadcast(grad, sa) if need_a else None, unbroadcast(-grad, sb) if need_b else None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {}), (_pair(rng, (1, 3), (2, 1)), {})]
+
+
+class MulFn(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    gradcheck_cases = staticmethod(_broadcast_cases)
+
+
+class DivFn(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad / b, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        a, b = _pair(rng)
+        return [((a, np.abs(b) + 0.5), {})]
+
+
+class PowFn(Function):
+    """x ** p for a constant exponent p (a Python number)."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        ctx.save_for_backward(x)
+        ctx.p = p
+        return x ** p
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        p = ctx.p
+        return grad * p * x ** (p - 1), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = _positive(rng)
+        return [((x, 2), {}), ((x, 0.5), {}), ((x, -1.5), {})]
+
+
+class PowTensorFn(Function):
+    """a ** b with both tensors (a > 0 where b is not an integer)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        da = unbroadcast(grad * b * a ** (b - 1), np.shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(grad * out * np.log(a), np.shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_positive(rng), rng.standard_normal((4,))), {})]
+
+
+# ---- pointwise functions of one input ----------------------------------------------------------------
+
+class _Pointwise(Function, register=False):
+    """y = compute(x), one input, no options. backward is grad times the derivative, which
+    input_grad(grad, saved) computes from what forward kept: the output y if keeps_output, else x.
+    sample(rng) draws an input where the derivative is smooth (for gradcheck_cases)."""
+
+    keeps_output = True
+    sample = staticmethod(_off_kinks)
+
+    @classmethod
+    def forward(cls, ctx, x):
+        out = cls.compute(x)
+        ctx.saved_tensors = (out if cls.keeps_output else x,)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return (cls.input_grad(grad, ctx.saved_tensors[0]),)
+
+    @classmethod
+    def gradcheck_cases(cls, rng):
+        return [((cls.sample(rng),), {})]
+
+
+def _stable_sigmoid(x):
+    """1 / (1 + exp(-x)) with exp of a non-positive number only: no overflow at either end."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+class NegFn(_Pointwise):
+    compute = staticmethod(np.negative)
+    input_grad = staticmethod(lambda grad, out: -grad)
+
+
+class ExpFn(_Pointwise):
+    compute = staticmethod(np.exp)
+    input_grad = staticmethod(lambda grad, out: grad * out)  # d exp(x) = exp(x)
+
+
+class LogFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(np.log), False, staticmethod(_positive)
+    input_grad = staticmethod(lambda grad, x: grad / x)
+
+
+class SqrtFn(_Pointwise):
+    compute, sample = staticmethod(np.sqrt), staticmethod(_positive)
+    input_grad = staticmethod(lambda grad, out: grad / (2 * out))
+
+
+class AbsFn(_Pointwise):
+    """|x|; the gradient at 0 is taken as 0 (as PyTorch does)."""
+    compute, keeps_output = staticmethod(np.abs), False
+    input_grad = staticmethod(lambda grad, x: grad * np.sign(x))
+
+
+class ReLUFn(_Pointwise):
+    compute = staticmethod(lambda x: np.maximum(x, 0))
+    input_grad = staticmethod(lambda grad, out: grad * (out > 0))
+
+
+class SigmoidFn(_Pointwise):
+    compute = staticmethod(_stable_sigmoid)
+    input_grad = staticmethod(lambda grad, out: grad * out * (1 - out))
+    sample = staticmethod(lambda rng: _off_kinks(rng) * 3)
+
+
+class TanhFn(_Pointwise):
+    compute = staticmethod(np.tanh)
+    input_grad = staticmethod(lambda grad, out: grad * (1 - out * out))
+
+
+class SoftplusFn(_Pointwise):
+    """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so it never overflows; its
+    derivative is sigmoid(x)."""
+    compute = staticmethod(lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
+    keeps_output = False
+    input_grad = staticmethod(lambda grad, x: grad * _stable_sigmoid(x).astype(grad.dtype, copy=False))
+    sample = SigmoidFn.sample
+
+
+# ---- pointwise functions with options ----------------------------------------------------------------
+
+class LeakyReLUFn(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        ctx.slope = negative_slope
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.where(x > 0, 1.0, ctx.slope).astype(grad.dtype), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_off_kinks(rng), 0.1), {})]
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _erf(x):
+    """erf via the Chebyshev fit of erfc in Numerical Recipes (fractional error < 1.2e-7): float32
+    precision, vectorised (NumPy has no erf of its own)."""
+    z = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    erfc = t * np.exp(poly)
+    return np.where(x >= 0, 1.0 - erfc, erfc - 1.0)
+
+
+def _normal_cdf(x):
+    return (0.5 * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+
+
+class GELUFn(Function):
+    """GELU. approximate='none' (PyTorch's default): x * Phi(x), Phi the normal CDF (erf to float32
+    precision); approximate='tanh' (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            return 0.5 * x * (1 + np.tanh(inner))
+        return x * _normal_cdf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            t = np.tanh(inner)
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner), None
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * (_normal_cdf(x) + x * pdf), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_off_kinks(rng),), {"approximate": "none"}), ((_off_kinks(rng),), {"approximate": "tanh"})]
+
+
+class ClipFn(Function):
+    """clip(x, low, high); the gradient passes where low <= x <= high (PyTorch's clamp)."""
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = (low, high)
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        mask = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            mask &= x >= low
+        if high is not None:
+            mask &= x <= high
+        return grad * mask, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.uniform(-2, 2, (4, 5))
+        x[np.abs(np.abs(x) - 1) < 0.05] = 0.3  # stay off the kinks
+        return [((x, -1.0, 1.0), {}), ((x, None, 0.5), {})]
+
+
+class CastFn(Function):
+    """x.astype(dtype); the gradient is cast back to x's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        # float64 -> float64 keeps the finite differences exact; the float32 round trip is in test_tensor
+        return [((rng.standard_normal((3, 4)), np.float64), {})]

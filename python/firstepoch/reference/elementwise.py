@@ -1,0 +1,180 @@
+"""Elementwise ops in plain NumPy, mirroring ops/elementwise.py: `<op>_forward` takes the op's
+arguments, `<op>_backward(dy, ...the same arguments)` returns the gradient of each array input
+(a tuple when there are two). Written as the textbook formula, not the overflow-safe form."""
+import math
+
+import numpy as np
+
+
+def unbroadcast(g, shape):
+    """Sum g over the axes broadcasting added or stretched, back to `shape`."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+def add_forward(a, b):
+    return a + b
+
+
+def add_backward(dy, a, b):
+    return unbroadcast(dy, np.shape(a)), unbroadcast(dy, np.shape(b))
+
+
+def sub_forward(a, b):
+    return a - b
+
+
+def sub_backward(dy, a, b):
+    return unbroadcast(dy, np.shape(a)), unbroadcast(-dy, np.shape(b))
+
+
+def mul_forward(a, b):
+    return a * b
+
+
+def mul_backward(dy, a, b):
+    return unbroadcast(dy * b, np.shape(a)), unbroadcast(dy * a, np.shape(b))
+
+
+def div_forward(a, b):
+    return a / b
+
+
+def div_backward(dy, a, b):
+    return unbroadcast(dy / b, np.shape(a)), unbroadcast(-dy * a / b ** 2, np.shape(b))
+
+
+def pow_forward(x, p):
+    return x ** p
+
+
+def pow_backward(dy, x, p):
+    return dy * p * x ** (p - 1)
+
+
+def pow_tensor_forward(a, b):
+    return a ** b
+
+
+def pow_tensor_backward(dy, a, b):
+    return unbroadcast(dy * b * a ** (b - 1), np.shape(a)), unbroadcast(dy * a ** b * np.log(a), np.shape(b))
+
+
+def neg_forward(x):
+    return -x
+
+
+def neg_backward(dy, x):
+    return -dy
+
+
+def exp_forward(x):
+    return np.exp(x)
+
+
+def exp_backward(dy, x):
+    return dy * np.exp(x)
+
+
+def log_forward(x):
+    return np.log(x)
+
+
+def log_backward(dy, x):
+    return dy / x
+
+
+def sqrt_forward(x):
+    return np.sqrt(x)
+
+
+def sqrt_backward(dy, x):
+    return dy * 0.5 / np.sqrt(x)
+
+
+def abs_forward(x):
+    return np.abs(x)
+
+
+def abs_backward(dy, x):
+    return dy * np.sign(x)
+
+
+def relu_forward(x):
+    return np.where(x > 0, x, 0.0)
+
+
+def relu_backward(dy, x):
+    return dy * (x > 0)
+
+
+def leaky_relu_forward(x, negative_slope=0.01):
+    return np.where(x > 0, x, negative_slope * x)
+
+
+def leaky_relu_backward(dy, x, negative_slope=0.01):
+    return dy * np.where(x > 0, 1.0, negative_slope)
+
+
+def sigmoid_forward(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def sigmoid_backward(dy, x):
+    s = sigmoid_forward(x)
+    return dy * s * (1 - s)
+
+
+def tanh_forward(x):
+    return np.tanh(x)
+
+
+def tanh_backward(dy, x):
+    return dy * (1 - np.tanh(x) ** 2)
+
+
+def softplus_forward(x):
+    return np.log(1 + np.exp(x))
+
+
+def softplus_backward(dy, x):
+    return dy * sigmoid_forward(x)
+
+
+def _normal_cdf(x):
+    return 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+
+
+def gelu_forward(x, approximate="none"):
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    return x * _normal_cdf(x)
+
+
+def gelu_backward(dy, x, approximate="none"):
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = np.tanh(k * (x + 0.044715 * x ** 3))
+        return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t ** 2) * k * (1 + 3 * 0.044715 * x ** 2))
+    return dy * (_normal_cdf(x) + x * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi))
+
+
+def clip_forward(x, low=None, high=None):
+    return np.clip(x, low, high)
+
+
+def clip_backward(dy, x, low=None, high=None):
+    inside = (x >= (-np.inf if low is None else low)) & (x <= (np.inf if high is None else high))
+    return dy * inside
+
+
+def cast_forward(x, dtype):
+    return x.astype(dtype)
+
+
+def cast_backward(dy, x, dtype):
+    return dy.astype(x.dtype)
