@@ -34,10 +34,12 @@ def differentiable_ops():
 
 def test_registry_is_populated():
     names = {op.__name__ for op in differentiable_ops()}
-    for expected in ("Add", "Sub", "Mul", "Div", "Pow", "PowTensor", "Neg", "MatMul", "Exp", "Log", "Sqrt",
+    for expected in ("Add", "Sub", "Mul", "Div", "Pow", "PowTensor", "Neg", "MatmulFn", "Exp", "Log", "Sqrt",
                      "Abs", "Clip", "Sum", "Mean", "Var", "Max", "Min", "TakeAlongDim", "Reshape", "Permute",
                      "GetItem", "Cat", "Stack", "Where", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus",
-                     "GELU", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):
+                     "GELU", "SoftmaxFn", "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn",
+                     "LinearFn", "DropoutFn", "Conv2dFn", "MaxPool2dFn", "AvgPool2dFn", "BatchNormFn", "RNNFn",
+                     "EmbeddingFn"):
         assert expected in names, f"{expected} is not registered"
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from . import random as _random
 from .autograd import activation as _act
 from .autograd import arith as _arith
+from .ops import linalg as _linalg
 from .autograd import reduce as _red
 from .autograd import shape as _shape
 from .autograd import unary as _un
@@ -242,7 +243,7 @@ class Tensor:
         if other.data.dtype != self.data.dtype:
             raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape} "
                             f"(convert one with .float() or .double())")
-        return _arith.MatMul.apply(self, other)
+        return _linalg.MatmulFn.apply(self, other)
 
     def __rmatmul__(self, other):
         return Tensor(other).__matmul__(self)
@@ -353,11 +354,11 @@ class Tensor:
         return _act.GELU.apply(self, approximate=approximate)
 
     def softmax(self, dim=-1):
-        from .autograd.softmax import softmax
+        from .ops.softmax import softmax
         return softmax(self, dim)
 
     def log_softmax(self, dim=-1):
-        from .autograd.softmax import log_softmax
+        from .ops.softmax import log_softmax
         return log_softmax(self, dim)
 
     # ---- reductions --------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Activation modules: thin wrappers over the differentiable ops in firstepoch.autograd."""
 from ..autograd import activation as _act
-from ..autograd.softmax import log_softmax, softmax
+from ..ops.softmax import log_softmax, softmax
 from .module import Module
 
 
 class ReLU(Module):
+    epilogue_activation = "relu"  # a layer before it may apply it in its own kernel (see nn.Sequential)
+
     def forward(self, x):
         return _act.ReLU.apply(x)
 

@@ -1,5 +1,5 @@
-"""Loss modules over the functions in firstepoch.autograd.loss."""
-from ..autograd import loss as F
+"""Loss modules over the functions in firstepoch.ops.loss (nn.functional's losses)."""
+from ..ops import loss as F
 from .module import Module
 
 
