@@ -66,6 +66,18 @@ def test_pooling(isa, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool2d_backward_matches_reference(isa, rng, dtype):
+    """The kernel's average-pooling gradient against reference.pool.avg_pool2d_backward."""
+    x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
+    for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]:
+        X = fe.tensor(x, requires_grad=True)
+        y = F.avg_pool2d(X, k, s, p)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(g)
+        np.testing.assert_allclose(X.grad, RP.avg_pool2d_backward(x, g, k, s, p), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_conv2d_forward_backward(isa, rng, dtype):
     cases = [((2, 3, 9, 8), (4, 3, 3, 3), dict(padding=1)), ((1, 1, 7, 7), (2, 1, 2, 2), dict(stride=3)),
              ((3, 4, 6, 10), (6, 2, 3, 2), dict(groups=2, dilation=(2, 1), padding=(2, 0))),
