@@ -40,7 +40,7 @@ def ce_reference_grad(z, t, w, ignore_index, reduction, eps, g):
     else:
         wt = np.ones(n) if w is None else w[np.where(keep, t, 0)]
         rows = np.full(n, g / (wt * keep).sum())
-    return R.cross_entropy_backward(z, t, w, ignore_index, eps, rows.astype(z.dtype))
+    return R.cross_entropy_backward(z, t, rows.astype(z.dtype), w, ignore_index, eps)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -266,3 +266,21 @@ def test_cross_entropy_spatial_matches_torch(rng):
     out.backward()
     ot.backward()
     np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_numpy_forms_of_the_other_losses_agree(rng, reduction):
+    """reference.loss's nll / mse / l1 / bce-with-logits formulas against the ops."""
+    logp = RS.log_softmax_forward(rng.standard_normal((6, 4)))
+    t = np.array([0, 3, -100, 1, 2, 2])
+    w = rng.uniform(0.5, 2, 4)
+    np.testing.assert_allclose(L.nll_loss(fe.tensor(logp), t, w, reduction=reduction).data,
+                               R.nll_loss_forward(logp, t, w, -100, reduction), rtol=1e-12)
+    x, y = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    np.testing.assert_allclose(L.mse_loss(fe.tensor(x), fe.tensor(y), reduction).data,
+                               R.mse_loss_forward(x, y, reduction), rtol=1e-12)
+    np.testing.assert_allclose(L.l1_loss(fe.tensor(x), fe.tensor(y), reduction).data,
+                               R.l1_loss_forward(x, y, reduction), rtol=1e-12)
+    p = rng.uniform(0, 1, (3, 5))
+    np.testing.assert_allclose(L.binary_cross_entropy_with_logits(fe.tensor(x), fe.tensor(p), reduction, 1.5).data,
+                               R.binary_cross_entropy_with_logits_forward(x, p, reduction, 1.5), rtol=1e-10)

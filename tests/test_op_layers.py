@@ -110,3 +110,25 @@ def test_matmul_reads_a_transposed_operand_without_a_failed_kernel_call(monkeypa
     np.testing.assert_allclose(out.data, a.data.T @ b.data)
     rev = fe.tensor(np.arange(16.0, dtype=np.float32).reshape(4, 4))[::-1, ::-1]  # unreadable: copied once
     np.testing.assert_allclose((rev @ rev).data, rev.data @ rev.data)
+
+
+def test_dropout_and_embedding_match_their_references(rng):
+    from firstepoch.ops.dropout import DropoutFn
+    from firstepoch.ops.embedding import embedding
+    from firstepoch.reference import dropout as RD, embedding as RE
+    x = rng.standard_normal((4, 5))
+    keep = rng.random((4, 5)) >= 0.3
+    X = fe.tensor(x, requires_grad=True)
+    y = DropoutFn.apply(X, 0.3, keep)
+    g = rng.standard_normal((4, 5))
+    y.backward(g)
+    np.testing.assert_allclose(y.data, RD.dropout_forward(x, 0.3, keep), rtol=1e-15)
+    np.testing.assert_allclose(X.grad, RD.dropout_backward(g, 0.3, keep), rtol=1e-15)
+    w = rng.standard_normal((6, 3))
+    idx = np.array([[1, 4, 1], [0, 5, 3]])
+    W = fe.tensor(w, requires_grad=True)
+    out = embedding(idx, W, padding_idx=4)
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    np.testing.assert_array_equal(out.data, RE.embedding_forward(w, idx))
+    np.testing.assert_allclose(W.grad, RE.embedding_backward(g, idx, 6, padding_idx=4), rtol=1e-14)

@@ -29,18 +29,9 @@ def make_layer(rng, mode, T, N, I, H, dtype, bias=True, scale=0.5):
 
 def reference(mode, p, reverse, dout, dh_n, dc_n):
     """(out, h_n, c_n, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh) of the NumPy reference."""
-    args = (p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
-    if mode == "lstm":
-        out, (h_n, c_n), cache = R.lstm_forward(p["x"], p["h0"], p["c0"], *args, reverse=reverse)
-        grads = R.lstm_backward(dout, dh_n, dc_n, cache)
-        return (out, h_n, c_n) + grads
-    if mode == "gru":
-        out, h_n, cache = R.gru_forward(p["x"], p["h0"], *args, reverse=reverse)
-        grads = R.gru_backward(dout, dh_n, cache)
-    else:
-        out, h_n, cache = R.rnn_forward(p["x"], p["h0"], *args, nonlinearity=mode[4:], reverse=reverse)
-        grads = R.rnn_backward(dout, dh_n, cache)
-    return (out, h_n, None, grads[0], grads[1], None) + grads[2:]
+    out, h_n, c_n, cache = R.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"], mode,
+                                         reverse)
+    return (out, h_n, c_n) + R.rnn_backward(dout, dh_n, dc_n, cache)
 
 
 def run_kernel(mode, p, reverse, dpacked):

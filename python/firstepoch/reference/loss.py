@@ -28,8 +28,9 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, reduct
     return per_row.sum() / np.where(keep, w[t], 0).sum()
 
 
-def cross_entropy_backward(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0, grad=None):
-    """d(sum_i grad_i * loss_i) / d logits, written out from the formula above."""
+def cross_entropy_backward(logits, target, grad=None, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """d(sum_i grad_i * loss_i) / d logits (grad None: all ones), written out from the formula above.
+    ops.loss.cross_entropy_backward takes the same arguments, with the forward's stats after logits."""
     n, c = logits.shape
     p = softmax_forward(logits, dim=1)
     w = np.ones(c, dtype=logits.dtype) if weight is None else weight
