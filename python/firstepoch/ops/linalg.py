@@ -81,13 +81,16 @@ def matmul(a, b, out=None):
     An operand layout the kernel cannot read is a ValueError (nothing is copied behind your back)."""
     if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
         _check(a, b)  # the TypeError that names them
-    return _matmul(a, b, out, False)
+    return _matmul(None, a, b, out, False)
 
 
-def _matmul(a, b, out, copy):
-    """matmul of two arrays; `copy`: an operand layout the kernel cannot read is copied (else a ValueError).
-    The one place that picks the path: 2-D C-contiguous operands of one float dtype go straight to the
-    kernel (small layers feel every check), everything else through the general path below."""
+def _matmul(ctx, a, b, out=None, copy=True):
+    """matmul of two arrays, and MatmulFn's forward itself (ctx: it saves a and b there; None elsewhere).
+    copy: an operand layout the kernel cannot read is copied (else a ValueError). The one place that
+    picks the path: 2-D C-contiguous operands of one float dtype go straight to the kernel (small
+    layers feel every check, and every call: hence no wrapper around this), the rest the general path."""
+    if ctx is not None:
+        ctx.saved_tensors = (a, b)
     if (a.ndim == 2 and b.ndim == 2 and out is None and a.dtype is b.dtype and a.dtype in _FLOATS
             and a.flags.c_contiguous and b.flags.c_contiguous and a.shape[1] == b.shape[0]):
         # (`is`: NumPy's float32/float64 dtypes are single objects; another spelling takes the general path)
@@ -184,10 +187,7 @@ class MatmulFn(Function):
     def flops(ctx, inputs, out):
         return 2 * int(out.size) * int(inputs[0].shape[-1])  # a multiply and an add per (output, k)
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.saved_tensors = (a, b)
-        return _matmul(a, b, None, True)
+    forward = staticmethod(_matmul)  # forward(ctx, a, b): saves a, b; copies an unreadable operand
 
     @staticmethod
     def backward(ctx, grad):
@@ -202,16 +202,16 @@ class MatmulFn(Function):
             g = np.expand_dims(g, -1)
         da = db = None
         if ctx.needs_input_grad[0]:
-            da = _matmul(g, np.swapaxes(b2, -1, -2), None, True)
+            da = _matmul(None, g, np.swapaxes(b2, -1, -2), None, True)
             da = unbroadcast(da, a2.shape).reshape(a.shape)
         if ctx.needs_input_grad[1]:
             if b2.ndim == 2 and a2.ndim > 2:
                 # b was shared by every batch entry: dB = sum_i A_i^T dC_i is one GEMM over the rows of
                 # all entries at once, with no per-entry products to sum afterwards
                 k = a2.shape[-1]
-                db = _matmul(a2.reshape(-1, k).T, g.reshape(-1, g.shape[-1]), None, True).reshape(b.shape)
+                db = _matmul(None, a2.reshape(-1, k).T, g.reshape(-1, g.shape[-1]), None, True).reshape(b.shape)
             else:
-                db = _matmul(np.swapaxes(a2, -1, -2), g, None, True)
+                db = _matmul(None, np.swapaxes(a2, -1, -2), g, None, True)
                 db = unbroadcast(db, b2.shape).reshape(b.shape)
         return da, db
 
