@@ -11,7 +11,7 @@ from common import Table, interleaved_medians, ratio_columns, ratio_row, start, 
 
 import firstepoch as fe
 import firstepoch.nn.functional as F
-from firstepoch.reference import conv as R
+from firstepoch.reference import conv as R, pool as RP
 from firstepoch.reference import norm as RN
 
 CONVS = [("LeNet conv1 1->6 5x5 p2 28x28", (64, 1, 28, 28), (6, 1, 5, 5), 2),
@@ -31,10 +31,10 @@ def conv_cases(torch, x, w, pad):
         F.conv2d(Xg, Wg, padding=pad).sum().backward()
 
     def np_fb():
-        y = R.conv2d(x, w, padding=pad)
+        y = R.conv2d_forward(x, w, padding=pad)
         R.conv2d_backward(x, w, np.ones_like(y), padding=pad)
 
-    fwd = {"fe": lambda: F.conv2d(X, Wt, padding=pad), "np": lambda: R.conv2d(x, w, padding=pad)}
+    fwd = {"fe": lambda: F.conv2d(X, Wt, padding=pad), "np": lambda: R.conv2d_forward(x, w, padding=pad)}
     fb = {"fe": fe_fb, "np": np_fb}
     if torch:
         for fmt in ("nchw", "cl"):
@@ -74,11 +74,11 @@ def main():
     xb = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
     X, XB = fe.from_numpy(x), fe.from_numpy(xb)
     mem = [("max pool 2x2 (64,32,28,28)", {"fe": lambda: F.max_pool2d(X, 2),
-                                            "np": lambda: R.max_pool2d(x, 2)}, x.nbytes * 1.25),
+                                            "np": lambda: RP.max_pool2d_forward(x, 2)}, x.nbytes * 1.25),
            ("avg pool 2x2 (64,32,28,28)", {"fe": lambda: F.avg_pool2d(X, 2),
-                                            "np": lambda: R.avg_pool2d(x, 2)}, x.nbytes * 1.25),
+                                            "np": lambda: RP.avg_pool2d_forward(x, 2)}, x.nbytes * 1.25),
            ("batch norm (32,64,32,32)", {"fe": lambda: F.batch_norm(XB, training=True),
-                                          "np": lambda: RN.batch_norm(xb)}, xb.nbytes * 3)]
+                                          "np": lambda: RN.batch_norm_forward(xb)}, xb.nbytes * 3)]
     if torch:
         xt, xbt = torch.from_numpy(x), torch.from_numpy(xb)
         mem[0][1]["torch"] = lambda: torch.nn.functional.max_pool2d(xt, 2)

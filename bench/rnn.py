@@ -23,18 +23,14 @@ CASES = [("LSTM", "LSTM", {}, 4), ("GRU", "GRU", {}, 3), ("RNN(tanh)", "RNN", {}
 
 def reference_model(kind, weights, layers):
     """Forward and forward+backward of the NumPy reference over `layers` stacked layers."""
-    fwd_fn = {"LSTM": R.lstm_forward, "GRU": R.gru_forward, "RNN": R.rnn_forward}[kind]
-    bwd_fn = {"LSTM": R.lstm_backward, "GRU": R.gru_backward, "RNN": R.rnn_backward}[kind]
+    mode = {"LSTM": "lstm", "GRU": "gru", "RNN": "rnn_tanh"}[kind]
 
     def forward(x):
         caches = []
         h0 = np.zeros((N, H), np.float32)
         for layer in range(layers):
             w = weights[layer]
-            if kind == "LSTM":
-                x, _, cache = fwd_fn(x, h0, h0, *w)
-            else:
-                x, _, cache = fwd_fn(x, h0, *w)
+            x, _, _, cache = R.rnn_forward(x, *w, h0, h0 if mode == "lstm" else None, mode)
             caches.append(cache)
         return x, caches
 
@@ -43,8 +39,7 @@ def reference_model(kind, weights, layers):
         dout = np.ones_like(out)
         zero = np.zeros((N, H), np.float32)
         for cache in reversed(caches):
-            grads = bwd_fn(dout, zero, zero, cache) if kind == "LSTM" else bwd_fn(dout, zero, cache)
-            dout = grads[0]
+            dout = R.rnn_backward(dout, zero, zero if mode == "lstm" else None, cache)[0]
         return dout
 
     return (lambda x: forward(x)[0]), forward_backward

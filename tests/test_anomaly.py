@@ -30,7 +30,7 @@ def test_forward_nan_names_op_phase_and_line():
 def test_forward_inf_in_a_kernel_op():
     x = fe.tensor(np.array([[1e30, 2.0]], dtype=np.float32), requires_grad=True)
     w = fe.tensor(np.array([[1e30], [1.0]], dtype=np.float32), requires_grad=True)
-    with detect_anomaly(), pytest.raises(RuntimeError, match=r"MatMul forward returned 1 Inf"):
+    with detect_anomaly(), pytest.raises(RuntimeError, match=r"MatmulFn forward returned 1 Inf"):
         x @ w
 
 

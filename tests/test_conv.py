@@ -10,7 +10,7 @@ import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 from firstepoch import _C
-from firstepoch.reference import conv as R
+from firstepoch.reference import conv as R, pool as RP
 
 DTYPES = [np.float32, np.float64]
 GEOMS = [((3, 3), (1, 1), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2), (2, 1)), ((5, 5), (3, 2), (2, 0), (1, 2)),
@@ -60,9 +60,21 @@ def test_pooling(isa, rng, dtype):
     x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
     for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]:
         got = F.max_pool2d(fe.tensor(x), k, s, p).data
-        np.testing.assert_array_equal(got, R.max_pool2d(x, k, s, p))
+        np.testing.assert_array_equal(got, RP.max_pool2d_forward(x, k, s, p))
         got = F.avg_pool2d(fe.tensor(x), k, s, p).data
-        np.testing.assert_allclose(got, R.avg_pool2d(x, k, s, p), **tol(dtype))
+        np.testing.assert_allclose(got, RP.avg_pool2d_forward(x, k, s, p), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool2d_backward_matches_reference(isa, rng, dtype):
+    """The kernel's average-pooling gradient against reference.pool.avg_pool2d_backward."""
+    x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
+    for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]:
+        X = fe.tensor(x, requires_grad=True)
+        y = F.avg_pool2d(X, k, s, p)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(g)
+        np.testing.assert_allclose(X.grad, RP.avg_pool2d_backward(x, g, k, s, p), **tol(dtype))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -76,7 +88,7 @@ def test_conv2d_forward_backward(isa, rng, dtype):
         b = rng.standard_normal(ws[0]).astype(dtype)
         X, Wt, B = (fe.tensor(a, requires_grad=True) for a in (x, w, b))
         y = F.conv2d(X, Wt, B, **kw)
-        np.testing.assert_allclose(y.data, R.conv2d(x, w, b, **kw), **tol(dtype))
+        np.testing.assert_allclose(y.data, R.conv2d_forward(x, w, b, **kw), **tol(dtype))
         g = rng.standard_normal(y.shape).astype(dtype)
         y.backward(g)
         dx, dw, db = R.conv2d_backward(x, w, g, **kw)
@@ -108,10 +120,10 @@ def test_max_pool_ties_route_the_gradient_to_the_first_maximum(isa, rng, dtype):
     for k, s in [(2, 2), (3, 2), (3, 1), ((2, 3), (1, 2)), ((3, 2), (2, 3)), (1, 1), ((11, 1), (1, 4))]:
         X = fe.tensor(x, requires_grad=True)
         y = F.max_pool2d(X, k, s)
-        np.testing.assert_array_equal(y.data, R.max_pool2d(x, k, s))
+        np.testing.assert_array_equal(y.data, RP.max_pool2d_forward(x, k, s))
         dy = rng.standard_normal(y.shape).astype(dtype)
         (y * fe.tensor(dy)).sum().backward()
-        np.testing.assert_array_equal(X.grad, R.max_pool2d_backward(x, dy, k, s))
+        np.testing.assert_array_equal(X.grad, RP.max_pool2d_backward(x, dy, k, s))
 
 
 def test_max_pool_nan_propagates_and_padding_never_wins():

@@ -4,7 +4,7 @@ import pytest
 
 import firstepoch as fe
 from firstepoch.autograd import gradcheck
-from firstepoch.autograd.embedding import EmbeddingFunction
+from firstepoch.ops.embedding import EmbeddingFn
 
 
 def test_lookup_any_index_shape(rng):
@@ -48,7 +48,7 @@ def test_padding_idx_row_is_zero_and_gets_no_gradient():
 def test_gradcheck_float64(rng):
     w = fe.tensor(rng.standard_normal((5, 3)), requires_grad=True)
     idx = np.array([[0, 4, 4], [2, 0, 1]])
-    gradcheck(lambda w_: EmbeddingFunction.apply(w_, idx), [w])
+    gradcheck(lambda w_: EmbeddingFn.apply(w_, idx), [w])
 
 
 def test_errors():

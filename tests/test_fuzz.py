@@ -290,7 +290,7 @@ def test_fuzz_gemm(data):
 def softmax_ref(x, log):
     if x.shape[1] == 0:
         return x.copy()
-    return ref.log_softmax(x, axis=1) if log else ref.softmax(x, axis=1)
+    return ref.softmax.log_softmax_forward(x, dim=1) if log else ref.softmax.softmax_forward(x, dim=1)
 
 
 @fuzz("softmax_forward")
@@ -330,7 +330,7 @@ def test_fuzz_softmax_backward(data):
             assert_inputs_untouched(c, ("dx",))
         if c.finite and not c.aliased():
             yy, g = f64(c.before["y"]), f64(c.before["dy"])
-            want = ref.log_softmax_backward(yy, g, axis=1) if log else ref.softmax_backward(yy, g, axis=1)
+            want = ref.softmax.log_softmax_backward(yy, g, dim=1) if log else ref.softmax.softmax_backward(yy, g, dim=1)
             close(A["dx"], want, dt, C, np.abs(g) + 1)
 
 
@@ -377,7 +377,7 @@ def test_fuzz_cross_entropy_forward(data):
         assert_inputs_untouched(c, outputs)
         if c.finite and not c.aliased() and C:
             B = c.before
-            want = ref.cross_entropy(f64(B["logits"]), B["target"], f64(B.get("weight")), ignore, "none", ls)
+            want = ref.loss.cross_entropy_forward(f64(B["logits"]), B["target"], f64(B.get("weight")), ignore, "none", ls)
             close(A["loss"], want, dt, C, np.abs(want) + np.max(np.abs(f64(B["logits"])), initial=0))
 
 
@@ -403,8 +403,8 @@ def test_fuzz_cross_entropy_backward(data):
         assert_inputs_untouched(c, outputs)
         if good_stats:
             B = c.before
-            want = ref.cross_entropy_backward(f64(B["logits"]), B["target"], f64(B.get("weight")), ignore, ls,
-                                              f64(B["grad"]))
+            want = ref.loss.cross_entropy_backward(f64(B["logits"]), B["target"], f64(B["grad"]),
+                                                   f64(B.get("weight")), ignore, ls)
             close(A["dlogits"], want, dt, C, np.abs(f64(B["grad"]))[:, None] * 4 + 1)
 
 
@@ -555,8 +555,8 @@ def test_fuzz_conv2d_forward(data):
                          ("y",), groups >= 1 and valid_geometry(k, s, p, d, OH, OW, H, W)):
         if c.finite and not c.aliased():  # empty sizes too: every output element must be written
             B = c.before
-            want = ref.conv.conv2d(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
-            scale = ref.conv.conv2d(np.abs(f64(B["x"])), np.abs(f64(B["w"])), None, s, p, d, groups) + 1
+            want = ref.conv.conv2d_forward(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
+            scale = ref.conv.conv2d_forward(np.abs(f64(B["x"])), np.abs(f64(B["w"])), None, s, p, d, groups) + 1
             close(A["y"], want, dt, C * k[0] * k[1], scale)
 
 
@@ -654,7 +654,7 @@ def test_fuzz_max_pool2d(data):
         if not c.aliased():
             x = f64(c.before["x"])
             if c.values != "nan":
-                np.testing.assert_array_equal(A["y"], ref.conv.max_pool2d(x, k, s, p, d).astype(dt))
+                np.testing.assert_array_equal(A["y"], ref.pool.max_pool2d_forward(x, k, s, p, d).astype(dt))
             am = A["argmax"].reshape(N * C, OH * OW)
             y = A["y"].reshape(N * C, OH * OW)
             # -1: a dilated window that falls wholly on padding (y = -inf there, as in the reference)
@@ -719,7 +719,7 @@ def test_fuzz_avg_pool2d(data):
     if run_geometry_case("avg_pool2d", c, _C.avg_pool2d, (A["x"], A["y"], k, s, p), ("y",), valid):
         if c.finite and not c.aliased():
             x = f64(c.before["x"])
-            close(A["y"], ref.conv.avg_pool2d(x, k, s, p), dt, k[0] * k[1], ref.conv.avg_pool2d(np.abs(x), k, s, p))
+            close(A["y"], ref.pool.avg_pool2d_forward(x, k, s, p), dt, k[0] * k[1], ref.pool.avg_pool2d_forward(np.abs(x), k, s, p))
 
 
 @fuzz("avg_pool2d_backward")
@@ -779,7 +779,7 @@ def test_fuzz_batch_norm_train(data):
         assert_inputs_untouched(c, ("y", "mean", "invstd", "var"))
         if c.values == "normal" and not c.aliased():
             B = c.before
-            y, mean, var = ref.norm.batch_norm(f64(B["x"]), None if gamma is None else f64(B["gamma"]),
+            y, mean, var = ref.norm.batch_norm_forward(f64(B["x"]), None if gamma is None else f64(B["gamma"]),
                                                None if beta is None else f64(B["beta"]), eps)
             close(A["mean"], mean, dt, N * L, np.abs(mean) + 1)
             close(A["invstd"], 1 / np.sqrt(var + eps), dt, N * L, 1 / np.sqrt(var + eps))
@@ -917,15 +917,8 @@ def rnn_setup(draw):
 
 def rnn_reference(mode, reverse, B):
     """(out, h_n, c_n, cache) of the float64 NumPy reference for the arrays B."""
-    args = (B["w_ih"], B["w_hh"], B.get("b_ih"), B.get("b_hh"))
-    if mode == "lstm":
-        out, (h, c), cache = ref.rnn.lstm_forward(B["x"], B["h0"], B["c0"], *args, reverse=reverse)
-        return out, h, c, cache
-    if mode == "gru":
-        out, h, cache = ref.rnn.gru_forward(B["x"], B["h0"], *args, reverse=reverse)
-    else:
-        out, h, cache = ref.rnn.rnn_forward(B["x"], B["h0"], *args, nonlinearity=mode[4:], reverse=reverse)
-    return out, h, None, cache
+    return ref.rnn.rnn_forward(B["x"], B["w_ih"], B["w_hh"], B.get("b_ih"), B.get("b_hh"), B["h0"], B.get("c0"),
+                               mode, reverse)
 
 
 @fuzz("rnn_forward")
@@ -1012,12 +1005,7 @@ def test_fuzz_rnn_backward(data):
             d = f64(c.before["dout"])
             sl = slice(0, T) if reverse else slice(1, T + 1)
             zero = np.zeros((N, H))
-            if lstm:
-                want = ref.rnn.lstm_backward(d[sl], zero, d[T + 1], cache)
-            else:
-                fn = ref.rnn.gru_backward if mode == "gru" else ref.rnn.rnn_backward
-                want = fn(d[sl], zero, cache)
-                want = want[:2] + (None,) + want[2:]
+            want = ref.rnn.rnn_backward(d[sl], zero, d[T + 1] if lstm else None, cache)
             k = GH + T
             close(dh0, want[1] + d[T if reverse else 0], dt, k, np.abs(want[1]) + 1)
             if needs[0]:

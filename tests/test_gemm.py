@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 import firstepoch
 from firstepoch import _C, reference
-from firstepoch.ops import linear, matmul
+from firstepoch.ops.linalg import linear_relu, matmul
 
 from conftest import AVAILABLE_ISAS, tol_for
 
@@ -238,7 +238,7 @@ def test_output_aliasing_and_readonly_rejected():
         _C.gemm(f32(4, 4), f32(4, 4), ro)
 
 
-# --- ops.matmul / ops.linear: NumPy's semantics on top of the kernel ----------------------------
+# --- ops.matmul / ops.linalg.linear_relu: NumPy's semantics on top of the kernel ----------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matmul_matches_numpy(rng, dtype):
@@ -280,7 +280,7 @@ def test_linear_fused(rng):
     x = make(rng, (64, 784), np.float32)
     w = make(rng, (128, 784), np.float32)
     b = make(rng, (128,), np.float32)
-    got = linear(x, w, b, relu=True)
+    got = linear_relu(x, w, b).numpy()  # one GEMM, bias and ReLU in its epilogue
     want = np.maximum(x.astype(np.float64) @ w.T.astype(np.float64) + b, 0)
     np.testing.assert_allclose(got, want, *tol_for(np.float32, 784))
 

@@ -40,7 +40,9 @@ def test_registry_is_populated():
                      "GELUFn",
                      "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn",
                      "ReshapeFn", "PermuteFn", "GetItemFn", "CatFn", "StackFn", "WhereFn",
-                     "MatMul", "Softmax", "LogSoftmax", "CrossEntropy", "LinearFunction", "DropoutFunction"):
+                     "MatmulFn", "SoftmaxFn", "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn",
+                     "BCEWithLogitsFn", "LinearFn", "DropoutFn", "Conv2dFn", "MaxPool2dFn", "AvgPool2dFn", "BatchNormFn",
+                     "RNNFn", "EmbeddingFn"):
         assert expected in names, f"{expected} is not registered"
 
 

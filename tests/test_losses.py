@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import firstepoch as fe
-from firstepoch import reference as R
-from firstepoch.autograd import loss as L
+from firstepoch.ops import loss as L
+from firstepoch.reference import loss as R
+from firstepoch.reference import softmax as RS
 
 from conftest import tol_for
 
@@ -39,7 +40,7 @@ def ce_reference_grad(z, t, w, ignore_index, reduction, eps, g):
     else:
         wt = np.ones(n) if w is None else w[np.where(keep, t, 0)]
         rows = np.full(n, g / (wt * keep).sum())
-    return R.cross_entropy_backward(z, t, w, ignore_index, eps, rows.astype(z.dtype))
+    return R.cross_entropy_backward(z, t, rows.astype(z.dtype), w, ignore_index, eps)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -57,7 +58,7 @@ def test_cross_entropy_matches_reference(isa, rng, dtype, reduction):
         g = rng.standard_normal(n).astype(dtype) if reduction == "none" else np.asarray(1.7, dtype)
         loss, dz, _ = run(lambda a: L.cross_entropy(a, t, **kw), z, g)
         assert loss.dtype == dtype and dz.dtype == dtype
-        np.testing.assert_allclose(loss, R.cross_entropy(z.astype(np.float64), t, w, ignore_index, reduction, eps),
+        np.testing.assert_allclose(loss, R.cross_entropy_forward(z.astype(np.float64), t, w, ignore_index, reduction, eps),
                                    **tol(dtype, n * c))
         want = ce_reference_grad(z.astype(np.float64), t, None if w is None else w.astype(np.float64),
                                  ignore_index, reduction, eps, g.astype(np.float64))
@@ -72,7 +73,7 @@ def test_cross_entropy_spatial_and_unbatched_shapes(rng):
     for reduction in ("mean", "sum", "none"):
         loss, dz, g = run(lambda a: L.cross_entropy(a, t, reduction=reduction, label_smoothing=0.1), z,
                           rng.standard_normal(t.shape) if reduction == "none" else None)
-        want = R.cross_entropy(rows, t.reshape(-1), None, -100, reduction, 0.1)
+        want = R.cross_entropy_forward(rows, t.reshape(-1), None, -100, reduction, 0.1)
         np.testing.assert_allclose(loss, want.reshape(t.shape) if reduction == "none" else want, rtol=1e-12)
         want_d = ce_reference_grad(rows, t.reshape(-1), None, -100, reduction, 0.1, np.reshape(g, -1) if
                                    reduction == "none" else g)
@@ -80,7 +81,7 @@ def test_cross_entropy_spatial_and_unbatched_shapes(rng):
     x = rng.standard_normal(6)  # one unbatched sample
     loss, dx, _ = run(lambda a: L.cross_entropy(a, np.int64(4)), x)
     assert loss.shape == ()
-    np.testing.assert_allclose(loss, R.cross_entropy(x[None], np.array([4])), rtol=1e-12)
+    np.testing.assert_allclose(loss, R.cross_entropy_forward(x[None], np.array([4])), rtol=1e-12)
     np.testing.assert_allclose(dx, R.cross_entropy_backward(x[None], np.array([4]))[0], rtol=1e-12)
 
 
@@ -108,7 +109,7 @@ def test_cross_entropy_extreme_logits(isa, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_nll_loss_matches_formula(rng, dtype, reduction):
-    logp = R.log_softmax(rng.standard_normal((7, 4))).astype(dtype)
+    logp = RS.log_softmax_forward(rng.standard_normal((7, 4))).astype(dtype)
     t = np.array([0, 3, -100, 1, 1, 2, 3])
     w = rng.uniform(0.5, 2, 4).astype(dtype)
     g = rng.standard_normal(7).astype(dtype) if reduction == "none" else np.asarray(0.7, dtype)
@@ -126,8 +127,8 @@ def test_nll_loss_matches_formula(rng, dtype, reduction):
     np.testing.assert_allclose(d, want_d, **tol(dtype))
     # nll_loss of log_softmax is cross_entropy
     z = rng.standard_normal((7, 4))
-    np.testing.assert_allclose(L.nll_loss(fe.tensor(R.log_softmax(z)), t, w.astype(np.float64)).item(),
-                               R.cross_entropy(z, t, w.astype(np.float64)), rtol=1e-12)
+    np.testing.assert_allclose(L.nll_loss(fe.tensor(RS.log_softmax_forward(z)), t, w.astype(np.float64)).item(),
+                               R.cross_entropy_forward(z, t, w.astype(np.float64)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -265,3 +266,21 @@ def test_cross_entropy_spatial_matches_torch(rng):
     out.backward()
     ot.backward()
     np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_numpy_forms_of_the_other_losses_agree(rng, reduction):
+    """reference.loss's nll / mse / l1 / bce-with-logits formulas against the ops."""
+    logp = RS.log_softmax_forward(rng.standard_normal((6, 4)))
+    t = np.array([0, 3, -100, 1, 2, 2])
+    w = rng.uniform(0.5, 2, 4)
+    np.testing.assert_allclose(L.nll_loss(fe.tensor(logp), t, w, reduction=reduction).data,
+                               R.nll_loss_forward(logp, t, w, -100, reduction), rtol=1e-12)
+    x, y = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    np.testing.assert_allclose(L.mse_loss(fe.tensor(x), fe.tensor(y), reduction).data,
+                               R.mse_loss_forward(x, y, reduction), rtol=1e-12)
+    np.testing.assert_allclose(L.l1_loss(fe.tensor(x), fe.tensor(y), reduction).data,
+                               R.l1_loss_forward(x, y, reduction), rtol=1e-12)
+    p = rng.uniform(0, 1, (3, 5))
+    np.testing.assert_allclose(L.binary_cross_entropy_with_logits(fe.tensor(x), fe.tensor(p), reduction, 1.5).data,
+                               R.binary_cross_entropy_with_logits_forward(x, p, reduction, 1.5), rtol=1e-10)

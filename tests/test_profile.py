@@ -25,9 +25,9 @@ def test_counts_of_a_linear_relu_cross_entropy_step():
     with fe.profile() as prof:
         _mlp_step(model, x, y)
         _mlp_step(model, x, y)
-    # Sequential fuses Linear+ReLU into one LinearFunction; cross_entropy is one fused op
-    assert prof.counts() == {("LinearFunction", "forward"): 4, ("LinearFunction", "backward"): 4,
-                             ("CrossEntropy", "forward"): 2, ("CrossEntropy", "backward"): 2}
+    # Sequential fuses Linear+ReLU into one LinearFn; cross_entropy is one fused op
+    assert prof.counts() == {("LinearFn", "forward"): 4, ("LinearFn", "backward"): 4,
+                             ("CrossEntropyFn", "forward"): 2, ("CrossEntropyFn", "backward"): 2}
 
 
 def test_counts_of_an_explicit_op_sequence():
@@ -39,7 +39,7 @@ def test_counts_of_an_explicit_op_sequence():
         with fe.no_grad():
             a @ b                       # forward only: nothing recorded for backward
         loss.backward()
-    assert prof.counts() == {("MatMul", "forward"): 2, ("MatMul", "backward"): 1,
+    assert prof.counts() == {("MatmulFn", "forward"): 2, ("MatmulFn", "backward"): 1,
                              ("ReLUFn", "forward"): 1, ("ReLUFn", "backward"): 1,
                              ("MulFn", "forward"): 1, ("MulFn", "backward"): 1,
                              ("AddFn", "forward"): 1, ("AddFn", "backward"): 1,
@@ -56,12 +56,12 @@ def test_flops_of_matmul_linear_and_conv():
         (a @ b).sum().backward()
         F.conv2d(x, w, padding=1).sum().backward()
     rows = {(r["op"], r["phase"]): r for r in prof.rows()}
-    assert rows[("MatMul", "forward")]["gflop"] == pytest.approx(2 * M * N * K / 1e9)
-    assert rows[("MatMul", "backward")]["gflop"] == pytest.approx(2 * M * N * K / 1e9)
-    assert rows[("MatMul", "forward")]["gflop_s"] > 0
+    assert rows[("MatmulFn", "forward")]["gflop"] == pytest.approx(2 * M * N * K / 1e9)
+    assert rows[("MatmulFn", "backward")]["gflop"] == pytest.approx(2 * M * N * K / 1e9)
+    assert rows[("MatmulFn", "forward")]["gflop_s"] > 0
     conv = 2 * (2 * 5 * 8 * 8) * (3 * 3 * 3)
-    assert rows[("Conv2d", "forward")]["gflop"] == pytest.approx(conv / 1e9)
-    assert rows[("Conv2d", "backward")]["gflop"] == pytest.approx(2 * conv / 1e9)   # dx and dw
+    assert rows[("Conv2dFn", "forward")]["gflop"] == pytest.approx(conv / 1e9)
+    assert rows[("Conv2dFn", "backward")]["gflop"] == pytest.approx(2 * conv / 1e9)   # dx and dw
     assert rows[("SumFn", "forward")]["gflop"] is None and rows[("SumFn", "forward")]["gflop_s"] is None
 
 
@@ -71,9 +71,9 @@ def test_kernel_and_isa_columns():
     with fe.profile() as prof:
         (a @ a).relu().softmax()
     rows = {r["op"]: r for r in prof.rows()}
-    assert rows["MatMul"]["isa"] == info["isa"]
-    assert rows["MatMul"]["kernel"] == f"gemm {info['kernels']['sgemm']}"
-    assert rows["Softmax"]["kernel"] == "softmax" and rows["Softmax"]["isa"] == info["isa"]
+    assert rows["MatmulFn"]["isa"] == info["isa"]
+    assert rows["MatmulFn"]["kernel"] == f"gemm {info['kernels']['sgemm']}"
+    assert rows["SoftmaxFn"]["kernel"] == "softmax" and rows["SoftmaxFn"]["isa"] == info["isa"]
     assert rows["ReLUFn"]["kernel"] == "numpy" and rows["ReLUFn"]["isa"] == "-"
     assert all(0 <= r["percent"] <= 100 for r in prof.rows())
 
@@ -90,7 +90,7 @@ def test_table_sorts_by_any_column():
     assert names == sorted(names)
     for col in profiler.COLUMNS + ("total", "mean", "gflops"):
         text = prof.table(sort_by=col)
-        assert "MatMul" in text and "GFLOP/s" in text
+        assert "MatmulFn" in text and "GFLOP/s" in text
     assert len(prof.table(limit=2).splitlines()) == 3 + 2
     with pytest.raises(ValueError, match="sort_by"):
         prof.table(sort_by="speed")
@@ -138,4 +138,4 @@ def test_backward_of_a_forward_made_before_the_profile_has_no_flops():
     with fe.profile() as prof:
         out.backward()
     rows = {(r["op"], r["phase"]): r for r in prof.rows()}
-    assert rows[("MatMul", "backward")]["calls"] == 1 and rows[("MatMul", "backward")]["gflop"] is None
+    assert rows[("MatmulFn", "backward")]["calls"] == 1 and rows[("MatmulFn", "backward")]["gflop"] is None

@@ -9,7 +9,7 @@ import firstepoch as fe
 import firstepoch.nn as nn
 from firstepoch import _C
 from firstepoch.autograd import gradcheck
-from firstepoch.autograd.rnn import MODES, RNNLayer, packed_slices
+from firstepoch.ops.rnn import MODES, RNNFn, packed_slices
 from firstepoch.reference import rnn as R
 
 DTYPES = [np.float32, np.float64]
@@ -29,18 +29,9 @@ def make_layer(rng, mode, T, N, I, H, dtype, bias=True, scale=0.5):
 
 def reference(mode, p, reverse, dout, dh_n, dc_n):
     """(out, h_n, c_n, dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh) of the NumPy reference."""
-    args = (p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"])
-    if mode == "lstm":
-        out, (h_n, c_n), cache = R.lstm_forward(p["x"], p["h0"], p["c0"], *args, reverse=reverse)
-        grads = R.lstm_backward(dout, dh_n, dc_n, cache)
-        return (out, h_n, c_n) + grads
-    if mode == "gru":
-        out, h_n, cache = R.gru_forward(p["x"], p["h0"], *args, reverse=reverse)
-        grads = R.gru_backward(dout, dh_n, cache)
-    else:
-        out, h_n, cache = R.rnn_forward(p["x"], p["h0"], *args, nonlinearity=mode[4:], reverse=reverse)
-        grads = R.rnn_backward(dout, dh_n, cache)
-    return (out, h_n, None, grads[0], grads[1], None) + grads[2:]
+    out, h_n, c_n, cache = R.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"], mode,
+                                         reverse)
+    return (out, h_n, c_n) + R.rnn_backward(dout, dh_n, dc_n, cache)
 
 
 def run_kernel(mode, p, reverse, dpacked):
@@ -146,7 +137,7 @@ def test_gradcheck_modules():
 
 
 def test_layer_gradcheck_cases_cover_every_mode():
-    modes = {args[7] for args, _ in RNNLayer.gradcheck_cases(np.random.default_rng(0))}
+    modes = {args[7] for args, _ in RNNFn.gradcheck_cases(np.random.default_rng(0))}
     assert modes == set(MODES)
 
 
@@ -436,10 +427,10 @@ def test_kernel_argument_errors(rng):
         _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:4] + (saved[3],), out, "lstm", False)
     with pytest.raises(ValueError, match=r"5-tuple"):
         _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:4], out, "lstm", False)
-    # the Function names shapes before the kernel sees them
-    with pytest.raises(ValueError, match=r"h0 has shape \(2, 6\), expected \(batch, hidden_size\) = \(3, 6\)"):
-        RNNLayer.apply(fe.tensor(p["x"]), fe.zeros(2, 6), fe.tensor(p["c0"]), fe.tensor(p["w_ih"]),
-                       fe.tensor(p["w_hh"]), None, None, "lstm", False)
+    # through the Function, the kernel's check names the argument
+    with pytest.raises(ValueError, match=r"h0 must have shape \(3, 6\).*got \(2, 6\)"):
+        RNNFn.apply(fe.tensor(p["x"]), fe.tensor(p["w_ih"]), fe.tensor(p["w_hh"]), None, None, fe.zeros(2, 6),
+                    fe.tensor(p["c0"]), "lstm", False)
 
 
 def test_profiler_counts_rnn_flops():
@@ -450,5 +441,5 @@ def test_profiler_counts_rnn_flops():
         m(x)[0].sum().backward()
     rows = {(r["op"], r["phase"]): r for r in prof.rows()}
     fwd = 2 * 5 * 3 * 64 * (8 + 16)  # the input and recurrent GEMMs
-    assert rows[("RNNLayer", "forward")]["gflop"] == pytest.approx(fwd / 1e9)
-    assert rows[("RNNLayer", "backward")]["gflop"] == pytest.approx(2 * fwd / 1e9)
+    assert rows[("RNNFn", "forward")]["gflop"] == pytest.approx(fwd / 1e9)
+    assert rows[("RNNFn", "backward")]["gflop"] == pytest.approx(2 * fwd / 1e9)

@@ -167,7 +167,7 @@ class Profile:
         return _sorted(out, key)
 
     def counts(self):
-        """{(op, phase): calls}, e.g. {("LinearFunction", "forward"): 1, ...}."""
+        """{(op, phase): calls}, e.g. {("LinearFn", "forward"): 1, ...}."""
         return {k: r.calls for k, r in self._rows.items()}
 
     def to_dict(self):

@@ -13,15 +13,15 @@ from collections import namedtuple
 import numpy as np
 
 from . import random as _random
-from .autograd import arith as _arith
 from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
 from .autograd.function import TensorBase, is_grad_enabled
-from .autograd.softmax import log_softmax as _log_softmax
-from .autograd.softmax import softmax as _softmax
+from .ops import linalg as _linalg
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
 from .ops.reduce import MaxFn, MeanFn, MinFn, SumFn, TakeAlongDimFn, VarFn
+from .ops.softmax import log_softmax as _log_softmax
+from .ops.softmax import softmax as _softmax
 from .ops.shape import CatFn, GetItemFn, PermuteFn, ReshapeFn, StackFn, WhereFn
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -252,7 +252,7 @@ class Tensor(TensorBase):
         if other.data.dtype != self.data.dtype:
             raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape} "
                             f"(convert one with .float() or .double())")
-        return _arith.MatMul.apply(self, other)
+        return _linalg.MatmulFn.apply(self, other)
 
     def __rmatmul__(self, other):
         return Tensor(other).__matmul__(self)

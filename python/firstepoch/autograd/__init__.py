@@ -5,7 +5,6 @@ registers itself in REGISTRY when its module is imported (``import firstepoch`` 
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import REGISTRY, Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck
-from . import arith, conv, embedding, loss, norm, rnn, softmax  # noqa: F401  (register the ops)
 
 __all__ = ["Function", "Context", "REGISTRY", "gradcheck", "no_grad", "enable_grad", "is_grad_enabled",
            "set_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]

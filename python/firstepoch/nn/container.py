@@ -1,6 +1,12 @@
-"""Sequential: modules called in order, a Linear followed by a ReLU fused into one GEMM."""
-from .activation import ReLU
-from .linear import Linear, LinearFunction
+"""Sequential: modules called in order, a layer and the activation after it fused into one kernel
+call where the layer can (a Linear followed by a ReLU: one GEMM with a ReLU epilogue).
+
+The fusion protocol, asked of each pair of neighbours, no type checks: an activation module names
+itself in the class attribute `epilogue_activation` (nn.ReLU: "relu"); a layer that can apply it in
+its own kernel has `absorbs_activation(name)` (nn.Linear asks ops.linalg) and
+`forward_with_activation(x, name)`. Both must be declared by the module's own class, not inherited, so
+a subclass that changes forward is never fused by its parent's promise.
+"""
 from .module import Module
 
 
@@ -9,9 +15,21 @@ def _hooked(*modules):
     return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
 
 
+def _fused_activation(m, nxt):
+    """The activation name if m can run nxt inside its own kernel call, else None."""
+    name = type(nxt).__dict__.get("epilogue_activation")
+    if name is None:
+        return None
+    absorbs = type(m).__dict__.get("absorbs_activation")
+    if absorbs is None or not absorbs(m, name) or _hooked(m, nxt):
+        return None
+    return name
+
+
 class Sequential(Module):
     """Calls its modules in order. A Linear followed by a ReLU runs as one fused GEMM + ReLU (the
-    ReLU module is still there: indexing, state_dict names and repr are PyTorch's)."""
+    ReLU module is still there: indexing, state_dict names and repr are PyTorch's); see the module
+    docstring for the protocol other layers can follow."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -43,8 +61,9 @@ class Sequential(Module):
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if type(m) is Linear and i + 1 < n and type(mods[i + 1]) is ReLU and not _hooked(m, mods[i + 1]):
-                x = LinearFunction.apply(x, m.weight, m.bias, True)  # the epilogue applies the ReLU
+            act = _fused_activation(m, mods[i + 1]) if i + 1 < n else None
+            if act is not None:
+                x = m.forward_with_activation(x, act)  # e.g. the GEMM's epilogue applies the ReLU
                 i += 2
             else:
                 x = m(x)

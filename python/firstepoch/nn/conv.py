@@ -1,42 +1,20 @@
-"""Convolution and pooling layers (NCHW, PyTorch's parameter layout and initialisation)."""
+"""Convolution and pooling layers (NCHW, PyTorch's parameter layout and initialisation) over
+firstepoch.ops.conv and firstepoch.ops.pool."""
 import math
 
 import numpy as np
 
-from ..autograd import conv as _conv
+from ..ops.conv import conv1d, conv2d, pair
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from . import init
 from .module import Module, Parameter
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    return _conv.Conv2d.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
-
-
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
-    return _conv.MaxPool2d.apply(input, kernel_size, stride, padding, dilation)
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    return _conv.AvgPool2d.apply(input, kernel_size, stride, padding)
-
-
-def adaptive_avg_pool2d(input, output_size=1):
-    """Average pooling to a fixed output size; output_size 1 (global average pooling) and sizes that
-    divide the input evenly are supported."""
-    oh, ow = _conv._pair(output_size, "output_size")
-    H, W = input.shape[-2:]
-    if (oh, ow) == (1, 1):
-        return input.mean(dim=(2, 3), keepdim=True)
-    if H % oh or W % ow:
-        raise ValueError(f"adaptive_avg_pool2d: output_size {(oh, ow)} must divide the input size {(H, W)}")
-    return avg_pool2d(input, (H // oh, W // ow))
 
 
 class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  dtype=np.float32):
         super().__init__()
-        kh, kw = _conv._pair(kernel_size, "kernel_size")
+        kh, kw = pair(kernel_size, "kernel_size")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
@@ -86,15 +64,6 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         return adaptive_avg_pool2d(x, self.output_size)
-
-
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-D convolution over (N, C, L) as a 2-D one over (N, C, 1, L), weight (OC, C/groups, k)."""
-    if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d: expected input (N, C, L) and weight (OC, C/groups, k), got {tuple(input.shape)} "
-                         f"and {tuple(weight.shape)}")
-    y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
-    return y.squeeze(2)
 
 
 class Conv1d(Module):

@@ -1,44 +1,7 @@
-"""Inverted dropout, its functional form and module; masks come from firstepoch.manual_seed's generator."""
-from .. import random as _random
-from ..autograd.function import Function
+"""The Dropout module over firstepoch.ops.dropout (inverted dropout; masks come from
+firstepoch.manual_seed's generator)."""
+from ..ops.dropout import dropout
 from .module import Module
-
-
-class DropoutFunction(Function):
-    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p), so the
-    expected activation is unchanged and evaluation needs no rescaling. keep: the boolean mask (drawn
-    from firstepoch's generator when not given). Backward: grad * mask / (1-p)."""
-
-    @staticmethod
-    def forward(ctx, x, p, keep=None):
-        if keep is None:
-            keep = _random.generator().random(x.shape) >= p
-        elif keep.shape != x.shape:
-            raise ValueError(f"dropout: keep mask has shape {keep.shape}, input has {x.shape}")
-        scale = keep * x.dtype.type(1.0 / (1.0 - p))
-        ctx.save_for_backward(scale)
-        return x * scale
-
-    @staticmethod
-    def backward(ctx, grad):
-        (scale,) = ctx.saved_tensors
-        return grad * scale, None, None
-
-    @staticmethod
-    def gradcheck_cases(rng):
-        x = rng.standard_normal((4, 5))
-        return [((x, 0.3, rng.random((4, 5)) >= 0.3), {})]
-
-
-def dropout(x, p=0.5, training=True):
-    """Zeroes elements with probability p while training (scaling the rest by 1/(1-p)); identity otherwise."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0.0  # every element dropped; still in the graph, with a zero gradient
-    return DropoutFunction.apply(x, p)
 
 
 class Dropout(Module):

@@ -1,16 +1,9 @@
 """Embedding: a lookup table of num_embeddings vectors of size embedding_dim, indexed by integer tensors."""
 import numpy as np
 
-from ..autograd.embedding import EmbeddingFunction
-from ..tensor import Tensor
+from ..ops.embedding import embedding
 from . import init
 from .module import Module, Parameter
-
-
-def embedding(input, weight, padding_idx=None):
-    """weight[input]: input an integer Tensor or array of any shape; output shape (*input.shape, D)."""
-    indices = input.data if isinstance(input, Tensor) else input
-    return EmbeddingFunction.apply(weight, indices, padding_idx)
 
 
 class Embedding(Module):

@@ -1,5 +1,5 @@
-"""Loss modules over the functions in firstepoch.autograd.loss."""
-from ..autograd import loss as F
+"""Loss modules over the functions in firstepoch.ops.loss (nn.functional's losses)."""
+from ..ops import loss as F
 from .module import Module
 
 
@@ -22,20 +22,20 @@ class NLLLoss(Module):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
-class MSELoss(Module):
+class _Loss(Module):
+    """A loss whose only setting is the reduction (as torch.nn's _Loss)."""
+
     def __init__(self, reduction="mean"):
         super().__init__()
         self.reduction = reduction
 
+
+class MSELoss(_Loss):
     def forward(self, input, target):
         return F.mse_loss(input, target, self.reduction)
 
 
-class L1Loss(Module):
-    def __init__(self, reduction="mean"):
-        super().__init__()
-        self.reduction = reduction
-
+class L1Loss(_Loss):
     def forward(self, input, target):
         return F.l1_loss(input, target, self.reduction)
 

@@ -1,7 +1,7 @@
 """Batch normalisation layers; running statistics live in buffers and travel in state_dict."""
 import numpy as np
 
-from ..autograd import norm as _norm
+from ..ops.norm import BatchNormFn
 from .module import Module, Parameter
 
 
@@ -32,7 +32,7 @@ class _BatchNorm(Module):
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
         # training: batch statistics, running ones updated; evaluation: the running statistics
-        return _norm.BatchNorm.apply(x, self.weight, self.bias, rm, rv, use_batch, self.momentum, self.eps)
+        return BatchNormFn.apply(x, self.weight, self.bias, rm, rv, use_batch, self.momentum, self.eps)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

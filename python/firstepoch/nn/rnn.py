@@ -4,16 +4,16 @@ single-step nn.RNNCell, nn.LSTMCell, nn.GRUCell.
 Weights have PyTorch's names, shapes and gate order (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0,
 ..._reverse for the second direction; LSTM gates i, f, g, o; GRU r, z, n), so a PyTorch state dict
 loads and gives the same outputs. Every layer and direction is one fused C++ call
-(firstepoch.autograd.rnn.RNNLayer); a cell step is the same kernel over a sequence of one.
+(firstepoch.ops.rnn.RNNFn); a cell step is the same kernel over a sequence of one.
 """
 import math
 
 import numpy as np
 
-from ..autograd.rnn import MODES, packed_slices, rnn_layer
+from ..ops.dropout import dropout
+from ..ops.rnn import MODES, packed_slices, rnn
 from ..tensor import Tensor, cat, stack, zeros
 from . import init
-from .dropout import dropout
 from .module import Module, Parameter
 
 
@@ -117,8 +117,7 @@ class RNNBase(Module):
             for d, suffix in enumerate(("", "_reverse")[:D]):
                 k = layer * D + d
                 reverse = d == 1
-                packed = rnn_layer(x, h0[k], c0[k] if is_lstm else None, *self._weights(layer, suffix), self.mode,
-                                   reverse)
+                packed = rnn(x, *self._weights(layer, suffix), h0[k], c0[k] if is_lstm else None, self.mode, reverse)
                 out_slice, h_index, c_index = packed_slices(self.mode, T, reverse)
                 outs.append(packed[out_slice])
                 h_n.append(packed[h_index])
@@ -221,7 +220,7 @@ class RNNCellBase(Module):
         return h.reshape(1, self.hidden_size) if unbatched else h
 
     def _step(self, input, hx):
-        """The packed one-step output (see RNNLayer) and how to shape the states back."""
+        """The packed one-step output (see ops.rnn.RNNFn) and how to shape the states back."""
         who = type(self).__name__
         if not isinstance(input, Tensor):
             raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
@@ -238,7 +237,7 @@ class RNNCellBase(Module):
             h, c = self._state(h, "h", N, x.dtype, unbatched), self._state(c, "c", N, x.dtype, unbatched)
         else:
             h, c = self._state(hx, "hx", N, x.dtype, unbatched), None
-        packed = rnn_layer(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.mode, False)
+        packed = rnn(x, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, h, c, self.mode, False)
         shape = (self.hidden_size,) if unbatched else (N, self.hidden_size)
         return packed, shape
 

@@ -1,8 +1,45 @@
-"""Ops, one file per family: each holds that family's autograd Functions (<Op>Fn, forward and backward
-side by side) and is the only Python that calls _C for it; reference/<family>.py mirrors it in NumPy.
-matmul.py and softmax.py hold array-level functions over the kernels (NumPy in, NumPy out)."""
-from . import elementwise, reduce, shape  # the Functions of these families
-from . import softmax  # softmax.softmax, softmax.log_softmax, softmax.cross_entropy_rows, ...
-from .matmul import linear, matmul
+"""The op layer: one file per op family, the only Python that calls `firstepoch._C` for its family.
 
-__all__ = ["elementwise", "reduce", "shape", "matmul", "linear", "softmax"]
+Each ops/<family>.py holds, for its ops: the autograd Functions (`<Op>Fn`: forward and backward side
+by side, on NumPy arrays, each with its gradcheck cases), the array-level helpers that call the
+kernels, and the functional forms nn.functional exports. firstepoch.reference/<family>.py has the same
+ops in plain NumPy, with the same names and argument order.
+
+Read in this order: elementwise, shape, reduce (pure NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pool, norm,
+softmax, loss, rnn, dropout, embedding, optim.
+
+| family     | Functions                                   | `_C` entries                                   |
+| ---------- | ------------------------------------------- | ---------------------------------------------- |
+| elementwise | AddFn, MulFn, ..., ReLUFn, SigmoidFn, ... (NumPy)      | (NumPy)                                        |
+| shape      | ReshapeFn, PermuteFn, IndexFn, ... (NumPy)   | (NumPy)                                        |
+| reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
+| linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |
+| conv       | Conv2dFn                                    | conv2d_forward, conv2d_backward                |
+| pool       | MaxPool2dFn, AvgPool2dFn                    | max_pool2d(_backward), avg_pool2d(_backward)   |
+| norm       | BatchNormFn                                 | batch_norm_train, batch_norm_eval, _backward   |
+| softmax    | SoftmaxFn (softmax, log_softmax)            | softmax_forward, softmax_backward              |
+| loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn | cross_entropy_forward, _backward |
+| rnn        | RNNFn (RNN tanh/ReLU, LSTM, GRU)            | rnn_forward, rnn_backward                      |
+| dropout    | DropoutFn                                   | (NumPy)                                        |
+| embedding  | EmbeddingFn                                 | (NumPy)                                        |
+| optim      | sgd_update, adam_update (no autograd)       | sgd_update, adam_update                        |
+
+`firstepoch.ops.matmul(a, b)` is NumPy's matmul on the GEMM kernel (ops.linalg.matmul).
+"""
+from . import conv  # noqa: F401  (each import registers the family's Functions)
+from . import dropout  # noqa: F401
+from . import elementwise  # noqa: F401
+from . import embedding  # noqa: F401
+from . import linalg  # noqa: F401
+from . import loss  # noqa: F401
+from . import norm  # noqa: F401
+from . import optim  # noqa: F401
+from . import pool  # noqa: F401
+from . import reduce  # noqa: F401
+from . import rnn  # noqa: F401
+from . import shape  # noqa: F401
+from . import softmax  # noqa: F401
+from .linalg import matmul
+
+__all__ = ["matmul", "conv", "dropout", "elementwise", "embedding", "linalg", "loss", "norm", "optim", "pool", "reduce",
+           "rnn", "shape", "softmax"]

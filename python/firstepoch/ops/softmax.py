@@ -1,12 +1,20 @@
-"""Softmax family on NumPy arrays over the fused C++ kernels.
+"""Softmax and log-softmax along any dim, on the fused C++ row kernels, forward and backward.
 
-The kernels work on the last axis of a C-contiguous array; softmax/log_softmax take any `dim`. For
-another axis (or a non-contiguous array) the input is copied once into that layout, and the result
-comes back as a view with the axis moved back into place (no second copy, so it is not C-contiguous).
+softmax:      y = exp(x - max) / sum(exp(x - max))       backward: dx = y * (dy - sum(dy * y))
+log_softmax:  y = x - max - log(sum(exp(x - max)))       backward: dx = dy - exp(y) * sum(dy)
+The kernels work on the last axis of a C-contiguous 2-D array; for another axis (or a non-contiguous
+array) the input is copied once into that layout, and the result comes back as a view with the axis
+moved back into place (no second copy, so it is not C-contiguous).
+
+`_C` entries: `softmax_forward`, `softmax_backward` (each with `log=`). Reference:
+`firstepoch.reference.softmax` (`softmax_forward`, `softmax_backward`, `log_softmax_forward`,
+`log_softmax_backward`), with the same names and arguments as the array functions here.
+Cross-entropy (log-softmax + NLL in one kernel) is in ops/loss.py.
 """
 import numpy as np
 
 from .. import _C
+from ..autograd.function import Function
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -38,7 +46,9 @@ def _as_rows(x, dim):
     return rows, restore
 
 
-def softmax(x, dim=-1, log=False):
+# ---- on arrays ------------------------------------------------------------------------------------
+
+def _forward(x, dim, log):
     _check_float(x, "x")
     if x.ndim == 0:
         raise ValueError("softmax: x must have at least one axis, got a 0-d array")
@@ -48,11 +58,7 @@ def softmax(x, dim=-1, log=False):
     return restore(out)
 
 
-def log_softmax(x, dim=-1):
-    return softmax(x, dim, log=True)
-
-
-def softmax_backward(y, dy, dim=-1, log=False):
+def _backward(y, dy, dim, log):
     _check_float(y, "y")
     _check_float(dy, "dy")
     if y.shape != dy.shape:
@@ -68,19 +74,55 @@ def softmax_backward(y, dy, dim=-1, log=False):
     return restore(dx)
 
 
-def cross_entropy_rows(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
-    """Per-row losses of (N, C) logits (the fused kernel), and stats (2, N): each row's max and
-    log(sum(exp(logits - max))), which the backward needs."""
-    n = logits.shape[0]
-    loss = np.empty(n, logits.dtype)
-    stats = np.empty((2, n), logits.dtype)
-    _C.cross_entropy_forward(logits, target, loss, stats, weight=weight, ignore_index=ignore_index,
-                             label_smoothing=label_smoothing)
-    return loss, stats
+def softmax_forward(x, dim=-1):
+    return _forward(x, dim, False)
 
 
-def cross_entropy_backward(logits, stats, target, grad_rows, weight=None, ignore_index=-100, label_smoothing=0.0):
-    d = np.empty_like(logits)
-    _C.cross_entropy_backward(logits, stats, target, grad_rows, d, weight=weight, ignore_index=ignore_index,
-                              label_smoothing=label_smoothing)
-    return d
+def softmax_backward(y, dy, dim=-1):
+    """dx from softmax's output y and the gradient dy."""
+    return _backward(y, dy, dim, False)
+
+
+def log_softmax_forward(x, dim=-1):
+    return _forward(x, dim, True)
+
+
+def log_softmax_backward(y, dy, dim=-1):
+    """dx from log_softmax's output y and the gradient dy."""
+    return _backward(y, dy, dim, True)
+
+
+# ---- autograd ------------------------------------------------------------------------------------
+
+class SoftmaxFn(Function):
+    """softmax(x, dim) (or log_softmax with log=True): one kernel for both, backward from the output."""
+
+    kernel = "softmax"
+
+    @staticmethod
+    def forward(ctx, x, dim=-1, log=False):
+        y = _forward(x, dim, log)
+        ctx.save_for_backward(y)
+        ctx.args = (dim, log)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return _backward(y, grad, *ctx.args), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 5)),), {"dim": -1}), ((rng.standard_normal((4, 3, 2)),), {"dim": 1}),
+                ((rng.standard_normal((3, 5)),), {"dim": -1, "log": True}),
+                ((rng.standard_normal((4, 3, 2)),), {"dim": 0, "log": True})]
+
+
+def softmax(input, dim=-1):
+    """As torch.nn.functional.softmax."""
+    return SoftmaxFn.apply(input, dim)
+
+
+def log_softmax(input, dim=-1):
+    """As torch.nn.functional.log_softmax."""
+    return SoftmaxFn.apply(input, dim, True)

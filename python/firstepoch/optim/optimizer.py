@@ -1,6 +1,6 @@
 """Optimizers with PyTorch's update rules, updating p.data in place. SGD, Adam and AdamW run one fused
-C++ pass per parameter (firstepoch.reference.optim has the same formulas in NumPy); RMSprop and
-Adagrad are vectorised NumPy.
+C++ pass per parameter (firstepoch.ops.optim; firstepoch.reference.optim has the same formulas in
+NumPy); RMSprop and Adagrad are vectorised NumPy.
 
 Parameter groups: pass a list of dicts ({"params": [...], "lr": ..., "weight_decay": ...}); each
 group's settings override the defaults (per-layer learning rates or regularisation).
@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import _C
+from ..ops import optim as _ops
 
 
 class Optimizer:
@@ -183,14 +183,8 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = np.empty_like(w)
                 first = True
-        _C.sgd_update(w, _contiguous(grad, w), buf, lr=g["lr"], momentum=m, dampening=g["dampening"],
-                      weight_decay=g["weight_decay"], nesterov=g["nesterov"], first=first)
-
-
-def _contiguous(grad, w):
-    """The gradient as the kernels read it: C-contiguous (a copy only when it is not); step() checked
-    its dtype and shape."""
-    return grad if grad.flags.c_contiguous else np.ascontiguousarray(grad)
+        _ops.sgd_update(w, grad, buf, lr=g["lr"], momentum=m, dampening=g["dampening"],
+                        weight_decay=g["weight_decay"], nesterov=g["nesterov"], first=first)
 
 
 class Adam(Optimizer):
@@ -210,9 +204,9 @@ class Adam(Optimizer):
             if g["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(w)
         state["step"] += 1
-        _C.adam_update(w, _contiguous(grad, w), state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
-                       lr=g["lr"], beta1=b1, beta2=b2, eps=g["eps"], weight_decay=g["weight_decay"],
-                       step=state["step"], decoupled=self.decoupled)
+        _ops.adam_update(w, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
+                         lr=g["lr"], beta1=b1, beta2=b2, eps=g["eps"], weight_decay=g["weight_decay"],
+                         step=state["step"], decoupled=self.decoupled)
 
 
 class AdamW(Adam):

@@ -1,13 +1,30 @@
-"""NumPy implementations of every firstepoch kernel, written as a learner would write them.
+"""NumPy implementations of every firstepoch op, written as a learner would write them.
 
 They are the oracle for the tests and the baseline every benchmark reports against. NumPy only:
-nothing here calls into ``firstepoch._C``.
-"""
-from . import conv, elementwise, norm, reduce, rnn, shape
-from .gemm import gemm, matmul
-from .mlp import NumpyMLP
-from .softmax import (cross_entropy, cross_entropy_backward, log_softmax, log_softmax_backward, softmax,
-                      softmax_backward)
+nothing here calls into ``firstepoch._C``. Each file mirrors firstepoch/ops/<family>.py, with the same
+function names and argument order as the `_C` kernels and the ops:
 
-__all__ = ["conv", "elementwise", "norm", "reduce", "rnn", "shape", "gemm", "matmul", "softmax", "log_softmax",
-           "softmax_backward", "log_softmax_backward", "cross_entropy", "cross_entropy_backward"]
+| file          | functions                                                                      |
+| ------------- | ------------------------------------------------------------------------------ |
+| elementwise.py | <op>_forward, <op>_backward for add, mul, ..., relu, sigmoid, ...          |
+| shape.py      | reshape_forward, permute_forward, ... and their _backward                      |
+| reduce.py     | sum_forward, mean_forward, ... and their _backward                             |
+| linalg.py     | gemm (_C.gemm), matmul (ops.linalg.matmul)                                     |
+| conv.py       | conv2d_forward, conv2d_backward, im2col, col2im                                |
+| pool.py       | max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward |
+| norm.py       | batch_norm_forward, batch_norm_backward                                        |
+| softmax.py    | softmax_forward, softmax_backward, log_softmax_forward, log_softmax_backward   |
+| loss.py       | cross_entropy_forward, cross_entropy_backward, nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward |
+| rnn.py        | rnn_forward / rnn_backward, lstm_forward / lstm_backward, gru_forward / gru_backward |
+| dropout.py    | dropout_forward, dropout_backward                                              |
+| embedding.py  | embedding_forward, embedding_backward                                          |
+| optim.py      | sgd_update, adam_update                                                        |
+
+Whole models trained by hand, the baselines of bench/train.py: mlp.py (NumpyMLP), lenet.py (NumpyLeNet).
+"""
+from . import conv, dropout, elementwise, embedding, linalg, loss, norm, optim, pool, reduce, rnn, shape, softmax
+from .linalg import gemm, matmul
+from .mlp import NumpyMLP
+
+__all__ = ["conv", "dropout", "elementwise", "embedding", "linalg", "loss", "norm", "optim", "pool", "reduce",
+           "rnn", "shape", "softmax", "gemm", "matmul", "NumpyMLP"]

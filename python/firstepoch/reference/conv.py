@@ -1,5 +1,6 @@
-"""Convolution and pooling in plain NumPy (NCHW), written as a learner would: the oracle for the C++
-im2col / col2im / pooling kernels and the convolution built on them."""
+"""Convolution in plain NumPy (NCHW), written as a learner would: the oracle for the C++ im2col /
+col2im kernels and the convolution built on them (firstepoch.ops.conv, _C.conv2d_forward /
+conv2d_backward; the same argument order)."""
 import numpy as np
 
 
@@ -37,7 +38,7 @@ def col2im(col, shape, kernel_size, stride=1, padding=0, dilation=1):
     return xp[:, ph:ph + H, pw:pw + W]
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """x (N, C, H, W), weight (OC, C/groups, kh, kw) -> (N, OC, OH, OW)."""
     N, C, H, W = x.shape
     OC, Cg, kh, kw = weight.shape
@@ -54,7 +55,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def conv2d_backward(x, weight, dy, stride=1, padding=0, dilation=1, groups=1):
-    """(dx, dweight, dbias) for conv2d, from dy (N, OC, OH, OW)."""
+    """(dx, dweight, dbias) for conv2d_forward, from dy (N, OC, OH, OW)."""
     N, C, H, W = x.shape
     OC, Cg, kh, kw = weight.shape
     OCg = OC // groups
@@ -70,38 +71,3 @@ def conv2d_backward(x, weight, dy, stride=1, padding=0, dilation=1, groups=1):
             dcol[g] = wg.T @ dyf[n, g * OCg:(g + 1) * OCg]
         dx[n] = col2im(dcol.reshape(C * kh * kw, dyf.shape[2]), (C, H, W), (kh, kw), stride, padding, dilation)
     return dx, dw, dy.sum(axis=(0, 2, 3))
-
-
-def _windows(x, kernel_size, stride, padding, dilation, fill):
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(_pair, (kernel_size, stride, padding, dilation))
-    N, C, H, W = x.shape
-    OH, OW = out_size(H, kh, sh, ph, dh), out_size(W, kw, sw, pw, dw)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    win = np.empty((kh * kw, N, C, OH, OW), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            win[i * kw + j] = xp[:, :, i * dh:i * dh + sh * OH:sh, j * dw:j * dw + sw * OW:sw][:, :, :OH, :OW]
-    return win
-
-
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
-    return _windows(x, kernel_size, stride or kernel_size, padding, dilation, -np.inf).max(axis=0)
-
-
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over each window, padding counted as zeros (PyTorch's count_include_pad=True)."""
-    return _windows(x, kernel_size, stride or kernel_size, padding, 1, 0).mean(axis=0)
-
-
-def max_pool2d_backward(x, dy, kernel_size, stride=None):
-    """dx of max_pool2d without padding: each window's gradient goes to its first maximum."""
-    k, s = _pair(kernel_size), _pair(stride or kernel_size)
-    win = _windows(x, k, s, 0, 1, -np.inf)                 # (kh*kw, N, C, OH, OW)
-    first = win.argmax(axis=0)
-    N, C, OH, OW = dy.shape
-    dx = np.zeros_like(x)
-    n, c, oh, ow = np.indices((N, C, OH, OW))
-    rows = oh * s[0] + first // k[1]
-    cols = ow * s[1] + first % k[1]
-    np.add.at(dx, (n, c, rows, cols), dy)
-    return dx

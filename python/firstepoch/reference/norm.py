@@ -1,8 +1,9 @@
-"""Batch normalisation in plain NumPy: the oracle for the fused per-channel kernels."""
+"""Batch normalisation in plain NumPy: the oracle for the fused per-channel kernels (firstepoch.ops.norm;
+_C.batch_norm_train / batch_norm_backward)."""
 import numpy as np
 
 
-def batch_norm(x, gamma=None, beta=None, eps=1e-5):
+def batch_norm_forward(x, gamma=None, beta=None, eps=1e-5):
     """Training-mode forward over (N, C, ...): returns (y, mean, var) with the biased batch variance."""
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, -1) + (1,) * (x.ndim - 2)
@@ -14,7 +15,7 @@ def batch_norm(x, gamma=None, beta=None, eps=1e-5):
 
 
 def batch_norm_backward(dy, x, gamma=None, eps=1e-5):
-    """(dx, dgamma, dbeta) of the training-mode forward (the batch statistics depend on x)."""
+    """(dx, dgamma, dbeta) of the training-mode batch_norm_forward (the batch statistics depend on x)."""
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, -1) + (1,) * (x.ndim - 2)
     m = x.size / x.shape[1]

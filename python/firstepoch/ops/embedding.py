@@ -1,8 +1,12 @@
 """Embedding lookup: out[...] = weight[indices[...]]. Backward scatters each output row's gradient back
-to the row it was read from; repeated indices add up (np.add.at), the padding row gets none."""
+to the row it was read from; repeated indices add up (np.add.at), the padding row gets none.
+
+No `_C` entry: a gather and a scatter-add in NumPy. Reference: `firstepoch.reference.embedding`
+(`embedding_forward`, `embedding_backward`).
+"""
 import numpy as np
 
-from .function import Function
+from ..autograd.function import Function
 
 
 def check_indices(indices, num_embeddings):
@@ -19,7 +23,7 @@ def check_indices(indices, num_embeddings):
     return indices.astype(np.int64, copy=False)
 
 
-class EmbeddingFunction(Function):
+class EmbeddingFn(Function):
     """embedding(weight (N, D), indices (any shape, int), padding_idx) -> (*indices.shape, D).
 
     Backward: dweight[i] = sum of grad rows whose index is i; dweight[padding_idx] = 0.
@@ -48,3 +52,9 @@ class EmbeddingFunction(Function):
         return [((w, np.array([0, 2, 2, 5])), {}),                       # a repeated row: gradients add up
                 ((w, np.array([[1, 4, 1], [0, 0, 3]])), {}),
                 ((w, np.array(3)), {})]
+
+
+def embedding(input, weight, padding_idx=None):
+    """weight[input]: input an integer Tensor or array of any shape; output shape (*input.shape, D).
+    (torch.nn.functional.embedding's first two arguments, in its order.)"""
+    return EmbeddingFn.apply(weight, np.asarray(input), padding_idx)

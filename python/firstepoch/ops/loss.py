@@ -1,9 +1,20 @@
-"""Loss functions. cross_entropy is one fused C++ kernel (log-softmax + NLL, forward and backward);
-the others are a few NumPy lines each, with their gradients beside them."""
+"""Loss functions, forward and backward: cross_entropy is one fused C++ kernel (log-softmax + NLL, with
+class weights, ignore_index and label smoothing); nll_loss, mse_loss, l1_loss and
+binary_cross_entropy_with_logits are a few NumPy lines each, with their gradients beside them.
+
+cross_entropy per row i:  loss_i = -(1 - eps) w[t_i] logp[i, t_i] - eps / C sum_c w[c] logp[i, c],
+                          logp = log_softmax(logits[i]); ignored rows give 0
+                          backward: dlogits_i = g_i * (p_i * ((1 - eps) w[t_i] + eps sum(w) / C)
+                                                - (1 - eps) w[t_i] onehot(t_i) - eps w / C)
+The kernel saves each row's max and log-sum-exp ("stats") for the backward.
+
+`_C` entries: `cross_entropy_forward`, `cross_entropy_backward`. Reference: `firstepoch.reference.loss`
+(`cross_entropy_forward`, `cross_entropy_backward`, and NumPy forms of the others).
+"""
 import numpy as np
 
-from ..ops import softmax as _ops
-from .function import Function
+from .. import _C
+from ..autograd.function import Function
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -25,7 +36,26 @@ def _reduce(per_elem, reduction, denom=None):
     return np.asarray(total / d)
 
 
-class CrossEntropy(Function):
+def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """Per-row losses of (N, C) logits (the fused kernel), and stats (2, N): each row's max and
+    log(sum(exp(logits - max))), which the backward needs."""
+    n = logits.shape[0]
+    loss = np.empty(n, logits.dtype)
+    stats = np.empty((2, n), logits.dtype)
+    _C.cross_entropy_forward(logits, target, loss, stats, weight=weight, ignore_index=ignore_index,
+                             label_smoothing=label_smoothing)
+    return loss, stats
+
+
+def cross_entropy_backward(logits, stats, target, grad_rows, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """dlogits of sum_i grad_rows[i] * loss_i, from the forward's stats."""
+    d = np.empty_like(logits)
+    _C.cross_entropy_backward(logits, stats, target, grad_rows, d, weight=weight, ignore_index=ignore_index,
+                              label_smoothing=label_smoothing)
+    return d
+
+
+class CrossEntropyFn(Function):
     """cross_entropy(logits (N, C), target int64 (N,)), PyTorch's semantics: class weights,
     ignore_index, label smoothing, reduction. The mean divides by the summed weight of the kept rows."""
 
@@ -38,7 +68,7 @@ class CrossEntropy(Function):
         target = np.ascontiguousarray(target)
         if weight is not None:
             weight = np.ascontiguousarray(weight, dtype=logits.dtype)
-        loss, stats = _ops.cross_entropy_rows(logits, target, weight, ignore_index, label_smoothing)
+        loss, stats = cross_entropy_forward(logits, target, weight, ignore_index, label_smoothing)
         keep = target != ignore_index
         denom = None
         if reduction == "mean":
@@ -58,7 +88,7 @@ class CrossEntropy(Function):
             with np.errstate(divide="ignore", invalid="ignore"):  # no rows counted: 0 / 0, as PyTorch's nan
                 scale = grad / denom if reduction == "mean" else grad
             g = np.full(n, scale, dtype=logits.dtype)
-        d = _ops.cross_entropy_backward(logits, stats, target, g, weight, ignore_index, label_smoothing)
+        d = cross_entropy_backward(logits, stats, target, g, weight, ignore_index, label_smoothing)
         return d, None, None, None, None, None
 
     @staticmethod
@@ -72,7 +102,7 @@ class CrossEntropy(Function):
                 ((logits, target), {"reduction": "none"})]
 
 
-class NLLLoss(Function):
+class NLLLossFn(Function):
     """nll_loss(log_probs (N, C), target (N,)): -log_probs[i, t_i], with weights and ignore_index."""
 
     @staticmethod
@@ -109,25 +139,35 @@ class NLLLoss(Function):
                 ((rng.standard_normal((4, 3)), np.array([0, -100, 1, 2])), {"reduction": "sum"})]
 
 
-class MSELoss(Function):
+def _difference(ctx, x, y, reduction, name):
+    """x - y of a pointwise loss (mse, l1), checked, saved for the backward with what it needs."""
+    _check_reduction(reduction)
+    if np.shape(x) != np.shape(y):
+        raise ValueError(f"{name}: input {np.shape(x)} and target {np.shape(y)} must have one shape")
+    diff = x - y
+    ctx.save_for_backward(diff)
+    ctx.reduction = reduction
+    ctx.dtypes = (np.result_type(x), np.result_type(y))
+    return diff
+
+
+def _difference_grads(ctx, g):
+    """(dx, dy, None) of a pointwise loss from g = d loss / d diff before the reduction."""
+    if ctx.reduction == "mean":
+        g = g / g.size
+    return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
+
+
+class MSELossFn(Function):
     @staticmethod
     def forward(ctx, x, y, reduction="mean"):
-        _check_reduction(reduction)
-        if np.shape(x) != np.shape(y):
-            raise ValueError(f"mse_loss: input {np.shape(x)} and target {np.shape(y)} must have one shape")
-        diff = x - y
-        ctx.save_for_backward(diff)
-        ctx.reduction = reduction
-        ctx.dtypes = (np.result_type(x), np.result_type(y))
+        diff = _difference(ctx, x, y, reduction, "mse_loss")
         return _reduce(diff * diff, reduction).astype(diff.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
-        g = 2 * diff * grad
-        if ctx.reduction == "mean":
-            g = g / diff.size
-        return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
+        return _difference_grads(ctx, 2 * diff * grad)
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -135,25 +175,16 @@ class MSELoss(Function):
                 ((rng.standard_normal((5,)), rng.standard_normal((5,))), {"reduction": "none"})]
 
 
-class L1Loss(Function):
+class L1LossFn(Function):
     @staticmethod
     def forward(ctx, x, y, reduction="mean"):
-        _check_reduction(reduction)
-        if np.shape(x) != np.shape(y):
-            raise ValueError(f"l1_loss: input {np.shape(x)} and target {np.shape(y)} must have one shape")
-        diff = x - y
-        ctx.save_for_backward(diff)
-        ctx.reduction = reduction
-        ctx.dtypes = (np.result_type(x), np.result_type(y))
+        diff = _difference(ctx, x, y, reduction, "l1_loss")
         return _reduce(np.abs(diff), reduction).astype(diff.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
-        g = np.sign(diff) * grad
-        if ctx.reduction == "mean":
-            g = g / diff.size
-        return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
+        return _difference_grads(ctx, np.sign(diff) * grad)
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -162,7 +193,7 @@ class L1Loss(Function):
                 ((x, x + 0.5), {"reduction": "sum"})]
 
 
-class BCEWithLogits(Function):
+class BCEWithLogitsFn(Function):
     """binary_cross_entropy_with_logits(z, y) = -[pw * y log s(z) + (1 - y) log(1 - s(z))], computed
     stably as (1 - y) z + (1 + (pw - 1) y) * softplus(-z)."""
 
@@ -201,8 +232,7 @@ class BCEWithLogits(Function):
 
 def _class_indices(t, fn):
     """The target as an int64 array of class indices, or a TypeError."""
-    from ..tensor import Tensor
-    t = t.data if isinstance(t, Tensor) else np.asarray(t)
+    t = np.asarray(t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold class indices (int64), got dtype {t.dtype} with shape {t.shape}")
     return t.astype(np.int64, copy=False)
@@ -211,14 +241,13 @@ def _class_indices(t, fn):
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Fused log-softmax + NLL over (N, C) logits and (N,) int64 targets (also (C,) with a 0-d target,
     and (N, C, d...) with (N, d...) targets, as in PyTorch). Class-probability targets are not supported."""
-    from ..tensor import Tensor
     target = _class_indices(target, "cross_entropy")
-    w = weight.data if isinstance(weight, Tensor) else weight
+    w = None if weight is None else np.asarray(weight)
     if input.ndim == 1:  # one unbatched sample: (C,) logits, a 0-d target
         if target.shape != ():
             raise ValueError(f"cross_entropy: input {tuple(input.shape)} is one sample, so target must be 0-d, "
                              f"got {target.shape}")
-        out = CrossEntropy.apply(input.reshape(1, -1), target.reshape(1), w, ignore_index, reduction,
+        out = CrossEntropyFn.apply(input.reshape(1, -1), target.reshape(1), w, ignore_index, reduction,
                                  label_smoothing)
         return out.reshape(()) if reduction == "none" else out
     if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
@@ -227,34 +256,32 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             raise ValueError(f"cross_entropy: target {target.shape} does not match input {input.shape}")
         perm = (0,) + tuple(range(2, input.ndim)) + (1,)
         flat = input.permute(perm).reshape(-1, c)
-        out = CrossEntropy.apply(flat, target.reshape(-1), w, ignore_index, reduction, label_smoothing)
+        out = CrossEntropyFn.apply(flat, target.reshape(-1), w, ignore_index, reduction, label_smoothing)
         return out.reshape(target.shape) if reduction == "none" else out
     if input.ndim != 2 or target.shape != (input.shape[0],):
         raise ValueError(f"cross_entropy: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
                          f"target {target.shape}")
-    return CrossEntropy.apply(input, target, w, ignore_index, reduction, label_smoothing)
+    return CrossEntropyFn.apply(input, target, w, ignore_index, reduction, label_smoothing)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """-input[i, target[i]] over (N, C) log-probabilities, with class weights and ignore_index."""
-    from ..tensor import Tensor
     target = _class_indices(target, "nll_loss")
     if input.ndim != 2 or target.shape != (input.shape[0],):
         raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
                          f"target {target.shape}")
-    w = weight.data if isinstance(weight, Tensor) else weight
-    return NLLLoss.apply(input, target, w, ignore_index, reduction)
+    w = None if weight is None else np.asarray(weight)
+    return NLLLossFn.apply(input, target, w, ignore_index, reduction)
 
 
 def mse_loss(input, target, reduction="mean"):
-    return MSELoss.apply(input, target, reduction)
+    return MSELossFn.apply(input, target, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
-    return L1Loss.apply(input, target, reduction)
+    return L1LossFn.apply(input, target, reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
-    from ..tensor import Tensor
-    pw = pos_weight.data if isinstance(pos_weight, Tensor) else pos_weight
-    return BCEWithLogits.apply(input, target, reduction, pw)
+    pw = None if pos_weight is None else np.asarray(pos_weight)
+    return BCEWithLogitsFn.apply(input, target, reduction, pw)

@@ -1,8 +1,19 @@
-"""Batch normalisation: statistics, normalisation and the gradient fused per channel in C++."""
+"""Batch normalisation over axis 1 of (N, C, ...): statistics, normalisation and the gradient fused per
+channel in C++ (the input seen as (N, C, L)).
+
+training:   mean, biased var over (N, L) per channel; y = gamma * (x - mean) * invstd + beta,
+            invstd = 1 / sqrt(var + eps); running statistics updated here with momentum (unbiased var)
+evaluation: the running statistics in place of the batch's
+backward:   dx, dgamma, dbeta from dy; in training the statistics' own dependence on x is included
+
+`_C` entries: `batch_norm_train`, `batch_norm_eval`, `batch_norm_backward`.
+Reference: `firstepoch.reference.norm` (`batch_norm_forward`, `batch_norm_backward`), the same
+formulas in NumPy, arguments in the same order (x, gamma, beta, ...).
+"""
 import numpy as np
 
 from .. import _C
-from .function import Function
+from ..autograd.function import Function
 
 
 def _as_ncl(x):
@@ -12,7 +23,7 @@ def _as_ncl(x):
     return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64)))
 
 
-class BatchNorm(Function):
+class BatchNormFn(Function):
     """y = gamma * (x - mean) / sqrt(var + eps) + beta per channel (axis 1). In training the batch's
     statistics are used (and, given, running_mean/running_var are updated in place with `momentum`,
     the variance unbiased, as in PyTorch); in evaluation the running statistics are. An empty input
@@ -78,5 +89,5 @@ class BatchNorm(Function):
 
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None, training=False, momentum=0.1,
                eps=1e-5):
-    """PyTorch's F.batch_norm argument order."""
-    return BatchNorm.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
+    """As torch.nn.functional.batch_norm (its argument order)."""
+    return BatchNormFn.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)

@@ -1,4 +1,5 @@
-"""GEMM as one line of NumPy: ``out = alpha * op(a) @ op(b) + beta * out (+ bias) (ReLU)``."""
+"""Matrix products in NumPy, the oracle for firstepoch.ops.linalg: ``gemm`` (``_C.gemm``: out = alpha *
+op(a) @ op(b) + beta * out (+ bias) (ReLU)) and ``matmul`` (``ops.linalg.matmul``)."""
 import numpy as np
 
 

@@ -1,0 +1,111 @@
+"""2-D convolution (NCHW) on the C++ im2col + GEMM kernels, forward and backward.
+
+forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
+backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T    dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
+The C++ driver runs the images in fixed chunks (several images' columns side by side in one GEMM, the
+chunks summed in order, so results do not depend on the thread count); a 1x1 convolution with stride 1
+and no padding needs no im2col: the image itself is the column matrix.
+
+`_C` entries: `conv2d_forward`, `conv2d_backward` (and `im2col`, `col2im`, which they use).
+Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `im2col`, `col2im`), the
+same steps in NumPy. The kernel checks every argument again with named messages; Python checks what it
+needs to allocate the output (the hyper-parameters, the output size, the channel/group fit).
+"""
+import numpy as np
+
+from .. import _C
+from ..autograd.function import Function, product_backward_flops
+
+
+def pair(v, name):
+    """An int or a pair of ints as a pair of ints (kernel_size, stride, padding, dilation, output_size)."""
+    t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) != 2 or not all(isinstance(i, (int, np.integer)) for i in t):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return int(t[0]), int(t[1])
+
+
+def out_size(n, k, s, p, d):
+    """Output length along one axis of a convolution or pooling window (PyTorch's formula); below 1 when
+    the dilated kernel is larger than the padded input (the kernel reports that)."""
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
+    """Checks a convolution's arguments; returns (stride, padding, dilation, OH, OW) as pairs/ints."""
+    if len(x_shape) != 4:
+        raise ValueError(f"conv2d: input must be (N, C, H, W), got shape {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"conv2d: weight must be (out_channels, in_channels/groups, kh, kw), got {w_shape}")
+    s, p, d = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    if min(s) < 1 or min(d) < 1 or min(p) < 0:
+        raise ValueError(f"conv2d: stride {s} and dilation {d} must be >= 1, padding {p} >= 0")
+    N, C, H, W = x_shape
+    OC, Cg, kh, kw = w_shape
+    if groups < 1 or C % groups or OC % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide in_channels={C} and out_channels={OC}")
+    if Cg * groups != C:
+        raise ValueError(f"conv2d: input has {C} channels (shape {x_shape}), weight {w_shape} with groups={groups} "
+                         f"expects {Cg * groups}")
+    return s, p, d, out_size(H, kh, s[0], p[0], d[0]), out_size(W, kw, s[1], p[1], d[1])
+
+
+class Conv2dFn(Function):
+    """conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw), bias (OC,) or None, stride, padding,
+    dilation, groups) -> (N, OC, OH, OW), PyTorch's semantics."""
+
+    kernel = "conv"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        w = inputs[1]  # (C_out, C_in / groups, kh, kw): each output sums over C_in / groups * kh * kw
+        return 2 * int(out.size) * int(w.shape[1] * w.shape[2] * w.shape[3])
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+            raise TypeError(f"conv2d: dtypes differ: input {x.dtype}, weight {weight.dtype}"
+                            + (f", bias {bias.dtype}" if bias is not None else ""))
+        s, p, d, OH, OW = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+        x = np.ascontiguousarray(x)
+        weight = np.ascontiguousarray(weight)
+        y = np.empty((x.shape[0], weight.shape[0], max(OH, 0), max(OW, 0)), dtype=x.dtype)
+        _C.conv2d_forward(x, weight, None if bias is None else np.ascontiguousarray(bias), y, s, p, d, groups)
+        ctx.save_for_backward(x, weight)
+        ctx.geom = (s, p, d, groups, bias is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        s, p, d, groups, has_bias = ctx.geom
+        dy = np.ascontiguousarray(grad)
+        dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
+        dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
+        if dx is not None or dw is not None:
+            _C.conv2d_backward(x, weight, dy, dx, dw, s, p, d, groups)
+        db = dy.sum(axis=(0, 2, 3)) if has_bias and ctx.needs_input_grad[2] else None
+        return dx, dw, db, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 4, 6, 5))
+        return [((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3)), {"padding": 1}),
+                ((x, rng.standard_normal((2, 4, 2, 3)), None), {"stride": (2, 1), "dilation": (1, 2)}),
+                ((x, rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)), {"groups": 4, "padding": 2}),
+                ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {})]
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """As torch.nn.functional.conv2d."""
+    return Conv2dFn.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over (N, C, L) as a 2-D one over (N, C, 1, L), weight (OC, C/groups, k)."""
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) and weight (OC, C/groups, k), got {tuple(input.shape)} "
+                         f"and {tuple(weight.shape)}")
+    y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
+    return y.squeeze(2)

@@ -1,0 +1,316 @@
+"""Matrix products on the GEMM kernel (`_C.gemm`): `matmul` with NumPy's semantics, and the linear layer.
+
+- `matmul(a, b, out=None)`: ``a @ b`` on NumPy arrays (1-D promotion, batch broadcasting), no hidden
+  copies or casts: each operand's last two axes must be rows with unit stride (any row stride) or the
+  transpose of such a view (``x.T``), which the kernel reads through its ``trans`` flag.
+- `MatmulFn`: the autograd op behind ``Tensor @``; at the Tensor level any view is allowed, so an
+  operand the kernel cannot read (a reversed or strided view) is copied first.
+- `LinearFn`: ``x @ W.T + b`` with the bias add, and a following activation when the kernel has it as
+  an epilogue (`fusable`), applied while the output tile is still in registers. Which activations fuse
+  is decided here and nowhere else; `nn.Sequential` asks through `nn.Linear.absorbs_activation`.
+- `linear`, `linear_relu`: the Tensor-level functional forms (`nn.functional`).
+
+`_C` entries: `gemm`. Reference: `firstepoch.reference.linalg` (`gemm`, `matmul`).
+"""
+import numpy as np
+
+from .. import _C
+from ..autograd.function import Function, product_backward_flops, unbroadcast
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+# The activations the GEMM epilogue applies (its `relu` flag): a Linear followed by one of these is one
+# kernel call.
+EPILOGUES = ("relu",)
+
+
+def fusable(activation):
+    """Whether `activation` (a name, e.g. "relu") can run in the linear layer's GEMM epilogue."""
+    return activation in EPILOGUES
+
+
+# ---- operand layouts ----------------------------------------------------------------------------
+
+def _layout(x):
+    """(matrix view with unit-stride rows, transposed?) for the last two axes of x, or None when the
+    kernel cannot read them in place (a reversed or strided view)."""
+    rows, cols = x.shape[-2], x.shape[-1]
+    s_row, s_col = x.strides[-2], x.strides[-1]
+    item = x.itemsize
+    if x.size == 0:
+        return x, False  # nothing is read: the kernel ignores the strides
+    if cols <= 1 or s_col == item:
+        if rows <= 1 or s_row >= max(cols, 1) * item:
+            return x, False
+    if rows <= 1 or s_row == item:
+        if cols <= 1 or s_col >= max(rows, 1) * item:
+            return np.swapaxes(x, -1, -2), True
+    return None
+
+
+def _operand(x, name, copy):
+    """_layout(x), copying x first when the kernel cannot read it and `copy` allows it."""
+    got = _layout(x)
+    if got is not None:
+        return got
+    if copy:
+        return np.ascontiguousarray(x), False
+    raise ValueError(
+        f"matmul: {name} with shape {x.shape} and strides {x.strides} is neither row- nor "
+        f"column-contiguous in its last two axes (a reversed or strided view?); "
+        f"make a copy with numpy.ascontiguousarray({name})")
+
+
+def _check(a, b):
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise TypeError(f"matmul: a and b must be numpy arrays, got {type(a).__name__} and {type(b).__name__}")
+    if a.dtype not in _FLOATS or b.dtype not in _FLOATS:
+        raise TypeError(f"matmul: a and b must be float32 or float64, got a {a.dtype} {a.shape} and "
+                        f"b {b.dtype} {b.shape} (no implicit casts)")
+    if a.dtype != b.dtype:
+        raise TypeError(f"matmul: a and b must have the same dtype, got a {a.dtype} {a.shape} and "
+                        f"b {b.dtype} {b.shape} (no implicit casts)")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+
+
+# ---- matmul on arrays ---------------------------------------------------------------------------
+
+def matmul(a, b, out=None):
+    """``a @ b`` with NumPy's rules (1-D promotion, batch broadcasting), computed by the GEMM kernel.
+    An operand layout the kernel cannot read is a ValueError (nothing is copied behind your back)."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        _check(a, b)  # the TypeError that names them
+    return _matmul(None, a, b, out, False)
+
+
+def _matmul(ctx, a, b, out=None, copy=True):
+    """matmul of two arrays, and MatmulFn's forward itself (ctx: it saves a and b there; None elsewhere).
+    copy: an operand layout the kernel cannot read is copied (else a ValueError). The one place that
+    picks the path: 2-D C-contiguous operands of one float dtype go straight to the kernel (small
+    layers feel every check, and every call: hence no wrapper around this), the rest the general path."""
+    if ctx is not None:
+        ctx.saved_tensors = (a, b)
+    if (a.ndim == 2 and b.ndim == 2 and out is None and a.dtype is b.dtype and a.dtype in _FLOATS
+            and a.flags.c_contiguous and b.flags.c_contiguous and a.shape[1] == b.shape[0]):
+        # (`is`: NumPy's float32/float64 dtypes are single objects; another spelling takes the general path)
+        res = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+        _C.gemm(a, b, res)
+        return res
+    _check(a, b)
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ValueError(f"matmul: inner dimensions differ: a {a.shape} @ b {b.shape} "
+                         f"({a2.shape[-1]} != {b2.shape[-2]})")
+    try:
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions do not broadcast: a {a.shape}, b {b.shape}") from None
+    M, N = a2.shape[-2], b2.shape[-1]
+    full = batch + (M, N)
+    if out is None:
+        res = np.empty(full, dtype=a.dtype)
+    else:
+        res = out.reshape(full) if out.shape != full else out
+    _gemm_broadcast(a2, b2, res, batch, copy)
+    if a.ndim == 1:
+        res = res[..., 0, :]
+    if b.ndim == 1:
+        res = res[..., 0]
+    if out is not None and res.shape != out.shape:
+        raise ValueError(f"matmul: out has shape {out.shape}, expected {res.shape}")
+    return res if out is None else out
+
+
+def _gemm_broadcast(a, b, res, batch, copy):
+    va, ta = _operand(a, "a", copy)
+    vb, tb = _operand(b, "b", copy)
+    if not batch:
+        _C.gemm(va, vb, res, trans_a=ta, trans_b=tb)
+        return
+    # Collapse the batch axes into one where each operand is either broadcast whole or has the full
+    # batch shape with a single batch stride; otherwise walk the outer axes here.
+    nb = int(np.prod(batch))
+    ops = []
+    for v, orig in ((va, a), (vb, b)):
+        lead = orig.shape[:-2]
+        if all(d == 1 for d in lead):
+            ops.append(v.reshape(v.shape[-2:]))  # broadcast: one matrix for every batch entry
+        elif lead == batch and _single_stride(v):
+            ops.append(_as_batch3(v, nb))
+        else:
+            ops = None
+            break
+    r3 = _as_batch3(res, nb) if _single_stride(res) else None
+    if ops is not None and r3 is not None:
+        _C.gemm(ops[0], ops[1], r3, trans_a=ta, trans_b=tb)
+        return
+    for idx in np.ndindex(*batch):
+        ia = tuple(i if d != 1 else 0 for i, d in zip(idx[len(idx) - (a.ndim - 2):], a.shape[:-2]))
+        ib = tuple(i if d != 1 else 0 for i, d in zip(idx[len(idx) - (b.ndim - 2):], b.shape[:-2]))
+        _C.gemm(va[ia], vb[ib], res[idx], trans_a=ta, trans_b=tb)
+
+
+def _single_stride(v):
+    """True if the leading axes of v step through memory with one constant stride (C order)."""
+    lead = v.shape[:-2]
+    step = v.strides[-3] if v.ndim >= 3 else 0
+    expected = step
+    for d, s in zip(reversed(lead), reversed(v.strides[:-2])):
+        if d != 1 and s != expected:
+            return False
+        expected = expected * d
+    return True
+
+
+def _as_batch3(v, nb):
+    """View v's batch axes as one axis of nb entries (valid after _single_stride(v))."""
+    if v.ndim == 3:
+        return v
+    steps = [s for d, s in zip(v.shape[:-2], v.strides[:-2]) if d != 1]
+    stride = steps[-1] if steps else 0
+    return np.lib.stride_tricks.as_strided(v, (nb,) + v.shape[-2:], (stride,) + v.strides[-2:])
+
+
+class MatmulFn(Function):
+    """a @ b with NumPy's rules (2-D and batched), on the GEMM kernel.
+
+    Backward of C = A @ B: dA = dC @ B^T and dB = A^T @ dC, read through the kernel's transpose flags
+    (no transposed copies); batch axes that were broadcast are summed back.
+    """
+
+    kernel = "gemm"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        return 2 * int(out.size) * int(inputs[0].shape[-1])  # a multiply and an add per (output, k)
+
+    forward = staticmethod(_matmul)  # forward(ctx, a, b): saves a, b; copies an unreadable operand
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad = np.ascontiguousarray(grad)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            da = _matmul(None, g, np.swapaxes(b2, -1, -2), None, True)
+            da = unbroadcast(da, a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            if b2.ndim == 2 and a2.ndim > 2:
+                # b was shared by every batch entry: dB = sum_i A_i^T dC_i is one GEMM over the rows of
+                # all entries at once, with no per-entry products to sum afterwards
+                k = a2.shape[-1]
+                db = _matmul(None, a2.reshape(-1, k).T, g.reshape(-1, g.shape[-1]), None, True).reshape(b.shape)
+            else:
+                db = _matmul(None, np.swapaxes(a2, -1, -2), g, None, True)
+                db = unbroadcast(db, b2.shape).reshape(b.shape)
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 4)), rng.standard_normal((4, 5))), {}),
+                ((rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2))), {}),
+                ((rng.standard_normal((4,)), rng.standard_normal((2, 4, 3))), {}),
+                ((rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((4,))), {}),
+                ((rng.standard_normal((3, 4)), rng.standard_normal((4,))), {})]
+
+
+# ---- the linear layer -----------------------------------------------------------------------------
+
+def _rows(x):
+    """x as a 2-D array whose rows the GEMM can read in place (copying only an unreadable layout)."""
+    x2 = x.reshape(-1, x.shape[-1])
+    if x2.shape[0] > 1 and x2.strides[-1] != x2.itemsize:
+        x2 = np.ascontiguousarray(x2)
+    if x2.shape[0] > 1 and x2.strides[0] < x2.shape[1] * x2.itemsize:
+        x2 = np.ascontiguousarray(x2)
+    return x2
+
+
+class LinearFn(Function):
+    """linear(x (..., in), W (out, in), b (out,) or None, activation None or "relu")
+    = [activation](x @ W.T + b), one GEMM whose epilogue adds b and applies the activation.
+
+    Backward, with g the output gradient (masked by out > 0 after a fused ReLU):
+        dx = g @ W,   dW = g.T @ x,   db = g.sum(0)   -- the GEMM reads the transposes in place.
+    """
+
+    kernel = "gemm"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        return 2 * int(out.size) * int(inputs[1].shape[1])  # (N, out) outputs, each a dot over in_features
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, activation=None):
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
+                             f"expects {weight.shape[1]} (weight shape {weight.shape})")
+        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+            raise TypeError(f"linear: dtypes differ: input {x.dtype}, weight {weight.dtype}"
+                            + (f", bias {bias.dtype}" if bias is not None else ""))
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
+                             f"shape {weight.shape}")
+        if activation is not None and not fusable(activation):
+            raise ValueError(f"linear: activation must be None or one of {EPILOGUES}, got {activation!r}")
+        relu = activation == "relu"
+        x2 = x if x.ndim == 2 and x.flags.c_contiguous else _rows(x)
+        out = np.empty((x2.shape[0], weight.shape[0]), dtype=x2.dtype)
+        vx, tx = _operand(x2, "input", copy=True)
+        vw, tw = _operand(weight, "weight", copy=True)
+        _C.gemm(vx, vw, out, trans_a=tx, trans_b=not tw, bias=bias, relu=relu)  # bias, ReLU: the epilogue
+        ctx.save_for_backward(x2, weight, out if relu else None)
+        ctx.in_shape = x.shape
+        ctx.has_bias = bias is not None
+        return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x2, weight, out = ctx.saved_tensors
+        g = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
+        if not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g)
+        if out is not None:
+            g = g * (out > 0)  # the fused ReLU's gradient: zero where the output was clamped
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            dx = np.empty(x2.shape, dtype=g.dtype)
+            _C.gemm(g, weight, dx)                      # (N, out) @ (out, in)
+            if len(ctx.in_shape) != 2:
+                dx = dx.reshape(ctx.in_shape)
+        if needs[1]:
+            dw = np.empty(weight.shape, dtype=g.dtype)
+            _C.gemm(g, x2, dw, trans_a=True)            # (N, out).T @ (N, in)
+        if ctx.has_bias and needs[2]:
+            db = np.add.reduce(g, axis=0)
+        return dx, dw, db, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((5, 3))
+        w = rng.standard_normal((4, 3))
+        b = rng.standard_normal(4)
+        return [((x, w, b), {}), ((x, w, None), {}), ((rng.standard_normal((2, 3, 3)), w, b), {}),
+                ((x, w, b + 0.3, "relu"), {})]
+
+
+def linear(input, weight, bias=None):
+    """As torch.nn.functional.linear: input @ weight.T + bias, weight (out_features, in_features)."""
+    return LinearFn.apply(input, weight, bias, None)
+
+
+def linear_relu(input, weight, bias=None):
+    """relu(linear(...)) in one kernel call."""
+    return LinearFn.apply(input, weight, bias, "relu")

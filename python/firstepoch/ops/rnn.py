@@ -1,0 +1,102 @@
+"""Recurrent layers (RNN tanh/ReLU, LSTM, GRU): one Function per layer and direction, fused in C++.
+
+forward:  RNN and LSTM: each step t (from T-1 down to 0 with reverse) is one GEMM,
+          gates_t = [W_ih | W_hh] @ [x_t; h_{t-1}] (both weights packed side by side once), then the
+          gate kernel adds the biases and fuses the non-linearities with the state update.
+          GRU: its n gate needs W_hn h apart (n = tanh(W_in x + b_in + r * (W_hn h + b_hn))), so the
+          input projection of all steps is one GEMM up front and each step adds its recurrent product.
+backward: through time in C++. RNN and LSTM: per step one product gives dh_{t-1} and dx_t from
+          dgates_t; GRU: per step only dh_{t-1}, and dx is one GEMM after the loop. dW_ih, dW_hh and the
+          biases are one GEMM (row sum) each over all steps afterwards, in a fixed order.
+
+`_C` entries: `rnn_forward`, `rnn_backward`. Reference: `firstepoch.reference.rnn` (`rnn_forward`,
+`rnn_backward`, and per mode `lstm_forward` ...), the same steps in NumPy, one step at a time, with the
+same argument order: x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse. The kernel checks every shape
+and dtype with messages that name the argument.
+
+The Function API has one output, so the layer returns one packed array (S, N, H) holding the output
+sequence and the final states (see RNNFn); nn.RNN/LSTM/GRU and the cells slice it with the
+differentiable indexing op, so gradients reach h_n and c_n too.
+"""
+import numpy as np
+
+from .. import _C
+from ..autograd.function import Function
+
+MODES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # mode -> gates per hidden unit
+
+
+def packed_slices(mode, T, reverse):
+    """Where RNNFn's packed output keeps (outputs (T, N, H), h_n (N, H), c_n (N, H) or None)."""
+    out = slice(0, T) if reverse else slice(1, T + 1)
+    h_n = 0 if reverse else T
+    return out, h_n, (T + 1 if mode == "lstm" else None)
+
+
+def _c(a):
+    return None if a is None else np.ascontiguousarray(a)
+
+
+class RNNFn(Function):
+    """rnn(x (T, N, I), w_ih (G*H, I), w_hh (G*H, H), b_ih, b_hh (G*H,) or None, h0 (N, H), c0 (N, H) or
+    None, mode, reverse) -> packed (S, N, H), S = T+2 for an LSTM, else T+1:
+        forward:  [h0, h_0, ..., h_{T-1}, (c_{T-1})]      reverse:  [h_0, ..., h_{T-1}, h0, (c_0)]
+    h_t is the output at time t; reverse reads the sequence from T-1 down to 0. packed_slices() says
+    where the outputs, h_n and c_n are. Weights, biases and gate order are PyTorch's (LSTM i,f,g,o;
+    GRU r,z,n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn))).
+    """
+
+    kernel = "rnn"
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        x, w_ih, w_hh = inputs[0], inputs[1], inputs[2]
+        T, N, _ = x.shape
+        return 2 * T * N * w_ih.shape[0] * (w_ih.shape[1] + w_hh.shape[1])  # the input and recurrent GEMMs
+
+    @staticmethod
+    def backward_flops(ctx, forward_flops):
+        return 2 * forward_flops  # dx + dh (the transposed products) and dW_ih + dW_hh
+
+    @staticmethod
+    def forward(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None, mode="lstm", reverse=False):
+        x, w_ih, w_hh, b_ih, b_hh, h0, c0 = map(_c, (x, w_ih, w_hh, b_ih, b_hh, h0, c0))
+        out, saved = _C.rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, bool(reverse))
+        ctx.save_for_backward(x, w_ih, w_hh, out, saved)
+        ctx.args = (mode, bool(reverse), b_ih is not None, b_hh is not None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w_ih, w_hh, out, saved = ctx.saved_tensors
+        mode, reverse, has_b_ih, has_b_hh = ctx.args
+        needs = ctx.needs_input_grad
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = _C.rnn_backward(
+            x, w_ih, w_hh, out, saved, np.ascontiguousarray(grad, dtype=out.dtype), mode, reverse,
+            need_dx=needs[0], need_dw=needs[1] or needs[2], need_db=(has_b_ih and needs[3]) or (has_b_hh and needs[4]))
+        return (dx, dw_ih if needs[1] else None, dw_hh if needs[2] else None,
+                db_ih if has_b_ih and needs[3] else None, db_hh if has_b_hh and needs[4] else None,
+                dh0 if needs[5] else None, dc0 if needs[6] else None, None, None)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        T, N, I, H = 3, 2, 3, 2
+        cases = []
+        for mode, G in MODES.items():
+            x = rng.standard_normal((T, N, I))
+            h0 = rng.standard_normal((N, H)) * 0.5
+            c0 = rng.standard_normal((N, H)) * 0.5 if mode == "lstm" else None
+            w_ih = rng.standard_normal((G * H, I)) * 0.6
+            w_hh = rng.standard_normal((G * H, H)) * 0.6
+            b = [rng.standard_normal(G * H) * 0.3 for _ in range(2)]
+            if mode == "rnn_relu":  # keep pre-activations away from the kink at 0
+                b = [v + 0.4 for v in b]
+            for reverse in (False, True):
+                cases.append(((x, w_ih, w_hh, b[0], b[1], h0, c0, mode, reverse), {}))
+            cases.append(((x[:1], w_ih, w_hh, None, b[1], h0, c0, mode, False), {}))  # one step, one bias
+        return cases
+
+
+def rnn(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse=False):
+    """The packed output of one layer and direction (see RNNFn) as a Tensor."""
+    return RNNFn.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse)
