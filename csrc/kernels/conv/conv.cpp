@@ -1,5 +1,5 @@
-// Drivers for pooling: planes (N*C) split over threads; each plane is one thread's, so the result
-// is bitwise the same for any thread count.
+// Convolution drivers: im2col over image chunks, one GEMM per group, col2im back (see conv.h). Every
+// output element is written by one thread in a fixed order, so no result depends on the thread count.
 #include "kernels/conv/conv.h"
 
 #include <algorithm>
@@ -11,11 +11,6 @@
 namespace fe {
 namespace conv {
 namespace {
-
-template <class F>
-void over_planes(int64_t planes, int64_t work_per_plane, int nthreads, F&& fn) {
-  parallel_ranges(planes, work_per_plane, 32768, nthreads, fn);
-}
 
 bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
@@ -138,8 +133,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
             for (int64_t r = 0; r < KT; ++r)
               std::copy(col.get() + r * LC + i * L, col.get() + r * LC + (i + 1) * L, dxn + r * L);
           } else {
-            std::fill(dxn, dxn + plane, T(0));
-            k.col2im(col.get() + i * L, g, dxn, LC);
+            k.col2im(col.get() + i * L, g, dxn, LC);  // overwrites dxn
           }
         }
       });
@@ -147,42 +141,11 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   }
 }
 
-template <class T>
-void maxpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t planes,
-             int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.maxpool(x, g, y, argmax, p0, p1); });
-}
-
-template <class T>
-void maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
-                      int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW, nthreads,
-              [&](int64_t p0, int64_t p1) { k.maxpool_backward(dy, argmax, g, dx, p0, p1); });
-}
-
-template <class T>
-void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.avgpool(x, g, y, p0, p1); });
-}
-
-template <class T>
-void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.avgpool_backward(dy, g, dx, p0, p1); });
-}
-
 #define FE_INSTANTIATE(T)                                                                                    \
   template void conv2d_forward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, \
                                   const T*, int64_t, int64_t, const T*, T*, int);                               \
   template void conv2d_backward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t,                \
-                                   const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);          \
-  template void maxpool<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t*, int64_t, int);         \
-  template void maxpool_backward<T>(const Kernels<T>&, const T*, const int64_t*, const Geometry&, T*, int64_t, \
-                                    int);                                                                     \
-  template void avgpool<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t, int);                   \
-  template void avgpool_backward<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t, int);
+                                   const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);
 FE_INSTANTIATE(float)
 FE_INSTANTIATE(double)
 #undef FE_INSTANTIATE

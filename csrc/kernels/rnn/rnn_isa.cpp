@@ -1,12 +1,19 @@
-// Gate kernels of the recurrent layers (see rnn.h), #included inside an anonymous namespace of each
-// ISA's file: plain loops over the batch columns of one gate unit, which the compiler vectorises with
+// Gate kernels of the recurrent layers (see rnn.h), compiled once per ISA level (common/isa.h): plain
+// loops over the batch columns of one gate unit, which the compiler vectorises with
 // that file's flags. The non-linearities are written as arithmetic (no library call in the float
 // loops), and each kernel fuses them with the state update, so a step's gates are read once.
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "kernels/rnn/rnn.h"
+
+namespace fe {
+namespace rnn {
+namespace {
 
 // exp for the gates' float sigmoid and tanh, as plain arithmetic: Cephes' expf polynomial (2^n times
 // a polynomial on [-ln2/2, ln2/2], about 1 ulp) with the argument clamped to [-87.3, 88.3], where 2^n
 // is one normal float. Clamping changes nothing the gates can see (sigmoid(x) is 1 to the last bit
-// above 17 and below 4e-39 under -88; tanh is +-1 beyond 9), and without softmax_rows.inc's
+// above 17 and below 4e-39 under -88; tanh is +-1 beyond 9), and without softmax_isa.cpp's
 // gradual-underflow and NaN selects the loops run 1.7x faster. NaN still propagates (through the
 // polynomial).
 inline float exp_gate(float x) {
@@ -315,3 +322,17 @@ void fill_kernels(Kernels<T>* k) {
   k->row_sum = row_sum_body<T>;
   k->transpose = transpose_body<T>;
 }
+
+}  // namespace
+
+template <>
+void fill<kIsa, float>(Kernels<float>* k, IsaTag<kIsa>) {
+  fill_kernels(k);
+}
+template <>
+void fill<kIsa, double>(Kernels<double>* k, IsaTag<kIsa>) {
+  fill_kernels(k);
+}
+
+}  // namespace rnn
+}  // namespace fe

@@ -1,7 +1,14 @@
-// Row kernels for softmax / log-softmax / cross-entropy. #included inside an anonymous namespace of
-// each ISA's file: plain loops the compiler vectorises with that file's flags (no library calls in
-// the hot loops, so no inline library code compiled with ISA flags can leak to other levels).
+// Row kernels for softmax / log-softmax / cross-entropy, compiled once per ISA level (common/isa.h):
+// plain loops the compiler vectorises with that file's flags (no library calls in the hot loops, so no
+// inline library code compiled with ISA flags can leak to other levels).
 // Every row subtracts its max before exp, so logits of +-1e4 neither overflow nor lose the answer.
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "kernels/softmax/softmax.h"
+
+namespace fe {
+namespace softmax {
+namespace {
 
 // exp for float as plain arithmetic (Cephes' expf: 2^n times a polynomial on [-ln2/2, ln2/2], about
 // 1 ulp), so the loops that call it vectorise. 2^n is applied as two factors 2^(n>>1) * 2^(n-(n>>1)),
@@ -185,3 +192,17 @@ void fill_kernels(Kernels<T>* k) {
   k->ce_forward = &ce_forward_rows<T>;
   k->ce_backward = &ce_backward_rows<T>;
 }
+
+}  // namespace
+
+template <>
+void fill<kIsa, float>(Kernels<float>* k, IsaTag<kIsa>) {
+  fill_kernels(k);
+}
+template <>
+void fill<kIsa, double>(Kernels<double>* k, IsaTag<kIsa>) {
+  fill_kernels(k);
+}
+
+}  // namespace softmax
+}  // namespace fe
