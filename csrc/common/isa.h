@@ -22,3 +22,15 @@ struct IsaTag {};
 constexpr Isa kIsa = static_cast<Isa>(FE_ISA);
 
 }  // namespace fe
+
+// In a <family>_isa.cpp, inside the family's namespace: defines this level's fill for float and double
+// as the file's own (internal) `fn(K<T>*)`.
+#define FE_DEFINE_FILLS(K, fn)                          \
+  template <>                                           \
+  void fill<kIsa, float>(K<float> * k, IsaTag<kIsa>) {   \
+    fn(k);                                              \
+  }                                                     \
+  template <>                                           \
+  void fill<kIsa, double>(K<double> * k, IsaTag<kIsa>) { \
+    fn(k);                                              \
+  }

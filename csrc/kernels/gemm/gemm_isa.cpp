@@ -283,14 +283,7 @@ void fill_level(UKernel<T>* uk) {
 
 }  // namespace
 
-template <>
-void fill<kIsa, float>(UKernel<float>* uk, IsaTag<kIsa>) {
-  fill_level(uk);
-}
-template <>
-void fill<kIsa, double>(UKernel<double>* uk, IsaTag<kIsa>) {
-  fill_level(uk);
-}
+FE_DEFINE_FILLS(UKernel, fill_level)
 
 }  // namespace gemm
 }  // namespace fe

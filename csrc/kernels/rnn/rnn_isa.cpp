@@ -325,14 +325,7 @@ void fill_kernels(Kernels<T>* k) {
 
 }  // namespace
 
-template <>
-void fill<kIsa, float>(Kernels<float>* k, IsaTag<kIsa>) {
-  fill_kernels(k);
-}
-template <>
-void fill<kIsa, double>(Kernels<double>* k, IsaTag<kIsa>) {
-  fill_kernels(k);
-}
+FE_DEFINE_FILLS(Kernels, fill_kernels)
 
 }  // namespace rnn
 }  // namespace fe
