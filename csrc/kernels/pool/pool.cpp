@@ -6,39 +6,31 @@
 
 namespace fe {
 namespace pool {
-namespace {
-
-template <class F>
-void over_planes(int64_t planes, int64_t work_per_plane, int nthreads, F&& fn) {
-  parallel_ranges(planes, work_per_plane, 32768, nthreads, fn);
-}
-
-}  // namespace
 
 template <class T>
 void maxpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t planes,
              int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.maxpool(x, g, y, argmax, p0, p1); });
+  parallel_items(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
+                 [&](int64_t p0, int64_t p1) { k.maxpool(x, g, y, argmax, p0, p1); });
 }
 
 template <class T>
 void maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
                       int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW, nthreads,
-              [&](int64_t p0, int64_t p1) { k.maxpool_backward(dy, argmax, g, dx, p0, p1); });
+  parallel_items(planes, g.OH * g.OW, nthreads,
+                 [&](int64_t p0, int64_t p1) { k.maxpool_backward(dy, argmax, g, dx, p0, p1); });
 }
 
 template <class T>
 void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.avgpool(x, g, y, p0, p1); });
+  parallel_items(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
+                 [&](int64_t p0, int64_t p1) { k.avgpool(x, g, y, p0, p1); });
 }
 
 template <class T>
 void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.avgpool_backward(dy, g, dx, p0, p1); });
+  parallel_items(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
+                 [&](int64_t p0, int64_t p1) { k.avgpool_backward(dy, g, dx, p0, p1); });
 }
 
 #define FE_INSTANTIATE(T)                                                                                    \
