@@ -141,6 +141,14 @@ inline void require_shape(const py::array& a, const char* name, std::initializer
   }
 }
 
+// An output buffer: a C-contiguous, writeable T array of exactly `shape` (the kernel overwrites it).
+template <class T>
+void require_output(const py::array& a, const char* name, std::initializer_list<int64_t> shape) {
+  require_c_array<T>(a, name, static_cast<int>(shape.size()));
+  require_writeable(a, name);
+  require_shape(a, name, shape);
+}
+
 // Window geometry of convolution and pooling (one (height, width) pair per parameter).
 using Pair = std::pair<int64_t, int64_t>;
 inline std::string pair_str(const Pair& p) { return "(" + std::to_string(p.first) + ", " + std::to_string(p.second) + ")"; }

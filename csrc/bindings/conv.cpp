@@ -28,9 +28,7 @@ template <class T>
 void im2col_t(py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
   require_c_array<T>(x, "x", 3);
   const auto g = window_geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, d, "im2col");
-  require_c_array<T>(col, "col", 2);
-  require_writeable(col, "col");
-  require_shape(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
+  require_output<T>(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
   require_no_overlap(col, x, "col", "x");
   const T* px = static_cast<const T*>(x.data());
   T* pc = static_cast<T*>(col.mutable_data());
@@ -69,9 +67,7 @@ template <class T>
 void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
   const auto g = conv_geometry<T>(x, w, groups, s, p, d);
   const int64_t N = x.shape(0), OC = w.shape(0);
-  require_c_array<T>(y, "y", 4);
-  require_writeable(y, "y");
-  require_shape(y, "y", {N, OC, g.OH, g.OW});
+  require_output<T>(y, "y", {N, OC, g.OH, g.OW});
   require_no_overlap(y, x, "y", "x");
   require_no_overlap(y, w, "y", "weight");
   py::array b;
@@ -105,18 +101,14 @@ void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, 
   T* pdw = nullptr;
   if (!dx_obj.is_none()) {
     dxa = dx_obj.cast<py::array>();
-    require_c_array<T>(dxa, "dx", 4);
-    require_writeable(dxa, "dx");
-    require_shape(dxa, "dx", {N, g.C, g.H, g.W});
+    require_output<T>(dxa, "dx", {N, g.C, g.H, g.W});
     require_no_overlap(dxa, dy, "dx", "dy");
     require_no_overlap(dxa, x, "dx", "x");
     pdx = static_cast<T*>(dxa.mutable_data());
   }
   if (!dw_obj.is_none()) {
     dwa = dw_obj.cast<py::array>();
-    require_c_array<T>(dwa, "dweight", 4);
-    require_writeable(dwa, "dweight");
-    require_shape(dwa, "dweight", {OC, w.shape(1), w.shape(2), w.shape(3)});
+    require_output<T>(dwa, "dweight", {OC, w.shape(1), w.shape(2), w.shape(3)});
     require_no_overlap(dwa, dy, "dweight", "dy");
     require_no_overlap(dwa, w, "dweight", "weight");
     pdw = static_cast<T*>(dwa.mutable_data());

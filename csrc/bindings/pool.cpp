@@ -26,17 +26,20 @@ fe::conv::Geometry pool_geometry(const py::array& x, Pair k, Pair s, Pair p, Pai
   return g;
 }
 
+// max_pool2d's argmax: a C-contiguous int64 array of the output's shape.
+void require_argmax(const py::array& argmax, std::initializer_list<int64_t> shape) {
+  if (!py::isinstance<py::array_t<int64_t>>(argmax) || !(argmax.flags() & py::array::c_style))
+    throw py::type_error("argmax must be a C-contiguous int64 array");
+  require_aligned(argmax, "argmax");
+  require_shape(argmax, "argmax", shape);
+}
+
 template <class T>
 void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair p, Pair d) {
   const auto g = pool_geometry<T>(x, k, s, p, d, "max_pool2d");
   const int64_t N = x.shape(0);
-  require_c_array<T>(y, "y", 4);
-  require_writeable(y, "y");
-  require_shape(y, "y", {N, g.C, g.OH, g.OW});
-  if (!py::isinstance<py::array_t<int64_t>>(argmax) || !(argmax.flags() & py::array::c_style))
-    throw py::type_error("argmax must be a C-contiguous int64 array");
-  require_aligned(argmax, "argmax");
-  require_shape(argmax, "argmax", {N, g.C, g.OH, g.OW});
+  require_output<T>(y, "y", {N, g.C, g.OH, g.OW});
+  require_argmax(argmax, {N, g.C, g.OH, g.OW});
   require_writeable(argmax, "argmax");
   require_no_overlap(y, x, "y", "x");
   const T* px = static_cast<const T*>(x.data());
@@ -55,10 +58,7 @@ void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pa
   const int64_t N = dx.shape(0);
   require_c_array<T>(dy, "dy", 4);
   require_shape(dy, "dy", {N, g.C, g.OH, g.OW});
-  if (!py::isinstance<py::array_t<int64_t>>(argmax) || !(argmax.flags() & py::array::c_style))
-    throw py::type_error("argmax must be a C-contiguous int64 array");
-  require_aligned(argmax, "argmax");
-  require_shape(argmax, "argmax", {N, g.C, g.OH, g.OW});
+  require_argmax(argmax, {N, g.C, g.OH, g.OW});
   const int64_t* pa = static_cast<const int64_t*>(argmax.data());
   const int64_t plane = g.H * g.W;
   for (int64_t i = 0, n = argmax.size(); i < n; ++i)
@@ -76,9 +76,7 @@ template <class T>
 void avgpool_t(py::array x, py::array y, Pair k, Pair s, Pair p) {
   const auto g = pool_geometry<T>(x, k, s, p, {1, 1}, "avg_pool2d");
   const int64_t N = x.shape(0);
-  require_c_array<T>(y, "y", 4);
-  require_writeable(y, "y");
-  require_shape(y, "y", {N, g.C, g.OH, g.OW});
+  require_output<T>(y, "y", {N, g.C, g.OH, g.OW});
   require_no_overlap(y, x, "y", "x");
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
