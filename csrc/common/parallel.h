@@ -89,4 +89,12 @@ void parallel_ranges(int64_t n, int64_t work_per_item, int64_t min_work, int nth
   });
 }
 
+// parallel_ranges at the elementwise drivers' threshold (rows, planes, channels of a few elementwise
+// passes): below ~32K elements of work per thread, one thread is faster than a fork/join.
+constexpr int64_t kMinWorkPerThread = 32768;
+template <class F>
+void parallel_items(int64_t n, int64_t work_per_item, int nthreads, F&& fn) {
+  parallel_ranges(n, work_per_item, kMinWorkPerThread, nthreads, fn);
+}
+
 }  // namespace fe

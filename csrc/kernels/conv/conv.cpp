@@ -1,21 +1,15 @@
-// Drivers for pooling: planes (N*C) split over threads; each plane is one thread's, so the result
-// is bitwise the same for any thread count.
+// Convolution drivers: im2col over image chunks, one GEMM per group, col2im back (see conv.h). Every
+// output element is written by one thread in a fixed order, so no result depends on the thread count.
 #include "kernels/conv/conv.h"
 
 #include <algorithm>
-#include <memory>
-#include <vector>
 
 #include "common/parallel.h"
+#include "common/scratch.h"
 
 namespace fe {
 namespace conv {
 namespace {
-
-template <class F>
-void over_planes(int64_t planes, int64_t work_per_plane, int nthreads, F&& fn) {
-  parallel_ranges(planes, work_per_plane, 32768, nthreads, fn);
-}
 
 bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
@@ -25,13 +19,6 @@ bool pointwise(const Geometry& g) {
 // fixed by the shape alone. Large images go one at a time.
 int64_t chunk_images(int64_t N, int64_t KT, int64_t L) {
   return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 18) / std::max<int64_t>(1, KT * L)));
-}
-
-// A scratch buffer left uninitialised: every element is written before it is read, and a
-// std::vector's zero fill cost 5-8% of a small convolution.
-template <class T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(n > 0 ? n : 1)]);
 }
 
 // Columns of images [n0, n0 + cn) side by side: col (KT, cn*L), image i in columns [i*L, (i+1)*L).
@@ -61,15 +48,16 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t chunk = chunk_images(N, KT, L);
-  auto col = scratch<T>(KT * chunk * L);
-  auto out = scratch<T>(chunk > 1 ? OC * chunk * L : 0);
+  Workspace ws(Workspace::bytes_for<T>({KT * chunk * L, chunk > 1 ? OC * chunk * L : 0}));
+  T* col = ws.take<T>(KT * chunk * L);
+  T* out = ws.take<T>(chunk > 1 ? OC * chunk * L : 0);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-    gather_columns(k, x, g, n0, cn, col.get(), nthreads);
+    gather_columns(k, x, g, n0, cn, col, nthreads);
     // one image: the GEMM writes y[n] itself; several: (OC, cn*L) then copied out image by image
-    T* dst = cn == 1 ? y + n0 * OC * L : out.get();
+    T* dst = cn == 1 ? y + n0 * OC * L : out;
     for (int64_t gi = 0; gi < groups; ++gi)
-      gemm::gemm<T>(uk, false, false, OCg, LC, K, T(1), w + gi * OCg * K, K, col.get() + gi * K * LC, LC, T(0),
+      gemm::gemm<T>(uk, false, false, OCg, LC, K, T(1), w + gi * OCg * K, K, col + gi * K * LC, LC, T(0),
                     dst + gi * OCg * LC, LC, nullptr, false, nthreads);
     parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
       int64_t a, b;
@@ -103,32 +91,33 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   }
   const bool pw = pointwise(g);
   const int64_t chunk = chunk_images(N, KT, L);
-  auto col = scratch<T>(KT * chunk * L);
-  auto dyc_buf = scratch<T>(chunk > 1 ? OC * chunk * L : 0);
+  Workspace ws(Workspace::bytes_for<T>({KT * chunk * L, chunk > 1 ? OC * chunk * L : 0}));
+  T* col = ws.take<T>(KT * chunk * L);
+  T* dyc_buf = ws.take<T>(chunk > 1 ? OC * chunk * L : 0);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
     // dy of the chunk side by side: (OC, cn*L); one image's dy is already that
-    const T* dyc_ptr = cn == 1 ? dy + n0 * OC * L : dyc_buf.get();
+    const T* dyc_ptr = cn == 1 ? dy + n0 * OC * L : dyc_buf;
     if (cn > 1) parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
       int64_t a, b;
       split_range(cn, count, tid, &a, &b);
       for (int64_t i = a; i < b; ++i) {
         const T* dyn = dy + (n0 + i) * OC * L;
-        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc_buf.get() + o * LC + i * L);
+        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc_buf + o * LC + i * L);
       }
     });
     if (dw) {
       // dW_g (+)= dy_g @ col_g^T, the chunks summed in order
-      gather_columns(k, x, g, n0, cn, col.get(), nthreads);
+      gather_columns(k, x, g, n0, cn, col, nthreads);
       for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc_ptr + gi * OCg * LC, LC, col.get() + gi * K * LC, LC,
+        gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc_ptr + gi * OCg * LC, LC, col + gi * K * LC, LC,
                       n0 == 0 ? T(0) : T(1), dw + gi * OCg * K, K, nullptr, false, nthreads);
     }
     if (dx) {
       // dcol_g = W_g^T @ dy_g, then each image's columns scattered back (col reused as dcol)
       for (int64_t gi = 0; gi < groups; ++gi)
         gemm::gemm<T>(uk, true, false, K, LC, OCg, T(1), w + gi * OCg * K, K, dyc_ptr + gi * OCg * LC, LC, T(0),
-                      col.get() + gi * K * LC, LC, nullptr, false, nthreads);
+                      col + gi * K * LC, LC, nullptr, false, nthreads);
       parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
         int64_t a, b;
         split_range(cn, count, tid, &a, &b);
@@ -136,10 +125,9 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
           T* dxn = dx + (n0 + i) * plane;
           if (pw) {
             for (int64_t r = 0; r < KT; ++r)
-              std::copy(col.get() + r * LC + i * L, col.get() + r * LC + (i + 1) * L, dxn + r * L);
+              std::copy(col + r * LC + i * L, col + r * LC + (i + 1) * L, dxn + r * L);
           } else {
-            std::fill(dxn, dxn + plane, T(0));
-            k.col2im(col.get() + i * L, g, dxn, LC);
+            k.col2im(col + i * L, g, dxn, LC);  // overwrites dxn
           }
         }
       });
@@ -147,42 +135,11 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   }
 }
 
-template <class T>
-void maxpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t planes,
-             int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.maxpool(x, g, y, argmax, p0, p1); });
-}
-
-template <class T>
-void maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
-                      int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW, nthreads,
-              [&](int64_t p0, int64_t p1) { k.maxpool_backward(dy, argmax, g, dx, p0, p1); });
-}
-
-template <class T>
-void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.avgpool(x, g, y, p0, p1); });
-}
-
-template <class T>
-void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads) {
-  over_planes(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-              [&](int64_t p0, int64_t p1) { k.avgpool_backward(dy, g, dx, p0, p1); });
-}
-
 #define FE_INSTANTIATE(T)                                                                                    \
   template void conv2d_forward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, \
                                   const T*, int64_t, int64_t, const T*, T*, int);                               \
   template void conv2d_backward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t,                \
-                                   const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);          \
-  template void maxpool<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t*, int64_t, int);         \
-  template void maxpool_backward<T>(const Kernels<T>&, const T*, const int64_t*, const Geometry&, T*, int64_t, \
-                                    int);                                                                     \
-  template void avgpool<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t, int);                   \
-  template void avgpool_backward<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t, int);
+                                   const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);
 FE_INSTANTIATE(float)
 FE_INSTANTIATE(double)
 #undef FE_INSTANTIATE

@@ -1,6 +1,7 @@
-// Convolution helpers (im2col / col2im) and pooling, NCHW. The convolution itself is im2col + GEMM,
-// one image at a time so the column buffer stays small (python/firstepoch/autograd/conv.py).
+// Convolution, NCHW: per-ISA im2col / col2im (conv_isa.cpp) and drivers (conv.cpp) that make the
+// convolution im2col + GEMM over chunks of images (see conv2d_forward). Pooling is in kernels/pool/.
 #pragma once
+#include "common/isa.h"
 #include <cstdint>
 #include <cstddef>
 #include <vector>
@@ -22,18 +23,12 @@ struct Geometry {
 
 template <class T>
 struct Kernels {
+  static constexpr const char* kFamily = "convolution";
   // x: (C, H, W) -> col: (C*kh*kw, OH*OW) with row stride ldc >= OH*OW; padding reads as 0
   void (*im2col)(const T* x, const Geometry& g, T* col, int64_t ldc);
-  // col: (C*kh*kw, OH*OW) with row stride ldc -> dx: (C, H, W), added into dx (overlapping windows sum)
+  // col: (C*kh*kw, OH*OW) with row stride ldc -> dx: (C, H, W), overwritten: overlapping windows sum,
+  // inputs no window reads get 0
   void (*col2im)(const T* col, const Geometry& g, T* dx, int64_t ldc);
-  // planes [p0, p1) of x (P, H, W): y (P, OH, OW) and the flat index in H*W of each max (padding
-  // never wins; a window of padding only gives -inf and index -1)
-  void (*maxpool)(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1);
-  // dx (P, H, W), added into, from dy and argmax
-  void (*maxpool_backward)(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0, int64_t p1);
-  // average over kh*kw (padding counts as zeros, PyTorch's count_include_pad=True)
-  void (*avgpool)(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1);
-  void (*avgpool_backward)(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1);
 };
 
 // Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias).
@@ -48,24 +43,9 @@ template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads);
 
-// Pooling drivers over `planes` = N*C planes (threads split planes).
-template <class T>
-void maxpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t planes,
-             int nthreads);
-template <class T>
-void maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
-                      int64_t planes, int nthreads);
-template <class T>
-void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads);
-template <class T>
-void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads);
-
-void fill_scalar(Kernels<float>* k);
-void fill_scalar(Kernels<double>* k);
-void fill_avx2(Kernels<float>* k);
-void fill_avx2(Kernels<double>* k);
-void fill_avx512(Kernels<float>* k);
-void fill_avx512(Kernels<double>* k);
+// Fills k with the kernels of level I (defined in conv_isa.cpp, compiled once per level).
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
 
 }  // namespace conv
 }  // namespace fe

@@ -8,34 +8,11 @@
 #include <new>
 
 #include "common/parallel.h"
+#include "common/scratch.h"
 
 namespace fe {
 namespace gemm {
 namespace {
-
-// A growable 64-byte-aligned scratch buffer per thread (OpenMP threads persist, so do these).
-template <class T>
-T* scratch(int slot, int64_t count) {
-  struct Buf {
-    void* ptr = nullptr;
-    int64_t bytes = 0;
-    ~Buf() { std::free(ptr); }
-  };
-  thread_local Buf bufs[2];
-  Buf& b = bufs[slot];
-  const int64_t need = count * static_cast<int64_t>(sizeof(T));
-  if (need > b.bytes) {
-    std::free(b.ptr);
-    const int64_t rounded = (need + 4095) / 4096 * 4096;
-    b.ptr = std::aligned_alloc(64, static_cast<size_t>(rounded));
-    if (!b.ptr) {
-      b.bytes = 0;
-      throw std::bad_alloc();
-    }
-    b.bytes = rounded;
-  }
-  return static_cast<T*>(b.ptr);
-}
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -141,7 +118,7 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
   const double flops = 2.0 * M * N * K;
   nthreads = static_cast<int>(std::max<double>(1.0, std::min<double>(nthreads, flops / 1.0e6)));
 
-  T* bpack = scratch<T>(0, KC * NC);
+  T* bpack = thread_buffer<T>(0, KC * NC);
 
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
@@ -191,7 +168,7 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
         // An A block that meets a single B panel is read in place: packing it would cost as much.
         // A prepacked A is read where it lies: block pc's MR-row panels in row order.
         const bool direct_a = !apacked && q1 - q0 == 1 && !(direct_b && q0 < first_packed);
-        T* apack = direct_a || apacked ? nullptr : scratch<T>(1, MC * kc);
+        T* apack = direct_a || apacked ? nullptr : thread_buffer<T>(1, MC * kc);
         const T* apre = apacked ? apacked + pc * round_up(M, MR) : nullptr;
         const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
         for (int64_t ic = r0 * MR; ic < std::min<int64_t>(r1 * MR, M); ic += MC) {

@@ -1,8 +1,10 @@
 // GEMM: C (M,N) = alpha * op(A) @ op(B) + beta * C, then optionally + bias (per column) and ReLU.
 // BLIS-style: a portable driver (gemm.cpp) owns the loops, packing and threads; each ISA supplies
-// only MR x NR microkernels (ukernel_<isa>.cpp) that work on packed panels.
+// only MR x NR microkernels (gemm_isa.cpp, compiled once per level) that work on packed panels.
 #pragma once
 #include <cstdint>
+
+#include "common/isa.h"
 
 namespace fe {
 namespace gemm {
@@ -62,6 +64,9 @@ struct UKernel {
   int narrow_nr;
   PackAFn<T> pack_a;  // packing at this ISA's vector width
   PackBFn<T> pack_b;
+  // Runs `iters` rounds of independent FMAs on one thread at this level; returns the flops done.
+  double (*fma_probe)(int64_t iters);
+  static constexpr const char* kFamily = "GEMM";
 };
 
 // Row-major operands with leading dimensions (elements). op(A) is M x K: A is M x K (lda >= K) or,
@@ -97,19 +102,12 @@ void gemm_batched(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t batc
                   int64_t stride_b, T beta, T* C, int64_t ldc, int64_t stride_c, const T* bias, bool relu,
                   int nthreads);
 
-// Each ISA file fills its kernel set (kernels, register block, name, packing); dispatch adds the blocking.
-// The name carries the register block, e.g. sgemm_ukernel_14x32_avx512.
-void sgemm_ukernels_scalar(UKernel<float>* uk);
-void dgemm_ukernels_scalar(UKernel<double>* uk);
-void sgemm_ukernels_avx2(UKernel<float>* uk);
-void dgemm_ukernels_avx2(UKernel<double>* uk);
-void sgemm_ukernels_avx512(UKernel<float>* uk);
-void dgemm_ukernels_avx512(UKernel<double>* uk);
+// Fills uk with level I's kernel set: kernels, register block, name, packing, cache blocking and the
+// peak probe (gemm_isa.cpp, compiled once per level). The name carries the register block, e.g.
+// sgemm_ukernel_14x32_avx512.
+template <Isa I, class T>
+void fill(UKernel<T>* uk, IsaTag<I>);
 
-// Peak probes: run `iters` rounds of independent FMAs on one thread; return the flops done.
-double fma_probe_scalar(int64_t iters);
-double fma_probe_avx2(int64_t iters);
-double fma_probe_avx512(int64_t iters);
 // Runs `probe` on nthreads threads at once and returns the GFLOP/s of all of them together (peak.cpp).
 double measure_peak_gflops(double (*probe)(int64_t), int64_t iters, int nthreads);
 

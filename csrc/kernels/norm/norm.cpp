@@ -5,19 +5,11 @@
 
 namespace fe {
 namespace norm {
-namespace {
-
-template <class F>
-void over_channels(int64_t C, int64_t per_channel, int nthreads, F&& fn) {
-  parallel_ranges(C, per_channel, 32768, nthreads, fn);
-}
-
-}  // namespace
 
 template <class T>
 void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
                    double eps, T* y, T* mean, T* invstd, T* var, int nthreads) {
-  over_channels(C, N * L, nthreads, [&](int64_t c0, int64_t c1) {
+  parallel_items(C, N * L, nthreads, [&](int64_t c0, int64_t c1) {
     k.forward_train(x, N, C, L, gamma, beta, eps, y, mean, invstd, var, c0, c1);
   });
 }
@@ -25,14 +17,14 @@ void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_
 template <class T>
 void forward_eval(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,
                   const T* mean, const T* invstd, T* y, int nthreads) {
-  over_channels(C, N * L, nthreads,
-                [&](int64_t c0, int64_t c1) { k.forward_eval(x, N, C, L, gamma, beta, mean, invstd, y, c0, c1); });
+  parallel_items(C, N * L, nthreads,
+                 [&](int64_t c0, int64_t c1) { k.forward_eval(x, N, C, L, gamma, beta, mean, invstd, y, c0, c1); });
 }
 
 template <class T>
 void backward(const Kernels<T>& k, const T* dy, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma,
               const T* mean, const T* invstd, bool train, T* dx, T* dgamma, T* dbeta, int nthreads) {
-  over_channels(C, N * L, nthreads, [&](int64_t c0, int64_t c1) {
+  parallel_items(C, N * L, nthreads, [&](int64_t c0, int64_t c1) {
     k.backward(dy, x, N, C, L, gamma, mean, invstd, train ? 1 : 0, dx, dgamma, dbeta, c0, c1);
   });
 }

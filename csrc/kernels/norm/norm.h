@@ -7,6 +7,7 @@
 // overflow sticks as inf/NaN in a float sum, so checking the result finds it. Other channels stay in
 // float (double everywhere cost 20-200% here). Which route a channel takes depends on its data only.
 #pragma once
+#include "common/isa.h"
 #include <cstdint>
 
 namespace fe {
@@ -14,6 +15,7 @@ namespace norm {
 
 template <class T>
 struct Kernels {
+  static constexpr const char* kFamily = "batch-norm";
   // channels [c0, c1): mean, 1/sqrt(var + eps) and (var not null) the biased variance of x, and
   // y = gamma*xhat + beta (gamma/beta null: 1/0). N*L >= 1.
   void (*forward_train)(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, double eps,
@@ -28,12 +30,9 @@ struct Kernels {
                    const T* invstd, int train, T* dx, T* dgamma, T* dbeta, int64_t c0, int64_t c1);
 };
 
-void fill_scalar(Kernels<float>* k);
-void fill_scalar(Kernels<double>* k);
-void fill_avx2(Kernels<float>* k);
-void fill_avx2(Kernels<double>* k);
-void fill_avx512(Kernels<float>* k);
-void fill_avx512(Kernels<double>* k);
+// Fills k with the kernels of level I (defined in norm_isa.cpp, compiled once per level).
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
 
 template <class T>
 void forward_train(const Kernels<T>& k, const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta,

@@ -2,6 +2,7 @@
 // four or five NumPy passes (and temporaries) the same formulas take. PyTorch's update rules.
 // Elementwise, so any split over threads gives bitwise the same result.
 #pragma once
+#include "common/isa.h"
 #include <cstdint>
 
 namespace fe {
@@ -24,6 +25,7 @@ struct AdamArgs {
 
 template <class T>
 struct Kernels {
+  static constexpr const char* kFamily = "optimizer";
   // w, grad, buf: n elements [i0, i1); buf may be null when momentum == 0
   void (*sgd)(T* w, const T* grad, T* buf, const SgdArgs<T>& a, int64_t i0, int64_t i1);
   // exp_avg, exp_avg_sq (and max_exp_avg_sq with amsgrad, else null) updated in place
@@ -31,12 +33,9 @@ struct Kernels {
                int64_t i0, int64_t i1);
 };
 
-void fill_scalar(Kernels<float>* k);
-void fill_scalar(Kernels<double>* k);
-void fill_avx2(Kernels<float>* k);
-void fill_avx2(Kernels<double>* k);
-void fill_avx512(Kernels<float>* k);
-void fill_avx512(Kernels<double>* k);
+// Fills k with the kernels of level I (defined in optim_isa.cpp, compiled once per level).
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
 
 // Drivers: split [0, n) over threads (only when large enough to pay for it).
 template <class T>

@@ -4,9 +4,10 @@
 //   LSTM: i,f,g,o = sig, sig, tanh, sig of (W_ih x + b_ih + W_hh h + b_hh);  c' = f*c + i*g;  h' = o*tanh(c')
 //   GRU:  r,z = sig(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z});  n = tanh(W_in x + b_in + r*(W_hn h + b_hn))
 //         h' = (1-z)*n + z*h
-// The drivers (rnn.cpp) call the GEMM driver: the input projection of every time step as one GEMM,
-// then per step the recurrent GEMM on a W_hh packed once per call, and the gate kernels below (one per
-// ISA, rnn_body.inc), which fuse the non-linearities with the state update.
+// The drivers (rnn.cpp) call the GEMM driver. RNN and LSTM do one product per step, [W_ih | W_hh] @
+// [x_t; h] (packed once per call, K = I + H); only the GRU, whose n gate keeps W_in x and W_hn h apart,
+// projects the input of every step as one GEMM first and then runs a W_hh product per step. The gate
+// kernels below (rnn_isa.cpp, compiled once per ISA) fuse the non-linearities with the state update.
 //
 // Inside the drivers everything is "gate-major": a step's gates are a (G*H, N) matrix, the weight is
 // the GEMM's A (G*H rows, packed once, read at every step) and the batch is its N (the state h^T,
@@ -14,6 +15,8 @@
 // where (N, G*H) would leave a 4-row remainder tile in every column panel.
 #pragma once
 #include <cstdint>
+
+#include "common/isa.h"
 
 #include "kernels/gemm/gemm.h"
 
@@ -30,6 +33,7 @@ inline int gate_count(int mode) { return mode == kLstm ? 4 : mode == kGru ? 3 : 
 // GEMM reads it as B in place when N is the kernel's panel width, and packs it cheaply otherwise).
 template <class T>
 struct Kernels {
+  static constexpr const char* kFamily = "recurrent";
   // RNN: pre (H, N) = x-projection + recurrent product; h = act(pre + bias[j]), written to h and back
   // into pre (saved: backward needs only h). bias (H,) or null. relu: act = max(0, .), else tanh
   void (*rnn_forward)(T* pre, int64_t ldp, const T* bias, T* h, int64_t N, int64_t j0, int64_t j1, int relu);
@@ -60,12 +64,9 @@ struct Kernels {
                     int add);
 };
 
-void fill_scalar(Kernels<float>* k);
-void fill_scalar(Kernels<double>* k);
-void fill_avx2(Kernels<float>* k);
-void fill_avx2(Kernels<double>* k);
-void fill_avx512(Kernels<float>* k);
-void fill_avx512(Kernels<double>* k);
+// Fills k with the kernels of level I (defined in rnn_isa.cpp, compiled once per level).
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
 
 // One layer, one direction. reverse: the sequence is read from t = T-1 down to 0.
 struct Shape {

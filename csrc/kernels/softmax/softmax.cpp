@@ -6,36 +6,27 @@
 
 namespace fe {
 namespace softmax {
-namespace {
-
-// Rows over threads; below ~32K elements per thread one thread is faster.
-template <class F>
-void over_rows(int64_t rows, int64_t cols, int nthreads, F&& fn) {
-  parallel_ranges(rows, cols, 32768, nthreads, fn);
-}
-
-}  // namespace
 
 template <class T>
 void forward(const Kernels<T>& k, const T* x, T* y, int64_t rows, int64_t cols, bool log, int nthreads) {
   if (rows <= 0 || cols <= 0) return;
-  over_rows(rows, cols, nthreads, [&](int64_t r0, int64_t r1) { k.forward(x, y, cols, r0, r1, log ? 1 : 0); });
+  parallel_items(rows, cols, nthreads, [&](int64_t r0, int64_t r1) { k.forward(x, y, cols, r0, r1, log ? 1 : 0); });
 }
 
 template <class T>
 void backward(const Kernels<T>& k, const T* y, const T* dy, T* dx, int64_t rows, int64_t cols, bool log,
               int nthreads) {
   if (rows <= 0 || cols <= 0) return;
-  over_rows(rows, cols, nthreads,
-            [&](int64_t r0, int64_t r1) { k.backward(y, dy, dx, cols, r0, r1, log ? 1 : 0); });
+  parallel_items(rows, cols, nthreads,
+                 [&](int64_t r0, int64_t r1) { k.backward(y, dy, dx, cols, r0, r1, log ? 1 : 0); });
 }
 
 template <class T>
 void cross_entropy_forward(const Kernels<T>& k, const T* logits, int64_t rows, int64_t cols,
                            const CrossEntropyArgs<T>& a, T* loss, T* row_max, T* log_sum, int nthreads) {
   if (rows <= 0 || cols <= 0) return;
-  over_rows(rows, cols, nthreads,
-            [&](int64_t r0, int64_t r1) { k.ce_forward(logits, cols, a, loss, row_max, log_sum, r0, r1); });
+  parallel_items(rows, cols, nthreads,
+                 [&](int64_t r0, int64_t r1) { k.ce_forward(logits, cols, a, loss, row_max, log_sum, r0, r1); });
 }
 
 template <class T>
@@ -43,7 +34,7 @@ void cross_entropy_backward(const Kernels<T>& k, const T* logits, const T* row_m
                             int64_t rows, int64_t cols, const CrossEntropyArgs<T>& a, const T* grad, T* dlogits,
                             int nthreads) {
   if (rows <= 0 || cols <= 0) return;
-  over_rows(rows, cols, nthreads, [&](int64_t r0, int64_t r1) {
+  parallel_items(rows, cols, nthreads, [&](int64_t r0, int64_t r1) {
     k.ce_backward(logits, row_max, log_sum, cols, a, grad, dlogits, r0, r1);
   });
 }

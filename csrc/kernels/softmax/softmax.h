@@ -1,8 +1,9 @@
 // Softmax, log-softmax and fused cross-entropy over the last axis of a (rows, cols) array.
-// Each ISA supplies row-range kernels (softmax_rows.inc compiled with its flags); the drivers in
+// Each ISA supplies row-range kernels (softmax_isa.cpp compiled with its flags); the drivers in
 // softmax.cpp split rows over threads. Every row is computed by one thread, and reductions over rows
 // (the loss mean) are left to the caller in a fixed order, so results do not depend on thread count.
 #pragma once
+#include "common/isa.h"
 #include <cstdint>
 
 namespace fe {
@@ -21,6 +22,7 @@ struct CrossEntropyArgs {
 
 template <class T>
 struct Kernels {
+  static constexpr const char* kFamily = "softmax";
   // y = softmax(x) (or log_softmax with log != 0) for rows [r0, r1); x, y: (rows, cols); y may be x
   void (*forward)(const T* x, T* y, int64_t cols, int64_t r0, int64_t r1, int log);
   // dx for rows [r0, r1) given y = the forward output and dy (all (rows, cols)); dx is overwritten
@@ -34,12 +36,9 @@ struct Kernels {
                       const CrossEntropyArgs<T>& a, const T* grad, T* dlogits, int64_t r0, int64_t r1);
 };
 
-void fill_scalar(Kernels<float>* k);
-void fill_scalar(Kernels<double>* k);
-void fill_avx2(Kernels<float>* k);
-void fill_avx2(Kernels<double>* k);
-void fill_avx512(Kernels<float>* k);
-void fill_avx512(Kernels<double>* k);
+// Fills k with the kernels of level I (defined in softmax_isa.cpp, compiled once per level).
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
 
 // Drivers (threads over rows).
 template <class T>

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "bindings_common.h"
+#include "bindings/common.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "dispatch.h"
@@ -36,7 +36,7 @@ void softmax_forward_t(py::array x, py::array out, bool log) {
   if (out.shape(0) != x.shape(0) || out.shape(1) != x.shape(1))
     throw py::value_error("out must have the shape of x " + shape_str(x) + ", got " + shape_str(out));
   require_same_or_disjoint(out, x, "out", "x");
-  const auto& k = fe::softmax_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::softmax::Kernels<T>>();
   const int nt = fe::get_num_threads();
   const T* px = static_cast<const T*>(x.data());
   T* po = static_cast<T*>(out.mutable_data());
@@ -56,7 +56,7 @@ void softmax_backward_t(py::array y, py::array dy, py::array dx, bool log) {
                             ", dx " + shape_str(dx));
   require_no_overlap(dx, y, "dx", "y");
   require_same_or_disjoint(dx, dy, "dx", "dy");
-  const auto& k = fe::softmax_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::softmax::Kernels<T>>();
   const int nt = fe::get_num_threads();
   const T* py_ = static_cast<const T*>(y.data());
   const T* pdy = static_cast<const T*>(dy.data());
@@ -122,7 +122,7 @@ void ce_forward_t(py::array logits, py::array target, py::array loss, py::array 
     require_no_overlap(*out, target, name, "target");
     if (a.weight) require_no_overlap(*out, w, name, "weight");
   }
-  const auto& k = fe::softmax_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::softmax::Kernels<T>>();
   const int nt = fe::get_num_threads();
   const T* pz = static_cast<const T*>(logits.data());
   T* pl = static_cast<T*>(loss.mutable_data());
@@ -151,7 +151,7 @@ void ce_backward_t(py::array logits, py::array stats, py::array target, py::arra
   require_no_overlap(dlogits, grad, "dlogits", "grad");
   require_no_overlap(dlogits, target, "dlogits", "target");
   if (a.weight) require_no_overlap(dlogits, w, "dlogits", "weight");
-  const auto& k = fe::softmax_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::softmax::Kernels<T>>();
   const int nt = fe::get_num_threads();
   const T* pz = static_cast<const T*>(logits.data());
   const T* ps = static_cast<const T*>(stats.data());
@@ -161,27 +161,20 @@ void ce_backward_t(py::array logits, py::array stats, py::array target, py::arra
   fe::softmax::cross_entropy_backward<T>(k, pz, ps, ps + rows, rows, logits.shape(1), a, pg, pd, nt);
 }
 
-bool is_f64(const py::array& a, const char* name) {
-  if (py::isinstance<py::array_t<float>>(a)) return false;
-  if (py::isinstance<py::array_t<double>>(a)) return true;
-  throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " + dtype_str(a) +
-                       " with shape " + shape_str(a));
-}
-
 }  // namespace
 
 void bind_softmax(py::module_& m) {
   m.def(
       "softmax_forward",
       [](py::array x, py::array out, bool log) {
-        is_f64(x, "x") ? softmax_forward_t<double>(x, out, log) : softmax_forward_t<float>(x, out, log);
+        is_float64(x, "x") ? softmax_forward_t<double>(x, out, log) : softmax_forward_t<float>(x, out, log);
       },
       py::arg("x").noconvert(), py::arg("out").noconvert(), py::kw_only(), py::arg("log") = false,
       "out = softmax(x) (log_softmax with log=True) over the last axis of a 2-D C-contiguous x.");
   m.def(
       "softmax_backward",
       [](py::array y, py::array dy, py::array dx, bool log) {
-        is_f64(y, "y") ? softmax_backward_t<double>(y, dy, dx, log) : softmax_backward_t<float>(y, dy, dx, log);
+        is_float64(y, "y") ? softmax_backward_t<double>(y, dy, dx, log) : softmax_backward_t<float>(y, dy, dx, log);
       },
       py::arg("y").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(), py::kw_only(),
       py::arg("log") = false, "dx from the forward output y and the gradient dy (all 2-D).");
@@ -189,7 +182,7 @@ void bind_softmax(py::module_& m) {
       "cross_entropy_forward",
       [](py::array logits, py::array target, py::array loss, py::array stats, py::object weight,
          int64_t ignore_index, double label_smoothing) {
-        is_f64(logits, "logits")
+        is_float64(logits, "logits")
             ? ce_forward_t<double>(logits, target, loss, stats, weight, ignore_index, label_smoothing)
             : ce_forward_t<float>(logits, target, loss, stats, weight, ignore_index, label_smoothing);
       },
@@ -202,7 +195,7 @@ void bind_softmax(py::module_& m) {
       "cross_entropy_backward",
       [](py::array logits, py::array stats, py::array target, py::array grad, py::array dlogits,
          py::object weight, int64_t ignore_index, double label_smoothing) {
-        is_f64(logits, "logits")
+        is_float64(logits, "logits")
             ? ce_backward_t<double>(logits, stats, target, grad, dlogits, weight, ignore_index, label_smoothing)
             : ce_backward_t<float>(logits, stats, target, grad, dlogits, weight, ignore_index, label_smoothing);
       },

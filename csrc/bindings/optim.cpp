@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bindings_common.h"
+#include "bindings/common.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "dispatch.h"
@@ -51,7 +51,7 @@ void sgd_t(py::array w, py::array grad, py::object buf_obj, double lr, double mo
   }
   others.push_back({&w, "w"});
   check_like<T>(w, others, written);
-  const auto& k = fe::optim_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::optim::Kernels<T>>();
   fe::optim::SgdArgs<T> a{static_cast<T>(lr), static_cast<T>(momentum), static_cast<T>(dampening),
                           static_cast<T>(weight_decay), nesterov ? 1 : 0, first ? 1 : 0};
   T* pw = static_cast<T*>(w.mutable_data());
@@ -78,7 +78,7 @@ void adam_t(py::array w, py::array grad, py::array m, py::array v, py::object vm
   }
   others.push_back({&w, "w"});
   check_like<T>(w, others, written);
-  const auto& k = fe::optim_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::optim::Kernels<T>>();
   const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
   fe::optim::AdamArgs<T> a{static_cast<T>(lr),  static_cast<T>(beta1), static_cast<T>(beta2),
@@ -95,12 +95,6 @@ void adam_t(py::array w, py::array grad, py::array m, py::array v, py::object vm
   fe::optim::adam<T>(k, pw, pg, pm, pv, px, n, a, nt);
 }
 
-bool f64(const py::array& w) {
-  if (py::isinstance<py::array_t<float>>(w)) return false;
-  if (py::isinstance<py::array_t<double>>(w)) return true;
-  throw py::type_error("w must have dtype float32 or float64, got " + dtype_str(w) + " with shape " + shape_str(w));
-}
-
 }  // namespace
 
 void bind_optim(py::module_& m) {
@@ -108,7 +102,7 @@ void bind_optim(py::module_& m) {
       "sgd_update",
       [](py::array w, py::array grad, py::object buf, double lr, double momentum, double dampening,
          double weight_decay, bool nesterov, bool first) {
-        f64(w) ? sgd_t<double>(w, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
+        is_float64(w, "w") ? sgd_t<double>(w, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first)
                : sgd_t<float>(w, grad, buf, lr, momentum, dampening, weight_decay, nesterov, first);
       },
       py::arg("w").noconvert(), py::arg("grad").noconvert(), py::arg("buf").noconvert() = py::none(), py::kw_only(),
@@ -119,7 +113,7 @@ void bind_optim(py::module_& m) {
       "adam_update",
       [](py::array w, py::array grad, py::array m_, py::array v, py::object vmax, double lr, double beta1,
          double beta2, double eps, double weight_decay, int64_t step, bool decoupled) {
-        f64(w) ? adam_t<double>(w, grad, m_, v, vmax, lr, beta1, beta2, eps, weight_decay, step, decoupled)
+        is_float64(w, "w") ? adam_t<double>(w, grad, m_, v, vmax, lr, beta1, beta2, eps, weight_decay, step, decoupled)
                : adam_t<float>(w, grad, m_, v, vmax, lr, beta1, beta2, eps, weight_decay, step, decoupled);
       },
       py::arg("w").noconvert(), py::arg("grad").noconvert(), py::arg("exp_avg").noconvert(),

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "bindings_common.h"
+#include "bindings/common.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "dispatch.h"
@@ -121,8 +121,8 @@ py::tuple forward_t(const py::array& x, const py::array& w_ih, const py::array& 
   const T *px = static_cast<const T*>(x.data()), *pw_ih = static_cast<const T*>(w_ih.data());
   const T *pw_hh = static_cast<const T*>(w_hh.data()), *ph0 = static_cast<const T*>(h0.data());
   T* pout = out.mutable_data();
-  const auto& k = fe::rnn_kernels<T>(fe::active_isa());
-  const auto& uk = fe::gemm_ukernel<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::rnn::Kernels<T>>();
+  const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
   const int nt = fe::get_num_threads();
   {
     py::gil_scoped_release nogil;
@@ -183,8 +183,8 @@ py::tuple backward_t(const py::array& x, const py::array& w_ih, const py::array&
   const T *pw_hh = static_cast<const T*>(w_hh.data()), *pout = static_cast<const T*>(out.data());
   const T* pdout = static_cast<const T*>(dout.data());
   T* pdh0 = dh0.mutable_data();
-  const auto& k = fe::rnn_kernels<T>(fe::active_isa());
-  const auto& uk = fe::gemm_ukernel<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::rnn::Kernels<T>>();
+  const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
   const int nt = fe::get_num_threads();
   {
     py::gil_scoped_release nogil;
@@ -192,12 +192,6 @@ py::tuple backward_t(const py::array& x, const py::array& w_ih, const py::array&
                          nt);
   }
   return py::make_tuple(dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh);
-}
-
-bool f64(const py::array& x) {
-  if (py::isinstance<py::array_t<float>>(x)) return false;
-  if (py::isinstance<py::array_t<double>>(x)) return true;
-  throw py::type_error("x must have dtype float32 or float64, got " + dtype_str(x) + " with shape " + shape_str(x));
 }
 
 }  // namespace
@@ -208,7 +202,7 @@ void bind_rnn(py::module_& m) {
       [](py::array x, py::array w_ih, py::array w_hh, py::object b_ih, py::object b_hh, py::array h0, py::object c0,
          const std::string& mode, bool reverse) {
         const int md = parse_mode(mode);
-        return f64(x) ? forward_t<double>(x, w_ih, w_hh, b_ih, b_hh, h0, c0, md, reverse)
+        return is_float64(x, "x") ? forward_t<double>(x, w_ih, w_hh, b_ih, b_hh, h0, c0, md, reverse)
                       : forward_t<float>(x, w_ih, w_hh, b_ih, b_hh, h0, c0, md, reverse);
       },
       py::arg("x").noconvert(), py::arg("w_ih").noconvert(), py::arg("w_hh").noconvert(), py::arg("b_ih"),
@@ -225,7 +219,7 @@ saved: the arrays rnn_backward needs (gates, gh, hs, cs, tcs; None where the mod
       [](py::array x, py::array w_ih, py::array w_hh, py::array out, py::tuple saved, py::array dout,
          const std::string& mode, bool reverse, bool need_dx, bool need_dw, bool need_db) {
         const int md = parse_mode(mode);
-        return f64(x) ? backward_t<double>(x, w_ih, w_hh, out, saved, dout, md, reverse, need_dx, need_dw, need_db)
+        return is_float64(x, "x") ? backward_t<double>(x, w_ih, w_hh, out, saved, dout, md, reverse, need_dx, need_dw, need_db)
                       : backward_t<float>(x, w_ih, w_hh, out, saved, dout, md, reverse, need_dx, need_dw, need_db);
       },
       py::arg("x").noconvert(), py::arg("w_ih").noconvert(), py::arg("w_hh").noconvert(), py::arg("out").noconvert(),

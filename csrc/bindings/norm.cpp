@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "bindings_common.h"
+#include "bindings/common.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "dispatch.h"
@@ -66,7 +66,7 @@ void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::obj
   }
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
-  const auto& k = fe::norm_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::norm::Kernels<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
   fe::norm::forward_train<T>(k, px, N, C, L, pg, pb, eps, py_, pm, ps, pv, nt);
@@ -85,7 +85,7 @@ void eval_t(py::array x, py::array y, py::array mean, py::array invstd, py::obje
   const T* ps = channel_vector<T>(invstd, "invstd", C, &s);
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
-  const auto& k = fe::norm_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::norm::Kernels<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
   fe::norm::forward_eval<T>(k, px, N, C, L, pg, pb, pm, ps, py_, nt);
@@ -113,16 +113,10 @@ void backward_t(py::array dy, py::array x, py::array mean, py::array invstd, py:
   }
   const T* pdy = static_cast<const T*>(dy.data());
   const T* px = static_cast<const T*>(x.data());
-  const auto& k = fe::norm_kernels<T>(fe::active_isa());
+  const auto& k = fe::kernels<fe::norm::Kernels<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
   fe::norm::backward<T>(k, pdy, px, N, C, L, pg, pm, ps, train, pdx, pdg, pdb, nt);
-}
-
-bool f64(const py::array& a) {
-  if (py::isinstance<py::array_t<float>>(a)) return false;
-  if (py::isinstance<py::array_t<double>>(a)) return true;
-  throw py::type_error("x must have dtype float32 or float64, got " + dtype_str(a) + " with shape " + shape_str(a));
 }
 
 }  // namespace
@@ -130,7 +124,7 @@ bool f64(const py::array& a) {
 void bind_norm(py::module_& m) {
   m.def("batch_norm_train", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
                                py::object beta, double eps, py::object var) {
-          f64(x) ? train_t<double>(x, y, mean, invstd, gamma, beta, eps, var)
+          is_float64(x, "x") ? train_t<double>(x, y, mean, invstd, gamma, beta, eps, var)
                  : train_t<float>(x, y, mean, invstd, gamma, beta, eps, var);
         }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
         py::arg("gamma") = py::none(), py::arg("beta") = py::none(), py::arg("eps") = 1e-5, py::kw_only(),
@@ -140,12 +134,12 @@ void bind_norm(py::module_& m) {
         "in double.");
   m.def("batch_norm_eval", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
                               py::object beta) {
-          f64(x) ? eval_t<double>(x, y, mean, invstd, gamma, beta) : eval_t<float>(x, y, mean, invstd, gamma, beta);
+          is_float64(x, "x") ? eval_t<double>(x, y, mean, invstd, gamma, beta) : eval_t<float>(x, y, mean, invstd, gamma, beta);
         }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
         py::arg("gamma") = py::none(), py::arg("beta") = py::none(), "y = gamma * (x - mean) * invstd + beta.");
   m.def("batch_norm_backward", [](py::array dy, py::array x, py::array mean, py::array invstd, py::object gamma,
                                   py::object dx, py::object dgamma, py::object dbeta, bool train) {
-          f64(x) ? backward_t<double>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train)
+          is_float64(x, "x") ? backward_t<double>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train)
                  : backward_t<float>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train);
         }, py::arg("dy").noconvert(), py::arg("x").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
         py::arg("gamma") = py::none(), py::arg("dx") = py::none(), py::arg("dgamma") = py::none(),

@@ -11,6 +11,8 @@
 #include <string>
 #include <utility>
 
+#include "kernels/conv/conv.h"
+
 namespace fe {
 namespace pybind {
 namespace py = pybind11;
@@ -116,6 +118,64 @@ inline void require_scratch_fits(uint64_t count, uint64_t item, const std::strin
     PyErr_SetString(PyExc_MemoryError, (what + sizes).c_str());
     throw py::error_already_set();
   }
+}
+
+// The float32/float64 switch of every binding: true for float64, false for float32, else a TypeError
+// naming `name` (the argument whose dtype picks the kernel's T; the others are checked against it).
+inline bool is_float64(const py::array& a, const char* name) {
+  if (py::isinstance<py::array_t<float>>(a)) return false;
+  if (py::isinstance<py::array_t<double>>(a)) return true;
+  throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " + dtype_str(a) +
+                       " with shape " + shape_str(a));
+}
+
+inline void require_shape(const py::array& a, const char* name, std::initializer_list<int64_t> shape) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  int i = 0;
+  for (int64_t v : shape) ok = ok && a.shape(i++) == v;
+  if (!ok) {
+    std::string want = "(";
+    i = 0;
+    for (int64_t v : shape) want += (i++ ? ", " : "") + std::to_string(v);
+    throw py::value_error(std::string(name) + " must have shape " + want + "), got " + shape_str(a));
+  }
+}
+
+// An output buffer: a C-contiguous, writeable T array of exactly `shape` (the kernel overwrites it).
+template <class T>
+void require_output(const py::array& a, const char* name, std::initializer_list<int64_t> shape) {
+  require_c_array<T>(a, name, static_cast<int>(shape.size()));
+  require_writeable(a, name);
+  require_shape(a, name, shape);
+}
+
+// Window geometry of convolution and pooling (one (height, width) pair per parameter).
+using Pair = std::pair<int64_t, int64_t>;
+inline std::string pair_str(const Pair& p) { return "(" + std::to_string(p.first) + ", " + std::to_string(p.second) + ")"; }
+
+inline fe::conv::Geometry window_geometry(int64_t C, int64_t H, int64_t W, Pair k, Pair s, Pair p, Pair d, const char* what) {
+  if (k.first < 1 || k.second < 1) throw py::value_error(std::string(what) + ": kernel_size must be >= 1, got " + pair_str(k));
+  if (s.first < 1 || s.second < 1) throw py::value_error(std::string(what) + ": stride must be >= 1, got " + pair_str(s));
+  if (p.first < 0 || p.second < 0) throw py::value_error(std::string(what) + ": padding must be >= 0, got " + pair_str(p));
+  if (d.first < 1 || d.second < 1) throw py::value_error(std::string(what) + ": dilation must be >= 1, got " + pair_str(d));
+  // Bounded so that the size arithmetic below stays far from int64 overflow (signed overflow is UB).
+  const int64_t lim = int64_t(1) << 31;
+  for (const Pair* v : {&k, &s, &p, &d})
+    if (v->first >= lim || v->second >= lim)
+      throw py::value_error(std::string(what) + ": kernel_size, stride, padding and dilation must be below 2**31, got " +
+                            pair_str(k) + ", " + pair_str(s) + ", " + pair_str(p) + ", " + pair_str(d));
+  const int64_t eh = d.first * (k.first - 1) + 1, ew = d.second * (k.second - 1) + 1;
+  const int64_t OH = (H + 2 * p.first - eh) / s.first + 1, OW = (W + 2 * p.second - ew) / s.second + 1;
+  if (H + 2 * p.first < eh || W + 2 * p.second < ew || OH < 1 || OW < 1)
+    throw py::value_error(std::string(what) + ": the (dilated) kernel " + pair_str({eh, ew}) +
+                          " is larger than the padded input " + pair_str({H + 2 * p.first, W + 2 * p.second}));
+  int64_t rows = 0, cols = 0, elems = 0;
+  if (__builtin_mul_overflow(C, k.first * k.second, &rows) || __builtin_mul_overflow(OH, OW, &cols) ||
+      __builtin_mul_overflow(rows, cols, &elems))
+    throw py::value_error(std::string(what) + ": the column matrix (C*kh*kw, OH*OW) for " + std::to_string(C) +
+                          " channels, kernel " + pair_str(k) + " and output " + pair_str({OH, OW}) +
+                          " has more than 2**63 elements");
+  return {C, H, W, k.first, k.second, s.first, s.second, p.first, p.second, d.first, d.second, OH, OW};
 }
 
 }  // namespace pybind

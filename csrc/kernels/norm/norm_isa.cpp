@@ -1,6 +1,13 @@
-// Batch-norm loops, #included inside an anonymous namespace of each ISA's file. Channel c's values
+// Batch-norm loops, compiled once per ISA level (common/isa.h). Channel c's values
 // are the N runs x[n, c, 0:L]; sums use kLanes partial accumulators combined in a fixed order. float32
 // runs in float where that is exact enough and in double where float overflowed (see norm.h).
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "kernels/norm/norm.h"
+
+namespace fe {
+namespace norm {
+namespace {
 
 constexpr int kLanes = 16;
 
@@ -153,3 +160,10 @@ void fill_kernels(Kernels<T>* k) {
   k->forward_eval = &forward_eval_body<T>;
   k->backward = &backward_body<T>;
 }
+
+}  // namespace
+
+FE_DEFINE_FILLS(Kernels, fill_kernels)
+
+}  // namespace norm
+}  // namespace fe

@@ -1,9 +1,17 @@
-// Row kernels for softmax / log-softmax / cross-entropy. #included inside an anonymous namespace of
-// each ISA's file: plain loops the compiler vectorises with that file's flags (no library calls in
-// the hot loops, so no inline library code compiled with ISA flags can leak to other levels).
+// Row kernels for softmax / log-softmax / cross-entropy, compiled once per ISA level (common/isa.h):
+// plain loops the compiler vectorises with that file's flags (no library calls in the hot loops, so no
+// inline library code compiled with ISA flags can leak to other levels).
 // Every row subtracts its max before exp, so logits of +-1e4 neither overflow nor lose the answer.
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "common/simd_math.h"
+#include "kernels/softmax/softmax.h"
 
-// exp for float as plain arithmetic (Cephes' expf: 2^n times a polynomial on [-ln2/2, ln2/2], about
+namespace fe {
+namespace softmax {
+namespace {
+
+// exp for float as plain arithmetic (Cephes' expf, common/simd_math.h: 2^n times a polynomial on [-ln2/2, ln2/2], about
 // 1 ulp), so the loops that call it vectorise. 2^n is applied as two factors 2^(n>>1) * 2^(n-(n>>1)),
 // each a normal float, so results below FLT_MIN (x < -87.3) underflow gradually to the right
 // subnormal instead of being clamped; NaN stays NaN, below -104 (under half the smallest subnormal)
@@ -11,14 +19,7 @@
 inline float exp_(float x) {
   const float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
   const float fx = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
-  const float r = xc - fx * 0.693359375f + fx * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float poly = p * (r * r) + r + 1.0f;
+  const float poly = expf_poly(xc - fx * 0.693359375f + fx * 2.12194440e-4f);
   const int n = static_cast<int>(fx), n1 = n >> 1, n2 = n - n1;  // n in [-150, 129]: both halves in range
   const unsigned bits1 = static_cast<unsigned>(n1 + 127) << 23, bits2 = static_cast<unsigned>(n2 + 127) << 23;
   float scale1, scale2;
@@ -185,3 +186,10 @@ void fill_kernels(Kernels<T>* k) {
   k->ce_forward = &ce_forward_rows<T>;
   k->ce_backward = &ce_backward_rows<T>;
 }
+
+}  // namespace
+
+FE_DEFINE_FILLS(Kernels, fill_kernels)
+
+}  // namespace softmax
+}  // namespace fe

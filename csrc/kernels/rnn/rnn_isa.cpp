@@ -1,25 +1,26 @@
-// Gate kernels of the recurrent layers (see rnn.h), #included inside an anonymous namespace of each
-// ISA's file: plain loops over the batch columns of one gate unit, which the compiler vectorises with
+// Gate kernels of the recurrent layers (see rnn.h), compiled once per ISA level (common/isa.h): plain
+// loops over the batch columns of one gate unit, which the compiler vectorises with
 // that file's flags. The non-linearities are written as arithmetic (no library call in the float
 // loops), and each kernel fuses them with the state update, so a step's gates are read once.
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "common/simd_math.h"
+#include "kernels/rnn/rnn.h"
+
+namespace fe {
+namespace rnn {
+namespace {
 
 // exp for the gates' float sigmoid and tanh, as plain arithmetic: Cephes' expf polynomial (2^n times
 // a polynomial on [-ln2/2, ln2/2], about 1 ulp) with the argument clamped to [-87.3, 88.3], where 2^n
 // is one normal float. Clamping changes nothing the gates can see (sigmoid(x) is 1 to the last bit
-// above 17 and below 4e-39 under -88; tanh is +-1 beyond 9), and without softmax_rows.inc's
+// above 17 and below 4e-39 under -88; tanh is +-1 beyond 9), and without softmax_isa.cpp's
 // gradual-underflow and NaN selects the loops run 1.7x faster. NaN still propagates (through the
 // polynomial).
 inline float exp_gate(float x) {
   const float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
   const float fx = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
-  const float r = xc - fx * 0.693359375f + fx * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float poly = p * (r * r) + r + 1.0f;
+  const float poly = expf_poly(xc - fx * 0.693359375f + fx * 2.12194440e-4f);
   const unsigned bits = static_cast<unsigned>(static_cast<int>(fx) + 127) << 23;  // 2^n, n in [-126, 127]
   float scale;
   __builtin_memcpy(&scale, &bits, sizeof scale);
@@ -235,7 +236,8 @@ void row_sum_body(const T* a, int64_t lda, int64_t cols, T* out, int64_t r0, int
 }
 
 // Transposes in 8x8 tiles: with AVX each tile is eight loads, a shuffle network and eight stores
-// (float; double goes as four 4x4 tiles); edges and the scalar level go element by element.
+// (float; double goes as four 4x4 tiles; common/simd_math.h); edges and the scalar level go element
+// by element.
 template <class T>
 inline void transpose_tile_scalar(const T* src, int64_t lds, T* dst, int64_t ldd, int64_t rows, int64_t cols,
                                   int add) {
@@ -248,45 +250,12 @@ inline void transpose_tile_scalar(const T* src, int64_t lds, T* dst, int64_t ldd
 
 #ifdef __AVX__
 inline void transpose_8x8(const float* src, int64_t lds, float* dst, int64_t ldd, int add) {
-  __m256 r[8], t[8], u[8];
-  for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(src + q * lds);
-  for (int q = 0; q < 8; q += 2) {
-    t[q] = _mm256_unpacklo_ps(r[q], r[q + 1]);
-    t[q + 1] = _mm256_unpackhi_ps(r[q], r[q + 1]);
-  }
-  for (int q = 0; q < 8; q += 4) {
-    u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
-    u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xEE);
-    u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
-    u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
-  }
-  for (int q = 0; q < 4; ++q) {  // columns q and q+4 of the 8 rows
-    __m256 lo = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20), hi = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
-    if (add) {
-      lo = _mm256_add_ps(_mm256_loadu_ps(dst + q * ldd), lo);
-      hi = _mm256_add_ps(_mm256_loadu_ps(dst + (q + 4) * ldd), hi);
-    }
-    _mm256_storeu_ps(dst + q * ldd, lo);
-    _mm256_storeu_ps(dst + (q + 4) * ldd, hi);
-  }
-}
-
-inline void transpose_4x4(const double* src, int64_t lds, double* dst, int64_t ldd, int add) {
-  const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + lds);
-  const __m256d r2 = _mm256_loadu_pd(src + 2 * lds), r3 = _mm256_loadu_pd(src + 3 * lds);
-  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-  const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-  __m256d c[4] = {_mm256_permute2f128_pd(t0, t2, 0x20), _mm256_permute2f128_pd(t1, t3, 0x20),
-                  _mm256_permute2f128_pd(t0, t2, 0x31), _mm256_permute2f128_pd(t1, t3, 0x31)};
-  for (int q = 0; q < 4; ++q) {
-    if (add) c[q] = _mm256_add_pd(_mm256_loadu_pd(dst + q * ldd), c[q]);
-    _mm256_storeu_pd(dst + q * ldd, c[q]);
-  }
+  transpose_8x8_ps(src, lds, dst, ldd, add);
 }
 
 inline void transpose_8x8(const double* src, int64_t lds, double* dst, int64_t ldd, int add) {
   for (int a = 0; a < 8; a += 4)
-    for (int b = 0; b < 8; b += 4) transpose_4x4(src + a * lds + b, lds, dst + b * ldd + a, ldd, add);
+    for (int b = 0; b < 8; b += 4) transpose_4x4_pd(src + a * lds + b, lds, dst + b * ldd + a, ldd, add);
 }
 #endif
 
@@ -315,3 +284,10 @@ void fill_kernels(Kernels<T>* k) {
   k->row_sum = row_sum_body<T>;
   k->transpose = transpose_body<T>;
 }
+
+}  // namespace
+
+FE_DEFINE_FILLS(Kernels, fill_kernels)
+
+}  // namespace rnn
+}  // namespace fe

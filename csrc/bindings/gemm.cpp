@@ -1,17 +1,14 @@
-// firstepoch._C: the only file that includes pybind11. It checks every argument (dtype, rank, shape,
-// layout, aliasing) and raises TypeError/ValueError naming it; it never casts or copies. Kernels run
-// with the GIL released.
+// Bindings of GEMM (gemm, with its bias/ReLU epilogue) and its tuning and peak-probe helpers.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
-#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <string>
 
+#include "bindings/common.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
-#include "bindings_common.h"
 #include "dispatch.h"
 
 namespace py = pybind11;
@@ -104,7 +101,7 @@ py::array gemm_typed(py::array a, py::array b, py::array out, bool trans_a, bool
   const T* pa = static_cast<const T*>(a.data());
   const T* pb = static_cast<const T*>(b.data());
   T* pc = static_cast<T*>(out.mutable_data());
-  const auto& uk = fe::gemm_ukernel<T>(fe::active_isa());
+  const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
   const int nthreads = fe::get_num_threads();
   {
     py::gil_scoped_release nogil;
@@ -117,51 +114,13 @@ py::array gemm_typed(py::array a, py::array b, py::array out, bool trans_a, bool
 
 py::array gemm(py::array a, py::array b, py::array out, bool trans_a, bool trans_b, double alpha, double beta,
                py::object bias, bool relu) {
-  if (py::isinstance<py::array_t<float>>(out))
-    return gemm_typed<float>(a, b, out, trans_a, trans_b, alpha, beta, bias, relu);
-  if (py::isinstance<py::array_t<double>>(out))
-    return gemm_typed<double>(a, b, out, trans_a, trans_b, alpha, beta, bias, relu);
-  throw py::type_error("out must have dtype float32 or float64, got " + dtype_str(out) + " with shape " +
-                       shape_str(out));
-}
-
-py::dict cpu_info() {
-  py::dict d;
-  d["isa"] = fe::isa_name(fe::active_isa());
-  py::list av;
-  for (auto isa : fe::available_isas()) av.append(fe::isa_name(isa));
-  d["available"] = av;
-  d["threads"] = fe::configured_num_threads();
-  d["adaptive_threads"] = fe::adaptive_threads();
-#ifdef FIRSTEPOCH_HAVE_OPENMP
-  d["openmp"] = true;
-#else
-  d["openmp"] = false;
-#endif
-  d["forked_child"] = fe::in_forked_child();
-  py::dict kernels;
-  kernels["sgemm"] = fe::gemm_ukernel<float>(fe::active_isa()).name;
-  kernels["dgemm"] = fe::gemm_ukernel<double>(fe::active_isa()).name;
-  d["kernels"] = kernels;
-  return d;
+  return is_float64(out, "out") ? gemm_typed<double>(a, b, out, trans_a, trans_b, alpha, beta, bias, relu)
+                                : gemm_typed<float>(a, b, out, trans_a, trans_b, alpha, beta, bias, relu);
 }
 
 }  // namespace
 
-void bind_softmax(py::module_& m);
-void bind_optim(py::module_& m);
-void bind_conv(py::module_& m);
-void bind_norm(py::module_& m);
-void bind_rnn(py::module_& m);
-
-PYBIND11_MODULE(_C, m) {
-  m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
-#ifdef FIRSTEPOCH_VERSION
-  m.attr("__version__") = FIRSTEPOCH_VERSION;
-#endif
-  // Resolve FIRSTEPOCH_ISA now, so a bad value fails the import with a clear message.
-  fe::active_isa();
-
+void bind_gemm(py::module_& m) {
   m.def("gemm", &gemm, py::arg("a").noconvert(), py::arg("b").noconvert(), py::arg("out").noconvert(),
         py::kw_only(), py::arg("trans_a") = false, py::arg("trans_b") = false, py::arg("alpha") = 1.0,
         py::arg("beta") = 0.0, py::arg("bias") = py::none(), py::arg("relu") = false,
@@ -170,11 +129,6 @@ PYBIND11_MODULE(_C, m) {
 a, b, out: float32 or float64 arrays (all the same dtype), 2-D, or 3-D for a batch (a 2-D operand is
 shared by every batch entry). Rows must have unit stride (C-contiguous or row slices); op(x) is x or,
 with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added per column.)");
-  m.def("cpu_info", &cpu_info, "ISA in use, ISAs available, thread count and kernel names.");
-  m.def("get_isa", [] { return std::string(fe::isa_name(fe::active_isa())); });
-  m.def(
-      "set_isa", [](const std::string& name) { fe::set_active_isa(fe::isa_from_name(name)); },
-      py::arg("name"), "Force an ISA level: 'scalar', 'avx2' or 'avx512' (RuntimeError if unsupported).");
   m.def(
       "_set_gemm_blocking",
       [](const std::string& dtype, const std::string& isa, int mc, int kc, int nc) {
@@ -186,30 +140,19 @@ with trans_x=True, its transpose. beta == 0 never reads out. bias: (N,) added pe
   m.def("_gemm_blocking", [](const std::string& dtype, const std::string& isa) {
     auto isa_v = fe::isa_from_name(isa);
     if (dtype == "float64") {
-      const auto& u = fe::gemm_ukernel<double>(isa_v);
+      const auto& u = fe::kernels<fe::gemm::UKernel<double>>(isa_v);
       return py::make_tuple(u.mr, u.nr, u.mc, u.kc, u.nc);
     }
-    const auto& u = fe::gemm_ukernel<float>(isa_v);
+    const auto& u = fe::kernels<fe::gemm::UKernel<float>>(isa_v);
     return py::make_tuple(u.mr, u.nr, u.mc, u.kc, u.nc);
   }, py::arg("dtype"), py::arg("isa"), "(mr, nr, mc, kc, nc) of one GEMM kernel.");
-  m.def("get_num_threads", &fe::configured_num_threads,
-        "Kernel threads: the count set_num_threads set (in any thread), else OpenMP's default.");
-  m.def("set_num_threads", &fe::set_num_threads, py::arg("n"),
-        "Sets the kernel thread count for every thread of the process (and ends the adaptive default).");
-  m.def("_kernel_threads", &fe::get_num_threads,
-        "Threads a kernel started now would use (1 while the adaptive default finds one thread faster).");
   m.def(
       "fma_peak_gflops",
       [](const std::string& isa, int64_t iters, int threads) {
-        auto probe = fe::fma_probe_fn(fe::isa_from_name(isa));
+        auto probe = fe::kernels<fe::gemm::UKernel<float>>(fe::isa_from_name(isa)).fma_probe;
         py::gil_scoped_release nogil;
         return fe::gemm::measure_peak_gflops(probe, iters, threads);
       },
       py::arg("isa"), py::arg("iters") = 20000000, py::arg("threads") = 1,
       "Measured FMA throughput (GFLOP/s) of an ISA's probe on `threads` threads together.");
-  bind_softmax(m);
-  bind_optim(m);
-  bind_conv(m);
-  bind_norm(m);
-  bind_rnn(m);
 }

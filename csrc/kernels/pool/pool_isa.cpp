@@ -1,208 +1,12 @@
-// im2col / col2im and pooling loops, #included inside an anonymous namespace of each ISA's file.
-// Rows of the column matrix are (c, i, j) of the kernel window; columns are output positions.
+// Max and average pooling loops (NCHW planes), compiled once per ISA level (common/isa.h): plain loops
+// the compiler vectorises with that file's flags.
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "kernels/pool/pool.h"
 
-// The outputs ow in [lo, hi) whose input column w0 + ow*sw lies inside [0, W): no checks inside it.
-inline void valid_span(int64_t w0, int64_t sw, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
-  int64_t a = w0 >= 0 ? 0 : (-w0 + sw - 1) / sw;
-  int64_t b = w0 > W - 1 ? 0 : (W - 1 - w0) / sw + 1;
-  if (a > OW) a = OW;
-  if (b > OW) b = OW;
-  if (b < a) b = a;
-  *lo = a;
-  *hi = b;
-}
-
-// Rows of a column matrix are short (an output row: 28 or 10 values in LeNet-5). Plain loops would
-// either become memcpy/memset calls (three library calls per 28-value row cost more than the copying:
-// im2col ran at 5-10 GB/s) or a vector body plus up to 15 scalar iterations. The span helpers below
-// copy, zero and add n contiguous values with full vectors and one masked vector for the rest (masked
-// lanes are neither read nor written, so a span may end at the end of an array).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
-#endif
-
-#if defined(__AVX512F__)
-inline __mmask16 tail16(int64_t r) { return static_cast<__mmask16>((1u << r) - 1u); }
-inline __mmask8 tail8(int64_t r) { return static_cast<__mmask8>((1u << r) - 1u); }
-inline void copy_span(float* out, const float* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) _mm512_storeu_ps(out + k, _mm512_loadu_ps(in + k));
-  if (k < n) _mm512_mask_storeu_ps(out + k, tail16(n - k), _mm512_maskz_loadu_ps(tail16(n - k), in + k));
-}
-inline void copy_span(double* out, const double* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8) _mm512_storeu_pd(out + k, _mm512_loadu_pd(in + k));
-  if (k < n) _mm512_mask_storeu_pd(out + k, tail8(n - k), _mm512_maskz_loadu_pd(tail8(n - k), in + k));
-}
-inline void zero_span(float* out, int64_t n) {
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16) _mm512_storeu_ps(out + k, _mm512_setzero_ps());
-  if (k < n) _mm512_mask_storeu_ps(out + k, tail16(n - k), _mm512_setzero_ps());
-}
-inline void zero_span(double* out, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8) _mm512_storeu_pd(out + k, _mm512_setzero_pd());
-  if (k < n) _mm512_mask_storeu_pd(out + k, tail8(n - k), _mm512_setzero_pd());
-}
-inline void add_span(float* out, const float* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 16 <= n; k += 16)
-    _mm512_storeu_ps(out + k, _mm512_add_ps(_mm512_loadu_ps(out + k), _mm512_loadu_ps(in + k)));
-  if (k < n) {
-    const __mmask16 m = tail16(n - k);
-    _mm512_mask_storeu_ps(out + k, m,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(m, out + k), _mm512_maskz_loadu_ps(m, in + k)));
-  }
-}
-inline void add_span(double* out, const double* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    _mm512_storeu_pd(out + k, _mm512_add_pd(_mm512_loadu_pd(out + k), _mm512_loadu_pd(in + k)));
-  if (k < n) {
-    const __mmask8 m = tail8(n - k);
-    _mm512_mask_storeu_pd(out + k, m,
-                          _mm512_add_pd(_mm512_maskz_loadu_pd(m, out + k), _mm512_maskz_loadu_pd(m, in + k)));
-  }
-}
-#elif defined(__AVX2__)
-inline __m256i tail_mask32(int64_t r) {  // lanes < r of 8 int32 lanes set
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-inline __m256i tail_mask64(int64_t r) {  // lanes < r of 4 int64 lanes set
-  return _mm256_cmpgt_epi64(_mm256_set1_epi64x(r), _mm256_setr_epi64x(0, 1, 2, 3));
-}
-inline void copy_span(float* out, const float* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(out + k, _mm256_loadu_ps(in + k));
-  if (k < n) {
-    const __m256i m = tail_mask32(n - k);
-    _mm256_maskstore_ps(out + k, m, _mm256_maskload_ps(in + k, m));
-  }
-}
-inline void copy_span(double* out, const double* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 4 <= n; k += 4) _mm256_storeu_pd(out + k, _mm256_loadu_pd(in + k));
-  if (k < n) {
-    const __m256i m = tail_mask64(n - k);
-    _mm256_maskstore_pd(out + k, m, _mm256_maskload_pd(in + k, m));
-  }
-}
-inline void zero_span(float* out, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(out + k, _mm256_setzero_ps());
-  if (k < n) _mm256_maskstore_ps(out + k, tail_mask32(n - k), _mm256_setzero_ps());
-}
-inline void zero_span(double* out, int64_t n) {
-  int64_t k = 0;
-  for (; k + 4 <= n; k += 4) _mm256_storeu_pd(out + k, _mm256_setzero_pd());
-  if (k < n) _mm256_maskstore_pd(out + k, tail_mask64(n - k), _mm256_setzero_pd());
-}
-inline void add_span(float* out, const float* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    _mm256_storeu_ps(out + k, _mm256_add_ps(_mm256_loadu_ps(out + k), _mm256_loadu_ps(in + k)));
-  if (k < n) {
-    const __m256i m = tail_mask32(n - k);
-    _mm256_maskstore_ps(out + k, m, _mm256_add_ps(_mm256_maskload_ps(out + k, m), _mm256_maskload_ps(in + k, m)));
-  }
-}
-inline void add_span(double* out, const double* in, int64_t n) {
-  int64_t k = 0;
-  for (; k + 4 <= n; k += 4)
-    _mm256_storeu_pd(out + k, _mm256_add_pd(_mm256_loadu_pd(out + k), _mm256_loadu_pd(in + k)));
-  if (k < n) {
-    const __m256i m = tail_mask64(n - k);
-    _mm256_maskstore_pd(out + k, m, _mm256_add_pd(_mm256_maskload_pd(out + k, m), _mm256_maskload_pd(in + k, m)));
-  }
-}
-#else
-template <class T>
-inline void copy_span(T* out, const T* in, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) out[k] = in[k];
-}
-template <class T>
-inline void zero_span(T* out, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) out[k] = T(0);
-}
-template <class T>
-inline void add_span(T* out, const T* in, int64_t n) {
-  for (int64_t k = 0; k < n; ++k) out[k] += in[k];
-}
-#endif
-
-template <class T>
-void im2col_body(const T* x, const Geometry& g, T* col, int64_t ldc) {
-  const int64_t L = ldc;  // the row stride of col (OH*OW, or more when several images share a column block)
-  for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t i = 0; i < g.kh; ++i) {
-      // the output rows oh in [oh0, oh1) read an input row inside [0, H); the others are padding
-      int64_t oh0, oh1;
-      valid_span(i * g.dh - g.ph, g.sh, g.H, g.OH, &oh0, &oh1);
-      for (int64_t j = 0; j < g.kw; ++j) {
-        T* row = col + ((c * g.kh + i) * g.kw + j) * L;
-        const int64_t w0 = j * g.dw - g.pw;
-        int64_t lo, hi;
-        valid_span(w0, g.sw, g.W, g.OW, &lo, &hi);
-        zero_span(row, oh0 * g.OW);
-        zero_span(row + oh1 * g.OW, (g.OH - oh1) * g.OW);
-        if (g.sw == 1 && g.sh == 1 && g.OW == g.W && oh0 < oh1 && lo < hi) {
-          // "Same" padding at stride 1: output rows and input rows have one length, so the window's
-          // rows [oh0, oh1) are one contiguous copy of the plane at a fixed offset; the columns that
-          // fall in the padding (ow < lo, ow >= hi) then get their zeros back, row by row.
-          const int64_t h0 = oh0 + i * g.dh - g.ph;  // the input row output row oh0 reads
-          copy_span(row + oh0 * g.OW + lo, x + (c * g.H + h0) * g.W + w0 + lo, (oh1 - oh0 - 1) * g.OW + hi - lo);
-          if (lo > 0 || hi < g.OW)
-            for (int64_t oh = oh0; oh < oh1; ++oh) {
-              zero_span(row + oh * g.OW, lo);
-              zero_span(row + oh * g.OW + hi, g.OW - hi);
-            }
-          continue;
-        }
-        for (int64_t oh = oh0; oh < oh1; ++oh) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          T* out = row + oh * g.OW;
-          const T* in = x + (c * g.H + h) * g.W;
-          zero_span(out, lo);
-          if (g.sw == 1) {
-            if (lo < hi) copy_span(out + lo, in + (w0 + lo), hi - lo);  // (no pointer past the row)
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[w0 + ow * g.sw];
-          }
-          zero_span(out + hi, g.OW - hi);
-        }
-      }
-    }
-}
-
-template <class T>
-void col2im_body(const T* col, const Geometry& g, T* dx, int64_t ldc) {
-  const int64_t L = ldc;  // the row stride of col
-  for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t i = 0; i < g.kh; ++i) {
-      int64_t oh0, oh1;
-      valid_span(i * g.dh - g.ph, g.sh, g.H, g.OH, &oh0, &oh1);
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const T* row = col + ((c * g.kh + i) * g.kw + j) * L;
-        const int64_t w0 = j * g.dw - g.pw;
-        int64_t lo, hi;
-        valid_span(w0, g.sw, g.W, g.OW, &lo, &hi);
-        for (int64_t oh = oh0; oh < oh1; ++oh) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          T* out = dx + (c * g.H + h) * g.W;
-          const T* in = row + oh * g.OW;
-          if (g.sw == 1 && lo < hi)
-            add_span(out + (w0 + lo), in + lo, hi - lo);
-          else if (g.sw != 1)
-            for (int64_t ow = lo; ow < hi; ++ow) out[w0 + ow * g.sw] += in[ow];
-        }
-      }
-    }
-}
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+namespace fe {
+namespace pool {
+namespace {
 
 // One candidate of a window against the best so far: it wins if better, or equal and earlier in the
 // plane (a smaller index: earlier in raster order).
@@ -356,6 +160,7 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
 template <class T>
 void maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0, int64_t p1) {
   const int64_t L = g.OH * g.OW;
+  for (int64_t i = p0 * g.H * g.W; i < p1 * g.H * g.W; ++i) dx[i] = T(0);  // overwritten, not added into
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t o = 0; o < L; ++o) {
       const int64_t where = argmax[p * L + o];
@@ -406,6 +211,7 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
   const T inv = T(1) / T(g.kh * g.kw);
   for (int64_t p = p0; p < p1; ++p) {
     T* dp = dx + p * g.H * g.W;
+    for (int64_t i = 0; i < g.H * g.W; ++i) dp[i] = T(0);  // overwritten, not added into
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ++ow) {
         const T v = dy[(p * g.OH + oh) * g.OW + ow] * inv;
@@ -423,10 +229,15 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
 
 template <class T>
 void fill_kernels(Kernels<T>* k) {
-  k->im2col = &im2col_body<T>;
-  k->col2im = &col2im_body<T>;
   k->maxpool = &maxpool_body<T>;
   k->maxpool_backward = &maxpool_backward_body<T>;
   k->avgpool = &avgpool_body<T>;
   k->avgpool_backward = &avgpool_backward_body<T>;
 }
+
+}  // namespace
+
+FE_DEFINE_FILLS(Kernels, fill_kernels)
+
+}  // namespace pool
+}  // namespace fe

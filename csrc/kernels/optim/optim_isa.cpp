@@ -1,5 +1,12 @@
-// Elementwise optimizer updates, #included inside an anonymous namespace of each ISA's file: plain
+// Elementwise optimizer updates, compiled once per ISA level (common/isa.h): plain
 // loops the compiler vectorises with that file's flags (sqrt through a builtin, no library code).
+// Everything but the fill functions has internal linkage, so no level's code can leak into another's.
+#include "common/isa.h"
+#include "kernels/optim/optim.h"
+
+namespace fe {
+namespace optim {
+namespace {
 
 inline float sqrt_(float x) { return __builtin_sqrtf(x); }
 inline double sqrt_(double x) { return __builtin_sqrt(x); }
@@ -60,3 +67,10 @@ void fill_kernels(Kernels<T>* k) {
   k->sgd = &sgd_body<T>;
   k->adam = &adam_body<T>;
 }
+
+}  // namespace
+
+FE_DEFINE_FILLS(Kernels, fill_kernels)
+
+}  // namespace optim
+}  // namespace fe

@@ -1,0 +1,151 @@
+// Bindings of convolution (conv2d_forward / conv2d_backward) and its im2col / col2im, NCHW. Window
+// parameters are checked by window_geometry (common.h) with ValueErrors naming them.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <utility>
+
+#include "bindings/common.h"
+#include "common/cpu.h"
+#include "common/parallel.h"
+#include "dispatch.h"
+
+namespace py = pybind11;
+using namespace fe::pybind;
+
+namespace {
+
+// conv2d's column buffer (C*kh*kw, OH*OW) of at least one image, checked before the kernel allocates it.
+template <class T>
+void require_columns_fit(const fe::conv::Geometry& g) {
+  require_scratch_fits(static_cast<uint64_t>(g.C * g.kh * g.kw) * static_cast<uint64_t>(g.OH * g.OW), sizeof(T),
+                       "conv2d: the column buffer (C*kh*kw, OH*OW) = (" + std::to_string(g.C * g.kh * g.kw) + ", " +
+                           std::to_string(g.OH * g.OW) + ")");
+}
+
+template <class T>
+void im2col_t(py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
+  require_c_array<T>(x, "x", 3);
+  const auto g = window_geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, d, "im2col");
+  require_output<T>(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
+  require_no_overlap(col, x, "col", "x");
+  const T* px = static_cast<const T*>(x.data());
+  T* pc = static_cast<T*>(col.mutable_data());
+  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
+  py::gil_scoped_release nogil;
+  kk.im2col(px, g, pc, g.OH * g.OW);
+}
+
+template <class T>
+void col2im_t(py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
+  require_c_array<T>(dx, "dx", 3);
+  require_writeable(dx, "dx");
+  const auto g = window_geometry(dx.shape(0), dx.shape(1), dx.shape(2), k, s, p, d, "col2im");
+  require_c_array<T>(col, "col", 2);
+  require_shape(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
+  require_no_overlap(dx, col, "dx", "col");
+  const T* pc = static_cast<const T*>(col.data());
+  T* pd = static_cast<T*>(dx.mutable_data());
+  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
+  py::gil_scoped_release nogil;
+  kk.col2im(pc, g, pd, g.OH * g.OW);
+}
+
+template <class T>
+fe::conv::Geometry conv_geometry(const py::array& x, const py::array& w, int64_t groups, Pair s, Pair p, Pair d) {
+  require_c_array<T>(x, "x", 4);
+  require_c_array<T>(w, "weight", 4);
+  const int64_t C = x.shape(1), OC = w.shape(0);
+  if (groups < 1 || C % groups || OC % groups || w.shape(1) * groups != C)
+    throw py::value_error("conv2d: input " + shape_str(x) + " and weight " + shape_str(w) + " do not fit groups=" +
+                          std::to_string(groups));
+  return window_geometry(C, x.shape(2), x.shape(3), {w.shape(2), w.shape(3)}, s, p, d, "conv2d");
+}
+
+template <class T>
+void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
+  const auto g = conv_geometry<T>(x, w, groups, s, p, d);
+  const int64_t N = x.shape(0), OC = w.shape(0);
+  require_output<T>(y, "y", {N, OC, g.OH, g.OW});
+  require_no_overlap(y, x, "y", "x");
+  require_no_overlap(y, w, "y", "weight");
+  py::array b;
+  const T* pb = nullptr;
+  if (!bias.is_none()) {
+    b = bias.cast<py::array>();
+    require_c_array<T>(b, "bias", 1);
+    require_shape(b, "bias", {OC});
+    pb = static_cast<const T*>(b.data());
+  }
+  const T* px = static_cast<const T*>(x.data());
+  require_columns_fit<T>(g);
+  const T* pw = static_cast<const T*>(w.data());
+  T* py_ = static_cast<T*>(y.mutable_data());
+  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
+  const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::conv::conv2d_forward<T>(kk, uk, px, N, g, pw, OC, groups, pb, py_, nt);
+}
+
+template <class T>
+void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, py::object dw_obj, Pair s, Pair p, Pair d,
+                     int64_t groups) {
+  const auto g = conv_geometry<T>(x, w, groups, s, p, d);
+  const int64_t N = x.shape(0), OC = w.shape(0);
+  require_c_array<T>(dy, "dy", 4);
+  require_shape(dy, "dy", {N, OC, g.OH, g.OW});
+  py::array dxa, dwa;
+  T* pdx = nullptr;
+  T* pdw = nullptr;
+  if (!dx_obj.is_none()) {
+    dxa = dx_obj.cast<py::array>();
+    require_output<T>(dxa, "dx", {N, g.C, g.H, g.W});
+    require_no_overlap(dxa, dy, "dx", "dy");
+    require_no_overlap(dxa, x, "dx", "x");
+    pdx = static_cast<T*>(dxa.mutable_data());
+  }
+  if (!dw_obj.is_none()) {
+    dwa = dw_obj.cast<py::array>();
+    require_output<T>(dwa, "dweight", {OC, w.shape(1), w.shape(2), w.shape(3)});
+    require_no_overlap(dwa, dy, "dweight", "dy");
+    require_no_overlap(dwa, w, "dweight", "weight");
+    pdw = static_cast<T*>(dwa.mutable_data());
+  }
+  const T* px = static_cast<const T*>(x.data());
+  const T* pw = static_cast<const T*>(w.data());
+  require_columns_fit<T>(g);
+  const T* pdy = static_cast<const T*>(dy.data());
+  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
+  const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::conv::conv2d_backward<T>(kk, uk, px, N, g, pw, OC, groups, pdy, pdx, pdw, nt);
+}
+
+}  // namespace
+
+void bind_conv(py::module_& m) {
+  auto win = [](const char* n) { return py::arg(n); };
+  m.def("conv2d_forward", [](py::array x, py::array w, py::object b, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
+          is_float64(x, "x") ? conv_forward_t<double>(x, w, b, y, s, p, d, groups) : conv_forward_t<float>(x, w, b, y, s, p, d, groups);
+        }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(),
+        win("stride"), win("padding"), win("dilation"), win("groups"),
+        "y (N, OC, OH, OW) = conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw)) + bias: im2col + GEMM per image.");
+  m.def("conv2d_backward", [](py::array x, py::array w, py::array dy, py::object dx, py::object dw, Pair s, Pair p,
+                              Pair d, int64_t groups) {
+          is_float64(x, "x") ? conv_backward_t<double>(x, w, dy, dx, dw, s, p, d, groups)
+                      : conv_backward_t<float>(x, w, dy, dx, dw, s, p, d, groups);
+        }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
+        py::arg("dweight").noconvert(), win("stride"), win("padding"), win("dilation"), win("groups"),
+        "dx and dweight (each overwritten when given) of conv2d from dy (N, OC, OH, OW).");
+  m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
+          is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
+        }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),
+        win("dilation"), "col (C*kh*kw, OH*OW) = the sliding windows of one image x (C, H, W).");
+  m.def("col2im", [](py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
+          is_float64(dx, "dx") ? col2im_t<double>(col, dx, k, s, p, d) : col2im_t<float>(col, dx, k, s, p, d);
+        }, py::arg("col").noconvert(), py::arg("dx").noconvert(), win("kernel_size"), win("stride"), win("padding"),
+        win("dilation"), "dx (C, H, W) += the windows in col scattered back (overlaps add up).");
+}

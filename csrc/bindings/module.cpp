@@ -1,0 +1,80 @@
+// firstepoch._C: the module, its CPU/ISA/thread functions, and the call of each family's bind_<family>
+// (bindings/<family>.cpp). Every binding checks each argument (dtype, rank, shape, layout, aliasing)
+// once and raises TypeError/ValueError naming it; none casts or copies. Kernels run without the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "common/cpu.h"
+#include "common/parallel.h"
+#include "bindings/common.h"
+#include "dispatch.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using namespace fe::pybind;
+
+py::dict cpu_info() {
+  py::dict d;
+  d["isa"] = fe::isa_name(fe::active_isa());
+  py::list av;
+  for (auto isa : fe::available_isas()) av.append(fe::isa_name(isa));
+  d["available"] = av;
+  d["threads"] = fe::configured_num_threads();
+  d["adaptive_threads"] = fe::adaptive_threads();
+#ifdef FIRSTEPOCH_HAVE_OPENMP
+  d["openmp"] = true;
+#else
+  d["openmp"] = false;
+#endif
+  d["forked_child"] = fe::in_forked_child();
+  py::dict kernels;
+  kernels["sgemm"] = fe::kernels<fe::gemm::UKernel<float>>().name;
+  kernels["dgemm"] = fe::kernels<fe::gemm::UKernel<double>>().name;
+  d["kernels"] = kernels;
+  return d;
+}
+
+}  // namespace
+
+void bind_gemm(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_rnn(py::module_& m);
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
+#ifdef FIRSTEPOCH_VERSION
+  m.attr("__version__") = FIRSTEPOCH_VERSION;
+#endif
+  // Resolve FIRSTEPOCH_ISA now, so a bad value fails the import with a clear message.
+  fe::active_isa();
+
+  m.def("cpu_info", &cpu_info, "ISA in use, ISAs available, thread count and kernel names.");
+  m.def("get_isa", [] { return std::string(fe::isa_name(fe::active_isa())); });
+  m.def(
+      "set_isa", [](const std::string& name) { fe::set_active_isa(fe::isa_from_name(name)); },
+      py::arg("name"), "Force an ISA level: 'scalar', 'avx2' or 'avx512' (RuntimeError if unsupported).");
+  m.def("get_num_threads", &fe::configured_num_threads,
+        "Kernel threads: the count set_num_threads set (in any thread), else OpenMP's default.");
+  m.def("set_num_threads", &fe::set_num_threads, py::arg("n"),
+        "Sets the kernel thread count for every thread of the process (and ends the adaptive default).");
+  m.def("_kernel_threads", &fe::get_num_threads,
+        "Threads a kernel started now would use (1 while the adaptive default finds one thread faster).");
+  bind_gemm(m);
+  bind_softmax(m);
+  bind_optim(m);
+  bind_conv(m);
+  bind_pool(m);
+  bind_norm(m);
+  bind_rnn(m);
+}

@@ -1,0 +1,45 @@
+// Max and average pooling, NCHW: per-ISA plane kernels (pool_isa.cpp) and drivers that split the N*C
+// planes over threads (pool.cpp). Every plane is one thread's, so no result depends on the thread count.
+#pragma once
+#include <cstdint>
+
+#include "common/isa.h"
+#include "kernels/conv/conv.h"  // Geometry: the window geometry pooling shares with convolution
+
+namespace fe {
+namespace pool {
+
+using conv::Geometry;
+
+template <class T>
+struct Kernels {
+  static constexpr const char* kFamily = "pooling";
+  // planes [p0, p1) of x (P, H, W): y (P, OH, OW) and the flat index in H*W of each max (padding
+  // never wins; a window of padding only gives -inf and index -1)
+  void (*maxpool)(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1);
+  // dx (P, H, W) overwritten: dy summed at each argmax, 0 where no window took the max
+  void (*maxpool_backward)(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0, int64_t p1);
+  // average over kh*kw (padding counts as zeros, PyTorch's count_include_pad=True)
+  void (*avgpool)(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1);
+  // dx (P, H, W) overwritten: each window's dy / (kh*kw) summed over the windows that cover it (0 if none)
+  void (*avgpool_backward)(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1);
+};
+
+// Fills k with the kernels of level I (defined in pool_isa.cpp, compiled once per level).
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
+
+// Pooling drivers over `planes` = N*C planes (threads split planes).
+template <class T>
+void maxpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t planes,
+             int nthreads);
+template <class T>
+void maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
+                      int64_t planes, int nthreads);
+template <class T>
+void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads);
+template <class T>
+void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads);
+
+}  // namespace pool
+}  // namespace fe
