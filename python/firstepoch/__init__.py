@@ -1,6 +1,23 @@
 """firstepoch: deep learning from first principles that is also fast.
 
 Readable NumPy references (``firstepoch.reference``) beside C++ SIMD/OpenMP kernels (``firstepoch._C``).
+
+The package, in read order (each layer uses only those above it; csrc/README.md is the C++ side):
+    reference/   every op in plain NumPy, one file per family: what each kernel computes
+    _C           the C++ kernels (csrc/): <op>_forward / <op>_backward, output buffers overwritten
+    autograd/    Function (an op's forward and backward side by side), grad modes, the engine,
+                 gradcheck, anomaly detection
+    ops/         one file per op family (linalg, conv, pool, norm, softmax, loss, rnn, dropout,
+                 embedding, optim, elementwise, shape, reduce): its Functions (<Op>Fn), the only
+                 Python that calls _C; reference/ has the same file names, functions and argument order
+    tensor.py    Tensor: NumPy data, the tape, PyTorch's methods and type rules, calling ops/
+    nn/          Modules (layers, losses, containers, init) and nn.functional, the functional surface
+    optim/       optimizers (on ops.optim's fused updates) and learning-rate schedulers
+    data/, datasets/   Dataset, DataLoader, samplers, transforms; MNIST (embedded test set, HF hub)
+    io.py        safetensors checkpoints with per-tensor checksums
+    train/       the training loop of `firstepoch train` (config, data, checkpoints, reports, loop)
+    cli.py       the `firstepoch` command
+    tools        lab/, inspect, interpret, viz, profiler, distributed (importable under these names)
 """
 import os as _os
 import signal as _signal
