@@ -414,14 +414,18 @@ def test_fuzz_cross_entropy_backward(data):
 HYPER = st.sampled_from([0.0, 0.0, 0.1, 0.9, 1.0, -0.5, 1e30, float("nan")])
 
 
+def optim_draw(draw):
+    """An ISA level and thread count, then a dtype and a parameter shape of rank 0 to 3."""
+    isa_and_threads(draw)
+    return fdtype(draw), tuple(draw(dims(draw(st.integers(0, 3)))))
+
+
 @fuzz("sgd_update")
 @FUZZ
 @given(st.data())
 def test_fuzz_sgd_update(data):
     draw = data.draw
-    isa_and_threads(draw)
-    dt = fdtype(draw)
-    shape = tuple(draw(dims(draw(st.integers(0, 3)))))
+    dt, shape = optim_draw(draw)
     lr, mom, damp, wd = (draw(HYPER) for _ in range(4))
     nesterov, first = draw(st.booleans()), draw(st.booleans())
     specs = {"w": (shape, dt), "grad": (shape, dt)}
@@ -446,9 +450,7 @@ def test_fuzz_sgd_update(data):
 @given(st.data())
 def test_fuzz_adam_update(data):
     draw = data.draw
-    isa_and_threads(draw)
-    dt = fdtype(draw)
-    shape = tuple(draw(dims(draw(st.integers(0, 3)))))
+    dt, shape = optim_draw(draw)
     lr, wd = draw(HYPER), draw(HYPER)
     b1 = draw(st.sampled_from([0.9, 0.0, 0.5, 1.0, -1.0, float("nan")]))
     b2 = draw(st.sampled_from([0.999, 0.0, 0.5, 1.0, 2.0]))
