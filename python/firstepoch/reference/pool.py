@@ -35,12 +35,20 @@ def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1):
     H, W = x.shape[2:]
     win = _windows(x, k, s, p, d, -np.inf)                 # (kh*kw, N, C, OH, OW)
     y = win.max(axis=0)
-    rows, cols = _window_rows_cols(y.shape[2:], k, s, p, d)
-    inside = ((rows >= 0) & (rows < H) & (cols >= 0) & (cols < W))[:, None, None]
-    hit = inside & ((win == y) | (np.isnan(win) & np.isnan(y)))
-    first = hit.argmax(axis=0)                             # the first True in raster order
-    flat = np.take_along_axis(np.broadcast_to((rows * W + cols)[:, None, None], win.shape), first[None], 0)[0]
-    return y, np.where(hit.any(axis=0), flat, -1).astype(np.int64)
+    first = win.argmax(axis=0)  # NumPy's argmax: the first maximum, or the first NaN
+    OH, OW = y.shape[2:]
+    rows, cols = _window_rows_cols((OH, OW), k, s, p, d)
+    missed = np.zeros(y.shape, dtype=bool)
+    if any(p) and np.any(y == -np.inf):
+        # a window whose inputs are all -inf may have picked a padding cell (-inf too): take its first
+        # input instead, or none (-1) when it sees only padding
+        inside = ((rows >= 0) & (rows < H) & (cols >= 0) & (cols < W))[:, None, None]
+        first_inside = inside.argmax(axis=0)
+        lost = (y == -np.inf) & ~np.take_along_axis(inside, first[None], 0)[0]
+        first = np.where(lost, first_inside, first)
+        missed = lost & ~inside.any(axis=0)
+    flat = (rows * W + cols)[first, np.arange(OH)[:, None], np.arange(OW)]
+    return y, np.where(missed, -1, flat).astype(np.int64)
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
