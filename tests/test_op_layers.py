@@ -169,8 +169,11 @@ def kernel_arguments(entry):
     line = getattr(_C, entry).__doc__.splitlines()[0]
     assert line.startswith(entry + "("), line
     inner, depth, parts, cur = line[len(entry) + 1:line.rindex(") ->")], 0, [], ""
-    for ch in inner:
-        depth += ch in "[(" and 1 or (ch in "])" and -1 or 0)
+    for ch in inner:  # split at the commas outside brackets (types like tuple[int, int] hold commas)
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
         if ch == "," and depth == 0:
             parts.append(cur)
             cur = ""

@@ -44,8 +44,8 @@ fe::conv::Geometry pool_forward_checks(const py::array& x, const py::array& y, P
   return g;
 }
 
-// The checks a pooling backward makes: dx (N, C, H, W), overwritten, gives the window's input; dy the
-// pooled shape.
+// The checks a pooling backward makes: dx (N, C, H, W), which the kernel overwrites, has the input's
+// shape; dy has the pooled shape.
 template <class T>
 fe::conv::Geometry pool_backward_checks(const py::array& dy, const py::array& dx, Pair k, Pair s, Pair p, Pair d,
                                         const char* what) {

@@ -6,8 +6,9 @@ avg_pool2d:  y = mean over each window, padding counted as zeros (PyTorch's coun
              backward spreads dy / (kh * kw) over the window.
 
 `_C` entries and their NumPy twins in `firstepoch.reference.pool`, the same names and argument order:
-`max_pool2d_forward`, `max_pool2d_backward`, `avg_pool2d_forward`, `avg_pool2d_backward`. The kernel checks the window (sizes, padding at most
-half the kernel, a window that fits); Python only works out the output shape to allocate.
+`max_pool2d_forward`, `max_pool2d_backward`, `avg_pool2d_forward`, `avg_pool2d_backward`. The kernel
+checks the window (sizes, padding at most half the kernel, a window that fits); Python only works out
+the output shape to allocate.
 """
 import numpy as np
 
