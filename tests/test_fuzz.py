@@ -241,14 +241,22 @@ def fuzz(entry):
 
 FUZZED = {}
 
+
+def strategy(entry):
+    """A Hypothesis strategy test for entry (registered with fuzz, run with the FUZZ settings); the test
+    takes Hypothesis' draw function."""
+    def deco(fn):
+        def test(data):
+            fn(data.draw)
+        test.__name__, test.__qualname__, test.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+        return fuzz(entry)(FUZZ(given(st.data())(test)))
+    return deco
+
 # ---- GEMM --------------------------------------------------------------------------------------------
 
 
-@fuzz("gemm")
-@FUZZ
-@given(st.data())
-def test_fuzz_gemm(data):
-    draw = data.draw
+@strategy("gemm")
+def test_fuzz_gemm(draw):
     isa_and_threads(draw)
     dt = fdtype(draw)
     M, N, K = draw(dims(3))
@@ -293,11 +301,8 @@ def softmax_ref(x, log):
     return ref.softmax.log_softmax_forward(x, dim=1) if log else ref.softmax.softmax_forward(x, dim=1)
 
 
-@fuzz("softmax_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_softmax_forward(data):
-    draw = data.draw
+@strategy("softmax_forward")
+def test_fuzz_softmax_forward(draw):
     isa_and_threads(draw)
     dt, (R, C), log = fdtype(draw), draw(dims(2)), draw(st.booleans())
     c = Case(draw, {"x": ((R, C), dt), "out": ((R, C), dt)}, outputs=("out",))
@@ -312,11 +317,8 @@ def test_fuzz_softmax_forward(data):
             close(out, softmax_ref(f64(c.before["x"]), log), dt, C)
 
 
-@fuzz("softmax_backward")
-@FUZZ
-@given(st.data())
-def test_fuzz_softmax_backward(data):
-    draw = data.draw
+@strategy("softmax_backward")
+def test_fuzz_softmax_backward(draw):
     isa_and_threads(draw)
     dt, (R, C), log = fdtype(draw), draw(dims(2)), draw(st.booleans())
     y = softmax_ref(np.random.default_rng(R * 31 + C).standard_normal((R, C)), log).astype(dt)
@@ -376,11 +378,9 @@ def ce_valid_target(t, C, ignore):
     return bool(np.all((t == ignore) | ((t >= 0) & (t < C))))
 
 
-@fuzz("cross_entropy_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_cross_entropy_forward(data):
-    c, dt, C, ignore, ls, outputs = ce_common(data.draw, False)
+@strategy("cross_entropy_forward")
+def test_fuzz_cross_entropy_forward(draw):
+    c, dt, C, ignore, ls, outputs = ce_common(draw, False)
     A = c.arrays
     if run_ce_case("cross_entropy_forward", c, C, ignore, ls, outputs, A["logits"], A["target"], A["loss"], A["stats"]):
         if c.finite and not c.aliased() and C:
@@ -389,13 +389,11 @@ def test_fuzz_cross_entropy_forward(data):
             close(A["loss"], want, dt, C, np.abs(want) + np.max(np.abs(f64(B["logits"])), initial=0))
 
 
-@fuzz("cross_entropy_backward")
-@FUZZ
-@given(st.data())
-def test_fuzz_cross_entropy_backward(data):
-    c, dt, C, ignore, ls, outputs = ce_common(data.draw, True)
+@strategy("cross_entropy_backward")
+def test_fuzz_cross_entropy_backward(draw):
+    c, dt, C, ignore, ls, outputs = ce_common(draw, True)
     A = c.arrays
-    good_stats = data.draw(st.booleans()) and c.mutation is None and c.finite and C > 0
+    good_stats = draw(st.booleans()) and c.mutation is None and c.finite and C > 0
     if good_stats:  # the forward's statistics: then the gradient is checkable
         rows = np.zeros(A["target"].shape, np.int64)  # the stats do not depend on the targets (may be invalid)
         A["stats"][...] = ref.loss.cross_entropy_forward(f64(A["logits"]), rows)[1]
@@ -420,11 +418,8 @@ def optim_draw(draw):
     return fdtype(draw), tuple(draw(dims(draw(st.integers(0, 3)))))
 
 
-@fuzz("sgd_update")
-@FUZZ
-@given(st.data())
-def test_fuzz_sgd_update(data):
-    draw = data.draw
+@strategy("sgd_update")
+def test_fuzz_sgd_update(draw):
     dt, shape = optim_draw(draw)
     lr, mom, damp, wd = (draw(HYPER) for _ in range(4))
     nesterov, first = draw(st.booleans()), draw(st.booleans())
@@ -445,11 +440,8 @@ def test_fuzz_sgd_update(data):
             close(A["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
 
 
-@fuzz("adam_update")
-@FUZZ
-@given(st.data())
-def test_fuzz_adam_update(data):
-    draw = data.draw
+@strategy("adam_update")
+def test_fuzz_adam_update(draw):
     dt, shape = optim_draw(draw)
     lr, wd = draw(HYPER), draw(HYPER)
     b1 = draw(st.sampled_from([0.9, 0.0, 0.5, 1.0, -1.0, float("nan")]))
@@ -544,11 +536,8 @@ def run_geometry_case(name, c, fn, args, outputs, valid):
     return True
 
 
-@fuzz("conv2d_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_conv2d_forward(data):
-    draw = data.draw
+@strategy("conv2d_forward")
+def test_fuzz_conv2d_forward(draw):
     dt, N, C, H, W, OC, groups, k, s, p, d, OH, OW, specs = conv2d_draw(draw)
     specs["y"] = ((N, OC, OH, OW), dt)
     if draw(st.booleans()):
@@ -563,11 +552,8 @@ def test_fuzz_conv2d_forward(data):
             close(A["y"], want, dt, C * k[0] * k[1], scale)
 
 
-@fuzz("conv2d_backward")
-@FUZZ
-@given(st.data())
-def test_fuzz_conv2d_backward(data):
-    draw = data.draw
+@strategy("conv2d_backward")
+def test_fuzz_conv2d_backward(draw):
     dt, N, C, H, W, OC, groups, k, s, p, d, OH, OW, specs = conv2d_draw(draw)
     specs["dy"] = ((N, OC, OH, OW), dt)
     want_dx, want_dw = draw(st.booleans()), draw(st.booleans())
@@ -590,11 +576,8 @@ def test_fuzz_conv2d_backward(data):
                 close(A["dw"], rdw, dt, N * OH * OW, sdw + 1)
 
 
-@fuzz("im2col")
-@FUZZ
-@given(st.data())
-def test_fuzz_im2col(data):
-    draw = data.draw
+@strategy("im2col")
+def test_fuzz_im2col(draw):
     isa_and_threads(draw)
     dt, _, C, H, W, _, _, k, s, p, d = conv_setup(draw)
     OH, OW = conv_out(H, W, k, s, p, d)
@@ -609,11 +592,8 @@ def test_fuzz_im2col(data):
             np.testing.assert_array_equal(A["col"], want.reshape(A["col"].shape).astype(dt))
 
 
-@fuzz("col2im")
-@FUZZ
-@given(st.data())
-def test_fuzz_col2im(data):
-    draw = data.draw
+@strategy("col2im")
+def test_fuzz_col2im(draw):
     isa_and_threads(draw)
     dt, _, C, H, W, _, _, k, s, p, d = conv_setup(draw)
     OH, OW = conv_out(H, W, k, s, p, d)
@@ -638,11 +618,8 @@ def pool_valid(k, p):
     return 2 * p[0] <= k[0] and 2 * p[1] <= k[1]
 
 
-@fuzz("max_pool2d_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_max_pool2d_forward(data):
-    draw = data.draw
+@strategy("max_pool2d_forward")
+def test_fuzz_max_pool2d_forward(draw):
     isa_and_threads(draw)
     dt, N, C, H, W, k, s, p, d = pool_setup(draw)
     OH, OW = conv_out(H, W, k, s, p, d)
@@ -668,11 +645,8 @@ def test_fuzz_max_pool2d_forward(data):
             np.testing.assert_array_equal(np.where(am >= 0, picked.astype(dt), y), y)
 
 
-@fuzz("max_pool2d_backward")
-@FUZZ
-@given(st.data())
-def test_fuzz_max_pool2d_backward(data):
-    draw = data.draw
+@strategy("max_pool2d_backward")
+def test_fuzz_max_pool2d_backward(draw):
     isa_and_threads(draw)
     dt, N, C, H, W, k, s, p, d = pool_setup(draw)
     OH, OW = conv_out(H, W, k, s, p, d)
@@ -699,11 +673,8 @@ def avg_pool_draw(draw):
     return dt, N, C, H, W, k, s, p, d, OH, OW, valid_geometry(k, s, p, d, OH, OW, H, W) and pool_valid(k, p)
 
 
-@fuzz("avg_pool2d_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_avg_pool2d_forward(data):
-    draw = data.draw
+@strategy("avg_pool2d_forward")
+def test_fuzz_avg_pool2d_forward(draw):
     dt, N, C, H, W, k, s, p, d, OH, OW, valid = avg_pool_draw(draw)
     c, A = poisoned_case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt)}, ("y",))
     if run_geometry_case("avg_pool2d_forward", c, _C.avg_pool2d_forward, (A["x"], A["y"], k, s, p), ("y",), valid):
@@ -712,11 +683,8 @@ def test_fuzz_avg_pool2d_forward(data):
             close(A["y"], ref.pool.avg_pool2d_forward(x, k, s, p), dt, k[0] * k[1], ref.pool.avg_pool2d_forward(np.abs(x), k, s, p))
 
 
-@fuzz("avg_pool2d_backward")
-@FUZZ
-@given(st.data())
-def test_fuzz_avg_pool2d_backward(data):
-    draw = data.draw
+@strategy("avg_pool2d_backward")
+def test_fuzz_avg_pool2d_backward(draw):
     dt, N, C, H, W, k, s, p, d, OH, OW, valid = avg_pool_draw(draw)
     c = Case(draw, {"dy": ((N, C, OH, OW), dt), "dx": ((N, C, H, W), dt)}, outputs=("dx",))
     A = c.arrays
@@ -751,11 +719,8 @@ def opt(draw, c, name):
     return c.arrays.get(name) if mutated or draw(st.booleans()) else None
 
 
-@fuzz("batch_norm_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_batch_norm_forward(data):
-    draw = data.draw
+@strategy("batch_norm_forward")
+def test_fuzz_batch_norm_forward(draw):
     isa_and_threads(draw)
     dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta", "var"))
     eps = draw(st.sampled_from([1e-5, 1e-5, 1.0, 0.0, -1.0, float("nan")]))
@@ -779,11 +744,8 @@ def test_fuzz_batch_norm_forward(data):
                 close(A["y"], y, dt, N * L, np.abs(y) + 10)
 
 
-@fuzz("batch_norm_eval_forward")
-@FUZZ
-@given(st.data())
-def test_fuzz_batch_norm_eval_forward(data):
-    draw = data.draw
+@strategy("batch_norm_eval_forward")
+def test_fuzz_batch_norm_eval_forward(draw):
     isa_and_threads(draw)
     dt, N, C, L, specs = bn_setup(draw, ("x", "y", "mean", "invstd", "gamma", "beta"))
     c = Case(draw, specs, outputs=("y",))
@@ -800,11 +762,8 @@ def test_fuzz_batch_norm_eval_forward(data):
             close(A["y"], want, dt, 4, np.abs(want) + 10)
 
 
-@fuzz("batch_norm_backward")
-@FUZZ
-@given(st.data())
-def test_fuzz_batch_norm_backward(data):
-    draw = data.draw
+@strategy("batch_norm_backward")
+def test_fuzz_batch_norm_backward(draw):
     isa_and_threads(draw)
     dt, N, C, L, specs = bn_setup(draw, ("dy", "x", "mean", "invstd", "gamma", "dx", "dgamma", "dbeta"))
     train = draw(st.booleans())

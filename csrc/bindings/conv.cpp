@@ -43,24 +43,27 @@ fe::conv::Geometry columns_checks(const py::array& image, const char* image_name
   return g;
 }
 
+// Runs launch(kernels, in, out) on the active ISA's conv kernels with the GIL released: in is the
+// array read (x or col), out the one overwritten (col or dx).
+template <class T, class Launch>
+void run_columns(const py::array& in, py::array& out, Launch&& launch) {
+  const T* pin = static_cast<const T*>(in.data());
+  T* pout = static_cast<T*>(out.mutable_data());
+  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
+  py::gil_scoped_release nogil;
+  launch(kk, pin, pout);
+}
+
 template <class T>
 void im2col_t(py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
   const auto g = columns_checks<T>(x, "x", col, true, k, s, p, d, "im2col");
-  const T* px = static_cast<const T*>(x.data());
-  T* pc = static_cast<T*>(col.mutable_data());
-  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
-  py::gil_scoped_release nogil;
-  kk.im2col(px, g, pc, g.OH * g.OW);
+  run_columns<T>(x, col, [&](const auto& kk, const T* px, T* pc) { kk.im2col(px, g, pc, g.OH * g.OW); });
 }
 
 template <class T>
 void col2im_t(py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
   const auto g = columns_checks<T>(dx, "dx", col, false, k, s, p, d, "col2im");
-  const T* pc = static_cast<const T*>(col.data());
-  T* pd = static_cast<T*>(dx.mutable_data());
-  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
-  py::gil_scoped_release nogil;
-  kk.col2im(pc, g, pd, g.OH * g.OW);
+  run_columns<T>(col, dx, [&](const auto& kk, const T* pc, T* pd) { kk.col2im(pc, g, pd, g.OH * g.OW); });
 }
 
 template <class T>

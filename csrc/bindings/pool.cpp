@@ -57,57 +57,56 @@ fe::conv::Geometry pool_backward_checks(const py::array& dy, const py::array& dx
   return g;
 }
 
-// Runs launch(kernels, threads) on the active ISA's pooling kernels with the GIL released.
+// Runs launch(kernels, in, out, planes, threads) on the active ISA's pooling kernels with the GIL
+// released: in is the array read (x or dy), out the one overwritten (y or dx), planes = N * C.
 template <class T, class Launch>
-void run_pool(Launch&& launch) {
+void run_pool(const py::array& in, py::array& out, int64_t planes, Launch&& launch) {
+  const T* pin = static_cast<const T*>(in.data());
+  T* pout = static_cast<T*>(out.mutable_data());
   const auto& kk = fe::kernels<fe::pool::Kernels<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
-  launch(kk, nt);
+  launch(kk, pin, pout, planes, nt);
 }
 
 template <class T>
 void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair p, Pair d) {
   const auto g = pool_forward_checks<T>(x, y, k, s, p, d, "max_pool2d");
-  const int64_t N = x.shape(0);
-  require_argmax(argmax, {N, g.C, g.OH, g.OW});
+  require_argmax(argmax, {x.shape(0), g.C, g.OH, g.OW});
   require_writeable(argmax, "argmax");
-  const T* px = static_cast<const T*>(x.data());
-  T* py_ = static_cast<T*>(y.mutable_data());
   int64_t* pa = static_cast<int64_t*>(argmax.mutable_data());
-  run_pool<T>([&](const auto& kk, int nt) { fe::pool::maxpool<T>(kk, px, g, py_, pa, N * g.C, nt); });
+  run_pool<T>(x, y, x.shape(0) * g.C, [&](const auto& kk, const T* px, T* py_, int64_t planes, int nt) {
+    fe::pool::maxpool<T>(kk, px, g, py_, pa, planes, nt);
+  });
 }
 
 template <class T>
 void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pair s, Pair p, Pair d) {
   const auto g = pool_backward_checks<T>(dy, dx, k, s, p, d, "max_pool2d_backward");
-  const int64_t N = dx.shape(0);
-  require_argmax(argmax, {N, g.C, g.OH, g.OW});
+  require_argmax(argmax, {dx.shape(0), g.C, g.OH, g.OW});
   const int64_t* pa = static_cast<const int64_t*>(argmax.data());
   const int64_t plane = g.H * g.W;
   for (int64_t i = 0, n = argmax.size(); i < n; ++i)
     if (pa[i] < -1 || pa[i] >= plane) throw py::index_error("argmax holds " + std::to_string(pa[i]) + ", outside a plane of " + std::to_string(plane));
-  const T* pdy = static_cast<const T*>(dy.data());
-  T* pdx = static_cast<T*>(dx.mutable_data());
-  run_pool<T>([&](const auto& kk, int nt) { fe::pool::maxpool_backward<T>(kk, pdy, pa, g, pdx, N * g.C, nt); });
+  run_pool<T>(dy, dx, dx.shape(0) * g.C, [&](const auto& kk, const T* pdy, T* pdx, int64_t planes, int nt) {
+    fe::pool::maxpool_backward<T>(kk, pdy, pa, g, pdx, planes, nt);
+  });
 }
 
 template <class T>
 void avgpool_t(py::array x, py::array y, Pair k, Pair s, Pair p) {
   const auto g = pool_forward_checks<T>(x, y, k, s, p, {1, 1}, "avg_pool2d");
-  const int64_t planes = x.shape(0) * g.C;
-  const T* px = static_cast<const T*>(x.data());
-  T* py_ = static_cast<T*>(y.mutable_data());
-  run_pool<T>([&](const auto& kk, int nt) { fe::pool::avgpool<T>(kk, px, g, py_, planes, nt); });
+  run_pool<T>(x, y, x.shape(0) * g.C, [&](const auto& kk, const T* px, T* py_, int64_t planes, int nt) {
+    fe::pool::avgpool<T>(kk, px, g, py_, planes, nt);
+  });
 }
 
 template <class T>
 void avgpool_backward_t(py::array dy, py::array dx, Pair k, Pair s, Pair p) {
   const auto g = pool_backward_checks<T>(dy, dx, k, s, p, {1, 1}, "avg_pool2d_backward");
-  const int64_t planes = dx.shape(0) * g.C;
-  const T* pdy = static_cast<const T*>(dy.data());
-  T* pdx = static_cast<T*>(dx.mutable_data());
-  run_pool<T>([&](const auto& kk, int nt) { fe::pool::avgpool_backward<T>(kk, pdy, g, pdx, planes, nt); });
+  run_pool<T>(dy, dx, dx.shape(0) * g.C, [&](const auto& kk, const T* pdy, T* pdx, int64_t planes, int nt) {
+    fe::pool::avgpool_backward<T>(kk, pdy, g, pdx, planes, nt);
+  });
 }
 
 }  // namespace
