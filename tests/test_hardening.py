@@ -50,9 +50,9 @@ def test_window_parameters_that_would_overflow_int64_raise():
         _C.im2col(x[0], col, (3, 3), (1, 1), (2 ** 62, 2 ** 62), (1, 1))
     y4, am = np.empty((1, 1, 1, 1), np.float32), np.empty((1, 1, 1, 1), np.int64)
     with pytest.raises(ValueError, match="below 2\\*\\*31"):  # 2 * padding overflowed in the pooling check
-        _C.max_pool2d(x, y4, am, (2, 2), (1, 1), (2 ** 62, 0), (1, 1))
+        _C.max_pool2d_forward(x, y4, am, (2, 2), (1, 1), (2 ** 62, 0), (1, 1))
     with pytest.raises(ValueError, match="below 2\\*\\*31"):
-        _C.avg_pool2d(x, y4, (2, 2), (1, 1), (0, 2 ** 62))
+        _C.avg_pool2d_forward(x, y4, (2, 2), (1, 1), (0, 2 ** 62))
     # below the cap but with OH*OW*C*kh*kw beyond int64
     with pytest.raises(ValueError, match="more than 2\\*\\*63 elements"):
         _C.im2col(np.zeros((1024, 4, 4), np.float32), col, (3, 3), (1, 1), (2 ** 30, 2 ** 30), (1, 1))
@@ -194,11 +194,11 @@ def test_every_kernel_writes_its_outputs_at_each_zero_size(isa):
     _C.im2col(ones(2, 0, 1), col, (3, 3), (1, 1), (2, 1), (1, 1))  # every window on padding only
     np.testing.assert_array_equal(col, 0)
     y, am = nan(1, 2, 1, 3), np.full((1, 2, 1, 3), 7, np.int64)
-    _C.max_pool2d(ones(1, 2, 0, 2), y, am, (2, 2), (2, 1), (1, 1), (1, 1))
+    _C.max_pool2d_forward(ones(1, 2, 0, 2), y, am, (2, 2), (2, 1), (1, 1), (1, 1))
     np.testing.assert_array_equal(y, -np.inf)
     np.testing.assert_array_equal(am, -1)
     y = nan(1, 2, 1, 3)
-    _C.avg_pool2d(ones(1, 2, 0, 2), y, (2, 2), (2, 1), (1, 1))
+    _C.avg_pool2d_forward(ones(1, 2, 0, 2), y, (2, 2), (2, 1), (1, 1))
     np.testing.assert_array_equal(y, 0)
     for shape in [(0, 3, 4), (2, 3, 0)]:  # batch norm's parameter gradients: sums over no values
         dg, db = nan(3), nan(3)

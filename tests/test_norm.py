@@ -9,21 +9,38 @@ from firstepoch.reference import norm as R
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norm_train_matches_reference(isa, rng, dtype):
+def test_batch_norm_forward_matches_reference(isa, rng, dtype):
     for shape in [(4, 3), (2, 5, 7), (3, 4, 5, 6), (1, 2, 1, 3), (17, 1)]:
         x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
         g = rng.standard_normal(shape[1]).astype(dtype)
         b = rng.standard_normal(shape[1]).astype(dtype)
         X, G, B = (fe.tensor(a, requires_grad=True) for a in (x, g, b))
         y = fe.nn.functional.batch_norm(X, weight=G, bias=B, training=True)
-        want, _, _ = R.batch_norm_forward(x, g, b)
+        want, mean, invstd, _ = R.batch_norm_forward(x, g, b)
         tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(y.data, want, **tol)
         dy = rng.standard_normal(shape).astype(dtype)
         y.backward(dy)
-        dx, dg, db = R.batch_norm_backward(dy, x, g)
+        dx, dg, db = R.batch_norm_backward(dy, x, g, mean, invstd)
         for got, ref in ((X.grad, dx), (G.grad, dg), (B.grad, db)):
             np.testing.assert_allclose(got, ref, **tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_eval_matches_reference(isa, rng, dtype):
+    """Evaluation mode, forward and backward (the statistics constants), against the reference twins."""
+    x = rng.standard_normal((4, 3, 5)).astype(dtype)
+    g, b, rm = (rng.standard_normal(3).astype(dtype) for _ in range(3))
+    rv = rng.uniform(0.5, 2, 3).astype(dtype)
+    X, G, B = (fe.tensor(a, requires_grad=True) for a in (x, g, b))
+    y = fe.nn.functional.batch_norm(X, rm, rv, weight=G, bias=B, training=False)
+    invstd = (1 / np.sqrt(rv + 1e-5)).astype(dtype)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.data, R.batch_norm_eval_forward(x, g, b, rm, invstd), **tol)
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    y.backward(dy)
+    for got, ref in zip((X.grad, G.grad, B.grad), R.batch_norm_backward(dy, x, g, rm, invstd, training=False)):
+        np.testing.assert_allclose(got, ref, **tol)
 
 
 def test_module_running_stats_eval_and_state_dict(rng):
@@ -86,7 +103,7 @@ def test_float32_statistics_do_not_overflow_or_underflow(isa, rng, scale):
     x64 = rng.standard_normal((64, 3, 5)) * scale + scale * np.array([0.5, -2.0, 0.0])[None, :, None]
     x = x64.astype(np.float32)
     eps = 1e-5 * min(1.0, scale ** 2)  # for 1e-19: 1e-43, a float32 denormal, far below the variance
-    want, mean, var = R.batch_norm_forward(x.astype(np.float64), eps=eps)
+    want, mean, invstd, var = R.batch_norm_forward(x.astype(np.float64), eps=eps)
     bn = nn.BatchNorm1d(3, eps=eps)
     X = fe.tensor(x, requires_grad=True)
     y = bn(X)
@@ -99,7 +116,7 @@ def test_float32_statistics_do_not_overflow_or_underflow(isa, rng, scale):
     assert np.all(np.isfinite(bn.running_var))
     dy = rng.standard_normal(x.shape).astype(np.float32)
     y.backward(dy)
-    dx, dg, db = R.batch_norm_backward(dy.astype(np.float64), x.astype(np.float64), eps=eps)
+    dx, dg, db = R.batch_norm_backward(dy.astype(np.float64), x.astype(np.float64), None, mean, invstd)
     np.testing.assert_allclose(X.grad, dx, rtol=1e-3, atol=1e-3 * np.abs(dx).max())
     np.testing.assert_allclose(bn.weight.grad, dg, rtol=1e-4, atol=1e-3)
 
@@ -145,7 +162,7 @@ def test_one_value_per_channel_in_training_names_the_input_size():
 def test_kernel_writes_the_batch_variance(rng):
     x = (rng.standard_normal((7, 4, 3)) * 3).astype(np.float32)
     y, mean, invstd, var = (np.empty_like(x),) + tuple(np.full(4, np.nan, np.float32) for _ in range(3))
-    fe._C.batch_norm_train(x, y, mean, invstd, None, None, 1e-5, var=var)
-    _, m, v = R.batch_norm_forward(x.astype(np.float64))
+    fe._C.batch_norm_forward(x, None, None, y, mean, invstd, var, 1e-5)
+    _, m, _, v = R.batch_norm_forward(x.astype(np.float64))
     np.testing.assert_allclose(var, v, rtol=1e-6)
     np.testing.assert_allclose(invstd, 1 / np.sqrt(v + 1e-5), rtol=1e-6)

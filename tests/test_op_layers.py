@@ -4,6 +4,7 @@ firstepoch.reference; nn holds Modules only; Functions never share a name with a
 fuses a layer with the activation after it by what the modules declare, not by their types; the
 matmul path is chosen by layout, so the kernel is never called just to fail."""
 import importlib
+import inspect
 import pathlib
 import re
 
@@ -132,3 +133,92 @@ def test_dropout_and_embedding_match_their_references(rng):
     out.backward(g)
     np.testing.assert_array_equal(out.data, RE.embedding_forward(w, idx))
     np.testing.assert_allclose(W.grad, RE.embedding_backward(g, idx, 6, padding_idx=4), rtol=1e-14)
+
+
+# ---- one name, one argument order: reference twin, _C entry, ops -------------------------------------
+# Every kernel entry of these families, with the output buffers it overwrites. The rule (csrc/README.md):
+# _C.<op>(input arrays, output buffers, options); with the output buffers taken out, the arguments are
+# those of reference.<family>.<op>, name for name. A reference whose output shape its other arguments
+# do not fix takes `<buffer>_shape` in the buffer's place. The kernels see 2-D rows, so softmax's `dim`
+# is ops' to move last: the one argument the kernel leaves to Python. (rnn: tests/test_rnn.py.)
+KERNEL_ENTRIES = {
+    "gemm": ("linalg", ()),
+    "conv2d_forward": ("conv", ("y",)),
+    "conv2d_backward": ("conv", ("dx", "dweight")),
+    "im2col": ("conv", ("col",)),
+    "col2im": ("conv", ("dx",)),
+    "max_pool2d_forward": ("pool", ("y", "argmax")),
+    "max_pool2d_backward": ("pool", ("dx",)),
+    "avg_pool2d_forward": ("pool", ("y",)),
+    "avg_pool2d_backward": ("pool", ("dx",)),
+    "batch_norm_forward": ("norm", ("y", "mean", "invstd", "var")),
+    "batch_norm_eval_forward": ("norm", ("y",)),
+    "batch_norm_backward": ("norm", ("dx", "dgamma", "dbeta")),
+    "softmax_forward": ("softmax", ("out",)),
+    "softmax_backward": ("softmax", ("dx",)),
+    "cross_entropy_forward": ("loss", ("loss", "stats")),
+    "cross_entropy_backward": ("loss", ("dlogits",)),
+    "sgd_update": ("optim", ()),
+    "adam_update": ("optim", ()),
+}
+LEFT_TO_PYTHON = {"softmax_forward": ("dim",), "softmax_backward": ("dim",)}
+
+
+def kernel_arguments(entry):
+    """The argument names of a _C entry, read from pybind11's signature line."""
+    line = getattr(_C, entry).__doc__.splitlines()[0]
+    assert line.startswith(entry + "("), line
+    inner, depth, parts, cur = line[len(entry) + 1:line.rindex(") ->")], 0, [], ""
+    for ch in inner:  # split at the commas outside brackets (types like tuple[int, int] hold commas)
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.split(":")[0].strip() for p in parts if p.strip() not in ("*", "/", "")]
+
+
+def python_arguments(fn, skip=0):
+    return list(inspect.signature(fn).parameters)[skip:]
+
+
+@pytest.mark.parametrize("entry", sorted(KERNEL_ENTRIES))
+def test_kernel_entry_and_its_reference_take_the_same_arguments_in_the_same_order(entry):
+    family, outputs = KERNEL_ENTRIES[entry]
+    ref = getattr(importlib.import_module(f"firstepoch.reference.{family}"), entry, None)
+    assert ref is not None, f"reference.{family} has no {entry}, the twin of _C.{entry}"
+    args = kernel_arguments(entry)
+    assert set(outputs) <= set(args), f"_C.{entry}{tuple(args)} lacks output buffers {outputs}"
+    ref_args = python_arguments(ref)
+    want = [a + "_shape" if a in outputs and a + "_shape" in ref_args else a
+            for a in args if a not in outputs or a + "_shape" in ref_args]
+    got = [a for a in ref_args if a not in LEFT_TO_PYTHON.get(entry, ())]
+    assert got == want, f"reference.{family}.{entry}{tuple(ref_args)} vs _C.{entry}{tuple(args)} (outputs {outputs})"
+    at = [args.index(o) for o in outputs]
+    assert at == list(range(at[0], at[0] + len(at))) if at else True, f"_C.{entry}{tuple(args)}: {outputs} apart"
+
+
+def test_every_family_kernel_entry_is_paired_with_a_reference():
+    entries = {n for n in dir(_C) if FAMILY_ENTRIES.search(f"_C.{n}(") and not n.startswith("rnn_")}
+    assert entries == set(KERNEL_ENTRIES), f"unpaired: {sorted(entries ^ set(KERNEL_ENTRIES))}"
+
+
+def test_ops_functions_take_their_reference_twins_arguments():
+    """A Function's forward (after ctx) and an ops array function take the reference's arguments."""
+    from firstepoch.ops import conv, loss, optim, pool, softmax
+    from firstepoch.reference import conv as RC, loss as RL, optim as RO, pool as RP, softmax as RS
+    pairs = [(conv.Conv2dFn.forward, RC.conv2d_forward), (pool.MaxPool2dFn.forward, RP.max_pool2d_forward),
+             (pool.AvgPool2dFn.forward, RP.avg_pool2d_forward), (softmax.SoftmaxFn.forward, RS.softmax_forward),
+             (loss.CrossEntropyFn.forward, RL.cross_entropy)]
+    for fn, ref in pairs:
+        assert python_arguments(fn, 1) == python_arguments(ref), f"{fn.__qualname__} vs reference {ref.__name__}"
+    for mod, rmod, names in [(softmax, RS, ("softmax_forward", "softmax_backward")),
+                             (loss, RL, ("cross_entropy_forward", "cross_entropy_backward")),
+                             (optim, RO, ("sgd_update", "adam_update"))]:
+        for name in names:
+            assert python_arguments(getattr(mod, name)) == python_arguments(getattr(rmod, name)), name

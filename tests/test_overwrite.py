@@ -53,18 +53,24 @@ def test_col2im_overwrites_dx(isa, rng, dtype, geom):
     np.testing.assert_allclose(dx, want, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("geom", GEOMS)
-def test_max_pool2d_backward_overwrites_dx(isa, rng, dtype, geom):
+def pool_case(geom):
+    """(k, s, p, d, input shape, output size) of a pooling test on geom, or a skip where pooling refuses
+    the padding."""
     k, s, p, d = geom
     if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
         pytest.skip("pooling padding must be at most half the kernel")
-    N, C, H, W = 2, 3, 8, 9
-    OH, OW = out_size(H, k[0], s[0], p[0], d[0]), out_size(W, k[1], s[1], p[1], d[1])
+    H, W = 8, 9
+    return k, s, p, d, (2, 3, H, W), (out_size(H, k[0], s[0], p[0], d[0]), out_size(W, k[1], s[1], p[1], d[1]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geom", GEOMS)
+def test_max_pool2d_backward_overwrites_dx(isa, rng, dtype, geom):
+    k, s, p, d, (N, C, H, W), (OH, OW) = pool_case(geom)
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     y = np.empty((N, C, OH, OW), dtype)
     argmax = np.empty((N, C, OH, OW), np.int64)
-    _C.max_pool2d(x, y, argmax, k, s, p, d)
+    _C.max_pool2d_forward(x, y, argmax, k, s, p, d)
     dy = rng.standard_normal((N, C, OH, OW)).astype(dtype)
     want = np.zeros((N * C, H * W))
     flat = argmax.reshape(N * C, -1)
@@ -78,11 +84,7 @@ def test_max_pool2d_backward_overwrites_dx(isa, rng, dtype, geom):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("geom", GEOMS)
 def test_avg_pool2d_backward_overwrites_dx(isa, rng, dtype, geom):
-    k, s, p, _ = geom
-    if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
-        pytest.skip("pooling padding must be at most half the kernel")
-    N, C, H, W = 2, 3, 8, 9
-    OH, OW = out_size(H, k[0], s[0], p[0], 1), out_size(W, k[1], s[1], p[1], 1)
+    k, s, p, _, (N, C, H, W), (OH, OW) = pool_case((*geom[:3], (1, 1)))  # average pooling has no dilation
     dy = rng.standard_normal((N, C, OH, OW)).astype(dtype)
     want = np.zeros((N, C, H, W))
     for oh, ow, cells in windows(H, W, k, s, p, (1, 1)):

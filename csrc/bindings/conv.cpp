@@ -24,32 +24,46 @@ void require_columns_fit(const fe::conv::Geometry& g) {
                            std::to_string(g.OH * g.OW) + ")");
 }
 
+// im2col and col2im share one check: the image (C, H, W), its window and the column matrix
+// (C*kh*kw, OH*OW); col_is_output says which of the two the kernel overwrites.
 template <class T>
-void im2col_t(py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
-  require_c_array<T>(x, "x", 3);
-  const auto g = window_geometry(x.shape(0), x.shape(1), x.shape(2), k, s, p, d, "im2col");
-  require_output<T>(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
-  require_no_overlap(col, x, "col", "x");
-  const T* px = static_cast<const T*>(x.data());
-  T* pc = static_cast<T*>(col.mutable_data());
+fe::conv::Geometry columns_checks(const py::array& image, const char* image_name, const py::array& col,
+                                  bool col_is_output, Pair k, Pair s, Pair p, Pair d, const char* what) {
+  require_c_array<T>(image, image_name, 3);
+  if (!col_is_output) require_writeable(image, image_name);
+  const auto g = window_geometry(image.shape(0), image.shape(1), image.shape(2), k, s, p, d, what);
+  if (col_is_output) {
+    require_output<T>(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
+    require_no_overlap(col, image, "col", image_name);
+  } else {
+    require_c_array<T>(col, "col", 2);
+    require_shape(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
+    require_no_overlap(image, col, image_name, "col");
+  }
+  return g;
+}
+
+// Runs launch(kernels, in, out) on the active ISA's conv kernels with the GIL released: in is the
+// array read (x or col), out the one overwritten (col or dx).
+template <class T, class Launch>
+void run_columns(const py::array& in, py::array& out, Launch&& launch) {
+  const T* pin = static_cast<const T*>(in.data());
+  T* pout = static_cast<T*>(out.mutable_data());
   const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
   py::gil_scoped_release nogil;
-  kk.im2col(px, g, pc, g.OH * g.OW);
+  launch(kk, pin, pout);
+}
+
+template <class T>
+void im2col_t(py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
+  const auto g = columns_checks<T>(x, "x", col, true, k, s, p, d, "im2col");
+  run_columns<T>(x, col, [&](const auto& kk, const T* px, T* pc) { kk.im2col(px, g, pc, g.OH * g.OW); });
 }
 
 template <class T>
 void col2im_t(py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
-  require_c_array<T>(dx, "dx", 3);
-  require_writeable(dx, "dx");
-  const auto g = window_geometry(dx.shape(0), dx.shape(1), dx.shape(2), k, s, p, d, "col2im");
-  require_c_array<T>(col, "col", 2);
-  require_shape(col, "col", {g.C * g.kh * g.kw, g.OH * g.OW});
-  require_no_overlap(dx, col, "dx", "col");
-  const T* pc = static_cast<const T*>(col.data());
-  T* pd = static_cast<T*>(dx.mutable_data());
-  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
-  py::gil_scoped_release nogil;
-  kk.col2im(pc, g, pd, g.OH * g.OW);
+  const auto g = columns_checks<T>(dx, "dx", col, false, k, s, p, d, "col2im");
+  run_columns<T>(col, dx, [&](const auto& kk, const T* pc, T* pd) { kk.col2im(pc, g, pd, g.OH * g.OW); });
 }
 
 template <class T>
@@ -147,5 +161,5 @@ void bind_conv(py::module_& m) {
   m.def("col2im", [](py::array col, py::array dx, Pair k, Pair s, Pair p, Pair d) {
           is_float64(dx, "dx") ? col2im_t<double>(col, dx, k, s, p, d) : col2im_t<float>(col, dx, k, s, p, d);
         }, py::arg("col").noconvert(), py::arg("dx").noconvert(), win("kernel_size"), win("stride"), win("padding"),
-        win("dilation"), "dx (C, H, W) += the windows in col scattered back (overlaps add up).");
+        win("dilation"), "dx (C, H, W), overwritten, = the windows in col scattered back (overlaps add up).");
 }

@@ -38,8 +38,8 @@ const T* channel_vector(const py::object& o, const char* name, int64_t C, py::ar
 }
 
 template <class T>
-void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::object gamma, py::object beta, double eps,
-             py::object var) {
+void forward_t(py::array x, py::object gamma, py::object beta, py::array y, py::array mean, py::array invstd,
+               py::object var, double eps) {
   require_c_array<T>(x, "x", 3);
   check_nclarray<T>(y, "y", x);
   require_writeable(y, "y");
@@ -73,7 +73,7 @@ void train_t(py::array x, py::array y, py::array mean, py::array invstd, py::obj
 }
 
 template <class T>
-void eval_t(py::array x, py::array y, py::array mean, py::array invstd, py::object gamma, py::object beta) {
+void eval_forward_t(py::array x, py::object gamma, py::object beta, py::array mean, py::array invstd, py::array y) {
   require_c_array<T>(x, "x", 3);
   check_nclarray<T>(y, "y", x);
   require_writeable(y, "y");
@@ -92,8 +92,8 @@ void eval_t(py::array x, py::array y, py::array mean, py::array invstd, py::obje
 }
 
 template <class T>
-void backward_t(py::array dy, py::array x, py::array mean, py::array invstd, py::object gamma, py::object dx,
-                py::object dgamma, py::object dbeta, bool train) {
+void backward_t(py::array dy, py::array x, py::object gamma, py::array mean, py::array invstd, py::object dx,
+                py::object dgamma, py::object dbeta, bool training) {
   require_c_array<T>(x, "x", 3);
   check_nclarray<T>(dy, "dy", x);
   const int64_t N = x.shape(0), C = x.shape(1), L = x.shape(2);
@@ -116,33 +116,37 @@ void backward_t(py::array dy, py::array x, py::array mean, py::array invstd, py:
   const auto& k = fe::kernels<fe::norm::Kernels<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
-  fe::norm::backward<T>(k, pdy, px, N, C, L, pg, pm, ps, train, pdx, pdg, pdb, nt);
+  fe::norm::backward<T>(k, pdy, px, N, C, L, pg, pm, ps, training, pdx, pdg, pdb, nt);
 }
 
 }  // namespace
 
 void bind_norm(py::module_& m) {
-  m.def("batch_norm_train", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
-                               py::object beta, double eps, py::object var) {
-          is_float64(x, "x") ? train_t<double>(x, y, mean, invstd, gamma, beta, eps, var)
-                 : train_t<float>(x, y, mean, invstd, gamma, beta, eps, var);
-        }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
-        py::arg("gamma") = py::none(), py::arg("beta") = py::none(), py::arg("eps") = 1e-5, py::kw_only(),
-        py::arg("var") = py::none(),
-        "Batch statistics of x (N, C, L), N*L >= 1, into mean/invstd (C,) (and the biased variance into var, "
-        "when given), and y = gamma * xhat + beta. A channel whose float32 sums overflow or underflow is redone "
-        "in double.");
-  m.def("batch_norm_eval", [](py::array x, py::array y, py::array mean, py::array invstd, py::object gamma,
-                              py::object beta) {
-          is_float64(x, "x") ? eval_t<double>(x, y, mean, invstd, gamma, beta) : eval_t<float>(x, y, mean, invstd, gamma, beta);
-        }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
-        py::arg("gamma") = py::none(), py::arg("beta") = py::none(), "y = gamma * (x - mean) * invstd + beta.");
-  m.def("batch_norm_backward", [](py::array dy, py::array x, py::array mean, py::array invstd, py::object gamma,
-                                  py::object dx, py::object dgamma, py::object dbeta, bool train) {
-          is_float64(x, "x") ? backward_t<double>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train)
-                 : backward_t<float>(dy, x, mean, invstd, gamma, dx, dgamma, dbeta, train);
-        }, py::arg("dy").noconvert(), py::arg("x").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
-        py::arg("gamma") = py::none(), py::arg("dx") = py::none(), py::arg("dgamma") = py::none(),
-        py::arg("dbeta") = py::none(), py::arg("train") = true,
-        "dx (overwritten), dgamma, dbeta of batch norm; train=False treats mean/invstd as constants.");
+  m.def("batch_norm_forward", [](py::array x, py::object gamma, py::object beta, py::array y, py::array mean,
+                                 py::array invstd, py::object var, double eps) {
+          is_float64(x, "x") ? forward_t<double>(x, gamma, beta, y, mean, invstd, var, eps)
+                 : forward_t<float>(x, gamma, beta, y, mean, invstd, var, eps);
+        }, py::arg("x").noconvert(), py::arg("gamma"), py::arg("beta"),
+        py::arg("y").noconvert(), py::arg("mean").noconvert(), py::arg("invstd").noconvert(),
+        py::arg("var").noconvert() = py::none(), py::arg("eps") = 1e-5,
+        "Training mode: the batch statistics of x (N, C, L), N*L >= 1, into mean/invstd (C,) (and the biased "
+        "variance into var, when given), and y = gamma * xhat + beta (gamma, beta: (C,) or None). A channel whose "
+        "float32 sums overflow or underflow is redone in double.");
+  m.def("batch_norm_eval_forward", [](py::array x, py::object gamma, py::object beta, py::array mean,
+                                      py::array invstd, py::array y) {
+          is_float64(x, "x") ? eval_forward_t<double>(x, gamma, beta, mean, invstd, y)
+                 : eval_forward_t<float>(x, gamma, beta, mean, invstd, y);
+        }, py::arg("x").noconvert(), py::arg("gamma"), py::arg("beta"),
+        py::arg("mean").noconvert(), py::arg("invstd").noconvert(), py::arg("y").noconvert(),
+        "Evaluation mode: y = gamma * (x - mean) * invstd + beta with given (running) statistics.");
+  m.def("batch_norm_backward", [](py::array dy, py::array x, py::object gamma, py::array mean, py::array invstd,
+                                  py::object dx, py::object dgamma, py::object dbeta, bool training) {
+          is_float64(x, "x") ? backward_t<double>(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, training)
+                 : backward_t<float>(dy, x, gamma, mean, invstd, dx, dgamma, dbeta, training);
+        }, py::arg("dy").noconvert(), py::arg("x").noconvert(), py::arg("gamma"),
+        py::arg("mean").noconvert(), py::arg("invstd").noconvert(), py::arg("dx").noconvert() = py::none(),
+        py::arg("dgamma").noconvert() = py::none(), py::arg("dbeta").noconvert() = py::none(),
+        py::arg("training") = true,
+        "dx, dgamma, dbeta (each overwritten when given) of batch norm; training=False treats mean/invstd as "
+        "constants (evaluation mode), training=True as the batch statistics of x.");
 }

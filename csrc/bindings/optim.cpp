@@ -17,10 +17,19 @@ using namespace fe::pybind;
 
 namespace {
 
-// All arrays: dtype T, C-contiguous, the shape of w; the written ones writeable and disjoint.
+using Named = std::vector<std::pair<const py::array*, const char*>>;
+
+// A state array the update reads and writes (the momentum buffer, AMSGrad's running maximum).
+void add_state(const py::object& obj, const char* name, py::array* keep, Named& others, Named& written) {
+  *keep = obj.cast<py::array>();
+  others.push_back({keep, name});
+  written.push_back({keep, name});
+}
+
+// All arrays: dtype T, C-contiguous, the shape of w; the written ones writeable and disjoint from
+// every other array (w included).
 template <class T>
-void check_like(const py::array& w, const std::vector<std::pair<const py::array*, const char*>>& others,
-                const std::vector<std::pair<const py::array*, const char*>>& written) {
+void check_like(const py::array& w, Named others, const Named& written) {
   require_dtype<T>(w, "w");
   if (!(w.flags() & py::array::c_style)) throw py::value_error("w with shape " + shape_str(w) + " must be C-contiguous");
   for (auto [a, name] : others) {
@@ -33,6 +42,7 @@ void check_like(const py::array& w, const std::vector<std::pair<const py::array*
       throw py::value_error(std::string(name) + " has shape " + shape_str(*a) + ", w has " + shape_str(w));
   }
   for (auto [a, name] : written) require_writeable(*a, name);
+  others.push_back({&w, "w"});
   for (size_t i = 0; i < written.size(); ++i)
     for (auto [b, bname] : others)
       if (written[i].first != b) require_no_overlap(*written[i].first, *b, written[i].second, bname);
@@ -42,14 +52,11 @@ template <class T>
 void sgd_t(py::array w, py::array grad, py::object buf_obj, double lr, double momentum, double dampening,
            double weight_decay, bool nesterov, bool first) {
   py::array buf;
-  std::vector<std::pair<const py::array*, const char*>> others{{&grad, "grad"}}, written{{&w, "w"}};
+  Named others{{&grad, "grad"}}, written{{&w, "w"}};
   if (momentum != 0.0) {
     if (buf_obj.is_none()) throw py::value_error("sgd_update: momentum != 0 needs a momentum buffer");
-    buf = buf_obj.cast<py::array>();
-    others.push_back({&buf, "buf"});
-    written.push_back({&buf, "buf"});
+    add_state(buf_obj, "buf", &buf, others, written);
   }
-  others.push_back({&w, "w"});
   check_like<T>(w, others, written);
   const auto& k = fe::kernels<fe::optim::Kernels<T>>();
   fe::optim::SgdArgs<T> a{static_cast<T>(lr), static_cast<T>(momentum), static_cast<T>(dampening),
@@ -68,15 +75,10 @@ void adam_t(py::array w, py::array grad, py::array m, py::array v, py::object vm
             double beta2, double eps, double weight_decay, int64_t step, bool decoupled) {
   if (step < 1) throw py::value_error("adam_update: step counts from 1, got " + std::to_string(step));
   py::array vmax;
-  std::vector<std::pair<const py::array*, const char*>> others{{&grad, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}};
-  std::vector<std::pair<const py::array*, const char*>> written{{&w, "w"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}};
+  Named others{{&grad, "grad"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}};
+  Named written{{&w, "w"}, {&m, "exp_avg"}, {&v, "exp_avg_sq"}};
   const bool amsgrad = !vmax_obj.is_none();
-  if (amsgrad) {
-    vmax = vmax_obj.cast<py::array>();
-    others.push_back({&vmax, "max_exp_avg_sq"});
-    written.push_back({&vmax, "max_exp_avg_sq"});
-  }
-  others.push_back({&w, "w"});
+  if (amsgrad) add_state(vmax_obj, "max_exp_avg_sq", &vmax, others, written);
   check_like<T>(w, others, written);
   const auto& k = fe::kernels<fe::optim::Kernels<T>>();
   const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));

@@ -8,8 +8,10 @@ cross_entropy per row i:  loss_i = -(1 - eps) w[t_i] logp[i, t_i] - eps / C sum_
                                                 - (1 - eps) w[t_i] onehot(t_i) - eps w / C)
 The kernel saves each row's max and log-sum-exp ("stats") for the backward.
 
-`_C` entries: `cross_entropy_forward`, `cross_entropy_backward`. Reference: `firstepoch.reference.loss`
-(`cross_entropy_forward`, `cross_entropy_backward`, and NumPy forms of the others).
+`_C` entries: `cross_entropy_forward`, `cross_entropy_backward`, wrapped by the array functions of the
+same names here. Reference: `firstepoch.reference.loss`: `cross_entropy_forward`, `cross_entropy_backward`
+(the same names, arguments and results: per-row losses and stats), `cross_entropy` (CrossEntropyFn's
+arguments, reduction included), and NumPy forms of the others.
 """
 import numpy as np
 
@@ -47,10 +49,10 @@ def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, label_
     return loss, stats
 
 
-def cross_entropy_backward(logits, stats, target, grad_rows, weight=None, ignore_index=-100, label_smoothing=0.0):
-    """dlogits of sum_i grad_rows[i] * loss_i, from the forward's stats."""
+def cross_entropy_backward(logits, stats, target, grad, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """dlogits of sum_i grad[i] * loss_i, from the forward's stats."""
     d = np.empty_like(logits)
-    _C.cross_entropy_backward(logits, stats, target, grad_rows, d, weight=weight, ignore_index=ignore_index,
+    _C.cross_entropy_backward(logits, stats, target, grad, d, weight=weight, ignore_index=ignore_index,
                               label_smoothing=label_smoothing)
     return d
 

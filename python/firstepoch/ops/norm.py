@@ -6,9 +6,9 @@ training:   mean, biased var over (N, L) per channel; y = gamma * (x - mean) * i
 evaluation: the running statistics in place of the batch's
 backward:   dx, dgamma, dbeta from dy; in training the statistics' own dependence on x is included
 
-`_C` entries: `batch_norm_train`, `batch_norm_eval`, `batch_norm_backward`.
-Reference: `firstepoch.reference.norm` (`batch_norm_forward`, `batch_norm_backward`), the same
-formulas in NumPy, arguments in the same order (x, gamma, beta, ...).
+`_C` entries: `batch_norm_forward` (training: the batch's statistics), `batch_norm_eval_forward` (given
+statistics), `batch_norm_backward`. Reference: `firstepoch.reference.norm`, the same names, the same
+formulas in NumPy, arguments in the same order (x, gamma, beta, then mean, invstd).
 """
 import numpy as np
 
@@ -50,7 +50,7 @@ class BatchNormFn(Function):
             mean = np.empty(C, x.dtype)
             invstd = np.empty(C, x.dtype)
             var = np.empty(C, x.dtype)
-            _C.batch_norm_train(x3, y, mean, invstd, gamma, beta, eps, var=var)
+            _C.batch_norm_forward(x3, gamma, beta, y, mean, invstd, var, eps)
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -61,7 +61,7 @@ class BatchNormFn(Function):
                 raise ValueError("batch_norm: evaluation needs running statistics")
             mean = np.ascontiguousarray(running_mean, dtype=x.dtype)
             invstd = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
-            _C.batch_norm_eval(x3, y, mean, invstd, gamma, beta)
+            _C.batch_norm_eval_forward(x3, gamma, beta, mean, invstd, y)
         ctx.save_for_backward(x3, gamma, mean, invstd)
         ctx.training = training
         ctx.shape = x.shape
@@ -75,7 +75,7 @@ class BatchNormFn(Function):
         dx = np.empty_like(x3) if ctx.needs_input_grad[0] else None
         dgamma = np.empty(C, x3.dtype) if gamma is not None and ctx.needs_input_grad[1] else None
         dbeta = np.empty(C, x3.dtype) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
-        _C.batch_norm_backward(dy, x3, mean, invstd, gamma, dx, dgamma, dbeta, ctx.training)
+        _C.batch_norm_backward(dy, x3, gamma, mean, invstd, dx, dgamma, dbeta, ctx.training)
         return (None if dx is None else dx.reshape(ctx.shape)), dgamma, dbeta, None, None, None, None, None
 
     @staticmethod

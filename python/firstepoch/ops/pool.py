@@ -5,10 +5,10 @@ max_pool2d:  y = max over each (dilated) window, padding counting as -inf; argma
 avg_pool2d:  y = mean over each window, padding counted as zeros (PyTorch's count_include_pad=True);
              backward spreads dy / (kh * kw) over the window.
 
-`_C` entries: `max_pool2d`, `max_pool2d_backward`, `avg_pool2d`, `avg_pool2d_backward`.
-Reference: `firstepoch.reference.pool` (`max_pool2d_forward`, `max_pool2d_backward`,
-`avg_pool2d_forward`, `avg_pool2d_backward`). The kernel checks the window (sizes, padding at most
-half the kernel, a window that fits); Python only works out the output shape to allocate.
+`_C` entries and their NumPy twins in `firstepoch.reference.pool`, the same names and argument order:
+`max_pool2d_forward`, `max_pool2d_backward`, `avg_pool2d_forward`, `avg_pool2d_backward`. The kernel
+checks the window (sizes, padding at most half the kernel, a window that fits); Python only works out
+the output shape to allocate.
 """
 import numpy as np
 
@@ -42,7 +42,7 @@ class MaxPool2dFn(Function):
         x = np.ascontiguousarray(x)
         y = np.empty(_out_shape(x.shape, k, s, p, d), dtype=x.dtype)
         argmax = np.empty(y.shape, dtype=np.int64)
-        _C.max_pool2d(x, y, argmax, k, s, p, d)
+        _C.max_pool2d_forward(x, y, argmax, k, s, p, d)
         ctx.save_for_backward(argmax)
         ctx.args = (x.shape, k, s, p, d)
         return y
@@ -51,7 +51,7 @@ class MaxPool2dFn(Function):
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
         shape, k, s, p, d = ctx.args
-        dx = np.zeros(shape, dtype=grad.dtype)
+        dx = np.empty(shape, dtype=grad.dtype)  # the kernel overwrites every element
         _C.max_pool2d_backward(np.ascontiguousarray(grad), argmax, dx, k, s, p, d)
         return dx, None, None, None, None
 
@@ -69,14 +69,14 @@ class AvgPool2dFn(Function):
         k, s, p, _ = _pool_args(x.shape, kernel_size, stride, padding, 1, "avg_pool2d")
         x = np.ascontiguousarray(x)
         y = np.empty(_out_shape(x.shape, k, s, p, (1, 1)), dtype=x.dtype)
-        _C.avg_pool2d(x, y, k, s, p)
+        _C.avg_pool2d_forward(x, y, k, s, p)
         ctx.args = (x.shape, k, s, p)
         return y
 
     @staticmethod
     def backward(ctx, grad):
         shape, k, s, p = ctx.args
-        dx = np.zeros(shape, dtype=grad.dtype)
+        dx = np.empty(shape, dtype=grad.dtype)  # the kernel overwrites every element
         _C.avg_pool2d_backward(np.ascontiguousarray(grad), dx, k, s, p)
         return dx, None, None, None
 

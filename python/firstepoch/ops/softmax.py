@@ -7,8 +7,8 @@ array) the input is copied once into that layout, and the result comes back as a
 moved back into place (no second copy, so it is not C-contiguous).
 
 `_C` entries: `softmax_forward`, `softmax_backward` (each with `log=`). Reference:
-`firstepoch.reference.softmax` (`softmax_forward`, `softmax_backward`, `log_softmax_forward`,
-`log_softmax_backward`), with the same names and arguments as the array functions here.
+`firstepoch.reference.softmax`, with the same names and arguments as the array functions here
+(`softmax_forward(x, dim, log)`, `softmax_backward(y, dy, dim, log)`, and the log_softmax_* spellings).
 Cross-entropy (log-softmax + NLL in one kernel) is in ops/loss.py.
 """
 import numpy as np
@@ -48,7 +48,8 @@ def _as_rows(x, dim):
 
 # ---- on arrays ------------------------------------------------------------------------------------
 
-def _forward(x, dim, log):
+def softmax_forward(x, dim=-1, log=False):
+    """softmax(x) along dim (log_softmax with log=True) on the row kernel."""
     _check_float(x, "x")
     if x.ndim == 0:
         raise ValueError("softmax: x must have at least one axis, got a 0-d array")
@@ -58,7 +59,8 @@ def _forward(x, dim, log):
     return restore(out)
 
 
-def _backward(y, dy, dim, log):
+def softmax_backward(y, dy, dim=-1, log=False):
+    """dx from the forward's output y and the gradient dy."""
     _check_float(y, "y")
     _check_float(dy, "dy")
     if y.shape != dy.shape:
@@ -74,22 +76,12 @@ def _backward(y, dy, dim, log):
     return restore(dx)
 
 
-def softmax_forward(x, dim=-1):
-    return _forward(x, dim, False)
-
-
-def softmax_backward(y, dy, dim=-1):
-    """dx from softmax's output y and the gradient dy."""
-    return _backward(y, dy, dim, False)
-
-
 def log_softmax_forward(x, dim=-1):
-    return _forward(x, dim, True)
+    return softmax_forward(x, dim, log=True)
 
 
 def log_softmax_backward(y, dy, dim=-1):
-    """dx from log_softmax's output y and the gradient dy."""
-    return _backward(y, dy, dim, True)
+    return softmax_backward(y, dy, dim, log=True)
 
 
 # ---- autograd ------------------------------------------------------------------------------------
@@ -101,7 +93,7 @@ class SoftmaxFn(Function):
 
     @staticmethod
     def forward(ctx, x, dim=-1, log=False):
-        y = _forward(x, dim, log)
+        y = softmax_forward(x, dim, log)
         ctx.save_for_backward(y)
         ctx.args = (dim, log)
         return y
@@ -109,7 +101,7 @@ class SoftmaxFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return _backward(y, grad, *ctx.args), None, None
+        return softmax_backward(y, grad, *ctx.args), None, None
 
     @staticmethod
     def gradcheck_cases(rng):

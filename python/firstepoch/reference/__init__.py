@@ -2,7 +2,8 @@
 
 They are the oracle for the tests and the baseline every benchmark reports against. NumPy only:
 nothing here calls into ``firstepoch._C``. Each file mirrors firstepoch/ops/<family>.py, with the same
-function names and argument order as the `_C` kernels and the ops:
+function names and argument order as the `_C` kernels (less their output buffers: a reference returns
+what the kernel writes) and the ops:
 
 | file          | functions                                                                      |
 | ------------- | ------------------------------------------------------------------------------ |
@@ -12,9 +13,9 @@ function names and argument order as the `_C` kernels and the ops:
 | linalg.py     | gemm (_C.gemm), matmul (ops.linalg.matmul)                                     |
 | conv.py       | conv2d_forward, conv2d_backward, im2col, col2im                                |
 | pool.py       | max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward |
-| norm.py       | batch_norm_forward, batch_norm_backward                                        |
-| softmax.py    | softmax_forward, softmax_backward, log_softmax_forward, log_softmax_backward   |
-| loss.py       | cross_entropy_forward, cross_entropy_backward, nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward |
+| norm.py       | batch_norm_forward, batch_norm_eval_forward, batch_norm_backward               |
+| softmax.py    | softmax_forward, softmax_backward (log=True: log_softmax), log_softmax_forward / _backward |
+| loss.py       | cross_entropy_forward, cross_entropy_backward, cross_entropy (reduced), nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward |
 | rnn.py        | rnn_forward / rnn_backward, lstm_forward / lstm_backward, gru_forward / gru_backward |
 | dropout.py    | dropout_forward, dropout_backward                                              |
 | embedding.py  | embedding_forward, embedding_backward                                          |

@@ -1,6 +1,6 @@
 """Convolution in plain NumPy (NCHW), written as a learner would: the oracle for the C++ im2col /
 col2im kernels and the convolution built on them (firstepoch.ops.conv, _C.conv2d_forward /
-conv2d_backward; the same argument order)."""
+conv2d_backward), with the same names and argument order (less _C's output buffers)."""
 import numpy as np
 
 
@@ -25,10 +25,11 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     return col.reshape(C * kh * kw, OH * OW)
 
 
-def col2im(col, shape, kernel_size, stride=1, padding=0, dilation=1):
-    """The adjoint of im2col: scatter-add the columns back into an image of shape (C, H, W)."""
+def col2im(col, dx_shape, kernel_size, stride=1, padding=0, dilation=1):
+    """The adjoint of im2col: scatter-add the columns back into an image of shape dx_shape (C, H, W)
+    (the shape of the dx buffer _C.col2im takes in its place)."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = map(_pair, (kernel_size, stride, padding, dilation))
-    C, H, W = shape
+    C, H, W = dx_shape
     OH, OW = out_size(H, kh, sh, ph, dh), out_size(W, kw, sw, pw, dw)
     xp = np.zeros((C, H + 2 * ph, W + 2 * pw), dtype=col.dtype)
     c = col.reshape(C, kh, kw, OH, OW)

@@ -22,10 +22,10 @@ class NumpyLeNet:
         c1w, c1b, c2w, c2b, f1w, f1b, f2w, f2b, f3w, f3b = self.params
         a1 = C.conv2d_forward(x, c1w, c1b, padding=2)
         r1 = np.maximum(a1, 0)
-        p1 = P.max_pool2d_forward(r1, 2)
+        p1, am1 = P.max_pool2d_forward(r1, 2)
         a2 = C.conv2d_forward(p1, c2w, c2b)
         r2 = np.maximum(a2, 0)
-        p2 = P.max_pool2d_forward(r2, 2)
+        p2, am2 = P.max_pool2d_forward(r2, 2)
         h0 = p2.reshape(len(x), -1)
         h1 = np.maximum(h0 @ f1w.T + f1b, 0)
         h2 = np.maximum(h1 @ f2w.T + f2b, 0)
@@ -43,9 +43,9 @@ class NumpyLeNet:
         d = (d @ f2w) * (h1 > 0)
         g_f1w, g_f1b = d.T @ h0, d.sum(0)
         d = (d @ f1w).reshape(p2.shape)
-        d = P.max_pool2d_backward(r2, d, 2) * (a2 > 0)
+        d = P.max_pool2d_backward(d, am2, r2.shape, 2) * (a2 > 0)
         d, g_c2w, g_c2b = C.conv2d_backward(p1, c2w, d)
-        d = P.max_pool2d_backward(r1, d, 2) * (a1 > 0)
+        d = P.max_pool2d_backward(d, am1, r1.shape, 2) * (a1 > 0)
         _, g_c1w, g_c1b = C.conv2d_backward(x, c1w, d, padding=2)
         return loss, [g_c1w, g_c1b, g_c2w, g_c2b, g_f1w, g_f1b, g_f2w, g_f2b, g_f3w, g_f3b]
 

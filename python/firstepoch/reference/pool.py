@@ -1,5 +1,7 @@
 """Max and average pooling in plain NumPy (NCHW), written as a learner would: the oracle for the C++
-pooling kernels (firstepoch.ops.pool; _C.max_pool2d, avg_pool2d and their backwards)."""
+pooling kernels (firstepoch.ops.pool; _C.max_pool2d_forward, avg_pool2d_forward and their backwards), with
+the same names and argument order. Where _C writes into an output buffer the reference returns the
+array; a backward whose dx shape the other arguments cannot fix takes it as `dx_shape`, in dx's place."""
 import numpy as np
 
 from .conv import _pair, out_size
@@ -17,8 +19,36 @@ def _windows(x, kernel_size, stride, padding, dilation, fill):
     return win
 
 
+def _window_rows_cols(oh_ow, k, s, p, d):
+    """Input row and column of every window element: (kh*kw, OH, OW) each, in raster order."""
+    OH, OW = oh_ow
+    i, j = np.divmod(np.arange(k[0] * k[1]), k[1])
+    rows = (np.arange(OH) * s[0] - p[0])[None, :, None] + (i * d[0])[:, None, None]
+    cols = (np.arange(OW) * s[1] - p[1])[None, None, :] + (j * d[1])[:, None, None]
+    return np.broadcast_to(rows, (k[0] * k[1], OH, OW)), np.broadcast_to(cols, (k[0] * k[1], OH, OW))
+
+
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1):
-    return _windows(x, kernel_size, stride or kernel_size, padding, dilation, -np.inf).max(axis=0)
+    """(y, argmax): each window's maximum (padding never wins; NaN propagates) and the flat index in the
+    input plane of its first maximum in raster order (-1 for a window that sees only padding)."""
+    k, s, p, d = _pair(kernel_size), _pair(stride or kernel_size), _pair(padding), _pair(dilation)
+    H, W = x.shape[2:]
+    win = _windows(x, k, s, p, d, -np.inf)                 # (kh*kw, N, C, OH, OW)
+    y = win.max(axis=0)
+    first = win.argmax(axis=0)  # NumPy's argmax: the first maximum, or the first NaN
+    OH, OW = y.shape[2:]
+    rows, cols = _window_rows_cols((OH, OW), k, s, p, d)
+    missed = np.zeros(y.shape, dtype=bool)
+    if any(p) and np.any(y == -np.inf):
+        # a window whose inputs are all -inf may have picked a padding cell (-inf too): take its first
+        # input instead, or none (-1) when it sees only padding
+        inside = ((rows >= 0) & (rows < H) & (cols >= 0) & (cols < W))[:, None, None]
+        first_inside = inside.argmax(axis=0)
+        lost = (y == -np.inf) & ~np.take_along_axis(inside, first[None], 0)[0]
+        first = np.where(lost, first_inside, first)
+        missed = lost & ~inside.any(axis=0)
+    flat = (rows * W + cols)[first, np.arange(OH)[:, None], np.arange(OW)]
+    return y, np.where(missed, -1, flat).astype(np.int64)
 
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
@@ -26,25 +56,27 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
     return _windows(x, kernel_size, stride or kernel_size, padding, 1, 0).mean(axis=0)
 
 
-def max_pool2d_backward(x, dy, kernel_size, stride=None):
-    """dx of max_pool2d_forward without padding: each window's gradient goes to its first maximum."""
-    k, s = _pair(kernel_size), _pair(stride or kernel_size)
-    win = _windows(x, k, s, 0, 1, -np.inf)                 # (kh*kw, N, C, OH, OW)
-    first = win.argmax(axis=0)
-    N, C, OH, OW = dy.shape
-    dx = np.zeros_like(x)
-    n, c, oh, ow = np.indices((N, C, OH, OW))
-    rows = oh * s[0] + first // k[1]
-    cols = ow * s[1] + first % k[1]
-    np.add.at(dx, (n, c, rows, cols), dy)
-    return dx
+def max_pool2d_backward(dy, argmax, dx_shape, kernel_size, stride=None, padding=0, dilation=1):
+    """dx of max_pool2d_forward: each window's gradient goes to the input its argmax names (none for -1).
+    The window (kernel_size ... dilation) fixes dy's shape, which is checked."""
+    k, s, p, d = _pair(kernel_size), _pair(stride or kernel_size), _pair(padding), _pair(dilation)
+    N, C, H, W = dx_shape
+    want = (N, C, out_size(H, k[0], s[0], p[0], d[0]), out_size(W, k[1], s[1], p[1], d[1]))
+    if dy.shape != want or argmax.shape != want:
+        raise ValueError(f"max_pool2d_backward: dy {dy.shape} and argmax {argmax.shape} must have shape {want}")
+    dx = np.zeros((N * C, H * W), dtype=dy.dtype)
+    a, g = argmax.reshape(N * C, want[2] * want[3]), dy.reshape(N * C, want[2] * want[3])  # -1: ambiguous if empty
+    plane, _ = np.indices(a.shape)
+    keep = a >= 0
+    np.add.at(dx, (plane[keep], a[keep]), g[keep])
+    return dx.reshape(dx_shape)
 
 
-def avg_pool2d_backward(x, dy, kernel_size, stride=None, padding=0):
+def avg_pool2d_backward(dy, dx_shape, kernel_size, stride=None, padding=0):
     """dx of avg_pool2d_forward: each window spreads dy / (kh * kw) over its inputs (padding included
     in the count, so the padded positions' shares are dropped)."""
     (kh, kw), (sh, sw), (ph, pw) = _pair(kernel_size), _pair(stride or kernel_size), _pair(padding)
-    N, C, H, W = x.shape
+    N, C, H, W = dx_shape
     OH, OW = dy.shape[2], dy.shape[3]
     dxp = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dy.dtype)
     share = dy / (kh * kw)
