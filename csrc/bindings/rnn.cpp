@@ -19,11 +19,12 @@ using namespace fe::pybind;
 
 namespace {
 
+// The modes' names, indexed by fe::rnn::Mode.
+const char* const kModeNames[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
+
 int parse_mode(const std::string& m) {
-  if (m == "rnn_tanh") return fe::rnn::kRnnTanh;
-  if (m == "rnn_relu") return fe::rnn::kRnnRelu;
-  if (m == "lstm") return fe::rnn::kLstm;
-  if (m == "gru") return fe::rnn::kGru;
+  for (int mode : {fe::rnn::kRnnTanh, fe::rnn::kRnnRelu, fe::rnn::kLstm, fe::rnn::kGru})
+    if (m == kModeNames[mode]) return mode;
   throw py::value_error("mode must be 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru', got '" + m + "'");
 }
 
@@ -74,8 +75,6 @@ fe::rnn::Shape layer_shape(const py::array& x, const py::array& w_ih, const py::
                           shape_str(w_hh) + ", got " + shape_str(w_ih));
   return {T_, N, I, H, mode, reverse};
 }
-
-const char* const kModeNames[] = {"rnn_tanh", "rnn_relu", "lstm", "gru"};
 
 // The workspace's length in elements (see fe::rnn::saved_layout), offsets filled; a MemoryError when
 // it does not fit in int64.
