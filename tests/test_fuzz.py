@@ -868,26 +868,56 @@ def rnn_reference(mode, reverse, B):
                                mode, reverse)
 
 
+def off_by_one(draw, specs, names):
+    """Sometimes one of the named arrays gets one size off by one."""
+    if draw(st.integers(0, 9)) == 0:
+        name = draw(st.sampled_from(names))
+        shape, *rest = specs[name]
+        shape = list(shape)
+        shape[draw(st.integers(0, len(shape) - 1))] += 1
+        specs[name] = (tuple(shape), rest[0])  # (a fill of the old shape is dropped)
+
+
+@fuzz("rnn_workspace_size")
+@FUZZ
+@given(st.one_of(st.sampled_from(sorted(RNN_GATES)), TEXT),
+       *(st.sampled_from([-1, 0, 1, 5, 2 ** 31, 2 ** 62, 2 ** 63 - 1]) for _ in range(3)))
+def test_fuzz_rnn_workspace_size(mode, seq_len, batch, hidden_size):
+    result = []
+    if run_case("rnn_workspace_size", None, lambda *a: result.append(_C.rnn_workspace_size(*a)), mode, seq_len, batch,
+                hidden_size):
+        assert mode in RNN_GATES and min(seq_len, batch, hidden_size) >= 0
+        assert isinstance(result[0], int) and result[0] >= 0
+        if batch == 0 or hidden_size == 0:  # nothing to save
+            assert result[0] == 0
+
+
 @fuzz("rnn_forward")
 @FUZZ
 @given(st.data())
 def test_fuzz_rnn_forward(data):
+    """The layer's inputs and its two buffers (out, workspace), one of them mutated or of the wrong size."""
     draw = data.draw
     isa_and_threads(draw)
     dt, mode, reverse, (T, N, I, H), specs = rnn_setup(draw)
-    c = Case(draw, specs)
+    xT, xN = specs["x"][0][:2]  # the sizes x has (a drawn mismatch of seq_len alone is legal)
+    specs["out"] = ((xT + (2 if mode == "lstm" else 1), xN, H), dt)
+    specs["workspace"] = ((_C.rnn_workspace_size(mode, xT, xN, H),), dt)
+    off_by_one(draw, specs, ["out", "workspace"])
+    c = Case(draw, specs, outputs=("out", "workspace"))
+    c.poison("out", "workspace")
     A = c.arrays
     b_ih, b_hh = opt(draw, c, "b_ih"), opt(draw, c, "b_hh")
     c0_mutated = c.mutation is not None and c.mutation[0] == "c0"
     c0 = A["c0"] if mode == "lstm" or c0_mutated or draw(st.integers(0, 9)) == 0 else None
-    result = []
-    ok = run_case("rnn_forward", c, lambda *a: result.append(_C.rnn_forward(*a)), A["x"], A["w_ih"], A["w_hh"],
-                  b_ih, b_hh, A["h0"], c0, mode, reverse)
+    ok = run_case("rnn_forward", c, _C.rnn_forward, A["x"], A["w_ih"], A["w_hh"], b_ih, b_hh, A["h0"], c0, A["out"],
+                  A["workspace"], mode, reverse)
     if ok:
-        T, N, I = A["x"].shape  # the sizes x has (a drawn mismatch of seq_len alone is legal)
+        T, N, I = A["x"].shape
         assert min(T, I, H) >= 1 and (c0 is None) == (mode != "lstm")  # N = 0 (an empty batch) is fine
-        assert_inputs_untouched(c, ())
-        out = result[0][0]
+        assert_disjoint(A, ("out", "workspace"))
+        assert_inputs_untouched(c, ("out", "workspace"))
+        out = A["out"]
         assert out.shape == (T + (2 if mode == "lstm" else 1), N, H)
         if c.finite and c.values == "normal":
             B = {k: f64(v) for k, v in c.before.items()}
@@ -900,12 +930,23 @@ def test_fuzz_rnn_forward(data):
                 close(out[T + 1], c_n, dt, I + H, np.abs(c_n) + T)
 
 
+def assert_disjoint(arrays, outputs):
+    """No output the call accepted shares memory with another array of the call."""
+    for o in outputs:
+        for name, a in arrays.items():
+            if name != o and a.size and arrays[o].size:
+                assert not np.shares_memory(arrays[o], a), f"{o} shares memory with {name}"
+
+
+RNN_GRADS = ("dx", "dh0", "dc0", "dw_ih", "dw_hh", "db_ih", "db_hh")
+
+
 @fuzz("rnn_backward")
 @FUZZ
 @given(st.data())
 def test_fuzz_rnn_backward(data):
-    """Backward from a forward of clean arrays, with one of backward's arguments (the saved arrays
-    included) mutated in dtype, layout or shape."""
+    """Backward from a forward of clean arrays, with one of backward's arguments (the forward's out and
+    workspace, dout and the gradient buffers included) mutated in dtype, layout or shape, or aliased."""
     draw = data.draw
     isa_and_threads(draw)
     dt = fdtype(draw)
@@ -920,32 +961,32 @@ def test_fuzz_rnn_backward(data):
              "b_hh": rng.standard_normal(GH), "h0": rng.standard_normal((N, H)), "c0": rng.standard_normal((N, H))}
     clean = {k: v.astype(dt) for k, v in clean.items()}
     lstm = mode == "lstm"
-    out, saved = _C.rnn_forward(clean["x"], clean["w_ih"], clean["w_hh"], clean["b_ih"], clean["b_hh"], clean["h0"],
-                                clean["c0"] if lstm else None, mode, reverse)
+    out = np.empty((T + (2 if lstm else 1), N, H), dt)
+    workspace = np.empty(_C.rnn_workspace_size(mode, T, N, H), dt)
+    _C.rnn_forward(clean["x"], clean["w_ih"], clean["w_hh"], clean["b_ih"], clean["b_hh"], clean["h0"],
+                   clean["c0"] if lstm else None, out, workspace, mode, reverse)
     specs = {"x": (clean["x"].shape, dt, clean["x"]), "w_ih": ((GH, I), dt, clean["w_ih"]),
-             "w_hh": ((GH, H), dt, clean["w_hh"]), "out": (out.shape, dt, out), "dout": (out.shape, dt)}
-    names = ("gates", "gh", "hs", "cs", "tcs")
-    for name, a in zip(names, saved):
-        if a is not None:
-            specs[name] = (a.shape, dt, a)
-    if draw(st.integers(0, 5)) == 0:  # a saved array or dout of the wrong shape
-        name = draw(st.sampled_from(sorted(k for k in specs if k not in ("x", "w_ih", "w_hh"))))
-        arr = specs[name][2] if len(specs[name]) > 2 else np.zeros(specs[name][0], dt)
-        specs[name] = (arr.shape[:-1] + (arr.shape[-1] + 1,), dt, np.concatenate([arr, arr[..., :1]], axis=-1))
-    c = Case(draw, specs)
+             "w_hh": ((GH, H), dt, clean["w_hh"]), "out": (out.shape, dt, out), "workspace": (workspace.shape, dt, workspace),
+             "dout": (out.shape, dt), "dx": ((T, N, I), dt), "dh0": ((N, H), dt), "dc0": ((N, H), dt),
+             "dw_ih": ((GH, I), dt), "dw_hh": ((GH, H), dt), "db_ih": ((GH,), dt), "db_hh": ((GH,), dt)}
+    off_by_one(draw, specs, ["out", "workspace", "dout"] + list(RNN_GRADS))
+    c = Case(draw, specs, outputs=RNN_GRADS)
+    c.poison(*RNN_GRADS)
     A = c.arrays
-    saved_in = tuple(A.get(n) for n in names)
-    if draw(st.integers(0, 9)) == 0:  # a saved tuple of the wrong length, or one with an extra array
-        saved_in = saved_in[:4] if draw(st.booleans()) else tuple(A["x"] if v is None else v for v in saved_in)
-    needs = [draw(st.booleans()) for _ in range(3)]
-    result = []
-    ok = run_case("rnn_backward", c, lambda *a, **k: result.append(_C.rnn_backward(*a, **k)), A["x"], A["w_ih"],
-                  A["w_hh"], A["out"], saved_in, A["dout"], mode, reverse, need_dx=needs[0], need_dw=needs[1],
-                  need_db=needs[2])
+    mutated = c.mutation[0] if c.mutation is not None else None
+    # dh0 is required and dc0 is an LSTM's; the others are wanted or None (a mutated one is passed)
+    wanted = {g: g == mutated or draw(st.booleans()) for g in RNN_GRADS}
+    wanted["dh0"] = wanted["dh0"] or draw(st.integers(0, 9)) > 0
+    wanted["dc0"] = lstm if draw(st.integers(0, 9)) > 0 else not lstm
+    grads = [A[g] if wanted[g] or g == mutated else None for g in RNN_GRADS]
+    ok = run_case("rnn_backward", c, _C.rnn_backward, A["x"], A["w_ih"], A["w_hh"], A["out"], A["workspace"],
+                  A["dout"], *grads, mode, reverse)
     if ok:
-        assert_inputs_untouched(c, ())
-        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = result[0]
-        assert (dx is None) != needs[0] and (dw_ih is None) != needs[1] and (db_ih is None) != needs[2]
+        assert grads[1] is not None and (grads[2] is not None) == lstm
+        assert_disjoint({k: v for k, v in A.items() if k not in RNN_GRADS or v is grads[RNN_GRADS.index(k)]},
+                        [g for g, v in zip(RNN_GRADS, grads) if v is not None])
+        assert_inputs_untouched(c, RNN_GRADS)
+        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = grads
         if c.finite and c.values == "normal" and c.mutation is None:
             B = {k: f64(v) for k, v in clean.items()}
             _, _, _, cache = rnn_reference(mode, reverse, B)
@@ -955,14 +996,10 @@ def test_fuzz_rnn_backward(data):
             want = ref.rnn.rnn_backward(d[sl], zero, d[T + 1] if lstm else None, cache)
             k = GH + T
             close(dh0, want[1] + d[T if reverse else 0], dt, k, np.abs(want[1]) + 1)
-            if needs[0]:
-                close(dx, want[0], dt, k, np.abs(want[0]) + 1)
-            if needs[1]:
-                close(dw_ih, want[3], dt, k * N, np.abs(want[3]) + 1)
-                close(dw_hh, want[4], dt, k * N, np.abs(want[4]) + 1)
-            if needs[2]:
-                close(db_ih, want[5], dt, k * N, np.abs(want[5]) + 1)
-                close(db_hh, want[6], dt, k * N, np.abs(want[6]) + 1)
+            for got, w, kk in ((dx, want[0], k), (dc0, want[2], k), (dw_ih, want[3], k * N), (dw_hh, want[4], k * N),
+                               (db_ih, want[5], k * N), (db_hh, want[6], k * N)):
+                if got is not None:
+                    close(got, w, dt, kk, np.abs(w) + 1)
 
 
 # ---- every registered Function ---------------------------------------------------------------------------

@@ -146,14 +146,18 @@ def test_recurrent_layers_on_an_empty_batch(cls, dtype):
 
 def test_rnn_kernel_writes_zero_weight_gradients_for_an_empty_batch():
     for mode, G in (("rnn_tanh", 1), ("lstm", 4), ("gru", 3)):
-        dirty_heap()
         x = np.zeros((3, 0, 2), np.float32)
         w_ih, w_hh = np.ones((G * 5, 2), np.float32), np.ones((G * 5, 5), np.float32)
         h0 = np.zeros((0, 5), np.float32)
-        out, saved = _C.rnn_forward(x, w_ih, w_hh, None, None, h0, h0 if mode == "lstm" else None, mode)
-        grads = _C.rnn_backward(x, w_ih, w_hh, out, saved, np.zeros_like(out), mode)
-        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = grads
-        assert dx.shape == (3, 0, 2) and dh0.shape == (0, 5)
+        lstm = mode == "lstm"
+        out = np.empty((3 + (2 if lstm else 1), 0, 5), np.float32)
+        workspace = np.empty(_C.rnn_workspace_size(mode, 3, 0, 5), np.float32)
+        _C.rnn_forward(x, w_ih, w_hh, None, None, h0, h0 if lstm else None, out, workspace, mode)
+        dx, dh0, dc0 = np.empty((3, 0, 2), np.float32), np.empty((0, 5), np.float32), np.empty((0, 5), np.float32)
+        dw_ih, dw_hh = np.full_like(w_ih, np.nan), np.full_like(w_hh, np.nan)  # to be overwritten with zeros
+        db_ih, db_hh = np.full(G * 5, np.nan, np.float32), np.full(G * 5, np.nan, np.float32)
+        _C.rnn_backward(x, w_ih, w_hh, out, workspace, np.zeros_like(out), dx, dh0, dc0 if lstm else None, dw_ih,
+                        dw_hh, db_ih, db_hh, mode)
         for g in (dw_ih, dw_hh, db_ih, db_hh):
             np.testing.assert_array_equal(g, np.zeros_like(g))
 

@@ -34,10 +34,35 @@ def reference(mode, p, reverse, dout, dh_n, dc_n):
     return (out, h_n, c_n) + R.rnn_backward(dout, dh_n, dc_n, cache)
 
 
-def run_kernel(mode, p, reverse, dpacked):
-    out, saved = _C.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"], mode, reverse)
-    grads = _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved, dpacked, mode, reverse)
-    return out, grads
+GRADS = ("dx", "dh0", "dc0", "dw_ih", "dw_hh", "db_ih", "db_hh")  # rnn_backward's outputs, in its order
+
+
+def kernel_buffers(mode, p, fill=None, grads=GRADS):
+    """Every buffer the kernels write, for the layer p: out, workspace, dh0, dc0 (an LSTM's, else None)
+    and the gradients named in grads (the others None), filled with `fill` (None: uninitialised)."""
+    T, N, I = p["x"].shape
+    H, GH, dt = p["w_hh"].shape[1], p["w_hh"].shape[0], p["x"].dtype
+    shapes = {"out": (T + (2 if mode == "lstm" else 1), N, H), "workspace": (_C.rnn_workspace_size(mode, T, N, H),),
+              "dx": (T, N, I), "dh0": (N, H), "dc0": (N, H), "dw_ih": (GH, I), "dw_hh": (GH, H), "db_ih": (GH,),
+              "db_hh": (GH,)}
+    wanted = ({"out", "workspace", "dh0", "dc0"} | set(grads)) - ({"dc0"} if mode != "lstm" else set())
+    buf = {k: (np.empty(v, dt) if k in wanted else None) for k, v in shapes.items()}
+    if fill is not None:
+        for v in buf.values():
+            if v is not None:
+                v[...] = fill(v.shape) if callable(fill) else fill
+    return buf
+
+
+def run_kernel(mode, p, reverse, dpacked, fill=None, grads=GRADS):
+    """out and the gradients (rnn_backward's order, None where not asked for) of the kernels, written
+    into buffers prefilled with `fill`."""
+    b = kernel_buffers(mode, p, fill, grads)
+    _C.rnn_forward(p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"], b["out"], b["workspace"], mode,
+                   reverse)
+    _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], b["out"], b["workspace"], dpacked, *(b[g] for g in GRADS), mode,
+                    reverse)
+    return b["out"], tuple(b[g] for g in GRADS)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -393,7 +418,9 @@ def test_kernel_argument_errors(rng):
 
     def fwd(mode="lstm", **kw):
         a = args(**kw)
-        return _C.rnn_forward(a["x"], a["w_ih"], a["w_hh"], a["b_ih"], a["b_hh"], a["h0"], a["c0"], mode, False)
+        b = kernel_buffers("lstm", p)  # the argument under test is checked before the buffers
+        return _C.rnn_forward(a["x"], a["w_ih"], a["w_hh"], a["b_ih"], a["b_hh"], a["h0"], a["c0"], b["out"],
+                              b["workspace"], mode, False)
     with pytest.raises(ValueError, match=r"w_ih must have shape \(24, 5\) for input x \(4, 3, 5\)"):
         fwd(w_ih=np.zeros((24, 4), np.float32))
     with pytest.raises(ValueError, match=r"w_hh must have shape \(4 \* hidden_size, hidden_size\).*got \(20, 6\)"):
@@ -414,23 +441,152 @@ def test_kernel_argument_errors(rng):
         fwd(mode="gru", w_ih=np.zeros((18, 5), np.float32), w_hh=np.zeros((18, 6), np.float32), b_ih=None, b_hh=None)
     with pytest.raises(ValueError, match=r"x \(0, 3, 5\) must be \(seq_len, batch, input_size\)"):
         fwd(x=np.zeros((0, 3, 5), np.float32))
-    out, saved = fwd()
+    b = kernel_buffers("lstm", p)
+    fwd_args = (p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"])
+    _C.rnn_forward(*fwd_args, b["out"], b["workspace"], "lstm")
     with pytest.raises(ValueError, match=r"dout must have shape \(6, 3, 6\)"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved, out[:5].copy(), "lstm", False)
-    with pytest.raises(ValueError, match=r"saved cs \(from rnn_forward\) is required"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:3] + (None, saved[4]), out, "lstm", False)
-    with pytest.raises(ValueError, match=r"gates must have shape \(4, 24, 3\)"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, (saved[0][:, :6].copy(),) + saved[1:], out, "lstm", False)
-    with pytest.raises(ValueError, match=r"saved gh must be None"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, (saved[0], saved[0]) + saved[2:], out, "lstm", False)
-    with pytest.raises(ValueError, match=r"tcs must have shape \(4, 6, 3\)"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:4] + (saved[3],), out, "lstm", False)
-    with pytest.raises(ValueError, match=r"5-tuple"):
-        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], out, saved[:4], out, "lstm", False)
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], b["out"], b["workspace"], b["out"][:5].copy(),
+                        *(b[g] for g in GRADS), "lstm")
+    with pytest.raises(ValueError, match=r"out must have shape \(6, 3, 6\) \(from rnn_forward"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], b["out"][:5].copy(), b["workspace"], b["out"],
+                        *(b[g] for g in GRADS), "lstm")
     # through the Function, the kernel's check names the argument
     with pytest.raises(ValueError, match=r"h0 must have shape \(3, 6\).*got \(2, 6\)"):
         RNNFn.apply(fe.tensor(p["x"]), fe.tensor(p["w_ih"]), fe.tensor(p["w_hh"]), None, None, fe.zeros(2, 6),
                     fe.tensor(p["c0"]), "lstm", False)
+
+
+def assert_same_bits(got, want):
+    for name, g, w in zip(GRADS, got, want):
+        assert (g is None and w is None) or np.array_equal(g, w), name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_kernels_overwrite_every_buffer(isa, rng, mode, dtype):
+    """out, the workspace and every gradient are overwritten: buffers prefilled with NaN, Inf or garbage
+    give the same bits as zeroed ones (nothing is accumulated, nothing left unwritten)."""
+    garbage = lambda shape: (rng.standard_normal(shape) * 1e6).astype(dtype)  # noqa: E731
+    for (T, N, I, H) in [(5, 3, 4, 6), (1, 1, 1, 1), (3, 32, 16, 17)]:
+        for reverse in (False, True):
+            p = make_layer(rng, mode, T, N, I, H, dtype)
+            dpacked = rng.standard_normal((T + (2 if mode == "lstm" else 1), N, H)).astype(dtype)
+            out, grads = run_kernel(mode, p, reverse, dpacked, fill=0)
+            for fill in (np.nan, np.inf, garbage):
+                out2, grads2 = run_kernel(mode, p, reverse, dpacked, fill=fill)
+                assert np.array_equal(out2, out), (T, N, I, H, reverse, fill)
+                assert_same_bits(grads2, grads)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_gradients_not_asked_for_are_none(rng, mode):
+    """dx and each weight and bias gradient may be None; the ones asked for are the same bits either way."""
+    p = make_layer(rng, mode, 4, 5, 3, 7, np.float64)
+    dpacked = rng.standard_normal((4 + (2 if mode == "lstm" else 1), 5, 7))
+    _, full = run_kernel(mode, p, False, dpacked)
+    for asked in [(), ("dx",), ("dw_ih",), ("dw_hh",), ("db_ih",), ("db_hh",), ("dx", "db_hh"), ("dw_hh", "db_ih")]:
+        _, got = run_kernel(mode, p, False, dpacked, fill=np.nan, grads=asked)
+        for name, g, f in zip(GRADS, got, full):
+            if name in asked or name == "dh0" or (name == "dc0" and mode == "lstm"):
+                assert np.array_equal(g, f), (asked, name)
+            else:
+                assert g is None
+
+
+def test_buffer_errors_name_the_buffer(rng):
+    """Each output buffer and the workspace: dtype, exact shape, C order, writeable, not sharing memory
+    with an input or another output; a TypeError/ValueError that names it and the shapes."""
+    f32 = np.float32
+    p = make_layer(rng, "lstm", 4, 3, 5, 6, f32)
+    inputs = (p["x"], p["w_ih"], p["w_hh"], p["b_ih"], p["b_hh"], p["h0"], p["c0"])
+    n = _C.rnn_workspace_size("lstm", 4, 3, 6)
+
+    def fwd(x=p["x"], **kw):
+        b = {**kernel_buffers("lstm", p), **kw}
+        _C.rnn_forward(x, *inputs[1:], b["out"], b["workspace"], "lstm")
+
+    dout = rng.standard_normal((6, 3, 6)).astype(f32)
+
+    def bwd(mode="lstm", dout=dout, **kw):
+        b = kernel_buffers("lstm", p)
+        _C.rnn_forward(*inputs, b["out"], b["workspace"], "lstm")
+        b.update(kw)
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], b["out"], b["workspace"], dout, *(b[g] for g in GRADS), mode)
+
+    def readonly(shape, dtype=f32):
+        a = np.zeros(shape, dtype)
+        a.flags.writeable = False
+        return a
+    fwd()  # the buffers as given are right
+    bwd()
+    shared = np.zeros(200, f32)
+    x_in_shared = shared[:60].reshape(4, 3, 5)
+    x_in_shared[...] = p["x"]
+    big = np.zeros(n + 60, f32)
+    x_in_big = big[:60].reshape(4, 3, 5)
+    x_in_big[...] = p["x"]
+    errors = [
+        (lambda: fwd(out=np.empty((5, 3, 6), f32)), ValueError,
+         r"out must have shape \(6, 3, 6\) \(seq_len \+ 2, batch, hidden_size for x \(4, 3, 5\).*got \(5, 3, 6\)"),
+        (lambda: fwd(out=np.empty((6, 3, 6))), TypeError, r"out must have dtype float32, got float64"),
+        (lambda: fwd(out=np.empty((6, 3, 12), f32)[..., ::2]), ValueError, r"out with shape \(6, 3, 6\) must be C-contig"),
+        (lambda: fwd(out=readonly((6, 3, 6))), ValueError, r"out is read-only"),
+        (lambda: fwd(x=x_in_shared, out=shared[50:158].reshape(6, 3, 6)), ValueError, r"out shares memory with x"),
+        (lambda: fwd(workspace=np.empty(n - 1, f32)), ValueError,
+         rf"workspace must have rnn_workspace_size\('lstm', 4, 3, 6\) = {n} elements .*got shape \({n - 1},\)"),
+        (lambda: fwd(workspace=np.empty(n + 16, f32)), ValueError, rf"workspace must have .* = {n} elements"),
+        (lambda: fwd(workspace=np.empty((1, n), f32)), ValueError, r"workspace must be 1-D, got shape \(1, "),
+        (lambda: fwd(workspace=np.empty(n)), TypeError, r"workspace must have dtype float32, got float64"),
+        (lambda: fwd(workspace=readonly(n)), ValueError, r"workspace is read-only"),
+        (lambda: fwd(x=x_in_big, workspace=big[40:40 + n]), ValueError, r"workspace shares memory with x"),
+        (lambda: bwd(dx=np.empty((4, 3, 4), f32)), ValueError, r"dx must have shape \(4, 3, 5\) \(the shape of x\)"),
+        (lambda: bwd(dx=[0.0]), TypeError, r"dx must be a numpy array or None"),
+        (lambda: bwd(dw_ih=np.empty((24, 5))), TypeError, r"dw_ih must have dtype float32, got float64"),
+        (lambda: bwd(dw_hh=np.empty((24, 12), f32)[:, ::2]), ValueError, r"dw_hh with shape \(24, 6\) must be C-contig"),
+        (lambda: bwd(db_ih=readonly(24)), ValueError, r"db_ih is read-only"),
+        (lambda: bwd(db_hh=np.empty(23, f32)), ValueError, r"db_hh must have shape \(24,\) .*got \(23,\)"),
+        (lambda: bwd(dh0=None), ValueError, r"dh0 is required: the gradient of h0, shape \(3, 6\)"),
+        (lambda: bwd(dh0=np.empty((3, 5), f32)), ValueError, r"dh0 must have shape \(3, 6\)"),
+        (lambda: bwd(dc0=None), ValueError, r"dc0 is required for an LSTM"),
+        (lambda: bwd(dx=dout.reshape(-1)[:60].reshape(4, 3, 5)), ValueError, r"dx shares memory with dout"),
+        (lambda: bwd(dw_ih=p["w_ih"]), ValueError, r"dw_ih shares memory with w_ih"),
+        (lambda: bwd(dc0=np.zeros((3, 6), f32), dh0=None), ValueError, r"dh0 is required"),
+        (lambda: bwd(workspace=np.zeros(n - 16, f32)), ValueError, rf"workspace must have .* = {n} elements"),
+    ]
+    for call, cls, match in errors:
+        with pytest.raises(cls, match=match):
+            call()
+    b = kernel_buffers("lstm", p)
+    _C.rnn_forward(*inputs, b["out"], b["workspace"], "lstm")
+    with pytest.raises(ValueError, match=r"dc0 shares memory with dh0"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], b["out"], b["workspace"], dout, None, b["dh0"], b["dh0"], None,
+                        None, None, None, "lstm")
+    with pytest.raises(ValueError, match=r"dx shares memory with workspace"):
+        _C.rnn_backward(p["x"], p["w_ih"], p["w_hh"], b["out"], b["workspace"], dout, b["workspace"][:60].reshape(4, 3, 5),
+                        b["dh0"], b["dc0"], None, None, None, None, "lstm")
+    g = make_layer(rng, "gru", 4, 3, 5, 6, f32)
+    gb = kernel_buffers("gru", g)
+    _C.rnn_forward(g["x"], g["w_ih"], g["w_hh"], None, None, g["h0"], None, gb["out"], gb["workspace"], "gru")
+    with pytest.raises(ValueError, match=r"dc0 is only for an LSTM"):
+        _C.rnn_backward(g["x"], g["w_ih"], g["w_hh"], gb["out"], gb["workspace"], gb["out"].copy(), None, gb["dh0"],
+                        np.zeros((3, 6), f32), None, None, None, None, "gru")
+    with pytest.raises(ValueError, match=r"workspace must have rnn_workspace_size\('gru', 4, 3, 6\)"):
+        _C.rnn_backward(g["x"], g["w_ih"], g["w_hh"], gb["out"], b["workspace"], gb["out"].copy(), None, gb["dh0"],
+                        None, None, None, None, None, "gru")
+
+
+def test_workspace_size():
+    for mode in MODES:
+        n = _C.rnn_workspace_size(mode, 5, 3, 4)
+        assert isinstance(n, int) and n > 0
+        assert _C.rnn_workspace_size(mode, 5, 0, 4) == 0  # an empty batch saves nothing
+    with pytest.raises(ValueError, match="mode must be 'rnn_tanh', 'rnn_relu', 'lstm' or 'gru', got 'LSTM'"):
+        _C.rnn_workspace_size("LSTM", 5, 3, 4)
+    for args, name in (((-1, 3, 4), "seq_len"), ((5, -2, 4), "batch"), ((5, 3, -1), "hidden_size")):
+        with pytest.raises(ValueError, match=rf"{name} must be >= 0, got -"):
+            _C.rnn_workspace_size("gru", *args)
+    with pytest.raises(MemoryError, match=r"rnn_workspace_size: .* more than 2\*\*63 elements"):
+        _C.rnn_workspace_size("lstm", 2 ** 40, 2 ** 20, 2 ** 20)
 
 
 def test_profiler_counts_rnn_flops():

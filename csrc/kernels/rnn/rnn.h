@@ -90,6 +90,35 @@ struct Saved {
   T* tcs;
 };
 
+// The saved arrays as one buffer (the caller's workspace, saved_layout's total elements): each array
+// at a fixed offset, in the order above, its length rounded up to 16 elements so that each starts as
+// aligned as the buffer. offset[5] receives where each begins (an array the mode has none of takes 0
+// elements). Returns the total, or -1 if it does not fit in int64.
+inline int64_t saved_layout(int mode, int64_t T, int64_t N, int64_t H, int64_t offset[5]) {
+  const bool lstm = mode == kLstm, gru = mode == kGru;
+  int64_t HN = 0, THN = 0, GTHN = 0, T1HN = 0;
+  if (__builtin_mul_overflow(H, N, &HN) || __builtin_mul_overflow(HN, T, &THN) ||
+      __builtin_mul_overflow(THN, static_cast<int64_t>(gate_count(mode)), &GTHN) ||
+      __builtin_add_overflow(THN, HN, &T1HN))
+    return -1;
+  const int64_t len[5] = {GTHN, gru ? GTHN : 0, gru ? T1HN : 0, lstm ? T1HN : 0, lstm ? THN : 0};
+  int64_t total = 0;
+  for (int i = 0; i < 5; ++i) {
+    offset[i] = total;
+    if (len[i] > INT64_MAX - 16 - total) return -1;
+    total += (len[i] + 15) / 16 * 16;
+  }
+  return total;
+}
+
+// The saved arrays' places in a workspace laid out by saved_layout (null where the mode has none).
+template <class T>
+Saved<T> saved_in(T* workspace, int mode, const int64_t offset[5]) {
+  const bool lstm = mode == kLstm, gru = mode == kGru;
+  return {workspace + offset[0], gru ? workspace + offset[1] : nullptr, gru ? workspace + offset[2] : nullptr,
+          lstm ? workspace + offset[3] : nullptr, lstm ? workspace + offset[4] : nullptr};
+}
+
 // The forward pass. x (T, N, I); w_ih (G*H, I); w_hh (G*H, H); b_ih, b_hh (G*H,) or null; h0 (N, H);
 // c0 (N, H) (LSTM, else null).
 // out (S, N, H), S = T+2 for LSTM, else T+1: the outputs in time order and the final states,

@@ -19,7 +19,7 @@ softmax, loss, rnn, dropout, embedding, optim.
 | norm       | BatchNormFn                                 | batch_norm_forward, batch_norm_eval_forward, _backward |
 | softmax    | SoftmaxFn (softmax, log_softmax)            | softmax_forward, softmax_backward              |
 | loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn | cross_entropy_forward, _backward |
-| rnn        | RNNFn (RNN tanh/ReLU, LSTM, GRU)            | rnn_forward, rnn_backward                      |
+| rnn        | RNNFn (RNN tanh/ReLU, LSTM, GRU)            | rnn_forward, _backward, _workspace_size        |
 | dropout    | DropoutFn                                   | (NumPy)                                        |
 | embedding  | EmbeddingFn                                 | (NumPy)                                        |
 | optim      | sgd_update, adam_update (no autograd)       | sgd_update, adam_update                        |

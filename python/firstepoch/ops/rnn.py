@@ -9,10 +9,12 @@ backward: through time in C++. RNN and LSTM: per step one product gives dh_{t-1}
           dgates_t; GRU: per step only dh_{t-1}, and dx is one GEMM after the loop. dW_ih, dW_hh and the
           biases are one GEMM (row sum) each over all steps afterwards, in a fixed order.
 
-`_C` entries: `rnn_forward`, `rnn_backward`. Reference: `firstepoch.reference.rnn` (`rnn_forward`,
-`rnn_backward`, and per mode `lstm_forward` ...), the same steps in NumPy, one step at a time, with the
-same argument order: x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse. The kernel checks every shape
-and dtype with messages that name the argument.
+`_C` entries: `rnn_forward`, `rnn_backward`, `rnn_workspace_size`. Reference: `firstepoch.reference.rnn`
+(`rnn_forward`, `rnn_backward`, and per mode `lstm_forward` ...), the same steps in NumPy, one step at a
+time, with the same inputs in the same order: x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse. The
+kernel checks every shape and dtype with messages that name the argument. RNNFn allocates every buffer
+the kernels overwrite: the packed output, one workspace that forward fills with what backward needs
+(its length from `rnn_workspace_size`; its layout is the kernel's business) and the gradients it wants.
 
 The Function API has one output, so the layer returns one packed array (S, N, H) holding the output
 sequence and the final states (see RNNFn); nn.RNN/LSTM/GRU and the cells slice it with the
@@ -61,22 +63,30 @@ class RNNFn(Function):
     @staticmethod
     def forward(ctx, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None, mode="lstm", reverse=False):
         x, w_ih, w_hh, b_ih, b_hh, h0, c0 = map(_c, (x, w_ih, w_hh, b_ih, b_hh, h0, c0))
-        out, saved = _C.rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, bool(reverse))
-        ctx.save_for_backward(x, w_ih, w_hh, out, saved)
+        # (a malformed x or w_hh gets empty buffers: the kernel's check then names the argument)
+        T, N, H = (x.shape[0], x.shape[1], w_hh.shape[1]) if x.ndim == 3 and w_hh.ndim == 2 else (0, 0, 0)
+        out = np.empty((T + (2 if mode == "lstm" else 1), N, H), x.dtype)
+        workspace = np.empty(_C.rnn_workspace_size(mode, T, N, H), x.dtype)  # what backward reads
+        _C.rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, out, workspace, mode, bool(reverse))
+        ctx.save_for_backward(x, w_ih, w_hh, out, workspace)
         ctx.args = (mode, bool(reverse), b_ih is not None, b_hh is not None)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, w_ih, w_hh, out, saved = ctx.saved_tensors
+        x, w_ih, w_hh, out, workspace = ctx.saved_tensors
         mode, reverse, has_b_ih, has_b_hh = ctx.args
         needs = ctx.needs_input_grad
-        dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh = _C.rnn_backward(
-            x, w_ih, w_hh, out, saved, np.ascontiguousarray(grad, dtype=out.dtype), mode, reverse,
-            need_dx=needs[0], need_dw=needs[1] or needs[2], need_db=(has_b_ih and needs[3]) or (has_b_hh and needs[4]))
-        return (dx, dw_ih if needs[1] else None, dw_hh if needs[2] else None,
-                db_ih if has_b_ih and needs[3] else None, db_hh if has_b_hh and needs[4] else None,
-                dh0 if needs[5] else None, dc0 if needs[6] else None, None, None)
+        dx = np.empty_like(x) if needs[0] else None
+        dw_ih = np.empty_like(w_ih) if needs[1] else None
+        dw_hh = np.empty_like(w_hh) if needs[2] else None
+        db_ih = np.empty(w_ih.shape[0], x.dtype) if has_b_ih and needs[3] else None
+        db_hh = np.empty(w_ih.shape[0], x.dtype) if has_b_hh and needs[4] else None
+        dh0 = np.empty(out.shape[1:], out.dtype)  # the kernel always writes dh0 (N, H), and dc0 for an LSTM
+        dc0 = np.empty_like(dh0) if mode == "lstm" else None
+        _C.rnn_backward(x, w_ih, w_hh, out, workspace, np.ascontiguousarray(grad, dtype=out.dtype), dx, dh0, dc0,
+                        dw_ih, dw_hh, db_ih, db_hh, mode, reverse)
+        return dx, dw_ih, dw_hh, db_ih, db_hh, dh0 if needs[5] else None, dc0 if needs[6] else None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
