@@ -73,7 +73,8 @@ def test_set_num_threads_is_process_wide(threads):
     t.start()
     t.join()
     assert seen["later"] == 1 and seen["info"] == 1
-    assert seen.get("new_os_threads", 0) == 0
+    # no thread started (<= 0: an unrelated thread, say one of an earlier test, may end meanwhile)
+    assert seen.get("new_os_threads", 0) <= 0
     assert firstepoch.get_num_threads() == 3
 
 
