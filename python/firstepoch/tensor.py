@@ -249,7 +249,7 @@ class Tensor(TensorBase):
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
             other = Tensor(other)
-        if other.data.dtype != self.data.dtype:
+        if other.data.dtype is not self.data.dtype and other.data.dtype != self.data.dtype:  # `is`: the quick test
             raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape} "
                             f"(convert one with .float() or .double())")
         return _linalg.MatmulFn.apply(self, other)

@@ -91,12 +91,14 @@ def _matmul(ctx, a, b, out=None, copy=True):
     layers feel every check, and every call: hence no wrapper around this), the rest the general path."""
     if ctx is not None:
         ctx.saved_tensors = (a, b)
-    if (a.ndim == 2 and b.ndim == 2 and out is None and a.dtype is b.dtype and a.dtype in _FLOATS
-            and a.flags.c_contiguous and b.flags.c_contiguous and a.shape[1] == b.shape[0]):
+    dt = a.dtype  # (each attribute read costs here: every one is read once)
+    if out is None and dt is b.dtype and dt in _FLOATS and a.flags.c_contiguous and b.flags.c_contiguous:
         # (`is`: NumPy's float32/float64 dtypes are single objects; another spelling takes the general path)
-        res = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
-        _C.gemm(a, b, res)
-        return res
+        sa, sb = a.shape, b.shape
+        if len(sa) == 2 and len(sb) == 2 and sa[1] == sb[0]:
+            res = np.empty((sa[0], sb[1]), dtype=dt)
+            _C.gemm(a, b, res)
+            return res
     _check(a, b)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
