@@ -257,3 +257,24 @@ def test_means_and_losses_over_nothing_are_nan_without_warnings():
         loss.backward()
     assert np.isnan(loss.item())
     np.testing.assert_array_equal(x.grad, np.zeros((2, 3), np.float32))
+
+
+def test_pool_backward_refuses_dx_over_argmax():
+    """dx's writes would change argmax indices the kernel has not read yet (it wrote out of bounds)."""
+    buf = np.zeros(64, np.int64)
+    dx = buf[32:64].view(np.float64).reshape(1, 2, 4, 4)
+    argmax = buf[28:36].reshape(1, 2, 2, 2)
+    dy = np.ones((1, 2, 2, 2))
+    with pytest.raises(ValueError, match="dx shares memory with argmax"):
+        _C.max_pool2d_backward(dy, argmax, dx, (2, 2), (2, 2), (0, 0), (1, 1))
+
+
+def test_optional_outputs_must_be_arrays_not_lists():
+    """A list given as an output was copied into a temporary the kernel wrote and the caller never saw."""
+    x = np.ones((1, 1, 4, 4))
+    w = np.ones((1, 1, 3, 3))
+    dy = np.ones((1, 1, 2, 2))
+    with pytest.raises(TypeError, match="dx must be a numpy array or None, got <class 'list'>"):
+        _C.conv2d_backward(x, w, dy, np.zeros((1, 1, 4, 4)).tolist(), None, (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(TypeError, match="buf must be a numpy array or None"):
+        _C.sgd_update(np.ones(3), np.ones(3), [0.0, 0.0, 0.0], lr=0.1, momentum=0.9)

@@ -73,6 +73,29 @@ inline void require_no_overlap(const py::array& out, const py::array& other, con
                           "; the output must not alias an input");
 }
 
+// An optional array argument that is given (not None): a non-array is a TypeError naming it, never
+// cast (pybind11 would copy a list into a temporary array the kernel writes and the caller never sees).
+inline py::array as_array(const py::object& o, const char* name) {
+  if (!py::isinstance<py::array>(o))
+    throw py::type_error(std::string(name) + " must be a numpy array or None, got " +
+                         py::str(py::type::of(o)).cast<std::string>());
+  return py::reinterpret_borrow<py::array>(o);
+}
+
+// Every output against every input and against each other; None (an output not wanted, an absent
+// input) and empty arrays overlap nothing.
+using NamedArray = std::pair<py::handle, const char*>;
+inline void require_disjoint(std::initializer_list<NamedArray> outputs, std::initializer_list<NamedArray> inputs) {
+  auto arr = [](py::handle h) { return py::reinterpret_borrow<py::array>(h); };
+  for (auto o = outputs.begin(); o != outputs.end(); ++o) {
+    if (o->first.is_none()) continue;
+    for (const auto& i : inputs)
+      if (!i.first.is_none()) require_no_overlap(arr(o->first), arr(i.first), o->second, i.second);
+    for (auto p = outputs.begin(); p != o; ++p)
+      if (!p->first.is_none()) require_no_overlap(arr(o->first), arr(p->first), o->second, p->second);
+  }
+}
+
 // A C-contiguous array of dtype T and rank `ndim`, or a TypeError/ValueError naming it.
 template <class T>
 void require_c_array(const py::array& a, const char* name, int ndim) {

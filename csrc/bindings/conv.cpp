@@ -82,12 +82,11 @@ void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair
   const auto g = conv_geometry<T>(x, w, groups, s, p, d);
   const int64_t N = x.shape(0), OC = w.shape(0);
   require_output<T>(y, "y", {N, OC, g.OH, g.OW});
-  require_no_overlap(y, x, "y", "x");
-  require_no_overlap(y, w, "y", "weight");
+  require_disjoint({{y, "y"}}, {{x, "x"}, {w, "weight"}, {bias, "bias"}});
   py::array b;
   const T* pb = nullptr;
   if (!bias.is_none()) {
-    b = bias.cast<py::array>();
+    b = as_array(bias, "bias");
     require_c_array<T>(b, "bias", 1);
     require_shape(b, "bias", {OC});
     pb = static_cast<const T*>(b.data());
@@ -114,19 +113,16 @@ void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, 
   T* pdx = nullptr;
   T* pdw = nullptr;
   if (!dx_obj.is_none()) {
-    dxa = dx_obj.cast<py::array>();
+    dxa = as_array(dx_obj, "dx");
     require_output<T>(dxa, "dx", {N, g.C, g.H, g.W});
-    require_no_overlap(dxa, dy, "dx", "dy");
-    require_no_overlap(dxa, x, "dx", "x");
     pdx = static_cast<T*>(dxa.mutable_data());
   }
   if (!dw_obj.is_none()) {
-    dwa = dw_obj.cast<py::array>();
+    dwa = as_array(dw_obj, "dweight");
     require_output<T>(dwa, "dweight", {OC, w.shape(1), w.shape(2), w.shape(3)});
-    require_no_overlap(dwa, dy, "dweight", "dy");
-    require_no_overlap(dwa, w, "dweight", "weight");
     pdw = static_cast<T*>(dwa.mutable_data());
   }
+  require_disjoint({{dx_obj, "dx"}, {dw_obj, "dweight"}}, {{dy, "dy"}, {x, "x"}, {w, "weight"}});
   const T* px = static_cast<const T*>(x.data());
   const T* pw = static_cast<const T*>(w.data());
   require_columns_fit<T>(g);

@@ -85,10 +85,7 @@ py::array gemm_typed(py::array a, py::array b, py::array out, bool trans_a, bool
   const T* bias_ptr = nullptr;
   py::array bias;
   if (!bias_obj.is_none()) {
-    if (!py::isinstance<py::array>(bias_obj))
-      throw py::type_error("bias must be a numpy array or None, got " +
-                           py::str(py::type::of(bias_obj)).cast<std::string>());
-    bias = bias_obj.cast<py::array>();
+    bias = as_array(bias_obj, "bias");
     require_dtype<T>(bias, "bias");
     if (bias.ndim() != 1 || bias.shape(0) != N)
       throw py::value_error("bias must have shape (" + std::to_string(N) + ",) (one per output column), got " +

@@ -5,7 +5,6 @@
 
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "bindings/common.h"
 #include "common/cpu.h"
@@ -27,8 +26,7 @@ void check_nclarray(const py::array& a, const char* name, const py::array& ref) 
 template <class T>
 const T* channel_vector(const py::object& o, const char* name, int64_t C, py::array* keep, bool writeable = false) {
   if (o.is_none()) return nullptr;
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be a numpy array or None");
-  *keep = o.cast<py::array>();
+  *keep = as_array(o, name);
   require_c_array<T>(*keep, name, 1);
   if (keep->shape(0) != C)
     throw py::value_error(std::string(name) + " must have shape (" + std::to_string(C) + ",) (one per channel), got " +
@@ -53,17 +51,8 @@ void forward_t(py::array x, py::object gamma, py::object beta, py::array y, py::
   T* ps = const_cast<T*>(channel_vector<T>(invstd, "invstd", C, &s, true));
   py::array v;
   T* pv = const_cast<T*>(channel_vector<T>(var, "var", C, &v, true));
-  // the outputs must not share memory with an input or with each other
-  std::vector<std::pair<const py::array*, const char*>> outs{{&y, "y"}, {&m, "mean"}, {&s, "invstd"}};
-  if (pv) outs.push_back({&v, "var"});
-  std::vector<std::pair<const py::array*, const char*>> ins{{&x, "x"}};
-  if (pg) ins.push_back({&g, "gamma"});
-  if (pb) ins.push_back({&b, "beta"});
-  for (size_t i = 0; i < outs.size(); ++i) {
-    for (auto [in, in_name] : ins) require_no_overlap(*outs[i].first, *in, outs[i].second, in_name);
-    for (size_t j = i + 1; j < outs.size(); ++j)
-      require_no_overlap(*outs[i].first, *outs[j].first, outs[i].second, outs[j].second);
-  }
+  require_disjoint({{y, "y"}, {mean, "mean"}, {invstd, "invstd"}, {var, "var"}},
+                   {{x, "x"}, {gamma, "gamma"}, {beta, "beta"}});
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   const auto& k = fe::kernels<fe::norm::Kernels<T>>();
@@ -83,6 +72,7 @@ void eval_forward_t(py::array x, py::object gamma, py::object beta, py::array me
   const T* pb = channel_vector<T>(beta, "beta", C, &b);
   const T* pm = channel_vector<T>(mean, "mean", C, &m);
   const T* ps = channel_vector<T>(invstd, "invstd", C, &s);
+  require_disjoint({{y, "y"}}, {{x, "x"}, {gamma, "gamma"}, {beta, "beta"}, {mean, "mean"}, {invstd, "invstd"}});
   const T* px = static_cast<const T*>(x.data());
   T* py_ = static_cast<T*>(y.mutable_data());
   const auto& k = fe::kernels<fe::norm::Kernels<T>>();
@@ -105,12 +95,13 @@ void backward_t(py::array dy, py::array x, py::object gamma, py::array mean, py:
   T* pdb = const_cast<T*>(channel_vector<T>(dbeta, "dbeta", C, &ba, true));
   T* pdx = nullptr;
   if (!dx.is_none()) {
-    dxa = dx.cast<py::array>();
+    dxa = as_array(dx, "dx");
     check_nclarray<T>(dxa, "dx", x);
     require_writeable(dxa, "dx");
-    require_no_overlap(dxa, x, "dx", "x");
     pdx = static_cast<T*>(dxa.mutable_data());
   }
+  require_disjoint({{dx, "dx"}, {dgamma, "dgamma"}, {dbeta, "dbeta"}},
+                   {{dy, "dy"}, {x, "x"}, {gamma, "gamma"}, {mean, "mean"}, {invstd, "invstd"}});
   const T* pdy = static_cast<const T*>(dy.data());
   const T* px = static_cast<const T*>(x.data());
   const auto& k = fe::kernels<fe::norm::Kernels<T>>();

@@ -21,7 +21,7 @@ using Named = std::vector<std::pair<const py::array*, const char*>>;
 
 // A state array the update reads and writes (the momentum buffer, AMSGrad's running maximum).
 void add_state(const py::object& obj, const char* name, py::array* keep, Named& others, Named& written) {
-  *keep = obj.cast<py::array>();
+  *keep = as_array(obj, name);
   others.push_back({keep, name});
   written.push_back({keep, name});
 }

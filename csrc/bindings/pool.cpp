@@ -74,6 +74,7 @@ void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair 
   const auto g = pool_forward_checks<T>(x, y, k, s, p, d, "max_pool2d");
   require_argmax(argmax, {x.shape(0), g.C, g.OH, g.OW});
   require_writeable(argmax, "argmax");
+  require_disjoint({{y, "y"}, {argmax, "argmax"}}, {{x, "x"}});
   int64_t* pa = static_cast<int64_t*>(argmax.mutable_data());
   run_pool<T>(x, y, x.shape(0) * g.C, [&](const auto& kk, const T* px, T* py_, int64_t planes, int nt) {
     fe::pool::maxpool<T>(kk, px, g, py_, pa, planes, nt);
@@ -84,6 +85,7 @@ template <class T>
 void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pair s, Pair p, Pair d) {
   const auto g = pool_backward_checks<T>(dy, dx, k, s, p, d, "max_pool2d_backward");
   require_argmax(argmax, {dx.shape(0), g.C, g.OH, g.OW});
+  require_no_overlap(dx, argmax, "dx", "argmax");  // dx's writes would change indices not yet read
   const int64_t* pa = static_cast<const int64_t*>(argmax.data());
   const int64_t plane = g.H * g.W;
   for (int64_t i = 0, n = argmax.size(); i < n; ++i)

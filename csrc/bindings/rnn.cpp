@@ -50,8 +50,7 @@ template <class T>
 const T* optional(const py::object& o, const char* name, std::initializer_list<int64_t> shape, const std::string& why,
                   py::array* keep) {
   if (o.is_none()) return nullptr;
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be a numpy array or None");
-  *keep = o.cast<py::array>();
+  *keep = as_array(o, name);
   require_shape<T>(*keep, name, shape, why);
   return static_cast<const T*>(keep->data());
 }
@@ -117,23 +116,8 @@ template <class T>
 T* optional_output(const py::object& o, const char* name, std::initializer_list<int64_t> shape, const std::string& why,
                    py::array* keep) {
   if (o.is_none()) return nullptr;
-  if (!py::isinstance<py::array>(o)) throw py::type_error(std::string(name) + " must be a numpy array or None");
-  *keep = o.cast<py::array>();
+  *keep = as_array(o, name);
   return output<T>(*keep, name, shape, why);
-}
-
-// Every output against every input and against each other; None (an output not wanted, an absent
-// bias) and empty arrays overlap nothing.
-using Named = std::pair<py::handle, const char*>;
-void require_disjoint(std::initializer_list<Named> outputs, std::initializer_list<Named> inputs) {
-  auto arr = [](py::handle h) { return py::reinterpret_borrow<py::array>(h); };
-  for (auto o = outputs.begin(); o != outputs.end(); ++o) {
-    if (o->first.is_none()) continue;
-    for (const auto& i : inputs)
-      if (!i.first.is_none()) require_no_overlap(arr(o->first), arr(i.first), o->second, i.second);
-    for (auto p = outputs.begin(); p != o; ++p)
-      if (!p->first.is_none()) require_no_overlap(arr(o->first), arr(p->first), o->second, p->second);
-  }
 }
 
 template <class T>

@@ -90,8 +90,7 @@ fe::softmax::CrossEntropyArgs<T> ce_args(const py::array& logits, const py::arra
                             " is out of range for " + std::to_string(cols) + " classes");
   fe::softmax::CrossEntropyArgs<T> a{t, nullptr, ignore_index, static_cast<T>(label_smoothing)};
   if (!weight.is_none()) {
-    if (!py::isinstance<py::array>(weight)) throw py::type_error("weight must be a numpy array or None");
-    *weight_keep = weight.cast<py::array>();
+    *weight_keep = as_array(weight, "weight");
     require_c_array<T>(*weight_keep, "weight", 1);
     if (weight_keep->shape(0) != cols)
       throw py::value_error("weight must have shape (" + std::to_string(cols) + ",) (one per class), got " +
