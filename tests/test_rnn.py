@@ -599,3 +599,9 @@ def test_profiler_counts_rnn_flops():
     fwd = 2 * 5 * 3 * 64 * (8 + 16)  # the input and recurrent GEMMs
     assert rows[("RNNFn", "forward")]["gflop"] == pytest.approx(fwd / 1e9)
     assert rows[("RNNFn", "backward")]["gflop"] == pytest.approx(2 * fwd / 1e9)
+
+
+def test_input_of_another_dtype_names_input_and_weights():
+    """The message blamed w_hh once the Python re-check moved to C++; the Tensor-level rule names the input."""
+    with pytest.raises(TypeError, match=r"rnn \(lstm\): dtypes differ: input float64, weights float32"):
+        nn.LSTM(4, 5)(fe.tensor(np.zeros((3, 2, 4))))

@@ -108,5 +108,10 @@ class RNNFn(Function):
 
 
 def rnn(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse=False):
-    """The packed output of one layer and direction (see RNNFn) as a Tensor."""
+    """The packed output of one layer and direction (see RNNFn) as a Tensor. A Tensor-level rule is
+    checked here: input and states have the weights' dtype (the kernel checks each array alone)."""
+    for name, t in (("input", x), ("h0", h0), ("c0", c0)):
+        if t is not None and t.dtype != w_ih.dtype:
+            raise TypeError(f"rnn ({mode}): dtypes differ: {name} {t.dtype}, weights {w_ih.dtype} "
+                            f"(convert one with .float() or .double())")
     return RNNFn.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse)
