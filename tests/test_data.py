@@ -287,3 +287,14 @@ def test_data_datasets_and_training_modules_have_no_import_cycle():
         if m not in state:
             visit(m, [m])
     assert cycles == [], cycles
+
+
+def test_seeded_shuffle_and_batch_sampler_refuse_bad_indices():
+    with pytest.raises(ValueError, match="number of samples must be an int >= 0"):
+        SeededShuffle(-1)
+    with pytest.raises(ValueError, match="number of samples must be an int >= 0"):
+        SeededShuffle(True)
+    with pytest.raises(TypeError, match="1-D of integers"):
+        list(BatchSampler(np.array([1.7, 2.2]), 1))
+    with pytest.raises(TypeError, match="1-D of integers"):
+        list(BatchSampler(np.zeros((2, 2), np.int64), 1))

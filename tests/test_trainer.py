@@ -205,3 +205,12 @@ def test_fe_load_reads_the_weights_of_a_training_checkpoint(tmp_path, tiny):
     fresh = fe.load(tmp_path / "checkpoints" / "last.safetensors", fe.models.mlp())
     for k, v in t.model.state_dict().items():
         np.testing.assert_array_equal(fresh.state_dict()[k], v)
+
+
+def test_an_empty_sampler_is_kept_not_replaced(tiny):
+    """`sampler or SeededShuffle(...)` took a sampler of length 0 (a rank with no samples) as absent and
+    trained that rank on the whole split."""
+    empty = fe.data.SeededShuffle(0)
+    t = Trainer.from_config(dict(model="mlp", epochs=1, batch_size=32), data=tiny, quiet=True,
+                            log=lambda line: None, sampler=empty)
+    assert t.sampler is empty

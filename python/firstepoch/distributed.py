@@ -413,9 +413,7 @@ class DistributedSampler(SeededShuffle):
     """
 
     def __init__(self, data_source, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
-        super().__init__(data_source, seed)  # n, seed, epoch 0
-        if self.n < 0:
-            raise ValueError(f"DistributedSampler: the number of samples must be >= 0, got {self.n}")
+        super().__init__(data_source, seed)  # n (checked), seed, epoch 0
         self.num_replicas = world_size() if num_replicas is None else int(num_replicas)
         self.rank = _ensure().rank if rank is None else int(rank)
         if self.num_replicas < 1 or not 0 <= self.rank < self.num_replicas:

@@ -73,6 +73,9 @@ class SeededShuffle(Sampler):
 
     def __init__(self, data_source, seed=0):
         self.n = _sample_count(data_source)
+        if isinstance(data_source, bool) or self.n < 0:
+            raise ValueError(f"{type(self).__name__}: the number of samples must be an int >= 0 or a dataset, "
+                             f"got {data_source!r}")
         self.seed = int(seed)
         self.epoch = 0
 
@@ -84,7 +87,7 @@ class SeededShuffle(Sampler):
 
     def indices(self, epoch=None):
         e = self.epoch if epoch is None else int(epoch)
-        return np.random.default_rng([self.seed, e]).permutation(self.n).astype(np.int64)
+        return np.random.default_rng([self.seed, e]).permutation(self.n).astype(np.int64, copy=False)
 
     def __call__(self, epoch):
         return self.indices(epoch)
@@ -109,6 +112,9 @@ class BatchSampler(Sampler):
         if hasattr(self.sampler, "indices"):
             order = self.sampler.indices()
         elif isinstance(self.sampler, np.ndarray):
+            if self.sampler.ndim != 1 or self.sampler.dtype.kind not in "iu":
+                raise TypeError(f"BatchSampler: an index array must be 1-D of integers, got {self.sampler.dtype} "
+                                f"with shape {self.sampler.shape}")
             order = self.sampler.astype(np.int64, copy=False)
         else:
             order = np.fromiter(self.sampler, dtype=np.int64)

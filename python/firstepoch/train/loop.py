@@ -69,7 +69,7 @@ class Trainer:
         self.quiet = quiet
         self.is_main = bool(is_main)
         self._log = log or (lambda line: print(line, flush=True))
-        self.sampler = sampler or SeededShuffle(len(self.train_y), self.config["seed"])
+        self.sampler = sampler if sampler is not None else SeededShuffle(len(self.train_y), self.config["seed"])
         self.after_backward = after_backward
         self.reduce_metrics = reduce_metrics or _identity
         self.batch_size = int(self.config["batch_size"])
