@@ -444,3 +444,18 @@ def test_layers_with_no_inputs_build_and_give_their_bias(make, x_shape):
     y.sum().backward()
     assert np.asarray(layer.weight.grad).shape == layer.weight.shape
     np.testing.assert_array_equal(np.asarray(layer.bias.grad), np.full(4, np.prod(y.shape) // 4, np.float32))
+
+
+@pytest.mark.parametrize("rows", [1, 5])
+def test_linear_backward_with_a_transposed_weight_and_strided_input(rows):
+    """F.linear(x, W.T) (weight tying) and a one-row input with strided columns: the forward read
+    copies or transposed views, the backward used the original arrays and raised 'must be C-contiguous'."""
+    rng = np.random.default_rng(0)
+    w_np = rng.standard_normal((3, 4))            # (in, out): the weight is its transpose
+    w = fe.tensor(w_np, requires_grad=True)
+    x_full = fe.tensor(rng.standard_normal((rows, 6)), requires_grad=True)
+    x = x_full[:, ::2]
+    F.linear(x, w.T).sum().backward()
+    g = np.ones((rows, 4))
+    assert np.allclose(x_full.grad[:, ::2], g @ w_np.T) and not x_full.grad[:, 1::2].any()
+    assert np.allclose(w.grad, (g.T @ x.data).T)

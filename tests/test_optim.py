@@ -406,3 +406,21 @@ def test_load_state_dict_checks_everything_before_it_changes_anything():
                 np.testing.assert_array_equal(v, before[k][n])
     with pytest.raises(ValueError, match="setting 'betas'"):
         opt.load_state_dict({"state": {}, "param_groups": [dict(good["param_groups"][0], betas=[0.9])]})
+
+
+def test_state_saved_with_a_scheduler_loads_into_a_fresh_optimizer():
+    """A scheduler adds initial_lr to every group; PyTorch loads such a state into an optimizer that has
+    no scheduler yet (the usual resume order), and so do we, taking initial_lr over."""
+    p = nn.Parameter(np.ones(3, np.float32))
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    optim.lr_scheduler.StepLR(opt, step_size=1)
+    fresh = optim.SGD([nn.Parameter(np.ones(3, np.float32))], lr=0.5, momentum=0.9)
+    fresh.load_state_dict(opt.state_dict())
+    assert fresh.param_groups[0]["lr"] == 0.1 and fresh.param_groups[0]["initial_lr"] == 0.1
+
+
+def test_numpy_scalar_settings_round_trip():
+    p = nn.Parameter(np.ones(3, np.float32))
+    opt = optim.SGD([p], lr=np.float32(0.1), momentum=np.float64(0.9))
+    opt.load_state_dict(opt.state_dict())
+    assert opt.param_groups[0]["lr"] == np.float32(0.1)

@@ -272,15 +272,18 @@ class LinearFn(Function):
         vx, tx = _operand(x2, "input", copy=True)
         vw, tw = _operand(weight, "weight", copy=True)
         _C.gemm(vx, vw, out, trans_a=tx, trans_b=not tw, bias=bias, relu=relu)  # bias, ReLU: the epilogue
-        ctx.save_for_backward(x2, weight, out if relu else None)
+        ctx.save_for_backward(vx, vw, out if relu else None)  # the layouts the kernel read, with their flags
+        ctx.layout = (tx, tw, x2.shape)
         ctx.in_shape = x.shape
         ctx.has_bias = bias is not None
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, grad):
-        x2, weight, out = ctx.saved_tensors
-        g = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
+        vx, vw, out = ctx.saved_tensors
+        tx, tw, x2_shape = ctx.layout
+        w_shape = vw.shape[::-1] if tw else vw.shape
+        g = grad if grad.ndim == 2 else grad.reshape(-1, w_shape[0])
         if not g.flags.c_contiguous:
             g = np.ascontiguousarray(g)
         if out is not None:
@@ -288,13 +291,13 @@ class LinearFn(Function):
         needs = ctx.needs_input_grad
         dx = dw = db = None
         if needs[0]:
-            dx = np.empty(x2.shape, dtype=g.dtype)
-            _C.gemm(g, weight, dx)                      # (N, out) @ (out, in)
+            dx = np.empty(x2_shape, dtype=g.dtype)
+            _C.gemm(g, vw, dx, trans_b=tw)              # (N, out) @ (out, in)
             if len(ctx.in_shape) != 2:
                 dx = dx.reshape(ctx.in_shape)
         if needs[1]:
-            dw = np.empty(weight.shape, dtype=g.dtype)
-            _C.gemm(g, x2, dw, trans_a=True)            # (N, out).T @ (N, in)
+            dw = np.empty(w_shape, dtype=g.dtype)
+            _C.gemm(g, vx, dw, trans_a=True, trans_b=tx)  # (N, out).T @ (N, in)
         if ctx.has_bias and needs[2]:
             db = np.add.reduce(g, axis=0)
         return dx, dw, db, None

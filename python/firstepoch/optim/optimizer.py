@@ -6,6 +6,7 @@ Parameter groups: pass a list of dicts ({"params": [...], "lr": ..., "weight_dec
 group's settings override the defaults (per-layer learning rates or regularisation).
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -111,17 +112,19 @@ class Optimizer:
                              f"{len(self.param_groups)}")
         params, settings = {}, []
         for i, (saved, g) in enumerate(zip(groups, self.param_groups)):
-            if set(saved) != set(g):
+            # every setting of this optimizer is saved; a saved key it lacks (a scheduler's initial_lr) is
+            # taken over, as PyTorch does
+            if not set(self.defaults) | {"params"} <= set(saved):
                 raise ValueError(f"load_state_dict: group {i} has settings {sorted(saved)}, this optimizer's has "
                                  f"{sorted(g)}")
             if len(saved["params"]) != len(g["params"]):
                 raise ValueError(f"load_state_dict: group {i} holds {len(saved['params'])} parameters, this "
                                  f"optimizer's {len(g['params'])}")
             for k, v in saved.items():
-                if k != "params" and not _same_kind(v, g[k]):
+                if k != "params" and k in g and not _same_kind(v, g[k]):
                     raise ValueError(f"load_state_dict: group {i} setting {k!r} is {v!r:.60}, this optimizer's is "
                                      f"{g[k]!r:.60}")
-            settings.append({k: tuple(v) if isinstance(g[k], tuple) else v for k, v in saved.items() if k != "params"})
+            settings.append({k: tuple(v) if isinstance(g.get(k), tuple) else v for k, v in saved.items() if k != "params"})
             params.update(zip(saved["params"], g["params"]))
         state = {}
         for idx, st in sd["state"].items():
@@ -149,7 +152,7 @@ class Optimizer:
 
 
 def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
 
 
 def _same_kind(saved, current):
