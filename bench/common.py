@@ -4,6 +4,7 @@ a banner with ISA, threads and measured peak, a printed table, and ``--json FILE
 Machines here are shared and noisy: compare ratios measured side by side in one run, quote medians.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -11,7 +12,38 @@ import statistics
 import sys
 import time
 
-import numpy as np
+
+# NumPy's BLAS (the references' GEMMs) must run on the thread count of the row it is timed in. With
+# threadpoolctl that is set per row; without it, the only lever is the BLAS's environment variables,
+# read once when NumPy loads. So this module sets them before it imports NumPy (every bench script
+# imports it before NumPy) to the largest count on the command line, and blas_threads() says, row by
+# row, whether NumPy's column can be trusted; ratio_row() prints "-" where it cannot.
+_BLAS_ENV = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def _threads_on_command_line(argv):
+    """The largest count after --threads (default 1; scripts take one or several)."""
+    counts, taking = [], False
+    for a in argv:
+        if a.startswith("--threads="):
+            a, taking = a.split("=", 1)[1], True
+        elif a == "--threads":
+            taking = True
+            continue
+        if taking and a.isdigit():
+            counts.append(int(a))
+            continue
+        taking = False
+    return max(counts, default=1)
+
+
+_ENV_BLAS_THREADS = None  # the count NumPy's BLAS was started with through _BLAS_ENV, if this module did it
+if "numpy" not in sys.modules:
+    _ENV_BLAS_THREADS = _threads_on_command_line(sys.argv[1:])
+    for _var in _BLAS_ENV:
+        os.environ[_var] = str(_ENV_BLAS_THREADS)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,17 +60,36 @@ def try_import_torch():
     return torch
 
 
+# Whether NumPy's column of the rows being timed ran on the stated thread count (see _BLAS_ENV).
+NUMPY_THREADS_KNOWN = True
+
+
+def blas_threads(n):
+    """Limits NumPy's BLAS to n threads; returns a context manager (threadpoolctl's, or a no-op) and sets
+    NUMPY_THREADS_KNOWN: False when neither threadpoolctl nor the environment set before NumPy loaded
+    can guarantee n threads (then the NumPy columns print "-")."""
+    global NUMPY_THREADS_KNOWN
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        NUMPY_THREADS_KNOWN = _ENV_BLAS_THREADS == n
+        return contextlib.nullcontext()
+    NUMPY_THREADS_KNOWN = True
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def set_threads(threads, torch=None):
     """One thread count for firstepoch, PyTorch (when given) and NumPy's BLAS (the references' GEMMs),
-    so every column of a table runs on the same cores. Says so when threadpoolctl is missing."""
+    so every column of a table runs on the same cores. Without threadpoolctl, NumPy's BLAS is limited
+    through the environment (set before NumPy loads); where even that cannot hold, says so and the NumPy
+    columns print "-"."""
     firstepoch.set_num_threads(threads)
     if torch:
         torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads, user_api="blas")
-    except ImportError:
-        print("# threadpoolctl not installed: NumPy's BLAS uses its own thread count")
+    blas_threads(threads).__enter__()  # for the rest of the process
+    if not NUMPY_THREADS_KNOWN:
+        print(f"# threadpoolctl not installed and NumPy loaded on {_ENV_BLAS_THREADS or 'its own'} BLAS thread(s): "
+              f"the NumPy column is left out")
 
 
 def time_median(fn, *, warmup=2, min_repeats=5, min_seconds=0.25, max_repeats=1000):
@@ -196,8 +247,10 @@ def ratio_columns(label, unit, torch, *, flops=True):
 def ratio_row(label, pname, t, *, flop=None, peak=None, torch_time=None, unit="ms"):
     """One row of ratio_columns from the medians t (keys "fe", "np"); torch_time when PyTorch ran."""
     scale = {"ms": 1e3, "us": 1e6}[unit]
-    row = {label[0]: label[1], "pass": pname, f"fe {unit}": t["fe"] * scale, f"numpy {unit}": t["np"] * scale,
-           "fe vs numpy": t["np"] / t["fe"], "GFLOP/s": None if flop is None else flop / t["fe"] * 1e-9}
+    npt = t.get("np") if NUMPY_THREADS_KNOWN else None
+    row = {label[0]: label[1], "pass": pname, f"fe {unit}": t["fe"] * scale,
+           f"numpy {unit}": None if npt is None else npt * scale, "fe vs numpy": None if npt is None else npt / t["fe"],
+           "GFLOP/s": None if flop is None else flop / t["fe"] * 1e-9}
     if flop is not None:
         row["% peak"] = 100 * row["GFLOP/s"] / peak
     if torch_time is not None:

@@ -1,55 +1,98 @@
 """Convolution, pooling and batch norm: firstepoch vs the NumPy reference vs PyTorch (when importable,
-NCHW and channels_last, the better one kept), float32, forward and forward+backward.
+NCHW and channels_last, the better one kept), float32. Convolutions: forward, the data gradient alone,
+the weight gradient alone (PyTorch's through aten.convolution_backward with one output asked for) and
+forward+backward through autograd; pooling and batch norm: GB/s.
 
     python bench/conv.py [--threads 1] [--quick] [--json FILE]
 """
 import tracemalloc
 
-import numpy as np
-
 from common import Table, interleaved_medians, ratio_columns, ratio_row, start, write_json
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
+from firstepoch import _C
 import firstepoch.nn.functional as F
 from firstepoch.reference import conv as R, pool as RP
 from firstepoch.reference import norm as RN
 
-CONVS = [("LeNet conv1 1->6 5x5 p2 28x28", (64, 1, 28, 28), (6, 1, 5, 5), 2),
-         ("LeNet conv2 6->16 5x5 14x14", (64, 6, 14, 14), (16, 6, 5, 5), 0),
-         ("3->32 3x3 p1 32x32", (64, 3, 32, 32), (32, 3, 3, 3), 1),
-         ("ResNet 64->64 3x3 p1 32x32", (32, 64, 32, 32), (64, 64, 3, 3), 1)]
+# name, x shape, weight shape, stride, padding
+CONVS = [("LeNet conv1 1->6 5x5 p2 28x28", (64, 1, 28, 28), (6, 1, 5, 5), 1, 2),
+         ("LeNet conv2 6->16 5x5 14x14", (64, 6, 14, 14), (16, 6, 5, 5), 1, 0),
+         ("3->32 3x3 p1 32x32", (64, 3, 32, 32), (32, 3, 3, 3), 1, 1),
+         ("ResNet 64->64 3x3 p1 32x32", (32, 64, 32, 32), (64, 64, 3, 3), 1, 1),
+         ("ResNet down 64->128 3x3 s2 p1 32x32", (32, 64, 32, 32), (128, 64, 3, 3), 2, 1),
+         ("ResNet 1x1 64->128 s2 32x32", (32, 64, 32, 32), (128, 64, 1, 1), 2, 0)]
+PASSES = ("fwd", "bwd-data", "bwd-weight", "fwd+bwd")
 
 
-def conv_cases(torch, x, w, pad):
-    X = fe.from_numpy(x)
-    Wt = fe.from_numpy(w)
+def np_backward_data(x, w, dy, stride, pad):
+    """The reference's data gradient alone: per image, dcol = W.T @ dy, then col2im."""
+    N, C, H, W_ = x.shape
+    OC, _, kh, kw = w.shape
+    wm = w.reshape(OC, -1)
+    dx = np.empty_like(x)
+    for n in range(N):
+        dx[n] = R.col2im(wm.T @ dy[n].reshape(OC, -1), (C, H, W_), (kh, kw), stride, pad)
+    return dx
+
+
+def np_backward_weight(x, w, dy, stride, pad):
+    """The reference's weight gradient alone: sum over images of dy @ im2col(x).T."""
+    OC, _, kh, kw = w.shape
+    dw = np.zeros((OC, w[0].size), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        dw += dy[n].reshape(OC, -1) @ R.im2col(x[n], (kh, kw), stride, pad).T
+    return dw.reshape(w.shape)
+
+
+def conv_cases(torch, x, w, stride, pad):
+    """{pass: {competitor: callable}} for one convolution: the forward, each backward product alone (the
+    other one not computed) and forward+backward through autograd."""
+    X, Wt = fe.from_numpy(x), fe.from_numpy(w)
     Xg = fe.tensor(x, requires_grad=True)
     Wg = fe.tensor(w, requires_grad=True)
+    y = R.conv2d_forward(x, w, stride=stride, padding=pad)
+    dy = np.ones_like(y)
+    dx, dw = np.empty_like(x), np.empty_like(w)
+    geo = ((stride, stride), (pad, pad), (1, 1), 1)
 
     def fe_fb():
         Xg.grad = Wg.grad = None
-        F.conv2d(Xg, Wg, padding=pad).sum().backward()
+        F.conv2d(Xg, Wg, stride=stride, padding=pad).sum().backward()
 
     def np_fb():
-        y = R.conv2d_forward(x, w, padding=pad)
-        R.conv2d_backward(x, w, np.ones_like(y), padding=pad)
+        yy = R.conv2d_forward(x, w, stride=stride, padding=pad)
+        R.conv2d_backward(x, w, np.ones_like(yy), stride=stride, padding=pad)
 
-    fwd = {"fe": lambda: F.conv2d(X, Wt, padding=pad), "np": lambda: R.conv2d_forward(x, w, padding=pad)}
-    fb = {"fe": fe_fb, "np": np_fb}
+    cases = {"fwd": {"fe": lambda: F.conv2d(X, Wt, stride=stride, padding=pad),
+                     "np": lambda: R.conv2d_forward(x, w, stride=stride, padding=pad)},
+             "bwd-data": {"fe": lambda: _C.conv2d_backward(x, w, dy, dx, None, *geo),
+                          "np": lambda: np_backward_data(x, w, dy, stride, pad)},
+             "bwd-weight": {"fe": lambda: _C.conv2d_backward(x, w, dy, None, dw, *geo),
+                            "np": lambda: np_backward_weight(x, w, dy, stride, pad)},
+             "fwd+bwd": {"fe": fe_fb, "np": np_fb}}
     if torch:
+        conv, bwd = torch.nn.functional.conv2d, torch.ops.aten.convolution_backward
         for fmt in ("nchw", "cl"):
             mf = torch.channels_last if fmt == "cl" else torch.contiguous_format
             xt = torch.from_numpy(x).contiguous(memory_format=mf)
             wt = torch.from_numpy(w).contiguous(memory_format=mf)
+            dyt = torch.from_numpy(dy).contiguous(memory_format=mf)
             xtg = xt.clone().requires_grad_(True)
             wtg = wt.clone().requires_grad_(True)
 
             def t_fb(xtg=xtg, wtg=wtg):
                 xtg.grad = wtg.grad = None
-                torch.nn.functional.conv2d(xtg, wtg, padding=pad).sum().backward()
-            fwd["torch_" + fmt] = (lambda xt=xt, wt=wt: torch.nn.functional.conv2d(xt, wt, padding=pad))
-            fb["torch_" + fmt] = t_fb
-    return fwd, fb
+                conv(xtg, wtg, stride=stride, padding=pad).sum().backward()
+
+            def t_pass(mask, xt=xt, wt=wt, dyt=dyt):
+                return lambda: bwd(dyt, xt, wt, None, [stride] * 2, [pad] * 2, [1, 1], False, [0, 0], 1, mask)
+            cases["fwd"]["torch_" + fmt] = lambda xt=xt, wt=wt: conv(xt, wt, stride=stride, padding=pad)
+            cases["bwd-data"]["torch_" + fmt] = t_pass([True, False, False])
+            cases["bwd-weight"]["torch_" + fmt] = t_pass([False, True, False])
+            cases["fwd+bwd"]["torch_" + fmt] = t_fb
+    return cases
 
 
 def main():
@@ -58,15 +101,18 @@ def main():
     table = Table(ratio_columns("op", "ms", torch))
     rng = np.random.default_rng(0)
     rounds = 3 if args.quick else 5
-    for name, xs, ws, pad in CONVS:
+    for name, xs, ws, stride, pad in CONVS:
         x = rng.standard_normal(xs).astype(np.float32)
         w = rng.standard_normal(ws).astype(np.float32)
         N, C, H, W = xs
-        OH = H + 2 * pad - ws[2] + 1
+        OH = (H + 2 * pad - ws[2]) // stride + 1
         flop = 2.0 * N * ws[0] * C * ws[2] * ws[3] * OH * OH
-        fwd, fb = conv_cases(torch, x, w, pad)
-        for pname, fns, fl in (("fwd", fwd, flop), ("fwd+bwd", fb, 3 * flop)):
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02)
+        cases = conv_cases(torch, x, w, stride, pad)
+        # the data gradient of a first layer (1 or 3 input channels) is never needed, but it is timed:
+        # fwd+bwd below is autograd's, which computes what the graph asks for (both gradients here)
+        for pname in PASSES:
+            fl = 3 * flop if pname == "fwd+bwd" else flop
+            t = interleaved_medians(cases[pname], rounds=rounds, min_seconds=0.02)
             tt = min(t["torch_nchw"], t["torch_cl"]) if torch else None
             table.add(**ratio_row(("op", name), pname, t, flop=fl, peak=peak, torch_time=tt))
     # memory-bound ops: pooling and batch norm

@@ -24,9 +24,8 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
-from common import Table, arg_parser, banner, write_json
+from common import Table, arg_parser, banner, blas_threads, write_json
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
 import firstepoch.distributed as dist
@@ -35,11 +34,7 @@ import firstepoch.nn.functional as F
 
 def worker(args):
     dist.init(threads=args.threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads, user_api="blas")
-    except ImportError:
-        pass
+    blas_threads(args.threads).__enter__()  # the NumPy reference's BLAS on the rank's thread count
     size = dist.world_size()
     if args.batch_size % size:
         raise SystemExit(f"--batch-size {args.batch_size} does not split evenly over {size} ranks")

@@ -6,13 +6,11 @@ For NumPy's best OpenBLAS kernel run it as `env -u OPENBLAS_CORETYPE -u OPENBLAS
 bench/gemm.py` (those variables pin OpenBLAS to an older kernel on some machines; the banner shows which
 kernel NumPy's BLAS uses).
 """
-import contextlib
-
-import numpy as np
-
-from common import (Table, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch,
+from common import (Table, blas_threads, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch,
                     write_json)
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
+import common  # noqa: E402
 import firstepoch
 from firstepoch import _C
 
@@ -31,17 +29,6 @@ def cases(quick):
         # of every backward pass.
         yield f"({M}x{K}) @ ({N}x{K}).T", M, N, K, False, True
         yield f"({K}x{M}).T @ ({K}x{N})", M, N, K, True, False
-
-
-@contextlib.contextmanager
-def blas_threads(n):
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
 
 
 def main():
@@ -79,8 +66,8 @@ def main():
                 t = interleaved_medians(fns, rounds=3 if args.quick else 5, settle=0.25 if nthreads > 1 else 0.0)
                 flop = 2.0 * M * N * K
                 row = dict(op=name, thr=nthreads, **{"fe ms": t["fe"] * 1e3},
-                           **{"fe GF/s": flop / t["fe"] * 1e-9, "numpy GF/s": flop / t["np"] * 1e-9,
-                              "fe/numpy": t["np"] / t["fe"]})
+                           **{"fe GF/s": flop / t["fe"] * 1e-9, "numpy GF/s": flop / t["np"] * 1e-9 if common.NUMPY_THREADS_KNOWN else None,
+                              "fe/numpy": t["np"] / t["fe"] if common.NUMPY_THREADS_KNOWN else None})
                 row["% peak"] = 100 * row["fe GF/s"] / peaks[nthreads]
                 if torch:
                     row["torch GF/s"] = flop / t["torch"] * 1e-9

@@ -21,9 +21,8 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 from common import Table, arg_parser, banner, time_median, write_json
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
 

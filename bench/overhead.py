@@ -4,9 +4,8 @@
 
 What it shows is the Python and dispatch cost around a kernel, which dominates small layers.
 """
-import numpy as np
-
 from common import Table, finish, interleaved_medians, start
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
 

@@ -8,9 +8,8 @@ not counted. "% peak" is against the FMA probe's measured peak at the same threa
 
     python bench/rnn.py [--threads 1] [--quick] [--json FILE]
 """
-import numpy as np
-
 from common import Table, finish, interleaved_medians, ratio_columns, ratio_row, start
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
 import firstepoch.nn as nn

@@ -9,17 +9,12 @@ Meant for a many-core machine; on 2 cores it shows 1 and 2.
 """
 import os
 
-import numpy as np
+from common import Table, blas_threads, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch, write_json
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
-from common import Table, arg_parser, banner, interleaved_medians, measured_peak, try_import_torch, write_json
-
+import common  # noqa: E402
 import firstepoch
 from firstepoch import _C
-
-
-def blas_threads(n):
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=n, user_api="blas")
 
 
 def gemm_case(n, rng):
@@ -107,7 +102,7 @@ def main():
             gf = flop / t["fe"] * 1e-9
             row = {"op": name, "thr": n, "fe ms": t["fe"] * 1e3, "fe GF/s": gf, "% peak": 100 * gf / peaks[n],
                    "speedup": base / t["fe"], "eff %": 100 * base / t["fe"] / n,
-                   "numpy GF/s": flop / t["np"] * 1e-9, "fe/numpy": t["np"] / t["fe"]}
+                   "numpy GF/s": flop / t["np"] * 1e-9 if common.NUMPY_THREADS_KNOWN else None, "fe/numpy": t["np"] / t["fe"] if common.NUMPY_THREADS_KNOWN else None}
             if torch:
                 row["torch GF/s"] = flop / t["torch"] * 1e-9
                 row["fe/torch"] = t["torch"] / t["fe"]

@@ -3,9 +3,8 @@ importable), float32, 1 thread.
 
     python bench/softmax.py [--json FILE]
 """
-import numpy as np
-
 from common import Table, finish, interleaved_medians, start
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
 from firstepoch import reference as R

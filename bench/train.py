@@ -8,10 +8,10 @@ eager (when importable), same model, data, batch size and thread count.
 import statistics
 import time
 
-import numpy as np
+from common import Table, arg_parser, banner, set_threads, try_import_torch, write_json
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
-from common import Table, arg_parser, banner, try_import_torch, write_json
-
+import common  # noqa: E402
 import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
@@ -96,15 +96,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--profile", action="store_true", help="cProfile one firstepoch epoch after the timings")
     args = p.parse_args()
-    fe.set_num_threads(args.threads)
     torch = try_import_torch()
-    if torch:
-        torch.set_num_threads(args.threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads, user_api="blas")
-    except ImportError:
-        pass
+    set_threads(args.threads, torch)
     title = "LeNet-5" if args.model == "lenet" else "MLP 784-128-10"
     print(banner(f"{title} training, batch {args.batch_size}, {args.threads} thread(s)"))
     x, y = mnist("train")
@@ -112,8 +105,9 @@ def main():
     if args.model == "lenet":
         x = x[:, None]
     epochs = args.epochs if args.model == "mlp" else min(args.epochs, 2)
-    runs = {"firstepoch": lambda: epochs_firstepoch(x, y, args.batch_size, epochs, args.model),
-            "numpy": lambda: epochs_numpy(x, y, args.batch_size, epochs, args.model)}
+    runs = {"firstepoch": lambda: epochs_firstepoch(x, y, args.batch_size, epochs, args.model)}
+    if common.NUMPY_THREADS_KNOWN:  # else NumPy's BLAS would run on a thread count nobody chose
+        runs["numpy"] = lambda: epochs_numpy(x, y, args.batch_size, epochs, args.model)
     if torch:
         runs["torch"] = lambda: epochs_torch(torch, x, y, args.batch_size, epochs, args.model)
     # Alternate the competitors twice, so a noisy stretch of the shared machine hits all of them.

@@ -5,9 +5,8 @@ defaults in csrc/dispatch.cpp can be chosen from measurements on the target mach
 """
 import itertools
 
-import numpy as np
-
 from common import Table, arg_parser, banner, time_median
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch
 from firstepoch import _C
