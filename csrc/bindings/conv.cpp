@@ -78,7 +78,8 @@ fe::conv::Geometry conv_geometry(const py::array& x, const py::array& w, int64_t
 }
 
 template <class T>
-void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
+void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair s, Pair p, Pair d, int64_t groups,
+                    bool relu) {
   const auto g = conv_geometry<T>(x, w, groups, s, p, d);
   const int64_t N = x.shape(0), OC = w.shape(0);
   require_output<T>(y, "y", {N, OC, g.OH, g.OW});
@@ -99,7 +100,7 @@ void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair
   const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
-  fe::conv::conv2d_forward<T>(kk, uk, px, N, g, pw, OC, groups, pb, py_, nt);
+  fe::conv::conv2d_forward<T>(kk, uk, px, N, g, pw, OC, groups, pb, relu, py_, nt);
 }
 
 template <class T>
@@ -138,11 +139,22 @@ void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, 
 
 void bind_conv(py::module_& m) {
   auto win = [](const char* n) { return py::arg(n); };
-  m.def("conv2d_forward", [](py::array x, py::array w, py::object b, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
-          is_float64(x, "x") ? conv_forward_t<double>(x, w, b, y, s, p, d, groups) : conv_forward_t<float>(x, w, b, y, s, p, d, groups);
+  m.def("conv2d_forward", [](py::array x, py::array w, py::object b, py::array y, Pair s, Pair p, Pair d, int64_t groups,
+                             py::object activation) {
+          bool relu = false;
+          if (!activation.is_none()) {
+            const std::string a = py::isinstance<py::str>(activation) ? activation.cast<std::string>() : std::string();
+            if (a != "relu")
+              throw py::value_error("conv2d: activation must be None or 'relu', got " +
+                                    py::repr(activation).cast<std::string>());
+            relu = true;
+          }
+          is_float64(x, "x") ? conv_forward_t<double>(x, w, b, y, s, p, d, groups, relu)
+                             : conv_forward_t<float>(x, w, b, y, s, p, d, groups, relu);
         }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(),
-        win("stride"), win("padding"), win("dilation"), win("groups"),
-        "y (N, OC, OH, OW) = conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw)) + bias: im2col + GEMM per image.");
+        win("stride"), win("padding"), win("dilation"), win("groups"), py::arg("activation") = py::none(),
+        "y (N, OC, OH, OW) = activation(conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw)) + bias), activation\n"
+        "None or 'relu' (applied to each output tile while it is in cache): im2col + GEMM over tiles of output rows.");
   m.def("conv2d_backward", [](py::array x, py::array w, py::array dy, py::object dx, py::object dw, Pair s, Pair p,
                               Pair d, int64_t groups) {
           is_float64(x, "x") ? conv_backward_t<double>(x, w, dy, dx, dw, s, p, d, groups)

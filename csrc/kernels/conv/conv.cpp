@@ -1,5 +1,6 @@
-// Convolution drivers: im2col over image chunks, one GEMM per group, col2im back (see conv.h). Every
-// output element is written by one thread in a fixed order, so no result depends on the thread count.
+// Convolution drivers: im2col + GEMM over fixed tiles of output rows, one parallel region per call (see
+// conv.h). Every output element is written by one thread in an order fixed by the shape, so no result
+// depends on the thread count.
 #include "kernels/conv/conv.h"
 
 #include <algorithm>
@@ -15,129 +16,160 @@ bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
-// Images per chunk: a column buffer of about 256K elements (1 MiB in float32, so it stays in L2),
-// fixed by the shape alone. Large images go one at a time.
-int64_t chunk_images(int64_t N, int64_t KT, int64_t L) {
-  return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 18) / std::max<int64_t>(1, KT * L)));
+// A tile is whole output rows of one image whose columns (C*kh*kw of them per position) fill about
+// kTileElems elements: 512 KiB in float32, so a thread's column tile, the GEMM's packed panels and its
+// output tile stay in its L2 while the GEMM reads the columns again for every block of output channels.
+// Whole images' columns (2.3 MiB at ResNet's 64 channels, 3x3, 32x32) fell out of L2, and their rows,
+// OH*OW = 1024 floats apart, made the GEMM's in-place B reads alias in L1: 75 GFLOP/s against 200 here.
+constexpr int64_t kTileElems = int64_t(1) << 17;
+
+int64_t tile_rows(const Geometry& g, int64_t KT) {
+  return std::max<int64_t>(1, std::min<int64_t>(g.OH, kTileElems / std::max<int64_t>(1, KT * g.OW)));
 }
 
-// Columns of images [n0, n0 + cn) side by side: col (KT, cn*L), image i in columns [i*L, (i+1)*L).
+// Row stride of a column tile of n columns: a multiple of 16 elements (64 bytes in float32) that is not
+// a multiple of 1024, so the rows of a panel do not all fall into the same few L1 sets.
+int64_t tile_ld(int64_t n) {
+  int64_t ld = (n + 15) / 16 * 16;
+  if (ld % 1024 == 0) ld += 16;
+  return ld;
+}
+
+// Partial sums of the weight gradient: images go in kWeightGroups contiguous groups (fewer for small
+// N or a large weight), each summed on its own and then added in group order. The groups depend only
+// on the shape; threads take whole groups.
+constexpr int64_t kWeightGroups = 8;
+int64_t weight_groups(int64_t N, int64_t wsize) {
+  const int64_t by_memory = std::max<int64_t>(1, (int64_t(1) << 23) / std::max<int64_t>(1, wsize));
+  return std::max<int64_t>(1, std::min({N, kWeightGroups, by_memory}));
+}
+
 template <class T>
-void gather_columns(const Kernels<T>& k, const T* x, const Geometry& g, int64_t n0, int64_t cn, T* col, int nthreads) {
-  const int64_t L = g.OH * g.OW, LC = cn * L, KT = g.C * g.kh * g.kw, plane = g.C * g.H * g.W;
-  const bool pw = pointwise(g);
-  parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-    int64_t a, b;
-    split_range(cn, count, tid, &a, &b);
-    for (int64_t i = a; i < b; ++i) {
-      const T* xn = x + (n0 + i) * plane;
-      if (pw) {
-        for (int64_t r = 0; r < KT; ++r) std::copy(xn + r * L, xn + (r + 1) * L, col + r * LC + i * L);
-      } else {
-        k.im2col(xn, g, col + i * L, LC);
-      }
-    }
-  });
+inline T relu_of(T v) {
+  return v > T(0) ? v : (v != v ? v : T(0));  // NaN stays NaN, like max(x, 0) in NumPy
 }
 
 }  // namespace
 
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
-                    const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads) {
+                    const T* w, int64_t OC, int64_t groups, const T* bias, bool relu, T* y, int nthreads) {
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
-  const int64_t chunk = chunk_images(N, KT, L);
-  Workspace ws(Workspace::bytes_for<T>({KT * chunk * L, chunk > 1 ? OC * chunk * L : 0}));
-  T* col = ws.take<T>(KT * chunk * L);
-  T* out = ws.take<T>(chunk > 1 ? OC * chunk * L : 0);
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-    gather_columns(k, x, g, n0, cn, col, nthreads);
-    // one image: the GEMM writes y[n] itself; several: (OC, cn*L) then copied out image by image
-    T* dst = cn == 1 ? y + n0 * OC * L : out;
-    for (int64_t gi = 0; gi < groups; ++gi)
-      gemm::gemm<T>(uk, false, false, OCg, LC, K, T(1), w + gi * OCg * K, K, col + gi * K * LC, LC, T(0),
-                    dst + gi * OCg * LC, LC, nullptr, false, nthreads);
-    parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-      int64_t a, b;
-      split_range(cn, count, tid, &a, &b);
-      for (int64_t i = a; i < b; ++i) {
-        T* yn = y + (n0 + i) * OC * L;
+  const int64_t plane = g.C * g.H * g.W;
+  if (N <= 0 || OC <= 0 || L <= 0) return;  // y is empty
+  const bool pw = pointwise(g);
+  const int64_t R = tile_rows(g, KT), tiles = (g.OH + R - 1) / R, items = N * tiles, ldt = tile_ld(R * g.OW);
+  const int64_t asize = gemm::packed_a_size(uk, OCg, K);
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, items)));
+  Workspace ws(Workspace::bytes_for<T>({groups * asize, pw ? 0 : nt * KT * ldt}));
+  T* wpack = ws.take<T>(groups * asize);
+  T* cols = ws.take<T>(pw ? 0 : nt * KT * ldt);
+  // each group's weight packed once for every tile's GEMM
+  for (int64_t gi = 0; gi < groups; ++gi)
+    gemm::pack_a_all(uk, false, OCg, K, w + gi * OCg * K, K, wpack + gi * asize, nthreads);
+  parallel_region(nt, [&](int tid, int count) {
+    int64_t a, b;
+    split_range(items, count, tid, &a, &b);
+    T* col = cols + tid * KT * ldt;
+    for (int64_t it = a; it < b; ++it) {
+      const int64_t n = it / tiles, r0 = (it % tiles) * R, r1 = std::min(g.OH, r0 + R), n_cols = (r1 - r0) * g.OW;
+      const T* xn = x + n * plane;
+      // the tile's columns: a 1x1 stride-1 convolution reads the image itself
+      const T* B = pw ? xn + r0 * g.OW : col;
+      const int64_t ldb = pw ? L : ldt;
+      if (!pw) k.im2col_rows(xn, g, r0, r1, col, ldt);
+      T* yt = y + n * OC * L + r0 * g.OW;
+      for (int64_t gi = 0; gi < groups; ++gi)
+        gemm::gemm_packed_a(uk, OCg, n_cols, K, T(1), wpack + gi * asize, false, B + gi * K * ldb, ldb, T(0),
+                            yt + gi * OCg * L, L, 1);
+      if (bias || relu)  // while the tile is still in L2
         for (int64_t o = 0; o < OC; ++o) {
-          const T* src = dst + o * LC + i * L;
+          T* yr = yt + o * L;
           const T add = bias ? bias[o] : T(0);
-          T* yr = yn + o * L;
-          if (cn == 1) {
-            if (bias)
-              for (int64_t j = 0; j < L; ++j) yr[j] += add;
-          } else {
-            for (int64_t j = 0; j < L; ++j) yr[j] = src[j] + add;
-          }
+          if (relu)
+            for (int64_t j = 0; j < n_cols; ++j) yr[j] = relu_of(yr[j] + add);
+          else
+            for (int64_t j = 0; j < n_cols; ++j) yr[j] += add;
         }
-      }
-    });
-  }
+    }
+  });
 }
 
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
-  const int64_t plane = g.C * g.H * g.W;
-  if (N <= 0) {  // no image to sum over: dW is zeros (dx is empty), never what the allocator left
-    if (dw) std::fill(dw, dw + OC * K, T(0));
+  const int64_t plane = g.C * g.H * g.W, wsize = OC * K;
+  if (N <= 0 || L <= 0 || (!dx && !dw)) {  // no product to sum: dW is zeros, dx zeros (or empty)
+    if (dw) std::fill(dw, dw + wsize, T(0));
+    if (dx) std::fill(dx, dx + std::max<int64_t>(N, 0) * plane, T(0));
     return;
   }
   const bool pw = pointwise(g);
-  const int64_t chunk = chunk_images(N, KT, L);
-  Workspace ws(Workspace::bytes_for<T>({KT * chunk * L, chunk > 1 ? OC * chunk * L : 0}));
-  T* col = ws.take<T>(KT * chunk * L);
-  T* dyc_buf = ws.take<T>(chunk > 1 ? OC * chunk * L : 0);
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-    // dy of the chunk side by side: (OC, cn*L); one image's dy is already that
-    const T* dyc_ptr = cn == 1 ? dy + n0 * OC * L : dyc_buf;
-    if (cn > 1) parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-      int64_t a, b;
-      split_range(cn, count, tid, &a, &b);
-      for (int64_t i = a; i < b; ++i) {
-        const T* dyn = dy + (n0 + i) * OC * L;
-        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc_buf + o * LC + i * L);
-      }
-    });
-    if (dw) {
-      // dW_g (+)= dy_g @ col_g^T, the chunks summed in order
-      gather_columns(k, x, g, n0, cn, col, nthreads);
-      for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc_ptr + gi * OCg * LC, LC, col + gi * K * LC, LC,
-                      n0 == 0 ? T(0) : T(1), dw + gi * OCg * K, K, nullptr, false, nthreads);
-    }
-    if (dx) {
-      // dcol_g = W_g^T @ dy_g, then each image's columns scattered back (col reused as dcol)
-      for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, true, false, K, LC, OCg, T(1), w + gi * OCg * K, K, dyc_ptr + gi * OCg * LC, LC, T(0),
-                      col + gi * K * LC, LC, nullptr, false, nthreads);
-      parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-        int64_t a, b;
-        split_range(cn, count, tid, &a, &b);
-        for (int64_t i = a; i < b; ++i) {
-          T* dxn = dx + (n0 + i) * plane;
-          if (pw) {
-            for (int64_t r = 0; r < KT; ++r)
-              std::copy(col + r * LC + i * L, col + r * LC + (i + 1) * L, dxn + r * L);
-          } else {
-            k.col2im(col + i * L, g, dxn, LC);  // overwrites dxn
+  const int64_t R = tile_rows(g, KT), tiles = (g.OH + R - 1) / R, ldt = tile_ld(R * g.OW);
+  // Work items: image groups. With dW, the groups of its partial sums; else every image is one.
+  const int64_t G = dw ? weight_groups(N, wsize) : N;
+  const int64_t atsize = dx ? gemm::packed_a_size(uk, K, OCg) : 0;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, G)));
+  Workspace ws(Workspace::bytes_for<T>({groups * atsize, dw ? (G - 1) * wsize : 0, nt * KT * ldt}));
+  T* wtpack = ws.take<T>(groups * atsize);
+  T* partial = ws.take<T>(dw ? (G - 1) * wsize : 0);
+  T* cols = ws.take<T>(nt * KT * ldt);
+  if (dx)  // W_g^T packed once for every tile's data-gradient GEMM
+    for (int64_t gi = 0; gi < groups; ++gi)
+      gemm::pack_a_all(uk, true, K, OCg, w + gi * OCg * K, K, wtpack + gi * atsize, nthreads);
+  parallel_region(nt, [&](int tid, int count) {
+    int64_t ga, gb;
+    split_range(G, count, tid, &ga, &gb);
+    T* col = cols + tid * KT * ldt;
+    for (int64_t gr = ga; gr < gb; ++gr) {
+      int64_t n0, n1;
+      split_range(N, static_cast<int>(G), static_cast<int>(gr), &n0, &n1);
+      T* dwg = !dw ? nullptr : gr == 0 ? dw : partial + (gr - 1) * wsize;
+      bool first = true;
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* xn = x + n * plane;
+        T* dxn = dx ? dx + n * plane : nullptr;
+        if (dxn && !pw) std::fill(dxn, dxn + plane, T(0));
+        for (int64_t r0 = 0; r0 < g.OH; r0 += R) {
+          const int64_t r1 = std::min(g.OH, r0 + R), n_cols = (r1 - r0) * g.OW;
+          const T* dyt = dy + n * OC * L + r0 * g.OW;  // (OC, n_cols), row stride L
+          if (dxn) {
+            // dcol_g = W_g^T @ dy_g, then added back into the image; a 1x1 stride-1 dcol is dx itself
+            T* dst = pw ? dxn + r0 * g.OW : col;
+            const int64_t ldd = pw ? L : ldt;
+            for (int64_t gi = 0; gi < groups; ++gi)
+              gemm::gemm_packed_a(uk, K, n_cols, OCg, T(1), wtpack + gi * atsize, false, dyt + gi * OCg * L, L,
+                                  T(0), dst + gi * K * ldd, ldd, 1);
+            if (!pw) k.col2im_rows_add(col, g, r0, r1, dxn, ldt);
+          }
+          if (dwg) {
+            // dW_g (+)= dy_g @ col_g^T, the images and tiles of the group in order
+            const T* B = pw ? xn + r0 * g.OW : col;
+            const int64_t ldb = pw ? L : ldt;
+            if (!pw) k.im2col_rows(xn, g, r0, r1, col, ldt);
+            for (int64_t gi = 0; gi < groups; ++gi)
+              gemm::gemm<T>(uk, false, true, OCg, K, n_cols, T(1), dyt + gi * OCg * L, L, B + gi * K * ldb, ldb,
+                            first ? T(0) : T(1), dwg + gi * OCg * K, K, nullptr, false, 1);
+            first = false;
           }
         }
-      });
+      }
     }
-  }
+  });
+  if (dw && G > 1)  // dW = group 0 + group 1 + ... in group order, over element ranges
+    parallel_ranges(wsize, G, 1 << 16, nthreads, [&](int64_t e0, int64_t e1) {
+      for (int64_t p = 0; p < G - 1; ++p) {
+        const T* src = partial + p * wsize;
+        for (int64_t e = e0; e < e1; ++e) dw[e] += src[e];
+      }
+    });
 }
 
 #define FE_INSTANTIATE(T)                                                                                    \
   template void conv2d_forward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, \
-                                  const T*, int64_t, int64_t, const T*, T*, int);                               \
+                                  const T*, int64_t, int64_t, const T*, bool, T*, int);                         \
   template void conv2d_backward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t,                \
                                    const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);
 FE_INSTANTIATE(float)

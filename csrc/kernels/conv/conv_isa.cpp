@@ -4,6 +4,8 @@
 #include "common/isa.h"
 #include "kernels/conv/conv.h"
 
+#include <algorithm>
+
 namespace fe {
 namespace conv {
 namespace {
@@ -138,37 +140,42 @@ inline void add_span(T* out, const T* in, int64_t n) {
 }
 #endif
 
+// Output rows [r0, r1) of the column matrix: col (C*kh*kw, (r1-r0)*OW) with row stride ldc; column
+// (oh - r0)*OW + ow is output position (oh, ow). A tile of output rows keeps the columns in cache.
 template <class T>
-void im2col_body(const T* x, const Geometry& g, T* col, int64_t ldc) {
-  const int64_t L = ldc;  // the row stride of col (OH*OW, or more when several images share a column block)
+void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc) {
+  const int64_t n = (r1 - r0) * g.OW;
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t i = 0; i < g.kh; ++i) {
       // the output rows oh in [oh0, oh1) read an input row inside [0, H); the others are padding
       int64_t oh0, oh1;
       valid_span(i * g.dh - g.ph, g.sh, g.H, g.OH, &oh0, &oh1);
+      oh0 = std::min(std::max(oh0, r0), r1);
+      oh1 = std::min(std::max(oh1, oh0), r1);
       for (int64_t j = 0; j < g.kw; ++j) {
-        T* row = col + ((c * g.kh + i) * g.kw + j) * L;
+        T* row = col + ((c * g.kh + i) * g.kw + j) * ldc;  // output row oh at row + (oh - r0)*OW
         const int64_t w0 = j * g.dw - g.pw;
         int64_t lo, hi;
         valid_span(w0, g.sw, g.W, g.OW, &lo, &hi);
-        zero_span(row, oh0 * g.OW);
-        zero_span(row + oh1 * g.OW, (g.OH - oh1) * g.OW);
+        zero_span(row, (oh0 - r0) * g.OW);
+        zero_span(row + (oh1 - r0) * g.OW, n - (oh1 - r0) * g.OW);
         if (g.sw == 1 && g.sh == 1 && g.OW == g.W && oh0 < oh1 && lo < hi) {
           // "Same" padding at stride 1: output rows and input rows have one length, so the window's
           // rows [oh0, oh1) are one contiguous copy of the plane at a fixed offset; the columns that
           // fall in the padding (ow < lo, ow >= hi) then get their zeros back, row by row.
           const int64_t h0 = oh0 + i * g.dh - g.ph;  // the input row output row oh0 reads
-          copy_span(row + oh0 * g.OW + lo, x + (c * g.H + h0) * g.W + w0 + lo, (oh1 - oh0 - 1) * g.OW + hi - lo);
+          copy_span(row + (oh0 - r0) * g.OW + lo, x + (c * g.H + h0) * g.W + w0 + lo,
+                    (oh1 - oh0 - 1) * g.OW + hi - lo);
           if (lo > 0 || hi < g.OW)
             for (int64_t oh = oh0; oh < oh1; ++oh) {
-              zero_span(row + oh * g.OW, lo);
-              zero_span(row + oh * g.OW + hi, g.OW - hi);
+              zero_span(row + (oh - r0) * g.OW, lo);
+              zero_span(row + (oh - r0) * g.OW + hi, g.OW - hi);
             }
           continue;
         }
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          T* out = row + oh * g.OW;
+          T* out = row + (oh - r0) * g.OW;
           const T* in = x + (c * g.H + h) * g.W;
           zero_span(out, lo);
           if (g.sw == 1) {
@@ -183,22 +190,28 @@ void im2col_body(const T* x, const Geometry& g, T* col, int64_t ldc) {
 }
 
 template <class T>
-void col2im_body(const T* col, const Geometry& g, T* dx, int64_t ldc) {
-  const int64_t L = ldc;  // the row stride of col
-  zero_span(dx, g.C * g.H * g.W);  // dx is overwritten: inputs no window reads get 0
+void im2col_body(const T* x, const Geometry& g, T* col, int64_t ldc) {
+  im2col_rows_body(x, g, 0, g.OH, col, ldc);
+}
+
+// dx += the columns of output rows [r0, r1) (laid out as im2col_rows writes them) scattered back.
+template <class T>
+void col2im_rows_add_body(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc) {
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t i = 0; i < g.kh; ++i) {
       int64_t oh0, oh1;
       valid_span(i * g.dh - g.ph, g.sh, g.H, g.OH, &oh0, &oh1);
+      oh0 = std::min(std::max(oh0, r0), r1);
+      oh1 = std::min(std::max(oh1, oh0), r1);
       for (int64_t j = 0; j < g.kw; ++j) {
-        const T* row = col + ((c * g.kh + i) * g.kw + j) * L;
+        const T* row = col + ((c * g.kh + i) * g.kw + j) * ldc;
         const int64_t w0 = j * g.dw - g.pw;
         int64_t lo, hi;
         valid_span(w0, g.sw, g.W, g.OW, &lo, &hi);
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           const int64_t h = oh * g.sh - g.ph + i * g.dh;
           T* out = dx + (c * g.H + h) * g.W;
-          const T* in = row + oh * g.OW;
+          const T* in = row + (oh - r0) * g.OW;
           if (g.sw == 1 && lo < hi)
             add_span(out + (w0 + lo), in + lo, hi - lo);
           else if (g.sw != 1)
@@ -206,6 +219,12 @@ void col2im_body(const T* col, const Geometry& g, T* dx, int64_t ldc) {
         }
       }
     }
+}
+
+template <class T>
+void col2im_body(const T* col, const Geometry& g, T* dx, int64_t ldc) {
+  zero_span(dx, g.C * g.H * g.W);  // dx is overwritten: inputs no window reads get 0
+  col2im_rows_add_body(col, g, 0, g.OH, dx, ldc);
 }
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -216,6 +235,8 @@ template <class T>
 void fill_kernels(Kernels<T>* k) {
   k->im2col = &im2col_body<T>;
   k->col2im = &col2im_body<T>;
+  k->im2col_rows = &im2col_rows_body<T>;
+  k->col2im_rows_add = &col2im_rows_add_body<T>;
 }
 
 }  // namespace
