@@ -17,14 +17,21 @@ bool pointwise(const Geometry& g) {
 }
 
 // A tile is whole output rows of one image whose columns (C*kh*kw of them per position) fill about
-// kTileElems elements: 512 KiB in float32, so a thread's column tile, the GEMM's packed panels and its
-// output tile stay in its L2 while the GEMM reads the columns again for every block of output channels.
-// Whole images' columns (2.3 MiB at ResNet's 64 channels, 3x3, 32x32) fell out of L2, and their rows,
-// OH*OW = 1024 floats apart, made the GEMM's in-place B reads alias in L1: 75 GFLOP/s against 200 here.
-constexpr int64_t kTileElems = int64_t(1) << 17;
+// kTileBytes: a thread's column tile, the GEMM's packed panels and its output tile stay in its L2 while
+// the GEMM reads the columns once per block of output channels. Whole images' columns (2.3 MiB at
+// ResNet's 64 channels, 3x3, 32x32) fell out of L2, and their rows, OH*OW = 1024 floats apart, made the
+// GEMM's in-place B reads alias in L1: 75 GFLOP/s against 180 here. Measured at ResNet's shapes (per-pass
+// GFLOP/s against an L2-resident GEMM's): 512 KiB tiles 89/84/80 % (forward/data/weight gradient), 768 KiB
+// 91/86/84 %, 2.3 MiB (whole images) 62 %; smaller tiles are narrow GEMMs (256 KiB: 63 %).
+constexpr int64_t kTileBytes = int64_t(768) << 10;
 
+template <class T>
 int64_t tile_rows(const Geometry& g, int64_t KT) {
-  return std::max<int64_t>(1, std::min<int64_t>(g.OH, kTileElems / std::max<int64_t>(1, KT * g.OW)));
+  // as few tiles as fit the budget, then rows shared evenly (16 rows at 14 a tile: 8 + 8, not 14 + 2)
+  const int64_t budget = kTileBytes / static_cast<int64_t>(sizeof(T));
+  const int64_t most = std::max<int64_t>(1, std::min<int64_t>(g.OH, budget / std::max<int64_t>(1, KT * g.OW)));
+  const int64_t tiles = (g.OH + most - 1) / most;
+  return (g.OH + tiles - 1) / tiles;
 }
 
 // Row stride of a column tile of n columns: a multiple of 16 elements (64 bytes in float32) that is not
@@ -59,7 +66,7 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
   const int64_t plane = g.C * g.H * g.W;
   if (N <= 0 || OC <= 0 || L <= 0) return;  // y is empty
   const bool pw = pointwise(g);
-  const int64_t R = tile_rows(g, KT), tiles = (g.OH + R - 1) / R, items = N * tiles, ldt = tile_ld(R * g.OW);
+  const int64_t R = tile_rows<T>(g, KT), tiles = (g.OH + R - 1) / R, items = N * tiles, ldt = tile_ld(R * g.OW);
   const int64_t asize = gemm::packed_a_size(uk, OCg, K);
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, items)));
   Workspace ws(Workspace::bytes_for<T>({groups * asize, pw ? 0 : nt * KT * ldt}));
@@ -107,14 +114,14 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
     return;
   }
   const bool pw = pointwise(g);
-  const int64_t R = tile_rows(g, KT), tiles = (g.OH + R - 1) / R, ldt = tile_ld(R * g.OW);
+  const int64_t R = tile_rows<T>(g, KT), tiles = (g.OH + R - 1) / R, ldt = tile_ld(R * g.OW);
   // Work items: image groups. With dW, the groups of its partial sums; else every image is one.
   const int64_t G = dw ? weight_groups(N, wsize) : N;
   const int64_t atsize = dx ? gemm::packed_a_size(uk, K, OCg) : 0;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, G)));
-  Workspace ws(Workspace::bytes_for<T>({groups * atsize, dw ? (G - 1) * wsize : 0, nt * KT * ldt}));
+  Workspace ws(Workspace::bytes_for<T>({groups * atsize, dw ? G * wsize : 0, nt * KT * ldt}));
   T* wtpack = ws.take<T>(groups * atsize);
-  T* partial = ws.take<T>(dw ? (G - 1) * wsize : 0);
+  T* partial = ws.take<T>(dw ? G * wsize : 0);
   T* cols = ws.take<T>(nt * KT * ldt);
   if (dx)  // W_g^T packed once for every tile's data-gradient GEMM
     for (int64_t gi = 0; gi < groups; ++gi)
@@ -126,7 +133,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
     for (int64_t gr = ga; gr < gb; ++gr) {
       int64_t n0, n1;
       split_range(N, static_cast<int>(G), static_cast<int>(gr), &n0, &n1);
-      T* dwg = !dw ? nullptr : gr == 0 ? dw : partial + (gr - 1) * wsize;
+      T* dwt = dw ? partial + gr * wsize : nullptr;  // this group's dW^T, (groups, K, OCg)
       bool first = true;
       for (int64_t n = n0; n < n1; ++n) {
         const T* xn = x + n * plane;
@@ -144,25 +151,38 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
                                   T(0), dst + gi * K * ldd, ldd, 1);
             if (!pw) k.col2im_rows_add(col, g, r0, r1, dxn, ldt);
           }
-          if (dwg) {
-            // dW_g (+)= dy_g @ col_g^T, the images and tiles of the group in order
+          if (dwt) {
+            // dW_g^T (+)= col_g @ dy_g^T, the images and tiles of the group in order. Transposed, the
+            // product's rows are the C*kh*kw window offsets (576 at ResNet's 3x3x64: no idle rows in the
+            // 14-row microkernel, where OC = 64 rows left 6 of 70 idle). One call per NR output channels:
+            // an A block that meets one B panel is read in place, so the column tile, used by only OC
+            // multiply-adds an element, is never packed (dW: 67 -> 80 % of the GEMM's rate at ResNet's
+            // 64 channels). The groups' sums are transposed into dW once, at the end.
             const T* B = pw ? xn + r0 * g.OW : col;
             const int64_t ldb = pw ? L : ldt;
             if (!pw) k.im2col_rows(xn, g, r0, r1, col, ldt);
             for (int64_t gi = 0; gi < groups; ++gi)
-              gemm::gemm<T>(uk, false, true, OCg, K, n_cols, T(1), dyt + gi * OCg * L, L, B + gi * K * ldb, ldb,
-                            first ? T(0) : T(1), dwg + gi * OCg * K, K, nullptr, false, 1);
+              for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
+                gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), B + gi * K * ldb,
+                              ldb, dyt + (gi * OCg + o0) * L, L, first ? T(0) : T(1), dwt + gi * K * OCg + o0, OCg,
+                              nullptr, false, 1);
             first = false;
           }
         }
       }
     }
   });
-  if (dw && G > 1)  // dW = group 0 + group 1 + ... in group order, over element ranges
-    parallel_ranges(wsize, G, 1 << 16, nthreads, [&](int64_t e0, int64_t e1) {
-      for (int64_t p = 0; p < G - 1; ++p) {
-        const T* src = partial + p * wsize;
-        for (int64_t e = e0; e < e1; ++e) dw[e] += src[e];
+  if (dw)  // dW[o][k] = group 0's (k, o) + group 1's + ... in group order, over rows of dW
+    parallel_ranges(OC, G * K, 1 << 16, nthreads, [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const int64_t gi = o / OCg, oc = o % OCg;
+        T* dwr = dw + o * K;
+        for (int64_t kk = 0; kk < K; ++kk) {
+          const T* src = partial + gi * K * OCg + kk * OCg + oc;
+          T v = src[0];
+          for (int64_t p = 1; p < G; ++p) v += src[p * wsize];
+          dwr[kk] = v;
+        }
       }
     });
 }
