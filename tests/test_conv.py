@@ -58,6 +58,27 @@ def test_im2col_same_padding_rows_of_every_length(isa, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_col2im_stride_2_rows_of_every_length(isa, rng, dtype):
+    """Stride 2 along a row: outputs from two vectors of inputs with masked tails (every row length up to
+    past two vectors, odd and even widths, with and without padding), and the scatter back, which must
+    leave the inputs the window skips (odd columns, signed zeros included) as they were."""
+    for W, (kw, pw) in itertools.product(range(1, 70), [(1, 0), (3, 1), (2, 0)]):
+        if R.out_size(W, kw, 2, pw, 1) < 1:
+            continue
+        x = rng.standard_normal((2, 3, W)).astype(dtype)
+        k, s, p = (1, kw), (1, 2), (0, pw)
+        ref = R.im2col(x, k, s, p)
+        col = np.full_like(ref, np.nan)
+        _C.im2col(x, col, k, s, p, (1, 1))
+        np.testing.assert_array_equal(col, ref, err_msg=str((W, kw, pw)))
+        dx = np.full_like(x, np.nan)
+        _C.col2im(ref, dx, k, s, p, (1, 1))
+        want = R.col2im(ref, x.shape, k, s, p)
+        np.testing.assert_allclose(dx, want, **tol(dtype))
+        assert np.array_equal(np.signbit(dx[want == 0]), np.signbit(want[want == 0]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_pooling(isa, rng, dtype):
     x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
     for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]:

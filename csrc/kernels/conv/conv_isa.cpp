@@ -74,6 +74,56 @@ inline void add_span(double* out, const double* in, int64_t n) {
                           _mm512_add_pd(_mm512_maskz_loadu_pd(m, out + k), _mm512_maskz_loadu_pd(m, in + k)));
   }
 }
+// Stride 2 (ResNet's downsampling layers): out[k] = in[2k] for k < n, and its adjoint in[2k] += out[k],
+// a vector of outputs from two vectors of inputs; reads and writes in[0 .. 2n-2] only (masked lanes
+// are not touched), and the odd inputs are never written, so their values (and zeros' signs) stay.
+inline void gather2_span(float* out, const float* in, int64_t n) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t k = 0; k < n; k += 16) {
+    const int64_t m = n - k < 16 ? n - k : 16, reads = 2 * m - 1;
+    const __m512 lo = _mm512_maskz_loadu_ps(reads >= 16 ? __mmask16(0xFFFF) : tail16(reads), in + 2 * k);
+    const __m512 hi = _mm512_maskz_loadu_ps(reads > 16 ? tail16(reads - 16) : __mmask16(0), in + 2 * k + 16);
+    _mm512_mask_storeu_ps(out + k, tail16(m), _mm512_permutex2var_ps(lo, even, hi));
+  }
+}
+inline void gather2_span(double* out, const double* in, int64_t n) {
+  const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  for (int64_t k = 0; k < n; k += 8) {
+    const int64_t m = n - k < 8 ? n - k : 8, reads = 2 * m - 1;
+    const __m512d lo = _mm512_maskz_loadu_pd(reads >= 8 ? __mmask8(0xFF) : tail8(reads), in + 2 * k);
+    const __m512d hi = _mm512_maskz_loadu_pd(reads > 8 ? tail8(reads - 8) : __mmask8(0), in + 2 * k + 8);
+    _mm512_mask_storeu_pd(out + k, tail8(m), _mm512_permutex2var_pd(lo, even, hi));
+  }
+}
+inline void scatter_add2_span(float* in, const float* out, int64_t n) {
+  // lane 2j of the spread vectors holds out[k + j] (lo) or out[k + 8 + j] (hi); only even lanes are added
+  const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
+  const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
+  for (int64_t k = 0; k < n; k += 16) {
+    const int64_t m = n - k < 16 ? n - k : 16, writes = 2 * m - 1;
+    const __mmask16 mlo = (writes >= 16 ? __mmask16(0xFFFF) : tail16(writes)) & __mmask16(0x5555);
+    const __mmask16 mhi = (writes > 16 ? tail16(writes - 16) : __mmask16(0)) & __mmask16(0x5555);
+    const __m512 v = _mm512_maskz_loadu_ps(tail16(m), out + k);
+    float* p = in + 2 * k;
+    _mm512_mask_storeu_ps(p, mlo, _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, p), _mm512_permutexvar_ps(lo_idx, v)));
+    _mm512_mask_storeu_ps(p + 16, mhi,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, p + 16), _mm512_permutexvar_ps(hi_idx, v)));
+  }
+}
+inline void scatter_add2_span(double* in, const double* out, int64_t n) {
+  const __m512i lo_idx = _mm512_setr_epi64(0, 0, 1, 0, 2, 0, 3, 0);
+  const __m512i hi_idx = _mm512_setr_epi64(4, 0, 5, 0, 6, 0, 7, 0);
+  for (int64_t k = 0; k < n; k += 8) {
+    const int64_t m = n - k < 8 ? n - k : 8, writes = 2 * m - 1;
+    const __mmask8 mlo = (writes >= 8 ? __mmask8(0xFF) : tail8(writes)) & __mmask8(0x55);
+    const __mmask8 mhi = (writes > 8 ? tail8(writes - 8) : __mmask8(0)) & __mmask8(0x55);
+    const __m512d v = _mm512_maskz_loadu_pd(tail8(m), out + k);
+    double* p = in + 2 * k;
+    _mm512_mask_storeu_pd(p, mlo, _mm512_add_pd(_mm512_maskz_loadu_pd(mlo, p), _mm512_permutexvar_pd(lo_idx, v)));
+    _mm512_mask_storeu_pd(p + 8, mhi,
+                          _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, p + 8), _mm512_permutexvar_pd(hi_idx, v)));
+  }
+}
 #elif defined(__AVX2__)
 inline __m256i tail_mask32(int64_t r) {  // lanes < r of 8 int32 lanes set
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -142,6 +192,17 @@ inline void add_span(T* out, const T* in, int64_t n) {
 
 // Output rows [r0, r1) of the column matrix: col (C*kh*kw, (r1-r0)*OW) with row stride ldc; column
 // (oh - r0)*OW + ow is output position (oh, ow). A tile of output rows keeps the columns in cache.
+#if !defined(__AVX512F__)
+template <class T>
+inline void gather2_span(T* out, const T* in, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) out[k] = in[2 * k];
+}
+template <class T>
+inline void scatter_add2_span(T* in, const T* out, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) in[2 * k] += out[k];
+}
+#endif
+
 template <class T>
 void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc) {
   const int64_t n = (r1 - r0) * g.OW;
@@ -180,6 +241,8 @@ void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* 
           zero_span(out, lo);
           if (g.sw == 1) {
             if (lo < hi) copy_span(out + lo, in + (w0 + lo), hi - lo);  // (no pointer past the row)
+          } else if (g.sw == 2) {
+            if (lo < hi) gather2_span(out + lo, in + (w0 + 2 * lo), hi - lo);
           } else {
             for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[w0 + ow * g.sw];
           }
@@ -214,6 +277,8 @@ void col2im_rows_add_body(const T* col, const Geometry& g, int64_t r0, int64_t r
           const T* in = row + (oh - r0) * g.OW;
           if (g.sw == 1 && lo < hi)
             add_span(out + (w0 + lo), in + lo, hi - lo);
+          else if (g.sw == 2 && lo < hi)
+            scatter_add2_span(out + (w0 + 2 * lo), in + lo, hi - lo);
           else if (g.sw != 1)
             for (int64_t ow = lo; ow < hi; ++ow) out[w0 + ow * g.sw] += in[ow];
         }
