@@ -4,6 +4,7 @@
 #include "kernels/conv/conv.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "common/parallel.h"
 #include "common/scratch.h"
@@ -87,11 +88,12 @@ void forward_tiles(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Forwar
                    T* y, T* cols) {
   const int64_t L = pl.L, K = pl.K, OCg = pl.OCg, KT = pl.KT, R = pl.R, ldt = pl.ldt, plane = g.C * g.H * g.W;
   const bool pw = pl.pw;
-  parallel_region(pl.nt, [&](int tid, int count) {
-    int64_t a, b;
-    split_range(pl.items, count, tid, &a, &b);
+  // Items are handed out in turn: each writes only its own tile of y, so which thread runs it changes no
+  // bit, and a thread the OS has not scheduled (cores shared with other work) holds up no other.
+  std::atomic<int64_t> next{0};
+  parallel_region(pl.nt, [&](int tid, int) {
     T* col = cols + tid * KT * ldt;
-    for (int64_t it = a; it < b; ++it) {
+    for (int64_t it; (it = next.fetch_add(1, std::memory_order_relaxed)) < pl.items;) {
       const int64_t n = it / pl.tiles, r0 = (it % pl.tiles) * R, r1 = std::min(g.OH, r0 + R);
       const int64_t n_cols = (r1 - r0) * g.OW;
       const T* xn = x + n * plane;
@@ -194,11 +196,11 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   if (dx)  // W_g^T packed once for every tile's data-gradient GEMM
     for (int64_t gi = 0; gi < groups; ++gi)
       gemm::pack_a_all(uk, true, K, OCg, w + gi * OCg * K, K, wtpack + gi * atsize, nthreads);
-  parallel_region(nt, [&](int tid, int count) {
-    int64_t ga, gb;
-    split_range(G, count, tid, &ga, &gb);
+  // Groups are handed out in turn: each sums its own images into its own buffer (see forward_tiles).
+  std::atomic<int64_t> next{0};
+  parallel_region(nt, [&](int tid, int) {
     T* col = cols + tid * KT * ldt;
-    for (int64_t gr = ga; gr < gb; ++gr) {
+    for (int64_t gr; (gr = next.fetch_add(1, std::memory_order_relaxed)) < G;) {
       int64_t n0, n1;
       split_range(N, static_cast<int>(G), static_cast<int>(gr), &n0, &n1);
       T* dwt = dw ? partial + gr * wsize : nullptr;  // this group's dW^T, (groups, K, OCg)
