@@ -1,5 +1,5 @@
 // Convolution, NCHW: per-ISA im2col / col2im (conv_isa.cpp) and drivers (conv.cpp) that make the
-// convolution im2col + GEMM over chunks of images (see conv2d_forward). Pooling is in kernels/pool/.
+// convolution im2col + GEMM over tiles of output rows (see conv2d_forward). Pooling is in kernels/pool/.
 #pragma once
 #include "common/isa.h"
 #include <cstdint>
@@ -36,12 +36,14 @@ struct Kernels {
 };
 
 // Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias)
-// (then max(., 0) with relu). One parallel region per call over fixed work items: tiles of whole output
-// rows of one image (sized by the shape so a tile's columns stay in L2), each thread running im2col of
-// its tile into its own buffer and single-threaded GEMMs against the weight packed once. The backward
-// pass goes over fixed image groups: the data gradient tile by tile (W^T @ dy into the thread's buffer,
-// added back into dx), the weight gradient as one partial sum per group, the groups then added in
-// order. Nothing depends on the thread count, so results are bitwise the same for any.
+// (then max(., 0) with relu, on each tile while it is in cache). One parallel region per pass over
+// work items fixed by the shape: forward, tiles of whole output rows of one image (sized so a tile's
+// columns stay in L2), each thread running im2col of its tile into its own buffer and single-threaded
+// GEMMs against the weight packed once. Backward, image groups: the data gradient tile by tile (W^T @ dy
+// into the thread's buffer, added back into dx), or, for a stride-1 "same" convolution with enough
+// channels, as a forward convolution of dy with the turned weight; the weight gradient as one partial
+// sum per group (dW^T = col @ dy^T), the groups then added in order. Items go to whichever thread is
+// free, but each writes only its own outputs, so results are bitwise the same for any thread count.
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, bool relu, T* y, int nthreads);

@@ -2,9 +2,11 @@
 
 forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
 backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T    dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
-The C++ driver runs the images in fixed chunks (several images' columns side by side in one GEMM, the
-chunks summed in order, so results do not depend on the thread count); a 1x1 convolution with stride 1
-and no padding needs no im2col: the image itself is the column matrix.
+The C++ driver runs tiles of output rows (a tile's columns kept in L2, one GEMM per tile and group) in
+one parallel region, and sums dW over fixed image groups added in order, so results do not depend on the
+thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (the image itself is the
+column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
+with the turned, transposed weight. An activation ("relu") after the bias runs in the kernel.
 
 `_C` entries: `conv2d_forward`, `conv2d_backward` (and `im2col`, `col2im`, which they use).
 Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `im2col`, `col2im`), the
