@@ -250,14 +250,15 @@ def test_conv2d_backward_on_an_empty_batch_writes_zero_weight_gradients(isa, rng
 
 
 # Shapes the driver splits into several work items: an image's output rows in tiles (C*kh*kw columns per
-# position, ~128K elements a tile, the last one partial), several weight-gradient image groups with N
-# not a multiple of their count, groups, stride 2, dilation, a 1x1 stride-1 convolution read in place
-# in tiles, and one image; the stride-1 ones with 32+ channels a group get their data gradient as a
+# position, ~768 KiB a tile, the last one partial), several weight-gradient image groups with N
+# not a multiple of their count, groups, stride 2, dilation, 1x1 stride-1 convolutions read in place in
+# tiles or copied, and one image; the stride-1 ones with 32+ channels a group get their data gradient as a
 # convolution of dy (with groups, dilation and padding that differs across the axes).
 TILED_CASES = [((11, 64, 23, 40), (24, 64, 3, 3), dict(padding=1)),
                ((4, 64, 20, 18), (34, 32, 3, 3), dict(groups=2, padding=(2, 1), dilation=(2, 1))),
                ((5, 60, 37, 31), (12, 30, 3, 3), dict(groups=2, stride=2, padding=(2, 1), dilation=(1, 2))),
                ((9, 300, 31, 29), (7, 300, 1, 1), {}),
+               ((3, 40, 32, 32), (24, 40, 1, 1), {}),  # planes 4 KiB apart: copied to a padded tile
                ((3, 128, 30, 30), (10, 128, 1, 1), dict(stride=2)),
                ((1, 37, 41, 43), (5, 37, 5, 3), dict(padding=(0, 2))),
                ((13, 3, 31, 33), (17, 3, 3, 3), dict(padding=1))]
