@@ -16,7 +16,7 @@ arguments, reduction included), and NumPy forms of the others.
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
+from ..autograd.function import Function, TensorBase
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -91,6 +91,8 @@ class CrossEntropyFn(Function):
         ctx.args = (weight, ignore_index, reduction, label_smoothing, denom)
         if reduction == "none":
             return loss
+        if denom:  # the mean of kept rows (_reduce's sum and division, without its checks)
+            return np.asarray(np.add.reduce(loss) / denom).astype(dt, copy=False)
         return _reduce(loss, reduction, denom).astype(dt, copy=False)
 
     @staticmethod
@@ -257,7 +259,7 @@ class BCEWithLogitsFn(Function):
 
 def _class_indices(t, fn):
     """The target as an int64 array of class indices, or a TypeError."""
-    t = np.asarray(t)
+    t = t.data if isinstance(t, TensorBase) else np.asarray(t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold class indices (int64), got dtype {t.dtype} with shape {t.shape}")
     return t.astype(np.int64, copy=False)

@@ -69,18 +69,21 @@ class Optimizer:
                     p.grad[...] = 0
 
     def step(self):
+        state = self.state
+        update = self._update
         for g in self.param_groups:
             for p in g["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                w, grad = p.data, p.grad
+                w = p.data
                 if grad.dtype != w.dtype or grad.shape != w.shape:
                     raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
                                     f"parameter's {w.dtype} {w.shape}")
-                st = self.state.get(id(p))
+                st = state.get(id(p))
                 if st is None:
-                    st = self.state[id(p)] = {}
-                self._update(w, grad, st, g)
+                    st = state[id(p)] = {}
+                update(w, grad, st, g)
 
     def _update(self, w, grad, state, group):
         raise NotImplementedError
@@ -186,8 +189,7 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = np.empty_like(w)
                 first = True
-        _ops.sgd_update(w, grad, buf, lr=g["lr"], momentum=m, dampening=g["dampening"],
-                        weight_decay=g["weight_decay"], nesterov=g["nesterov"], first=first)
+        _ops.sgd_update(w, grad, buf, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
 
 
 class Adam(Optimizer):
