@@ -174,3 +174,92 @@ def test_dataloader_batches_are_fresh_tensors_of_the_dataset_dtypes(rng):
         assert not np.shares_memory(xb.data, x)
     np.testing.assert_array_equal(np.concatenate([b[0].data for b in batches]), x)
     np.testing.assert_array_equal(np.concatenate([b[1].data for b in batches]), y)
+
+
+# ---- one kernel call per parameter group: _C.sgd_update_many ----------------------------------------
+
+from firstepoch import _C  # noqa: E402
+from firstepoch.reference import optim as ref_optim  # noqa: E402
+
+
+@pytest.mark.parametrize("momentum,nesterov,damp", [(0.0, False, 0.0), (0.9, False, 0.0), (0.9, True, 0.0),
+                                                    (0.9, False, 0.3)])
+def test_sgd_update_many_equals_one_sgd_update_per_parameter(isa, rng, momentum, nesterov, damp):
+    shapes_dtypes = [((128, 7), np.float32), ((1,), np.float64), ((100_003,), np.float32), ((0,), np.float32),
+                     ((3, 5), np.float64)]
+    ws = [rng.standard_normal(s).astype(d) for s, d in shapes_dtypes]
+    ws_one, ws_ref = [w.copy() for w in ws], [w.copy() for w in ws]
+    bufs = [np.empty_like(w) for w in ws] if momentum else None
+    bufs_one = [np.empty_like(w) for w in ws] if momentum else None
+    bufs_ref = [np.empty_like(w) for w in ws] if momentum else None
+    for step in range(3):
+        grads = [rng.standard_normal(w.shape).astype(w.dtype) for w in ws]
+        first = [step == 0] * len(ws)
+        kw = dict(lr=0.1, momentum=momentum, dampening=damp, weight_decay=0.01, nesterov=nesterov)
+        _C.sgd_update_many(ws, grads, bufs, first=first, **kw)
+        for i, (w, g) in enumerate(zip(ws_one, grads)):
+            _C.sgd_update(w, g, None if bufs_one is None else bufs_one[i], first=first[i], **kw)
+        ref_optim.sgd_update_many(ws_ref, grads, bufs_ref, first=first, **kw)
+    for w, w1, wr in zip(ws, ws_one, ws_ref):
+        assert w.dtype == w1.dtype and np.array_equal(w, w1)  # the same kernel, bitwise
+        tol = 1e-5 if w.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(w, wr, rtol=tol, atol=tol)
+    if momentum:
+        for b, b1 in zip(bufs, bufs_one):
+            assert np.array_equal(b, b1)
+
+
+def test_sgd_update_many_checks_every_parameter_before_it_updates_any():
+    ws = [np.ones(4, np.float32), np.ones(3, np.float32)]
+    bufs = [np.zeros(4, np.float32), np.zeros(3, np.float32)]
+    with pytest.raises(ValueError, match=r"parameter 1: grad has shape \(2,\), w has \(3,\)"):
+        _C.sgd_update_many(ws, [np.ones(4, np.float32), np.ones(2, np.float32)], bufs, lr=0.1, momentum=0.9,
+                           first=[True, True])
+    with pytest.raises(TypeError, match="parameter 1: grad must have dtype float32"):
+        _C.sgd_update_many(ws, [np.ones(4, np.float32), np.ones(3)], bufs, lr=0.1, momentum=0.9, first=[True, True])
+    with pytest.raises(ValueError, match="parameter 0: w shares memory|parameter 0: .*shares memory"):
+        _C.sgd_update_many(ws, [ws[0], np.ones(3, np.float32)], bufs, lr=0.1, momentum=0.9, first=[True, True])
+    with pytest.raises(ValueError, match="needs the momentum buffers"):
+        _C.sgd_update_many(ws, [np.ones(4, np.float32), np.ones(3, np.float32)], None, lr=0.1, momentum=0.9,
+                           first=[True, True])
+    with pytest.raises(ValueError, match="one entry per parameter"):
+        _C.sgd_update_many(ws, [np.ones(4, np.float32)], None, lr=0.1, first=[True, True])
+    with pytest.raises(TypeError, match="parameter 1: w must be a numpy array"):
+        _C.sgd_update_many([ws[0], [1.0, 2.0]], [np.ones(4, np.float32), np.ones(2, np.float32)], None, lr=0.1,
+                           first=[False, False])
+    for w in ws:  # nothing was updated
+        np.testing.assert_array_equal(w, 1.0)
+    for b in bufs:
+        np.testing.assert_array_equal(b, 0.0)
+
+
+def test_sgd_step_refuses_a_bad_gradient_before_it_changes_the_group():
+    p = nn.Parameter(np.ones(3, np.float32))
+    q = nn.Parameter(np.ones(2, np.float32))
+    opt = fe.optim.SGD([p, q], lr=0.1, momentum=0.9)
+    p.grad = np.ones(3, np.float32)
+    q.grad = np.ones(2)  # float64 for a float32 parameter
+    with pytest.raises(TypeError, match=r"gradient float64 \(2,\) does not match the parameter's float32 \(2,\)"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, 1.0)
+    assert opt.state == {}  # no momentum buffer was made (its first step is still to come)
+    q.grad = np.ones(2, np.float32)
+    opt.step()
+    np.testing.assert_allclose(p.data, 0.9)
+    np.testing.assert_allclose(opt.state[id(p)]["momentum_buffer"], 1.0)
+
+
+def test_sgd_subclass_with_its_own_update_rule_is_still_called():
+    calls = []
+
+    class Logged(fe.optim.SGD):
+        def _update(self, w, grad, state, g):
+            calls.append(w.shape)
+            super()._update(w, grad, state, g)
+
+    p = nn.Parameter(np.ones(3, np.float32))
+    opt = Logged([p], lr=0.5)
+    p.grad = np.ones(3, np.float32)
+    opt.step()
+    assert calls == [(3,)]
+    np.testing.assert_allclose(p.data, 0.5)

@@ -180,6 +180,44 @@ class SGD(Optimizer):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                          nesterov=nesterov)
 
+    def step(self):
+        """Each group's parameters in one fused kernel call (ops.optim.sgd_update_many): every gradient
+        is checked before the group's first update, so a refused step changes nothing in that group."""
+        if type(self)._update is not SGD._update:  # a subclass with its own rule: one call per parameter
+            return super().step()
+        state = self.state
+        for g in self.param_groups:
+            params, ws, grads = [], [], []
+            for p in g["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                w = p.data
+                if grad.dtype != w.dtype or grad.shape != w.shape:
+                    raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
+                                    f"parameter's {w.dtype} {w.shape}")
+                params.append(p)
+                ws.append(w)
+                grads.append(grad)
+            if not params:
+                continue
+            m = g["momentum"]
+            bufs = [] if m != 0 else None
+            first = []
+            for p, w in zip(params, ws):  # state (and a first momentum buffer) once every gradient passed
+                st = state.get(id(p))
+                if st is None:
+                    st = state[id(p)] = {}
+                if m != 0:
+                    buf = st.get("momentum_buffer")
+                    first.append(buf is None)
+                    if buf is None:
+                        buf = st["momentum_buffer"] = np.empty_like(w)
+                    bufs.append(buf)
+                else:
+                    first.append(False)
+            _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
+
     def _update(self, w, grad, state, g):
         m = g["momentum"]
         first = False
