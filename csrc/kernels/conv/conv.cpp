@@ -1,6 +1,7 @@
 // Convolution drivers: im2col over image chunks, one GEMM per group, col2im back (see conv.h). Every
 // output element is written by one thread in a fixed order, so no result depends on the thread count.
 #include "kernels/conv/conv.h"
+#include "kernels/conv/direct.h"
 
 #include <algorithm>
 
@@ -45,6 +46,10 @@ void gather_columns(const Kernels<T>& k, const T* x, const Geometry& g, int64_t 
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads) {
+  if (direct::applies(g, OC, groups)) {  // few channels: no column matrix (direct.h)
+    direct::forward<T>(x, N, g, w, OC, bias, false, y, nthreads);
+    return;
+  }
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t chunk = chunk_images(N, KT, L);
@@ -83,6 +88,10 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
+  if (direct::applies(g, OC, groups)) {
+    direct::backward<T>(x, N, g, w, OC, dy, dx, dw, nthreads);
+    return;
+  }
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W;
   if (N <= 0) {  // no image to sum over: dW is zeros (dx is empty), never what the allocator left
