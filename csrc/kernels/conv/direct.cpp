@@ -16,7 +16,7 @@ namespace conv {
 namespace direct {
 
 bool applies(const Geometry& g, int64_t OC, int64_t groups) {
-  if (groups != 1 || OC < 1 || g.OH < 1 || g.OW < 1) return false;
+  if (groups != 1 || OC < 1 || g.C < 1 || g.H < 1 || g.W < 1 || g.OH < 1 || g.OW < 1) return false;
   if (const char* f = std::getenv("FE_DIRECT_FORCE")) return f[0] == '1';  // TEMP: measurement only
   // measured (bench/conv.py, 1 and 2 threads): im2col + GEMM wins once the reduction C*kh*kw is long
   // and the output channels fill the GEMM's 14x32 tile.
@@ -188,8 +188,9 @@ template <class T>
 void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, const T* dy, T* dx, T* dw,
               int nthreads) {
   const int64_t K = g.C * g.kh * g.kw, L = g.OH * g.OW, plane = g.C * g.H * g.W;
-  if (N <= 0 || OC <= 0) {  // no image to sum over: dw is zeros (dx is empty)
+  if (N <= 0 || OC <= 0 || g.C <= 0) {  // no image or no channel to sum over: zeros
     if (dw) std::fill(dw, dw + OC * K, T(0));
+    if (dx) std::fill(dx, dx + N * plane, T(0));
     return;
   }
   const auto& kk = kernels<Kernels<T>>();
