@@ -32,6 +32,8 @@ SHAPES = [
     (3, 4, 13, 13, 32, (3, 3), (2, 2), (1, 1), (1, 1)),
     (2, 3, 11, 11, 5, (3, 3), (3, 3), (1, 1), (1, 1)),
     (19, 3, 5, 6, 8, (1, 1), (1, 1), (0, 0), (1, 1)),
+    (3, 16, 9, 9, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
+    (2, 32, 6, 7, 32, (3, 3), (1, 1), (1, 1), (1, 1)),
 ]
 
 
@@ -66,6 +68,7 @@ def test_these_shapes_take_the_direct_path(shape):
 
 def test_wide_layers_and_groups_stay_on_im2col():
     assert _C.conv_algorithm((32, 64, 32, 32), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
+    assert _C.conv_algorithm((32, 16, 32, 32), (64, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
     assert _C.conv_algorithm((2, 4, 9, 9), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2) == "im2col"
     with pytest.raises(ValueError, match="groups"):
         _C.conv_algorithm((2, 4, 9, 9), (6, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)

@@ -163,7 +163,8 @@ void bind_conv(py::module_& m) {
           return fe::conv::direct::applies(g, w_shape[0], groups) ? "direct" : "im2col";
         }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
         "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
-        "matrix) or 'im2col' (im2col + GEMM). For tests and benchmarks.");
+        "matrix; a strided layer's dx still by im2col + GEMM + col2im) or 'im2col' (im2col + GEMM). For tests "
+        "and benchmarks.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
           is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
         }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),

@@ -88,9 +88,11 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
-  if (direct::applies(g, OC, groups)) {
-    direct::backward<T>(x, N, g, w, OC, dy, dx, dw, nthreads);
-    return;
+  if (direct::applies(g, OC, groups)) {  // few channels (direct.h); a strided dx below, by col2im
+    const bool dx_here = dx && direct::data_gradient_applies(g);
+    direct::backward<T>(x, N, g, w, OC, dy, dx_here ? dx : nullptr, dw, nthreads);
+    if (!dx || dx_here) return;
+    dw = nullptr;
   }
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W;

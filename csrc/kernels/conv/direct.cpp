@@ -18,9 +18,18 @@ namespace direct {
 bool applies(const Geometry& g, int64_t OC, int64_t groups) {
   if (groups != 1 || OC < 1 || g.C < 1 || g.H < 1 || g.W < 1 || g.OH < 1 || g.OW < 1) return false;
   if (const char* f = std::getenv("FE_DIRECT_FORCE")) return f[0] == '1';  // TEMP: measurement only
-  // measured (bench/conv.py, 1 and 2 threads): im2col + GEMM wins once the reduction C*kh*kw is long
-  // and the output channels fill the GEMM's 14x32 tile.
-  return g.C <= 8 && g.C * g.kh * g.kw <= 256;
+  // Measured on one AVX-512 core against im2col + GEMM (forward / data / weight gradient, ms): direct
+  // wins at 1->6 5x5 28x28, 6->16 5x5 14x14, 3->32 3x3 32x32 (the LeNet and stem shapes, 2x at most
+  // passes), 4->8, 8->16 3x3, 8->32 5x5, 16->16 5x5 14x14 (2-3x), 16->32 and 32->32 3x3 16x16 (1.1-1.3x)
+  // and 3->64 7x7 s2 112x112 (forward and weight gradient); it ties 16->64 3x3 32x32 and loses the weight
+  // gradient of 64->64 3x3, where the GEMM's 14x32 tile is full and the reduction C*kh*kw is long.
+  if (g.C * g.kh * g.kw > 512) return false;
+  return g.C <= 8 || (g.C <= 32 && OC <= 32);
+}
+
+bool data_gradient_applies(const Geometry& g) {
+  // strided: the upsampled dy multiplies sh*sw times the zeros (3x slower than col2im at 3->64 7x7 s2)
+  return g.sh == 1 && g.sw == 1;
 }
 
 namespace {
@@ -151,8 +160,8 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   // 100 outputs in 144 lanes; 3->32 at 32x32 wastes 6% and its transposes cost more): one item per
   // image, the weights transposed (K, OC). Both sum the taps in the same order: the same results.
   const bool ocv = OC % kk.lanes == 0 && 5 * L < 4 * Er;
-  // items: (image, block of output channels); many images: whole images (one phase buffer each)
-  const int64_t ob = ocv || N >= 16 ? OC : std::min<int64_t>(OC, 2 * kk.ocb), nob = (OC + ob - 1) / ob;
+  // items: (image, block of output channels) (channels in the lanes: whole images)
+  const int64_t ob = ocv ? OC : std::min<int64_t>(OC, kk.ocb), nob = (OC + ob - 1) / ob;
   const int nt = threads_for(nthreads, N * nob, N * OC * K * L);
   const int64_t per = round_up(ph.size, 16) + (ocv ? L * OC : ob * Er);
   Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per}));
