@@ -4,7 +4,6 @@
 #include "kernels/conv/direct.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <vector>
 
 #include "common/parallel.h"
@@ -17,7 +16,6 @@ namespace direct {
 
 bool applies(const Geometry& g, int64_t OC, int64_t groups) {
   if (groups != 1 || OC < 1 || g.C < 1 || g.H < 1 || g.W < 1 || g.OH < 1 || g.OW < 1) return false;
-  if (const char* f = std::getenv("FE_DIRECT_FORCE")) return f[0] == '1';  // TEMP: measurement only
   // Measured on one AVX-512 core against im2col + GEMM (forward / data / weight gradient, ms): direct
   // wins at 1->6 5x5 28x28, 6->16 5x5 14x14, 3->32 3x3 32x32 (the LeNet and stem shapes, 2x at most
   // passes), 4->8, 8->16 3x3, 8->32 5x5, 16->16 5x5 14x14 (2-3x), 16->32 and 32->32 3x3 16x16 (1.1-1.3x)

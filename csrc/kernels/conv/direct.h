@@ -10,6 +10,10 @@
 // register-blocked over o, does the forward pass and (on dy upsampled by the stride and padded, with
 // the weights flipped and transposed) the data gradient. The weight gradient dots each dy row with
 // the matching run of the phase buffer (masked at the row's end).
+// Where the output channels fill the vector lanes (16 float channels with AVX-512), the forward pass
+// (when the extended run wastes over a fifth of its lanes, as LeNet's 10-wide conv2 output does) and
+// the weight gradient put the channels in the lanes instead: dy or y is transposed per image, and
+// every sum keeps its order over the taps (forward) or the pixels (weight gradient).
 #pragma once
 #include <cstdint>
 

@@ -1,7 +1,8 @@
 // Direct convolution microkernels (see direct.h), compiled once per ISA level (common/isa.h). A small
 // vector type per level (V<T>: load, masked load, store, broadcast, fma, horizontal sum) lets one
 // template body serve all three; its register blocks are the level's (OCB x NV vectors for conv,
-// OB x KB dot products for wgrad), sized to its register file.
+// OB x KB dot products for wgrad, pixels x channel vectors for conv_oc, taps x channel vectors for
+// wgrad_oc), sized to its register file.
 #include "common/isa.h"
 #include "common/simd_math.h"
 #include "kernels/conv/direct.h"
