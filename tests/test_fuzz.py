@@ -836,6 +836,21 @@ def test_fuzz_queries(name, n):
         assert res == n
 
 
+@strategy("conv_algorithm")
+def test_fuzz_conv_algorithm(draw):
+    """The path query takes any shapes and window parameters: a path name, or a named error."""
+    dims = st.integers(-2, 40)
+    x_shape = draw(st.lists(dims, min_size=3, max_size=5))
+    w_shape = draw(st.lists(dims, min_size=3, max_size=5))
+    pair = st.tuples(st.integers(-1, 4), st.integers(-1, 4))
+    s, p, d = draw(pair), draw(pair), draw(pair)
+    groups = draw(st.integers(-1, 4))
+    out = []
+    if run_case("conv_algorithm", None, lambda: out.append(_C.conv_algorithm(x_shape, w_shape, s, p, d, groups))):
+        assert out[0] in ("direct", "im2col")
+        assert out[0] == "im2col" or groups == 1
+
+
 @fuzz("set_isa")
 @FUZZ
 @given(TEXT)

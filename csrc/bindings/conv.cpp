@@ -2,9 +2,11 @@
 // parameters are checked by window_geometry (common.h) with ValueErrors naming them.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bindings/common.h"
 #include "common/cpu.h"
@@ -162,6 +164,19 @@ void bind_conv(py::module_& m) {
         }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
         py::arg("dweight").noconvert(), win("stride"), win("padding"), win("dilation"), win("groups"),
         "dx and dweight (each overwritten when given) of conv2d from dy (N, OC, OH, OW).");
+  m.def("conv_algorithm", [](std::vector<int64_t> x_shape, std::vector<int64_t> w_shape, Pair s, Pair p, Pair d,
+                             int64_t groups) -> std::string {
+          if (x_shape.size() != 4 || w_shape.size() != 4)
+            throw py::value_error("conv_algorithm: x_shape and weight_shape must have 4 entries (NCHW, OIHW)");
+          if (groups < 1 || x_shape[1] % groups || w_shape[0] % groups || w_shape[1] * groups != x_shape[1])
+            throw py::value_error("conv_algorithm: shapes do not fit groups=" + std::to_string(groups));
+          const auto g = window_geometry(x_shape[1], x_shape[2], x_shape[3], {w_shape[2], w_shape[3]}, s, p, d,
+                                         "conv2d");
+          return fe::conv::direct::applies(g, w_shape[0], groups) ? "direct" : "im2col";
+        }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
+        "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
+        "matrix; a strided layer's dx still by im2col + GEMM + col2im) or 'im2col' (im2col + GEMM). For tests "
+        "and benchmarks.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
           is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
         }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),

@@ -2,6 +2,7 @@
 // conv.h). Every output element is written by one thread in an order fixed by the shape, so no result
 // depends on the thread count.
 #include "kernels/conv/conv.h"
+#include "kernels/conv/direct.h"
 
 #include <algorithm>
 #include <atomic>
@@ -147,6 +148,10 @@ bool data_gradient_as_convolution(const Geometry& g, int64_t groups, int mr) {
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, bool relu, T* y, int nthreads) {
+  if (direct::applies(g, OC, groups)) {  // few channels: no column matrix (direct.h)
+    direct::forward<T>(x, N, g, w, OC, bias, relu, y, nthreads);
+    return;
+  }
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
   if (N <= 0 || OC <= 0 || g.OH * g.OW <= 0) return;  // y is empty
   const ForwardPlan<T> pl(uk, g, N, OC, groups, nthreads);
@@ -162,6 +167,12 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
+  if (direct::applies(g, OC, groups)) {  // few channels (direct.h); a strided dx below, by col2im
+    const bool dx_here = dx && direct::data_gradient_applies(g);
+    direct::backward<T>(x, N, g, w, OC, dy, dx_here ? dx : nullptr, dw, nthreads);
+    if (!dx || dx_here) return;
+    dw = nullptr;
+  }
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W, wsize = OC * K;
   if (N <= 0 || L <= 0 || (!dx && !dw)) {  // no product to sum: dW is zeros, dx zeros (or empty)
