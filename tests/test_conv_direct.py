@@ -88,6 +88,11 @@ def test_direct_conv_matches_the_reference(isa, rng, shape, dtype):
     np.testing.assert_allclose(dw, rdw, *tol_for(dtype, max(1, N * dy.shape[2] * dy.shape[3])))
     if N == 0:
         assert not dw.any()  # no image: zeros, not what the buffer held
+    # the fused ReLU (nn.Conv2d followed by nn.ReLU in a Sequential) on the same path
+    yr = np.full(dy.shape, np.nan, dtype)
+    _C.conv2d_forward(x, w, b, yr, s, p, d, 1, "relu")
+    assert np.array_equal(yr, np.where(y > 0, y, 0)), "the ReLU must apply to the very values of the plain forward"
+    np.testing.assert_allclose(yr, R.conv2d_forward(x, w, b, s, p, d, activation="relu"), *tol_for(dtype, C * k[0] * k[1]))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
