@@ -6,6 +6,7 @@
 
 #include "common/parallel.h"
 #include "common/scratch.h"
+#include "kernels/conv/winograd.h"
 
 namespace fe {
 namespace conv {
@@ -45,6 +46,7 @@ void gather_columns(const Kernels<T>& k, const T* x, const Geometry& g, int64_t 
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads) {
+  if (winograd::applies(g, OC, groups)) return winograd::forward(uk, x, N, g, w, OC, bias, false, y, nthreads);
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t chunk = chunk_images(N, KT, L);
@@ -83,6 +85,7 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
+  if (winograd::applies(g, OC, groups) && winograd::backward(uk, x, N, g, w, OC, dy, dx, dw, nthreads)) return;
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W;
   if (N <= 0) {  // no image to sum over: dW is zeros (dx is empty), never what the allocator left
