@@ -204,7 +204,8 @@ def test_kernel_entry_and_its_reference_take_the_same_arguments_in_the_same_orde
 
 
 def test_every_family_kernel_entry_is_paired_with_a_reference():
-    entries = {n for n in dir(_C) if FAMILY_ENTRIES.search(f"_C.{n}(") and not n.startswith("rnn_")}
+    introspection = {"conv2d_algorithm"}  # says which algorithm a shape takes; no array in or out
+    entries = {n for n in dir(_C) if FAMILY_ENTRIES.search(f"_C.{n}(") and not n.startswith("rnn_")} - introspection
     assert entries == set(KERNEL_ENTRIES), f"unpaired: {sorted(entries ^ set(KERNEL_ENTRIES))}"
 
 

@@ -2,14 +2,17 @@
 // parameters are checked by window_geometry (common.h) with ValueErrors naming them.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bindings/common.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "dispatch.h"
+#include "kernels/conv/winograd.h"
 
 namespace py = pybind11;
 using namespace fe::pybind;
@@ -158,4 +161,11 @@ void bind_conv(py::module_& m) {
           is_float64(dx, "dx") ? col2im_t<double>(col, dx, k, s, p, d) : col2im_t<float>(col, dx, k, s, p, d);
         }, py::arg("col").noconvert(), py::arg("dx").noconvert(), win("kernel_size"), win("stride"), win("padding"),
         win("dilation"), "dx (C, H, W), overwritten, = the windows in col scattered back (overlaps add up).");
+  // Introspection for tests and benchmarks: which algorithm conv2d_forward/backward run for these shapes.
+  m.def("conv2d_algorithm", [](std::vector<int64_t> xs, std::vector<int64_t> ws, Pair s, Pair p, Pair d, int64_t groups) {
+          if (xs.size() != 4 || ws.size() != 4) throw py::value_error("conv2d_algorithm: x_shape and w_shape must have 4 entries");
+          const auto g = window_geometry(xs[1], xs[2], xs[3], {ws[2], ws[3]}, s, p, d, "conv2d_algorithm");
+          return std::string(fe::conv::winograd::applies(g, ws[0], groups) ? "winograd_f2x2_3x3" : "im2col_gemm");
+        }, py::arg("x_shape"), py::arg("w_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
+        "The algorithm conv2d_forward / conv2d_backward use for x (N, C, H, W) and weight (OC, C/groups, kh, kw).");
 }

@@ -94,7 +94,10 @@ class Conv2dFn(Function):
         return [((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3)), {"padding": 1}),
                 ((x, rng.standard_normal((2, 4, 2, 3)), None), {"stride": (2, 1), "dilation": (1, 2)}),
                 ((x, rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)), {"groups": 4, "padding": 2}),
-                ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {})]
+                ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {}),
+                # 16 -> 16 channels, 3x3, stride 1: the Winograd path (_C.conv2d_algorithm)
+                ((rng.standard_normal((1, 16, 3, 4)), rng.standard_normal((16, 16, 3, 3)), rng.standard_normal(16)),
+                 {"padding": 1})]
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
