@@ -490,7 +490,8 @@ def conv_setup(draw):
     wild = draw(st.integers(0, 3)) == 0
     groups = draw(st.sampled_from([1, 1, 2, 3] + ([0, -1] if wild else [])))
     g = max(groups, 1)
-    Cg, OCg = draw(st.sampled_from([0, 1, 2, 2, 3])), draw(st.sampled_from([0, 1, 2, 2]))
+    # 16 channels in and out: 3x3 stride-1 windows then take the Winograd path (_C.conv2d_algorithm)
+    Cg, OCg = draw(st.sampled_from([0, 1, 2, 2, 3, 16])), draw(st.sampled_from([0, 1, 2, 2, 16]))
     k = pair(draw, WIN)
     s = pair(draw, st.sampled_from([1, 1, 2, 3] + ([0, -2] if wild else [])))
     p = pair(draw, st.sampled_from([0, 0, 1, 2] + ([-1, 2 ** 62, 2 ** 40] if wild else [])))
@@ -550,6 +551,17 @@ def test_fuzz_conv2d_forward(draw):
             want = ref.conv.conv2d_forward(f64(B["x"]), f64(B["w"]), f64(B.get("b")), s, p, d, groups)
             scale = ref.conv.conv2d_forward(np.abs(f64(B["x"])), np.abs(f64(B["w"])), None, s, p, d, groups) + 1
             close(A["y"], want, dt, C * k[0] * k[1], scale)
+
+
+@strategy("conv2d_algorithm")
+def test_fuzz_conv2d_algorithm(draw):
+    dt, N, C, H, W, OC, groups, k, s, p, d, OH, OW, specs = conv2d_draw(draw)
+    x_shape = draw(st.sampled_from([(N, C, H, W), (N, C, H, W), (C, H, W), (N, C, H, W, 1)]))
+    w_shape = (OC, C // max(groups, 1), *k)
+    got = []
+    if run_case("conv2d_algorithm", None, lambda: got.append(_C.conv2d_algorithm(x_shape, w_shape, s, p, d, groups))):
+        assert len(x_shape) == 4 and valid_geometry(k, s, p, d, OH, OW, H, W)
+        assert got[0] in ("winograd_f2x2_3x3", "im2col_gemm")
 
 
 @strategy("conv2d_backward")
