@@ -64,6 +64,7 @@ const K& kernels(Isa isa) {
 FE_FAMILY(gemm::UKernel)
 FE_FAMILY(conv::Kernels)
 FE_FAMILY(conv::direct::Kernels)
+FE_FAMILY(conv::winograd::Transforms)
 FE_FAMILY(pool::Kernels)
 FE_FAMILY(norm::Kernels)
 FE_FAMILY(optim::Kernels)

@@ -12,6 +12,7 @@
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "dispatch.h"
+#include "kernels/conv/winograd.h"
 
 namespace py = pybind11;
 using namespace fe::pybind;
@@ -172,11 +173,14 @@ void bind_conv(py::module_& m) {
             throw py::value_error("conv_algorithm: shapes do not fit groups=" + std::to_string(groups));
           const auto g = window_geometry(x_shape[1], x_shape[2], x_shape[3], {w_shape[2], w_shape[3]}, s, p, d,
                                          "conv2d");
-          return fe::conv::direct::applies(g, w_shape[0], groups) ? "direct" : "im2col";
+          // the order of conv2d_forward / conv2d_backward's hooks (kernels/conv/conv.cpp)
+          if (fe::conv::direct::applies(g, w_shape[0], groups)) return "direct";
+          if (fe::conv::winograd::applies(g, w_shape[0], groups)) return "winograd";
+          return "im2col";
         }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
         "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
-        "matrix; a strided layer's dx still by im2col + GEMM + col2im) or 'im2col' (im2col + GEMM). For tests "
-        "and benchmarks.");
+        "matrix; a strided layer's dx still by im2col + GEMM + col2im), 'winograd' (F(2x2, 3x3): 3x3, stride 1, "
+        "many channels) or 'im2col' (im2col + GEMM over tiles of output rows). For tests and benchmarks.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
           is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
         }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),

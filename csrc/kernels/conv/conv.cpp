@@ -9,6 +9,7 @@
 
 #include "common/parallel.h"
 #include "common/scratch.h"
+#include "kernels/conv/winograd.h"
 
 namespace fe {
 namespace conv {
@@ -152,6 +153,10 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
     direct::forward<T>(x, N, g, w, OC, bias, relu, y, nthreads);
     return;
   }
+  if (winograd::applies(g, OC, groups)) {  // 3x3 stride 1, many channels: F(2x2, 3x3) (winograd.h)
+    winograd::forward<T>(uk, x, N, g, w, OC, bias, relu, y, nthreads);
+    return;
+  }
   // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
   if (N <= 0 || OC <= 0 || g.OH * g.OW <= 0) return;  // y is empty
   const ForwardPlan<T> pl(uk, g, N, OC, groups, nthreads);
@@ -173,6 +178,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
     if (!dx || dx_here) return;
     dw = nullptr;
   }
+  if (winograd::applies(g, OC, groups) && winograd::backward(uk, x, N, g, w, OC, dy, dx, dw, nthreads)) return;
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W, wsize = OC * K;
   if (N <= 0 || L <= 0 || (!dx && !dw)) {  // no product to sum: dW is zeros, dx zeros (or empty)

@@ -114,7 +114,10 @@ class Conv2dFn(Function):
                 ((x, rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)), {"groups": 4, "padding": 2}),
                 ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {}),
                 ((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3) + 0.3), {"padding": 1,
-                                                                                      "activation": "relu"})]
+                                                                                      "activation": "relu"}),
+                # 16 -> 33 channels, 3x3, stride 1: the Winograd path (_C.conv_algorithm)
+                ((rng.standard_normal((1, 16, 3, 4)), rng.standard_normal((33, 16, 3, 3)), rng.standard_normal(33)),
+                 {"padding": 1})]
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

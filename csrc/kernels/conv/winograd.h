@@ -1,0 +1,61 @@
+// Winograd F(2x2, 3x3) convolution for 3x3, stride 1, dilation 1, groups 1 layers with many channels
+// (Lavin & Gray 2015): each 2x2 output tile is A^T [ (G g G^T) . (B^T d B) ] A over a 4x4 input tile d,
+// so the 16 positions of the 4x4 tile become 16 independent GEMMs (OC x C) @ (C x tiles) with 2.25x
+// fewer multiplies than im2col + GEMM. The tile transforms are per ISA (winograd_isa.cpp); the drivers
+// (winograd.cpp) own the blocks, threads and GEMMs. Backward data is the same convolution of dy with
+// the rotated, in/out-swapped weights; backward weight is the transpose of the forward's linear map:
+// dU = sum over tiles (A dY A^T) . (B^T d B), dW = G^T dU G.
+#pragma once
+#include <cstdint>
+
+#include "common/isa.h"
+#include "kernels/conv/conv.h"
+#include "kernels/gemm/gemm.h"
+
+namespace fe {
+namespace conv {
+namespace winograd {
+
+// One convolution seen as tiles: input planes (C, H, W) padded by (ph, pw), output planes (OC, OH, OW)
+// cut into TH x TW tiles of 2x2 (a last row or column of tiles may hang over the output's edge).
+struct Tiling {
+  int64_t C, H, W, ph, pw;
+  int64_t OC, OH, OW;
+  int64_t TH, TW;
+};
+
+// Tiles are numbered over (image, tile row, tile column); a block is tiles [t0, t0 + nt). Block
+// matrices are position-major: X[pos][channel][j] at X + (pos*channels + channel)*ld + j for tile
+// t0 + j, pos = 4*row + column of the 4x4 transformed tile. buf: scratch of 16*(TW + 2) elements.
+template <class T>
+struct Transforms {
+  static constexpr const char* kFamily = "Winograd transforms";
+  // x (N, C, H, W) -> V (16, C, ld) = B^T d B of each tile's 4x4 input window (padding reads as 0)
+  void (*input_tiles)(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int64_t ld, T* buf);
+  // M (16, OC, ld) -> y (N, OC, OH, OW): A^T m A (+ bias[oc], then max(., 0) if relu) of each tile,
+  // only the outputs inside (OH, OW) written
+  void (*output_tiles)(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias, bool relu,
+                       T* y, T* buf);
+  // dy (N, OC, OH, OW) -> Z (16, OC, ld) = A dy A^T of each 2x2 output tile (outside (OH, OW) reads as 0)
+  void (*grad_tiles)(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int64_t ld, T* buf);
+};
+
+// Whether the Winograd path computes this layer (shape only; measured policy, see winograd.cpp).
+bool applies(const Geometry& g, int64_t OC, int64_t groups);
+
+// y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C, 3, 3)) + bias, then ReLU if relu. Needs applies().
+template <class T>
+void forward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
+             const T* bias, bool relu, T* y, int nthreads);
+// dx (N, C, H, W) and dw (OC, C, 3, 3), each overwritten when not null (dw zeros for N = 0). Needs
+// applies(). Returns true (both parts are done here).
+template <class T>
+bool backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
+              const T* dy, T* dx, T* dw, int nthreads);
+
+template <Isa I, class T>
+void fill(Transforms<T>* k, IsaTag<I>);
+
+}  // namespace winograd
+}  // namespace conv
+}  // namespace fe

@@ -1,0 +1,198 @@
+// Winograd F(2x2, 3x3) tile transforms, compiled once per ISA level (common/isa.h): plain loops over
+// a row of tiles that the compiler vectorises at each level's width. Only additions and subtractions
+// (and the bias), so every level gives the same bits.
+#include <algorithm>
+
+#include "common/isa.h"
+#include "kernels/conv/winograd.h"
+
+namespace fe {
+namespace conv {
+namespace winograd {
+namespace {
+
+// Runs are short (a row of 16 tiles in ResNet): copies and zero fills must stay inline vector loops,
+// not memcpy/memset calls that cost more than the copying (see conv_isa.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
+
+// Calls fn(n, th, tw, len, j) for each run of tiles [t0, t0 + nt) that lies in one tile row of one
+// image: len tiles from (n, th, tw), the first being the block's tile j.
+template <class F>
+inline void for_each_run(const Tiling& tl, int64_t t0, int64_t nt, F&& fn) {
+  const int64_t per_image = tl.TH * tl.TW, end = t0 + nt;
+  for (int64_t t = t0; t < end;) {
+    const int64_t n = t / per_image, r = t % per_image, th = r / tl.TW, tw = r % tl.TW;
+    const int64_t len = std::min(tl.TW - tw, end - t);
+    fn(n, th, tw, len, t - t0);
+    t += len;
+  }
+}
+
+// The columns k in [lo, hi) of [0, width) whose input column w0 + k lies inside [0, W).
+inline void valid_columns(int64_t w0, int64_t W, int64_t width, int64_t* lo, int64_t* hi) {
+  *lo = std::min(width, std::max<int64_t>(0, -w0));
+  *hi = std::max(*lo, std::min(width, W - w0));
+}
+
+// B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], applied to the rows of each 4x4
+// window, then to its columns. Rows above or below the image read from `zeros`, columns outside it
+// are set to 0 after the row step, so no input is copied.
+template <class T>
+void input_tiles(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int64_t ld, T* buf) {
+  const int64_t plane = tl.H * tl.W, ps = tl.C * ld;
+  for_each_run(tl, t0, nt, [&](int64_t n, int64_t th, int64_t tw, int64_t len, int64_t j0) {
+    const int64_t width = 2 * len + 2, w0 = 2 * tw - tl.pw;
+    int64_t lo, hi;
+    valid_columns(w0, tl.W, width, &lo, &hi);
+    T* __restrict u = buf;  // B^T d: 4 rows of width
+    T* zeros = buf + 4 * width;
+    #pragma GCC ivdep
+    for (int64_t k = 0; k < hi - lo; ++k) zeros[k] = T(0);
+    for (int64_t k = 0; k < lo; ++k) u[k] = u[width + k] = u[2 * width + k] = u[3 * width + k] = T(0);
+    for (int64_t k = hi; k < width; ++k) u[k] = u[width + k] = u[2 * width + k] = u[3 * width + k] = T(0);
+    for (int64_t c = 0; c < tl.C; ++c) {
+      const T* xc = x + (n * tl.C + c) * plane;
+      const T* r[4];
+      for (int64_t i = 0; i < 4; ++i) {
+        const int64_t h = 2 * th - tl.ph + i;
+        r[i] = h < 0 || h >= tl.H ? zeros : xc + h * tl.W + w0 + lo;
+      }
+      const T* d0 = r[0];
+      const T* d1 = r[1];
+      const T* d2 = r[2];
+      const T* d3 = r[3];
+      T* __restrict u0 = u + lo;
+      T* __restrict u1 = u0 + width;
+      T* __restrict u2 = u1 + width;
+      T* __restrict u3 = u2 + width;
+      #pragma GCC ivdep
+      for (int64_t k = 0; k < hi - lo; ++k) {
+        u0[k] = d0[k] - d2[k];
+        u1[k] = d1[k] + d2[k];
+        u2[k] = d2[k] - d1[k];
+        u3[k] = d1[k] - d3[k];
+      }
+      for (int64_t i = 0; i < 4; ++i) {
+        const T* ui = u + i * width;
+        T* __restrict v0 = V + (4 * i) * ps + c * ld + j0;
+        T* __restrict v1 = v0 + ps;
+        T* __restrict v2 = v1 + ps;
+        T* __restrict v3 = v2 + ps;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < len; ++j) {
+          const T a = ui[2 * j], b = ui[2 * j + 1], e = ui[2 * j + 2], f = ui[2 * j + 3];
+          v0[j] = a - e;
+          v1[j] = b + e;
+          v2[j] = e - b;
+          v3[j] = b - f;
+        }
+      }
+    }
+  });
+}
+
+// A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]: rows of m first, then columns.
+template <class T>
+void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias, bool relu, T* y,
+                  T* buf) {
+  const int64_t oplane = tl.OH * tl.OW, ps = tl.OC * ld;
+  for_each_run(tl, t0, nt, [&](int64_t n, int64_t th, int64_t tw, int64_t len, int64_t j0) {
+    const int64_t width = 2 * len;
+    const int64_t cols = std::min(width, tl.OW - 2 * tw);
+    const int64_t rows = std::min<int64_t>(2, tl.OH - 2 * th);
+    T* __restrict r0 = buf;
+    T* __restrict r1 = buf + width;
+    for (int64_t o = 0; o < tl.OC; ++o) {
+      const T* m = M + o * ld + j0;
+      #pragma GCC ivdep
+      for (int64_t j = 0; j < len; ++j) {
+        T s0[4], s1[4];
+        for (int64_t q = 0; q < 4; ++q) {
+          const T m0 = m[q * ps + j], m1 = m[(4 + q) * ps + j], m2 = m[(8 + q) * ps + j], m3 = m[(12 + q) * ps + j];
+          s0[q] = m0 + m1 + m2;
+          s1[q] = m1 - m2 - m3;
+        }
+        r0[2 * j] = s0[0] + s0[1] + s0[2];
+        r0[2 * j + 1] = s0[1] - s0[2] - s0[3];
+        r1[2 * j] = s1[0] + s1[1] + s1[2];
+        r1[2 * j + 1] = s1[1] - s1[2] - s1[3];
+      }
+      const T add = bias ? bias[o] : T(0);
+      for (int64_t a = 0; a < rows; ++a) {
+        const T* r = a == 0 ? r0 : r1;
+        T* __restrict out = y + (n * tl.OC + o) * oplane + (2 * th + a) * tl.OW + 2 * tw;
+        if (relu) {
+          #pragma GCC ivdep
+          for (int64_t k = 0; k < cols; ++k) {
+            const T v = r[k] + add;
+            out[k] = v > T(0) || v != v ? v : T(0);  // max(v, 0) with NaN kept, as the GEMM epilogue
+          }
+        } else {
+          #pragma GCC ivdep
+          for (int64_t k = 0; k < cols; ++k) out[k] = r[k] + add;
+        }
+      }
+    }
+  });
+}
+
+// A = [[1, 0], [1, 1], [1, -1], [0, -1]]: Z = A dy A^T, the rows of the 2x2 tile first.
+template <class T>
+void grad_tiles(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int64_t ld, T* buf) {
+  const int64_t oplane = tl.OH * tl.OW, ps = tl.OC * ld;
+  for_each_run(tl, t0, nt, [&](int64_t n, int64_t th, int64_t tw, int64_t len, int64_t j0) {
+    const int64_t width = 2 * len, w0 = 2 * tw;
+    const int64_t cols = std::min(width, tl.OW - w0);  // dy columns inside the output
+    T* zeros = buf;
+    for (int64_t k = 0; k < width; ++k) zeros[k] = T(0);
+    T* __restrict d0 = buf + width;  // the run's 2 rows of dy, zero past the right edge
+    T* __restrict d1 = d0 + width;
+    for (int64_t k = cols; k < width; ++k) d0[k] = d1[k] = T(0);
+    for (int64_t o = 0; o < tl.OC; ++o) {
+      const T* yo = dy + (n * tl.OC + o) * oplane + 2 * th * tl.OW + w0;
+      const T* s0 = yo;
+      const T* s1 = 2 * th + 1 < tl.OH ? yo + tl.OW : zeros;
+      #pragma GCC ivdep
+      for (int64_t k = 0; k < cols; ++k) {
+        d0[k] = s0[k];
+        d1[k] = s1[k];
+      }
+      T* __restrict z[16];
+      for (int64_t p = 0; p < 16; ++p) z[p] = Z + p * ps + o * ld + j0;
+      #pragma GCC ivdep
+      for (int64_t j = 0; j < len; ++j) {
+        const T a0 = d0[2 * j], a1 = d0[2 * j + 1], b0 = d1[2 * j], b1 = d1[2 * j + 1];
+        // rows of A dy: (a), (a + b), (a - b), (-b), each as (x0, x1); then columns the same way
+        const T r[4][2] = {{a0, a1}, {a0 + b0, a1 + b1}, {a0 - b0, a1 - b1}, {-b0, -b1}};
+        for (int i = 0; i < 4; ++i) {
+          z[4 * i][j] = r[i][0];
+          z[4 * i + 1][j] = r[i][0] + r[i][1];
+          z[4 * i + 2][j] = r[i][0] - r[i][1];
+          z[4 * i + 3][j] = -r[i][1];
+        }
+      }
+    }
+  });
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
+template <class T>
+void fill_transforms(Transforms<T>* k) {
+  k->input_tiles = &input_tiles<T>;
+  k->output_tiles = &output_tiles<T>;
+  k->grad_tiles = &grad_tiles<T>;
+}
+
+}  // namespace
+
+FE_DEFINE_FILLS(Transforms, fill_transforms)
+
+}  // namespace winograd
+}  // namespace conv
+}  // namespace fe

@@ -1,0 +1,142 @@
+"""The Winograd F(2x2, 3x3) path of conv2d (3x3, stride 1, dilation 1, groups 1, padding <= 2, at least
+16 input and output channels; csrc/kernels/conv/winograd.*): which shapes take it, forward and both
+gradients against the NumPy reference at every ISA in float32 and float64 over odd, even, prime and
+one-pixel sizes and padding 0-2, N = 0, every output overwritten, bitwise equal for 1, 2, 3 and 7 threads.
+
+Tolerance: Winograd's transforms add and subtract inputs before the products (B^T d B) and outputs
+after them (A^T m A), so its rounding error is relative to the scale of the output, not to each
+element: a small output next to large ones carries the large ones' error. Measured max abs error over
+max |output| in float32 against the float64 reference: 2-3e-7 for these shapes; on ResNet-like data
+(N=4, 64 -> 64, 32x32, ReLU'd input, He-scaled weights) 2.8e-7 forward, 3.6e-7 dx, 4.3e-7 dweight
+(a float32 im2col + GEMM in NumPy: 7.2e-7 forward). That is far inside tol_for(float32, K) (K products
+per output), which the checks below apply to the output's scale."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+from firstepoch import _C
+from firstepoch.reference import conv as R
+from conftest import tol_for
+
+WINOGRAD = "winograd"
+DTYPES = [np.float32, np.float64]
+# (N, C, OC, H, W, padding): odd, even, prime, one-pixel and one-row sizes, padding 0, 1, 2
+# (up to 32 channels in and out is the direct path's: one side here has more)
+SHAPES = [(2, 16, 40, 7, 9, 1), (1, 16, 48, 1, 1, 1), (3, 33, 16, 2, 3, 2), (1, 40, 16, 3, 3, 0),
+          (2, 16, 36, 13, 11, 0), (1, 48, 16, 8, 8, 2), (2, 16, 40, 5, 1, 1), (1, 16, 33, 1, 6, 2),
+          (2, 19, 33, 6, 4, 0)]
+
+
+def conv_args(p):
+    return (1, 1), (p, p), (1, 1), 1
+
+
+def assert_close_to_scale(got, ref, dtype, k):
+    """|got - ref| <= tol * max(1, max |ref|) elementwise (see the module docstring)."""
+    rtol, atol = tol_for(dtype, k)
+    scale = max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
+    err = float(np.abs(got.astype(np.float64) - ref).max()) if ref.size else 0.0
+    assert err <= max(rtol, atol) * scale, f"max abs error {err:.3g} vs scale {scale:.3g}"
+
+
+def run(x, w, b, dy, p):
+    """_C forward and backward with every output prefilled with NaN (so an unwritten one shows)."""
+    N, C, H, W = x.shape
+    OC = w.shape[0]
+    y = np.full((N, OC, H + 2 * p - 2, W + 2 * p - 2), np.nan, x.dtype)
+    _C.conv2d_forward(x, w, b, y, *conv_args(p))
+    dx, dw = np.full_like(x, np.nan), np.full_like(w, np.nan)
+    _C.conv2d_backward(x, w, dy, dx, dw, *conv_args(p))
+    return y, dx, dw
+
+
+def test_the_winograd_path_is_taken_for_3x3_stride_1_layers_with_many_channels():
+    resnet = ((32, 64, 32, 32), (64, 64, 3, 3))
+    assert _C.conv_algorithm(*resnet, (1, 1), (1, 1), (1, 1), 1) == WINOGRAD
+    for N, C, OC, H, W, p in SHAPES:
+        assert _C.conv_algorithm((N, C, H, W), (OC, C, 3, 3), *conv_args(p)) == WINOGRAD
+    others = [((2, 16, 9, 9), (16, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),  # stride 2
+              ((2, 16, 9, 9), (16, 16, 3, 3), (1, 1), (1, 1), (2, 2), 1),  # dilation 2
+              ((2, 16, 9, 9), (16, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),  # groups
+              ((2, 16, 9, 9), (16, 16, 3, 3), (1, 1), (3, 3), (1, 1), 1),  # padding 3
+              ((2, 3, 9, 9), (32, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1),  # few channels
+              ((2, 16, 9, 9), (16, 16, 5, 5), (1, 1), (1, 1), (1, 1), 1)]  # 5x5
+    for args in others:
+        assert _C.conv_algorithm(*args) != WINOGRAD, args
+    with pytest.raises(ValueError, match="x_shape"):
+        _C.conv_algorithm((16, 9, 9), (16, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "N%dC%dOC%d_%dx%d_p%d" % s)
+def test_forward_and_gradients_match_the_reference(isa, rng, dtype, shape):
+    N, C, OC, H, W, p = shape
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((OC, C, 3, 3)) / np.sqrt(9 * C)
+    b = rng.standard_normal(OC)
+    dy = rng.standard_normal((N, OC, H + 2 * p - 2, W + 2 * p - 2))
+    y, dx, dw = run(*(a.astype(dtype) for a in (x, w, b, dy)), p)
+    ref_y = R.conv2d_forward(x, w, b, *conv_args(p))
+    ref_dx, ref_dw, _ = R.conv2d_backward(x, w, dy, *conv_args(p))
+    assert_close_to_scale(y, ref_y, dtype, 9 * C)
+    assert_close_to_scale(dx, ref_dx, dtype, 9 * OC)
+    assert_close_to_scale(dw, ref_dw, dtype, N * y.shape[2] * y.shape[3])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_no_image_gives_empty_outputs_and_a_zero_weight_gradient(isa, dtype):
+    x = np.zeros((0, 16, 5, 5), dtype)
+    w = np.ones((16, 16, 3, 3), dtype)
+    y, dx, dw = run(x, w, np.ones(16, dtype), np.zeros((0, 16, 5, 5), dtype), 1)
+    assert y.shape == (0, 16, 5, 5) and dx.shape == x.shape
+    np.testing.assert_array_equal(dw, 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_results_are_bitwise_the_same_for_1_2_3_and_7_threads(rng, dtype):
+    # 8 images of 30x30: 1800 tiles, several tile blocks and weight-gradient groups
+    x = rng.standard_normal((8, 16, 30, 30)).astype(dtype)
+    w = (rng.standard_normal((40, 16, 3, 3)) / 12).astype(dtype)
+    b = rng.standard_normal(40).astype(dtype)
+    dy = rng.standard_normal((8, 40, 30, 30)).astype(dtype)
+    before = fe.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3, 7):
+            fe.set_num_threads(n)
+            results.append(run(x, w, b, dy, 1))
+    finally:
+        fe.set_num_threads(before)
+    for other in results[1:]:
+        for a, b_ in zip(results[0], other):
+            np.testing.assert_array_equal(a, b_)
+
+
+def test_float32_error_on_resnet_like_data_is_within_a_few_ulps_of_the_output_scale(rng):
+    """The accuracy figure of the module docstring, kept honest: 64 -> 64 channels, 16x16, ReLU-like input."""
+    x = np.maximum(rng.standard_normal((2, 64, 16, 16)), 0)
+    w = rng.standard_normal((64, 64, 3, 3)) * np.sqrt(2 / (9 * 64))
+    y = np.empty((2, 64, 16, 16), np.float32)
+    _C.conv2d_forward(x.astype(np.float32), w.astype(np.float32), None, y, *conv_args(1))
+    ref = R.conv2d_forward(x, w, None, *conv_args(1))
+    assert np.abs(y - ref).max() / np.abs(ref).max() < 2e-6
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_relu_clamps_the_plain_forward(isa, rng, dtype):
+    """nn.Conv2d followed by nn.ReLU runs the ReLU in Winograd's output transform: the very values of
+    the plain forward, clamped (NaN kept), and the reference's within tolerance."""
+    x = rng.standard_normal((3, 16, 9, 7)).astype(dtype)
+    w = rng.standard_normal((40, 16, 3, 3)).astype(dtype)
+    b = rng.standard_normal(40).astype(dtype)
+    x[0, 0, 0, 0] = np.nan
+    assert _C.conv_algorithm(x.shape, w.shape, *conv_args(1)) == WINOGRAD
+    y = np.full((3, 40, 9, 7), np.nan, dtype)
+    yr = np.full_like(y, 7.0)
+    _C.conv2d_forward(x, w, b, y, *conv_args(1))
+    _C.conv2d_forward(x, w, b, yr, *conv_args(1), "relu")
+    np.testing.assert_array_equal(yr, np.where(np.isnan(y), y, np.maximum(y, 0)))
+    assert np.isnan(yr).any()
+    ref = R.conv2d_forward(x, w, b, *conv_args(1), activation="relu")
+    fin = np.isfinite(ref)
+    assert_close_to_scale(yr[fin], ref[fin], dtype, 16 * 9)
