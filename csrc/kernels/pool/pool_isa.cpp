@@ -4,6 +4,10 @@
 #include "common/isa.h"
 #include "kernels/pool/pool.h"
 
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
 namespace fe {
 namespace pool {
 namespace {
@@ -50,8 +54,107 @@ void maxpool_hpass_any(const T* m, const int32_t* idx, int64_t n, int64_t sw, in
     maxpool_hpass<T, 0, 0>(m, idx, n, sw, kw, y, argmax);
 }
 
+// Whether every window lies inside the plane and no two windows share an input (the common pooling
+// layer: kernel_size = stride, no padding): then each input has at most one window, and the backward
+// writes dx in one pass.
+inline bool disjoint_inside(const Geometry& g) {
+  return g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kh <= g.sh && g.kw <= g.sw;
+}
+
+inline bool is_2x2_stride_2(const Geometry& g) {
+  return g.H * g.W < (int64_t(1) << 31) && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
+}
+
+#if defined(__AVX512F__)
+// 2x2 stride-2 max pooling on float rows with AVX-512 (the hot case: LeNet, most CNNs). An output row
+// is short (14 in LeNet), so the compiler's loops would run it mostly in their scalar epilogues; here
+// 16 outputs per step and one masked step for the rest (masked lanes are neither read nor written).
+inline __mmask16 tail16(int64_t r) { return r >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u); }
+
+// Output row of y/argmax from input rows r0, r1 (W columns each, r0 at flat index `base` of the plane):
+// the rule of maxpool_take in raster order a, b (row 0), c, d (row 1).
+inline void maxpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t OW, int64_t base, int32_t W,
+                                     float* y, int64_t* argmax) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i one = _mm512_set1_epi32(1), w1 = _mm512_set1_epi32(W), w2 = _mm512_set1_epi32(W + 1);
+  const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  for (int64_t q = 0; q < OW; q += 16) {
+    const int64_t n = OW - q < 16 ? OW - q : 16;
+    const __mmask16 mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0), my = tail16(n);
+    const __m512 r0lo = _mm512_maskz_loadu_ps(mlo, r0 + 2 * q), r0hi = _mm512_maskz_loadu_ps(mhi, r0 + 2 * q + 16);
+    const __m512 r1lo = _mm512_maskz_loadu_ps(mlo, r1 + 2 * q), r1hi = _mm512_maskz_loadu_ps(mhi, r1 + 2 * q + 16);
+    const __m512 a = _mm512_permutex2var_ps(r0lo, even, r0hi), b = _mm512_permutex2var_ps(r0lo, odd, r0hi);
+    const __m512 c = _mm512_permutex2var_ps(r1lo, even, r1hi), d = _mm512_permutex2var_ps(r1lo, odd, r1hi);
+    __m512 m = a;
+    __m512i k = _mm512_setzero_si512();
+    // better: greater, or a NaN over a number
+    __mmask16 t = _mm512_cmp_ps_mask(b, m, _CMP_GT_OQ) |
+                  (_mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+    m = _mm512_mask_mov_ps(m, t, b);
+    k = _mm512_mask_mov_epi32(k, t, one);
+    t = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ) |
+        (_mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+    m = _mm512_mask_mov_ps(m, t, c);
+    k = _mm512_mask_mov_epi32(k, t, w1);
+    t = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ) |
+        (_mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+    m = _mm512_mask_mov_ps(m, t, d);
+    k = _mm512_mask_mov_epi32(k, t, w2);
+    _mm512_mask_storeu_ps(y + q, my, m);
+    const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base + 2 * q), lane2);
+    const __m512i b1 = _mm512_add_epi64(b0, _mm512_set1_epi64(16));
+    const __m512i k0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k));
+    const __m512i k1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1));
+    _mm512_mask_storeu_epi64(argmax + q, static_cast<__mmask8>(my), _mm512_add_epi64(b0, k0));
+    _mm512_mask_storeu_epi64(argmax + q + 8, static_cast<__mmask8>(my >> 8), _mm512_add_epi64(b1, k1));
+  }
+}
+
+// One input row (flat index `row` in the plane) of the 2x2 stride-2 max-pooling gradient: columns 2q and
+// 2q + 1 get d[q] where a[q] names them, else 0. Returns the number of hits (see maxpool_backward_disjoint).
+inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* a, int64_t OW, int64_t row,
+                                                 float* out) {
+  const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+  int64_t hits = 0;
+  for (int64_t q = 0; q < OW; q += 16) {
+    const int64_t n = OW - q < 16 ? OW - q : 16;
+    const __mmask16 my = tail16(n), mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0);
+    const __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64(row + 2 * q), lane2);
+    const __m512i c1 = _mm512_add_epi64(c0, _mm512_set1_epi64(16));
+    const __m512i rel0 = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(my), a + q), c0);
+    const __m512i rel1 = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(my >> 8), a + q + 8), c1);
+    const __mmask16 e0 = my & static_cast<__mmask16>(_mm512_cmpeq_epi64_mask(rel0, zero) |
+                                                       (_mm512_cmpeq_epi64_mask(rel1, zero) << 8));
+    const __mmask16 e1 = my & static_cast<__mmask16>(_mm512_cmpeq_epi64_mask(rel0, one) |
+                                                       (_mm512_cmpeq_epi64_mask(rel1, one) << 8));
+    const __m512 dv = _mm512_maskz_loadu_ps(my, d + q);
+    const __m512 v0 = _mm512_maskz_mov_ps(e0, dv), v1 = _mm512_maskz_mov_ps(e1, dv);
+    _mm512_mask_storeu_ps(out + 2 * q, mlo, _mm512_permutex2var_ps(v0, lo, v1));
+    _mm512_mask_storeu_ps(out + 2 * q + 16, mhi, _mm512_permutex2var_ps(v0, hi, v1));
+    hits += __builtin_popcount(e0) + __builtin_popcount(e1);
+  }
+  return hits;
+}
+#endif
+
 template <class T>
 void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1) {
+#if defined(__AVX512F__)
+  if (std::is_same<T, float>::value && is_2x2_stride_2(g)) {
+    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const float* r0 = reinterpret_cast<const float*>(x) + (p * H + 2 * oh) * W;
+        maxpool_2x2s2_row_avx512(r0, r0 + W, OW, 2 * oh * W, int32_t(W),
+                                 reinterpret_cast<float*>(y) + (p * OH + oh) * OW, argmax + (p * OH + oh) * OW);
+      }
+    return;
+  }
+#endif
   if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kw <= g.sw && g.H * g.W < (int64_t(1) << 31)) {
     // Every window lies inside: two branch-free passes, each a plain loop the compiler vectorises (a
     // select per window element compiled as a branch mispredicts on real data: 5-10x slower).
@@ -157,20 +260,113 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
   }
 }
 
+// dx of one plane by scatter: zeros, then each window's dy added at its argmax (any windows, any argmax).
+// An index outside [-1, HW) is skipped and counted (the binding raises IndexError for it).
 template <class T>
-void maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0, int64_t p1) {
-  const int64_t L = g.OH * g.OW;
-  for (int64_t i = p0 * g.H * g.W; i < p1 * g.H * g.W; ++i) dx[i] = T(0);  // overwritten, not added into
-  for (int64_t p = p0; p < p1; ++p)
-    for (int64_t o = 0; o < L; ++o) {
-      const int64_t where = argmax[p * L + o];
-      if (where >= 0) dx[p * g.H * g.W + where] += dy[p * L + o];
+int64_t maxpool_backward_scatter(const T* dy, const int64_t* argmax, int64_t L, int64_t HW, T* dx) {
+  for (int64_t i = 0; i < HW; ++i) dx[i] = T(0);  // overwritten, not added into
+  int64_t bad = 0;
+  for (int64_t o = 0; o < L; ++o) {
+    const int64_t a = argmax[o];
+    if (a >= 0 && a < HW)
+      dx[a] += dy[o];
+    else
+      bad += a != -1;
+  }
+  return bad;
+}
+
+// Disjoint windows inside the plane (disjoint_inside): one pass writing every dx element once, row by
+// row: dx = dy of the element's window where its argmax names the element, else 0 (and 0 outside every
+// window). That equals the scatter when each argmax lies in its own window, as the forward's do; a
+// count of the hits checks it, and a plane where some argmax points elsewhere (a caller's own indices)
+// is redone by scatter.
+template <class T>
+int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
+                                  int64_t p1) {
+  int64_t bad = 0;
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t L = OH * OW;
+  const bool two = is_2x2_stride_2(g);
+  for (int64_t p = p0; p < p1; ++p) {
+    const T* dyp = dy + p * L;
+    const int64_t* ap = argmax + p * L;
+    T* dxp = dx + p * H * W;
+    int64_t hits = 0, wanted = 0, below = 0;
+    for (int64_t h = 0; h < H; ++h) {
+      T* __restrict__ out = dxp + h * W;
+      const int64_t oh = h / sh;
+      if (oh >= OH || h - oh * sh >= kh) {  // a row no window covers
+        for (int64_t w = 0; w < W; ++w) out[w] = T(0);
+        continue;
+      }
+      const T* __restrict__ d = dyp + oh * OW;
+      const int64_t* __restrict__ a = ap + oh * OW;
+      const int64_t row = h * W;
+      int64_t w = 0;
+      if (two) {  // both columns of each window, vectorised
+#if defined(__AVX512F__)
+        if (std::is_same<T, float>::value) {
+          hits += maxpool_backward_2x2s2_row_avx512(reinterpret_cast<const float*>(d), a, OW, row,
+                                                    reinterpret_cast<float*>(out));
+          for (int64_t w = 2 * OW; w < W; ++w) out[w] = T(0);
+          continue;
+        }
+#endif
+        for (int64_t q = 0; q < OW; ++q) {
+          const bool e0 = a[q] == row + 2 * q, e1 = a[q] == row + 2 * q + 1;
+          out[2 * q] = e0 ? d[q] : T(0);
+          out[2 * q + 1] = e1 ? d[q] : T(0);
+          hits += e0 + e1;
+        }
+        w = 2 * OW;
+      } else {
+        for (int64_t q = 0; q < OW; ++q) {
+          for (int64_t j = 0; j < kw; ++j) {
+            const bool e = a[q] == row + q * sw + j;
+            out[q * sw + j] = e ? d[q] : T(0);
+            hits += e;
+          }
+          for (int64_t j = kw; j < sw && q * sw + j < W; ++j) out[q * sw + j] = T(0);
+        }
+        w = std::min(OW * sw, W);
+      }
+      for (; w < W; ++w) out[w] = T(0);  // columns right of the last window
     }
+    for (int64_t o = 0; o < L; ++o) {
+      wanted += ap[o] >= 0;
+      below += ap[o] < -1;
+    }
+    if (hits != wanted || below) bad += maxpool_backward_scatter(dyp, ap, L, H * W, dxp);
+  }
+  return bad;
+}
+
+template <class T>
+int64_t maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
+                              int64_t p1) {
+  if (disjoint_inside(g)) return maxpool_backward_disjoint(dy, argmax, g, dx, p0, p1);
+  const int64_t L = g.OH * g.OW, HW = g.H * g.W;
+  int64_t bad = 0;
+  for (int64_t p = p0; p < p1; ++p) bad += maxpool_backward_scatter(dy + p * L, argmax + p * L, L, HW, dx + p * HW);
+  return bad;
 }
 
 template <class T>
 void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
   const T inv = T(1) / T(g.kh * g.kw);
+  if (is_2x2_stride_2(g)) {  // one pass, the sum in the order of the sweeps below
+    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const T* __restrict__ r0 = x + (p * H + 2 * oh) * W;
+        const T* __restrict__ r1 = r0 + W;
+        T* __restrict__ yr = y + (p * OH + oh) * OW;
+        for (int64_t q = 0; q < OW; ++q)
+          yr[q] = (((T(0) + r0[2 * q]) + r0[2 * q + 1]) + r1[2 * q] + r1[2 * q + 1]) * inv;
+      }
+    return;
+  }
   if (g.ph == 0 && g.pw == 0) {  // every window lies inside: row sweeps as in max pooling
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
     for (int64_t p = p0; p < p1; ++p) {
@@ -209,6 +405,35 @@ void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
 template <class T>
 void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1) {
   const T inv = T(1) / T(g.kh * g.kw);
+  if (disjoint_inside(g)) {  // each input in at most one window: dx written once, row by row
+    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+    const bool two = is_2x2_stride_2(g);
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t h = 0; h < H; ++h) {
+        T* __restrict__ out = dx + (p * H + h) * W;
+        const int64_t oh = h / sh;
+        int64_t w = 0;
+        if (oh < OH && h - oh * sh < kh) {
+          const T* __restrict__ d = dy + (p * OH + oh) * OW;
+          if (two) {
+            for (int64_t q = 0; q < OW; ++q) {
+              const T v = d[q] * inv;
+              out[2 * q] = v;
+              out[2 * q + 1] = v;
+            }
+          } else {
+            for (int64_t q = 0; q < OW; ++q) {
+              const T v = d[q] * inv;
+              for (int64_t j = 0; j < kw; ++j) out[q * sw + j] = v;
+              for (int64_t j = kw; j < sw && q * sw + j < W; ++j) out[q * sw + j] = T(0);
+            }
+          }
+          w = std::min(OW * sw, W);
+        }
+        for (; w < W; ++w) out[w] = T(0);  // outside every window
+      }
+    return;
+  }
   for (int64_t p = p0; p < p1; ++p) {
     T* dp = dx + p * g.H * g.W;
     for (int64_t i = 0; i < g.H * g.W; ++i) dp[i] = T(0);  // overwritten, not added into
