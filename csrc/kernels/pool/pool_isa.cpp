@@ -61,6 +61,24 @@ inline bool disjoint_inside(const Geometry& g) {
   return g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kh <= g.sh && g.kw <= g.sw;
 }
 
+// The outputs q in [lo, hi) whose input column q * s + c lies inside [0, W) (of OW outputs).
+inline void inside_span(int64_t c, int64_t s, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
+  int64_t a = c >= 0 ? 0 : (-c + s - 1) / s;
+  int64_t b = c > W - 1 ? 0 : (W - 1 - c) / s + 1;
+  if (a > OW) a = OW;
+  if (b > OW) b = OW;
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+// For each window column j, the outputs [lo, hi) whose input column lies inside: {lo_0, hi_0, lo_1, ...}.
+inline std::vector<int64_t> column_spans(const Geometry& g) {
+  std::vector<int64_t> spans(static_cast<std::size_t>(2 * g.kw));
+  for (int64_t j = 0; j < g.kw; ++j) inside_span(j * g.dw - g.pw, g.sw, g.W, g.OW, &spans[2 * j], &spans[2 * j + 1]);
+  return spans;
+}
+
 inline bool is_2x2_stride_2(const Geometry& g) {
   return g.H * g.W < (int64_t(1) << 31) && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
 }
@@ -139,7 +157,101 @@ inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* 
   }
   return hits;
 }
+
+// Lanes [a, b) (of 16) of row[(q0 + l) * sw + c]: the window offset's candidates of outputs q0 + l whose
+// input lies inside (a, b from the column's span). No other element is read; other lanes are 0.
+inline __m512 window_lanes(const float* row, int64_t c, int64_t q0, int64_t sw, int a, int b) {
+  const float* base = row + q0 * sw + c;  // lane l at base + l * sw
+  if (sw == 1) return _mm512_maskz_loadu_ps(static_cast<__mmask16>(tail16(b) & ~tail16(a)), base);
+  if (sw == 2) {  // lanes a..b-1 are elements 2a .. 2(b-1) of two vectors, then the even ones
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const uint32_t bits = static_cast<uint32_t>(((uint64_t(1) << (2 * b - 1)) - 1) & ~((uint64_t(1) << (2 * a)) - 1));
+    const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits), base);
+    const __m512 hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits >> 16), base + 16);
+    return _mm512_permutex2var_ps(lo, even, hi);
+  }
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(static_cast<int32_t>(sw)));
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(tail16(b) & ~tail16(a)), idx, base, 4);
+}
+
+// Max or average pooling of any window over float planes with AVX-512 (H*W < 2^31): 16 outputs of a
+// row per block, the best (or the sum) and its flat index held in registers over the window's offsets
+// in raster order (a row swept offset by offset through memory stalls each load on the masked stores
+// of the sweep before). The same rule and order as the plain loops: a candidate is taken if better or
+// the first inside; the sum adds the inputs inside in raster order.
+template <bool Max>
+void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* argmax, int64_t p0, int64_t p1,
+                        const std::vector<int64_t>& spans) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane_sw = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(sw)));
+  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(kh * kw));
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const int64_t o = (p * OH + oh) * OW;
+      for (int64_t q0 = 0; q0 < OW; q0 += 16) {
+        const int r = static_cast<int>(OW - q0 < 16 ? OW - q0 : 16);
+        __m512 m = Max ? _mm512_set1_ps(-__builtin_inff()) : _mm512_setzero_ps();
+        __m512i k = _mm512_set1_epi32(-1);
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t h = oh * sh - ph + i * dh;
+          if (h < 0 || h >= H) continue;
+          const float* row = xp + h * W;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t c = j * dw - pw;
+            const int64_t lo = spans[2 * j] - q0, hi = spans[2 * j + 1] - q0;
+            const int a = static_cast<int>(lo < 0 ? 0 : lo), b = static_cast<int>(hi > r ? r : hi);
+            if (a >= b) continue;
+            const __mmask16 in = static_cast<__mmask16>(tail16(b) & ~tail16(a));
+            const __m512 v = window_lanes(row, c, q0, sw, a, b);
+            if (Max) {
+              const __mmask16 take = in & (_mm512_cmplt_epi32_mask(k, _mm512_setzero_si512()) |
+                                           _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
+                                           (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q)));
+              m = _mm512_mask_mov_ps(m, take, v);
+              const __m512i cand = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(h * W + q0 * sw + c)), lane_sw);
+              k = _mm512_mask_mov_epi32(k, take, cand);
+            } else {
+              m = _mm512_mask_add_ps(m, in, m, v);
+            }
+          }
+        }
+        const __mmask16 out = tail16(r);
+        if (Max) {
+          _mm512_mask_storeu_ps(y + o + q0, out, m);
+          _mm512_mask_storeu_epi64(argmax + o + q0, static_cast<__mmask8>(out),
+                                   _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k)));
+          _mm512_mask_storeu_epi64(argmax + o + q0 + 8, static_cast<__mmask8>(out >> 8),
+                                   _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1)));
+        } else {
+          _mm512_mask_storeu_ps(y + o + q0, out, _mm512_mul_ps(m, inv));
+        }
+      }
+    }
+  }
+}
 #endif
+
+// One window offset's sweep along an output row (see maxpool_body): n outputs, output q's candidate is
+// src[q * sw] at flat index first + q * sw. SW > 0: the stride as a compile-time constant (a run-time
+// stride leaves GCC gathers or scalar code).
+template <class T, int SW>
+inline void maxpool_sweep(const T* __restrict__ src, int64_t first, int64_t n, int64_t sw_rt, T* __restrict__ yq,
+                          int64_t* __restrict__ aq) {
+  const int64_t sw = SW > 0 ? SW : sw_rt;
+  for (int64_t q = 0; q < n; ++q) {
+    const T v = src[q * sw];
+    const T b = yq[q];
+    const int64_t a = aq[q];
+    const bool take = (a < 0) | (v > b) | ((v != v) & (b == b));
+    const int64_t mask = -static_cast<int64_t>(take);
+    yq[q] = take ? v : b;
+    aq[q] = ((first + q * sw) & mask) | (a & ~mask);
+  }
+}
 
 template <class T>
 void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1) {
@@ -154,6 +266,9 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
       }
     return;
   }
+  if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // every other window
+    return pool_blocks_avx512<true>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), argmax, p0,
+                                    p1, column_spans(g));
 #endif
   if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kw <= g.sw && g.H * g.W < (int64_t(1) << 31)) {
     // Every window lies inside: two branch-free passes, each a plain loop the compiler vectorises (a
@@ -198,65 +313,41 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
     }
     return;
   }
-  if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1) {
-    // Overlapping windows, all inside: a whole output row at a time, one window offset (i, j) per sweep, so
-    // the inner loop runs along the row with no bounds checks and no branches (selects by mask; the
-    // geometry is copied to locals, or the compiler reloads it after every store).
-    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-    for (int64_t p = p0; p < p1; ++p) {
-      const T* xp = x + p * H * W;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const int64_t o = (p * OH + oh) * OW;
-        T* __restrict__ yr = y + o;
-        int64_t* __restrict__ ar = argmax + o;
-        const int64_t h0 = oh * sh;
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          yr[ow] = xp[h0 * W + ow * sw];
-          ar[ow] = h0 * W + ow * sw;
+  // Any other window (overlapping, padded, dilated: ResNet's 3x3 stride 2 padding 1): a whole output
+  // row at a time, one window offset (i, j) per sweep over the outputs whose input lies inside, so the
+  // inner loop runs along the row with no bounds checks and no branches (selects by mask; the geometry
+  // is copied to locals, or the compiler reloads it after every store). The offsets come in raster
+  // order and a candidate is taken only if better (or the first inside): the first maximum wins, and a
+  // window of padding only keeps -inf and -1.
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const std::vector<int64_t> spans = column_spans(g);
+  for (int64_t p = p0; p < p1; ++p) {
+    const T* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const int64_t o = (p * OH + oh) * OW;
+      T* __restrict__ yr = y + o;
+      int64_t* __restrict__ ar = argmax + o;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        yr[ow] = -__builtin_inf();
+        ar[ow] = -1;
+      }
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t h = oh * sh - ph + i * dh;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
+          const T* src = xp + h * W + lo * sw + c;
+          const int64_t first = h * W + lo * sw + c;
+          if (sw == 1)
+            maxpool_sweep<T, 1>(src, first, hi - lo, 1, yr + lo, ar + lo);
+          else if (sw == 2)
+            maxpool_sweep<T, 2>(src, first, hi - lo, 2, yr + lo, ar + lo);
+          else
+            maxpool_sweep<T, 0>(src, first, hi - lo, sw, yr + lo, ar + lo);
         }
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j) {
-            if (i == 0 && j == 0) continue;
-            const int64_t base = (h0 + i) * W + j;
-            const T* __restrict__ src = xp + base;
-            for (int64_t ow = 0; ow < OW; ++ow) {
-              const T v = src[ow * sw];
-              const T b = yr[ow];
-              // the first maximum wins; a NaN, once seen, is kept
-              const bool take = (v > b) | ((v != v) & (b == b));
-              const int64_t mask = -static_cast<int64_t>(take);
-              yr[ow] = take ? v : b;
-              ar[ow] = ((base + ow * sw) & mask) | (ar[ow] & ~mask);
-            }
-          }
       }
     }
-    return;
-  }
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + p * g.H * g.W;
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        T best = -__builtin_inf();
-        int64_t where = -1;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w < 0 || w >= g.W) continue;
-            const T v = xp[h * g.W + w];
-            // the first maximum wins; a NaN, once seen, is kept (it propagates as in NumPy)
-            if (where < 0 || v > best || (v != v && best == best)) {
-              best = v;
-              where = h * g.W + w;
-            }
-          }
-        }
-        const int64_t o = (p * g.OH + oh) * g.OW + ow;
-        y[o] = best;
-        argmax[o] = where;
-      }
   }
 }
 
@@ -367,38 +458,33 @@ void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
       }
     return;
   }
-  if (g.ph == 0 && g.pw == 0) {  // every window lies inside: row sweeps as in max pooling
-    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-    for (int64_t p = p0; p < p1; ++p) {
-      const T* xp = x + p * H * W;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        T* __restrict__ yr = y + (p * OH + oh) * OW;
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(0);
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j) {
-            const T* __restrict__ src = xp + (oh * sh + i) * W + j;
-            for (int64_t ow = 0; ow < OW; ++ow) yr[ow] += src[ow * sw];
-          }
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
-      }
-    }
-    return;
-  }
+  // Row sweeps as in max pooling, one window offset (i, j) at a time over the outputs whose input lies
+  // inside (padding adds nothing but counts in kh*kw): each output sums its inputs in raster order.
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const std::vector<int64_t> spans = column_spans(g);
+#if defined(__AVX512F__)
+  if (std::is_same<T, float>::value)
+    return pool_blocks_avx512<false>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), nullptr, p0,
+                                     p1, spans);
+#endif
   for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + p * g.H * g.W;
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        T s = 0;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w >= 0 && w < g.W) s += xp[h * g.W + w];
-          }
+    const T* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      T* __restrict__ yr = y + (p * OH + oh) * OW;
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(0);
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t h = oh * sh - ph + i * dh;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
+          const T* __restrict__ src = xp + h * W + lo * sw + c;
+          T* __restrict__ yq = yr + lo;
+          for (int64_t q = 0; q < hi - lo; ++q) yq[q] += src[q * sw];
         }
-        y[(p * g.OH + oh) * g.OW + ow] = s * inv;
       }
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
+    }
   }
 }
 
@@ -434,21 +520,27 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
       }
     return;
   }
+  // Overlapping or padded windows: the plane zeroed, then per output row and window offset (i, j) one
+  // sweep adding dy / (kh*kw) along the row's inputs that lie inside (a fixed order: rows, offsets, outputs).
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const std::vector<int64_t> spans = column_spans(g);
   for (int64_t p = p0; p < p1; ++p) {
-    T* dp = dx + p * g.H * g.W;
-    for (int64_t i = 0; i < g.H * g.W; ++i) dp[i] = T(0);  // overwritten, not added into
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const T v = dy[(p * g.OH + oh) * g.OW + ow] * inv;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w >= 0 && w < g.W) dp[h * g.W + w] += v;
-          }
+    T* dp = dx + p * H * W;
+    for (int64_t i = 0; i < H * W; ++i) dp[i] = T(0);  // overwritten, not added into
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const T* dr = dy + (p * OH + oh) * OW;
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t h = oh * sh - ph + i * dh;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
+          T* __restrict__ out = dp + h * W + lo * sw + c;
+          const T* __restrict__ dq = dr + lo;
+          for (int64_t q = 0; q < hi - lo; ++q) out[q * sw] += dq[q] * inv;
         }
       }
+    }
   }
 }
 
