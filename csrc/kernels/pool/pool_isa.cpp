@@ -79,6 +79,28 @@ inline std::vector<int64_t> column_spans(const Geometry& g) {
   return spans;
 }
 
+// For each input row h and window row i, the output row oh whose window row i is h, or -1:
+// rows[h * kh + i]. Computed once per call (a division per row and plane cost more than the row's work).
+inline std::vector<int64_t> window_rows(const Geometry& g) {
+  std::vector<int64_t> rows(static_cast<std::size_t>(g.H * g.kh), -1);
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t h = oh * g.sh - g.ph + i * g.dh;
+      if (h >= 0 && h < g.H) rows[h * g.kh + i] = oh;
+    }
+  return rows;
+}
+
+// Disjoint windows: the output row whose window covers input row h, or -1 (see window_rows).
+inline std::vector<int64_t> covering_rows(const Geometry& g) {
+  const std::vector<int64_t> rows = window_rows(g);
+  std::vector<int64_t> cover(static_cast<std::size_t>(g.H), -1);
+  for (int64_t h = 0; h < g.H; ++h)
+    for (int64_t i = 0; i < g.kh; ++i)
+      if (rows[h * g.kh + i] >= 0) cover[h] = rows[h * g.kh + i];
+  return cover;
+}
+
 inline bool is_2x2_stride_2(const Geometry& g) {
   return g.H * g.W < (int64_t(1) << 31) && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
 }
@@ -173,6 +195,52 @@ inline __m512 window_lanes(const float* row, int64_t c, int64_t q0, int64_t sw, 
   const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                          _mm512_set1_epi32(static_cast<int32_t>(sw)));
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(tail16(b) & ~tail16(a)), idx, base, 4);
+}
+
+// Average-pooling gradient of any window with stride sw of 1 or 2 over float planes with AVX-512, by
+// gather rather than scatter: each dx row in blocks of 16 columns, the shares of the windows covering
+// them summed in registers in a fixed order (window rows i, then columns j), then written once. (The
+// scatter sweeps read back their own masked stores, which stalls every load.)
+void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float* dx, int64_t p0, int64_t p1) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), ow_end = _mm512_set1_epi32(int32_t(OW));
+  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(kh * kw));
+  const std::vector<int64_t> rows = window_rows(g);
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t h = 0; h < H; ++h) {
+      float* out = dx + (p * H + h) * W;
+      for (int64_t w0 = 0; w0 < W; w0 += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t oh = rows[h * kh + i];  // the window row oh that has h as its row i
+          if (oh < 0) continue;
+          const float* drow = dy + (p * OH + oh) * OW;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t base = w0 + pw - j * dw;  // lane l's output column: (base + l) / sw when it divides
+            const __m512i n = _mm512_add_epi32(_mm512_set1_epi32(int32_t(base)), lane);
+            __m512i ow = n;
+            __mmask16 ok = 0xFFFF;
+            if (sw == 2) {
+              ow = _mm512_srai_epi32(n, 1);
+              ok = _mm512_cmpeq_epi32_mask(_mm512_and_si512(n, one), zero);
+            }
+            ok &= _mm512_cmpge_epi32_mask(ow, zero) & _mm512_cmplt_epi32_mask(ow, ow_end);
+            if (!ok) continue;
+            // the outputs e .. e+15 (only those in [0, OW) read), then spread to the lanes that take them
+            const int64_t e = sw == 2 ? (base >= 0 ? base / 2 : -((1 - base) / 2)) : base;
+            const int64_t t0 = e < 0 ? -e : 0, t1 = OW - e < 16 ? OW - e : 16;
+            const __mmask16 rd = t1 > t0 ? static_cast<__mmask16>(tail16(t1) & ~tail16(t0)) : __mmask16(0);
+            const __m512 v = _mm512_maskz_loadu_ps(rd, drow + e);
+            const __m512 spread = _mm512_permutexvar_ps(_mm512_sub_epi32(ow, _mm512_set1_epi32(int32_t(e))), v);
+            acc = _mm512_mask_add_ps(acc, ok, acc, spread);
+          }
+        }
+        const __mmask16 st = tail16(W - w0 < 16 ? W - w0 : 16);
+        _mm512_mask_storeu_ps(out + w0, st, _mm512_mul_ps(acc, inv));
+      }
+    }
 }
 
 // Max or average pooling of any window over float planes with AVX-512 (H*W < 2^31): 16 outputs of a
@@ -379,6 +447,7 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
   const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
   const int64_t L = OH * OW;
   const bool two = is_2x2_stride_2(g);
+  const std::vector<int64_t> cover = covering_rows(g);
   for (int64_t p = p0; p < p1; ++p) {
     const T* dyp = dy + p * L;
     const int64_t* ap = argmax + p * L;
@@ -386,8 +455,8 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
     int64_t hits = 0, wanted = 0, below = 0;
     for (int64_t h = 0; h < H; ++h) {
       T* __restrict__ out = dxp + h * W;
-      const int64_t oh = h / sh;
-      if (oh >= OH || h - oh * sh >= kh) {  // a row no window covers
+      const int64_t oh = cover[h];
+      if (oh < 0) {  // a row no window covers
         for (int64_t w = 0; w < W; ++w) out[w] = T(0);
         continue;
       }
@@ -494,12 +563,13 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
   if (disjoint_inside(g)) {  // each input in at most one window: dx written once, row by row
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
     const bool two = is_2x2_stride_2(g);
+    const std::vector<int64_t> cover = covering_rows(g);
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t h = 0; h < H; ++h) {
         T* __restrict__ out = dx + (p * H + h) * W;
-        const int64_t oh = h / sh;
+        const int64_t oh = cover[h];
         int64_t w = 0;
-        if (oh < OH && h - oh * sh < kh) {
+        if (oh >= 0) {
           const T* __restrict__ d = dy + (p * OH + oh) * OW;
           if (two) {
             for (int64_t q = 0; q < OW; ++q) {
@@ -520,6 +590,10 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
       }
     return;
   }
+#if defined(__AVX512F__)
+  if (std::is_same<T, float>::value && (g.sw == 1 || g.sw == 2))
+    return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, reinterpret_cast<float*>(dx), p0, p1);
+#endif
   // Overlapping or padded windows: the plane zeroed, then per output row and window offset (i, j) one
   // sweep adding dy / (kh*kw) along the row's inputs that lie inside (a fixed order: rows, offsets, outputs).
   const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
