@@ -1,5 +1,7 @@
 // Max and average pooling, NCHW: per-ISA plane kernels (pool_isa.cpp) and drivers that split the N*C
-// planes over threads (pool.cpp). Every plane is one thread's, so no result depends on the thread count.
+// planes over threads in one parallel region (pool.cpp). Every plane is one thread's, so no result
+// depends on the thread count. Each pass reads its inputs and writes its outputs once (memory-bound:
+// bench/conv.py quotes them in GB/s against the measured bandwidth).
 #pragma once
 #include <cstdint>
 

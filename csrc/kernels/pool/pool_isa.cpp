@@ -1,5 +1,11 @@
 // Max and average pooling loops (NCHW planes), compiled once per ISA level (common/isa.h): plain loops
-// the compiler vectorises with that file's flags.
+// the compiler vectorises with that file's flags, and for float on AVX-512 explicit kernels where GCC's
+// loops ran mostly in scalar epilogues (rows of 14-16 outputs) or stalled on their own stores:
+//   forward:  2x2 stride 2 one pass, 16 outputs a step (maxpool_2x2s2_row_avx512, avg: a plain loop);
+//             any other window 16 outputs a block, the running best/sum in registers (pool_blocks_avx512);
+//   backward: disjoint windows inside the plane (kernel <= stride, no padding) write dx once, row by row;
+//             others: max by scatter of each plane, avg by gather (AVX-512, stride 1-2) or sweeps.
+// Every plane is one thread's and the order of every sum is fixed by the shape alone.
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
 #include "common/isa.h"
 #include "kernels/pool/pool.h"
