@@ -179,12 +179,14 @@ def memory_cases(torch, rng):
     return cases
 
 
-def memory_rows(torch, rng, rounds, bandwidth):
-    """The table of the memory-bound ops: ms, ratios, the bytes each pass must move, GB/s, % bandwidth."""
+def memory_rows(torch, rng, rounds, bandwidth, threads=1):
+    """The table of the memory-bound ops: ms, ratios, the bytes each pass must move, GB/s, % bandwidth.
+    On several threads each competitor's batch starts after a pause (interleaved_medians' settle): these
+    calls last a millisecond, shorter than the time the previous library's pool keeps spinning."""
     table = Table(ratio_columns("op", "ms", torch, flops=False, bandwidth=True))
     for name, passes, nbytes in memory_cases(torch, rng):
         for pname, fns in passes.items():
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02)
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=0.05 if threads > 1 else 0.0)
             table.add(**ratio_row(("op", name), pname, t, torch_time=t.get("torch"), nbytes=nbytes[pname],
                                   bandwidth=bandwidth))
     return table
@@ -211,7 +213,7 @@ def main():
             tt = min(t["torch_nchw"], t["torch_cl"]) if torch else None
             table.add(**ratio_row(("op", name), pname, t, flop=fl, peak=peak, torch_time=tt))
     print(table.render())
-    mem_table = memory_rows(torch, rng, rounds, args.bandwidth)
+    mem_table = memory_rows(torch, rng, rounds, args.bandwidth, args.threads)
     print(mem_table.render())
     print("# MB: the bytes a pass must move at the least (float32 data, int64 argmax): max pool fwd reads x and "
           "writes y (x/4) and argmax (x/2), its bwd reads dy and argmax and writes dx; avg pool moves x and y; "
