@@ -63,6 +63,7 @@ const K& kernels(Isa isa) {
   template const K<double>& kernels<K<double>>(Isa);
 FE_FAMILY(gemm::UKernel)
 FE_FAMILY(conv::Kernels)
+FE_FAMILY(conv::direct::Kernels)
 FE_FAMILY(pool::Kernels)
 FE_FAMILY(norm::Kernels)
 FE_FAMILY(optim::Kernels)

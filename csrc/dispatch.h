@@ -6,6 +6,7 @@
 
 #include "common/cpu.h"
 #include "kernels/conv/conv.h"
+#include "kernels/conv/direct.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/norm/norm.h"
 #include "kernels/optim/optim.h"

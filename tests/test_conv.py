@@ -10,7 +10,9 @@ import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 from firstepoch import _C
+from firstepoch.ops.conv import Conv2dFn, conv_geometry
 from firstepoch.reference import conv as R, pool as RP
+from conftest import tol_for
 
 DTYPES = [np.float32, np.float64]
 GEOMS = [((3, 3), (1, 1), (1, 1), (1, 1)), ((2, 3), (2, 1), (0, 2), (2, 1)), ((5, 5), (3, 2), (2, 0), (1, 2)),
@@ -53,6 +55,27 @@ def test_im2col_same_padding_rows_of_every_length(isa, rng, dtype):
         dx = np.zeros_like(x)
         _C.col2im(ref, dx, k, s, p, d)
         np.testing.assert_allclose(dx, R.col2im(ref, x.shape, k, s, p, d), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_col2im_stride_2_rows_of_every_length(isa, rng, dtype):
+    """Stride 2 along a row: outputs from two vectors of inputs with masked tails (every row length up to
+    past two vectors, odd and even widths, with and without padding), and the scatter back, which must
+    leave the inputs the window skips (odd columns, signed zeros included) as they were."""
+    for W, (kw, pw) in itertools.product(range(1, 70), [(1, 0), (3, 1), (2, 0)]):
+        if R.out_size(W, kw, 2, pw, 1) < 1:
+            continue
+        x = rng.standard_normal((2, 3, W)).astype(dtype)
+        k, s, p = (1, kw), (1, 2), (0, pw)
+        ref = R.im2col(x, k, s, p)
+        col = np.full_like(ref, np.nan)
+        _C.im2col(x, col, k, s, p, (1, 1))
+        np.testing.assert_array_equal(col, ref, err_msg=str((W, kw, pw)))
+        dx = np.full_like(x, np.nan)
+        _C.col2im(ref, dx, k, s, p, (1, 1))
+        want = R.col2im(ref, x.shape, k, s, p)
+        np.testing.assert_allclose(dx, want, **tol(dtype))
+        assert np.array_equal(np.signbit(dx[want == 0]), np.signbit(want[want == 0]))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -224,3 +247,121 @@ def test_conv2d_backward_on_an_empty_batch_writes_zero_weight_gradients(isa, rng
             np.testing.assert_array_equal(Wt.grad, np.zeros_like(w))
             np.testing.assert_array_equal(B.grad, np.zeros_like(b))
             assert X.grad.shape == x.shape
+
+
+# Shapes the driver splits into several work items: an image's output rows in tiles (C*kh*kw columns per
+# position, ~768 KiB a tile, the last one partial), several weight-gradient image groups with N
+# not a multiple of their count, groups, stride 2, dilation, 1x1 stride-1 convolutions read in place in
+# tiles or copied, and one image; the stride-1 ones with 32+ channels a group get their data gradient as a
+# convolution of dy (with groups, dilation and padding that differs across the axes).
+TILED_CASES = [((11, 64, 23, 40), (24, 64, 3, 3), dict(padding=1)),
+               ((4, 64, 20, 18), (34, 32, 3, 3), dict(groups=2, padding=(2, 1), dilation=(2, 1))),
+               ((5, 60, 37, 31), (12, 30, 3, 3), dict(groups=2, stride=2, padding=(2, 1), dilation=(1, 2))),
+               ((9, 300, 31, 29), (7, 300, 1, 1), {}),
+               ((3, 40, 32, 32), (24, 40, 1, 1), {}),  # planes 4 KiB apart: copied to a padded tile
+               ((3, 128, 30, 30), (10, 128, 1, 1), dict(stride=2)),
+               ((1, 37, 41, 43), (5, 37, 5, 3), dict(padding=(0, 2))),
+               ((13, 3, 31, 33), (17, 3, 3, 3), dict(padding=1))]
+
+
+def _out_shape(xs, ws, kw):
+    *_, OH, OW = conv_geometry(xs, ws, kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1),
+                               kw.get("groups", 1))
+    return (xs[0], ws[0], OH, OW)
+
+
+def _conv_all(x, w, b, dy, kw, activation=None):
+    """(y, dx, dweight) from the kernels: forward, then backward with both gradients and with each alone."""
+    s, p, d, OH, OW = conv_geometry(x.shape, w.shape, kw.get("stride", 1), kw.get("padding", 0),
+                                                kw.get("dilation", 1), kw.get("groups", 1))
+    groups = kw.get("groups", 1)
+    y = np.full((x.shape[0], w.shape[0], OH, OW), np.nan, x.dtype)
+    _C.conv2d_forward(x, w, b, y, s, p, d, groups, activation)
+    dx, dw, dx1, dw1 = np.full_like(x, np.nan), np.full_like(w, np.nan), np.full_like(x, np.nan), np.full_like(w, np.nan)
+    _C.conv2d_backward(x, w, dy, dx, dw, s, p, d, groups)
+    _C.conv2d_backward(x, w, dy, dx1, None, s, p, d, groups)
+    _C.conv2d_backward(x, w, dy, None, dw1, s, p, d, groups)
+    assert np.array_equal(dx, dx1) and np.array_equal(dw, dw1)  # one pass or two: the same sums
+    return y, dx, dw
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_kernels_match_the_reference_on_tiled_shapes(isa, rng, dtype):
+    for xs, ws, kw in TILED_CASES:
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[0]).astype(dtype)
+        want_y = R.conv2d_forward(x, w, b, **kw)
+        dy = rng.standard_normal(want_y.shape).astype(dtype)
+        want_dx, want_dw, _ = R.conv2d_backward(x, w, dy, **kw)
+        y, dx, dw = _conv_all(x, w, b, dy, kw)
+        k = ws[1] * ws[2] * ws[3]
+        np.testing.assert_allclose(y, want_y, *tol_for(dtype, k), err_msg=str((xs, ws, kw)))
+        np.testing.assert_allclose(dx, want_dx, *tol_for(dtype, ws[0] * 4), err_msg=str((xs, ws, kw)))
+        np.testing.assert_allclose(dw, want_dw, *tol_for(dtype, xs[0] * want_y.shape[2] * want_y.shape[3]),
+                                   err_msg=str((xs, ws, kw)))
+        y_relu, _, _ = _conv_all(x, w, b, dy, kw, "relu")
+        assert np.array_equal(y_relu, np.maximum(y, 0))  # the fused ReLU is max(y, 0) of the same sums
+        np.testing.assert_allclose(y_relu, R.conv2d_forward(x, w, b, **kw, activation="relu"), *tol_for(dtype, k))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_results_are_bitwise_the_same_on_1_2_3_and_7_threads(rng, threads, dtype):
+    for (xs, ws, kw), activation in itertools.product(TILED_CASES, (None, "relu")):
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[0]).astype(dtype)
+        dy = rng.standard_normal(_out_shape(xs, ws, kw)).astype(dtype)
+        outs = []
+        for n in (1, 2, 3, 7):
+            fe.set_num_threads(n)
+            outs.append(_conv_all(x, w, b, dy, kw, activation))
+        for got in outs[1:]:
+            for a, c in zip(outs[0], got):
+                assert np.array_equal(a, c), (xs, ws, kw, activation)
+
+
+def test_conv2d_activation_is_checked():
+    x = np.zeros((1, 2, 5, 5), np.float32)
+    w = np.zeros((3, 2, 3, 3), np.float32)
+    y = np.empty((1, 3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="activation"):
+        _C.conv2d_forward(x, w, None, y, (1, 1), (0, 0), (1, 1), 1, "tanh")
+    with pytest.raises(ValueError, match="activation"):
+        _C.conv2d_forward(x, w, None, y, (1, 1), (0, 0), (1, 1), 1, 1)
+    with pytest.raises(ValueError, match="activation"):
+        Conv2dFn.apply(fe.tensor(x), fe.tensor(w), None, activation="sigmoid")
+    assert nn.Conv2d(2, 3, 3).absorbs_activation("relu") and not nn.Conv2d(2, 3, 3).absorbs_activation("tanh")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sequential_runs_conv_and_relu_as_one_kernel_call_with_the_unfused_gradients(rng, monkeypatch, dtype):
+    calls = []
+    real = _C.conv2d_forward
+
+    def recording(*args):
+        calls.append(args[8] if len(args) > 8 else None)
+        return real(*args)
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 4, 3, dtype=dtype), nn.ReLU(), nn.Conv2d(4, 2, 1, dtype=dtype))
+    x = rng.standard_normal((5, 3, 12, 12)).astype(dtype)
+    x[0, :, :4] = 0  # outputs of exactly the bias, and below it: the mask must be the unfused one's
+    monkeypatch.setattr(_C, "conv2d_forward", recording)
+    X = fe.tensor(x, requires_grad=True)
+    y = model(X)
+    assert calls == ["relu", "relu", None]
+    monkeypatch.setattr(_C, "conv2d_forward", real)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    y.backward(g)
+    fused = [X.grad] + [p.grad for p in model.parameters()]
+    X2 = fe.tensor(x, requires_grad=True)
+    for p in model.parameters():
+        p.grad = None
+    want = X2
+    for m in model:  # layer by layer: no fusion
+        want = m(want)
+    assert np.array_equal(y.data, want.data)
+    want.backward(g)
+    for a, c in zip(fused, [X2.grad] + [p.grad for p in model.parameters()]):
+        assert np.array_equal(a, c)

@@ -440,6 +440,35 @@ def test_fuzz_sgd_update(draw):
             close(A["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
 
 
+@strategy("sgd_update_many")
+def test_fuzz_sgd_update_many(draw):
+    """A valid parameter, then a drawn one (sgd_update's strategy): a refused list changes neither."""
+    dt, shape = optim_draw(draw)
+    lr, mom, damp, wd = (draw(HYPER) for _ in range(4))
+    nesterov, first = draw(st.booleans()), draw(st.booleans())
+    specs = {"w": (shape, dt), "grad": (shape, dt)}
+    if mom != 0 or draw(st.booleans()):
+        specs["buf"] = (shape, dt)
+    c = Case(draw, specs, outputs=("w", "buf"))
+    if mom == 0 and c.mutation and c.mutation[0] == "buf":
+        c.mutation = None
+    A = c.arrays
+    w0 = np.linspace(-1, 1, 5).astype(np.float32)
+    g0, b0 = np.ones(5, np.float32), np.zeros(5, np.float32)
+    w0_before = w0.copy()
+    bufs = [b0, A.get("buf")] if mom != 0 else None
+    if run_case("sgd_update_many", c, _C.sgd_update_many, [w0, A["w"]], [g0, A["grad"]], bufs, lr=lr, momentum=mom,
+                dampening=damp, weight_decay=wd, nesterov=nesterov, first=[True, first]):
+        assert_inputs_untouched(c, ("w", "buf"))
+        hyper_ok = all(np.isfinite(v) and abs(v) < 1e3 for v in (lr, mom, damp, wd))
+        if c.finite and not c.aliased() and hyper_ok:
+            B = {k: f64(v) for k, v in c.before.items()}
+            ref_optim.sgd_update(B["w"], B["grad"], B.get("buf"), lr, mom, damp, wd, nesterov, first)
+            close(A["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
+    else:
+        np.testing.assert_array_equal(w0, w0_before)  # checked before anything was updated
+
+
 @strategy("adam_update")
 def test_fuzz_adam_update(draw):
     dt, shape = optim_draw(draw)
@@ -805,6 +834,21 @@ def test_fuzz_queries(name, n):
         assert res["threads"] == n and res["isa"] in res["available"]
     elif name == "get_num_threads":
         assert res == n
+
+
+@strategy("conv_algorithm")
+def test_fuzz_conv_algorithm(draw):
+    """The path query takes any shapes and window parameters: a path name, or a named error."""
+    dims = st.integers(-2, 40)
+    x_shape = draw(st.lists(dims, min_size=3, max_size=5))
+    w_shape = draw(st.lists(dims, min_size=3, max_size=5))
+    pair = st.tuples(st.integers(-1, 4), st.integers(-1, 4))
+    s, p, d = draw(pair), draw(pair), draw(pair)
+    groups = draw(st.integers(-1, 4))
+    out = []
+    if run_case("conv_algorithm", None, lambda: out.append(_C.conv_algorithm(x_shape, w_shape, s, p, d, groups))):
+        assert out[0] in ("direct", "im2col")
+        assert out[0] == "im2col" or groups == 1
 
 
 @fuzz("set_isa")

@@ -20,7 +20,7 @@ PACKAGE = pathlib.Path(fe.__file__).parent
 FAMILIES = ["linalg", "conv", "pool", "norm", "softmax", "loss", "rnn", "dropout", "embedding", "optim"]
 # the _C entries of those families (the kernels' own names); cpu_info, set_isa and the like are not ops
 FAMILY_ENTRIES = re.compile(r"_C\.(gemm|conv2d_\w+|im2col|col2im|max_pool2d\w*|avg_pool2d\w*|batch_norm_\w+|"
-                            r"softmax_\w+|cross_entropy_\w+|rnn_\w+|sgd_update|adam_update)\(")
+                            r"softmax_\w+|cross_entropy_\w+|rnn_\w+|sgd_update|sgd_update_many|adam_update)\(")
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -159,6 +159,7 @@ KERNEL_ENTRIES = {
     "cross_entropy_forward": ("loss", ("loss", "stats")),
     "cross_entropy_backward": ("loss", ("dlogits",)),
     "sgd_update": ("optim", ()),
+    "sgd_update_many": ("optim", ()),
     "adam_update": ("optim", ()),
 }
 LEFT_TO_PYTHON = {"softmax_forward": ("dim",), "softmax_backward": ("dim",)}
@@ -219,6 +220,6 @@ def test_ops_functions_take_their_reference_twins_arguments():
         assert python_arguments(fn, 1) == python_arguments(ref), f"{fn.__qualname__} vs reference {ref.__name__}"
     for mod, rmod, names in [(softmax, RS, ("softmax_forward", "softmax_backward")),
                              (loss, RL, ("cross_entropy_forward", "cross_entropy_backward")),
-                             (optim, RO, ("sgd_update", "adam_update"))]:
+                             (optim, RO, ("sgd_update", "sgd_update_many", "adam_update"))]:
         for name in names:
             assert python_arguments(getattr(mod, name)) == python_arguments(getattr(rmod, name)), name

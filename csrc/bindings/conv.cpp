@@ -2,9 +2,11 @@
 // parameters are checked by window_geometry (common.h) with ValueErrors naming them.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "bindings/common.h"
 #include "common/cpu.h"
@@ -78,7 +80,8 @@ fe::conv::Geometry conv_geometry(const py::array& x, const py::array& w, int64_t
 }
 
 template <class T>
-void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
+void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair s, Pair p, Pair d, int64_t groups,
+                    bool relu) {
   const auto g = conv_geometry<T>(x, w, groups, s, p, d);
   const int64_t N = x.shape(0), OC = w.shape(0);
   require_output<T>(y, "y", {N, OC, g.OH, g.OW});
@@ -99,7 +102,7 @@ void conv_forward_t(py::array x, py::array w, py::object bias, py::array y, Pair
   const auto& uk = fe::kernels<fe::gemm::UKernel<T>>();
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
-  fe::conv::conv2d_forward<T>(kk, uk, px, N, g, pw, OC, groups, pb, py_, nt);
+  fe::conv::conv2d_forward<T>(kk, uk, px, N, g, pw, OC, groups, pb, relu, py_, nt);
 }
 
 template <class T>
@@ -138,11 +141,22 @@ void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, 
 
 void bind_conv(py::module_& m) {
   auto win = [](const char* n) { return py::arg(n); };
-  m.def("conv2d_forward", [](py::array x, py::array w, py::object b, py::array y, Pair s, Pair p, Pair d, int64_t groups) {
-          is_float64(x, "x") ? conv_forward_t<double>(x, w, b, y, s, p, d, groups) : conv_forward_t<float>(x, w, b, y, s, p, d, groups);
+  m.def("conv2d_forward", [](py::array x, py::array w, py::object b, py::array y, Pair s, Pair p, Pair d, int64_t groups,
+                             py::object activation) {
+          bool relu = false;
+          if (!activation.is_none()) {
+            const std::string a = py::isinstance<py::str>(activation) ? activation.cast<std::string>() : std::string();
+            if (a != "relu")
+              throw py::value_error("conv2d: activation must be None or 'relu', got " +
+                                    py::repr(activation).cast<std::string>());
+            relu = true;
+          }
+          is_float64(x, "x") ? conv_forward_t<double>(x, w, b, y, s, p, d, groups, relu)
+                             : conv_forward_t<float>(x, w, b, y, s, p, d, groups, relu);
         }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("bias").noconvert(), py::arg("y").noconvert(),
-        win("stride"), win("padding"), win("dilation"), win("groups"),
-        "y (N, OC, OH, OW) = conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw)) + bias: im2col + GEMM per image.");
+        win("stride"), win("padding"), win("dilation"), win("groups"), py::arg("activation") = py::none(),
+        "y (N, OC, OH, OW) = activation(conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw)) + bias), activation\n"
+        "None or 'relu' (applied to each output tile while it is in cache): im2col + GEMM over tiles of output rows.");
   m.def("conv2d_backward", [](py::array x, py::array w, py::array dy, py::object dx, py::object dw, Pair s, Pair p,
                               Pair d, int64_t groups) {
           is_float64(x, "x") ? conv_backward_t<double>(x, w, dy, dx, dw, s, p, d, groups)
@@ -150,6 +164,19 @@ void bind_conv(py::module_& m) {
         }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
         py::arg("dweight").noconvert(), win("stride"), win("padding"), win("dilation"), win("groups"),
         "dx and dweight (each overwritten when given) of conv2d from dy (N, OC, OH, OW).");
+  m.def("conv_algorithm", [](std::vector<int64_t> x_shape, std::vector<int64_t> w_shape, Pair s, Pair p, Pair d,
+                             int64_t groups) -> std::string {
+          if (x_shape.size() != 4 || w_shape.size() != 4)
+            throw py::value_error("conv_algorithm: x_shape and weight_shape must have 4 entries (NCHW, OIHW)");
+          if (groups < 1 || x_shape[1] % groups || w_shape[0] % groups || w_shape[1] * groups != x_shape[1])
+            throw py::value_error("conv_algorithm: shapes do not fit groups=" + std::to_string(groups));
+          const auto g = window_geometry(x_shape[1], x_shape[2], x_shape[3], {w_shape[2], w_shape[3]}, s, p, d,
+                                         "conv2d");
+          return fe::conv::direct::applies(g, w_shape[0], groups) ? "direct" : "im2col";
+        }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
+        "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
+        "matrix; a strided layer's dx still by im2col + GEMM + col2im) or 'im2col' (im2col + GEMM). For tests "
+        "and benchmarks.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
           is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
         }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),

@@ -97,6 +97,74 @@ void adam_t(py::array w, py::array grad, py::array m, py::array v, py::object vm
   fe::optim::adam<T>(k, pw, pg, pm, pv, px, n, a, nt);
 }
 
+// One parameter of sgd_update_many, checked: its arrays (references held until the updates are done)
+// and the dtype that picks the kernel.
+struct SgdItem {
+  py::array w, grad, buf;  // buf: only with momentum (has_buf)
+  bool f64;
+  bool first;
+  bool has_buf;
+};
+
+template <class T>
+void sgd_run(const SgdItem& it, const fe::optim::SgdArgs<T>& a, int nt) {
+  const auto& k = fe::kernels<fe::optim::Kernels<T>>();
+  fe::optim::SgdArgs<T> ai = a;
+  ai.first = it.first ? 1 : 0;
+  T* pb = it.has_buf ? static_cast<T*>(const_cast<void*>(it.buf.data())) : nullptr;
+  fe::optim::sgd<T>(k, static_cast<T*>(const_cast<void*>(it.w.data())), static_cast<const T*>(it.grad.data()), pb,
+                    it.w.size(), ai, nt);
+}
+
+// sgd_update over many parameters in one call, as successive sgd_update calls in list order would do:
+// every parameter is checked first (a refused list changes nothing), then all are updated without the GIL.
+void sgd_many(const py::list& ws, const py::list& grads, const py::object& bufs_obj, double lr, double momentum,
+              double dampening, double weight_decay, bool nesterov, const py::list& first) {
+  const size_t n = ws.size();
+  py::list bufs;
+  if (momentum != 0.0) {
+    if (bufs_obj.is_none()) throw py::value_error("sgd_update_many: momentum != 0 needs the momentum buffers");
+    if (!py::isinstance<py::list>(bufs_obj)) throw py::type_error("sgd_update_many: bufs must be a list or None");
+    bufs = py::reinterpret_borrow<py::list>(bufs_obj);
+  }
+  if (grads.size() != n || first.size() != n || (momentum != 0.0 && bufs.size() != n))
+    throw py::value_error("sgd_update_many: ws, grads, bufs and first must have one entry per parameter, got " +
+                          std::to_string(n) + ", " + std::to_string(grads.size()) + ", " +
+                          (momentum != 0.0 ? std::to_string(bufs.size()) : std::string("None")) + " and " +
+                          std::to_string(first.size()));
+  std::vector<SgdItem> items;
+  items.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto at = [i] { return "sgd_update_many: parameter " + std::to_string(i) + ": "; };
+    try {
+      SgdItem it;
+      it.w = as_array(ws[i], "w");
+      it.grad = as_array(grads[i], "grad");
+      it.first = first[i].cast<bool>();
+      it.f64 = is_float64(it.w, "w");
+      it.has_buf = momentum != 0.0;
+      Named others{{&it.grad, "grad"}}, written{{&it.w, "w"}};
+      if (momentum != 0.0) {
+        if (bufs[i].is_none()) throw py::value_error("momentum != 0 needs a momentum buffer");
+        add_state(bufs[i], "buf", &it.buf, others, written);
+      }
+      it.f64 ? check_like<double>(it.w, others, written) : check_like<float>(it.w, others, written);
+      items.push_back(std::move(it));
+    } catch (const py::type_error& e) {
+      throw py::type_error(at() + e.what());
+    } catch (const py::value_error& e) {
+      throw py::value_error(at() + e.what());
+    }
+  }
+  const fe::optim::SgdArgs<float> af{static_cast<float>(lr), static_cast<float>(momentum),
+                                     static_cast<float>(dampening), static_cast<float>(weight_decay),
+                                     nesterov ? 1 : 0, 0};
+  const fe::optim::SgdArgs<double> ad{lr, momentum, dampening, weight_decay, nesterov ? 1 : 0, 0};
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  for (const auto& it : items) it.f64 ? sgd_run<double>(it, ad, nt) : sgd_run<float>(it, af, nt);
+}
+
 }  // namespace
 
 void bind_optim(py::module_& m) {
@@ -111,6 +179,12 @@ void bind_optim(py::module_& m) {
       py::arg("lr"), py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
       py::arg("nesterov") = false, py::arg("first") = false,
       "One fused SGD step in place (PyTorch's rule); buf is the momentum buffer (filled when first=True).");
+  m.def("sgd_update_many", &sgd_many, py::arg("ws"), py::arg("grads"), py::arg("bufs") = py::none(), py::kw_only(),
+        py::arg("lr"), py::arg("momentum") = 0.0, py::arg("dampening") = 0.0, py::arg("weight_decay") = 0.0,
+        py::arg("nesterov") = false, py::arg("first"),
+        "sgd_update over lists of parameters (w), their gradients and momentum buffers (None without momentum), "
+        "one first flag each, in one call: the same as successive sgd_update calls in list order, but every "
+        "parameter is checked before any is updated.");
   m.def(
       "adam_update",
       [](py::array w, py::array grad, py::array m_, py::array v, py::object vmax, double lr, double beta1,

@@ -1,8 +1,11 @@
-// Convolution drivers: im2col over image chunks, one GEMM per group, col2im back (see conv.h). Every
-// output element is written by one thread in a fixed order, so no result depends on the thread count.
+// Convolution drivers: im2col + GEMM over fixed tiles of output rows, one parallel region per call (see
+// conv.h). Every output element is written by one thread in an order fixed by the shape, so no result
+// depends on the thread count.
 #include "kernels/conv/conv.h"
+#include "kernels/conv/direct.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "common/parallel.h"
 #include "common/scratch.h"
@@ -15,129 +18,276 @@ bool pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
-// Images per chunk: a column buffer of about 256K elements (1 MiB in float32, so it stays in L2),
-// fixed by the shape alone. Large images go one at a time.
-int64_t chunk_images(int64_t N, int64_t KT, int64_t L) {
-  return std::max<int64_t>(1, std::min<int64_t>(N, (int64_t(1) << 18) / std::max<int64_t>(1, KT * L)));
+// A tile is whole output rows of one image whose columns (C*kh*kw of them per position) fill about
+// kTileBytes: a thread's column tile, the GEMM's packed panels and its output tile stay in its L2 while
+// the GEMM reads the columns once per block of output channels. Whole images' columns (2.3 MiB at
+// ResNet's 64 channels, 3x3, 32x32) fell out of L2, and their rows, OH*OW = 1024 floats apart, made the
+// GEMM's in-place B reads alias in L1: 75 GFLOP/s against 180 here. Measured at ResNet's shapes (per-pass
+// GFLOP/s against an L2-resident GEMM's): 512 KiB tiles 89/84/80 % (forward/data/weight gradient), 768 KiB
+// 91/86/84 %, 2.3 MiB (whole images) 62 %; smaller tiles are narrow GEMMs (256 KiB: 63 %).
+constexpr int64_t kTileBytes = int64_t(768) << 10;
+
+template <class T>
+int64_t tile_rows(const Geometry& g, int64_t KT) {
+  // as few tiles as fit the budget, then rows shared evenly (16 rows at 14 a tile: 8 + 8, not 14 + 2)
+  const int64_t budget = kTileBytes / static_cast<int64_t>(sizeof(T));
+  const int64_t most = std::max<int64_t>(1, std::min<int64_t>(g.OH, budget / std::max<int64_t>(1, KT * g.OW)));
+  const int64_t tiles = (g.OH + most - 1) / most;
+  return (g.OH + tiles - 1) / tiles;
 }
 
-// Columns of images [n0, n0 + cn) side by side: col (KT, cn*L), image i in columns [i*L, (i+1)*L).
+// Row stride of a column tile of n columns: a multiple of 64 bytes that is not a multiple of 4 KiB, so
+// the rows of a panel do not all fall into one L1 set (ResNet's 32x32 images, rows 1024 floats apart:
+// the GEMM ran at 75 GFLOP/s against 160 with 16 floats more).
 template <class T>
-void gather_columns(const Kernels<T>& k, const T* x, const Geometry& g, int64_t n0, int64_t cn, T* col, int nthreads) {
-  const int64_t L = g.OH * g.OW, LC = cn * L, KT = g.C * g.kh * g.kw, plane = g.C * g.H * g.W;
-  const bool pw = pointwise(g);
-  parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-    int64_t a, b;
-    split_range(cn, count, tid, &a, &b);
-    for (int64_t i = a; i < b; ++i) {
-      const T* xn = x + (n0 + i) * plane;
-      if (pw) {
-        for (int64_t r = 0; r < KT; ++r) std::copy(xn + r * L, xn + (r + 1) * L, col + r * LC + i * L);
-      } else {
-        k.im2col(xn, g, col + i * L, LC);
-      }
+int64_t tile_ld(int64_t n) {
+  constexpr int64_t line = 64 / sizeof(T), page = 4096 / sizeof(T);
+  int64_t ld = (n + line - 1) / line * line;
+  if (ld % page == 0) ld += line;
+  return ld;
+}
+
+// A 1x1 stride-1 convolution reads the image itself as its column matrix, unless its rows (planes) are
+// a multiple of 4 KiB apart: then the tile is copied (im2col) to a tile_ld stride, for the reason above
+// (1x1 64 -> 128 at 32x32: forward 79 -> ~150 GFLOP/s).
+template <class T>
+bool columns_in_place(const Geometry& g) {
+  return pointwise(g) && (g.OH * g.OW * static_cast<int64_t>(sizeof(T))) % 4096 != 0;
+}
+
+// Partial sums of the weight gradient: images go in kWeightGroups contiguous groups (fewer for small
+// N or a large weight), each summed on its own and then added in group order. The groups depend only
+// on the shape; threads take whole groups.
+constexpr int64_t kWeightGroups = 8;
+int64_t weight_groups(int64_t N, int64_t wsize) {
+  const int64_t by_memory = std::max<int64_t>(1, (int64_t(1) << 23) / std::max<int64_t>(1, wsize));
+  return std::max<int64_t>(1, std::min({N, kWeightGroups, by_memory}));
+}
+
+template <class T>
+inline T relu_of(T v) {
+  return v > T(0) ? v : (v != v ? v : T(0));  // NaN stays NaN, like max(x, 0) in NumPy
+}
+
+// The forward pass's work: items (image, tile of output rows) over nt threads, each thread's column
+// tile in its own part of `cols`. Sizes depend only on the shape.
+template <class T>
+struct ForwardPlan {
+  int64_t L, K, OCg, KT, R, tiles, items, ldt, asize;
+  bool pw;
+  int nt;
+  ForwardPlan(const gemm::UKernel<T>& uk, const Geometry& g, int64_t N, int64_t OC, int64_t groups, int nthreads) {
+    L = g.OH * g.OW;
+    K = g.C / groups * g.kh * g.kw;
+    OCg = OC / groups;
+    KT = g.C * g.kh * g.kw;
+    pw = columns_in_place<T>(g);
+    R = tile_rows<T>(g, KT);
+    tiles = (g.OH + R - 1) / R;
+    items = N * tiles;
+    ldt = tile_ld<T>(R * g.OW);
+    asize = gemm::packed_a_size(uk, OCg, K);
+    nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, items)));
+  }
+  int64_t packed_weight() const { return asize; }  // per group
+  int64_t column_tiles() const { return pw ? 0 : nt * KT * ldt; }
+};
+
+// y (N, OC, OH*OW) = conv(x, the weight packed per group in wpack) (+ bias, ReLU), one parallel region.
+template <class T>
+void forward_tiles(const Kernels<T>& k, const gemm::UKernel<T>& uk, const ForwardPlan<T>& pl, const T* x,
+                   int64_t N, const Geometry& g, const T* wpack, int64_t OC, int64_t groups, const T* bias, bool relu,
+                   T* y, T* cols) {
+  const int64_t L = pl.L, K = pl.K, OCg = pl.OCg, KT = pl.KT, R = pl.R, ldt = pl.ldt, plane = g.C * g.H * g.W;
+  const bool pw = pl.pw;
+  // Items are handed out in turn: each writes only its own tile of y, so which thread runs it changes no
+  // bit, and a thread the OS has not scheduled (cores shared with other work) holds up no other.
+  std::atomic<int64_t> next{0};
+  parallel_region(pl.nt, [&](int tid, int) {
+    T* col = cols + tid * KT * ldt;
+    for (int64_t it; (it = next.fetch_add(1, std::memory_order_relaxed)) < pl.items;) {
+      const int64_t n = it / pl.tiles, r0 = (it % pl.tiles) * R, r1 = std::min(g.OH, r0 + R);
+      const int64_t n_cols = (r1 - r0) * g.OW;
+      const T* xn = x + n * plane;
+      // the tile's columns: a 1x1 stride-1 convolution reads the image itself
+      const T* B = pw ? xn + r0 * g.OW : col;
+      const int64_t ldb = pw ? L : ldt;
+      if (!pw) k.im2col_rows(xn, g, r0, r1, col, ldt);
+      T* yt = y + n * OC * L + r0 * g.OW;
+      for (int64_t gi = 0; gi < groups; ++gi)
+        gemm::gemm_packed_a(uk, OCg, n_cols, K, T(1), wpack + gi * pl.asize, false, B + gi * K * ldb, ldb, T(0),
+                            yt + gi * OCg * L, L, 1);
+      if (bias || relu)  // while the tile is still in L2
+        for (int64_t o = 0; o < OC; ++o) {
+          T* yr = yt + o * L;
+          const T add = bias ? bias[o] : T(0);
+          if (relu)
+            for (int64_t j = 0; j < n_cols; ++j) yr[j] = relu_of(yr[j] + add);
+          else
+            for (int64_t j = 0; j < n_cols; ++j) yr[j] += add;
+        }
     }
   });
+}
+
+// The data gradient of a stride-1 convolution is itself a stride-1 convolution: dx = conv(dy, W'),
+// W'[c][o] the window of W[o][c] turned by 180 degrees, padding d*(k-1) - p. Where that convolution
+// does no more work than the column form (the output rows dy has are nearly all of x's: "same"
+// padding), it runs as a forward pass, im2col of dy read by the GEMM, with no scattered col2im adding
+// every column back (ResNet 64->64: the data gradient from 84 to ~90 % of the GEMM's rate). Its GEMM
+// has a row per input channel of a group, so it needs a few microkernel row blocks of them (3 -> 32 at
+// 3x3: the column form 1.1 ms, this one 4.1).
+bool data_gradient_as_convolution(const Geometry& g, int64_t groups, int mr) {
+  if (g.sh != 1 || g.sw != 1 || pointwise(g) || g.C / groups < 2 * mr) return false;
+  if (g.ph > g.dh * (g.kh - 1) || g.pw > g.dw * (g.kw - 1)) return false;
+  return g.H * g.W * 8 <= g.OH * g.OW * 9;
 }
 
 }  // namespace
 
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
-                    const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads) {
-  // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
-  const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
-  const int64_t chunk = chunk_images(N, KT, L);
-  Workspace ws(Workspace::bytes_for<T>({KT * chunk * L, chunk > 1 ? OC * chunk * L : 0}));
-  T* col = ws.take<T>(KT * chunk * L);
-  T* out = ws.take<T>(chunk > 1 ? OC * chunk * L : 0);
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-    gather_columns(k, x, g, n0, cn, col, nthreads);
-    // one image: the GEMM writes y[n] itself; several: (OC, cn*L) then copied out image by image
-    T* dst = cn == 1 ? y + n0 * OC * L : out;
-    for (int64_t gi = 0; gi < groups; ++gi)
-      gemm::gemm<T>(uk, false, false, OCg, LC, K, T(1), w + gi * OCg * K, K, col + gi * K * LC, LC, T(0),
-                    dst + gi * OCg * LC, LC, nullptr, false, nthreads);
-    parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-      int64_t a, b;
-      split_range(cn, count, tid, &a, &b);
-      for (int64_t i = a; i < b; ++i) {
-        T* yn = y + (n0 + i) * OC * L;
-        for (int64_t o = 0; o < OC; ++o) {
-          const T* src = dst + o * LC + i * L;
-          const T add = bias ? bias[o] : T(0);
-          T* yr = yn + o * L;
-          if (cn == 1) {
-            if (bias)
-              for (int64_t j = 0; j < L; ++j) yr[j] += add;
-          } else {
-            for (int64_t j = 0; j < L; ++j) yr[j] = src[j] + add;
-          }
-        }
-      }
-    });
+                    const T* w, int64_t OC, int64_t groups, const T* bias, bool relu, T* y, int nthreads) {
+  if (direct::applies(g, OC, groups)) {  // few channels: no column matrix (direct.h)
+    direct::forward<T>(x, N, g, w, OC, bias, relu, y, nthreads);
+    return;
   }
+  // x (N, C, H, W), w (OC, C/groups*kh*kw), y (N, OC, OH*OW)
+  if (N <= 0 || OC <= 0 || g.OH * g.OW <= 0) return;  // y is empty
+  const ForwardPlan<T> pl(uk, g, N, OC, groups, nthreads);
+  Workspace ws(Workspace::bytes_for<T>({groups * pl.packed_weight(), pl.column_tiles()}));
+  T* wpack = ws.take<T>(groups * pl.packed_weight());
+  T* cols = ws.take<T>(pl.column_tiles());
+  // each group's weight packed once for every tile's GEMM
+  for (int64_t gi = 0; gi < groups; ++gi)
+    gemm::pack_a_all(uk, false, pl.OCg, pl.K, w + gi * pl.OCg * pl.K, pl.K, wpack + gi * pl.asize, nthreads);
+  forward_tiles(k, uk, pl, x, N, g, wpack, OC, groups, bias, relu, y, cols);
 }
 
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
+  if (direct::applies(g, OC, groups)) {  // few channels (direct.h); a strided dx below, by col2im
+    const bool dx_here = dx && direct::data_gradient_applies(g);
+    direct::backward<T>(x, N, g, w, OC, dy, dx_here ? dx : nullptr, dw, nthreads);
+    if (!dx || dx_here) return;
+    dw = nullptr;
+  }
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
-  const int64_t plane = g.C * g.H * g.W;
-  if (N <= 0) {  // no image to sum over: dW is zeros (dx is empty), never what the allocator left
-    if (dw) std::fill(dw, dw + OC * K, T(0));
+  const int64_t plane = g.C * g.H * g.W, wsize = OC * K;
+  if (N <= 0 || L <= 0 || (!dx && !dw)) {  // no product to sum: dW is zeros, dx zeros (or empty)
+    if (dw) std::fill(dw, dw + wsize, T(0));
+    if (dx) std::fill(dx, dx + std::max<int64_t>(N, 0) * plane, T(0));
     return;
   }
-  const bool pw = pointwise(g);
-  const int64_t chunk = chunk_images(N, KT, L);
-  Workspace ws(Workspace::bytes_for<T>({KT * chunk * L, chunk > 1 ? OC * chunk * L : 0}));
-  T* col = ws.take<T>(KT * chunk * L);
-  T* dyc_buf = ws.take<T>(chunk > 1 ? OC * chunk * L : 0);
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t cn = std::min(chunk, N - n0), LC = cn * L;
-    // dy of the chunk side by side: (OC, cn*L); one image's dy is already that
-    const T* dyc_ptr = cn == 1 ? dy + n0 * OC * L : dyc_buf;
-    if (cn > 1) parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-      int64_t a, b;
-      split_range(cn, count, tid, &a, &b);
-      for (int64_t i = a; i < b; ++i) {
-        const T* dyn = dy + (n0 + i) * OC * L;
-        for (int64_t o = 0; o < OC; ++o) std::copy(dyn + o * L, dyn + (o + 1) * L, dyc_buf + o * LC + i * L);
-      }
-    });
-    if (dw) {
-      // dW_g (+)= dy_g @ col_g^T, the chunks summed in order
-      gather_columns(k, x, g, n0, cn, col, nthreads);
+  if (dx && data_gradient_as_convolution(g, groups, uk.mr)) {
+    // dx = conv(dy, W') as a forward pass over dy (see data_gradient_as_convolution)
+    const Geometry gt{OC, g.OH, g.OW, g.kh, g.kw, 1, 1, g.dh * (g.kh - 1) - g.ph, g.dw * (g.kw - 1) - g.pw,
+                      g.dh, g.dw, g.H, g.W};
+    const int64_t Cg = g.C / groups, kk = g.kh * g.kw;
+    const ForwardPlan<T> pl(uk, gt, N, g.C, groups, nthreads);
+    {
+      Workspace ws(Workspace::bytes_for<T>({wsize, groups * pl.packed_weight(), pl.column_tiles()}));
+      T* wt = ws.take<T>(wsize);  // W' (C, OC/groups, kh, kw)
+      T* wpack = ws.take<T>(groups * pl.packed_weight());
+      T* cols = ws.take<T>(pl.column_tiles());
       for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, false, true, OCg, K, LC, T(1), dyc_ptr + gi * OCg * LC, LC, col + gi * K * LC, LC,
-                      n0 == 0 ? T(0) : T(1), dw + gi * OCg * K, K, nullptr, false, nthreads);
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t o = 0; o < OCg; ++o) {
+            const T* src = w + ((gi * OCg + o) * Cg + c) * kk;
+            T* dst = wt + ((gi * Cg + c) * OCg + o) * kk;
+            for (int64_t q = 0; q < kk; ++q) dst[q] = src[kk - 1 - q];
+          }
+      for (int64_t gi = 0; gi < groups; ++gi)
+        gemm::pack_a_all(uk, false, Cg, pl.K, wt + gi * Cg * pl.K, pl.K, wpack + gi * pl.asize, nthreads);
+      forward_tiles(k, uk, pl, dy, N, gt, wpack, g.C, groups, static_cast<const T*>(nullptr), false, dx, cols);
     }
-    if (dx) {
-      // dcol_g = W_g^T @ dy_g, then each image's columns scattered back (col reused as dcol)
-      for (int64_t gi = 0; gi < groups; ++gi)
-        gemm::gemm<T>(uk, true, false, K, LC, OCg, T(1), w + gi * OCg * K, K, dyc_ptr + gi * OCg * LC, LC, T(0),
-                      col + gi * K * LC, LC, nullptr, false, nthreads);
-      parallel_region(static_cast<int>(std::min<int64_t>(nthreads, cn)), [&](int tid, int count) {
-        int64_t a, b;
-        split_range(cn, count, tid, &a, &b);
-        for (int64_t i = a; i < b; ++i) {
-          T* dxn = dx + (n0 + i) * plane;
-          if (pw) {
-            for (int64_t r = 0; r < KT; ++r)
-              std::copy(col + r * LC + i * L, col + r * LC + (i + 1) * L, dxn + r * L);
-          } else {
-            k.col2im(col + i * L, g, dxn, LC);  // overwrites dxn
+    if (!dw) return;
+    dx = nullptr;
+  }
+  const bool pw = pointwise(g), in_place = columns_in_place<T>(g);
+  const int64_t R = tile_rows<T>(g, KT), ldt = tile_ld<T>(R * g.OW);
+  // Work items: image groups. With dW, the groups of its partial sums; else every image is one.
+  const int64_t G = dw ? weight_groups(N, wsize) : N;
+  const int64_t atsize = dx ? gemm::packed_a_size(uk, K, OCg) : 0;
+  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, G)));
+  Workspace ws(Workspace::bytes_for<T>({groups * atsize, dw ? G * wsize : 0, nt * KT * ldt}));
+  T* wtpack = ws.take<T>(groups * atsize);
+  T* partial = ws.take<T>(dw ? G * wsize : 0);
+  T* cols = ws.take<T>(nt * KT * ldt);
+  if (dx)  // W_g^T packed once for every tile's data-gradient GEMM
+    for (int64_t gi = 0; gi < groups; ++gi)
+      gemm::pack_a_all(uk, true, K, OCg, w + gi * OCg * K, K, wtpack + gi * atsize, nthreads);
+  // Groups are handed out in turn: each sums its own images into its own buffer (see forward_tiles).
+  std::atomic<int64_t> next{0};
+  parallel_region(nt, [&](int tid, int) {
+    T* col = cols + tid * KT * ldt;
+    for (int64_t gr; (gr = next.fetch_add(1, std::memory_order_relaxed)) < G;) {
+      int64_t n0, n1;
+      split_range(N, static_cast<int>(G), static_cast<int>(gr), &n0, &n1);
+      T* dwt = dw ? partial + gr * wsize : nullptr;  // this group's dW^T, (groups, K, OCg)
+      bool first = true;
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* xn = x + n * plane;
+        T* dxn = dx ? dx + n * plane : nullptr;
+        if (dxn && !pw) std::fill(dxn, dxn + plane, T(0));
+        for (int64_t r0 = 0; r0 < g.OH; r0 += R) {
+          const int64_t r1 = std::min(g.OH, r0 + R), n_cols = (r1 - r0) * g.OW;
+          const T* dyt = dy + n * OC * L + r0 * g.OW;  // (OC, n_cols), row stride L
+          if (dxn) {
+            // dcol_g = W_g^T @ dy_g, then added back into the image; a 1x1 stride-1 dcol is dx itself
+            T* dst = pw ? dxn + r0 * g.OW : col;
+            const int64_t ldd = pw ? L : ldt;
+            for (int64_t gi = 0; gi < groups; ++gi)
+              gemm::gemm_packed_a(uk, K, n_cols, OCg, T(1), wtpack + gi * atsize, false, dyt + gi * OCg * L, L,
+                                  T(0), dst + gi * K * ldd, ldd, 1);
+            if (!pw) k.col2im_rows_add(col, g, r0, r1, dxn, ldt);
+          }
+          if (dwt) {
+            // dW_g^T (+)= col_g @ dy_g^T, the images and tiles of the group in order. Transposed, the
+            // product's rows are the C*kh*kw window offsets (576 at ResNet's 3x3x64: no idle rows in the
+            // 14-row microkernel, where OC = 64 rows left 6 of 70 idle). One call per NR output channels:
+            // an A block that meets one B panel is read in place, so the column tile, used by only OC
+            // multiply-adds an element, is never packed (dW: 67 -> 80 % of the GEMM's rate at ResNet's
+            // 64 channels). The groups' sums are transposed into dW once, at the end.
+            const T* B = in_place ? xn + r0 * g.OW : col;
+            const int64_t ldb = in_place ? L : ldt;
+            if (!in_place) k.im2col_rows(xn, g, r0, r1, col, ldt);
+            for (int64_t gi = 0; gi < groups; ++gi)
+              for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
+                gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), B + gi * K * ldb,
+                              ldb, dyt + (gi * OCg + o0) * L, L, first ? T(0) : T(1), dwt + gi * K * OCg + o0, OCg,
+                              nullptr, false, 1);
+            first = false;
           }
         }
-      });
+      }
     }
-  }
+  });
+  if (!dw) return;
+  // dW^T = group 0's + group 1's + ... in group order, into group 0's buffer (contiguous, so it
+  // vectorises; summed straight into dW's transposed places, the strided reads cost 2 ms at ResNet's
+  // downsampling shape), then transposed into dW in blocks of rows
+  if (G > 1)
+    parallel_ranges(wsize, G, 1 << 16, nthreads, [&](int64_t e0, int64_t e1) {
+      for (int64_t p = 1; p < G; ++p) {
+        const T* src = partial + p * wsize;
+        for (int64_t e = e0; e < e1; ++e) partial[e] += src[e];
+      }
+    });
+  constexpr int64_t kBlock = 16;
+  parallel_ranges((OC + kBlock - 1) / kBlock, kBlock * K, 1 << 16, nthreads, [&](int64_t b0, int64_t b1) {
+    for (int64_t ob = b0 * kBlock; ob < std::min(OC, b1 * kBlock); ob += kBlock) {
+      const int64_t ob1 = std::min(OC, ob + kBlock);
+      for (int64_t kk = 0; kk < K; ++kk)
+        for (int64_t o = ob; o < ob1; ++o) dw[o * K + kk] = partial[(o / OCg) * K * OCg + kk * OCg + o % OCg];
+    }
+  });
 }
 
 #define FE_INSTANTIATE(T)                                                                                    \
   template void conv2d_forward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, \
-                                  const T*, int64_t, int64_t, const T*, T*, int);                               \
+                                  const T*, int64_t, int64_t, const T*, bool, T*, int);                         \
   template void conv2d_backward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t,                \
                                    const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);
 FE_INSTANTIATE(float)

@@ -1,5 +1,5 @@
 // Convolution, NCHW: per-ISA im2col / col2im (conv_isa.cpp) and drivers (conv.cpp) that make the
-// convolution im2col + GEMM over chunks of images (see conv2d_forward). Pooling is in kernels/pool/.
+// convolution im2col + GEMM over tiles of output rows (see conv2d_forward). Pooling is in kernels/pool/.
 #pragma once
 #include "common/isa.h"
 #include <cstdint>
@@ -29,15 +29,24 @@ struct Kernels {
   // col: (C*kh*kw, OH*OW) with row stride ldc -> dx: (C, H, W), overwritten: overlapping windows sum,
   // inputs no window reads get 0
   void (*col2im)(const T* col, const Geometry& g, T* dx, int64_t ldc);
+  // Output rows [r0, r1) only: col (C*kh*kw, (r1-r0)*OW), column (oh-r0)*OW + ow for position (oh, ow)
+  void (*im2col_rows)(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc);
+  // dx (C, H, W) += those columns scattered back (dx is added to, not overwritten)
+  void (*col2im_rows_add)(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc);
 };
 
-// Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias).
-// Images go in chunks (a size fixed by the shape, so the column buffer stays a few MiB): the chunk's
-// columns side by side (im2col, images over threads) make one GEMM per group, large enough to run
-// near peak. The weight gradient sums the chunks in order, so no result depends on the thread count.
+// Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias)
+// (then max(., 0) with relu, on each tile while it is in cache). One parallel region per pass over
+// work items fixed by the shape: forward, tiles of whole output rows of one image (sized so a tile's
+// columns stay in L2), each thread running im2col of its tile into its own buffer and single-threaded
+// GEMMs against the weight packed once. Backward, image groups: the data gradient tile by tile (W^T @ dy
+// into the thread's buffer, added back into dx), or, for a stride-1 "same" convolution with enough
+// channels, as a forward convolution of dy with the turned weight; the weight gradient as one partial
+// sum per group (dW^T = col @ dy^T), the groups then added in order. Items go to whichever thread is
+// free, but each writes only its own outputs, so results are bitwise the same for any thread count.
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
-                    const T* w, int64_t OC, int64_t groups, const T* bias, T* y, int nthreads);
+                    const T* w, int64_t OC, int64_t groups, const T* bias, bool relu, T* y, int nthreads);
 // dx (N, C, H, W) overwritten if not null; dw (OC, C/groups*kh*kw) overwritten if not null (zeros for N = 0)
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,

@@ -29,6 +29,10 @@ _hooks_lock = threading.RLock()
 _grad_lock = threading.Lock()
 
 
+# The implied gradient of a 0-d loss, copied for each backward (never handed out itself).
+_ONES = {np.dtype(np.float32): np.ones((), np.float32), np.dtype(np.float64): np.ones((), np.float64)}
+
+
 class RemovableHandle:
     """What register_hook returns: handle.remove() unregisters the hook (a second remove does nothing)."""
 
@@ -124,20 +128,33 @@ def _inputs_needing_grad(node):
 
 
 def topological_order(root):
-    """Nodes reachable from root that need a gradient, each after all of its inputs (iterative DFS)."""
+    """Nodes reachable from root that need a gradient, each after all of its inputs (iterative DFS).
+
+    The stack holds (node, expanded): a node is expanded (its inputs pushed above it) the first time it
+    is popped and appended to the order when popped again, after everything above it, so after all of
+    its inputs. A node pushed twice before its expansion is expanded once (the later copies are skipped)."""
     order = []
-    seen = {id(root)}
-    stack = [(root, iter(_inputs_needing_grad(root)))]
+    append = order.append
+    expanded = set()
+    stack = [(root, False)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, it = stack[-1]
-        for p in it:
-            if id(p) not in seen:
-                seen.add(id(p))
-                stack.append((p, iter(_inputs_needing_grad(p))))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+        node, done = pop()
+        if done:
+            append(node)
+            continue
+        key = id(node)
+        if key in expanded:
+            continue
+        expanded.add(key)
+        push((node, True))
+        ctx = node._ctx
+        if ctx is not None:  # inputs pushed last to first, so the first is expanded first (as recursion would)
+            needs = ctx.needs_input_grad
+            parents = ctx.parents
+            for i in range(len(needs) - 1, -1, -1):
+                if needs[i] and id(parents[i]) not in expanded:
+                    push((parents[i], False))
     return order
 
 
@@ -150,20 +167,26 @@ def backward(root, grad=None, retain_graph=False):
         if root.data.size != 1:
             raise RuntimeError(f"backward: grad can be implied only for a single-element output, got shape "
                                f"{root.data.shape}; pass grad= of that shape")
-        grad = np.ones_like(root.data)
+        data = root.data
+        one = _ONES.get(data.dtype) if data.ndim == 0 else None
+        grad = np.ones_like(data) if one is None else one.copy()  # (a copy: 0.1 us against 0.7)
     else:
         grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
         if grad.shape != root.data.shape:
             raise ValueError(f"backward: grad has shape {grad.shape}, the output has shape {root.data.shape}")
 
     grads = {id(root): grad}
+    pop = grads.pop
     hooks = _tensor_hooks
     modes = _modes()  # the calling thread's profiler and anomaly mode
-    for node in reversed(topological_order(root)):
-        g = grads.pop(id(node), None)
+    order = topological_order(root)
+    for i in range(len(order) - 1, -1, -1):
+        node = order[i]
+        key = id(node)
+        g = pop(key, None)
         if g is None:
             continue
-        if hooks and id(node) in hooks:
+        if hooks and key in hooks:
             g = _run_hooks(node, g)
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
@@ -177,6 +200,7 @@ def backward(root, grad=None, retain_graph=False):
                     node.grad = g if owned else g.copy()
                 else:
                     node.grad = node.grad + g
+            g = None
             continue
         fn = ctx.fn
         if getattr(ctx, "saved_tensors", ()) is None:
@@ -190,18 +214,21 @@ def backward(root, grad=None, retain_graph=False):
             in_grads = (in_grads,)
         if modes.anomaly_enabled:
             _check_anomaly(fn, ctx, in_grads)
-        for parent, pg, need in zip(ctx.parents, in_grads, ctx.needs_input_grad):
-            if not need or pg is None:
+        needs = ctx.needs_input_grad
+        parents = ctx.parents
+        for j in range(len(in_grads) if len(in_grads) < len(needs) else len(needs)):
+            pg = in_grads[j]
+            if pg is None or not needs[j]:
                 continue
-            data = parent.data
+            data = parents[j].data
             if pg.shape != data.shape or pg.dtype != data.dtype:
                 raise RuntimeError(f"{fn.__name__}.backward returned a {pg.dtype} gradient of shape {pg.shape} "
                                    f"for a {data.dtype} input of shape {data.shape}")
-            key = id(parent)
-            if key in grads:
-                grads[key] = grads[key] + pg
+            pkey = id(parents[j])
+            if pkey in grads:
+                grads[pkey] = grads[pkey] + pg
             else:
-                grads[key] = pg
+                grads[pkey] = pg
         # Drop this frame's references, so a leaf's ownership test below sees only the dict's.
         in_grads = pg = g = None
         if not retain_graph:

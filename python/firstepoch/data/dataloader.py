@@ -8,7 +8,13 @@ from .collate import default_collate
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
+# Array dtypes a Tensor keeps as they are (tensor.py's _as_data): such a batch array is wrapped, not converted.
+_KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+
+
 def _to_tensor(batch):
+    if type(batch) is np.ndarray and batch.dtype in _KEPT_DTYPES:
+        return Tensor._wrap(batch, False)  # what Tensor(batch) makes, without its conversion checks
     if isinstance(batch, tuple):
         return tuple(_to_tensor(b) for b in batch)
     if isinstance(batch, dict):

@@ -47,7 +47,7 @@ class TensorDataset(Dataset):
 
     def batch(self, indices):
         """Rows `indices` (an int array) of every array, one fancy-indexing call each: a fresh copy."""
-        return tuple(a[indices] for a in self.arrays)
+        return tuple([a[indices] for a in self.arrays])
 
 
 class Subset(Dataset):

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..ops import conv as _conv
 from ..ops.conv import conv1d, conv2d, pair
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from . import init
@@ -33,6 +34,16 @@ class Conv2d(Module):
 
     def forward(self, x):
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
+    def absorbs_activation(self, activation):
+        """Whether forward_with_activation(x, activation) is one kernel call (ops.conv decides)."""
+        return _conv.fusable(activation)
+
+    def forward_with_activation(self, x, activation):
+        """activation(self(x)), the activation applied by the convolution kernel to each output tile."""
+        return _conv.Conv2dFn.apply(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                                    dilation=self.dilation, groups=self.groups, activation=activation)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "

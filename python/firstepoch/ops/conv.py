@@ -2,9 +2,11 @@
 
 forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
 backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T    dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
-The C++ driver runs the images in fixed chunks (several images' columns side by side in one GEMM, the
-chunks summed in order, so results do not depend on the thread count); a 1x1 convolution with stride 1
-and no padding needs no im2col: the image itself is the column matrix.
+The C++ driver runs tiles of output rows (a tile's columns kept in L2, one GEMM per tile and group) in
+one parallel region, and sums dW over fixed image groups added in order, so results do not depend on the
+thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (the image itself is the
+column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
+with the turned, transposed weight. An activation ("relu") after the bias runs in the kernel.
 
 `_C` entries: `conv2d_forward`, `conv2d_backward` (and `im2col`, `col2im`, which they use).
 Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `im2col`, `col2im`), the
@@ -15,6 +17,15 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Function, product_backward_flops
+
+# The activations the convolution kernel applies to each output tile after the bias: a Conv2d followed
+# by one of these is one kernel call (nn.Sequential asks through nn.Conv2d.absorbs_activation).
+EPILOGUES = ("relu",)
+
+
+def fusable(activation):
+    """Whether `activation` (a name, e.g. "relu") can run inside the convolution kernel."""
+    return activation in EPILOGUES
 
 
 def pair(v, name):
@@ -52,7 +63,9 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
 
 class Conv2dFn(Function):
     """conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw), bias (OC,) or None, stride, padding,
-    dilation, groups) -> (N, OC, OH, OW), PyTorch's semantics."""
+    dilation, groups, activation None or "relu") -> [activation](conv2d(...)) (N, OC, OH, OW), PyTorch's
+    semantics; the activation runs in the kernel, on each output tile while it is in cache. Backward masks
+    the output gradient by y > 0 after a fused ReLU, as the unfused ReLU's backward does."""
 
     kernel = "conv"
     backward_flops = staticmethod(product_backward_flops)
@@ -63,7 +76,9 @@ class Conv2dFn(Function):
         return 2 * int(out.size) * int(w.shape[1] * w.shape[2] * w.shape[3])
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
+        if activation is not None and not fusable(activation):
+            raise ValueError(f"conv2d: activation must be None or one of {EPILOGUES}, got {activation!r}")
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
             raise TypeError(f"conv2d: dtypes differ: input {x.dtype}, weight {weight.dtype}"
                             + (f", bias {bias.dtype}" if bias is not None else ""))
@@ -71,22 +86,25 @@ class Conv2dFn(Function):
         x = np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight)
         y = np.empty((x.shape[0], weight.shape[0], max(OH, 0), max(OW, 0)), dtype=x.dtype)
-        _C.conv2d_forward(x, weight, None if bias is None else np.ascontiguousarray(bias), y, s, p, d, groups)
-        ctx.save_for_backward(x, weight)
+        _C.conv2d_forward(x, weight, None if bias is None else np.ascontiguousarray(bias), y, s, p, d, groups,
+                          activation)
+        ctx.save_for_backward(x, weight, y if activation == "relu" else None)
         ctx.geom = (s, p, d, groups, bias is not None)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+        x, weight, y = ctx.saved_tensors
         s, p, d, groups, has_bias = ctx.geom
         dy = np.ascontiguousarray(grad)
+        if y is not None:
+            dy = dy * (y > 0)  # the fused ReLU's gradient: zero where the output was clamped
         dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
         dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
         if dx is not None or dw is not None:
             _C.conv2d_backward(x, weight, dy, dx, dw, s, p, d, groups)
         db = dy.sum(axis=(0, 2, 3)) if has_bias and ctx.needs_input_grad[2] else None
-        return dx, dw, db, None, None, None, None
+        return dx, dw, db, None, None, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -94,7 +112,9 @@ class Conv2dFn(Function):
         return [((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3)), {"padding": 1}),
                 ((x, rng.standard_normal((2, 4, 2, 3)), None), {"stride": (2, 1), "dilation": (1, 2)}),
                 ((x, rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)), {"groups": 4, "padding": 2}),
-                ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {})]
+                ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {}),
+                ((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3) + 0.3), {"padding": 1,
+                                                                                      "activation": "relu"})]
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

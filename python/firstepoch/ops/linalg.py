@@ -238,6 +238,10 @@ def _rows(x):
     return x2
 
 
+# ctx.layout of the common case: neither the input nor the weight read transposed
+_PLAIN_LAYOUT = (False, False)
+
+
 class LinearFn(Function):
     """linear(x (..., in), W (out, in), b (out,) or None, activation None or "relu")
     = [activation](x @ W.T + b), one GEMM whose epilogue adds b and applies the activation.
@@ -255,6 +259,27 @@ class LinearFn(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, activation=None):
+        # The common case, a 2-D C-contiguous input and weight of one dtype (every nn.Linear of a batch
+        # of feature rows), is checked in one expression and goes straight to the kernel; anything else
+        # takes the general path below, which names what is wrong.
+        dt = x.dtype
+        ws = weight.shape
+        xs = x.shape
+        if (len(xs) == 2 and dt is weight.dtype and xs[1] == ws[1] and x.flags.c_contiguous
+                and weight.flags.c_contiguous and (bias is None or (bias.dtype is dt and bias.shape == ws[:1]))
+                and (activation is None or activation == "relu")):
+            relu = activation is not None
+            out = np.empty((xs[0], ws[0]), dtype=dt)
+            _C.gemm(x, weight, out, trans_b=True, bias=bias, relu=relu)  # bias, ReLU: the epilogue
+            ctx.saved_tensors = (x, weight, out if relu else None)
+            ctx.layout = _PLAIN_LAYOUT
+            ctx.in_shape = xs
+            ctx.has_bias = bias is not None
+            return out
+        return LinearFn._forward_general(ctx, x, weight, bias, activation)
+
+    @staticmethod
+    def _forward_general(ctx, x, weight, bias, activation):
         if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
                              f"expects {weight.shape[1]} (weight shape {weight.shape})")
@@ -273,7 +298,7 @@ class LinearFn(Function):
         vw, tw = _operand(weight, "weight", copy=True)
         _C.gemm(vx, vw, out, trans_a=tx, trans_b=not tw, bias=bias, relu=relu)  # bias, ReLU: the epilogue
         ctx.save_for_backward(vx, vw, out if relu else None)  # the layouts the kernel read, with their flags
-        ctx.layout = (tx, tw, x2.shape)
+        ctx.layout = (tx, tw)
         ctx.in_shape = x.shape
         ctx.has_bias = bias is not None
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
@@ -281,7 +306,7 @@ class LinearFn(Function):
     @staticmethod
     def backward(ctx, grad):
         vx, vw, out = ctx.saved_tensors
-        tx, tw, x2_shape = ctx.layout
+        tx, tw = ctx.layout
         w_shape = vw.shape[::-1] if tw else vw.shape
         g = grad if grad.ndim == 2 else grad.reshape(-1, w_shape[0])
         if not g.flags.c_contiguous:
@@ -290,13 +315,14 @@ class LinearFn(Function):
             g = g * (out > 0)  # the fused ReLU's gradient: zero where the output was clamped
         needs = ctx.needs_input_grad
         dx = dw = db = None
+        dt = g.dtype
         if needs[0]:
-            dx = np.empty(x2_shape, dtype=g.dtype)
+            dx = np.empty((g.shape[0], w_shape[1]), dtype=dt)
             _C.gemm(g, vw, dx, trans_b=tw)              # (N, out) @ (out, in)
             if len(ctx.in_shape) != 2:
                 dx = dx.reshape(ctx.in_shape)
         if needs[1]:
-            dw = np.empty(w_shape, dtype=g.dtype)
+            dw = np.empty(w_shape, dtype=dt)
             _C.gemm(g, vx, dw, trans_a=True, trans_b=tx)  # (N, out).T @ (N, in)
         if ctx.has_bias and needs[2]:
             db = np.add.reduce(g, axis=0)

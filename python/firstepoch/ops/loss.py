@@ -16,7 +16,7 @@ arguments, reduction included), and NumPy forms of the others.
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
+from ..autograd.function import Function, TensorBase
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -65,32 +65,57 @@ class CrossEntropyFn(Function):
 
     @staticmethod
     def forward(ctx, logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        _check_reduction(reduction)
+        if reduction not in _REDUCTIONS:
+            _check_reduction(reduction)
         logits = np.ascontiguousarray(logits)
         target = np.ascontiguousarray(target)
-        if weight is not None:
-            weight = np.ascontiguousarray(weight, dtype=logits.dtype)
-        loss, stats = cross_entropy_forward(logits, target, weight, ignore_index, label_smoothing)
-        keep = target != ignore_index
+        dt = logits.dtype
+        n = logits.shape[0]
+        loss = np.empty(n, dt)
+        stats = np.empty((2, n), dt)
+        if weight is None and ignore_index == -100 and label_smoothing == 0.0:
+            _C.cross_entropy_forward(logits, target, loss, stats)  # the defaults: no keyword parsing
+        else:
+            if weight is not None:
+                weight = np.ascontiguousarray(weight, dtype=dt)
+            _C.cross_entropy_forward(logits, target, loss, stats, weight=weight, ignore_index=ignore_index,
+                                     label_smoothing=label_smoothing)
+        ctx.saved_tensors = (logits, stats, target)
         denom = None
         if reduction == "mean":
-            denom = (weight[np.where(keep, target, 0)] * keep).sum() if weight is not None else np.count_nonzero(keep)
-        ctx.save_for_backward(logits, stats, target)
+            if weight is None:
+                denom = n - np.count_nonzero(target == ignore_index)
+            else:
+                keep = target != ignore_index
+                denom = (weight[np.where(keep, target, 0)] * keep).sum()
         ctx.args = (weight, ignore_index, reduction, label_smoothing, denom)
-        return _reduce(loss, reduction, denom).astype(logits.dtype, copy=False)
+        if reduction == "none":
+            return loss
+        if denom:  # the mean of kept rows (_reduce's sum and division, without its checks)
+            return np.asarray(np.add.reduce(loss) / denom).astype(dt, copy=False)
+        return _reduce(loss, reduction, denom).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         logits, stats, target = ctx.saved_tensors
         weight, ignore_index, reduction, label_smoothing, denom = ctx.args
         n = logits.shape[0]
+        dt = logits.dtype
         if reduction == "none":
-            g = np.ascontiguousarray(grad, dtype=logits.dtype)
+            g = np.ascontiguousarray(grad, dtype=dt)
+        elif reduction == "sum":
+            g = np.full(n, grad, dtype=dt)
+        elif denom:
+            g = np.full(n, grad / denom, dtype=dt)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):  # no rows counted: 0 / 0, as PyTorch's nan
-                scale = grad / denom if reduction == "mean" else grad
-            g = np.full(n, scale, dtype=logits.dtype)
-        d = cross_entropy_backward(logits, stats, target, g, weight, ignore_index, label_smoothing)
+                g = np.full(n, grad / denom, dtype=dt)
+        d = np.empty_like(logits)
+        if weight is None and ignore_index == -100 and label_smoothing == 0.0:
+            _C.cross_entropy_backward(logits, stats, target, g, d)
+        else:
+            _C.cross_entropy_backward(logits, stats, target, g, d, weight=weight, ignore_index=ignore_index,
+                                      label_smoothing=label_smoothing)
         return d, None, None, None, None, None
 
     @staticmethod
@@ -234,7 +259,7 @@ class BCEWithLogitsFn(Function):
 
 def _class_indices(t, fn):
     """The target as an int64 array of class indices, or a TypeError."""
-    t = np.asarray(t)
+    t = t.data if isinstance(t, TensorBase) else np.asarray(t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold class indices (int64), got dtype {t.dtype} with shape {t.shape}")
     return t.astype(np.int64, copy=False)

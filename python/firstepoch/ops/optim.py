@@ -6,8 +6,9 @@ adam_update:  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2 (AMSGrad: vmax = m
               w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps); weight decay as L2 on g, or
               decoupled (AdamW: w *= 1 - lr * wd first)
 
-`_C` entries: `sgd_update`, `adam_update`. Reference: `firstepoch.reference.optim` (`sgd_update`,
-`adam_update`), the same names and arguments. firstepoch.optim's SGD, Adam and AdamW call these.
+`_C` entries: `sgd_update`, `sgd_update_many` (all parameters of a group in one call), `adam_update`.
+Reference: `firstepoch.reference.optim` (`sgd_update`, `sgd_update_many`, `adam_update`), the same names
+and arguments. firstepoch.optim's SGD, Adam and AdamW call these.
 """
 import numpy as np
 
@@ -23,6 +24,14 @@ def sgd_update(w, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, 
     """Updates w (and buf, the momentum buffer, or None without momentum) in place."""
     _C.sgd_update(w, _contiguous(grad), buf, lr=lr, momentum=momentum, dampening=dampening,
                   weight_decay=weight_decay, nesterov=nesterov, first=first)
+
+
+def sgd_update_many(ws, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, first=()):
+    """sgd_update over lists of parameters in one kernel call (bufs: None without momentum; first: one flag
+    per parameter). Every parameter is checked before any is updated."""
+    grads = [g if g.flags.c_contiguous else np.ascontiguousarray(g) for g in grads]  # (_contiguous, inlined)
+    _C.sgd_update_many(ws, grads, bufs, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                       nesterov=nesterov, first=first if isinstance(first, list) else list(first))
 
 
 def adam_update(w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1=0.9, beta2=0.999, eps=1e-8,

@@ -69,18 +69,21 @@ class Optimizer:
                     p.grad[...] = 0
 
     def step(self):
+        state = self.state
+        update = self._update
         for g in self.param_groups:
             for p in g["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
-                w, grad = p.data, p.grad
+                w = p.data
                 if grad.dtype != w.dtype or grad.shape != w.shape:
                     raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
                                     f"parameter's {w.dtype} {w.shape}")
-                st = self.state.get(id(p))
+                st = state.get(id(p))
                 if st is None:
-                    st = self.state[id(p)] = {}
-                self._update(w, grad, st, g)
+                    st = state[id(p)] = {}
+                update(w, grad, st, g)
 
     def _update(self, w, grad, state, group):
         raise NotImplementedError
@@ -177,6 +180,44 @@ class SGD(Optimizer):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                          nesterov=nesterov)
 
+    def step(self):
+        """Each group's parameters in one fused kernel call (ops.optim.sgd_update_many): every gradient
+        is checked before the group's first update, so a refused step changes nothing in that group."""
+        if type(self)._update is not SGD._update:  # a subclass with its own rule: one call per parameter
+            return super().step()
+        state = self.state
+        for g in self.param_groups:
+            params, ws, grads = [], [], []
+            for p in g["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                w = p.data
+                if grad.dtype != w.dtype or grad.shape != w.shape:
+                    raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
+                                    f"parameter's {w.dtype} {w.shape}")
+                params.append(p)
+                ws.append(w)
+                grads.append(grad)
+            if not params:
+                continue
+            m = g["momentum"]
+            bufs = [] if m != 0 else None
+            first = []
+            for p, w in zip(params, ws):  # state (and a first momentum buffer) once every gradient passed
+                st = state.get(id(p))
+                if st is None:
+                    st = state[id(p)] = {}
+                if m != 0:
+                    buf = st.get("momentum_buffer")
+                    first.append(buf is None)
+                    if buf is None:
+                        buf = st["momentum_buffer"] = np.empty_like(w)
+                    bufs.append(buf)
+                else:
+                    first.append(False)
+            _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
+
     def _update(self, w, grad, state, g):
         m = g["momentum"]
         first = False
@@ -186,8 +227,7 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = np.empty_like(w)
                 first = True
-        _ops.sgd_update(w, grad, buf, lr=g["lr"], momentum=m, dampening=g["dampening"],
-                        weight_decay=g["weight_decay"], nesterov=g["nesterov"], first=first)
+        _ops.sgd_update(w, grad, buf, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
 
 
 class Adam(Optimizer):

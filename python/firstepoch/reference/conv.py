@@ -39,8 +39,9 @@ def col2im(col, dx_shape, kernel_size, stride=1, padding=0, dilation=1):
     return xp[:, ph:ph + H, pw:pw + W]
 
 
-def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """x (N, C, H, W), weight (OC, C/groups, kh, kw) -> (N, OC, OH, OW)."""
+def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
+    """x (N, C, H, W), weight (OC, C/groups, kh, kw) -> (N, OC, OH, OW); activation None or "relu"
+    (applied after the bias)."""
     N, C, H, W = x.shape
     OC, Cg, kh, kw = weight.shape
     (sh, sw), (ph, pw), (dh, dw) = map(_pair, (stride, padding, dilation))
@@ -52,7 +53,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1, groups
         for g in range(groups):
             out[n, g * OCg:(g + 1) * OCg] = weight[g * OCg:(g + 1) * OCg].reshape(OCg, Cg * kh * kw) @ col[g]
     out = out.reshape(N, OC, OH, OW)
-    return out if bias is None else out + bias[None, :, None, None]
+    if bias is not None:
+        out = out + bias[None, :, None, None]
+    return np.maximum(out, 0) if activation == "relu" else out
 
 
 def conv2d_backward(x, weight, dy, stride=1, padding=0, dilation=1, groups=1):

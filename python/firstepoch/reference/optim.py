@@ -16,6 +16,13 @@ def sgd_update(w, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, 
     w -= lr * d
 
 
+def sgd_update_many(ws, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, first=()):
+    """sgd_update for each parameter in turn (bufs: None without momentum; first: one flag per parameter)."""
+    for i, (w, grad) in enumerate(zip(ws, grads)):
+        sgd_update(w, grad, None if bufs is None else bufs[i], lr, momentum, dampening, weight_decay, nesterov,
+                   first[i])
+
+
 def adam_update(w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1=0.9, beta2=0.999, eps=1e-8,
                 weight_decay=0.0, step=1, decoupled=False):
     """Updates w and the moment estimates in place (decoupled=True is AdamW; max_exp_avg_sq: AMSGrad)."""

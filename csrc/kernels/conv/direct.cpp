@@ -1,0 +1,290 @@
+// Direct convolution driver (see direct.h): the phase buffers, the work split and the weight gradient's
+// fixed chunk order. Work items are (image, block of output channels) in one parallel region per call;
+// each thread copies an image into its own phase buffer when its next item needs another image.
+#include "kernels/conv/direct.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "common/parallel.h"
+#include "common/scratch.h"
+#include "dispatch.h"
+
+namespace fe {
+namespace conv {
+namespace direct {
+
+bool applies(const Geometry& g, int64_t OC, int64_t groups) {
+  if (groups != 1 || OC < 1 || g.C < 1 || g.H < 1 || g.W < 1 || g.OH < 1 || g.OW < 1) return false;
+  // Measured on one AVX-512 core against im2col + GEMM (forward / data / weight gradient, ms): direct
+  // wins at 1->6 5x5 28x28, 6->16 5x5 14x14, 3->32 3x3 32x32 (the LeNet and stem shapes, 2x at most
+  // passes), 4->8, 8->16 3x3, 8->32 5x5, 16->16 5x5 14x14 (2-3x), 16->32 and 32->32 3x3 16x16 (1.1-1.3x)
+  // and 3->64 7x7 s2 112x112 (forward and weight gradient); it ties 16->64 3x3 32x32 and loses the weight
+  // gradient of 64->64 3x3, where the GEMM's 14x32 tile is full and the reduction C*kh*kw is long.
+  if (g.C * g.kh * g.kw > 512) return false;
+  return g.C <= 8 || (g.C <= 32 && OC <= 32);
+}
+
+bool data_gradient_applies(const Geometry& g) {
+  // strided: the upsampled dy multiplies sh*sw times the zeros (3x slower than col2im at 3->64 7x7 s2)
+  return g.sh == 1 && g.sw == 1;
+}
+
+namespace {
+
+int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+// The phase buffer of one image (direct.h): planes (c, rp, cp) of (Hq, Wq), and the offset of every
+// tap k = (c, i, j) in it. The output run is p = oh*Wq + ow, E = (OH-1)*Wq + OW long.
+struct Phases {
+  int64_t sh, sw, Hq, Wq, plane, size, E;
+  std::vector<int64_t> off;
+  Phases(const Geometry& g, int64_t lanes) : sh(g.sh), sw(g.sw) {
+    const int64_t Hp = (g.OH - 1) * g.sh + (g.kh - 1) * g.dh + 1, Wp = (g.OW - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+    Hq = (Hp + sh - 1) / sh;
+    Wq = (Wp + sw - 1) / sw;
+    plane = Hq * Wq;
+    size = round_up(g.C * sh * sw * plane + lanes, 16);  // whole vectors may read past the last plane
+    E = (g.OH - 1) * Wq + g.OW;
+    off.resize(g.C * g.kh * g.kw);
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const int64_t rp = i * g.dh % sh, cp = j * g.dw % sw;
+          off[(c * g.kh + i) * g.kw + j] = ((c * sh + rp) * sw + cp) * plane + i * g.dh / sh * Wq + j * g.dw / sw;
+        }
+  }
+  // xs = the phase buffer of image x (C, H, W), zero padding included.
+  template <class T>
+  void build(const T* x, const Geometry& g, T* xs) const {
+    std::fill(xs, xs + size, T(0));
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t rp = 0; rp < sh; ++rp)
+        for (int64_t cp = 0; cp < sw; ++cp) {
+          T* dst = xs + ((c * sh + rp) * sw + cp) * plane;
+          // plane columns b whose input column b*sw + cp - pw lies in [0, W)
+          const int64_t b0 = std::max<int64_t>(0, (g.pw - cp + sw - 1) / sw);
+          const int64_t last = g.W - 1 + g.pw - cp;
+          const int64_t b1 = last < 0 ? 0 : std::min<int64_t>(Wq, last / sw + 1);
+          for (int64_t a = 0; a < Hq; ++a) {
+            const int64_t h = a * sh + rp - g.ph;
+            if (h < 0 || h >= g.H) continue;
+            const T* src = x + (c * g.H + h) * g.W + cp - g.pw;
+            T* row = dst + a * Wq;
+            for (int64_t b = b0; b < b1; ++b) row[b] = src[b * sw];
+          }
+        }
+  }
+};
+
+// The data gradient as a stride-1 direct convolution: dy upsampled by the stride and padded by
+// (k-1)*d - p ("dyz", planes (OC, Hz, Wz)) against the flipped, transposed weights (C, OC*kh*kw).
+struct Upsampled {
+  int64_t Hz, Wz, plane, size, E, Ph, Pw;
+  std::vector<int64_t> off;
+  Upsampled(const Geometry& g, int64_t OC, int64_t lanes) {
+    Hz = g.H + (g.kh - 1) * g.dh;
+    Wz = g.W + (g.kw - 1) * g.dw;
+    plane = Hz * Wz;
+    size = round_up(OC * plane + lanes, 16);
+    E = (g.H - 1) * Wz + g.W;
+    Ph = (g.kh - 1) * g.dh - g.ph;
+    Pw = (g.kw - 1) * g.dw - g.pw;
+    off.resize(OC * g.kh * g.kw);
+    for (int64_t o = 0; o < OC; ++o)
+      for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t j = 0; j < g.kw; ++j) off[(o * g.kh + i) * g.kw + j] = o * plane + i * g.dh * Wz + j * g.dw;
+  }
+  template <class T>
+  void build(const T* dy, const Geometry& g, int64_t OC, T* dz) const {
+    std::fill(dz, dz + size, T(0));
+    // output columns ow whose place ow*sw + Pw lies in [0, Wz) (a padding wider than the window puts
+    // some outside: they reach no input)
+    const int64_t ow0 = Pw >= 0 ? 0 : (-Pw + g.sw - 1) / g.sw;
+    const int64_t ow1 = std::min<int64_t>(g.OW, Wz - 1 - Pw < 0 ? 0 : (Wz - 1 - Pw) / g.sw + 1);
+    for (int64_t o = 0; o < OC; ++o)
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const int64_t hz = oh * g.sh + Ph;
+        if (hz < 0 || hz >= Hz) continue;
+        const T* src = dy + (o * g.OH + oh) * g.OW;
+        T* row = dz + o * plane + hz * Wz + Pw;
+        for (int64_t ow = ow0; ow < ow1; ++ow) row[ow * g.sw] = src[ow];
+      }
+  }
+};
+
+// Threads for `items` work items of `macs` multiply-adds in all: a fork/join costs about as much as
+// 100K multiply-adds, so small calls run on fewer threads (results never depend on it).
+int threads_for(int nthreads, int64_t items, int64_t macs) {
+  int64_t nt = std::min<int64_t>(nthreads, items);
+  nt = std::min<int64_t>(nt, std::max<int64_t>(1, macs / 100000));
+  return static_cast<int>(std::max<int64_t>(1, nt));
+}
+
+// (o, oh, ow < OW) of the extended run out (rows of ldo) -> y (on, OH, OW), plus bias, then relu.
+template <class T>
+void extract(const T* out, int64_t ldo, int64_t Wq, int64_t on, int64_t OH, int64_t OW, const T* bias, bool relu,
+             T* y) {
+  for (int64_t o = 0; o < on; ++o) {
+    const T add = bias ? bias[o] : T(0);
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const T* src = out + o * ldo + oh * Wq;
+      T* dst = y + (o * OH + oh) * OW;
+      if (bias)
+        for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow] + add;
+      else
+        for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow];
+      if (relu)
+        for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = dst[ow] < T(0) ? T(0) : dst[ow];  // NaN stays NaN
+    }
+  }
+}
+
+// Images per weight-gradient chunk: at most 16 chunks, a count fixed by N alone.
+int64_t wgrad_chunks(int64_t N) { return std::min<int64_t>(N, 16); }
+
+}  // namespace
+
+template <class T>
+void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, const T* bias, bool relu, T* y,
+             int nthreads) {
+  // x (N, C, H, W), w (OC, K = C*kh*kw), y (N, OC, OH, OW)
+  if (N <= 0 || OC <= 0) return;
+  const auto& kk = kernels<Kernels<T>>();
+  const int64_t K = g.C * g.kh * g.kw, L = g.OH * g.OW, plane = g.C * g.H * g.W;
+  const Phases ph(g, kk.lanes);
+  const int64_t Er = round_up(ph.E, kk.lanes);
+  // Channels in the lanes when they fill them and the extended run wastes many lanes (LeNet's conv2:
+  // 100 outputs in 144 lanes; 3->32 at 32x32 wastes 6% and its transposes cost more): one item per
+  // image, the weights transposed (K, OC). Both sum the taps in the same order: the same results.
+  const bool ocv = OC % kk.lanes == 0 && 5 * L < 4 * Er;
+  // items: (image, block of output channels) (channels in the lanes: whole images)
+  const int64_t ob = ocv ? OC : std::min<int64_t>(OC, kk.ocb), nob = (OC + ob - 1) / ob;
+  const int nt = threads_for(nthreads, N * nob, N * OC * K * L);
+  const int64_t per = round_up(ph.size, 16) + (ocv ? L * OC : ob * Er);
+  Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per}));
+  T* wt = ws.take<T>(ocv ? K * OC : 0);
+  T* base = ws.take<T>(nt * per);
+  if (ocv) kk.transpose(w, OC, K, K, wt, OC);
+  parallel_region(nt, [&](int tid, int count) {
+    int64_t a, b;
+    split_range(N * nob, count, tid, &a, &b);
+    T* xs = base + tid * per;
+    T* out = xs + round_up(ph.size, 16);
+    int64_t cur = -1;
+    for (int64_t it = a; it < b; ++it) {
+      const int64_t n = it / nob, o0 = it % nob * ob, on = std::min(ob, OC - o0);
+      if (n != cur) {
+        ph.build(x + n * plane, g, xs);
+        cur = n;
+      }
+      T* yn = y + (n * OC + o0) * L;
+      if (ocv) {
+        kk.conv_oc(xs, ph.off.data(), K, wt, OC, g.OH, g.OW, ph.Wq, out);
+        kk.transpose(out, L, OC, OC, yn, L);
+        if (bias || relu) extract(yn, L, g.OW, OC, g.OH, g.OW, bias, relu, yn);  // in place
+      } else {
+        kk.conv(xs, ph.off.data(), K, w + o0 * K, K, on, ph.E, out, Er);
+        extract(out, Er, ph.Wq, on, g.OH, g.OW, bias ? bias + o0 : nullptr, relu, yn);
+      }
+    }
+  });
+}
+
+template <class T>
+void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, const T* dy, T* dx, T* dw,
+              int nthreads) {
+  const int64_t K = g.C * g.kh * g.kw, L = g.OH * g.OW, plane = g.C * g.H * g.W;
+  if (N <= 0 || OC <= 0 || g.C <= 0) {  // no image or no channel to sum over: zeros
+    if (dw) std::fill(dw, dw + OC * K, T(0));
+    if (dx) std::fill(dx, dx + N * plane, T(0));
+    return;
+  }
+  const auto& kk = kernels<Kernels<T>>();
+  const Phases ph(g, kk.lanes);
+  const Upsampled up(g, OC, kk.lanes);
+  const int64_t KT = OC * g.kh * g.kw, Er = round_up(up.E, kk.lanes);
+  const int64_t cb = N >= 16 ? g.C : std::min<int64_t>(g.C, 2 * kk.ocb), ncb = (g.C + cb - 1) / cb;
+  const int64_t nx = dx ? N * ncb : 0, nch = dw ? wgrad_chunks(N) : 0;
+  // the weight gradient with the channels in the lanes (dy transposed per image) when they fill them
+  const bool ocv = OC % kk.lanes == 0;
+  const int nt = threads_for(nthreads, std::max(nx, nch), N * OC * K * L);
+  const int64_t per = (dw ? round_up(ph.size, 16) + (ocv ? round_up(L * OC, 16) : 0) : 0) +
+                      (dx ? round_up(up.size, 16) + cb * Er : 0);
+  const int64_t nparts = ocv ? nch : std::max<int64_t>(nch - 1, 0);  // (!ocv: chunk 0 sums into dw)
+  Workspace ws(Workspace::bytes_for<T>({dx ? g.C * KT : 0, nparts * OC * K, nt * per}));
+  T* wt = ws.take<T>(dx ? g.C * KT : 0);
+  T* partial = ws.take<T>(nparts * OC * K);
+  T* base = ws.take<T>(nt * per);
+  if (dx)  // wt[c][(o, i, j)] = w[o][c][kh-1-i][kw-1-j]
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t o = 0; o < OC; ++o)
+        for (int64_t i = 0; i < g.kh; ++i)
+          for (int64_t j = 0; j < g.kw; ++j)
+            wt[c * KT + (o * g.kh + i) * g.kw + j] = w[((o * g.C + c) * g.kh + g.kh - 1 - i) * g.kw + g.kw - 1 - j];
+  parallel_region(nt, [&](int tid, int count) {
+    T* buf = base + tid * per;
+    int64_t a, b;
+    if (dw) {  // chunk ci of images sums into its partial (or dw), images in order
+      T* xs = buf;
+      buf += round_up(ph.size, 16);
+      T* dyt = buf;
+      if (ocv) buf += round_up(L * OC, 16);
+      split_range(nch, count, tid, &a, &b);
+      for (int64_t ci = a; ci < b; ++ci) {
+        int64_t n0, n1;
+        split_range(N, static_cast<int>(nch), static_cast<int>(ci), &n0, &n1);
+        T* dst = ocv ? partial + ci * OC * K : ci == 0 ? dw : partial + (ci - 1) * OC * K;
+        for (int64_t n = n0; n < n1; ++n) {
+          ph.build(x + n * plane, g, xs);
+          const T* dyn = dy + n * OC * L;
+          if (ocv) {
+            kk.transpose(dyn, OC, L, L, dyt, OC);  // dyt (L, OC) = dy_n (OC, L) transposed
+            kk.wgrad_oc(xs, ph.off.data(), K, dyt, OC, g.OH, g.OW, ph.Wq, dst, n != n0);
+          } else {
+            kk.wgrad(xs, ph.off.data(), K, dyn, L, OC, g.OH, g.OW, ph.Wq, dst, K, n != n0);
+          }
+        }
+      }
+    }
+    if (dx) {
+      T* dz = buf;
+      T* out = dz + round_up(up.size, 16);
+      split_range(nx, count, tid, &a, &b);
+      int64_t cur = -1;
+      for (int64_t it = a; it < b; ++it) {
+        const int64_t n = it / ncb, c0 = it % ncb * cb, cn = std::min(cb, g.C - c0);
+        if (n != cur) {
+          up.build(dy + n * OC * L, g, OC, dz);
+          cur = n;
+        }
+        kk.conv(dz, up.off.data(), KT, wt + c0 * KT, KT, cn, up.E, out, Er);
+        extract(out, Er, up.Wz, cn, g.H, g.W, static_cast<const T*>(nullptr), false, dx + (n * g.C + c0) * g.H * g.W);
+      }
+    }
+  });
+  if (ocv) {  // dw[o][k] = the chunks' dwt[k][o] summed in order
+    for (int64_t o = 0; o < OC && nch; ++o)
+      for (int64_t k = 0; k < K; ++k) {
+        T s = partial[k * OC + o];
+        for (int64_t ci = 1; ci < nch; ++ci) s += partial[ci * OC * K + k * OC + o];
+        dw[o * K + k] = s;
+      }
+  } else {
+    for (int64_t ci = 1; ci < nch; ++ci) {  // the chunks summed in order
+      const T* p = partial + (ci - 1) * OC * K;
+      for (int64_t e = 0; e < OC * K; ++e) dw[e] += p[e];
+    }
+  }
+}
+
+#define FE_INSTANTIATE(T)                                                                                          \
+  template void forward<T>(const T*, int64_t, const Geometry&, const T*, int64_t, const T*, bool, T*, int);       \
+  template void backward<T>(const T*, int64_t, const Geometry&, const T*, int64_t, const T*, T*, T*, int);
+FE_INSTANTIATE(float)
+FE_INSTANTIATE(double)
+#undef FE_INSTANTIATE
+
+}  // namespace direct
+}  // namespace conv
+}  // namespace fe

@@ -1,0 +1,75 @@
+// Direct convolution (no im2col, no column buffer) for layers with few channels, where the column
+// matrix is as large as the work: LeNet's 1->6 and 6->16 5x5, a 3->32 3x3 stem. NCHW in and out.
+//
+// Layout kept inside the kernels: each image is copied, zero-padded, into a "phase" buffer: channel c,
+// row phase rp < sh, column phase cp < sw, then a plane (Hq, Wq) with element (a, b) = padded input
+// (a*sh + rp, b*sw + cp). Output position (oh, ow) at kernel tap (i, j) then reads plane
+// ((i*dh) % sh, (j*dw) % sw) at (oh + i*dh/sh, ow + j*dw/sw): for every tap the outputs of a plane
+// are one contiguous run (the "extended" output, oh*Wq + ow, whose columns ow >= OW are computed and
+// dropped). So one microkernel, out[o][p] = sum_k w[o][k] * xs[off[k] + p], vectorised over p and
+// register-blocked over o, does the forward pass and (on dy upsampled by the stride and padded, with
+// the weights flipped and transposed) the data gradient. The weight gradient dots each dy row with
+// the matching run of the phase buffer (masked at the row's end).
+// Where the output channels fill the vector lanes (16 float channels with AVX-512), the forward pass
+// (when the extended run wastes over a fifth of its lanes, as LeNet's 10-wide conv2 output does) and
+// the weight gradient put the channels in the lanes instead: dy or y is transposed per image, and
+// every sum keeps its order over the taps (forward) or the pixels (weight gradient).
+#pragma once
+#include <cstdint>
+
+#include "common/isa.h"
+#include "kernels/conv/conv.h"
+
+namespace fe {
+namespace conv {
+namespace direct {
+
+// The per-ISA loops (direct_isa.cpp, compiled once per level).
+template <class T>
+struct Kernels {
+  static constexpr const char* kFamily = "direct convolution";
+  int64_t lanes;  // elements per vector: buffers are padded so runs may be read and written in whole vectors
+  int64_t ocb;    // output channels of one register block
+  // out[o*ldo + p] = sum_k w[o*ldw + k] * xs[off[k] + p] for o < ocn, p < E; p up to E rounded up to
+  // lanes is also written (out's rows must have room) and read from xs (which must have room).
+  void (*conv)(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t E, T* out,
+               int64_t ldo);
+  // dw[o*ldw + k] (+)= sum_{oh < OH, ow < OW} dy[o*ldy + oh*OW + ow] * xs[off[k] + oh*Wq + ow], o < ocn,
+  // k < K; += when accumulate. No element past a row's OW is read.
+  void (*wgrad)(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t ldy, int64_t ocn, int64_t OH,
+                int64_t OW, int64_t Wq, T* dw, int64_t ldw, bool accumulate);
+  // The same with the channels in the vector lanes, for ocr (a multiple of lanes) channels:
+  // dwt[k*ocr + o] (+)= sum_{oh, ow} xs[off[k] + oh*Wq + ow] * dyt[(oh*OW + ow)*ocr + o].
+  void (*wgrad_oc)(const T* xs, const int64_t* off, int64_t K, const T* dyt, int64_t ocr, int64_t OH, int64_t OW,
+                   int64_t Wq, T* dwt, bool accumulate);
+  // conv with the channels in the lanes, for ocr (a multiple of lanes) channels:
+  // yt[(oh*OW + ow)*ocr + o] = sum_k xs[off[k] + oh*Wq + ow] * wt[k*ocr + o]
+  void (*conv_oc)(const T* xs, const int64_t* off, int64_t K, const T* wt, int64_t ocr, int64_t OH, int64_t OW,
+                  int64_t Wq, T* yt);
+  // dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols (channels into and out of the lanes)
+  void (*transpose)(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ldd);
+};
+
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
+
+// The shape policy (shape only, never the thread count): true where the direct path is measured to be
+// faster than im2col + GEMM.
+bool applies(const Geometry& g, int64_t OC, int64_t groups);
+// Where applies(): whether the data gradient is faster here too (stride 1) than by im2col's col2im.
+bool data_gradient_applies(const Geometry& g);
+
+// y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C, kh, kw)) + bias (may be null), then max(., 0) when
+// relu (NaN kept). groups == 1.
+template <class T>
+void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, const T* bias, bool relu, T* y,
+             int nthreads);
+// dx (N, C, H, W) and dw (OC, C, kh, kw), each overwritten when not null (dw zeros for N = 0), from
+// dy (N, OC, OH, OW). dw sums fixed chunks of images in order: no result depends on the thread count.
+template <class T>
+void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, const T* dy, T* dx, T* dw,
+              int nthreads);
+
+}  // namespace direct
+}  // namespace conv
+}  // namespace fe

@@ -1,0 +1,386 @@
+// Direct convolution microkernels (see direct.h), compiled once per ISA level (common/isa.h). A small
+// vector type per level (V<T>: load, masked load, store, broadcast, fma, horizontal sum) lets one
+// template body serve all three; its register blocks are the level's (OCB x NV vectors for conv,
+// OB x KB dot products for wgrad, pixels x channel vectors for conv_oc, taps x channel vectors for
+// wgrad_oc), sized to its register file.
+#include "common/isa.h"
+#include "common/simd_math.h"
+#include "kernels/conv/direct.h"
+
+namespace fe {
+namespace conv {
+namespace direct {
+namespace {
+
+#if defined(__AVX512F__)
+template <class T>
+struct V;
+template <>
+struct V<float> {
+  using R = __m512;
+  static constexpr int n = 16;
+  static R zero() { return _mm512_setzero_ps(); }
+  static R load(const float* p) { return _mm512_loadu_ps(p); }
+  static R load_part(const float* p, int64_t c) {  // lanes >= c are 0 and not read
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << c) - 1u), p);
+  }
+  static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static R set1(float a) { return _mm512_set1_ps(a); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static float sum(R v) { return _mm512_reduce_add_ps(v); }
+};
+template <>
+struct V<double> {
+  using R = __m512d;
+  static constexpr int n = 8;
+  static R zero() { return _mm512_setzero_pd(); }
+  static R load(const double* p) { return _mm512_loadu_pd(p); }
+  static R load_part(const double* p, int64_t c) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << c) - 1u), p);
+  }
+  static void store(double* p, R v) { _mm512_storeu_pd(p, v); }
+  static R set1(double a) { return _mm512_set1_pd(a); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static double sum(R v) { return _mm512_reduce_add_pd(v); }
+};
+constexpr int kOCB = 6, kNV = 4;  // conv: 24 accumulators + 4 input vectors of 32 registers
+constexpr int kOB = 4, kKB = 4;   // wgrad: 16 accumulators
+constexpr int kKV = 8;            // wgrad_oc: 8 taps x 2 vectors of channels
+constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
+#elif defined(__AVX2__)
+template <class T>
+struct V;
+template <>
+struct V<float> {
+  using R = __m256;
+  static constexpr int n = 8;
+  static R zero() { return _mm256_setzero_ps(); }
+  static R load(const float* p) { return _mm256_loadu_ps(p); }
+  static R load_part(const float* p, int64_t c) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(c)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_maskload_ps(p, m);
+  }
+  static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static R set1(float a) { return _mm256_set1_ps(a); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static float sum(R v) {  // fixed pairing: (0+4, 1+5, 2+6, 3+7), then (a+c, b+d), then the two
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
+};
+template <>
+struct V<double> {
+  using R = __m256d;
+  static constexpr int n = 4;
+  static R zero() { return _mm256_setzero_pd(); }
+  static R load(const double* p) { return _mm256_loadu_pd(p); }
+  static R load_part(const double* p, int64_t c) {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), _mm256_setr_epi64x(0, 1, 2, 3));
+    return _mm256_maskload_pd(p, m);
+  }
+  static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
+  static R set1(double a) { return _mm256_set1_pd(a); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+  static double sum(R v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+  }
+};
+constexpr int kOCB = 6, kNV = 2;  // conv: 12 accumulators + 2 input vectors + a broadcast of 16
+constexpr int kOB = 2, kKB = 4;   // wgrad: 8 accumulators
+constexpr int kKV = 6;            // wgrad_oc: 6 taps x 2 vectors of channels
+constexpr int kPB = 6;            // conv_oc: 6 pixels x 2 vectors of channels
+#else
+// The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
+// compiler's contraction choice).
+template <class T>
+struct V {
+  using R = T;
+  static constexpr int n = 1;
+  static R zero() { return T(0); }
+  static R load(const T* p) { return *p; }
+  static R load_part(const T* p, int64_t c) { return c > 0 ? *p : T(0); }
+  static void store(T* p, R v) { *p = v; }
+  static R set1(T a) { return a; }
+  static R fma(R a, R b, R c) { return a * b + c; }
+  static T sum(R v) { return v; }
+};
+constexpr int kOCB = 4, kNV = 4;
+constexpr int kOB = 2, kKB = 4;
+constexpr int kKV = 4;
+constexpr int kPB = 4;
+#endif
+
+// One tile: OCB output channels x NV vectors of the run starting at p.
+template <class T, int OCB, int NV>
+inline void conv_tile(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t p, T* out,
+                      int64_t ldo) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  typename Vt::R acc[OCB][NV];
+  for (int o = 0; o < OCB; ++o)
+    for (int v = 0; v < NV; ++v) acc[o][v] = Vt::zero();
+  const T* xp = xs + p;
+  for (int64_t k = 0; k < K; ++k) {
+    const T* src = xp + off[k];
+    typename Vt::R xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = Vt::load(src + v * L);
+    for (int o = 0; o < OCB; ++o) {
+      const typename Vt::R wv = Vt::set1(w[o * ldw + k]);
+      for (int v = 0; v < NV; ++v) acc[o][v] = Vt::fma(wv, xv[v], acc[o][v]);
+    }
+  }
+  for (int o = 0; o < OCB; ++o)
+    for (int v = 0; v < NV; ++v) Vt::store(out + o * ldo + p + v * L, acc[o][v]);
+}
+
+template <class T, int OCB>
+void conv_rows(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t E, T* out, int64_t ldo) {
+  constexpr int L = V<T>::n;
+  const int64_t nvec = (E + L - 1) / L;
+  int64_t v = 0;
+  for (; v + kNV <= nvec; v += kNV) conv_tile<T, OCB, kNV>(xs, off, K, w, ldw, v * L, out, ldo);
+  const int64_t r = nvec - v;  // the tail of the run, in fewer vectors (kNV is 2 or 4)
+  if (r == 1) conv_tile<T, OCB, 1>(xs, off, K, w, ldw, v * L, out, ldo);
+  if constexpr (kNV > 2) {
+    if (r == 2) conv_tile<T, OCB, 2>(xs, off, K, w, ldw, v * L, out, ldo);
+    if (r == 3) conv_tile<T, OCB, 3>(xs, off, K, w, ldw, v * L, out, ldo);
+  }
+}
+
+template <class T>
+void conv_body(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t E, T* out,
+               int64_t ldo) {
+  // xs: phase buffer; w (ocn, ldw); out (ocn, ldo), run p < E (rounded up to the lanes)
+  int64_t o = 0;
+  for (; o + kOCB <= ocn; o += kOCB) conv_rows<T, kOCB>(xs, off, K, w + o * ldw, ldw, E, out + o * ldo, ldo);
+  const T* wt = w + o * ldw;
+  T* ot = out + o * ldo;
+  const int64_t r = ocn - o;  // the last channels (kOCB is 4 or 6)
+  if (r == 1) conv_rows<T, 1>(xs, off, K, wt, ldw, E, ot, ldo);
+  if (r == 2) conv_rows<T, 2>(xs, off, K, wt, ldw, E, ot, ldo);
+  if (r == 3) conv_rows<T, 3>(xs, off, K, wt, ldw, E, ot, ldo);
+  if constexpr (kOCB > 4) {
+    if (r == 4) conv_rows<T, 4>(xs, off, K, wt, ldw, E, ot, ldo);
+    if (r == 5) conv_rows<T, 5>(xs, off, K, wt, ldw, E, ot, ldo);
+  }
+}
+
+// OB output channels x KB taps of the weight gradient: dot products over the rows of dy.
+template <class T, int OB, int KB>
+inline void wgrad_tile(const T* xs, const int64_t* off, const T* dy, int64_t ldy, int64_t OH, int64_t OW, int64_t Wq,
+                       T* dw, int64_t ldw, bool accumulate) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  typename Vt::R acc[OB][KB];
+  for (int o = 0; o < OB; ++o)
+    for (int q = 0; q < KB; ++q) acc[o][q] = Vt::zero();
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* dyr = dy + oh * OW;
+    const T* xr = xs + oh * Wq;
+    int64_t ow = 0;
+    for (; ow + L <= OW; ow += L) {
+      typename Vt::R d[OB];
+      for (int o = 0; o < OB; ++o) d[o] = Vt::load(dyr + o * ldy + ow);
+      for (int q = 0; q < KB; ++q) {
+        const typename Vt::R xv = Vt::load(xr + off[q] + ow);
+        for (int o = 0; o < OB; ++o) acc[o][q] = Vt::fma(d[o], xv, acc[o][q]);
+      }
+    }
+    if (ow < OW) {  // masked: the run's extra columns may hold anything, even Inf (0 * Inf is NaN)
+      const int64_t c = OW - ow;
+      typename Vt::R d[OB];
+      for (int o = 0; o < OB; ++o) d[o] = Vt::load_part(dyr + o * ldy + ow, c);
+      for (int q = 0; q < KB; ++q) {
+        const typename Vt::R xv = Vt::load_part(xr + off[q] + ow, c);
+        for (int o = 0; o < OB; ++o) acc[o][q] = Vt::fma(d[o], xv, acc[o][q]);
+      }
+    }
+  }
+  for (int o = 0; o < OB; ++o)
+    for (int q = 0; q < KB; ++q) {
+      const T s = Vt::sum(acc[o][q]);
+      dw[o * ldw + q] = accumulate ? dw[o * ldw + q] + s : s;
+    }
+}
+
+template <class T, int OB>
+void wgrad_taps(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t ldy, int64_t OH, int64_t OW,
+                int64_t Wq, T* dw, int64_t ldw, bool acc) {
+  int64_t k = 0;
+  for (; k + kKB <= K; k += kKB) wgrad_tile<T, OB, kKB>(xs, off + k, dy, ldy, OH, OW, Wq, dw + k, ldw, acc);
+  switch (K - k) {
+    case 0: break;
+    case 1: wgrad_tile<T, OB, 1>(xs, off + k, dy, ldy, OH, OW, Wq, dw + k, ldw, acc); break;
+    case 2: wgrad_tile<T, OB, 2>(xs, off + k, dy, ldy, OH, OW, Wq, dw + k, ldw, acc); break;
+    default: wgrad_tile<T, OB, 3>(xs, off + k, dy, ldy, OH, OW, Wq, dw + k, ldw, acc); break;
+  }
+}
+
+template <class T>
+void wgrad_body(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t ldy, int64_t ocn, int64_t OH,
+                int64_t OW, int64_t Wq, T* dw, int64_t ldw, bool acc) {
+  // dy (ocn, ldy) rows of OH*OW; dw (ocn, ldw)
+  int64_t o = 0;
+  for (; o + kOB <= ocn; o += kOB) wgrad_taps<T, kOB>(xs, off, K, dy + o * ldy, ldy, OH, OW, Wq, dw + o * ldw, ldw, acc);
+  for (; o < ocn; ++o) wgrad_taps<T, 1>(xs, off, K, dy + o * ldy, ldy, OH, OW, Wq, dw + o * ldw, ldw, acc);
+}
+
+// KV taps x NV vectors of channels of the weight gradient, channels in the lanes: one output row.
+template <class T, int KV, int NV>
+inline void wgrad_oc_tile(const T* xr, const int64_t* off, const T* dr, int64_t ocr, int64_t OW, T* dwt,
+                          bool accumulate) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  typename Vt::R acc[KV][NV];
+  for (int q = 0; q < KV; ++q)
+    for (int v = 0; v < NV; ++v) acc[q][v] = accumulate ? Vt::load(dwt + q * ocr + v * L) : Vt::zero();
+  const T* xq[KV];
+  for (int q = 0; q < KV; ++q) xq[q] = xr + off[q];
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    typename Vt::R d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = Vt::load(dr + ow * ocr + v * L);
+    for (int q = 0; q < KV; ++q) {
+      const typename Vt::R xb = Vt::set1(xq[q][ow]);
+      for (int v = 0; v < NV; ++v) acc[q][v] = Vt::fma(xb, d[v], acc[q][v]);
+    }
+  }
+  for (int q = 0; q < KV; ++q)
+    for (int v = 0; v < NV; ++v) Vt::store(dwt + q * ocr + v * L, acc[q][v]);
+}
+
+// The last r < KV taps, in one tile of exactly r.
+template <class T, int KV, int NV>
+void wgrad_oc_tail(int64_t r, const T* xr, const int64_t* off, const T* dr, int64_t ocr, int64_t OW, T* dwt,
+                   bool acc) {
+  if constexpr (KV >= 1) {
+    if (r == KV)
+      wgrad_oc_tile<T, KV, NV>(xr, off, dr, ocr, OW, dwt, acc);
+    else
+      wgrad_oc_tail<T, KV - 1, NV>(r, xr, off, dr, ocr, OW, dwt, acc);
+  }
+}
+
+template <class T>
+void wgrad_oc_body(const T* xs, const int64_t* off, int64_t K, const T* dyt, int64_t ocr, int64_t OH, int64_t OW,
+                   int64_t Wq, T* dwt, bool acc) {
+  // dyt (OH*OW, ocr) one image's dy, channels last, ocr a multiple of the lanes; dwt (K, ocr). Row by
+  // row, so that the row of dyt and the rows of xs it meets stay in L1; the sums run over the rows in
+  // order, whatever the blocking.
+  constexpr int L = V<T>::n;
+  constexpr int KV2 = kKV, KV1 = kKV * 2;  // taps per tile with two vectors of channels, with one
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* xr = xs + oh * Wq;
+    const T* dr = dyt + oh * OW * ocr;
+    const bool a = acc || oh > 0;
+    int64_t o = 0;
+    for (; o + 2 * L <= ocr; o += 2 * L) {
+      int64_t k = 0;
+      for (; k + KV2 <= K; k += KV2) wgrad_oc_tile<T, KV2, 2>(xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+      wgrad_oc_tail<T, KV2 - 1, 2>(K - k, xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+    }
+    if (o < ocr) {
+      int64_t k = 0;
+      for (; k + KV1 <= K; k += KV1) wgrad_oc_tile<T, KV1, 1>(xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+      wgrad_oc_tail<T, KV1 - 1, 1>(K - k, xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+    }
+  }
+}
+
+// PB pixels of one output row x NV vectors of channels, channels in the lanes.
+template <class T, int PB, int NV>
+inline void conv_oc_tile(const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  typename Vt::R acc[PB][NV];
+  for (int q = 0; q < PB; ++q)
+    for (int v = 0; v < NV; ++v) acc[q][v] = Vt::zero();
+  for (int64_t k = 0; k < K; ++k) {
+    const T* xk = xr + off[k];
+    typename Vt::R wv[NV];
+    for (int v = 0; v < NV; ++v) wv[v] = Vt::load(wt + k * ocr + v * L);
+    for (int q = 0; q < PB; ++q) {
+      const typename Vt::R xb = Vt::set1(xk[q]);
+      for (int v = 0; v < NV; ++v) acc[q][v] = Vt::fma(xb, wv[v], acc[q][v]);
+    }
+  }
+  for (int q = 0; q < PB; ++q)
+    for (int v = 0; v < NV; ++v) Vt::store(yt + q * ocr + v * L, acc[q][v]);
+}
+
+template <class T, int PB, int NV>
+void conv_oc_tail(int64_t r, const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt) {
+  if constexpr (PB >= 1) {
+    if (r == PB)
+      conv_oc_tile<T, PB, NV>(xr, off, K, wt, ocr, yt);
+    else
+      conv_oc_tail<T, PB - 1, NV>(r, xr, off, K, wt, ocr, yt);
+  }
+}
+
+template <class T>
+void conv_oc_body(const T* xs, const int64_t* off, int64_t K, const T* wt, int64_t ocr, int64_t OH, int64_t OW,
+                  int64_t Wq, T* yt) {
+  // wt (K, ocr), yt (OH*OW, ocr): channels in the lanes, ocr a multiple of them
+  constexpr int L = V<T>::n;
+  constexpr int PB2 = kPB, PB1 = kPB * 2;  // pixels per tile with two vectors of channels, with one
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* xr = xs + oh * Wq;
+    T* yr = yt + oh * OW * ocr;
+    int64_t o = 0;
+    for (; o + 2 * L <= ocr; o += 2 * L) {
+      int64_t ow = 0;
+      for (; ow + PB2 <= OW; ow += PB2) conv_oc_tile<T, PB2, 2>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
+      conv_oc_tail<T, PB2 - 1, 2>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
+    }
+    if (o < ocr) {
+      int64_t ow = 0;
+      for (; ow + PB1 <= OW; ow += PB1) conv_oc_tile<T, PB1, 1>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
+      conv_oc_tail<T, PB1 - 1, 1>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
+    }
+  }
+}
+
+// dst[c*ldd + r] = src[r*lds + c], r < rows, c < cols: 8x8 (float) or 4x4 (double) register
+// transposes where the level has them, single elements at the edges.
+template <class T>
+void transpose_body(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ldd) {
+  int64_t r0 = 0, c0 = 0;
+#if defined(__AVX__)
+  constexpr int B = sizeof(T) == 4 ? 8 : 4;
+  for (; r0 + B <= rows; r0 += B)
+    for (int64_t c = 0; c + B <= cols; c += B) {
+      if constexpr (sizeof(T) == 4)
+        transpose_8x8_ps(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd, 0);
+      else
+        transpose_4x4_pd(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd, 0);
+    }
+  c0 = cols / B * B;
+  for (int64_t r = 0; r < r0; ++r)  // the last columns of the blocked rows
+    for (int64_t c = c0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+#endif
+  for (int64_t r = r0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
+template <class T>
+void fill_kernels(Kernels<T>* k) {
+  k->transpose = &transpose_body<T>;
+  k->conv_oc = &conv_oc_body<T>;
+  k->wgrad_oc = &wgrad_oc_body<T>;
+  k->lanes = V<T>::n;
+  k->ocb = kOCB;
+  k->conv = &conv_body<T>;
+  k->wgrad = &wgrad_body<T>;
+}
+
+}  // namespace
+
+FE_DEFINE_FILLS(Kernels, fill_kernels)
+
+}  // namespace direct
+}  // namespace conv
+}  // namespace fe

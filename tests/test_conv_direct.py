@@ -1,0 +1,118 @@
+"""Direct convolution (csrc/kernels/conv/direct.*), the path conv2d takes for few input channels: the
+shapes below take it (checked with _C.conv_algorithm, so no test here passes on the im2col path by
+accident), and its forward, data gradient and weight gradient match the NumPy reference at every ISA
+and both dtypes, are bitwise the same on 1, 2, 3 and 7 threads, and write every output."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+from firstepoch import _C
+from firstepoch.reference import conv as R
+
+from conftest import tol_for
+
+DTYPES = [np.float32, np.float64]
+# (N, C, H, W, OC, (kh, kw), stride, padding, dilation): LeNet-5's two layers, a 3->32 stem, one pixel,
+# primes, odd widths (10, 13), strides 2 and 3, padding wider than the kernel, dilation, N = 0, N >= 16
+# (whole images per work item), and channel counts that fill the vector lanes (16, 32) or not.
+SHAPES = [
+    (2, 1, 28, 28, 6, (5, 5), (1, 1), (2, 2), (1, 1)),
+    (3, 6, 14, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
+    (2, 3, 32, 32, 32, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (1, 1, 1, 1, 1, (1, 1), (1, 1), (0, 0), (1, 1)),
+    (0, 2, 5, 5, 3, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (1, 2, 7, 5, 16, (3, 3), (1, 1), (0, 0), (1, 1)),
+    (5, 2, 13, 10, 7, (3, 3), (2, 2), (1, 1), (1, 1)),
+    (3, 3, 11, 13, 5, (3, 5), (2, 1), (2, 1), (1, 1)),
+    (2, 2, 9, 10, 3, (3, 3), (1, 1), (2, 2), (2, 2)),
+    (2, 1, 7, 7, 4, (2, 2), (2, 2), (3, 3), (1, 1)),
+    (2, 2, 8, 9, 13, (3, 2), (1, 2), (0, 1), (2, 1)),
+    (17, 2, 6, 7, 19, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (7, 5, 10, 10, 16, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (3, 4, 13, 13, 32, (3, 3), (2, 2), (1, 1), (1, 1)),
+    (2, 3, 11, 11, 5, (3, 3), (3, 3), (1, 1), (1, 1)),
+    (19, 3, 5, 6, 8, (1, 1), (1, 1), (0, 0), (1, 1)),
+    (3, 16, 9, 9, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
+    (2, 32, 6, 7, 32, (3, 3), (1, 1), (1, 1), (1, 1)),
+]
+
+
+def shape_id(s):
+    return "x".join(map(str, s[:4])) + f"-oc{s[4]}-k{s[5][0]}{s[5][1]}-s{s[6][0]}{s[6][1]}-p{s[7][0]}{s[7][1]}-d{s[8][0]}{s[8][1]}"
+
+
+def make(rng, shape, dtype):
+    N, C, H, W, OC, k, s, p, d = shape
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((OC, C) + k).astype(dtype)
+    b = rng.standard_normal(OC).astype(dtype)
+    OH, OW = R.out_size(H, k[0], s[0], p[0], d[0]), R.out_size(W, k[1], s[1], p[1], d[1])
+    dy = rng.standard_normal((N, OC, OH, OW)).astype(dtype)
+    return x, w, b, dy
+
+
+def run(x, w, b, dy, s, p, d):
+    """y, dx, dw from _C, every buffer filled with NaN first (each element must be written)."""
+    y = np.full(dy.shape, np.nan, x.dtype)
+    _C.conv2d_forward(x, w, b, y, s, p, d, 1)
+    dx, dw = np.full_like(x, np.nan), np.full_like(w, np.nan)
+    _C.conv2d_backward(x, w, dy, dx, dw, s, p, d, 1)
+    return y, dx, dw
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+def test_these_shapes_take_the_direct_path(shape):
+    N, C, H, W, OC, k, s, p, d = shape
+    assert _C.conv_algorithm((N, C, H, W), (OC, C) + k, s, p, d, 1) == "direct"
+
+
+def test_wide_layers_and_groups_stay_on_im2col():
+    assert _C.conv_algorithm((32, 64, 32, 32), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
+    assert _C.conv_algorithm((32, 16, 32, 32), (64, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
+    assert _C.conv_algorithm((2, 4, 9, 9), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2) == "im2col"
+    with pytest.raises(ValueError, match="groups"):
+        _C.conv_algorithm((2, 4, 9, 9), (6, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    with pytest.raises(ValueError, match="4 entries"):
+        _C.conv_algorithm((4, 9, 9), (6, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
+def test_direct_conv_matches_the_reference(isa, rng, shape, dtype):
+    N, C, H, W, OC, k, s, p, d = shape
+    x, w, b, dy = make(rng, shape, dtype)
+    y, dx, dw = run(x, w, b, dy, s, p, d)
+    np.testing.assert_allclose(y, R.conv2d_forward(x, w, b, s, p, d), *tol_for(dtype, C * k[0] * k[1]))
+    rdx, rdw = R.conv2d_backward(x, w, dy, s, p, d)[:2]
+    np.testing.assert_allclose(dx, rdx, *tol_for(dtype, OC * k[0] * k[1]))
+    np.testing.assert_allclose(dw, rdw, *tol_for(dtype, max(1, N * dy.shape[2] * dy.shape[3])))
+    if N == 0:
+        assert not dw.any()  # no image: zeros, not what the buffer held
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_direct_conv_is_bitwise_the_same_on_1_2_3_and_7_threads(isa, rng, threads, dtype):
+    for shape in SHAPES:
+        x, w, b, dy = make(rng, shape, dtype)
+        runs = []
+        for n in (1, 2, 3, 7):
+            fe.set_num_threads(n)
+            runs.append(run(x, w, b, dy, *shape[6:]))
+        for other in runs[1:]:
+            for a, b_ in zip(runs[0], other):
+                assert a.tobytes() == b_.tobytes(), shape_id(shape)
+
+
+def test_direct_conv_puts_non_finite_inputs_where_the_reference_does(isa, rng):
+    # the extended output run computes (and drops) columns past OW, and the weight gradient's row
+    # tails are masked: an Inf there must reach no output the reference keeps finite
+    shape = (2, 6, 14, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1))
+    x, w, b, dy = make(rng, shape, np.float64)
+    x[0, 2, 3, 12] = np.inf
+    x[1, 0, 13, 0] = np.nan
+    y, dx, dw = run(x, w, b, dy, *shape[6:])
+    ry = R.conv2d_forward(x, w, b, *shape[6:])
+    rdw = R.conv2d_backward(x, w, dy, *shape[6:])[1]
+    np.testing.assert_array_equal(np.isfinite(y), np.isfinite(ry))
+    np.testing.assert_array_equal(np.isfinite(dw), np.isfinite(rdw))
+    assert np.isfinite(dx).all()
