@@ -145,6 +145,12 @@ def measured_peak(isa=None, threads=1):
     return max(_C.fma_peak_gflops(isa, 20_000_000, threads) for _ in range(3))
 
 
+def measured_bandwidth(threads=1, nbytes=1 << 30):
+    """GB/s (bytes read + bytes written) of the streaming probe dst = 2 * src over two float buffers of
+    nbytes each (1 GiB: far larger than the caches), on `threads` threads, the best of three runs."""
+    return _C.memory_bandwidth_gbs(nbytes, threads, 3)
+
+
 def blas_name():
     try:
         from threadpoolctl import threadpool_info
@@ -212,10 +218,11 @@ def arg_parser(description):
     return p
 
 
-def start(description, title, *, threads_option=False, peak_note=""):
+def start(description, title, *, threads_option=False, peak_note="", bandwidth=False):
     """The opening of a one-table script: the common options (and ``--threads``, default 1, with
     threads_option), PyTorch when importable, one thread count for every library, the banner (``title``
-    may name ``{threads}``) and, with threads_option, the measured FMA peak line (``peak_note`` after it).
+    may name ``{threads}``) and, with threads_option, the measured FMA peak line (``peak_note`` after it)
+    and, with bandwidth, the measured memory bandwidth line (its figure is then args.bandwidth).
     Without threads_option the script runs on 1 thread of firstepoch and PyTorch and leaves NumPy's BLAS
     alone. Returns (args, torch or None, peak GFLOP/s or None)."""
     p = arg_parser(description)
@@ -235,17 +242,25 @@ def start(description, title, *, threads_option=False, peak_note=""):
     if threads_option:
         peak = measured_peak(threads=threads)
         print(f"# measured FMA peak: {peak:.0f} GFLOP/s{peak_note}")
+    args.bandwidth = None
+    if bandwidth:
+        args.bandwidth = measured_bandwidth(threads)
+        print(f"# measured memory bandwidth: {args.bandwidth:.1f} GB/s (bytes read + written, streaming 1 GiB "
+              f"buffers, {threads} thread(s))")
     return args, torch, peak
 
 
-def ratio_columns(label, unit, torch, *, flops=True):
-    """label, pass, fe <unit>, numpy <unit>, fe vs numpy [, torch <unit>, fe vs torch] [, GFLOP/s, % peak]."""
+def ratio_columns(label, unit, torch, *, flops=True, bandwidth=False):
+    """label, pass, fe <unit>, numpy <unit>, fe vs numpy [, torch <unit>, fe vs torch] [, GFLOP/s, % peak]
+    [, MB, GB/s, % bw] (bandwidth: the bytes a pass must move, fe's GB/s, % of the measured bandwidth)."""
     return ([label, "pass", f"fe {unit}", f"numpy {unit}", "fe vs numpy"]
-            + ([f"torch {unit}", "fe vs torch"] if torch else []) + (["GFLOP/s", "% peak"] if flops else []))
+            + ([f"torch {unit}", "fe vs torch"] if torch else []) + (["GFLOP/s", "% peak"] if flops else [])
+            + (["MB", "GB/s", "% bw"] if bandwidth else []))
 
 
-def ratio_row(label, pname, t, *, flop=None, peak=None, torch_time=None, unit="ms"):
-    """One row of ratio_columns from the medians t (keys "fe", "np"); torch_time when PyTorch ran."""
+def ratio_row(label, pname, t, *, flop=None, peak=None, torch_time=None, unit="ms", nbytes=None, bandwidth=None):
+    """One row of ratio_columns from the medians t (keys "fe", "np"); torch_time when PyTorch ran;
+    nbytes (the bytes the pass must move) and bandwidth (measured GB/s) for the bandwidth columns."""
     scale = {"ms": 1e3, "us": 1e6}[unit]
     npt = t.get("np") if NUMPY_THREADS_KNOWN else None
     row = {label[0]: label[1], "pass": pname, f"fe {unit}": t["fe"] * scale,
@@ -253,6 +268,10 @@ def ratio_row(label, pname, t, *, flop=None, peak=None, torch_time=None, unit="m
            "GFLOP/s": None if flop is None else flop / t["fe"] * 1e-9}
     if flop is not None:
         row["% peak"] = 100 * row["GFLOP/s"] / peak
+    if nbytes is not None:
+        row["MB"] = nbytes * 1e-6
+        row["GB/s"] = nbytes / t["fe"] * 1e-9
+        row["% bw"] = None if not bandwidth else 100 * row["GB/s"] / bandwidth
     if torch_time is not None:
         row[f"torch {unit}"] = torch_time * scale
         row["fe vs torch"] = torch_time / t["fe"]

@@ -95,9 +95,106 @@ def conv_cases(torch, x, w, stride, pad):
     return cases
 
 
+def memory_cases(torch, rng):
+    """[(name, {pass: {competitor: callable}}, {pass: bytes the pass must move})] for the memory-bound ops:
+    max pool and avg pool 2x2 over (64,32,28,28), batch norm (training) over (32,64,32,32); forward,
+    backward alone (the kernel's, given dy and what the forward saved) and forward+backward."""
+    x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
+    xb = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
+    E, EB = x.nbytes, xb.nbytes
+    win = ((2, 2), (2, 2), (0, 0))
+    X, XB = fe.from_numpy(x), fe.from_numpy(xb)
+    Xg, XBg = fe.tensor(x, requires_grad=True), fe.tensor(xb, requires_grad=True)
+    y, argmax = RP.max_pool2d_forward(x, 2)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dyb = rng.standard_normal(xb.shape).astype(np.float32)
+    dx, dxb = np.empty_like(x), np.empty_like(xb)
+    xb3, dyb3, dxb3 = (a.reshape(32, 64, -1) for a in (xb, dyb, dxb))
+    _, mean, invstd, _ = RN.batch_norm_forward(xb)
+    mean, invstd = mean.astype(np.float32), invstd.astype(np.float32)
+
+    def fe_fb(fn, Xg, dy):
+        def run():
+            Xg.grad = None
+            fn(Xg).backward(dy)
+        return run
+
+    def np_fb_max():
+        yy, am = RP.max_pool2d_forward(x, 2)
+        RP.max_pool2d_backward(dy, am, x.shape, 2)
+
+    def np_fb_avg():
+        RP.avg_pool2d_forward(x, 2)
+        RP.avg_pool2d_backward(dy, x.shape, 2)
+
+    def np_fb_bn():
+        _, m, s, _ = RN.batch_norm_forward(xb)
+        RN.batch_norm_backward(dyb, xb, None, m, s)
+
+    cases = [
+        ("max pool 2x2 (64,32,28,28)",
+         {"fwd": {"fe": lambda: F.max_pool2d(X, 2), "np": lambda: RP.max_pool2d_forward(x, 2)},
+          "bwd": {"fe": lambda: _C.max_pool2d_backward(dy, argmax, dx, *win, (1, 1)),
+                  "np": lambda: RP.max_pool2d_backward(dy, argmax, x.shape, 2)},
+          "fwd+bwd": {"fe": fe_fb(lambda t: F.max_pool2d(t, 2), Xg, dy), "np": np_fb_max}},
+         {"fwd": E * 1.75, "bwd": E * 1.75, "fwd+bwd": E * 3.5}),
+        ("avg pool 2x2 (64,32,28,28)",
+         {"fwd": {"fe": lambda: F.avg_pool2d(X, 2), "np": lambda: RP.avg_pool2d_forward(x, 2)},
+          "bwd": {"fe": lambda: _C.avg_pool2d_backward(dy, dx, *win),
+                  "np": lambda: RP.avg_pool2d_backward(dy, x.shape, 2)},
+          "fwd+bwd": {"fe": fe_fb(lambda t: F.avg_pool2d(t, 2), Xg, dy),
+                      "np": np_fb_avg}},
+         {"fwd": E * 1.25, "bwd": E * 1.25, "fwd+bwd": E * 2.5}),
+        ("batch norm (32,64,32,32)",
+         {"fwd": {"fe": lambda: F.batch_norm(XB, training=True), "np": lambda: RN.batch_norm_forward(xb)},
+          "bwd": {"fe": lambda: _C.batch_norm_backward(dyb3, xb3, None, mean, invstd, dxb3, None, None, True),
+                  "np": lambda: RN.batch_norm_backward(dyb, xb, None, mean, invstd)},
+          "fwd+bwd": {"fe": fe_fb(lambda t: F.batch_norm(t, training=True), XBg, dyb), "np": np_fb_bn}},
+         {"fwd": EB * 2, "bwd": EB * 3, "fwd+bwd": EB * 5}),
+    ]
+    if torch:
+        tf = torch.nn.functional
+        xt, xbt, dyt, dybt = (torch.from_numpy(a) for a in (x, xb, dy, dyb))
+        yt, it = tf.max_pool2d(xt, 2, return_indices=True)
+        st = torch.from_numpy(mean), torch.from_numpy(invstd)
+
+        def t_fb(fn, a, g):
+            ag = a.clone().requires_grad_(True)
+
+            def run():
+                ag.grad = None
+                fn(ag).backward(g)
+            return run
+        aten = torch.ops.aten
+        for (name, c, _), fwd, bwd, fb in zip(cases, (
+                lambda: tf.max_pool2d(xt, 2), lambda: tf.avg_pool2d(xt, 2),
+                lambda: tf.batch_norm(xbt, None, None, training=True)), (
+                lambda: aten.max_pool2d_with_indices_backward(dyt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, it),
+                lambda: aten.avg_pool2d_backward(dyt, xt, [2, 2], [2, 2], [0, 0], False, True, None),
+                lambda: aten.native_batch_norm_backward(dybt, xbt, None, None, None, *st, True, 1e-5,
+                                                        [True, False, False])), (
+                t_fb(lambda t: tf.max_pool2d(t, 2), xt, dyt), t_fb(lambda t: tf.avg_pool2d(t, 2), xt, dyt),
+                t_fb(lambda t: tf.batch_norm(t, None, None, training=True), xbt, dybt))):
+            c["fwd"]["torch"], c["bwd"]["torch"], c["fwd+bwd"]["torch"] = fwd, bwd, fb
+    return cases
+
+
+def memory_rows(torch, rng, rounds, bandwidth, threads=1):
+    """The table of the memory-bound ops: ms, ratios, the bytes each pass must move, GB/s, % bandwidth.
+    On several threads each competitor's batch starts after a pause (interleaved_medians' settle): these
+    calls last a millisecond, shorter than the time the previous library's pool keeps spinning."""
+    table = Table(ratio_columns("op", "ms", torch, flops=False, bandwidth=True))
+    for name, passes, nbytes in memory_cases(torch, rng):
+        for pname, fns in passes.items():
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=0.05 if threads > 1 else 0.0)
+            table.add(**ratio_row(("op", name), pname, t, torch_time=t.get("torch"), nbytes=nbytes[pname],
+                                  bandwidth=bandwidth))
+    return table
+
+
 def main():
     args, torch, peak = start(__doc__, "convolution / pooling / batch norm, float32, {threads} thread(s)",
-                              threads_option=True)
+                              threads_option=True, bandwidth=True)
     table = Table(ratio_columns("op", "ms", torch))
     rng = np.random.default_rng(0)
     rounds = 3 if args.quick else 5
@@ -115,26 +212,13 @@ def main():
             t = interleaved_medians(cases[pname], rounds=rounds, min_seconds=0.02)
             tt = min(t["torch_nchw"], t["torch_cl"]) if torch else None
             table.add(**ratio_row(("op", name), pname, t, flop=fl, peak=peak, torch_time=tt))
-    # memory-bound ops: pooling and batch norm
-    x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
-    xb = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
-    X, XB = fe.from_numpy(x), fe.from_numpy(xb)
-    mem = [("max pool 2x2 (64,32,28,28)", {"fe": lambda: F.max_pool2d(X, 2),
-                                            "np": lambda: RP.max_pool2d_forward(x, 2)}, x.nbytes * 1.25),
-           ("avg pool 2x2 (64,32,28,28)", {"fe": lambda: F.avg_pool2d(X, 2),
-                                            "np": lambda: RP.avg_pool2d_forward(x, 2)}, x.nbytes * 1.25),
-           ("batch norm (32,64,32,32)", {"fe": lambda: F.batch_norm(XB, training=True),
-                                          "np": lambda: RN.batch_norm_forward(xb)}, xb.nbytes * 3)]
-    if torch:
-        xt, xbt = torch.from_numpy(x), torch.from_numpy(xb)
-        mem[0][1]["torch"] = lambda: torch.nn.functional.max_pool2d(xt, 2)
-        mem[1][1]["torch"] = lambda: torch.nn.functional.avg_pool2d(xt, 2)
-        mem[2][1]["torch"] = lambda: torch.nn.functional.batch_norm(xbt, None, None, training=True)
-    for name, fns, nbytes in mem:
-        t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02)
-        table.add(**ratio_row(("op", f"{name} {nbytes / t['fe'] * 1e-9:.0f} GB/s"), "fwd", t,
-                              torch_time=t.get("torch")))
     print(table.render())
+    mem_table = memory_rows(torch, rng, rounds, args.bandwidth, args.threads)
+    print(mem_table.render())
+    print("# MB: the bytes a pass must move at the least (float32 data, int64 argmax): max pool fwd reads x and "
+          "writes y (x/4) and argmax (x/2), its bwd reads dy and argmax and writes dx; avg pool moves x and y; "
+          "batch norm fwd reads x and writes y, bwd reads dy and x and writes dx; fwd+bwd is the sum. "
+          "% bw: of the measured memory bandwidth above.")
     x = rng.standard_normal((32, 64, 32, 32)).astype(np.float32)
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
     tracemalloc.start()
@@ -143,7 +227,7 @@ def main():
     tracemalloc.stop()
     print(f"# peak memory of the ResNet-shape forward (NumPy allocations): {peak_bytes / 2**20:.1f} MiB "
           f"(input {x.nbytes / 2**20:.1f} MiB, output {x.nbytes / 2**20:.1f} MiB)")
-    write_json(args.json, {"rows": table.rows})
+    write_json(args.json, {"rows": table.rows + mem_table.rows})
 
 
 if __name__ == "__main__":

@@ -885,6 +885,14 @@ def test_fuzz_fma_peak_gflops(isa, iters, threads):
         assert isa in _C.cpu_info()["available"]
 
 
+@fuzz("memory_bandwidth_gbs")
+@FUZZ
+@given(st.sampled_from([-1, 0, 4095, 4096, 1 << 16]), st.sampled_from([-1, 0, 1, 2]), st.sampled_from([-1, 0, 1, 2]))
+def test_fuzz_memory_bandwidth_gbs(nbytes, threads, repeats):
+    if run_case("memory_bandwidth_gbs", None, _C.memory_bandwidth_gbs, nbytes, threads, repeats):
+        assert nbytes >= 4096 and threads >= 1 and repeats >= 1
+
+
 # ---- recurrent layers ------------------------------------------------------------------------------------
 
 RNN_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}

@@ -67,17 +67,49 @@ def test_module_running_stats_eval_and_state_dict(rng):
         nn.BatchNorm1d(3)(fe.zeros(1, 3))
 
 
-def test_threads_bitwise(rng, threads):
-    x = rng.standard_normal((32, 16, 12, 12)).astype(np.float32)
+@pytest.mark.parametrize("shape", [(32, 16, 24, 24), (4096, 64), (3, 8, 5000)])
+def test_threads_bitwise(rng, threads, shape):
+    """Channels split over threads, each channel's sums in a fixed order: 1, 2, 3 and 7 threads give the
+    same bits (images, features, runs longer than a statistics chunk)."""
+    x = (rng.standard_normal(shape) * 2 + 5).astype(np.float32)
     outs = []
-    for n in (1, 2):
+    for n in (1, 2, 3, 7):
         fe.set_num_threads(n)
         X = fe.tensor(x, requires_grad=True)
         y = fe.nn.functional.batch_norm(X, training=True)
         (y * y).sum().backward()
         outs.append((y.data, X.grad))
-    for a, b in zip(*outs):
-        assert np.array_equal(a, b)
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mean", [1e3, 1e4, 1e5])
+def test_large_mean_keeps_the_precision_of_the_dtype(isa, rng, dtype, mean):
+    """Data far from zero (mean 1e3-1e5, std 1) against the float64 reference of the same values, at the
+    usual tolerances: statistics, output and gradients (given the saved statistics). Runs of every kind:
+    shorter than 16 (features), image rows, and longer than one statistics chunk (2048 values)."""
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for shape in [(64, 3), (16, 3, 7, 9), (2, 3, 4099)]:
+        x = (rng.standard_normal(shape) + mean * np.array([1, -1, 0.5]).reshape((1, 3) + (1,) * (len(shape) - 2)))
+        x = x.astype(dtype)
+        g, b = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+        X, G, B = (fe.tensor(a, requires_grad=True) for a in (x, g, b))
+        y = fe.nn.functional.batch_norm(X, weight=G, bias=B, training=True)
+        x64, g64, b64 = (a.astype(np.float64) for a in (x, g, b))
+        want, m64, s64, _ = R.batch_norm_forward(x64, g64, b64)
+        np.testing.assert_allclose(y.data, want, **tol, err_msg=f"{shape}")
+        y3, m, s = np.empty(x.shape, dtype).reshape(shape[0], 3, -1), np.empty(3, dtype), np.empty(3, dtype)
+        fe._C.batch_norm_forward(x.reshape(y3.shape), None, None, y3, m, s, None, 1e-5)
+        np.testing.assert_allclose(m, m64, rtol=1e-7 if dtype == np.float32 else 1e-14)
+        np.testing.assert_allclose(s, s64, rtol=1e-5 if dtype == np.float32 else 1e-10)
+        dy = rng.standard_normal(shape).astype(dtype)
+        y.backward(dy)
+        dx, dg, db = R.batch_norm_backward(dy.astype(np.float64), x64, g64, m.astype(np.float64),
+                                           s.astype(np.float64))
+        for got, ref in ((X.grad, dx), (G.grad, dg), (B.grad, db)):
+            np.testing.assert_allclose(got, ref, **tol, err_msg=f"{shape}")
 
 
 def test_matches_torch(rng):

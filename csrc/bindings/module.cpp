@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/bandwidth.h"
 #include "common/cpu.h"
 #include "common/parallel.h"
 #include "bindings/common.h"
@@ -70,6 +71,16 @@ PYBIND11_MODULE(_C, m) {
         "Sets the kernel thread count for every thread of the process (and ends the adaptive default).");
   m.def("_kernel_threads", &fe::get_num_threads,
         "Threads a kernel started now would use (1 while the adaptive default finds one thread faster).");
+  m.def(
+      "memory_bandwidth_gbs",
+      [](int64_t nbytes, int threads, int repeats) {
+        py::gil_scoped_release nogil;
+        return fe::measure_bandwidth_gbs(nbytes, threads, repeats);
+      },
+      py::arg("nbytes") = int64_t(1) << 30, py::arg("threads") = 1, py::arg("repeats") = 3,
+      "Measured memory bandwidth (GB/s, bytes read + bytes written) of a streaming dst = 2 * src over two "
+      "float buffers of nbytes each on `threads` threads, the best of `repeats` runs (ValueError for "
+      "nbytes < 4096, threads < 1 or repeats < 1).");
   bind_gemm(m);
   bind_softmax(m);
   bind_optim(m);

@@ -88,11 +88,15 @@ void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pa
   require_no_overlap(dx, argmax, "dx", "argmax");  // dx's writes would change indices not yet read
   const int64_t* pa = static_cast<const int64_t*>(argmax.data());
   const int64_t plane = g.H * g.W;
-  for (int64_t i = 0, n = argmax.size(); i < n; ++i)
-    if (pa[i] < -1 || pa[i] >= plane) throw py::index_error("argmax holds " + std::to_string(pa[i]) + ", outside a plane of " + std::to_string(plane));
+  // The kernel checks every index as it reads it (one pass over argmax, not two), skips and counts those
+  // outside [-1, H*W); then the first of them is named here (dx holds the other indices' gradient).
+  int64_t bad = 0;
   run_pool<T>(dy, dx, dx.shape(0) * g.C, [&](const auto& kk, const T* pdy, T* pdx, int64_t planes, int nt) {
-    fe::pool::maxpool_backward<T>(kk, pdy, pa, g, pdx, planes, nt);
+    bad = fe::pool::maxpool_backward<T>(kk, pdy, pa, g, pdx, planes, nt);
   });
+  for (int64_t i = 0, n = argmax.size(); bad && i < n; ++i)
+    if (pa[i] < -1 || pa[i] >= plane)
+      throw py::index_error("argmax holds " + std::to_string(pa[i]) + ", outside a plane of " + std::to_string(plane));
 }
 
 template <class T>

@@ -9,7 +9,9 @@ namespace fe {
 namespace norm {
 namespace {
 
-constexpr int kLanes = 16;
+// 64 partial sums: four AVX-512 float accumulators, so the sums run at the adder's throughput, not its
+// latency (one accumulator held the statistics pass to ~15 GB/s)
+constexpr int kLanes = 64;
 
 // Sums of f(j), j < n, with kLanes partial accumulators of type A (vectorised, fixed order).
 template <class A, class F>
@@ -56,7 +58,128 @@ inline bool channel_stats(const T* x, int64_t N, int64_t C, int64_t L, int64_t c
   return sizeof(A) == sizeof(double) || (finite(s) && finite(v) && *var >= 1e-28);
 }
 
-// y = a * x + b over channel c's runs, in arithmetic A.
+// The moments of one chunk of contiguous values (a run of a channel, or a piece of a long one): count,
+// mean and the sum of squared deviations M2, in two sweeps over the chunk: its sum, then the sums of
+// d = x - (the sum's mean) and of d*d. The chunk is at most kChunk values, so the second sweep reads it
+// from L1: the statistics cost one pass over memory, not the two of "mean, then variance", with the
+// two-pass formula's accuracy (no E[x^2] - E[x]^2 cancellation); chunks combine in double.
+constexpr int64_t kChunk = 2048;
+
+struct Moments {
+  double n = 0, mean = 0, m2 = 0;
+  // Chan et al.'s pairwise update: this and b combined (b after this, a fixed order)
+  void add(const Moments& b) {
+    if (b.n == 0) return;
+    const double n_ab = n + b.n, delta = b.mean - mean;
+    mean += delta * (b.n / n_ab);
+    m2 += b.m2 + delta * delta * (n * (b.n / n_ab));
+    n = n_ab;
+  }
+};
+
+// A chunk's moments in arithmetic A (kLanes partial sums, fixed order); false where float overflowed
+// (values of 1e19 square to 1e38) or the deviations may have lost digits to its underflow (1e-19).
+template <class A, class T>
+inline bool chunk_moments_in(const T* x, int64_t n, Moments* r) {
+  const A s = lane_sum<A>(n, [&](int64_t j) { return static_cast<A>(x[j]); });
+  const A m = s / static_cast<A>(n);
+  // three lane sums (the first from memory, the other two from L1): written as one loop with two
+  // accumulator arrays, GCC vectorised it across the lanes' strided elements, 5x slower
+  const double s1 = static_cast<double>(lane_sum<A>(n, [&](int64_t j) { return static_cast<A>(x[j]) - m; }));
+  const double s2 = static_cast<double>(lane_sum<A>(n, [&](int64_t j) {
+    const A d = static_cast<A>(x[j]) - m;
+    return d * d;
+  }));
+  r->n = static_cast<double>(n);
+  r->mean = static_cast<double>(m) + s1 / r->n;  // the first sum's rounding, corrected
+  r->m2 = s2 - s1 * (s1 / r->n);                 // about the corrected mean
+  if (r->m2 < 0) r->m2 = 0;
+  return sizeof(A) == sizeof(double) ||
+         (finite(static_cast<double>(s)) && finite(s1) && finite(s2) && (r->m2 == 0 || r->m2 / r->n >= 1e-28));
+}
+
+// T's arithmetic (fast: float lanes are twice double's), or double where float's failed.
+template <class T>
+inline Moments chunk_moments(const T* x, int64_t n) {
+  Moments r;
+  if (!chunk_moments_in<T>(x, n, &r)) chunk_moments_in<double>(x, n, &r);
+  return r;
+}
+
+// Channel c's mean and biased variance, in double. Runs of 16 values or more (images): chunk moments
+// combined in order (runs, then chunks of a run), one pass over memory. Shorter runs (features, L = 1,
+// strided by C): the sum, then the squared deviations, each a lane sum down the batch.
+template <class T>
+inline void channel_moments(const T* x, int64_t N, int64_t C, int64_t L, int64_t c, double* mean, double* var) {
+  if (L >= 16) {
+    Moments acc;
+    for (int64_t n = 0; n < N; ++n) {
+      const T* run = x + (n * C + c) * L;
+      for (int64_t j = 0; j < L; j += kChunk) acc.add(chunk_moments(run + j, L - j < kChunk ? L - j : kChunk));
+    }
+    *mean = acc.mean;
+    *var = acc.m2 / acc.n;
+    return;
+  }
+  channel_stats<double>(x, N, C, L, c, mean, var);
+}
+
+// Splits m into hi + lo with hi = m rounded to A (lo = 0 when A is double): x - m computed as
+// (x - hi) - lo keeps the digits of a large mean that A cannot hold (mean 1e4 in float: 1e-3 lost).
+template <class A>
+inline void split_mean(double m, A* hi, A* lo) {
+  *hi = static_cast<A>(m);
+  *lo = static_cast<A>(m - static_cast<double>(*hi));
+}
+
+// y = (x - mean) * a + b over channel c's runs, in arithmetic A.
+template <class A, class T>
+inline void normalise(const T* x, int64_t N, int64_t C, int64_t L, int64_t c, double mean, double a, double b,
+                      T* y) {
+  A hi, lo;
+  split_mean<A>(mean, &hi, &lo);
+  const A aa = static_cast<A>(a), bb = static_cast<A>(b);
+  for (int64_t n = 0; n < N; ++n) {
+    const T* __restrict__ xr = x + (n * C + c) * L;
+    T* __restrict__ yr = y + (n * C + c) * L;
+    for (int64_t j = 0; j < L; ++j) yr[j] = static_cast<T>(((static_cast<A>(xr[j]) - hi) - lo) * aa + bb);
+  }
+}
+
+// Whether T's arithmetic is safe for normalise: every value and intermediate far from overflow and a
+// a normal number (|x - mean| <= sqrt(M var), |(x - mean) * a| <= |gamma| sqrt(M)). Values near float's
+// largest, or a variance near its underflow, take double.
+template <class T>
+inline bool normalise_in_t(double M, double mean, double var, double a, double g, double b) {
+  if (sizeof(T) == sizeof(double)) return true;
+  const double big = 1e36, spread = __builtin_sqrt(M * var);
+  const double aa = a < 0 ? -a : a;
+  const double gg = g < 0 ? -g : g, bb = b < 0 ? -b : b, mm = mean < 0 ? -mean : mean;
+  return mm + spread < big && (aa == 0 || (aa > 1e-30 && aa < 1e30)) && gg * __builtin_sqrt(M) < big && bb < big;
+}
+
+template <class T>
+void forward_train_body(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, double eps,
+                        T* y, T* mean_out, T* invstd_out, T* var_out, int64_t c0, int64_t c1) {
+  const double M = static_cast<double>(N * L);
+  for (int64_t c = c0; c < c1; ++c) {
+    double mean, var;
+    channel_moments(x, N, C, L, c, &mean, &var);  // pass 1: statistics, in double
+    const double invstd = 1.0 / __builtin_sqrt(var + eps);
+    mean_out[c] = static_cast<T>(mean);
+    invstd_out[c] = static_cast<T>(invstd);
+    if (var_out) var_out[c] = static_cast<T>(var);
+    const double g = gamma ? static_cast<double>(gamma[c]) : 1.0, b = beta ? static_cast<double>(beta[c]) : 0.0;
+    const double a = g * invstd;
+    // pass 2: normalisation fused with the affine
+    if (normalise_in_t<T>(M, mean, var, a, g, b))
+      normalise<T>(x, N, C, L, c, mean, a, b, y);
+    else
+      normalise<double>(x, N, C, L, c, mean, a, b, y);
+  }
+}
+
+// y = a * x + b over channel c's runs, in arithmetic A (evaluation: given statistics).
 template <class A, class T>
 inline void affine(const T* x, int64_t N, int64_t C, int64_t L, int64_t c, double a, double b, T* y) {
   const A aa = static_cast<A>(a), bb = static_cast<A>(b);
@@ -64,27 +187,6 @@ inline void affine(const T* x, int64_t N, int64_t C, int64_t L, int64_t c, doubl
     const T* xr = x + (n * C + c) * L;
     T* yr = y + (n * C + c) * L;
     for (int64_t j = 0; j < L; ++j) yr[j] = static_cast<T>(aa * static_cast<A>(xr[j]) + bb);
-  }
-}
-
-template <class T>
-void forward_train_body(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, double eps,
-                        T* y, T* mean_out, T* invstd_out, T* var_out, int64_t c0, int64_t c1) {
-  for (int64_t c = c0; c < c1; ++c) {
-    double mean, var;
-    const bool in_t = channel_stats<T>(x, N, C, L, c, &mean, &var);  // T's arithmetic: fast, usually enough
-    if (!in_t) channel_stats<double>(x, N, C, L, c, &mean, &var);
-    const double invstd = 1.0 / __builtin_sqrt(var + eps);
-    mean_out[c] = static_cast<T>(mean);
-    invstd_out[c] = static_cast<T>(invstd);
-    if (var_out) var_out[c] = static_cast<T>(var);
-    const double a = (gamma ? static_cast<double>(gamma[c]) : 1.0) * invstd;
-    const double b = (beta ? static_cast<double>(beta[c]) : 0.0) - a * mean;
-    // where T's statistics overflowed, so may a (1e-38, a float32 denormal) and a * x: double again
-    if (in_t)
-      affine<T>(x, N, C, L, c, a, b, y);
-    else
-      affine<double>(x, N, C, L, c, a, b, y);
   }
 }
 
@@ -101,9 +203,10 @@ void forward_eval_body(const T* x, int64_t N, int64_t C, int64_t L, const T* gam
 template <class A, class T>
 inline bool channel_grad_sums(const T* dy, const T* x, int64_t N, int64_t C, int64_t L, int64_t c, double m,
                               double* sdy, double* sdyx) {
-  const A mm = static_cast<A>(m);  // both sums are 0 for an empty batch
+  A hi, lo;  // both sums are 0 for an empty batch
+  split_mean<A>(m, &hi, &lo);
   auto d1 = [&](int64_t i) { return static_cast<A>(dy[i]); };
-  auto d2 = [&](int64_t i) { return static_cast<A>(dy[i]) * (static_cast<A>(x[i]) - mm); };
+  auto d2 = [&](int64_t i) { return static_cast<A>(dy[i]) * ((static_cast<A>(x[i]) - hi) - lo); };
   double s1 = 0, s2 = 0;
   if (L == 1) {
     s1 = channel_sum<A>(N, C, L, c, d1);
@@ -123,13 +226,15 @@ inline bool channel_grad_sums(const T* dy, const T* x, int64_t N, int64_t C, int
 template <class A, class T>
 inline void input_grad(const T* dy, const T* x, int64_t N, int64_t C, int64_t L, int64_t c, double k, double m,
                        double mdy, double ims, T* dx) {
-  const A kk = static_cast<A>(k), mm = static_cast<A>(m), md = static_cast<A>(mdy), is = static_cast<A>(ims);
+  const A kk = static_cast<A>(k), md = static_cast<A>(mdy), is = static_cast<A>(ims);
+  A hi, lo;
+  split_mean<A>(m, &hi, &lo);
   for (int64_t n = 0; n < N; ++n) {
-    const T* dr = dy + (n * C + c) * L;
-    const T* xr = x + (n * C + c) * L;
-    T* out = dx + (n * C + c) * L;
+    const T* __restrict__ dr = dy + (n * C + c) * L;
+    const T* __restrict__ xr = x + (n * C + c) * L;
+    T* __restrict__ out = dx + (n * C + c) * L;
     for (int64_t j = 0; j < L; ++j)
-      out[j] = static_cast<T>(kk * (static_cast<A>(dr[j]) - md - (static_cast<A>(xr[j]) - mm) * is));
+      out[j] = static_cast<T>(kk * (static_cast<A>(dr[j]) - md - ((static_cast<A>(xr[j]) - hi) - lo) * is));
   }
 }
 

@@ -1,5 +1,7 @@
 // Max and average pooling, NCHW: per-ISA plane kernels (pool_isa.cpp) and drivers that split the N*C
-// planes over threads (pool.cpp). Every plane is one thread's, so no result depends on the thread count.
+// planes over threads in one parallel region (pool.cpp). Every plane is one thread's, so no result
+// depends on the thread count. Each pass reads its inputs and writes its outputs once (memory-bound:
+// bench/conv.py quotes them in GB/s against the measured bandwidth).
 #pragma once
 #include <cstdint>
 
@@ -17,8 +19,10 @@ struct Kernels {
   // planes [p0, p1) of x (P, H, W): y (P, OH, OW) and the flat index in H*W of each max (padding
   // never wins; a window of padding only gives -inf and index -1)
   void (*maxpool)(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1);
-  // dx (P, H, W) overwritten: dy summed at each argmax, 0 where no window took the max
-  void (*maxpool_backward)(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0, int64_t p1);
+  // dx (P, H, W) overwritten: dy summed at each argmax, 0 where no window took the max. Returns the
+  // number of argmax outside [-1, H*W) (skipped: the binding raises IndexError for them).
+  int64_t (*maxpool_backward)(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
+                              int64_t p1);
   // average over kh*kw (padding counts as zeros, PyTorch's count_include_pad=True)
   void (*avgpool)(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1);
   // dx (P, H, W) overwritten: each window's dy / (kh*kw) summed over the windows that cover it (0 if none)
@@ -33,9 +37,10 @@ void fill(Kernels<T>* k, IsaTag<I>);
 template <class T>
 void maxpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t planes,
              int nthreads);
+// Returns the number of argmax outside [-1, H*W) (skipped; dx is the gradient of the others).
 template <class T>
-void maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
-                      int64_t planes, int nthreads);
+int64_t maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
+                         int64_t planes, int nthreads);
 template <class T>
 void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads);
 template <class T>

@@ -1,8 +1,18 @@
 // Max and average pooling loops (NCHW planes), compiled once per ISA level (common/isa.h): plain loops
-// the compiler vectorises with that file's flags.
+// the compiler vectorises with that file's flags, and for float on AVX-512 explicit kernels where GCC's
+// loops ran mostly in scalar epilogues (rows of 14-16 outputs) or stalled on their own stores:
+//   forward:  2x2 stride 2 one pass, 16 outputs a step (maxpool_2x2s2_row_avx512, avg: a plain loop);
+//             any other window 16 outputs a block, the running best/sum in registers (pool_blocks_avx512);
+//   backward: disjoint windows inside the plane (kernel <= stride, no padding) write dx once, row by row;
+//             others: max by scatter of each plane, avg by gather (AVX-512, stride 1-2) or sweeps.
+// Every plane is one thread's and the order of every sum is fixed by the shape alone.
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
 #include "common/isa.h"
 #include "kernels/pool/pool.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <vector>
 
 namespace fe {
 namespace pool {
@@ -50,8 +60,290 @@ void maxpool_hpass_any(const T* m, const int32_t* idx, int64_t n, int64_t sw, in
     maxpool_hpass<T, 0, 0>(m, idx, n, sw, kw, y, argmax);
 }
 
+// Whether every window lies inside the plane and no two windows share an input (the common pooling
+// layer: kernel_size = stride, no padding): then each input has at most one window, and the backward
+// writes dx in one pass.
+inline bool disjoint_inside(const Geometry& g) {
+  return g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kh <= g.sh && g.kw <= g.sw;
+}
+
+// The outputs q in [lo, hi) whose input column q * s + c lies inside [0, W) (of OW outputs).
+inline void inside_span(int64_t c, int64_t s, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
+  int64_t a = c >= 0 ? 0 : (-c + s - 1) / s;
+  int64_t b = c > W - 1 ? 0 : (W - 1 - c) / s + 1;
+  if (a > OW) a = OW;
+  if (b > OW) b = OW;
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+// For each window column j, the outputs [lo, hi) whose input column lies inside: {lo_0, hi_0, lo_1, ...}.
+inline std::vector<int64_t> column_spans(const Geometry& g) {
+  std::vector<int64_t> spans(static_cast<std::size_t>(2 * g.kw));
+  for (int64_t j = 0; j < g.kw; ++j) inside_span(j * g.dw - g.pw, g.sw, g.W, g.OW, &spans[2 * j], &spans[2 * j + 1]);
+  return spans;
+}
+
+// For each input row h and window row i, the output row oh whose window row i is h, or -1:
+// rows[h * kh + i]. Computed once per call (a division per row and plane cost more than the row's work).
+inline std::vector<int64_t> window_rows(const Geometry& g) {
+  std::vector<int64_t> rows(static_cast<std::size_t>(g.H * g.kh), -1);
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t h = oh * g.sh - g.ph + i * g.dh;
+      if (h >= 0 && h < g.H) rows[h * g.kh + i] = oh;
+    }
+  return rows;
+}
+
+// Disjoint windows: the output row whose window covers input row h, or -1 (see window_rows).
+inline std::vector<int64_t> covering_rows(const Geometry& g) {
+  const std::vector<int64_t> rows = window_rows(g);
+  std::vector<int64_t> cover(static_cast<std::size_t>(g.H), -1);
+  for (int64_t h = 0; h < g.H; ++h)
+    for (int64_t i = 0; i < g.kh; ++i)
+      if (rows[h * g.kh + i] >= 0) cover[h] = rows[h * g.kh + i];
+  return cover;
+}
+
+inline bool is_2x2_stride_2(const Geometry& g) {
+  return g.H * g.W < (int64_t(1) << 31) && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
+}
+
+#if defined(__AVX512F__)
+// 2x2 stride-2 max pooling on float rows with AVX-512 (the hot case: LeNet, most CNNs). An output row
+// is short (14 in LeNet), so the compiler's loops would run it mostly in their scalar epilogues; here
+// 16 outputs per step and one masked step for the rest (masked lanes are neither read nor written).
+inline __mmask16 tail16(int64_t r) { return r >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << r) - 1u); }
+
+// Output row of y/argmax from input rows r0, r1 (W columns each, r0 at flat index `base` of the plane):
+// the rule of maxpool_take in raster order a, b (row 0), c, d (row 1).
+inline void maxpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t OW, int64_t base, int32_t W,
+                                     float* y, int64_t* argmax) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i one = _mm512_set1_epi32(1), w1 = _mm512_set1_epi32(W), w2 = _mm512_set1_epi32(W + 1);
+  const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  for (int64_t q = 0; q < OW; q += 16) {
+    const int64_t n = OW - q < 16 ? OW - q : 16;
+    const __mmask16 mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0), my = tail16(n);
+    const __m512 r0lo = _mm512_maskz_loadu_ps(mlo, r0 + 2 * q), r0hi = _mm512_maskz_loadu_ps(mhi, r0 + 2 * q + 16);
+    const __m512 r1lo = _mm512_maskz_loadu_ps(mlo, r1 + 2 * q), r1hi = _mm512_maskz_loadu_ps(mhi, r1 + 2 * q + 16);
+    const __m512 a = _mm512_permutex2var_ps(r0lo, even, r0hi), b = _mm512_permutex2var_ps(r0lo, odd, r0hi);
+    const __m512 c = _mm512_permutex2var_ps(r1lo, even, r1hi), d = _mm512_permutex2var_ps(r1lo, odd, r1hi);
+    __m512 m = a;
+    __m512i k = _mm512_setzero_si512();
+    // better: greater, or a NaN over a number
+    __mmask16 t = _mm512_cmp_ps_mask(b, m, _CMP_GT_OQ) |
+                  (_mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+    m = _mm512_mask_mov_ps(m, t, b);
+    k = _mm512_mask_mov_epi32(k, t, one);
+    t = _mm512_cmp_ps_mask(c, m, _CMP_GT_OQ) |
+        (_mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+    m = _mm512_mask_mov_ps(m, t, c);
+    k = _mm512_mask_mov_epi32(k, t, w1);
+    t = _mm512_cmp_ps_mask(d, m, _CMP_GT_OQ) |
+        (_mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q));
+    m = _mm512_mask_mov_ps(m, t, d);
+    k = _mm512_mask_mov_epi32(k, t, w2);
+    _mm512_mask_storeu_ps(y + q, my, m);
+    const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base + 2 * q), lane2);
+    const __m512i b1 = _mm512_add_epi64(b0, _mm512_set1_epi64(16));
+    const __m512i k0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k));
+    const __m512i k1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1));
+    _mm512_mask_storeu_epi64(argmax + q, static_cast<__mmask8>(my), _mm512_add_epi64(b0, k0));
+    _mm512_mask_storeu_epi64(argmax + q + 8, static_cast<__mmask8>(my >> 8), _mm512_add_epi64(b1, k1));
+  }
+}
+
+// One input row (flat index `row` in the plane) of the 2x2 stride-2 max-pooling gradient: columns 2q and
+// 2q + 1 get d[q] where a[q] names them, else 0. Returns the number of hits (see maxpool_backward_disjoint).
+inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* a, int64_t OW, int64_t row,
+                                                 float* out) {
+  const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+  int64_t hits = 0;
+  for (int64_t q = 0; q < OW; q += 16) {
+    const int64_t n = OW - q < 16 ? OW - q : 16;
+    const __mmask16 my = tail16(n), mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0);
+    const __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64(row + 2 * q), lane2);
+    const __m512i c1 = _mm512_add_epi64(c0, _mm512_set1_epi64(16));
+    const __m512i rel0 = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(my), a + q), c0);
+    const __m512i rel1 = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(my >> 8), a + q + 8), c1);
+    const __mmask16 e0 = my & static_cast<__mmask16>(_mm512_cmpeq_epi64_mask(rel0, zero) |
+                                                       (_mm512_cmpeq_epi64_mask(rel1, zero) << 8));
+    const __mmask16 e1 = my & static_cast<__mmask16>(_mm512_cmpeq_epi64_mask(rel0, one) |
+                                                       (_mm512_cmpeq_epi64_mask(rel1, one) << 8));
+    const __m512 dv = _mm512_maskz_loadu_ps(my, d + q);
+    const __m512 v0 = _mm512_maskz_mov_ps(e0, dv), v1 = _mm512_maskz_mov_ps(e1, dv);
+    _mm512_mask_storeu_ps(out + 2 * q, mlo, _mm512_permutex2var_ps(v0, lo, v1));
+    _mm512_mask_storeu_ps(out + 2 * q + 16, mhi, _mm512_permutex2var_ps(v0, hi, v1));
+    hits += __builtin_popcount(e0) + __builtin_popcount(e1);
+  }
+  return hits;
+}
+
+// Lanes [a, b) (of 16) of row[(q0 + l) * sw + c]: the window offset's candidates of outputs q0 + l whose
+// input lies inside (a, b from the column's span). No other element is read; other lanes are 0.
+inline __m512 window_lanes(const float* row, int64_t c, int64_t q0, int64_t sw, int a, int b) {
+  const float* base = row + q0 * sw + c;  // lane l at base + l * sw
+  if (sw == 1) return _mm512_maskz_loadu_ps(static_cast<__mmask16>(tail16(b) & ~tail16(a)), base);
+  if (sw == 2) {  // lanes a..b-1 are elements 2a .. 2(b-1) of two vectors, then the even ones
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const uint32_t bits = static_cast<uint32_t>(((uint64_t(1) << (2 * b - 1)) - 1) & ~((uint64_t(1) << (2 * a)) - 1));
+    const __m512 lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits), base);
+    const __m512 hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(bits >> 16), base + 16);
+    return _mm512_permutex2var_ps(lo, even, hi);
+  }
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(static_cast<int32_t>(sw)));
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(tail16(b) & ~tail16(a)), idx, base, 4);
+}
+
+// Average-pooling gradient of any window with stride sw of 1 or 2 over float planes with AVX-512, by
+// gather rather than scatter: each dx row in blocks of 16 columns, the shares of the windows covering
+// them summed in registers in a fixed order (window rows i, then columns j), then written once. (The
+// scatter sweeps read back their own masked stores, which stalls every load.)
+void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float* dx, int64_t p0, int64_t p1) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), ow_end = _mm512_set1_epi32(int32_t(OW));
+  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(kh * kw));
+  const std::vector<int64_t> rows = window_rows(g);
+  for (int64_t p = p0; p < p1; ++p)
+    for (int64_t h = 0; h < H; ++h) {
+      float* out = dx + (p * H + h) * W;
+      for (int64_t w0 = 0; w0 < W; w0 += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t oh = rows[h * kh + i];  // the window row oh that has h as its row i
+          if (oh < 0) continue;
+          const float* drow = dy + (p * OH + oh) * OW;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t base = w0 + pw - j * dw;  // lane l's output column: (base + l) / sw when it divides
+            const __m512i n = _mm512_add_epi32(_mm512_set1_epi32(int32_t(base)), lane);
+            __m512i ow = n;
+            __mmask16 ok = 0xFFFF;
+            if (sw == 2) {
+              ow = _mm512_srai_epi32(n, 1);
+              ok = _mm512_cmpeq_epi32_mask(_mm512_and_si512(n, one), zero);
+            }
+            ok &= _mm512_cmpge_epi32_mask(ow, zero) & _mm512_cmplt_epi32_mask(ow, ow_end);
+            if (!ok) continue;
+            // the outputs e .. e+15 (only those in [0, OW) read), then spread to the lanes that take them
+            const int64_t e = sw == 2 ? (base >= 0 ? base / 2 : -((1 - base) / 2)) : base;
+            const int64_t t0 = e < 0 ? -e : 0, t1 = OW - e < 16 ? OW - e : 16;
+            const __mmask16 rd = t1 > t0 ? static_cast<__mmask16>(tail16(t1) & ~tail16(t0)) : __mmask16(0);
+            const __m512 v = _mm512_maskz_loadu_ps(rd, drow + e);
+            const __m512 spread = _mm512_permutexvar_ps(_mm512_sub_epi32(ow, _mm512_set1_epi32(int32_t(e))), v);
+            acc = _mm512_mask_add_ps(acc, ok, acc, spread);
+          }
+        }
+        const __mmask16 st = tail16(W - w0 < 16 ? W - w0 : 16);
+        _mm512_mask_storeu_ps(out + w0, st, _mm512_mul_ps(acc, inv));
+      }
+    }
+}
+
+// Max or average pooling of any window over float planes with AVX-512 (H*W < 2^31): 16 outputs of a
+// row per block, the best (or the sum) and its flat index held in registers over the window's offsets
+// in raster order (a row swept offset by offset through memory stalls each load on the masked stores
+// of the sweep before). The same rule and order as the plain loops: a candidate is taken if better or
+// the first inside; the sum adds the inputs inside in raster order.
+template <bool Max>
+void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* argmax, int64_t p0, int64_t p1,
+                        const std::vector<int64_t>& spans) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane_sw = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(sw)));
+  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(kh * kw));
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const int64_t o = (p * OH + oh) * OW;
+      for (int64_t q0 = 0; q0 < OW; q0 += 16) {
+        const int r = static_cast<int>(OW - q0 < 16 ? OW - q0 : 16);
+        __m512 m = Max ? _mm512_set1_ps(-__builtin_inff()) : _mm512_setzero_ps();
+        __m512i k = _mm512_set1_epi32(-1);
+        for (int64_t i = 0; i < kh; ++i) {
+          const int64_t h = oh * sh - ph + i * dh;
+          if (h < 0 || h >= H) continue;
+          const float* row = xp + h * W;
+          for (int64_t j = 0; j < kw; ++j) {
+            const int64_t c = j * dw - pw;
+            const int64_t lo = spans[2 * j] - q0, hi = spans[2 * j + 1] - q0;
+            const int a = static_cast<int>(lo < 0 ? 0 : lo), b = static_cast<int>(hi > r ? r : hi);
+            if (a >= b) continue;
+            const __mmask16 in = static_cast<__mmask16>(tail16(b) & ~tail16(a));
+            const __m512 v = window_lanes(row, c, q0, sw, a, b);
+            if (Max) {
+              const __mmask16 take = in & (_mm512_cmplt_epi32_mask(k, _mm512_setzero_si512()) |
+                                           _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) |
+                                           (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(m, m, _CMP_ORD_Q)));
+              m = _mm512_mask_mov_ps(m, take, v);
+              const __m512i cand = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(h * W + q0 * sw + c)), lane_sw);
+              k = _mm512_mask_mov_epi32(k, take, cand);
+            } else {
+              m = _mm512_mask_add_ps(m, in, m, v);
+            }
+          }
+        }
+        const __mmask16 out = tail16(r);
+        if (Max) {
+          _mm512_mask_storeu_ps(y + o + q0, out, m);
+          _mm512_mask_storeu_epi64(argmax + o + q0, static_cast<__mmask8>(out),
+                                   _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k)));
+          _mm512_mask_storeu_epi64(argmax + o + q0 + 8, static_cast<__mmask8>(out >> 8),
+                                   _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1)));
+        } else {
+          _mm512_mask_storeu_ps(y + o + q0, out, _mm512_mul_ps(m, inv));
+        }
+      }
+    }
+  }
+}
+#endif
+
+// One window offset's sweep along an output row (see maxpool_body): n outputs, output q's candidate is
+// src[q * sw] at flat index first + q * sw. SW > 0: the stride as a compile-time constant (a run-time
+// stride leaves GCC gathers or scalar code).
+template <class T, int SW>
+inline void maxpool_sweep(const T* __restrict__ src, int64_t first, int64_t n, int64_t sw_rt, T* __restrict__ yq,
+                          int64_t* __restrict__ aq) {
+  const int64_t sw = SW > 0 ? SW : sw_rt;
+  for (int64_t q = 0; q < n; ++q) {
+    const T v = src[q * sw];
+    const T b = yq[q];
+    const int64_t a = aq[q];
+    const bool take = (a < 0) | (v > b) | ((v != v) & (b == b));
+    const int64_t mask = -static_cast<int64_t>(take);
+    yq[q] = take ? v : b;
+    aq[q] = ((first + q * sw) & mask) | (a & ~mask);
+  }
+}
+
 template <class T>
 void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t p0, int64_t p1) {
+#if defined(__AVX512F__)
+  if (std::is_same<T, float>::value && is_2x2_stride_2(g)) {
+    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const float* r0 = reinterpret_cast<const float*>(x) + (p * H + 2 * oh) * W;
+        maxpool_2x2s2_row_avx512(r0, r0 + W, OW, 2 * oh * W, int32_t(W),
+                                 reinterpret_cast<float*>(y) + (p * OH + oh) * OW, argmax + (p * OH + oh) * OW);
+      }
+    return;
+  }
+  if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // every other window
+    return pool_blocks_avx512<true>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), argmax, p0,
+                                    p1, column_spans(g));
+#endif
   if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kw <= g.sw && g.H * g.W < (int64_t(1) << 31)) {
     // Every window lies inside: two branch-free passes, each a plain loop the compiler vectorises (a
     // select per window element compiled as a branch mispredicts on real data: 5-10x slower).
@@ -95,135 +387,240 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
     }
     return;
   }
-  if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1) {
-    // Overlapping windows, all inside: a whole output row at a time, one window offset (i, j) per sweep, so
-    // the inner loop runs along the row with no bounds checks and no branches (selects by mask; the
-    // geometry is copied to locals, or the compiler reloads it after every store).
-    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-    for (int64_t p = p0; p < p1; ++p) {
-      const T* xp = x + p * H * W;
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const int64_t o = (p * OH + oh) * OW;
-        T* __restrict__ yr = y + o;
-        int64_t* __restrict__ ar = argmax + o;
-        const int64_t h0 = oh * sh;
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          yr[ow] = xp[h0 * W + ow * sw];
-          ar[ow] = h0 * W + ow * sw;
+  // Any other window (overlapping, padded, dilated: ResNet's 3x3 stride 2 padding 1): a whole output
+  // row at a time, one window offset (i, j) per sweep over the outputs whose input lies inside, so the
+  // inner loop runs along the row with no bounds checks and no branches (selects by mask; the geometry
+  // is copied to locals, or the compiler reloads it after every store). The offsets come in raster
+  // order and a candidate is taken only if better (or the first inside): the first maximum wins, and a
+  // window of padding only keeps -inf and -1.
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const std::vector<int64_t> spans = column_spans(g);
+  for (int64_t p = p0; p < p1; ++p) {
+    const T* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const int64_t o = (p * OH + oh) * OW;
+      T* __restrict__ yr = y + o;
+      int64_t* __restrict__ ar = argmax + o;
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        yr[ow] = -__builtin_inf();
+        ar[ow] = -1;
+      }
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t h = oh * sh - ph + i * dh;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
+          const T* src = xp + h * W + lo * sw + c;
+          const int64_t first = h * W + lo * sw + c;
+          if (sw == 1)
+            maxpool_sweep<T, 1>(src, first, hi - lo, 1, yr + lo, ar + lo);
+          else if (sw == 2)
+            maxpool_sweep<T, 2>(src, first, hi - lo, 2, yr + lo, ar + lo);
+          else
+            maxpool_sweep<T, 0>(src, first, hi - lo, sw, yr + lo, ar + lo);
         }
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j) {
-            if (i == 0 && j == 0) continue;
-            const int64_t base = (h0 + i) * W + j;
-            const T* __restrict__ src = xp + base;
-            for (int64_t ow = 0; ow < OW; ++ow) {
-              const T v = src[ow * sw];
-              const T b = yr[ow];
-              // the first maximum wins; a NaN, once seen, is kept
-              const bool take = (v > b) | ((v != v) & (b == b));
-              const int64_t mask = -static_cast<int64_t>(take);
-              yr[ow] = take ? v : b;
-              ar[ow] = ((base + ow * sw) & mask) | (ar[ow] & ~mask);
-            }
-          }
       }
     }
-    return;
-  }
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + p * g.H * g.W;
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        T best = -__builtin_inf();
-        int64_t where = -1;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w < 0 || w >= g.W) continue;
-            const T v = xp[h * g.W + w];
-            // the first maximum wins; a NaN, once seen, is kept (it propagates as in NumPy)
-            if (where < 0 || v > best || (v != v && best == best)) {
-              best = v;
-              where = h * g.W + w;
-            }
-          }
-        }
-        const int64_t o = (p * g.OH + oh) * g.OW + ow;
-        y[o] = best;
-        argmax[o] = where;
-      }
   }
 }
 
+// dx of one plane by scatter: zeros, then each window's dy added at its argmax (any windows, any argmax).
+// An index outside [-1, HW) is skipped and counted (the binding raises IndexError for it).
 template <class T>
-void maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0, int64_t p1) {
-  const int64_t L = g.OH * g.OW;
-  for (int64_t i = p0 * g.H * g.W; i < p1 * g.H * g.W; ++i) dx[i] = T(0);  // overwritten, not added into
-  for (int64_t p = p0; p < p1; ++p)
-    for (int64_t o = 0; o < L; ++o) {
-      const int64_t where = argmax[p * L + o];
-      if (where >= 0) dx[p * g.H * g.W + where] += dy[p * L + o];
+int64_t maxpool_backward_scatter(const T* dy, const int64_t* argmax, int64_t L, int64_t HW, T* dx) {
+  for (int64_t i = 0; i < HW; ++i) dx[i] = T(0);  // overwritten, not added into
+  int64_t bad = 0;
+  for (int64_t o = 0; o < L; ++o) {
+    const int64_t a = argmax[o];
+    if (a >= 0 && a < HW)
+      dx[a] += dy[o];
+    else
+      bad += a != -1;
+  }
+  return bad;
+}
+
+// Disjoint windows inside the plane (disjoint_inside): one pass writing every dx element once, row by
+// row: dx = dy of the element's window where its argmax names the element, else 0 (and 0 outside every
+// window). That equals the scatter when each argmax lies in its own window, as the forward's do; a
+// count of the hits checks it, and a plane where some argmax points elsewhere (a caller's own indices)
+// is redone by scatter.
+template <class T>
+int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
+                                  int64_t p1) {
+  int64_t bad = 0;
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t L = OH * OW;
+  const bool two = is_2x2_stride_2(g);
+  const std::vector<int64_t> cover = covering_rows(g);
+  for (int64_t p = p0; p < p1; ++p) {
+    const T* dyp = dy + p * L;
+    const int64_t* ap = argmax + p * L;
+    T* dxp = dx + p * H * W;
+    int64_t hits = 0, wanted = 0, below = 0;
+    for (int64_t h = 0; h < H; ++h) {
+      T* __restrict__ out = dxp + h * W;
+      const int64_t oh = cover[h];
+      if (oh < 0) {  // a row no window covers
+        for (int64_t w = 0; w < W; ++w) out[w] = T(0);
+        continue;
+      }
+      const T* __restrict__ d = dyp + oh * OW;
+      const int64_t* __restrict__ a = ap + oh * OW;
+      const int64_t row = h * W;
+      int64_t w = 0;
+      if (two) {  // both columns of each window, vectorised
+#if defined(__AVX512F__)
+        if (std::is_same<T, float>::value) {
+          hits += maxpool_backward_2x2s2_row_avx512(reinterpret_cast<const float*>(d), a, OW, row,
+                                                    reinterpret_cast<float*>(out));
+          for (int64_t w = 2 * OW; w < W; ++w) out[w] = T(0);
+          continue;
+        }
+#endif
+        for (int64_t q = 0; q < OW; ++q) {
+          const bool e0 = a[q] == row + 2 * q, e1 = a[q] == row + 2 * q + 1;
+          out[2 * q] = e0 ? d[q] : T(0);
+          out[2 * q + 1] = e1 ? d[q] : T(0);
+          hits += e0 + e1;
+        }
+        w = 2 * OW;
+      } else {
+        for (int64_t q = 0; q < OW; ++q) {
+          for (int64_t j = 0; j < kw; ++j) {
+            const bool e = a[q] == row + q * sw + j;
+            out[q * sw + j] = e ? d[q] : T(0);
+            hits += e;
+          }
+          for (int64_t j = kw; j < sw && q * sw + j < W; ++j) out[q * sw + j] = T(0);
+        }
+        w = std::min(OW * sw, W);
+      }
+      for (; w < W; ++w) out[w] = T(0);  // columns right of the last window
     }
+    for (int64_t o = 0; o < L; ++o) {
+      wanted += ap[o] >= 0;
+      below += ap[o] < -1;
+    }
+    if (hits != wanted || below) bad += maxpool_backward_scatter(dyp, ap, L, H * W, dxp);
+  }
+  return bad;
+}
+
+template <class T>
+int64_t maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
+                              int64_t p1) {
+  if (disjoint_inside(g)) return maxpool_backward_disjoint(dy, argmax, g, dx, p0, p1);
+  const int64_t L = g.OH * g.OW, HW = g.H * g.W;
+  int64_t bad = 0;
+  for (int64_t p = p0; p < p1; ++p) bad += maxpool_backward_scatter(dy + p * L, argmax + p * L, L, HW, dx + p * HW);
+  return bad;
 }
 
 template <class T>
 void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
   const T inv = T(1) / T(g.kh * g.kw);
-  if (g.ph == 0 && g.pw == 0) {  // every window lies inside: row sweeps as in max pooling
-    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-    for (int64_t p = p0; p < p1; ++p) {
-      const T* xp = x + p * H * W;
+  if (is_2x2_stride_2(g)) {  // one pass, the sum in the order of the sweeps below
+    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+    for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < OH; ++oh) {
+        const T* __restrict__ r0 = x + (p * H + 2 * oh) * W;
+        const T* __restrict__ r1 = r0 + W;
         T* __restrict__ yr = y + (p * OH + oh) * OW;
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(0);
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j) {
-            const T* __restrict__ src = xp + (oh * sh + i) * W + j;
-            for (int64_t ow = 0; ow < OW; ++ow) yr[ow] += src[ow * sw];
-          }
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
+        for (int64_t q = 0; q < OW; ++q)
+          yr[q] = (((T(0) + r0[2 * q]) + r0[2 * q + 1]) + r1[2 * q] + r1[2 * q + 1]) * inv;
       }
-    }
     return;
   }
+  // Row sweeps as in max pooling, one window offset (i, j) at a time over the outputs whose input lies
+  // inside (padding adds nothing but counts in kh*kw): each output sums its inputs in raster order.
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const std::vector<int64_t> spans = column_spans(g);
+#if defined(__AVX512F__)
+  if (std::is_same<T, float>::value)
+    return pool_blocks_avx512<false>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), nullptr, p0,
+                                     p1, spans);
+#endif
   for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + p * g.H * g.W;
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        T s = 0;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w >= 0 && w < g.W) s += xp[h * g.W + w];
-          }
+    const T* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      T* __restrict__ yr = y + (p * OH + oh) * OW;
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(0);
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t h = oh * sh - ph + i * dh;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
+          const T* __restrict__ src = xp + h * W + lo * sw + c;
+          T* __restrict__ yq = yr + lo;
+          for (int64_t q = 0; q < hi - lo; ++q) yq[q] += src[q * sw];
         }
-        y[(p * g.OH + oh) * g.OW + ow] = s * inv;
       }
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
+    }
   }
 }
 
 template <class T>
 void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1) {
   const T inv = T(1) / T(g.kh * g.kw);
-  for (int64_t p = p0; p < p1; ++p) {
-    T* dp = dx + p * g.H * g.W;
-    for (int64_t i = 0; i < g.H * g.W; ++i) dp[i] = T(0);  // overwritten, not added into
-    for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const T v = dy[(p * g.OH + oh) * g.OW + ow] * inv;
-        for (int64_t i = 0; i < g.kh; ++i) {
-          const int64_t h = oh * g.sh - g.ph + i * g.dh;
-          if (h < 0 || h >= g.H) continue;
-          for (int64_t j = 0; j < g.kw; ++j) {
-            const int64_t w = ow * g.sw - g.pw + j * g.dw;
-            if (w >= 0 && w < g.W) dp[h * g.W + w] += v;
+  if (disjoint_inside(g)) {  // each input in at most one window: dx written once, row by row
+    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+    const bool two = is_2x2_stride_2(g);
+    const std::vector<int64_t> cover = covering_rows(g);
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t h = 0; h < H; ++h) {
+        T* __restrict__ out = dx + (p * H + h) * W;
+        const int64_t oh = cover[h];
+        int64_t w = 0;
+        if (oh >= 0) {
+          const T* __restrict__ d = dy + (p * OH + oh) * OW;
+          if (two) {
+            for (int64_t q = 0; q < OW; ++q) {
+              const T v = d[q] * inv;
+              out[2 * q] = v;
+              out[2 * q + 1] = v;
+            }
+          } else {
+            for (int64_t q = 0; q < OW; ++q) {
+              const T v = d[q] * inv;
+              for (int64_t j = 0; j < kw; ++j) out[q * sw + j] = v;
+              for (int64_t j = kw; j < sw && q * sw + j < W; ++j) out[q * sw + j] = T(0);
+            }
           }
+          w = std::min(OW * sw, W);
+        }
+        for (; w < W; ++w) out[w] = T(0);  // outside every window
+      }
+    return;
+  }
+#if defined(__AVX512F__)
+  if (std::is_same<T, float>::value && (g.sw == 1 || g.sw == 2))
+    return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, reinterpret_cast<float*>(dx), p0, p1);
+#endif
+  // Overlapping or padded windows: the plane zeroed, then per output row and window offset (i, j) one
+  // sweep adding dy / (kh*kw) along the row's inputs that lie inside (a fixed order: rows, offsets, outputs).
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const std::vector<int64_t> spans = column_spans(g);
+  for (int64_t p = p0; p < p1; ++p) {
+    T* dp = dx + p * H * W;
+    for (int64_t i = 0; i < H * W; ++i) dp[i] = T(0);  // overwritten, not added into
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      const T* dr = dy + (p * OH + oh) * OW;
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t h = oh * sh - ph + i * dh;
+        if (h < 0 || h >= H) continue;
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
+          T* __restrict__ out = dp + h * W + lo * sw + c;
+          const T* __restrict__ dq = dr + lo;
+          for (int64_t q = 0; q < hi - lo; ++q) out[q * sw] += dq[q] * inv;
         }
       }
+    }
   }
 }
 

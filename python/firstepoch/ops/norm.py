@@ -37,7 +37,8 @@ class BatchNormFn(Function):
                 eps=1e-5):
         x3 = _as_ncl(x)
         N, C, L = x3.shape
-        y = np.empty_like(x3)
+        y_out = np.empty(x.shape, x.dtype)  # the output owns its memory (see backward)
+        y = y_out.reshape(x3.shape)
         if training and N * L == 1:
             raise ValueError(f"batch_norm: Expected more than 1 value per channel when training, got input size "
                              f"{tuple(x.shape)}")
@@ -65,18 +66,21 @@ class BatchNormFn(Function):
         ctx.save_for_backward(x3, gamma, mean, invstd)
         ctx.training = training
         ctx.shape = x.shape
-        return y.reshape(x.shape)
+        return y_out
 
     @staticmethod
     def backward(ctx, grad):
         x3, gamma, mean, invstd = ctx.saved_tensors
         dy = np.ascontiguousarray(grad).reshape(x3.shape)
         C = x3.shape[1]
-        dx = np.empty_like(x3) if ctx.needs_input_grad[0] else None
+        # dx allocated in the input's shape and handed out as itself: a reshaped view would be copied by
+        # the engine before it lands in a leaf's .grad (a whole extra pass over the gradient)
+        dx = np.empty(ctx.shape, x3.dtype) if ctx.needs_input_grad[0] else None
         dgamma = np.empty(C, x3.dtype) if gamma is not None and ctx.needs_input_grad[1] else None
         dbeta = np.empty(C, x3.dtype) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
-        _C.batch_norm_backward(dy, x3, gamma, mean, invstd, dx, dgamma, dbeta, ctx.training)
-        return (None if dx is None else dx.reshape(ctx.shape)), dgamma, dbeta, None, None, None, None, None
+        _C.batch_norm_backward(dy, x3, gamma, mean, invstd, None if dx is None else dx.reshape(x3.shape), dgamma,
+                               dbeta, ctx.training)
+        return dx, dgamma, dbeta, None, None, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):

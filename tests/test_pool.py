@@ -1,0 +1,138 @@
+"""Pooling kernels (max and average, forward and backward) against the NumPy reference over edge shapes:
+sizes 1, primes and odd sizes (rows shorter and longer than a vector, with a masked rest), N = 0,
+padding, windows that leave columns and rows uncovered, NaN and ties, at every ISA, float32 and float64,
+bitwise the same for 1, 2, 3 and 7 threads; argmax given by a caller (outside its window, out of range)."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+from firstepoch import _C
+from firstepoch.reference import pool as RP
+from firstepoch.reference.conv import out_size
+
+DTYPES = [np.float32, np.float64]
+# (kernel, stride, padding, dilation): 2x2/2 (the hot case), 3x3/2 p1 (ResNet's stem), disjoint windows
+# with gaps (stride > kernel), overlapping ones, a 1x1, rectangular ones
+GEOMS = [((2, 2), (2, 2), (0, 0), (1, 1)), ((3, 3), (2, 2), (1, 1), (1, 1)), ((2, 2), (3, 3), (0, 0), (1, 1)),
+         ((3, 3), (3, 3), (0, 0), (1, 1)), ((2, 3), (2, 4), (0, 0), (1, 1)), ((3, 2), (1, 1), (1, 0), (1, 1)),
+         ((1, 1), (1, 1), (0, 0), (1, 1)), ((2, 2), (1, 1), (0, 0), (2, 1))]
+SIZES = [(1, 1), (2, 2), (3, 5), (7, 13), (4, 28), (29, 31), (6, 32), (5, 33), (3, 66), (2, 67)]
+
+
+def tol(dtype):
+    return dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+
+
+def fits(H, W, k, s, p, d):
+    return out_size(H, k[0], s[0], p[0], d[0]) >= 1 and out_size(W, k[1], s[1], p[1], d[1]) >= 1
+
+
+def data(rng, shape, dtype):
+    """Small integers (many ties) with a few NaNs."""
+    x = rng.integers(-2, 3, size=shape).astype(dtype)
+    x[rng.random(shape) < 0.03] = np.nan
+    return x
+
+
+def out_shape(shape, k, s, p, d):
+    N, C, H, W = shape
+    return N, C, out_size(H, k[0], s[0], p[0], d[0]), out_size(W, k[1], s[1], p[1], d[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_forward_backward_match_reference(isa, rng, dtype):
+    """y, argmax (the first maximum; NaN propagates) and dx equal the reference's exactly."""
+    for (H, W), (k, s, p, d) in ((hw, g) for hw in SIZES for g in GEOMS):
+        if not fits(H, W, k, s, p, d):
+            continue
+        x = data(rng, (2, 3, H, W), dtype)
+        ys = out_shape(x.shape, k, s, p, d)
+        y, am = np.full(ys, 7, dtype), np.full(ys, 7, np.int64)
+        _C.max_pool2d_forward(x, y, am, k, s, p, d)
+        want, want_am = RP.max_pool2d_forward(x, k, s, p, d)
+        np.testing.assert_array_equal(y, want, err_msg=f"{(H, W)} {k} {s} {p} {d}")
+        np.testing.assert_array_equal(am, want_am, err_msg=f"{(H, W)} {k} {s} {p} {d}")
+        dy = rng.standard_normal(ys).astype(dtype)
+        dx = np.full(x.shape, np.nan, dtype)  # overwritten: no NaN may survive
+        _C.max_pool2d_backward(dy, am, dx, k, s, p, d)
+        np.testing.assert_allclose(dx, RP.max_pool2d_backward(dy, am, x.shape, k, s, p, d), **tol(dtype),
+                                   err_msg=f"{(H, W)} {k} {s} {p} {d}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_forward_backward_match_reference(isa, rng, dtype):
+    for (H, W), (k, s, p, _) in ((hw, g) for hw in SIZES for g in GEOMS):
+        if not fits(H, W, k, s, p, (1, 1)):
+            continue
+        x = rng.standard_normal((2, 3, H, W)).astype(dtype)
+        ys = out_shape(x.shape, k, s, p, (1, 1))
+        y = np.full(ys, np.nan, dtype)
+        _C.avg_pool2d_forward(x, y, k, s, p)
+        np.testing.assert_allclose(y, RP.avg_pool2d_forward(x, k, s, p), **tol(dtype))
+        dy = rng.standard_normal(ys).astype(dtype)
+        dx = np.full(x.shape, np.nan, dtype)
+        _C.avg_pool2d_backward(dy, dx, k, s, p)
+        np.testing.assert_allclose(dx, RP.avg_pool2d_backward(dy, x.shape, k, s, p), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_empty_batch_and_channels(isa, dtype):
+    for shape in [(0, 3, 8, 8), (2, 0, 8, 8)]:
+        x = np.zeros(shape, dtype)
+        y, am = np.empty((*shape[:2], 4, 4), dtype), np.empty((*shape[:2], 4, 4), np.int64)
+        _C.max_pool2d_forward(x, y, am, (2, 2), (2, 2), (0, 0), (1, 1))
+        _C.max_pool2d_backward(y, am, x, (2, 2), (2, 2), (0, 0), (1, 1))
+        _C.avg_pool2d_forward(x, y, (2, 2), (2, 2), (0, 0))
+        _C.avg_pool2d_backward(y, x, (2, 2), (2, 2), (0, 0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_backward_takes_any_argmax_in_the_plane(isa, rng, dtype):
+    """A caller's argmax may name any input of the plane, not only one of its own window (the one-pass
+    gradient of disjoint windows is redone by scatter there), and -1 (no input); outside [-1, H*W) it is
+    an IndexError naming the index."""
+    for k, s in [((2, 2), (2, 2)), ((2, 3), (3, 3))]:
+        x_shape = (2, 3, 9, 13)
+        ys = out_shape(x_shape, k, s, (0, 0), (1, 1))
+        am = rng.integers(-1, 9 * 13, size=ys)
+        dy = rng.standard_normal(ys).astype(dtype)
+        dx = np.full(x_shape, np.nan, dtype)
+        _C.max_pool2d_backward(dy, am, dx, k, s, (0, 0), (1, 1))
+        np.testing.assert_allclose(dx, RP.max_pool2d_backward(dy, am, x_shape, k, s), **tol(dtype))
+        for bad in (-2, 9 * 13):
+            am2 = am.copy()
+            am2[1, 2, 1, 1] = bad
+            with pytest.raises(IndexError, match=f"argmax holds {bad}, outside a plane of 117"):
+                _C.max_pool2d_backward(dy, am2, dx, k, s, (0, 0), (1, 1))
+
+
+@pytest.mark.parametrize("geom", GEOMS[:5])
+def test_threads_bitwise(rng, threads, geom):
+    """Planes split over threads: 1, 2, 3 and 7 threads give the same bits (shapes large enough that
+    every count really splits)."""
+    k, s, p, d = geom
+    x = rng.standard_normal((16, 16, 30, 34)).astype(np.float32)
+    ys = out_shape(x.shape, k, s, p, d)
+    dy = rng.standard_normal(ys).astype(np.float32)
+    outs = []
+    for n in (1, 2, 3, 7):
+        fe.set_num_threads(n)
+        y, am, ya = np.empty(ys, np.float32), np.empty(ys, np.int64), np.empty(ys, np.float32)
+        dx, dxa = np.empty_like(x), np.empty_like(x)
+        _C.max_pool2d_forward(x, y, am, k, s, p, d)
+        _C.max_pool2d_backward(dy, am, dx, k, s, p, d)
+        _C.avg_pool2d_forward(x, ya, k, s, p)
+        _C.avg_pool2d_backward(dy, dxa, k, s, p)
+        outs.append((y, am, dx, ya, dxa))
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            assert np.array_equal(a, b)
+
+
+def test_memory_bandwidth_probe():
+    """The probe bench/ quotes "% of bandwidth" against: a positive figure, bad arguments named."""
+    assert _C.memory_bandwidth_gbs(1 << 20, 1, 1) > 0
+    assert _C.memory_bandwidth_gbs(1 << 20, 2, 2) > 0
+    for args, word in [((100, 1, 1), "nbytes"), ((1 << 20, 0, 1), "threads"), ((1 << 20, 1, 0), "repeats")]:
+        with pytest.raises(ValueError, match=word):
+            _C.memory_bandwidth_gbs(*args)
