@@ -66,9 +66,11 @@ def test_these_shapes_take_the_direct_path(shape):
     assert _C.conv_algorithm((N, C, H, W), (OC, C) + k, s, p, d, 1) == "direct"
 
 
-def test_wide_layers_and_groups_stay_on_im2col():
-    assert _C.conv_algorithm((32, 64, 32, 32), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
-    assert _C.conv_algorithm((32, 16, 32, 32), (64, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
+def test_wide_layers_and_groups_take_another_path():
+    assert _C.conv_algorithm((32, 64, 32, 32), (64, 64, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "winograd"
+    assert _C.conv_algorithm((32, 64, 32, 32), (64, 64, 3, 3), (2, 2), (1, 1), (1, 1), 1) == "im2col"
+    assert _C.conv_algorithm((32, 16, 32, 32), (64, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "winograd"
+    assert _C.conv_algorithm((32, 16, 32, 32), (64, 16, 5, 5), (1, 1), (2, 2), (1, 1), 1) == "im2col"
     assert _C.conv_algorithm((2, 4, 9, 9), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 2) == "im2col"
     with pytest.raises(ValueError, match="groups"):
         _C.conv_algorithm((2, 4, 9, 9), (6, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
