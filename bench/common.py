@@ -147,8 +147,10 @@ def measured_peak(isa=None, threads=1):
 
 def measured_bandwidth(threads=1, nbytes=1 << 30):
     """GB/s (bytes read + bytes written) of the streaming probe dst = 2 * src over two float buffers of
-    nbytes each (1 GiB: far larger than the caches), on `threads` threads, the best of three runs."""
-    return _C.memory_bandwidth_gbs(nbytes, threads, 3)
+    nbytes each (1 GiB: far larger than the caches), on `threads` threads, the best of three runs; None
+    for a build without the probe (an older commit's, timed for a before/after table)."""
+    probe = getattr(_C, "memory_bandwidth_gbs", None)
+    return probe(nbytes, threads, 3) if probe else None
 
 
 def blas_name():
@@ -245,8 +247,11 @@ def start(description, title, *, threads_option=False, peak_note="", bandwidth=F
     args.bandwidth = None
     if bandwidth:
         args.bandwidth = measured_bandwidth(threads)
-        print(f"# measured memory bandwidth: {args.bandwidth:.1f} GB/s (bytes read + written, streaming 1 GiB "
-              f"buffers, {threads} thread(s))")
+        if args.bandwidth is None:
+            print("# measured memory bandwidth: no probe in this build")
+        else:
+            print(f"# measured memory bandwidth: {args.bandwidth:.1f} GB/s (bytes read + written, streaming 1 GiB "
+                  f"buffers, {threads} thread(s))")
     return args, torch, peak
 
 
