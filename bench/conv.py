@@ -209,7 +209,10 @@ def main():
         # fwd+bwd below is autograd's, which computes what the graph asks for (both gradients here)
         for pname in PASSES:
             fl = 3 * flop if pname == "fwd+bwd" else flop
-            t = interleaved_medians(cases[pname], rounds=rounds, min_seconds=0.02)
+            # on several threads a pause before each batch: the previous library's spinning pool would
+            # otherwise hold the cores (see memory_rows)
+            t = interleaved_medians(cases[pname], rounds=rounds, min_seconds=0.02,
+                                    settle=0.05 if args.threads > 1 else 0.0)
             tt = min(t["torch_nchw"], t["torch_cl"]) if torch else None
             table.add(**ratio_row(("op", name), pname, t, flop=fl, peak=peak, torch_time=tt))
     print(table.render())
