@@ -418,8 +418,8 @@ def optim_draw(draw):
     return fdtype(draw), tuple(draw(dims(draw(st.integers(0, 3)))))
 
 
-@strategy("sgd_update")
-def test_fuzz_sgd_update(draw):
+def sgd_draw(draw):
+    """(dtype, settings (lr, momentum, dampening, weight_decay, nesterov, first), Case of w, grad, buf)."""
     dt, shape = optim_draw(draw)
     lr, mom, damp, wd = (draw(HYPER) for _ in range(4))
     nesterov, first = draw(st.booleans()), draw(st.booleans())
@@ -429,6 +429,12 @@ def test_fuzz_sgd_update(draw):
     c = Case(draw, specs, outputs=("w", "buf"))
     if mom == 0 and c.mutation and c.mutation[0] == "buf":
         c.mutation = None  # without momentum the kernel never looks at buf (the binding ignores it)
+    return dt, (lr, mom, damp, wd, nesterov, first), c
+
+
+@strategy("sgd_update")
+def test_fuzz_sgd_update(draw):
+    dt, (lr, mom, damp, wd, nesterov, first), c = sgd_draw(draw)
     A = c.arrays
     if run_case("sgd_update", c, _C.sgd_update, A["w"], A["grad"], A.get("buf"), lr=lr, momentum=mom,
                 dampening=damp, weight_decay=wd, nesterov=nesterov, first=first):
@@ -443,15 +449,7 @@ def test_fuzz_sgd_update(draw):
 @strategy("sgd_update_many")
 def test_fuzz_sgd_update_many(draw):
     """A valid parameter, then a drawn one (sgd_update's strategy): a refused list changes neither."""
-    dt, shape = optim_draw(draw)
-    lr, mom, damp, wd = (draw(HYPER) for _ in range(4))
-    nesterov, first = draw(st.booleans()), draw(st.booleans())
-    specs = {"w": (shape, dt), "grad": (shape, dt)}
-    if mom != 0 or draw(st.booleans()):
-        specs["buf"] = (shape, dt)
-    c = Case(draw, specs, outputs=("w", "buf"))
-    if mom == 0 and c.mutation and c.mutation[0] == "buf":
-        c.mutation = None
+    dt, (lr, mom, damp, wd, nesterov, first), c = sgd_draw(draw)
     A = c.arrays
     w0 = np.linspace(-1, 1, 5).astype(np.float32)
     g0, b0 = np.ones(5, np.float32), np.zeros(5, np.float32)

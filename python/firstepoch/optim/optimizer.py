@@ -76,14 +76,19 @@ class Optimizer:
                 grad = p.grad
                 if grad is None:
                     continue
-                w = p.data
-                if grad.dtype != w.dtype or grad.shape != w.shape:
-                    raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
-                                    f"parameter's {w.dtype} {w.shape}")
+                w = self._checked(p, grad)
                 st = state.get(id(p))
                 if st is None:
                     st = state[id(p)] = {}
                 update(w, grad, st, g)
+
+    def _checked(self, p, grad):
+        """p's array, once its gradient has its dtype and shape (else a TypeError naming both)."""
+        w = p.data
+        if grad.dtype != w.dtype or grad.shape != w.shape:
+            raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
+                            f"parameter's {w.dtype} {w.shape}")
+        return w
 
     def _update(self, w, grad, state, group):
         raise NotImplementedError
@@ -192,10 +197,7 @@ class SGD(Optimizer):
                 grad = p.grad
                 if grad is None:
                     continue
-                w = p.data
-                if grad.dtype != w.dtype or grad.shape != w.shape:
-                    raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
-                                    f"parameter's {w.dtype} {w.shape}")
+                w = self._checked(p, grad)
                 params.append(p)
                 ws.append(w)
                 grads.append(grad)
