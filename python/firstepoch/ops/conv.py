@@ -1,4 +1,10 @@
-"""2-D convolution (NCHW) on the C++ im2col + GEMM kernels, forward and backward.
+"""2-D convolution (NCHW) on the C++ kernels, forward and backward.
+
+The kernel picks one of three paths by shape alone (`_C.conv_algorithm` names it): a direct convolution
+for few channels (up to 8 in, or up to 32 in and out: no column matrix), Winograd F(2x2, 3x3) for other
+3x3 stride-1 layers with 16 or more channels each side (float32 rounding then differs from a direct
+sum by about 3e-7 of the output's scale, and an Inf input can give NaN where a direct sum gives Inf),
+and otherwise im2col + GEMM, the learner's recipe:
 
 forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
 backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T    dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
@@ -8,7 +14,8 @@ thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (th
 column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
 with the turned, transposed weight. An activation ("relu") after the bias runs in the kernel.
 
-`_C` entries: `conv2d_forward`, `conv2d_backward` (and `im2col`, `col2im`, which they use).
+`_C` entries: `conv2d_forward`, `conv2d_backward` (and `im2col`, `col2im`, which they use;
+`conv_algorithm`, the path a shape takes).
 Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `im2col`, `col2im`), the
 same steps in NumPy. The kernel checks every argument again with named messages; Python checks what it
 needs to allocate the output (the hyper-parameters, the output size, the channel/group fit).
