@@ -365,3 +365,131 @@ def test_sequential_runs_conv_and_relu_as_one_kernel_call_with_the_unfused_gradi
     want.backward(g)
     for a, c in zip(fused, [X2.grad] + [p.grad for p in model.parameters()]):
         assert np.array_equal(a, c)
+
+
+# ---- the bias gradient and the fused ReLU's mask in one pass (_C.conv2d_backward_bias) ----------------
+
+BIAS_SHAPES = [(2, 3, 5, 7), (3, 16, 10, 10), (4, 6, 28, 28), (1, 1, 1, 1), (2, 5, 1, 33), (0, 4, 3, 3),
+               (3, 2, 0, 4)]
+
+
+def _special_values(rng, a):
+    """a with NaN, +-inf in some places and (for y) exact zeros of both signs."""
+    flat = a.reshape(-1)
+    if flat.size >= 8:
+        at = rng.choice(flat.size, 8, replace=False)
+        flat[at] = [np.nan, np.inf, -np.inf, 0.0, -0.0, np.nan, 1e30, -1e-30]
+    return a
+
+
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("special", [False, True])
+def test_conv2d_backward_bias_matches_the_reference(isa, rng, dtype, special):
+    for shape in BIAS_SHAPES:
+        dy = rng.standard_normal(shape).astype(dtype)
+        y = rng.standard_normal(shape).astype(dtype)
+        y.reshape(-1)[::5] = 0.0  # exact zeros: the ReLU's gradient there is 0
+        if special:
+            _special_values(rng, dy)
+            _special_values(rng, y)
+        with np.errstate(invalid="ignore"):
+            want_dy, want_db = R.conv2d_backward_bias(dy, y)
+        dy_out = np.full_like(dy, np.nan)
+        db = np.full(shape[1], np.nan, dtype)
+        _C.conv2d_backward_bias(dy, y, dy_out, db)
+        assert np.array_equal(_bits(dy_out), _bits(want_dy)), shape  # NaN, inf*0 and -0.0 as NumPy's
+        k = shape[0] * shape[2] * shape[3]
+        np.testing.assert_allclose(db, want_db, *tol_for(dtype, k), err_msg=str(shape))
+        # no fused ReLU: the sums of dy itself, dy_out not wanted
+        db2 = np.full(shape[1], np.nan, dtype)
+        _C.conv2d_backward_bias(dy, None, None, db2)
+        np.testing.assert_allclose(db2, R.conv2d_backward_bias(dy)[1], *tol_for(dtype, k), err_msg=str(shape))
+        # the mask alone
+        dy_out2 = np.full_like(dy, np.nan)
+        _C.conv2d_backward_bias(dy, y, dy_out2, None)
+        assert np.array_equal(_bits(dy_out2), _bits(want_dy)), shape
+
+
+def test_conv2d_backward_bias_with_nothing_to_write_runs_nothing():
+    dy = np.ones((2, 3, 4, 4), np.float32)
+    _C.conv2d_backward_bias(dy, None, None, None)
+    db = np.full(3, np.nan, np.float32)
+    _C.conv2d_backward_bias(np.ones((0, 3, 4, 4), np.float32), None, None, db)  # N = 0: zeros, written
+    assert np.array_equal(db, np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_backward_bias_is_bitwise_the_same_on_1_2_3_and_7_threads(rng, threads, dtype):
+    for shape in [(64, 6, 28, 28), (64, 16, 10, 10), (3, 7, 5, 37), (1, 2, 3, 3)]:
+        dy = rng.standard_normal(shape).astype(dtype)
+        y = rng.standard_normal(shape).astype(dtype)
+        outs = []
+        for n in (1, 2, 3, 7):
+            fe.set_num_threads(n)
+            dy_out, db = np.empty_like(dy), np.empty(shape[1], dtype)
+            _C.conv2d_backward_bias(dy, y, dy_out, db)
+            db2 = np.empty(shape[1], dtype)
+            _C.conv2d_backward_bias(dy, None, None, db2)
+            outs.append((dy_out, db, db2))
+        for got in outs[1:]:
+            for a, c in zip(outs[0], got):
+                assert np.array_equal(_bits(a), _bits(c)), shape
+
+
+def test_conv2d_backward_bias_rejects_bad_arguments():
+    dy = np.ones((2, 3, 4, 5), np.float32)
+    y, out, db = np.ones_like(dy), np.empty_like(dy), np.empty(3, np.float32)
+    f = _C.conv2d_backward_bias
+    with pytest.raises(ValueError, match="y and dy_out"):
+        f(dy, y, None, db)
+    with pytest.raises(ValueError, match="y and dy_out"):
+        f(dy, None, out, db)
+    with pytest.raises(ValueError, match="dy"):
+        f(dy.reshape(2, 3, 20), y, out, db)
+    with pytest.raises(ValueError, match="y"):
+        f(dy, np.ones((2, 3, 4, 4), np.float32), out, db)
+    with pytest.raises(ValueError, match="dy_out"):
+        f(dy, y, np.empty((2, 3, 5, 4), np.float32), db)
+    with pytest.raises(ValueError, match="dbias"):
+        f(dy, y, out, np.empty(4, np.float32))
+    with pytest.raises(TypeError, match="dy"):
+        f(dy.astype(np.int32), y, out, db)
+    with pytest.raises(TypeError, match="y"):
+        f(dy, y.astype(np.float64), out, db)
+    with pytest.raises(TypeError, match="dbias"):
+        f(dy, y, out, np.empty(3, np.float64))
+    with pytest.raises(TypeError, match="y"):
+        f(dy, y.tolist(), out, db)
+    with pytest.raises(ValueError, match="contiguous"):
+        f(np.ones((2, 3, 4, 10), np.float32)[..., ::2], y, out, db)
+    with pytest.raises(ValueError, match="dy_out"):
+        f(dy, y, dy, db)  # the output is the input
+    with pytest.raises(ValueError, match="dbias"):
+        f(dy, y, out, dy.reshape(-1)[:3])
+    ro = np.empty(3, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="dbias"):
+        f(dy, y, out, ro)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_backward_masks_and_sums_the_bias_in_one_kernel_call(rng, monkeypatch, dtype):
+    calls = []
+    real = _C.conv2d_backward_bias
+    monkeypatch.setattr(_C, "conv2d_backward_bias", lambda *a: calls.append(a[1] is not None) or real(*a))
+    x = fe.tensor(rng.standard_normal((2, 3, 6, 6)).astype(dtype), requires_grad=True)
+    w = fe.tensor(rng.standard_normal((4, 3, 3, 3)).astype(dtype), requires_grad=True)
+    b = fe.tensor(rng.standard_normal(4).astype(dtype), requires_grad=True)
+    dy = rng.standard_normal((2, 4, 6, 6)).astype(dtype)
+    y = Conv2dFn.apply(x, w, b, padding=1, activation="relu")
+    y.backward(fe.tensor(dy))
+    assert calls == [True]
+    mdy, db = R.conv2d_backward_bias(dy, y.numpy())
+    rdx, rdw, _ = R.conv2d_backward(x.numpy(), w.numpy(), mdy, 1, 1, 1, 1)
+    np.testing.assert_allclose(np.asarray(b.grad), db, *tol_for(dtype, 72))
+    np.testing.assert_allclose(np.asarray(x.grad), rdx, *tol_for(dtype, 36))
+    np.testing.assert_allclose(np.asarray(w.grad), rdw, *tol_for(dtype, 72))

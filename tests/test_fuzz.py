@@ -605,6 +605,30 @@ def test_fuzz_conv2d_backward(draw):
                 close(A["dw"], rdw, dt, N * OH * OW, sdw + 1)
 
 
+@strategy("conv2d_backward_bias")
+def test_fuzz_conv2d_backward_bias(draw):
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    N, C, L = draw(dims(3))
+    shape = (N, C, 1, L) if draw(st.booleans()) else (N, C, L, 1)
+    specs = {"dy": (shape, dt), "y": (shape, dt), "dy_out": (shape, dt), "dbias": ((C,), dt)}
+    c = Case(draw, specs, outputs=("dy_out", "dbias"))
+    c.poison("dy_out", "dbias")
+    A = c.arrays
+    masked = c.mutation is not None and c.mutation[0] in ("y", "dy_out") or draw(st.booleans())
+    y, dy_out = (A["y"], A["dy_out"]) if masked else (None, None)
+    dbias = opt(draw, c, "dbias")
+    if run_case("conv2d_backward_bias", c, _C.conv2d_backward_bias, A["dy"], y, dy_out, dbias):
+        assert_inputs_untouched(c, ("dy_out", "dbias"))
+        if c.finite and not c.aliased():  # N*L = 0 included: dbias is zeros then
+            B = {k: f64(v) for k, v in c.before.items()}
+            want_dy, want_db = ref.conv.conv2d_backward_bias(B["dy"], B["y"] if masked else None)
+            if masked:
+                np.testing.assert_array_equal(dy_out, want_dy.astype(dt))
+            if dbias is not None:
+                close(dbias, want_db, dt, N * L, np.abs(want_dy).sum(axis=(0, 2, 3)) + 1)
+
+
 @strategy("im2col")
 def test_fuzz_im2col(draw):
     isa_and_threads(draw)

@@ -145,6 +145,7 @@ KERNEL_ENTRIES = {
     "gemm": ("linalg", ()),
     "conv2d_forward": ("conv", ("y",)),
     "conv2d_backward": ("conv", ("dx", "dweight")),
+    "conv2d_backward_bias": ("conv", ("dy_out", "dbias")),
     "im2col": ("conv", ("col",)),
     "col2im": ("conv", ("dx",)),
     "max_pool2d_forward": ("pool", ("y", "argmax")),

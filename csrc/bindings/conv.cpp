@@ -138,6 +138,40 @@ void conv_backward_t(py::array x, py::array w, py::array dy, py::object dx_obj, 
   fe::conv::conv2d_backward<T>(kk, uk, px, N, g, pw, OC, groups, pdy, pdx, pdw, nt);
 }
 
+template <class T>
+void conv_backward_bias_t(py::array dy, py::object y_obj, py::object dy_out_obj, py::object dbias_obj) {
+  require_c_array<T>(dy, "dy", 4);
+  const int64_t N = dy.shape(0), C = dy.shape(1), H = dy.shape(2), W = dy.shape(3);
+  if (y_obj.is_none() != dy_out_obj.is_none())
+    throw py::value_error("conv2d_backward_bias: y and dy_out are given together (the masked dy needs y's mask) or "
+                          "not at all; got y " + std::string(y_obj.is_none() ? "None" : "given") + ", dy_out " +
+                          (dy_out_obj.is_none() ? "None" : "given"));
+  py::array ya, outa, dba;
+  const T* py_ = nullptr;
+  T* pout = nullptr;
+  T* pdb = nullptr;
+  if (!y_obj.is_none()) {
+    ya = as_array(y_obj, "y");
+    require_c_array<T>(ya, "y", 4);
+    require_shape(ya, "y", {N, C, H, W});
+    outa = as_array(dy_out_obj, "dy_out");
+    require_output<T>(outa, "dy_out", {N, C, H, W});
+    py_ = static_cast<const T*>(ya.data());
+    pout = static_cast<T*>(outa.mutable_data());
+  }
+  if (!dbias_obj.is_none()) {
+    dba = as_array(dbias_obj, "dbias");
+    require_output<T>(dba, "dbias", {C});
+    pdb = static_cast<T*>(dba.mutable_data());
+  }
+  require_disjoint({{dy_out_obj, "dy_out"}, {dbias_obj, "dbias"}}, {{dy, "dy"}, {y_obj, "y"}});
+  const T* pdy = static_cast<const T*>(dy.data());
+  const auto& kk = fe::kernels<fe::conv::Kernels<T>>();
+  const int nt = fe::get_num_threads();
+  py::gil_scoped_release nogil;
+  fe::conv::conv2d_backward_bias<T>(kk, pdy, py_, pout, pdb, N, C, H * W, nt);
+}
+
 }  // namespace
 
 void bind_conv(py::module_& m) {
@@ -165,6 +199,14 @@ void bind_conv(py::module_& m) {
         }, py::arg("x").noconvert(), py::arg("weight").noconvert(), py::arg("dy").noconvert(), py::arg("dx").noconvert(),
         py::arg("dweight").noconvert(), win("stride"), win("padding"), win("dilation"), win("groups"),
         "dx and dweight (each overwritten when given) of conv2d from dy (N, OC, OH, OW).");
+  m.def("conv2d_backward_bias", [](py::array dy, py::object y, py::object dy_out, py::object dbias) {
+          is_float64(dy, "dy") ? conv_backward_bias_t<double>(dy, y, dy_out, dbias)
+                               : conv_backward_bias_t<float>(dy, y, dy_out, dbias);
+        }, py::arg("dy").noconvert(), py::arg("y").noconvert(), py::arg("dy_out").noconvert(),
+        py::arg("dbias").noconvert(),
+        "One pass over dy (N, OC, OH, OW): with y (a fused ReLU's output), dy_out (overwritten) = dy where y > 0,\n"
+        "else dy*0 (NaN stays NaN, as dy * (y > 0)); dbias (OC,), overwritten when given, = the per-channel sums\n"
+        "of that masked dy (or of dy without y). y and dy_out come together or are both None.");
   m.def("conv_algorithm", [](std::vector<int64_t> x_shape, std::vector<int64_t> w_shape, Pair s, Pair p, Pair d,
                              int64_t groups) -> std::string {
           if (x_shape.size() != 4 || w_shape.size() != 4)

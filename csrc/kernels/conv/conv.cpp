@@ -291,11 +291,27 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   });
 }
 
+template <class T>
+void conv2d_backward_bias(const Kernels<T>& k, const T* dy, const T* y, T* dy_out, T* dbias, int64_t N, int64_t C,
+                          int64_t HW, int nthreads) {
+  if (!y) dy_out = nullptr;  // nothing to mask: dy is its own masked copy
+  if (!dbias && !dy_out) return;
+  const int64_t n = std::max<int64_t>(N, 0), hw = std::max<int64_t>(HW, 0);
+  parallel_items(C, n * hw, nthreads, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const T s = k.bias_grad_channel(dy + c * hw, y ? y + c * hw : nullptr, dy_out ? dy_out + c * hw : nullptr, n,
+                                      hw, C * hw);
+      if (dbias) dbias[c] = s;
+    }
+  });
+}
+
 #define FE_INSTANTIATE(T)                                                                                    \
   template void conv2d_forward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, \
                                   const T*, int64_t, int64_t, const T*, bool, T*, int);                         \
   template void conv2d_backward<T>(const Kernels<T>&, const gemm::UKernel<T>&, const T*, int64_t,                \
-                                   const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);
+                                   const Geometry&, const T*, int64_t, int64_t, const T*, T*, T*, int);       \
+  template void conv2d_backward_bias<T>(const Kernels<T>&, const T*, const T*, T*, T*, int64_t, int64_t, int64_t, int);
 FE_INSTANTIATE(float)
 FE_INSTANTIATE(double)
 #undef FE_INSTANTIATE

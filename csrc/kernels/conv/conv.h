@@ -33,6 +33,11 @@ struct Kernels {
   void (*im2col_rows)(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc);
   // dx (C, H, W) += those columns scattered back (dx is added to, not overwritten)
   void (*col2im_rows_add)(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc);
+  // One channel of the bias gradient: N planes of hw values, plane n at dy + n*stride (and y + n*stride,
+  // out + n*stride). With y, out (overwritten) = dy where y > 0, else dy*0 (NaN and inf in dy stay NaN,
+  // as NumPy's dy * (y > 0)), out may be null; without y, out is ignored and dy is summed as it is. Returns the sum of the
+  // (masked) values in an order fixed by N and hw: lane-wise partial sums, then a fixed tree.
+  T (*bias_grad_channel)(const T* dy, const T* y, T* out, int64_t N, int64_t hw, int64_t stride);
 };
 
 // Convolution drivers: y (N, OC, OH*OW) = conv(x (N, C, H, W), w (OC, C/groups, kh, kw)) (+ bias)
@@ -51,6 +56,14 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
 template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads);
+
+// The bias gradient of a convolution, with a fused ReLU's mask: dy, y, dy_out (N, C, HW). With y (then
+// dy_out too), dy_out = dy where y > 0 else dy*0; dbias (C) = the per-channel sums of that (or of dy).
+// Either output may be null (dy_out is ignored without y); nothing to write, nothing runs. Threads take whole channels, so the result does
+// not depend on the thread count.
+template <class T>
+void conv2d_backward_bias(const Kernels<T>& k, const T* dy, const T* y, T* dy_out, T* dbias, int64_t N, int64_t C,
+                          int64_t HW, int nthreads);
 
 // Fills k with the kernels of level I (defined in conv_isa.cpp, compiled once per level).
 template <Isa I, class T>

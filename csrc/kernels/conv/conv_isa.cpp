@@ -296,8 +296,48 @@ void col2im_body(const T* col, const Geometry& g, T* dx, int64_t ldc) {
 #pragma GCC pop_options
 #endif
 
+// Lanes of partial sums: two 64-byte vectors' worth, so any level's vectors divide them and the
+// compiler keeps them in registers (lane j takes the values k with k % kLanes == j of each plane, the
+// plane's last hw % kLanes values go to lanes 0, 1, ..); then a fixed pairwise tree over the lanes.
+template <class T, bool Mask, bool Store>
+T bias_grad_channel_t(const T* dy, const T* y, T* out, int64_t N, int64_t hw, int64_t stride) {
+  constexpr int64_t L = 128 / sizeof(T);
+  T acc[L];
+  for (int64_t j = 0; j < L; ++j) acc[j] = T(0);
+  const int64_t full = hw / L * L;
+  for (int64_t n = 0; n < N; ++n) {
+    const T* d = dy + n * stride;
+    const T* m = Mask ? y + n * stride : nullptr;
+    T* o = Store ? out + n * stride : nullptr;
+    int64_t k = 0;
+    for (; k < full; k += L) {
+      T v[L];
+      for (int64_t j = 0; j < L; ++j) v[j] = Mask ? (m[k + j] > T(0) ? d[k + j] : d[k + j] * T(0)) : d[k + j];
+      if (Store)
+        for (int64_t j = 0; j < L; ++j) o[k + j] = v[j];
+      for (int64_t j = 0; j < L; ++j) acc[j] += v[j];
+    }
+    for (; k < hw; ++k) {
+      const T v = Mask ? (m[k] > T(0) ? d[k] : d[k] * T(0)) : d[k];
+      if (Store) o[k] = v;
+      acc[k - full] += v;
+    }
+  }
+  for (int64_t w = L / 2; w >= 1; w /= 2)
+    for (int64_t j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+template <class T>
+T bias_grad_channel_body(const T* dy, const T* y, T* out, int64_t N, int64_t hw, int64_t stride) {
+  if (!y) return bias_grad_channel_t<T, false, false>(dy, nullptr, nullptr, N, hw, stride);
+  return out ? bias_grad_channel_t<T, true, true>(dy, y, out, N, hw, stride)
+             : bias_grad_channel_t<T, true, false>(dy, y, nullptr, N, hw, stride);
+}
+
 template <class T>
 void fill_kernels(Kernels<T>* k) {
+  k->bias_grad_channel = &bias_grad_channel_body<T>;
   k->im2col = &im2col_body<T>;
   k->col2im = &col2im_body<T>;
   k->im2col_rows = &im2col_rows_body<T>;

@@ -14,10 +14,10 @@ thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (th
 column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
 with the turned, transposed weight. An activation ("relu") after the bias runs in the kernel.
 
-`_C` entries: `conv2d_forward`, `conv2d_backward` (and `im2col`, `col2im`, which they use;
-`conv_algorithm`, the path a shape takes).
-Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `im2col`, `col2im`), the
-same steps in NumPy. The kernel checks every argument again with named messages; Python checks what it
+`_C` entries: `conv2d_forward`, `conv2d_backward`, `conv2d_backward_bias` (the fused ReLU's mask and the
+bias gradient in one pass) (and `im2col`, `col2im`, which they use; `conv_algorithm`, the path a shape takes).
+Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `conv2d_backward_bias`, `im2col`,
+`col2im`), the same steps in NumPy. The kernel checks every argument again with named messages; Python checks what it
 needs to allocate the output (the hyper-parameters, the output size, the channel/group fit).
 """
 import numpy as np
@@ -104,13 +104,18 @@ class Conv2dFn(Function):
         x, weight, y = ctx.saved_tensors
         s, p, d, groups, has_bias = ctx.geom
         dy = np.ascontiguousarray(grad)
-        if y is not None:
-            dy = dy * (y > 0)  # the fused ReLU's gradient: zero where the output was clamped
         dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
         dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
+        db = np.empty(dy.shape[1], dtype=dy.dtype) if has_bias and ctx.needs_input_grad[2] else None
+        if dx is None and dw is None:
+            y = None  # the masked dy is only the bias sum's
+        if y is not None or db is not None:
+            # one pass: the fused ReLU's gradient (dy where y > 0, else dy*0) and the bias sums
+            dy_out = np.empty_like(dy) if y is not None else None
+            _C.conv2d_backward_bias(dy, y, dy_out, db)
+            dy = dy if dy_out is None else dy_out
         if dx is not None or dw is not None:
             _C.conv2d_backward(x, weight, dy, dx, dw, s, p, d, groups)
-        db = dy.sum(axis=(0, 2, 3)) if has_bias and ctx.needs_input_grad[2] else None
         return dx, dw, db, None, None, None, None, None
 
     @staticmethod

@@ -1,6 +1,6 @@
 """Convolution in plain NumPy (NCHW), written as a learner would: the oracle for the C++ im2col /
 col2im kernels and the convolution built on them (firstepoch.ops.conv, _C.conv2d_forward /
-conv2d_backward), with the same names and argument order (less _C's output buffers)."""
+conv2d_backward, conv2d_backward_bias), with the same names and argument order (less _C's output buffers)."""
 import numpy as np
 
 
@@ -75,3 +75,11 @@ def conv2d_backward(x, weight, dy, stride=1, padding=0, dilation=1, groups=1):
             dcol[g] = wg.T @ dyf[n, g * OCg:(g + 1) * OCg]
         dx[n] = col2im(dcol.reshape(C * kh * kw, dyf.shape[2]), (C, H, W), (kh, kw), stride, padding, dilation)
     return dx, dw, dy.sum(axis=(0, 2, 3))
+
+
+def conv2d_backward_bias(dy, y=None):
+    """(masked dy, dbias) from dy (N, OC, OH, OW): after a fused ReLU whose output was y, the gradient
+    flows only where y > 0; dbias sums that gradient over everything but the channel."""
+    if y is not None:
+        dy = dy * (y > 0)
+    return dy, dy.sum(axis=(0, 2, 3))
