@@ -144,17 +144,21 @@ void weight_grad(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x
       }
     }
   });
-  // The partials summed in group order, then G^T dU G per (out, in) pair; rows of dw over threads.
+  // The partials summed in group order into group 0 (contiguous rows: the same sums, element by
+  // element, as reading the groups in turn), then G^T dU G per (out, in) pair; rows of dw over threads.
   parallel_items(tl.OC, kPos * tl.C * groups, nthreads, [&](int64_t o0, int64_t o1) {
+    const int64_t len = (o1 - o0) * tl.C;
+    for (int64_t p = 0; p < kPos; ++p) {
+      T* __restrict s = dU + p * mk + o0 * tl.C;
+      for (int64_t gi = 1; gi < groups; ++gi) {
+        const T* __restrict src = s + gi * kPos * mk;
+        for (int64_t k = 0; k < len; ++k) s[k] += src[k];
+      }
+    }
     for (int64_t o = o0; o < o1; ++o)
       for (int64_t c = 0; c < tl.C; ++c) {
         T u[4][4];
-        for (int64_t p = 0; p < kPos; ++p) {
-          const T* src = dU + p * mk + o * tl.C + c;
-          T s = src[0];
-          for (int64_t gi = 1; gi < groups; ++gi) s += src[gi * kPos * mk];
-          u[p / 4][p % 4] = s;
-        }
+        for (int64_t p = 0; p < kPos; ++p) u[p / 4][p % 4] = dU[p * mk + o * tl.C + c];
         T t[3][4];  // G^T u, G^T = [[1, 1/2, 1/2, 0], [0, 1/2, -1/2, 0], [0, 1/2, 1/2, 1]]
         for (int j = 0; j < 4; ++j) {
           t[0][j] = u[0][j] + T(0.5) * (u[1][j] + u[2][j]);

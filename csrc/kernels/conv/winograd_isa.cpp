@@ -151,27 +151,31 @@ void grad_tiles(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int
     T* __restrict d0 = buf + width;  // the run's 2 rows of dy, zero past the right edge
     T* __restrict d1 = d0 + width;
     for (int64_t k = cols; k < width; ++k) d0[k] = d1[k] = T(0);
+    const bool full = cols == width;  // else the run's dy columns are copied, zero past the edge
     for (int64_t o = 0; o < tl.OC; ++o) {
       const T* yo = dy + (n * tl.OC + o) * oplane + 2 * th * tl.OW + w0;
       const T* s0 = yo;
       const T* s1 = 2 * th + 1 < tl.OH ? yo + tl.OW : zeros;
-      #pragma GCC ivdep
-      for (int64_t k = 0; k < cols; ++k) {
-        d0[k] = s0[k];
-        d1[k] = s1[k];
+      if (!full) {
+        #pragma GCC ivdep
+        for (int64_t k = 0; k < cols; ++k) {
+          d0[k] = s0[k];
+          d1[k] = s1[k];
+        }
+        s0 = d0;
+        s1 = d1;
       }
-      T* __restrict z[16];
-      for (int64_t p = 0; p < 16; ++p) z[p] = Z + p * ps + o * ld + j0;
+      T* __restrict z = Z + o * ld + j0;
       #pragma GCC ivdep
       for (int64_t j = 0; j < len; ++j) {
-        const T a0 = d0[2 * j], a1 = d0[2 * j + 1], b0 = d1[2 * j], b1 = d1[2 * j + 1];
+        const T a0 = s0[2 * j], a1 = s0[2 * j + 1], b0 = s1[2 * j], b1 = s1[2 * j + 1];
         // rows of A dy: (a), (a + b), (a - b), (-b), each as (x0, x1); then columns the same way
         const T r[4][2] = {{a0, a1}, {a0 + b0, a1 + b1}, {a0 - b0, a1 - b1}, {-b0, -b1}};
         for (int i = 0; i < 4; ++i) {
-          z[4 * i][j] = r[i][0];
-          z[4 * i + 1][j] = r[i][0] + r[i][1];
-          z[4 * i + 2][j] = r[i][0] - r[i][1];
-          z[4 * i + 3][j] = -r[i][1];
+          z[(4 * i) * ps + j] = r[i][0];
+          z[(4 * i + 1) * ps + j] = r[i][0] + r[i][1];
+          z[(4 * i + 2) * ps + j] = r[i][0] - r[i][1];
+          z[(4 * i + 3) * ps + j] = -r[i][1];
         }
       }
     }
