@@ -34,6 +34,10 @@ SHAPES = [
     (19, 3, 5, 6, 8, (1, 1), (1, 1), (0, 0), (1, 1)),
     (3, 16, 9, 9, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
     (2, 32, 6, 7, 32, (3, 3), (1, 1), (1, 1), (1, 1)),
+    # the weight gradient's runs of taps (kw = 5 or 3 at stride 1): one output column (fewer than the
+    # run), and three vectors of channels
+    (2, 3, 6, 5, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
+    (2, 4, 9, 12, 48, (3, 3), (1, 1), (1, 1), (1, 1)),
 ]
 
 

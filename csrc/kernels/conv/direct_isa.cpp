@@ -47,6 +47,7 @@ constexpr int kOCB = 6, kNV = 4;  // conv: 24 accumulators + 4 input vectors of 
 constexpr int kOB = 4, kKB = 4;   // wgrad: 16 accumulators
 constexpr int kKV = 8;            // wgrad_oc: 8 taps x 2 vectors of channels
 constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
+constexpr int kRA = 20;           // wgrad_oc on runs of taps: accumulators (runs x taps)
 #elif defined(__AVX2__)
 template <class T>
 struct V;
@@ -93,6 +94,7 @@ constexpr int kOCB = 6, kNV = 2;  // conv: 12 accumulators + 2 input vectors + a
 constexpr int kOB = 2, kKB = 4;   // wgrad: 8 accumulators
 constexpr int kKV = 6;            // wgrad_oc: 6 taps x 2 vectors of channels
 constexpr int kPB = 6;            // conv_oc: 6 pixels x 2 vectors of channels
+constexpr int kRA = 10;           // wgrad_oc on runs of taps: accumulators (runs x taps)
 #else
 // The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
 // compiler's contraction choice).
@@ -112,6 +114,7 @@ constexpr int kOCB = 4, kNV = 4;
 constexpr int kOB = 2, kKB = 4;
 constexpr int kKV = 4;
 constexpr int kPB = 4;
+constexpr int kRA = 10;
 #endif
 
 // One tile: OCB output channels x NV vectors of the run starting at p.
@@ -264,12 +267,93 @@ void wgrad_oc_tail(int64_t r, const T* xr, const int64_t* off, const T* dr, int6
   }
 }
 
+// R runs of KW taps whose offsets are consecutive (off[r*KW + j] = off[r*KW] + j: stride and dilation 1
+// along the row) x one vector of channels, output rows oh0 <= oh < oh1. Tap j of a run meets pixel ow
+// at x[ow + j], so one broadcast of x[t] serves the KW taps (pixels ow = t - j): R broadcasts and KW
+// loads of dy per R*KW multiply-adds, where the tile over taps needs a broadcast for each. Every sum
+// still runs over the pixels in raster order (the same results as wgrad_oc_tile).
+template <class T, int R, int KW, bool Check>
+inline void wgrad_run_step(int64_t t, const T* const* xr, const T* dr, int64_t ocr, int64_t OW,
+                           typename V<T>::R (&acc)[R][KW]) {
+  using Vt = V<T>;
+  typename Vt::R bx[R];
+  for (int r = 0; r < R; ++r) bx[r] = Vt::set1(xr[r][t]);
+  for (int j = 0; j < KW; ++j) {
+    const int64_t ow = t - j;
+    if (Check && (ow < 0 || ow >= OW)) continue;
+    const typename Vt::R d = Vt::load(dr + ow * ocr);
+    for (int r = 0; r < R; ++r) acc[r][j] = Vt::fma(bx[r], d, acc[r][j]);
+  }
+}
+
+template <class T, int R, int KW>
+inline void wgrad_run_tile(const T* xs, const int64_t* off, const T* dyt, int64_t ocr, int64_t oh0, int64_t oh1,
+                           int64_t OW, int64_t Wq, T* dwt, bool accumulate) {
+  using Vt = V<T>;
+  typename Vt::R acc[R][KW];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < KW; ++j) acc[r][j] = accumulate ? Vt::load(dwt + (r * KW + j) * ocr) : Vt::zero();
+  const int64_t tn = OW + KW - 1, h = std::min<int64_t>(KW - 1, tn), m = std::max<int64_t>(OW, h);
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    const T* xr[R];
+    for (int r = 0; r < R; ++r) xr[r] = xs + off[r * KW] + oh * Wq;
+    const T* dr = dyt + oh * OW * ocr;
+    int64_t t = 0;
+    for (; t < h; ++t) wgrad_run_step<T, R, KW, true>(t, xr, dr, ocr, OW, acc);
+    for (; t < OW; ++t) wgrad_run_step<T, R, KW, false>(t, xr, dr, ocr, OW, acc);
+    for (t = m; t < tn; ++t) wgrad_run_step<T, R, KW, true>(t, xr, dr, ocr, OW, acc);
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < KW; ++j) Vt::store(dwt + (r * KW + j) * ocr, acc[r][j]);
+}
+
+// The last r < R runs, in one tile of exactly r.
+template <class T, int R, int KW>
+void wgrad_run_tail(int64_t r, const T* xs, const int64_t* off, const T* dyt, int64_t ocr, int64_t oh0, int64_t oh1,
+                    int64_t OW, int64_t Wq, T* dwt, bool acc) {
+  if constexpr (R >= 1) {
+    if (r == R)
+      wgrad_run_tile<T, R, KW>(xs, off, dyt, ocr, oh0, oh1, OW, Wq, dwt, acc);
+    else
+      wgrad_run_tail<T, R - 1, KW>(r, xs, off, dyt, ocr, oh0, oh1, OW, Wq, dwt, acc);
+  }
+}
+
+// Whether the K taps are runs of KW consecutive offsets.
+inline bool runs_of(const int64_t* off, int64_t K, int64_t KW) {
+  if (K % KW) return false;
+  for (int64_t k = 0; k < K; k += KW)
+    for (int64_t j = 1; j < KW; ++j)
+      if (off[k + j] != off[k] + j) return false;
+  return true;
+}
+
+template <class T, int KW>
+void wgrad_runs_body(const T* xs, const int64_t* off, int64_t K, const T* dyt, int64_t ocr, int64_t OH, int64_t OW,
+                     int64_t Wq, T* dwt, bool acc) {
+  // blocks of output rows whose dyt stays in L1 (all of LeNet's 10x10x16), runs of taps in tiles of R
+  constexpr int L = V<T>::n, R = kRA / KW > 0 ? kRA / KW : 1;
+  const int64_t G = K / KW, rb = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, OW * ocr * int64_t(sizeof(T))));
+  for (int64_t oh0 = 0; oh0 < OH; oh0 += rb) {
+    const int64_t oh1 = std::min(OH, oh0 + rb);
+    const bool a = acc || oh0 > 0;
+    for (int64_t o = 0; o < ocr; o += L) {
+      int64_t g = 0;
+      for (; g + R <= G; g += R)
+        wgrad_run_tile<T, R, KW>(xs, off + g * KW, dyt + o, ocr, oh0, oh1, OW, Wq, dwt + g * KW * ocr + o, a);
+      wgrad_run_tail<T, R - 1, KW>(G - g, xs, off + g * KW, dyt + o, ocr, oh0, oh1, OW, Wq, dwt + g * KW * ocr + o, a);
+    }
+  }
+}
+
 template <class T>
 void wgrad_oc_body(const T* xs, const int64_t* off, int64_t K, const T* dyt, int64_t ocr, int64_t OH, int64_t OW,
                    int64_t Wq, T* dwt, bool acc) {
   // dyt (OH*OW, ocr) one image's dy, channels last, ocr a multiple of the lanes; dwt (K, ocr). Row by
   // row, so that the row of dyt and the rows of xs it meets stay in L1; the sums run over the rows in
   // order, whatever the blocking.
+  if (runs_of(off, K, 5)) return wgrad_runs_body<T, 5>(xs, off, K, dyt, ocr, OH, OW, Wq, dwt, acc);
+  if (runs_of(off, K, 3)) return wgrad_runs_body<T, 3>(xs, off, K, dyt, ocr, OH, OW, Wq, dwt, acc);
   constexpr int L = V<T>::n;
   constexpr int KV2 = kKV, KV1 = kKV * 2;  // taps per tile with two vectors of channels, with one
   for (int64_t oh = 0; oh < OH; ++oh) {
