@@ -493,3 +493,16 @@ def test_conv2d_backward_masks_and_sums_the_bias_in_one_kernel_call(rng, monkeyp
     np.testing.assert_allclose(np.asarray(b.grad), db, *tol_for(dtype, 72))
     np.testing.assert_allclose(np.asarray(x.grad), rdx, *tol_for(dtype, 36))
     np.testing.assert_allclose(np.asarray(w.grad), rdw, *tol_for(dtype, 72))
+
+
+def test_fused_relu_bias_gradient_alone_is_masked(rng):
+    """Bias-only fine-tuning through Sequential(Conv2d, ReLU): the bias gradient sums the ReLU-masked dy,
+    as the unfused relu(conv(x)) gives, also when neither the input nor the weight needs a gradient."""
+    x = fe.tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32))
+    conv = nn.Conv2d(3, 4, 3, padding=1)
+    conv.weight.requires_grad = False
+    nn.Sequential(conv, nn.ReLU())(x).sum().backward()
+    fused = np.array(conv.bias.grad, copy=True)
+    conv.bias.grad = None
+    F.conv2d(x, conv.weight, conv.bias, padding=1).relu().sum().backward()
+    np.testing.assert_allclose(fused, conv.bias.grad, rtol=1e-5, atol=1e-5)

@@ -107,8 +107,6 @@ class Conv2dFn(Function):
         dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
         dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
         db = np.empty(dy.shape[1], dtype=dy.dtype) if has_bias and ctx.needs_input_grad[2] else None
-        if dx is None and dw is None:
-            y = None  # the masked dy is only the bias sum's
         if y is not None or db is not None:
             # one pass: the fused ReLU's gradient (dy where y > 0, else dy*0) and the bias sums
             dy_out = np.empty_like(dy) if y is not None else None
