@@ -263,3 +263,23 @@ def test_sgd_subclass_with_its_own_update_rule_is_still_called():
     opt.step()
     assert calls == [(3,)]
     np.testing.assert_allclose(p.data, 0.5)
+
+
+@pytest.mark.parametrize("own_rule", [False, True])
+def test_a_refused_sgd_step_leaves_no_unwritten_momentum_buffer(own_rule):
+    """The kernel refuses a read-only parameter; the next step must not take a never-written momentum
+    buffer as its history (first=False over np.empty memory)."""
+    class MySGD(fe.optim.SGD):  # a subclass with its own rule: the per-parameter path
+        def _update(self, w, grad, state, g):
+            super()._update(w, grad, state, g)
+
+    p = fe.nn.Parameter(fe.tensor(np.ones(4)))
+    opt = (MySGD if own_rule else fe.optim.SGD)([p], lr=0.1, momentum=0.9)
+    p.grad = np.full(4, 2.0)
+    p.data.flags.writeable = False
+    with pytest.raises((ValueError, TypeError)):
+        opt.step()
+    assert "momentum_buffer" not in opt.state.get(id(p), {})
+    p.data.flags.writeable = True
+    opt.step()
+    np.testing.assert_array_equal(p.data, np.ones(4) - 0.1 * 2.0)  # the first step: buf = grad

@@ -206,19 +206,20 @@ class SGD(Optimizer):
             m = g["momentum"]
             bufs = [] if m != 0 else None
             first = []
-            for p, w in zip(params, ws):  # state (and a first momentum buffer) once every gradient passed
-                st = state.get(id(p))
-                if st is None:
-                    st = state[id(p)] = {}
+            fresh = []  # the momentum buffers made here: kept only if the kernel takes the step
+            for p, w in zip(params, ws):
+                buf = state.get(id(p), {}).get("momentum_buffer") if m != 0 else None
+                first.append(m != 0 and buf is None)
+                if first[-1]:
+                    buf = np.empty_like(w)
+                    fresh.append((p, buf))
                 if m != 0:
-                    buf = st.get("momentum_buffer")
-                    first.append(buf is None)
-                    if buf is None:
-                        buf = st["momentum_buffer"] = np.empty_like(w)
                     bufs.append(buf)
-                else:
-                    first.append(False)
             _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
+            for p in params:
+                state.setdefault(id(p), {})
+            for p, buf in fresh:
+                state[id(p)]["momentum_buffer"] = buf
 
     def _update(self, w, grad, state, g):
         m = g["momentum"]
@@ -227,9 +228,11 @@ class SGD(Optimizer):
         if m != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.empty_like(w)
+                buf = np.empty_like(w)
                 first = True
         _ops.sgd_update(w, grad, buf, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
+        if first:  # kept only once the kernel took the step (a refused one leaves no unwritten buffer)
+            state["momentum_buffer"] = buf
 
 
 class Adam(Optimizer):
