@@ -432,24 +432,32 @@ def sgd_draw(draw):
     return dt, (lr, mom, damp, wd, nesterov, first), c
 
 
+def check_sgd(c, dt, settings):
+    """An accepted sgd_update of Case c: inputs untouched, w as the reference's (finite, in range)."""
+    lr, mom, damp, wd, nesterov, first = settings
+    assert_inputs_untouched(c, ("w", "buf"))
+    hyper_ok = all(np.isfinite(v) and abs(v) < 1e3 for v in (lr, mom, damp, wd))
+    if c.finite and not c.aliased() and hyper_ok:
+        B = {k: f64(v) for k, v in c.before.items()}
+        ref_optim.sgd_update(B["w"], B["grad"], B.get("buf"), lr, mom, damp, wd, nesterov, first)
+        close(c.arrays["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
+
+
 @strategy("sgd_update")
 def test_fuzz_sgd_update(draw):
-    dt, (lr, mom, damp, wd, nesterov, first), c = sgd_draw(draw)
+    dt, settings, c = sgd_draw(draw)
+    lr, mom, damp, wd, nesterov, first = settings
     A = c.arrays
     if run_case("sgd_update", c, _C.sgd_update, A["w"], A["grad"], A.get("buf"), lr=lr, momentum=mom,
                 dampening=damp, weight_decay=wd, nesterov=nesterov, first=first):
-        assert_inputs_untouched(c, ("w", "buf"))
-        hyper_ok = all(np.isfinite(v) and abs(v) < 1e3 for v in (lr, mom, damp, wd))
-        if c.finite and not c.aliased() and hyper_ok:
-            B = {k: f64(v) for k, v in c.before.items()}
-            ref_optim.sgd_update(B["w"], B["grad"], B.get("buf"), lr, mom, damp, wd, nesterov, first)
-            close(A["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
+        check_sgd(c, dt, settings)
 
 
 @strategy("sgd_update_many")
 def test_fuzz_sgd_update_many(draw):
     """A valid parameter, then a drawn one (sgd_update's strategy): a refused list changes neither."""
-    dt, (lr, mom, damp, wd, nesterov, first), c = sgd_draw(draw)
+    dt, settings, c = sgd_draw(draw)
+    lr, mom, damp, wd, nesterov, first = settings
     A = c.arrays
     w0 = np.linspace(-1, 1, 5).astype(np.float32)
     g0, b0 = np.ones(5, np.float32), np.zeros(5, np.float32)
@@ -457,12 +465,7 @@ def test_fuzz_sgd_update_many(draw):
     bufs = [b0, A.get("buf")] if mom != 0 else None
     if run_case("sgd_update_many", c, _C.sgd_update_many, [w0, A["w"]], [g0, A["grad"]], bufs, lr=lr, momentum=mom,
                 dampening=damp, weight_decay=wd, nesterov=nesterov, first=[True, first]):
-        assert_inputs_untouched(c, ("w", "buf"))
-        hyper_ok = all(np.isfinite(v) and abs(v) < 1e3 for v in (lr, mom, damp, wd))
-        if c.finite and not c.aliased() and hyper_ok:
-            B = {k: f64(v) for k, v in c.before.items()}
-            ref_optim.sgd_update(B["w"], B["grad"], B.get("buf"), lr, mom, damp, wd, nesterov, first)
-            close(A["w"], B["w"], dt, 4, np.abs(B["w"]) + np.abs(f64(c.before["grad"])) * 4 + 1)
+        check_sgd(c, dt, settings)
     else:
         np.testing.assert_array_equal(w0, w0_before)  # checked before anything was updated
 

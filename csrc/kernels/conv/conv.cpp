@@ -174,11 +174,14 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
   if (direct::applies(g, OC, groups)) {  // few channels (direct.h); a strided dx below, by col2im
     const bool dx_here = dx && direct::data_gradient_applies(g);
-    direct::backward<T>(x, N, g, w, OC, dy, dx_here ? dx : nullptr, dw, nthreads);
+    if (dw || dx_here) direct::backward<T>(x, N, g, w, OC, dy, dx_here ? dx : nullptr, dw, nthreads);
     if (!dx || dx_here) return;
     dw = nullptr;
   }
-  if (winograd::applies(g, OC, groups) && winograd::backward(uk, x, N, g, w, OC, dy, dx, dw, nthreads)) return;
+  if (winograd::applies(g, OC, groups)) {  // 3x3 stride 1, many channels (winograd.h): both parts
+    winograd::backward(uk, x, N, g, w, OC, dy, dx, dw, nthreads);
+    return;
+  }
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W, wsize = OC * K;
   if (N <= 0 || L <= 0 || (!dx && !dw)) {  // no product to sum: dW is zeros, dx zeros (or empty)

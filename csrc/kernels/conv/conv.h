@@ -21,6 +21,20 @@ struct Geometry {
   int64_t OH, OW;     // output size
 };
 
+namespace {  // internal linkage: this header is compiled into every ISA level's file
+// The outputs q in [lo, hi) (of OW) whose input column c + q*s lies inside [0, W): the loops over
+// them need no bounds checks (im2col, col2im, pooling).
+inline void valid_span(int64_t c, int64_t s, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
+  int64_t a = c >= 0 ? 0 : (-c + s - 1) / s;
+  int64_t b = c > W - 1 ? 0 : (W - 1 - c) / s + 1;
+  if (a > OW) a = OW;
+  if (b > OW) b = OW;
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+}  // namespace
+
 template <class T>
 struct Kernels {
   static constexpr const char* kFamily = "convolution";

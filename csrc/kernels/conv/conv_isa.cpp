@@ -10,17 +10,6 @@ namespace fe {
 namespace conv {
 namespace {
 
-// The outputs ow in [lo, hi) whose input column w0 + ow*sw lies inside [0, W): no checks inside it.
-inline void valid_span(int64_t w0, int64_t sw, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
-  int64_t a = w0 >= 0 ? 0 : (-w0 + sw - 1) / sw;
-  int64_t b = w0 > W - 1 ? 0 : (W - 1 - w0) / sw + 1;
-  if (a > OW) a = OW;
-  if (b > OW) b = OW;
-  if (b < a) b = a;
-  *lo = a;
-  *hi = b;
-}
-
 // Rows of a column matrix are short (an output row: 28 or 10 values in LeNet-5). Plain loops would
 // either become memcpy/memset calls (three library calls per 28-value row cost more than the copying:
 // im2col ran at 5-10 GB/s) or a vector body plus up to 15 scalar iterations. The span helpers below

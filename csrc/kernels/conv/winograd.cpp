@@ -192,7 +192,7 @@ void forward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& 
 }
 
 template <class T>
-bool backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
+void backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
               const T* dy, T* dx, T* dw, int nthreads) {
   const auto& tk = kernels<Transforms<T>>();
   if (dx) {
@@ -201,13 +201,12 @@ bool backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry&
     convolve(tk, uk, dy, N, tl, w, true, static_cast<const T*>(nullptr), false, dx, nthreads);
   }
   if (dw) weight_grad(tk, uk, x, N, forward_tiling(g, OC), dy, dw, nthreads);
-  return true;
 }
 
 #define FE_INSTANTIATE(T)                                                                                      \
   template void forward<T>(const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, const T*, int64_t,     \
                            const T*, bool, T*, int);                                                           \
-  template bool backward<T>(const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, const T*, int64_t,    \
+  template void backward<T>(const gemm::UKernel<T>&, const T*, int64_t, const Geometry&, const T*, int64_t,    \
                             const T*, T*, T*, int);
 FE_INSTANTIATE(float)
 FE_INSTANTIATE(double)

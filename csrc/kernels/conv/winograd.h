@@ -48,9 +48,9 @@ template <class T>
 void forward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
              const T* bias, bool relu, T* y, int nthreads);
 // dx (N, C, H, W) and dw (OC, C, 3, 3), each overwritten when not null (dw zeros for N = 0). Needs
-// applies(). Returns true (both parts are done here).
+// applies().
 template <class T>
-bool backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
+void backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
               const T* dy, T* dx, T* dw, int nthreads);
 
 template <Isa I, class T>

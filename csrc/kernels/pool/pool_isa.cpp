@@ -67,21 +67,10 @@ inline bool disjoint_inside(const Geometry& g) {
   return g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kh <= g.sh && g.kw <= g.sw;
 }
 
-// The outputs q in [lo, hi) whose input column q * s + c lies inside [0, W) (of OW outputs).
-inline void inside_span(int64_t c, int64_t s, int64_t W, int64_t OW, int64_t* lo, int64_t* hi) {
-  int64_t a = c >= 0 ? 0 : (-c + s - 1) / s;
-  int64_t b = c > W - 1 ? 0 : (W - 1 - c) / s + 1;
-  if (a > OW) a = OW;
-  if (b > OW) b = OW;
-  if (b < a) b = a;
-  *lo = a;
-  *hi = b;
-}
-
 // For each window column j, the outputs [lo, hi) whose input column lies inside: {lo_0, hi_0, lo_1, ...}.
 inline std::vector<int64_t> column_spans(const Geometry& g) {
   std::vector<int64_t> spans(static_cast<std::size_t>(2 * g.kw));
-  for (int64_t j = 0; j < g.kw; ++j) inside_span(j * g.dw - g.pw, g.sw, g.W, g.OW, &spans[2 * j], &spans[2 * j + 1]);
+  for (int64_t j = 0; j < g.kw; ++j) conv::valid_span(j * g.dw - g.pw, g.sw, g.W, g.OW, &spans[2 * j], &spans[2 * j + 1]);
   return spans;
 }
 
@@ -539,7 +528,7 @@ void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
   const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
   const std::vector<int64_t> spans = column_spans(g);
 #if defined(__AVX512F__)
-  if (std::is_same<T, float>::value)
+  if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // (its lane indices are int32)
     return pool_blocks_avx512<false>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), nullptr, p0,
                                      p1, spans);
 #endif
@@ -597,7 +586,7 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
     return;
   }
 #if defined(__AVX512F__)
-  if (std::is_same<T, float>::value && (g.sw == 1 || g.sw == 2))
+  if (std::is_same<T, float>::value && (g.sw == 1 || g.sw == 2) && g.H * g.W < (int64_t(1) << 31))  // int32 lanes
     return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, reinterpret_cast<float*>(dx), p0, p1);
 #endif
   // Overlapping or padded windows: the plane zeroed, then per output row and window offset (i, j) one

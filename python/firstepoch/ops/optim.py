@@ -26,12 +26,12 @@ def sgd_update(w, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, 
                   weight_decay=weight_decay, nesterov=nesterov, first=first)
 
 
-def sgd_update_many(ws, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, first=()):
+def sgd_update_many(ws, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, first=None):
     """sgd_update over lists of parameters in one kernel call (bufs: None without momentum; first: one flag
-    per parameter). Every parameter is checked before any is updated."""
-    grads = [g if g.flags.c_contiguous else np.ascontiguousarray(g) for g in grads]  # (_contiguous, inlined)
-    _C.sgd_update_many(ws, grads, bufs, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                       nesterov=nesterov, first=first if isinstance(first, list) else list(first))
+    per parameter, default all False). Every parameter is checked before any is updated."""
+    first = [False] * len(ws) if first is None else list(first)
+    _C.sgd_update_many(ws, [_contiguous(g) for g in grads], bufs, lr=lr, momentum=momentum, dampening=dampening,
+                       weight_decay=weight_decay, nesterov=nesterov, first=first)
 
 
 def adam_update(w, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1=0.9, beta2=0.999, eps=1e-8,

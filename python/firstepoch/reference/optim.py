@@ -16,8 +16,10 @@ def sgd_update(w, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, 
     w -= lr * d
 
 
-def sgd_update_many(ws, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, first=()):
-    """sgd_update for each parameter in turn (bufs: None without momentum; first: one flag per parameter)."""
+def sgd_update_many(ws, grads, bufs, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, first=None):
+    """sgd_update for each parameter in turn (bufs: None without momentum; first: one flag per parameter,
+    default all False)."""
+    first = [False] * len(ws) if first is None else first
     for i, (w, grad) in enumerate(zip(ws, grads)):
         sgd_update(w, grad, None if bufs is None else bufs[i], lr, momentum, dampening, weight_decay, nesterov,
                    first[i])
