@@ -48,7 +48,7 @@ def sample(model, stoi, itos, prime, length, temperature, rng):
         logits, state = model(fe.tensor(np.array([[stoi[c] for c in prime]])))
         out = []
         for _ in range(length):
-            z = logits.data[0, -1].astype(np.float64) / temperature
+            z = logits[0, -1].numpy().astype(np.float64) / temperature
             p = np.exp(z - z.max())
             nxt = int(rng.choice(len(p), p=p / p.sum()))
             out.append(itos[nxt])

@@ -51,7 +51,7 @@ def main(mode, out):
     model, opt = make_model()
     if r != 0:  # different weights everywhere but rank 0: broadcast_parameters must fix that
         for p in model.parameters():
-            p.data[...] = np.float32(r)
+            p._data[...] = np.float32(r)
     dist.broadcast_parameters(model)
     sampler = dist.DistributedSampler(N, seed=SEED)
     local = GLOBAL_BATCH // size
@@ -80,7 +80,7 @@ def main(mode, out):
             dist.allreduce_gradients(model)
             opt.step()
             step += 1
-    flat = np.concatenate([p.data.ravel() for p in model.parameters()])
+    flat = np.concatenate([p._data.ravel() for p in model.parameters()])
     everyone = dist._world.comm.allgather(flat.tobytes()) if size > 1 else [flat.tobytes()]
     assert all(b == everyone[0] for b in everyone), "ranks ended with different parameters"
     if r == 0:

@@ -37,7 +37,7 @@ def test_apply_unwraps_tensors_and_records_the_node():
     y = Scale.apply(x, 2.0, offset=0.5)
     assert isinstance(y, fe.Tensor) and y.requires_grad and y.grad_fn is Scale and not y.is_leaf
     assert y._ctx.seen == (np.ndarray, 2.0, 0.5, [True, False])
-    np.testing.assert_array_equal(y.data, [2.5, 4.5])
+    np.testing.assert_array_equal(y._data, [2.5, 4.5])
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0])
 
@@ -92,7 +92,7 @@ def test_leaf_gradients_never_share_memory():
     np.testing.assert_array_equal(b.grad, [1.0, 1.0])
     c = t64([[1.0, 2.0]])
     (c.reshape(2) * 1.0).sum().backward()
-    assert c.grad.flags.writeable and c.grad.shape == (1, 2)
+    assert c.grad._data.flags.writeable and c.grad.shape == (1, 2)
 
 
 def test_long_chain_backward_is_iterative():
@@ -261,6 +261,6 @@ def test_every_op_keeps_float32_and_agrees_with_float64(op):
         out64, grads64 = results[np.float64]
         if op.__name__ != "CastFn":
             assert out32.dtype == np.float32, f"{op.__name__}: float32 inputs gave a {out32.dtype} output"
-        np.testing.assert_allclose(out32.data, out64.data, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(out32._data, out64._data, rtol=1e-4, atol=1e-4)
         for g32, g64 in zip(grads32, grads64):
             np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-3)

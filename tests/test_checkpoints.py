@@ -92,7 +92,7 @@ def test_every_cli_model_round_trips_through_save_and_load(tmp_path, tiny_train_
         np.testing.assert_array_equal(got[k], want[k], err_msg=k)
     model.eval(), fresh.eval()
     x = fe.tensor(tiny_train_val["val"][0][:4])
-    np.testing.assert_array_equal(model(x).data, fresh(x).data)
+    np.testing.assert_array_equal(model(x)._data, fresh(x)._data)
 
 
 def _snapshot(trainer):

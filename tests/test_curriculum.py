@@ -98,7 +98,7 @@ def test_works_with_dataloader_as_sampler_and_batch_sampler():
     s = CurriculumSampler(_scores(), 12, 10, seed=0)
     expected = list(s.batches())
     for loader in (DataLoader(ds, batch_size=10, sampler=s), DataLoader(ds, batch_sampler=s.batch_sampler())):
-        got = [yb.data for _, yb in loader]
+        got = [yb._data for _, yb in loader]
         assert len(loader) == 12 and len(got) == 12
         for g, e in zip(got, expected):
             np.testing.assert_array_equal(g, e)

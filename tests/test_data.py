@@ -13,7 +13,7 @@ def _ds(n=10):
 
 
 def _labels(loader):
-    return [b[1].data.tolist() for b in loader]
+    return [b[1]._data.tolist() for b in loader]
 
 
 # ---- TensorDataset -------------------------------------------------------------------------------------
@@ -41,10 +41,10 @@ def test_tensor_dataset_rejects_bad_arrays():
 
 def test_batches_in_order_with_a_partial_last_batch():
     batches = list(DataLoader(_ds(), batch_size=4))
-    assert [b[1].data.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [b[1]._data.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     xb, yb = batches[-1]
     assert isinstance(xb, fe.Tensor) and isinstance(yb, fe.Tensor)
-    assert xb.dtype == np.float32 and xb.shape == (2, 1) and xb.data[:, 0].tolist() == [80.0, 90.0]
+    assert xb.dtype == np.float32 and xb.shape == (2, 1) and xb._data[:, 0].tolist() == [80.0, 90.0]
     assert yb.dtype == np.int64 and not xb.requires_grad
     assert len(DataLoader(_ds(), batch_size=4)) == 3
 
@@ -69,7 +69,7 @@ def test_shuffle_is_a_seeded_permutation_and_new_each_epoch():
     assert [len(x) for x in epoch1] == [3, 3, 3, 1]
     # x and y stay paired through the shuffle
     for xb, yb in DataLoader(_ds(), batch_size=4, shuffle=True, generator=1):
-        assert np.array_equal(xb.data[:, 0], yb.data * 10.0)
+        assert np.array_equal(xb._data[:, 0], yb._data * 10.0)
 
 
 def test_default_shuffle_follows_manual_seed():
@@ -92,13 +92,13 @@ def test_tensor_dataset_is_batched_without_a_per_sample_loop():
     assert [len(b[1]) for b in batches] == [4, 4, 2] and batches[0][0].dtype == np.float64
     sub = Subset(ds, [9, 8, 7])
     (xb, yb), = DataLoader(sub, batch_size=3)
-    assert yb.data.tolist() == [9, 8, 7]
+    assert yb._data.tolist() == [9, 8, 7]
 
 
 def test_transform_applies_to_the_inputs():
     loader = DataLoader(_ds(), batch_size=5, transform=lambda x: x + 1)
     xb, yb = next(iter(loader))
-    assert xb.data[:, 0].tolist() == [1.0, 11.0, 21.0, 31.0, 41.0] and yb.data.tolist() == [0, 1, 2, 3, 4]
+    assert xb._data[:, 0].tolist() == [1.0, 11.0, 21.0, 31.0, 41.0] and yb._data.tolist() == [0, 1, 2, 3, 4]
 
 
 def test_dataloader_rejects_bad_arguments():
@@ -125,7 +125,7 @@ class Squares(Dataset):
 
 def test_generic_dataset_collates_per_sample():
     batches = list(DataLoader(Squares(), batch_size=2))
-    assert [b[1].data.tolist() for b in batches] == [[0, 1], [4, 9], [16]]
+    assert [b[1]._data.tolist() for b in batches] == [[0, 1], [4, 9], [16]]
     assert batches[1][0].shape == (2, 2) and batches[1][0].dtype == np.float32
     assert batches[1][1].dtype == np.int64
 
@@ -213,7 +213,7 @@ def test_loader_over_embedded_mnist():
     batches = list(loader)
     assert len(batches) == len(loader) == 16
     assert batches[0][0].shape == (64, 784) and batches[-1][0].shape == (1000 - 15 * 64, 784)
-    assert sorted(np.concatenate([b[1].data for b in batches]).tolist()) == sorted(y.tolist())
+    assert sorted(np.concatenate([b[1]._data for b in batches]).tolist()) == sorted(y.tolist())
 
 
 

@@ -49,7 +49,7 @@ def train(steps, threads=None, batch=32):
     h = hashlib.sha256()
     for name, p in model.state_dict().items():
         h.update(name.encode())
-        h.update(np.ascontiguousarray(p.data if hasattr(p, "data") else p).tobytes())
+        h.update(np.ascontiguousarray(p._data if hasattr(p, "_data") else p).tobytes())
     return {"losses": losses, "weights": h.hexdigest(), "isa": fe.cpu_info()["isa"],
             "threads": fe.get_num_threads()}
 """

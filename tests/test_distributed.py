@@ -79,7 +79,7 @@ def test_single_process_world_is_the_identity():
     dist.broadcast_parameters(model)
     x = fe.Tensor(np.zeros((2, 1, 28, 28), np.float32))
     F.cross_entropy(model(x), fe.Tensor(np.array([1, 2]))).backward()
-    grads = [p.grad.copy() for p in model.parameters()]
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
     assert dist.allreduce_gradients(model) == 0.0
     assert all(np.array_equal(g, p.grad) for g, p in zip(grads, model.parameters()))
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
@@ -121,7 +121,7 @@ def test_sampler_checks_its_arguments():
     assert len(dist.DistributedSampler(0, num_replicas=2, rank=0).indices()) == 0
     loader = fe.data.DataLoader(fe.data.TensorDataset(np.arange(10.0)), batch_size=3,
                                 sampler=dist.DistributedSampler(10, num_replicas=2, rank=1, seed=0))
-    got = np.concatenate([b[0].data for b in loader])
+    got = np.concatenate([b[0]._data for b in loader])
     assert np.array_equal(got, dist.DistributedSampler(10, num_replicas=2, rank=1, seed=0).indices())
 
 
@@ -131,7 +131,7 @@ def test_bucketing_makes_few_large_buffers():
     assert [len(idx) for _, idx in buckets] == [3, 3, 3, 1, 1]
     assert buckets[-1][0] == np.float64
     assert len(dist._buckets([np.zeros(10**6, np.float32)], 100)) == 1  # one tensor larger than a bucket
-    assert len(dist._buckets([p.data for p in fe.models.LeNet5().parameters()], dist.BUCKET_BYTES)) == 1
+    assert len(dist._buckets([p._data for p in fe.models.LeNet5().parameters()], dist.BUCKET_BYTES)) == 1
 
 
 def test_under_mpirun_without_mpi4py_says_how_to_install():
@@ -191,7 +191,7 @@ def single_process_reference(split=False):
                     F.cross_entropy(model(fe.Tensor(x[part])), fe.Tensor(y[part])).backward()
                     halves.append([p.grad for p in model.parameters()])
                 for p, g0, g1 in zip(model.parameters(), *halves):
-                    p.grad = (g0 + g1) * np.float32(0.5)
+                    p.grad = fe.tensor((g0 + g1) * np.float32(0.5))
             opt.step()
             steps += 1
     return model.state_dict(), steps

@@ -13,8 +13,8 @@ def test_lookup_any_index_shape(rng):
         idx = rng.integers(0, 7, shape)
         out = emb(fe.tensor(idx))
         assert out.shape == shape + (3,)
-        np.testing.assert_array_equal(out.data, emb.weight.data[idx])
-    np.testing.assert_array_equal(emb(np.array([1, 2])).data, emb.weight.data[[1, 2]])  # a plain array works too
+        np.testing.assert_array_equal(out._data, emb.weight._data[idx])
+    np.testing.assert_array_equal(emb(np.array([1, 2])).data, emb.weight._data[[1, 2]])  # a plain array works too
 
 
 def test_init_is_standard_normal():
@@ -37,9 +37,9 @@ def test_repeated_indices_add_their_gradients(rng):
 
 def test_padding_idx_row_is_zero_and_gets_no_gradient():
     emb = fe.nn.Embedding(6, 4, padding_idx=-2)
-    assert emb.padding_idx == 4 and not emb.weight.data[4].any() and emb.weight.data[3].any()
+    assert emb.padding_idx == 4 and not emb.weight._data[4].any() and emb.weight._data[3].any()
     out = emb(fe.tensor(np.array([4, 1, 4])))
-    assert not out.data[0].any()
+    assert not out._data[0].any()
     out.sum().backward()
     assert not emb.weight.grad[4].any()
     np.testing.assert_array_equal(emb.weight.grad[1], np.ones(4))
@@ -71,13 +71,13 @@ def test_matches_pytorch(rng):
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Embedding(9, 5, padding_idx=2)
     ours = fe.nn.Embedding(9, 5, padding_idx=2)
-    ours.weight.data[...] = theirs.weight.detach().numpy()
+    ours.weight._data[...] = theirs.weight.detach().numpy()
     idx = rng.integers(0, 9, (3, 7))
     g = rng.standard_normal((3, 7, 5)).astype(np.float32)
     out_t = theirs(torch.tensor(idx))
     (out_t * torch.tensor(g)).sum().backward()
     out = ours(fe.tensor(idx))
     (out * fe.tensor(g)).sum().backward()
-    np.testing.assert_array_equal(out.data, out_t.detach().numpy())
+    np.testing.assert_array_equal(out._data, out_t.detach().numpy())
     np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
     assert dict(ours.state_dict()).keys() == theirs.state_dict().keys()

@@ -247,7 +247,7 @@ def test_means_and_losses_over_nothing_are_nan_without_warnings():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             loss = fn(x)
-            assert np.all(np.isnan(loss.data)) and loss.data.dtype == np.float32
+            assert np.all(np.isnan(loss._data)) and loss._data.dtype == np.float32
             loss.sum().backward()
         assert x.grad.shape == (0, 3)
     x = fe.tensor(np.ones((2, 3), np.float32), requires_grad=True)

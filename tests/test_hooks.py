@@ -12,8 +12,8 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     y.retain_grad()
     assert y.retains_grad and not x.retains_grad
     (y * y).sum().backward()
-    np.testing.assert_allclose(y.grad, 2 * y.data)      # d(sum y^2)/dy
-    np.testing.assert_allclose(x.grad, 8 * x.data)
+    np.testing.assert_allclose(y.grad, 2 * y._data)      # d(sum y^2)/dy
+    np.testing.assert_allclose(x.grad, 8 * x._data)
     z = x * 3.0
     (z * z).sum().backward()
     assert z.grad is None                                # not retained: freed as before
@@ -33,7 +33,7 @@ def test_register_hook_sees_and_replaces_the_gradient():
     x = fe.tensor(np.array([1.0, -2.0]), requires_grad=True)
     y = x * 3.0
     seen = []
-    handle = y.register_hook(lambda g: seen.append(g.copy()))
+    handle = y.register_hook(lambda g: seen.append(g.numpy().copy()))
     y.register_hook(lambda g: g * 10.0)
     y.sum().backward()
     np.testing.assert_allclose(seen[0], [1.0, 1.0])
@@ -77,7 +77,7 @@ def test_forward_hook_sees_input_and_output_and_can_replace_it():
     lin(x)
     assert seen == [(lin, (4, 3), (4, 2))]
     double = lin.register_forward_hook(lambda m, inputs, out: out * 2.0)
-    np.testing.assert_allclose(lin(x).data, 2 * (x.data @ lin.weight.data.T + lin.bias.data), rtol=1e-6)
+    np.testing.assert_allclose(lin(x)._data, 2 * (x._data @ lin.weight._data.T + lin.bias._data), rtol=1e-6)
     handle.remove()
     double.remove()
     lin(x)
@@ -90,8 +90,8 @@ def test_sequential_runs_linear_and_relu_separately_when_one_has_a_hook():
     fe.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2))
     x = fe.randn(3, 4)
-    fused = model(x).data
+    fused = model(x)._data
     relu_out = []
-    model[1].register_forward_hook(lambda m, i, o: relu_out.append(o.data.copy()))
-    np.testing.assert_allclose(model(x).data, fused, rtol=1e-6)
+    model[1].register_forward_hook(lambda m, i, o: relu_out.append(o._data.copy()))
+    np.testing.assert_allclose(model(x)._data, fused, rtol=1e-6)
     assert len(relu_out) == 1 and relu_out[0].shape == (3, 5) and (relu_out[0] >= 0).all()

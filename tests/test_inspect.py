@@ -29,7 +29,7 @@ def _train(model, rec, steps, x, y, grads=None):
             opt.zero_grad()
             loss.backward()
             if grads is not None:
-                grads.append({n: p.grad.copy() for n, p in model.named_parameters()})
+                grads.append({n: p.grad.numpy().copy() for n, p in model.named_parameters()})
             opt.step()
             with fe.no_grad():
                 model(fe.tensor(x))          # evaluation: not a step
@@ -57,7 +57,7 @@ def test_grad_norms_are_the_norms_of_the_gradients_the_optimizer_sees():
 def test_planted_dead_relus_are_reported_dead():
     model = _mlp()
     dead = [1, 4, 5, 9]                       # 4 of 16 hidden units can never fire
-    model[0].bias.data[dead] = -100.0
+    model[0].bias._data[dead] = -100.0
     x, y = _data()
     rec = _train(model, fi.Recorder(model), 3, x, y)
     relu = rec.activations["1"]
@@ -92,7 +92,7 @@ class TanhCell(nn.Module):
         self.wx = nn.Linear(n_in, hidden)
         self.wh = nn.Linear(hidden, hidden, bias=False)
         rng = np.random.default_rng(1)
-        self.wh.weight.data[...] = rng.normal(0, gain / np.sqrt(hidden), (hidden, hidden))
+        self.wh.weight._data[...] = rng.normal(0, gain / np.sqrt(hidden), (hidden, hidden))
 
     def forward(self, x, h):
         return (self.wx(x) + self.wh(h)).tanh()

@@ -67,7 +67,7 @@ def test_save_load_module_roundtrip(tmp_path):
     assert fe.load(path, other) is other
     x = fe.tensor(np.random.default_rng(0).normal(size=(2, 1, 28, 28)).astype(np.float32))
     model.eval(), other.eval()
-    np.testing.assert_array_equal(model(x).data, other(x).data)
+    np.testing.assert_array_equal(model(x)._data, other(x)._data)
     assert set(fe.load(path)) == set(model.state_dict())
 
 
@@ -103,7 +103,7 @@ def test_crash_mid_write_leaves_the_previous_checkpoint(tmp_path):
     assert os.listdir(tmp_path) == ["last.safetensors"]  # the temporary file is gone too
     fresh = nn.Linear(4, 3)
     fe.load(path, fresh)
-    np.testing.assert_array_equal(fresh.weight.data, old.weight.data)
+    np.testing.assert_array_equal(fresh.weight._data, old.weight._data)
 
 
 def test_process_killed_mid_write_leaves_the_previous_checkpoint(tmp_path):
@@ -116,7 +116,7 @@ def test_process_killed_mid_write_leaves_the_previous_checkpoint(tmp_path):
     assert rc == 9
     fresh = nn.Linear(4, 3)
     fe.load(path, fresh)
-    np.testing.assert_array_equal(fresh.weight.data, old.weight.data)
+    np.testing.assert_array_equal(fresh.weight._data, old.weight._data)
 
 
 # ---- broken, foreign and mismatched files -----------------------------------------------------------
@@ -186,10 +186,10 @@ def test_mismatched_shapes_and_names_are_refused(tmp_path):
     path = tmp_path / "lin.safetensors"
     fe.save(nn.Linear(4, 3), path)
     target = nn.Linear(4, 5)
-    before = target.weight.data.copy()
+    before = target.weight._data.copy()
     with pytest.raises(CheckpointError, match=r"'weight' has shape \(3, 4\) in the state dict.*expects \(5, 4\)"):
         fe.load(path, target)
-    np.testing.assert_array_equal(target.weight.data, before)  # nothing half-loaded
+    np.testing.assert_array_equal(target.weight._data, before)  # nothing half-loaded
     with pytest.raises(CheckpointError, match="unexpected keys: \\['bias'\\]"):
         fe.load(path, nn.Linear(4, 3, bias=False))
     save_safetensors({"weight": np.zeros((3, 4), np.float64), "bias": np.zeros(3, np.float64)}, path)

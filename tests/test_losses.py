@@ -26,7 +26,7 @@ def run(fn, x, grad=None, rng=None):
     out = fn(a)
     g = np.ones(out.shape, x.dtype) if grad is None else grad
     out.backward(g)
-    return out.data, a.grad, g
+    return out._data, a.grad, g
 
 
 def ce_reference_grad(z, t, w, ignore_index, reduction, eps, g):
@@ -249,7 +249,7 @@ def test_losses_match_torch(rng, reduction):
         out = ours(a)
         at = torch.tensor(z, requires_grad=True)
         ot = theirs(at)
-        np.testing.assert_allclose(out.data, ot.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out._data, ot.detach().numpy(), rtol=1e-10, atol=1e-12)
         g = rng.standard_normal(out.shape)
         out.backward(g)
         ot.backward(torch.tensor(g))
@@ -264,7 +264,7 @@ def test_cross_entropy_spatial_matches_torch(rng):
     at = torch.tensor(z, requires_grad=True)
     out = L.cross_entropy(a, t, label_smoothing=0.2)
     ot = torch.nn.functional.cross_entropy(at, torch.tensor(t), label_smoothing=0.2)
-    np.testing.assert_allclose(out.data, ot.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(out._data, ot.detach().numpy(), rtol=1e-5)
     out.backward()
     ot.backward()
     np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-4, atol=1e-7)

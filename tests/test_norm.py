@@ -18,7 +18,7 @@ def test_batch_norm_forward_matches_reference(isa, rng, dtype):
         y = fe.nn.functional.batch_norm(X, weight=G, bias=B, training=True)
         want, mean, invstd, _ = R.batch_norm_forward(x, g, b)
         tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(y.data, want, **tol)
+        np.testing.assert_allclose(y._data, want, **tol)
         dy = rng.standard_normal(shape).astype(dtype)
         y.backward(dy)
         dx, dg, db = R.batch_norm_backward(dy, x, g, mean, invstd)
@@ -36,7 +36,7 @@ def test_batch_norm_eval_matches_reference(isa, rng, dtype):
     y = fe.nn.functional.batch_norm(X, rm, rv, weight=G, bias=B, training=False)
     invstd = (1 / np.sqrt(rv + 1e-5)).astype(dtype)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(y.data, R.batch_norm_eval_forward(x, g, b, rm, invstd), **tol)
+    np.testing.assert_allclose(y._data, R.batch_norm_eval_forward(x, g, b, rm, invstd), **tol)
     dy = rng.standard_normal(x.shape).astype(dtype)
     y.backward(dy)
     for got, ref in zip((X.grad, G.grad, B.grad), R.batch_norm_backward(dy, x, g, rm, invstd, training=False)):
@@ -78,7 +78,7 @@ def test_threads_bitwise(rng, threads, shape):
         X = fe.tensor(x, requires_grad=True)
         y = fe.nn.functional.batch_norm(X, training=True)
         (y * y).sum().backward()
-        outs.append((y.data, X.grad))
+        outs.append((y._data, X.grad))
     for other in outs[1:]:
         for a, b in zip(outs[0], other):
             assert np.array_equal(a, b)
@@ -99,7 +99,7 @@ def test_large_mean_keeps_the_precision_of_the_dtype(isa, rng, dtype, mean):
         y = fe.nn.functional.batch_norm(X, weight=G, bias=B, training=True)
         x64, g64, b64 = (a.astype(np.float64) for a in (x, g, b))
         want, m64, s64, _ = R.batch_norm_forward(x64, g64, b64)
-        np.testing.assert_allclose(y.data, want, **tol, err_msg=f"{shape}")
+        np.testing.assert_allclose(y._data, want, **tol, err_msg=f"{shape}")
         y3, m, s = np.empty(x.shape, dtype).reshape(shape[0], 3, -1), np.empty(3, dtype), np.empty(3, dtype)
         fe._C.batch_norm_forward(x.reshape(y3.shape), None, None, y3, m, s, None, 1e-5)
         np.testing.assert_allclose(m, m64, rtol=1e-7 if dtype == np.float32 else 1e-14)
@@ -120,7 +120,7 @@ def test_matches_torch(rng):
     for _ in range(3):
         yt = tbn(torch.tensor(x))
         y = ours(fe.tensor(x))
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours.running_var, tbn.running_var.numpy(), rtol=1e-12)
     tbn.eval()
     ours.eval()
@@ -139,9 +139,9 @@ def test_float32_statistics_do_not_overflow_or_underflow(isa, rng, scale):
     bn = nn.BatchNorm1d(3, eps=eps)
     X = fe.tensor(x, requires_grad=True)
     y = bn(X)
-    assert np.all(np.isfinite(y.data))
-    np.testing.assert_allclose(y.data, want, rtol=1e-4, atol=1e-4)
-    assert np.abs(y.data).max() > 1  # standardised values, not zeros
+    assert np.all(np.isfinite(y._data))
+    np.testing.assert_allclose(y._data, want, rtol=1e-4, atol=1e-4)
+    assert np.abs(y._data).max() > 1  # standardised values, not zeros
     np.testing.assert_allclose(bn.running_mean, 0.1 * mean, rtol=1e-5, atol=0)
     n = x.size // 3
     np.testing.assert_allclose(bn.running_var, 0.9 + 0.1 * var * n / (n - 1), rtol=1e-5)
@@ -167,7 +167,7 @@ def test_empty_batch_like_pytorch(rng, shape):
     cls = nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d
     for training in (True, False):
         bn = cls(3)
-        bn.weight.data[...] = rng.standard_normal(3)
+        bn.weight._data[...] = rng.standard_normal(3)
         bn.train(training)
         X = fe.tensor(np.zeros(shape, np.float32), requires_grad=True)
         y = bn(X)

@@ -64,7 +64,7 @@ def test_sequential_fuses_linear_and_relu_into_one_gemm(monkeypatch):
     want = x
     for m in model:
         want = m(want)
-    np.testing.assert_allclose(y.data, want.data, rtol=1e-6)
+    np.testing.assert_allclose(y._data, want._data, rtol=1e-6)
 
 
 def test_sequential_fusion_is_a_protocol_not_a_type_check():
@@ -92,7 +92,7 @@ def test_sequential_fusion_is_a_protocol_not_a_type_check():
             return super().forward(x) - 100.0  # a ReLU after this must see the shift
 
     layer = ShiftedLinear(2, 2)
-    assert np.array_equal(nn.Sequential(layer, nn.ReLU())(x).data, layer(x).relu().data)
+    assert np.array_equal(nn.Sequential(layer, nn.ReLU())(x).data, layer(x).relu()._data)
 
 
 def test_linear_refuses_an_activation_it_cannot_fuse():
@@ -108,9 +108,9 @@ def test_matmul_reads_a_transposed_operand_without_a_failed_kernel_call(monkeypa
     calls = _recording_gemm(monkeypatch)
     out = a.T @ b
     assert len(calls) == 1
-    np.testing.assert_allclose(out.data, a.data.T @ b.data)
+    np.testing.assert_allclose(out._data, a._data.T @ b._data)
     rev = fe.tensor(np.arange(16.0, dtype=np.float32).reshape(4, 4))[::-1, ::-1]  # unreadable: copied once
-    np.testing.assert_allclose((rev @ rev).data, rev.data @ rev.data)
+    np.testing.assert_allclose((rev @ rev).data, rev._data @ rev._data)
 
 
 def test_dropout_and_embedding_match_their_references(rng):
@@ -123,7 +123,7 @@ def test_dropout_and_embedding_match_their_references(rng):
     y = DropoutFn.apply(X, 0.3, keep)
     g = rng.standard_normal((4, 5))
     y.backward(g)
-    np.testing.assert_allclose(y.data, RD.dropout_forward(x, 0.3, keep), rtol=1e-15)
+    np.testing.assert_allclose(y._data, RD.dropout_forward(x, 0.3, keep), rtol=1e-15)
     np.testing.assert_allclose(X.grad, RD.dropout_backward(g, 0.3, keep), rtol=1e-15)
     w = rng.standard_normal((6, 3))
     idx = np.array([[1, 4, 1], [0, 5, 3]])
@@ -131,7 +131,7 @@ def test_dropout_and_embedding_match_their_references(rng):
     out = embedding(idx, W, padding_idx=4)
     g = rng.standard_normal(out.shape)
     out.backward(g)
-    np.testing.assert_array_equal(out.data, RE.embedding_forward(w, idx))
+    np.testing.assert_array_equal(out._data, RE.embedding_forward(w, idx))
     np.testing.assert_allclose(W.grad, RE.embedding_backward(g, idx, 6, padding_idx=4), rtol=1e-14)
 
 

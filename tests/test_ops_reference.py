@@ -46,7 +46,7 @@ def test_op_matches_its_reference(family, fn):
         inputs = [fe.tensor(a, requires_grad=True) if isinstance(a, np.ndarray) and a.dtype == np.float64 else a
                   for a in args]
         out = fn.apply(*inputs, **kwargs)
-        np.testing.assert_allclose(out.data, forward(*args, **kwargs), rtol=1e-7, atol=1e-7,
+        np.testing.assert_allclose(out._data, forward(*args, **kwargs), rtol=1e-7, atol=1e-7,
                                    err_msg=f"{fn.__name__} forward")
         dy = rng.standard_normal(out.shape)
         out.backward(dy)

@@ -126,17 +126,17 @@ def test_sequence_equals_the_cell_stepped(rng):
         seq = cls(5, 19)
         cell = cell_cls(5, 19)
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(cell, name).data[...] = getattr(seq, name + "_l0").data
+            getattr(cell, name)._data[...] = getattr(seq, name + "_l0")._data
         x = fe.tensor(rng.standard_normal((6, 33, 5)).astype(np.float32))
-        out = seq(x)[0].data
+        out = seq(x)[0]._data
         state = None
         for t in range(6):
             state = cell(x[t], state)
             h = state[0] if isinstance(state, tuple) else state
             if cls is nn.GRU:
-                assert np.array_equal(h.data, out[t]), f"{cls.__name__} step {t}"
+                assert np.array_equal(h._data, out[t]), f"{cls.__name__} step {t}"
             else:
-                np.testing.assert_allclose(h.data, out[t], rtol=1e-5, atol=1e-6, err_msg=f"{cls.__name__} step {t}")
+                np.testing.assert_allclose(h._data, out[t], rtol=1e-5, atol=1e-6, err_msg=f"{cls.__name__} step {t}")
 
 
 def test_gradcheck_modules():
@@ -213,14 +213,14 @@ def test_modules_match_pytorch(rng, kind, dtype, config):
         out, h = ours(X, H0)
         out_t, h_t = theirs(Xt, H0t)
     rtol, atol = (1e-4, 2e-5) if dtype == np.float32 else (1e-10, 1e-11)
-    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=rtol, atol=atol)
-    np.testing.assert_allclose(h.data, h_t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(out._data, out_t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(h._data, h_t.detach().numpy(), rtol=rtol, atol=atol)
     g_out = rng.standard_normal(out.shape)
     g_h = rng.standard_normal(h.shape)
     loss = (out * fe.tensor(g_out.astype(dtype))).sum() + (h * fe.tensor(g_h.astype(dtype))).sum()
     loss_t = (out_t * torch.from_numpy(g_out)).sum() + (h_t * torch.from_numpy(g_h)).sum()
     if name == "LSTM":
-        np.testing.assert_allclose(c.data, c_t.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(c._data, c_t.detach().numpy(), rtol=rtol, atol=atol)
         g_c = rng.standard_normal(c.shape)
         loss = loss + (c * fe.tensor(g_c.astype(dtype))).sum()
         loss_t = loss_t + (c_t * torch.from_numpy(g_c)).sum()
@@ -249,8 +249,8 @@ def test_unbatched_and_default_state_match_pytorch(rng, kind):
     assert out.shape == tuple(out_t.shape) == (5, 8)
     h, h_t = (state[0], state_t[0]) if kind == "LSTM" else (state, state_t)
     assert h.shape == tuple(h_t.shape) == (4, 4)
-    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(h.data, h_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out._data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h._data, h_t.detach().numpy(), rtol=1e-10, atol=1e-12)
     (out.sum() + h.sum()).backward()
     (out_t.sum() + h_t.sum()).backward()
     np.testing.assert_allclose(X.grad, Xt.grad.numpy(), rtol=1e-10, atol=1e-12)
@@ -259,7 +259,7 @@ def test_unbatched_and_default_state_match_pytorch(rng, kind):
     h0 = rng.standard_normal((4, 4))
     args = ((fe.tensor(h0), fe.tensor(h0)), (torch.tensor(h0), torch.tensor(h0))) if kind == "LSTM" else \
         (fe.tensor(h0), torch.tensor(h0))
-    np.testing.assert_allclose(ours(X, args[0])[0].data, theirs(Xt, args[1])[0].detach().numpy(), rtol=1e-10,
+    np.testing.assert_allclose(ours(X, args[0])[0]._data, theirs(Xt, args[1])[0].detach().numpy(), rtol=1e-10,
                                atol=1e-12)
 
 
@@ -289,14 +289,14 @@ def test_cells_match_pytorch(rng, kind, dtype):
             h1t, c1t = theirs(Xt, (Ht, Ct))
             (h1 * 2 + c1 * 3).sum().backward()
             (h1t * 2 + c1t * 3).sum().backward()
-            np.testing.assert_allclose(c1.data, c1t.detach().numpy(), rtol=rtol, atol=atol)
+            np.testing.assert_allclose(c1._data, c1t.detach().numpy(), rtol=rtol, atol=atol)
             np.testing.assert_allclose(C.grad, Ct.grad.numpy(), rtol=rtol, atol=atol)
         else:
             h1, h1t = ours(X, Hh), theirs(Xt, Ht)
             (h1 * 2).sum().backward()
             (h1t * 2).sum().backward()
         assert h1.shape == tuple(h1t.shape)
-        np.testing.assert_allclose(h1.data, h1t.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(h1._data, h1t.detach().numpy(), rtol=rtol, atol=atol)
         np.testing.assert_allclose(X.grad, Xt.grad.numpy(), rtol=rtol, atol=atol)
         np.testing.assert_allclose(Hh.grad, Ht.grad.numpy(), rtol=rtol, atol=atol)
         _compare_grads(ours, theirs, rtol, 10 * atol)
@@ -305,7 +305,7 @@ def test_cells_match_pytorch(rng, kind, dtype):
     got = ours(fe.tensor(x))
     want = theirs(torch.tensor(x.astype(np.float64)))
     got, want = (got[0], want[0]) if name == "LSTMCell" else (got, want)
-    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(got._data, want.detach().numpy(), rtol=rtol, atol=atol)
 
 
 def test_parameter_names_shapes_and_init_match_pytorch():
@@ -319,7 +319,7 @@ def test_parameter_names_shapes_and_init_match_pytorch():
             assert ours_sd[k].shape == tuple(v.shape), k
         assert ours.weight_ih_l1_reverse.shape == (G * 16, 32)
         bound = 1 / 4  # U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias
-        values = np.concatenate([p.data.reshape(-1) for p in ours.parameters()])
+        values = np.concatenate([p._data.reshape(-1) for p in ours.parameters()])
         assert all(p.dtype == np.float32 for p in ours.parameters())
         assert np.abs(values).max() <= bound and np.abs(values).max() > 0.99 * bound
         assert abs(values.std() - bound / np.sqrt(3)) < 0.05 * bound
@@ -338,8 +338,8 @@ def test_non_contiguous_inputs(rng):
     h0 = fe.tensor(rng.standard_normal((1, 5, 3)).astype(np.float32)).transpose(1, 2)  # a transposed state
     c0 = fe.zeros(1, 3, 5)
     out1, _ = lstm(X1, (h0, c0))
-    out2, _ = lstm(X2, (fe.tensor(np.ascontiguousarray(h0.data)), c0))
-    assert np.array_equal(out1.data, out2.data)
+    out2, _ = lstm(X2, (fe.tensor(np.ascontiguousarray(h0._data)), c0))
+    assert np.array_equal(out1._data, out2._data)
     out1.sum().backward()
     out2.sum().backward()
     assert np.array_equal(X1.grad, X2.grad)
@@ -370,14 +370,14 @@ def test_dropout_between_layers_only_while_training():
     m = nn.GRU(3, 6, num_layers=2, dropout=0.5)
     x = fe.randn(4, 2, 3)
     m.eval()
-    a, b = m(x)[0].data, m(x)[0].data
+    a, b = m(x)[0]._data, m(x)[0]._data
     assert np.array_equal(a, b)
     m.train()
-    c = m(x)[0].data
+    c = m(x)[0]._data
     assert not np.allclose(a, c)
     one = nn.GRU(3, 6, num_layers=1, dropout=0.5)  # a single layer has no layer to drop between
     one.load_state_dict({k: v for k, v in m.state_dict().items() if k.endswith("l0")})
-    assert np.array_equal(one(x)[0].data, one.eval()(x)[0].data)
+    assert np.array_equal(one(x)[0]._data, one.eval()(x)[0]._data)
 
 
 def test_module_errors():

@@ -219,12 +219,12 @@ def test_autograd_softmax_and_log_softmax(rng):
             a = fe.tensor(x, requires_grad=True)
             out = fn(a, dim=dim)
             want = ref(x, dim=dim)
-            np.testing.assert_allclose(out.data, want, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(out._data, want, rtol=1e-12, atol=1e-15)
             out.backward(g)
             np.testing.assert_allclose(a.grad, back(want, g, dim=dim), rtol=1e-11, atol=1e-14)
     a = fe.tensor(x.astype(np.float32), requires_grad=True)
     out = log_softmax(a)
-    out.backward(np.ones_like(out.data))
+    out.backward(np.ones_like(out._data))
     assert out.dtype == np.float32 and a.grad.dtype == np.float32
 
 
@@ -239,5 +239,5 @@ def test_autograd_softmax_matches_torch(rng):
             out, ot = ours(a, dim), theirs(at, dim)
             out.backward(g)
             ot.backward(torch.tensor(g))
-            np.testing.assert_allclose(out.data, ot.detach().numpy(), rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(out._data, ot.detach().numpy(), rtol=1e-12, atol=1e-15)
             np.testing.assert_allclose(a.grad, at.grad.numpy(), rtol=1e-10, atol=1e-14)

@@ -80,7 +80,7 @@ def test_training_batches_come_from_a_data_loader_in_the_seeded_order(tiny, monk
 
     def recording_iter(loader):
         for batch in real_iter(loader):
-            seen.append((len(loader.dataset), batch[1].data.copy()))
+            seen.append((len(loader.dataset), batch[1]._data.copy()))
             yield batch
     monkeypatch.setattr(fe.data.DataLoader, "__iter__", recording_iter)
     t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=32, seed=5), data=tiny, quiet=True,

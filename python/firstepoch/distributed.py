@@ -277,7 +277,7 @@ def broadcast_parameters(module, root=0, bucket_bytes=BUCKET_BYTES):
     w = _ensure()
     if w.comm is None:
         return
-    arrays = [p.data for p in _params(module)]
+    arrays = [p._data for p in _params(module)]
     if hasattr(module, "named_buffers"):
         arrays += [b for _, b in module.named_buffers() if isinstance(b, np.ndarray)]
     for dtype, idx in _buckets(arrays, bucket_bytes):
@@ -300,13 +300,13 @@ class _GradBuckets:
 
     def __init__(self, params, bucket_bytes):  # keeps no reference to the parameters themselves
         self.buckets = []
-        for dtype, idx in _buckets([p.data for p in params], bucket_bytes):
-            n = sum(params[i].data.size for i in idx)
+        for dtype, idx in _buckets([p._data for p in params], bucket_bytes):
+            n = sum(params[i]._data.size for i in idx)
             self.buckets.append((idx, np.empty(n + len(idx), dtype)))
 
 
 def _layout(params):
-    return tuple((id(p), p.data.shape, p.data.dtype.str) for p in params)
+    return tuple((id(p), p._data.shape, p._data.dtype.str) for p in params)
 
 
 _grad_buckets = {}  # layout (ids, shapes, dtypes) -> _GradBuckets; the buffers fit any model of that layout
@@ -335,12 +335,12 @@ def allreduce_gradients(module, bucket_bytes=BUCKET_BYTES):
         flags = flat[len(flat) - len(idx):]
         for k, i in enumerate(idx):
             p = params[i]
-            n = p.data.size
+            n = p._data.size
             if p.grad is None:
                 flat[o:o + n] = 0
                 flags[k] = 0
             else:
-                flat[o:o + n].reshape(p.data.shape)[...] = p.grad
+                flat[o:o + n].reshape(p._data.shape)[...] = p.grad._data
                 flags[k] = 1
             o += n
         _collective(w.comm.Iallreduce(MPI.IN_PLACE, flat, op=MPI.SUM), "allreduce_gradients")
@@ -348,14 +348,15 @@ def allreduce_gradients(module, bucket_bytes=BUCKET_BYTES):
         o = 0
         for k, i in enumerate(idx):
             p = params[i]
-            n = p.data.size
-            mean = flat[o:o + n].reshape(p.data.shape)
+            n = p._data.size
+            mean = flat[o:o + n].reshape(p._data.shape)
             if flags[k] == 0:
                 p.grad = None
             elif p.grad is None:
-                p.grad = mean.copy()
+                p._grad = p.data  # a Tensor (detached) of p's kind, given its own array next
+                p._grad._data = mean.copy()
             else:
-                p.grad[...] = mean
+                p.grad._data[...] = mean
             o += n
     seconds = time.perf_counter() - t0
     w.allreduce_calls += len(state.buckets)

@@ -161,7 +161,7 @@ class Recorder:
             if t is None:
                 return None
             step = self.steps
-            self._acts.setdefault(name, {})[step] = activation_stats(t.data)
+            self._acts.setdefault(name, {})[step] = activation_stats(t._data)
             if kind is not None and t.requires_grad:
                 if kind == "cell":
                     calls = self._cell_calls.setdefault(name, [])
@@ -169,14 +169,14 @@ class Recorder:
                     calls.append(math.nan)
 
                     def record_cell(g, calls=calls, i=i):
-                        calls[i] = float(np.linalg.norm(g))
+                        calls[i] = float(np.linalg.norm(g._data))
                     t.register_hook(record_cell)
                 else:
-                    axis = self._time_axis(name, module, t.data)
-                    others = tuple(a for a in range(t.data.ndim) if a != axis)
+                    axis = self._time_axis(name, module, t._data)
+                    others = tuple(a for a in range(t._data.ndim) if a != axis)
 
                     def record_seq(g, step=step):
-                        norms = np.sqrt(np.sum(np.square(g, dtype=np.float64), axis=others))
+                        norms = np.sqrt(np.sum(np.square(g._data, dtype=np.float64), axis=others))
                         self.time_grad_norms[name].append((step, norms))
                     t.register_hook(record_seq)
             return None
@@ -193,7 +193,7 @@ class Recorder:
             step = self._current_step()
             if step is None:
                 return None
-            g64 = g.astype(np.float64, copy=False)
+            g64 = g._data.astype(np.float64, copy=False)
             norm = float(np.sqrt(np.sum(g64 * g64)))
             norms = self._grad_norms[name]
             norms[step] = norm if step not in norms else float(math.hypot(norms[step], norm))
@@ -263,7 +263,7 @@ class Recorder:
         for name, norms in self.grad_norms.items():
             tail = norms[-last:]
             g = float(np.nanmean(tail)) if np.any(~np.isnan(tail)) else math.nan
-            w = float(np.linalg.norm(params[name].data)) if name in params else math.nan
+            w = float(np.linalg.norm(params[name]._data)) if name in params else math.nan
             z = self.grad_zero_fraction[name][-last:]
             rows.append([name, "x".join(map(str, params[name].shape)), _fmt(g), _fmt(g / w if w else math.nan),
                          _fmt(float(np.nanmean(z)) if np.any(~np.isnan(z)) else math.nan)])

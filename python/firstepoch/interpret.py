@@ -27,7 +27,7 @@ the label given and the model's suggested label."""
 
 
 def _labels(y, name="y"):
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    y = np.asarray(y._data if isinstance(y, Tensor) else y)
     if y.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of class indices, got shape {y.shape}")
     if y.size and y.dtype.kind not in "iub":
@@ -91,12 +91,12 @@ def logits_of(model, x, batch_size=1000):
         raise TypeError(f"model must be a firstepoch.nn.Module, got {type(model).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    x = x.data if isinstance(x, Tensor) else np.asarray(x)
+    x = x._data if isinstance(x, Tensor) else np.asarray(x)
     was = model.training
     model.eval()
     try:
         with no_grad():
-            parts = [model(Tensor(x[i:i + batch_size])).data for i in range(0, len(x), batch_size)]
+            parts = [model(Tensor(x[i:i + batch_size]))._data for i in range(0, len(x), batch_size)]
     finally:
         model.train(was)
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
@@ -108,7 +108,7 @@ def _logits(source, x, batch_size):
             raise ValueError("x is needed to run the model (or pass logits instead of a model)")
         out = logits_of(source, x, batch_size)
     else:
-        out = np.asarray(source.data if isinstance(source, Tensor) else source)
+        out = np.asarray(source._data if isinstance(source, Tensor) else source)
     if out.ndim != 2 or out.dtype.kind != "f":
         raise ValueError(f"logits must be a floating (N, C) array, got shape {out.shape} and dtype {out.dtype}")
     return out.astype(np.float64)
@@ -153,7 +153,7 @@ def plot_top_losses(model_or_logits, x, y, path, k=9, class_names=None, image_sh
     with image_shape=(H, W) (a square is assumed when not given). Returns path."""
     if x is None:
         raise ValueError("plot_top_losses: x (the images) is required")
-    images = np.asarray(x.data if isinstance(x, Tensor) else x)
+    images = np.asarray(x._data if isinstance(x, Tensor) else x)
     top = top_losses(model_or_logits, images, y, k, batch_size)
     names = None if class_names is None else [str(n) for n in class_names]
     n = len(top.indices)

@@ -128,7 +128,7 @@ def remove_stale_temporaries(folder, names):
 def _as_array(name, value):
     from .tensor import Tensor
 
-    arr = value.data if isinstance(value, Tensor) else value
+    arr = value._data if isinstance(value, Tensor) else value
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"save_safetensors: tensor {name!r} must be a NumPy array or a Tensor, "
                         f"got {type(value).__name__}")

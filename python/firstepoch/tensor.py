@@ -34,7 +34,7 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 def _as_data(data, dtype=None):
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in _FLOATS and dtype != np.int64 and dtype != np.bool_:
@@ -96,35 +96,68 @@ class Tensor(TensorBase):
     __array_priority__ = 1000  # numpy scalars/arrays on the left defer to Tensor's reflected ops
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _as_data(data, dtype)
-        if requires_grad and self.data.dtype not in _FLOATS:
-            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self._data = _as_data(data, dtype)
+        if requires_grad and self._data.dtype not in _FLOATS:
+            raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self._ctx = None
+        self._version = 0
 
     @classmethod
     def _wrap(cls, array, requires_grad):
         """A result of an op (no conversion: ops keep dtypes)."""
         t = cls.__new__(cls)
-        t.data = array
+        t._data = array
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t._ctx = None
+        t._version = 0
         return t
 
     # ---- basic properties ------------------------------------------------------------------------
     @property
+    def data(self):
+        """The values as a new Tensor that shares this one's memory and is cut from the graph (as
+        torch.Tensor.data): what is done through it is not recorded. ``x.data = t`` swaps in t's values."""
+        return Tensor._wrap(self._data, False)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def grad(self):
+        """The gradient backward accumulated here (a Tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: {value.shape}, the tensor "
+                                   f"has {self.shape}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: {value.dtype}, the tensor "
+                                   f"is {self.dtype}")
+        self._grad = value
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self):
@@ -136,46 +169,52 @@ class Tensor(TensorBase):
         return None if self._ctx is None else self._ctx.fn
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only a one-element tensor converts to a Python number, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
-        return self.data
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __format__(self, spec):
+        # f"{loss:.3f}" formats a one-element tensor as its number (as torch); else as str()
+        if spec and self._data.size == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
 
     def detach(self):
-        return Tensor._wrap(self.data, False)
+        return Tensor._wrap(self._data, False)
 
     def requires_grad_(self, flag=True):
-        if flag and self.data.dtype not in _FLOATS:
-            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        if flag and self._data.dtype not in _FLOATS:
+            raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
         self.requires_grad = bool(flag)
         return self
 
     def zero_grad(self):
-        self.grad = None
+        self._grad = None
 
     def backward(self, grad=None, retain_graph=False):
         _backward(self, grad, retain_graph)
 
     def register_hook(self, hook):
-        """hook(grad) runs each time backward computes this tensor's gradient (a NumPy array, as .grad);
-        returning an array replaces the gradient. Returns a handle; handle.remove() unregisters it."""
+        """hook(grad) runs each time backward computes this tensor's gradient (a Tensor, as .grad);
+        returning a Tensor replaces the gradient. Returns a handle; handle.remove() unregisters it."""
         return _engine.register_hook(self, hook)
 
     def retain_grad(self):
@@ -190,8 +229,8 @@ class Tensor(TensorBase):
         extra = ", requires_grad=True" if self.requires_grad else ""
         if self._ctx is not None:
             extra = f", grad_fn={self._ctx.fn.__name__}"
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        return f"tensor({body}, dtype={self.data.dtype}{extra})"
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        return f"tensor({body}, dtype={self._data.dtype}{extra})"
 
     def float(self):
         return self.to(np.float32)
@@ -205,7 +244,7 @@ class Tensor(TensorBase):
     def to(self, dtype):
         """A copy in another dtype; differentiable between float32 and float64 (the gradient is cast back)."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if self.requires_grad and dtype not in _FLOATS:
             raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
@@ -214,7 +253,7 @@ class Tensor(TensorBase):
     # ---- arithmetic --------------------------------------------------------------------------------
     def _pair(self, other, op):
         """(self, other) as operands of one dtype: the fast path when other is a Tensor of self's dtype."""
-        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
+        if isinstance(other, Tensor) and other._data.dtype == self._data.dtype:
             return self, other
         return _promote(self, other, op)
 
@@ -236,7 +275,7 @@ class Tensor(TensorBase):
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
-        if self.data.dtype.kind in "ib" and (p < 0 or isinstance(p, (float, np.floating))):
+        if self._data.dtype.kind in "ib" and (p < 0 or isinstance(p, (float, np.floating))):
             return PowFn.apply(self.float(), p)  # as PyTorch: int ** -1 or ** 0.5 is a float result
         return PowFn.apply(self, p)
 
@@ -249,7 +288,7 @@ class Tensor(TensorBase):
     def __matmul__(self, other):
         if not isinstance(other, Tensor):
             other = Tensor(other)
-        if other.data.dtype is not self.data.dtype and other.data.dtype != self.data.dtype:  # `is`: the quick test
+        if other._data.dtype is not self._data.dtype and other._data.dtype != self._data.dtype:  # `is`: the quick test
             raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape} "
                             f"(convert one with .float() or .double())")
         return _linalg.MatmulFn.apply(self, other)
@@ -262,11 +301,11 @@ class Tensor(TensorBase):
 
     # Python conversions of one-element tensors
     def __bool__(self):
-        if self.data.size != 1:
-            what = "no values" if self.data.size == 0 else "more than one value"
+        if self._data.size != 1:
+            what = "no values" if self._data.size == 0 else "more than one value"
             raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous (shape {self.shape}); "
                                "use .numpy().any() or .numpy().all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
         return float(self.item())
@@ -275,10 +314,10 @@ class Tensor(TensorBase):
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"only a one-element integer tensor can be used as an index, got {self.dtype} "
                             f"of shape {self.shape}")
-        return int(self.data)
+        return int(self._data)
 
     # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array, a list or a
     # number and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to
@@ -287,10 +326,10 @@ class Tensor(TensorBase):
     # compare values against the others: look tensors up by id() or `is` in library code.
     def _cmp(self, other, fn):
         if isinstance(other, Tensor):
-            other = other.data
+            other = other._data
         elif not isinstance(other, _COMPARABLE):
             return NotImplemented
-        return Tensor._wrap(np.asarray(fn(self.data, other)), False)
+        return Tensor._wrap(np.asarray(fn(self._data, other)), False)
 
     __lt__ = _comparison(np.less)
     __le__ = _comparison(np.less_equal)
@@ -318,6 +357,7 @@ class Tensor(TensorBase):
     log = _unary(LogFn)
     sqrt = _unary(SqrtFn)
     abs = _unary(AbsFn)
+    __abs__ = abs
 
     def clip(self, min=None, max=None):
         if min is None and max is None:
@@ -402,7 +442,7 @@ class Tensor(TensorBase):
     def _reduce_extreme(self, op, name, dim, keepdim, axis):
         dim = self._dim(dim, axis)
         self._check_dim(dim, name)
-        if self.data.size == 0:
+        if self._data.size == 0:
             raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
         return op.apply(self, dim, keepdim)
 
@@ -412,22 +452,30 @@ class Tensor(TensorBase):
             return self._reduce_extreme(op, name, None, keepdim, None)
         if isinstance(dim, tuple):
             raise TypeError(f"{name}: dim must be an int (for several axes use {'a' + name}())")
-        if self.data.size == 0:
+        if self._data.size == 0:
             raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
         src = self.reshape(1) if self.ndim == 0 else self
         d = _check_axis(dim, src.ndim, name)
-        index = arg(src.data, axis=d, keepdims=True)
+        index = arg(src._data, axis=d, keepdims=True)
         values = TakeAlongDimFn.apply(src, index, d, keepdim)
         indices = Tensor._wrap(index if keepdim else np.squeeze(index, axis=d), False)
         if self.ndim == 0:
             values, indices = values.reshape(()), indices.reshape(())
         return ValuesIndices(values, indices)
 
+    def any(self, dim=None, keepdim=False):
+        """True where any entry (over dim, or all of them) is nonzero: a bool tensor."""
+        return Tensor._wrap(np.asarray(np.any(self._data, axis=dim, keepdims=keepdim)), False)
+
+    def all(self, dim=None, keepdim=False):
+        """True where every entry (over dim, or all of them) is nonzero: a bool tensor."""
+        return Tensor._wrap(np.asarray(np.all(self._data, axis=dim, keepdims=keepdim)), False)
+
     def argmax(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+        return Tensor._wrap(np.asarray(np.argmax(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(np.argmin(self.data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+        return Tensor._wrap(np.asarray(np.argmin(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
 
     # ---- shape ------------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -485,9 +533,9 @@ class Tensor(TensorBase):
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
-            index = index.data
+            index = index._data
         elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
         return GetItemFn.apply(self, index)
 
 
@@ -512,7 +560,7 @@ def _as_operand(x, op):
 def _promote(t, other, op, floating=False):
     """(t, other) converted to one dtype by the rules above; floating=True also makes int operands float32."""
     if isinstance(other, (bool, int, float, np.number)) and not isinstance(other, np.ndarray):
-        dt = t.data.dtype
+        dt = t._data.dtype
         if floating or isinstance(other, (float, np.floating)):
             if not _is_float(dt):
                 t, dt = t.to(np.float32), np.dtype(np.float32)
@@ -520,7 +568,7 @@ def _promote(t, other, op, floating=False):
             t, dt = t.to(np.int64), np.dtype(np.int64)
         return t, np.asarray(other, dtype=dt)
     other = _as_operand(other, op)
-    da, db = t.data.dtype, other.data.dtype
+    da, db = t._data.dtype, other._data.dtype
     if da == db:
         target = da
     elif _is_float(da) and _is_float(db):
@@ -540,9 +588,9 @@ def _promote(t, other, op, floating=False):
 def tensor(data, dtype=None, requires_grad=False):
     """A new tensor from a list, a number or an array (arrays keep float32/float64; see the module doc)."""
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    source = data.data if isinstance(data, Tensor) else data
-    if isinstance(source, np.ndarray) and np.shares_memory(t.data, source):
-        t.data = t.data.copy()  # like torch.tensor: never shares memory with the input
+    source = data._data if isinstance(data, Tensor) else data
+    if isinstance(source, np.ndarray) and np.shares_memory(t._data, source):
+        t._data = t._data.copy()  # like torch.tensor: never shares memory with the input
     return t
 
 
@@ -648,7 +696,7 @@ def stack(tensors, dim=0):
 
 def where(cond, a, b):
     """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean."""
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape {cond.shape}")
     if isinstance(a, Tensor):

@@ -9,7 +9,7 @@ from .tensor import Tensor
 
 
 def _shape(t):
-    return str(tuple(t.data.shape))
+    return str(tuple(t._data.shape))
 
 
 def _quote(text):
@@ -51,7 +51,7 @@ def draw_graph(tensor, path=None, format=None, names=None, rankdir="LR"):
     lines = ["digraph autograd {", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=10];']
     for tid, t in tensors.items():
         name = label_of.get(tid)
-        label = (f"{name}\n" if name else "") + f"{_shape(t)} {t.data.dtype}"
+        label = (f"{name}\n" if name else "") + f"{_shape(t)} {t._data.dtype}"
         if t._ctx is None and t.requires_grad:
             label += "\ngrad: " + ("held " + _shape(t) if t.grad is not None else "none yet")
             style = 'style=filled, fillcolor="#c8e6c9"'

@@ -12,6 +12,7 @@ import weakref
 
 import numpy as np
 
+from . import function as _function
 from .anomaly import check_backward as _check_anomaly
 from .grad_mode import modes as _modes
 
@@ -45,6 +46,26 @@ class RemovableHandle:
             self._remove = None
 
 
+def _grad_tensor(array):
+    """array as a gradient Tensor (.grad and what hooks see are Tensors, as in PyTorch)."""
+    return _function._result_class._wrap(array, False)
+
+
+def _accumulate(node, g, owned):
+    """Adds g into node.grad (call with _grad_lock held): in place into an existing gradient Tensor, as
+    PyTorch accumulates, so a reference taken to .grad sees later backwards; g itself becomes the
+    gradient only if owned (nothing else can see it)."""
+    held = node._grad
+    if held is None:
+        node._grad = _grad_tensor(g if owned else g.copy())
+        return
+    arr = held._data
+    if arr.flags.writeable and arr.shape == g.shape and arr.dtype == g.dtype:
+        np.add(arr, g, out=arr)
+    else:
+        held._data = arr + g
+
+
 def _entry(tensor):
     """The hook entry of tensor, created if missing; call with _hooks_lock held."""
     key = id(tensor)
@@ -64,9 +85,9 @@ def _drop_entry(key, ref):
 
 
 def register_hook(tensor, hook):
-    """Calls hook(grad) with the gradient of tensor (a NumPy array) each time backward computes it; a
-    returned array (or Tensor) replaces the gradient, None keeps it. The array may be shared with
-    other gradients: return a new one rather than changing it in place."""
+    """Calls hook(grad) with the gradient of tensor (a Tensor) each time backward computes it; a
+    returned Tensor replaces the gradient, None keeps it. Its memory may be shared with other
+    gradients: return a new one rather than changing it in place."""
     if not callable(hook):
         raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
     if not tensor.requires_grad:
@@ -106,16 +127,16 @@ def _run_hooks(node, g):
     if entry is None or entry[0]() is not node:
         return g
     for hook in entry[1]:
-        r = hook(g)
+        r = hook(_grad_tensor(g))
         if r is not None:
-            r = np.asarray(getattr(r, "data", r))
+            r = np.asarray(getattr(r, "_data", r))
             if r.shape != g.shape or r.dtype != g.dtype:
                 raise RuntimeError(f"a gradient hook returned a {r.dtype} array of shape {r.shape} for a "
                                    f"{g.dtype} gradient of shape {g.shape}")
             g = r
     if entry[2] and node._ctx is not None:
         with _grad_lock:
-            node.grad = g.copy() if node.grad is None else node.grad + g
+            _accumulate(node, g, False)
     return g
 
 
@@ -164,16 +185,16 @@ def backward(root, grad=None, retain_graph=False):
         raise RuntimeError("backward: this tensor does not require grad and has no graph to differentiate "
                            "(create the inputs with requires_grad=True, outside no_grad())")
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(f"backward: grad can be implied only for a single-element output, got shape "
-                               f"{root.data.shape}; pass grad= of that shape")
-        data = root.data
+                               f"{root._data.shape}; pass grad= of that shape")
+        data = root._data
         one = _ONES.get(data.dtype) if data.ndim == 0 else None
         grad = np.ones_like(data) if one is None else one.copy()  # (a copy: 0.1 us against 0.7)
     else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
-        if grad.shape != root.data.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape}, the output has shape {root.data.shape}")
+        grad = np.asarray(getattr(grad, "_data", grad), dtype=root._data.dtype)
+        if grad.shape != root._data.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape}, the output has shape {root._data.shape}")
 
     grads = {id(root): grad}
     pop = grads.pop
@@ -191,15 +212,11 @@ def backward(root, grad=None, retain_graph=False):
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
             with _grad_lock:
-                if node.grad is None:
-                    # Keep g itself only if nothing else can see it: it owns its memory (not a view of
-                    # an upstream gradient) and no other reference exists (a backward may hand one
-                    # array to two inputs, as Add does). Otherwise copy, so no two .grad arrays share
-                    # memory.
-                    owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
-                    node.grad = g if owned else g.copy()
-                else:
-                    node.grad = node.grad + g
+                # Keep g itself only if nothing else can see it: it owns its memory (not a view of an
+                # upstream gradient) and no other reference exists (a backward may hand one array to
+                # two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
+                owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
+                _accumulate(node, g, owned)
             g = None
             continue
         fn = ctx.fn
@@ -220,7 +237,7 @@ def backward(root, grad=None, retain_graph=False):
             pg = in_grads[j]
             if pg is None or not needs[j]:
                 continue
-            data = parents[j].data
+            data = parents[j]._data
             if pg.shape != data.shape or pg.dtype != data.dtype:
                 raise RuntimeError(f"{fn.__name__}.backward returned a {pg.dtype} gradient of shape {pg.shape} "
                                    f"for a {data.dtype} input of shape {data.shape}")

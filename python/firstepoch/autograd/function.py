@@ -22,7 +22,9 @@ class TensorBase:
     adds the methods; defining that subclass makes it the class of every op's result, so this module
     never imports tensor.py (tensor.py imports it)."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    # _data: the NumPy array; _grad: a Tensor or None (tensor.py's .data and .grad properties wrap them);
+    # _version: bumped by each in-place change of _data (a saved input changed in place is caught at backward)
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_version", "__weakref__")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -93,7 +95,7 @@ class Function:
         record = False
         for a in args:
             if isinstance(a, TensorBase):
-                raw.append(a.data)
+                raw.append(a._data)
                 if a.requires_grad:
                     record = True
                     needs.append(True)
@@ -111,8 +113,9 @@ class Function:
         if m.anomaly_enabled:
             _anomaly.check_forward(cls, ctx, raw, out)
         result = _new_tensor(_result_class)
-        result.data = out
-        result.grad = None
+        result._data = out
+        result._grad = None
+        result._version = 0
         if record and m.grad_enabled and cls.differentiable:
             ctx.fn = cls
             ctx.parents = args  # non-Tensor arguments are skipped by the engine

@@ -21,15 +21,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     def scalar_value():
         with no_grad():
-            return float(np.sum(fn(*inputs).data * weight))
+            return float(np.sum(fn(*inputs)._data * weight))
 
     for t in tensors:
-        t.grad = None
+        t._grad = None
     (out * weight).sum().backward()  # an array operand becomes a Tensor of its dtype
     for index, t in enumerate(tensors):
-        analytic = np.zeros_like(t.data) if t.grad is None else t.grad
-        numeric = np.zeros_like(t.data)
-        flat = t.data.reshape(-1)  # a view: perturb in place
+        analytic = np.zeros_like(t._data) if t.grad is None else t._grad._data
+        numeric = np.zeros_like(t._data)
+        flat = t._data.reshape(-1)  # a view: perturb in place
         for i in range(flat.size):
             orig = flat[i]
             flat[i] = orig + eps

@@ -29,7 +29,7 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset: give at least one array")
         self.arrays = []
         for k, a in enumerate(arrays):
-            a = a.data if isinstance(a, Tensor) else np.asarray(a)
+            a = a._data if isinstance(a, Tensor) else np.asarray(a)
             if a.ndim == 0:
                 raise ValueError(f"TensorDataset: array {k} is a scalar (shape ()), it needs a first dimension")
             self.arrays.append(a)

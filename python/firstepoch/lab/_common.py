@@ -98,7 +98,7 @@ def accuracy(model, x, y, batch=1000):
     correct = 0
     with fe.no_grad():
         for i in range(0, len(x), batch):
-            correct += int((model(fe.tensor(x[i:i + batch])).data.argmax(axis=1) == y[i:i + batch]).sum())
+            correct += int((model(fe.tensor(x[i:i + batch]))._data.argmax(axis=1) == y[i:i + batch]).sum())
     model.train(was_training)
     return correct / len(x)
 
@@ -113,7 +113,7 @@ def evaluate(model, x, y, batch=1000):
             logits = model(fe.tensor(x[i:i + batch]))
             yb = y[i:i + batch]
             total += F.cross_entropy(logits, fe.tensor(yb)).item() * len(yb)
-            correct += int((logits.data.argmax(axis=1) == yb).sum())
+            correct += int((logits._data.argmax(axis=1) == yb).sum())
     model.train(was_training)
     return total / len(x), correct / len(x)
 

@@ -45,7 +45,7 @@ def run(out_dir, seed=0, tiny=False):
         norms = []
 
         def record(step):
-            norms.append([float(np.linalg.norm(layer.weight.grad)) for layer in linears])
+            norms.append([float(np.linalg.norm(layer.weight.grad._data)) for layer in linears])
 
         opt = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
         histories[name] = train_classifier(model, opt, x, y, epochs, batch, rng, x_val, y_val, after_backward=record)

@@ -63,7 +63,7 @@ def grads_autograd(p, x, y):
     hidden = F.linear(fe.tensor(x), t["W1"], t["b1"]).tanh()
     loss = F.cross_entropy(F.linear(hidden, t["W2"], t["b2"]), fe.tensor(y))
     loss.backward()
-    return {k: v.grad for k, v in t.items()}, loss.item()
+    return {k: v.grad._data for k, v in t.items()}, loss.item()
 
 
 def grads_finite_differences(p, x, y, eps=1e-6):

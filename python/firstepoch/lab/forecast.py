@@ -75,7 +75,7 @@ def train(model, x, y, epochs, batch, lr, rng):
 
 def predict(model, x, batch=1000):
     with fe.no_grad():
-        return np.concatenate([model(fe.tensor(x[i:i + batch])).data for i in range(0, len(x), batch)])
+        return np.concatenate([model(fe.tensor(x[i:i + batch]))._data for i in range(0, len(x), batch)])
 
 
 def run(out_dir, seed=0, tiny=False):

@@ -42,7 +42,7 @@ def train(gate, kind, seed, steps):
         opt.step()
         losses.append(loss.item())
     with fe.no_grad():
-        predicted = model(x).data[:, 0] > 0  # logit > 0 <=> probability > 0.5
+        predicted = model(x)._data[:, 0] > 0  # logit > 0 <=> probability > 0.5
     acc = float(np.mean(predicted == (TARGETS[gate] > 0.5)))
     return model, losses, acc
 
@@ -74,7 +74,7 @@ def run(out_dir, seed=0, tiny=False):
         model, losses, accuracy = shown[(gate, kind)]
         short = kind.split(" (")[0]
         with fe.no_grad():
-            prob = model(fe.tensor(points)).sigmoid().data.reshape(gx.shape)
+            prob = model(fe.tensor(points)).sigmoid()._data.reshape(gx.shape)
         a = ax[0, i]
         a.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.8)
         a.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1.5)

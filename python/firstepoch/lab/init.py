@@ -40,7 +40,7 @@ def layer_outputs(x, width, initialise, activation):
             initialise(linear.weight)
             nn_init.zeros_(linear.bias)
             h = activation()(linear(h))
-            outputs.append(h.data)
+            outputs.append(h._data)
             d = width
     return outputs
 

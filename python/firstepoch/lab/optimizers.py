@@ -95,7 +95,7 @@ def run(out_dir, seed=0, tiny=False):
         h = train_classifier(model, make(model.parameters()), x, y, epochs, batch, rng, x_val, y_val)
         curves[name] = h
         first = float(np.mean(h["step_loss"][:5]))
-        weight_norm = float(np.sqrt(sum(float((p.data ** 2).sum()) for p in model.parameters())))
+        weight_norm = float(np.sqrt(sum(float((p._data ** 2).sum()) for p in model.parameters())))
         metrics["network"][name.split(" (")[0]] = {"first_loss": first, "train_loss": h["train_loss"][-1],
                                                    "val_acc": h["val_acc"][-1], "weight_norm": weight_norm}
         rows.append([name, first, h["train_loss"][0], h["train_loss"][-1], percent(h["val_acc"][-1]), weight_norm])

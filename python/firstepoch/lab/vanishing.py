@@ -44,13 +44,13 @@ def make_cell(kind, value, hidden, rng):
     initialisation) whose forget-gate bias is `value` (gates ordered i, f, g, o as in PyTorch)."""
     if kind == "rnn":
         cell = nn.RNNCell(1, hidden, nonlinearity="tanh")
-        cell.weight_hh.data[...] = rng.normal(0.0, value / math.sqrt(hidden), (hidden, hidden))
-        cell.bias_ih.data[...] = 0
-        cell.bias_hh.data[...] = 0
+        cell.weight_hh._data[...] = rng.normal(0.0, value / math.sqrt(hidden), (hidden, hidden))
+        cell.bias_ih._data[...] = 0
+        cell.bias_hh._data[...] = 0
     else:
         cell = nn.LSTMCell(1, hidden)
-        cell.bias_ih.data[hidden:2 * hidden] = value
-        cell.bias_hh.data[hidden:2 * hidden] = 0
+        cell.bias_ih._data[hidden:2 * hidden] = value
+        cell.bias_hh._data[hidden:2 * hidden] = 0
     return cell
 
 
@@ -71,7 +71,7 @@ def hidden_grad_norms(cell, readout, x, y, lstm):
         taps.append(z)
     loss = F.mse_loss(readout(h), fe.tensor(y))
     loss.backward()
-    return loss.item(), np.array([float(np.linalg.norm(z.grad)) for z in taps])
+    return loss.item(), np.array([float(np.linalg.norm(z.grad._data)) for z in taps])
 
 
 def compute(seed=0, tiny=False):
@@ -88,7 +88,7 @@ def compute(seed=0, tiny=False):
         loss, norms = hidden_grad_norms(cell, readout, x, y, kind == "lstm")
         params = list(cell.parameters()) + list(readout.parameters())
         before = nn.utils.clip_grad_norm_(params, CLIP)
-        after = float(np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2)) for p in params)))
+        after = float(np.sqrt(sum(float(np.sum(p.grad._data.astype(np.float64) ** 2)) for p in params)))
         runs.append({"label": label, "kind": kind, "value": value, "loss": loss, "norms": norms,
                      "param_grad_norm": before, "clipped_norm": after})
     return {"steps": steps, "hidden": hidden, "batch": batch, "runs": runs}

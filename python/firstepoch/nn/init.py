@@ -33,7 +33,7 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _fill(t, values):
-    t.data[...] = values.astype(t.data.dtype, copy=False)
+    t._data[...] = values.astype(t._data.dtype, copy=False)
     return t
 
 
@@ -46,7 +46,7 @@ def normal_(t, mean=0.0, std=1.0):
 
 
 def constant_(t, value):
-    t.data[...] = value
+    t._data[...] = value
     return t
 
 

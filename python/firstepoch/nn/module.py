@@ -13,8 +13,8 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True):
         super().__init__(data, requires_grad=requires_grad)
-        if self.data.dtype.kind != "f":
-            raise TypeError(f"Parameter: data must be floating, got {self.data.dtype}")
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"Parameter: data must be floating, got {self._data.dtype}")
 
 
 class Module:
@@ -115,10 +115,10 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
+            if set_to_none or p._grad is None:
+                p._grad = None
             else:
-                p.grad[...] = 0
+                p._grad._data[...] = 0
 
     def requires_grad_(self, flag=True):
         for p in self.parameters():
@@ -147,7 +147,7 @@ class Module:
         """Name -> array (copies), parameters and buffers, in PyTorch's naming, order and layout."""
         out = OrderedDict()
         for key, m, attr, is_param in self._state_entries():
-            out[key] = m._parameters[attr].data.copy() if is_param else np.array(m._buffers[attr], copy=True)
+            out[key] = m._parameters[attr]._data.copy() if is_param else np.array(m._buffers[attr], copy=True)
         return out
 
     def load_state_dict(self, state, strict=True):
@@ -170,9 +170,9 @@ class Module:
             if k not in entries:
                 continue
             m, attr, is_param = entries[k]
-            arr = v.data if isinstance(v, Tensor) else (v.detach().cpu().numpy() if hasattr(v, "detach") else v)
+            arr = v._data if isinstance(v, Tensor) else (v.detach().cpu().numpy() if hasattr(v, "detach") else v)
             arr = np.asarray(arr)
-            target = m._parameters[attr].data if is_param else m._buffers[attr]
+            target = m._parameters[attr]._data if is_param else m._buffers[attr]
             if not isinstance(target, np.ndarray):
                 raise TypeError(f"load_state_dict: '{k}' is a {type(target).__name__} in the model, not an array")
             if arr.shape != target.shape:

@@ -10,21 +10,22 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     params = [p for p in ([parameters] if hasattr(parameters, "grad") else parameters) if p.grad is not None]
     if not params:
         return 0.0
+    grads = [p.grad._data for p in params]
     if norm_type == math.inf:
-        total = max(float(np.abs(p.grad).max()) for p in params)
+        total = max(float(np.abs(g).max()) for g in grads)
     else:
-        total = float(sum(float(np.sum(np.abs(p.grad.astype(np.float64)) ** norm_type)) for p in params)
+        total = float(sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads)
                       ** (1.0 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total gradient norm is {total}")
     coef = max_norm / (total + 1e-6)
     if coef < 1:
-        for p in params:
-            p.grad *= p.grad.dtype.type(coef)
+        for g in grads:
+            g *= g.dtype.type(coef)
     return total
 
 
 def clip_grad_value_(parameters, clip_value):
     for p in ([parameters] if hasattr(parameters, "grad") else parameters):
         if p.grad is not None:
-            np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)

@@ -259,7 +259,7 @@ class BCEWithLogitsFn(Function):
 
 def _class_indices(t, fn):
     """The target as an int64 array of class indices, or a TypeError."""
-    t = t.data if isinstance(t, TensorBase) else np.asarray(t)
+    t = t._data if isinstance(t, TensorBase) else np.asarray(t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fn}: target must hold class indices (int64), got dtype {t.dtype} with shape {t.shape}")
     return t.astype(np.int64, copy=False)

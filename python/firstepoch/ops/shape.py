@@ -57,7 +57,10 @@ class GetItemFn(Function):
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
         try:
-            return x[index]
+            out = x[index]
+            if not isinstance(out, np.ndarray):  # all ints: a 0-d view (as torch's x[i]), not a NumPy scalar
+                out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+            return out
         except IndexError as e:
             raise IndexError(f"index {index!r} is out of range for a tensor of shape {x.shape}: {e}") from None
 

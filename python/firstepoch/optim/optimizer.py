@@ -40,7 +40,7 @@ class Optimizer:
             self._validate(g)
             for p in g["params"]:
                 if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: a parameter of shape {p.data.shape} appears more "
+                    raise ValueError(f"{type(self).__name__}: a parameter of shape {p._data.shape} appears more "
                                      "than once (in one group or in two)")
                 seen.add(id(p))
         self.state = {}  # id(param) -> dict of arrays
@@ -56,26 +56,27 @@ class Optimizer:
             if len(b) != 2 or not all(0 <= v < 1 for v in b):
                 raise ValueError(f"{name}: betas must be two values in [0, 1), got {b}")
         for p in g["params"]:
-            if not hasattr(p, "data") or getattr(p.data, "dtype", np.dtype(object)).kind != "f":
+            if not hasattr(p, "_data") or getattr(p._data, "dtype", np.dtype(object)).kind != "f":
                 raise TypeError(f"{name}: parameters must be floating-point Tensors, got "
                                 f"{type(p).__name__} {getattr(getattr(p, 'data', None), 'dtype', '')}")
 
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
             for p in g["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
+                if set_to_none or p._grad is None:
+                    p._grad = None
                 else:
-                    p.grad[...] = 0
+                    p._grad._data[...] = 0
 
     def step(self):
         state = self.state
         update = self._update
         for g in self.param_groups:
             for p in g["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
+                grad = grad._data
                 w = self._checked(p, grad)
                 st = state.get(id(p))
                 if st is None:
@@ -84,7 +85,7 @@ class Optimizer:
 
     def _checked(self, p, grad):
         """p's array, once its gradient has its dtype and shape (else a TypeError naming both)."""
-        w = p.data
+        w = p._data
         if grad.dtype != w.dtype or grad.shape != w.shape:
             raise TypeError(f"{type(self).__name__}: gradient {grad.dtype} {grad.shape} does not match the "
                             f"parameter's {w.dtype} {w.shape}")
@@ -140,12 +141,12 @@ class Optimizer:
             if p is None:
                 raise ValueError(f"load_state_dict: state for parameter {idx}, which no parameter group holds")
             for k, v in st.items():
-                if isinstance(v, np.ndarray) and v.shape != p.data.shape:
+                if isinstance(v, np.ndarray) and v.shape != p._data.shape:
                     raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} has shape {v.shape}, "
-                                     f"the parameter has {p.data.shape}")
-                if isinstance(v, np.ndarray) and v.dtype != p.data.dtype:
+                                     f"the parameter has {p._data.shape}")
+                if isinstance(v, np.ndarray) and v.dtype != p._data.dtype:
                     raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is {v.dtype}, the "
-                                     f"parameter is {p.data.dtype}")
+                                     f"parameter is {p._data.dtype}")
             state[id(p)] = st
         return state, settings
 
@@ -194,9 +195,10 @@ class SGD(Optimizer):
         for g in self.param_groups:
             params, ws, grads = [], [], []
             for p in g["params"]:
-                grad = p.grad
+                grad = p._grad
                 if grad is None:
                     continue
+                grad = grad._data
                 w = self._checked(p, grad)
                 params.append(p)
                 ws.append(w)

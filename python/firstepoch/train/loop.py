@@ -39,8 +39,8 @@ def evaluate(model, x, y, batch=500):
     with no_grad():
         for xb, yb in eval_loader(x, y, batch):
             logits = model(xb)
-            loss_sum += float(F.cross_entropy(logits, yb).item()) * len(logits.data)
-            preds.append(logits.data.argmax(axis=1))
+            loss_sum += float(F.cross_entropy(logits, yb).item()) * len(logits._data)
+            preds.append(logits._data.argmax(axis=1))
     model.train(was_training)
     preds = np.concatenate(preds) if preds else np.zeros(0, np.int64)
     return loss_sum / max(len(y), 1), float((preds == y).mean()) if len(y) else 0.0, preds
@@ -134,7 +134,7 @@ class Trainer:
         if self.scheduler is not None:
             self.scheduler.step()
         self._sums[0] += value * len(y)
-        self._sums[1] += int((logits.data.argmax(axis=1) == y.data).sum())
+        self._sums[1] += int((logits._data.argmax(axis=1) == y._data).sum())
         self._sums[2] += len(y)
         return value
 
