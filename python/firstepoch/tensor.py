@@ -8,17 +8,22 @@ Dtype rules of binary ops: float32 with float64 raises TypeError (no silent upca
 takes the tensor's dtype (a float number with an int64 tensor gives float32); / on integers gives
 float32. max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
+import math
 from collections import namedtuple
 
 import numpy as np
 
 from . import random as _random
+from ._device import CPU as _CPU
+from ._device import check_device as _check_device
+from ._device import device as _device_cls
 from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
 from .autograd.function import TensorBase, is_grad_enabled
 from .ops import linalg as _linalg
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
+from .ops.elementwise import MaximumFn, MinimumFn
 from .ops.reduce import MaxFn, MeanFn, MinFn, SumFn, TakeAlongDimFn, VarFn
 from .ops.softmax import log_softmax as _log_softmax
 from .ops.softmax import softmax as _softmax
@@ -241,10 +246,17 @@ class Tensor(TensorBase):
     def long(self):
         return self.to(np.int64)
 
-    def to(self, dtype):
-        """A copy in another dtype; differentiable between float32 and float64 (the gradient is cast back)."""
-        dtype = np.dtype(dtype)
-        if dtype == self._data.dtype:
+    def to(self, *args, **kwargs):
+        """As torch.Tensor.to: to(dtype), to(device), to(device, dtype), to(other) (its dtype and
+        device), to(dtype=..., device=...); non_blocking= and copy= accepted. Returns self when nothing
+        changes (unless copy=True). A device other than the CPU raises (firstepoch is CPU-only). The
+        dtype cast is differentiable between float32 and float64 (the gradient is cast back)."""
+        if len(args) == 1 and not kwargs and type(args[0]) is np.dtype:  # the promotions' quick path
+            dtype, copy = args[0], False
+        else:
+            dtype, copy = _to_args(args, kwargs, "to")
+            dtype = self._data.dtype if dtype is None else dtype
+        if dtype == self._data.dtype and not copy:
             return self
         if self.requires_grad and dtype not in _FLOATS:
             raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
@@ -538,6 +550,81 @@ class Tensor(TensorBase):
             index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
         return GetItemFn.apply(self, index)
 
+    # ---- devices, views and elementwise extremes (the module surface torch scripts use) -------------
+    @property
+    def device(self):
+        """Always firstepoch.device("cpu"): firstepoch runs on the CPU only."""
+        return _CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def cpu(self):
+        """Returns self (every tensor is on the CPU), as torch does for a CPU tensor."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises RuntimeError: firstepoch runs on the CPU only (torch without CUDA raises too)."""
+        raise RuntimeError("cuda: firstepoch runs on the CPU only (no CUDA device); keep tensors on "
+                           "'cpu' (firstepoch.cuda.is_available() is False)")
+
+    def view_as(self, other):
+        """This tensor reshaped to other's shape."""
+        return self.reshape(other.shape)
+
+    def nelement(self):
+        """The number of elements (an alias of numel, as torch)."""
+        return self._data.size
+
+    def log10(self):
+        return self.log() * (1.0 / math.log(10.0))
+
+    def log2(self):
+        return self.log() * (1.0 / math.log(2.0))
+
+    def maximum(self, other):
+        """Elementwise larger of two tensors (broadcast; PyTorch's promotion). NaN wins, as torch.
+        Where the two are equal the gradient is split evenly between them, as torch."""
+        return self._extremum(other, MaximumFn, "maximum")
+
+    def minimum(self, other):
+        """Elementwise smaller of two tensors; ties and NaN as maximum()."""
+        return self._extremum(other, MinimumFn, "minimum")
+
+    def _extremum(self, other, fn, name):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+        a, b = self._pair(other, name)
+        return fn.apply(a, b)
+
+
+def _to_args(args, kwargs, who):
+    """(dtype or None, copy) from the arguments of Tensor.to / Module.to, after checking the device."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"{who}() got an unexpected keyword argument '{sorted(unknown)[0]}'")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    copy = bool(kwargs.get("copy", False))
+    args = list(args)
+    if args and isinstance(args[0], Tensor):  # to(other, non_blocking, copy)
+        dtype = args.pop(0)._data.dtype
+    elif args and (isinstance(args[0], (str, _device_cls)) or (isinstance(args[0], int)
+                                                              and not isinstance(args[0], bool))):
+        device = args.pop(0)  # to(device, dtype, non_blocking, copy)
+        if args and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+    elif args and args[0] is not None and not isinstance(args[0], bool):
+        dtype = args.pop(0)  # to(dtype, non_blocking, copy)
+    if len(args) > 2 or not all(isinstance(a, bool) for a in args):
+        raise TypeError(f"{who}() received an invalid combination of arguments: expected (dtype), (device, "
+                        f"dtype), (tensor) or keywords, then non_blocking and copy flags")
+    if len(args) == 2:
+        copy = args[1]
+    if device is not None:
+        _check_device(device, who)
+    return (None if dtype is None else _dtype(dtype, who)), copy
+
 
 # ---- dtype promotion ---------------------------------------------------------------------------------
 # Between tensors: float32 with float64 is a TypeError (no silent upcast: convert with .float() or
@@ -584,9 +671,32 @@ def _promote(t, other, op, floating=False):
 
 
 # ---- constructors ----------------------------------------------------------------------------------
+# As torch's: sizes as separate ints or one tuple; dtype (NumPy dtype, a firstepoch alias such as
+# firstepoch.long, or None for the default float32); device None, "cpu" or firstepoch.device("cpu")
+# (another device raises: firstepoch is CPU-only); generator None (the global stream seeded by
+# firstepoch.manual_seed), a firstepoch.Generator, an int seed or a NumPy Generator. The random
+# values are NumPy's stream, not torch's (see firstepoch.random).
 
-def tensor(data, dtype=None, requires_grad=False):
+def _new(array, dtype, device, requires_grad, who):
+    """A new leaf tensor holding array cast to dtype (None: keep array's), after the device check."""
+    if device is not None:
+        _check_device(device, who)
+    if dtype is not None:
+        array = np.asarray(array).astype(_dtype(dtype, who), copy=False)
+    return Tensor(array, requires_grad)
+
+
+def _dtype(dtype, who):
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{who}: dtype must be a dtype such as firstepoch.float32, got {dtype!r}") from None
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor from a list, a number or an array (arrays keep float32/float64; see the module doc)."""
+    if device is not None:
+        _check_device(device, "tensor")
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     source = data._data if isinstance(data, Tensor) else data
     if isinstance(source, np.ndarray) and np.shares_memory(t._data, source):
@@ -601,8 +711,8 @@ def from_numpy(array):
 
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
 
 
 def _float_dtype(dtype):
@@ -610,51 +720,224 @@ def _float_dtype(dtype):
     return dt
 
 
-def zeros(*shape, dtype=None, requires_grad=False):
-    return Tensor(np.zeros(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+def get_default_dtype():
+    """float32, the dtype of floating tensors made from Python numbers and of the constructors."""
+    return np.dtype(np.float32)
 
 
-def ones(*shape, dtype=None, requires_grad=False):
-    return Tensor(np.ones(_shape_arg(shape), _float_dtype(dtype)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _new(np.zeros(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad, "zeros")
 
 
-def full(shape, value, dtype=None, requires_grad=False):
-    return Tensor(np.full(_shape_arg((shape,)), value, _float_dtype(dtype)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _new(np.ones(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad, "ones")
 
 
-def randn(*shape, dtype=None, requires_grad=False, generator=None):
-    g = generator or _random.generator()
-    return Tensor(g.standard_normal(_shape_arg(shape)).astype(_float_dtype(dtype)), requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """A new tensor of the given size. Unlike torch.empty its values are not left uninitialised: they
+    are zeros (a deliberate difference: nothing reads garbage)."""
+    return _new(np.zeros(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad, "empty")
 
 
-def rand(*shape, dtype=None, requires_grad=False, generator=None):
-    g = generator or _random.generator()
-    return Tensor(g.random(_shape_arg(shape)).astype(_float_dtype(dtype)), requires_grad)
+def _fill_dtype(value):
+    """torch.full's dtype for a fill value without dtype=: bool, int64 for an int, else float32."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, (int, np.integer)):
+        return np.dtype(np.int64)
+    return np.dtype(np.float32)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """size filled with fill_value; without dtype, as torch: a bool fill gives bool, an int int64, a
+    float float32."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    dt = _fill_dtype(fill_value) if dtype is None else _dtype(dtype, "full")
+    shape = (size,) if isinstance(size, (int, np.integer)) else size
+    return _new(np.full(_shape_arg((shape,)), fill_value, dt), None, device, requires_grad, "full")
+
+
+def _random_float_dtype(dtype, who):
+    dt = _float_dtype(dtype)
+    if dt not in _FLOATS:
+        raise RuntimeError(f"{who}: dtype must be floating (float32 or float64), got {dt}")
+    return dt
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal values (NumPy's stream: see the section comment)."""
+    dt = _random_float_dtype(dtype, "randn")
+    g = _random.as_generator(generator, "randn")
+    return _new(g.standard_normal(_shape_arg(size)).astype(dt), None, device, requires_grad, "randn")
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform values in [0, 1) (NumPy's stream: see the section comment)."""
+    dt = _random_float_dtype(dtype, "rand")
+    g = _random.as_generator(generator, "rand")
+    return _new(g.random(_shape_arg(size)).astype(dt), None, device, requires_grad, "rand")
+
+
+def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from [low, high): randint(high, size) or randint(low, high, size), as
+    torch (size a tuple); int64 unless dtype says otherwise."""
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if high is None and args:
+        high = args.pop()
+    if low is None and args:
+        low = args.pop()
+    if args or high is None or size is None:
+        raise TypeError("randint: expected randint(high, size) or randint(low, high, size), size a tuple")
+    low = 0 if low is None else int(low)
+    high = int(high)
+    if low >= high:
+        raise RuntimeError(f"randint: expects low < high, got low={low} and high={high}")
+    g = _random.as_generator(generator, "randint")
+    values = g.integers(low, high, size=_shape_arg((size,)), dtype=np.int64)
+    return _new(values, np.int64 if dtype is None else dtype, device, requires_grad, "randint")
+
+
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0..n-1 (int64 unless dtype says otherwise)."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    g = _random.as_generator(generator, "randperm")
+    return _new(g.permutation(n).astype(np.int64), np.int64 if dtype is None else dtype, device, requires_grad,
+                "randperm")
+
+
+def multinomial(input, num_samples, replacement=False, generator=None):
+    """num_samples category indices (int64) drawn from the weights in each row of input (1-D: one row;
+    2-D: one draw list per row), as torch: weights need not sum to 1; without replacement an index is
+    drawn at most once per row (rows with fewer nonzero weights than num_samples go on with the zero
+    ones, as torch). Errors as torch's (RuntimeError)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial: input must be a Tensor, got {type(input).__name__}")
+    p = input._data
+    if p.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
+    if p.dtype not in _FLOATS:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {p.dtype}")
+    n = p.shape[-1]
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (num_samples={num_samples})")
+    if not replacement and num_samples > n:
+        raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                           f"replacement (num_samples={num_samples}, {n} categories)")
+    rows = p.reshape(-1, n).astype(np.float64)
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    sums = rows.sum(axis=1, keepdims=True)
+    if np.any(sums <= 0):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    g = _random.as_generator(generator, "multinomial")
+    r = rows.shape[0]
+    if replacement:  # inverse CDF: the first category whose cumulative weight exceeds u, row by row at once
+        cdf = np.cumsum(rows, axis=1)
+        cdf /= cdf[:, -1:]  # the last entry exactly 1.0, as are trailing zero weights' (never drawn)
+        offset = np.arange(r)[:, None]
+        u = g.random((r, num_samples))
+        idx = np.searchsorted((cdf + offset).ravel(), (u + offset).ravel(), side="right").reshape(r, num_samples)
+        idx = np.minimum(idx - offset * n, n - 1)
+    else:  # Gumbel top-k: the order of the k largest log(p) + Gumbel noise is a draw without replacement
+        with np.errstate(divide="ignore"):
+            keys = np.log(rows) - np.log(-np.log(g.random(rows.shape)))
+        idx = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.astype(np.int64)
+    return Tensor._wrap(idx if p.ndim == 2 else idx[0], False)
+
+
+def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Normal draws: normal(mean_tensor, std_tensor), normal(mean_tensor, std=1.0),
+    normal(mean, std_tensor), or normal(mean, std, size) with numbers (float32), as torch. The result
+    is a new leaf (torch records it in the graph, but with zero gradients to mean and std)."""
+    g = _random.as_generator(generator, "normal")
+    if device is not None:
+        _check_device(device, "normal")
+    m = mean._data if isinstance(mean, Tensor) else mean
+    s = std._data if isinstance(std, Tensor) else std
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise TypeError("normal: size is only for a number mean and a number std")
+        dt = mean.dtype if isinstance(mean, Tensor) else std.dtype
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+    else:
+        if size is None:
+            raise TypeError("normal: with a number mean and std, size is required")
+        dt = _float_dtype(dtype)
+        shape = _shape_arg((size,) if isinstance(size, (int, np.integer)) else (tuple(size),))
+    if dt not in _FLOATS:
+        raise RuntimeError(f"normal: expected a floating dtype, got {dt}")
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError("normal expects std >= 0.0")
+    values = (m + s * g.standard_normal(shape)).astype(dt)
+    return _new(values, None, None, requires_grad, "normal")
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """start, start + step, ... below end: int64 when every argument is an int, else float32, as torch."""
+    start, end, step = (s.item() if isinstance(s, Tensor) else s for s in (start, end, step))
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = np.int64 if values.dtype.kind in "iu" else np.float32
-    return Tensor(values.astype(dtype), requires_grad)
+    return _new(values, dtype, device, requires_grad, "arange")
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """steps values evenly spaced from start to end (both included); float32 unless dtype says otherwise."""
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    values = np.linspace(float(start), float(end), steps)
+    return _new(values, _float_dtype(dtype), device, requires_grad, "linspace")
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The n x m (default n x n) identity: ones on the diagonal, float32 unless dtype says otherwise."""
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
+    return _new(np.eye(int(n), int(m), dtype=_float_dtype(dtype)), None, device, requires_grad, "eye")
 
 
-def randn_like(t, dtype=None, requires_grad=False):
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def _like_dtype(t, dtype):
+    return t.dtype if dtype is None else dtype
 
 
-def rand_like(t, dtype=None, requires_grad=False):
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def zeros_like(input, dtype=None, device=None, requires_grad=False):
+    return zeros(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def ones_like(input, dtype=None, device=None, requires_grad=False):
+    return ones(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def empty_like(input, dtype=None, device=None, requires_grad=False):
+    return empty(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(input.shape, fill_value, dtype=_like_dtype(input, dtype), device=device,
+                requires_grad=requires_grad)
+
+
+def randn_like(input, dtype=None, device=None, requires_grad=False, generator=None):
+    return randn(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad,
+                 generator=generator)
+
+
+def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None):
+    return rand(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad,
+                generator=generator)
 
 
 # ---- functions over several tensors -----------------------------------------------------------------

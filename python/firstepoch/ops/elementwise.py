@@ -343,3 +343,41 @@ class CastFn(Function):
     def gradcheck_cases(rng):
         # float64 -> float64 keeps the finite differences exact; the float32 round trip is in test_tensor
         return [((rng.standard_normal((3, 4)), np.float64), {})]
+
+
+# ---- elementwise extremes ---------------------------------------------------------------------------
+
+class _Extremum(Function, register=False):
+    """max or min of two broadcast arrays (pick(a, b) is np.maximum or np.minimum; NaN propagates). The
+    gradient goes to the input that was picked; where a == b it is split evenly, as PyTorch does."""
+
+    pick = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return cls.pick(a, b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        share_a = np.where(a == b, 0.5, (cls.pick(a, b) == a).astype(grad.dtype)).astype(grad.dtype, copy=False)
+        ga = unbroadcast(grad * share_a, _shape(a)) if need_a else None
+        gb = unbroadcast(grad * (1 - share_a), _shape(b)) if need_b else None
+        return ga, gb
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        a, b = _pair(rng, (3, 4), (3, 4))
+        b[np.abs(a - b) < 0.05] += 0.3  # off the kink where a == b
+        c, d = _pair(rng, (2, 1, 3), (4, 1))
+        return [((a, b), {}), ((c, d + 5.0), {})]
+
+
+class MaximumFn(_Extremum):
+    pick = staticmethod(np.maximum)
+
+
+class MinimumFn(_Extremum):
+    pick = staticmethod(np.minimum)
