@@ -23,6 +23,8 @@ import os as _os
 import signal as _signal
 import sys as _sys
 
+import numpy as _np
+
 # The `firstepoch` command (the console script, or python -m firstepoch, whose argv[0] is "-m" while the
 # package loads) imports this package before any of its own code runs, so it cannot catch what goes
 # wrong here: for it alone, a bad FIRSTEPOCH_ISA is a one-line usage error and Ctrl-C during the import
@@ -59,9 +61,27 @@ from . import inspect, interpret
 from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_like, rand, rand_like, randn,
                      randn_like, stack, tensor, where, zeros, zeros_like)
 
-float32 = "float32"
-float64 = "float64"
-int64 = "int64"
+# ---- the module surface torch scripts import (issue 16) ------------------------------------------
+from . import backends, cuda, utils
+from ._device import device
+from .random import Generator
+from .tensor import (empty, empty_like, eye, full_like, get_default_dtype, linspace, multinomial, normal, randint,
+                     randperm)
+from .functions import (abs, allclose, argmax, argmin, bmm, clamp, clip, concat, concatenate, einsum, equal, exp,
+                        flatten, is_tensor, isclose, log, log10, log2, log_softmax, max, maximum, mean, min, minimum,
+                        mm, numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, std, sum, tanh, transpose,
+                        unsqueeze, var)
+
+# dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
+# work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
+float32 = float = _np.dtype("float32")
+float64 = double = _np.dtype("float64")
+int64 = long = _np.dtype("int64")
+int32 = int = _np.dtype("int32")
+int16 = short = _np.dtype("int16")
+int8 = _np.dtype("int8")
+uint8 = _np.dtype("uint8")
+bool = _np.dtype("bool")
 
 
 def cpu_info():
@@ -78,4 +98,12 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "zeros", "ones", "full", "rand", "randn", "arange", "zeros_like", "ones_like", "rand_like",
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
-           "float64", "int64", "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect", "interpret"]
+           "float64", "int64", "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect", "interpret",
+           # the torch module surface
+           "backends", "cuda", "utils", "device", "Generator", "empty", "empty_like", "eye", "full_like",
+           "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
+           "argmax", "argmin", "bmm", "clamp", "clip", "concat", "concatenate", "einsum", "equal", "exp", "flatten",
+           "is_tensor", "isclose", "log", "log10", "log2", "log_softmax", "max", "maximum", "mean", "min", "minimum",
+           "mm", "numel", "permute", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "std", "sum", "tanh",
+           "transpose", "unsqueeze", "var", "float", "double", "long", "int32", "int", "int16", "short", "int8",
+           "uint8", "bool"]

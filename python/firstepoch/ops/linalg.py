@@ -345,3 +345,99 @@ def linear(input, weight, bias=None):
 def linear_relu(input, weight, bias=None):
     """relu(linear(...)) in one kernel call."""
     return LinearFn.apply(input, weight, bias, "relu")
+
+
+# ---- einsum ---------------------------------------------------------------------------------------
+
+_SUBSCRIPTS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_subscripts(equation, shapes):
+    """(one subscript string per operand, the output's) for `equation` and the operands' shapes, with
+    '...' spelled out as letters the equation does not use and the implicit output ('ij,jk' means
+    'ij,jk->ik': the letters seen once, in alphabetical order, after the ellipsis axes) made explicit.
+    Raises ValueError for a malformed equation or sizes that differ for one letter (size-1 broadcasting
+    of a letter is not supported)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} names {len(terms)} operands, got {len(shapes)}")
+    unused = [c for c in _SUBSCRIPTS if c not in eq]
+    ell_ndim = max([len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t], default=0)
+    ell = "".join(unused[:ell_ndim])
+    spelled = []
+    for i, (t, shape) in enumerate(zip(terms, shapes)):
+        if "..." in t:
+            n = len(shape) - len(t.replace("...", ""))
+            t = t.replace("...", ell[ell_ndim - n:] if n > 0 else "", 1)
+        if (t and not t.isalpha()) or len(t) != len(shape):
+            raise ValueError(f"einsum: operand {i} has subscripts {terms[i]!r} for shape {tuple(shape)}")
+        spelled.append(t)
+    letters = "".join(spelled)
+    if arrow:
+        out = out.replace("...", ell)
+        for c in out:
+            if c not in letters or out.count(c) > 1:
+                raise ValueError(f"einsum: output subscript {c!r} of {equation!r} appears in no operand, or twice")
+    else:
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    sizes = {}
+    for i, (t, shape) in enumerate(zip(spelled, shapes)):
+        for c, n in zip(t, shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one operand and {n} in operand "
+                                 f"{i} (shape {tuple(shape)}) of {equation!r}")
+    return spelled, out, sizes
+
+
+class EinsumFn(Function):
+    """np.einsum(equation, *operands). Called as EinsumFn.apply(equation, *tensors). The gradient of an
+    operand is the einsum of the output's gradient with the other operands; its letters summed in no
+    other place are broadcast back, and a repeated letter (a diagonal, 'ii->') is written to the diagonal."""
+
+    @staticmethod
+    def forward(ctx, equation, *xs):
+        terms, out, sizes = einsum_subscripts(equation, [x.shape for x in xs])
+        ctx.terms, ctx.out, ctx.sizes = terms, out, sizes
+        ctx.save_for_backward(*xs)
+        return np.asarray(np.einsum(",".join(terms) + "->" + out, *xs, optimize=len(xs) > 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        xs = ctx.saved_tensors
+        terms, out, sizes = ctx.terms, ctx.out, ctx.sizes
+        grads = [None]
+        for i, need in enumerate(ctx.needs_input_grad[1:]):
+            if not need:
+                grads.append(None)
+                continue
+            others = terms[:i] + terms[i + 1:]
+            seen = out + "".join(others)
+            unique = "".join(dict.fromkeys(terms[i]))  # the operand's letters, each once, in order
+            kept = "".join(c for c in unique if c in seen)  # the rest were summed over this operand alone
+            g = np.einsum(",".join([out, *others]) + "->" + kept, grad, *xs[:i], *xs[i + 1:],
+                          optimize=len(others) > 0)
+            g = np.broadcast_to(g.reshape([sizes[c] if c in seen else 1 for c in unique]),
+                                [sizes[c] for c in unique])
+            if unique == terms[i]:
+                grads.append(np.array(g, dtype=xs[i].dtype))
+            else:  # a repeated letter: the gradient lives on the diagonal (einsum's view is writeable)
+                full = np.zeros(xs[i].shape, xs[i].dtype)
+                np.einsum(terms[i] + "->" + unique, full)[...] = g
+                grads.append(full)
+        return tuple(grads)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        r = rng.standard_normal
+        return [(("ij,jk->ik", r((3, 4)), r((4, 2))), {}),
+                (("bij,bjk->bik", r((2, 3, 4)), r((2, 4, 5))), {}),
+                (("ij,jk", r((2, 3)), r((3, 4))), {}),
+                (("...ij,...jk->...ik", r((2, 3, 4)), r((2, 4, 2))), {}),
+                (("i,j->ij", r(3), r(4)), {}),
+                (("ij->", r((2, 3))), {}),
+                (("ii->", r((3, 3))), {}),
+                (("ii->i", r((3, 3))), {}),
+                (("ij,k->ik", r((2, 3)), r(4)), {}),
+                (("ij,jk,kl->il", r((2, 3)), r((3, 4)), r((4, 2))), {})]

@@ -1,0 +1,205 @@
+"""The top-level functions of `torch` (torch.exp, torch.sum, torch.max, torch.einsum, ...): each a thin
+wrapper over the Tensor method or the tensor.py function of the same meaning (one home per op), so
+that `torch.f(x, ...)` ported as `firstepoch.f(x, ...)` gives what `x.f(...)` gives."""
+import numpy as np
+
+from .ops.linalg import EinsumFn
+from .tensor import Tensor, cat, matmul
+
+
+def _t(x, who):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def exp(input):
+    return _t(input, "exp").exp()
+
+
+def log(input):
+    return _t(input, "log").log()
+
+
+def log10(input):
+    return _t(input, "log10").log10()
+
+
+def log2(input):
+    return _t(input, "log2").log2()
+
+
+def sqrt(input):
+    return _t(input, "sqrt").sqrt()
+
+
+def abs(input):
+    return _t(input, "abs").abs()
+
+
+def relu(input):
+    return _t(input, "relu").relu()
+
+
+def sigmoid(input):
+    return _t(input, "sigmoid").sigmoid()
+
+
+def tanh(input):
+    return _t(input, "tanh").tanh()
+
+
+def softmax(input, dim):
+    return _t(input, "softmax").softmax(dim)
+
+
+def log_softmax(input, dim):
+    return _t(input, "log_softmax").log_softmax(dim)
+
+
+def sum(input, dim=None, keepdim=False):
+    return _t(input, "sum").sum(dim, keepdim)
+
+
+def mean(input, dim=None, keepdim=False):
+    return _t(input, "mean").mean(dim, keepdim)
+
+
+def std(input, *args, **kwargs):
+    return _t(input, "std").std(*args, **kwargs)
+
+
+def var(input, *args, **kwargs):
+    return _t(input, "var").var(*args, **kwargs)
+
+
+def _extreme(input, args, kwargs, method, elementwise, who):
+    """torch.max / torch.min: (input) the extreme entry; (input, dim, keepdim) (values, indices);
+    (input, other) the elementwise extreme of two tensors."""
+    _t(input, who)
+    other = kwargs.pop("other", args[0] if args and isinstance(args[0], Tensor) else None)
+    if other is not None:
+        if kwargs or len(args) > 1:
+            raise TypeError(f"{who}(input, other) takes no further arguments")
+        return getattr(input, elementwise)(other)
+    return getattr(input, method)(*args, **kwargs)
+
+
+def max(input, *args, **kwargs):
+    """max(x): the largest entry; max(x, dim, keepdim=False): (values, indices); max(x, other): the
+    elementwise maximum (as torch.maximum)."""
+    return _extreme(input, args, kwargs, "max", "maximum", "max")
+
+
+def min(input, *args, **kwargs):
+    """min(x), min(x, dim, keepdim=False) -> (values, indices), min(x, other) elementwise."""
+    return _extreme(input, args, kwargs, "min", "minimum", "min")
+
+
+def maximum(input, other):
+    return _t(input, "maximum").maximum(other)
+
+
+def minimum(input, other):
+    return _t(input, "minimum").minimum(other)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _t(input, "argmax").argmax(dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return _t(input, "argmin").argmin(dim, keepdim)
+
+
+def clamp(input, min=None, max=None):
+    return _t(input, "clamp").clamp(min, max)
+
+
+clip = clamp
+
+
+def reshape(input, shape):
+    return _t(input, "reshape").reshape(shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return _t(input, "flatten").flatten(start_dim, end_dim)
+
+
+def transpose(input, dim0, dim1):
+    return _t(input, "transpose").transpose(dim0, dim1)
+
+
+def permute(input, dims):
+    return _t(input, "permute").permute(dims)
+
+
+def squeeze(input, dim=None):
+    return _t(input, "squeeze").squeeze(dim)
+
+
+def unsqueeze(input, dim):
+    return _t(input, "unsqueeze").unsqueeze(dim)
+
+
+def concat(tensors, dim=0):
+    """An alias of cat, as torch.concat."""
+    return cat(tensors, dim)
+
+
+concatenate = concat
+
+
+def mm(input, mat2):
+    """The product of two matrices (2-D only, as torch.mm)."""
+    if _t(input, "mm").ndim != 2 or _t(mat2, "mm").ndim != 2:
+        raise RuntimeError(f"mm: both arguments must be matrices, got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched matrix products of two 3-D tensors (b, n, m) @ (b, m, p) (no broadcasting, as torch.bmm)."""
+    if _t(input, "bmm").ndim != 3 or _t(mat2, "bmm").ndim != 3:
+        raise RuntimeError(f"bmm: both arguments must be 3-D, got shapes {input.shape} and {mat2.shape}")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as torch.einsum (operands as arguments or one list); differentiable. '...'
+    works when the axes it stands for have the same sizes in every operand (no size-1 broadcasting)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum(): must provide at least one operand")
+    operands = [_t(x, "einsum") for x in operands]
+    if len({x.dtype for x in operands}) > 1:
+        raise RuntimeError(f"einsum(): operands do not have the same dtype: {[str(x.dtype) for x in operands]}")
+    return EinsumFn.apply(equation, *operands)
+
+
+def numel(input):
+    return _t(input, "numel").numel()
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every |input - other| <= atol + rtol * |other| (a Python bool, as torch)."""
+    return bool(np.allclose(_t(input, "allclose")._data, _t(other, "allclose")._data, rtol, atol, equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise |input - other| <= atol + rtol * |other|: a bool tensor."""
+    other = other._data if isinstance(other, Tensor) else other
+    return Tensor._wrap(np.asarray(np.isclose(_t(input, "isclose")._data, other, rtol, atol, equal_nan)), False)
+
+
+def equal(input, other):
+    """True when the two tensors have the same shape and values (a Python bool, as torch.equal)."""
+    a, b = _t(input, "equal")._data, _t(other, "equal")._data
+    return a.shape == b.shape and bool(np.array_equal(a, b))
