@@ -22,6 +22,7 @@ import secrets
 import stat
 import struct
 import sys
+import warnings
 import zlib
 from collections import OrderedDict
 
@@ -432,11 +433,21 @@ def save(obj, path, metadata=None):
     save_safetensors(tensors, path, meta)
 
 
-def load(path, module=None, prefix=""):
+def load(path, module=None, prefix="", *, weights_only=True, map_location=None):
     """Reads a safetensors file. Without `module`: the dict name -> array. With it: loads the arrays (the
     keys under `prefix`, which is stripped) into the module, checking that the file was saved from the
     same class and that names, shapes and dtypes match; returns the module. A training checkpoint
-    (`firstepoch train`'s checkpoints/*.safetensors) loads its model weights (prefix 'model.')."""
+    (`firstepoch train`'s checkpoints/*.safetensors) loads its model weights (prefix 'model.').
+
+    weights_only and map_location are accepted for torch.load's callers: loading is always weights-only
+    (safetensors, never pickle), so weights_only=False changes nothing and warns; map_location may be
+    None, "cpu" or firstepoch.device("cpu") (another device raises: firstepoch is CPU-only)."""
+    if not weights_only:
+        warnings.warn("load: weights_only=False has no effect: firstepoch checkpoints are safetensors, always "
+                      "loaded weights-only (no pickle)", UserWarning, stacklevel=2)
+    if map_location is not None:
+        from ._device import check_device
+        check_device(map_location, "load(map_location)")
     tensors, meta = load_safetensors(path)
     if module is None:
         return tensors

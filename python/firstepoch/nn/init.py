@@ -37,12 +37,12 @@ def _fill(t, values):
     return t
 
 
-def uniform_(t, a=0.0, b=1.0):
-    return _fill(t, _random.generator().uniform(a, b, t.shape))
+def uniform_(t, a=0.0, b=1.0, generator=None):
+    return _fill(t, _random.as_generator(generator, "uniform_").uniform(a, b, t.shape))
 
 
-def normal_(t, mean=0.0, std=1.0):
-    return _fill(t, _random.generator().normal(mean, std, t.shape))
+def normal_(t, mean=0.0, std=1.0, generator=None):
+    return _fill(t, _random.as_generator(generator, "normal_").normal(mean, std, t.shape))
 
 
 def constant_(t, value):
@@ -58,15 +58,15 @@ def ones_(t):
     return constant_(t, 1.0)
 
 
-def xavier_uniform_(t, gain=1.0):
+def xavier_uniform_(t, gain=1.0, generator=None):
     fan_in, fan_out = _fans(t.shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound)
+    return uniform_(t, -bound, bound, generator)
 
 
-def xavier_normal_(t, gain=1.0):
+def xavier_normal_(t, gain=1.0, generator=None):
     fan_in, fan_out = _fans(t.shape)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(t, a, mode, nonlinearity):
@@ -85,14 +85,14 @@ def _zero_element(t):
     return False
 
 
-def kaiming_uniform_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     if _zero_element(t):
         return t
     bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
-    return uniform_(t, -bound, bound)
+    return uniform_(t, -bound, bound, generator)
 
 
-def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     if _zero_element(t):
         return t
-    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity))
+    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity), generator)

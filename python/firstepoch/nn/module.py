@@ -131,6 +131,53 @@ class Module:
         fn(self)
         return self
 
+    # ---- device and dtype (as torch.nn.Module.to) ------------------------------------------------
+    def to(self, *args, **kwargs):
+        """As torch: to(device), to(dtype), to(device, dtype), to(tensor), to(dtype=..., device=...).
+        A device other than the CPU raises (firstepoch is CPU-only). A dtype must be floating: every
+        floating parameter, its gradient and every floating buffer is cast in place (the Parameter
+        objects stay the same, so an optimizer built before still holds them). Returns self."""
+        from ..tensor import _to_args
+        dtype, _ = _to_args(args, kwargs, "Module.to")
+        if dtype is not None:
+            if dtype.kind != "f":
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                                f"dtype={dtype}")
+            self._cast_floating(dtype)
+        return self
+
+    def cpu(self):
+        """Returns self: every parameter is on the CPU already."""
+        return self
+
+    def cuda(self, device=None):
+        raise RuntimeError("cuda: firstepoch runs on the CPU only (no CUDA device); use model.to('cpu')")
+
+    def float(self):
+        """Casts floating parameters and buffers to float32 in place; returns self."""
+        return self._cast_floating(np.dtype(np.float32))
+
+    def double(self):
+        """Casts floating parameters and buffers to float64 in place; returns self."""
+        return self._cast_floating(np.dtype(np.float64))
+
+    def _cast_floating(self, dtype):
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None and p._data.dtype.kind == "f" and p._data.dtype != dtype:
+                    p._data = p._data.astype(dtype)
+                    if p._grad is not None:
+                        p._grad = Tensor._wrap(p._grad._data.astype(dtype), False)
+            for name, b in list(m._buffers.items()):
+                arr = b._data if isinstance(b, Tensor) else b
+                if isinstance(arr, np.ndarray) and arr.dtype.kind == "f" and arr.dtype != dtype:
+                    if isinstance(b, Tensor):
+                        b._data = arr.astype(dtype)
+                    else:
+                        m._buffers[name] = arr.astype(dtype)
+                        object.__setattr__(m, name, m._buffers[name])
+        return self
+
     # ---- state -------------------------------------------------------------------------------------
     def _state_entries(self):
         """(key, owning module, attribute, is_parameter) in PyTorch's state_dict order: module by module,

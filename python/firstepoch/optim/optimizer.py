@@ -323,3 +323,31 @@ class Adagrad(Optimizer):
         clr = g["lr"] / (1 + (state["step"] - 1) * g["lr_decay"])
         state["sum"] += grad * grad
         w -= clr * grad / (np.sqrt(state["sum"]) + g["eps"])
+
+
+class Adadelta(Optimizer):
+    """PyTorch's Adadelta (lr=1.0 scales the step, as torch): v = rho v + (1 - rho) g^2;
+    delta = sqrt(u + eps) / sqrt(v + eps) * g; u = rho u + (1 - rho) delta^2; w -= lr * delta.
+    weight_decay is L2 added to the gradient."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: rho must be in [0, 1], got {rho}")
+        super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+
+    def _update(self, w, grad, state, g):
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(w)
+            state["acc_delta"] = np.zeros_like(w)
+        state["step"] += 1
+        rho, eps = g["rho"], g["eps"]
+        if g["weight_decay"] != 0:
+            grad = grad + g["weight_decay"] * w
+        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        square_avg *= rho
+        square_avg += (1 - rho) * grad * grad
+        delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
+        acc_delta *= rho
+        acc_delta += (1 - rho) * delta * delta
+        w -= g["lr"] * delta
