@@ -485,3 +485,15 @@ def test_adadelta_formula_and_state():
         optim.Adadelta([p], rho=1.5)
     with pytest.raises(ValueError):
         optim.Adadelta([p], lr=-1.0)
+
+
+def test_a_dtype_asked_for_is_never_silently_changed():
+    for make in (lambda: fe.zeros(2, dtype=fe.int32), lambda: fe.ones(2, dtype=fe.uint8), lambda: fe.eye(2, dtype=fe.int8),
+                 lambda: fe.full((2,), 1, dtype=fe.int16), lambda: fe.randint(0, 3, (2,), dtype=fe.int32),
+                 lambda: fe.arange(3, dtype=fe.int32)):
+        try:
+            t = make()
+        except TypeError as e:
+            assert "not supported" in str(e)
+        else:  # once integer dtypes other than int64 exist, they must be the ones asked for
+            assert t.dtype in (fe.int32, fe.uint8, fe.int8, fe.int16)

@@ -251,7 +251,7 @@ class Tensor(TensorBase):
         device), to(dtype=..., device=...); non_blocking= and copy= accepted. Returns self when nothing
         changes (unless copy=True). A device other than the CPU raises (firstepoch is CPU-only). The
         dtype cast is differentiable between float32 and float64 (the gradient is cast back)."""
-        if len(args) == 1 and not kwargs and type(args[0]) is np.dtype:  # the promotions' quick path
+        if len(args) == 1 and not kwargs and isinstance(args[0], np.dtype):  # the promotions' quick path
             dtype, copy = args[0], False
         else:
             dtype, copy = _to_args(args, kwargs, "to")
@@ -682,8 +682,12 @@ def _new(array, dtype, device, requires_grad, who):
     if device is not None:
         _check_device(device, who)
     if dtype is not None:
-        array = np.asarray(array).astype(_dtype(dtype, who), copy=False)
-    return Tensor(array, requires_grad)
+        dtype = _dtype(dtype, who)
+        array = np.asarray(array).astype(dtype, copy=False)
+    t = Tensor(array, requires_grad)
+    if dtype is not None and t._data.dtype != dtype:  # never a silent change of the dtype asked for
+        raise TypeError(f"{who}: dtype {dtype} is not supported (float32, float64, int64 and bool are)")
+    return t
 
 
 def _dtype(dtype, who):
@@ -726,17 +730,20 @@ def get_default_dtype():
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _new(np.zeros(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad, "zeros")
+    dt = _float_dtype(dtype)
+    return _new(np.zeros(_shape_arg(size), dt), dt, device, requires_grad, "zeros")
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _new(np.ones(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad, "ones")
+    dt = _float_dtype(dtype)
+    return _new(np.ones(_shape_arg(size), dt), dt, device, requires_grad, "ones")
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
     """A new tensor of the given size. Unlike torch.empty its values are not left uninitialised: they
     are zeros (a deliberate difference: nothing reads garbage)."""
-    return _new(np.zeros(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad, "empty")
+    dt = _float_dtype(dtype)
+    return _new(np.zeros(_shape_arg(size), dt), dt, device, requires_grad, "empty")
 
 
 def _fill_dtype(value):
@@ -755,7 +762,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         fill_value = fill_value.item()
     dt = _fill_dtype(fill_value) if dtype is None else _dtype(dtype, "full")
     shape = (size,) if isinstance(size, (int, np.integer)) else size
-    return _new(np.full(_shape_arg((shape,)), fill_value, dt), None, device, requires_grad, "full")
+    return _new(np.full(_shape_arg((shape,)), fill_value, dt), dt, device, requires_grad, "full")
 
 
 def _random_float_dtype(dtype, who):
@@ -906,7 +913,8 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     m = n if m is None else m
     if n < 0 or m < 0:
         raise RuntimeError(f"eye: n and m must be non-negative, got n={n}, m={m}")
-    return _new(np.eye(int(n), int(m), dtype=_float_dtype(dtype)), None, device, requires_grad, "eye")
+    dt = _float_dtype(dtype)
+    return _new(np.eye(int(n), int(m), dtype=dt), dt, device, requires_grad, "eye")
 
 
 def _like_dtype(t, dtype):
