@@ -2,8 +2,6 @@
 dtype aliases, Generator and the random constructors, torch's top-level functions, einsum,
 maximum/minimum, Module.to, load's torch arguments, Adadelta. Each against torch 2.x where it is
 installed (skipping cleanly without it), else against NumPy or finite differences."""
-import warnings
-
 import numpy as np
 import pytest
 
@@ -291,7 +289,8 @@ def test_maximum_minimum_values_and_tie_gradients_as_torch():
     for name in ("maximum", "minimum"):
         x, y = fe.tensor(a, requires_grad=True), fe.tensor(b, requires_grad=True)
         tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
-        for out, tout in ((getattr(x, name)(y), getattr(tx, name)(ty)), (getattr(fe, name)(x, y), getattr(torch, name)(tx, ty))):
+        pairs = ((getattr(x, name)(y), getattr(tx, name)(ty)), (getattr(fe, name)(x, y), getattr(torch, name)(tx, ty)))
+        for out, tout in pairs:
             np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
         fx, fy = fe.tensor(a[:1], requires_grad=True), y
         tfx, tfy = torch.tensor(a[:1], requires_grad=True), ty
@@ -366,6 +365,7 @@ def test_top_level_functions_match_torch():
     vals, idx = fe.max(x, 1)
     tvals, tidx = torch.max(tx, 1)
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(vals.numpy(), tvals.numpy())
     with pytest.raises(RuntimeError):
         fe.mm(fe.ones(2), fe.ones(2))
     with pytest.raises(RuntimeError):
@@ -488,7 +488,8 @@ def test_adadelta_formula_and_state():
 
 
 def test_a_dtype_asked_for_is_never_silently_changed():
-    for make in (lambda: fe.zeros(2, dtype=fe.int32), lambda: fe.ones(2, dtype=fe.uint8), lambda: fe.eye(2, dtype=fe.int8),
+    for make in (lambda: fe.zeros(2, dtype=fe.int32), lambda: fe.ones(2, dtype=fe.uint8),
+                 lambda: fe.eye(2, dtype=fe.int8),
                  lambda: fe.full((2,), 1, dtype=fe.int16), lambda: fe.randint(0, 3, (2,), dtype=fe.int32),
                  lambda: fe.arange(3, dtype=fe.int32)):
         try:

@@ -599,33 +599,6 @@ class Tensor(TensorBase):
         return fn.apply(a, b)
 
 
-def _to_args(args, kwargs, who):
-    """(dtype or None, copy) from the arguments of Tensor.to / Module.to, after checking the device."""
-    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
-    if unknown:
-        raise TypeError(f"{who}() got an unexpected keyword argument '{sorted(unknown)[0]}'")
-    device, dtype = kwargs.get("device"), kwargs.get("dtype")
-    copy = bool(kwargs.get("copy", False))
-    args = list(args)
-    if args and isinstance(args[0], Tensor):  # to(other, non_blocking, copy)
-        dtype = args.pop(0)._data.dtype
-    elif args and (isinstance(args[0], (str, _device_cls)) or (isinstance(args[0], int)
-                                                              and not isinstance(args[0], bool))):
-        device = args.pop(0)  # to(device, dtype, non_blocking, copy)
-        if args and not isinstance(args[0], bool):
-            dtype = args.pop(0)
-    elif args and args[0] is not None and not isinstance(args[0], bool):
-        dtype = args.pop(0)  # to(dtype, non_blocking, copy)
-    if len(args) > 2 or not all(isinstance(a, bool) for a in args):
-        raise TypeError(f"{who}() received an invalid combination of arguments: expected (dtype), (device, "
-                        f"dtype), (tensor) or keywords, then non_blocking and copy flags")
-    if len(args) == 2:
-        copy = args[1]
-    if device is not None:
-        _check_device(device, who)
-    return (None if dtype is None else _dtype(dtype, who)), copy
-
-
 # ---- dtype promotion ---------------------------------------------------------------------------------
 # Between tensors: float32 with float64 is a TypeError (no silent upcast: convert with .float() or
 # .double()); an int64 or bool tensor with a floating one takes the floating dtype, as in PyTorch.
@@ -676,6 +649,33 @@ def _promote(t, other, op, floating=False):
 # (another device raises: firstepoch is CPU-only); generator None (the global stream seeded by
 # firstepoch.manual_seed), a firstepoch.Generator, an int seed or a NumPy Generator. The random
 # values are NumPy's stream, not torch's (see firstepoch.random).
+
+def _to_args(args, kwargs, who):
+    """(dtype or None, copy) from the arguments of Tensor.to / Module.to, after checking the device."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking", "copy", "memory_format"}
+    if unknown:
+        raise TypeError(f"{who}() got an unexpected keyword argument '{min(unknown)}'")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    copy = bool(kwargs.get("copy", False))
+    args = list(args)
+    if args and isinstance(args[0], Tensor):  # to(other, non_blocking, copy)
+        dtype = args.pop(0)._data.dtype
+    elif args and (isinstance(args[0], (str, _device_cls)) or (isinstance(args[0], int)
+                                                              and not isinstance(args[0], bool))):
+        device = args.pop(0)  # to(device, dtype, non_blocking, copy)
+        if args and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+    elif args and args[0] is not None and not isinstance(args[0], bool):
+        dtype = args.pop(0)  # to(dtype, non_blocking, copy)
+    if len(args) > 2 or not all(isinstance(a, bool) for a in args):
+        raise TypeError(f"{who}() received an invalid combination of arguments: expected (dtype), (device, "
+                        f"dtype), (tensor) or keywords, then non_blocking and copy flags")
+    if len(args) == 2:
+        copy = args[1]
+    if device is not None:
+        _check_device(device, who)
+    return (None if dtype is None else _dtype(dtype, who)), copy
+
 
 def _new(array, dtype, device, requires_grad, who):
     """A new leaf tensor holding array cast to dtype (None: keep array's), after the device check."""
