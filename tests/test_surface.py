@@ -421,6 +421,8 @@ def test_einsum_errors():
         fe.einsum("ij,jk->ik", fe.ones(2, 2))
     with pytest.raises(ValueError, match="size 3 in one operand and 4"):
         fe.einsum("ij,jk->ik", fe.ones(2, 3), fe.ones(4, 2))
+    with pytest.raises(ValueError, match="axis of '...' has size 1"):
+        fe.einsum("...i,...i->...", fe.ones(1, 3), fe.ones(2, 3))
     with pytest.raises(ValueError, match="subscripts"):
         fe.einsum("ijk->i", fe.ones(2, 3))
     with pytest.raises(RuntimeError, match="same dtype"):

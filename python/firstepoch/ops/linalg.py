@@ -386,8 +386,9 @@ def einsum_subscripts(equation, shapes):
     for i, (t, shape) in enumerate(zip(spelled, shapes)):
         for c, n in zip(t, shape):
             if sizes.setdefault(c, n) != n:
-                raise ValueError(f"einsum: subscript {c!r} has size {sizes[c]} in one operand and {n} in operand "
-                                 f"{i} (shape {tuple(shape)}) of {equation!r}")
+                what = "an axis of '...'" if c in ell else f"subscript {c!r}"
+                raise ValueError(f"einsum: {what} has size {sizes[c]} in one operand and {n} in operand {i} (shape "
+                                 f"{tuple(shape)}) of {equation!r} (sizes must match: no size-1 broadcasting)")
     return spelled, out, sizes
 
 
