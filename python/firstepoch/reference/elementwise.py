@@ -178,3 +178,22 @@ def cast_forward(x, dtype):
 
 def cast_backward(dy, x, dtype):
     return dy.astype(x.dtype)
+
+
+def maximum_forward(a, b):
+    return np.maximum(a, b)
+
+
+def maximum_backward(dy, a, b):
+    # the larger input takes the gradient; a tie splits it in halves (as PyTorch)
+    share_a = (a > b) + 0.5 * (a == b)
+    return unbroadcast(dy * share_a, np.shape(a)), unbroadcast(dy * (1 - share_a), np.shape(b))
+
+
+def minimum_forward(a, b):
+    return np.minimum(a, b)
+
+
+def minimum_backward(dy, a, b):
+    share_a = (a < b) + 0.5 * (a == b)
+    return unbroadcast(dy * share_a, np.shape(a)), unbroadcast(dy * (1 - share_a), np.shape(b))
