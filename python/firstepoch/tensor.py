@@ -28,6 +28,9 @@ from .ops.reduce import MaxFn, MeanFn, MinFn, SumFn, TakeAlongDimFn, VarFn
 from .ops.softmax import log_softmax as _log_softmax
 from .ops.softmax import softmax as _softmax
 from .ops.shape import CatFn, GetItemFn, PermuteFn, ReshapeFn, StackFn, WhereFn
+from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, RemainderFn, SinFn  # noqa: I001  (ported-code methods)
+from .ops.reduce import CumsumFn, LogSumExpFn, NormFn, ProdFn
+from .ops.shape import CloneFn, ExpandFn, FlipFn, GatherFn, IndexSelectFn, RepeatFn, RollFn, ScatterFn
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a Tensor compares with elementwise (==, <, ...); other objects make == fall back to identity.
@@ -423,13 +426,23 @@ class Tensor(TensorBase):
         self._check_dim(dim, "mean")
         return MeanFn.apply(self, dim, keepdim)
 
-    def var(self, dim=None, keepdim=False, unbiased=True, axis=None):
-        dim = self._dim(dim, axis)
-        self._check_dim(dim, "var")
-        return VarFn.apply(self, dim, keepdim, unbiased)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Variance over dim with `correction` subtracted from the count (default 1, Bessel's; the legacy
+        unbiased=False means 0), as torch.var; with too few entries the result is inf or nan."""
+        if unbiased is not None and correction is not None:
+            raise TypeError("var: give unbiased or correction, not both")
+        if isinstance(unbiased, bool) or unbiased is None:
+            correction = (1 if unbiased is None or unbiased else 0) if correction is None else correction
+        else:
+            raise TypeError(f"var: unbiased must be a bool, got {type(unbiased).__name__}")
+        if self._data.dtype not in _FLOATS:
+            raise RuntimeError(f"std and var only support floating point dtypes, got {self.dtype}")
+        dim = self._reduce_dims(self._dim(dim, axis), "var")
+        return VarFn.apply(self, dim, keepdim, correction=correction)
 
-    def std(self, dim=None, keepdim=False, unbiased=True, axis=None):
-        return self.var(dim, keepdim, unbiased, axis).sqrt()
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Standard deviation: sqrt of var() with the same arguments."""
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
 
     def max(self, dim=None, keepdim=False, axis=None):
         """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch.
@@ -476,12 +489,19 @@ class Tensor(TensorBase):
         return ValuesIndices(values, indices)
 
     def any(self, dim=None, keepdim=False):
-        """True where any entry (over dim, or all of them) is nonzero: a bool tensor."""
-        return Tensor._wrap(np.asarray(np.any(self._data, axis=dim, keepdims=keepdim)), False)
+        """True where any entry over dim (an int, a tuple, or None: all) is nonzero: a bool tensor
+        (uint8 for a uint8 tensor, as PyTorch)."""
+        return self._any_all(np.any, "any", dim, keepdim)
 
     def all(self, dim=None, keepdim=False):
-        """True where every entry (over dim, or all of them) is nonzero: a bool tensor."""
-        return Tensor._wrap(np.asarray(np.all(self._data, axis=dim, keepdims=keepdim)), False)
+        """True where every entry over dim (an int, a tuple, or None: all) is nonzero: a bool tensor
+        (uint8 for a uint8 tensor, as PyTorch)."""
+        return self._any_all(np.all, "all", dim, keepdim)
+
+    def _any_all(self, fn, name, dim, keepdim):
+        dim = self._reduce_dims(dim, name)
+        out = np.asarray(fn(self._data, axis=dim, keepdims=keepdim))
+        return Tensor._wrap(out.astype(np.uint8) if self._data.dtype == np.uint8 else out, False)
 
     def argmax(self, dim=None, keepdim=False):
         return Tensor._wrap(np.asarray(np.argmax(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
@@ -512,7 +532,11 @@ class Tensor(TensorBase):
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     def squeeze(self, dim=None):
-        """Removes axes of size 1 (all of them, or only dim, which is left alone if its size is not 1)."""
+        """Removes axes of size 1: all of them, or those in dim (an int or a tuple; an axis in dim
+        whose size is not 1 is left alone)."""
+        if isinstance(dim, (tuple, list)):
+            dims = _dims_arg((tuple(dim),), self.ndim, "squeeze") if self.ndim else _dims_arg((tuple(dim),), 1, "squeeze")
+            return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
         if self.ndim == 0:
@@ -597,6 +621,427 @@ class Tensor(TensorBase):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
         a, b = self._pair(other, name)
         return fn.apply(a, b)
+
+    # ---- more methods (ported code) ------------------------------------------------------------------
+    # Operators and methods ported PyTorch code uses (issue 16), with PyTorch's results, dtypes and
+    # error classes. Composites are written from the ops above; new differentiable ops are Functions in
+    # ops/elementwise.py, ops/reduce.py and ops/shape.py.
+
+    # bitwise operators: bool and integer tensors only (a float operand raises, as PyTorch)
+    def _bitwise(self, other, fn, name):
+        if isinstance(other, (float, np.floating)) or _is_float(self._data.dtype) or (
+                isinstance(other, Tensor) and _is_float(other._data.dtype)):
+            raise NotImplementedError(f"{name}: only bool and integer tensors, got {self.dtype} and "
+                                      f"{other.dtype if isinstance(other, Tensor) else type(other).__name__}")
+        a, b = self._pair(other, name)
+        return Tensor._wrap(np.asarray(fn(a._data, b._data if isinstance(b, Tensor) else b)), False)
+
+    def __and__(self, other):
+        return self._bitwise(other, np.bitwise_and, "bitwise_and")
+
+    def __or__(self, other):
+        return self._bitwise(other, np.bitwise_or, "bitwise_or")
+
+    def __xor__(self, other):
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # commutative
+    bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"~ (operator.invert) is only implemented on integer and bool tensors, got {self.dtype}")
+        return Tensor._wrap(np.invert(self._data), False)
+
+    bitwise_not = __invert__
+
+    # floor division and remainder, Python's (and PyTorch's) rounding: the remainder has the divisor's sign
+    def _division_operands(self, other, name, reflected=False):
+        a, b = self._pair(other, name)
+        if not isinstance(b, Tensor):
+            b = Tensor._wrap(b, False)
+        if a._data.dtype == np.bool_:
+            raise NotImplementedError(f"{name}: not implemented for bool tensors")
+        return (b, a) if reflected else (a, b)
+
+    def _floor_divide(self, other, reflected):
+        a, b = self._division_operands(other, "floor_divide", reflected)
+        if a._data.dtype.kind in "iu" and not np.all(b._data):
+            raise RuntimeError(f"floor_divide: integer division by zero (divisor of shape {b.shape})")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)), False)
+
+    def __floordiv__(self, other):
+        """Floor division (torch.floor_divide). Deliberate difference: PyTorch's result requires grad
+        and raises at backward (floor_divide has no derivative); here it does not require grad."""
+        return self._floor_divide(other, False)
+
+    def __rfloordiv__(self, other):
+        return self._floor_divide(other, True)
+
+    floor_divide = __floordiv__
+
+    def __mod__(self, other):
+        return RemainderFn.apply(*self._division_operands(other, "remainder"))
+
+    def __rmod__(self, other):
+        return RemainderFn.apply(*self._division_operands(other, "remainder", reflected=True))
+
+    remainder = __mod__
+
+    # comparison methods (the operators are above) and logical ops: bool results, broadcasting
+    def lt(self, other):
+        return self._cmp_method(other, np.less, "lt")
+
+    def le(self, other):
+        return self._cmp_method(other, np.less_equal, "le")
+
+    def gt(self, other):
+        return self._cmp_method(other, np.greater, "gt")
+
+    def ge(self, other):
+        return self._cmp_method(other, np.greater_equal, "ge")
+
+    less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+
+    def _logical(self, other, fn, name):
+        if isinstance(other, Tensor):
+            other = other._data
+        elif not isinstance(other, _COMPARABLE):
+            raise TypeError(f"{name}: expected a Tensor, got {type(other).__name__}")
+        return Tensor._wrap(np.asarray(fn(self._data, other)), False)
+
+    def logical_and(self, other):
+        return self._logical(other, np.logical_and, "logical_and")
+
+    def logical_or(self, other):
+        return self._logical(other, np.logical_or, "logical_or")
+
+    def logical_xor(self, other):
+        return self._logical(other, np.logical_xor, "logical_xor")
+
+    def logical_not(self):
+        return Tensor._wrap(np.logical_not(self._data), False)
+
+    # pointwise math: integer and bool tensors give float32, as PyTorch
+    def _as_floating(self):
+        return self if self._data.dtype in _FLOATS else self.to(np.float32)
+
+    def sin(self):
+        return SinFn.apply(self._as_floating())
+
+    def cos(self):
+        return CosFn.apply(self._as_floating())
+
+    def log1p(self):
+        return Log1pFn.apply(self._as_floating())
+
+    def expm1(self):
+        return Expm1Fn.apply(self._as_floating())
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    # size and conversions
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor from data, in self's dtype unless dtype is given (as torch.Tensor.new_tensor)."""
+        _check_cpu(device, "new_tensor")
+        return tensor(data, dtype=self._data.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        _check_cpu(device, "new_full")
+        dt = self._data.dtype if dtype is None else np.dtype(dtype)
+        return Tensor(np.full(_shape_arg((size,)), fill_value, dtype=dt), requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_arg(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """As torch: uninitialised values (here zeros)."""
+        return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def clone(self):
+        """A copy in new memory; differentiable (the gradient passes through)."""
+        return CloneFn.apply(self)
+
+    def contiguous(self):
+        """self when its memory is already C-contiguous, else a copy that is."""
+        return self if self._data.flags.c_contiguous else CloneFn.apply(self)
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    def t(self):
+        """The transpose of a tensor with at most 2 axes (itself for 0-d and 1-d)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    # shape
+    def expand(self, *sizes):
+        """self broadcast to sizes (-1 keeps an axis's size); new axes go in front. A read-only
+        broadcast view of the same memory, as torch.expand; backward sums over the broadcast axes."""
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
+                               f"to the number of dimensions in the tensor ({self.ndim}), shape {self.shape}")
+        lead = len(sizes) - self.ndim
+        shape = []
+        for i, n in enumerate(sizes):
+            old = self.shape[i - lead] if i >= lead else None
+            if n == -1:
+                if old is None:
+                    raise RuntimeError(f"expand: the expanded size -1 isn't allowed in a leading, non-existing "
+                                       f"dimension {i}")
+                n = old
+            elif old is not None and old != 1 and old != n:
+                raise RuntimeError(f"expand: the expanded size of the tensor ({n}) must match the existing size "
+                                   f"({old}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
+                                   f"Tensor sizes: {list(self.shape)}")
+            shape.append(int(n))
+        return ExpandFn.apply(self, tuple(shape))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes):
+        sizes = _shape_arg(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
+                               f"than number of dimensions of tensor ({self.ndim}, shape {self.shape})")
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(f"repeat: repeats must be non-negative, got {list(sizes)}")
+        return RepeatFn.apply(self, tuple(int(n) for n in sizes))
+
+    def _slice_along(self, d, start, stop):
+        return self[(slice(None),) * d + (slice(start, stop),)]
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces of split_size along dim (the last may be smaller), or of the sizes in a list; a tuple."""
+        d = _check_axis(dim, self.ndim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, (list, tuple)):
+            sizes = [int(s) for s in split_size_or_sections]
+            if sum(sizes) != n or any(s < 0 for s in sizes):
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                                   f"size at dimension {d}), but got split_sizes={sizes}")
+        else:
+            size = int(split_size_or_sections)
+            if size < 0 or (size == 0 and n != 0):
+                raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, and never negative; "
+                                   f"got {size} for dimension size {n}")
+            sizes = [min(size, n - s) for s in range(0, n, size)] if size else [0]
+        bounds = np.cumsum([0] + sizes)
+        return tuple(self._slice_along(d, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def chunk(self, chunks, dim=0):
+        """At most chunks pieces of equal size ceil(n / chunks) along dim (as torch.chunk)."""
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        d = _check_axis(dim, self.ndim, "chunk")
+        n = self.shape[d]
+        return self.split(-(-n // chunks), d) if n else (self,) * min(chunks, 1)
+
+    def unbind(self, dim=0):
+        """The slices along dim, that axis removed: a tuple."""
+        if self.ndim == 0:
+            raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+        d = _check_axis(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+
+    def flip(self, *dims):
+        dims = _dims_arg(dims, self.ndim, "flip")
+        return FlipFn.apply(self, dims)
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            if isinstance(shifts, (tuple, list)):
+                if len(shifts) != 1:
+                    raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: 0")
+                shifts = shifts[0]
+            return RollFn.apply(self, int(shifts), None)
+        shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
+        dims = tuple(_check_axis(d, max(self.ndim, 1), "roll") for d in dims)
+        return RollFn.apply(self, tuple(int(s) for s in shifts), dims)
+
+    # indexing along an axis
+    def _index_arg(self, index, name):
+        index = index._data if isinstance(index, Tensor) else np.asarray(index)
+        if index.dtype.kind not in "iu":
+            raise RuntimeError(f"{name}(): expected an int64 index, got {index.dtype}")
+        return index
+
+    def _check_along(self, dim, index, name):
+        """dim as an axis of self (0-d counts as 1-d) after torch's checks of index against self."""
+        d = _check_axis(dim, max(self.ndim, 1), name)
+        if index.ndim != self.ndim and not (index.ndim <= 1 and self.ndim <= 1):
+            raise RuntimeError(f"{name}(): index tensor must have the same number of dimensions as input "
+                               f"tensor: index {index.shape}, input {self.shape}")
+        src = self.shape or (1,)
+        for i, (n, m) in enumerate(zip(index.shape, src)):
+            if i != d and n > m:
+                raise RuntimeError(f"{name}(): size does not match at dimension {i}: expected index "
+                                   f"{list(index.shape)} to be no larger than self {list(self.shape)} apart "
+                                   f"from dimension {d}")
+        if index.size and (index.min() < 0 or index.max() >= src[d]):
+            bad = index.min() if index.min() < 0 else index.max()
+            raise RuntimeError(f"{name}(): index {bad} is out of bounds for dimension {d} with size {src[d]}")
+        return d
+
+    def gather(self, dim, index):
+        """out[i][j] = self[index[i][j]][j] (dim 0, and so on), as torch.gather; differentiable."""
+        index = self._index_arg(index, "gather")
+        d = self._check_along(dim, index, "gather")
+        if self.ndim == 0:
+            return GatherFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
+        return GatherFn.apply(self, d, index)
+
+    def scatter(self, dim, index, src=None, value=None):
+        """Out of place: a copy of self with out[index[i][j]][j] = src[i][j] (dim 0, and so on) or a
+        number (src a number, or value=). With repeated indices the last write wins (PyTorch leaves the
+        winner unspecified). Differentiable wrt self and src."""
+        index = self._index_arg(index, "scatter")
+        if src is None and value is None:
+            raise TypeError("scatter: give src (a Tensor or a number) or value")
+        if src is None or not isinstance(src, Tensor):
+            value = src if src is not None else value
+            d = self._check_along(dim, index, "scatter")
+            return ScatterFn.apply(self, d, index, None, value=np.asarray(value).astype(self._data.dtype))
+        if src._data.dtype != self._data.dtype:
+            raise RuntimeError(f"scatter(): expected self.dtype to be equal to src.dtype, got {self.dtype} and "
+                               f"{src.dtype}")
+        d = self._check_along(dim, index, "scatter")
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise RuntimeError(f"scatter(): expected index {list(index.shape)} to be no larger than src "
+                               f"{list(src.shape)} in every dimension")
+        return ScatterFn.apply(self, d, index, src)
+
+    def index_select(self, dim, index):
+        """The entries at the positions index (a 1-D or 0-d integer tensor) along dim."""
+        index = self._index_arg(index, "index_select")
+        if index.ndim > 1:
+            raise IndexError(f"index_select(): index is supposed to be a vector, got shape {index.shape}")
+        d = _check_axis(dim, max(self.ndim, 1), "index_select")
+        n = self.shape[d] if self.ndim else 1
+        if index.size and (index.min() < 0 or index.max() >= n):
+            raise IndexError(f"index_select(): index out of range in self: index {index.tolist()} along "
+                             f"dimension {d} of size {n}")
+        if self.ndim == 0:
+            return IndexSelectFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(())
+        return IndexSelectFn.apply(self, d, index.reshape(-1))
+
+    def masked_fill(self, mask, value):
+        """value where mask (a bool tensor broadcastable to self's shape) is True; value a number (cast
+        to self's dtype) or a 0-d Tensor (differentiable)."""
+        mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if mask.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
+        try:
+            fits = np.broadcast_shapes(mask.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"masked_fill: the mask of shape {mask.shape} does not broadcast to the tensor's "
+                               f"shape {self.shape}")
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor "
+                                   f"with {value.ndim} dimension(s)")
+            value = value if value._data.dtype == self._data.dtype else value.to(self._data.dtype)
+        else:
+            value = np.asarray(value).astype(self._data.dtype)
+        return WhereFn.apply(mask, value, self)
+
+    # sorting
+    def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices) along dim; NaN sorts as the largest value (as PyTorch). Always stable
+        here: equal values keep their order (PyTorch promises that only with stable=True)."""
+        if self.ndim == 0:
+            _check_axis(dim, 1, "sort")
+            return ValuesIndices(self.clone(), Tensor._wrap(np.zeros((), np.int64), False))
+        d = _check_axis(dim, self.ndim, "sort")
+        index = _sort_index(self._data, d, descending)
+        return ValuesIndices(TakeAlongDimFn.apply(self, index, d, True), Tensor._wrap(index, False))
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending, stable).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest (largest=False: smallest) entries along dim, in order
+        (also with sorted=False, which leaves the order free in PyTorch)."""
+        n = self.shape[_check_axis(dim, self.ndim, "topk")] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError(f"topk: selected index k ({k}) out of range for dimension of size {n}")
+        if self.ndim == 0:
+            return self.sort(dim)
+        d = _check_axis(dim, self.ndim, "topk")
+        index = _sort_index(self._data, d, largest)
+        index = np.ascontiguousarray(index[(slice(None),) * d + (slice(0, k),)])
+        return ValuesIndices(TakeAlongDimFn.apply(self, index, d, True), Tensor._wrap(index, False))
+
+    # reductions
+    def _reduce_dims(self, dim, name):
+        if isinstance(dim, list):
+            dim = tuple(dim)
+        self._check_dim(dim, name)
+        if isinstance(dim, tuple):
+            dim = _dims_arg((dim,), self.ndim, name) if self.ndim else ()
+        elif dim is not None and self.ndim == 0:
+            dim = None if dim in (0, -1) else dim
+        return dim
+
+    def prod(self, dim=None, keepdim=False):
+        """The product of all entries, or along dim (an int); int and bool tensors give int64. The
+        gradient with zeros is PyTorch's (from products of the other entries, no division)."""
+        if dim is not None:
+            if not isinstance(dim, (int, np.integer)):
+                raise TypeError(f"prod(): dim must be an int, got {type(dim).__name__}")
+            dim = _check_axis(dim, max(self.ndim, 1), "prod")
+            if self.ndim == 0:
+                return ProdFn.apply(self, None, False)
+        return ProdFn.apply(self, dim, keepdim and dim is not None)
+
+    def cumsum(self, dim):
+        """The running sum along dim; int and bool tensors give int64."""
+        if self.ndim == 0:
+            _check_axis(dim, 1, "cumsum")
+            return CumsumFn.apply(self.reshape(1), 0).reshape(())
+        return CumsumFn.apply(self, _check_axis(dim, self.ndim, "cumsum"))
+
+    def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(self))) over dim (an int or a tuple), computed stably; int tensors give float32."""
+        dims = self._reduce_dims(dim if isinstance(dim, (tuple, list)) else (dim,), "logsumexp")
+        x = self._as_floating()
+        if self.ndim == 0:
+            return x.clone()
+        return LogSumExpFn.apply(x, dims, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The vector p-norm over dim (None: all entries; an int or a tuple); p a number (inf, -inf
+        and 0 included) or 'fro' (the 2-norm). Deliberate difference: p='nuc' (the nuclear norm of a
+        matrix) raises NotImplementedError."""
+        if self._data.dtype not in _FLOATS:
+            raise RuntimeError(f"norm: expected a floating point tensor as input, got {self.dtype}")
+        if p == "fro" or p is None:
+            p = 2.0
+        elif isinstance(p, str):
+            raise NotImplementedError(f"norm: p={p!r} is not supported (vector norms and 'fro' only)")
+        dims = self._reduce_dims(dim if dim is None or isinstance(dim, (tuple, list)) else (dim,), "norm")
+        return NormFn.apply(self, float(p), dims, keepdim)
 
 
 # ---- dtype promotion ---------------------------------------------------------------------------------
@@ -1001,6 +1446,36 @@ def where(cond, a, b):
 
 def matmul(a, b):
     return (a if isinstance(a, Tensor) else Tensor(a)) @ b
+
+
+# ---- helpers of the ported-code methods (issue 16) ----------------------------------------------------
+
+def _dims_arg(dims, ndim, op):
+    """dims given as ints or one tuple/list, as a tuple of axes in 0..ndim-1: IndexError for an axis out
+    of range, RuntimeError for one named twice (as PyTorch)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    axes = tuple(_check_axis(d, ndim, op) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"{op}: dim {next(d for d in axes if axes.count(d) > 1)} appears multiple times in "
+                           f"the list of dims {list(dims)}")
+    return axes
+
+
+def _sort_index(a, dim, descending):
+    """The stable sorting permutation of a along dim (int64); NaN counts as the largest value. For
+    descending order, sorting the reversed array ascending and reversing the result keeps equal values
+    in their original order."""
+    if not descending:
+        return np.argsort(a, axis=dim, kind="stable").astype(np.int64, copy=False)
+    n = a.shape[dim]
+    flipped = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
+    return (n - 1 - np.flip(flipped, dim)).astype(np.int64, copy=False)
+
+
+def _check_cpu(device, op):
+    if device is not None and str(device) not in ("cpu", "cpu:0"):
+        raise RuntimeError(f"{op}: firstepoch runs on the CPU only, got device {device!r}")
 
 
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",

@@ -381,3 +381,56 @@ class MaximumFn(_Extremum):
 
 class MinimumFn(_Extremum):
     pick = staticmethod(np.minimum)
+
+
+# ---- more pointwise functions and the remainder (ported code, issue 16) --------------------------------
+
+class SinFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.sin), False
+    input_grad = staticmethod(lambda grad, x: grad * np.cos(x))
+
+
+class CosFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.cos), False
+    input_grad = staticmethod(lambda grad, x: -grad * np.sin(x))
+
+
+class Log1pFn(_Pointwise):
+    """log(1 + x), accurate for small x."""
+    compute, keeps_output, sample = staticmethod(np.log1p), False, staticmethod(_positive)
+    input_grad = staticmethod(lambda grad, x: grad / (1 + x))
+
+
+class Expm1Fn(_Pointwise):
+    """exp(x) - 1, accurate for small x; its derivative exp(x) is out + 1."""
+    compute = staticmethod(np.expm1)
+    input_grad = staticmethod(lambda grad, out: grad * (out + 1))
+
+
+class RemainderFn(Function):
+    """a % b as Python and torch.remainder: the result takes the sign of b (a - floor(a / b) * b).
+    Gradients as PyTorch: grad wrt a, -floor(a / b) * grad wrt b. Integer division by zero raises
+    RuntimeError (as PyTorch); a float one gives nan."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.dtype.kind in "iub" and not np.all(b):
+            raise RuntimeError(f"remainder: integer division by zero (divisor of shape {np.shape(b)})")
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * np.floor_divide(a, b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        b = rng.uniform(0.8, 2.0, (4,)) * rng.choice([-1.0, 1.0], (4,))
+        a = rng.uniform(-4, 4, (3, 4))
+        q = a / b  # keep a / b off the integers, where the remainder jumps
+        a = np.where(np.abs(q - np.round(q)) < 0.1, a + 0.3 * np.abs(b), a)
+        return [((a, b), {})]

@@ -66,26 +66,34 @@ class VarFn(Function):
     """Variance with Bessel's correction by default (unbiased=True, as torch.var)."""
 
     @staticmethod
-    def forward(ctx, x, dim=None, keepdim=False, unbiased=True):
+    def forward(ctx, x, dim=None, keepdim=False, unbiased=True, correction=None):
+        # correction (torch's name; Tensor.var passes it): the count is reduced by it, down to 0, and too few
+        # entries give inf or nan as in PyTorch. Without it, unbiased picks 1 or 0 and too few raise.
         n = _count(x.shape, dim)
-        ddof = 1 if unbiased else 0
-        if n - ddof <= 0:
+        ddof = (1 if unbiased else 0) if correction is None else correction
+        if correction is None and n - ddof <= 0:
             raise ValueError(f"var: {n} element(s) along dim={dim} of shape {x.shape}: too few for unbiased={unbiased}")
-        mean = x.mean(axis=dim, keepdims=True)
-        ctx.save_for_backward(x - mean)
-        ctx.shape, ctx.dim, ctx.keepdim, ctx.denom = x.shape, dim, keepdim, n - ddof
-        return np.asarray(x.var(axis=dim, keepdims=keepdim, ddof=ddof))
+        mean = x.mean(axis=dim, keepdims=True) if n else np.zeros((1,) * x.ndim, x.dtype)
+        centered = x - mean
+        ctx.save_for_backward(centered)
+        ctx.shape, ctx.dim, ctx.keepdim, ctx.denom = x.shape, dim, keepdim, max(n - ddof, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sum(centered * centered, axis=dim, keepdims=keepdim) / x.dtype.type(ctx.denom)
+        return np.asarray(out).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors
         g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim)
-        return (2.0 / ctx.denom) * centered * g, None, None, None
+        scale = 2.0 / ctx.denom if ctx.denom else np.inf  # no entries left after the correction: inf, as forward
+        with np.errstate(invalid="ignore"):
+            return (scale * centered * g).astype(centered.dtype, copy=False), None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((3, 4))
-        return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "unbiased": False})]
+        return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "unbiased": False}),
+                ((x,), {"dim": 1, "correction": 2})]
 
 
 class _Extreme(Function, register=False):
@@ -157,3 +165,142 @@ class TakeAlongDimFn(Function):
         x = rng.standard_normal((4, 6))
         return [((x, np.argmax(x, axis=1, keepdims=True), 1), {}),
                 ((x, np.argmin(x, axis=0, keepdims=True), 0), {"keepdim": True})]
+
+
+# ---- more reductions (ported code, issue 16) ------------------------------------------------------------
+
+def _product_of_others(x, axis):
+    """For each entry, the product of the other entries along axis, from prefix and suffix products
+    (no division, so zeros give PyTorch's gradient: nonzero only where a slice has one zero)."""
+    xm = np.moveaxis(x, axis, -1)
+    if xm.shape[-1] == 0:
+        return np.zeros(x.shape, dtype=x.dtype)
+    ones = np.ones(xm.shape[:-1] + (1,), dtype=x.dtype)
+    left = np.concatenate([ones, np.cumprod(xm[..., :-1], axis=-1)], axis=-1)
+    right = np.concatenate([np.cumprod(xm[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    return np.moveaxis(left * right, -1, axis)
+
+
+class ProdFn(Function):
+    """Product over dim (an int, or None for all entries); integer and bool inputs give int64."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False):
+        ctx.save_for_backward(x)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        out = np.asarray(np.prod(x, axis=dim, keepdims=keepdim))
+        return out.astype(np.int64) if out.dtype.kind in "iub" else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.dim is None:
+            others = _product_of_others(x.reshape(-1), 0).reshape(x.shape)
+        else:
+            others = _product_of_others(x, ctx.dim)
+        return _expand(grad, x.shape, ctx.dim, ctx.keepdim) * others, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.uniform(0.5, 1.5, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4))
+        z = x.copy()
+        z[0, 1] = 0.0             # one zero in row 0: only that entry has a gradient there
+        z[2, 0] = z[2, 3] = 0.0   # two zeros in row 2: no gradient at all
+        return [((x,), {}), ((x,), {"dim": 1}), ((z,), {"dim": 1, "keepdim": True}), ((z[:1],), {})]
+
+
+class CumsumFn(Function):
+    """Running sum along dim; integer and bool inputs give int64 (as PyTorch). Backward is the
+    running sum of the gradient from the other end."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim, dtype=np.int64 if x.dtype.kind in "iub" else x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        d = ctx.dim
+        return np.flip(np.cumsum(np.flip(grad, d), axis=d), d), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x, 1), {}), ((x, 0), {}), ((x[0], -1), {})]
+
+
+class LogSumExpFn(Function):
+    """log(sum(exp(x))) over dim (an int or a tuple), computed as m + log(sum(exp(x - m))) with m the
+    maximum (an infinite maximum is taken as 0, as PyTorch), so it neither overflows nor underflows.
+    Its gradient is softmax(x) along dim."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim=False):
+        m = np.max(x, axis=dim, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(x - m), axis=dim, keepdims=True)) + m
+        ctx.save_for_backward(x, out)
+        ctx.dim = dim
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        g = grad.reshape(out.shape)  # out kept the reduced axes
+        return g * np.exp(x - out), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4, 2)) * 3
+        return [((x, 1), {}), ((x, (0, 2)), {"keepdim": True}), ((x + 500, -1), {})]
+
+
+class NormFn(Function):
+    """The vector p-norm over dim (None: all entries, an int or a tuple), p a number (inf, -inf and 0
+    included). Gradients as PyTorch: 0 where the norm is 0; for p = +-inf split evenly among the entries
+    whose |x| equals the norm."""
+
+    @staticmethod
+    def forward(ctx, x, p=2.0, dim=None, keepdim=False):
+        a = np.abs(x)
+        if p == 2:
+            out = np.sqrt(np.sum(a * a, axis=dim, keepdims=True))
+        elif p == 1:
+            out = np.sum(a, axis=dim, keepdims=True)
+        elif p == np.inf:
+            out = np.max(a, axis=dim, keepdims=True)
+        elif p == -np.inf:
+            out = np.min(a, axis=dim, keepdims=True)
+        elif p == 0:
+            out = np.sum(a != 0, axis=dim, keepdims=True).astype(x.dtype)
+        else:
+            out = np.sum(a ** p, axis=dim, keepdims=True) ** (1.0 / p)
+        ctx.save_for_backward(x, out)
+        ctx.p, ctx.dim = p, dim
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        p, dim = ctx.p, ctx.dim
+        g = grad.reshape(out.shape)
+        if p == 0:
+            return np.zeros_like(x), None, None, None
+        if p == 1:
+            return g * np.sign(x), None, None, None
+        if p in (np.inf, -np.inf):
+            mask = np.abs(x) == out
+            return np.sign(x) * mask * (g / mask.sum(axis=dim, keepdims=True)), None, None, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                dx = x * (g / out)
+            else:
+                dx = x * np.abs(x) ** (p - 2) * (g / out ** (p - 1))
+        return np.where(out == 0, 0, dx).astype(x.dtype, copy=False), None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(12).reshape(3, 4) * 0.3 - 1.65  # distinct |x|, none 0
+        return [((x,), {}), ((x, 2.0, 1), {}), ((x, 1.0, (0, 1), True), {}), ((x, np.inf, 0), {}),
+                ((x, -np.inf), {}), ((x, 3.0, -1), {}), ((x, 0.5), {}), ((x, 0), {})]

@@ -156,3 +156,185 @@ class WhereFn(Function):
     def gradcheck_cases(rng):
         cond = rng.standard_normal((3, 4)) > 0
         return [((cond, rng.standard_normal((3, 4)), rng.standard_normal((4,))), {})]
+
+
+# ---- more shape ops (ported code, issue 16) --------------------------------------------------------------
+
+class ExpandFn(Function):
+    """x broadcast to `shape` (a read-only broadcast view, as torch.expand's is a view); backward sums
+    the gradient over the broadcast axes."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 1)), (2, 3, 4)), {}), ((rng.standard_normal((2,)), (3, 2)), {})]
+
+
+class RepeatFn(Function):
+    """x tiled `repeats` times along each axis (torch.repeat: len(repeats) >= x.ndim, new axes in
+    front). Backward sums the gradient over the copies."""
+
+    @staticmethod
+    def forward(ctx, x, repeats):
+        shape = (1,) * (len(repeats) - x.ndim) + x.shape
+        ctx.shape, ctx.padded, ctx.repeats = x.shape, shape, tuple(repeats)
+        return np.tile(x.reshape(shape), repeats)
+
+    @staticmethod
+    def backward(ctx, grad):
+        split = [n for pair in zip(ctx.repeats, ctx.padded) for n in pair]  # (r0, s0, r1, s1, ...)
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return summed.reshape(ctx.shape), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 3)), (2, 1)), {}), ((rng.standard_normal((3,)), (2, 2, 3)), {})]
+
+
+class FlipFn(Function):
+    """x reversed along the axes in dims (a tuple)."""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.flip(grad, ctx.dims), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 3, 4))
+        return [((x, (0,)), {}), ((x, (2, 0)), {})]
+
+
+class RollFn(Function):
+    """x shifted cyclically by shifts along dims (dims None: over the flattened tensor, shape kept)."""
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims=None):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        back = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return np.roll(grad, back, axis=ctx.dims), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x, 1), {}), ((x, (1, -3), (0, 1)), {}), ((x, 5, 1), {})]
+
+
+def _along(index, dim):
+    """The NumPy index that picks, for every position of `index`, the entry at index[pos] along dim
+    and at pos along the other axes (what torch.gather and torch.scatter address)."""
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+class GatherFn(Function):
+    """torch.gather: out[i][j] = x[index[i][j]][j] for dim 0 (and so on); index may be smaller than x
+    along every axis. Backward adds each gradient back where its value came from (repeats add up)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.where = x.shape, _along(index, dim)
+        return x[ctx.where]
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(dx, ctx.where, grad)
+        return dx, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x, 1, np.array([[0, 0, 3], [1, 2, 1]])), {}), ((x, 0, np.array([[2, 0, 1, 2]])), {})]
+
+
+class ScatterFn(Function):
+    """torch.scatter, out of place: a copy of x with out[index[i][j]][j] = src[i][j] (dim 0; src may be
+    larger than index, only its first index.shape entries are used) or = value when src is None.
+    With repeated indices the last write wins (PyTorch leaves it unspecified). Gradients as PyTorch:
+    x's is grad with the written positions zeroed, src's is grad gathered at index."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, value=None):
+        where = _along(index, dim)
+        ctx.shape, ctx.where = np.shape(src), where
+        out = x.copy()
+        if src is None:
+            out[where] = value
+        else:
+            out[where] = src[tuple(slice(0, n) for n in index.shape)]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = dsrc = None
+        if ctx.needs_input_grad[0]:
+            dx = grad.copy()
+            dx[ctx.where] = 0
+        if ctx.needs_input_grad[3]:
+            dsrc = np.zeros(ctx.shape, dtype=grad.dtype)
+            picked = grad[ctx.where]
+            dsrc[tuple(slice(0, n) for n in picked.shape)] = picked
+        return dx, None, None, dsrc
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        index = np.array([[0, 2, 1], [1, 0, 2]])  # no repeats along dim 0 within a column
+        return [((x, 0, index, rng.standard_normal((2, 3))), {}), ((x, 1, np.array([[3], [0], [1]]),
+                                                                   rng.standard_normal((3, 2))), {}),
+                ((x, 1, np.array([[3, 1], [0, 2]]), None), {"value": 2.5})]
+
+
+class IndexSelectFn(Function):
+    """The entries of x at the positions `index` (a 1-D integer array) along dim; backward adds the
+    gradients back (repeated positions add up)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return np.take(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(np.moveaxis(dx, ctx.dim, 0), ctx.index, np.moveaxis(grad, ctx.dim, 0))
+        return dx, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x, 1, np.array([2, 0, 2])), {}), ((x, 0, np.array([1])), {})]
+
+
+class CloneFn(Function):
+    """A copy in new memory (C order); the gradient passes through unchanged."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x, copy=True, order="C")
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 4)),), {})]
