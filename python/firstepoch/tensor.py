@@ -769,6 +769,9 @@ class Tensor(TensorBase):
         return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
 
     def type_as(self, other):
+        """self in other's dtype; a cast to a non-floating dtype leaves the graph (as in PyTorch)."""
+        if np.dtype(other.dtype) not in _FLOATS:
+            return self.detach().to(other.dtype)
         return self.to(other.dtype)
 
     def clone(self):
@@ -861,8 +864,8 @@ class Tensor(TensorBase):
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def flip(self, *dims):
-        dims = _dims_arg(dims, self.ndim, "flip")
-        return FlipFn.apply(self, dims)
+        dims = _dims_arg(dims, max(self.ndim, 1), "flip")
+        return FlipFn.apply(self, dims if self.ndim else ())
 
     def roll(self, shifts, dims=None):
         if dims is None:
@@ -938,9 +941,11 @@ class Tensor(TensorBase):
         d = _check_axis(dim, max(self.ndim, 1), "index_select")
         n = self.shape[d] if self.ndim else 1
         if index.size and (index.min() < 0 or index.max() >= n):
-            raise IndexError(f"index_select(): index out of range in self: index {index.tolist()} along "
-                             f"dimension {d} of size {n}")
+            raise RuntimeError(f"index_select(): index out of range in self: index {index.tolist()} along "
+                               f"dimension {d} of size {n}")
         if self.ndim == 0:
+            if index.size != 1:
+                raise RuntimeError(f"index_select(): index to a 0-d tensor can have only 1 value, got {index.size}")
             return IndexSelectFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(())
         return IndexSelectFn.apply(self, d, index.reshape(-1))
 
@@ -967,7 +972,7 @@ class Tensor(TensorBase):
         return WhereFn.apply(mask, value, self)
 
     # sorting
-    def sort(self, dim=-1, descending=False, stable=False):
+    def sort(self, dim=-1, descending=False, *, stable=False):
         """(values, indices) along dim; NaN sorts as the largest value (as PyTorch). Always stable
         here: equal values keep their order (PyTorch promises that only with stable=True)."""
         if self.ndim == 0:
@@ -977,8 +982,8 @@ class Tensor(TensorBase):
         index = _sort_index(self._data, d, descending)
         return ValuesIndices(TakeAlongDimFn.apply(self, index, d, True), Tensor._wrap(index, False))
 
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return self.sort(dim, descending, stable).indices
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        return self.sort(dim, descending).indices
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """(values, indices) of the k largest (largest=False: smallest) entries along dim, in order
