@@ -5,10 +5,9 @@ class of bad input. Every case runs the same lambda on firstepoch and on torch (
 tests/test_gradcheck_registry.py."""
 import math
 
+import firstepoch as fe
 import numpy as np
 import pytest
-
-import firstepoch as fe
 
 
 def _dtype_name(dt):
@@ -140,6 +139,8 @@ CASES = {
     "chunk": (lambda L, x: x.chunk(3, 1), X),
     "chunk_uneven": (lambda L, x: x.reshape(-1).chunk(5), X),
     "unbind": (lambda L, x: x.unbind(1), X),
+    "split_empty": (lambda L, x: x[:0].split(2), X),
+    "chunk_empty": (lambda L, x: x[:, :0].chunk(3, 1), X),
     "flip": (lambda L, x: x.flip(1), X3),
     "flip_varargs": (lambda L, x: x.flip(2, 0), X3),
     "flip_list": (lambda L, x: x.flip([-1]), X3),
@@ -427,3 +428,12 @@ def test_new_tensor_methods_reject_other_devices():
     assert x.new_zeros(2, device="cpu").shape == (2,)
     with pytest.raises(RuntimeError, match="CPU only"):
         x.new_ones(2, device="cuda")
+
+
+def test_new_functions_are_registered_for_the_gradient_sweep():
+    from firstepoch.autograd import REGISTRY
+    names = {op.__name__ for op in REGISTRY if op.differentiable}
+    for name in ("SinFn", "CosFn", "Log1pFn", "Expm1Fn", "RemainderFn", "ProdFn", "CumsumFn", "LogSumExpFn",
+                 "NormFn", "ExpandFn", "RepeatFn", "FlipFn", "RollFn", "GatherFn", "ScatterFn", "IndexSelectFn",
+                 "CloneFn"):
+        assert name in names, name

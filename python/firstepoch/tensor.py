@@ -23,14 +23,12 @@ from .autograd.function import TensorBase, is_grad_enabled
 from .ops import linalg as _linalg
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
-from .ops.elementwise import MaximumFn, MinimumFn
-from .ops.reduce import MaxFn, MeanFn, MinFn, SumFn, TakeAlongDimFn, VarFn
+from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
+from .ops.reduce import CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, SumFn, TakeAlongDimFn, VarFn
+from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
+                        ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
 from .ops.softmax import log_softmax as _log_softmax
 from .ops.softmax import softmax as _softmax
-from .ops.shape import CatFn, GetItemFn, PermuteFn, ReshapeFn, StackFn, WhereFn
-from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, RemainderFn, SinFn  # noqa: I001  (ported-code methods)
-from .ops.reduce import CumsumFn, LogSumExpFn, NormFn, ProdFn
-from .ops.shape import CloneFn, ExpandFn, FlipFn, GatherFn, IndexSelectFn, RepeatFn, RollFn, ScatterFn
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a Tensor compares with elementwise (==, <, ...); other objects make == fall back to identity.
@@ -844,7 +842,7 @@ class Tensor(TensorBase):
             if size < 0 or (size == 0 and n != 0):
                 raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, and never negative; "
                                    f"got {size} for dimension size {n}")
-            sizes = [min(size, n - s) for s in range(0, n, size)] if size else [0]
+            sizes = [min(size, n - s) for s in range(0, n, size)] if n else [0]  # an empty axis: one empty piece
         bounds = np.cumsum([0] + sizes)
         return tuple(self._slice_along(d, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]))
 
@@ -854,7 +852,7 @@ class Tensor(TensorBase):
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         d = _check_axis(dim, self.ndim, "chunk")
         n = self.shape[d]
-        return self.split(-(-n // chunks), d) if n else (self,) * min(chunks, 1)
+        return self.split(-(-n // chunks), d) if n else self.split([0] * chunks, d)  # empty: chunks empty pieces
 
     def unbind(self, dim=0):
         """The slices along dim, that axis removed: a tuple."""
