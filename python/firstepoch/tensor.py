@@ -533,7 +533,7 @@ class Tensor(TensorBase):
         """Removes axes of size 1: all of them, or those in dim (an int or a tuple; an axis in dim
         whose size is not 1 is left alone)."""
         if isinstance(dim, (tuple, list)):
-            dims = _dims_arg((tuple(dim),), self.ndim, "squeeze") if self.ndim else _dims_arg((tuple(dim),), 1, "squeeze")
+            dims = _dims_arg((tuple(dim),), max(self.ndim, 1), "squeeze")
             return self.reshape(tuple(s for i, s in enumerate(self.shape) if not (i in dims and s == 1)))
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))

@@ -291,7 +291,8 @@ class NormFn(Function):
             return g * np.sign(x), None, None, None
         if p in (np.inf, -np.inf):
             mask = np.abs(x) == out
-            return np.sign(x) * mask * (g / mask.sum(axis=dim, keepdims=True)), None, None, None
+            share = (g / mask.sum(axis=dim, keepdims=True)).astype(x.dtype, copy=False)  # ties split evenly
+            return np.sign(x) * mask * share, None, None, None
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 dx = x * (g / out)
