@@ -197,3 +197,46 @@ def minimum_forward(a, b):
 def minimum_backward(dy, a, b):
     share_a = (a < b) + 0.5 * (a == b)
     return unbroadcast(dy * share_a, np.shape(a)), unbroadcast(dy * (1 - share_a), np.shape(b))
+
+
+# ---- more pointwise functions and the remainder (ported code, issue 16) --------------------------------
+
+def sin_forward(x):
+    return np.sin(x)
+
+
+def sin_backward(dy, x):
+    return dy * np.cos(x)
+
+
+def cos_forward(x):
+    return np.cos(x)
+
+
+def cos_backward(dy, x):
+    return -dy * np.sin(x)
+
+
+def log1p_forward(x):
+    return np.log(1 + x)
+
+
+def log1p_backward(dy, x):
+    return dy / (1 + x)
+
+
+def expm1_forward(x):
+    return np.exp(x) - 1
+
+
+def expm1_backward(dy, x):
+    return dy * np.exp(x)
+
+
+def remainder_forward(a, b):
+    """a - floor(a / b) * b: the sign of b, as Python's %."""
+    return a - np.floor(a / b) * b
+
+
+def remainder_backward(dy, a, b):
+    return unbroadcast(dy, np.shape(a)), unbroadcast(-dy * np.floor(a / b), np.shape(b))

@@ -33,13 +33,16 @@ def mean_backward(dy, x, dim=None, keepdim=False):
     return _spread(dy, x, dim, keepdim) / _count(x, dim)
 
 
-def var_forward(x, dim=None, keepdim=False, unbiased=True):
-    return x.var(axis=dim, keepdims=keepdim, ddof=int(unbiased))
+def var_forward(x, dim=None, keepdim=False, unbiased=True, correction=None):
+    """correction (torch's name) is subtracted from the count; without it, unbiased means 1 or 0."""
+    ddof = int(unbiased) if correction is None else correction
+    return x.var(axis=dim, keepdims=keepdim, ddof=ddof)
 
 
-def var_backward(dy, x, dim=None, keepdim=False, unbiased=True):
+def var_backward(dy, x, dim=None, keepdim=False, unbiased=True, correction=None):
+    ddof = int(unbiased) if correction is None else correction
     centered = x - x.mean(axis=dim, keepdims=True)
-    return _spread(dy, x, dim, keepdim) * 2 * centered / (_count(x, dim) - int(unbiased))
+    return _spread(dy, x, dim, keepdim) * 2 * centered / (_count(x, dim) - ddof)
 
 
 def max_forward(x, dim=None, keepdim=False):
@@ -69,3 +72,65 @@ def take_along_dim_backward(dy, x, index, dim, keepdim=False):
     dx = np.zeros_like(x)
     np.put_along_axis(dx, index, dy if keepdim else np.expand_dims(dy, dim), axis=dim)
     return dx
+
+
+# ---- more reductions (ported code, issue 16) ------------------------------------------------------------
+
+def prod_forward(x, dim=None, keepdim=False):
+    return np.prod(x, axis=dim, keepdims=keepdim)
+
+
+def prod_backward(dy, x, dim=None, keepdim=False):
+    """Each entry's gradient is dy times the product of its slice with that entry replaced by 1 (so
+    zeros are handled without dividing)."""
+    dys = _spread(dy, x, dim, keepdim)
+    reduced = range(x.ndim) if dim is None else [dim % x.ndim]
+    dx = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        y = x.copy()
+        y[idx] = 1.0
+        p = np.prod(y, axis=dim, keepdims=True)
+        dx[idx] = dys[idx] * p[tuple(0 if a in reduced else i for a, i in enumerate(idx))]
+    return dx
+
+
+def cumsum_forward(x, dim):
+    return np.cumsum(x, axis=dim)
+
+
+def cumsum_backward(dy, x, dim):
+    """dx_i = sum of dy_j for j >= i along dim: dy times an upper-triangular matrix of ones."""
+    n = x.shape[dim]
+    later = np.tril(np.ones((n, n)))  # later[j, i] = 1 where j >= i
+    return np.moveaxis(np.moveaxis(dy, dim, -1) @ later, -1, dim)
+
+
+def log_sum_exp_forward(x, dim, keepdim=False):
+    return np.log(np.sum(np.exp(x), axis=dim, keepdims=keepdim))
+
+
+def log_sum_exp_backward(dy, x, dim, keepdim=False):
+    e = np.exp(x)
+    return _spread(dy, x, dim, keepdim) * e / e.sum(axis=dim, keepdims=True)
+
+
+def norm_forward(x, p=2.0, dim=None, keepdim=False):
+    a = np.abs(x)
+    if p == np.inf:
+        return a.max(axis=dim, keepdims=keepdim)
+    if p == -np.inf:
+        return a.min(axis=dim, keepdims=keepdim)
+    if p == 0:
+        return (a != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype)
+    return (a ** p).sum(axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+
+def norm_backward(dy, x, p=2.0, dim=None, keepdim=False):
+    n = _spread(norm_forward(x, p, dim, keepdim), x, dim, keepdim)
+    dys = _spread(dy, x, dim, keepdim)
+    if p == 0:
+        return np.zeros_like(x)
+    if p in (np.inf, -np.inf):
+        hit = np.abs(x) == n
+        return dys * np.sign(x) * hit / hit.sum(axis=dim, keepdims=True)
+    return dys * np.sign(x) * np.abs(x) ** (p - 1) / n ** (p - 1)

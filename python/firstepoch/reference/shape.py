@@ -55,3 +55,100 @@ def where_forward(cond, a, b):
 
 def where_backward(dy, cond, a, b):
     return unbroadcast(dy * cond, np.shape(a)), unbroadcast(dy * ~cond, np.shape(b))
+
+
+# ---- more shape ops (ported code, issue 16) --------------------------------------------------------------
+
+def expand_forward(x, shape):
+    return np.broadcast_to(x, shape).copy()
+
+
+def expand_backward(dy, x, shape):
+    return unbroadcast(dy, x.shape)
+
+
+def repeat_forward(x, repeats):
+    return np.tile(x.reshape((1,) * (len(repeats) - x.ndim) + x.shape), repeats)
+
+
+def repeat_backward(dy, x, repeats):
+    """The sum of the gradient's blocks, one block per copy."""
+    block = (1,) * (len(repeats) - x.ndim) + x.shape
+    dx = np.zeros(block)
+    for copy in np.ndindex(*repeats):
+        dx += dy[tuple(slice(c * n, (c + 1) * n) for c, n in zip(copy, block))]
+    return dx.reshape(x.shape)
+
+
+def flip_forward(x, dims):
+    return np.flip(x, dims)
+
+
+def flip_backward(dy, x, dims):
+    return np.flip(dy, dims)
+
+
+def roll_forward(x, shifts, dims=None):
+    return np.roll(x, shifts, axis=dims)
+
+
+def roll_backward(dy, x, shifts, dims=None):
+    return np.roll(dy, np.negative(shifts), axis=dims)
+
+
+def _at(pos, dim, i):
+    """pos with its entry at dim replaced by i."""
+    return pos[:dim] + (int(i),) + pos[dim + 1:]
+
+
+def gather_forward(x, dim, index):
+    out = np.zeros(index.shape, dtype=x.dtype)
+    for pos in np.ndindex(index.shape):
+        out[pos] = x[_at(pos, dim, index[pos])]
+    return out
+
+
+def gather_backward(dy, x, dim, index):
+    dx = np.zeros_like(x)
+    for pos in np.ndindex(index.shape):
+        dx[_at(pos, dim, index[pos])] += dy[pos]
+    return dx
+
+
+def scatter_forward(x, dim, index, src, value=None):
+    out = x.copy()
+    for pos in np.ndindex(index.shape):
+        out[_at(pos, dim, index[pos])] = value if src is None else src[pos]
+    return out
+
+
+def scatter_backward(dy, x, dim, index, src, value=None):
+    """x's gradient is dy except where something was written; src's is dy read at the written places."""
+    dx = dy.copy()
+    for pos in np.ndindex(index.shape):
+        dx[_at(pos, dim, index[pos])] = 0
+    if src is None:
+        return dx
+    dsrc = np.zeros_like(src)
+    for pos in np.ndindex(index.shape):
+        dsrc[pos] = dy[_at(pos, dim, index[pos])]
+    return dx, dsrc
+
+
+def index_select_forward(x, dim, index):
+    return np.stack([np.take(x, i, axis=dim) for i in index], axis=dim)
+
+
+def index_select_backward(dy, x, dim, index):
+    dx = np.zeros_like(x)
+    for k, i in enumerate(index):
+        np.moveaxis(dx, dim, 0)[i] += np.take(dy, k, axis=dim)
+    return dx
+
+
+def clone_forward(x):
+    return x.copy()
+
+
+def clone_backward(dy, x):
+    return dy
