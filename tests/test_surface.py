@@ -500,3 +500,22 @@ def test_a_dtype_asked_for_is_never_silently_changed():
             assert "not supported" in str(e)
         else:  # once integer dtypes other than int64 exist, they must be the ones asked for
             assert t.dtype in (fe.int32, fe.uint8, fe.int8, fe.int16)
+
+
+def test_top_level_functions_are_the_tensor_methods():
+    x = fe.tensor(np.array([[0.5, -1.0, 2.0], [3.0, 0.25, -0.5]], np.float32))
+    b = fe.tensor(np.array([[True, False, True], [False, False, True]]))
+    for name, args in [("sin", ()), ("cos", ()), ("log1p", ()), ("expm1", ()), ("pow", (2,)),
+                       ("remainder", (1.5,)), ("floor_divide", (2.0,)), ("prod", (1,)), ("cumsum", (0,)),
+                       ("logsumexp", (1,)), ("norm", ()), ("flip", (0,)), ("roll", (1, 1)), ("t", ()),
+                       ("clone", ()), ("argsort", (1,)), ("gather", (1, fe.tensor([[0], [2]]))),
+                       ("index_select", (1, fe.tensor([2, 0]))), ("masked_fill", (b, 0.0)),
+                       ("eq", (x,)), ("lt", (0.5,)), ("any", ()), ("all", ())]:
+        got, want = getattr(fe, name)(x, *args), getattr(x, name)(*args)
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=name)
+        assert got.dtype == want.dtype, name
+    assert [t.shape for t in fe.split(x, 1, 1)] == [(2, 1)] * 3 and len(fe.unbind(x)) == 2
+    np.testing.assert_array_equal(fe.topk(x, 2).values.numpy(), x.topk(2).values.numpy())
+    np.testing.assert_array_equal(fe.logical_not(b).numpy(), ~b.numpy())
+    with pytest.raises(TypeError, match=r"sin\(\): argument 'input'"):
+        fe.sin([1.0, 2.0])

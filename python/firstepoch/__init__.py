@@ -71,6 +71,10 @@ from .functions import (abs, allclose, argmax, argmin, bmm, clamp, clip, concat,
                         flatten, is_tensor, isclose, log, log10, log2, log_softmax, max, maximum, mean, min, minimum,
                         mm, numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, std, sum, tanh, transpose,
                         unsqueeze, var)
+from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, chunk, clone, cos,
+                        cumsum, eq, expm1, flip, floor_divide, gather, ge, gt, index_select, le, log1p, logical_and,
+                        logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, ne, norm, pow, prod,
+                        remainder, roll, scatter, sin, sort, split, t, topk, unbind)
 
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)

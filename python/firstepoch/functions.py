@@ -203,3 +203,28 @@ def equal(input, other):
     """True when the two tensors have the same shape and values (a Python bool, as torch.equal)."""
     a, b = _t(input, "equal")._data, _t(other, "equal")._data
     return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def _method(name):
+    """torch.<name>(input, *args, **kwargs) as input.<name>(*args, **kwargs): the same op, one home."""
+    def f(input, *args, **kwargs):
+        return getattr(_t(input, name), name)(*args, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"torch.{name}(input, ...): the Tensor method {name} (see Tensor.{name})."
+    return f
+
+
+# elementwise math, reductions, indexing and reordering that torch also offers as functions
+sin, cos, log1p, expm1, pow, remainder, floor_divide = (_method(n) for n in (
+    "sin", "cos", "log1p", "expm1", "pow", "remainder", "floor_divide"))
+prod, cumsum, logsumexp, norm, any, all = (_method(n) for n in (
+    "prod", "cumsum", "logsumexp", "norm", "any", "all"))
+gather, scatter, index_select, masked_fill, flip, roll, t, clone = (_method(n) for n in (
+    "gather", "scatter", "index_select", "masked_fill", "flip", "roll", "t", "clone"))
+topk, sort, argsort, split, chunk, unbind = (_method(n) for n in (
+    "topk", "sort", "argsort", "split", "chunk", "unbind"))
+logical_and, logical_or, logical_xor, logical_not = (_method(n) for n in (
+    "logical_and", "logical_or", "logical_xor", "logical_not"))
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (_method(n) for n in (
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"))
+eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
