@@ -14,8 +14,8 @@ import numpy as np
 
 from . import function as _function
 from .anomaly import check_backward as _check_anomaly
-from .grad_mode import modes as _modes
 from .grad_mode import _GradMode
+from .grad_mode import modes as _modes
 
 # Gradient hooks of tensors (Tensor.register_hook / retain_grad): id(tensor) -> [weakref, hooks, retains].
 # Kept here rather than on the tensor so Tensor stays four slots and the engine pays one dict check per
@@ -331,8 +331,7 @@ def _root_grad(root, index, grad, create_graph, fn):
 def _clone(g):
     """A gradient Tensor of its own (no memory shared with another gradient), its graph kept."""
     if g.requires_grad:
-        from ..ops.elementwise import CastFn  # (here: ops import autograd)
-        return CastFn.apply(g, g._data.dtype)  # astype copies, and is recorded
+        return g * 1.0  # a recorded op that writes new memory (the engine imports no op)
     return _grad_tensor(g._data.copy())
 
 
@@ -356,7 +355,8 @@ def _run_hooks_graph(node, g):
     for hook in entry[1]:
         r = hook(g)
         if r is not None:
-            if not isinstance(r, _function.TensorBase) or r._data.shape != g._data.shape or r._data.dtype != g._data.dtype:
+            if (not isinstance(r, _function.TensorBase) or r._data.shape != g._data.shape
+                    or r._data.dtype != g._data.dtype):
                 raise RuntimeError(f"a gradient hook returned {type(r).__name__} {getattr(r, 'shape', '')} for a "
                                    f"{g._data.dtype} gradient of shape {g._data.shape}")
             g = r

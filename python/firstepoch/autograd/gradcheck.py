@@ -2,6 +2,7 @@
 gradgradcheck, the same for the gradient of a gradient (each op's backward_graph)."""
 import numpy as np
 
+from .engine import grad
 from .function import TensorBase, no_grad
 
 
@@ -61,8 +62,6 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     differences of s computed by the ordinary backward. The first gradients of backward_graph and
     backward must also agree. Returns True, or raises AssertionError naming the input and entry.
     """
-    from .engine import grad
-
     tensors = [x for x in inputs if isinstance(x, TensorBase) and x.requires_grad]
     for t in tensors:
         if t.dtype != np.float64:
@@ -84,8 +83,8 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         a = np.zeros(tensors[index].shape) if g_graph is None else g_graph._data
         b = np.zeros(tensors[index].shape) if g_plain is None else g_plain._data
         if not np.allclose(a, b, atol=atol, rtol=rtol):
-            raise AssertionError(f"gradgradcheck: for input {index} of shape {tensors[index].shape}, the first gradient "
-                                 f"with create_graph=True differs from backward's (max abs difference "
+            raise AssertionError(f"gradgradcheck: for input {index} of shape {tensors[index].shape}, the first "
+                                 f"gradient with create_graph=True differs from backward's (max abs difference "
                                  f"{np.max(np.abs(a - b)):.3g})")
     terms = [(g * cls._wrap(u, False)).sum() for g, u in zip(graph_grads, directions)
              if g is not None and g.requires_grad]

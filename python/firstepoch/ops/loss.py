@@ -141,7 +141,8 @@ class CrossEntropyFn(Function):
         else:
             g = grad / float(denom)
         p = logits.softmax(-1)
-        return g * (p * constant_like(a[:, None].astype(dt), grad) - constant_like(b, grad)), None, None, None, None, None
+        dlogits = g * (p * constant_like(a[:, None].astype(dt), grad) - constant_like(b, grad))
+        return dlogits, None, None, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -243,7 +244,7 @@ class MSELossFn(Function):
 
     @staticmethod
     def backward_graph(ctx, grad):
-        x, y = (constant_like(p, grad) for p in ctx.parents)
+        x, y = (constant_like(p, grad) for p in ctx.parents[:2])
         return _difference_grads_graph(ctx, (x - y) * grad * 2)
 
     @staticmethod
@@ -307,8 +308,8 @@ class BCEWithLogitsFn(Function):
 
     @staticmethod
     def backward_graph(ctx, grad):
-        z, y = (constant_like(p, grad) for p in ctx.parents)
-        pw, coef, reduction = ctx.args
+        z, y = (constant_like(p, grad) for p in ctx.parents[:2])
+        pw, _, reduction = ctx.args
         pw = constant_like(np.asarray(pw, z.dtype), grad)
         if reduction == "mean" and z.numel():
             grad = grad / z.numel()
