@@ -43,7 +43,8 @@ def test_the_ops_ported_code_needs_support_create_graph():
                      "AbsFn", "TanhFn", "SigmoidFn", "ReLUFn", "LeakyReLUFn", "SoftplusFn", "ClipFn", "CastFn",
                      "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn", "ReshapeFn", "PermuteFn",
                      "GetItemFn", "GetItemGradFn", "CatFn", "StackFn", "WhereFn", "MatmulFn", "LinearFn", "SoftmaxFn",
-                     "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn"):
+                     "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn", "GELUFn",
+                     "DropoutFn", "EmbeddingFn"):
         assert expected in names, f"{expected} has no backward_graph"
 
 
@@ -306,6 +307,22 @@ def test_mlp_hessian_vector_product_matches_torch(loss_name):
     assert len(t_hvp) == len(hvp) == 6
     for ours, theirs in zip(hvp, t_hvp):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_second_derivatives_through_embedding_with_padding_and_gelu_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5, 3))
+    idx = np.array([[0, 2, 2], [4, 1, 2]])
+    results = []
+    for lib, w in ((fe, _f64(a)), (torch, torch.tensor(a, requires_grad=True))):
+        out = lib.nn.functional.embedding(lib.tensor(idx), w, padding_idx=2)
+        out = lib.nn.functional.gelu(out, approximate="tanh") * out
+        (g,) = lib.autograd.grad((out * out).sum(), w, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), w)
+        results.append((g.detach().numpy(), h.numpy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
 
 
 def test_newton_on_a_1d_function_converges_in_a_few_steps():

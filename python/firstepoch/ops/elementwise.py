@@ -356,17 +356,51 @@ class GELUFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
-            t = np.tanh(inner)
-            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner), None
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return grad * (_normal_cdf(x) + x * pdf), None
+        return grad * _gelu_slope(x, ctx.approximate), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad * GELUSlopeFn.apply(ctx.parents[0], ctx.approximate), None
 
     @staticmethod
     def gradcheck_cases(rng):
         return [((_off_kinks(rng),), {"approximate": "none"}), ((_off_kinks(rng),), {"approximate": "tanh"})]
+
+
+def _gelu_slope(x, approximate):
+    """d gelu / dx."""
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+        t = np.tanh(inner)
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return _normal_cdf(x) + x * pdf
+
+
+class GELUSlopeFn(Function):
+    """d gelu / dx as an op of its own, so GELU has a second derivative (create_graph=True); its own
+    backward (the third derivative of gelu times grad) is not differentiable here."""
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return _gelu_slope(x, approximate)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = 0.044715
+            t = np.tanh(_SQRT_2_OVER_PI * (x + k * x ** 3))
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * k * x * x)
+            dd_inner = _SQRT_2_OVER_PI * 6 * k * x
+            return grad * (1 - t * t) * (d_inner + 0.5 * x * (dd_inner - 2 * t * d_inner * d_inner)), None
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * pdf * (2 - x * x), None
+
+    gradcheck_cases = GELUFn.gradcheck_cases
 
 
 class ClipFn(Function):
