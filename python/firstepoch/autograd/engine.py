@@ -425,6 +425,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs, allow_un
                     f"{fname}: trying to backward through the graph a second time (at {fn.__name__}); "
                     "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                     "first backward if you need to call it twice.")
+            # (the fast loop's check of saved inputs changed in place belongs here too, before either call)
             if create_graph:
                 if fn.backward_graph is None:
                     raise RuntimeError(f"{fn.__name__} does not support create_graph=True (its backward is not "
