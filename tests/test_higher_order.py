@@ -44,7 +44,7 @@ def test_the_ops_ported_code_needs_support_create_graph():
                      "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn", "ReshapeFn", "PermuteFn",
                      "GetItemFn", "GetItemGradFn", "CatFn", "StackFn", "WhereFn", "MatmulFn", "LinearFn", "SoftmaxFn",
                      "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn", "GELUFn",
-                     "DropoutFn", "EmbeddingFn"):
+                     "DropoutFn", "EmbeddingFn", "BatchNormFn"):
         assert expected in names, f"{expected} has no backward_graph"
 
 
