@@ -360,7 +360,7 @@ class GELUFn(Function):
 
     @staticmethod
     def backward_graph(ctx, grad):
-        return grad * GELUSlopeFn.apply(ctx.parents[0], ctx.approximate), None
+        return grad * GeluSlopeFn.apply(ctx.parents[0], ctx.approximate), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -378,7 +378,7 @@ def _gelu_slope(x, approximate):
     return _normal_cdf(x) + x * pdf
 
 
-class GELUSlopeFn(Function):
+class GeluSlopeFn(Function):
     """d gelu / dx as an op of its own, so GELU has a second derivative (create_graph=True); its own
     backward (the third derivative of gelu times grad) is not differentiable here."""
 

@@ -55,3 +55,14 @@ def where_forward(cond, a, b):
 
 def where_backward(dy, cond, a, b):
     return unbroadcast(dy * cond, np.shape(a)), unbroadcast(dy * ~cond, np.shape(b))
+
+
+def get_item_grad_forward(dy, shape, index):
+    """GetItemGradFn (get_item's backward as an op, for second derivatives): dy scattered into zeros."""
+    dx = np.zeros(shape, dtype=dy.dtype)
+    np.add.at(dx, index, dy)
+    return dx
+
+
+def get_item_grad_backward(ddx, dy, shape, index):
+    return ddx[index]
