@@ -44,7 +44,7 @@ def test_the_ops_ported_code_needs_support_create_graph():
                      "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn", "ReshapeFn", "PermuteFn",
                      "GetItemFn", "GetItemGradFn", "CatFn", "StackFn", "WhereFn", "MatmulFn", "LinearFn", "SoftmaxFn",
                      "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn", "GELUFn",
-                     "DropoutFn", "EmbeddingFn", "BatchNormFn"):
+                     "DropoutFn", "EmbeddingFn", "BatchNormFn", "Conv2dFn", "ConvInputGradFn", "ConvWeightGradFn"):
         assert expected in names, f"{expected} has no backward_graph"
 
 
@@ -323,6 +323,33 @@ def test_second_derivatives_through_embedding_with_padding_and_gelu_match_torch(
         results.append((g.detach().numpy(), h.numpy()))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-12)
+
+
+def test_conv_net_hessian_vector_product_matches_torch():
+    """conv2d (strided, padded), tanh, a grouped conv2d with the fused ReLU, batch_norm, mse_loss: the
+    Hessian-vector product with respect to the weights and the input."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)) * 0.5, rng.standard_normal(4),
+              rng.standard_normal((4, 2, 3, 3)) * 0.5, rng.standard_normal(4) + 0.2]
+    target = rng.standard_normal((2, 4, 4, 3))
+    vs = [rng.standard_normal(a.shape) for a in arrays]
+
+    def hvp(lib, conv_relu):
+        ps = [_f64(a) if lib is fe else torch.tensor(a, requires_grad=True) for a in arrays]
+        x, w1, b1, w2, b2 = ps
+        h = lib.nn.functional.conv2d(x, w1, b1, stride=2, padding=1).tanh()
+        h = conv_relu(h, w2, b2)
+        h = lib.nn.functional.batch_norm(h, None, None, training=True)
+        loss = lib.nn.functional.mse_loss(h, lib.tensor(target))
+        grads = lib.autograd.grad(loss, ps, create_graph=True)
+        dot = sum((g * lib.tensor(v)).sum() for g, v in zip(grads, vs))
+        return [t.detach().numpy() for t in lib.autograd.grad(dot, ps)]
+
+    ours = hvp(fe, lambda h, w, b: fe.ops.conv.Conv2dFn.apply(h, w, b, 1, 1, 1, 2, "relu"))
+    theirs = hvp(torch, lambda h, w, b: torch.nn.functional.conv2d(h, w, b, padding=1, groups=2).relu())
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
 def test_newton_on_a_1d_function_converges_in_a_few_steps():
