@@ -44,7 +44,8 @@ def test_the_ops_ported_code_needs_support_create_graph():
                      "SumFn", "MeanFn", "VarFn", "MaxFn", "MinFn", "TakeAlongDimFn", "ReshapeFn", "PermuteFn",
                      "GetItemFn", "GetItemGradFn", "CatFn", "StackFn", "WhereFn", "MatmulFn", "LinearFn", "SoftmaxFn",
                      "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn", "GELUFn",
-                     "DropoutFn", "EmbeddingFn", "BatchNormFn", "Conv2dFn", "ConvInputGradFn", "ConvWeightGradFn"):
+                     "DropoutFn", "EmbeddingFn", "BatchNormFn", "Conv2dFn", "ConvInputGradFn", "ConvWeightGradFn",
+                     "MaxPool2dFn", "AvgPool2dFn"):
         assert expected in names, f"{expected} has no backward_graph"
 
 
@@ -352,6 +353,22 @@ def test_conv_net_hessian_vector_product_matches_torch():
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
+def test_pooling_second_derivatives_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3, 7, 6))
+    v = rng.standard_normal(a.shape)
+    results = []
+    for lib, x in ((fe, _f64(a)), (torch, torch.tensor(a, requires_grad=True))):
+        F = lib.nn.functional
+        h = F.max_pool2d(x.tanh() * x, 3, stride=2, padding=1)
+        h = F.avg_pool2d(h * h, 2, stride=1, padding=1)
+        (g,) = lib.autograd.grad((h * h.sigmoid()).sum(), x, create_graph=True)
+        (hv,) = lib.autograd.grad((g * lib.tensor(v)).sum(), x)
+        results.append(hv.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-9, atol=1e-12)
+
+
 def test_newton_on_a_1d_function_converges_in_a_few_steps():
     """f(x) = x**4 / 4 + exp(x) - 3x, Newton's x <- x - f'(x) / f''(x) with both from autograd."""
     x = _f64(1.0)
@@ -389,9 +406,19 @@ def test_newton_on_logistic_regression_converges_in_a_few_steps():
 
 
 def test_create_graph_on_an_unsupported_op_names_it():
+    class NoSecondOrder(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return (grad * 2,)
+
+    REGISTRY.remove(NoSecondOrder)
     x = fe.tensor(np.random.default_rng(0).standard_normal((1, 1, 4, 4)), requires_grad=True)
-    y = fe.nn.functional.max_pool2d(x, 2).sum()
-    with pytest.raises(RuntimeError, match=r"MaxPool2dFn does not support create_graph=True \(its backward is not"):
+    y = NoSecondOrder.apply(fe.nn.functional.max_pool2d(x, 2)).sum()
+    with pytest.raises(RuntimeError, match=r"NoSecondOrder does not support create_graph=True \(its backward is not"):
         y.backward(create_graph=True)
     y.backward()  # the plain backward still works (the failed walk freed nothing)
     assert x.grad is not None
