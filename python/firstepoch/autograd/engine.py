@@ -3,6 +3,9 @@
 A tensor made by an op holds that op's Context in ``_ctx``; the context holds the op (``fn``), its
 inputs (``parents``) and what forward saved. Leaves have ``_ctx = None`` and collect ``.grad``.
 The walk is iterative (an explicit stack), so a chain of 100,000 ops needs no Python recursion.
+backward(create_graph=True), backward(inputs=...) and grad() (torch.autograd.grad) take a second, general
+walk (run_backward): with create_graph the gradients are Tensors and each op's backward_graph records
+the backward, so a gradient can be differentiated again (Hessian-vector products, Newton's method).
 Backward may run in several threads at once, into shared leaves: each addition into a .grad holds
 _grad_lock, so no thread's contribution is lost (as PyTorch's AccumulateGrad holds a mutex).
 """

@@ -55,7 +55,8 @@ class Function:
     backward receives the gradient of the output and returns one gradient (or None) per positional
     argument of forward, each with its input's shape and dtype. gradcheck_cases(rng) returns
     [(args, kwargs), ...] with float64 arrays standing for the tensor inputs; it is required for every
-    differentiable op (tests/test_gradcheck_registry.py runs them all).
+    differentiable op (tests/test_gradcheck_registry.py runs them all). An op whose backward is itself
+    differentiable also defines backward_graph (see below) for create_graph=True.
     """
 
     differentiable = True
