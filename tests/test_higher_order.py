@@ -45,7 +45,7 @@ def test_the_ops_ported_code_needs_support_create_graph():
                      "GetItemFn", "GetItemGradFn", "CatFn", "StackFn", "WhereFn", "MatmulFn", "LinearFn", "SoftmaxFn",
                      "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn", "GELUFn",
                      "DropoutFn", "EmbeddingFn", "BatchNormFn", "Conv2dFn", "ConvInputGradFn", "ConvWeightGradFn",
-                     "MaxPool2dFn", "AvgPool2dFn"):
+                     "MaxPool2dFn", "AvgPool2dFn", "RNNFn"):
         assert expected in names, f"{expected} has no backward_graph"
 
 
@@ -123,7 +123,7 @@ def _f64(values, requires_grad=True):
 def test_grad_of_grad_of_cube_is_6x():
     x = _f64([-1.5, 0.5, 2.0])
     (g,) = fe.autograd.grad((x ** 3).sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.numpy() if not g.requires_grad else g.detach().numpy(), 3 * x.detach().numpy() ** 2)
+    np.testing.assert_allclose(g.detach().numpy(), 3 * x.detach().numpy() ** 2)
     (gg,) = fe.autograd.grad(g.sum(), x)
     np.testing.assert_allclose(gg.numpy(), 6 * x.detach().numpy())
     assert x.grad is None  # autograd.grad never touches .grad
@@ -367,6 +367,32 @@ def test_pooling_second_derivatives_match_torch():
         (hv,) = lib.autograd.grad((g * lib.tensor(v)).sum(), x)
         results.append(hv.numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_recurrent_hessian_vector_product_matches_torch(kind):
+    """A bidirectional two-layer LSTM / GRU (the fused kernel; its backward_graph recomputes the steps
+    with Tensor ops): the HVP with respect to every weight and the input."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    theirs_model = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True).double()
+    ours_model = getattr(fe.nn, kind)(3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
+    names = [n for n, _ in theirs_model.named_parameters()]
+    for name in names:
+        getattr(ours_model, name).data = fe.tensor(getattr(theirs_model, name).detach().numpy().copy())
+    x = rng.standard_normal((5, 2, 3))
+    vs = [rng.standard_normal(tuple(getattr(theirs_model, n).shape)) for n in names] + [rng.standard_normal(x.shape)]
+    results = []
+    for lib, model in ((fe, ours_model), (torch, theirs_model)):
+        xt = _f64(x) if lib is fe else torch.tensor(x, requires_grad=True)
+        params = [getattr(model, n) for n in names] + [xt]
+        out, _ = model(xt)
+        loss = (out * out.tanh()).sum()
+        grads = lib.autograd.grad(loss, params, create_graph=True)
+        dot = sum((g * lib.tensor(v)).sum() for g, v in zip(grads, vs))
+        results.append([t.detach().numpy() for t in lib.autograd.grad(dot, params)])
+    for name, a, b in zip(names + ["input"], *results):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10, err_msg=name)
 
 
 def test_newton_on_a_1d_function_converges_in_a_few_steps():
