@@ -45,7 +45,7 @@ def test_the_ops_ported_code_needs_support_create_graph():
                      "GetItemFn", "GetItemGradFn", "CatFn", "StackFn", "WhereFn", "MatmulFn", "LinearFn", "SoftmaxFn",
                      "CrossEntropyFn", "NLLLossFn", "MSELossFn", "L1LossFn", "BCEWithLogitsFn", "GELUFn",
                      "DropoutFn", "EmbeddingFn", "BatchNormFn", "Conv2dFn", "ConvInputGradFn", "ConvWeightGradFn",
-                     "MaxPool2dFn", "AvgPool2dFn", "RNNFn"):
+                     "MaxPool2dFn", "AvgPool2dFn", "RNNFn", "GeluSlopeFn"):
         assert expected in names, f"{expected} has no backward_graph"
 
 

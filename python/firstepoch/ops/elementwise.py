@@ -379,8 +379,7 @@ def _gelu_slope(x, approximate):
 
 
 class GeluSlopeFn(Function):
-    """d gelu / dx as an op of its own, so GELU has a second derivative (create_graph=True); its own
-    backward (the third derivative of gelu times grad) is not differentiable here."""
+    """d gelu / dx as an op of its own, so GELU has a second derivative (create_graph=True) and more."""
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
@@ -398,6 +397,19 @@ class GeluSlopeFn(Function):
             dd_inner = _SQRT_2_OVER_PI * 6 * k * x
             return grad * (1 - t * t) * (d_inner + 0.5 * x * (dd_inner - 2 * t * d_inner * d_inner)), None
         pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * pdf * (2 - x * x), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # backward's formulas with Tensor ops: no erf left, so every further derivative exists
+        x = ctx.parents[0]
+        if ctx.approximate == "tanh":
+            k = 0.044715
+            t = ((x + x * x * x * k) * _SQRT_2_OVER_PI).tanh()
+            d_inner = (x * x * (3 * k) + 1) * _SQRT_2_OVER_PI
+            dd_inner = x * (_SQRT_2_OVER_PI * 6 * k)
+            return grad * (1 - t * t) * (d_inner + x * 0.5 * (dd_inner - t * d_inner * d_inner * 2)), None
+        pdf = (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
         return grad * pdf * (2 - x * x), None
 
     gradcheck_cases = GELUFn.gradcheck_cases
