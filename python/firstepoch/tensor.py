@@ -215,8 +215,12 @@ class Tensor(TensorBase):
     def zero_grad(self):
         self._grad = None
 
-    def backward(self, grad=None, retain_graph=False):
-        _backward(self, grad, retain_graph)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """As torch.Tensor.backward: adds d(self)/d(leaf), weighted by gradient (implied ones for a
+        single-element tensor), into the .grad of each leaf (of inputs only, when given).
+        create_graph=True records the backward, so .grad has a graph (grad of grad: Hessian-vector
+        products); retain_graph defaults to create_graph."""
+        _backward(self, gradient, create_graph if retain_graph is None else retain_graph, create_graph, inputs)
 
     def register_hook(self, hook):
         """hook(grad) runs each time backward computes this tensor's gradient (a Tensor, as .grad);

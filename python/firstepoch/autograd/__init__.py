@@ -1,10 +1,12 @@
-"""Autograd: Function (an op's forward and backward side by side), grad modes, the engine, gradcheck
-and anomaly detection. The ops themselves live in firstepoch.ops, one file per family; each Function
-registers itself in REGISTRY when its module is imported (``import firstepoch`` imports them all).
+"""Autograd: Function (an op's forward and backward side by side), grad modes, the engine (and
+``grad``, as torch.autograd.grad), gradcheck, gradgradcheck and anomaly detection. The ops themselves
+live in firstepoch.ops, one file per family; each Function registers itself in REGISTRY when its
+module is imported (``import firstepoch`` imports them all).
 """
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .engine import grad
 from .function import REGISTRY, Context, Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 
-__all__ = ["Function", "Context", "REGISTRY", "gradcheck", "no_grad", "enable_grad", "is_grad_enabled",
-           "set_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+__all__ = ["Function", "Context", "REGISTRY", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
+           "is_grad_enabled", "set_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]

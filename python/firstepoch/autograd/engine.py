@@ -3,6 +3,9 @@
 A tensor made by an op holds that op's Context in ``_ctx``; the context holds the op (``fn``), its
 inputs (``parents``) and what forward saved. Leaves have ``_ctx = None`` and collect ``.grad``.
 The walk is iterative (an explicit stack), so a chain of 100,000 ops needs no Python recursion.
+backward(create_graph=True), backward(inputs=...) and grad() (torch.autograd.grad) take a second, general
+walk (run_backward): with create_graph the gradients are Tensors and each op's backward_graph records
+the backward, so a gradient can be differentiated again (Hessian-vector products, Newton's method).
 Backward may run in several threads at once, into shared leaves: each addition into a .grad holds
 _grad_lock, so no thread's contribution is lost (as PyTorch's AccumulateGrad holds a mutex).
 """
@@ -14,6 +17,7 @@ import numpy as np
 
 from . import function as _function
 from .anomaly import check_backward as _check_anomaly
+from .grad_mode import _GradMode
 from .grad_mode import modes as _modes
 
 # Gradient hooks of tensors (Tensor.register_hook / retain_grad): id(tensor) -> [weakref, hooks, retains].
@@ -179,8 +183,20 @@ def topological_order(root):
     return order
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Adds d(root)/d(leaf), weighted by grad, into the .grad of every leaf that requires grad."""
+def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=None):
+    """Adds d(root)/d(leaf), weighted by grad, into the .grad of every leaf that requires grad.
+
+    create_graph=True records the backward itself (gradients flow as Tensors through each op's
+    backward_graph), so the .grad it leaves has a graph of its own; inputs (a sequence of Tensors):
+    accumulate into those only. Both take the general walk (run_backward); the plain call keeps the
+    fast loop below."""
+    if create_graph or inputs is not None:
+        if inputs is not None:
+            inputs = _as_tensor_list(inputs, "backward", "inputs")
+            if not inputs:
+                raise RuntimeError("backward: inputs must be None or a non-empty sequence of Tensors")
+        run_backward([root], [grad], retain_graph, create_graph, inputs, allow_unused=True, accumulate=True)
+        return
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph to differentiate "
                            "(create the inputs with requires_grad=True, outside no_grad())")
@@ -250,3 +266,238 @@ def backward(root, grad=None, retain_graph=False):
         in_grads = pg = g = None
         if not retain_graph:
             ctx.saved_tensors = None  # frees the arrays forward saved; a second pass raises above
+
+
+# ---- the general walk: create_graph, backward(inputs=...) and autograd.grad -----------------------
+# Off the hot path: the plain loss.backward() above never comes here. With create_graph=True the
+# gradients are Tensors and each op's backward_graph(ctx, grad) computes its input gradients with
+# recorded Tensor ops, so the gradients have a graph of their own (a Hessian-vector product is the
+# gradient of a gradient). Without it, the arrays and fn.backward of the fast loop.
+
+def _as_tensor_list(x, fn, name):
+    """x (a Tensor or a sequence of Tensors) as a list of Tensors, or a TypeError naming it."""
+    if isinstance(x, _function.TensorBase):
+        return [x]
+    try:
+        items = list(x)
+    except TypeError:
+        raise TypeError(f"{fn}: {name} must be a Tensor or a sequence of Tensors, got {type(x).__name__}") from None
+    for i, t in enumerate(items):
+        if not isinstance(t, _function.TensorBase):
+            raise TypeError(f"{fn}: {name}[{i}] must be a Tensor, got {type(t).__name__}")
+    return items
+
+
+def _topological_order_many(roots):
+    """topological_order over several roots at once: each node once, after all of its inputs."""
+    order = []
+    expanded = set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in expanded:
+                continue
+            expanded.add(id(node))
+            stack.append((node, True))
+            ctx = node._ctx
+            if ctx is not None:
+                for p, need in reversed(list(zip(ctx.parents, ctx.needs_input_grad))):
+                    if need and id(p) not in expanded:
+                        stack.append((p, False))
+    return order
+
+
+def _root_grad(root, index, grad, create_graph, fn):
+    """The gradient a walk starts from at root: an array, or a Tensor under create_graph (a given
+    Tensor as it is, so a gradient can flow into it too)."""
+    data = root._data
+    if grad is None:
+        if data.size != 1:
+            raise RuntimeError(f"{fn}: grad can be implicitly created only for scalar outputs; output {index} has "
+                               f"shape {data.shape}: pass its gradient")
+        g = np.ones_like(data)
+        return _grad_tensor(g) if create_graph else g
+    arr = np.asarray(getattr(grad, "_data", grad))
+    if arr.shape != data.shape:
+        raise RuntimeError(f"{fn}: mismatch in shape: the gradient of output {index} has shape {arr.shape}, the "
+                           f"output has shape {data.shape}")
+    if create_graph and isinstance(grad, _function.TensorBase) and arr.dtype == data.dtype:
+        return grad
+    arr = arr.astype(data.dtype, copy=False)
+    return _grad_tensor(arr) if create_graph else arr
+
+
+def _clone(g):
+    """A gradient Tensor of its own (no memory shared with another gradient), its graph kept."""
+    if g.requires_grad:
+        return g * 1.0  # a recorded op that writes new memory (the engine imports no op)
+    return _grad_tensor(g._data.copy())
+
+
+def _store(node, g, create_graph):
+    """Accumulates g into node.grad: in place for arrays (as the fast loop); out of place under
+    create_graph (as PyTorch: .grad = .grad + g), so the graph of both terms is kept."""
+    with _grad_lock:
+        if not create_graph:
+            _accumulate(node, g, False)
+        elif node._grad is None:
+            node._grad = _clone(g)
+        else:
+            node._grad = node._grad + g
+
+
+def _run_hooks_graph(node, g):
+    """_run_hooks under create_graph: the hooks see the gradient Tensor itself, graph included."""
+    entry = _tensor_hooks.get(id(node))
+    if entry is None or entry[0]() is not node:
+        return g
+    for hook in entry[1]:
+        r = hook(g)
+        if r is not None:
+            if (not isinstance(r, _function.TensorBase) or r._data.shape != g._data.shape
+                    or r._data.dtype != g._data.dtype):
+                raise RuntimeError(f"a gradient hook returned {type(r).__name__} {getattr(r, 'shape', '')} for a "
+                                   f"{g._data.dtype} gradient of shape {g._data.shape}")
+            g = r
+    if entry[2] and node._ctx is not None:
+        _store(node, g, True)
+    return g
+
+
+def run_backward(roots, root_grads, retain_graph, create_graph, inputs, allow_unused, accumulate):
+    """The general walk from several roots. accumulate=True (backward): add into the .grad of the leaves
+    (of inputs only, when given); False (autograd.grad): return the gradients of inputs, .grad untouched.
+    Only the part of the graph that leads to inputs is walked. Returns the gradients (None: unused)."""
+    fname = "backward" if accumulate else "grad"
+    for i, r in enumerate(roots):
+        if not r.requires_grad:
+            raise RuntimeError(f"{fname}: element {i} of the outputs does not require grad and has no graph to "
+                               "differentiate (create the inputs with requires_grad=True, outside no_grad())")
+    grads = {}
+    for i, (r, g) in enumerate(zip(roots, root_grads)):
+        g = _root_grad(r, i, g, create_graph, fname)
+        k = id(r)
+        grads[k] = grads[k] + g if k in grads else g
+    order = _topological_order_many(roots)
+    targets = live = captured = None
+    if inputs is not None:
+        targets = {}
+        for i, t in enumerate(inputs):
+            if not t.requires_grad:
+                raise RuntimeError(f"{fname}: inputs[{i}] (shape {t._data.shape}) does not require grad, so no "
+                                   "gradient flows to it")
+            targets.setdefault(id(t), []).append(i)
+        live = set()  # the nodes a gradient must pass to reach one of inputs
+        for node in order:  # each after its inputs
+            k = id(node)
+            ctx = node._ctx
+            if k in targets or (ctx is not None and any(
+                    need and id(p) in live for p, need in zip(ctx.parents, ctx.needs_input_grad))):
+                live.add(k)
+        captured = [None] * len(inputs)
+    hooks = _tensor_hooks
+    modes = _modes()
+    with _GradMode(create_graph):  # hooks and backward_graph record only under create_graph
+        for i in range(len(order) - 1, -1, -1):
+            node = order[i]
+            key = id(node)
+            g = grads.pop(key, None)
+            if g is None or (live is not None and key not in live):
+                continue
+            if hooks and key in hooks:
+                g = _run_hooks_graph(node, g) if create_graph else _run_hooks(node, g)
+            ctx = node._ctx
+            if targets is not None:
+                if key in targets:
+                    if accumulate:
+                        _store(node, g, create_graph)
+                    else:
+                        for j in targets[key]:
+                            captured[j] = g
+            elif ctx is None and accumulate:
+                _store(node, g, create_graph)
+            if ctx is None:
+                continue
+            fn = ctx.fn
+            if getattr(ctx, "saved_tensors", ()) is None:
+                raise RuntimeError(
+                    f"{fname}: trying to backward through the graph a second time (at {fn.__name__}); "
+                    "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
+                    "first backward if you need to call it twice.")
+            # (the fast loop's check of saved inputs changed in place belongs here too, before either call)
+            if create_graph:
+                if fn.backward_graph is None:
+                    raise RuntimeError(f"{fn.__name__} does not support create_graph=True (its backward is not "
+                                       "differentiable here)")
+                in_grads = fn.backward_graph(ctx, g)
+            else:
+                prof = modes.profiler
+                in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if modes.anomaly_enabled:
+                _check_anomaly(fn, ctx, [getattr(x, "_data", x) for x in in_grads])
+            needs = ctx.needs_input_grad
+            parents = ctx.parents
+            for j in range(min(len(in_grads), len(needs))):
+                pg = in_grads[j]
+                if pg is None or not needs[j]:
+                    continue
+                pkey = id(parents[j])
+                if live is not None and pkey not in live:
+                    continue
+                pd = pg._data if create_graph and isinstance(pg, _function.TensorBase) else pg
+                data = parents[j]._data
+                if (create_graph and pd is pg) or pd.shape != data.shape or pd.dtype != data.dtype:
+                    what = "backward_graph" if create_graph else "backward"
+                    raise RuntimeError(f"{fn.__name__}.{what} returned {type(pg).__name__} "
+                                       f"{getattr(pd, 'dtype', '')} of shape {getattr(pd, 'shape', '')} as the "
+                                       f"gradient of a {data.dtype} input of shape {data.shape}")
+                grads[pkey] = grads[pkey] + pg if pkey in grads else pg
+            in_grads = pg = g = None
+            if not retain_graph:
+                ctx.saved_tensors = None
+    if captured is None:
+        return None
+    for i, g in enumerate(captured):
+        if g is not None and not create_graph:
+            captured[i] = _grad_tensor(g.copy())  # its own memory: a gradient array may be shared
+        elif g is None and not allow_unused:
+            raise RuntimeError(f"grad: inputs[{i}] (shape {inputs[i]._data.shape}) appears to not have been used in "
+                               "the graph of the outputs. Set allow_unused=True if this is the desired behavior.")
+    return captured
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """As torch.autograd.grad: the gradients of outputs (weighted by grad_outputs; None implies ones for
+    a single-element output) with respect to each of inputs, as a tuple of Tensors, without touching
+    any .grad. create_graph=True gives gradients with a graph (differentiate them again: Hessian-vector
+    products); retain_graph defaults to create_graph. An input the outputs do not depend on is an error
+    unless allow_unused=True (its gradient is then None, or zeros with materialize_grads=True)."""
+    outputs = _as_tensor_list(outputs, "grad", "outputs")
+    inputs = _as_tensor_list(inputs, "grad", "inputs")
+    if not outputs or not inputs:
+        raise RuntimeError("grad: outputs and inputs must each be a Tensor or a non-empty sequence of Tensors")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, _function.TensorBase):
+        grad_outputs = [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: grad_outputs has {len(grad_outputs)} entries for {len(outputs)} outputs")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused to be None or True")
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs, allow_unused, accumulate=False)
+    if materialize_grads:
+        result = [_grad_tensor(np.zeros_like(t._data)) if g is None else g for g, t in zip(result, inputs)]
+    return tuple(result)

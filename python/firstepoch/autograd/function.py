@@ -55,10 +55,20 @@ class Function:
     backward receives the gradient of the output and returns one gradient (or None) per positional
     argument of forward, each with its input's shape and dtype. gradcheck_cases(rng) returns
     [(args, kwargs), ...] with float64 arrays standing for the tensor inputs; it is required for every
-    differentiable op (tests/test_gradcheck_registry.py runs them all).
+    differentiable op (tests/test_gradcheck_registry.py runs them all). An op whose backward is itself
+    differentiable also defines backward_graph (see below) for create_graph=True.
     """
 
     differentiable = True
+    # Optional: backward_graph(ctx, grad) -> like backward, but on Tensors, for create_graph=True
+    # (double backward: Hessian-vector products, Newton's method). grad is a Tensor that may carry a
+    # graph; the input gradients must be computed from it and from ctx.parents (the inputs as given,
+    # Tensors included) with recorded Tensor ops, recomputing what forward saved from the parents,
+    # never from saved arrays (a value rebuilt from an array is a constant: its derivative is lost).
+    # Values whose derivative is zero almost everywhere (a ReLU mask, sign(x)) may be constants.
+    # None: the op raises under create_graph=True. tests/test_higher_order.py checks each op that has
+    # one with gradgradcheck (finite differences of the first gradient).
+    backward_graph = None
     # What the profiler reports: the C++ kernel family the op calls ("numpy" for NumPy-only ops).
     kernel = "numpy"
 
@@ -139,6 +149,31 @@ def unbroadcast(grad, shape):
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
+
+
+def unbroadcast_graph(grad, shape):
+    """unbroadcast on a gradient Tensor (backward_graph): sum down to `shape`, recorded."""
+    shape = tuple(shape)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(tuple(range(extra)))
+    axes = tuple(i for i, d in enumerate(shape) if d == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axes, keepdim=True)
+    return grad.reshape(shape)
+
+
+def constant_like(value, grad):
+    """value (an array or number) as a Tensor that requires no grad, of grad's class and dtype unless
+    value is already an array of a floating dtype (for backward_graph: masks, weights, saved indices)."""
+    if isinstance(value, TensorBase):
+        return value
+    arr = np.asarray(value)
+    if arr.dtype.kind != "f":
+        arr = arr.astype(grad._data.dtype)
+    return type(grad)._wrap(arr, False)
 
 
 def product_backward_flops(ctx, forward_flops):

@@ -23,7 +23,7 @@ needs to allocate the output (the hyper-parameters, the output size, the channel
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, product_backward_flops
+from ..autograd.function import Context, Function, constant_like, product_backward_flops
 
 # The activations the convolution kernel applies to each output tile after the bias: a Conv2d followed
 # by one of these is one kernel call (nn.Sequential asks through nn.Conv2d.absorbs_activation).
@@ -117,6 +117,21 @@ class Conv2dFn(Function):
         return dx, dw, db, None, None, None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # dx and dW are each bilinear (in dy and W, in x and dy): ConvInputGradFn and ConvWeightGradFn,
+        # whose own gradients are the three convolutions again, so every order is differentiable
+        x, weight = (constant_like(t, grad) for t in ctx.parents[:2])
+        y = ctx.saved_tensors[2]
+        s, p, d, groups, has_bias = ctx.geom
+        if y is not None:  # the fused ReLU's mask: constant almost everywhere
+            grad = grad * constant_like(y > 0, grad)
+        needs = list(ctx.needs_input_grad) + [False] * 2
+        dx = ConvInputGradFn.apply(grad, weight, x.shape, s, p, d, groups) if needs[0] else None
+        dw = ConvWeightGradFn.apply(x, grad, weight.shape, s, p, d, groups) if needs[1] else None
+        db = grad.sum((0, 2, 3)) if has_bias and needs[2] else None
+        return dx, dw, db, None, None, None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((2, 4, 6, 5))
         return [((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3)), {"padding": 1}),
@@ -142,3 +157,87 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"and {tuple(weight.shape)}")
     y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
     return y.squeeze(2)
+
+
+# ---- the gradients of conv2d as ops of their own (create_graph=True: second and higher derivatives) ----
+
+class ConvInputGradFn(Function):
+    """dx of conv2d from (dy, weight): conv2d's backward for its input, as an op. Called as
+    ConvInputGradFn.apply(dy, weight, x_shape, stride, padding, dilation, groups). Bilinear: its gradient
+    for dy is conv2d(g, weight), for weight the weight gradient of conv2d at input g and output gradient dy."""
+
+    kernel = "conv"
+
+    @staticmethod
+    def forward(ctx, dy, weight, x_shape, stride, padding, dilation, groups):
+        ctx.save_for_backward(dy, weight)
+        ctx.geom = (tuple(x_shape), stride, padding, dilation, groups)
+        dx = np.empty(x_shape, dtype=dy.dtype)
+        placeholder = np.empty(x_shape, dtype=dy.dtype)  # x: read only for dW, which is not asked for
+        _C.conv2d_backward(placeholder, np.ascontiguousarray(weight), np.ascontiguousarray(dy), dx, None,
+                           pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation"), groups)
+        return dx
+
+    @staticmethod
+    def backward(ctx, grad):
+        dy, weight = ctx.saved_tensors
+        _, s, p, d, groups = ctx.geom
+        needs = ctx.needs_input_grad
+        ddy = Conv2dFn.forward(Context(), grad, weight, None, s, p, d, groups) if needs[0] else None
+        dweight = ConvWeightGradFn.forward(Context(), grad, dy, weight.shape, s, p, d, groups) if needs[1] else None
+        return ddy, dweight, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        dy, weight = (constant_like(t, grad) for t in ctx.parents[:2])
+        _, s, p, d, groups = ctx.geom
+        needs = ctx.needs_input_grad
+        ddy = Conv2dFn.apply(grad, weight, None, s, p, d, groups) if needs[0] else None
+        dweight = ConvWeightGradFn.apply(grad, dy, weight.shape, s, p, d, groups) if needs[1] else None
+        return ddy, dweight, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((3, 4, 3, 3)), (2, 4, 6, 5), 1, 1, 1, 1), {}),
+                ((rng.standard_normal((2, 4, 4, 3)), rng.standard_normal((4, 1, 3, 3)), (2, 4, 7, 6), 2, 1, 1, 4), {})]
+
+
+class ConvWeightGradFn(Function):
+    """dW of conv2d from (x, dy): conv2d's backward for its weight, as an op. Called as
+    ConvWeightGradFn.apply(x, dy, w_shape, stride, padding, dilation, groups). Bilinear: its gradient
+    for x is the input gradient of conv2d at output gradient dy and weight g, for dy conv2d(x, g)."""
+
+    kernel = "conv"
+
+    @staticmethod
+    def forward(ctx, x, dy, w_shape, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, dy)
+        ctx.geom = (tuple(w_shape), stride, padding, dilation, groups)
+        dw = np.empty(w_shape, dtype=dy.dtype)
+        placeholder = np.empty(w_shape, dtype=dy.dtype)  # weight: read only for dx, which is not asked for
+        _C.conv2d_backward(np.ascontiguousarray(x), placeholder, np.ascontiguousarray(dy), None, dw,
+                           pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation"), groups)
+        return dw
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, dy = ctx.saved_tensors
+        _, s, p, d, groups = ctx.geom
+        needs = ctx.needs_input_grad
+        dx = ConvInputGradFn.forward(Context(), dy, grad, x.shape, s, p, d, groups) if needs[0] else None
+        ddy = Conv2dFn.forward(Context(), x, grad, None, s, p, d, groups) if needs[1] else None
+        return dx, ddy, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, dy = (constant_like(t, grad) for t in ctx.parents[:2])
+        _, s, p, d, groups = ctx.geom
+        needs = ctx.needs_input_grad
+        dx = ConvInputGradFn.apply(dy, grad, x.shape, s, p, d, groups) if needs[0] else None
+        ddy = Conv2dFn.apply(x, grad, None, s, p, d, groups) if needs[1] else None
+        return dx, ddy, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((2, 3, 6, 5)), (3, 4, 3, 3), 1, 1, 1, 1), {}),
+                ((rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((2, 4, 4, 3)), (4, 1, 3, 3), 2, 1, 1, 4), {})]

@@ -5,7 +5,7 @@ No `_C` entry (one NumPy multiply); masks come from firstepoch.manual_seed's gen
 Reference: `firstepoch.reference.dropout` (`dropout_forward`, `dropout_backward`).
 """
 from .. import random as _random
-from ..autograd.function import Function
+from ..autograd.function import Function, constant_like
 
 
 class DropoutFn(Function):
@@ -25,6 +25,10 @@ class DropoutFn(Function):
     def backward(ctx, grad):
         (scale,) = ctx.saved_tensors
         return grad * scale, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad * constant_like(ctx.saved_tensors[0], grad), None, None
 
     @staticmethod
     def gradcheck_cases(rng):

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function, unbroadcast
+from ..autograd.function import Function, constant_like, unbroadcast, unbroadcast_graph
 
 
 def _shape(x):
@@ -33,6 +33,13 @@ def _broadcast_cases(rng):
     return [(_pair(rng), {}), (_pair(rng, (2, 1, 3), (4, 1)), {})]
 
 
+def _graph(input_grad):
+    """backward_graph of a one-input op from input_grad(grad, x) on Tensors (x: the input Tensor)."""
+    def backward_graph(ctx, grad):
+        return (input_grad(grad, ctx.parents[0]),)
+    return staticmethod(backward_graph)
+
+
 # ---- arithmetic ------------------------------------------------------------------------------------
 
 class AddFn(Function):
@@ -46,6 +53,12 @@ class AddFn(Function):
         sa, sb = ctx.shapes
         need_a, need_b = ctx.needs_input_grad
         return unbroadcast(grad, sa) if need_a else None, unbroadcast(grad, sb) if need_b else None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        sa, sb = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return unbroadcast_graph(grad, sa) if need_a else None, unbroadcast_graph(grad, sb) if need_b else None
 
     gradcheck_cases = staticmethod(_broadcast_cases)
 
@@ -61,6 +74,12 @@ class SubFn(Function):
         sa, sb = ctx.shapes
         need_a, need_b = ctx.needs_input_grad
         return unbroadcast(grad, sa) if need_a else None, unbroadcast(-grad, sb) if need_b else None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        sa, sb = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return unbroadcast_graph(grad, sa) if need_a else None, unbroadcast_graph(-grad, sb) if need_b else None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -80,6 +99,13 @@ class MulFn(Function):
         db = unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None
         return da, db
 
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = (constant_like(p, grad) for p in ctx.parents)
+        da = unbroadcast_graph(grad * b, a.shape) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(grad * a, b.shape) if ctx.needs_input_grad[1] else None
+        return da, db
+
     gradcheck_cases = staticmethod(_broadcast_cases)
 
 
@@ -94,6 +120,13 @@ class DivFn(Function):
         a, b = ctx.saved_tensors
         da = unbroadcast(grad / b, _shape(a)) if ctx.needs_input_grad[0] else None
         db = unbroadcast(-grad * a / (b * b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = (constant_like(p, grad) for p in ctx.parents)
+        da = unbroadcast_graph(grad / b, a.shape) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(-grad * a / (b * b), b.shape) if ctx.needs_input_grad[1] else None
         return da, db
 
     @staticmethod
@@ -118,6 +151,13 @@ class PowFn(Function):
         return grad * p * x ** (p - 1), None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        x, p = ctx.parents[0], ctx.p
+        if p == 0:  # d x**0 = 0 everywhere (x**-1 would make 0 * inf at x = 0), as PyTorch
+            return grad * 0.0, None
+        return grad * p * x ** (p - 1), None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = _positive(rng)
         return [((x, 2), {}), ((x, 0.5), {}), ((x, -1.5), {})]
@@ -137,6 +177,13 @@ class PowTensorFn(Function):
         a, b, out = ctx.saved_tensors
         da = unbroadcast(grad * b * a ** (b - 1), np.shape(a)) if ctx.needs_input_grad[0] else None
         db = unbroadcast(grad * out * np.log(a), np.shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = (constant_like(p, grad) for p in ctx.parents)
+        da = unbroadcast_graph(grad * b * a ** (b - 1), a.shape) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(grad * a ** b * a.log(), b.shape) if ctx.needs_input_grad[1] else None
         return da, db
 
     @staticmethod
@@ -169,6 +216,14 @@ class _Pointwise(Function, register=False):
         return [((cls.sample(rng),), {})]
 
 
+def _sigmoid_slope(s):
+    return s * (1 - s)
+
+
+def _tanh_slope(t):
+    return 1 - t * t
+
+
 def _stable_sigmoid(x):
     """1 / (1 + exp(-x)) with exp of a non-positive number only: no overflow at either end."""
     e = np.exp(-np.abs(x))
@@ -178,31 +233,37 @@ def _stable_sigmoid(x):
 class NegFn(_Pointwise):
     compute = staticmethod(np.negative)
     input_grad = staticmethod(lambda grad, out: -grad)
+    backward_graph = _graph(lambda grad, x: -grad)
 
 
 class ExpFn(_Pointwise):
     compute = staticmethod(np.exp)
     input_grad = staticmethod(lambda grad, out: grad * out)  # d exp(x) = exp(x)
+    backward_graph = _graph(lambda grad, x: grad * x.exp())
 
 
 class LogFn(_Pointwise):
     compute, keeps_output, sample = staticmethod(np.log), False, staticmethod(_positive)
     input_grad = staticmethod(lambda grad, x: grad / x)
+    backward_graph = _graph(lambda grad, x: grad / x)
 
 
 class SqrtFn(_Pointwise):
     compute, sample = staticmethod(np.sqrt), staticmethod(_positive)
     input_grad = staticmethod(lambda grad, out: grad / (2 * out))
+    backward_graph = _graph(lambda grad, x: grad / (x.sqrt() * 2))
 
 
 class AbsFn(_Pointwise):
     """|x|; the gradient at 0 is taken as 0 (as PyTorch does)."""
     compute, keeps_output = staticmethod(np.abs), False
     input_grad = staticmethod(lambda grad, x: grad * np.sign(x))
+    backward_graph = _graph(lambda grad, x: grad * constant_like(np.sign(x._data), grad))  # sign: constant a.e.
 
 
 class ReLUFn(_Pointwise):
     input_grad = staticmethod(lambda grad, out: grad * (out > 0))
+    backward_graph = _graph(lambda grad, x: grad * constant_like(x._data > 0, grad))  # the mask: constant a.e.
 
     @staticmethod
     def forward(ctx, x):  # _Pointwise.forward written out, no compute: the commonest activation skips two calls
@@ -214,12 +275,14 @@ class ReLUFn(_Pointwise):
 class SigmoidFn(_Pointwise):
     compute = staticmethod(_stable_sigmoid)
     input_grad = staticmethod(lambda grad, out: grad * out * (1 - out))
+    backward_graph = _graph(lambda grad, x: grad * _sigmoid_slope(x.sigmoid()))
     sample = staticmethod(lambda rng: _off_kinks(rng) * 3)
 
 
 class TanhFn(_Pointwise):
     compute = staticmethod(np.tanh)
     input_grad = staticmethod(lambda grad, out: grad * (1 - out * out))
+    backward_graph = _graph(lambda grad, x: grad * _tanh_slope(x.tanh()))
 
 
 class SoftplusFn(_Pointwise):
@@ -228,6 +291,7 @@ class SoftplusFn(_Pointwise):
     compute = staticmethod(lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
     keeps_output = False
     input_grad = staticmethod(lambda grad, x: grad * _stable_sigmoid(x).astype(grad.dtype, copy=False))
+    backward_graph = _graph(lambda grad, x: grad * x.sigmoid())
     sample = SigmoidFn.sample
 
 
@@ -244,6 +308,11 @@ class LeakyReLUFn(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * np.where(x > 0, 1.0, ctx.slope).astype(grad.dtype), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]._data
+        return grad * constant_like(np.where(x > 0, 1.0, ctx.slope).astype(x.dtype), grad), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -287,17 +356,63 @@ class GELUFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
-            t = np.tanh(inner)
-            d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner), None
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return grad * (_normal_cdf(x) + x * pdf), None
+        return grad * _gelu_slope(x, ctx.approximate), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad * GeluSlopeFn.apply(ctx.parents[0], ctx.approximate), None
 
     @staticmethod
     def gradcheck_cases(rng):
         return [((_off_kinks(rng),), {"approximate": "none"}), ((_off_kinks(rng),), {"approximate": "tanh"})]
+
+
+def _gelu_slope(x, approximate):
+    """d gelu / dx."""
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+        t = np.tanh(inner)
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+    return _normal_cdf(x) + x * pdf
+
+
+class GeluSlopeFn(Function):
+    """d gelu / dx as an op of its own, so GELU has a second derivative (create_graph=True) and more."""
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        return _gelu_slope(x, approximate)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = 0.044715
+            t = np.tanh(_SQRT_2_OVER_PI * (x + k * x ** 3))
+            d_inner = _SQRT_2_OVER_PI * (1 + 3 * k * x * x)
+            dd_inner = _SQRT_2_OVER_PI * 6 * k * x
+            return grad * (1 - t * t) * (d_inner + 0.5 * x * (dd_inner - 2 * t * d_inner * d_inner)), None
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * pdf * (2 - x * x), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # backward's formulas with Tensor ops: no erf left, so every further derivative exists
+        x = ctx.parents[0]
+        if ctx.approximate == "tanh":
+            k = 0.044715
+            t = ((x + x * x * x * k) * _SQRT_2_OVER_PI).tanh()
+            d_inner = (x * x * (3 * k) + 1) * _SQRT_2_OVER_PI
+            dd_inner = x * (_SQRT_2_OVER_PI * 6 * k)
+            return grad * (1 - t * t) * (d_inner + x * 0.5 * (dd_inner - t * d_inner * d_inner * 2)), None
+        pdf = (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+        return grad * pdf * (2 - x * x), None
+
+    gradcheck_cases = GELUFn.gradcheck_cases
 
 
 class ClipFn(Function):
@@ -321,6 +436,17 @@ class ClipFn(Function):
         return grad * mask, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]._data
+        low, high = ctx.bounds
+        mask = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            mask &= x >= low
+        if high is not None:
+            mask &= x <= high
+        return grad * constant_like(mask, grad), None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.uniform(-2, 2, (4, 5))
         x[np.abs(np.abs(x) - 1) < 0.05] = 0.3  # stay off the kinks
@@ -338,6 +464,10 @@ class CastFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.dtype), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return CastFn.apply(grad, ctx.dtype), None
 
     @staticmethod
     def gradcheck_cases(rng):

@@ -6,7 +6,8 @@ No `_C` entry: a gather and a scatter-add in NumPy. Reference: `firstepoch.refer
 """
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, constant_like
+from .shape import GetItemGradFn
 
 
 def check_indices(indices, num_embeddings):
@@ -43,6 +44,16 @@ class EmbeddingFn(Function):
         np.add.at(dweight, ctx.indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
         if ctx.padding_idx is not None:
             dweight[ctx.padding_idx] = 0
+        return dweight, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # the scatter-add of backward is the gradient op of weight[indices]: GetItemGradFn
+        dweight = GetItemGradFn.apply(grad, ctx.weight_shape, (ctx.indices,))
+        if ctx.padding_idx is not None:
+            rows = np.ones((ctx.weight_shape[0], 1), dtype=grad.dtype)
+            rows[ctx.padding_idx] = 0
+            dweight = dweight * constant_like(rows, grad)
         return dweight, None, None
 
     @staticmethod

@@ -15,7 +15,7 @@
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, product_backward_flops, unbroadcast
+from ..autograd.function import Function, constant_like, product_backward_flops, unbroadcast, unbroadcast_graph
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -218,6 +218,22 @@ class MatmulFn(Function):
         return da, db
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # backward's formulas on Tensors: dA = dC @ B^T, dB = A^T @ dC (1-D operands as a row / a column)
+        a, b = (constant_like(p, grad) for p in ctx.parents)
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        g = grad.reshape(grad.shape[:-1] + (1,) + grad.shape[-1:]) if a.ndim == 1 else grad
+        if b.ndim == 1:
+            g = g.reshape(g.shape + (1,))
+        da = db = None
+        if ctx.needs_input_grad[0]:
+            da = unbroadcast_graph(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            db = unbroadcast_graph(a2.transpose(-1, -2) @ g, b2.shape).reshape(b.shape)
+        return da, db
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((3, 4)), rng.standard_normal((4, 5))), {}),
                 ((rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2))), {}),
@@ -326,6 +342,24 @@ class LinearFn(Function):
             _C.gemm(g, vx, dw, trans_a=True, trans_b=tx)  # (N, out).T @ (N, in)
         if ctx.has_bias and needs[2]:
             db = np.add.reduce(g, axis=0)
+        return dx, dw, db, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, weight = ctx.parents[0], constant_like(ctx.parents[1], grad)
+        out = ctx.saved_tensors[2]
+        g = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
+        if out is not None:  # the fused ReLU's mask: constant almost everywhere
+            g = g * constant_like(out > 0, grad)
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            dx = (g @ weight).reshape(ctx.in_shape)
+        if needs[1]:
+            x2 = constant_like(x, grad)
+            dw = g.transpose(0, 1) @ x2.reshape(-1, weight.shape[1])
+        if ctx.has_bias and needs[2]:
+            db = g.sum(0)
         return dx, dw, db, None
 
     @staticmethod

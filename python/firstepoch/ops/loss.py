@@ -16,7 +16,7 @@ arguments, reduction included), and NumPy forms of the others.
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, TensorBase
+from ..autograd.function import Function, TensorBase, constant_like
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -119,6 +119,32 @@ class CrossEntropyFn(Function):
         return d, None, None, None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # The kernel's backward on Tensors (see the module doc), with p = softmax(logits) recomputed:
+        # dlogits_i = g_i * (p_i * A_i - B_i); A and B depend only on targets and weights (constants).
+        logits, target = ctx.parents[0], ctx.saved_tensors[2]
+        weight, ignore_index, reduction, eps, denom = ctx.args
+        n, c = logits.shape
+        dt = logits.dtype
+        w = np.ones(c, dt) if weight is None else np.asarray(weight, dt)
+        keep = target != ignore_index
+        t = np.where(keep, target, 0)
+        wt = np.where(keep, w[t], 0).astype(dt)
+        a = (1 - eps) * wt + eps * w.sum() / c * keep
+        b = np.zeros((n, c), dt)
+        b[np.arange(n), t] = (1 - eps) * wt
+        b += eps / c * keep[:, None] * w[None, :]
+        if reduction == "none":
+            g = grad.reshape(n, 1)
+        elif reduction == "sum" or not denom:
+            g = grad if reduction == "sum" else grad * float("nan")  # no rows counted: nan, as backward
+        else:
+            g = grad / float(denom)
+        p = logits.softmax(-1)
+        dlogits = g * (p * constant_like(a[:, None].astype(dt), grad) - constant_like(b, grad))
+        return dlogits, None, None, None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         logits = rng.standard_normal((5, 4))
         target = np.array([0, 3, 1, 1, 2])
@@ -161,6 +187,17 @@ class NLLLossFn(Function):
         return d, None, None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        shape, t, wt, reduction, denom = ctx.args
+        picked = np.zeros(shape, dtype=wt.dtype)
+        picked[np.arange(shape[0]), t] = -wt
+        if reduction == "none":
+            grad = grad.reshape(shape[0], 1)
+        elif reduction == "mean":
+            grad = grad / float(denom) if denom else grad * 0.0
+        return grad * constant_like(picked, grad), None, None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])), {}),
                 ((rng.standard_normal((4, 3)), np.array([0, -100, 1, 2])), {"reduction": "sum"})]
@@ -185,6 +222,15 @@ def _difference_grads(ctx, g):
     return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
 
 
+def _difference_grads_graph(ctx, g):
+    """_difference_grads on a gradient Tensor (backward_graph)."""
+    if ctx.reduction == "mean":
+        g = g / g.numel()
+    dx = g if g.dtype == ctx.dtypes[0] else g.to(ctx.dtypes[0])
+    dy = -g
+    return dx, dy if dy.dtype == ctx.dtypes[1] else dy.to(ctx.dtypes[1]), None
+
+
 class MSELossFn(Function):
     @staticmethod
     def forward(ctx, x, y, reduction="mean"):
@@ -195,6 +241,11 @@ class MSELossFn(Function):
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
         return _difference_grads(ctx, 2 * diff * grad)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = (constant_like(p, grad) for p in ctx.parents[:2])
+        return _difference_grads_graph(ctx, (x - y) * grad * 2)
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -212,6 +263,11 @@ class L1LossFn(Function):
     def backward(ctx, grad):
         (diff,) = ctx.saved_tensors
         return _difference_grads(ctx, np.sign(diff) * grad)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        (diff,) = ctx.saved_tensors  # sign(diff): constant almost everywhere
+        return _difference_grads_graph(ctx, grad * constant_like(np.sign(diff), grad))
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -249,6 +305,18 @@ class BCEWithLogitsFn(Function):
         if reduction == "mean" and z.size:
             grad = grad / z.size
         return (dz * grad).astype(z.dtype, copy=False), (dy * grad).astype(y.dtype, copy=False), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        z, y = (constant_like(p, grad) for p in ctx.parents[:2])
+        pw, _, reduction = ctx.args
+        pw = constant_like(np.asarray(pw, z.dtype), grad)
+        if reduction == "mean" and z.numel():
+            grad = grad / z.numel()
+        needs = ctx.needs_input_grad
+        dz = ((1 - y) - (1 + (pw - 1) * y) * (1 - z.sigmoid())) * grad if needs[0] else None
+        dy = (-z + (pw - 1) * (-z).softplus()) * grad if needs[1] else None
+        return dz, dy, None, None
 
     @staticmethod
     def gradcheck_cases(rng):

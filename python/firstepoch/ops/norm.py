@@ -13,7 +13,7 @@ formulas in NumPy, arguments in the same order (x, gamma, beta, then mean, invst
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
+from ..autograd.function import Function, constant_like
 
 
 def _as_ncl(x):
@@ -65,6 +65,7 @@ class BatchNormFn(Function):
             _C.batch_norm_eval_forward(x3, gamma, beta, mean, invstd, y)
         ctx.save_for_backward(x3, gamma, mean, invstd)
         ctx.training = training
+        ctx.eps = eps
         ctx.shape = x.shape
         return y_out
 
@@ -80,6 +81,41 @@ class BatchNormFn(Function):
         dbeta = np.empty(C, x3.dtype) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
         _C.batch_norm_backward(dy, x3, gamma, mean, invstd, None if dx is None else dx.reshape(x3.shape), dgamma,
                                dbeta, ctx.training)
+        return dx, dgamma, dbeta, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # backward's formulas on Tensors, the batch statistics recomputed from x (in training they
+        # depend on x); per channel, with sums over (N, L):
+        #   dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat)),  dgamma = sum(g * xhat),  dbeta = sum(g)
+        # (in evaluation: dx = gamma * invstd * g, the running statistics constants)
+        x3_saved, _, mean_saved, invstd_saved = ctx.saved_tensors
+        n, c, length = x3_saved.shape
+        parents = ctx.parents
+        needs = list(ctx.needs_input_grad) + [False] * 3
+        x3 = constant_like(parents[0], grad).reshape(n, c, length)
+        g = grad.reshape(n, c, length)
+        axes = (0, 2)
+        if ctx.training and n * length:
+            centered = x3 - x3.mean(axes, keepdim=True)
+            invstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+            xhat = centered * invstd
+        else:  # evaluation (or an empty batch): constant statistics
+            invstd = constant_like(invstd_saved.reshape(1, c, 1), grad)
+            xhat = (x3 - constant_like(mean_saved.reshape(1, c, 1), grad)) * invstd
+        gamma = parents[1] if len(parents) > 1 else None
+        scale = invstd if gamma is None else constant_like(gamma, grad).reshape(1, c, 1) * invstd
+        dx = dgamma = dbeta = None
+        if needs[0]:
+            if ctx.training and n * length:
+                dx = scale * (g - g.mean(axes, keepdim=True) - xhat * (g * xhat).mean(axes, keepdim=True))
+            else:
+                dx = scale * g
+            dx = dx.reshape(ctx.shape)
+        if gamma is not None and needs[1]:
+            dgamma = (g * xhat).sum(axes)
+        if needs[2]:
+            dbeta = g.sum(axes)
         return dx, dgamma, dbeta, None, None, None, None, None
 
     @staticmethod

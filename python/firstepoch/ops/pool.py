@@ -15,6 +15,7 @@ import numpy as np
 from .. import _C
 from ..autograd.function import Function
 from .conv import out_size, pair
+from .shape import GetItemGradFn
 
 
 def _pool_args(x_shape, kernel_size, stride, padding, dilation, name):
@@ -56,6 +57,17 @@ class MaxPool2dFn(Function):
         return dx, None, None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # backward is a scatter-add of dy at the argmax positions (constant almost everywhere)
+        (argmax,) = ctx.saved_tensors
+        shape = ctx.args[0]
+        planes, hw = shape[0] * shape[1], shape[2] * shape[3]
+        a = argmax.reshape(planes, -1)
+        keep = (a >= 0).reshape(-1)
+        to = (np.arange(planes)[:, None] * hw + a).reshape(-1)[keep]
+        return _scatter_graph(grad, np.flatnonzero(keep), to, shape), None, None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64) * 0.01  # distinct: no ties
         return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1}), ((x, (2, 3)), {"stride": 1, "dilation": (2, 1)})]
@@ -81,9 +93,31 @@ class AvgPool2dFn(Function):
         return dx, None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # backward adds dy / (kh * kw) to each input of the window (padding taking its share): a
+        # scatter-add over the (output, input) pairs of the windows
+        shape, k, s, p = ctx.args
+        N, C, H, W = shape
+        OH, OW = grad.shape[2:]
+        oh, ow, i, j = np.meshgrid(np.arange(OH), np.arange(OW), np.arange(k[0]), np.arange(k[1]), indexing="ij")
+        h, w = oh * s[0] + i - p[0], ow * s[1] + j - p[1]
+        inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)
+        planes = np.arange(N * C)[:, None]
+        frm = (planes * (OH * OW) + (oh * OW + ow)[inside][None, :]).reshape(-1)
+        to = (planes * (H * W) + (h * W + w)[inside][None, :]).reshape(-1)
+        return _scatter_graph(grad / (k[0] * k[1]), frm, to, shape), None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((2, 3, 7, 6))
         return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1})]
+
+
+def _scatter_graph(grad, frm, to, shape):
+    """dx (of `shape`) with grad's flat entries frm added at dx's flat entries to, as recorded ops
+    (indexing, and its gradient op GetItemGradFn): the backward of a pooling on Tensors."""
+    picked = grad.reshape(-1)[frm]
+    return GetItemGradFn.apply(picked, (int(np.prod(shape)),), (to,)).reshape(shape)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):

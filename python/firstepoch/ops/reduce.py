@@ -1,7 +1,7 @@
 """Reductions over `dim` (an int, a tuple, or None for all), with keepdim."""
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, constant_like
 
 
 def _expand(grad, shape, dim, keepdim):
@@ -13,6 +13,25 @@ def _expand(grad, shape, dim, keepdim):
     for d in dims:
         grad = np.expand_dims(grad, d)
     return grad
+
+
+def _expand_graph(grad, shape, dim, keepdim):
+    """_expand on a gradient Tensor (backward_graph): grad reshaped to keepdim form, recorded."""
+    if dim is None:
+        kept = (1,) * len(shape)
+    elif keepdim:
+        return grad
+    else:
+        dims = {d % len(shape) for d in ((dim,) if isinstance(dim, int) else dim)}
+        kept = tuple(1 if i in dims else s for i, s in enumerate(shape))
+    return grad if grad.shape == kept else grad.reshape(kept)
+
+
+def _broadcast_graph(grad, shape):
+    """grad broadcast to shape as a recorded op (adding zeros: its backward sums back)."""
+    if grad.shape == tuple(shape):
+        return grad
+    return grad + constant_like(np.zeros(shape, dtype=grad.dtype), grad)
 
 
 def _count(shape, dim):
@@ -32,6 +51,10 @@ class SumFn(Function):
     def backward(ctx, grad):
         g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim)
         return np.broadcast_to(g, ctx.shape).copy(), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return _broadcast_graph(_expand_graph(grad, ctx.shape, ctx.dim, ctx.keepdim), ctx.shape), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -55,6 +78,12 @@ class MeanFn(Function):
             return np.zeros(ctx.shape, dtype=grad.dtype), None, None
         g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim) / n
         return np.broadcast_to(g, ctx.shape).astype(grad.dtype), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        n = _count(ctx.shape, ctx.dim)
+        g = _expand_graph(grad, ctx.shape, ctx.dim, ctx.keepdim)
+        return _broadcast_graph(g * 0.0 if n == 0 else g / n, ctx.shape), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -90,6 +119,12 @@ class VarFn(Function):
             return (scale * centered * g).astype(centered.dtype, copy=False), None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        centered = x - MeanFn.apply(x, ctx.dim, True)
+        return centered * (2.0 / ctx.denom) * _expand_graph(grad, ctx.shape, ctx.dim, ctx.keepdim), None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((3, 4))
         return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "unbiased": False}),
@@ -122,6 +157,14 @@ class _Extreme(Function, register=False):
         mask = (x == o)
         count = mask.sum(axis=ctx.dim, keepdims=True)
         return (mask * g / count).astype(grad.dtype), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # the share of each entry is constant almost everywhere: only grad carries a graph
+        x, out = ctx.saved_tensors
+        mask = x == _expand(out, ctx.shape, ctx.dim, ctx.keepdim)
+        share = (mask / mask.sum(axis=ctx.dim, keepdims=True)).astype(x.dtype)
+        return _expand_graph(grad, ctx.shape, ctx.dim, ctx.keepdim) * constant_like(share, grad), None, None
 
 
 class MaxFn(_Extreme):
@@ -159,6 +202,13 @@ class TakeAlongDimFn(Function):
         dx = np.zeros(ctx.shape, dtype=grad.dtype)
         np.put_along_axis(dx, ctx.index, g, axis=ctx.dim)
         return dx, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        picked = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.put_along_axis(picked, ctx.index, 1, axis=ctx.dim)
+        g = grad if ctx.keepdim else _expand_graph(grad, ctx.shape, ctx.dim, False)
+        return g * constant_like(picked, grad), None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):

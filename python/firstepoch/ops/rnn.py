@@ -23,7 +23,9 @@ differentiable indexing op, so gradients reach h_n and c_n too.
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
+from ..autograd.engine import grad as _autograd_grad
+from ..autograd.function import Function, constant_like
+from .shape import StackFn
 
 MODES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}  # mode -> gates per hidden unit
 
@@ -89,6 +91,21 @@ class RNNFn(Function):
         return dx, dw_ih, dw_hh, db_ih, db_hh, dh0 if needs[5] else None, dc0 if needs[6] else None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # The kernel's steps recomputed with recorded Tensor ops (_rnn_graph), then differentiated with
+        # create_graph: the gradients keep their dependence on every input (and on grad).
+        parents = ctx.parents
+        tensors = [constant_like(p, grad) if p is not None else None for p in parents[:7]]
+        wanted = [i for i in range(7) if ctx.needs_input_grad[i] and parents[i] is not None]
+        packed = _rnn_graph(*tensors, *ctx.args[:2])
+        found = _autograd_grad(packed, [tensors[i] for i in wanted], grad, retain_graph=True, create_graph=True,
+                               allow_unused=True)
+        grads = [None] * 9
+        for i, g in zip(wanted, found):
+            grads[i] = g
+        return tuple(grads)
+
+    @staticmethod
     def gradcheck_cases(rng):
         T, N, I, H = 3, 2, 3, 2
         cases = []
@@ -105,6 +122,44 @@ class RNNFn(Function):
                 cases.append(((x, w_ih, w_hh, b[0], b[1], h0, c0, mode, reverse), {}))
             cases.append(((x[:1], w_ih, w_hh, None, b[1], h0, c0, mode, False), {}))  # one step, one bias
         return cases
+
+
+def _rnn_graph(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse):
+    """RNNFn's packed output computed step by step with Tensor ops (for its backward_graph): the same
+    formulas as reference/rnn.py, each step recorded."""
+    T, N = x.shape[0], x.shape[1]
+    H = w_hh.shape[1]
+    zeros = constant_like(np.zeros((N, H), dtype=x.dtype), x)
+    h = zeros if h0 is None else h0
+    c = zeros if c0 is None and mode == "lstm" else c0
+    w_ih_t, w_hh_t = w_ih.transpose(0, 1), w_hh.transpose(0, 1)
+    outputs = [None] * T
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        gi = x[t] @ w_ih_t
+        if b_ih is not None:
+            gi = gi + b_ih
+        gh = h @ w_hh_t
+        if b_hh is not None:
+            gh = gh + b_hh
+        if mode == "lstm":
+            gates = gi + gh
+            i, f, g, o = (gates[:, k * H:(k + 1) * H] for k in range(4))
+            c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+            h = o.sigmoid() * c.tanh()
+        elif mode == "gru":
+            r = (gi[:, :H] + gh[:, :H]).sigmoid()
+            z = (gi[:, H:2 * H] + gh[:, H:2 * H]).sigmoid()
+            n = (gi[:, 2 * H:] + r * gh[:, 2 * H:]).tanh()
+            h = (1 - z) * n + z * h
+        else:
+            pre = gi + gh
+            h = pre.tanh() if mode == "rnn_tanh" else pre.relu()
+        outputs[t] = h
+    first = zeros if h0 is None else h0
+    rows = outputs + [first] if reverse else [first] + outputs
+    if mode == "lstm":
+        rows.append(c)
+    return StackFn.apply(0, *rows)
 
 
 def rnn(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse=False):

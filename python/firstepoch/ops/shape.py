@@ -2,7 +2,7 @@
 each element came from (indexing scatters and accumulates repeated indices)."""
 import numpy as np
 
-from ..autograd.function import Function, unbroadcast
+from ..autograd.function import Context, Function, constant_like, unbroadcast, unbroadcast_graph
 
 
 class ReshapeFn(Function):
@@ -17,6 +17,10 @@ class ReshapeFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
         return grad.reshape(ctx.shape), None
 
     @staticmethod
@@ -36,6 +40,10 @@ class PermuteFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(ctx.inverse), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad.permute(tuple(int(d) for d in ctx.inverse)), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -74,6 +82,10 @@ class GetItemFn(Function):
         return out, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        return GetItemGradFn.apply(grad, ctx.shape, ctx.index), None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((4, 5))
         return [((x, (slice(1, 3), slice(None, None, 2))), {}),
@@ -107,6 +119,12 @@ class CatFn(Function):
         return (None, *np.split(grad, bounds, axis=ctx.dim))
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        lead = (slice(None),) * ctx.dim
+        bounds = np.cumsum([0] + ctx.sizes)
+        return (None, *(grad[lead + (slice(int(lo), int(hi)),)] for lo, hi in zip(bounds[:-1], bounds[1:])))
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((1, rng.standard_normal((2, 3)), rng.standard_normal((2, 1)), rng.standard_normal((2, 2))), {}),
                 ((0, rng.standard_normal((1, 3)), rng.standard_normal((2, 3))), {})]
@@ -130,6 +148,11 @@ class StackFn(Function):
         return (None, *(np.take(grad, i, axis=ctx.dim) for i in range(grad.shape[ctx.dim])))
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        lead = (slice(None),) * ctx.dim
+        return (None, *(grad[lead + (i,)] for i in range(grad.shape[ctx.dim])))
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((0, rng.standard_normal((2, 3)), rng.standard_normal((2, 3))), {}),
                 ((-1, rng.standard_normal((3,)), rng.standard_normal((3,)), rng.standard_normal((3,))), {})]
@@ -151,6 +174,15 @@ class WhereFn(Function):
         sa, sb = ctx.shapes
         zero = np.zeros((), dtype=grad.dtype)
         return None, unbroadcast(np.where(cond, grad, zero), sa), unbroadcast(np.where(cond, zero, grad), sb)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        sa, sb = ctx.shapes
+        zero = constant_like(np.zeros((), dtype=grad.dtype), grad)
+        need = ctx.needs_input_grad
+        return (None, unbroadcast_graph(WhereFn.apply(cond, grad, zero), sa) if need[1] else None,
+                unbroadcast_graph(WhereFn.apply(cond, zero, grad), sb) if need[2] else None)
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -338,3 +370,30 @@ class CloneFn(Function):
     @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((3, 4)),), {})]
+
+
+class GetItemGradFn(Function):
+    """The backward of GetItemFn as an op of its own: grad scattered into zeros of `shape` at index
+    (repeated fancy indices add up). Its backward is indexing again, so the gradient of a gradient
+    through x[index] exists (create_graph=True). Called as GetItemGradFn.apply(grad, shape, index)."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index):
+        ctx.shape, ctx.index = shape, index
+        return GetItemFn.backward(ctx, grad)[0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        return GetItemFn.forward(Context(), grad, ctx.index), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return GetItemFn.apply(grad, ctx.index), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        cases = []
+        for (x, index), _ in GetItemFn.gradcheck_cases(rng):
+            picked = GetItemFn.forward(Context(), x, index)
+            cases.append(((rng.standard_normal(picked.shape), x.shape, index), {}))
+        return cases

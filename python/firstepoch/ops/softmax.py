@@ -104,6 +104,14 @@ class SoftmaxFn(Function):
         return softmax_backward(y, grad, *ctx.args), None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        dim, log = ctx.args
+        y = SoftmaxFn.apply(ctx.parents[0], dim, log)  # recomputed from the input: its derivative is needed
+        if log:
+            return grad - y.exp() * grad.sum(dim, keepdim=True), None, None
+        return y * (grad - (grad * y).sum(dim, keepdim=True)), None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((3, 5)),), {"dim": -1}), ((rng.standard_normal((4, 3, 2)),), {"dim": 1}),
                 ((rng.standard_normal((3, 5)),), {"dim": -1, "log": True}),

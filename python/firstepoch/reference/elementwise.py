@@ -240,3 +240,18 @@ def remainder_forward(a, b):
 
 def remainder_backward(dy, a, b):
     return unbroadcast(dy, np.shape(a)), unbroadcast(-dy * np.floor(a / b), np.shape(b))
+
+
+def gelu_slope_forward(x, approximate="none"):
+    """d gelu / dx (GeluSlopeFn: GELU's backward as an op, for second derivatives)."""
+    return gelu_backward(np.ones_like(x), x, approximate)
+
+
+def gelu_slope_backward(dy, x, approximate="none"):
+    """dy times d^2 gelu / dx^2."""
+    if approximate == "tanh":
+        k, c = math.sqrt(2 / math.pi), 0.044715
+        t = np.tanh(k * (x + c * x ** 3))
+        du, ddu = k * (1 + 3 * c * x ** 2), k * 6 * c * x
+        return dy * (1 - t ** 2) * (du + 0.5 * x * (ddu - 2 * t * du ** 2))
+    return dy * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi) * (2 - x ** 2)

@@ -152,3 +152,14 @@ def clone_forward(x):
 
 def clone_backward(dy, x):
     return dy
+
+
+def get_item_grad_forward(dy, shape, index):
+    """GetItemGradFn (get_item's backward as an op, for second derivatives): dy scattered into zeros."""
+    dx = np.zeros(shape, dtype=dy.dtype)
+    np.add.at(dx, index, dy)
+    return dx
+
+
+def get_item_grad_backward(ddx, dy, shape, index):
+    return ddx[index]
