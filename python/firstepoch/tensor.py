@@ -19,12 +19,14 @@ from ._device import check_device as _check_device
 from ._device import device as _device_cls
 from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
-from .autograd.function import TensorBase, is_grad_enabled
+from .autograd.function import TensorBase, bump_version, is_grad_enabled, share_version
+from .autograd.function import version as _version_of
 from .ops import linalg as _linalg
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
 from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
 from .ops.reduce import CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, SumFn, TakeAlongDimFn, VarFn
+from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
                         ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
 from .ops.softmax import log_softmax as _log_softmax
@@ -204,7 +206,8 @@ class Tensor(TensorBase):
         return format(str(self), spec)
 
     def detach(self):
-        return Tensor._wrap(self._data, False)
+        """The same values cut from the graph; shares memory and the version counter (as torch)."""
+        return share_version(self, Tensor._wrap(self._data, False), always=True)
 
     def requires_grad_(self, flag=True):
         if flag and self._data.dtype not in _FLOATS:
@@ -515,7 +518,7 @@ class Tensor(TensorBase):
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return ReshapeFn.apply(self, shape)
+        return share_version(self, ReshapeFn.apply(self, shape))
 
     view = reshape
 
@@ -554,7 +557,7 @@ class Tensor(TensorBase):
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
             raise ValueError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
-        return PermuteFn.apply(self, dims)
+        return share_version(self, PermuteFn.apply(self, dims))
 
     def transpose(self, dim0=-2, dim1=-1):
         if self.ndim < 2:
@@ -563,7 +566,7 @@ class Tensor(TensorBase):
         dim1 = _check_axis(dim1, self.ndim, "transpose")
         dims = list(range(self.ndim))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return PermuteFn.apply(self, tuple(dims))
+        return share_version(self, PermuteFn.apply(self, tuple(dims)))
 
     @property
     def T(self):
@@ -574,7 +577,174 @@ class Tensor(TensorBase):
             index = index._data
         elif isinstance(index, tuple):
             index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
-        return GetItemFn.apply(self, index)
+        return share_version(self, GetItemFn.apply(self, index))
+
+    # ---- in-place ops (torch's rules: versions, leaves, rebasing) ----------------------------------------
+    # An in-place op computes the new value with the ordinary recorded ops, then writes it into this
+    # tensor's own memory (views of it see the change) and bumps the version counter it shares with
+    # them. When the op is recorded (grad mode, and this tensor or the other operand requires grad), the
+    # tensor's history moves onto it: the old value lives on in a copy (`old`) that the new op takes as
+    # input, and the graph behind the other operand is pointed at that copy too. A recorded view made by
+    # indexing (x[i]) changes its base through x[i] = new (torch's CopySlices). A backward that needs a
+    # value changed since it was recorded raises (engine._check_versions).
+    # Deliberate differences: an in-place change of a reshape/permute view of a tensor that requires grad
+    # raises (torch rebases the base); a backward through an op recorded on x before x was changed in
+    # place raises even when that op saved nothing of x (torch lets it through).
+
+    def _inplace(self, compute, other=None, name="in-place op"):
+        """Writes compute(old, other) (a Tensor) into self; other: the second operand, if any."""
+        record = is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if record and self.requires_grad:
+            if self._ctx is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if self._data.base is not None and self._ctx.fn is GetItemFn and _is_basic_index(self._ctx.index):
+                return self._inplace_through_base(compute, other, name)
+            if self._data.base is not None and self._ctx.fn is not SetItemFn:
+                raise RuntimeError(f"{name}: this tensor is a view (reshape, permute, ...) of another tensor's "
+                                   "memory and requires grad; firstepoch records in-place changes of indexed "
+                                   "views (x[i]) only: use an out-of-place op, or clone() first")
+        if record:
+            old = Tensor._wrap(self._data.copy(), self.requires_grad)  # the value before, for the new op
+            old._ctx = self._ctx
+            old._version = _version_of(self)
+            _redirect(other, self, old)
+        else:
+            old = self
+        result = compute(old, old if other is self else other)  # (x.mul_(x): both operands are the old x)
+        self._write(result._data, name)
+        if record:
+            if self._ctx is not None and _saved_shares(self._ctx, self._data):
+                self._ctx.overwritten_by = name  # an op that saved this very array (its output) is now stale
+            self._ctx = result._ctx
+            self._ctx.out_version = _version_of(self)
+            self.requires_grad = True
+        return self
+
+    def _write(self, value, name):
+        """Copies value into this tensor's memory (torch's cast and shape rules) and bumps the version."""
+        target = self._data
+        if value.dtype != target.dtype and not np.can_cast(value.dtype, target.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: result type {_torch_dtype_name(value.dtype)} can't be cast to the "
+                               f"desired output type {_torch_dtype_name(target.dtype)}")
+        if value.shape != target.shape and np.broadcast_shapes(value.shape, target.shape) != target.shape:
+            raise RuntimeError(f"{name}: output with shape {list(target.shape)} doesn't match the broadcast "
+                               f"shape {list(np.broadcast_shapes(value.shape, target.shape))}")
+        if not target.flags.writeable:
+            raise RuntimeError(f"{name}: this tensor's memory is read-only (an expand() view or a read-only "
+                               f"array); clone() it first")
+        np.copyto(target, value, casting="unsafe")
+        bump_version(self)
+
+    def _inplace_through_base(self, compute, other, name):
+        """self = base[index] (a recorded view) changed in place: base[index] = compute(base[index]) on the
+        base, then self is that slice of the new base again (torch's CopySlices)."""
+        base, index = self._ctx.parents[0], self._ctx.index
+        if base.requires_grad and base._ctx is None and is_grad_enabled():
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+        dtype = self._data.dtype
+
+        def on_base(b, o):
+            new = compute(GetItemFn.apply(b, index), o)
+            return SetItemFn.apply(b, index, new if new._data.dtype == dtype else new.to(dtype))
+        base._inplace(on_base, other, name)
+        view = GetItemFn.apply(base, index)
+        self._ctx, self.requires_grad = view._ctx, view.requires_grad
+        if self._ctx is not None:
+            self._ctx.out_version = _version_of(self)
+        return self
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        return self._inplace(lambda t, o: t + o, other, "add_")
+
+    def sub_(self, other, alpha=1):
+        if alpha != 1:
+            other = other * alpha
+        return self._inplace(lambda t, o: t - o, other, "sub_")
+
+    def mul_(self, other):
+        return self._inplace(lambda t, o: t * o, other, "mul_")
+
+    def div_(self, other):
+        return self._inplace(lambda t, o: t / o, other, "div_")
+
+    def __iadd__(self, other):
+        return self._inplace(lambda t, o: t + o, other, "+=")
+
+    def __isub__(self, other):
+        return self._inplace(lambda t, o: t - o, other, "-=")
+
+    def __imul__(self, other):
+        return self._inplace(lambda t, o: t * o, other, "*=")
+
+    def __itruediv__(self, other):
+        return self._inplace(lambda t, o: t / o, other, "/=")
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda t, _: t.clamp(min, max), None, "clamp_")
+
+    clip_ = clamp_
+
+    def _assign(self, index, value, name):
+        """self[index] = value (a Tensor of self's dtype, or an array), recorded as SetItemFn."""
+        return self._inplace(lambda t, v: SetItemFn.apply(t, index, v), value, name)
+
+    def copy_(self, src):
+        """Writes src (broadcast to this shape, cast to this dtype) into this tensor; differentiable to src."""
+        if not isinstance(src, Tensor):
+            src = tensor(src)
+        if np.broadcast_shapes(src.shape, self.shape) != self.shape:
+            raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast to "
+                               f"{list(self.shape)}")
+        if src._data.dtype != self._data.dtype:
+            src = src.to(self._data.dtype)
+        return self._assign((Ellipsis,), src, "copy_")
+
+    def _fill(self, values, name):
+        return self._assign((Ellipsis,), np.asarray(values).astype(self._data.dtype, copy=False), name)
+
+    def zero_(self):
+        return self._fill(0, "zero_")
+
+    def fill_(self, value):
+        return self._fill(value.item() if isinstance(value, Tensor) else value, "fill_")
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        g = _random.as_generator(generator, "normal_")
+        return self._fill(g.normal(mean, std, self.shape), "normal_")
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        g = _random.as_generator(generator, "uniform_")
+        return self._fill(g.uniform(a, b, self.shape), "uniform_")
+
+    def __setitem__(self, index, value):
+        """x[index] = value, as torch: value (a number, array or Tensor) is broadcast to x[index] and cast
+        to x's dtype; recorded (SetItemFn) when x or value requires grad."""
+        if isinstance(index, Tensor):
+            index = index._data
+        elif isinstance(index, tuple):
+            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        ctx = value._ctx if isinstance(value, Tensor) else None
+        if (ctx is not None and ctx.fn is GetItemFn and ctx.parents[0] is self and _is_basic_index(index)
+                and _same_basic_index(ctx.index, index)):
+            return  # x[i] op= v: the view's in-place op already wrote x[i] (through x): nothing left to do
+        dtype = self._data.dtype
+        if isinstance(value, Tensor):
+            if value._data.dtype != dtype:
+                if not np.can_cast(value._data.dtype, dtype, "same_kind"):
+                    raise RuntimeError(f"setitem: a {_torch_dtype_name(value._data.dtype)} value can't be "
+                                       f"written into a {_torch_dtype_name(dtype)} tensor")
+                value = value.to(dtype)
+        else:
+            value = np.asarray(value)
+            if not np.can_cast(value.dtype, dtype, "same_kind") and not (value.ndim == 0 and dtype.kind in "iub"
+                                                                             and value.dtype.kind in "iub"):
+                raise RuntimeError(f"setitem: a {_torch_dtype_name(value.dtype)} value can't be written into a "
+                                   f"{_torch_dtype_name(dtype)} tensor")
+            value = value.astype(dtype)
+        self._assign(index, value, "setitem")
 
     # ---- devices, views and elementwise extremes (the module surface torch scripts use) -------------
     @property
@@ -1049,6 +1219,58 @@ class Tensor(TensorBase):
             raise NotImplementedError(f"norm: p={p!r} is not supported (vector norms and 'fro' only)")
         dims = self._reduce_dims(dim if dim is None or isinstance(dim, (tuple, list)) else (dim,), "norm")
         return NormFn.apply(self, float(p), dims, keepdim)
+
+
+def _is_basic_index(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) and not isinstance(p, bool)
+               for p in parts)
+
+
+def _same_basic_index(a, b):
+    a = a if isinstance(a, tuple) else (a,)
+    b = b if isinstance(b, tuple) else (b,)
+    return len(a) == len(b) and all(x == y if type(x) is type(y) else False for x, y in zip(a, b))
+
+
+def _redirect(start, self, old):
+    """In the graph recorded behind start, inputs that are `self` become `old` (self's value before an
+    in-place change, whose history moves onto the new op); arrays those ops saved that are self's
+    memory become old's copy, so the change cannot reach them."""
+    if not isinstance(start, Tensor) or start._ctx is None:
+        return
+    stack, seen = [start._ctx], set()
+    while stack:
+        ctx = stack.pop()
+        if id(ctx) in seen:
+            continue
+        seen.add(id(ctx))
+        parents = ctx.parents
+        if any(p is self for p in parents):
+            ctx.parents = tuple(old if p is self else p for p in parents)
+            saved = getattr(ctx, "saved_tensors", None)
+            if saved:
+                ctx.saved_tensors = tuple(old._data if a is self._data else a for a in saved)
+            if not _saved_shares(ctx, self._data):  # nothing stale left: old's version is the recorded one
+                recorded = ctx.versions or (0,) * len(parents)
+                ctx.versions = tuple(_version_of(old) if p is self else v for p, v in zip(parents, recorded))
+        for p in ctx.parents:
+            if isinstance(p, TensorBase) and p._ctx is not None:
+                stack.append(p._ctx)
+
+
+def _saved_shares(ctx, array):
+    """Whether an op's saved arrays include (may share memory with) array."""
+    for a in getattr(ctx, "saved_tensors", None) or ():
+        if isinstance(a, np.ndarray) and np.may_share_memory(a, array):
+            return True
+    return False
+
+
+def _torch_dtype_name(dt):
+    """torch's name of a dtype in its messages (Float, Double, Long, ...)."""
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "int16": "Short",
+            "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(np.dtype(dt).name, str(dt))
 
 
 # ---- dtype promotion ---------------------------------------------------------------------------------

@@ -50,8 +50,50 @@ class RemovableHandle:
             self._remove = None
 
 
+_INPLACE_CHANGES = _function.INPLACE_CHANGES
+_version = _function.version
+
+
+def _shares(saved, array):
+    """Whether any array forward saved may share memory with array."""
+    for s in saved or ():
+        if isinstance(s, np.ndarray) and np.may_share_memory(s, array):
+            return True
+    return False
+
+
+def _version_error(fn, what, now, then):
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"{what} of {fn.__name__} is at version {now}; expected version {then} instead. Hint: out-of-place "
+        f"ops (x = x + 1) or .clone() before the in-place change keep the recorded value")
+
+
+def _check_versions(node, ctx):
+    """torch's version-counter rule: raises if an array this op saved for backward (an input or its
+    output) was changed in place after the op was recorded. A changed non-leaf input raises too, saved
+    or not: the graph reaches it through the tensor object, whose history the in-place op replaced."""
+    fn = ctx.fn
+    if ctx.overwritten_by is not None:
+        raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an "
+                           f"inplace operation: the output of {fn.__name__} was overwritten by {ctx.overwritten_by}")
+    saved = getattr(ctx, "saved_tensors", None)
+    now = _version(node)
+    if now != ctx.out_version and _shares(saved, node._data):
+        raise _version_error(fn, "the output", now, ctx.out_version)
+    recorded = ctx.versions
+    for j, p in enumerate(ctx.parents):
+        if isinstance(p, _function.TensorBase):
+            now = _version(p)
+            then = 0 if recorded is None else recorded[j]
+            if now != then and (p._ctx is not None or _shares(saved, p._data)):
+                raise _version_error(fn, f"input {j} ({p._data.dtype} {p._data.shape})", now, then)
+
+
 def _grad_tensor(array):
     """array as a gradient Tensor (.grad and what hooks see are Tensors, as in PyTorch)."""
+    if array.__class__ is not np.ndarray:  # a NumPy scalar from a sum over every axis
+        array = np.asarray(array)
     return _function._result_class._wrap(array, False)
 
 
@@ -241,6 +283,8 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
+        if _INPLACE_CHANGES[0]:
+            _check_versions(node, ctx)
         prof = modes.profiler
         in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
         if not isinstance(in_grads, tuple):
@@ -428,7 +472,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs, allow_un
                     f"{fname}: trying to backward through the graph a second time (at {fn.__name__}); "
                     "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                     "first backward if you need to call it twice.")
-            # (the fast loop's check of saved inputs changed in place belongs here too, before either call)
+            if _INPLACE_CHANGES[0]:
+                _check_versions(node, ctx)
             if create_graph:
                 if fn.backward_graph is None:
                     raise RuntimeError(f"{fn.__name__} does not support create_graph=True (its backward is not "

@@ -10,6 +10,7 @@ from . import anomaly as _anomaly
 from .grad_mode import _thread, enable_grad, is_grad_enabled, modes, no_grad, set_grad_enabled  # noqa: F401
 
 REGISTRY = []
+_ndarray = np.ndarray
 
 # The class Function.apply wraps its results in: the first subclass of TensorBase (firstepoch.Tensor).
 _result_class = None
@@ -43,6 +44,13 @@ class Context:
 
     # the engine's fields in slots (faster on the per-op path); __dict__ takes whatever an op adds
     __slots__ = ("needs_input_grad", "fn", "parents", "saved_tensors", "__dict__")
+
+    # Set only when an in-place change is involved (class defaults otherwise, so the per-op path pays
+    # nothing): the inputs' versions when recorded (None: all 0), the output's version when recorded,
+    # and the in-place op that overwrote an array this op saved.
+    versions = None
+    out_version = 0
+    overwritten_by = None
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -103,9 +111,12 @@ class Function:
         raw = []
         needs = []
         record = False
+        changed = False  # any input changed in place before (its version is kept with the graph)
         for a in args:
             if isinstance(a, TensorBase):
                 raw.append(a._data)
+                if a._version:
+                    changed = True
                 if a.requires_grad:
                     record = True
                     needs.append(True)
@@ -122,6 +133,8 @@ class Function:
             out = m.profiler.forward(cls, ctx, raw, kwargs)
         if m.anomaly_enabled:
             _anomaly.check_forward(cls, ctx, raw, out)
+        if out.__class__ is not _ndarray:  # NumPy gives a scalar for a 0-d result: keep an array (a Tensor's data)
+            out = np.asarray(out)
         result = _new_tensor(_result_class)
         result._data = out
         result._grad = None
@@ -129,6 +142,8 @@ class Function:
         if record and m.grad_enabled and cls.differentiable:
             ctx.fn = cls
             ctx.parents = args  # non-Tensor arguments are skipped by the engine
+            if changed:
+                ctx.versions = tuple(version(a) if isinstance(a, TensorBase) else 0 for a in args)
             result.requires_grad = True
             result._ctx = ctx
         else:
@@ -136,6 +151,41 @@ class Function:
             result._ctx = None
         return result
 
+
+# ---- version counters (torch's rule for in-place changes) -------------------------------------------
+# A tensor's _version is an int, or a one-element list shared with the views of its memory (a view
+# made by reshape, indexing, permute, detach ...): an in-place change through any of them bumps the
+# count they share. An op records its inputs' versions when any is nonzero (Function.apply); the
+# engine compares them at backward (engine._check_versions). INPLACE_CHANGES counts every bump in the
+# process: while it is 0 the engine skips the check.
+INPLACE_CHANGES = [0]
+
+
+def version(t):
+    v = t._version
+    return v if v.__class__ is int else v[0]
+
+
+def bump_version(t):
+    v = t._version
+    if v.__class__ is int:
+        t._version = v + 1
+    else:
+        v[0] += 1
+    INPLACE_CHANGES[0] += 1
+
+
+def share_version(src, out, always=False):
+    """out (a Tensor just made from src) shares src's version counter if it is a view of src's memory
+    (NumPy collapses a view's base to the array that owns the memory, so one identity test tells), or
+    always (detach: the same array)."""
+    b = out._data.base
+    if always or (b is not None and (b is src._data or b is src._data.base)):
+        v = src._version
+        if v.__class__ is int:
+            v = src._version = [v]
+        out._version = v
+    return out
 
 
 def unbroadcast(grad, shape):

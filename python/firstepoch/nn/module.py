@@ -40,6 +40,9 @@ class Module:
             self._buffers[name] = value  # a buffer reassigned (e.g. a counter += 1) stays a buffer
             object.__setattr__(self, name, value)
             return
+        if name in self._parameters and value is not None and not isinstance(value, Parameter):
+            raise TypeError(f"cannot assign '{type(value).__module__}.{type(value).__name__}' as parameter "
+                            f"'{name}' (firstepoch.nn.Parameter or None expected)")
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
         if isinstance(value, Parameter):

@@ -397,3 +397,51 @@ class GetItemGradFn(Function):
             picked = GetItemFn.forward(Context(), x, index)
             cases.append(((rng.standard_normal(picked.shape), x.shape, index), {}))
         return cases
+
+
+class SetItemFn(Function):
+    """x with x[index] = value (value broadcast to the indexed shape, already of x's dtype): what
+    `x[index] = value` records (Tensor.__setitem__ writes the result into x's own memory). Backward: x's
+    gradient is the incoming one with the written places zeroed; value's is the incoming one at those
+    places, summed down to value's shape. With a fancy index that names an element twice, one of the
+    writes is kept (as torch's index_put_) and each copy of value still gets that element's gradient."""
+
+    @staticmethod
+    def forward(ctx, x, index, value):
+        ctx.index, ctx.value_shape = index, np.shape(value)
+        out = x.copy()
+        try:
+            out[index] = value
+        except IndexError as e:
+            raise IndexError(f"index {index!r} is out of range for a tensor of shape {x.shape}: {e}") from None
+        except ValueError as e:
+            raise RuntimeError(f"setitem: a value of shape {np.shape(value)} cannot be written into x[{index!r}] "
+                               f"of a tensor of shape {x.shape}: {e}") from None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_x, _, need_v = ctx.needs_input_grad
+        dx = dv = None
+        if need_x:
+            dx = grad.copy()
+            dx[ctx.index] = 0
+        if need_v:
+            dv = unbroadcast(np.asarray(grad[ctx.index]), ctx.value_shape)
+        return dx, None, dv
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        need_x, _, need_v = ctx.needs_input_grad
+        dx = SetItemFn.apply(grad, ctx.index, np.zeros((), grad.dtype)) if need_x else None
+        dv = unbroadcast_graph(GetItemFn.apply(grad, ctx.index), ctx.value_shape) if need_v else None
+        return dx, None, dv
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((4, 5))
+        return [((x, (slice(1, 3), slice(None, None, 2)), rng.standard_normal((2, 3))), {}),
+                ((x, (1,), rng.standard_normal(5)), {}),
+                ((x, (slice(None), 2), rng.standard_normal(())), {}),        # broadcast: the sum comes back
+                ((x, (x > 0.3,), rng.standard_normal(())), {}),              # a mask
+                ((x, (np.array([0, 3]),), rng.standard_normal((2, 5))), {})]  # fancy rows

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.function import bump_version
 from ..ops import optim as _ops
 
 
@@ -82,6 +83,7 @@ class Optimizer:
                 if st is None:
                     st = state[id(p)] = {}
                 update(w, grad, st, g)
+                bump_version(p)  # changed in place: a graph that saved p before this step refuses to backward
 
     def _checked(self, p, grad):
         """p's array, once its gradient has its dtype and shape (else a TypeError naming both)."""
@@ -218,6 +220,8 @@ class SGD(Optimizer):
                 if m != 0:
                     bufs.append(buf)
             _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
+            for p in params:
+                bump_version(p)
             for p in params:
                 state.setdefault(id(p), {})
             for p, buf in fresh:

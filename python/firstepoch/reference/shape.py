@@ -163,3 +163,16 @@ def get_item_grad_forward(dy, shape, index):
 
 def get_item_grad_backward(ddx, dy, shape, index):
     return ddx[index]
+
+
+def set_item_forward(x, index, value):
+    out = x.copy()
+    out[index] = value
+    return out
+
+
+def set_item_backward(dy, x, index, value):
+    dx = dy.copy()
+    dx[index] = 0  # the written places no longer depend on x
+    dvalue = np.asarray(dy[index])
+    return dx, unbroadcast(dvalue, np.shape(value))
