@@ -283,7 +283,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
-        if _INPLACE_CHANGES[0]:
+        if ctx.changes != _INPLACE_CHANGES[0]:
             _check_versions(node, ctx)
         prof = modes.profiler
         in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
@@ -472,7 +472,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs, allow_un
                     f"{fname}: trying to backward through the graph a second time (at {fn.__name__}); "
                     "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                     "first backward if you need to call it twice.")
-            if _INPLACE_CHANGES[0]:
+            if ctx.changes != _INPLACE_CHANGES[0]:
                 _check_versions(node, ctx)
             if create_graph:
                 if fn.backward_graph is None:

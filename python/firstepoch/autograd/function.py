@@ -43,9 +43,10 @@ class Context:
     """
 
     # the engine's fields in slots (faster on the per-op path); __dict__ takes whatever an op adds
-    __slots__ = ("needs_input_grad", "fn", "parents", "saved_tensors", "__dict__")
+    __slots__ = ("needs_input_grad", "fn", "parents", "saved_tensors", "changes", "__dict__")
 
-    # Set only when an in-place change is involved (class defaults otherwise, so the per-op path pays
+    # changes: INPLACE_CHANGES when the op was recorded (the engine checks versions only if some
+    # in-place change happened since). Set only when an in-place change is involved (class defaults otherwise, so the per-op path pays
     # nothing): the inputs' versions when recorded (None: all 0), the output's version when recorded,
     # and the in-place op that overwrote an array this op saved.
     versions = None
@@ -142,6 +143,7 @@ class Function:
         if record and m.grad_enabled and cls.differentiable:
             ctx.fn = cls
             ctx.parents = args  # non-Tensor arguments are skipped by the engine
+            ctx.changes = _changes[0]
             if changed:
                 ctx.versions = tuple(version(a) if isinstance(a, TensorBase) else 0 for a in args)
             result.requires_grad = True
@@ -157,8 +159,9 @@ class Function:
 # made by reshape, indexing, permute, detach ...): an in-place change through any of them bumps the
 # count they share. An op records its inputs' versions when any is nonzero (Function.apply); the
 # engine compares them at backward (engine._check_versions). INPLACE_CHANGES counts every bump in the
-# process: while it is 0 the engine skips the check.
-INPLACE_CHANGES = [0]
+# process; each recorded op keeps its value, and the engine checks only ops recorded before the last
+# change (a training step's backward, between forward and optimizer.step, checks nothing).
+INPLACE_CHANGES = _changes = [0]
 
 
 def version(t):
