@@ -212,3 +212,18 @@ def test_in_place_and_setitem_gradients_match_torch():
     theirs = run(torch, lambda v, requires_grad: torch.tensor(np.array(v), requires_grad=requires_grad))
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o, t, rtol=1e-12, atol=1e-12)
+
+
+def test_an_op_whose_array_is_a_view_of_a_kernel_buffer_is_no_view_tensor():
+    # softmax's kernel hands back a view of its own buffer: an in-place change is recorded as on any
+    # non-leaf, and backward then refuses because softmax saved that output (as torch does)
+    a = t64(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    y = a.softmax(-1)
+    assert y._data.base is not None
+    y += 1
+    with pytest.raises(RuntimeError, match="output of SoftmaxFn was overwritten by \\+="):
+        y.sum().backward()
+    z = a.relu() * 1
+    z += 1
+    z.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), (a.detach().numpy() > 0).astype(np.float64))

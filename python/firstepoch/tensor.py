@@ -597,9 +597,10 @@ class Tensor(TensorBase):
         if record and self.requires_grad:
             if self._ctx is None:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            if self._data.base is not None and self._ctx.fn is GetItemFn and _is_basic_index(self._ctx.index):
-                return self._inplace_through_base(compute, other, name)
-            if self._data.base is not None and self._ctx.fn is not SetItemFn:
+            fn = self._ctx.fn
+            if fn in _VIEW_FNS and self._data.base is not None:  # a view of its input's memory
+                if fn is GetItemFn and _is_basic_index(self._ctx.index):
+                    return self._inplace_through_base(compute, other, name)
                 raise RuntimeError(f"{name}: this tensor is a view (reshape, permute, ...) of another tensor's "
                                    "memory and requires grad; firstepoch records in-place changes of indexed "
                                    "views (x[i]) only: use an out-of-place op, or clone() first")
@@ -1219,6 +1220,11 @@ class Tensor(TensorBase):
             raise NotImplementedError(f"norm: p={p!r} is not supported (vector norms and 'fro' only)")
         dims = self._reduce_dims(dim if dim is None or isinstance(dim, (tuple, list)) else (dim,), "norm")
         return NormFn.apply(self, float(p), dims, keepdim)
+
+
+# The ops whose result can be a view of their input's memory (Tensor methods share the version counter
+# of such results: see share_version).
+_VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)
 
 
 def _is_basic_index(index):
