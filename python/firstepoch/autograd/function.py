@@ -4,6 +4,8 @@ Every subclass registers itself in REGISTRY, and tests/test_gradcheck_registry.p
 registered differentiable op against finite differences using the cases the op supplies, so no op can
 escape the gradient check.
 """
+import itertools
+
 import numpy as np
 
 from . import anomaly as _anomaly
@@ -162,6 +164,7 @@ class Function:
 # process; each recorded op keeps its value, and the engine checks only ops recorded before the last
 # change (a training step's backward, between forward and optimizer.step, checks nothing).
 INPLACE_CHANGES = _changes = [0]
+_next_change = itertools.count(1).__next__  # atomic under the GIL: two threads never draw one number
 
 
 def version(t):
@@ -175,7 +178,7 @@ def bump_version(t):
         t._version = v + 1
     else:
         v[0] += 1
-    INPLACE_CHANGES[0] += 1
+    _changes[0] = _next_change()
 
 
 def share_version(src, out, always=False):
