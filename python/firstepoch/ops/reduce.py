@@ -257,13 +257,27 @@ class ProdFn(Function):
         g = _expand_graph(grad, shape, dim, ctx.keepdim)
         if np.all(x._data):  # no zero: d prod / d x_i = prod / x_i (as PyTorch); which branch is constant a.e.
             return g * ProdFn.apply(x, dim, True) / x, None, None
-        # a zero: the product of the others along the axis, from an (n, n) expansion per slice whose row i
-        # is the slice with entry i replaced by 1 (its derivative is then the product of all but two)
-        xs, d = (x.reshape(-1), 0) if dim is None else (x, dim % len(shape))
+        # a zero: the product of the others along the axis, from prefix and suffix products (as backward)
+        # built by a log-step scan of recorded products, so their derivative (the product of all but
+        # two, nonzero next to a zero) is kept; O(n log n) work, no division
+        from .shape import CatFn  # here, not at the top: this path is off the hot path
+        xs, d = (x.reshape(-1), 0) if dim is None or not shape else (x, dim % len(shape))
         n = xs.shape[d]
-        eye = np.eye(n, dtype=x._data.dtype).reshape((n, n) + (1,) * (xs.ndim - d - 1))
-        rows = xs.reshape(xs.shape[:d] + (1,) + xs.shape[d:]) * constant_like(1 - eye, grad) + constant_like(eye, grad)
-        others = ProdFn.apply(rows, d + 1)
+
+        def part(t, a, b):
+            return t[(slice(None),) * d + (slice(a, b),)]
+
+        def running_product(t):
+            step = 1
+            while step < n:
+                t = CatFn.apply(d, part(t, 0, step), part(t, step, n) * part(t, 0, n - step))
+                step *= 2
+            return t
+
+        one = constant_like(np.ones(xs.shape[:d] + (1,) + xs.shape[d + 1:], x._data.dtype), grad)
+        left = CatFn.apply(d, one, part(running_product(xs), 0, n - 1))
+        right = CatFn.apply(d, part(running_product(xs.flip(d)).flip(d), 1, n), one)
+        others = left * right
         return g * others.reshape(shape), None, None
 
     @staticmethod
