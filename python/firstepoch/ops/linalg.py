@@ -466,7 +466,8 @@ class EinsumFn(Function):
     @staticmethod
     def backward_graph(ctx, grad):
         # backward's einsums on Tensors (EinsumFn again, so every further derivative exists)
-        from .shape import GetItemGradFn  # here, not at the top: this path is off the hot path
+        # imported here, not at the top: this path is off the hot path
+        from .shape import GetItemGradFn
         xs = [constant_like(p, grad) for p in ctx.parents[1:]]
         terms, out, sizes = ctx.terms, ctx.out, ctx.sizes
         grads = [None]

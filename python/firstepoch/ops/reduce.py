@@ -260,7 +260,8 @@ class ProdFn(Function):
         # a zero: the product of the others along the axis, from prefix and suffix products (as backward)
         # built by a log-step scan of recorded products, so their derivative (the product of all but
         # two, nonzero next to a zero) is kept; O(n log n) work, no division
-        from .shape import CatFn  # here, not at the top: this path is off the hot path
+        # imported here, not at the top: this path is off the hot path
+        from .shape import CatFn
         xs, d = (x.reshape(-1), 0) if dim is None or not shape else (x, dim % len(shape))
         n = xs.shape[d]
 
