@@ -466,8 +466,6 @@ class EinsumFn(Function):
     @staticmethod
     def backward_graph(ctx, grad):
         # backward's einsums on Tensors (EinsumFn again, so every further derivative exists)
-        # imported here, not at the top: this path is off the hot path
-        from .shape import GetItemGradFn
         xs = [constant_like(p, grad) for p in ctx.parents[1:]]
         terms, out, sizes = ctx.terms, ctx.out, ctx.sizes
         grads = [None]
@@ -484,9 +482,16 @@ class EinsumFn(Function):
             if kept != unique:  # letters summed over this operand alone: broadcast back (adding zeros)
                 g = g.reshape([sizes[c] if c in seen else 1 for c in unique])
                 g = g + constant_like(np.zeros(full, xs[i].dtype), grad)
-            if unique != terms[i]:  # a repeated letter: g goes on the diagonal, zeros elsewhere
-                grids = np.indices(full, sparse=True) if full else ()
-                g = GetItemGradFn.apply(g, xs[i].shape, tuple(grids[unique.index(c)] for c in terms[i]))
+            if unique != terms[i]:  # a repeated letter: g goes on the diagonal (times identities), zeros elsewhere
+                fresh = iter(c for c in _SUBSCRIPTS if c not in sizes)
+                spread, eyes = "", []
+                for k, c in enumerate(terms[i]):
+                    if c in terms[i][:k]:  # a later copy of c: a new letter tied to c by an identity
+                        spread += next(fresh)
+                        eyes.append((c + spread[-1], constant_like(np.eye(sizes[c], dtype=xs[i].dtype), grad)))
+                    else:
+                        spread += c
+                g = EinsumFn.apply(",".join([unique] + [e for e, _ in eyes]) + "->" + spread, g, *(t for _, t in eyes))
             grads.append(g)
         return tuple(grads)
 

@@ -257,27 +257,25 @@ class ProdFn(Function):
         g = _expand_graph(grad, shape, dim, ctx.keepdim)
         if np.all(x._data):  # no zero: d prod / d x_i = prod / x_i (as PyTorch); which branch is constant a.e.
             return g * ProdFn.apply(x, dim, True) / x, None, None
-        # a zero: the product of the others along the axis, from prefix and suffix products (as backward)
-        # built by a log-step scan of recorded products, so their derivative (the product of all but
-        # two, nonzero next to a zero) is kept; O(n log n) work, no division
-        # imported here, not at the top: this path is off the hot path
-        from .shape import CatFn
+        # a zero: the product of the others along the axis, prefix times suffix products (as backward),
+        # built by a log-step scan of recorded products (roll, then 1 in the places rolled in from the
+        # far end), so their derivative, the product of all but two (nonzero next to a zero), is kept
         xs, d = (x.reshape(-1), 0) if dim is None or not shape else (x, dim % len(shape))
         n = xs.shape[d]
+        at = np.arange(n).reshape((n,) + (1,) * (xs.ndim - d - 1))
 
-        def part(t, a, b):
-            return t[(slice(None),) * d + (slice(a, b),)]
+        def shifted(t, step):  # t moved step places along d (toward the end), 1 in the first step places
+            return t.roll(step, d) * constant_like(at >= step, grad) + constant_like(at < step, grad)
 
         def running_product(t):
             step = 1
             while step < n:
-                t = CatFn.apply(d, part(t, 0, step), part(t, step, n) * part(t, 0, n - step))
+                t = t * shifted(t, step)
                 step *= 2
             return t
 
-        one = constant_like(np.ones(xs.shape[:d] + (1,) + xs.shape[d + 1:], x._data.dtype), grad)
-        left = CatFn.apply(d, one, part(running_product(xs), 0, n - 1))
-        right = CatFn.apply(d, part(running_product(xs.flip(d)).flip(d), 1, n), one)
+        left = shifted(running_product(xs), 1)
+        right = shifted(running_product(xs.flip(d)), 1).flip(d)
         others = left * right
         return g * others.reshape(shape), None, None
 
