@@ -448,3 +448,54 @@ def test_create_graph_on_an_unsupported_op_names_it():
         y.backward(create_graph=True)
     y.backward()  # the plain backward still works (the failed walk freed nothing)
     assert x.grad is not None
+
+
+# ---- second derivatives of the ops ported code needs, against PyTorch ----------------------------------
+
+_ZEROS = np.array([[0.7, -1.2, 0.9, 1.1], [0.8, 0.0, -1.3, 0.6], [0.0, 1.4, 0.0, -0.9]])  # rows: no, one, two zeros
+_GATHER_INDEX = np.array([[0, 0, 3], [1, 2, 1], [3, 3, 0]])
+
+
+@pytest.mark.torch_parity
+@pytest.mark.parametrize("name, f, shapes", [
+    ("sin", lambda lib, x: x.sin(), [(3, 4)]),
+    ("cos*x", lambda lib, x: x.cos() * x, [(3, 4)]),
+    ("cumsum*x", lambda lib, x: x.cumsum(1) * x, [(3, 4)]),
+    ("cumsum dim0 sq", lambda lib, x: x.cumsum(0) ** 2, [(3, 4)]),
+    ("prod dim", lambda lib, x: x.prod(1), [(3, 4)]),
+    ("prod all", lambda lib, x: x.prod(), [(2, 3)]),
+    ("prod zeros dim", lambda lib, x: x.prod(1, keepdim=True), ["zeros"]),
+    ("prod zeros all", lambda lib, x: x[1:2].prod(), ["zeros"]),
+    ("prod zeros two", lambda lib, x: x[2].prod(), ["zeros"]),
+    ("logsumexp", lambda lib, x: x.logsumexp(1), [(3, 4)]),
+    ("logsumexp keep", lambda lib, x: x.logsumexp(0, keepdim=True) * x, [(3, 4)]),
+    ("norm", lambda lib, x: x.norm(), [(3, 4)]),
+    ("norm dim", lambda lib, x: x.norm(dim=1), [(3, 4)]),
+    ("norm p3", lambda lib, x: x.norm(3, 0), [(3, 4)]),
+    ("gather", lambda lib, x: x.gather(1, lib.tensor(_GATHER_INDEX)) ** 3, [(3, 4)]),
+    ("einsum", lambda lib, a, b: lib.einsum("ij,jk->ik", a, b) ** 2, [(3, 4), (4, 2)]),
+    ("einsum diag", lambda lib, x: lib.einsum("ii->i", x) * lib.einsum("ij->j", x), [(3, 3)]),
+    ("einsum batch", lambda lib, a, b: lib.einsum("bij,bjk->bk", a, b).tanh(), [(2, 3, 4), (2, 4, 2)]),
+    ("expm1 log1p", lambda lib, x: (x * x).log1p().expm1() * x, [(3, 4)]),
+    ("maximum", lambda lib, a, b: lib.maximum(a, b) * a * b, [(3, 4), (4,)]),
+])
+def test_second_derivatives_of_ported_ops_match_torch(name, f, shapes):
+    """The gradient under create_graph=True, then the gradient of <that gradient, v>, against torch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [_ZEROS if s == "zeros" else rng.standard_normal(s) for s in shapes]
+    w, vs = None, [rng.standard_normal(a.shape) for a in arrays]
+    results = []
+    for lib in (fe, torch):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = f(lib, *xs)
+        if w is None:
+            w = rng.standard_normal(tuple(out.shape))
+        gs = lib.autograd.grad((out * lib.tensor(w)).sum(), xs, create_graph=True)
+        dot = sum((g * lib.tensor(v)).sum() for g, v in zip(gs, vs))
+        hs = lib.autograd.grad(dot, xs)
+        results.append(([g.detach().numpy() for g in gs], [h.numpy() for h in hs]))
+    for ours, theirs in zip(results[0][0] + results[0][1], results[1][0] + results[1][1]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    if name.startswith("prod zeros"):  # the zeros really give nonzero second derivatives (torch's too)
+        assert np.any(results[0][1][0] != 0)

@@ -497,6 +497,16 @@ class _Extremum(Function, register=False):
         gb = unbroadcast(grad * (1 - share_a), _shape(b)) if need_b else None
         return ga, gb
 
+    @classmethod
+    def backward_graph(cls, ctx, grad):
+        # which input was picked (and the even split of a tie) is constant almost everywhere
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        share_a = np.where(a == b, 0.5, (cls.pick(a, b) == a)).astype(grad.dtype, copy=False)
+        ga = unbroadcast_graph(grad * constant_like(share_a, grad), _shape(a)) if need_a else None
+        gb = unbroadcast_graph(grad * constant_like(1 - share_a, grad), _shape(b)) if need_b else None
+        return ga, gb
+
     @staticmethod
     def gradcheck_cases(rng):
         a, b = _pair(rng, (3, 4), (3, 4))
@@ -518,23 +528,27 @@ class MinimumFn(_Extremum):
 class SinFn(_Pointwise):
     compute, keeps_output = staticmethod(np.sin), False
     input_grad = staticmethod(lambda grad, x: grad * np.cos(x))
+    backward_graph = _graph(lambda grad, x: grad * x.cos())
 
 
 class CosFn(_Pointwise):
     compute, keeps_output = staticmethod(np.cos), False
     input_grad = staticmethod(lambda grad, x: -grad * np.sin(x))
+    backward_graph = _graph(lambda grad, x: -grad * x.sin())
 
 
 class Log1pFn(_Pointwise):
     """log(1 + x), accurate for small x."""
     compute, keeps_output, sample = staticmethod(np.log1p), False, staticmethod(_positive)
     input_grad = staticmethod(lambda grad, x: grad / (1 + x))
+    backward_graph = _graph(lambda grad, x: grad / (x + 1))
 
 
 class Expm1Fn(_Pointwise):
     """exp(x) - 1, accurate for small x; its derivative exp(x) is out + 1."""
     compute = staticmethod(np.expm1)
     input_grad = staticmethod(lambda grad, out: grad * (out + 1))
+    backward_graph = _graph(lambda grad, x: grad * x.exp())
 
 
 class RemainderFn(Function):
@@ -555,6 +569,18 @@ class RemainderFn(Function):
         a, b = ctx.saved_tensors
         da = unbroadcast(grad, _shape(a)) if ctx.needs_input_grad[0] else None
         db = unbroadcast(-grad * np.floor_divide(a, b), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # floor(a / b) is piecewise constant: a constant; only grad carries a graph
+        a, b = ctx.saved_tensors
+        da = unbroadcast_graph(grad, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = np.floor_divide(a, b)
+            db = unbroadcast_graph(-grad * constant_like(np.asarray(q, dtype=grad.dtype), grad), _shape(b))
         return da, db
 
     @staticmethod

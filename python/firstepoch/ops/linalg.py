@@ -464,6 +464,38 @@ class EinsumFn(Function):
         return tuple(grads)
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # backward's einsums on Tensors (EinsumFn again, so every further derivative exists)
+        xs = [constant_like(p, grad) for p in ctx.parents[1:]]
+        terms, out, sizes = ctx.terms, ctx.out, ctx.sizes
+        grads = [None]
+        for i, need in enumerate(ctx.needs_input_grad[1:]):
+            if not need:
+                grads.append(None)
+                continue
+            others = terms[:i] + terms[i + 1:]
+            seen = out + "".join(others)
+            unique = "".join(dict.fromkeys(terms[i]))
+            kept = "".join(c for c in unique if c in seen)
+            g = EinsumFn.apply(",".join([out, *others]) + "->" + kept, grad, *xs[:i], *xs[i + 1:])
+            full = tuple(sizes[c] for c in unique)
+            if kept != unique:  # letters summed over this operand alone: broadcast back (adding zeros)
+                g = g.reshape([sizes[c] if c in seen else 1 for c in unique])
+                g = g + constant_like(np.zeros(full, xs[i].dtype), grad)
+            if unique != terms[i]:  # a repeated letter: g goes on the diagonal (times identities), zeros elsewhere
+                fresh = iter(c for c in _SUBSCRIPTS if c not in sizes)
+                spread, eyes = "", []
+                for k, c in enumerate(terms[i]):
+                    if c in terms[i][:k]:  # a later copy of c: a new letter tied to c by an identity
+                        spread += next(fresh)
+                        eyes.append((c + spread[-1], constant_like(np.eye(sizes[c], dtype=xs[i].dtype), grad)))
+                    else:
+                        spread += c
+                g = EinsumFn.apply(",".join([unique] + [e for e, _ in eyes]) + "->" + spread, g, *(t for _, t in eyes))
+            grads.append(g)
+        return tuple(grads)
+
+    @staticmethod
     def gradcheck_cases(rng):
         r = rng.standard_normal
         return [(("ij,jk->ik", r((3, 4)), r((4, 2))), {}),

@@ -251,6 +251,35 @@ class ProdFn(Function):
         return _expand(grad, x.shape, ctx.dim, ctx.keepdim) * others, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        shape, dim = x.shape, ctx.dim
+        g = _expand_graph(grad, shape, dim, ctx.keepdim)
+        if np.all(x._data):  # no zero: d prod / d x_i = prod / x_i (as PyTorch); which branch is constant a.e.
+            return g * ProdFn.apply(x, dim, True) / x, None, None
+        # a zero: the product of the others along the axis, prefix times suffix products (as backward),
+        # built by a log-step scan of recorded products (roll, then 1 in the places rolled in from the
+        # far end), so their derivative, the product of all but two (nonzero next to a zero), is kept
+        xs, d = (x.reshape(-1), 0) if dim is None or not shape else (x, dim % len(shape))
+        n = xs.shape[d]
+        at = np.arange(n).reshape((n,) + (1,) * (xs.ndim - d - 1))
+
+        def shifted(t, step):  # t moved step places along d (toward the end), 1 in the first step places
+            return t.roll(step, d) * constant_like(at >= step, grad) + constant_like(at < step, grad)
+
+        def running_product(t):
+            step = 1
+            while step < n:
+                t = t * shifted(t, step)
+                step *= 2
+            return t
+
+        left = shifted(running_product(xs), 1)
+        right = shifted(running_product(xs.flip(d)), 1).flip(d)
+        others = left * right
+        return g * others.reshape(shape), None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.uniform(0.5, 1.5, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4))
         z = x.copy()
@@ -272,6 +301,11 @@ class CumsumFn(Function):
     def backward(ctx, grad):
         d = ctx.dim
         return np.flip(np.cumsum(np.flip(grad, d), axis=d), d), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        d = ctx.dim
+        return CumsumFn.apply(grad.flip(d), d).flip(d), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -299,6 +333,12 @@ class LogSumExpFn(Function):
         x, out = ctx.saved_tensors
         g = grad.reshape(out.shape)  # out kept the reduced axes
         return g * np.exp(x - out), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        out = LogSumExpFn.apply(x, ctx.dim, True)  # recomputed from x, so softmax's own derivative is kept
+        return grad.reshape(out.shape) * (x - out).exp(), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -351,7 +391,32 @@ class NormFn(Function):
         return np.where(out == 0, 0, dx).astype(x.dtype, copy=False), None, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        x_arr, out_arr = ctx.saved_tensors
+        p, dim = ctx.p, ctx.dim
+        g = grad.reshape(out_arr.shape)
+        if p == 0:
+            return g * constant_like(np.zeros(x_arr.shape, x_arr.dtype), grad), None, None, None
+        if p == 1:  # sign(x): constant a.e.
+            return g * constant_like(np.sign(x_arr), grad), None, None, None
+        if p in (np.inf, -np.inf):  # which entries are extreme (and their even split): constant a.e.
+            mask = np.abs(x_arr) == out_arr
+            share = np.sign(x_arr) * mask / mask.sum(axis=dim, keepdims=True)
+            return g * constant_like(share.astype(x_arr.dtype, copy=False), grad), None, None, None
+        x = ctx.parents[0]
+        out = NormFn.apply(x, p, dim, True)
+        zero = out_arr == 0  # a zero norm gives a zero gradient (as PyTorch): divide by 1 there, then mask
+        safe = out + constant_like(zero.astype(x_arr.dtype), grad) if zero.any() else out
+        if p == 2:
+            dx = x * (g / safe)
+        else:
+            dx = x * x.abs() ** (p - 2) * (g / safe ** (p - 1))
+        if zero.any():
+            dx = dx * constant_like(~zero, grad)
+        return dx, None, None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
-        x = rng.permutation(12).reshape(3, 4) * 0.3 - 1.65  # distinct |x|, none 0
+        x = rng.permutation(12).reshape(3, 4) * 0.3 - 1.6  # distinct |x| (no tie: -inf is smooth there), none 0
         return [((x,), {}), ((x, 2.0, 1), {}), ((x, 1.0, (0, 1), True), {}), ((x, np.inf, 0), {}),
                 ((x, -np.inf), {}), ((x, 3.0, -1), {}), ((x, 0.5), {}), ((x, 0), {})]

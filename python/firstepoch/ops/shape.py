@@ -206,6 +206,10 @@ class ExpandFn(Function):
         return unbroadcast(grad, ctx.shape), None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        return unbroadcast_graph(grad, ctx.shape), None
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((3, 1)), (2, 3, 4)), {}), ((rng.standard_normal((2,)), (3, 2)), {})]
 
@@ -227,6 +231,11 @@ class RepeatFn(Function):
         return summed.reshape(ctx.shape), None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        split = [n for pair in zip(ctx.repeats, ctx.padded) for n in pair]
+        return grad.reshape(split).sum(tuple(range(0, len(split), 2))).reshape(ctx.shape), None
+
+    @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((2, 3)), (2, 1)), {}), ((rng.standard_normal((3,)), (2, 2, 3)), {})]
 
@@ -242,6 +251,10 @@ class FlipFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.flip(grad, ctx.dims), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return FlipFn.apply(grad, ctx.dims), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -261,6 +274,11 @@ class RollFn(Function):
     def backward(ctx, grad):
         back = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
         return np.roll(grad, back, axis=ctx.dims), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        back = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return RollFn.apply(grad, back, ctx.dims), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -290,6 +308,11 @@ class GatherFn(Function):
         dx = np.zeros(ctx.shape, dtype=grad.dtype)
         np.add.at(dx, ctx.where, grad)
         return dx, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # ctx.where is a fancy index: GetItemGradFn adds repeats up, and its own backward gathers again
+        return GetItemGradFn.apply(grad, ctx.shape, ctx.where), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -327,6 +350,17 @@ class ScatterFn(Function):
         return dx, None, None, dsrc
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        dx = dsrc = None
+        if ctx.needs_input_grad[0]:
+            dx = SetItemFn.apply(grad, ctx.where, np.zeros((), grad.dtype))
+        if ctx.needs_input_grad[3]:
+            dsrc = GetItemFn.apply(grad, ctx.where)
+            if dsrc.shape != tuple(ctx.shape):  # src larger than index: zeros past index's extent
+                dsrc = GetItemGradFn.apply(dsrc, ctx.shape, tuple(slice(0, n) for n in dsrc.shape))
+        return dx, None, None, dsrc
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((3, 4))
         index = np.array([[0, 2, 1], [1, 0, 2]])  # no repeats along dim 0 within a column
@@ -351,6 +385,12 @@ class IndexSelectFn(Function):
         return dx, None, None
 
     @staticmethod
+    def backward_graph(ctx, grad):
+        # x.index_select(dim, index) is x[:, ..., index] (one fancy index keeps its place)
+        where = (slice(None),) * (ctx.dim % max(len(ctx.shape), 1)) + (np.asarray(ctx.index),)
+        return GetItemGradFn.apply(grad, ctx.shape, where), None, None
+
+    @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((3, 4))
         return [((x, 1, np.array([2, 0, 2])), {}), ((x, 0, np.array([1])), {})]
@@ -365,6 +405,10 @@ class CloneFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return (grad,)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
         return (grad,)
 
     @staticmethod
