@@ -1393,6 +1393,9 @@ def _promote(t, other, op, floating=False):
     """(t, other) converted to torch.result_type(t, other); floating=True (true division) makes a non-floating
     result float32. A number comes back as a 0-d array of the result dtype."""
     if isinstance(other, (bool, int, float, np.number, np.bool_)):
+        dt = t._data.dtype
+        if dt.kind == "f":  # the common case (x * 0.5): a number never promotes a floating tensor
+            return t, np.asarray(other, dtype=dt)
         target = _result_type(t, other)
         if floating and target.kind != "f":
             target = _F32
