@@ -281,3 +281,20 @@ def test_optimizers_step_a_zero_dim_parameter(name, kwargs):
         topt.step()
     assert p.shape == () and p.dtype == np.float32
     np.testing.assert_allclose(p.item(), tp.item(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.torch_parity
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_integer_powers_match_torch(dtype):
+    torch = _torch()
+    arr = _sample(dtype)
+    x, tx = fe.tensor(arr), _tt(torch, arr)
+    for p in (2, 0.5, fe.tensor(2.5)):
+        tp = torch.tensor(2.5) if isinstance(p, fe.Tensor) else p
+        ours, theirs = x ** p, tx ** tp
+        assert ours.dtype == np.dtype(str(theirs.dtype).split(".")[1])
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+        x ** -1
+    with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+        tx ** -1

@@ -1,12 +1,12 @@
 """`Tensor`: a NumPy array plus what autograd needs (requires_grad, grad, the op that made it).
 
 float32 is the default floating dtype (Python numbers and lists become float32, as in PyTorch);
-NumPy float32/float64 arrays keep their dtype (as torch.tensor does; gradient checks use float64);
-integer data becomes int64 (labels, indices), which never requires grad.
-Dtype rules of binary ops: float32 with float64 raises TypeError (no silent upcast: say .float() or
-.double()); an int64 or bool tensor with a floating one takes the floating dtype; a Python number
-takes the tensor's dtype (a float number with an int64 tensor gives float32); / on integers gives
-float32. max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
+NumPy arrays of float32, float64, int64, int32, int16, int8, uint8 and bool keep their dtype (as
+torch.tensor); other integer arrays and Python int lists become int64; float16 is refused (deliberate:
+our kernels have no half precision). Only floating tensors require grad.
+Dtype rules of binary ops are torch.result_type's (see "dtype promotion" below): float32 with float64
+gives float64, a Python number or a 0-d tensor counts only when of a higher category (bool < integer <
+floating); / on integers gives float32; matmul does not promote (RuntimeError, as torch). max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
 import math
 from collections import namedtuple
@@ -326,8 +326,11 @@ class Tensor(TensorBase):
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
-        if self._data.dtype.kind in "ib" and (p < 0 or isinstance(p, (float, np.floating))):
-            return PowFn.apply(self.float(), p)  # as PyTorch: int ** -1 or ** 0.5 is a float result
+        if self._data.dtype.kind in "iub":
+            if isinstance(p, (float, np.floating)):
+                return PowFn.apply(self.float(), p)  # as PyTorch: int ** 0.5 is a float32 result
+            if p < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
         return PowFn.apply(self, p)
 
     def __rpow__(self, base):
