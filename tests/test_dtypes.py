@@ -46,6 +46,8 @@ def test_python_lists_and_float16():
         fe.tensor(np.ones(2, np.float16))
     with pytest.raises(TypeError, match="float16"):
         fe.tensor([1.0], dtype=np.float16)
+    with pytest.raises(TypeError, match="float16"):
+        fe.tensor([1.0]).to(np.float16)
 
 
 @pytest.mark.torch_parity

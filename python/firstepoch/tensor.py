@@ -279,6 +279,9 @@ class Tensor(TensorBase):
             dtype = self._data.dtype if dtype is None else dtype
         if dtype == self._data.dtype and not copy:
             return self
+        if dtype not in _STORAGE:
+            raise TypeError(f"to: dtype must be one of float32, float64, int64, int32, int16, int8, uint8, bool, "
+                            f"got {dtype} (float16 is not supported)")
         if self.requires_grad and dtype not in _FLOATS:
             raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
         return CastFn.apply(self, dtype)
