@@ -300,3 +300,12 @@ def test_integer_powers_match_torch(dtype):
         x ** -1
     with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
         tx ** -1
+
+
+@pytest.mark.torch_parity
+def test_out_of_range_numbers_wrap_as_torch():
+    torch = _torch()
+    u = np.array([5, 7], np.uint8)
+    ours, theirs = fe.tensor(u) + 300, _tt(torch, u) + 300
+    assert ours.dtype == np.uint8 and str(theirs.dtype) == "torch.uint8"
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

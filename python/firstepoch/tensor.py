@@ -1405,7 +1405,7 @@ def _promote(t, other, op, floating=False):
         target = _result_type(t, other)
         if floating and target.kind != "f":
             target = _F32
-        return t.to(target), np.asarray(other, dtype=target)
+        return t.to(target), np.asarray(other).astype(target)  # astype: an out-of-range int wraps, as torch
     other = _as_operand(other, op)
     target = _result_type(t, other)
     if floating and target.kind != "f":
