@@ -392,7 +392,7 @@ def test_module_errors():
         lstm(fe.randn(6, 2, 4), fe.zeros(2, 2, 5))
     with pytest.raises(ValueError, match=r"input must be 3-D"):
         lstm(fe.randn(2, 6, 2, 4))
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(ValueError, match="dtype"):  # as torch
         lstm(fe.randn(6, 2, 4).double())
     gru = nn.GRU(4, 5, bidirectional=True, batch_first=True)
     with pytest.raises(ValueError, match=r"hx has shape \(1, 3, 5\), expected \(2, 3, 5\)"):
@@ -603,5 +603,5 @@ def test_profiler_counts_rnn_flops():
 
 def test_input_of_another_dtype_names_input_and_weights():
     """The message blamed w_hh once the Python re-check moved to C++; the Tensor-level rule names the input."""
-    with pytest.raises(TypeError, match=r"rnn \(lstm\): dtypes differ: input float64, weights float32"):
+    with pytest.raises(ValueError, match=r"RNN input dtype \(float64\) does not match weight dtype \(float32\)"):
         nn.LSTM(4, 5)(fe.tensor(np.zeros((3, 2, 4))))

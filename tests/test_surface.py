@@ -112,7 +112,7 @@ def test_tensor_to_keeps_the_differentiable_cast():
     assert y.dtype == np.float64 and x.grad.dtype == np.float32
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0])
     c = x.to(copy=True)
-    assert c is not x and c.requires_grad and not np.shares_memory(c.numpy(), x._data)
+    assert c is not x and c.requires_grad and not np.shares_memory(c.detach().numpy(), x._data)
 
 
 # ---- Module.to -----------------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ def test_load_accepts_torchs_arguments(tmp_path):
     path = tmp_path / "m.safetensors"
     fe.save(model, path)
     sd = fe.load(path, weights_only=True, map_location="cpu")
-    np.testing.assert_array_equal(sd["weight"], model.weight.numpy())
+    np.testing.assert_array_equal(sd["weight"], model.weight.detach().numpy())
     fe.load(path, map_location=fe.device("cpu"))
     with pytest.warns(UserWarning, match="weights-only"):
         fe.load(path, weights_only=False)
@@ -444,7 +444,7 @@ def test_load_accepts_torchs_arguments(tmp_path):
         fe.load(path, map_location="cuda:0")
     other = nn.Linear(3, 2)
     assert fe.load(path, other, weights_only=True) is other
-    np.testing.assert_array_equal(other.weight.numpy(), model.weight.numpy())
+    np.testing.assert_array_equal(other.weight.detach().numpy(), model.weight.detach().numpy())
 
 
 # ---- Adadelta ----------------------------------------------------------------------------------------------

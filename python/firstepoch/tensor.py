@@ -1,12 +1,12 @@
 """`Tensor`: a NumPy array plus what autograd needs (requires_grad, grad, the op that made it).
 
 float32 is the default floating dtype (Python numbers and lists become float32, as in PyTorch);
-NumPy float32/float64 arrays keep their dtype (as torch.tensor does; gradient checks use float64);
-integer data becomes int64 (labels, indices), which never requires grad.
-Dtype rules of binary ops: float32 with float64 raises TypeError (no silent upcast: say .float() or
-.double()); an int64 or bool tensor with a floating one takes the floating dtype; a Python number
-takes the tensor's dtype (a float number with an int64 tensor gives float32); / on integers gives
-float32. max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
+NumPy arrays of float32, float64, int64, int32, int16, int8, uint8 and bool keep their dtype (as
+torch.tensor); other integer arrays and Python int lists become int64; float16 is refused (deliberate:
+our kernels have no half precision). Only floating tensors require grad.
+Dtype rules of binary ops are torch.result_type's (see "dtype promotion" below): float32 with float64
+gives float64, a Python number or a 0-d tensor counts only when of a higher category (bool < integer <
+floating); / on integers gives float32; matmul does not promote (RuntimeError, as torch). max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
 import math
 from collections import namedtuple
@@ -40,18 +40,26 @@ _COMPARABLE = (np.ndarray, np.generic, bool, int, float, list, tuple)
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
+_STORAGE = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32, np.int16, np.int8,
+                                              np.uint8, np.bool_))
+
+
 def _as_data(data, dtype=None):
+    """data as a NumPy array of a storage dtype: float32, float64, int64, int32, int16, int8, uint8 or bool
+    (as torch). float16 is refused (our kernels have no half precision); other integer arrays become
+    int64; Python float lists become float32 and int lists int64."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
         dtype = np.dtype(dtype)
-        if dtype not in _FLOATS and dtype != np.int64 and dtype != np.bool_:
-            raise TypeError(f"tensor: dtype must be float32, float64, int64 or bool, got {dtype}")
+        if dtype not in _STORAGE:
+            raise TypeError(f"tensor: dtype must be one of float32, float64, int64, int32, int16, int8, uint8, "
+                            f"bool, got {dtype}")
         return np.array(data, dtype=dtype)
     if isinstance(data, np.ndarray):
-        kind = data.dtype.kind
-        if data.dtype in _FLOATS or data.dtype == np.int64 or data.dtype == np.bool_:
+        if data.dtype in _STORAGE:
             return data
+        kind = data.dtype.kind
         if kind in "iu":
             return data.astype(np.int64)
         if kind == "f":
@@ -191,6 +199,11 @@ class Tensor(TensorBase):
         return self._data.item()
 
     def numpy(self):
+        """The NumPy array (shares memory). A tensor that requires grad raises RuntimeError, as torch:
+        say .detach().numpy()."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
         return self._data
 
     def tolist(self):
@@ -266,9 +279,30 @@ class Tensor(TensorBase):
             dtype = self._data.dtype if dtype is None else dtype
         if dtype == self._data.dtype and not copy:
             return self
+        if dtype not in _STORAGE:
+            raise TypeError(f"to: dtype must be one of float32, float64, int64, int32, int16, int8, uint8, bool, "
+                            f"got {dtype} (float16 is not supported)")
         if self.requires_grad and dtype not in _FLOATS:
             raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
         return CastFn.apply(self, dtype)
+
+    # ---- dtype casts (torch's names; issue 16) ------------------------------------------------------------
+    # Casts to a non-floating dtype refuse a tensor that requires grad (see to); float16 is not a storage
+    # dtype here (our kernels have no half precision), so there is no .half().
+    def int(self):
+        return self.to(np.dtype(np.int32))
+
+    def short(self):
+        return self.to(np.dtype(np.int16))
+
+    def char(self):
+        return self.to(np.dtype(np.int8))
+
+    def byte(self):
+        return self.to(np.dtype(np.uint8))
+
+    def bool(self):
+        return self.to(_BOOL)
 
     # ---- arithmetic --------------------------------------------------------------------------------
     def _pair(self, other, op):
@@ -295,8 +329,11 @@ class Tensor(TensorBase):
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
-        if self._data.dtype.kind in "ib" and (p < 0 or isinstance(p, (float, np.floating))):
-            return PowFn.apply(self.float(), p)  # as PyTorch: int ** -1 or ** 0.5 is a float result
+        if self._data.dtype.kind in "iub":
+            if isinstance(p, (float, np.floating)):
+                return PowFn.apply(self.float(), p)  # as PyTorch: int ** 0.5 is a float32 result
+            if p < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
         return PowFn.apply(self, p)
 
     def __rpow__(self, base):
@@ -309,8 +346,10 @@ class Tensor(TensorBase):
         if not isinstance(other, Tensor):
             other = Tensor(other)
         if other._data.dtype is not self._data.dtype and other._data.dtype != self._data.dtype:  # `is`: the quick test
-            raise TypeError(f"matmul: dtypes differ: {self.dtype} {self.shape} @ {other.dtype} {other.shape} "
-                            f"(convert one with .float() or .double())")
+            # as torch, matmul does not promote
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{_torch_dtype_name(self._data.dtype)} != {_torch_dtype_name(other._data.dtype)} "
+                               f"(shapes {self.shape} @ {other.shape})")
         return _linalg.MatmulFn.apply(self, other)
 
     def __rmatmul__(self, other):
@@ -418,17 +457,27 @@ class Tensor(TensorBase):
     def _check_dim(self, dim, op):
         dims = () if dim is None else ((dim,) if isinstance(dim, int) else dim)
         for d in dims:
-            if not -self.ndim <= d < max(self.ndim, 1):
+            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
                 raise IndexError(f"{op}: dim {d} is out of range for a tensor of shape {self.shape}")
 
     def sum(self, dim=None, keepdim=False, axis=None):
+        """Sum over dim (all axes by default); bool and integer tensors sum to int64, as torch."""
         dim = self._dim(dim, axis)
         self._check_dim(dim, "sum")
-        return SumFn.apply(self, dim, keepdim)
+        if self._data.ndim == 0:
+            dim = None  # a 0-d tensor: dim 0 or -1 names the tensor itself (as torch)
+        x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
+        return SumFn.apply(x, dim, keepdim)
 
     def mean(self, dim=None, keepdim=False, axis=None):
+        """Mean over dim; floating tensors only (an integer tensor raises RuntimeError, as torch)."""
         dim = self._dim(dim, axis)
         self._check_dim(dim, "mean")
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
+                               f"or complex dtype. Got: {_torch_dtype_name(self._data.dtype)}")
+        if self._data.ndim == 0:
+            dim = None
         return MeanFn.apply(self, dim, keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
@@ -441,7 +490,7 @@ class Tensor(TensorBase):
         else:
             raise TypeError(f"var: unbiased must be a bool, got {type(unbiased).__name__}")
         if self._data.dtype not in _FLOATS:
-            raise RuntimeError(f"std and var only support floating point dtypes, got {self.dtype}")
+            raise RuntimeError(f"std and var only support floating point and complex dtypes, got {self.dtype}")
         dim = self._reduce_dims(self._dim(dim, axis), "var")
         return VarFn.apply(self, dim, keepdim, correction=correction)
 
@@ -1280,12 +1329,67 @@ def _torch_dtype_name(dt):
 
 
 # ---- dtype promotion ---------------------------------------------------------------------------------
-# Between tensors: float32 with float64 is a TypeError (no silent upcast: convert with .float() or
-# .double()); an int64 or bool tensor with a floating one takes the floating dtype, as in PyTorch.
-# A Python number takes the tensor's dtype (a float number with an integer tensor gives float32).
+# torch.result_type: categories bool < integer < floating. Dimensioned tensors decide the dtype within a
+# category (float32 with float64 gives float64, uint8 with int8 gives int16, int64 with float32 gives
+# float32); a 0-d tensor or a Python number only counts when it is of a higher category (int32 tensor + 5
+# stays int32, int32 tensor + 2.5 gives float32, the default dtype; float32 tensor + float64 0-d tensor stays
+# float32). The cast is a visible Tensor.to before the op (differentiable between floats): kernels never
+# cast. / on integers gives float32.
+
+_F32, _I64, _BOOL = np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)
+
 
 def _is_float(dt):
     return dt in _FLOATS
+
+
+def _category(dt):
+    return 2 if dt.kind == "f" else (0 if dt.kind == "b" else 1)
+
+
+def _promote_types(a, b):
+    """torch.promote_types for the storage dtypes: the higher category wins; within one, NumPy's rule."""
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _combine(higher, lower):
+    """torch's combine_categories: the dtype of the higher-priority operands (dimensioned tensors over 0-d
+    tensors over Python numbers; None when there are none), unless lower is of a higher category."""
+    if higher is None:
+        return lower
+    if lower is None or _category(higher) >= _category(lower):
+        return higher
+    return _promote_types(higher, lower)
+
+
+def _scalar_dtype(x):
+    """The dtype a Python (or NumPy) number counts as: bool, int64 or float32 (the default dtype)."""
+    if isinstance(x, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(x, (int, np.integer)):
+        return _I64
+    return _F32
+
+
+def _result_type(*operands):
+    """torch.result_type of Tensors and Python numbers."""
+    dim = zero = wrapped = None
+    for x in operands:
+        if isinstance(x, Tensor):
+            dt = x._data.dtype
+            if x._data.ndim:
+                dim = dt if dim is None else _promote_types(dim, dt)
+            else:
+                zero = dt if zero is None else _promote_types(zero, dt)
+        else:
+            dt = _scalar_dtype(x)
+            wrapped = dt if wrapped is None else _promote_types(wrapped, dt)
+    return _combine(dim, _combine(zero, wrapped))
 
 
 def _as_operand(x, op):
@@ -1298,28 +1402,20 @@ def _as_operand(x, op):
 
 
 def _promote(t, other, op, floating=False):
-    """(t, other) converted to one dtype by the rules above; floating=True also makes int operands float32."""
-    if isinstance(other, (bool, int, float, np.number)) and not isinstance(other, np.ndarray):
+    """(t, other) converted to torch.result_type(t, other); floating=True (true division) makes a non-floating
+    result float32. A number comes back as a 0-d array of the result dtype."""
+    if isinstance(other, (bool, int, float, np.number, np.bool_)):
         dt = t._data.dtype
-        if floating or isinstance(other, (float, np.floating)):
-            if not _is_float(dt):
-                t, dt = t.to(np.float32), np.dtype(np.float32)
-        elif dt == np.bool_ and not isinstance(other, (bool, np.bool_)):
-            t, dt = t.to(np.int64), np.dtype(np.int64)
-        return t, np.asarray(other, dtype=dt)
+        if dt.kind == "f":  # the common case (x * 0.5): a number never promotes a floating tensor
+            return t, np.asarray(other, dtype=dt)
+        target = _result_type(t, other)
+        if floating and target.kind != "f":
+            target = _F32
+        return t.to(target), np.asarray(other).astype(target)  # astype: an out-of-range int wraps, as torch
     other = _as_operand(other, op)
-    da, db = t._data.dtype, other._data.dtype
-    if da == db:
-        target = da
-    elif _is_float(da) and _is_float(db):
-        raise TypeError(f"{op}: dtypes differ: {da} {t.shape} and {db} {other.shape} "
-                        f"(no silent upcast; convert one with .float() or .double())")
-    elif _is_float(da) or _is_float(db):
-        target = da if _is_float(da) else db
-    else:
-        target = np.dtype(np.int64)
-    if floating and not _is_float(target):
-        target = np.dtype(np.float32)
+    target = _result_type(t, other)
+    if floating and target.kind != "f":
+        target = _F32
     return t.to(target), other.to(target)
 
 
@@ -1639,10 +1735,12 @@ def _check_axis(dim, ndim, op):
     return int(dim) % ndim
 
 
-def _same_float_dtype(tensors, op):
-    dts = {t.dtype for t in tensors if t.dtype in _FLOATS}
-    if len(dts) > 1:
-        raise TypeError(f"{op}: dtypes differ: {[str(t.dtype) for t in tensors]}")
+def _promoted(tensors):
+    """The tensors cast to their common dtype (torch.cat's promotion: every operand counts)."""
+    target = tensors[0]._data.dtype
+    for t in tensors[1:]:
+        target = _promote_types(target, t._data.dtype)
+    return [t.to(target) for t in tensors]
 
 
 def cat(tensors, dim=0):
@@ -1650,7 +1748,7 @@ def cat(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
-    _same_float_dtype(tensors, "cat")
+    tensors = _promoted(tensors)
     _check_axis(dim, tensors[0].ndim, "cat")
     return CatFn.apply(dim, *tensors)
 
@@ -1660,7 +1758,7 @@ def stack(tensors, dim=0):
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
-    _same_float_dtype(tensors, "stack")
+    tensors = _promoted(tensors)
     _check_axis(dim, tensors[0].ndim + 1, "stack")
     return StackFn.apply(dim, *tensors)
 

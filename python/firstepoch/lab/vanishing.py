@@ -87,7 +87,7 @@ def compute(seed=0, tiny=False):
         readout = nn.Linear(hidden, 1)
         loss, norms = hidden_grad_norms(cell, readout, x, y, kind == "lstm")
         params = list(cell.parameters()) + list(readout.parameters())
-        before = nn.utils.clip_grad_norm_(params, CLIP)
+        before = float(nn.utils.clip_grad_norm_(params, CLIP))
         after = float(np.sqrt(sum(float(np.sum(p.grad._data.astype(np.float64) ** 2)) for p in params)))
         runs.append({"label": label, "kind": kind, "value": value, "loss": loss, "norms": norms,
                      "param_grad_norm": before, "clipped_norm": after})

@@ -26,6 +26,9 @@ class _BatchNorm(Module):
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of {self.expected_dims[0]} "
                              f"or {self.expected_dims[-1]} dims with {self.num_features} channels, got {tuple(x.shape)}")
+        if self.weight is not None and x.dtype != self.weight.dtype:  # as torch (RuntimeError, its message)
+            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. ({type(self).__name__}: "
+                               f"input {x.dtype}, weight {self.weight.dtype})")
         use_batch = self.training or not self.track_running_stats
         rm = self.running_mean if self.track_running_stats else None
         rv = self.running_var if self.track_running_stats else None

@@ -68,6 +68,8 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
     return s, p, d, out_size(H, kh, s[0], p[0], d[0]), out_size(W, kw, s[1], p[1], d[1])
 
 
+_C_NAME = {"float32": "float", "float64": "double"}  # torch's dtype names in conv's messages
+
 class Conv2dFn(Function):
     """conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw), bias (OC,) or None, stride, padding,
     dilation, groups, activation None or "relu") -> [activation](conv2d(...)) (N, OC, OH, OW), PyTorch's
@@ -87,8 +89,12 @@ class Conv2dFn(Function):
         if activation is not None and not fusable(activation):
             raise ValueError(f"conv2d: activation must be None or one of {EPILOGUES}, got {activation!r}")
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
-            raise TypeError(f"conv2d: dtypes differ: input {x.dtype}, weight {weight.dtype}"
-                            + (f", bias {bias.dtype}" if bias is not None else ""))
+            # as torch: RuntimeError "Input type (double) and bias type (float) should be the same"
+            other, kind = (bias, "bias") if bias is not None and bias.dtype != x.dtype else (weight, "weight")
+            raise RuntimeError(f"Input type ({_C_NAME.get(x.dtype.name, x.dtype)}) and {kind} type "
+                               f"({_C_NAME.get(other.dtype.name, other.dtype)}) should be the same "
+                               f"(conv2d: input {x.dtype}, weight {weight.dtype}"
+                               + (f", bias {bias.dtype})" if bias is not None else ")"))
         s, p, d, OH, OW = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
         x = np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight)

@@ -74,6 +74,12 @@ def _check(a, b):
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
 
 
+
+def _torch_name(dt):
+    """torch's name of a dtype in its messages (Float, Double, ...)."""
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "int16": "Short",
+            "int8": "Char", "uint8": "Byte", "bool": "Bool"}.get(np.dtype(dt).name, str(dt))
+
 # ---- matmul on arrays ---------------------------------------------------------------------------
 
 def matmul(a, b, out=None):
@@ -198,9 +204,11 @@ class MatmulFn(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
-        if a.ndim == 1:
+        if a.ndim == 1 and b.ndim == 1:
+            g = grad.reshape(1, 1)  # a dot product: a 0-d result, as torch
+        elif a.ndim == 1:
             g = np.expand_dims(g, -2)
-        if b.ndim == 1:
+        elif b.ndim == 1:
             g = np.expand_dims(g, -1)
         da = db = None
         if ctx.needs_input_grad[0]:
@@ -223,9 +231,12 @@ class MatmulFn(Function):
         a, b = (constant_like(p, grad) for p in ctx.parents)
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-        g = grad.reshape(grad.shape[:-1] + (1,) + grad.shape[-1:]) if a.ndim == 1 else grad
-        if b.ndim == 1:
-            g = g.reshape(g.shape + (1,))
+        if a.ndim == 1 and b.ndim == 1:
+            g = grad.reshape(1, 1)
+        else:
+            g = grad.reshape(grad.shape[:-1] + (1,) + grad.shape[-1:]) if a.ndim == 1 else grad
+            if b.ndim == 1:
+                g = g.reshape(g.shape + (1,))
         da = db = None
         if ctx.needs_input_grad[0]:
             da = unbroadcast_graph(g @ b2.transpose(-1, -2), a2.shape).reshape(a.shape)
@@ -236,6 +247,7 @@ class MatmulFn(Function):
     @staticmethod
     def gradcheck_cases(rng):
         return [((rng.standard_normal((3, 4)), rng.standard_normal((4, 5))), {}),
+                ((rng.standard_normal((4,)), rng.standard_normal((4,))), {}),  # a dot product: 0-d result
                 ((rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 2))), {}),
                 ((rng.standard_normal((4,)), rng.standard_normal((2, 4, 3))), {}),
                 ((rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((4,))), {}),
@@ -300,8 +312,11 @@ class LinearFn(Function):
             raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
                              f"expects {weight.shape[1]} (weight shape {weight.shape})")
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-            raise TypeError(f"linear: dtypes differ: input {x.dtype}, weight {weight.dtype}"
-                            + (f", bias {bias.dtype}" if bias is not None else ""))
+            # as torch (RuntimeError, its message): the input is never cast to the layer's dtype
+            bad = x.dtype if x.dtype != weight.dtype else bias.dtype
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(bad)} and "
+                               f"{_torch_name(weight.dtype)} (linear: input {x.dtype} {x.shape}, weight "
+                               f"{weight.dtype} {weight.shape}" + (f", bias {bias.dtype})" if bias is not None else ")"))
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
                              f"shape {weight.shape}")

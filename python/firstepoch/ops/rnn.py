@@ -167,6 +167,7 @@ def rnn(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse=False):
     checked here: input and states have the weights' dtype (the kernel checks each array alone)."""
     for name, t in (("input", x), ("h0", h0), ("c0", c0)):
         if t is not None and t.dtype != w_ih.dtype:
-            raise TypeError(f"rnn ({mode}): dtypes differ: {name} {t.dtype}, weights {w_ih.dtype} "
-                            f"(convert one with .float() or .double())")
+            # as torch: a ValueError with its message
+            raise ValueError(f"RNN {name} dtype ({t.dtype}) does not match weight dtype ({w_ih.dtype}). Convert "
+                             f"{name}: {name}.to({w_ih.dtype}), or convert model: model.to({t.dtype}) ({mode})")
     return RNNFn.apply(x, w_ih, w_hh, b_ih, b_hh, h0, c0, mode, reverse)

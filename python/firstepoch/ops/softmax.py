@@ -118,11 +118,18 @@ class SoftmaxFn(Function):
                 ((rng.standard_normal((4, 3, 2)),), {"dim": 0, "log": True})]
 
 
+def _apply(input, dim, log):
+    if getattr(input, "ndim", 1) == 0:  # a 0-d tensor: dim 0 or -1 names it (as torch); one row of one entry
+        _check_dim(dim, 1, "log_softmax" if log else "softmax")
+        return SoftmaxFn.apply(input.reshape(1), 0, log).reshape(())
+    return SoftmaxFn.apply(input, dim, log)
+
+
 def softmax(input, dim=-1):
-    """As torch.nn.functional.softmax."""
-    return SoftmaxFn.apply(input, dim)
+    """As torch.nn.functional.softmax (a 0-d input gives 1, as torch)."""
+    return _apply(input, dim, False)
 
 
 def log_softmax(input, dim=-1):
-    """As torch.nn.functional.log_softmax."""
-    return SoftmaxFn.apply(input, dim, True)
+    """As torch.nn.functional.log_softmax (a 0-d input gives 0, as torch)."""
+    return _apply(input, dim, True)
