@@ -20,6 +20,7 @@ from ._device import device as _device_cls
 from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
 from .autograd.function import TensorBase, bump_version, is_grad_enabled, share_version
+from .autograd.function import INPLACE_CHANGES as _changes
 from .autograd.function import version as _version_of
 from .ops import linalg as _linalg
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
@@ -667,6 +668,8 @@ class Tensor(TensorBase):
                 self._ctx.overwritten_by = name  # an op that saved this very array (its output) is now stale
             self._ctx = result._ctx
             self._ctx.out_version = _version_of(self)
+            self._ctx.changes = _changes[0]  # after the bump: ops recorded before it see the shadow
+            self._ctx.shadow = old
             self.requires_grad = True
         return self
 
@@ -745,12 +748,14 @@ class Tensor(TensorBase):
         """Writes src (broadcast to this shape, cast to this dtype) into this tensor; differentiable to src."""
         if not isinstance(src, Tensor):
             src = tensor(src)
-        if np.broadcast_shapes(src.shape, self.shape) != self.shape:
+        try:
+            fits = np.broadcast_shapes(src.shape, self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise RuntimeError(f"copy_: the source of shape {list(src.shape)} cannot be broadcast to "
                                f"{list(self.shape)}")
-        if src._data.dtype != self._data.dtype:
-            src = src.to(self._data.dtype)
-        return self._assign((Ellipsis,), src, "copy_")
+        return self._assign((Ellipsis,), _cast_value(src, self._data.dtype), "copy_")
 
     def _fill(self, values, name):
         return self._assign((Ellipsis,), np.asarray(values).astype(self._data.dtype, copy=False), name)
@@ -771,7 +776,8 @@ class Tensor(TensorBase):
 
     def __setitem__(self, index, value):
         """x[index] = value, as torch: value (a number, array or Tensor) is broadcast to x[index] and cast
-        to x's dtype; recorded (SetItemFn) when x or value requires grad."""
+        to x's dtype as copy_ casts (2.7 into int64 is 2); recorded (SetItemFn) when x or value requires
+        grad."""
         if isinstance(index, Tensor):
             index = index._data
         elif isinstance(index, tuple):
@@ -780,20 +786,7 @@ class Tensor(TensorBase):
         if (ctx is not None and ctx.fn is GetItemFn and ctx.parents[0] is self and _is_basic_index(index)
                 and _same_basic_index(ctx.index, index)):
             return  # x[i] op= v: the view's in-place op already wrote x[i] (through x): nothing left to do
-        dtype = self._data.dtype
-        if isinstance(value, Tensor):
-            if value._data.dtype != dtype:
-                if not np.can_cast(value._data.dtype, dtype, "same_kind"):
-                    raise RuntimeError(f"setitem: a {_torch_dtype_name(value._data.dtype)} value can't be "
-                                       f"written into a {_torch_dtype_name(dtype)} tensor")
-                value = value.to(dtype)
-        else:
-            value = np.asarray(value)
-            if not np.can_cast(value.dtype, dtype, "same_kind") and not (value.ndim == 0 and dtype.kind in "iub"
-                                                                             and value.dtype.kind in "iub"):
-                raise RuntimeError(f"setitem: a {_torch_dtype_name(value.dtype)} value can't be written into a "
-                                   f"{_torch_dtype_name(dtype)} tensor")
-            value = value.astype(dtype)
+        value = _cast_value(value if isinstance(value, Tensor) else np.asarray(value), self._data.dtype)
         self._assign(index, value, "setitem")
 
     # ---- devices, views and elementwise extremes (the module surface torch scripts use) -------------
@@ -1274,6 +1267,18 @@ class Tensor(TensorBase):
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
 _VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)
+
+
+def _cast_value(value, dtype):
+    """A value written in place (copy_, x[i] = v) in the target's dtype, as torch's copy_ casts (2.7 into
+    an int64 tensor is 2): differentiable between floats, plain data otherwise."""
+    if isinstance(value, Tensor):
+        if value._data.dtype == dtype:
+            return value
+        if value.requires_grad and dtype.kind == "f":
+            return value.to(dtype)
+        return Tensor._wrap(value._data.astype(dtype), False)
+    return value.astype(dtype, copy=False)
 
 
 def _is_basic_index(index):

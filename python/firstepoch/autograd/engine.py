@@ -65,7 +65,7 @@ def _shares(saved, array):
 def _version_error(fn, what, now, then):
     return RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an inplace operation: "
-        f"{what} of {fn.__name__} is at version {now}; expected version {then} instead. Hint: out-of-place "
+        f"[{fn.__name__}] {what} is at version {now}; expected version {then} instead. Hint: out-of-place "
         f"ops (x = x + 1) or .clone() before the in-place change keep the recorded value")
 
 
@@ -76,7 +76,7 @@ def _check_versions(node, ctx):
     fn = ctx.fn
     if ctx.overwritten_by is not None:
         raise RuntimeError(f"one of the variables needed for gradient computation has been modified by an "
-                           f"inplace operation: the output of {fn.__name__} was overwritten by {ctx.overwritten_by}")
+                           f"inplace operation: [{fn.__name__}] its output was overwritten by {ctx.overwritten_by}")
     saved = getattr(ctx, "saved_tensors", None)
     now = _version(node)
     if now != ctx.out_version and _shares(saved, node._data):
@@ -88,6 +88,31 @@ def _check_versions(node, ctx):
             then = 0 if recorded is None else recorded[j]
             if now != then and (p._ctx is not None or _shares(saved, p._data)):
                 raise _version_error(fn, f"input {j} ({p._data.dtype} {p._data.shape})", now, then)
+
+
+def _resolve_rebased(node, ctx):
+    """Before the walk goes through an op recorded before some in-place change: an input whose history
+    an in-place op has since moved on (Tensor._inplace keeps the old history in ctx.shadow of the new
+    one) is replaced by the shadow holding the history it had when this op ran, so the gradient reaches
+    what the op read. If the op saved that input's memory, or its output is a view of it, the values
+    it needs are gone: torch's version error."""
+    clock = ctx.changes
+    parents = ctx.parents
+    resolved = None
+    for j, p in enumerate(parents):
+        if isinstance(p, _function.TensorBase):
+            q = p
+            while q._ctx is not None and q._ctx.shadow is not None and q._ctx.changes > clock:
+                q = q._ctx.shadow
+            if q is not p:
+                if _shares(getattr(ctx, "saved_tensors", None), p._data) or np.may_share_memory(node._data, p._data):
+                    raise _version_error(ctx.fn, f"input {j} ({p._data.dtype} {p._data.shape})", _version(p),
+                                         _version(q))
+                if resolved is None:
+                    resolved = list(parents)
+                resolved[j] = q
+    if resolved is not None:
+        ctx.parents = tuple(resolved)
 
 
 def _grad_tensor(array):
@@ -217,6 +242,8 @@ def topological_order(root):
         push((node, True))
         ctx = node._ctx
         if ctx is not None:  # inputs pushed last to first, so the first is expanded first (as recursion would)
+            if ctx.changes != _INPLACE_CHANGES[0]:
+                _resolve_rebased(node, ctx)
             needs = ctx.needs_input_grad
             parents = ctx.parents
             for i in range(len(needs) - 1, -1, -1):
@@ -349,6 +376,8 @@ def _topological_order_many(roots):
             stack.append((node, True))
             ctx = node._ctx
             if ctx is not None:
+                if ctx.changes != _INPLACE_CHANGES[0]:
+                    _resolve_rebased(node, ctx)
                 for p, need in reversed(list(zip(ctx.parents, ctx.needs_input_grad))):
                     if need and id(p) not in expanded:
                         stack.append((p, False))

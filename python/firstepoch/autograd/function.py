@@ -54,6 +54,7 @@ class Context:
     versions = None
     out_version = 0
     overwritten_by = None
+    shadow = None  # for an op recorded by an in-place change: the tensor holding the history before it
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays

@@ -41,7 +41,9 @@ class Module:
             object.__setattr__(self, name, value)
             return
         if name in self._parameters and value is not None and not isinstance(value, Parameter):
-            raise TypeError(f"cannot assign '{type(value).__module__}.{type(value).__name__}' as parameter "
+            what = type(value).__name__
+            what = f"firstepoch.{what}" if type(value).__module__.startswith("firstepoch") else what
+            raise TypeError(f"cannot assign '{what}' as parameter "
                             f"'{name}' (firstepoch.nn.Parameter or None expected)")
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
