@@ -37,6 +37,8 @@ OPT_CASES = [
     ("RAdam", dict(lr=0.02)),
     ("RAdam", dict(lr=0.02, weight_decay=0.1)),
     ("RAdam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True, betas=(0.9, 0.9))),
+    ("Adadelta", dict()),  # issue 17 lists it too: already on main, checked here against torch
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
 ]
 
 
@@ -201,6 +203,13 @@ def _make(lib, name, opt):
         return lib.SequentialLR(opt, [S("LinearLR", start_factor=0.2, total_iters=10),
                                       S("ExponentialLR", gamma=0.9),
                                       S("CosineAnnealingWarmRestarts", T_0=10)], milestones=[10, 40])
+    if name == "CosineAnnealingLR":
+        return S(name, T_max=17, eta_min=0.002)
+    if name == "ChainedCosine":
+        return lib.ChainedScheduler([S("CosineAnnealingLR", T_max=23), S("ExponentialLR", gamma=0.98)])
+    if name == "SequentialCosine":
+        return lib.SequentialLR(opt, [S("ConstantLR", factor=0.1, total_iters=5), S("CosineAnnealingLR", T_max=30),
+                                      S("StepLR", step_size=4)], milestones=[5, 70])
     if name == "ChainedScheduler":
         return lib.ChainedScheduler([S("ConstantLR", factor=0.5, total_iters=20), S("ExponentialLR", gamma=0.97),
                                      S("MultiStepLR", milestones=[50, 70]), S("StepLR", step_size=9, gamma=0.8)])
@@ -208,7 +217,8 @@ def _make(lib, name, opt):
 
 
 SCHEDULES = ["ExponentialLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR", "CosineAnnealingWarmRestarts",
-             "CosineAnnealingWarmRestarts1", "StepLR", "SequentialLR", "ChainedScheduler"]
+             "CosineAnnealingWarmRestarts1", "StepLR", "SequentialLR", "ChainedScheduler", "CosineAnnealingLR",
+             "ChainedCosine", "SequentialCosine"]
 
 
 def _two_groups(lib_optim, make_param):
@@ -333,6 +343,8 @@ def test_reduce_lr_on_plateau_checks():
 
 
 def test_sequential_and_chained_checks():
+    with pytest.raises(TypeError, match="is not an Optimizer"):
+        sched.ExponentialLR([nn.Parameter(np.zeros(1))], 0.9)
     opt = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
     other = optim.SGD([nn.Parameter(np.zeros(1))], lr=0.1)
     a, b = sched.ExponentialLR(opt, 0.9), sched.ExponentialLR(other, 0.9)
