@@ -182,7 +182,7 @@ class Warm:  # a callable object: LambdaLR saves its __dict__, as torch
 
 def _make(lib, name, opt):
     """The same schedule built from firstepoch's or torch's lr_scheduler module `lib`."""
-    S = lambda n, **kw: getattr(lib, n)(opt, **kw)  # noqa: E731
+    S = lambda n, **kw: getattr(lib, n)(opt, **kw)
     if name == "ExponentialLR":
         return S(name, gamma=0.95)
     if name == "MultiStepLR":
