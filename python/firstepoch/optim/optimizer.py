@@ -61,6 +61,37 @@ class Optimizer:
                 raise TypeError(f"{name}: parameters must be floating-point Tensors, got "
                                 f"{type(p).__name__} {getattr(getattr(p, 'data', None), 'dtype', '')}")
 
+    def add_param_group(self, param_group):
+        """Adds a group (a dict with 'params'; its settings default to this optimizer's), as PyTorch: the
+        dict itself is completed and appended. A parameter already in a group, or twice in this one,
+        is a ValueError (PyTorch only warns for the latter); a set of parameters is a TypeError."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if hasattr(params, "_data") and hasattr(params, "grad"):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs. Please use a list instead.")
+        params = list(params)
+        g = {**param_group, "params": params}
+        for k, v in self.defaults.items():
+            g.setdefault(k, v)
+        unknown = set(g) - set(self.defaults) - {"params", "initial_lr"}
+        if unknown:
+            raise ValueError(f"{name}: unknown options {sorted(unknown)} in a parameter group")
+        self._validate(g)
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{name}: the new parameter group holds a parameter more than once")
+        held = {id(p) for grp in self.param_groups for p in grp["params"]}
+        if held.intersection(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+        param_group.clear()
+        param_group.update(g)
+        self.param_groups.append(param_group)
+
     def zero_grad(self, set_to_none=True):
         for g in self.param_groups:
             for p in g["params"]:
@@ -355,3 +386,111 @@ class Adadelta(Optimizer):
         acc_delta *= rho
         acc_delta += (1 - rho) * delta * delta
         w -= g["lr"] * delta
+
+
+# ---- issue 17: Adamax, NAdam, RAdam (PyTorch's single-tensor update rules, in NumPy) -----------------
+
+def _l2_or_decoupled(w, grad, g, decoupled):
+    """weight_decay as L2 added to the gradient, or (decoupled) w *= 1 - lr * wd before the step."""
+    wd = g["weight_decay"]
+    if wd != 0:
+        if decoupled:
+            w *= w.dtype.type(1 - g["lr"] * wd)
+        else:
+            grad = grad + w.dtype.type(wd) * w
+    return grad
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: m = b1 m + (1 - b1) g; u = max(b2 u, |g| + eps);
+    w -= lr / (1 - b1^t) * m / u. weight_decay is L2 added to the gradient."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+
+    def _update(self, w, grad, state, g):
+        b1, b2 = g["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(w)
+            state["exp_inf"] = np.zeros_like(w)
+        state["step"] += 1
+        grad = _l2_or_decoupled(w, grad, g, False)
+        m, u = state["exp_avg"], state["exp_inf"]
+        m += w.dtype.type(1 - b1) * (grad - m)
+        u *= w.dtype.type(b2)
+        np.maximum(u, np.abs(grad) + w.dtype.type(g["eps"]), out=u)
+        w += w.dtype.type(-g["lr"] / (1 - b1 ** state["step"])) * m / u  # torch's addcdiv: (value * m) / u
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum and the momentum schedule mu_t = b1 (1 - 0.96^(t psi) / 2)
+    (psi = momentum_decay); decoupled_weight_decay=True decays w as AdamW. The running product of the
+    mu_t (state 'mu_product') is a float32 scalar whatever the parameter's dtype, as PyTorch's under its
+    default dtype float32 (firstepoch's only default), so float64 trajectories agree to the last bits."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False):
+        if not momentum_decay >= 0:
+            raise ValueError(f"NAdam: momentum_decay must be >= 0, got {momentum_decay}")
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay)
+
+    def _update(self, w, grad, state, g):
+        b1, b2 = g["betas"]
+        if not state:
+            state["step"] = 0
+            state["mu_product"] = np.float32(1.0)
+            state["exp_avg"] = np.zeros_like(w)
+            state["exp_avg_sq"] = np.zeros_like(w)
+        state["step"] += 1
+        t = state["step"]
+        lr, psi, f = g["lr"], g["momentum_decay"], w.dtype.type
+        grad = _l2_or_decoupled(w, grad, g, g["decoupled_weight_decay"])
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
+        state["mu_product"] = np.float32(state["mu_product"] * np.float32(mu))
+        mu_product = float(state["mu_product"])
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += f(1 - b1) * (grad - m)
+        v *= f(b2)
+        v += f(1 - b2) * grad * grad
+        denom = np.sqrt(v / f(1 - b2 ** t))
+        denom += f(g["eps"])
+        w += f(-lr * (1.0 - mu) / (1.0 - mu_product)) * grad / denom  # torch's addcdiv: (value * a) / b
+        w += f(-lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom
+
+
+class RAdam(Optimizer):
+    """Rectified Adam: the adaptive step only once the variance estimate is tractable (rho_t > 5), a
+    plain bias-corrected momentum step before; decoupled_weight_decay=True decays w as AdamW."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                         decoupled_weight_decay=decoupled_weight_decay)
+
+    def _update(self, w, grad, state, g):
+        b1, b2 = g["betas"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(w)
+            state["exp_avg_sq"] = np.zeros_like(w)
+        state["step"] += 1
+        t = state["step"]
+        lr, f = g["lr"], w.dtype.type
+        grad = _l2_or_decoupled(w, grad, g, g["decoupled_weight_decay"])
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += f(1 - b1) * (grad - m)
+        v *= f(b2)
+        v += f(1 - b2) * grad * grad
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        m_hat = m / f(bc1)
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * (b2 ** t) / bc2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            adaptive = f(bc2 ** 0.5) / (np.sqrt(v) + f(g["eps"]))
+            w -= m_hat * f(lr) * adaptive * f(rect)
+        else:
+            w -= m_hat * f(lr)
