@@ -1,5 +1,6 @@
 """Datasets (PyTorch's shapes): anything with __len__ and __getitem__. A dataset that can also hand
 over many rows at once (`batch(indices)`) lets the DataLoader skip the per-sample loop."""
+import bisect
 import math
 import numbers
 
@@ -18,6 +19,9 @@ class Dataset:
 
     def __getitem__(self, i):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -116,3 +120,78 @@ def random_split(dataset, lengths, generator=None):
         parts.append(Subset(dataset, order[start:start + k]))
         start += k
     return parts
+
+
+# ---- Datasets added for issue 17 (torch.utils.data's IterableDataset, ConcatDataset, ChainDataset) ----
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclass and define __iter__ (as torch). The DataLoader iterates it in order
+    and batches what it yields; with num_workers=N each worker iterates its own copy, so __iter__ should
+    split the work with get_worker_info() (id, num_workers, seed) or every sample comes N times (as torch)."""
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __getitem__(self, i):
+        raise NotImplementedError(f"{type(self).__name__} is an IterableDataset: iterate it, do not index it")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """The map-style datasets one after the other (as torch): item i of the whole is item i - start of the
+    part it falls in. cumulative_sizes[k] is the total length of datasets[0..k]."""
+
+    @staticmethod
+    def cumsum(sequence):
+        r, s = [], 0
+        for e in sequence:
+            s += len(e)
+            r.append(s)
+        return r
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        idx = int(idx)
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        part = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = 0 if part == 0 else self.cumulative_sizes[part - 1]
+        if part >= len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {idx} is out of range for length {len(self)}")
+        return self.datasets[part][idx - start]
+
+
+class ChainDataset(IterableDataset):
+    """The iterable datasets one after the other, chained lazily (as torch); len() is the sum of theirs."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total

@@ -122,3 +122,69 @@ class BatchSampler(Sampler):
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             yield order[start:start + self.batch_size]
+
+
+# ---- Samplers added for issue 17 (torch.utils.data's WeightedRandomSampler, SubsetRandomSampler) ----
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices in [0, len(weights)), index i drawn with probability weights[i] / sum(weights),
+    with or without replacement (torch.multinomial's rule), a new draw every epoch from `generator` (an int
+    seed, a firstepoch.Generator or a numpy.random.Generator, kept across epochs; None: firstepoch's global
+    generator). Deliberate difference: the draws are NumPy's stream, not the values torch draws."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if (not isinstance(num_samples, (int, np.integer)) or isinstance(num_samples, bool)
+                or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        w = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        self.weights = w
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator
+        self._fixed = None if generator is None else as_generator(generator, "WeightedRandomSampler")
+
+    def __len__(self):
+        return self.num_samples
+
+    def indices(self):
+        w = self.weights
+        if w.size == 0 or not np.all(np.isfinite(w)):
+            raise RuntimeError(f"invalid multinomial distribution ({w.size} weights, not all finite)")
+        if np.any(w < 0):
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        g = self._fixed if self._fixed is not None else as_generator(None, "WeightedRandomSampler")
+        if self.replacement:
+            return g.choice(w.size, size=self.num_samples, replace=True, p=w / w.sum()).astype(np.int64)
+        if self.num_samples > w.size:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        # torch.multinomial's rule: the num_samples smallest Exp(1) / w; zero weights come last
+        with np.errstate(divide="ignore"):
+            keys = g.exponential(size=w.size) / w
+        return np.argsort(keys, kind="stable")[:self.num_samples].astype(np.int64)
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a new random order every epoch (as torch), drawn from `generator` (see
+    WeightedRandomSampler)."""
+
+    def __init__(self, indices, generator=None):
+        self.indices_ = np.asarray(getattr(indices, "_data", indices))
+        if self.indices_.size and (self.indices_.ndim != 1 or self.indices_.dtype.kind not in "iu"):
+            raise TypeError(f"SubsetRandomSampler: indices must be a 1-D sequence of ints, got shape "
+                            f"{self.indices_.shape} dtype {self.indices_.dtype}")
+        self.indices_ = self.indices_.reshape(-1).astype(np.int64, copy=False)
+        self.generator = generator
+        self._fixed = None if generator is None else as_generator(generator, "SubsetRandomSampler")
+
+    def __len__(self):
+        return len(self.indices_)
+
+    def indices(self):
+        g = self._fixed if self._fixed is not None else as_generator(None, "SubsetRandomSampler")
+        return self.indices_[g.permutation(len(self.indices_))]
