@@ -132,7 +132,7 @@ def _accumulate(node, g, owned):
         return
     arr = held._data
     if arr.flags.writeable and arr.shape == g.shape and arr.dtype == g.dtype:
-        np.add(arr, g, out=arr)
+        arr += g
     else:
         held._data = arr + g
 
@@ -225,11 +225,19 @@ def topological_order(root):
     The stack holds (node, expanded): a node is expanded (its inputs pushed above it) the first time it
     is popped and appended to the order when popped again, after everything above it, so after all of
     its inputs. A node pushed twice before its expansion is expanded once (the later copies are skipped)."""
+    return _walk(root)[0]
+
+
+def _walk(root):
+    """topological_order, and whether the graph holds an op recorded before the last in-place change
+    (then backward checks versions, op by op; a training step's graph holds none)."""
     order = []
     append = order.append
     expanded = set()
     stack = [(root, False)]
     pop, push = stack.pop, stack.append
+    now = _INPLACE_CHANGES[0]
+    stale = False
     while stack:
         node, done = pop()
         if done:
@@ -242,14 +250,15 @@ def topological_order(root):
         push((node, True))
         ctx = node._ctx
         if ctx is not None:  # inputs pushed last to first, so the first is expanded first (as recursion would)
-            if ctx.changes != _INPLACE_CHANGES[0]:
+            if ctx.changes != now:
+                stale = True
                 _resolve_rebased(node, ctx)
             needs = ctx.needs_input_grad
             parents = ctx.parents
             for i in range(len(needs) - 1, -1, -1):
                 if needs[i] and id(parents[i]) not in expanded:
                     push((parents[i], False))
-    return order
+    return order, stale
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=None):
@@ -285,7 +294,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
     pop = grads.pop
     hooks = _tensor_hooks
     modes = _modes()  # the calling thread's profiler and anomaly mode
-    order = topological_order(root)
+    order, stale = _walk(root)
     for i in range(len(order) - 1, -1, -1):
         node = order[i]
         key = id(node)
@@ -297,11 +306,15 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
             with _grad_lock:
-                # Keep g itself only if nothing else can see it: it owns its memory (not a view of an
-                # upstream gradient) and no other reference exists (a backward may hand one array to
-                # two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
-                owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
-                _accumulate(node, g, owned)
+                held = node._grad
+                if held is None:
+                    # Keep g itself only if nothing else can see it: it owns its memory (not a view of
+                    # an upstream gradient) and no other reference exists (a backward may hand one array
+                    # to two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
+                    owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
+                    node._grad = _grad_tensor(g if owned else g.copy())
+                else:
+                    _accumulate(node, g, False)
             g = None
             continue
         fn = ctx.fn
@@ -310,7 +323,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
                 f"backward: trying to backward through the graph a second time (at {fn.__name__}); "
                 "its saved arrays were freed after the first backward. Pass retain_graph=True to the "
                 "first backward if you need to call it twice.")
-        if ctx.changes != _INPLACE_CHANGES[0]:
+        if stale and ctx.changes != _INPLACE_CHANGES[0]:
             _check_versions(node, ctx)
         prof = modes.profiler
         in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
