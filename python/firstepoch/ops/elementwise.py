@@ -415,6 +415,16 @@ class GeluSlopeFn(Function):
     gradcheck_cases = GELUFn.gradcheck_cases
 
 
+def _clip_mask(x, low, high):
+    """Where clip passes x through (low <= x <= high, a missing bound passing all): its gradient's mask."""
+    mask = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        mask &= x >= low
+    if high is not None:
+        mask &= x <= high
+    return mask
+
+
 class ClipFn(Function):
     """clip(x, low, high); the gradient passes where low <= x <= high (PyTorch's clamp)."""
 
@@ -427,23 +437,11 @@ class ClipFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        low, high = ctx.bounds
-        mask = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            mask &= x >= low
-        if high is not None:
-            mask &= x <= high
-        return grad * mask, None, None
+        return grad * _clip_mask(x, *ctx.bounds), None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
-        x = ctx.parents[0]._data
-        low, high = ctx.bounds
-        mask = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            mask &= x >= low
-        if high is not None:
-            mask &= x <= high
+        mask = _clip_mask(ctx.parents[0]._data, *ctx.bounds)
         return grad * constant_like(mask, grad), None, None
 
     @staticmethod

@@ -441,6 +441,16 @@ def einsum_subscripts(equation, shapes):
     return spelled, out, sizes
 
 
+def _einsum_grad_letters(terms, out, i):
+    """The letters of operand i's gradient: the other operands' terms, every letter the gradient's
+    einsum sees (output and others), operand i's letters each once in order, and those of them that
+    einsum can give (the rest were summed over operand i alone)."""
+    others = terms[:i] + terms[i + 1:]
+    seen = out + "".join(others)
+    unique = "".join(dict.fromkeys(terms[i]))
+    return others, seen, unique, "".join(c for c in unique if c in seen)
+
+
 class EinsumFn(Function):
     """np.einsum(equation, *operands). Called as EinsumFn.apply(equation, *tensors). The gradient of an
     operand is the einsum of the output's gradient with the other operands; its letters summed in no
@@ -462,10 +472,7 @@ class EinsumFn(Function):
             if not need:
                 grads.append(None)
                 continue
-            others = terms[:i] + terms[i + 1:]
-            seen = out + "".join(others)
-            unique = "".join(dict.fromkeys(terms[i]))  # the operand's letters, each once, in order
-            kept = "".join(c for c in unique if c in seen)  # the rest were summed over this operand alone
+            others, seen, unique, kept = _einsum_grad_letters(terms, out, i)
             g = np.einsum(",".join([out, *others]) + "->" + kept, grad, *xs[:i], *xs[i + 1:],
                           optimize=len(others) > 0)
             g = np.broadcast_to(g.reshape([sizes[c] if c in seen else 1 for c in unique]),
@@ -488,10 +495,7 @@ class EinsumFn(Function):
             if not need:
                 grads.append(None)
                 continue
-            others = terms[:i] + terms[i + 1:]
-            seen = out + "".join(others)
-            unique = "".join(dict.fromkeys(terms[i]))
-            kept = "".join(c for c in unique if c in seen)
+            others, seen, unique, kept = _einsum_grad_letters(terms, out, i)
             g = EinsumFn.apply(",".join([out, *others]) + "->" + kept, grad, *xs[:i], *xs[i + 1:])
             full = tuple(sizes[c] for c in unique)
             if kept != unique:  # letters summed over this operand alone: broadcast back (adding zeros)
