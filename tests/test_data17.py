@@ -14,7 +14,6 @@ import firstepoch as fe
 from firstepoch.data import (ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset, Subset,
                              SubsetRandomSampler, TensorDataset, WeightedRandomSampler, get_worker_info)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Squares(Dataset):
@@ -440,7 +439,10 @@ def test_workers_stop_on_keyboard_interrupt():
             print("interrupted", flush=True)
             raise
     """)
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    # The child imports the firstepoch this test imported: the installed wheel in CI, the
+    # source tree in an editable install (the source tree alone has no compiled _C).
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(fe.__file__)))
+    env = dict(os.environ, PYTHONPATH=package_parent)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, start_new_session=True)
     try:
