@@ -1,6 +1,7 @@
 """Neural-network building blocks: Module, layers, losses, init, functional."""
 from . import functional, init, utils
-from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .conv import Conv1d, Conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .norm import BatchNorm1d, BatchNorm2d
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .container import Sequential

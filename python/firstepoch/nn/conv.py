@@ -1,12 +1,10 @@
-"""Convolution and pooling layers (NCHW, PyTorch's parameter layout and initialisation) over
-firstepoch.ops.conv and firstepoch.ops.pool."""
+"""Convolution layers (NCHW, PyTorch's parameter layout and initialisation) over firstepoch.ops.conv."""
 import math
 
 import numpy as np
 
 from ..ops import conv as _conv
 from ..ops.conv import conv1d, conv2d, pair
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from . import init
 from .module import Module, Parameter
 
@@ -48,33 +46,6 @@ class Conv2d(Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}")
-
-
-class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
-
-    def forward(self, x):
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
-
-
-class AvgPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def forward(self, x):
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-
-class AdaptiveAvgPool2d(Module):
-    def __init__(self, output_size=1):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x):
-        return adaptive_avg_pool2d(x, self.output_size)
 
 
 class Conv1d(Module):
