@@ -309,3 +309,25 @@ def test_out_of_range_numbers_wrap_as_torch():
     ours, theirs = fe.tensor(u) + 300, _tt(torch, u) + 300
     assert ours.dtype == np.uint8 and str(theirs.dtype) == "torch.uint8"
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.torch_parity
+def test_bool_subtraction_and_negation_raise_torchs_runtime_error():
+    torch = _torch()
+    a, b = fe.tensor([True, False]), fe.tensor([False, False])
+    ta, tb = torch.tensor([True, False]), torch.tensor([False, False])
+    for ours, theirs in ((lambda: a - b, lambda: ta - tb), (lambda: -a, lambda: -ta)):
+        with pytest.raises(RuntimeError) as want:
+            theirs()
+        with pytest.raises(RuntimeError) as got:
+            ours()
+        assert str(got.value) == str(want.value)
+    i, ti = fe.tensor([1, 0]), torch.tensor([1, 0])
+    for ours, theirs in ((lambda: a - i, lambda: ta - ti), (lambda: i - a, lambda: ti - ta), (lambda: 1 - a, lambda: 1 - ta),
+                         (lambda: a - 1.5, lambda: ta - 1.5)):
+        with pytest.raises(RuntimeError) as want:
+            theirs()
+        with pytest.raises(RuntimeError) as got:
+            ours()
+        assert str(got.value) == str(want.value)
+    assert (a + i).tolist() == (ta + ti).tolist()  # addition with bool promotes, as torch

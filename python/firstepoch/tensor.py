@@ -1409,6 +1409,9 @@ def _as_operand(x, op):
 def _promote(t, other, op, floating=False):
     """(t, other) converted to torch.result_type(t, other); floating=True (true division) makes a non-floating
     result float32. A number comes back as a 0-d array of the result dtype."""
+    if op == "sub" and (t._data.dtype == _BOOL or (isinstance(other, Tensor) and other._data.dtype == _BOOL)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if isinstance(other, (bool, int, float, np.number, np.bool_)):
         dt = t._data.dtype
         if dt.kind == "f":  # the common case (x * 0.5): a number never promotes a floating tensor

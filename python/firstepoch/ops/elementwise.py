@@ -67,7 +67,13 @@ class SubFn(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        return a - b
+        try:
+            return a - b
+        except TypeError:  # NumPy refuses bool - bool; torch's error class and advice
+            if getattr(a, "dtype", None) == np.bool_ and getattr(b, "dtype", None) == np.bool_:
+                raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                                   "Use the `^` or `logical_xor()` operator instead.") from None
+            raise
 
     @staticmethod
     def backward(ctx, grad):
@@ -230,8 +236,15 @@ def _stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _negative(x):
+    if x.dtype == np.bool_:  # NumPy raises TypeError here; torch raises RuntimeError with this advice
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    return np.negative(x)
+
+
 class NegFn(_Pointwise):
-    compute = staticmethod(np.negative)
+    compute = staticmethod(_negative)
     input_grad = staticmethod(lambda grad, out: -grad)
     backward_graph = _graph(lambda grad, x: -grad)
 
