@@ -476,3 +476,21 @@ def test_embedding_max_norm_moves_the_weight_version():
     before = fe.autograd.function.version(emb.weight)
     emb(fe.tensor(np.array([1])))
     assert fe.autograd.function.version(emb.weight) == before + 1
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_embedding_ops_match_the_numpy_reference(rng, norm_type):
+    from firstepoch.ops.embedding import embedding_renorm_
+    from firstepoch.reference import embedding as RE
+    w = rng.standard_normal((7, 3)) * 2
+    idx = np.array([[3, 0, 3], [6, 6, 6]])
+    got, want = w.copy(), w.copy()
+    embedding_renorm_(got, idx, 1.2, norm_type)
+    RE.embedding_renorm_(want, idx, 1.2, norm_type)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    assert not np.array_equal(got, w)
+    W = fe.tensor(w, requires_grad=True)
+    g = rng.standard_normal((2, 3, 3))
+    F.embedding(fe.tensor(idx), W, padding_idx=0, scale_grad_by_freq=True).backward(fe.tensor(g))
+    np.testing.assert_allclose(W.grad._data, RE.embedding_backward(g, idx, 7, padding_idx=0, scale_grad_by_freq=True),
+                               rtol=1e-14)
