@@ -187,10 +187,11 @@ def test_mismatched_shapes_and_names_are_refused(tmp_path):
     fe.save(nn.Linear(4, 3), path)
     target = nn.Linear(4, 5)
     before = target.weight._data.copy()
-    with pytest.raises(CheckpointError, match=r"'weight' has shape \(3, 4\) in the state dict.*expects \(5, 4\)"):
+    with pytest.raises(CheckpointError, match=r"size mismatch for weight: copying a param with shape \(3, 4\) from "
+                                              r"checkpoint, the shape in current model is \(5, 4\)"):
         fe.load(path, target)
     np.testing.assert_array_equal(target.weight._data, before)  # nothing half-loaded
-    with pytest.raises(CheckpointError, match="unexpected keys: \\['bias'\\]"):
+    with pytest.raises(CheckpointError, match='Unexpected key\\(s\\) in state_dict: "bias"'):
         fe.load(path, nn.Linear(4, 3, bias=False))
     save_safetensors({"weight": np.zeros((3, 4), np.float64), "bias": np.zeros(3, np.float64)}, path)
     with pytest.raises(CheckpointError, match="'weight' has dtype float64"):

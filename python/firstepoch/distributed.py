@@ -279,7 +279,7 @@ def broadcast_parameters(module, root=0, bucket_bytes=BUCKET_BYTES):
         return
     arrays = [p._data for p in _params(module)]
     if hasattr(module, "named_buffers"):
-        arrays += [b for _, b in module.named_buffers() if isinstance(b, np.ndarray)]
+        arrays += [b._data for _, b in module.named_buffers()]  # buffers are Tensors, as torch
     for dtype, idx in _buckets(arrays, bucket_bytes):
         flat = np.empty(sum(arrays[i].size for i in idx), dtype)
         o = 0

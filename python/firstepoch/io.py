@@ -471,7 +471,7 @@ def load_into(module, tensors, meta, path):
     check_class(module, meta, path)
     try:
         module.load_state_dict(tensors)
-    except (KeyError, ValueError, TypeError) as e:
+    except (RuntimeError, TypeError) as e:  # load_state_dict's errors: keys or shapes, dtypes
         msg = e.args[0] if e.args else str(e)
         raise CheckpointError(f"checkpoint {os.fspath(path)!r} does not fit this {type(module).__name__}: "
                               f"{msg}") from None

@@ -1,31 +1,47 @@
 """Embedding: a lookup table of num_embeddings vectors of size embedding_dim, indexed by integer tensors."""
 import numpy as np
 
-from ..ops.embedding import embedding
+from ..ops.embedding import check_padding_idx, embedding
+from ..tensor import Tensor, _check_device, _dtype
 from . import init
 from .module import Module, Parameter
 
 
 class Embedding(Module):
-    """As torch.nn.Embedding: weight (num_embeddings, embedding_dim) ~ N(0, 1); the padding_idx row is
-    zero at initialisation and receives no gradient. max_norm, scale_grad_by_freq and sparse are not
-    supported."""
+    """As torch.nn.Embedding: weight (num_embeddings, embedding_dim) ~ N(0, 1); the padding_idx row
+    (negative counts from the end) is zero at initialisation and receives no gradient; max_norm
+    renormalises the rows looked up, in the weight, at each call (norm_type-norm, as torch);
+    scale_grad_by_freq divides each row's gradient by its index's count in the batch. _weight: a
+    (num_embeddings, embedding_dim) Tensor or array used as the weight (its memory shared, not
+    re-initialised), _freeze: the weight does not require grad. Deliberate difference: sparse=True gives
+    the same gradient, dense."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=np.float32):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise TypeError(f"Embedding: dtype must be float32 or float64, got {np.dtype(dtype)}")
-        if int(num_embeddings) <= 0 or int(embedding_dim) <= 0:
-            raise ValueError(f"Embedding: num_embeddings and embedding_dim must be positive, got "
-                             f"{num_embeddings} and {embedding_dim}")
+        if device is not None:
+            _check_device(device, "Embedding")  # only the CPU: anything else raises there
+        dtype = np.dtype(np.float32) if dtype is None else _dtype(dtype, "Embedding")
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"Embedding: dtype must be float32 or float64, got {dtype}")
+        if int(num_embeddings) < 0 or int(embedding_dim) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension: Embedding({num_embeddings}, "
+                               f"{embedding_dim})")
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
         if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range "
-                                 f"[{-num_embeddings}, {num_embeddings})")
-            padding_idx %= num_embeddings  # negative counts from the end, as in PyTorch
-        self.num_embeddings, self.embedding_dim, self.padding_idx = int(num_embeddings), int(embedding_dim), padding_idx
-        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
-        self.reset_parameters()
+            check_padding_idx(padding_idx, self.num_embeddings)
+            padding_idx %= self.num_embeddings
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype=dtype),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            data = _weight._data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            if data.shape != (self.num_embeddings, self.embedding_dim):
+                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(data, requires_grad=not _freeze)
 
     def reset_parameters(self):
         init.normal_(self.weight)
@@ -33,8 +49,32 @@ class Embedding(Module):
             self.weight._data[self.padding_idx] = 0
 
     def forward(self, input):
-        return embedding(input, self.weight, self.padding_idx)
+        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                         self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse is not False:
+            s += ", sparse=True"
+        return s
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is `embeddings` (2-D; its memory shared, as torch), frozen unless
+        freeze=False. The padding_idx row is left as given (not zeroed), as torch."""
+        if np.ndim(embeddings) != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = np.shape(embeddings)
+        data = embeddings._data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        return cls(num_embeddings=rows, embedding_dim=cols, _weight=embeddings, _freeze=freeze,
+                   padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, dtype=data.dtype)

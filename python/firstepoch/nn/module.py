@@ -1,5 +1,5 @@
 """`Module`: parameters and submodules registered by assignment, as in PyTorch."""
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -17,9 +17,54 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter: data must be floating, got {self._data.dtype}")
 
 
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns (as torch): the keys the model has and the state dict lacks, and the
+    keys the state dict has and the model lacks. Unpacks as a pair."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _typename(value):
+    t = type(value)
+    return f"firstepoch.{t.__name__}" if t.__module__.startswith("firstepoch") else t.__name__
+
+
+def _check_member_name(module, name, what, store):
+    """torch's checks on a parameter/buffer/module name (register_parameter, register_buffer, add_module)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name should be a string. Got {_typename(name)}")
+    if "." in name:
+        raise KeyError(f"{what} name can't contain \".\", got: {name}" if what == "module"
+                       else f"{what} name can't contain \".\"")
+    if name == "":
+        raise KeyError(f"{what} name can't be empty string \"\"")
+    if hasattr(module, name) and name not in store:
+        raise KeyError(f"attribute '{name}' already exists")
+
+
+def _as_array(value):
+    """A state-dict value as a NumPy array (a NumPy array, a firstepoch Tensor or a torch tensor), or None."""
+    if isinstance(value, Tensor):
+        return value._data
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        return value.detach().cpu().numpy()
+    return None
+
+
 class Module:
     """Base class of layers and models. Assigning a Parameter or a Module to an attribute registers it;
-    parameters() walks them in registration order (names as in PyTorch: 'fc1.weight')."""
+    parameters() walks them in registration order (names as in PyTorch: 'fc1.weight').
+
+    Registered members are also plain attributes (no __getattr__ on the hot path of a forward)."""
 
     # each instance gets its own dicts in __init__; these defaults serve any that skipped it
     _forward_hooks = ()
@@ -29,108 +74,228 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
+    def _get_name(self):
+        return type(self).__name__
+
     def __setattr__(self, name, value):
+        """As torch: a Parameter registers as a parameter, a Module as a submodule; None assigned to a
+        registered name keeps the slot (None); a buffer takes a Tensor or None (a NumPy array is wrapped
+        in a Tensor that shares its memory)."""
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        if name in self._buffers and not isinstance(value, (Parameter, Module)):
-            self._buffers[name] = value  # a buffer reassigned (e.g. a counter += 1) stays a buffer
-            object.__setattr__(self, name, value)
-            return
-        if name in self._parameters and value is not None and not isinstance(value, Parameter):
-            what = type(value).__name__
-            what = f"firstepoch.{what}" if type(value).__module__.startswith("firstepoch") else what
-            raise TypeError(f"cannot assign '{what}' as parameter "
-                            f"'{name}' (firstepoch.nn.Parameter or None expected)")
-        for store in (self._parameters, self._modules, self._buffers):
-            store.pop(name, None)
         if isinstance(value, Parameter):
+            self._forget(name, self._parameters)
             self._parameters[name] = value
+        elif name in self._parameters:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter "
+                                f"'{name}' (firstepoch.nn.Parameter or None expected)")
+            self._parameters[name] = None
         elif isinstance(value, Module):
+            self._forget(name, self._modules)
             self._modules[name] = value
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                                f"(firstepoch.nn.Module or None expected)")
+            self._modules[name] = None
+        elif name in self._buffers:  # a buffer reassigned (e.g. a counter += 1) stays a buffer
+            if isinstance(value, np.ndarray):
+                value = Tensor(value)
+            elif value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                f"(firstepoch.Tensor or None expected)")
+            self._buffers[name] = value
         object.__setattr__(self, name, value)
 
-    def __delattr__(self, name):
+    def _forget(self, name, keep=None):
+        """Drops name from every registry but `keep` (the one it is about to be registered in: there it
+        keeps its place, so a reassigned weight keeps its state_dict position, as torch)."""
         for store in (self._parameters, self._modules, self._buffers):
-            store.pop(name, None)
+            if store is not keep:
+                store.pop(name, None)
+        if keep is not self._buffers:
+            self._non_persistent_buffers_set.discard(name)
+
+    def __delattr__(self, name):
+        if "_parameters" in self.__dict__:
+            self._forget(name)
         object.__delattr__(self, name)
 
-    def register_buffer(self, name, array):
-        """State that is saved in state_dict but not trained (e.g. batch-norm running statistics)."""
-        self._buffers[name] = array
-        object.__setattr__(self, name, array)
+    def register_buffer(self, name, tensor, persistent=True):
+        """State that is not trained (e.g. batch-norm running statistics): a Tensor, or None. persistent=
+        False keeps it out of state_dict. named_buffers() and the attribute give the Tensor, as torch.
+        Deliberate difference: a NumPy array is accepted too (wrapped in a Tensor sharing its memory)."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_member_name(self, name, "buffer", self._buffers)
+        if isinstance(tensor, np.ndarray):
+            tensor = Tensor(tensor)
+        elif tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                            f"(firstepoch Tensor or None required)")
+        self._forget(name, self._buffers)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+        object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name, param):
-        if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
-        else:
-            setattr(self, name, param)
+        """Registers param (a Parameter, or None: the slot stays, named_parameters and state_dict skip it)."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_member_name(self, name, "parameter", self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                            f"(firstepoch.nn.Parameter or None required)")
+        if param is not None and param._ctx is not None:
+            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must be "
+                             f"created explicitly. To express '{name}' as a function of another Tensor, compute "
+                             f"the value in the forward() method.")
+        self._forget(name, self._parameters)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
 
-    # ---- traversal ---------------------------------------------------------------------------------
-    def named_modules(self, prefix="", _seen=None):
-        """(dotted name, module) for self and every submodule, each module once (PyTorch's order)."""
-        seen = set() if _seen is None else _seen
-        if id(self) in seen:
+    def add_module(self, name, module):
+        """Registers module (a Module, or None) as the submodule `name`."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        _check_member_name(self, name, "module", self._modules)
+        self._forget(name, self._modules)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The submodule at the dotted path target ('' is self), as torch (AttributeError otherwise)."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def get_parameter(self, target):
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        param = getattr(mod, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target):
+        module_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(module_path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(mod, name)
+
+    # ---- traversal (torch's order and de-duplication) ---------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self and every submodule, self first, depth first; a module reached
+        twice is listed once unless remove_duplicate=False."""
+        if memo is None:
+            memo = set()
+        if self in memo:
             return
-        seen.add(id(self))
+        if remove_duplicate:
+            memo.add(self)
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self):
         for _, m in self.named_modules():
             yield m
 
-    def children(self):
-        return iter(self._modules.values())
-
     def named_children(self):
-        return iter(self._modules.items())
-
-    def named_parameters(self, prefix=""):
         seen = set()
-        for mod_name, m in self.named_modules(prefix):
-            for name, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{mod_name}.{name}" if mod_name else name), p
+        for name, m in self._modules.items():
+            if m is not None and m not in seen:
+                seen.add(m)
+                yield name, m
 
-    def parameters(self):
-        for _, p in self.named_parameters():
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
+        seen = set()  # ids: a Tensor's == is elementwise, so it cannot go in a set itself
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for mod_name, m in mods:
+            for name, v in getattr(m, store).items():
+                if v is None or id(v) in seen:
+                    continue
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield (f"{mod_name}.{name}" if mod_name else name), v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter), each Parameter once (a tied weight under its first name)."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self):
-        for mod_name, m in self.named_modules():
-            for name, b in m._buffers.items():
-                yield (f"{mod_name}.{name}" if mod_name else name), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Tensor) for every buffer, persistent or not."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
 
     # ---- modes and grads ---------------------------------------------------------------------------
     def train(self, mode=True):
-        for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+        """Sets training mode on self and (through their own train) every child; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self):
         return self.train(False)
 
     def zero_grad(self, set_to_none=True):
+        """Sets every parameter's .grad to None (default), or to zeros in place (set_to_none=False; a
+        gradient that has a graph is cut from it first, as torch)."""
         for p in self.parameters():
-            if set_to_none or p._grad is None:
+            g = p._grad
+            if g is None:
+                continue
+            if set_to_none:
                 p._grad = None
             else:
-                p._grad._data[...] = 0
+                g._ctx, g.requires_grad = None, False
+                g._data[...] = 0
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, requires_grad=True):
         for p in self.parameters():
-            p.requires_grad = bool(flag)
+            p.requires_grad_(requires_grad)
         return self
 
     def apply(self, fn):
+        """fn(module) on every child (recursively, through their apply) and then on self; returns self."""
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -168,79 +333,96 @@ class Module:
 
     def _cast_floating(self, dtype):
         for m in self.modules():
-            for p in m._parameters.values():
-                if p is not None and p._data.dtype.kind == "f" and p._data.dtype != dtype:
-                    p._data = p._data.astype(dtype)
-                    if p._grad is not None:
-                        p._grad = Tensor._wrap(p._grad._data.astype(dtype), False)
-            for name, b in list(m._buffers.items()):
-                arr = b._data if isinstance(b, Tensor) else b
-                if isinstance(arr, np.ndarray) and arr.dtype.kind == "f" and arr.dtype != dtype:
-                    if isinstance(b, Tensor):
-                        b._data = arr.astype(dtype)
-                    else:
-                        m._buffers[name] = arr.astype(dtype)
-                        object.__setattr__(m, name, m._buffers[name])
+            for t in list(m._parameters.values()) + list(m._buffers.values()):
+                if t is not None and t._data.dtype.kind == "f" and t._data.dtype != dtype:
+                    t._data = t._data.astype(dtype)
+                    if t._grad is not None:
+                        t._grad = Tensor._wrap(t._grad._data.astype(dtype), False)
         return self
 
     # ---- state -------------------------------------------------------------------------------------
-    def _state_entries(self):
-        """(key, owning module, attribute, is_parameter) in PyTorch's state_dict order: module by module,
-        its parameters then its buffers. A parameter registered under two names appears under both."""
-        for mod_name, m in self.named_modules():
-            dot = f"{mod_name}." if mod_name else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    yield dot + name, m, name, True
-            for name in m._buffers:
-                yield dot + name, m, name, False
-
-    def state_dict(self):
-        """Name -> array (copies), parameters and buffers, in PyTorch's naming, order and layout."""
-        out = OrderedDict()
-        for key, m, attr, is_param in self._state_entries():
-            out[key] = m._parameters[attr]._data.copy() if is_param else np.array(m._buffers[attr], copy=True)
+    def _local_state(self):
+        """name -> Tensor of this module's own state: parameters, then persistent buffers (None skipped)."""
+        out = OrderedDict((k, p) for k, p in self._parameters.items() if p is not None)
+        out.update((k, b) for k, b in self._buffers.items()
+                   if b is not None and k not in self._non_persistent_buffers_set)
         return out
 
-    def load_state_dict(self, state, strict=True):
-        """Copies arrays into the parameters and buffers. strict: the keys must match exactly. Shapes
-        and dtypes must always match. Accepts NumPy arrays, Tensors, or PyTorch tensors. Everything is
-        checked before anything is copied, so a failed load leaves the model as it was.
-        Returns (missing_keys, unexpected_keys)."""
-        entries = {key: (m, attr, is_param) for key, m, attr, is_param in self._state_entries()}
-        missing = [k for k in entries if k not in state]
-        unexpected = [k for k in state if k not in entries]
-        if strict and (missing or unexpected):
-            parts = []
-            if missing:
-                parts.append(f"missing keys: {missing}")
+    def _state_modules(self, prefix=""):
+        """(key prefix, module) in torch's state_dict order: self, then each child recursively. Not
+        de-duplicated, as torch: a shared submodule or tied weight appears under each of its names."""
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_modules(f"{prefix}{name}.")
+
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """Name -> NumPy array, parameters and persistent buffers, in PyTorch's naming and order.
+        Deliberate difference: the arrays are copies (torch gives tensors sharing the memory);
+        keep_vars=True gives the Parameters and buffer Tensors themselves."""
+        out = OrderedDict() if destination is None else destination
+        for mod_prefix, m in self._state_modules(prefix):
+            for name, t in m._local_state().items():
+                out[mod_prefix + name] = t if keep_vars else t._data.copy()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copies arrays (NumPy, Tensor or torch tensors) into the parameters and buffers, as torch:
+        returns _IncompatibleKeys(missing_keys, unexpected_keys); strict=True raises RuntimeError (torch's
+        message) when either is non-empty; a shape mismatch always raises RuntimeError. Deliberate
+        differences: everything is checked before anything is copied, so a failed load leaves the model
+        as it was; a dtype mismatch is a TypeError (no silent cast: a float64 checkpoint is not a float32
+        model's); shapes in messages are tuples."""
+        from ..autograd.function import bump_version
+        missing, unexpected, errors, dtype_errors, copies = [], [], [], [], []
+        keys = list(state_dict.keys())
+        for prefix, m in self._state_modules():
+            local = m._local_state()
+            for name, t in local.items():
+                key = prefix + name
+                if key not in state_dict:
+                    missing.append(key)
+                    continue
+                value = state_dict[key]
+                arr = _as_array(value)
+                if arr is None:
+                    errors.append(f'While copying the parameter named "{key}", expected firstepoch.Tensor or '
+                                  f'Tensor-like object from checkpoint but received {type(value)}')
+                    continue
+                target = t._data
+                if target.ndim == 0 and arr.shape == (1,):  # torch's allowance for old 1-element counters
+                    arr = arr[0]
+                if arr.shape != target.shape:
+                    errors.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from "
+                                  f"checkpoint, the shape in current model is {target.shape}.")
+                elif arr.dtype != target.dtype:
+                    dtype_errors.append(f"load_state_dict: '{key}' has dtype {arr.dtype} in the state dict, the "
+                                        f"model expects {target.dtype} (shape {target.shape})")
+                else:
+                    copies.append((t, arr))
+            for key in keys:  # torch's rule: a key under this prefix that names nothing here
+                if isinstance(key, str) and key.startswith(prefix):
+                    head, dot, _ = key[len(prefix):].partition(".")
+                    if (dot and head not in m._modules) or (not dot and head not in local):
+                        unexpected.append(key)
+        if strict:
             if unexpected:
-                parts.append(f"unexpected keys: {unexpected}")
-            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
-        targets = []
-        for k, v in state.items():
-            if k not in entries:
-                continue
-            m, attr, is_param = entries[k]
-            arr = v._data if isinstance(v, Tensor) else (v.detach().cpu().numpy() if hasattr(v, "detach") else v)
-            arr = np.asarray(arr)
-            target = m._parameters[attr]._data if is_param else m._buffers[attr]
-            if not isinstance(target, np.ndarray):
-                raise TypeError(f"load_state_dict: '{k}' is a {type(target).__name__} in the model, not an array")
-            if arr.shape != target.shape:
-                raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape} in the state dict, the model "
-                                 f"expects {target.shape}")
-            if arr.dtype != target.dtype:  # no silent casts: a float64 checkpoint is not a float32 model's
-                raise TypeError(f"load_state_dict: '{k}' has dtype {arr.dtype} in the state dict, the model "
-                                f"expects {target.dtype} (shape {target.shape})")
-            targets.append((target, arr))
-        for target, arr in targets:  # everything checked first: a failed load changes nothing
-            target[...] = arr
-        return missing, unexpected
+                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+        if errors:
+            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(self._get_name(),
+                                                                                     "\n\t".join(errors)))
+        if dtype_errors:
+            raise TypeError(dtype_errors[0])
+        for t, arr in copies:  # everything checked first: a failed load changes nothing
+            t._data[...] = arr
+            bump_version(t)
+        return _IncompatibleKeys(missing, unexpected)
 
     # ---- calling -----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
         if self._forward_pre_hooks:
@@ -284,8 +466,15 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {sub}")
-        return lines[0] + (")" if len(lines) == 1 else "\n" + "\n".join(lines[1:]) + "\n)")
+        """torch's layout: the extra_repr lines, then each child as '(name): repr', indented."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
