@@ -170,14 +170,15 @@ class ConvTranspose2d(Module):
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(x, output_size), self.groups, self.dilation)
 
-    def extra_repr(self):
+    def extra_repr(self):  # torch's _ConvNd.extra_repr
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
+        n = len(self.kernel_size)
+        if self.padding != (0,) * n:
             s += f", padding={self.padding}"
-        if self.output_padding != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         return s + (", bias=False" if self.bias is None else "")
@@ -205,11 +206,3 @@ class ConvTranspose1d(ConvTranspose2d):
     def forward(self, x, output_size=None):
         return conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(x, output_size), self.groups, self.dilation)
-
-    def extra_repr(self):
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            s += f", padding={self.padding}"
-        if self.output_padding != (0,):
-            s += f", output_padding={self.output_padding}"
-        return s + (", bias=False" if self.bias is None else "")
