@@ -14,6 +14,11 @@ thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (th
 column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
 with the turned, transposed weight. An activation ("relu") after the bias runs in the kernel.
 
+conv_transpose2d (ConvTranspose2dFn) is the adjoint of conv2d: its forward is the kernel's data gradient
+(conv2d_backward asked for dx only), its backward a conv2d forward (dx) and the conv2d weight gradient with
+dy as the input (dW). Padding strings ('same', 'valid') resolve here; 'same' with an even reach pads the
+input's end first with ops.pad (F.pad), as torch.
+
 `_C` entries: `conv2d_forward`, `conv2d_backward`, `conv2d_backward_bias` (the fused ReLU's mask and the
 bias gradient in one pass) (and `im2col`, `col2im`, which they use; `conv_algorithm`, the path a shape takes).
 Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `conv2d_backward_bias`, `im2col`,

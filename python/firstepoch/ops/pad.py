@@ -216,4 +216,4 @@ def pad(input, pad, mode="constant", value=None):
     the last 1, 2 or 3 dimensions of an input with one or two more (batch, channel) dimensions, as torch.
     Differs from torch: circular padding wider than what its negative amounts leave raises (torch reads
     memory outside the input there)."""
-    return PadFn.apply(input, tuple(pad) if not isinstance(pad, tuple) else pad, mode, value)
+    return PadFn.apply(input, pad, mode, value)
