@@ -39,7 +39,8 @@ PAD_CASES = [((2, 3, 5, 4), (1, 2, 0, 3), "constant"), ((2, 3, 5, 4), (-1, 2, 2,
              ((2, 3, 5, 4), (2, 1, 3, 4), "reflect"), ((2, 3, 5, 4), (-1, 3, 2, -2), "reflect"),
              ((1, 5), (-4, 3), "reflect"), ((1, 5), (3, -1), "reflect"), ((3, 7), (6, 6), "reflect"),
              ((2, 2, 3, 4, 5), (1, 2, 2, 1, 1, 1), "reflect"), ((0, 2, 5), (1, 1), "reflect"),
-             ((2, 3, 5, 4), (3, 2, 1, 5), "replicate"), ((1, 5), (-4, 3), "replicate"), ((2, 1, 1), (3, 3), "replicate"),
+             ((2, 3, 5, 4), (3, 2, 1, 5), "replicate"), ((1, 5), (-4, 3), "replicate"),
+             ((2, 1, 1), (3, 3), "replicate"),
              ((2, 2, 3, 3, 4), (1, 1, 2, 0, 1, 2), "replicate"), ((2, 3, 4), (-2, -1), "replicate"),
              ((2, 3, 5, 4), (4, 1, 2, 5), "circular"), ((2, 3, 5, 4), (-1, 2, 2, -3), "circular"),
              ((1, 5), (-4, 1), "circular"), ((1, 5), (2, -3), "circular"), ((3, 4, 5), (-2, -3), "circular"),
@@ -412,7 +413,8 @@ def test_conv_transpose_modules_output_size_and_1d(rng):
     with pytest.raises(ValueError, match="valid sizes range from 9 to 10"):
         m(fe.tensor(x), output_size=[11, 11])
     for dtype in DTYPES:
-        for kw in (dict(kernel_size=3, stride=2, output_padding=1), dict(kernel_size=4, padding=2, dilation=2, groups=3)):
+        for kw in (dict(kernel_size=3, stride=2, output_padding=1),
+                   dict(kernel_size=4, padding=2, dilation=2, groups=3)):
             m1, t1 = nn.ConvTranspose1d(3, 6, dtype=dtype, **kw), torch.nn.ConvTranspose1d(3, 6, **kw)
             assert m1.weight.shape == tuple(t1.weight.shape) and repr(m1) == repr(t1)
             x1 = rng.standard_normal((2, 3, 7)).astype(dtype)

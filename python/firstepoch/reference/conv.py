@@ -103,8 +103,9 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
         for a in range(kh):
             for b in range(kw):
                 wab = weight[g * Cg:(g + 1) * Cg, :, a, b]  # (Cg, OCg)
-                full[:, g * OCg:(g + 1) * OCg, a * dh:a * dh + sh * (H - 1) + 1:sh, b * dw:b * dw + sw * (W - 1) + 1:sw] \
-                    += np.einsum("nchw,co->nohw", xg, wab, optimize=True)
+                rows = slice(a * dh, a * dh + sh * (H - 1) + 1, sh)
+                cols = slice(b * dw, b * dw + sw * (W - 1) + 1, sw)
+                full[:, g * OCg:(g + 1) * OCg, rows, cols] += np.einsum("nchw,co->nohw", xg, wab, optimize=True)
     y = full[:, :, ph:ph + OH, pw:pw + OW]
     if bias is not None:
         y = y + bias[None, :, None, None]
@@ -130,6 +131,7 @@ def conv_transpose2d_backward(x, weight, dy, stride=1, padding=0, output_padding
             for b in range(kw):
                 seen = full[:, g * OCg:(g + 1) * OCg, a * dh:a * dh + sh * (H - 1) + 1:sh,
                             b * dw:b * dw + sw * (W - 1) + 1:sw]  # (N, OCg, H, W)
-                dx[:, g * Cg:(g + 1) * Cg] += np.einsum("nohw,co->nchw", seen, weight[g * Cg:(g + 1) * Cg, :, a, b], optimize=True)
+                wab = weight[g * Cg:(g + 1) * Cg, :, a, b]
+                dx[:, g * Cg:(g + 1) * Cg] += np.einsum("nohw,co->nchw", seen, wab, optimize=True)
                 dweight[g * Cg:(g + 1) * Cg, :, a, b] = np.einsum("nchw,nohw->co", xg, seen, optimize=True)
     return dx, dweight, dy.sum(axis=(0, 2, 3))
