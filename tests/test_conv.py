@@ -175,8 +175,8 @@ def test_bad_hyper_parameters():
         F.max_pool2d(x, 9)
     with pytest.raises(ValueError, match="at most half of kernel_size"):
         F.max_pool2d(x, 2, padding=2)
-    with pytest.raises(ValueError, match="must be \\(N, C, H, W\\)"):
-        F.conv2d(fe.zeros(3, 8, 8), fe.zeros(4, 3, 3, 3))
+    with pytest.raises(RuntimeError, match=r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d"):
+        F.conv2d(fe.zeros(8, 8), fe.zeros(4, 3, 3, 3))  # (C, H, W) is an unbatched input (tests/test_conv17.py)
     with pytest.raises(RuntimeError, match=r"Input type \(float\) and weight type \(double\) should be the same"):
         F.conv2d(x, fe.tensor(np.zeros((4, 3, 3, 3))))
 

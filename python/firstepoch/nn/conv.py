@@ -4,66 +4,205 @@ import math
 import numpy as np
 
 from ..ops import conv as _conv
-from ..ops.conv import conv1d, conv2d, pair
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pair
+from ..ops.pad import pad
 from . import init
 from .module import Module, Parameter
 
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _check_common(name, in_channels, out_channels, kernel, groups, padding, padding_mode):
+    """torch's constructor checks shared by the convolution layers (ValueError, as torch)."""
+    if groups < 1 or in_channels % groups or out_channels % groups:
+        raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and "
+                         f"out_channels={out_channels}")
+    if min(kernel) < 1:
+        raise ValueError(f"{name}: kernel_size must be >= 1, got {kernel}")
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {{'zeros', 'reflect', 'replicate', 'circular'}}, but got "
+                         f"padding_mode={padding_mode!r}")
+
+
+def _reset_parameters(module, fan_in):
+    """PyTorch's default initialisation of a convolution's weight and bias (fan_in from the weight)."""
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+    if module.bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
+        init.uniform_(module.bias, -bound, bound)
+
+
+def _explicit_padding(padding, kernel, dilation):
+    """F.pad's tuple (last dimension first) for a padding_mode other than 'zeros', as torch's
+    _reversed_padding_repeated_twice: 'same' splits each dilated reach with the odd one at the end."""
+    if padding == "valid":
+        padding = (0,) * len(kernel)
+    if padding == "same":
+        pairs = _conv.same_padding(kernel, dilation)
+    else:
+        pairs = [(p, p) for p in padding]
+    return tuple(v for before, after in reversed(pairs) for v in (before, after))
+
+
 class Conv2d(Module):
+    """As torch.nn.Conv2d: padding an int, a pair, 'valid' or 'same' (stride 1 only); padding_mode 'zeros'
+    (the convolution pads), 'reflect', 'replicate' or 'circular' (F.pad first, then a convolution without
+    padding, as torch). Input (N, C, H, W) or unbatched (C, H, W)."""
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 dtype=np.float32):
+                 padding_mode="zeros", dtype=np.float32):
         super().__init__()
         kh, kw = pair(kernel_size, "kernel_size")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
-        if min(kh, kw) < 1:
-            raise ValueError(f"Conv2d: kernel_size must be >= 1, got {(kh, kw)}")
+        _check_common("Conv2d", in_channels, out_channels, (kh, kw), groups, padding, padding_mode)
+        if padding == "same" and pair(stride, "stride") != (1, 1):
+            raise ValueError("padding='same' is not supported for strided convolutions")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
-        self.dilation, self.groups = dilation, groups
+        self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
+        self._padding_repeated = _explicit_padding(padding if isinstance(padding, str) else pair(padding, "padding"),
+                                                   (kh, kw), pair(dilation, "dilation"))
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))  # PyTorch's default
-        if self.bias is not None:
-            fan_in = in_channels // groups * kh * kw
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
-            init.uniform_(self.bias, -bound, bound)
+        _reset_parameters(self, in_channels // groups * kh * kw)
 
     def forward(self, x):
+        if self.padding_mode != "zeros":
+            return conv2d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+                          self.stride, 0, self.dilation, self.groups)
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
     def absorbs_activation(self, activation):
-        """Whether forward_with_activation(x, activation) is one kernel call (ops.conv decides)."""
-        return _conv.fusable(activation)
+        """Whether forward_with_activation(x, activation) is one kernel call (ops.conv decides); not with
+        string padding or a padding_mode (those pad first)."""
+        return _conv.fusable(activation) and self.padding_mode == "zeros" and not isinstance(self.padding, str)
 
     def forward_with_activation(self, x, activation):
         """activation(self(x)), the activation applied by the convolution kernel to each output tile."""
+        if x.ndim == 3:  # unbatched
+            return self.forward_with_activation(x.unsqueeze(0), activation).squeeze(0)
         return _conv.Conv2dFn.apply(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
                                     dilation=self.dilation, groups=self.groups, activation=activation)
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}")
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+             f"padding={self.padding}")
+        return s + (f", padding_mode={self.padding_mode}" if self.padding_mode != "zeros" else "")
 
 
 class Conv1d(Module):
+    """As torch.nn.Conv1d over (N, C, L) or unbatched (C, L); padding and padding_mode as Conv2d."""
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 dtype=np.float32):
+                 padding_mode="zeros", dtype=np.float32):
         super().__init__()
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
+        k = _conv._single(kernel_size, "kernel_size")
+        _check_common("Conv1d", in_channels, out_channels, (k,), groups, padding, padding_mode)
+        if padding == "same" and _conv._single(stride, "stride") != 1:
+            raise ValueError("padding='same' is not supported for strided convolutions")
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, kernel_size), dtype=dtype))
+        self.padding_mode = padding_mode
+        self._padding_repeated = _explicit_padding(
+            padding if isinstance(padding, str) else (_conv._single(padding, "padding"),), (k,),
+            (_conv._single(dilation, "dilation"),))
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups, k), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = in_channels // groups * kernel_size
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
-            init.uniform_(self.bias, -bound, bound)
+        _reset_parameters(self, in_channels // groups * k)
 
     def forward(self, x):
+        if self.padding_mode != "zeros":
+            return conv1d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+                          self.stride, 0, self.dilation, self.groups)
         return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(Module):
+    """As torch.nn.ConvTranspose2d: weight (in_channels, out_channels/groups, kh, kw), PyTorch's
+    initialisation; output size (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, or the
+    one forward's output_size asks for. padding_mode 'zeros' only (as torch). Input (N, C, H, W) or
+    unbatched (C, H, W)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+        super().__init__()
+        kh, kw = pair(kernel_size, "kernel_size")
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
+        _check_common("ConvTranspose2d", in_channels, out_channels, (kh, kw), groups, padding, padding_mode)
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = (kh, kw), pair(stride, "stride"), pair(padding, "padding")
+        self.output_padding, self.groups = pair(output_padding, "output_padding"), groups
+        self.dilation, self.padding_mode = pair(dilation, "dilation"), padding_mode
+        self.weight = Parameter(np.empty((in_channels, out_channels // groups, kh, kw), dtype=dtype))
+        self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
+        _reset_parameters(self, out_channels // groups * kh * kw)
+
+    def _output_padding(self, x, output_size):
+        """The output_padding that makes the output output_size (torch's rule: within one stride of the
+        smallest size)."""
+        if output_size is None:
+            return self.output_padding
+        spatial = self.weight.ndim - 2
+        output_size = list(output_size)
+        if len(output_size) == spatial + 2:
+            output_size = output_size[2:]
+        if len(output_size) != spatial:
+            raise ValueError(f"ConvTranspose{spatial}d: output_size must have {spatial} or {spatial + 2} elements "
+                             f"(got {len(output_size)})")
+        sizes = x.shape[-spatial:]
+        pads = []
+        for i, want in enumerate(output_size):
+            s, p, d, k = self.stride[i], self.padding[i], self.dilation[i], self.kernel_size[i]
+            smallest = (sizes[i] - 1) * s - 2 * p + d * (k - 1) + 1
+            if not smallest <= want <= smallest + s - 1:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
+                                 f"{smallest} to {smallest + s - 1} (for an input of {list(sizes)})")
+            pads.append(want - smallest)
+        return tuple(pads)
+
+    def forward(self, x, output_size=None):
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(x, output_size), self.groups, self.dilation)
+
+    def extra_repr(self):  # torch's _ConvNd.extra_repr
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        n = len(self.kernel_size)
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + (", bias=False" if self.bias is None else "")
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """As torch.nn.ConvTranspose1d over (N, C, L) or unbatched (C, L): weight (in_channels,
+    out_channels/groups, k); a ConvTranspose2d over (N, C, 1, L)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose1d')
+        one = {n: (_conv._single(v, n),) for n, v in (("kernel_size", kernel_size), ("stride", stride),
+                                                      ("padding", padding), ("output_padding", output_padding),
+                                                      ("dilation", dilation))}
+        super().__init__(in_channels, out_channels, (1,) + one["kernel_size"], (1,) + one["stride"],
+                         (0,) + one["padding"], (0,) + one["output_padding"], groups, bias, (1,) + one["dilation"],
+                         padding_mode, dtype)
+        self.kernel_size, self.stride, self.padding = one["kernel_size"], one["stride"], one["padding"]
+        self.output_padding, self.dilation = one["output_padding"], one["dilation"]
+        # PyTorch's layout (in, out/groups, k): the 2-D layer's weight without its height-1 axis
+        self.weight = Parameter(self.weight.detach().numpy().reshape(in_channels, out_channels // groups, -1))
+
+    def forward(self, x, output_size=None):
+        return conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(x, output_size), self.groups, self.dilation)

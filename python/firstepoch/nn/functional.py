@@ -8,6 +8,9 @@ from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
+# convolution (issue 17): padding strings, F.pad, transposed convolutions
+from ..ops.conv import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
+from ..ops.pad import pad  # noqa: F401,E402
 
 
 # The pointwise activations are the Tensor methods themselves (F.relu(x) is x.relu()): one definition,

@@ -14,6 +14,11 @@ thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (th
 column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
 with the turned, transposed weight. An activation ("relu") after the bias runs in the kernel.
 
+conv_transpose2d (ConvTranspose2dFn) is the adjoint of conv2d: its forward is the kernel's data gradient
+(conv2d_backward asked for dx only), its backward a conv2d forward (dx) and the conv2d weight gradient with
+dy as the input (dW). Padding strings ('same', 'valid') resolve here; 'same' with an even reach pads the
+input's end first with ops.pad (F.pad), as torch.
+
 `_C` entries: `conv2d_forward`, `conv2d_backward`, `conv2d_backward_bias` (the fused ReLU's mask and the
 bias gradient in one pass) (and `im2col`, `col2im`, which they use; `conv_algorithm`, the path a shape takes).
 Reference: `firstepoch.reference.conv` (`conv2d_forward`, `conv2d_backward`, `conv2d_backward_bias`, `im2col`,
@@ -88,13 +93,7 @@ class Conv2dFn(Function):
     def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, activation=None):
         if activation is not None and not fusable(activation):
             raise ValueError(f"conv2d: activation must be None or one of {EPILOGUES}, got {activation!r}")
-        if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
-            # as torch: RuntimeError "Input type (double) and bias type (float) should be the same"
-            other, kind = (bias, "bias") if bias is not None and bias.dtype != x.dtype else (weight, "weight")
-            raise RuntimeError(f"Input type ({_C_NAME.get(x.dtype.name, x.dtype)}) and {kind} type "
-                               f"({_C_NAME.get(other.dtype.name, other.dtype)}) should be the same "
-                               f"(conv2d: input {x.dtype}, weight {weight.dtype}"
-                               + (f", bias {bias.dtype})" if bias is not None else ")"))
+        _dtype_check(x, weight, bias)  # as torch: "Input type (double) and bias type (float) should be the same"
         s, p, d, OH, OW = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
         x = np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight)
@@ -151,17 +150,225 @@ class Conv2dFn(Function):
                  {"padding": 1})]
 
 
+def _dtype_check(x, weight, bias):
+    """torch's RuntimeError when the input, weight and bias dtypes differ (kernels never cast)."""
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+        other, kind = (bias, "bias") if bias is not None and bias.dtype != x.dtype else (weight, "weight")
+        raise RuntimeError(f"Input type ({_C_NAME.get(x.dtype.name, x.dtype)}) and {kind} type "
+                           f"({_C_NAME.get(other.dtype.name, other.dtype)}) should be the same "
+                           f"(input {x.dtype}, weight {weight.dtype}"
+                           + (f", bias {bias.dtype})" if bias is not None else ")"))
+
+
+def same_padding(kernel_size, dilation):
+    """[(before, after)] per spatial dimension for padding='same' at stride 1: the dilated kernel's
+    reach d * (k - 1) split in two, the odd one out after (at the right / bottom), as torch."""
+    return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel_size, dilation)]
+
+
+def _string_padding(x, weight, stride, padding, dilation, name):
+    """padding='valid' or 'same' (F.conv1d/F.conv2d, torch's rules) as (input, symmetric padding pair):
+    'same' at an even reach pads the input's end by one more first (F.pad), as torch does."""
+    if padding == "valid":
+        return x, (0, 0)
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: '{padding}' ({name}: expected 'same', 'valid' or ints)")
+    if pair(stride, "stride") != (1, 1):
+        raise RuntimeError("padding='same' is not supported for strided convolutions "
+                           f"({name}: stride={stride})")
+    (th, bh), (tw, bw) = same_padding(weight.shape[2:], pair(dilation, "dilation"))
+    if bh != th or bw != tw:
+        from .pad import pad
+        x = pad(x, (0, bw - tw, 0, bh - th))
+    return x, (th, tw)
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """As torch.nn.functional.conv2d."""
+    """As torch.nn.functional.conv2d: input (N, C, H, W) or unbatched (C, H, W); padding an int, a pair,
+    'valid' (none) or 'same' (stride 1 only; an even reach pads one more at the right / bottom)."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+                           f"{list(input.shape)}")
+    if input.ndim == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if isinstance(padding, str):
+        input, padding = _string_padding(input, weight, stride, padding, dilation, "conv2d")
     return Conv2dFn.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-D convolution over (N, C, L) as a 2-D one over (N, C, 1, L), weight (OC, C/groups, k)."""
-    if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d: expected input (N, C, L) and weight (OC, C/groups, k), got {tuple(input.shape)} "
-                         f"and {tuple(weight.shape)}")
-    y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding), (1, dilation), groups)
+    """As torch.nn.functional.conv1d, over (N, C, L) or unbatched (C, L) with weight (OC, C/groups, k): a
+    2-D convolution over (N, C, 1, L). padding an int, 'valid' or 'same' (stride 1 only)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
+                           f"{list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv1d: expected weight (OC, C/groups, k), got {tuple(weight.shape)}")
+    if input.ndim == 2:
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")), padding,
+               (1, _single(dilation, "dilation")), groups)
+    return y.squeeze(2)
+
+
+def _single(v, name):
+    """An int or a one-element tuple (torch's _single) as an int."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 1:
+            raise ValueError(f"{name} must be an int or a 1-tuple for a 1-d convolution, got {v!r}")
+        v = v[0]
+    return int(v)
+
+
+# ---- transposed convolution: the convolution's data gradient as a forward ----
+
+def conv_transpose_geometry(x_shape, w_shape, stride, padding, output_padding, dilation, groups):
+    """Checks a transposed convolution's arguments (torch's messages); returns (stride, padding, dilation,
+    (OH, OW), (extra_h, extra_w)) where extra is the number of zero rows / columns the input needs at its
+    end to be the output-gradient shape of the convolution from (OH, OW) (output_padding >= stride,
+    allowed when dilation exceeds the stride, adds output rows beyond what the input reaches)."""
+    if len(x_shape) != 4:
+        raise ValueError(f"conv_transpose2d: input must be (N, C, H, W), got shape {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"conv_transpose2d: weight must be (in_channels, out_channels/groups, kh, kw), got {w_shape}")
+    s, p, d = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    op = pair(output_padding, "output_padding")
+    if min(s) < 1 or min(d) < 1 or min(p) < 0 or min(op) < 0:
+        raise ValueError(f"conv_transpose2d: stride {s} and dilation {d} must be >= 1, padding {p} and "
+                         f"output_padding {op} >= 0")
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding_height: {op[0]} output_padding_width: {op[1]} stride_height: {s[0]} "
+                           f"stride_width: {s[1]} dilation_height: {d[0]} dilation_width: {d[1]}")
+    N, C, H, W = x_shape
+    Cin, OCg, kh, kw = w_shape
+    if groups < 1 or C % groups:
+        raise RuntimeError(f"conv_transpose2d: groups={groups} must divide in_channels={C}")
+    if Cin != C:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(w_shape)}, expected input{list(x_shape)} to "
+                           f"have {Cin} channels, but got {C} channels instead")
+    size = tuple((n - 1) * si - 2 * pi + di * (k - 1) + o + 1 for n, si, pi, di, k, o in
+                 zip((H, W), s, p, d, (kh, kw), op))
+    if min(size) < 1:
+        raise RuntimeError(f"Given input size per channel: ({H} x {W}). Calculated output size per channel: "
+                           f"({size[0]} x {size[1]}). Output size is too small")
+    extra = tuple(o // si for o, si in zip(op, s))
+    return s, p, d, size, extra
+
+
+class ConvTranspose2dFn(Function):
+    """conv_transpose2d(x (N, Cin, H, W), weight (Cin, Cout/groups, kh, kw), bias (Cout,) or None, stride,
+    padding, output_padding, groups, dilation) -> (N, Cout, OH, OW), OH = (H-1)*stride - 2*padding +
+    dilation*(kh-1) + output_padding + 1: the adjoint of conv2d (weight (Cin, Cout/groups, kh, kw) read as
+    a convolution from Cout to Cin channels), computed by the convolution kernel's data gradient.
+    Backward: dx is that convolution of dy, dW its weight gradient with dy as the input and x as the
+    output gradient, db the sum of dy over all but the channel."""
+
+    kernel = "conv"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        x, w = inputs[0], inputs[1]  # each input element meets Cout/groups * kh * kw weights
+        return 2 * int(x.size) * int(w.shape[1] * w.shape[2] * w.shape[3])
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+        _dtype_check(x, weight, bias)
+        s, p, d, (OH, OW), extra = conv_transpose_geometry(x.shape, weight.shape, stride, padding, output_padding,
+                                                           dilation, groups)
+        Cout = weight.shape[1] * groups
+        if bias is not None and bias.shape != (Cout,):
+            raise RuntimeError(f"conv_transpose2d: bias must have shape ({Cout},) (out_channels), got {bias.shape}")
+        xp = np.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1]))) if any(extra) else np.ascontiguousarray(x)
+        weight = np.ascontiguousarray(weight)
+        y = np.empty((x.shape[0], Cout, OH, OW), dtype=x.dtype)
+        placeholder = np.empty(y.shape, dtype=x.dtype)  # the convolution's input: read only for dW, not asked for
+        _C.conv2d_backward(placeholder, weight, xp, y, None, s, p, d, groups)
+        if bias is not None:
+            y += bias[:, None, None]
+        ctx.save_for_backward(xp, weight)
+        ctx.geom = (s, p, d, groups, bias is not None, x.shape[2:], extra)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp, weight = ctx.saved_tensors
+        s, p, d, groups, has_bias, (H, W), _ = ctx.geom
+        dy = np.ascontiguousarray(grad)
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            dx = Conv2dFn.forward(Context(), dy, weight, None, s, p, d, groups)
+            if dx.shape[2:] != (H, W):
+                dx = np.ascontiguousarray(dx[:, :, :H, :W])
+        if needs[1]:
+            dw = ConvWeightGradFn.forward(Context(), dy, xp, weight.shape, s, p, d, groups)
+        if has_bias and needs[2]:
+            db = dy.sum(axis=(0, 2, 3))
+        return dx, dw, db, None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, weight = (constant_like(t, grad) for t in ctx.parents[:2])
+        s, p, d, groups, has_bias, (H, W), extra = ctx.geom
+        needs = list(ctx.needs_input_grad) + [False] * 2
+        dx = dw = db = None
+        if needs[0]:
+            dx = Conv2dFn.apply(grad, weight, None, s, p, d, groups)
+            if dx.shape[2:] != (H, W):
+                dx = dx[:, :, :H, :W]
+        if needs[1]:
+            if any(extra):
+                from .pad import PadFn
+                x = PadFn.apply(x, (0, extra[1], 0, extra[0]))
+            dw = ConvWeightGradFn.apply(grad, x, weight.shape, s, p, d, groups)
+        if has_bias and needs[2]:
+            db = grad.sum((0, 2, 3))
+        return dx, dw, db, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 4, 4, 3))
+        return [((x, rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(3)), {"padding": 1}),
+                ((x, rng.standard_normal((4, 2, 4, 4)), rng.standard_normal(2)), {"stride": 2, "padding": 1,
+                                                                                  "output_padding": 1}),
+                ((x, rng.standard_normal((4, 1, 3, 2)), None), {"stride": (2, 1), "groups": 2, "dilation": (1, 2)}),
+                # output_padding 2 >= stride 1, allowed as dilation is 3: rows the input does not reach
+                ((x, rng.standard_normal((4, 2, 2, 2)), rng.standard_normal(2)), {"dilation": 3, "padding": 1,
+                                                                                  "output_padding": (2, 1)}),
+                ((x, rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4)), {"stride": 3, "groups": 2,
+                                                                                  "output_padding": 2})]
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """As torch.nn.functional.conv_transpose2d: input (N, Cin, H, W) or unbatched (Cin, H, W), weight
+    (Cin, Cout/groups, kh, kw); the gradient of conv2d with respect to its input, as a layer."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of "
+                           f"size: {list(input.shape)}")
+    if input.ndim == 3:
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    return ConvTranspose2dFn.apply(input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                                   groups=groups, dilation=dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """As torch.nn.functional.conv_transpose1d over (N, Cin, L) or unbatched (Cin, L), weight
+    (Cin, Cout/groups, k): conv_transpose2d over (N, Cin, 1, L)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input of "
+                           f"size: {list(input.shape)}")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv_transpose1d: expected weight (Cin, Cout/groups, k), got {tuple(weight.shape)}")
+    if input.ndim == 2:
+        return conv_transpose1d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    y = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
+                         (0, _single(padding, "padding")), (0, _single(output_padding, "output_padding")), groups,
+                         (1, _single(dilation, "dilation")))
     return y.squeeze(2)
 
 

@@ -1,6 +1,7 @@
 """Convolution in plain NumPy (NCHW), written as a learner would: the oracle for the C++ im2col /
 col2im kernels and the convolution built on them (firstepoch.ops.conv, _C.conv2d_forward /
-conv2d_backward, conv2d_backward_bias), with the same names and argument order (less _C's output buffers)."""
+conv2d_backward, conv2d_backward_bias; conv_transpose2d_forward / _backward for
+ops.conv.ConvTranspose2dFn), with the same names and argument order (less _C's output buffers)."""
 import numpy as np
 
 
@@ -83,3 +84,54 @@ def conv2d_backward_bias(dy, y=None):
     if y is not None:
         dy = dy * (y > 0)
     return dy, dy.sum(axis=(0, 2, 3))
+
+
+def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """x (N, Cin, H, W), weight (Cin, Cout/groups, kh, kw) -> (N, Cout, OH, OW), OH = (H-1)*sh - 2*ph +
+    dh*(kh-1) + output_padding + 1: every input pixel scatters its weighted kernel into the output,
+    kernel tap (a, b) of input (i, j) landing on (i*sh + a*dh, j*sw + b*dw) before the padding is cut."""
+    N, C, H, W = x.shape
+    _, OCg, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(_pair, (stride, padding, output_padding, dilation))
+    OH = (H - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    OW = (W - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    Cg = C // groups
+    full = np.zeros((N, OCg * groups, (H - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (W - 1) * sw + dw * (kw - 1) + 1 + opw), dtype=x.dtype)
+    for g in range(groups):
+        xg = x[:, g * Cg:(g + 1) * Cg]
+        for a in range(kh):
+            for b in range(kw):
+                wab = weight[g * Cg:(g + 1) * Cg, :, a, b]  # (Cg, OCg)
+                rows = slice(a * dh, a * dh + sh * (H - 1) + 1, sh)
+                cols = slice(b * dw, b * dw + sw * (W - 1) + 1, sw)
+                full[:, g * OCg:(g + 1) * OCg, rows, cols] += np.einsum("nchw,co->nohw", xg, wab, optimize=True)
+    y = full[:, :, ph:ph + OH, pw:pw + OW]
+    if bias is not None:
+        y = y + bias[None, :, None, None]
+    return np.ascontiguousarray(y)
+
+
+def conv_transpose2d_backward(x, weight, dy, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """(dx, dweight, dbias) for conv_transpose2d_forward, from dy (N, Cout, OH, OW): each input pixel's
+    gradient gathers dy where its kernel landed."""
+    N, C, H, W = x.shape
+    _, OCg, kh, kw = weight.shape
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = map(_pair, (stride, padding, output_padding, dilation))
+    OH, OW = dy.shape[2:]
+    Cg = C // groups
+    full = np.zeros((N, OCg * groups, (H - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (W - 1) * sw + dw * (kw - 1) + 1 + opw), dtype=dy.dtype)
+    full[:, :, ph:ph + OH, pw:pw + OW] = dy
+    dx = np.zeros_like(x)
+    dweight = np.zeros_like(weight)
+    for g in range(groups):
+        xg = x[:, g * Cg:(g + 1) * Cg]
+        for a in range(kh):
+            for b in range(kw):
+                seen = full[:, g * OCg:(g + 1) * OCg, a * dh:a * dh + sh * (H - 1) + 1:sh,
+                            b * dw:b * dw + sw * (W - 1) + 1:sw]  # (N, OCg, H, W)
+                wab = weight[g * Cg:(g + 1) * Cg, :, a, b]
+                dx[:, g * Cg:(g + 1) * Cg] += np.einsum("nohw,co->nchw", seen, wab, optimize=True)
+                dweight[g * Cg:(g + 1) * Cg, :, a, b] = np.einsum("nchw,nohw->co", xg, seen, optimize=True)
+    return dx, dweight, dy.sum(axis=(0, 2, 3))
