@@ -722,8 +722,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         reduction = _legacy_reduction(size_average, reduce, reduction)
     t = target._data if isinstance(target, TensorBase) else np.asarray(target)
     if t.dtype.kind == "f" and t.shape == tuple(input.shape):
-        if input.ndim == 0:
-            raise ValueError("cross_entropy: Expected 1 or more dimensions (got 0)")
+        if input.ndim == 0:  # torch's log_softmax over dim 1 of a 0-d tensor fails the same way
+            raise IndexError("cross_entropy: Dimension specified as 1 but tensor has no dimensions")
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
     if t.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold class indices (int64), or class probabilities of the "
@@ -898,6 +898,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
         reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     x1, x2 = _as_tensor(input1), _as_tensor(input2)
+    _broadcast_shape((x1.shape, x2.shape), "cosine_embedding_loss")
     t = _array(target)
     if t.ndim == 0 and x1.ndim != 1:
         raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
