@@ -609,3 +609,21 @@ def test_float32_is_close_to_float64_with_each_gradient_in_its_dtype(rng, fn, ar
             out[dt] = (loss.data, x.grad.data, y.grad.data)
     for got, want in zip(out[np.float32], out[np.float64]):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_integer_targets_take_the_inputs_dtype_as_torch(rng):
+    """float32 input with an int64 target: a float32 loss (torch's promotion), not NumPy's float64."""
+    torch = pytest.importorskip("torch")
+    TF = torch.nn.functional
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    t = rng.integers(0, 2, (3, 4))
+    for ours, theirs in ((F.smooth_l1_loss, TF.smooth_l1_loss), (F.huber_loss, TF.huber_loss),
+                         (lambda a, b: F.kl_div(a, b, reduction="sum"), lambda a, b: TF.kl_div(a, b, reduction="sum")),
+                         (F.binary_cross_entropy_with_logits, None)):
+        if theirs is None:  # torch refuses an int target here (it cannot cast the float result to long)
+            out = ours(fe.tensor(x), fe.tensor(t))
+            assert out.dtype == np.float32
+            continue
+        out, want = ours(fe.tensor(x), fe.tensor(t)), theirs(torch.tensor(x), torch.tensor(t)).numpy()
+        assert out.dtype == want.dtype == np.float32  # (torch's backward refuses the int64 target; ours runs)
+        np.testing.assert_allclose(out.data, want, rtol=2e-6)

@@ -622,11 +622,12 @@ def _warn_if_sizes_differ(input, target):
 
 
 def _as_float_operand(x, like):
-    """A target given as a number or array (not a Tensor) becomes an array of the input's float dtype
-    (a Tensor keeps its dtype, and torch's promotion applies)."""
-    if isinstance(x, TensorBase):
+    """A float target stays as it is (torch's promotion applies); an integer or boolean one (a number, an
+    array or a Tensor, which cannot require grad) becomes an array of the input's dtype, as torch
+    promotes float32 with int64 to float32."""
+    if isinstance(x, TensorBase) and x._data.dtype.kind == "f":
         return x
-    arr = np.asarray(x)
+    arr = _array(x)
     return arr if arr.dtype.kind == "f" else arr.astype(_array(like).dtype)
 
 
@@ -786,6 +787,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({tuple(np.shape(target))}) that is different to the input size "
                          f"({tuple(np.shape(input))}) is deprecated. Please ensure they have the same size.")
     x, y = _array(input), _array(target)
+    if not isinstance(target, TensorBase):  # an array or list: taken in the input's dtype
+        y = y.astype(x.dtype, copy=False)
     if x.dtype != y.dtype:
         raise RuntimeError(f"binary_cross_entropy: Found dtype {y.dtype} (target) but expected {x.dtype} (input)")
     if x.dtype.kind != "f":
@@ -795,7 +798,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if not np.all((y >= 0) & (y <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
     w = _weight_for(weight, x.shape, x.dtype, "binary_cross_entropy")
-    return BinaryCrossEntropyFn.apply(input, target, w, reduction)
+    return BinaryCrossEntropyFn.apply(input, target if isinstance(target, TensorBase) else y, w, reduction)
 
 
 def _pointwise_operands(input, target, fn):
