@@ -840,6 +840,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       stacklevel=2)
+    if any(_array(a).dtype.kind in "biu" for a in (input, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     _broadcast_shape((np.shape(input), np.shape(target)), "kl_div")
     return KLDivFn.apply(input, _as_float_operand(target, input), reduction, bool(log_target))
 
