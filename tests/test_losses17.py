@@ -581,6 +581,11 @@ def test_pointwise_losses_match_the_numpy_references(rng, reduction):
                                    R.smooth_l1_loss_forward(d, y, reduction, beta), rtol=1e-12)
         np.testing.assert_allclose(F.huber_loss(fe.tensor(d), fe.tensor(y), reduction=reduction, delta=beta + 0.1).data,
                                    R.huber_loss_forward(d, y, reduction, beta + 0.1), rtol=1e-12)
+    z = d * 2
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(fe.tensor(z), fe.tensor(y), fe.tensor(w), reduction=reduction,
+                                           pos_weight=fe.tensor(w[0])).data,
+        R.binary_cross_entropy_with_logits_forward(z, y, reduction, w[0], w), rtol=1e-10)
     y[1, 1] = 0
     for r2 in (reduction, "batchmean"):
         for log_target in (False, True):

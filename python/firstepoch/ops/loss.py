@@ -741,7 +741,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """As torch.nn.functional.nll_loss: -w[t] input[t] over log-probabilities (N, C) with (N,) targets,
     (C,) with a 0-d target, or (N, C, d1, ...) with (N, d1, ...); class weights and ignore_index; 'mean'
-    divides by the summed weight of the kept targets (NaN when none is kept, as torch)."""
+    divides by the summed weight of the kept targets (NaN when none is kept, as torch).
+    Deliberate differences: integer targets of any integer dtype are accepted (torch: int64 or uint8);
+    a (C,) input takes only a 0-d target (torch also takes a (1,) one); a float target raises TypeError
+    (torch: RuntimeError)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     t = _class_indices(target, "nll_loss")

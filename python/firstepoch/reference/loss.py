@@ -67,11 +67,12 @@ def l1_loss_forward(x, y, reduction="mean"):
     return _REDUCE[reduction](np.abs(x - y), np.size(x))
 
 
-def binary_cross_entropy_with_logits_forward(z, y, reduction="mean", pos_weight=None):
-    """-[pw * y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], written as the formula."""
+def binary_cross_entropy_with_logits_forward(z, y, reduction="mean", pos_weight=None, weight=None):
+    """-w [pw * y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], written as the formula."""
     pw = 1.0 if pos_weight is None else pos_weight
+    w = 1.0 if weight is None else weight
     s = 1 / (1 + np.exp(-z))
-    return _REDUCE[reduction](-(pw * y * np.log(s) + (1 - y) * np.log(1 - s)), np.size(z))
+    return _REDUCE[reduction](-w * (pw * y * np.log(s) + (1 - y) * np.log(1 - s)), np.size(z))
 
 
 def binary_cross_entropy_forward(x, y, weight=None, reduction="mean"):
