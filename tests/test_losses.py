@@ -172,7 +172,7 @@ def test_bce_with_logits_matches_formula(rng, dtype, reduction):
     y = rng.uniform(0, 1, (4, 3)).astype(dtype)
     pw = np.array([0.5, 1.0, 3.0], dtype)  # one per class, broadcast over rows
     g = rng.standard_normal((4, 3)).astype(dtype) if reduction == "none" else np.asarray(0.9, dtype)
-    loss, dz, _ = run(lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(y), reduction, pw), z, g)
+    loss, dz, _ = run(lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(y), reduction=reduction, pos_weight=pw), z, g)
     z64, y64 = z.astype(np.float64), y.astype(np.float64)
     s = 1 / (1 + np.exp(-z64))
     per = -(pw * y64 * np.log(s) + (1 - y64) * np.log(1 - s))
@@ -187,7 +187,7 @@ def test_bce_with_logits_matches_formula(rng, dtype, reduction):
 def test_bce_with_logits_stable_at_extremes(dtype):
     z = np.array([1e4, -1e4, 1e4, -1e4, 0.0], dtype)
     y = np.array([1.0, 0.0, 0.0, 1.0, 1.0], dtype)
-    loss, dz, _ = run(lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(y), "none"), z)
+    loss, dz, _ = run(lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(y), reduction="none"), z)
     np.testing.assert_allclose(loss, [0, 0, 1e4, 1e4, np.log(2)], rtol=1e-6)
     np.testing.assert_allclose(dz, [0, 0, 1, -1, -0.5], atol=1e-6)
 
@@ -240,7 +240,7 @@ def test_losses_match_torch(rng, reduction):
          lambda a: TF.nll_loss(a.log_softmax(-1), torch.tensor(tgt), weight=torch.tensor(w), reduction=reduction)),
         (lambda a: L.mse_loss(a, fe.tensor(y), reduction), lambda a: TF.mse_loss(a, torch.tensor(y), reduction=reduction)),
         (lambda a: L.l1_loss(a, fe.tensor(y), reduction), lambda a: TF.l1_loss(a, torch.tensor(y), reduction=reduction)),
-        (lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(prob), reduction, pw),
+        (lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(prob), reduction=reduction, pos_weight=pw),
          lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(prob), reduction=reduction,
                                                        pos_weight=torch.tensor(pw))),
     ]
@@ -284,5 +284,5 @@ def test_numpy_forms_of_the_other_losses_agree(rng, reduction):
     np.testing.assert_allclose(L.l1_loss(fe.tensor(x), fe.tensor(y), reduction).data,
                                R.l1_loss_forward(x, y, reduction), rtol=1e-12)
     p = rng.uniform(0, 1, (3, 5))
-    np.testing.assert_allclose(L.binary_cross_entropy_with_logits(fe.tensor(x), fe.tensor(p), reduction, 1.5).data,
+    np.testing.assert_allclose(L.binary_cross_entropy_with_logits(fe.tensor(x), fe.tensor(p), reduction=reduction, pos_weight=1.5).data,
                                R.binary_cross_entropy_with_logits_forward(x, p, reduction, 1.5), rtol=1e-10)

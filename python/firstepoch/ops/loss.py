@@ -2,6 +2,11 @@
 class weights, ignore_index and label smoothing); nll_loss, mse_loss, l1_loss and
 binary_cross_entropy_with_logits are a few NumPy lines each, with their gradients beside them.
 
+Issue 17 adds binary_cross_entropy, smooth_l1_loss, huber_loss and kl_div as single Functions (pointwise,
+hot), and composites of differentiable Tensor ops for the rest (cosine_similarity, pairwise_distance,
+cosine_embedding_loss, margin_ranking_loss, triplet_margin_loss, cross-entropy with class-probability
+targets); one_hot is a non-differentiable op.
+
 cross_entropy per row i:  loss_i = -(1 - eps) w[t_i] logp[i, t_i] - eps / C sum_c w[c] logp[i, c],
                           logp = log_softmax(logits[i]); ignored rows give 0
                           backward: dlogits_i = g_i * (p_i * ((1 - eps) w[t_i] + eps sum(w) / C)
@@ -13,10 +18,12 @@ same names here. Reference: `firstepoch.reference.loss`: `cross_entropy_forward`
 (the same names, arguments and results: per-row losses and stats), `cross_entropy` (CrossEntropyFn's
 arguments, reduction included), and NumPy forms of the others.
 """
+import warnings
+
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, TensorBase, constant_like
+from ..autograd.function import Function, TensorBase, constant_like, unbroadcast, unbroadcast_graph
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -277,52 +284,369 @@ class L1LossFn(Function):
 
 
 class BCEWithLogitsFn(Function):
-    """binary_cross_entropy_with_logits(z, y) = -[pw * y log s(z) + (1 - y) log(1 - s(z))], computed
-    stably as (1 - y) z + (1 + (pw - 1) y) * softplus(-z)."""
+    """binary_cross_entropy_with_logits(z, y) = -w [pw * y log s(z) + (1 - y) log(1 - s(z))], computed
+    stably as w ((1 - y) z + (1 + (pw - 1) y) * softplus(-z)). weight and pos_weight broadcast to z's shape
+    (checked by the caller) and are constants, as in torch (which refuses them with requires_grad)."""
 
     @staticmethod
-    def forward(ctx, z, y, reduction="mean", pos_weight=None):
+    def forward(ctx, z, y, reduction="mean", pos_weight=None, weight=None):
         _check_reduction(reduction)
         if np.shape(z) != np.shape(y):
             raise ValueError(f"binary_cross_entropy_with_logits: input {np.shape(z)} and target {np.shape(y)} "
                              "must have one shape")
-        pw = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=z.dtype)
+        dt = np.result_type(z, y)  # torch promotes input and target; the weights take that dtype
+        pw = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=dt)
+        w = None if weight is None else np.asarray(weight, dtype=dt)
         softplus_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))  # log(1 + exp(-z)), stable
         coef = 1 + (pw - 1) * y
         per = (1 - y) * z + coef * softplus_neg
+        if w is not None:
+            per = per * w
         ctx.save_for_backward(z, y)
-        ctx.args = (pw, coef, reduction)
-        return _reduce(per, reduction).astype(z.dtype, copy=False)
+        ctx.args = (pw, coef, reduction, w)
+        return _reduce(per, reduction).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         z, y = ctx.saved_tensors
-        pw, coef, reduction = ctx.args
+        pw, coef, reduction, w = ctx.args
         e = np.exp(-np.abs(z))
         sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
         dz = (1 - y) - coef * (1 - sig)
         dy = -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(e))
         if reduction == "mean" and z.size:
             grad = grad / z.size
-        return (dz * grad).astype(z.dtype, copy=False), (dy * grad).astype(y.dtype, copy=False), None, None
+        if w is not None:
+            grad = grad * w
+        return (dz * grad).astype(z.dtype, copy=False), (dy * grad).astype(y.dtype, copy=False), None, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
         z, y = (constant_like(p, grad) for p in ctx.parents[:2])
-        pw, _, reduction = ctx.args
+        pw, _, reduction, w = ctx.args
         pw = constant_like(np.asarray(pw, z.dtype), grad)
         if reduction == "mean" and z.numel():
             grad = grad / z.numel()
+        if w is not None:
+            grad = grad * constant_like(w, grad)
         needs = ctx.needs_input_grad
         dz = ((1 - y) - (1 + (pw - 1) * y) * (1 - z.sigmoid())) * grad if needs[0] else None
         dy = (-z + (pw - 1) * (-z).softplus()) * grad if needs[1] else None
-        return dz, dy, None, None
+        return dz, dy, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
         z = rng.standard_normal((3, 4)) * 3
         y = rng.uniform(0, 1, (3, 4))
-        return [((z, y), {}), ((z, y), {"reduction": "sum", "pos_weight": 2.0})]
+        return [((z, y), {}), ((z, y), {"reduction": "sum", "pos_weight": 2.0}),
+                ((z, y), {"reduction": "none", "weight": rng.uniform(0.5, 2, (4,)),
+                          "pos_weight": rng.uniform(0.5, 2, (3, 4))})]
+
+
+_BCE_EPS = np.float32(1e-12)  # torch's EPSILON, a float (9.9999999600e-13 in float64 too)
+
+
+class BinaryCrossEntropyFn(Function):
+    """binary_cross_entropy(x, y, weight) = -w [y max(log x, -100) + (1 - y) max(log(1 - x), -100)],
+    torch's clamp of the logs included, so x = 0 or 1 gives a finite loss.
+    backward (torch's formulas): dx = w (x - y) / max(x (1 - x), 1e-12 as a float32),  dy = w (log(1 - x) - log x)
+    (the latter unclamped: +-inf at x = 0 or 1, as torch). weight (broadcast to x's shape by the
+    caller) is a constant."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight=None, reduction="mean"):
+        _check_reduction(reduction)
+        with np.errstate(divide="ignore"):
+            per = -(y * np.maximum(np.log(x), -100) + (1 - y) * np.maximum(np.log1p(-x), -100))
+        if weight is not None:
+            per = per * weight
+        ctx.save_for_backward(x, y)
+        ctx.args = (weight, reduction)
+        return _reduce(per, reduction).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        weight, reduction = ctx.args
+        needs = ctx.needs_input_grad
+
+        def finish(d):  # torch's order: the pointwise slope times grad, then the weight, then the mean
+            if weight is not None:
+                d = d * weight
+            return d / x.size if reduction == "mean" and x.size else d
+
+        dx = dy = None
+        if needs[0]:
+            dx = finish(grad * (x - y) / np.maximum((1 - x) * x, _BCE_EPS.astype(x.dtype))).astype(x.dtype, copy=False)
+        if needs[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dy = finish((np.log1p(-x) - np.log(x)) * grad).astype(y.dtype, copy=False)
+        return dx, dy, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = (constant_like(p, grad) for p in ctx.parents[:2])
+        weight, reduction = ctx.args
+        if reduction == "mean" and x.numel():
+            grad = grad / x.numel()
+        if weight is not None:
+            grad = grad * constant_like(weight, grad)
+        needs = ctx.needs_input_grad
+        dx = grad * (x - y) / ((1 - x) * x).clip(min=float(_BCE_EPS)) if needs[0] else None
+        dy = grad * ((1 - x).log() - x.log()) if needs[1] else None
+        return dx, dy, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.uniform(0.05, 0.95, (3, 4))
+        y = rng.uniform(0, 1, (3, 4))
+        return [((x, y), {}), ((x, y), {"reduction": "sum", "weight": rng.uniform(0.5, 2, (3, 4))}),
+                ((x, y), {"reduction": "none"})]
+
+
+class _PiecewiseQuadraticLossFn(Function, register=False):
+    """Shared body of smooth_l1_loss and huber_loss: a loss of d = x - y (x and y broadcast together)
+    that is quadratic for |d| < k and linear beyond; its slope is d * a + b with a, b constant on each
+    piece (so backward_graph records d * a + b). Subclasses give the per-element loss and (a, b)."""
+
+    @classmethod
+    def forward(cls, ctx, x, y, reduction="mean", k=1.0):
+        _check_reduction(reduction)
+        d = x - y
+        ctx.save_for_backward(d)
+        ctx.args = (reduction, k, np.shape(x), np.shape(y), np.result_type(x), np.result_type(y))
+        return _reduce(cls.per_element(d, k), reduction).astype(d.dtype, copy=False)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (d,) = ctx.saved_tensors
+        reduction, k, xshape, yshape, xdt, ydt = ctx.args
+        a, b = cls.slope_pieces(d, k)
+        g = (d * a + b) * grad
+        if reduction == "mean" and d.size:
+            g = g / d.size
+        return unbroadcast(g, xshape).astype(xdt, copy=False), unbroadcast(-g, yshape).astype(ydt, copy=False), None, None
+
+    @classmethod
+    def backward_graph(cls, ctx, grad):
+        x, y = (constant_like(p, grad) for p in ctx.parents[:2])
+        (d_arr,) = ctx.saved_tensors
+        reduction, k, xshape, yshape, xdt, ydt = ctx.args
+        a, b = cls.slope_pieces(d_arr, k)
+        g = ((x - y) * constant_like(a, grad) + constant_like(b, grad)) * grad
+        if reduction == "mean" and d_arr.size:
+            g = g / d_arr.size
+        dx, dy = unbroadcast_graph(g, xshape), unbroadcast_graph(-g, yshape)
+        return (dx if dx.dtype == xdt else dx.to(xdt)), (dy if dy.dtype == ydt else dy.to(ydt)), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4)) * 2
+        y = x + rng.choice([-1, 1], x.shape) * rng.uniform(0.1, 3, x.shape)  # both pieces, off the kinks
+        y[0, :2] = x[0, :2] + np.array([0.4, -0.3])
+        return [((x, y), {}), ((x, y), {"reduction": "sum", "k": 0.5}),
+                ((x, rng.standard_normal((4,))), {"reduction": "none", "k": 2.0})]
+
+
+class SmoothL1LossFn(_PiecewiseQuadraticLossFn):
+    """smooth_l1_loss, beta = k: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: |d|)."""
+
+    @staticmethod
+    def per_element(d, beta):
+        ad = np.abs(d)
+        if beta == 0:
+            return ad
+        return np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+
+    @staticmethod
+    def slope_pieces(d, beta):
+        inside = np.abs(d) < beta
+        return (inside / beta if beta else inside * 0.0).astype(d.dtype), np.where(inside, 0, np.sign(d)).astype(d.dtype)
+
+
+class HuberLossFn(_PiecewiseQuadraticLossFn):
+    """huber_loss, delta = k: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+
+    @staticmethod
+    def per_element(d, delta):
+        ad = np.abs(d)
+        return np.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+
+    @staticmethod
+    def slope_pieces(d, delta):
+        inside = np.abs(d) < delta
+        return inside.astype(d.dtype), np.where(inside, 0, delta * np.sign(d)).astype(d.dtype)
+
+
+class KLDivFn(Function):
+    """kl_div(x, y) pointwise, x the log-probabilities (broadcast with y):
+    log_target=False: y (log y - x), 0 where y = 0 (torch's xlogy(y, y) - y x)
+                      dx = -y,  dy = log y + 1 - x (NaN where y = 0, as torch)
+    log_target=True:  exp(y) (y - x);  dx = -exp(y),  dy = exp(y) (y - x + 1)
+    reduction 'batchmean' divides the sum by x.shape[0] (by 1 for a 0-d x)."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean", log_target=False):
+        if reduction not in _REDUCTIONS + ("batchmean",):
+            raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, got {reduction!r}")
+        if log_target:
+            per = np.exp(y) * (y - x)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per = np.where(y == 0, 0, y * np.log(y)) - y * x
+        denom = per.size
+        if reduction == "batchmean":
+            denom = x.shape[0] if x.ndim else 1
+        ctx.save_for_backward(x, y)
+        ctx.args = (reduction, log_target, denom, np.shape(per))
+        dt = per.dtype
+        if reduction == "none":
+            return per
+        total = per.sum()
+        if reduction == "sum":
+            return np.asarray(total, dt)
+        with np.errstate(divide="ignore", invalid="ignore"):  # nothing to divide by: NaN, as torch
+            return np.asarray(total / denom, dt)
+
+    @staticmethod
+    def _scale(grad, reduction, denom, shape):
+        if reduction in ("mean", "batchmean"):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad = grad / denom
+        return np.broadcast_to(grad, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        reduction, log_target, denom, shape = ctx.args
+        g = KLDivFn._scale(grad, reduction, denom, shape)
+        needs = ctx.needs_input_grad
+        dx = dy = None
+        if log_target:
+            ey = np.exp(y)
+            if needs[0]:
+                dx = -ey * g
+            if needs[1]:
+                dy = ey * (y - x + 1) * g
+        else:
+            if needs[0]:
+                dx = -y * g
+            if needs[1]:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    dy = np.where(y == 0, np.nan, np.log(y) + 1 - x) * g
+        dx = None if dx is None else unbroadcast(dx, np.shape(x)).astype(x.dtype, copy=False)
+        dy = None if dy is None else unbroadcast(dy, np.shape(y)).astype(y.dtype, copy=False)
+        return dx, dy, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, y = (constant_like(p, grad) for p in ctx.parents[:2])
+        reduction, log_target, denom, shape = ctx.args
+        if reduction in ("mean", "batchmean"):
+            grad = grad / float(denom) if denom else grad * float("nan")
+        needs = ctx.needs_input_grad
+        dx = dy = None
+        if log_target:
+            ey = y.exp()
+            dx = -ey * grad if needs[0] else None
+            dy = ey * (y - x + 1) * grad if needs[1] else None
+        else:
+            dx = -y * grad if needs[0] else None
+            if needs[1]:
+                y_arr = np.asarray(ctx.saved_tensors[1])
+                nan_at_zero = constant_like(np.where(y_arr == 0, np.nan, 0).astype(y_arr.dtype), grad)
+                dy = (y.log() + 1 - x + nan_at_zero) * grad
+        dx = None if dx is None else _to_shape_graph(dx, shape, np.shape(x))
+        dy = None if dy is None else _to_shape_graph(dy, shape, np.shape(y))
+        return dx, dy, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = np.log(rng.uniform(0.1, 1, (3, 4)))
+        y = rng.uniform(0.1, 1, (3, 4))
+        return [((x, y), {}), ((x, y), {"reduction": "batchmean"}),
+                ((x, np.log(y)), {"reduction": "sum", "log_target": True}),
+                ((x, y[0]), {"reduction": "none"})]
+
+
+def _to_shape_graph(g, full, shape):
+    """A gradient Tensor made full-shape (expanded where it is smaller), then summed down to `shape`."""
+    if tuple(g.shape) != tuple(full):
+        g = g.expand(*full)
+    return unbroadcast_graph(g, shape)
+
+
+class OneHotFn(Function):
+    """one_hot(t, num_classes): int64 (..., num_classes) with a 1 at each index; not differentiable."""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, t, num_classes):
+        return (t[..., None] == np.arange(num_classes)).astype(np.int64)
+
+
+# ---- the functional forms (torch.nn.functional's signatures) ------------------------------------------
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """torch's deprecated size_average / reduce arguments mapped to a reduction, with torch's warning."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  stacklevel=3)
+    return ret
+
+
+def _array(x):
+    return x._data if isinstance(x, TensorBase) else np.asarray(x)
+
+
+def _broadcast_shape(shapes, fn):
+    """np.broadcast_shapes with torch's error (RuntimeError naming the sizes)."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"{fn}: the sizes {', '.join(str(tuple(s)) for s in shapes)} do not broadcast "
+                           "to one shape") from None
+
+
+def _warn_if_sizes_differ(input, target):
+    """torch's warning for a pointwise loss whose target is broadcast against the input."""
+    if tuple(np.shape(input)) != tuple(np.shape(target)):
+        warnings.warn(f"Using a target size ({tuple(np.shape(target))}) that is different to the input size "
+                      f"({tuple(np.shape(input))}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _as_float_operand(x, like):
+    """A float target stays as it is (torch's promotion applies); an integer or boolean one (a number, an
+    array or a Tensor, which cannot require grad) becomes an array of the input's dtype, as torch
+    promotes float32 with int64 to float32."""
+    if isinstance(x, TensorBase) and x._data.dtype.kind == "f":
+        return x
+    arr = _array(x)
+    return arr if arr.dtype.kind == "f" else arr.astype(_array(like).dtype)
+
+
+def _weight_for(weight, shape, dtype, fn, name="weight"):
+    """A constant per-element weight broadcast to the input's shape (torch: RuntimeError otherwise)."""
+    if weight is None:
+        return None
+    w = _array(weight)
+    try:
+        return np.ascontiguousarray(np.broadcast_to(w, shape), dtype=dtype)
+    except ValueError:
+        raise RuntimeError(f"{fn}: {name} {w.shape} does not broadcast to the input's shape {tuple(shape)}") from None
+
+
+def _reduce_tensor(per, reduction):
+    _check_reduction(reduction)
+    if reduction == "none":
+        return per
+    return per.sum() if reduction == "sum" else per.mean()
 
 
 def _class_indices(t, fn):
@@ -333,40 +657,101 @@ def _class_indices(t, fn):
     return t.astype(np.int64, copy=False)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Fused log-softmax + NLL over (N, C) logits and (N,) int64 targets (also (C,) with a 0-d target,
-    and (N, C, d...) with (N, d...) targets, as in PyTorch). Class-probability targets are not supported."""
-    target = _class_indices(target, "cross_entropy")
-    w = None if weight is None else np.asarray(weight)
+def _rows_for_classes(input, target, fn):
+    """(N, C) rows and (N,) targets for a class-index loss, from PyTorch's three layouts: (N, C) with (N,),
+    one unbatched sample (C,) with a 0-d target, and (N, C, d1, ...) with (N, d1, ...) (class axis moved
+    last). Returns (rows, targets, shape of the per-element result)."""
+    if input.ndim == 0:
+        raise ValueError(f"{fn}: Expected 1 or more dimensions (got 0)")
     if input.ndim == 1:  # one unbatched sample: (C,) logits, a 0-d target
         if target.shape != ():
-            raise ValueError(f"cross_entropy: input {tuple(input.shape)} is one sample, so target must be 0-d, "
+            raise ValueError(f"{fn}: input {tuple(input.shape)} is one sample, so target must be 0-d, "
                              f"got {target.shape}")
-        out = CrossEntropyFn.apply(input.reshape(1, -1), target.reshape(1), w, ignore_index, reduction,
-                                 label_smoothing)
-        return out.reshape(()) if reduction == "none" else out
-    if input.ndim > 2:  # (N, C, d1, ...) -> (N * d1 * ..., C)
-        c = input.shape[1]
-        if target.shape != (input.shape[0],) + input.shape[2:]:
-            raise ValueError(f"cross_entropy: target {target.shape} does not match input {input.shape}")
-        perm = (0,) + tuple(range(2, input.ndim)) + (1,)
-        flat = input.permute(perm).reshape(-1, c)
-        out = CrossEntropyFn.apply(flat, target.reshape(-1), w, ignore_index, reduction, label_smoothing)
-        return out.reshape(target.shape) if reduction == "none" else out
-    if input.ndim != 2 or target.shape != (input.shape[0],):
-        raise ValueError(f"cross_entropy: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
-                         f"target {target.shape}")
-    return CrossEntropyFn.apply(input, target, w, ignore_index, reduction, label_smoothing)
+        return input.reshape(1, -1), target.reshape(1), ()
+    if target.ndim == 0 or target.shape[0] != input.shape[0]:
+        raise ValueError(f"{fn}: Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 'none'}): input {tuple(input.shape)}, target {target.shape}")
+    if input.ndim == 2:
+        if target.ndim != 1:
+            raise ValueError(f"{fn}: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
+                             f"target {target.shape}")
+        return input, target, target.shape
+    want = (input.shape[0],) + tuple(input.shape[2:])
+    if target.shape != want:
+        raise RuntimeError(f"{fn}: Expected target size {list(want)}, got {list(target.shape)} "
+                           f"(input {tuple(input.shape)})")
+    c = input.shape[1]
+    perm = (0,) + tuple(range(2, input.ndim)) + (1,)  # (N, C, d1, ...) -> (N * d1 * ..., C)
+    return input.permute(perm).reshape(-1, c), target.reshape(-1), target.shape
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """-input[i, target[i]] over (N, C) log-probabilities, with class weights and ignore_index."""
-    target = _class_indices(target, "nll_loss")
-    if input.ndim != 2 or target.shape != (input.shape[0],):
-        raise ValueError(f"nll_loss: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
-                         f"target {target.shape}")
-    w = None if weight is None else np.asarray(weight)
-    return NLLLossFn.apply(input, target, w, ignore_index, reduction)
+def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Cross-entropy against class probabilities (target of the input's shape, floating point), composed
+    of log_softmax and Tensor ops: loss = -sum_c w_c t_c log_softmax(input)_c along the class axis (1, or
+    0 for an unbatched (C,) input), t smoothed as t (1 - eps) + eps / C; 'mean' divides by the number of
+    samples (N * d1 * ...), not by the weights, as torch. The target is differentiable, as in torch."""
+    from .softmax import log_softmax
+    if ignore_index != -100:
+        raise RuntimeError("cross_entropy: ignore_index is not supported for floating point target")
+    _check_reduction(reduction)
+    cdim = 1 if input.ndim >= 2 else 0
+    c = input.shape[cdim]
+    logp = log_softmax(input, cdim)
+    t = target if isinstance(target, TensorBase) else _as_float_operand(target, input)
+    if label_smoothing:
+        t = t * (1 - label_smoothing) + label_smoothing / c
+    prod = logp * t
+    if weight is not None:
+        w = _array(weight)
+        if w.shape != (c,):
+            raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all {c} classes or no "
+                               f"classes but got weight tensor of shape: {list(w.shape)}")
+        w = w.astype(prod.dtype).reshape((c,) + (1,) * (input.ndim - cdim - 1))
+        prod = prod * constant_like(w, prod)
+    per = -prod.sum(cdim)
+    return _reduce_tensor(per, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """As torch.nn.functional.cross_entropy. Class indices: the fused log-softmax + NLL kernel over (N, C)
+    logits and (N,) int64 targets, also (C,) with a 0-d target and (N, C, d1, ...) with (N, d1, ...).
+    Class probabilities: a float target of the input's shape (composed of log_softmax and Tensor ops).
+    Deliberate differences: integer targets of any integer dtype are accepted (torch: int64 or uint8 only);
+    a float target not of the input's shape raises TypeError (torch: RuntimeError)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    t = target._data if isinstance(target, TensorBase) else np.asarray(target)
+    if t.dtype.kind == "f" and t.shape == tuple(input.shape):
+        if input.ndim == 0:  # torch's log_softmax over dim 1 of a 0-d tensor fails the same way
+            raise IndexError("cross_entropy: Dimension specified as 1 but tensor has no dimensions")
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold class indices (int64), or class probabilities of the "
+                        f"input's shape {tuple(input.shape)}; got dtype {t.dtype} with shape {t.shape}")
+    t = t.astype(np.int64, copy=False)
+    w = None if weight is None else _array(weight)
+    if input.ndim == 2 and t.shape == (input.shape[0],):  # the common case: straight to the kernel
+        return CrossEntropyFn.apply(input, t, w, ignore_index, reduction, label_smoothing)
+    rows, flat, shape = _rows_for_classes(input, t, "cross_entropy")
+    out = CrossEntropyFn.apply(rows, flat, w, ignore_index, reduction, label_smoothing)
+    return out.reshape(shape) if reduction == "none" else out
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """As torch.nn.functional.nll_loss: -w[t] input[t] over log-probabilities (N, C) with (N,) targets,
+    (C,) with a 0-d target, or (N, C, d1, ...) with (N, d1, ...); class weights and ignore_index; 'mean'
+    divides by the summed weight of the kept targets (NaN when none is kept, as torch).
+    Deliberate differences: integer targets of any integer dtype are accepted (torch: int64 or uint8);
+    a (C,) input takes only a 0-d target (torch also takes a (1,) one); a float target raises TypeError
+    (torch: RuntimeError)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    t = _class_indices(target, "nll_loss")
+    rows, flat, shape = _rows_for_classes(input, t, "nll_loss")
+    w = None if weight is None else _array(weight)
+    out = NLLLossFn.apply(rows, flat, w, ignore_index, reduction)
+    return out.reshape(shape) if reduction == "none" and out.shape != shape else out
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -377,6 +762,227 @@ def l1_loss(input, target, reduction="mean"):
     return L1LossFn.apply(input, target, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None):
-    pw = None if pos_weight is None else np.asarray(pos_weight)
-    return BCEWithLogitsFn.apply(input, target, reduction, pw)
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """As torch.nn.functional.binary_cross_entropy_with_logits: weight (any shape that broadcasts to the
+    input's) rescales each element, pos_weight (broadcast likewise, typically one per class along the
+    last axis) the positive term. Target size must equal the input's (ValueError, as torch)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    if tuple(np.shape(target)) != tuple(np.shape(input)):
+        raise ValueError(f"binary_cross_entropy_with_logits: Target size ({tuple(np.shape(target))}) must be the "
+                         f"same as input size ({tuple(np.shape(input))}); input and target must have one shape")
+    target = _as_float_operand(target, input)
+    dt = np.result_type(_array(input), _array(target))
+    w = _weight_for(weight, np.shape(input), dt, "binary_cross_entropy_with_logits")
+    pw = _weight_for(pos_weight, np.shape(input), dt, "binary_cross_entropy_with_logits", "pos_weight")
+    return BCEWithLogitsFn.apply(input, target, reduction, pw, w)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.binary_cross_entropy: input probabilities in [0, 1] (RuntimeError otherwise,
+    NaN included, as torch), target of the input's size (ValueError otherwise) and dtype (RuntimeError),
+    values in [0, 1]; the logs are clamped to >= -100 as in torch; weight broadcasts to the input."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if tuple(np.shape(target)) != tuple(np.shape(input)):
+        raise ValueError(f"Using a target size ({tuple(np.shape(target))}) that is different to the input size "
+                         f"({tuple(np.shape(input))}) is deprecated. Please ensure they have the same size.")
+    x, y = _array(input), _array(target)
+    if not isinstance(target, TensorBase):  # an array or list: taken in the input's dtype
+        y = y.astype(x.dtype, copy=False)
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"binary_cross_entropy: Found dtype {y.dtype} (target) but expected {x.dtype} (input)")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"binary_cross_entropy: expected a floating point input, got {x.dtype}")
+    if not np.all((x >= 0) & (x <= 1)):
+        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    if not np.all((y >= 0) & (y <= 1)):
+        raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
+    w = _weight_for(weight, x.shape, x.dtype, "binary_cross_entropy")
+    return BinaryCrossEntropyFn.apply(input, target if isinstance(target, TensorBase) else y, w, reduction)
+
+
+def _pointwise_operands(input, target, fn):
+    """(input, target) of a broadcasting pointwise loss: torch's size warning, a checked broadcast."""
+    _warn_if_sizes_differ(input, target)
+    _broadcast_shape((np.shape(input), np.shape(target)), fn)
+    return input, _as_float_operand(target, input)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """As torch.nn.functional.smooth_l1_loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta
+    (d = input - target, broadcast with torch's warning); beta = 0 is the L1 loss."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    input, target = _pointwise_operands(input, target, "smooth_l1_loss")
+    return SmoothL1LossFn.apply(input, target, reduction, float(beta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """As torch.nn.functional.huber_loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    input, target = _pointwise_operands(input, target, "huber_loss")
+    return HuberLossFn.apply(input, target, reduction, float(delta))
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """As torch.nn.functional.kl_div: input log-probabilities, target probabilities (log-probabilities
+    with log_target=True), broadcast together; 'batchmean' is the KL divergence per sample, 'mean'
+    divides by every element (with torch's warning that it is not the KL divergence)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    if any(_array(a).dtype.kind in "biu" for a in (input, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    _broadcast_shape((np.shape(input), np.shape(target)), "kl_div")
+    return KLDivFn.apply(input, _as_float_operand(target, input), reduction, bool(log_target))
+
+
+def _check_dim(dim, ndim, fn):
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not lo <= dim <= hi:
+        raise IndexError(f"{fn}: Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+    return dim % max(ndim, 1)
+
+
+def _as_tensor(x, like=None):
+    if isinstance(x, TensorBase):
+        return x
+    from ..tensor import Tensor
+    arr = np.asarray(x)
+    if like is not None and arr.dtype.kind != "f":
+        arr = arr.astype(_array(like).dtype)
+    return Tensor._wrap(arr, False)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """As torch.nn.functional.cosine_similarity: x1 and x2 broadcast together, each divided by its
+    2-norm along dim clamped to >= eps (the clamp passes the norm's gradient through, as torch's
+    in-place clamp under no_grad does), then the dot product along dim."""
+    x1, x2 = _as_tensor(x1), _as_tensor(x2)
+    shape = _broadcast_shape((x1.shape, x2.shape), "cosine_similarity")
+    dim = _check_dim(dim, len(shape), "cosine_similarity")
+    if len(shape) == 0:  # two numbers: vectors of one entry
+        return cosine_similarity(x1.reshape(1), x2.reshape(1), 0, eps).reshape(())
+    if tuple(x1.shape) != shape:
+        x1 = x1.expand(*shape)
+    if tuple(x2.shape) != shape:
+        x2 = x2.expand(*shape)
+
+    def clamped_norm(x):
+        n = x.norm(dim=dim, keepdim=True)
+        lift = np.maximum(n._data, eps) - n._data  # 0 except where the norm is below eps
+        return n + constant_like(lift, n) if np.any(lift) else n
+
+    return ((x1 / clamped_norm(x1)) * (x2 / clamped_norm(x2))).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """As torch.nn.functional.pairwise_distance: the p-norm of x1 - x2 + eps along the last axis."""
+    x1, x2 = _as_tensor(x1), _as_tensor(x2)
+    shape = _broadcast_shape((x1.shape, x2.shape), "pairwise_distance")
+    diff = x1 - x2 + eps
+    if len(shape) == 0:
+        return diff.reshape(1).norm(p, 0, keepdim=False).reshape(())
+    return diff.norm(p, len(shape) - 1, keepdim=keepdim)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.cosine_embedding_loss: 1 - cos where target = 1, max(0, cos - margin) where
+    target = -1 (0 elsewhere), cos over dim 1 of (N, D) inputs with an (N,) target, or over a (D,) pair
+    with a 0-d target; cos = x1.x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12)), torch's formula."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    x1, x2 = _as_tensor(input1), _as_tensor(input2)
+    _broadcast_shape((x1.shape, x2.shape), "cosine_embedding_loss")
+    t = _array(target)
+    if t.ndim == 0 and x1.ndim != 1:
+        raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
+                           f"{list(x1.shape)} and {list(x2.shape)}.")
+    if t.ndim == 1 and x1.ndim != 2:
+        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                           f"{list(x1.shape)} and {list(x2.shape)}.")
+    if t.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    d = 1 if x1.ndim == 2 else 0
+    prod = (x1 * x2).sum(d)
+    mag1 = (x1 * x1).sum(d) + 1e-12
+    mag2 = (x2 * x2).sum(d) + 1e-12
+    cos = prod / (mag1 * mag2).sqrt()
+    _broadcast_shape((t.shape, tuple(cos.shape)), "cosine_embedding_loss")
+    from ..tensor import where
+    zero = cos * 0.0  # torch's zeros_like(cos)
+    per = where(t == 1, 1 - cos, zero) + where(t == -1, (cos - margin).clip(min=0), zero)
+    return _reduce_tensor(per, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.margin_ranking_loss: max(0, -target (input1 - input2) + margin), the three
+    broadcast together (they must have one number of dimensions, RuntimeError otherwise, as torch)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    shapes = [tuple(np.shape(a)) for a in (input1, input2, target)]
+    if len({len(s) for s in shapes}) != 1:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {shapes[0]}, input2: {shapes[1]}, target: {shapes[2]} ")
+    _broadcast_shape(shapes, "margin_ranking_loss")
+    x1 = _as_tensor(input1)
+    t = _as_tensor(target, x1)
+    per = (-t * (x1 - _as_tensor(input2, x1)) + margin).clip(min=0)
+    return _reduce_tensor(per, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """As torch.nn.functional.triplet_margin_loss: max(0, margin + d(a, p) - d(a, n)) with d the
+    pairwise_distance (p-norm of the difference + eps along the last axis); swap=True uses
+    min(d(a, n), d(p, n)) for the negative distance."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dims = [len(np.shape(a)) for a in (anchor, positive, negative)]
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative {dims[2]}D "
+                           "inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    per = (d_pos - d_neg + margin).clip(min=0)
+    return _reduce_tensor(per, reduction)
+
+
+def one_hot(tensor, num_classes=-1):
+    """As torch.nn.functional.one_hot: an int64 tensor of shape (*tensor.shape, num_classes) (num_classes
+    -1: max + 1), from int64 class indices; RuntimeError for other dtypes, negative or too large
+    indices, and an empty tensor without num_classes, as torch."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot(): argument 'num_classes' must be int, not {type(num_classes).__name__}")
+    t = _array(tensor)
+    if t.dtype != np.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (int64), got {t.dtype}")
+    if num_classes == -1:
+        if t.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(t.max()) + 1
+    if t.size and t.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes < 0 or (t.size and t.max() >= num_classes):
+        raise RuntimeError(f"Class values must be smaller than num_classes ({num_classes}).")
+    return OneHotFn.apply(t, int(num_classes))

@@ -67,8 +67,76 @@ def l1_loss_forward(x, y, reduction="mean"):
     return _REDUCE[reduction](np.abs(x - y), np.size(x))
 
 
-def binary_cross_entropy_with_logits_forward(z, y, reduction="mean", pos_weight=None):
-    """-[pw * y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], written as the formula."""
+def binary_cross_entropy_with_logits_forward(z, y, reduction="mean", pos_weight=None, weight=None):
+    """-w [pw * y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], written as the formula."""
     pw = 1.0 if pos_weight is None else pos_weight
+    w = 1.0 if weight is None else weight
     s = 1 / (1 + np.exp(-z))
-    return _REDUCE[reduction](-(pw * y * np.log(s) + (1 - y) * np.log(1 - s)), np.size(z))
+    return _REDUCE[reduction](-w * (pw * y * np.log(s) + (1 - y) * np.log(1 - s)), np.size(z))
+
+
+def binary_cross_entropy_forward(x, y, weight=None, reduction="mean"):
+    """-w [y log x + (1 - y) log(1 - x)] over probabilities x, each log clamped to >= -100 (as torch)."""
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(x), -100)
+        log_1mx = np.maximum(np.log(1 - x), -100)
+    loss = -(y * log_x + (1 - y) * log_1mx)
+    if weight is not None:
+        loss = loss * weight
+    return _REDUCE[reduction](loss, np.size(x))
+
+
+def smooth_l1_loss_forward(x, y, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = x - y (beta = 0: |d|)."""
+    d = np.abs(x - y)
+    loss = d if beta == 0 else np.where(d < beta, 0.5 * d ** 2 / beta, d - 0.5 * beta)
+    return _REDUCE[reduction](loss, np.size(loss))
+
+
+def huber_loss_forward(x, y, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), for d = x - y."""
+    d = np.abs(x - y)
+    loss = np.where(d < delta, 0.5 * d ** 2, delta * (d - 0.5 * delta))
+    return _REDUCE[reduction](loss, np.size(loss))
+
+
+def kl_div_forward(x, y, reduction="mean", log_target=False):
+    """Pointwise KL terms of log-probabilities x against y: y (log y - x) (0 where y = 0), or with
+    log_target exp(y) (y - x); 'batchmean' divides the sum by the batch size x.shape[0]."""
+    if log_target:
+        loss = np.exp(y) * (y - x)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loss = np.where(y == 0, 0, y * (np.log(y) - x))
+    if reduction == "batchmean":
+        return loss.sum() / (x.shape[0] if np.ndim(x) else 1)
+    return _REDUCE[reduction](loss, np.size(loss))
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1 . x2 / (max(|x1|, eps) max(|x2|, eps)) along dim."""
+    n1 = np.maximum(np.sqrt((x1 * x1).sum(axis=dim)), eps)
+    n2 = np.maximum(np.sqrt((x2 * x2).sum(axis=dim)), eps)
+    return (x1 * x2).sum(axis=dim) / (n1 * n2)
+
+
+def triplet_margin_loss(a, p, n, margin=1.0, norm=2, eps=1e-6, swap=False, reduction="mean"):
+    """max(0, margin + |a - p + eps|_norm - |a - n + eps|_norm) per row (rows along the last axis)."""
+    def dist(u, v):
+        return (np.abs(u - v + eps) ** norm).sum(axis=-1) ** (1 / norm)
+    d_neg = dist(a, n)
+    if swap:
+        d_neg = np.minimum(d_neg, dist(p, n))
+    loss = np.maximum(margin + dist(a, p) - d_neg, 0)
+    return _REDUCE[reduction](loss, np.size(loss))
+
+
+def cross_entropy_probabilities(logits, probs, weight=None, reduction="mean", label_smoothing=0.0):
+    """-sum_c w_c t_c log_softmax(logits)_c for (N, C) logits and (N, C) class probabilities t (smoothed as
+    t (1 - eps) + eps / C); 'mean' divides by N."""
+    n, c = logits.shape
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    t = probs * (1 - label_smoothing) + label_smoothing / c
+    w = np.ones(c) if weight is None else weight
+    return _REDUCE[reduction](-(w * t * logp).sum(axis=1), n)
