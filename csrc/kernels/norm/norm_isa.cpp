@@ -358,8 +358,9 @@ inline bool row_grad_sums(const T* dy, const T* x, int64_t D, const T* g, double
   return sizeof(A) == sizeof(double) || (finite(*s1) && finite(*s2));
 }
 
-// L = 1: dx[j] = is * gamma[j] * dy[j] - c - (x[j] - mean) * e (dx may be null), and the parameter
-// partial sums pdg[j] += dy * xhat, pdb[j] += dy (may be null), in arithmetic A.
+// L = 1: dx[j] = is * (gamma[j] * dy[j] - c - (x[j] - mean) * e) (dx may be null), and the parameter
+// partial sums pdg[j] += dy * xhat, pdb[j] += dy (may be null), in arithmetic A. (is outside the
+// bracket: a row of one value gets dx = 0 exactly, as gamma * dy - c cancels.)
 template <bool HG, class A, class T>
 inline void row_input_grad(const T* __restrict__ dy, const T* __restrict__ x, int64_t D, const T* g, double m,
                            double is, double c, double e, T* __restrict__ dx, T* __restrict__ pdg,
@@ -370,7 +371,7 @@ inline void row_input_grad(const T* __restrict__ dy, const T* __restrict__ x, in
   if (dx)
     for (int64_t j = 0; j < D; ++j) {
       const A d = (static_cast<A>(x[j]) - hi) - lo;
-      dx[j] = static_cast<T>(s * gam<HG, A>(g, j) * static_cast<A>(dy[j]) - cc - d * ee);
+      dx[j] = static_cast<T>(s * (gam<HG, A>(g, j) * static_cast<A>(dy[j]) - cc - d * ee));
     }
   if (pdg)
     for (int64_t j = 0; j < D; ++j) {
@@ -391,15 +392,15 @@ inline bool run_grad_sums(const T* dy, const T* x, int64_t L, double m, double* 
   return sizeof(A) == sizeof(double) || (finite(*c1) && finite(*c2));
 }
 
-// L > 1: dx = a_k * dy - c - (x - mean) * e over channel k's values, a_k = is * gamma[k].
+// L > 1: dx = is * (gamma[k] * dy - c - (x - mean) * e) over channel k's values.
 template <class A, class T>
-inline void run_input_grad(const T* __restrict__ dy, const T* __restrict__ x, int64_t L, double m, double a, double c,
-                           double e, T* __restrict__ dx) {
+inline void run_input_grad(const T* __restrict__ dy, const T* __restrict__ x, int64_t L, double m, double is,
+                           double gk, double c, double e, T* __restrict__ dx) {
   A hi, lo;
   split_mean<A>(m, &hi, &lo);
-  const A aa = static_cast<A>(a), cc = static_cast<A>(c), ee = static_cast<A>(e);
+  const A s = static_cast<A>(is), gg = static_cast<A>(gk), cc = static_cast<A>(c), ee = static_cast<A>(e);
   for (int64_t l = 0; l < L; ++l)
-    dx[l] = static_cast<T>(aa * static_cast<A>(dy[l]) - cc - ((static_cast<A>(x[l]) - hi) - lo) * ee);
+    dx[l] = static_cast<T>(s * (gg * static_cast<A>(dy[l]) - cc - ((static_cast<A>(x[l]) - hi) - lo) * ee));
 }
 
 template <bool HG, class T>
@@ -415,12 +416,13 @@ void row_backward_rows(const T* dy, const T* x, int64_t G, int64_t K, int64_t L,
     const T* xr = x + r * D;
     T* dxr = dx ? dx + r * D : nullptr;
     const double m = mean[r], is = invstd[r];
-    // dx = is * (gd - s1/D - (x - m) * is^2 * s2/D), s1 = sum(gd), s2 = sum(gd * (x - m)), gd = gamma * dy
+    // dx = is * (gd - c - (x - m) * e), c = s1/D, e = is^2 * s2/D: s1 = sum(gd), s2 = sum(gd * (x - m)),
+    // gd = gamma * dy
     double s1 = 0, s2 = 0;
     if (L == 1) {
       const bool in_t = row_grad_sums<HG, T>(dyr, xr, D, g, m, &s1, &s2);
       if (!in_t) row_grad_sums<HG, double>(dyr, xr, D, g, m, &s1, &s2);
-      const double c = D ? is * s1 / D : 0.0, e = D ? is * is * is * s2 / D : 0.0;
+      const double c = D ? s1 / D : 0.0, e = D ? is * is * s2 / D : 0.0;
       T* pg = pdgamma ? pdgamma + off : nullptr;
       T* pb = pdbeta ? pdbeta + off : nullptr;
       if (in_t)
@@ -445,13 +447,13 @@ void row_backward_rows(const T* dy, const T* x, int64_t G, int64_t K, int64_t L,
       }
     }
     if (!dxr || D == 0) continue;
-    const double c = is * s1 / D, e = is * is * is * s2 / D;
+    const double c = s1 / D, e = is * is * s2 / D;
     for (int64_t k = 0; k < K; ++k) {
-      const double a = is * (HG ? static_cast<double>(g[k]) : 1.0);
+      const double gk = HG ? static_cast<double>(g[k]) : 1.0;
       if (in_t)
-        run_input_grad<T>(dyr + k * L, xr + k * L, L, m, a, c, e, dxr + k * L);
+        run_input_grad<T>(dyr + k * L, xr + k * L, L, m, is, gk, c, e, dxr + k * L);
       else
-        run_input_grad<double>(dyr + k * L, xr + k * L, L, m, a, c, e, dxr + k * L);
+        run_input_grad<double>(dyr + k * L, xr + k * L, L, m, is, gk, c, e, dxr + k * L);
     }
   }
 }
