@@ -142,12 +142,14 @@ def _dims(shape):
     return "[" + ", ".join(str(int(d)) for d in shape) + "]"
 
 
-def _check_param_dtype(x, p):
-    """PyTorch's RuntimeError for a weight or bias whose dtype is not the input's."""
-    if p is not None and p.dtype != x.dtype:
-        if x.dtype == np.float32:
-            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+def _check_param_dtypes(x, *params):
+    """PyTorch's RuntimeError for a weight or bias whose dtype is not the input's (a Tensor-level check:
+    the Functions' kernels refuse the mix with a TypeError naming the array)."""
+    for p in params:
+        if p is not None and p.dtype != x.dtype:
+            if x.dtype == np.float32:
+                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 def _flat_param(p, n):
@@ -176,7 +178,6 @@ class LayerNormFn(Function):
             if p is not None and tuple(p.shape) != ns:
                 raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                    f"{_dims(p.shape)} and normalized_shape = {_dims(ns)}")
-            _check_param_dtype(x, p)
         D = int(np.prod(ns, dtype=np.int64))
         M = int(np.prod(x.shape[:x.ndim - k], dtype=np.int64))
         x2 = np.ascontiguousarray(x).reshape(M, D)
@@ -259,7 +260,6 @@ class GroupNormFn(Function):
             if p is not None and (p.ndim != 1 or p.shape[0] != C):
                 raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
                                    f"but got {name} of shape {_dims(p.shape)} and input of shape {_dims(x.shape)}")
-            _check_param_dtype(x, p)
         L = int(np.prod(x.shape[2:], dtype=np.int64))
         x3 = np.ascontiguousarray(x).reshape(N, C, L)
         gamma, beta = _flat_param(weight, C), _flat_param(bias, C)
@@ -321,9 +321,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     list of ints, as PyTorch; an int is a TypeError there too)."""
     if isinstance(normalized_shape, (int, np.integer)):
         raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
+    _check_param_dtypes(input, weight, bias)
     return LayerNormFn.apply(input, weight, bias, tuple(normalized_shape), eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """As torch.nn.functional.group_norm."""
+    _check_param_dtypes(input, weight, bias)
     return GroupNormFn.apply(input, weight, bias, num_groups, eps)
