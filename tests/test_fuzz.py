@@ -845,6 +845,121 @@ def test_fuzz_batch_norm_backward(draw):
                 close(dgamma, (B["dy"] * xhat).sum(axis=(0, 2)), dt, N * L, np.abs(B["dy"] * xhat).sum(axis=(0, 2)) + 1)
 
 
+
+# ---- layer norm and group norm (issue 17): one row kernel ------------------------------------------------
+
+def rownorm_setup(draw, kind, names):
+    """dtype, (rows R, groups G, channels per group K, L), num_groups as passed, specs: layer norm over
+    x (M, D) or group norm over x (N, C, L) with C = G*K (num_groups sometimes not a divisor, or 0)."""
+    dt = fdtype(draw)
+    if kind == "layer":
+        M, D = draw(dims(2))
+        xs, stat, par, G, K, L, groups = (M, D), (M,), (D,), 1, D, 1, None
+        R = M
+    else:
+        N, K, L = draw(dims(3))
+        G = draw(st.sampled_from([1, 2, 3]))
+        groups = draw(st.sampled_from([G, G, G, G, 0, G + 1]))
+        xs, stat, par, R = (N, G * K, L), (N, G), (G * K,), N * G
+    specs = {}
+    for name in names:
+        if name in ("x", "y", "dy", "dx"):
+            specs[name] = (xs, dt)
+        elif name == "invstd_in":
+            specs["invstd"] = (stat, dt, (np.abs(np.random.default_rng(R).standard_normal(stat)) + 0.5).astype(dt))
+        elif name in ("mean", "invstd"):
+            specs[name] = (stat, dt)
+        else:
+            specs[name] = (par, dt)
+    return dt, (R, G, K, L), groups, specs
+
+
+def _rownorm_forward(kind, draw):
+    isa_and_threads(draw)
+    dt, (R, G, K, L), groups, specs = rownorm_setup(draw, kind, ("x", "y", "mean", "invstd", "gamma", "beta"))
+    eps = draw(st.sampled_from([1e-5, 1e-5, 1.0, 0.0]))
+    c = Case(draw, specs, outputs=("y", "mean", "invstd"))
+    c.poison("y", "mean", "invstd")
+    A = c.arrays
+    gamma, beta = opt(draw, c, "gamma"), opt(draw, c, "beta")
+    entry = f"{kind}_norm_forward"
+    if kind == "layer":
+        ok = run_case(entry, c, _C.layer_norm_forward, A["x"], gamma, beta, A["y"], A["mean"], A["invstd"], eps)
+    else:
+        ok = run_case(entry, c, _C.group_norm_forward, A["x"], groups, gamma, beta, A["y"], A["mean"], A["invstd"], eps)
+    if not ok:
+        return
+    assert kind == "layer" or (groups == G)
+    assert_inputs_untouched(c, ("y", "mean", "invstd"))
+    if c.values == "normal" and not c.aliased() and K * L > 0 and eps > 0:
+        B = c.before
+        g, b = (None if a is None else f64(B[n]) for a, n in ((gamma, "gamma"), (beta, "beta")))
+        if kind == "layer":
+            y, mean, invstd = ref.norm.layer_norm_forward(f64(B["x"]), g, b, eps)
+        else:
+            y, mean, invstd = ref.norm.group_norm_forward(f64(B["x"]), G, g, b, eps)
+        close(A["mean"], mean, dt, K * L, np.abs(mean) + 1)
+        close(A["invstd"], invstd, dt, K * L, invstd)
+        if np.all(1 / invstd ** 2 > 1e-3):
+            close(A["y"], y, dt, K * L, np.abs(y) + 10)
+
+
+def _rownorm_backward(kind, draw):
+    isa_and_threads(draw)
+    dt, (R, G, K, L), groups, specs = rownorm_setup(
+        draw, kind, ("dy", "x", "mean", "invstd_in", "gamma", "dx", "dgamma", "dbeta"))
+    c = Case(draw, specs, outputs=("dx", "dgamma", "dbeta"))
+    c.poison("dx", "dgamma", "dbeta")
+    A = c.arrays
+    gamma, dx, dgamma, dbeta = (opt(draw, c, n) for n in ("gamma", "dx", "dgamma", "dbeta"))
+    entry = f"{kind}_norm_backward"
+    if kind == "layer":
+        ok = run_case(entry, c, _C.layer_norm_backward, A["dy"], A["x"], gamma, A["mean"], A["invstd"], dx, dgamma,
+                      dbeta)
+    else:
+        ok = run_case(entry, c, _C.group_norm_backward, A["dy"], A["x"], groups, gamma, A["mean"], A["invstd"], dx,
+                      dgamma, dbeta)
+    if not ok:
+        return
+    assert_inputs_untouched(c, ("dx", "dgamma", "dbeta"))
+    if c.finite and not c.aliased():  # no rows included: dgamma and dbeta are zeros then
+        B = {k: f64(v) for k, v in c.before.items()}
+        g = None if gamma is None else B["gamma"]
+        if kind == "layer":
+            want = ref.norm.layer_norm_backward(B["dy"], B["x"], g, B["mean"], B["invstd"])
+            x3, dy3 = B["x"].reshape(R, 1, K), B["dy"].reshape(R, 1, K)
+        else:
+            want = ref.norm.group_norm_backward(B["dy"], B["x"], G, g, B["mean"], B["invstd"])
+            x3, dy3 = B["x"], B["dy"]
+        n = max(R, 1) * max(K * L, 1)
+        if dx is not None and K * L > 0:
+            close(dx, want[0], dt, n, np.abs(want[0]) + np.abs(B["dy"]).max(initial=0) * 10 + 1)
+        if dbeta is not None:
+            close(dbeta, want[2], dt, n, np.abs(dy3).sum(axis=(0, 2)) + 1)
+        if dgamma is not None and K * L > 0:
+            xs = np.abs(x3).max(initial=0) + np.abs(B["mean"]).max(initial=0)
+            close(dgamma, want[1], dt, n, np.abs(dy3).sum(axis=(0, 2)) * xs * B["invstd"].max(initial=1) + 1)
+
+
+@strategy("layer_norm_forward")
+def test_fuzz_layer_norm_forward(draw):
+    _rownorm_forward("layer", draw)
+
+
+@strategy("layer_norm_backward")
+def test_fuzz_layer_norm_backward(draw):
+    _rownorm_backward("layer", draw)
+
+
+@strategy("group_norm_forward")
+def test_fuzz_group_norm_forward(draw):
+    _rownorm_forward("group", draw)
+
+
+@strategy("group_norm_backward")
+def test_fuzz_group_norm_backward(draw):
+    _rownorm_backward("group", draw)
+
 # ---- CPU, ISA and thread controls --------------------------------------------------------------------------
 
 TEXT = st.one_of(st.sampled_from(["scalar", "avx2", "avx512", "AVX2", "", "sse9", "avx512 "]), st.text(max_size=8))

@@ -1,4 +1,4 @@
-// Batch-norm loops, compiled once per ISA level (common/isa.h). Channel c's values
+// Batch-norm and row-norm (layer, group) loops, compiled once per ISA level (common/isa.h). Channel c's values
 // are the N runs x[n, c, 0:L]; sums use kLanes partial accumulators combined in a fixed order. float32
 // runs in float where that is exact enough and in double where float overflowed (see norm.h).
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
@@ -259,11 +259,221 @@ void backward_body(const T* dy, const T* x, int64_t N, int64_t C, int64_t L, con
   }
 }
 
+// ---- row normalisation: layer norm (G = 1, K = D, L = 1) and group norm (rows (n, g), K = C/G) ----
+// A row's statistics are batch norm's channel_moments of one contiguous run (chunk moments, float
+// lanes with the double fallback); the affine is per value along the row (L = 1) or per channel.
+
+// max |v| over n values, for normalise_in_t (null: `none`)
+template <class T>
+inline double max_abs(const T* v, int64_t n, double none) {
+  if (!v) return none;
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = v[i] < 0 ? -static_cast<double>(v[i]) : static_cast<double>(v[i]);
+    m = a > m ? a : m;
+  }
+  return m;
+}
+
+// gamma (HG) and beta (HB) as compile-time flags, so the L = 1 loops carry no per-value branch
+template <bool HG, class A, class T>
+inline A gam(const T* g, int64_t j) {
+  return HG ? static_cast<A>(g[j]) : A(1);
+}
+template <bool HB, class A, class T>
+inline A bet(const T* b, int64_t j) {
+  return HB ? static_cast<A>(b[j]) : A(0);
+}
+
+// One row's y in arithmetic A. L = 1: y[j] = (x[j] - mean) * invstd * gamma[j] + beta[j] along the row;
+// L > 1: channel k's L values take a = invstd * gamma[k], b = beta[k].
+template <bool HG, bool HB, class A, class T>
+inline void row_normalise(const T* __restrict__ x, int64_t K, int64_t L, const T* g, const T* b, double mean,
+                          double is, T* __restrict__ y) {
+  A hi, lo;
+  split_mean<A>(mean, &hi, &lo);
+  if (L == 1) {
+    const A s = static_cast<A>(is);
+    for (int64_t j = 0; j < K; ++j)
+      y[j] = static_cast<T>(((static_cast<A>(x[j]) - hi) - lo) * s * gam<HG, A>(g, j) + bet<HB, A>(b, j));
+    return;
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const A a = static_cast<A>(is * static_cast<double>(gam<HG, A>(g, k))), bb = bet<HB, A>(b, k);
+    const T* __restrict__ xk = x + k * L;
+    T* __restrict__ yk = y + k * L;
+    for (int64_t l = 0; l < L; ++l) yk[l] = static_cast<T>(((static_cast<A>(xk[l]) - hi) - lo) * a + bb);
+  }
+}
+
+template <bool HG, bool HB, class T>
+void row_forward_rows(const T* x, int64_t G, int64_t K, int64_t L, const T* gamma, const T* beta, double eps, T* y,
+                      T* mean_out, T* invstd_out, int64_t r0, int64_t r1) {
+  const int64_t D = K * L;
+  const double gmax = max_abs(gamma, G * K, 1.0), bmax = max_abs(beta, G * K, 0.0);
+  for (int64_t r = r0; r < r1; ++r) {
+    if (D == 0) {  // no values: PyTorch's mean 0, invstd NaN (0/0 variance)
+      mean_out[r] = T(0);
+      invstd_out[r] = static_cast<T>(__builtin_nan(""));
+      continue;
+    }
+    double mean, var;
+    channel_moments(x + r * D, 1, 1, D, 0, &mean, &var);
+    const double is = 1.0 / __builtin_sqrt(var + eps);
+    mean_out[r] = static_cast<T>(mean);
+    invstd_out[r] = static_cast<T>(is);
+    const int64_t off = (r % G) * K;
+    const T* g = HG ? gamma + off : nullptr;
+    const T* b = HB ? beta + off : nullptr;
+    if (normalise_in_t<T>(static_cast<double>(D), mean, var, is, gmax, bmax))
+      row_normalise<HG, HB, T>(x + r * D, K, L, g, b, mean, is, y + r * D);
+    else
+      row_normalise<HG, HB, double>(x + r * D, K, L, g, b, mean, is, y + r * D);
+  }
+}
+
+template <class T>
+void row_forward_body(const T* x, int64_t G, int64_t K, int64_t L, const T* gamma, const T* beta, double eps, T* y,
+                      T* mean, T* invstd, int64_t r0, int64_t r1) {
+  if (gamma && beta)
+    row_forward_rows<true, true>(x, G, K, L, gamma, beta, eps, y, mean, invstd, r0, r1);
+  else if (gamma)
+    row_forward_rows<true, false>(x, G, K, L, gamma, beta, eps, y, mean, invstd, r0, r1);
+  else if (beta)
+    row_forward_rows<false, true>(x, G, K, L, gamma, beta, eps, y, mean, invstd, r0, r1);
+  else
+    row_forward_rows<false, false>(x, G, K, L, gamma, beta, eps, y, mean, invstd, r0, r1);
+}
+
+// L = 1: the row's sum(gamma * dy) and sum(gamma * dy * (x - mean)) in arithmetic A; false where float
+// overflowed.
+template <bool HG, class A, class T>
+inline bool row_grad_sums(const T* dy, const T* x, int64_t D, const T* g, double m, double* s1, double* s2) {
+  A hi, lo;
+  split_mean<A>(m, &hi, &lo);
+  *s1 = static_cast<double>(lane_sum<A>(D, [&](int64_t j) { return static_cast<A>(dy[j]) * gam<HG, A>(g, j); }));
+  *s2 = static_cast<double>(lane_sum<A>(D, [&](int64_t j) {
+    return static_cast<A>(dy[j]) * gam<HG, A>(g, j) * ((static_cast<A>(x[j]) - hi) - lo);
+  }));
+  return sizeof(A) == sizeof(double) || (finite(*s1) && finite(*s2));
+}
+
+// L = 1: dx[j] = is * (gamma[j] * dy[j] - c - (x[j] - mean) * e) (dx may be null), and the parameter
+// partial sums pdg[j] += dy * xhat, pdb[j] += dy (may be null), in arithmetic A. (is outside the
+// bracket: a row of one value gets dx = 0 exactly, as gamma * dy - c cancels.)
+template <bool HG, class A, class T>
+inline void row_input_grad(const T* __restrict__ dy, const T* __restrict__ x, int64_t D, const T* g, double m,
+                           double is, double c, double e, T* __restrict__ dx, T* __restrict__ pdg,
+                           T* __restrict__ pdb) {
+  A hi, lo;
+  split_mean<A>(m, &hi, &lo);
+  const A s = static_cast<A>(is), cc = static_cast<A>(c), ee = static_cast<A>(e);
+  if (dx)
+    for (int64_t j = 0; j < D; ++j) {
+      const A d = (static_cast<A>(x[j]) - hi) - lo;
+      dx[j] = static_cast<T>(s * (gam<HG, A>(g, j) * static_cast<A>(dy[j]) - cc - d * ee));
+    }
+  if (pdg)
+    for (int64_t j = 0; j < D; ++j) {
+      const A d = (static_cast<A>(x[j]) - hi) - lo, gy = static_cast<A>(dy[j]);
+      pdg[j] = static_cast<T>(static_cast<A>(pdg[j]) + gy * d * s);
+      pdb[j] = static_cast<T>(static_cast<A>(pdb[j]) + gy);
+    }
+}
+
+// L > 1: channel k's sum(dy) and sum(dy * (x - mean)) over its L values in arithmetic A.
+template <class A, class T>
+inline bool run_grad_sums(const T* dy, const T* x, int64_t L, double m, double* c1, double* c2) {
+  A hi, lo;
+  split_mean<A>(m, &hi, &lo);
+  *c1 = static_cast<double>(lane_sum<A>(L, [&](int64_t l) { return static_cast<A>(dy[l]); }));
+  *c2 = static_cast<double>(
+      lane_sum<A>(L, [&](int64_t l) { return static_cast<A>(dy[l]) * ((static_cast<A>(x[l]) - hi) - lo); }));
+  return sizeof(A) == sizeof(double) || (finite(*c1) && finite(*c2));
+}
+
+// L > 1: dx = is * (gamma[k] * dy - c - (x - mean) * e) over channel k's values.
+template <class A, class T>
+inline void run_input_grad(const T* __restrict__ dy, const T* __restrict__ x, int64_t L, double m, double is,
+                           double gk, double c, double e, T* __restrict__ dx) {
+  A hi, lo;
+  split_mean<A>(m, &hi, &lo);
+  const A s = static_cast<A>(is), gg = static_cast<A>(gk), cc = static_cast<A>(c), ee = static_cast<A>(e);
+  for (int64_t l = 0; l < L; ++l)
+    dx[l] = static_cast<T>(s * (gg * static_cast<A>(dy[l]) - cc - ((static_cast<A>(x[l]) - hi) - lo) * ee));
+}
+
+template <bool HG, class T>
+void row_backward_rows(const T* dy, const T* x, int64_t G, int64_t K, int64_t L, const T* gamma, const T* mean,
+                       const T* invstd, T* dx, T* pdgamma, T* pdbeta, int64_t r0, int64_t r1) {
+  const int64_t D = K * L;
+  if (pdgamma)
+    for (int64_t p = 0; p < G * K; ++p) pdgamma[p] = pdbeta[p] = T(0);
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t off = (r % G) * K;
+    const T* g = HG ? gamma + off : nullptr;
+    const T* dyr = dy + r * D;
+    const T* xr = x + r * D;
+    T* dxr = dx ? dx + r * D : nullptr;
+    const double m = mean[r], is = invstd[r];
+    // dx = is * (gd - c - (x - m) * e), c = s1/D, e = is^2 * s2/D: s1 = sum(gd), s2 = sum(gd * (x - m)),
+    // gd = gamma * dy
+    double s1 = 0, s2 = 0;
+    if (L == 1) {
+      const bool in_t = row_grad_sums<HG, T>(dyr, xr, D, g, m, &s1, &s2);
+      if (!in_t) row_grad_sums<HG, double>(dyr, xr, D, g, m, &s1, &s2);
+      const double c = D ? s1 / D : 0.0, e = D ? is * is * s2 / D : 0.0;
+      T* pg = pdgamma ? pdgamma + off : nullptr;
+      T* pb = pdbeta ? pdbeta + off : nullptr;
+      if (in_t)
+        row_input_grad<HG, T>(dyr, xr, D, g, m, is, c, e, dxr, pg, pb);
+      else
+        row_input_grad<HG, double>(dyr, xr, D, g, m, is, c, e, dxr, pg, pb);
+      continue;
+    }
+    bool in_t = true;
+    for (int64_t k = 0; k < K; ++k) {
+      double c1, c2;
+      if (!run_grad_sums<T>(dyr + k * L, xr + k * L, L, m, &c1, &c2)) {
+        run_grad_sums<double>(dyr + k * L, xr + k * L, L, m, &c1, &c2);
+        in_t = false;
+      }
+      const double gk = HG ? static_cast<double>(g[k]) : 1.0;
+      s1 += gk * c1;
+      s2 += gk * c2;
+      if (pdgamma) {
+        pdgamma[off + k] = static_cast<T>(static_cast<double>(pdgamma[off + k]) + c2 * is);
+        pdbeta[off + k] = static_cast<T>(static_cast<double>(pdbeta[off + k]) + c1);
+      }
+    }
+    if (!dxr || D == 0) continue;
+    const double c = s1 / D, e = is * is * s2 / D;
+    for (int64_t k = 0; k < K; ++k) {
+      const double gk = HG ? static_cast<double>(g[k]) : 1.0;
+      if (in_t)
+        run_input_grad<T>(dyr + k * L, xr + k * L, L, m, is, gk, c, e, dxr + k * L);
+      else
+        run_input_grad<double>(dyr + k * L, xr + k * L, L, m, is, gk, c, e, dxr + k * L);
+    }
+  }
+}
+
+template <class T>
+void row_backward_body(const T* dy, const T* x, int64_t G, int64_t K, int64_t L, const T* gamma, const T* mean,
+                       const T* invstd, T* dx, T* pdgamma, T* pdbeta, int64_t r0, int64_t r1) {
+  if (gamma)
+    row_backward_rows<true>(dy, x, G, K, L, gamma, mean, invstd, dx, pdgamma, pdbeta, r0, r1);
+  else
+    row_backward_rows<false>(dy, x, G, K, L, gamma, mean, invstd, dx, pdgamma, pdbeta, r0, r1);
+}
+
 template <class T>
 void fill_kernels(Kernels<T>* k) {
   k->forward_train = &forward_train_body<T>;
   k->forward_eval = &forward_eval_body<T>;
   k->backward = &backward_body<T>;
+  k->row_forward = &row_forward_body<T>;
+  k->row_backward = &row_backward_body<T>;
 }
 
 }  // namespace

@@ -16,11 +16,13 @@ from .container import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .conv import ConvTranspose1d, ConvTranspose2d
 from .loss import (BCELoss, CosineEmbeddingLoss, CosineSimilarity, HuberLoss, KLDivLoss, MarginRankingLoss,
                    PairwiseDistance, SmoothL1Loss, TripletMarginLoss)
+from .norm import GroupNorm, LayerNorm
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "GELU", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten", "CrossEntropyLoss", "NLLLoss",
            "MSELoss", "L1Loss", "BCEWithLogitsLoss", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "functional", "init",
-           "utils", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "ConvTranspose1d", "ConvTranspose2d",
-           "BCELoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineSimilarity", "PairwiseDistance",
-           "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss"]
+           "utils", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "ConvTranspose1d",
+           "ConvTranspose2d", "BCELoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineSimilarity",
+           "PairwiseDistance", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss", "LayerNorm",
+           "GroupNorm"]

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 # convolution (issue 17): padding strings, F.pad, transposed convolutions
 from ..ops.conv import conv_transpose1d, conv_transpose2d  # noqa: F401,E402
 from ..ops.pad import pad  # noqa: F401,E402
+from ..ops.norm import group_norm, layer_norm  # noqa: F401,E402
 
 
 # The pointwise activations are the Tensor methods themselves (F.relu(x) is x.relu()): one definition,

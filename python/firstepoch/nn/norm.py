@@ -1,7 +1,10 @@
-"""Batch normalisation layers; running statistics live in buffers and travel in state_dict."""
+"""Normalisation layers: batch norm (running statistics live in buffers and travel in state_dict), layer
+norm and group norm."""
+import numbers
+
 import numpy as np
 
-from ..ops.norm import BatchNormFn
+from ..ops.norm import BatchNormFn, group_norm, layer_norm
 from .module import Module, Parameter
 
 
@@ -32,10 +35,14 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         rm = self.running_mean if self.track_running_stats else None
         rv = self.running_var if self.track_running_stats else None
+        factor = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
+            if self.momentum is None:  # as torch: the cumulative moving average of the batches' statistics
+                factor = 1.0 / float(self.num_batches_tracked)
         # training: batch statistics, running ones updated; evaluation: the running statistics
-        return BatchNormFn.apply(x, self.weight, self.bias, rm, rv, use_batch, self.momentum, self.eps)
+        return BatchNormFn.apply(x, self.weight, self.bias, rm, rv, use_batch, 0.0 if factor is None else factor,
+                                 self.eps)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
@@ -49,3 +56,84 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Over (N, C, H, W)."""
     expected_dims = (4,)
+
+
+def _check_dtype(name, dtype):
+    dtype = np.dtype(np.float32 if dtype is None else dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{name}: dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _check_device(name, device):
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"{name}: firstepoch runs on the CPU only, got device={device!r}")
+
+
+class LayerNorm(Module):
+    """As torch.nn.LayerNorm: normalises over the last len(normalized_shape) dims of the input, then
+    weight * xhat + bias (weight ones, bias zeros, each of shape normalized_shape; bias=False or
+    elementwise_affine=False leave them None). dtype: float32 (the default) or float64."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        super().__init__()
+        _check_device("LayerNorm", device)
+        dtype = _check_dtype("LayerNorm", dtype)
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(d) for d in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
+            self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if bias else None
+        else:
+            self.weight = None
+            self.bias = None
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight._data[...] = 1
+        if self.bias is not None:
+            self.bias._data[...] = 0
+
+    def forward(self, input):
+        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """As torch.nn.GroupNorm: the input's channels (axis 1 of (N, C, *)) in num_groups groups, each
+    sample's group normalised by its own statistics, then weight * xhat + bias per channel (weight ones,
+    bias zeros; affine=False or bias=False leave them None). dtype: float32 (the default) or float64."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        super().__init__()
+        _check_device("GroupNorm", device)
+        dtype = _check_dtype("GroupNorm", dtype)
+        if num_groups == 0:
+            raise ZeroDivisionError("integer modulo by zero")  # as PyTorch
+        if num_channels % num_groups != 0:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype))
+            self.bias = Parameter(np.zeros(num_channels, dtype)) if bias else None
+        else:
+            self.weight = None
+            self.bias = None
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight._data[...] = 1
+        if self.bias is not None:
+            self.bias._data[...] = 0
+
+    def forward(self, input):
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"

@@ -6,8 +6,11 @@ training:   mean, biased var over (N, L) per channel; y = gamma * (x - mean) * i
 evaluation: the running statistics in place of the batch's
 backward:   dx, dgamma, dbeta from dy; in training the statistics' own dependence on x is included
 
+Layer norm and group norm (LayerNormFn, GroupNormFn) normalise each row by its own statistics: a sample's
+last dims (layer), or a sample's group of channels (group); the same C++ row kernel does both.
+
 `_C` entries: `batch_norm_forward` (training: the batch's statistics), `batch_norm_eval_forward` (given
-statistics), `batch_norm_backward`. Reference: `firstepoch.reference.norm`, the same names, the same
+statistics), `batch_norm_backward`; `layer_norm_forward/backward`, `group_norm_forward/backward`. Reference: `firstepoch.reference.norm`, the same names, the same
 formulas in NumPy, arguments in the same order (x, gamma, beta, then mean, invstd).
 """
 import numpy as np
@@ -131,3 +134,198 @@ def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=Non
                eps=1e-5):
     """As torch.nn.functional.batch_norm (its argument order)."""
     return BatchNormFn.apply(input, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+# ---- layer norm and group norm: per-row statistics (one kernel for both, see kernels/norm/norm.h) ----
+
+def _dims(shape):
+    return "[" + ", ".join(str(int(d)) for d in shape) + "]"
+
+
+def _check_param_dtypes(x, *params):
+    """PyTorch's RuntimeError for a weight or bias whose dtype is not the input's (a Tensor-level check:
+    the Functions' kernels refuse the mix with a TypeError naming the array)."""
+    for p in params:
+        if p is not None and p.dtype != x.dtype:
+            if x.dtype == np.float32:
+                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def _flat_param(p, n):
+    return None if p is None else np.ascontiguousarray(p).reshape(n)
+
+
+class LayerNormFn(Function):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, the statistics (biased variance) of each sample's
+    last len(normalized_shape) dims; weight and bias have shape normalized_shape (or are None). The
+    statistics and gradients are fused per row in C++ (x seen as (M, D)); dweight/dbias are summed over
+    the rows in a fixed order."""
+
+    kernel = "layer_norm"
+
+    @staticmethod
+    def forward(ctx, x, weight=None, bias=None, normalized_shape=None, eps=1e-5):
+        ns = tuple(int(d) for d in normalized_shape)
+        if not ns:
+            raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least "
+                               "one element, but got normalized_shape = []")
+        k = len(ns)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != ns:
+            raise RuntimeError(f"Given normalized_shape={_dims(ns)}, expected input with shape [*, "
+                               f"{', '.join(map(str, ns))}], but got input of size{_dims(x.shape)}")
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is not None and tuple(p.shape) != ns:
+                raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                                   f"{_dims(p.shape)} and normalized_shape = {_dims(ns)}")
+        D = int(np.prod(ns, dtype=np.int64))
+        M = int(np.prod(x.shape[:x.ndim - k], dtype=np.int64))
+        x2 = np.ascontiguousarray(x).reshape(M, D)
+        gamma, beta = _flat_param(weight, D), _flat_param(bias, D)
+        y = np.empty(x.shape, x.dtype)
+        mean, invstd = np.empty(M, x.dtype), np.empty(M, x.dtype)
+        _C.layer_norm_forward(x2, gamma, beta, y.reshape(M, D), mean, invstd, eps)
+        ctx.save_for_backward(x2, gamma, mean, invstd)
+        ctx.shape, ctx.ns, ctx.eps = x.shape, ns, eps
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x2, gamma, mean, invstd = ctx.saved_tensors
+        needs = list(ctx.needs_input_grad) + [False] * 3  # weight/bias may not have been passed
+        dy = np.ascontiguousarray(grad, dtype=x2.dtype).reshape(x2.shape)
+        dx = np.empty(ctx.shape, x2.dtype) if needs[0] else None
+        dgamma = np.empty(ctx.ns, x2.dtype) if gamma is not None and needs[1] else None
+        dbeta = np.empty(ctx.ns, x2.dtype) if ctx.has_bias and needs[2] else None
+        D = x2.shape[1]
+        _C.layer_norm_backward(dy, x2, gamma, mean, invstd, None if dx is None else dx.reshape(x2.shape),
+                               None if dgamma is None else dgamma.reshape(D), None if dbeta is None else dbeta.reshape(D))
+        return dx, dgamma, dbeta, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # backward's formulas on Tensors, the row statistics recomputed from x (they depend on x):
+        #   dx = invstd * (g - mean(g) - xhat * mean(g * xhat)), g = grad * weight; sums over each row
+        x2_saved = ctx.saved_tensors[0]
+        M, D = x2_saved.shape
+        parents = list(ctx.parents) + [None] * 3
+        needs = list(ctx.needs_input_grad) + [False] * 3
+        x = constant_like(parents[0], grad).reshape(M, D)
+        dy = grad.reshape(M, D)
+        centered = x - x.mean(1, keepdim=True)
+        invstd = ((centered * centered).mean(1, keepdim=True) + ctx.eps) ** -0.5
+        xhat = centered * invstd
+        weight = parents[1]
+        g = dy if weight is None else dy * constant_like(weight, grad).reshape(1, D)
+        dx = dgamma = dbeta = None
+        if needs[0]:
+            dx = (invstd * (g - g.mean(1, keepdim=True) - xhat * (g * xhat).mean(1, keepdim=True))).reshape(ctx.shape)
+        if weight is not None and needs[1]:
+            dgamma = (dy * xhat).sum(0).reshape(ctx.ns)
+        if ctx.has_bias and needs[2]:
+            dbeta = dy.sum(0).reshape(ctx.ns)
+        return dx, dgamma, dbeta, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4, 5))
+        return [((x, rng.standard_normal(5), rng.standard_normal(5)), {"normalized_shape": (5,)}),
+                ((x, rng.standard_normal((4, 5)), None), {"normalized_shape": (4, 5)}),
+                ((rng.standard_normal((2, 1)) * 3, None, rng.standard_normal(1)), {"normalized_shape": (1,)}),
+                ((rng.standard_normal(7),), {"normalized_shape": (7,), "eps": 1e-3})]
+
+
+class GroupNormFn(Function):
+    """Group norm over (N, C, *): each sample's C channels in num_groups groups of C/num_groups, each group
+    normalised by its own mean and biased variance, then weight/bias (C,) per channel (or None). The
+    statistics and gradients are fused per (sample, group) in C++; dweight/dbias summed in a fixed order."""
+
+    kernel = "group_norm"
+
+    @staticmethod
+    def forward(ctx, x, weight=None, bias=None, num_groups=1, eps=1e-5):
+        if x.ndim < 2:
+            raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {x.ndim}")
+        G = int(num_groups)
+        if G == 0:
+            raise ZeroDivisionError("integer division or modulo by zero")  # as PyTorch
+        if G < 0:
+            raise RuntimeError(f"Expected num groups to be greater than 0, got {G}")
+        N, C = x.shape[0], x.shape[1]
+        if C % G:
+            raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
+                               f"of shape {_dims(x.shape)} and num_groups={G}")
+        for name, p in (("weight", weight), ("bias", bias)):
+            if p is not None and (p.ndim != 1 or p.shape[0] != C):
+                raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                                   f"but got {name} of shape {_dims(p.shape)} and input of shape {_dims(x.shape)}")
+        L = int(np.prod(x.shape[2:], dtype=np.int64))
+        x3 = np.ascontiguousarray(x).reshape(N, C, L)
+        gamma, beta = _flat_param(weight, C), _flat_param(bias, C)
+        y = np.empty(x.shape, x.dtype)
+        mean, invstd = np.empty((N, G), x.dtype), np.empty((N, G), x.dtype)
+        _C.group_norm_forward(x3, G, gamma, beta, y.reshape(N, C, L), mean, invstd, eps)
+        ctx.save_for_backward(x3, gamma, mean, invstd)
+        ctx.shape, ctx.groups, ctx.eps = x.shape, G, eps
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x3, gamma, mean, invstd = ctx.saved_tensors
+        needs = list(ctx.needs_input_grad) + [False] * 3
+        C = x3.shape[1]
+        dy = np.ascontiguousarray(grad, dtype=x3.dtype).reshape(x3.shape)
+        dx = np.empty(ctx.shape, x3.dtype) if needs[0] else None
+        dgamma = np.empty(C, x3.dtype) if gamma is not None and needs[1] else None
+        dbeta = np.empty(C, x3.dtype) if ctx.has_bias and needs[2] else None
+        _C.group_norm_backward(dy, x3, ctx.groups, gamma, mean, invstd, None if dx is None else dx.reshape(x3.shape),
+                               dgamma, dbeta)
+        return dx, dgamma, dbeta, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        # as LayerNormFn's, over the rows (sample, group); weight and bias are per channel
+        N, C, L = ctx.saved_tensors[0].shape
+        G = ctx.groups
+        parents = list(ctx.parents) + [None] * 3
+        needs = list(ctx.needs_input_grad) + [False] * 3
+        x = constant_like(parents[0], grad).reshape(N * G, (C // G) * L)
+        dy = grad.reshape(N, C, L)
+        centered = x - x.mean(1, keepdim=True)
+        invstd = ((centered * centered).mean(1, keepdim=True) + ctx.eps) ** -0.5
+        xhat = centered * invstd
+        weight = parents[1]
+        g = dy if weight is None else dy * constant_like(weight, grad).reshape(1, C, 1)
+        g = g.reshape(N * G, (C // G) * L)
+        dx = dgamma = dbeta = None
+        if needs[0]:
+            dx = (invstd * (g - g.mean(1, keepdim=True) - xhat * (g * xhat).mean(1, keepdim=True))).reshape(ctx.shape)
+        if weight is not None and needs[1]:
+            dgamma = (dy * xhat.reshape(N, C, L)).sum((0, 2))
+        if ctx.has_bias and needs[2]:
+            dbeta = dy.sum((0, 2))
+        return dx, dgamma, dbeta, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 6, 5)), rng.standard_normal(6), rng.standard_normal(6)), {"num_groups": 3}),
+                ((rng.standard_normal((3, 4, 2, 3)), None, rng.standard_normal(4)), {"num_groups": 2}),
+                ((rng.standard_normal((2, 4)), rng.standard_normal(4), None), {"num_groups": 4}),
+                ((rng.standard_normal((1, 2, 7)),), {"num_groups": 1, "eps": 1e-3})]
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """As torch.nn.functional.layer_norm: normalised over the last len(normalized_shape) dims (a tuple or
+    list of ints, as PyTorch; an int is a TypeError there too)."""
+    if isinstance(normalized_shape, (int, np.integer)):
+        raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
+    _check_param_dtypes(input, weight, bias)
+    return LayerNormFn.apply(input, weight, bias, tuple(normalized_shape), eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """As torch.nn.functional.group_norm."""
+    _check_param_dtypes(input, weight, bias)
+    return GroupNormFn.apply(input, weight, bias, num_groups, eps)
