@@ -169,8 +169,11 @@ class Hardsigmoid(_InplaceActivation):
     """relu6(x + 3) / 6."""
     function = staticmethod(_E.hardsigmoid)
 
+    def extra_repr(self):  # PyTorch's repr leaves inplace out here
+        return ""
 
-class Hardswish(_InplaceActivation):
+
+class Hardswish(Hardsigmoid):
     """x * relu6(x + 3) / 6."""
     function = staticmethod(_E.hardswish)
 

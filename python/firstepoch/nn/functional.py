@@ -19,12 +19,12 @@ tanh = Tensor.tanh
 softplus = Tensor.softplus
 gelu = Tensor.gelu
 
-# Activations and dropout (issue 17): inplace= where PyTorch has it (relu and leaky_relu are rebound here
-# to the forms that take it; softplus above takes beta and threshold).
+# Activations and dropout (issue 17): inplace= where PyTorch has it (relu, leaky_relu and softplus are
+# rebound here to the forms that take inplace=, or beta and threshold, and refuse integer input as torch).
 from ..ops.dropout import alpha_dropout, dropout2d, feature_alpha_dropout  # noqa: E402,F401
 from ..ops.elementwise import elu, hardsigmoid, hardswish, hardtanh, mish, prelu, relu6, selu  # noqa: E402,F401
 from ..ops.elementwise import silu, softsign  # noqa: E402,F401
-from ..ops.elementwise import leaky_relu, relu  # noqa: E402,F401,F811
+from ..ops.elementwise import leaky_relu, relu, softplus  # noqa: E402,F401,F811
 
 
 def relu_(input):

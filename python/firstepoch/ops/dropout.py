@@ -47,7 +47,8 @@ class DropoutFn(Function):
     @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((4, 5))
-        return [((x, 0.3, rng.random((4, 5)) >= 0.3), {}), ((rng.standard_normal((2, 3, 4)), 0.5, rng.random((2, 3, 1)) >= 0.5), {})]
+        channels = rng.random((2, 3, 1)) >= 0.5  # one keep per (sample, channel): dropout2d's mask
+        return [((x, 0.3, rng.random((4, 5)) >= 0.3), {}), ((rng.standard_normal((2, 3, 4)), 0.5, channels), {})]
 
 
 SELU_NEGATIVE_SATURATION = 1.7580993408473766  # -SELU(-inf) = SELU_ALPHA * SELU_SCALE
@@ -104,14 +105,16 @@ def _dropout(x, p, training, inplace, fn, feature, name):
     if not training or p == 0 or x._data.size == 0:
         return x
     if p == 1:  # every element dropped: still in the graph, with a zero gradient (NaN stays NaN, as PyTorch)
-        compute = lambda t: t * 0.0  # noqa: E731
+        keep = None
     else:
         if feature and x.ndim < 2:
             raise RuntimeError(f"{name}: Feature dropout requires at least 2 dimensions in the input, got "
                                f"shape {tuple(x.shape)}")
         shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
         keep = _random.generator().random(shape) >= p
-        compute = lambda t: fn.apply(t, p, keep)  # noqa: E731
+
+    def compute(t):
+        return t * 0.0 if keep is None else fn.apply(t, p, keep)
     if inplace:
         return x._inplace(lambda old, _: compute(old), None, name + "_")
     return compute(x)

@@ -627,6 +627,8 @@ class RemainderFn(Function):
 # ---- activations of PyTorch's nn (issue 17) ------------------------------------------------------------
 # One NumPy pass forward, the mask or values backward needs saved, and the edge values PyTorch gives
 # (the slope at 0 and at the clamp points, NaN and the infinities) written as its kernels compute them.
+# At a NaN input PyTorch's gradient depends on the tensor's size (its scalar tail and vectorised body
+# disagree for ELU and Hardtanh); ours is the vectorised body's, what tensors of 16+ elements get.
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -634,8 +636,8 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 class ELUFn(Function):
     """scale * (x where x > 0, alpha (exp(x) - 1) elsewhere); scale=1 is ELU, SELU is
-    (SELU_ALPHA, SELU_SCALE). Slope: scale where x > 0 or x is NaN (as PyTorch), alpha scale exp(x)
-    elsewhere (alpha scale at 0)."""
+    (SELU_ALPHA, SELU_SCALE). Slope: scale where x > 0, alpha scale exp(x) elsewhere (alpha scale at 0;
+    NaN at NaN, as PyTorch's vectorised kernel)."""
 
     @staticmethod
     def forward(ctx, x, alpha=1.0, scale=1.0):
@@ -648,7 +650,7 @@ class ELUFn(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         alpha, scale = ctx.options
-        slope = np.where(x <= 0, np.exp(np.minimum(x, 0)) * (alpha * scale), scale).astype(grad.dtype, copy=False)
+        slope = np.where(x > 0, scale, np.exp(np.minimum(x, 0)) * (alpha * scale)).astype(grad.dtype, copy=False)
         return grad * slope, None, None
 
     @staticmethod
@@ -656,7 +658,7 @@ class ELUFn(Function):
         x = ctx.parents[0]
         alpha, scale = ctx.options
         negative = x.clip(max=0).exp() * (alpha * scale)
-        return grad * _select(x._data <= 0, negative, _one(grad) * scale), None, None
+        return grad * _select(x._data > 0, _one(grad) * scale, negative), None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -719,8 +721,8 @@ class MishFn(Function):
 
 
 def _hardtanh_mask(x, min_val, max_val):
-    """Where hardtanh passes the gradient: strictly inside (min_val, max_val), and at NaN (as PyTorch)."""
-    return ~((x <= min_val) | (x >= max_val))
+    """Where hardtanh passes the gradient: strictly inside (min_val, max_val) (not at NaN)."""
+    return (x > min_val) & (x < max_val)
 
 
 class HardtanhFn(Function):
@@ -857,7 +859,7 @@ class HardsigmoidFn(Function):
 
 
 class HardswishFn(Function):
-    """x min(max(x + 3, 0), 6) / 6; slope 0 for x <= -3, x/3 + 1/2 inside, 1 for x >= 3 (and NaN), as
+    """x min(max(x + 3, 0), 6) / 6; slope 0 for x <= -3, x/3 + 1/2 inside (NaN at NaN), 1 for x >= 3, as
     PyTorch's hardswish_backward."""
 
     @staticmethod
@@ -868,14 +870,14 @@ class HardswishFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1)).astype(grad.dtype, copy=False)
+        slope = np.where(x <= -3, 0, np.where(x >= 3, 1, x / 3 + 0.5)).astype(grad.dtype, copy=False)
         return (grad * slope,)
 
     @staticmethod
     def backward_graph(ctx, grad):
         x = ctx.parents[0]
-        middle = (x._data > -3) & (x._data < 3)
-        high = ~(x._data < 3) & ~(x._data <= -3)
+        high = x._data >= 3
+        middle = ~((x._data <= -3) | high)
         return (grad * (constant_like(middle, grad) * (x / 3 + 0.5) + constant_like(high, grad)),)
 
     @staticmethod

@@ -331,4 +331,4 @@ def hardswish_forward(x):
 
 
 def hardswish_backward(dy, x):
-    return dy * np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
+    return dy * np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3 + 0.5))
