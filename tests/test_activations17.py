@@ -460,3 +460,26 @@ def test_feature_alpha_dropout_is_channel_wise():
 def test_identity_accepts_and_ignores_arguments():
     x = fe.ones(2, 3)
     assert nn.Identity(3, 4, bias=True)(x) is x
+
+
+EVERY_ACTIVATION = [("prelu", lambda F_, x: F_.prelu(x, fe.ones(1))), ("sigmoid", lambda F_, x: F_.sigmoid(x))] + ACTIVATIONS
+
+
+@pytest.mark.parametrize("name,fn", EVERY_ACTIVATION, ids=[a[0] for a in EVERY_ACTIVATION])
+def test_empty_zero_dim_and_non_contiguous_inputs(name, fn, rng):
+    z = fe.zeros(0, 3, requires_grad=True)
+    y = fn(F, z)
+    y.sum().backward()
+    assert y.shape == (0, 3) and z.grad.shape == (0, 3)
+    for v in (-0.5, 0.5):  # a 0-d input: NumPy gives scalars there, which the in-place passes must survive
+        s = fe.tensor(np.float32(v), requires_grad=True)
+        y = fn(F, s)
+        y.backward()
+        assert y.shape == () and s.grad.shape == () and y.dtype == np.float32
+    a = rng.standard_normal((5, 7)).astype(np.float32)
+    x, xc = fe.tensor(a.T, requires_grad=True), fe.tensor(np.ascontiguousarray(a.T), requires_grad=True)
+    y, yc = fn(F, x), fn(F, xc)
+    y.sum().backward()
+    yc.sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), yc.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), xc.grad.numpy())

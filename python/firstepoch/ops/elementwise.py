@@ -239,7 +239,7 @@ def _fast_sigmoid(x):
     right 0, so the overflow warning is silenced rather than avoided (the stable form's np.where on a
     random mask costs ~20x these passes)."""
     with np.errstate(over="ignore"):
-        e = np.exp(-x)
+        e = np.asarray(np.exp(-x))  # (asarray: a 0-d input gives a NumPy scalar, which out= refuses)
     e += 1
     return np.reciprocal(e, out=e)
 
@@ -311,7 +311,7 @@ class SoftplusFn(Function):
         ctx.save_for_backward(bx)
         ctx.options = (beta, threshold)
         with np.errstate(over="ignore"):
-            out = np.exp(bx)
+            out = np.asarray(np.exp(bx))
         np.log1p(out, out=out)
         if beta != 1:
             out /= beta
@@ -717,7 +717,7 @@ class SiLUFn(Function):
 def _softplus_unit(x):
     """log(1 + exp(x)), as PyTorch's mish computes it: inf for x > 88 (float32), where tanh gives 1."""
     with np.errstate(over="ignore"):
-        e = np.exp(x)
+        e = np.asarray(np.exp(x))
     return np.log1p(e, out=e)
 
 
