@@ -102,7 +102,7 @@ def test_second_derivatives_match_torch(name, fn, rng):
 REFERENCE_CASES = [
     (E.ELUFn, RE.elu_forward, RE.elu_backward, (0.7,)),
     (E.ELUFn, RE.elu_forward, RE.elu_backward, (E.SELU_ALPHA, E.SELU_SCALE)),
-    (E.SiLUFn, RE.silu_forward, RE.silu_backward, ()),
+    (E.SiluFn, RE.silu_forward, RE.silu_backward, ()),
     (E.MishFn, RE.mish_forward, RE.mish_backward, ()),
     (E.HardtanhFn, RE.hardtanh_forward, RE.hardtanh_backward, (-0.5, 2.0)),
     (E.SoftsignFn, RE.softsign_forward, RE.softsign_backward, ()),

@@ -689,8 +689,9 @@ class ELUFn(Function):
         return [((_off_kinks(rng),), {}), ((_off_kinks(rng), 0.5), {}), ((_off_kinks(rng), SELU_ALPHA, SELU_SCALE), {})]
 
 
-class SiLUFn(Function):
-    """x sigmoid(x) (swish); slope s (1 + x (1 - s)) with s = sigmoid(x), kept from forward."""
+class SiluFn(Function):
+    """x sigmoid(x) (swish); slope s (1 + x (1 - s)) with s = sigmoid(x), kept from forward. (Spelled as
+    PyTorch's SiluBackward0, so that its reference is reference.elementwise.silu_forward; PreluFn too.)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -817,7 +818,7 @@ def _prelu_shape(x, weight):
     return (1, weight.size) + (1,) * (x.ndim - 2)
 
 
-class PReLUFn(Function):
+class PreluFn(Function):
     """x where x > 0, weight * x elsewhere; weight: one slope, or one per channel (dim 1). The slope at
     0 (and NaN) is weight, as PyTorch; dweight sums x * grad where x <= 0 over all but the channel."""
 
@@ -962,7 +963,7 @@ def selu(input, inplace=False):
 
 def silu(input, inplace=False):
     _floating_only(input, "silu")
-    return _apply(input, inplace, "silu", SiLUFn.apply)
+    return _apply(input, inplace, "silu", SiluFn.apply)
 
 
 def mish(input, inplace=False):
@@ -1017,4 +1018,4 @@ def prelu(input, weight):
         if w.size != channels:
             raise RuntimeError(f"prelu: Mismatch of parameter numbers and input channel size. Found parameter "
                                f"numbers = {w.size} and channel size = {channels}.")
-    return PReLUFn.apply(input, weight)
+    return PreluFn.apply(input, weight)
