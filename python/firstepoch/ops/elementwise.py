@@ -355,7 +355,7 @@ class LeakyReLUFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        slope = (x > 0) * (1 - ctx.slope)  # 1 where x > 0, the slope elsewhere (NaN included, as PyTorch)
+        slope = (x > 0) * x.dtype.type(1 - ctx.slope)  # 1 where x > 0, the slope elsewhere (and at NaN)
         slope += ctx.slope
         return grad * slope.astype(grad.dtype, copy=False), None
 
@@ -673,8 +673,10 @@ class ELUFn(Function):
         (x,) = ctx.saved_tensors
         alpha, scale = ctx.options
         slope = np.exp(np.minimum(x, 0))  # 1 where x > 0: alpha scale there, corrected by the mask below
-        slope *= alpha * scale
-        slope += (x > 0) * (scale - alpha * scale)
+        if alpha * scale != 1:
+            slope *= alpha * scale
+        if scale != alpha * scale:  # (a float32 correction: bool * Python float would be float64)
+            slope += (x > 0) * x.dtype.type(scale - alpha * scale)
         return grad * slope.astype(grad.dtype, copy=False), None, None
 
     @staticmethod
@@ -877,7 +879,7 @@ class HardsigmoidFn(Function):
 
     @staticmethod
     def _slope(x, dtype):
-        return (((x > -3) & (x < 3)) / 6).astype(dtype, copy=False)
+        return ((x > -3) & (x < 3)) * np.dtype(dtype).type(1 / 6)
 
     @staticmethod
     def backward(ctx, grad):
