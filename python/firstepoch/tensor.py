@@ -22,6 +22,7 @@ from .autograd.engine import backward as _backward
 from .autograd.function import TensorBase, bump_version, is_grad_enabled, share_version
 from .autograd.function import INPLACE_CHANGES as _changes
 from .autograd.function import version as _version_of
+from .ops import elementwise as _elementwise
 from .ops import linalg as _linalg
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
@@ -433,10 +434,26 @@ class Tensor(TensorBase):
 
     sigmoid = _unary(SigmoidFn)
     tanh = _unary(TanhFn)
-    softplus = _unary(SoftplusFn)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        """log(1 + exp(beta x)) / beta, x where beta x > threshold (F.softplus; torch has no such method)."""
+        return SoftplusFn.apply(self, beta, threshold)
 
     def gelu(self, approximate="none"):
         return GELUFn.apply(self, approximate=approximate)
+
+    # in-place activations and PReLU, the Tensor methods torch has (issue 17)
+    def relu_(self):
+        return self._inplace(lambda t, _: ReLUFn.apply(t), None, "relu_")
+
+    def sigmoid_(self):
+        return self._inplace(lambda t, _: SigmoidFn.apply(t), None, "sigmoid_")
+
+    def tanh_(self):
+        return self._inplace(lambda t, _: TanhFn.apply(t), None, "tanh_")
+
+    def prelu(self, weight):
+        return _elementwise.prelu(self, weight)
 
     def softmax(self, dim=-1):
         return _softmax(self, dim)

@@ -17,6 +17,8 @@ from .conv import ConvTranspose1d, ConvTranspose2d
 from .loss import (BCELoss, CosineEmbeddingLoss, CosineSimilarity, HuberLoss, KLDivLoss, MarginRankingLoss,
                    PairwiseDistance, SmoothL1Loss, TripletMarginLoss)
 from .norm import GroupNorm, LayerNorm
+from .activation import ELU, SELU, SiLU, Mish, Hardtanh, ReLU6, Softsign, PReLU, Hardsigmoid, Hardswish
+from .dropout import Dropout2d, AlphaDropout
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "GELU", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten", "CrossEntropyLoss", "NLLLoss",
@@ -25,4 +27,5 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "L
            "utils", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "ConvTranspose1d",
            "ConvTranspose2d", "BCELoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineSimilarity",
            "PairwiseDistance", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss", "LayerNorm",
-           "GroupNorm"]
+           "GroupNorm", "ELU", "SELU", "SiLU", "Mish", "Hardtanh", "ReLU6", "Softsign", "PReLU", "Hardsigmoid",
+           "Hardswish", "Dropout2d", "AlphaDropout"]

@@ -1,25 +1,46 @@
-"""Activation modules: each forward is the nn.functional form of the same name."""
+"""Activation modules: each forward is the nn.functional form of the same name. `inplace=True` (where
+PyTorch has it) writes the result into the input through Tensor's in-place machinery and returns it."""
+import warnings
+
+import numpy as np
+
+from .._device import check_device
+from ..ops import elementwise as _E
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
+
+
+def _inplace_repr(inplace, first=False):
+    if not inplace:
+        return ""
+    return "inplace=True" if first else ", inplace=True"
 
 
 class ReLU(Module):
     epilogue_activation = "relu"  # a layer before it may apply it in its own kernel (see nn.Sequential)
 
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
-        return F.relu(x)
+        return _E.relu(x, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return _E.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace)}"
 
 
 class Sigmoid(Module):
@@ -33,8 +54,18 @@ class Tanh(Module):
 
 
 class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, and x where beta x > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
     def forward(self, x):
-        return F.softplus(x)
+        return _E.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class GELU(Module):
@@ -51,25 +82,169 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+def _legacy_softmax_dim(name, ndim):
+    """PyTorch's rule for softmax without a dim (deprecated there, with this warning): 0 for 0-, 1- and
+    3-d inputs, else 1."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                  "dim=X as an argument.", UserWarning, stacklevel=4)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
 class _AlongDim(Module):
-    """A module applying `function(x, dim)` for a fixed dim (Softmax, LogSoftmax)."""
+    """A module applying `function(x, dim)` for a fixed dim (Softmax, LogSoftmax). dim=None (the
+    default, as PyTorch) picks the dim by PyTorch's legacy rule, with its deprecation warning."""
 
     function = None
+    name = None
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return self.function(x, self.dim)
+        dim = self.dim if self.dim is not None else _legacy_softmax_dim(self.name, x.ndim)
+        return self.function(x, dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
 
 class Softmax(_AlongDim):
-    function = staticmethod(F.softmax)
+    function, name = staticmethod(F.softmax), "softmax"
 
 
 class LogSoftmax(_AlongDim):
-    function = staticmethod(F.log_softmax)
+    function, name = staticmethod(F.log_softmax), "log_softmax"
+
+
+# ---- issue 17: the rest of PyTorch's common activations ---------------------------------------------------
+
+class _InplaceActivation(Module):
+    """An activation whose only option is inplace (SELU, SiLU, Mish, Hardsigmoid, Hardswish)."""
+
+    function = None
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x):
+        return type(self).function(x, self.inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
+
+
+class ELU(Module):
+    """x where x > 0, alpha (exp(x) - 1) elsewhere."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, x):
+        return _E.elu(x, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}{_inplace_repr(self.inplace)}"
+
+
+class SELU(_InplaceActivation):
+    """scale * ELU(x, alpha) with PyTorch's constants (self-normalising networks; see AlphaDropout)."""
+    function = staticmethod(_E.selu)
+
+
+class SiLU(_InplaceActivation):
+    """x * sigmoid(x) (swish)."""
+    function = staticmethod(_E.silu)
+
+
+class Mish(_InplaceActivation):
+    """x * tanh(softplus(x))."""
+    function = staticmethod(_E.mish)
+
+
+class Hardsigmoid(_InplaceActivation):
+    """relu6(x + 3) / 6."""
+    function = staticmethod(_E.hardsigmoid)
+
+    def extra_repr(self):  # PyTorch's repr leaves inplace out here
+        return ""
+
+
+class Hardswish(Hardsigmoid):
+    """x * relu6(x + 3) / 6."""
+    function = staticmethod(_E.hardswish)
+
+
+class Hardtanh(Module):
+    """clamp(x, min_val, max_val), with a zero gradient at the bounds. min_value/max_value are PyTorch's
+    deprecated spellings (accepted with its warning)."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        super().__init__()
+        if min_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and rename to `min_val`", FutureWarning,
+                          stacklevel=2)
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("keyword argument `max_value` is deprecated and rename to `max_val`", FutureWarning,
+                          stacklevel=2)
+            max_val = max_value
+        if not max_val > min_val:  # AssertionError, as PyTorch's assert
+            raise AssertionError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = inplace
+
+    def forward(self, x):
+        return _E.hardtanh(x, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_repr(self.inplace)}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): Hardtanh(0, 6)."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace, first=True)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def __init__(self, *args, **kwargs):  # PyTorch's Softsign takes and ignores any arguments
+        super().__init__()
+
+    def forward(self, x):
+        return _E.softsign(x)
+
+
+class PReLU(Module):
+    """x where x > 0, weight * x elsewhere; weight (num_parameters,) is learned: one slope for all
+    channels (num_parameters=1) or one per channel (dim 1 of the input), initialised to `init`."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        check_device(device, "PReLU")
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"PReLU: dtype must be float32 or float64, got {dtype}")
+        self.num_parameters = num_parameters
+        self.init = init
+        self.weight = Parameter(np.empty(num_parameters, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.weight._data.fill(self.init)
+
+    def forward(self, x):
+        return _E.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

@@ -1,18 +1,36 @@
-"""The Dropout module over firstepoch.ops.dropout (inverted dropout; masks come from
-firstepoch.manual_seed's generator)."""
-from ..ops.dropout import dropout
+"""Dropout modules over firstepoch.ops.dropout (inverted dropout; masks come from firstepoch.manual_seed's
+generator): Dropout (elements), Dropout2d (whole channels), AlphaDropout (SELU networks)."""
+from ..ops import dropout as _dropout
 from .module import Module
 
 
-class Dropout(Module):
-    def __init__(self, p=0.5):
+class _DropoutNd(Module):
+    function = None
+
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        _dropout._check_p(p, type(self).__name__)
         self.p = p
+        self.inplace = inplace
 
     def forward(self, x):
-        return dropout(x, self.p, self.training)
+        return type(self).function(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
+    """Zeroes each element with probability p while training, scaling the rest by 1/(1-p)."""
+    function = staticmethod(_dropout.dropout)
+
+
+class Dropout2d(_DropoutNd):
+    """Zeroes whole channels of (N, C, H, W) with probability p while training. As PyTorch 2.13, a 3-d
+    input is taken as (N, C, L) (with PyTorch's warning), not as an unbatched (C, H, W)."""
+    function = staticmethod(_dropout.dropout2d)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout that keeps a SELU network's mean 0 and variance 1 (PyTorch's formula)."""
+    function = staticmethod(_dropout.alpha_dropout)

@@ -25,3 +25,30 @@ sigmoid = Tensor.sigmoid
 tanh = Tensor.tanh
 softplus = Tensor.softplus
 gelu = Tensor.gelu
+
+# Activations and dropout (issue 17): inplace= where PyTorch has it (relu, leaky_relu and softplus are
+# rebound here to the forms that take inplace=, or beta and threshold, and refuse integer input as torch).
+from ..ops.dropout import alpha_dropout, dropout2d, feature_alpha_dropout  # noqa: E402,F401
+from ..ops.elementwise import elu, hardsigmoid, hardswish, hardtanh, mish, prelu, relu6, selu  # noqa: E402,F401
+from ..ops.elementwise import silu, softsign  # noqa: E402,F401
+from ..ops.elementwise import leaky_relu, relu, softplus  # noqa: E402,F401,F811
+
+
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function, constant_like, unbroadcast, unbroadcast_graph
+from .shape import WhereFn
 
 
 def _shape(x):
@@ -38,6 +39,15 @@ def _graph(input_grad):
     def backward_graph(ctx, grad):
         return (input_grad(grad, ctx.parents[0]),)
     return staticmethod(backward_graph)
+
+
+def _one(grad):
+    return constant_like(np.ones((), dtype=grad._data.dtype), grad)
+
+
+def _select(mask, a, b):
+    """where(mask, a, b) on Tensors for a backward_graph: mask (an array) is a constant."""
+    return WhereFn.apply(mask, a, b)
 
 
 # ---- arithmetic ------------------------------------------------------------------------------------
@@ -230,10 +240,14 @@ def _tanh_slope(t):
     return 1 - t * t
 
 
-def _stable_sigmoid(x):
-    """1 / (1 + exp(-x)) with exp of a non-positive number only: no overflow at either end."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+def _fast_sigmoid(x):
+    """1 / (1 + exp(-x)) in three passes: exp overflows to inf for x < -88 (float32), which gives the
+    right 0, so the overflow warning is silenced rather than avoided (the stable form's np.where on a
+    random mask costs ~20x these passes)."""
+    with np.errstate(over="ignore"):
+        e = np.asarray(np.exp(-x))  # (asarray: a 0-d input gives a NumPy scalar, which out= refuses)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 def _negative(x):
@@ -286,7 +300,7 @@ class ReLUFn(_Pointwise):
 
 
 class SigmoidFn(_Pointwise):
-    compute = staticmethod(_stable_sigmoid)
+    compute = staticmethod(_fast_sigmoid)
     input_grad = staticmethod(lambda grad, out: grad * out * (1 - out))
     backward_graph = _graph(lambda grad, x: grad * _sigmoid_slope(x.sigmoid()))
     sample = staticmethod(lambda rng: _off_kinks(rng) * 3)
@@ -298,14 +312,46 @@ class TanhFn(_Pointwise):
     backward_graph = _graph(lambda grad, x: grad * _tanh_slope(x.tanh()))
 
 
-class SoftplusFn(_Pointwise):
-    """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so it never overflows; its
-    derivative is sigmoid(x)."""
-    compute = staticmethod(lambda x: np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x))))
-    keeps_output = False
-    input_grad = staticmethod(lambda grad, x: grad * _stable_sigmoid(x).astype(grad.dtype, copy=False))
-    backward_graph = _graph(lambda grad, x: grad * x.sigmoid())
-    sample = SigmoidFn.sample
+class SoftplusFn(Function):
+    """softplus(x, beta, threshold) as PyTorch: log1p(exp(beta x)) / beta, and x itself where
+    beta x > threshold (the two agree there to float precision); the derivative is sigmoid(beta x), and
+    exactly 1 above the threshold. exp overflows to inf only when the threshold is above ~88 (float32),
+    where PyTorch's result is inf too."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        bx = x * beta
+        ctx.save_for_backward(bx)
+        ctx.options = (beta, threshold)
+        with np.errstate(over="ignore"):
+            out = np.asarray(np.exp(bx))
+        np.log1p(out, out=out)
+        if beta != 1:
+            out /= beta
+        linear = bx > threshold  # rare: np.where on a mostly-False mask is cheap (a random one is not)
+        return np.where(linear, x, out) if linear.any() else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (bx,) = ctx.saved_tensors
+        slope = _fast_sigmoid(bx)
+        linear = bx > ctx.options[1]
+        if linear.any():
+            slope[linear] = 1
+        return grad * slope.astype(grad.dtype, copy=False), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        beta, threshold = ctx.options
+        linear = ctx.saved_tensors[0] > threshold
+        return grad * _select(linear, _one(grad), (x * beta).sigmoid()), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = SigmoidFn.sample(rng)
+        x[np.abs(2 * x - 3) < 0.2] = 0.3  # off beta x = threshold, where the value jumps by about 0.05
+        return [((x,), {}), ((x, 2.0, 3.0), {})]
 
 
 # ---- pointwise functions with options ----------------------------------------------------------------
@@ -315,12 +361,16 @@ class LeakyReLUFn(Function):
     def forward(ctx, x, negative_slope=0.01):
         ctx.save_for_backward(x)
         ctx.slope = negative_slope
-        return np.where(x > 0, x, x * negative_slope)
+        out = np.minimum(x, 0) * negative_slope  # max(x, 0) + slope min(x, 0): np.where on a random mask
+        out += np.maximum(x, 0)                  # is ~20x slower than these passes
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * np.where(x > 0, 1.0, ctx.slope).astype(grad.dtype), None
+        slope = (x > 0) * x.dtype.type(1 - ctx.slope)  # 1 where x > 0, the slope elsewhere (and at NaN)
+        slope += ctx.slope
+        return grad * slope.astype(grad.dtype, copy=False), None
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -601,3 +651,386 @@ class RemainderFn(Function):
         q = a / b  # keep a / b off the integers, where the remainder jumps
         a = np.where(np.abs(q - np.round(q)) < 0.1, a + 0.3 * np.abs(b), a)
         return [((a, b), {})]
+
+
+# ---- activations of PyTorch's nn (issue 17) ------------------------------------------------------------
+# One NumPy pass forward, the mask or values backward needs saved, and the edge values PyTorch gives
+# (the slope at 0 and at the clamp points, NaN and the infinities) written as its kernels compute them.
+# At a NaN input PyTorch's gradient depends on the tensor's size (its scalar tail and vectorised body
+# disagree for ELU and Hardtanh); ours is the vectorised body's, what tensors of 16+ elements get.
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class ELUFn(Function):
+    """scale * (x where x > 0, alpha (exp(x) - 1) elsewhere); scale=1 is ELU, SELU is
+    (SELU_ALPHA, SELU_SCALE). Slope: scale where x > 0, alpha scale exp(x) elsewhere (alpha scale at 0;
+    NaN at NaN, as PyTorch's vectorised kernel)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0, scale=1.0):
+        ctx.save_for_backward(x)
+        ctx.options = (alpha, scale)
+        # a sum of the two branches, each 0 on the other side (np.where on a random mask is ~20x slower)
+        out = np.expm1(np.minimum(x, 0))
+        out *= alpha * scale
+        positive = np.maximum(x, 0)
+        if scale != 1.0:
+            positive *= scale
+        out += positive
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        alpha, scale = ctx.options
+        slope = np.exp(np.minimum(x, 0))  # 1 where x > 0: alpha scale there, corrected by the mask below
+        if alpha * scale != 1:
+            slope *= alpha * scale
+        if scale != alpha * scale:  # (a float32 correction: bool * Python float would be float64)
+            slope += (x > 0) * x.dtype.type(scale - alpha * scale)
+        return grad * slope.astype(grad.dtype, copy=False), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        alpha, scale = ctx.options
+        negative = x.clip(max=0).exp() * (alpha * scale)
+        return grad * _select(x._data > 0, _one(grad) * scale, negative), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_off_kinks(rng),), {}), ((_off_kinks(rng), 0.5), {}), ((_off_kinks(rng), SELU_ALPHA, SELU_SCALE), {})]
+
+
+class SiluFn(Function):
+    """x sigmoid(x) (swish); slope s (1 + x (1 - s)) with s = sigmoid(x), kept from forward. (Spelled as
+    PyTorch's SiluBackward0, so that its reference is reference.elementwise.silu_forward; PreluFn too.)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = _fast_sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return (grad * (s * (1 + x * (1 - s))),)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        s = x.sigmoid()
+        return (grad * (s * (x * (1 - s) + 1)),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((SigmoidFn.sample(rng),), {})]
+
+
+def _softplus_unit(x):
+    """log(1 + exp(x)), as PyTorch's mish computes it: inf for x > 88 (float32), where tanh gives 1."""
+    with np.errstate(over="ignore"):
+        e = np.asarray(np.exp(x))
+    return np.log1p(e, out=e)
+
+
+class MishFn(Function):
+    """x tanh(softplus(x)); slope t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x)) kept from forward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        t = np.tanh(_softplus_unit(x))
+        ctx.save_for_backward(x, t)
+        return x * t
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        slope = 1 - t * t
+        slope *= x
+        slope *= _fast_sigmoid(x)
+        slope += t
+        return (grad * slope,)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        t = x.softplus(1.0, math.inf).tanh()  # no threshold: the exact derivative everywhere
+        return (grad * (t + x * x.sigmoid() * (1 - t * t)),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((SigmoidFn.sample(rng),), {})]
+
+
+def _hardtanh_mask(x, min_val, max_val):
+    """Where hardtanh passes the gradient: strictly inside (min_val, max_val) (not at NaN)."""
+    return (x > min_val) & (x < max_val)
+
+
+class HardtanhFn(Function):
+    """clamp(x, min_val, max_val) (ReLU6 is (0, 6)); unlike clamp, the gradient is 0 at the two bounds
+    themselves, as PyTorch's hardtanh_backward."""
+
+    @staticmethod
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _hardtanh_mask(x, *ctx.bounds), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        mask = _hardtanh_mask(ctx.parents[0]._data, *ctx.bounds)
+        return grad * constant_like(mask, grad), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.uniform(-2, 7, (4, 5))
+        for kink in (-1, 1, 0, 6):
+            x[np.abs(x - kink) < 0.05] = 0.5
+        return [((x,), {}), ((x, 0.0, 6.0), {})]
+
+
+class SoftsignFn(Function):
+    """x / (1 + |x|); slope r (1 - |x| r), r = 1 / (1 + |x|): 1 / (1 + |x|)^2, and NaN at +-inf as
+    PyTorch's composite (inf / inf)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        a = np.abs(x)
+        r = 1 / (1 + a)
+        ctx.save_for_backward(a, r)
+        return x * r
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, r = ctx.saved_tensors
+        with np.errstate(invalid="ignore"):
+            return (grad * (r * (1 - a * r)),)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        r = 1 / (ctx.parents[0].abs() + 1)
+        return (grad * (r * r),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_off_kinks(rng) * 3,), {})]
+
+
+def _prelu_shape(x, weight):
+    """The shape weight takes to broadcast over x: one slope for all, or one per channel (dim 1)."""
+    if weight.size == 1:
+        return ()
+    return (1, weight.size) + (1,) * (x.ndim - 2)
+
+
+class PreluFn(Function):
+    """x where x > 0, weight * x elsewhere; weight: one slope, or one per channel (dim 1). The slope at
+    0 (and NaN) is weight, as PyTorch; dweight sums x * grad where x <= 0 over all but the channel."""
+
+    @staticmethod
+    def forward(ctx, x, weight):
+        w = weight.reshape(_prelu_shape(x, weight))
+        ctx.save_for_backward(x, w)
+        ctx.weight_shape = weight.shape
+        out = np.minimum(x, 0) * w  # max(x, 0) + w min(x, 0): no np.where on a random mask (~20x slower)
+        out += np.maximum(x, 0)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            slope = (x > 0) * (1 - w)  # 1 where x > 0, w elsewhere (NaN included, as PyTorch)
+            slope += w
+            dx = grad * slope.astype(grad.dtype, copy=False)
+        if ctx.needs_input_grad[1]:
+            dw = unbroadcast(np.minimum(x, 0) * grad, w.shape).reshape(ctx.weight_shape)
+        return dx, dw
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, weight = ctx.parents
+        positive = x._data > 0
+        w = weight.reshape(_prelu_shape(x._data, weight._data))
+        dx = grad * _select(positive, _one(grad), w) if ctx.needs_input_grad[0] else None
+        dw = None
+        if ctx.needs_input_grad[1]:
+            dw = unbroadcast_graph(grad * _select(positive, _one(grad) * 0, x), w.shape).reshape(ctx.weight_shape)
+        return dx, dw
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_off_kinks(rng, (2, 3, 4)), rng.uniform(0, 0.5, (3,))), {}),
+                ((_off_kinks(rng, (3, 5)), np.array([0.25])), {}),
+                ((_off_kinks(rng, (6,)), np.array(0.1)), {})]
+
+
+def _hard_kinks_away(rng):
+    x = rng.uniform(-5, 5, (4, 5))
+    x[np.abs(np.abs(x) - 3) < 0.05] = 0.5  # off the kinks at -3 and 3
+    return x
+
+
+class HardsigmoidFn(Function):
+    """min(max(x + 3, 0), 6) / 6; slope 1/6 strictly inside (-3, 3), else 0 (NaN too), as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def _slope(x, dtype):
+        return ((x > -3) & (x < 3)) * np.dtype(dtype).type(1 / 6)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * HardsigmoidFn._slope(ctx.saved_tensors[0], grad.dtype),)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return (grad * constant_like(HardsigmoidFn._slope(ctx.parents[0]._data, grad._data.dtype), grad),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_hard_kinks_away(rng),), {})]
+
+
+class HardswishFn(Function):
+    """x min(max(x + 3, 0), 6) / 6; slope 0 for x <= -3, x/3 + 1/2 inside (NaN at NaN), 1 for x >= 3, as
+    PyTorch's hardswish_backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # x/3 + 1/2 strictly inside (-3, 3), 1 from 3 on, 0 up to -3; clipping first keeps inf * 0 out
+        slope = np.clip(x, -3, 3)
+        slope /= 3
+        slope += 0.5
+        slope *= (x > -3) & (x < 3)
+        slope += x >= 3
+        return (grad * slope.astype(grad.dtype, copy=False),)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        high = x._data >= 3
+        middle = ~((x._data <= -3) | high)
+        return (grad * (constant_like(middle, grad) * (x / 3 + 0.5) + constant_like(high, grad)),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((_hard_kinks_away(rng),), {})]
+
+
+# ---- their nn.functional forms (on Tensors; firstepoch.nn.functional re-exports them) -------------------
+# inplace=True writes the result into the input's memory through Tensor's in-place machinery (versions,
+# the leaf rule, history moved onto the input) and returns the input, as PyTorch; deliberate difference:
+# the result is computed into a new array first and then copied in (same values, one temporary).
+
+def _floating_only(x, name):
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f'"{name}" not implemented for {x._data.dtype} input (floating tensors only, '
+                                  f"as PyTorch)")
+
+
+def _apply(x, inplace, name, compute):
+    if inplace:
+        return x._inplace(lambda old, _: compute(old), None, name + "_")
+    return compute(x)
+
+
+def relu(input, inplace=False):
+    return _apply(input, inplace, "relu", ReLUFn.apply)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _floating_only(input, "leaky_relu")
+    return _apply(input, inplace, "leaky_relu", lambda x: LeakyReLUFn.apply(x, negative_slope))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    _floating_only(input, "elu")
+    return _apply(input, inplace, "elu", lambda x: ELUFn.apply(x, alpha))
+
+
+def selu(input, inplace=False):
+    """SELU(x) = SELU_SCALE * ELU(x, SELU_ALPHA), PyTorch's constants, in one pass."""
+    _floating_only(input, "selu")
+    return _apply(input, inplace, "selu", lambda x: ELUFn.apply(x, SELU_ALPHA, SELU_SCALE))
+
+
+def silu(input, inplace=False):
+    _floating_only(input, "silu")
+    return _apply(input, inplace, "silu", SiluFn.apply)
+
+
+def mish(input, inplace=False):
+    _floating_only(input, "mish")
+    return _apply(input, inplace, "mish", MishFn.apply)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clamp to [min_val, max_val] with a zero gradient at the bounds; integer tensors keep their dtype."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _apply(input, inplace, "hardtanh", lambda x: HardtanhFn.apply(x, min_val, max_val))
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def softsign(input):
+    if input._data.dtype.kind != "f":  # integers divide into float32, as PyTorch's x / (|x| + 1)
+        input = input.float()
+    return SoftsignFn.apply(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    _floating_only(input, "softplus")
+    return SoftplusFn.apply(input, beta, threshold)
+
+
+def hardsigmoid(input, inplace=False):
+    _floating_only(input, "hardsigmoid")
+    return _apply(input, inplace, "hardsigmoid", HardsigmoidFn.apply)
+
+
+def hardswish(input, inplace=False):
+    _floating_only(input, "hardswish")
+    return _apply(input, inplace, "hardswish", HardswishFn.apply)
+
+
+def prelu(input, weight):
+    """x where x > 0, weight * x elsewhere; weight holds one slope or one per channel (dim 1 of input)."""
+    _floating_only(input, "prelu")
+    x, w = input._data, weight._data
+    if w.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {w.ndim}")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got input {x.dtype} and weight {w.dtype}")
+    if w.size != 1:
+        if x.ndim == 0:
+            raise RuntimeError("prelu: Not allow zero-dim input tensor.")
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if w.size != channels:
+            raise RuntimeError(f"prelu: Mismatch of parameter numbers and input channel size. Found parameter "
+                               f"numbers = {w.size} and channel size = {channels}.")
+    return PreluFn.apply(input, weight)

@@ -137,12 +137,13 @@ def tanh_backward(dy, x):
     return dy * (1 - np.tanh(x) ** 2)
 
 
-def softplus_forward(x):
-    return np.log(1 + np.exp(x))
+def softplus_forward(x, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta x)) / beta, switching to x itself where beta x > threshold (as PyTorch)."""
+    return np.where(beta * x > threshold, x, np.log(1 + np.exp(beta * x)) / beta)
 
 
-def softplus_backward(dy, x):
-    return dy * sigmoid_forward(x)
+def softplus_backward(dy, x, beta=1.0, threshold=20.0):
+    return dy * np.where(beta * x > threshold, 1.0, sigmoid_forward(beta * x))
 
 
 def _normal_cdf(x):
@@ -255,3 +256,79 @@ def gelu_slope_backward(dy, x, approximate="none"):
         du, ddu = k * (1 + 3 * c * x ** 2), k * 6 * c * x
         return dy * (1 - t ** 2) * (du + 0.5 * x * (ddu - 2 * t * du ** 2))
     return dy * np.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi) * (2 - x ** 2)
+
+
+# ---- activations of PyTorch's nn (issue 17) ------------------------------------------------------------
+
+def elu_forward(x, alpha=1.0, scale=1.0):
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)); SELU is alpha = 1.6732632..., scale = 1.0507009..."""
+    return scale * np.where(x > 0, x, alpha * (np.exp(x) - 1))
+
+
+def elu_backward(dy, x, alpha=1.0, scale=1.0):
+    return dy * scale * np.where(x > 0, 1.0, alpha * np.exp(x))
+
+
+def silu_forward(x):
+    return x * sigmoid_forward(x)
+
+
+def silu_backward(dy, x):
+    s = sigmoid_forward(x)
+    return dy * (s + x * s * (1 - s))
+
+
+def mish_forward(x):
+    return x * np.tanh(np.log(1 + np.exp(x)))
+
+
+def mish_backward(dy, x):
+    t = np.tanh(np.log(1 + np.exp(x)))
+    return dy * (t + x * sigmoid_forward(x) * (1 - t ** 2))
+
+
+def hardtanh_forward(x, min_val=-1.0, max_val=1.0):
+    return np.minimum(np.maximum(x, min_val), max_val)
+
+
+def hardtanh_backward(dy, x, min_val=-1.0, max_val=1.0):
+    """The gradient passes strictly between the bounds only (0 at the bounds, unlike clip)."""
+    return dy * ((x > min_val) & (x < max_val))
+
+
+def softsign_forward(x):
+    return x / (1 + np.abs(x))
+
+
+def softsign_backward(dy, x):
+    return dy / (1 + np.abs(x)) ** 2
+
+
+def prelu_forward(x, weight):
+    """weight: one slope, or one per channel (dim 1 of x)."""
+    w = weight.reshape(()) if weight.size == 1 else weight.reshape((1, -1) + (1,) * (x.ndim - 2))
+    return np.where(x > 0, x, w * x)
+
+
+def prelu_backward(dy, x, weight):
+    """(dx, dweight): dweight sums x * dy where x <= 0 over every dim but the channel."""
+    w = weight.reshape(()) if weight.size == 1 else weight.reshape((1, -1) + (1,) * (x.ndim - 2))
+    dx = dy * np.where(x > 0, 1.0, w)
+    dw = unbroadcast(np.where(x > 0, 0.0, x * dy), np.shape(w)).reshape(weight.shape)
+    return dx, dw
+
+
+def hardsigmoid_forward(x):
+    return np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+
+def hardsigmoid_backward(dy, x):
+    return dy * ((x > -3) & (x < 3)) / 6
+
+
+def hardswish_forward(x):
+    return x * hardsigmoid_forward(x)
+
+
+def hardswish_backward(dy, x):
+    return dy * np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3 + 0.5))
