@@ -12,9 +12,11 @@ from .linear import Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell
+from .pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d, MaxUnpool2d
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "GELU", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten", "CrossEntropyLoss", "NLLLoss",
            "MSELoss", "L1Loss", "BCEWithLogitsLoss", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d",
            "BatchNorm2d", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "functional", "init",
            "utils"]
+__all__ += ["MaxPool1d", "AvgPool1d", "MaxUnpool2d", "AdaptiveMaxPool2d"]

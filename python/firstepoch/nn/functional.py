@@ -7,6 +7,7 @@ from ..ops.loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss,
 from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
+from ..ops.pool import adaptive_max_pool2d, avg_pool1d, max_pool1d, max_unpool2d  # noqa: F401
 from ..tensor import Tensor
 
 
