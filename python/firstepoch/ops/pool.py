@@ -335,7 +335,8 @@ def _adaptive_windows(n, out):
 def adaptive_avg_pool2d(input, output_size=1):
     """As torch.nn.functional.adaptive_avg_pool2d, any output size (None entries keep the input's):
     global pooling is a mean, equal windows are avg_pool2d, other sizes y = A_h @ x @ A_w^T with
-    A (out, in) holding 1/size on each window (recorded matmuls)."""
+    A (out, in) holding 1/size on each window (recorded matmuls; the result's rounding differs from
+    PyTorch's sum / (rows * columns) in the last bits)."""
     x, unbatched = _batched(input, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     oh, ow = _adaptive_size(output_size, (H, W), "adaptive_avg_pool2d")
@@ -350,7 +351,10 @@ def adaptive_avg_pool2d(input, output_size=1):
             cols = np.arange(n)
             m = ((cols >= a[:, None]) & (cols < b[:, None])) / np.maximum(b - a, 1)[:, None]
             mats.append(constant_like(m.astype(x.dtype), x))
-        y = mats[0] @ x @ mats[1].transpose(0, 1)
+        # columns, then rows, each one 2-D product
+        N, C = x.shape[:2]
+        t = (x.reshape(N * C * H, W) @ mats[1].transpose(0, 1)).reshape(N * C, H, ow).transpose(1, 2)
+        y = (t.reshape(N * C * ow, H) @ mats[0].transpose(0, 1)).reshape(N, C, ow, oh).transpose(2, 3)
     return _unbatch(y, unbatched)
 
 
