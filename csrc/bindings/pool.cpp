@@ -48,9 +48,10 @@ fe::conv::Geometry pool_geometry(const py::array& x, Pair k, Pair s, Pair p, Pai
   const int64_t OH = pool_out_size(H, k.first, s.first, p.first, d.first, ceil_mode);
   const int64_t OW = pool_out_size(W, k.second, s.second, p.second, d.second, ceil_mode);
   if (OH < 1 || OW < 1)
-    throw py::value_error(w + ": the output size " + pair_str({OH, OW}) + " for input " + pair_str({H, W}) +
-                          ", kernel_size " + pair_str(k) + ", stride " + pair_str(s) + ", padding " + pair_str(p) +
-                          " and dilation " + pair_str(d) + " is too small");
+    throw py::value_error(w + ": the (dilated) kernel " +
+                          pair_str({d.first * (k.first - 1) + 1, d.second * (k.second - 1) + 1}) +
+                          " is larger than the padded input " + pair_str({H + 2 * p.first, W + 2 * p.second}) +
+                          ": the output size " + pair_str({OH, OW}) + " is too small");
   int64_t cols = 0, work = 0;
   if (__builtin_mul_overflow(OH, OW, &cols) || __builtin_mul_overflow(cols, k.first * k.second, &work))
     throw py::value_error(w + ": output " + pair_str({OH, OW}) + " times kernel " + pair_str(k) +

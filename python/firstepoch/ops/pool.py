@@ -52,12 +52,11 @@ def _out_shape(x_shape, k, s, p, d, ceil_mode):
 
 
 class MaxPool2dFn(Function):
-    """Called as MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, ceil_mode); with
-    indices=[] (a list) forward appends the argmax array to it (return_indices)."""
+    """Called as MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, ceil_mode)."""
     kernel = "pool"
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, indices=None):
+    def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         k, s, p, d = _pool_args(x.shape, kernel_size, stride, padding, dilation, "max_pool2d")
         x = np.ascontiguousarray(x)
         y = np.empty(_out_shape(x.shape, k, s, p, d, ceil_mode), dtype=x.dtype)
@@ -65,8 +64,6 @@ class MaxPool2dFn(Function):
         _C.max_pool2d_forward(x, y, argmax, k, s, p, d, bool(ceil_mode))
         ctx.save_for_backward(argmax)
         ctx.args = (x.shape, k, s, p, d, bool(ceil_mode))
-        if indices is not None:
-            indices.append(argmax)
         return y
 
     @staticmethod
@@ -93,6 +90,18 @@ class MaxPool2dFn(Function):
         x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64) * 0.01  # distinct: no ties
         return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1}), ((x, (2, 3)), {"stride": 1, "dilation": (2, 1)}),
                 ((x, 2, None, 0, 1, True), {}), ((x, (3, 2), (2, 3), 1, 1, True), {})]
+
+
+class MaxPool2dIndicesFn(MaxPool2dFn, register=False):
+    """MaxPool2dFn that also hands out its argmax (return_indices): apply(x, kernel_size, stride,
+    padding, dilation, ceil_mode, box) appends the argmax array to the list box. The same op (its
+    backward and checks are MaxPool2dFn's)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, box):
+        y = MaxPool2dFn.forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode)
+        box.append(ctx.saved_tensors[0])
+        return y
 
 
 class AvgPool2dFn(Function):
@@ -232,10 +241,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     index h*W + w (int64) of each window's maximum (the first in raster order on ties). A window that
     sees only padding gives -inf and index -1."""
     x, unbatched = _batched(input, "max_pool2d")
-    box = [] if return_indices else None
-    y = MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode), indices=box)
     if not return_indices:
-        return _unbatch(y, unbatched)
+        return _unbatch(MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode)), unbatched)
+    box = []
+    y = MaxPool2dIndicesFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode), box)
     return _unbatch(y, unbatched), _unbatch(_index_tensor(box[0], y), unbatched)
 
 
