@@ -348,3 +348,17 @@ def test_gradcheck_of_the_layers(rng):
     assert gradcheck(lambda t: F.avg_pool1d(t, 4, 3, 2, ceil_mode=True), (x,))
     y, i = F.max_pool2d(x, 2, return_indices=True)
     assert gradcheck(lambda t: F.max_unpool2d(t, i, 2, output_size=(7, 6)), (fe.tensor(y.detach().numpy(), requires_grad=True),))
+
+
+def test_module_attributes_and_reprs_as_pytorch():
+    torch = pytest.importorskip("torch")
+    pairs = [(nn.MaxPool2d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool2d(3, 2, 1, ceil_mode=True)),
+             (nn.MaxPool1d(3), torch.nn.MaxPool1d(3)), (nn.AvgPool2d(2), torch.nn.AvgPool2d(2)),
+             (nn.AvgPool1d(3, 2), torch.nn.AvgPool1d(3, 2)), (nn.MaxUnpool2d(2), torch.nn.MaxUnpool2d(2)),
+             (nn.AdaptiveAvgPool2d((None, 3)), torch.nn.AdaptiveAvgPool2d((None, 3))),
+             (nn.AdaptiveMaxPool2d(2, True), torch.nn.AdaptiveMaxPool2d(2, True))]
+    for ours, theirs in pairs:
+        assert repr(ours) == repr(theirs)
+        for name in ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override",
+                     "return_indices", "output_size"):
+            assert getattr(ours, name, None) == getattr(theirs, name, None), (repr(theirs), name)
