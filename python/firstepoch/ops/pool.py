@@ -92,7 +92,7 @@ class MaxPool2dFn(Function):
                 ((x, 2, None, 0, 1, True), {}), ((x, (3, 2), (2, 3), 1, 1, True), {})]
 
 
-class MaxPool2dIndicesFn(MaxPool2dFn, register=False):
+class MaxPool2dIndicesFn(MaxPool2dFn):
     """MaxPool2dFn that also hands out its argmax (return_indices): apply(x, kernel_size, stride,
     padding, dilation, ceil_mode, box) appends the argmax array to the list box. The same op (its
     backward and checks are MaxPool2dFn's)."""
@@ -102,6 +102,11 @@ class MaxPool2dIndicesFn(MaxPool2dFn, register=False):
         y = MaxPool2dFn.forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode)
         box.append(ctx.saved_tensors[0])
         return y
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64) * 0.01  # distinct: no ties
+        return [((x, 3, 2, 1, 1, True, []), {})]
 
 
 class AvgPool2dFn(Function):
