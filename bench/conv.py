@@ -176,6 +176,71 @@ def memory_cases(torch, rng):
                 t_fb(lambda t: tf.max_pool2d(t, 2), xt, dyt), t_fb(lambda t: tf.avg_pool2d(t, 2), xt, dyt),
                 t_fb(lambda t: tf.batch_norm(t, None, None, training=True), xbt, dybt))):
             c["fwd"]["torch"], c["bwd"]["torch"], c["fwd+bwd"]["torch"] = fwd, bwd, fb
+    cases += pool_option_cases(torch, x, rng)
+    return cases
+
+
+def pool_option_cases(torch, x, rng):
+    """The pooling options of issue 17 on the same input: ResNet's 3x3/2 padding 1 max pool with
+    ceil_mode (windows clipped at the overhang), and that average pool with count_include_pad=False
+    (a divisor per output)."""
+    E = x.nbytes
+    X, Xg = fe.from_numpy(x), fe.tensor(x, requires_grad=True)
+    opts = dict(ceil_mode=True)
+    aopts = dict(ceil_mode=True, count_include_pad=False)
+    y, argmax = RP.max_pool2d_forward(x, 3, 2, 1, 1, True)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = np.empty_like(x)
+    win = ((3, 3), (2, 2), (1, 1))
+
+    def fb(fn, a, g):
+        def run():
+            a.grad = None
+            fn(a).backward(g)
+        return run
+
+    def np_fb_max():
+        _, am = RP.max_pool2d_forward(x, 3, 2, 1, 1, True)
+        RP.max_pool2d_backward(dy, am, x.shape, 3, 2, 1, 1, True)
+
+    def np_fb_avg():
+        RP.avg_pool2d_forward(x, 3, 2, 1, True, False)
+        RP.avg_pool2d_backward(dy, x.shape, 3, 2, 1, True, False)
+
+    ys = y.nbytes
+    cases = [
+        ("max pool 3x3/2 p1 ceil (64,32,28,28)",
+         {"fwd": {"fe": lambda: F.max_pool2d(X, 3, 2, 1, **opts), "np": lambda: RP.max_pool2d_forward(x, 3, 2, 1, 1, True)},
+          "bwd": {"fe": lambda: _C.max_pool2d_backward(dy, argmax, dx, *win, (1, 1), True),
+                  "np": lambda: RP.max_pool2d_backward(dy, argmax, x.shape, 3, 2, 1, 1, True)},
+          "fwd+bwd": {"fe": fb(lambda t: F.max_pool2d(t, 3, 2, 1, **opts), Xg, dy), "np": np_fb_max}},
+         {"fwd": E + 3 * ys, "bwd": E + 3 * ys, "fwd+bwd": 2 * E + 6 * ys}),
+        ("avg pool 3x3/2 p1 ceil, no pad count",
+         {"fwd": {"fe": lambda: F.avg_pool2d(X, 3, 2, 1, **aopts), "np": lambda: RP.avg_pool2d_forward(x, 3, 2, 1, True, False)},
+          "bwd": {"fe": lambda: _C.avg_pool2d_backward(dy, dx, *win, True, False),
+                  "np": lambda: RP.avg_pool2d_backward(dy, x.shape, 3, 2, 1, True, False)},
+          "fwd+bwd": {"fe": fb(lambda t: F.avg_pool2d(t, 3, 2, 1, **aopts), Xg, dy), "np": np_fb_avg}},
+         {"fwd": E + ys, "bwd": E + ys, "fwd+bwd": 2 * E + 2 * ys}),
+    ]
+    if torch:
+        tf, aten = torch.nn.functional, torch.ops.aten
+        xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
+        _, it = tf.max_pool2d(xt, 3, 2, 1, ceil_mode=True, return_indices=True)
+        xtg = xt.clone().requires_grad_(True)
+
+        def t_fb(fn):
+            def run():
+                xtg.grad = None
+                fn(xtg).backward(dyt)
+            return run
+        (_, mx, _), (_, av, _) = cases
+        mx["fwd"]["torch"] = lambda: tf.max_pool2d(xt, 3, 2, 1, ceil_mode=True)
+        mx["bwd"]["torch"] = lambda: aten.max_pool2d_with_indices_backward(dyt, xt, [3, 3], [2, 2], [1, 1], [1, 1],
+                                                                            True, it)
+        mx["fwd+bwd"]["torch"] = t_fb(lambda t: tf.max_pool2d(t, 3, 2, 1, ceil_mode=True))
+        av["fwd"]["torch"] = lambda: tf.avg_pool2d(xt, 3, 2, 1, True, False)
+        av["bwd"]["torch"] = lambda: aten.avg_pool2d_backward(dyt, xt, [3, 3], [2, 2], [1, 1], True, False, None)
+        av["fwd+bwd"]["torch"] = t_fb(lambda t: tf.avg_pool2d(t, 3, 2, 1, True, False))
     return cases
 
 

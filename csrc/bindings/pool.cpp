@@ -1,7 +1,11 @@
-// Bindings of max and average pooling (NCHW), forward and backward. Window parameters are checked by
-// window_geometry (common.h) with ValueErrors naming them.
+// Bindings of max and average pooling (NCHW), forward and backward. Window parameters are checked here
+// with ValueErrors naming them (PyTorch raises RuntimeError for the same cases); the output size is
+// PyTorch's, with its ceil_mode.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
 
 #include <string>
 #include <utility>
@@ -16,14 +20,43 @@ using namespace fe::pybind;
 
 namespace {
 
+// PyTorch's pooling output size along one dimension: the floor (or, in ceil mode, the ceiling) of the
+// window count, and in ceil mode the last window must start inside the input or its left padding.
+int64_t pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
+  const int64_t span = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+  int64_t out = (span >= 0 ? span / s : -((-span + s - 1) / s)) + 1;  // floor division
+  if (ceil_mode && (out - 1) * s >= in + p) --out;
+  return out;
+}
+
 template <class T>
-fe::conv::Geometry pool_geometry(const py::array& x, Pair k, Pair s, Pair p, Pair d, const char* what) {
+fe::conv::Geometry pool_geometry(const py::array& x, Pair k, Pair s, Pair p, Pair d, bool ceil_mode, const char* what) {
   require_c_array<T>(x, "x", 4);
-  const auto g = window_geometry(x.shape(1), x.shape(2), x.shape(3), k, s, p, d, what);  // bounds k, p first
+  const std::string w(what);
+  if (k.first < 1 || k.second < 1) throw py::value_error(w + ": kernel_size must be >= 1, got " + pair_str(k));
+  if (s.first < 1 || s.second < 1) throw py::value_error(w + ": stride must be >= 1, got " + pair_str(s));
+  if (p.first < 0 || p.second < 0) throw py::value_error(w + ": padding must be >= 0, got " + pair_str(p));
+  if (d.first < 1 || d.second < 1) throw py::value_error(w + ": dilation must be >= 1, got " + pair_str(d));
+  const int64_t lim = int64_t(1) << 31;  // keeps the size arithmetic far from int64 overflow
+  for (const Pair* v : {&k, &s, &p, &d})
+    if (v->first >= lim || v->second >= lim)
+      throw py::value_error(w + ": kernel_size, stride, padding and dilation must be below 2**31, got " + pair_str(k) +
+                            ", " + pair_str(s) + ", " + pair_str(p) + ", " + pair_str(d));
   if (2 * p.first > k.first || 2 * p.second > k.second)
-    throw py::value_error(std::string(what) + ": padding " + pair_str(p) + " must be at most half of kernel_size " +
-                          pair_str(k));
-  return g;
+    throw py::value_error(w + ": padding " + pair_str(p) + " must be at most half of kernel_size " + pair_str(k));
+  const int64_t C = x.shape(1), H = x.shape(2), W = x.shape(3);
+  const int64_t OH = pool_out_size(H, k.first, s.first, p.first, d.first, ceil_mode);
+  const int64_t OW = pool_out_size(W, k.second, s.second, p.second, d.second, ceil_mode);
+  if (OH < 1 || OW < 1)
+    throw py::value_error(w + ": the (dilated) kernel " +
+                          pair_str({d.first * (k.first - 1) + 1, d.second * (k.second - 1) + 1}) +
+                          " is larger than the padded input " + pair_str({H + 2 * p.first, W + 2 * p.second}) +
+                          ": the output size " + pair_str({OH, OW}) + " is too small");
+  int64_t cols = 0, work = 0;
+  if (__builtin_mul_overflow(OH, OW, &cols) || __builtin_mul_overflow(cols, k.first * k.second, &work))
+    throw py::value_error(w + ": output " + pair_str({OH, OW}) + " times kernel " + pair_str(k) +
+                          " has more than 2**63 elements");
+  return {C, H, W, k.first, k.second, s.first, s.second, p.first, p.second, d.first, d.second, OH, OW};
 }
 
 // max_pool2d's argmax: a C-contiguous int64 array of the output's shape.
@@ -37,8 +70,8 @@ void require_argmax(const py::array& argmax, std::initializer_list<int64_t> shap
 // The checks a pooling forward makes: x (N, C, H, W) and its window, y the pooled output.
 template <class T>
 fe::conv::Geometry pool_forward_checks(const py::array& x, const py::array& y, Pair k, Pair s, Pair p, Pair d,
-                                       const char* what) {
-  const auto g = pool_geometry<T>(x, k, s, p, d, what);
+                                       bool ceil_mode, const char* what) {
+  const auto g = pool_geometry<T>(x, k, s, p, d, ceil_mode, what);
   require_output<T>(y, "y", {x.shape(0), g.C, g.OH, g.OW});
   require_no_overlap(y, x, "y", "x");
   return g;
@@ -48,9 +81,9 @@ fe::conv::Geometry pool_forward_checks(const py::array& x, const py::array& y, P
 // shape; dy has the pooled shape.
 template <class T>
 fe::conv::Geometry pool_backward_checks(const py::array& dy, const py::array& dx, Pair k, Pair s, Pair p, Pair d,
-                                        const char* what) {
+                                        bool ceil_mode, const char* what) {
   require_writeable(dx, "dx");
-  const auto g = pool_geometry<T>(dx, k, s, p, d, what);
+  const auto g = pool_geometry<T>(dx, k, s, p, d, ceil_mode, what);
   require_c_array<T>(dy, "dy", 4);
   require_shape(dy, "dy", {dx.shape(0), g.C, g.OH, g.OW});
   require_no_overlap(dx, dy, "dx", "dy");
@@ -70,8 +103,8 @@ void run_pool(const py::array& in, py::array& out, int64_t planes, Launch&& laun
 }
 
 template <class T>
-void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair p, Pair d) {
-  const auto g = pool_forward_checks<T>(x, y, k, s, p, d, "max_pool2d");
+void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair p, Pair d, bool ceil_mode) {
+  const auto g = pool_forward_checks<T>(x, y, k, s, p, d, ceil_mode, "max_pool2d");
   require_argmax(argmax, {x.shape(0), g.C, g.OH, g.OW});
   require_writeable(argmax, "argmax");
   require_disjoint({{y, "y"}, {argmax, "argmax"}}, {{x, "x"}});
@@ -82,8 +115,8 @@ void maxpool_t(py::array x, py::array y, py::array argmax, Pair k, Pair s, Pair 
 }
 
 template <class T>
-void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pair s, Pair p, Pair d) {
-  const auto g = pool_backward_checks<T>(dy, dx, k, s, p, d, "max_pool2d_backward");
+void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pair s, Pair p, Pair d, bool ceil_mode) {
+  const auto g = pool_backward_checks<T>(dy, dx, k, s, p, d, ceil_mode, "max_pool2d_backward");
   require_argmax(argmax, {dx.shape(0), g.C, g.OH, g.OW});
   require_no_overlap(dx, argmax, "dx", "argmax");  // dx's writes would change indices not yet read
   const int64_t* pa = static_cast<const int64_t*>(argmax.data());
@@ -99,19 +132,32 @@ void maxpool_backward_t(py::array dy, py::array argmax, py::array dx, Pair k, Pa
       throw py::index_error("argmax holds " + std::to_string(pa[i]) + ", outside a plane of " + std::to_string(plane));
 }
 
+// Average pooling's divisor options; divisor_override None or a non-zero integer below 2**31.
+fe::pool::AvgDivisor avg_divisor(bool count_include_pad, std::optional<int64_t> divisor_override, const char* what) {
+  if (divisor_override && (*divisor_override == 0 || *divisor_override >= (int64_t(1) << 31) ||
+                           *divisor_override <= -(int64_t(1) << 31)))
+    throw py::value_error(std::string(what) + ": divisor_override must be a non-zero integer below 2**31 in size, got " +
+                          std::to_string(*divisor_override));
+  return {count_include_pad, divisor_override ? *divisor_override : 0};
+}
+
 template <class T>
-void avgpool_t(py::array x, py::array y, Pair k, Pair s, Pair p) {
-  const auto g = pool_forward_checks<T>(x, y, k, s, p, {1, 1}, "avg_pool2d");
+void avgpool_t(py::array x, py::array y, Pair k, Pair s, Pair p, bool ceil_mode, bool count_include_pad,
+               std::optional<int64_t> divisor_override) {
+  const auto g = pool_forward_checks<T>(x, y, k, s, p, {1, 1}, ceil_mode, "avg_pool2d");
+  const auto dv = avg_divisor(count_include_pad, divisor_override, "avg_pool2d");
   run_pool<T>(x, y, x.shape(0) * g.C, [&](const auto& kk, const T* px, T* py_, int64_t planes, int nt) {
-    fe::pool::avgpool<T>(kk, px, g, py_, planes, nt);
+    fe::pool::avgpool<T>(kk, px, g, dv, py_, planes, nt);
   });
 }
 
 template <class T>
-void avgpool_backward_t(py::array dy, py::array dx, Pair k, Pair s, Pair p) {
-  const auto g = pool_backward_checks<T>(dy, dx, k, s, p, {1, 1}, "avg_pool2d_backward");
+void avgpool_backward_t(py::array dy, py::array dx, Pair k, Pair s, Pair p, bool ceil_mode, bool count_include_pad,
+                        std::optional<int64_t> divisor_override) {
+  const auto g = pool_backward_checks<T>(dy, dx, k, s, p, {1, 1}, ceil_mode, "avg_pool2d_backward");
+  const auto dv = avg_divisor(count_include_pad, divisor_override, "avg_pool2d_backward");
   run_pool<T>(dy, dx, dx.shape(0) * g.C, [&](const auto& kk, const T* pdy, T* pdx, int64_t planes, int nt) {
-    fe::pool::avgpool_backward<T>(kk, pdy, g, pdx, planes, nt);
+    fe::pool::avgpool_backward<T>(kk, pdy, g, dv, pdx, planes, nt);
   });
 }
 
@@ -119,20 +165,27 @@ void avgpool_backward_t(py::array dy, py::array dx, Pair k, Pair s, Pair p) {
 
 void bind_pool(py::module_& m) {
   auto win = [](const char* n) { return py::arg(n); };
-  m.def("max_pool2d_forward", [](py::array x, py::array y, py::array a, Pair k, Pair s, Pair p, Pair d) {
-          is_float64(x, "x") ? maxpool_t<double>(x, y, a, k, s, p, d) : maxpool_t<float>(x, y, a, k, s, p, d);
+  using Div = std::optional<int64_t>;
+  m.def("max_pool2d_forward", [](py::array x, py::array y, py::array a, Pair k, Pair s, Pair p, Pair d, bool c) {
+          is_float64(x, "x") ? maxpool_t<double>(x, y, a, k, s, p, d, c) : maxpool_t<float>(x, y, a, k, s, p, d, c);
         }, py::arg("x").noconvert(), py::arg("y").noconvert(), py::arg("argmax").noconvert(), win("kernel_size"),
-        win("stride"), win("padding"), win("dilation"), "Max pooling of x (N, C, H, W) into y, saving argmax.");
-  m.def("max_pool2d_backward", [](py::array dy, py::array a, py::array dx, Pair k, Pair s, Pair p, Pair d) {
-          is_float64(dx, "dx") ? maxpool_backward_t<double>(dy, a, dx, k, s, p, d) : maxpool_backward_t<float>(dy, a, dx, k, s, p, d);
+        win("stride"), win("padding"), win("dilation"), py::arg("ceil_mode") = false,
+        "Max pooling of x (N, C, H, W) into y, saving argmax (the flat index h*W + w of each window's maximum).");
+  m.def("max_pool2d_backward", [](py::array dy, py::array a, py::array dx, Pair k, Pair s, Pair p, Pair d, bool c) {
+          is_float64(dx, "dx") ? maxpool_backward_t<double>(dy, a, dx, k, s, p, d, c)
+                               : maxpool_backward_t<float>(dy, a, dx, k, s, p, d, c);
         }, py::arg("dy").noconvert(), py::arg("argmax").noconvert(), py::arg("dx").noconvert(), win("kernel_size"),
-        win("stride"), win("padding"), win("dilation"), "dx (overwritten) = dy routed to each window's max (argmax from max_pool2d_forward).");
-  m.def("avg_pool2d_forward", [](py::array x, py::array y, Pair k, Pair s, Pair p) {
-          is_float64(x, "x") ? avgpool_t<double>(x, y, k, s, p) : avgpool_t<float>(x, y, k, s, p);
+        win("stride"), win("padding"), win("dilation"), py::arg("ceil_mode") = false,
+        "dx (overwritten) = dy routed to each window's max (argmax from max_pool2d_forward).");
+  m.def("avg_pool2d_forward", [](py::array x, py::array y, Pair k, Pair s, Pair p, bool c, bool cip, Div dov) {
+          is_float64(x, "x") ? avgpool_t<double>(x, y, k, s, p, c, cip, dov) : avgpool_t<float>(x, y, k, s, p, c, cip, dov);
         }, py::arg("x").noconvert(), py::arg("y").noconvert(), win("kernel_size"), win("stride"), win("padding"),
-        "Average pooling (padding counts as zeros) of x (N, C, H, W) into y.");
-  m.def("avg_pool2d_backward", [](py::array dy, py::array dx, Pair k, Pair s, Pair p) {
-          is_float64(dx, "dx") ? avgpool_backward_t<double>(dy, dx, k, s, p) : avgpool_backward_t<float>(dy, dx, k, s, p);
+        py::arg("ceil_mode") = false, py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none(),
+        "Average pooling of x (N, C, H, W) into y: each window's sum over its divisor (PyTorch's rules).");
+  m.def("avg_pool2d_backward", [](py::array dy, py::array dx, Pair k, Pair s, Pair p, bool c, bool cip, Div dov) {
+          is_float64(dx, "dx") ? avgpool_backward_t<double>(dy, dx, k, s, p, c, cip, dov)
+                               : avgpool_backward_t<float>(dy, dx, k, s, p, c, cip, dov);
         }, py::arg("dy").noconvert(), py::arg("dx").noconvert(), win("kernel_size"), win("stride"), win("padding"),
-        "dx (overwritten) = dy spread evenly over each window.");
+        py::arg("ceil_mode") = false, py::arg("count_include_pad") = true, py::arg("divisor_override") = py::none(),
+        "dx (overwritten) = dy / divisor spread over each window.");
 }

@@ -27,23 +27,26 @@ int64_t maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax
 }
 
 template <class T>
-void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads) {
+void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int64_t planes,
+             int nthreads) {
   parallel_items(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-                 [&](int64_t p0, int64_t p1) { k.avgpool(x, g, y, p0, p1); });
+                 [&](int64_t p0, int64_t p1) { k.avgpool(x, g, dv, y, p0, p1); });
 }
 
 template <class T>
-void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads) {
+void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, const AvgDivisor& dv, T* dx,
+                      int64_t planes, int nthreads) {
   parallel_items(planes, g.OH * g.OW * g.kh * g.kw, nthreads,
-                 [&](int64_t p0, int64_t p1) { k.avgpool_backward(dy, g, dx, p0, p1); });
+                 [&](int64_t p0, int64_t p1) { k.avgpool_backward(dy, g, dv, dx, p0, p1); });
 }
 
 #define FE_INSTANTIATE(T)                                                                                    \
   template void maxpool<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t*, int64_t, int);         \
   template int64_t maxpool_backward<T>(const Kernels<T>&, const T*, const int64_t*, const Geometry&, T*,     \
                                        int64_t, int);                                                                   \
-  template void avgpool<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t, int);                   \
-  template void avgpool_backward<T>(const Kernels<T>&, const T*, const Geometry&, T*, int64_t, int);
+  template void avgpool<T>(const Kernels<T>&, const T*, const Geometry&, const AvgDivisor&, T*, int64_t, int); \
+  template void avgpool_backward<T>(const Kernels<T>&, const T*, const Geometry&, const AvgDivisor&, T*, int64_t, \
+                                    int);
 FE_INSTANTIATE(float)
 FE_INSTANTIATE(double)
 #undef FE_INSTANTIATE

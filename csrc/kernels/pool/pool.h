@@ -1,7 +1,9 @@
 // Max and average pooling, NCHW: per-ISA plane kernels (pool_isa.cpp) and drivers that split the N*C
 // planes over threads in one parallel region (pool.cpp). Every plane is one thread's, so no result
 // depends on the thread count. Each pass reads its inputs and writes its outputs once (memory-bound:
-// bench/conv.py quotes them in GB/s against the measured bandwidth).
+// bench/conv.py quotes them in GB/s against the measured bandwidth). The output size (g.OH, g.OW) may
+// exceed the floor formula's (PyTorch's ceil_mode): the last windows then overhang the padded input on
+// the bottom and right, and every kernel clips them.
 #pragma once
 #include <cstdint>
 
@@ -13,6 +15,14 @@ namespace pool {
 
 using conv::Geometry;
 
+// The divisor of average pooling's output (oh, ow), as PyTorch's avg_pool2d: divisor_override when it
+// is not 0, else the window's size clipped to the padded input (count_include_pad: padding counts, the
+// ceil_mode overhang does not) or to the input itself.
+struct AvgDivisor {
+  bool count_include_pad = true;
+  int64_t divisor_override = 0;
+};
+
 template <class T>
 struct Kernels {
   static constexpr const char* kFamily = "pooling";
@@ -23,10 +33,10 @@ struct Kernels {
   // number of argmax outside [-1, H*W) (skipped: the binding raises IndexError for them).
   int64_t (*maxpool_backward)(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
                               int64_t p1);
-  // average over kh*kw (padding counts as zeros, PyTorch's count_include_pad=True)
-  void (*avgpool)(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1);
-  // dx (P, H, W) overwritten: each window's dy / (kh*kw) summed over the windows that cover it (0 if none)
-  void (*avgpool_backward)(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1);
+  // the sum over each window's inputs divided by its divisor (AvgDivisor)
+  void (*avgpool)(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int64_t p0, int64_t p1);
+  // dx (P, H, W) overwritten: each window's dy / divisor summed over the windows that cover it (0 if none)
+  void (*avgpool_backward)(const T* dy, const Geometry& g, const AvgDivisor& dv, T* dx, int64_t p0, int64_t p1);
 };
 
 // Fills k with the kernels of level I (defined in pool_isa.cpp, compiled once per level).
@@ -42,9 +52,11 @@ template <class T>
 int64_t maxpool_backward(const Kernels<T>& k, const T* dy, const int64_t* argmax, const Geometry& g, T* dx,
                          int64_t planes, int nthreads);
 template <class T>
-void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, T* y, int64_t planes, int nthreads);
+void avgpool(const Kernels<T>& k, const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int64_t planes,
+             int nthreads);
 template <class T>
-void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, T* dx, int64_t planes, int nthreads);
+void avgpool_backward(const Kernels<T>& k, const T* dy, const Geometry& g, const AvgDivisor& dv, T* dx,
+                      int64_t planes, int nthreads);
 
 }  // namespace pool
 }  // namespace fe

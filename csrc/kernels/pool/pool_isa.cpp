@@ -60,11 +60,46 @@ void maxpool_hpass_any(const T* m, const int32_t* idx, int64_t n, int64_t sw, in
     maxpool_hpass<T, 0, 0>(m, idx, n, sw, kw, y, argmax);
 }
 
+// Whether every window lies inside the padded input: false when ceil_mode's last windows overhang it
+// (then the loops that assume whole windows are not taken, and average pooling's divisors vary).
+inline bool within_padded(const Geometry& g) {
+  return (g.OH - 1) * g.sh + (g.kh - 1) * g.dh < g.H + 2 * g.ph && (g.OW - 1) * g.sw + (g.kw - 1) * g.dw < g.W + 2 * g.pw;
+}
+
 // Whether every window lies inside the plane and no two windows share an input (the common pooling
 // layer: kernel_size = stride, no padding): then each input has at most one window, and the backward
 // writes dx in one pass.
 inline bool disjoint_inside(const Geometry& g) {
-  return g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kh <= g.sh && g.kw <= g.sw;
+  return g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kh <= g.sh && g.kw <= g.sw && within_padded(g);
+}
+
+// The factors 1/divisor of average pooling (AvgDivisor). Returns the one factor when every output has
+// the same divisor (a divisor_override, or whole windows that padding counts in or that see no padding),
+// leaving `scale` empty; else fills scale (OH*OW) with each output's factor (PyTorch's rule: a window
+// clipped to the padded input counts its padding, clipped to the input it does not) and returns 0.
+template <class T>
+T avg_scale(const Geometry& g, const AvgDivisor& dv, std::vector<T>* scale) {
+  if (dv.divisor_override != 0) return T(1) / T(dv.divisor_override);
+  const bool whole = within_padded(g) && (dv.count_include_pad || (g.ph == 0 && g.pw == 0));
+  if (whole) return T(1) / T(g.kh * g.kw);
+  // the divisor is separable: rows (clipped the same way) times columns
+  auto counts = [&](int64_t n, int64_t in, int64_t k, int64_t s, int64_t p) {
+    std::vector<int64_t> c(static_cast<std::size_t>(n));
+    for (int64_t o = 0; o < n; ++o) {
+      int64_t a = o * s - p, b = std::min(a + k, in + p);
+      if (!dv.count_include_pad) {
+        a = std::max<int64_t>(a, 0);
+        b = std::min(b, in);
+      }
+      c[o] = b - a;
+    }
+    return c;
+  };
+  const std::vector<int64_t> rc = counts(g.OH, g.H, g.kh, g.sh, g.ph), cc = counts(g.OW, g.W, g.kw, g.sw, g.pw);
+  scale->resize(static_cast<std::size_t>(g.OH * g.OW));
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t ow = 0; ow < g.OW; ++ow) (*scale)[oh * g.OW + ow] = T(1) / T(rc[oh] * cc[ow]);
+  return T(0);
 }
 
 // For each window column j, the outputs [lo, hi) whose input column lies inside: {lo_0, hi_0, lo_1, ...}.
@@ -97,7 +132,8 @@ inline std::vector<int64_t> covering_rows(const Geometry& g) {
 }
 
 inline bool is_2x2_stride_2(const Geometry& g) {
-  return g.H * g.W < (int64_t(1) << 31) && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
+  return g.H * g.W < (int64_t(1) << 31) && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+         g.dh == 1 && g.dw == 1 && within_padded(g);
 }
 
 #if defined(__AVX512F__)
@@ -196,12 +232,12 @@ inline __m512 window_lanes(const float* row, int64_t c, int64_t q0, int64_t sw, 
 // gather rather than scatter: each dx row in blocks of 16 columns, the shares of the windows covering
 // them summed in registers in a fixed order (window rows i, then columns j), then written once. (The
 // scatter sweeps read back their own masked stores, which stalls every load.)
-void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float* dx, int64_t p0, int64_t p1) {
+void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float inv_, float* dx, int64_t p0, int64_t p1) {
   const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
   const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), ow_end = _mm512_set1_epi32(int32_t(OW));
-  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(kh * kw));
+  const __m512 inv = _mm512_set1_ps(inv_);
   const std::vector<int64_t> rows = window_rows(g);
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t h = 0; h < H; ++h) {
@@ -243,14 +279,15 @@ void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float* d
 // in raster order (a row swept offset by offset through memory stalls each load on the masked stores
 // of the sweep before). The same rule and order as the plain loops: a candidate is taken if better or
 // the first inside; the sum adds the inputs inside in raster order.
+// Average pooling multiplies each sum by inv_, or by scale[oh * OW + ow] when scale is not null.
 template <bool Max>
 void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* argmax, int64_t p0, int64_t p1,
-                        const std::vector<int64_t>& spans) {
+                        const std::vector<int64_t>& spans, float inv_ = 0.0f, const float* scale = nullptr) {
   const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
   const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i lane_sw = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(sw)));
-  const __m512 inv = _mm512_set1_ps(1.0f / static_cast<float>(kh * kw));
+  const __m512 inv = _mm512_set1_ps(inv_);
   for (int64_t p = p0; p < p1; ++p) {
     const float* xp = x + p * H * W;
     for (int64_t oh = 0; oh < OH; ++oh) {
@@ -290,7 +327,8 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
           _mm512_mask_storeu_epi64(argmax + o + q0 + 8, static_cast<__mmask8>(out >> 8),
                                    _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1)));
         } else {
-          _mm512_mask_storeu_ps(y + o + q0, out, _mm512_mul_ps(m, inv));
+          const __m512 f = scale ? _mm512_maskz_loadu_ps(out, scale + oh * OW + q0) : inv;
+          _mm512_mask_storeu_ps(y + o + q0, out, _mm512_mul_ps(m, f));
         }
       }
     }
@@ -333,7 +371,8 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
     return pool_blocks_avx512<true>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), argmax, p0,
                                     p1, column_spans(g));
 #endif
-  if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kw <= g.sw && g.H * g.W < (int64_t(1) << 31)) {
+  if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kw <= g.sw && within_padded(g) &&
+      g.H * g.W < (int64_t(1) << 31)) {
     // Every window lies inside: two branch-free passes, each a plain loop the compiler vectorises (a
     // select per window element compiled as a branch mispredicts on real data: 5-10x slower).
     //   vertical:   for output row oh, m[w] = the best of the kh inputs of column w, idx[w] its index
@@ -508,9 +547,10 @@ int64_t maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry
 }
 
 template <class T>
-void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
-  const T inv = T(1) / T(g.kh * g.kw);
-  if (is_2x2_stride_2(g)) {  // one pass, the sum in the order of the sweeps below
+void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int64_t p0, int64_t p1) {
+  std::vector<T> scale;  // per output, when the divisors differ (else inv for all)
+  const T inv = avg_scale(g, dv, &scale);
+  if (scale.empty() && is_2x2_stride_2(g)) {  // one pass, the sum in the order of the sweeps below
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oh = 0; oh < OH; ++oh) {
@@ -523,14 +563,15 @@ void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
     return;
   }
   // Row sweeps as in max pooling, one window offset (i, j) at a time over the outputs whose input lies
-  // inside (padding adds nothing but counts in kh*kw): each output sums its inputs in raster order.
+  // inside (padding adds nothing): each output sums its inputs in raster order, then takes its factor.
   const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
   const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
   const std::vector<int64_t> spans = column_spans(g);
 #if defined(__AVX512F__)
   if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // (its lane indices are int32)
     return pool_blocks_avx512<false>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), nullptr, p0,
-                                     p1, spans);
+                                     p1, spans, float(inv),
+                                     scale.empty() ? nullptr : reinterpret_cast<const float*>(scale.data()));
 #endif
   for (int64_t p = p0; p < p1; ++p) {
     const T* xp = x + p * H * W;
@@ -547,14 +588,17 @@ void avgpool_body(const T* x, const Geometry& g, T* y, int64_t p0, int64_t p1) {
           for (int64_t q = 0; q < hi - lo; ++q) yq[q] += src[q * sw];
         }
       }
-      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
+      if (scale.empty())
+        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
+      else
+        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= scale[oh * OW + ow];
     }
   }
 }
 
+// The average-pooling gradient when every output has the same factor inv (see avgpool_backward_body).
 template <class T>
-void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, int64_t p1) {
-  const T inv = T(1) / T(g.kh * g.kw);
+void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int64_t p0, int64_t p1) {
   if (disjoint_inside(g)) {  // each input in at most one window: dx written once, row by row
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
     const bool two = is_2x2_stride_2(g);
@@ -587,7 +631,8 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
   }
 #if defined(__AVX512F__)
   if (std::is_same<T, float>::value && (g.sw == 1 || g.sw == 2) && g.H * g.W < (int64_t(1) << 31))  // int32 lanes
-    return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, reinterpret_cast<float*>(dx), p0, p1);
+    return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, float(inv), reinterpret_cast<float*>(dx),
+                                          p0, p1);
 #endif
   // Overlapping or padded windows: the plane zeroed, then per output row and window offset (i, j) one
   // sweep adding dy / (kh*kw) along the row's inputs that lie inside (a fixed order: rows, offsets, outputs).
@@ -610,6 +655,22 @@ void avgpool_backward_body(const T* dy, const Geometry& g, T* dx, int64_t p0, in
         }
       }
     }
+  }
+}
+
+// Outputs with different factors (ceil_mode's clipped windows, count_include_pad=False): each plane's dy
+// scaled by its factors into a buffer first, then the uniform gradient with factor 1 (exact).
+template <class T>
+void avgpool_backward_body(const T* dy, const Geometry& g, const AvgDivisor& dv, T* dx, int64_t p0, int64_t p1) {
+  std::vector<T> scale;
+  const T inv = avg_scale(g, dv, &scale);
+  if (scale.empty()) return avgpool_backward_uniform(dy, g, inv, dx, p0, p1);
+  const int64_t L = g.OH * g.OW;
+  std::vector<T> scaled(static_cast<std::size_t>(L));
+  for (int64_t p = p0; p < p1; ++p) {
+    const T* d = dy + p * L;
+    for (int64_t o = 0; o < L; ++o) scaled[o] = d[o] * scale[o];
+    avgpool_backward_uniform(scaled.data(), g, T(1), dx + p * g.H * g.W, 0, 1);
   }
 }
 

@@ -19,6 +19,7 @@ from .loss import (BCELoss, CosineEmbeddingLoss, CosineSimilarity, HuberLoss, KL
 from .norm import GroupNorm, LayerNorm
 from .activation import ELU, SELU, SiLU, Mish, Hardtanh, ReLU6, Softsign, PReLU, Hardsigmoid, Hardswish
 from .dropout import Dropout2d, AlphaDropout
+from .pooling import AdaptiveMaxPool2d, AvgPool1d, MaxPool1d, MaxUnpool2d
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "GELU", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten", "CrossEntropyLoss", "NLLLoss",
@@ -28,4 +29,4 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "L
            "ConvTranspose2d", "BCELoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss", "CosineSimilarity",
            "PairwiseDistance", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss", "LayerNorm",
            "GroupNorm", "ELU", "SELU", "SiLU", "Mish", "Hardtanh", "ReLU6", "Softsign", "PReLU", "Hardsigmoid",
-           "Hardswish", "Dropout2d", "AlphaDropout"]
+           "Hardswish", "Dropout2d", "AlphaDropout", "MaxPool1d", "AvgPool1d", "MaxUnpool2d", "AdaptiveMaxPool2d"]

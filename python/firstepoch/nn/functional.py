@@ -10,6 +10,7 @@ from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..ops.loss import (binary_cross_entropy, cosine_embedding_loss, cosine_similarity, huber_loss,  # noqa: F401
                         kl_div, margin_ranking_loss, one_hot, pairwise_distance, smooth_l1_loss,
                         triplet_margin_loss)
+from ..ops.pool import adaptive_max_pool2d, avg_pool1d, max_pool1d, max_unpool2d  # noqa: F401
 from ..tensor import Tensor
 # convolution (issue 17): padding strings, F.pad, transposed convolutions
 from ..ops.conv import conv_transpose1d, conv_transpose2d  # noqa: F401,E402

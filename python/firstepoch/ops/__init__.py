@@ -15,7 +15,7 @@ softmax, loss, rnn, dropout, embedding, optim.
 | reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
 | linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |
 | conv       | Conv2dFn                                    | conv2d_forward, conv2d_backward                |
-| pool       | MaxPool2dFn, AvgPool2dFn                    | max_pool2d_forward, _backward, avg_pool2d_forward, _backward |
+| pool       | MaxPool2dFn, AvgPool2dFn, AvgPool2dBackwardFn, MaxUnpool2dFn | max_pool2d_forward, _backward, avg_pool2d_forward, _backward |
 | norm       | BatchNormFn                                 | batch_norm_forward, batch_norm_eval_forward, _backward |
 | softmax    | SoftmaxFn (softmax, log_softmax)            | softmax_forward, softmax_backward              |
 | loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn | cross_entropy_forward, _backward |

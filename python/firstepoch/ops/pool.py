@@ -1,60 +1,78 @@
-"""2-D max and average pooling (NCHW) on the C++ pooling kernels, forward and backward.
+"""Pooling (NCHW) on the C++ pooling kernels, forward and backward, and the layers built from them.
 
 max_pool2d:  y = max over each (dilated) window, padding counting as -inf; argmax keeps the flat index
-             (in the input plane) of each window's first maximum, and backward adds dy there.
-avg_pool2d:  y = mean over each window, padding counted as zeros (PyTorch's count_include_pad=True);
-             backward spreads dy / (kh * kw) over the window.
+             h*W + w (in the input plane) of each window's first maximum, and backward adds dy there.
+avg_pool2d:  y = sum over each window / its divisor (PyTorch's count_include_pad and divisor_override
+             rules); backward spreads dy / divisor over the window.
+Both take PyTorch's ceil_mode (the window count rounded up; the last window starts inside the input
+or its left padding and may overhang the padded input, where it is clipped).
+max_unpool2d: the partial inverse of max_pool2d: each value written at its index in a zero plane.
+adaptive_avg_pool2d / adaptive_max_pool2d: PyTorch's windows [floor(i*H/OH), ceil((i+1)*H/OH)); on the
+             kernels when the output divides the input (equal windows), else composites of recorded ops.
+max_pool1d / avg_pool1d: the 2-D ops on (N, C, 1, L).
+Every op takes unbatched input too ((C, H, W), or (C, L) for 1-D), as PyTorch.
 
 `_C` entries and their NumPy twins in `firstepoch.reference.pool`, the same names and argument order:
 `max_pool2d_forward`, `max_pool2d_backward`, `avg_pool2d_forward`, `avg_pool2d_backward`. The kernel
-checks the window (sizes, padding at most half the kernel, a window that fits); Python only works out
-the output shape to allocate.
+checks the window (sizes, padding at most half the kernel, an output of at least one element) with a
+ValueError (PyTorch: RuntimeError); Python only works out the output shape to allocate.
 """
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function
-from .conv import out_size, pair
-from .shape import GetItemGradFn
+from ..autograd.function import Context, Function, constant_like
+from .conv import pair
+from .shape import GetItemFn, GetItemGradFn
 
 
 def _pool_args(x_shape, kernel_size, stride, padding, dilation, name):
     if len(x_shape) != 4:
-        raise ValueError(f"{name}: input must be (N, C, H, W), got shape {x_shape}")
+        raise ValueError(f"{name}: input must be (N, C, H, W) or (C, H, W), got shape {x_shape}")
     k = pair(kernel_size, "kernel_size")
-    s = k if stride is None else pair(stride, "stride")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else pair(stride, "stride")
     p, d = pair(padding, "padding"), pair(dilation, "dilation")
     return k, s, p, d
 
 
-def _out_shape(x_shape, k, s, p, d):
+def pool_out_size(n, k, s, p, d, ceil_mode=False):
+    """Outputs along one axis (PyTorch's pooling_output_shape; the kernel checks the result is >= 1)."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _out_shape(x_shape, k, s, p, d, ceil_mode):
     N, C, H, W = x_shape
     if min(s) < 1:  # the kernel names the bad stride; no division by it here
         return N, C, 0, 0
-    return N, C, max(out_size(H, k[0], s[0], p[0], d[0]), 0), max(out_size(W, k[1], s[1], p[1], d[1]), 0)
+    return (N, C, max(pool_out_size(H, k[0], s[0], p[0], d[0], ceil_mode), 0),
+            max(pool_out_size(W, k[1], s[1], p[1], d[1], ceil_mode), 0))
 
 
 class MaxPool2dFn(Function):
+    """Called as MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, ceil_mode)."""
     kernel = "pool"
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1):
+    def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         k, s, p, d = _pool_args(x.shape, kernel_size, stride, padding, dilation, "max_pool2d")
         x = np.ascontiguousarray(x)
-        y = np.empty(_out_shape(x.shape, k, s, p, d), dtype=x.dtype)
+        y = np.empty(_out_shape(x.shape, k, s, p, d, ceil_mode), dtype=x.dtype)
         argmax = np.empty(y.shape, dtype=np.int64)
-        _C.max_pool2d_forward(x, y, argmax, k, s, p, d)
+        _C.max_pool2d_forward(x, y, argmax, k, s, p, d, bool(ceil_mode))
         ctx.save_for_backward(argmax)
-        ctx.args = (x.shape, k, s, p, d)
+        ctx.args = (x.shape, k, s, p, d, bool(ceil_mode))
         return y
 
     @staticmethod
     def backward(ctx, grad):
         (argmax,) = ctx.saved_tensors
-        shape, k, s, p, d = ctx.args
+        shape, k, s, p, d, ceil_mode = ctx.args
         dx = np.empty(shape, dtype=grad.dtype)  # the kernel overwrites every element
-        _C.max_pool2d_backward(np.ascontiguousarray(grad), argmax, dx, k, s, p, d)
-        return dx, None, None, None, None
+        _C.max_pool2d_backward(np.ascontiguousarray(grad), argmax, dx, k, s, p, d, ceil_mode)
+        return dx, None, None, None, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -65,52 +83,95 @@ class MaxPool2dFn(Function):
         a = argmax.reshape(planes, -1)
         keep = (a >= 0).reshape(-1)
         to = (np.arange(planes)[:, None] * hw + a).reshape(-1)[keep]
-        return _scatter_graph(grad, np.flatnonzero(keep), to, shape), None, None, None, None
+        return _scatter_graph(grad, np.flatnonzero(keep), to, shape), None, None, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
         x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64) * 0.01  # distinct: no ties
-        return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1}), ((x, (2, 3)), {"stride": 1, "dilation": (2, 1)})]
+        return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1}), ((x, (2, 3)), {"stride": 1, "dilation": (2, 1)}),
+                ((x, 2, None, 0, 1, True), {}), ((x, (3, 2), (2, 3), 1, 1, True), {})]
+
+
+class MaxPool2dIndicesFn(MaxPool2dFn):
+    """MaxPool2dFn that also hands out its argmax (return_indices): apply(x, kernel_size, stride,
+    padding, dilation, ceil_mode, box) appends the argmax array to the list box. The same op (its
+    backward and checks are MaxPool2dFn's)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, box):
+        y = MaxPool2dFn.forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode)
+        box.append(ctx.saved_tensors[0])
+        return y
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64) * 0.01  # distinct: no ties
+        return [((x, 3, 2, 1, 1, True, []), {})]
 
 
 class AvgPool2dFn(Function):
+    """Called as AvgPool2dFn.apply(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+    divisor_override). Average pooling is linear: its backward is AvgPool2dBackwardFn (the adjoint
+    kernel), whose own backward is this op again."""
     kernel = "pool"
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride=None, padding=0):
+    def forward(ctx, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                divisor_override=None):
         k, s, p, _ = _pool_args(x.shape, kernel_size, stride, padding, 1, "avg_pool2d")
         x = np.ascontiguousarray(x)
-        y = np.empty(_out_shape(x.shape, k, s, p, (1, 1)), dtype=x.dtype)
-        _C.avg_pool2d_forward(x, y, k, s, p)
-        ctx.args = (x.shape, k, s, p)
+        y = np.empty(_out_shape(x.shape, k, s, p, (1, 1), ceil_mode), dtype=x.dtype)
+        opts = (bool(ceil_mode), bool(count_include_pad), divisor_override)
+        _C.avg_pool2d_forward(x, y, k, s, p, *opts)
+        ctx.args = (x.shape, k, s, p, *opts)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        shape, k, s, p = ctx.args
-        dx = np.empty(shape, dtype=grad.dtype)  # the kernel overwrites every element
-        _C.avg_pool2d_backward(np.ascontiguousarray(grad), dx, k, s, p)
-        return dx, None, None, None
+        shape, k, s, p, *opts = ctx.args
+        return (AvgPool2dBackwardFn.forward(Context(), grad, shape, k, s, p, *opts),) + (None,) * 6
 
     @staticmethod
     def backward_graph(ctx, grad):
-        # backward adds dy / (kh * kw) to each input of the window (padding taking its share): a
-        # scatter-add over the (output, input) pairs of the windows
-        shape, k, s, p = ctx.args
-        N, C, H, W = shape
-        OH, OW = grad.shape[2:]
-        oh, ow, i, j = np.meshgrid(np.arange(OH), np.arange(OW), np.arange(k[0]), np.arange(k[1]), indexing="ij")
-        h, w = oh * s[0] + i - p[0], ow * s[1] + j - p[1]
-        inside = (h >= 0) & (h < H) & (w >= 0) & (w < W)
-        planes = np.arange(N * C)[:, None]
-        frm = (planes * (OH * OW) + (oh * OW + ow)[inside][None, :]).reshape(-1)
-        to = (planes * (H * W) + (h * W + w)[inside][None, :]).reshape(-1)
-        return _scatter_graph(grad / (k[0] * k[1]), frm, to, shape), None, None, None
+        return (AvgPool2dBackwardFn.apply(grad, *ctx.args),) + (None,) * 6
 
     @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((2, 3, 7, 6))
-        return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1})]
+        return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1}),
+                ((x, 3, 2, 1, True, False), {}), ((x, (2, 3), (2, 2), (1, 1), True, True), {}),
+                ((x, 2, 3, 1, True, True, 3), {})]
+
+
+class AvgPool2dBackwardFn(Function):
+    """dx of avg_pool2d (dy spread over the windows, each share dy / divisor), as an op of its own so
+    that create_graph works: AvgPool2dBackwardFn.apply(dy, x_shape, kernel_size, stride, padding,
+    ceil_mode, count_include_pad, divisor_override). Its backward is avg_pool2d (the adjoint)."""
+    kernel = "pool"
+
+    @staticmethod
+    def forward(ctx, grad, x_shape, k, s, p, ceil_mode=False, count_include_pad=True, divisor_override=None):
+        k, s, p, _ = _pool_args(x_shape, k, s, p, 1, "avg_pool2d_backward")
+        dx = np.empty(x_shape, dtype=grad.dtype)  # the kernel overwrites every element
+        opts = (bool(ceil_mode), bool(count_include_pad), divisor_override)
+        _C.avg_pool2d_backward(np.ascontiguousarray(grad), dx, k, s, p, *opts)
+        ctx.args = (k, s, p, *opts)
+        return dx
+
+    @staticmethod
+    def backward(ctx, grad):
+        k, s, p, *opts = ctx.args
+        return (AvgPool2dFn.forward(Context(), grad, k, s, p, *opts),) + (None,) * 7
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return (AvgPool2dFn.apply(grad, *ctx.args),) + (None,) * 7
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 3, 4, 3)), (2, 3, 7, 6), 3, 2, 1), {}),
+                ((rng.standard_normal((2, 3, 4, 4)), (2, 3, 7, 6), 3, 2, 1, True, False), {}),
+                ((rng.standard_normal((1, 2, 3, 3)), (1, 2, 5, 5), 2, 2, 0, True, True, 3), {})]
 
 
 def _scatter_graph(grad, frm, to, shape):
@@ -120,23 +181,222 @@ def _scatter_graph(grad, frm, to, shape):
     return GetItemGradFn.apply(picked, (int(np.prod(shape)),), (to,)).reshape(shape)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
-    """As torch.nn.functional.max_pool2d (without return_indices and ceil_mode)."""
-    return MaxPool2dFn.apply(input, kernel_size, stride, padding, dilation)
+class MaxUnpool2dFn(Function):
+    """y (N, C, OH, OW) zeros with x's values written at their flat plane indices (indices (N, C, H, W)
+    int64, as max_pool2d returns them); a repeated index keeps the last value written (PyTorch leaves
+    that unspecified). Called as MaxUnpool2dFn.apply(x, indices, (OH, OW)). Linear in x: backward
+    gathers dy at the indices."""
+
+    @staticmethod
+    def forward(ctx, x, indices, output_hw):
+        indices = np.asarray(indices)
+        if indices.dtype != np.int64:
+            raise TypeError(f"max_unpool2d: indices must be int64 (as max_pool2d returns them), got {indices.dtype}")
+        if indices.shape != x.shape:
+            raise ValueError(f"max_unpool2d: indices {indices.shape} must have the input's shape {x.shape}")
+        N, C = x.shape[:2]
+        OH, OW = output_hw
+        planes, L = N * C, OH * OW
+        idx = indices.reshape(planes, -1)
+        bad = (idx < 0) | (idx >= L)
+        if bad.any():
+            raise RuntimeError(f"max_unpool2d: Found an invalid max index: {idx[bad][0]} (output volumes are of "
+                               f"size {OH}x{OW})")
+        flat = (np.arange(planes)[:, None] * L + idx).reshape(-1)
+        y = np.zeros(planes * L, dtype=x.dtype)
+        y[flat] = x.reshape(-1)
+        ctx.flat, ctx.in_shape = flat, x.shape
+        return y.reshape(N, C, OH, OW)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(-1)[ctx.flat].reshape(ctx.in_shape), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return GetItemFn.apply(grad.reshape(-1), (ctx.flat,)).reshape(ctx.in_shape), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 3, 3, 2))
+        idx = np.stack([rng.permutation(7 * 5)[:6] for _ in range(6)]).reshape(2, 3, 3, 2)  # distinct per plane
+        return [((x, idx, (7, 5)), {})]
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    """As torch.nn.functional.avg_pool2d (count_include_pad=True, no ceil_mode)."""
-    return AvgPool2dFn.apply(input, kernel_size, stride, padding)
+def _batched(input, name, spatial=2):
+    """(input as a batch, whether it was unbatched): (C, H, W) becomes (1, C, H, W) (spatial=1: (C, L))."""
+    if input.ndim == spatial + 1:
+        return input.reshape((1,) + tuple(input.shape)), True
+    if input.ndim != spatial + 2:
+        want = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
+        raise ValueError(f"{name}: input must be {want}, got shape {tuple(input.shape)}")
+    return input, False
+
+
+def _unbatch(t, unbatched):
+    return t.reshape(tuple(t.shape[1:])) if unbatched else t
+
+
+def _index_tensor(argmax, like):
+    return type(like)._wrap(argmax, False)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """As torch.nn.functional.max_pool2d: (N, C, H, W) or (C, H, W); with return_indices, also the flat
+    index h*W + w (int64) of each window's maximum (the first in raster order on ties). A window that
+    sees only padding gives -inf and index -1."""
+    x, unbatched = _batched(input, "max_pool2d")
+    if not return_indices:
+        return _unbatch(MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode)), unbatched)
+    box = []
+    y = MaxPool2dIndicesFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode), box)
+    return _unbatch(y, unbatched), _unbatch(_index_tensor(box[0], y), unbatched)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """As torch.nn.functional.avg_pool2d: (N, C, H, W) or (C, H, W), PyTorch's divisor rules."""
+    x, unbatched = _batched(input, "avg_pool2d")
+    return _unbatch(AvgPool2dFn.apply(x, kernel_size, stride, padding, bool(ceil_mode), bool(count_include_pad),
+                                      divisor_override), unbatched)
+
+
+def _single(v, name):
+    t = (v,) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) != 1 or not isinstance(t[0], (int, np.integer)):
+        raise ValueError(f"{name} must be an int or a tuple of one int, got {v!r}")
+    return int(t[0])
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """As torch.nn.functional.max_pool1d: (N, C, L) or (C, L), max_pool2d over (N, C, 1, L); indices
+    are positions along L."""
+    x, unbatched = _batched(input, "max_pool1d", spatial=1)
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _single(stride, "stride")
+    out = max_pool2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), (1, k), (1, s),
+                     (0, _single(padding, "padding")), (1, _single(dilation, "dilation")), ceil_mode, return_indices)
+    drop = (lambda t: t.reshape(tuple(t.shape[1:2]) + tuple(t.shape[3:]))) if unbatched else \
+        (lambda t: t.reshape(t.shape[0], t.shape[1], t.shape[3]))
+    return (drop(out[0]), drop(out[1])) if return_indices else drop(out)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """As torch.nn.functional.avg_pool1d: (N, C, L) or (C, L), avg_pool2d over (N, C, 1, L)."""
+    x, unbatched = _batched(input, "avg_pool1d", spatial=1)
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _single(stride, "stride")
+    y = avg_pool2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), (1, k), (1, s), (0, _single(padding, "padding")),
+                   ceil_mode, count_include_pad)
+    return y.reshape(tuple(y.shape[1:2]) + tuple(y.shape[3:])) if unbatched else y.reshape(y.shape[0], y.shape[1], y.shape[3])
+
+
+def unpool_output_size(in_hw, k, s, p, output_size):
+    """max_unpool2d's output (OH, OW): (H - 1) * stride - 2 * padding + kernel_size, or output_size
+    (2 or 4 entries) when it lies strictly within one stride of that (PyTorch's rule and ValueError)."""
+    default = [(n - 1) * s_ - 2 * p_ + k_ for n, k_, s_, p_ in zip(in_hw, k, s, p)]
+    if output_size is None:
+        out = default
+    else:
+        out = list(output_size)
+        if len(out) == 4:
+            out = out[2:]
+        if len(out) != 2:
+            raise ValueError(f"output_size should be a sequence containing 2 or 4 elements, but it has a length of "
+                             f"'{len(out)}'")
+        for d in range(2):
+            lo, hi = default[d] - s[d], default[d] + s[d]
+            if not lo < out[d] < hi:
+                raise ValueError(f'invalid output_size "{tuple(out)}" (dim {d} must be between {lo} and {hi})')
+    for d in range(2):
+        if out[d] < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={out[d]}")
+    return int(out[0]), int(out[1])
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """As torch.nn.functional.max_unpool2d: (N, C, H, W) or (C, H, W) values written at their indices
+    (from max_pool2d(return_indices=True)) in zero planes of output_size; differentiable in input."""
+    x, unbatched = _batched(input, "max_unpool2d")
+    idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
+    if unbatched:
+        idx = idx.reshape((1,) + idx.shape)
+    k = pair(kernel_size, "kernel_size")
+    s = k if stride is None else pair(stride, "stride")
+    hw = unpool_output_size(tuple(x.shape[2:]), k, s, pair(padding, "padding"), output_size)
+    return _unbatch(MaxUnpool2dFn.apply(x, idx, hw), unbatched)
+
+
+def _adaptive_size(output_size, hw, name):
+    t = (output_size, output_size) if output_size is None or isinstance(output_size, (int, np.integer)) \
+        else tuple(output_size)
+    if len(t) != 2:
+        raise ValueError(f"{name}: output_size must be an int or a pair (None keeps the input's size), got "
+                         f"{output_size!r}")
+    out = tuple(int(n if o is None else o) for o, n in zip(t, hw))
+    if min(out) < 0:
+        raise ValueError(f"{name}: output_size must be >= 0, got {output_size!r}")
+    return out
+
+
+def _adaptive_windows(n, out):
+    """PyTorch's adaptive windows along one axis: starts floor(i*n/out), ends ceil((i+1)*n/out)."""
+    i = np.arange(out)
+    return (i * n) // out, -((-(i + 1) * n) // out)
 
 
 def adaptive_avg_pool2d(input, output_size=1):
-    """Average pooling to a fixed output size; output_size 1 (global average pooling) and sizes that
-    divide the input evenly are supported."""
-    oh, ow = pair(output_size, "output_size")
-    H, W = input.shape[-2:]
-    if (oh, ow) == (1, 1):
-        return input.mean(dim=(2, 3), keepdim=True)
-    if H % oh or W % ow:
-        raise ValueError(f"adaptive_avg_pool2d: output_size {(oh, ow)} must divide the input size {(H, W)}")
-    return avg_pool2d(input, (H // oh, W // ow))
+    """As torch.nn.functional.adaptive_avg_pool2d, any output size (None entries keep the input's):
+    global pooling is a mean, equal windows are avg_pool2d, other sizes y = A_h @ x @ A_w^T with
+    A (out, in) holding 1/size on each window (recorded matmuls; the result's rounding differs from
+    PyTorch's sum / (rows * columns) in the last bits)."""
+    x, unbatched = _batched(input, "adaptive_avg_pool2d")
+    H, W = x.shape[2:]
+    oh, ow = _adaptive_size(output_size, (H, W), "adaptive_avg_pool2d")
+    if (oh, ow) == (1, 1) and H * W > 0:
+        y = x.mean(dim=(2, 3), keepdim=True)
+    elif oh and ow and H % oh == 0 and W % ow == 0:
+        y = avg_pool2d(x, (H // oh, W // ow))
+    else:
+        mats = []
+        for n, o in ((H, oh), (W, ow)):
+            a, b = _adaptive_windows(n, o)
+            cols = np.arange(n)
+            m = ((cols >= a[:, None]) & (cols < b[:, None])) / np.maximum(b - a, 1)[:, None]
+            mats.append(constant_like(m.astype(x.dtype), x))
+        # columns, then rows, each one 2-D product
+        N, C = x.shape[:2]
+        t = (x.reshape(N * C * H, W) @ mats[1].transpose(0, 1)).reshape(N * C, H, ow).transpose(1, 2)
+        y = (t.reshape(N * C * ow, H) @ mats[0].transpose(0, 1)).reshape(N, C, ow, oh).transpose(2, 3)
+    return _unbatch(y, unbatched)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """As torch.nn.functional.adaptive_max_pool2d, any output size: equal windows are max_pool2d; other
+    sizes gather each window (padded to the largest by repeating its last row/column, which changes
+    neither the maximum nor the first one's index) and take its first maximum in raster order; the
+    values are recorded as indexing of x (gradient to the maximum)."""
+    x, unbatched = _batched(input, "adaptive_max_pool2d")
+    N, C, H, W = x.shape
+    oh, ow = _adaptive_size(output_size, (H, W), "adaptive_max_pool2d")
+    if oh and ow and H % oh == 0 and W % ow == 0:
+        out = max_pool2d(x, (H // oh, W // ow), return_indices=return_indices)
+        return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
+    if H * W == 0 and oh * ow > 0:
+        raise ValueError(f"adaptive_max_pool2d: input of shape {tuple(input.shape)} is empty")
+    idx = []
+    for n, o in ((H, oh), (W, ow)):
+        a, b = _adaptive_windows(n, o)
+        k = int((b - a).max()) if o else 0
+        idx.append(np.minimum(a[:, None] + np.arange(k)[None, :], b[:, None] - 1))  # (o, k), last repeated
+    rows, cols = idx
+    flat = (rows[:, None, :, None] * W + cols[None, :, None, :]).reshape(oh, ow, -1)  # (oh, ow, kh*kw)
+    data = x._data.reshape(N * C, H * W)
+    first = np.argmax(data[:, flat], axis=-1) if flat.size else np.zeros((N * C, oh, ow), np.int64)
+    chosen = np.take_along_axis(flat[None], first[..., None], -1)[..., 0] if flat.size else first
+    glob = (np.arange(N * C)[:, None, None] * (H * W) + chosen).reshape(-1)
+    y = x.reshape(-1)[glob].reshape(N, C, oh, ow)
+    if not return_indices:
+        return _unbatch(y, unbatched)
+    return _unbatch(y, unbatched), _unbatch(_index_tensor(chosen.reshape(N, C, oh, ow).astype(np.int64), y), unbatched)

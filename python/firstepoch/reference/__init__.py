@@ -12,7 +12,7 @@ what the kernel writes) and the ops:
 | reduce.py     | sum_forward, mean_forward, ... and their _backward                             |
 | linalg.py     | gemm (_C.gemm), matmul (ops.linalg.matmul)                                     |
 | conv.py       | conv2d_forward, conv2d_backward, im2col, col2im                                |
-| pool.py       | max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward |
+| pool.py       | max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward (ceil_mode, divisors: pool_out_size, avg_divisors) |
 | norm.py       | batch_norm_forward, batch_norm_eval_forward, batch_norm_backward               |
 | softmax.py    | softmax_forward, softmax_backward (log=True: log_softmax), log_softmax_forward / _backward |
 | loss.py       | cross_entropy_forward, cross_entropy_backward, cross_entropy (reduced), nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward, binary_cross_entropy_forward, smooth_l1_loss_forward, huber_loss_forward, kl_div_forward, cosine_similarity, triplet_margin_loss, cross_entropy_probabilities |
