@@ -244,7 +244,9 @@ def test_output_aliasing_and_readonly_rejected():
 def test_matmul_matches_numpy(rng, dtype):
     cases = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 3, 4), (4, 5)),
              ((3, 4), (2, 4, 5)), ((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (6, 4, 5)), ((0, 3), (3, 2)),
-             ((2, 1, 3, 4), (1, 5, 4, 2))]
+             ((2, 1, 3, 4), (1, 5, 4, 2)),
+             # batch axes that are all 1 (they raised ValueError: a 2-D product into a 3-D result)
+             ((1, 5, 4), (1, 4, 3)), ((1, 1, 5, 4), (4, 3)), ((3, 5), (1, 1, 5, 4)), ((1, 4), (1, 4, 3))]
     for sa, sb in cases:
         a, b = make(rng, sa, dtype), make(rng, sb, dtype)
         got = matmul(a, b)

@@ -150,6 +150,9 @@ def _gemm_broadcast(a, b, res, batch, copy):
         else:
             ops = None
             break
+    if ops is not None and ops[0].ndim == 2 and ops[1].ndim == 2:  # every batch axis is 1: one product
+        _C.gemm(ops[0], ops[1], res[(0,) * len(batch)], trans_a=ta, trans_b=tb)
+        return
     r3 = _as_batch3(res, nb) if _single_stride(res) else None
     if ops is not None and r3 is not None:
         _C.gemm(ops[0], ops[1], r3, trans_a=ta, trans_b=tb)
