@@ -409,3 +409,29 @@ def test_binding_names_bad_arguments():
     with pytest.raises(ValueError, match=r"dgamma must have shape \(6,\) \(one per channel\)"):
         _C.group_norm_backward(x3, x3, 3, None, np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32), None,
                                np.empty(5, np.float32), None)
+
+
+@pytest.mark.torch_parity
+@pytest.mark.parametrize("kwargs", [dict(bias=False), dict(affine=False, track_running_stats=False, momentum=None),
+                                    dict()])
+def test_batch_norm_bias_argument_and_repr_match_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.BatchNorm2d(3, **kwargs), torch.nn.BatchNorm2d(3, **kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    if ours.weight is not None:
+        w = rng.standard_normal(3).astype(np.float32)
+        ours.weight.data.copy_(fe.tensor(w))
+        with torch.no_grad():
+            theirs.weight.copy_(torch.from_numpy(w))
+    xo, xt = fe.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for _ in range(2):  # the counter and running statistics over two batches
+        yo, yt = ours(xo), theirs(xt)
+    np.testing.assert_allclose(yo.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
+    (yo * yo).sum().backward()
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    for name, t in theirs.state_dict().items():
+        np.testing.assert_allclose(np.asarray(ours.state_dict()[name]), t.numpy(), rtol=1e-5, atol=1e-6)

@@ -519,3 +519,21 @@ def test_top_level_functions_are_the_tensor_methods():
     np.testing.assert_array_equal(fe.logical_not(b).numpy(), ~b.numpy())
     with pytest.raises(TypeError, match=r"sin\(\): argument 'input'"):
         fe.sin([1.0, 2.0])
+
+
+LAYER_FACTORIES = [("Linear", (3, 4)), ("Conv1d", (2, 3, 3)), ("Conv2d", (2, 3, 3)), ("ConvTranspose1d", (2, 3, 3)),
+                   ("ConvTranspose2d", (2, 3, 3)), ("BatchNorm1d", (3,)), ("BatchNorm2d", (3,)), ("LayerNorm", (3,)),
+                   ("GroupNorm", (1, 3)), ("Embedding", (5, 3)), ("PReLU", ()), ("RNN", (2, 3)), ("LSTM", (2, 3)),
+                   ("GRU", (2, 3)), ("RNNCell", (2, 3)), ("LSTMCell", (2, 3)), ("GRUCell", (2, 3))]
+
+
+@pytest.mark.parametrize("name,args", LAYER_FACTORIES)
+def test_layers_take_torchs_factory_arguments(name, args):
+    """device= and dtype= as torch's layers take them: dtype=None is the default float32 (it was float64,
+    np.dtype(None)), device "cpu" or fe.device("cpu"); another device raises."""
+    cls = getattr(fe.nn, name)
+    assert all(p.dtype == np.float32 for p in cls(*args, device=None, dtype=None).parameters())
+    assert all(p.dtype == np.float64 for p in cls(*args, device=fe.device("cpu"), dtype=fe.float64).parameters())
+    assert all(p.dtype == np.float32 for p in cls(*args, device="cpu").parameters())
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cls(*args, device="cuda")

@@ -7,7 +7,7 @@ from ..ops import conv as _conv
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pair
 from ..ops.pad import pad
 from . import init
-from .module import Module, Parameter
+from .module import factory_dtype, Module, Parameter
 
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -53,7 +53,8 @@ class Conv2d(Module):
     padding, as torch). Input (N, C, H, W) or unbatched (C, H, W)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=np.float32):
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
         kh, kw = pair(kernel_size, "kernel_size")
         _check_common("Conv2d", in_channels, out_channels, (kh, kw), groups, padding, padding_mode)
@@ -97,7 +98,8 @@ class Conv1d(Module):
     """As torch.nn.Conv1d over (N, C, L) or unbatched (C, L); padding and padding_mode as Conv2d."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", dtype=np.float32):
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
         k = _conv._single(kernel_size, "kernel_size")
         _check_common("Conv1d", in_channels, out_channels, (k,), groups, padding, padding_mode)
@@ -127,7 +129,8 @@ class ConvTranspose2d(Module):
     unbatched (C, H, W)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
         kh, kw = pair(kernel_size, "kernel_size")
         if isinstance(padding, str):
@@ -189,7 +192,8 @@ class ConvTranspose1d(ConvTranspose2d):
     out_channels/groups, k); a ConvTranspose2d over (N, C, 1, L)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", dtype=np.float32):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         if padding_mode != "zeros":
             raise ValueError('Only "zeros" padding mode is supported for ConvTranspose1d')
         one = {n: (_conv._single(v, n),) for n, v in (("kernel_size", kernel_size), ("stride", stride),
@@ -197,7 +201,7 @@ class ConvTranspose1d(ConvTranspose2d):
                                                       ("dilation", dilation))}
         super().__init__(in_channels, out_channels, (1,) + one["kernel_size"], (1,) + one["stride"],
                          (0,) + one["padding"], (0,) + one["output_padding"], groups, bias, (1,) + one["dilation"],
-                         padding_mode, dtype)
+                         padding_mode, dtype=dtype)
         self.kernel_size, self.stride, self.padding = one["kernel_size"], one["stride"], one["padding"]
         self.output_padding, self.dilation = one["output_padding"], one["dilation"]
         # PyTorch's layout (in, out/groups, k): the 2-D layer's weight without its height-1 axis

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..ops import linalg as _linalg
 from . import init
-from .module import Module, Parameter
+from .module import factory_dtype, Module, Parameter
 
 
 class Identity(Module):
@@ -23,7 +23,8 @@ class Linear(Module):
     """y = x @ W.T + b, W (out_features, in_features) as in PyTorch, initialised as PyTorch does:
     W ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), b ~ U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features, out_features, bias=True, dtype=np.float32):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
         if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"Linear: dtype must be float32 or float64, got {np.dtype(dtype)}")

@@ -3,7 +3,15 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .._device import check_device
 from ..tensor import Tensor
+
+
+def factory_dtype(who, device, dtype):
+    """The dtype of a layer's parameters from torch's factory arguments: device None or "cpu" (another
+    device raises: firstepoch is CPU-only), dtype None meaning the default float32, as torch."""
+    check_device(device, who)
+    return np.float32 if dtype is None else dtype
 
 
 class Parameter(Tensor):

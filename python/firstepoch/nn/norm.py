@@ -4,22 +4,25 @@ import numbers
 
 import numpy as np
 
+from .._device import check_device
+from ..autograd.function import bump_version
 from ..ops.norm import BatchNormFn, group_norm, layer_norm
-from .module import Module, Parameter
+from .module import factory_dtype, Module, Parameter
 
 
 class _BatchNorm(Module):
     expected_dims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 dtype=np.float32):
+                 device=None, dtype=None, *, bias=True):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
         if num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_features, dtype)) if affine and bias else None
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype))
@@ -37,7 +40,9 @@ class _BatchNorm(Module):
         rv = self.running_var if self.track_running_stats else None
         factor = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
+            counter = self.num_batches_tracked  # (its array in place: a Tensor op costs microseconds a batch)
+            counter._data += 1
+            bump_version(counter)
             if self.momentum is None:  # as torch: the cumulative moving average of the batches' statistics
                 factor = 1.0 / float(self.num_batches_tracked)
         # training: batch statistics, running ones updated; evaluation: the running statistics
@@ -45,7 +50,8 @@ class _BatchNorm(Module):
                                  self.eps)
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -65,11 +71,6 @@ def _check_dtype(name, dtype):
     return dtype
 
 
-def _check_device(name, device):
-    if device is not None and str(device) != "cpu":
-        raise RuntimeError(f"{name}: firstepoch runs on the CPU only, got device={device!r}")
-
-
 class LayerNorm(Module):
     """As torch.nn.LayerNorm: normalises over the last len(normalized_shape) dims of the input, then
     weight * xhat + bias (weight ones, bias zeros, each of shape normalized_shape; bias=False or
@@ -77,7 +78,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        _check_device("LayerNorm", device)
+        check_device(device, "LayerNorm")
         dtype = _check_dtype("LayerNorm", dtype)
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -112,7 +113,7 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
-        _check_device("GroupNorm", device)
+        check_device(device, "GroupNorm")
         dtype = _check_dtype("GroupNorm", dtype)
         if num_groups == 0:
             raise ZeroDivisionError("integer modulo by zero")  # as PyTorch

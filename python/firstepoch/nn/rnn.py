@@ -14,7 +14,7 @@ from ..ops.dropout import dropout
 from ..ops.rnn import MODES, packed_slices, rnn
 from ..tensor import Tensor, cat, stack, zeros
 from . import init
-from .module import Module, Parameter
+from .module import factory_dtype, Module, Parameter
 
 
 def _check_dtype(dtype, who):
@@ -159,7 +159,8 @@ class RNN(RNNBase):
     -> (output (T, N, D*H) or (N, T, D*H) batch_first, h_n (D*num_layers, N, H))."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=np.float32):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias, batch_first, dropout,
@@ -172,7 +173,8 @@ class LSTM(RNNBase):
     -> (output, (h_n, c_n)), shapes as in RNN."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=np.float32):
+                 bidirectional=False, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
 
 
@@ -181,7 +183,8 @@ class GRU(RNNBase):
     forward(input, h_0=None) -> (output, h_n), shapes as in RNN."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=np.float32):
+                 bidirectional=False, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
 
 
@@ -253,7 +256,8 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or ReLU). forward(input (N, I) or (I,), hx=None) -> h'."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__("rnn_" + nonlinearity, input_size, hidden_size, bias, dtype)
@@ -267,7 +271,8 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """forward(input, (h, c)=None) -> (h', c'): gates i, f, g, o; c' = f*c + i*g, h' = o*tanh(c')."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__("lstm", input_size, hidden_size, bias, dtype)
 
     def forward(self, input, hx=None):
@@ -279,7 +284,8 @@ class GRUCell(RNNCellBase):
     """forward(input, hx=None) -> h': r, z, n gates; n = tanh(W_in x + b_in + r*(W_hn h + b_hn)),
     h' = (1-z)*n + z*h."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__("gru", input_size, hidden_size, bias, dtype)
 
     def forward(self, input, hx=None):
