@@ -8,6 +8,8 @@ from ..ops.norm import batch_norm  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
+# interpolation (issue 17)
+from ..ops.interp import interpolate  # noqa: F401,E402
 
 
 # The pointwise activations are the Tensor methods themselves (F.relu(x) is x.relu()): one definition,
