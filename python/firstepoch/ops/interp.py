@@ -21,7 +21,8 @@ _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "a
 
 class Interpolate2dFn(Function):
     """x (N, C, H, W) -> (N, C, OH, OW). mode: 'nearest', 'nearest-exact', 'nearest-1d' (PyTorch's
-    1-D nearest, without the out == in, 2 * in shortcuts) or 'linear' (separable bilinear); scale_h, scale_w: the scale_factor given to interpolate (PyTorch's coordinates use
+    1-D nearest, without the out == in, 2 * in shortcuts) or 'linear' (separable bilinear);
+    scale_h, scale_w: the scale_factor given to interpolate (PyTorch's coordinates use
     1 / scale_factor then), or 0."""
     kernel = "interp"
 
@@ -86,7 +87,7 @@ def _interp_backward(dy, input_size, mode, align_corners, scale_h, scale_w):
 
 
 def _is_integer(v):
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) or (isinstance(v, np.integer))
+    return isinstance(v, (numbers.Integral, np.integer))
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -114,10 +115,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if size is not None:
         if isinstance(size, (list, tuple)):
             if len(size) != dim:
-                raise ValueError("Input and output must have the same number of spatial dimensions, but got input "
-                                 f"with spatial dimensions of {list(input.shape[2:])} and output size of {size}. Please "
-                                 "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
-                                 "...,oK) format.")
+                raise ValueError("Input and output must have the same number of spatial dimensions, but got "
+                                 f"input with spatial dimensions of {list(input.shape[2:])} and output size of {size}. "
+                                 "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                                 "(o1, o2, ...,oK) format.")
             if not all(_is_integer(v) for v in size):
                 raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, "
                                 f"int], but got size with types {[type(v) for v in size]}")
@@ -167,9 +168,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         names = ("H", "W")[-dim:]
         got_in = ", ".join(f"{n}: {v}" for n, v in zip(names, in_size))
         got_out = ", ".join(f"{n}: {v}" for n, v in zip(names, output_size))
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({got_in}) output ({got_out})")
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({got_in}) "
+                           f"output ({got_out})")
     if input.shape[0] != 0 and math.prod(input.shape[1:]) == 0:
-        raise RuntimeError(f"Non-empty {input.ndim}D data tensor expected but got a tensor with sizes {list(input.shape)}")
+        raise RuntimeError(f"Non-empty {input.ndim}D data tensor expected but got a tensor with sizes "
+                           f"{list(input.shape)}")
     kernel_mode = "linear" if mode in ("linear", "bilinear") else mode
     if dim == 1 and mode == "nearest":
         kernel_mode = "nearest-1d"  # PyTorch's 1-D forward skips the out == in, 2 * in shortcuts
