@@ -316,3 +316,16 @@ def test_binding_checks():
     with pytest.raises(ValueError, match="dx"):
         _C.interpolate2d_backward(np.zeros((2, 3, 6, 7), np.float32), np.zeros((2, 3, 4), np.float32), "linear",
                                   False, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "nearest-1d", "linear"])
+def test_extreme_scale_factors_stay_inside(isa, rng, mode):
+    """A scale factor given straight to _C that makes the coordinates huge, infinite or NaN (1e-30,
+    5e-324, NaN, inf) reads only inputs of the plane: every output is one of the row's values or a mix
+    of two, never garbage, and the backward conserves the sum of dy."""
+    x = rng.standard_normal((1, 2, 3, 4))
+    dy = rng.standard_normal((1, 2, 5, 6))
+    for sc in (1e-30, 5e-324, float("nan"), float("inf"), 1e30):
+        y, dx = run_c(x, (5, 6), mode, False, sc, sc, dy=dy)
+        assert np.isfinite(y).all() and np.abs(y).max() <= np.abs(x).max() + 1e-12, sc
+        np.testing.assert_allclose(dx.sum(axis=(2, 3)), dy.sum(axis=(2, 3)), rtol=1e-12, atol=1e-12)

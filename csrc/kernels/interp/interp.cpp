@@ -16,6 +16,14 @@ namespace fe {
 namespace interp {
 namespace {
 
+// min(floor(src), in - 1) for src >= 0, compared before the conversion: a huge or NaN coordinate (a
+// tiny scale_factor given straight to _C) would make the float-to-integer conversion undefined.
+template <class S>
+int64_t clamped_floor(S src, int64_t in) {
+  const S f = std::floor(src);
+  return f < static_cast<S>(in - 1) ? static_cast<int64_t>(f) : in - 1;
+}
+
 // PyTorch's compute_scales_value: 1 / scale_factor when one was given, else in / out (in type S).
 template <class S>
 S scale_value(double scale, int64_t in, int64_t out) {
@@ -31,7 +39,7 @@ int64_t nearest_index(int64_t o, int64_t in, int64_t out, double scale, bool exa
   const float s = scale_value<float>(scale, in, out);
   const float src = exact ? static_cast<float>((static_cast<double>(o) + 0.5) * static_cast<double>(s))
                           : static_cast<float>(o) * s;
-  return std::min(static_cast<int64_t>(std::floor(src)), in - 1);
+  return clamped_floor(src, in);
 }
 
 void nearest_table(int64_t in, int64_t out, double scale, Mode mode, int64_t* idx) {
@@ -58,7 +66,7 @@ void linear_table(int64_t in, int64_t out, bool align_corners, double scale, int
     // builds (GCC's default), which decides the last bit of the weight: the same here
     T src = align_corners ? ratio * static_cast<T>(o) : std::fma(ratio, static_cast<T>(o) + T(0.5), T(-0.5));
     if (!align_corners && src < T(0)) src = T(0);
-    const int64_t f = std::min(static_cast<int64_t>(std::floor(src)), in - 1);
+    const int64_t f = clamped_floor(src, in);
     const T lam = std::min(std::max(src - static_cast<T>(f), T(0)), T(1));
     i0[o] = f;
     i1[o] = f + (f < in - 1 ? 1 : 0);
