@@ -31,7 +31,7 @@ def nearest_indices(size_in, size_out, scale, exact=False, shortcuts=True):
         src = ((o + 0.5) * np.float64(s)).astype(np.float32)   # computed in double, rounded to float
     else:
         src = o.astype(np.float32) * s
-    return np.minimum(np.floor(src).astype(np.int64), size_in - 1)
+    return np.minimum(np.floor(src), size_in - 1).astype(np.int64)   # clamped before the cast (huge src)
 
 
 def linear_weights(size_in, size_out, align_corners, scale, dtype):
@@ -51,7 +51,7 @@ def linear_weights(size_in, size_out, align_corners, scale, dtype):
         wide = np.float64 if t is np.float32 else np.longdouble
         src = (wide(ratio) * (of.astype(wide) + wide(0.5)) - wide(0.5)).astype(dtype)
         src = np.maximum(src, t(0))                                  # never left of the first input
-    i0 = np.minimum(np.floor(src).astype(np.int64), size_in - 1)
+    i0 = np.minimum(np.floor(src), size_in - 1).astype(np.int64)
     l1 = np.clip(src - i0.astype(dtype), t(0), t(1))
     i1 = np.where(i0 < size_in - 1, i0 + 1, i0)
     return i0, i1, (t(1) - l1).astype(dtype), l1.astype(dtype)
