@@ -70,6 +70,7 @@ FE_FAMILY(norm::Kernels)
 FE_FAMILY(optim::Kernels)
 FE_FAMILY(rnn::Kernels)
 FE_FAMILY(softmax::Kernels)
+FE_FAMILY(interp::Kernels)
 #undef FE_FAMILY
 
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {

@@ -9,6 +9,7 @@
 #include "kernels/conv/direct.h"
 #include "kernels/conv/winograd.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/interp/interp.h"
 #include "kernels/norm/norm.h"
 #include "kernels/optim/optim.h"
 #include "kernels/pool/pool.h"

@@ -754,6 +754,54 @@ def test_fuzz_avg_pool2d_backward(draw):
             close(A["dx"], want, dt, k[0] * k[1], np.abs(want) + np.max(np.abs(dy), initial=0))
 
 
+# ---- interpolation ----------------------------------------------------------------------------------
+
+
+from firstepoch.reference import interp as ref_interp  # noqa: E402
+
+INTERP_MODES = ("nearest", "nearest-exact", "nearest-1d", "linear")
+
+
+def interp_draw(draw):
+    """An ISA level, a thread count, sizes (0 included: invalid for H, W, OH, OW), a mode (sometimes an
+    unknown one, or align_corners with a nearest mode) and scale factors (0: none; tiny, NaN and negative
+    ones included), and whether the call is valid."""
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    N, C, H, W, OH, OW = draw(dims(6, big=False))
+    mode = draw(st.sampled_from(INTERP_MODES + ("bicubic",)))
+    ac = draw(st.booleans()) if mode == "linear" or draw(st.integers(0, 5)) == 0 else False
+    sh, sw = (draw(st.sampled_from([0.0, 0.0, 2.0, 1.7, 0.5, -1.0, 1e-30, float("nan")])) for _ in range(2))
+    valid = min(H, W, OH, OW) >= 1 and mode in INTERP_MODES and not (ac and mode != "linear")
+    return dt, N, C, H, W, OH, OW, mode, ac, sh, sw, valid
+
+
+@strategy("interpolate2d_forward")
+def test_fuzz_interpolate2d_forward(draw):
+    dt, N, C, H, W, OH, OW, mode, ac, sh, sw, valid = interp_draw(draw)
+    c, A = poisoned_case(draw, {"x": ((N, C, H, W), dt), "y": ((N, C, OH, OW), dt)}, ("y",))
+    if run_geometry_case("interpolate2d_forward", c, _C.interpolate2d_forward, (A["x"], A["y"], mode, ac, sh, sw),
+                         ("y",), valid):
+        if c.finite and not c.aliased() and abs(sh) < 1e10 and abs(sw) < 1e10 and sh == sh and sw == sw:
+            x = f64(c.before["x"])
+            want = ref_interp.interpolate2d_forward(x, (OH, OW), mode, ac, max(sh, 0.0), max(sw, 0.0))
+            close(A["y"], want, dt, 4, np.zeros_like(want) + np.max(np.abs(x), initial=0))
+
+
+@strategy("interpolate2d_backward")
+def test_fuzz_interpolate2d_backward(draw):
+    dt, N, C, H, W, OH, OW, mode, ac, sh, sw, valid = interp_draw(draw)
+    c = Case(draw, {"dy": ((N, C, OH, OW), dt), "dx": ((N, C, H, W), dt)}, outputs=("dx",))
+    A = c.arrays
+    if run_geometry_case("interpolate2d_backward", c, _C.interpolate2d_backward, (A["dy"], A["dx"], mode, ac, sh, sw),
+                         ("dx",), valid):
+        if c.finite and not c.aliased() and abs(sh) < 1e10 and abs(sw) < 1e10 and sh == sh and sw == sw:
+            dy = f64(c.before["dy"])
+            want = ref_interp.interpolate2d_backward(dy, (N, C, H, W), mode, ac, max(sh, 0.0), max(sw, 0.0))
+            k = OH * OW // max(H * W, 1) + 4
+            close(A["dx"], want, dt, k, np.abs(want) + np.sum(np.abs(dy), axis=(2, 3), keepdims=True))
+
+
 # ---- batch norm ----------------------------------------------------------------------------------------
 
 

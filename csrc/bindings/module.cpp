@@ -51,6 +51,7 @@ void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
+void bind_interp(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -88,4 +89,5 @@ PYBIND11_MODULE(_C, m) {
   bind_pool(m);
   bind_norm(m);
   bind_rnn(m);
+  bind_interp(m);
 }

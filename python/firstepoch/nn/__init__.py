@@ -15,6 +15,7 @@ from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, HuberLoss,
                    KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss, PairwiseDistance, SmoothL1Loss,
                    TripletMarginLoss)
+from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh",
            "Softplus", "GELU", "Softmax", "LogSoftmax", "Dropout", "Embedding", "Flatten", "CrossEntropyLoss",
@@ -25,4 +26,5 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "L
            "CosineSimilarity", "PairwiseDistance", "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss",
            "LayerNorm", "GroupNorm", "ELU", "SELU", "SiLU", "Mish", "Hardtanh", "ReLU6", "Softsign", "PReLU",
            "Hardsigmoid", "Hardswish", "Dropout2d", "AlphaDropout", "MaxPool1d", "AvgPool1d", "MaxUnpool2d",
-           "AdaptiveMaxPool2d"]
+           "AdaptiveMaxPool2d",
+           "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
