@@ -5,22 +5,24 @@ by side, on NumPy arrays, each with its gradcheck cases), the array-level helper
 kernels, and the functional forms nn.functional exports. firstepoch.reference/<family>.py has the same
 ops in plain NumPy, with the same names and argument order.
 
-Read in this order: elementwise, shape, reduce (pure NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pool, norm,
-softmax, loss, rnn, dropout, embedding, optim.
+Read in this order: elementwise, shape, reduce (pure NumPy), then linalg (matmul, linear: the GEMM every layer
+builds on), conv, pad, pool, interp, norm, softmax, loss, rnn, dropout, embedding, optim.
 
 | family     | Functions                                   | `_C` entries                                   |
 | ---------- | ------------------------------------------- | ---------------------------------------------- |
-| elementwise | AddFn, MulFn, ..., ReLUFn, SigmoidFn, ... (NumPy)      | (NumPy)                                        |
+| elementwise | AddFn, MulFn, ..., ReLUFn, SigmoidFn, ELUFn, SiluFn, PreluFn, ... (NumPy) | (NumPy)                          |
 | shape      | ReshapeFn, PermuteFn, IndexFn, ... (NumPy)   | (NumPy)                                        |
 | reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
 | linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |
-| conv       | Conv2dFn                                    | conv2d_forward, conv2d_backward                |
-| pool       | MaxPool2dFn, AvgPool2dFn, AvgPool2dBackwardFn, MaxUnpool2dFn | max_pool2d_forward, _backward, avg_pool2d_forward, _backward |
-| norm       | BatchNormFn                                 | batch_norm_forward, batch_norm_eval_forward, _backward |
+| conv       | Conv2dFn, ConvTranspose2dFn, ConvInputGradFn, ConvWeightGradFn | conv2d_forward, conv2d_backward, conv2d_backward_bias |
+| pad        | PadFn, PadGradFn (NumPy)                    | (NumPy)                                        |
+| interp     | Interpolate2dFn, Interpolate2dBackwardFn    | interpolate2d_forward, interpolate2d_backward  |
+| pool       | MaxPool2dFn, MaxPool2dIndicesFn, AvgPool2dFn, AvgPool2dBackwardFn, MaxUnpool2dFn | max_pool2d_forward, _backward, avg_pool2d_forward, _backward |
+| norm       | BatchNormFn, LayerNormFn, GroupNormFn       | batch_norm_forward, batch_norm_eval_forward, _backward; layer_norm_ and group_norm_forward, _backward |
 | softmax    | SoftmaxFn (softmax, log_softmax)            | softmax_forward, softmax_backward              |
-| loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn | cross_entropy_forward, _backward |
+| loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn, BinaryCrossEntropyFn, SmoothL1LossFn, HuberLossFn, KLDivFn, OneHotFn | cross_entropy_forward, _backward |
 | rnn        | RNNFn (RNN tanh/ReLU, LSTM, GRU)            | rnn_forward, _backward, _workspace_size        |
-| dropout    | DropoutFn                                   | (NumPy)                                        |
+| dropout    | DropoutFn, AlphaDropoutFn                   | (NumPy)                                        |
 | embedding  | EmbeddingFn                                 | (NumPy)                                        |
 | optim      | sgd_update, adam_update (no autograd)       | sgd_update, adam_update                        |
 
@@ -30,10 +32,12 @@ from . import conv  # noqa: F401  (each import registers the family's Functions)
 from . import dropout  # noqa: F401
 from . import elementwise  # noqa: F401
 from . import embedding  # noqa: F401
+from . import interp  # noqa: F401
 from . import linalg  # noqa: F401
 from . import loss  # noqa: F401
 from . import norm  # noqa: F401
 from . import optim  # noqa: F401
+from . import pad  # noqa: F401
 from . import pool  # noqa: F401
 from . import reduce  # noqa: F401
 from . import rnn  # noqa: F401
@@ -41,5 +45,5 @@ from . import shape  # noqa: F401
 from . import softmax  # noqa: F401
 from .linalg import matmul
 
-__all__ = ["matmul", "conv", "dropout", "elementwise", "embedding", "linalg", "loss", "norm", "optim", "pool", "reduce",
-           "rnn", "shape", "softmax"]
+__all__ = ["matmul", "conv", "dropout", "elementwise", "embedding", "interp", "linalg", "loss", "norm", "optim", "pad",
+           "pool", "reduce", "rnn", "shape", "softmax"]

@@ -11,9 +11,11 @@ what the kernel writes) and the ops:
 | shape.py      | reshape_forward, permute_forward, ... and their _backward                      |
 | reduce.py     | sum_forward, mean_forward, ... and their _backward                             |
 | linalg.py     | gemm (_C.gemm), matmul (ops.linalg.matmul)                                     |
-| conv.py       | conv2d_forward, conv2d_backward, im2col, col2im                                |
+| conv.py       | conv2d_forward, conv2d_backward, conv2d_backward_bias, im2col, col2im, conv_transpose2d_forward / _backward |
+| pad.py        | pad_forward, pad_backward (F.pad's constant, reflect, replicate, circular)     |
+| interp.py     | interpolate2d_forward, interpolate2d_backward (nearest, nearest-exact, linear)  |
 | pool.py       | max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward (ceil_mode, divisors: pool_out_size, avg_divisors) |
-| norm.py       | batch_norm_forward, batch_norm_eval_forward, batch_norm_backward               |
+| norm.py       | batch_norm_forward, batch_norm_eval_forward, batch_norm_backward, layer_norm_forward / _backward, group_norm_forward / _backward |
 | softmax.py    | softmax_forward, softmax_backward (log=True: log_softmax), log_softmax_forward / _backward |
 | loss.py       | cross_entropy_forward, cross_entropy_backward, cross_entropy (reduced), nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward, binary_cross_entropy_forward, smooth_l1_loss_forward, huber_loss_forward, kl_div_forward, cosine_similarity, triplet_margin_loss, cross_entropy_probabilities |
 | rnn.py        | rnn_forward / rnn_backward, lstm_forward / lstm_backward, gru_forward / gru_backward |
@@ -23,9 +25,9 @@ what the kernel writes) and the ops:
 
 Whole models trained by hand, the baselines of bench/train.py: mlp.py (NumpyMLP), lenet.py (NumpyLeNet).
 """
-from . import conv, dropout, elementwise, embedding, linalg, loss, norm, optim, pool, reduce, rnn, shape, softmax
+from . import conv, dropout, elementwise, embedding, interp, linalg, loss, norm, optim, pad, pool, reduce, rnn, shape, softmax
 from .linalg import gemm, matmul
 from .mlp import NumpyMLP
 
-__all__ = ["conv", "dropout", "elementwise", "embedding", "linalg", "loss", "norm", "optim", "pool", "reduce",
+__all__ = ["conv", "dropout", "elementwise", "embedding", "interp", "linalg", "loss", "norm", "optim", "pad", "pool", "reduce",
            "rnn", "shape", "softmax", "gemm", "matmul", "NumpyMLP"]
