@@ -29,10 +29,10 @@ def cases(torch, rng):
         for mode, ac in MODES:
             kmode = "linear" if mode == "bilinear" else mode
 
-            def fe_fwd(mode=mode, ac=ac):
+            def fe_fwd(mode=mode, ac=ac, X=X):  # (defaults: a closure would see the last shape's tensors)
                 F.interpolate(X, scale_factor=2, mode=mode, align_corners=ac)
 
-            def fe_fb(mode=mode, ac=ac):
+            def fe_fb(mode=mode, ac=ac, Xg=Xg, DY=DY):
                 Xg.grad = None
                 F.interpolate(Xg, scale_factor=2, mode=mode, align_corners=ac).backward(DY)
 
