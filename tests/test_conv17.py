@@ -471,3 +471,26 @@ def test_same_padding_split(rng):
         got = F.conv2d(x, w, padding="same", dilation=(dh, dw))
         assert got.shape == (1, 3, 9, 10)
         np.testing.assert_allclose(arr(got), arr(want), rtol=1e-12, atol=1e-12)
+
+
+CONV_LAYER_ARGS = [
+    ("Conv2d", (3, 4, 3), {}), ("Conv2d", (3, 6, (3, 5)), dict(stride=2, padding=1, dilation=2, groups=3, bias=False)),
+    ("Conv2d", (3, 4, 4), dict(padding="same", padding_mode="reflect")), ("Conv2d", (3, 4, 3), dict(padding="valid")),
+    ("Conv1d", (3, 4, 3), {}), ("Conv1d", (4, 4, 5), dict(stride=2, padding=2, dilation=1, groups=2)),
+    ("Conv1d", (3, 4, 3), dict(padding="same", padding_mode="circular")),
+    ("ConvTranspose2d", (3, 4, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("ConvTranspose1d", (3, 4, 3), dict(stride=2, groups=1, bias=False, dilation=2)),
+]
+
+
+@pytest.mark.torch_parity
+@pytest.mark.parametrize("name,args,kwargs", CONV_LAYER_ARGS)
+def test_conv_layers_attributes_and_repr_match_torch(name, args, kwargs):
+    """kernel_size, stride, padding, dilation are tuples as torch stores them (code reads conv.stride[0]),
+    and the repr lists what differs from the defaults, as torch's."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    for attr in ("kernel_size", "stride", "padding", "dilation", "groups", "padding_mode", "in_channels",
+                 "out_channels"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert repr(ours) == repr(theirs)

@@ -47,6 +47,25 @@ def _explicit_padding(padding, kernel, dilation):
     return tuple(v for before, after in reversed(pairs) for v in (before, after))
 
 
+def _conv_repr(m):
+    """torch's _ConvNd.extra_repr: the arguments that differ from their defaults."""
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    n = len(m.kernel_size)
+    if m.padding != (0,) * n:
+        s += f", padding={m.padding}"
+    if m.dilation != (1,) * n:
+        s += f", dilation={m.dilation}"
+    if getattr(m, "output_padding", (0,) * n) != (0,) * n:
+        s += f", output_padding={m.output_padding}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    if m.padding_mode != "zeros":
+        s += f", padding_mode={m.padding_mode}"
+    return s
+
+
 class Conv2d(Module):
     """As torch.nn.Conv2d: padding an int, a pair, 'valid' or 'same' (stride 1 only); padding_mode 'zeros'
     (the convolution pads), 'reflect', 'replicate' or 'circular' (F.pad first, then a convolution without
@@ -61,10 +80,11 @@ class Conv2d(Module):
         if padding == "same" and pair(stride, "stride") != (1, 1):
             raise ValueError("padding='same' is not supported for strided convolutions")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = (kh, kw), stride, padding
-        self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
-        self._padding_repeated = _explicit_padding(padding if isinstance(padding, str) else pair(padding, "padding"),
-                                                   (kh, kw), pair(dilation, "dilation"))
+        # as torch: kernel_size, stride, padding and dilation are stored as pairs (padding may be a string)
+        self.kernel_size, self.stride = (kh, kw), pair(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.dilation, self.groups, self.padding_mode = pair(dilation, "dilation"), groups, padding_mode
+        self._padding_repeated = _explicit_padding(self.padding, (kh, kw), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         _reset_parameters(self, in_channels // groups * kh * kw)
@@ -89,9 +109,7 @@ class Conv2d(Module):
                                     dilation=self.dilation, groups=self.groups, activation=activation)
 
     def extra_repr(self):
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-             f"padding={self.padding}")
-        return s + (f", padding_mode={self.padding_mode}" if self.padding_mode != "zeros" else "")
+        return _conv_repr(self)
 
 
 class Conv1d(Module):
@@ -105,12 +123,13 @@ class Conv1d(Module):
         _check_common("Conv1d", in_channels, out_channels, (k,), groups, padding, padding_mode)
         if padding == "same" and _conv._single(stride, "stride") != 1:
             raise ValueError("padding='same' is not supported for strided convolutions")
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
-        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+        # as torch: kernel_size, stride, padding and dilation are stored as 1-tuples (padding may be a string)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, (k,)
+        self.stride = (_conv._single(stride, "stride"),)
+        self.padding = padding if isinstance(padding, str) else (_conv._single(padding, "padding"),)
+        self.dilation, self.groups = (_conv._single(dilation, "dilation"),), groups
         self.padding_mode = padding_mode
-        self._padding_repeated = _explicit_padding(
-            padding if isinstance(padding, str) else (_conv._single(padding, "padding"),), (k,),
-            (_conv._single(dilation, "dilation"),))
+        self._padding_repeated = _explicit_padding(self.padding, (k,), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, k), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         _reset_parameters(self, in_channels // groups * k)
@@ -120,6 +139,9 @@ class Conv1d(Module):
             return conv1d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
                           self.stride, 0, self.dilation, self.groups)
         return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self):
+        return _conv_repr(self)
 
 
 class ConvTranspose2d(Module):
@@ -173,18 +195,8 @@ class ConvTranspose2d(Module):
         return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(x, output_size), self.groups, self.dilation)
 
-    def extra_repr(self):  # torch's _ConvNd.extra_repr
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        n = len(self.kernel_size)
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * n:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        return s + (", bias=False" if self.bias is None else "")
+    def extra_repr(self):
+        return _conv_repr(self)
 
 
 class ConvTranspose1d(ConvTranspose2d):
