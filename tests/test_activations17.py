@@ -483,3 +483,23 @@ def test_empty_zero_dim_and_non_contiguous_inputs(name, fn, rng):
     yc.sum().backward()
     np.testing.assert_array_equal(y.detach().numpy(), yc.detach().numpy())
     np.testing.assert_array_equal(x.grad.numpy(), xc.grad.numpy())
+
+
+@pytest.mark.torch_parity
+@pytest.mark.parametrize("ndim", [1, 2, 3, 4])
+@pytest.mark.parametrize("log", [False, True])
+def test_functional_softmax_without_dim_and_with_dtype_as_torch(ndim, log):
+    """F.softmax(x) without dim picks torch's implicit dim (0 for 1-d and 3-d input) with its warning
+    (it took -1, silently); dtype= casts the input first."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(ndim).standard_normal((2, 3, 4, 5)[:ndim]).astype(np.float32)
+    ours, theirs = (F.log_softmax, torch.nn.functional.log_softmax) if log else (F.softmax, torch.nn.functional.softmax)
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        got = ours(fe.tensor(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        want = theirs(torch.tensor(x))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    got = ours(fe.tensor(x), dim=-1, dtype=fe.float64)
+    want = theirs(torch.tensor(x), dim=-1, dtype=torch.float64)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)

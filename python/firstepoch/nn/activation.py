@@ -6,6 +6,7 @@ import numpy as np
 
 from .._device import check_device
 from ..ops import elementwise as _E
+from ..ops.softmax import implicit_dim
 from . import functional as F
 from .module import Module, Parameter
 
@@ -82,14 +83,6 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-def _legacy_softmax_dim(name, ndim):
-    """PyTorch's rule for softmax without a dim (deprecated there, with this warning): 0 for 0-, 1- and
-    3-d inputs, else 1."""
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                  "dim=X as an argument.", UserWarning, stacklevel=4)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class _AlongDim(Module):
     """A module applying `function(x, dim)` for a fixed dim (Softmax, LogSoftmax). dim=None (the
     default, as PyTorch) picks the dim by PyTorch's legacy rule, with its deprecation warning."""
@@ -102,7 +95,7 @@ class _AlongDim(Module):
         self.dim = dim
 
     def forward(self, x):
-        dim = self.dim if self.dim is not None else _legacy_softmax_dim(self.name, x.ndim)
+        dim = self.dim if self.dim is not None else implicit_dim(self.name, x.ndim, 3)
         return self.function(x, dim)
 
     def extra_repr(self):

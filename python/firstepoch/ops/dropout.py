@@ -120,9 +120,9 @@ def _dropout(x, p, training, inplace, fn, feature, name):
     return compute(x)
 
 
-def dropout(x, p=0.5, training=True, inplace=False):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Zeroes elements with probability p while training (scaling the rest by 1/(1-p)); identity otherwise."""
-    return _dropout(x, p, training, inplace, DropoutFn, False, "dropout")
+    return _dropout(input, p, training, inplace, DropoutFn, False, "dropout")
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):

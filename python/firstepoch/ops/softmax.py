@@ -11,6 +11,8 @@ moved back into place (no second copy, so it is not C-contiguous).
 (`softmax_forward(x, dim, log)`, `softmax_backward(y, dy, dim, log)`, and the log_softmax_* spellings).
 Cross-entropy (log-softmax + NLL in one kernel) is in ops/loss.py.
 """
+import warnings
+
 import numpy as np
 
 from .. import _C
@@ -125,11 +127,29 @@ def _apply(input, dim, log):
     return SoftmaxFn.apply(input, dim, log)
 
 
-def softmax(input, dim=-1):
-    """As torch.nn.functional.softmax (a 0-d input gives 1, as torch)."""
-    return _apply(input, dim, False)
+def implicit_dim(name, ndim, stacklevel):
+    """PyTorch's rule for softmax without a dim (deprecated there, with this warning): 0 for 0-, 1- and
+    3-d inputs, else 1."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                  "dim=X as an argument.", UserWarning, stacklevel=stacklevel + 1)
+    return 0 if ndim in (0, 1, 3) else 1
 
 
-def log_softmax(input, dim=-1):
-    """As torch.nn.functional.log_softmax (a 0-d input gives 0, as torch)."""
-    return _apply(input, dim, True)
+def _functional(input, dim, stacklevel, dtype, log):
+    name = "log_softmax" if log else "softmax"
+    if dim is None:
+        dim = implicit_dim(name, getattr(input, "ndim", 1), stacklevel + 1)
+    if dtype is not None:  # as torch: the input is cast first (the op then runs in that dtype)
+        input = input.to(dtype)
+    return _apply(input, dim, log)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """As torch.nn.functional.softmax (a 0-d input gives 1, as torch); dim=None picks the dim by
+    PyTorch's deprecated implicit rule, with its warning; dtype casts the input first."""
+    return _functional(input, dim, _stacklevel, dtype, False)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """As torch.nn.functional.log_softmax (a 0-d input gives 0, as torch); dim and dtype as softmax."""
+    return _functional(input, dim, _stacklevel, dtype, True)
