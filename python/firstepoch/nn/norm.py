@@ -71,6 +71,14 @@ def _check_dtype(name, dtype):
     return dtype
 
 
+def _reset_affine(m):
+    """torch's reset_parameters of an affine normalisation: weight ones, bias zeros."""
+    if m.weight is not None:
+        m.weight._data[...] = 1
+    if m.bias is not None:
+        m.bias._data[...] = 0
+
+
 class LayerNorm(Module):
     """As torch.nn.LayerNorm: normalises over the last len(normalized_shape) dims of the input, then
     weight * xhat + bias (weight ones, bias zeros, each of shape normalized_shape; bias=False or
@@ -93,10 +101,7 @@ class LayerNorm(Module):
             self.bias = None
 
     def reset_parameters(self):
-        if self.weight is not None:
-            self.weight._data[...] = 1
-        if self.bias is not None:
-            self.bias._data[...] = 0
+        _reset_affine(self)
 
     def forward(self, input):
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -128,10 +133,7 @@ class GroupNorm(Module):
             self.bias = None
 
     def reset_parameters(self):
-        if self.weight is not None:
-            self.weight._data[...] = 1
-        if self.bias is not None:
-            self.bias._data[...] = 0
+        _reset_affine(self)
 
     def forward(self, input):
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

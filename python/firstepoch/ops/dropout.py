@@ -78,14 +78,9 @@ class AlphaDropoutFn(Function):
         ctx.save_for_backward(scale)
         return x * scale + shift
 
-    @staticmethod
-    def backward(ctx, grad):
-        (scale,) = ctx.saved_tensors
-        return grad * scale, None, None
-
-    @staticmethod
-    def backward_graph(ctx, grad):
-        return grad * constant_like(ctx.saved_tensors[0], grad), None, None
+    # the shift is constant: the gradient is dropout's, grad times the saved scale
+    backward = DropoutFn.backward
+    backward_graph = DropoutFn.backward_graph
 
     @staticmethod
     def gradcheck_cases(rng):
