@@ -127,6 +127,15 @@ T* param_vector(const py::object& o, const char* name, int64_t P, const char* wh
   return static_cast<T*>(keep->mutable_data());
 }
 
+// dy, or an input of shape shape(x), C-contiguous T
+template <class T>
+void require_like_x(const py::array& a, const char* name, const py::array& x) {
+  require_c_array<T>(a, name, x.ndim());
+  for (int i = 0; i < x.ndim(); ++i)
+    if (a.shape(i) != x.shape(i))
+      throw py::value_error(std::string(name) + " must have the shape of x " + shape_str(x) + ", got " + shape_str(a));
+}
+
 // x (R rows of K*L values) checked by the caller; y, mean, invstd by shape.
 template <class T>
 void row_forward_t(const py::array& x, int64_t R, int64_t G, int64_t K, int64_t L, const py::object& gamma,
@@ -157,10 +166,7 @@ void row_backward_t(const py::array& dy, const py::array& x, int64_t R, int64_t 
   T* pdx = nullptr;
   if (!dx.is_none()) {
     py::array dxa = as_array(dx, "dx");
-    require_c_array<T>(dxa, "dx", x.ndim());
-    for (int i = 0; i < x.ndim(); ++i)
-      if (dxa.shape(i) != x.shape(i))
-        throw py::value_error("dx must have the shape of x " + shape_str(x) + ", got " + shape_str(dxa));
+    require_like_x<T>(dxa, "dx", x);
     require_writeable(dxa, "dx");
     pdx = static_cast<T*>(dxa.mutable_data());
   }
@@ -174,15 +180,6 @@ void row_backward_t(const py::array& dy, const py::array& x, int64_t R, int64_t 
   const int nt = fe::get_num_threads();
   py::gil_scoped_release nogil;
   fe::norm::row_backward<T>(k, pdy, px, R, G, K, L, pg, pm, ps, pdx, pdg, pdb, nt);
-}
-
-// dy, or an input of shape shape(x), C-contiguous T
-template <class T>
-void require_like_x(const py::array& a, const char* name, const py::array& x) {
-  require_c_array<T>(a, name, x.ndim());
-  for (int i = 0; i < x.ndim(); ++i)
-    if (a.shape(i) != x.shape(i))
-      throw py::value_error(std::string(name) + " must have the shape of x " + shape_str(x) + ", got " + shape_str(a));
 }
 
 template <class T>

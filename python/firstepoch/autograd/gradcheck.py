@@ -6,6 +6,31 @@ from .engine import grad
 from .function import TensorBase, no_grad
 
 
+def _central_differences(t, value, eps):
+    """d value() / d t by central differences, perturbing t's entries in place one at a time."""
+    numeric = np.zeros(t.shape)
+    flat = t._data.reshape(-1)  # a view: perturb in place
+    for i in range(flat.size):
+        orig = flat[i]
+        flat[i] = orig + eps
+        plus = value()
+        flat[i] = orig - eps
+        minus = value()
+        flat[i] = orig
+        numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def _compare(analytic, numeric, atol, rtol, failure):
+    """Raises AssertionError (failure(worst index, max error) is the message) unless analytic is
+    finite and within atol + rtol*|numeric| of numeric everywhere."""
+    err = np.abs(analytic - numeric)
+    tol = atol + rtol * np.abs(numeric)
+    if np.any(err > tol) or not np.all(np.isfinite(analytic)):
+        worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.size else ()
+        raise AssertionError(failure(worst, err.max()))
+
+
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Compares autograd's gradients of ``fn(*inputs)`` with central differences.
 
@@ -30,24 +55,11 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     (out * weight).sum().backward()  # an array operand becomes a Tensor of its dtype
     for index, t in enumerate(tensors):
         analytic = np.zeros_like(t._data) if t.grad is None else t._grad._data
-        numeric = np.zeros_like(t._data)
-        flat = t._data.reshape(-1)  # a view: perturb in place
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
-            plus = scalar_value()
-            flat[i] = orig - eps
-            minus = scalar_value()
-            flat[i] = orig
-            numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
-        err = np.abs(analytic - numeric)
-        tol = atol + rtol * np.abs(numeric)
-        if np.any(err > tol) or not np.all(np.isfinite(analytic)):
-            worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.size else ()
-            raise AssertionError(
-                f"gradcheck failed for input {index} of shape {t.shape}: at index {tuple(int(i) for i in worst)} "
-                f"autograd gives {analytic[worst]!r}, finite differences {numeric[worst]!r} "
-                f"(max abs error {err.max():.3g})")
+        numeric = _central_differences(t, scalar_value, eps)
+        _compare(analytic, numeric, atol, rtol, lambda worst, err, index=index, t=t, analytic=analytic,
+                 numeric=numeric: (
+            f"gradcheck failed for input {index} of shape {t.shape}: at index {tuple(int(i) for i in worst)} "
+            f"autograd gives {analytic[worst]!r}, finite differences {numeric[worst]!r} (max abs error {err:.3g})"))
     return True
 
 
@@ -98,23 +110,10 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     else:  # no first gradient depends on an input: every second derivative is zero
         analytic = [np.zeros(t.shape) for t in wrt]
     for index, (t, an) in enumerate(zip(wrt, analytic)):
-        numeric = np.zeros(t.shape)
-        flat = t._data.reshape(-1)  # a view: perturb in place
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
-            plus = s_value()
-            flat[i] = orig - eps
-            minus = s_value()
-            flat[i] = orig
-            numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
-        err = np.abs(an - numeric)
-        tol = atol + rtol * np.abs(numeric)
-        if np.any(err > tol) or not np.all(np.isfinite(an)):
-            worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.size else ()
-            name = f"input {index}" if index < len(tensors) else "the output weighting (the incoming gradient)"
-            raise AssertionError(
-                f"gradgradcheck failed for {name} of shape {t.shape}: at index {tuple(int(i) for i in worst)} "
-                f"second-order autograd gives {an[worst]!r}, finite differences of the first gradient "
-                f"{numeric[worst]!r} (max abs error {err.max():.3g})")
+        numeric = _central_differences(t, s_value, eps)
+        name = f"input {index}" if index < len(tensors) else "the output weighting (the incoming gradient)"
+        _compare(an, numeric, atol, rtol, lambda worst, err, name=name, t=t, an=an, numeric=numeric: (
+            f"gradgradcheck failed for {name} of shape {t.shape}: at index {tuple(int(i) for i in worst)} "
+            f"second-order autograd gives {an[worst]!r}, finite differences of the first gradient "
+            f"{numeric[worst]!r} (max abs error {err:.3g})"))
     return True

@@ -21,8 +21,7 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: num_features must be positive, got {num_features}")
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(np.ones(num_features, dtype)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype)) if affine and bias else None
+        self.weight, self.bias = _affine_params(num_features, dtype, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype))
@@ -71,6 +70,13 @@ def _check_dtype(name, dtype):
     return dtype
 
 
+def _affine_params(shape, dtype, affine, bias):
+    """(weight, bias) of a normalisation layer: ones and zeros of shape, None where affine (or bias) is off."""
+    if not affine:
+        return None, None
+    return Parameter(np.ones(shape, dtype)), Parameter(np.zeros(shape, dtype)) if bias else None
+
+
 def _reset_affine(m):
     """torch's reset_parameters of an affine normalisation: weight ones, bias zeros."""
     if m.weight is not None:
@@ -93,12 +99,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(d) for d in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            self.bias = Parameter(np.zeros(self.normalized_shape, dtype)) if bias else None
-        else:
-            self.weight = None
-            self.bias = None
+        self.weight, self.bias = _affine_params(self.normalized_shape, dtype, elementwise_affine, bias)
 
     def reset_parameters(self):
         _reset_affine(self)
@@ -125,12 +126,7 @@ class GroupNorm(Module):
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype)) if bias else None
-        else:
-            self.weight = None
-            self.bias = None
+        self.weight, self.bias = _affine_params(num_channels, dtype, affine, bias)
 
     def reset_parameters(self):
         _reset_affine(self)

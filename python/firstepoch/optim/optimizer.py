@@ -371,11 +371,7 @@ class Adadelta(Optimizer):
         super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
 
     def _update(self, w, grad, state, g):
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(w)
-            state["acc_delta"] = np.zeros_like(w)
-        state["step"] += 1
+        _next_step(state, w, "square_avg", "acc_delta")
         rho, eps = g["rho"], g["eps"]
         if g["weight_decay"] != 0:
             grad = grad + g["weight_decay"] * w
@@ -388,7 +384,19 @@ class Adadelta(Optimizer):
         w -= g["lr"] * delta
 
 
-# ---- issue 17: Adamax, NAdam, RAdam (PyTorch's single-tensor update rules, in NumPy) -----------------
+# ---- Adamax, NAdam, RAdam (PyTorch's single-tensor update rules, in NumPy) ---------------------------
+
+def _next_step(state, w, *buffers, **scalars):
+    """Advances a parameter's step count and returns it; on the first step the state is made first:
+    step, the scalars, then each buffer zeros like w (torch's order of the state's keys)."""
+    if not state:
+        state["step"] = 0
+        state.update(scalars)
+        for name in buffers:
+            state[name] = np.zeros_like(w)
+    state["step"] += 1
+    return state["step"]
+
 
 def _l2_or_decoupled(w, grad, g, decoupled):
     """weight_decay as L2 added to the gradient, or (decoupled) w *= 1 - lr * wd before the step."""
@@ -410,11 +418,7 @@ class Adamax(Optimizer):
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(w)
-            state["exp_inf"] = np.zeros_like(w)
-        state["step"] += 1
+        _next_step(state, w, "exp_avg", "exp_inf")
         grad = _l2_or_decoupled(w, grad, g, False)
         m, u = state["exp_avg"], state["exp_inf"]
         m += w.dtype.type(1 - b1) * (grad - m)
@@ -438,13 +442,7 @@ class NAdam(Optimizer):
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = np.float32(1.0)
-            state["exp_avg"] = np.zeros_like(w)
-            state["exp_avg_sq"] = np.zeros_like(w)
-        state["step"] += 1
-        t = state["step"]
+        t = _next_step(state, w, "exp_avg", "exp_avg_sq", mu_product=np.float32(1.0))
         lr, psi, f = g["lr"], g["momentum_decay"], w.dtype.type
         grad = _l2_or_decoupled(w, grad, g, g["decoupled_weight_decay"])
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
@@ -472,12 +470,7 @@ class RAdam(Optimizer):
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(w)
-            state["exp_avg_sq"] = np.zeros_like(w)
-        state["step"] += 1
-        t = state["step"]
+        t = _next_step(state, w, "exp_avg", "exp_avg_sq")
         lr, f = g["lr"], w.dtype.type
         grad = _l2_or_decoupled(w, grad, g, g["decoupled_weight_decay"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
