@@ -566,3 +566,23 @@ def plot_top_activating(model, x, layer, channel, path, k=9, reduce="mean", scal
     tiles = [_show_input(images[i]) for i in idx]
     scale = scale or _auto_scale(*tiles[0].shape[:2], 56)
     return _write_png(_grid([_scaled(t, scale) for t in tiles]), path), idx, scores
+
+
+def read_image(path, size=(28, 28)):
+    """An image file (anything Pillow reads) as the training data look: one gray channel resized to size
+    (bilinear), scaled to [0, 1] and normalised with MNIST's mean and std, a float32 (1, H, W) array.
+    MNIST digits are light on a dark ground: an image whose border is mostly light (a dark digit on
+    white paper) is inverted first. OSError (ValueError for a non-image) names the file."""
+    from PIL import Image, UnidentifiedImageError
+    from .datasets.mnist import MEAN, STD
+    try:
+        with Image.open(path) as im:
+            im.load()
+            gray = im.convert("L").resize((size[1], size[0]), Image.BILINEAR)
+    except UnidentifiedImageError:
+        raise ValueError(f"{os.fspath(path)!r} is not an image file Pillow can read") from None
+    a = np.asarray(gray, dtype=np.float32) / np.float32(255)
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
+    if border.mean() > 0.5:
+        a = 1 - a
+    return ((a - np.float32(MEAN)) / np.float32(STD))[None].astype(np.float32)
