@@ -52,7 +52,7 @@ def test_visualize_writes_every_picture(tmp_path, capsys):
     assert sorted(os.listdir(out)) == ["features_features.0.png", "features_features.3.png", "filters.png",
                                        "gradcam.png", "saliency.png", "top_activating.png"]
     filters = np.asarray(Image.open(out / "filters.png"))
-    tile, gap = 5 * 5, interpret.GAP  # LeNet's 6 5x5 filters, 5 pixels a weight: 2 rows of 3
+    tile, gap = 5 * 12, interpret.GAP  # LeNet's 6 5x5 filters, 12 pixels a weight: 2 rows of 3
     assert filters.shape[:2] == (2 * (tile + gap) + gap, 3 * (tile + gap) + gap)
     for name in os.listdir(out):
         assert (out / name).stat().st_size < 100_000

@@ -523,7 +523,7 @@ def plot_filters(model_or_weight, path, input_shape=None, scale=None):
         w = model_or_weight
     tiles, cols = filter_tiles(w)
     h, wd = tiles[0].shape[:2]
-    scale = scale or _auto_scale(h, wd, 24)
+    scale = scale or _auto_scale(h, wd, 60)
     return _write_png(_grid([_scaled(t, scale) for t in tiles], cols), path)
 
 
