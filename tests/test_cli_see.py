@@ -66,6 +66,17 @@ def test_visualize_an_mlp_skips_grad_cam(tmp_path, capsys):
     assert sorted(os.listdir(out)) == ["filters.png", "saliency.png"]  # 256 first-layer rows as 28x28 images
 
 
+def test_visualize_an_lstm_skips_filters_and_grad_cam(tmp_path, capsys):
+    ck = _checkpoint(tmp_path, "lstm")
+    out = tmp_path / "see"
+    assert main(["visualize", ck, _digit(tmp_path), "--out", str(out)]) == 0
+    assert "skipped filters.png (the first layer is neither" in capsys.readouterr().out
+    assert os.listdir(out) == ["saliency.png"]
+    with pytest.raises(SystemExit) as info:
+        main(["visualize", ck, _digit(tmp_path), "--out", str(out), "--layer", "lstm"])
+    assert info.value.code == 2 and "must output (1, C, h, w) feature maps" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--layer", "conv9"], "unknown layer 'conv9'; the model's conv layers are features.0, features.3"),
     (["--class", "10"], "--class 10: out of range, the model has 10 classes (0..9)"),

@@ -369,8 +369,11 @@ def _visualize(args, parser):
     written, skipped = [], []
     try:
         os.makedirs(out, exist_ok=True)
-        interpret.plot_filters(model, os.path.join(out, "filters.png"), input_shape=x.shape)
-        written.append("filters.png")
+        try:
+            interpret.plot_filters(model, os.path.join(out, "filters.png"), input_shape=x.shape)
+            written.append("filters.png")
+        except ValueError:  # a recurrent model's first layer reads rows, not the image
+            skipped.append("filters.png (the first layer is neither a conv layer nor a Linear on the image)")
         for name, maps in interpret.feature_maps(model, x).items():
             fname = f"features_{name}.png"
             interpret.plot_feature_maps(maps, os.path.join(out, fname))

@@ -1,4 +1,5 @@
-"""`firstepoch.interpret`: what a trained classifier gets wrong, and which labels look wrong.
+"""`firstepoch.interpret`: what a trained classifier gets wrong, which labels look wrong, and what it
+looks at.
 
     cm = interpret.confusion_matrix(y_true, y_pred, num_classes=10)
     interpret.plot_confusion_matrix(cm, "confusion.png")
@@ -6,12 +7,20 @@
     interpret.plot_top_losses(model, x, y, "top_losses.png", k=16)
     sus = interpret.suspected_mislabels(logits, y, k=50)   # train a model first, then clean the data
 
+    interpret.plot_filters(model, "filters.png")           # the first layer's filters as a tile grid
+    maps = interpret.feature_maps(model, x0)               # {conv layer: (C, h, w)} for one image x0
+    interpret.plot_saliency(model, x0, "saliency.png", target=7)   # |d logit[7] / d input|
+    interpret.plot_grad_cam(model, x0, "gradcam.png", target=7)    # Grad-CAM at the last Conv2d
+    idx, scores = interpret.top_activating(model, x, "features.4", channel=3, k=16)
+
 A model is asked for logits in evaluation mode, without gradients, in batches; anywhere a model is
 accepted, an (N, C) array or Tensor of logits is accepted too. Per-example losses are cross-entropies
 computed in float64 with a stable log-softmax.
 """
+import io as _pyio
 import os
 from collections import namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -269,7 +278,7 @@ def _image_batch(x):
     a = np.asarray(x._data if isinstance(x, Tensor) else x)
     if a.dtype.kind != "f":
         raise TypeError(f"x must be a floating image, got dtype {a.dtype}")
-    if a.ndim >= 1 and a.shape[0] == 1 and a.ndim == 4:
+    if a.ndim == 4 and a.shape[0] == 1:
         return a
     if a.ndim == 3:
         return a[None]
@@ -299,15 +308,14 @@ class _Capture:
             h.remove()
 
 
+@contextmanager
 def _eval_mode(model):
-    class _Mode:
-        def __enter__(self):
-            self.was = model.training
-            model.eval()
-
-        def __exit__(self, *exc):
-            model.train(self.was)
-    return _Mode()
+    was = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was)
 
 
 def _check_class(target, num_classes, what="target"):
@@ -461,9 +469,8 @@ def _scaled(rgb, scale):
 
 
 def _write_png(rgb, path):
-    from PIL import Image
+    from PIL import Image  # Pillow comes with matplotlib
     from . import io as fio
-    import io as _pyio
     buf = _pyio.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=True)
     fio.atomic_write(os.fspath(path), [buf.getvalue()])
