@@ -7,11 +7,14 @@ layer's 784 w dominates, so a deeper network must be only slightly narrower to s
 (about 101,770 parameters: 1 x 128, or 2 x 112, or 4 x 94). Every shape trains with the same
 optimizer (Adam, lr 1e-3), the same batches in the same order and the same number of epochs.
 
-What to see: on MNIST digits with a small budget the shapes end up close; depth buys a slightly
-lower training loss in some runs and not in others, and none of them is clearly better on held-out
-digits at this size -- depth pays off for functions built by composition (images at higher resolution,
-convolutions, long sequences), not for a shallow task where one wide layer is already enough. The
-table reports both losses and the accuracy for each shape rather than declaring a winner.
+What to see: depth buys fit, not generalisation, at this size. In the default configuration (10
+epochs; seeds 0, 1 and 2 measured) the two-layer network always ended with a lower training loss than
+the one-layer one and the four-layer network usually with the lowest, yet the validation loss did not
+follow: it was about the same for one and two layers and highest for four layers in all three runs, and
+the accuracies stayed within a point of each other. On a shallow task like these digits one wide layer
+is already enough; depth pays off for functions built by composition (convolutions over larger images,
+long sequences). Short runs (--tiny) can order the shapes differently, the deepest starting slowest,
+so the table reports both losses and the accuracies for each shape rather than declaring a winner.
 """
 import numpy as np
 

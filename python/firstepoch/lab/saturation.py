@@ -10,7 +10,7 @@ What to see: the log in cross-entropy cancels the sigmoid's flat tail, so its gr
 largest possible exactly when the prediction is most wrong. Squared error keeps the factor s'(z), which
 is tiny in the tail, so a saturated, wrong neuron gets almost no gradient and learns almost nothing:
 in the training half of the figure the same neuron, with the same step size, leaves the tail in a few
-steps under cross-entropy and sits there for hundreds under squared error. Every gradient here comes
+steps under cross-entropy and sits there for over a thousand under squared error. Every gradient here comes
 from firstepoch's autograd (F.binary_cross_entropy_with_logits and F.mse_loss after Tensor.sigmoid), in
 float64; the table puts each next to its closed form.
 """
