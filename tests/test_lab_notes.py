@@ -130,3 +130,19 @@ def test_deepwide_parameter_counts_match(tmp_path, capsys):
         assert abs(r["params"] / m["budget"] - 1) < 0.03, label
         assert r["val_acc"] > 0.7 and r["train_loss"] < 1.0, label  # every shape learns; no winner is asserted
         assert np.isfinite(r["val_loss"])
+
+
+def test_convolution_pytorch_conv2d_is_the_same_cross_correlation():
+    """The docstring's "like PyTorch's": torch's conv2d with the lab's kernel gives the lab's result, and
+    its impulse response is the kernel flipped."""
+    torch = pytest.importorskip("torch")
+    import firstepoch.lab.convolution as conv
+
+    x = np.random.default_rng(0).standard_normal((9, 11))
+    theirs = torch.nn.functional.conv2d(torch.from_numpy(x)[None, None], torch.from_numpy(conv.KERNEL)[None, None])
+    np.testing.assert_allclose(theirs.numpy()[0, 0], conv.fe_conv2d(x, conv.KERNEL), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(theirs.numpy()[0, 0], conv.cross_correlate2d(x, conv.KERNEL), rtol=1e-12, atol=1e-12)
+    impulse = torch.zeros(1, 1, 5, 5, dtype=torch.float64)
+    impulse[0, 0, 2, 2] = 1
+    response = torch.nn.functional.conv2d(impulse, torch.from_numpy(conv.KERNEL)[None, None], padding=1)
+    assert np.array_equal(response.numpy()[0, 0, 1:4, 1:4], conv.KERNEL[::-1, ::-1])

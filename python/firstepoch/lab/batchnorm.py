@@ -78,10 +78,11 @@ def run(out_dir, seed=0, tiny=False):
     if tiny:
         n_train, n_val, lrs, max_steps, target, seeds = 2000, 500, [0.2, 0.5], 400, 0.85, [seed]
     else:
-        n_train, n_val, lrs, max_steps, target, seeds = 8000, 1000, [0.02, 0.05, 0.2, 0.5], 1500, 0.9, \
-            [seed, seed + 1, seed + 2]
+        n_train, n_val, lrs, max_steps, target = 8000, 1000, [0.02, 0.05, 0.2, 0.5], 1500, 0.9
+        seeds = [seed, seed + 1, seed + 2]
     data = mnist_subset(n_train, n_val, seed=seed)
-    curves = {(v, lr, s): train(v == "batch norm", lr, data, max_steps, s) for v in VARIANTS for lr in lrs for s in seeds}
+    curves = {(v, lr, s): train(v == "batch norm", lr, data, max_steps, s)
+              for v in VARIANTS for lr in lrs for s in seeds}
 
     def median_steps(v, lr):
         """Median over the seeds, a run that never got there counted as never (None if most did not)."""

@@ -70,9 +70,9 @@ def run(out_dir, seed=0, tiny=False):
                      percent(h["train_acc"][-1]), percent(h["val_acc"][-1])])
     table = format_table(["hidden layers", "parameters", "vs 1 x 128", "train loss", "val loss", "train acc",
                           "val acc"], rows, digits=4,
-                         title=f"deepwide: MLPs with about {budget:,} parameters, {n_train} train / {n_val} val digits, "
-                               f"{epochs} epochs of Adam (lr {lr}, batch {batch}), same batch order; losses are mean "
-                               "cross-entropy in evaluation mode")
+                         title=f"deepwide: MLPs with about {budget:,} parameters, {n_train} train / {n_val} val "
+                               f"digits, {epochs} epochs of Adam (lr {lr}, batch {batch}), same batch order; losses "
+                               "are mean cross-entropy in evaluation mode")
 
     fig, ax = new_figure(1, 2, size=(13, 4.4))
     for label, h in histories.items():
