@@ -89,6 +89,8 @@ def run(out_dir, seed=0, tiny=False):
                          title="saturation: target 1, gradient of each loss with respect to the logit (firstepoch "
                                "autograd, float64) next to its closed form")
 
+    table += (f"\nat z = {LOGIT:g}: cross-entropy {ce[0]:.5f}, squared error {mse[0]:.3e} (with the 1/2 (s - 1)^2 "
+              f"convention {mse[0] / 2:.3e} = (s - 1) s'(z)): {ce[0] / mse[0]:.0f} times smaller")
     probs = {name: train_neuron(name, steps, lr) for name in ("cross-entropy", "squared error")}
     reach = {name: steps_to(p, 0.5) for name, p in probs.items()}
     train_rows = [[name, p[0], p[min(10, steps)], p[-1], "-" if reach[name] is None else reach[name]]
