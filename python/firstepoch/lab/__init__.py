@@ -16,8 +16,8 @@ import sys
 import time
 import traceback
 
-ORDER = ["backprop", "gates", "activations", "optimizers", "init", "regularization", "curriculum", "vanishing",
-         "forecast"]
+ORDER = ["quadratic", "backprop", "gates", "universal", "activations", "saturation", "optimizers", "init", "batchnorm",
+         "regularization", "deepwide", "convolution", "curriculum", "vanishing", "exploding", "forecast"]
 
 
 def load(name):
