@@ -1,5 +1,5 @@
 """A character-level language model: Embedding -> LSTM -> Linear, trained to predict the next character
-of Shakespeare's sonnets (examples/data/sonnets.txt, public domain), then sampled at a few temperatures.
+of Shakespeare's sonnets (firstepoch.datasets.text.SONNETS, public domain), then sampled at a few temperatures.
 
     python examples/char_rnn.py [--steps 800] [--hidden 128] [--seq-len 64] [--batch-size 32]
                                 [--lr 0.003] [--text PATH] [--temperatures 0.5 0.8 1.2] [--threads N]
@@ -18,8 +18,9 @@ import numpy as np
 import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
+from firstepoch.datasets.text import SONNETS
 
-TEXT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sonnets.txt")
+TEXT = SONNETS  # shipped inside the package: firstepoch/datasets/data/text/
 
 
 class CharLSTM(nn.Module):
