@@ -17,7 +17,7 @@ import time
 import traceback
 
 ORDER = ["backprop", "gates", "activations", "optimizers", "init", "regularization", "curriculum", "vanishing",
-         "forecast"]
+         "forecast", "sequence-models"]
 
 
 def load(name):
@@ -25,7 +25,7 @@ def load(name):
     whatever importing it raised) for one that cannot be imported."""
     if name not in ORDER:
         raise KeyError(f"no lab experiment {name!r}; the experiments are: {', '.join(ORDER)}")
-    module = importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")  # sequence-models: sequence_models.py
     for attr in ("NAME", "DESCRIPTION", "run"):
         if not hasattr(module, attr):
             raise ImportError(f"firstepoch.lab.{name} has no {attr}")

@@ -65,6 +65,27 @@ def random_windows(tokens, batch_size, block_size, rng):
     return chunk[:, :-1], chunk[:, 1:]
 
 
+def stream_batches(tokens, batch_size, seq_len):
+    """Truncated-BPTT batches: the tokens cut into batch_size contiguous streams, read seq_len at a time,
+    so row b of each (inputs, targets) pair continues row b of the previous one and a recurrent state
+    can be carried across batches (detach_state between them). One pass over the text."""
+    n = (len(tokens) - 1) // batch_size
+    x = tokens[:n * batch_size].reshape(batch_size, n)
+    y = tokens[1:n * batch_size + 1].reshape(batch_size, n)
+    for i in range(0, n - seq_len + 1, seq_len):
+        yield x[:, i:i + seq_len], y[:, i:i + seq_len]
+
+
+def detach_state(state):
+    """The recurrent state cut from the graph (a Tensor, a tuple of them, or None): the next batch starts
+    from its values, and backpropagation stops at the batch boundary."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
 def held_out_loss(model, tokens, block_size, max_windows=64, batch=16):
     """Mean next-token loss (nats per token) over up to max_windows non-overlapping windows, dropout off."""
     starts = np.arange(0, len(tokens) - block_size - 1 + 1, block_size)[:max_windows]
