@@ -32,7 +32,7 @@ TEXT_MODELS = ("gpt",)
 def text_config(**overrides):
     """The recipe `firstepoch train --model gpt` runs with no options: a 0.8M-parameter character GPT on
     the shipped sonnets."""
-    cfg = {"model": "gpt", "dataset": "sonnets", "epochs": 40, "batch_size": 32, "lr": 2e-3, "seed": 0,
+    cfg = {"model": "gpt", "dataset": "sonnets", "epochs": 60, "batch_size": 32, "lr": 2e-3, "seed": 0,
            "block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.1, "tokenizer": "char",
            "vocab_size": 512, "weight_decay": 0.1, "grad_clip": 1.0, "warmup_fraction": 0.05}
     unknown = set(overrides) - set(cfg)
