@@ -1,4 +1,4 @@
-"""The `firstepoch` command: train, evaluate, info, lab. `main(argv) -> exit code`; bad arguments give
+"""The `firstepoch` command: train, evaluate, generate, info, lab. `main(argv) -> exit code`; bad arguments give
 argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
@@ -284,9 +284,10 @@ TEXT_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "tokeniz
 
 def _add_text_options(t):
     g = t.add_argument_group("--model gpt", "a GPT on a text file: one epoch = as many tokens as the text's "
-                                            "training part; AdamW with warm-up and cosine decay, gradient "
-                                            "clipping, the held-out loss each epoch; then "
-                                            "`firstepoch generate OUT/checkpoints/best.safetensors`")
+                                            "training part (defaults: --epochs 60, --batch-size 32, --lr 2e-3); "
+                                            "AdamW with warm-up and cosine decay, gradient clipping, the "
+                                            "held-out loss each epoch; then `firstepoch generate "
+                                            "OUT/checkpoints/best.safetensors`")
     g.add_argument("--block-size", type=_positive_int, default=None, help="context length in tokens (default 64)")
     g.add_argument("--n-layer", type=_positive_int, default=None, help="Transformer blocks (default 4)")
     g.add_argument("--n-head", type=_positive_int, default=None, help="attention heads (default 4)")
