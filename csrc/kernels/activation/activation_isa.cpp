@@ -203,7 +203,10 @@ void prelu_backward_body(const T* dy, const T* x, const T* w, T* dx, T* dw_part,
         T* __restrict ds = dx + i;
         for (int64_t k = 0; k < len; ++k) ds[k] = xs[k] > T(0) ? gs[k] : ws[k] * gs[k];
       }
-      for (int64_t k = 0; k < len; ++k) part[k] += xs[k] > T(0) ? T(0) : xs[k] * gs[k];
+      for (int64_t k = 0; k < len; ++k) {
+        const T xm = xs[k] > T(0) ? T(0) : xs[k];
+        part[k] += xm * gs[k];
+      }
       i += len;
     }
     return;
@@ -222,9 +225,12 @@ void prelu_backward_body(const T* dy, const T* x, const T* w, T* dx, T* dw_part,
       T acc[kLanes] = {};
       int64_t k = 0;
       for (; k + kLanes <= len; k += kLanes)
-        for (int l = 0; l < kLanes; ++l) acc[l] += xs[k + l] > T(0) ? T(0) : xs[k + l] * gs[k + l];
+        for (int l = 0; l < kLanes; ++l) {  // (min(x, 0) first: GCC 12 vectorised `acc += c ? 0 : x g` wrongly)
+          const T xm = xs[k + l] > T(0) ? T(0) : xs[k + l];
+          acc[l] += xm * gs[k + l];
+        }
       T tail = 0;
-      for (; k < len; ++k) tail += xs[k] > T(0) ? T(0) : xs[k] * gs[k];
+      for (; k < len; ++k) tail += (xs[k] > T(0) ? T(0) : xs[k]) * gs[k];
       dw_part[c] += combine(acc) + tail;
     }
     i += len;
