@@ -855,7 +855,7 @@ class PreluFn(Function):
         dx = grad * _select(positive, _one(grad), w) if ctx.needs_input_grad[0] else None
         dw = None
         if ctx.needs_input_grad[1]:
-            dw = unbroadcast_graph(grad * _select(positive, _one(grad) * 0, x), w.shape).reshape(ctx.weight_shape)
+            dw = unbroadcast_graph(grad * _select(positive, _one(grad) * 0, x), w.shape).reshape(weight.shape)
         return dx, dw
 
     @staticmethod
