@@ -10,28 +10,41 @@
 
 namespace fe {
 namespace activation {
+namespace {
+
+// Threads split [0, n) at multiples of kAlign elements only. Where an element falls relative to the
+// vectorised loop's body and its scalar epilogue (which GCC may contract into FMAs differently, one ulp
+// apart) then depends on n alone, so every thread count gives the same bits.
+constexpr int64_t kAlign = 256;
+
+template <class F>
+void aligned_ranges(int64_t n, int64_t align, int nthreads, F&& fn) {
+  const int64_t blocks = (n + align - 1) / align;
+  parallel_items(blocks, align, nthreads, [&](int64_t b0, int64_t b1) { fn(b0 * align, std::min(n, b1 * align)); });
+}
+
+}  // namespace
 
 template <class T>
 void forward(const Kernels<T>& k, int kind, const T* x, T* y, int64_t n, T a, T b, int nthreads) {
-  parallel_items(n, 1, nthreads, [&](int64_t i0, int64_t i1) { k.forward(kind, x + i0, y + i0, i1 - i0, a, b); });
+  aligned_ranges(n, kAlign, nthreads, [&](int64_t i0, int64_t i1) { k.forward(kind, x + i0, y + i0, i1 - i0, a, b); });
 }
 
 template <class T>
 void backward(const Kernels<T>& k, int kind, const T* dy, const T* x, T* dx, int64_t n, T a, T b, int nthreads) {
-  parallel_items(n, 1, nthreads,
-                 [&](int64_t i0, int64_t i1) { k.backward(kind, dy + i0, x + i0, dx + i0, i1 - i0, a, b); });
+  aligned_ranges(n, kAlign, nthreads, [&](int64_t i0, int64_t i1) { k.backward(kind, dy + i0, x + i0, dx + i0, i1 - i0, a, b); });
 }
 
 template <class T>
 void prelu_forward(const Kernels<T>& k, const T* x, const T* w, T* y, int64_t n, int64_t C, int64_t S, int nthreads) {
-  parallel_items(n, 1, nthreads, [&](int64_t i0, int64_t i1) { k.prelu_forward(x, w, y, C, S, i0, i1); });
+  aligned_ranges(n, kAlign, nthreads, [&](int64_t i0, int64_t i1) { k.prelu_forward(x, w, y, C, S, i0, i1); });
 }
 
 template <class T>
 void prelu_backward(const Kernels<T>& k, const T* dy, const T* x, const T* w, T* dx, T* dw, int64_t n, int64_t C,
                     int64_t S, int nthreads) {
   if (!dw) {
-    parallel_items(n, 1, nthreads, [&](int64_t i0, int64_t i1) { k.prelu_backward(dy, x, w, dx, nullptr, C, S, i0, i1); });
+    aligned_ranges(n, kAlign, nthreads, [&](int64_t i0, int64_t i1) { k.prelu_backward(dy, x, w, dx, nullptr, C, S, i0, i1); });
     return;
   }
   // units of U flat elements (U >= C keeps the partials, units * C, within n + C), each summing its own
@@ -53,7 +66,7 @@ void prelu_backward(const Kernels<T>& k, const T* dy, const T* x, const T* w, T*
 template <class T>
 double loss_forward(const Kernels<T>& k, int kind, const LossArgs<T>& a, int64_t n, int reduce, int nthreads) {
   if (reduce == kNone) {
-    parallel_items(n, 1, nthreads, [&](int64_t i0, int64_t i1) { k.loss_forward(kind, a, i0, i1, kNone); });
+    aligned_ranges(n, kLossBlock, nthreads, [&](int64_t i0, int64_t i1) { k.loss_forward(kind, a, i0, i1, kNone); });
     return 0.0;
   }
   const int64_t blocks = (n + kLossBlock - 1) / kLossBlock;
@@ -69,7 +82,7 @@ double loss_forward(const Kernels<T>& k, int kind, const LossArgs<T>& a, int64_t
 
 template <class T>
 void loss_backward(const Kernels<T>& k, int kind, const LossArgs<T>& a, int64_t n, int nthreads) {
-  parallel_items(n, 1, nthreads, [&](int64_t i0, int64_t i1) { k.loss_backward(kind, a, i0, i1); });
+  aligned_ranges(n, kLossBlock, nthreads, [&](int64_t i0, int64_t i1) { k.loss_backward(kind, a, i0, i1); });
 }
 
 #define FE_INSTANTIATE(T)                                                                                       \

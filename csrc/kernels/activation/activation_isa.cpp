@@ -422,7 +422,8 @@ void loss_backward_body(int kind, const LossArgs<T>& a, int64_t i0, int64_t i1) 
       });
     case kL1:
       return loss_backward_run(a, i0, i1, [](T x, T y, T, T, T g, T& gx, T& gy) {
-        const T s = sign_(x - y) * g;
+        const T d = x - y;  // torch's sign: 0 at NaN (so the gradient there is 0)
+        const T s = (d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0))) * g;
         gx = s;
         gy = -s;
       });

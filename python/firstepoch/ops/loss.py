@@ -322,7 +322,8 @@ class L1LossFn(_KernelLossFn):
     @staticmethod
     def backward_graph(ctx, grad):
         xk, yk = ctx.saved_tensors  # sign(x - y): constant almost everywhere
-        return _difference_grads_graph(ctx, grad * constant_like(np.sign(xk - yk), grad))
+        d = xk - yk  # torch's sign, 0 at NaN
+        return _difference_grads_graph(ctx, grad * constant_like(((d > 0) * 1 - (d < 0)).astype(d.dtype), grad))
 
     @staticmethod
     def gradcheck_cases(rng):

@@ -147,7 +147,7 @@ def softplus_backward(dy, x, beta=1.0, threshold=20.0):
 
 
 def _normal_cdf(x):
-    return 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    return 0.5 * (1 + np.vectorize(math.erf, otypes=[float])(x / math.sqrt(2)))
 
 
 def gelu_forward(x, approximate="none"):

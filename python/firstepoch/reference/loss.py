@@ -172,8 +172,9 @@ def _pointwise_loss(kind, x, y, param, pos_weight, weight):
             return kl_div_forward(x, y, "none", True), -np.exp(y), np.exp(y) * (y - x + 1)
         if kind == "mse":
             return d ** 2, 2 * d, -2 * d
-        if kind == "l1":
-            return np.abs(d), np.sign(d), -np.sign(d)
+        if kind == "l1":  # torch's sign: 0 at NaN
+            sign = (d > 0) * 1.0 - (d < 0)
+            return np.abs(d), sign, -sign
     raise ValueError(f"unknown pointwise loss kind {kind!r}")
 
 
