@@ -3,7 +3,7 @@
 Each Function keeps forward and backward side by side (reference/elementwise.py has the plain NumPy
 formulas). A binary op's backward sums the gradient back to each input's shape (unbroadcast).
 
-The activations of issue 17 (ELU/SELU/CELU, SiLU, Mish, Hardtanh/ReLU6, Softsign, Softplus, Hardsigmoid,
+The activations of issue 17 (ELU/SELU, SiLU, Mish, Hardtanh/ReLU6, Softsign, Softplus, Hardsigmoid,
 Hardswish, LeakyReLU, GELU) and PReLU run in the C++ activation kernels: `_C` entries
 `activation_forward(x, y, kind, a, b)`, `activation_backward(dy, x, dx, kind, a, b)`,
 `prelu_forward(x, weight, y)`, `prelu_backward(dy, x, weight, dx, dweight)`, whose twins are

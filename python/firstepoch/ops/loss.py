@@ -625,14 +625,18 @@ def _as_float_operand(x, like):
 
 
 def _weight_for(weight, shape, dtype, fn, name="weight"):
-    """A constant per-element weight broadcast to the input's shape (torch: RuntimeError otherwise)."""
+    """A constant per-element weight that broadcasts to the input's shape (torch: RuntimeError otherwise):
+    kept 1-D when it holds one value per position of the input's last axis (the kernel reads it so),
+    else expanded to the input's shape."""
     if weight is None:
         return None
     w = _array(weight)
     try:
-        return np.ascontiguousarray(np.broadcast_to(w, shape), dtype=dtype)
+        if np.broadcast_shapes(w.shape, tuple(shape)) != tuple(shape):
+            raise ValueError
     except ValueError:
         raise RuntimeError(f"{fn}: {name} {w.shape} does not broadcast to the input's shape {tuple(shape)}") from None
+    return _loss_weight(w, shape, dtype)
 
 
 def _reduce_tensor(per, reduction):
