@@ -83,8 +83,8 @@ def main():
         for pname, nbytes in (("forward", 8 * N), ("fwd+bwd", 20 * N)):
             backward = pname == "fwd+bwd"
 
-            def ours():
-                x = fe.tensor(a, requires_grad=backward)
+            def ours():  # forward: a view of a, as torch's from_numpy; with backward a copy, as torch's clone
+                x = fe.tensor(a, requires_grad=True) if backward else fe.from_numpy(a)
                 y = call(F, x, w)
                 if backward:
                     y.backward(gt)
@@ -110,16 +110,16 @@ def main():
     t_raw = rng.standard_normal(x2.shape).astype(np.float32)
     for name, (call, kind, options, target) in LOSSES.items():
         xin = 1 / (1 + np.exp(-x2)) if kind == "binary_cross_entropy" else x2
-        xin = np.log(xin) if kind == "kl_div" else xin
+        xin = np.log(1 / (1 + np.exp(-x2))) if kind == "kl_div" else xin
         xin = np.ascontiguousarray(xin, np.float32)
         t = np.ascontiguousarray(target(x2, t_raw), np.float32)
         for pname, nbytes in (("forward", 8 * N), ("fwd+bwd", 20 * N)):
             backward = pname == "fwd+bwd"
-            pw = fe.tensor(PW)
+            pw, tgt = fe.from_numpy(PW), fe.from_numpy(t)
 
             def ours():
-                x = fe.tensor(xin, requires_grad=backward)
-                y = call(F, x, fe.tensor(t), pw)
+                x = fe.tensor(xin, requires_grad=True) if backward else fe.from_numpy(xin)
+                y = call(F, x, tgt, pw)
                 if backward:
                     y.backward()
 
