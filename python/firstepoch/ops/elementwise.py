@@ -845,7 +845,8 @@ class PreluFn(Function):
         dw = np.empty(w.shape, w.dtype) if need_w else None
         _C.prelu_backward(g, x, w, dx, dw)
         xdt, wdt = ctx.dtypes
-        return (None if dx is None else dx.astype(xdt, copy=False)), (None if dw is None else dw.astype(wdt, copy=False))
+        dx = None if dx is None else dx.astype(xdt, copy=False)
+        return dx, (None if dw is None else dw.astype(wdt, copy=False))
 
     @staticmethod
     def backward_graph(ctx, grad):
