@@ -1329,6 +1329,168 @@ def test_fuzz_functions(op, data):
                 pass  # gradients of the clean run are not computed here; shapes were checked by the engine
 
 
+# ---- the activation family: activations, PReLU, pointwise losses ---------------------------------------
+
+ACT_KINDS = {"relu": (), "sigmoid": (), "tanh": (), "elu": (1.3, 1.05), "silu": (), "mish": (),
+             "hardtanh": (-0.5, 2.0), "softsign": (), "softplus": (2.0, 5.0), "hardsigmoid": (), "hardswish": (),
+             "leaky_relu": (0.1,), "gelu": (), "gelu_tanh": ()}
+
+
+def act_draw(draw):
+    """An ISA level and thread count, then (dtype, shape of rank 0 to 3, kind, its options)."""
+    isa_and_threads(draw)
+    kind = draw(st.sampled_from(sorted(ACT_KINDS) + ["swish"]))  # one unknown name: a ValueError
+    return fdtype(draw), tuple(draw(dims(draw(st.integers(0, 3))))), kind, ACT_KINDS.get(kind, ())
+
+
+@strategy("activation_forward")
+def test_fuzz_activation_forward(draw):
+    dt, shape, kind, options = act_draw(draw)
+    c = Case(draw, {"x": (shape, dt), "y": (shape, dt)}, outputs=("y",))
+    c.poison("y")
+    A = c.arrays
+    if run_case("activation_forward", c, _C.activation_forward, A["x"], A["y"], kind, *options):
+        assert_inputs_untouched(c, ("y",))
+        if c.finite:
+            with np.errstate(all="ignore"):
+                want = ref.elementwise.activation_forward(f64(c.before["x"]), kind, *options)
+            close(A["y"], want, dt, 1, np.abs(want) + 1)
+
+
+@strategy("activation_backward")
+def test_fuzz_activation_backward(draw):
+    dt, shape, kind, options = act_draw(draw)
+    c = Case(draw, {"dy": (shape, dt), "x": (shape, dt), "dx": (shape, dt)}, outputs=("dx",))
+    c.poison("dx")
+    A = c.arrays
+    if run_case("activation_backward", c, _C.activation_backward, A["dy"], A["x"], A["dx"], kind, *options):
+        assert_inputs_untouched(c, ("dx",))
+        if c.finite:
+            with np.errstate(all="ignore"):
+                want = ref.elementwise.activation_backward(f64(c.before["dy"]), f64(c.before["x"]), kind, *options)
+            close(A["dx"], want, dt, 1, np.abs(want) + np.abs(f64(c.before["dy"])) + 1)
+
+
+def prelu_draw(draw, names, outputs):
+    """(dtype, Case) of PReLU arrays: x of rank 1 to 3, weight of one slope, one per channel, or (rarely)
+    a wrong count."""
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    shape = tuple(draw(dims(draw(st.integers(1, 3)))))
+    channels = draw(st.sampled_from([1, shape[1] if len(shape) > 1 else 1, 1, 2]))
+    specs = {name: ((channels,) if name in ("weight", "dweight") else shape, dt) for name in names}
+    c = Case(draw, specs, outputs=outputs)
+    c.poison(*outputs)
+    return dt, c
+
+
+def prelu_valid(c):
+    x, w = c.arrays["x"], c.arrays["weight"]
+    return c.finite and (w.size == 1 or (x.ndim > 1 and x.shape[1] == w.size))
+
+
+@strategy("prelu_forward")
+def test_fuzz_prelu_forward(draw):
+    dt, c = prelu_draw(draw, ("x", "weight", "y"), ("y",))
+    A = c.arrays
+    if run_case("prelu_forward", c, _C.prelu_forward, A["x"], A["weight"], A["y"]):
+        assert_inputs_untouched(c, ("y",))
+        if prelu_valid(c):
+            close(A["y"], ref.elementwise.prelu_forward(f64(c.before["x"]), f64(c.before["weight"])), dt)
+
+
+@strategy("prelu_backward")
+def test_fuzz_prelu_backward(draw):
+    dt, c = prelu_draw(draw, ("dy", "x", "weight", "dx", "dweight"), ("dx", "dweight"))
+    A = c.arrays
+    if run_case("prelu_backward", c, _C.prelu_backward, A["dy"], A["x"], A["weight"], A["dx"], A["dweight"]):
+        assert_inputs_untouched(c, ("dx", "dweight"))
+        if prelu_valid(c):
+            dx, dw = ref.elementwise.prelu_backward(f64(c.before["dy"]), f64(c.before["x"]), f64(c.before["weight"]))
+            close(A["dx"], dx, dt, 1, np.abs(dx) + 1)
+            close(A["dweight"], dw, dt, A["x"].size, np.abs(dw) + 1)
+
+
+LOSS_KINDS = ["binary_cross_entropy_with_logits", "binary_cross_entropy", "smooth_l1", "huber", "kl_div",
+              "kl_div_log_target", "mse", "l1"]
+
+
+def loss_draw(draw, backward):
+    """(dtype, kind, reduction, param, Case) of a pointwise loss: input and target in the kind's domain,
+    weights (bce kinds) of the input's shape, of its last dimension, or (rarely) of neither."""
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    shape = tuple(draw(dims(draw(st.integers(0, 3)))))
+    kind = draw(st.sampled_from(LOSS_KINDS))
+    reduction = draw(st.sampled_from(["none", "sum", "mean"]))
+    param = draw(st.sampled_from([0.5, 1.0, 2.0, 0.0]))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    specs = {}
+    if backward:
+        specs["grad"] = (shape if reduction == "none" else (), dt)
+    if kind == "binary_cross_entropy":
+        specs["input"] = (shape, dt, rng.uniform(0.01, 0.99, shape).astype(dt))
+    else:
+        specs["input"] = (shape, dt)
+    if kind in ("binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"):
+        specs["target"] = (shape, dt, rng.uniform(0, 1, shape).astype(dt))
+    else:
+        specs["target"] = (shape, dt)
+    outputs = ("dinput", "dtarget") if backward else ("out",)
+    for name in outputs:
+        specs[name] = (shape if name != "out" or reduction == "none" else (), dt)
+    if kind.startswith("binary_cross_entropy"):
+        for name in ("weight", "pos_weight") if kind.endswith("logits") else ("weight",):
+            form = draw(st.sampled_from(["none", "full", "last", "last", "bad"]))
+            wshape = {"full": shape, "last": shape[-1:] if shape else (), "bad": (3,)}.get(form)
+            if wshape is not None:
+                specs[name] = (wshape, dt, rng.uniform(0.5, 2, wshape).astype(dt))
+    c = Case(draw, specs, outputs=outputs)
+    c.poison(*outputs)
+    return dt, kind, reduction, param, c
+
+
+def loss_check(c, kind, reduction, param):
+    """Whether an accepted call can be held to the reference: finite values, a valid option."""
+    return c.finite and not (kind == "huber" and param <= 0)
+
+
+def loss_reference_args(c, kind, reduction, param):
+    B = c.before
+    return (f64(B["input"]), f64(B["target"]), kind, reduction, param, f64(B.get("pos_weight")), f64(B.get("weight")))
+
+
+@strategy("pointwise_loss_forward")
+def test_fuzz_pointwise_loss_forward(draw):
+    dt, kind, reduction, param, c = loss_draw(draw, backward=False)
+    A = c.arrays
+    if run_case("pointwise_loss_forward", c, _C.pointwise_loss_forward, A["input"], A["target"], A["out"], kind,
+                reduction, param, A.get("pos_weight"), A.get("weight")):
+        assert_inputs_untouched(c, ("out",))
+        if loss_check(c, kind, reduction, param):
+            with np.errstate(all="ignore"):
+                want = ref.loss.pointwise_loss_forward(*loss_reference_args(c, kind, reduction, param))
+            if np.all(np.isfinite(want)):
+                close(A["out"], want, dt, A["input"].size, np.abs(want) + 1)
+
+
+@strategy("pointwise_loss_backward")
+def test_fuzz_pointwise_loss_backward(draw):
+    dt, kind, reduction, param, c = loss_draw(draw, backward=True)
+    A = c.arrays
+    if run_case("pointwise_loss_backward", c, _C.pointwise_loss_backward, A["grad"], A["input"], A["target"],
+                A["dinput"], A["dtarget"], kind, reduction, param, A.get("pos_weight"), A.get("weight")):
+        assert_inputs_untouched(c, ("dinput", "dtarget"))
+        if loss_check(c, kind, reduction, param):
+            with np.errstate(all="ignore"):
+                dx, dy = ref.loss.pointwise_loss_backward(f64(c.before["grad"]),
+                                                          *loss_reference_args(c, kind, reduction, param))
+            for got, want in ((A["dinput"], dx), (A["dtarget"], dy)):
+                finite = np.isfinite(want)
+                if got.size and finite.any():
+                    close(np.where(finite, got, 0), np.where(finite, want, 0), dt, 1, np.abs(np.where(finite, want, 0)) + 1)
+
+
 # ---- coverage and the report -------------------------------------------------------------------------------
 
 

@@ -144,15 +144,15 @@ def test_regression_losses_match_formulas(rng, dtype, reduction):
     def reduce(v):
         return {"none": v, "sum": v.sum(), "mean": v.mean()}[reduction]
 
-    loss, dx, _ = run(lambda a: L.mse_loss(a, fe.tensor(y), reduction), x, g)
+    loss, dx, _ = run(lambda a: L.mse_loss(a, fe.tensor(y), reduction=reduction), x, g)
     np.testing.assert_allclose(loss, reduce((x - y) ** 2), **tol(dtype, x.size))
     np.testing.assert_allclose(dx, 2 * (x - y) * g * scale, **tol(dtype))
-    loss, dx, _ = run(lambda a: L.l1_loss(a, fe.tensor(y), reduction), x, g)
+    loss, dx, _ = run(lambda a: L.l1_loss(a, fe.tensor(y), reduction=reduction), x, g)
     np.testing.assert_allclose(loss, reduce(np.abs(x - y)), **tol(dtype, x.size))
     np.testing.assert_allclose(dx, np.sign(x - y) * g * scale, **tol(dtype))
     # the target's gradient is the negative of the input's
     a, b = fe.tensor(x, requires_grad=True), fe.tensor(y, requires_grad=True)
-    L.mse_loss(a, b, reduction).backward(g)
+    L.mse_loss(a, b, reduction=reduction).backward(g)
     np.testing.assert_allclose(b.grad, -a.grad, rtol=0, atol=0)
 
 
@@ -210,9 +210,12 @@ def test_bad_inputs():
         L.nll_loss(z, np.array([0, 1, 1]), weight=np.ones(5))
     with pytest.raises(ValueError, match="label_smoothing"):
         L.cross_entropy(z, np.array([0, 1, 1]), label_smoothing=-0.1)
-    for fn in (L.mse_loss, L.l1_loss, L.binary_cross_entropy_with_logits):
-        with pytest.raises(ValueError, match="one shape"):
+    for fn in (L.mse_loss, L.l1_loss):  # torch broadcasts them (with a warning): these sizes do not
+        with pytest.raises(RuntimeError, match="broadcast"), pytest.warns(UserWarning, match="target size"):
             fn(z, fe.tensor(np.zeros((4, 3))))
+    with pytest.raises(ValueError, match="one shape"):
+        L.binary_cross_entropy_with_logits(z, fe.tensor(np.zeros((4, 3))))
+    for fn in (L.mse_loss, L.l1_loss, L.binary_cross_entropy_with_logits):
         with pytest.raises(ValueError, match="reduction"):
             fn(z, fe.tensor(np.zeros((3, 4))), reduction="avg")
     with pytest.raises(ValueError, match="reduction"):
@@ -238,8 +241,8 @@ def test_losses_match_torch(rng, reduction):
          lambda a: TF.cross_entropy(a, torch.tensor(tgt2), ignore_index=2, reduction=reduction, label_smoothing=0.4)),
         (lambda a: L.nll_loss(a.log_softmax(-1), tgt, weight=w, reduction=reduction),
          lambda a: TF.nll_loss(a.log_softmax(-1), torch.tensor(tgt), weight=torch.tensor(w), reduction=reduction)),
-        (lambda a: L.mse_loss(a, fe.tensor(y), reduction), lambda a: TF.mse_loss(a, torch.tensor(y), reduction=reduction)),
-        (lambda a: L.l1_loss(a, fe.tensor(y), reduction), lambda a: TF.l1_loss(a, torch.tensor(y), reduction=reduction)),
+        (lambda a: L.mse_loss(a, fe.tensor(y), reduction=reduction), lambda a: TF.mse_loss(a, torch.tensor(y), reduction=reduction)),
+        (lambda a: L.l1_loss(a, fe.tensor(y), reduction=reduction), lambda a: TF.l1_loss(a, torch.tensor(y), reduction=reduction)),
         (lambda a: L.binary_cross_entropy_with_logits(a, fe.tensor(prob), reduction=reduction, pos_weight=pw),
          lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(prob), reduction=reduction,
                                                        pos_weight=torch.tensor(pw))),
@@ -279,9 +282,9 @@ def test_numpy_forms_of_the_other_losses_agree(rng, reduction):
     np.testing.assert_allclose(L.nll_loss(fe.tensor(logp), t, w, reduction=reduction).data,
                                R.nll_loss_forward(logp, t, w, -100, reduction), rtol=1e-12)
     x, y = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-    np.testing.assert_allclose(L.mse_loss(fe.tensor(x), fe.tensor(y), reduction).data,
+    np.testing.assert_allclose(L.mse_loss(fe.tensor(x), fe.tensor(y), reduction=reduction).data,
                                R.mse_loss_forward(x, y, reduction), rtol=1e-12)
-    np.testing.assert_allclose(L.l1_loss(fe.tensor(x), fe.tensor(y), reduction).data,
+    np.testing.assert_allclose(L.l1_loss(fe.tensor(x), fe.tensor(y), reduction=reduction).data,
                                R.l1_loss_forward(x, y, reduction), rtol=1e-12)
     p = rng.uniform(0, 1, (3, 5))
     np.testing.assert_allclose(L.binary_cross_entropy_with_logits(fe.tensor(x), fe.tensor(p), reduction=reduction, pos_weight=1.5).data,

@@ -5,12 +5,12 @@ by side, on NumPy arrays, each with its gradcheck cases), the array-level helper
 kernels, and the functional forms nn.functional exports. firstepoch.reference/<family>.py has the same
 ops in plain NumPy, with the same names and argument order.
 
-Read in this order: elementwise, shape, reduce (pure NumPy), then linalg (matmul, linear: the GEMM every layer
-builds on), conv, pad, pool, interp, norm, softmax, loss, rnn, dropout, embedding, optim.
+Read in this order: elementwise (NumPy, its activations in the C++ activation kernels), shape, reduce (pure
+NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pad, pool, interp, norm, softmax, loss, rnn, dropout, embedding, optim.
 
 | family     | Functions                                   | `_C` entries                                   |
 | ---------- | ------------------------------------------- | ---------------------------------------------- |
-| elementwise | AddFn, MulFn, ..., ReLUFn, SigmoidFn, ELUFn, SiluFn, PreluFn, ... (NumPy) | (NumPy)                          |
+| elementwise | AddFn, MulFn, ..., ReLUFn, SigmoidFn (NumPy); ELUFn, SiluFn, MishFn, GELUFn, PreluFn, ... (kernels) | activation_forward, _backward, prelu_forward, _backward |
 | shape      | ReshapeFn, PermuteFn, IndexFn, ... (NumPy)   | (NumPy)                                        |
 | reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
 | linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |
@@ -20,7 +20,7 @@ builds on), conv, pad, pool, interp, norm, softmax, loss, rnn, dropout, embeddin
 | pool       | MaxPool2dFn, MaxPool2dIndicesFn, AvgPool2dFn, AvgPool2dBackwardFn, MaxUnpool2dFn | max_pool2d_forward, _backward, avg_pool2d_forward, _backward |
 | norm       | BatchNormFn, LayerNormFn, GroupNormFn       | batch_norm_forward, batch_norm_eval_forward, _backward; layer_norm_ and group_norm_forward, _backward |
 | softmax    | SoftmaxFn (softmax, log_softmax)            | softmax_forward, softmax_backward              |
-| loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn, BinaryCrossEntropyFn, SmoothL1LossFn, HuberLossFn, KLDivFn, OneHotFn | cross_entropy_forward, _backward |
+| loss       | CrossEntropyFn, NLLLossFn, MSELossFn, L1LossFn, BCEWithLogitsFn, BinaryCrossEntropyFn, SmoothL1LossFn, HuberLossFn, KLDivFn, OneHotFn | cross_entropy_forward, _backward, pointwise_loss_forward, _backward |
 | rnn        | RNNFn (RNN tanh/ReLU, LSTM, GRU)            | rnn_forward, _backward, _workspace_size        |
 | dropout    | DropoutFn, AlphaDropoutFn                   | (NumPy)                                        |
 | embedding  | EmbeddingFn                                 | (NumPy)                                        |

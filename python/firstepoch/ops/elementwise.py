@@ -2,17 +2,85 @@
 
 Each Function keeps forward and backward side by side (reference/elementwise.py has the plain NumPy
 formulas). A binary op's backward sums the gradient back to each input's shape (unbroadcast).
+
+The activations of issue 17 (ELU/SELU, SiLU, Mish, Hardtanh/ReLU6, Softsign, Softplus, Hardsigmoid,
+Hardswish, LeakyReLU, GELU) and PReLU run in the C++ activation kernels: `_C` entries
+`activation_forward(x, y, kind, a, b)`, `activation_backward(dy, x, dx, kind, a, b)`,
+`prelu_forward(x, weight, y)`, `prelu_backward(dy, x, weight, dx, dweight)`, whose twins are
+reference.elementwise's functions of the same names. Each saves only x; the backward recomputes what it
+needs from it. float16 (and other non-float32/64 floats) go through the float32 kernel and back.
 """
 import math
 
 import numpy as np
 
+from .. import _C
 from ..autograd.function import Function, constant_like, unbroadcast, unbroadcast_graph
 from .shape import WhereFn
 
 
 def _shape(x):
     return x.shape if type(x) is np.ndarray else np.shape(x)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _c_contiguous(a, dtype=None):
+    """a as a C-contiguous array of dtype (a itself when it is one; 0-d stays 0-d)."""
+    a = np.asarray(a, dtype=dtype)
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def _kernel_dtype(dt):
+    return dt if dt in _KERNEL_DTYPES else np.dtype(np.float32)
+
+
+def _act_forward(x, kind, a=0.0, b=0.0):
+    """_C.activation_forward into a new array of x's dtype."""
+    x = np.asarray(x)
+    xk = _c_contiguous(x, _kernel_dtype(x.dtype))
+    y = np.empty(xk.shape, xk.dtype)
+    _C.activation_forward(xk, y, kind, a, b)
+    return y if y.dtype == x.dtype else y.astype(x.dtype)
+
+
+def _act_backward(grad, x, kind, a=0.0, b=0.0):
+    """_C.activation_backward: grad times the slope at x, in x's dtype."""
+    x = np.asarray(x)
+    kdt = _kernel_dtype(x.dtype)
+    xk = _c_contiguous(x, kdt)
+    g = _c_contiguous(np.broadcast_to(grad, xk.shape), kdt)
+    dx = np.empty(xk.shape, kdt)
+    _C.activation_backward(g, xk, dx, kind, a, b)
+    return dx if dx.dtype == x.dtype else dx.astype(x.dtype)
+
+
+class _Activation(Function, register=False):
+    """y = activation_forward(x, kind, *options) with options fixed per call; saves x only."""
+
+    kind = None
+
+    @classmethod
+    def kernel_options(cls, *options):
+        """The kernel's (kind, a, b) for the Function's options."""
+        return (cls.kind,) + tuple(float(o) for o in options)
+
+    @classmethod
+    def run(cls, ctx, x, *options):
+        """The forward of a subclass (which spells out its options' names and defaults)."""
+        ctx.save_for_backward(x)
+        ctx.options = options
+        return _act_forward(x, *cls.kernel_options(*options))
+
+    @classmethod
+    def forward(cls, ctx, x):
+        return cls.run(ctx, x)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        (x,) = ctx.saved_tensors
+        return (_act_backward(grad, x, *cls.kernel_options(*ctx.options)),) + (None,) * len(ctx.options)
 
 
 def _pair(rng, a_shape=(3, 4), b_shape=(4,)):
@@ -312,39 +380,23 @@ class TanhFn(_Pointwise):
     backward_graph = _graph(lambda grad, x: grad * _tanh_slope(x.tanh()))
 
 
-class SoftplusFn(Function):
+class SoftplusFn(_Activation):
     """softplus(x, beta, threshold) as PyTorch: log1p(exp(beta x)) / beta, and x itself where
     beta x > threshold (the two agree there to float precision); the derivative is sigmoid(beta x), and
     exactly 1 above the threshold. exp overflows to inf only when the threshold is above ~88 (float32),
     where PyTorch's result is inf too."""
 
-    @staticmethod
-    def forward(ctx, x, beta=1.0, threshold=20.0):
-        bx = x * beta
-        ctx.save_for_backward(bx)
-        ctx.options = (beta, threshold)
-        with np.errstate(over="ignore"):
-            out = np.asarray(np.exp(bx))
-        np.log1p(out, out=out)
-        if beta != 1:
-            out /= beta
-        linear = bx > threshold  # rare: np.where on a mostly-False mask is cheap (a random one is not)
-        return np.where(linear, x, out) if linear.any() else out
+    kind = "softplus"
 
     @staticmethod
-    def backward(ctx, grad):
-        (bx,) = ctx.saved_tensors
-        slope = _fast_sigmoid(bx)
-        linear = bx > ctx.options[1]
-        if linear.any():
-            slope[linear] = 1
-        return grad * slope.astype(grad.dtype, copy=False), None, None
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        return SoftplusFn.run(ctx, x, beta, threshold)
 
     @staticmethod
     def backward_graph(ctx, grad):
         x = ctx.parents[0]
         beta, threshold = ctx.options
-        linear = ctx.saved_tensors[0] > threshold
+        linear = ctx.saved_tensors[0] * beta > threshold
         return grad * _select(linear, _one(grad), (x * beta).sigmoid()), None, None
 
     @staticmethod
@@ -356,26 +408,17 @@ class SoftplusFn(Function):
 
 # ---- pointwise functions with options ----------------------------------------------------------------
 
-class LeakyReLUFn(Function):
-    @staticmethod
-    def forward(ctx, x, negative_slope=0.01):
-        ctx.save_for_backward(x)
-        ctx.slope = negative_slope
-        out = np.minimum(x, 0) * negative_slope  # max(x, 0) + slope min(x, 0): np.where on a random mask
-        out += np.maximum(x, 0)                  # is ~20x slower than these passes
-        return out
+class LeakyReLUFn(_Activation):
+    kind = "leaky_relu"
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        slope = (x > 0) * x.dtype.type(1 - ctx.slope)  # 1 where x > 0, the slope elsewhere (and at NaN)
-        slope += ctx.slope
-        return grad * slope.astype(grad.dtype, copy=False), None
+    def forward(ctx, x, negative_slope=0.01):
+        return LeakyReLUFn.run(ctx, x, negative_slope)
 
     @staticmethod
     def backward_graph(ctx, grad):
         x = ctx.parents[0]._data
-        return grad * constant_like(np.where(x > 0, 1.0, ctx.slope).astype(x.dtype), grad), None
+        return grad * constant_like(np.where(x > 0, 1.0, ctx.options[0]).astype(x.dtype), grad), None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -401,25 +444,20 @@ def _normal_cdf(x):
     return (0.5 * (1 + _erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
 
 
-class GELUFn(Function):
+class GELUFn(_Activation):
     """GELU. approximate='none' (PyTorch's default): x * Phi(x), Phi the normal CDF (erf to float32
     precision); approximate='tanh' (GPT-2's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+
+    @staticmethod
+    def kernel_options(approximate):
+        return ("gelu_tanh" if approximate == "tanh" else "gelu",)
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        ctx.save_for_backward(x)
         ctx.approximate = approximate
-        if approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
-            return 0.5 * x * (1 + np.tanh(inner))
-        return x * _normal_cdf(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * _gelu_slope(x, ctx.approximate), None
+        return GELUFn.run(ctx, x, approximate)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -663,34 +701,16 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-class ELUFn(Function):
+class ELUFn(_Activation):
     """scale * (x where x > 0, alpha (exp(x) - 1) elsewhere); scale=1 is ELU, SELU is
     (SELU_ALPHA, SELU_SCALE). Slope: scale where x > 0, alpha scale exp(x) elsewhere (alpha scale at 0;
     NaN at NaN, as PyTorch's vectorised kernel)."""
 
-    @staticmethod
-    def forward(ctx, x, alpha=1.0, scale=1.0):
-        ctx.save_for_backward(x)
-        ctx.options = (alpha, scale)
-        # a sum of the two branches, each 0 on the other side (np.where on a random mask is ~20x slower)
-        out = np.expm1(np.minimum(x, 0))
-        out *= alpha * scale
-        positive = np.maximum(x, 0)
-        if scale != 1.0:
-            positive *= scale
-        out += positive
-        return out
+    kind = "elu"
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        alpha, scale = ctx.options
-        slope = np.exp(np.minimum(x, 0))  # 1 where x > 0: alpha scale there, corrected by the mask below
-        if alpha * scale != 1:
-            slope *= alpha * scale
-        if scale != alpha * scale:  # (a float32 correction: bool * Python float would be float64)
-            slope += (x > 0) * x.dtype.type(scale - alpha * scale)
-        return grad * slope.astype(grad.dtype, copy=False), None, None
+    def forward(ctx, x, alpha=1.0, scale=1.0):
+        return ELUFn.run(ctx, x, alpha, scale)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -704,20 +724,11 @@ class ELUFn(Function):
         return [((_off_kinks(rng),), {}), ((_off_kinks(rng), 0.5), {}), ((_off_kinks(rng), SELU_ALPHA, SELU_SCALE), {})]
 
 
-class SiluFn(Function):
-    """x sigmoid(x) (swish); slope s (1 + x (1 - s)) with s = sigmoid(x), kept from forward. (Spelled as
-    PyTorch's SiluBackward0, so that its reference is reference.elementwise.silu_forward; PreluFn too.)"""
+class SiluFn(_Activation):
+    """x sigmoid(x) (swish); slope s (1 + x (1 - s)) with s = sigmoid(x). (Spelled as PyTorch's
+    SiluBackward0, so that its reference is reference.elementwise.silu_forward; PreluFn too.)"""
 
-    @staticmethod
-    def forward(ctx, x):
-        s = _fast_sigmoid(x)
-        ctx.save_for_backward(x, s)
-        return x * s
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, s = ctx.saved_tensors
-        return (grad * (s * (1 + x * (1 - s))),)
+    kind = "silu"
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -730,30 +741,10 @@ class SiluFn(Function):
         return [((SigmoidFn.sample(rng),), {})]
 
 
-def _softplus_unit(x):
-    """log(1 + exp(x)), as PyTorch's mish computes it: inf for x > 88 (float32), where tanh gives 1."""
-    with np.errstate(over="ignore"):
-        e = np.asarray(np.exp(x))
-    return np.log1p(e, out=e)
+class MishFn(_Activation):
+    """x tanh(softplus(x)); slope t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))."""
 
-
-class MishFn(Function):
-    """x tanh(softplus(x)); slope t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x)) kept from forward."""
-
-    @staticmethod
-    def forward(ctx, x):
-        t = np.tanh(_softplus_unit(x))
-        ctx.save_for_backward(x, t)
-        return x * t
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, t = ctx.saved_tensors
-        slope = 1 - t * t
-        slope *= x
-        slope *= _fast_sigmoid(x)
-        slope += t
-        return (grad * slope,)
+    kind = "mish"
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -771,20 +762,27 @@ def _hardtanh_mask(x, min_val, max_val):
     return (x > min_val) & (x < max_val)
 
 
-class HardtanhFn(Function):
+class HardtanhFn(_Activation):
     """clamp(x, min_val, max_val) (ReLU6 is (0, 6)); unlike clamp, the gradient is 0 at the two bounds
-    themselves, as PyTorch's hardtanh_backward."""
+    themselves, as PyTorch's hardtanh_backward. Integer tensors stay in NumPy (np.clip, their dtype)."""
+
+    kind = "hardtanh"
 
     @staticmethod
     def forward(ctx, x, min_val=-1.0, max_val=1.0):
-        ctx.save_for_backward(x)
         ctx.bounds = (min_val, max_val)
-        return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+        if np.asarray(x).dtype.kind != "f":
+            ctx.save_for_backward(x)
+            ctx.options = (min_val, max_val)
+            return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
+        return HardtanhFn.run(ctx, x, min_val, max_val)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * _hardtanh_mask(x, *ctx.bounds), None, None
+        if np.asarray(x).dtype.kind != "f":
+            return grad * _hardtanh_mask(x, *ctx.bounds), None, None
+        return super().backward(ctx, grad)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -799,22 +797,11 @@ class HardtanhFn(Function):
         return [((x,), {}), ((x, 0.0, 6.0), {})]
 
 
-class SoftsignFn(Function):
+class SoftsignFn(_Activation):
     """x / (1 + |x|); slope r (1 - |x| r), r = 1 / (1 + |x|): 1 / (1 + |x|)^2, and NaN at +-inf as
     PyTorch's composite (inf / inf)."""
 
-    @staticmethod
-    def forward(ctx, x):
-        a = np.abs(x)
-        r = 1 / (1 + a)
-        ctx.save_for_backward(a, r)
-        return x * r
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, r = ctx.saved_tensors
-        with np.errstate(invalid="ignore"):
-            return (grad * (r * (1 - a * r)),)
+    kind = "softsign"
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -835,28 +822,31 @@ def _prelu_shape(x, weight):
 
 class PreluFn(Function):
     """x where x > 0, weight * x elsewhere; weight: one slope, or one per channel (dim 1). The slope at
-    0 (and NaN) is weight, as PyTorch; dweight sums x * grad where x <= 0 over all but the channel."""
+    0 (and NaN) is weight, as PyTorch; dweight sums x * grad where x <= 0 over all but the channel, in a
+    fixed order (the kernel's units, whatever the thread count)."""
 
     @staticmethod
     def forward(ctx, x, weight):
-        w = weight.reshape(_prelu_shape(x, weight))
-        ctx.save_for_backward(x, w)
-        ctx.weight_shape = weight.shape
-        out = np.minimum(x, 0) * w  # max(x, 0) + w min(x, 0): no np.where on a random mask (~20x slower)
-        out += np.maximum(x, 0)
-        return out
+        x, w = np.asarray(x), np.asarray(weight)
+        kdt = _kernel_dtype(x.dtype)
+        xk, wk = _c_contiguous(x, kdt), _c_contiguous(w, kdt)
+        ctx.save_for_backward(xk, wk)
+        ctx.dtypes = (x.dtype, w.dtype)
+        y = np.empty(xk.shape, kdt)
+        _C.prelu_forward(xk, wk, y)
+        return y if y.dtype == x.dtype else y.astype(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        dx = dw = None
-        if ctx.needs_input_grad[0]:
-            slope = (x > 0) * (1 - w)  # 1 where x > 0, w elsewhere (NaN included, as PyTorch)
-            slope += w
-            dx = grad * slope.astype(grad.dtype, copy=False)
-        if ctx.needs_input_grad[1]:
-            dw = unbroadcast(np.minimum(x, 0) * grad, w.shape).reshape(ctx.weight_shape)
-        return dx, dw
+        need_x, need_w = ctx.needs_input_grad
+        g = _c_contiguous(np.broadcast_to(grad, x.shape), x.dtype)
+        dx = np.empty(x.shape, x.dtype) if need_x else None
+        dw = np.empty(w.shape, w.dtype) if need_w else None
+        _C.prelu_backward(g, x, w, dx, dw)
+        xdt, wdt = ctx.dtypes
+        dx = None if dx is None else dx.astype(xdt, copy=False)
+        return dx, (None if dw is None else dw.astype(wdt, copy=False))
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -866,7 +856,7 @@ class PreluFn(Function):
         dx = grad * _select(positive, _one(grad), w) if ctx.needs_input_grad[0] else None
         dw = None
         if ctx.needs_input_grad[1]:
-            dw = unbroadcast_graph(grad * _select(positive, _one(grad) * 0, x), w.shape).reshape(ctx.weight_shape)
+            dw = unbroadcast_graph(grad * _select(positive, _one(grad) * 0, x), w.shape).reshape(weight.shape)
         return dx, dw
 
     @staticmethod
@@ -882,21 +872,14 @@ def _hard_kinks_away(rng):
     return x
 
 
-class HardsigmoidFn(Function):
+class HardsigmoidFn(_Activation):
     """min(max(x + 3, 0), 6) / 6; slope 1/6 strictly inside (-3, 3), else 0 (NaN too), as PyTorch."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.clip(x + 3, 0, 6) / 6
+    kind = "hardsigmoid"
 
     @staticmethod
     def _slope(x, dtype):
         return ((x > -3) & (x < 3)) * np.dtype(dtype).type(1 / 6)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return (grad * HardsigmoidFn._slope(ctx.saved_tensors[0], grad.dtype),)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -907,25 +890,11 @@ class HardsigmoidFn(Function):
         return [((_hard_kinks_away(rng),), {})]
 
 
-class HardswishFn(Function):
+class HardswishFn(_Activation):
     """x min(max(x + 3, 0), 6) / 6; slope 0 for x <= -3, x/3 + 1/2 inside (NaN at NaN), 1 for x >= 3, as
     PyTorch's hardswish_backward."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * np.clip(x + 3, 0, 6) / 6
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        # x/3 + 1/2 strictly inside (-3, 3), 1 from 3 on, 0 up to -3; clipping first keeps inf * 0 out
-        slope = np.clip(x, -3, 3)
-        slope /= 3
-        slope += 0.5
-        slope *= (x > -3) & (x < 3)
-        slope += x >= 3
-        return (grad * slope.astype(grad.dtype, copy=False),)
+    kind = "hardswish"
 
     @staticmethod
     def backward_graph(ctx, grad):

@@ -3,7 +3,13 @@ class weights, ignore_index and label smoothing); nll_loss, mse_loss, l1_loss an
 binary_cross_entropy_with_logits are a few NumPy lines each, with their gradients beside them.
 
 Issue 17 adds binary_cross_entropy, smooth_l1_loss, huber_loss and kl_div as single Functions (pointwise,
-hot), and composites of differentiable Tensor ops for the rest (cosine_similarity, pairwise_distance,
+hot); they, mse_loss, l1_loss and binary_cross_entropy_with_logits run in one fused C++ kernel each way,
+`_C.pointwise_loss_forward(input, target, out, kind, reduction, param, pos_weight, weight)` and
+`_C.pointwise_loss_backward(grad, input, target, dinput, dtarget, kind, ...)` (sum and mean in fixed
+blocks, in block order: the same bits for any thread count; twins reference.loss.pointwise_loss_forward /
+_backward). Inputs broadcast with each other are expanded first; weights of the input's shape or one
+per position of its last axis (pos_weight per class) go to the kernel as they are, others are expanded.
+And composites of differentiable Tensor ops for the rest (cosine_similarity, pairwise_distance,
 cosine_embedding_loss, margin_ranking_loss, triplet_margin_loss, cross-entropy with class-probability
 targets); one_hot is a non-differentiable op.
 
@@ -43,6 +49,61 @@ def _reduce(per_elem, reduction, denom=None):
     if not d:  # nothing kept: NaN, as in PyTorch (without NumPy's division warning)
         return np.asarray(np.nan, dtype=per_elem.dtype)
     return np.asarray(total / d)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _contiguous_as(a, shape, dtype):
+    """a broadcast to shape, C-contiguous, in dtype (a itself when it already is)."""
+    a = np.asarray(a, dtype=dtype)
+    if a.shape != tuple(shape):
+        return np.broadcast_to(a, shape).copy()
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def _loss_operands(x, y):
+    """(x, y broadcast to one C-contiguous shape in the kernel's dtype, the result dtype): float16 and
+    other floats run in float32."""
+    dt = np.result_type(x, y)
+    kdt = dt if dt in _KERNEL_DTYPES else np.dtype(np.float32)
+    shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+    return _contiguous_as(x, shape, kdt), _contiguous_as(y, shape, kdt), dt
+
+
+def _loss_weight(w, shape, dtype):
+    """A constant weight for the kernel: the input's shape or 1-D over its last axis as it is, else
+    expanded to the input's shape."""
+    if w is None:
+        return None
+    a = np.asarray(w, dtype=dtype)
+    if a.ndim == 1 and len(shape) >= 1 and a.shape[0] == shape[-1] and a.shape != tuple(shape):
+        return a if a.flags.c_contiguous else a.copy()
+    return _contiguous_as(a, shape, dtype)
+
+
+def _kernel_loss(kind, x, y, reduction, param=0.0, pos_weight=None, weight=None):
+    """_C.pointwise_loss_forward into a new array (x's shape for 'none', else 0-d)."""
+    out = np.empty(x.shape if reduction == "none" else (), x.dtype)
+    _C.pointwise_loss_forward(x, y, out, kind, reduction, param, pos_weight, weight)
+    return out
+
+
+def _kernel_loss_grads(kind, grad, x, y, needs, reduction, param=0.0, pos_weight=None, weight=None):
+    """(d input, d target) from _C.pointwise_loss_backward, None where needs says so."""
+    g = _contiguous_as(grad, x.shape if reduction == "none" else (), x.dtype)
+    dx = np.empty(x.shape, x.dtype) if needs[0] else None
+    dy = np.empty(x.shape, x.dtype) if needs[1] else None
+    if dx is not None or dy is not None:
+        _C.pointwise_loss_backward(g, x, y, dx, dy, kind, reduction, param, pos_weight, weight)
+    return dx, dy
+
+
+def _grad_as(g, shape, dtype):
+    """A kernel gradient summed back to an input's shape and cast to its dtype (None stays None)."""
+    if g is None:
+        return None
+    return unbroadcast(g, shape).astype(dtype, copy=False)
 
 
 def cross_entropy_forward(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
@@ -210,44 +271,39 @@ class NLLLossFn(Function):
                 ((rng.standard_normal((4, 3)), np.array([0, -100, 1, 2])), {"reduction": "sum"})]
 
 
-def _difference(ctx, x, y, reduction, name):
-    """x - y of a pointwise loss (mse, l1), checked, saved for the backward with what it needs."""
-    _check_reduction(reduction)
-    if np.shape(x) != np.shape(y):
-        raise ValueError(f"{name}: input {np.shape(x)} and target {np.shape(y)} must have one shape")
-    diff = x - y
-    ctx.save_for_backward(diff)
-    ctx.reduction = reduction
-    ctx.dtypes = (np.result_type(x), np.result_type(y))
-    return diff
+class _KernelLossFn(Function, register=False):
+    """A pointwise loss of input and target (broadcast together) in the fused kernel, `kind` with no
+    weights and no option: mse_loss and l1_loss. backward_graph (subclasses) is composed of Tensor ops."""
 
+    kind = None
 
-def _difference_grads(ctx, g):
-    """(dx, dy, None) of a pointwise loss from g = d loss / d diff before the reduction."""
-    if ctx.reduction == "mean":
-        g = g / g.size
-    return g.astype(ctx.dtypes[0], copy=False), (-g).astype(ctx.dtypes[1], copy=False), None
+    @classmethod
+    def forward(cls, ctx, x, y, reduction="mean"):
+        _check_reduction(reduction)
+        xk, yk, dt = _loss_operands(x, y)
+        ctx.save_for_backward(xk, yk)
+        ctx.args = (reduction, np.shape(x), np.shape(y), np.result_type(x), np.result_type(y))
+        return _kernel_loss(cls.kind, xk, yk, reduction).astype(dt, copy=False)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        xk, yk = ctx.saved_tensors
+        reduction, xshape, yshape, xdt, ydt = ctx.args
+        dx, dy = _kernel_loss_grads(cls.kind, grad, xk, yk, ctx.needs_input_grad[:2], reduction)
+        return _grad_as(dx, xshape, xdt), _grad_as(dy, yshape, ydt), None
 
 
 def _difference_grads_graph(ctx, g):
-    """_difference_grads on a gradient Tensor (backward_graph)."""
-    if ctx.reduction == "mean":
+    """(dx, dy, None) of mse/l1 from g = d loss / d (x - y) before the reduction, on Tensors."""
+    reduction, xshape, yshape, xdt, ydt = ctx.args
+    if reduction == "mean":
         g = g / g.numel()
-    dx = g if g.dtype == ctx.dtypes[0] else g.to(ctx.dtypes[0])
-    dy = -g
-    return dx, dy if dy.dtype == ctx.dtypes[1] else dy.to(ctx.dtypes[1]), None
+    dx, dy = unbroadcast_graph(g, xshape), unbroadcast_graph(-g, yshape)
+    return (dx if dx.dtype == xdt else dx.to(xdt)), (dy if dy.dtype == ydt else dy.to(ydt)), None
 
 
-class MSELossFn(Function):
-    @staticmethod
-    def forward(ctx, x, y, reduction="mean"):
-        diff = _difference(ctx, x, y, reduction, "mse_loss")
-        return _reduce(diff * diff, reduction).astype(diff.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (diff,) = ctx.saved_tensors
-        return _difference_grads(ctx, 2 * diff * grad)
+class MSELossFn(_KernelLossFn):
+    kind = "mse"
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -260,21 +316,14 @@ class MSELossFn(Function):
                 ((rng.standard_normal((5,)), rng.standard_normal((5,))), {"reduction": "none"})]
 
 
-class L1LossFn(Function):
-    @staticmethod
-    def forward(ctx, x, y, reduction="mean"):
-        diff = _difference(ctx, x, y, reduction, "l1_loss")
-        return _reduce(np.abs(diff), reduction).astype(diff.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (diff,) = ctx.saved_tensors
-        return _difference_grads(ctx, np.sign(diff) * grad)
+class L1LossFn(_KernelLossFn):
+    kind = "l1"
 
     @staticmethod
     def backward_graph(ctx, grad):
-        (diff,) = ctx.saved_tensors  # sign(diff): constant almost everywhere
-        return _difference_grads_graph(ctx, grad * constant_like(np.sign(diff), grad))
+        xk, yk = ctx.saved_tensors  # sign(x - y): constant almost everywhere
+        d = xk - yk  # torch's sign, 0 at NaN
+        return _difference_grads_graph(ctx, grad * constant_like(((d > 0) * 1 - (d < 0)).astype(d.dtype), grad))
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -294,37 +343,26 @@ class BCEWithLogitsFn(Function):
         if np.shape(z) != np.shape(y):
             raise ValueError(f"binary_cross_entropy_with_logits: input {np.shape(z)} and target {np.shape(y)} "
                              "must have one shape")
-        dt = np.result_type(z, y)  # torch promotes input and target; the weights take that dtype
-        pw = 1.0 if pos_weight is None else np.asarray(pos_weight, dtype=dt)
-        w = None if weight is None else np.asarray(weight, dtype=dt)
-        softplus_neg = np.maximum(-z, 0) + np.log1p(np.exp(-np.abs(z)))  # log(1 + exp(-z)), stable
-        coef = 1 + (pw - 1) * y
-        per = (1 - y) * z + coef * softplus_neg
-        if w is not None:
-            per = per * w
-        ctx.save_for_backward(z, y)
-        ctx.args = (pw, coef, reduction, w)
-        return _reduce(per, reduction).astype(dt, copy=False)
+        zk, yk, dt = _loss_operands(z, y)  # torch promotes input and target; the weights take that dtype
+        pw = _loss_weight(pos_weight, zk.shape, zk.dtype)
+        w = _loss_weight(weight, zk.shape, zk.dtype)
+        ctx.save_for_backward(zk, yk)
+        ctx.args = (pw, None, reduction, w, np.result_type(z), np.result_type(y))
+        return _kernel_loss("binary_cross_entropy_with_logits", zk, yk, reduction, 0.0, pw, w).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        z, y = ctx.saved_tensors
-        pw, coef, reduction, w = ctx.args
-        e = np.exp(-np.abs(z))
-        sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-        dz = (1 - y) - coef * (1 - sig)
-        dy = -z + (pw - 1) * (np.maximum(-z, 0) + np.log1p(e))
-        if reduction == "mean" and z.size:
-            grad = grad / z.size
-        if w is not None:
-            grad = grad * w
-        return (dz * grad).astype(z.dtype, copy=False), (dy * grad).astype(y.dtype, copy=False), None, None, None
+        zk, yk = ctx.saved_tensors
+        pw, _, reduction, w, zdt, ydt = ctx.args
+        dz, dy = _kernel_loss_grads("binary_cross_entropy_with_logits", grad, zk, yk, ctx.needs_input_grad[:2],
+                                    reduction, 0.0, pw, w)
+        return _grad_as(dz, zk.shape, zdt), _grad_as(dy, yk.shape, ydt), None, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
         z, y = (constant_like(p, grad) for p in ctx.parents[:2])
-        pw, _, reduction, w = ctx.args
-        pw = constant_like(np.asarray(pw, z.dtype), grad)
+        pw, _, reduction, w, _, _ = ctx.args
+        pw = constant_like(np.asarray(1.0 if pw is None else pw, z.dtype), grad)
         if reduction == "mean" and z.numel():
             grad = grad / z.numel()
         if w is not None:
@@ -356,37 +394,24 @@ class BinaryCrossEntropyFn(Function):
     @staticmethod
     def forward(ctx, x, y, weight=None, reduction="mean"):
         _check_reduction(reduction)
-        with np.errstate(divide="ignore"):
-            per = -(y * np.maximum(np.log(x), -100) + (1 - y) * np.maximum(np.log1p(-x), -100))
-        if weight is not None:
-            per = per * weight
-        ctx.save_for_backward(x, y)
-        ctx.args = (weight, reduction)
-        return _reduce(per, reduction).astype(x.dtype, copy=False)
+        xk, yk, dt = _loss_operands(x, y)
+        w = _loss_weight(weight, xk.shape, xk.dtype)
+        ctx.save_for_backward(xk, yk)
+        ctx.args = (w, reduction, np.result_type(x), np.result_type(y))
+        return _kernel_loss("binary_cross_entropy", xk, yk, reduction, 0.0, None, w).astype(dt, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        weight, reduction = ctx.args
-        needs = ctx.needs_input_grad
-
-        def finish(d):  # torch's order: the pointwise slope times grad, then the weight, then the mean
-            if weight is not None:
-                d = d * weight
-            return d / x.size if reduction == "mean" and x.size else d
-
-        dx = dy = None
-        if needs[0]:
-            dx = finish(grad * (x - y) / np.maximum((1 - x) * x, _BCE_EPS.astype(x.dtype))).astype(x.dtype, copy=False)
-        if needs[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dy = finish((np.log1p(-x) - np.log(x)) * grad).astype(y.dtype, copy=False)
-        return dx, dy, None, None
+        xk, yk = ctx.saved_tensors
+        w, reduction, xdt, ydt = ctx.args
+        dx, dy = _kernel_loss_grads("binary_cross_entropy", grad, xk, yk, ctx.needs_input_grad[:2], reduction,
+                                    0.0, None, w)
+        return _grad_as(dx, xk.shape, xdt), _grad_as(dy, yk.shape, ydt), None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
         x, y = (constant_like(p, grad) for p in ctx.parents[:2])
-        weight, reduction = ctx.args
+        weight, reduction, _, _ = ctx.args
         if reduction == "mean" and x.numel():
             grad = grad / x.numel()
         if weight is not None:
@@ -406,31 +431,30 @@ class BinaryCrossEntropyFn(Function):
 
 class _PiecewiseQuadraticLossFn(Function, register=False):
     """Shared body of smooth_l1_loss and huber_loss: a loss of d = x - y (x and y broadcast together)
-    that is quadratic for |d| < k and linear beyond; its slope is d * a + b with a, b constant on each
-    piece (so backward_graph records d * a + b). Subclasses give the per-element loss and (a, b)."""
+    that is quadratic for |d| < k and linear beyond, the kernel's `kind` with param k; its slope is
+    d * a + b with a, b constant on each piece (so backward_graph records d * a + b). Subclasses give
+    the kind and (a, b)."""
 
     @classmethod
     def forward(cls, ctx, x, y, reduction="mean", k=1.0):
         _check_reduction(reduction)
-        d = x - y
-        ctx.save_for_backward(d)
+        xk, yk, dt = _loss_operands(x, y)
+        ctx.save_for_backward(xk, yk)
         ctx.args = (reduction, k, np.shape(x), np.shape(y), np.result_type(x), np.result_type(y))
-        return _reduce(cls.per_element(d, k), reduction).astype(d.dtype, copy=False)
+        return _kernel_loss(cls.kind, xk, yk, reduction, k).astype(dt, copy=False)
 
     @classmethod
     def backward(cls, ctx, grad):
-        (d,) = ctx.saved_tensors
+        xk, yk = ctx.saved_tensors
         reduction, k, xshape, yshape, xdt, ydt = ctx.args
-        a, b = cls.slope_pieces(d, k)
-        g = (d * a + b) * grad
-        if reduction == "mean" and d.size:
-            g = g / d.size
-        return unbroadcast(g, xshape).astype(xdt, copy=False), unbroadcast(-g, yshape).astype(ydt, copy=False), None, None
+        dx, dy = _kernel_loss_grads(cls.kind, grad, xk, yk, ctx.needs_input_grad[:2], reduction, k)
+        return _grad_as(dx, xshape, xdt), _grad_as(dy, yshape, ydt), None, None
 
     @classmethod
     def backward_graph(cls, ctx, grad):
         x, y = (constant_like(p, grad) for p in ctx.parents[:2])
-        (d_arr,) = ctx.saved_tensors
+        xk, yk = ctx.saved_tensors
+        d_arr = xk - yk
         reduction, k, xshape, yshape, xdt, ydt = ctx.args
         a, b = cls.slope_pieces(d_arr, k)
         g = ((x - y) * constant_like(a, grad) + constant_like(b, grad)) * grad
@@ -451,12 +475,7 @@ class _PiecewiseQuadraticLossFn(Function, register=False):
 class SmoothL1LossFn(_PiecewiseQuadraticLossFn):
     """smooth_l1_loss, beta = k: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: |d|)."""
 
-    @staticmethod
-    def per_element(d, beta):
-        ad = np.abs(d)
-        if beta == 0:
-            return ad
-        return np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+    kind = "smooth_l1"
 
     @staticmethod
     def slope_pieces(d, beta):
@@ -467,10 +486,7 @@ class SmoothL1LossFn(_PiecewiseQuadraticLossFn):
 class HuberLossFn(_PiecewiseQuadraticLossFn):
     """huber_loss, delta = k: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
 
-    @staticmethod
-    def per_element(d, delta):
-        ad = np.abs(d)
-        return np.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    kind = "huber"
 
     @staticmethod
     def slope_pieces(d, delta):
@@ -489,59 +505,36 @@ class KLDivFn(Function):
     def forward(ctx, x, y, reduction="mean", log_target=False):
         if reduction not in _REDUCTIONS + ("batchmean",):
             raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS + ('batchmean',)}, got {reduction!r}")
-        if log_target:
-            per = np.exp(y) * (y - x)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per = np.where(y == 0, 0, y * np.log(y)) - y * x
-        denom = per.size
+        xk, yk, dt = _loss_operands(x, y)
+        denom = xk.size
         if reduction == "batchmean":
-            denom = x.shape[0] if x.ndim else 1
-        ctx.save_for_backward(x, y)
-        ctx.args = (reduction, log_target, denom, np.shape(per))
-        dt = per.dtype
-        if reduction == "none":
-            return per
-        total = per.sum()
-        if reduction == "sum":
-            return np.asarray(total, dt)
-        with np.errstate(divide="ignore", invalid="ignore"):  # nothing to divide by: NaN, as torch
-            return np.asarray(total / denom, dt)
-
-    @staticmethod
-    def _scale(grad, reduction, denom, shape):
-        if reduction in ("mean", "batchmean"):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad = grad / denom
-        return np.broadcast_to(grad, shape)
+            denom = np.shape(x)[0] if np.ndim(x) else 1
+        ctx.save_for_backward(xk, yk)
+        ctx.args = (reduction, log_target, denom, xk.shape, np.shape(x), np.shape(y), np.result_type(x),
+                    np.result_type(y))
+        kind = "kl_div_log_target" if log_target else "kl_div"
+        out = _kernel_loss(kind, xk, yk, "sum" if reduction == "batchmean" else reduction).astype(dt, copy=False)
+        if reduction == "batchmean":
+            with np.errstate(divide="ignore", invalid="ignore"):  # nothing to divide by: NaN, as torch
+                out = np.asarray(out / denom if denom else np.nan, dt)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        reduction, log_target, denom, shape = ctx.args
-        g = KLDivFn._scale(grad, reduction, denom, shape)
-        needs = ctx.needs_input_grad
-        dx = dy = None
-        if log_target:
-            ey = np.exp(y)
-            if needs[0]:
-                dx = -ey * g
-            if needs[1]:
-                dy = ey * (y - x + 1) * g
-        else:
-            if needs[0]:
-                dx = -y * g
-            if needs[1]:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    dy = np.where(y == 0, np.nan, np.log(y) + 1 - x) * g
-        dx = None if dx is None else unbroadcast(dx, np.shape(x)).astype(x.dtype, copy=False)
-        dy = None if dy is None else unbroadcast(dy, np.shape(y)).astype(y.dtype, copy=False)
-        return dx, dy, None, None
+        xk, yk = ctx.saved_tensors
+        reduction, log_target, denom, _, xshape, yshape, xdt, ydt = ctx.args
+        if reduction == "batchmean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad = np.asarray(grad / denom if denom else grad * np.nan, xk.dtype)
+            reduction = "sum"
+        kind = "kl_div_log_target" if log_target else "kl_div"
+        dx, dy = _kernel_loss_grads(kind, grad, xk, yk, ctx.needs_input_grad[:2], reduction)
+        return _grad_as(dx, xshape, xdt), _grad_as(dy, yshape, ydt), None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
         x, y = (constant_like(p, grad) for p in ctx.parents[:2])
-        reduction, log_target, denom, shape = ctx.args
+        reduction, log_target, denom, shape = ctx.args[:4]
         if reduction in ("mean", "batchmean"):
             grad = grad / float(denom) if denom else grad * float("nan")
         needs = ctx.needs_input_grad
@@ -632,14 +625,18 @@ def _as_float_operand(x, like):
 
 
 def _weight_for(weight, shape, dtype, fn, name="weight"):
-    """A constant per-element weight broadcast to the input's shape (torch: RuntimeError otherwise)."""
+    """A constant per-element weight that broadcasts to the input's shape (torch: RuntimeError otherwise):
+    kept 1-D when it holds one value per position of the input's last axis (the kernel reads it so),
+    else expanded to the input's shape."""
     if weight is None:
         return None
     w = _array(weight)
     try:
-        return np.ascontiguousarray(np.broadcast_to(w, shape), dtype=dtype)
+        if np.broadcast_shapes(w.shape, tuple(shape)) != tuple(shape):
+            raise ValueError
     except ValueError:
         raise RuntimeError(f"{fn}: {name} {w.shape} does not broadcast to the input's shape {tuple(shape)}") from None
+    return _loss_weight(w, shape, dtype)
 
 
 def _reduce_tensor(per, reduction):
@@ -754,11 +751,41 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return out.reshape(shape) if reduction == "none" and out.shape != shape else out
 
 
-def mse_loss(input, target, reduction="mean"):
+def _weighted_loss(per, weight, input, reduction, mean_by_weight):
+    """torch's weighted form of mse_loss, l1_loss and huber_loss, composed of Tensor ops (so weight gets a
+    gradient too, as in torch): per-element losses times weight (of the input's size exactly, else
+    ValueError), then the reduction; 'mean' divides by the summed weight (mse, l1) or the count (huber)."""
+    if tuple(np.shape(weight)) != tuple(np.shape(input)):
+        raise ValueError("Weights and input must have the same size.")
+    weighted = per * _as_tensor(weight, per)
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return weighted.sum()
+    if reduction == "mean":
+        return weighted.sum() / _as_tensor(weight, per).sum() if mean_by_weight else weighted.mean()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """As torch.nn.functional.mse_loss: (input - target)^2, broadcast with torch's size warning; weight
+    (the input's size) scales each element and 'mean' then divides by its sum."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _pointwise_operands(input, target, "mse_loss")
+    if weight is not None:
+        return _weighted_loss(MSELossFn.apply(input, target, "none"), weight, input, reduction, True)
     return MSELossFn.apply(input, target, reduction)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """As torch.nn.functional.l1_loss: |input - target|, broadcast with torch's size warning; weight as
+    mse_loss's."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _pointwise_operands(input, target, "l1_loss")
+    if weight is not None:
+        return _weighted_loss(L1LossFn.apply(input, target, "none"), weight, input, reduction, True)
     return L1LossFn.apply(input, target, reduction)
 
 
@@ -823,12 +850,16 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return SmoothL1LossFn.apply(input, target, reduction, float(beta))
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
-    """As torch.nn.functional.huber_loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
-    _check_reduction(reduction)
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """As torch.nn.functional.huber_loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); weight
+    (the input's size) scales each element, 'mean' stays the mean over the elements (torch's)."""
+    if weight is None:
+        _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     input, target = _pointwise_operands(input, target, "huber_loss")
+    if weight is not None:
+        return _weighted_loss(HuberLossFn.apply(input, target, "none", float(delta)), weight, input, reduction, False)
     return HuberLossFn.apply(input, target, reduction, float(delta))
 
 

@@ -7,7 +7,7 @@ what the kernel writes) and the ops:
 
 | file          | functions                                                                      |
 | ------------- | ------------------------------------------------------------------------------ |
-| elementwise.py | <op>_forward, <op>_backward for add, mul, ..., relu, sigmoid, ...          |
+| elementwise.py | <op>_forward, <op>_backward for add, mul, ..., relu, sigmoid, ...; activation_forward, activation_backward (by kind) |
 | shape.py      | reshape_forward, permute_forward, ... and their _backward                      |
 | reduce.py     | sum_forward, mean_forward, ... and their _backward                             |
 | linalg.py     | gemm (_C.gemm), matmul (ops.linalg.matmul)                                     |
@@ -17,7 +17,7 @@ what the kernel writes) and the ops:
 | pool.py       | max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward (ceil_mode, divisors: pool_out_size, avg_divisors) |
 | norm.py       | batch_norm_forward, batch_norm_eval_forward, batch_norm_backward, layer_norm_forward / _backward, group_norm_forward / _backward |
 | softmax.py    | softmax_forward, softmax_backward (log=True: log_softmax), log_softmax_forward / _backward |
-| loss.py       | cross_entropy_forward, cross_entropy_backward, cross_entropy (reduced), nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward, binary_cross_entropy_forward, smooth_l1_loss_forward, huber_loss_forward, kl_div_forward, cosine_similarity, triplet_margin_loss, cross_entropy_probabilities |
+| loss.py       | cross_entropy_forward, cross_entropy_backward, cross_entropy (reduced), nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward, binary_cross_entropy_forward, smooth_l1_loss_forward, huber_loss_forward, kl_div_forward, pointwise_loss_forward, pointwise_loss_backward (by kind), cosine_similarity, triplet_margin_loss, cross_entropy_probabilities |
 | rnn.py        | rnn_forward / rnn_backward, lstm_forward / lstm_backward, gru_forward / gru_backward |
 | dropout.py    | dropout_forward, dropout_backward                                              |
 | embedding.py  | embedding_forward, embedding_backward                                          |

@@ -147,7 +147,7 @@ def softplus_backward(dy, x, beta=1.0, threshold=20.0):
 
 
 def _normal_cdf(x):
-    return 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    return 0.5 * (1 + np.vectorize(math.erf, otypes=[float])(x / math.sqrt(2)))
 
 
 def gelu_forward(x, approximate="none"):
@@ -332,3 +332,41 @@ def hardswish_forward(x):
 
 def hardswish_backward(dy, x):
     return dy * np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3 + 0.5))
+
+
+# ---- the activation kernels' twins: _C.activation_forward / _backward (the kind names one of the above) --
+
+def _activation(kind, a, b):
+    """(forward, backward) of activation `kind` with its options a, b bound (see activation_forward)."""
+    table = {
+        "relu": (relu_forward, relu_backward, ()),
+        "sigmoid": (sigmoid_forward, sigmoid_backward, ()),
+        "tanh": (tanh_forward, tanh_backward, ()),
+        "elu": (elu_forward, elu_backward, (a, b)),
+        "silu": (silu_forward, silu_backward, ()),
+        "mish": (mish_forward, mish_backward, ()),
+        "hardtanh": (hardtanh_forward, hardtanh_backward, (a, b)),
+        "softsign": (softsign_forward, softsign_backward, ()),
+        "softplus": (softplus_forward, softplus_backward, (a, b)),
+        "hardsigmoid": (hardsigmoid_forward, hardsigmoid_backward, ()),
+        "hardswish": (hardswish_forward, hardswish_backward, ()),
+        "leaky_relu": (leaky_relu_forward, leaky_relu_backward, (a,)),
+        "gelu": (gelu_forward, gelu_backward, ("none",)),
+        "gelu_tanh": (gelu_forward, gelu_backward, ("tanh",)),
+    }
+    if kind not in table:
+        raise ValueError(f"kind must be one of {', '.join(table)}, got {kind!r}")
+    return table[kind]
+
+
+def activation_forward(x, kind, a=0.0, b=0.0):
+    """The activation `kind` of x; a, b are its options: elu (alpha, scale), hardtanh (min_val, max_val),
+    softplus (beta, threshold), leaky_relu (negative_slope); gelu_tanh is gelu(approximate='tanh')."""
+    forward, _, options = _activation(kind, a, b)
+    return forward(x, *options)
+
+
+def activation_backward(dy, x, kind, a=0.0, b=0.0):
+    """dy times the derivative of activation_forward(x, kind, a, b)."""
+    _, backward, options = _activation(kind, a, b)
+    return backward(dy, x, *options)

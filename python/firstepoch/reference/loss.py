@@ -140,3 +140,53 @@ def cross_entropy_probabilities(logits, probs, weight=None, reduction="mean", la
     t = probs * (1 - label_smoothing) + label_smoothing / c
     w = np.ones(c) if weight is None else weight
     return _REDUCE[reduction](-(w * t * logp).sum(axis=1), n)
+
+
+# ---- the pointwise-loss kernel's twins: _C.pointwise_loss_forward / _backward -----------------------------
+# input and target of one shape; pos_weight and weight broadcast to it (None: 1). Each kind's gradient
+# written out from its formula above.
+
+def _pointwise_loss(kind, x, y, param, pos_weight, weight):
+    """(per-element loss, d loss/d input, d loss/d target) of `kind`."""
+    pw = 1.0 if pos_weight is None else pos_weight
+    w = 1.0 if weight is None else weight
+    d = x - y
+    with np.errstate(all="ignore"):
+        if kind == "binary_cross_entropy_with_logits":
+            s = 1 / (1 + np.exp(-x))
+            loss = binary_cross_entropy_with_logits_forward(x, y, "none", pos_weight, weight)
+            return loss, w * (s * (1 + (pw - 1) * y) - pw * y), w * (-x - (pw - 1) * np.log(s))
+        if kind == "binary_cross_entropy":
+            loss = binary_cross_entropy_forward(x, y, weight, "none")
+            return (loss, w * (x - y) / np.maximum(x * (1 - x), np.float32(1e-12)),
+                    w * (np.log(1 - x) - np.log(x)))
+        if kind == "smooth_l1":
+            slope = np.where(np.abs(d) < param, d / param if param else 0.0, np.sign(d))
+            return smooth_l1_loss_forward(x, y, "none", param), slope, -slope
+        if kind == "huber":
+            slope = np.where(np.abs(d) < param, d, param * np.sign(d))
+            return huber_loss_forward(x, y, "none", param), slope, -slope
+        if kind == "kl_div":
+            return kl_div_forward(x, y, "none"), -y, np.where(y == 0, np.nan, np.log(y) + 1 - x)
+        if kind == "kl_div_log_target":
+            return kl_div_forward(x, y, "none", True), -np.exp(y), np.exp(y) * (y - x + 1)
+        if kind == "mse":
+            return d ** 2, 2 * d, -2 * d
+        if kind == "l1":  # torch's sign: 0 at NaN
+            sign = (d > 0) * 1.0 - (d < 0)
+            return np.abs(d), sign, -sign
+    raise ValueError(f"unknown pointwise loss kind {kind!r}")
+
+
+def pointwise_loss_forward(input, target, kind, reduction="mean", param=0.0, pos_weight=None, weight=None):
+    """The pointwise loss `kind` (binary_cross_entropy_with_logits, binary_cross_entropy, smooth_l1 (param:
+    beta), huber (param: delta), kl_div, kl_div_log_target, mse, l1), reduced ('mean' over every element)."""
+    loss, _, _ = _pointwise_loss(kind, input, target, param, pos_weight, weight)
+    return _REDUCE[reduction](loss, np.size(loss))
+
+
+def pointwise_loss_backward(grad, input, target, kind, reduction="mean", param=0.0, pos_weight=None, weight=None):
+    """(d/d input, d/d target) of sum(grad * loss) ('none'), grad * the sum ('sum') or grad * the mean."""
+    _, dx, dy = _pointwise_loss(kind, input, target, param, pos_weight, weight)
+    g = grad / np.size(input) if reduction == "mean" else grad
+    return np.broadcast_to(dx * g, np.shape(input)), np.broadcast_to(dy * g, np.shape(input))
