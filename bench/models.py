@@ -12,7 +12,7 @@ gradient, weight gradient), x2 flops each.
 
 --accuracy: a synthetic, learnable 10-class 32x32 RGB task (no data set can be downloaded here): each
 class is a smooth random colour pattern; an image is its class's pattern shifted by up to 4 pixels,
-scaled by a random contrast, plus Gaussian noise. --images training images, 1000 test images; both
+scaled by a random contrast, plus Gaussian noise. --images training images, --test-images; both
 libraries start from the same weights and see the same batches; dropout masks differ.
 """
 import math
@@ -168,6 +168,7 @@ def main():
     p.add_argument("--accuracy", action="store_true", help="also train on the synthetic task and report accuracy")
     p.add_argument("--epochs", type=int, default=3, help="epochs of the --accuracy run")
     p.add_argument("--no-timing", action="store_true", help="only the --accuracy run")
+    p.add_argument("--test-images", type=int, default=1000, help="test images of the --accuracy run")
     args = p.parse_args()
     torch = try_import_torch()
     if torch is None:
@@ -180,17 +181,16 @@ def main():
         for threads in args.threads:
             t, macs = time_steps(torch, name, args.batch_size, threads, rounds)
             flop = 6 * macs * args.batch_size
-            table.add(model=name, threads=threads, **{"fe s/epoch": t["fe"] * steps, "torch s/epoch": t["torch"] * steps,
-                                                       "fe vs torch": t["torch"] / t["fe"],
-                                                       "fe GFLOP/s": flop / t["fe"] * 1e-9,
-                                                       "torch GFLOP/s": flop / t["torch"] * 1e-9})
+            table.add(model=name, threads=threads, **{
+                "fe s/epoch": t["fe"] * steps, "torch s/epoch": t["torch"] * steps, "fe vs torch": t["torch"] / t["fe"],
+                "fe GFLOP/s": flop / t["fe"] * 1e-9, "torch GFLOP/s": flop / t["torch"] * 1e-9})
             print(f"#   {name}, {threads} thread(s): {macs / 1e6:.1f} M multiply-adds per image forward", flush=True)
     if not args.no_timing:
         print(table.render())
         print(f"# s/epoch: median step x {steps} steps; fe vs torch > 1: firstepoch faster")
     payload = {"images": args.images, "batch_size": args.batch_size, "timing": table.rows}
     if args.accuracy:
-        data = synthetic_task(args.images, 1000)
+        data = synthetic_task(args.images, args.test_images)
         acc = Table(["model", "threads", "epoch", "fe test acc", "torch test acc", "fe s", "torch s"])
         threads = max(args.threads)
         for name in args.models:
@@ -201,8 +201,8 @@ def main():
                     "fe s": res["fe"][1][e], "torch s": res["torch"][1][e]})
             print(f"#   {name} trained", flush=True)
         print(acc.render())
-        print(f"# synthetic 10-class task: {args.images} training images, 1000 test images, SGD lr {LR} momentum "
-              f"{MOMENTUM}, batch {args.batch_size}, the same initial weights and batches for both")
+        print(f"# synthetic 10-class task: {args.images} training images, {args.test_images} test images, "
+              f"SGD lr {LR} momentum {MOMENTUM}, batch {args.batch_size}, the same initial weights and batches for both")
         payload["accuracy"] = acc.rows
     write_json(args.json, payload)
 
