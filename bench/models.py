@@ -202,7 +202,8 @@ def main():
             print(f"#   {name} trained", flush=True)
         print(acc.render())
         print(f"# synthetic 10-class task: {args.images} training images, {args.test_images} test images, "
-              f"SGD lr {LR} momentum {MOMENTUM}, batch {args.batch_size}, the same initial weights and batches for both")
+              f"SGD lr {LR} momentum {MOMENTUM}, batch {args.batch_size}, the same initial weights and batches "
+              f"for both")
         payload["accuracy"] = acc.rows
     write_json(args.json, payload)
 
