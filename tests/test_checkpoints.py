@@ -71,13 +71,20 @@ def test_zero_d_arrays_interoperate_with_the_safetensors_package(tmp_path):
     assert got["scalar"].shape == () and got["scalar"] == 7 and meta == {}
 
 
+# The zoo's big siblings (VGG-16, ResNet-34) take the same code paths as VGG-11 and ResNet-18 at several
+# times the cost, and the bitwise resume runs five fits per model: it covers the original four models plus
+# ResNet-18 (batch norm buffers, downsample blocks) to keep the suite's time on a 2-core CI in check.
+ROUND_TRIP_NAMES = [n for n in NAMES if n not in ("vgg16", "vgg16_bn", "resnet34")]
+RESUME_NAMES = ["mlp", "lenet", "resnet-small", "lstm", "resnet18"]
+
+
 def _trained(name, data, steps=2):
     t = Trainer.from_config(dict(model=name, epochs=1, batch_size=32, seed=1), data=data, **QUIET)
     t.fit(max_steps=steps)
     return t.model
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", ROUND_TRIP_NAMES)
 def test_every_cli_model_round_trips_through_save_and_load(tmp_path, tiny_train_val, name):
     model = _trained(name, tiny_train_val)  # running statistics and num_batches_tracked have moved off their defaults
     path = tmp_path / f"{name}.safetensors"
@@ -102,8 +109,8 @@ def _snapshot(trainer):
     return weights, opt, history, trainer.best_val_acc
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_every_cli_model_resumes_bitwise(tmp_path, tiny_train_val, one_thread, name):
+@pytest.mark.parametrize("name", RESUME_NAMES)
+def test_cli_models_resume_bitwise(tmp_path, tiny_train_val, one_thread, name):
     config = dict(model=name, epochs=2, batch_size=32, seed=2, checkpoint_every=0)  # 2 steps per epoch
     whole = Trainer.from_config(config, data=tiny_train_val, **QUIET)
     whole.fit()
