@@ -1,6 +1,5 @@
 """firstepoch.datasets: the IDX reader, the embedded MNIST and its fixed split, normalisation, and the
 Hugging Face `datasets` path run offline on local parquet files and image folders with the hub's schema."""
-import builtins
 import gzip
 import io
 import os
@@ -245,14 +244,7 @@ def test_hf_hub_unreachable_points_to_the_embedded_copy(hf, tmp_path):
 
 
 def test_hf_missing_gives_the_install_hint(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_datasets(name, *args, **kwargs):
-        if name == "datasets":
-            raise ImportError("No module named 'datasets'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_datasets)
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError, installed or not
     with pytest.raises(ImportError, match=r"pip install '\.\[hf\]'.*embedded"):
         mnist("train", source="ylecun/mnist")
 

@@ -1,9 +1,9 @@
-"""The `firstepoch` command: train, evaluate, info, lab. `main(argv) -> exit code`; bad arguments give
+"""The `firstepoch` command: train, evaluate, predict, info, lab. `main(argv) -> exit code`; bad arguments give
 argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
 2 usage error (bad arguments, an unusable --out, --dataset, --resume or --checkpoint, non-finite
-data, a bad FIRSTEPOCH_ISA); 130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
+data, a model that cannot take the data, an unreadable image for predict, a bad FIRSTEPOCH_ISA); 130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
 """
 import argparse
 import os
@@ -11,15 +11,19 @@ import re
 import shlex
 import sys
 
+import numpy as np
+
 from . import __version__, cpu_info, get_num_threads, models, set_num_threads
 from .io import CheckpointError, load_into
 from .train import (OPTIMIZERS, SCHEDULERS, Trainer, checkpoint_config, default_config, load_splits,
                     read_checkpoint_fields)
+from .train.config import build_model, preprocess_of
 
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
               "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
 
-DATASET_HELP = "mnist-embedded (default, offline), ylecun/mnist (Hugging Face; pip install '.[hf]'), or a path"
+DATASET_HELP = ("mnist-embedded (default, offline); ylecun/mnist, cifar10, fashion_mnist (Hugging Face; pip install "
+                "'.[hf]'); or a path: a folder of class-named image folders, or parquet files with the hub's schema")
 
 
 def _int_at_least(low, expected):
@@ -52,7 +56,7 @@ def _positive_float(text):
 def build_parser():
     p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
                                 epilog=EXIT_CODES)
-    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,info,lab}")
+    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,predict,info,lab}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
@@ -89,6 +93,16 @@ def build_parser():
     e.add_argument("--dataset", default=None, metavar="NAME|PATH", help="default: the checkpoint's")
     e.add_argument("--split", choices=("train", "val", "test"), default="test")
     e.add_argument("--threads", type=_positive_int, default=None)
+
+    pr = sub.add_parser("predict", help="the top-k classes of image files, with a training checkpoint",
+                        description="Prints the top-k classes and their probabilities for each image, made "
+                                    "ready as the checkpoint's config records (channels, size, mean/std).",
+                        epilog=EXIT_CODES)
+    pr.add_argument("checkpoint", metavar="CHECKPOINT", help="a training checkpoint (RUN/checkpoints/best.safetensors)")
+    pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any format Pillow reads)")
+    pr.add_argument("--topk", type=_positive_int, default=5, metavar="K",
+                    help="classes shown per image (default 5, at most the model's number of classes)")
+    pr.add_argument("--threads", type=_positive_int, default=None)
 
     sub.add_parser("info", help="version, CPU instruction set, threads and kernels")
 
@@ -217,6 +231,10 @@ def _train(args, parser):
         return 130
     except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
         parser.error(f"--dataset {config['dataset']}: {e}")
+    try:  # a model that cannot take these images is the recipe's fault, named before any folder is made
+        build_model({"model": config["model"], "preprocess": getattr(data, "preprocess", None)})
+    except ValueError as e:
+        parser.error(f"--model {config['model']} on --dataset {config['dataset']}: {e}")
     main_process = dist is None or dist.is_main()
     out = _prepare_out(args.out, config["model"], parser) if main_process else args.out
     hooks = {}
@@ -246,6 +264,11 @@ def _train(args, parser):
                 f"{config['scheduler']}{', augment' if config['augment'] else ''}, seed {config['seed']}; "
                 f"{cpu_info()['isa']}, {get_num_threads()} thread(s)"
                 + (f" per rank, {dist.world_size()} MPI rank(s) x batch {trainer.batch_size}" if dist else ""))
+    pre = getattr(data, "preprocess", None)
+    if pre is not None and config["dataset"] not in ("mnist-embedded", "ylecun/mnist", "hf"):
+        trainer.log(f"images {pre['in_channels']} x {pre['image_size'][0]} x {pre['image_size'][1]}, "
+                    f"{len(pre['classes'])} classes: {', '.join(pre['classes'][:10])}"
+                    + (", ..." if len(pre["classes"]) > 10 else ""))
     trainer.log(f"writing checkpoints and reports to {out}")
     if resume is not None:
         trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
@@ -275,13 +298,12 @@ def _evaluate(args, parser):
     try:
         tensors, meta, fields = read_checkpoint_fields(args.checkpoint)
         config = fields["config"]
-        model = models.create(config["model"])
-        load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, args.checkpoint)
+        model = _checkpoint_model(tensors, meta, config, args.checkpoint)
     except (OSError, CheckpointError, ValueError) as e:
         parser.error(f"--checkpoint: {e}")
     dataset = args.dataset or config["dataset"]
     try:
-        data = load_splits(dataset)
+        data = load_splits(dataset, preprocess=config.get("preprocess"))
     except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
         parser.error(f"--dataset {dataset}: {e}")
     try:
@@ -292,6 +314,69 @@ def _evaluate(args, parser):
         parser.error(f"--dataset {dataset}: {e}")
     print(f"{config['model']} from {args.checkpoint} on {dataset} {args.split} ({len(y)} images): "
           f"loss {loss:.4f}  accuracy {acc:.2%}")
+    return 0
+
+
+def _checkpoint_model(tensors, meta, config, path):
+    """The model a training checkpoint's config names, sized by its preprocessing, with its weights."""
+    model = build_model(config)
+    load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, path)
+    return model
+
+
+def _predict_inputs(paths, pre, parser):
+    """float32 (N, C, H, W) of the image files, made as the checkpoint's preprocessing says; a note on
+    stderr for each image whose channels are converted."""
+    from .data.transforms import Normalize, ToTensor
+    from .datasets.images import GRAY_MODES, convert_mode, fit_image, open_image
+
+    channels, size = pre["in_channels"], tuple(pre["image_size"])
+    if channels not in (1, 3):
+        parser.error(f"the checkpoint's model takes {channels}-channel images; predict reads grayscale or RGB files")
+    batch = []
+    for path in paths:
+        try:
+            img = open_image(path)
+        except ValueError as e:  # Pillow cannot read it: the message names the file
+            parser.error(str(e))
+        except OSError as e:
+            parser.error(f"{path}: {e.strerror or e}")
+        gray = img.mode in GRAY_MODES
+        if channels == 3 and gray:
+            print(f"note: {path} is grayscale and the model takes RGB: its channel is repeated three times "
+                  "(Pillow's convert('RGB'), as torchvision's ImageFolder loader does)", file=sys.stderr)
+        elif channels == 1 and not gray:
+            print(f"note: {path} is in colour and the model takes grayscale: converted with Pillow's "
+                  "convert('L') (luma)", file=sys.stderr)
+        x = ToTensor()(fit_image(convert_mode(img, channels), size))
+        batch.append(Normalize(pre["mean"], pre["std"])(x))
+    return np.stack(batch)
+
+
+def _predict(args, parser):
+    if args.threads:
+        set_num_threads(args.threads)
+    try:
+        tensors, meta, fields = read_checkpoint_fields(args.checkpoint)
+        config = fields["config"]
+        model = _checkpoint_model(tensors, meta, config, args.checkpoint)
+    except (OSError, CheckpointError, ValueError) as e:
+        parser.error(f"{args.checkpoint}: {e.strerror if isinstance(e, OSError) and e.strerror else e}")
+    pre = preprocess_of(config)
+    x = _predict_inputs(args.images, pre, parser)
+    from .autograd import no_grad
+    from .tensor import tensor
+    model.eval()
+    with no_grad():
+        logits = np.asarray(model(tensor(x))._data, dtype=np.float64)
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    k = min(args.topk, probs.shape[1])
+    classes = pre["classes"]
+    for path, p in zip(args.images, probs):
+        print(path)
+        for j in np.argsort(-p, kind="stable")[:k]:
+            print(f"  {p[j]:7.2%}  {classes[j]}")
     return 0
 
 
@@ -333,6 +418,8 @@ def main(argv=None):
             return _train(args, sub)
         if args.command == "evaluate":
             return _evaluate(args, sub)
+        if args.command == "predict":
+            return _predict(args, sub)
         if args.command == "info":
             return _info()
         return _lab(args, sub)
