@@ -231,7 +231,7 @@ def test_hf_wrong_image_size_or_columns(hf, tmp_path):
     with pytest.raises(ValueError, match=r"image 0 of .*big.parquet is \(32, 32\), expected \(28, 28\)"):
         mnist("test", source=tmp_path / "big.parquet", root=tmp_path / "cache")
     datasets.Dataset.from_dict({"pixels": [1, 2], "label": [1, 2]}).to_parquet(str(tmp_path / "cols.parquet"))
-    with pytest.raises(ValueError, match="needs columns 'image' and 'label'"):
+    with pytest.raises(ValueError, match=r"needs columns 'image' \(or 'img'\) and 'label'"):
         mnist("test", source=tmp_path / "cols.parquet", root=tmp_path / "cache")
 
 

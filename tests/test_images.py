@@ -346,6 +346,19 @@ def test_load_splits_keeps_grayscale_one_channel_and_digits_mnists_constants(tmp
     assert s["train"][0].shape[1:] == (1, 12, 20)
 
 
+def test_a_folder_listed_class_by_class_gives_val_and_test_of_every_class(tmp_path):
+    from firstepoch.train import load_splits
+    for i in range(200):
+        (tmp_path / "abcd"[i // 50]).mkdir(exist_ok=True)
+        Image.fromarray(np.full((4, 4), i, np.uint8)).save(tmp_path / "abcd"[i // 50] / f"{i}.png")
+    s = load_splits(str(tmp_path))
+    assert [len(s[k][1]) for k in ("train", "val", "test")] == [160, 20, 20]
+    for k in ("val", "test"):
+        assert set(s[k][1]) == {0, 1, 2, 3}, k  # not the lowest (val) and highest (test) held-out indices
+    seen = np.concatenate([s[k][0][:, 0, 0, 0] for k in s])
+    assert len(np.unique(seen)) == 200  # disjoint, and all of them
+
+
 def test_load_splits_on_cifar_parquet(cifar_parquet):
     from firstepoch.train import load_splits
     path, y = cifar_parquet

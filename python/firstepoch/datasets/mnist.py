@@ -106,7 +106,6 @@ def _decode_images(column, source):
     """A pyarrow column of {"bytes", "path"} PNG structs -> uint8 (N, 28, 28), each PNG decoded once."""
     from PIL import Image
 
-    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     blobs = column.field("bytes").to_pylist()
     paths = column.field("path").to_pylist()
     images = np.empty((len(blobs), 28, 28), dtype=np.uint8)
@@ -119,10 +118,7 @@ def _decode_images(column, source):
     return images
 
 
-def _labels_as_digits(ds, table, source):
-    labels = table.column("label").to_numpy().astype(np.int64)
-    feature = ds.features["label"]
-    names = getattr(feature, "names", None)
+def _labels_as_digits(labels, names, source):
     # an imagefolder's ClassLabel indexes its folder names in sorted order; map folders "0".."9" to digits
     if names and all(str(n).isdigit() for n in names):
         labels = np.asarray([int(n) for n in names], dtype=np.int64)[labels]
@@ -138,14 +134,8 @@ def _load_hf(split, source, root):
     key = ("hf", os.path.abspath(source) if local else source, hf_split, root)
     if key not in _cache:
         ds = _load_hf_dataset(hf, source, hf_split, root)
-        for column in ("image", "label"):
-            if column not in ds.column_names:
-                raise ValueError(f"mnist: {source} needs columns 'image' and 'label', has {ds.column_names}")
-        ds = ds.cast_column("image", hf.Image(decode=False))  # raw PNG bytes: we decode them ourselves, once
-        table = ds.with_format("arrow")[:]
-        images = _decode_images(table.column("image"), source)
-        labels = _labels_as_digits(ds, table, source)
-        _cache[key] = (images, labels)
+        column, labels, names = hub.image_table(hf, ds, source, "mnist")
+        _cache[key] = (_decode_images(column, source), _labels_as_digits(labels, names, source))
     return _cache[key]
 
 

@@ -121,7 +121,8 @@ def load_splits(dataset="mnist-embedded", preprocess=None):
         images, labels, names = _load_path(dataset)
         n = len(labels)
         train, rest = split_indices(n, n - 2 * (n // 10), seed=1)
-        val, test = rest[: n // 10], rest[n // 10:]
+        val, test = split_indices(len(rest), n // 10, seed=2)  # by hash too: a folder lists its files class by class
+        val, test = rest[val], rest[test]
         parts = {k: ([images[i] for i in idx], labels[idx]) for k, idx in (("train", train), ("val", val),
                                                                             ("test", test))}
     classes = _class_names(labels, names, dataset) if preprocess is None else preprocess["classes"]
