@@ -509,3 +509,56 @@ def test_a_checkpoint_with_a_broken_preprocess_record_is_refused(tmp_path):
     save_safetensors(tensors, tmp_path / "bad.safetensors", dict(meta, config=json.dumps(config)))
     with pytest.raises(CheckpointError, match="preprocess has std"):
         read_checkpoint_fields(tmp_path / "bad.safetensors")
+
+
+def test_cli_hub_names_cifar10_and_fashion_mnist_offline(tmp_path, monkeypatch, capsys):
+    """--dataset cifar10 reads the hub's train and test splits of uoft-cs/cifar10 (here served from local
+    parquet files with its schema); fashion_mnist likewise, one channel."""
+    import firstepoch.datasets.cifar as cifar
+    from firstepoch.datasets import hub
+    datasets = _hf()
+    files = {("uoft-cs/cifar10", "train"): tmp_path / "c-train.parquet", ("uoft-cs/cifar10", "test"): tmp_path / "c-test.parquet"}
+    _write_cifar(files["uoft-cs/cifar10", "train"], n=120, seed=1)
+    _write_cifar(files["uoft-cs/cifar10", "test"], n=20, seed=2)
+    rng = np.random.default_rng(3)
+    features = datasets.Features({"image": datasets.Image(),
+                                  "label": datasets.ClassLabel(names=list(fe.datasets.FASHION_MNIST_CLASSES))})
+    for split, n in (("train", 60), ("test", 10)):
+        y = rng.integers(0, 10, n)
+        rows = {"image": [{"bytes": _png(_class_image(int(c), rng, 28, 1)), "path": None} for c in y], "label": y.tolist()}
+        path = tmp_path / f"f-{split}.parquet"
+        datasets.Dataset.from_dict(rows, features=features).to_parquet(str(path))
+        files["zalando-datasets/fashion_mnist", split] = path
+    real = hub.load_hf_dataset
+
+    def offline(hf, source, hf_split, root, who, offline_note=""):
+        assert not source.endswith(".parquet"), source  # only the hub names are redirected
+        return real(hf, str(files[source, hf_split]), hf_split, str(tmp_path / "cache"), who)
+    monkeypatch.setattr(hub, "load_hf_dataset", offline)
+    monkeypatch.setattr(cifar, "_cache", {})
+    for name, shape, classes in (("cifar10", "3 x 32 x 32", "airplane, automobile"),
+                                 ("fashion_mnist", "1 x 28 x 28", "T - shirt / top, Trouser")):
+        assert main(["train", "--dataset", name, "--model", "lenet", "--epochs", "1", "--quiet",
+                     "--out", str(tmp_path / name)]) == 0
+        out = capsys.readouterr().out
+        n_train = 120 - 12 if name == "cifar10" else 60 - 6  # a tenth of the train split held out for val
+        assert f"lenet on {name}: {n_train} train / {120 - n_train if name == 'cifar10' else 6} val" in out
+        assert f"images {shape}, 10 classes: {classes}" in out
+    x, y = fe.datasets.fashion_mnist("test")
+    assert x.shape == (10, 28, 28) and y.dtype == np.int64
+
+
+def test_hub_unreachable_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    datasets = _hf()
+    import firstepoch.datasets.cifar as cifar
+    monkeypatch.setattr(cifar, "_cache", {})
+
+    def unreachable(*args, **kwargs):  # what datasets raises offline (ConnectionError is an OSError)
+        raise ConnectionError("Couldn't reach 'uoft-cs/cifar10' on the Hub (LocalEntryNotFoundError)")
+    monkeypatch.setattr(datasets, "load_dataset", unreachable)  # never a download, network or not
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--dataset", "cifar10", "--quiet", "--out", str(tmp_path / "o")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--dataset cifar10: cifar10: could not load 'uoft-cs/cifar10' from the Hugging Face hub" in err, err
+    assert "Traceback" not in err
