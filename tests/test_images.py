@@ -75,6 +75,8 @@ def test_center_crop_is_the_rounded_centre_and_pads_small_images():
     expected = np.zeros((12, 15, 3), np.uint8)
     expected[1:10, 1:13] = a
     np.testing.assert_array_equal(big, expected)
+    assert T.CenterCrop(4)(Image.fromarray(a).convert("P")).mode == "P"  # Pillow's crop: the palette kept
+    np.testing.assert_array_equal(np.asarray(T.CenterCrop((12, 15))(Image.fromarray(a))), expected)
     chw = np.arange(2 * 6 * 6, dtype=np.float32).reshape(2, 6, 6)
     np.testing.assert_array_equal(T.CenterCrop(2)(chw), chw[:, 2:4, 2:4])  # after ToTensor: (C, H, W)
 

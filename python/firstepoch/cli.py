@@ -367,8 +367,9 @@ def _predict(args, parser):
     from .autograd import no_grad
     from .tensor import tensor
     model.eval()
-    with no_grad():
-        logits = np.asarray(model(tensor(x))._data, dtype=np.float64)
+    with no_grad():  # in batches of 256: any number of files in bounded memory
+        logits = np.concatenate([np.asarray(model(tensor(x[i:i + 256]))._data, dtype=np.float64)
+                                 for i in range(0, len(x), 256)])
     z = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
     k = min(args.topk, probs.shape[1])

@@ -252,17 +252,16 @@ class CenterCrop:
 
     def __call__(self, img):
         kind = _kind(img, "CenterCrop")
-        x = np.asarray(img) if kind == "pil" else img
-        sub = "hwc" if kind == "pil" else kind
         H, W = image_size(img)
         th, tw = self.size
-        # torchvision pads (tw - W) // 2 on the left and (th - H) // 2 on top, then crops the centre
-        pad_l = (tw - W) // 2 if tw > W else 0
-        pad_t = (th - H) // 2 if th > H else 0
-        H2, W2 = H + (pad_t + ((th - H + 1) // 2 if th > H else 0)), W + (pad_l + ((tw - W + 1) // 2 if tw > W else 0))
-        top = int(round((H2 - th) / 2.0)) - pad_t
-        left = int(round((W2 - tw) / 2.0)) - pad_l
-        out = _crop_array(x, sub, top, left, th, tw)
+        # torchvision pads (tw - W) // 2 on the left and (th - H) // 2 on top up to the window, then takes
+        # the window at round((padded - window) / 2); here in the image's own coordinates
+        pad_t, pad_l = max(th - H, 0) // 2, max(tw - W, 0) // 2
+        top = int(round((max(H, th) - th) / 2.0)) - pad_t
+        left = int(round((max(W, tw) - tw) / 2.0)) - pad_l
+        if kind == "pil" and 0 <= top and 0 <= left and top + th <= H and left + tw <= W:
+            return img.crop((left, top, left + tw, top + th))  # Pillow's own crop keeps any mode and palette
+        out = _crop_array(np.asarray(img), "hwc" if kind == "pil" else kind, top, left, th, tw)
         return _pil().fromarray(out, img.mode) if kind == "pil" else out
 
 
