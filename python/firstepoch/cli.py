@@ -327,13 +327,13 @@ def _checkpoint_model(tensors, meta, config, path):
 def _predict_inputs(paths, pre, parser):
     """float32 (N, C, H, W) of the image files, made as the checkpoint's preprocessing says; a note on
     stderr for each image whose channels are converted."""
-    from .data.transforms import Normalize, ToTensor
-    from .datasets.images import GRAY_MODES, convert_mode, fit_image, open_image
+    from .datasets.images import GRAY_MODES, open_image
+    from .train.data import images_to_model
 
-    channels, size = pre["in_channels"], tuple(pre["image_size"])
+    channels = pre["in_channels"]
     if channels not in (1, 3):
         parser.error(f"the checkpoint's model takes {channels}-channel images; predict reads grayscale or RGB files")
-    batch = []
+    images = []
     for path in paths:
         try:
             img = open_image(path)
@@ -348,9 +348,8 @@ def _predict_inputs(paths, pre, parser):
         elif channels == 1 and not gray:
             print(f"note: {path} is in colour and the model takes grayscale: converted with Pillow's "
                   "convert('L') (luma)", file=sys.stderr)
-        x = ToTensor()(fit_image(convert_mode(img, channels), size))
-        batch.append(Normalize(pre["mean"], pre["std"])(x))
-    return np.stack(batch)
+        images.append(img)
+    return images_to_model(images, pre)  # exactly what load_splits makes of the training images
 
 
 def _predict(args, parser):

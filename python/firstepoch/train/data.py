@@ -40,6 +40,13 @@ def _to_model(images, labels, pre):
     return transforms.Normalize(pre["mean"], pre["std"], inplace=True)(x), np.ascontiguousarray(labels, np.int64)
 
 
+def images_to_model(images, pre):
+    """float32 (N, C, H, W) model input of Pillow images, as the preprocessing record `pre` says: converted
+    to its channels, resized to its size (datasets.images.stack_images), normalised."""
+    x, _, _ = stack_images(images, pre["in_channels"], tuple(pre["image_size"]))
+    return _to_model(x, np.zeros(len(x), np.int64), pre)[0]
+
+
 def _channel_stats(images):
     """Per-channel mean and std of x / 255 over uint8 (N, H, W, C) images (float64 sums, fixed order)."""
     x = images.reshape(-1, images.shape[-1]).astype(np.float64) / 255.0
