@@ -1,9 +1,10 @@
-"""The `firstepoch` command: train, evaluate, predict, info, lab. `main(argv) -> exit code`; bad arguments give
-argparse's usage error (exit code 2), never a traceback.
+"""The `firstepoch` command: train, evaluate, predict, info, lab. `main(argv) -> exit code`; bad arguments
+give argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
 2 usage error (bad arguments, an unusable --out, --dataset, --resume or --checkpoint, non-finite
-data, a model that cannot take the data, an unreadable image for predict, a bad FIRSTEPOCH_ISA); 130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
+data, a model that cannot take the data, an unreadable image for predict, a bad FIRSTEPOCH_ISA);
+130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
 """
 import argparse
 import os

@@ -135,8 +135,8 @@ def _pil_filter(interpolation):
     filters = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC,
                "box": Image.BOX, "hamming": Image.HAMMING, "lanczos": Image.LANCZOS}
     if interpolation not in filters:
-        raise ValueError(f"interpolation must be one of {', '.join(f'InterpolationMode.{k.upper()}' for k in filters)}, "
-                         f"got {interpolation!r}")
+        known = ", ".join(f"InterpolationMode.{k.upper()}" for k in filters)
+        raise ValueError(f"interpolation must be one of {known}, got {interpolation!r}")
     return filters[interpolation]
 
 

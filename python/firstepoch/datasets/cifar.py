@@ -21,7 +21,8 @@ _cache = {}
 def _hf_split(split, who):
     names = {"train": "train", "test": "test", "val": "test", "validation": "test"}
     if not isinstance(split, str) or split not in names:
-        raise ValueError(f"{who}: split must be 'train' or 'test' ('val' reads the test split, as mnist), got {split!r}")
+        raise ValueError(f"{who}: split must be 'train' or 'test' ('val' reads the test split, as mnist), "
+                         f"got {split!r}")
     return names[split]
 
 

@@ -22,7 +22,8 @@ def image_hw(image_size, who="models.create"):
 def mlp(num_classes=10, hidden=256, in_channels=1, image_size=28):
     """C*H*W-hidden-num_classes with ReLU; takes (N, C, H, W) images (flattened first), (N, 1, 28, 28) by default."""
     h, w = image_hw(image_size, "mlp")
-    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * h * w, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * h * w, hidden), nn.ReLU(),
+                         nn.Linear(hidden, num_classes))
 
 
 def create(name, num_classes=10, in_channels=1, image_size=28):
