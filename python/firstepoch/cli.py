@@ -363,6 +363,9 @@ def _predict(args, parser):
         print(path)
         for j in np.argsort(-p, kind="stable")[:k]:
             print(f"  {p[j]:7.2%}  {classes[j]}")
+    return 0
+
+
 # ---- visualize and lr-find (issue 18) ----------------------------------------------------------------
 
 def _add_visualize_parser(sub):
