@@ -1,5 +1,5 @@
-"""The `firstepoch` command: train, evaluate, predict, visualize, lr-find, info, lab. `main(argv) -> exit
-code`; bad arguments give argparse's usage error (exit code 2), never a traceback.
+"""The `firstepoch` command: train, evaluate, predict, generate, visualize, lr-find, info, lab.
+`main(argv) -> exit code`; bad arguments give argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
 2 usage error (bad arguments, an unusable --out, --dataset, --resume or --checkpoint, non-finite
@@ -19,6 +19,7 @@ from .io import CheckpointError, load_into
 from .train import (OPTIMIZERS, SCHEDULERS, Trainer, checkpoint_config, default_config, load_splits,
                     read_checkpoint_fields)
 from .train.config import build_model, preprocess_of
+from .train.text import TEXT_MODELS
 
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
               "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
@@ -57,7 +58,7 @@ def _positive_float(text):
 def build_parser():
     p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
                                 epilog=EXIT_CODES)
-    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,predict,visualize,lr-find,info,lab}")
+    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,predict,generate,visualize,lr-find,info,lab}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
@@ -65,8 +66,10 @@ def build_parser():
                                    "accuracy. Options left out take the recipe's defaults (or, with --resume, "
                                    "the checkpoint's values).", epilog=EXIT_CODES)
     # None = not given: the defaults come from train.default_config, so --resume can tell what was asked
-    t.add_argument("--model", choices=models.NAMES, default=None, help="default: lenet")
-    t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
+    t.add_argument("--model", choices=models.NAMES + TEXT_MODELS, default=None,
+                   help="default: lenet; gpt trains a language model on a text file (the options below)")
+    t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP + "; for gpt: sonnets "
+                                                                         "(default, shipped) or a UTF-8 text file")
     t.add_argument("--epochs", type=_positive_int, default=None, help="default: 10")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="default: 64")
     t.add_argument("--lr", type=_positive_float, default=None, help="default: 0.05 for sgd, 1e-3 for adam/adamw")
@@ -88,6 +91,9 @@ def build_parser():
                    help="data-parallel over MPI ranks: mpirun -np N firstepoch train --distributed ...; "
                         "--batch-size is the global batch, split over the ranks; rank 0 prints and writes "
                         "(pip install 'firstepoch[mpi]')")
+
+    _add_text_options(t)
+    _add_generate(sub)
 
     e = sub.add_parser("evaluate", help="evaluate a training checkpoint on the test split")
     e.add_argument("--checkpoint", required=True, metavar="FILE")
@@ -192,6 +198,8 @@ def _interrupted(out, resume, last_before, trainer):
 
 
 def _train(args, parser):
+    if args.model in TEXT_MODELS:
+        return _train_text(args, parser)
     given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k) is not None}
     resume = None
     if args.resume is not None:
@@ -292,6 +300,102 @@ def _train(args, parser):
     except OSError as e:  # disk full, folder removed or made read-only mid-run
         return _error("train", f"cannot write the run's files in {out}: {e.strerror or e}"
                                f"{f' ({e.filename})' if e.filename else ''}")
+    return 0
+
+
+# ---- language models: `train --model gpt` and `generate` ----------------------------------------------
+
+TEXT_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "tokenizer", "vocab_size")
+
+
+def _add_text_options(t):
+    g = t.add_argument_group("--model gpt", "a GPT on a text file: one epoch = as many tokens as the text's "
+                                            "training part (defaults: --epochs 60, --batch-size 32, --lr 2e-3); "
+                                            "AdamW with warm-up and cosine decay, gradient clipping, the "
+                                            "held-out loss each epoch; then `firstepoch generate "
+                                            "OUT/checkpoints/best.safetensors`")
+    g.add_argument("--block-size", type=_positive_int, default=None, help="context length in tokens (default 64)")
+    g.add_argument("--n-layer", type=_positive_int, default=None, help="Transformer blocks (default 4)")
+    g.add_argument("--n-head", type=_positive_int, default=None, help="attention heads (default 4)")
+    g.add_argument("--n-embd", type=_positive_int, default=None, help="width (default 128)")
+    g.add_argument("--dropout", type=float, default=None, help="default 0.1")
+    g.add_argument("--tokenizer", choices=("char", "bpe"), default=None,
+                   help="char (default) or byte-level BPE (pip install tokenizers)")
+    g.add_argument("--vocab-size", type=_positive_int, default=None, help="BPE vocabulary (default 512)")
+
+
+def _train_text(args, parser):
+    """`firstepoch train --model gpt`: train.text.train_gpt with the options given."""
+    from .datasets.text import load_text
+    from .train.text import text_config, train_gpt
+    refused = [f"--{k.replace('_', '-')}" for k in ("augment", "resume", "checkpoint_every")
+               if getattr(args, k) is not None] + (["--distributed"] if args.distributed else [])
+    if args.optimizer not in (None, "adamw"):
+        refused.append(f"--optimizer {args.optimizer} (gpt trains with adamw)")
+    if args.scheduler not in (None, "cosine"):
+        refused.append(f"--scheduler {args.scheduler} (gpt warms up, then decays on a cosine)")
+    if refused:
+        parser.error(f"--model gpt does not take {', '.join(refused)}")
+    given = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size", "lr", "seed") + TEXT_OPTIONS
+             if getattr(args, k) is not None}
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
+    try:
+        config = text_config(**given)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        load_text(config["dataset"])  # an unreadable --dataset is a usage error, found before the run folder
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    if args.threads:
+        set_num_threads(args.threads)
+    out = _prepare_out(args.out, "gpt", parser)
+    print(f"{cpu_info()['isa']}, {get_num_threads()} thread(s); writing checkpoints and metrics.json to {out}")
+    try:
+        train_gpt(config, out_dir=out, log=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print(f"interrupted; the checkpoints of the finished epochs are in {os.path.join(out, 'checkpoints')}",
+              file=sys.stderr)
+        return 130
+    except (ValueError, ImportError) as e:  # a text too short for --block-size; bpe without `tokenizers`
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    except FloatingPointError as e:  # the loss diverged
+        return _error("train", str(e))
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        return _error("train", f"cannot write the run's files in {out}: {e.strerror or e}")
+    return 0
+
+
+def _add_generate(sub):
+    g = sub.add_parser("generate", help="sample text from a `train --model gpt` checkpoint",
+                       description="Sample text from a language-model checkpoint.", epilog=EXIT_CODES)
+    g.add_argument("checkpoint", metavar="CHECKPOINT", help="e.g. runs/gpt-1/checkpoints/best.safetensors")
+    g.add_argument("--prompt", default="", help="the text to continue (default: none)")
+    g.add_argument("--max-new-tokens", type=_nonneg_int, default=300)
+    g.add_argument("--temperature", type=float, default=0.8, help="0: always the most likely token")
+    g.add_argument("--top-k", type=_nonneg_int, default=None, help="sample among the k most likely (0/none: all)")
+    g.add_argument("--seed", type=_nonneg_int, default=0)
+    g.add_argument("--threads", type=_positive_int, default=None)
+
+
+def _generate(args, parser):
+    from .train.text import generate_text, load_gpt
+    if not args.temperature >= 0 or args.temperature == float("inf"):
+        parser.error(f"--temperature must be a finite number >= 0, got {args.temperature}")
+    if args.threads:
+        set_num_threads(args.threads)
+    try:
+        model, tok, _ = load_gpt(args.checkpoint)
+    except (OSError, CheckpointError, ImportError) as e:
+        parser.error(f"CHECKPOINT: {e}")
+    try:
+        text = generate_text(model, tok, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed)
+    except ValueError as e:  # a prompt with characters the tokenizer does not know
+        parser.error(f"--prompt: {e}")
+    print(text)
     return 0
 
 
@@ -577,6 +681,8 @@ def main(argv=None):
             return _evaluate(args, sub)
         if args.command == "predict":
             return _predict(args, sub)
+        if args.command == "generate":
+            return _generate(args, sub)
         if args.command == "visualize":
             return _visualize(args, sub)
         if args.command == "lr-find":
