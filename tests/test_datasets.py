@@ -1,6 +1,5 @@
 """firstepoch.datasets: the IDX reader, the embedded MNIST and its fixed split, normalisation, and the
 Hugging Face `datasets` path run offline on local parquet files and image folders with the hub's schema."""
-import builtins
 import gzip
 import io
 import os
@@ -232,7 +231,7 @@ def test_hf_wrong_image_size_or_columns(hf, tmp_path):
     with pytest.raises(ValueError, match=r"image 0 of .*big.parquet is \(32, 32\), expected \(28, 28\)"):
         mnist("test", source=tmp_path / "big.parquet", root=tmp_path / "cache")
     datasets.Dataset.from_dict({"pixels": [1, 2], "label": [1, 2]}).to_parquet(str(tmp_path / "cols.parquet"))
-    with pytest.raises(ValueError, match="needs columns 'image' and 'label'"):
+    with pytest.raises(ValueError, match=r"needs columns 'image' \(or 'img'\) and 'label'"):
         mnist("test", source=tmp_path / "cols.parquet", root=tmp_path / "cache")
 
 
@@ -245,14 +244,7 @@ def test_hf_hub_unreachable_points_to_the_embedded_copy(hf, tmp_path):
 
 
 def test_hf_missing_gives_the_install_hint(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_datasets(name, *args, **kwargs):
-        if name == "datasets":
-            raise ImportError("No module named 'datasets'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_datasets)
+    monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets -> ImportError, installed or not
     with pytest.raises(ImportError, match=r"pip install '\.\[hf\]'.*embedded"):
         mnist("train", source="ylecun/mnist")
 

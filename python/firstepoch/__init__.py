@@ -13,7 +13,8 @@ The package, in read order (each layer uses only those above it; csrc/README.md 
     tensor.py    Tensor: NumPy data, the tape, PyTorch's methods and type rules, calling ops/
     nn/          Modules (layers, losses, containers, init) and nn.functional, the functional surface
     optim/       optimizers (on ops.optim's fused updates) and learning-rate schedulers
-    data/, datasets/   Dataset, DataLoader, samplers, transforms; MNIST (embedded test set, HF hub)
+    data/, datasets/   Dataset, DataLoader, samplers, transforms; MNIST (embedded test set, HF hub),
+                       CIFAR-10, Fashion-MNIST (HF hub), ImageFolder
     io.py        safetensors checkpoints with per-tensor checksums
     train/       the training loop of `firstepoch train` (config, data, checkpoints, reports, loop)
     cli.py       the `firstepoch` command

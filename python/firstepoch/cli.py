@@ -1,9 +1,10 @@
-"""The `firstepoch` command: train, evaluate, generate, visualize, lr-find, info, lab. `main(argv) -> exit
-code`; bad arguments give argparse's usage error (exit code 2), never a traceback.
+"""The `firstepoch` command: train, evaluate, predict, generate, visualize, lr-find, info, lab.
+`main(argv) -> exit code`; bad arguments give argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
 2 usage error (bad arguments, an unusable --out, --dataset, --resume or --checkpoint, non-finite
-data, a bad FIRSTEPOCH_ISA); 130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
+data, a model that cannot take the data, an unreadable image for predict, a bad FIRSTEPOCH_ISA);
+130 interrupted (Ctrl-C); 141 stdout closed early (`firstepoch train | head`).
 """
 import argparse
 import os
@@ -17,12 +18,14 @@ from . import __version__, cpu_info, get_num_threads, models, set_num_threads
 from .io import CheckpointError, load_into
 from .train import (OPTIMIZERS, SCHEDULERS, Trainer, checkpoint_config, default_config, load_splits,
                     read_checkpoint_fields)
+from .train.config import build_model, preprocess_of
 from .train.text import TEXT_MODELS
 
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
               "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
 
-DATASET_HELP = "mnist-embedded (default, offline), ylecun/mnist (Hugging Face; pip install '.[hf]'), or a path"
+DATASET_HELP = ("mnist-embedded (default, offline); ylecun/mnist, cifar10, fashion_mnist (Hugging Face; pip install "
+                "'.[hf]'); or a path: a folder of class-named image folders, or parquet files with the hub's schema")
 
 
 def _int_at_least(low, expected):
@@ -55,7 +58,7 @@ def _positive_float(text):
 def build_parser():
     p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
                                 epilog=EXIT_CODES)
-    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,generate,visualize,lr-find,info,lab}")
+    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,predict,generate,visualize,lr-find,info,lab}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
@@ -98,6 +101,15 @@ def build_parser():
     e.add_argument("--split", choices=("train", "val", "test"), default="test")
     e.add_argument("--threads", type=_positive_int, default=None)
 
+    pr = sub.add_parser("predict", help="the top-k classes of image files, with a training checkpoint",
+                        description="Prints the top-k classes and their probabilities for each image, made "
+                                    "ready as the checkpoint's config records (channels, size, mean/std).",
+                        epilog=EXIT_CODES)
+    pr.add_argument("checkpoint", metavar="CHECKPOINT", help="a training checkpoint (RUN/checkpoints/best.safetensors)")
+    pr.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any format Pillow reads)")
+    pr.add_argument("--topk", type=_positive_int, default=5, metavar="K",
+                    help="classes shown per image (default 5, at most the model's number of classes)")
+    pr.add_argument("--threads", type=_positive_int, default=None)
     _add_visualize_parser(sub)
     _add_lr_find_parser(sub)
 
@@ -230,6 +242,10 @@ def _train(args, parser):
         return 130
     except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
         parser.error(f"--dataset {config['dataset']}: {e}")
+    try:  # a model that cannot take these images is the recipe's fault, named before any folder is made
+        build_model({"model": config["model"], "preprocess": getattr(data, "preprocess", None)})
+    except ValueError as e:
+        parser.error(f"--model {config['model']} on --dataset {config['dataset']}: {e}")
     main_process = dist is None or dist.is_main()
     out = _prepare_out(args.out, config["model"], parser) if main_process else args.out
     hooks = {}
@@ -259,6 +275,11 @@ def _train(args, parser):
                 f"{config['scheduler']}{', augment' if config['augment'] else ''}, seed {config['seed']}; "
                 f"{cpu_info()['isa']}, {get_num_threads()} thread(s)"
                 + (f" per rank, {dist.world_size()} MPI rank(s) x batch {trainer.batch_size}" if dist else ""))
+    pre = getattr(data, "preprocess", None)
+    if pre is not None and config["dataset"] not in ("mnist-embedded", "ylecun/mnist", "hf"):
+        trainer.log(f"images {pre['in_channels']} x {pre['image_size'][0]} x {pre['image_size'][1]}, "
+                    f"{len(pre['classes'])} classes: {', '.join(pre['classes'][:10])}"
+                    + (", ..." if len(pre["classes"]) > 10 else ""))
     trainer.log(f"writing checkpoints and reports to {out}")
     if resume is not None:
         trainer.log(f"resuming {resume}: epoch {trainer.epoch + 1}, batch {trainer.step_in_epoch + 1}")
@@ -381,16 +402,10 @@ def _generate(args, parser):
 def _evaluate(args, parser):
     if args.threads:
         set_num_threads(args.threads)
-    try:
-        tensors, meta, fields = read_checkpoint_fields(args.checkpoint)
-        config = fields["config"]
-        model = models.create(config["model"])
-        load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, args.checkpoint)
-    except (OSError, CheckpointError, ValueError) as e:
-        parser.error(f"--checkpoint: {e}")
+    model, config = _load_checkpoint_model(args.checkpoint, parser, "--checkpoint")
     dataset = args.dataset or config["dataset"]
     try:
-        data = load_splits(dataset)
+        data = load_splits(dataset, preprocess=config.get("preprocess"))
     except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
         parser.error(f"--dataset {dataset}: {e}")
     try:
@@ -401,6 +416,57 @@ def _evaluate(args, parser):
         parser.error(f"--dataset {dataset}: {e}")
     print(f"{config['model']} from {args.checkpoint} on {dataset} {args.split} ({len(y)} images): "
           f"loss {loss:.4f}  accuracy {acc:.2%}")
+    return 0
+
+
+def _predict_inputs(paths, pre, parser):
+    """float32 (N, C, H, W) of the image files, made as the checkpoint's preprocessing says; a note on
+    stderr for each image whose channels are converted."""
+    from .datasets.images import GRAY_MODES, open_image
+    from .train.data import images_to_model
+
+    channels = pre["in_channels"]
+    if channels not in (1, 3):
+        parser.error(f"the checkpoint's model takes {channels}-channel images; predict reads grayscale or RGB files")
+    images = []
+    for path in paths:
+        try:
+            img = open_image(path)
+        except ValueError as e:  # Pillow cannot read it: the message names the file
+            parser.error(str(e))
+        except OSError as e:
+            parser.error(f"{path}: {e.strerror or e}")
+        gray = img.mode in GRAY_MODES
+        if channels == 3 and gray:
+            print(f"note: {path} is grayscale and the model takes RGB: its channel is repeated three times "
+                  "(Pillow's convert('RGB'), as torchvision's ImageFolder loader does)", file=sys.stderr)
+        elif channels == 1 and not gray:
+            print(f"note: {path} is in colour and the model takes grayscale: converted with Pillow's "
+                  "convert('L') (luma)", file=sys.stderr)
+        images.append(img)
+    return images_to_model(images, pre)  # exactly what load_splits makes of the training images
+
+
+def _predict(args, parser):
+    if args.threads:
+        set_num_threads(args.threads)
+    model, config = _load_checkpoint_model(args.checkpoint, parser, args.checkpoint)
+    pre = preprocess_of(config)
+    x = _predict_inputs(args.images, pre, parser)
+    from .autograd import no_grad
+    from .tensor import tensor
+    model.eval()
+    with no_grad():  # in batches of 256: any number of files in bounded memory
+        logits = np.concatenate([np.asarray(model(tensor(x[i:i + 256]))._data, dtype=np.float64)
+                                 for i in range(0, len(x), 256)])
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    k = min(args.topk, probs.shape[1])
+    classes = pre["classes"]
+    for path, p in zip(args.images, probs):
+        print(path)
+        for j in np.argsort(-p, kind="stable")[:k]:
+            print(f"  {p[j]:7.2%}  {classes[j]}")
     return 0
 
 
@@ -428,11 +494,12 @@ def _add_visualize_parser(sub):
 
 
 def _load_checkpoint_model(path, parser, what="CHECKPOINT"):
-    """(model with the checkpoint's weights, its config); a usage error when the file is not one."""
+    """(model with the checkpoint's weights, its config); a usage error when the file is not one. The
+    model is sized by the config's preprocess record (channels, image size, classes)."""
     try:
         tensors, meta, fields = read_checkpoint_fields(path)
         config = fields["config"]
-        model = models.create(config["model"])
+        model = build_model(config)
         load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, path)
     except (OSError, CheckpointError, ValueError) as e:
         parser.error(f"{what}: {e}")
@@ -612,6 +679,8 @@ def main(argv=None):
             return _train(args, sub)
         if args.command == "evaluate":
             return _evaluate(args, sub)
+        if args.command == "predict":
+            return _predict(args, sub)
         if args.command == "generate":
             return _generate(args, sub)
         if args.command == "visualize":

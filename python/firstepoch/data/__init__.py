@@ -10,7 +10,8 @@ The tree, in read order (each file imports only those above it):
     dataloader.py  DataLoader: batches of Tensors, one fancy-indexing call per array when it can;
                    num_workers=N reads them in N processes
     curriculum.py  CurriculumSampler (easy-to-hard pacing)
-    transforms.py  RandomCrop, RandomRotation, Normalize, Compose on NumPy batches
+    transforms.py  RandomCrop, RandomRotation, Normalize, Compose on NumPy batches; torchvision's Resize,
+                   CenterCrop, RandomResizedCrop, RandomHorizontalFlip, ColorJitter, ToTensor on images
 """
 from . import transforms
 from .collate import default_collate

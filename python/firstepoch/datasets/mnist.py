@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from .._optional import import_optional
+from . import hub
 from .idx import MAGIC_IMAGES, MAGIC_LABELS, read_idx
 
 EMBEDDED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "mnist")
@@ -28,7 +28,7 @@ HELD_OUT_SEED = 1
 N_TRAIN = 8000
 MEAN, STD = 0.1307, 0.3081
 HF_NAME = "ylecun/mnist"
-HF_INSTALL_HINT = "pip install '.[hf]' (Hugging Face datasets and Pillow)"
+HF_INSTALL_HINT = hub.HF_INSTALL_HINT
 
 _cache = {}  # decoded arrays, one entry per source and split: never decode twice
 
@@ -90,46 +90,22 @@ def _load_idx_pair(root):
 
 # ---- Hugging Face ----------------------------------------------------------------------------------------
 
+_OFFLINE_NOTE = "the embedded default (source='embedded') needs neither"
+
+
 def _import_hf():
-    hf, _ = import_optional("datasets", "PIL.Image",  # Pillow decodes the PNGs
-                            why=f"mnist: loading through Hugging Face needs the optional extra: {HF_INSTALL_HINT}; "
-                                "the embedded default (source='embedded') needs neither")
-    return hf
-
-
-def _pick_split(dd, hf_split, source):
-    """One split of a DatasetDict: the one named hf_split, or the only one there is."""
-    if hf_split in dd:
-        return dd[hf_split]
-    if len(dd) == 1:
-        return next(iter(dd.values()))
-    raise ValueError(f"mnist: {source} has splits {sorted(dd)}, none named {hf_split!r}")
+    return hub.import_hf("mnist", _OFFLINE_NOTE)
 
 
 def _load_hf_dataset(hf, source, hf_split, root):
-    if os.path.isfile(source):
-        # one file is one split, whatever split is asked for
-        dd = hf.load_dataset("parquet", data_files={"train": source}, cache_dir=root)
-        return _pick_split(dd, hf_split, source)
-    if os.path.isdir(source):
-        has_parquet = any(name.endswith(".parquet") for _, _, files in os.walk(source) for name in files)
-        builder = "parquet" if has_parquet else "imagefolder"
-        dd = hf.load_dataset(builder, data_dir=source, cache_dir=root)
-        return _pick_split(dd, hf_split, source)
-    try:
-        return hf.load_dataset(source, split=hf_split, cache_dir=root)
-    except OSError as e:  # ConnectionError, hub HTTP errors, "not found" (all OSErrors)
-        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0") else ""
-        raise RuntimeError(f"mnist: could not load {source!r} from the Hugging Face hub{offline}: "
-                           f"{type(e).__name__}: {e}. The hub is unreachable or the dataset is not cached; "
-                           "the embedded copy works offline: mnist(split) with source='embedded'") from None
+    return hub.load_hf_dataset(hf, source, hf_split, root, "mnist",
+                               "the embedded copy works offline: mnist(split) with source='embedded'")
 
 
 def _decode_images(column, source):
     """A pyarrow column of {"bytes", "path"} PNG structs -> uint8 (N, 28, 28), each PNG decoded once."""
     from PIL import Image
 
-    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     blobs = column.field("bytes").to_pylist()
     paths = column.field("path").to_pylist()
     images = np.empty((len(blobs), 28, 28), dtype=np.uint8)
@@ -142,10 +118,7 @@ def _decode_images(column, source):
     return images
 
 
-def _labels_as_digits(ds, table, source):
-    labels = table.column("label").to_numpy().astype(np.int64)
-    feature = ds.features["label"]
-    names = getattr(feature, "names", None)
+def _labels_as_digits(labels, names, source):
     # an imagefolder's ClassLabel indexes its folder names in sorted order; map folders "0".."9" to digits
     if names and all(str(n).isdigit() for n in names):
         labels = np.asarray([int(n) for n in names], dtype=np.int64)[labels]
@@ -161,14 +134,8 @@ def _load_hf(split, source, root):
     key = ("hf", os.path.abspath(source) if local else source, hf_split, root)
     if key not in _cache:
         ds = _load_hf_dataset(hf, source, hf_split, root)
-        for column in ("image", "label"):
-            if column not in ds.column_names:
-                raise ValueError(f"mnist: {source} needs columns 'image' and 'label', has {ds.column_names}")
-        ds = ds.cast_column("image", hf.Image(decode=False))  # raw PNG bytes: we decode them ourselves, once
-        table = ds.with_format("arrow")[:]
-        images = _decode_images(table.column("image"), source)
-        labels = _labels_as_digits(ds, table, source)
-        _cache[key] = (images, labels)
+        column, labels, names = hub.image_table(hf, ds, source, "mnist")
+        _cache[key] = (_decode_images(column, source), _labels_as_digits(labels, names, source))
     return _cache[key]
 
 
@@ -202,12 +169,7 @@ def mnist(split="train", source="embedded", root=None):
         raise ValueError(f"mnist: split 'all' (the 10,000 embedded digits) needs source='embedded', got {source!r}")
     if source == "hf":
         source = HF_NAME
-    if os.path.isfile(source):
-        with open(source, "rb") as f:
-            magic = f.read(4)
-        if magic != b"PAR1":
-            raise ValueError(f"mnist: {source} is not a parquet file (a dataset path is a parquet file, or a folder "
-                             "of parquet files or of class-named image folders)")
+    hub.check_parquet(source, "mnist")
     images, labels = _load_hf(split, source, None if root is None else os.fspath(root))
     return images.copy(), labels.copy()  # the cache stays intact whatever the caller does
 

@@ -5,8 +5,9 @@
     trainer.fit()
 
 The tree, in read order (each file depends only on those above it):
-    config.py       the recipe: default_config, OPTIMIZERS, SCHEDULERS, build_optimizer, build_scheduler
-    data.py         load_splits (the dataset's train/val/test arrays); each epoch's data.DataLoader, in the
+    config.py       the recipe: default_config, OPTIMIZERS, SCHEDULERS, build_model (sized by the config's
+                    preprocess record), build_optimizer, build_scheduler
+    data.py         load_splits (the dataset's train/val/test arrays and their preprocess record); each epoch's data.DataLoader, in the
                     sampler's order (data.SeededShuffle by default), started at the batch a resumed run
                     stopped before, with --augment's shifts seeded per batch
     checkpoints.py  write_checkpoint / restore_checkpoint / read_checkpoint_fields: one safetensors file

@@ -124,7 +124,27 @@ def _config_problem(cfg):
     unknown = sorted(set(cfg) - set(schema) - set(default_config()))  # keys a newer recipe adds pass as they are
     if unknown:
         return f"its config has unknown keys {unknown}"
-    return _fields_problem("config", cfg, schema)
+    return _fields_problem("config", cfg, schema) or _preprocess_problem(cfg.get("preprocess"))
+
+
+def _preprocess_problem(pre):
+    """What is wrong with a config's preprocessing record (None, or see train/config.py), or None."""
+    if pre is None:
+        return None
+    if not isinstance(pre, dict):
+        return f"its config's preprocess is a JSON {type(pre).__name__}, not an object"
+    c = pre.get("in_channels")
+    per_channel = lambda v: isinstance(v, list) and len(v) == c and all(_is_finite(x) for x in v)  # noqa: E731
+    schema = {
+        "in_channels": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+        "image_size": (lambda v: isinstance(v, list) and len(v) == 2 and all(_is_int(x) and x >= 1 for x in v),
+                       "[height, width]"),
+        "mean": (per_channel, "a number per channel"),
+        "std": (lambda v: per_channel(v) and all(x > 0 for x in v), "a positive number per channel"),
+        "classes": (lambda v: isinstance(v, list) and len(v) >= 1 and all(isinstance(x, str) for x in v),
+                    "a list of class names"),
+    }
+    return _fields_problem("config's preprocess", pre, schema)
 
 
 def _fields_problem(what, record, schema):

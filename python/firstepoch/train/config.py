@@ -1,7 +1,15 @@
-"""The recipe: a training config's keys and defaults (default_config), and the optimizer and schedule it
-names, built (build_optimizer, build_scheduler). The loop trains what these build; a checkpoint's config
-is checked against the same names."""
-from .. import optim
+"""The recipe: a training config's keys and defaults (default_config), and the model, optimizer and
+schedule it names, built (build_model, build_optimizer, build_scheduler). The loop trains what these
+build; a checkpoint's config is checked against the same names.
+
+config["preprocess"] records what the data were turned into, so a checkpoint can be used on new images
+(`firstepoch predict`): {"in_channels": 1 or 3, "image_size": [H, W], "mean": [...], "std": [...] (per
+channel, on x / 255), "classes": [names]}. load_splits fills it in; None (and checkpoints from before it
+existed) means MNIST's: 1 x 28 x 28 digits, mean 0.1307, std 0.3081, classes "0".."9".
+"""
+from .. import models, optim
+from ..datasets.mnist import MEAN as MNIST_MEAN
+from ..datasets.mnist import STD as MNIST_STD
 from ..optim import lr_scheduler
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -12,7 +20,8 @@ DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
 def default_config(**overrides):
     """The recipe `firstepoch train` runs with no options (LeNet-5 on the embedded digits, >= 98% test)."""
     cfg = {"model": "lenet", "dataset": "mnist-embedded", "epochs": 10, "batch_size": 64, "lr": None,
-           "optimizer": "sgd", "scheduler": "onecycle", "augment": False, "seed": 0, "checkpoint_every": 50}
+           "optimizer": "sgd", "scheduler": "onecycle", "augment": False, "seed": 0, "checkpoint_every": 50,
+           "preprocess": None}
     unknown = set(overrides) - set(cfg)
     if unknown:
         raise ValueError(f"default_config: unknown keys {sorted(unknown)}")
@@ -46,3 +55,20 @@ def build_scheduler(name, optimizer, lr, epochs, steps_per_epoch):
     if name == "none":
         return None
     raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {name!r}")
+
+
+MNIST_PREPROCESS = {"in_channels": 1, "image_size": [28, 28], "mean": [MNIST_MEAN], "std": [MNIST_STD],
+                    "classes": [str(d) for d in range(10)]}
+
+
+def preprocess_of(config):
+    """The config's preprocessing record, MNIST's when it has none."""
+    return (config or {}).get("preprocess") or MNIST_PREPROCESS
+
+
+def build_model(config):
+    """models.create(config['model']) sized for the data the config records: its classes, channels and
+    image size (ValueError when the model cannot take them)."""
+    pre = preprocess_of(config)
+    return models.create(config["model"], num_classes=len(pre["classes"]), in_channels=pre["in_channels"],
+                         image_size=tuple(pre["image_size"]))

@@ -15,14 +15,13 @@ import time
 import numpy as np
 
 from .. import io as fio
-from .. import models
 from .. import random as _random
 from ..autograd import no_grad
 from ..data import SeededShuffle, TensorDataset
 from ..nn import functional as F
 from . import reports
 from .checkpoints import CHECKPOINT_FILES, restore_checkpoint, write_checkpoint
-from .config import build_optimizer, build_scheduler, default_config
+from .config import build_model, build_optimizer, build_scheduler, default_config, preprocess_of
 from .data import SeededShifts, check_finite, epoch_loader, eval_loader, load_splits
 
 
@@ -94,8 +93,10 @@ class Trainer:
         config = default_config(**config)
         if data is None:
             data = load_splits(config["dataset"])
+        if getattr(data, "preprocess", None) is not None:
+            config["preprocess"] = data.preprocess  # the checkpoint records how the images were made
         _random.manual_seed(config["seed"])
-        model = models.create(config["model"])
+        model = build_model(config)
         opt = build_optimizer(config["optimizer"], model.parameters(), config["lr"])
         steps = math.ceil(len(data["train"][1]) / config["batch_size"])
         sched = build_scheduler(config["scheduler"], opt, config["lr"], config["epochs"], steps)
@@ -115,7 +116,8 @@ class Trainer:
     # ---- one epoch --------------------------------------------------------------------------------
     def _epoch_loader(self, epoch):
         """This epoch's DataLoader, from the batch the run stands at (0, or where a checkpoint stopped)."""
-        shifts = SeededShifts(self.config["seed"], epoch, self.step_in_epoch) if self.augment else None
+        shifts = (SeededShifts(self.config["seed"], epoch, self.step_in_epoch, self.train_x.shape[-2:])
+                  if self.augment else None)
         return epoch_loader(self.train_set, self.sampler(epoch), self.batch_size, self.step_in_epoch, shifts)
 
     def _train_step(self, epoch, b, batch):
@@ -206,7 +208,8 @@ class Trainer:
         if self.test_y is None:
             return None
         loss, acc, preds = self.evaluate(self.test_x, self.test_y)
-        result, confusion, line = reports.test_summary(self.test_y, preds, loss, acc)
+        num_classes = len(preprocess_of(self.config)["classes"])
+        result, confusion, line = reports.test_summary(self.test_y, preds, loss, acc, num_classes)
         self.log(line)
         if self.out_dir is not None and self.is_main:
             self.test_result = result

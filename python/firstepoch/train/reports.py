@@ -32,9 +32,9 @@ def epoch_line(row, epochs, seconds):
             f"{seconds:.1f} s")
 
 
-def test_summary(y, preds, loss, acc):
+def test_summary(y, preds, loss, acc, num_classes=10):
     """(the test record of metrics.json, its confusion matrix, its summary line)."""
-    confusion = confusion_matrix(y, preds, num_classes=10)
+    confusion = confusion_matrix(y, preds, num_classes=num_classes)
     result = {"test_loss": loss, "test_acc": acc, "n": int(len(y)), "confusion": confusion.tolist()}
     line = f"test loss {loss:.4f}  test accuracy {acc:.2%} ({int(round(acc * len(preds)))}/{len(preds)})"
     return result, confusion, line
@@ -81,7 +81,7 @@ def write_curves(history, path):
 
 
 def write_confusion(matrix, path, accuracy=None):
-    """The test confusion matrix (row = true digit, column = predicted) as a PNG, counts in the cells."""
+    """The test confusion matrix (row = true class, column = predicted) as a PNG, counts in the cells."""
     from matplotlib.figure import Figure
     matrix = np.asarray(matrix)
     fig = Figure(figsize=(6, 5.4), layout="tight")
