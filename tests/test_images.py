@@ -433,6 +433,13 @@ def test_cli_trains_on_an_image_folder_then_predicts_and_evaluates(tmp_path, cap
     assert len(capsys.readouterr().out.splitlines()) == 2
     assert main(["evaluate", "--checkpoint", str(ckpt)]) == 0
     assert f"lenet from {ckpt} on {pets} test" in capsys.readouterr().out
+    # visualize reads the image as predict does (3 x 36 x 36 here, not MNIST's 1 x 28 x 28)
+    assert main(["visualize", str(ckpt), str(tmp_path / "red.png"), "--out", str(tmp_path / "see"),
+                 "--channel", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "explaining class" in text and ("(red," in text or "(blue," in text)
+    for name in ("filters.png", "saliency.png", "gradcam.png", "top_activating.png"):
+        assert (tmp_path / "see" / name).stat().st_size > 0
 
 
 def test_predict_input_matches_the_training_arrays(tmp_path):

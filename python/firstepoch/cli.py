@@ -18,7 +18,7 @@ from . import __version__, cpu_info, get_num_threads, models, set_num_threads
 from .io import CheckpointError, load_into
 from .train import (OPTIMIZERS, SCHEDULERS, Trainer, checkpoint_config, default_config, load_splits,
                     read_checkpoint_fields)
-from .train.config import build_model, preprocess_of
+from .train.config import MNIST_PREPROCESS, build_model, preprocess_of
 from .train.text import TEXT_MODELS
 
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
@@ -511,8 +511,12 @@ def _visualize(args, parser):
     if args.threads:
         set_num_threads(args.threads)
     model, config = _load_checkpoint_model(args.checkpoint, parser)
+    pre = preprocess_of(config)
     try:
-        x = interpret.read_image(args.image)
+        if pre == MNIST_PREPROCESS:  # a digit: read as interpret.read_image says (dark-on-light inverted)
+            x = interpret.read_image(args.image)
+        else:  # any other data: exactly as predict and training prepare it
+            x = _predict_inputs([args.image], pre, parser)[0]
     except ImportError as e:
         parser.error(f"IMAGE: reading images needs Pillow (pip install pillow): {e}")
     except OSError as e:
@@ -534,8 +538,9 @@ def _visualize(args, parser):
     target = pred if args.target is None else args.target
     p = np.exp(logits - logits.max())
     p /= p.sum()
-    print(f"{config['model']} from {args.checkpoint}: predicts {pred} (p {p[pred]:.3f}) for {args.image}; "
-          f"explaining class {target}")
+    names = pre["classes"]
+    print(f"{config['model']} from {args.checkpoint}: predicts {pred} ({names[pred]}, p {p[pred]:.3f}) for "
+          f"{args.image}; explaining class {target} ({names[target]})")
     out = args.out
     written, skipped = [], []
     try:
@@ -563,7 +568,7 @@ def _visualize(args, parser):
             if layer is None:
                 parser.error("--channel needs --layer NAME (the model has no conv layer)")
             try:
-                data = load_splits(config["dataset"])
+                data = load_splits(config["dataset"], preprocess=config.get("preprocess"))
             except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
                 parser.error(f"--channel: cannot load the checkpoint's dataset {config['dataset']}: {e}")
             try:
