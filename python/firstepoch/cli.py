@@ -1,4 +1,4 @@
-"""The `firstepoch` command: train, evaluate, info, lab. `main(argv) -> exit code`; bad arguments give
+"""The `firstepoch` command: train, evaluate, visualize, lr-find, info, lab. `main(argv) -> exit code`; bad arguments give
 argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
@@ -10,6 +10,8 @@ import os
 import re
 import shlex
 import sys
+
+import numpy as np
 
 from . import __version__, cpu_info, get_num_threads, models, set_num_threads
 from .io import CheckpointError, load_into
@@ -76,7 +78,7 @@ def build_parser():
                                 epilog=EXIT_CODES)
     p.add_argument("--version", action=_VersionAction, help="print the version and build (ISA, OpenMP, Python, "
                                                            "numpy), then exit")
-    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,info,lab}")
+    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,visualize,lr-find,info,lab}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
@@ -113,6 +115,9 @@ def build_parser():
     e.add_argument("--dataset", default=None, metavar="NAME|PATH", help="default: the checkpoint's")
     e.add_argument("--split", choices=("train", "val", "test"), default="test")
     e.add_argument("--threads", type=_positive_int, default=None)
+
+    _add_visualize_parser(sub)
+    _add_lr_find_parser(sub)
 
     sub.add_parser("info", help="version, CPU instruction set, threads and kernels")
 
@@ -319,6 +324,176 @@ def _evaluate(args, parser):
     return 0
 
 
+# ---- visualize and lr-find (issue 18) ----------------------------------------------------------------
+
+def _add_visualize_parser(sub):
+    v = sub.add_parser("visualize", help="see inside a checkpoint's model on one image (filters, feature maps, "
+                                         "saliency, Grad-CAM)",
+                       description="Writes filters.png (the first layer's filters), features_LAYER.png (the "
+                                   "feature maps of every conv layer), saliency.png and gradcam.png for one "
+                                   "image, and with --channel top_activating.png (the test images that most "
+                                   "activate that channel of --layer).", epilog=EXIT_CODES)
+    v.add_argument("checkpoint", metavar="CHECKPOINT", help="a training checkpoint (.safetensors)")
+    v.add_argument("image", metavar="IMAGE", help="an image file (PNG, JPEG, ...): made 28x28 gray and "
+                                                  "normalised as the training digits; a dark digit on a light "
+                                                  "ground is inverted")
+    v.add_argument("--out", default="visualize", metavar="DIR", help="where the PNGs go (default: visualize)")
+    v.add_argument("--class", dest="target", type=_nonneg_int, default=None, metavar="K",
+                   help="the class saliency and Grad-CAM explain (default: the predicted one)")
+    v.add_argument("--layer", default=None, metavar="NAME",
+                   help="the layer for Grad-CAM and --channel (default: the last conv layer)")
+    v.add_argument("--channel", type=_nonneg_int, default=None, metavar="C",
+                   help="also write top_activating.png: the 16 test images that most activate channel C")
+    v.add_argument("--threads", type=_positive_int, default=None)
+
+
+def _load_checkpoint_model(path, parser, what="CHECKPOINT"):
+    """(model with the checkpoint's weights, its config); a usage error when the file is not one."""
+    try:
+        tensors, meta, fields = read_checkpoint_fields(path)
+        config = fields["config"]
+        model = models.create(config["model"])
+        load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, path)
+    except (OSError, CheckpointError, ValueError) as e:
+        parser.error(f"{what}: {e}")
+    return model, config
+
+
+def _visualize(args, parser):
+    from . import interpret
+    if args.threads:
+        set_num_threads(args.threads)
+    model, config = _load_checkpoint_model(args.checkpoint, parser)
+    try:
+        x = interpret.read_image(args.image)
+    except ImportError as e:
+        parser.error(f"IMAGE: reading images needs Pillow (pip install pillow): {e}")
+    except OSError as e:
+        parser.error(f"IMAGE {args.image}: {e.strerror or e}")
+    except ValueError as e:
+        parser.error(f"IMAGE: {e}")
+    logits = interpret.logits_of(model, x[None])[0]
+    classes = len(logits)
+    if args.target is not None and args.target >= classes:
+        parser.error(f"--class {args.target}: out of range, the model has {classes} classes (0..{classes - 1})")
+    convs = [n for n, _ in interpret.named_layers(model)]
+    layer = args.layer if args.layer is not None else (convs[-1] if convs else None)
+    if layer is not None:
+        try:
+            interpret._layer(model, layer, "--layer")
+        except ValueError as e:
+            parser.error(str(e))
+    pred = int(logits.argmax())
+    target = pred if args.target is None else args.target
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    print(f"{config['model']} from {args.checkpoint}: predicts {pred} (p {p[pred]:.3f}) for {args.image}; "
+          f"explaining class {target}")
+    out = args.out
+    written, skipped = [], []
+    try:
+        os.makedirs(out, exist_ok=True)
+        try:
+            interpret.plot_filters(model, os.path.join(out, "filters.png"), input_shape=x.shape)
+            written.append("filters.png")
+        except ValueError:  # a recurrent model's first layer reads rows, not the image
+            skipped.append("filters.png (the first layer is neither a conv layer nor a Linear on the image)")
+        for name, maps in interpret.feature_maps(model, x).items():
+            fname = f"features_{name}.png"
+            interpret.plot_feature_maps(maps, os.path.join(out, fname))
+            written.append(fname)
+        interpret.plot_saliency(model, x, os.path.join(out, "saliency.png"), target)
+        written.append("saliency.png")
+        if layer is None:
+            skipped.append("gradcam.png (the model has no conv layer; pass --layer NAME)")
+        else:
+            try:
+                interpret.plot_grad_cam(model, x, os.path.join(out, "gradcam.png"), target, layer)
+                written.append("gradcam.png")
+            except ValueError as e:
+                parser.error(f"--layer {layer}: {e}")
+        if args.channel is not None:
+            if layer is None:
+                parser.error("--channel needs --layer NAME (the model has no conv layer)")
+            try:
+                data = load_splits(config["dataset"])
+            except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
+                parser.error(f"--channel: cannot load the checkpoint's dataset {config['dataset']}: {e}")
+            try:
+                _, idx, scores = interpret.plot_top_activating(model, data["test"][0], layer, args.channel,
+                                                               os.path.join(out, "top_activating.png"), k=16)
+            except ValueError as e:
+                parser.error(f"--channel {args.channel}: {e}")
+            written.append("top_activating.png")
+            print(f"channel {args.channel} of {layer}: test images {' '.join(map(str, idx[:8]))} ... "
+                  f"(mean activation {scores[0]:.3g} to {scores[-1]:.3g})")
+    except OSError as e:
+        return _error("visualize", f"cannot write the pictures in {out}: {e.strerror or e}"
+                                   f"{f' ({e.filename})' if e.filename else ''}")
+    print(f"wrote {' '.join(written)} in {out}")
+    for what in skipped:
+        print(f"skipped {what}")
+    return 0
+
+
+def _add_lr_find_parser(sub):
+    f = sub.add_parser("lr-find", help="sweep the learning rate (fast.ai's LR finder) and suggest one",
+                       description="Trains from fresh weights while the learning rate grows exponentially from "
+                                   "--start-lr to --end-lr, one step per batch, stops when the smoothed loss "
+                                   "passes 4x its minimum, writes the loss curve to OUT/lr_find.png and prints "
+                                   "the suggested rate (fast.ai's 'valley' by default). The dataset options are "
+                                   "train's.", epilog=EXIT_CODES)
+    f.add_argument("--model", choices=models.NAMES, default=None, help="default: lenet")
+    f.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
+    f.add_argument("--batch-size", type=_positive_int, default=None, help="default: 64")
+    f.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: sgd (momentum 0.9, Nesterov)")
+    f.add_argument("--augment", action="store_true", default=None, help="random shifts of up to 2 pixels")
+    f.add_argument("--seed", type=_nonneg_int, default=None, help="default: 0")
+    f.add_argument("--start-lr", type=_positive_float, default=1e-7, help="default: 1e-7")
+    f.add_argument("--end-lr", type=_positive_float, default=10.0, help="default: 10")
+    f.add_argument("--num-it", type=_int_at_least(2, "an integer >= 2"), default=100,
+                   help="at most this many steps (default: 100)")
+    f.add_argument("--suggest", choices=("valley", "steep", "minimum"), default="valley",
+                   help="the suggestion rule (default: valley)")
+    f.add_argument("--no-stop-div", dest="stop_div", action="store_false",
+                   help="run all --num-it steps even when the loss diverges")
+    f.add_argument("--out", default=".", metavar="DIR", help="where lr_find.png goes (default: .)")
+    f.add_argument("--threads", type=_positive_int, default=None)
+
+
+def _lr_find(args, parser):
+    if not args.end_lr > args.start_lr:
+        parser.error(f"--end-lr {args.end_lr:g} must be larger than --start-lr {args.start_lr:g}")
+    if args.threads:
+        set_num_threads(args.threads)
+    given = {k: getattr(args, k) for k in ("model", "dataset", "batch_size", "optimizer", "augment", "seed")
+             if getattr(args, k) is not None}
+    config = default_config(**given)
+    try:
+        data = load_splits(config["dataset"])
+    except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    try:
+        trainer = Trainer.from_config(config, data=data, quiet=True)
+    except ValueError as e:  # non-finite pixels
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    path = os.path.join(args.out, "lr_find.png")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        r = trainer.lr_find(args.start_lr, args.end_lr, args.num_it, args.stop_div, args.suggest, path=path)
+    except FloatingPointError as e:
+        return _error("lr-find", str(e))
+    except OSError as e:
+        return _error("lr-find", f"cannot write {path}: {e.strerror or e}")
+    stop = (f"stopped at lr {r.lrs[-1]:.2e}: the smoothed loss passed 4x its minimum" if r.diverged
+            else f"ran to lr {r.lrs[-1]:.2e}")
+    print(f"{config['model']} on {config['dataset']}, {config['optimizer']}, batch {config['batch_size']}: "
+          f"{len(r.lrs)} steps from {r.lrs[0]:.2e}, {stop}")
+    print(f"suggested learning rate ({r.method}): {r.suggestion:.2e}")
+    print(f"loss curve in {path}")
+    return 0
+
+
 def _info():
     info = cpu_info()
     print(f"firstepoch {__version__}")
@@ -357,6 +532,10 @@ def main(argv=None):
             return _train(args, sub)
         if args.command == "evaluate":
             return _evaluate(args, sub)
+        if args.command == "visualize":
+            return _visualize(args, sub)
+        if args.command == "lr-find":
+            return _lr_find(args, sub)
         if args.command == "info":
             return _info()
         return _lab(args, sub)
