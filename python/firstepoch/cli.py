@@ -55,9 +55,33 @@ def _positive_float(text):
     return v
 
 
+def version_line():
+    """`firstepoch --version`: the version (pyproject.toml's, compiled into _C) and what this build runs."""
+    import platform
+
+    import numpy
+    info = cpu_info()
+    return (f"firstepoch {__version__} (isa {info.get('isa')}; available {', '.join(info.get('available', []))}; "
+            f"{'OpenMP' if info.get('openmp') else 'no OpenMP'}; Python {platform.python_version()}; "
+            f"numpy {numpy.__version__})")
+
+
+class _VersionAction(argparse.Action):
+    """argparse's "version" action, without its line wrapping and computed only when asked for."""
+
+    def __init__(self, option_strings, dest, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit()
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
                                 epilog=EXIT_CODES)
+    p.add_argument("--version", action=_VersionAction, help="print the version and build (ISA, OpenMP, Python, "
+                                                           "numpy), then exit")
     sub = p.add_subparsers(dest="command", metavar="{train,evaluate,predict,generate,visualize,lr-find,info,lab}")
     sub.required = True
 
