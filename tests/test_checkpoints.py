@@ -72,10 +72,10 @@ def test_zero_d_arrays_interoperate_with_the_safetensors_package(tmp_path):
 
 
 # The zoo's big siblings (VGG-16, ResNet-34) take the same code paths as VGG-11 and ResNet-18 at several
-# times the cost, and the bitwise resume runs five fits per model: it covers the original four models plus
-# ResNet-18 (batch norm buffers, downsample blocks) to keep the suite's time on a 2-core CI in check.
+# times the cost. The bitwise resume runs five fits per model: it covers the original four (batch norm
+# buffers in resnet-small, the LSTM's state) and not the zoo, whose ResNet-18 alone took 52 s on 2 cores.
 ROUND_TRIP_NAMES = [n for n in NAMES if n not in ("vgg16", "vgg16_bn", "resnet34")]
-RESUME_NAMES = ["mlp", "lenet", "resnet-small", "lstm", "resnet18"]
+RESUME_NAMES = ["mlp", "lenet", "resnet-small", "lstm"]
 
 
 def _trained(name, data, steps=2):
