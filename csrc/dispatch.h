@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "common/cpu.h"
+#include "kernels/attention/attention.h"
 #include "kernels/conv/conv.h"
 #include "kernels/conv/direct.h"
 #include "kernels/conv/winograd.h"

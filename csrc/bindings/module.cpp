@@ -52,6 +52,7 @@ void bind_optim(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_interp(py::module_& m);
+void bind_attention(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -90,4 +91,5 @@ PYBIND11_MODULE(_C, m) {
   bind_norm(m);
   bind_rnn(m);
   bind_interp(m);
+  bind_attention(m);
 }

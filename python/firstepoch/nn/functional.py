@@ -1,5 +1,6 @@
 """Functional forms (firstepoch.nn.functional, as torch.nn.functional): one import block per op family;
 each name is the function its ops/ module defines (no second definition here)."""
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.dropout import alpha_dropout, dropout, dropout2d, feature_alpha_dropout  # noqa: F401
 from ..ops.elementwise import (elu, hardsigmoid, hardswish, hardtanh, leaky_relu, mish, prelu, relu,  # noqa: F401
