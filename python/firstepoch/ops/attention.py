@@ -290,7 +290,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
         raise RuntimeError("Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
                            f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
-    qd, kd, vd = query.data.dtype, key.data.dtype, value.data.dtype
+    qd, kd, vd = query._data.dtype, key._data.dtype, value._data.dtype
     if not (qd == kd == vd):
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: {qd} "
                            f"key.dtype: {kd} and value.dtype: {vd} instead.")
@@ -301,7 +301,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if is_causal:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                                "is_causal=True")
-        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        mask = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if mask.dtype != np.bool_ and mask.dtype != qd:
             raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                                f"attn_mask.dtype: {mask.dtype} and  query.dtype: {qd} instead.")

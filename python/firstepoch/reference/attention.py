@@ -64,6 +64,6 @@ def attention_backward(q, k, v, mask, o, lse, dout, scale, is_causal):
     dk = (np.swapaxes(ds, -1, -2) @ q) * t
     if Hkv != H:  # sum over each group of query heads
         G, S = k.shape[0], k.shape[2]
-        dk = dk.reshape(G, Hkv, H // Hkv, S, -1).sum(axis=2)
-        dv = dv.reshape(G, Hkv, H // Hkv, S, -1).sum(axis=2)
+        dk = dk.reshape(G, Hkv, H // Hkv, S, k.shape[3]).sum(axis=2)
+        dv = dv.reshape(G, Hkv, H // Hkv, S, v.shape[3]).sum(axis=2)
     return tuple(a.astype(q.dtype, copy=False) for a in (dq, dk, dv))
