@@ -20,7 +20,7 @@ void forward(const Kernels<T>& k, const Problem<T>& p, int nthreads) {
   parallel_ranges(items, per_item, kMinWorkPerThread, nthreads, [&](int64_t b, int64_t e) {
     Workspace w(Workspace::bytes_for<T>({ws}));
     T* work = w.take<T>(ws);
-    for (int64_t it = b; it < e; ++it) k.forward_block(p, it / nb, (it % nb) * k.block_q, work);
+    k.forward_items(p, b, e, work);
   });
 }
 

@@ -50,8 +50,8 @@ struct Kernels {
   // Elements of T one thread's forward / backward workspace needs for this problem.
   int64_t (*forward_workspace)(const Problem<T>& p);
   int64_t (*backward_workspace)(const Problem<T>& p);
-  // o and lse for query rows [i0, i0 + block_q) (clipped to L) of (g, h) = item / H, item % H.
-  void (*forward_block)(const Problem<T>& p, int64_t gh, int64_t i0, T* work);
+  // o and lse of items [item0, item1): item = (g * H + h) * ceil(L / block_q) + query block.
+  void (*forward_items)(const Problem<T>& p, int64_t item0, int64_t item1, T* work);
   // dq of the group's query heads, dk and dv of key/value head (g, hk) = group / Hkv, group % Hkv.
   void (*backward_group)(const Problem<T>& p, int64_t group, T* work);
 };

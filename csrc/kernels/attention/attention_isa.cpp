@@ -180,55 +180,33 @@ void pad_rows(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int
   }
 }
 
-// One row of scores s[0, kBc) for query i and keys j0 + [0, kBc): scaled, masked (additive, bool,
-// causal j > i, and the columns past the block's bc keys), in place.
+// Scores are kept transposed, keys down and queries across (ST[j][i] for key j0 + j, query i0 + i),
+// so everything the softmax does per query (running max m, sum l, lse, D) is a vector over the
+// block's kBr queries and every reduction runs down the key rows (no horizontal sums). Q, dO and
+// V are transposed once per head (per (b, h) the forward meets), never per block.
+
+// Row j of ST (key kj = j0 + j against queries i0 + [0, kBr)): scaled and masked in place (additive or
+// bool mask, causal: query i < key kj). Columns past the block's br queries are left as they are.
 template <class T>
-inline void mask_row(const Problem<T>& p, T* s, int64_t g, int64_t h, int64_t i, int64_t j0, int64_t bc) {
+inline void mask_keys_row(const Problem<T>& p, T* s, int64_t g, int64_t h, int64_t i0, int64_t br, int64_t kj) {
   using V = typename VT<T>::type;
   constexpr int64_t VL = lanes<T>();
   const T ninf = kNegInf<T>;
-  for (int64_t j = 0; j < kBc; j += VL) store(s + j, load<V>(s + j) * p.scale);
-  const int64_t off = g * p.mask_sg + h * p.mask_sh + i * p.mask_sl + j0;
-  if (p.mask) {
-    const T* m = p.mask + off;
-    for (int64_t j = 0; j < bc; ++j) s[j] += m[j];
-  } else if (p.mask_bool) {
-    const uint8_t* m = p.mask_bool + off;
-    for (int64_t j = 0; j < bc; ++j) s[j] = m[j] ? s[j] : ninf;
+  for (int64_t i = 0; i < kBr; i += VL) store(s + i, load<V>(s + i) * p.scale);
+  if (p.mask || p.mask_bool) {
+    const int64_t off = g * p.mask_sg + h * p.mask_sh + i0 * p.mask_sl + kj, sl = p.mask_sl;
+    if (p.mask) {
+      const T* m = p.mask + off;
+      for (int64_t i = 0; i < br; ++i) s[i] += m[i * sl];
+    } else {
+      const uint8_t* m = p.mask_bool + off;
+      for (int64_t i = 0; i < br; ++i) s[i] = m[i * sl] ? s[i] : ninf;
+    }
   }
-  int64_t lim = bc;  // keys at or past lim are masked
-  if (p.causal && i - j0 + 1 < lim) lim = i - j0 + 1 > 0 ? i - j0 + 1 : 0;
-  for (int64_t j = lim; j < kBc; ++j) s[j] = ninf;
-}
-
-template <class T>
-inline T row_max(const T* s) {
-  using V = typename VT<T>::type;
-  constexpr int64_t VL = lanes<T>();
-  V m = load<V>(s);
-  for (int64_t j = VL; j < kBc; j += VL) {
-    const V x = load<V>(s + j);
-    m = x > m ? x : m;
+  if (p.causal) {
+    const int64_t n = min_(br, kj - i0);  // queries i0 + i < kj see no key kj
+    for (int64_t i = 0; i < n; ++i) s[i] = ninf;
   }
-  T r = m[0];
-  for (int l = 1; l < VL; ++l) r = m[l] > r ? m[l] : r;
-  return r;
-}
-
-// s[j] = exp(s[j] - sub) over the block's row; returns the sum (lanes combined in a fixed order).
-template <class T>
-inline T exp_row(T* s, T sub) {
-  using V = typename VT<T>::type;
-  constexpr int64_t VL = lanes<T>();
-  V acc{};
-  for (int64_t j = 0; j < kBc; j += VL) {
-    const V e = vexp(load<V>(s + j) - sub);
-    store(s + j, e);
-    acc += e;
-  }
-  T r = 0;
-  for (int l = 0; l < VL; ++l) r += acc[l];
-  return r;
 }
 
 // ---- forward ------------------------------------------------------------------------------------
@@ -236,68 +214,72 @@ inline T exp_row(T* s, T sub) {
 template <class T>
 int64_t forward_workspace(const Problem<T>& p) {
   constexpr int64_t VL = lanes<T>();
-  const int64_t Evp = round_up(p.Ev, VL);
-  // Kt (E x kBc), V block (kBc x Evp), scores (kBr x kBc), O (kBr x Evp), m, l
-  return p.E * kBc + kBc * Evp + kBr * kBc + kBr * Evp + 2 * kBr + 4 * VL;
+  const int64_t Sp = round_up(p.S, kBc);
+  // Q^T block (E x kBr), V^T of the head (Ev x Sp), S^T (kBc x kBr), O^T (Ev x kBr), m, l
+  return p.E * kBr + p.Ev * Sp + kBc * kBr + p.Ev * kBr + 2 * kBr + 4 * VL;
 }
 
 template <class T>
-void forward_block(const Problem<T>& p, int64_t gh, int64_t i0, T* work) {
+void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
   using V = typename VT<T>::type;
   constexpr int64_t VL = lanes<T>();
-  const int64_t g = gh / p.H, h = gh % p.H, hk = h / (p.H / p.Hkv);
-  const int64_t E = p.E, Ev = p.Ev, Evp = round_up(Ev, VL), S = p.S;
-  const int64_t br = min_(kBr, p.L - i0);
-  const T* Q = p.q + (gh * p.L + i0) * E;
-  const T* K = p.k + (g * p.Hkv + hk) * S * E;
-  const T* Vv = p.v + (g * p.Hkv + hk) * S * Ev;
-  T* Kt = work;
-  T* Vp = Kt + E * kBc;
-  T* Sb = Vp + kBc * Evp;
-  T* O = Sb + kBr * kBc;
-  T* m = O + kBr * Evp;
+  const int64_t E = p.E, Ev = p.Ev, S = p.S, L = p.L, Sp = round_up(S, kBc);
+  const int64_t nb = (L + kBr - 1) / kBr;
+  T* Qt = work;
+  T* Vt = Qt + E * kBr;
+  T* ST = Vt + Ev * Sp;
+  T* Ot = ST + kBc * kBr;
+  T* m = Ot + Ev * kBr;
   T* l = m + kBr;
   const T ninf = kNegInf<T>;
-  for (int64_t r = 0; r < br; ++r) m[r] = ninf, l[r] = 0;
-  for (int64_t x = 0; x < br * Evp; ++x) O[x] = 0;
-  const int64_t jend = p.causal ? min_(S, i0 + br) : S;
-  for (int64_t j0 = 0; j0 < jend; j0 += kBc) {
-    const int64_t bc = min_(kBc, S - j0);
-    transpose(K + j0 * E, bc, E, E, Kt, kBc);
-    gemm(br, kBc, E, Q, E, Kt, kBc, Sb, kBc, false);
-    for (int64_t r = 0; r < br; ++r) {
-      T* s = Sb + r * kBc;
-      mask_row(p, s, g, h, i0 + r, j0, bc);
-      const T mx = row_max(s);
-      const T mnew = mx > m[r] ? mx : m[r];
-      if (mnew == ninf) {  // no key so far: P = 0, nothing to add
-        for (int64_t j = 0; j < kBc; ++j) s[j] = 0;
-        continue;
-      }
-      const T alpha = exp1(m[r] - mnew);  // 0 on the first keys (m = -inf)
-      l[r] = l[r] * alpha + exp_row(s, mnew);
-      m[r] = mnew;
-      if (alpha != T(1)) {
-        T* o = O + r * Evp;
-        for (int64_t c = 0; c < Evp; c += VL) store(o + c, load<V>(o + c) * alpha);
-      }
+  const V vninf = splat<V>(ninf), vzero{};
+  int64_t cached = -1;  // the key/value head whose V^T is in Vt
+  for (int64_t item = item0; item < item1; ++item) {
+    const int64_t gh = item / nb, i0 = (item % nb) * kBr;
+    const int64_t g = gh / p.H, h = gh % p.H, kv = g * p.Hkv + h / (p.H / p.Hkv);
+    const int64_t br = min_(kBr, L - i0);
+    const T* K = p.k + kv * S * E;
+    if (kv != cached) {
+      transpose(p.v + kv * S * Ev, S, Ev, Ev, Vt, Sp);
+      cached = kv;
     }
-    const T* Vb = Vv + j0 * Ev;
-    int64_t ldv = Ev;
-    if (Ev != Evp) {
-      pad_rows(Vb, bc, Ev, Ev, Vp, Evp);
-      Vb = Vp;
-      ldv = Evp;
+    transpose(p.q + (gh * L + i0) * E, br, E, E, Qt, kBr);
+    for (int64_t i = 0; i < kBr; ++i) m[i] = ninf, l[i] = 0;
+    for (int64_t x = 0; x < Ev * kBr; ++x) Ot[x] = 0;
+    const int64_t jend = p.causal ? min_(S, i0 + br) : S;
+    for (int64_t j0 = 0; j0 < jend; j0 += kBc) {
+      const int64_t bc = min_(kBc, jend - j0);
+      gemm(bc, kBr, E, K + j0 * E, E, Qt, kBr, ST, kBr, false);  // S^T = K Q^T
+      for (int64_t j = 0; j < bc; ++j) mask_keys_row(p, ST + j * kBr, g, h, i0, br, j0 + j);
+      for (int64_t i = 0; i < kBr; i += VL) {  // the online softmax, kBr queries at a time
+        V mx = load<V>(m + i);
+        const V mold = mx;
+        for (int64_t j = 0; j < bc; ++j) {
+          const V x = load<V>(ST + j * kBr + i);
+          mx = x > mx ? x : mx;
+        }
+        const V mu = mx == vninf ? vzero : mx;  // no key yet: exp(-inf - 0) = 0 below
+        const V alpha = vexp(mold - mu);
+        V sum{};
+        for (int64_t j = 0; j < bc; ++j) {
+          const V e = vexp(load<V>(ST + j * kBr + i) - mu);
+          store(ST + j * kBr + i, e);
+          sum += e;
+        }
+        store(l + i, load<V>(l + i) * alpha + sum);
+        store(m + i, mx);
+        for (int64_t c = 0; c < Ev; ++c) store(Ot + c * kBr + i, load<V>(Ot + c * kBr + i) * alpha);
+      }
+      gemm(Ev, kBr, bc, Vt + j0, Sp, ST, kBr, Ot, kBr, true);  // O^T += V^T P^T
     }
-    gemm(br, Evp, bc, Sb, kBc, Vb, ldv, O, Evp, true);
-  }
-  T* out = p.o + (gh * p.L + i0) * Ev;
-  T* lse = p.lse + gh * p.L + i0;
-  for (int64_t r = 0; r < br; ++r) {
-    const bool empty = l[r] == T(0);
-    const T inv = empty ? T(0) : T(1) / l[r];
-    for (int64_t c = 0; c < Ev; ++c) out[r * Ev + c] = O[r * Evp + c] * inv;
-    lse[r] = empty ? ninf : m[r] + log1(l[r]);
+    T* out = p.o + (gh * L + i0) * Ev;
+    T* lse = p.lse + gh * L + i0;
+    for (int64_t i = 0; i < br; ++i) {
+      const bool empty = l[i] == T(0);
+      const T inv = empty ? T(0) : T(1) / l[i];
+      for (int64_t c = 0; c < Ev; ++c) out[i * Ev + c] = Ot[c * kBr + i] * inv;
+      lse[i] = empty ? ninf : m[i] + log1(l[i]);
+    }
   }
 }
 
@@ -306,103 +288,100 @@ void forward_block(const Problem<T>& p, int64_t gh, int64_t i0, T* work) {
 template <class T>
 int64_t backward_workspace(const Problem<T>& p) {
   constexpr int64_t VL = lanes<T>();
-  const int64_t Ep = round_up(p.E, VL), Evp = round_up(p.Ev, VL), rep = p.H / p.Hkv;
-  // Kt (E x kBc), Vt (Ev x kBc), K block (kBc x Ep), dK, dV blocks, S, dP (kBr x kBc), P^T / dS^T
-  // (kBc x kBr), Q block (kBr x Ep), dO block (kBr x Evp), D (rep x L), dQ (rep x L x Ep)
-  return p.E * kBc + p.Ev * kBc + kBc * Ep + kBc * Ep + kBc * Evp + 2 * kBr * kBc + kBc * kBr + kBr * Ep +
-         kBr * Evp + rep * p.L + rep * p.L * Ep + 8 * VL;
+  const int64_t Ep = round_up(p.E, VL), Evp = round_up(p.Ev, VL), Lp = round_up(p.L, kBr);
+  const int64_t rep = p.Hkv > 0 ? p.H / p.Hkv : 0;
+  const int64_t Qp = p.E == Ep ? 0 : Lp * Ep, dOp = p.Ev == Evp ? 0 : Lp * Evp;
+  // per query head: Q^T, dO^T, dQ^T, block-major ((E or Ev) x kBr per query block: rows kBr apart,
+  // not Lp, whose power-of-two strides would put a block's rows in one cache set), padded Q and dO
+  // rows if E or Ev is off the vector width, lse and D (Lp); per key block: K^T (E x kBc), dK, dV
+  // (kBc x Ep, Evp), S^T, dP^T
+  return rep * (2 * p.E * Lp + p.Ev * Lp + Qp + dOp + 2 * Lp) + p.E * kBc + kBc * Ep + kBc * Evp +
+         2 * kBc * kBr + 8 * VL;
 }
 
 template <class T>
 void backward_group(const Problem<T>& p, int64_t grp, T* work) {
+  using V = typename VT<T>::type;
   constexpr int64_t VL = lanes<T>();
   const int64_t E = p.E, Ev = p.Ev, Ep = round_up(E, VL), Evp = round_up(Ev, VL), S = p.S, L = p.L;
-  const int64_t rep = p.H / p.Hkv, g = grp / p.Hkv;
+  const int64_t Lp = round_up(L, kBr), rep = p.H / p.Hkv, g = grp / p.Hkv;
+  const bool padq = E != Ep, pado = Ev != Evp;
+  const int64_t per_head = 2 * E * Lp + Ev * Lp + (padq ? Lp * Ep : 0) + (pado ? Lp * Evp : 0) + 2 * Lp;
   const T* K = p.k + grp * S * E;
   const T* Vv = p.v + grp * S * Ev;
-  T* Kt = work;
-  T* Vt = Kt + E * kBc;
-  T* Kp = Vt + Ev * kBc;
-  T* dKb = Kp + kBc * Ep;
+  T* blk = work + rep * per_head;
+  T* Kt = blk;
+  T* dKb = Kt + E * kBc;
   T* dVb = dKb + kBc * Ep;
-  T* Sb = dVb + kBc * Evp;
-  T* dP = Sb + kBr * kBc;
-  T* Tt = dP + kBr * kBc;
-  T* Qp = Tt + kBc * kBr;
-  T* dOp = Qp + kBr * Ep;
-  T* D = dOp + kBr * Evp;
-  T* dQ = D + rep * L;
-  const T ninf = kNegInf<T>;
-  for (int64_t x = 0; x < rep * L * Ep; ++x) dQ[x] = 0;
-  for (int64_t hh = 0; hh < rep; ++hh) {  // D = rowsum(dO * O)
-    const int64_t gh = g * p.H + (grp % p.Hkv) * rep + hh;
-    const T* o = p.o + gh * L * Ev;
+  T* ST = dVb + kBc * Evp;
+  T* dPT = ST + kBc * kBr;
+  const T pinf = -kNegInf<T>;
+  struct Head {
+    T *Qt, *dOt, *dQt, *Qp, *dOp, *lse, *D;
+    const T *Q, *dO;
+    int64_t h, ldq, ldo;
+  };
+  auto head = [&](int64_t hh) {
+    Head r;
+    T* b = work + hh * per_head;
+    r.Qt = b, r.dOt = r.Qt + E * Lp, r.dQt = r.dOt + Ev * Lp, r.lse = r.dQt + E * Lp, r.D = r.lse + Lp;
+    r.Qp = r.D + Lp, r.dOp = r.Qp + (padq ? Lp * Ep : 0);
+    r.h = (grp % p.Hkv) * rep + hh;
+    const int64_t gh = g * p.H + r.h;
+    r.Q = p.q + gh * L * E, r.dO = p.dout + gh * L * Ev;
+    r.ldq = E, r.ldo = Ev;
+    if (padq) r.Q = r.Qp, r.ldq = Ep;
+    if (pado) r.dO = r.dOp, r.ldo = Evp;
+    return r;
+  };
+  for (int64_t hh = 0; hh < rep; ++hh) {  // per head: Q^T, dO^T, padded rows, lse (+inf: P = 0), D
+    Head r = head(hh);
+    const int64_t gh = g * p.H + r.h;
+    const T* q = p.q + gh * L * E;
     const T* d = p.dout + gh * L * Ev;
-    for (int64_t i = 0; i < L; ++i) {
+    const T* o = p.o + gh * L * Ev;
+    for (int64_t i0 = 0; i0 < L; i0 += kBr) {  // block-major: [query block][E or Ev][kBr]
+      const int64_t br = min_(kBr, L - i0);
+      transpose(q + i0 * E, br, E, E, r.Qt + i0 * E, kBr);
+      transpose(d + i0 * Ev, br, Ev, Ev, r.dOt + i0 * Ev, kBr);
+    }
+    if (padq) pad_rows(q, L, E, E, r.Qp, Ep);
+    if (pado) pad_rows(d, L, Ev, Ev, r.dOp, Evp);
+    for (int64_t x = 0; x < E * Lp; ++x) r.dQt[x] = 0;
+    for (int64_t i = 0; i < Lp; ++i) {
       T acc = 0;
-      for (int64_t c = 0; c < Ev; ++c) acc += o[i * Ev + c] * d[i * Ev + c];
-      D[hh * L + i] = acc;
+      if (i < L)
+        for (int64_t c = 0; c < Ev; ++c) acc += o[i * Ev + c] * d[i * Ev + c];
+      const T ls = i < L ? p.lse[gh * L + i] : kNegInf<T>;
+      r.lse[i] = ls == kNegInf<T> ? pinf : ls;
+      r.D[i] = acc;
     }
   }
   for (int64_t j0 = 0; j0 < S; j0 += kBc) {
     const int64_t bc = min_(kBc, S - j0);
     transpose(K + j0 * E, bc, E, E, Kt, kBc);
-    transpose(Vv + j0 * Ev, bc, Ev, Ev, Vt, kBc);
-    const T* Kb = K + j0 * E;
-    int64_t ldk = E;
-    if (E != Ep) {
-      pad_rows(Kb, bc, E, E, Kp, Ep);
-      Kb = Kp;
-      ldk = Ep;
-    }
     for (int64_t x = 0; x < kBc * Ep; ++x) dKb[x] = 0;
     for (int64_t x = 0; x < kBc * Evp; ++x) dVb[x] = 0;
     const int64_t istart = p.causal ? j0 / kBr * kBr : 0;  // earlier query blocks see none of these keys
     for (int64_t hh = 0; hh < rep; ++hh) {
-      const int64_t h = (grp % p.Hkv) * rep + hh, gh = g * p.H + h;
+      const Head r = head(hh);
       for (int64_t i0 = istart; i0 < L; i0 += kBr) {
         const int64_t br = min_(kBr, L - i0);
-        const T* Q = p.q + (gh * L + i0) * E;
-        const T* dO = p.dout + (gh * L + i0) * Ev;
-        const T* lse = p.lse + gh * L + i0;
-        const T* Dr = D + hh * L + i0;
-        gemm(br, kBc, E, Q, E, Kt, kBc, Sb, kBc, false);  // S
-        gemm(br, kBc, Ev, dO, Ev, Vt, kBc, dP, kBc, false);  // dP = dO V^T
-        bool any = false;
-        for (int64_t r = 0; r < br; ++r) {
-          T* s = Sb + r * kBc;
-          T* dp = dP + r * kBc;
-          if (lse[r] == ninf) {  // a row with no key: P = 0
-            for (int64_t j = 0; j < kBc; ++j) s[j] = 0, dp[j] = 0;
-            continue;
+        gemm(bc, kBr, E, K + j0 * E, E, r.Qt + i0 * E, kBr, ST, kBr, false);      // S^T = K Q^T
+        gemm(bc, kBr, Ev, Vv + j0 * Ev, Ev, r.dOt + i0 * Ev, kBr, dPT, kBr, false);  // dP^T = V dO^T
+        for (int64_t j = 0; j < bc; ++j) {
+          T* s = ST + j * kBr;
+          T* dp = dPT + j * kBr;
+          mask_keys_row(p, s, g, r.h, i0, br, j0 + j);
+          for (int64_t i = 0; i < kBr; i += VL) {
+            const V pr = vexp(load<V>(s + i) - load<V>(r.lse + i0 + i));  // P (0 past L and on empty rows)
+            store(s + i, pr);
+            store(dp + i, pr * (load<V>(dp + i) - load<V>(r.D + i0 + i)));  // dS
           }
-          mask_row(p, s, g, h, i0 + r, j0, bc);
-          exp_row(s, lse[r]);  // P
-          const T dr = Dr[r];
-          for (int64_t j = 0; j < kBc; ++j) dp[j] = s[j] * (dp[j] - dr);  // dS
-          any = true;
         }
-        if (!any) continue;
-        // dV += P^T dO, dK += dS^T Q, dQ += dS K
-        transpose(Sb, br, bc, kBc, Tt, kBr);
-        const T* dOb = dO;
-        int64_t ldo = Ev;
-        if (Ev != Evp) {
-          pad_rows(dO, br, Ev, Ev, dOp, Evp);
-          dOb = dOp;
-          ldo = Evp;
-        }
-        gemm(bc, Evp, br, Tt, kBr, dOb, ldo, dVb, Evp, true);
-        transpose(dP, br, bc, kBc, Tt, kBr);
-        const T* Qb = Q;
-        int64_t ldq = E;
-        if (E != Ep) {
-          pad_rows(Q, br, E, E, Qp, Ep);
-          Qb = Qp;
-          ldq = Ep;
-        }
-        gemm(bc, Ep, br, Tt, kBr, Qb, ldq, dKb, Ep, true);
-        gemm(br, Ep, bc, dP, kBc, Kb, ldk, dQ + (hh * L + i0) * Ep, Ep, true);
+        gemm(bc, Evp, br, ST, kBr, r.dO + i0 * r.ldo, r.ldo, dVb, Evp, true);  // dV += P^T dO
+        gemm(bc, Ep, br, dPT, kBr, r.Q + i0 * r.ldq, r.ldq, dKb, Ep, true);    // dK += dS^T Q
+        gemm(E, kBr, bc, Kt, kBc, dPT, kBr, r.dQt + i0 * E, kBr, true);       // dQ^T += K^T dS^T
       }
     }
     T* dk = p.dk + (grp * S + j0) * E;
@@ -413,10 +392,10 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
     }
   }
   for (int64_t hh = 0; hh < rep; ++hh) {
-    const int64_t gh = g * p.H + (grp % p.Hkv) * rep + hh;
-    T* dq = p.dq + gh * L * E;
+    const Head r = head(hh);
+    T* dq = p.dq + (g * p.H + r.h) * L * E;
     for (int64_t i = 0; i < L; ++i)
-      for (int64_t c = 0; c < E; ++c) dq[i * E + c] = dQ[(hh * L + i) * Ep + c] * p.scale;
+      for (int64_t c = 0; c < E; ++c) dq[i * E + c] = r.dQt[(i / kBr * E + c) * kBr + i % kBr] * p.scale;
   }
 }
 
@@ -425,7 +404,7 @@ void fill_kernels(Kernels<T>* k) {
   k->block_q = kBr;
   k->forward_workspace = &forward_workspace<T>;
   k->backward_workspace = &backward_workspace<T>;
-  k->forward_block = &forward_block<T>;
+  k->forward_items = &forward_items<T>;
   k->backward_group = &backward_group<T>;
 }
 
