@@ -99,13 +99,13 @@ constexpr T kNegInf = -__builtin_huge_val();
 
 // C (RB x NV vectors, row stride ldc) = (acc ? C : 0) + A (RB x K, row stride lda) B (K x NV vectors,
 // row stride ldb): per step of k, NV loads of B's row and RB broadcasts of A's column.
-template <class T, int RB, int NV>
-void tile(int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc, bool acc) {
+template <class T, int RB, int NV, bool kAcc>
+void tile(int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc) {
   using V = typename VT<T>::type;
   constexpr int64_t VL = lanes<T>();
   V c[RB][NV];
   for (int r = 0; r < RB; ++r)
-    for (int v = 0; v < NV; ++v) c[r][v] = acc ? load<V>(C + r * ldc + v * VL) : V{};
+    for (int v = 0; v < NV; ++v) c[r][v] = kAcc ? load<V>(C + r * ldc + v * VL) : V{};
   for (int64_t kk = 0; kk < K; ++kk) {
     V b[NV];
     for (int v = 0; v < NV; ++v) b[v] = load<V>(B + kk * ldb + v * VL);
@@ -119,28 +119,33 @@ void tile(int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int
 }
 
 template <class T>
-using TileFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, bool);
+using TileFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);
 
-template <class T, int NV>
+template <class T, int NV, bool kAcc>
 TileFn<T> tile_rows(int rows) {
   switch (rows) {
-    case 1: return &tile<T, 1, NV>;
-    case 2: return &tile<T, 2, NV>;
-    case 3: return &tile<T, 3, NV>;
-    case 4: return &tile<T, 4, NV>;
-    case 5: return &tile<T, 5, NV>;
-    default: return &tile<T, 6, NV>;
+    case 1: return &tile<T, 1, NV, kAcc>;
+    case 2: return &tile<T, 2, NV, kAcc>;
+    case 3: return &tile<T, 3, NV, kAcc>;
+    case 4: return &tile<T, 4, NV, kAcc>;
+    case 5: return &tile<T, 5, NV, kAcc>;
+    default: return &tile<T, 6, NV, kAcc>;
+  }
+}
+
+template <class T, bool kAcc>
+TileFn<T> tile_nv(int rows, int nv) {
+  switch (nv) {
+    case 1: return tile_rows<T, 1, kAcc>(rows);
+    case 2: return tile_rows<T, 2, kAcc>(rows);
+    case 3: return tile_rows<T, 3, kAcc>(rows);
+    default: return tile_rows<T, 4, kAcc>(rows);
   }
 }
 
 template <class T>
-TileFn<T> tile_for(int rows, int nv) {
-  switch (nv) {
-    case 1: return tile_rows<T, 1>(rows);
-    case 2: return tile_rows<T, 2>(rows);
-    case 3: return tile_rows<T, 3>(rows);
-    default: return tile_rows<T, 4>(rows);
-  }
+TileFn<T> tile_for(int rows, int nv, bool acc) {
+  return acc ? tile_nv<T, true>(rows, nv) : tile_nv<T, false>(rows, nv);
 }
 
 // C (M x N) = (acc ? C : 0) + A (M x K) B (K x N), N a multiple of the vector width; B's and C's rows
@@ -153,20 +158,39 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, 
   const int64_t nv = N / VL;
   for (int64_t j = 0; j < nv; j += kNV) {
     const int w = static_cast<int>(min_(kNV, nv - j));
-    const TileFn<T> full = tile_for<T>(kRB, w);
+    const TileFn<T> full = tile_for<T>(kRB, w, acc);
     int64_t i = 0;
-    for (; i + kRB <= M; i += kRB) full(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc, acc);
-    if (i < M) tile_for<T>(static_cast<int>(M - i), w)(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc, acc);
+    for (; i + kRB <= M; i += kRB) full(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc);
+    if (i < M)
+      tile_for<T>(static_cast<int>(M - i), w, acc)(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc);
   }
 }
 
-// dst (cols x ld, first `rows` columns) = src (rows x cols, row stride lds) transposed; columns
+// dst (cols x ld, first `rows` columns) = mul * src (rows x cols, row stride lds) transposed; columns
 // rows..ld-1 of dst are zeroed.
+// With AVX, 8x8 (float) or 4x4 (double) register transposes (common/simd_math.h) do the whole blocks.
 template <class T>
-void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld) {
+void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld, T mul = T(1)) {
+  int64_t r0 = 0;
+#ifdef __AVX__
+  constexpr int64_t b = sizeof(T) == 4 ? 8 : 4;
+  for (; r0 + b <= rows; r0 += b) {
+    int64_t c = 0;
+    for (; c + b <= cols; c += b) {
+      if constexpr (sizeof(T) == 4)
+        transpose_8x8_ps(src + r0 * lds + c, lds, dst + c * ld + r0, ld, 0);
+      else
+        transpose_4x4_pd(src + r0 * lds + c, lds, dst + c * ld + r0, ld, 0);
+    }
+    for (; c < cols; ++c)
+      for (int64_t r = r0; r < r0 + b; ++r) dst[c * ld + r] = src[r * lds + c];
+  }
+#endif
   for (int64_t c = 0; c < cols; ++c) {
     T* d = dst + c * ld;
-    for (int64_t r = 0; r < rows; ++r) d[r] = src[r * lds + c];
+    for (int64_t r = r0; r < rows; ++r) d[r] = src[r * lds + c];
+    if (mul != T(1))
+      for (int64_t r = 0; r < rows; ++r) d[r] *= mul;
     for (int64_t r = rows; r < ld; ++r) d[r] = 0;
   }
 }
@@ -185,14 +209,12 @@ void pad_rows(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int
 // block's kBr queries and every reduction runs down the key rows (no horizontal sums). Q, dO and
 // V are transposed once per head (per (b, h) the forward meets), never per block.
 
-// Row j of ST (key kj = j0 + j against queries i0 + [0, kBr)): scaled and masked in place (additive or
-// bool mask, causal: query i < key kj). Columns past the block's br queries are left as they are.
+// Row j of ST (key kj = j0 + j against queries i0 + [0, kBr), already scaled: Q^T is transposed with the
+// scale folded in) masked in place (additive or bool mask, causal: query i < key kj). Columns past
+// the block's br queries are left as they are.
 template <class T>
 inline void mask_keys_row(const Problem<T>& p, T* s, int64_t g, int64_t h, int64_t i0, int64_t br, int64_t kj) {
-  using V = typename VT<T>::type;
-  constexpr int64_t VL = lanes<T>();
   const T ninf = kNegInf<T>;
-  for (int64_t i = 0; i < kBr; i += VL) store(s + i, load<V>(s + i) * p.scale);
   if (p.mask || p.mask_bool) {
     const int64_t off = g * p.mask_sg + h * p.mask_sh + i0 * p.mask_sl + kj, sl = p.mask_sl;
     if (p.mask) {
@@ -243,7 +265,7 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
       transpose(p.v + kv * S * Ev, S, Ev, Ev, Vt, Sp);
       cached = kv;
     }
-    transpose(p.q + (gh * L + i0) * E, br, E, E, Qt, kBr);
+    transpose(p.q + (gh * L + i0) * E, br, E, E, Qt, kBr, p.scale);
     for (int64_t i = 0; i < kBr; ++i) m[i] = ninf, l[i] = 0;
     for (int64_t x = 0; x < Ev * kBr; ++x) Ot[x] = 0;
     const int64_t jend = p.causal ? min_(S, i0 + br) : S;
@@ -342,7 +364,7 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
     const T* o = p.o + gh * L * Ev;
     for (int64_t i0 = 0; i0 < L; i0 += kBr) {  // block-major: [query block][E or Ev][kBr]
       const int64_t br = min_(kBr, L - i0);
-      transpose(q + i0 * E, br, E, E, r.Qt + i0 * E, kBr);
+      transpose(q + i0 * E, br, E, E, r.Qt + i0 * E, kBr, p.scale);
       transpose(d + i0 * Ev, br, Ev, Ev, r.dOt + i0 * Ev, kBr);
     }
     if (padq) pad_rows(q, L, E, E, r.Qp, Ep);
