@@ -296,10 +296,11 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
     }
     T* out = p.o + (gh * L + i0) * Ev;
     T* lse = p.lse + gh * L + i0;
+    transpose(Ot, Ev, br, kBr, out, Ev);
     for (int64_t i = 0; i < br; ++i) {
       const bool empty = l[i] == T(0);
       const T inv = empty ? T(0) : T(1) / l[i];
-      for (int64_t c = 0; c < Ev; ++c) out[i * Ev + c] = Ot[c * kBr + i] * inv;
+      for (int64_t c = 0; c < Ev; ++c) out[i * Ev + c] *= inv;
       lse[i] = empty ? ninf : m[i] + log1(l[i]);
     }
   }
@@ -416,8 +417,7 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
   for (int64_t hh = 0; hh < rep; ++hh) {
     const Head r = head(hh);
     T* dq = p.dq + (g * p.H + r.h) * L * E;
-    for (int64_t i = 0; i < L; ++i)
-      for (int64_t c = 0; c < E; ++c) dq[i * E + c] = r.dQt[(i / kBr * E + c) * kBr + i % kBr] * p.scale;
+    for (int64_t i0 = 0; i0 < L; i0 += kBr) transpose(r.dQt + i0 * E, E, min_(kBr, L - i0), kBr, dq + i0 * E, E, p.scale);
   }
 }
 

@@ -65,11 +65,13 @@ def _as_kernel(x, lead, G, H, rows, cols):
     return np.ascontiguousarray(x).reshape(G, H, rows, cols)
 
 
-def _mask_for_kernel(mask, lead, G, H, L, S):
+def _mask_for_kernel(mask, lead, G, H, L, S, dtype):
     """attn_mask (broadcasting to lead + (L, S)) as the kernel's (1|G, 1|H, 1|L, S) array (a copy only
     where the broadcast needs one)."""
     if mask is None:
         return None
+    if mask.dtype != np.bool_ and mask.dtype != dtype:  # F.scaled_dot_product_attention refuses this as torch
+        mask = mask.astype(dtype)
     m = mask.reshape((1,) * (len(lead) + 2 - mask.ndim) + mask.shape) if mask.ndim < len(lead) + 2 else mask
     if m.ndim > len(lead) + 2:
         raise RuntimeError(f"scaled_dot_product_attention: attn_mask {mask.shape} has more dims than the scores "
@@ -136,7 +138,7 @@ class ScaledDotProductAttentionFn(Function):
         qk = _as_kernel(q, lead, G, H, L, E)
         kk = _as_kernel(k, kv_lead, G, Hkv, S, E)
         vk = _as_kernel(v, kv_lead, G, Hkv, S, Ev)
-        mk = _mask_for_kernel(attn_mask, lead, G, H, L, S)
+        mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
         o, lse = attention_forward(qk, kk, vk, mk, s, bool(is_causal))
         ctx.save_for_backward(qk, kk, vk, o, lse)
         ctx.args = (mk, s, bool(is_causal), lead, kv_lead, q.shape, k.shape, v.shape)
@@ -266,7 +268,7 @@ def _composite(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa):
     S = k.shape[-2]
     s = 1.0 / math.sqrt(E) if scale is None else float(scale)
     kv_lead = tuple(lead[:-1]) + (Hkv,) if lead else ()
-    mk = _mask_for_kernel(attn_mask, lead, G, H, L, S)
+    mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
     p = _composite_probabilities(q, k, (mk, s, bool(is_causal), lead, kv_lead))
     p = dropout(p, dropout_p, training=True)
     return p @ _expand_heads(v, lead, kv_lead)
