@@ -1,8 +1,15 @@
-"""A character-level language model: Embedding -> LSTM -> Linear, trained to predict the next character
-of Shakespeare's sonnets (examples/data/sonnets.txt, public domain), then sampled at a few temperatures.
+"""A character-level language model: Embedding -> LSTM (or RNN, GRU) -> Linear, trained to predict the next
+character of Shakespeare's sonnets (firstepoch.datasets.text.SONNETS, public domain), then sampled at a few
+temperatures.
 
-    python examples/char_rnn.py [--steps 800] [--hidden 128] [--seq-len 64] [--batch-size 32]
-                                [--lr 0.003] [--text PATH] [--temperatures 0.5 0.8 1.2] [--threads N]
+    python examples/char_rnn.py [--cell lstm|rnn|gru] [--steps 800] [--hidden 128] [--seq-len 64]
+                                [--batch-size 32] [--lr 0.003] [--text PATH] [--temperatures 0.5 0.8 1.2]
+                                [--random-windows] [--threads N]
+
+Training is stateful truncated BPTT: the text is cut into batch-size parallel streams read seq-len
+characters at a time, and each batch starts from the hidden state the previous one ended with (detached,
+so gradients stop at the batch boundary); the model sees context longer than seq-len, as a GPT sees its
+whole block. --random-windows trains on independent random windows from a zero state instead.
 
 Prints the training and held-out loss (nats per character) through training and a sample per temperature,
 drawn from the weights with the lowest held-out loss: the shipped text is small (16 KB), so a longer run
@@ -18,28 +25,36 @@ import numpy as np
 import firstepoch as fe
 import firstepoch.nn as nn
 import firstepoch.nn.functional as F
+from firstepoch.datasets.text import SONNETS
+from firstepoch.models.char_rnn import CELLS, CharRNN
+from firstepoch.train.text import detach_state, stream_batches
 
-TEXT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "sonnets.txt")
-
-
-class CharLSTM(nn.Module):
-    def __init__(self, vocab, embed, hidden, layers=1):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, embed)
-        self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True)
-        self.head = nn.Linear(hidden, vocab)
-
-    def forward(self, idx, state=None):
-        """idx (N, T) int -> logits (N, T, vocab), (h_n, c_n)."""
-        out, state = self.lstm(self.embed(idx), state)
-        return self.head(out), state
+TEXT = SONNETS  # shipped inside the package: firstepoch/datasets/data/text/
 
 
-def batch_loss(model, data, starts, seq_len):
+def batch_loss(model, x, y, state=None):
+    """Mean next-character loss of (N, T) inputs x and targets y, and the state the model ended with."""
+    logits, state = model(fe.tensor(x), state)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), fe.tensor(y.reshape(-1))), state
+
+
+def windows(data, starts, seq_len):
     idx = starts[:, None] + np.arange(seq_len + 1)[None, :]
     chunk = data[idx]
-    logits, _ = model(fe.tensor(chunk[:, :-1]))
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), fe.tensor(chunk[:, 1:].reshape(-1)))
+    return chunk[:, :-1], chunk[:, 1:]
+
+
+def training_batches(train, args, rng):
+    """(x, y, carry): endless batches; carry says whether the previous batch's state continues into it."""
+    while True:
+        if args.random_windows:
+            yield (*windows(train, rng.integers(0, len(train) - args.seq_len - 1, args.batch_size), args.seq_len),
+                   False)
+            continue
+        first = True
+        for x, y in stream_batches(train, args.batch_size, args.seq_len):
+            yield x, y, not first  # each pass over the text starts from a zero state
+            first = False
 
 
 def sample(model, stoi, itos, prime, length, temperature, rng):
@@ -59,6 +74,9 @@ def sample(model, stoi, itos, prime, length, temperature, rng):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--text", default=TEXT)
+    p.add_argument("--cell", choices=sorted(CELLS), default="lstm")
+    p.add_argument("--random-windows", action="store_true",
+                   help="independent random windows from a zero state (default: stateful truncated BPTT)")
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--embed", type=int, default=32)
     p.add_argument("--hidden", type=int, default=128)
@@ -92,18 +110,22 @@ def main(argv=None):
     train, held = data[:split], data[split:]
     if len(held) <= args.seq_len + 1:
         p.error(f"the text ({len(data)} characters) is too short for --seq-len {args.seq_len}")
-    model = CharLSTM(len(chars), args.embed, args.hidden)
+    if len(train) // args.batch_size < args.seq_len:
+        p.error(f"the text is too short for {args.batch_size} streams of --seq-len {args.seq_len}")
+    model = CharRNN(len(chars), args.embed, args.hidden, cell=args.cell)
     opt = fe.optim.Adam(model.parameters(), lr=args.lr)
-    held_starts = np.arange(0, len(held) - args.seq_len - 1, args.seq_len)[:64]
+    held_x, held_y = windows(held, np.arange(0, len(held) - args.seq_len - 1, args.seq_len)[:64], args.seq_len)
     print(f"{len(text)} characters ({len(chars)} distinct) from {os.path.basename(args.text)}; "
-          f"LSTM({args.hidden}), {args.steps} steps of {args.batch_size} x {args.seq_len} characters; "
+          f"{args.cell.upper()}({args.hidden}), {args.steps} steps of {args.batch_size} x {args.seq_len} characters "
+          f"({'random windows' if args.random_windows else 'stateful truncated BPTT'}); "
           f"uniform guessing costs ln({len(chars)}) = {np.log(len(chars)):.3f} nats/char")
     print(f"{'step':>6}  {'train loss':>10}  {'held-out loss':>13}  {'time':>6}")
     curve, recent, start = [], [], time.perf_counter()
     best = (np.inf, 0, None)  # held-out loss, step, a copy of the weights
+    batches, state = training_batches(train, args, rng), None
     for step in range(1, args.steps + 1):
-        starts = rng.integers(0, len(train) - args.seq_len - 1, args.batch_size)
-        loss = batch_loss(model, train, starts, args.seq_len)
+        x, y, carry = next(batches)
+        loss, state = batch_loss(model, x, y, detach_state(state) if carry else None)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -111,7 +133,7 @@ def main(argv=None):
         recent.append(loss.item())
         if step % args.eval_every == 0 or step == args.steps:
             with fe.no_grad():
-                held_loss = batch_loss(model, held, held_starts, args.seq_len).item()
+                held_loss = batch_loss(model, held_x, held_y)[0].item()
             curve.append((step, float(np.mean(recent)), held_loss))
             if held_loss < best[0]:
                 best = (held_loss, step, {k: v.copy() for k, v in model.state_dict().items()})

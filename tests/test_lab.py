@@ -34,7 +34,7 @@ def test_list_names_every_experiment(capsys):
     assert lab.main(["--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == lab.ORDER
-    assert len(lab.ORDER) == 9
+    assert len(lab.ORDER) == 17
     assert not [line for line in lines if "unavailable" in line], lines  # every entry imports
 
 

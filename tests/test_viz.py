@@ -33,8 +33,59 @@ def test_dot_lists_every_op_and_tensor():
     assert "(4, 3) float32" in dot and "(5, 2) float32" in dot
     assert dot.count("grad: none yet") == 4 and "grad: held" not in dot
     loss.backward()
-    dot = viz.draw_graph(loss)
+    dot = viz.draw_graph(loss, max_elements=0)  # shapes only
     assert dot.count("grad: held") == 4
+
+
+def _micrograd_example():
+    """micrograd's README expression, small enough to check every value by hand."""
+    a = fe.tensor(2.0, requires_grad=True)
+    b = fe.tensor(-3.0, requires_grad=True)
+    c = fe.tensor(10.0, requires_grad=True)
+    e = a * b          # -6
+    d = e + c          # 4
+    f = fe.tensor(-2.0, requires_grad=True)
+    L = d * f          # -8
+    return a, b, c, d, e, f, L
+
+
+def _label(dot, t):
+    line = next(x for x in dot.splitlines() if x.lstrip().startswith(f"t{id(t)} ["))
+    return line.split("label=", 1)[1]
+
+
+def test_scalars_show_value_and_grad_as_micrograd():
+    a, b, c, d, e, f, L = _micrograd_example()
+    dot = viz.draw_graph(L)
+    assert "data -8.0000" in _label(dot, L) and "data 4.0000" in _label(dot, d)
+    assert "grad: none yet" in _label(dot, a)
+    L.backward(retain_graph=True)
+    dot = viz.draw_graph(L)  # held: leaves only, intermediate tensors keep no .grad
+    for t, value, g in ((a, 2, 6), (b, -3, -4), (c, 10, -2), (f, -2, 4)):
+        assert f"data {value:.4f}\\ngrad {g:.4f}" in _label(dot, t)
+    assert "grad" not in _label(dot, d)
+    dot = viz.draw_graph(L, grads="all")  # every node, as micrograd draws it after backward
+    for t, g in ((L, 1), (d, -2), (e, -2), (a, 6), (b, -4), (c, -2), (f, 4)):
+        assert f"grad {g:.4f}" in _label(dot, t)
+    assert a.grad.item() == 6  # grads="all" does not accumulate into .grad
+
+
+def test_small_tensors_show_values_large_ones_shape_only():
+    w = fe.tensor(np.array([1.0, -2.0, 0.5], np.float32), requires_grad=True)
+    big = fe.tensor(np.ones((10, 10), np.float32), requires_grad=True)
+    y = (w * 3).sum() + big.sum()
+    y.backward()
+    dot = viz.draw_graph(y)
+    assert "data [ 1.0000, -2.0000,  0.5000]" in _label(dot, w)  # NumPy's layout
+    assert "grad [3.0000, 3.0000, 3.0000]" in _label(dot, w)
+    assert "data" not in _label(dot, big) and "(10, 10) float32" in _label(dot, big)
+    assert "grad: held (10, 10)" in _label(dot, big)
+    with pytest.raises(RuntimeError, match="call draw_graph before backward"):
+        viz.draw_graph(y, grads="all")  # the graph was freed by backward
+    with pytest.raises(ValueError, match="one-element root"):
+        viz.draw_graph(w * 2, grads="all")
+    with pytest.raises(ValueError, match="grads must be 'held' or 'all'"):
+        viz.draw_graph(y, grads="some")
 
 
 def test_bad_arguments():

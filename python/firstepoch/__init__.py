@@ -57,6 +57,7 @@ from . import distributed, io, viz
 from .io import load, save
 from .train import Trainer
 from .profiler import profile
+from .summary import summary
 from . import inspect, interpret
 from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_like, rand, rand_like, randn,
                      randn_like, stack, tensor, where, zeros, zeros_like)
@@ -102,7 +103,7 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "zeros", "ones", "full", "rand", "randn", "arange", "zeros_like", "ones_like", "rand_like",
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
-           "float64", "int64", "io", "viz", "distributed", "save", "load", "Trainer", "profile", "inspect", "interpret",
+           "float64", "int64", "io", "viz", "distributed", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
            "backends", "cuda", "utils", "device", "Generator", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",

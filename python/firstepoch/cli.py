@@ -1,5 +1,5 @@
-"""The `firstepoch` command: train, evaluate, info, lab. `main(argv) -> exit code`; bad arguments give
-argparse's usage error (exit code 2), never a traceback.
+"""The `firstepoch` command: train, evaluate, generate, visualize, lr-find, info, lab. `main(argv) -> exit
+code`; bad arguments give argparse's usage error (exit code 2), never a traceback.
 
 Exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written mid-run);
 2 usage error (bad arguments, an unusable --out, --dataset, --resume or --checkpoint, non-finite
@@ -11,10 +11,13 @@ import re
 import shlex
 import sys
 
+import numpy as np
+
 from . import __version__, cpu_info, get_num_threads, models, set_num_threads
 from .io import CheckpointError, load_into
 from .train import (OPTIMIZERS, SCHEDULERS, Trainer, checkpoint_config, default_config, load_splits,
                     read_checkpoint_fields)
+from .train.text import TEXT_MODELS
 
 EXIT_CODES = ("exit codes: 0 done; 1 the run failed (the loss diverged, a file could not be written); "
               "2 usage error; 130 interrupted (Ctrl-C); 141 stdout closed early")
@@ -52,7 +55,7 @@ def _positive_float(text):
 def build_parser():
     p = argparse.ArgumentParser(prog="firstepoch", description="Train and evaluate models with firstepoch.",
                                 epilog=EXIT_CODES)
-    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,info,lab}")
+    sub = p.add_subparsers(dest="command", metavar="{train,evaluate,generate,visualize,lr-find,info,lab}")
     sub.required = True
 
     t = sub.add_parser("train", help="train a model (default: LeNet-5 on the embedded MNIST digits)",
@@ -60,8 +63,10 @@ def build_parser():
                                    "accuracy. Options left out take the recipe's defaults (or, with --resume, "
                                    "the checkpoint's values).", epilog=EXIT_CODES)
     # None = not given: the defaults come from train.default_config, so --resume can tell what was asked
-    t.add_argument("--model", choices=models.NAMES, default=None, help="default: lenet")
-    t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
+    t.add_argument("--model", choices=models.NAMES + TEXT_MODELS, default=None,
+                   help="default: lenet; gpt trains a language model on a text file (the options below)")
+    t.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP + "; for gpt: sonnets "
+                                                                         "(default, shipped) or a UTF-8 text file")
     t.add_argument("--epochs", type=_positive_int, default=None, help="default: 10")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="default: 64")
     t.add_argument("--lr", type=_positive_float, default=None, help="default: 0.05 for sgd, 1e-3 for adam/adamw")
@@ -84,11 +89,17 @@ def build_parser():
                         "--batch-size is the global batch, split over the ranks; rank 0 prints and writes "
                         "(pip install 'firstepoch[mpi]')")
 
+    _add_text_options(t)
+    _add_generate(sub)
+
     e = sub.add_parser("evaluate", help="evaluate a training checkpoint on the test split")
     e.add_argument("--checkpoint", required=True, metavar="FILE")
     e.add_argument("--dataset", default=None, metavar="NAME|PATH", help="default: the checkpoint's")
     e.add_argument("--split", choices=("train", "val", "test"), default="test")
     e.add_argument("--threads", type=_positive_int, default=None)
+
+    _add_visualize_parser(sub)
+    _add_lr_find_parser(sub)
 
     sub.add_parser("info", help="version, CPU instruction set, threads and kernels")
 
@@ -175,6 +186,8 @@ def _interrupted(out, resume, last_before, trainer):
 
 
 def _train(args, parser):
+    if args.model in TEXT_MODELS:
+        return _train_text(args, parser)
     given = {k: getattr(args, k) for k in TRAIN_KEYS if getattr(args, k) is not None}
     resume = None
     if args.resume is not None:
@@ -269,6 +282,102 @@ def _train(args, parser):
     return 0
 
 
+# ---- language models: `train --model gpt` and `generate` ----------------------------------------------
+
+TEXT_OPTIONS = ("block_size", "n_layer", "n_head", "n_embd", "dropout", "tokenizer", "vocab_size")
+
+
+def _add_text_options(t):
+    g = t.add_argument_group("--model gpt", "a GPT on a text file: one epoch = as many tokens as the text's "
+                                            "training part (defaults: --epochs 60, --batch-size 32, --lr 2e-3); "
+                                            "AdamW with warm-up and cosine decay, gradient clipping, the "
+                                            "held-out loss each epoch; then `firstepoch generate "
+                                            "OUT/checkpoints/best.safetensors`")
+    g.add_argument("--block-size", type=_positive_int, default=None, help="context length in tokens (default 64)")
+    g.add_argument("--n-layer", type=_positive_int, default=None, help="Transformer blocks (default 4)")
+    g.add_argument("--n-head", type=_positive_int, default=None, help="attention heads (default 4)")
+    g.add_argument("--n-embd", type=_positive_int, default=None, help="width (default 128)")
+    g.add_argument("--dropout", type=float, default=None, help="default 0.1")
+    g.add_argument("--tokenizer", choices=("char", "bpe"), default=None,
+                   help="char (default) or byte-level BPE (pip install tokenizers)")
+    g.add_argument("--vocab-size", type=_positive_int, default=None, help="BPE vocabulary (default 512)")
+
+
+def _train_text(args, parser):
+    """`firstepoch train --model gpt`: train.text.train_gpt with the options given."""
+    from .datasets.text import load_text
+    from .train.text import text_config, train_gpt
+    refused = [f"--{k.replace('_', '-')}" for k in ("augment", "resume", "checkpoint_every")
+               if getattr(args, k) is not None] + (["--distributed"] if args.distributed else [])
+    if args.optimizer not in (None, "adamw"):
+        refused.append(f"--optimizer {args.optimizer} (gpt trains with adamw)")
+    if args.scheduler not in (None, "cosine"):
+        refused.append(f"--scheduler {args.scheduler} (gpt warms up, then decays on a cosine)")
+    if refused:
+        parser.error(f"--model gpt does not take {', '.join(refused)}")
+    given = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size", "lr", "seed") + TEXT_OPTIONS
+             if getattr(args, k) is not None}
+    if args.dropout is not None and not 0 <= args.dropout < 1:
+        parser.error(f"--dropout must be in [0, 1), got {args.dropout}")
+    try:
+        config = text_config(**given)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        load_text(config["dataset"])  # an unreadable --dataset is a usage error, found before the run folder
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    if args.threads:
+        set_num_threads(args.threads)
+    out = _prepare_out(args.out, "gpt", parser)
+    print(f"{cpu_info()['isa']}, {get_num_threads()} thread(s); writing checkpoints and metrics.json to {out}")
+    try:
+        train_gpt(config, out_dir=out, log=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print(f"interrupted; the checkpoints of the finished epochs are in {os.path.join(out, 'checkpoints')}",
+              file=sys.stderr)
+        return 130
+    except (ValueError, ImportError) as e:  # a text too short for --block-size; bpe without `tokenizers`
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    except FloatingPointError as e:  # the loss diverged
+        return _error("train", str(e))
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        return _error("train", f"cannot write the run's files in {out}: {e.strerror or e}")
+    return 0
+
+
+def _add_generate(sub):
+    g = sub.add_parser("generate", help="sample text from a `train --model gpt` checkpoint",
+                       description="Sample text from a language-model checkpoint.", epilog=EXIT_CODES)
+    g.add_argument("checkpoint", metavar="CHECKPOINT", help="e.g. runs/gpt-1/checkpoints/best.safetensors")
+    g.add_argument("--prompt", default="", help="the text to continue (default: none)")
+    g.add_argument("--max-new-tokens", type=_nonneg_int, default=300)
+    g.add_argument("--temperature", type=float, default=0.8, help="0: always the most likely token")
+    g.add_argument("--top-k", type=_nonneg_int, default=None, help="sample among the k most likely (0/none: all)")
+    g.add_argument("--seed", type=_nonneg_int, default=0)
+    g.add_argument("--threads", type=_positive_int, default=None)
+
+
+def _generate(args, parser):
+    from .train.text import generate_text, load_gpt
+    if not args.temperature >= 0 or args.temperature == float("inf"):
+        parser.error(f"--temperature must be a finite number >= 0, got {args.temperature}")
+    if args.threads:
+        set_num_threads(args.threads)
+    try:
+        model, tok, _ = load_gpt(args.checkpoint)
+    except (OSError, CheckpointError, ImportError) as e:
+        parser.error(f"CHECKPOINT: {e}")
+    try:
+        text = generate_text(model, tok, args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed)
+    except ValueError as e:  # a prompt with characters the tokenizer does not know
+        parser.error(f"--prompt: {e}")
+    print(text)
+    return 0
+
+
 def _evaluate(args, parser):
     if args.threads:
         set_num_threads(args.threads)
@@ -292,6 +401,176 @@ def _evaluate(args, parser):
         parser.error(f"--dataset {dataset}: {e}")
     print(f"{config['model']} from {args.checkpoint} on {dataset} {args.split} ({len(y)} images): "
           f"loss {loss:.4f}  accuracy {acc:.2%}")
+    return 0
+
+
+# ---- visualize and lr-find (issue 18) ----------------------------------------------------------------
+
+def _add_visualize_parser(sub):
+    v = sub.add_parser("visualize", help="see inside a checkpoint's model on one image (filters, feature maps, "
+                                         "saliency, Grad-CAM)",
+                       description="Writes filters.png (the first layer's filters), features_LAYER.png (the "
+                                   "feature maps of every conv layer), saliency.png and gradcam.png for one "
+                                   "image, and with --channel top_activating.png (the test images that most "
+                                   "activate that channel of --layer).", epilog=EXIT_CODES)
+    v.add_argument("checkpoint", metavar="CHECKPOINT", help="a training checkpoint (.safetensors)")
+    v.add_argument("image", metavar="IMAGE", help="an image file (PNG, JPEG, ...): made 28x28 gray and "
+                                                  "normalised as the training digits; a dark digit on a light "
+                                                  "ground is inverted")
+    v.add_argument("--out", default="visualize", metavar="DIR", help="where the PNGs go (default: visualize)")
+    v.add_argument("--class", dest="target", type=_nonneg_int, default=None, metavar="K",
+                   help="the class saliency and Grad-CAM explain (default: the predicted one)")
+    v.add_argument("--layer", default=None, metavar="NAME",
+                   help="the layer for Grad-CAM and --channel (default: the last conv layer)")
+    v.add_argument("--channel", type=_nonneg_int, default=None, metavar="C",
+                   help="also write top_activating.png: the 16 test images that most activate channel C")
+    v.add_argument("--threads", type=_positive_int, default=None)
+
+
+def _load_checkpoint_model(path, parser, what="CHECKPOINT"):
+    """(model with the checkpoint's weights, its config); a usage error when the file is not one."""
+    try:
+        tensors, meta, fields = read_checkpoint_fields(path)
+        config = fields["config"]
+        model = models.create(config["model"])
+        load_into(model, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, meta, path)
+    except (OSError, CheckpointError, ValueError) as e:
+        parser.error(f"{what}: {e}")
+    return model, config
+
+
+def _visualize(args, parser):
+    from . import interpret
+    if args.threads:
+        set_num_threads(args.threads)
+    model, config = _load_checkpoint_model(args.checkpoint, parser)
+    try:
+        x = interpret.read_image(args.image)
+    except ImportError as e:
+        parser.error(f"IMAGE: reading images needs Pillow (pip install pillow): {e}")
+    except OSError as e:
+        parser.error(f"IMAGE {args.image}: {e.strerror or e}")
+    except ValueError as e:
+        parser.error(f"IMAGE: {e}")
+    logits = interpret.logits_of(model, x[None])[0]
+    classes = len(logits)
+    if args.target is not None and args.target >= classes:
+        parser.error(f"--class {args.target}: out of range, the model has {classes} classes (0..{classes - 1})")
+    convs = [n for n, _ in interpret.named_layers(model)]
+    layer = args.layer if args.layer is not None else (convs[-1] if convs else None)
+    if layer is not None:
+        try:
+            interpret._layer(model, layer, "--layer")
+        except ValueError as e:
+            parser.error(str(e))
+    pred = int(logits.argmax())
+    target = pred if args.target is None else args.target
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    print(f"{config['model']} from {args.checkpoint}: predicts {pred} (p {p[pred]:.3f}) for {args.image}; "
+          f"explaining class {target}")
+    out = args.out
+    written, skipped = [], []
+    try:
+        os.makedirs(out, exist_ok=True)
+        try:
+            interpret.plot_filters(model, os.path.join(out, "filters.png"), input_shape=x.shape)
+            written.append("filters.png")
+        except ValueError:  # a recurrent model's first layer reads rows, not the image
+            skipped.append("filters.png (the first layer is neither a conv layer nor a Linear on the image)")
+        for name, maps in interpret.feature_maps(model, x).items():
+            fname = f"features_{name}.png"
+            interpret.plot_feature_maps(maps, os.path.join(out, fname))
+            written.append(fname)
+        interpret.plot_saliency(model, x, os.path.join(out, "saliency.png"), target)
+        written.append("saliency.png")
+        if layer is None:
+            skipped.append("gradcam.png (the model has no conv layer; pass --layer NAME)")
+        else:
+            try:
+                interpret.plot_grad_cam(model, x, os.path.join(out, "gradcam.png"), target, layer)
+                written.append("gradcam.png")
+            except ValueError as e:
+                parser.error(f"--layer {layer}: {e}")
+        if args.channel is not None:
+            if layer is None:
+                parser.error("--channel needs --layer NAME (the model has no conv layer)")
+            try:
+                data = load_splits(config["dataset"])
+            except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
+                parser.error(f"--channel: cannot load the checkpoint's dataset {config['dataset']}: {e}")
+            try:
+                _, idx, scores = interpret.plot_top_activating(model, data["test"][0], layer, args.channel,
+                                                               os.path.join(out, "top_activating.png"), k=16)
+            except ValueError as e:
+                parser.error(f"--channel {args.channel}: {e}")
+            written.append("top_activating.png")
+            print(f"channel {args.channel} of {layer}: test images {' '.join(map(str, idx[:8]))} ... "
+                  f"(mean activation {scores[0]:.3g} to {scores[-1]:.3g})")
+    except OSError as e:
+        return _error("visualize", f"cannot write the pictures in {out}: {e.strerror or e}"
+                                   f"{f' ({e.filename})' if e.filename else ''}")
+    print(f"wrote {' '.join(written)} in {out}")
+    for what in skipped:
+        print(f"skipped {what}")
+    return 0
+
+
+def _add_lr_find_parser(sub):
+    f = sub.add_parser("lr-find", help="sweep the learning rate (fast.ai's LR finder) and suggest one",
+                       description="Trains from fresh weights while the learning rate grows exponentially from "
+                                   "--start-lr to --end-lr, one step per batch, stops when the smoothed loss "
+                                   "passes 4x its minimum, writes the loss curve to OUT/lr_find.png and prints "
+                                   "the suggested rate (fast.ai's 'valley' by default). The dataset options are "
+                                   "train's.", epilog=EXIT_CODES)
+    f.add_argument("--model", choices=models.NAMES, default=None, help="default: lenet")
+    f.add_argument("--dataset", default=None, metavar="NAME|PATH", help=DATASET_HELP)
+    f.add_argument("--batch-size", type=_positive_int, default=None, help="default: 64")
+    f.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: sgd (momentum 0.9, Nesterov)")
+    f.add_argument("--augment", action="store_true", default=None, help="random shifts of up to 2 pixels")
+    f.add_argument("--seed", type=_nonneg_int, default=None, help="default: 0")
+    f.add_argument("--start-lr", type=_positive_float, default=1e-7, help="default: 1e-7")
+    f.add_argument("--end-lr", type=_positive_float, default=10.0, help="default: 10")
+    f.add_argument("--num-it", type=_int_at_least(2, "an integer >= 2"), default=100,
+                   help="at most this many steps (default: 100)")
+    f.add_argument("--suggest", choices=("valley", "steep", "minimum"), default="valley",
+                   help="the suggestion rule (default: valley)")
+    f.add_argument("--no-stop-div", dest="stop_div", action="store_false",
+                   help="run all --num-it steps even when the loss diverges")
+    f.add_argument("--out", default=".", metavar="DIR", help="where lr_find.png goes (default: .)")
+    f.add_argument("--threads", type=_positive_int, default=None)
+
+
+def _lr_find(args, parser):
+    if not args.end_lr > args.start_lr:
+        parser.error(f"--end-lr {args.end_lr:g} must be larger than --start-lr {args.start_lr:g}")
+    if args.threads:
+        set_num_threads(args.threads)
+    given = {k: getattr(args, k) for k in ("model", "dataset", "batch_size", "optimizer", "augment", "seed")
+             if getattr(args, k) is not None}
+    config = default_config(**given)
+    try:
+        data = load_splits(config["dataset"])
+    except Exception as e:  # a path goes through Hugging Face `datasets`/pyarrow: any of their errors
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    try:
+        trainer = Trainer.from_config(config, data=data, quiet=True)
+    except ValueError as e:  # non-finite pixels
+        parser.error(f"--dataset {config['dataset']}: {e}")
+    path = os.path.join(args.out, "lr_find.png")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        r = trainer.lr_find(args.start_lr, args.end_lr, args.num_it, args.stop_div, args.suggest, path=path)
+    except FloatingPointError as e:
+        return _error("lr-find", str(e))
+    except OSError as e:
+        return _error("lr-find", f"cannot write {path}: {e.strerror or e}")
+    stop = (f"stopped at lr {r.lrs[-1]:.2e}: the smoothed loss passed 4x its minimum" if r.diverged
+            else f"ran to lr {r.lrs[-1]:.2e}")
+    print(f"{config['model']} on {config['dataset']}, {config['optimizer']}, batch {config['batch_size']}: "
+          f"{len(r.lrs)} steps from {r.lrs[0]:.2e}, {stop}")
+    print(f"suggested learning rate ({r.method}): {r.suggestion:.2e}")
+    print(f"loss curve in {path}")
     return 0
 
 
@@ -333,6 +612,12 @@ def main(argv=None):
             return _train(args, sub)
         if args.command == "evaluate":
             return _evaluate(args, sub)
+        if args.command == "generate":
+            return _generate(args, sub)
+        if args.command == "visualize":
+            return _visualize(args, sub)
+        if args.command == "lr-find":
+            return _lr_find(args, sub)
         if args.command == "info":
             return _info()
         return _lab(args, sub)

@@ -1,9 +1,17 @@
 """The autograd graph as a picture: draw_graph(tensor) walks the tape backwards from a tensor and returns
 Graphviz DOT (ops as boxes, tensors as ellipses with their shapes; leaves that receive gradients are
-green, those holding a .grad say so), and renders SVG/PNG when the `dot` program is installed."""
+green, those holding a .grad say so), and renders SVG/PNG when the `dot` program is installed.
+
+As micrograd's draw_dot, scalars and small tensors (at most max_elements values) show their values
+("data ...") and gradients ("grad ..."): what .grad holds (leaves after backward, and tensors that
+called retain_grad), or with grads="all" the gradient of the root with respect to every tensor of the
+graph, computed for the picture (autograd.grad; .grad is not touched). Larger tensors show their shape
+only."""
 import os
 import shutil
 import subprocess
+
+import numpy as np
 
 from .tensor import Tensor
 
@@ -34,10 +42,37 @@ def graph_nodes(root):
     return tensors, ops
 
 
-def draw_graph(tensor, path=None, format=None, names=None, rankdir="LR"):
+def _values(a):
+    """A scalar as 4 decimals ("2.0000"), a small array as a bracketed list of them."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return f"{float(a):.4f}" if a.dtype.kind in "fc" else str(a.item())
+    return np.array2string(a, precision=4, separator=", ", floatmode="fixed", max_line_width=60)
+
+
+def _all_grads(root, tensors):
+    """{id: gradient array} of root with respect to every tensor of its graph that requires grad."""
+    from .autograd.engine import grad
+    if root._data.size != 1:
+        raise ValueError(f"draw_graph: grads='all' needs a one-element root (a loss), got shape {_shape(root)}")
+    wanted = [t for t in tensors.values() if t.requires_grad]
+    if not wanted:
+        return {}
+    try:
+        got = grad(root, wanted, retain_graph=True, allow_unused=True)
+    except RuntimeError as e:
+        raise RuntimeError(f"draw_graph: grads='all' runs backward through the graph again, which failed ({e}); "
+                           "call draw_graph before backward, or backward(retain_graph=True)") from None
+    return {id(t): g._data for t, g in zip(wanted, got) if g is not None}
+
+
+def draw_graph(tensor, path=None, format=None, names=None, rankdir="LR", grads="held", max_elements=16):
     """Graphviz DOT source of the graph that produced `tensor` (a Tensor from a recorded computation).
 
     names: optional {name: Tensor} (e.g. dict(model.named_parameters())) to label tensors.
+    grads: "held" (each tensor's .grad, if any) or "all" (d tensor / d node for every node, as micrograd
+        shows after backward; a one-element root whose graph is still there); values and gradients are
+        shown for tensors of at most max_elements values (0: shapes only).
     path: also render the picture there; format 'svg' or 'png' (default: path's extension) with the
         `dot` program (Graphviz); without it a RuntimeError says how to install it and the DOT text is
         written next to it as path + '.dot'.
@@ -46,14 +81,27 @@ def draw_graph(tensor, path=None, format=None, names=None, rankdir="LR"):
         raise TypeError(f"draw_graph: tensor must be a firstepoch Tensor, got {type(tensor).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be LR, TB, RL or BT, got {rankdir!r}")
+    if grads not in ("held", "all"):
+        raise ValueError(f"draw_graph: grads must be 'held' or 'all', got {grads!r}")
+    if isinstance(max_elements, bool) or not isinstance(max_elements, int) or max_elements < 0:
+        raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {max_elements!r}")
     label_of = {id(t): n for n, t in (names or {}).items()}
     tensors, ops = graph_nodes(tensor)
+    computed = _all_grads(tensor, tensors) if grads == "all" else {}
     lines = ["digraph autograd {", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=10];']
     for tid, t in tensors.items():
         name = label_of.get(tid)
         label = (f"{name}\n" if name else "") + f"{_shape(t)} {t._data.dtype}"
+        g = computed.get(tid) if grads == "all" else (None if t.grad is None else t.grad._data)
+        if t._data.size <= max_elements:  # small: the values themselves
+            label += "\ndata " + _values(t._data)
+            if g is not None:
+                label += "\ngrad " + _values(g)
+            elif t._ctx is None and t.requires_grad:
+                label += "\ngrad: none yet"
+        elif t._ctx is None and t.requires_grad:
+            label += "\ngrad: " + ("held " + _shape(t) if g is not None else "none yet")
         if t._ctx is None and t.requires_grad:
-            label += "\ngrad: " + ("held " + _shape(t) if t.grad is not None else "none yet")
             style = 'style=filled, fillcolor="#c8e6c9"'
         elif t._ctx is None:
             style = 'style=filled, fillcolor="#eeeeee"'  # a constant: no gradient flows to it

@@ -16,8 +16,9 @@ import sys
 import time
 import traceback
 
-ORDER = ["backprop", "gates", "activations", "optimizers", "init", "regularization", "curriculum", "vanishing",
-         "forecast"]
+ORDER = ["quadratic", "backprop", "gates", "universal", "activations", "saturation", "optimizers", "init", "batchnorm",
+         "regularization", "deepwide", "convolution", "curriculum", "vanishing", "exploding", "forecast",
+         "sequence-models"]
 
 
 def load(name):
@@ -25,7 +26,7 @@ def load(name):
     whatever importing it raised) for one that cannot be imported."""
     if name not in ORDER:
         raise KeyError(f"no lab experiment {name!r}; the experiments are: {', '.join(ORDER)}")
-    module = importlib.import_module(f"{__name__}.{name}")
+    module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")  # sequence-models: sequence_models.py
     for attr in ("NAME", "DESCRIPTION", "run"):
         if not hasattr(module, attr):
             raise ImportError(f"firstepoch.lab.{name} has no {attr}")

@@ -412,7 +412,7 @@ class GELUFn(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
             return 0.5 * x * (1 + np.tanh(inner))
         return x * _normal_cdf(x)
 
@@ -433,7 +433,7 @@ class GELUFn(Function):
 def _gelu_slope(x, approximate):
     """d gelu / dx."""
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         t = np.tanh(inner)
         d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner

@@ -220,6 +220,25 @@ class Trainer:
     def write_metrics(self):
         reports.write_metrics(self.out_dir, self.config, self.history, self.test_result)
 
+    # ---- the learning-rate finder ----------------------------------------------------------------
+    def lr_find(self, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, suggest="valley", path=None):
+        """fast.ai's learning-rate finder on this run's training batches (train.lr_find: exponential
+        sweep, smoothed loss, stop on divergence, 'valley' suggestion); the model, optimizer, scheduler
+        position and random generator are left as they were, so fit() afterwards runs as without it.
+        path: also write the curve there as a PNG. Returns an LRFindResult (.suggestion)."""
+        from .lr_find import lr_find, plot_lr_find
+        batches = lambda k: epoch_loader(self.train_set, self.sampler(k), self.batch_size)  # noqa: E731
+        sched = None if self.scheduler is None else self.scheduler.last_epoch
+        try:
+            result = lr_find(self.model, self.optimizer, batches, F.cross_entropy, start_lr, end_lr, num_it,
+                             stop_div, suggest)
+        finally:
+            if sched is not None:
+                self.scheduler.last_epoch = sched
+        if path is not None:
+            plot_lr_find(result, path)
+        return result
+
     # ---- checkpoints ------------------------------------------------------------------------------
     def save_checkpoint(self, path=None):
         """Model, optimizer, scheduler position, progress, RNG state and config in one safetensors file,

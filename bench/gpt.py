@@ -1,0 +1,134 @@
+"""GPT training speed: tokens per second of one training step (forward, cross-entropy, backward, gradient
+clipping, AdamW step) of firstepoch.models.gpt.GPT vs the same model in PyTorch eager (same layout, same
+weights loaded from ours, same batch), float32, at the thread count given.
+
+    python bench/gpt.py [--threads 1] [--quick] [--json FILE]
+
+The first row is `firstepoch train --model gpt`'s default model (4 layers, 4 heads, 128 wide, 64 tokens
+of context, batch 32, a 65-character vocabulary).
+"""
+from common import Table, finish, interleaved_medians, start
+import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
+
+import firstepoch as fe
+import firstepoch.nn.functional as F
+from firstepoch.models.gpt import GPT
+
+CASES = [  # name, vocab, block, layers, heads, width, batch
+    ("gpt 4x128 T64", 65, 64, 4, 4, 128, 32),
+    ("gpt 2x64 T32", 65, 32, 2, 4, 64, 32),
+    ("gpt 6x192 T128", 65, 128, 6, 6, 192, 16),
+]
+
+
+def torch_gpt(torch, vocab, block, n_layer, n_head, n_embd):
+    """GPT's twin in PyTorch: the same module names, so one state_dict fits both."""
+    tnn, tF = torch.nn, torch.nn.functional
+
+    class Attn(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn, self.c_proj = tnn.Linear(n_embd, 3 * n_embd), tnn.Linear(n_embd, n_embd)
+            self.resid_dropout = tnn.Dropout(0.0)
+
+        def forward(self, x):
+            N, T, C = x.shape
+            q, k, v = self.c_attn(x).split(C, dim=2)
+            q, k, v = (t.view(N, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
+            y = tF.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(N, T, C)))
+
+    class MLP(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc, self.gelu = tnn.Linear(n_embd, 4 * n_embd), tnn.GELU(approximate="tanh")
+            self.c_proj, self.dropout = tnn.Linear(4 * n_embd, n_embd), tnn.Dropout(0.0)
+
+        def forward(self, x):
+            return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+    class Block(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.attn, self.ln_2, self.mlp = tnn.LayerNorm(n_embd), Attn(), tnn.LayerNorm(n_embd), MLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class TorchGPT(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte, self.wpe = tnn.Embedding(vocab, n_embd), tnn.Embedding(block, n_embd)
+            self.drop = tnn.Dropout(0.0)
+            self.h = tnn.ModuleList([Block() for _ in range(n_layer)])
+            self.ln_f = tnn.LayerNorm(n_embd)
+            self.lm_head = tnn.Linear(n_embd, vocab, bias=False)
+            self.lm_head.weight = self.wte.weight
+
+        def forward(self, idx):
+            x = self.drop(self.wte(idx) + self.wpe(torch.arange(idx.shape[1])))
+            for b in self.h:
+                x = b(x)
+            return self.lm_head(self.ln_f(x))
+
+    return TorchGPT()
+
+
+def step_firstepoch(model, opt, x, y):
+    def step():
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y)
+        opt.zero_grad()
+        loss.backward()
+        fe.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+    return step
+
+
+def step_torch(torch, model, opt, x, y):
+    def step():
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+    return step
+
+
+def main():
+    args, torch, _ = start(__doc__, "GPT training step, float32, AdamW, {threads} thread(s)", threads_option=True)
+    cols = ["model", "batch", "params", "fe ms/step", "fe tok/s"]
+    cols += ["torch ms/step", "torch tok/s", "fe vs torch"] if torch else []
+    table = Table(cols)
+    rng = np.random.default_rng(0)
+    for name, vocab, block, n_layer, n_head, n_embd, batch in CASES[:1] if args.quick else CASES:
+        fe.manual_seed(0)
+        model = GPT(vocab, block_size=block, n_layer=n_layer, n_head=n_head, n_embd=n_embd)
+        opt = fe.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+        data = rng.integers(0, vocab, (batch, block + 1))
+        x, y = fe.tensor(data[:, :-1]), fe.tensor(data[:, 1:].reshape(-1))
+        fns = {"fe": step_firstepoch(model, opt, x, y)}
+        if torch:
+            tmodel = torch_gpt(torch, vocab, block, n_layer, n_head, n_embd)
+            tmodel.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
+            topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3, weight_decay=0.1)
+            fns["torch"] = step_torch(torch, tmodel, topt, torch.from_numpy(data[:, :-1]),
+                                      torch.from_numpy(data[:, 1:].reshape(-1)))
+        t = interleaved_medians(fns, warmup=2, rounds=3 if args.quick else 7, min_seconds=0.2,
+                                settle=0.05 if args.threads > 1 else 0.0)
+        tokens = batch * block
+        row = {"model": name, "batch": batch, "params": f"{model.num_parameters() / 1e6:.2f}M",
+               "fe ms/step": t["fe"] * 1e3, "fe tok/s": tokens / t["fe"]}
+        if torch:
+            row.update({"torch ms/step": t["torch"] * 1e3, "torch tok/s": tokens / t["torch"],
+                        "fe vs torch": t["torch"] / t["fe"]})
+        table.add(**row)
+    finish(args, table, note="# fe vs torch > 1: firstepoch trains more tokens per second")
+
+
+if __name__ == "__main__":
+    main()
