@@ -72,6 +72,7 @@ FE_FAMILY(rnn::Kernels)
 FE_FAMILY(softmax::Kernels)
 FE_FAMILY(interp::Kernels)
 FE_FAMILY(activation::Kernels)
+FE_FAMILY(attention::Kernels)
 #undef FE_FAMILY
 
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {

@@ -6,6 +6,7 @@
 
 #include "common/cpu.h"
 #include "kernels/activation/activation.h"
+#include "kernels/attention/attention.h"
 #include "kernels/conv/conv.h"
 #include "kernels/conv/direct.h"
 #include "kernels/conv/winograd.h"

@@ -1489,6 +1489,100 @@ def test_fuzz_pointwise_loss_backward(draw):
                 finite = np.isfinite(want)
                 if got.size and finite.any():
                     close(np.where(finite, got, 0), np.where(finite, want, 0), dt, 1, np.abs(np.where(finite, want, 0)) + 1)
+# ---- attention -------------------------------------------------------------------------------------
+
+def attention_draw(draw):
+    """(Case, dtype, scale, is_causal, mask given, outputs) of one attention call: q (G, H, L, E),
+    k (G, Hkv, S, E), v (G, Hkv, S, Ev), a mask (bool or q's dtype, broadcasting) or None."""
+    isa_and_threads(draw)
+    dt = fdtype(draw)
+    G, Hkv = draw(st.sampled_from([0, 1, 1, 2])), draw(st.sampled_from([0, 1, 1, 2]))
+    H = Hkv * draw(st.sampled_from([1, 1, 2]))
+    L, S, E, Ev = draw(dims(4))
+    scale = draw(st.sampled_from([0.125, 1.0, -0.5, 0.0, float("nan")]))
+    causal = draw(st.booleans())
+    specs = {"q": ((G, H, L, E), dt), "k": ((G, Hkv, S, E), dt), "v": ((G, Hkv, S, Ev), dt)}
+    kind = draw(st.sampled_from([None, None, "bool", "float"]))
+    if kind is not None:
+        mshape = (draw(st.sampled_from([1, G])), draw(st.sampled_from([1, H])), draw(st.sampled_from([1, L])), S)
+        fill = np.random.default_rng(L * 7 + S).random(mshape) > 0.3
+        specs["mask"] = (mshape, np.bool_, fill) if kind == "bool" else (mshape, dt)
+    return G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs
+
+
+def attention_ref(A, scale, causal):
+    m = A.get("mask")
+    m = None if m is None else (m if m.dtype == np.bool_ else f64(m))
+    return ref.attention.attention_forward(f64(A["q"]), f64(A["k"]), f64(A["v"]), m, scale, causal), m
+
+
+def attention_valid(c, scale):
+    """A call the reference can check: finite values and scale, no mutation, a mask of q's dtype or bool."""
+    m = c.arrays.get("mask")
+    return (c.finite and c.mutation is None and np.isfinite(scale) and
+            (m is None or m.dtype == np.bool_ or m.dtype == c.arrays["q"].dtype))
+
+
+@strategy("attention_forward")
+def test_fuzz_attention_forward(draw):
+    G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs = attention_draw(draw)
+    specs.update({"o": ((G, H, L, Ev), dt), "lse": ((G, H, L), dt)})
+    c = Case(draw, specs, outputs=("o", "lse"))
+    c.poison("o", "lse")
+    A = c.arrays
+    mask_mutated = c.mutation is not None and c.mutation[0] == "mask"
+    if run_case("attention_forward", None if mask_mutated else c, _C.attention_forward, A["q"], A["k"], A["v"],
+                A.get("mask"), A["o"], A["lse"], scale=scale, is_causal=causal):
+        assert_inputs_untouched(c, ("o", "lse"))
+        if attention_valid(c, scale):
+            (o, lse), _ = attention_ref(A, scale, causal)
+            close(A["o"], o, dt, S)
+            np.testing.assert_array_equal(np.isneginf(A["lse"]), np.isneginf(lse))
+            close(np.where(np.isfinite(lse), A["lse"], 0), np.where(np.isfinite(lse), lse, 0), dt, S)
+
+
+@strategy("attention_backward")
+def test_fuzz_attention_backward(draw):
+    G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs = attention_draw(draw)
+    rng = np.random.default_rng(G + H * 3 + L * 5 + S * 7)
+    q, k, v = (rng.standard_normal(specs[n][0]).astype(dt) for n in ("q", "k", "v"))
+    mask = None
+    if "mask" in specs:
+        spec = specs["mask"]
+        mask = spec[2] if len(spec) > 2 else rng.standard_normal(spec[0]).astype(dt)
+        specs["mask"] = (spec[0], spec[1], mask)
+    s = scale if np.isfinite(scale) else 1.0
+    o, lse = ref.attention.attention_forward(q, k, v, mask, s, causal)
+    specs.update({"q": (q.shape, dt, q), "k": (k.shape, dt, k), "v": (v.shape, dt, v), "o": (o.shape, dt, o),
+                  "lse": (lse.shape, dt, lse), "dout": (o.shape, dt), "dq": (q.shape, dt), "dk": (k.shape, dt),
+                  "dv": (v.shape, dt)})
+    c = Case(draw, specs, outputs=("dq", "dk", "dv"))
+    c.poison("dq", "dk", "dv")
+    A = c.arrays
+    mask_mutated = c.mutation is not None and c.mutation[0] == "mask"
+    if run_case("attention_backward", None if mask_mutated else c, _C.attention_backward, A["q"], A["k"], A["v"],
+                A.get("mask"), A["o"], A["lse"], A["dout"], A["dq"], A["dk"], A["dv"], scale=scale, is_causal=causal):
+        assert_inputs_untouched(c, ("dq", "dk", "dv"))
+        if attention_valid(c, scale):
+            m = A.get("mask")
+            want = ref.attention.attention_backward(f64(q), f64(k), f64(v), None if m is None else (
+                m if m.dtype == np.bool_ else f64(m)), f64(o), f64(lse), f64(A["dout"]), scale, causal)
+            for name, w in zip(("dq", "dk", "dv"), want):
+                close(A[name], w, dt, L * S + 1, np.abs(w) + 1)
+
+
+@fuzz("attention_workspace_size")
+@FUZZ
+@given(st.data())
+def test_fuzz_attention_workspace_size(data):
+    G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs = attention_draw(data.draw)
+    c = Case(data.draw, {n: specs[n] for n in ("q", "k", "v")})
+    A = c.arrays
+    result = []
+    backward = data.draw(st.booleans())
+    if run_case("attention_workspace_size", c, lambda *a, **kw: result.append(_C.attention_workspace_size(*a, **kw)),
+                A["q"], A["k"], A["v"], backward=backward):
+        assert isinstance(result[0], int) and result[0] > 0
 
 
 # ---- coverage and the report -------------------------------------------------------------------------------

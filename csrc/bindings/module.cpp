@@ -53,6 +53,7 @@ void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_interp(py::module_& m);
 void bind_activation(py::module_& m);
+void bind_attention(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -92,4 +93,5 @@ PYBIND11_MODULE(_C, m) {
   bind_rnn(m);
   bind_interp(m);
   bind_activation(m);
+  bind_attention(m);
 }

@@ -25,10 +25,12 @@ NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pad,
 | dropout    | DropoutFn, AlphaDropoutFn                   | (NumPy)                                        |
 | embedding  | EmbeddingFn                                 | (NumPy)                                        |
 | optim      | sgd_update, adam_update (no autograd)       | sgd_update, adam_update                        |
+| attention  | ScaledDotProductAttentionFn (scaled_dot_product_attention) | attention_forward, _backward, _workspace_size |
 
 `firstepoch.ops.matmul(a, b)` is NumPy's matmul on the GEMM kernel (ops.linalg.matmul).
 """
-from . import conv  # noqa: F401  (each import registers the family's Functions)
+from . import attention  # noqa: F401  (each import registers the family's Functions)
+from . import conv  # noqa: F401
 from . import dropout  # noqa: F401
 from . import elementwise  # noqa: F401
 from . import embedding  # noqa: F401
@@ -45,5 +47,5 @@ from . import shape  # noqa: F401
 from . import softmax  # noqa: F401
 from .linalg import matmul
 
-__all__ = ["matmul", "conv", "dropout", "elementwise", "embedding", "interp", "linalg", "loss", "norm", "optim", "pad",
+__all__ = ["matmul", "attention", "conv", "dropout", "elementwise", "embedding", "interp", "linalg", "loss", "norm", "optim", "pad",
            "pool", "reduce", "rnn", "shape", "softmax"]

@@ -1,42 +1,315 @@
-"""Scaled dot-product attention, as torch.nn.functional.scaled_dot_product_attention. TEMPORARY composite
-version (matmul, masked_fill, softmax, dropout: autograd comes from those ops); the fused-kernel version
-replaces this file whole."""
+"""Scaled dot-product attention on the tiled C++ kernel (FlashAttention on the CPU), forward and
+backward side by side: the (L, S) score matrix of a head is never made whole.
+
+forward:  o = softmax(scale * q k^T + mask) v, and lse = log(sum(exp(scores))) per query row, saved
+backward: P = exp(S - lse) recomputed block by block; dV = P^T dO, dP = dO V^T,
+          dS = P * (dP - rowsum(dO * O)), dQ = scale dS K, dK = scale dS^T Q
+
+`_C` entries: `attention_forward(q, k, v, mask, o, lse, scale=, is_causal=)`,
+`attention_backward(q, k, v, mask, o, lse, dout, dq, dk, dv, scale=, is_causal=)` and
+`attention_workspace_size(q, k, v, backward=)`, on 4-D C-contiguous (G, H, L, E) arrays (the leading
+dims flattened: G the dims before the heads, H the heads). Reference: `firstepoch.reference.attention`
+(the full score matrix in NumPy, as a learner writes it) with the same names and argument order.
+
+Differences from torch (README porting table): dropout_p > 0 runs the composite path (scores,
+softmax, firstepoch's dropout, matmul on Tensor ops: the score matrix is made); a float attn_mask
+gets no gradient (it is a constant here); a query row that no key may attend to gives 0 (torch 2.13's
+CPU result; on the dropout path too).
+"""
 import math
 
 import numpy as np
 
-from ..tensor import Tensor
-from .dropout import dropout
+from .. import _C
+from ..autograd.function import Function
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
-    """softmax(query @ key^T * scale + mask) @ value over (..., L, E) queries, (..., S, E) keys and (..., S, Ev)
-    values, as torch: scale defaults to 1/sqrt(E); a bool attn_mask marks with True the positions that take
-    part, a float one is added to the scores; is_causal masks the upper triangle (top-left aligned) and
-    cannot be combined with attn_mask; dropout_p > 0 drops attention weights (always, as torch's F);
-    a query row whose keys are all masked gives zeros, as torch's CPU kernel."""
-    if is_causal and attn_mask is not None:
-        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
-    L, S = query.shape[-2], key.shape[-2]
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query @ key.transpose(-2, -1)) * scale
-    blocked = None  # bool, True where a position may not be attended
-    if is_causal:
-        blocked = ~np.tril(np.ones((L, S), dtype=bool))
-    elif attn_mask is not None:
-        mask = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-        if mask.dtype == np.bool_:
-            blocked = ~mask
+def _layout(q_shape, k_shape, v_shape, enable_gqa):
+    """(leading dims, G, H, Hkv) of the kernel's (G, H, L, E) view; raises torch's RuntimeErrors."""
+    lead_q, lead_k, lead_v = q_shape[:-2], k_shape[:-2], v_shape[:-2]
+    if q_shape[-1] != k_shape[-1]:
+        raise RuntimeError(f"scaled_dot_product_attention: query {tuple(q_shape)} and key {tuple(k_shape)} must have "
+                           "the same embedding size (last dim)")
+    if k_shape[-2] != v_shape[-2] or lead_k != lead_v:
+        raise RuntimeError(f"scaled_dot_product_attention: key {tuple(k_shape)} and value {tuple(v_shape)} must "
+                           "agree in all dims but the last")
+    Hq = lead_q[-1] if lead_q else 1
+    Hk = lead_k[-1] if lead_k else 1
+    if enable_gqa and len(lead_q) >= 1 and len(lead_k) >= 1 and Hq != Hk:
+        if Hk == 0 or Hq % Hk:
+            raise RuntimeError(f"scaled_dot_product_attention: with enable_gqa the query heads ({Hq}) must be a "
+                               f"multiple of the key/value heads ({Hk})")
+        try:
+            outer = np.broadcast_shapes(lead_q[:-1], lead_k[:-1])
+        except ValueError:
+            raise RuntimeError(f"scaled_dot_product_attention: the batch dims of query {tuple(q_shape)} and key "
+                               f"{tuple(k_shape)} do not broadcast") from None
+        return tuple(outer) + (Hq,), int(np.prod(outer, dtype=np.int64)), Hq, Hk
+    try:
+        lead = np.broadcast_shapes(lead_q, lead_k)
+    except ValueError:
+        raise RuntimeError(f"scaled_dot_product_attention: the batch dims of query {tuple(q_shape)} and key "
+                           f"{tuple(k_shape)} do not broadcast") from None
+    H = lead[-1] if lead else 1
+    G = int(np.prod(lead[:-1], dtype=np.int64)) if lead else 1
+    return tuple(lead), G, H, H
+
+
+def _as_kernel(x, lead, G, H, rows, cols):
+    """x broadcast to lead + (rows, cols) (kv: its own heads H) as a C-contiguous (G, H, rows, cols)."""
+    full = tuple(lead[:-1]) + ((H,) if lead else ()) + (rows, cols)
+    if x.shape != full:
+        x = np.broadcast_to(x, full)
+    return np.ascontiguousarray(x).reshape(G, H, rows, cols)
+
+
+def _mask_for_kernel(mask, lead, G, H, L, S, dtype):
+    """attn_mask (broadcasting to lead + (L, S)) as the kernel's (1|G, 1|H, 1|L, S) array (a copy only
+    where the broadcast needs one)."""
+    if mask is None:
+        return None
+    if mask.dtype != np.bool_ and mask.dtype != dtype:  # F.scaled_dot_product_attention refuses this as torch
+        mask = mask.astype(dtype)
+    m = mask.reshape((1,) * (len(lead) + 2 - mask.ndim) + mask.shape) if mask.ndim < len(lead) + 2 else mask
+    if m.ndim > len(lead) + 2:
+        raise RuntimeError(f"scaled_dot_product_attention: attn_mask {mask.shape} has more dims than the scores "
+                           f"{tuple(lead) + (L, S)}")
+    try:
+        np.broadcast_shapes(m.shape, tuple(lead) + (L, S))
+    except ValueError:
+        raise RuntimeError(f"scaled_dot_product_attention: attn_mask {mask.shape} does not broadcast to the "
+                           f"scores {tuple(lead) + (L, S)}") from None
+    Lm = 1 if m.shape[-2] == 1 else L
+    Hm = 1 if (not lead or m.shape[-3] == 1) else H
+    outer = m.shape[:-3] if lead else ()
+    Gm = 1 if all(d == 1 for d in outer) else G
+    want = ((tuple(lead[:-1]) if Gm != 1 else (1,) * len(outer)) + ((Hm,) if lead else ()) + (Lm, S))
+    if m.shape != want:
+        m = np.broadcast_to(m, want)
+    return np.ascontiguousarray(m).reshape(Gm, Hm, Lm, S)
+
+
+def _unbroadcast(g, shape):
+    """g (the broadcast shape) summed down to `shape` (an input that broadcast over batch dims)."""
+    if g.shape == tuple(shape):
+        return g
+    extra = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(extra))) if extra else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+# ---- on arrays ------------------------------------------------------------------------------------
+
+def attention_forward(q, k, v, mask, scale, is_causal):
+    """(o, lse) on (G, H, L, E) / (G, Hkv, S, E) / (G, Hkv, S, Ev) arrays (the kernel's layout)."""
+    G, H, L, _ = q.shape
+    o = np.empty((G, H, L, v.shape[3]), q.dtype)
+    lse = np.empty((G, H, L), q.dtype)
+    _C.attention_forward(q, k, v, mask, o, lse, scale=scale, is_causal=is_causal)
+    return o, lse
+
+
+def attention_backward(q, k, v, mask, o, lse, dout, scale, is_causal):
+    """(dq, dk, dv) from the forward's o and lse and the output gradient dout."""
+    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
+    _C.attention_backward(q, k, v, mask, o, lse, np.ascontiguousarray(dout), dq, dk, dv, scale=scale,
+                          is_causal=is_causal)
+    return dq, dk, dv
+
+
+# ---- autograd ------------------------------------------------------------------------------------
+
+class ScaledDotProductAttentionFn(Function):
+    """softmax(scale * q k^T + attn_mask) v for q (..., L, E), k (..., S, E), v (..., S, Ev) (leading dims
+    broadcasting; with enable_gqa, q's heads (dim -3) a multiple of k's and v's), on the tiled kernel."""
+
+    kernel = "attention"
+
+    @staticmethod
+    def forward(ctx, q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False):
+        lead, G, H, Hkv = _layout(q.shape, k.shape, v.shape, enable_gqa)
+        L, E = q.shape[-2:]
+        S, Ev = v.shape[-2], v.shape[-1]
+        s = 1.0 / math.sqrt(E) if scale is None else float(scale)
+        kv_lead = tuple(lead[:-1]) + (Hkv,) if lead else ()
+        qk = _as_kernel(q, lead, G, H, L, E)
+        kk = _as_kernel(k, kv_lead, G, Hkv, S, E)
+        vk = _as_kernel(v, kv_lead, G, Hkv, S, Ev)
+        mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
+        o, lse = attention_forward(qk, kk, vk, mk, s, bool(is_causal))
+        ctx.save_for_backward(qk, kk, vk, o, lse)
+        ctx.args = (mk, s, bool(is_causal), lead, kv_lead, q.shape, k.shape, v.shape)
+        return o.reshape(tuple(lead) + (L, Ev))
+
+    @staticmethod
+    def backward(ctx, grad):
+        qk, kk, vk, o, lse = ctx.saved_tensors
+        mk, s, causal, lead, kv_lead, qs, ks, vs = ctx.args
+        dq, dk, dv = attention_backward(qk, kk, vk, mk, o, lse, grad.reshape(o.shape), s, causal)
+        dq = _unbroadcast(dq.reshape(tuple(lead) + dq.shape[-2:]), qs)
+        dk = _unbroadcast(dk.reshape(tuple(kv_lead) + dk.shape[-2:]), ks)
+        dv = _unbroadcast(dv.reshape(tuple(kv_lead) + dv.shape[-2:]), vs)
+        return dq, dk, dv, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        """The gradients as Tensor ops on the parents (the full score matrix: for double backward)."""
+        q, k, v = ctx.parents[:3]
+        mk, s, causal, lead, kv_lead, qs, ks, vs = ctx.args
+        p = _composite_probabilities(q, k, ctx.args, ctx.parents)
+        kx, vx = _expand_heads(k, lead, kv_lead), _expand_heads(v, lead, kv_lead)
+        dv = p.transpose(-2, -1) @ grad
+        dp = grad @ vx.transpose(-2, -1)
+        ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+        dq = (ds @ kx) * s
+        dk = (ds.transpose(-2, -1) @ q) * s
+        dk, dv = _sum_heads(dk, lead, kv_lead, ks), _sum_heads(dv, lead, kv_lead, vs)
+        return _sum_to(dq, qs), _sum_to(dk, ks), _sum_to(dv, vs), None, None, None, None
+
+    @staticmethod
+    def flops(ctx, inputs, output):
+        q, k, v = inputs[:3]
+        lead = ctx.args[3]
+        n = int(np.prod(lead, dtype=np.int64)) if lead else 1
+        return 2 * n * q.shape[-2] * k.shape[-2] * (q.shape[-1] + v.shape[-1])
+
+    @staticmethod
+    def backward_flops(ctx, forward_flops):
+        return int(2.5 * forward_flops)  # dV, dP, dK, dQ and the recomputed scores
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        mask = rng.random((5, 7)) > 0.3
+        mask[:, 0] = True
+        return [((rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 7, 4)), rng.standard_normal((2, 3, 7, 3))), {}),
+                ((rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 6))),
+                 {"is_causal": True, "scale": 0.7}),
+                ((rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((1, 2, 7, 4)), rng.standard_normal((1, 2, 7, 4))),
+                 {"attn_mask": mask}),
+                ((rng.standard_normal((1, 4, 3, 2)), rng.standard_normal((1, 2, 6, 2)), rng.standard_normal((1, 2, 6, 3))),
+                 {"attn_mask": rng.standard_normal((4, 3, 6)), "enable_gqa": True})]
+
+
+# ---- the composite path (dropout, double backward) --------------------------------------------------
+
+def _expand_heads(k, lead, kv_lead):
+    """k (..., Hkv, S, E) repeated to the query heads (grouped-query attention), else as it is."""
+    if not lead or kv_lead[-1] == lead[-1]:
+        return k
+    rep = lead[-1] // kv_lead[-1]
+    x = k.unsqueeze(-3)
+    x = x.expand(*(x.shape[:-3] + (rep,) + x.shape[-2:]))
+    return x.reshape(*(tuple(k.shape[:-3]) + (lead[-1],) + tuple(k.shape[-2:])))
+
+
+def _sum_heads(g, lead, kv_lead, shape):
+    if not lead or kv_lead[-1] == lead[-1]:
+        return g
+    rep = lead[-1] // kv_lead[-1]
+    return g.reshape(*(tuple(g.shape[:-3]) + (kv_lead[-1], rep) + tuple(g.shape[-2:]))).sum(-3)
+
+
+def _sum_to(g, shape):
+    """The Tensor g summed over the dims it broadcast along to reach shape."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    while g.ndim > len(shape):
+        g = g.sum(0)
+    for i, n in enumerate(shape):
+        if n == 1 and g.shape[i] != 1:
+            g = g.sum(i, keepdim=True)
+    return g
+
+
+def _composite_probabilities(q, k, args, parents=None):
+    """softmax(scale * q k^T + mask) on Tensor ops (rows with no key give 0, as the kernel)."""
+    from ..tensor import Tensor, where
+    mk, s, causal, lead, kv_lead = args[:5]
+    kx = _expand_heads(k, lead, kv_lead)
+    scores = (q @ kx.transpose(-2, -1)) * s
+    L, S = scores.shape[-2:]
+    allowed = np.ones((L, S), bool) if not causal else np.tri(L, S, dtype=bool)
+    add = None
+    if mk is not None:
+        m = mk.reshape(_mask_shape(mk, lead, L, S))
+        if m.dtype == np.bool_:
+            allowed = allowed & m
         else:
-            scores = scores + attn_mask
-    if blocked is not None:
-        scores = scores.masked_fill(blocked, -math.inf)
-    empty = np.isneginf(scores._data).all(axis=-1, keepdims=True)  # rows with nothing to attend
-    if empty.any():
-        scores = scores.masked_fill(empty, 0.0)
-    attn = scores.softmax(-1)
-    if empty.any():
-        attn = attn.masked_fill(empty, 0.0)
+            add = Tensor(m)
+    if add is not None:
+        scores = scores + add
+    allowed = np.broadcast_to(allowed, scores.shape)
+    ninf = np.array(-np.inf, scores.dtype)
+    scores = where(Tensor(allowed), scores, Tensor(ninf))
+    finite = np.isfinite(scores.detach().numpy()).any(-1, keepdims=True)
+    safe = where(Tensor(np.broadcast_to(finite, scores.shape)), scores, Tensor(np.zeros((), scores.dtype)))
+    p = safe.softmax(-1)
+    return where(Tensor(np.broadcast_to(finite & np.isfinite(scores.detach().numpy()), scores.shape)), p,
+                 Tensor(np.zeros((), scores.dtype)))
+
+
+def _mask_shape(mk, lead, L, S):
+    """The kernel's (Gm, Hm, Lm, S) mask viewed against the scores lead + (L, S)."""
+    Gm, Hm, Lm, _ = mk.shape
+    if not lead:
+        return (Lm, S)
+    outer = tuple(lead[:-1]) if Gm != 1 else (1,) * (len(lead) - 1)
+    return outer + (Hm, Lm, S)
+
+
+def _composite(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa):
+    from .dropout import dropout
+    lead, G, H, Hkv = _layout(tuple(q.shape), tuple(k.shape), tuple(v.shape), enable_gqa)
+    L, E = q.shape[-2:]
+    S = k.shape[-2]
+    s = 1.0 / math.sqrt(E) if scale is None else float(scale)
+    kv_lead = tuple(lead[:-1]) + (Hkv,) if lead else ()
+    mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
+    p = _composite_probabilities(q, k, (mk, s, bool(is_causal), lead, kv_lead))
+    p = dropout(p, dropout_p, training=True)
+    return p @ _expand_heads(v, lead, kv_lead)
+
+
+# ---- functional ----------------------------------------------------------------------------------
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """As torch.nn.functional.scaled_dot_product_attention: softmax(query key^T * scale + mask) value,
+    scale defaulting to 1/sqrt(E); attn_mask bool (True = take part) or of query's dtype (added);
+    is_causal masks key j for query i when j > i (top-left aligned, L != S too); enable_gqa lets the
+    query heads (dim -3) be a multiple of the key/value heads. dropout_p > 0 (always applied, as torch
+    applies it whatever the module's mode) runs the composite path that makes the score matrix; otherwise
+    the tiled kernel. A float attn_mask is a constant (no gradient). A query with no key gets 0."""
+    from ..tensor import Tensor
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise RuntimeError("Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                           f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
+    qd, kd, vd = query._data.dtype, key._data.dtype, value._data.dtype
+    if not (qd == kd == vd):
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: {qd} "
+                           f"key.dtype: {kd} and value.dtype: {vd} instead.")
+    if qd not in _FLOATS:
+        raise RuntimeError(f"scaled_dot_product_attention: expected float32 or float64 inputs, got {qd}")
+    mask = None
+    if attn_mask is not None:
+        if is_causal:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+                               "is_causal=True")
+        mask = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype != np.bool_ and mask.dtype != qd:
+            raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                               f"attn_mask.dtype: {mask.dtype} and  query.dtype: {qd} instead.")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     if dropout_p > 0.0:
-        attn = dropout(attn, dropout_p, training=True)
-    return attn @ value
+        return _composite(query, key, value, mask, dropout_p, is_causal, scale, enable_gqa)
+    return ScaledDotProductAttentionFn.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
+                                             scale=scale, enable_gqa=bool(enable_gqa))

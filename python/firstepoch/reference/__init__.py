@@ -22,12 +22,13 @@ what the kernel writes) and the ops:
 | dropout.py    | dropout_forward, dropout_backward                                              |
 | embedding.py  | embedding_forward, embedding_backward                                          |
 | optim.py      | sgd_update, adam_update                                                        |
+| attention.py  | attention_forward, attention_backward (the full score matrix)                  |
 
 Whole models trained by hand, the baselines of bench/train.py: mlp.py (NumpyMLP), lenet.py (NumpyLeNet).
 """
-from . import conv, dropout, elementwise, embedding, interp, linalg, loss, norm, optim, pad, pool, reduce, rnn, shape, softmax
+from . import attention, conv, dropout, elementwise, embedding, interp, linalg, loss, norm, optim, pad, pool, reduce, rnn, shape, softmax
 from .linalg import gemm, matmul
 from .mlp import NumpyMLP
 
-__all__ = ["conv", "dropout", "elementwise", "embedding", "interp", "linalg", "loss", "norm", "optim", "pad", "pool", "reduce",
+__all__ = ["attention", "conv", "dropout", "elementwise", "embedding", "interp", "linalg", "loss", "norm", "optim", "pad", "pool", "reduce",
            "rnn", "shape", "softmax", "gemm", "matmul", "NumpyMLP"]

@@ -1,0 +1,72 @@
+// Scaled dot-product attention, tiled (FlashAttention on the CPU): the (L, S) score matrix of a
+// (batch, head) is never written whole. The forward walks key blocks for each block of query rows,
+// keeping a running max m and sum l per row (the online softmax) and the unnormalised output; it
+// saves lse = m + log(l) per row. The backward recomputes scores and probabilities block by block
+// from lse (FlashAttention-2): D = rowsum(dO * O), P = exp(S - lse), dV += P^T dO, dP = dO V^T,
+// dS = P * (dP - D), dQ += scale dS K, dK += scale dS^T Q.
+//
+// Layout (all C-contiguous): q (G, H, L, E), k (G, Hkv, S, E), v (G, Hkv, S, Ev), o and dO
+// (G, H, L, Ev), lse (G, H, L); query head h reads key/value head h / (H / Hkv) (grouped-query
+// attention; Hkv == H is multi-head). The mask, if any, is either additive (T) or bool (uint8, nonzero
+// = the key takes part), element (g, h, i, j) at g*mask_sg + h*mask_sh + i*mask_sl + j (a stride of 0
+// broadcasts). causal masks key j for query i when j > i (top-left aligned, as torch). A row with no
+// key left gets o = 0, lse = -inf and zero gradients (torch 2.13's CPU result).
+//
+// Threads: the forward splits (g, h, query block) items; the backward gives each thread whole
+// (g, key/value head) groups, looping over key blocks, then its query heads and query blocks in a fixed
+// order (dQ of the group's heads accumulated in the thread's workspace), so every output element is
+// summed by one thread in an order that depends on the shape only: bitwise equal for any thread count.
+#pragma once
+#include <cstdint>
+
+#include "common/isa.h"
+
+namespace fe {
+namespace attention {
+
+template <class T>
+struct Problem {
+  const T* q = nullptr;
+  const T* k = nullptr;
+  const T* v = nullptr;
+  const T* mask = nullptr;           // additive mask, or
+  const uint8_t* mask_bool = nullptr;  // bool mask (at most one of the two)
+  int64_t mask_sg = 0, mask_sh = 0, mask_sl = 0;
+  T* o = nullptr;    // forward output (G, H, L, Ev); backward input
+  T* lse = nullptr;  // forward output (G, H, L); backward input
+  const T* dout = nullptr;  // backward: dO (G, H, L, Ev)
+  T* dq = nullptr;
+  T* dk = nullptr;
+  T* dv = nullptr;
+  int64_t G = 0, H = 0, Hkv = 0, L = 0, S = 0, E = 0, Ev = 0;
+  T scale = 1;
+  bool causal = false;
+};
+
+template <class T>
+struct Kernels {
+  static constexpr const char* kFamily = "attention";
+  int64_t block_q;  // query rows per forward item
+  // Elements of T one thread's forward / backward workspace needs for this problem.
+  int64_t (*forward_workspace)(const Problem<T>& p);
+  int64_t (*backward_workspace)(const Problem<T>& p);
+  // o and lse of items [item0, item1): item = (g * H + h) * ceil(L / block_q) + query block.
+  void (*forward_items)(const Problem<T>& p, int64_t item0, int64_t item1, T* work);
+  // dq of the group's query heads, dk and dv of key/value head (g, hk) = group / Hkv, group % Hkv.
+  void (*backward_group)(const Problem<T>& p, int64_t group, T* work);
+};
+
+template <Isa I, class T>
+void fill(Kernels<T>* k, IsaTag<I>);
+
+// Drivers: one parallel region each; every output element is written.
+template <class T>
+void forward(const Kernels<T>& k, const Problem<T>& p, int nthreads);
+template <class T>
+void backward(const Kernels<T>& k, const Problem<T>& p, int nthreads);
+// Bytes of workspace the kernels take per thread (for the benchmark's peak-memory column).
+template <class T>
+int64_t workspace_bytes(const Kernels<T>& k, const Problem<T>& p, bool backward);
+
+}  // namespace attention
+}  // namespace fe

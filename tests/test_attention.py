@@ -1,0 +1,251 @@
+"""Scaled dot-product attention: the tiled C++ kernel (ops/attention.py, _C.attention_*) against the
+NumPy reference that writes the full score matrix (reference/attention.py) at every ISA, float32 and
+float64, edge shapes (T=1, primes, D off the vector width, several blocks), causal and masks (bool,
+additive, broadcast, fully masked rows), grouped-query attention, non-contiguous inputs, bitwise thread
+invariance, float64 gradcheck, F.scaled_dot_product_attention's parity with torch, and the errors."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+import firstepoch.nn.functional as F
+from firstepoch import _C
+from firstepoch.autograd import gradcheck
+from firstepoch.ops import attention as A
+from firstepoch.reference import attention as R
+
+DTYPES = [np.float32, np.float64]
+
+# (G, H, Hkv, L, S, E, Ev)
+SHAPES = [(1, 1, 1, 1, 1, 1, 1), (2, 3, 3, 7, 13, 5, 3), (1, 2, 2, 1, 9, 8, 8), (1, 1, 1, 9, 1, 4, 4),
+          (1, 2, 2, 130, 200, 64, 64), (2, 1, 1, 65, 64, 17, 33), (1, 4, 2, 31, 70, 16, 24), (1, 1, 1, 0, 5, 4, 4),
+          (1, 1, 1, 5, 0, 4, 4), (0, 2, 2, 3, 3, 4, 4)]
+
+
+def tol(dtype, n=64):
+    return dict(rtol=1e-4, atol=2e-5 * np.sqrt(n)) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+
+
+def make(rng, shape, dtype):
+    G, H, Hkv, L, S, E, Ev = shape
+    q = rng.standard_normal((G, H, L, E)).astype(dtype)
+    k = rng.standard_normal((G, Hkv, S, E)).astype(dtype)
+    v = rng.standard_normal((G, Hkv, S, Ev)).astype(dtype)
+    return q, k, v
+
+
+def check(q, k, v, mask, scale, causal, rng):
+    dtype = q.dtype
+    o, lse = A.attention_forward(q, k, v, mask, scale, causal)
+    ro, rl = R.attention_forward(q, k, v, mask, scale, causal)
+    n = max(k.shape[2], 1)
+    np.testing.assert_allclose(o, ro, **tol(dtype, n))
+    np.testing.assert_allclose(lse, rl, **tol(dtype, n))
+    dout = rng.standard_normal(o.shape).astype(dtype)
+    got = A.attention_backward(q, k, v, mask, o, lse, dout, scale, causal)
+    want = R.attention_backward(q, k, v, mask, ro, rl, dout, scale, causal)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **tol(dtype, n * max(q.shape[2], 1)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("causal", [False, True])
+def test_kernel_matches_reference(isa, rng, dtype, causal):
+    for shape in SHAPES:
+        q, k, v = make(rng, shape, dtype)
+        check(q, k, v, None, 1 / np.sqrt(max(shape[5], 1)), causal, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_masks(isa, rng, dtype):
+    G, H, L, S = 2, 3, 70, 75
+    q, k, v = make(rng, (G, H, H, L, S, 12, 9), dtype)
+    for mshape in [(1, 1, L, S), (G, 1, 1, S), (1, H, L, S), (G, H, L, S), (G, H, 1, S)]:
+        b = rng.random(mshape) > 0.4
+        check(q, k, v, b, 0.4, False, rng)
+        check(q, k, v, rng.standard_normal(mshape).astype(dtype) * 3, 0.4, False, rng)
+    b = rng.random((1, 1, L, S)) > 0.5
+    b[0, 0, 5] = False  # a row with no key: output 0, lse -inf, zero gradients (torch 2.13's CPU result)
+    b[0, 0, 66] = False
+    check(q, k, v, b, 0.4, False, rng)
+    o, lse = A.attention_forward(q, k, v, b, 0.4, False)
+    assert np.all(o[:, :, 5] == 0) and np.all(lse[:, :, 5] == -np.inf)
+    dq, _, _ = A.attention_backward(q, k, v, b, o, lse, np.ones_like(o), 0.4, False)
+    assert np.all(dq[:, :, 5] == 0)
+    f = np.where(b, 0.0, -np.inf).astype(dtype)  # the same as an additive -inf mask
+    o2, _ = A.attention_forward(q, k, v, f, 0.4, False)
+    np.testing.assert_allclose(o2, o, **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_grouped_query_attention(isa, rng, dtype):
+    for shape in [(2, 6, 2, 33, 65, 8, 8), (1, 4, 1, 64, 64, 16, 16)]:
+        q, k, v = make(rng, shape, dtype)
+        check(q, k, v, None, 0.3, True, rng)
+        check(q, k, v, rng.random((1, shape[1], shape[3], shape[4])) > 0.3, 0.3, False, rng)
+
+
+def test_outputs_overwritten(isa, rng):
+    q, k, v = make(rng, (1, 2, 2, 70, 66, 8, 8), np.float64)
+    o, lse = np.full((1, 2, 70, 8), np.nan), np.full((1, 2, 70), np.nan)
+    _C.attention_forward(q, k, v, None, o, lse, scale=0.5)
+    ro, rl = R.attention_forward(q, k, v, None, 0.5, False)
+    np.testing.assert_allclose(o, ro, **tol(np.float64))
+    dq, dk, dv = (np.full(a.shape, np.nan) for a in (q, k, v))
+    _C.attention_backward(q, k, v, None, o, lse, np.ones_like(o), dq, dk, dv, scale=0.5)
+    assert np.isfinite(dq).all() and np.isfinite(dk).all() and np.isfinite(dv).all()
+    q0 = q[:, :, :0].copy()  # L = 0: dk, dv are zero
+    dk[:] = np.nan
+    dv[:] = np.nan
+    _C.attention_backward(q0, k, v, None, np.empty((1, 2, 0, 8)), np.empty((1, 2, 0)), np.empty((1, 2, 0, 8)),
+                          np.empty_like(q0), dk, dv, scale=0.5)
+    assert np.all(dk == 0) and np.all(dv == 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_thread_count_is_bitwise_invariant(threads, rng, dtype):
+    q, k, v = make(rng, (2, 3, 3, 130, 97, 24, 20), dtype)
+    mask = rng.random((1, 3, 130, 97)) > 0.2
+    dout = rng.standard_normal((2, 3, 130, 20)).astype(dtype)
+    results = []
+    for n in (1, 2, 3, 7):
+        fe.set_num_threads(n)
+        out = []
+        for m, causal in ((None, True), (mask, False)):
+            o, lse = A.attention_forward(q, k, v, m, 0.2, causal)
+            out += [o, lse, *A.attention_backward(q, k, v, m, o, lse, dout, 0.2, causal)]
+        results.append(out)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)
+
+
+def test_function_non_contiguous_and_leading_dims(rng):
+    q = fe.tensor(rng.standard_normal((2, 9, 3, 8)), requires_grad=True)  # (B, L, H, E): transposed below
+    k = fe.tensor(rng.standard_normal((2, 3, 8, 11)), requires_grad=True)  # (B, H, E, S)
+    v = fe.tensor(rng.standard_normal((2, 3, 11, 5)), requires_grad=True)
+    qt, kt = q.transpose(1, 2), k.transpose(-2, -1)
+    out = F.scaled_dot_product_attention(qt, kt, v, is_causal=True)
+    ro, _ = R.attention_forward(np.ascontiguousarray(qt.detach().numpy()), np.ascontiguousarray(kt.detach().numpy()), v.detach().numpy(), None,
+                                1 / np.sqrt(8), True)
+    np.testing.assert_allclose(out.data, ro, rtol=1e-12, atol=1e-12)
+    out.sum().backward()
+    assert q.grad.shape == q.shape and k.grad.shape == k.shape and v.grad.shape == v.shape
+    # more leading dims, a 2-D call and key/value broadcast over the batch
+    q5 = rng.standard_normal((2, 2, 3, 4, 6))
+    k5 = rng.standard_normal((1, 2, 3, 5, 6))
+    v5 = rng.standard_normal((1, 2, 3, 5, 7))
+    out = F.scaled_dot_product_attention(fe.tensor(q5), fe.tensor(k5), fe.tensor(v5))
+    want, _ = R.attention_forward(q5.reshape(2, 6, 4, 6), np.broadcast_to(k5, (2, 2, 3, 5, 6)).reshape(2, 6, 5, 6),
+                                  np.broadcast_to(v5, (2, 2, 3, 5, 7)).reshape(2, 6, 5, 7), None, 1 / np.sqrt(6), False)
+    np.testing.assert_allclose(out.data, want.reshape(2, 2, 3, 4, 7), rtol=1e-12, atol=1e-12)
+    out2 = F.scaled_dot_product_attention(fe.tensor(q5[0, 0, 0]), fe.tensor(k5[0, 0, 0]), fe.tensor(v5[0, 0, 0]))
+    np.testing.assert_allclose(out2.data, want[0, 0], rtol=1e-12, atol=1e-12)
+
+
+def test_gradcheck_float64(rng):
+    cases = A.ScaledDotProductAttentionFn.gradcheck_cases(rng)
+    for args, kwargs in cases:
+        inputs = [fe.tensor(a, requires_grad=True) for a in args]
+        gradcheck(lambda *xs: A.ScaledDotProductAttentionFn.apply(*xs, **kwargs), inputs)
+    q, k, v = (fe.tensor(rng.standard_normal(s), requires_grad=True) for s in ((1, 2, 70, 3), (1, 2, 67, 3), (1, 2, 67, 2)))
+    gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), [q, k, v])
+
+
+def test_dropout_path(rng):
+    q, k, v = (fe.tensor(rng.standard_normal((2, 3, 5, 4)), requires_grad=True) for _ in range(3))
+    fe.manual_seed(0)
+    a = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    fe.manual_seed(0)
+    b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    assert np.array_equal(a.data, b.data)
+    assert not np.allclose(a.data, F.scaled_dot_product_attention(q, k, v).data)
+    a.sum().backward()
+    assert q.grad.shape == q.shape
+    full = F.scaled_dot_product_attention(q, k, v, dropout_p=1e-300)  # the composite path, no element dropped
+    np.testing.assert_allclose(full.data, F.scaled_dot_product_attention(q, k, v).data, rtol=1e-12, atol=1e-12)
+
+
+def test_errors(rng):
+    q, k, v = (fe.tensor(rng.standard_normal((1, 2, 5, 4)).astype(np.float32)) for _ in range(3))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        F.scaled_dot_product_attention(q, k, fe.tensor(v.numpy().astype(np.float64)))
+    with pytest.raises(RuntimeError, match="at least 2 dimensional"):
+        F.scaled_dot_product_attention(fe.tensor(np.ones(4, np.float32)), k, v)
+    with pytest.raises(RuntimeError, match="attn_mask should not be set when is_causal"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((5, 5), bool), is_causal=True)
+    with pytest.raises(RuntimeError, match="attn_mask dtype"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.zeros((5, 5), np.int64))
+    with pytest.raises(RuntimeError, match="embedding size"):
+        F.scaled_dot_product_attention(q, fe.tensor(np.ones((1, 2, 5, 3), np.float32)), v)
+    with pytest.raises(RuntimeError, match="multiple of the key/value heads"):
+        F.scaled_dot_product_attention(fe.tensor(np.ones((1, 3, 5, 4), np.float32)), k, v, enable_gqa=True)
+    with pytest.raises(RuntimeError, match="do not broadcast"):
+        F.scaled_dot_product_attention(fe.tensor(np.ones((1, 3, 5, 4), np.float32)), k, v)
+    with pytest.raises(RuntimeError, match="does not broadcast"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((3, 5), bool))
+    with pytest.raises(TypeError, match="argument 'query' must be Tensor"):
+        F.scaled_dot_product_attention(q.numpy(), k, v)
+    a = rng.standard_normal((1, 2, 5, 4)).astype(np.float32)
+    o, lse = np.empty((1, 2, 5, 4), np.float32), np.empty((1, 2, 5), np.float32)
+    with pytest.raises(TypeError, match="k must have dtype float32"):
+        _C.attention_forward(a, a.astype(np.float64), a, None, o, lse, scale=1.0)
+    with pytest.raises(ValueError, match=r"q must be 4-D, got shape \(2, 5, 4\)"):
+        _C.attention_forward(a[0], a, a, None, o, lse, scale=1.0)
+    with pytest.raises(ValueError, match="expected q"):
+        _C.attention_forward(a, a[..., :3].copy(), a, None, o, lse, scale=1.0)
+    with pytest.raises(ValueError, match="must be a multiple"):
+        _C.attention_forward(np.ones((1, 3, 5, 4), np.float32), a, a, None, np.empty((1, 3, 5, 4), np.float32),
+                             np.empty((1, 3, 5), np.float32), scale=1.0)
+    with pytest.raises(ValueError, match=r"o must have shape \(1, 2, 5, 4\)"):
+        _C.attention_forward(a, a, a, None, np.empty((1, 2, 5, 3), np.float32), lse, scale=1.0)
+    with pytest.raises(ValueError, match="mask must have shape"):
+        _C.attention_forward(a, a, a, np.ones((1, 1, 5, 4), bool), o, lse, scale=1.0)
+    with pytest.raises(TypeError, match="mask must have dtype bool or float32"):
+        _C.attention_forward(a, a, a, np.ones((1, 1, 5, 5)), o, lse, scale=1.0)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _C.attention_forward(a.transpose(0, 1, 3, 2), a, a, None, o, lse, scale=1.0)
+    with pytest.raises(ValueError, match="o shares memory with q"):
+        _C.attention_forward(a, a, a, None, a, lse, scale=1.0)
+    with pytest.raises(ValueError, match="scale must be finite"):
+        _C.attention_forward(a, a, a, None, o, lse, scale=float("nan"))
+    with pytest.raises(ValueError, match=r"dout must have shape"):
+        _C.attention_backward(a, a, a, None, o, lse, o[..., :2].copy(), np.empty_like(a), np.empty_like(a),
+                              np.empty_like(a), scale=1.0)
+
+
+def test_workspace_is_below_the_score_matrix():
+    q = np.zeros((4, 12, 1024, 64), np.float32)
+    for backward in (False, True):
+        ws = _C.attention_workspace_size(q, q, q, backward=backward)
+        assert 0 < ws < 4 * 12 * 1024 * 1024 * 4 / 16  # far below one (B, H, L, S) float32 matrix
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_parity_with_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    TF = torch.nn.functional
+    cases = [((2, 3, 7, 8), (2, 3, 13, 8), (2, 3, 13, 5), {}),
+             ((2, 3, 70, 16), (2, 3, 70, 16), (2, 3, 70, 16), {"is_causal": True}),
+             ((2, 3, 9, 8), (2, 3, 5, 8), (2, 3, 5, 8), {"is_causal": True}),  # L > S
+             ((2, 3, 5, 8), (2, 3, 9, 8), (2, 3, 9, 8), {"is_causal": True, "scale": 0.3}),  # L < S
+             ((2, 4, 6, 8), (2, 2, 7, 8), (2, 2, 7, 8), {"enable_gqa": True}),
+             ((5, 4), (7, 4), (7, 3), {})]
+    m = rng.random((3, 1, 7)) > 0.5
+    m[1, 0] = False
+    masks = [m, (rng.standard_normal((2, 1, 6, 7)) * 2).astype(dtype)]
+    t = 1e-5 if dtype == np.float32 else 1e-12
+    for qs, ks, vs, kw in cases + [((2, 3, 6, 8), (2, 3, 7, 8), (2, 3, 7, 4), {"attn_mask": mm}) for mm in masks]:
+        q, k, v = (rng.standard_normal(s).astype(dtype) for s in (qs, ks, vs))
+        fq, fk, fv = (fe.tensor(x, requires_grad=True) for x in (q, k, v))
+        tq, tk, tv = (torch.tensor(x, requires_grad=True) for x in (q, k, v))
+        tkw = dict(kw)
+        if "attn_mask" in kw:
+            tkw["attn_mask"] = torch.tensor(kw["attn_mask"])
+        o = F.scaled_dot_product_attention(fq, fk, fv, **kw)
+        to = TF.scaled_dot_product_attention(tq, tk, tv, **tkw)
+        np.testing.assert_allclose(o.data, to.detach().numpy(), rtol=t, atol=t)
+        g = rng.standard_normal(o.shape).astype(dtype)
+        o.backward(fe.tensor(g))
+        to.backward(torch.tensor(g))
+        for a, b in ((fq, tq), (fk, tk), (fv, tv)):
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=10 * t, atol=10 * t)
