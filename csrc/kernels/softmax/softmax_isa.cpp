@@ -11,23 +11,9 @@ namespace fe {
 namespace softmax {
 namespace {
 
-// exp for float as plain arithmetic (Cephes' expf, common/simd_math.h: 2^n times a polynomial on [-ln2/2, ln2/2], about
-// 1 ulp), so the loops that call it vectorise. 2^n is applied as two factors 2^(n>>1) * 2^(n-(n>>1)),
-// each a normal float, so results below FLT_MIN (x < -87.3) underflow gradually to the right
-// subnormal instead of being clamped; NaN stays NaN, below -104 (under half the smallest subnormal)
-// it gives 0, above log(FLT_MAX) = 88.72 it overflows to inf.
-inline float exp_(float x) {
-  const float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
-  const float fx = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
-  const float poly = expf_poly(xc - fx * 0.693359375f + fx * 2.12194440e-4f);
-  const int n = static_cast<int>(fx), n1 = n >> 1, n2 = n - n1;  // n in [-150, 129]: both halves in range
-  const unsigned bits1 = static_cast<unsigned>(n1 + 127) << 23, bits2 = static_cast<unsigned>(n2 + 127) << 23;
-  float scale1, scale2;
-  __builtin_memcpy(&scale1, &bits1, sizeof scale1);
-  __builtin_memcpy(&scale2, &bits2, sizeof scale2);
-  const float y = (poly * scale1) * scale2;
-  return x != x ? x : (x < -104.0f ? 0.0f : y);
-}
+// exp as plain arithmetic for float (common/simd_math.h's fexp: Cephes' polynomial, gradual underflow,
+// NaN kept), so the loops that call it vectorise; the builtin for double.
+inline float exp_(float x) { return fexp(x); }
 inline double exp_(double x) { return __builtin_exp(x); }
 inline float log_(float x) { return __builtin_logf(x); }
 inline double log_(double x) { return __builtin_log(x); }
