@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy pytest hypothesis threadpoolctl tqdm matplotlib scikit-build-core pybind11
+  "$venv/bin/pip" install -q numpy pytest hypothesis threadpoolctl tqdm matplotlib pillow scikit-build-core pybind11
 fi
 "$venv/bin/pip" install -q --no-build-isolation --no-deps -C build-dir="$root/build-asan" \
   -C cmake.define.FIRSTEPOCH_SANITIZE=ON -C cmake.build-type=RelWithDebInfo "$root"
