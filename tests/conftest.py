@@ -119,3 +119,15 @@ def pytest_runtest_makereport(item, call):
             return
         report.outcome = "failed"
         report.longrepr = f"FE_REQUIRE_TORCH=1 and this PyTorch-parity test skipped: {reason}"
+
+
+def run_lab_experiment(name, tmp_path, capsys, seed=0):
+    """Runs lab entry `name` in tiny mode into tmp_path: its table is printed and its PNG written; returns
+    what run() returned (the table, the PNG's path, the metrics)."""
+    from firstepoch import lab
+    out = lab.load(name).run(str(tmp_path), seed=seed, tiny=True)
+    assert out["table"] in capsys.readouterr().out
+    assert out["png"] == os.path.join(str(tmp_path), f"{name}.png")
+    with open(out["png"], "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return out

@@ -6,6 +6,7 @@ import runpy
 import pytest
 
 import firstepoch
+from conftest import run_lab_experiment
 from firstepoch import lab
 from firstepoch.lab._common import format_table, mnist_subset, percent
 
@@ -21,13 +22,7 @@ def one_thread():
 
 
 def run_experiment(name, tmp_path, capsys):
-    out = lab.load(name).run(str(tmp_path), seed=0, tiny=True)
-    printed = capsys.readouterr().out
-    assert out["table"] in printed
-    assert out["png"] == os.path.join(str(tmp_path), f"{name}.png")
-    with open(out["png"], "rb") as f:
-        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    return out
+    return run_lab_experiment(name, tmp_path, capsys)
 
 
 def test_list_names_every_experiment(capsys):

@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 
+from conftest import run_lab_experiment
 from firstepoch import lab
 
 
@@ -17,12 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # conftest's: one kernel thr
 
 
 def run_experiment(name, tmp_path, capsys, seed=0):
-    out = lab.load(name).run(str(tmp_path), seed=seed, tiny=True)
-    assert out["table"] in capsys.readouterr().out
-    assert out["png"] == os.path.join(str(tmp_path), f"{name}.png")
-    with open(out["png"], "rb") as f:
-        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
-    return out
+    return run_lab_experiment(name, tmp_path, capsys, seed)
 
 
 def sigmoid(z):
