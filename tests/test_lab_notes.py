@@ -5,7 +5,6 @@ saturation (CE vs MSE through a sigmoid at logit -8), exploding (h_50 = 2^50 h_0
 is cross-correlation), universal (a sum of ReLUs), quadratic (fast.ai lesson 3), batchnorm (steps to a
 target accuracy), deepwide (equal parameter counts)."""
 import math
-import os
 
 import numpy as np
 import pytest

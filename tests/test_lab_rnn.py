@@ -1,7 +1,6 @@
 """The lab's recurrent experiments in their tiny configuration: `vanishing` (|dLoss/dh_t| through 100
 steps) and `forecast` (RNN/LSTM vs the naive forecast). Each runs, prints its table, writes its PNG and
 shows what it claims."""
-import os
 
 import pytest
 
