@@ -4,6 +4,7 @@ PyTorch-parity switch: tests that call ``pytest.importorskip("torch")`` are mark
 instead of skipping them (CI sets it, so that drift from PyTorch cannot hide behind a skip)."""
 import inspect
 import os
+import re
 
 import numpy as np
 import pytest
@@ -109,13 +110,19 @@ def pytest_report_header(config):
     return None
 
 
+def skip_is_for_torch(reason):
+    """True when a skip's reason names torch itself: "could not import 'torch'", "torch 2.13 ...". An
+    optional companion package (torchinfo, torchvision) named in the reason is another package's skip."""
+    return re.search(r"(?<![\w])torch(?![\w])", str(reason)) is not None
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if REQUIRE_TORCH and report.skipped and item.get_closest_marker("torch_parity") is not None:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if "torch" not in reason:  # a skip for another reason (an ISA the CPU lacks, ...) stays a skip
+        if not skip_is_for_torch(reason):  # a skip for another reason (an ISA the CPU lacks, torchinfo, ...) stays
             return
         report.outcome = "failed"
         report.longrepr = f"FE_REQUIRE_TORCH=1 and this PyTorch-parity test skipped: {reason}"
