@@ -233,23 +233,31 @@ inline void mask_keys_row(const Problem<T>& p, T* s, int64_t g, int64_t h, int64
 
 // ---- forward ------------------------------------------------------------------------------------
 
+// V^T's row stride: S rounded up to whole key blocks, plus one cache line, so that the rows the P V
+// product broadcasts from (kRB of them at a time) do not all fall into one L1 set when S is a power of
+// two (a 4 KB stride at S = 1024 had them evicting each other).
+template <class T>
+inline int64_t vt_stride(int64_t S) {
+  return round_up(S, kBc) + 64 / static_cast<int64_t>(sizeof(T));
+}
+
 template <class T>
 int64_t forward_workspace(const Problem<T>& p) {
   constexpr int64_t VL = lanes<T>();
-  const int64_t Sp = round_up(p.S, kBc);
-  // Q^T block (E x kBr), V^T of the head (Ev x Sp), S^T (kBc x kBr), O^T (Ev x kBr), m, l
-  return p.E * kBr + p.Ev * Sp + kBc * kBr + p.Ev * kBr + 2 * kBr + 4 * VL;
+  const int64_t ldv = vt_stride<T>(p.S);
+  // Q^T block (E x kBr), V^T of the head (Ev x ldv), S^T (kBc x kBr), O^T (Ev x kBr), m, l
+  return p.E * kBr + p.Ev * ldv + kBc * kBr + p.Ev * kBr + 2 * kBr + 4 * VL;
 }
 
 template <class T>
 void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
   using V = typename VT<T>::type;
   constexpr int64_t VL = lanes<T>();
-  const int64_t E = p.E, Ev = p.Ev, S = p.S, L = p.L, Sp = round_up(S, kBc);
+  const int64_t E = p.E, Ev = p.Ev, S = p.S, L = p.L, ldv = vt_stride<T>(S);
   const int64_t nb = (L + kBr - 1) / kBr;
   T* Qt = work;
   T* Vt = Qt + E * kBr;
-  T* ST = Vt + Ev * Sp;
+  T* ST = Vt + Ev * ldv;
   T* Ot = ST + kBc * kBr;
   T* m = Ot + Ev * kBr;
   T* l = m + kBr;
@@ -262,7 +270,7 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
     const int64_t br = min_(kBr, L - i0);
     const T* K = p.k + kv * S * E;
     if (kv != cached) {
-      transpose(p.v + kv * S * Ev, S, Ev, Ev, Vt, Sp);
+      transpose(p.v + kv * S * Ev, S, Ev, Ev, Vt, ldv);
       cached = kv;
     }
     transpose(p.q + (gh * L + i0) * E, br, E, E, Qt, kBr, p.scale);
@@ -292,7 +300,7 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
         store(m + i, mx);
         for (int64_t c = 0; c < Ev; ++c) store(Ot + c * kBr + i, load<V>(Ot + c * kBr + i) * alpha);
       }
-      gemm(Ev, kBr, bc, Vt + j0, Sp, ST, kBr, Ot, kBr, true);  // O^T += V^T P^T
+      gemm(Ev, kBr, bc, Vt + j0, ldv, ST, kBr, Ot, kBr, true);  // O^T += V^T P^T
     }
     T* out = p.o + (gh * L + i0) * Ev;
     T* lse = p.lse + gh * L + i0;
