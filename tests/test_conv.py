@@ -261,7 +261,13 @@ TILED_CASES = [((11, 64, 23, 40), (24, 64, 3, 3), dict(padding=1)),
                ((3, 40, 32, 32), (24, 40, 1, 1), {}),  # planes 4 KiB apart: copied to a padded tile
                ((3, 128, 30, 30), (10, 128, 1, 1), dict(stride=2)),
                ((1, 37, 41, 43), (5, 37, 5, 3), dict(padding=(0, 2))),
-               ((13, 3, 31, 33), (17, 3, 3, 3), dict(padding=1))]
+               ((13, 3, 31, 33), (17, 3, 3, 3), dict(padding=1)),
+               # small maps (under 64 output positions): several images side by side in one column tile,
+               # the last tile partly filled; 3x3 stride 1 on 2x3 keeps Winograd only for the weight gradient
+               ((37, 160, 2, 3), (24, 160, 3, 3), dict(padding=1)),
+               ((50, 96, 5, 4), (34, 48, 3, 3), dict(groups=2, stride=2, padding=1)),
+               ((21, 40, 4, 4), (36, 40, 5, 5), dict(padding=2)),
+               ((30, 48, 3, 3), (20, 48, 1, 1), {})]
 
 
 def _out_shape(xs, ws, kw):

@@ -217,12 +217,14 @@ void bind_conv(py::module_& m) {
                                          "conv2d");
           // the order of conv2d_forward / conv2d_backward's hooks (kernels/conv/conv.cpp)
           if (fe::conv::direct::applies(g, w_shape[0], groups)) return "direct";
-          if (fe::conv::winograd::applies(g, w_shape[0], groups)) return "winograd";
+          if (fe::conv::winograd::forward_applies(g, w_shape[0], groups)) return "winograd";
           return "im2col";
         }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
         "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
         "matrix; a strided layer's dx still by im2col + GEMM + col2im), 'winograd' (F(2x2, 3x3): 3x3, stride 1, "
-        "many channels) or 'im2col' (im2col + GEMM over tiles of output rows). For tests and benchmarks.");
+        "many channels, 16 or more output positions) or 'im2col' (im2col + GEMM over tiles of output rows, or of "
+        "several whole images side by side where an image has fewer than 64 output positions; a 3x3 stride-1 layer "
+        "with many channels on a smaller map still takes its weight gradient by Winograd). For tests and benchmarks.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
           is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
         }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),

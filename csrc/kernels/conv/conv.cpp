@@ -56,6 +56,22 @@ bool columns_in_place(const Geometry& g) {
   return pointwise(g) && (g.OH * g.OW * static_cast<int64_t>(sizeof(T))) % 4096 != 0;
 }
 
+// Small maps: an image whose output has fewer than kMinColumns positions (ResNet's and VGG's last
+// stages at 32x32 inputs: 4x4 and 2x2) gives the GEMM a product only L columns wide, most of the
+// microkernel's 32-column tile idle, and the weight gradient a reduction only L long. Such images go
+// side by side into one column tile, about kMinColumns columns of them or as many as the tile budget
+// allows beyond that (at most kMaxColumns), and the product is moved to each image's planes after.
+constexpr int64_t kMinColumns = 64, kMaxColumns = 256, kSmallMapBytes = int64_t(4) << 20;
+
+template <class T>
+int64_t images_per_tile(const Geometry& g, int64_t N, int64_t KT) {
+  const int64_t L = g.OH * g.OW;
+  if (L <= 0 || L >= kMinColumns || N <= 1) return 1;
+  const int64_t budget = kTileBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(1, KT);
+  const int64_t cols = std::max(kMinColumns, std::min(kMaxColumns, budget));
+  return std::max<int64_t>(1, std::min(N, cols / L));
+}
+
 // Partial sums of the weight gradient: images go in kWeightGroups contiguous groups (fewer for small
 // N or a large weight), each summed on its own and then added in group order. The groups depend only
 // on the shape; threads take whole groups.
@@ -74,7 +90,7 @@ inline T relu_of(T v) {
 // tile in its own part of `cols`. Sizes depend only on the shape.
 template <class T>
 struct ForwardPlan {
-  int64_t L, K, OCg, KT, R, tiles, items, ldt, asize;
+  int64_t L, K, OCg, KT, R, tiles, nb, items, ldt, asize, obuf;
   bool pw;
   int nt;
   ForwardPlan(const gemm::UKernel<T>& uk, const Geometry& g, int64_t N, int64_t OC, int64_t groups, int nthreads) {
@@ -82,16 +98,18 @@ struct ForwardPlan {
     K = g.C / groups * g.kh * g.kw;
     OCg = OC / groups;
     KT = g.C * g.kh * g.kw;
-    pw = columns_in_place<T>(g);
-    R = tile_rows<T>(g, KT);
+    nb = images_per_tile<T>(g, N, KT);
+    pw = nb == 1 && columns_in_place<T>(g);
+    R = nb > 1 ? g.OH : tile_rows<T>(g, KT);
     tiles = (g.OH + R - 1) / R;
-    items = N * tiles;
-    ldt = tile_ld<T>(R * g.OW);
+    items = nb > 1 ? (N + nb - 1) / nb : N * tiles;
+    ldt = tile_ld<T>(nb * R * g.OW);
     asize = gemm::packed_a_size(uk, OCg, K);
+    obuf = nb > 1 ? OC * nb * L : 0;  // the batched tile's product, before it goes to each image's planes
     nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, items)));
   }
   int64_t packed_weight() const { return asize; }  // per group
-  int64_t column_tiles() const { return pw ? 0 : nt * KT * ldt; }
+  int64_t column_tiles() const { return pw ? 0 : nt * (KT * ldt + obuf); }
 };
 
 // y (N, OC, OH*OW) = conv(x, the weight packed per group in wpack) (+ bias, ReLU), one parallel region.
@@ -105,8 +123,27 @@ void forward_tiles(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Forwar
   // bit, and a thread the OS has not scheduled (cores shared with other work) holds up no other.
   std::atomic<int64_t> next{0};
   parallel_region(pl.nt, [&](int tid, int) {
-    T* col = cols + tid * KT * ldt;
+    T* col = cols + tid * (KT * ldt + pl.obuf);
     for (int64_t it; (it = next.fetch_add(1, std::memory_order_relaxed)) < pl.items;) {
+      if (pl.nb > 1) {  // images n0..n1 side by side in one column tile (images_per_tile)
+        const int64_t n0 = it * pl.nb, n1 = std::min(N, n0 + pl.nb), n_cols = (n1 - n0) * L;
+        T* out = col + KT * ldt;  // (OC, n_cols)
+        for (int64_t n = n0; n < n1; ++n) k.im2col_rows(x + n * plane, g, 0, g.OH, col + (n - n0) * L, ldt);
+        for (int64_t gi = 0; gi < groups; ++gi)
+          gemm::gemm_packed_a(uk, OCg, n_cols, K, T(1), wpack + gi * pl.asize, false, col + gi * K * ldt, ldt, T(0),
+                              out + gi * OCg * n_cols, n_cols, 1);
+        for (int64_t n = n0; n < n1; ++n)
+          for (int64_t o = 0; o < OC; ++o) {
+            const T* src = out + o * n_cols + (n - n0) * L;
+            T* yr = y + (n * OC + o) * L;
+            const T add = bias ? bias[o] : T(0);
+            if (relu)
+              for (int64_t j = 0; j < L; ++j) yr[j] = relu_of(src[j] + add);
+            else
+              for (int64_t j = 0; j < L; ++j) yr[j] = src[j] + add;
+          }
+        continue;
+      }
       const int64_t n = it / pl.tiles, r0 = (it % pl.tiles) * R, r1 = std::min(g.OH, r0 + R);
       const int64_t n_cols = (r1 - r0) * g.OW;
       const T* xn = x + n * plane;
@@ -153,7 +190,7 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
     direct::forward<T>(x, N, g, w, OC, bias, relu, y, nthreads);
     return;
   }
-  if (winograd::applies(g, OC, groups)) {  // 3x3 stride 1, many channels: F(2x2, 3x3) (winograd.h)
+  if (winograd::forward_applies(g, OC, groups)) {  // 3x3 stride 1, many channels: F(2x2, 3x3) (winograd.h)
     winograd::forward<T>(uk, x, N, g, w, OC, bias, relu, y, nthreads);
     return;
   }
@@ -179,8 +216,14 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
     dw = nullptr;
   }
   if (winograd::applies(g, OC, groups)) {  // 3x3 stride 1, many channels (winograd.h): both parts
-    winograd::backward(uk, x, N, g, w, OC, dy, dx, dw, nthreads);
-    return;
+    if (winograd::forward_applies(g, OC, groups)) {
+      winograd::backward(uk, x, N, g, w, OC, dy, dx, dw, nthreads);
+      return;
+    }
+    // small maps: the weight gradient here, the data gradient below (winograd::forward_applies)
+    if (dw) winograd::backward(uk, x, N, g, w, OC, dy, static_cast<T*>(nullptr), dw, nthreads);
+    if (!dx) return;
+    dw = nullptr;
   }
   const int64_t L = g.OH * g.OW, K = g.C / groups * g.kh * g.kw, OCg = OC / groups, KT = g.C * g.kh * g.kw;
   const int64_t plane = g.C * g.H * g.W, wsize = OC * K;
@@ -214,29 +257,63 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
     if (!dw) return;
     dx = nullptr;
   }
-  const bool pw = pointwise(g), in_place = columns_in_place<T>(g);
-  const int64_t R = tile_rows<T>(g, KT), ldt = tile_ld<T>(R * g.OW);
-  // Work items: image groups. With dW, the groups of its partial sums; else every image is one.
-  const int64_t G = dw ? weight_groups(N, wsize) : N;
+  // Small maps: nb images side by side in a column tile, their dy gathered beside it (images_per_tile).
+  // With dW, as many as kSmallMapBytes of columns hold, up to a whole group: every pass adds the
+  // product into the group's weight-sized sum, which at these shapes is larger than the columns
+  // (512 -> 512 3x3 on 2x2 maps: 9.4 MB a pass against 1.2 MB of columns for 16 images).
+  const int64_t nb0 = images_per_tile<T>(g, N, KT);
+  // Work items: image groups. With dW, the groups of its partial sums; else every image (every nb) is one.
+  const int64_t G = dw ? weight_groups(N, wsize) : (N + nb0 - 1) / nb0;
+  const int64_t fit = kSmallMapBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(1, (KT + OC) * L);
+  const int64_t nb = nb0 > 1 && dw ? std::max(nb0, std::min((N + G - 1) / G, fit)) : nb0;
+  const bool pw = nb == 1 && pointwise(g), in_place = nb == 1 && columns_in_place<T>(g);
+  const int64_t R = nb > 1 ? g.OH : tile_rows<T>(g, KT), ldt = tile_ld<T>(nb * R * g.OW);
+  const int64_t dybuf = nb > 1 ? OC * nb * L : 0;
   const int64_t atsize = dx ? gemm::packed_a_size(uk, K, OCg) : 0;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, G)));
-  Workspace ws(Workspace::bytes_for<T>({groups * atsize, dw ? G * wsize : 0, nt * KT * ldt}));
+  Workspace ws(Workspace::bytes_for<T>({groups * atsize, dw ? G * wsize : 0, nt * (KT * ldt + dybuf)}));
   T* wtpack = ws.take<T>(groups * atsize);
   T* partial = ws.take<T>(dw ? G * wsize : 0);
-  T* cols = ws.take<T>(nt * KT * ldt);
+  T* cols = ws.take<T>(nt * (KT * ldt + dybuf));
   if (dx)  // W_g^T packed once for every tile's data-gradient GEMM
     for (int64_t gi = 0; gi < groups; ++gi)
       gemm::pack_a_all(uk, true, K, OCg, w + gi * OCg * K, K, wtpack + gi * atsize, nthreads);
   // Groups are handed out in turn: each sums its own images into its own buffer (see forward_tiles).
   std::atomic<int64_t> next{0};
   parallel_region(nt, [&](int tid, int) {
-    T* col = cols + tid * KT * ldt;
+    T* col = cols + tid * (KT * ldt + dybuf);
     for (int64_t gr; (gr = next.fetch_add(1, std::memory_order_relaxed)) < G;) {
       int64_t n0, n1;
       split_range(N, static_cast<int>(G), static_cast<int>(gr), &n0, &n1);
       T* dwt = dw ? partial + gr * wsize : nullptr;  // this group's dW^T, (groups, K, OCg)
       bool first = true;
-      for (int64_t n = n0; n < n1; ++n) {
+      for (int64_t c0 = n0; nb > 1 && c0 < n1; c0 += nb) {  // small maps: nb images at a time
+        const int64_t c1 = std::min(n1, c0 + nb), n_cols = (c1 - c0) * L;
+        T* dyg = col + KT * ldt;  // (OC, n_cols): image n's dy in columns (n - c0) * L ...
+        for (int64_t n = c0; n < c1; ++n)
+          for (int64_t o = 0; o < OC; ++o)
+            std::copy(dy + (n * OC + o) * L, dy + (n * OC + o + 1) * L, dyg + o * n_cols + (n - c0) * L);
+        if (dx) {
+          for (int64_t gi = 0; gi < groups; ++gi)
+            gemm::gemm_packed_a(uk, K, n_cols, OCg, T(1), wtpack + gi * atsize, false, dyg + gi * OCg * n_cols, n_cols,
+                                T(0), col + gi * K * ldt, ldt, 1);
+          for (int64_t n = c0; n < c1; ++n) {
+            T* dxn = dx + n * plane;
+            std::fill(dxn, dxn + plane, T(0));
+            k.col2im_rows_add(col + (n - c0) * L, g, 0, g.OH, dxn, ldt);
+          }
+        }
+        if (dwt) {  // as below, the reduction now n_cols long
+          for (int64_t n = c0; n < c1; ++n) k.im2col_rows(x + n * plane, g, 0, g.OH, col + (n - c0) * L, ldt);
+          for (int64_t gi = 0; gi < groups; ++gi)
+            for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
+              gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), col + gi * K * ldt,
+                            ldt, dyg + (gi * OCg + o0) * n_cols, n_cols, first ? T(0) : T(1), dwt + gi * K * OCg + o0,
+                            OCg, nullptr, false, 1);
+          first = false;
+        }
+      }
+      for (int64_t n = n0; nb == 1 && n < n1; ++n) {
         const T* xn = x + n * plane;
         T* dxn = dx ? dx + n * plane : nullptr;
         if (dxn && !pw) std::fill(dxn, dxn + plane, T(0));

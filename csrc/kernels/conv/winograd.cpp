@@ -184,6 +184,10 @@ bool applies(const Geometry& g, int64_t OC, int64_t groups) {
          g.ph <= 2 && g.pw >= 0 && g.pw <= 2 && g.OH >= 1 && g.OW >= 1 && g.C >= 16 && OC >= 16;
 }
 
+bool forward_applies(const Geometry& g, int64_t OC, int64_t groups) {
+  return applies(g, OC, groups) && g.OH * g.OW >= 16;
+}
+
 template <class T>
 void forward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
              const T* bias, bool relu, T* y, int nthreads) {

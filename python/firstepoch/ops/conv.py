@@ -2,13 +2,15 @@
 
 The kernel picks one of three paths by shape alone (`_C.conv_algorithm` names it): a direct convolution
 for few channels (up to 8 in, or up to 32 in and out: no column matrix), Winograd F(2x2, 3x3) for other
-3x3 stride-1 layers with 16 or more channels each side (float32 rounding then differs from a direct
-sum by about 3e-7 of the output's scale, and an Inf input can give NaN where a direct sum gives Inf),
-and otherwise im2col + GEMM, the learner's recipe:
+3x3 stride-1 layers with 16 or more channels each side and 16 or more output positions (float32 rounding
+then differs from a direct sum by about 3e-7 of the output's scale, and an Inf input can give NaN where a
+direct sum gives Inf; on smaller maps only the weight gradient goes this way), and otherwise im2col + GEMM,
+the learner's recipe:
 
 forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
 backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T    dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
-The C++ driver runs tiles of output rows (a tile's columns kept in L2, one GEMM per tile and group) in
+The C++ driver runs tiles of output rows (a tile's columns kept in L2, one GEMM per tile and group; an
+image with fewer than 64 output positions shares its tile with the next images, side by side) in
 one parallel region, and sums dW over fixed image groups added in order, so results do not depend on the
 thread count; a 1x1 convolution with stride 1 and no padding needs no im2col (the image itself is the
 column matrix), and a stride-1 "same" convolution with many channels gets dx as the convolution of dy
@@ -146,8 +148,10 @@ class Conv2dFn(Function):
                 ((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3) + 0.3), {"padding": 1,
                                                                                       "activation": "relu"}),
                 # 16 -> 33 channels, 3x3, stride 1: the Winograd path (_C.conv_algorithm)
-                ((rng.standard_normal((1, 16, 3, 4)), rng.standard_normal((33, 16, 3, 3)), rng.standard_normal(33)),
-                 {"padding": 1})]
+                ((rng.standard_normal((1, 16, 4, 5)), rng.standard_normal((33, 16, 3, 3)), rng.standard_normal(33)),
+                 {"padding": 1}),
+                # the same on 2x3 maps: images side by side through im2col, the weight gradient by Winograd
+                ((rng.standard_normal((3, 16, 2, 3)), rng.standard_normal((17, 16, 3, 3)), None), {"padding": 1})]
 
 
 def _dtype_check(x, weight, bias):
