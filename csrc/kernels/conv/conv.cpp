@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <vector>
 
 #include "common/parallel.h"
 #include "common/scratch.h"
@@ -72,6 +73,52 @@ int64_t images_per_tile(const Geometry& g, int64_t N, int64_t KT) {
   return std::max<int64_t>(1, std::min(N, cols / L));
 }
 
+// A small map's windows as a table: for each tap t = i*kw + j and output position q, the offset in the
+// input plane the tap reads there, or -1 where it reads padding. im2col and col2im of a small image then
+// run one short loop per (channel, tap), not the row-by-row spans of im2col_rows, whose set-up cost is
+// paid per output row (4 positions a row at 4x4: the spans cost more than the copies).
+struct Taps {
+  int64_t kk = 0, L = 0;
+  std::vector<int64_t> off;  // (kk, L)
+  explicit Taps(const Geometry& g) : kk(g.kh * g.kw), L(g.OH * g.OW), off(kk * L) {
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j)
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            const int64_t h = oh * g.sh - g.ph + i * g.dh, w = ow * g.sw - g.pw + j * g.dw;
+            const bool in = h >= 0 && h < g.H && w >= 0 && w < g.W;
+            off[(i * g.kw + j) * L + oh * g.OW + ow] = in ? h * g.W + w : -1;
+          }
+  }
+};
+
+// col (C*kh*kw rows, row stride ldc, the first L columns) = the windows of one image x (C, H, W)
+template <class T>
+void im2col_small(const T* x, const Geometry& g, const Taps& tp, T* col, int64_t ldc) {
+  const int64_t plane = g.H * g.W, L = tp.L;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t t = 0; t < tp.kk; ++t) {
+      const int64_t* o = tp.off.data() + t * L;
+      const T* xc = x + c * plane;
+      T* row = col + (c * tp.kk + t) * ldc;
+      for (int64_t q = 0; q < L; ++q) row[q] = o[q] >= 0 ? xc[o[q]] : T(0);
+    }
+}
+
+// dx (C, H, W) += those columns scattered back, in the order (channel, tap, position)
+template <class T>
+void col2im_small_add(const T* col, const Geometry& g, const Taps& tp, T* dx, int64_t ldc) {
+  const int64_t plane = g.H * g.W, L = tp.L;
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t t = 0; t < tp.kk; ++t) {
+      const int64_t* o = tp.off.data() + t * L;
+      const T* row = col + (c * tp.kk + t) * ldc;
+      T* dc = dx + c * plane;
+      for (int64_t q = 0; q < L; ++q)
+        if (o[q] >= 0) dc[o[q]] += row[q];
+    }
+}
+
 // Partial sums of the weight gradient: images go in kWeightGroups contiguous groups (fewer for small
 // N or a large weight), each summed on its own and then added in group order. The groups depend only
 // on the shape; threads take whole groups.
@@ -122,13 +169,14 @@ void forward_tiles(const Kernels<T>& k, const gemm::UKernel<T>& uk, const Forwar
   // Items are handed out in turn: each writes only its own tile of y, so which thread runs it changes no
   // bit, and a thread the OS has not scheduled (cores shared with other work) holds up no other.
   std::atomic<int64_t> next{0};
+  const Taps taps(pl.nb > 1 ? g : Geometry{});
   parallel_region(pl.nt, [&](int tid, int) {
     T* col = cols + tid * (KT * ldt + pl.obuf);
     for (int64_t it; (it = next.fetch_add(1, std::memory_order_relaxed)) < pl.items;) {
       if (pl.nb > 1) {  // images n0..n1 side by side in one column tile (images_per_tile)
         const int64_t n0 = it * pl.nb, n1 = std::min(N, n0 + pl.nb), n_cols = (n1 - n0) * L;
         T* out = col + KT * ldt;  // (OC, n_cols)
-        for (int64_t n = n0; n < n1; ++n) k.im2col_rows(x + n * plane, g, 0, g.OH, col + (n - n0) * L, ldt);
+        for (int64_t n = n0; n < n1; ++n) im2col_small(x + n * plane, g, taps, col + (n - n0) * L, ldt);
         for (int64_t gi = 0; gi < groups; ++gi)
           gemm::gemm_packed_a(uk, OCg, n_cols, K, T(1), wpack + gi * pl.asize, false, col + gi * K * ldt, ldt, T(0),
                               out + gi * OCg * n_cols, n_cols, 1);
@@ -280,6 +328,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
       gemm::pack_a_all(uk, true, K, OCg, w + gi * OCg * K, K, wtpack + gi * atsize, nthreads);
   // Groups are handed out in turn: each sums its own images into its own buffer (see forward_tiles).
   std::atomic<int64_t> next{0};
+  const Taps taps(nb > 1 ? g : Geometry{});
   parallel_region(nt, [&](int tid, int) {
     T* col = cols + tid * (KT * ldt + dybuf);
     for (int64_t gr; (gr = next.fetch_add(1, std::memory_order_relaxed)) < G;) {
@@ -300,11 +349,11 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
           for (int64_t n = c0; n < c1; ++n) {
             T* dxn = dx + n * plane;
             std::fill(dxn, dxn + plane, T(0));
-            k.col2im_rows_add(col + (n - c0) * L, g, 0, g.OH, dxn, ldt);
+            col2im_small_add(col + (n - c0) * L, g, taps, dxn, ldt);
           }
         }
         if (dwt) {  // as below, the reduction now n_cols long
-          for (int64_t n = c0; n < c1; ++n) k.im2col_rows(x + n * plane, g, 0, g.OH, col + (n - c0) * L, ldt);
+          for (int64_t n = c0; n < c1; ++n) im2col_small(x + n * plane, g, taps, col + (n - c0) * L, ldt);
           for (int64_t gi = 0; gi < groups; ++gi)
             for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
               gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), col + gi * K * ldt,
