@@ -3,7 +3,7 @@ the same architecture in PyTorch (torch.nn, torchvision's layout, the same initi
 batches, batch size and thread count; and, with --accuracy, test accuracy after a few epochs.
 
     python bench/models.py [--models alexnet32 vgg11_32 resnet18_32] [--threads 1 2] [--images 1024]
-                           [--batch-size 64] [--accuracy] [--epochs 3] [--json FILE]
+                           [--batch-size 64] [--accuracy] [--epochs 3] [--lr 0.01] [--json FILE]
 
 Timing: one training step (forward, cross-entropy, backward, SGD with momentum) on a fixed batch of
 32x32 RGB images, both libraries timed in alternation (interleaved medians); s/epoch = the step's median
@@ -88,14 +88,14 @@ def synthetic_task(n_train, n_test, seed=0):
     return (*make(n_train), *make(n_test))
 
 
-def pair(torch, name):
+def pair(torch, name, lr=LR):
     """(firstepoch model, torch model, fe optimiser, torch optimiser) starting from the same weights."""
     torch.manual_seed(0)
     ref = torch_model(torch, name)
     model = getattr(M, name)()
     model.load_state_dict(ref.state_dict())
-    return (model, ref, fe.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM),
-            torch.optim.SGD(ref.parameters(), lr=LR, momentum=MOMENTUM))
+    return (model, ref, fe.optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM),
+            torch.optim.SGD(ref.parameters(), lr=lr, momentum=MOMENTUM))
 
 
 def fe_step(model, opt, x, y):
@@ -126,12 +126,12 @@ def time_steps(torch, name, batch, threads, rounds):
         forward_macs(model)
 
 
-def accuracy_run(torch, name, data, batch, epochs, threads):
+def accuracy_run(torch, name, data, batch, epochs, threads, lr=LR):
     """Train both libraries from the same weights on the same batches; returns per library
     (test accuracy after each epoch, seconds of each epoch)."""
     set_threads(threads, torch)
     x_tr, y_tr, x_te, y_te = data
-    model, ref, opt, opt_t = pair(torch, name)
+    model, ref, opt, opt_t = pair(torch, name, lr)
     order = np.random.default_rng(2)
     out = {"fe": ([], []), "torch": ([], [])}
     for _ in range(epochs):
@@ -169,6 +169,7 @@ def main():
     p.add_argument("--epochs", type=int, default=3, help="epochs of the --accuracy run")
     p.add_argument("--no-timing", action="store_true", help="only the --accuracy run")
     p.add_argument("--test-images", type=int, default=1000, help="test images of the --accuracy run")
+    p.add_argument("--lr", type=float, default=LR, help=f"SGD learning rate of the --accuracy run (default {LR})")
     args = p.parse_args()
     torch = try_import_torch()
     if torch is None:
@@ -194,7 +195,7 @@ def main():
         acc = Table(["model", "threads", "epoch", "fe test acc", "torch test acc", "fe s", "torch s"])
         threads = max(args.threads)
         for name in args.models:
-            res = accuracy_run(torch, name, data, args.batch_size, args.epochs, threads)
+            res = accuracy_run(torch, name, data, args.batch_size, args.epochs, threads, args.lr)
             for e in range(args.epochs):
                 acc.add(model=name, threads=threads, epoch=e + 1, **{
                     "fe test acc": res["fe"][0][e], "torch test acc": res["torch"][0][e],
@@ -202,7 +203,7 @@ def main():
             print(f"#   {name} trained", flush=True)
         print(acc.render())
         print(f"# synthetic 10-class task: {args.images} training images, {args.test_images} test images, "
-              f"SGD lr {LR} momentum {MOMENTUM}, batch {args.batch_size}, the same initial weights and batches "
+              f"SGD lr {args.lr} momentum {MOMENTUM}, batch {args.batch_size}, the same initial weights and batches "
               f"for both")
         payload["accuracy"] = acc.rows
     write_json(args.json, payload)
