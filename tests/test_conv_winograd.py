@@ -58,12 +58,13 @@ def test_the_winograd_path_is_taken_for_3x3_stride_1_layers_with_many_channels()
     resnet = ((32, 64, 32, 32), (64, 64, 3, 3))
     assert _C.conv_algorithm(*resnet, (1, 1), (1, 1), (1, 1), 1) == WINOGRAD
     for N, C, OC, H, W, p in SHAPES:
-        # under 16 output positions only the weight gradient is Winograd's (winograd::forward_applies):
+        # at 16 output positions or fewer only the weight gradient is Winograd's (winograd::forward_applies):
         # the checks below then cover that mix, the forward and dx through im2col
-        want = WINOGRAD if out_positions(H, W, p) >= 16 else "im2col"
+        want = WINOGRAD if out_positions(H, W, p) > 16 else "im2col"
         assert _C.conv_algorithm((N, C, H, W), (OC, C, 3, 3), *conv_args(p)) == want
-    vgg_2x2 = ((64, 512, 2, 2), (512, 512, 3, 3))
-    assert _C.conv_algorithm(*vgg_2x2, (1, 1), (1, 1), (1, 1), 1) == "im2col"
+    for side in (2, 4):  # VGG's and ResNet's last stages at 32x32 inputs
+        assert _C.conv_algorithm((64, 512, side, side), (512, 512, 3, 3), (1, 1), (1, 1), (1, 1), 1) == "im2col"
+    assert _C.conv_algorithm((64, 512, 5, 5), (512, 512, 3, 3), (1, 1), (1, 1), (1, 1), 1) == WINOGRAD
     others = [((2, 16, 9, 9), (16, 16, 3, 3), (2, 2), (1, 1), (1, 1), 1),  # stride 2
               ((2, 16, 9, 9), (16, 16, 3, 3), (1, 1), (1, 1), (2, 2), 1),  # dilation 2
               ((2, 16, 9, 9), (16, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),  # groups

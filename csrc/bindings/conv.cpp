@@ -222,7 +222,7 @@ void bind_conv(py::module_& m) {
         }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
         "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
         "matrix; a strided layer's dx still by im2col + GEMM + col2im), 'winograd' (F(2x2, 3x3): 3x3, stride 1, "
-        "many channels, 16 or more output positions) or 'im2col' (im2col + GEMM over tiles of output rows, or of "
+        "many channels, more than 16 output positions) or 'im2col' (im2col + GEMM over tiles of output rows, or of "
         "several whole images side by side where an image has fewer than 64 output positions; a 3x3 stride-1 layer "
         "with many channels on a smaller map still takes its weight gradient by Winograd). For tests and benchmarks.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {

@@ -185,7 +185,7 @@ bool applies(const Geometry& g, int64_t OC, int64_t groups) {
 }
 
 bool forward_applies(const Geometry& g, int64_t OC, int64_t groups) {
-  return applies(g, OC, groups) && g.OH * g.OW >= 16;
+  return applies(g, OC, groups) && g.OH * g.OW > 16;
 }
 
 template <class T>

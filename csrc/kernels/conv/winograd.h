@@ -42,12 +42,12 @@ struct Transforms {
 
 // Whether the Winograd path computes this layer (shape only; measured policy, see winograd.cpp).
 bool applies(const Geometry& g, int64_t OC, int64_t groups);
-// Where applies(): whether the forward and the data gradient take it too. Maps of fewer than 16 output
-// positions (VGG's and AlexNet's 2x2 at 32x32 inputs) hold a single 4x4 tile or a few, mostly
-// transforms and padding, and run faster as im2col + GEMM with images side by side (conv.cpp); their
-// weight gradient stays here, where it still wins (measured on one AVX-512 core, N = 64, 512 -> 512 on
-// 2x2: forward 27.8 ms here against 12.3, data gradient 26.1 against 14.0, weight gradient 11.1
-// against 23.8).
+// Where applies(): whether the forward and the data gradient take it too. Maps of 16 output positions
+// or fewer (ResNet's 4x4 and VGG's 2x2 at 32x32 inputs) hold a few 4x4 tiles, mostly transforms and
+// padding, and run faster as im2col + GEMM with images side by side (conv.cpp); their weight gradient
+// stays here, where it still wins. Measured on one AVX-512 core, N = 64: 512 -> 512 on 2x2, forward
+// 27.8 ms here against 12.3, data gradient 26.1 against 14.0, weight gradient 11.1 against 23.8; on 4x4,
+// forward and data gradient 43 against 37-38 ms; on 5x5 Winograd wins again (73 against 78 ms).
 bool forward_applies(const Geometry& g, int64_t OC, int64_t groups);
 
 // y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C, 3, 3)) + bias, then ReLU if relu. Needs applies().

@@ -2,7 +2,7 @@
 
 The kernel picks one of three paths by shape alone (`_C.conv_algorithm` names it): a direct convolution
 for few channels (up to 8 in, or up to 32 in and out: no column matrix), Winograd F(2x2, 3x3) for other
-3x3 stride-1 layers with 16 or more channels each side and 16 or more output positions (float32 rounding
+3x3 stride-1 layers with 16 or more channels each side and more than 16 output positions (float32 rounding
 then differs from a direct sum by about 3e-7 of the output's scale, and an Inf input can give NaN where a
 direct sum gives Inf; on smaller maps only the weight gradient goes this way), and otherwise im2col + GEMM,
 the learner's recipe:
