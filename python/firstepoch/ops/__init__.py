@@ -10,7 +10,7 @@ NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pad,
 
 | family     | Functions                                   | `_C` entries                                   |
 | ---------- | ------------------------------------------- | ---------------------------------------------- |
-| elementwise | AddFn, MulFn, ..., ReLUFn, TanhFn (NumPy); SigmoidFn (kernel forward), ELUFn, SiluFn, MishFn, GELUFn, PreluFn, ... (kernels) | activation_forward, _backward, prelu_forward, _backward |
+| elementwise | AddFn, MulFn, ..., TanhFn (NumPy); ReLUFn, SigmoidFn (kernel for float32/float64), ELUFn, SiluFn, MishFn, GELUFn, PreluFn, ... (kernels) | activation_forward, _backward, prelu_forward, _backward |
 | shape      | ReshapeFn, PermuteFn, IndexFn, ... (NumPy)   | (NumPy)                                        |
 | reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
 | linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |

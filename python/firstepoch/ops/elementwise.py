@@ -356,13 +356,21 @@ class AbsFn(_Pointwise):
     backward_graph = _graph(lambda grad, x: grad * constant_like(np.sign(x._data), grad))  # sign: constant a.e.
 
 
+def _relu_grad(grad, out):
+    """grad where the output is positive, else 0: the slope at out is the slope at x (out > 0 exactly where
+    x > 0; NaN gives 0 both ways), so float32/float64 take the kernel's one pass on the library's threads."""
+    if out.dtype in _KERNEL_DTYPES and grad.dtype == out.dtype:
+        return _act_backward(grad, out, "relu")
+    return grad * (out > 0)
+
+
 class ReLUFn(_Pointwise):
-    input_grad = staticmethod(lambda grad, out: grad * (out > 0))
+    input_grad = staticmethod(_relu_grad)
     backward_graph = _graph(lambda grad, x: grad * constant_like(x._data > 0, grad))  # the mask: constant a.e.
 
     @staticmethod
     def forward(ctx, x):  # _Pointwise.forward written out, no compute: the commonest activation skips two calls
-        out = np.maximum(x, 0)
+        out = _act_forward(x, "relu") if x.dtype in _KERNEL_DTYPES else np.maximum(x, 0)
         ctx.saved_tensors = (out,)
         return out
 
