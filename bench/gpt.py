@@ -11,7 +11,7 @@ from common import Table, finish, interleaved_medians, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
-import firstepoch.nn.functional as F
+import firstepoch.nn.functional  # noqa: F401 (fe.nn.functional, which make_step calls)
 from firstepoch.models.gpt import GPT
 
 CASES = [  # name, vocab, block, layers, heads, width, batch
@@ -75,25 +75,14 @@ def torch_gpt(torch, vocab, block, n_layer, n_head, n_embd):
     return TorchGPT()
 
 
-def step_firstepoch(model, opt, x, y):
+def make_step(lib, model, opt, x, y):
+    """One training step, written once for both libraries (lib: firstepoch or torch, whose names it mirrors)."""
     def step():
         logits = model(x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y)
+        loss = lib.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y)
         opt.zero_grad()
         loss.backward()
-        fe.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss
-    return step
-
-
-def step_torch(torch, model, opt, x, y):
-    def step():
-        logits = model(x)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         return loss
     return step
@@ -111,12 +100,12 @@ def main():
         opt = fe.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
         data = rng.integers(0, vocab, (batch, block + 1))
         x, y = fe.tensor(data[:, :-1]), fe.tensor(data[:, 1:].reshape(-1))
-        fns = {"fe": step_firstepoch(model, opt, x, y)}
+        fns = {"fe": make_step(fe, model, opt, x, y)}
         if torch:
             tmodel = torch_gpt(torch, vocab, block, n_layer, n_head, n_embd)
             tmodel.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
             topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3, weight_decay=0.1)
-            fns["torch"] = step_torch(torch, tmodel, topt, torch.from_numpy(data[:, :-1]),
+            fns["torch"] = make_step(torch, tmodel, topt, torch.from_numpy(data[:, :-1]),
                                       torch.from_numpy(data[:, 1:].reshape(-1)))
         t = interleaved_medians(fns, warmup=2, rounds=3 if args.quick else 7, min_seconds=0.2,
                                 settle=0.05 if args.threads > 1 else 0.0)

@@ -24,7 +24,7 @@ from common import Table, arg_parser, banner, interleaved_medians, set_threads, 
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe  # noqa: E402
-import firstepoch.nn.functional as F  # noqa: E402
+import firstepoch.nn.functional  # noqa: E402,F401 (fe.nn.functional, which train_step calls)
 from firstepoch import models as M  # noqa: E402
 
 LR, MOMENTUM = 0.01, 0.9
@@ -98,16 +98,9 @@ def pair(torch, name, lr=LR):
             torch.optim.SGD(ref.parameters(), lr=lr, momentum=MOMENTUM))
 
 
-def fe_step(model, opt, x, y):
-    loss = F.cross_entropy(model(x), y)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss
-
-
-def torch_step(torch, model, opt, x, y):
-    loss = torch.nn.functional.cross_entropy(model(x), y)
+def train_step(lib, model, opt, x, y):
+    """One training step, written once for both libraries (lib: firstepoch or torch, whose names it mirrors)."""
+    loss = lib.nn.functional.cross_entropy(model(x), y)
     opt.zero_grad()
     loss.backward()
     opt.step()
@@ -121,7 +114,8 @@ def time_steps(torch, name, batch, threads, rounds):
     x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
     y = rng.integers(0, 10, batch)
     xf, xt, yt = fe.tensor(x), torch.from_numpy(x), torch.from_numpy(y)
-    fns = {"fe": lambda: fe_step(model, opt, xf, y), "torch": lambda: torch_step(torch, ref, opt_t, xt, yt)}
+    fns = {"fe": lambda: train_step(fe, model, opt, xf, y),
+           "torch": lambda: train_step(torch, ref, opt_t, xt, yt)}
     return interleaved_medians(fns, warmup=1, rounds=rounds, min_seconds=0.0, settle=0.2 if threads > 1 else 0.0), \
         forward_macs(model)
 
@@ -140,11 +134,11 @@ def accuracy_run(torch, name, data, batch, epochs, threads, lr=LR):
         model.train(), ref.train()
         t0 = time.perf_counter()
         for idx in batches:
-            fe_step(model, opt, fe.tensor(x_tr[idx]), y_tr[idx])
+            train_step(fe, model, opt, fe.tensor(x_tr[idx]), y_tr[idx])
         out["fe"][1].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         for idx in batches:
-            torch_step(torch, ref, opt_t, torch.from_numpy(x_tr[idx]), torch.from_numpy(y_tr[idx]))
+            train_step(torch, ref, opt_t, torch.from_numpy(x_tr[idx]), torch.from_numpy(y_tr[idx]))
         out["torch"][1].append(time.perf_counter() - t0)
         model.eval(), ref.eval()
         with fe.no_grad():
