@@ -17,15 +17,21 @@ SCHEDULERS = ("onecycle", "cosine", "step", "none")
 DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
 
 
-def default_config(**overrides):
-    """The recipe `firstepoch train` runs with no options (LeNet-5 on the embedded digits, >= 98% test)."""
-    cfg = {"model": "lenet", "dataset": "mnist-embedded", "epochs": 10, "batch_size": 64, "lr": None,
-           "optimizer": "sgd", "scheduler": "onecycle", "augment": False, "seed": 0, "checkpoint_every": 50,
-           "preprocess": None}
+def with_overrides(name, cfg, overrides):
+    """cfg updated by overrides, or ValueError naming any key cfg does not have (a recipe's typo)."""
     unknown = set(overrides) - set(cfg)
     if unknown:
-        raise ValueError(f"default_config: unknown keys {sorted(unknown)}")
+        raise ValueError(f"{name}: unknown keys {sorted(unknown)}")
     cfg.update(overrides)
+    return cfg
+
+
+def default_config(**overrides):
+    """The recipe `firstepoch train` runs with no options (LeNet-5 on the embedded digits, >= 98% test)."""
+    cfg = with_overrides("default_config", {
+        "model": "lenet", "dataset": "mnist-embedded", "epochs": 10, "batch_size": 64, "lr": None,
+        "optimizer": "sgd", "scheduler": "onecycle", "augment": False, "seed": 0, "checkpoint_every": 50,
+        "preprocess": None}, overrides)
     if cfg["optimizer"] not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg['optimizer']!r}")
     if cfg["lr"] is None:

@@ -24,6 +24,7 @@ from ..nn.utils import clip_grad_norm_
 from ..optim import AdamW
 from ..optim.lr_scheduler import LambdaLR
 from ..tensor import Tensor
+from .config import with_overrides
 
 TEXT_CHECKPOINT_KIND = "firstepoch-text-checkpoint"
 TEXT_MODELS = ("gpt",)
@@ -32,13 +33,10 @@ TEXT_MODELS = ("gpt",)
 def text_config(**overrides):
     """The recipe `firstepoch train --model gpt` runs with no options: a 0.8M-parameter character GPT on
     the shipped sonnets."""
-    cfg = {"model": "gpt", "dataset": "sonnets", "epochs": 60, "batch_size": 32, "lr": 2e-3, "seed": 0,
-           "block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.1, "tokenizer": "char",
-           "vocab_size": 512, "weight_decay": 0.1, "grad_clip": 1.0, "warmup_fraction": 0.05}
-    unknown = set(overrides) - set(cfg)
-    if unknown:
-        raise ValueError(f"text_config: unknown keys {sorted(unknown)}")
-    cfg.update(overrides)
+    cfg = with_overrides("text_config", {
+        "model": "gpt", "dataset": "sonnets", "epochs": 60, "batch_size": 32, "lr": 2e-3, "seed": 0,
+        "block_size": 64, "n_layer": 4, "n_head": 4, "n_embd": 128, "dropout": 0.1, "tokenizer": "char",
+        "vocab_size": 512, "weight_decay": 0.1, "grad_clip": 1.0, "warmup_fraction": 0.05}, overrides)
     if cfg["tokenizer"] not in TOKENIZERS:
         raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {cfg['tokenizer']!r}")
     if cfg["n_embd"] % cfg["n_head"]:
