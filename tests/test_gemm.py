@@ -62,6 +62,21 @@ def test_large_and_prime(isa, rng, dtype):
     check_gemm(rng, dtype, 311, 129, 257, trans_a=True, trans_b=True, bias=True, relu=True)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", [None, 5])
+def test_rows_a_page_apart_are_packed(isa, rng, dtype, width):
+    # B's rows exactly 4 KiB apart with many row tiles: the driver packs B instead of reading it in place
+    # (gemm.cpp, `aliasing`); a narrower view of the same rows ends on a partial panel.
+    ld = 4096 // np.dtype(dtype).itemsize
+    M, K = 131, 19
+    a = make(rng, (M, K), dtype)
+    b = make(rng, (K, ld), dtype)[:, :width]
+    out = np.empty((M, b.shape[1]), dtype)
+    _C.gemm(a, b, out)
+    rtol, atol = tol_for(dtype, K)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=rtol, atol=atol)
+
+
 @pytest.mark.slow
 def test_thousand_plus(rng):
     check_gemm(rng, np.float32, 1009, 1013, 1021, trans_b=True)
