@@ -93,6 +93,35 @@ def test_sequential_fuses_linear_relu_with_the_same_result(rng):
     np.testing.assert_allclose(g_fused, seq[0].weight.grad, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layer", ["linear", "conv"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_fused_relu_gradient_is_zero_where_clamped_even_for_nan_and_inf(rng, dtype, layer, create_graph):
+    # torch's ReLU backward is where(y > 0, grad, 0): NaN or inf arriving where the output was clamped
+    # gives 0 there, not NaN (grad * 0). The layer with the ReLU in its kernel must give the unfused bits.
+    fe.manual_seed(5)
+    if layer == "linear":
+        seq = nn.Sequential(nn.Linear(6, 9, dtype=dtype), nn.ReLU())
+        x = rng.standard_normal((4, 6)).astype(dtype)
+    else:
+        seq = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, dtype=dtype), nn.ReLU())
+        x = rng.standard_normal((2, 3, 5, 5)).astype(dtype)
+
+    def grads(fused):
+        X = fe.tensor(x, requires_grad=True)
+        y = seq(X) if fused else seq[1](seq[0](X))
+        g = np.ones(y.shape, dtype)
+        clamped = np.flatnonzero(y._data.reshape(-1) <= 0)
+        assert clamped.size >= 3
+        g.reshape(-1)[clamped[:3]] = [np.nan, np.inf, -np.inf]
+        out = fe.autograd.grad(y, [X, *seq.parameters()], fe.tensor(g), create_graph=create_graph)
+        return [np.asarray(o._data if isinstance(o, fe.Tensor) else o) for o in out]
+
+    for f, u in zip(grads(True), grads(False)):
+        assert np.isfinite(u).all()
+        assert np.array_equal(f, u)
+
+
 def test_linear_shape_error():
     with pytest.raises(ValueError, match=r"input has 3 features \(shape \(2, 3\)\), weight expects 4"):
         nn.Linear(4, 2)(fe.zeros(2, 3))

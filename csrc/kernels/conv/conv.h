@@ -48,8 +48,8 @@ struct Kernels {
   // dx (C, H, W) += those columns scattered back (dx is added to, not overwritten)
   void (*col2im_rows_add)(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc);
   // One channel of the bias gradient: N planes of hw values, plane n at dy + n*stride (and y + n*stride,
-  // out + n*stride). With y, out (overwritten) = dy where y > 0, else dy*0 (NaN and inf in dy stay NaN,
-  // as NumPy's dy * (y > 0)), out may be null; without y, out is ignored and dy is summed as it is. Returns the sum of the
+  // out + n*stride). With y, out (overwritten) = dy where y > 0, else 0 (also where dy is NaN or inf, as
+  // torch's ReLU backward, where(y > 0, dy, 0)), out may be null; without y, out is ignored and dy is summed as it is. Returns the sum of the
   // (masked) values in an order fixed by N and hw: lane-wise partial sums, then a fixed tree.
   T (*bias_grad_channel)(const T* dy, const T* y, T* out, int64_t N, int64_t hw, int64_t stride);
 };
@@ -72,7 +72,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads);
 
 // The bias gradient of a convolution, with a fused ReLU's mask: dy, y, dy_out (N, C, HW). With y (then
-// dy_out too), dy_out = dy where y > 0 else dy*0; dbias (C) = the per-channel sums of that (or of dy).
+// dy_out too), dy_out = dy where y > 0 else 0; dbias (C) = the per-channel sums of that (or of dy).
 // Either output may be null (dy_out is ignored without y); nothing to write, nothing runs. Threads take whole channels, so the result does
 // not depend on the thread count.
 template <class T>

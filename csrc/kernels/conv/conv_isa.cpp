@@ -300,14 +300,18 @@ T bias_grad_channel_t(const T* dy, const T* y, T* out, int64_t N, int64_t hw, in
     T* o = Store ? out + n * stride : nullptr;
     int64_t k = 0;
     for (; k < full; k += L) {
+      // dy is loaded whole, then selected: written as one `m > 0 ? d : 0`, GCC 12 at -O3 turns the loads
+      // into masked loads and (AVX2 and AVX-512, double) sums the wrong lanes
       T v[L];
-      for (int64_t j = 0; j < L; ++j) v[j] = Mask ? (m[k + j] > T(0) ? d[k + j] : d[k + j] * T(0)) : d[k + j];
+      for (int64_t j = 0; j < L; ++j) v[j] = d[k + j];
+      if (Mask)
+        for (int64_t j = 0; j < L; ++j) v[j] = m[k + j] > T(0) ? v[j] : T(0);
       if (Store)
         for (int64_t j = 0; j < L; ++j) o[k + j] = v[j];
       for (int64_t j = 0; j < L; ++j) acc[j] += v[j];
     }
     for (; k < hw; ++k) {
-      const T v = Mask ? (m[k] > T(0) ? d[k] : d[k] * T(0)) : d[k];
+      const T v = Mask ? (m[k] > T(0) ? d[k] : T(0)) : d[k];
       if (Store) o[k] = v;
       acc[k - full] += v;
     }

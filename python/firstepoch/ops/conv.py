@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Context, Function, constant_like, product_backward_flops
+from .elementwise import _select
 
 # The activations the convolution kernel applies to each output tile after the bias: a Conv2d followed
 # by one of these is one kernel call (nn.Sequential asks through nn.Conv2d.absorbs_activation).
@@ -80,8 +81,9 @@ _C_NAME = {"float32": "float", "float64": "double"}  # torch's dtype names in co
 class Conv2dFn(Function):
     """conv2d(x (N, C, H, W), weight (OC, C/groups, kh, kw), bias (OC,) or None, stride, padding,
     dilation, groups, activation None or "relu") -> [activation](conv2d(...)) (N, OC, OH, OW), PyTorch's
-    semantics; the activation runs in the kernel, on each output tile while it is in cache. Backward masks
-    the output gradient by y > 0 after a fused ReLU, as the unfused ReLU's backward does."""
+    semantics; the activation runs in the kernel, on each output tile while it is in cache. After a fused
+    ReLU, backward takes the output gradient where y > 0 and 0 elsewhere (NaN and inf too), as the unfused
+    ReLU's backward and torch's do."""
 
     kernel = "conv"
     backward_flops = staticmethod(product_backward_flops)
@@ -115,7 +117,7 @@ class Conv2dFn(Function):
         dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
         db = np.empty(dy.shape[1], dtype=dy.dtype) if has_bias and ctx.needs_input_grad[2] else None
         if y is not None or db is not None:
-            # one pass: the fused ReLU's gradient (dy where y > 0, else dy*0) and the bias sums
+            # one pass: the fused ReLU's gradient (dy where y > 0, else 0) and the bias sums
             dy_out = np.empty_like(dy) if y is not None else None
             _C.conv2d_backward_bias(dy, y, dy_out, db)
             dy = dy if dy_out is None else dy_out
@@ -131,7 +133,7 @@ class Conv2dFn(Function):
         y = ctx.saved_tensors[2]
         s, p, d, groups, has_bias = ctx.geom
         if y is not None:  # the fused ReLU's mask: constant almost everywhere
-            grad = grad * constant_like(y > 0, grad)
+            grad = _select(y > 0, grad, constant_like(np.zeros((), grad.dtype), grad))  # not grad * mask: NaN
         needs = list(ctx.needs_input_grad) + [False] * 2
         dx = ConvInputGradFn.apply(grad, weight, x.shape, s, p, d, groups) if needs[0] else None
         dw = ConvWeightGradFn.apply(x, grad, weight.shape, s, p, d, groups) if needs[1] else None

@@ -361,12 +361,14 @@ def _relu_grad(grad, out):
     x > 0; NaN gives 0 both ways), so float32/float64 take the kernel's one pass on the library's threads."""
     if out.dtype in _KERNEL_DTYPES and grad.dtype == out.dtype:
         return _act_backward(grad, out, "relu")
-    return grad * (out > 0)
+    return np.where(out > 0, grad, 0).astype(grad.dtype, copy=False)  # 0 where clamped, even for NaN grad
 
 
 class ReLUFn(_Pointwise):
     input_grad = staticmethod(_relu_grad)
-    backward_graph = _graph(lambda grad, x: grad * constant_like(x._data > 0, grad))  # the mask: constant a.e.
+    # the mask is constant almost everywhere; where, not grad * mask: torch's gradient is 0 where x <= 0
+    # even where grad is NaN or inf
+    backward_graph = _graph(lambda grad, x: _select(x._data > 0, grad, constant_like(np.zeros((), grad.dtype), grad)))
 
     @staticmethod
     def forward(ctx, x):  # _Pointwise.forward written out, no compute: the commonest activation skips two calls

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Function, constant_like, product_backward_flops, unbroadcast, unbroadcast_graph
+from .elementwise import _relu_grad, _select
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -346,7 +347,7 @@ class LinearFn(Function):
         if not g.flags.c_contiguous:
             g = np.ascontiguousarray(g)
         if out is not None:
-            g = g * (out > 0)  # the fused ReLU's gradient: zero where the output was clamped
+            g = _relu_grad(g, out)  # the fused ReLU's gradient: zero where the output was clamped (NaN too)
         needs = ctx.needs_input_grad
         dx = dw = db = None
         dt = g.dtype
@@ -368,7 +369,7 @@ class LinearFn(Function):
         out = ctx.saved_tensors[2]
         g = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
         if out is not None:  # the fused ReLU's mask: constant almost everywhere
-            g = g * constant_like(out > 0, grad)
+            g = _select(out > 0, g, constant_like(np.zeros((), g.dtype), g))  # not g * mask: NaN there gives 0
         needs = ctx.needs_input_grad
         dx = dw = db = None
         if needs[0]:

@@ -80,9 +80,10 @@ def conv2d_backward(x, weight, dy, stride=1, padding=0, dilation=1, groups=1):
 
 def conv2d_backward_bias(dy, y=None):
     """(masked dy, dbias) from dy (N, OC, OH, OW): after a fused ReLU whose output was y, the gradient
-    flows only where y > 0; dbias sums that gradient over everything but the channel."""
+    flows only where y > 0 (elsewhere 0, even where dy is NaN or inf, as torch's ReLU backward);
+    dbias sums that gradient over everything but the channel."""
     if y is not None:
-        dy = dy * (y > 0)
+        dy = np.where(y > 0, dy, 0).astype(dy.dtype)
     return dy, dy.sum(axis=(0, 2, 3))
 
 

@@ -109,7 +109,8 @@ def relu_forward(x):
 
 
 def relu_backward(dy, x):
-    return dy * (x > 0)
+    # not dy * (x > 0): torch's gradient is 0 where x <= 0 even where dy is NaN or inf
+    return np.where(x > 0, dy, 0).astype(dy.dtype)
 
 
 def leaky_relu_forward(x, negative_slope=0.01):
