@@ -14,7 +14,9 @@ from conftest import tol_for
 DTYPES = [np.float32, np.float64]
 # (N, C, H, W, OC, (kh, kw), stride, padding, dilation): LeNet-5's two layers, a 3->32 stem, one pixel,
 # primes, odd widths (10, 13), strides 2 and 3, padding wider than the kernel, dilation, N = 0, N >= 16
-# (whole images per work item), and channel counts that fill the vector lanes (16, 32) or not.
+# (whole images per work item), and channel counts that fill the vector lanes (16, 32) or not. The data
+# gradient of the stride-1 shapes with 8 or more output channels per input channel (3->32, 2->16, 2->19,
+# 4->48 at 3x3) takes the column form (direct.cpp, data_gradient_applies); the others keep the direct one.
 SHAPES = [
     (2, 1, 28, 28, 6, (5, 5), (1, 1), (2, 2), (1, 1)),
     (3, 6, 14, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1)),

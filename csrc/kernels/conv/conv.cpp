@@ -262,7 +262,7 @@ template <class T>
 void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                      const T* w, int64_t OC, int64_t groups, const T* dy, T* dx, T* dw, int nthreads) {
   if (direct::applies(g, OC, groups)) {  // few channels (direct.h); a strided dx below, by col2im
-    const bool dx_here = dx && direct::data_gradient_applies(g);
+    const bool dx_here = dx && direct::data_gradient_applies(g, OC);
     if (dw || dx_here) direct::backward<T>(x, N, g, w, OC, dy, dx_here ? dx : nullptr, dw, nthreads);
     if (!dx || dx_here) return;
     dw = nullptr;

@@ -56,8 +56,9 @@ void fill(Kernels<T>* k, IsaTag<I>);
 // The shape policy (shape only, never the thread count): true where the direct path is measured to be
 // faster than im2col + GEMM.
 bool applies(const Geometry& g, int64_t OC, int64_t groups);
-// Where applies(): whether the data gradient is faster here too (stride 1) than by im2col's col2im.
-bool data_gradient_applies(const Geometry& g);
+// Where applies(): whether the data gradient is faster here too (stride 1, few output channels per
+// input channel) than by im2col's col2im.
+bool data_gradient_applies(const Geometry& g, int64_t OC);
 
 // y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C, kh, kw)) + bias (may be null), then max(., 0) when
 // relu (NaN kept). groups == 1.
