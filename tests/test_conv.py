@@ -369,8 +369,58 @@ def test_sequential_runs_conv_and_relu_as_one_kernel_call_with_the_unfused_gradi
         want = m(want)
     assert np.array_equal(y._data, want._data)
     want.backward(g)
-    for a, c in zip(fused, [X2.grad] + [p.grad for p in model.parameters()]):
-        assert np.array_equal(a, c)
+    for i, (a, c) in enumerate(zip(fused, [X2.grad] + [p.grad for p in model.parameters()])):
+        if i == 2:  # the first conv's bias: with the pool after it one op, its sum runs over the pooled gradient
+            np.testing.assert_allclose(a, c, rtol=1e-5 if dtype == np.float32 else 1e-12)
+        else:
+            assert np.array_equal(a, c)
+
+
+def _conv_relu_pool(dtype, **pool):
+    return nn.Sequential(nn.Conv2d(3, 5, 3, padding=1, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2, **pool))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pool", [{}, {"stride": 1, "padding": 1}, {"ceil_mode": True, "dilation": 2}])
+@pytest.mark.parametrize("batch", [(4,), (0,), ()])
+def test_conv_relu_max_pool_in_a_sequential_is_one_op_with_the_unfused_results(rng, dtype, pool, batch):
+    from firstepoch.ops.pool import Conv2dReLUMaxPoolFn
+    fe.manual_seed(2)
+    model = _conv_relu_pool(dtype, **pool)
+    x = rng.standard_normal(batch + (3, 9, 11)).astype(dtype)
+    x[..., :3, :] = 0  # outputs of exactly the bias, and below it: windows whose maximum the ReLU clamped
+    X = fe.tensor(x, requires_grad=True)
+    y = model(X)
+    assert (y._ctx.fn if y.ndim == 4 else y._ctx.parents[0]._ctx.fn) is Conv2dReLUMaxPoolFn
+    g = rng.standard_normal(y.shape).astype(dtype)
+    clamped = np.flatnonzero(y._data.reshape(-1) <= 0)[:3]  # NaN and inf where the ReLU clamped: 0 there
+    g.reshape(-1)[clamped] = [np.nan, np.inf, -np.inf][:clamped.size]
+    got = fe.autograd.grad(y, [X, *model.parameters()], fe.tensor(g), allow_unused=True)
+    X2 = fe.tensor(x, requires_grad=True)
+    want = model[2](model[1](model[0](X2)))
+    assert np.array_equal(y._data, want._data)
+    ref = fe.autograd.grad(want, [X2, *model.parameters()], fe.tensor(g), allow_unused=True)
+    for i, (a, b) in enumerate(zip(got, ref)):
+        if i == 2:
+            np.testing.assert_allclose(a._data, b._data, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+        else:
+            assert np.isfinite(b._data).all() and np.array_equal(a._data, b._data), i
+
+
+def test_conv_relu_max_pool_is_not_fused_with_indices_hooks_or_a_subclass(rng):
+    from firstepoch.ops.pool import Conv2dReLUMaxPoolFn
+    x = fe.tensor(rng.standard_normal((2, 3, 8, 8)).astype(np.float32), requires_grad=True)
+
+    class MyPool(nn.MaxPool2d):
+        pass
+
+    hooked = _conv_relu_pool(np.float32)
+    hooked[2].register_forward_hook(lambda m, i, o: None)
+    indices = nn.Sequential(nn.Conv2d(3, 5, 3), nn.ReLU(), nn.MaxPool2d(2, return_indices=True))
+    for model in (hooked, nn.Sequential(nn.Conv2d(3, 5, 3), nn.ReLU(), MyPool(2)), indices):
+        y = model(x)
+        y = y[0] if isinstance(y, tuple) else y
+        assert y._ctx.fn is not Conv2dReLUMaxPoolFn
 
 
 # ---- the bias gradient and the fused ReLU's mask in one pass (_C.conv2d_backward_bias) ----------------

@@ -5,8 +5,11 @@ call where the layer can (a Linear followed by a ReLU: one GEMM with a ReLU epil
 The fusion protocol, asked of each pair of neighbours, no type checks: an activation module names
 itself in the class attribute `epilogue_activation` (nn.ReLU: "relu"); a layer that can apply it in
 its own kernel has `absorbs_activation(name)` (nn.Linear asks ops.linalg) and
-`forward_with_activation(x, name)`. Both must be declared by the module's own class, not inherited, so
-a subclass that changes forward is never fused by its parent's promise.
+`forward_with_activation(x, name)`. A pool after the activation joins them where its class declares
+`epilogue_pool()` (nn.MaxPool2d without return_indices: "max") and the layer's class
+`absorbs_pool(activation, kind)` and `forward_with_activation_and_pool(x, activation, pool)` (nn.Conv2d,
+ReLU, MaxPool2d: ops.pool.Conv2dReLUMaxPoolFn). All must be declared by the module's own class, not
+inherited, so a subclass that changes forward is never fused by its parent's promise.
 """
 import operator
 from collections import OrderedDict
@@ -33,6 +36,16 @@ def _fused_activation(m, nxt):
     if absorbs is None or not absorbs(m, name) or _hooked(m, nxt):
         return None
     return name
+
+
+def _fused_pool(m, activation, pool):
+    """The pool's kind if m (which absorbs `activation`) can also run the pool after it as one op, else None."""
+    kind_of = type(pool).__dict__.get("epilogue_pool")
+    absorbs = type(m).__dict__.get("absorbs_pool")
+    if kind_of is None or absorbs is None or _hooked(pool):
+        return None
+    kind = kind_of(pool)
+    return kind if kind is not None and absorbs(m, activation, kind) else None
 
 
 def _renumber(module, values):
@@ -162,6 +175,12 @@ class Sequential(Module):
             m = mods[i]
             act = _fused_activation(m, mods[i + 1]) if i + 1 < n else None
             if act is not None:
+                pool = mods[i + 2] if i + 2 < n else None
+                kind = _fused_pool(m, act, pool) if pool is not None else None
+                if kind is not None:  # Conv2d, ReLU, MaxPool2d: one op
+                    x = m.forward_with_activation_and_pool(x, act, pool)
+                    i += 3
+                    continue
                 x = m.forward_with_activation(x, act)  # e.g. the GEMM's epilogue applies the ReLU
                 i += 2
             else:

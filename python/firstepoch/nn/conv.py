@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from ..ops import conv as _conv
+from ..ops import conv as _conv, pool as _pool
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pair
 from ..ops.pad import pad
 from . import init
@@ -107,6 +107,20 @@ class Conv2d(Module):
             return self.forward_with_activation(x.unsqueeze(0), activation).squeeze(0)
         return _conv.Conv2dFn.apply(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
                                     dilation=self.dilation, groups=self.groups, activation=activation)
+
+    def absorbs_pool(self, activation, pool):
+        """Whether forward_with_activation_and_pool(x, activation, pool) is one op: a ReLU and a max pool
+        (ops.pool.Conv2dReLUMaxPoolFn), where the activation alone can be fused."""
+        return activation == "relu" and pool == "max" and self.absorbs_activation(activation)
+
+    def forward_with_activation_and_pool(self, x, activation, pool):
+        """pool(activation(self(x))) as one op: the convolution kernel applies the ReLU, the pool kernel
+        takes its output, and backward masks and sums the pooled gradient (ops.pool.Conv2dReLUMaxPoolFn)."""
+        if x.ndim == 3:  # unbatched
+            return self.forward_with_activation_and_pool(x.unsqueeze(0), activation, pool).squeeze(0)
+        return _pool.Conv2dReLUMaxPoolFn.apply(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                               self.groups, pool.kernel_size, pool.stride, pool.padding,
+                                               pool.dilation, bool(pool.ceil_mode))
 
     def extra_repr(self):
         return _conv_repr(self)

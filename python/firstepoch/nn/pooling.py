@@ -12,6 +12,11 @@ class MaxPool2d(Module):
         self.stride = kernel_size if stride is None else stride
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
+    # nn.Sequential's fusion protocol (nn/container.py): a layer and its activation before this pool may run
+    # as one op; only without return_indices (the indices are a second output)
+    def epilogue_pool(self):
+        return None if self.return_indices else "max"
+
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")

@@ -110,20 +110,9 @@ class Conv2dFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, y = ctx.saved_tensors
-        s, p, d, groups, has_bias = ctx.geom
-        dy = np.ascontiguousarray(grad)
-        dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
-        dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
-        db = np.empty(dy.shape[1], dtype=dy.dtype) if has_bias and ctx.needs_input_grad[2] else None
-        if y is not None or db is not None:
-            # one pass: the fused ReLU's gradient (dy where y > 0, else 0) and the bias sums
-            dy_out = np.empty_like(dy) if y is not None else None
-            _C.conv2d_backward_bias(dy, y, dy_out, db)
-            dy = dy if dy_out is None else dy_out
-        if dx is not None or dw is not None:
-            _C.conv2d_backward(x, weight, dy, dx, dw, s, p, d, groups)
-        return dx, dw, db, None, None, None, None, None
+        y = ctx.saved_tensors[2]
+        dy, db = relu_mask_and_bias_grad(grad, y, ctx.geom[4] and ctx.needs_input_grad[2])
+        return conv_input_weight_grads(ctx, dy) + (db, None, None, None, None, None)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -154,6 +143,31 @@ class Conv2dFn(Function):
                  {"padding": 1}),
                 # the same on 2x3 maps: images side by side through im2col, the weight gradient by Winograd
                 ((rng.standard_normal((3, 16, 2, 3)), rng.standard_normal((17, 16, 3, 3)), None), {"padding": 1})]
+
+
+def relu_mask_and_bias_grad(grad, y, want_bias):
+    """(dy, dbias or None) from an output gradient grad (N, C, H, W): dy = grad where y > 0, else 0, when y
+    (the output of a fused ReLU, or a max pool of it) is given, else grad itself; dbias sums dy over all but
+    the channel. One kernel pass (_C.conv2d_backward_bias)."""
+    dy = np.ascontiguousarray(grad)
+    db = np.empty(dy.shape[1], dtype=dy.dtype) if want_bias else None
+    if y is not None or db is not None:
+        dy_out = np.empty_like(dy) if y is not None else None
+        _C.conv2d_backward_bias(dy, y, dy_out, db)
+        dy = dy if dy_out is None else dy_out
+    return dy, db
+
+
+def conv_input_weight_grads(ctx, dy):
+    """(dx, dW), each None where not needed, of the convolution Conv2dFn.forward recorded in ctx, from dy
+    (already through the ReLU's mask)."""
+    x, weight = ctx.saved_tensors[:2]
+    s, p, d, groups, _ = ctx.geom
+    dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
+    dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
+    if dx is not None or dw is not None:
+        _C.conv2d_backward(x, weight, np.ascontiguousarray(dy), dx, dw, s, p, d, groups)
+    return dx, dw
 
 
 def _dtype_check(x, weight, bias):

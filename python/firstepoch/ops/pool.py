@@ -20,8 +20,9 @@ ValueError (PyTorch: RuntimeError); Python only works out the output shape to al
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Context, Function, constant_like
-from .conv import pair
+from ..autograd.function import Context, Function, constant_like, product_backward_flops
+from .conv import Conv2dFn, conv_input_weight_grads, pair, relu_mask_and_bias_grad
+from .elementwise import _select
 from .shape import GetItemFn, GetItemGradFn
 
 
@@ -90,6 +91,62 @@ class MaxPool2dFn(Function):
         x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6).astype(np.float64) * 0.01  # distinct: no ties
         return [((x, 2), {}), ((x, 3), {"stride": 2, "padding": 1}), ((x, (2, 3)), {"stride": 1, "dilation": (2, 1)}),
                 ((x, 2, None, 0, 1, True), {}), ((x, (3, 2), (2, 3), 1, 1, True), {})]
+
+
+class Conv2dReLUMaxPoolFn(Function):
+    """max_pool2d(relu(conv2d(x, weight, bias, stride, padding, dilation, groups)), kernel_size, pool_stride,
+    pool_padding, pool_dilation, ceil_mode) as one op: nn.Sequential's Conv2d, ReLU, MaxPool2d (LeNet's,
+    AlexNet's and VGG's blocks). Forward is the convolution kernel with its ReLU epilogue, then the pool
+    kernel. Backward needs only the pooled output and the argmax, not the convolution's output: a window's
+    maximum is the ReLU's output where the gradient goes, so the ReLU's mask (pooled y > 0) and the bias
+    sums are taken on the pooled gradient (a quarter of the elements at 2x2) before it is routed to the
+    maxima and the convolution's backward runs. Values and dx, dW equal the three ops'; dbias is the same
+    sum in another order."""
+    kernel = "conv"
+    backward_flops = staticmethod(product_backward_flops)
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        w = inputs[1]
+        return 2 * ctx.conv_size * int(w.shape[1] * w.shape[2] * w.shape[3])
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, kernel_size=2, pool_stride=None,
+                pool_padding=0, pool_dilation=1, ceil_mode=False):
+        conv, pool = Context(), Context()
+        conv.needs_input_grad = ctx.needs_input_grad[:3]
+        y = Conv2dFn.forward(conv, x, weight, bias, stride, padding, dilation, groups, "relu")
+        conv.save_for_backward(*conv.saved_tensors[:2], None)  # the mask comes from the pooled output
+        out = MaxPool2dFn.forward(pool, y, kernel_size, pool_stride, pool_padding, pool_dilation, ceil_mode)
+        ctx.conv, ctx.pool, ctx.conv_size = conv, pool, y.size
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        conv = ctx.conv
+        dy, db = relu_mask_and_bias_grad(grad, out, conv.geom[4] and ctx.needs_input_grad[2])
+        dyc = MaxPool2dFn.backward(ctx.pool, dy)[0]
+        return conv_input_weight_grads(conv, dyc) + (db,) + (None,) * 10
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        (out,) = ctx.saved_tensors
+        conv = ctx.conv
+        g = _select(out > 0, grad, constant_like(np.zeros((), grad.dtype), grad))  # the ReLU's mask (a constant)
+        g = MaxPool2dFn.backward_graph(ctx.pool, g)[0]
+        conv.parents, conv.needs_input_grad = ctx.parents[:3], list(ctx.needs_input_grad[:3])
+        return Conv2dFn.backward_graph(conv, g)[:3] + (None,) * 10
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 3, 7, 6))
+        return [((x, rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4) + 0.3), {"padding": 1}),
+                ((x, rng.standard_normal((5, 3, 2, 2)), None, 1, 0, 1, 1, 3, 2, 1, 1, True), {}),
+                # 16 -> 17 channels, 3x3 (Winograd), a 2x2 pool with a dilation
+                ((rng.standard_normal((1, 16, 6, 6)), rng.standard_normal((17, 16, 3, 3)), rng.standard_normal(17)),
+                 {"padding": 1, "pool_dilation": 2})]
 
 
 class MaxPool2dIndicesFn(MaxPool2dFn):
