@@ -29,6 +29,17 @@ inline A lane_sum(int64_t n, F f) {
 
 inline bool finite(double v) { return __builtin_isfinite(v); }
 
+// Asks for the first 8 KiB of a channel's next run (the next image's plane) while this one is summed: a
+// channel's runs lie C*L values apart, each a page or two, and the hardware prefetcher stops at every
+// page, so each run began with a stall. Batch norm's forward statistics, (32,64,32,32) on one core:
+// 0.98 -> 0.87 ms, (64,16,28,28) 0.38 -> 0.34 ms. (The backward's sums, two runs at a time, gained
+// nothing from it: 1.17 -> 1.24 ms.)
+template <class T>
+inline void prefetch_run(const T* p, int64_t L) {
+  const int64_t bytes = L * static_cast<int64_t>(sizeof(T)) < 8192 ? L * static_cast<int64_t>(sizeof(T)) : 8192;
+  for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(reinterpret_cast<const char*>(p) + b, 0, 3);
+}
+
 // The sum over channel c's values of f(i), i the flat index into an (N, C, L) array: each run's lane
 // sum added into a double, or for L = 1 (features, not images) one lane sum down the batch.
 template <class A, class F>
@@ -115,6 +126,7 @@ inline void channel_moments(const T* x, int64_t N, int64_t C, int64_t L, int64_t
     Moments acc;
     for (int64_t n = 0; n < N; ++n) {
       const T* run = x + (n * C + c) * L;
+      if (n + 1 < N) prefetch_run(run + C * L, L);
       for (int64_t j = 0; j < L; j += kChunk) acc.add(chunk_moments(run + j, L - j < kChunk ? L - j : kChunk));
     }
     *mean = acc.mean;

@@ -182,6 +182,25 @@ inline void maxpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t O
   }
 }
 
+// The same for 2x2 stride-2 average pooling: y = (((0 + a) + b) + c + d) * inv, the plain loop's order
+// (avgpool_body). Its rows of 14 outputs ran mostly in GCC's scalar epilogue: (64,32,28,28) 0.38 -> 0.2 ms.
+inline void avgpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t OW, float inv_, float* y) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512 inv = _mm512_set1_ps(inv_);
+  for (int64_t q = 0; q < OW; q += 16) {
+    const int64_t n = OW - q < 16 ? OW - q : 16;
+    const __mmask16 mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0), my = tail16(n);
+    const __m512 r0lo = _mm512_maskz_loadu_ps(mlo, r0 + 2 * q), r0hi = _mm512_maskz_loadu_ps(mhi, r0 + 2 * q + 16);
+    const __m512 r1lo = _mm512_maskz_loadu_ps(mlo, r1 + 2 * q), r1hi = _mm512_maskz_loadu_ps(mhi, r1 + 2 * q + 16);
+    __m512 s = _mm512_add_ps(_mm512_setzero_ps(), _mm512_permutex2var_ps(r0lo, even, r0hi));
+    s = _mm512_add_ps(s, _mm512_permutex2var_ps(r0lo, odd, r0hi));
+    s = _mm512_add_ps(s, _mm512_permutex2var_ps(r1lo, even, r1hi));
+    s = _mm512_add_ps(s, _mm512_permutex2var_ps(r1lo, odd, r1hi));
+    _mm512_mask_storeu_ps(y + q, my, _mm512_mul_ps(s, inv));
+  }
+}
+
 // One input row (flat index `row` in the plane) of the 2x2 stride-2 max-pooling gradient: columns 2q and
 // 2q + 1 get d[q] where a[q] names them, else 0. Returns the number of hits (see maxpool_backward_disjoint).
 inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* a, int64_t OW, int64_t row,
@@ -239,33 +258,49 @@ void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float in
   const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), ow_end = _mm512_set1_epi32(int32_t(OW));
   const __m512 inv = _mm512_set1_ps(inv_);
   const std::vector<int64_t> rows = window_rows(g);
+  // For each block of 16 dx columns and window column j (neither depends on the plane or the row): the
+  // lanes some output's window covers (ok), the outputs e .. e+15 read (rd: those in [0, OW)) and the
+  // permutation spreading them to the lanes. Worked out once here, not per row and window row (3x3/2:
+  // 2.3 -> 0.8 ms at (64,32,28,28)).
+  struct Tap {
+    __m512i spread;
+    int64_t e;
+    __mmask16 ok, rd;
+  };
+  const int64_t blocks = (W + 15) / 16;
+  std::vector<Tap> taps(static_cast<std::size_t>(blocks * kw));
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t j = 0; j < kw; ++j) {
+      const int64_t base = b * 16 + pw - j * dw;  // lane l's output column: (base + l) / sw when it divides
+      const __m512i n = _mm512_add_epi32(_mm512_set1_epi32(int32_t(base)), lane);
+      __m512i ow = n;
+      __mmask16 ok = 0xFFFF;
+      if (sw == 2) {
+        ow = _mm512_srai_epi32(n, 1);
+        ok = _mm512_cmpeq_epi32_mask(_mm512_and_si512(n, one), zero);
+      }
+      ok &= _mm512_cmpge_epi32_mask(ow, zero) & _mm512_cmplt_epi32_mask(ow, ow_end);
+      const int64_t e = sw == 2 ? (base >= 0 ? base / 2 : -((1 - base) / 2)) : base;
+      const int64_t t0 = e < 0 ? -e : 0, t1 = OW - e < 16 ? OW - e : 16;
+      const __mmask16 rd = t1 > t0 ? static_cast<__mmask16>(tail16(t1) & ~tail16(t0)) : __mmask16(0);
+      taps[b * kw + j] = Tap{_mm512_sub_epi32(ow, _mm512_set1_epi32(int32_t(e))), e, ok, rd};
+    }
   for (int64_t p = p0; p < p1; ++p)
     for (int64_t h = 0; h < H; ++h) {
       float* out = dx + (p * H + h) * W;
       for (int64_t w0 = 0; w0 < W; w0 += 16) {
         __m512 acc = _mm512_setzero_ps();
+        const Tap* tb = taps.data() + (w0 / 16) * kw;
         for (int64_t i = 0; i < kh; ++i) {
           const int64_t oh = rows[h * kh + i];  // the window row oh that has h as its row i
           if (oh < 0) continue;
           const float* drow = dy + (p * OH + oh) * OW;
           for (int64_t j = 0; j < kw; ++j) {
-            const int64_t base = w0 + pw - j * dw;  // lane l's output column: (base + l) / sw when it divides
-            const __m512i n = _mm512_add_epi32(_mm512_set1_epi32(int32_t(base)), lane);
-            __m512i ow = n;
-            __mmask16 ok = 0xFFFF;
-            if (sw == 2) {
-              ow = _mm512_srai_epi32(n, 1);
-              ok = _mm512_cmpeq_epi32_mask(_mm512_and_si512(n, one), zero);
-            }
-            ok &= _mm512_cmpge_epi32_mask(ow, zero) & _mm512_cmplt_epi32_mask(ow, ow_end);
-            if (!ok) continue;
+            const Tap& t = tb[j];
+            if (!t.ok) continue;
             // the outputs e .. e+15 (only those in [0, OW) read), then spread to the lanes that take them
-            const int64_t e = sw == 2 ? (base >= 0 ? base / 2 : -((1 - base) / 2)) : base;
-            const int64_t t0 = e < 0 ? -e : 0, t1 = OW - e < 16 ? OW - e : 16;
-            const __mmask16 rd = t1 > t0 ? static_cast<__mmask16>(tail16(t1) & ~tail16(t0)) : __mmask16(0);
-            const __m512 v = _mm512_maskz_loadu_ps(rd, drow + e);
-            const __m512 spread = _mm512_permutexvar_ps(_mm512_sub_epi32(ow, _mm512_set1_epi32(int32_t(e))), v);
-            acc = _mm512_mask_add_ps(acc, ok, acc, spread);
+            const __m512 v = _mm512_maskz_loadu_ps(t.rd, drow + t.e);
+            acc = _mm512_mask_add_ps(acc, t.ok, acc, _mm512_permutexvar_ps(t.spread, v));
           }
         }
         const __mmask16 st = tail16(W - w0 < 16 ? W - w0 : 16);
@@ -557,6 +592,13 @@ void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int
         const T* __restrict__ r0 = x + (p * H + 2 * oh) * W;
         const T* __restrict__ r1 = r0 + W;
         T* __restrict__ yr = y + (p * OH + oh) * OW;
+#if defined(__AVX512F__)
+        if (std::is_same<T, float>::value) {
+          avgpool_2x2s2_row_avx512(reinterpret_cast<const float*>(r0), reinterpret_cast<const float*>(r1), OW,
+                                   float(inv), reinterpret_cast<float*>(yr));
+          continue;
+        }
+#endif
         for (int64_t q = 0; q < OW; ++q)
           yr[q] = (((T(0) + r0[2 * q]) + r0[2 * q + 1]) + r1[2 * q] + r1[2 * q + 1]) * inv;
       }
