@@ -169,9 +169,16 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
         split_range(row_tiles, gm, tid / gn, &r0, &r1);
         split_range(panels, gn, tid % gn, &q0, &q1);
         if (r0 >= r1 || q0 >= q1) return;
-        // An A block that meets a single B panel is read in place: packing it would cost as much.
+        // An A block that meets a single B panel is read in place: packing it would cost as much. So is
+        // an A stored M x K that meets up to 8 (N <= 256 for float on AVX-512): its packing is a
+        // transpose, and the kernel's broadcasts read its MR rows as MR sequential streams. One core,
+        // GFLOP/s packed -> in place: x @ W^T at (M, N, K) = (2048, 128, 128) 132 -> 148, (2048, 128,
+        // 512) 136 -> 152, (2048, 256, 512) 147 -> 156, (64, 128, 784) 96-114 -> 136; from 9 panels
+        // on, packing wins again (2048, 512, 128: 146 against 140). Stored K x M (trans_a), packing is a
+        // copy and in-place reads cross a row each step: (512, 128, 2048) 126 -> 85 in place, so no.
         // A prepacked A is read where it lies: block pc's MR-row panels in row order.
-        const bool direct_a = !apacked && q1 - q0 == 1 && !(direct_b && q0 < first_packed);
+        const bool direct_a = !apacked && (q1 - q0 == 1 || (!trans_a && q1 - q0 <= 8)) &&
+                              !(direct_b && q0 < first_packed);
         T* apack = direct_a || apacked ? nullptr : thread_buffer<T>(1, MC * kc);
         const T* apre = apacked ? apacked + pc * round_up(M, MR) : nullptr;
         const int64_t rs_a = trans_a ? 1 : lda, cs_a = trans_a ? lda : 1;
