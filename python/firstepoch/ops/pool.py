@@ -114,29 +114,38 @@ class Conv2dReLUMaxPoolFn(Function):
     def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, kernel_size=2, pool_stride=None,
                 pool_padding=0, pool_dilation=1, ceil_mode=False):
         conv, pool = Context(), Context()
-        conv.needs_input_grad = ctx.needs_input_grad[:3]
         y = Conv2dFn.forward(conv, x, weight, bias, stride, padding, dilation, groups, "relu")
-        conv.save_for_backward(*conv.saved_tensors[:2], None)  # the mask comes from the pooled output
         out = MaxPool2dFn.forward(pool, y, kernel_size, pool_stride, pool_padding, pool_dilation, ceil_mode)
-        ctx.conv, ctx.pool, ctx.conv_size = conv, pool, y.size
-        ctx.save_for_backward(out)
+        # Every array backward needs is saved here, so the engine frees them all after backward; the
+        # convolution's output is not among them (the mask comes from the pooled output).
+        ctx.save_for_backward(out, *conv.saved_tensors[:2], *pool.saved_tensors)
+        ctx.geom, ctx.pool_args, ctx.conv_size = conv.geom, pool.args, y.size
         return out
 
     @staticmethod
+    def _parts(ctx):
+        """(pooled output, the convolution's Context, the pool's Context) for their backward functions."""
+        out, x, weight, argmax = ctx.saved_tensors
+        conv, pool = Context(), Context()
+        conv.save_for_backward(x, weight, None)
+        conv.geom, conv.needs_input_grad = ctx.geom, list(ctx.needs_input_grad[:3])
+        pool.save_for_backward(argmax)
+        pool.args = ctx.pool_args
+        return out, conv, pool
+
+    @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        conv = ctx.conv
-        dy, db = relu_mask_and_bias_grad(grad, out, conv.geom[4] and ctx.needs_input_grad[2])
-        dyc = MaxPool2dFn.backward(ctx.pool, dy)[0]
+        out, conv, pool = Conv2dReLUMaxPoolFn._parts(ctx)
+        dy, db = relu_mask_and_bias_grad(grad, out, ctx.geom[4] and ctx.needs_input_grad[2])
+        dyc = MaxPool2dFn.backward(pool, dy)[0]
         return conv_input_weight_grads(conv, dyc) + (db,) + (None,) * 10
 
     @staticmethod
     def backward_graph(ctx, grad):
-        (out,) = ctx.saved_tensors
-        conv = ctx.conv
+        out, conv, pool = Conv2dReLUMaxPoolFn._parts(ctx)
         g = _select(out > 0, grad, constant_like(np.zeros((), grad.dtype), grad))  # the ReLU's mask (a constant)
-        g = MaxPool2dFn.backward_graph(ctx.pool, g)[0]
-        conv.parents, conv.needs_input_grad = ctx.parents[:3], list(ctx.needs_input_grad[:3])
+        g = MaxPool2dFn.backward_graph(pool, g)[0]
+        conv.parents = ctx.parents[:3]
         return Conv2dFn.backward_graph(conv, g)[:3] + (None,) * 10
 
     @staticmethod
