@@ -175,10 +175,8 @@ class Sequential(Module):
             m = mods[i]
             act = _fused_activation(m, mods[i + 1]) if i + 1 < n else None
             if act is not None:
-                pool = mods[i + 2] if i + 2 < n else None
-                kind = _fused_pool(m, act, pool) if pool is not None else None
-                if kind is not None:  # Conv2d, ReLU, MaxPool2d: one op
-                    x = m.forward_with_activation_and_pool(x, act, pool)
+                if i + 2 < n and _fused_pool(m, act, mods[i + 2]) is not None:  # Conv2d, ReLU, MaxPool2d: one op
+                    x = m.forward_with_activation_and_pool(x, act, mods[i + 2])
                     i += 3
                     continue
                 x = m.forward_with_activation(x, act)  # e.g. the GEMM's epilogue applies the ReLU

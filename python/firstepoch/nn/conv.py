@@ -108,10 +108,10 @@ class Conv2d(Module):
         return _conv.Conv2dFn.apply(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
                                     dilation=self.dilation, groups=self.groups, activation=activation)
 
-    def absorbs_pool(self, activation, pool):
-        """Whether forward_with_activation_and_pool(x, activation, pool) is one op: a ReLU and a max pool
-        (ops.pool.Conv2dReLUMaxPoolFn), where the activation alone can be fused."""
-        return activation == "relu" and pool == "max" and self.absorbs_activation(activation)
+    def absorbs_pool(self, activation, kind):
+        """Whether forward_with_activation_and_pool(x, activation, pool) is one op for a pool of this kind: a
+        ReLU and a max pool (ops.pool.Conv2dReLUMaxPoolFn), where the activation alone can be fused."""
+        return activation == "relu" and kind == "max" and self.absorbs_activation(activation)
 
     def forward_with_activation_and_pool(self, x, activation, pool):
         """pool(activation(self(x))) as one op: the convolution kernel applies the ReLU, the pool kernel

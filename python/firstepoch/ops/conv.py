@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Context, Function, constant_like, product_backward_flops
-from .elementwise import _select
+from .elementwise import _relu_mask_graph
 
 # The activations the convolution kernel applies to each output tile after the bias: a Conv2d followed
 # by one of these is one kernel call (nn.Sequential asks through nn.Conv2d.absorbs_activation).
@@ -122,7 +122,7 @@ class Conv2dFn(Function):
         y = ctx.saved_tensors[2]
         s, p, d, groups, has_bias = ctx.geom
         if y is not None:  # the fused ReLU's mask: constant almost everywhere
-            grad = _select(y > 0, grad, constant_like(np.zeros((), grad.dtype), grad))  # not grad * mask: NaN
+            grad = _relu_mask_graph(grad, y)
         needs = list(ctx.needs_input_grad) + [False] * 2
         dx = ConvInputGradFn.apply(grad, weight, x.shape, s, p, d, groups) if needs[0] else None
         dw = ConvWeightGradFn.apply(x, grad, weight.shape, s, p, d, groups) if needs[1] else None

@@ -356,6 +356,12 @@ class AbsFn(_Pointwise):
     backward_graph = _graph(lambda grad, x: grad * constant_like(np.sign(x._data), grad))  # sign: constant a.e.
 
 
+def _relu_mask_graph(grad, values):
+    """grad where values > 0, else 0, on Tensors for a backward_graph (values: an array, so the mask is a
+    constant): a where, not grad * mask, so NaN or inf in grad gives 0 where the ReLU clamped, as torch."""
+    return _select(values > 0, grad, constant_like(np.zeros((), grad.dtype), grad))
+
+
 def _relu_grad(grad, out):
     """grad where the output is positive, else 0: the slope at out is the slope at x (out > 0 exactly where
     x > 0; NaN gives 0 both ways), so float32/float64 take the kernel's one pass on the library's threads."""
@@ -366,9 +372,7 @@ def _relu_grad(grad, out):
 
 class ReLUFn(_Pointwise):
     input_grad = staticmethod(_relu_grad)
-    # the mask is constant almost everywhere; where, not grad * mask: torch's gradient is 0 where x <= 0
-    # even where grad is NaN or inf
-    backward_graph = _graph(lambda grad, x: _select(x._data > 0, grad, constant_like(np.zeros((), grad.dtype), grad)))
+    backward_graph = _graph(lambda grad, x: _relu_mask_graph(grad, x._data))  # the mask: constant a.e.
 
     @staticmethod
     def forward(ctx, x):  # _Pointwise.forward written out, no compute: the commonest activation skips two calls

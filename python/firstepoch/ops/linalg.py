@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Function, constant_like, product_backward_flops, unbroadcast, unbroadcast_graph
-from .elementwise import _relu_grad, _select
+from .elementwise import _relu_grad, _relu_mask_graph
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -369,7 +369,7 @@ class LinearFn(Function):
         out = ctx.saved_tensors[2]
         g = grad if grad.ndim == 2 else grad.reshape(-1, weight.shape[0])
         if out is not None:  # the fused ReLU's mask: constant almost everywhere
-            g = _select(out > 0, g, constant_like(np.zeros((), g.dtype), g))  # not g * mask: NaN there gives 0
+            g = _relu_mask_graph(g, out)
         needs = ctx.needs_input_grad
         dx = dw = db = None
         if needs[0]:

@@ -22,7 +22,7 @@ import numpy as np
 from .. import _C
 from ..autograd.function import Context, Function, constant_like, product_backward_flops
 from .conv import Conv2dFn, conv_input_weight_grads, pair, relu_mask_and_bias_grad
-from .elementwise import _select
+from .elementwise import _relu_mask_graph
 from .shape import GetItemFn, GetItemGradFn
 
 
@@ -143,7 +143,7 @@ class Conv2dReLUMaxPoolFn(Function):
     @staticmethod
     def backward_graph(ctx, grad):
         out, conv, pool = Conv2dReLUMaxPoolFn._parts(ctx)
-        g = _select(out > 0, grad, constant_like(np.zeros((), grad.dtype), grad))  # the ReLU's mask (a constant)
+        g = _relu_mask_graph(grad, out)  # the ReLU's mask, on the pooled output
         g = MaxPool2dFn.backward_graph(pool, g)[0]
         conv.parents = ctx.parents[:3]
         return Conv2dFn.backward_graph(conv, g)[:3] + (None,) * 10
