@@ -15,7 +15,8 @@ from ..tensor import Tensor
 from .collate import default_collate
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
-from .worker import ExceptionWrapper, IterableStop, Reset, apply_transform, fetch, iterable_batch, worker_loop
+from .worker import (ExceptionWrapper, IterableStop, Reset, apply_transform, fetch, fetch_one, iterable_batch,
+                     worker_loop)
 
 
 # Array dtypes a Tensor keeps as they are (tensor.py's _as_data): such a batch array is wrapped, not converted.
@@ -23,27 +24,47 @@ _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), 
 
 
 def _to_tensor(batch):
-    if type(batch) is np.ndarray and batch.dtype in _KEPT_DTYPES:
-        return Tensor._wrap(batch, False)  # what Tensor(batch) makes, without its conversion checks
+    """A batch with its NumPy arrays and scalars of numbers made Tensors, through tuples, lists and dicts;
+    anything else (strings, Python numbers, Tensors, objects) is left as it is, as torch's default_convert
+    does, so a collate_fn's output keeps its structure."""
+    if type(batch) is np.ndarray:
+        if batch.dtype in _KEPT_DTYPES:
+            return Tensor._wrap(batch, False)  # what Tensor(batch) makes, without its conversion checks
+        return Tensor(batch) if batch.dtype.kind in "biuf" else batch
     if isinstance(batch, tuple):
-        return tuple(_to_tensor(b) for b in batch)
+        items = [_to_tensor(b) for b in batch]
+        return type(batch)(*items) if hasattr(batch, "_fields") else tuple(items)  # a namedtuple keeps its type
+    if isinstance(batch, list):
+        return [_to_tensor(b) for b in batch]
     if isinstance(batch, dict):
         return {k: _to_tensor(v) for k, v in batch.items()}
-    if isinstance(batch, Tensor):
-        return batch
-    return Tensor(batch)  # integer arrays become int64 (labels), float32/float64 stay as they are
+    if isinstance(batch, np.generic) and batch.dtype.kind in "biuf":
+        return Tensor(batch)
+    return batch
+
+
+def _index_batches(batch_sampler):
+    """A batch sampler's batches as the loader reads them: BatchSampler's own int64 arrays (no list of
+    ints made and read back per batch), or whatever a user's batch sampler yields."""
+    if isinstance(batch_sampler, BatchSampler) and type(batch_sampler).__iter__ is BatchSampler.__iter__:
+        return batch_sampler.index_arrays()
+    return iter(batch_sampler)
 
 
 class DataLoader:
     """Iterates over `dataset` in batches of Tensors (PyTorch's arguments).
 
     batch_size: samples per batch; drop_last drops a short last batch (else it is yielded as it is).
+        None turns automatic batching off (as torch): each sample comes on its own, its NumPy arrays made
+        Tensors, through collate_fn if one is given.
     shuffle: a new order every epoch, drawn from `generator` (an int seed, a firstepoch.Generator or a
         numpy.random.Generator, kept across epochs, so two loaders given the same seed give the same epochs);
         None draws from firstepoch.manual_seed's generator at the start of each epoch.
     sampler / batch_sampler: an explicit order (then leave shuffle off), or explicit index batches (then
         leave batch_size at 1, and shuffle, sampler and drop_last unset).
-    collate_fn: turns a list of samples into arrays; giving one turns off the fast path.
+    collate_fn: turns a list of samples into a batch; giving one turns off the fast path. What it returns
+        reaches the loop as it made it, but for its NumPy arrays of numbers (through tuples, lists and
+        dicts), which become Tensors (torch's collate functions make Tensors themselves).
     transform: applied to each batch's first array (the inputs) before it becomes a Tensor, e.g. an
         augmentation from firstepoch.data.transforms (in the worker, with num_workers > 0).
     An IterableDataset is iterated in order and batched as it yields (no sampler, no shuffle, as torch).
@@ -110,6 +131,16 @@ class DataLoader:
                 raise ValueError("DataLoader: batch_sampler is exclusive with batch_size, shuffle, sampler "
                                  "and drop_last")
             self.batch_size = None
+        elif batch_size is None:  # no automatic batching: each sample on its own, as torch
+            if drop_last:
+                raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with "
+                                 "drop_last")
+            if sampler is not None and shuffle:
+                raise ValueError("DataLoader: give either sampler or shuffle=True, not both")
+            if sampler is None:
+                sampler = (RandomSampler(dataset, generator=self._generator) if shuffle
+                           else SequentialSampler(dataset))
+            self.batch_size = None
         else:
             if sampler is not None and shuffle:
                 raise ValueError("DataLoader: give either sampler or shuffle=True, not both")
@@ -142,6 +173,8 @@ class DataLoader:
             if self.batch_size is None:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is None:
+            return len(self.sampler)
         return len(self.batch_sampler)
 
     def _base_seed(self):
@@ -175,8 +208,12 @@ class DataLoader:
                 except StopIteration:
                     return
                 yield _to_tensor(batch)
+        if self.batch_sampler is None:
+            for i in self.sampler:
+                yield _to_tensor(fetch_one(self.dataset, i, self.collate_fn, self.transform))
+            return
         fast = self.collate_fn is None and hasattr(self.dataset, "batch")
-        for idx in self.batch_sampler:
+        for idx in _index_batches(self.batch_sampler):
             yield _to_tensor(fetch(self.dataset, idx, collate, self.transform, fast))
 
 
@@ -220,8 +257,9 @@ class _WorkerIter:
         self._timeout = loader.timeout
         self._prefetch = max(1, loader.prefetch_factor * n)
         self._iterable = loader._iterable
-        collate = loader.collate_fn or default_collate
-        fast = loader.collate_fn is None and hasattr(loader.dataset, "batch")
+        single = not loader._iterable and loader.batch_sampler is None  # batch_size=None
+        collate = loader.collate_fn if single else (loader.collate_fn or default_collate)
+        fast = not single and loader.collate_fn is None and hasattr(loader.dataset, "batch")
         base_seed = loader._base_seed()
         self._result_queue = ctx.Queue()
         self._done = ctx.Event()
@@ -233,7 +271,7 @@ class _WorkerIter:
             w = ctx.Process(target=worker_loop, daemon=True,
                             args=(loader.dataset, iq, self._result_queue, self._done, collate, loader.transform,
                                   fast, self._iterable, loader.batch_size, loader.drop_last, base_seed + wid,
-                                  loader.worker_init_fn, wid, n, os.getpid()))
+                                  loader.worker_init_fn, wid, n, os.getpid(), single))
             w.start()
             self._index_queues.append(iq)
             self._workers.append(w)
@@ -260,7 +298,13 @@ class _WorkerIter:
             idx, _ = self._get()
             self._reorder[idx] = None
         self._reorder = {}
-        self._batches = None if self._iterable else iter(self._loader.batch_sampler)
+        loader = self._loader
+        if self._iterable:
+            self._batches = None
+        elif loader.batch_sampler is None:  # batch_size=None: single indices, fetched one by one (fetch_one)
+            self._batches = iter(loader.sampler)
+        else:
+            self._batches = _index_batches(loader.batch_sampler)
         self._active = [True] * self._n
         self._cycle = itertools.cycle(range(self._n))
         if not first:

@@ -43,6 +43,11 @@ class TensorDataset(Dataset):
                 raise ValueError(f"TensorDataset: array {k} has {len(a)} rows (shape {a.shape}), "
                                  f"array 0 has {n} (shape {self.arrays[0].shape})")
 
+    @property
+    def tensors(self):
+        """The arrays as Tensors (sharing their memory where the dtype is one a Tensor keeps), as torch's."""
+        return tuple(Tensor(a) for a in self.arrays)
+
     def __len__(self):
         return len(self.arrays[0])
 
@@ -131,6 +136,9 @@ class IterableDataset(Dataset):
 
     def __iter__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self):  # a stream need not have a length: len() raises TypeError, as for torch's (so list() works)
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
 
     def __getitem__(self, i):
         raise NotImplementedError(f"{type(self).__name__} is an IterableDataset: iterate it, do not index it")

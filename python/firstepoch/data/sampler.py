@@ -6,7 +6,11 @@ from ..random import as_generator
 
 
 class Sampler:
-    """Subclass and define indices() -> the int64 index array of one epoch, and __len__."""
+    """Subclass and define indices() -> the int64 index array of one epoch, and __len__; or, as in torch,
+    __iter__ (yielding the indices) and __len__."""
+
+    def __init__(self, data_source=None):  # torch's signature: subclasses call super().__init__(data_source)
+        pass
 
     def indices(self):
         raise NotImplementedError(f"{type(self).__name__} must define indices()")
@@ -29,18 +33,19 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A new permutation every epoch (or num_samples draws with replacement), from `generator`: an int seed
-    or a numpy.random.Generator, kept across epochs; None draws from firstepoch.manual_seed's generator at
-    the start of each epoch, so manual_seed(s) before a run makes its order repeatable."""
+    """A new permutation every epoch, from `generator`: an int seed or a numpy.random.Generator, kept across
+    epochs; None draws from firstepoch.manual_seed's generator at the start of each epoch, so manual_seed(s)
+    before a run makes its order repeatable. num_samples: that many indices instead of len(data_source):
+    with replacement, independent draws; without, as torch, whole permutations and then the start of one
+    more (so no index repeats within a stretch of len(data_source))."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
         self.replacement = bool(replacement)
-        if num_samples is not None and not self.replacement:
-            raise ValueError("RandomSampler: num_samples needs replacement=True (a permutation has len(data) items)")
-        if num_samples is not None and (not isinstance(num_samples, int) or num_samples <= 0):
-            raise ValueError(f"RandomSampler: num_samples must be a positive int, got {num_samples!r}")
-        self.num_samples = num_samples
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer))
+                                        or num_samples <= 0):
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        self.num_samples = None if num_samples is None else int(num_samples)
         self._fixed = None if generator is None else as_generator(generator, "RandomSampler")
 
     def __len__(self):
@@ -53,7 +58,19 @@ class RandomSampler(Sampler):
             if n == 0:
                 raise ValueError("RandomSampler: cannot draw with replacement from an empty dataset")
             return g.integers(0, n, size=len(self), dtype=np.int64)
-        return g.permutation(n).astype(np.int64, copy=False)
+        if self.num_samples is None:
+            return g.permutation(n).astype(np.int64, copy=False)
+        if n == 0:
+            raise ValueError(f"RandomSampler: cannot draw num_samples={self.num_samples} from an empty dataset")
+        k = self.num_samples
+        parts = [g.permutation(n) for _ in range(k // n)] + [g.permutation(n)[:k % n]]
+        return np.concatenate(parts).astype(np.int64, copy=False)
+
+
+def _has_indices(sampler):
+    """Whether a sampler gives its epoch as one array (a torch-style Sampler subclass only iterates)."""
+    fn = getattr(type(sampler), "indices", None)
+    return fn is not None and fn is not Sampler.indices
 
 
 def _sample_count(data_source):
@@ -94,8 +111,9 @@ class SeededShuffle(Sampler):
 
 
 class BatchSampler(Sampler):
-    """Cuts a sampler's epoch into batches of index arrays; drop_last drops a short last batch. The sampler
-    may also be any iterable of indices, an index array included (as in PyTorch)."""
+    """Cuts a sampler's epoch into batches, lists of ints as torch's; drop_last drops a short last batch.
+    The sampler may also be any iterable of indices, an index array included (as in PyTorch). The
+    DataLoader reads the batches as int64 arrays (index_arrays()), one slice of the epoch's order each."""
 
     def __init__(self, sampler, batch_size, drop_last=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
@@ -109,7 +127,12 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        if hasattr(self.sampler, "indices"):
+        for batch in self.index_arrays():
+            yield batch.tolist()
+
+    def index_arrays(self):
+        """The batches as int64 arrays (views of one array holding the epoch's order)."""
+        if _has_indices(self.sampler):
             order = self.sampler.indices()
         elif isinstance(self.sampler, np.ndarray):
             if self.sampler.ndim != 1 or self.sampler.dtype.kind not in "iu":

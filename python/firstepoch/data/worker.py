@@ -78,6 +78,15 @@ def fetch(dataset, indices, collate_fn, transform, fast):
     return apply_transform(batch, transform)
 
 
+def fetch_one(dataset, index, collate_fn, transform):
+    """One sample, for DataLoader(batch_size=None): dataset[index], through collate_fn if one was given
+    (torch's rule without automatic batching), then the transform."""
+    sample = dataset[index]
+    if collate_fn is not None:
+        sample = collate_fn(sample)
+    return apply_transform(sample, transform)
+
+
 def apply_transform(batch, transform):
     if transform is None:
         return batch
@@ -101,7 +110,7 @@ def iterable_batch(it, batch_size, drop_last, collate_fn, transform):
 
 
 def worker_loop(dataset, index_queue, result_queue, done_event, collate_fn, transform, fast, iterable,
-                batch_size, drop_last, seed, init_fn, worker_id, num_workers, parent_pid):
+                batch_size, drop_last, seed, init_fn, worker_id, num_workers, parent_pid, single=False):
     """The body of worker `worker_id`: seeds as torch (firstepoch.manual_seed and random.seed with
     base_seed + worker_id), calls init_fn(worker_id), then answers (task, indices) with (task, batch) until
     it gets None, the parent dies or SIGINT arrives."""
@@ -144,6 +153,8 @@ def worker_loop(dataset, index_queue, result_queue, done_event, collate_fn, tran
                     if exhausted:
                         raise StopIteration
                     batch = iterable_batch(it, batch_size, drop_last, collate_fn, transform)
+                elif single:  # batch_size=None: one sample per task
+                    batch = fetch_one(dataset, indices, collate_fn, transform)
                 else:
                     batch = fetch(dataset, indices, collate_fn, transform, fast)
             except StopIteration:
