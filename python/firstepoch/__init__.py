@@ -52,7 +52,8 @@ except ImportError as _e:
 from ._C import get_num_threads, set_num_threads
 from . import autograd
 from . import data, datasets, models, nn, optim
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                       set_grad_enabled)
 from .random import manual_seed
 from . import distributed, io, viz
 from .io import load, save
@@ -103,6 +104,7 @@ if _sigint is not None:  # the import is done: Ctrl-C is KeyboardInterrupt again
 __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Tensor", "tensor", "from_numpy",
            "zeros", "ones", "full", "rand", "randn", "arange", "zeros_like", "ones_like", "rand_like",
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
+           "inference_mode", "is_inference_mode_enabled",
            "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
            "float64", "int64", "io", "viz", "distributed", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface

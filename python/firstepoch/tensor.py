@@ -224,9 +224,19 @@ class Tensor(TensorBase):
         """The same values cut from the graph; shares memory and the version counter (as torch)."""
         return share_version(self, Tensor._wrap(self._data, False), always=True)
 
+    def detach_(self):
+        """Cuts this tensor from the graph in place: it becomes a leaf that does not require grad (torch)."""
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
     def requires_grad_(self, flag=True):
         if flag and self._data.dtype not in _FLOATS:
             raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
+        if not flag and self._ctx is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
         self.requires_grad = bool(flag)
         return self
 

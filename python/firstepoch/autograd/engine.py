@@ -162,7 +162,7 @@ def register_hook(tensor, hook):
     if not callable(hook):
         raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
     if not tensor.requires_grad:
-        raise ValueError("register_hook: this tensor does not require grad, so backward never computes its "
+        raise RuntimeError("register_hook: this tensor does not require grad, so backward never computes its "
                          "gradient (create it with requires_grad=True or from one that does)")
     with _hooks_lock:
         entry = _entry(tensor)
@@ -182,7 +182,7 @@ def register_hook(tensor, hook):
 def retain_grad(tensor):
     """Keeps the gradient of a non-leaf tensor in its .grad after backward (leaves always keep theirs)."""
     if not tensor.requires_grad:
-        raise ValueError("retain_grad: this tensor does not require grad, so it has no gradient to keep")
+        raise RuntimeError("retain_grad: this tensor does not require grad, so it has no gradient to keep")
     if tensor._ctx is not None:
         with _hooks_lock:
             _entry(tensor)[2] = True
@@ -259,6 +259,29 @@ def _walk(root):
                 if needs[i] and id(parents[i]) not in expanded:
                     push((parents[i], False))
     return order, stale
+
+
+def backward_many(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """As torch.autograd.backward: the gradients of several tensors (each weighted by its entry of
+    grad_tensors; None implies ones for a single-element tensor) added into the leaves' .grad in one walk."""
+    roots = _as_tensor_list(tensors, "backward", "tensors")
+    if not roots:
+        raise RuntimeError("backward: tensors must be a Tensor or a non-empty sequence of Tensors")
+    if grad_tensors is None:
+        grads = [None] * len(roots)
+    elif isinstance(grad_tensors, _function.TensorBase):
+        grads = [grad_tensors]
+    else:
+        grads = list(grad_tensors)
+    if len(grads) != len(roots):
+        raise RuntimeError(f"backward: grad_tensors has {len(grads)} entries for {len(roots)} tensors")
+    if inputs is not None:
+        inputs = _as_tensor_list(inputs, "backward", "inputs")
+        if not inputs:
+            raise RuntimeError("backward: inputs must be None or a non-empty sequence of Tensors")
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(roots, grads, retain_graph, create_graph, inputs, allow_unused=True, accumulate=True)
 
 
 def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=None):

@@ -63,6 +63,11 @@ class Context:
 class Function:
     """Subclass with ``forward(ctx, *args)`` and ``backward(ctx, grad)``; call with ``.apply(...)``.
 
+    Two contracts, by ``tensor_io``. A Function written outside firstepoch (a user's, a ported PyTorch
+    script's) gets PyTorch's: ``tensor_io = True``, forward and backward see Tensors, as in
+    torch.autograd.Function (see _apply_tensor_io below). firstepoch's own ops, and any subclass that
+    sets ``tensor_io = False``, work on arrays, as follows.
+
     forward receives NumPy arrays in place of Tensors (other arguments as given) and returns an array.
     backward receives the gradient of the output and returns one gradient (or None) per positional
     argument of forward, each with its input's shape and dtype. gradcheck_cases(rng) returns
@@ -84,10 +89,18 @@ class Function:
     # What the profiler reports: the C++ kernel family the op calls ("numpy" for NumPy-only ops).
     kernel = "numpy"
 
+    # True: PyTorch's contract (Tensors in forward and backward). A direct subclass defined outside the
+    # firstepoch package gets True unless it sets the attribute; subclasses of an op inherit the op's.
+    tensor_io = False
+
     def __init_subclass__(cls, register=True, **kwargs):
         # register=False: a base that shares code between ops and is no op itself
         super().__init_subclass__(**kwargs)
-        if register:
+        if "tensor_io" not in cls.__dict__ and Function in cls.__bases__:
+            cls.tensor_io = not (cls.__module__ == "firstepoch" or cls.__module__.startswith("firstepoch."))
+        if cls.tensor_io:
+            cls._nodes = {}  # the engine's node classes, per (output, number of outputs)
+        elif register:
             REGISTRY.append(cls)
 
     @staticmethod
@@ -111,6 +124,8 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         # The hot path of every op: a few microseconds matter on small layers, so no helper calls.
+        if cls.tensor_io:
+            return _apply_tensor_io(cls, args, kwargs)
         ctx = Context()
         raw = []
         needs = []
@@ -155,6 +170,174 @@ class Function:
             result.requires_grad = False
             result._ctx = None
         return result
+
+
+# ---- PyTorch's contract: a torch.autograd.Function written on Tensors ------------------------------
+# forward(ctx, *args) runs with grad recording off and sees the Tensors as given; it returns a Tensor (or
+# an array or number, made one) or a tuple of them. backward(ctx, *grads) gets one gradient Tensor per
+# output and returns one gradient (a Tensor, an array or None) per positional input. ctx is a
+# FunctionCtx: save_for_backward / saved_tensors, needs_input_grad, mark_non_differentiable,
+# set_materialize_grads and any attribute forward sets. Each differentiable output becomes a node of the
+# graph whose backward calls the user's with that output's gradient and zeros for the others (a
+# backward is linear in the output gradients, so the nodes' sums are the one call's); with one output
+# that is the one call. Under create_graph=True the user's backward runs recorded (double backward
+# through it works when it is written with Tensor ops). Not supported: ctx.mark_dirty (in-place custom
+# Functions raise NotImplementedError), and the engine's node is a class (grad_fn), not an object with
+# next_functions.
+
+class FunctionCtx:
+    """The ctx of a Function written on Tensors (torch.autograd.function.FunctionCtx)."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self.materialize_grads = True
+        self._saved = ()
+        self._non_differentiable = set()
+
+    def save_for_backward(self, *tensors):
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, TensorBase):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is not a Tensor "
+                                f"or None ({type(t).__name__})")
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise RuntimeError("Trying to backward through the graph a second time (or directly access saved "
+                               "tensors after they have already been freed); pass retain_graph=True to the "
+                               "first backward if you need to call it twice.")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors):
+        raise NotImplementedError("mark_dirty: a custom Function that changes its inputs in place is not supported; "
+                                  "return a new Tensor instead")
+
+
+def _tensor_of(value, who):
+    """value (a Tensor, array or number) as a Tensor that records nothing."""
+    if isinstance(value, TensorBase):
+        return value
+    if isinstance(value, (_ndarray, np.generic, int, float, bool)):
+        return _result_class(np.asarray(value))
+    raise TypeError(f"{who} returned a {type(value).__name__}; expected a Tensor")
+
+
+def _apply_tensor_io(cls, args, kwargs):
+    needs = tuple(isinstance(a, TensorBase) and a.requires_grad for a in args)
+    ctx = FunctionCtx(needs)
+    with no_grad():
+        out = cls.forward(ctx, *args, **kwargs)
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    record = any(needs) and _thread.modes.grad_enabled
+    metas = [(o._data.shape, o._data.dtype) if isinstance(o, TensorBase) else None for o in outs]
+    results = []
+    for i, o in enumerate(outs):
+        if o is None or not isinstance(o, (TensorBase, _ndarray, np.generic)):
+            results.append(o)  # a non-Tensor output (a number, a string) is passed through, as torch
+            continue
+        t = _tensor_of(o, f"{cls.__name__}.forward")
+        r = _new_tensor(_result_class)
+        r._data = t._data
+        r._grad = None
+        r._version = 0
+        r.requires_grad = False
+        r._ctx = None
+        if (record and t._data.dtype.kind == "f" and id(o) not in ctx._non_differentiable):
+            node = Context()
+            node.fn = _node_class(cls, i, len(outs))
+            node.needs_input_grad = list(needs)
+            node.parents = args
+            node.changes = _changes[0]
+            if any(isinstance(a, TensorBase) and a._version for a in args):
+                node.versions = tuple(version(a) if isinstance(a, TensorBase) else 0 for a in args)
+            node.saved_tensors = ()  # set to None by the engine once this node has run (a second pass raises)
+            node.user_ctx = ctx
+            node.output_metas = metas
+            r.requires_grad = True
+            r._ctx = node
+        results.append(r)
+    return results[0] if single else tuple(results)
+
+
+def _node_class(cls, index, count):
+    """The engine's Function for output `index` of `count` of the user's Function cls (made once)."""
+    key = (index, count)
+    node = cls._nodes.get(key)
+    if node is None:
+        name = f"{cls.__name__}Backward" if count == 1 else f"{cls.__name__}Backward{index}"
+        node = type(name, (_TensorIONode,), {"user": cls, "index": index, "count": count, "tensor_io": False},
+                    register=False)
+        cls._nodes[key] = node
+    return node
+
+
+class _TensorIONode(Function, register=False):
+    """Calls a Tensor-level Function's backward for the engine (arrays in and out, or Tensors under
+    create_graph)."""
+
+    user = None
+    index = 0
+    count = 1
+
+    @classmethod
+    def _user_grads(cls, ctx, grad_tensor):
+        uctx = ctx.user_ctx
+        grads = []
+        for j, meta in enumerate(ctx.output_metas):
+            if j == cls.index:
+                grads.append(grad_tensor)
+            elif meta is not None and uctx.materialize_grads:
+                grads.append(_result_class(np.zeros(meta[0], meta[1])))
+            else:
+                grads.append(None)
+        result = cls.user.backward(uctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        n = len(ctx.needs_input_grad)
+        if len(result) < n or any(g is not None for g in result[n:]):
+            raise RuntimeError(f"function {cls.user.__name__}Backward returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
+        return result[:n]
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        with no_grad():
+            result = cls._user_grads(ctx, _result_class._wrap(grad, False))
+        out = []
+        for j, g in enumerate(result):
+            if g is None or not ctx.needs_input_grad[j]:
+                out.append(None)
+                continue
+            arr = _tensor_of(g, f"{cls.user.__name__}.backward")._data
+            want = ctx.parents[j]._data.dtype
+            out.append(arr if arr.dtype == want else arr.astype(want))  # torch casts a gradient to its input's dtype
+        return tuple(out)
+
+    @classmethod
+    def backward_graph(cls, ctx, grad):
+        with enable_grad():
+            result = cls._user_grads(ctx, grad)
+        return tuple(None if g is None else _tensor_of(g, f"{cls.user.__name__}.backward") for g in result)
+
+
+def once_differentiable(fn):
+    """As torch.autograd.function.once_differentiable: backward runs with recording off, so its result
+    carries no graph (a double backward through it finds no derivative)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+    return wrapper
 
 
 # ---- version counters (torch's rule for in-place changes) -------------------------------------------

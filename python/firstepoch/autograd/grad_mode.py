@@ -11,10 +11,11 @@ class _Modes:
     """One thread's autograd modes. A new thread starts with PyTorch's defaults: grad on, anomaly
     detection off, no profile; a mode set in one thread never changes another's."""
 
-    __slots__ = ("grad_enabled", "anomaly_enabled", "profiler")
+    __slots__ = ("grad_enabled", "anomaly_enabled", "profiler", "inference")
 
     def __init__(self):
         self.grad_enabled = True
+        self.inference = False  # inside inference_mode() (which also turns grad_enabled off)
         self.anomaly_enabled = False  # set by autograd.anomaly (detect_anomaly)
         self.profiler = None  # the firstepoch.profile() active in this thread, which times each op
 
@@ -82,15 +83,48 @@ class _GradMode(_ModeGuard):
         return old
 
 
-def no_grad():
+def no_grad(orig_func=None):
     """``with firstepoch.no_grad():`` — ops inside record nothing (inference, optimizer updates).
-    Per thread, as in PyTorch: other threads keep recording."""
-    return _GradMode(False)
+    Per thread, as in PyTorch: other threads keep recording. Also a decorator, with or without the
+    parentheses (``@no_grad`` / ``@no_grad()``), as torch's."""
+    guard = _GradMode(False)
+    return guard if orig_func is None else guard(orig_func)
 
 
-def enable_grad():
-    """Turns recording back on inside a no_grad block (this thread only)."""
-    return _GradMode(True)
+def enable_grad(orig_func=None):
+    """Turns recording back on inside a no_grad block (this thread only); a decorator too."""
+    guard = _GradMode(True)
+    return guard if orig_func is None else guard(orig_func)
+
+
+class _InferenceMode(_ModeGuard):
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = bool(mode)
+
+    def _swap(self, value):
+        m = _thread.modes
+        old = (m.grad_enabled, m.inference)
+        if isinstance(value, tuple):  # restoring what __enter__ found
+            m.grad_enabled, m.inference = value
+        elif value:
+            m.grad_enabled, m.inference = False, True
+        return old
+
+
+def inference_mode(mode=True):
+    """As torch.inference_mode: ``with inference_mode():`` (or as a decorator, with or without the
+    parentheses) ops record nothing, as under no_grad; inference_mode(False) changes nothing. Deliberate
+    difference: tensors made inside are ordinary tensors (torch's "inference tensors" refuse to join a
+    graph later; these may)."""
+    if callable(mode):  # @inference_mode without parentheses
+        return _InferenceMode(True)(mode)
+    return _InferenceMode(mode)
+
+
+def is_inference_mode_enabled():
+    """Whether the calling thread is inside inference_mode()."""
+    return _thread.modes.inference
 
 
 class set_grad_enabled(_GradMode):
