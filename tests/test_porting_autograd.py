@@ -328,3 +328,29 @@ def test_matches_torch_where_installed():
                                torch.autograd.functional.hessian(f, torch.tensor(xs)).numpy())
     np.testing.assert_allclose(AF.jacobian(lambda t: t.tanh() * t[1], fe.tensor(xs)).numpy(),
                                torch.autograd.functional.jacobian(lambda t: t.tanh() * t[1], torch.tensor(xs)).numpy())
+
+
+def test_tensor_repr_as_torch():
+    # torch 2.13's strings: the default dtypes (float32, int64, bool) are not printed; 4 decimals,
+    # whole-number floats with a point, scientific notation past 1000x, one width per element
+    assert repr(fe.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(fe.tensor([1.5, 2.25])) == "tensor([1.5000, 2.2500])"
+    assert repr(fe.tensor([-0.5, 2.0])) == "tensor([-0.5000,  2.0000])"
+    assert repr(fe.tensor([1e-5, 2.0])) == "tensor([1.0000e-05, 2.0000e+00])"
+    assert repr(fe.tensor([float("nan"), 1.0, float("inf")])) == "tensor([nan, 1., inf])"
+    assert repr(fe.tensor([[1, 10], [100, -5]])) == "tensor([[  1,  10],\n        [100,  -5]])"
+    assert repr(fe.tensor(3.5)) == "tensor(3.5000)" and repr(fe.tensor(3)) == "tensor(3)"
+    assert repr(fe.tensor([True, False])) == "tensor([ True, False])"
+    assert repr(fe.zeros(0, 3)) == "tensor([], size=(0, 3))" and repr(fe.zeros(0)) == "tensor([])"
+    assert repr(fe.tensor([1.0, 2.0], dtype=fe.float64)) == "tensor([1., 2.], dtype=float64)"
+    x = fe.ones(2, requires_grad=True)
+    assert repr(x) == "tensor([1., 1.], requires_grad=True)"
+    assert repr(x * 2) == "tensor([2., 2.], grad_fn=<MulFn>)"
+    assert repr(fe.nn.Parameter(fe.ones(2))) == "Parameter containing:\ntensor([1., 1.], requires_grad=True)"
+    assert repr(fe.arange(2000.0)) == ("tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
+                                       "        1.9990e+03])")
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for a in (rng.standard_normal((3, 4)).astype(np.float32), np.arange(30.0, dtype=np.float32).reshape(5, 6) / 7,
+              np.arange(1200).reshape(40, 30), rng.integers(-5, 5, (2, 3, 2))):
+        assert repr(fe.tensor(a)) == repr(torch.tensor(a))

@@ -264,11 +264,8 @@ class Tensor(TensorBase):
         return _engine.retains_grad(self)
 
     def __repr__(self):
-        extra = ", requires_grad=True" if self.requires_grad else ""
-        if self._ctx is not None:
-            extra = f", grad_fn={self._ctx.fn.__name__}"
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
-        return f"tensor({body}, dtype={self._data.dtype}{extra})"
+        from ._tensor_str import tensor_repr  # torch's layout (see that module)
+        return tensor_repr(self._data, None if self._ctx is None else self._ctx.fn.__name__, self.requires_grad)
 
     def float(self):
         return self.to(np.float32)

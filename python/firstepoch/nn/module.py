@@ -24,6 +24,9 @@ class Parameter(Tensor):
         if self._data.dtype.kind != "f":
             raise TypeError(f"Parameter: data must be floating, got {self._data.dtype}")
 
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What load_state_dict returns (as torch): the keys the model has and the state dict lacks, and the
