@@ -5,8 +5,17 @@ ChainedScheduler composes them), and a schedule stepped to an explicit epoch (Se
 milestone) uses its closed form (_get_closed_form_lr) where it has one."""
 import math
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
+
+# torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, word for word
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
+    "None, the closed form is used instead of the new chainable form, where available. Please open an issue if "
+    "you are unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
+)
 
 
 class LRScheduler:
@@ -16,8 +25,15 @@ class LRScheduler:
         if not hasattr(optimizer, "param_groups"):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
-        for g in optimizer.param_groups:
-            g.setdefault("initial_lr", g["lr"])
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        else:  # resuming: the groups must hold the lrs the schedule started from (torch's KeyError)
+            for i, g in enumerate(optimizer.param_groups):
+                if "initial_lr" not in g:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                                   "scheduler with last_epoch >= 0 (load the optimizer's state dict first, or "
+                                   "leave last_epoch at -1 for a fresh run)")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -33,9 +49,13 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
-    def step(self):
+    def step(self, epoch=None):
+        """One step; step(epoch) jumps to that epoch (the closed form where the schedule has one) with
+        torch's deprecation warning."""
         self._step_count = getattr(self, "_step_count", 0) + 1
-        self._update_lr(None)
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
         """One step (epoch None) or a jump to `epoch` (the closed form where the schedule has one)."""
@@ -125,7 +145,7 @@ class OneCycleLR(LRScheduler):
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps = total_steps
-        self._anneal = self._cos if anneal_strategy == "cos" else self._linear
+        self._anneal_func_type = anneal_strategy  # a name, not a function: the state dict pickles (torch's)
         up = float(pct_start * total_steps) - 1
         if three_phase:
             self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
@@ -166,6 +186,9 @@ class OneCycleLR(LRScheduler):
     @staticmethod
     def _linear(start, end, frac):
         return (end - start) * frac + start
+
+    def _anneal(self, start, end, frac):
+        return (self._cos if self._anneal_func_type == "cos" else self._linear)(start, end, frac)
 
     def get_lr(self):
         t = self.last_epoch
@@ -392,6 +415,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         current = float(metrics)
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best = current
