@@ -387,7 +387,7 @@ def test_init_fills_and_errors():
         nn.init.xavier_uniform_(nn.Parameter(np.zeros(3)))
     with pytest.raises(ValueError, match="mode must be"):
         nn.init.kaiming_normal_(w, mode="fan")
-    with pytest.raises(ValueError, match="unknown nonlinearity"):
+    with pytest.raises(ValueError, match="Unsupported nonlinearity swish"):
         nn.init.calculate_gain("swish")
 
 
