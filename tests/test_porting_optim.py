@@ -279,3 +279,19 @@ def test_parameters_to_vector_and_back():
     np.testing.assert_array_equal(b.detach().numpy(), [5])
     with pytest.raises(TypeError):
         nn.utils.vector_to_parameters([1.0, 2.0], [a])
+
+
+def test_optimizer_state_is_keyed_by_the_parameter():
+    """torch: optimizer.state is a defaultdict(dict) keyed by the parameter (opt.state[p]["exp_avg"]);
+    firstepoch keyed it by id(p), so opt.state[p] was a KeyError."""
+    p, q = nn.Parameter(fe.tensor(W0.copy())), nn.Parameter(fe.zeros(2))
+    opt = optim.Adam([p, q], lr=0.1)
+    p.grad = fe.tensor(GRADS[0].copy())
+    opt.step()
+    assert opt.state[p]["step"] == 1
+    np.testing.assert_allclose(opt.state[p]["exp_avg"], 0.1 * GRADS[0])
+    assert opt.state[q] == {}  # no step yet: an empty dict, as torch's defaultdict
+    opt2 = optim.Adam([nn.Parameter(fe.tensor(W0.copy())), nn.Parameter(fe.zeros(2))], lr=0.1)
+    opt2.load_state_dict(opt.state_dict())
+    p2 = opt2.param_groups[0]["params"][0]
+    np.testing.assert_array_equal(opt2.state[p2]["exp_avg_sq"], opt.state[p]["exp_avg_sq"])

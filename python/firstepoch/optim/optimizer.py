@@ -12,6 +12,7 @@ foreach, fused, capturable and differentiable are not taken, and the state's ste
 """
 import math
 import numbers
+from collections import defaultdict
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}: a parameter of shape {p._data.shape} appears more "
                                      "than once (in one group or in two)")
                 seen.add(id(p))
-        self.state = {}  # id(param) -> dict of arrays
+        self.state = defaultdict(dict)  # param -> dict of arrays and numbers, as torch's (Tensors hash by identity)
 
     def _validate(self, g):
         """PyTorch's range checks on the hyperparameters every optimizer shares."""
@@ -135,9 +136,7 @@ class Optimizer:
                 grad = grad._data
                 w = self._checked(p, grad)
                 grad = self._ascent(grad, g)
-                st = state.get(id(p))
-                if st is None:
-                    st = state[id(p)] = {}
+                st = state[p]
                 update(w, grad, st, g)
                 bump_version(p)  # changed in place: a graph that saved p before this step refuses to backward
 
@@ -163,8 +162,8 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 ids.append(index[id(p)])
             groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
-        state = {index[pid]: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
-                 for pid, st in self.state.items() if pid in index}
+        state = {index[id(p)]: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+                 for p, st in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
     def check_state_dict(self, sd):
@@ -206,15 +205,15 @@ class Optimizer:
                 if isinstance(v, np.ndarray) and v.dtype != p._data.dtype:
                     raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is {v.dtype}, the "
                                      f"parameter is {p._data.dtype}")
-            state[id(p)] = st
+            state[p] = st
         return state, settings
 
     def load_state_dict(self, sd):
         """Loads a state_dict(); everything is checked first (check_state_dict), so a refused one changes
         nothing."""
         state, settings = self.check_state_dict(sd)
-        self.state = {pid: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
-                      for pid, st in state.items()}
+        self.state = defaultdict(dict, {p: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+                                               for k, v in st.items()} for p, st in state.items()})
         for saved, g in zip(settings, self.param_groups):
             g.update(saved)
 
@@ -270,7 +269,7 @@ class SGD(Optimizer):
             first = []
             fresh = []  # the momentum buffers made here: kept only if the kernel takes the step
             for p, w in zip(params, ws):
-                buf = state.get(id(p), {}).get("momentum_buffer") if m != 0 else None
+                buf = state[p].get("momentum_buffer") if m != 0 else None
                 first.append(m != 0 and buf is None)
                 if first[-1]:
                     buf = np.empty_like(w)
@@ -280,10 +279,8 @@ class SGD(Optimizer):
             _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
             for p in params:
                 bump_version(p)
-            for p in params:
-                state.setdefault(id(p), {})
             for p, buf in fresh:
-                state[id(p)]["momentum_buffer"] = buf
+                state[p]["momentum_buffer"] = buf
 
     def _update(self, w, grad, state, g):
         m = g["momentum"]
