@@ -295,3 +295,27 @@ def test_optimizer_state_is_keyed_by_the_parameter():
     opt2.load_state_dict(opt.state_dict())
     p2 = opt2.param_groups[0]["params"][0]
     np.testing.assert_array_equal(opt2.state[p2]["exp_avg_sq"], opt.state[p]["exp_avg_sq"])
+
+
+def test_named_parameters_and_group_keys_as_torch():
+    """torch 2.13 takes (name, tensor) pairs (model.named_parameters()) and keeps the names in the
+    group's 'param_names' (and its state dict); a group's own keys (a 'name', timm's 'lr_scale') are
+    kept; a non-leaf tensor is a ValueError. firstepoch raised TypeError / ValueError / accepted."""
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    assert opt.param_groups[0]["params"][0] is model.weight
+    assert opt.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+    opt.add_param_group({"params": [("extra", nn.Parameter(fe.zeros(2)))], "name": "extra group"})
+    assert opt.param_groups[1]["param_names"] == ["extra"] and opt.param_groups[1]["name"] == "extra group"
+    with pytest.raises(ValueError, match="with/without names"):
+        optim.SGD([("a", nn.Parameter(fe.zeros(1))), nn.Parameter(fe.zeros(1))], lr=0.1)
+    leaf = nn.Parameter(fe.zeros(2))
+    with pytest.raises(ValueError, match="non-leaf"):
+        optim.SGD([leaf * 2], lr=0.1)
+    model.weight.grad = fe.ones(2, 3)
+    model.bias.grad = fe.ones(2)
+    opt.step()
+    opt2 = optim.SGD(nn.Linear(3, 2).named_parameters(), lr=0.1)
+    opt2.add_param_group({"params": [("extra", nn.Parameter(fe.zeros(2)))], "name": "extra group"})
+    opt2.load_state_dict(opt.state_dict())

@@ -37,24 +37,9 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.param_groups = []
-        for g in groups:
-            g = dict(g)
-            g["params"] = list(g["params"])
-            for k, v in self.defaults.items():
-                g.setdefault(k, v)
-            unknown = set(g) - set(self.defaults) - {"params", "initial_lr"}
-            if unknown:
-                raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
-            self.param_groups.append(g)
-        seen = set()
-        for g in self.param_groups:
-            self._validate(g)
-            for p in g["params"]:
-                if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: a parameter of shape {p._data.shape} appears more "
-                                     "than once (in one group or in two)")
-                seen.add(id(p))
         self.state = defaultdict(dict)  # param -> dict of arrays and numbers, as torch's (Tensors hash by identity)
+        for g in groups:
+            self.add_param_group(g)
 
     def _validate(self, g):
         """PyTorch's range checks on the hyperparameters every optimizer shares."""
@@ -73,8 +58,11 @@ class Optimizer:
 
     def add_param_group(self, param_group):
         """Adds a group (a dict with 'params'; its settings default to this optimizer's), as PyTorch: the
-        dict itself is completed and appended. A parameter already in a group, or twice in this one,
-        is a ValueError (PyTorch only warns for the latter); a set of parameters is a TypeError."""
+        dict itself is completed and appended; params may be (name, tensor) pairs (named_parameters()),
+        whose names go to the group's 'param_names'; keys no optimizer reads are kept. A non-leaf tensor
+        is a ValueError, a set of parameters a TypeError, a parameter already in a group a ValueError.
+        Deliberate differences (README): a parameter twice in this group is a ValueError (PyTorch warns,
+        then updates it twice a step), and parameters must be floating-point (TypeError)."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
@@ -85,16 +73,22 @@ class Optimizer:
             raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
                             "of tensors in sets will change between runs. Please use a list instead.")
         params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
         g = {**param_group, "params": params}
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            g["param_names"] = names
         for k, v in self.defaults.items():
             g.setdefault(k, v)
-        unknown = set(g) - set(self.defaults) - {"params", "initial_lr"}
-        if unknown:
-            raise ValueError(f"{name}: unknown options {sorted(unknown)} in a parameter group")
         self._validate(g)
+        for p in params:
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"{name}: the new parameter group holds a parameter more than once")
+            raise ValueError(f"{name}: a parameter group holds a parameter more than once")
         held = {id(p) for grp in self.param_groups for p in grp["params"]}
         if held.intersection(ids):
             raise ValueError("some parameters appear in more than one parameter group")
