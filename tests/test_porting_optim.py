@@ -319,3 +319,41 @@ def test_named_parameters_and_group_keys_as_torch():
     opt2 = optim.SGD(nn.Linear(3, 2).named_parameters(), lr=0.1)
     opt2.add_param_group({"params": [("extra", nn.Parameter(fe.zeros(2)))], "name": "extra group"})
     opt2.load_state_dict(opt.state_dict())
+
+
+def test_multiplicative_and_polynomial_lr():
+    """torch's MultiplicativeLR and PolynomialLR (absent from firstepoch): hard-coded lrs, and torch's
+    sequence over 12 steps of two groups where it is installed."""
+    s = sched.MultiplicativeLR(sgd(1.0), lr_lambda=lambda e: 0.5)
+    lrs = [s.get_last_lr()[0]]
+    for _ in range(3):
+        s.step()
+        lrs.append(s.get_last_lr()[0])
+    assert lrs == [1.0, 0.5, 0.25, 0.125]
+    s = sched.PolynomialLR(sgd(1.0), total_iters=4, power=2.0)
+    lrs = [s.get_last_lr()[0]]
+    for _ in range(5):
+        s.step()
+        lrs.append(s.get_last_lr()[0])
+    np.testing.assert_allclose(lrs, [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0], atol=1e-15)
+    with pytest.raises(TypeError, match="lr_lambda should be a function"):
+        sched.MultiplicativeLR(sgd(), lr_lambda=0.5)
+    with pytest.raises(TypeError, match="lr_lambda should be a function"):
+        sched.LambdaLR(sgd(), lr_lambda=[0.5])
+    torch = pytest.importorskip("torch")
+    for name, kw in [("MultiplicativeLR", dict(lr_lambda=[lambda e: 0.9, lambda e: 1.0 / (e + 1)])),
+                     ("PolynomialLR", dict(total_iters=7, power=0.7))]:
+        seqs = []
+        for lib, S in ((torch, torch.optim.lr_scheduler), (fe, sched)):
+            opt = lib.optim.SGD([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.1},
+                                 {"params": [lib.zeros(1, requires_grad=True)], "lr": 0.3}], lr=0.1)
+            s = getattr(S, name)(opt, **kw)
+            seq = [s.get_last_lr()]
+            for k in range(12):
+                opt.step()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    s.step(k + 1) if k == 5 else s.step()
+                seq.append(s.get_last_lr())
+            seqs.append(seq)
+        np.testing.assert_allclose(seqs[1], seqs[0], rtol=1e-13)
