@@ -357,3 +357,14 @@ def test_multiplicative_and_polynomial_lr():
                 seq.append(s.get_last_lr())
             seqs.append(seq)
         np.testing.assert_allclose(seqs[1], seqs[0], rtol=1e-13)
+
+
+def test_lrscheduler_old_name_is_subclassable():
+    class Halving(sched._LRScheduler):  # torch.optim.lr_scheduler._LRScheduler, as older code spells it
+        def get_lr(self):
+            return [b * 0.5 ** self.last_epoch for b in self.base_lrs]
+
+    s = Halving(sgd(1.0))
+    s.step()
+    s.step()
+    assert s.get_last_lr() == [0.25]

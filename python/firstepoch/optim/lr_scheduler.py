@@ -82,6 +82,10 @@ class LRScheduler:
         self.__dict__.update(sd)
 
 
+# torch's older name, still what many ported schedules subclass
+_LRScheduler = LRScheduler
+
+
 class StepLR(LRScheduler):
     """lr = base * gamma ** (epoch // step_size); chainable (the current lr times gamma every step_size
     epochs), as PyTorch's."""
