@@ -368,3 +368,21 @@ def test_lrscheduler_old_name_is_subclassable():
     s.step()
     s.step()
     assert s.get_last_lr() == [0.25]
+
+
+def test_trunc_normal_orthogonal_and_eye_init():
+    """torch's trunc_normal_, orthogonal_ and eye_ (absent from firstepoch): values from firstepoch's
+    generator, so checked by their properties."""
+    w = fe.empty(2000)
+    assert nn.init.trunc_normal_(w, mean=0.5, std=1.0, a=0.0, b=1.0, generator=0) is w
+    v = w.numpy()
+    assert v.min() >= 0.0 and v.max() <= 1.0 and abs(v.mean() - 0.5) < 0.03
+    for shape in [(3, 5), (5, 3), (4, 2, 3)]:
+        q = nn.init.orthogonal_(fe.empty(*shape), gain=2.0, generator=1).numpy().reshape(shape[0], -1)
+        small = q @ q.T if shape[0] <= q.shape[1] else q.T @ q
+        np.testing.assert_allclose(small, 4.0 * np.eye(small.shape[0]), atol=1e-5)
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        nn.init.orthogonal_(fe.empty(3))
+    np.testing.assert_array_equal(nn.init.eye_(fe.empty(2, 3)).numpy(), [[1, 0, 0], [0, 1, 0]])
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        nn.init.eye_(fe.empty(2, 2, 2))
