@@ -246,7 +246,7 @@ def test_sgd_step_refuses_a_bad_gradient_before_it_changes_the_group():
     q.grad = fe.tensor(np.ones(2, np.float32))
     opt.step()
     np.testing.assert_allclose(p._data, 0.9)
-    np.testing.assert_allclose(opt.state[id(p)]["momentum_buffer"], 1.0)
+    np.testing.assert_allclose(opt.state[p]["momentum_buffer"], 1.0)
 
 
 def test_sgd_subclass_with_its_own_update_rule_is_still_called():
@@ -279,7 +279,7 @@ def test_a_refused_sgd_step_leaves_no_unwritten_momentum_buffer(own_rule):
     p._data.flags.writeable = False
     with pytest.raises((ValueError, TypeError)):
         opt.step()
-    assert "momentum_buffer" not in opt.state.get(id(p), {})
+    assert "momentum_buffer" not in opt.state.get(p, {})
     p._data.flags.writeable = True
     opt.step()
     np.testing.assert_array_equal(p._data, np.ones(4) - 0.1 * 2.0)  # the first step: buf = grad

@@ -1,6 +1,6 @@
 """Weight initialisation, in place, PyTorch's formulas (gain, fan_in/fan_out, 'fan_in' default mode).
 
-Each function takes a Tensor (or Parameter) and fills its data from firstepoch's seeded generator.
+Each function takes a Tensor (or Parameter), `tensor` as torch names it, and fills its data from firstepoch's seeded generator.
 """
 import math
 import warnings
@@ -17,82 +17,133 @@ def _fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
+_LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                "sigmoid")
+
+
 def calculate_gain(nonlinearity, param=None):
-    if nonlinearity in ("linear", "sigmoid", "conv1d", "conv2d", "identity"):
-        return 1.0
+    """torch's table: 1 (the int, as torch) for the linear functions and sigmoid, 5/3 tanh, sqrt(2) relu,
+    sqrt(2 / (1 + slope^2)) leaky_relu (slope param, default 0.01; a bool or non-number is a ValueError),
+    3/4 selu; any other name is a ValueError."""
+    if nonlinearity in _LINEAR_GAIN:
+        return 1
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else param
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
         return math.sqrt(2.0 / (1 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4
-    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+    raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _fill(t, values):
-    t._data[...] = values  # casts while it copies: an astype() first costs a second pass and a fresh array
-    return t
+def _fill(tensor, values):
+    tensor._data[...] = values  # casts while it copies: an astype() first costs a second pass and a fresh array
+    return tensor
 
 
-def uniform_(t, a=0.0, b=1.0, generator=None):
-    return _fill(t, _random.as_generator(generator, "uniform_").uniform(a, b, t.shape))
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _fill(tensor, _random.as_generator(generator, "uniform_").uniform(a, b, tensor.shape))
 
 
-def normal_(t, mean=0.0, std=1.0, generator=None):
-    return _fill(t, _random.as_generator(generator, "normal_").normal(mean, std, t.shape))
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    return _fill(tensor, _random.as_generator(generator, "normal_").normal(mean, std, tensor.shape))
 
 
-def constant_(t, value):
-    t._data[...] = value
-    return t
+def constant_(tensor, val):
+    tensor._data[...] = val
+    return tensor
 
 
-def zeros_(t):
-    return constant_(t, 0.0)
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
 
 
-def ones_(t):
-    return constant_(t, 1.0)
+def ones_(tensor):
+    return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(t, gain=1.0, generator=None):
-    fan_in, fan_out = _fans(t.shape)
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    fan_in, fan_out = _fans(tensor.shape)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound, generator)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(t, gain=1.0, generator=None):
-    fan_in, fan_out = _fans(t.shape)
-    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    fan_in, fan_out = _fans(tensor.shape)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
-def _kaiming_std(t, a, mode, nonlinearity):
-    fan_in, fan_out = _fans(t.shape)
+def _kaiming_std(tensor, a, mode, nonlinearity):
+    fan_in, fan_out = _fans(tensor.shape)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def _zero_element(t):
+def _zero_element(tensor):
     """PyTorch: initialising a tensor with no elements is a no-op, with a warning (its fans may be 0)."""
-    if 0 in tuple(t.shape):
+    if 0 in tuple(tensor.shape):
         warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
         return True
     return False
 
 
-def kaiming_uniform_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    if _zero_element(t):
-        return t
-    bound = math.sqrt(3.0) * _kaiming_std(t, a, mode, nonlinearity)
-    return uniform_(t, -bound, bound, generator)
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    if _zero_element(tensor):
+        return tensor
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(t, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
-    if _zero_element(t):
-        return t
-    return normal_(t, 0.0, _kaiming_std(t, a, mode, nonlinearity), generator)
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    if _zero_element(tensor):
+        return tensor
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Normal(mean, std) values redrawn until they lie in [a, b] (the bounds are absolute values, as
+    torch's); the same distribution as torch's inverse-CDF method, from NumPy's generator."""
+    rng = _random.as_generator(generator, "trunc_normal_")
+    out = rng.normal(mean, std, tensor.shape)
+    bad = (out < a) | (out > b)
+    while bad.any():
+        out[bad] = rng.normal(mean, std, int(bad.sum()))
+        bad = (out < a) | (out > b)
+    return _fill(tensor, out)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal one, over the tensor viewed as
+    (shape[0], rest), times gain (torch's method); fewer than 2 dimensions is torch's ValueError."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor  # no-op
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = _random.as_generator(generator, "orthogonal_").normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))  # makes the decomposition unique (uniform over orthogonal matrices)
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+def eye_(tensor):
+    """The identity (ones on the diagonal of a 2-D tensor, rectangular allowed); other ranks are torch's
+    ValueError."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*tensor.shape))

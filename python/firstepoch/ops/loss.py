@@ -682,6 +682,19 @@ def _rows_for_classes(input, target, fn):
     return input.permute(perm).reshape(-1, c), target.reshape(-1), target.shape
 
 
+def _class_weight(weight, input, fn):
+    """The class weights as an array (None stays None): one per class (input's axis 1, or 0 for an
+    unbatched (C,) input), else torch's RuntimeError."""
+    if weight is None:
+        return None
+    w = _array(weight)
+    c = input.shape[1] if input.ndim >= 2 else (input.shape[0] if input.ndim else 1)
+    if w.shape != (c,):
+        raise RuntimeError(f"{fn}: weight tensor should be defined either for all {c} classes or no classes but "
+                           f"got weight tensor of shape: {list(w.shape)}")
+    return w
+
+
 def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
     """Cross-entropy against class probabilities (target of the input's shape, floating point), composed
     of log_softmax and Tensor ops: loss = -sum_c w_c t_c log_softmax(input)_c along the class axis (1, or
@@ -699,11 +712,8 @@ def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction,
         t = t * (1 - label_smoothing) + label_smoothing / c
     prod = logp * t
     if weight is not None:
-        w = _array(weight)
-        if w.shape != (c,):
-            raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all {c} classes or no "
-                               f"classes but got weight tensor of shape: {list(w.shape)}")
-        w = w.astype(prod.dtype).reshape((c,) + (1,) * (input.ndim - cdim - 1))
+        w = _class_weight(weight, input, "cross_entropy").astype(prod.dtype)
+        w = w.reshape((c,) + (1,) * (input.ndim - cdim - 1))
         prod = prod * constant_like(w, prod)
     per = -prod.sum(cdim)
     return _reduce_tensor(per, reduction)
@@ -718,6 +728,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     a float target not of the input's shape raises TypeError (torch: RuntimeError)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
+    label_smoothing = float(label_smoothing)
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not label_smoothing > 0.0:  # torch's kernels smooth only when it is > 0: a negative value (or NaN) is 0
+        label_smoothing = 0.0
     t = target._data if isinstance(target, TensorBase) else np.asarray(target)
     if t.dtype.kind == "f" and t.shape == tuple(input.shape):
         if input.ndim == 0:  # torch's log_softmax over dim 1 of a 0-d tensor fails the same way
@@ -727,7 +742,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise TypeError(f"cross_entropy: target must hold class indices (int64), or class probabilities of the "
                         f"input's shape {tuple(input.shape)}; got dtype {t.dtype} with shape {t.shape}")
     t = t.astype(np.int64, copy=False)
-    w = None if weight is None else _array(weight)
+    w = _class_weight(weight, input, "cross_entropy")
     if input.ndim == 2 and t.shape == (input.shape[0],):  # the common case: straight to the kernel
         return CrossEntropyFn.apply(input, t, w, ignore_index, reduction, label_smoothing)
     rows, flat, shape = _rows_for_classes(input, t, "cross_entropy")
@@ -745,8 +760,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     t = _class_indices(target, "nll_loss")
+    w = _class_weight(weight, input, "nll_loss")
     rows, flat, shape = _rows_for_classes(input, t, "nll_loss")
-    w = None if weight is None else _array(weight)
     out = NLLLossFn.apply(rows, flat, w, ignore_index, reduction)
     return out.reshape(shape) if reduction == "none" and out.shape != shape else out
 

@@ -5,8 +5,17 @@ ChainedScheduler composes them), and a schedule stepped to an explicit epoch (Se
 milestone) uses its closed form (_get_closed_form_lr) where it has one."""
 import math
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
+
+# torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, word for word
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
+    "None, the closed form is used instead of the new chainable form, where available. Please open an issue if "
+    "you are unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
+)
 
 
 class LRScheduler:
@@ -16,8 +25,15 @@ class LRScheduler:
         if not hasattr(optimizer, "param_groups"):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
-        for g in optimizer.param_groups:
-            g.setdefault("initial_lr", g["lr"])
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        else:  # resuming: the groups must hold the lrs the schedule started from (torch's KeyError)
+            for i, g in enumerate(optimizer.param_groups):
+                if "initial_lr" not in g:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming "
+                                   "scheduler with last_epoch >= 0 (load the optimizer's state dict first, or "
+                                   "leave last_epoch at -1 for a fresh run)")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -33,9 +49,13 @@ class LRScheduler:
     def get_lr(self):
         raise NotImplementedError
 
-    def step(self):
+    def step(self, epoch=None):
+        """One step; step(epoch) jumps to that epoch (the closed form where the schedule has one) with
+        torch's deprecation warning."""
         self._step_count = getattr(self, "_step_count", 0) + 1
-        self._update_lr(None)
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
         """One step (epoch None) or a jump to `epoch` (the closed form where the schedule has one)."""
@@ -60,6 +80,10 @@ class LRScheduler:
 
     def load_state_dict(self, sd):
         self.__dict__.update(sd)
+
+
+# torch's older name, still what many ported schedules subclass
+_LRScheduler = LRScheduler
 
 
 class StepLR(LRScheduler):
@@ -125,7 +149,7 @@ class OneCycleLR(LRScheduler):
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps = total_steps
-        self._anneal = self._cos if anneal_strategy == "cos" else self._linear
+        self._anneal_func_type = anneal_strategy  # a name, not a function: the state dict pickles (torch's)
         up = float(pct_start * total_steps) - 1
         if three_phase:
             self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
@@ -166,6 +190,9 @@ class OneCycleLR(LRScheduler):
     @staticmethod
     def _linear(start, end, frac):
         return (end - start) * frac + start
+
+    def _anneal(self, start, end, frac):
+        return (self._cos if self._anneal_func_type == "cos" else self._linear)(start, end, frac)
 
     def get_lr(self):
         t = self.last_epoch
@@ -234,9 +261,10 @@ class MultiStepLR(LRScheduler):
         return [b * self.gamma ** bisect_right(milestones, self.last_epoch) for b in self.base_lrs]
 
 
-class LambdaLR(LRScheduler):
-    """lr = base * lr_lambda(epoch); one function for all groups or a list with one per group. The
-    state dict holds a callable object's __dict__ (a plain function or lambda is not saved), as PyTorch."""
+class _LambdaSchedule(LRScheduler):
+    """The lr_lambda handling LambdaLR and MultiplicativeLR share: one callable for all groups or a list
+    with one per group (TypeError for one that is not callable, as torch). The state dict holds a
+    callable object's __dict__ (a plain function or lambda is not saved), as PyTorch."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         self.optimizer = optimizer
@@ -246,10 +274,10 @@ class LambdaLR(LRScheduler):
             if len(lr_lambda) != len(optimizer.param_groups):
                 raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
             self.lr_lambdas = list(lr_lambda)
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"lr_lambda should be a function, but got {type(f).__name__}")
         super().__init__(optimizer, last_epoch)
-
-    def get_lr(self):
-        return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -263,6 +291,42 @@ class LambdaLR(LRScheduler):
         for f, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 f.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaSchedule):
+    """lr = base * lr_lambda(epoch); one function for all groups or a list with one per group."""
+
+    def get_lr(self):
+        return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaSchedule):
+    """lr = the current lr * lr_lambda(epoch) each step (not at the constructor's step), as torch."""
+
+    def get_lr(self):
+        if self._is_initial:
+            return _lrs(self.optimizer)
+        return [g["lr"] * f(self.last_epoch) for f, g in zip(self.lr_lambdas, self.optimizer.param_groups)]
+
+
+class PolynomialLR(LRScheduler):
+    """lr = base * (1 - min(epoch, total_iters) / total_iters) ** power (chainable: the current lr times
+    the ratio of consecutive factors each step), then constant after total_iters."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _lrs(self.optimizer)
+        n = self.total_iters
+        decay = ((1.0 - self.last_epoch / n) / (1.0 - (self.last_epoch - 1) / n)) ** self.power
+        return [lr * decay for lr in _lrs(self.optimizer)]
+
+    def _get_closed_form_lr(self):
+        return [b * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
+                for b in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -392,6 +456,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         current = float(metrics)
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current, self.best):
             self.best = current

@@ -4,18 +4,28 @@ NumPy); RMSprop and Adagrad are vectorised NumPy.
 
 Parameter groups: pass a list of dicts ({"params": [...], "lr": ..., "weight_decay": ...}); each
 group's settings override the defaults (per-layer learning rates or regularisation).
+
+As PyTorch's: every optimizer takes maximize=False (True ascends: the gradient's sign is flipped before
+the update, the gradient itself left alone), and step(closure=None) calls the closure under
+enable_grad() first and returns its loss. Deliberate difference (README, "Porting from PyTorch"):
+foreach, fused, capturable and differentiable are not taken, and the state's step is an int.
 """
 import math
 import numbers
+from collections import defaultdict
 
 import numpy as np
 
 from ..autograd.function import bump_version
+from ..autograd.grad_mode import enable_grad
 from ..ops import optim as _ops
 
 
 class Optimizer:
     defaults = {}
+    # settings added after state dicts were first saved: a saved group without one takes this value
+    # (torch's __setstate__ does the same with setdefault)
+    _later_settings = {"maximize": False}
 
     def __init__(self, params, **defaults):
         self.defaults = dict(defaults)
@@ -27,24 +37,9 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.param_groups = []
+        self.state = defaultdict(dict)  # param -> dict of arrays and numbers, as torch's (Tensors hash by identity)
         for g in groups:
-            g = dict(g)
-            g["params"] = list(g["params"])
-            for k, v in self.defaults.items():
-                g.setdefault(k, v)
-            unknown = set(g) - set(self.defaults) - {"params", "initial_lr"}
-            if unknown:
-                raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
-            self.param_groups.append(g)
-        seen = set()
-        for g in self.param_groups:
-            self._validate(g)
-            for p in g["params"]:
-                if id(p) in seen:
-                    raise ValueError(f"{type(self).__name__}: a parameter of shape {p._data.shape} appears more "
-                                     "than once (in one group or in two)")
-                seen.add(id(p))
-        self.state = {}  # id(param) -> dict of arrays
+            self.add_param_group(g)
 
     def _validate(self, g):
         """PyTorch's range checks on the hyperparameters every optimizer shares."""
@@ -63,8 +58,11 @@ class Optimizer:
 
     def add_param_group(self, param_group):
         """Adds a group (a dict with 'params'; its settings default to this optimizer's), as PyTorch: the
-        dict itself is completed and appended. A parameter already in a group, or twice in this one,
-        is a ValueError (PyTorch only warns for the latter); a set of parameters is a TypeError."""
+        dict itself is completed and appended; params may be (name, tensor) pairs (named_parameters()),
+        whose names go to the group's 'param_names'; keys no optimizer reads are kept. A non-leaf tensor
+        is a ValueError, a set of parameters a TypeError, a parameter already in a group a ValueError.
+        Deliberate differences (README): a parameter twice in this group is a ValueError (PyTorch warns,
+        then updates it twice a step), and parameters must be floating-point (TypeError)."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
@@ -75,16 +73,22 @@ class Optimizer:
             raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
                             "of tensors in sets will change between runs. Please use a list instead.")
         params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
         g = {**param_group, "params": params}
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            g["param_names"] = names
         for k, v in self.defaults.items():
             g.setdefault(k, v)
-        unknown = set(g) - set(self.defaults) - {"params", "initial_lr"}
-        if unknown:
-            raise ValueError(f"{name}: unknown options {sorted(unknown)} in a parameter group")
         self._validate(g)
+        for p in params:
+            if not (p.is_leaf or p.retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"{name}: the new parameter group holds a parameter more than once")
+            raise ValueError(f"{name}: a parameter group holds a parameter more than once")
         held = {id(p) for grp in self.param_groups for p in grp["params"]}
         if held.intersection(ids):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -100,7 +104,22 @@ class Optimizer:
                 else:
                     p._grad._data[...] = 0
 
-    def step(self):
+    def step(self, closure=None):
+        """One update of every parameter with a gradient. closure (optional) re-evaluates the model and
+        returns the loss: it is called first, under enable_grad(), and its loss is returned (else None)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._step()
+        return loss
+
+    @staticmethod
+    def _ascent(grad, group):
+        """The gradient the update uses: negated (a new array) when the group maximizes."""
+        return -grad if group.get("maximize") else grad
+
+    def _step(self):
         state = self.state
         update = self._update
         for g in self.param_groups:
@@ -110,9 +129,8 @@ class Optimizer:
                     continue
                 grad = grad._data
                 w = self._checked(p, grad)
-                st = state.get(id(p))
-                if st is None:
-                    st = state[id(p)] = {}
+                grad = self._ascent(grad, g)
+                st = state[p]
                 update(w, grad, st, g)
                 bump_version(p)  # changed in place: a graph that saved p before this step refuses to backward
 
@@ -138,8 +156,8 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 ids.append(index[id(p)])
             groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
-        state = {index[pid]: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
-                 for pid, st in self.state.items() if pid in index}
+        state = {index[id(p)]: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+                 for p, st in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
     def check_state_dict(self, sd):
@@ -156,6 +174,7 @@ class Optimizer:
         for i, (saved, g) in enumerate(zip(groups, self.param_groups)):
             # every setting of this optimizer is saved; a saved key it lacks (a scheduler's initial_lr) is
             # taken over, as PyTorch does
+            saved = {**{k: v for k, v in self._later_settings.items() if k in self.defaults}, **saved}
             if not set(self.defaults) | {"params"} <= set(saved):
                 raise ValueError(f"load_state_dict: group {i} has settings {sorted(saved)}, this optimizer's has "
                                  f"{sorted(g)}")
@@ -180,15 +199,15 @@ class Optimizer:
                 if isinstance(v, np.ndarray) and v.dtype != p._data.dtype:
                     raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is {v.dtype}, the "
                                      f"parameter is {p._data.dtype}")
-            state[id(p)] = st
+            state[p] = st
         return state, settings
 
     def load_state_dict(self, sd):
         """Loads a state_dict(); everything is checked first (check_state_dict), so a refused one changes
         nothing."""
         state, settings = self.check_state_dict(sd)
-        self.state = {pid: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
-                      for pid, st in state.items()}
+        self.state = defaultdict(dict, {p: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+                                               for k, v in st.items()} for p, st in state.items()})
         for saved, g in zip(settings, self.param_groups):
             g.update(saved)
 
@@ -213,17 +232,18 @@ def _same_kind(saved, current):
 class SGD(Optimizer):
     """v = momentum * v + (1 - dampening) * (g + wd * w);  w -= lr * (g + momentum * v if nesterov else v)."""
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening == 0")
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                         nesterov=nesterov)
+                         nesterov=nesterov, maximize=maximize)
 
-    def step(self):
+    def _step(self):
         """Each group's parameters in one fused kernel call (ops.optim.sgd_update_many): every gradient
         is checked before the group's first update, so a refused step changes nothing in that group."""
         if type(self)._update is not SGD._update:  # a subclass with its own rule: one call per parameter
-            return super().step()
+            return super()._step()
         state = self.state
         for g in self.param_groups:
             params, ws, grads = [], [], []
@@ -235,7 +255,7 @@ class SGD(Optimizer):
                 w = self._checked(p, grad)
                 params.append(p)
                 ws.append(w)
-                grads.append(grad)
+                grads.append(self._ascent(grad, g))
             if not params:
                 continue
             m = g["momentum"]
@@ -243,7 +263,7 @@ class SGD(Optimizer):
             first = []
             fresh = []  # the momentum buffers made here: kept only if the kernel takes the step
             for p, w in zip(params, ws):
-                buf = state.get(id(p), {}).get("momentum_buffer") if m != 0 else None
+                buf = state[p].get("momentum_buffer") if m != 0 else None
                 first.append(m != 0 and buf is None)
                 if first[-1]:
                     buf = np.empty_like(w)
@@ -253,10 +273,8 @@ class SGD(Optimizer):
             _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
             for p in params:
                 bump_version(p)
-            for p in params:
-                state.setdefault(id(p), {})
             for p, buf in fresh:
-                state[id(p)]["momentum_buffer"] = buf
+                state[p]["momentum_buffer"] = buf
 
     def _update(self, w, grad, state, g):
         m = g["momentum"]
@@ -273,12 +291,15 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (and AMSGrad optionally); weight_decay is L2 added to the gradient."""
+    """Adam with bias correction (and AMSGrad optionally); weight_decay is L2 added to the gradient, or
+    with decoupled_weight_decay=True (torch 2.13) AdamW's w *= 1 - lr * wd."""
 
-    decoupled = False
+    _later_settings = {"maximize": False, "decoupled_weight_decay": False}
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
@@ -291,24 +312,27 @@ class Adam(Optimizer):
         state["step"] += 1
         _ops.adam_update(w, grad, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq"),
                          lr=g["lr"], beta1=b1, beta2=b2, eps=g["eps"], weight_decay=g["weight_decay"],
-                         step=state["step"], decoupled=self.decoupled)
+                         step=state["step"], decoupled=g["decoupled_weight_decay"])
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: w *= 1 - lr * wd before the Adam step (default wd 0.01)."""
 
-    decoupled = True
+    _later_settings = {"maximize": False, "decoupled_weight_decay": True}
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize, decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
     """v = alpha v + (1 - alpha) g^2; centered subtracts the mean's square; momentum optional."""
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
+                 maximize=False):
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered)
+                         centered=centered, maximize=maximize)
 
     def _update(self, w, grad, state, g):
         if g["weight_decay"] != 0:
@@ -344,9 +368,10 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """sum += g^2; w -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)."""
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10):
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *,
+                 maximize=False):
         super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+                         initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize)
 
     def _update(self, w, grad, state, g):
         if not state:
@@ -365,10 +390,10 @@ class Adadelta(Optimizer):
     delta = sqrt(u + eps) / sqrt(v + eps) * g; u = rho u + (1 - rho) delta^2; w -= lr * delta.
     weight_decay is L2 added to the gradient."""
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: rho must be in [0, 1], got {rho}")
-        super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def _update(self, w, grad, state, g):
         _next_step(state, w, "square_avg", "acc_delta")
@@ -413,8 +438,8 @@ class Adamax(Optimizer):
     """Adam with the infinity norm: m = b1 m + (1 - b1) g; u = max(b2 u, |g| + eps);
     w -= lr / (1 - b1^t) * m / u. weight_decay is L2 added to the gradient."""
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
@@ -434,11 +459,12 @@ class NAdam(Optimizer):
     default dtype float32 (firstepoch's only default), so float64 trajectories agree to the last bits."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False):
+                 decoupled_weight_decay=False, *, maximize=False):
         if not momentum_decay >= 0:
             raise ValueError(f"NAdam: momentum_decay must be >= 0, got {momentum_decay}")
         super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay)
+                         momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                         maximize=maximize)
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
@@ -464,9 +490,9 @@ class RAdam(Optimizer):
     plain bias-corrected momentum step before; decoupled_weight_decay=True decays w as AdamW."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False):
+                 decoupled_weight_decay=False, *, maximize=False):
         super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                         decoupled_weight_decay=decoupled_weight_decay)
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
 
     def _update(self, w, grad, state, g):
         b1, b2 = g["betas"]
