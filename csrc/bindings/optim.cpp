@@ -85,7 +85,8 @@ void adam_t(py::array w, py::array grad, py::array m, py::array v, py::object vm
   const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
   fe::optim::AdamArgs<T> a{static_cast<T>(lr),  static_cast<T>(beta1), static_cast<T>(beta2),
                            static_cast<T>(eps), static_cast<T>(weight_decay), static_cast<T>(bc1),
-                           static_cast<T>(bc2), decoupled ? 1 : 0,   amsgrad ? 1 : 0};
+                           static_cast<T>(bc2), decoupled ? 1 : 0,   amsgrad ? 1 : 0,
+                           static_cast<T>(1.0 - beta1), static_cast<T>(1.0 - beta2)};
   T* pw = static_cast<T*>(w.mutable_data());
   const T* pg = static_cast<const T*>(grad.data());
   T* pm = static_cast<T*>(m.mutable_data());

@@ -49,8 +49,8 @@ void adam_body(T* w, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_sq, const 
   for (int64_t i = i0; i < i1; ++i) {
     const T wi = w[i] * shrink;
     const T g = grad[i] + l2 * w[i];
-    const T m = b1 * exp_avg[i] + (T(1) - b1) * g;
-    const T v = b2 * exp_avg_sq[i] + (T(1) - b2) * g * g;
+    const T m = b1 * exp_avg[i] + a.one_minus_beta1 * g;
+    const T v = b2 * exp_avg_sq[i] + a.one_minus_beta2 * g * g;
     exp_avg[i] = m;
     exp_avg_sq[i] = v;
     T vv = v;
