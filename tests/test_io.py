@@ -2,6 +2,7 @@
 both ways), atomic writes that survive a crash mid-write, and a clear CheckpointError for every broken,
 foreign or mismatched file."""
 import json
+import math
 import os
 import struct
 import subprocess
@@ -72,8 +73,8 @@ def test_save_load_module_roundtrip(tmp_path):
 
 
 def test_bad_arguments_to_save():
-    with pytest.raises(TypeError, match="obj must be a Module"):
-        fe.save([1, 2], "/tmp/never")
+    with pytest.raises(TypeError, match=r"obj\[1\] is a object.*no pickle"):
+        fe.save([1, object()], "/tmp/never")
     with pytest.raises(TypeError, match="tensor 'x'.*dtype object"):
         save_safetensors({"x": np.array([None])}, "/tmp/never")
     with pytest.raises(TypeError, match="metadata must map str to str"):
@@ -196,3 +197,78 @@ def test_mismatched_shapes_and_names_are_refused(tmp_path):
     save_safetensors({"weight": np.zeros((3, 4), np.float64), "bias": np.zeros(3, np.float64)}, path)
     with pytest.raises(CheckpointError, match="'weight' has dtype float64"):
         fe.load(path, nn.Linear(4, 3))
+
+
+# ---- torch.save-style checkpoints: dicts, lists and numbers around the arrays --------------------------
+
+def _trained(seed=0):
+    fe.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = fe.optim.Adam(model.parameters(), lr=1e-2)
+    sched = fe.optim.lr_scheduler.StepLR(opt, 2)
+    for _ in range(2):
+        opt.zero_grad()
+        model(fe.randn(5, 3)).sum().backward()
+        opt.step()
+        sched.step()
+    return model, opt, sched
+
+
+def test_a_training_checkpoint_round_trips(tmp_path):
+    # the PyTorch idiom: torch.save({"model": ..., "optimizer": ..., "epoch": ...}, path); it raised TypeError
+    model, opt, sched = _trained()
+    path = tmp_path / "ckpt.pt"
+    ckpt = {"epoch": 7, "model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
+            "scheduler": sched.state_dict(), "loss": fe.tensor(0.25), "best": float("inf"), "nan": float("nan"),
+            "history": [1.5, (2, "two")], "note": None, "flag": True, "ids": {3: "three", (1, 2): [0]}}
+    fe.save(ckpt, path)
+    back = fe.load(path)
+    assert back["epoch"] == 7 and back["best"] == float("inf") and math.isnan(back["nan"])
+    assert back["history"] == [1.5, (2, "two")] and back["note"] is None and back["flag"] is True
+    assert back["ids"] == {3: "three", (1, 2): [0]} and float(back["loss"]) == 0.25
+    assert back["optimizer_state_dict"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert set(back["optimizer_state_dict"]["state"]) == {0, 1, 2, 3}
+    other, opt2, sched2 = _trained(seed=1)
+    other.load_state_dict(back["model_state_dict"])
+    opt2.load_state_dict(back["optimizer_state_dict"])
+    sched2.load_state_dict(back["scheduler"])
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(other.state_dict()[k], v)
+    np.testing.assert_array_equal(opt2.state[next(iter(other.parameters()))]["exp_avg"],
+                                  opt.state[next(iter(model.parameters()))]["exp_avg"])
+    assert sched2.last_epoch == sched.last_epoch == 2
+    # the tensors are named by their place, so other safetensors readers see what they are
+    names = set(load_safetensors(path)[0])
+    assert "model_state_dict.0.weight" in names and "optimizer_state_dict.state.0.exp_avg" in names
+    with pytest.raises(CheckpointError, match="load it without module="):
+        fe.load(path, model)
+
+
+def test_a_saved_object_refuses_what_it_cannot_hold(tmp_path):
+    model, _, _ = _trained()
+    with pytest.raises(TypeError, match=r"obj\['model'\] is a Sequential module: save its state_dict"):
+        fe.save({"model": model}, tmp_path / "x")
+    with pytest.raises(TypeError, match=r"obj\['fn'\] is a function"):
+        fe.save({"fn": lambda: 0}, tmp_path / "x")
+    with pytest.raises(ValueError, match="reserved"):
+        fe.save([1], tmp_path / "x", metadata={"firstepoch.structure": "[]"})
+    assert not any(tmp_path.iterdir())
+    # a flat dict of arrays stays a plain safetensors file (no structure record)
+    fe.save({"w": np.ones(2, np.float32)}, tmp_path / "flat")
+    assert "firstepoch.structure" not in load_safetensors(tmp_path / "flat")[1]
+    assert list(fe.load(tmp_path / "flat")) == ["w"]
+
+
+@pytest.mark.parametrize("structure, match", [
+    ('{"tensor": "missing"}', "does not hold"),
+    ('{"pickle": "x"}', "never writes"),
+    ('{"float": "1e999"}', "never writes"),
+    ('[' * 70 + ']' * 70, "nested"),
+    ('{"items": [[[1], 2]]}', "dict key"),
+    ('not json', "not JSON"),
+])
+def test_a_damaged_structure_record_is_refused(tmp_path, structure, match):
+    path = tmp_path / "bad"
+    save_safetensors({"a": np.zeros(1)}, path, {"format": "firstepoch", "firstepoch.structure": structure})
+    with pytest.raises(CheckpointError, match=match):
+        fe.load(path)

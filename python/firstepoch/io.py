@@ -414,27 +414,130 @@ def load_safetensors(path):
 # ---- modules --------------------------------------------------------------------------------------
 
 FORMAT = "firstepoch"
+STRUCTURE_KEY = "firstepoch.structure"  # metadata: the JSON skeleton of a saved object that is not a flat dict
+_MAX_DEPTH = 64
+
+
+# ---- objects of dicts, lists, numbers and arrays (torch.save's checkpoints) -------------------------
+# torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, path) pickles the
+# object. Here its arrays (and Tensors) become the file's tensors, named by their path ("model.fc.weight",
+# "optimizer.state.0.exp_avg"), and the rest is a JSON skeleton in the metadata (STRUCTURE_KEY) with each
+# array replaced by {"tensor": name}. The skeleton's nodes: null, true/false, strings and finite numbers as
+# themselves; a list as a list; {"tuple": [...]}, {"dict": {str: node}}, {"items": [[key, node], ...]} for
+# a dict with keys other than strings, {"float": "nan" | "inf" | "-inf"}, {"tensor": name}. Anything else
+# (a Module, a function, an object) is refused: there is no pickle.
+
+def _plain_tensors(obj):
+    """Whether obj is a flat dict str -> array/Tensor (written as a plain safetensors file)."""
+    from .tensor import Tensor
+    return isinstance(obj, dict) and all(isinstance(k, str) and isinstance(v, (np.ndarray, Tensor))
+                                         for k, v in obj.items())
+
+
+def _encode(obj, path, tensors, depth):
+    from .nn.module import Module
+    from .tensor import Tensor
+
+    where = "obj" + "".join(f"[{p!r}]" for p in path)
+    if depth > _MAX_DEPTH:
+        raise ValueError(f"save: {where} is nested more than {_MAX_DEPTH} deep")
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if math.isfinite(v) else {"float": "nan" if v != v else ("inf" if v > 0 else "-inf")}
+    if isinstance(obj, (np.ndarray, Tensor)):
+        name = ".".join(str(p) for p in path) or "tensor"
+        if name in tensors or name == "__metadata__":
+            k = 1
+            while f"{name}#{k}" in tensors:
+                k += 1
+            name = f"{name}#{k}"
+        tensors[name] = obj
+        return {"tensor": name}
+    if isinstance(obj, tuple):
+        return {"tuple": [_encode(v, path + (i,), tensors, depth + 1) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, path + (i,), tensors, depth + 1) for i, v in enumerate(obj)]
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return {"dict": {k: _encode(v, path + (k,), tensors, depth + 1) for k, v in obj.items()}}
+        items = []
+        for k, v in obj.items():
+            if isinstance(k, (np.ndarray, Tensor, list, dict)):
+                raise TypeError(f"save: {where} has a key of type {type(k).__name__}, which cannot be saved")
+            items.append([_encode(k, path, {}, depth + 1), _encode(v, path + (k,), tensors, depth + 1)])
+        return {"items": items}
+    if isinstance(obj, Module):
+        raise TypeError(f"save: {where} is a {type(obj).__name__} module: save its state_dict() (firstepoch "
+                        "writes no pickled objects)")
+    raise TypeError(f"save: {where} is a {type(obj).__name__}; firstepoch saves dicts, lists, tuples, numbers, "
+                    "strings, None, arrays and Tensors (no pickle)")
+
+
+def _decode(node, tensors, where, depth=0):
+    if depth > _MAX_DEPTH:
+        raise CheckpointError(f"{where}: its structure is nested more than {_MAX_DEPTH} deep")
+    if node is None or isinstance(node, (bool, str, int, float)):
+        return node
+    if isinstance(node, list):
+        return [_decode(v, tensors, where, depth + 1) for v in node]
+    if isinstance(node, dict) and len(node) == 1:
+        (kind, body), = node.items()
+        if kind == "tensor" and isinstance(body, str):
+            if body not in tensors:
+                raise CheckpointError(f"{where}: its structure names a tensor {body!r} the file does not hold")
+            return tensors[body]
+        if kind == "tuple" and isinstance(body, list):
+            return tuple(_decode(v, tensors, where, depth + 1) for v in body)
+        if kind == "dict" and isinstance(body, dict):
+            return {k: _decode(v, tensors, where, depth + 1) for k, v in body.items()}
+        if kind == "items" and isinstance(body, list) and all(isinstance(p, list) and len(p) == 2 for p in body):
+            out = {}
+            for k, v in body:
+                key = _decode(k, {}, where, depth + 1)
+                try:
+                    out[key] = _decode(v, tensors, where, depth + 1)
+                except TypeError:  # an unhashable key (a list): not something save writes
+                    raise CheckpointError(f"{where}: its structure has a dict key {_short(key)}") from None
+            return out
+        if kind == "float" and body in ("nan", "inf", "-inf"):
+            return float(body)
+    raise CheckpointError(f"{where}: its structure has a node {_short(node)} that save never writes")
 
 
 def save(obj, path, metadata=None):
-    """Saves a Module's state_dict (or a dict name -> array) to `path` as safetensors, atomically.
-    The metadata records the format and the module's class, so load() can refuse another model's file."""
+    """Saves to `path` as safetensors, atomically: a Module's state_dict (the metadata records its class,
+    so load() can refuse another model's file), a dict name -> array as it is, or, as torch.save's
+    checkpoints, any nesting of dicts, lists and tuples holding arrays, Tensors, numbers, strings and None
+    ({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}): its arrays become the
+    file's tensors and the rest a JSON record in the metadata. Deliberate difference from torch.save:
+    nothing is pickled, so a Module or another object inside is a TypeError naming where it is."""
     from .nn.module import Module
 
     meta = {"format": FORMAT}
     if isinstance(obj, Module):
         meta["class"] = type(obj).__name__
         tensors = obj.state_dict()
-    elif isinstance(obj, dict):
+    elif _plain_tensors(obj):
         tensors = obj
     else:
-        raise TypeError(f"save: obj must be a Module or a dict name -> array, got {type(obj).__name__}")
+        tensors = {}
+        meta[STRUCTURE_KEY] = json.dumps(_encode(obj, (), tensors, 0), separators=(",", ":"), allow_nan=False)
+    if metadata and STRUCTURE_KEY in metadata:
+        raise ValueError(f"save: metadata key {STRUCTURE_KEY!r} is reserved for the saved object's structure")
     meta.update(metadata or {})
     save_safetensors(tensors, path, meta)
 
 
 def load(path, module=None, prefix="", *, weights_only=True, map_location=None):
-    """Reads a safetensors file. Without `module`: the dict name -> array. With it: loads the arrays (the
+    """Reads a safetensors file. Without `module`: the dict name -> array, or the object save() wrote (its
+    dicts, lists, tuples and numbers, with NumPy arrays where it held arrays or Tensors: load_state_dict
+    takes them). With `module`: loads the arrays (the
     keys under `prefix`, which is stripped) into the module, checking that the file was saved from the
     same class and that names, shapes and dtypes match; returns the module. A training checkpoint
     (`firstepoch train`'s checkpoints/*.safetensors) loads its model weights (prefix 'model.').
@@ -449,6 +552,17 @@ def load(path, module=None, prefix="", *, weights_only=True, map_location=None):
         from ._device import check_device
         check_device(map_location, "load(map_location)")
     tensors, meta = load_safetensors(path)
+    structure = meta.get(STRUCTURE_KEY)
+    if structure is not None:
+        where = f"checkpoint {os.fspath(path)!r}"
+        if module is not None:
+            raise CheckpointError(f"{where} holds a saved object, not one model's weights: load it without "
+                                  "module= and give its model entry to load_state_dict")
+        try:
+            skeleton = parse_json(structure, f"its metadata {STRUCTURE_KEY!r}")
+        except ValueError as e:
+            raise CheckpointError(f"{where} is corrupted: {e}") from None
+        return _decode(skeleton, tensors, where)
     if module is None:
         return tensors
     if not prefix and meta.get("kind") == "firstepoch-checkpoint":
