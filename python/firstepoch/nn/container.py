@@ -24,7 +24,8 @@ from .module import Module, Parameter
 
 def _hooked(*modules):
     """True if any of the modules has a forward (pre-)hook: then each must run as its own call."""
-    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+               for m in modules)
 
 
 def _fused_activation(m, nxt):

@@ -4,6 +4,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from .._device import check_device
+from ..autograd.function import Function
 from ..tensor import Tensor
 
 
@@ -71,15 +72,133 @@ def _as_array(value):
     return None
 
 
+class _HookInputs(Function, register=False):
+    """Identity on a module's positional Tensor inputs that require grad, packed in one array (one node,
+    so the engine hands it every input's gradient at once, summed over the module's uses of it): its
+    backward calls the full backward hooks with grad_input."""
+
+    @staticmethod
+    def forward(ctx, packed, state):
+        ctx.state = state
+        return packed.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.state.input_grads(grad), None
+
+
+class _HookOutput(Function, register=False):
+    """Identity on a module's output: its backward runs the backward pre-hooks on grad_output."""
+
+    @staticmethod
+    def forward(ctx, out, state):
+        ctx.state = state
+        return out.view()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.state.output_grad(grad), None
+
+
+class _BackwardHooks:
+    """One call's backward hooks: the inputs go through _HookInputs (and come out as slices of its
+    result), the output through _HookOutput; grad_output is kept for the hooks that see grad_input."""
+
+    def __init__(self, module, args):
+        self.module = module
+        self.grad_output = None
+        self.positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.tracked = [i for i in self.positions if args[i].requires_grad]
+        self.shapes = []
+
+    def wrap_inputs(self, args):
+        from ..autograd.function import is_grad_enabled
+        if not self.tracked or not is_grad_enabled():
+            return args
+        parts = [args[i] for i in self.tracked]
+        dtypes = {p._data.dtype for p in parts}
+        if len(dtypes) > 1:
+            raise NotImplementedError(f"{self.module._get_name()}: a backward hook needs the inputs that require "
+                                      f"grad to share a dtype, got {sorted(str(d) for d in dtypes)}")
+        self.shapes = [p._data.shape for p in parts]
+        packed = parts[0].reshape(-1) if len(parts) == 1 else _cat_flat(parts)
+        out = _HookInputs.apply(packed, self)
+        args = list(args)
+        offset = 0
+        for i, shape in zip(self.tracked, self.shapes):
+            n = int(np.prod(shape, dtype=np.int64))
+            args[i] = out[offset:offset + n].reshape(shape)
+            offset += n
+        return tuple(args)
+
+    def wrap_output(self, out):
+        if not isinstance(out, Tensor):
+            raise NotImplementedError(f"{self.module._get_name()}: backward hooks need a forward that returns one "
+                                      f"Tensor, got {type(out).__name__}")
+        if not out.requires_grad:
+            return out
+        return _HookOutput.apply(out, self)
+
+    def _run_pre_hooks(self, grad):
+        grads = (Tensor._wrap(grad, False),)
+        for hook, _, _ in tuple(self.module._backward_pre_hooks.values()):
+            r = hook(self.module, grads)
+            if r is not None:
+                grads = r if isinstance(r, tuple) else (r,)
+        return grads
+
+    def output_grad(self, grad):
+        grads = self._run_pre_hooks(grad)
+        self.grad_output = grads
+        if not self.tracked:  # nothing upstream needs a gradient: the hooks see grad_input of Nones
+            self._run_hooks(tuple(None for _ in self.positions))
+        g = grads[0]
+        return np.asarray(getattr(g, "_data", g), dtype=grad.dtype)
+
+    def _run_hooks(self, grad_input):
+        for hook, _, _ in tuple(self.module._backward_hooks.values()):
+            r = hook(self.module, grad_input, self.grad_output)
+            if r is not None:
+                grad_input = r if isinstance(r, tuple) else (r,)
+        return grad_input
+
+    def input_grads(self, grad):
+        pieces, offset = {}, 0
+        for i, shape in zip(self.tracked, self.shapes):
+            n = int(np.prod(shape, dtype=np.int64))
+            pieces[i] = Tensor._wrap(grad[offset:offset + n].reshape(shape), False)
+            offset += n
+        grad_input = tuple(pieces.get(i) for i in self.positions)
+        grad_input = self._run_hooks(grad_input)
+        if len(grad_input) != len(self.positions):
+            raise RuntimeError(f"backward hook returned {len(grad_input)} gradients, the module has "
+                               f"{len(self.positions)} Tensor inputs")
+        parts = []
+        for i, g in zip(self.positions, grad_input):
+            if i in pieces:
+                if g is None:
+                    g = np.zeros(pieces[i].shape, grad.dtype)
+                parts.append(np.asarray(getattr(g, "_data", g), dtype=grad.dtype).reshape(-1))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _cat_flat(parts):
+    from ..tensor import cat
+    return cat([p.reshape(-1) for p in parts])
+
+
 class Module:
     """Base class of layers and models. Assigning a Parameter or a Module to an attribute registers it;
     parameters() walks them in registration order (names as in PyTorch: 'fc1.weight').
 
     Registered members are also plain attributes (no __getattr__ on the hot path of a forward)."""
 
-    # each instance gets its own dicts in __init__; these defaults serve any that skipped it
+    # each instance gets its own dicts in __init__; these defaults serve any that skipped it. Each hook
+    # dict maps a handle key to (hook, with_kwargs, always_call).
     _forward_hooks = ()
     _forward_pre_hooks = ()
+    _backward_hooks = ()
+    _backward_pre_hooks = ()
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -89,6 +208,8 @@ class Module:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     def _get_name(self):
         return type(self).__name__
@@ -344,6 +465,14 @@ class Module:
         """Casts floating parameters and buffers to float64 in place; returns self."""
         return self._cast_floating(np.dtype(np.float64))
 
+    def half(self):
+        raise TypeError("half: float16 is not supported (firstepoch's kernels are float32 and float64); "
+                        "use float() or double()")
+
+    def bfloat16(self):
+        raise TypeError("bfloat16: not supported (firstepoch's kernels are float32 and float64); use float() "
+                        "or double()")
+
     def _cast_floating(self, dtype):
         for m in self.modules():
             for t in list(m._parameters.values()) + list(m._buffers.values()):
@@ -379,10 +508,16 @@ class Module:
                 out[mod_prefix + name] = t if keep_vars else t._data.copy()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    # Local state a state dict may leave out (a checkpoint from before the entry existed): it is set to its
+    # default value, not reported missing (torch's BatchNorm and num_batches_tracked)
+    _optional_state = {}
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies arrays (NumPy, Tensor or torch tensors) into the parameters and buffers, as torch:
         returns _IncompatibleKeys(missing_keys, unexpected_keys); strict=True raises RuntimeError (torch's
-        message) when either is non-empty; a shape mismatch always raises RuntimeError. Deliberate
+        message) when either is non-empty; a shape mismatch always raises RuntimeError. assign=True makes
+        each parameter and buffer hold the state dict's array itself (no copy; its memory is shared), as
+        torch's assign keeps the given tensors. Deliberate
         differences: everything is checked before anything is copied, so a failed load leaves the model
         as it was; a dtype mismatch is a TypeError (no silent cast: a float64 checkpoint is not a float32
         model's); shapes in messages are tuples."""
@@ -394,7 +529,10 @@ class Module:
             for name, t in local.items():
                 key = prefix + name
                 if key not in state_dict:
-                    missing.append(key)
+                    if name in m._optional_state:
+                        copies.append((t, np.asarray(m._optional_state[name], dtype=t._data.dtype)))
+                    else:
+                        missing.append(key)
                     continue
                 value = state_dict[key]
                 arr = _as_array(value)
@@ -429,7 +567,10 @@ class Module:
         if dtype_errors:
             raise TypeError(dtype_errors[0])
         for t, arr in copies:  # everything checked first: a failed load changes nothing
-            t._data[...] = arr
+            if assign and arr.shape == t._data.shape:
+                t._data = arr if arr.flags.writeable else arr.copy()
+            else:
+                t._data[...] = arr
             bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
 
@@ -439,31 +580,80 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if self._forward_pre_hooks:
-            for hook in tuple(self._forward_pre_hooks.values()):
-                r = hook(self, args)
-                if r is not None:
-                    args = r if isinstance(r, tuple) else (r,)
-        out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in tuple(self._forward_hooks.values()):
-                r = hook(self, args, out)
+            for hook, with_kwargs, _ in tuple(self._forward_pre_hooks.values()):
+                if with_kwargs:
+                    r = hook(self, args, kwargs)
+                    if r is not None:
+                        if not (isinstance(r, tuple) and len(r) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                               f"new_kwargs), but got {r}.")
+                        args, kwargs = r
+                        args = args if isinstance(args, tuple) else (args,)
+                else:
+                    r = hook(self, args)
+                    if r is not None:
+                        args = r if isinstance(r, tuple) else (r,)
+        backward = _BackwardHooks(self, args) if (self._backward_hooks or self._backward_pre_hooks) else None
+        if backward is not None:
+            args = backward.wrap_inputs(args)
+        if not self._forward_hooks:
+            out = self.forward(*args, **kwargs)
+        else:
+            try:
+                out = self.forward(*args, **kwargs)
+            except BaseException:
+                for hook, with_kwargs, always in tuple(self._forward_hooks.values()):
+                    if always:  # always_call: it runs even when forward raised, as torch (output None)
+                        try:
+                            hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
+                        except Exception:
+                            pass
+                raise
+            for hook, with_kwargs, _ in tuple(self._forward_hooks.values()):
+                r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
                 if r is not None:
                     out = r
+        if backward is not None:
+            out = backward.wrap_output(out)
         return out
 
-    def register_forward_hook(self, hook):
-        """hook(module, inputs, output) runs after every forward (inputs: the positional arguments as a
-        tuple); a returned value replaces the output. Returns a handle; handle.remove() unregisters it.
-        Inside a Sequential, a Linear and the ReLU after it run as two calls (not one fused GEMM) while
-        either has a hook, so both hooks see their own output."""
-        return self._add_hook("_forward_hooks", hook, "register_forward_hook")
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) runs after every forward (args: the positional arguments as a tuple;
+        with_kwargs=True: hook(module, args, kwargs, output)); a returned value replaces the output.
+        prepend=True runs it before the hooks already there; always_call=True runs it even when forward
+        raises (with output None). Returns a handle; handle.remove() unregisters it. Inside a Sequential,
+        a Linear and the ReLU after it run as two calls (not one fused GEMM) while either has a hook, so
+        both hooks see their own output."""
+        return self._add_hook("_forward_hooks", hook, "register_forward_hook", prepend,
+                              (bool(with_kwargs), bool(always_call)))
 
-    def register_forward_pre_hook(self, hook):
-        """hook(module, inputs) runs before every forward; a returned value replaces the positional
-        arguments (a tuple, or one value). Returns a handle; handle.remove() unregisters it."""
-        return self._add_hook("_forward_pre_hooks", hook, "register_forward_pre_hook")
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before every forward; a returned value replaces the positional
+        arguments (a tuple, or one value). with_kwargs=True: hook(module, args, kwargs), returning None or
+        (new_args, new_kwargs). prepend=True runs it first. Returns a handle; handle.remove() unregisters it."""
+        return self._add_hook("_forward_pre_hooks", hook, "register_forward_pre_hook", prepend,
+                              (bool(with_kwargs), False))
 
-    def _add_hook(self, store, hook, what):
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) runs when the gradient of the module's output is known, before the
+        module's own backward; a returned tuple replaces grad_output. The module's forward must return one
+        Tensor (NotImplementedError otherwise, at the call)."""
+        return self._add_hook("_backward_pre_hooks", hook, "register_full_backward_pre_hook", prepend,
+                              (False, False))
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs once the gradients of the module's positional Tensor
+        inputs are computed (None for an input that does not require grad); a returned tuple replaces
+        grad_input. As torch, the module's inputs and output pass through identity nodes while a backward
+        hook is registered. Deliberate differences: the forward must return one Tensor (NotImplementedError
+        otherwise); an input that requires grad but does not reach the output gets zeros, not None."""
+        return self._add_hook("_backward_hooks", hook, "register_full_backward_hook", prepend, (False, False))
+
+    def register_backward_hook(self, hook):
+        raise NotImplementedError("register_backward_hook is deprecated in torch and not provided: use "
+                                  "register_full_backward_hook")
+
+    def _add_hook(self, store, hook, what, prepend=False, flags=(False, False)):
         from ..autograd.engine import RemovableHandle
         if not callable(hook):
             raise TypeError(f"{what}: hook must be callable, got {type(hook).__name__}")
@@ -472,7 +662,9 @@ class Module:
             hooks = OrderedDict()
             object.__setattr__(self, store, hooks)
         key = object()
-        hooks[key] = hook
+        hooks[key] = (hook,) + tuple(flags)
+        if prepend:
+            hooks.move_to_end(key, last=False)
         return RemovableHandle(lambda: hooks.pop(key, None))
 
     def extra_repr(self):

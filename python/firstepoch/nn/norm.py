@@ -27,6 +27,9 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", np.ones(num_features, dtype))
             self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
+    # as torch: a state dict without num_batches_tracked (older checkpoints) loads, the count set to 0
+    _optional_state = {"num_batches_tracked": 0}
+
     def forward(self, x):
         if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of {self.expected_dims[0]} "
