@@ -12,6 +12,34 @@ import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 
 
+def test_linear_wrong_features_is_runtime_error():
+    # torch: RuntimeError "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x2)"
+    with pytest.raises(RuntimeError, match=r"input has 3 features"):
+        nn.Linear(4, 2)(fe.zeros(2, 3))
+    with pytest.raises(RuntimeError, match=r"input has 3 features"):
+        F.linear(fe.zeros(2, 3), fe.zeros(2, 4))
+
+
+def test_conv_wrong_channels_is_runtime_error():
+    # torch: RuntimeError "Given groups=1, weight of size [6, 4, 3, 3], expected input[2, 5, 8, 8] to have 4 channels"
+    with pytest.raises(RuntimeError, match=r"input has 5 channels"):
+        nn.Conv2d(4, 6, 3)(fe.zeros(2, 5, 8, 8))
+    with pytest.raises(RuntimeError, match=r"input has 5 channels"):
+        nn.Conv1d(4, 6, 3)(fe.zeros(2, 5, 8))
+    with pytest.raises(RuntimeError):
+        F.conv2d(fe.zeros(1, 3, 8, 8), fe.zeros(4, 1, 3, 3), groups=2)
+
+
+@pytest.mark.parametrize("cls, shape", [(nn.BatchNorm1d, (2, 4)), (nn.BatchNorm1d, (2, 4, 5)),
+                                        (nn.BatchNorm2d, (2, 4, 3, 3))])
+def test_batchnorm_wrong_channels_is_runtime_error(cls, shape):
+    # torch: RuntimeError "running_mean should contain 4 elements not 3"; a wrong rank stays ValueError
+    with pytest.raises(RuntimeError, match="3 channels"):
+        cls(3)(fe.zeros(*shape))
+    with pytest.raises(ValueError, match="dims"):
+        cls(3)(fe.zeros(2, 3, 3, 3, 3))
+
+
 @pytest.mark.parametrize("cls", [nn.RNN, nn.GRU, nn.LSTM])
 def test_rnn_wrong_features_and_state_are_runtime_errors(cls):
     # torch: RuntimeError "input.size(-1) must be equal to input_size. Expected 3, got 4" and
@@ -72,3 +100,37 @@ def test_rnn_proj_size_argument():
     with pytest.raises(ValueError, match="proj_size"):  # torch's own check comes first
         nn.LSTM(3, 4, proj_size=4)
     assert nn.GRU(3, 4).proj_size == 0 and nn.RNN(3, 4).proj_size == 0  # torch's attribute on every RNN
+
+
+def test_conv_attributes_as_torch():
+    c = nn.Conv2d(3, 4, 3)
+    assert c.transposed is False and c.output_padding == (0, 0)
+    assert nn.Conv1d(3, 4, 3).output_padding == (0,)
+    t = nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=1)
+    assert t.transposed is True and t.output_padding == (1, 1)
+
+
+def test_linear_one_dimensional_weight():
+    # torch: a (in,) weight gives one output per row (a matrix-vector product), no output axis
+    x = fe.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    w = fe.tensor(np.array([1.0, -1.0, 2.0], np.float32), requires_grad=True)
+    y = F.linear(x, w)
+    assert y.shape == (2,)
+    np.testing.assert_allclose(y.detach().numpy(), [3.0, 9.0])
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 5.0, 7.0])
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, -1.0, 2.0]] * 2)
+    y = F.linear(x, w, fe.tensor(np.float32(1.0)))
+    np.testing.assert_allclose(y.detach().numpy(), [4.0, 10.0])
+
+
+def test_linear_bias_broadcasts():
+    # torch: the bias broadcasts against the (..., out) product (a 0-d or (1,) bias is fine)
+    x = fe.tensor(np.ones((2, 3), np.float32))
+    w = fe.tensor(np.ones((4, 3), np.float32))
+    b = fe.tensor(np.float32(0.5), requires_grad=True)
+    y = F.linear(x, w, b)
+    np.testing.assert_allclose(y.detach().numpy(), np.full((2, 4), 3.5))
+    y.sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), 8.0)
+    np.testing.assert_allclose(F.linear(x, w, fe.tensor(np.array([1.0], np.float32))).numpy(), np.full((2, 4), 4.0))

@@ -70,6 +70,7 @@ class Conv2d(Module):
     """As torch.nn.Conv2d: padding an int, a pair, 'valid' or 'same' (stride 1 only); padding_mode 'zeros'
     (the convolution pads), 'reflect', 'replicate' or 'circular' (F.pad first, then a convolution without
     padding, as torch). Input (N, C, H, W) or unbatched (C, H, W)."""
+    transposed, output_padding = False, (0, 0)  # torch's _ConvNd attributes
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
@@ -89,11 +90,11 @@ class Conv2d(Module):
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         _reset_parameters(self, in_channels // groups * kh * kw)
 
-    def forward(self, x):
+    def forward(self, input):
         if self.padding_mode != "zeros":
-            return conv2d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+            return conv2d(pad(input, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
                           self.stride, 0, self.dilation, self.groups)
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
     def absorbs_activation(self, activation):
@@ -128,6 +129,7 @@ class Conv2d(Module):
 
 class Conv1d(Module):
     """As torch.nn.Conv1d over (N, C, L) or unbatched (C, L); padding and padding_mode as Conv2d."""
+    transposed, output_padding = False, (0,)  # torch's _ConvNd attributes
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
@@ -148,11 +150,11 @@ class Conv1d(Module):
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         _reset_parameters(self, in_channels // groups * k)
 
-    def forward(self, x):
+    def forward(self, input):
         if self.padding_mode != "zeros":
-            return conv1d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+            return conv1d(pad(input, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
                           self.stride, 0, self.dilation, self.groups)
-        return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         return _conv_repr(self)
@@ -163,6 +165,7 @@ class ConvTranspose2d(Module):
     initialisation; output size (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, or the
     one forward's output_size asks for. padding_mode 'zeros' only (as torch). Input (N, C, H, W) or
     unbatched (C, H, W)."""
+    transposed = True  # torch's _ConvNd attribute
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
@@ -205,9 +208,9 @@ class ConvTranspose2d(Module):
             pads.append(want - smallest)
         return tuple(pads)
 
-    def forward(self, x, output_size=None):
-        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(x, output_size), self.groups, self.dilation)
+    def forward(self, input, output_size=None):
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)
 
     def extra_repr(self):
         return _conv_repr(self)
@@ -233,6 +236,6 @@ class ConvTranspose1d(ConvTranspose2d):
         # PyTorch's layout (in, out/groups, k): the 2-D layer's weight without its height-1 axis
         self.weight = Parameter(self.weight.detach().numpy().reshape(in_channels, out_channels // groups, -1))
 
-    def forward(self, x, output_size=None):
-        return conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(x, output_size), self.groups, self.dilation)
+    def forward(self, input, output_size=None):
+        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)

@@ -27,13 +27,16 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", np.ones(num_features, dtype))
             self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
-    def forward(self, x):
-        if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of {self.expected_dims[0]} "
-                             f"or {self.expected_dims[-1]} dims with {self.num_features} channels, got {tuple(x.shape)}")
-        if self.weight is not None and x.dtype != self.weight.dtype:  # as torch (RuntimeError, its message)
+    def forward(self, input):
+        if input.ndim not in self.expected_dims:  # as torch: a wrong rank is a ValueError ...
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"{' or '.join(map(str, self.expected_dims))} dims, got {tuple(input.shape)}")
+        if input.shape[1] != self.num_features:  # ... and a wrong channel count a RuntimeError
+            raise RuntimeError(f"{type(self).__name__}({self.num_features}): expected input with "
+                               f"{self.num_features} channels, got {tuple(input.shape)}")
+        if self.weight is not None and input.dtype != self.weight.dtype:  # as torch (RuntimeError, its message)
             raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. ({type(self).__name__}: "
-                               f"input {x.dtype}, weight {self.weight.dtype})")
+                               f"input {input.dtype}, weight {self.weight.dtype})")
         use_batch = self.training or not self.track_running_stats
         rm = self.running_mean if self.track_running_stats else None
         rv = self.running_var if self.track_running_stats else None
@@ -45,7 +48,7 @@ class _BatchNorm(Module):
             if self.momentum is None:  # as torch: the cumulative moving average of the batches' statistics
                 factor = 1.0 / float(self.num_batches_tracked)
         # training: batch statistics, running ones updated; evaluation: the running statistics
-        return BatchNormFn.apply(x, self.weight, self.bias, rm, rv, use_batch, 0.0 if factor is None else factor,
+        return BatchNormFn.apply(input, self.weight, self.bias, rm, rv, use_batch, 0.0 if factor is None else factor,
                                  self.eps)
 
     def extra_repr(self):
