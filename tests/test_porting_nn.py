@@ -12,6 +12,8 @@ import firstepoch.nn as nn
 import firstepoch.nn.functional as F
 
 
+# -- shape mismatches raise RuntimeError, as torch's kernels do ------------------------------------------------
+
 def test_linear_wrong_features_is_runtime_error():
     # torch: RuntimeError "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x2)"
     with pytest.raises(RuntimeError, match=r"input has 3 features"):
@@ -70,6 +72,14 @@ def test_rnn_cell_wrong_features_and_state_are_runtime_errors(cls):
         m(fe.zeros(2, 2, 3))
 
 
+def test_gelu_bad_approximate_is_runtime_error():
+    # torch: RuntimeError "approximate argument must be either none or tanh."
+    with pytest.raises(RuntimeError, match="approximate"):
+        F.gelu(fe.zeros(3), approximate="foo")
+
+
+# -- reprs and warnings ----------------------------------------------------------------------------------------
+
 def test_rnn_reprs_as_torch():
     # torch's RNN repr leaves the nonlinearity out; its cells print it unquoted
     assert repr(nn.RNN(3, 4, nonlinearity="relu")) == "RNN(3, 4)"
@@ -110,6 +120,8 @@ def test_conv_attributes_as_torch():
     assert t.transposed is True and t.output_padding == (1, 1)
 
 
+# -- F.linear's shapes -----------------------------------------------------------------------------------------
+
 def test_linear_one_dimensional_weight():
     # torch: a (in,) weight gives one output per row (a matrix-vector product), no output axis
     x = fe.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
@@ -134,3 +146,38 @@ def test_linear_bias_broadcasts():
     y.sum().backward()
     np.testing.assert_allclose(b.grad.numpy(), 8.0)
     np.testing.assert_allclose(F.linear(x, w, fe.tensor(np.array([1.0], np.float32))).numpy(), np.full((2, 4), 4.0))
+
+
+# -- argument names --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", [nn.Linear(3, 2), nn.ReLU(), nn.Sigmoid(), nn.Tanh(), nn.GELU(), nn.Softmax(-1),
+                                    nn.LeakyReLU(), nn.Identity(), nn.Flatten(), nn.LayerNorm(3), nn.Dropout(),
+                                    nn.ELU(), nn.Softplus(), nn.Hardtanh(), nn.PReLU()])
+def test_forward_takes_input_by_name(module):
+    # torch's layers call their argument `input`: module(input=x) works
+    x = fe.ones(2, 3)
+    np.testing.assert_allclose(module.eval()(input=x).detach().numpy(), module(x).detach().numpy())
+
+
+def test_forward_argument_names_match_torch():
+    torch = pytest.importorskip("torch")
+    differ = []
+    for name in nn.__all__:
+        ours, theirs = getattr(nn, name), getattr(torch.nn, name, None)
+        if not isinstance(ours, type) or theirs is None or "forward" not in vars(ours) or name == "Module":
+            continue
+        names = lambda f: [p for p in inspect.signature(f).parameters if p != "self"]  # noqa: E731
+        try:
+            want = names(theirs.forward)
+        except (TypeError, ValueError):
+            continue
+        if names(ours.forward) != want:
+            differ.append((name, names(ours.forward), want))
+    assert differ == []
+
+
+def test_functional_activations_take_input_by_name():
+    x = fe.tensor(np.array([-1.0, 0.5], np.float32))
+    for f in (F.sigmoid, F.tanh, F.gelu):
+        np.testing.assert_allclose(f(input=x).numpy(), f(x).numpy())
+    np.testing.assert_allclose(F.gelu(input=x, approximate="tanh").numpy(), F.gelu(x, "tanh").numpy())

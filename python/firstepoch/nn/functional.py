@@ -18,11 +18,18 @@ from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, av
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 
-# The pointwise activations without options are the Tensor methods themselves (F.sigmoid(x) is
-# x.sigmoid()): one definition, which applies the op's Function from ops/elementwise.py.
-sigmoid = Tensor.sigmoid
-tanh = Tensor.tanh
-gelu = Tensor.gelu
+# These are the Tensor methods (F.sigmoid(x) is x.sigmoid(), one definition, which applies the op's
+# Function from ops/elementwise.py), under torch's argument name: F.sigmoid(input=x) works.
+def sigmoid(input):
+    return Tensor.sigmoid(input)
+
+
+def tanh(input):
+    return Tensor.tanh(input)
+
+
+def gelu(input, approximate="none"):
+    return Tensor.gelu(input, approximate)
 
 
 # The in-place spellings torch has.

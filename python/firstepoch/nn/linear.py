@@ -15,8 +15,8 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):
+        return input
 
 
 class Linear(Module):
@@ -42,8 +42,8 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0  # as PyTorch
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
-        return _linalg.LinearFn.apply(x, self.weight, self.bias, None)
+    def forward(self, input):
+        return _linalg.LinearFn.apply(input, self.weight, self.bias, None)
 
     # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
     def absorbs_activation(self, activation):
