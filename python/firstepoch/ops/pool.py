@@ -10,7 +10,8 @@ max_unpool2d: the partial inverse of max_pool2d: each value written at its index
 adaptive_avg_pool2d / adaptive_max_pool2d: PyTorch's windows [floor(i*H/OH), ceil((i+1)*H/OH)); on the
              kernels when the output divides the input (equal windows), else composites of recorded ops.
 max_pool1d / avg_pool1d: the 2-D ops on (N, C, 1, L).
-Every op takes unbatched input too ((C, H, W), or (C, L) for 1-D), as PyTorch.
+Every op takes unbatched input too ((C, H, W), or (C, L) for 1-D), as PyTorch; an input of another rank
+is a ValueError (PyTorch: RuntimeError; README, "Porting from PyTorch").
 
 `_C` entries and their NumPy twins in `firstepoch.reference.pool`, the same names and argument order:
 `max_pool2d_forward`, `max_pool2d_backward`, `avg_pool2d_forward`, `avg_pool2d_backward`. The kernel
