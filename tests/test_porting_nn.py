@@ -181,3 +181,12 @@ def test_functional_activations_take_input_by_name():
     for f in (F.sigmoid, F.tanh, F.gelu):
         np.testing.assert_allclose(f(input=x).numpy(), f(x).numpy())
     np.testing.assert_allclose(F.gelu(input=x, approximate="tanh").numpy(), F.gelu(x, "tanh").numpy())
+
+
+def test_embedding_float_indices_are_runtime_error():
+    # torch: RuntimeError "Expected tensor for argument #1 'indices' to have one of the following scalar types"
+    emb = nn.Embedding(4, 2)
+    with pytest.raises(RuntimeError, match="argument #1 'indices'"):
+        emb(fe.tensor(np.array([0.0, 1.0], np.float32)))
+    with pytest.raises(RuntimeError, match="argument #1 'indices'"):
+        F.embedding(fe.tensor(np.array([True])), emb.weight)
