@@ -190,3 +190,36 @@ def test_embedding_float_indices_are_runtime_error():
         emb(fe.tensor(np.array([0.0, 1.0], np.float32)))
     with pytest.raises(RuntimeError, match="argument #1 'indices'"):
         F.embedding(fe.tensor(np.array([True])), emb.weight)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Conv2d(4, 6, 3, groups=2), lambda: nn.Conv1d(4, 6, 3),
+                                  lambda: nn.ConvTranspose2d(4, 6, 3, groups=2), lambda: nn.ConvTranspose1d(4, 6, 3)])
+def test_conv_reset_parameters(make):
+    # torch's layers have reset_parameters (code that re-initialises with `if hasattr(m, "reset_parameters")`
+    # skipped firstepoch's convolutions); bounds from the weight's fan_in, weight.shape[1] * kernel elements
+    m = make()
+    with fe.no_grad():
+        m.weight.fill_(100.0)
+        m.bias.fill_(100.0)
+    m.reset_parameters()
+    w = m.weight.detach().numpy()
+    fan_in = w.shape[1] * int(np.prod(w.shape[2:]))
+    assert 0 < np.abs(w).max() <= 1 / np.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)): U(-1/sqrt(fan_in), ...)
+    assert 0 < np.abs(m.bias.detach().numpy()).max() <= 1 / np.sqrt(fan_in)
+
+
+def test_batchnorm_reset_running_stats_and_parameters():
+    bn = nn.BatchNorm1d(3)
+    bn(fe.randn(8, 3) * 5 + 2)
+    with fe.no_grad():
+        bn.weight.fill_(3.0)
+    bn.reset_running_stats()
+    np.testing.assert_array_equal(bn.running_mean.numpy(), np.zeros(3))
+    np.testing.assert_array_equal(bn.running_var.numpy(), np.ones(3))
+    assert int(bn.num_batches_tracked) == 0
+    np.testing.assert_array_equal(bn.weight.detach().numpy(), np.full(3, 3.0))  # untouched by reset_running_stats
+    bn(fe.randn(8, 3))
+    bn.reset_parameters()
+    assert int(bn.num_batches_tracked) == 0
+    np.testing.assert_array_equal(bn.weight.detach().numpy(), np.ones(3))
+    nn.BatchNorm2d(3, affine=False, track_running_stats=False).reset_parameters()  # nothing to reset: no error

@@ -27,8 +27,11 @@ def _check_common(name, in_channels, out_channels, kernel, groups, padding, padd
                          f"padding_mode={padding_mode!r}")
 
 
-def _reset_parameters(module, fan_in):
-    """PyTorch's default initialisation of a convolution's weight and bias (fan_in from the weight)."""
+def _reset_parameters(module):
+    """PyTorch's default initialisation of a convolution's weight and bias (torch's _ConvNd.reset_parameters):
+    fan_in from the weight, weight.shape[1] * kernel elements (in/groups for a convolution, out/groups for
+    a transposed one)."""
+    fan_in = int(module.weight.shape[1] * np.prod(module.weight.shape[2:]))
     init.kaiming_uniform_(module.weight, a=math.sqrt(5))
     if module.bias is not None:
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
@@ -88,7 +91,10 @@ class Conv2d(Module):
         self._padding_repeated = _explicit_padding(self.padding, (kh, kw), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        _reset_parameters(self, in_channels // groups * kh * kw)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_parameters(self)
 
     def forward(self, input):
         if self.padding_mode != "zeros":
@@ -148,7 +154,10 @@ class Conv1d(Module):
         self._padding_repeated = _explicit_padding(self.padding, (k,), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, k), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        _reset_parameters(self, in_channels // groups * k)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_parameters(self)
 
     def forward(self, input):
         if self.padding_mode != "zeros":
@@ -183,7 +192,7 @@ class ConvTranspose2d(Module):
         self.dilation, self.padding_mode = pair(dilation, "dilation"), padding_mode
         self.weight = Parameter(np.empty((in_channels, out_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        _reset_parameters(self, out_channels // groups * kh * kw)
+        self.reset_parameters()
 
     def _output_padding(self, x, output_size):
         """The output_padding that makes the output output_size (torch's rule: within one stride of the
@@ -207,6 +216,9 @@ class ConvTranspose2d(Module):
                                  f"{smallest} to {smallest + s - 1} (for an input of {list(sizes)})")
             pads.append(want - smallest)
         return tuple(pads)
+
+    def reset_parameters(self):
+        _reset_parameters(self)
 
     def forward(self, input, output_size=None):
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,

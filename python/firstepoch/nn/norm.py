@@ -27,6 +27,18 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", np.ones(num_features, dtype))
             self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
 
+    def reset_running_stats(self):
+        """As torch: running mean 0, running variance 1, the batch counter 0 (in place)."""
+        if self.track_running_stats:
+            for buf, value in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+                buf._data[...] = value
+                bump_version(buf)
+
+    def reset_parameters(self):
+        """As torch: reset_running_stats, then weight ones and bias zeros."""
+        self.reset_running_stats()
+        _reset_affine(self)
+
     def forward(self, input):
         if input.ndim not in self.expected_dims:  # as torch: a wrong rank is a ValueError ...
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
