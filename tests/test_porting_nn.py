@@ -223,3 +223,31 @@ def test_batchnorm_reset_running_stats_and_parameters():
     assert int(bn.num_batches_tracked) == 0
     np.testing.assert_array_equal(bn.weight.detach().numpy(), np.ones(3))
     nn.BatchNorm2d(3, affine=False, track_running_stats=False).reset_parameters()  # nothing to reset: no error
+
+
+def test_normalize():
+    # torch.nn.functional.normalize(x) and normalize(x, p=1): values and gradients written out from torch 2.13
+    x = fe.tensor(np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0]], np.float32), requires_grad=True)
+    y = F.normalize(x)
+    np.testing.assert_allclose(y.detach().numpy(), [[0, 0, 0], [0.2672612, 0.5345225, 0.8017837]], rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1e12, 1e12, 1e12], [0.15272072, 0.03818019, -0.07636035]],
+                               rtol=1e-5)
+    x = fe.tensor(np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0]], np.float64), requires_grad=True)
+    y = F.normalize(x, p=1)
+    np.testing.assert_allclose(y.detach().numpy(), [[0, 0, 0], [1 / 6, -1 / 3, 0.5]])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1e12, 1e12, 1e12], [1 / 9, 2 / 9, 1 / 9]], rtol=1e-6)
+    assert F.normalize(fe.ones(2, 3, 4), dim=-1).shape == (2, 3, 4)
+    out = fe.zeros(2, 3)
+    assert F.normalize(fe.ones(2, 3), dim=0, out=out) is out
+    np.testing.assert_allclose(out.numpy(), np.full((2, 3), 2 ** -0.5), rtol=1e-6)
+
+
+def test_normalize_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4, 5))
+    for kw in ({}, {"p": 1.0}, {"p": 3.0, "dim": 2}, {"dim": 0, "eps": 0.5}, {"p": float("inf"), "dim": -1}):
+        want = torch.nn.functional.normalize(torch.tensor(a), **kw).numpy()
+        np.testing.assert_allclose(F.normalize(fe.tensor(a), **kw).numpy(), want, rtol=1e-12)
