@@ -251,3 +251,24 @@ def test_normalize_against_torch():
     for kw in ({}, {"p": 1.0}, {"p": 3.0, "dim": 2}, {"dim": 0, "eps": 0.5}, {"p": float("inf"), "dim": -1}):
         want = torch.nn.functional.normalize(torch.tensor(a), **kw).numpy()
         np.testing.assert_allclose(F.normalize(fe.tensor(a), **kw).numpy(), want, rtol=1e-12)
+
+
+def test_unflatten():
+    u = nn.Unflatten(1, (2, 5))
+    assert repr(u) == "Unflatten(dim=1, unflattened_size=(2, 5))"
+    x = fe.tensor(np.arange(120, dtype=np.float32).reshape(3, 10, 4), requires_grad=True)
+    y = u(x)
+    assert y.shape == (3, 2, 5, 4)
+    np.testing.assert_array_equal(y.detach().numpy(), np.arange(120).reshape(3, 2, 5, 4))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 10, 4)))
+    assert nn.Unflatten(-1, [2, -1])(fe.zeros(3, 10)).shape == (3, 2, 5)
+    assert repr(nn.Unflatten(-1, [2, -1])) == "Unflatten(dim=-1, unflattened_size=[2, -1])"
+    assert nn.Unflatten(0, (2, 5))(fe.zeros(10)).shape == (2, 5)
+    with pytest.raises(TypeError, match="must be a tuple of ints"):
+        nn.Unflatten(1, 5)
+    with pytest.raises(TypeError, match="element of type float at pos 0"):
+        nn.Unflatten(1, (2.0, 5))
+    with pytest.raises(RuntimeError, match="don't multiply up to the size of dim 1"):
+        nn.Unflatten(1, (2, 4))(fe.zeros(3, 10))
+    assert nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 4)))(fe.zeros(2, 3, 4)).shape == (2, 3, 4)
