@@ -272,3 +272,21 @@ def test_unflatten():
     with pytest.raises(RuntimeError, match="don't multiply up to the size of dim 1"):
         nn.Unflatten(1, (2, 4))(fe.zeros(3, 10))
     assert nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 4)))(fe.zeros(2, 3, 4)).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_sequential_calls_an_instance_forward(which):
+    # torch's module(x) calls module.forward, an instance attribute too; Sequential's fused
+    # Conv2d-ReLU-MaxPool2d (and Linear-ReLU) kernels skipped a forward replaced on the instance
+    seq = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    x = fe.tensor(np.linspace(-1, 1, 32, dtype=np.float32).reshape(2, 1, 4, 4))
+    seq[which].forward = lambda input: input * 0.5 - 0.25
+    want = x
+    for m in seq:  # one call each: m(x) runs m.forward
+        want = m(want)
+    np.testing.assert_array_equal(seq(x).detach().numpy(), want.detach().numpy())
+    assert seq(x).shape == ((2, 1, 2, 2), (2, 2, 2, 2), (2, 2, 4, 4))[which]
+    lin = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    lin[1].forward = lambda input: -input
+    x = fe.ones(1, 3)
+    np.testing.assert_allclose(lin(x).detach().numpy(), -lin[0](x).detach().numpy())

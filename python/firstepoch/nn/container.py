@@ -22,9 +22,10 @@ from ..tensor import Tensor
 from .module import Module, Parameter
 
 
-def _hooked(*modules):
-    """True if any of the modules has a forward (pre-)hook: then each must run as its own call."""
-    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+def _runs_alone(*modules):
+    """True if any of the modules has a forward (pre-)hook or a forward of its own instance (m.forward = f,
+    which torch's m(x) calls): then each must run as its own call."""
+    return any(m._forward_hooks or m._forward_pre_hooks or "forward" in m.__dict__ for m in modules)
 
 
 def _fused_activation(m, nxt):
@@ -33,7 +34,7 @@ def _fused_activation(m, nxt):
     if name is None:
         return None
     absorbs = type(m).__dict__.get("absorbs_activation")
-    if absorbs is None or not absorbs(m, name) or _hooked(m, nxt):
+    if absorbs is None or not absorbs(m, name) or _runs_alone(m, nxt):
         return None
     return name
 
@@ -42,7 +43,7 @@ def _fused_pool(m, activation, pool):
     """The pool's kind if m (which absorbs `activation`) can also run the pool after it as one op, else None."""
     kind_of = type(pool).__dict__.get("epilogue_pool")
     absorbs = type(m).__dict__.get("absorbs_pool")
-    if kind_of is None or absorbs is None or _hooked(pool):
+    if kind_of is None or absorbs is None or _runs_alone(pool):
         return None
     kind = kind_of(pool)
     return kind if kind is not None and absorbs(m, activation, kind) else None
