@@ -80,6 +80,9 @@ class MaxUnpool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """As torch.nn.AdaptiveAvgPool2d, but output_size defaults to 1 (torch requires it; README, "Porting
+    from PyTorch")."""
+
     def __init__(self, output_size=1):
         super().__init__()
         self.output_size = output_size

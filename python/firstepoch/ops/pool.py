@@ -417,7 +417,8 @@ def adaptive_avg_pool2d(input, output_size=1):
     """As torch.nn.functional.adaptive_avg_pool2d, any output size (None entries keep the input's):
     global pooling is a mean, equal windows are avg_pool2d, other sizes y = A_h @ x @ A_w^T with
     A (out, in) holding 1/size on each window (recorded matmuls; the result's rounding differs from
-    PyTorch's sum / (rows * columns) in the last bits)."""
+    PyTorch's sum / (rows * columns) in the last bits). output_size defaults to 1, global pooling (torch
+    requires it; README, "Porting from PyTorch")."""
     x, unbatched = _batched(input, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     oh, ow = _adaptive_size(output_size, (H, W), "adaptive_avg_pool2d")
