@@ -290,3 +290,15 @@ def test_sequential_calls_an_instance_forward(which):
     lin[1].forward = lambda input: -input
     x = fe.ones(1, 3)
     np.testing.assert_allclose(lin(x).detach().numpy(), -lin[0](x).detach().numpy())
+
+
+@pytest.mark.parametrize("cls", [nn.RNN, nn.GRU, nn.LSTM])
+def test_rnn_empty_sequence_is_runtime_error(cls):
+    # torch: RuntimeError "Expected sequence length to be larger than 0 in RNN"
+    cases = ((cls(3, 4), fe.zeros(0, 2, 3)), (cls(3, 4), fe.zeros(0, 3)),
+             (cls(3, 4, batch_first=True), fe.zeros(2, 0, 3)))
+    for m, x in cases:
+        with pytest.raises(RuntimeError, match="Expected sequence length to be larger than 0"):
+            m(x)
+    out = cls(3, 4, batch_first=True)(fe.zeros(0, 5, 3))[0]  # an empty batch is fine, as in torch
+    assert out.shape == (0, 5, 4)

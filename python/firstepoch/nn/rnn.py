@@ -107,6 +107,9 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:  # torch: RuntimeError "input.size(-1) must be equal to input_size"
             raise RuntimeError(f"{who}: input has {input.shape[-1]} features (shape {input.shape}), expected "
                                f"input_size={self.input_size}")
+        if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:  # torch's class and words
+            raise RuntimeError(f"Expected sequence length to be larger than 0 in RNN ({who}: input shape "
+                               f"{input.shape})")
         unbatched = input.ndim == 2
         x = input.reshape(input.shape[0], 1, input.shape[1]) if unbatched else input
         if self.batch_first and not unbatched:
