@@ -302,3 +302,31 @@ def test_rnn_empty_sequence_is_runtime_error(cls):
             m(x)
     out = cls(3, 4, batch_first=True)(fe.zeros(0, 5, 3))[0]  # an empty batch is fine, as in torch
     assert out.shape == (0, 5, 4)
+
+
+def test_sdpa_attn_mask_with_is_causal():
+    # torch 2.13 (CPU) takes both and applies both (it raises only with dropout_p > 0)
+    rng = np.random.default_rng(0)
+    q, k, v = (fe.tensor(rng.standard_normal((2, 2, 3, 4))) for _ in range(3))
+    fmask = fe.tensor(rng.standard_normal((3, 3)))
+    keep = np.tril(np.ones((3, 3), bool))
+    both = F.scaled_dot_product_attention(q, k, v, attn_mask=fmask, is_causal=True)
+    folded = F.scaled_dot_product_attention(q, k, v, attn_mask=fe.tensor(np.where(keep, fmask.numpy(), -np.inf)))
+    np.testing.assert_allclose(both.numpy(), folded.numpy(), rtol=1e-12)
+    bmask = fe.tensor(np.array([[True, True, False], [False, True, True], [True, True, True]]))
+    both = F.scaled_dot_product_attention(q, k, v, attn_mask=bmask, is_causal=True)
+    folded = F.scaled_dot_product_attention(q, k, v, attn_mask=fe.tensor(bmask.numpy() & keep))
+    np.testing.assert_allclose(both.numpy(), folded.numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="should not be set when is_causal=True"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=fmask, is_causal=True, dropout_p=0.5)
+
+
+def test_sdpa_attn_mask_with_is_causal_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    q, k, v = rng.standard_normal((2, 2, 3, 4)), rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((2, 2, 5, 4))
+    for mask in (rng.standard_normal((3, 5)), rng.random((2, 1, 3, 5)) > 0.3):
+        want = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (q, k, v)),
+                                                                attn_mask=torch.tensor(mask), is_causal=True)
+        got = F.scaled_dot_product_attention(*map(fe.tensor, (q, k, v)), attn_mask=fe.tensor(mask), is_causal=True)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
