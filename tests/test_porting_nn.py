@@ -330,3 +330,24 @@ def test_sdpa_attn_mask_with_is_causal_against_torch():
                                                                 attn_mask=torch.tensor(mask), is_causal=True)
         got = F.scaled_dot_product_attention(*map(fe.tensor, (q, k, v)), attn_mask=fe.tensor(mask), is_causal=True)
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_sigmoid_tanh_of_integers_are_float32(dtype):
+    # torch: an integer or bool input gives the default float dtype (float32); NumPy's promotion gave
+    # float64, or float16 for uint8 and bool (sigmoid of uint8 1 came out 0)
+    vals = np.array([1, 0, 1] if dtype is np.bool_ else [1, 0, 3]).astype(dtype)
+    x = fe.tensor(vals)
+    for f, ref in ((F.sigmoid, lambda v: 1 / (1 + np.exp(-v))), (F.tanh, np.tanh)):
+        for y in (f(x), nn.Sigmoid()(x) if f is F.sigmoid else nn.Tanh()(x)):
+            assert y.dtype == np.float32
+            np.testing.assert_allclose(y.numpy(), ref(vals.astype(np.float64)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.bool_])
+def test_gelu_of_integers_raises(dtype):
+    # torch: NotImplementedError ("GeluKernelImpl" not implemented for 'Long'); firstepoch returned integers
+    x = fe.tensor(np.array([1, 0, 1]).astype(dtype))
+    for call in (F.gelu, nn.GELU(), lambda t: t.gelu(approximate="tanh")):
+        with pytest.raises(NotImplementedError, match="gelu"):
+            call(x)

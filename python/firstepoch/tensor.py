@@ -432,14 +432,20 @@ class Tensor(TensorBase):
     def leaky_relu(self, negative_slope=0.01):
         return LeakyReLUFn.apply(self, negative_slope)
 
-    sigmoid = _unary(SigmoidFn)
-    tanh = _unary(TanhFn)
+    def sigmoid(self):
+        return SigmoidFn.apply(self._as_floating())  # an integer or bool input gives float32, as torch
+
+    def tanh(self):
+        return TanhFn.apply(self._as_floating())
 
     def softplus(self, beta=1.0, threshold=20.0):
         """log(1 + exp(beta x)) / beta, x where beta x > threshold (F.softplus; torch has no such method)."""
         return SoftplusFn.apply(self, beta, threshold)
 
     def gelu(self, approximate="none"):
+        if self._data.dtype.kind != "f":  # torch: NotImplementedError ("GeluKernelImpl" not implemented for 'Long')
+            raise NotImplementedError(f'"gelu" not implemented for {self._data.dtype} input (floating tensors only, '
+                                      f"as PyTorch)")
         return GELUFn.apply(self, approximate=approximate)
 
     # in-place activations and PReLU, the Tensor methods torch has (issue 17)
