@@ -351,3 +351,15 @@ def test_gelu_of_integers_raises(dtype):
     for call in (F.gelu, nn.GELU(), lambda t: t.gelu(approximate="tanh")):
         with pytest.raises(NotImplementedError, match="gelu"):
             call(x)
+
+
+def test_integer_parameter():
+    # torch: Parameter(int tensor) raises RuntimeError ("Only Tensors of floating point and complex dtype can
+    # require gradients"); with requires_grad=False it is a Parameter, registered and saved
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point"):
+        nn.Parameter(fe.tensor([1, 2]))
+    p = nn.Parameter(fe.tensor([1, 2]), requires_grad=False)
+    assert p.dtype == np.int64 and not p.requires_grad
+    m = nn.Module()
+    m.p = p
+    assert list(m.state_dict()) == ["p"] and [n for n, _ in m.named_parameters()] == ["p"]
