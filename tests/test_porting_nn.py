@@ -363,3 +363,15 @@ def test_integer_parameter():
     m = nn.Module()
     m.p = p
     assert list(m.state_dict()) == ["p"] and [n for n, _ in m.named_parameters()] == ["p"]
+
+
+@pytest.mark.parametrize("f", [F.softmax, F.log_softmax])
+def test_softmax_of_integers(f):
+    # torch: NotImplementedError ("softmax_lastdim_kernel_impl" not implemented for 'Long'); dtype= casts first
+    x = fe.tensor(np.array([1, 2]))
+    with pytest.raises(NotImplementedError, match="softmax"):
+        f(x, 0)
+    with pytest.raises(NotImplementedError, match="softmax"):
+        nn.Softmax(0)(x) if f is F.softmax else nn.LogSoftmax(0)(x)
+    y = f(x, 0, dtype=fe.float32)
+    assert y.dtype == np.float32
