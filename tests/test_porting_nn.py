@@ -375,3 +375,17 @@ def test_softmax_of_integers(f):
         nn.Softmax(0)(x) if f is F.softmax else nn.LogSoftmax(0)(x)
     y = f(x, 0, dtype=fe.float32)
     assert y.dtype == np.float32
+
+
+def test_parameter_containers_make_trainable_parameters():
+    # torch's ParameterList/ParameterDict wrap a plain tensor as Parameter(tensor): it requires grad (a
+    # tensor that did not require grad became a frozen parameter here, silently untrained)
+    pl = nn.ParameterList([fe.randn(2), nn.Parameter(fe.randn(3), requires_grad=False)])
+    pl.append(fe.randn(4))
+    assert [type(p).__name__ for p in pl] == ["Parameter"] * 3
+    assert [p.requires_grad for p in pl] == [True, False, True]  # a Parameter is kept as it is
+    pd = nn.ParameterDict({"a": fe.randn(2)})
+    pd["b"] = fe.randn(3)
+    assert [p.requires_grad for p in pd.values()] == [True, True]
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point"):
+        nn.ParameterList([fe.tensor([1, 2])])

@@ -345,8 +345,8 @@ def _as_parameter(value):
         return value
     if isinstance(value, np.ndarray):
         return Parameter(value)
-    if isinstance(value, Tensor):
-        return Parameter(value._data, requires_grad=value.requires_grad)
+    if isinstance(value, Tensor):  # Parameter(tensor), as torch: it requires grad whatever the tensor did
+        return Parameter(value._data)
     return value
 
 
