@@ -389,3 +389,10 @@ def test_parameter_containers_make_trainable_parameters():
     assert [p.requires_grad for p in pd.values()] == [True, True]
     with pytest.raises(RuntimeError, match="Only Tensors of floating point"):
         nn.ParameterList([fe.tensor([1, 2])])
+
+
+def test_linear_negative_size_is_runtime_error():
+    # torch: RuntimeError "Trying to create tensor with negative dimension -1: [2, -1]"
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        nn.Linear(-1, 2)
+    assert nn.Linear(0, 2)(fe.zeros(3, 0)).shape == (3, 2)  # 0 is legal
