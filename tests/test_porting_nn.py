@@ -396,3 +396,14 @@ def test_linear_negative_size_is_runtime_error():
     with pytest.raises(RuntimeError, match="negative dimension"):
         nn.Linear(-1, 2)
     assert nn.Linear(0, 2)(fe.zeros(3, 0)).shape == (3, 2)  # 0 is legal
+
+
+def test_flatten_dims_as_torch():
+    # torch: a 0-d input has dims 0 and -1 only (nn.Flatten()'s start_dim=1 is an IndexError there), and
+    # start_dim after end_dim is a RuntimeError
+    assert nn.Flatten(0)(fe.tensor(1.0)).shape == (1,)
+    assert fe.tensor(1.0).flatten(-1, 0).shape == (1,)
+    with pytest.raises(IndexError):
+        nn.Flatten()(fe.tensor(1.0))
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        nn.Flatten(2, 1)(fe.zeros(2, 3, 4))

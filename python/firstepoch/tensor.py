@@ -596,12 +596,13 @@ class Tensor(TensorBase):
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
+        s = _check_axis(start_dim, max(self.ndim, 1), "flatten")  # as torch: a 0-d tensor has dims 0 and -1
+        e = _check_axis(end_dim, max(self.ndim, 1), "flatten")
         if self.ndim == 0:
             return self.reshape(1)
-        s = _check_axis(start_dim, self.ndim, "flatten")
-        e = _check_axis(end_dim, self.ndim, "flatten")
-        if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        if s > e:  # torch's class
+            raise RuntimeError(f"flatten() has invalid args: start_dim cannot come after end_dim (start_dim "
+                               f"{start_dim}, end_dim {end_dim}, shape {self.shape})")
         merged = int(np.prod(self.shape[s:e + 1]))
         return self.reshape(self.shape[:s] + (merged,) + self.shape[e + 1:])
 
