@@ -171,8 +171,8 @@ def test_errors(rng):
         F.scaled_dot_product_attention(q, k, fe.tensor(v.numpy().astype(np.float64)))
     with pytest.raises(RuntimeError, match="at least 2 dimensional"):
         F.scaled_dot_product_attention(fe.tensor(np.ones(4, np.float32)), k, v)
-    with pytest.raises(RuntimeError, match="attn_mask should not be set when is_causal"):
-        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((5, 5), bool), is_causal=True)
+    with pytest.raises(RuntimeError, match="attn_mask should not be set when is_causal"):  # with dropout, as torch
+        F.scaled_dot_product_attention(q, k, v, attn_mask=np.ones((5, 5), bool), is_causal=True, dropout_p=0.1)
     with pytest.raises(RuntimeError, match="attn_mask dtype"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=np.zeros((5, 5), np.int64))
     with pytest.raises(RuntimeError, match="embedding size"):

@@ -161,13 +161,13 @@ def test_max_pool_nan_propagates_and_padding_never_wins():
 
 def test_bad_hyper_parameters():
     x = fe.zeros(1, 3, 8, 8)
-    with pytest.raises(ValueError, match="stride"):
+    with pytest.raises(RuntimeError, match="stride"):  # as torch's F.conv2d
         F.conv2d(x, fe.zeros(4, 3, 3, 3), stride=0)
     with pytest.raises(ValueError, match="larger than the padded input"):
         F.conv2d(x, fe.zeros(4, 3, 9, 9))
-    with pytest.raises(ValueError, match=r"input has 3 channels .* expects 4"):
+    with pytest.raises(RuntimeError, match=r"input has 3 channels .* expects 4"):
         F.conv2d(x, fe.zeros(4, 4, 3, 3))
-    with pytest.raises(ValueError, match="groups=2 must divide in_channels=3"):
+    with pytest.raises(RuntimeError, match="groups=2 must divide in_channels=3"):
         F.conv2d(x, fe.zeros(4, 1, 3, 3), groups=2)
     with pytest.raises(ValueError, match="groups=2 must divide"):
         nn.Conv2d(3, 4, 3, groups=2)

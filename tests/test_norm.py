@@ -61,7 +61,7 @@ def test_module_running_stats_eval_and_state_dict(rng):
     other = nn.BatchNorm2d(3)
     other.load_state_dict(sd)
     np.testing.assert_array_equal(other.running_var, bn.running_var)
-    with pytest.raises(ValueError, match=r"expected input of 4 .* with 3 channels, got \(4, 2, 5, 5\)"):
+    with pytest.raises(RuntimeError, match=r"expected input with 3 channels, got \(4, 2, 5, 5\)"):  # as torch
         bn(fe.zeros(4, 2, 5, 5))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(fe.zeros(1, 3))

@@ -375,18 +375,20 @@ def test_dropout_between_layers_only_while_training():
     m.train()
     c = m(x)[0]._data
     assert not np.allclose(a, c)
-    one = nn.GRU(3, 6, num_layers=1, dropout=0.5)  # a single layer has no layer to drop between
+    with pytest.warns(UserWarning, match="expects num_layers greater than 1"):  # torch's warning
+        one = nn.GRU(3, 6, num_layers=1, dropout=0.5)  # a single layer has no layer to drop between
     one.load_state_dict({k: v for k, v in m.state_dict().items() if k.endswith("l0")})
     assert np.array_equal(one(x)[0]._data, one.eval()(x)[0]._data)
 
 
 def test_module_errors():
     lstm = nn.LSTM(4, 5, num_layers=2)
-    with pytest.raises(ValueError, match=r"input has 3 features \(shape \(6, 2, 3\)\), expected input_size=4"):
+    # a size that does not match is a RuntimeError, a wrong rank a ValueError, as in torch
+    with pytest.raises(RuntimeError, match=r"input has 3 features \(shape \(6, 2, 3\)\), expected input_size=4"):
         lstm(fe.randn(6, 2, 3))
-    with pytest.raises(ValueError, match=r"h_0 has shape \(1, 2, 5\), expected \(2, 2, 5\)"):
+    with pytest.raises(RuntimeError, match=r"h_0 has shape \(1, 2, 5\), expected \(2, 2, 5\)"):
         lstm(fe.randn(6, 2, 4), (fe.zeros(1, 2, 5), fe.zeros(2, 2, 5)))
-    with pytest.raises(ValueError, match=r"c_0 has shape \(2, 3, 5\), expected \(2, 2, 5\)"):
+    with pytest.raises(RuntimeError, match=r"c_0 has shape \(2, 3, 5\), expected \(2, 2, 5\)"):
         lstm(fe.randn(6, 2, 4), (fe.zeros(2, 2, 5), fe.zeros(2, 3, 5)))
     with pytest.raises(TypeError, match="tuple"):
         lstm(fe.randn(6, 2, 4), fe.zeros(2, 2, 5))
@@ -395,7 +397,7 @@ def test_module_errors():
     with pytest.raises(ValueError, match="dtype"):  # as torch
         lstm(fe.randn(6, 2, 4).double())
     gru = nn.GRU(4, 5, bidirectional=True, batch_first=True)
-    with pytest.raises(ValueError, match=r"hx has shape \(1, 3, 5\), expected \(2, 3, 5\)"):
+    with pytest.raises(RuntimeError, match=r"hx has shape \(1, 3, 5\), expected \(2, 3, 5\)"):
         gru(fe.randn(3, 6, 4), fe.zeros(1, 3, 5))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
@@ -404,11 +406,11 @@ def test_module_errors():
     with pytest.raises(ValueError, match="dropout"):
         nn.LSTM(3, 4, dropout=1.5)
     cell = nn.LSTMCell(4, 5)
-    with pytest.raises(ValueError, match=r"input must be \(batch, 4\) or \(4,\), got shape \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"input has inconsistent input_size: got 3 expected 4"):
         cell(fe.randn(2, 3))
-    with pytest.raises(ValueError, match=r"h has shape \(3, 5\), expected \(2, 5\)"):
+    with pytest.raises(RuntimeError, match=r"h has shape \(3, 5\), expected \(2, 5\)"):
         cell(fe.randn(2, 4), (fe.zeros(3, 5), fe.zeros(2, 5)))
-    with pytest.raises(ValueError, match=r"hx has shape \(2, 6\), expected \(2, 5\)"):
+    with pytest.raises(RuntimeError, match=r"hx has shape \(2, 6\), expected \(2, 5\)"):
         nn.GRUCell(4, 5)(fe.randn(2, 4), fe.zeros(2, 6))
 
 

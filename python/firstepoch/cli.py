@@ -436,8 +436,8 @@ def _evaluate(args, parser):
         trainer = Trainer(model, None, None, data, config)
         x, y = data[args.split]
         loss, acc, _ = trainer.evaluate(x, y)
-    except ValueError as e:  # non-finite pixels, or images the model cannot take
-        parser.error(f"--dataset {dataset}: {e}")
+    except (ValueError, RuntimeError) as e:  # non-finite pixels; images the model cannot take (a layer's
+        parser.error(f"--dataset {dataset}: {e}")  # shape mismatch is a RuntimeError, as in torch)
     print(f"{config['model']} from {args.checkpoint} on {dataset} {args.split} ({len(y)} images): "
           f"loss {loss:.4f}  accuracy {acc:.2%}")
     return 0

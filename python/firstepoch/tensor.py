@@ -439,14 +439,20 @@ class Tensor(TensorBase):
     def leaky_relu(self, negative_slope=0.01):
         return LeakyReLUFn.apply(self, negative_slope)
 
-    sigmoid = _unary(SigmoidFn)
-    tanh = _unary(TanhFn)
+    def sigmoid(self):
+        return SigmoidFn.apply(self._as_floating())  # an integer or bool input gives float32, as torch
+
+    def tanh(self):
+        return TanhFn.apply(self._as_floating())
 
     def softplus(self, beta=1.0, threshold=20.0):
         """log(1 + exp(beta x)) / beta, x where beta x > threshold (F.softplus; torch has no such method)."""
         return SoftplusFn.apply(self, beta, threshold)
 
     def gelu(self, approximate="none"):
+        if self._data.dtype.kind != "f":  # torch: NotImplementedError ("GeluKernelImpl" not implemented for 'Long')
+            raise NotImplementedError(f'"gelu" not implemented for {self._data.dtype} input (floating tensors only, '
+                                      f"as PyTorch)")
         return GELUFn.apply(self, approximate=approximate)
 
     # in-place activations and PReLU, the Tensor methods torch has (issue 17)
@@ -597,12 +603,13 @@ class Tensor(TensorBase):
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
+        s = _check_axis(start_dim, max(self.ndim, 1), "flatten")  # as torch: a 0-d tensor has dims 0 and -1
+        e = _check_axis(end_dim, max(self.ndim, 1), "flatten")
         if self.ndim == 0:
             return self.reshape(1)
-        s = _check_axis(start_dim, self.ndim, "flatten")
-        e = _check_axis(end_dim, self.ndim, "flatten")
-        if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        if s > e:  # torch's class
+            raise RuntimeError(f"flatten() has invalid args: start_dim cannot come after end_dim (start_dim "
+                               f"{start_dim}, end_dim {end_dim}, shape {self.shape})")
         merged = int(np.prod(self.shape[s:e + 1]))
         return self.reshape(self.shape[:s] + (merged,) + self.shape[e + 1:])
 

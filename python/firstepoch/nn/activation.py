@@ -24,8 +24,8 @@ class ReLU(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return _E.relu(x, self.inplace)
+    def forward(self, input):
+        return _E.relu(input, self.inplace)
 
     def extra_repr(self):
         return _inplace_repr(self.inplace, first=True)
@@ -37,21 +37,21 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, x):
-        return _E.leaky_relu(x, self.negative_slope, self.inplace)
+    def forward(self, input):
+        return _E.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}{_inplace_repr(self.inplace)}"
 
 
 class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, input):
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, input):
+        return F.tanh(input)
 
 
 class Softplus(Module):
@@ -62,8 +62,8 @@ class Softplus(Module):
         self.beta = beta
         self.threshold = threshold
 
-    def forward(self, x):
-        return _E.softplus(x, self.beta, self.threshold)
+    def forward(self, input):
+        return _E.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -72,12 +72,10 @@ class Softplus(Module):
 class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = approximate  # checked where torch checks it: at forward (RuntimeError)
 
-    def forward(self, x):
-        return F.gelu(x, approximate=self.approximate)
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -94,9 +92,9 @@ class _AlongDim(Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, x):
-        dim = self.dim if self.dim is not None else implicit_dim(self.name, x.ndim, 3)
-        return self.function(x, dim)
+    def forward(self, input):
+        dim = self.dim if self.dim is not None else implicit_dim(self.name, input.ndim, 3)
+        return self.function(input, dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -121,8 +119,8 @@ class _InplaceActivation(Module):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return type(self).function(x, self.inplace)
+    def forward(self, input):
+        return type(self).function(input, self.inplace)
 
     def extra_repr(self):
         return _inplace_repr(self.inplace, first=True)
@@ -136,8 +134,8 @@ class ELU(Module):
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, x):
-        return _E.elu(x, self.alpha, self.inplace)
+    def forward(self, input):
+        return _E.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{_inplace_repr(self.inplace)}"
@@ -191,8 +189,8 @@ class Hardtanh(Module):
         self.max_val = max_val
         self.inplace = inplace
 
-    def forward(self, x):
-        return _E.hardtanh(x, self.min_val, self.max_val, self.inplace)
+    def forward(self, input):
+        return _E.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_repr(self.inplace)}"
@@ -214,8 +212,8 @@ class Softsign(Module):
     def __init__(self, *args, **kwargs):  # PyTorch's Softsign takes and ignores any arguments
         super().__init__()
 
-    def forward(self, x):
-        return _E.softsign(x)
+    def forward(self, input):
+        return _E.softsign(input)
 
 
 class PReLU(Module):
@@ -236,8 +234,8 @@ class PReLU(Module):
     def reset_parameters(self):
         self.weight._data.fill(self.init)
 
-    def forward(self, x):
-        return _E.prelu(x, self.weight)
+    def forward(self, input):
+        return _E.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"

@@ -22,10 +22,11 @@ from ..tensor import Tensor
 from .module import Module, Parameter
 
 
-def _hooked(*modules):
-    """True if any of the modules has a forward (pre-)hook: then each must run as its own call."""
+def _runs_alone(*modules):
+    """True if any of the modules has a forward (pre-)hook, a backward hook or a forward of its own instance
+    (m.forward = f, which torch's m(x) calls): then each must run as its own call."""
     return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-               for m in modules)
+               or "forward" in m.__dict__ for m in modules)
 
 
 def _fused_activation(m, nxt):
@@ -34,7 +35,7 @@ def _fused_activation(m, nxt):
     if name is None:
         return None
     absorbs = type(m).__dict__.get("absorbs_activation")
-    if absorbs is None or not absorbs(m, name) or _hooked(m, nxt):
+    if absorbs is None or not absorbs(m, name) or _runs_alone(m, nxt):
         return None
     return name
 
@@ -43,7 +44,7 @@ def _fused_pool(m, activation, pool):
     """The pool's kind if m (which absorbs `activation`) can also run the pool after it as one op, else None."""
     kind_of = type(pool).__dict__.get("epilogue_pool")
     absorbs = type(m).__dict__.get("absorbs_pool")
-    if kind_of is None or absorbs is None or _hooked(pool):
+    if kind_of is None or absorbs is None or _runs_alone(pool):
         return None
     kind = kind_of(pool)
     return kind if kind is not None and absorbs(m, activation, kind) else None
@@ -345,8 +346,8 @@ def _as_parameter(value):
         return value
     if isinstance(value, np.ndarray):
         return Parameter(value)
-    if isinstance(value, Tensor):
-        return Parameter(value._data, requires_grad=value.requires_grad)
+    if isinstance(value, Tensor):  # Parameter(tensor), as torch: it requires grad whatever the tensor did
+        return Parameter(value._data)
     return value
 
 

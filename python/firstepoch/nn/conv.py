@@ -27,8 +27,11 @@ def _check_common(name, in_channels, out_channels, kernel, groups, padding, padd
                          f"padding_mode={padding_mode!r}")
 
 
-def _reset_parameters(module, fan_in):
-    """PyTorch's default initialisation of a convolution's weight and bias (fan_in from the weight)."""
+def _reset_parameters(module):
+    """PyTorch's default initialisation of a convolution's weight and bias (torch's _ConvNd.reset_parameters):
+    fan_in from the weight, weight.shape[1] * kernel elements (in/groups for a convolution, out/groups for
+    a transposed one)."""
+    fan_in = int(module.weight.shape[1] * np.prod(module.weight.shape[2:]))
     init.kaiming_uniform_(module.weight, a=math.sqrt(5))
     if module.bias is not None:
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # as PyTorch
@@ -70,6 +73,7 @@ class Conv2d(Module):
     """As torch.nn.Conv2d: padding an int, a pair, 'valid' or 'same' (stride 1 only); padding_mode 'zeros'
     (the convolution pads), 'reflect', 'replicate' or 'circular' (F.pad first, then a convolution without
     padding, as torch). Input (N, C, H, W) or unbatched (C, H, W)."""
+    transposed, output_padding = False, (0, 0)  # torch's _ConvNd attributes
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
@@ -87,13 +91,16 @@ class Conv2d(Module):
         self._padding_repeated = _explicit_padding(self.padding, (kh, kw), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        _reset_parameters(self, in_channels // groups * kh * kw)
+        self.reset_parameters()
 
-    def forward(self, x):
+    def reset_parameters(self):
+        _reset_parameters(self)
+
+    def forward(self, input):
         if self.padding_mode != "zeros":
-            return conv2d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+            return conv2d(pad(input, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
                           self.stride, 0, self.dilation, self.groups)
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
     def absorbs_activation(self, activation):
@@ -128,6 +135,7 @@ class Conv2d(Module):
 
 class Conv1d(Module):
     """As torch.nn.Conv1d over (N, C, L) or unbatched (C, L); padding and padding_mode as Conv2d."""
+    transposed, output_padding = False, (0,)  # torch's _ConvNd attributes
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
@@ -146,13 +154,16 @@ class Conv1d(Module):
         self._padding_repeated = _explicit_padding(self.padding, (k,), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, k), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        _reset_parameters(self, in_channels // groups * k)
+        self.reset_parameters()
 
-    def forward(self, x):
+    def reset_parameters(self):
+        _reset_parameters(self)
+
+    def forward(self, input):
         if self.padding_mode != "zeros":
-            return conv1d(pad(x, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+            return conv1d(pad(input, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
                           self.stride, 0, self.dilation, self.groups)
-        return conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):
         return _conv_repr(self)
@@ -163,6 +174,7 @@ class ConvTranspose2d(Module):
     initialisation; output size (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, or the
     one forward's output_size asks for. padding_mode 'zeros' only (as torch). Input (N, C, H, W) or
     unbatched (C, H, W)."""
+    transposed = True  # torch's _ConvNd attribute
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
@@ -180,7 +192,7 @@ class ConvTranspose2d(Module):
         self.dilation, self.padding_mode = pair(dilation, "dilation"), padding_mode
         self.weight = Parameter(np.empty((in_channels, out_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
-        _reset_parameters(self, out_channels // groups * kh * kw)
+        self.reset_parameters()
 
     def _output_padding(self, x, output_size):
         """The output_padding that makes the output output_size (torch's rule: within one stride of the
@@ -205,9 +217,12 @@ class ConvTranspose2d(Module):
             pads.append(want - smallest)
         return tuple(pads)
 
-    def forward(self, x, output_size=None):
-        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(x, output_size), self.groups, self.dilation)
+    def reset_parameters(self):
+        _reset_parameters(self)
+
+    def forward(self, input, output_size=None):
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)
 
     def extra_repr(self):
         return _conv_repr(self)
@@ -233,6 +248,6 @@ class ConvTranspose1d(ConvTranspose2d):
         # PyTorch's layout (in, out/groups, k): the 2-D layer's weight without its height-1 axis
         self.weight = Parameter(self.weight.detach().numpy().reshape(in_channels, out_channels // groups, -1))
 
-    def forward(self, x, output_size=None):
-        return conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(x, output_size), self.groups, self.dilation)
+    def forward(self, input, output_size=None):
+        return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)

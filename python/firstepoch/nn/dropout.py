@@ -13,8 +13,8 @@ class _DropoutNd(Module):
         self.p = p
         self.inplace = inplace
 
-    def forward(self, x):
-        return type(self).function(x, self.p, self.training, self.inplace)
+    def forward(self, input):
+        return type(self).function(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"

@@ -11,18 +11,25 @@ from ..ops.linalg import linear, linear_relu  # noqa: F401
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,  # noqa: F401
                         cosine_similarity, cross_entropy, huber_loss, kl_div, l1_loss, margin_ranking_loss, mse_loss,
                         nll_loss, one_hot, pairwise_distance, smooth_l1_loss, triplet_margin_loss)
-from ..ops.norm import batch_norm, group_norm, layer_norm  # noqa: F401
+from ..ops.norm import batch_norm, group_norm, layer_norm, normalize  # noqa: F401
 from ..ops.pad import pad  # noqa: F401
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d,  # noqa: F401
                         max_pool2d, max_unpool2d)
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 
-# The pointwise activations without options are the Tensor methods themselves (F.sigmoid(x) is
-# x.sigmoid()): one definition, which applies the op's Function from ops/elementwise.py.
-sigmoid = Tensor.sigmoid
-tanh = Tensor.tanh
-gelu = Tensor.gelu
+# These are the Tensor methods (F.sigmoid(x) is x.sigmoid(), one definition, which applies the op's
+# Function from ops/elementwise.py), under torch's argument name: F.sigmoid(input=x) works.
+def sigmoid(input):
+    return Tensor.sigmoid(input)
+
+
+def tanh(input):
+    return Tensor.tanh(input)
+
+
+def gelu(input, approximate="none"):
+    return Tensor.gelu(input, approximate)
 
 
 # The in-place spellings torch has.

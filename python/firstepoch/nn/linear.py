@@ -15,8 +15,8 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):
+        return input
 
 
 class Linear(Module):
@@ -28,8 +28,9 @@ class Linear(Module):
         super().__init__()
         if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise TypeError(f"Linear: dtype must be float32 or float64, got {np.dtype(dtype)}")
-        if in_features < 0 or out_features < 0:  # 0 is legal, as in PyTorch
-            raise ValueError(f"Linear: features must be >= 0, got in={in_features}, out={out_features}")
+        if in_features < 0 or out_features < 0:  # 0 is legal, as in PyTorch; a negative size is its RuntimeError
+            raise RuntimeError(f"Trying to create tensor with negative dimension: Linear: features must be >= 0, "
+                               f"got in={in_features}, out={out_features}")
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -42,8 +43,8 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0  # as PyTorch
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
-        return _linalg.LinearFn.apply(x, self.weight, self.bias, None)
+    def forward(self, input):
+        return _linalg.LinearFn.apply(input, self.weight, self.bias, None)
 
     # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
     def absorbs_activation(self, activation):

@@ -16,14 +16,17 @@ def factory_dtype(who, device, dtype):
 
 
 class Parameter(Tensor):
-    """A Tensor that is a trainable weight: requires grad, and a Module registers it when assigned."""
+    """A Tensor that is a trainable weight: requires grad, and a Module registers it when assigned. As
+    torch, integer data is allowed with requires_grad=False (a RuntimeError with requires_grad=True)."""
 
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
+        dtype = (data._data if isinstance(data, Tensor) else np.asarray(data)).dtype
+        if requires_grad and dtype.kind != "f":  # torch's class and words
+            raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients "
+                               f"(Parameter: got {dtype})")
         super().__init__(data, requires_grad=requires_grad)
-        if self._data.dtype.kind != "f":
-            raise TypeError(f"Parameter: data must be floating, got {self._data.dtype}")
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

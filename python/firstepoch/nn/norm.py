@@ -30,13 +30,28 @@ class _BatchNorm(Module):
     # as torch: a state dict without num_batches_tracked (older checkpoints) loads, the count set to 0
     _optional_state = {"num_batches_tracked": 0}
 
-    def forward(self, x):
-        if x.ndim not in self.expected_dims or x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of {self.expected_dims[0]} "
-                             f"or {self.expected_dims[-1]} dims with {self.num_features} channels, got {tuple(x.shape)}")
-        if self.weight is not None and x.dtype != self.weight.dtype:  # as torch (RuntimeError, its message)
+    def reset_running_stats(self):
+        """As torch: running mean 0, running variance 1, the batch counter 0 (in place)."""
+        if self.track_running_stats:
+            for buf, value in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+                buf._data[...] = value
+                bump_version(buf)
+
+    def reset_parameters(self):
+        """As torch: reset_running_stats, then weight ones and bias zeros."""
+        self.reset_running_stats()
+        _reset_affine(self)
+
+    def forward(self, input):
+        if input.ndim not in self.expected_dims:  # as torch: a wrong rank is a ValueError ...
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
+                             f"{' or '.join(map(str, self.expected_dims))} dims, got {tuple(input.shape)}")
+        if input.shape[1] != self.num_features:  # ... and a wrong channel count a RuntimeError
+            raise RuntimeError(f"{type(self).__name__}({self.num_features}): expected input with "
+                               f"{self.num_features} channels, got {tuple(input.shape)}")
+        if self.weight is not None and input.dtype != self.weight.dtype:  # as torch (RuntimeError, its message)
             raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. ({type(self).__name__}: "
-                               f"input {x.dtype}, weight {self.weight.dtype})")
+                               f"input {input.dtype}, weight {self.weight.dtype})")
         use_batch = self.training or not self.track_running_stats
         rm = self.running_mean if self.track_running_stats else None
         rv = self.running_var if self.track_running_stats else None
@@ -48,7 +63,7 @@ class _BatchNorm(Module):
             if self.momentum is None:  # as torch: the cumulative moving average of the batches' statistics
                 factor = 1.0 / float(self.num_batches_tracked)
         # training: batch statistics, running ones updated; evaluation: the running statistics
-        return BatchNormFn.apply(x, self.weight, self.bias, rm, rv, use_batch, 0.0 if factor is None else factor,
+        return BatchNormFn.apply(input, self.weight, self.bias, rm, rv, use_batch, 0.0 if factor is None else factor,
                                  self.eps)
 
     def extra_repr(self):

@@ -21,14 +21,14 @@ class MaxPool2d(Module):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
-    def forward(self, x):
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+    def forward(self, input):
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                           self.return_indices)
 
 
 class MaxPool1d(MaxPool2d):
-    def forward(self, x):
-        return max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+    def forward(self, input):
+        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                           self.return_indices)
 
 
@@ -43,8 +43,8 @@ class AvgPool2d(Module):
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-    def forward(self, x):
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+    def forward(self, input):
+        return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                           self.divisor_override)
 
 
@@ -59,8 +59,8 @@ class AvgPool1d(Module):
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
-    def forward(self, x):
-        return avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+    def forward(self, input):
+        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
 
 class MaxUnpool2d(Module):
@@ -80,6 +80,9 @@ class MaxUnpool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """As torch.nn.AdaptiveAvgPool2d, but output_size defaults to 1 (torch requires it; README, "Porting
+    from PyTorch")."""
+
     def __init__(self, output_size=1):
         super().__init__()
         self.output_size = output_size
@@ -87,8 +90,8 @@ class AdaptiveAvgPool2d(Module):
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
-    def forward(self, x):
-        return adaptive_avg_pool2d(x, self.output_size)
+    def forward(self, input):
+        return adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveMaxPool2d(Module):
@@ -99,5 +102,5 @@ class AdaptiveMaxPool2d(Module):
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
-    def forward(self, x):
-        return adaptive_max_pool2d(x, self.output_size, self.return_indices)
+    def forward(self, input):
+        return adaptive_max_pool2d(input, self.output_size, self.return_indices)

@@ -7,6 +7,7 @@ loads and gives the same outputs. Every layer and direction is one fused C++ cal
 (firstepoch.ops.rnn.RNNFn); a cell step is the same kernel over a sequence of one.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class RNNBase(Module):
     """Shared by RNN, LSTM and GRU: parameters per layer and direction, and the forward over layers."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=np.float32):
+                 bidirectional=False, dtype=np.float32, proj_size=0):
         super().__init__()
         who = type(self).__name__
         _check_sizes(who, input_size, hidden_size)
@@ -48,6 +49,18 @@ class RNNBase(Module):
             raise ValueError(f"{who}: num_layers must be a positive integer, got {num_layers!r}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{who}: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:  # torch's warning, word for word
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and "
+                          f"num_layers={num_layers}", stacklevel=3)
+        # torch's checks on proj_size; a projection itself is not implemented (README, "Porting from PyTorch")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size:
+            raise NotImplementedError(f"{who}: proj_size={proj_size} (a projected LSTM) is not implemented")
+        self.proj_size = 0
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
@@ -80,8 +93,8 @@ class RNNBase(Module):
             raise TypeError(f"{type(self).__name__}: {name} must be a Tensor, got {type(hx).__name__}")
         shown = want[:1] + want[2:] if unbatched else want
         if hx.shape != shown:
-            raise ValueError(f"{type(self).__name__}: {name} has shape {hx.shape}, expected {shown} "
-                             f"(num_layers * num_directions, {'' if unbatched else 'batch, '}hidden_size)")
+            raise RuntimeError(f"{type(self).__name__}: {name} has shape {hx.shape}, expected {shown} "  # as torch
+                               f"(num_layers * num_directions, {'' if unbatched else 'batch, '}hidden_size)")
         return hx.reshape(want) if unbatched else hx
 
     def forward(self, input, hx=None):
@@ -91,9 +104,12 @@ class RNNBase(Module):
         if input.ndim not in (2, 3):
             raise ValueError(f"{who}: input must be 3-D (seq_len, batch, input_size) ({'batch, seq_len' if self.batch_first else 'seq_len, batch'}"
                              f" first) or 2-D unbatched (seq_len, input_size), got shape {input.shape}")
-        if input.shape[-1] != self.input_size:
-            raise ValueError(f"{who}: input has {input.shape[-1]} features (shape {input.shape}), expected "
-                             f"input_size={self.input_size}")
+        if input.shape[-1] != self.input_size:  # torch: RuntimeError "input.size(-1) must be equal to input_size"
+            raise RuntimeError(f"{who}: input has {input.shape[-1]} features (shape {input.shape}), expected "
+                               f"input_size={self.input_size}")
+        if input.shape[0 if input.ndim == 2 or not self.batch_first else 1] == 0:  # torch's class and words
+            raise RuntimeError(f"Expected sequence length to be larger than 0 in RNN ({who}: input shape "
+                               f"{input.shape})")
         unbatched = input.ndim == 2
         x = input.reshape(input.shape[0], 1, input.shape[1]) if unbatched else input
         if self.batch_first and not unbatched:
@@ -141,9 +157,7 @@ class RNNBase(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
-        if self.mode == "rnn_relu":
-            s += ", nonlinearity='relu'"
-        if not self.bias:
+        if not self.bias:  # (torch's repr leaves an RNN's nonlinearity out)
             s += ", bias=False"
         if self.batch_first:
             s += ", batch_first=True"
@@ -170,12 +184,14 @@ class RNN(RNNBase):
 
 class LSTM(RNNBase):
     """LSTM with gates i, f, g, o: c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t). forward(input, (h_0, c_0)=None)
-    -> (output, (h_n, c_n)), shapes as in RNN."""
+    -> (output, (h_n, c_n)), shapes as in RNN. proj_size must be 0: a projected LSTM is not implemented
+    (NotImplementedError; README, "Porting from PyTorch")."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None):
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         dtype = factory_dtype(type(self).__name__, device, dtype)
-        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
+                         proj_size)
 
 
 class GRU(RNNBase):
@@ -218,8 +234,9 @@ class RNNCellBase(Module):
         if not isinstance(h, Tensor):
             raise TypeError(f"{type(self).__name__}: {name} must be a Tensor, got {type(h).__name__}")
         if h.shape != want:
-            raise ValueError(f"{type(self).__name__}: {name} has shape {h.shape}, expected {want} for input of "
-                             f"{'shape (' + str(self.input_size) + ',)' if unbatched else 'batch ' + str(N)}")
+            # as torch (RuntimeError "Input batch size 2 doesn't match hidden0 batch size 3")
+            raise RuntimeError(f"{type(self).__name__}: {name} has shape {h.shape}, expected {want} for input of "
+                               f"{'shape (' + str(self.input_size) + ',)' if unbatched else 'batch ' + str(N)}")
         return h.reshape(1, self.hidden_size) if unbatched else h
 
     def _step(self, input, hx):
@@ -227,9 +244,12 @@ class RNNCellBase(Module):
         who = type(self).__name__
         if not isinstance(input, Tensor):
             raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
-        if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
+        if input.ndim not in (1, 2):  # as torch: a wrong rank is a ValueError, a wrong size a RuntimeError
             raise ValueError(f"{who}: input must be (batch, {self.input_size}) or ({self.input_size},), got shape "
                              f"{input.shape}")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"{who}: input has inconsistent input_size: got {input.shape[-1]} expected "
+                               f"{self.input_size} (shape {input.shape})")
         unbatched = input.ndim == 1
         x = input.reshape(1, 1, self.input_size) if unbatched else input.reshape(1, *input.shape)
         N = x.shape[1]
@@ -249,7 +269,7 @@ class RNNCellBase(Module):
         if not self.bias:
             s += ", bias=False"
         if self.mode == "rnn_relu":
-            s += ", nonlinearity='relu'"
+            s += ", nonlinearity=relu"  # unquoted, as torch
         return s
 
 

@@ -280,7 +280,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                  enable_gqa=False):
     """As torch.nn.functional.scaled_dot_product_attention: softmax(query key^T * scale + mask) value,
     scale defaulting to 1/sqrt(E); attn_mask bool (True = take part) or of query's dtype (added);
-    is_causal masks key j for query i when j > i (top-left aligned, L != S too); enable_gqa lets the
+    is_causal masks key j for query i when j > i (top-left aligned, L != S too; with an attn_mask too,
+    both apply, as torch 2.13 on the CPU, which refuses the pair only with dropout_p > 0); enable_gqa lets the
     query heads (dim -3) be a multiple of the key/value heads. dropout_p > 0 (always applied, as torch
     applies it whatever the module's mode) runs the composite path that makes the score matrix; otherwise
     the tiled kernel. A float attn_mask is a constant (no gradient). A query with no key gets 0."""
@@ -300,13 +301,17 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         raise RuntimeError(f"scaled_dot_product_attention: expected float32 or float64 inputs, got {qd}")
     mask = None
     if attn_mask is not None:
-        if is_causal:
+        if is_causal and dropout_p > 0.0:  # torch 2.13 refuses the pair only on its dropout (math) path
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                                "is_causal=True")
         mask = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
         if mask.dtype != np.bool_ and mask.dtype != qd:
             raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                                f"attn_mask.dtype: {mask.dtype} and  query.dtype: {qd} instead.")
+        if is_causal:  # as torch 2.13 on the CPU: both apply, the causal mask folded into attn_mask
+            keep = np.tril(np.ones((query.shape[-2], key.shape[-2]), dtype=bool))
+            mask = mask & keep if mask.dtype == np.bool_ else np.where(keep, mask, qd.type(-np.inf))
+            is_causal = False
     if not 0.0 <= dropout_p <= 1.0:
         raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
     if dropout_p > 0.0:

@@ -64,15 +64,18 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
     if len(w_shape) != 4:
         raise ValueError(f"conv2d: weight must be (out_channels, in_channels/groups, kh, kw), got {w_shape}")
     s, p, d = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
+    # torch's F.conv2d raises RuntimeError for each of these ("non-positive stride is not supported",
+    # "Given groups=1, weight of size ..., expected input ... to have 4 channels"); the layers' own
+    # constructor checks (nn.Conv2d) are ValueError, as torch's
     if min(s) < 1 or min(d) < 1 or min(p) < 0:
-        raise ValueError(f"conv2d: stride {s} and dilation {d} must be >= 1, padding {p} >= 0")
+        raise RuntimeError(f"conv2d: stride {s} and dilation {d} must be >= 1, padding {p} >= 0")
     N, C, H, W = x_shape
     OC, Cg, kh, kw = w_shape
     if groups < 1 or C % groups or OC % groups:
-        raise ValueError(f"conv2d: groups={groups} must divide in_channels={C} and out_channels={OC}")
+        raise RuntimeError(f"conv2d: groups={groups} must divide in_channels={C} and out_channels={OC}")
     if Cg * groups != C:
-        raise ValueError(f"conv2d: input has {C} channels (shape {x_shape}), weight {w_shape} with groups={groups} "
-                         f"expects {Cg * groups}")
+        raise RuntimeError(f"conv2d: input has {C} channels (shape {x_shape}), weight {w_shape} with groups={groups} "
+                           f"expects {Cg * groups}")
     return s, p, d, out_size(H, kh, s[0], p[0], d[0]), out_size(W, kw, s[1], p[1], d[1])
 
 
@@ -255,8 +258,8 @@ def conv_transpose_geometry(x_shape, w_shape, stride, padding, output_padding, d
     s, p, d = pair(stride, "stride"), pair(padding, "padding"), pair(dilation, "dilation")
     op = pair(output_padding, "output_padding")
     if min(s) < 1 or min(d) < 1 or min(p) < 0 or min(op) < 0:
-        raise ValueError(f"conv_transpose2d: stride {s} and dilation {d} must be >= 1, padding {p} and "
-                         f"output_padding {op} >= 0")
+        raise RuntimeError(f"conv_transpose2d: stride {s} and dilation {d} must be >= 1, padding {p} and "
+                           f"output_padding {op} >= 0")
     if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
         raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
                            f"output_padding_height: {op[0]} output_padding_width: {op[1]} stride_height: {s[0]} "

@@ -483,7 +483,8 @@ class GELUFn(_Activation):
     @staticmethod
     def forward(ctx, x, approximate="none"):
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+            # torch: RuntimeError "approximate argument must be either none or tanh."
+            raise RuntimeError(f"gelu: approximate argument must be either none or tanh, got {approximate!r}")
         ctx.approximate = approximate
         return GELUFn.run(ctx, x, approximate)
 

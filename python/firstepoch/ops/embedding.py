@@ -13,10 +13,14 @@ from .shape import GetItemGradFn
 
 
 def check_indices(indices, num_embeddings):
-    """indices as an int64 array; TypeError for a non-integer dtype, IndexError naming an out-of-range value."""
+    """indices as an int64 array; RuntimeError for a float or bool dtype (torch's class and words), IndexError
+    naming an out-of-range value. Any integer dtype is taken (torch takes int64 and int32 only; README,
+    "Porting from PyTorch")."""
     indices = np.asarray(indices)
     if indices.dtype == bool or not np.issubdtype(indices.dtype, np.integer):
-        raise TypeError(f"embedding: indices must be an integer tensor, got dtype {indices.dtype}")
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {indices.dtype} instead (embedding: indices must be an integer "
+                           f"tensor)")
     if indices.size:
         lo, hi = int(indices.min()), int(indices.max())
         bad = lo if lo < 0 else hi

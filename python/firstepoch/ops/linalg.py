@@ -312,8 +312,8 @@ class LinearFn(Function):
 
     @staticmethod
     def _forward_general(ctx, x, weight, bias, activation):
-        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:  # torch: RuntimeError ("mat1 and mat2 shapes ...")
+            raise RuntimeError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
                              f"expects {weight.shape[1]} (weight shape {weight.shape})")
         if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
             # as torch (RuntimeError, its message): the input is never cast to the layer's dtype
@@ -391,7 +391,20 @@ class LinearFn(Function):
 
 
 def linear(input, weight, bias=None):
-    """As torch.nn.functional.linear: input @ weight.T + bias, weight (out_features, in_features)."""
+    """As torch.nn.functional.linear: input @ weight.T + bias, weight (out_features, in_features).
+    As torch, a 1-D weight (in_features,) gives input @ weight (no output axis), and a bias that is not
+    (out_features,) broadcasts against the product (a 0-d bias, say); both are a matmul and an add."""
+    if weight.ndim == 1:
+        out = input.matmul(weight)
+        return out if bias is None else out + bias
+    if bias is not None and bias.shape != weight.shape[:1]:
+        out = LinearFn.apply(input, weight, None, None)
+        try:
+            np.broadcast_shapes(bias.shape, out.shape)
+        except ValueError:  # torch: RuntimeError ("The expanded size of the tensor ...")
+            raise RuntimeError(f"linear: bias has shape {bias.shape}, expected ({weight.shape[0]},) for weight "
+                               f"shape {weight.shape} (or a shape that broadcasts to {out.shape})") from None
+        return out + bias
     return LinearFn.apply(input, weight, bias, None)
 
 

@@ -329,3 +329,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """As torch.nn.functional.group_norm."""
     _check_param_dtypes(input, weight, bias)
     return GroupNormFn.apply(input, weight, bias, num_groups, eps)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """As torch.nn.functional.normalize: input / max(||input||_p along dim, eps), a composite of recorded
+    ops (norm, clamp, divide) as torch's, so its gradient is theirs (1/eps-sized at an all-zero slice, as
+    torch). out=, when given, receives the result (copy_) and is returned."""
+    denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    result = input / denom
+    if out is None:
+        return result
+    return out.copy_(result)

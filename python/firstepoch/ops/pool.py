@@ -10,7 +10,8 @@ max_unpool2d: the partial inverse of max_pool2d: each value written at its index
 adaptive_avg_pool2d / adaptive_max_pool2d: PyTorch's windows [floor(i*H/OH), ceil((i+1)*H/OH)); on the
              kernels when the output divides the input (equal windows), else composites of recorded ops.
 max_pool1d / avg_pool1d: the 2-D ops on (N, C, 1, L).
-Every op takes unbatched input too ((C, H, W), or (C, L) for 1-D), as PyTorch.
+Every op takes unbatched input too ((C, H, W), or (C, L) for 1-D), as PyTorch; an input of another rank
+is a ValueError (PyTorch: RuntimeError; README, "Porting from PyTorch").
 
 `_C` entries and their NumPy twins in `firstepoch.reference.pool`, the same names and argument order:
 `max_pool2d_forward`, `max_pool2d_backward`, `avg_pool2d_forward`, `avg_pool2d_backward`. The kernel
@@ -416,7 +417,8 @@ def adaptive_avg_pool2d(input, output_size=1):
     """As torch.nn.functional.adaptive_avg_pool2d, any output size (None entries keep the input's):
     global pooling is a mean, equal windows are avg_pool2d, other sizes y = A_h @ x @ A_w^T with
     A (out, in) holding 1/size on each window (recorded matmuls; the result's rounding differs from
-    PyTorch's sum / (rows * columns) in the last bits)."""
+    PyTorch's sum / (rows * columns) in the last bits). output_size defaults to 1, global pooling (torch
+    requires it; README, "Porting from PyTorch")."""
     x, unbatched = _batched(input, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     oh, ow = _adaptive_size(output_size, (H, W), "adaptive_avg_pool2d")

@@ -121,6 +121,11 @@ class SoftmaxFn(Function):
 
 
 def _apply(input, dim, log):
+    dtype = getattr(input, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind != "f":  # torch: NotImplementedError for an integer input
+        name = "log_softmax" if log else "softmax"
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for {np.dtype(dtype)} input '
+                                  f"(floating tensors only, as PyTorch; dtype= casts first)")
     if getattr(input, "ndim", 1) == 0:  # a 0-d tensor: dim 0 or -1 names it (as torch); one row of one entry
         _check_dim(dim, 1, "log_softmax" if log else "softmax")
         return SoftmaxFn.apply(input.reshape(1), 0, log).reshape(())
