@@ -57,12 +57,12 @@ def log_softmax(input, dim):
     return _t(input, "log_softmax").log_softmax(dim)
 
 
-def sum(input, dim=None, keepdim=False):
-    return _t(input, "sum").sum(dim, keepdim)
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    return _t(input, "sum").sum(dim, keepdim, dtype=dtype)
 
 
-def mean(input, dim=None, keepdim=False):
-    return _t(input, "mean").mean(dim, keepdim)
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    return _t(input, "mean").mean(dim, keepdim, dtype=dtype)
 
 
 def std(input, *args, **kwargs):

@@ -9,6 +9,7 @@ gives float64, a Python number or a 0-d tensor counts only when of a higher cate
 floating); / on integers gives float32; matmul does not promote (RuntimeError, as torch). max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -52,6 +53,8 @@ def _as_data(data, dtype=None):
     int64; Python float lists become float32 and int lists int64."""
     if isinstance(data, Tensor):
         data = data._data
+    if isinstance(data, np.generic):
+        data = np.asarray(data)  # a NumPy number keeps its dtype, as an array does (torch: np.float64(2) -> float64)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in _STORAGE:
@@ -71,6 +74,8 @@ def _as_data(data, dtype=None):
     kind = arr.dtype.kind
     if kind == "f":
         return arr.astype(np.float32)
+    if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError("Overflow when unpacking long long: a Python int above 2**63 - 1 in the data")
     if kind in "iu":
         return arr.astype(np.int64)
     if kind == "b":
@@ -100,6 +105,16 @@ def _unary(fn):
     return method
 
 
+def _floating_unary(fn):
+    """A method without arguments whose result is floating (x.exp(), x.sqrt(), ...): an integer or bool
+    tensor is taken as float32 first, as torch (torch.tensor([1, 2]).exp() is float32)."""
+    def method(self):
+        return fn.apply(self._as_floating())
+    method.__name__ = fn.__name__[:-2].lower()
+    method.__qualname__ = "Tensor." + method.__name__
+    return method
+
+
 def _comparison(fn):
     """An elementwise comparison operator (x < y, ...): see Tensor._cmp."""
     def method(self, other):
@@ -116,7 +131,8 @@ class Tensor(TensorBase):
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _as_data(data, dtype)
         if requires_grad and self._data.dtype not in _FLOATS:
-            raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
+            raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients, got "
+                               f"dtype {self._data.dtype}")
         self.requires_grad = bool(requires_grad)
         self._grad = None
         self._ctx = None
@@ -192,6 +208,12 @@ class Tensor(TensorBase):
     def numel(self):
         return self._data.size
 
+    def __iter__(self):
+        """The slices along the first axis, as torch (a 0-d tensor raises TypeError)."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
     def __len__(self):
         return len(self._data)
 
@@ -226,7 +248,8 @@ class Tensor(TensorBase):
 
     def requires_grad_(self, flag=True):
         if flag and self._data.dtype not in _FLOATS:
-            raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got dtype "
+                               f"{self._data.dtype}")
         self.requires_grad = bool(flag)
         return self
 
@@ -414,16 +437,21 @@ class Tensor(TensorBase):
     __hash__ = object.__hash__
 
     # ---- elementwise math --------------------------------------------------------------------------
-    exp = _unary(ExpFn)
-    log = _unary(LogFn)
-    sqrt = _unary(SqrtFn)
+    exp = _floating_unary(ExpFn)
+    log = _floating_unary(LogFn)
+    sqrt = _floating_unary(SqrtFn)
     abs = _unary(AbsFn)
     __abs__ = abs
 
     def clip(self, min=None, max=None):
+        """self limited to [min, max] (either may be None); an integer tensor with a float bound gives
+        float32, as torch.result_type says."""
         if min is None and max is None:
-            raise ValueError("clip: at least one of min and max must be given")
-        return ClipFn.apply(self, min, max)
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        x = self
+        if self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
+            x = self.to(_F32)
+        return ClipFn.apply(x, min, max)
 
     clamp = clip
 
@@ -432,8 +460,8 @@ class Tensor(TensorBase):
     def leaky_relu(self, negative_slope=0.01):
         return LeakyReLUFn.apply(self, negative_slope)
 
-    sigmoid = _unary(SigmoidFn)
-    tanh = _unary(TanhFn)
+    sigmoid = _floating_unary(SigmoidFn)
+    tanh = _floating_unary(TanhFn)
 
     def softplus(self, beta=1.0, threshold=20.0):
         """log(1 + exp(beta x)) / beta, x where beta x > threshold (F.softplus; torch has no such method)."""
@@ -470,25 +498,41 @@ class Tensor(TensorBase):
             dim = axis
         if isinstance(dim, list):
             dim = tuple(dim)
+        if dim == ():
+            dim = None  # as torch's sum/mean/amax/var/norm: an empty dim list reduces over every axis
         return dim
 
     def _check_dim(self, dim, op):
         dims = () if dim is None else ((dim,) if isinstance(dim, int) else dim)
+        n = max(self.ndim, 1)
         for d in dims:
-            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
+            if not -n <= d < n:
                 raise IndexError(f"{op}: dim {d} is out of range for a tensor of shape {self.shape}")
+        if len({d % n for d in dims}) != len(dims):
+            raise RuntimeError(f"{op}: a dim appears multiple times in the list of dims {list(dims)}")
 
-    def sum(self, dim=None, keepdim=False, axis=None):
-        """Sum over dim (all axes by default); bool and integer tensors sum to int64, as torch."""
+    def sum(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+        """Sum over dim (all axes by default, also for dim=()); bool and integer tensors sum to int64,
+        as torch; dtype= casts the input to that dtype first."""
         dim = self._dim(dim, axis)
         self._check_dim(dim, "sum")
         if self._data.ndim == 0:
             dim = None  # a 0-d tensor: dim 0 or -1 names the tensor itself (as torch)
-        x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
+        if dtype is not None:
+            x = self.to(dtype)
+        else:
+            x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
         return SumFn.apply(x, dim, keepdim)
 
-    def mean(self, dim=None, keepdim=False, axis=None):
-        """Mean over dim; floating tensors only (an integer tensor raises RuntimeError, as torch)."""
+    def mean(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+        """Mean over dim (all axes by default, also for dim=()); floating tensors only (an integer
+        tensor raises RuntimeError, as torch) unless dtype= names a floating dtype to cast to first."""
+        if dtype is not None:
+            dtype = _dtype(dtype, "mean")
+            if dtype.kind != "f":
+                raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a "
+                                   f"floating point or complex dtype. Got: {_torch_dtype_name(dtype)}")
+            return self.to(dtype).mean(dim, keepdim, axis)
         dim = self._dim(dim, axis)
         self._check_dim(dim, "mean")
         if self._data.dtype.kind != "f":
@@ -500,7 +544,12 @@ class Tensor(TensorBase):
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
         """Variance over dim with `correction` subtracted from the count (default 1, Bessel's; the legacy
-        unbiased=False means 0), as torch.var; with too few entries the result is inf or nan."""
+        unbiased=False means 0), as torch.var; with too few entries the result is inf or nan. A bool
+        as the first argument is torch's var(unbiased) overload."""
+        if isinstance(dim, bool):
+            if unbiased is not None:
+                raise TypeError("var(unbiased) takes no second positional argument")
+            dim, unbiased = None, dim
         if unbiased is not None and correction is not None:
             raise TypeError("var: give unbiased or correction, not both")
         if isinstance(unbiased, bool) or unbiased is None:
@@ -539,20 +588,35 @@ class Tensor(TensorBase):
     def _reduce_extreme(self, op, name, dim, keepdim, axis):
         dim = self._dim(dim, axis)
         self._check_dim(dim, name)
-        if self._data.size == 0:
-            raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
+        self._check_nonempty_reduction(name, dim)
         return op.apply(self, dim, keepdim)
 
+    def _check_nonempty_reduction(self, name, dim):
+        """torch's errors for a max/min/argmax-like reduction over no entries: RuntimeError (IndexError
+        for argmax/argmin) without dim, IndexError when an axis reduced has size 0. An empty tensor
+        reduced along an axis of nonzero size gives an empty result."""
+        if self._data.size != 0:
+            return
+        if dim is None:
+            cls = IndexError if name.startswith("arg") else RuntimeError
+            raise cls(f"{name}(): Expected reduction dim to be specified for input.numel() == 0 (shape "
+                      f"{self.shape}). Specify the reduction dim with the 'dim' argument.")
+        for d in (dim if isinstance(dim, tuple) else (dim,)):
+            if self.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d % self.ndim} to have non-zero size "
+                                 f"(shape {self.shape}).")
+
     def _extreme(self, op, arg, name, dim, keepdim, axis):
+        if dim == () or dim == []:
+            raise TypeError(f"{name}(): dim must be an int (for several axes use {'a' + name}())")
         dim = self._dim(dim, axis)
         if dim is None:
             return self._reduce_extreme(op, name, None, keepdim, None)
         if isinstance(dim, tuple):
             raise TypeError(f"{name}: dim must be an int (for several axes use {'a' + name}())")
-        if self._data.size == 0:
-            raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
         src = self.reshape(1) if self.ndim == 0 else self
         d = _check_axis(dim, src.ndim, name)
+        self._check_nonempty_reduction(name, d)
         index = arg(src._data, axis=d, keepdims=True)
         values = TakeAlongDimFn.apply(src, index, d, keepdim)
         indices = Tensor._wrap(index if keepdim else np.squeeze(index, axis=d), False)
@@ -576,10 +640,22 @@ class Tensor(TensorBase):
         return Tensor._wrap(out.astype(np.uint8) if self._data.dtype == np.uint8 else out, False)
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(np.argmax(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+        """The index of the largest entry (of the flattened tensor without dim); the first one on ties."""
+        return self._arg_extreme(np.argmax, "argmax", dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(np.argmin(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+        """The index of the smallest entry (of the flattened tensor without dim); the first one on ties."""
+        return self._arg_extreme(np.argmin, "argmin", dim, keepdim)
+
+    def _arg_extreme(self, fn, name, dim, keepdim):
+        if self._data.dtype == _BOOL:
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
+        if dim is not None:
+            dim = _check_axis(dim, max(self.ndim, 1), name)
+            if self.ndim == 0:
+                dim = None
+        self._check_nonempty_reduction(name, dim)
+        return Tensor._wrap(np.asarray(fn(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
 
     # ---- shape ------------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -640,10 +716,7 @@ class Tensor(TensorBase):
         return self.permute(tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        index = _index_data(index)
         return share_version(self, GetItemFn.apply(self, index))
 
     # ---- in-place ops (torch's rules: versions, leaves, rebasing) ----------------------------------------
@@ -795,10 +868,7 @@ class Tensor(TensorBase):
         """x[index] = value, as torch: value (a number, array or Tensor) is broadcast to x[index] and cast
         to x's dtype as copy_ casts (2.7 into int64 is 2); recorded (SetItemFn) when x or value requires
         grad."""
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        index = _index_data(index)
         ctx = value._ctx if isinstance(value, Tensor) else None
         if (ctx is not None and ctx.fn is GetItemFn and ctx.parents[0] is self and _is_basic_index(index)
                 and _same_basic_index(ctx.index, index)):
@@ -1027,7 +1097,7 @@ class Tensor(TensorBase):
     def expand(self, *sizes):
         """self broadcast to sizes (-1 keeps an axis's size); new axes go in front. A read-only
         broadcast view of the same memory, as torch.expand; backward sums over the broadcast axes."""
-        sizes = _shape_arg(sizes)
+        sizes = _shape_arg(sizes, negative_ok=True)
         if len(sizes) < self.ndim:
             raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
                                f"to the number of dimensions in the tensor ({self.ndim}), shape {self.shape}")
@@ -1051,7 +1121,7 @@ class Tensor(TensorBase):
         return self.expand(other.shape)
 
     def repeat(self, *sizes):
-        sizes = _shape_arg(sizes)
+        sizes = _shape_arg(sizes, negative_ok=True)
         if len(sizes) < self.ndim:
             raise RuntimeError(f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
                                f"than number of dimensions of tensor ({self.ndim}, shape {self.shape})")
@@ -1241,9 +1311,12 @@ class Tensor(TensorBase):
             dim = None if dim in (0, -1) else dim
         return dim
 
-    def prod(self, dim=None, keepdim=False):
-        """The product of all entries, or along dim (an int); int and bool tensors give int64. The
-        gradient with zeros is PyTorch's (from products of the other entries, no division)."""
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product of all entries, or along dim (an int); int and bool tensors give int64 (dtype=
+        casts the input to that dtype first). The gradient with zeros is PyTorch's (from products of the
+        other entries, no division)."""
+        if dtype is not None:
+            return self.to(dtype).prod(dim, keepdim).to(dtype)  # an int32 product stays int32
         if dim is not None:
             if not isinstance(dim, (int, np.integer)):
                 raise TypeError(f"prod(): dim must be an int, got {type(dim).__name__}")
@@ -1252,8 +1325,11 @@ class Tensor(TensorBase):
                 return ProdFn.apply(self, None, False)
         return ProdFn.apply(self, dim, keepdim and dim is not None)
 
-    def cumsum(self, dim):
-        """The running sum along dim; int and bool tensors give int64."""
+    def cumsum(self, dim, *, dtype=None):
+        """The running sum along dim; int and bool tensors give int64 (dtype= casts the input to that
+        dtype first)."""
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim).to(dtype)
         if self.ndim == 0:
             _check_axis(dim, 1, "cumsum")
             return CumsumFn.apply(self.reshape(1), 0).reshape(())
@@ -1261,6 +1337,8 @@ class Tensor(TensorBase):
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(self))) over dim (an int or a tuple), computed stably; int tensors give float32."""
+        if dim == () or dim == []:
+            dim = tuple(range(self.ndim))  # as torch(keepdim=True): no dims listed reduces over all of them
         dims = self._reduce_dims(dim if isinstance(dim, (tuple, list)) else (dim,), "logsumexp")
         x = self._as_floating()
         if self.ndim == 0:
@@ -1277,6 +1355,8 @@ class Tensor(TensorBase):
             p = 2.0
         elif isinstance(p, str):
             raise NotImplementedError(f"norm: p={p!r} is not supported (vector norms and 'fro' only)")
+        if dim == () or dim == []:
+            dim = None  # as torch: no dims listed reduces over all of them
         dims = self._reduce_dims(dim if dim is None or isinstance(dim, (tuple, list)) else (dim,), "norm")
         return NormFn.apply(self, float(p), dims, keepdim)
 
@@ -1296,6 +1376,23 @@ def _cast_value(value, dtype):
             return value.to(dtype)
         return Tensor._wrap(value._data.astype(dtype), False)
     return value.astype(dtype, copy=False)
+
+
+def _index_part(part):
+    if isinstance(part, Tensor):
+        part = part._data
+        if part.dtype == np.uint8:  # as torch: a uint8 index tensor is a mask (deprecated there, with a warning)
+            warnings.warn("indexing with dtype uint8 is deprecated, please use a dtype bool instead", UserWarning,
+                          stacklevel=4)
+            part = part.astype(np.bool_)
+    return part
+
+
+def _index_data(index):
+    """An index of x[index] with its Tensors as arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
 
 
 def _is_basic_index(index):
@@ -1514,10 +1611,29 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def _shape_arg(shape):
+def _shape_arg(shape, negative_ok=False):
+    """Sizes given as ints or one tuple/list, as a tuple of ints: as torch, a size that is not an int
+    (2.0) is a TypeError and a negative one a RuntimeError (negative_ok: expand's -1, repeat's check)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    out = []
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer, Tensor)):
+            raise TypeError(f"sizes must be ints, got {type(s).__name__} ({s!r}) in {tuple(shape)}")
+        s = s.__index__()
+        if s < 0 and not negative_ok:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+        out.append(s)
+    return tuple(out)
+
+
+def _size_arg(size, size_kw):
+    """The size of zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3))."""
+    if size_kw is not None:
+        if size:
+            raise TypeError("give the size as arguments or as size=, not both")
+        return _shape_arg((size_kw,))
+    return _shape_arg(size)
 
 
 def _float_dtype(dtype):
@@ -1530,21 +1646,21 @@ def get_default_dtype():
     return np.dtype(np.float32)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     dt = _float_dtype(dtype)
-    return _new(np.zeros(_shape_arg(size), dt), dt, device, requires_grad, "zeros")
+    return _new(np.zeros(_size_arg(sizes, size), dt), dt, device, requires_grad, "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     dt = _float_dtype(dtype)
-    return _new(np.ones(_shape_arg(size), dt), dt, device, requires_grad, "ones")
+    return _new(np.ones(_size_arg(sizes, size), dt), dt, device, requires_grad, "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     """A new tensor of the given size. Unlike torch.empty its values are not left uninitialised: they
     are zeros (a deliberate difference: nothing reads garbage)."""
     dt = _float_dtype(dtype)
-    return _new(np.zeros(_shape_arg(size), dt), dt, device, requires_grad, "empty")
+    return _new(np.zeros(_size_arg(sizes, size), dt), dt, device, requires_grad, "empty")
 
 
 def _fill_dtype(value):
@@ -1573,18 +1689,18 @@ def _random_float_dtype(dtype, who):
     return dt
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal values (NumPy's stream: see the section comment)."""
     dt = _random_float_dtype(dtype, "randn")
     g = _random.as_generator(generator, "randn")
-    return _new(g.standard_normal(_shape_arg(size)).astype(dt), None, device, requires_grad, "randn")
+    return _new(g.standard_normal(_size_arg(sizes, size)).astype(dt), None, device, requires_grad, "randn")
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform values in [0, 1) (NumPy's stream: see the section comment)."""
     dt = _random_float_dtype(dtype, "rand")
     g = _random.as_generator(generator, "rand")
-    return _new(g.random(_shape_arg(size)).astype(dt), None, device, requires_grad, "rand")
+    return _new(g.random(_size_arg(sizes, size)).astype(dt), None, device, requires_grad, "rand")
 
 
 def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None, requires_grad=False):
@@ -1694,6 +1810,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign (start={start}, "
+                           f"end={end}, step={step})")
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = np.int64 if values.dtype.kind in "iu" else np.float32

@@ -1,0 +1,182 @@
+"""Tensor methods and top-level functions that once differed silently from PyTorch 2.13: each case
+asserts torch's value, dtype, shape or exception class (hard-coded, so it runs without torch)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import firstepoch as fe
+
+
+def check(t, values, dtype):
+    assert t.dtype == np.dtype(dtype), (t.dtype, dtype)
+    np.testing.assert_allclose(t.numpy(), np.asarray(values, dtype=dtype), rtol=1e-6)
+
+
+# ---- pointwise math on integer and bool tensors: float32, never float64 or float16 -------------------
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sigmoid", "tanh", "log10", "log2"])
+def test_floating_pointwise_ops_on_int_and_bool_give_float32(name):
+    i = fe.tensor([1, 2, 3])
+    b = fe.tensor([True, False])
+    want = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+            "tanh": np.tanh, "log10": np.log10, "log2": np.log2}[name]
+    check(getattr(i, name)(), want(np.array([1.0, 2.0, 3.0])), np.float32)
+    assert getattr(b, name)().dtype == np.float32  # was float16 for exp (NumPy's bool rule)
+    assert getattr(fe.tensor([1, 2], dtype=fe.int32), name)().dtype == np.float32
+
+
+def test_clamp_of_an_int_tensor_with_a_float_bound_is_float32():
+    check(fe.tensor([1, 2, 3]).clamp(1.5), [1.5, 2, 3], np.float32)      # was float64
+    check(fe.tensor([1, 2, 3]).clamp(2, 2), [2, 2, 2], np.int64)
+    check(fe.clamp(fe.tensor([1, 2, 3]), max=2.5), [1, 2, 2.5], np.float32)
+    with pytest.raises(RuntimeError):                                     # torch: RuntimeError
+        fe.tensor([1.0]).clamp()
+
+
+# ---- reductions ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [(), []])
+def test_an_empty_dim_list_reduces_over_every_axis(dim):
+    x = fe.arange(6.0).reshape(2, 3)
+    check(x.sum(dim), 15.0, np.float32)                                   # was x itself
+    check(x.sum(dim, keepdim=True), [[15.0]], np.float32)
+    check(x.mean(dim), 2.5, np.float32)
+    check(x.amax(dim), 5.0, np.float32)
+    check(x.amin(dim), 0.0, np.float32)
+    check(x.var(dim), 3.5, np.float32)                                    # was nan per entry
+    check(x.std(dim, keepdim=True), [[np.sqrt(3.5)]], np.float32)
+    check(x.norm(dim=dim), np.sqrt(55.0), np.float32)
+    check(x.logsumexp(dim, keepdim=True), [[np.log(np.exp(np.arange(6.0)).sum())]], np.float32)
+    check(fe.sum(x, dim), 15.0, np.float32)
+    assert x.any(dim).shape == (2, 3)                                     # any/all: torch reduces nothing
+
+
+def test_reduction_dtype_argument():
+    i = fe.tensor([[1, 2, 3], [4, 5, 6]])
+    check(i.sum(dtype=fe.float64), 21.0, np.float64)
+    check(fe.sum(i, 0, dtype=fe.float64), [5, 7, 9], np.float64)
+    check(fe.tensor([True, True]).sum(dtype=fe.int32), 2, np.int32)
+    check(fe.tensor([1, 2], dtype=fe.int32).sum(dtype=fe.int16), 3, np.int16)
+    check(i.mean(dtype=fe.float64), 3.5, np.float64)
+    check(fe.mean(i, 1, dtype=fe.float32), [2, 5], np.float32)
+    check(fe.tensor([1.0, 2.0], dtype=fe.float64).mean(dtype=fe.float32), 1.5, np.float32)
+    with pytest.raises(RuntimeError):
+        i.mean(dtype=fe.int64)
+    check(fe.tensor([1, 2], dtype=fe.int32).prod(dtype=fe.int32), 2, np.int32)
+    check(i.prod(1, dtype=fe.float64), [6, 120], np.float64)
+    check(i.cumsum(1, dtype=fe.float64), [[1, 3, 6], [4, 9, 15]], np.float64)
+    check(fe.tensor([1, 2], dtype=fe.int32).cumsum(0, dtype=fe.int32), [1, 3], np.int32)
+    check(fe.cumsum(fe.tensor([True, True]), 0, dtype=fe.float32), [1, 2], np.float32)
+
+
+def test_sum_of_int32_with_int32_dtype_stays_int32_and_plain_sum_is_int64():
+    x = fe.tensor([1, 2], dtype=fe.int32)
+    check(x.sum(), 3, np.int64)
+    check(x.sum(0, dtype=fe.int32), 3, np.int32)
+
+
+def test_var_with_a_bool_first_argument_is_the_unbiased_overload():
+    x = fe.tensor([[1.0, 2, 3], [4, 5, 6]])
+    check(x.var(False), 35 / 12, np.float32)
+    check(x.std(True), np.sqrt(3.5), np.float32)
+    check(fe.var(x, False), 35 / 12, np.float32)
+
+
+def test_repeated_reduction_dims_raise_runtime_error():
+    with pytest.raises(RuntimeError):
+        fe.ones(2, 3).sum((0, 0))
+    with pytest.raises(RuntimeError):
+        fe.ones(2, 3).mean((1, -1))
+
+
+def test_extreme_reductions_over_empty_tensors():
+    values, indices = fe.zeros(0, 3).max(1)                               # an empty result, as torch
+    assert values.shape == (0,) and indices.shape == (0,) and indices.dtype == np.int64
+    assert fe.zeros(0, 3).amax(1).shape == (0,)
+    assert fe.zeros(0, 3).argmax(1).shape == (0,)
+    assert fe.zeros(0, 3).argmin(1, keepdim=True).shape == (0, 1)
+    with pytest.raises(RuntimeError):
+        fe.zeros(0).max()
+    with pytest.raises(IndexError):
+        fe.zeros(0).argmax()
+    with pytest.raises(IndexError):
+        fe.zeros(0, 3).min(0)
+    with pytest.raises(IndexError):
+        fe.zeros(0, 3).amax(0)
+    with pytest.raises(IndexError):
+        fe.zeros(0, 3).argmax(0)
+
+
+def test_argmax_of_a_bool_tensor_raises_as_torch():
+    with pytest.raises(RuntimeError):
+        fe.tensor([True, False]).argmax()
+    with pytest.raises(RuntimeError):
+        fe.tensor([[True, False]]).argmin(1)
+
+
+# ---- creation ---------------------------------------------------------------------------------------
+def test_tensor_of_a_numpy_number_keeps_its_dtype():
+    assert fe.tensor(np.float64(2.0)).dtype == np.float64                # was float32
+    assert fe.tensor(np.float32(2.0)).dtype == np.float32
+    assert fe.tensor(np.int32(2)).dtype == np.int32
+    assert fe.tensor(np.bool_(True)).dtype == np.bool_
+    assert fe.tensor(2.0).dtype == np.float32
+
+
+def test_tensor_of_an_int_beyond_int64_raises_instead_of_wrapping():
+    with pytest.raises(ValueError):                                       # torch: ValueError (overflow)
+        fe.tensor([2 ** 63])
+    with pytest.raises(ValueError):
+        fe.tensor(2 ** 63)
+    check(fe.tensor([2 ** 63 - 1]), [2 ** 63 - 1], np.int64)
+
+
+def test_requires_grad_on_an_int_tensor_is_a_runtime_error():
+    with pytest.raises(RuntimeError):
+        fe.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        fe.tensor([1, 2]).requires_grad_()
+
+
+def test_arange_with_a_step_of_the_wrong_sign_raises():
+    with pytest.raises(RuntimeError):
+        fe.arange(0, 5, -1)
+    with pytest.raises(RuntimeError):
+        fe.arange(5, 0, 1)
+    assert fe.arange(5, 5).shape == (0,)
+    check(fe.arange(5, 0, -2), [5, 3, 1], np.int64)
+
+
+def test_constructor_sizes_as_torch():
+    assert fe.zeros(size=(2, 3)).shape == (2, 3)
+    assert fe.ones(size=[4]).shape == (4,)
+    assert fe.randn(size=(2,)).shape == (2,)
+    assert fe.rand(size=(1, 2)).shape == (1, 2)
+    assert fe.empty(size=(3,)).shape == (3,)
+    with pytest.raises(RuntimeError):                                     # torch: RuntimeError
+        fe.zeros(-1)
+    with pytest.raises(RuntimeError):
+        fe.ones(2, -3)
+    with pytest.raises(TypeError):                                        # torch: TypeError (a float size)
+        fe.ones(2.0)
+    assert fe.zeros(fe.tensor(2)).shape == (2,)                           # a 0-d int tensor is an int
+    assert fe.ones(3, 1).expand(-1, 4).shape == (3, 4)                    # expand keeps its -1
+
+
+# ---- indexing and iteration --------------------------------------------------------------------------
+def test_iterating_a_0d_tensor_raises():
+    with pytest.raises(TypeError):
+        list(fe.tensor(1.0))                                              # was []
+    rows = list(fe.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert len(rows) == 2 and rows[1].shape == (2,)
+
+
+def test_a_uint8_index_tensor_is_a_mask():
+    x = fe.tensor([10, 20, 30])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(x[fe.tensor([1, 0, 1], dtype=fe.uint8)], [10, 30], np.int64)   # was x[[1, 0, 1]]
+        y = x.clone()
+        y[fe.tensor([0, 1, 0], dtype=fe.uint8)] = 0
+    check(y, [10, 0, 30], np.int64)
+    with pytest.warns(UserWarning, match="uint8"):
+        x[fe.tensor([1, 1, 1], dtype=fe.uint8)]
