@@ -180,3 +180,52 @@ def test_a_uint8_index_tensor_is_a_mask():
     check(y, [10, 0, 30], np.int64)
     with pytest.warns(UserWarning, match="uint8"):
         x[fe.tensor([1, 1, 1], dtype=fe.uint8)]
+
+
+# ---- shape errors: torch's RuntimeError, not NumPy's ValueError --------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda: fe.ones(2, 3) + fe.ones(4),
+    lambda: fe.ones(2, 3) - fe.ones(2),
+    lambda: 2 * fe.ones(2, 3) * fe.ones(2),
+    lambda: fe.ones(2, 3) / fe.ones(2),
+    lambda: fe.ones(2, 3) ** fe.ones(2),
+    lambda: fe.ones(2, 3) // fe.ones(2),
+    lambda: fe.ones(2, 3) % fe.ones(2),
+    lambda: fe.ones(2, 3) < fe.ones(2),
+    lambda: fe.ones(2, 3) == fe.ones(2),
+    lambda: fe.maximum(fe.ones(2, 3), fe.ones(2)),
+    lambda: fe.where(fe.ones(2, 3) > 0, fe.ones(2), 0.0),
+    lambda: fe.tensor([1, 2, 3]) & fe.tensor([1, 2]),
+    lambda: fe.ones(3).logical_and(fe.ones(2)),
+    lambda: fe.where(fe.tensor([1, 0]), fe.ones(2), 0.0),     # a condition that is not bool
+    lambda: fe.ones(2, 3).reshape(4, 2),
+    lambda: fe.ones(2, 3).reshape(-1, -1),
+    lambda: fe.ones(2, 3).view(4, -1),
+    lambda: fe.ones(2, 3).permute(0),
+    lambda: fe.ones(2, 3).permute(0, 0),
+    lambda: fe.ones(2, 3, 4).flatten(2, 1),
+    lambda: fe.ones(2).item(),
+    lambda: fe.cat([fe.ones(2, 2), fe.ones(3, 1)]),
+    lambda: fe.cat([fe.tensor(1.0), fe.tensor(2.0)]),
+    lambda: fe.stack([fe.ones(2), fe.ones(3)]),
+    lambda: fe.stack([]),
+    lambda: fe.ones(2, 3) @ fe.ones(2, 3),
+    lambda: fe.tensor(2.0) @ fe.tensor(2.0),
+    lambda: fe.ones(2, 2, 3) @ fe.ones(3, 3, 4),
+])
+def test_shape_errors_are_runtime_errors(call):
+    with pytest.raises(RuntimeError):
+        call()
+
+
+def test_cat_leaves_out_1d_empty_tensors_as_torch():
+    x = fe.tensor([[1.0, 2.0]])
+    check(fe.cat([fe.tensor([]), x]), [[1, 2]], np.float32)             # was a shape error
+    check(fe.cat([x, fe.zeros(0)], 1), [[1, 2]], np.float32)
+    check(fe.cat([fe.tensor([]), fe.tensor([[1, 2]])]), [[1, 2]], np.float32)  # its dtype still promotes
+    assert fe.cat([fe.zeros(0), fe.zeros(0)]).shape == (0,)
+    with pytest.raises(ValueError):                                       # torch.cat([]): ValueError
+        fe.cat([])
+    a = fe.tensor([[1.0, 2.0]], requires_grad=True)
+    fe.cat([fe.tensor([]), a, a]).sum().backward()
+    check(a.grad, [[2, 2]], np.float32)

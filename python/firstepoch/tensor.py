@@ -83,16 +83,42 @@ def _as_data(data, dtype=None):
     raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
 
 
+def _size_mismatch(e):
+    """torch's RuntimeError for operands whose shapes do not broadcast (NumPy raises ValueError), or e
+    itself when it is some other ValueError."""
+    if "could not be broadcast" in str(e):
+        return RuntimeError(f"The size of tensor a must match the size of tensor b at each non-singleton "
+                            f"dimension: {e}")
+    return e
+
+
+def _broadcasting(method):
+    """method with a shape mismatch of its operands raised as torch's RuntimeError (see _size_mismatch)."""
+    def wrapped(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
+    wrapped.__name__, wrapped.__qualname__, wrapped.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return wrapped
+
+
 def _binary(fn, op):
     """A binary operator and its reflected form (x + y and y + x) applying fn to both operands
     brought to one dtype (see _promote)."""
     def method(self, other):
         a, b = self._pair(other, op)
-        return fn.apply(a, b)
+        try:
+            return fn.apply(a, b)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
 
     def reflected(self, other):
         a, b = self._pair(other, op)
-        return fn.apply(b, a)
+        try:
+            return fn.apply(b, a)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
     return method, reflected
 
 
@@ -219,7 +245,8 @@ class Tensor(TensorBase):
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item: only a one-element tensor converts to a Python number, got shape {self.shape}")
+            raise RuntimeError(f"item: only a one-element tensor converts to a Python number, got shape "
+                               f"{self.shape}")
         return self._data.item()
 
     def numpy(self):
@@ -340,14 +367,17 @@ class Tensor(TensorBase):
     __sub__, __rsub__ = _binary(SubFn, "sub")
     __mul__, __rmul__ = _binary(MulFn, "mul")
 
+    @_broadcasting
     def __truediv__(self, other):
         a, b = _promote(self, other, "div", floating=True)
         return DivFn.apply(a, b)
 
+    @_broadcasting
     def __rtruediv__(self, other):
         a, b = _promote(self, other, "div", floating=True)
         return DivFn.apply(b, a)
 
+    @_broadcasting
     def __pow__(self, p):
         if isinstance(p, Tensor):
             a, b = self._pair(p, "pow")
@@ -361,6 +391,7 @@ class Tensor(TensorBase):
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
         return PowFn.apply(self, p)
 
+    @_broadcasting
     def __rpow__(self, base):
         a, b = self._pair(base, "pow")
         return PowTensorFn.apply(b, a)
@@ -408,6 +439,7 @@ class Tensor(TensorBase):
     # identity (t == None is False). Hashing stays by identity (id), so tensors work as dict keys and in
     # sets; Python checks identity before __eq__, so `p in [tensors]` finds the same object, but it would
     # compare values against the others: look tensors up by id() or `is` in library code.
+    @_broadcasting
     def _cmp(self, other, fn):
         if isinstance(other, Tensor):
             other = other._data
@@ -671,7 +703,7 @@ class Tensor(TensorBase):
         s = _check_axis(start_dim, self.ndim, "flatten")
         e = _check_axis(end_dim, self.ndim, "flatten")
         if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+            raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
         merged = int(np.prod(self.shape[s:e + 1]))
         return self.reshape(self.shape[:s] + (merged,) + self.shape[e + 1:])
 
@@ -699,7 +731,7 @@ class Tensor(TensorBase):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
-            raise ValueError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
+            raise RuntimeError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
         return share_version(self, PermuteFn.apply(self, dims))
 
     def transpose(self, dim0=-2, dim1=-1):
@@ -918,6 +950,7 @@ class Tensor(TensorBase):
         """Elementwise smaller of two tensors; ties and NaN as maximum()."""
         return self._extremum(other, MinimumFn, "minimum")
 
+    @_broadcasting
     def _extremum(self, other, fn, name):
         if not isinstance(other, Tensor):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
@@ -930,6 +963,7 @@ class Tensor(TensorBase):
     # ops/elementwise.py, ops/reduce.py and ops/shape.py.
 
     # bitwise operators: bool and integer tensors only (a float operand raises, as PyTorch)
+    @_broadcasting
     def _bitwise(self, other, fn, name):
         if isinstance(other, (float, np.floating)) or _is_float(self._data.dtype) or (
                 isinstance(other, Tensor) and _is_float(other._data.dtype)):
@@ -966,6 +1000,7 @@ class Tensor(TensorBase):
             raise NotImplementedError(f"{name}: not implemented for bool tensors")
         return (b, a) if reflected else (a, b)
 
+    @_broadcasting
     def _floor_divide(self, other, reflected):
         a, b = self._division_operands(other, "floor_divide", reflected)
         if a._data.dtype.kind in "iu" and not np.all(b._data):
@@ -983,9 +1018,11 @@ class Tensor(TensorBase):
 
     floor_divide = __floordiv__
 
+    @_broadcasting
     def __mod__(self, other):
         return RemainderFn.apply(*self._division_operands(other, "remainder"))
 
+    @_broadcasting
     def __rmod__(self, other):
         return RemainderFn.apply(*self._division_operands(other, "remainder", reflected=True))
 
@@ -1006,6 +1043,7 @@ class Tensor(TensorBase):
 
     less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 
+    @_broadcasting
     def _logical(self, other, fn, name):
         if isinstance(other, Tensor):
             other = other._data
@@ -1888,11 +1926,17 @@ def _promoted(tensors):
 
 
 def cat(tensors, dim=0):
-    """Joins tensors along an existing axis dim; their other axes must match."""
+    """Joins tensors along an existing axis dim; their other axes must match. As torch, a 1-D empty
+    tensor (shape (0,)) is left out whatever the others' shapes (its dtype still takes part in the
+    promotion), so `out = cat([tensor([]), x])` works."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     tensors = _promoted(tensors)
+    tensors = [t for t in tensors if t.shape != (0,)] or tensors
+    if any(t.ndim == 0 for t in tensors):
+        raise RuntimeError(f"cat: zero-dimensional tensor (at position "
+                           f"{next(i for i, t in enumerate(tensors) if t.ndim == 0)}) cannot be concatenated")
     _check_axis(dim, tensors[0].ndim, "cat")
     return CatFn.apply(dim, *tensors)
 
@@ -1901,17 +1945,19 @@ def stack(tensors, dim=0):
     """Joins tensors of one shape along a new axis dim."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+        raise RuntimeError("stack expects a non-empty TensorList")
     tensors = _promoted(tensors)
     _check_axis(dim, tensors[0].ndim + 1, "stack")
     return StackFn.apply(dim, *tensors)
 
 
+@_broadcasting
 def where(cond, a, b):
     """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean."""
     cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape {cond.shape}")
+        raise RuntimeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape "
+                           f"{cond.shape}")
     if isinstance(a, Tensor):
         a, b = a._pair(b, "where")
     elif isinstance(b, Tensor):
