@@ -229,3 +229,39 @@ def test_cat_leaves_out_1d_empty_tensors_as_torch():
     a = fe.tensor([[1.0, 2.0]], requires_grad=True)
     fe.cat([fe.tensor([]), a, a]).sum().backward()
     check(a.grad, [[2, 2]], np.float32)
+
+
+# ---- more edge cases --------------------------------------------------------------------------------
+def test_bool_tensor_to_an_int_power_is_int64():
+    check(fe.tensor([True, False]) ** 2, [1, 0], np.int64)                # was int8 (NumPy's rule)
+
+
+def test_clamp_with_tensor_bounds_follows_result_type():
+    x = fe.tensor([[3.0, 1, 2], [0, -1, 5]])
+    check(x.clamp(fe.tensor(0.0, dtype=fe.float64)), [[3, 1, 2], [0, 0, 5]], np.float32)   # was float64
+    check(fe.tensor([3, 1]).clamp(min=fe.tensor(2)), [3, 2], np.int64)
+    check(x.clamp(fe.tensor([1.0, 1.5, 2.0]), fe.tensor(2.5)), [[2.5, 1.5, 2], [1, 1.5, 2.5]], np.float32)
+
+
+def test_transpose_of_a_vector_checks_its_dims():
+    assert fe.ones(3).transpose(0, -1).shape == (3,)
+    assert fe.tensor(1.0).transpose(0, -1).shape == ()
+    with pytest.raises(IndexError):
+        fe.ones(3).transpose(0, 1)                                        # was a silent no-op
+
+
+def test_flip_needs_dims():
+    with pytest.raises(TypeError):
+        fe.ones(2, 3).flip()                                              # was an unflipped copy
+    check(fe.tensor([1, 2, 3]).flip(0), [3, 2, 1], np.int64)
+
+
+def test_gather_of_a_vector_with_a_0d_index():
+    check(fe.tensor([1.0, 2.0]).gather(0, fe.tensor(1)), 2.0, np.float32)
+
+
+def test_softmax_dtype_argument():
+    x = fe.tensor([[1.0, 2.0, 3.0]])
+    assert x.softmax(1, dtype=fe.float64).dtype == np.float64
+    assert fe.softmax(x, 1, dtype=fe.float64).dtype == np.float64
+    assert fe.log_softmax(x, -1, dtype=fe.float64).dtype == np.float64

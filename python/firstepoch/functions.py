@@ -49,12 +49,12 @@ def tanh(input):
     return _t(input, "tanh").tanh()
 
 
-def softmax(input, dim):
-    return _t(input, "softmax").softmax(dim)
+def softmax(input, dim, dtype=None):
+    return _t(input, "softmax").softmax(dim, dtype)
 
 
-def log_softmax(input, dim):
-    return _t(input, "log_softmax").log_softmax(dim)
+def log_softmax(input, dim, dtype=None):
+    return _t(input, "log_softmax").log_softmax(dim, dtype)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):

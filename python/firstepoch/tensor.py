@@ -389,6 +389,8 @@ class Tensor(TensorBase):
                 return PowFn.apply(self.float(), p)  # as PyTorch: int ** 0.5 is a float32 result
             if p < 0:
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
+            if self._data.dtype == _BOOL:
+                return PowFn.apply(self.to(_I64), p)  # as torch.result_type(bool, int): int64 (NumPy: int8)
         return PowFn.apply(self, p)
 
     @_broadcasting
@@ -481,7 +483,12 @@ class Tensor(TensorBase):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         x = self
-        if self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
+        bounds = [b for b in (min, max) if b is not None]
+        if any(isinstance(b, Tensor) for b in bounds):  # torch.result_type of all three: bounds cast to it
+            target = _result_type(self, *bounds)
+            x = self.to(target)
+            min, max = (b._data.astype(target) if isinstance(b, Tensor) else b for b in (min, max))
+        elif self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in bounds):
             x = self.to(_F32)
         return ClipFn.apply(x, min, max)
 
@@ -515,11 +522,13 @@ class Tensor(TensorBase):
     def prelu(self, weight):
         return _elementwise.prelu(self, weight)
 
-    def softmax(self, dim=-1):
-        return _softmax(self, dim)
+    def softmax(self, dim=-1, dtype=None):
+        """softmax along dim; dtype= casts the input to that dtype first, as torch."""
+        return _softmax(self if dtype is None else self.to(dtype), dim)
 
-    def log_softmax(self, dim=-1):
-        return _log_softmax(self, dim)
+    def log_softmax(self, dim=-1, dtype=None):
+        """log_softmax along dim; dtype= casts the input to that dtype first, as torch."""
+        return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
     # ---- reductions --------------------------------------------------------------------------------
     @staticmethod
@@ -736,6 +745,8 @@ class Tensor(TensorBase):
 
     def transpose(self, dim0=-2, dim1=-1):
         if self.ndim < 2:
+            _check_axis(dim0, max(self.ndim, 1), "transpose")  # as torch: dims 0 and -1 only
+            _check_axis(dim1, max(self.ndim, 1), "transpose")
             return self
         dim0 = _check_axis(dim0, self.ndim, "transpose")
         dim1 = _check_axis(dim1, self.ndim, "transpose")
@@ -1204,6 +1215,8 @@ class Tensor(TensorBase):
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def flip(self, *dims):
+        if not dims:
+            raise TypeError("flip() missing required argument 'dims'")
         dims = _dims_arg(dims, max(self.ndim, 1), "flip")
         return FlipFn.apply(self, dims if self.ndim else ())
 
@@ -1249,8 +1262,8 @@ class Tensor(TensorBase):
         """out[i][j] = self[index[i][j]][j] (dim 0, and so on), as torch.gather; differentiable."""
         index = self._index_arg(index, "gather")
         d = self._check_along(dim, index, "gather")
-        if self.ndim == 0:
-            return GatherFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
+        if self.ndim == 0 or index.ndim == 0:  # (0-d with 0-d or 1-d: as 1-d, as torch)
+            return GatherFn.apply(self.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
         return GatherFn.apply(self, d, index)
 
     def scatter(self, dim, index, src=None, value=None):
