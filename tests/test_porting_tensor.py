@@ -10,7 +10,7 @@ import firstepoch as fe
 
 def check(t, values, dtype):
     assert t.dtype == np.dtype(dtype), (t.dtype, dtype)
-    np.testing.assert_allclose(t.numpy(), np.asarray(values, dtype=dtype), rtol=1e-6)
+    np.testing.assert_allclose(t.detach().numpy(), np.asarray(values, dtype=dtype), rtol=1e-6)
 
 
 # ---- pointwise math on integer and bool tensors: float32, never float64 or float16 -------------------
@@ -265,3 +265,35 @@ def test_softmax_dtype_argument():
     assert x.softmax(1, dtype=fe.float64).dtype == np.float64
     assert fe.softmax(x, 1, dtype=fe.float64).dtype == np.float64
     assert fe.log_softmax(x, -1, dtype=fe.float64).dtype == np.float64
+
+
+def test_named_arithmetic_methods():
+    x = fe.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    i = fe.tensor([-7, 7, 6])
+    check(x.add(x, alpha=2), [3, 6, 9], np.float32)
+    check(fe.add(x, 1), [2, 3, 4], np.float32)
+    check(x.sub(1, alpha=2), [-1, 0, 1], np.float32)
+    check(fe.sub(i, 1), [-8, 6, 5], np.int64)
+    check(x.mul(fe.tensor([True, False, True])), [1, 0, 3], np.float32)
+    check(fe.mul(i, 2), [-14, 14, 12], np.int64)
+    check(i.div(2), [-3.5, 3.5, 3], np.float32)
+    check(fe.div(i, 2, rounding_mode="floor"), [-4, 3, 3], np.int64)
+    check(i.div(2, rounding_mode="trunc"), [-3, 3, 3], np.int64)
+    check(i.div(-4, rounding_mode="trunc"), [1, -1, -1], np.int64)
+    check(fe.tensor([-3.5, 3.5]).div(2, rounding_mode="trunc"), [-1, 1], np.float32)
+    check(i.true_divide(2), [-3.5, 3.5, 3], np.float32)
+    check(x.neg(), [-1, -2, -3], np.float32)
+    check(i.square(), [49, 49, 36], np.int64)
+    check(fe.square(x), [1, 4, 9], np.float32)
+    assert x.is_floating_point() and not i.is_floating_point()
+    v = fe.tensor([float("nan"), float("inf"), 1.0])
+    check(v.isnan(), [True, False, False], np.bool_)
+    check(fe.isinf(v), [False, True, False], np.bool_)
+    check(v.isfinite(), [False, False, True], np.bool_)
+    check(fe.amax(fe.tensor([[1, 5], [3, 2]]), 1), [5, 3], np.int64)
+    assert fe.ones(2, 3).reshape_as(fe.zeros(3, 2)).shape == (3, 2)
+    assert fe.ones(2, 3).swapaxes(0, 1).shape == (3, 2)
+    with pytest.raises(ValueError):
+        i.div(2, rounding_mode="round")
+    (x.mul(2).add(x, alpha=3).div(5)).sum().backward()
+    check(x.grad, [1, 1, 1], np.float32)

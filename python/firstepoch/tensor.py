@@ -416,6 +416,66 @@ class Tensor(TensorBase):
     def matmul(self, other):
         return self @ other
 
+    # the named forms of the operators, as torch.Tensor has them
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other (true division: integers give float32); rounding_mode "floor" rounds down as
+        //, "trunc" rounds toward zero and keeps an integer dtype, as torch.div."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode != "trunc":
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                             f"'{rounding_mode}'")
+        a, b = self._division_operands(other, "div")
+        if a._data.dtype.kind in "iu":
+            if not np.all(b._data):
+                raise RuntimeError("ZeroDivisionError: integer division by zero in div(rounding_mode='trunc')")
+            q = np.floor_divide(a._data, b._data)
+            q = q + ((np.remainder(a._data, b._data) != 0) & ((a._data < 0) != (b._data < 0)))
+            return Tensor._wrap(np.asarray(q, dtype=a._data.dtype), False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Tensor._wrap(np.asarray(np.trunc(a._data / b._data)), False)
+
+    divide = div
+
+    def true_divide(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def square(self):
+        """self * self (an integer tensor stays integer, as torch)."""
+        return self ** 2
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def isnan(self):
+        return Tensor._wrap(np.isnan(self._data), False)
+
+    def isinf(self):
+        return Tensor._wrap(np.isinf(self._data), False)
+
+    def isfinite(self):
+        return Tensor._wrap(np.isfinite(self._data), False)
+
     # Python conversions of one-element tensors
     def __bool__(self):
         if self._data.size != 1:
@@ -941,6 +1001,15 @@ class Tensor(TensorBase):
     def view_as(self, other):
         """This tensor reshaped to other's shape."""
         return self.reshape(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def swapaxes(self, axis0, axis1):
+        """An alias of transpose(axis0, axis1), as torch."""
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
 
     def nelement(self):
         """The number of elements (an alias of numel, as torch)."""
