@@ -401,6 +401,9 @@ class Tensor(TensorBase):
     __neg__ = _unary(NegFn)
 
     def __matmul__(self, other):
+        """The matrix product with torch.matmul's broadcasting. Deliberate difference: float32 and
+        float64 only (the kernels'), so integer tensors raise TypeError where torch computes; no
+        promotion between the two floats (RuntimeError, as torch)."""
         if not isinstance(other, Tensor):
             other = Tensor(other)
         if other._data.dtype is not self._data.dtype and other._data.dtype != self._data.dtype:  # `is`: the quick test
@@ -764,7 +767,12 @@ class Tensor(TensorBase):
             shape = tuple(shape[0])
         return share_version(self, ReshapeFn.apply(self, shape))
 
-    view = reshape
+    def view(self, *shape):
+        """self with a new shape, sharing memory where the layout allows (as torch.view). Deliberate
+        difference: where it does not (x.t().view(-1)), torch raises RuntimeError and this copies, as
+        reshape does; firstepoch's ops do not always leave the memory layout torch's would, so raising
+        here could refuse code that works in torch."""
+        return self.reshape(*shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
