@@ -297,3 +297,51 @@ def test_named_arithmetic_methods():
         i.div(2, rounding_mode="round")
     (x.mul(2).add(x, alpha=3).div(5)).sum().backward()
     check(x.grad, [1, 1, 1], np.float32)
+
+
+@pytest.mark.parametrize("op, want", [
+    (lambda x: x.__ipow__(2), [1, 4, 9]),
+    (lambda x: x.__ifloordiv__(2), [0, 1, 1]),
+    (lambda x: x.__imod__(2), [1, 0, 1]),
+    (lambda x: x.__iand__(1), [1, 0, 1]),
+    (lambda x: x.__ior__(4), [5, 6, 7]),
+    (lambda x: x.__ixor__(1), [0, 3, 2]),
+    (lambda x: x.pow_(2), [1, 4, 9]),
+    (lambda x: x.neg_(), [-1, -2, -3]),
+])
+def test_augmented_assignments_change_the_tensor_in_place(op, want):
+    x = fe.tensor([1, 2, 3])
+    alias, view = x, x[:]
+    assert op(x) is alias                                                 # x **= 2 was x = x ** 2
+    check(alias, want, np.int64)
+    check(view, want, np.int64)
+
+
+def test_float_in_place_math_and_its_gradient():
+    x = fe.tensor([1.0, 4.0], requires_grad=True)
+    y = x * 1
+    y **= 2
+    y.sqrt_()
+    y.exp_()
+    y.log_()
+    y.abs_()
+    check(y, [1, 4], np.float32)
+    y.sum().backward()
+    check(x.grad, [1, 1], np.float32)
+    with pytest.raises(RuntimeError):                                     # int **= 0.5: float can't go into int64
+        z = fe.tensor([1, 2])
+        z **= 0.5
+
+
+def test_casting_a_tensor_that_requires_grad_to_an_integer_dtype_leaves_the_graph():
+    x = fe.tensor([1.7, -1.7], requires_grad=True)
+    for cast in (lambda: x.long(), lambda: x.int(), lambda: x.to(fe.int64), lambda: x.bool(), lambda: x.byte()):
+        y = cast()                                                        # was TypeError
+        assert not y.requires_grad and y.grad_fn is None
+    check(x.long(), [1, -1], np.int64)
+
+
+def test_random_fills_of_integer_tensors_raise():
+    for fill in (lambda t: t.normal_(), lambda t: t.uniform_(0, 5)):
+        with pytest.raises(NotImplementedError):                          # normal_ filled zeros before
+            fill(fe.tensor([1, 2]))

@@ -334,12 +334,12 @@ class Tensor(TensorBase):
         if dtype not in _STORAGE:
             raise TypeError(f"to: dtype must be one of float32, float64, int64, int32, int16, int8, uint8, bool, "
                             f"got {dtype} (float16 is not supported)")
-        if self.requires_grad and dtype not in _FLOATS:
-            raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
+        if self.requires_grad and dtype not in _FLOATS:  # as torch: the result leaves the graph
+            return Tensor._wrap(self._data.astype(dtype), False)
         return CastFn.apply(self, dtype)
 
     # ---- dtype casts (torch's names; issue 16) ------------------------------------------------------------
-    # Casts to a non-floating dtype refuse a tensor that requires grad (see to); float16 is not a storage
+    # Casts to a non-floating dtype give a tensor outside the graph (as torch); float16 is not a storage
     # dtype here (our kernels have no half precision), so there is no .half().
     def int(self):
         return self.to(np.dtype(np.int32))
@@ -936,6 +936,44 @@ class Tensor(TensorBase):
     def __itruediv__(self, other):
         return self._inplace(lambda t, o: t / o, other, "/=")
 
+    # The other augmented assignments: without these Python falls back to x = x ** 2, a new tensor, and
+    # the aliases and views of x (which torch changes in place) would keep the old values.
+    def __ipow__(self, other):
+        return self._inplace(lambda t, o: t ** o, other, "**=")
+
+    def __ifloordiv__(self, other):
+        return self._inplace(lambda t, o: t // o, other, "//=")
+
+    def __imod__(self, other):
+        return self._inplace(lambda t, o: t % o, other, "%=")
+
+    def __iand__(self, other):
+        return self._inplace(lambda t, o: t & o, other, "&=")
+
+    def __ior__(self, other):
+        return self._inplace(lambda t, o: t | o, other, "|=")
+
+    def __ixor__(self, other):
+        return self._inplace(lambda t, o: t ^ o, other, "^=")
+
+    def pow_(self, exponent):
+        return self._inplace(lambda t, o: t ** o, exponent, "pow_")
+
+    def neg_(self):
+        return self._inplace(lambda t, _: -t, None, "neg_")
+
+    def abs_(self):
+        return self._inplace(lambda t, _: t.abs(), None, "abs_")
+
+    def exp_(self):
+        return self._inplace(lambda t, _: t.exp(), None, "exp_")
+
+    def sqrt_(self):
+        return self._inplace(lambda t, _: t.sqrt(), None, "sqrt_")
+
+    def log_(self):
+        return self._inplace(lambda t, _: t.log(), None, "log_")
+
     def clamp_(self, min=None, max=None):
         return self._inplace(lambda t, _: t.clamp(min, max), None, "clamp_")
 
@@ -967,11 +1005,17 @@ class Tensor(TensorBase):
     def fill_(self, value):
         return self._fill(value.item() if isinstance(value, Tensor) else value, "fill_")
 
+    def _check_random_fill(self, name):
+        if self._data.dtype not in _FLOATS:  # as torch (NumPy would round the draws into the integers)
+            raise NotImplementedError(f'"{name}" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+
     def normal_(self, mean=0.0, std=1.0, generator=None):
+        self._check_random_fill("normal_")
         g = _random.as_generator(generator, "normal_")
         return self._fill(g.normal(mean, std, self.shape), "normal_")
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
+        self._check_random_fill("uniform_")
         g = _random.as_generator(generator, "uniform_")
         return self._fill(g.uniform(a, b, self.shape), "uniform_")
 
