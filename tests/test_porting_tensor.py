@@ -345,3 +345,15 @@ def test_random_fills_of_integer_tensors_raise():
     for fill in (lambda t: t.normal_(), lambda t: t.uniform_(0, 5)):
         with pytest.raises(NotImplementedError):                          # normal_ filled zeros before
             fill(fe.tensor([1, 2]))
+
+
+def test_tensor_of_a_list_of_numpy_numbers_or_tensors_keeps_their_dtype():
+    check(fe.tensor([np.float64(1.0), np.float64(2.0)]), [1, 2], np.float64)   # was float32
+    check(fe.tensor([np.int32(1), np.int32(2)]), [1, 2], np.int32)             # was int64
+    check(fe.tensor([np.float64(1.0), 2.0]), [1, 2], np.float64)
+    check(fe.tensor([np.int32(1), 2]), [1, 2], np.int64)
+    check(fe.tensor([np.float32(1.0), 2]), [1, 2], np.float32)
+    check(fe.tensor([fe.tensor(1.0, dtype=fe.float64), fe.tensor(2.0, dtype=fe.float64)]), [1, 2], np.float64)
+    check(fe.tensor([[np.float64(1.0)], [2.0]]), [[1], [2]], np.float64)
+    check(fe.tensor([1.0, 2.0]), [1, 2], np.float32)
+    check(fe.tensor([[1, 2], [3, 4]]), [[1, 2], [3, 4]], np.int64)

@@ -71,6 +71,10 @@ def _as_data(data, dtype=None):
             raise TypeError(f"tensor: {data.dtype} arrays are not supported; convert to float32 or float64")
         raise TypeError(f"tensor: cannot make a tensor from an array of dtype {data.dtype}")
     arr = np.asarray(data)
+    if isinstance(data, (list, tuple)):
+        typed = _sequence_dtype(data)
+        if typed is not None and typed in _STORAGE and arr.dtype.kind in "biuf":
+            return arr.astype(typed)
     kind = arr.dtype.kind
     if kind == "f":
         return arr.astype(np.float32)
@@ -81,6 +85,32 @@ def _as_data(data, dtype=None):
     if kind == "b":
         return arr
     raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
+
+
+def _sequence_dtype(data):
+    """torch.tensor's dtype for a (nested) list holding NumPy numbers or Tensors: their dtypes and those
+    of the Python numbers beside them (bool, int64, float32) promoted together ([np.float64(1), 2.0] is
+    float64, [np.int32(1)] int32). None when the first entry is a Python number: the entries are then
+    taken to be Python numbers (NumPy's inference, without a walk over a long list)."""
+    leaf = data
+    while isinstance(leaf, (list, tuple)) and leaf:
+        leaf = leaf[0]
+    if not isinstance(leaf, (np.generic, np.ndarray, Tensor)):
+        return None
+    result, stack = None, [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+            continue
+        if isinstance(x, Tensor):
+            dt = x._data.dtype
+        elif isinstance(x, (np.generic, np.ndarray)):
+            dt = x.dtype
+        else:
+            dt = _scalar_dtype(x)
+        result = dt if result is None else _promote_types(result, dt)
+    return result
 
 
 def _size_mismatch(e):
