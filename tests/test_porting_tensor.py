@@ -357,3 +357,20 @@ def test_tensor_of_a_list_of_numpy_numbers_or_tensors_keeps_their_dtype():
     check(fe.tensor([[np.float64(1.0)], [2.0]]), [[1], [2]], np.float64)
     check(fe.tensor([1.0, 2.0]), [1, 2], np.float32)
     check(fe.tensor([[1, 2], [3, 4]]), [[1, 2], [3, 4]], np.int64)
+
+
+def test_integer_tensor_to_negative_integer_tensor_powers():
+    base = fe.tensor([-2, -1, 0, 1, 2, 3]).reshape(6, 1)
+    exponent = fe.tensor([-1, -2, -3])
+    check(base ** exponent, [[0, 0, 0], [-1, 1, -1], [0, 0, 0], [1, 1, 1], [0, 0, 0], [0, 0, 0]], np.int64)
+    check(fe.tensor([2, 3]) ** fe.tensor(-1), [0, 0], np.int64)            # was NumPy's ValueError
+    check(2 ** fe.tensor([-1, 2]), [0, 4], np.int64)
+    check(fe.tensor([2, 3]) ** fe.tensor([2, 0]), [4, 1], np.int64)
+    with pytest.raises(RuntimeError):                                       # a Python exponent: torch raises
+        fe.tensor([2]) ** -1
+
+
+def test_pow_function_with_a_number_base():
+    check(fe.pow(2, fe.tensor([1, 2])), [2, 4], np.int64)                  # was TypeError
+    check(fe.pow(2.5, fe.tensor([1, 2])), [2.5, 6.25], np.float32)
+    check(fe.pow(fe.tensor([1.0, 2.0]), 2), [1, 4], np.float32)

@@ -215,8 +215,15 @@ def _method(name):
 
 
 # elementwise math, reductions, indexing and reordering that torch also offers as functions
-sin, cos, log1p, expm1, pow, remainder, floor_divide = (_method(n) for n in (
-    "sin", "cos", "log1p", "expm1", "pow", "remainder", "floor_divide"))
+sin, cos, log1p, expm1, remainder, floor_divide = (_method(n) for n in (
+    "sin", "cos", "log1p", "expm1", "remainder", "floor_divide"))
+
+
+def pow(input, exponent):
+    """input ** exponent; input may be a Python number when exponent is a Tensor (torch.pow(2, t))."""
+    if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        return input ** exponent
+    return _t(input, "pow").pow(exponent)
 prod, cumsum, logsumexp, norm, any, all = (_method(n) for n in (
     "prod", "cumsum", "logsumexp", "norm", "any", "all"))
 gather, scatter, index_select, masked_fill, flip, roll, t, clone = (_method(n) for n in (

@@ -87,6 +87,18 @@ def _as_data(data, dtype=None):
     raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
 
 
+def _integer_pow(a, b):
+    """a ** b for integer tensors (no gradient), as torch: a negative exponent gives 1 for a base of 1,
+    +-1 for -1 (by the exponent's parity) and 0 otherwise (NumPy raises ValueError)."""
+    x, e = a._data, b._data
+    if e.size == 0 or e.min() >= 0:
+        return Tensor._wrap(np.asarray(x ** e), False)
+    with np.errstate(all="ignore"):
+        positive = x ** np.maximum(e, 0)
+    negative = np.where(x == 1, 1, np.where(x == -1, np.where(e % 2 == 0, 1, -1), 0)).astype(positive.dtype)
+    return Tensor._wrap(np.asarray(np.where(e >= 0, positive, negative)), False)
+
+
 def _sequence_dtype(data):
     """torch.tensor's dtype for a (nested) list holding NumPy numbers or Tensors: their dtypes and those
     of the Python numbers beside them (bool, int64, float32) promoted together ([np.float64(1), 2.0] is
@@ -411,6 +423,8 @@ class Tensor(TensorBase):
     def __pow__(self, p):
         if isinstance(p, Tensor):
             a, b = self._pair(p, "pow")
+            if a._data.dtype.kind in "iu":
+                return _integer_pow(a, b)
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
@@ -426,6 +440,8 @@ class Tensor(TensorBase):
     @_broadcasting
     def __rpow__(self, base):
         a, b = self._pair(base, "pow")
+        if a._data.dtype.kind in "iu":
+            return _integer_pow(b if isinstance(b, Tensor) else Tensor._wrap(b, False), a)
         return PowTensorFn.apply(b, a)
 
     __neg__ = _unary(NegFn)
