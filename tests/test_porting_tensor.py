@@ -374,3 +374,19 @@ def test_pow_function_with_a_number_base():
     check(fe.pow(2, fe.tensor([1, 2])), [2, 4], np.int64)                  # was TypeError
     check(fe.pow(2.5, fe.tensor([1, 2])), [2.5, 6.25], np.float32)
     check(fe.pow(fe.tensor([1.0, 2.0]), 2), [1, 4], np.float32)
+
+
+def test_nonzero_argwhere_and_where_with_a_condition_alone():
+    x = fe.tensor([[0.0, 1.0], [2.0, 0.0]])
+    check(x.nonzero(), [[0, 1], [1, 0]], np.int64)
+    check(fe.argwhere(x), [[0, 1], [1, 0]], np.int64)
+    rows, cols = fe.where(x > 0)                                          # was TypeError
+    check(rows, [0, 1], np.int64)
+    check(cols, [1, 0], np.int64)
+    rows, cols = fe.nonzero(x, as_tuple=True)
+    check(cols, [1, 0], np.int64)
+    assert fe.tensor(3.0).nonzero().shape == (1, 0)
+    assert fe.tensor(0.0).nonzero().shape == (0, 0)
+    assert fe.zeros(0, 2).nonzero().shape == (0, 2)
+    with pytest.raises(TypeError):
+        fe.where(x > 0, x)

@@ -237,5 +237,5 @@ bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (_method(n) for n in (
 eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 add, sub, mul, div, true_divide, neg, square = (_method(n) for n in (
     "add", "sub", "mul", "div", "true_divide", "neg", "square"))
-isnan, isinf, isfinite, amax, amin, swapaxes = (_method(n) for n in (
-    "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes"))
+isnan, isinf, isfinite, amax, amin, swapaxes, nonzero, argwhere = (_method(n) for n in (
+    "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere"))

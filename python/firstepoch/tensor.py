@@ -1469,6 +1469,15 @@ class Tensor(TensorBase):
             return IndexSelectFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(())
         return IndexSelectFn.apply(self, d, index.reshape(-1))
 
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the nonzero entries, in row-major order: an (n, ndim) int64 tensor, or with
+        as_tuple=True one 1-D int64 tensor per axis (a 0-d tensor counts as 1-D there), as torch."""
+        if as_tuple:
+            return tuple(Tensor._wrap(i.astype(np.int64), False) for i in np.nonzero(np.atleast_1d(self._data)))
+        return Tensor._wrap(np.argwhere(self._data).astype(np.int64), False)
+
+    argwhere = nonzero
+
     def masked_fill(self, mask, value):
         """value where mask (a bool tensor broadcastable to self's shape) is True; value a number (cast
         to self's dtype) or a 0-d Tensor (differentiable)."""
@@ -2131,9 +2140,17 @@ def stack(tensors, dim=0):
     return StackFn.apply(dim, *tensors)
 
 
+_NO_VALUE = object()
+
+
 @_broadcasting
-def where(cond, a, b):
-    """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean."""
+def where(cond, a=_NO_VALUE, b=_NO_VALUE):
+    """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean.
+    where(cond) alone is cond.nonzero(as_tuple=True), as torch."""
+    if a is _NO_VALUE and b is _NO_VALUE:
+        return (cond if isinstance(cond, Tensor) else tensor(cond)).nonzero(as_tuple=True)
+    if a is _NO_VALUE or b is _NO_VALUE:
+        raise TypeError("where() takes the condition alone, or the condition, input and other")
     cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != np.bool_:
         raise RuntimeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape "
