@@ -390,3 +390,13 @@ def test_nonzero_argwhere_and_where_with_a_condition_alone():
     assert fe.zeros(0, 2).nonzero().shape == (0, 2)
     with pytest.raises(TypeError):
         fe.where(x > 0, x)
+
+
+def test_comparing_with_a_list_is_not_elementwise():
+    a = fe.tensor([1, 2, 3])
+    assert (a == [1, 2, 3]) is False and (a != (1, 2, 3)) is True         # was a bool tensor
+    with pytest.raises(TypeError):
+        a < [1, 2, 3]
+    with pytest.raises(TypeError):
+        a.eq([1, 2, 3])
+    check(a == np.array([1, 0, 3]), [True, False, True], np.bool_)

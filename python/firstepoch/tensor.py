@@ -37,7 +37,7 @@ from .ops.softmax import softmax as _softmax
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a Tensor compares with elementwise (==, <, ...); other objects make == fall back to identity.
-_COMPARABLE = (np.ndarray, np.generic, bool, int, float, list, tuple)
+_COMPARABLE = (np.ndarray, np.generic, bool, int, float)  # not list/tuple: torch's t == [1, 2] is False
 
 # What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -545,9 +545,9 @@ class Tensor(TensorBase):
                             f"of shape {self.shape}")
         return int(self._data)
 
-    # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array, a list or a
-    # number and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to
-    # identity (t == None is False). Hashing stays by identity (id), so tensors work as dict keys and in
+    # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array or a number
+    # and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to identity
+    # (t == None and t == [1, 2] are False, t < [1, 2] raises TypeError, as torch). Hashing stays by identity (id), so tensors work as dict keys and in
     # sets; Python checks identity before __eq__, so `p in [tensors]` finds the same object, but it would
     # compare values against the others: look tensors up by id() or `is` in library code.
     @_broadcasting
