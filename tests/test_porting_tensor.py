@@ -400,3 +400,19 @@ def test_comparing_with_a_list_is_not_elementwise():
     with pytest.raises(TypeError):
         a.eq([1, 2, 3])
     check(a == np.array([1, 0, 3]), [True, False, True], np.bool_)
+
+
+def test_masked_fill_and_scatter_in_place():
+    x = fe.tensor([[1.0, 2.0], [3.0, 4.0]])
+    alias = x
+    assert x.masked_fill_(x > 2, 0.0) is alias
+    check(alias, [[1, 2], [0, 0]], np.float32)
+    x.scatter_(1, fe.tensor([[1], [0]]), 9.0)
+    check(alias, [[1, 9], [9, 0]], np.float32)
+    x.scatter_(0, fe.tensor([[0, 1]]), fe.tensor([[5.0, 6.0]]))
+    check(alias, [[5, 9], [9, 6]], np.float32)
+    w = fe.tensor([1.0, 2.0], requires_grad=True)
+    y = w * 1
+    y.masked_fill_(fe.tensor([True, False]), 0.0)
+    y.sum().backward()
+    check(w.grad, [0, 1], np.float32)

@@ -1469,6 +1469,16 @@ class Tensor(TensorBase):
             return IndexSelectFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(())
         return IndexSelectFn.apply(self, d, index.reshape(-1))
 
+    def masked_fill_(self, mask, value):
+        """In place: value where mask is True (see masked_fill)."""
+        return self._inplace(lambda t, v: t.masked_fill(mask, v), value, "masked_fill_")
+
+    def scatter_(self, dim, index, src=None, value=None):
+        """In place: see scatter."""
+        if src is None and value is None:
+            raise TypeError("scatter_: give src (a Tensor or a number) or value")
+        return self._inplace(lambda t, s: t.scatter(dim, index, s), src if src is not None else value, "scatter_")
+
     def nonzero(self, *, as_tuple=False):
         """The indices of the nonzero entries, in row-major order: an (n, ndim) int64 tensor, or with
         as_tuple=True one 1-D int64 tensor per axis (a 0-d tensor counts as 1-D there), as torch."""
