@@ -416,3 +416,16 @@ def test_masked_fill_and_scatter_in_place():
     y.masked_fill_(fe.tensor([True, False]), 0.0)
     y.sum().backward()
     check(w.grad, [0, 1], np.float32)
+
+
+def test_a_list_holding_sequences_or_tensors_indexes_as_a_tuple():
+    x = fe.arange(12.0).reshape(3, 4)
+    check(x[[[0, 1], [1, 2]]], [1, 6], np.float32)                        # was rows 0,1 and 1,2 stacked
+    check(x[[[0], [1]]], [1], np.float32)
+    check(x[[fe.tensor(0), fe.tensor(1)]], 1, np.float32)
+    check(x[[0, slice(1, 3)]], [1, 2], np.float32)
+    check(x[[0, 2]], [[0, 1, 2, 3], [8, 9, 10, 11]], np.float32)            # plain ints: rows, as before
+    y = x.clone()
+    y[[[0, 1], [1, 2]]] = 0.0
+    check(y[[0, 1], [1, 2]], [0, 0], np.float32)
+    assert y.sum().item() == x.sum().item() - 7

@@ -1626,7 +1626,12 @@ def _index_part(part):
 
 
 def _index_data(index):
-    """An index of x[index] with its Tensors as arrays."""
+    """An index of x[index] with its Tensors as arrays. A list shorter than 32 holding a Tensor, a
+    sequence, a slice, None or Ellipsis is a tuple of indices (x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]]),
+    as torch still does (NumPy dropped that rule)."""
+    if isinstance(index, list) and len(index) < 32 and any(
+            isinstance(i, (Tensor, list, tuple, np.ndarray, slice)) or i is None or i is Ellipsis for i in index):
+        index = tuple(index)
     if isinstance(index, tuple):
         return tuple(_index_part(i) for i in index)
     return _index_part(index)
