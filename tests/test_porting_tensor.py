@@ -429,3 +429,30 @@ def test_a_list_holding_sequences_or_tensors_indexes_as_a_tuple():
     y[[[0, 1], [1, 2]]] = 0.0
     check(y[[0, 1], [1, 2]], [0, 0], np.float32)
     assert y.sum().item() == x.sum().item() - 7
+
+
+def test_narrow_select_unflatten_tril_triu():
+    x = fe.arange(12.0).reshape(3, 4)
+    check(x.narrow(1, -2, 2), [[2, 3], [6, 7], [10, 11]], np.float32)
+    assert x.narrow(1, 4, 0).shape == (3, 0)
+    with pytest.raises(RuntimeError):
+        x.narrow(1, 3, 2)
+    with pytest.raises(IndexError):
+        x.narrow(1, -5, 1)
+    check(x.select(1, -1), [3, 7, 11], np.float32)
+    with pytest.raises(IndexError):
+        x.select(1, 4)
+    assert x.unflatten(1, (2, -1)).shape == (3, 2, 2)
+    with pytest.raises(RuntimeError):
+        x.unflatten(1, (3, -1))
+    check(x.tril(-1), [[0, 0, 0, 0], [4, 0, 0, 0], [8, 9, 0, 0]], np.float32)
+    check(fe.triu(x, 1), [[0, 1, 2, 3], [0, 0, 6, 7], [0, 0, 0, 11]], np.float32)
+    check(fe.tril(fe.ones(2, 2, dtype=fe.int64)), [[1, 0], [1, 1]], np.int64)
+    with pytest.raises(RuntimeError):
+        fe.ones(3).tril()
+    v = x.narrow(0, 1, 1)
+    v.fill_(0.0)                                                          # a view, as torch
+    check(x[1], [0, 0, 0, 0], np.float32)
+    w = fe.ones(2, 2, requires_grad=True)
+    w.tril().sum().backward()
+    check(w.grad, [[1, 0], [1, 1]], np.float32)

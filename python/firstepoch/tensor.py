@@ -1366,6 +1366,55 @@ class Tensor(TensorBase):
         bounds = np.cumsum([0] + sizes)
         return tuple(self._slice_along(d, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]))
 
+    def narrow(self, dim, start, length):
+        """The view of length entries along dim from start (negative counts from the end), as torch."""
+        d = _check_axis(dim, self.ndim, "narrow")
+        n, start, length = self.shape[d], int(start), int(length)
+        if not -n <= start <= n:
+            raise IndexError(f"narrow(): start out of range (expected to be in range of [{-n}, {n}], but got "
+                             f"{start})")
+        start %= n if n else 1
+        if length < 0 or start + length > n:
+            raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}).")
+        return self._slice_along(d, start, start + length)
+
+    def select(self, dim, index):
+        """The slice at index along dim, that axis removed (self[:, index] for dim 1), as torch."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _check_axis(dim, self.ndim, "select")
+        if not -self.shape[d] <= index < self.shape[d]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
+        return self[(slice(None),) * d + (int(index),)]
+
+    def unflatten(self, dim, sizes):
+        """dim split into the axes sizes (one may be -1), as torch."""
+        d = _check_axis(dim, self.ndim, "unflatten")
+        sizes = [int(s) for s in sizes]
+        known = int(np.prod([s for s in sizes if s != -1]))
+        n = self.shape[d]
+        if sizes.count(-1) > 1 or (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
+            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {d} ({n}) "
+                               f"in the input tensor")
+        sizes = [n // known if s == -1 else s for s in sizes]
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def _triangle(self, diagonal, lower, name):
+        if self.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        n, m = self.shape[-2:]
+        keep = np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
+        return self.masked_fill(Tensor._wrap(~keep, False), 0)
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two axes (entries j <= i + diagonal kept), others 0; differentiable."""
+        return self._triangle(diagonal, True, "tril")
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two axes (entries j >= i + diagonal kept), others 0; differentiable."""
+        return self._triangle(diagonal, False, "triu")
+
     def chunk(self, chunks, dim=0):
         """At most chunks pieces of equal size ceil(n / chunks) along dim (as torch.chunk)."""
         if chunks <= 0:
