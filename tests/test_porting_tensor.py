@@ -456,3 +456,11 @@ def test_narrow_select_unflatten_tril_triu():
     w = fe.ones(2, 2, requires_grad=True)
     w.tril().sum().backward()
     check(w.grad, [[1, 0], [1, 1]], np.float32)
+
+
+def test_max_and_min_of_two_tensors_as_methods():
+    x, y = fe.tensor([1.0, 5.0]), fe.tensor([3.0, 2.0])
+    check(x.max(y), [3, 5], np.float32)                                   # was TypeError
+    check(x.min(y), [1, 2], np.float32)
+    check(x.max(other=y), [3, 5], np.float32)
+    assert x.max(0).indices.item() == 1

@@ -715,16 +715,22 @@ class Tensor(TensorBase):
         """Standard deviation: sqrt of var() with the same arguments."""
         return self.var(dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
 
-    def max(self, dim=None, keepdim=False, axis=None):
-        """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch.
+    def max(self, dim=None, keepdim=False, axis=None, *, other=None):
+        """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch; with a
+        Tensor (x.max(y)), the elementwise maximum.
 
         Gradient with ties: over the whole tensor it is split evenly among the tied maxima (as
         PyTorch); along dim it goes to the entry the returned index names (the first maximum).
         """
+        if isinstance(dim, Tensor) or other is not None:
+            return self.maximum(dim if other is None else other)
         return self._extreme(MaxFn, np.argmax, "max", dim, keepdim, axis)
 
-    def min(self, dim=None, keepdim=False, axis=None):
-        """The smallest entry; with dim (an int), (values, indices) along dim. Ties as in max()."""
+    def min(self, dim=None, keepdim=False, axis=None, *, other=None):
+        """The smallest entry; with dim (an int), (values, indices) along dim; with a Tensor, the
+        elementwise minimum. Ties as in max()."""
+        if isinstance(dim, Tensor) or other is not None:
+            return self.minimum(dim if other is None else other)
         return self._extreme(MinFn, np.argmin, "min", dim, keepdim, axis)
 
     def amax(self, dim=None, keepdim=False, axis=None):
