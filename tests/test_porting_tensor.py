@@ -464,3 +464,15 @@ def test_max_and_min_of_two_tensors_as_methods():
     check(x.min(y), [1, 2], np.float32)
     check(x.max(other=y), [3, 5], np.float32)
     assert x.max(0).indices.item() == 1
+
+
+def test_unique():
+    x = fe.tensor([[3, 1], [2, 1], [3, 1]])
+    check(x.unique(), [1, 2, 3], np.int64)
+    values, inverse, counts = fe.unique(x, return_inverse=True, return_counts=True)
+    check(inverse, [[2, 0], [1, 0], [2, 0]], np.int64)
+    check(counts, [3, 1, 2], np.int64)
+    rows, inverse = x.unique(dim=0, return_inverse=True)
+    check(rows, [[2, 1], [3, 1]], np.int64)
+    check(inverse, [1, 0, 1], np.int64)
+    check(fe.tensor([3.0, 1.0, 3.0]).unique(sorted=False), [1, 3], np.float32)

@@ -239,4 +239,5 @@ add, sub, mul, div, true_divide, neg, square = (_method(n) for n in (
     "add", "sub", "mul", "div", "true_divide", "neg", "square"))
 isnan, isinf, isfinite, amax, amin, swapaxes, nonzero, argwhere = (_method(n) for n in (
     "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere"))
-narrow, select, unflatten, tril, triu = (_method(n) for n in ("narrow", "select", "unflatten", "tril", "triu"))
+narrow, select, unflatten, tril, triu, unique = (_method(n) for n in (
+    "narrow", "select", "unflatten", "tril", "triu", "unique"))

@@ -1534,6 +1534,25 @@ class Tensor(TensorBase):
             raise TypeError("scatter_: give src (a Tensor or a number) or value")
         return self._inplace(lambda t, s: t.scatter(dim, index, s), src if src is not None else value, "scatter_")
 
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values, in ascending order (also with sorted=False, as torch on the CPU); with
+        return_inverse each entry's position among them (int64, self's shape), with return_counts how
+        often each occurs; dim=None flattens, an int takes the distinct slices along that axis. No
+        gradient (as torch)."""
+        if dim is None:
+            values, inverse, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True)
+            inverse = inverse.reshape(self.shape)
+        else:
+            d = _check_axis(dim, max(self.ndim, 1), "unique")
+            values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True, axis=d)
+            inverse = inverse.reshape(-1)
+        out = [Tensor._wrap(np.asarray(values), False)]
+        if return_inverse:
+            out.append(Tensor._wrap(inverse.astype(np.int64), False))
+        if return_counts:
+            out.append(Tensor._wrap(counts.astype(np.int64), False))
+        return out[0] if len(out) == 1 else tuple(out)
+
     def nonzero(self, *, as_tuple=False):
         """The indices of the nonzero entries, in row-major order: an (n, ndim) int64 tensor, or with
         as_tuple=True one 1-D int64 tensor per axis (a 0-d tensor counts as 1-D there), as torch."""
