@@ -476,3 +476,21 @@ def test_unique():
     check(rows, [[2, 1], [3, 1]], np.int64)
     check(inverse, [1, 0, 1], np.int64)
     check(fe.tensor([3.0, 1.0, 3.0]).unique(sorted=False), [1, 3], np.float32)
+
+
+def test_a_number_that_does_not_fit_an_integer_tensor_raises():
+    x = fe.tensor([1, 2])
+    for write in (lambda: x.__setitem__(0, float("nan")), lambda: x.__setitem__(0, 1e20),
+                  lambda: x.fill_(float("inf")), lambda: fe.full((2,), float("nan"), dtype=fe.int64),
+                  lambda: fe.tensor([1], dtype=fe.uint8).__setitem__(0, 300),
+                  lambda: fe.tensor([1], dtype=fe.uint8).__setitem__(0, 255.7),
+                  lambda: fe.tensor([1], dtype=fe.int8).__setitem__(0, -129)):
+        with pytest.raises(RuntimeError):                                  # was a wrapped garbage value
+            write()
+    check(x, [1, 2], np.int64)
+    u = fe.tensor([0, 0], dtype=fe.uint8)
+    u[0] = -1                                                             # two's complement, as torch
+    u[1] = 254.9
+    check(u, [255, 254], np.uint8)
+    x[1] = 2.9
+    check(x, [1, 2], np.int64)

@@ -99,6 +99,22 @@ def _integer_pow(a, b):
     return Tensor._wrap(np.asarray(np.where(e >= 0, positive, negative)), False)
 
 
+def _check_number_fits(value, dtype, who):
+    """torch's check of a Python number written into an integer tensor (x[i] = v, fill_, full): NaN,
+    inf or a value out of the dtype's range is a RuntimeError, not the wrapped value NumPy writes.
+    A float must lie in the range itself (255.7 does not fit uint8); an int in uint8 may be negative
+    down to -255 (two's complement, as torch)."""
+    if dtype.kind not in "iu" or isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return
+    info = np.iinfo(dtype)
+    if isinstance(value, (float, np.floating)):
+        fits = math.isfinite(value) and info.min <= value <= info.max
+    else:
+        fits = value <= info.max and (value >= info.min if dtype.kind == "i" else -value <= info.max)
+    if not fits:
+        raise RuntimeError(f"{who}: value cannot be converted to type {dtype} without overflow: {value}")
+
+
 def _sequence_dtype(data):
     """torch.tensor's dtype for a (nested) list holding NumPy numbers or Tensors: their dtypes and those
     of the Python numbers beside them (bool, int64, float32) promoted together ([np.float64(1), 2.0] is
@@ -1055,7 +1071,9 @@ class Tensor(TensorBase):
         return self._fill(0, "zero_")
 
     def fill_(self, value):
-        return self._fill(value.item() if isinstance(value, Tensor) else value, "fill_")
+        value = value.item() if isinstance(value, Tensor) else value
+        _check_number_fits(value, self._data.dtype, "fill_")
+        return self._fill(value, "fill_")
 
     def _check_random_fill(self, name):
         if self._data.dtype not in _FLOATS:  # as torch (NumPy would round the draws into the integers)
@@ -1076,6 +1094,7 @@ class Tensor(TensorBase):
         to x's dtype as copy_ casts (2.7 into int64 is 2); recorded (SetItemFn) when x or value requires
         grad."""
         index = _index_data(index)
+        _check_number_fits(value, self._data.dtype, "setitem")
         ctx = value._ctx if isinstance(value, Tensor) else None
         if (ctx is not None and ctx.fn is GetItemFn and ctx.parents[0] is self and _is_basic_index(index)
                 and _same_basic_index(ctx.index, index)):
@@ -1994,6 +2013,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = _fill_dtype(fill_value) if dtype is None else _dtype(dtype, "full")
+    _check_number_fits(fill_value, dt, "full")
     shape = (size,) if isinstance(size, (int, np.integer)) else size
     return _new(np.full(_shape_arg((shape,)), fill_value, dt), dt, device, requires_grad, "full")
 
