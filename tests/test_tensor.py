@@ -40,7 +40,7 @@ def test_float_defaults_and_dtype_rules():
     assert fe.tensor([1, 2]).dtype == np.int64
     assert (fe.tensor([1.0]) * 2.5).dtype == np.float32     # a Python number takes the tensor's dtype
     assert (fe.tensor([1.0]) + fe.tensor(np.ones(1))).dtype == np.float64  # torch's promotion
-    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+    with pytest.raises(RuntimeError, match="floating point .*can require gradients"):
         fe.tensor([1, 2], requires_grad=True)
     with pytest.raises(TypeError, match="float16"):
         fe.tensor(np.ones(2, np.float16))
@@ -124,7 +124,7 @@ def test_cat_stack_where():
     assert c.shape == (2, 5)
     (c * fe.tensor(np.arange(10.0).reshape(2, 5))).sum().backward()
     np.testing.assert_allclose(a.grad, [[0, 1], [5, 6]])
-    with pytest.raises(ValueError, match=r"tensor 1 has shape \(3, 3\)"):
+    with pytest.raises(RuntimeError, match=r"tensor 1 has shape \(3, 3\)"):
         fe.cat([a, t(np.ones((3, 3)))], dim=1)
     s = fe.stack([a, a], dim=0)
     assert s.shape == (2, 2, 2)
@@ -133,7 +133,7 @@ def test_cat_stack_where():
 
 
 def test_matmul_errors_name_shapes():
-    with pytest.raises(ValueError, match=r"\(2, 3\) @ b \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"\(2, 3\) @ b \(2, 3\)"):
         fe.ones(2, 3) @ fe.ones(2, 3)
 
 
@@ -187,8 +187,7 @@ def test_cast_is_differentiable():
     (y * 2).sum().backward()
     assert x.grad.dtype == np.float64
     np.testing.assert_allclose(x.grad, [2.0, 2.0])
-    with pytest.raises(TypeError, match="detach"):
-        x.long()
+    assert not x.long().requires_grad  # as torch: an integer cast leaves the graph
     assert fe.tensor(np.array([1.5])).long().dtype == np.int64
 
 
@@ -318,17 +317,17 @@ def test_dim_out_of_range_raises_index_error():
 
 def test_bad_inputs_have_clear_messages():
     x = fe.ones(2, 3)
-    with pytest.raises(ValueError, match=r"cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into \(4, 2\)"):
+    with pytest.raises(RuntimeError, match=r"cannot reshape a tensor of shape \(2, 3\) \(6 elements\) into \(4, 2\)"):
         x.reshape(4, 2)
-    with pytest.raises(ValueError, match=r"stack: tensor 1 has shape \(3, 2\), tensor 0 has \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"stack: tensor 1 has shape \(3, 2\), tensor 0 has \(2, 3\)"):
         fe.stack([x, fe.ones(3, 2)])
-    with pytest.raises(ValueError, match=r"inner dimensions differ: a \(2, 3\) @ b \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"inner dimensions differ: a \(2, 3\) @ b \(2, 3\)"):
         x @ x
-    with pytest.raises(TypeError, match="cond must be a boolean"):
+    with pytest.raises(RuntimeError, match="cond must be a boolean"):
         fe.where(fe.tensor([1, 0]), fe.ones(2), 0.0)
     with pytest.raises(TypeError, match="float32 or float64"):
         fe.tensor([[1, 2]]) @ fe.tensor([[1], [2]])
-    with pytest.raises(ValueError, match=r"item: only a one-element tensor .* shape \(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"item: only a one-element tensor .* shape \(2, 3\)"):
         x.item()
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(x)
@@ -377,12 +376,14 @@ def test_eq_and_ne_are_elementwise_and_give_bool_tensors():
     np.testing.assert_array_equal(ne._data, [False, True, False])
     np.testing.assert_array_equal(a.eq(b)._data, eq._data)
     np.testing.assert_array_equal(a.ne(b)._data, ne._data)
-    # a number, a NumPy array (on either side) and a list broadcast, as in PyTorch
+    # a number and a NumPy array (on either side) broadcast, as in PyTorch; a list does not (identity)
     np.testing.assert_array_equal((a == 2).data, [False, True, False])
     np.testing.assert_array_equal((2 != a).data, [True, False, True])
     np.testing.assert_array_equal((np.array([1, 2, 0]) == a).data, [True, True, False])
     np.testing.assert_array_equal((a == np.array([[1], [3]])).data, [[True, False, False], [False, False, True]])
-    np.testing.assert_array_equal((a != [1, 2, 0]).data, [False, False, True])
+    assert (a != [1, 2, 0]) is True and (a == [1, 2, 3]) is False  # torch 2.13: NotImplemented, then identity
+    with pytest.raises(TypeError):
+        a < [1, 2, 3]
     assert (fe.tensor(2.0) == 2.0).data.ndim == 0 and bool(fe.tensor(2.0) == 2.0)
     w = fe.tensor([1.0, 2.0], requires_grad=True)
     assert not (w == w.detach()).requires_grad and (w == w).grad_fn is None

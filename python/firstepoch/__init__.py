@@ -78,6 +78,8 @@ from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or,
                         cumsum, eq, expm1, flip, floor_divide, gather, ge, gt, index_select, le, log1p, logical_and,
                         logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, ne, norm, pow, prod,
                         remainder, roll, scatter, sin, sort, split, t, topk, unbind)
+from .functions import (add, amax, amin, argwhere, div, isfinite, isinf, isnan, mul, narrow, neg, nonzero, select,
+                        square, sub, swapaxes, tril, triu, true_divide, unflatten, unique)
 
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
@@ -114,4 +116,5 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "is_tensor", "isclose", "log", "log10", "log2", "log_softmax", "max", "maximum", "mean", "min", "minimum",
            "mm", "numel", "permute", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "std", "sum", "tanh",
            "transpose", "unsqueeze", "var", "float", "double", "long", "int32", "int", "int16", "short", "int8",
-           "uint8", "bool"]
+           "uint8", "bool", "add", "sub", "mul", "div", "true_divide", "neg", "square", "isnan", "isinf",
+           "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere", "narrow", "select", "unflatten", "tril", "triu", "unique"]

@@ -49,20 +49,20 @@ def tanh(input):
     return _t(input, "tanh").tanh()
 
 
-def softmax(input, dim):
-    return _t(input, "softmax").softmax(dim)
+def softmax(input, dim, dtype=None):
+    return _t(input, "softmax").softmax(dim, dtype)
 
 
-def log_softmax(input, dim):
-    return _t(input, "log_softmax").log_softmax(dim)
+def log_softmax(input, dim, dtype=None):
+    return _t(input, "log_softmax").log_softmax(dim, dtype)
 
 
-def sum(input, dim=None, keepdim=False):
-    return _t(input, "sum").sum(dim, keepdim)
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    return _t(input, "sum").sum(dim, keepdim, dtype=dtype)
 
 
-def mean(input, dim=None, keepdim=False):
-    return _t(input, "mean").mean(dim, keepdim)
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    return _t(input, "mean").mean(dim, keepdim, dtype=dtype)
 
 
 def std(input, *args, **kwargs):
@@ -215,8 +215,15 @@ def _method(name):
 
 
 # elementwise math, reductions, indexing and reordering that torch also offers as functions
-sin, cos, log1p, expm1, pow, remainder, floor_divide = (_method(n) for n in (
-    "sin", "cos", "log1p", "expm1", "pow", "remainder", "floor_divide"))
+sin, cos, log1p, expm1, remainder, floor_divide = (_method(n) for n in (
+    "sin", "cos", "log1p", "expm1", "remainder", "floor_divide"))
+
+
+def pow(input, exponent):
+    """input ** exponent; input may be a Python number when exponent is a Tensor (torch.pow(2, t))."""
+    if not isinstance(input, Tensor) and isinstance(exponent, Tensor):
+        return input ** exponent
+    return _t(input, "pow").pow(exponent)
 prod, cumsum, logsumexp, norm, any, all = (_method(n) for n in (
     "prod", "cumsum", "logsumexp", "norm", "any", "all"))
 gather, scatter, index_select, masked_fill, flip, roll, t, clone = (_method(n) for n in (
@@ -228,3 +235,9 @@ logical_and, logical_or, logical_xor, logical_not = (_method(n) for n in (
 bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (_method(n) for n in (
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"))
 eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+add, sub, mul, div, true_divide, neg, square = (_method(n) for n in (
+    "add", "sub", "mul", "div", "true_divide", "neg", "square"))
+isnan, isinf, isfinite, amax, amin, swapaxes, nonzero, argwhere = (_method(n) for n in (
+    "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere"))
+narrow, select, unflatten, tril, triu, unique = (_method(n) for n in (
+    "narrow", "select", "unflatten", "tril", "triu", "unique"))

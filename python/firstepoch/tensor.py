@@ -9,6 +9,7 @@ gives float64, a Python number or a 0-d tensor counts only when of a higher cate
 floating); / on integers gives float32; matmul does not promote (RuntimeError, as torch). max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -36,7 +37,7 @@ from .ops.softmax import softmax as _softmax
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # What a Tensor compares with elementwise (==, <, ...); other objects make == fall back to identity.
-_COMPARABLE = (np.ndarray, np.generic, bool, int, float, list, tuple)
+_COMPARABLE = (np.ndarray, np.generic, bool, int, float)  # not list/tuple: torch's t == [1, 2] is False
 
 # What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -52,6 +53,8 @@ def _as_data(data, dtype=None):
     int64; Python float lists become float32 and int lists int64."""
     if isinstance(data, Tensor):
         data = data._data
+    if isinstance(data, np.generic):
+        data = np.asarray(data)  # a NumPy number keeps its dtype, as an array does (torch: np.float64(2) -> float64)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in _STORAGE:
@@ -68,9 +71,15 @@ def _as_data(data, dtype=None):
             raise TypeError(f"tensor: {data.dtype} arrays are not supported; convert to float32 or float64")
         raise TypeError(f"tensor: cannot make a tensor from an array of dtype {data.dtype}")
     arr = np.asarray(data)
+    if isinstance(data, (list, tuple)):
+        typed = _sequence_dtype(data)
+        if typed is not None and typed in _STORAGE and arr.dtype.kind in "biuf":
+            return arr.astype(typed)
     kind = arr.dtype.kind
     if kind == "f":
         return arr.astype(np.float32)
+    if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError("Overflow when unpacking long long: a Python int above 2**63 - 1 in the data")
     if kind in "iu":
         return arr.astype(np.int64)
     if kind == "b":
@@ -78,16 +87,96 @@ def _as_data(data, dtype=None):
     raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype})")
 
 
+def _integer_pow(a, b):
+    """a ** b for integer tensors (no gradient), as torch: a negative exponent gives 1 for a base of 1,
+    +-1 for -1 (by the exponent's parity) and 0 otherwise (NumPy raises ValueError)."""
+    x, e = a._data, b._data
+    if e.size == 0 or e.min() >= 0:
+        return Tensor._wrap(np.asarray(x ** e), False)
+    with np.errstate(all="ignore"):
+        positive = x ** np.maximum(e, 0)
+    negative = np.where(x == 1, 1, np.where(x == -1, np.where(e % 2 == 0, 1, -1), 0)).astype(positive.dtype)
+    return Tensor._wrap(np.asarray(np.where(e >= 0, positive, negative)), False)
+
+
+def _check_number_fits(value, dtype, who):
+    """torch's check of a Python number written into an integer tensor (x[i] = v, fill_, full): NaN,
+    inf or a value out of the dtype's range is a RuntimeError, not the wrapped value NumPy writes.
+    A float must lie in the range itself (255.7 does not fit uint8); an int in uint8 may be negative
+    down to -255 (two's complement, as torch)."""
+    if dtype.kind not in "iu" or isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return
+    info = np.iinfo(dtype)
+    if isinstance(value, (float, np.floating)):
+        fits = math.isfinite(value) and info.min <= value <= info.max
+    else:
+        fits = value <= info.max and (value >= info.min if dtype.kind == "i" else -value <= info.max)
+    if not fits:
+        raise RuntimeError(f"{who}: value cannot be converted to type {dtype} without overflow: {value}")
+
+
+def _sequence_dtype(data):
+    """torch.tensor's dtype for a (nested) list holding NumPy numbers or Tensors: their dtypes and those
+    of the Python numbers beside them (bool, int64, float32) promoted together ([np.float64(1), 2.0] is
+    float64, [np.int32(1)] int32). None when the first entry is a Python number: the entries are then
+    taken to be Python numbers (NumPy's inference, without a walk over a long list)."""
+    leaf = data
+    while isinstance(leaf, (list, tuple)) and leaf:
+        leaf = leaf[0]
+    if not isinstance(leaf, (np.generic, np.ndarray, Tensor)):
+        return None
+    result, stack = None, [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+            continue
+        if isinstance(x, Tensor):
+            dt = x._data.dtype
+        elif isinstance(x, (np.generic, np.ndarray)):
+            dt = x.dtype
+        else:
+            dt = _scalar_dtype(x)
+        result = dt if result is None else _promote_types(result, dt)
+    return result
+
+
+def _size_mismatch(e):
+    """torch's RuntimeError for operands whose shapes do not broadcast (NumPy raises ValueError), or e
+    itself when it is some other ValueError."""
+    if "could not be broadcast" in str(e):
+        return RuntimeError(f"The size of tensor a must match the size of tensor b at each non-singleton "
+                            f"dimension: {e}")
+    return e
+
+
+def _broadcasting(method):
+    """method with a shape mismatch of its operands raised as torch's RuntimeError (see _size_mismatch)."""
+    def wrapped(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
+    wrapped.__name__, wrapped.__qualname__, wrapped.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return wrapped
+
+
 def _binary(fn, op):
     """A binary operator and its reflected form (x + y and y + x) applying fn to both operands
     brought to one dtype (see _promote)."""
     def method(self, other):
         a, b = self._pair(other, op)
-        return fn.apply(a, b)
+        try:
+            return fn.apply(a, b)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
 
     def reflected(self, other):
         a, b = self._pair(other, op)
-        return fn.apply(b, a)
+        try:
+            return fn.apply(b, a)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
     return method, reflected
 
 
@@ -95,6 +184,16 @@ def _unary(fn):
     """A method without arguments that applies fn to the tensor (x.exp(), x.relu(), ...)."""
     def method(self):
         return fn.apply(self)
+    method.__name__ = fn.__name__[:-2].lower()
+    method.__qualname__ = "Tensor." + method.__name__
+    return method
+
+
+def _floating_unary(fn):
+    """A method without arguments whose result is floating (x.exp(), x.sqrt(), ...): an integer or bool
+    tensor is taken as float32 first, as torch (torch.tensor([1, 2]).exp() is float32)."""
+    def method(self):
+        return fn.apply(self._as_floating())
     method.__name__ = fn.__name__[:-2].lower()
     method.__qualname__ = "Tensor." + method.__name__
     return method
@@ -116,7 +215,8 @@ class Tensor(TensorBase):
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _as_data(data, dtype)
         if requires_grad and self._data.dtype not in _FLOATS:
-            raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
+            raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients, got "
+                               f"dtype {self._data.dtype}")
         self.requires_grad = bool(requires_grad)
         self._grad = None
         self._ctx = None
@@ -192,12 +292,19 @@ class Tensor(TensorBase):
     def numel(self):
         return self._data.size
 
+    def __iter__(self):
+        """The slices along the first axis, as torch (a 0-d tensor raises TypeError)."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
     def __len__(self):
         return len(self._data)
 
     def item(self):
         if self._data.size != 1:
-            raise ValueError(f"item: only a one-element tensor converts to a Python number, got shape {self.shape}")
+            raise RuntimeError(f"item: only a one-element tensor converts to a Python number, got shape "
+                               f"{self.shape}")
         return self._data.item()
 
     def numpy(self):
@@ -232,7 +339,8 @@ class Tensor(TensorBase):
 
     def requires_grad_(self, flag=True):
         if flag and self._data.dtype not in _FLOATS:
-            raise TypeError(f"only floating tensors can require grad, got dtype {self._data.dtype}")
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got dtype "
+                               f"{self._data.dtype}")
         if not flag and self._ctx is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
                                "computed variable in a subgraph that doesn't require differentiation use "
@@ -291,12 +399,12 @@ class Tensor(TensorBase):
         if dtype not in _STORAGE:
             raise TypeError(f"to: dtype must be one of float32, float64, int64, int32, int16, int8, uint8, bool, "
                             f"got {dtype} (float16 is not supported)")
-        if self.requires_grad and dtype not in _FLOATS:
-            raise TypeError(f"to: cannot cast a tensor that requires grad to {dtype}; detach() it first")
+        if self.requires_grad and dtype not in _FLOATS:  # as torch: the result leaves the graph
+            return Tensor._wrap(self._data.astype(dtype), False)
         return CastFn.apply(self, dtype)
 
     # ---- dtype casts (torch's names; issue 16) ------------------------------------------------------------
-    # Casts to a non-floating dtype refuse a tensor that requires grad (see to); float16 is not a storage
+    # Casts to a non-floating dtype give a tensor outside the graph (as torch); float16 is not a storage
     # dtype here (our kernels have no half precision), so there is no .half().
     def int(self):
         return self.to(np.dtype(np.int32))
@@ -324,17 +432,22 @@ class Tensor(TensorBase):
     __sub__, __rsub__ = _binary(SubFn, "sub")
     __mul__, __rmul__ = _binary(MulFn, "mul")
 
+    @_broadcasting
     def __truediv__(self, other):
         a, b = _promote(self, other, "div", floating=True)
         return DivFn.apply(a, b)
 
+    @_broadcasting
     def __rtruediv__(self, other):
         a, b = _promote(self, other, "div", floating=True)
         return DivFn.apply(b, a)
 
+    @_broadcasting
     def __pow__(self, p):
         if isinstance(p, Tensor):
             a, b = self._pair(p, "pow")
+            if a._data.dtype.kind in "iu":
+                return _integer_pow(a, b)
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
@@ -343,15 +456,23 @@ class Tensor(TensorBase):
                 return PowFn.apply(self.float(), p)  # as PyTorch: int ** 0.5 is a float32 result
             if p < 0:
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
+            if self._data.dtype == _BOOL:
+                return PowFn.apply(self.to(_I64), p)  # as torch.result_type(bool, int): int64 (NumPy: int8)
         return PowFn.apply(self, p)
 
+    @_broadcasting
     def __rpow__(self, base):
         a, b = self._pair(base, "pow")
+        if a._data.dtype.kind in "iu":
+            return _integer_pow(b if isinstance(b, Tensor) else Tensor._wrap(b, False), a)
         return PowTensorFn.apply(b, a)
 
     __neg__ = _unary(NegFn)
 
     def __matmul__(self, other):
+        """The matrix product with torch.matmul's broadcasting. Deliberate difference: float32 and
+        float64 only (the kernels'), so integer tensors raise TypeError where torch computes; no
+        promotion between the two floats (RuntimeError, as torch)."""
         if not isinstance(other, Tensor):
             other = Tensor(other)
         if other._data.dtype is not self._data.dtype and other._data.dtype != self._data.dtype:  # `is`: the quick test
@@ -366,6 +487,66 @@ class Tensor(TensorBase):
 
     def matmul(self, other):
         return self @ other
+
+    # the named forms of the operators, as torch.Tensor has them
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other (true division: integers give float32); rounding_mode "floor" rounds down as
+        //, "trunc" rounds toward zero and keeps an integer dtype, as torch.div."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode != "trunc":
+            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                             f"'{rounding_mode}'")
+        a, b = self._division_operands(other, "div")
+        if a._data.dtype.kind in "iu":
+            if not np.all(b._data):
+                raise RuntimeError("ZeroDivisionError: integer division by zero in div(rounding_mode='trunc')")
+            q = np.floor_divide(a._data, b._data)
+            q = q + ((np.remainder(a._data, b._data) != 0) & ((a._data < 0) != (b._data < 0)))
+            return Tensor._wrap(np.asarray(q, dtype=a._data.dtype), False)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Tensor._wrap(np.asarray(np.trunc(a._data / b._data)), False)
+
+    divide = div
+
+    def true_divide(self, other):
+        return self / other
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def square(self):
+        """self * self (an integer tensor stays integer, as torch)."""
+        return self ** 2
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def isnan(self):
+        return Tensor._wrap(np.isnan(self._data), False)
+
+    def isinf(self):
+        return Tensor._wrap(np.isinf(self._data), False)
+
+    def isfinite(self):
+        return Tensor._wrap(np.isfinite(self._data), False)
 
     # Python conversions of one-element tensors
     def __bool__(self):
@@ -387,11 +568,12 @@ class Tensor(TensorBase):
                             f"of shape {self.shape}")
         return int(self._data)
 
-    # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array, a list or a
-    # number and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to
-    # identity (t == None is False). Hashing stays by identity (id), so tensors work as dict keys and in
+    # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array or a number
+    # and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to identity
+    # (t == None and t == [1, 2] are False, t < [1, 2] raises TypeError, as torch). Hashing stays by identity (id), so tensors work as dict keys and in
     # sets; Python checks identity before __eq__, so `p in [tensors]` finds the same object, but it would
     # compare values against the others: look tensors up by id() or `is` in library code.
+    @_broadcasting
     def _cmp(self, other, fn):
         if isinstance(other, Tensor):
             other = other._data
@@ -421,16 +603,26 @@ class Tensor(TensorBase):
     __hash__ = object.__hash__
 
     # ---- elementwise math --------------------------------------------------------------------------
-    exp = _unary(ExpFn)
-    log = _unary(LogFn)
-    sqrt = _unary(SqrtFn)
+    exp = _floating_unary(ExpFn)
+    log = _floating_unary(LogFn)
+    sqrt = _floating_unary(SqrtFn)
     abs = _unary(AbsFn)
     __abs__ = abs
 
     def clip(self, min=None, max=None):
+        """self limited to [min, max] (either may be None); an integer tensor with a float bound gives
+        float32, as torch.result_type says."""
         if min is None and max is None:
-            raise ValueError("clip: at least one of min and max must be given")
-        return ClipFn.apply(self, min, max)
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        x = self
+        bounds = [b for b in (min, max) if b is not None]
+        if any(isinstance(b, Tensor) for b in bounds):  # torch.result_type of all three: bounds cast to it
+            target = _result_type(self, *bounds)
+            x = self.to(target)
+            min, max = (b._data.astype(target) if isinstance(b, Tensor) else b for b in (min, max))
+        elif self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in bounds):
+            x = self.to(_F32)
+        return ClipFn.apply(x, min, max)
 
     clamp = clip
 
@@ -439,11 +631,8 @@ class Tensor(TensorBase):
     def leaky_relu(self, negative_slope=0.01):
         return LeakyReLUFn.apply(self, negative_slope)
 
-    def sigmoid(self):
-        return SigmoidFn.apply(self._as_floating())  # an integer or bool input gives float32, as torch
-
-    def tanh(self):
-        return TanhFn.apply(self._as_floating())
+    sigmoid = _floating_unary(SigmoidFn)
+    tanh = _floating_unary(TanhFn)
 
     def softplus(self, beta=1.0, threshold=20.0):
         """log(1 + exp(beta x)) / beta, x where beta x > threshold (F.softplus; torch has no such method)."""
@@ -468,11 +657,13 @@ class Tensor(TensorBase):
     def prelu(self, weight):
         return _elementwise.prelu(self, weight)
 
-    def softmax(self, dim=-1):
-        return _softmax(self, dim)
+    def softmax(self, dim=-1, dtype=None):
+        """softmax along dim; dtype= casts the input to that dtype first, as torch."""
+        return _softmax(self if dtype is None else self.to(dtype), dim)
 
-    def log_softmax(self, dim=-1):
-        return _log_softmax(self, dim)
+    def log_softmax(self, dim=-1, dtype=None):
+        """log_softmax along dim; dtype= casts the input to that dtype first, as torch."""
+        return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
     # ---- reductions --------------------------------------------------------------------------------
     @staticmethod
@@ -483,25 +674,41 @@ class Tensor(TensorBase):
             dim = axis
         if isinstance(dim, list):
             dim = tuple(dim)
+        if dim == ():
+            dim = None  # as torch's sum/mean/amax/var/norm: an empty dim list reduces over every axis
         return dim
 
     def _check_dim(self, dim, op):
         dims = () if dim is None else ((dim,) if isinstance(dim, int) else dim)
+        n = max(self.ndim, 1)
         for d in dims:
-            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
+            if not -n <= d < n:
                 raise IndexError(f"{op}: dim {d} is out of range for a tensor of shape {self.shape}")
+        if len({d % n for d in dims}) != len(dims):
+            raise RuntimeError(f"{op}: a dim appears multiple times in the list of dims {list(dims)}")
 
-    def sum(self, dim=None, keepdim=False, axis=None):
-        """Sum over dim (all axes by default); bool and integer tensors sum to int64, as torch."""
+    def sum(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+        """Sum over dim (all axes by default, also for dim=()); bool and integer tensors sum to int64,
+        as torch; dtype= casts the input to that dtype first."""
         dim = self._dim(dim, axis)
         self._check_dim(dim, "sum")
         if self._data.ndim == 0:
             dim = None  # a 0-d tensor: dim 0 or -1 names the tensor itself (as torch)
-        x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
+        if dtype is not None:
+            x = self.to(dtype)
+        else:
+            x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
         return SumFn.apply(x, dim, keepdim)
 
-    def mean(self, dim=None, keepdim=False, axis=None):
-        """Mean over dim; floating tensors only (an integer tensor raises RuntimeError, as torch)."""
+    def mean(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+        """Mean over dim (all axes by default, also for dim=()); floating tensors only (an integer
+        tensor raises RuntimeError, as torch) unless dtype= names a floating dtype to cast to first."""
+        if dtype is not None:
+            dtype = _dtype(dtype, "mean")
+            if dtype.kind != "f":
+                raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a "
+                                   f"floating point or complex dtype. Got: {_torch_dtype_name(dtype)}")
+            return self.to(dtype).mean(dim, keepdim, axis)
         dim = self._dim(dim, axis)
         self._check_dim(dim, "mean")
         if self._data.dtype.kind != "f":
@@ -513,7 +720,12 @@ class Tensor(TensorBase):
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
         """Variance over dim with `correction` subtracted from the count (default 1, Bessel's; the legacy
-        unbiased=False means 0), as torch.var; with too few entries the result is inf or nan."""
+        unbiased=False means 0), as torch.var; with too few entries the result is inf or nan. A bool
+        as the first argument is torch's var(unbiased) overload."""
+        if isinstance(dim, bool):
+            if unbiased is not None:
+                raise TypeError("var(unbiased) takes no second positional argument")
+            dim, unbiased = None, dim
         if unbiased is not None and correction is not None:
             raise TypeError("var: give unbiased or correction, not both")
         if isinstance(unbiased, bool) or unbiased is None:
@@ -529,16 +741,22 @@ class Tensor(TensorBase):
         """Standard deviation: sqrt of var() with the same arguments."""
         return self.var(dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
 
-    def max(self, dim=None, keepdim=False, axis=None):
-        """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch.
+    def max(self, dim=None, keepdim=False, axis=None, *, other=None):
+        """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch; with a
+        Tensor (x.max(y)), the elementwise maximum.
 
         Gradient with ties: over the whole tensor it is split evenly among the tied maxima (as
         PyTorch); along dim it goes to the entry the returned index names (the first maximum).
         """
+        if isinstance(dim, Tensor) or other is not None:
+            return self.maximum(dim if other is None else other)
         return self._extreme(MaxFn, np.argmax, "max", dim, keepdim, axis)
 
-    def min(self, dim=None, keepdim=False, axis=None):
-        """The smallest entry; with dim (an int), (values, indices) along dim. Ties as in max()."""
+    def min(self, dim=None, keepdim=False, axis=None, *, other=None):
+        """The smallest entry; with dim (an int), (values, indices) along dim; with a Tensor, the
+        elementwise minimum. Ties as in max()."""
+        if isinstance(dim, Tensor) or other is not None:
+            return self.minimum(dim if other is None else other)
         return self._extreme(MinFn, np.argmin, "min", dim, keepdim, axis)
 
     def amax(self, dim=None, keepdim=False, axis=None):
@@ -552,20 +770,35 @@ class Tensor(TensorBase):
     def _reduce_extreme(self, op, name, dim, keepdim, axis):
         dim = self._dim(dim, axis)
         self._check_dim(dim, name)
-        if self._data.size == 0:
-            raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
+        self._check_nonempty_reduction(name, dim)
         return op.apply(self, dim, keepdim)
 
+    def _check_nonempty_reduction(self, name, dim):
+        """torch's errors for a max/min/argmax-like reduction over no entries: RuntimeError (IndexError
+        for argmax/argmin) without dim, IndexError when an axis reduced has size 0. An empty tensor
+        reduced along an axis of nonzero size gives an empty result."""
+        if self._data.size != 0:
+            return
+        if dim is None:
+            cls = IndexError if name.startswith("arg") else RuntimeError
+            raise cls(f"{name}(): Expected reduction dim to be specified for input.numel() == 0 (shape "
+                      f"{self.shape}). Specify the reduction dim with the 'dim' argument.")
+        for d in (dim if isinstance(dim, tuple) else (dim,)):
+            if self.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d % self.ndim} to have non-zero size "
+                                 f"(shape {self.shape}).")
+
     def _extreme(self, op, arg, name, dim, keepdim, axis):
+        if dim == () or dim == []:
+            raise TypeError(f"{name}(): dim must be an int (for several axes use {'a' + name}())")
         dim = self._dim(dim, axis)
         if dim is None:
             return self._reduce_extreme(op, name, None, keepdim, None)
         if isinstance(dim, tuple):
             raise TypeError(f"{name}: dim must be an int (for several axes use {'a' + name}())")
-        if self._data.size == 0:
-            raise ValueError(f"{name}: the tensor of shape {self.shape} is empty")
         src = self.reshape(1) if self.ndim == 0 else self
         d = _check_axis(dim, src.ndim, name)
+        self._check_nonempty_reduction(name, d)
         index = arg(src._data, axis=d, keepdims=True)
         values = TakeAlongDimFn.apply(src, index, d, keepdim)
         indices = Tensor._wrap(index if keepdim else np.squeeze(index, axis=d), False)
@@ -589,10 +822,22 @@ class Tensor(TensorBase):
         return Tensor._wrap(out.astype(np.uint8) if self._data.dtype == np.uint8 else out, False)
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(np.argmax(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+        """The index of the largest entry (of the flattened tensor without dim); the first one on ties."""
+        return self._arg_extreme(np.argmax, "argmax", dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._wrap(np.asarray(np.argmin(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
+        """The index of the smallest entry (of the flattened tensor without dim); the first one on ties."""
+        return self._arg_extreme(np.argmin, "argmin", dim, keepdim)
+
+    def _arg_extreme(self, fn, name, dim, keepdim):
+        if self._data.dtype == _BOOL:
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Bool\'')
+        if dim is not None:
+            dim = _check_axis(dim, max(self.ndim, 1), name)
+            if self.ndim == 0:
+                dim = None
+        self._check_nonempty_reduction(name, dim)
+        return Tensor._wrap(np.asarray(fn(self._data, axis=dim, keepdims=keepdim)).astype(np.int64), False)
 
     # ---- shape ------------------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -600,7 +845,12 @@ class Tensor(TensorBase):
             shape = tuple(shape[0])
         return share_version(self, ReshapeFn.apply(self, shape))
 
-    view = reshape
+    def view(self, *shape):
+        """self with a new shape, sharing memory where the layout allows (as torch.view). Deliberate
+        difference: where it does not (x.t().view(-1)), torch raises RuntimeError and this copies, as
+        reshape does; firstepoch's ops do not always leave the memory layout torch's would, so raising
+        here could refuse code that works in torch."""
+        return self.reshape(*shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         s = _check_axis(start_dim, max(self.ndim, 1), "flatten")  # as torch: a 0-d tensor has dims 0 and -1
@@ -637,11 +887,13 @@ class Tensor(TensorBase):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
-            raise ValueError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
+            raise RuntimeError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
         return share_version(self, PermuteFn.apply(self, dims))
 
     def transpose(self, dim0=-2, dim1=-1):
         if self.ndim < 2:
+            _check_axis(dim0, max(self.ndim, 1), "transpose")  # as torch: dims 0 and -1 only
+            _check_axis(dim1, max(self.ndim, 1), "transpose")
             return self
         dim0 = _check_axis(dim0, self.ndim, "transpose")
         dim1 = _check_axis(dim1, self.ndim, "transpose")
@@ -654,10 +906,7 @@ class Tensor(TensorBase):
         return self.permute(tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        index = _index_data(index)
         return share_version(self, GetItemFn.apply(self, index))
 
     # ---- in-place ops (torch's rules: versions, leaves, rebasing) ----------------------------------------
@@ -766,6 +1015,44 @@ class Tensor(TensorBase):
     def __itruediv__(self, other):
         return self._inplace(lambda t, o: t / o, other, "/=")
 
+    # The other augmented assignments: without these Python falls back to x = x ** 2, a new tensor, and
+    # the aliases and views of x (which torch changes in place) would keep the old values.
+    def __ipow__(self, other):
+        return self._inplace(lambda t, o: t ** o, other, "**=")
+
+    def __ifloordiv__(self, other):
+        return self._inplace(lambda t, o: t // o, other, "//=")
+
+    def __imod__(self, other):
+        return self._inplace(lambda t, o: t % o, other, "%=")
+
+    def __iand__(self, other):
+        return self._inplace(lambda t, o: t & o, other, "&=")
+
+    def __ior__(self, other):
+        return self._inplace(lambda t, o: t | o, other, "|=")
+
+    def __ixor__(self, other):
+        return self._inplace(lambda t, o: t ^ o, other, "^=")
+
+    def pow_(self, exponent):
+        return self._inplace(lambda t, o: t ** o, exponent, "pow_")
+
+    def neg_(self):
+        return self._inplace(lambda t, _: -t, None, "neg_")
+
+    def abs_(self):
+        return self._inplace(lambda t, _: t.abs(), None, "abs_")
+
+    def exp_(self):
+        return self._inplace(lambda t, _: t.exp(), None, "exp_")
+
+    def sqrt_(self):
+        return self._inplace(lambda t, _: t.sqrt(), None, "sqrt_")
+
+    def log_(self):
+        return self._inplace(lambda t, _: t.log(), None, "log_")
+
     def clamp_(self, min=None, max=None):
         return self._inplace(lambda t, _: t.clamp(min, max), None, "clamp_")
 
@@ -795,13 +1082,21 @@ class Tensor(TensorBase):
         return self._fill(0, "zero_")
 
     def fill_(self, value):
-        return self._fill(value.item() if isinstance(value, Tensor) else value, "fill_")
+        value = value.item() if isinstance(value, Tensor) else value
+        _check_number_fits(value, self._data.dtype, "fill_")
+        return self._fill(value, "fill_")
+
+    def _check_random_fill(self, name):
+        if self._data.dtype not in _FLOATS:  # as torch (NumPy would round the draws into the integers)
+            raise NotImplementedError(f'"{name}" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
+        self._check_random_fill("normal_")
         g = _random.as_generator(generator, "normal_")
         return self._fill(g.normal(mean, std, self.shape), "normal_")
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
+        self._check_random_fill("uniform_")
         g = _random.as_generator(generator, "uniform_")
         return self._fill(g.uniform(a, b, self.shape), "uniform_")
 
@@ -809,10 +1104,8 @@ class Tensor(TensorBase):
         """x[index] = value, as torch: value (a number, array or Tensor) is broadcast to x[index] and cast
         to x's dtype as copy_ casts (2.7 into int64 is 2); recorded (SetItemFn) when x or value requires
         grad."""
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        index = _index_data(index)
+        _check_number_fits(value, self._data.dtype, "setitem")
         ctx = value._ctx if isinstance(value, Tensor) else None
         if (ctx is not None and ctx.fn is GetItemFn and ctx.parents[0] is self and _is_basic_index(index)
                 and _same_basic_index(ctx.index, index)):
@@ -843,6 +1136,15 @@ class Tensor(TensorBase):
         """This tensor reshaped to other's shape."""
         return self.reshape(other.shape)
 
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def swapaxes(self, axis0, axis1):
+        """An alias of transpose(axis0, axis1), as torch."""
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
     def nelement(self):
         """The number of elements (an alias of numel, as torch)."""
         return self._data.size
@@ -862,6 +1164,7 @@ class Tensor(TensorBase):
         """Elementwise smaller of two tensors; ties and NaN as maximum()."""
         return self._extremum(other, MinimumFn, "minimum")
 
+    @_broadcasting
     def _extremum(self, other, fn, name):
         if not isinstance(other, Tensor):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
@@ -874,6 +1177,7 @@ class Tensor(TensorBase):
     # ops/elementwise.py, ops/reduce.py and ops/shape.py.
 
     # bitwise operators: bool and integer tensors only (a float operand raises, as PyTorch)
+    @_broadcasting
     def _bitwise(self, other, fn, name):
         if isinstance(other, (float, np.floating)) or _is_float(self._data.dtype) or (
                 isinstance(other, Tensor) and _is_float(other._data.dtype)):
@@ -910,6 +1214,7 @@ class Tensor(TensorBase):
             raise NotImplementedError(f"{name}: not implemented for bool tensors")
         return (b, a) if reflected else (a, b)
 
+    @_broadcasting
     def _floor_divide(self, other, reflected):
         a, b = self._division_operands(other, "floor_divide", reflected)
         if a._data.dtype.kind in "iu" and not np.all(b._data):
@@ -927,9 +1232,11 @@ class Tensor(TensorBase):
 
     floor_divide = __floordiv__
 
+    @_broadcasting
     def __mod__(self, other):
         return RemainderFn.apply(*self._division_operands(other, "remainder"))
 
+    @_broadcasting
     def __rmod__(self, other):
         return RemainderFn.apply(*self._division_operands(other, "remainder", reflected=True))
 
@@ -950,6 +1257,7 @@ class Tensor(TensorBase):
 
     less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 
+    @_broadcasting
     def _logical(self, other, fn, name):
         if isinstance(other, Tensor):
             other = other._data
@@ -1041,7 +1349,7 @@ class Tensor(TensorBase):
     def expand(self, *sizes):
         """self broadcast to sizes (-1 keeps an axis's size); new axes go in front. A read-only
         broadcast view of the same memory, as torch.expand; backward sums over the broadcast axes."""
-        sizes = _shape_arg(sizes)
+        sizes = _shape_arg(sizes, negative_ok=True)
         if len(sizes) < self.ndim:
             raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
                                f"to the number of dimensions in the tensor ({self.ndim}), shape {self.shape}")
@@ -1065,7 +1373,7 @@ class Tensor(TensorBase):
         return self.expand(other.shape)
 
     def repeat(self, *sizes):
-        sizes = _shape_arg(sizes)
+        sizes = _shape_arg(sizes, negative_ok=True)
         if len(sizes) < self.ndim:
             raise RuntimeError(f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
                                f"than number of dimensions of tensor ({self.ndim}, shape {self.shape})")
@@ -1094,6 +1402,55 @@ class Tensor(TensorBase):
         bounds = np.cumsum([0] + sizes)
         return tuple(self._slice_along(d, int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]))
 
+    def narrow(self, dim, start, length):
+        """The view of length entries along dim from start (negative counts from the end), as torch."""
+        d = _check_axis(dim, self.ndim, "narrow")
+        n, start, length = self.shape[d], int(start), int(length)
+        if not -n <= start <= n:
+            raise IndexError(f"narrow(): start out of range (expected to be in range of [{-n}, {n}], but got "
+                             f"{start})")
+        start %= n if n else 1
+        if length < 0 or start + length > n:
+            raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}).")
+        return self._slice_along(d, start, start + length)
+
+    def select(self, dim, index):
+        """The slice at index along dim, that axis removed (self[:, index] for dim 1), as torch."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _check_axis(dim, self.ndim, "select")
+        if not -self.shape[d] <= index < self.shape[d]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
+        return self[(slice(None),) * d + (int(index),)]
+
+    def unflatten(self, dim, sizes):
+        """dim split into the axes sizes (one may be -1), as torch."""
+        d = _check_axis(dim, self.ndim, "unflatten")
+        sizes = [int(s) for s in sizes]
+        known = int(np.prod([s for s in sizes if s != -1]))
+        n = self.shape[d]
+        if sizes.count(-1) > 1 or (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
+            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {d} ({n}) "
+                               f"in the input tensor")
+        sizes = [n // known if s == -1 else s for s in sizes]
+        return self.reshape(self.shape[:d] + tuple(sizes) + self.shape[d + 1:])
+
+    def _triangle(self, diagonal, lower, name):
+        if self.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        n, m = self.shape[-2:]
+        keep = np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
+        return self.masked_fill(Tensor._wrap(~keep, False), 0)
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two axes (entries j <= i + diagonal kept), others 0; differentiable."""
+        return self._triangle(diagonal, True, "tril")
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two axes (entries j >= i + diagonal kept), others 0; differentiable."""
+        return self._triangle(diagonal, False, "triu")
+
     def chunk(self, chunks, dim=0):
         """At most chunks pieces of equal size ceil(n / chunks) along dim (as torch.chunk)."""
         if chunks <= 0:
@@ -1110,6 +1467,8 @@ class Tensor(TensorBase):
         return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def flip(self, *dims):
+        if not dims:
+            raise TypeError("flip() missing required argument 'dims'")
         dims = _dims_arg(dims, max(self.ndim, 1), "flip")
         return FlipFn.apply(self, dims if self.ndim else ())
 
@@ -1155,8 +1514,8 @@ class Tensor(TensorBase):
         """out[i][j] = self[index[i][j]][j] (dim 0, and so on), as torch.gather; differentiable."""
         index = self._index_arg(index, "gather")
         d = self._check_along(dim, index, "gather")
-        if self.ndim == 0:
-            return GatherFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(index.shape)
+        if self.ndim == 0 or index.ndim == 0:  # (0-d with 0-d or 1-d: as 1-d, as torch)
+            return GatherFn.apply(self.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
         return GatherFn.apply(self, d, index)
 
     def scatter(self, dim, index, src=None, value=None):
@@ -1194,6 +1553,44 @@ class Tensor(TensorBase):
                 raise RuntimeError(f"index_select(): index to a 0-d tensor can have only 1 value, got {index.size}")
             return IndexSelectFn.apply(self.reshape(1), 0, index.reshape(-1)).reshape(())
         return IndexSelectFn.apply(self, d, index.reshape(-1))
+
+    def masked_fill_(self, mask, value):
+        """In place: value where mask is True (see masked_fill)."""
+        return self._inplace(lambda t, v: t.masked_fill(mask, v), value, "masked_fill_")
+
+    def scatter_(self, dim, index, src=None, value=None):
+        """In place: see scatter."""
+        if src is None and value is None:
+            raise TypeError("scatter_: give src (a Tensor or a number) or value")
+        return self._inplace(lambda t, s: t.scatter(dim, index, s), src if src is not None else value, "scatter_")
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values, in ascending order (also with sorted=False, as torch on the CPU); with
+        return_inverse each entry's position among them (int64, self's shape), with return_counts how
+        often each occurs; dim=None flattens, an int takes the distinct slices along that axis. No
+        gradient (as torch)."""
+        if dim is None:
+            values, inverse, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True)
+            inverse = inverse.reshape(self.shape)
+        else:
+            d = _check_axis(dim, max(self.ndim, 1), "unique")
+            values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True, axis=d)
+            inverse = inverse.reshape(-1)
+        out = [Tensor._wrap(np.asarray(values), False)]
+        if return_inverse:
+            out.append(Tensor._wrap(inverse.astype(np.int64), False))
+        if return_counts:
+            out.append(Tensor._wrap(counts.astype(np.int64), False))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the nonzero entries, in row-major order: an (n, ndim) int64 tensor, or with
+        as_tuple=True one 1-D int64 tensor per axis (a 0-d tensor counts as 1-D there), as torch."""
+        if as_tuple:
+            return tuple(Tensor._wrap(i.astype(np.int64), False) for i in np.nonzero(np.atleast_1d(self._data)))
+        return Tensor._wrap(np.argwhere(self._data).astype(np.int64), False)
+
+    argwhere = nonzero
 
     def masked_fill(self, mask, value):
         """value where mask (a bool tensor broadcastable to self's shape) is True; value a number (cast
@@ -1255,9 +1652,12 @@ class Tensor(TensorBase):
             dim = None if dim in (0, -1) else dim
         return dim
 
-    def prod(self, dim=None, keepdim=False):
-        """The product of all entries, or along dim (an int); int and bool tensors give int64. The
-        gradient with zeros is PyTorch's (from products of the other entries, no division)."""
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product of all entries, or along dim (an int); int and bool tensors give int64 (dtype=
+        casts the input to that dtype first). The gradient with zeros is PyTorch's (from products of the
+        other entries, no division)."""
+        if dtype is not None:
+            return self.to(dtype).prod(dim, keepdim).to(dtype)  # an int32 product stays int32
         if dim is not None:
             if not isinstance(dim, (int, np.integer)):
                 raise TypeError(f"prod(): dim must be an int, got {type(dim).__name__}")
@@ -1266,8 +1666,11 @@ class Tensor(TensorBase):
                 return ProdFn.apply(self, None, False)
         return ProdFn.apply(self, dim, keepdim and dim is not None)
 
-    def cumsum(self, dim):
-        """The running sum along dim; int and bool tensors give int64."""
+    def cumsum(self, dim, *, dtype=None):
+        """The running sum along dim; int and bool tensors give int64 (dtype= casts the input to that
+        dtype first)."""
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim).to(dtype)
         if self.ndim == 0:
             _check_axis(dim, 1, "cumsum")
             return CumsumFn.apply(self.reshape(1), 0).reshape(())
@@ -1275,6 +1678,8 @@ class Tensor(TensorBase):
 
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(self))) over dim (an int or a tuple), computed stably; int tensors give float32."""
+        if dim == () or dim == []:
+            dim = tuple(range(self.ndim))  # as torch(keepdim=True): no dims listed reduces over all of them
         dims = self._reduce_dims(dim if isinstance(dim, (tuple, list)) else (dim,), "logsumexp")
         x = self._as_floating()
         if self.ndim == 0:
@@ -1291,6 +1696,8 @@ class Tensor(TensorBase):
             p = 2.0
         elif isinstance(p, str):
             raise NotImplementedError(f"norm: p={p!r} is not supported (vector norms and 'fro' only)")
+        if dim == () or dim == []:
+            dim = None  # as torch: no dims listed reduces over all of them
         dims = self._reduce_dims(dim if dim is None or isinstance(dim, (tuple, list)) else (dim,), "norm")
         return NormFn.apply(self, float(p), dims, keepdim)
 
@@ -1310,6 +1717,28 @@ def _cast_value(value, dtype):
             return value.to(dtype)
         return Tensor._wrap(value._data.astype(dtype), False)
     return value.astype(dtype, copy=False)
+
+
+def _index_part(part):
+    if isinstance(part, Tensor):
+        part = part._data
+        if part.dtype == np.uint8:  # as torch: a uint8 index tensor is a mask (deprecated there, with a warning)
+            warnings.warn("indexing with dtype uint8 is deprecated, please use a dtype bool instead", UserWarning,
+                          stacklevel=4)
+            part = part.astype(np.bool_)
+    return part
+
+
+def _index_data(index):
+    """An index of x[index] with its Tensors as arrays. A list shorter than 32 holding a Tensor, a
+    sequence, a slice, None or Ellipsis is a tuple of indices (x[[[0, 1], [1, 2]]] is x[[0, 1], [1, 2]]),
+    as torch still does (NumPy dropped that rule)."""
+    if isinstance(index, list) and len(index) < 32 and any(
+            isinstance(i, (Tensor, list, tuple, np.ndarray, slice)) or i is None or i is Ellipsis for i in index):
+        index = tuple(index)
+    if isinstance(index, tuple):
+        return tuple(_index_part(i) for i in index)
+    return _index_part(index)
 
 
 def _is_basic_index(index):
@@ -1528,10 +1957,29 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def _shape_arg(shape):
+def _shape_arg(shape, negative_ok=False):
+    """Sizes given as ints or one tuple/list, as a tuple of ints: as torch, a size that is not an int
+    (2.0) is a TypeError and a negative one a RuntimeError (negative_ok: expand's -1, repeat's check)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    out = []
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer, Tensor)):
+            raise TypeError(f"sizes must be ints, got {type(s).__name__} ({s!r}) in {tuple(shape)}")
+        s = s.__index__()
+        if s < 0 and not negative_ok:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(shape)}")
+        out.append(s)
+    return tuple(out)
+
+
+def _size_arg(size, size_kw):
+    """The size of zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3))."""
+    if size_kw is not None:
+        if size:
+            raise TypeError("give the size as arguments or as size=, not both")
+        return _shape_arg((size_kw,))
+    return _shape_arg(size)
 
 
 def _float_dtype(dtype):
@@ -1544,21 +1992,21 @@ def get_default_dtype():
     return np.dtype(np.float32)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     dt = _float_dtype(dtype)
-    return _new(np.zeros(_shape_arg(size), dt), dt, device, requires_grad, "zeros")
+    return _new(np.zeros(_size_arg(sizes, size), dt), dt, device, requires_grad, "zeros")
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     dt = _float_dtype(dtype)
-    return _new(np.ones(_shape_arg(size), dt), dt, device, requires_grad, "ones")
+    return _new(np.ones(_size_arg(sizes, size), dt), dt, device, requires_grad, "ones")
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     """A new tensor of the given size. Unlike torch.empty its values are not left uninitialised: they
     are zeros (a deliberate difference: nothing reads garbage)."""
     dt = _float_dtype(dtype)
-    return _new(np.zeros(_shape_arg(size), dt), dt, device, requires_grad, "empty")
+    return _new(np.zeros(_size_arg(sizes, size), dt), dt, device, requires_grad, "empty")
 
 
 def _fill_dtype(value):
@@ -1576,6 +2024,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dt = _fill_dtype(fill_value) if dtype is None else _dtype(dtype, "full")
+    _check_number_fits(fill_value, dt, "full")
     shape = (size,) if isinstance(size, (int, np.integer)) else size
     return _new(np.full(_shape_arg((shape,)), fill_value, dt), dt, device, requires_grad, "full")
 
@@ -1587,18 +2036,18 @@ def _random_float_dtype(dtype, who):
     return dt
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal values (NumPy's stream: see the section comment)."""
     dt = _random_float_dtype(dtype, "randn")
     g = _random.as_generator(generator, "randn")
-    return _new(g.standard_normal(_shape_arg(size)).astype(dt), None, device, requires_grad, "randn")
+    return _new(g.standard_normal(_size_arg(sizes, size)).astype(dt), None, device, requires_grad, "randn")
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform values in [0, 1) (NumPy's stream: see the section comment)."""
     dt = _random_float_dtype(dtype, "rand")
     g = _random.as_generator(generator, "rand")
-    return _new(g.random(_shape_arg(size)).astype(dt), None, device, requires_grad, "rand")
+    return _new(g.random(_size_arg(sizes, size)).astype(dt), None, device, requires_grad, "rand")
 
 
 def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None, requires_grad=False):
@@ -1708,6 +2157,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         start, end = 0, start
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign (start={start}, "
+                           f"end={end}, step={step})")
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = np.int64 if values.dtype.kind in "iu" else np.float32
@@ -1783,11 +2235,17 @@ def _promoted(tensors):
 
 
 def cat(tensors, dim=0):
-    """Joins tensors along an existing axis dim; their other axes must match."""
+    """Joins tensors along an existing axis dim; their other axes must match. As torch, a 1-D empty
+    tensor (shape (0,)) is left out whatever the others' shapes (its dtype still takes part in the
+    promotion), so `out = cat([tensor([]), x])` works."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     tensors = _promoted(tensors)
+    tensors = [t for t in tensors if t.shape != (0,)] or tensors
+    if any(t.ndim == 0 for t in tensors):
+        raise RuntimeError(f"cat: zero-dimensional tensor (at position "
+                           f"{next(i for i, t in enumerate(tensors) if t.ndim == 0)}) cannot be concatenated")
     _check_axis(dim, tensors[0].ndim, "cat")
     return CatFn.apply(dim, *tensors)
 
@@ -1796,17 +2254,27 @@ def stack(tensors, dim=0):
     """Joins tensors of one shape along a new axis dim."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+        raise RuntimeError("stack expects a non-empty TensorList")
     tensors = _promoted(tensors)
     _check_axis(dim, tensors[0].ndim + 1, "stack")
     return StackFn.apply(dim, *tensors)
 
 
-def where(cond, a, b):
-    """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean."""
+_NO_VALUE = object()
+
+
+@_broadcasting
+def where(cond, a=_NO_VALUE, b=_NO_VALUE):
+    """a where cond is True, else b (broadcast together); a or b may be a number. cond must be boolean.
+    where(cond) alone is cond.nonzero(as_tuple=True), as torch."""
+    if a is _NO_VALUE and b is _NO_VALUE:
+        return (cond if isinstance(cond, Tensor) else tensor(cond)).nonzero(as_tuple=True)
+    if a is _NO_VALUE or b is _NO_VALUE:
+        raise TypeError("where() takes the condition alone, or the condition, input and other")
     cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape {cond.shape}")
+        raise RuntimeError(f"where: cond must be a boolean tensor or array, got {cond.dtype} of shape "
+                           f"{cond.shape}")
     if isinstance(a, Tensor):
         a, b = a._pair(b, "where")
     elif isinstance(b, Tensor):

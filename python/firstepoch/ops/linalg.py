@@ -72,7 +72,7 @@ def _check(a, b):
         raise TypeError(f"matmul: a and b must have the same dtype, got a {a.dtype} {a.shape} and "
                         f"b {b.dtype} {b.shape} (no implicit casts)")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+        raise RuntimeError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
 
 
 
@@ -110,12 +110,12 @@ def _matmul(ctx, a, b, out=None, copy=True):
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     if a2.shape[-1] != b2.shape[-2]:
-        raise ValueError(f"matmul: inner dimensions differ: a {a.shape} @ b {b.shape} "
-                         f"({a2.shape[-1]} != {b2.shape[-2]})")
+        raise RuntimeError(f"matmul: inner dimensions differ: a {a.shape} @ b {b.shape} "
+                           f"({a2.shape[-1]} != {b2.shape[-2]})")
     try:
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions do not broadcast: a {a.shape}, b {b.shape}") from None
+        raise RuntimeError(f"matmul: batch dimensions do not broadcast: a {a.shape}, b {b.shape}") from None
     M, N = a2.shape[-2], b2.shape[-1]
     full = batch + (M, N)
     if out is None:

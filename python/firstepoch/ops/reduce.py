@@ -45,7 +45,7 @@ class SumFn(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
-        return np.asarray(x.sum(axis=dim, keepdims=keepdim))
+        return np.asarray(x.sum(axis=dim, keepdims=keepdim, dtype=x.dtype))  # int32 stays int32 (NumPy: int64)
 
     @staticmethod
     def backward(ctx, grad):

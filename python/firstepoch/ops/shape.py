@@ -12,8 +12,8 @@ class ReshapeFn(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
-                             f"into {tuple(shape)}") from None
+            raise RuntimeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                               f"into {tuple(shape)}") from None  # torch's class (NumPy's is ValueError)
 
     @staticmethod
     def backward(ctx, grad):
@@ -33,7 +33,7 @@ class PermuteFn(Function):
     def forward(ctx, x, dims):
         dims = tuple(d % x.ndim for d in dims)
         if sorted(dims) != list(range(x.ndim)):
-            raise ValueError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+            raise RuntimeError(f"permute: dims {dims} are not a permutation of the {x.ndim} axes of shape {x.shape}")
         ctx.inverse = tuple(np.argsort(dims))
         return x.transpose(dims)
 
@@ -102,13 +102,13 @@ class CatFn(Function):
     @staticmethod
     def forward(ctx, dim, *xs):
         if not xs:
-            raise ValueError("cat: expected at least one tensor")
+            raise RuntimeError("cat: expected at least one tensor")
         ref = xs[0]
         for i, x in enumerate(xs):
             if x.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, ref.shape))
                                          if k != dim % ref.ndim):
-                raise ValueError(f"cat: tensor {i} has shape {x.shape}, which does not match {ref.shape} "
-                                 f"outside dim {dim}")
+                raise RuntimeError(f"cat: tensor {i} has shape {x.shape}, which does not match {ref.shape} "
+                                   f"outside dim {dim}")
         ctx.dim = dim % ref.ndim
         ctx.sizes = [x.shape[ctx.dim] for x in xs]
         return np.concatenate(xs, axis=ctx.dim)
@@ -136,10 +136,10 @@ class StackFn(Function):
     @staticmethod
     def forward(ctx, dim, *xs):
         if not xs:
-            raise ValueError("stack: expected at least one tensor")
+            raise RuntimeError("stack: expected at least one tensor")
         for i, x in enumerate(xs):
             if x.shape != xs[0].shape:
-                raise ValueError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape}")
+                raise RuntimeError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape}")
         ctx.dim = dim % (xs[0].ndim + 1)
         return np.stack(xs, axis=ctx.dim)
 
