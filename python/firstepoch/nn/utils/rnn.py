@@ -120,8 +120,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     lengths (a list or a 1-D integer tensor). With enforce_sorted the lengths must be decreasing
     (RuntimeError otherwise, as torch); with enforce_sorted=False the batch is sorted here (stable, so
     equal lengths keep their order) and sorted_indices records the order. Differentiable.
-    Deliberate difference: a length longer than the padded input is a RuntimeError (torch reads past
-    the input's end without a check)."""
+    Deliberate difference: a length longer than the padded input is a RuntimeError (torch does not
+    check, and returns data shorter than its batch_sizes say)."""
     lengths = _as_array(lengths).astype(np.int64)
     if lengths.ndim != 1:
         raise IndexError("index_select(): Index is supposed to be a vector")  # torch's, from its sort path
