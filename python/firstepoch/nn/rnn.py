@@ -5,6 +5,11 @@ Weights have PyTorch's names, shapes and gate order (weight_ih_l0, weight_hh_l0,
 ..._reverse for the second direction; LSTM gates i, f, g, o; GRU r, z, n), so a PyTorch state dict
 loads and gives the same outputs. Every layer and direction is one fused C++ call
 (firstepoch.ops.rnn.RNNFn); a cell step is the same kernel over a sequence of one.
+
+A PackedSequence input (nn.utils.rnn) runs each direction as one fused call per run of steps with the
+same batch size: the sequences are sorted by decreasing length, so such a run is a (steps, b, I) block
+of the packed data, and a sequence's state is final where it leaves the batch (forward) or enters it
+(reverse, which starts each sequence at its own last step). No padding is ever computed.
 """
 import math
 import warnings
@@ -16,6 +21,7 @@ from ..ops.rnn import MODES, packed_slices, rnn
 from ..tensor import Tensor, cat, stack, zeros
 from . import init
 from .module import factory_dtype, Module, Parameter
+from .utils.rnn import PackedSequence
 
 
 def _check_dtype(dtype, who):
@@ -97,8 +103,20 @@ class RNNBase(Module):
                                f"(num_layers * num_directions, {'' if unbatched else 'batch, '}hidden_size)")
         return hx.reshape(want) if unbatched else hx
 
+    def _hidden(self, hx, N, dtype, unbatched):
+        """(h0, c0) as (D*L, N, H) Tensors (c0 None unless an LSTM), zeros where hx leaves them out."""
+        if self.mode == "lstm":
+            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise TypeError(f"{type(self).__name__}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+            h0, c0 = (None, None) if hx is None else hx
+            return (self._initial_state(h0, "h_0", N, dtype, unbatched),
+                    self._initial_state(c0, "c_0", N, dtype, unbatched))
+        return self._initial_state(hx, "hx", N, dtype, unbatched), None
+
     def forward(self, input, hx=None):
         who = type(self).__name__
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if not isinstance(input, Tensor):
             raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
         if input.ndim not in (2, 3):
@@ -116,15 +134,7 @@ class RNNBase(Module):
             x = x.transpose(0, 1)  # (T, N, I); the layer makes it contiguous
         N = x.shape[1]
         is_lstm = self.mode == "lstm"
-        if is_lstm:
-            if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-                raise TypeError(f"{who}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
-            h0, c0 = (None, None) if hx is None else hx
-            h0 = self._initial_state(h0, "h_0", N, x.dtype, unbatched)
-            c0 = self._initial_state(c0, "c_0", N, x.dtype, unbatched)
-        else:
-            h0 = self._initial_state(hx, "hx", N, x.dtype, unbatched)
-            c0 = None
+        h0, c0 = self._hidden(hx, N, x.dtype, unbatched)
         D = 2 if self.bidirectional else 1
         T = x.shape[0]
         h_n, c_n = [], []
@@ -152,6 +162,86 @@ class RNNBase(Module):
         elif self.batch_first:
             output = output.transpose(0, 1)
         return (output, (h_n, c_n)) if is_lstm else (output, h_n)
+
+    def _forward_packed(self, packed, hx):
+        """forward of a PackedSequence: (output PackedSequence with the input's batch_sizes and indices,
+        h_n (and c_n) at each sequence's own last step, in the original batch order). hx is in the
+        original batch order too (permuted here by sorted_indices, as torch)."""
+        who = type(self).__name__
+        x = packed.data
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{who}: the PackedSequence's data must be a Tensor, got {type(x).__name__}")
+        if x.ndim != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {x.ndim}")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{who}: input has {x.shape[-1]} features (shape {x.shape}), expected "
+                             f"input_size={self.input_size}")
+        batch_sizes = np.asarray(getattr(packed.batch_sizes, "_data", packed.batch_sizes), dtype=np.int64)
+        h0, c0 = self._hidden(hx, int(batch_sizes[0]), x.dtype, False)
+        if packed.sorted_indices is not None and hx is not None:
+            h0 = h0.index_select(1, packed.sorted_indices)
+            c0 = c0.index_select(1, packed.sorted_indices) if c0 is not None else None
+        # Runs of steps with one batch size: (rows of the packed data, steps, batch size)
+        changes = np.flatnonzero(np.diff(batch_sizes)) + 1
+        starts, ends = np.concatenate([[0], changes]), np.concatenate([changes, [batch_sizes.size]])
+        offsets = np.concatenate([[0], np.cumsum(batch_sizes)])
+        runs = [(int(offsets[t0]), int(offsets[t1]), int(t1 - t0), int(batch_sizes[t0]))
+                for t0, t1 in zip(starts, ends)]
+        D = 2 if self.bidirectional else 1
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(("", "_reverse")[:D]):
+                k = layer * D + d
+                out, h, c = self._packed_direction(x, runs, self._weights(layer, suffix), h0[k],
+                                                   None if c0 is None else c0[k], d == 1)
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if D == 1 else cat(outs, dim=1)
+            if self.dropout > 0 and layer < self.num_layers - 1:
+                x = dropout(x, self.dropout, self.training)
+        h_n = stack(h_n, 0)
+        c_n = stack(c_n, 0) if c0 is not None else None
+        if packed.unsorted_indices is not None:
+            h_n = h_n.index_select(1, packed.unsorted_indices)
+            c_n = c_n.index_select(1, packed.unsorted_indices) if c_n is not None else None
+        output = PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+        return (output, (h_n, c_n)) if self.mode == "lstm" else (output, h_n)
+
+    def _packed_direction(self, x, runs, weights, h0, c0, reverse):
+        """One layer and direction over packed rows x (S, I) -> (packed output (S, H), h_n (N, H), c_n or
+        None), all in sorted batch order. Forward: a sequence leaves the batch with its final state;
+        reverse: the runs are read last to first, and a sequence joins with its initial state at its own
+        last step."""
+        mode, H = self.mode, self.hidden_size
+        outs = [None] * len(runs)
+        h = c = None
+        if not reverse:
+            h, c = h0, c0
+            ended_h, ended_c = [], []
+        for i in (reversed(range(len(runs))) if reverse else range(len(runs))):
+            r0, r1, steps, b = runs[i]
+            if reverse and (h is None or h.shape[0] < b):  # the sequences whose last step is in this run
+                n = 0 if h is None else h.shape[0]
+                h = h0[n:b] if h is None else cat([h, h0[n:b]])
+                if c0 is not None:
+                    c = c0[n:b] if c is None else cat([c, c0[n:b]])
+            elif not reverse and h.shape[0] > b:  # the sequences that ended before this run
+                ended_h.append(h[b:])
+                h = h[:b]
+                if c0 is not None:
+                    ended_c.append(c[b:])
+                    c = c[:b]
+            result = rnn(x[r0:r1].reshape(steps, b, x.shape[1]), *weights, h, c, mode, reverse)
+            out_slice, h_index, c_index = packed_slices(mode, steps, reverse)
+            outs[i] = result[out_slice].reshape(steps * b, H)
+            h = result[h_index]
+            c = result[c_index] if c0 is not None else None
+        if not reverse:  # later runs hold the longer sequences, which come first in sorted order
+            h = cat([h] + ended_h[::-1]) if ended_h else h
+            c = (cat([c] + ended_c[::-1]) if ended_c else c) if c0 is not None else None
+        return (outs[0] if len(outs) == 1 else cat(outs)), h, c
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

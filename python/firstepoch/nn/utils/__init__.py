@@ -1,10 +1,12 @@
-"""Gradient utilities (torch.nn.utils): clip_grad_norm_, clip_grad_value_, parameters_to_vector,
-vector_to_parameters. `foreach` is accepted and changes nothing (there is one NumPy path)."""
+"""torch.nn.utils: the gradient utilities clip_grad_norm_, clip_grad_value_, parameters_to_vector,
+vector_to_parameters (`foreach` is accepted and changes nothing: there is one NumPy path), and the
+variable-length sequence tools in nn.utils.rnn."""
 import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
+from . import rnn
 
 
 def _as_list(parameters):
@@ -64,7 +66,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 def parameters_to_vector(parameters):
     """The parameters flattened and concatenated into one vector (part of the graph, as torch's cat of
     views)."""
-    from ..tensor import cat
+    from ...tensor import cat
     return cat([p.reshape(-1) for p in parameters])
 
 
