@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from . import random as _random
+from ._tensor_str import tensor_repr
 from ._device import CPU as _CPU
 from ._device import check_device as _check_device
 from ._device import device as _device_cls
@@ -372,7 +373,6 @@ class Tensor(TensorBase):
         return _engine.retains_grad(self)
 
     def __repr__(self):
-        from ._tensor_str import tensor_repr  # torch's layout (see that module)
         return tensor_repr(self._data, None if self._ctx is None else self._ctx.fn.__name__, self.requires_grad)
 
     def float(self):
