@@ -185,7 +185,8 @@ class MultiMarginLoss(_WeightedLoss):
         if p not in (1, 2):
             raise ValueError("only p == 1 and p == 2 supported")
         if weight is not None and len(getattr(weight, "shape", (0, 0))) != 1:
-            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got {len(weight.shape)}D instead")
+            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got {len(weight.shape)}D "
+                             "instead")
         self.p, self.margin = p, margin
 
     def forward(self, input, target):
