@@ -12,9 +12,10 @@ from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell
-from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, HuberLoss,
-                   KLDivLoss, L1Loss, MarginRankingLoss, MSELoss, NLLLoss, PairwiseDistance, SmoothL1Loss,
-                   TripletMarginLoss)
+from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss,
+                   GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
+                   MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PairwiseDistance, PoissonNLLLoss, SmoothL1Loss,
+                   SoftMarginLoss, TripletMarginLoss)
 from .upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from .transformer import (MultiheadAttention, Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
@@ -32,4 +33,6 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "L
            "AdaptiveMaxPool2d",
            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d",
            "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
-           "TransformerDecoder", "Transformer"]
+           "TransformerDecoder", "Transformer",
+           "PoissonNLLLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
+           "MultiMarginLoss"]

@@ -1032,3 +1032,172 @@ def one_hot(tensor, num_classes=-1):
     if num_classes < 0 or (t.size and t.max() >= num_classes):
         raise RuntimeError(f"Class values must be smaller than num_classes ({num_classes}).")
     return OneHotFn.apply(t, int(num_classes))
+
+
+# ---- porting losses: composites of differentiable Tensor ops (autograd gives their gradients) ---------
+
+def _legacy_or_checked(size_average, reduce, reduction):
+    """The reduction from torch's legacy arguments, or the given one checked (ValueError, as torch)."""
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _softplus_exact(z):
+    """log(1 + exp(z)) to the last bit in float32 and float64 and finite for every z: softplus's
+    linear branch starts at z = 40, where log1p(exp(-z)) < 5e-18 z (below a float64 ulp)."""
+    from .elementwise import softplus
+    return softplus(z, 1.0, 40.0)
+
+
+def _logsigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), stable at both ends (torch's logsigmoid)."""
+    return -_softplus_exact(-x)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """As torch.nn.functional.poisson_nll_loss: exp(input) - target input (log_input=True), else
+    input - target log(input + eps); full=True adds Stirling's target log(target) - target
+    + 0.5 log(2 pi target) where target > 1. input and target broadcast together. Deliberate difference
+    (README): with full=True the target's gradient is finite where target = 0 (torch's is NaN there, from
+    0 * log(0) under its mask)."""
+    reduction = _legacy_or_checked(size_average, reduce, reduction)
+    x = _as_tensor(input)
+    t = _as_tensor(target, x)
+    _broadcast_shape((x.shape, t.shape), "poisson_nll_loss")
+    if log_input:
+        per = x.exp() - t * x
+    else:
+        per = x - t * (x + eps).log()
+    if full:
+        from ..tensor import where
+        big = t._data > 1  # the term is 0 elsewhere (and log(t) would be -inf or NaN there)
+        safe = where(big, t, t * 0.0 + 1.0)  # the masked entries see t = 1: finite, gradient 0
+        stirling = safe * safe.log() - safe + 0.5 * (2 * np.pi * safe).log()
+        per = per + where(big, stirling, stirling * 0.0)
+    return _reduce_tensor(per, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """As torch.nn.functional.gaussian_nll_loss: 0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)),
+    + 0.5 log(2 pi) with full=True. var is a float, a tensor of the input's size, of its size without the
+    last axis (homoscedastic), or of its size with one axis of size 1; else ValueError, as is a negative
+    var. The clamp passes var's gradient through (torch clamps in place under no_grad)."""
+    x = _as_tensor(input)
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        v = _as_tensor(np.full(x.shape, var, dtype=x._data.dtype))
+    else:
+        if not isinstance(var, (TensorBase, np.ndarray)):
+            raise TypeError(f"gaussian_nll_loss: var must be a Tensor or a float, not {type(var).__name__}")
+        v = _as_tensor(var, x)
+        if np.any(v._data < 0):
+            raise ValueError("var has negative entry/entries")
+    xs, vs = tuple(x.shape), tuple(v.shape)
+    if vs != xs:
+        if xs[:-1] == vs:
+            v = v.unsqueeze(-1)
+        elif not (len(xs) == len(vs) and sum(b for a, b in zip(xs, vs) if a != b) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    lift = np.maximum(v._data, eps) - v._data  # 0 except where var < eps
+    if np.any(lift):
+        v = v + constant_like(lift.astype(v._data.dtype, copy=False), v)
+    t = _as_tensor(target, x)
+    per = 0.5 * (v.log() + (x - t) ** 2 / v)
+    if full:
+        per = per + 0.5 * np.log(2 * np.pi)
+    return _reduce_tensor(per, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.hinge_embedding_loss: input where target != -1, plus max(0, margin - input)
+    where target != 1 (so a target of 1 or -1 picks one term), input and target broadcast together."""
+    reduction = _legacy_or_checked(size_average, reduce, reduction)
+    from ..tensor import where
+    x = _as_tensor(input)
+    t = _array(target)
+    _broadcast_shape((x.shape, t.shape), "hinge_embedding_loss")
+    zero = x * 0.0
+    per = where(t != 1, (margin - x).clip(min=0), zero) + where(t != -1, x, zero)
+    return _reduce_tensor(per, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.soft_margin_loss: log(1 + exp(-target input)), input and target broadcast
+    together. Deliberate difference (README): computed as softplus, so it stays finite (and its gradient
+    -target) where -target input > ~88 (float32) or ~709 (float64); torch's log1p(exp()) gives inf (and
+    a NaN gradient) there."""
+    reduction = _legacy_or_checked(size_average, reduce, reduction)
+    if isinstance(target, TensorBase) and target.requires_grad:
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument "
+                           "'target'. This input cannot have requires_grad True.")
+    x = _as_tensor(input)
+    t = _as_tensor(target, x)
+    _broadcast_shape((x.shape, t.shape), "soft_margin_loss")
+    return _reduce_tensor(_softplus_exact(-(t * x)), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.multilabel_soft_margin_loss: per sample, the mean over the classes (the last
+    axis) of -(y logsigmoid(x) + (1 - y) logsigmoid(-x)), each class scaled by weight (broadcast, and
+    differentiable, as torch's); then the reduction over the samples."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    x = _as_tensor(input)
+    t = _as_tensor(target, x)
+    per = -(t * _logsigmoid(x) + (1 - t) * _logsigmoid(-x))
+    if weight is not None:
+        per = per * _as_tensor(weight, x)
+    cdim = x.ndim - 1
+    per = per.sum(cdim) / x.shape[cdim]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(reduction + " is not valid")
+    return _reduce_tensor(per, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """As torch.nn.functional.multi_margin_loss: per sample, sum over the classes j != y of
+    w[y] max(0, margin - x[y] + x[j])^p / C (p 1 or 2), for (N, C) input with (N,) targets or a (C,)
+    input with a 0-d or (1,) target; weight is one per class (not differentiable, as torch's)."""
+    reduction = _legacy_or_checked(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and np.ndim(_array(weight)) != 1:
+        raise ValueError("weight must be one-dimensional")
+    x = _as_tensor(input)
+    t = _array(target)
+    if t.dtype.kind not in "iu":  # torch: RuntimeError (expected scalar type Long)
+        raise RuntimeError(f"multi_margin_loss: target must hold class indices (int64), got dtype {t.dtype}")
+    t = t.astype(np.int64, copy=False)
+    if not ((x.ndim == 1 and x.shape[0] != 0) or (x.ndim == 2 and x.shape[1] != 0)):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(x.shape)}")
+    rows = x.reshape(1, -1) if x.ndim == 1 else x
+    n, c = rows.shape
+    if t.ndim > 1 or t.size != n:
+        raise RuntimeError(f"inconsistent target size, expected {n} but got {list(t.shape)}")
+    flat = t.reshape(n)
+    if flat.size and (flat.min() < 0 or flat.max() >= c):
+        raise RuntimeError("target out of range")
+    if weight is not None and _array(weight).shape != (c,):
+        raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(_array(weight).shape)}")
+    from ..tensor import Tensor
+    picked = rows.gather(1, Tensor._wrap(flat.reshape(n, 1), False))  # x[y] per row, (N, 1)
+    hinge = (margin - picked + rows).clip(min=0)
+    if p == 2:
+        hinge = hinge * hinge
+    scale = np.ones((n, c), dtype=rows._data.dtype)
+    scale[np.arange(n), flat] = 0  # j == y is left out
+    if weight is not None:
+        scale *= _array(weight).astype(scale.dtype)[flat][:, None]
+    per = (hinge * constant_like(scale, hinge)).sum(1) / c
+    if reduction == "none" and t.ndim == 0:
+        per = per.reshape(())
+    return _reduce_tensor(per, reduction)

@@ -1,6 +1,6 @@
 """Optimizers and learning-rate schedules (PyTorch's update rules)."""
 from . import lr_scheduler
-from .optimizer import SGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, Optimizer, RAdam, RMSprop
+from .optimizer import LBFGS, SGD, Adadelta, Adagrad, Adam, AdamW, Adamax, NAdam, Optimizer, RAdam, RMSprop, Rprop
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-           "lr_scheduler"]
+           "Rprop", "LBFGS", "lr_scheduler"]

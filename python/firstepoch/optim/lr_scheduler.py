@@ -594,3 +594,107 @@ class ChainedScheduler(_Composite):
         for s in self._schedulers:
             s.step()
         self._last_lr = _lrs(self.optimizer)
+
+
+def _format_param(name, optimizer, value):
+    """One value per group from a scalar or a list/tuple of one per group (torch's _format_param)."""
+    groups = optimizer.param_groups
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has "
+                             f"{len(value)} values, param_groups has {len(groups)}.")
+        return list(value)
+    return [value] * len(groups)
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate (Smith, 2017), PyTorch's schedule and defaults: the lr goes from base_lr
+    up to max_lr over step_size_up steps and back down over step_size_down (default: the same), the
+    amplitude scaled per cycle ('triangular': 1, 'triangular2': halved each cycle) or per iteration
+    ('exp_range': gamma ** iteration), or by scale_fn(x) with x the cycle or the iteration (scale_mode).
+    With cycle_momentum the momentum (or Adam's beta1) moves the opposite way, between max_momentum and
+    base_momentum. Call step() after every batch. The state dict holds a callable scale_fn object's
+    __dict__ (a plain function or lambda is not saved), as PyTorch."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, g in zip(base_lrs, optimizer.param_groups):
+                g["lr"] = lr
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for hi, lo, g in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
+                    self._set_momentum(g, hi)
+                    g["max_momentum"], g["base_momentum"] = hi, lo
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _set_momentum(self, g, m):
+        if self.use_beta1:
+            g["betas"] = (m,) + tuple(g["betas"][1:])
+        else:
+            g["momentum"] = m
+
+    def _init_scale_fn(self):
+        """The built-in modes fix scale_mode ('cycle' for the triangles, 'iterations' for exp_range)."""
+        if self._scale_fn_custom is None:
+            self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [b + (m - b) * scale_factor * scale for b, m in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for g, lo, hi in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                self._set_momentum(g, hi - (hi - lo) * scale_factor * scale)
+        return lrs
+
+    def state_dict(self):
+        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")}
+        fn = self._scale_fn_custom
+        sd["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+        return sd
+
+    def load_state_dict(self, sd):
+        sd = dict(sd)
+        saved = sd.pop("_scale_fn_custom", None)
+        self.__dict__.update(sd)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
+        self._init_scale_fn()

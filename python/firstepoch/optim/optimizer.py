@@ -513,3 +513,319 @@ class RAdam(Optimizer):
             w -= m_hat * f(lr) * adaptive * f(rect)
         else:
             w -= m_hat * f(lr)
+
+
+# ---- Rprop and LBFGS (PyTorch's algorithms, in NumPy: not hot paths) --------------------------------
+
+class Rprop(Optimizer):
+    """Resilient backpropagation: each weight's step size grows by etas[1] while its gradient keeps its
+    sign and shrinks by etas[0] when the sign flips (that step then skips the weight and forgets its
+    gradient), clamped to step_sizes = (min, max); w -= sign(g) * step_size. PyTorch's rule and defaults."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
+
+    def _update(self, w, grad, state, g):
+        if not state:  # torch's order of the state's keys
+            state["step"] = 0
+            state["prev"] = np.zeros_like(w)
+            state["step_size"] = np.full_like(w, g["lr"])
+        state["step"] += 1
+        etaminus, etaplus = g["etas"]
+        lo, hi = g["step_sizes"]
+        prev, step_size = state["prev"], state["step_size"]
+        sign = np.sign(grad * prev)
+        sign[sign > 0] = etaplus
+        sign[sign < 0] = etaminus
+        sign[sign == 0] = 1
+        step_size *= sign
+        np.clip(step_size, lo, hi, out=step_size)
+        grad = grad.copy()
+        grad[sign == sign.dtype.type(etaminus)] = 0  # a flipped sign: no step, and no memory of it
+        w -= np.sign(grad) * step_size
+        prev[...] = grad
+
+
+def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
+    """The minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to bounds (default: the
+    interval between x1 and x2); their middle when the cubic has none (torch's lbfgs._cubic_interpolate)."""
+    if bounds is not None:
+        xmin_bound, xmax_bound = bounds
+    else:
+        xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1 ** 2 - g1 * g2
+    if d2_square >= 0:
+        d2 = np.sqrt(d2_square)
+        if x1 <= x2:
+            min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+        return min(max(min_pos, xmin_bound), xmax_bound)
+    return (xmin_bound + xmax_bound) / 2.0
+
+
+def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
+    """A line search along d from step t satisfying the strong Wolfe conditions (bracketing, then
+    zooming with cubic interpolation): torch's lbfgs._strong_wolfe, step for step. Returns
+    (f_new, g_new, t, function evaluations)."""
+    d_norm = np.abs(d).max()
+    g = g.copy()
+    f_new, g_new = obj_func(x, t, d)
+    ls_func_evals = 1
+    gtd_new = g_new.dot(d)
+    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
+    done = False
+    ls_iter = 0
+    while ls_iter < max_ls:
+        if f_new > f + c1 * t * gtd or (ls_iter > 1 and f_new >= f_prev):
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
+            done = True
+            break
+        if gtd_new >= 0:
+            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
+            bracket_g, bracket_gtd = [g_prev, g_new.copy()], [gtd_prev, gtd_new]
+            break
+        # extrapolate
+        min_step = t + 0.01 * (t - t_prev)
+        max_step = t * 10
+        tmp = t
+        t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step))
+        t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = g_new.dot(d)
+        ls_iter += 1
+    if ls_iter == max_ls:  # reached the most evaluations
+        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+    # zoom until a point satisfies the conditions or the bracket is tiny
+    insuf_progress = False
+    low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1])
+        # too close to a bracket end: step away from it (once progress has stalled, or t is outside)
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            if insuf_progress or t >= max(bracket) or t <= min(bracket):
+                t = max(bracket) - eps if abs(t - max(bracket)) < abs(t - min(bracket)) else min(bracket) + eps
+                insuf_progress = False
+            else:
+                insuf_progress = True
+        else:
+            insuf_progress = False
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = g_new.dot(d)
+        ls_iter += 1
+        if f_new > f + c1 * t * gtd or f_new >= bracket_f[low_pos]:
+            bracket[high_pos], bracket_f[high_pos] = t, f_new
+            bracket_g[high_pos], bracket_gtd[high_pos] = g_new.copy(), gtd_new
+            low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0:
+                bracket[high_pos], bracket_f[high_pos] = bracket[low_pos], bracket_f[low_pos]
+                bracket_g[high_pos], bracket_gtd[high_pos] = bracket_g[low_pos], bracket_gtd[low_pos]
+            bracket[low_pos], bracket_f[low_pos] = t, f_new
+            bracket_g[low_pos], bracket_gtd[low_pos] = g_new.copy(), gtd_new
+    return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+
+
+class LBFGS(Optimizer):
+    """L-BFGS, PyTorch's algorithm and defaults (after minFunc): up to max_iter iterations per step, each
+    a two-loop recursion over the last history_size curvature pairs, then a fixed step lr (the first
+    one scaled by min(1, 1 / |g|_1)) or a strong-Wolfe line search (line_search_fn="strong_wolfe").
+    step(closure) is required: the closure re-evaluates the model, calls backward and returns the loss.
+    One parameter group only (ValueError), as torch. The state (under the first parameter) holds flat
+    vectors over all parameters and lists of them; state_dict() copies them."""
+
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
+                 history_size=100, line_search_fn=None):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        super().__init__(params, lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
+                         tolerance_change=tolerance_change, history_size=history_size,
+                         line_search_fn=line_search_fn)
+        if len(self.param_groups) != 1:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+        self._params = self.param_groups[0]["params"]
+
+    def add_param_group(self, param_group):
+        if getattr(self, "_params", None) is not None:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+        super().add_param_group(param_group)
+
+    def _gather_flat_grad(self):
+        return np.concatenate([np.zeros(p._data.size, p._data.dtype) if p._grad is None else p._grad._data.ravel()
+                               for p in self._params])
+
+    def _add_grad(self, step_size, update):
+        offset = 0
+        for p in self._params:
+            w = p._data
+            w += step_size * update[offset:offset + w.size].reshape(w.shape)
+            offset += w.size
+            bump_version(p)
+
+    def _set_param(self, params_data):
+        for p, data in zip(self._params, params_data):
+            p._data[...] = data
+            bump_version(p)
+
+    def _directional_evaluate(self, closure, x, t, d):
+        self._add_grad(t, d)
+        loss = float(closure())
+        flat_grad = self._gather_flat_grad()
+        self._set_param(x)
+        return loss, flat_grad
+
+    def step(self, closure):
+        """Up to max_iter L-BFGS iterations; closure() is called under enable_grad() as often as they
+        need (at most max_eval times). Returns the loss of the first evaluation, as torch."""
+        def evaluate():
+            with enable_grad():
+                return closure()
+
+        group = self.param_groups[0]
+        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
+        line_search_fn, history_size = group["line_search_fn"], group["history_size"]
+        state = self.state[self._params[0]]
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+
+        orig_loss = evaluate()
+        loss = float(orig_loss)
+        current_evals = 1
+        state["func_evals"] += 1
+        flat_grad = self._gather_flat_grad()
+        if np.abs(flat_grad).max() <= tolerance_grad:  # already optimal
+            return orig_loss
+
+        d, t = state.get("d"), state.get("t")
+        old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
+        H_diag, prev_flat_grad, prev_loss = state.get("H_diag"), state.get("prev_flat_grad"), state.get("prev_loss")
+        n_iter = 0
+        while n_iter < max_iter:
+            n_iter += 1
+            state["n_iter"] += 1
+            # the descent direction
+            if state["n_iter"] == 1:
+                d = -flat_grad
+                old_dirs, old_stps, ro = [], [], []
+                H_diag = 1
+            else:
+                y = flat_grad - prev_flat_grad
+                s = d * t
+                ys = y.dot(s)
+                if ys > 1e-10:  # a curvature pair worth keeping
+                    if len(old_dirs) == history_size:
+                        old_dirs.pop(0)
+                        old_stps.pop(0)
+                        ro.pop(0)
+                    old_dirs.append(y)
+                    old_stps.append(s)
+                    ro.append(1.0 / ys)
+                    H_diag = ys / y.dot(y)
+                num_old = len(old_dirs)
+                if "al" not in state:
+                    state["al"] = [None] * history_size
+                al = state["al"]
+                q = -flat_grad  # the two-loop recursion: d = -H g
+                for i in range(num_old - 1, -1, -1):
+                    al[i] = old_stps[i].dot(q) * ro[i]
+                    q += -al[i] * old_dirs[i]
+                d = r = q * H_diag
+                for i in range(num_old):
+                    be_i = old_dirs[i].dot(r) * ro[i]
+                    r += (al[i] - be_i) * old_stps[i]
+            if prev_flat_grad is None:
+                prev_flat_grad = flat_grad.copy()
+            else:
+                prev_flat_grad[...] = flat_grad
+            prev_loss = loss
+            # the step length
+            if state["n_iter"] == 1:
+                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+            else:
+                t = lr
+            gtd = flat_grad.dot(d)
+            if gtd > -tolerance_change:  # not a descent direction
+                break
+            ls_func_evals = 0
+            if line_search_fn is not None:
+                if line_search_fn != "strong_wolfe":
+                    raise RuntimeError("only 'strong_wolfe' is supported")
+                x_init = [p._data.copy() for p in self._params]
+
+                def obj_func(x, t, d):
+                    return self._directional_evaluate(evaluate, x, t, d)
+                loss, flat_grad, t, ls_func_evals = _strong_wolfe(obj_func, x_init, t, d, loss, flat_grad, gtd,
+                                                                  max_ls=max_eval - current_evals)
+                self._add_grad(t, d)
+                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+            else:
+                self._add_grad(t, d)
+                opt_cond = False
+                if n_iter != max_iter:  # re-evaluate, unless this was the last iteration
+                    loss = float(evaluate())
+                    flat_grad = self._gather_flat_grad()
+                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    ls_func_evals = 1
+            current_evals += ls_func_evals
+            state["func_evals"] += ls_func_evals
+            # the stopping conditions
+            if n_iter == max_iter or current_evals >= max_eval or opt_cond:
+                break
+            if np.abs(d * t).max() <= tolerance_change or abs(loss - prev_loss) < tolerance_change:
+                break
+
+        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
+                     prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+        return orig_loss
+
+    def state_dict(self):
+        sd = super().state_dict()
+        for st in sd["state"].values():
+            for k, v in st.items():
+                if isinstance(v, list):
+                    st[k] = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in v]
+        return sd
+
+    def check_state_dict(self, sd):
+        """As Optimizer's, but the state's vectors are flat over all parameters (the first parameter's
+        entry holds them): 1-D arrays of the parameters' total size and dtype."""
+        _, settings = super().check_state_dict({**sd, "state": {}})
+        numel = sum(p._data.size for p in self._params)
+        dtype = self._params[0]._data.dtype
+        state = {}
+        for idx, st in sd["state"].items():
+            if str(idx) != "0":
+                raise ValueError(f"load_state_dict: LBFGS state for parameter {idx}; it keeps its state under 0")
+            for k, v in st.items():
+                for a in (v if isinstance(v, list) else [v]):
+                    if isinstance(a, np.ndarray) and (a.shape != (numel,) or a.dtype != dtype):
+                        raise ValueError(f"load_state_dict: LBFGS state '{k}' holds a {a.dtype} array of shape "
+                                         f"{a.shape}, expected {dtype} ({numel},)")
+            state[self._params[0]] = {k: (list(v) if isinstance(v, list) else v) for k, v in st.items()}
+        return state, settings
+
+    def load_state_dict(self, sd):
+        super().load_state_dict(sd)
+        for st in self.state.values():
+            for k, v in st.items():
+                if isinstance(v, list):
+                    st[k] = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in v]
