@@ -173,9 +173,9 @@ class RNNBase(Module):
             raise TypeError(f"{who}: the PackedSequence's data must be a Tensor, got {type(x).__name__}")
         if x.ndim != 2:
             raise RuntimeError(f"input must have 2 dimensions, got {x.ndim}")
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"{who}: input has {x.shape[-1]} features (shape {x.shape}), expected "
-                             f"input_size={self.input_size}")
+        if x.shape[-1] != self.input_size:  # torch: RuntimeError, as for a padded input
+            raise RuntimeError(f"{who}: input has {x.shape[-1]} features (shape {x.shape}), expected "
+                               f"input_size={self.input_size}")
         batch_sizes = np.asarray(getattr(packed.batch_sizes, "_data", packed.batch_sizes), dtype=np.int64)
         h0, c0 = self._hidden(hx, int(batch_sizes[0]), x.dtype, False)
         if packed.sorted_indices is not None and hx is not None:
