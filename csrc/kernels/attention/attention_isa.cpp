@@ -97,15 +97,23 @@ inline double log1(double x) { return __builtin_log(x); }
 template <class T>
 constexpr T kNegInf = -__builtin_huge_val();
 
-// C (RB x NV vectors, row stride ldc) = (acc ? C : 0) + A (RB x K, row stride lda) B (K x NV vectors,
-// row stride ldb): per step of k, NV loads of B's row and RB broadcasts of A's column.
+// C (RB x NV vectors, row stride ldc) = (acc ? C diag(cs) : 0) + A (RB x K, row stride lda) B (K x NV
+// vectors, row stride ldb): per step of k, NV loads of B's row and RB broadcasts of A's column. cs (null:
+// no scaling) scales C's columns as it is loaded.
 template <class T, int RB, int NV, bool kAcc>
-void tile(int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc) {
+void tile(int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc, const T* cs) {
   using V = typename VT<T>::type;
   constexpr int64_t VL = lanes<T>();
   V c[RB][NV];
-  for (int r = 0; r < RB; ++r)
-    for (int v = 0; v < NV; ++v) c[r][v] = kAcc ? load<V>(C + r * ldc + v * VL) : V{};
+  if (kAcc && cs) {
+    V sc[NV];
+    for (int v = 0; v < NV; ++v) sc[v] = load<V>(cs + v * VL);
+    for (int r = 0; r < RB; ++r)
+      for (int v = 0; v < NV; ++v) c[r][v] = load<V>(C + r * ldc + v * VL) * sc[v];
+  } else {
+    for (int r = 0; r < RB; ++r)
+      for (int v = 0; v < NV; ++v) c[r][v] = kAcc ? load<V>(C + r * ldc + v * VL) : V{};
+  }
   for (int64_t kk = 0; kk < K; ++kk) {
     V b[NV];
     for (int v = 0; v < NV; ++v) b[v] = load<V>(B + kk * ldb + v * VL);
@@ -119,7 +127,7 @@ void tile(int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int
 }
 
 template <class T>
-using TileFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t);
+using TileFn = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, const T*);
 
 template <class T, int NV, bool kAcc>
 TileFn<T> tile_rows(int rows) {
@@ -148,21 +156,22 @@ TileFn<T> tile_for(int rows, int nv, bool acc) {
   return acc ? tile_nv<T, true>(rows, nv) : tile_nv<T, false>(rows, nv);
 }
 
-// C (M x N) = (acc ? C : 0) + A (M x K) B (K x N), N a multiple of the vector width; B's and C's rows
+// C (M x N) = (acc ? C diag(cs) : 0) + A (M x K) B (K x N), N a multiple of the vector width; B's and C's rows
 // hold N elements (padded), A is read with row stride lda. Column panels of B outer (a panel stays
 // in L1 while A's rows stream past it), RB-row tiles inner.
 template <class T>
 void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
-          bool acc) {
+          bool acc, const T* cs = nullptr) {
   constexpr int64_t VL = lanes<T>();
   const int64_t nv = N / VL;
   for (int64_t j = 0; j < nv; j += kNV) {
     const int w = static_cast<int>(min_(kNV, nv - j));
     const TileFn<T> full = tile_for<T>(kRB, w, acc);
     int64_t i = 0;
-    for (; i + kRB <= M; i += kRB) full(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc);
+    const T* csj = cs ? cs + j * VL : nullptr;
+    for (; i + kRB <= M; i += kRB) full(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc, csj);
     if (i < M)
-      tile_for<T>(static_cast<int>(M - i), w, acc)(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc);
+      tile_for<T>(static_cast<int>(M - i), w, acc)(K, A + i * lda, lda, B + j * VL, ldb, C + i * ldc + j * VL, ldc, csj);
   }
 }
 
@@ -245,8 +254,8 @@ template <class T>
 int64_t forward_workspace(const Problem<T>& p) {
   constexpr int64_t VL = lanes<T>();
   const int64_t ldv = vt_stride<T>(p.S);
-  // Q^T block (E x kBr), V^T of the head (Ev x ldv), S^T (kBc x kBr), O^T (Ev x kBr), m, l
-  return p.E * kBr + p.Ev * ldv + kBc * kBr + p.Ev * kBr + 2 * kBr + 4 * VL;
+  // Q^T block (E x kBr), V^T of the head (Ev x ldv), S^T (kBc x kBr), O^T (Ev x kBr), m, l, alpha (each kBr)
+  return p.E * kBr + p.Ev * ldv + kBc * kBr + p.Ev * kBr + 3 * kBr + 4 * VL;
 }
 
 template <class T>
@@ -261,6 +270,7 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
   T* Ot = ST + kBc * kBr;
   T* m = Ot + Ev * kBr;
   T* l = m + kBr;
+  T* al = l + kBr;
   const T ninf = kNegInf<T>;
   const V vninf = splat<V>(ninf), vzero{};
   int64_t cached = -1;  // the key/value head whose V^T is in Vt
@@ -298,9 +308,11 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
         }
         store(l + i, load<V>(l + i) * alpha + sum);
         store(m + i, mx);
-        for (int64_t c = 0; c < Ev; ++c) store(Ot + c * kBr + i, load<V>(Ot + c * kBr + i) * alpha);
+        store(al + i, alpha);
       }
-      gemm(Ev, kBr, bc, Vt + j0, ldv, ST, kBr, Ot, kBr, true);  // O^T += V^T P^T
+      // O^T = O^T diag(alpha) + V^T P^T: the online softmax's rescaling of the running output is applied
+      // as the product loads it (the same rounding as a separate pass, without that pass over O^T)
+      gemm(Ev, kBr, bc, Vt + j0, ldv, ST, kBr, Ot, kBr, true, al);
     }
     T* out = p.o + (gh * L + i0) * Ev;
     T* lse = p.lse + gh * L + i0;
