@@ -1,11 +1,13 @@
-"""Linear layer: y = x @ W.T + b in one GEMM whose epilogue adds the bias (and, when nn.Sequential puts a
-ReLU after it, applies the ReLU) while the output tile is still in registers (firstepoch.ops.linalg)."""
+"""Linear layers. Linear: y = x @ W.T + b in one GEMM whose epilogue adds the bias (and, when nn.Sequential
+puts a ReLU after it, applies the ReLU) while the output tile is still in registers (firstepoch.ops.linalg).
+Bilinear: x1^T A x2 + b (F.bilinear)."""
 import math
 
 import numpy as np
 
 from ..ops import linalg as _linalg
 from . import init
+from .composite import bilinear
 from .module import factory_dtype, Module, Parameter
 
 
@@ -57,3 +59,31 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b per output feature: weight (out_features, in1_features, in2_features), bias
+    (out_features,), both U(-1/sqrt(in1_features), 1/sqrt(in1_features)) as torch."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.in1_features})")
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
