@@ -350,3 +350,28 @@ def test_errors_have_torchs_classes():
         with pytest.raises(Exception) as ours:
             case(F, lambda v: fe.tensor(np.asarray(v, np.float32)))
         assert ours.type is theirs.type, (ours.value, theirs.value)
+
+
+def test_lazy_linear_takes_in_features_from_the_first_input_and_becomes_a_linear():
+    m = nn.LazyLinear(4)
+    assert repr(m) == "LazyLinear(in_features=0, out_features=4, bias=True)" and list(m.parameters()) == []
+    assert m.has_uninitialized_params()
+    y = m(fe.randn(2, 3))
+    assert type(m) is nn.Linear and tuple(y.shape) == (2, 4) and m.in_features == 3
+    assert repr(m) == "Linear(in_features=3, out_features=4, bias=True)"
+    assert [tuple(p.shape) for p in m.parameters()] == [(4, 3), (4,)]
+    assert np.abs(m.weight.detach().numpy()).max() <= 1 / np.sqrt(3)
+    seq = nn.Sequential(nn.LazyLinear(5, bias=False), nn.ReLU())  # the fused Linear+ReLU path
+    assert tuple(seq(fe.randn(2, 7)).shape) == (2, 5) and seq[0].weight.shape == (5, 7) and seq[0].bias is None
+
+
+def test_lazy_linear_matches_torch_after_the_first_forward():
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.LazyLinear(3), torch.nn.LazyLinear(3)
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
+    ours(fe.tensor(x)), theirs(torch.tensor(x))
+    assert repr(ours) == repr(theirs) and type(theirs).__name__ == type(ours).__name__ == "Linear"
+    ours.load_state_dict(theirs.state_dict())
+    np.testing.assert_allclose(ours(fe.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6, atol=1e-7)

@@ -2,7 +2,7 @@
 from . import functional, init, utils
 from .module import Module, Parameter
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .linear import Bilinear, Identity, Linear
+from .linear import Bilinear, Identity, LazyLinear, Linear
 from .activation import (CELU, ELU, GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
                          LogSoftmax, Mish, PReLU, ReLU, ReLU6, RReLU, SELU, Sigmoid, SiLU, Softmax, Softmax2d, Softmin,
                          Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold)
@@ -44,4 +44,5 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "L
            "RReLU", "RMSNorm", "InstanceNorm1d", "InstanceNorm2d", "LocalResponseNorm", "ZeroPad1d", "ZeroPad2d",
            "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
            "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle",
-           "Fold", "Unfold", "Bilinear", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "Dropout1d", "FeatureAlphaDropout"]
+           "Fold", "Unfold", "Bilinear", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "Dropout1d", "FeatureAlphaDropout",
+           "LazyLinear"]

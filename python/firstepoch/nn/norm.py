@@ -217,8 +217,8 @@ class RMSNorm(Module):
         if self.weight is not None:
             self.weight._data[...] = 1
 
-    def forward(self, input):
-        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+    def forward(self, x):  # torch's RMSNorm names its argument x
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
