@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .. import random as _random
+from ..autograd.function import bump_version
 from ..ops import dropout as _dropout
 from ..ops import elementwise as _E
 from ..ops.interp import interpolate
@@ -192,7 +193,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     for mine, theirs in ((running_mean, rm), (running_var, rv)):  # torch: the mean over the batch
         if mine is not None and use_input_stats:
             mine._data[...] = theirs._data.reshape(N, C).mean(axis=0)
-            mine._version += 1
+            bump_version(mine)
     return y.reshape(tuple(input.shape))
 
 
