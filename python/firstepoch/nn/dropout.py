@@ -1,6 +1,8 @@
 """Dropout modules over firstepoch.ops.dropout (inverted dropout; masks come from firstepoch.manual_seed's
-generator): Dropout (elements), Dropout2d (whole channels), AlphaDropout (SELU networks)."""
+generator): Dropout (elements), Dropout1d and Dropout2d (whole channels), AlphaDropout and
+FeatureAlphaDropout (SELU networks)."""
 from ..ops import dropout as _dropout
+from .composite import dropout1d
 from .module import Module
 
 
@@ -34,3 +36,13 @@ class Dropout2d(_DropoutNd):
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps a SELU network's mean 0 and variance 1 (PyTorch's formula)."""
     function = staticmethod(_dropout.alpha_dropout)
+
+
+class Dropout1d(_DropoutNd):
+    """Zeroes whole channels of (N, C, L) or (C, L) with probability p while training."""
+    function = staticmethod(dropout1d)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (one draw per (N, C)), as torch's."""
+    function = staticmethod(_dropout.feature_alpha_dropout)

@@ -1,5 +1,6 @@
 """Functional forms (firstepoch.nn.functional, as torch.nn.functional): one import block per op family;
-each name is the function its ops/ module defines (no second definition here)."""
+each name is the function its ops/ module defines (no second definition here), or, for the forms written
+from other differentiable ops, the one nn/composite.py defines."""
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
 from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.dropout import alpha_dropout, dropout, dropout2d, feature_alpha_dropout  # noqa: F401
@@ -19,6 +20,12 @@ from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, av
                         max_pool2d, max_unpool2d)
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
+from .composite import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool1d_with_indices,  # noqa: F401
+                        adaptive_max_pool2d_with_indices, bilinear, celu, celu_, channel_shuffle, dropout1d, fold,
+                        glu, gumbel_softmax, hardshrink, instance_norm, local_response_norm, logsigmoid,
+                        max_pool1d_with_indices, max_pool2d_with_indices, pdist, pixel_shuffle, pixel_unshuffle,
+                        rms_norm, rrelu, rrelu_, softmin, softshrink, tanhshrink, threshold, threshold_, unfold,
+                        upsample, upsample_bilinear, upsample_nearest)
 
 # These are the Tensor methods (F.sigmoid(x) is x.sigmoid(), one definition, which applies the op's
 # Function from ops/elementwise.py), under torch's argument name: F.sigmoid(input=x) works.

@@ -1,11 +1,13 @@
-"""Linear layer: y = x @ W.T + b in one GEMM whose epilogue adds the bias (and, when nn.Sequential puts a
-ReLU after it, applies the ReLU) while the output tile is still in registers (firstepoch.ops.linalg)."""
+"""Linear layers. Linear: y = x @ W.T + b in one GEMM whose epilogue adds the bias (and, when nn.Sequential
+puts a ReLU after it, applies the ReLU) while the output tile is still in registers (firstepoch.ops.linalg).
+Bilinear: x1^T A x2 + b (F.bilinear). LazyLinear: a Linear whose in_features the first input sets."""
 import math
 
 import numpy as np
 
 from ..ops import linalg as _linalg
 from . import init
+from .composite import bilinear
 from .module import factory_dtype, Module, Parameter
 
 
@@ -57,3 +59,78 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b per output feature: weight (out_features, in1_features, in2_features), bias
+    (out_features,), both U(-1/sqrt(in1_features), 1/sqrt(in1_features)) as torch."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.in1_features})")
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class LazyLinear(Linear):
+    """As torch.nn.LazyLinear: in_features is the last dim of the first input; at that first forward the
+    weight (out_features, in_features) and bias are made and initialised as Linear's, and the module
+    becomes a Linear (torch's cls_to_become). Deliberate difference: until then weight and bias are None
+    (torch: UninitializedParameter), so parameters() and state_dict() leave them out: build the optimizer
+    and load a state dict after a first forward (a dry run, as torch's documentation advises)."""
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        Module.__init__(self)
+        self.in_features, self.out_features = 0, out_features
+        self._lazy = (bias, dtype)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def has_uninitialized_params(self):
+        return self.weight is None
+
+    def initialize_parameters(self, input):
+        """Makes and initialises weight and bias for an input whose last dim is in_features."""
+        if self.weight is not None:
+            return
+        bias, dtype = self._lazy
+        self.in_features = int(input.shape[-1])
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
+        self.reset_parameters()
+        del self._lazy
+        self.__class__ = Linear
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            Linear.reset_parameters(self)
+
+    def forward(self, input):
+        self.initialize_parameters(input)
+        return Linear.forward(self, input)
+
+    def forward_with_activation(self, x, activation):  # nn.Sequential's fusion may call this one first
+        self.initialize_parameters(x)
+        return Linear.forward_with_activation(self, x, activation)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self._lazy[0]}"

@@ -1,12 +1,14 @@
-"""Normalisation layers: batch norm (running statistics live in buffers and travel in state_dict), layer
-norm and group norm."""
+"""Normalisation layers: batch norm and instance norm (running statistics live in buffers and travel in
+state_dict), layer norm, group norm, RMS norm and local response norm."""
 import numbers
+import warnings
 
 import numpy as np
 
 from .._device import check_device
 from ..autograd.function import bump_version
 from ..ops.norm import BatchNormFn, group_norm, layer_norm
+from .composite import instance_norm, local_response_norm, rms_norm
 from .module import factory_dtype, Module, Parameter
 
 
@@ -154,3 +156,83 @@ class GroupNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+
+
+class _InstanceNorm(_BatchNorm):
+    """As torch's _InstanceNorm: each sample's channel normalised by its own statistics (F.instance_norm);
+    affine and track_running_stats default to False; an unbatched input (no batch dim) is accepted."""
+    no_batch_dims = None
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+
+    def forward(self, input):
+        lo = self.no_batch_dims
+        if input.ndim not in (lo, lo + 1):
+            raise ValueError(f"expected {lo}D or {lo + 1}D input (got {input.ndim}D input)")
+        feature_dim = input.ndim - lo
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
+        x = input.unsqueeze(0) if input.ndim == lo else input
+        y = instance_norm(x, self.running_mean if self.track_running_stats else None,
+                          self.running_var if self.track_running_stats else None, self.weight, self.bias,
+                          self.training or not self.track_running_stats,
+                          self.momentum if self.momentum is not None else 0.0, self.eps)
+        return y.squeeze(0) if input.ndim == lo else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Over (N, C, L) or unbatched (C, L)."""
+    no_batch_dims = 2
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Over (N, C, H, W) or unbatched (C, H, W)."""
+    no_batch_dims = 3
+
+
+class RMSNorm(Module):
+    """As torch.nn.RMSNorm: x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims;
+    weight ones of shape normalized_shape (None when elementwise_affine=False); eps=None is the input
+    dtype's machine epsilon, as torch."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        check_device(device, "RMSNorm")
+        dtype = _check_dtype("RMSNorm", dtype)
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            self.weight._data[...] = 1
+
+    def forward(self, x):  # torch's RMSNorm names its argument x
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class LocalResponseNorm(Module):
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels) ** beta (F.local_response_norm)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

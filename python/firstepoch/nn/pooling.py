@@ -2,6 +2,7 @@
 PyTorch's arguments, defaults, stored attributes and reprs."""
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
                         max_unpool2d)
+from .composite import adaptive_avg_pool1d, adaptive_max_pool1d
 from .module import Module
 
 
@@ -104,3 +105,24 @@ class AdaptiveMaxPool2d(Module):
 
     def forward(self, input):
         return adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool1d(Module):
+    """(N, C, L) or (C, L) averaged over output_size windows (F.adaptive_avg_pool1d)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+    def forward(self, input):
+        return adaptive_avg_pool1d(input, self.output_size)
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """(N, C, L) or (C, L): the maximum of output_size windows (F.adaptive_max_pool1d)."""
+
+    def forward(self, input):
+        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
