@@ -55,7 +55,8 @@ from . import data, datasets, models, nn, optim
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                        set_grad_enabled)
 from .random import manual_seed
-from . import distributed, distributions, io, viz
+from . import amp, distributed, distributions, io, viz
+from .amp import autocast
 from .io import load, save
 from .train import Trainer
 from .profiler import profile
@@ -108,7 +109,7 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
            "inference_mode", "is_inference_mode_enabled",
            "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
-           "float64", "int64", "io", "viz", "distributed", "distributions", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
+           "float64", "int64", "io", "viz", "distributed", "distributions", "amp", "autocast", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
            "backends", "cuda", "utils", "device", "Generator", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
