@@ -73,3 +73,22 @@ def test_matches_torch_disabled_scaler_where_installed():
     assert t.is_enabled() == f.is_enabled() is False
     assert t.get_scale() == f.get_scale() == 1.0
     assert t.state_dict() == f.state_dict() == {}
+
+
+def test_global_switches_of_ported_scripts():
+    fe.manual_seed(0)
+    model = nn.Linear(3, 2)
+    assert fe.compile(model) is model and fe.compile(mode="max-autotune")(model) is model
+    x = fe.randn(4, 3)
+    np.testing.assert_array_equal(fe.compile(model)(x).detach().numpy(), model(x).detach().numpy())
+    with pytest.raises(RuntimeError, match="callable"):
+        fe.compile(3)
+    fe.set_float32_matmul_precision("high")
+    assert fe.get_float32_matmul_precision() == "high"
+    fe.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError, match="Invalid precision"):
+        fe.set_float32_matmul_precision("low")
+    fe.use_deterministic_algorithms(True, warn_only=True)
+    assert fe.are_deterministic_algorithms_enabled() and fe.is_deterministic_algorithms_warn_only_enabled()
+    fe.use_deterministic_algorithms(False)
+    assert not fe.are_deterministic_algorithms_enabled()

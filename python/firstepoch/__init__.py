@@ -57,6 +57,9 @@ from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inferenc
 from .random import manual_seed
 from . import amp, distributed, distributions, io, viz
 from .amp import autocast
+from ._torch_switches import (are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision,
+                              is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
+                              use_deterministic_algorithms)
 from .io import load, save
 from .train import Trainer
 from .profiler import profile
@@ -109,7 +112,9 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
            "inference_mode", "is_inference_mode_enabled",
            "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
-           "float64", "int64", "io", "viz", "distributed", "distributions", "amp", "autocast", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
+           "float64", "int64", "io", "viz", "distributed", "distributions", "amp", "autocast", "compile", "set_float32_matmul_precision",
+           "get_float32_matmul_precision", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
+           "is_deterministic_algorithms_warn_only_enabled", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
            "backends", "cuda", "utils", "device", "Generator", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
