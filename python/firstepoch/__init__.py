@@ -81,6 +81,9 @@ from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or,
 from .functions import (add, amax, amin, argwhere, div, isfinite, isinf, isnan, mul, narrow, neg, nonzero, select,
                         square, sub, swapaxes, tril, triu, true_divide, unflatten, unique)
 
+# pointwise math under torch's names
+from .functions import (sign, sgn, floor, ceil, round, trunc, fix, frac, reciprocal, rsqrt, exp2, float_power, fmod, atan2, arctan2, hypot, logaddexp, sinh, cosh, asin, acos, atan, arcsin, arccos, arctan, logit, xlogy, copysign, heaviside, clamp_min, clamp_max, lerp, addcmul, addcdiv, nan_to_num, positive, negative, floor_, ceil_, trunc_, fix_, frac_, round_, reciprocal_, rsqrt_, clamp_min_, clamp_max_, nan_to_num_)
+
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
 float32 = float = _np.dtype("float32")
@@ -117,4 +120,6 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "mm", "numel", "permute", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "std", "sum", "tanh",
            "transpose", "unsqueeze", "var", "float", "double", "long", "int32", "int", "int16", "short", "int8",
            "uint8", "bool", "add", "sub", "mul", "div", "true_divide", "neg", "square", "isnan", "isinf",
-           "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere", "narrow", "select", "unflatten", "tril", "triu", "unique"]
+           "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere", "narrow", "select", "unflatten", "tril", "triu", "unique",
+           # pointwise math
+           "sign", "sgn", "floor", "ceil", "round", "trunc", "fix", "frac", "reciprocal", "rsqrt", "exp2", "float_power", "fmod", "atan2", "arctan2", "hypot", "logaddexp", "sinh", "cosh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "logit", "xlogy", "copysign", "heaviside", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv", "nan_to_num", "positive", "negative", "floor_", "ceil_", "trunc_", "fix_", "frac_", "round_", "reciprocal_", "rsqrt_", "clamp_min_", "clamp_max_", "nan_to_num_"]

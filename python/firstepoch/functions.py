@@ -241,3 +241,18 @@ isnan, isinf, isfinite, amax, amin, swapaxes, nonzero, argwhere = (_method(n) fo
     "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere"))
 narrow, select, unflatten, tril, triu, unique = (_method(n) for n in (
     "narrow", "select", "unflatten", "tril", "triu", "unique"))
+
+# ---- the rest of torch's pointwise math (Tensor methods of the same names) --------------------------
+(sign, sgn, floor, ceil, trunc, fix, frac, reciprocal, rsqrt, exp2, float_power, fmod, atan2, arctan2, hypot,
+ logaddexp, sinh, cosh, asin, acos, atan, arcsin, arccos, arctan, logit, xlogy, copysign, heaviside, clamp_min,
+ clamp_max, lerp, addcmul, addcdiv, nan_to_num, positive, negative, floor_, ceil_, trunc_, fix_, frac_, round_,
+ reciprocal_, rsqrt_, clamp_min_, clamp_max_, nan_to_num_) = (_method(n) for n in (
+    "sign", "sgn", "floor", "ceil", "trunc", "fix", "frac", "reciprocal", "rsqrt", "exp2", "float_power", "fmod",
+    "atan2", "arctan2", "hypot", "logaddexp", "sinh", "cosh", "asin", "acos", "atan", "arcsin", "arccos", "arctan",
+    "logit", "xlogy", "copysign", "heaviside", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
+    "nan_to_num", "positive", "negative", "floor_", "ceil_", "trunc_", "fix_", "frac_", "round_", "reciprocal_",
+    "rsqrt_", "clamp_min_", "clamp_max_", "nan_to_num_"))
+
+
+def round(input, *, decimals=0):
+    return _t(input, "round").round(decimals=decimals)

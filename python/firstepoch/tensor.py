@@ -1702,6 +1702,255 @@ class Tensor(TensorBase):
         return NormFn.apply(self, float(p), dims, keepdim)
 
 
+    # ---- more pointwise math under torch's names (ported code) -------------------------------------
+    def _step(self, fn, name):
+        """floor/ceil/trunc/round of a float tensor (zero gradient, as torch); an integer tensor is
+        returned as a copy (torch's result for integers), bool raises as torch."""
+        if self._data.dtype == _BOOL:
+            raise RuntimeError(f'"{name}" not implemented for \'Bool\'')
+        if self._data.dtype.kind != "f":
+            return self.clone()
+        return fn.apply(self)
+
+    def floor(self):
+        return self._step(_elementwise.FloorFn, "floor")
+
+    def ceil(self):
+        return self._step(_elementwise.CeilFn, "ceil")
+
+    def trunc(self):
+        return self._step(_elementwise.TruncFn, "trunc")
+
+    fix = trunc
+
+    def round(self, *, decimals=0):
+        """Round half to even; decimals > 0 rounds to that many decimal places (x * 10^d rounded, / 10^d),
+        decimals < 0 to tens, hundreds, ... as torch.round. Zero gradient."""
+        if decimals == 0:
+            return self._step(_elementwise.RoundFn, "round")
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"round_decimals" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        scale = 10.0 ** abs(int(decimals))
+        if decimals > 0:
+            return _elementwise.RoundFn.apply(self * scale) / scale
+        return _elementwise.RoundFn.apply(self / scale) * scale
+
+    def frac(self):
+        """self - trunc(self) (float tensors only, as torch); gradient 1."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"frac_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        return self - self.trunc()
+
+    def sign(self):
+        """-1, 0 or 1 in self's dtype (bool stays bool); zero gradient."""
+        if self._data.dtype == _BOOL:
+            return self.clone()
+        return _elementwise.SignFn.apply(self)
+
+    sgn = sign
+
+    def positive(self):
+        if self._data.dtype == _BOOL:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+        return self
+
+    def reciprocal(self):
+        """1 / self; integer tensors give float32, as torch."""
+        return 1 / self._as_floating()
+
+    def rsqrt(self):
+        return self._as_floating().sqrt().reciprocal()
+
+    def exp2(self):
+        """2 ** self; integer tensors give float32."""
+        x = self._as_floating()
+        return PowTensorFn.apply(Tensor._wrap(np.asarray(2.0, dtype=x._data.dtype), False), x)
+
+    def float_power(self, exponent):
+        """self ** exponent in float64 (both operands cast first), as torch.float_power."""
+        e = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
+        return self.double() ** e
+
+    def _floating_pair(self, other, name):
+        a, b = _promote(self, other, name, floating=True)
+        return a, (b if isinstance(b, Tensor) else Tensor._wrap(np.asarray(b, dtype=a._data.dtype), False))
+
+    def fmod(self, other):
+        """The C remainder: the sign of self (torch.fmod; % and remainder take the divisor's sign)."""
+        a, b = self._pair(other, "fmod")
+        if not isinstance(b, Tensor):
+            b = Tensor._wrap(np.asarray(b, dtype=a._data.dtype), False)
+        try:
+            return _elementwise.FmodFn.apply(a, b)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
+
+    @_broadcasting
+    def atan2(self, other):
+        a, b = self._floating_pair(other, "atan2")
+        return _elementwise.Atan2Fn.apply(a, b)
+
+    arctan2 = atan2
+
+    @_broadcasting
+    def hypot(self, other):
+        """sqrt(self² + other²) (float tensors, as torch)."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"hypot_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        a, b = self._floating_pair(other, "hypot")
+        return (a * a + b * b).sqrt()
+
+    @_broadcasting
+    def logaddexp(self, other):
+        """log(exp(self) + exp(other)), computed stably (shifted by the larger operand)."""
+        a, b = self._floating_pair(other, "logaddexp")
+        m = np.maximum(a._data, b._data)
+        m = np.where(np.isinf(m), 0, m).astype(m.dtype)
+        shift = Tensor._wrap(m, False)
+        return ((a - shift).exp() + (b - shift).exp()).log() + shift
+
+    def sinh(self):
+        return _elementwise.SinhFn.apply(self._as_floating())
+
+    def cosh(self):
+        return _elementwise.CoshFn.apply(self._as_floating())
+
+    def asin(self):
+        return _elementwise.AsinFn.apply(self._as_floating())
+
+    def acos(self):
+        return _elementwise.AcosFn.apply(self._as_floating())
+
+    def atan(self):
+        return _elementwise.AtanFn.apply(self._as_floating())
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def logit(self, eps=None):
+        """log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps] (zero gradient outside)."""
+        p = self._as_floating()
+        if eps is not None:
+            p = p.clamp(eps, 1 - eps)
+        return (p / (1 - p)).log()
+
+    @_broadcasting
+    def xlogy(self, other):
+        """self * log(other), 0 where self is 0 (unless other is NaN); integer tensors give float32.
+        Deliberate difference: where self and other are both 0 the gradient wrt other is 0 (torch: NaN)."""
+        a, b = self._floating_pair(other, "xlogy")
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = a.expand(shape), b.expand(shape)
+        zero = a._data == 0
+        # no 0 * log(0) in the gradient; where self is 0 and other > 0 the gradient is log(other), as torch
+        safe = where(zero & (b._data <= 0), Tensor._wrap(np.ones((), b._data.dtype), False), b)
+        out = a * safe.log()  # 0 * log(other) where self is 0: 0, NaN for NaN, and ...
+        inf = zero & np.isposinf(b._data)  # ... 0 for other = inf, as torch
+        return out.masked_fill(Tensor._wrap(inf, False), 0) if inf.any() else out
+
+    @_broadcasting
+    def copysign(self, other):
+        """|self| with the sign of other (float result); gradient to self only, as torch."""
+        a, b = self._floating_pair(other, "copysign")
+        s = np.where(np.signbit(b._data), -1, 1).astype(a._data.dtype)
+        return a.abs() * Tensor._wrap(s, False)
+
+    @_broadcasting
+    def heaviside(self, values):
+        """0 where self < 0, 1 where self > 0, values where self == 0; not differentiable (as torch)."""
+        if not isinstance(values, Tensor):
+            raise TypeError(f"heaviside(): argument 'values' must be Tensor, not {type(values).__name__}")
+        if values._data.dtype != self._data.dtype:
+            raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+        return Tensor._wrap(np.asarray(np.heaviside(self._data, values._data)).astype(self._data.dtype), False)
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self); weight a number or a tensor."""
+        return self + weight * (end - self)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self + value * (tensor1 * tensor2)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
+                               "addcdiv will perform a true division of tensor1 and tensor2.")
+        return self + value * (tensor1 / tensor2)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless
+        given); gradient 1 where self is finite, 0 where it was replaced (as torch)."""
+        if self._data.dtype.kind != "f":
+            return self.clone()
+        info = np.finfo(self._data.dtype)
+        d = self._data
+        out = self
+        for mask, value in ((np.isnan(d), nan), (np.isposinf(d), info.max if posinf is None else posinf),
+                            (np.isneginf(d), info.min if neginf is None else neginf)):
+            if mask.any():
+                out = out.masked_fill(Tensor._wrap(mask, False), value)
+        return out if out is not self else self.clone()
+
+    def floor_(self):
+        return self._inplace(lambda t, _: t.floor(), None, "floor_")
+
+    def ceil_(self):
+        return self._inplace(lambda t, _: t.ceil(), None, "ceil_")
+
+    def trunc_(self):
+        return self._inplace(lambda t, _: t.trunc(), None, "trunc_")
+
+    fix_ = trunc_
+
+    def frac_(self):
+        return self._inplace(lambda t, _: t.frac(), None, "frac_")
+
+    def round_(self, *, decimals=0):
+        return self._inplace(lambda t, _: t.round(decimals=decimals), None, "round_")
+
+    def sign_(self):
+        return self._inplace(lambda t, _: t.sign(), None, "sign_")
+
+    def reciprocal_(self):
+        return self._inplace(lambda t, _: t.reciprocal(), None, "reciprocal_")
+
+    def rsqrt_(self):
+        return self._inplace(lambda t, _: t.rsqrt(), None, "rsqrt_")
+
+    def clamp_min_(self, min):
+        return self._inplace(lambda t, _: t.clamp_min(min), None, "clamp_min_")
+
+    def clamp_max_(self, max):
+        return self._inplace(lambda t, _: t.clamp_max(max), None, "clamp_max_")
+
+    def lerp_(self, end, weight):
+        return self._inplace(lambda t, e: t.lerp(e, weight), end, "lerp_")
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda t, a: t.addcmul(a, tensor2, value=value), tensor1, "addcmul_")
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda t, a: t.addcdiv(a, tensor2, value=value), tensor1, "addcdiv_")
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._inplace(lambda t, _: t.nan_to_num(nan, posinf, neginf), None, "nan_to_num_")
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """In place: fill_value on the main diagonal (all axes of equal size past 2-D; a tall matrix
+        restarts it every ncols + 1 rows with wrap=True, as torch and NumPy)."""
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        mask = np.zeros(self.shape, bool)
+        np.fill_diagonal(mask, True, wrap=wrap)
+        return self.masked_fill_(Tensor._wrap(mask, False), fill_value)
+
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
 _VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)

@@ -1032,3 +1032,127 @@ def prelu(input, weight):
             raise RuntimeError(f"prelu: Mismatch of parameter numbers and input channel size. Found parameter "
                                f"numbers = {w.size} and channel size = {channels}.")
     return PreluFn.apply(input, weight)
+
+
+# ---- the rest of torch's pointwise math (ported code: torch names) --------------------------------------
+
+class SinhFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.sinh), False
+    input_grad = staticmethod(lambda grad, x: grad * np.cosh(x))
+    backward_graph = _graph(lambda grad, x: grad * CoshFn.apply(x))
+
+
+class CoshFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.cosh), False
+    input_grad = staticmethod(lambda grad, x: grad * np.sinh(x))
+    backward_graph = _graph(lambda grad, x: grad * SinhFn.apply(x))
+
+
+def _inside_unit(rng, shape=(3, 4)):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+class AsinFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(np.arcsin), False, staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, x: grad / np.sqrt(1 - x * x))
+    backward_graph = _graph(lambda grad, x: grad / (1 - x * x).sqrt())
+
+
+class AcosFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(np.arccos), False, staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, x: -grad / np.sqrt(1 - x * x))
+    backward_graph = _graph(lambda grad, x: -grad / (1 - x * x).sqrt())
+
+
+class AtanFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.arctan), False
+    input_grad = staticmethod(lambda grad, x: grad / (1 + x * x))
+    backward_graph = _graph(lambda grad, x: grad / (x * x + 1))
+
+
+class _Step(_Pointwise, register=False):
+    """A piecewise-constant function (floor, ceil, trunc, round, sign): its gradient is 0 everywhere,
+    as PyTorch's (the jumps are ignored). sample keeps away from the jumps, for gradcheck."""
+    keeps_output = False
+    input_grad = staticmethod(lambda grad, x: np.zeros(np.shape(x), dtype=grad.dtype))
+    backward_graph = _graph(lambda grad, x: grad * constant_like(np.zeros((), dtype=grad._data.dtype), grad))
+    sample = staticmethod(lambda rng: np.floor(rng.uniform(-4, 4, (3, 4))) + rng.uniform(0.1, 0.4, (3, 4)))
+
+
+class FloorFn(_Step):
+    compute = staticmethod(np.floor)
+
+
+class CeilFn(_Step):
+    compute = staticmethod(np.ceil)
+
+
+class TruncFn(_Step):
+    compute = staticmethod(np.trunc)
+
+
+class RoundFn(_Step):
+    """Round half to even (np.rint), as torch.round."""
+    compute = staticmethod(np.rint)
+
+
+class SignFn(_Step):
+    compute = staticmethod(np.sign)
+
+
+class Atan2Fn(Function):
+    """atan2(a, b), the angle of the point (b, a); d/da = b / (a² + b²), d/db = -a / (a² + b²)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        r2 = a * a + b * b
+        da = unbroadcast(grad * b / r2, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * a / r2, _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = ctx.parents
+        r2 = a * a + b * b
+        da = unbroadcast_graph(grad * b / r2, _shape(a._data)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(-grad * a / r2, _shape(b._data)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    gradcheck_cases = staticmethod(_broadcast_cases)
+
+
+class FmodFn(Function):
+    """C's fmod: a - trunc(a / b) * b, the sign of a (torch.fmod). Gradients as PyTorch: grad wrt a,
+    -trunc(a / b) * grad wrt b. Integer division by zero raises RuntimeError, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.dtype.kind in "iub" and not np.all(b):
+            raise RuntimeError("ZeroDivisionError: fmod by an integer zero")
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                db = unbroadcast(-grad * np.trunc(a / b), _shape(b))
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        b = rng.uniform(0.8, 2.0, (4,)) * rng.choice([-1.0, 1.0], (4,))
+        a = rng.uniform(-4, 4, (3, 4))
+        q = a / b  # keep a / b off the integers, where fmod jumps
+        a = np.where(np.abs(q - np.round(q)) < 0.1, a + 0.3 * np.abs(b), a)
+        return [((a, b), {})]

@@ -1,0 +1,204 @@
+"""torch names added for ported code (pointwise math, linear algebra, cumulative/sorting/statistics,
+shape and index ops, creation and dtype helpers): each with hard-coded values (no torch needed), then
+against torch 2.x where it is installed: values, dtype, shape, and float64 gradients."""
+import math
+
+import numpy as np
+import pytest
+
+import firstepoch as fe
+
+
+def _vals(t):
+    return np.asarray(t.numpy() if hasattr(t, "numpy") else t)
+
+
+# ---- hard-coded values ----------------------------------------------------------------------------
+
+def test_rounding_family_by_hand():
+    x = fe.tensor([-1.5, -0.5, 0.5, 1.5, 2.7])
+    assert fe.floor(x).tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    assert x.ceil().tolist() == [-1.0, -0.0, 1.0, 2.0, 3.0]
+    assert x.round().tolist() == [-2.0, -0.0, 0.0, 2.0, 3.0]  # half to even
+    assert x.trunc().tolist() == fe.fix(x).tolist() == [-1.0, -0.0, 0.0, 1.0, 2.0]
+    assert np.allclose(x.frac().numpy(), [-0.5, -0.5, 0.5, 0.5, 0.7])
+    assert fe.round(fe.tensor([1.2345, 1250.0]), decimals=2).tolist() == pytest.approx([1.23, 1250.0])
+    assert fe.round(fe.tensor([1250.0, 1351.0]), decimals=-2).tolist() == [1200.0, 1400.0]
+    assert fe.tensor([3, -2]).floor().dtype == fe.int64
+    assert fe.sign(fe.tensor([-2.0, 0.0, 3.0])).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_pointwise_math_by_hand():
+    assert fe.reciprocal(fe.tensor([2, 4])).tolist() == [0.5, 0.25]
+    assert fe.rsqrt(fe.tensor([4.0])).tolist() == [0.5]
+    assert fe.exp2(fe.tensor([3])).tolist() == [8.0]
+    assert fe.fmod(fe.tensor([-3.0, 3.0]), 2).tolist() == [-1.0, 1.0]
+    assert fe.fmod(fe.tensor([-3, 3]), 2).tolist() == [-1, 1]
+    assert fe.hypot(fe.tensor([3.0]), fe.tensor([4.0])).tolist() == [5.0]
+    assert fe.atan2(fe.tensor([1.0]), fe.tensor([-1.0])).item() == pytest.approx(3 * math.pi / 4)
+    assert fe.logaddexp(fe.tensor([0.0, -math.inf]), fe.tensor([0.0, -math.inf])).tolist() == [
+        pytest.approx(math.log(2)), -math.inf]
+    assert fe.xlogy(fe.tensor([0.0, 2.0]), fe.tensor([0.0, math.e])).tolist() == pytest.approx([0.0, 2.0])
+    x, y = fe.tensor([0.0], requires_grad=True), fe.tensor([0.0], requires_grad=True)
+    fe.xlogy(x, y).sum().backward()
+    assert y.grad.tolist() == [0.0]  # deliberate: torch gives NaN (0 / 0)
+    assert fe.copysign(fe.tensor([1.0, -2.0]), -1).tolist() == [-1.0, -2.0]
+    assert fe.heaviside(fe.tensor([-1.0, 0.0, 2.0]), fe.tensor([0.5])).tolist() == [0.0, 0.5, 1.0]
+    assert fe.float_power(fe.tensor([2]), 3).dtype == fe.float64
+    assert fe.lerp(fe.tensor([0.0]), fe.tensor([10.0]), 0.3).tolist() == pytest.approx([3.0])
+    assert fe.addcmul(fe.tensor([1.0]), fe.tensor([2.0]), fe.tensor([3.0]), value=2).tolist() == [13.0]
+    assert fe.addcdiv(fe.tensor([1.0]), fe.tensor([2.0]), fe.tensor([4.0]), value=2).tolist() == [2.0]
+    big = np.finfo(np.float32).max
+    assert fe.nan_to_num(fe.tensor([math.nan, math.inf, -math.inf])).tolist() == [0.0, big, -big]
+    assert fe.logit(fe.tensor([0.5])).tolist() == [0.0]
+    assert fe.clamp_min(fe.tensor([1.0, 5.0]), 2).tolist() == [2.0, 5.0]
+    x = fe.tensor([[1.0, 2.0], [3.0, 4.0]])
+    x.fill_diagonal_(0)
+    assert x.tolist() == [[0.0, 2.0], [3.0, 0.0]]
+    y = fe.tensor([1.6, -2.2])
+    y.floor_()
+    assert y.tolist() == [1.0, -3.0]
+
+
+# ---- against torch ------------------------------------------------------------------------------------
+
+def _rng_inputs(specs, rng):
+    out = []
+    for s in specs:
+        if isinstance(s, tuple) and s and s[0] == "pos":
+            out.append(np.abs(rng.standard_normal(s[1])) + 0.5)
+        elif isinstance(s, tuple) and s and s[0] == "unit":
+            out.append(rng.uniform(-0.9, 0.9, s[1]))
+        elif isinstance(s, tuple) and s and s[0] == "prob":
+            out.append(rng.uniform(0.1, 0.9, s[1]))
+        elif isinstance(s, tuple) and s and s[0] == "int":
+            out.append(rng.integers(-5, 6, s[1]))
+        elif isinstance(s, tuple) and s and s[0] == "raw":
+            out.append(np.asarray(s[1]))
+        else:
+            out.append(rng.standard_normal(s))
+    return out
+
+
+S = (3, 4)
+# (id, f(module, *tensors), input specs, differentiable)
+CASES = [
+    ("floor", lambda m, x: m.floor(x), [S], True),
+    ("ceil", lambda m, x: x.ceil(), [S], True),
+    ("round", lambda m, x: m.round(x * 3), [S], True),
+    ("round_decimals", lambda m, x: m.round(x * 30, decimals=1), [S], False),
+    ("round_neg_decimals", lambda m, x: m.round(x * 300, decimals=-1), [S], False),
+    ("trunc", lambda m, x: m.trunc(x * 3), [S], True),
+    ("fix", lambda m, x: m.fix(x * 3), [S], True),
+    ("frac", lambda m, x: m.frac(x * 3), [S], True),
+    ("sign", lambda m, x: m.sign(x), [S], True),
+    ("sgn", lambda m, x: x.sgn(), [S], True),
+    ("sign_int", lambda m, x: m.sign(x), [("int", S)], False),
+    ("floor_int", lambda m, x: m.floor(x), [("int", S)], False),
+    ("reciprocal", lambda m, x: m.reciprocal(x), [("pos", S)], True),
+    ("reciprocal_int", lambda m, x: m.reciprocal(x), [("raw", [1, 2, 4])], False),
+    ("rsqrt", lambda m, x: x.rsqrt(), [("pos", S)], True),
+    ("exp2", lambda m, x: m.exp2(x), [S], True),
+    ("exp2_int", lambda m, x: m.exp2(x), [("int", S)], False),
+    ("float_power", lambda m, x: m.float_power(x, 2), [S], True),
+    ("fmod", lambda m, a, b: m.fmod(a, b), [S, ("pos", (4,))], True),
+    ("fmod_scalar", lambda m, a: m.fmod(a, 1.5), [S], True),
+    ("fmod_int", lambda m, a: m.fmod(a, 3), [("int", S)], False),
+    ("atan2", lambda m, a, b: m.atan2(a, b), [S, (4,)], True),
+    ("arctan2", lambda m, a, b: m.arctan2(a, b), [S, S], True),
+    ("hypot", lambda m, a, b: m.hypot(a, b), [S, S], True),
+    ("logaddexp", lambda m, a, b: m.logaddexp(a, b), [S, (4,)], True),
+    ("sinh", lambda m, x: m.sinh(x), [S], True),
+    ("cosh", lambda m, x: x.cosh(), [S], True),
+    ("asin", lambda m, x: m.asin(x), [("unit", S)], True),
+    ("arcsin", lambda m, x: m.arcsin(x), [("unit", S)], True),
+    ("acos", lambda m, x: m.acos(x), [("unit", S)], True),
+    ("arccos", lambda m, x: x.arccos(), [("unit", S)], True),
+    ("atan", lambda m, x: m.atan(x), [S], True),
+    ("arctan", lambda m, x: m.arctan(x), [S], True),
+    ("sinh_int", lambda m, x: m.sinh(x), [("int", S)], False),
+    ("logit", lambda m, x: m.logit(x), [("prob", S)], True),
+    ("logit_eps", lambda m, x: m.logit(x, eps=0.2), [("prob", S)], True),
+    ("xlogy", lambda m, a, b: m.xlogy(a, b), [S, ("pos", S)], True),
+    ("xlogy_zeros", lambda m, a, b: m.xlogy(a, b), [("raw", [0.0, 0.0, 1.5, 2.0]), ("raw", [-1.0, 2.0, 3.0, 0.5])],
+     True),
+    ("copysign", lambda m, a, b: m.copysign(a, b), [S, S], True),
+    ("copysign_scalar", lambda m, a: m.copysign(a, -1.0), [S], True),
+    ("heaviside", lambda m, a, b: m.heaviside(a, b), [("raw", [-1.0, 0.0, 2.0]), ("raw", [0.5, 0.25, 0.1])], False),
+    ("clamp_min", lambda m, x: m.clamp_min(x, 0.1), [S], True),
+    ("clamp_max", lambda m, x: x.clamp_max(0.1), [S], True),
+    ("lerp", lambda m, a, b: m.lerp(a, b, 0.3), [S, S], True),
+    ("lerp_tensor", lambda m, a, b, w: a.lerp(b, w), [S, S, S], True),
+    ("addcmul", lambda m, a, b, c: m.addcmul(a, b, c, value=0.5), [S, S, (4,)], True),
+    ("addcdiv", lambda m, a, b, c: a.addcdiv(b, c, value=2), [S, S, ("pos", S)], True),
+    ("nan_to_num", lambda m, x: m.nan_to_num(x / (x - x.detach()) * 0 + x.detach() * 0 + x, nan=1.0),
+     [S], False),
+    ("nan_to_num_special", lambda m, x: m.nan_to_num(x, nan=2.0, posinf=9.0),
+     [("raw", [np.nan, np.inf, -np.inf, 1.0])], True),
+    ("positive", lambda m, x: m.positive(x), [S], True),
+    ("negative", lambda m, x: m.negative(x), [S], True),
+    ("floor_", lambda m, x: m.floor_(x.clone()), [S], True),
+    ("round_", lambda m, x: (x * 3).clone().round_(decimals=1), [S], True),
+    ("sign_", lambda m, x: x.clone().sign_(), [S], True),
+    ("clamp_min_", lambda m, x: m.clamp_min_(x.clone(), 0.2), [S], True),
+    ("reciprocal_", lambda m, x: x.clone().reciprocal_(), [("pos", S)], True),
+    ("lerp_", lambda m, a, b: a.clone().lerp_(b, 0.25), [S, S], True),
+    ("addcmul_", lambda m, a, b, c: a.clone().addcmul_(b, c, value=3), [S, S, S], True),
+    ("addcdiv_", lambda m, a, b, c: a.clone().addcdiv_(b, c), [S, S, ("pos", S)], True),
+    ("nan_to_num_", lambda m, x: x.clone().nan_to_num_(posinf=3.0), [("raw", [np.nan, np.inf, 1.0])], True),
+    ("fill_diagonal_", lambda m, x: x.clone().fill_diagonal_(2.0), [(3, 3)], True),
+    ("fill_diagonal_wrap", lambda m, x: x.clone().fill_diagonal_(2.0, wrap=True), [(7, 3)], True),
+    ("fill_diagonal_tall", lambda m, x: x.clone().fill_diagonal_(2.0), [(7, 3)], True),
+]
+
+
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return [o for item in out for o in _flat(item)]
+    return [out]
+
+
+def _compare(torch, f, inputs, differentiable, rtol=1e-6, atol=1e-9):
+    for dtype in ("float64", "float32") if differentiable or any(a.dtype.kind == "f" for a in inputs) else (None,):
+        ours_in = [fe.tensor(a.astype(dtype) if dtype and a.dtype.kind == "f" else a,
+                             requires_grad=differentiable and dtype == "float64" and a.dtype.kind == "f")
+                   for a in inputs]
+        theirs_in = [torch.tensor(a.astype(dtype) if dtype and a.dtype.kind == "f" else a,
+                                  requires_grad=differentiable and dtype == "float64" and a.dtype.kind == "f")
+                     for a in inputs]
+        ours, theirs = _flat(f(fe, *ours_in)), _flat(f(torch, *theirs_in))
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs):
+            if not hasattr(t, "detach"):
+                assert o == t
+                continue
+            assert str(o.dtype) == str(t.dtype).replace("torch.", ""), (o.dtype, t.dtype)
+            assert tuple(o.shape) == tuple(t.shape)
+            tol = dict(rtol=rtol, atol=atol) if dtype != "float32" else dict(rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(o.detach().numpy().astype(np.float64) if o.dtype != fe.bool else o.numpy(),
+                                       t.detach().numpy().astype(np.float64) if t.dtype != torch.bool
+                                       else t.numpy(), equal_nan=True, **tol)
+        if differentiable and dtype == "float64":
+            rng = np.random.default_rng(7)
+            weights = [rng.standard_normal(tuple(t.shape)) for t in theirs if t.dtype.is_floating_point]
+            ours_f = [o for o, t in zip(ours, theirs) if t.dtype.is_floating_point]
+            theirs_f = [t for t in theirs if t.dtype.is_floating_point]
+            if not any(t.requires_grad for t in theirs_f):
+                continue
+            loss_o = sum((o * fe.tensor(w)).sum() for o, w in zip(ours_f, weights) if o.requires_grad)
+            loss_t = sum((t * torch.tensor(w)).sum() for t, w in zip(theirs_f, weights) if t.requires_grad)
+            loss_o.backward()
+            loss_t.backward()
+            for a, b in zip(ours_in, theirs_in):
+                if b.requires_grad:
+                    gb = b.grad.numpy(force=True) if b.grad is not None else np.zeros(b.shape)
+                    ga = a.grad.numpy() if a.grad is not None else np.zeros(a.shape)
+                    np.testing.assert_allclose(ga, gb, rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("name,f,specs,differentiable", CASES, ids=[c[0] for c in CASES])
+def test_against_torch(name, f, specs, differentiable):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(sum(map(ord, name)))
+    inputs = _rng_inputs(specs, rng)
+    _compare(torch, f, inputs, differentiable)
