@@ -60,6 +60,22 @@ def test_pointwise_math_by_hand():
     assert y.tolist() == [1.0, -3.0]
 
 
+def test_linear_algebra_by_hand():
+    a, b = fe.tensor([1.0, 2.0, 3.0]), fe.tensor([4.0, 5.0, 6.0])
+    assert fe.dot(a, b).item() == 32.0 and fe.outer(a, b).shape == (3, 3)
+    assert fe.cross(a, b).tolist() == [-3.0, 6.0, -3.0]
+    m = fe.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert fe.trace(m).item() == 5.0 and fe.diag(m).tolist() == [1.0, 4.0]
+    assert fe.diag(fe.tensor([1.0, 2.0])).tolist() == [[1.0, 0.0], [0.0, 2.0]]
+    assert fe.kron(fe.eye(2), fe.ones(1, 2)).tolist() == [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
+    assert fe.tril_indices(3, 3).tolist() == [[0, 1, 1, 2, 2, 2], [0, 0, 1, 0, 1, 2]]
+    assert fe.mv(m, fe.tensor([1.0, 1.0])).tolist() == [3.0, 7.0]
+    assert fe.tensordot(m, m, dims=1).tolist() == (m @ m).tolist()
+    assert fe.movedim(fe.zeros(2, 3, 4), 0, -1).shape == (3, 4, 2) and fe.zeros(2, 3, 4).mT.shape == (2, 4, 3)
+    with pytest.raises(RuntimeError):
+        fe.dot(a, fe.tensor([1.0, 2.0]))
+
+
 # ---- against torch ------------------------------------------------------------------------------------
 
 def _rng_inputs(specs, rng):
@@ -149,6 +165,45 @@ CASES = [
     ("fill_diagonal_", lambda m, x: x.clone().fill_diagonal_(2.0), [(3, 3)], True),
     ("fill_diagonal_wrap", lambda m, x: x.clone().fill_diagonal_(2.0, wrap=True), [(7, 3)], True),
     ("fill_diagonal_tall", lambda m, x: x.clone().fill_diagonal_(2.0), [(7, 3)], True),
+    # linear algebra
+    ("dot", lambda m, a, b: m.dot(a, b), [(5,), (5,)], True),
+    ("dot_int", lambda m, a, b: a.dot(b), [("int", (5,)), ("int", (5,))], False),
+    ("vdot", lambda m, a, b: m.vdot(a, b), [(5,), (5,)], True),
+    ("inner", lambda m, a, b: m.inner(a, b), [(2, 3, 4), (5, 4)], True),
+    ("inner_1d", lambda m, a, b: a.inner(b), [(4,), (4,)], True),
+    ("mv", lambda m, a, b: m.mv(a, b), [(3, 4), (4,)], True),
+    ("mm", lambda m, a, b: a.mm(b), [(3, 4), (4, 2)], True),
+    ("outer", lambda m, a, b: m.outer(a, b), [(3,), (4,)], True),
+    ("ger", lambda m, a, b: a.ger(b), [(3,), (4,)], True),
+    ("addmm", lambda m, c, a, b: m.addmm(c, a, b, beta=0.5, alpha=2), [(4,), (3, 5), (5, 4)], True),
+    ("addmm_beta0", lambda m, c, a, b: m.addmm(c, a, b, beta=0), [(3, 4), (3, 5), (5, 4)], True),
+    ("addmv", lambda m, c, a, b: c.addmv(a, b, alpha=3), [(3,), (3, 5), (5,)], True),
+    ("baddbmm", lambda m, c, a, b: m.baddbmm(c, a, b, beta=2), [(2, 3, 4), (2, 3, 5), (2, 5, 4)], True),
+    ("addbmm", lambda m, c, a, b: m.addbmm(c, a, b), [(3, 4), (2, 3, 5), (2, 5, 4)], True),
+    ("tensordot", lambda m, a, b: m.tensordot(a, b, dims=2), [(2, 3, 4), (3, 4, 5)], True),
+    ("tensordot_lists", lambda m, a, b: m.tensordot(a, b, dims=([0, 2], [2, 0])), [(2, 3, 4), (4, 5, 2)], True),
+    ("kron", lambda m, a, b: m.kron(a, b), [(2, 3), (4, 2)], True),
+    ("kron_ranks", lambda m, a, b: a.kron(b), [(3,), (2, 2, 2)], True),
+    ("cross", lambda m, a, b: m.cross(a, b, dim=1), [(4, 3), (4, 3)], True),
+    ("cross_default", lambda m, a, b: a.cross(b), [(3, 5), (3, 1)], True),
+    ("trace", lambda m, a: m.trace(a), [(3, 4)], True),
+    ("trace_int", lambda m, a: a.trace(), [("int", (3, 3))], False),
+    ("diagonal", lambda m, a: m.diagonal(a), [(3, 4)], True),
+    ("diagonal_offset", lambda m, a: a.diagonal(1, 0, 2), [(3, 2, 4)], True),
+    ("diagonal_neg", lambda m, a: a.diagonal(offset=-2, dim1=-1, dim2=0), [(5, 3, 4)], True),
+    ("diagonal_empty", lambda m, a: a.diagonal(offset=5), [(3, 4)], True),
+    ("diag_1d", lambda m, a: m.diag(a, 1), [(3,)], True),
+    ("diag_2d", lambda m, a: a.diag(-1), [(3, 4)], True),
+    ("diag_embed", lambda m, a: m.diag_embed(a), [(2, 3)], True),
+    ("diag_embed_dims", lambda m, a: a.diag_embed(offset=-1, dim1=0, dim2=2), [(2, 3)], True),
+    ("diagflat", lambda m, a: m.diagflat(a, 1), [(2, 2)], True),
+    ("tril_indices", lambda m: m.tril_indices(4, 3, 1), [], False),
+    ("triu_indices", lambda m: m.triu_indices(3, 5, -1), [], False),
+    ("movedim", lambda m, a: m.movedim(a, 0, 2), [(2, 3, 4)], True),
+    ("movedim_many", lambda m, a: a.moveaxis((0, 1), (3, 0)), [(2, 3, 4, 5)], True),
+    ("mT", lambda m, a: a.mT, [(2, 3, 4)], True),
+    ("mH", lambda m, a: a.mH, [(3, 4)], True),
+    ("H", lambda m, a: a.H, [(3, 4)], True),
 ]
 
 

@@ -4,7 +4,7 @@ that `torch.f(x, ...)` ported as `firstepoch.f(x, ...)` gives what `x.f(...)` gi
 import numpy as np
 
 from .ops.linalg import EinsumFn
-from .tensor import Tensor, cat, matmul
+from .tensor import Tensor, cat, matmul, tensordot, tril_indices, triu_indices
 
 
 def _t(x, who):
@@ -256,3 +256,14 @@ narrow, select, unflatten, tril, triu, unique = (_method(n) for n in (
 
 def round(input, *, decimals=0):
     return _t(input, "round").round(decimals=decimals)
+
+
+# ---- linear algebra (Tensor methods of the same names) ----------------------------------------------
+(dot, vdot, inner, mv, outer, ger, addmm, addmv, baddbmm, addbmm, kron, trace, diagonal, diag, diag_embed,
+ diagflat, movedim, moveaxis) = (_method(n) for n in (
+    "dot", "vdot", "inner", "mv", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "kron", "trace",
+    "diagonal", "diag", "diag_embed", "diagflat", "movedim", "moveaxis"))
+
+
+def cross(input, other, dim=None):
+    return _t(input, "cross").cross(other, dim)

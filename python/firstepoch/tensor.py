@@ -1951,6 +1951,187 @@ class Tensor(TensorBase):
         np.fill_diagonal(mask, True, wrap=wrap)
         return self.masked_fill_(Tensor._wrap(mask, False), fill_value)
 
+    # ---- linear algebra under torch's names (ported code) -----------------------------------------
+    def _vectors(self, other, name):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'tensor' (position 2) must be Tensor, not {type(other).__name__}")
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        if self._data.dtype != other._data.dtype:
+            raise RuntimeError(f"{name} : expected both vectors to have same dtype, but found "
+                               f"{_torch_dtype_name(self._data.dtype)} and {_torch_dtype_name(other._data.dtype)}")
+        if self.shape != other.shape:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                               f"[{other.shape[0]}] to have the same number of elements, but got {self.shape[0]} "
+                               f"and {other.shape[0]} elements respectively")
+
+    def dot(self, other):
+        """The inner product of two 1-D tensors of one dtype (as torch.dot); differentiable."""
+        self._vectors(other, "dot")
+        s = (self * other).sum()
+        return s if s._data.dtype == self._data.dtype else s.to(self._data.dtype)
+
+    vdot = dot  # real tensors only: the conjugate is the tensor itself
+
+    def inner(self, other):
+        """The sum over the last axes of both (a number times a tensor when either is 0-d)."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        if self.shape[-1] != other.shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                               f"{list(self.shape)} and {list(other.shape)}")
+        return tensordot(self, other, ([self.ndim - 1], [other.ndim - 1]))
+
+    def mv(self, vec):
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got {self.ndim}, {vec.ndim}")
+        if self.shape[1] != vec.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({self.shape[0]}), mat ({self.shape[0]}x{self.shape[1]}), "
+                               f"vec ({vec.shape[0]})")
+        return self @ vec
+
+    def mm(self, mat2):
+        if self.ndim != 2 or mat2.ndim != 2:
+            raise RuntimeError(f"mm: both arguments must be matrices, got shapes {self.shape} and {mat2.shape}")
+        return self @ mat2
+
+    def outer(self, vec2):
+        """self[i] * vec2[j] (1-D tensors; dtypes promoted, as torch.outer)."""
+        if self.ndim != 1 or vec2.ndim != 1:
+            raise RuntimeError(f"outer: expected 1-D tensors, got {self.ndim}-D and {vec2.ndim}-D")
+        return self.reshape(-1, 1) * vec2
+
+    ger = outer
+
+    @staticmethod
+    def _scaled_sum(acc, product, beta, alpha):
+        """beta * acc + alpha * product; beta == 0 ignores acc (NaN in it does not propagate), as torch."""
+        product = product if alpha == 1 else product * alpha
+        if beta == 0:
+            return product.expand(np.broadcast_shapes(acc.shape, product.shape)) * 1
+        return (acc if beta == 1 else acc * beta) + product
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._scaled_sum(self, mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return self._scaled_sum(self, mat.mv(vec), beta, alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        if batch1.ndim != 3 or batch2.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor, got shapes {batch1.shape} and {batch2.shape}")
+        return self._scaled_sum(self, batch1 @ batch2, beta, alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        if batch1.ndim != 3 or batch2.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor, got shapes {batch1.shape} and {batch2.shape}")
+        return self._scaled_sum(self, (batch1 @ batch2).sum(0), beta, alpha)
+
+    def kron(self, other):
+        """The Kronecker product (any number of axes; the shorter shape padded with 1s in front)."""
+        n = max(self.ndim, other.ndim)
+        a = self.reshape((1,) * (n - self.ndim) + self.shape)
+        b = other.reshape((1,) * (n - other.ndim) + other.shape)
+        spread_a = a.reshape(tuple(x for s in a.shape for x in (s, 1)))
+        spread_b = b.reshape(tuple(x for s in b.shape for x in (1, s)))
+        return (spread_a * spread_b).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+    def cross(self, other, dim=None):
+        """The cross product of 3-vectors along dim (None: the first axis of size 3, as torch.cross)."""
+        shape = np.broadcast_shapes(self.shape, other.shape)
+        a, b = self.expand(shape), other.expand(shape)
+        if dim is None:
+            sizes = [i for i, n in enumerate(shape) if n == 3]
+            if not sizes:
+                raise RuntimeError(f"no dimension of size 3 in input, shape {list(shape)}")
+            d = sizes[0]
+        else:
+            d = _check_axis(dim, len(shape), "cross")
+        if shape[d] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got {self.shape[d]} "
+                               f"and {other.shape[d]}")
+        a0, a1, a2 = a.unbind(d)
+        b0, b1, b2 = b.unbind(d)
+        return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """The diagonal of the (dim1, dim2) planes as a new last axis (offset > 0 above the main one);
+        differentiable. A copy here (torch: a view)."""
+        d1, d2 = _check_axis(dim1, self.ndim, "diagonal"), _check_axis(dim2, self.ndim, "diagonal")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        rest = [i for i in range(self.ndim) if i not in (d1, d2)]
+        x = self.permute(tuple(rest) + (d1, d2))
+        n, m = self.shape[d1], self.shape[d2]
+        rows = np.arange(max(0, -offset), min(n, m - offset)) if min(n, m - offset) > max(0, -offset) else \
+            np.zeros(0, np.int64)
+        return x[(Ellipsis, rows, rows + offset)]
+
+    def trace(self):
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """Each last-axis vector on the diagonal (offset) of a new square plane at axes dim1, dim2."""
+        n = self.shape[-1] + abs(offset) if self.ndim else 1 + abs(offset)
+        d1, d2 = _check_axis(dim1, self.ndim + 1, "diag_embed"), _check_axis(dim2, self.ndim + 1, "diag_embed")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        x = self if self.ndim else self.reshape(1)
+        zeros_ = Tensor._wrap(np.zeros(x.shape[:-1] + (n, n), x._data.dtype), False)
+        k = np.arange(x.shape[-1])
+        out = SetItemFn.apply(zeros_, (Ellipsis, k + max(0, -offset), k + max(0, offset)), x)
+        # out has the plane last; move its two axes to dim1, dim2
+        return out.movedim((out.ndim - 2, out.ndim - 1), (d1, d2))
+
+    def diag(self, diagonal=0):
+        """1-D: a square matrix with self on that diagonal; 2-D: that diagonal, as a 1-D tensor."""
+        if self.ndim == 1:
+            return self.diag_embed(diagonal)
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
+    def diagflat(self, offset=0):
+        return self.reshape(-1).diag_embed(offset)
+
+    def movedim(self, source, destination):
+        """The axes source moved to the positions destination, the others keeping their order."""
+        src = (source,) if isinstance(source, int) else tuple(source)
+        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                               f"contain the same number of dims as destination ({list(dst)} dims)")
+        n = max(self.ndim, 1)
+        src = [_check_axis(d, n, "movedim") for d in src]
+        dst = [_check_axis(d, n, "movedim") for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+        if self.ndim == 0:
+            return self.clone()
+        order = [i for i in range(self.ndim) if i not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return self.permute(tuple(order))
+
+    moveaxis = movedim
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.transpose(-2, -1)
+
+    mH = mT  # real tensors only: the conjugate is the tensor itself
+
+    @property
+    def H(self):
+        if self.ndim not in (0, 2):
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+        return self.T
+
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
 _VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)
@@ -2570,3 +2751,51 @@ def _check_cpu(device, op):
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
            "ones_like", "randn_like", "rand_like", "cat", "stack", "where", "matmul", "is_grad_enabled"]
 
+
+
+def tensordot(a, b, dims=2):
+    """Contracts the last `dims` axes of a with the first `dims` of b, or the axes listed in
+    dims = (dims_a, dims_b); differentiable (a matmul of the two reshaped operands)."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError(f"both dimension lists should have same length, got {dims_a} and {dims_b}")
+    dims_a = [_check_axis(d, a.ndim, "tensordot") for d in dims_a]
+    dims_b = [_check_axis(d, b.ndim, "tensordot") for d in dims_b]
+    for i, j in zip(dims_a, dims_b):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
+                               f"and second has size {b.shape[j]} in dim {j}")
+    free_a = [i for i in range(a.ndim) if i not in dims_a]
+    free_b = [j for j in range(b.ndim) if j not in dims_b]
+    k = int(np.prod([a.shape[i] for i in dims_a]))
+    left = a.permute(tuple(free_a + dims_a)).reshape(-1, k)
+    right = b.permute(tuple(dims_b + free_b)).reshape(k, -1)
+    out_shape = tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b)
+    return (left @ right).reshape(out_shape)
+
+
+def _triangle_indices(row, col, offset, dtype, lower, who):
+    dt = _dtype(dtype if dtype is not None else _I64, who)
+    if dt.kind not in "iu":
+        raise RuntimeError(f'"{who}" not implemented for \'{_torch_dtype_name(dt)}\'')
+    keep = np.tri(row, col, offset, dtype=bool) if lower else ~np.tri(row, col, offset - 1, dtype=bool)
+    return Tensor._wrap(np.stack(np.nonzero(keep)).astype(dt).reshape(2, -1), False)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the lower triangle (j <= i + offset), row by row."""
+    _check_cpu(device, "tril_indices")
+    return _triangle_indices(row, col, offset, dtype, True, "tril_indices")
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the upper triangle (j >= i + offset), row by row."""
+    _check_cpu(device, "triu_indices")
+    return _triangle_indices(row, col, offset, dtype, False, "triu_indices")
