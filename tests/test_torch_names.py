@@ -76,6 +76,25 @@ def test_linear_algebra_by_hand():
         fe.dot(a, fe.tensor([1.0, 2.0]))
 
 
+def test_order_statistics_by_hand():
+    x = fe.tensor([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 5.0, 2.0]])
+    assert fe.median(x).item() == 2.0
+    assert x.median(1).values.tolist() == [1.0, 2.0]
+    assert x.kthvalue(3, 1).values.tolist() == [2.0, 5.0]
+    assert x.mode(1).values.tolist() == [1.0, 5.0]
+    assert fe.quantile(fe.tensor([0.0, 1.0, 2.0, 3.0]), 0.5).item() == 1.5
+    assert fe.cumprod(fe.tensor([1, 2, 3]), 0).tolist() == [1, 2, 6]
+    assert fe.cummax(fe.tensor([1.0, 3.0, 2.0]), 0).indices.tolist() == [0, 1, 1]
+    assert fe.diff(fe.tensor([1, 4, 9])).tolist() == [3, 5]
+    assert fe.bincount(fe.tensor([0, 2, 2])).tolist() == [1, 0, 2]
+    assert fe.histc(fe.tensor([0.0, 0.5, 1.0]), bins=2, min=0, max=1).tolist() == [1.0, 2.0]
+    assert fe.searchsorted(fe.tensor([1, 3, 5]), fe.tensor([3, 6])).tolist() == [1, 3]
+    assert fe.nanmean(fe.tensor([1.0, math.nan, 3.0])).item() == 2.0
+    assert fe.count_nonzero(fe.tensor([0, 1, 2])).item() == 2
+    lo, hi = fe.aminmax(fe.tensor([2, -1, 5]))
+    assert (lo.item(), hi.item()) == (-1, 5)
+
+
 # ---- against torch ------------------------------------------------------------------------------------
 
 def _rng_inputs(specs, rng):
@@ -204,6 +223,64 @@ CASES = [
     ("mT", lambda m, a: a.mT, [(2, 3, 4)], True),
     ("mH", lambda m, a: a.mH, [(3, 4)], True),
     ("H", lambda m, a: a.H, [(3, 4)], True),
+    # cumulative ops, order statistics, counting
+    ("cumprod", lambda m, a: m.cumprod(a, 1), [(3, 5)], True),
+    ("cumprod_zeros", lambda m, a: a.cumprod(0), [("raw", [[1.5, 0.0, 2.0], [0.0, 3.0, 0.0], [2.0, -1.0, 4.0]])], True),
+    ("cumprod_int", lambda m, a: m.cumprod(a, 0), [("int", (4,))], False),
+    ("cummax", lambda m, a: m.cummax(a, 1), [(3, 5)], True),
+    ("cummin", lambda m, a: a.cummin(0), [(4, 3)], True),
+    ("cummax_ties_nan", lambda m, a: m.cummax(a, 0), [("raw", [1.0, 3.0, 3.0, np.nan, 5.0, 2.0])], False),
+    ("cummin_int", lambda m, a: m.cummin(a, 0), [("raw", [3, 1, 1, 2, 0])], False),
+    ("logcumsumexp", lambda m, a: m.logcumsumexp(a, 1), [(3, 5)], True),
+    ("diff", lambda m, a: m.diff(a), [(3, 5)], True),
+    ("diff_n_dim", lambda m, a, b: a.diff(n=2, dim=0, prepend=b), [(4, 3), (2, 3)], True),
+    ("diff_bool", lambda m, a: m.diff(a > 0), [(6,)], False),
+    ("median_all", lambda m, a: m.median(a), [(3, 4)], True),
+    ("median_dim", lambda m, a: m.median(a, 1), [(3, 4)], True),
+    ("median_keepdim", lambda m, a: a.median(0, keepdim=True), [(5, 2)], True),
+    ("median_nan", lambda m, a: a.median(0), [("raw", [[1.0, 2.0], [np.nan, 0.5], [3.0, 1.0]])], False),
+    ("nanmedian", lambda m, a: m.nanmedian(a, 0), [("raw", [[1.0, 2.0], [np.nan, 0.5], [3.0, np.nan],
+                                                            [4.0, np.nan]])], False),
+    ("nanmedian_all", lambda m, a: a.nanmedian(), [("raw", [1.0, np.nan, 3.0, 0.0])], False),
+    ("kthvalue", lambda m, a: m.kthvalue(a, 2, 1), [(3, 5)], True),
+    ("kthvalue_keepdim", lambda m, a: a.kthvalue(3, 0, True), [(4, 2)], True),
+    ("mode_values", lambda m, a: m.mode(a, 1).values, [("raw", [[1, 2, 2, 3, 3], [5, 4, 4, 1, 1]])], False),
+    ("mode_float", lambda m, a: a.mode(0).values, [("raw", [[1.0, 2.0], [1.0, 3.0], [2.0, 3.0]])], False),
+    ("quantile", lambda m, a: m.quantile(a, 0.3), [(3, 4)], True),
+    ("quantile_dim", lambda m, a, q: m.quantile(a, q, dim=1, keepdim=True), [(3, 5), ("raw", [0.0, 0.25, 0.9])],
+     True),
+    ("quantile_lower", lambda m, a: a.quantile(0.4, dim=0, interpolation="lower"), [(5, 3)], True),
+    ("quantile_higher", lambda m, a: a.quantile(0.4, dim=0, interpolation="higher"), [(5, 3)], True),
+    ("quantile_midpoint", lambda m, a: a.quantile(0.4, dim=0, interpolation="midpoint"), [(5, 3)], True),
+    ("quantile_nearest", lambda m, a: a.quantile(0.625, dim=0, interpolation="nearest"), [(5, 3)], True),
+    ("quantile_nan", lambda m, a: a.quantile(0.5, dim=1), [("raw", [[1.0, np.nan, 2.0], [0.0, 1.0, 2.0]])], False),
+    ("nanquantile", lambda m, a: m.nanquantile(a, 0.5, dim=1), [("raw", [[1.0, np.nan, 2.0], [np.nan] * 3])],
+     False),
+    ("count_nonzero", lambda m, a: m.count_nonzero(a.round()), [(3, 4)], False),
+    ("count_nonzero_dim", lambda m, a: a.round().count_nonzero(dim=1), [(3, 4)], False),
+    ("nansum", lambda m, a: m.nansum(a, 1), [("raw", [[1.0, np.nan], [2.0, 3.0]])], True),
+    ("nanmean", lambda m, a: m.nanmean(a, 0), [("raw", [[1.0, np.nan], [2.0, 3.0]])], True),
+    ("std_mean", lambda m, a: m.std_mean(a, 1), [(3, 4)], True),
+    ("var_mean", lambda m, a: m.var_mean(a, dim=0, keepdim=True, correction=0), [(3, 4)], True),
+    ("aminmax", lambda m, a: m.aminmax(a, dim=1), [(3, 4)], False),
+    ("aminmax_all", lambda m, a: a.aminmax(), [(3, 4)], False),
+    ("msort", lambda m, a: m.msort(a), [(4, 3)], True),
+    ("bincount", lambda m, a: m.bincount(a, minlength=7), [("raw", [0, 1, 1, 4])], False),
+    ("bincount_weights", lambda m, a, w: a.bincount(w), [("raw", [0, 1, 1, 4]), (4,)], False),
+    ("histc", lambda m, a: m.histc(a, bins=5), [(20,)], False),
+    ("histc_range", lambda m, a: a.histc(4, min=-1, max=1), [(20,)], False),
+    ("searchsorted", lambda m, s, v: m.searchsorted(s, v), [("raw", [1.0, 2.0, 2.0, 5.0]),
+                                                            ("raw", [[2.0, 0.0], [6.0, 1.5]])], False),
+    ("searchsorted_right", lambda m, s, v: m.searchsorted(s, v, right=True, out_int32=True),
+     [("raw", [1.0, 2.0, 2.0, 5.0]), ("raw", [2.0, 5.0])], False),
+    ("searchsorted_nd", lambda m, s, v: m.searchsorted(s, v, side="right"),
+     [("raw", [[1, 3, 5], [2, 4, 6]]), ("raw", [[3, 6], [1, 4]])], False),
+    ("bucketize", lambda m, v, b: m.bucketize(v, b), [("raw", [[2.0, 0.0], [6.0, 5.0]]), ("raw", [1.0, 2.0, 5.0])],
+     False),
+    ("unique_consecutive", lambda m, a: m.unique_consecutive(a, return_inverse=True, return_counts=True),
+     [("raw", [1, 1, 2, 2, 3, 1, 1, 2])], False),
+    ("unique_consecutive_dim", lambda m, a: a.unique_consecutive(dim=0, return_counts=True),
+     [("raw", [[1, 2], [1, 2], [3, 4], [1, 2]])], False),
 ]
 
 

@@ -87,6 +87,9 @@ from .functions import (sign, sgn, floor, ceil, round, trunc, fix, frac, recipro
 # linear algebra
 from .functions import (dot, vdot, inner, mv, outer, ger, addmm, addmv, baddbmm, addbmm, kron, trace, diagonal, diag, diag_embed, diagflat, movedim, moveaxis, cross, tensordot, tril_indices, triu_indices)
 
+# cumulative ops, order statistics, counting
+from .functions import (cumprod, cummax, cummin, logcumsumexp, diff, kthvalue, mode, quantile, nanquantile, count_nonzero, nansum, nanmean, aminmax, msort, bincount, histc, unique_consecutive, median, nanmedian, std_mean, var_mean, searchsorted, bucketize)
+
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
 float32 = float = _np.dtype("float32")
@@ -127,4 +130,6 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            # pointwise math
            "sign", "sgn", "floor", "ceil", "round", "trunc", "fix", "frac", "reciprocal", "rsqrt", "exp2", "float_power", "fmod", "atan2", "arctan2", "hypot", "logaddexp", "sinh", "cosh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "logit", "xlogy", "copysign", "heaviside", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv", "nan_to_num", "positive", "negative", "floor_", "ceil_", "trunc_", "fix_", "frac_", "round_", "reciprocal_", "rsqrt_", "clamp_min_", "clamp_max_", "nan_to_num_",
            # linear algebra
-           "dot", "vdot", "inner", "mv", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag", "diag_embed", "diagflat", "movedim", "moveaxis", "cross", "tensordot", "tril_indices", "triu_indices"]
+           "dot", "vdot", "inner", "mv", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag", "diag_embed", "diagflat", "movedim", "moveaxis", "cross", "tensordot", "tril_indices", "triu_indices",
+           # cumulative ops, order statistics, counting
+           "cumprod", "cummax", "cummin", "logcumsumexp", "diff", "kthvalue", "mode", "quantile", "nanquantile", "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive", "median", "nanmedian", "std_mean", "var_mean", "searchsorted", "bucketize"]

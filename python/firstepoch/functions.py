@@ -4,7 +4,8 @@ that `torch.f(x, ...)` ported as `firstepoch.f(x, ...)` gives what `x.f(...)` gi
 import numpy as np
 
 from .ops.linalg import EinsumFn
-from .tensor import Tensor, cat, matmul, tensordot, tril_indices, triu_indices
+from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, std_mean, tensordot, tril_indices, triu_indices,
+                     var_mean)
 
 
 def _t(x, who):
@@ -267,3 +268,18 @@ def round(input, *, decimals=0):
 
 def cross(input, other, dim=None):
     return _t(input, "cross").cross(other, dim)
+
+
+# ---- cumulative ops, order statistics and counting (Tensor methods of the same names) ----------------
+(cumprod, cummax, cummin, logcumsumexp, diff, kthvalue, mode, quantile, nanquantile, count_nonzero, nansum, nanmean,
+ aminmax, msort, bincount, histc, unique_consecutive) = (_method(n) for n in (
+    "cumprod", "cummax", "cummin", "logcumsumexp", "diff", "kthvalue", "mode", "quantile", "nanquantile",
+    "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive"))
+
+
+def median(input, dim=None, keepdim=False):
+    return _t(input, "median").median(dim, keepdim)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    return _t(input, "nanmedian").nanmedian(dim, keepdim)

@@ -26,6 +26,7 @@ from .autograd.function import INPLACE_CHANGES as _changes
 from .autograd.function import version as _version_of
 from .ops import elementwise as _elementwise
 from .ops import linalg as _linalg
+from .ops import reduce as _reduce
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
 from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
@@ -42,6 +43,7 @@ _COMPARABLE = (np.ndarray, np.generic, bool, int, float)  # not list/tuple: torc
 
 # What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+_MinMax = namedtuple("aminmax", ["min", "max"])  # as torch.return_types.aminmax
 
 
 _STORAGE = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32, np.int16, np.int8,
@@ -2132,6 +2134,289 @@ class Tensor(TensorBase):
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
         return self.T
 
+    # ---- cumulative ops, order statistics and counting under torch's names (ported code) ----------
+    def cumprod(self, dim, *, dtype=None):
+        """The running product along dim; int and bool tensors give int64 (dtype= casts first). The
+        gradient with zeros is PyTorch's (no division)."""
+        if dtype is not None:
+            return self.to(dtype).cumprod(dim).to(dtype)
+        x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
+        if self.ndim == 0:
+            _check_axis(dim, 1, "cumprod")
+            return x.clone()
+        return _reduce.CumprodFn.apply(x, _check_axis(dim, self.ndim, "cumprod"))
+
+    def _cumulative_extreme(self, dim, is_max, name):
+        """(values, indices) of the running max/min along dim; a NaN wins from where it appears, ties
+        take the later index (as torch)."""
+        if self.ndim == 0:
+            _check_axis(dim, 1, name)
+            return ValuesIndices(self.clone(), Tensor._wrap(np.zeros((), np.int64), False))
+        d = _check_axis(dim, self.ndim, name)
+        x = np.moveaxis(self._data, d, -1)
+        index = np.zeros(x.shape, np.int64)
+        if x.shape[-1]:
+            best, at = x[..., 0].copy(), np.zeros(x.shape[:-1], np.int64)
+            for i in range(1, x.shape[-1]):
+                v = x[..., i]
+                better = (v >= best) if is_max else (v <= best)
+                if x.dtype.kind == "f":
+                    better = np.isnan(v) | (better & ~np.isnan(best))
+                best, at = np.where(better, v, best), np.where(better, i, at)
+                index[..., i] = at
+        index = np.ascontiguousarray(np.moveaxis(index, -1, d))
+        return ValuesIndices(self.gather(d, index), Tensor._wrap(index, False))  # (gather: repeats add up)
+
+    def cummax(self, dim):
+        return self._cumulative_extreme(dim, True, "cummax")
+
+    def cummin(self, dim):
+        return self._cumulative_extreme(dim, False, "cummin")
+
+    def logcumsumexp(self, dim):
+        """log(cumsum(exp(self))) along dim, computed stably (shifted by the slice's largest value)."""
+        x = self._as_floating()
+        if self.ndim == 0:
+            _check_axis(dim, 1, "logcumsumexp")
+            return x.clone()
+        d = _check_axis(dim, self.ndim, "logcumsumexp")
+        if self.shape[d] == 0:
+            return x.clone()
+        m = np.max(x._data, axis=d, keepdims=True)
+        m = np.where(np.isinf(m), 0, m).astype(x._data.dtype)
+        shift = Tensor._wrap(m, False)
+        with np.errstate(divide="ignore"):
+            return (x - shift).exp().cumsum(d).log() + shift
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """The n-th forward difference along dim (prepend/append joined first); bool gives xor, as torch."""
+        if self.ndim == 0:
+            raise RuntimeError("diff expects input to be at least one-dimensional")
+        d = _check_axis(dim, self.ndim, "diff")
+        parts = [p for p in (prepend, self, append) if p is not None]
+        x = cat(parts, d) if len(parts) > 1 else self
+        for _ in range(n):
+            if x.shape[d] == 0:
+                break
+            hi, lo = x._slice_along(d, 1, None), x._slice_along(d, 0, -1)
+            x = hi.logical_xor(lo) if x._data.dtype == _BOOL else hi - lo
+        return x
+
+    def _ordered(self, dim, name):
+        """(d, sorted index along d) with NaN last; d the axis (0 for a 0-d tensor, taken as 1-D)."""
+        x = self if self.ndim else self.reshape(1)
+        d = _check_axis(dim, x.ndim, name)
+        return x, d, _sort_index(x._data, d, False)
+
+    def _pick(self, x, d, order, k, keepdim, scalar):
+        """The values at sorted position k (an array, keepdims-shaped) along d, and their indices."""
+        index = np.take_along_axis(order, k, axis=d)
+        values = TakeAlongDimFn.apply(x, index, d, True)
+        if not keepdim or scalar:
+            values, index = values.squeeze(d), np.squeeze(index, d)
+        if scalar:
+            values, index = values.reshape(()), index.reshape(())
+        return ValuesIndices(values, Tensor._wrap(np.ascontiguousarray(index), False))
+
+    def _median(self, dim, keepdim, ignore_nan, name):
+        if dim is None:
+            flat = self.reshape(-1)
+            if flat.shape[0] == 0:
+                return Tensor._wrap(np.asarray(np.nan, self._data.dtype), False)
+            return flat._median(0, False, ignore_nan, name).values
+        x, d, order = self._ordered(dim, name)
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        nans = np.isnan(x._data).sum(axis=d, keepdims=True) if x._data.dtype.kind == "f" else 0
+        n = x.shape[d]
+        if ignore_nan:
+            k = np.maximum((n - nans - 1) // 2, 0)
+        else:
+            k = np.where(nans > 0, n - nans, (n - 1) // 2)  # a NaN: the first NaN (sorted last)
+        k = np.broadcast_to(np.asarray(k, np.int64), x.shape[:d] + (1,) + x.shape[d + 1:])
+        return self._pick(x, d, order, k, keepdim, self.ndim == 0)
+
+    def median(self, dim=None, keepdim=False):
+        """The lower of the two middle values (NaN if the slice has one); with dim, (values, indices)."""
+        return self._median(dim, keepdim, False, "median")
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """median ignoring NaN (NaN only for an all-NaN slice)."""
+        return self._median(dim, keepdim, True, "nanmedian")
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """(values, indices) of the k-th smallest entry (k from 1) along dim."""
+        x, d, order = self._ordered(dim, "kthvalue")
+        if not 1 <= k <= x.shape[d]:
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+        kk = np.full(x.shape[:d] + (1,) + x.shape[d + 1:], k - 1, np.int64)
+        return self._pick(x, d, order, kk, keepdim, self.ndim == 0)
+
+    def mode(self, dim=-1, keepdim=False):
+        """(values, indices): the most frequent value along dim (the smallest of equally frequent ones)
+        and the index of its last occurrence."""
+        x, d, order = self._ordered(dim, "mode")
+        s = np.take_along_axis(x._data, order, axis=d)
+        sm, om = np.moveaxis(s, d, -1), np.moveaxis(order, d, -1)
+        n = sm.shape[-1]
+        if n == 0:
+            raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+        new_run = np.concatenate([np.ones(sm.shape[:-1] + (1,), bool), sm[..., 1:] != sm[..., :-1]], -1)
+        run_id = np.cumsum(new_run, axis=-1) - 1
+        rows = run_id.reshape(-1, n)
+        counts = np.stack([np.bincount(r, minlength=n) for r in rows]) if rows.shape[0] else np.zeros((0, n), int)
+        flat_counts = counts.reshape(sm.shape)
+        best_run = np.argmax(flat_counts, axis=-1)[..., None]  # the first (smallest) most frequent run
+        in_best = run_id == best_run
+        last_in_run = np.max(np.where(in_best, om, -1), axis=-1, keepdims=True)
+        index = np.moveaxis(last_in_run, -1, d)
+        values = TakeAlongDimFn.apply(x, index, d, True)
+        if not keepdim or self.ndim == 0:
+            values, index = values.squeeze(d), np.squeeze(index, d)
+        if self.ndim == 0:
+            values, index = values.reshape(()), index.reshape(())
+        return ValuesIndices(values, Tensor._wrap(np.ascontiguousarray(index), False))
+
+    def _quantile(self, q, dim, keepdim, interpolation, ignore_nan, name):
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+        if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+            raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                               f"Got {interpolation}")
+        scalar_q = not isinstance(q, Tensor)
+        qs = np.atleast_1d(np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64))
+        if isinstance(q, Tensor) and q.ndim > 1:
+            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+        if isinstance(q, Tensor) and q._data.dtype != self._data.dtype:
+            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        if np.any((qs < 0) | (qs > 1)):
+            raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
+        if dim is None:
+            x, d = self.reshape(-1), 0
+        else:
+            x = self if self.ndim else self.reshape(1)
+            d = _check_axis(dim, x.ndim, name)
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}() input tensor must be non-empty")
+        order = _sort_index(x._data, d, False)
+        xs = TakeAlongDimFn.apply(x, order, d, True).movedim(d, -1)  # sorted, NaN last, along the last axis
+        n = xs.shape[-1]
+        nans = np.isnan(xs._data).sum(-1, keepdims=True)
+        valid = (n - nans) if ignore_nan else np.full(nans.shape, n)
+        rank = np.maximum(valid - 1, 0).astype(np.float64) * qs  # (..., len(q))
+        lo, hi = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
+        if interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        elif interpolation == "nearest":
+            lo = hi = np.round(rank).astype(np.int64)
+        lo_v = xs.gather(-1, Tensor._wrap(lo, False))
+        hi_v = xs.gather(-1, Tensor._wrap(hi, False))
+        if interpolation == "midpoint":
+            out = lo_v + (hi_v - lo_v) * 0.5
+        elif interpolation == "linear":
+            if isinstance(q, Tensor):  # the weight is differentiable in q, as torch
+                span = Tensor._wrap(np.maximum(valid - 1, 0).astype(x._data.dtype), False)
+                weight = q.reshape(-1) * span - Tensor._wrap(lo.astype(x._data.dtype), False)
+            else:
+                weight = Tensor._wrap((rank - lo).astype(x._data.dtype), False)
+            out = lo_v + (hi_v - lo_v) * weight
+        else:
+            out = lo_v
+        bad = (nans > 0) if not ignore_nan else (valid == 0)
+        if bad.any():
+            out = out.masked_fill(Tensor._wrap(np.broadcast_to(bad, out.shape).copy(), False), float("nan"))
+        out = out.movedim(-1, 0)  # (len(q), ...)
+        if keepdim:
+            out = out.unsqueeze(d + 1) if dim is not None else out.reshape((len(qs),) + (1,) * self.ndim)
+        return out[0] if scalar_q else out
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """The q-th quantiles (q a number or a 1-D tensor, whose axis comes first) along dim (None:
+        all entries); NaN where the slice has a NaN. Differentiable."""
+        return self._quantile(q, dim, keepdim, interpolation, False, "quantile")
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._quantile(q, dim, keepdim, interpolation, True, "nanquantile")
+
+    def count_nonzero(self, dim=None):
+        dims = self._reduce_dims(dim, "count_nonzero") if dim is not None else None
+        return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=dims), np.int64), False)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        x = self.masked_fill(self.isnan(), 0) if self._data.dtype.kind == "f" else self
+        return x.sum(dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        """The mean of the non-NaN entries (NaN for a slice with none)."""
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                               f"{_torch_dtype_name(x._data.dtype)}")
+        count = (~x.isnan()).sum(dim, keepdim).to(x._data.dtype)
+        return x.nansum(dim, keepdim) / count
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def msort(self):
+        return self.sort(0).values if self.ndim else self.clone()
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor (int64), or the
+        sum of weights at each (weights' dtype if floating, else float64, as torch)."""
+        if self.ndim != 1 or self._data.dtype.kind not in "iu":
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if self._data.size and self._data.min() < 0:
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if weights is None:
+            return Tensor._wrap(np.bincount(self._data, minlength=minlength).astype(np.int64), False)
+        w = weights._data if isinstance(weights, Tensor) else np.asarray(weights)
+        dt = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+        return Tensor._wrap(np.bincount(self._data, w.astype(np.float64), minlength).astype(dt), False)
+
+    def histc(self, bins=100, min=0, max=0):
+        """A histogram of bins equal bins over [min, max] (both 0: the data's range); values outside are
+        left out, the top edge counts in the last bin. Float tensors; the result has self's dtype."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"histogram_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        if bins <= 0:
+            raise RuntimeError("torch.histc(): bins must be > 0")
+        data = self._data.reshape(-1)
+        lo, hi = float(min), float(max)
+        if lo == hi and data.size:
+            lo, hi = float(data.min()), float(data.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        if lo > hi:
+            raise RuntimeError("torch.histc(): max must be larger than min")
+        inside = data[(data >= lo) & (data <= hi)].astype(np.float64)
+        index = ((inside - lo) * bins / (hi - lo)).astype(np.int64)
+        index[index == bins] = bins - 1
+        return Tensor._wrap(np.bincount(index, minlength=bins).astype(self._data.dtype), False)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        """Each run of equal consecutive values (or slices along dim) once, as torch."""
+        x = self._data.reshape(-1) if dim is None else np.moveaxis(self._data, _check_axis(dim, self.ndim,
+                                                                                            "unique_consecutive"), 0)
+        n = x.shape[0]
+        if n:
+            differs = (x[1:] != x[:-1]).reshape(n - 1, -1).any(axis=1)
+            starts = np.concatenate([[True], differs])
+        else:
+            starts = np.zeros(0, bool)
+        values = x[starts]
+        if dim is not None:
+            values = np.moveaxis(values, 0, _check_axis(dim, self.ndim, "unique_consecutive"))
+        out = [Tensor._wrap(np.ascontiguousarray(values), False)]
+        if return_inverse:
+            inverse = np.cumsum(starts) - 1
+            out.append(Tensor._wrap(inverse.reshape(self.shape if dim is None else -1).astype(np.int64), False))
+        if return_counts:
+            out.append(Tensor._wrap(np.diff(np.append(np.nonzero(starts)[0], n)).astype(np.int64), False))
+        return out[0] if len(out) == 1 else tuple(out)
+
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
 _VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)
@@ -2799,3 +3084,55 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None):
     """The (2, N) row and column indices of the upper triangle (j >= i + offset), row by row."""
     _check_cpu(device, "triu_indices")
     return _triangle_indices(row, col, offset, dtype, False, "triu_indices")
+
+
+def _std_or_var_mean(input, which, args, kwargs):
+    spread = getattr(input, which)(*args, **kwargs)
+    dim = kwargs.get("dim", args[0] if args else None)
+    keepdim = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+    return spread, input.mean(dim, keepdim)
+
+
+def std_mean(input, *args, **kwargs):
+    """(std, mean) over the same dims, with std's arguments (dim, unbiased / correction=, keepdim)."""
+    return _std_or_var_mean(input, "std", args, kwargs)
+
+
+def var_mean(input, *args, **kwargs):
+    """(var, mean) over the same dims, with var's arguments (dim, unbiased / correction=, keepdim)."""
+    return _std_or_var_mean(input, "var", args, kwargs)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """For each value of input, the index where it would go into sorted_sequence along its last axis
+    (1-D, or with input's leading axes); right=True / side='right' places it after equal entries."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter._data if isinstance(sorter, Tensor) else np.asarray(sorter), -1)
+    values = input._data if isinstance(input, Tensor) else np.asarray(input)
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, values, side=how)
+    else:
+        if seq.shape[:-1] != values.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                               f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                               f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
+        rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        out = np.stack([np.searchsorted(r, v, side=how) for r, v in zip(rows, vals)]).reshape(values.shape)
+    return Tensor._wrap(np.asarray(out, np.int32 if out_int32 else np.int64), False)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value among the 1-D sorted boundaries (right=False: boundaries[i-1] < x <=
+    boundaries[i]), as torch.bucketize."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
