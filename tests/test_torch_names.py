@@ -95,6 +95,29 @@ def test_order_statistics_by_hand():
     assert (lo.item(), hi.item()) == (-1, 5)
 
 
+def test_shape_and_index_ops_by_hand():
+    x = fe.tensor([[1, 2], [3, 4]])
+    assert fe.repeat_interleave(fe.tensor([1, 2]), 2).tolist() == [1, 1, 2, 2]
+    assert fe.tile(fe.tensor([1, 2]), (2,)).tolist() == [1, 2, 1, 2]
+    assert fe.rot90(x).tolist() == [[2, 4], [1, 3]]
+    assert fe.fliplr(x).tolist() == [[2, 1], [4, 3]] and fe.flipud(x).tolist() == [[3, 4], [1, 2]]
+    assert fe.take(x, fe.tensor([3, 0])).tolist() == [4, 1]
+    assert fe.hstack([x, x]).shape == (2, 4) and fe.vstack([x, x]).shape == (4, 2)
+    assert fe.dstack([x, x]).shape == (2, 2, 2) and fe.column_stack([fe.tensor([1, 2])]).shape == (2, 1)
+    assert fe.atleast_3d(fe.tensor([1, 2])).shape == (1, 2, 1)
+    assert [t.tolist() for t in fe.tensor_split(fe.arange(5), 2)] == [[0, 1, 2], [3, 4]]
+    assert fe.block_diag(x, fe.tensor([[5]])).tolist() == [[1, 2, 0], [3, 4, 0], [0, 0, 5]]
+    assert fe.zeros(3).scatter_add(0, fe.tensor([0, 0, 2]), fe.ones(3)).tolist() == [2.0, 0.0, 1.0]
+    assert fe.zeros(3).index_add(0, fe.tensor([1, 1]), fe.ones(2)).tolist() == [0.0, 2.0, 0.0]
+    assert x.index_fill(1, fe.tensor([0]), 0).tolist() == [[0, 2], [0, 4]]
+    assert x.masked_select(x > 2).tolist() == [3, 4]
+    assert x.masked_scatter(x > 2, fe.tensor([7, 8, 9])).tolist() == [[1, 2], [7, 8]]
+    gi, gj = fe.meshgrid(fe.tensor([1, 2]), fe.tensor([3, 4, 5]), indexing="ij")
+    assert gi.shape == gj.shape == (2, 3) and gj[0].tolist() == [3, 4, 5]
+    assert fe.cartesian_prod(fe.tensor([1, 2]), fe.tensor([3, 4])).tolist() == [[1, 3], [1, 4], [2, 3], [2, 4]]
+    assert fe.combinations(fe.tensor([1, 2, 3])).tolist() == [[1, 2], [1, 3], [2, 3]]
+
+
 # ---- against torch ------------------------------------------------------------------------------------
 
 def _rng_inputs(specs, rng):
@@ -281,6 +304,61 @@ CASES = [
      [("raw", [1, 1, 2, 2, 3, 1, 1, 2])], False),
     ("unique_consecutive_dim", lambda m, a: a.unique_consecutive(dim=0, return_counts=True),
      [("raw", [[1, 2], [1, 2], [3, 4], [1, 2]])], False),
+    # shape and index ops
+    ("repeat_interleave", lambda m, a: m.repeat_interleave(a, 2), [(2, 3)], True),
+    ("repeat_interleave_dim", lambda m, a, r: a.repeat_interleave(r, dim=1), [(2, 3), ("raw", [1, 0, 2])], True),
+    ("repeat_interleave_counts", lambda m, r: m.repeat_interleave(r), [("raw", [2, 0, 1])], False),
+    ("tile", lambda m, a: m.tile(a, (2,)), [(2, 3)], True),
+    ("tile_more", lambda m, a: a.tile(2, 1, 2), [(2, 3)], True),
+    ("ravel", lambda m, a: m.ravel(a.t()), [(2, 3)], True),
+    ("broadcast_to", lambda m, a: m.broadcast_to(a, (2, 3, 4)), [(3, 1)], True),
+    ("broadcast_tensors", lambda m, a, b: m.broadcast_tensors(a, b), [(3, 1), (1, 4)], True),
+    ("tensor_split", lambda m, a: m.tensor_split(a, 3, dim=1), [(2, 7)], True),
+    ("tensor_split_idx", lambda m, a: a.tensor_split([1, 5, 4, 9]), [(7, 2)], True),
+    ("hsplit", lambda m, a: m.hsplit(a, 2), [(2, 4)], True),
+    ("hsplit_1d", lambda m, a: m.hsplit(a, [1, 3]), [(5,)], True),
+    ("vsplit", lambda m, a: a.vsplit([1]), [(3, 2)], True),
+    ("dsplit", lambda m, a: m.dsplit(a, 2), [(2, 2, 4)], True),
+    ("hstack", lambda m, a, b: m.hstack([a, b]), [(2, 3), (2, 1)], True),
+    ("hstack_1d", lambda m, a, b: m.hstack((a, b)), [(2,), (3,)], True),
+    ("vstack", lambda m, a, b: m.vstack([a, b]), [(3,), (2, 3)], True),
+    ("row_stack", lambda m, a, b: m.row_stack([a, b]), [(3,), (3,)], True),
+    ("dstack", lambda m, a, b: m.dstack([a, b]), [(2, 3), (2, 3)], True),
+    ("column_stack", lambda m, a, b: m.column_stack([a, b]), [(3,), (3, 2)], True),
+    ("atleast_1d", lambda m, a: m.atleast_1d(a.sum()), [(3,)], True),
+    ("atleast_2d", lambda m, a, b: m.atleast_2d(a, b), [(3,), (2, 3)], True),
+    ("atleast_3d", lambda m, a, b, c: m.atleast_3d([a, b, c.sum()]), [(3,), (2, 3), (2,)], True),
+    ("block_diag", lambda m, a, b, c: m.block_diag(a, b, c.sum()), [(2, 3), (4,), (2,)], True),
+    ("block_diag_int", lambda m, a, b: m.block_diag(a, b), [("int", (2, 2)), (1, 2)], False),
+    ("rot90", lambda m, a: m.rot90(a), [(2, 3, 4)], True),
+    ("rot90_k", lambda m, a: a.rot90(3, [2, 0]), [(2, 3, 4)], True),
+    ("rot90_2", lambda m, a: a.rot90(-2, (0, 1)), [(2, 3)], True),
+    ("fliplr", lambda m, a: m.fliplr(a), [(2, 3)], True),
+    ("flipud", lambda m, a: a.flipud(), [(2, 3)], True),
+    ("take", lambda m, a, i: m.take(a, i), [(2, 3), ("raw", [[0, 5], [-1, 2]])], True),
+    ("take_along_dim", lambda m, a, i: m.take_along_dim(a, i, dim=1), [(2, 3), ("raw", [[0, 2, 2, 1]])], True),
+    ("take_along_dim_flat", lambda m, a, i: a.take_along_dim(i), [(2, 3), ("raw", [4, 0])], True),
+    ("scatter_add", lambda m, a, i, s: m.scatter_add(a, 0, i, s), [(3, 4), ("raw", [[0, 1, 2, 0], [2, 2, 0, 1]]),
+                                                                   (2, 4)], True),  # (torch's gradient fails for
+    ("scatter_add_small_index", lambda m, a, i, s: m.scatter_add(a, 0, i, s),  # an index smaller than src)
+     [(3, 4), ("raw", [[0, 1, 2, 0], [2, 2, 0, 1]]), (2, 5)], False),
+    ("scatter_add_", lambda m, a, i, s: a.clone().scatter_add_(1, i, s), [(2, 4), ("raw", [[0, 0], [3, 1]]), (2, 2)],
+     True),
+    ("index_add", lambda m, a, i, s: m.index_add(a, 1, i, s, alpha=2), [(2, 4), ("raw", [0, 3, 0]), (2, 3)], True),
+    ("index_add_", lambda m, a, i, s: a.clone().index_add_(0, i, s), [(3, 2), ("raw", [2, 2]), (2, 2)], True),
+    ("index_fill", lambda m, a, i: m.index_fill(a, 1, i, -1.0), [(2, 4), ("raw", [0, 2])], True),
+    ("index_fill_", lambda m, a, i: a.clone().index_fill_(0, i, 3), [(3, 2), ("raw", [1])], True),
+    ("index_copy", lambda m, a, i, s: m.index_copy(a, 0, i, s), [(4, 2), ("raw", [3, 0]), (2, 2)], True),
+    ("index_copy_", lambda m, a, i, s: a.clone().index_copy_(1, i, s), [(2, 3), ("raw", [2]), (2, 1)], True),
+    ("masked_select", lambda m, a, b: m.masked_select(a, b > 0), [(2, 3), (3,)], True),
+    ("masked_scatter", lambda m, a, b, s: a.masked_scatter(b > 0, s), [(2, 3), (2, 3), (8,)], True),
+    ("masked_scatter_", lambda m, a, b, s: a.clone().masked_scatter_(b > 0, s), [(2, 3), (3,), (2, 3)], True),
+    ("meshgrid_ij", lambda m, a, b: m.meshgrid(a, b, indexing="ij"), [(2,), (3,)], True),
+    ("meshgrid_xy", lambda m, a, b, c: m.meshgrid([a, b, c], indexing="xy"), [(2,), (3,), (4,)], True),
+    ("cartesian_prod", lambda m, a, b: m.cartesian_prod(a, b), [(2,), (3,)], True),
+    ("combinations", lambda m, a: m.combinations(a), [(4,)], True),
+    ("combinations_r3", lambda m, a: m.combinations(a, 3, with_replacement=True), [(3,)], True),
+    ("combinations_big_r", lambda m, a: m.combinations(a, r=5), [("raw", [1, 2])], False),
 ]
 
 

@@ -90,6 +90,9 @@ from .functions import (dot, vdot, inner, mv, outer, ger, addmm, addmv, baddbmm,
 # cumulative ops, order statistics, counting
 from .functions import (cumprod, cummax, cummin, logcumsumexp, diff, kthvalue, mode, quantile, nanquantile, count_nonzero, nansum, nanmean, aminmax, msort, bincount, histc, unique_consecutive, median, nanmedian, std_mean, var_mean, searchsorted, bucketize)
 
+# shape and index ops
+from .functions import (tile, ravel, broadcast_to, tensor_split, hsplit, vsplit, dsplit, rot90, fliplr, flipud, take, take_along_dim, scatter_add, index_add, index_fill, index_copy, masked_select, masked_scatter, repeat_interleave, broadcast_tensors, atleast_1d, atleast_2d, atleast_3d, hstack, vstack, row_stack, dstack, column_stack, block_diag, meshgrid, cartesian_prod, combinations)
+
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
 float32 = float = _np.dtype("float32")
@@ -132,4 +135,6 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            # linear algebra
            "dot", "vdot", "inner", "mv", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "kron", "trace", "diagonal", "diag", "diag_embed", "diagflat", "movedim", "moveaxis", "cross", "tensordot", "tril_indices", "triu_indices",
            # cumulative ops, order statistics, counting
-           "cumprod", "cummax", "cummin", "logcumsumexp", "diff", "kthvalue", "mode", "quantile", "nanquantile", "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive", "median", "nanmedian", "std_mean", "var_mean", "searchsorted", "bucketize"]
+           "cumprod", "cummax", "cummin", "logcumsumexp", "diff", "kthvalue", "mode", "quantile", "nanquantile", "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive", "median", "nanmedian", "std_mean", "var_mean", "searchsorted", "bucketize",
+           # shape and index ops
+           "tile", "ravel", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim", "scatter_add", "index_add", "index_fill", "index_copy", "masked_select", "masked_scatter", "repeat_interleave", "broadcast_tensors", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack", "column_stack", "block_diag", "meshgrid", "cartesian_prod", "combinations"]

@@ -31,6 +31,7 @@ from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
 from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
 from .ops.reduce import CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, SumFn, TakeAlongDimFn, VarFn
+from .ops import shape as _shape_ops
 from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
                         ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
@@ -2416,6 +2417,228 @@ class Tensor(TensorBase):
         if return_counts:
             out.append(Tensor._wrap(np.diff(np.append(np.nonzero(starts)[0], n)).astype(np.int64), False))
         return out[0] if len(out) == 1 else tuple(out)
+
+    # ---- shape and index ops under torch's names (ported code) -------------------------------------
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        """Each entry (along dim; None: of the flattened tensor) repeated repeats times (a number, or
+        one count per entry); differentiable."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _check_axis(dim, max(self.ndim, 1), "repeat_interleave")
+        if x.ndim == 0:
+            x = x.reshape(1)
+        counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+        if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, x.shape[d])):
+            raise RuntimeError(f"repeats must be 0-dim or 1-dim tensor with {x.shape[d]} entries, got "
+                               f"{list(counts.shape)}")
+        if np.any(counts < 0):
+            raise RuntimeError("repeats can not be negative")
+        index = np.repeat(np.arange(x.shape[d]), counts.reshape(-1) if counts.ndim else int(counts))
+        return x.index_select(d, index)
+
+    def tile(self, *dims):
+        dims = _shape_arg(dims)
+        dims = (1,) * (self.ndim - len(dims)) + tuple(dims)
+        return self.repeat(*dims)
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def broadcast_to(self, size):
+        return self.expand(size)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        """Pieces along dim: n sections (the first n % size ones one longer), or cut at the indices."""
+        d = _check_axis(dim, max(self.ndim, 1), "tensor_split")
+        if self.ndim == 0:
+            raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+        if isinstance(indices_or_sections, Tensor):
+            indices_or_sections = indices_or_sections.tolist()
+        n = self.shape[d]
+        if isinstance(indices_or_sections, (int, np.integer)):
+            s = int(indices_or_sections)
+            if s <= 0:
+                raise RuntimeError(f"number of sections must be larger than 0, got {s}")
+            sizes = [n // s + (1 if i < n % s else 0) for i in range(s)]
+            bounds = np.cumsum([0] + sizes)
+        else:
+            bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+        return tuple(self._slice_along(d, int(min(max(a, 0), n)), int(min(max(b, a, 0), n)))
+                     for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def _split_even(self, sections, dim, name):
+        if isinstance(sections, (int, np.integer)) and self.shape[dim] % sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                               f"dimension {self.shape[dim]} is not divisible by the split_size {sections}!")
+        return self.tensor_split(sections, dim)
+
+    def hsplit(self, sections):
+        if self.ndim == 0:
+            raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got a tensor with 0 "
+                               "dimensions!")
+        return self._split_even(sections, 1 if self.ndim > 1 else 0, "hsplit")
+
+    def vsplit(self, sections):
+        if self.ndim < 2:
+            raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a tensor with "
+                               f"{self.ndim} dimensions!")
+        return self._split_even(sections, 0, "vsplit")
+
+    def dsplit(self, sections):
+        if self.ndim < 3:
+            raise RuntimeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a tensor with "
+                               f"{self.ndim} dimensions!")
+        return self._split_even(sections, 2, "dsplit")
+
+    def rot90(self, k=1, dims=(0, 1)):
+        """Rotated by 90 degrees k times in the plane dims (from the first axis toward the second)."""
+        if len(dims) != 2:
+            raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
+        d0, d1 = _check_axis(dims[0], self.ndim, "rot90"), _check_axis(dims[1], self.ndim, "rot90")
+        if d0 == d1:
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+        k %= 4
+        if k == 1:
+            return self.flip(d1).transpose(d0, d1)
+        if k == 2:
+            return self.flip(d0, d1)
+        if k == 3:
+            return self.flip(d0).transpose(d0, d1)
+        return self.clone()
+
+    def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return self.flip(0)
+
+    def take(self, index):
+        """The entries of the flattened tensor at index (any shape; negative counts from the end)."""
+        index = self._index_arg(index, "take")
+        n = self._data.size
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"take(): index out of range in self: tried to access index "
+                             f"{index.max() if index.max() >= n else index.min()} on a tensor of {n} elements.")
+        return self.reshape(-1)[index]
+
+    def take_along_dim(self, indices, dim=None):
+        """The entries at indices along dim (self and indices broadcast except along dim; None: both
+        flattened), as torch.take_along_dim; differentiable."""
+        index = self._index_arg(indices, "take_along_dim")
+        if dim is None:
+            return self.reshape(-1).gather(0, index.reshape(-1))
+        d = _check_axis(dim, max(self.ndim, 1), "take_along_dim")
+        if index.ndim != self.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
+                               f"dimensions, but got {self.ndim} dimensions for input, and {index.ndim} dimensions "
+                               f"for indices")
+        shape = list(np.broadcast_shapes(tuple(1 if i == d else n for i, n in enumerate(self.shape)),
+                                         tuple(1 if i == d else n for i, n in enumerate(index.shape))))
+        x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
+        index = np.broadcast_to(index, tuple(shape[:d] + [index.shape[d]] + shape[d + 1:]))
+        return x.gather(d, np.ascontiguousarray(index))
+
+    def scatter_add(self, dim, index, src):
+        """Out of place: src[i][j] added at out[index[i][j]][j] (dim 0, and so on), repeats adding up;
+        differentiable wrt self and src."""
+        index = self._index_arg(index, "scatter_add")
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+        if src._data.dtype != self._data.dtype:
+            raise RuntimeError(f"scatter_add(): Expected self.dtype to be equal to src.dtype, got {self.dtype} "
+                               f"and {src.dtype}")
+        d = self._check_along(dim, index, "scatter_add")
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise RuntimeError(f"scatter_add(): expected index {list(index.shape)} to be no larger than src "
+                               f"{list(src.shape)} in every dimension")
+        if self.ndim == 0:
+            return self.reshape(1).scatter_add(0, index.reshape(-1), src.reshape(-1)).reshape(())
+        return _shape_ops.ScatterAddFn.apply(self, d, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(lambda t, s: t.scatter_add(dim, index, s), src, "scatter_add_")
+
+    def _along_index(self, dim, index, name):
+        index = self._index_arg(index, name)
+        if index.ndim > 1:
+            raise IndexError(f"{name}_(): Index is supposed to be a vector")
+        d = _check_axis(dim, max(self.ndim, 1), name)
+        n = self.shape[d] if self.ndim else 1
+        index = index.reshape(-1)
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"{name}(): index out of range for dimension {d} of size {n}")
+        return d, index % n if n else index
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """self with source's slices added at the positions index along dim (repeats add up)."""
+        d, index = self._along_index(dim, index, "index_add")
+        if self.ndim == 0:
+            return self + (source if alpha == 1 else source * alpha).reshape(())
+        shape = [1] * source.ndim
+        shape[d] = -1
+        full = np.ascontiguousarray(np.broadcast_to(index.reshape(shape), source.shape))
+        return self.scatter_add(d, full, source if alpha == 1 else source * alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace(lambda t, s: t.index_add(dim, index, s, alpha=alpha), source, "index_add_")
+
+    def _along_mask(self, d, index):
+        mask = np.zeros(self.shape[d] if self.ndim else 1, bool)
+        mask[index] = True
+        return Tensor._wrap(mask.reshape([-1 if i == d else 1 for i in range(self.ndim)]), False)
+
+    def index_fill(self, dim, index, value):
+        """value (a number or a 0-d tensor) in the slices at index along dim."""
+        d, index = self._along_index(dim, index, "index_fill")
+        return self.masked_fill(self._along_mask(d, index), value)
+
+    def index_fill_(self, dim, index, value):
+        return self._inplace(lambda t, v: t.index_fill(dim, index, v), value, "index_fill_")
+
+    def index_copy(self, dim, index, source):
+        """self with the slices at index along dim replaced by source's; differentiable."""
+        d, index = self._along_index(dim, index, "index_copy")
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                               f"{_torch_dtype_name(self._data.dtype)} and (source) "
+                               f"{_torch_dtype_name(source._data.dtype)}")
+        if self.ndim == 0:
+            return source.reshape(()).clone()
+        return SetItemFn.apply(self, (slice(None),) * d + (index,), source)
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace(lambda t, s: t.index_copy(dim, index, s), source, "index_copy_")
+
+    def masked_select(self, mask):
+        """The entries where mask (bool, broadcast with self) is True, as a 1-D tensor."""
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
+        shape = np.broadcast_shapes(self.shape, m.shape)
+        return self.expand(shape)[np.ascontiguousarray(np.broadcast_to(m, shape))]
+
+    def masked_scatter(self, mask, source):
+        """self with the places where mask is True filled, in order, from source's first entries."""
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {m.dtype}")
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got "
+                               f"{_torch_dtype_name(self._data.dtype)} and {_torch_dtype_name(source._data.dtype)}")
+        shape = np.broadcast_shapes(self.shape, m.shape)
+        m = np.ascontiguousarray(np.broadcast_to(m, shape))
+        k = int(m.sum())
+        if k > source.numel():
+            raise RuntimeError("masked_scatter: expected source to have at least as many elements as ones in mask")
+        return SetItemFn.apply(self.expand(shape) * 1 if shape != self.shape else self, m, source.reshape(-1)[:k])
+
+    def masked_scatter_(self, mask, source):
+        return self._inplace(lambda t, s: t.masked_scatter(mask, s), source, "masked_scatter_")
 
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
