@@ -412,3 +412,99 @@ def test_against_torch(name, f, specs, differentiable):
     rng = np.random.default_rng(sum(map(ord, name)))
     inputs = _rng_inputs(specs, rng)
     _compare(torch, f, inputs, differentiable)
+
+
+# ---- dtype queries, constructors, sampling, print options -----------------------------------------
+
+def test_dtype_queries_by_hand():
+    f = fe.finfo(fe.float32)
+    assert (f.bits, f.eps, f.tiny, f.resolution, f.dtype) == (32, 2.0 ** -23, 2.0 ** -126, 1e-6, "float32")
+    assert fe.finfo().dtype == "float32" and fe.finfo(fe.float64).max == np.finfo(np.float64).max
+    i = fe.iinfo(fe.int8)
+    assert (i.bits, i.min, i.max, i.dtype) == (8, -128, 127, "int8")
+    assert fe.promote_types(fe.int64, fe.float32) == fe.float32
+    assert fe.result_type(fe.tensor([1, 2]), 2.5) == fe.float32
+    assert fe.can_cast(fe.float64, fe.float32) and not fe.can_cast(fe.float32, fe.int64)
+    assert fe.is_floating_point(fe.ones(1)) and not fe.is_floating_point(fe.tensor([1]))
+    assert fe.is_nonzero(fe.tensor([2])) and not fe.tensor(0.0).is_nonzero()
+    with pytest.raises(RuntimeError):
+        fe.is_nonzero(fe.tensor([1, 2]))
+    x = fe.ones(2, 3)
+    assert (x.type(), x.stride(), x.stride(1), x.element_size()) == ("torch.FloatTensor", (3, 1), 1, 4)
+    assert x.expand(4, 2, 3).stride() == (0, 3, 1) and x.type(fe.float64).dtype == fe.float64
+    assert fe.tensor([1]).type() == "torch.LongTensor" and x.type("torch.IntTensor").dtype == fe.int32
+
+
+def test_constructors_and_sampling_by_hand():
+    a = np.arange(3.0)
+    t = fe.as_tensor(a)
+    a[0] = 7.0
+    assert t.tolist() == [7.0, 1.0, 2.0] and fe.as_tensor(t) is t and fe.as_tensor([1, 2]).dtype == fe.int64
+    assert fe.logspace(0, 2, 3).tolist() == [1.0, 10.0, 100.0] and fe.logspace(0, 3, 4, base=2).tolist()[-1] == 8.0
+    r = fe.randint_like(fe.zeros(50, dtype=fe.int32), 3, 5)
+    assert r.dtype == fe.int32 and set(r.tolist()) <= {3, 4}
+    b = fe.bernoulli(fe.tensor([0.0, 1.0, 0.0, 1.0]))
+    assert b.tolist() == [0.0, 1.0, 0.0, 1.0] and fe.zeros(3).bernoulli(1.0).tolist() == [1.0] * 3
+    p = fe.poisson(fe.full((2000,), 3.0))
+    assert p.dtype == fe.float32 and abs(p.mean().item() - 3.0) < 0.2
+    with pytest.raises(RuntimeError):
+        fe.bernoulli(fe.tensor([1.5]))
+
+
+def test_set_default_dtype_and_printoptions():
+    try:
+        fe.set_default_dtype(fe.float64)
+        assert fe.get_default_dtype() == fe.float64
+        assert fe.tensor([1.5]).dtype == fe.zeros(2).dtype == fe.rand(2).dtype == fe.float64
+        assert (fe.tensor([1]) / 2).dtype == fe.float64 and fe.full((1,), 2.5).dtype == fe.float64
+        with pytest.raises(TypeError):
+            fe.set_default_dtype(fe.int64)
+    finally:
+        fe.set_default_dtype(fe.float32)
+    assert fe.tensor([1.5]).dtype == fe.float32
+    try:
+        fe.set_printoptions(precision=2)
+        assert repr(fe.tensor([1.2345, 2.0])) == "tensor([1.23, 2.00])"
+        fe.set_printoptions(sci_mode=True)
+        assert repr(fe.tensor([1.5, 2.0])) == "tensor([1.50e+00, 2.00e+00])"
+        fe.set_printoptions(threshold=5, edgeitems=1)
+        assert "..." in repr(fe.arange(10))
+    finally:
+        fe.set_printoptions(profile="default")
+    assert repr(fe.tensor([1.2345, 2.0])) == "tensor([1.2345, 2.0000])"
+
+
+def test_printoptions_and_dtype_queries_match_torch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in ((fe.float32, torch.float32), (fe.float64, torch.float64)):
+        f, g = fe.finfo(ours), torch.finfo(theirs)
+        assert (f.bits, f.eps, f.max, f.min, f.tiny, f.smallest_normal, f.resolution, f.dtype) == (
+            g.bits, g.eps, g.max, g.min, g.tiny, g.smallest_normal, g.resolution, g.dtype)
+    for ours, theirs in ((fe.int64, torch.int64), (fe.int32, torch.int32), (fe.int16, torch.int16),
+                         (fe.int8, torch.int8), (fe.uint8, torch.uint8)):
+        f, g = fe.iinfo(ours), torch.iinfo(theirs)
+        assert (f.bits, f.max, f.min, f.dtype) == (g.bits, g.max, g.min, g.dtype)
+    names = ("float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool")
+    for a in names:
+        x = np.zeros((2, 3), a)
+        assert fe.tensor(x).type() == torch.tensor(x).type()
+        assert fe.tensor(x).element_size() == torch.tensor(x).element_size()
+        for b in names:
+            ta, tb = getattr(torch, a), getattr(torch, b)
+            assert str(fe.promote_types(np.dtype(a), np.dtype(b))) == str(torch.promote_types(ta, tb)).split(".")[1]
+            assert fe.can_cast(np.dtype(a), np.dtype(b)) == torch.can_cast(ta, tb), (a, b)
+            ours = fe.result_type(fe.tensor(np.zeros(2, a)), fe.tensor(np.zeros((), b)))
+            theirs = torch.result_type(torch.tensor(np.zeros(2, a)), torch.tensor(np.zeros((), b)))
+            assert str(ours) == str(theirs).split(".")[1]
+    x = fe.zeros(2, 3, 4).permute(2, 0, 1)
+    assert x.stride() == torch.zeros(2, 3, 4).permute(2, 0, 1).stride()
+    assert fe.logspace(-1, 2, 5, base=3).numpy() == pytest.approx(torch.logspace(-1, 2, 5, base=3).numpy())
+    try:
+        for kw in ({"precision": 2}, {"sci_mode": True}, {"precision": 6, "sci_mode": False}):
+            fe.set_printoptions(**kw)
+            torch.set_printoptions(**kw)
+            for v in ([1.2345, 2.0], [0.00012, 3000.5], [1.0, 2.0]):
+                assert repr(fe.tensor(v)) == repr(torch.tensor(v)), (kw, v)
+    finally:
+        fe.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")

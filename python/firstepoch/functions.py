@@ -427,3 +427,6 @@ def combinations(input, r=2, with_replacement=False):
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     index = np.array(list(pick(range(input.shape[0]), r)), np.int64).reshape(-1, r)
     return input[index]
+
+
+is_floating_point = _method("is_floating_point")

@@ -81,7 +81,7 @@ def _as_data(data, dtype=None):
             return arr.astype(typed)
     kind = arr.dtype.kind
     if kind == "f":
-        return arr.astype(np.float32)
+        return arr.astype(_DEFAULT_FLOAT[0])
     if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
         raise ValueError("Overflow when unpacking long long: a Python int above 2**63 - 1 in the data")
     if kind in "iu":
@@ -624,7 +624,7 @@ class Tensor(TensorBase):
             x = self.to(target)
             min, max = (b._data.astype(target) if isinstance(b, Tensor) else b for b in (min, max))
         elif self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in bounds):
-            x = self.to(_F32)
+            x = self.to(_DEFAULT_FLOAT[0])
         return ClipFn.apply(x, min, max)
 
     clamp = clip
@@ -1282,7 +1282,7 @@ class Tensor(TensorBase):
 
     # pointwise math: integer and bool tensors give float32, as PyTorch
     def _as_floating(self):
-        return self if self._data.dtype in _FLOATS else self.to(np.float32)
+        return self if self._data.dtype in _FLOATS else self.to(_DEFAULT_FLOAT[0])
 
     def sin(self):
         return SinFn.apply(self._as_floating())
@@ -2640,6 +2640,46 @@ class Tensor(TensorBase):
     def masked_scatter_(self, mask, source):
         return self._inplace(lambda t, s: t.masked_scatter(mask, s), source, "masked_scatter_")
 
+    # ---- sizes, dtypes and sampling under torch's names (ported code) ------------------------------
+    def element_size(self):
+        """The bytes of one entry."""
+        return self._data.itemsize
+
+    def stride(self, dim=None):
+        """The step in entries between neighbours along each axis (0 along an expanded axis), as torch."""
+        steps = tuple(s // self._data.itemsize for s in self._data.strides)
+        return steps if dim is None else steps[_check_axis(dim, max(self.ndim, 1), "stride")]
+
+    def type(self, dtype=None, non_blocking=False):
+        """Without dtype, torch's legacy type name ('torch.FloatTensor', ...); with one (a dtype or such a
+        name), self cast to it."""
+        if dtype is None:
+            return f"torch.{_torch_dtype_name(self._data.dtype)}Tensor"
+        if isinstance(dtype, str):
+            names = {f"torch.{_torch_dtype_name(d)}Tensor": d for d in _STORAGE}
+            if dtype not in names:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = names[dtype]
+        return self.to(dtype)
+
+    def is_nonzero(self):
+        """The truth of a one-entry tensor (RuntimeError for more or fewer), as torch."""
+        if self._data.size != 1:
+            what = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0/1 draws in self's dtype, 1 with probability self (or p, a number, for every entry)."""
+        if self._data.dtype.kind != "f":
+            raise NotImplementedError(f'"bernoulli_tensor_cpu_self_" not implemented for '
+                                      f"'{_torch_dtype_name(self._data.dtype)}'")
+        probs = self._data if p is None else np.full(self.shape, float(p))
+        if probs.size and (np.nanmin(probs) < 0 or np.nanmax(probs) > 1 or np.isnan(probs).any()):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        g = _random.as_generator(generator, "bernoulli")
+        return Tensor._wrap((g.random(self.shape) < probs).astype(self._data.dtype), False)
+
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
 _VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)
@@ -2740,6 +2780,7 @@ def _torch_dtype_name(dt):
 # cast. / on integers gives float32.
 
 _F32, _I64, _BOOL = np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)
+_DEFAULT_FLOAT = [_F32]  # torch.get_default_dtype(); set_default_dtype changes it
 
 
 def _is_float(dt):
@@ -2776,7 +2817,7 @@ def _scalar_dtype(x):
         return _BOOL
     if isinstance(x, (int, np.integer)):
         return _I64
-    return _F32
+    return _DEFAULT_FLOAT[0]
 
 
 def _result_type(*operands):
@@ -2816,12 +2857,12 @@ def _promote(t, other, op, floating=False):
             return t, np.asarray(other, dtype=dt)
         target = _result_type(t, other)
         if floating and target.kind != "f":
-            target = _F32
+            target = _DEFAULT_FLOAT[0]
         return t.to(target), np.asarray(other).astype(target)  # astype: an out-of-range int wraps, as torch
     other = _as_operand(other, op)
     target = _result_type(t, other)
     if floating and target.kind != "f":
-        target = _F32
+        target = _DEFAULT_FLOAT[0]
     return t.to(target), other.to(target)
 
 
@@ -2921,13 +2962,25 @@ def _size_arg(size, size_kw):
 
 
 def _float_dtype(dtype):
-    dt = np.dtype(np.float32 if dtype is None else dtype)
+    dt = np.dtype(_DEFAULT_FLOAT[0] if dtype is None else dtype)
     return dt
 
 
 def get_default_dtype():
-    """float32, the dtype of floating tensors made from Python numbers and of the constructors."""
-    return np.dtype(np.float32)
+    """The dtype of floating tensors made from Python numbers and of the constructors: float32 unless
+    set_default_dtype changed it."""
+    return _DEFAULT_FLOAT[0]
+
+
+def set_default_dtype(d):
+    """Makes d (float32 or float64) the default floating dtype: of Python floats in tensor(), of the
+    constructors, and of integer results made floating (x / 2, x.exp()). Deliberate difference: other
+    dtypes raise TypeError (torch also takes float16/bfloat16); the repr still omits only float32."""
+    d = np.dtype(d)
+    if d not in _FLOATS:
+        raise TypeError(f"only floating-point types are supported as the default type (float32, float64 here), "
+                        f"got {d}")
+    _DEFAULT_FLOAT[0] = d
 
 
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
@@ -2953,7 +3006,7 @@ def _fill_dtype(value):
         return np.dtype(np.bool_)
     if isinstance(value, (int, np.integer)):
         return np.dtype(np.int64)
-    return np.dtype(np.float32)
+    return _DEFAULT_FLOAT[0]
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -3100,7 +3153,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
                            f"end={end}, step={step})")
     values = np.arange(start, end, step)
     if dtype is None:
-        dtype = np.int64 if values.dtype.kind in "iu" else np.float32
+        dtype = np.int64 if values.dtype.kind in "iu" else _DEFAULT_FLOAT[0]
     return _new(values, dtype, device, requires_grad, "arange")
 
 
@@ -3359,3 +3412,104 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+# ---- dtype queries, more constructors and sampling under torch's names (ported code) ---------------
+
+class finfo:
+    """The limits of a floating dtype (NumPy's numbers): bits, eps, max, min, tiny (= smallest_normal),
+    resolution and dtype (its name, as torch)."""
+
+    def __init__(self, type=None):
+        dt = get_default_dtype() if type is None else np.dtype(type)
+        if dt.kind != "f":
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            f"'{dt}'")
+        info = np.finfo(dt)
+        self.bits, self.eps, self.max, self.min = info.bits, float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution, self.dtype = 10.0 ** -int(info.precision), dt.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, eps={self.eps:e}, "
+                f"smallest_normal={self.smallest_normal:e}, tiny={self.tiny:e}, dtype={self.dtype})")
+
+
+class iinfo:
+    """The limits of an integer (or bool) dtype: bits, max, min and dtype (its name)."""
+
+    def __init__(self, type):
+        dt = np.dtype(type)
+        if dt.kind not in "iub":
+            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{dt}'")
+        if dt.kind == "b":
+            self.bits, self.min, self.max = 8, 0, 1
+        else:
+            info = np.iinfo(dt)
+            self.bits, self.min, self.max = info.bits, int(info.min), int(info.max)
+        self.dtype = dt.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def result_type(tensor1, tensor2):
+    """torch.result_type of two Tensors or numbers."""
+    return _result_type(tensor1, tensor2)
+
+
+def promote_types(type1, type2):
+    return _promote_types(np.dtype(type1), np.dtype(type2))
+
+
+def can_cast(from_, to):
+    """Whether torch's casting rules allow from_ -> to: never to a lower category (float -> int, int ->
+    bool); within one, always."""
+    return _category(np.dtype(from_)) <= _category(np.dtype(to))
+
+
+def is_nonzero(input):
+    return input.is_nonzero()
+
+
+def as_tensor(data, dtype=None, device=None):
+    """data as a Tensor without a copy where it can: a Tensor of that dtype is returned itself, a NumPy
+    array of a storage dtype shares its memory; anything else is converted as tensor() does."""
+    _check_cpu(device, "as_tensor")
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data._data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and data.dtype in _STORAGE and (dtype is None or np.dtype(dtype) == data.dtype):
+        return Tensor(data)
+    return tensor(data, dtype=dtype)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    """steps values base ** (evenly spaced exponents from start to end)."""
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative, got {steps}")
+    values = np.power(float(base), np.linspace(float(start), float(end), steps))
+    return _new(values, _float_dtype(dtype), device, requires_grad, "logspace")
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    """randint(low, high) in input's shape and (unless dtype says otherwise) dtype; one number is high."""
+    if high is None:
+        low, high = 0, low
+    dt = input._data.dtype if dtype is None else _dtype(dtype, "randint_like")
+    return randint(int(low), int(high), input.shape, generator=generator, dtype=dt, device=device,
+                   requires_grad=requires_grad)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    return input.bernoulli(p, generator=generator)
+
+
+def poisson(input, generator=None):
+    """A Poisson draw with rate input for each entry, in input's dtype."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"poisson_cpu" not implemented for \'{_torch_dtype_name(input._data.dtype)}\'')
+    if input._data.size and np.nanmin(input._data) < 0:
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    g = _random.as_generator(generator, "poisson")
+    return Tensor._wrap(g.poisson(input._data.astype(np.float64)).astype(input._data.dtype), False)
