@@ -48,6 +48,10 @@ def test_pointwise_math_by_hand():
     assert fe.lerp(fe.tensor([0.0]), fe.tensor([10.0]), 0.3).tolist() == pytest.approx([3.0])
     assert fe.addcmul(fe.tensor([1.0]), fe.tensor([2.0]), fe.tensor([3.0]), value=2).tolist() == [13.0]
     assert fe.addcdiv(fe.tensor([1.0]), fe.tensor([2.0]), fe.tensor([4.0]), value=2).tolist() == [2.0]
+    assert fe.erf(fe.tensor([0.0, 1.0], dtype=fe.float64)).tolist() == pytest.approx([0.0, math.erf(1.0)], rel=1e-15)
+    assert fe.erfc(fe.tensor([5.0], dtype=fe.float64)).item() == pytest.approx(math.erfc(5.0), rel=1e-14)
+    assert fe.erfinv(fe.tensor([math.erf(0.7)], dtype=fe.float64)).item() == pytest.approx(0.7, rel=1e-14)
+    assert fe.erfinv(fe.tensor([1.0, -1.0])).tolist() == [math.inf, -math.inf]
     big = np.finfo(np.float32).max
     assert fe.nan_to_num(fe.tensor([math.nan, math.inf, -math.inf])).tolist() == [0.0, big, -big]
     assert fe.logit(fe.tensor([0.5])).tolist() == [0.0]
@@ -193,6 +197,16 @@ CASES = [
      [S], False),
     ("nan_to_num_special", lambda m, x: m.nan_to_num(x, nan=2.0, posinf=9.0),
      [("raw", [np.nan, np.inf, -np.inf, 1.0])], True),
+    ("erf", lambda m, x: m.erf(x * 2), [S], True),
+    ("erf_wide", lambda m, x: x.erf(), [("raw", np.linspace(-7, 7, 57))], True),
+    ("erfc", lambda m, x: m.erfc(x * 2), [S], True),
+    ("erfc_wide", lambda m, x: x.erfc(), [("raw", np.linspace(-7, 27, 69))], True),
+    ("erfinv", lambda m, x: m.erfinv(x), [("unit", S)], True),
+    ("erfinv_edges", lambda m, x: x.erfinv(), [("raw", [-1.0, -0.999999, 0.0, 1e-300, 0.3, 0.9999999999, 1.0,
+                                                        1.5, np.nan])], False),
+    ("erf_int", lambda m, x: m.erf(x), [("int", S)], False),
+    ("erfinv_", lambda m, x: x.clone().erfinv_(), [("unit", S)], True),
+    ("erf_", lambda m, x: m.erf_(x.clone()), [S], True),
     ("positive", lambda m, x: m.positive(x), [S], True),
     ("negative", lambda m, x: m.negative(x), [S], True),
     ("floor_", lambda m, x: m.floor_(x.clone()), [S], True),

@@ -97,6 +97,7 @@ from .functions import (tile, ravel, broadcast_to, tensor_split, hsplit, vsplit,
 from .tensor import (finfo, iinfo, result_type, promote_types, can_cast, is_nonzero, as_tensor, logspace, randint_like, bernoulli, poisson, set_default_dtype)
 from ._tensor_str import set_printoptions
 from .functions import is_floating_point
+from .functions import erf, erfc, erfinv, erf_, erfc_
 
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
@@ -144,4 +145,4 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            # shape and index ops
            "tile", "ravel", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud", "take", "take_along_dim", "scatter_add", "index_add", "index_fill", "index_copy", "masked_select", "masked_scatter", "repeat_interleave", "broadcast_tensors", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack", "column_stack", "block_diag", "meshgrid", "cartesian_prod", "combinations",
            # dtype queries, constructors, sampling, print options
-           "finfo", "iinfo", "result_type", "promote_types", "can_cast", "is_nonzero", "as_tensor", "logspace", "randint_like", "bernoulli", "poisson", "set_default_dtype", "set_printoptions", "is_floating_point"]
+           "finfo", "iinfo", "result_type", "promote_types", "can_cast", "is_nonzero", "as_tensor", "logspace", "randint_like", "bernoulli", "poisson", "set_default_dtype", "set_printoptions", "is_floating_point", "erf", "erfc", "erfinv", "erf_", "erfc_"]

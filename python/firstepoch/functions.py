@@ -430,3 +430,4 @@ def combinations(input, r=2, with_replacement=False):
 
 
 is_floating_point = _method("is_floating_point")
+erf, erfc, erfinv, erf_, erfc_ = (_method(n) for n in ("erf", "erfc", "erfinv", "erf_", "erfc_"))

@@ -1829,6 +1829,27 @@ class Tensor(TensorBase):
 
     arcsin, arccos, arctan = asin, acos, atan
 
+    def erf(self):
+        """The error function (integer tensors give float32); float64 to a few ulp without SciPy."""
+        return _elementwise.ErfFn.apply(self._as_floating())
+
+    def erfc(self):
+        """1 - erf(self), accurate where erf is near 1."""
+        return _elementwise.ErfcFn.apply(self._as_floating())
+
+    def erfinv(self):
+        """The inverse of erf: ±inf at ±1, NaN outside [-1, 1]."""
+        return _elementwise.ErfinvFn.apply(self._as_floating())
+
+    def erf_(self):
+        return self._inplace(lambda t, _: t.erf(), None, "erf_")
+
+    def erfc_(self):
+        return self._inplace(lambda t, _: t.erfc(), None, "erfc_")
+
+    def erfinv_(self):
+        return self._inplace(lambda t, _: t.erfinv(), None, "erfinv_")
+
     def logit(self, eps=None):
         """log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps] (zero gradient outside)."""
         p = self._as_floating()
