@@ -156,6 +156,10 @@ CASES = [
     ("sign", lambda m, x: m.sign(x), [S], True),
     ("sgn", lambda m, x: x.sgn(), [S], True),
     ("sign_int", lambda m, x: m.sign(x), [("int", S)], False),
+    ("pointwise_specials", lambda m, x: [f(x) for f in (m.sign, m.sgn, m.floor, m.ceil, m.round, m.trunc, m.frac,
+                                                          m.reciprocal, m.rsqrt, m.exp2, m.sinh, m.cosh, m.asin,
+                                                          m.atan, m.logit, m.erf, m.erfc, m.erfinv, m.nan_to_num)],
+     [("raw", [np.nan, np.inf, -np.inf, -0.5, 0.0, -0.0, 2.5, 1.0, -1.0])], False),
     ("floor_int", lambda m, x: m.floor(x), [("int", S)], False),
     ("reciprocal", lambda m, x: m.reciprocal(x), [("pos", S)], True),
     ("reciprocal_int", lambda m, x: m.reciprocal(x), [("raw", [1, 2, 4])], False),
@@ -219,6 +223,17 @@ CASES = [
     ("addcdiv_", lambda m, a, b, c: a.clone().addcdiv_(b, c), [S, S, ("pos", S)], True),
     ("nan_to_num_", lambda m, x: x.clone().nan_to_num_(posinf=3.0), [("raw", [np.nan, np.inf, 1.0])], True),
     ("fill_diagonal_", lambda m, x: x.clone().fill_diagonal_(2.0), [(3, 3)], True),
+    ("sinh_", lambda m, x: x.clone().sinh_(), [S], True),
+    ("asin_", lambda m, x: x.clone().arcsin_(), [("unit", S)], True),
+    ("logit_", lambda m, x: x.clone().logit_(0.2), [("prob", S)], True),
+    ("square_", lambda m, x: x.clone().square_(), [S], True),
+    ("cumprod_", lambda m, x: x.clone().cumprod_(1), [S], True),
+    ("atan2_", lambda m, a, b: a.clone().atan2_(b), [S, (4,)], True),
+    ("fmod_", lambda m, a: a.clone().fmod_(0.7), [S], True),
+    ("hypot_", lambda m, a, b: a.clone().hypot_(b), [S, S], True),
+    ("xlogy_", lambda m, a, b: a.clone().xlogy_(b), [S, ("pos", S)], True),
+    ("copysign_", lambda m, a, b: a.clone().copysign_(b), [S, S], True),
+    ("float_power_", lambda m, a: a.double().clone().float_power_(3), [S], True),
     ("fill_diagonal_wrap", lambda m, x: x.clone().fill_diagonal_(2.0, wrap=True), [(7, 3)], True),
     ("fill_diagonal_tall", lambda m, x: x.clone().fill_diagonal_(2.0), [(7, 3)], True),
     # linear algebra
@@ -463,6 +478,9 @@ def test_constructors_and_sampling_by_hand():
     assert p.dtype == fe.float32 and abs(p.mean().item() - 3.0) < 0.2
     with pytest.raises(RuntimeError):
         fe.bernoulli(fe.tensor([1.5]))
+    assert fe.zeros(4).bernoulli_(1.0).tolist() == [1.0] * 4 and fe.ones(3).bernoulli_(0.0).tolist() == [0.0] * 3
+    with pytest.raises(RuntimeError):
+        fe.ones(2).float_power_(2)
 
 
 def test_set_default_dtype_and_printoptions():

@@ -210,6 +210,20 @@ def _comparison(fn):
     return method
 
 
+def _inplace_form(name, binary=False):
+    """x.name_(...) as x.name(...) written into x (torch's in-place forms of the pointwise ops); binary:
+    the first argument is the other operand (recorded as such)."""
+    if binary:
+        def method(self, other, *args, **kwargs):
+            return self._inplace(lambda t, o: getattr(t, name)(o, *args, **kwargs), other, name + "_")
+    else:
+        def method(self, *args, **kwargs):
+            return self._inplace(lambda t, _: getattr(t, name)(*args, **kwargs), None, name + "_")
+    method.__name__ = name + "_"
+    method.__qualname__ = "Tensor." + method.__name__
+    return method
+
+
 class Tensor(TensorBase):
     # Slots (in TensorBase): data, grad, requires_grad, and _ctx: the Context of the op that made this
     # tensor (it holds the op and its inputs), None for a leaf.
@@ -1963,6 +1977,28 @@ class Tensor(TensorBase):
 
     def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
         return self._inplace(lambda t, _: t.nan_to_num(nan, posinf, neginf), None, "nan_to_num_")
+
+    sinh_, cosh_, asin_, acos_, atan_, exp2_, logit_, sgn_, square_, cumprod_ = (
+        _inplace_form(n) for n in ("sinh", "cosh", "asin", "acos", "atan", "exp2", "logit", "sgn", "square",
+                                    "cumprod"))
+    arcsin_, arccos_, arctan_ = asin_, acos_, atan_
+
+    atan2_, fmod_, hypot_, xlogy_, copysign_ = (
+        _inplace_form(n, binary=True) for n in ("atan2", "fmod", "hypot", "xlogy", "copysign"))
+    arctan2_ = atan2_
+
+    def float_power_(self, exponent):
+        if self._data.dtype != np.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {_torch_dtype_name(self._data.dtype)} but "
+                               "the operation's result requires dtype Double")
+        return self._inplace(lambda t, e: t.float_power(e), exponent, "float_power_")
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """In place: 0/1 draws, 1 with probability p (a number or a tensor of probabilities)."""
+        probs = p._data if isinstance(p, Tensor) else np.full(self.shape, float(p))
+        draws = Tensor._wrap(np.broadcast_to(probs, self.shape).astype(np.float64), False).bernoulli(
+            generator=generator)
+        return self._fill(draws._data, "bernoulli_")
 
     def fill_diagonal_(self, fill_value, wrap=False):
         """In place: fill_value on the main diagonal (all axes of equal size past 2-D; a tall matrix

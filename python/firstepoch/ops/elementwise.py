@@ -1096,8 +1096,14 @@ class RoundFn(_Step):
     compute = staticmethod(np.rint)
 
 
+def _sign(x):
+    """-1, 0 or 1; NaN gives 0, as torch.sign."""
+    out = np.sign(x)
+    return np.where(np.isnan(out), 0, out).astype(out.dtype) if out.dtype.kind == "f" else out
+
+
 class SignFn(_Step):
-    compute = staticmethod(np.sign)
+    compute = staticmethod(_sign)
 
 
 class Atan2Fn(Function):
@@ -1191,8 +1197,9 @@ def _erf_parts(x):
     near = ~(a >= 1.0)  # (NaN goes here and stays NaN)
     erf_a[near] = _erf_series(a[near])
     erfc_a[near] = 1.0 - erf_a[near]
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         erfc_a[~near] = _erfc_fraction(a[~near])
+    erfc_a[a == np.inf] = 0.0
     erf_a[~near] = 1.0 - erfc_a[~near]
     return a, erf_a, erfc_a
 

@@ -438,7 +438,8 @@ def round_forward(x):
 
 
 def sign_forward(x):
-    return np.sign(x)
+    """NaN gives 0, as torch.sign."""
+    return np.nan_to_num(np.sign(x), nan=0.0)
 
 
 floor_backward = ceil_backward = trunc_backward = round_backward = sign_backward = _step_backward
