@@ -85,6 +85,35 @@ from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or,
 from .functions import (add, amax, amin, argwhere, div, isfinite, isinf, isnan, mul, narrow, neg, nonzero, select,
                         square, sub, swapaxes, tril, triu, true_divide, unflatten, unique)
 
+# pointwise math under torch's names
+from .functions import (sign, sgn, floor, ceil, round, trunc, fix, frac, reciprocal, rsqrt, exp2, float_power, fmod,
+                        atan2, arctan2, hypot, logaddexp, sinh, cosh, asin, acos, atan, arcsin, arccos, arctan, logit,
+                        xlogy, copysign, heaviside, clamp_min, clamp_max, lerp, addcmul, addcdiv, nan_to_num,
+                        positive, negative, floor_, ceil_, trunc_, fix_, frac_, round_, reciprocal_, rsqrt_,
+                        clamp_min_, clamp_max_, nan_to_num_)
+
+# linear algebra
+from .functions import (dot, vdot, inner, mv, outer, ger, addmm, addmv, baddbmm, addbmm, kron, trace, diagonal, diag,
+                        diag_embed, diagflat, movedim, moveaxis, cross, tensordot, tril_indices, triu_indices)
+
+# cumulative ops, order statistics, counting
+from .functions import (cumprod, cummax, cummin, logcumsumexp, diff, kthvalue, mode, quantile, nanquantile,
+                        count_nonzero, nansum, nanmean, aminmax, msort, bincount, histc, unique_consecutive, median,
+                        nanmedian, std_mean, var_mean, searchsorted, bucketize)
+
+# shape and index ops
+from .functions import (tile, ravel, broadcast_to, tensor_split, hsplit, vsplit, dsplit, rot90, fliplr, flipud, take,
+                        take_along_dim, scatter_add, index_add, index_fill, index_copy, masked_select, masked_scatter,
+                        repeat_interleave, broadcast_tensors, atleast_1d, atleast_2d, atleast_3d, hstack, vstack,
+                        row_stack, dstack, column_stack, block_diag, meshgrid, cartesian_prod, combinations)
+
+# dtype queries, more constructors, sampling, print options
+from .tensor import (finfo, iinfo, result_type, promote_types, can_cast, is_nonzero, as_tensor, logspace,
+                     randint_like, bernoulli, poisson, set_default_dtype)
+from ._tensor_str import set_printoptions
+from .functions import is_floating_point
+from .functions import erf, erfc, erfinv, erf_, erfc_
+
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
 float32 = float = _np.dtype("float32")
@@ -112,9 +141,10 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "randn_like", "cat", "stack", "where", "matmul", "manual_seed", "no_grad", "enable_grad",
            "inference_mode", "is_inference_mode_enabled",
            "set_grad_enabled", "is_grad_enabled", "autograd", "nn", "optim", "data", "datasets", "models", "float32",
-           "float64", "int64", "io", "viz", "distributed", "distributions", "amp", "autocast", "compile", "set_float32_matmul_precision",
-           "get_float32_matmul_precision", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
-           "is_deterministic_algorithms_warn_only_enabled", "save", "load", "Trainer", "profile", "summary", "inspect", "interpret",
+           "float64", "int64", "io", "viz", "distributed", "distributions", "amp", "autocast", "compile",
+           "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
+           "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "save", "load",
+           "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
            "backends", "cuda", "utils", "device", "Generator", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
@@ -123,4 +153,29 @@ __all__ = ["cpu_info", "get_num_threads", "set_num_threads", "__version__", "Ten
            "mm", "numel", "permute", "relu", "reshape", "sigmoid", "softmax", "sqrt", "squeeze", "std", "sum", "tanh",
            "transpose", "unsqueeze", "var", "float", "double", "long", "int32", "int", "int16", "short", "int8",
            "uint8", "bool", "add", "sub", "mul", "div", "true_divide", "neg", "square", "isnan", "isinf",
-           "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere", "narrow", "select", "unflatten", "tril", "triu", "unique"]
+           "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere", "narrow", "select", "unflatten", "tril",
+           "triu", "unique",
+           # pointwise math
+           "sign", "sgn", "floor", "ceil", "round", "trunc", "fix", "frac", "reciprocal", "rsqrt", "exp2",
+           "float_power", "fmod", "atan2", "arctan2", "hypot", "logaddexp", "sinh", "cosh", "asin", "acos", "atan",
+           "arcsin", "arccos", "arctan", "logit", "xlogy", "copysign", "heaviside", "clamp_min", "clamp_max", "lerp",
+           "addcmul", "addcdiv", "nan_to_num", "positive", "negative", "floor_", "ceil_", "trunc_", "fix_", "frac_",
+           "round_", "reciprocal_", "rsqrt_", "clamp_min_", "clamp_max_", "nan_to_num_",
+           # linear algebra
+           "dot", "vdot", "inner", "mv", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "kron", "trace",
+           "diagonal", "diag", "diag_embed", "diagflat", "movedim", "moveaxis", "cross", "tensordot", "tril_indices",
+           "triu_indices",
+           # cumulative ops, order statistics, counting
+           "cumprod", "cummax", "cummin", "logcumsumexp", "diff", "kthvalue", "mode", "quantile", "nanquantile",
+           "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive",
+           "median", "nanmedian", "std_mean", "var_mean", "searchsorted", "bucketize",
+           # shape and index ops
+           "tile", "ravel", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud",
+           "take", "take_along_dim", "scatter_add", "index_add", "index_fill", "index_copy", "masked_select",
+           "masked_scatter", "repeat_interleave", "broadcast_tensors", "atleast_1d", "atleast_2d", "atleast_3d",
+           "hstack", "vstack", "row_stack", "dstack", "column_stack", "block_diag", "meshgrid", "cartesian_prod",
+           "combinations",
+           # dtype queries, constructors, sampling, print options
+           "finfo", "iinfo", "result_type", "promote_types", "can_cast", "is_nonzero", "as_tensor", "logspace",
+           "randint_like", "bernoulli", "poisson", "set_default_dtype", "set_printoptions", "is_floating_point",
+           "erf", "erfc", "erfinv", "erf_", "erfc_"]

@@ -4,12 +4,15 @@ value is one, or in scientific notation when the values span more than 1000x, pa
 1e-4; every element padded to one width; more than 1000 elements summarised with "..." (3 at each edge).
 Deliberate difference: the dtype prints as NumPy names it (float64, not torch.float64), and the line
 breaks of a long tensor are NumPy's."""
+import sys
+
 import numpy as np
 
 PRECISION = 4
 THRESHOLD = 1000
 EDGEITEMS = 3
 LINEWIDTH = 80
+SCI_MODE = None  # None: chosen from the values; True/False: forced (set_printoptions)
 _DEFAULT_DTYPES = (np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
 
 
@@ -36,6 +39,9 @@ def _float_formatter(shown):
             sci_mode = hi / lo > 1000.0 or hi > 1.0e8
         else:
             sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+    if SCI_MODE is not None:  # set_printoptions(sci_mode=...) overrides the choice, as torch
+        sci_mode = SCI_MODE
+    if vals.size:
         signed = flat[np.isfinite(flat) & (flat != 0)]
         if sci_mode:
             width = max(len(f"{v:.{PRECISION}e}") for v in signed)
@@ -84,3 +90,26 @@ def tensor_repr(data, grad_fn_name=None, requires_grad=False):
     elif requires_grad:
         suffix.append("requires_grad=True")
     return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+
+
+_PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, sys.maxsize, 3, 80)}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """torch.set_printoptions: decimals shown, the element count past which a tensor is summarised,
+    the entries kept at each edge then, the line width, a profile ('default', 'short', 'full') setting
+    all four, and sci_mode (True/False forces scientific notation on or off; None: chosen from the values)."""
+    global PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH, SCI_MODE
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ValueError(f"Invalid profile: {profile}. the profile must be one of {list(_PROFILES)}")
+        PRECISION, THRESHOLD, EDGEITEMS, LINEWIDTH = _PROFILES[profile]
+    if precision is not None:
+        PRECISION = int(precision)
+    if threshold is not None:
+        THRESHOLD = sys.maxsize if threshold == float("inf") else int(threshold)
+    if edgeitems is not None:
+        EDGEITEMS = int(edgeitems)
+    if linewidth is not None:
+        LINEWIDTH = int(linewidth)
+    SCI_MODE = sci_mode

@@ -1,10 +1,16 @@
 """The top-level functions of `torch` (torch.exp, torch.sum, torch.max, torch.einsum, ...): each a thin
 wrapper over the Tensor method or the tensor.py function of the same meaning (one home per op), so
 that `torch.f(x, ...)` ported as `firstepoch.f(x, ...)` gives what `x.f(...)` gives."""
+import builtins
+import functools
+import itertools
+
 import numpy as np
 
 from .ops.linalg import EinsumFn
-from .tensor import Tensor, cat, matmul
+from .tensor import _promote_types
+from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensordot, tril_indices,
+                     triu_indices, var_mean, zeros)
 
 
 def _t(x, who):
@@ -241,3 +247,187 @@ isnan, isinf, isfinite, amax, amin, swapaxes, nonzero, argwhere = (_method(n) fo
     "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere"))
 narrow, select, unflatten, tril, triu, unique = (_method(n) for n in (
     "narrow", "select", "unflatten", "tril", "triu", "unique"))
+
+# ---- the rest of torch's pointwise math (Tensor methods of the same names) --------------------------
+(sign, sgn, floor, ceil, trunc, fix, frac, reciprocal, rsqrt, exp2, float_power, fmod, atan2, arctan2, hypot,
+ logaddexp, sinh, cosh, asin, acos, atan, arcsin, arccos, arctan, logit, xlogy, copysign, heaviside, clamp_min,
+ clamp_max, lerp, addcmul, addcdiv, nan_to_num, positive, negative, floor_, ceil_, trunc_, fix_, frac_, round_,
+ reciprocal_, rsqrt_, clamp_min_, clamp_max_, nan_to_num_) = (_method(n) for n in (
+    "sign", "sgn", "floor", "ceil", "trunc", "fix", "frac", "reciprocal", "rsqrt", "exp2", "float_power", "fmod",
+    "atan2", "arctan2", "hypot", "logaddexp", "sinh", "cosh", "asin", "acos", "atan", "arcsin", "arccos", "arctan",
+    "logit", "xlogy", "copysign", "heaviside", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
+    "nan_to_num", "positive", "negative", "floor_", "ceil_", "trunc_", "fix_", "frac_", "round_", "reciprocal_",
+    "rsqrt_", "clamp_min_", "clamp_max_", "nan_to_num_"))
+
+
+def round(input, *, decimals=0):
+    return _t(input, "round").round(decimals=decimals)
+
+
+# ---- linear algebra (Tensor methods of the same names) ----------------------------------------------
+(dot, vdot, inner, mv, outer, ger, addmm, addmv, baddbmm, addbmm, kron, trace, diagonal, diag, diag_embed,
+ diagflat, movedim, moveaxis) = (_method(n) for n in (
+    "dot", "vdot", "inner", "mv", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm", "kron", "trace",
+    "diagonal", "diag", "diag_embed", "diagflat", "movedim", "moveaxis"))
+
+
+def cross(input, other, dim=None):
+    return _t(input, "cross").cross(other, dim)
+
+
+# ---- cumulative ops, order statistics and counting (Tensor methods of the same names) ----------------
+(cumprod, cummax, cummin, logcumsumexp, diff, kthvalue, mode, quantile, nanquantile, count_nonzero, nansum, nanmean,
+ aminmax, msort, bincount, histc, unique_consecutive) = (_method(n) for n in (
+    "cumprod", "cummax", "cummin", "logcumsumexp", "diff", "kthvalue", "mode", "quantile", "nanquantile",
+    "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive"))
+
+
+def median(input, dim=None, keepdim=False):
+    return _t(input, "median").median(dim, keepdim)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    return _t(input, "nanmedian").nanmedian(dim, keepdim)
+
+
+# ---- shape and index ops (Tensor methods of the same names, and the functions over several tensors) ---
+(tile, ravel, broadcast_to, tensor_split, hsplit, vsplit, dsplit, rot90, fliplr, flipud, take, take_along_dim,
+ scatter_add, index_add, index_fill, index_copy, masked_select, masked_scatter) = (_method(n) for n in (
+    "tile", "ravel", "broadcast_to", "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "fliplr", "flipud",
+    "take", "take_along_dim", "scatter_add", "index_add", "index_fill", "index_copy", "masked_select",
+    "masked_scatter"))
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """input.repeat_interleave(repeats, dim); repeat_interleave(counts) alone repeats 0, 1, ... counts
+    times each, as torch."""
+    if repeats is None:
+        counts = _t(input, "repeat_interleave")
+        return Tensor._wrap(np.repeat(np.arange(counts.numel()), counts.numpy().reshape(-1)).astype(np.int64), False)
+    return _t(input, "repeat_interleave").repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def _tensors(tensors, who):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return [_t(x, who) for x in tensors]
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape (a tuple)."""
+    tensors = _tensors(tensors, "broadcast_tensors")
+    shape = np.broadcast_shapes(*(x.shape for x in tensors))
+    return tuple(x.expand(shape) for x in tensors)
+
+
+def _at_least(tensors, n, who):
+    """Each tensor with at least n axes (atleast_1d/2d/3d); a single tensor gives a tensor, as torch."""
+    single = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    out = []
+    for x in _tensors(tensors, who):
+        if x.ndim < n:
+            if n == 3 and x.ndim == 2:
+                x = x.unsqueeze(-1)
+            elif n == 3 and x.ndim == 1:
+                x = x.reshape(1, -1, 1)
+            else:
+                x = x.reshape((1,) * (n - x.ndim) + x.shape)
+        out.append(x)
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    return _at_least(tensors, 1, "atleast_1d")
+
+
+def atleast_2d(*tensors):
+    return _at_least(tensors, 2, "atleast_2d")
+
+
+def atleast_3d(*tensors):
+    return _at_least(tensors, 3, "atleast_3d")
+
+
+def hstack(tensors):
+    tensors = [atleast_1d(x) for x in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([atleast_2d(x) for x in tensors], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    return cat([atleast_3d(x) for x in tensors], 2)
+
+
+def column_stack(tensors):
+    return cat([x.reshape(-1, 1) if x.ndim <= 1 else x for x in tensors], 1)
+
+
+def block_diag(*tensors):
+    """The tensors (0-d, 1-d as a row, or 2-d) as blocks down the diagonal of one matrix; differentiable."""
+    blocks = [x.reshape(1, 1) if x.ndim == 0 else x.reshape(1, -1) if x.ndim == 1 else x
+              for x in (_t(x, "block_diag") for x in tensors)]
+    if builtins.any(b.ndim != 2 for b in blocks):
+        raise RuntimeError("torch.block_diag: Input tensors must have 2 or fewer dimensions")
+    if not blocks:
+        return zeros(1, 0)
+    width = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    dtype = functools.reduce(_promote_types, (b.dtype for b in blocks))  # torch.result_type of the blocks
+    for b in blocks:
+        b = b.to(dtype)
+        pad_l, pad_r = zeros(b.shape[0], left, dtype=dtype), zeros(b.shape[0], width - left - b.shape[1], dtype=dtype)
+        rows.append(cat([pad_l, b, pad_r], 1))
+        left += b.shape[1]
+    return cat(rows, 0)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids of 1-D tensors; indexing 'ij' (the default, as torch, without its warning) or
+    'xy' (the first two axes swapped)."""
+    tensors = _tensors(tensors, "meshgrid")
+    indexing = "ij" if indexing is None else indexing
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    if builtins.any(x.ndim > 1 for x in tensors):
+        raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list")
+    tensors = [x.reshape(-1) for x in tensors]
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    shape = tuple(x.shape[0] for x in tensors)
+    grids = [x.reshape(tuple(-1 if i == k else 1 for i in range(len(shape)))).expand(shape)
+             for k, x in enumerate(tensors)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one entry from each 1-D tensor, in row-major order: (N, len(tensors))."""
+    tensors = _tensors(tensors, "cartesian_prod")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-r combinations of a 1-D tensor's entries, as rows (itertools' order); differentiable."""
+    if _t(input, "combinations").ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return input[np.zeros(0, np.int64)]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    index = np.array(list(pick(range(input.shape[0]), r)), np.int64).reshape(-1, r)
+    return input[index]
+
+
+is_floating_point = _method("is_floating_point")
+erf, erfc, erfinv, erf_, erfc_ = (_method(n) for n in ("erf", "erfc", "erfinv", "erf_", "erfc_"))

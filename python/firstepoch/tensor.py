@@ -26,10 +26,12 @@ from .autograd.function import INPLACE_CHANGES as _changes
 from .autograd.function import version as _version_of
 from .ops import elementwise as _elementwise
 from .ops import linalg as _linalg
+from .ops import reduce as _reduce
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
 from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
 from .ops.reduce import CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, SumFn, TakeAlongDimFn, VarFn
+from .ops import shape as _shape_ops
 from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
                         ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
@@ -42,6 +44,7 @@ _COMPARABLE = (np.ndarray, np.generic, bool, int, float)  # not list/tuple: torc
 
 # What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+_MinMax = namedtuple("aminmax", ["min", "max"])  # as torch.return_types.aminmax
 
 
 _STORAGE = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32, np.int16, np.int8,
@@ -78,7 +81,7 @@ def _as_data(data, dtype=None):
             return arr.astype(typed)
     kind = arr.dtype.kind
     if kind == "f":
-        return arr.astype(np.float32)
+        return arr.astype(_DEFAULT_FLOAT[0])
     if kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
         raise ValueError("Overflow when unpacking long long: a Python int above 2**63 - 1 in the data")
     if kind in "iu":
@@ -204,6 +207,20 @@ def _comparison(fn):
     """An elementwise comparison operator (x < y, ...): see Tensor._cmp."""
     def method(self, other):
         return self._cmp(other, fn)
+    return method
+
+
+def _inplace_form(name, binary=False):
+    """x.name_(...) as x.name(...) written into x (torch's in-place forms of the pointwise ops); binary:
+    the first argument is the other operand (recorded as such)."""
+    if binary:
+        def method(self, other, *args, **kwargs):
+            return self._inplace(lambda t, o: getattr(t, name)(o, *args, **kwargs), other, name + "_")
+    else:
+        def method(self, *args, **kwargs):
+            return self._inplace(lambda t, _: getattr(t, name)(*args, **kwargs), None, name + "_")
+    method.__name__ = name + "_"
+    method.__qualname__ = "Tensor." + method.__name__
     return method
 
 
@@ -621,7 +638,7 @@ class Tensor(TensorBase):
             x = self.to(target)
             min, max = (b._data.astype(target) if isinstance(b, Tensor) else b for b in (min, max))
         elif self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in bounds):
-            x = self.to(_F32)
+            x = self.to(_DEFAULT_FLOAT[0])
         return ClipFn.apply(x, min, max)
 
     clamp = clip
@@ -1279,7 +1296,7 @@ class Tensor(TensorBase):
 
     # pointwise math: integer and bool tensors give float32, as PyTorch
     def _as_floating(self):
-        return self if self._data.dtype in _FLOATS else self.to(np.float32)
+        return self if self._data.dtype in _FLOATS else self.to(_DEFAULT_FLOAT[0])
 
     def sin(self):
         return SinFn.apply(self._as_floating())
@@ -1702,6 +1719,1024 @@ class Tensor(TensorBase):
         return NormFn.apply(self, float(p), dims, keepdim)
 
 
+    # ---- more pointwise math under torch's names (ported code) -------------------------------------
+    def _step(self, fn, name):
+        """floor/ceil/trunc/round of a float tensor (zero gradient, as torch); an integer tensor is
+        returned as a copy (torch's result for integers), bool raises as torch."""
+        if self._data.dtype == _BOOL:
+            raise RuntimeError(f'"{name}" not implemented for \'Bool\'')
+        if self._data.dtype.kind != "f":
+            return self.clone()
+        return fn.apply(self)
+
+    def floor(self):
+        return self._step(_elementwise.FloorFn, "floor")
+
+    def ceil(self):
+        return self._step(_elementwise.CeilFn, "ceil")
+
+    def trunc(self):
+        return self._step(_elementwise.TruncFn, "trunc")
+
+    fix = trunc
+
+    def round(self, *, decimals=0):
+        """Round half to even; decimals > 0 rounds to that many decimal places (x * 10^d rounded, / 10^d),
+        decimals < 0 to tens, hundreds, ... as torch.round. Zero gradient."""
+        if decimals == 0:
+            return self._step(_elementwise.RoundFn, "round")
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"round_decimals" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        scale = 10.0 ** abs(int(decimals))
+        if decimals > 0:
+            return _elementwise.RoundFn.apply(self * scale) / scale
+        return _elementwise.RoundFn.apply(self / scale) * scale
+
+    def frac(self):
+        """self - trunc(self) (float tensors only, as torch); gradient 1."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"frac_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        return self - self.trunc()
+
+    def sign(self):
+        """-1, 0 or 1 in self's dtype (bool stays bool); zero gradient."""
+        if self._data.dtype == _BOOL:
+            return self.clone()
+        return _elementwise.SignFn.apply(self)
+
+    sgn = sign
+
+    def positive(self):
+        if self._data.dtype == _BOOL:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+        return self
+
+    def reciprocal(self):
+        """1 / self; integer tensors give float32, as torch."""
+        return 1 / self._as_floating()
+
+    def rsqrt(self):
+        return self._as_floating().sqrt().reciprocal()
+
+    def exp2(self):
+        """2 ** self; integer tensors give float32."""
+        x = self._as_floating()
+        return PowTensorFn.apply(Tensor._wrap(np.asarray(2.0, dtype=x._data.dtype), False), x)
+
+    def float_power(self, exponent):
+        """self ** exponent in float64 (both operands cast first), as torch.float_power."""
+        e = exponent.double() if isinstance(exponent, Tensor) else float(exponent)
+        return self.double() ** e
+
+    def _floating_pair(self, other, name):
+        a, b = _promote(self, other, name, floating=True)
+        return a, (b if isinstance(b, Tensor) else Tensor._wrap(np.asarray(b, dtype=a._data.dtype), False))
+
+    def fmod(self, other):
+        """The C remainder: the sign of self (torch.fmod; % and remainder take the divisor's sign)."""
+        a, b = self._pair(other, "fmod")
+        if not isinstance(b, Tensor):
+            b = Tensor._wrap(np.asarray(b, dtype=a._data.dtype), False)
+        try:
+            return _elementwise.FmodFn.apply(a, b)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
+
+    @_broadcasting
+    def atan2(self, other):
+        a, b = self._floating_pair(other, "atan2")
+        return _elementwise.Atan2Fn.apply(a, b)
+
+    arctan2 = atan2
+
+    @_broadcasting
+    def hypot(self, other):
+        """sqrt(self² + other²) (float tensors, as torch)."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"hypot_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        a, b = self._floating_pair(other, "hypot")
+        return (a * a + b * b).sqrt()
+
+    @_broadcasting
+    def logaddexp(self, other):
+        """log(exp(self) + exp(other)), computed stably (shifted by the larger operand)."""
+        a, b = self._floating_pair(other, "logaddexp")
+        m = np.maximum(a._data, b._data)
+        m = np.where(np.isinf(m), 0, m).astype(m.dtype)
+        shift = Tensor._wrap(m, False)
+        return ((a - shift).exp() + (b - shift).exp()).log() + shift
+
+    def sinh(self):
+        return _elementwise.SinhFn.apply(self._as_floating())
+
+    def cosh(self):
+        return _elementwise.CoshFn.apply(self._as_floating())
+
+    def asin(self):
+        return _elementwise.AsinFn.apply(self._as_floating())
+
+    def acos(self):
+        return _elementwise.AcosFn.apply(self._as_floating())
+
+    def atan(self):
+        return _elementwise.AtanFn.apply(self._as_floating())
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def erf(self):
+        """The error function (integer tensors give float32); float64 to a few ulp without SciPy."""
+        return _elementwise.ErfFn.apply(self._as_floating())
+
+    def erfc(self):
+        """1 - erf(self), accurate where erf is near 1."""
+        return _elementwise.ErfcFn.apply(self._as_floating())
+
+    def erfinv(self):
+        """The inverse of erf: ±inf at ±1, NaN outside [-1, 1]."""
+        return _elementwise.ErfinvFn.apply(self._as_floating())
+
+    def erf_(self):
+        return self._inplace(lambda t, _: t.erf(), None, "erf_")
+
+    def erfc_(self):
+        return self._inplace(lambda t, _: t.erfc(), None, "erfc_")
+
+    def erfinv_(self):
+        return self._inplace(lambda t, _: t.erfinv(), None, "erfinv_")
+
+    def logit(self, eps=None):
+        """log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps] (zero gradient outside)."""
+        p = self._as_floating()
+        if eps is not None:
+            p = p.clamp(eps, 1 - eps)
+        return (p / (1 - p)).log()
+
+    @_broadcasting
+    def xlogy(self, other):
+        """self * log(other), 0 where self is 0 (unless other is NaN); integer tensors give float32.
+        Deliberate difference: where self and other are both 0 the gradient wrt other is 0 (torch: NaN)."""
+        a, b = self._floating_pair(other, "xlogy")
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = a.expand(shape), b.expand(shape)
+        zero = a._data == 0
+        # no 0 * log(0) in the gradient; where self is 0 and other > 0 the gradient is log(other), as torch
+        safe = where(zero & (b._data <= 0), Tensor._wrap(np.ones((), b._data.dtype), False), b)
+        out = a * safe.log()  # 0 * log(other) where self is 0: 0, NaN for NaN, and ...
+        inf = zero & np.isposinf(b._data)  # ... 0 for other = inf, as torch
+        return out.masked_fill(Tensor._wrap(inf, False), 0) if inf.any() else out
+
+    @_broadcasting
+    def copysign(self, other):
+        """|self| with the sign of other (float result); gradient to self only, as torch."""
+        a, b = self._floating_pair(other, "copysign")
+        s = np.where(np.signbit(b._data), -1, 1).astype(a._data.dtype)
+        return a.abs() * Tensor._wrap(s, False)
+
+    @_broadcasting
+    def heaviside(self, values):
+        """0 where self < 0, 1 where self > 0, values where self == 0; not differentiable (as torch)."""
+        if not isinstance(values, Tensor):
+            raise TypeError(f"heaviside(): argument 'values' must be Tensor, not {type(values).__name__}")
+        if values._data.dtype != self._data.dtype:
+            raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+        return Tensor._wrap(np.asarray(np.heaviside(self._data, values._data)).astype(self._data.dtype), False)
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self); weight a number or a tensor."""
+        return self + weight * (end - self)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return self + value * (tensor1 * tensor2)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release "
+                               "addcdiv will perform a true division of tensor1 and tensor2.")
+        return self + value * (tensor1 / tensor2)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN, +inf and -inf replaced (by 0 and the dtype's largest and smallest finite values unless
+        given); gradient 1 where self is finite, 0 where it was replaced (as torch)."""
+        if self._data.dtype.kind != "f":
+            return self.clone()
+        info = np.finfo(self._data.dtype)
+        d = self._data
+        out = self
+        for mask, value in ((np.isnan(d), nan), (np.isposinf(d), info.max if posinf is None else posinf),
+                            (np.isneginf(d), info.min if neginf is None else neginf)):
+            if mask.any():
+                out = out.masked_fill(Tensor._wrap(mask, False), value)
+        return out if out is not self else self.clone()
+
+    def floor_(self):
+        return self._inplace(lambda t, _: t.floor(), None, "floor_")
+
+    def ceil_(self):
+        return self._inplace(lambda t, _: t.ceil(), None, "ceil_")
+
+    def trunc_(self):
+        return self._inplace(lambda t, _: t.trunc(), None, "trunc_")
+
+    fix_ = trunc_
+
+    def frac_(self):
+        return self._inplace(lambda t, _: t.frac(), None, "frac_")
+
+    def round_(self, *, decimals=0):
+        return self._inplace(lambda t, _: t.round(decimals=decimals), None, "round_")
+
+    def sign_(self):
+        return self._inplace(lambda t, _: t.sign(), None, "sign_")
+
+    def reciprocal_(self):
+        return self._inplace(lambda t, _: t.reciprocal(), None, "reciprocal_")
+
+    def rsqrt_(self):
+        return self._inplace(lambda t, _: t.rsqrt(), None, "rsqrt_")
+
+    def clamp_min_(self, min):
+        return self._inplace(lambda t, _: t.clamp_min(min), None, "clamp_min_")
+
+    def clamp_max_(self, max):
+        return self._inplace(lambda t, _: t.clamp_max(max), None, "clamp_max_")
+
+    def lerp_(self, end, weight):
+        return self._inplace(lambda t, e: t.lerp(e, weight), end, "lerp_")
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda t, a: t.addcmul(a, tensor2, value=value), tensor1, "addcmul_")
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._inplace(lambda t, a: t.addcdiv(a, tensor2, value=value), tensor1, "addcdiv_")
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._inplace(lambda t, _: t.nan_to_num(nan, posinf, neginf), None, "nan_to_num_")
+
+    sinh_, cosh_, asin_, acos_, atan_, exp2_, logit_, sgn_, square_, cumprod_ = (
+        _inplace_form(n) for n in ("sinh", "cosh", "asin", "acos", "atan", "exp2", "logit", "sgn", "square",
+                                    "cumprod"))
+    arcsin_, arccos_, arctan_ = asin_, acos_, atan_
+
+    atan2_, fmod_, hypot_, xlogy_, copysign_ = (
+        _inplace_form(n, binary=True) for n in ("atan2", "fmod", "hypot", "xlogy", "copysign"))
+    arctan2_ = atan2_
+
+    def float_power_(self, exponent):
+        if self._data.dtype != np.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {_torch_dtype_name(self._data.dtype)} but "
+                               "the operation's result requires dtype Double")
+        return self._inplace(lambda t, e: t.float_power(e), exponent, "float_power_")
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """In place: 0/1 draws, 1 with probability p (a number or a tensor of probabilities)."""
+        probs = p._data if isinstance(p, Tensor) else np.full(self.shape, float(p))
+        draws = Tensor._wrap(np.broadcast_to(probs, self.shape).astype(np.float64), False).bernoulli(
+            generator=generator)
+        return self._fill(draws._data, "bernoulli_")
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """In place: fill_value on the main diagonal (all axes of equal size past 2-D; a tall matrix
+        restarts it every ncols + 1 rows with wrap=True, as torch and NumPy)."""
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        if self.ndim > 2 and len(set(self.shape)) != 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        mask = np.zeros(self.shape, bool)
+        np.fill_diagonal(mask, True, wrap=wrap)
+        return self.masked_fill_(Tensor._wrap(mask, False), fill_value)
+
+    # ---- linear algebra under torch's names (ported code) -----------------------------------------
+    def _vectors(self, other, name):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'tensor' (position 2) must be Tensor, not {type(other).__name__}")
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and {other.ndim}D tensors")
+        if self._data.dtype != other._data.dtype:
+            raise RuntimeError(f"{name} : expected both vectors to have same dtype, but found "
+                               f"{_torch_dtype_name(self._data.dtype)} and {_torch_dtype_name(other._data.dtype)}")
+        if self.shape != other.shape:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] and src "
+                               f"[{other.shape[0]}] to have the same number of elements, but got {self.shape[0]} "
+                               f"and {other.shape[0]} elements respectively")
+
+    def dot(self, other):
+        """The inner product of two 1-D tensors of one dtype (as torch.dot); differentiable."""
+        self._vectors(other, "dot")
+        s = (self * other).sum()
+        return s if s._data.dtype == self._data.dtype else s.to(self._data.dtype)
+
+    vdot = dot  # real tensors only: the conjugate is the tensor itself
+
+    def inner(self, other):
+        """The sum over the last axes of both (a number times a tensor when either is 0-d)."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        if self.shape[-1] != other.shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                               f"{list(self.shape)} and {list(other.shape)}")
+        return tensordot(self, other, ([self.ndim - 1], [other.ndim - 1]))
+
+    def mv(self, vec):
+        if self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"vector + matrix @ vector expected, got {self.ndim}, {vec.ndim}")
+        if self.shape[1] != vec.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({self.shape[0]}), mat ({self.shape[0]}x{self.shape[1]}), "
+                               f"vec ({vec.shape[0]})")
+        return self @ vec
+
+    def mm(self, mat2):
+        if self.ndim != 2 or mat2.ndim != 2:
+            raise RuntimeError(f"mm: both arguments must be matrices, got shapes {self.shape} and {mat2.shape}")
+        return self @ mat2
+
+    def outer(self, vec2):
+        """self[i] * vec2[j] (1-D tensors; dtypes promoted, as torch.outer)."""
+        if self.ndim != 1 or vec2.ndim != 1:
+            raise RuntimeError(f"outer: expected 1-D tensors, got {self.ndim}-D and {vec2.ndim}-D")
+        return self.reshape(-1, 1) * vec2
+
+    ger = outer
+
+    @staticmethod
+    def _scaled_sum(acc, product, beta, alpha):
+        """beta * acc + alpha * product; beta == 0 ignores acc (NaN in it does not propagate), as torch."""
+        product = product if alpha == 1 else product * alpha
+        if beta == 0:
+            return product.expand(np.broadcast_shapes(acc.shape, product.shape)) * 1
+        return (acc if beta == 1 else acc * beta) + product
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._scaled_sum(self, mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return self._scaled_sum(self, mat.mv(vec), beta, alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        if batch1.ndim != 3 or batch2.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor, got shapes {batch1.shape} and {batch2.shape}")
+        return self._scaled_sum(self, batch1 @ batch2, beta, alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        if batch1.ndim != 3 or batch2.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor, got shapes {batch1.shape} and {batch2.shape}")
+        return self._scaled_sum(self, (batch1 @ batch2).sum(0), beta, alpha)
+
+    def kron(self, other):
+        """The Kronecker product (any number of axes; the shorter shape padded with 1s in front)."""
+        n = max(self.ndim, other.ndim)
+        a = self.reshape((1,) * (n - self.ndim) + self.shape)
+        b = other.reshape((1,) * (n - other.ndim) + other.shape)
+        spread_a = a.reshape(tuple(x for s in a.shape for x in (s, 1)))
+        spread_b = b.reshape(tuple(x for s in b.shape for x in (1, s)))
+        return (spread_a * spread_b).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+    def cross(self, other, dim=None):
+        """The cross product of 3-vectors along dim (None: the first axis of size 3, as torch.cross)."""
+        shape = np.broadcast_shapes(self.shape, other.shape)
+        a, b = self.expand(shape), other.expand(shape)
+        if dim is None:
+            sizes = [i for i, n in enumerate(shape) if n == 3]
+            if not sizes:
+                raise RuntimeError(f"no dimension of size 3 in input, shape {list(shape)}")
+            d = sizes[0]
+        else:
+            d = _check_axis(dim, len(shape), "cross")
+        if shape[d] != 3:
+            raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got {self.shape[d]} "
+                               f"and {other.shape[d]}")
+        a0, a1, a2 = a.unbind(d)
+        b0, b1, b2 = b.unbind(d)
+        return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """The diagonal of the (dim1, dim2) planes as a new last axis (offset > 0 above the main one);
+        differentiable. A copy here (torch: a view)."""
+        d1, d2 = _check_axis(dim1, self.ndim, "diagonal"), _check_axis(dim2, self.ndim, "diagonal")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        rest = [i for i in range(self.ndim) if i not in (d1, d2)]
+        x = self.permute(tuple(rest) + (d1, d2))
+        n, m = self.shape[d1], self.shape[d2]
+        rows = np.arange(max(0, -offset), min(n, m - offset)) if min(n, m - offset) > max(0, -offset) else \
+            np.zeros(0, np.int64)
+        return x[(Ellipsis, rows, rows + offset)]
+
+    def trace(self):
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """Each last-axis vector on the diagonal (offset) of a new square plane at axes dim1, dim2."""
+        n = self.shape[-1] + abs(offset) if self.ndim else 1 + abs(offset)
+        d1, d2 = _check_axis(dim1, self.ndim + 1, "diag_embed"), _check_axis(dim2, self.ndim + 1, "diag_embed")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        x = self if self.ndim else self.reshape(1)
+        zeros_ = Tensor._wrap(np.zeros(x.shape[:-1] + (n, n), x._data.dtype), False)
+        k = np.arange(x.shape[-1])
+        out = SetItemFn.apply(zeros_, (Ellipsis, k + max(0, -offset), k + max(0, offset)), x)
+        # out has the plane last; move its two axes to dim1, dim2
+        return out.movedim((out.ndim - 2, out.ndim - 1), (d1, d2))
+
+    def diag(self, diagonal=0):
+        """1-D: a square matrix with self on that diagonal; 2-D: that diagonal, as a 1-D tensor."""
+        if self.ndim == 1:
+            return self.diag_embed(diagonal)
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
+    def diagflat(self, offset=0):
+        return self.reshape(-1).diag_embed(offset)
+
+    def movedim(self, source, destination):
+        """The axes source moved to the positions destination, the others keeping their order."""
+        src = (source,) if isinstance(source, int) else tuple(source)
+        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+                               f"contain the same number of dims as destination ({list(dst)} dims)")
+        n = max(self.ndim, 1)
+        src = [_check_axis(d, n, "movedim") for d in src]
+        dst = [_check_axis(d, n, "movedim") for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError("movedim: repeated dim in `source` or `destination`")
+        if self.ndim == 0:
+            return self.clone()
+        order = [i for i in range(self.ndim) if i not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return self.permute(tuple(order))
+
+    moveaxis = movedim
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.transpose(-2, -1)
+
+    mH = mT  # real tensors only: the conjugate is the tensor itself
+
+    @property
+    def H(self):
+        if self.ndim not in (0, 2):
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+        return self.T
+
+    # ---- cumulative ops, order statistics and counting under torch's names (ported code) ----------
+    def cumprod(self, dim, *, dtype=None):
+        """The running product along dim; int and bool tensors give int64 (dtype= casts first). The
+        gradient with zeros is PyTorch's (no division)."""
+        if dtype is not None:
+            return self.to(dtype).cumprod(dim).to(dtype)
+        x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
+        if self.ndim == 0:
+            _check_axis(dim, 1, "cumprod")
+            return x.clone()
+        return _reduce.CumprodFn.apply(x, _check_axis(dim, self.ndim, "cumprod"))
+
+    def _cumulative_extreme(self, dim, is_max, name):
+        """(values, indices) of the running max/min along dim; a NaN wins from where it appears, ties
+        take the later index (as torch)."""
+        if self.ndim == 0:
+            _check_axis(dim, 1, name)
+            return ValuesIndices(self.clone(), Tensor._wrap(np.zeros((), np.int64), False))
+        d = _check_axis(dim, self.ndim, name)
+        x = np.moveaxis(self._data, d, -1)
+        index = np.zeros(x.shape, np.int64)
+        if x.shape[-1]:
+            best, at = x[..., 0].copy(), np.zeros(x.shape[:-1], np.int64)
+            for i in range(1, x.shape[-1]):
+                v = x[..., i]
+                better = (v >= best) if is_max else (v <= best)
+                if x.dtype.kind == "f":
+                    better = np.isnan(v) | (better & ~np.isnan(best))
+                best, at = np.where(better, v, best), np.where(better, i, at)
+                index[..., i] = at
+        index = np.ascontiguousarray(np.moveaxis(index, -1, d))
+        return ValuesIndices(self.gather(d, index), Tensor._wrap(index, False))  # (gather: repeats add up)
+
+    def cummax(self, dim):
+        return self._cumulative_extreme(dim, True, "cummax")
+
+    def cummin(self, dim):
+        return self._cumulative_extreme(dim, False, "cummin")
+
+    def logcumsumexp(self, dim):
+        """log(cumsum(exp(self))) along dim, computed stably (shifted by the slice's largest value)."""
+        x = self._as_floating()
+        if self.ndim == 0:
+            _check_axis(dim, 1, "logcumsumexp")
+            return x.clone()
+        d = _check_axis(dim, self.ndim, "logcumsumexp")
+        if self.shape[d] == 0:
+            return x.clone()
+        m = np.max(x._data, axis=d, keepdims=True)
+        m = np.where(np.isinf(m), 0, m).astype(x._data.dtype)
+        shift = Tensor._wrap(m, False)
+        with np.errstate(divide="ignore"):
+            return (x - shift).exp().cumsum(d).log() + shift
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """The n-th forward difference along dim (prepend/append joined first); bool gives xor, as torch."""
+        if self.ndim == 0:
+            raise RuntimeError("diff expects input to be at least one-dimensional")
+        d = _check_axis(dim, self.ndim, "diff")
+        parts = [p for p in (prepend, self, append) if p is not None]
+        x = cat(parts, d) if len(parts) > 1 else self
+        for _ in range(n):
+            if x.shape[d] == 0:
+                break
+            hi, lo = x._slice_along(d, 1, None), x._slice_along(d, 0, -1)
+            x = hi.logical_xor(lo) if x._data.dtype == _BOOL else hi - lo
+        return x
+
+    def _ordered(self, dim, name):
+        """(d, sorted index along d) with NaN last; d the axis (0 for a 0-d tensor, taken as 1-D)."""
+        x = self if self.ndim else self.reshape(1)
+        d = _check_axis(dim, x.ndim, name)
+        return x, d, _sort_index(x._data, d, False)
+
+    def _pick(self, x, d, order, k, keepdim, scalar):
+        """The values at sorted position k (an array, keepdims-shaped) along d, and their indices."""
+        index = np.take_along_axis(order, k, axis=d)
+        values = TakeAlongDimFn.apply(x, index, d, True)
+        if not keepdim or scalar:
+            values, index = values.squeeze(d), np.squeeze(index, d)
+        if scalar:
+            values, index = values.reshape(()), index.reshape(())
+        return ValuesIndices(values, Tensor._wrap(np.ascontiguousarray(index), False))
+
+    def _median(self, dim, keepdim, ignore_nan, name):
+        if dim is None:
+            flat = self.reshape(-1)
+            if flat.shape[0] == 0:
+                return Tensor._wrap(np.asarray(np.nan, self._data.dtype), False)
+            return flat._median(0, False, ignore_nan, name).values
+        x, d, order = self._ordered(dim, name)
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        nans = np.isnan(x._data).sum(axis=d, keepdims=True) if x._data.dtype.kind == "f" else 0
+        n = x.shape[d]
+        if ignore_nan:
+            k = np.maximum((n - nans - 1) // 2, 0)
+        else:
+            k = np.where(nans > 0, n - nans, (n - 1) // 2)  # a NaN: the first NaN (sorted last)
+        k = np.broadcast_to(np.asarray(k, np.int64), x.shape[:d] + (1,) + x.shape[d + 1:])
+        return self._pick(x, d, order, k, keepdim, self.ndim == 0)
+
+    def median(self, dim=None, keepdim=False):
+        """The lower of the two middle values (NaN if the slice has one); with dim, (values, indices)."""
+        return self._median(dim, keepdim, False, "median")
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """median ignoring NaN (NaN only for an all-NaN slice)."""
+        return self._median(dim, keepdim, True, "nanmedian")
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """(values, indices) of the k-th smallest entry (k from 1) along dim."""
+        x, d, order = self._ordered(dim, "kthvalue")
+        if not 1 <= k <= x.shape[d]:
+            raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+        kk = np.full(x.shape[:d] + (1,) + x.shape[d + 1:], k - 1, np.int64)
+        return self._pick(x, d, order, kk, keepdim, self.ndim == 0)
+
+    def mode(self, dim=-1, keepdim=False):
+        """(values, indices): the most frequent value along dim (the smallest of equally frequent ones)
+        and the index of its last occurrence."""
+        x, d, order = self._ordered(dim, "mode")
+        s = np.take_along_axis(x._data, order, axis=d)
+        sm, om = np.moveaxis(s, d, -1), np.moveaxis(order, d, -1)
+        n = sm.shape[-1]
+        if n == 0:
+            raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+        new_run = np.concatenate([np.ones(sm.shape[:-1] + (1,), bool), sm[..., 1:] != sm[..., :-1]], -1)
+        run_id = np.cumsum(new_run, axis=-1) - 1
+        rows = run_id.reshape(-1, n)
+        counts = np.stack([np.bincount(r, minlength=n) for r in rows]) if rows.shape[0] else np.zeros((0, n), int)
+        flat_counts = counts.reshape(sm.shape)
+        best_run = np.argmax(flat_counts, axis=-1)[..., None]  # the first (smallest) most frequent run
+        in_best = run_id == best_run
+        last_in_run = np.max(np.where(in_best, om, -1), axis=-1, keepdims=True)
+        index = np.moveaxis(last_in_run, -1, d)
+        values = TakeAlongDimFn.apply(x, index, d, True)
+        if not keepdim or self.ndim == 0:
+            values, index = values.squeeze(d), np.squeeze(index, d)
+        if self.ndim == 0:
+            values, index = values.reshape(()), index.reshape(())
+        return ValuesIndices(values, Tensor._wrap(np.ascontiguousarray(index), False))
+
+    def _quantile(self, q, dim, keepdim, interpolation, ignore_nan, name):
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+        if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+            raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, midpoint or nearest. "
+                               f"Got {interpolation}")
+        scalar_q = not isinstance(q, Tensor)
+        qs = np.atleast_1d(np.asarray(q._data if isinstance(q, Tensor) else q, dtype=np.float64))
+        if isinstance(q, Tensor) and q.ndim > 1:
+            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+        if isinstance(q, Tensor) and q._data.dtype != self._data.dtype:
+            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        if np.any((qs < 0) | (qs > 1)):
+            raise RuntimeError(f"{name}() q values must be in the range [0, 1]")
+        if dim is None:
+            x, d = self.reshape(-1), 0
+        else:
+            x = self if self.ndim else self.reshape(1)
+            d = _check_axis(dim, x.ndim, name)
+        if x.shape[d] == 0:
+            raise IndexError(f"{name}() input tensor must be non-empty")
+        order = _sort_index(x._data, d, False)
+        xs = TakeAlongDimFn.apply(x, order, d, True).movedim(d, -1)  # sorted, NaN last, along the last axis
+        n = xs.shape[-1]
+        nans = np.isnan(xs._data).sum(-1, keepdims=True)
+        valid = (n - nans) if ignore_nan else np.full(nans.shape, n)
+        rank = np.maximum(valid - 1, 0).astype(np.float64) * qs  # (..., len(q))
+        lo, hi = np.floor(rank).astype(np.int64), np.ceil(rank).astype(np.int64)
+        if interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        elif interpolation == "nearest":
+            lo = hi = np.round(rank).astype(np.int64)
+        lo_v = xs.gather(-1, Tensor._wrap(lo, False))
+        hi_v = xs.gather(-1, Tensor._wrap(hi, False))
+        if interpolation == "midpoint":
+            out = lo_v + (hi_v - lo_v) * 0.5
+        elif interpolation == "linear":
+            if isinstance(q, Tensor):  # the weight is differentiable in q, as torch
+                span = Tensor._wrap(np.maximum(valid - 1, 0).astype(x._data.dtype), False)
+                weight = q.reshape(-1) * span - Tensor._wrap(lo.astype(x._data.dtype), False)
+            else:
+                weight = Tensor._wrap((rank - lo).astype(x._data.dtype), False)
+            out = lo_v + (hi_v - lo_v) * weight
+        else:
+            out = lo_v
+        bad = (nans > 0) if not ignore_nan else (valid == 0)
+        if bad.any():
+            out = out.masked_fill(Tensor._wrap(np.broadcast_to(bad, out.shape).copy(), False), float("nan"))
+        out = out.movedim(-1, 0)  # (len(q), ...)
+        if keepdim:
+            out = out.unsqueeze(d + 1) if dim is not None else out.reshape((len(qs),) + (1,) * self.ndim)
+        return out[0] if scalar_q else out
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """The q-th quantiles (q a number or a 1-D tensor, whose axis comes first) along dim (None:
+        all entries); NaN where the slice has a NaN. Differentiable."""
+        return self._quantile(q, dim, keepdim, interpolation, False, "quantile")
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        return self._quantile(q, dim, keepdim, interpolation, True, "nanquantile")
+
+    def count_nonzero(self, dim=None):
+        dims = self._reduce_dims(dim, "count_nonzero") if dim is not None else None
+        return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=dims), np.int64), False)
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        x = self.masked_fill(self.isnan(), 0) if self._data.dtype.kind == "f" else self
+        return x.sum(dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        """The mean of the non-NaN entries (NaN for a slice with none)."""
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                               f"{_torch_dtype_name(x._data.dtype)}")
+        count = (~x.isnan()).sum(dim, keepdim).to(x._data.dtype)
+        return x.nansum(dim, keepdim) / count
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _MinMax(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def msort(self):
+        return self.sort(0).values if self.ndim else self.clone()
+
+    def bincount(self, weights=None, minlength=0):
+        """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor (int64), or the
+        sum of weights at each (weights' dtype if floating, else float64, as torch)."""
+        if self.ndim != 1 or self._data.dtype.kind not in "iu":
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if self._data.size and self._data.min() < 0:
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if weights is None:
+            return Tensor._wrap(np.bincount(self._data, minlength=minlength).astype(np.int64), False)
+        w = weights._data if isinstance(weights, Tensor) else np.asarray(weights)
+        dt = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+        return Tensor._wrap(np.bincount(self._data, w.astype(np.float64), minlength).astype(dt), False)
+
+    def histc(self, bins=100, min=0, max=0):
+        """A histogram of bins equal bins over [min, max] (both 0: the data's range); values outside are
+        left out, the top edge counts in the last bin. Float tensors; the result has self's dtype."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError(f'"histogram_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+        if bins <= 0:
+            raise RuntimeError("torch.histc(): bins must be > 0")
+        data = self._data.reshape(-1)
+        lo, hi = float(min), float(max)
+        if lo == hi and data.size:
+            lo, hi = float(data.min()), float(data.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        if lo > hi:
+            raise RuntimeError("torch.histc(): max must be larger than min")
+        inside = data[(data >= lo) & (data <= hi)].astype(np.float64)
+        index = ((inside - lo) * bins / (hi - lo)).astype(np.int64)
+        index[index == bins] = bins - 1
+        return Tensor._wrap(np.bincount(index, minlength=bins).astype(self._data.dtype), False)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        """Each run of equal consecutive values (or slices along dim) once, as torch."""
+        x = self._data.reshape(-1) if dim is None else np.moveaxis(self._data, _check_axis(dim, self.ndim,
+                                                                                            "unique_consecutive"), 0)
+        n = x.shape[0]
+        if n:
+            differs = (x[1:] != x[:-1]).reshape(n - 1, -1).any(axis=1)
+            starts = np.concatenate([[True], differs])
+        else:
+            starts = np.zeros(0, bool)
+        values = x[starts]
+        if dim is not None:
+            values = np.moveaxis(values, 0, _check_axis(dim, self.ndim, "unique_consecutive"))
+        out = [Tensor._wrap(np.ascontiguousarray(values), False)]
+        if return_inverse:
+            inverse = np.cumsum(starts) - 1
+            out.append(Tensor._wrap(inverse.reshape(self.shape if dim is None else -1).astype(np.int64), False))
+        if return_counts:
+            out.append(Tensor._wrap(np.diff(np.append(np.nonzero(starts)[0], n)).astype(np.int64), False))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    # ---- shape and index ops under torch's names (ported code) -------------------------------------
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        """Each entry (along dim; None: of the flattened tensor) repeated repeats times (a number, or
+        one count per entry); differentiable."""
+        x = self.reshape(-1) if dim is None else self
+        d = 0 if dim is None else _check_axis(dim, max(self.ndim, 1), "repeat_interleave")
+        if x.ndim == 0:
+            x = x.reshape(1)
+        counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+        if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, x.shape[d])):
+            raise RuntimeError(f"repeats must be 0-dim or 1-dim tensor with {x.shape[d]} entries, got "
+                               f"{list(counts.shape)}")
+        if np.any(counts < 0):
+            raise RuntimeError("repeats can not be negative")
+        index = np.repeat(np.arange(x.shape[d]), counts.reshape(-1) if counts.ndim else int(counts))
+        return x.index_select(d, index)
+
+    def tile(self, *dims):
+        dims = _shape_arg(dims)
+        dims = (1,) * (self.ndim - len(dims)) + tuple(dims)
+        return self.repeat(*dims)
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def broadcast_to(self, size):
+        return self.expand(size)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        """Pieces along dim: n sections (the first n % size ones one longer), or cut at the indices."""
+        d = _check_axis(dim, max(self.ndim, 1), "tensor_split")
+        if self.ndim == 0:
+            raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+        if isinstance(indices_or_sections, Tensor):
+            indices_or_sections = indices_or_sections.tolist()
+        n = self.shape[d]
+        if isinstance(indices_or_sections, (int, np.integer)):
+            s = int(indices_or_sections)
+            if s <= 0:
+                raise RuntimeError(f"number of sections must be larger than 0, got {s}")
+            sizes = [n // s + (1 if i < n % s else 0) for i in range(s)]
+            bounds = np.cumsum([0] + sizes)
+        else:
+            bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+        return tuple(self._slice_along(d, int(min(max(a, 0), n)), int(min(max(b, a, 0), n)))
+                     for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def _split_even(self, sections, dim, name):
+        if isinstance(sections, (int, np.integer)) and self.shape[dim] % sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                               f"dimension {self.shape[dim]} is not divisible by the split_size {sections}!")
+        return self.tensor_split(sections, dim)
+
+    def hsplit(self, sections):
+        if self.ndim == 0:
+            raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got a tensor with 0 "
+                               "dimensions!")
+        return self._split_even(sections, 1 if self.ndim > 1 else 0, "hsplit")
+
+    def vsplit(self, sections):
+        if self.ndim < 2:
+            raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a tensor with "
+                               f"{self.ndim} dimensions!")
+        return self._split_even(sections, 0, "vsplit")
+
+    def dsplit(self, sections):
+        if self.ndim < 3:
+            raise RuntimeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a tensor with "
+                               f"{self.ndim} dimensions!")
+        return self._split_even(sections, 2, "dsplit")
+
+    def rot90(self, k=1, dims=(0, 1)):
+        """Rotated by 90 degrees k times in the plane dims (from the first axis toward the second)."""
+        if len(dims) != 2:
+            raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
+        d0, d1 = _check_axis(dims[0], self.ndim, "rot90"), _check_axis(dims[1], self.ndim, "rot90")
+        if d0 == d1:
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+        k %= 4
+        if k == 1:
+            return self.flip(d1).transpose(d0, d1)
+        if k == 2:
+            return self.flip(d0, d1)
+        if k == 3:
+            return self.flip(d0).transpose(d0, d1)
+        return self.clone()
+
+    def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return self.flip(0)
+
+    def take(self, index):
+        """The entries of the flattened tensor at index (any shape; negative counts from the end)."""
+        index = self._index_arg(index, "take")
+        n = self._data.size
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"take(): index out of range in self: tried to access index "
+                             f"{index.max() if index.max() >= n else index.min()} on a tensor of {n} elements.")
+        return self.reshape(-1)[index]
+
+    def take_along_dim(self, indices, dim=None):
+        """The entries at indices along dim (self and indices broadcast except along dim; None: both
+        flattened), as torch.take_along_dim; differentiable."""
+        index = self._index_arg(indices, "take_along_dim")
+        if dim is None:
+            return self.reshape(-1).gather(0, index.reshape(-1))
+        d = _check_axis(dim, max(self.ndim, 1), "take_along_dim")
+        if index.ndim != self.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
+                               f"dimensions, but got {self.ndim} dimensions for input, and {index.ndim} dimensions "
+                               f"for indices")
+        shape = list(np.broadcast_shapes(tuple(1 if i == d else n for i, n in enumerate(self.shape)),
+                                         tuple(1 if i == d else n for i, n in enumerate(index.shape))))
+        x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
+        index = np.broadcast_to(index, tuple(shape[:d] + [index.shape[d]] + shape[d + 1:]))
+        return x.gather(d, np.ascontiguousarray(index))
+
+    def scatter_add(self, dim, index, src):
+        """Out of place: src[i][j] added at out[index[i][j]][j] (dim 0, and so on), repeats adding up;
+        differentiable wrt self and src."""
+        index = self._index_arg(index, "scatter_add")
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
+        if src._data.dtype != self._data.dtype:
+            raise RuntimeError(f"scatter_add(): Expected self.dtype to be equal to src.dtype, got {self.dtype} "
+                               f"and {src.dtype}")
+        d = self._check_along(dim, index, "scatter_add")
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise RuntimeError(f"scatter_add(): expected index {list(index.shape)} to be no larger than src "
+                               f"{list(src.shape)} in every dimension")
+        if self.ndim == 0:
+            return self.reshape(1).scatter_add(0, index.reshape(-1), src.reshape(-1)).reshape(())
+        return _shape_ops.ScatterAddFn.apply(self, d, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace(lambda t, s: t.scatter_add(dim, index, s), src, "scatter_add_")
+
+    def _along_index(self, dim, index, name):
+        index = self._index_arg(index, name)
+        if index.ndim > 1:
+            raise IndexError(f"{name}_(): Index is supposed to be a vector")
+        d = _check_axis(dim, max(self.ndim, 1), name)
+        n = self.shape[d] if self.ndim else 1
+        index = index.reshape(-1)
+        if index.size and (index.min() < -n or index.max() >= n):
+            raise IndexError(f"{name}(): index out of range for dimension {d} of size {n}")
+        return d, index % n if n else index
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """self with source's slices added at the positions index along dim (repeats add up)."""
+        d, index = self._along_index(dim, index, "index_add")
+        if self.ndim == 0:
+            return self + (source if alpha == 1 else source * alpha).reshape(())
+        shape = [1] * source.ndim
+        shape[d] = -1
+        full = np.ascontiguousarray(np.broadcast_to(index.reshape(shape), source.shape))
+        return self.scatter_add(d, full, source if alpha == 1 else source * alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace(lambda t, s: t.index_add(dim, index, s, alpha=alpha), source, "index_add_")
+
+    def _along_mask(self, d, index):
+        mask = np.zeros(self.shape[d] if self.ndim else 1, bool)
+        mask[index] = True
+        return Tensor._wrap(mask.reshape([-1 if i == d else 1 for i in range(self.ndim)]), False)
+
+    def index_fill(self, dim, index, value):
+        """value (a number or a 0-d tensor) in the slices at index along dim."""
+        d, index = self._along_index(dim, index, "index_fill")
+        return self.masked_fill(self._along_mask(d, index), value)
+
+    def index_fill_(self, dim, index, value):
+        return self._inplace(lambda t, v: t.index_fill(dim, index, v), value, "index_fill_")
+
+    def index_copy(self, dim, index, source):
+        """self with the slices at index along dim replaced by source's; differentiable."""
+        d, index = self._along_index(dim, index, "index_copy")
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                               f"{_torch_dtype_name(self._data.dtype)} and (source) "
+                               f"{_torch_dtype_name(source._data.dtype)}")
+        if self.ndim == 0:
+            return source.reshape(()).clone()
+        return SetItemFn.apply(self, (slice(None),) * d + (index,), source)
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace(lambda t, s: t.index_copy(dim, index, s), source, "index_copy_")
+
+    def masked_select(self, mask):
+        """The entries where mask (bool, broadcast with self) is True, as a 1-D tensor."""
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
+        shape = np.broadcast_shapes(self.shape, m.shape)
+        return self.expand(shape)[np.ascontiguousarray(np.broadcast_to(m, shape))]
+
+    def masked_scatter(self, mask, source):
+        """self with the places where mask is True filled, in order, from source's first entries."""
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype {m.dtype}")
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got "
+                               f"{_torch_dtype_name(self._data.dtype)} and {_torch_dtype_name(source._data.dtype)}")
+        shape = np.broadcast_shapes(self.shape, m.shape)
+        m = np.ascontiguousarray(np.broadcast_to(m, shape))
+        k = int(m.sum())
+        if k > source.numel():
+            raise RuntimeError("masked_scatter: expected source to have at least as many elements as ones in mask")
+        return SetItemFn.apply(self.expand(shape) * 1 if shape != self.shape else self, m, source.reshape(-1)[:k])
+
+    def masked_scatter_(self, mask, source):
+        return self._inplace(lambda t, s: t.masked_scatter(mask, s), source, "masked_scatter_")
+
+    # ---- sizes, dtypes and sampling under torch's names (ported code) ------------------------------
+    def element_size(self):
+        """The bytes of one entry."""
+        return self._data.itemsize
+
+    def stride(self, dim=None):
+        """The step in entries between neighbours along each axis (0 along an expanded axis), as torch."""
+        steps = tuple(s // self._data.itemsize for s in self._data.strides)
+        return steps if dim is None else steps[_check_axis(dim, max(self.ndim, 1), "stride")]
+
+    def type(self, dtype=None, non_blocking=False):
+        """Without dtype, torch's legacy type name ('torch.FloatTensor', ...); with one (a dtype or such a
+        name), self cast to it."""
+        if dtype is None:
+            return f"torch.{_torch_dtype_name(self._data.dtype)}Tensor"
+        if isinstance(dtype, str):
+            names = {f"torch.{_torch_dtype_name(d)}Tensor": d for d in _STORAGE}
+            if dtype not in names:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = names[dtype]
+        return self.to(dtype)
+
+    def is_nonzero(self):
+        """The truth of a one-entry tensor (RuntimeError for more or fewer), as torch."""
+        if self._data.size != 1:
+            what = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0/1 draws in self's dtype, 1 with probability self (or p, a number, for every entry)."""
+        if self._data.dtype.kind != "f":
+            raise NotImplementedError(f'"bernoulli_tensor_cpu_self_" not implemented for '
+                                      f"'{_torch_dtype_name(self._data.dtype)}'")
+        probs = self._data if p is None else np.full(self.shape, float(p))
+        if probs.size and (np.nanmin(probs) < 0 or np.nanmax(probs) > 1 or np.isnan(probs).any()):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        g = _random.as_generator(generator, "bernoulli")
+        return Tensor._wrap((g.random(self.shape) < probs).astype(self._data.dtype), False)
+
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).
 _VIEW_FNS = (GetItemFn, ReshapeFn, PermuteFn, ExpandFn)
@@ -1802,6 +2837,7 @@ def _torch_dtype_name(dt):
 # cast. / on integers gives float32.
 
 _F32, _I64, _BOOL = np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)
+_DEFAULT_FLOAT = [_F32]  # torch.get_default_dtype(); set_default_dtype changes it
 
 
 def _is_float(dt):
@@ -1838,7 +2874,7 @@ def _scalar_dtype(x):
         return _BOOL
     if isinstance(x, (int, np.integer)):
         return _I64
-    return _F32
+    return _DEFAULT_FLOAT[0]
 
 
 def _result_type(*operands):
@@ -1878,12 +2914,12 @@ def _promote(t, other, op, floating=False):
             return t, np.asarray(other, dtype=dt)
         target = _result_type(t, other)
         if floating and target.kind != "f":
-            target = _F32
+            target = _DEFAULT_FLOAT[0]
         return t.to(target), np.asarray(other).astype(target)  # astype: an out-of-range int wraps, as torch
     other = _as_operand(other, op)
     target = _result_type(t, other)
     if floating and target.kind != "f":
-        target = _F32
+        target = _DEFAULT_FLOAT[0]
     return t.to(target), other.to(target)
 
 
@@ -1983,13 +3019,25 @@ def _size_arg(size, size_kw):
 
 
 def _float_dtype(dtype):
-    dt = np.dtype(np.float32 if dtype is None else dtype)
+    dt = np.dtype(_DEFAULT_FLOAT[0] if dtype is None else dtype)
     return dt
 
 
 def get_default_dtype():
-    """float32, the dtype of floating tensors made from Python numbers and of the constructors."""
-    return np.dtype(np.float32)
+    """The dtype of floating tensors made from Python numbers and of the constructors: float32 unless
+    set_default_dtype changed it."""
+    return _DEFAULT_FLOAT[0]
+
+
+def set_default_dtype(d):
+    """Makes d (float32 or float64) the default floating dtype: of Python floats in tensor(), of the
+    constructors, and of integer results made floating (x / 2, x.exp()). Deliberate difference: other
+    dtypes raise TypeError (torch also takes float16/bfloat16); the repr still omits only float32."""
+    d = np.dtype(d)
+    if d not in _FLOATS:
+        raise TypeError(f"only floating-point types are supported as the default type (float32, float64 here), "
+                        f"got {d}")
+    _DEFAULT_FLOAT[0] = d
 
 
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
@@ -2015,7 +3063,7 @@ def _fill_dtype(value):
         return np.dtype(np.bool_)
     if isinstance(value, (int, np.integer)):
         return np.dtype(np.int64)
-    return np.dtype(np.float32)
+    return _DEFAULT_FLOAT[0]
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -2162,7 +3210,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
                            f"end={end}, step={step})")
     values = np.arange(start, end, step)
     if dtype is None:
-        dtype = np.int64 if values.dtype.kind in "iu" else np.float32
+        dtype = np.int64 if values.dtype.kind in "iu" else _DEFAULT_FLOAT[0]
     return _new(values, dtype, device, requires_grad, "arange")
 
 
@@ -2321,3 +3369,204 @@ def _check_cpu(device, op):
 __all__ = ["Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "randn", "rand", "arange", "zeros_like",
            "ones_like", "randn_like", "rand_like", "cat", "stack", "where", "matmul", "is_grad_enabled"]
 
+
+
+def tensordot(a, b, dims=2):
+    """Contracts the last `dims` axes of a with the first `dims` of b, or the axes listed in
+    dims = (dims_a, dims_b); differentiable (a matmul of the two reshaped operands)."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError(f"both dimension lists should have same length, got {dims_a} and {dims_b}")
+    dims_a = [_check_axis(d, a.ndim, "tensordot") for d in dims_a]
+    dims_b = [_check_axis(d, b.ndim, "tensordot") for d in dims_b]
+    for i, j in zip(dims_a, dims_b):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in dim {i} "
+                               f"and second has size {b.shape[j]} in dim {j}")
+    free_a = [i for i in range(a.ndim) if i not in dims_a]
+    free_b = [j for j in range(b.ndim) if j not in dims_b]
+    k = int(np.prod([a.shape[i] for i in dims_a]))
+    left = a.permute(tuple(free_a + dims_a)).reshape(-1, k)
+    right = b.permute(tuple(dims_b + free_b)).reshape(k, -1)
+    out_shape = tuple(a.shape[i] for i in free_a) + tuple(b.shape[j] for j in free_b)
+    return (left @ right).reshape(out_shape)
+
+
+def _triangle_indices(row, col, offset, dtype, lower, who):
+    dt = _dtype(dtype if dtype is not None else _I64, who)
+    if dt.kind not in "iu":
+        raise RuntimeError(f'"{who}" not implemented for \'{_torch_dtype_name(dt)}\'')
+    keep = np.tri(row, col, offset, dtype=bool) if lower else ~np.tri(row, col, offset - 1, dtype=bool)
+    return Tensor._wrap(np.stack(np.nonzero(keep)).astype(dt).reshape(2, -1), False)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the lower triangle (j <= i + offset), row by row."""
+    _check_cpu(device, "tril_indices")
+    return _triangle_indices(row, col, offset, dtype, True, "tril_indices")
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the upper triangle (j >= i + offset), row by row."""
+    _check_cpu(device, "triu_indices")
+    return _triangle_indices(row, col, offset, dtype, False, "triu_indices")
+
+
+def _std_or_var_mean(input, which, args, kwargs):
+    spread = getattr(input, which)(*args, **kwargs)
+    dim = kwargs.get("dim", args[0] if args else None)
+    keepdim = kwargs.get("keepdim", args[2] if len(args) > 2 else False)
+    return spread, input.mean(dim, keepdim)
+
+
+def std_mean(input, *args, **kwargs):
+    """(std, mean) over the same dims, with std's arguments (dim, unbiased / correction=, keepdim)."""
+    return _std_or_var_mean(input, "std", args, kwargs)
+
+
+def var_mean(input, *args, **kwargs):
+    """(var, mean) over the same dims, with var's arguments (dim, unbiased / correction=, keepdim)."""
+    return _std_or_var_mean(input, "var", args, kwargs)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """For each value of input, the index where it would go into sorted_sequence along its last axis
+    (1-D, or with input's leading axes); right=True / side='right' places it after equal entries."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter._data if isinstance(sorter, Tensor) else np.asarray(sorter), -1)
+    values = input._data if isinstance(input, Tensor) else np.asarray(input)
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, values, side=how)
+    else:
+        if seq.shape[:-1] != values.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                               f"dimensions of boundaries tensor and input value tensor must match, but we got "
+                               f"boundaries tensor {list(seq.shape)} and input value tensor {list(values.shape)}")
+        rows, vals = seq.reshape(-1, seq.shape[-1]), values.reshape(-1, values.shape[-1])
+        out = np.stack([np.searchsorted(r, v, side=how) for r, v in zip(rows, vals)]).reshape(values.shape)
+    return Tensor._wrap(np.asarray(out, np.int32 if out_int32 else np.int64), False)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each value among the 1-D sorted boundaries (right=False: boundaries[i-1] < x <=
+    boundaries[i]), as torch.bucketize."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+# ---- dtype queries, more constructors and sampling under torch's names (ported code) ---------------
+
+class finfo:
+    """The limits of a floating dtype (NumPy's numbers): bits, eps, max, min, tiny (= smallest_normal),
+    resolution and dtype (its name, as torch)."""
+
+    def __init__(self, type=None):
+        dt = get_default_dtype() if type is None else np.dtype(type)
+        if dt.kind != "f":
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            f"'{dt}'")
+        info = np.finfo(dt)
+        self.bits, self.eps, self.max, self.min = info.bits, float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution, self.dtype = 10.0 ** -int(info.precision), dt.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, eps={self.eps:e}, "
+                f"smallest_normal={self.smallest_normal:e}, tiny={self.tiny:e}, dtype={self.dtype})")
+
+
+class iinfo:
+    """The limits of an integer (or bool) dtype: bits, max, min and dtype (its name)."""
+
+    def __init__(self, type):
+        dt = np.dtype(type)
+        if dt.kind not in "iub":
+            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{dt}'")
+        if dt.kind == "b":
+            self.bits, self.min, self.max = 8, 0, 1
+        else:
+            info = np.iinfo(dt)
+            self.bits, self.min, self.max = info.bits, int(info.min), int(info.max)
+        self.dtype = dt.name
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def result_type(tensor1, tensor2):
+    """torch.result_type of two Tensors or numbers."""
+    return _result_type(tensor1, tensor2)
+
+
+def promote_types(type1, type2):
+    return _promote_types(np.dtype(type1), np.dtype(type2))
+
+
+def can_cast(from_, to):
+    """Whether torch's casting rules allow from_ -> to: never to a lower category (float -> int, int ->
+    bool); within one, always."""
+    return _category(np.dtype(from_)) <= _category(np.dtype(to))
+
+
+def is_nonzero(input):
+    return input.is_nonzero()
+
+
+def as_tensor(data, dtype=None, device=None):
+    """data as a Tensor without a copy where it can: a Tensor of that dtype is returned itself, a NumPy
+    array of a storage dtype shares its memory; anything else is converted as tensor() does."""
+    _check_cpu(device, "as_tensor")
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data._data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and data.dtype in _STORAGE and (dtype is None or np.dtype(dtype) == data.dtype):
+        return Tensor(data)
+    return tensor(data, dtype=dtype)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    """steps values base ** (evenly spaced exponents from start to end)."""
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative, got {steps}")
+    values = np.power(float(base), np.linspace(float(start), float(end), steps))
+    return _new(values, _float_dtype(dtype), device, requires_grad, "logspace")
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+    """randint(low, high) in input's shape and (unless dtype says otherwise) dtype; one number is high."""
+    if high is None:
+        low, high = 0, low
+    dt = input._data.dtype if dtype is None else _dtype(dtype, "randint_like")
+    return randint(int(low), int(high), input.shape, generator=generator, dtype=dt, device=device,
+                   requires_grad=requires_grad)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    return input.bernoulli(p, generator=generator)
+
+
+def poisson(input, generator=None):
+    """A Poisson draw with rate input for each entry, in input's dtype."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f'"poisson_cpu" not implemented for \'{_torch_dtype_name(input._data.dtype)}\'')
+    if input._data.size and np.nanmin(input._data) < 0:
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    g = _random.as_generator(generator, "poisson")
+    return Tensor._wrap(g.poisson(input._data.astype(np.float64)).astype(input._data.dtype), False)

@@ -1032,3 +1032,243 @@ def prelu(input, weight):
             raise RuntimeError(f"prelu: Mismatch of parameter numbers and input channel size. Found parameter "
                                f"numbers = {w.size} and channel size = {channels}.")
     return PreluFn.apply(input, weight)
+
+
+# ---- the rest of torch's pointwise math (ported code: torch names) --------------------------------------
+
+class SinhFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.sinh), False
+    input_grad = staticmethod(lambda grad, x: grad * np.cosh(x))
+    backward_graph = _graph(lambda grad, x: grad * CoshFn.apply(x))
+
+
+class CoshFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.cosh), False
+    input_grad = staticmethod(lambda grad, x: grad * np.sinh(x))
+    backward_graph = _graph(lambda grad, x: grad * SinhFn.apply(x))
+
+
+def _inside_unit(rng, shape=(3, 4)):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+class AsinFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(np.arcsin), False, staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, x: grad / np.sqrt(1 - x * x))
+    backward_graph = _graph(lambda grad, x: grad / (1 - x * x).sqrt())
+
+
+class AcosFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(np.arccos), False, staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, x: -grad / np.sqrt(1 - x * x))
+    backward_graph = _graph(lambda grad, x: -grad / (1 - x * x).sqrt())
+
+
+class AtanFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.arctan), False
+    input_grad = staticmethod(lambda grad, x: grad / (1 + x * x))
+    backward_graph = _graph(lambda grad, x: grad / (x * x + 1))
+
+
+class _Step(_Pointwise, register=False):
+    """A piecewise-constant function (floor, ceil, trunc, round, sign): its gradient is 0 everywhere,
+    as PyTorch's (the jumps are ignored). sample keeps away from the jumps, for gradcheck."""
+    keeps_output = False
+    input_grad = staticmethod(lambda grad, x: np.zeros(np.shape(x), dtype=grad.dtype))
+    backward_graph = _graph(lambda grad, x: grad * constant_like(np.zeros((), dtype=grad._data.dtype), grad))
+    sample = staticmethod(lambda rng: np.floor(rng.uniform(-4, 4, (3, 4))) + rng.uniform(0.1, 0.4, (3, 4)))
+
+
+class FloorFn(_Step):
+    compute = staticmethod(np.floor)
+
+
+class CeilFn(_Step):
+    compute = staticmethod(np.ceil)
+
+
+class TruncFn(_Step):
+    compute = staticmethod(np.trunc)
+
+
+class RoundFn(_Step):
+    """Round half to even (np.rint), as torch.round."""
+    compute = staticmethod(np.rint)
+
+
+def _sign(x):
+    """-1, 0 or 1; NaN gives 0, as torch.sign."""
+    out = np.sign(x)
+    return np.where(np.isnan(out), 0, out).astype(out.dtype) if out.dtype.kind == "f" else out
+
+
+class SignFn(_Step):
+    compute = staticmethod(_sign)
+
+
+class Atan2Fn(Function):
+    """atan2(a, b), the angle of the point (b, a); d/da = b / (a² + b²), d/db = -a / (a² + b²)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        r2 = a * a + b * b
+        da = unbroadcast(grad * b / r2, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(-grad * a / r2, _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = ctx.parents
+        r2 = a * a + b * b
+        da = unbroadcast_graph(grad * b / r2, _shape(a._data)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(-grad * a / r2, _shape(b._data)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    gradcheck_cases = staticmethod(_broadcast_cases)
+
+
+class FmodFn(Function):
+    """C's fmod: a - trunc(a / b) * b, the sign of a (torch.fmod). Gradients as PyTorch: grad wrt a,
+    -trunc(a / b) * grad wrt b. Integer division by zero raises RuntimeError, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.dtype.kind in "iub" and not np.all(b):
+            raise RuntimeError("ZeroDivisionError: fmod by an integer zero")
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(grad, _shape(a)) if ctx.needs_input_grad[0] else None
+        db = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                db = unbroadcast(-grad * np.trunc(a / b), _shape(b))
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        b = rng.uniform(0.8, 2.0, (4,)) * rng.choice([-1.0, 1.0], (4,))
+        a = rng.uniform(-4, 4, (3, 4))
+        q = a / b  # keep a / b off the integers, where fmod jumps
+        a = np.where(np.abs(q - np.round(q)) < 0.1, a + 0.3 * np.abs(b), a)
+        return [((a, b), {})]
+
+
+# ---- erf, erfc, erfinv in NumPy (no SciPy): series, continued fraction, Newton -------------------------
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erf_series(a):
+    """erf(a) = 2/sqrt(pi) exp(-a²) sum_n 2^n a^(2n+1) / (1·3···(2n+1)): positive terms (no
+    cancellation); 80 terms reach float64 precision for a < 2.5."""
+    a2 = a * a
+    term, total = a.copy(), a.copy()
+    for n in range(1, 80):
+        term = term * (2 * a2) / (2 * n + 1)
+        total += term
+    return _TWO_OVER_SQRT_PI * np.exp(-a2) * total
+
+
+def _erfc_fraction(a):
+    """erfc(a) for a >= 1 from the continued fraction exp(-a²)/sqrt(pi) / (a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))),
+    evaluated from depth 400 back to the front (a few ulp against libm's erfc over [1, 27])."""
+    t = a.copy()
+    for k in range(400, 0, -1):
+        t = a + (k / 2) / t
+    hi = np.floor(a * 4096) / 4096  # exp(-a²) as exp(-hi²) exp((hi - a)(hi + a)): hi² is exact, so a large
+    return np.exp(-hi * hi) * np.exp((hi - a) * (hi + a)) / (math.sqrt(math.pi) * t)  # a loses no digits
+
+
+def _erf_parts(x):
+    """(erf(|x|), erfc(|x|)) in float64, each from the side where it is accurate."""
+    a = np.abs(np.asarray(x, dtype=np.float64))
+    erf_a, erfc_a = np.empty_like(a), np.empty_like(a)
+    near = ~(a >= 1.0)  # (NaN goes here and stays NaN)
+    erf_a[near] = _erf_series(a[near])
+    erfc_a[near] = 1.0 - erf_a[near]
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        erfc_a[~near] = _erfc_fraction(a[~near])
+    erfc_a[a == np.inf] = 0.0
+    erf_a[~near] = 1.0 - erfc_a[~near]
+    return a, erf_a, erfc_a
+
+
+def erf(x):
+    x = np.asarray(x)
+    _, erf_a, _ = _erf_parts(x)
+    return np.copysign(erf_a, x).astype(x.dtype)
+
+
+def erfc(x):
+    x = np.asarray(x)
+    _, erf_a, erfc_a = _erf_parts(x)
+    return np.where(x < 0, 1.0 + erf_a, erfc_a).astype(x.dtype)
+
+
+def erfinv(y):
+    """The inverse of erf on [-1, 1] (±inf at ±1, NaN outside): Giles's single-precision polynomial
+    ("Approximating the erfinv function", 2010), then Newton steps on erf (or, near ±1, on log erfc,
+    whose 1 - |y| is exact) to float64 precision."""
+    y = np.asarray(y)
+    t = np.abs(y.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = -np.log((1.0 - t) * (1.0 + t))
+        central, s = w - 2.5, np.sqrt(w) - 3.0
+    p = np.where(w < 5.0, _giles(central, _GILES_CENTRAL), _giles(s, _GILES_TAIL)) * t
+    inside = t < 1.0
+    tail = t > 0.5
+    with np.errstate(divide="ignore"):
+        log_c = np.log(np.where(inside & tail, 1.0 - t, 1.0))  # 1 - t: exact for t in [0.5, 1]
+    for _ in range(4):
+        q = np.where(inside, p, 0.0)
+        _, erf_q, erfc_q = _erf_parts(q)
+        slope = _TWO_OVER_SQRT_PI * np.exp(-q * q)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            # near ±1 Newton on log(erfc(q)) = log(1 - t), which the steep tail does not throw off
+            step = np.where(tail, (np.log(erfc_q) - log_c) * erfc_q / slope, -(erf_q - t) / slope)
+        p = np.where(inside, q + step, p)
+    p = np.where(t == 1.0, np.inf, np.where(t > 1.0, np.nan, p))
+    return np.copysign(p, y).astype(y.dtype if y.dtype.kind == "f" else np.float32)
+
+
+_GILES_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_GILES_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+               0.00943887047, 1.00167406, 2.83297682)
+
+
+def _giles(w, coefficients):
+    p = np.full(np.shape(w), coefficients[0])
+    for c in coefficients[1:]:
+        p = c + p * w
+    return p
+
+
+class ErfFn(_Pointwise):
+    compute, keeps_output = staticmethod(erf), False
+    input_grad = staticmethod(lambda grad, x: grad * (_TWO_OVER_SQRT_PI * np.exp(-x * x)).astype(grad.dtype))
+    backward_graph = _graph(lambda grad, x: grad * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
+
+
+class ErfcFn(_Pointwise):
+    compute, keeps_output = staticmethod(erfc), False
+    input_grad = staticmethod(lambda grad, x: -grad * (_TWO_OVER_SQRT_PI * np.exp(-x * x)).astype(grad.dtype))
+    backward_graph = _graph(lambda grad, x: -grad * (-(x * x)).exp() * _TWO_OVER_SQRT_PI)
+
+
+class ErfinvFn(_Pointwise):
+    """d erfinv(y) = sqrt(pi)/2 exp(erfinv(y)²), from the saved output."""
+    compute, sample = staticmethod(erfinv), staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, out: grad * (np.exp(out * out) / _TWO_OVER_SQRT_PI).astype(grad.dtype))
+    backward_graph = _graph(lambda grad, x: grad * (ErfinvFn.apply(x) ** 2).exp() / _TWO_OVER_SQRT_PI)

@@ -420,3 +420,37 @@ class NormFn(Function):
         x = rng.permutation(12).reshape(3, 4) * 0.3 - 1.6  # distinct |x| (no tie: -inf is smooth there), none 0
         return [((x,), {}), ((x, 2.0, 1), {}), ((x, 1.0, (0, 1), True), {}), ((x, np.inf, 0), {}),
                 ((x, -np.inf), {}), ((x, 3.0, -1), {}), ((x, 0.5), {}), ((x, 0), {})]
+
+
+class CumprodFn(Function):
+    """The running product along dim. Backward without division (zeros give PyTorch's gradient):
+    d out_k / d x_i = left_i * prod(x_{i+1..k}) with left_i the product before i, so
+    dx_i = left_i * r_i where r_i = g_i + x_{i+1} r_{i+1}: one pass from the end, vectorised over
+    the other axes."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.save_for_backward(x)
+        ctx.dim = dim
+        return np.cumprod(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xm, g = np.moveaxis(x, ctx.dim, -1), np.moveaxis(grad, ctx.dim, -1)
+        n = xm.shape[-1]
+        if n == 0:
+            return np.zeros(x.shape, grad.dtype), None
+        left = np.concatenate([np.ones(xm.shape[:-1] + (1,), x.dtype), np.cumprod(xm[..., :-1], axis=-1)], -1)
+        r = np.empty_like(g)
+        r[..., n - 1] = g[..., n - 1]
+        for i in range(n - 2, -1, -1):
+            r[..., i] = g[..., i] + xm[..., i + 1] * r[..., i + 1]
+        return np.moveaxis(left * r, -1, ctx.dim), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 5))
+        x[1, 2] = 0.0  # one zero in a row
+        x[2, 1] = x[2, 3] = 0.0  # two zeros
+        return [((x, 1), {}), ((x, 0), {})]

@@ -489,3 +489,35 @@ class SetItemFn(Function):
                 ((x, (slice(None), 2), rng.standard_normal(())), {}),        # broadcast: the sum comes back
                 ((x, (x > 0.3,), rng.standard_normal(())), {}),              # a mask
                 ((x, (np.array([0, 3]),), rng.standard_normal((2, 5))), {})]  # fancy rows
+
+
+class ScatterAddFn(Function):
+    """x with src[i][j] added at out[index[i][j]][j] (dim 0, and so on): torch.scatter_add; repeated
+    indices all add. index may be smaller than src (only src's leading part, index's shape, is used).
+    Backward: x's gradient passes through; src's is the gradient gathered at index (zero beyond it)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim, ctx.index, ctx.src_shape = dim, index, src.shape
+        part = src[tuple(slice(0, n) for n in index.shape)]
+        out = x.copy()
+        where = list(np.indices(index.shape, sparse=True))
+        where[dim] = index
+        np.add.at(out, tuple(where), part)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dsrc = None
+        if ctx.needs_input_grad[3]:
+            dsrc = np.zeros(ctx.src_shape, dtype=grad.dtype)
+            dsrc[tuple(slice(0, n) for n in ctx.index.shape)] = np.take_along_axis(
+                grad[tuple(slice(0, n) if d != ctx.dim else slice(None) for d, n in enumerate(ctx.index.shape))],
+                ctx.index, axis=ctx.dim)
+        return grad, None, None, dsrc
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x, src = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+        index = np.array([[0, 1, 2, 0], [2, 2, 0, 1]])  # (2, 4): repeats, smaller than src
+        return [((x, 0, index, src), {})]

@@ -371,3 +371,127 @@ def activation_backward(dy, x, kind, a=0.0, b=0.0):
     """dy times the derivative of activation_forward(x, kind, a, b)."""
     _, backward, options = _activation(kind, a, b)
     return backward(dy, x, *options)
+
+
+# ---- the rest of torch's pointwise math -----------------------------------------------------------------
+
+def sinh_forward(x):
+    return (np.exp(x) - np.exp(-x)) / 2
+
+
+def sinh_backward(dy, x):
+    return dy * (np.exp(x) + np.exp(-x)) / 2
+
+
+def cosh_forward(x):
+    return (np.exp(x) + np.exp(-x)) / 2
+
+
+def cosh_backward(dy, x):
+    return dy * (np.exp(x) - np.exp(-x)) / 2
+
+
+def asin_forward(x):
+    return np.arcsin(x)
+
+
+def asin_backward(dy, x):
+    return dy / np.sqrt(1 - x * x)
+
+
+def acos_forward(x):
+    return np.arccos(x)
+
+
+def acos_backward(dy, x):
+    return -dy / np.sqrt(1 - x * x)
+
+
+def atan_forward(x):
+    return np.arctan(x)
+
+
+def atan_backward(dy, x):
+    return dy / (1 + x * x)
+
+
+def _step_backward(dy, x):
+    """floor, ceil, trunc, round, sign: piecewise constant, so the gradient is 0 (as PyTorch)."""
+    return np.zeros_like(x) * dy
+
+
+def floor_forward(x):
+    return np.floor(x)
+
+
+def ceil_forward(x):
+    return np.ceil(x)
+
+
+def trunc_forward(x):
+    return np.trunc(x)
+
+
+def round_forward(x):
+    """Half to even, as torch.round."""
+    return np.round(x)
+
+
+def sign_forward(x):
+    """NaN gives 0, as torch.sign."""
+    return np.nan_to_num(np.sign(x), nan=0.0)
+
+
+floor_backward = ceil_backward = trunc_backward = round_backward = sign_backward = _step_backward
+
+
+def atan2_forward(a, b):
+    return np.arctan2(a, b)
+
+
+def atan2_backward(dy, a, b):
+    r2 = a * a + b * b
+    return unbroadcast(dy * b / r2, np.shape(a)), unbroadcast(-dy * a / r2, np.shape(b))
+
+
+def fmod_forward(a, b):
+    """a - trunc(a / b) * b: the sign of a, as C's fmod."""
+    return a - np.trunc(a / b) * b
+
+
+def fmod_backward(dy, a, b):
+    return unbroadcast(dy, np.shape(a)), unbroadcast(-dy * np.trunc(a / b), np.shape(b))
+
+
+def erf_forward(x):
+    return np.vectorize(math.erf)(x)
+
+
+def erf_backward(dy, x):
+    return dy * 2 / math.sqrt(math.pi) * np.exp(-x * x)
+
+
+def erfc_forward(x):
+    return np.vectorize(math.erfc)(x)
+
+
+def erfc_backward(dy, x):
+    return -erf_backward(dy, x)
+
+
+def _erfinv_scalar(y):
+    """erf's inverse at y in (-1, 1) by bisection on math.erf."""
+    lo, hi = -6.0, 6.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if math.erf(mid) < y else (lo, mid)
+    return (lo + hi) / 2
+
+
+def erfinv_forward(x):
+    return np.vectorize(_erfinv_scalar)(x)
+
+
+def erfinv_backward(dy, x):
+    y = erfinv_forward(x)
+    return dy * math.sqrt(math.pi) / 2 * np.exp(y * y)

@@ -134,3 +134,19 @@ def norm_backward(dy, x, p=2.0, dim=None, keepdim=False):
         hit = np.abs(x) == n
         return dys * np.sign(x) * hit / hit.sum(axis=dim, keepdims=True)
     return dys * np.sign(x) * np.abs(x) ** (p - 1) / n ** (p - 1)
+
+
+def cumprod_forward(x, dim):
+    return np.cumprod(x, axis=dim)
+
+
+def cumprod_backward(dy, x, dim):
+    """dx_i = sum over k >= i of dy_k times the product of x_j for j <= k, j != i (no division)."""
+    xm, gm = np.moveaxis(x, dim, -1), np.moveaxis(dy, dim, -1)
+    dx = np.zeros_like(xm)
+    n = xm.shape[-1]
+    for i in range(n):
+        for k in range(i, n):
+            others = np.prod(np.delete(xm[..., :k + 1], i, axis=-1), axis=-1)
+            dx[..., i] += gm[..., k] * others
+    return np.moveaxis(dx, -1, dim)

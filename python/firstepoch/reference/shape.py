@@ -176,3 +176,19 @@ def set_item_backward(dy, x, index, value):
     dx[index] = 0  # the written places no longer depend on x
     dvalue = np.asarray(dy[index])
     return dx, unbroadcast(dvalue, np.shape(value))
+
+
+def scatter_add_forward(x, dim, index, src):
+    """out[index[pos] along dim, the rest of pos] += src[pos] for every pos of index."""
+    out = x.copy()
+    for pos in np.ndindex(index.shape):
+        out[_at(pos, dim, index[pos])] += src[pos]
+    return out
+
+
+def scatter_add_backward(dy, x, dim, index, src):
+    """x's gradient is dy; src's is dy read where each entry was added (0 beyond index's shape)."""
+    dsrc = np.zeros_like(src)
+    for pos in np.ndindex(index.shape):
+        dsrc[pos] = dy[_at(pos, dim, index[pos])]
+    return dy.copy(), dsrc
