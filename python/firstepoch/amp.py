@@ -7,7 +7,7 @@ without CUDA. A mixed-precision training loop ported from torch runs unchanged, 
 Deliberate difference: torch's CPU autocast computes matmuls and convolutions in bfloat16; here they stay
 in float32, so results are closer to float32 ones and the speed is float32's.
 """
-import functools
+import contextlib
 import warnings
 
 __all__ = ["autocast", "GradScaler", "is_autocast_available"]
@@ -20,7 +20,7 @@ def is_autocast_available(device_type):
     return False
 
 
-class autocast:
+class autocast(contextlib.ContextDecorator):
     """Context manager and decorator taking torch.autocast's arguments; the block runs unchanged."""
 
     def __init__(self, device_type="cpu", dtype=None, enabled=True, cache_enabled=None):
@@ -38,13 +38,6 @@ class autocast:
 
     def __exit__(self, *exc):
         return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-        return wrapper
 
 
 class GradScaler:

@@ -65,25 +65,30 @@ def _vjp_of(outs, inputs, v, create_graph, strict, fn):
     pairs = [(o, g) for o, g in zip(outs, v) if o.requires_grad]
     grads = _grad([o for o, _ in pairs], inputs, [g for _, g in pairs], retain_graph=True,
                   create_graph=create_graph, allow_unused=True)
-    result = []
-    for i, (g, t) in enumerate(zip(grads, inputs)):
+    return tuple(_finish(grads, inputs, create_graph, strict, fn, "input"))
+
+
+def _finish(grads, refs, create_graph, strict, fn, what):
+    """The gradients with None (no path from refs[i]) as zeros of refs[i]'s shape, or an error with
+    strict=True; detached unless create_graph."""
+    out = []
+    for i, (g, t) in enumerate(zip(grads, refs)):
         if g is None:
             if strict:
-                raise RuntimeError(f"{fn}: the output of the function is independent of input {i} (strict=True)")
+                raise RuntimeError(f"{fn}: {what} {i} is not connected to the graph (strict=True)")
             g = type(t)(np.zeros_like(t._data))
-        result.append(g if create_graph else g.detach())
-    return tuple(result)
+        out.append(g if create_graph else g.detach())
+    return out
 
 
 def _unpack(is_tuple, values):
     return tuple(values) if is_tuple else values[0]
 
 
-def _ones_for(outs, fn):
+def _ones_for(outs, fn, what="output"):
     for o in outs:
         if o._data.size != 1:
-            raise RuntimeError(f"{fn}: v can be omitted only for a function with a single-element output, got "
-                               f"shape {o._data.shape}")
+            raise RuntimeError(f"{fn}: v can be omitted only for a single-element {what}, got shape {o._data.shape}")
     return tuple(type(o)(np.ones_like(o._data)) for o in outs)
 
 
@@ -103,11 +108,10 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product at inputs (the double-vjp trick)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
     xs = _grad_inputs(inputs, create_graph)
-    vs = _ones_for(xs, "jvp") if v is None else _as_tuple(v, "v", "jvp")[1]
+    vs = _ones_for(xs, "jvp", "input") if v is None else _as_tuple(v, "v", "jvp")[1]
     _check_v(vs, xs, "v", "jvp")
     out_tuple, outs = _call(func, xs, "jvp")
     us = tuple(type(o)(np.zeros_like(o._data), requires_grad=True) for o in outs)
-    result = []
     if any(o.requires_grad for o in outs):
         g = _vjp_of(outs, xs, us, True, strict, "jvp")  # u -> u^T J, recorded (linear in u)
         live = [(a, b) for a, b in zip(g, vs) if a.requires_grad]
@@ -118,12 +122,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
             jv = (None,) * len(us)
     else:
         jv = (None,) * len(us)
-    for i, (r, o) in enumerate(zip(jv, outs)):
-        if r is None:
-            if strict:
-                raise RuntimeError(f"jvp: output {i} of the function is independent of the inputs (strict=True)")
-            r = type(o)(np.zeros_like(o._data))
-        result.append(r if create_graph else r.detach())
+    result = _finish(jv, outs, create_graph, strict, "jvp", "output")
     outputs = tuple(o if create_graph else o.detach() for o in outs)
     return _unpack(out_tuple, outputs), _unpack(out_tuple, result)
 
@@ -206,7 +205,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 def _hessian_product(func, inputs, v, create_graph, strict, fn):
     in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
     xs = _grad_inputs(inputs, create_graph)
-    vs = _ones_for(xs, fn) if v is None else _as_tuple(v, "v", fn)[1]
+    vs = _ones_for(xs, fn, "input") if v is None else _as_tuple(v, "v", fn)[1]
     _check_v(vs, xs, "v", fn)
     out_tuple, outs = _call(func, xs, fn)
     if out_tuple or outs[0]._data.size != 1:
@@ -221,11 +220,5 @@ def _hessian_product(func, inputs, v, create_graph, strict, fn):
                                 create_graph=create_graph, allow_unused=True))
     elif strict:
         raise RuntimeError(f"{fn}: the output is independent of the inputs (strict=True)")
-    final = []
-    for i, (r, x) in enumerate(zip(result, xs)):
-        if r is None:
-            if strict:
-                raise RuntimeError(f"{fn}: the output is independent of input {i} (strict=True)")
-            r = type(x)(np.zeros_like(x._data))
-        final.append(r if create_graph else r.detach())
+    final = _finish(result, xs, create_graph, strict, fn, "input")
     return (out if create_graph else out.detach()), _unpack(in_tuple, final)
