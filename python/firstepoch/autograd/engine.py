@@ -261,20 +261,23 @@ def _walk(root):
     return order, stale
 
 
+def _root_grads(given, roots, what, of):
+    """The gradients to start from, one per root: None (each implied), one Tensor, or a sequence."""
+    if given is None:
+        return [None] * len(roots)
+    grads = [given] if isinstance(given, _function.TensorBase) else list(given)
+    if len(grads) != len(roots):
+        raise RuntimeError(f"{what} has {len(grads)} entries for {len(roots)} {of}")
+    return grads
+
+
 def backward_many(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """As torch.autograd.backward: the gradients of several tensors (each weighted by its entry of
     grad_tensors; None implies ones for a single-element tensor) added into the leaves' .grad in one walk."""
     roots = _as_tensor_list(tensors, "backward", "tensors")
     if not roots:
         raise RuntimeError("backward: tensors must be a Tensor or a non-empty sequence of Tensors")
-    if grad_tensors is None:
-        grads = [None] * len(roots)
-    elif isinstance(grad_tensors, _function.TensorBase):
-        grads = [grad_tensors]
-    else:
-        grads = list(grad_tensors)
-    if len(grads) != len(roots):
-        raise RuntimeError(f"backward: grad_tensors has {len(grads)} entries for {len(roots)} tensors")
+    grads = _root_grads(grad_tensors, roots, "backward: grad_tensors", "tensors")
     if inputs is not None:
         inputs = _as_tensor_list(inputs, "backward", "inputs")
         if not inputs:
@@ -593,14 +596,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = _as_tensor_list(inputs, "grad", "inputs")
     if not outputs or not inputs:
         raise RuntimeError("grad: outputs and inputs must each be a Tensor or a non-empty sequence of Tensors")
-    if grad_outputs is None:
-        grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, _function.TensorBase):
-        grad_outputs = [grad_outputs]
-    else:
-        grad_outputs = list(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad: grad_outputs has {len(grad_outputs)} entries for {len(outputs)} outputs")
+    grad_outputs = _root_grads(grad_outputs, outputs, "grad: grad_outputs", "outputs")
     if allow_unused is None:
         allow_unused = materialize_grads
     elif materialize_grads and not allow_unused:
