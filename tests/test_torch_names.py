@@ -540,3 +540,10 @@ def test_printoptions_and_dtype_queries_match_torch():
     finally:
         fe.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
+
+
+def test_quantile_of_an_empty_tensor_is_torchs_runtime_error():
+    # torch 2.13: RuntimeError "quantile() input tensor must be non-empty", with or without dim
+    for x, kw in ((fe.zeros(0), {}), (fe.zeros(2, 0), {"dim": 1}), (fe.zeros(0, 3), {"dim": 0})):
+        with pytest.raises(RuntimeError, match="must be non-empty"):
+            fe.quantile(x, 0.5, **kw)

@@ -2355,7 +2355,7 @@ class Tensor(TensorBase):
             x = self if self.ndim else self.reshape(1)
             d = _check_axis(dim, x.ndim, name)
         if x.shape[d] == 0:
-            raise IndexError(f"{name}() input tensor must be non-empty")
+            raise RuntimeError(f"{name}() input tensor must be non-empty")  # torch's class
         order = _sort_index(x._data, d, False)
         xs = TakeAlongDimFn.apply(x, order, d, True).movedim(d, -1)  # sorted, NaN last, along the last axis
         n = xs.shape[-1]
