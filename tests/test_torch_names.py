@@ -547,3 +547,26 @@ def test_quantile_of_an_empty_tensor_is_torchs_runtime_error():
     for x, kw in ((fe.zeros(0), {}), (fe.zeros(2, 0), {"dim": 1}), (fe.zeros(0, 3), {"dim": 0})):
         with pytest.raises(RuntimeError, match="must be non-empty"):
             fe.quantile(x, 0.5, **kw)
+
+
+def test_fmod_and_atan2_functions_refuse_object_arrays_and_integer_zero():
+    # found by tests/test_fuzz.py: given object arrays directly, NumPy looked for a .fmod/.arctan2 method
+    # on each element (AttributeError); an integer zero divisor must be torch's RuntimeError
+    from firstepoch.ops.elementwise import Atan2Fn, FmodFn
+    obj = fe.Tensor._wrap(np.array([1.0, 2.0], dtype=object), False)
+    for fn in (FmodFn, Atan2Fn):
+        with pytest.raises(TypeError, match="dtype object"):
+            fn.apply(obj, fe.tensor([1.0, 1.0]))
+    with pytest.raises(RuntimeError, match="integer division by zero"):
+        fe.fmod(fe.tensor([3, 4]), fe.tensor([1, 0]))
+
+
+def test_set_item_backward_of_an_object_array_is_the_engines_error():
+    # found by tests/test_fuzz.py: an object array given straight to SetItemFn (Tensor itself refuses
+    # object arrays) made unbroadcast call .reshape on the Python int an object sum returns
+    from firstepoch.ops.shape import SetItemFn
+    x = fe.Tensor._wrap(np.zeros((4, 5), dtype=object), False)
+    v = fe.tensor(np.float64(2.0), requires_grad=True)  # one value broadcast down a column
+    out = SetItemFn.apply(x, (slice(None), 2), v)
+    with pytest.raises(RuntimeError, match="backward returned a int64 gradient"):  # the engine names it
+        out.backward(np.ones((4, 5), dtype=object))

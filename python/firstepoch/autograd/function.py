@@ -388,7 +388,7 @@ def unbroadcast(grad, shape):
     axes = tuple(i for i, d in enumerate(shape) if d == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    return np.asarray(grad).reshape(shape)  # (a sum over an object array gives a Python number)
 
 
 def unbroadcast_graph(grad, shape):

@@ -1106,11 +1106,22 @@ class SignFn(_Step):
     compute = staticmethod(_sign)
 
 
+def _numeric_operands(who, *arrays):
+    """TypeError for an operand NumPy would hand to Python objects' methods (an object array: np.fmod and
+    np.arctan2 then look for a .fmod / .arctan2 method on each element)."""
+    for a in arrays:
+        kind = np.asarray(a).dtype.kind
+        if kind not in "biuf":
+            raise TypeError(f"{who}: operands must be numbers (bool, integer or floating), got dtype "
+                            f"{np.asarray(a).dtype}")
+
+
 class Atan2Fn(Function):
     """atan2(a, b), the angle of the point (b, a); d/da = b / (a² + b²), d/db = -a / (a² + b²)."""
 
     @staticmethod
     def forward(ctx, a, b):
+        _numeric_operands("atan2", a, b)
         ctx.save_for_backward(a, b)
         return np.arctan2(a, b)
 
@@ -1139,8 +1150,9 @@ class FmodFn(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        _numeric_operands("fmod", a, b)
         if a.dtype.kind in "iub" and not np.all(b):
-            raise RuntimeError("ZeroDivisionError: fmod by an integer zero")
+            raise RuntimeError(f"fmod: integer division by zero (ZeroDivisionError; divisor of shape {np.shape(b)})")
         ctx.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.fmod(a, b)
