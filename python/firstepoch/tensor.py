@@ -2214,14 +2214,13 @@ class Tensor(TensorBase):
         x = np.moveaxis(self._data, d, -1)
         index = np.zeros(x.shape, np.int64)
         if x.shape[-1]:
-            best, at = x[..., 0].copy(), np.zeros(x.shape[:-1], np.int64)
-            for i in range(1, x.shape[-1]):
-                v = x[..., i]
-                better = (v >= best) if is_max else (v <= best)
-                if x.dtype.kind == "f":
-                    better = np.isnan(v) | (better & ~np.isnan(best))
-                best, at = np.where(better, v, best), np.where(better, i, at)
-                index[..., i] = at
+            # position i holds the running extreme when x[i] equals it (a tie: the later index) or is NaN
+            # (NaN propagates through the accumulate); the index is the latest such position so far
+            run = (np.maximum if is_max else np.minimum).accumulate(x, axis=-1)
+            hit = x == run
+            if x.dtype.kind == "f":
+                hit |= np.isnan(x)
+            index = np.maximum.accumulate(np.where(hit, np.arange(x.shape[-1]), 0), axis=-1)
         index = np.ascontiguousarray(np.moveaxis(index, -1, d))
         return ValuesIndices(self.gather(d, index), Tensor._wrap(index, False))  # (gather: repeats add up)
 

@@ -213,14 +213,20 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
 
 # ---- rearrangements -------------------------------------------------------------------------------------
 
-def pixel_shuffle(input, upscale_factor):
-    """(*, C r^2, H, W) to (*, C, H r, W r)."""
-    r = int(upscale_factor)
+def _shuffle_factor(input, factor, who, name):
+    """The factor as an int, after torch's checks of pixel_shuffle / pixel_unshuffle (RuntimeError)."""
+    r = int(factor)
     if input.ndim < 3:
-        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+        raise RuntimeError(f"{who} expects input to have at least 3 dimensions, but got input with "
                            f"{input.ndim} dimension(s)")
     if r <= 0:
-        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+        raise RuntimeError(f"{who} expects a positive {name}, but got {r}")
+    return r
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) to (*, C, H r, W r)."""
+    r = _shuffle_factor(input, upscale_factor, "pixel_shuffle", "upscale_factor")
     *batch, c, h, w = input.shape
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
@@ -233,12 +239,7 @@ def pixel_shuffle(input, upscale_factor):
 
 def pixel_unshuffle(input, downscale_factor):
     """(*, C, H r, W r) to (*, C r^2, H, W): pixel_shuffle's inverse."""
-    r = int(downscale_factor)
-    if input.ndim < 3:
-        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
-                           f"{input.ndim} dimension(s)")
-    if r <= 0:
-        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    r = _shuffle_factor(input, downscale_factor, "pixel_unshuffle", "downscale_factor")
     *batch, c, h, w = input.shape
     if h % r:
         raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but input.size(-2)"

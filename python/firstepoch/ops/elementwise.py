@@ -679,6 +679,12 @@ class Expm1Fn(_Pointwise):
     backward_graph = _graph(lambda grad, x: grad * x.exp())
 
 
+def _no_integer_zero(who, a, b):
+    """torch's RuntimeError for an integer division by zero (remainder, fmod); a float one gives nan."""
+    if a.dtype.kind in "iub" and not np.all(b):
+        raise RuntimeError(f"{who}: integer division by zero (ZeroDivisionError; divisor of shape {np.shape(b)})")
+
+
 class RemainderFn(Function):
     """a % b as Python and torch.remainder: the result takes the sign of b (a - floor(a / b) * b).
     Gradients as PyTorch: grad wrt a, -floor(a / b) * grad wrt b. Integer division by zero raises
@@ -686,8 +692,7 @@ class RemainderFn(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.dtype.kind in "iub" and not np.all(b):
-            raise RuntimeError(f"remainder: integer division by zero (divisor of shape {np.shape(b)})")
+        _no_integer_zero("remainder", a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.remainder(a, b)
@@ -1151,8 +1156,7 @@ class FmodFn(Function):
     @staticmethod
     def forward(ctx, a, b):
         _numeric_operands("fmod", a, b)
-        if a.dtype.kind in "iub" and not np.all(b):
-            raise RuntimeError(f"fmod: integer division by zero (ZeroDivisionError; divisor of shape {np.shape(b)})")
+        _no_integer_zero("fmod", a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.fmod(a, b)
