@@ -40,6 +40,14 @@ SHAPES = [
     # run), and three vectors of channels
     (2, 3, 6, 5, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
     (2, 4, 9, 12, 48, (3, 3), (1, 1), (1, 1), (1, 1)),
+    # one vector of channels (16 float, 8 double) at a unit column step: AVX-512 broadcasts each input of
+    # a row's run of kw taps once (conv_oc_run_tile), in tiles of 12-14 pixels split evenly (23 = 12 + 11),
+    # kw 3, 5 and 7, a row stride of 2, and a column dilation (runs of 1: the per-tap tile)
+    (2, 3, 7, 7, 16, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (2, 2, 10, 23, 16, (3, 7), (1, 1), (1, 3), (1, 1)),
+    (2, 2, 15, 12, 16, (5, 5), (2, 1), (2, 2), (1, 1)),
+    (2, 3, 7, 7, 8, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (2, 2, 8, 9, 16, (3, 3), (1, 1), (1, 2), (1, 2)),
 ]
 
 
@@ -129,3 +137,21 @@ def test_direct_conv_puts_non_finite_inputs_where_the_reference_does(isa, rng):
     np.testing.assert_array_equal(np.isfinite(y), np.isfinite(ry))
     np.testing.assert_array_equal(np.isfinite(dw), np.isfinite(rdw))
     assert np.isfinite(dx).all()
+
+
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_direct_conv_keeps_nan_and_inf_where_the_reference_does_with_channels_in_the_lanes(isa, rng, activation):
+    # float32 LeNet conv2: 16 channels fill AVX-512's lanes, so the bias and the ReLU are applied as the
+    # tiles are stored (a NaN sum stays NaN through the ReLU, as max(x, 0) of the unfused ops)
+    shape = (2, 6, 14, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1))
+    x, w, b, dy = make(rng, shape, np.float32)
+    x[0, 2, 3, 12] = np.inf
+    x[1, 0, 13, 0] = np.nan
+    y = np.full(dy.shape, -1.0, np.float32)
+    _C.conv2d_forward(x, w, b, y, *shape[6:], 1, activation)
+    ry = R.conv2d_forward(x, w, b, *shape[6:], activation=activation)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ry))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(ry))
+    assert np.isnan(y).any()
+    ok = np.isfinite(ry)
+    np.testing.assert_allclose(y[ok], ry[ok], *tol_for(np.float32, 150))

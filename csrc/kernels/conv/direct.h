@@ -43,9 +43,13 @@ struct Kernels {
   void (*wgrad_oc)(const T* xs, const int64_t* off, int64_t K, const T* dyt, int64_t ocr, int64_t OH, int64_t OW,
                    int64_t Wq, T* dwt, bool accumulate);
   // conv with the channels in the lanes, for ocr (a multiple of lanes) channels:
-  // yt[(oh*OW + ow)*ocr + o] = sum_k xs[off[k] + oh*Wq + ow] * wt[k*ocr + o]
+  // yt[(oh*OW + ow)*ocr + o] = sum_k xs[off[k] + oh*Wq + ow] * wt[k*ocr + o], each sum in the order of k,
+  // then + bias[o] (bias may be null) and max(., 0) when relu (NaN kept).
+  // run: the taps come in runs of that many whose offsets rise by one (off[k + j] = off[k] + j for k a
+  // multiple of run, j < run; kw at a unit column step and dilation), 1 where they do not: a level may
+  // then reuse each input it loads across the run.
   void (*conv_oc)(const T* xs, const int64_t* off, int64_t K, const T* wt, int64_t ocr, int64_t OH, int64_t OW,
-                  int64_t Wq, T* yt);
+                  int64_t Wq, T* yt, int64_t run, const T* bias, bool relu);
   // dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols (channels into and out of the lanes)
   void (*transpose)(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ldd);
 };

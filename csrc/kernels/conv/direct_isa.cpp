@@ -27,6 +27,8 @@ struct V<float> {
   static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
   static R set1(float a) { return _mm512_set1_ps(a); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static R relu(R a) { return _mm512_max_ps(_mm512_setzero_ps(), a); }  // NaN: the second operand
   static float sum(R v) { return _mm512_reduce_add_ps(v); }
 };
 template <>
@@ -41,6 +43,8 @@ struct V<double> {
   static void store(double* p, R v) { _mm512_storeu_pd(p, v); }
   static R set1(double a) { return _mm512_set1_pd(a); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
+  static R relu(R a) { return _mm512_max_pd(_mm512_setzero_pd(), a); }
   static double sum(R v) { return _mm512_reduce_add_pd(v); }
 };
 constexpr int kOCB = 6, kNV = 4;  // conv: 24 accumulators + 4 input vectors of 32 registers
@@ -64,6 +68,8 @@ struct V<float> {
   static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
   static R set1(float a) { return _mm256_set1_ps(a); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  static R relu(R a) { return _mm256_max_ps(_mm256_setzero_ps(), a); }  // NaN: the second operand
   static float sum(R v) {  // fixed pairing: (0+4, 1+5, 2+6, 3+7), then (a+c, b+d), then the two
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -84,6 +90,8 @@ struct V<double> {
   static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
   static R set1(double a) { return _mm256_set1_pd(a); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
+  static R relu(R a) { return _mm256_max_pd(_mm256_setzero_pd(), a); }
   static double sum(R v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
@@ -108,6 +116,8 @@ struct V {
   static void store(T* p, R v) { *p = v; }
   static R set1(T a) { return a; }
   static R fma(R a, R b, R c) { return a * b + c; }
+  static R add(R a, R b) { return a + b; }
+  static R relu(R a) { return a < T(0) ? T(0) : a; }  // NaN stays NaN
   static T sum(R v) { return v; }
 };
 constexpr int kOCB = 4, kNV = 4;
@@ -374,9 +384,18 @@ void wgrad_oc_body(const T* xs, const int64_t* off, int64_t K, const T* dyt, int
   }
 }
 
+// The epilogue of a conv_oc sum: + bias (when there is one), then max(., 0) when relu, NaN kept (as
+// direct.cpp's extract: the sum first, then the bias, then the clamp).
+template <class T>
+inline typename V<T>::R finish(typename V<T>::R a, const T* bias, typename V<T>::R bv, bool relu) {
+  if (bias) a = V<T>::add(a, bv);
+  return relu ? V<T>::relu(a) : a;
+}
+
 // PB pixels of one output row x NV vectors of channels, channels in the lanes.
 template <class T, int PB, int NV>
-inline void conv_oc_tile(const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt) {
+inline void conv_oc_tile(const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
+                         const T* bias, bool relu) {
   using Vt = V<T>;
   constexpr int L = Vt::n;
   typename Vt::R acc[PB][NV];
@@ -391,25 +410,99 @@ inline void conv_oc_tile(const T* xr, const int64_t* off, int64_t K, const T* wt
       for (int v = 0; v < NV; ++v) acc[q][v] = Vt::fma(xb, wv[v], acc[q][v]);
     }
   }
-  for (int q = 0; q < PB; ++q)
-    for (int v = 0; v < NV; ++v) Vt::store(yt + q * ocr + v * L, acc[q][v]);
-}
-
-template <class T, int PB, int NV>
-void conv_oc_tail(int64_t r, const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt) {
-  if constexpr (PB >= 1) {
-    if (r == PB)
-      conv_oc_tile<T, PB, NV>(xr, off, K, wt, ocr, yt);
-    else
-      conv_oc_tail<T, PB - 1, NV>(r, xr, off, K, wt, ocr, yt);
+  for (int v = 0; v < NV; ++v) {
+    const typename Vt::R bv = bias ? Vt::load(bias + v * L) : Vt::zero();
+    for (int q = 0; q < PB; ++q) Vt::store(yt + q * ocr + v * L, finish<T>(acc[q][v], bias, bv, relu));
   }
 }
 
+template <class T, int PB, int NV>
+void conv_oc_tail(int64_t r, const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
+                         const T* bias, bool relu) {
+  if constexpr (PB >= 1) {
+    if (r == PB)
+      conv_oc_tile<T, PB, NV>(xr, off, K, wt, ocr, yt, bias, relu);
+    else
+      conv_oc_tail<T, PB - 1, NV>(r, xr, off, K, wt, ocr, yt, bias, relu);
+  }
+}
+
+#if defined(__AVX512F__)
+// conv_oc where each run of KW taps reads KW consecutive elements (a unit column step, no column
+// dilation: stride-1 layers such as LeNet's conv2): the PB + KW - 1 inputs a tile's PB pixels read in one
+// run are broadcast once and each feeds up to KW FMAs, where conv_oc_tile broadcasts one per FMA. That
+// takes the loads from one per FMA (load-port bound at 16 channels) to about (PB + 2*KW) / (PB*KW).
+// Each pixel still sums its taps in order k = 0, 1, ..., K-1 with one FMA each: the same results.
+// Registers: PB accumulators + PB + KW - 1 broadcasts + a weight vector, within AVX-512's 32.
+template <int KW>
+constexpr int run_pb() { return (31 - KW) / 2 < 14 ? (31 - KW) / 2 : 14; }
+
+template <class T, int PB, int KW>
+inline void conv_oc_run_tile(const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
+                         const T* bias, bool relu) {
+  using Vt = V<T>;
+  typename Vt::R acc[PB];
+  for (int q = 0; q < PB; ++q) acc[q] = Vt::zero();
+  for (int64_t k = 0; k < K; k += KW) {
+    const T* xk = xr + off[k];
+    typename Vt::R b[PB + KW - 1];
+    for (int i = 0; i < PB + KW - 1; ++i) b[i] = Vt::set1(xk[i]);
+    for (int j = 0; j < KW; ++j) {
+      const typename Vt::R wv = Vt::load(wt + (k + j) * ocr);
+      for (int q = 0; q < PB; ++q) acc[q] = Vt::fma(b[q + j], wv, acc[q]);
+    }
+  }
+  const typename Vt::R bv = bias ? Vt::load(bias) : Vt::zero();
+  for (int q = 0; q < PB; ++q) Vt::store(yt + q * ocr, finish<T>(acc[q], bias, bv, relu));
+}
+
+template <class T, int PB, int KW>
+void conv_oc_run_tail(int64_t r, const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
+                         const T* bias, bool relu) {
+  if constexpr (PB >= 1) {
+    if (r == PB)
+      conv_oc_run_tile<T, PB, KW>(xr, off, K, wt, ocr, yt, bias, relu);
+    else
+      conv_oc_run_tail<T, PB - 1, KW>(r, xr, off, K, wt, ocr, yt, bias, relu);
+  }
+}
+
+// One vector of channels (wt + o, yt + o) over rows of OW pixels, in tiles of as equal a size as
+// run_pb<KW>() allows (OW = 28 as 10 + 9 + 9, not 13 + 13 + 2).
+template <class T, int KW>
+void conv_oc_run_rows(const T* xs, const int64_t* off, int64_t K, const T* wt, int64_t ocr, int64_t OH,
+                      int64_t OW, int64_t Wq, T* yt, const T* bias, bool relu) {
+  constexpr int PB = run_pb<KW>();
+  const int64_t tiles = (OW + PB - 1) / PB;
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* xr = xs + oh * Wq;
+    T* yr = yt + oh * OW * ocr;
+    int64_t ow = 0;
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t n = (OW - ow + (tiles - t) - 1) / (tiles - t);
+      conv_oc_run_tail<T, PB, KW>(n, xr + ow, off, K, wt, ocr, yr + ow * ocr, bias, relu);
+      ow += n;
+    }
+  }
+}
+#endif
+
 template <class T>
 void conv_oc_body(const T* xs, const int64_t* off, int64_t K, const T* wt, int64_t ocr, int64_t OH, int64_t OW,
-                  int64_t Wq, T* yt) {
+                  int64_t Wq, T* yt, int64_t run, const T* bias, bool relu) {
   // wt (K, ocr), yt (OH*OW, ocr): channels in the lanes, ocr a multiple of them
   constexpr int L = V<T>::n;
+#if defined(__AVX512F__)
+  if (ocr == L && (run == 3 || run == 5 || run == 7)) {
+    // one vector of channels, where the per-tap tile is load-bound (with two, it has two FMAs a load)
+    if (run == 3) conv_oc_run_rows<T, 3>(xs, off, K, wt, ocr, OH, OW, Wq, yt, bias, relu);
+    if (run == 5) conv_oc_run_rows<T, 5>(xs, off, K, wt, ocr, OH, OW, Wq, yt, bias, relu);
+    if (run == 7) conv_oc_run_rows<T, 7>(xs, off, K, wt, ocr, OH, OW, Wq, yt, bias, relu);
+    return;
+  }
+#else
+  (void)run;
+#endif
   constexpr int PB2 = kPB, PB1 = kPB * 2;  // pixels per tile with two vectors of channels, with one
   for (int64_t oh = 0; oh < OH; ++oh) {
     const T* xr = xs + oh * Wq;
@@ -417,13 +510,17 @@ void conv_oc_body(const T* xs, const int64_t* off, int64_t K, const T* wt, int64
     int64_t o = 0;
     for (; o + 2 * L <= ocr; o += 2 * L) {
       int64_t ow = 0;
-      for (; ow + PB2 <= OW; ow += PB2) conv_oc_tile<T, PB2, 2>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
-      conv_oc_tail<T, PB2 - 1, 2>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
+      for (; ow + PB2 <= OW; ow += PB2) conv_oc_tile<T, PB2, 2>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
+                                                 bias ? bias + o : nullptr, relu);
+      conv_oc_tail<T, PB2 - 1, 2>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
+                                  bias ? bias + o : nullptr, relu);
     }
     if (o < ocr) {
       int64_t ow = 0;
-      for (; ow + PB1 <= OW; ow += PB1) conv_oc_tile<T, PB1, 1>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
-      conv_oc_tail<T, PB1 - 1, 1>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o);
+      for (; ow + PB1 <= OW; ow += PB1) conv_oc_tile<T, PB1, 1>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
+                                                 bias ? bias + o : nullptr, relu);
+      conv_oc_tail<T, PB1 - 1, 1>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
+                                  bias ? bias + o : nullptr, relu);
     }
   }
 }
