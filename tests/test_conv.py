@@ -88,6 +88,25 @@ def test_pooling(isa, rng, dtype):
         np.testing.assert_allclose(got, RP.avg_pool2d_forward(x, k, s, p), **tol(dtype))
 
 
+def test_pool_window_errors_are_torchs_runtime_errors_in_torchs_order():
+    # torch 2.13's F.max_pool2d: padding at most half the dilated kernel (its message when that fails),
+    # then at most half of kernel_size itself, whatever the dilation
+    x = fe.zeros(1, 2, 9, 7)
+    with pytest.raises(RuntimeError, match=r"pad should be at most half of effective kernel size, but got pad=2, "
+                                           r"kernel_size=3 and dilation=1"):
+        F.max_pool2d(x, 3, 1, 2)
+    with pytest.raises(RuntimeError, match=r"pad should be smaller than or equal to half of kernel size, but got "
+                                           r"padW = 2, padH = 2, kW = 3, kH = 3"):
+        F.max_pool2d(x, 3, 1, 2, 2)
+    with pytest.raises(RuntimeError, match="stride should not be zero"):
+        F.avg_pool2d(x, 2, 0)
+    with pytest.raises(RuntimeError, match=r"dilation should be greater than zero, but got dilationH: 0 dilationW: 0"):
+        F.max_pool2d(x, 2, dilation=0)
+    with pytest.raises(RuntimeError, match=r"Given input size: \(2x9x7\)\. Calculated output size: \(2x0x-1\)"):
+        F.max_pool2d(x, (10, 9), 1)
+    assert F.max_pool2d(x, 3, 1, 1, 2).shape == (1, 2, 7, 5)  # padding 1 of a 3-wide window, dilated: legal
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_avg_pool2d_backward_matches_reference(isa, rng, dtype):
     """The kernel's average-pooling gradient against reference.pool.avg_pool2d_backward."""
@@ -163,17 +182,17 @@ def test_bad_hyper_parameters():
     x = fe.zeros(1, 3, 8, 8)
     with pytest.raises(RuntimeError, match="stride"):  # as torch's F.conv2d
         F.conv2d(x, fe.zeros(4, 3, 3, 3), stride=0)
-    with pytest.raises(ValueError, match="larger than the padded input"):
-        F.conv2d(x, fe.zeros(4, 3, 9, 9))
+    with pytest.raises(RuntimeError, match=r"padded input size per channel: \(8 x 8\)\. Kernel size: \(9 x 9\)"):
+        F.conv2d(x, fe.zeros(4, 3, 9, 9))  # as torch's F.conv2d
     with pytest.raises(RuntimeError, match=r"input has 3 channels .* expects 4"):
         F.conv2d(x, fe.zeros(4, 4, 3, 3))
     with pytest.raises(RuntimeError, match="groups=2 must divide in_channels=3"):
         F.conv2d(x, fe.zeros(4, 1, 3, 3), groups=2)
     with pytest.raises(ValueError, match="groups=2 must divide"):
         nn.Conv2d(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match="larger than the padded input"):
-        F.max_pool2d(x, 9)
-    with pytest.raises(ValueError, match="at most half of kernel_size"):
+    with pytest.raises(RuntimeError, match=r"Calculated output size: \(3x0x0\)\. Output size is too small"):
+        F.max_pool2d(x, 9)  # as torch's, RuntimeError for every window argument
+    with pytest.raises(RuntimeError, match="pad should be at most half of effective kernel size"):
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(RuntimeError, match=r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d"):
         F.conv2d(fe.zeros(8, 8), fe.zeros(4, 3, 3, 3))  # (C, H, W) is an unbatched input (tests/test_conv17.py)

@@ -407,3 +407,73 @@ def test_flatten_dims_as_torch():
         nn.Flatten()(fe.tensor(1.0))
     with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
         nn.Flatten(2, 1)(fe.zeros(2, 3, 4))
+
+
+# -- F.conv2d / F.batch_norm / pooling argument errors: torch's classes (the kernels' own are ValueErrors) --
+
+def test_conv_kernel_larger_than_input_is_runtime_error():
+    # torch: "Calculated padded input size per channel: (8 x 8). Kernel size: (9 x 9). Kernel size can't be
+    # greater than actual input size"
+    with pytest.raises(RuntimeError, match=r"Calculated padded input size per channel: \(8 x 8\)\. Kernel size: "
+                                           r"\(9 x 9\)\. Kernel size can't be greater than actual input size"):
+        F.conv2d(fe.zeros(1, 3, 8, 8), fe.zeros(4, 3, 9, 9))
+    with pytest.raises(RuntimeError, match=r"\(4 x 4\)\. Kernel size: \(5 x 5\)"):  # dilated 3x3 at dilation 2
+        nn.Conv2d(1, 1, 3, dilation=2, padding=1)(fe.zeros(1, 1, 2, 2))
+
+
+def test_functional_batch_norm_argument_errors_are_torchs():
+    x = fe.zeros(2, 4, 3)
+    with pytest.raises(RuntimeError, match="running_mean should contain 4 elements not 3"):
+        F.batch_norm(x, fe.zeros(3), fe.ones(3), training=False)
+    with pytest.raises(RuntimeError, match="running_mean should contain 4 elements not 3"):
+        F.batch_norm(x, fe.zeros(3), fe.ones(4), training=True)
+    with pytest.raises(RuntimeError, match="running_var should contain 4 elements not 3"):
+        F.batch_norm(x, fe.zeros(4), fe.ones(3), training=True)
+    with pytest.raises(RuntimeError, match="weight should contain 4 elements not 3"):
+        F.batch_norm(x, None, None, weight=fe.ones(3), training=True)
+    with pytest.raises(RuntimeError, match="bias should contain 4 elements not 3"):
+        F.batch_norm(x, None, None, fe.ones(4), fe.ones(3), training=True)
+    with pytest.raises(RuntimeError, match="running_mean must be defined in evaluation mode"):
+        F.batch_norm(x, None, None, training=False)
+    with pytest.raises(ValueError, match="running_mean and running_var must either both be None or neither"):
+        F.batch_norm(x, fe.zeros(4), None, training=True)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        F.batch_norm(fe.zeros(1, 4), None, None, training=True)
+
+
+def test_functional_batch_norm_takes_a_weight_of_any_shape_with_one_value_per_channel():
+    # torch flattens a (2, 2) weight for 4 channels; its gradient keeps the weight's shape
+    rng = np.random.default_rng(0)
+    x = fe.tensor(rng.standard_normal((3, 4, 5)), requires_grad=True)
+    w = fe.tensor(rng.standard_normal((2, 2)), requires_grad=True)
+    b = fe.tensor(rng.standard_normal((1, 4)), requires_grad=True)
+    y = F.batch_norm(x, None, None, w, b, training=True)
+    want = F.batch_norm(x, None, None, w.reshape(4), b.reshape(4), training=True)
+    np.testing.assert_allclose(y.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    (y * y).sum().backward()
+    assert w.grad.shape == (2, 2) and b.grad.shape == (1, 4)
+    w2 = w.detach().reshape(4).requires_grad_()
+    b2 = b.detach().reshape(4).requires_grad_()
+    (F.batch_norm(x.detach(), None, None, w2, b2, training=True) ** 2).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy().reshape(4), w2.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy().reshape(4), b2.grad.numpy(), rtol=1e-12)
+
+
+def test_functional_errors_match_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    cases = [(lambda m, z: m.conv2d(z(1, 3, 8, 8), z(4, 3, 9, 9))),
+             (lambda m, z: m.batch_norm(z(2, 4, 3), z(3), z(3), training=False)),
+             (lambda m, z: m.batch_norm(z(2, 4, 3), None, None, training=False)),
+             (lambda m, z: m.max_pool2d(z(1, 2, 5, 5), 7)),
+             (lambda m, z: m.max_pool2d(z(1, 2, 5, 5), 3, 1, 2)),
+             (lambda m, z: m.max_pool2d(z(1, 2, 9, 9), 3, 1, 2, 2)),
+             (lambda m, z: m.avg_pool2d(z(1, 2, 5, 5), 2, 0)),
+             (lambda m, z: m.avg_pool2d(z(1, 2, 5, 5), 2, divisor_override=0)),
+             (lambda m, z: m.max_pool2d(z(1, 1, 1, 5, 5), 2))]
+    for i, case in enumerate(cases):
+        with pytest.raises(Exception) as theirs:
+            case(tf, torch.zeros)
+        with pytest.raises(Exception) as ours:
+            case(F, fe.zeros)
+        assert ours.type is theirs.type, (i, str(theirs.value), str(ours.value))

@@ -76,7 +76,12 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups):
     if Cg * groups != C:
         raise RuntimeError(f"conv2d: input has {C} channels (shape {x_shape}), weight {w_shape} with groups={groups} "
                            f"expects {Cg * groups}")
-    return s, p, d, out_size(H, kh, s[0], p[0], d[0]), out_size(W, kw, s[1], p[1], d[1])
+    OH, OW = out_size(H, kh, s[0], p[0], d[0]), out_size(W, kw, s[1], p[1], d[1])
+    if OH < 1 or OW < 1:  # torch's RuntimeError and words (the kernel's own check is a ValueError)
+        raise RuntimeError(f"Calculated padded input size per channel: ({H + 2 * p[0]} x {W + 2 * p[1]}). Kernel size: "
+                           f"({d[0] * (kh - 1) + 1} x {d[1] * (kw - 1) + 1}). Kernel size can't be greater than "
+                           f"actual input size (conv2d: input {x_shape}, weight {w_shape}, padding {p}, dilation {d})")
+    return s, p, d, OH, OW
 
 
 _C_NAME = {"float32": "float", "float64": "double"}  # torch's dtype names in conv's messages

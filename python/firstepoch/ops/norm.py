@@ -20,8 +20,8 @@ from ..autograd.function import Function, constant_like
 
 
 def _as_ncl(x):
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm: input must be (N, C) or (N, C, ...), got shape {x.shape}")
+    if x.ndim < 2:  # torch: RuntimeError
+        raise RuntimeError(f"batch_norm: input must be (N, C) or (N, C, ...), got shape {x.shape}")
     # L spelled out: reshape(N, C, -1) cannot infer it for an empty input
     return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64)))
 
@@ -40,6 +40,18 @@ class BatchNormFn(Function):
                 eps=1e-5):
         x3 = _as_ncl(x)
         N, C, L = x3.shape
+        # torch's checks, classes and words: one value per channel in each (any shape of C elements)
+        if (running_mean is None) != (running_var is None):
+            raise ValueError("running_mean and running_var must either both be None or neither be None")
+        if not training and running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        named = {"weight": gamma, "bias": beta, "running_mean": running_mean, "running_var": running_var}
+        for name, a in named.items():
+            if a is not None and a.size != C:
+                raise RuntimeError(f"{name} should contain {C} elements not {a.size} (batch_norm: input shape "
+                                   f"{tuple(x.shape)}, {name} shape {tuple(a.shape)})")
+        ctx.param_shapes = tuple(None if a is None else a.shape for a in (gamma, beta))  # their gradients' shapes
+        gamma, beta = (None if a is None else a.reshape(C) for a in (gamma, beta))
         y_out = np.empty(x.shape, x.dtype)  # the output owns its memory (see backward)
         y = y_out.reshape(x3.shape)
         if training and N * L == 1:
@@ -61,8 +73,6 @@ class BatchNormFn(Function):
                 running_var *= 1 - momentum
                 running_var += (momentum * var.astype(np.float64) * (N * L) / (N * L - 1)).astype(running_var.dtype)
         else:
-            if running_mean is None:
-                raise ValueError("batch_norm: evaluation needs running statistics")
             mean = np.ascontiguousarray(running_mean, dtype=x.dtype)
             invstd = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
             _C.batch_norm_eval_forward(x3, gamma, beta, mean, invstd, y)
@@ -84,6 +94,9 @@ class BatchNormFn(Function):
         dbeta = np.empty(C, x3.dtype) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
         _C.batch_norm_backward(dy, x3, gamma, mean, invstd, None if dx is None else dx.reshape(x3.shape), dgamma,
                                dbeta, ctx.training)
+        gs, bs = ctx.param_shapes
+        dgamma = dgamma if dgamma is None else dgamma.reshape(gs)
+        dbeta = dbeta if dbeta is None else dbeta.reshape(bs)
         return dx, dgamma, dbeta, None, None, None, None, None
 
     @staticmethod
@@ -116,9 +129,9 @@ class BatchNormFn(Function):
                 dx = scale * g
             dx = dx.reshape(ctx.shape)
         if gamma is not None and needs[1]:
-            dgamma = (g * xhat).sum(axes)
+            dgamma = (g * xhat).sum(axes).reshape(ctx.param_shapes[0])
         if needs[2]:
-            dbeta = g.sum(axes)
+            dbeta = g.sum(axes).reshape(ctx.param_shapes[1])
         return dx, dgamma, dbeta, None, None, None, None, None
 
     @staticmethod

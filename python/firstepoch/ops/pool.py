@@ -46,11 +46,30 @@ def pool_out_size(n, k, s, p, d, ceil_mode=False):
 
 
 def _out_shape(x_shape, k, s, p, d, ceil_mode):
+    """The pooled shape, after torch's checks of F.max_pool2d / F.avg_pool2d's window, in its order and
+    with its RuntimeError and words (the kernel's own checks of the same are ValueErrors, for _C callers)."""
     N, C, H, W = x_shape
-    if min(s) < 1:  # the kernel names the bad stride; no division by it here
-        return N, C, 0, 0
-    return (N, C, max(pool_out_size(H, k[0], s[0], p[0], d[0], ceil_mode), 0),
-            max(pool_out_size(W, k[1], s[1], p[1], d[1], ceil_mode), 0))
+    if min(s) < 1:
+        raise RuntimeError("stride should not be zero" if 0 in s else
+                           f"stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}")
+    if min(p) < 0:
+        raise RuntimeError(f"pad must be non-negative, got padding {p}")
+    for pi, ki, di in zip(p, k, d):
+        if ki >= 1 and di >= 1 and 2 * pi > di * (ki - 1) + 1:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                               f"kernel_size={ki} and dilation={di}")
+    if 2 * p[0] > k[0] or 2 * p[1] > k[1]:  # torch 2.13 also holds a dilated window to half its kernel_size
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {p[1]}, "
+                           f"padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")
+    if min(k) < 1:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {k[0]} kW: {k[1]}")
+    if min(d) < 1:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} dilationW: {d[1]}")
+    OH, OW = pool_out_size(H, k[0], s[0], p[0], d[0], ceil_mode), pool_out_size(W, k[1], s[1], p[1], d[1], ceil_mode)
+    if OH < 1 or OW < 1:
+        raise RuntimeError(f"Given input size: ({C}x{H}x{W}). Calculated output size: ({C}x{OH}x{OW}). Output size "
+                           f"is too small (kernel_size {k}, stride {s}, padding {p}, dilation {d})")
+    return N, C, OH, OW
 
 
 class MaxPool2dFn(Function):
@@ -185,6 +204,8 @@ class AvgPool2dFn(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                 divisor_override=None):
+        if divisor_override is not None and divisor_override == 0:  # torch's RuntimeError (the kernel's: ValueError)
+            raise RuntimeError("divisor must be not zero (avg_pool2d: divisor_override=0)")
         k, s, p, _ = _pool_args(x.shape, kernel_size, stride, padding, 1, "avg_pool2d")
         x = np.ascontiguousarray(x)
         y = np.empty(_out_shape(x.shape, k, s, p, (1, 1), ceil_mode), dtype=x.dtype)
@@ -294,9 +315,12 @@ def _batched(input, name, spatial=2):
     """(input as a batch, whether it was unbatched): (C, H, W) becomes (1, C, H, W) (spatial=1: (C, L))."""
     if input.ndim == spatial + 1:
         return input.reshape((1,) + tuple(input.shape)), True
-    if input.ndim != spatial + 2:
+    if input.ndim != spatial + 2:  # torch: RuntimeError (avg_pool2d of a (H, W) input: IndexError), its words first
         want = "(N, C, H, W) or (C, H, W)" if spatial == 2 else "(N, C, L) or (C, L)"
-        raise ValueError(f"{name}: input must be {want}, got shape {tuple(input.shape)}")
+        words = {2: "Expected 3D or 4D (batch mode) tensor", 1: "Expected 2D or 3D (batch mode) tensor"}[spatial]
+        error = IndexError if name == "avg_pool2d" and input.ndim < 3 else RuntimeError
+        raise error(f"{words} with optional 0 dim batch size for input, but got: {list(input.shape)} ({name}: input "
+                    f"must be {want})")
     return input, False
 
 
