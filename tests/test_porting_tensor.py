@@ -494,3 +494,26 @@ def test_a_number_that_does_not_fit_an_integer_tensor_raises():
     check(u, [255, 254], np.uint8)
     x[1] = 2.9
     check(x, [1, 2], np.int64)
+
+
+def test_requires_grad_attribute_is_checked_as_torchs():
+    # torch: `t.requires_grad = True` on an integer tensor and `y.requires_grad = False` on a non-leaf raise
+    # RuntimeError; both were accepted (an int leaf then "required" a gradient no op could give it)
+    t = fe.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require gradients"):
+        t.requires_grad = True
+    assert t.requires_grad is False
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        fe.tensor([True]).requires_grad = True
+    x = fe.randn(3, requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
+        y.requires_grad = False
+    y.requires_grad = True  # already true: allowed, as torch
+    t.requires_grad = False  # False on an int leaf: allowed, as torch
+    leaf = fe.zeros(3)
+    leaf.requires_grad = True
+    (leaf * leaf).sum().backward()
+    assert leaf.grad is not None and leaf.grad.shape == (3,)
+    leaf.requires_grad = False
+    assert (leaf * 2).requires_grad is False

@@ -22,6 +22,7 @@ from ._device import device as _device_cls
 from .autograd import engine as _engine
 from .autograd.engine import backward as _backward
 from .autograd.function import TensorBase, bump_version, is_grad_enabled, share_version
+from .autograd.function import _set_requires_grad
 from .autograd.function import INPLACE_CHANGES as _changes
 from .autograd.function import version as _version_of
 from .ops import elementwise as _elementwise
@@ -235,7 +236,7 @@ class Tensor(TensorBase):
         if requires_grad and self._data.dtype not in _FLOATS:
             raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients, got "
                                f"dtype {self._data.dtype}")
-        self.requires_grad = bool(requires_grad)
+        _set_requires_grad(self, bool(requires_grad))  # checked above
         self._grad = None
         self._ctx = None
         self._version = 0
@@ -245,7 +246,7 @@ class Tensor(TensorBase):
         """A result of an op (no conversion: ops keep dtypes)."""
         t = cls.__new__(cls)
         t._data = array
-        t.requires_grad = requires_grad
+        _set_requires_grad(t, requires_grad)
         t._grad = None
         t._ctx = None
         t._version = 0
@@ -967,7 +968,7 @@ class Tensor(TensorBase):
             self._ctx.out_version = _version_of(self)
             self._ctx.changes = _changes[0]  # after the bump: ops recorded before it see the shadow
             self._ctx.shadow = old
-            self.requires_grad = True
+            _set_requires_grad(self, True)
         return self
 
     def _write(self, value, name):
@@ -999,7 +1000,8 @@ class Tensor(TensorBase):
             return SetItemFn.apply(b, index, new if new._data.dtype == dtype else new.to(dtype))
         base._inplace(on_base, other, name)
         view = GetItemFn.apply(base, index)
-        self._ctx, self.requires_grad = view._ctx, view.requires_grad
+        self._ctx = view._ctx
+        _set_requires_grad(self, view.requires_grad)
         if self._ctx is not None:
             self._ctx.out_version = _version_of(self)
         return self
@@ -2735,6 +2737,25 @@ class Tensor(TensorBase):
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
         g = _random.as_generator(generator, "bernoulli")
         return Tensor._wrap((g.random(self.shape) < probs).astype(self._data.dtype), False)
+
+def _checked_requires_grad(self, flag):
+    """`t.requires_grad = flag`, as torch's attribute: RuntimeError for a tensor that is not floating point
+    (an int or bool tensor cannot require a gradient) and for switching off a non-leaf's flag. The flag
+    itself is TensorBase's slot; ops set their results' through it directly (autograd/function.py)."""
+    flag = bool(flag)
+    if flag and self._data.dtype not in _FLOATS:
+        raise RuntimeError(f"only Tensors of floating point and complex dtype can require gradients, got dtype "
+                           f"{self._data.dtype}")
+    if not flag and self._ctx is not None:
+        raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                           "computed variable in a subgraph that doesn't require differentiation use "
+                           "var_no_grad = var.detach().")
+    _set_requires_grad(self, flag)
+
+
+Tensor.requires_grad = property(TensorBase.__dict__["requires_grad"].__get__, _checked_requires_grad,
+                                doc="Whether autograd records ops on this tensor (settable on leaves, as torch's).")
+
 
 # The ops whose result can be a view of their input's memory (Tensor methods share the version counter
 # of such results: see share_version).

@@ -36,6 +36,11 @@ class TensorBase:
             _result_class = cls
 
 
+# The slot's own descriptor: ops set a fresh result's flag through it, past tensor.py's checked
+# `requires_grad` property (their results' dtypes are already known to be right).
+_set_requires_grad = TensorBase.__dict__["requires_grad"].__set__
+
+
 class Context:
     """What forward leaves for backward: saved arrays and any attributes the op sets.
 
@@ -164,10 +169,10 @@ class Function:
             ctx.changes = _changes[0]
             if changed:
                 ctx.versions = tuple(version(a) if isinstance(a, TensorBase) else 0 for a in args)
-            result.requires_grad = True
+            _set_requires_grad(result, True)
             result._ctx = ctx
         else:
-            result.requires_grad = False
+            _set_requires_grad(result, False)
             result._ctx = None
         return result
 
@@ -248,7 +253,7 @@ def _apply_tensor_io(cls, args, kwargs):
         r._data = t._data
         r._grad = None
         r._version = 0
-        r.requires_grad = False
+        _set_requires_grad(r, False)
         r._ctx = None
         if (record and t._data.dtype.kind == "f" and id(o) not in ctx._non_differentiable):
             node = Context()
@@ -261,7 +266,7 @@ def _apply_tensor_io(cls, args, kwargs):
             node.saved_tensors = ()  # set to None by the engine once this node has run (a second pass raises)
             node.user_ctx = ctx
             node.output_metas = metas
-            r.requires_grad = True
+            _set_requires_grad(r, True)
             r._ctx = node
         results.append(r)
     return results[0] if single else tuple(results)
