@@ -357,14 +357,7 @@ class Tensor(TensorBase):
         return self
 
     def requires_grad_(self, flag=True):
-        if flag and self._data.dtype not in _FLOATS:
-            raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got dtype "
-                               f"{self._data.dtype}")
-        if not flag and self._ctx is not None:
-            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
-                               "computed variable in a subgraph that doesn't require differentiation use "
-                               "var_no_grad = var.detach().")
-        self.requires_grad = bool(flag)
+        self.requires_grad = flag  # the attribute's checks (_checked_requires_grad, below the class)
         return self
 
     def zero_grad(self):
