@@ -477,3 +477,47 @@ def test_functional_errors_match_torch_when_installed():
         with pytest.raises(Exception) as ours:
             case(F, fe.zeros)
         assert ours.type is theirs.type, (i, str(theirs.value), str(ours.value))
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_class_index_loss_target_errors_and_shapes_are_torchs(fn):
+    # torch checks a target that is not class probabilities as class indices: its shape first (ValueError
+    # for the batch size, RuntimeError for a 2-D target), then its dtype (RuntimeError); they were
+    # TypeError / ValueError. An unbatched (C,) input takes a (1,) target as well as a 0-d one.
+    f = getattr(F, fn)
+    with pytest.raises(RuntimeError, match="0D or 1D target tensor expected, multi-target not supported"):
+        f(fe.zeros(4, 3), fe.zeros(4, 2, dtype=fe.int64))
+    with pytest.raises(RuntimeError, match="0D or 1D target tensor expected"):
+        f(fe.zeros(4, 3), fe.zeros(4, 2))
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(4\) to match target batch_size \(3\)"):
+        f(fe.zeros(4, 3), fe.zeros(3, 3))
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got Float"):
+        f(fe.zeros(4, 3), fe.zeros(4))
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got Float"):
+        f(fe.zeros(4, 3, 5), fe.zeros(4, 5))
+    with pytest.raises(ValueError, match="For 1D input, 1D target must have size 1, but got target size: 2"):
+        f(fe.zeros(3), fe.zeros(2, dtype=fe.int64))
+    x = fe.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    one = f(x, fe.tensor([2]), reduction="none")
+    zero_d = f(x, fe.tensor(2), reduction="none")
+    assert one.shape == () and zero_d.shape == ()
+    np.testing.assert_allclose(one.detach().numpy(), zero_d.detach().numpy())
+    one.backward()
+    assert x.grad.shape == (3,)
+
+
+def test_class_index_loss_errors_match_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    cases = [((4, 3), (4, 2), "i"), ((4, 3), (4,), "f"), ((3,), (2,), "i"), ((4, 3, 5), (4, 3), "i"),
+             ((4, 3), (4, 2), "f"), ((4, 3), (3, 3), "f"), ((4, 3, 5), (4, 5), "f")]
+    for name in ("cross_entropy", "nll_loss"):
+        for a, b, kind in cases:
+            with pytest.raises(Exception) as theirs:
+                getattr(tf, name)(torch.zeros(*a), torch.zeros(*b, dtype=torch.long if kind == "i" else torch.float))
+            with pytest.raises(Exception) as ours:
+                getattr(F, name)(fe.zeros(*a), fe.zeros(*b, dtype=fe.int64 if kind == "i" else fe.float32))
+            assert ours.type is theirs.type, (name, a, b, kind, str(theirs.value), str(ours.value))
+        got = getattr(F, name)(fe.tensor([0.5, -1.0, 2.0]), fe.tensor([2]))
+        want = getattr(tf, name)(torch.tensor([0.5, -1.0, 2.0]), torch.tensor([2]))
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

@@ -646,32 +646,39 @@ def _reduce_tensor(per, reduction):
     return per.sum() if reduction == "sum" else per.mean()
 
 
-def _class_indices(t, fn):
-    """The target as an int64 array of class indices, or a TypeError."""
-    t = t._data if isinstance(t, TensorBase) else np.asarray(t)
+_TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}
+
+
+def _class_indices(input, t, fn):
+    """The target (an array) as int64 class indices. As torch, a target of another dtype is checked as class
+    indices first, so a shape they cannot have raises that error (_rows_for_classes), then RuntimeError."""
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: target must hold class indices (int64), got dtype {t.dtype} with shape {t.shape}")
+        _rows_for_classes(input, t, fn)
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_TORCH_DTYPE_NAMES.get(t.dtype.name, t.dtype.name)} ({fn}: target {t.dtype} {t.shape}, "
+                           f"input {tuple(input.shape)}; class probabilities need a float target of the input's shape)")
     return t.astype(np.int64, copy=False)
 
 
 def _rows_for_classes(input, target, fn):
     """(N, C) rows and (N,) targets for a class-index loss, from PyTorch's three layouts: (N, C) with (N,),
-    one unbatched sample (C,) with a 0-d target, and (N, C, d1, ...) with (N, d1, ...) (class axis moved
+    one unbatched sample (C,) with a 0-d or (1,) target, and (N, C, d1, ...) with (N, d1, ...) (class axis moved
     last). Returns (rows, targets, shape of the per-element result)."""
     if input.ndim == 0:
         raise ValueError(f"{fn}: Expected 1 or more dimensions (got 0)")
-    if input.ndim == 1:  # one unbatched sample: (C,) logits, a 0-d target
-        if target.shape != ():
-            raise ValueError(f"{fn}: input {tuple(input.shape)} is one sample, so target must be 0-d, "
-                             f"got {target.shape}")
+    if input.ndim == 1:  # one unbatched sample: (C,) logits, a 0-d target (or (1,), as torch); a 0-d result
+        if target.shape not in ((), (1,)):
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.size} ({fn}: "
+                             f"input {tuple(input.shape)}, target {target.shape})")
         return input.reshape(1, -1), target.reshape(1), ()
     if target.ndim == 0 or target.shape[0] != input.shape[0]:
-        raise ValueError(f"{fn}: Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0] if target.ndim else 'none'}): input {tuple(input.shape)}, target {target.shape}")
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 0}). ({fn}: input {tuple(input.shape)}, target "
+                         f"{target.shape})")
     if input.ndim == 2:
-        if target.ndim != 1:
-            raise ValueError(f"{fn}: expected input (N, C) and target (N,), got input {tuple(input.shape)} and "
-                             f"target {target.shape}")
+        if target.ndim != 1:  # torch's RuntimeError
+            raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported ({fn}: input "
+                               f"{tuple(input.shape)}, target {target.shape})")
         return input, target, target.shape
     want = (input.shape[0],) + tuple(input.shape[2:])
     if target.shape != want:
@@ -724,8 +731,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """As torch.nn.functional.cross_entropy. Class indices: the fused log-softmax + NLL kernel over (N, C)
     logits and (N,) int64 targets, also (C,) with a 0-d target and (N, C, d1, ...) with (N, d1, ...).
     Class probabilities: a float target of the input's shape (composed of log_softmax and Tensor ops).
-    Deliberate differences: integer targets of any integer dtype are accepted (torch: int64 or uint8 only);
-    a float target not of the input's shape raises TypeError (torch: RuntimeError)."""
+    Deliberate difference: integer targets of any integer dtype are accepted (torch: int64 or uint8 only).
+    Any other target raises torch's errors: its shape checked as class indices first, then RuntimeError."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     label_smoothing = float(label_smoothing)
@@ -738,10 +745,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if input.ndim == 0:  # torch's log_softmax over dim 1 of a 0-d tensor fails the same way
             raise IndexError("cross_entropy: Dimension specified as 1 but tensor has no dimensions")
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold class indices (int64), or class probabilities of the "
-                        f"input's shape {tuple(input.shape)}; got dtype {t.dtype} with shape {t.shape}")
-    t = t.astype(np.int64, copy=False)
+    t = _class_indices(input, t, "cross_entropy")
     w = _class_weight(weight, input, "cross_entropy")
     if input.ndim == 2 and t.shape == (input.shape[0],):  # the common case: straight to the kernel
         return CrossEntropyFn.apply(input, t, w, ignore_index, reduction, label_smoothing)
@@ -754,12 +758,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """As torch.nn.functional.nll_loss: -w[t] input[t] over log-probabilities (N, C) with (N,) targets,
     (C,) with a 0-d target, or (N, C, d1, ...) with (N, d1, ...); class weights and ignore_index; 'mean'
     divides by the summed weight of the kept targets (NaN when none is kept, as torch).
-    Deliberate differences: integer targets of any integer dtype are accepted (torch: int64 or uint8);
-    a (C,) input takes only a 0-d target (torch also takes a (1,) one); a float target raises TypeError
-    (torch: RuntimeError)."""
+    Deliberate difference: integer targets of any integer dtype are accepted (torch: int64 or uint8). A (C,)
+    input takes a 0-d or (1,) target (a 0-d result), and a float target raises torch's errors, as torch."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
-    t = _class_indices(target, "nll_loss")
+    t = _class_indices(input, target._data if isinstance(target, TensorBase) else np.asarray(target), "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
     rows, flat, shape = _rows_for_classes(input, t, "nll_loss")
     out = NLLLossFn.apply(rows, flat, w, ignore_index, reduction)
