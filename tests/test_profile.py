@@ -69,7 +69,7 @@ def test_kernel_and_isa_columns():
     info = fe.cpu_info()
     a = fe.randn(3, 3)
     with fe.profile() as prof:
-        (a @ a).relu().softmax()
+        (a @ a).relu().softmax(-1)
     rows = {r["op"]: r for r in prof.rows()}
     assert rows["MatmulFn"]["isa"] == info["isa"]
     assert rows["MatmulFn"]["kernel"] == f"gemm {info['kernels']['sgemm']}"

@@ -417,16 +417,40 @@ def test_einsum_gradients_match_torch(eq, shapes):
 
 
 def test_einsum_errors():
-    with pytest.raises(ValueError, match="names 2 operands"):
+    # torch's class for each: RuntimeError (they were ValueError)
+    with pytest.raises(RuntimeError, match="names 2 operands"):
         fe.einsum("ij,jk->ik", fe.ones(2, 2))
-    with pytest.raises(ValueError, match="size 3 in one operand and 4"):
+    with pytest.raises(RuntimeError, match="size 3 in one operand and 4"):
         fe.einsum("ij,jk->ik", fe.ones(2, 3), fe.ones(4, 2))
-    with pytest.raises(ValueError, match="axis of '...' has size 1"):
+    with pytest.raises(RuntimeError, match="axis of '...' has size 1"):  # torch broadcasts it (the docstring)
         fe.einsum("...i,...i->...", fe.ones(1, 3), fe.ones(2, 3))
-    with pytest.raises(ValueError, match="subscripts"):
+    with pytest.raises(RuntimeError, match="subscripts"):
         fe.einsum("ijk->i", fe.ones(2, 3))
     with pytest.raises(RuntimeError, match="same dtype"):
         fe.einsum("i,i->", fe.ones(2), fe.ones(2, dtype=fe.float64))
+    with pytest.raises(RuntimeError, match="appears in no operand"):
+        fe.einsum("ij,jk->iq", fe.ones(2, 3), fe.ones(3, 5))
+    with pytest.raises(RuntimeError, match="at least one operand"):
+        fe.einsum("ij->i")
+
+
+def test_scalar_conversions_and_fill_values_raise_torchs_classes():
+    # torch: float()/int()/complex() of several elements is a ValueError (item() a RuntimeError); a fill
+    # value that is not a number is a TypeError; Tensor.softmax / log_softmax need dim (TypeError)
+    t = fe.zeros(3)
+    for conv in (float, int, complex):
+        with pytest.raises(ValueError, match="only one element tensors can be converted to Python scalars"):
+            conv(t)
+    assert float(fe.tensor([2.5])) == 2.5 and int(fe.tensor(7)) == 7 and complex(fe.tensor(1.5)) == 1.5
+    with pytest.raises(RuntimeError, match="only a one-element tensor"):
+        t.item()
+    with pytest.raises(TypeError, match="fill_value"):
+        fe.full((2,), "a")
+    with pytest.raises(TypeError):
+        t.softmax()
+    with pytest.raises(TypeError):
+        t.log_softmax()
+    np.testing.assert_allclose(fe.ones(2, 2).softmax(-1).numpy(), np.full((2, 2), 0.5))
 
 
 # ---- load ---------------------------------------------------------------------------------------------------

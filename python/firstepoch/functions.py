@@ -179,7 +179,7 @@ def einsum(equation, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum(): must provide at least one operand")
+        raise RuntimeError("einsum(): must provide at least one operand")
     operands = [_t(x, "einsum") for x in operands]
     if len({x.dtype for x in operands}) > 1:
         raise RuntimeError(f"einsum(): operands do not have the same dtype: {[str(x.dtype) for x in operands]}")

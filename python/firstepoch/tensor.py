@@ -568,10 +568,20 @@ class Tensor(TensorBase):
         return bool(self._data)
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar_for("float"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar_for("int"))
+
+    def __complex__(self):
+        return complex(self._scalar_for("complex"))
+
+    def _scalar_for(self, what):
+        # torch: ValueError for float(t) / int(t) / complex(t) of several elements (item(): RuntimeError)
+        if self._data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars ({what}() of a tensor of "
+                             f"shape {self.shape})")
+        return self._data.item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
@@ -668,12 +678,13 @@ class Tensor(TensorBase):
     def prelu(self, weight):
         return _elementwise.prelu(self, weight)
 
-    def softmax(self, dim=-1, dtype=None):
-        """softmax along dim; dtype= casts the input to that dtype first, as torch."""
+    def softmax(self, dim, dtype=None):
+        """softmax along dim (required, as torch's method; F.softmax picks torch's implicit dim); dtype=
+        casts the input to that dtype first, as torch."""
         return _softmax(self if dtype is None else self.to(dtype), dim)
 
-    def log_softmax(self, dim=-1, dtype=None):
-        """log_softmax along dim; dtype= casts the input to that dtype first, as torch."""
+    def log_softmax(self, dim, dtype=None):
+        """log_softmax along dim (required, as torch's method); dtype= casts the input first, as torch."""
         return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
     # ---- reductions --------------------------------------------------------------------------------
@@ -3084,6 +3095,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     float float32."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    if not isinstance(fill_value, (bool, int, float, complex, np.number, np.bool_)):  # torch: TypeError
+        raise TypeError(f"full(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
     dt = _fill_dtype(fill_value) if dtype is None else _dtype(dtype, "full")
     _check_number_fits(fill_value, dt, "full")
     shape = (size,) if isinstance(size, (int, np.integer)) else size

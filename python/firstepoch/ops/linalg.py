@@ -428,7 +428,7 @@ def einsum_subscripts(equation, shapes):
     lhs, arrow, out = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum: the equation {equation!r} names {len(terms)} operands, got {len(shapes)}")
+        raise RuntimeError(f"einsum(): the equation {equation!r} names {len(terms)} operands, got {len(shapes)}")
     unused = [c for c in _SUBSCRIPTS if c not in eq]
     ell_ndim = max([len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t], default=0)
     ell = "".join(unused[:ell_ndim])
@@ -438,14 +438,14 @@ def einsum_subscripts(equation, shapes):
             n = len(shape) - len(t.replace("...", ""))
             t = t.replace("...", ell[ell_ndim - n:] if n > 0 else "", 1)
         if (t and not t.isalpha()) or len(t) != len(shape):
-            raise ValueError(f"einsum: operand {i} has subscripts {terms[i]!r} for shape {tuple(shape)}")
+            raise RuntimeError(f"einsum(): operand {i} has subscripts {terms[i]!r} for shape {tuple(shape)}")
         spelled.append(t)
     letters = "".join(spelled)
     if arrow:
         out = out.replace("...", ell)
         for c in out:
             if c not in letters or out.count(c) > 1:
-                raise ValueError(f"einsum: output subscript {c!r} of {equation!r} appears in no operand, or twice")
+                raise RuntimeError(f"einsum(): output subscript {c!r} of {equation!r} appears in no operand, or twice")
     else:
         out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
     sizes = {}
@@ -453,7 +453,7 @@ def einsum_subscripts(equation, shapes):
         for c, n in zip(t, shape):
             if sizes.setdefault(c, n) != n:
                 what = "an axis of '...'" if c in ell else f"subscript {c!r}"
-                raise ValueError(f"einsum: {what} has size {sizes[c]} in one operand and {n} in operand {i} (shape "
+                raise RuntimeError(f"einsum(): {what} has size {sizes[c]} in one operand and {n} in operand {i} (shape "
                                  f"{tuple(shape)}) of {equation!r} (sizes must match: no size-1 broadcasting)")
     return spelled, out, sizes
 
