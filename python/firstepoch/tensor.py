@@ -2218,8 +2218,9 @@ class Tensor(TensorBase):
             return ValuesIndices(self.clone(), Tensor._wrap(np.zeros((), np.int64), False))
         d = _check_axis(dim, self.ndim, name)
         x = np.moveaxis(self._data, d, -1)
-        index = np.zeros(x.shape, np.int64)
-        if x.shape[-1]:
+        if not x.shape[-1]:
+            index = np.zeros(x.shape, np.int64)
+        else:
             # position i holds the running extreme when x[i] equals it (a tie: the later index) or is NaN
             # (NaN propagates through the accumulate); the index is the latest such position so far
             run = (np.maximum if is_max else np.minimum).accumulate(x, axis=-1)
@@ -2742,6 +2743,7 @@ class Tensor(TensorBase):
         g = _random.as_generator(generator, "bernoulli")
         return Tensor._wrap((g.random(self.shape) < probs).astype(self._data.dtype), False)
 
+
 def _checked_requires_grad(self, flag):
     """`t.requires_grad = flag`, as torch's attribute: RuntimeError for a tensor that is not floating point
     (an int or bool tensor cannot require a gradient) and for switching off a non-leaf's flag. The flag
@@ -2846,10 +2848,7 @@ def _saved_shares(ctx, array):
     return False
 
 
-def _torch_dtype_name(dt):
-    """torch's name of a dtype in its messages (Float, Double, Long, ...)."""
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "int16": "Short",
-            "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(np.dtype(dt).name, str(dt))
+_torch_dtype_name = _linalg._torch_name  # torch's name of a dtype in its messages (Float, Double, Long, ...)
 
 
 # ---- dtype promotion ---------------------------------------------------------------------------------

@@ -7,10 +7,24 @@
 #include "common/simd_math.h"
 #include "kernels/conv/direct.h"
 
+#include <type_traits>
+
 namespace fe {
 namespace conv {
 namespace direct {
 namespace {
+
+// f(std::integral_constant<int, r>{}) for a run-time r in [1, MAX] (nothing for r outside it): a row's
+// or a reduction's last, shorter tile, at a compile-time size.
+template <int MAX, class F>
+inline void with_size(int64_t r, F&& f) {
+  if constexpr (MAX >= 1) {
+    if (r == MAX)
+      f(std::integral_constant<int, MAX>{});
+    else
+      with_size<MAX - 1>(r, f);
+  }
+}
 
 #if defined(__AVX512F__)
 template <class T>
@@ -265,17 +279,6 @@ inline void wgrad_oc_tile(const T* xr, const int64_t* off, const T* dr, int64_t 
     for (int v = 0; v < NV; ++v) Vt::store(dwt + q * ocr + v * L, acc[q][v]);
 }
 
-// The last r < KV taps, in one tile of exactly r.
-template <class T, int KV, int NV>
-void wgrad_oc_tail(int64_t r, const T* xr, const int64_t* off, const T* dr, int64_t ocr, int64_t OW, T* dwt,
-                   bool acc) {
-  if constexpr (KV >= 1) {
-    if (r == KV)
-      wgrad_oc_tile<T, KV, NV>(xr, off, dr, ocr, OW, dwt, acc);
-    else
-      wgrad_oc_tail<T, KV - 1, NV>(r, xr, off, dr, ocr, OW, dwt, acc);
-  }
-}
 
 // R runs of KW taps whose offsets are consecutive (off[r*KW + j] = off[r*KW] + j: stride and dilation 1
 // along the row) x one vector of channels, output rows oh0 <= oh < oh1. Tap j of a run meets pixel ow
@@ -317,18 +320,6 @@ inline void wgrad_run_tile(const T* xs, const int64_t* off, const T* dyt, int64_
     for (int j = 0; j < KW; ++j) Vt::store(dwt + (r * KW + j) * ocr, acc[r][j]);
 }
 
-// The last r < R runs, in one tile of exactly r.
-template <class T, int R, int KW>
-void wgrad_run_tail(int64_t r, const T* xs, const int64_t* off, const T* dyt, int64_t ocr, int64_t oh0, int64_t oh1,
-                    int64_t OW, int64_t Wq, T* dwt, bool acc) {
-  if constexpr (R >= 1) {
-    if (r == R)
-      wgrad_run_tile<T, R, KW>(xs, off, dyt, ocr, oh0, oh1, OW, Wq, dwt, acc);
-    else
-      wgrad_run_tail<T, R - 1, KW>(r, xs, off, dyt, ocr, oh0, oh1, OW, Wq, dwt, acc);
-  }
-}
-
 // Whether the K taps are runs of KW consecutive offsets.
 inline bool runs_of(const int64_t* off, int64_t K, int64_t KW) {
   if (K % KW) return false;
@@ -351,7 +342,10 @@ void wgrad_runs_body(const T* xs, const int64_t* off, int64_t K, const T* dyt, i
       int64_t g = 0;
       for (; g + R <= G; g += R)
         wgrad_run_tile<T, R, KW>(xs, off + g * KW, dyt + o, ocr, oh0, oh1, OW, Wq, dwt + g * KW * ocr + o, a);
-      wgrad_run_tail<T, R - 1, KW>(G - g, xs, off + g * KW, dyt + o, ocr, oh0, oh1, OW, Wq, dwt + g * KW * ocr + o, a);
+      with_size<R - 1>(G - g, [&](auto r) {
+        wgrad_run_tile<T, decltype(r)::value, KW>(xs, off + g * KW, dyt + o, ocr, oh0, oh1, OW, Wq, dwt + g * KW * ocr + o,
+                                                   a);
+      });
     }
   }
 }
@@ -374,12 +368,16 @@ void wgrad_oc_body(const T* xs, const int64_t* off, int64_t K, const T* dyt, int
     for (; o + 2 * L <= ocr; o += 2 * L) {
       int64_t k = 0;
       for (; k + KV2 <= K; k += KV2) wgrad_oc_tile<T, KV2, 2>(xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
-      wgrad_oc_tail<T, KV2 - 1, 2>(K - k, xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+      with_size<KV2 - 1>(K - k, [&](auto kv) {
+        wgrad_oc_tile<T, decltype(kv)::value, 2>(xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+      });
     }
     if (o < ocr) {
       int64_t k = 0;
       for (; k + KV1 <= K; k += KV1) wgrad_oc_tile<T, KV1, 1>(xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
-      wgrad_oc_tail<T, KV1 - 1, 1>(K - k, xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+      with_size<KV1 - 1>(K - k, [&](auto kv) {
+        wgrad_oc_tile<T, decltype(kv)::value, 1>(xr, off + k, dr + o, ocr, OW, dwt + k * ocr + o, a);
+      });
     }
   }
 }
@@ -416,16 +414,6 @@ inline void conv_oc_tile(const T* xr, const int64_t* off, int64_t K, const T* wt
   }
 }
 
-template <class T, int PB, int NV>
-void conv_oc_tail(int64_t r, const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
-                         const T* bias, bool relu) {
-  if constexpr (PB >= 1) {
-    if (r == PB)
-      conv_oc_tile<T, PB, NV>(xr, off, K, wt, ocr, yt, bias, relu);
-    else
-      conv_oc_tail<T, PB - 1, NV>(r, xr, off, K, wt, ocr, yt, bias, relu);
-  }
-}
 
 #if defined(__AVX512F__)
 // conv_oc where each run of KW taps reads KW consecutive elements (a unit column step, no column
@@ -456,16 +444,6 @@ inline void conv_oc_run_tile(const T* xr, const int64_t* off, int64_t K, const T
   for (int q = 0; q < PB; ++q) Vt::store(yt + q * ocr, finish<T>(acc[q], bias, bv, relu));
 }
 
-template <class T, int PB, int KW>
-void conv_oc_run_tail(int64_t r, const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
-                         const T* bias, bool relu) {
-  if constexpr (PB >= 1) {
-    if (r == PB)
-      conv_oc_run_tile<T, PB, KW>(xr, off, K, wt, ocr, yt, bias, relu);
-    else
-      conv_oc_run_tail<T, PB - 1, KW>(r, xr, off, K, wt, ocr, yt, bias, relu);
-  }
-}
 
 // One vector of channels (wt + o, yt + o) over rows of OW pixels, in tiles of as equal a size as
 // run_pb<KW>() allows (OW = 28 as 10 + 9 + 9, not 13 + 13 + 2).
@@ -480,7 +458,9 @@ void conv_oc_run_rows(const T* xs, const int64_t* off, int64_t K, const T* wt, i
     int64_t ow = 0;
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t n = (OW - ow + (tiles - t) - 1) / (tiles - t);
-      conv_oc_run_tail<T, PB, KW>(n, xr + ow, off, K, wt, ocr, yr + ow * ocr, bias, relu);
+      with_size<PB>(n, [&](auto pb) {
+        conv_oc_run_tile<T, decltype(pb)::value, KW>(xr + ow, off, K, wt, ocr, yr + ow * ocr, bias, relu);
+      });
       ow += n;
     }
   }
@@ -512,15 +492,19 @@ void conv_oc_body(const T* xs, const int64_t* off, int64_t K, const T* wt, int64
       int64_t ow = 0;
       for (; ow + PB2 <= OW; ow += PB2) conv_oc_tile<T, PB2, 2>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
                                                  bias ? bias + o : nullptr, relu);
-      conv_oc_tail<T, PB2 - 1, 2>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
-                                  bias ? bias + o : nullptr, relu);
+      with_size<PB2 - 1>(OW - ow, [&](auto pb) {
+        conv_oc_tile<T, decltype(pb)::value, 2>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
+                                                bias ? bias + o : nullptr, relu);
+      });
     }
     if (o < ocr) {
       int64_t ow = 0;
       for (; ow + PB1 <= OW; ow += PB1) conv_oc_tile<T, PB1, 1>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
                                                  bias ? bias + o : nullptr, relu);
-      conv_oc_tail<T, PB1 - 1, 1>(OW - ow, xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
-                                  bias ? bias + o : nullptr, relu);
+      with_size<PB1 - 1>(OW - ow, [&](auto pb) {
+        conv_oc_tile<T, decltype(pb)::value, 1>(xr + ow, off, K, wt + o, ocr, yr + ow * ocr + o,
+                                                bias ? bias + o : nullptr, relu);
+      });
     }
   }
 }

@@ -79,7 +79,7 @@ def _check(a, b):
 def _torch_name(dt):
     """torch's name of a dtype in its messages (Float, Double, ...)."""
     return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int", "int16": "Short",
-            "int8": "Char", "uint8": "Byte", "bool": "Bool"}.get(np.dtype(dt).name, str(dt))
+            "int8": "Char", "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(np.dtype(dt).name, str(dt))
 
 # ---- matmul on arrays ---------------------------------------------------------------------------
 

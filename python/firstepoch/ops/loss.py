@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Function, TensorBase, constant_like, unbroadcast, unbroadcast_graph
+from .linalg import _torch_name
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -646,16 +647,13 @@ def _reduce_tensor(per, reduction):
     return per.sum() if reduction == "sum" else per.mean()
 
 
-_TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "bool": "Bool"}
-
-
 def _class_indices(input, t, fn):
     """The target (an array) as int64 class indices. As torch, a target of another dtype is checked as class
     indices first, so a shape they cannot have raises that error (_rows_for_classes), then RuntimeError."""
     if t.dtype.kind not in "iu":
         _rows_for_classes(input, t, fn)
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{_TORCH_DTYPE_NAMES.get(t.dtype.name, t.dtype.name)} ({fn}: target {t.dtype} {t.shape}, "
+                           f"{_torch_name(t.dtype)} ({fn}: target {t.dtype} {t.shape}, "
                            f"input {tuple(input.shape)}; class probabilities need a float target of the input's shape)")
     return t.astype(np.int64, copy=False)
 
@@ -762,7 +760,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     input takes a 0-d or (1,) target (a 0-d result), and a float target raises torch's errors, as torch."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
-    t = _class_indices(input, target._data if isinstance(target, TensorBase) else np.asarray(target), "nll_loss")
+    t = _class_indices(input, _array(target), "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
     rows, flat, shape = _rows_for_classes(input, t, "nll_loss")
     out = NLLLossFn.apply(rows, flat, w, ignore_index, reduction)
