@@ -170,7 +170,7 @@ def banner(title):
     lines = [
         f"# {title}",
         f"# firstepoch {firstepoch.__version__}  isa={info['isa']} (available {', '.join(info['available'])})  "
-        f"threads={info['threads']}  kernels={info['kernels']}",
+        f"threads={info['threads']}  kernels={info['kernels']}  malloc={info.get('malloc')}",
         f"# {platform.processor() or platform.machine()}  cores={os.cpu_count()}  numpy {np.__version__} "
         f"with {blas_name()}  torch {torch.__version__ if torch else 'not installed'}",
     ]

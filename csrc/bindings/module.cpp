@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 #include "common/bandwidth.h"
 #include "common/cpu.h"
+#include "common/heap.h"
 #include "common/parallel.h"
 #include "bindings/common.h"
 #include "dispatch.h"
@@ -20,6 +22,19 @@ namespace py = pybind11;
 namespace {
 
 using namespace fe::pybind;
+
+// The malloc policy chosen at import (common/heap.h): FIRSTEPOCH_MALLOC=keep (the default; any case, blank
+// means unset) keeps freed buffers for reuse, =system leaves the process's malloc as it was. cpu_info()["malloc"] reports it.
+const char* g_malloc_policy = "system";
+
+void apply_malloc_policy() {
+  std::string given;
+  const std::string want = fe::env_setting("FIRSTEPOCH_MALLOC", &given);
+  if (want == "system") return;
+  if (want != "keep" && !want.empty())
+    throw std::invalid_argument("FIRSTEPOCH_MALLOC must be one of keep, system (any case); got '" + given + "'");
+  g_malloc_policy = fe::keep_freed_memory() ? "keep" : "system (not glibc's malloc)";
+}
 
 py::dict cpu_info() {
   py::dict d;
@@ -35,6 +50,7 @@ py::dict cpu_info() {
   d["openmp"] = false;
 #endif
   d["forked_child"] = fe::in_forked_child();
+  d["malloc"] = g_malloc_policy;
   py::dict kernels;
   kernels["sgemm"] = fe::kernels<fe::gemm::UKernel<float>>().name;
   kernels["dgemm"] = fe::kernels<fe::gemm::UKernel<double>>().name;
@@ -62,6 +78,7 @@ PYBIND11_MODULE(_C, m) {
 #endif
   // Resolve FIRSTEPOCH_ISA now, so a bad value fails the import with a clear message.
   fe::active_isa();
+  apply_malloc_policy();
 
   m.def("cpu_info", &cpu_info, "ISA in use, ISAs available, thread count and kernel names.");
   m.def("get_isa", [] { return std::string(fe::isa_name(fe::active_isa())); });
@@ -84,6 +101,9 @@ PYBIND11_MODULE(_C, m) {
       "Measured memory bandwidth (GB/s, bytes read + bytes written) of a streaming dst = 2 * src over two "
       "float buffers of nbytes each on `threads` threads, the best of `repeats` runs (ValueError for "
       "nbytes < 4096, threads < 1 or repeats < 1).");
+  m.def(
+      "release_free_memory", [] { return fe::release_free_memory(); },
+      "Returns the free memory malloc keeps (FIRSTEPOCH_MALLOC=keep) to the OS now; True if any was returned.");
   bind_gemm(m);
   bind_softmax(m);
   bind_optim(m);

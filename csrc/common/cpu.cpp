@@ -13,6 +13,17 @@
 
 namespace fe {
 
+std::string env_setting(const char* var, std::string* given) {
+  const char* env = std::getenv(var);
+  std::string s(env ? env : "");
+  const char* space = " \t\n\r\f\v";
+  const auto first = s.find_first_not_of(space);
+  s = first == std::string::npos ? "" : s.substr(first, s.find_last_not_of(space) - first + 1);
+  if (given) *given = s;
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::scalar: return "scalar";
@@ -82,20 +93,11 @@ bool compiled_in(Isa isa) {
   return false;
 }
 
-std::string trimmed(const char* text) {
-  const std::string s(text);
-  const char* space = " \t\n\r\f\v";
-  const auto first = s.find_first_not_of(space);
-  if (first == std::string::npos) return "";
-  return s.substr(first, s.find_last_not_of(space) - first + 1);
-}
-
 Isa initial_isa() {
   // Any case, surrounding whitespace ignored ("AVX2", " avx2\n" mean avx2); empty or blank means unset.
-  if (const char* env = std::getenv("FIRSTEPOCH_ISA")) {
-    const std::string given = trimmed(env);
-    std::string name = given;  // the variable takes any case ("AVX2"); _C.set_isa takes the exact names
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  {
+    std::string given;  // the variable takes any case ("AVX2"); _C.set_isa takes the exact names
+    const std::string name = env_setting("FIRSTEPOCH_ISA", &given);
     if (!name.empty()) {
       Isa want;
       try {

@@ -7,6 +7,11 @@ namespace fe {
 
 enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
 
+// An environment setting as the FIRSTEPOCH_* variables read it: any case, surrounding whitespace ignored.
+// Returns the value trimmed and lower-cased ("" when unset or blank); given (may be null) gets it trimmed
+// only, for messages.
+std::string env_setting(const char* var, std::string* given = nullptr);
+
 const char* isa_name(Isa isa);
 // Parses "scalar" | "avx2" | "avx512"; throws std::invalid_argument otherwise.
 Isa isa_from_name(const std::string& name);

@@ -676,6 +676,8 @@ def _info():
     print(f"isa: {info.get('isa')} (available: {', '.join(info.get('available', []))}; "
           "force one with FIRSTEPOCH_ISA)")
     print(f"threads: {info.get('threads')}")
+    print(f"malloc: {info.get('malloc')} (FIRSTEPOCH_MALLOC=keep keeps freed buffers for reuse, =system leaves "
+          "malloc as it was)")
     kernels = info.get("kernels", {})
     if isinstance(kernels, dict):
         print("kernels:")
