@@ -1083,6 +1083,21 @@ def test_fuzz_memory_bandwidth_gbs(nbytes, threads, repeats):
         assert nbytes >= 4096 and threads >= 1 and repeats >= 1
 
 
+@fuzz("release_free_memory")
+@FUZZ
+@given(st.lists(st.integers(0, 1 << 21), max_size=6), st.sampled_from([(), (0,), ("x",)]))
+def test_fuzz_release_free_memory(sizes, args):
+    """After any allocations, kept or freed: a bool, and the arrays still alive keep their values;
+    an argument is a TypeError."""
+    live = [np.full(n, 7, dtype=np.uint8) for n in sizes]
+    del live[::2]
+    if run_case("release_free_memory", None, _C.release_free_memory, *args):
+        assert not args
+    assert all(int(a.min(initial=7)) == 7 for a in live)
+    if not args:
+        assert isinstance(_C.release_free_memory(), bool)
+
+
 # ---- recurrent layers ------------------------------------------------------------------------------------
 
 RNN_GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}

@@ -101,6 +101,17 @@ class Profile:
                 row.flops_ns += ns
         return grads
 
+    def backward_into(self, cls, ctx, grad, into):
+        """The engine's in-place backward (Function.backward_into), recorded in the op's backward row."""
+        t0 = _clock()
+        out = cls.backward_into(ctx, grad, into)
+        row = self._row(cls, "backward")
+        row.calls += 1
+        row.ns += _clock() - t0
+        if row.dtype is None:
+            row.dtype = _first_dtype((grad,))
+        return out
+
     def _row(self, cls, phase):
         key = (cls.__name__, phase)
         row = self._rows.get(key)

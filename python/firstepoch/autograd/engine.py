@@ -318,6 +318,9 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
 
     grads = {id(root): grad}
     pop = grads.pop
+    # made: the keys of grads whose arrays this loop made (sums, backward_into's scatters): no one else sees
+    # them, so a backward_into may add into them in place
+    made = set()
     hooks = _tensor_hooks
     modes = _modes()  # the calling thread's profiler and anomaly mode
     order, stale = _walk(root)
@@ -327,6 +330,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
         g = pop(key, None)
         if g is None:
             continue
+        made.discard(key)
         if hooks and key in hooks:
             g = _run_hooks(node, g)
         ctx = node._ctx
@@ -352,6 +356,22 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
         if stale and ctx.changes != _INPLACE_CHANGES[0]:
             _check_versions(node, ctx)
         prof = modes.profiler
+        if fn.backward_into is not None and ctx.needs_input_grad[0] and not modes.anomaly_enabled:
+            # x[index] and the like: the gradient scattered into the sum being built for x (see
+            # Function.backward_into), not into a zero array of its own added to that sum whole
+            pkey = id(ctx.parents[0])
+            held = grads.get(pkey)
+            if held is not None and pkey not in made:
+                held = np.array(held)  # a copy this loop owns (held may be a view another op returned)
+            if prof is None:
+                grads[pkey] = fn.backward_into(ctx, g, held)
+            else:
+                grads[pkey] = prof.backward_into(fn, ctx, g, held)
+            made.add(pkey)
+            g = held = None
+            if not retain_graph:
+                ctx.saved_tensors = None
+            continue
         in_grads = fn.backward(ctx, g) if prof is None else prof.backward(fn, ctx, g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -370,6 +390,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
             pkey = id(parents[j])
             if pkey in grads:
                 grads[pkey] = grads[pkey] + pg
+                made.add(pkey)
             else:
                 grads[pkey] = pg
         # Drop this frame's references, so a leaf's ownership test below sees only the dict's.

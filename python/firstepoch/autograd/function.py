@@ -93,6 +93,14 @@ class Function:
     backward_graph = None
     # What the profiler reports: the C++ kernel family the op calls ("numpy" for NumPy-only ops).
     kernel = "numpy"
+    # Optional, for an op whose one input gradient is mostly zeros (x[index]: the gradient scattered into
+    # a zero array of x's shape): backward_into(ctx, grad, into) adds that input's gradient into the
+    # array `into` in place (x's shape and dtype, a sum the engine made and no one else sees) and
+    # returns it, or with into=None returns a new array as backward's first gradient (then the op has
+    # one differentiable input, its first). The engine's plain backward then sums the pieces of
+    # x.split(...) into one array, where each backward would make a zero array of x's shape and the
+    # engine would add them whole. None: the engine calls backward.
+    backward_into = None
 
     # True: PyTorch's contract (Tensors in forward and backward). A direct subclass defined outside the
     # firstepoch package gets True unless it sets the attribute; subclasses of an op inherit the op's.

@@ -74,12 +74,21 @@ class GetItemFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic(ctx.index):
-            out[ctx.index] = grad
-        else:
-            np.add.at(out, ctx.index, grad)
-        return out, None
+        return GetItemFn.backward_into(ctx, grad, None), None
+
+    @staticmethod
+    def backward_into(ctx, grad, into):
+        """The gradient added into `into` (None: into zeros) at the index, in place."""
+        if into is None:
+            into = np.zeros(ctx.shape, dtype=grad.dtype)
+            if _is_basic(ctx.index):
+                into[ctx.index] = grad
+                return into
+        elif _is_basic(ctx.index):
+            into[ctx.index] += grad
+            return into
+        np.add.at(into, ctx.index, grad)
+        return into
 
     @staticmethod
     def backward_graph(ctx, grad):
