@@ -136,8 +136,11 @@ void gemm_impl(const UKernel<T>& uk, bool trans_a, bool trans_b, int64_t M, int6
     // B's rows a multiple of 4 KiB apart fall into one L1 set, and their L2 sets depend on where the
     // pages lie: read in place by many row tiles, a panel is fetched again for each (M = 128, K = 576,
     // N = 8192: 62 to 139 GFLOP/s from run to run), so it is packed; for a few row tiles packing costs
-    // more than it saves (M = 14: 150 GFLOP/s in place, 50 packed).
-    const bool aliasing = (ldb * static_cast<int64_t>(sizeof(T))) % 4096 == 0 && row_tiles >= 8;
+    // more than it saves (M = 14: 150 GFLOP/s in place, 50 packed). Rows 2 KiB apart reach only twice
+    // as many sets, too few for a panel of kc = 1024 rows: one core, GFLOP/s in place -> packed,
+    // (M, N, K) = (128, 512, 2048) with A transposed (GPT's MLP weight gradient; 12 placements) 83-91 in
+    // 10 of 12 -> 114-124, (64, 512, 1024) A transposed 98 -> 146, (128, 512, 1024) 95 -> 128.
+    const bool aliasing = (ldb * static_cast<int64_t>(sizeof(T))) % 2048 == 0 && row_tiles >= 8;
     const bool direct_b = !b_panel && !trans_b && !aliasing && ceil_div(row_tiles, tm) * MR <= MC;
     const bool partial_panel = nc % NR != 0;
     const int64_t first_packed = direct_b ? (partial_panel ? panels - 1 : panels) : 0;
