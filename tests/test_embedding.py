@@ -81,3 +81,22 @@ def test_matches_pytorch(rng):
     np.testing.assert_array_equal(out._data, out_t.detach().numpy())
     np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
     assert dict(ours.state_dict()).keys() == theirs.state_dict().keys()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, V, D, chunk", [(2048, 65, 128, 1 << 20), (37, 5, 3, 7), (0, 4, 3, 8), (9, 1, 1, 2),
+                                            (101, 13, 17, 17 * 3 + 1)])
+def test_add_rows_at_is_np_add_at_bitwise(monkeypatch, dtype, n, V, D, chunk):
+    """The embedding's scatter-add on the flat weight (in chunks of rows) sums what np.add.at on the 2-D
+    array sums, in the same order: bitwise equal, repeated rows included."""
+    from firstepoch.ops import embedding as E
+    monkeypatch.setattr(E, "_ADD_ROWS_CHUNK", chunk)
+    rng = np.random.default_rng(n + V + D)
+    rows = rng.integers(0, V, n)
+    vals = (rng.standard_normal((n, D)) * 10.0 ** rng.integers(-6, 6, (n, 1))).astype(dtype)
+    want = np.zeros((V, D), dtype)
+    np.add.at(want, rows, vals)
+    got = E.add_rows_at(np.zeros((V, D), dtype), rows, vals)
+    assert got.tobytes() == want.tobytes()
+    strided = np.zeros((V, 2 * D), dtype)[:, ::2]  # not contiguous: np.add.at itself
+    np.testing.assert_array_equal(E.add_rows_at(strided, rows, vals), want)

@@ -1,7 +1,8 @@
 """Embedding lookup: out[...] = weight[indices[...]]. Backward scatters each output row's gradient back
-to the row it was read from; repeated indices add up (np.add.at), the padding row gets none, and with
-scale_grad_by_freq each row's gradient is divided by how often its index occurs in the batch. max_norm
-renormalises the rows looked up, in the weight itself, before the lookup (as torch: not recorded).
+to the row it was read from; repeated indices add up (np.add.at, on the flat weight: add_rows_at), the
+padding row gets none, and with scale_grad_by_freq each row's gradient is divided by how often its index
+occurs in the batch. max_norm renormalises the rows looked up, in the weight itself, before the lookup (as
+torch: not recorded).
 
 No `_C` entry: a gather and a scatter-add in NumPy. Reference: `firstepoch.reference.embedding`
 (`embedding_forward`, `embedding_backward`).
@@ -10,6 +11,31 @@ import numpy as np
 
 from ..autograd.function import Function, TensorBase, bump_version, constant_like
 from .shape import GetItemGradFn
+
+
+# values per np.add.at call in add_rows_at: its flat index array (int64) stays at 8 MiB
+_ADD_ROWS_CHUNK = 1 << 20
+
+
+def add_rows_at(out, rows, values):
+    """out[rows[i]] += values[i] for each i in order, repeated rows adding up: np.add.at(out, rows, values)
+    for a C-contiguous 2-D out, with the same sums in the same order. np.add.at on the 2-D array walks a
+    row at a time (1.1 ms for GPT's 2048 x 128 token gradients); on out's flat view, with one index per
+    value, it runs 3.5x faster. Done in chunks of rows, so the flat index never holds more than
+    _ADD_ROWS_CHUNK values."""
+    n, D = values.shape
+    if n == 0 or D == 0:
+        return out
+    if not out.flags.c_contiguous or out.ndim != 2:
+        np.add.at(out, rows, values)
+        return out
+    flat, vals = out.reshape(-1), values.reshape(n, D)
+    cols = np.arange(D, dtype=np.int64)
+    step = max(1, _ADD_ROWS_CHUNK // D)
+    for r0 in range(0, n, step):
+        r = rows[r0:r0 + step].astype(np.int64, copy=False)
+        np.add.at(flat, (r[:, None] * D + cols).reshape(-1), vals[r0:r0 + step].reshape(-1))
+    return out
 
 
 def check_indices(indices, num_embeddings):
@@ -63,7 +89,7 @@ class EmbeddingFn(Function):
         if ctx.scale_grad_by_freq:
             grad = grad * EmbeddingFn._row_scale(ctx, grad.dtype)
         dweight = np.zeros(ctx.weight_shape, dtype=grad.dtype)
-        np.add.at(dweight, ctx.indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
+        add_rows_at(dweight, ctx.indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
         if ctx.padding_idx is not None:
             dweight[ctx.padding_idx] = 0
         return dweight, None, None, None
