@@ -119,6 +119,90 @@ def test_thread_count_is_bitwise_invariant(threads, rng, dtype):
             assert np.array_equal(a, b)
 
 
+def _heads_inside(a):
+    """a (G, H, L, E) copied into a (G, L, H, E) buffer and seen as (G, H, L, E) again: a view with
+    contiguous rows whose heads lie side by side (a GPT's q, k, v after the head split)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 3, 70, 70, 16, 16), (1, 4, 2, 31, 66, 5, 17), (2, 2, 2, 9, 130, 32, 8),
+                                   (1, 1, 1, 1, 1, 1, 1)])
+def test_strided_operands_give_the_contiguous_results_bitwise(isa, rng, dtype, shape):
+    """q, k, v, o, dout, dq, dk, dv as strided views (rows contiguous, heads side by side; k broadcast over
+    the batch by a 0 stride) read and written where they lie: bitwise the C-contiguous call's results."""
+    G, H, Hkv, L, S, E, Ev = shape
+    q, k, v = make(rng, shape, dtype)
+    k = np.ascontiguousarray(np.broadcast_to(k[:1], k.shape))
+    mask = rng.random((1, H, L, S)) > 0.2
+    mask[..., 0] = True
+    dout = rng.standard_normal((G, H, L, Ev)).astype(dtype)
+    for m, causal in ((None, True), (mask, False)):
+        want_o, want_l = np.empty((G, H, L, Ev), dtype), np.empty((G, H, L), dtype)
+        _C.attention_forward(q, k, v, m, want_o, want_l, scale=0.3, is_causal=causal)
+        want_g = [np.empty_like(a) for a in (q, k, v)]
+        _C.attention_backward(q, k, v, m, want_o, want_l, dout, *want_g, scale=0.3, is_causal=causal)
+        qs, vs, ds = _heads_inside(q), _heads_inside(v), _heads_inside(dout)
+        ks = np.broadcast_to(k[:1], k.shape)  # stride 0 over the batch
+        o, lse = A._heads_inside(G, H, L, Ev, dtype), np.empty((G, H, L), dtype)
+        assert H * L == 1 or not (o.flags.c_contiguous or qs.flags.c_contiguous)
+        _C.attention_forward(qs, ks, vs, m, o, lse, scale=0.3, is_causal=causal)
+        assert o.tobytes() == want_o.tobytes() and lse.tobytes() == want_l.tobytes()
+        got = [A._heads_inside(*a.shape, dtype) for a in (q, k, v)]
+        _C.attention_backward(qs, ks, vs, m, o, lse, ds, *got, scale=0.3, is_causal=causal)
+        for g, w in zip(got, want_g):
+            assert np.ascontiguousarray(g).tobytes() == w.tobytes()
+
+
+def test_head_split_views_and_the_output_layout(rng):
+    """A GPT's head split reaches the kernel as views and its gradients come back through them. The output
+    takes torch 2.13's layout: (N, T, H, E) for a query laid out so (joining the heads again is then a
+    view), C-contiguous for any other."""
+    N, T, H, E = 2, 9, 3, 4
+    x = fe.tensor(rng.standard_normal((N, T, 3 * H * E)), requires_grad=True)
+    q, k, v = (t.reshape(N, T, H, E).transpose(1, 2) for t in x.split(H * E, dim=2))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert y.transpose(1, 2).is_contiguous() and y.stride() == (T * H * E, E, H * E, 1)
+    assert np.shares_memory(y.transpose(1, 2).reshape(N, T, H * E).data, y.data)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:  # the same views in torch: its output's strides are these
+        xt = torch.from_numpy(x.detach().numpy())
+        qt, kt, vt = (t.reshape(N, T, H, E).transpose(1, 2) for t in xt.split(H * E, dim=2))
+        assert torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=True).stride() == y.stride()
+    for shape in [(3, 9, 8), (2, 3, 9, 8), (2, 1, 9, 8)]:  # contiguous queries: C-contiguous, as torch's
+        a = fe.tensor(rng.standard_normal(shape))
+        assert F.scaled_dot_product_attention(a, a, a).is_contiguous()
+    B = 2  # queries laid out otherwise (torch 2.13's output strides for these, measured)
+    for make_q, want in [(lambda: rng.standard_normal((B, H, T, 2 * E))[..., :E], (H * T * E, T * E, E, 1)),
+                         (lambda: rng.standard_normal((H, B, T, E)).transpose(1, 0, 2, 3), (T * E, B * T * E, E, 1)),
+                         (lambda: rng.standard_normal((T, B, H, E)).transpose(1, 2, 0, 3), (H * E, E, B * H * E, 1)),
+                         (lambda: rng.standard_normal((B, H, E, T)).transpose(0, 1, 3, 2), (H * T * E, T * E, E, 1))]:
+        qa = make_q()
+        kv = fe.tensor(rng.standard_normal((B, H, T, E)))
+        assert F.scaled_dot_product_attention(fe.from_numpy(qa), kv, kv).stride() == want
+        if torch is not None:
+            kt2 = torch.from_numpy(kv.numpy())
+            assert torch.nn.functional.scaled_dot_product_attention(torch.from_numpy(qa), kt2, kt2).stride() == want
+    c = fe.tensor(rng.standard_normal((N, H, T, E)))
+    assert F.scaled_dot_product_attention(c, k, v).is_contiguous()  # split key and value, plain query
+    if torch is not None:
+        ct = torch.from_numpy(c.numpy())
+        assert torch.nn.functional.scaled_dot_product_attention(ct, kt, vt).is_contiguous()
+    joined = y.transpose(1, 2).reshape(N, T, H * E)
+    qc, kc, vc = (np.ascontiguousarray(t.detach().numpy()) for t in (q, k, v))
+    ro, rl = R.attention_forward(qc, kc, vc, None, 1 / np.sqrt(E), True)
+    np.testing.assert_allclose(y.data, ro, rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(joined.shape)
+    joined.backward(fe.tensor(g))
+    rq, rk, rv = R.attention_backward(qc, kc, vc, None, ro, rl, g.reshape(N, T, H, E).transpose(0, 2, 1, 3),
+                                      1 / np.sqrt(E), True)
+    want = np.concatenate([a.transpose(0, 2, 1, 3).reshape(N, T, H * E) for a in (rq, rk, rv)], axis=2)
+    np.testing.assert_allclose(x.grad.data, want, rtol=1e-10, atol=1e-12)
+
+
 def test_function_non_contiguous_and_leading_dims(rng):
     q = fe.tensor(rng.standard_normal((2, 9, 3, 8)), requires_grad=True)  # (B, L, H, E): transposed below
     k = fe.tensor(rng.standard_normal((2, 3, 8, 11)), requires_grad=True)  # (B, H, E, S)
@@ -202,8 +286,15 @@ def test_errors(rng):
         _C.attention_forward(a, a, a, np.ones((1, 1, 5, 4), bool), o, lse, scale=1.0)
     with pytest.raises(TypeError, match="mask must have dtype bool or float32"):
         _C.attention_forward(a, a, a, np.ones((1, 1, 5, 5)), o, lse, scale=1.0)
-    with pytest.raises(ValueError, match="C-contiguous"):
+    with pytest.raises(ValueError, match="q with shape .* must have contiguous rows"):  # columns strided
         _C.attention_forward(a.transpose(0, 1, 3, 2), a, a, None, o, lse, scale=1.0)
+    with pytest.raises(ValueError, match="k with shape .* must have contiguous rows"):  # a negative stride
+        _C.attention_forward(a, a[:, ::-1], a, None, o, lse, scale=1.0)
+    with pytest.raises(ValueError, match="o with shape .* overlaps itself"):
+        _C.attention_forward(a, a, a, None, np.lib.stride_tricks.as_strided(o, strides=(0, 0, 16, 4)), lse,
+                             scale=1.0)
+    with pytest.raises(ValueError, match="lse with shape .* must be C-contiguous"):
+        _C.attention_forward(a, a, a, None, o, np.empty((1, 5, 2), np.float32).transpose(0, 2, 1), scale=1.0)
     with pytest.raises(ValueError, match="o shares memory with q"):
         _C.attention_forward(a, a, a, None, a, lse, scale=1.0)
     with pytest.raises(ValueError, match="scale must be finite"):

@@ -1,7 +1,8 @@
 // Bindings for the attention family: the tiled scaled dot-product attention forward and backward
-// (kernels/attention/attention.h) on 4-D C-contiguous arrays, q (G, H, L, E), k (G, Hkv, S, E),
-// v (G, Hkv, S, Ev), an optional mask (bool or q's dtype) broadcasting as (1|G, 1|H, 1|L, S), and the
-// caller's output buffers. Every argument is checked before any work; the kernels run without the GIL.
+// (kernels/attention/attention.h) on 4-D arrays with contiguous rows (any non-negative strides
+// otherwise: a transposed view is read and written where it lies), q (G, H, L, E), k (G, Hkv, S, E),
+// v (G, Hkv, S, Ev), an optional C-contiguous mask (bool or q's dtype) broadcasting as
+// (1|G, 1|H, 1|L, S), and the caller's output buffers (lse C-contiguous). Every argument is checked before any work; the kernels run without the GIL.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -17,15 +18,18 @@ using namespace fe::pybind;
 
 namespace {
 
+fe::attention::Strides strides(const std::vector<int64_t>& s) { return {s[0], s[1], s[2]}; }
+
 // q, k, v and the mask into a Problem (pointers to inputs only); the mask array is kept alive by
 // the caller's reference.
 template <class T>
 fe::attention::Problem<T> problem(const py::array& q, const py::array& k, const py::array& v, const py::object& mask,
                                   double scale, bool is_causal, py::array* mask_keep) {
-  require_c_array<T>(q, "q", 4);
-  require_c_array<T>(k, "k", 4);
-  require_c_array<T>(v, "v", 4);
+  const auto qs = require_rows_array<T>(q, "q", 4);
+  const auto ks = require_rows_array<T>(k, "k", 4);
+  const auto vs = require_rows_array<T>(v, "v", 4);
   fe::attention::Problem<T> p;
+  p.qs = strides(qs), p.ks = strides(ks), p.vs = strides(vs);
   p.G = q.shape(0), p.H = q.shape(1), p.L = q.shape(2), p.E = q.shape(3);
   p.Hkv = k.shape(1), p.S = k.shape(2), p.Ev = v.shape(3);
   const std::string shapes = "q " + shape_str(q) + ", k " + shape_str(k) + ", v " + shape_str(v);
@@ -75,7 +79,7 @@ void forward_t(py::array q, py::array k, py::array v, py::object mask, py::array
                bool is_causal) {
   py::array m;
   auto p = problem<T>(q, k, v, mask, scale, is_causal, &m);
-  require_output<T>(o, "o", {p.G, p.H, p.L, p.Ev});
+  p.os = strides(require_rows_output<T>(o, "o", {p.G, p.H, p.L, p.Ev}));
   require_output<T>(lse, "lse", {p.G, p.H, p.L});
   require_disjoint({{o, "o"}, {lse, "lse"}}, {{q, "q"}, {k, "k"}, {v, "v"}, {mask, "mask"}});
   p.o = static_cast<T*>(o.mutable_data());
@@ -91,15 +95,15 @@ void backward_t(py::array q, py::array k, py::array v, py::object mask, py::arra
                 py::array dq, py::array dk, py::array dv, double scale, bool is_causal) {
   py::array m;
   auto p = problem<T>(q, k, v, mask, scale, is_causal, &m);
-  require_c_array<T>(o, "o", 4);
+  p.os = strides(require_rows_array<T>(o, "o", 4));
   require_shape(o, "o", {p.G, p.H, p.L, p.Ev});
   require_c_array<T>(lse, "lse", 3);
   require_shape(lse, "lse", {p.G, p.H, p.L});
-  require_c_array<T>(dout, "dout", 4);
+  p.dos = strides(require_rows_array<T>(dout, "dout", 4));
   require_shape(dout, "dout", {p.G, p.H, p.L, p.Ev});
-  require_output<T>(dq, "dq", {p.G, p.H, p.L, p.E});
-  require_output<T>(dk, "dk", {p.G, p.Hkv, p.S, p.E});
-  require_output<T>(dv, "dv", {p.G, p.Hkv, p.S, p.Ev});
+  p.dqs = strides(require_rows_output<T>(dq, "dq", {p.G, p.H, p.L, p.E}));
+  p.dks = strides(require_rows_output<T>(dk, "dk", {p.G, p.Hkv, p.S, p.E}));
+  p.dvs = strides(require_rows_output<T>(dv, "dv", {p.G, p.Hkv, p.S, p.Ev}));
   require_disjoint({{dq, "dq"}, {dk, "dk"}, {dv, "dv"}},
                    {{q, "q"}, {k, "k"}, {v, "v"}, {mask, "mask"}, {o, "o"}, {lse, "lse"}, {dout, "dout"}});
   p.o = static_cast<T*>(const_cast<void*>(o.data()));  // read only in the backward
@@ -136,7 +140,8 @@ void bind_attention(py::module_& m) {
       py::arg("is_causal") = false,
       "o (G, H, L, Ev) = softmax(scale * q k^T + mask) v and lse (G, H, L), each row's log-sum-exp, for q "
       "(G, H, L, E), k (G, Hkv, S, E), v (G, Hkv, S, Ev); mask None, bool (True = take part) or q's dtype "
-      "(added), shape (1|G, 1|H, 1|L, S); is_causal masks key j > query i. Tiled: no (L, S) matrix is made.");
+      "(added), shape (1|G, 1|H, 1|L, S); is_causal masks key j > query i. Tiled: no (L, S) matrix is made. "
+      "q, k, v and o may be strided views whose rows are contiguous (o must not overlap itself).");
   m.def(
       "attention_backward",
       [](py::array q, py::array k, py::array v, py::object mask, py::array o, py::array lse, py::array dout,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 #include <utility>
 
 #include "kernels/conv/conv.h"
@@ -170,6 +171,54 @@ void require_output(const py::array& a, const char* name, std::initializer_list<
   require_c_array<T>(a, name, static_cast<int>(shape.size()));
   require_writeable(a, name);
   require_shape(a, name, shape);
+}
+
+// An array of dtype T and rank `ndim` whose rows (the last axis) are contiguous and whose other strides
+// are non-negative whole elements: an operand a kernel walks by (outer..., row) strides, such as a
+// transposed view of a (G, L, H, E) buffer. Returns its strides in elements (the last one 1).
+template <class T>
+std::vector<int64_t> require_rows_array(const py::array& a, const char* name, int ndim) {
+  require_dtype<T>(a, name);
+  if (a.ndim() != ndim)
+    throw py::value_error(std::string(name) + " must be " + std::to_string(ndim) + "-D, got shape " + shape_str(a));
+  std::vector<int64_t> st(ndim);
+  const int64_t item = static_cast<int64_t>(sizeof(T));
+  if (a.size() == 0) {  // nothing is read or written: the C-contiguous strides, whatever NumPy set
+    int64_t n = 1;
+    for (int i = ndim - 1; i >= 0; --i) st[i] = n, n *= std::max<int64_t>(a.shape(i), 1);
+    return st;
+  }
+  for (int i = 0; i < ndim; ++i) {
+    const int64_t b = a.strides(i);
+    const bool last = i == ndim - 1;
+    if ((last && b != item && a.shape(i) > 1) || b < 0 || b % item != 0)
+      throw py::value_error(std::string(name) + " with shape " + shape_str(a) +
+                            " must have contiguous rows and non-negative strides (make a copy with "
+                            "numpy.ascontiguousarray)");
+    st[i] = last ? 1 : b / item;
+  }
+  return st;
+}
+
+// An output buffer of exactly `shape` with contiguous rows (require_rows_array) that is writeable and
+// does not overlap itself (each axis' stride at least the span of the axes with smaller strides).
+template <class T>
+std::vector<int64_t> require_rows_output(const py::array& a, const char* name, std::initializer_list<int64_t> shape) {
+  auto st = require_rows_array<T>(a, name, static_cast<int>(shape.size()));
+  require_writeable(a, name);
+  require_shape(a, name, shape);
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, length) of the axes longer than 1
+  for (size_t i = 0; i < st.size(); ++i)
+    if (a.shape(i) > 1) dims.push_back({st[i], a.shape(i)});
+  std::sort(dims.begin(), dims.end());
+  int64_t span = 1;
+  for (const auto& d : dims) {
+    if (a.size() > 0 && d.first < span)
+      throw py::value_error(std::string(name) + " with shape " + shape_str(a) +
+                            " overlaps itself (an output must hold each element once)");
+    span = d.first * d.second;
+  }
+  return st;
 }
 
 // Window geometry of convolution and pooling (one (height, width) pair per parameter).

@@ -5,9 +5,11 @@
 // from lse (FlashAttention-2): D = rowsum(dO * O), P = exp(S - lse), dV += P^T dO, dP = dO V^T,
 // dS = P * (dP - D), dQ += scale dS K, dK += scale dS^T Q.
 //
-// Layout (all C-contiguous): q (G, H, L, E), k (G, Hkv, S, E), v (G, Hkv, S, Ev), o and dO
-// (G, H, L, Ev), lse (G, H, L); query head h reads key/value head h / (H / Hkv) (grouped-query
-// attention; Hkv == H is multi-head). The mask, if any, is either additive (T) or bool (uint8, nonzero
+// Layout: q (G, H, L, E), k (G, Hkv, S, E), v (G, Hkv, S, Ev), o and dO (G, H, L, Ev), and dq, dk, dv
+// as q, k, v, each with its own element strides (g, h, row) and its rows' elements contiguous (a
+// (G, L, H, E) buffer seen as (G, H, L, E) is read and written with no transposing copy); lse (G, H, L)
+// C-contiguous. Query head h reads key/value head
+// h / (H / Hkv) (grouped-query attention; Hkv == H is multi-head). The mask, if any, is either additive (T) or bool (uint8, nonzero
 // = the key takes part), element (g, h, i, j) at g*mask_sg + h*mask_sh + i*mask_sl + j (a stride of 0
 // broadcasts). causal masks key j for query i when j > i (top-left aligned, as torch). A row with no
 // key left gets o = 0, lse = -inf and zero gradients (torch 2.13's CPU result).
@@ -24,6 +26,13 @@
 namespace fe {
 namespace attention {
 
+// Element strides of a (G, heads, rows, cols) operand whose rows are contiguous.
+struct Strides {
+  int64_t g = 0, h = 0, l = 0;
+  int64_t at(int64_t gi, int64_t hi, int64_t row) const { return gi * g + hi * h + row * l; }
+};
+inline Strides contiguous(int64_t heads, int64_t rows, int64_t cols) { return {heads * rows * cols, rows * cols, cols}; }
+
 template <class T>
 struct Problem {
   const T* q = nullptr;
@@ -38,6 +47,7 @@ struct Problem {
   T* dq = nullptr;
   T* dk = nullptr;
   T* dv = nullptr;
+  Strides qs, ks, vs, os, dos, dqs, dks, dvs;  // of q, k, v, o, dout, dq, dk, dv
   int64_t G = 0, H = 0, Hkv = 0, L = 0, S = 0, E = 0, Ev = 0;
   T scale = 1;
   bool causal = false;

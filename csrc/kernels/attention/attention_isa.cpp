@@ -176,10 +176,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, 
 }
 
 // dst (cols x ld, first `rows` columns) = mul * src (rows x cols, row stride lds) transposed; columns
-// rows..ld-1 of dst are zeroed.
+// rows..zero_to-1 of dst are zeroed (zero_to < 0: up to ld; a dst inside another array passes rows).
 // With AVX, 8x8 (float) or 4x4 (double) register transposes (common/simd_math.h) do the whole blocks.
 template <class T>
-void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld, T mul = T(1)) {
+void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ld, T mul = T(1),
+               int64_t zero_to = -1) {
+  if (zero_to < 0) zero_to = ld;
   int64_t r0 = 0;
 #ifdef __AVX__
   constexpr int64_t b = sizeof(T) == 4 ? 8 : 4;
@@ -200,7 +202,7 @@ void transpose(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, in
     for (int64_t r = r0; r < rows; ++r) d[r] = src[r * lds + c];
     if (mul != T(1))
       for (int64_t r = 0; r < rows; ++r) d[r] *= mul;
-    for (int64_t r = rows; r < ld; ++r) d[r] = 0;
+    for (int64_t r = rows; r < zero_to; ++r) d[r] = 0;
   }
 }
 
@@ -276,20 +278,20 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
   int64_t cached = -1;  // the key/value head whose V^T is in Vt
   for (int64_t item = item0; item < item1; ++item) {
     const int64_t gh = item / nb, i0 = (item % nb) * kBr;
-    const int64_t g = gh / p.H, h = gh % p.H, kv = g * p.Hkv + h / (p.H / p.Hkv);
+    const int64_t g = gh / p.H, h = gh % p.H, hk = h / (p.H / p.Hkv), kv = g * p.Hkv + hk;
     const int64_t br = min_(kBr, L - i0);
-    const T* K = p.k + kv * S * E;
+    const T* K = p.k + p.ks.at(g, hk, 0);
     if (kv != cached) {
-      transpose(p.v + kv * S * Ev, S, Ev, Ev, Vt, ldv);
+      transpose(p.v + p.vs.at(g, hk, 0), S, Ev, p.vs.l, Vt, ldv);
       cached = kv;
     }
-    transpose(p.q + (gh * L + i0) * E, br, E, E, Qt, kBr, p.scale);
+    transpose(p.q + p.qs.at(g, h, i0), br, E, p.qs.l, Qt, kBr, p.scale);
     for (int64_t i = 0; i < kBr; ++i) m[i] = ninf, l[i] = 0;
     for (int64_t x = 0; x < Ev * kBr; ++x) Ot[x] = 0;
     const int64_t jend = p.causal ? min_(S, i0 + br) : S;
     for (int64_t j0 = 0; j0 < jend; j0 += kBc) {
       const int64_t bc = min_(kBc, jend - j0);
-      gemm(bc, kBr, E, K + j0 * E, E, Qt, kBr, ST, kBr, false);  // S^T = K Q^T
+      gemm(bc, kBr, E, K + j0 * p.ks.l, p.ks.l, Qt, kBr, ST, kBr, false);  // S^T = K Q^T
       for (int64_t j = 0; j < bc; ++j) mask_keys_row(p, ST + j * kBr, g, h, i0, br, j0 + j);
       for (int64_t i = 0; i < kBr; i += VL) {  // the online softmax, kBr queries at a time
         V mx = load<V>(m + i);
@@ -314,13 +316,14 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
       // as the product loads it (the same rounding as a separate pass, without that pass over O^T)
       gemm(Ev, kBr, bc, Vt + j0, ldv, ST, kBr, Ot, kBr, true, al);
     }
-    T* out = p.o + (gh * L + i0) * Ev;
+    T* out = p.o + p.os.at(g, h, i0);
+    const int64_t ldo = p.os.l;
     T* lse = p.lse + gh * L + i0;
-    transpose(Ot, Ev, br, kBr, out, Ev);
+    transpose(Ot, Ev, br, kBr, out, ldo, T(1), Ev);
     for (int64_t i = 0; i < br; ++i) {
       const bool empty = l[i] == T(0);
       const T inv = empty ? T(0) : T(1) / l[i];
-      for (int64_t c = 0; c < Ev; ++c) out[i * Ev + c] *= inv;
+      for (int64_t c = 0; c < Ev; ++c) out[i * ldo + c] *= inv;
       lse[i] = empty ? ninf : m[i] + log1(l[i]);
     }
   }
@@ -350,8 +353,10 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
   const int64_t Lp = round_up(L, kBr), rep = p.H / p.Hkv, g = grp / p.Hkv;
   const bool padq = E != Ep, pado = Ev != Evp;
   const int64_t per_head = 2 * E * Lp + Ev * Lp + (padq ? Lp * Ep : 0) + (pado ? Lp * Evp : 0) + 2 * Lp;
-  const T* K = p.k + grp * S * E;
-  const T* Vv = p.v + grp * S * Ev;
+  const int64_t hk = grp % p.Hkv;
+  const T* K = p.k + p.ks.at(g, hk, 0);
+  const T* Vv = p.v + p.vs.at(g, hk, 0);
+  const int64_t ldk = p.ks.l, ldv = p.vs.l;
   T* blk = work + rep * per_head;
   T* Kt = blk;
   T* dKb = Kt + E * kBc;
@@ -369,10 +374,9 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
     T* b = work + hh * per_head;
     r.Qt = b, r.dOt = r.Qt + E * Lp, r.dQt = r.dOt + Ev * Lp, r.lse = r.dQt + E * Lp, r.D = r.lse + Lp;
     r.Qp = r.D + Lp, r.dOp = r.Qp + (padq ? Lp * Ep : 0);
-    r.h = (grp % p.Hkv) * rep + hh;
-    const int64_t gh = g * p.H + r.h;
-    r.Q = p.q + gh * L * E, r.dO = p.dout + gh * L * Ev;
-    r.ldq = E, r.ldo = Ev;
+    r.h = hk * rep + hh;
+    r.Q = p.q + p.qs.at(g, r.h, 0), r.dO = p.dout + p.dos.at(g, r.h, 0);
+    r.ldq = p.qs.l, r.ldo = p.dos.l;
     if (padq) r.Q = r.Qp, r.ldq = Ep;
     if (pado) r.dO = r.dOp, r.ldo = Evp;
     return r;
@@ -380,21 +384,22 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
   for (int64_t hh = 0; hh < rep; ++hh) {  // per head: Q^T, dO^T, padded rows, lse (+inf: P = 0), D
     Head r = head(hh);
     const int64_t gh = g * p.H + r.h;
-    const T* q = p.q + gh * L * E;
-    const T* d = p.dout + gh * L * Ev;
-    const T* o = p.o + gh * L * Ev;
+    const T* q = p.q + p.qs.at(g, r.h, 0);
+    const T* d = p.dout + p.dos.at(g, r.h, 0);
+    const T* o = p.o + p.os.at(g, r.h, 0);
+    const int64_t lq = p.qs.l, ld = p.dos.l, lo = p.os.l;
     for (int64_t i0 = 0; i0 < L; i0 += kBr) {  // block-major: [query block][E or Ev][kBr]
       const int64_t br = min_(kBr, L - i0);
-      transpose(q + i0 * E, br, E, E, r.Qt + i0 * E, kBr, p.scale);
-      transpose(d + i0 * Ev, br, Ev, Ev, r.dOt + i0 * Ev, kBr);
+      transpose(q + i0 * lq, br, E, lq, r.Qt + i0 * E, kBr, p.scale);
+      transpose(d + i0 * ld, br, Ev, ld, r.dOt + i0 * Ev, kBr);
     }
-    if (padq) pad_rows(q, L, E, E, r.Qp, Ep);
-    if (pado) pad_rows(d, L, Ev, Ev, r.dOp, Evp);
+    if (padq) pad_rows(q, L, E, lq, r.Qp, Ep);
+    if (pado) pad_rows(d, L, Ev, ld, r.dOp, Evp);
     for (int64_t x = 0; x < E * Lp; ++x) r.dQt[x] = 0;
     for (int64_t i = 0; i < Lp; ++i) {
       T acc = 0;
       if (i < L)
-        for (int64_t c = 0; c < Ev; ++c) acc += o[i * Ev + c] * d[i * Ev + c];
+        for (int64_t c = 0; c < Ev; ++c) acc += o[i * lo + c] * d[i * ld + c];
       const T ls = i < L ? p.lse[gh * L + i] : kNegInf<T>;
       r.lse[i] = ls == kNegInf<T> ? pinf : ls;
       r.D[i] = acc;
@@ -402,7 +407,7 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
   }
   for (int64_t j0 = 0; j0 < S; j0 += kBc) {
     const int64_t bc = min_(kBc, S - j0);
-    transpose(K + j0 * E, bc, E, E, Kt, kBc);
+    transpose(K + j0 * ldk, bc, E, ldk, Kt, kBc);
     for (int64_t x = 0; x < kBc * Ep; ++x) dKb[x] = 0;
     for (int64_t x = 0; x < kBc * Evp; ++x) dVb[x] = 0;
     const int64_t istart = p.causal ? j0 / kBr * kBr : 0;  // earlier query blocks see none of these keys
@@ -410,8 +415,8 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
       const Head r = head(hh);
       for (int64_t i0 = istart; i0 < L; i0 += kBr) {
         const int64_t br = min_(kBr, L - i0);
-        gemm(bc, kBr, E, K + j0 * E, E, r.Qt + i0 * E, kBr, ST, kBr, false);      // S^T = K Q^T
-        gemm(bc, kBr, Ev, Vv + j0 * Ev, Ev, r.dOt + i0 * Ev, kBr, dPT, kBr, false);  // dP^T = V dO^T
+        gemm(bc, kBr, E, K + j0 * ldk, ldk, r.Qt + i0 * E, kBr, ST, kBr, false);      // S^T = K Q^T
+        gemm(bc, kBr, Ev, Vv + j0 * ldv, ldv, r.dOt + i0 * Ev, kBr, dPT, kBr, false);  // dP^T = V dO^T
         for (int64_t j = 0; j < bc; ++j) {
           T* s = ST + j * kBr;
           T* dp = dPT + j * kBr;
@@ -427,17 +432,18 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
         gemm(E, kBr, bc, Kt, kBc, dPT, kBr, r.dQt + i0 * E, kBr, true);       // dQ^T += K^T dS^T
       }
     }
-    T* dk = p.dk + (grp * S + j0) * E;
-    T* dv = p.dv + (grp * S + j0) * Ev;
+    T* dk = p.dk + p.dks.at(g, hk, j0);
+    T* dv = p.dv + p.dvs.at(g, hk, j0);
     for (int64_t j = 0; j < bc; ++j) {
-      for (int64_t c = 0; c < E; ++c) dk[j * E + c] = dKb[j * Ep + c] * p.scale;
-      for (int64_t c = 0; c < Ev; ++c) dv[j * Ev + c] = dVb[j * Evp + c];
+      for (int64_t c = 0; c < E; ++c) dk[j * p.dks.l + c] = dKb[j * Ep + c] * p.scale;
+      for (int64_t c = 0; c < Ev; ++c) dv[j * p.dvs.l + c] = dVb[j * Evp + c];
     }
   }
   for (int64_t hh = 0; hh < rep; ++hh) {
     const Head r = head(hh);
-    T* dq = p.dq + (g * p.H + r.h) * L * E;
-    for (int64_t i0 = 0; i0 < L; i0 += kBr) transpose(r.dQt + i0 * E, E, min_(kBr, L - i0), kBr, dq + i0 * E, E, p.scale);
+    T* dq = p.dq + p.dqs.at(g, r.h, 0);
+    for (int64_t i0 = 0; i0 < L; i0 += kBr)
+      transpose(r.dQt + i0 * E, E, min_(kBr, L - i0), kBr, dq + i0 * p.dqs.l, p.dqs.l, p.scale, E);
   }
 }
 

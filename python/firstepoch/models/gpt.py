@@ -45,8 +45,9 @@ class CausalSelfAttention(nn.Module):
         N, T, C = x.shape
         H = self.n_head
         q, k, v = self.c_attn(x).split(C, dim=2)
-        # (N, H, T, hd), contiguous: the attention kernel reads each head's (T, hd) block as one matrix
-        q, k, v = (t.reshape(N, T, H, C // H).transpose(1, 2).contiguous() for t in (q, k, v))
+        # (N, H, T, hd) views of the (N, T, 3C) projection: the attention kernel reads them where they lie
+        # (their rows, hd values each, are contiguous), and writes their gradients back the same way
+        q, k, v = (t.reshape(N, T, H, C // H).transpose(1, 2) for t in (q, k, v))
         y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0,
                                            is_causal=True)
         y = y.transpose(1, 2).reshape(N, T, C)

@@ -57,12 +57,28 @@ def _layout(q_shape, k_shape, v_shape, enable_gqa):
     return tuple(lead), G, H, H
 
 
+def _rows_view(x):
+    """x itself if the kernel can walk it (rows contiguous, strides non-negative), else a C-contiguous copy."""
+    item = x.itemsize
+    if x.size and any(s < 0 or s % item for s in x.strides) or (x.shape[-1] > 1 and x.strides[-1] != item):
+        return np.ascontiguousarray(x)
+    return x
+
+
 def _as_kernel(x, lead, G, H, rows, cols):
-    """x broadcast to lead + (rows, cols) (kv: its own heads H) as a C-contiguous (G, H, rows, cols)."""
+    """x broadcast to lead + (rows, cols) (kv: its own heads H) as the kernel's (G, H, rows, cols): a view
+    where one exists whose rows are contiguous (the (N, H, T, E) transpose of an (N, T, H, E) projection
+    is read where it lies), else a copy."""
     full = tuple(lead[:-1]) + ((H,) if lead else ()) + (rows, cols)
     if x.shape != full:
         x = np.broadcast_to(x, full)
-    return np.ascontiguousarray(x).reshape(G, H, rows, cols)
+    return _rows_view(_rows_view(x).reshape(G, H, rows, cols))
+
+
+def _heads_inside(G, H, rows, cols, dtype):
+    """An empty (G, H, rows, cols) array laid out as (G, rows, H, cols): the gradients dq, dk, dv, which
+    flow back through a head split (x.reshape(N, T, H, E).transpose(1, 2)) as views, not copies."""
+    return np.empty((G, rows, H, cols), dtype).transpose(0, 2, 1, 3)
 
 
 def _mask_for_kernel(mask, lead, G, H, L, S, dtype):
@@ -103,10 +119,24 @@ def _unbroadcast(g, shape):
 
 # ---- on arrays ------------------------------------------------------------------------------------
 
-def attention_forward(q, k, v, mask, scale, is_causal):
-    """(o, lse) on (G, H, L, E) / (G, Hkv, S, E) / (G, Hkv, S, Ev) arrays (the kernel's layout)."""
+def _laid_out_like(x, shape, dtype):
+    """An empty array of the 4-D `shape` whose first three axes lie in memory in the order of x's strides
+    (largest first; x 4-D with contiguous rows, else C-contiguous): torch's output layout for a query x
+    (torch.empty_like's preserve_format). An (N, H, L, E) view of an (N, L, H, E) projection gives an
+    output laid out (N, L, H, Ev), whose heads join again by a view."""
+    if x.ndim != 4 or tuple(x.shape[:3]) != tuple(shape[:3]) or (x.shape[3] > 1 and x.strides[3] != x.itemsize):
+        return np.empty(shape, dtype)
+    order = sorted(range(3), key=lambda a: -x.strides[a])  # stable: equal strides keep their order
+    out = np.empty(tuple(shape[a] for a in order) + (shape[3],), dtype)
+    return out.transpose(tuple(order.index(a) for a in range(3)) + (3,))
+
+
+def attention_forward(q, k, v, mask, scale, is_causal, like=None):
+    """(o, lse) on (G, H, L, E) / (G, Hkv, S, E) / (G, Hkv, S, Ev) arrays (the kernel's layout); o is
+    C-contiguous, or laid out as the array `like` (see _laid_out_like)."""
     G, H, L, _ = q.shape
-    o = np.empty((G, H, L, v.shape[3]), q.dtype)
+    shape = (G, H, L, v.shape[3])
+    o = np.empty(shape, q.dtype) if like is None else _laid_out_like(like, shape, q.dtype)
     lse = np.empty((G, H, L), q.dtype)
     _C.attention_forward(q, k, v, mask, o, lse, scale=scale, is_causal=is_causal)
     return o, lse
@@ -114,9 +144,8 @@ def attention_forward(q, k, v, mask, scale, is_causal):
 
 def attention_backward(q, k, v, mask, o, lse, dout, scale, is_causal):
     """(dq, dk, dv) from the forward's o and lse and the output gradient dout."""
-    dq, dk, dv = np.empty_like(q), np.empty_like(k), np.empty_like(v)
-    _C.attention_backward(q, k, v, mask, o, lse, np.ascontiguousarray(dout), dq, dk, dv, scale=scale,
-                          is_causal=is_causal)
+    dq, dk, dv = (_heads_inside(*a.shape, a.dtype) for a in (q, k, v))
+    _C.attention_backward(q, k, v, mask, o, lse, _rows_view(dout), dq, dk, dv, scale=scale, is_causal=is_causal)
     return dq, dk, dv
 
 
@@ -139,7 +168,8 @@ class ScaledDotProductAttentionFn(Function):
         kk = _as_kernel(k, kv_lead, G, Hkv, S, E)
         vk = _as_kernel(v, kv_lead, G, Hkv, S, Ev)
         mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
-        o, lse = attention_forward(qk, kk, vk, mk, s, bool(is_causal))
+        # the output laid out as the query is (torch's layout: a head split's views give (N, L, H, Ev))
+        o, lse = attention_forward(qk, kk, vk, mk, s, bool(is_causal), like=q)
         ctx.save_for_backward(qk, kk, vk, o, lse)
         ctx.args = (mk, s, bool(is_causal), lead, kv_lead, q.shape, k.shape, v.shape)
         return o.reshape(tuple(lead) + (L, Ev))
