@@ -7,8 +7,9 @@ backward: P = exp(S - lse) recomputed block by block; dV = P^T dO, dP = dO V^T,
 
 `_C` entries: `attention_forward(q, k, v, mask, o, lse, scale=, is_causal=)`,
 `attention_backward(q, k, v, mask, o, lse, dout, dq, dk, dv, scale=, is_causal=)` and
-`attention_workspace_size(q, k, v, backward=)`, on 4-D C-contiguous (G, H, L, E) arrays (the leading
-dims flattened: G the dims before the heads, H the heads). Reference: `firstepoch.reference.attention`
+`attention_workspace_size(q, k, v, backward=)`, on 4-D (G, H, L, E) arrays (the leading dims
+flattened: G the dims before the heads, H the heads) whose rows are contiguous: a head split's
+transposed views are read, and their gradients written, where they lie (no copies). Reference: `firstepoch.reference.attention`
 (the full score matrix in NumPy, as a learner writes it) with the same names and argument order.
 
 Differences from torch (README porting table): dropout_p > 0 runs the composite path (scores,
