@@ -76,12 +76,6 @@ def _as_kernel(x, lead, G, H, rows, cols):
     return _rows_view(_rows_view(x).reshape(G, H, rows, cols))
 
 
-def _heads_inside(G, H, rows, cols, dtype):
-    """An empty (G, H, rows, cols) array laid out as (G, rows, H, cols): the gradients dq, dk, dv, which
-    flow back through a head split (x.reshape(N, T, H, E).transpose(1, 2)) as views, not copies."""
-    return np.empty((G, rows, H, cols), dtype).transpose(0, 2, 1, 3)
-
-
 def _mask_for_kernel(mask, lead, G, H, L, S, dtype):
     """attn_mask (broadcasting to lead + (L, S)) as the kernel's (1|G, 1|H, 1|L, S) array (a copy only
     where the broadcast needs one)."""
@@ -125,7 +119,8 @@ def _laid_out_like(x, shape, dtype):
     (largest first; x 4-D with contiguous rows, else C-contiguous): torch's output layout for a query x
     (torch.empty_like's preserve_format). An (N, H, L, E) view of an (N, L, H, E) projection gives an
     output laid out (N, L, H, Ev), whose heads join again by a view."""
-    if x.ndim != 4 or tuple(x.shape[:3]) != tuple(shape[:3]) or (x.shape[3] > 1 and x.strides[3] != x.itemsize):
+    if (x.ndim != 4 or tuple(x.shape[:3]) != tuple(shape[:3]) or (x.shape[3] > 1 and x.strides[3] != x.itemsize)
+            or any(x.strides[a] <= 0 and x.shape[a] > 1 for a in range(3))):  # broadcast: no order to follow
         return np.empty(shape, dtype)
     order = sorted(range(3), key=lambda a: -x.strides[a])  # stable: equal strides keep their order
     out = np.empty(tuple(shape[a] for a in order) + (shape[3],), dtype)
@@ -145,7 +140,7 @@ def attention_forward(q, k, v, mask, scale, is_causal, like=None):
 
 def attention_backward(q, k, v, mask, o, lse, dout, scale, is_causal):
     """(dq, dk, dv) from the forward's o and lse and the output gradient dout."""
-    dq, dk, dv = (_heads_inside(*a.shape, a.dtype) for a in (q, k, v))
+    dq, dk, dv = (_laid_out_like(a, a.shape, a.dtype) for a in (q, k, v))  # each as its input lies
     _C.attention_backward(q, k, v, mask, o, lse, _rows_view(dout), dq, dk, dv, scale=scale, is_causal=is_causal)
     return dq, dk, dv
 
