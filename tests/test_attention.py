@@ -340,3 +340,20 @@ def test_parity_with_torch(rng, dtype):
         to.backward(torch.tensor(g))
         for a, b in ((fq, tq), (fk, tk), (fv, tv)):
             np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=10 * t, atol=10 * t)
+
+
+def test_empty_and_nan_queries(rng):
+    """An empty batch gives an empty output and gradient, also for a head split's views; a NaN in
+    a query's scores gives that query's row NaN (torch's math backend; its flash kernel gives 0: README)."""
+    x = fe.tensor(rng.standard_normal((0, 5, 24)), requires_grad=True)
+    q, k, v = (t.reshape(0, 5, 2, 4).transpose(1, 2) for t in x.split(8, dim=2))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert y.shape == (0, 2, 5, 4) and y.is_contiguous()
+    y.sum().backward()
+    assert x.grad.shape == (0, 5, 24)
+    a = rng.standard_normal((1, 2, 5, 4))
+    a[0, 0, 1, 3] = np.nan
+    out = F.scaled_dot_product_attention(fe.tensor(a), fe.tensor(a[:, :, :, ::-1].copy()), fe.tensor(a))
+    rows = np.isnan(out.numpy()).any(-1)
+    assert rows[0, 0, 1] and np.isnan(out.numpy()[0, 0, [0, 2, 3, 4]]).all()  # key 1's NaN reaches every row
+    assert not rows[0, 1].any()

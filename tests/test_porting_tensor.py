@@ -517,3 +517,10 @@ def test_requires_grad_attribute_is_checked_as_torchs():
     assert leaf.grad is not None and leaf.grad.shape == (3,)
     leaf.requires_grad = False
     assert (leaf * 2).requires_grad is False
+
+
+def test_stride_of_an_empty_tensor_is_torchs():
+    """NumPy gives empty arrays all-zero strides; torch reports C-contiguous ones (sizes 0 counted as 1)."""
+    for shape, want in [((0, 2, 5, 4), (40, 20, 4, 1)), ((2, 0, 3), (3, 3, 1)), ((3, 1, 0), (1, 1, 1)), ((0,), (1,))]:
+        t = fe.zeros(*shape)
+        assert t.stride() == want and t.stride(-1) == want[-1]

@@ -2709,8 +2709,16 @@ class Tensor(TensorBase):
         return self._data.itemsize
 
     def stride(self, dim=None):
-        """The step in entries between neighbours along each axis (0 along an expanded axis), as torch."""
-        steps = tuple(s // self._data.itemsize for s in self._data.strides)
+        """The step in entries between neighbours along each axis (0 along an expanded axis), as torch. An
+        empty tensor reports C-contiguous steps, as torch's (NumPy gives its arrays all-zero strides)."""
+        if self._data.size == 0:
+            steps, n = [], 1
+            for d in reversed(self._data.shape):
+                steps.append(n)
+                n *= max(d, 1)
+            steps = tuple(reversed(steps))
+        else:
+            steps = tuple(s // self._data.itemsize for s in self._data.strides)
         return steps if dim is None else steps[_check_axis(dim, max(self.ndim, 1), "stride")]
 
     def type(self, dtype=None, non_blocking=False):

@@ -15,7 +15,8 @@ transposed views are read, and their gradients written, where they lie (no copie
 Differences from torch (README porting table): dropout_p > 0 runs the composite path (scores,
 softmax, firstepoch's dropout, matmul on Tensor ops: the score matrix is made); a float attn_mask
 gets no gradient (it is a constant here); a query row that no key may attend to gives 0 (torch 2.13's
-CPU result; on the dropout path too).
+CPU result; on the dropout path too); a query row whose scores hold a NaN gives NaN (as torch's math
+backend; torch 2.13's CPU flash kernel gives 0).
 """
 import math
 
@@ -120,7 +121,8 @@ def _laid_out_like(x, shape, dtype):
     (torch.empty_like's preserve_format). An (N, H, L, E) view of an (N, L, H, E) projection gives an
     output laid out (N, L, H, Ev), whose heads join again by a view."""
     if (x.ndim != 4 or tuple(x.shape[:3]) != tuple(shape[:3]) or (x.shape[3] > 1 and x.strides[3] != x.itemsize)
-            or any(x.strides[a] <= 0 and x.shape[a] > 1 for a in range(3))):  # broadcast: no order to follow
+            or any(x.strides[a] <= 0 and x.shape[a] > 1 for a in range(3))  # broadcast: no order to follow
+            or 0 in shape):  # empty: C-contiguous, as torch's (NumPy gives a transposed empty array 0 strides)
         return np.empty(shape, dtype)
     order = sorted(range(3), key=lambda a: -x.strides[a])  # stable: equal strides keep their order
     out = np.empty(tuple(shape[a] for a in order) + (shape[3],), dtype)
@@ -310,7 +312,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     both apply, as torch 2.13 on the CPU, which refuses the pair only with dropout_p > 0); enable_gqa lets the
     query heads (dim -3) be a multiple of the key/value heads. dropout_p > 0 (always applied, as torch
     applies it whatever the module's mode) runs the composite path that makes the score matrix; otherwise
-    the tiled kernel. A float attn_mask is a constant (no gradient). A query with no key gets 0."""
+    the tiled kernel. A float attn_mask is a constant (no gradient). A query with no key gets 0; a query
+    whose scores hold a NaN gets NaN (torch's math backend; its CPU flash kernel gives 0). The output is laid
+    out as the query is (torch's layout: a head split's view gives an (N, L, H, Ev)-ordered output)."""
     from ..tensor import Tensor
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
