@@ -23,8 +23,9 @@ namespace {
 
 using namespace fe::pybind;
 
-// The malloc policy chosen at import (common/heap.h): FIRSTEPOCH_MALLOC=keep (the default; any case, blank
-// means unset) keeps freed buffers for reuse, =system leaves the process's malloc as it was. cpu_info()["malloc"] reports it.
+// The malloc policy chosen at import (common/heap.h): FIRSTEPOCH_MALLOC=keep (the default; any case,
+// blank means unset) keeps freed buffers for reuse, =system leaves the process's malloc as it was.
+// cpu_info()["malloc"] reports it.
 const char* g_malloc_policy = "system";
 
 void apply_malloc_policy() {
@@ -80,7 +81,7 @@ PYBIND11_MODULE(_C, m) {
   fe::active_isa();
   apply_malloc_policy();
 
-  m.def("cpu_info", &cpu_info, "ISA in use, ISAs available, thread count and kernel names.");
+  m.def("cpu_info", &cpu_info, "ISA in use, ISAs available, thread count, kernel names and the malloc policy.");
   m.def("get_isa", [] { return std::string(fe::isa_name(fe::active_isa())); });
   m.def(
       "set_isa", [](const std::string& name) { fe::set_active_isa(fe::isa_from_name(name)); },

@@ -95,22 +95,20 @@ bool compiled_in(Isa isa) {
 
 Isa initial_isa() {
   // Any case, surrounding whitespace ignored ("AVX2", " avx2\n" mean avx2); empty or blank means unset.
-  {
-    std::string given;  // the variable takes any case ("AVX2"); _C.set_isa takes the exact names
-    const std::string name = env_setting("FIRSTEPOCH_ISA", &given);
-    if (!name.empty()) {
-      Isa want;
-      try {
-        want = isa_from_name(name);
-      } catch (const std::invalid_argument&) {
-        throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" +
-                                    given + "'");
-      }
-      if (!cpu_supports(want))
-        throw std::runtime_error(std::string("FIRSTEPOCH_ISA=") + isa_name(want) +
-                                 " but this CPU (or this build) does not support it");
-      return want;
+  std::string given;  // the variable takes any case ("AVX2"); _C.set_isa takes the exact names
+  const std::string name = env_setting("FIRSTEPOCH_ISA", &given);
+  if (!name.empty()) {
+    Isa want;
+    try {
+      want = isa_from_name(name);
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument("FIRSTEPOCH_ISA must be one of scalar, avx2, avx512 (any case); got '" +
+                                  given + "'");
     }
+    if (!cpu_supports(want))
+      throw std::runtime_error(std::string("FIRSTEPOCH_ISA=") + isa_name(want) +
+                               " but this CPU (or this build) does not support it");
+    return want;
   }
   auto av = available_isas();
   return av.back();

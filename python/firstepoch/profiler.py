@@ -67,15 +67,20 @@ class Profile:
         self._thread_id = None  # the thread it is active in
 
     # ---- recording (called by Function.apply and the engine) ---------------------------------------
+    def _count(self, cls, phase, ns, arrays):
+        """One call of ns nanoseconds added to the (op, phase) row; its dtype from the first call's arrays."""
+        row = self._row(cls, phase)
+        row.calls += 1
+        row.ns += ns
+        if row.dtype is None:
+            row.dtype = _first_dtype(arrays)
+        return row
+
     def forward(self, cls, ctx, raw, kwargs):
         t0 = _clock()
         out = cls.forward(ctx, *raw, **kwargs)
         ns = _clock() - t0
-        row = self._row(cls, "forward")
-        row.calls += 1
-        row.ns += ns
-        if row.dtype is None:
-            row.dtype = _first_dtype(raw)
+        row = self._count(cls, "forward", ns, raw)
         if cls.flops is not None:
             n = cls.flops(ctx, raw, out)
             if n is not None:
@@ -88,11 +93,7 @@ class Profile:
         t0 = _clock()
         grads = cls.backward(ctx, grad)
         ns = _clock() - t0
-        row = self._row(cls, "backward")
-        row.calls += 1
-        row.ns += ns
-        if row.dtype is None:
-            row.dtype = _first_dtype((grad,))
+        row = self._count(cls, "backward", ns, (grad,))
         fwd = ctx.__dict__.get("_profile_flops")  # None if the forward ran before the profile began
         if fwd is not None and cls.backward_flops is not None:
             n = cls.backward_flops(ctx, fwd)
@@ -105,11 +106,7 @@ class Profile:
         """The engine's in-place backward (Function.backward_into), recorded in the op's backward row."""
         t0 = _clock()
         out = cls.backward_into(ctx, grad, into)
-        row = self._row(cls, "backward")
-        row.calls += 1
-        row.ns += _clock() - t0
-        if row.dtype is None:
-            row.dtype = _first_dtype((grad,))
+        self._count(cls, "backward", _clock() - t0, (grad,))
         return out
 
     def _row(self, cls, phase):

@@ -9,8 +9,8 @@ backward: P = exp(S - lse) recomputed block by block; dV = P^T dO, dP = dO V^T,
 `attention_backward(q, k, v, mask, o, lse, dout, dq, dk, dv, scale=, is_causal=)` and
 `attention_workspace_size(q, k, v, backward=)`, on 4-D (G, H, L, E) arrays (the leading dims
 flattened: G the dims before the heads, H the heads) whose rows are contiguous: a head split's
-transposed views are read, and their gradients written, where they lie (no copies). Reference: `firstepoch.reference.attention`
-(the full score matrix in NumPy, as a learner writes it) with the same names and argument order.
+transposed views are read, and their gradients written, where they lie (no copies). Reference:
+`firstepoch.reference.attention` (the full score matrix in NumPy, as a learner writes it) with the same names and argument order.
 
 Differences from torch (README porting table): dropout_p > 0 runs the composite path (scores,
 softmax, firstepoch's dropout, matmul on Tensor ops: the score matrix is made); a float attn_mask
@@ -74,7 +74,7 @@ def _as_kernel(x, lead, G, H, rows, cols):
     full = tuple(lead[:-1]) + ((H,) if lead else ()) + (rows, cols)
     if x.shape != full:
         x = np.broadcast_to(x, full)
-    return _rows_view(_rows_view(x).reshape(G, H, rows, cols))
+    return _rows_view(x.reshape(G, H, rows, cols))
 
 
 def _mask_for_kernel(mask, lead, G, H, L, S, dtype):

@@ -29,12 +29,12 @@ def add_rows_at(out, rows, values):
     if not out.flags.c_contiguous or out.ndim != 2:
         np.add.at(out, rows, values)
         return out
-    flat, vals = out.reshape(-1), values.reshape(n, D)
+    flat = out.reshape(-1)
     cols = np.arange(D, dtype=np.int64)
     step = max(1, _ADD_ROWS_CHUNK // D)
     for r0 in range(0, n, step):
         r = rows[r0:r0 + step].astype(np.int64, copy=False)
-        np.add.at(flat, (r[:, None] * D + cols).reshape(-1), vals[r0:r0 + step].reshape(-1))
+        np.add.at(flat, (r[:, None] * D + cols).reshape(-1), values[r0:r0 + step].reshape(-1))
     return out
 
 

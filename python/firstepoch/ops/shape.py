@@ -79,15 +79,15 @@ class GetItemFn(Function):
     @staticmethod
     def backward_into(ctx, grad, into):
         """The gradient added into `into` (None: into zeros) at the index, in place."""
-        if into is None:
+        fresh = into is None
+        if fresh:
             into = np.zeros(ctx.shape, dtype=grad.dtype)
-            if _is_basic(ctx.index):
-                into[ctx.index] = grad
-                return into
-        elif _is_basic(ctx.index):
+        if not _is_basic(ctx.index):
+            np.add.at(into, ctx.index, grad)
+        elif fresh:
+            into[ctx.index] = grad  # each element picked once: a plain store
+        else:
             into[ctx.index] += grad
-            return into
-        np.add.at(into, ctx.index, grad)
         return into
 
     @staticmethod
