@@ -1,8 +1,9 @@
 """Scaled dot-product attention: the tiled C++ kernel (ops/attention.py, _C.attention_*) against the
 NumPy reference that writes the full score matrix (reference/attention.py) at every ISA, float32 and
 float64, edge shapes (T=1, primes, D off the vector width, several blocks), causal and masks (bool,
-additive, broadcast, fully masked rows), grouped-query attention, non-contiguous inputs, bitwise thread
-invariance, float64 gradcheck, F.scaled_dot_product_attention's parity with torch, and the errors."""
+additive, broadcast, fully masked rows), grouped-query attention, non-contiguous inputs, dropout inside the
+kernel (the reference's hashed mask, its statistics, its expectation), bitwise thread invariance, float64
+gradcheck, F.scaled_dot_product_attention's parity with torch, and the errors."""
 import numpy as np
 import pytest
 
@@ -33,16 +34,16 @@ def make(rng, shape, dtype):
     return q, k, v
 
 
-def check(q, k, v, mask, scale, causal, rng):
+def check(q, k, v, mask, scale, causal, rng, drop=(0.0, 0)):
     dtype = q.dtype
-    o, lse = A.attention_forward(q, k, v, mask, scale, causal)
-    ro, rl = R.attention_forward(q, k, v, mask, scale, causal)
+    o, lse = A.attention_forward(q, k, v, mask, scale, causal, None, *drop)
+    ro, rl = R.attention_forward(q, k, v, mask, scale, causal, *drop)
     n = max(k.shape[2], 1)
     np.testing.assert_allclose(o, ro, **tol(dtype, n))
     np.testing.assert_allclose(lse, rl, **tol(dtype, n))
     dout = rng.standard_normal(o.shape).astype(dtype)
-    got = A.attention_backward(q, k, v, mask, o, lse, dout, scale, causal)
-    want = R.attention_backward(q, k, v, mask, ro, rl, dout, scale, causal)
+    got = A.attention_backward(q, k, v, mask, o, lse, dout, scale, causal, *drop)
+    want = R.attention_backward(q, k, v, mask, ro, rl, dout, scale, causal, *drop)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, **tol(dtype, n * max(q.shape[2], 1)))
 
@@ -110,9 +111,9 @@ def test_thread_count_is_bitwise_invariant(threads, rng, dtype):
     for n in (1, 2, 3, 7):
         fe.set_num_threads(n)
         out = []
-        for m, causal in ((None, True), (mask, False)):
-            o, lse = A.attention_forward(q, k, v, m, 0.2, causal)
-            out += [o, lse, *A.attention_backward(q, k, v, m, o, lse, dout, 0.2, causal)]
+        for m, causal, drop in ((None, True, (0.0, 0)), (mask, False, (0.0, 0)), (mask, True, (0.3, 99))):
+            o, lse = A.attention_forward(q, k, v, m, 0.2, causal, None, *drop)
+            out += [o, lse, *A.attention_backward(q, k, v, m, o, lse, dout, 0.2, causal, *drop)]
         results.append(out)
     for other in results[1:]:
         for a, b in zip(results[0], other):
@@ -242,11 +243,76 @@ def test_dropout_path(rng):
     fe.manual_seed(0)
     b = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
     assert np.array_equal(a.data, b.data)
+    assert not np.array_equal(a.data, F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).data)  # a new draw
     assert not np.allclose(a.data, F.scaled_dot_product_attention(q, k, v).data)
     a.sum().backward()
     assert q.grad.shape == q.shape
-    full = F.scaled_dot_product_attention(q, k, v, dropout_p=1e-300)  # the composite path, no element dropped
+    full = F.scaled_dot_product_attention(q, k, v, dropout_p=1e-300)  # no element dropped
     np.testing.assert_allclose(full.data, F.scaled_dot_product_attention(q, k, v).data, rtol=1e-12, atol=1e-12)
+    zero = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)  # every element dropped, as torch's math path
+    q.grad = None
+    zero.sum().backward()
+    assert np.all(zero.detach().numpy() == 0) and np.all(q.grad.numpy() == 0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_kernel_matches_reference(isa, rng, dtype):
+    """The kernel's dropout (the forward drops as it weights the values, the backward hashes the same mask
+    again block by block) against the reference's full mask: several blocks, causal, masks, GQA, E and Ev off
+    the vector width, T = 1, p = 1 (all dropped)."""
+    for shape, mask, causal, p in [((2, 3, 3, 130, 97, 24, 20), None, False, 0.3),
+                                   ((1, 2, 2, 70, 70, 64, 64), None, True, 0.1),
+                                   ((1, 4, 2, 31, 66, 5, 17), "bool", False, 0.5),
+                                   ((2, 2, 2, 9, 130, 32, 8), "float", True, 0.7),
+                                   ((1, 1, 1, 1, 1, 1, 1), None, False, 0.5),
+                                   ((1, 2, 2, 20, 30, 8, 8), None, False, 1.0)]:
+        q, k, v = make(rng, shape, dtype)
+        G, H, _, L, S = shape[:5]
+        m = None if mask is None else (rng.random((1, H, L, S)) > 0.3 if mask == "bool"
+                                       else rng.standard_normal((G, 1, 1, S)).astype(dtype))
+        check(q, k, v, m, 0.3, causal, rng, (p, 2 ** 64 - 1 - shape[3]))
+    # the mask is that of (seed, head, query, key) alone: a strided (head-split) layout drops the same
+    q, k, v = make(rng, (2, 3, 3, 70, 70, 16, 16), dtype)
+    o, lse = A.attention_forward(q, k, v, None, 0.25, False, None, 0.4, 5)
+    heads = [np.ascontiguousarray(a.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3) for a in (q, k, v)]
+    o2, lse2 = A.attention_forward(*heads, None, 0.25, False, None, 0.4, 5)
+    assert np.array_equal(o, o2) and np.array_equal(lse, lse2)
+    o3, _ = A.attention_forward(q, k, v, None, 0.25, False, None, 0.4, 6)
+    assert not np.allclose(o3, o)  # another seed, another mask
+
+
+def test_dropout_mask_statistics():
+    """The hashed mask keeps 1 - p of the probabilities, with neighbours (along queries, keys, heads and
+    across seeds) kept independently: P(both kept) = (1 - p)^2."""
+    for p in (0.1, 0.5, 0.9):
+        keep = R.dropout_keep(12345, 2, 4, 256, 256, p)
+        assert abs(keep.mean() - (1 - p)) < 0.004, keep.mean()
+        for a, b in ((keep[..., 1:, :], keep[..., :-1, :]), (keep[..., 1:], keep[..., :-1]),
+                     (keep[:, 1:], keep[:, :-1]), (keep, R.dropout_keep(12346, 2, 4, 256, 256, p))):
+            assert abs((a & b).mean() - (1 - p) ** 2) < 0.005
+    assert R.dropout_keep(0, 1, 1, 3, 4, 1e-300).all() and R.dropout_keep(0, 1, 1, 3, 4, 1.0).mean() < 1e-6
+
+
+def test_dropout_is_unbiased_and_torch_semantics(rng):
+    """Inverted dropout keeps the expectation: the mean of the output over many seeds approaches the
+    undropped output (torch's math path: dropout(softmax(scores)) @ v, kept values scaled by 1 / (1 - p))."""
+    q, k, v = (rng.standard_normal((1, 2, 6, 4)) for _ in range(3))
+    want, _ = R.attention_forward(q, k, v, None, 0.5, False)
+    outs = [A.attention_forward(q, k, v, None, 0.5, False, None, 0.2, seed)[0] for seed in range(4000)]
+    np.testing.assert_allclose(np.mean(outs, axis=0), want, atol=0.03)
+    # one seed against the composite formula on the reference's mask
+    p = R._probabilities(R._scores(q, k, None, 0.5, False), R.attention_forward(q, k, v, None, 0.5, False)[1])
+    keep = R.dropout_keep(7, 1, 2, 6, 6, 0.2)
+    np.testing.assert_allclose(A.attention_forward(q, k, v, None, 0.5, False, None, 0.2, 7)[0],
+                               (p * keep / 0.8) @ v, rtol=1e-12, atol=1e-12)
+
+
+def test_dropout_double_backward(rng):
+    """create_graph through the kernel's dropout: the Tensor-op form multiplies by the same hashed mask."""
+    from firstepoch.autograd import gradgradcheck
+    q, k, v = (fe.tensor(rng.standard_normal(s), requires_grad=True) for s in ((1, 2, 4, 3), (1, 2, 5, 3), (1, 2, 5, 2)))
+    assert gradgradcheck(lambda a, b, c: A.ScaledDotProductAttentionFn.apply(a, b, c, dropout_p=0.3, dropout_seed=11),
+                         [q, k, v])
 
 
 def test_errors(rng):
@@ -299,6 +365,11 @@ def test_errors(rng):
         _C.attention_forward(a, a, a, None, a, lse, scale=1.0)
     with pytest.raises(ValueError, match="scale must be finite"):
         _C.attention_forward(a, a, a, None, o, lse, scale=float("nan"))
+    for p in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"dropout_p must be in \[0, 1\]"):
+            _C.attention_forward(a, a, a, None, o, lse, scale=1.0, dropout_p=p)
+    with pytest.raises(RuntimeError, match="dropout probability has to be between 0 and 1"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.2)
     with pytest.raises(ValueError, match=r"dout must have shape"):
         _C.attention_backward(a, a, a, None, o, lse, o[..., :2].copy(), np.empty_like(a), np.empty_like(a),
                               np.empty_like(a), scale=1.0)

@@ -1525,32 +1525,40 @@ def attention_draw(draw):
     return G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs
 
 
-def attention_ref(A, scale, causal):
+def dropout_draw(draw):
+    """(dropout_p, seed) of one attention call: mostly none, some valid, some refused (outside [0, 1], NaN)."""
+    p = draw(st.sampled_from([0.0, 0.0, 0.0, 0.25, 0.9, 1.0, -0.5, 1.5, float("nan")]))
+    return p, draw(st.sampled_from([0, 1, 2 ** 64 - 1, 987654321]))
+
+
+def attention_ref(A, scale, causal, drop):
     m = A.get("mask")
     m = None if m is None else (m if m.dtype == np.bool_ else f64(m))
-    return ref.attention.attention_forward(f64(A["q"]), f64(A["k"]), f64(A["v"]), m, scale, causal), m
+    return ref.attention.attention_forward(f64(A["q"]), f64(A["k"]), f64(A["v"]), m, scale, causal, *drop), m
 
 
-def attention_valid(c, scale):
+def attention_valid(c, scale, drop=(0.0, 0)):
     """A call the reference can check: finite values and scale, no mutation, a mask of q's dtype or bool."""
     m = c.arrays.get("mask")
-    return (c.finite and c.mutation is None and np.isfinite(scale) and
+    return (c.finite and c.mutation is None and np.isfinite(scale) and 0 <= drop[0] <= 1 and
             (m is None or m.dtype == np.bool_ or m.dtype == c.arrays["q"].dtype))
 
 
 @strategy("attention_forward")
 def test_fuzz_attention_forward(draw):
     G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs = attention_draw(draw)
+    drop = dropout_draw(draw)
     specs.update({"o": ((G, H, L, Ev), dt), "lse": ((G, H, L), dt)})
     c = Case(draw, specs, outputs=("o", "lse"))
     c.poison("o", "lse")
     A = c.arrays
     mask_mutated = c.mutation is not None and c.mutation[0] == "mask"
     if run_case("attention_forward", None if mask_mutated else c, _C.attention_forward, A["q"], A["k"], A["v"],
-                A.get("mask"), A["o"], A["lse"], scale=scale, is_causal=causal):
+                A.get("mask"), A["o"], A["lse"], scale=scale, is_causal=causal, dropout_p=drop[0], seed=drop[1]):
         assert_inputs_untouched(c, ("o", "lse"))
-        if attention_valid(c, scale):
-            (o, lse), _ = attention_ref(A, scale, causal)
+        assert 0 <= drop[0] <= 1, f"attention_forward accepted dropout_p={drop[0]}"
+        if attention_valid(c, scale, drop):
+            (o, lse), _ = attention_ref(A, scale, causal, drop)
             close(A["o"], o, dt, S)
             np.testing.assert_array_equal(np.isneginf(A["lse"]), np.isneginf(lse))
             close(np.where(np.isfinite(lse), A["lse"], 0), np.where(np.isfinite(lse), lse, 0), dt, S)
@@ -1559,6 +1567,8 @@ def test_fuzz_attention_forward(draw):
 @strategy("attention_backward")
 def test_fuzz_attention_backward(draw):
     G, H, Hkv, L, S, E, Ev, dt, scale, causal, specs = attention_draw(draw)
+    drop = dropout_draw(draw)
+    valid_drop = drop if 0 <= drop[0] <= 1 else (0.0, 0)
     rng = np.random.default_rng(G + H * 3 + L * 5 + S * 7)
     q, k, v = (rng.standard_normal(specs[n][0]).astype(dt) for n in ("q", "k", "v"))
     mask = None
@@ -1567,7 +1577,7 @@ def test_fuzz_attention_backward(draw):
         mask = spec[2] if len(spec) > 2 else rng.standard_normal(spec[0]).astype(dt)
         specs["mask"] = (spec[0], spec[1], mask)
     s = scale if np.isfinite(scale) else 1.0
-    o, lse = ref.attention.attention_forward(q, k, v, mask, s, causal)
+    o, lse = ref.attention.attention_forward(q, k, v, mask, s, causal, *valid_drop)
     specs.update({"q": (q.shape, dt, q), "k": (k.shape, dt, k), "v": (v.shape, dt, v), "o": (o.shape, dt, o),
                   "lse": (lse.shape, dt, lse), "dout": (o.shape, dt), "dq": (q.shape, dt), "dk": (k.shape, dt),
                   "dv": (v.shape, dt)})
@@ -1576,12 +1586,14 @@ def test_fuzz_attention_backward(draw):
     A = c.arrays
     mask_mutated = c.mutation is not None and c.mutation[0] == "mask"
     if run_case("attention_backward", None if mask_mutated else c, _C.attention_backward, A["q"], A["k"], A["v"],
-                A.get("mask"), A["o"], A["lse"], A["dout"], A["dq"], A["dk"], A["dv"], scale=scale, is_causal=causal):
+                A.get("mask"), A["o"], A["lse"], A["dout"], A["dq"], A["dk"], A["dv"], scale=scale, is_causal=causal,
+                dropout_p=drop[0], seed=drop[1]):
         assert_inputs_untouched(c, ("dq", "dk", "dv"))
-        if attention_valid(c, scale):
+        assert 0 <= drop[0] <= 1, f"attention_backward accepted dropout_p={drop[0]}"
+        if attention_valid(c, scale, drop):
             m = A.get("mask")
             want = ref.attention.attention_backward(f64(q), f64(k), f64(v), None if m is None else (
-                m if m.dtype == np.bool_ else f64(m)), f64(o), f64(lse), f64(A["dout"]), scale, causal)
+                m if m.dtype == np.bool_ else f64(m)), f64(o), f64(lse), f64(A["dout"]), scale, causal, *drop)
             for name, w in zip(("dq", "dk", "dv"), want):
                 close(A[name], w, dt, L * S + 1, np.abs(w) + 1)
 

@@ -74,11 +74,25 @@ fe::attention::Problem<T> problem(const py::array& q, const py::array& k, const 
   return p;
 }
 
+// dropout_p in [0, 1] and the mask's seed into p (attention.h): kept when the hash is >= p * 2^32.
+template <class T>
+void set_dropout(fe::attention::Problem<T>* p, double dropout_p, uint64_t seed) {
+  if (!(dropout_p >= 0.0 && dropout_p <= 1.0))
+    throw py::value_error("attention: dropout_p must be in [0, 1], got " + std::to_string(dropout_p));
+  if (dropout_p == 0.0) return;
+  p->dropout = true;
+  p->drop_seed = seed;
+  const double t = std::nearbyint(dropout_p * 4294967296.0);
+  p->drop_threshold = t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<uint32_t>(t);
+  p->drop_scale = dropout_p < 1.0 ? static_cast<T>(1.0 / (1.0 - dropout_p)) : T(0);
+}
+
 template <class T>
 void forward_t(py::array q, py::array k, py::array v, py::object mask, py::array o, py::array lse, double scale,
-               bool is_causal) {
+               bool is_causal, double dropout_p, uint64_t seed) {
   py::array m;
   auto p = problem<T>(q, k, v, mask, scale, is_causal, &m);
+  set_dropout(&p, dropout_p, seed);
   p.os = strides(require_rows_output<T>(o, "o", {p.G, p.H, p.L, p.Ev}));
   require_output<T>(lse, "lse", {p.G, p.H, p.L});
   require_disjoint({{o, "o"}, {lse, "lse"}}, {{q, "q"}, {k, "k"}, {v, "v"}, {mask, "mask"}});
@@ -92,9 +106,11 @@ void forward_t(py::array q, py::array k, py::array v, py::object mask, py::array
 
 template <class T>
 void backward_t(py::array q, py::array k, py::array v, py::object mask, py::array o, py::array lse, py::array dout,
-                py::array dq, py::array dk, py::array dv, double scale, bool is_causal) {
+                py::array dq, py::array dk, py::array dv, double scale, bool is_causal, double dropout_p,
+                uint64_t seed) {
   py::array m;
   auto p = problem<T>(q, k, v, mask, scale, is_causal, &m);
+  set_dropout(&p, dropout_p, seed);
   p.os = strides(require_rows_array<T>(o, "o", 4));
   require_shape(o, "o", {p.G, p.H, p.L, p.Ev});
   require_c_array<T>(lse, "lse", 3);
@@ -131,30 +147,33 @@ void bind_attention(py::module_& m) {
   m.def(
       "attention_forward",
       [](py::array q, py::array k, py::array v, py::object mask, py::array o, py::array lse, double scale,
-         bool is_causal) {
-        is_float64(q, "q") ? forward_t<double>(q, k, v, mask, o, lse, scale, is_causal)
-                           : forward_t<float>(q, k, v, mask, o, lse, scale, is_causal);
+         bool is_causal, double dropout_p, uint64_t seed) {
+        is_float64(q, "q") ? forward_t<double>(q, k, v, mask, o, lse, scale, is_causal, dropout_p, seed)
+                           : forward_t<float>(q, k, v, mask, o, lse, scale, is_causal, dropout_p, seed);
       },
       py::arg("q").noconvert(), py::arg("k").noconvert(), py::arg("v").noconvert(), py::arg("mask").none(true),
       py::arg("o").noconvert(), py::arg("lse").noconvert(), py::kw_only(), py::arg("scale"),
-      py::arg("is_causal") = false,
+      py::arg("is_causal") = false, py::arg("dropout_p") = 0.0, py::arg("seed") = 0,
       "o (G, H, L, Ev) = softmax(scale * q k^T + mask) v and lse (G, H, L), each row's log-sum-exp, for q "
       "(G, H, L, E), k (G, Hkv, S, E), v (G, Hkv, S, Ev); mask None, bool (True = take part) or q's dtype "
       "(added), shape (1|G, 1|H, 1|L, S); is_causal masks key j > query i. Tiled: no (L, S) matrix is made. "
-      "q, k, v and o may be strided views whose rows are contiguous (o must not overlap itself).");
+      "q, k, v and o may be strided views whose rows are contiguous (o must not overlap itself). dropout_p > 0 "
+      "drops each probability with that chance (kept ones scaled by 1 / (1 - dropout_p)), the mask a function "
+      "of seed and the element's (g, h, i, j) (firstepoch.reference.attention.dropout_keep); lse is undropped.");
   m.def(
       "attention_backward",
       [](py::array q, py::array k, py::array v, py::object mask, py::array o, py::array lse, py::array dout,
-         py::array dq, py::array dk, py::array dv, double scale, bool is_causal) {
-        is_float64(q, "q") ? backward_t<double>(q, k, v, mask, o, lse, dout, dq, dk, dv, scale, is_causal)
-                           : backward_t<float>(q, k, v, mask, o, lse, dout, dq, dk, dv, scale, is_causal);
+         py::array dq, py::array dk, py::array dv, double scale, bool is_causal, double dropout_p, uint64_t seed) {
+        is_float64(q, "q")
+            ? backward_t<double>(q, k, v, mask, o, lse, dout, dq, dk, dv, scale, is_causal, dropout_p, seed)
+            : backward_t<float>(q, k, v, mask, o, lse, dout, dq, dk, dv, scale, is_causal, dropout_p, seed);
       },
       py::arg("q").noconvert(), py::arg("k").noconvert(), py::arg("v").noconvert(), py::arg("mask").none(true),
       py::arg("o").noconvert(), py::arg("lse").noconvert(), py::arg("dout").noconvert(), py::arg("dq").noconvert(),
       py::arg("dk").noconvert(), py::arg("dv").noconvert(), py::kw_only(), py::arg("scale"),
-      py::arg("is_causal") = false,
+      py::arg("is_causal") = false, py::arg("dropout_p") = 0.0, py::arg("seed") = 0,
       "dq, dk, dv of attention_forward given its o and lse and the output gradient dout (scores recomputed "
-      "block by block).");
+      "block by block; with the forward's dropout_p and seed, its dropout mask drawn again).");
   m.def(
       "attention_workspace_size",
       [](py::array q, py::array k, py::array v, bool backward) {

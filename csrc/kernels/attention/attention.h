@@ -14,6 +14,12 @@
 // broadcasts). causal masks key j for query i when j > i (top-left aligned, as torch). A row with no
 // key left gets o = 0, lse = -inf and zero gradients (torch 2.13's CPU result).
 //
+// Dropout (dropout_p > 0): the probabilities that weight the values are kept with probability 1 - p
+// and scaled by 1 / (1 - p), O = (Z * P) V / (1 - p); the row sums, lse and D are those of P itself.
+// Whether probability (g, h, i, j) is kept is a pure function of (seed, g * H + h, i, j) (below), so
+// the backward draws the forward's mask again, block by block, and the mask does not depend on the
+// blocking, the ISA or the thread count: dV += (Z * P)^T dO / (1 - p), dS = P * (Z * dP / (1 - p) - D).
+//
 // Threads: the forward splits (g, h, query block) items; the backward gives each thread whole
 // (g, key/value head) groups, looping over key blocks, then its query heads and query blocks in a fixed
 // order (dQ of the group's heads accumulated in the thread's workspace), so every output element is
@@ -25,6 +31,26 @@
 
 namespace fe {
 namespace attention {
+
+// The dropout mask's bits: a 32-bit key per (head gh = g * H + h, key j), splitmix64's finaliser of
+// seed + (gh * S + j + 1) * 2^64 / phi; then per query i the "lowbias32" integer hash of
+// key ^ (i * 2^32 / phi). Probability (gh, i, j) is kept when the hash is >= threshold = p * 2^32
+// (rounded, at most 2^32 - 1). firstepoch.reference.attention.dropout_keep writes the same in NumPy.
+inline uint32_t dropout_row_key(uint64_t seed, int64_t gh, int64_t S, int64_t j) {
+  uint64_t z = seed + static_cast<uint64_t>(gh * S + j + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return static_cast<uint32_t>((z ^ (z >> 31)) >> 32);
+}
+constexpr uint32_t kDropoutLaneStep = 0x9E3779B9u;  // key ^ (i * this) is hashed for query i
+inline uint32_t dropout_bits(uint32_t key, int64_t i) {
+  uint32_t x = key ^ (static_cast<uint32_t>(i) * kDropoutLaneStep);
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  return x ^ (x >> 16);
+}
 
 // Element strides of a (G, heads, rows, cols) operand whose rows are contiguous.
 struct Strides {
@@ -51,6 +77,11 @@ struct Problem {
   int64_t G = 0, H = 0, Hkv = 0, L = 0, S = 0, E = 0, Ev = 0;
   T scale = 1;
   bool causal = false;
+  // dropout: on when dropout; keep when dropout_bits >= drop_threshold, kept values times drop_scale
+  bool dropout = false;
+  uint64_t drop_seed = 0;
+  uint32_t drop_threshold = 0;
+  T drop_scale = 1;
 };
 
 template <class T>

@@ -31,10 +31,14 @@ template <>
 struct VT<float> {
   typedef float type __attribute__((vector_size(kVecBytes)));
   typedef int32_t itype __attribute__((vector_size(kVecBytes)));
+  typedef int32_t mtype __attribute__((vector_size(kVecBytes)));     // a lane mask of `type`
+  typedef uint32_t utype __attribute__((vector_size(kVecBytes)));    // 32-bit hashes, one per lane
 };
 template <>
 struct VT<double> {
   typedef double type __attribute__((vector_size(kVecBytes)));
+  typedef int64_t mtype __attribute__((vector_size(kVecBytes)));
+  typedef uint32_t utype __attribute__((vector_size(kVecBytes / 2)));
 };
 
 template <class T>
@@ -96,6 +100,30 @@ inline double log1(double x) { return __builtin_log(x); }
 
 template <class T>
 constexpr T kNegInf = -__builtin_huge_val();
+
+// Dropout: the multipliers (drop_scale where kept, 0 where dropped) of queries i .. i + lanes - 1
+// against the key whose row key (dropout_row_key) is `key`: dropout_bits (attention.h), a lane each.
+template <class T>
+struct Dropper {
+  using V = typename VT<T>::type;
+  using U = typename VT<T>::utype;
+  using M = typename VT<T>::mtype;
+  U steps, threshold;  // lane l: l * kDropoutLaneStep
+  V scale;
+  explicit Dropper(const Problem<T>& p) : threshold(U{} + p.drop_threshold), scale(splat<V>(p.drop_scale)) {
+    for (int l = 0; l < static_cast<int>(lanes<T>()); ++l) steps[l] = static_cast<uint32_t>(l) * kDropoutLaneStep;
+  }
+  V operator()(uint32_t key, int64_t i) const {
+    U x = (U{} + key) ^ (steps + static_cast<uint32_t>(i) * kDropoutLaneStep);
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    const M keep = __builtin_convertvector(x >= threshold, M);
+    return keep ? scale : V{};
+  }
+};
 
 // C (RB x NV vectors, row stride ldc) = (acc ? C diag(cs) : 0) + A (RB x K, row stride lda) B (K x NV
 // vectors, row stride ldb): per step of k, NV loads of B's row and RB broadcasts of A's column. cs (null:
@@ -257,7 +285,8 @@ int64_t forward_workspace(const Problem<T>& p) {
   constexpr int64_t VL = lanes<T>();
   const int64_t ldv = vt_stride<T>(p.S);
   // Q^T block (E x kBr), V^T of the head (Ev x ldv), S^T (kBc x kBr), O^T (Ev x kBr), m, l, alpha (each kBr)
-  return p.E * kBr + p.Ev * ldv + kBc * kBr + p.Ev * kBr + 3 * kBr + 4 * VL;
+  // and the dropout row keys of a key block (kBc uint32, in kBc elements of T)
+  return p.E * kBr + p.Ev * ldv + kBc * kBr + p.Ev * kBr + 3 * kBr + kBc + 4 * VL;
 }
 
 template <class T>
@@ -273,6 +302,8 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
   T* m = Ot + Ev * kBr;
   T* l = m + kBr;
   T* al = l + kBr;
+  uint32_t* keys = reinterpret_cast<uint32_t*>(al + kBr);  // dropout: a row key per key of the block
+  const Dropper<T> drop(p);
   const T ninf = kNegInf<T>;
   const V vninf = splat<V>(ninf), vzero{};
   int64_t cached = -1;  // the key/value head whose V^T is in Vt
@@ -293,6 +324,8 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
       const int64_t bc = min_(kBc, jend - j0);
       gemm(bc, kBr, E, K + j0 * p.ks.l, p.ks.l, Qt, kBr, ST, kBr, false);  // S^T = K Q^T
       for (int64_t j = 0; j < bc; ++j) mask_keys_row(p, ST + j * kBr, g, h, i0, br, j0 + j);
+      if (p.dropout)
+        for (int64_t j = 0; j < bc; ++j) keys[j] = dropout_row_key(p.drop_seed, gh, S, j0 + j);
       for (int64_t i = 0; i < kBr; i += VL) {  // the online softmax, kBr queries at a time
         V mx = load<V>(m + i);
         const V mold = mx;
@@ -303,10 +336,18 @@ void forward_items(const Problem<T>& p, int64_t item0, int64_t item1, T* work) {
         const V mu = mx == vninf ? vzero : mx;  // no key yet: exp(-inf - 0) = 0 below
         const V alpha = vexp(mold - mu);
         V sum{};
-        for (int64_t j = 0; j < bc; ++j) {
-          const V e = vexp(load<V>(ST + j * kBr + i) - mu);
-          store(ST + j * kBr + i, e);
-          sum += e;
+        if (p.dropout) {  // l sums P; the values are weighted by the kept (and rescaled) P
+          for (int64_t j = 0; j < bc; ++j) {
+            const V e = vexp(load<V>(ST + j * kBr + i) - mu);
+            store(ST + j * kBr + i, e * drop(keys[j], i0 + i));
+            sum += e;
+          }
+        } else {
+          for (int64_t j = 0; j < bc; ++j) {
+            const V e = vexp(load<V>(ST + j * kBr + i) - mu);
+            store(ST + j * kBr + i, e);
+            sum += e;
+          }
         }
         store(l + i, load<V>(l + i) * alpha + sum);
         store(m + i, mx);
@@ -364,6 +405,7 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
   T* ST = dVb + kBc * Evp;
   T* dPT = ST + kBc * kBr;
   const T pinf = -kNegInf<T>;
+  const Dropper<T> drop(p);
   struct Head {
     T *Qt, *dOt, *dQt, *Qp, *dOp, *lse, *D;
     const T *Q, *dO;
@@ -421,6 +463,16 @@ void backward_group(const Problem<T>& p, int64_t grp, T* work) {
           T* s = ST + j * kBr;
           T* dp = dPT + j * kBr;
           mask_keys_row(p, s, g, r.h, i0, br, j0 + j);
+          if (p.dropout) {  // Z * P / (1 - p) for dV; dS = P * (Z * dP / (1 - p) - D)
+            const uint32_t key = dropout_row_key(p.drop_seed, g * p.H + r.h, S, j0 + j);
+            for (int64_t i = 0; i < kBr; i += VL) {
+              const V pr = vexp(load<V>(s + i) - load<V>(r.lse + i0 + i));
+              const V z = drop(key, i0 + i);
+              store(s + i, pr * z);
+              store(dp + i, pr * (load<V>(dp + i) * z - load<V>(r.D + i0 + i)));
+            }
+            continue;
+          }
           for (int64_t i = 0; i < kBr; i += VL) {
             const V pr = vexp(load<V>(s + i) - load<V>(r.lse + i0 + i));  // P (0 past L and on empty rows)
             store(s + i, pr);

@@ -5,24 +5,29 @@ forward:  o = softmax(scale * q k^T + mask) v, and lse = log(sum(exp(scores))) p
 backward: P = exp(S - lse) recomputed block by block; dV = P^T dO, dP = dO V^T,
           dS = P * (dP - rowsum(dO * O)), dQ = scale dS K, dK = scale dS^T Q
 
-`_C` entries: `attention_forward(q, k, v, mask, o, lse, scale=, is_causal=)`,
-`attention_backward(q, k, v, mask, o, lse, dout, dq, dk, dv, scale=, is_causal=)` and
+`_C` entries: `attention_forward(q, k, v, mask, o, lse, scale=, is_causal=, dropout_p=, seed=)`,
+`attention_backward(q, k, v, mask, o, lse, dout, dq, dk, dv, scale=, is_causal=, dropout_p=, seed=)` and
 `attention_workspace_size(q, k, v, backward=)`, on 4-D (G, H, L, E) arrays (the leading dims
 flattened: G the dims before the heads, H the heads) whose rows are contiguous: a head split's
 transposed views are read, and their gradients written, where they lie (no copies). Reference:
 `firstepoch.reference.attention` (the full score matrix in NumPy, as a learner writes it) with the same names and argument order.
 
-Differences from torch (README porting table): dropout_p > 0 runs the composite path (scores,
-softmax, firstepoch's dropout, matmul on Tensor ops: the score matrix is made); a float attn_mask
-gets no gradient (it is a constant here); a query row that no key may attend to gives 0 (torch 2.13's
-CPU result; on the dropout path too); a query row whose scores hold a NaN gives NaN (as torch's math
-backend; torch 2.13's CPU flash kernel gives 0).
+Dropout (dropout_p > 0) runs inside the kernel too: the forward drops probabilities block by block as
+it weights the values, and the backward draws the same mask again. The mask is hashed from a seed and
+each element's (head, query, key) (firstepoch.reference.attention.dropout_keep), the seed drawn from
+firstepoch.manual_seed's generator, one draw per call.
+
+Differences from torch (README porting table): the dropout mask is not torch's (a seed repeats it, as
+every random draw here); a float attn_mask gets no gradient (it is a constant here); a query row that no
+key may attend to gives 0 (torch 2.13's CPU result); a query row whose scores hold a NaN gives NaN (as
+torch's math backend; torch 2.13's CPU flash kernel gives 0).
 """
 import math
 
 import numpy as np
 
 from .. import _C
+from .. import random as _random
 from ..autograd.function import Function
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -129,34 +134,38 @@ def _laid_out_like(x, shape, dtype):
     return out.transpose(tuple(order.index(a) for a in range(3)) + (3,))
 
 
-def attention_forward(q, k, v, mask, scale, is_causal, like=None):
+def attention_forward(q, k, v, mask, scale, is_causal, like=None, dropout_p=0.0, seed=0):
     """(o, lse) on (G, H, L, E) / (G, Hkv, S, E) / (G, Hkv, S, Ev) arrays (the kernel's layout); o is
-    C-contiguous, or laid out as the array `like` (see _laid_out_like)."""
+    C-contiguous, or laid out as the array `like` (see _laid_out_like). dropout_p > 0 drops the
+    probabilities of the mask that `seed` gives (reference.attention.dropout_keep)."""
     G, H, L, _ = q.shape
     shape = (G, H, L, v.shape[3])
     o = np.empty(shape, q.dtype) if like is None else _laid_out_like(like, shape, q.dtype)
     lse = np.empty((G, H, L), q.dtype)
-    _C.attention_forward(q, k, v, mask, o, lse, scale=scale, is_causal=is_causal)
+    _C.attention_forward(q, k, v, mask, o, lse, scale=scale, is_causal=is_causal, dropout_p=dropout_p, seed=seed)
     return o, lse
 
 
-def attention_backward(q, k, v, mask, o, lse, dout, scale, is_causal):
-    """(dq, dk, dv) from the forward's o and lse and the output gradient dout."""
+def attention_backward(q, k, v, mask, o, lse, dout, scale, is_causal, dropout_p=0.0, seed=0):
+    """(dq, dk, dv) from the forward's o and lse and the output gradient dout (and its dropout_p and seed)."""
     dq, dk, dv = (_laid_out_like(a, a.shape, a.dtype) for a in (q, k, v))  # each as its input lies
-    _C.attention_backward(q, k, v, mask, o, lse, _rows_view(dout), dq, dk, dv, scale=scale, is_causal=is_causal)
+    _C.attention_backward(q, k, v, mask, o, lse, _rows_view(dout), dq, dk, dv, scale=scale, is_causal=is_causal,
+                          dropout_p=dropout_p, seed=seed)
     return dq, dk, dv
 
 
 # ---- autograd ------------------------------------------------------------------------------------
 
 class ScaledDotProductAttentionFn(Function):
-    """softmax(scale * q k^T + attn_mask) v for q (..., L, E), k (..., S, E), v (..., S, Ev) (leading dims
-    broadcasting; with enable_gqa, q's heads (dim -3) a multiple of k's and v's), on the tiled kernel."""
+    """dropout(softmax(scale * q k^T + attn_mask)) v for q (..., L, E), k (..., S, E), v (..., S, Ev) (leading
+    dims broadcasting; with enable_gqa, q's heads (dim -3) a multiple of k's and v's), on the tiled kernel.
+    dropout_p > 0 drops with the mask dropout_seed gives (an int in [0, 2^64); the functional draws it)."""
 
     kernel = "attention"
 
     @staticmethod
-    def forward(ctx, q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False):
+    def forward(ctx, q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False, dropout_p=0.0,
+                dropout_seed=0):
         lead, G, H, Hkv = _layout(q.shape, k.shape, v.shape, enable_gqa)
         L, E = q.shape[-2:]
         S, Ev = v.shape[-2], v.shape[-1]
@@ -167,35 +176,39 @@ class ScaledDotProductAttentionFn(Function):
         vk = _as_kernel(v, kv_lead, G, Hkv, S, Ev)
         mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
         # the output laid out as the query is (torch's layout: a head split's views give (N, L, H, Ev))
-        o, lse = attention_forward(qk, kk, vk, mk, s, bool(is_causal), like=q)
+        drop = (float(dropout_p), int(dropout_seed))
+        o, lse = attention_forward(qk, kk, vk, mk, s, bool(is_causal), q, *drop)
         ctx.save_for_backward(qk, kk, vk, o, lse)
-        ctx.args = (mk, s, bool(is_causal), lead, kv_lead, q.shape, k.shape, v.shape)
+        ctx.args = (mk, s, bool(is_causal), lead, kv_lead, q.shape, k.shape, v.shape, drop)
         return o.reshape(tuple(lead) + (L, Ev))
 
     @staticmethod
     def backward(ctx, grad):
         qk, kk, vk, o, lse = ctx.saved_tensors
-        mk, s, causal, lead, kv_lead, qs, ks, vs = ctx.args
-        dq, dk, dv = attention_backward(qk, kk, vk, mk, o, lse, grad.reshape(o.shape), s, causal)
+        mk, s, causal, lead, kv_lead, qs, ks, vs, drop = ctx.args
+        dq, dk, dv = attention_backward(qk, kk, vk, mk, o, lse, grad.reshape(o.shape), s, causal, *drop)
         dq = _unbroadcast(dq.reshape(tuple(lead) + dq.shape[-2:]), qs)
         dk = _unbroadcast(dk.reshape(tuple(kv_lead) + dk.shape[-2:]), ks)
         dv = _unbroadcast(dv.reshape(tuple(kv_lead) + dv.shape[-2:]), vs)
-        return dq, dk, dv, None, None, None, None
+        return dq, dk, dv, None, None, None, None, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
         """The gradients as Tensor ops on the parents (the full score matrix: for double backward)."""
         q, k, v = ctx.parents[:3]
-        mk, s, causal, lead, kv_lead, qs, ks, vs = ctx.args
+        mk, s, causal, lead, kv_lead, qs, ks, vs, drop = ctx.args
         p = _composite_probabilities(q, k, ctx.args, ctx.parents)
         kx, vx = _expand_heads(k, lead, kv_lead), _expand_heads(v, lead, kv_lead)
-        dv = p.transpose(-2, -1) @ grad
+        z = _dropout_multipliers(drop, tuple(p.shape), lead, p.dtype)  # keep / (1 - p), or None
+        dv = (p if z is None else p * z).transpose(-2, -1) @ grad
         dp = grad @ vx.transpose(-2, -1)
+        if z is not None:
+            dp = dp * z
         ds = p * (dp - (dp * p).sum(-1, keepdim=True))
         dq = (ds @ kx) * s
         dk = (ds.transpose(-2, -1) @ q) * s
         dk, dv = _sum_heads(dk, lead, kv_lead, ks), _sum_heads(dv, lead, kv_lead, vs)
-        return _sum_to(dq, qs), _sum_to(dk, ks), _sum_to(dv, vs), None, None, None, None
+        return _sum_to(dq, qs), _sum_to(dk, ks), _sum_to(dv, vs), None, None, None, None, None, None
 
     @staticmethod
     def flops(ctx, inputs, output):
@@ -218,10 +231,12 @@ class ScaledDotProductAttentionFn(Function):
                 ((rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((1, 2, 7, 4)), rng.standard_normal((1, 2, 7, 4))),
                  {"attn_mask": mask}),
                 ((rng.standard_normal((1, 4, 3, 2)), rng.standard_normal((1, 2, 6, 2)), rng.standard_normal((1, 2, 6, 3))),
-                 {"attn_mask": rng.standard_normal((4, 3, 6)), "enable_gqa": True})]
+                 {"attn_mask": rng.standard_normal((4, 3, 6)), "enable_gqa": True}),
+                ((rng.standard_normal((2, 3, 5, 4)), rng.standard_normal((2, 3, 7, 4)), rng.standard_normal((2, 3, 7, 3))),
+                 {"dropout_p": 0.4, "dropout_seed": 2 ** 64 - 3, "is_causal": True})]
 
 
-# ---- the composite path (dropout, double backward) --------------------------------------------------
+# ---- Tensor-op forms of the kernel (double backward) -------------------------------------------------
 
 def _expand_heads(k, lead, kv_lead):
     """k (..., Hkv, S, E) repeated to the query heads (grouped-query attention), else as it is."""
@@ -289,17 +304,19 @@ def _mask_shape(mk, lead, L, S):
     return outer + (Hm, Lm, S)
 
 
-def _composite(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa):
-    from .dropout import dropout
-    lead, G, H, Hkv = _layout(tuple(q.shape), tuple(k.shape), tuple(v.shape), enable_gqa)
-    L, E = q.shape[-2:]
-    S = k.shape[-2]
-    s = 1.0 / math.sqrt(E) if scale is None else float(scale)
-    kv_lead = tuple(lead[:-1]) + (Hkv,) if lead else ()
-    mk = _mask_for_kernel(attn_mask, lead, G, H, L, S, q.dtype)
-    p = _composite_probabilities(q, k, (mk, s, bool(is_causal), lead, kv_lead))
-    p = dropout(p, dropout_p, training=True)
-    return p @ _expand_heads(v, lead, kv_lead)
+def _dropout_multipliers(drop, shape, lead, dtype):
+    """The kernel's dropout as a constant Tensor of the scores' shape (keep / (1 - p), 0 where dropped), or
+    None without dropout: for double backward, which builds the gradient from Tensor ops."""
+    from ..reference.attention import dropout_keep
+    from ..tensor import Tensor
+    p, seed = drop
+    if not p:
+        return None
+    L, S = shape[-2:]
+    G = int(np.prod(lead[:-1], dtype=np.int64)) if lead else 1
+    H = lead[-1] if lead else 1
+    keep = dropout_keep(seed, G, H, L, S, p).reshape(shape)
+    return Tensor((keep * (1.0 / (1.0 - p) if p < 1 else 0.0)).astype(dtype))
 
 
 # ---- functional ----------------------------------------------------------------------------------
@@ -311,8 +328,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     is_causal masks key j for query i when j > i (top-left aligned, L != S too; with an attn_mask too,
     both apply, as torch 2.13 on the CPU, which refuses the pair only with dropout_p > 0); enable_gqa lets the
     query heads (dim -3) be a multiple of the key/value heads. dropout_p > 0 (always applied, as torch
-    applies it whatever the module's mode) runs the composite path that makes the score matrix; otherwise
-    the tiled kernel. A float attn_mask is a constant (no gradient). A query with no key gets 0; a query
+    applies it whatever the module's mode) drops probabilities inside the tiled kernel, its mask hashed
+    from a seed drawn from firstepoch's generator (so manual_seed repeats it; the values are not torch's).
+    A float attn_mask is a constant (no gradient). A query with no key gets 0; a query
     whose scores hold a NaN gets NaN (torch's math backend; its CPU flash kernel gives 0). The output is laid
     out as the query is (torch's layout: a head split's view gives an (N, L, H, Ev)-ordered output)."""
     from ..tensor import Tensor
@@ -344,7 +362,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             is_causal = False
     if not 0.0 <= dropout_p <= 1.0:
         raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    seed = 0
     if dropout_p > 0.0:
-        return _composite(query, key, value, mask, dropout_p, is_causal, scale, enable_gqa)
+        seed = int(_random.generator().integers(0, 2 ** 64, dtype=np.uint64))
     return ScaledDotProductAttentionFn.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
-                                             scale=scale, enable_gqa=bool(enable_gqa))
+                                             scale=scale, enable_gqa=bool(enable_gqa), dropout_p=float(dropout_p),
+                                             dropout_seed=seed)
