@@ -9,10 +9,11 @@ matrix (what the NumPy reference, and torch's math path, make: several of them) 
 the tiled kernel takes (_C.attention_workspace_size, per thread, times the threads; C++ allocations
 are invisible to tracemalloc) plus the lse it saves (B*H*L).
 
-    python bench/attention.py [--threads 1] [--quick] [--reference-large] [--json FILE]
+    python bench/attention.py [--threads 1] [--quick] [--reference-large] [--dropout P] [--json FILE]
 
 The NumPy reference is skipped at T=1024 (seconds per call and ~1 GB of temporaries) unless
---reference-large.
+--reference-large. --dropout P times every row with dropout_p=P (firstepoch drops inside its tiled
+kernel; the reference and torch with their own masks: torch 2.13 on the CPU then takes its math path).
 """
 import sys
 
@@ -31,8 +32,18 @@ def main():
     large_ref = "--reference-large" in sys.argv
     if large_ref:
         sys.argv.remove("--reference-large")
-    args, torch, peak = start(__doc__, "scaled_dot_product_attention, float32, {threads} thread(s)",
-                              threads_option=True)
+    drop = 0.0
+    if "--dropout" in sys.argv:
+        i = sys.argv.index("--dropout")
+        try:
+            drop = float(sys.argv[i + 1])
+        except (IndexError, ValueError):
+            sys.exit("attention.py: --dropout needs a probability, e.g. --dropout 0.1")
+        if not 0.0 <= drop < 1.0:
+            sys.exit(f"attention.py: --dropout must be in [0, 1), got {drop}")
+        del sys.argv[i:i + 2]
+    title = "scaled_dot_product_attention, float32, {threads} thread(s)" + (f", dropout_p={drop}" if drop else "")
+    args, torch, peak = start(__doc__, title, threads_option=True)
     cols = ["shape (B, H, T, D)", "causal", "pass", "fe ms", "numpy ms", "fe vs numpy"]
     cols += ["torch ms", "fe vs torch"] if torch else []
     cols += ["GFLOP/s", "% peak", "scores MB", "fe scratch MB"]
@@ -50,18 +61,18 @@ def main():
             Qg, Kg, Vg = (fe.tensor(x, requires_grad=True) for x in (q, k, v))
 
             def fe_fwd():
-                F.scaled_dot_product_attention(Q, K, V, is_causal=causal)
+                F.scaled_dot_product_attention(Q, K, V, is_causal=causal, dropout_p=drop)
 
             def fe_fb():
                 Qg.grad = Kg.grad = Vg.grad = None
-                F.scaled_dot_product_attention(Qg, Kg, Vg, is_causal=causal).backward(G)
+                F.scaled_dot_product_attention(Qg, Kg, Vg, is_causal=causal, dropout_p=drop).backward(G)
 
             def np_fwd():
-                RA.attention_forward(q, k, v, None, scale, causal)
+                RA.attention_forward(q, k, v, None, scale, causal, drop, 1)
 
             def np_fb():
-                o, lse = RA.attention_forward(q, k, v, None, scale, causal)
-                RA.attention_backward(q, k, v, None, o, lse, g, scale, causal)
+                o, lse = RA.attention_forward(q, k, v, None, scale, causal, drop, 1)
+                RA.attention_backward(q, k, v, None, o, lse, g, scale, causal, drop, 1)
 
             passes = [("forward", fe_fwd, np_fwd, fwd_flop, False),
                       ("fwd+bwd", fe_fb, np_fb, int(3.5 * fwd_flop), True)]
@@ -76,11 +87,13 @@ def main():
 
                         def theirs():
                             tqg.grad = tkg.grad = tvg.grad = None
-                            torch.nn.functional.scaled_dot_product_attention(tqg, tkg, tvg, is_causal=causal).backward(tg)
+                            torch.nn.functional.scaled_dot_product_attention(tqg, tkg, tvg, is_causal=causal,
+                                                                             dropout_p=drop).backward(tg)
                     else:
                         def theirs():
                             with torch.no_grad():
-                                torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal)
+                                torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=causal,
+                                                                                 dropout_p=drop)
                     fns["torch"] = theirs
                 m = interleaved_medians(fns, rounds=rounds, min_seconds=0.05,
                                         settle=0.05 if args.threads > 1 else 0.0)

@@ -2,11 +2,15 @@
 clipping, AdamW step) of firstepoch.models.gpt.GPT vs the same model in PyTorch eager (same layout, same
 weights loaded from ours, same batch), float32, at the thread count given.
 
-    python bench/gpt.py [--threads 1] [--quick] [--json FILE]
+    python bench/gpt.py [--threads 1] [--quick] [--dropout P] [--json FILE]
 
 The first row is `firstepoch train --model gpt`'s default model (4 layers, 4 heads, 128 wide, 64 tokens
-of context, batch 32, a 65-character vocabulary).
+of context, batch 32, a 65-character vocabulary). Without --dropout the models have none; `--dropout 0.1`
+is the CLI's default (every dropout of the model, attention's included: firstepoch drops inside its
+attention kernel, torch 2.13 on the CPU takes its math path for attention with dropout).
 """
+import sys
+
 from common import Table, finish, interleaved_medians, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
@@ -21,7 +25,7 @@ CASES = [  # name, vocab, block, layers, heads, width, batch
 ]
 
 
-def torch_gpt(torch, vocab, block, n_layer, n_head, n_embd):
+def torch_gpt(torch, vocab, block, n_layer, n_head, n_embd, dropout=0.0):
     """GPT's twin in PyTorch: the same module names, so one state_dict fits both."""
     tnn, tF = torch.nn, torch.nn.functional
 
@@ -29,20 +33,20 @@ def torch_gpt(torch, vocab, block, n_layer, n_head, n_embd):
         def __init__(self):
             super().__init__()
             self.c_attn, self.c_proj = tnn.Linear(n_embd, 3 * n_embd), tnn.Linear(n_embd, n_embd)
-            self.resid_dropout = tnn.Dropout(0.0)
+            self.resid_dropout = tnn.Dropout(dropout)
 
         def forward(self, x):
             N, T, C = x.shape
             q, k, v = self.c_attn(x).split(C, dim=2)
             q, k, v = (t.view(N, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
-            y = tF.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y = tF.scaled_dot_product_attention(q, k, v, dropout_p=dropout if self.training else 0.0, is_causal=True)
             return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(N, T, C)))
 
     class MLP(tnn.Module):
         def __init__(self):
             super().__init__()
             self.c_fc, self.gelu = tnn.Linear(n_embd, 4 * n_embd), tnn.GELU(approximate="tanh")
-            self.c_proj, self.dropout = tnn.Linear(4 * n_embd, n_embd), tnn.Dropout(0.0)
+            self.c_proj, self.dropout = tnn.Linear(4 * n_embd, n_embd), tnn.Dropout(dropout)
 
         def forward(self, x):
             return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
@@ -60,7 +64,7 @@ def torch_gpt(torch, vocab, block, n_layer, n_head, n_embd):
         def __init__(self):
             super().__init__()
             self.wte, self.wpe = tnn.Embedding(vocab, n_embd), tnn.Embedding(block, n_embd)
-            self.drop = tnn.Dropout(0.0)
+            self.drop = tnn.Dropout(dropout)
             self.h = tnn.ModuleList([Block() for _ in range(n_layer)])
             self.ln_f = tnn.LayerNorm(n_embd)
             self.lm_head = tnn.Linear(n_embd, vocab, bias=False)
@@ -89,20 +93,31 @@ def make_step(lib, model, opt, x, y):
 
 
 def main():
-    args, torch, _ = start(__doc__, "GPT training step, float32, AdamW, {threads} thread(s)", threads_option=True)
+    drop = 0.0
+    if "--dropout" in sys.argv:
+        i = sys.argv.index("--dropout")
+        try:
+            drop = float(sys.argv[i + 1])
+        except (IndexError, ValueError):
+            sys.exit("gpt.py: --dropout needs a probability, e.g. --dropout 0.1")
+        if not 0.0 <= drop < 1.0:
+            sys.exit(f"gpt.py: --dropout must be in [0, 1), got {drop}")
+        del sys.argv[i:i + 2]
+    title = "GPT training step, float32, AdamW, {threads} thread(s)" + (f", dropout {drop}" if drop else "")
+    args, torch, _ = start(__doc__, title, threads_option=True)
     cols = ["model", "batch", "params", "fe ms/step", "fe tok/s"]
     cols += ["torch ms/step", "torch tok/s", "fe vs torch"] if torch else []
     table = Table(cols)
     rng = np.random.default_rng(0)
     for name, vocab, block, n_layer, n_head, n_embd, batch in CASES[:1] if args.quick else CASES:
         fe.manual_seed(0)
-        model = GPT(vocab, block_size=block, n_layer=n_layer, n_head=n_head, n_embd=n_embd)
+        model = GPT(vocab, block_size=block, n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=drop)
         opt = fe.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
         data = rng.integers(0, vocab, (batch, block + 1))
         x, y = fe.tensor(data[:, :-1]), fe.tensor(data[:, 1:].reshape(-1))
         fns = {"fe": make_step(fe, model, opt, x, y)}
         if torch:
-            tmodel = torch_gpt(torch, vocab, block, n_layer, n_head, n_embd)
+            tmodel = torch_gpt(torch, vocab, block, n_layer, n_head, n_embd, drop)
             tmodel.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
             topt = torch.optim.AdamW(tmodel.parameters(), lr=1e-3, weight_decay=0.1)
             fns["torch"] = make_step(torch, tmodel, topt, torch.from_numpy(data[:, :-1]),
