@@ -428,3 +428,14 @@ def test_empty_and_nan_queries(rng):
     rows = np.isnan(out.numpy()).any(-1)
     assert rows[0, 0, 1] and np.isnan(out.numpy()[0, 0, [0, 2, 3, 4]]).all()  # key 1's NaN reaches every row
     assert not rows[0, 1].any()
+
+
+def test_dropout_p_type_errors_name_the_argument(rng):
+    """A dropout_p that is no number gives torch's TypeError naming the argument (it gave a bare '<=' error);
+    bools, ints, NumPy scalars and 0-d tensors are numbers, as torch takes them."""
+    q = fe.tensor(rng.standard_normal((1, 1, 3, 4)).astype(np.float32))
+    for bad in ("0.1", None, [0.1]):
+        with pytest.raises(TypeError, match="argument 'dropout_p' must be float, not"):
+            F.scaled_dot_product_attention(q, q, q, dropout_p=bad)
+    for ok in (True, 1, np.float32(0.1), fe.tensor(0.1)):
+        assert F.scaled_dot_product_attention(q, q, q, dropout_p=ok).shape == (1, 1, 3, 4)

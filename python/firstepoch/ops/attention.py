@@ -23,6 +23,7 @@ key may attend to gives 0 (torch 2.13's CPU result); a query row whose scores ho
 torch's math backend; torch 2.13's CPU flash kernel gives 0).
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -347,6 +348,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                            f"key.dtype: {kd} and value.dtype: {vd} instead.")
     if qd not in _FLOATS:
         raise RuntimeError(f"scaled_dot_product_attention: expected float32 or float64 inputs, got {qd}")
+    if isinstance(dropout_p, Tensor) and dropout_p.numel() == 1:
+        dropout_p = dropout_p.item()
+    if not isinstance(dropout_p, numbers.Real):
+        raise TypeError(f"scaled_dot_product_attention(): argument 'dropout_p' must be float, not "
+                        f"{type(dropout_p).__name__}")
+    dropout_p = float(dropout_p)
     mask = None
     if attn_mask is not None:
         if is_causal and dropout_p > 0.0:  # torch 2.13 refuses the pair only on its dropout (math) path
