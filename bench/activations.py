@@ -7,7 +7,7 @@ and target (8N, reduction 'mean'); forward + backward also reads both again and 
 
     python bench/activations.py [--threads N] [--json FILE] [--quick]
 """
-from common import Table, finish, interleaved_medians, start
+from common import Table, finish, interleaved_medians, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -58,7 +58,7 @@ LOSSES = {
 
 def timed_row(table, name, pname, nbytes, fns, rounds, threads, torch):
     with np.errstate(all="ignore"):
-        m = interleaved_medians(fns, rounds=rounds, settle=0.05 if threads > 1 else 0.0)
+        m = interleaved_medians(fns, rounds=rounds, settle=settle_for(threads))
     row = {"op": name, "pass": pname, "fe ms": m["fe"] * 1e3, "numpy ms": m["np"] * 1e3,
            "fe vs numpy": m["np"] / m["fe"], "GB/s": nbytes / m["fe"] * 1e-9}
     if torch:

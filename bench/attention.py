@@ -17,7 +17,7 @@ kernel; the reference and torch with their own masks: torch 2.13 on the CPU then
 """
 import sys
 
-from common import Table, finish, interleaved_medians, start
+from common import Table, finish, interleaved_medians, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -96,7 +96,7 @@ def main():
                                                                                  dropout_p=drop)
                     fns["torch"] = theirs
                 m = interleaved_medians(fns, rounds=rounds, min_seconds=0.05,
-                                        settle=0.05 if args.threads > 1 else 0.0)
+                                        settle=settle_for(args.threads))
                 ws = _C.attention_workspace_size(q, k, v, backward=False) * args.threads
                 if backward:
                     ws = max(ws, _C.attention_workspace_size(q, k, v, backward=True) * min(args.threads, B * H))

@@ -107,6 +107,20 @@ def time_median(fn, *, warmup=2, min_repeats=5, min_seconds=0.25, max_repeats=10
     return statistics.median(times)
 
 
+# Seconds to pause between competitors' batches when they run on several threads: longer than the
+# longest a library's idle threads keep spinning after a call. Measured on the 2-core machine (process
+# CPU time in 20 ms windows after one 1024^3 product on 2 threads): NumPy's OpenBLAS keeps one core busy
+# for 100-110 ms, torch's and firstepoch's OpenMP pools for under 20 ms. With the 0.05 s pause the
+# benches used before, the OpenBLAS spinner took a core from the next competitor's timed calls: in
+# bench/conv.py at 2 threads, firstepoch's ResNet 64->64 forward+backward read 20-26 ms against 14 ms.
+SETTLE_SECONDS = 0.15
+
+
+def settle_for(threads):
+    """The pause interleaved_medians needs between batches at this thread count (none at one thread)."""
+    return SETTLE_SECONDS if threads > 1 else 0.0
+
+
 def interleaved_medians(fns, *, warmup=2, rounds=7, min_seconds=0.05, settle=0.0):
     """Medians for several competitors, timed in alternation so machine noise hits them alike.
 

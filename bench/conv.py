@@ -7,7 +7,7 @@ forward+backward through autograd; pooling and batch norm: GB/s.
 """
 import tracemalloc
 
-from common import Table, interleaved_medians, ratio_columns, ratio_row, start, write_json
+from common import Table, interleaved_medians, ratio_columns, ratio_row, settle_for, start, write_json
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -251,7 +251,7 @@ def memory_rows(torch, rng, rounds, bandwidth, threads=1):
     table = Table(ratio_columns("op", "ms", torch, flops=False, bandwidth=True))
     for name, passes, nbytes in memory_cases(torch, rng):
         for pname, fns in passes.items():
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=0.05 if threads > 1 else 0.0)
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=settle_for(threads))
             table.add(**ratio_row(("op", name), pname, t, torch_time=t.get("torch"), nbytes=nbytes[pname],
                                   bandwidth=bandwidth))
     return table
@@ -277,7 +277,7 @@ def main():
             # on several threads a pause before each batch: the previous library's spinning pool would
             # otherwise hold the cores (see memory_rows)
             t = interleaved_medians(cases[pname], rounds=rounds, min_seconds=0.02,
-                                    settle=0.05 if args.threads > 1 else 0.0)
+                                    settle=settle_for(args.threads))
             tt = min(t["torch_nchw"], t["torch_cl"]) if torch else None
             table.add(**ratio_row(("op", name), pname, t, flop=fl, peak=peak, torch_time=tt))
     print(table.render())

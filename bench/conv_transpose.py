@@ -4,7 +4,7 @@ forward and forward+backward through autograd (both gradients and the bias).
 
     python bench/conv_transpose.py [--threads 1] [--quick] [--json FILE]
 """
-from common import Table, interleaved_medians, ratio_columns, ratio_row, start, write_json
+from common import Table, interleaved_medians, ratio_columns, ratio_row, settle_for, start, write_json
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -61,7 +61,7 @@ def main():
         b = rng.standard_normal(ws[1]).astype(np.float32)
         flop = 2.0 * x.size * ws[1] * ws[2] * ws[3]  # every input element meets Cout * kh * kw weights
         for pname, fns in cases(torch, x, w, b, s, p, op).items():
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=0.05 if args.threads > 1 else 0.0)
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=settle_for(args.threads))
             table.add(**ratio_row(("op", name), pname, t, flop=3 * flop if pname == "fwd+bwd" else flop, peak=peak,
                                   torch_time=t.get("torch")))
     print(table.render())

@@ -11,7 +11,7 @@ attention kernel, torch 2.13 on the CPU takes its math path for attention with d
 """
 import sys
 
-from common import Table, finish, interleaved_medians, start
+from common import Table, finish, interleaved_medians, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -123,7 +123,7 @@ def main():
             fns["torch"] = make_step(torch, tmodel, topt, torch.from_numpy(data[:, :-1]),
                                       torch.from_numpy(data[:, 1:].reshape(-1)))
         t = interleaved_medians(fns, warmup=2, rounds=3 if args.quick else 7, min_seconds=0.2,
-                                settle=0.05 if args.threads > 1 else 0.0)
+                                settle=settle_for(args.threads))
         tokens = batch * block
         row = {"model": name, "batch": batch, "params": f"{model.num_parameters() / 1e6:.2f}M",
                "fe ms/step": t["fe"] * 1e3, "fe tok/s": tokens / t["fe"]}

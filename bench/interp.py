@@ -7,7 +7,7 @@ each pass must move, against the measured bandwidth.
 """
 import numpy as np
 
-from common import Table, interleaved_medians, ratio_columns, ratio_row, start, write_json
+from common import Table, interleaved_medians, ratio_columns, ratio_row, settle_for, start, write_json
 
 import firstepoch as fe
 import firstepoch.nn.functional as F
@@ -68,7 +68,7 @@ def main():
     table = Table(ratio_columns("op", "ms", torch, flops=False, bandwidth=True))
     for name, passes, nbytes in cases(torch, rng):
         for pname, fns in passes.items():
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.05, settle=0.05 if args.threads > 1 else 0.0)
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.05, settle=settle_for(args.threads))
             table.add(**ratio_row(("op", name), pname, t, torch_time=t.get("torch"), nbytes=nbytes[pname],
                                   bandwidth=args.bandwidth))
     print(table.render())

@@ -3,7 +3,7 @@ forward and forward+backward (autograd, with weight and bias), GB/s against the 
 
     python bench/norm.py [--threads 1] [--quick] [--json FILE]
 """
-from common import Table, finish, interleaved_medians, ratio_columns, ratio_row, start
+from common import Table, finish, interleaved_medians, ratio_columns, ratio_row, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -84,7 +84,7 @@ def main():
     for name, kind, shape, arg in CASES:
         passes, nbytes = cases(torch, rng, kind, shape, arg)
         for pname, fns in passes.items():
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=0.05 if args.threads > 1 else 0.0)
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.02, settle=settle_for(args.threads))
             table.add(**ratio_row(("op", name), pname, t, torch_time=t.get("torch"), nbytes=nbytes[pname],
                                   bandwidth=args.bandwidth))
     finish(args, table, "# fe vs X: speed ratio (> 1: firstepoch faster). MB: the bytes a pass must move at the "

@@ -8,7 +8,7 @@ not counted. "% peak" is against the FMA probe's measured peak at the same threa
 
     python bench/rnn.py [--threads 1] [--quick] [--json FILE]
 """
-from common import Table, finish, interleaved_medians, ratio_columns, ratio_row, start
+from common import Table, finish, interleaved_medians, ratio_columns, ratio_row, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -92,7 +92,7 @@ def main():
         flop = 2.0 * T * N * G * H * ((I + H) + (layers - 1) * (H + H))
         fwd, fb = cases(torch, kind, kw, x)
         for pname, fns, fl in (("fwd", fwd, flop), ("fwd+bwd", fb, 3 * flop)):
-            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.1, settle=0.05 if args.threads > 1 else 0.0)
+            t = interleaved_medians(fns, rounds=rounds, min_seconds=0.1, settle=settle_for(args.threads))
             table.add(**ratio_row(("model", name), pname, t, flop=fl, peak=peak, torch_time=t.get("torch")))
     finish(args, table, peak_gflops=peak)
 
