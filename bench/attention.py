@@ -17,7 +17,7 @@ kernel; the reference and torch with their own masks: torch 2.13 on the CPU then
 """
 import sys
 
-from common import Table, finish, interleaved_medians, settle_for, start
+from common import Table, finish, interleaved_medians, pop_dropout_option, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -32,16 +32,7 @@ def main():
     large_ref = "--reference-large" in sys.argv
     if large_ref:
         sys.argv.remove("--reference-large")
-    drop = 0.0
-    if "--dropout" in sys.argv:
-        i = sys.argv.index("--dropout")
-        try:
-            drop = float(sys.argv[i + 1])
-        except (IndexError, ValueError):
-            sys.exit("attention.py: --dropout needs a probability, e.g. --dropout 0.1")
-        if not 0.0 <= drop < 1.0:
-            sys.exit(f"attention.py: --dropout must be in [0, 1), got {drop}")
-        del sys.argv[i:i + 2]
+    drop = pop_dropout_option("attention.py")
     title = "scaled_dot_product_attention, float32, {threads} thread(s)" + (f", dropout_p={drop}" if drop else "")
     args, torch, peak = start(__doc__, title, threads_option=True)
     cols = ["shape (B, H, T, D)", "causal", "pass", "fe ms", "numpy ms", "fe vs numpy"]

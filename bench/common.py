@@ -116,6 +116,22 @@ def time_median(fn, *, warmup=2, min_repeats=5, min_seconds=0.25, max_repeats=10
 SETTLE_SECONDS = 0.15
 
 
+def pop_dropout_option(script):
+    """The P of `--dropout P` (in [0, 1); 0.0 when absent), taken out of sys.argv before the common parser
+    reads it; a bad value exits with one line naming the script."""
+    if "--dropout" not in sys.argv:
+        return 0.0
+    i = sys.argv.index("--dropout")
+    try:
+        p = float(sys.argv[i + 1])
+    except (IndexError, ValueError):
+        sys.exit(f"{script}: --dropout needs a probability, e.g. --dropout 0.1")
+    if not 0.0 <= p < 1.0:
+        sys.exit(f"{script}: --dropout must be in [0, 1), got {p}")
+    del sys.argv[i:i + 2]
+    return p
+
+
 def settle_for(threads):
     """The pause interleaved_medians needs between batches at this thread count (none at one thread)."""
     return SETTLE_SECONDS if threads > 1 else 0.0

@@ -9,9 +9,7 @@ of context, batch 32, a 65-character vocabulary). Without --dropout the models h
 is the CLI's default (every dropout of the model, attention's included: firstepoch drops inside its
 attention kernel, torch 2.13 on the CPU takes its math path for attention with dropout).
 """
-import sys
-
-from common import Table, finish, interleaved_medians, settle_for, start
+from common import Table, finish, interleaved_medians, pop_dropout_option, settle_for, start
 import numpy as np  # noqa: E402 (after common: it fixes the BLAS threads first)
 
 import firstepoch as fe
@@ -93,16 +91,7 @@ def make_step(lib, model, opt, x, y):
 
 
 def main():
-    drop = 0.0
-    if "--dropout" in sys.argv:
-        i = sys.argv.index("--dropout")
-        try:
-            drop = float(sys.argv[i + 1])
-        except (IndexError, ValueError):
-            sys.exit("gpt.py: --dropout needs a probability, e.g. --dropout 0.1")
-        if not 0.0 <= drop < 1.0:
-            sys.exit(f"gpt.py: --dropout must be in [0, 1), got {drop}")
-        del sys.argv[i:i + 2]
+    drop = pop_dropout_option("gpt.py")
     title = "GPT training step, float32, AdamW, {threads} thread(s)" + (f", dropout {drop}" if drop else "")
     args, torch, _ = start(__doc__, title, threads_option=True)
     cols = ["model", "batch", "params", "fe ms/step", "fe tok/s"]
