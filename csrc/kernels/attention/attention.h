@@ -43,8 +43,9 @@ inline uint32_t dropout_row_key(uint64_t seed, int64_t gh, int64_t S, int64_t j)
   return static_cast<uint32_t>((z ^ (z >> 31)) >> 32);
 }
 constexpr uint32_t kDropoutLaneStep = 0x9E3779B9u;  // key ^ (i * this) is hashed for query i
-inline uint32_t dropout_bits(uint32_t key, int64_t i) {
-  uint32_t x = key ^ (static_cast<uint32_t>(i) * kDropoutLaneStep);
+// lowbias32 of x: U is uint32_t, or a vector of them (one query per lane).
+template <class U>
+inline U dropout_hash(U x) {
   x ^= x >> 16;
   x *= 0x7FEB352Du;
   x ^= x >> 15;
@@ -77,7 +78,8 @@ struct Problem {
   int64_t G = 0, H = 0, Hkv = 0, L = 0, S = 0, E = 0, Ev = 0;
   T scale = 1;
   bool causal = false;
-  // dropout: on when dropout; keep when dropout_bits >= drop_threshold, kept values times drop_scale
+  // dropout: on when dropout; kept when dropout_hash(row key ^ (i * kDropoutLaneStep)) >= drop_threshold,
+  // kept values times drop_scale
   bool dropout = false;
   uint64_t drop_seed = 0;
   uint32_t drop_threshold = 0;

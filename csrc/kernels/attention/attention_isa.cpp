@@ -102,7 +102,7 @@ template <class T>
 constexpr T kNegInf = -__builtin_huge_val();
 
 // Dropout: the multipliers (drop_scale where kept, 0 where dropped) of queries i .. i + lanes - 1
-// against the key whose row key (dropout_row_key) is `key`: dropout_bits (attention.h), a lane each.
+// against the key whose row key (dropout_row_key) is `key`: dropout_hash (attention.h), a lane each.
 template <class T>
 struct Dropper {
   using V = typename VT<T>::type;
@@ -114,12 +114,7 @@ struct Dropper {
     for (int l = 0; l < static_cast<int>(lanes<T>()); ++l) steps[l] = static_cast<uint32_t>(l) * kDropoutLaneStep;
   }
   V operator()(uint32_t key, int64_t i) const {
-    U x = (U{} + key) ^ (steps + static_cast<uint32_t>(i) * kDropoutLaneStep);
-    x ^= x >> 16;
-    x *= 0x7FEB352Du;
-    x ^= x >> 15;
-    x *= 0x846CA68Bu;
-    x ^= x >> 16;
+    const U x = dropout_hash((U{} + key) ^ (steps + static_cast<uint32_t>(i) * kDropoutLaneStep));
     const M keep = __builtin_convertvector(x >= threshold, M);
     return keep ? scale : V{};
   }

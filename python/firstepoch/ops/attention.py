@@ -308,16 +308,14 @@ def _mask_shape(mk, lead, L, S):
 def _dropout_multipliers(drop, shape, lead, dtype):
     """The kernel's dropout as a constant Tensor of the scores' shape (keep / (1 - p), 0 where dropped), or
     None without dropout: for double backward, which builds the gradient from Tensor ops."""
-    from ..reference.attention import dropout_keep
+    from ..reference.attention import dropout_multipliers
     from ..tensor import Tensor
     p, seed = drop
     if not p:
         return None
-    L, S = shape[-2:]
     G = int(np.prod(lead[:-1], dtype=np.int64)) if lead else 1
     H = lead[-1] if lead else 1
-    keep = dropout_keep(seed, G, H, L, S, p).reshape(shape)
-    return Tensor((keep * (1.0 / (1.0 - p) if p < 1 else 0.0)).astype(dtype))
+    return Tensor(dropout_multipliers(seed, G, H, *shape[-2:], p, dtype).reshape(shape))
 
 
 # ---- functional ----------------------------------------------------------------------------------
@@ -373,5 +371,5 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0.0:
         seed = int(_random.generator().integers(0, 2 ** 64, dtype=np.uint64))
     return ScaledDotProductAttentionFn.apply(query, key, value, attn_mask=mask, is_causal=bool(is_causal),
-                                             scale=scale, enable_gqa=bool(enable_gqa), dropout_p=float(dropout_p),
+                                             scale=scale, enable_gqa=bool(enable_gqa), dropout_p=dropout_p,
                                              dropout_seed=seed)

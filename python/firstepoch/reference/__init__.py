@@ -22,7 +22,7 @@ what the kernel writes) and the ops:
 | dropout.py    | dropout_forward, dropout_backward                                              |
 | embedding.py  | embedding_forward, embedding_backward                                          |
 | optim.py      | sgd_update, adam_update                                                        |
-| attention.py  | attention_forward, attention_backward (the full score matrix; dropout_p, seed), dropout_keep (the kernel's hashed dropout mask) |
+| attention.py  | attention_forward, attention_backward (the full score matrix; dropout_p, seed), dropout_keep (the kernel's hashed dropout mask), dropout_multipliers |
 
 Whole models trained by hand, the baselines of bench/train.py: mlp.py (NumpyMLP), lenet.py (NumpyLeNet).
 """

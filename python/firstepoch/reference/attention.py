@@ -44,13 +44,16 @@ def dropout_keep(seed, G, H, L, S, dropout_p):
     return (x >= np.uint32(threshold)).reshape(G, H, L, S)
 
 
+def dropout_multipliers(seed, G, H, L, S, dropout_p, dtype):
+    """(G, H, L, S) of dtype: 1 / (1 - dropout_p) where dropout_keep keeps, 0 where it drops (0 everywhere
+    when dropout_p is 1)."""
+    scale = 1.0 / (1.0 - dropout_p) if dropout_p < 1 else 0.0
+    return (dropout_keep(seed, G, H, L, S, dropout_p) * scale).astype(dtype)
+
+
 def _dropped(p, dropout_p, seed):
-    """p * keep / (1 - dropout_p) (0 everywhere when dropout_p is 1)."""
-    if not dropout_p:
-        return p
-    G, H, L, S = p.shape
-    scale = p.dtype.type(1.0 / (1.0 - dropout_p)) if dropout_p < 1 else p.dtype.type(0)
-    return p * (dropout_keep(seed, G, H, L, S, dropout_p) * scale).astype(p.dtype)
+    """p (G, H, L, S) with dropout_p's mask for seed applied (p itself without dropout)."""
+    return p * dropout_multipliers(seed, *p.shape, dropout_p, p.dtype) if dropout_p else p
 
 
 def _expand_kv(x, heads):
