@@ -79,6 +79,28 @@ def test_im2col_col2im_stride_2_rows_of_every_length(isa, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_col2im_stride_2_in_both_axes(isa, rng, dtype):
+    """Stride 2 in both axes with no dilation goes through the input's four phases (even/odd rows and
+    columns, each tap a shifted copy of one): odd and even sizes (a phase one row or column short), plane
+    rows as long as output rows or not, padding from 0 to past the kernel (taps that read only padding),
+    kernels 2-5 wide. col2im must give back the per-tap scatter's sums, here checked against the reference."""
+    for (H, W), (kh, kw), (ph, pw) in itertools.product(
+            [(1, 1), (2, 3), (5, 4), (7, 9), (8, 8), (16, 33), (31, 32)], [(2, 2), (3, 3), (5, 3), (2, 5)],
+            [(0, 0), (1, 1), (2, 0), (1, 3), (4, 5)]):
+        if R.out_size(H, kh, 2, ph, 1) < 1 or R.out_size(W, kw, 2, pw, 1) < 1:
+            continue
+        x = rng.standard_normal((3, H, W)).astype(dtype)
+        geom = (kh, kw), (2, 2), (ph, pw)
+        ref = R.im2col(x, *geom)
+        col = np.full_like(ref, np.nan)  # every element must be written
+        _C.im2col(x, col, *geom, (1, 1))
+        np.testing.assert_array_equal(col, ref, err_msg=str(((H, W), geom)))
+        dx = np.full_like(x, np.nan)  # overwritten, the inputs no window reads included
+        _C.col2im(ref, dx, *geom, (1, 1))
+        np.testing.assert_allclose(dx, R.col2im(ref, x.shape, *geom), **tol(dtype), err_msg=str(((H, W), geom)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_pooling(isa, rng, dtype):
     x = rng.standard_normal((2, 3, 9, 7)).astype(dtype)
     for k, s, p in [(2, 2, 0), (3, 2, 1), (3, 1, 1), ((2, 3), (1, 2), (1, 1))]:
@@ -276,6 +298,8 @@ def test_conv2d_backward_on_an_empty_batch_writes_zero_weight_gradients(isa, rng
 TILED_CASES = [((11, 64, 23, 40), (24, 64, 3, 3), dict(padding=1)),
                ((4, 64, 20, 18), (34, 32, 3, 3), dict(groups=2, padding=(2, 1), dilation=(2, 1))),
                ((5, 60, 37, 31), (12, 30, 3, 3), dict(groups=2, stride=2, padding=(2, 1), dilation=(1, 2))),
+               # stride 2 through the input's phases, an odd height, several tiles of output rows
+               ((3, 64, 91, 90), (16, 64, 3, 3), dict(stride=2, padding=1)),
                ((9, 300, 31, 29), (7, 300, 1, 1), {}),
                ((3, 40, 32, 32), (24, 40, 1, 1), {}),  # planes 4 KiB apart: copied to a padded tile
                ((3, 128, 30, 30), (10, 128, 1, 1), dict(stride=2)),

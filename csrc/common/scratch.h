@@ -73,9 +73,10 @@ class Workspace {
   int64_t used_ = 0;
 };
 
-// Slot `slot` (0 or 1) of the calling thread's growable, 64-byte-aligned buffers, at least `count`
+// Slot `slot` (0, 1 or 2) of the calling thread's growable, 64-byte-aligned buffers, at least `count`
 // elements, kept for the thread's lifetime (OpenMP threads persist, so do these): GEMM's packing
-// buffers, asked for in every call by every thread. Contents are not kept between calls.
+// buffers (slots 0 and 1), asked for in every call by every thread, and im2col's phase rows (slot 2).
+// Contents are not kept between calls.
 template <class T>
 T* thread_buffer(int slot, int64_t count) {
   struct Buf {
@@ -83,7 +84,7 @@ T* thread_buffer(int slot, int64_t count) {
     int64_t bytes = 0;
     ~Buf() { std::free(ptr); }
   };
-  thread_local Buf bufs[2];
+  thread_local Buf bufs[3];
   Buf& b = bufs[slot];
   const int64_t need = count * static_cast<int64_t>(sizeof(T));
   if (need > b.bytes) {
