@@ -78,7 +78,8 @@ void convolve(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x, i
   const int64_t items = ceil_div(tiles, nb);
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, items)));
   const int64_t psize = gemm::packed_a_size(uk, tl.OC, tl.C);
-  const int64_t vsize = kPos * tl.C * nb, msize = kPos * tl.OC * nb, bsize = 16 * (tl.TW + 2);
+  const int64_t vps = plane_stride<T>(tl.C, nb), mps = plane_stride<T>(tl.OC, nb);
+  const int64_t vsize = kPos * vps, msize = kPos * mps, bsize = 16 * (tl.TW + 2);
   Workspace ws(Workspace::bytes_for<T>({kPos * tl.OC * tl.C, kPos * psize, nt * vsize, nt * msize, nt * bsize}));
   T* U = ws.take<T>(kPos * tl.OC * tl.C);
   T* packed = ws.take<T>(kPos * psize);
@@ -96,8 +97,8 @@ void convolve(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x, i
       const int64_t t0 = it * nb, n = std::min(nb, tiles - t0);
       tk.input_tiles(x, tl, t0, n, v, nb, bf);
       for (int64_t p = 0; p < kPos; ++p)
-        gemm::gemm_packed_a(uk, tl.OC, n, tl.C, T(1), packed + p * psize, false, v + p * tl.C * nb, nb, T(0),
-                            m + p * tl.OC * nb, nb, 1);
+        gemm::gemm_packed_a(uk, tl.OC, n, tl.C, T(1), packed + p * psize, false, v + p * vps, nb, T(0), m + p * mps,
+                            nb, 1);
       tk.output_tiles(m, tl, t0, n, nb, bias, relu, y, bf);
     }
   });
@@ -118,7 +119,8 @@ void weight_grad(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x
   // allows up to 16 (so up to 16 threads share the work) within about 4M elements of partials.
   const int64_t groups = std::max<int64_t>(1, std::min<int64_t>({items, 16, (int64_t(1) << 22) / (kPos * mk)}));
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(nthreads, groups)));
-  const int64_t vsize = kPos * tl.C * nb, zsize = kPos * tl.OC * nb, bsize = 16 * (tl.TW + 2);
+  const int64_t vps = plane_stride<T>(tl.C, nb), zps = plane_stride<T>(tl.OC, nb);
+  const int64_t vsize = kPos * vps, zsize = kPos * zps, bsize = 16 * (tl.TW + 2);
   Workspace ws(Workspace::bytes_for<T>({groups * kPos * mk, nt * vsize, nt * zsize, nt * bsize}));
   T* dU = ws.take<T>(groups * kPos * mk);
   T* V = ws.take<T>(nt * vsize);
@@ -139,7 +141,7 @@ void weight_grad(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x
         tk.input_tiles(x, tl, t0, n, v, nb, bf);
         tk.grad_tiles(dy, tl, t0, n, z, nb, bf);
         for (int64_t p = 0; p < kPos; ++p)
-          gemm::gemm(uk, false, true, tl.OC, tl.C, n, T(1), z + p * tl.OC * nb, nb, v + p * tl.C * nb, nb,
+          gemm::gemm(uk, false, true, tl.OC, tl.C, n, T(1), z + p * zps, nb, v + p * vps, nb,
                      it == a ? T(0) : T(1), part + p * mk, tl.C, static_cast<const T*>(nullptr), false, 1);
       }
     }

@@ -42,7 +42,7 @@ inline void valid_columns(int64_t w0, int64_t W, int64_t width, int64_t* lo, int
 // are set to 0 after the row step, so no input is copied.
 template <class T>
 void input_tiles(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int64_t ld, T* buf) {
-  const int64_t plane = tl.H * tl.W, ps = tl.C * ld;
+  const int64_t plane = tl.H * tl.W, ps = plane_stride<T>(tl.C, ld);
   for_each_run(tl, t0, nt, [&](int64_t n, int64_t th, int64_t tw, int64_t len, int64_t j0) {
     const int64_t width = 2 * len + 2, w0 = 2 * tw - tl.pw;
     int64_t lo, hi;
@@ -98,7 +98,7 @@ void input_tiles(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int
 template <class T>
 void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias, bool relu, T* y,
                   T* buf) {
-  const int64_t oplane = tl.OH * tl.OW, ps = tl.OC * ld;
+  const int64_t oplane = tl.OH * tl.OW, ps = plane_stride<T>(tl.OC, ld);
   for_each_run(tl, t0, nt, [&](int64_t n, int64_t th, int64_t tw, int64_t len, int64_t j0) {
     const int64_t width = 2 * len;
     const int64_t cols = std::min(width, tl.OW - 2 * tw);
@@ -142,7 +142,7 @@ void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t 
 // A = [[1, 0], [1, 1], [1, -1], [0, -1]]: Z = A dy A^T, the rows of the 2x2 tile first.
 template <class T>
 void grad_tiles(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int64_t ld, T* buf) {
-  const int64_t oplane = tl.OH * tl.OW, ps = tl.OC * ld;
+  const int64_t oplane = tl.OH * tl.OW, ps = plane_stride<T>(tl.OC, ld);
   for_each_run(tl, t0, nt, [&](int64_t n, int64_t th, int64_t tw, int64_t len, int64_t j0) {
     const int64_t width = 2 * len, w0 = 2 * tw;
     const int64_t cols = std::min(width, tl.OW - w0);  // dy columns inside the output
