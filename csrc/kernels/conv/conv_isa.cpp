@@ -2,8 +2,8 @@
 // Rows of the column matrix are (c, i, j) of the kernel window; columns are output positions.
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
 #include "common/isa.h"
-#include "kernels/conv/conv.h"
 #include "common/scratch.h"
+#include "kernels/conv/conv.h"
 
 #include <algorithm>
 
@@ -326,13 +326,18 @@ struct Tap {
     phase = 2 * a + b;
     di = floor_div2(i - g.ph);
     dj = floor_div2(j - g.pw);
-    const int64_t Hp = (g.H - a + 1) / 2, Wq = (g.W - b + 1) / 2;  // this phase's size
-    oh0 = std::min(std::max(-di, r0), r1);
-    oh1 = std::min(std::max(Hp - di, oh0), r1);
-    lo = std::min<int64_t>(std::max<int64_t>(-dj, 0), g.OW);
-    hi = std::min<int64_t>(std::max(Wq - dj, lo), g.OW);
+    // this phase is (H - a + 1) / 2 rows by (W - b + 1) / 2 columns, read at stride 1 from (di, dj)
+    valid_span(di, 1, (g.H - a + 1) / 2, g.OH, &oh0, &oh1);
+    oh0 = std::min(std::max(oh0, r0), r1);
+    oh1 = std::min(std::max(oh1, oh0), r1);
+    valid_span(dj, 1, (g.W - b + 1) / 2, g.OW, &lo, &hi);
   }
 };
+
+// Where output (oh, ow) of tap t reads in the buffer deinterleave_rows filled: origin + oh*Wp + ow.
+inline int64_t tap_origin(const Phases& ph, const Tap& t) {
+  return t.phase * ph.plane() + (t.di - ph.u0) * ph.Wp + t.dj;
+}
 
 template <class T>
 void im2col_rows_phases(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc) {
@@ -345,7 +350,7 @@ void im2col_rows_phases(const T* x, const Geometry& g, int64_t r0, int64_t r1, T
       for (int64_t j = 0; j < g.kw; ++j) {
         const Tap t(g, i, j, r0, r1);
         T* row = col + ((c * g.kh + i) * g.kw + j) * ldc;  // output row oh at row + (oh - r0)*OW
-        const T* src = buf + t.phase * P + (t.di - ph.u0) * ph.Wp + t.dj;  // (oh, ow) at src + oh*Wp + ow
+        const T* src = buf + tap_origin(ph, t);  // (oh, ow) at src + oh*Wp + ow
         zero_span(row, (t.oh0 - r0) * g.OW);
         zero_span(row + (t.oh1 - r0) * g.OW, n - (t.oh1 - r0) * g.OW);
         if (t.oh0 >= t.oh1) continue;
@@ -387,7 +392,7 @@ void col2im_rows_add_phases(const T* col, const Geometry& g, int64_t r0, int64_t
         const Tap t(g, i, j, r0, r1);
         if (t.oh0 >= t.oh1 || t.lo >= t.hi) continue;
         const T* row = col + ((c * g.kh + i) * g.kw + j) * ldc;
-        T* dst = buf + t.phase * P + (t.di - ph.u0) * ph.Wp + t.dj;
+        T* dst = buf + tap_origin(ph, t);
         if (ph.Wp == g.OW && t.lo == 0 && t.hi == g.OW) {  // whole rows: one block
           add_span(dst + t.oh0 * ph.Wp, row + (t.oh0 - r0) * g.OW, (t.oh1 - t.oh0) * g.OW);
           continue;
