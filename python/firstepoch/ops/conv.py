@@ -150,7 +150,10 @@ class Conv2dFn(Function):
                 ((rng.standard_normal((1, 16, 4, 5)), rng.standard_normal((33, 16, 3, 3)), rng.standard_normal(33)),
                  {"padding": 1}),
                 # the same on 2x3 maps: images side by side through im2col, the weight gradient by Winograd
-                ((rng.standard_normal((3, 16, 2, 3)), rng.standard_normal((17, 16, 3, 3)), None), {"padding": 1})]
+                ((rng.standard_normal((3, 16, 2, 3)), rng.standard_normal((17, 16, 3, 3)), None), {"padding": 1}),
+                # 9 -> 33 channels, 3x3, stride 2 on 16x15 (64 outputs): im2col / col2im through the phases
+                ((rng.standard_normal((1, 9, 16, 15)), rng.standard_normal((33, 9, 3, 3)), None),
+                 {"stride": 2, "padding": 1})]
 
 
 def relu_mask_and_bias_grad(grad, y, want_bias):
