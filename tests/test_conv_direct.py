@@ -157,3 +157,37 @@ def test_direct_conv_keeps_nan_and_inf_where_the_reference_does_with_channels_in
     assert np.isnan(y).any()
     ok = np.isfinite(ry)
     np.testing.assert_allclose(y[ok], ry[ok], *tol_for(np.float32, 150))
+
+
+# Shapes whose forward writes its sums straight into y's rows (direct.cpp's conv_y): rows of 7, 13, 17
+# and 28 outputs end in a part vector at every level (masked stores), 8 and 24 channels take AVX-512's
+# 8-channel blocks, 5 and 6 the level's usual ones; strided and dilated windows included.
+ROW_SHAPES = [
+    (2, 3, 7, 7, 8, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (3, 1, 28, 28, 6, (5, 5), (1, 1), (2, 2), (1, 1)),
+    (2, 2, 13, 13, 5, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (2, 3, 9, 17, 24, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (2, 3, 20, 35, 8, (3, 3), (2, 2), (1, 1), (1, 1)),
+    (2, 2, 12, 21, 7, (3, 3), (1, 1), (2, 2), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_direct_conv_rows_write_y_and_nothing_around_it(isa, rng, dtype, activation):
+    for shape in ROW_SHAPES:
+        x, w, b, dy = make(rng, shape, dtype)
+        x[0, 0, 0, 0] = np.inf  # read by the masked lanes of a neighbouring row's part vector
+        x[-1, -1, -1, -1] = np.nan
+        guard = 64
+        buf = np.full(dy.size + 2 * guard, 12345.0, dtype)
+        y = buf[guard:guard + dy.size].reshape(dy.shape)
+        for bias in (b, None):
+            y[...] = np.nan
+            _C.conv2d_forward(x, w, bias, y, *shape[6:], 1, activation)
+            ry = R.conv2d_forward(x, w, bias, *shape[6:], activation=activation)
+            assert (buf[:guard] == 12345.0).all() and (buf[-guard:] == 12345.0).all(), shape_id(shape)
+            np.testing.assert_array_equal(np.isnan(y), np.isnan(ry), err_msg=shape_id(shape))
+            np.testing.assert_array_equal(np.isinf(y), np.isinf(ry), err_msg=shape_id(shape))
+            ok = np.isfinite(ry)
+            np.testing.assert_allclose(y[ok], ry[ok], *tol_for(dtype, x.shape[1] * 25), err_msg=shape_id(shape))

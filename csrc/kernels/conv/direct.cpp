@@ -192,10 +192,16 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   // image, the weights transposed (K, OC). Both sum the taps in the same order: the same results.
   const bool ocv = OC % kk.lanes == 0 && 5 * L < 4 * Er;
   const int64_t run = g.sw == 1 && g.dw == 1 ? g.kw : 1;  // Phases: a row's taps are then consecutive
+  // Otherwise the sums go straight into y's rows (conv_y) where whole vectors per row take no more lanes
+  // than the extended run (3->32 at 32x32: 64 of 68 vectors; LeNet's conv1: the same 56) and every
+  // vector read stays in the phase buffer; else into the extended run, then extract's pass over y.
+  const int64_t vpr = (g.OW + kk.lanes - 1) / kk.lanes;
+  const int64_t max_off = *std::max_element(ph.off.begin(), ph.off.end());
+  const bool rows = !ocv && K <= 512 && g.OH * vpr * kk.lanes <= Er && (g.OH - 1) * ph.Wq + vpr * kk.lanes + max_off <= ph.size;
   // items: (image, block of output channels) (channels in the lanes: whole images)
-  const int64_t ob = ocv ? OC : std::min<int64_t>(OC, kk.ocb), nob = (OC + ob - 1) / ob;
+  const int64_t ob = ocv ? OC : rows ? kk.conv_y_block(OC) : std::min<int64_t>(OC, kk.ocb), nob = (OC + ob - 1) / ob;
   const int nt = threads_for(nthreads, N * nob, N * OC * K * L);
-  const int64_t per = round_up(ph.size, 16) + (ocv ? L * OC : ob * Er);
+  const int64_t per = round_up(ph.size, 16) + (ocv ? L * OC : rows ? 0 : ob * Er);
   Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per}));
   T* wt = ws.take<T>(ocv ? K * OC : 0);
   T* base = ws.take<T>(nt * per);
@@ -216,6 +222,9 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
       if (ocv) {
         kk.conv_oc(xs, ph.off.data(), K, wt, OC, g.OH, g.OW, ph.Wq, out, run, bias, relu);  // bias, ReLU: stored
         kk.transpose(out, L, OC, OC, yn, L);
+      } else if (rows) {
+        kk.conv_y(xs, ph.off.data(), K, w + o0 * K, K, on, g.OH, g.OW, ph.Wq, yn, L, bias ? bias + o0 : nullptr,
+                  relu);
       } else {
         kk.conv(xs, ph.off.data(), K, w + o0 * K, K, on, ph.E, out, Er);
         extract(out, Er, ph.Wq, on, g.OH, g.OW, bias ? bias + o0 : nullptr, relu, yn);

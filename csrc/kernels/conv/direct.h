@@ -34,6 +34,14 @@ struct Kernels {
   // lanes is also written (out's rows must have room) and read from xs (which must have room).
   void (*conv)(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t E, T* out,
                int64_t ldo);
+  // The same sums written straight into y (ocn planes ldy apart, rows of OW): y[o*ldy + oh*OW + ow] =
+  // sum_k w[o*ldw + k] * xs[off[k] + oh*Wq + ow], then + bias[o] (bias may be null) and max(., 0) when
+  // relu (NaN kept). Each row is read in whole vectors: xs must have room for ceil(OW / lanes) * lanes
+  // elements from oh*Wq + off[k]; nothing past a row's OW is written. K <= 512.
+  // conv_y's channels per work item (OC's register blocks at this level), the last item may have fewer
+  int64_t (*conv_y_block)(int64_t OC);
+  void (*conv_y)(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t OH,
+                 int64_t OW, int64_t Wq, T* y, int64_t ldy, const T* bias, bool relu);
   // dw[o*ldw + k] (+)= sum_{oh < OH, ow < OW} dy[o*ldy + oh*OW + ow] * xs[off[k] + oh*Wq + ow], o < ocn,
   // k < K; += when accumulate. No element past a row's OW is read.
   void (*wgrad)(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t ldy, int64_t ocn, int64_t OH,

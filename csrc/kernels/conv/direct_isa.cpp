@@ -39,6 +39,9 @@ struct V<float> {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << c) - 1u), p);
   }
   static void store(float* p, R v) { _mm512_storeu_ps(p, v); }
+  static void store_part(float* p, R v, int64_t c) {  // lanes < c only
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << c) - 1u), v);
+  }
   static R set1(float a) { return _mm512_set1_ps(a); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
@@ -55,6 +58,9 @@ struct V<double> {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << c) - 1u), p);
   }
   static void store(double* p, R v) { _mm512_storeu_pd(p, v); }
+  static void store_part(double* p, R v, int64_t c) {
+    _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << c) - 1u), v);
+  }
   static R set1(double a) { return _mm512_set1_pd(a); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
@@ -80,6 +86,10 @@ struct V<float> {
     return _mm256_maskload_ps(p, m);
   }
   static void store(float* p, R v) { _mm256_storeu_ps(p, v); }
+  static void store_part(float* p, R v, int64_t c) {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(c)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(p, m, v);
+  }
   static R set1(float a) { return _mm256_set1_ps(a); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
@@ -102,6 +112,9 @@ struct V<double> {
     return _mm256_maskload_pd(p, m);
   }
   static void store(double* p, R v) { _mm256_storeu_pd(p, v); }
+  static void store_part(double* p, R v, int64_t c) {
+    _mm256_maskstore_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), _mm256_setr_epi64x(0, 1, 2, 3)), v);
+  }
   static R set1(double a) { return _mm256_set1_pd(a); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
@@ -128,6 +141,9 @@ struct V {
   static R load(const T* p) { return *p; }
   static R load_part(const T* p, int64_t c) { return c > 0 ? *p : T(0); }
   static void store(T* p, R v) { *p = v; }
+  static void store_part(T* p, R v, int64_t c) {
+    if (c > 0) *p = v;
+  }
   static R set1(T a) { return a; }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R add(R a, R b) { return a + b; }
@@ -390,6 +406,105 @@ inline typename V<T>::R finish(typename V<T>::R a, const T* bias, typename V<T>:
   return relu ? V<T>::relu(a) : a;
 }
 
+// conv_y: the outputs straight into their rows of y, no extended run and no extraction pass. Vector j
+// of the sequence (oh, c < vpr) reads xs at oh*Wq + c*L (+ off[k]) and writes y at oh*OW + c*L, masked
+// past the row's end; OCB channels x NV consecutive vectors a tile, the weights packed (K, OCB) so that
+// one pointer serves the tile's broadcasts. Each output sums its taps in the order of k from zero, then
+// the bias and the clamp, as conv + extract do: the same results.
+template <class T, int OCB, int NV>
+inline void conv_y_tile(const T* xs, const int64_t* off, int64_t K, const T* wp, int64_t j0, int64_t vpr,
+                        int64_t OW, int64_t Wq, T* y, int64_t ldy, const T* bias, bool relu) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  const T* src[NV];
+  int64_t dst[NV], cnt[NV];
+  int64_t oh = j0 / vpr, c = j0 % vpr * L;
+  bool full = true;
+  for (int v = 0; v < NV; ++v) {
+    src[v] = xs + oh * Wq + c;
+    dst[v] = oh * OW + c;
+    cnt[v] = OW - c < L ? OW - c : L;
+    full = full && cnt[v] == L;
+    c += L;
+    if (c >= OW) c = 0, ++oh;
+  }
+  typename Vt::R acc[OCB][NV];
+  for (int o = 0; o < OCB; ++o)
+    for (int v = 0; v < NV; ++v) acc[o][v] = Vt::zero();
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t ok = off[k];
+    const T* wk = wp + k * OCB;
+    typename Vt::R xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = Vt::load(src[v] + ok);
+    for (int o = 0; o < OCB; ++o) {
+      const typename Vt::R wv = Vt::set1(wk[o]);
+      for (int v = 0; v < NV; ++v) acc[o][v] = Vt::fma(wv, xv[v], acc[o][v]);
+    }
+  }
+  if (bias)
+    for (int o = 0; o < OCB; ++o) {
+      const typename Vt::R bv = Vt::set1(bias[o]);
+      for (int v = 0; v < NV; ++v) acc[o][v] = Vt::add(acc[o][v], bv);
+    }
+  if (relu)
+    for (int o = 0; o < OCB; ++o)
+      for (int v = 0; v < NV; ++v) acc[o][v] = Vt::relu(acc[o][v]);
+  if (full) {
+    for (int o = 0; o < OCB; ++o)
+      for (int v = 0; v < NV; ++v) Vt::store(y + o * ldy + dst[v], acc[o][v]);
+  } else {
+    for (int o = 0; o < OCB; ++o)
+      for (int v = 0; v < NV; ++v) Vt::store_part(y + o * ldy + dst[v], acc[o][v], cnt[v]);
+  }
+}
+
+// The taps of conv_y's weights: at most direct::applies' reduction C*kh*kw.
+constexpr int64_t kMaxTaps = 512;
+
+template <class T, int OCB, int NV = kNV>
+void conv_y_rows(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t OH, int64_t OW,
+                 int64_t Wq, T* y, int64_t ldy, const T* bias, bool relu) {
+  constexpr int L = V<T>::n;
+  T wp[kMaxTaps * OCB];  // w's OCB rows, (K, OCB)
+  for (int64_t k = 0; k < K; ++k)
+    for (int o = 0; o < OCB; ++o) wp[k * OCB + o] = w[o * ldw + k];
+  const int64_t vpr = (OW + L - 1) / L, nvec = OH * vpr;
+  int64_t j = 0;
+  for (; j + NV <= nvec; j += NV) conv_y_tile<T, OCB, NV>(xs, off, K, wp, j, vpr, OW, Wq, y, ldy, bias, relu);
+  with_size<NV - 1>(nvec - j, [&](auto nv) {
+    conv_y_tile<T, OCB, decltype(nv)::value>(xs, off, K, wp, j, vpr, OW, Wq, y, ldy, bias, relu);
+  });
+}
+
+// The channels of one conv_y work item: whole register blocks.
+int64_t conv_y_block(int64_t OC) {
+#if defined(__AVX512F__)
+  if (OC % 8 == 0) return 8;
+#endif
+  return OC < kOCB ? OC : kOCB;
+}
+
+template <class T>
+void conv_y_body(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t OH,
+                 int64_t OW, int64_t Wq, T* y, int64_t ldy, const T* bias, bool relu) {
+  int64_t o = 0;
+#if defined(__AVX512F__)
+  // channels a multiple of 8 (3->32): 8 x 3 blocks, the same 24 accumulators, and no short last block
+  if (ocn % 8 == 0) {
+    for (; o < ocn; o += 8)
+      conv_y_rows<T, 8, 3>(xs, off, K, w + o * ldw, ldw, OH, OW, Wq, y + o * ldy, ldy, bias ? bias + o : nullptr,
+                           relu);
+    return;
+  }
+#endif
+  for (; o + kOCB <= ocn; o += kOCB)
+    conv_y_rows<T, kOCB>(xs, off, K, w + o * ldw, ldw, OH, OW, Wq, y + o * ldy, ldy, bias ? bias + o : nullptr, relu);
+  with_size<kOCB - 1>(ocn - o, [&](auto ob) {
+    conv_y_rows<T, decltype(ob)::value>(xs, off, K, w + o * ldw, ldw, OH, OW, Wq, y + o * ldy, ldy,
+                                        bias ? bias + o : nullptr, relu);
+  });
+}
+
 // PB pixels of one output row x NV vectors of channels, channels in the lanes.
 template <class T, int PB, int NV>
 inline void conv_oc_tile(const T* xr, const int64_t* off, int64_t K, const T* wt, int64_t ocr, T* yt,
@@ -539,6 +654,8 @@ void fill_kernels(Kernels<T>* k) {
   k->lanes = V<T>::n;
   k->ocb = kOCB;
   k->conv = &conv_body<T>;
+  k->conv_y = &conv_y_body<T>;
+  k->conv_y_block = &conv_y_block;
   k->wgrad = &wgrad_body<T>;
 }
 
