@@ -60,6 +60,28 @@ def test_max_pool_forward_backward_match_reference(isa, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_minus_inf_windows_keep_their_first_index(isa, rng, dtype):
+    """Windows of -inf only, or that start with -inf: the best is -inf at the first candidate inside (the
+    AVX-512 blocks start each lane at its first candidate instead of testing for it), NaN still wins, and
+    rows come four at a time (7 and 15 output rows leave a short last group)."""
+    for (H, W), (k, s, p, d) in [((13, 29), ((3, 3), (2, 2), (1, 1), (1, 1))), ((7, 20), ((3, 3), (1, 1), (1, 1), (1, 1))),
+                                 ((29, 30), ((3, 3), (2, 2), (1, 1), (1, 1))), ((5, 17), ((3, 2), (1, 1), (1, 0), (1, 1))),
+                                 ((9, 9), ((2, 2), (1, 1), (0, 0), (2, 1)))]:
+        x = rng.integers(-1, 2, size=(2, 3, H, W)).astype(dtype)
+        x[rng.random(x.shape) < 0.5] = -np.inf
+        x[0, 0] = -np.inf  # a whole plane of -inf
+        x[1, 2, :, :3] = -np.inf
+        x[1, 1][rng.random((H, W)) < 0.02] = np.nan
+        ys = out_shape(x.shape, k, s, p, d)
+        y, am = np.full(ys, 7, dtype), np.full(ys, 7, np.int64)
+        _C.max_pool2d_forward(x, y, am, k, s, p, d)
+        want, want_am = RP.max_pool2d_forward(x, k, s, p, d)
+        np.testing.assert_array_equal(y, want, err_msg=f"{(H, W)} {k} {s} {p} {d}")
+        np.testing.assert_array_equal(am, want_am, err_msg=f"{(H, W)} {k} {s} {p} {d}")
+        assert (am[0, 0] >= 0).all()  # -inf is a value: every window names one
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_avg_pool_forward_backward_match_reference(isa, rng, dtype):
     for (H, W), (k, s, p, _) in ((hw, g) for hw in SIZES for g in GEOMS):
         if not fits(H, W, k, s, p, (1, 1)):
