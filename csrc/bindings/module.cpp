@@ -71,6 +71,7 @@ void bind_rnn(py::module_& m);
 void bind_interp(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_data(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -115,4 +116,5 @@ PYBIND11_MODULE(_C, m) {
   bind_interp(m);
   bind_activation(m);
   bind_attention(m);
+  bind_data(m);
 }

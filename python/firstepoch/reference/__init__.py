@@ -20,13 +20,14 @@ what the kernel writes) and the ops:
 | loss.py       | cross_entropy_forward, cross_entropy_backward, cross_entropy (reduced), nll_loss_forward, mse_loss_forward, l1_loss_forward, binary_cross_entropy_with_logits_forward, binary_cross_entropy_forward, smooth_l1_loss_forward, huber_loss_forward, kl_div_forward, pointwise_loss_forward, pointwise_loss_backward (by kind), cosine_similarity, triplet_margin_loss, cross_entropy_probabilities |
 | rnn.py        | rnn_forward / rnn_backward, lstm_forward / lstm_backward, gru_forward / gru_backward |
 | dropout.py    | dropout_forward, dropout_backward                                              |
+| data.py       | take_rows (_C.take_rows: a DataLoader batch's rows of a dataset array)         |
 | embedding.py  | embedding_forward, embedding_backward                                          |
 | optim.py      | sgd_update, adam_update                                                        |
 | attention.py  | attention_forward, attention_backward (the full score matrix; dropout_p, seed), dropout_keep (the kernel's hashed dropout mask), dropout_multipliers |
 
 Whole models trained by hand, the baselines of bench/train.py: mlp.py (NumpyMLP), lenet.py (NumpyLeNet).
 """
-from . import attention, conv, dropout, elementwise, embedding, interp, linalg, loss, norm, optim, pad, pool, reduce, rnn, shape, softmax
+from . import attention, conv, data, dropout, elementwise, embedding, interp, linalg, loss, norm, optim, pad, pool, reduce, rnn, shape, softmax
 from .linalg import gemm, matmul
 from .mlp import NumpyMLP
 
