@@ -72,6 +72,13 @@ struct Phases {
           const int64_t b0 = std::max<int64_t>(0, (g.pw - cp + sw - 1) / sw);
           const int64_t last = g.W - 1 + g.pw - cp;
           const int64_t b1 = last < 0 ? 0 : std::min<int64_t>(Wq, last / sw + 1);
+          if (sh == 1 && sw == 1 && b0 == 0 && b1 == g.W && Wq == g.W) {
+            // whole rows at the input's own row stride (no column padding: LeNet's conv2): the rows
+            // inside in one block copy, not a copy call per 14-element row
+            const int64_t a0 = std::max<int64_t>(0, g.ph), a1 = std::min<int64_t>(Hq, g.H + g.ph);
+            if (a1 > a0) std::copy(x + (c * g.H + a0 - g.ph) * g.W, x + (c * g.H + a1 - g.ph) * g.W, dst + a0 * Wq);
+            continue;
+          }
           for (int64_t a = 0; a < Hq; ++a) {
             const int64_t h = a * sh + rp - g.ph;
             if (h < 0 || h >= g.H) continue;
