@@ -60,9 +60,9 @@ struct Phases {
           off[(c * g.kh + i) * g.kw + j] = ((c * sh + rp) * sw + cp) * plane + i * g.dh / sh * Wq + j * g.dw / sw;
         }
   }
-  // xs = the phase buffer of image x (C, H, W), zero padding included.
+  // xs = the phase buffer of image x (C, H, W), zero padding included; copy: the level's row copy.
   template <class T>
-  void build(const T* x, const Geometry& g, T* xs) const {
+  void build(const T* x, const Geometry& g, T* xs, void (*copy)(const T*, int64_t, T*)) const {
     std::fill(xs, xs + size, T(0));
     for (int64_t c = 0; c < g.C; ++c)
       for (int64_t rp = 0; rp < sh; ++rp)
@@ -76,7 +76,7 @@ struct Phases {
             // whole rows at the input's own row stride (no column padding: LeNet's conv2): the rows
             // inside in one block copy, not a copy call per 14-element row
             const int64_t a0 = std::max<int64_t>(0, g.ph), a1 = std::min<int64_t>(Hq, g.H + g.ph);
-            if (a1 > a0) std::copy(x + (c * g.H + a0 - g.ph) * g.W, x + (c * g.H + a1 - g.ph) * g.W, dst + a0 * Wq);
+            if (a1 > a0) copy(x + (c * g.H + a0 - g.ph) * g.W, (a1 - a0) * g.W, dst + a0 * Wq);
             continue;
           }
           for (int64_t a = 0; a < Hq; ++a) {
@@ -85,7 +85,7 @@ struct Phases {
             const T* src = x + (c * g.H + h) * g.W + cp - g.pw;
             T* row = dst + a * Wq;
             if (sw == 1)  // a unit column step: one contiguous copy (the strided loop stays scalar)
-              std::copy(src + b0, src + b1, row + b0);
+              copy(src + b0, b1 - b0, row + b0);
             else
               for (int64_t b = b0; b < b1; ++b) row[b] = src[b * sw];
           }
@@ -136,7 +136,7 @@ struct Upsampled {
   };
   std::vector<Band> bands;
   template <class T>
-  void build(const T* dy, const Geometry& g, int64_t OC, T* dz) const {
+  void build(const T* dy, const Geometry& g, int64_t OC, T* dz, void (*copy)(const T*, int64_t, T*)) const {
     std::fill(dz, dz + size, T(0));
     // output columns ow whose place ow*sw + Pw lies in [0, Wz) (a padding wider than the window puts
     // some outside: they reach no input)
@@ -148,7 +148,10 @@ struct Upsampled {
         if (hz < 0 || hz >= Hz) continue;
         const T* src = dy + (o * g.OH + oh) * g.OW;
         T* row = dz + o * plane + hz * Wz + Pw;
-        for (int64_t ow = ow0; ow < ow1; ++ow) row[ow * g.sw] = src[ow];
+        if (g.sw == 1)
+          copy(src + ow0, ow1 - ow0, row + ow0);
+        else
+          for (int64_t ow = ow0; ow < ow1; ++ow) row[ow * g.sw] = src[ow];
       }
   }
 };
@@ -222,7 +225,7 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
     for (int64_t it = a; it < b; ++it) {
       const int64_t n = it / nob, o0 = it % nob * ob, on = std::min(ob, OC - o0);
       if (n != cur) {
-        ph.build(x + n * plane, g, xs);
+        ph.build(x + n * plane, g, xs, kk.copy);
         cur = n;
       }
       T* yn = y + (n * OC + o0) * L;
@@ -286,7 +289,7 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
         split_range(N, static_cast<int>(nch), static_cast<int>(ci), &n0, &n1);
         T* dst = ocv ? partial + ci * OC * K : ci == 0 ? dw : partial + (ci - 1) * OC * K;
         for (int64_t n = n0; n < n1; ++n) {
-          ph.build(x + n * plane, g, xs);
+          ph.build(x + n * plane, g, xs, kk.copy);
           const T* dyn = dy + n * OC * L;
           if (ocv) {
             kk.transpose(dyn, OC, L, L, dyt, OC);  // dyt (L, OC) = dy_n (OC, L) transposed
@@ -305,7 +308,7 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
       for (int64_t it = a; it < b; ++it) {
         const int64_t n = it / ncb, c0 = it % ncb * cb, cn = std::min(cb, g.C - c0);
         if (n != cur) {
-          up.build(dy + n * OC * L, g, OC, dz);
+          up.build(dy + n * OC * L, g, OC, dz, kk.copy);
           cur = n;
         }
         for (const auto& band : up.bands) {  // in order: a band's whole-vector tail is the next one's start

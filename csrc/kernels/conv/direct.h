@@ -60,6 +60,9 @@ struct Kernels {
                   int64_t Wq, T* yt, int64_t run, const T* bias, bool relu);
   // dst[c*ldd + r] = src[r*lds + c] for r < rows, c < cols (channels into and out of the lanes)
   void (*transpose)(const T* src, int64_t rows, int64_t cols, int64_t lds, T* dst, int64_t ldd);
+  // dst[i] = src[i], i < n: the rows the phase buffers copy (a library copy call per 32-element row cost
+  // more than the copy)
+  void (*copy)(const T* src, int64_t n, T* dst);
 };
 
 template <Isa I, class T>

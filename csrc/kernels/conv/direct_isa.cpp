@@ -647,7 +647,17 @@ void transpose_body(const T* src, int64_t rows, int64_t cols, int64_t lds, T* ds
 }
 
 template <class T>
+void copy_body(const T* src, int64_t n, T* dst) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) Vt::store(dst + i, Vt::load(src + i));
+  if (i < n) Vt::store_part(dst + i, Vt::load_part(src + i, n - i), n - i);
+}
+
+template <class T>
 void fill_kernels(Kernels<T>* k) {
+  k->copy = &copy_body<T>;
   k->transpose = &transpose_body<T>;
   k->conv_oc = &conv_oc_body<T>;
   k->wgrad_oc = &wgrad_oc_body<T>;
