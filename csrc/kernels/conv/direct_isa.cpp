@@ -7,6 +7,7 @@
 #include "common/simd_math.h"
 #include "kernels/conv/direct.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace fe {
@@ -631,14 +632,22 @@ void transpose_body(const T* src, int64_t rows, int64_t cols, int64_t lds, T* ds
   int64_t r0 = 0, c0 = 0;
 #if defined(__AVX__)
   constexpr int B = sizeof(T) == 4 ? 8 : 4;
-  for (; r0 + B <= rows; r0 += B)
-    for (int64_t c = 0; c + B <= cols; c += B) {
-      if constexpr (sizeof(T) == 4)
-        transpose_8x8_ps(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd, 0);
-      else
-        transpose_4x4_pd(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd, 0);
-    }
-  c0 = cols / B * B;
+  // columns in chunks of 256, each chunk's rows in blocks of B: the chunk's dst rows stay in L1 while
+  // every block of source rows fills its share of them (all columns per row block rewrote each dst line
+  // from L2 once per block; all rows per column block thrash L1's sets with source rows 4 KiB apart).
+  // A 3->32 weight gradient's dy (32 x 1024 an image): 1.05x (chunks of 128 the same, 512 and 64 less)
+  constexpr int64_t kChunk = 256;
+  const int64_t rb = rows / B * B, cb = cols / B * B;
+  for (int64_t cc = 0; cc < cb; cc += kChunk)
+    for (int64_t r = 0; r < rb; r += B)
+      for (int64_t c = cc; c < std::min<int64_t>(cc + kChunk, cb); c += B) {
+        if constexpr (sizeof(T) == 4)
+          transpose_8x8_ps(src + r * lds + c, lds, dst + c * ldd + r, ldd, 0);
+        else
+          transpose_4x4_pd(src + r * lds + c, lds, dst + c * ldd + r, ldd, 0);
+      }
+  r0 = rb;
+  c0 = cb;
   for (int64_t r = 0; r < r0; ++r)  // the last columns of the blocked rows
     for (int64_t c = c0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
 #endif
