@@ -1612,6 +1612,30 @@ def test_fuzz_attention_workspace_size(data):
         assert isinstance(result[0], int) and result[0] > 0
 
 
+# ---- the data pipeline's row gather --------------------------------------------------------------------------
+
+
+@strategy("take_rows")
+def test_fuzz_take_rows(draw):
+    """Any rank and dtype of src, indices in and out of range (negative ones count from the end), every
+    layout and dtype mutation: numpy's src[indices], or an allowed error, never a silent cast."""
+    isa_and_threads(draw)
+    dt = draw(st.sampled_from([np.float32, np.float64, np.int64, np.uint8]))
+    rows = draw(st.integers(0, 9))
+    shape = (rows,) + tuple(draw(st.lists(st.integers(0, 5), max_size=3)))
+    n = draw(st.integers(0, 12))
+    lo, hi = draw(st.sampled_from([(0, rows), (-rows, rows), (-rows - 2, rows + 2)]))
+    idx = np.random.default_rng(rows * 13 + n).integers(lo, max(hi, lo + 1), n)
+    c = Case(draw, {"src": (shape, dt), "indices": ((n,), np.int64, idx), "out": ((n,) + shape[1:], dt)},
+             outputs=("out",))
+    A = c.arrays
+    if run_case("take_rows", c, _C.take_rows, A["src"], A["indices"], A["out"]):
+        i = c.before["indices"]
+        assert np.all((i >= -rows) & (i < rows))
+        assert_inputs_untouched(c, ("out",))
+        np.testing.assert_array_equal(A["out"], c.before["src"][i])
+
+
 # ---- coverage and the report -------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,8 @@ void take_rows(py::array src, py::array idx, py::array out) {
   std::vector<int64_t> at(static_cast<size_t>(n));
   const char* ib = static_cast<const char*>(idx.data());
   for (int64_t i = 0; i < n; ++i) {
-    int64_t k = *reinterpret_cast<const int64_t*>(ib + i * idx.strides(0));
+    int64_t k;
+    std::memcpy(&k, ib + i * idx.strides(0), sizeof k);  // the index array may be an unaligned view
     if (k < -rows || k >= rows)
       throw py::index_error("take_rows: index " + std::to_string(k) + " is out of bounds for axis 0 with size " +
                             std::to_string(rows));
