@@ -39,6 +39,18 @@ def out_shape(shape, k, s, p, d):
     return N, C, out_size(H, k[0], s[0], p[0], d[0]), out_size(W, k[1], s[1], p[1], d[1])
 
 
+def max_forward_matches(x, k, s, p, d):
+    """_C.max_pool2d_forward's y and argmax equal the reference's exactly; returns y's shape and argmax."""
+    ys = out_shape(x.shape, k, s, p, d)
+    y, am = np.full(ys, 7, x.dtype), np.full(ys, 7, np.int64)
+    _C.max_pool2d_forward(x, y, am, k, s, p, d)
+    want, want_am = RP.max_pool2d_forward(x, k, s, p, d)
+    where = f"{x.shape[2:]} {k} {s} {p} {d}"
+    np.testing.assert_array_equal(y, want, err_msg=where)
+    np.testing.assert_array_equal(am, want_am, err_msg=where)
+    return ys, am
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_max_pool_forward_backward_match_reference(isa, rng, dtype):
     """y, argmax (the first maximum; NaN propagates) and dx equal the reference's exactly."""
@@ -46,12 +58,7 @@ def test_max_pool_forward_backward_match_reference(isa, rng, dtype):
         if not fits(H, W, k, s, p, d):
             continue
         x = data(rng, (2, 3, H, W), dtype)
-        ys = out_shape(x.shape, k, s, p, d)
-        y, am = np.full(ys, 7, dtype), np.full(ys, 7, np.int64)
-        _C.max_pool2d_forward(x, y, am, k, s, p, d)
-        want, want_am = RP.max_pool2d_forward(x, k, s, p, d)
-        np.testing.assert_array_equal(y, want, err_msg=f"{(H, W)} {k} {s} {p} {d}")
-        np.testing.assert_array_equal(am, want_am, err_msg=f"{(H, W)} {k} {s} {p} {d}")
+        ys, am = max_forward_matches(x, k, s, p, d)
         dy = rng.standard_normal(ys).astype(dtype)
         dx = np.full(x.shape, np.nan, dtype)  # overwritten: no NaN may survive
         _C.max_pool2d_backward(dy, am, dx, k, s, p, d)
@@ -72,12 +79,7 @@ def test_max_pool_minus_inf_windows_keep_their_first_index(isa, rng, dtype):
         x[0, 0] = -np.inf  # a whole plane of -inf
         x[1, 2, :, :3] = -np.inf
         x[1, 1][rng.random((H, W)) < 0.02] = np.nan
-        ys = out_shape(x.shape, k, s, p, d)
-        y, am = np.full(ys, 7, dtype), np.full(ys, 7, np.int64)
-        _C.max_pool2d_forward(x, y, am, k, s, p, d)
-        want, want_am = RP.max_pool2d_forward(x, k, s, p, d)
-        np.testing.assert_array_equal(y, want, err_msg=f"{(H, W)} {k} {s} {p} {d}")
-        np.testing.assert_array_equal(am, want_am, err_msg=f"{(H, W)} {k} {s} {p} {d}")
+        _, am = max_forward_matches(x, k, s, p, d)
         assert (am[0, 0] >= 0).all()  # -inf is a value: every window names one
 
 
