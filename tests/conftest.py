@@ -26,6 +26,15 @@ TOLERANCE = {
 }
 
 
+def default_sigint():
+    """A subprocess's preexec_fn for tests that send it SIGINT: Ctrl-C's default action, whatever this
+    process inherited. A shell's background job (`cmd &` without job control) starts with SIGINT
+    ignored, every descendant inherits that, and a Python started so never raises KeyboardInterrupt:
+    the Ctrl-C tests would fail there for a reason that is not theirs."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def tol_for(dtype, k=1):
     """(rtol, atol) for a result that sums k products in `dtype` (error grows about like sqrt(k))."""
     rtol, atol = TOLERANCE[np.dtype(dtype)]

@@ -14,6 +14,8 @@ import pytest
 from firstepoch.cli import main
 from firstepoch.io import load_safetensors
 
+from conftest import default_sigint
+
 
 @pytest.mark.parametrize("argv, message", [
     ([], "the following arguments are required"),
@@ -242,7 +244,8 @@ def test_real_ctrl_c_in_a_subprocess_prints_a_resume_command_that_works(tmp_path
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")
     proc = subprocess.Popen([sys.executable, "-m", "firstepoch", "train", "--model", "lenet", "--epochs", "1",
                              "--checkpoint-every", "5", "--threads", "1", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=default_sigint)
     try:
         deadline = time.time() + 120
         while not last.exists() and time.time() < deadline and proc.poll() is None:

@@ -14,6 +14,8 @@ import firstepoch as fe
 from firstepoch.data import (ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset, Subset,
                              SubsetRandomSampler, TensorDataset, WeightedRandomSampler, get_worker_info)
 
+from conftest import default_sigint
+
 
 
 class Squares(Dataset):
@@ -444,7 +446,7 @@ def test_workers_stop_on_keyboard_interrupt():
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(fe.__file__)))
     env = dict(os.environ, PYTHONPATH=package_parent)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
+                            text=True, env=env, start_new_session=True, preexec_fn=default_sigint)
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
         assert len(pids) == 2, proc.stderr.read()

@@ -15,6 +15,8 @@ import firstepoch as fe
 import firstepoch.distributed as dist
 import firstepoch.nn.functional as F
 
+from conftest import default_sigint
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "mpi_worker.py")
 
@@ -50,7 +52,7 @@ def run_mpi(np_, args, timeout):
                PYTHONUNBUFFERED="1")
     cmd = [_mpirun(), "--oversubscribe", "-np", str(np_), sys.executable, *args]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=default_sigint)  # the sigint mode's Ctrl-C
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
