@@ -14,8 +14,7 @@ from firstepoch.reference import data as R
 
 
 def take(src, idx):
-    out = np.full((len(idx),) + src.shape[1:], 7, dtype=src.dtype) if src.dtype != np.bool_ else \
-        np.zeros((len(idx),) + src.shape[1:], dtype=bool)
+    out = np.full((len(idx),) + src.shape[1:], 7, dtype=src.dtype)
     _C.take_rows(src, np.asarray(idx, dtype=np.int64), out)
     return out
 

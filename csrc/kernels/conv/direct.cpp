@@ -21,7 +21,7 @@ bool applies(const Geometry& g, int64_t OC, int64_t groups) {
   // passes), 4->8, 8->16 3x3, 8->32 5x5, 16->16 5x5 14x14 (2-3x), 16->32 and 32->32 3x3 16x16 (1.1-1.3x)
   // and 3->64 7x7 s2 112x112 (forward and weight gradient); it ties 16->64 3x3 32x32 and loses the weight
   // gradient of 64->64 3x3, where the GEMM's 14x32 tile is full and the reduction C*kh*kw is long.
-  if (g.C * g.kh * g.kw > 512) return false;
+  if (g.C * g.kh * g.kw > kMaxTaps) return false;
   return g.C <= 8 || (g.C <= 32 && OC <= 32);
 }
 
@@ -207,9 +207,11 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   // vector read stays in the phase buffer; else into the extended run, then extract's pass over y.
   const int64_t vpr = (g.OW + kk.lanes - 1) / kk.lanes;
   const int64_t max_off = *std::max_element(ph.off.begin(), ph.off.end());
-  const bool rows = !ocv && K <= 512 && g.OH * vpr * kk.lanes <= Er && (g.OH - 1) * ph.Wq + vpr * kk.lanes + max_off <= ph.size;
+  const bool rows = !ocv && K <= kMaxTaps && g.OH * vpr * kk.lanes <= Er &&
+                    (g.OH - 1) * ph.Wq + vpr * kk.lanes + max_off <= ph.size;
   // items: (image, block of output channels) (channels in the lanes: whole images)
-  const int64_t ob = ocv ? OC : rows ? kk.conv_y_block(OC) : std::min<int64_t>(OC, kk.ocb), nob = (OC + ob - 1) / ob;
+  const int64_t ob = ocv ? OC : rows ? kk.conv_y_block(OC) : std::min<int64_t>(OC, kk.ocb);
+  const int64_t nob = (OC + ob - 1) / ob;
   const int nt = threads_for(nthreads, N * nob, N * OC * K * L);
   const int64_t per = round_up(ph.size, 16) + (ocv ? L * OC : rows ? 0 : ob * Er);
   Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per}));

@@ -37,11 +37,11 @@ struct Kernels {
   // The same sums written straight into y (ocn planes ldy apart, rows of OW): y[o*ldy + oh*OW + ow] =
   // sum_k w[o*ldw + k] * xs[off[k] + oh*Wq + ow], then + bias[o] (bias may be null) and max(., 0) when
   // relu (NaN kept). Each row is read in whole vectors: xs must have room for ceil(OW / lanes) * lanes
-  // elements from oh*Wq + off[k]; nothing past a row's OW is written. K <= 512.
-  // conv_y's channels per work item (OC's register blocks at this level), the last item may have fewer
-  int64_t (*conv_y_block)(int64_t OC);
+  // elements from oh*Wq + off[k]; nothing past a row's OW is written. K <= kMaxTaps.
   void (*conv_y)(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t OH,
                  int64_t OW, int64_t Wq, T* y, int64_t ldy, const T* bias, bool relu);
+  // conv_y's channels per work item (OC's register blocks at this level); the last item may have fewer
+  int64_t (*conv_y_block)(int64_t OC);
   // dw[o*ldw + k] (+)= sum_{oh < OH, ow < OW} dy[o*ldy + oh*OW + ow] * xs[off[k] + oh*Wq + ow], o < ocn,
   // k < K; += when accumulate. No element past a row's OW is read.
   void (*wgrad)(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t ldy, int64_t ocn, int64_t OH,
@@ -67,6 +67,10 @@ struct Kernels {
 
 template <Isa I, class T>
 void fill(Kernels<T>* k, IsaTag<I>);
+
+// The longest reduction C*kh*kw the direct path takes (applies): conv_y packs a block's weights for that
+// many taps on the stack.
+constexpr int64_t kMaxTaps = 512;
 
 // The shape policy (shape only, never the thread count): true where the direct path is measured to be
 // faster than im2col + GEMM.

@@ -333,7 +333,7 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
   // whose lane is inside (first_c), and the lanes that have one (has_first).
   std::vector<__m512i> first_c(static_cast<std::size_t>(blocks));
   std::vector<__mmask16> has_first(static_cast<std::size_t>(blocks));
-  for (int64_t b = 0; b < blocks; ++b) {
+  for (int64_t b = 0; Max && b < blocks; ++b) {
     __m512i fc = _mm512_setzero_si512();
     __mmask16 seen = 0;
     for (int64_t j = 0; j < kw; ++j) {

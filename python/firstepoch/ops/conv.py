@@ -151,6 +151,10 @@ class Conv2dFn(Function):
                  {"padding": 1}),
                 # the same on 2x3 maps: images side by side through im2col, the weight gradient by Winograd
                 ((rng.standard_normal((3, 16, 2, 3)), rng.standard_normal((17, 16, 3, 3)), None), {"padding": 1}),
+                # 3 -> 8 channels, 3x3 on 8x16 with a fused ReLU: the direct forward writing y's rows
+                # (conv_y) in float64 on every level (two whole vectors a row at AVX-512)
+                ((rng.standard_normal((1, 3, 8, 16)), rng.standard_normal((8, 3, 3, 3)), rng.standard_normal(8) + 0.3),
+                 {"padding": 1, "activation": "relu"}),
                 # 9 -> 33 channels, 3x3, stride 2 on 16x15 (64 outputs): im2col / col2im through the phases
                 ((rng.standard_normal((1, 9, 16, 15)), rng.standard_normal((33, 9, 3, 3)), None),
                  {"stride": 2, "padding": 1})]
