@@ -73,6 +73,7 @@ FE_FAMILY(softmax::Kernels)
 FE_FAMILY(interp::Kernels)
 FE_FAMILY(activation::Kernels)
 FE_FAMILY(attention::Kernels)
+FE_FAMILY(reduce::Kernels)
 #undef FE_FAMILY
 
 void set_gemm_blocking(bool dbl, Isa isa, int mc, int kc, int nc) {

@@ -15,6 +15,7 @@
 #include "kernels/norm/norm.h"
 #include "kernels/optim/optim.h"
 #include "kernels/pool/pool.h"
+#include "kernels/reduce/reduce.h"
 #include "kernels/rnn/rnn.h"
 #include "kernels/softmax/softmax.h"
 

@@ -1636,6 +1636,33 @@ def test_fuzz_take_rows(draw):
         np.testing.assert_array_equal(A["out"], c.before["src"][i])
 
 
+# ---- the full sum ------------------------------------------------------------------------------------------
+
+
+@strategy("reduce_sum")
+def test_fuzz_reduce_sum(draw):
+    """Any rank and size (across the 2048-element blocks), special values, every layout and dtype
+    mutation: the reference's bits (its fixed order), or an allowed error. float32 <-> float64 is no
+    silent cast here: either is a valid input, summed in its own dtype."""
+    isa_and_threads(draw)
+    dt = draw(st.sampled_from([np.float32, np.float64]))
+    shape = tuple(draw(st.lists(st.integers(0, 6), max_size=3))) + (draw(st.sampled_from([1, 7, 64, 2049, 5000])),)
+    shape = shape[-draw(st.integers(1, len(shape))):] if draw(st.booleans()) else ()
+    c = Case(draw, {"x": (shape, dt)})
+    x = c.arrays["x"]
+    other_float = c.mutation is not None and c.mutation[1] == "other_float"
+    result = []
+    if run_case("reduce_sum", None if other_float else c, lambda a: result.append(_C.reduce_sum(a)), x):
+        assert x.flags.c_contiguous and x.dtype in (np.float32, np.float64)
+        assert_inputs_untouched(c, ())
+        want = ref.reduce.reduce_sum(x)
+        got = np.asarray(result[0], dtype=x.dtype)
+        assert got.tobytes() == want.tobytes() or (np.isnan(got) and np.isnan(want)), (got, want)
+    else:
+        assert not (x.flags.c_contiguous and x.flags.aligned and x.dtype in (np.float32, np.float64)
+                    and x.dtype.isnative), f"reduce_sum refused a valid {x.dtype} {x.shape}"
+
+
 # ---- coverage and the report -------------------------------------------------------------------------------
 
 

@@ -17,11 +17,12 @@ from firstepoch import _C
 from firstepoch.autograd import REGISTRY
 
 PACKAGE = pathlib.Path(fe.__file__).parent
-FAMILIES = ["elementwise", "linalg", "conv", "pool", "norm", "softmax", "loss", "rnn", "dropout", "embedding", "optim"]
+FAMILIES = ["elementwise", "linalg", "conv", "pool", "norm", "softmax", "loss", "rnn", "dropout", "embedding", "optim",
+            "reduce"]
 # the _C entries of those families (the kernels' own names); cpu_info, set_isa and the like are not ops
 FAMILY_ENTRIES = re.compile(r"_C\.(gemm|conv2d_\w+|im2col|col2im|max_pool2d\w*|avg_pool2d\w*|batch_norm_\w+|"
                             r"softmax_\w+|cross_entropy_\w+|rnn_\w+|sgd_update|sgd_update_many|adam_update|activation_\w+|prelu_\w+|"
-                            r"pointwise_loss_\w+)\(")
+                            r"pointwise_loss_\w+|reduce_\w+)\(")
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -169,6 +170,7 @@ KERNEL_ENTRIES = {
     "prelu_backward": ("elementwise", ("dx", "dweight")),
     "pointwise_loss_forward": ("loss", ("out",)),
     "pointwise_loss_backward": ("loss", ("dinput", "dtarget")),
+    "reduce_sum": ("reduce", ()),
 }
 LEFT_TO_PYTHON = {"softmax_forward": ("dim",), "softmax_backward": ("dim",)}
 

@@ -72,6 +72,7 @@ void bind_interp(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_data(py::module_& m);
+void bind_reduce(py::module_& m);
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "firstepoch C++ kernels (GEMM, ...) with run-time SIMD dispatch and OpenMP threads";
@@ -117,4 +118,5 @@ PYBIND11_MODULE(_C, m) {
   bind_activation(m);
   bind_attention(m);
   bind_data(m);
+  bind_reduce(m);
 }

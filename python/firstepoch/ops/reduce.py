@@ -1,7 +1,22 @@
-"""Reductions over `dim` (an int, a tuple, or None for all), with keepdim."""
+"""Reductions over `dim` (an int, a tuple, or None for all), with keepdim.
+
+`_C` entry: `reduce_sum`, the sum of every element of a C-contiguous float32/float64 array in a fixed
+block order (kernels/reduce/reduce.h): what sum() and mean() with no dim run on such an input. Other
+reductions are NumPy's. Reference: `firstepoch.reference.reduce.reduce_sum`, the same order in NumPy."""
 import numpy as np
 
+from .. import _C
 from ..autograd.function import Function, constant_like
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _sum_all(x):
+    """The sum of every element of x as a 0-d array of x's dtype: the kernel for a C-contiguous
+    float32/float64 array (its fixed order: no bit depends on the thread count), else NumPy's sum."""
+    if x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous:
+        return np.asarray(_C.reduce_sum(x), dtype=x.dtype)
+    return np.asarray(x.sum(dtype=x.dtype))  # int32 stays int32 (NumPy: int64)
 
 
 def _expand(grad, shape, dim, keepdim):
@@ -45,6 +60,8 @@ class SumFn(Function):
     @staticmethod
     def forward(ctx, x, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = x.shape, dim, keepdim
+        if dim is None and not keepdim:
+            return _sum_all(x)
         return np.asarray(x.sum(axis=dim, keepdims=keepdim, dtype=x.dtype))  # int32 stays int32 (NumPy: int64)
 
     @staticmethod
@@ -69,6 +86,9 @@ class MeanFn(Function):
         if _count(x.shape, dim) == 0:  # the mean of nothing is nan, as in PyTorch (without NumPy's warning)
             with np.errstate(invalid="ignore"):
                 return np.asarray(x.sum(axis=dim, keepdims=keepdim) / 0.0).astype(np.result_type(x.dtype, 0.0))
+        if dim is None and not keepdim and x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous:
+            # the sum divided in float64 and rounded to x's dtype, as NumPy's mean divides its sum
+            return np.asarray(float(_C.reduce_sum(x)) / x.size, dtype=x.dtype)
         return np.asarray(x.mean(axis=dim, keepdims=keepdim))
 
     @staticmethod

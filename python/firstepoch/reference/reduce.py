@@ -1,7 +1,42 @@
 """Reductions in plain NumPy, mirroring ops/reduce.py: `<op>_forward(x, dim=None, keepdim=False)`
 reduces over dim (None: all axes; an int or a tuple), `<op>_backward(dy, ...the same arguments)`
-returns the gradient of x: dy spread back over the reduced axes."""
+returns the gradient of x: dy spread back over the reduced axes. `reduce_sum(x)` is the kernel's order for
+the sum of every element (`_C.reduce_sum`), written out step by step."""
 import numpy as np
+
+BLOCK = 2048  # elements summed as one block (kernels/reduce/reduce.h kBlock)
+
+
+def reduce_sum(x):
+    """The sum of every element of x (C order) in the kernel's order, as x's dtype:
+    1. cut x into blocks of BLOCK elements (the last may be shorter);
+    2. in each block, lane j (of 256 bytes' worth: 64 float32 or 32 float64) adds the elements whose
+       offset in the block is j mod lanes, one after the other, starting from 0;
+    3. the lanes are folded in halves (lane j += lane j + half) until one is left: the block's sum;
+    4. the blocks' sums are added in pairs (0+1, 2+3, ...; an odd last one moves up as it is) until one
+       is left."""
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN are carried, as by any sum
+        return _blocks_then_pairs(np.ravel(x))
+
+
+def _blocks_then_pairs(flat):
+    lanes = 256 // flat.itemsize
+    sums = []
+    for start in range(0, flat.size, BLOCK):
+        block = flat[start:start + BLOCK]
+        acc = np.zeros(lanes, dtype=flat.dtype)
+        for row in range(0, block.size, lanes):  # one row of lanes at a time: each lane's adds in order
+            part = block[row:row + lanes]
+            acc[:part.size] += part
+        while acc.size > 1:
+            half = acc.size // 2
+            acc = acc[:half] + acc[half:]
+        sums.append(acc[0])
+    sums = np.array(sums, dtype=flat.dtype) if sums else np.zeros(1, dtype=flat.dtype)
+    while sums.size > 1:
+        pairs = sums[0:sums.size // 2 * 2:2] + sums[1:sums.size // 2 * 2:2]
+        sums = np.concatenate([pairs, sums[-1:]]) if sums.size % 2 else pairs
+    return sums[0]
 
 
 def _spread(dy, x, dim, keepdim):
