@@ -279,6 +279,13 @@ inline void deinterleave2_span(T* even, T* odd, const T* in, int64_t ne, int64_t
 // and weight gradients are now 1.16x, 1.04x and 1.10x as fast (medians of 8 alternated rounds). col2im
 // is the same in reverse: the rows of dx de-interleaved, each tap's columns added to its phase, the
 // phases interleaved back, which adds every value in the order the per-row scatter did (the same bits).
+// Asks for the cache lines of x[0, n) ahead of their use (a hint: no fault, no effect on any value).
+template <class T>
+inline void prefetch_span(const T* x, int64_t n) {
+  const char* p = reinterpret_cast<const char*>(x);
+  for (int64_t b = 0; b < n * static_cast<int64_t>(sizeof(T)); b += 64) __builtin_prefetch(p + b);
+}
+
 inline int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((1 - v) / 2); }
 
 struct Phases {
@@ -344,7 +351,11 @@ void im2col_rows_phases(const T* x, const Geometry& g, int64_t r0, int64_t r1, T
   const Phases ph(g, r0, r1);
   const int64_t P = ph.plane(), n = (r1 - r0) * g.OW;
   T* buf = thread_buffer<T>(2, 4 * P);
+  // the input rows the tile reads, [2 u0, 2 u1) of a plane
+  const int64_t h0 = 2 * ph.u0, span = (std::min<int64_t>(g.H, 2 * ph.u1) - h0) * g.W;
   for (int64_t c = 0; c < g.C; ++c) {
+    if (c + 1 < g.C)  // the next channel's rows, fetched while this channel's taps are copied
+      prefetch_span(x + ((c + 1) * g.H + h0) * g.W, span);
     deinterleave_rows(x + c * g.H * g.W, g, ph, buf);
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
@@ -384,8 +395,11 @@ void col2im_rows_add_phases(const T* col, const Geometry& g, int64_t r0, int64_t
   const Phases ph(g, r0, r1);
   const int64_t P = ph.plane(), no = g.W / 2;
   T* buf = thread_buffer<T>(2, 4 * P);
+  const int64_t h0 = 2 * ph.u0, span = (std::min<int64_t>(g.H, 2 * ph.u1) - h0) * g.W;
   for (int64_t c = 0; c < g.C; ++c) {
     T* dc = dx + c * g.H * g.W;
+    if (c + 1 < g.C)  // the next channel's rows of dx, read and written back after this channel's
+      prefetch_span(dx + ((c + 1) * g.H + h0) * g.W, span);
     deinterleave_rows(dc, g, ph, buf);
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
@@ -415,7 +429,12 @@ void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* 
     return;
   }
   const int64_t n = (r1 - r0) * g.OW;
-  for (int64_t c = 0; c < g.C; ++c)
+  // the input rows the tile reads, [h0, h1) of a plane
+  const int64_t h0 = std::max<int64_t>(0, r0 * g.sh - g.ph),
+                h1 = std::min<int64_t>(g.H, (r1 - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1);
+  for (int64_t c = 0; c < g.C; ++c) {
+    if (c + 1 < g.C && h0 < h1)  // the next channel's rows, fetched while this channel's are copied
+      prefetch_span(x + ((c + 1) * g.H + h0) * g.W, (h1 - h0) * g.W);
     for (int64_t i = 0; i < g.kh; ++i) {
       // the output rows oh in [oh0, oh1) read an input row inside [0, H); the others are padding
       int64_t oh0, oh1;
@@ -459,6 +478,7 @@ void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* 
         }
       }
     }
+  }
 }
 
 template <class T>
@@ -473,7 +493,11 @@ void col2im_rows_add_body(const T* col, const Geometry& g, int64_t r0, int64_t r
     col2im_rows_add_phases(col, g, r0, r1, dx, ldc);
     return;
   }
-  for (int64_t c = 0; c < g.C; ++c)
+  const int64_t h0 = std::max<int64_t>(0, r0 * g.sh - g.ph),
+                h1 = std::min<int64_t>(g.H, (r1 - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1);
+  for (int64_t c = 0; c < g.C; ++c) {
+    if (c + 1 < g.C && h0 < h1)  // the next channel's rows of dx, added to after this channel's
+      prefetch_span(dx + ((c + 1) * g.H + h0) * g.W, (h1 - h0) * g.W);
     for (int64_t i = 0; i < g.kh; ++i) {
       int64_t oh0, oh1;
       valid_span(i * g.dh - g.ph, g.sh, g.H, g.OH, &oh0, &oh1);
@@ -497,6 +521,7 @@ void col2im_rows_add_body(const T* col, const Geometry& g, int64_t r0, int64_t r
         }
       }
     }
+  }
 }
 
 template <class T>
