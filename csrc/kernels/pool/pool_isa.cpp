@@ -9,6 +9,7 @@
 // Every plane is one thread's and the order of every sum is fixed by the shape alone.
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
 #include "common/isa.h"
+#include "common/prefetch.h"
 #include "kernels/pool/pool.h"
 
 #include <algorithm>
@@ -358,6 +359,10 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
     constexpr int SW = decltype(sw_c)::value;  // 1, 2, or 0: any other stride (gathers)
     const int64_t swr = SW ? SW : sw;
     for (int64_t p = p0; p < p1; ++p) {
+      if (p + 1 < p1) {  // the next plane, and the outputs it writes (common/prefetch.h)
+        prefetch_span(x + (p + 1) * H * W, H * W);
+        if (Max) prefetch_span(argmax + (p + 1) * OH * OW, OH * OW, true);
+      }
       const float* xp = x + p * H * W;
       for (int64_t oh0 = 0; oh0 < OH; oh0 += R) {
         const int nr = static_cast<int>(OH - oh0 < R ? OH - oh0 : R);
@@ -471,12 +476,17 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
 #if defined(__AVX512F__)
   if (std::is_same<T, float>::value && is_2x2_stride_2(g)) {
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
-    for (int64_t p = p0; p < p1; ++p)
+    for (int64_t p = p0; p < p1; ++p) {
+      if (p + 1 < p1) {  // the next plane, and the outputs it writes (common/prefetch.h)
+        prefetch_span(x + (p + 1) * H * W, H * W);
+        prefetch_span(argmax + (p + 1) * OH * OW, OH * OW, true);
+      }
       for (int64_t oh = 0; oh < OH; ++oh) {
         const float* r0 = reinterpret_cast<const float*>(x) + (p * H + 2 * oh) * W;
         maxpool_2x2s2_row_avx512(r0, r0 + W, OW, 2 * oh * W, int32_t(W),
                                  reinterpret_cast<float*>(y) + (p * OH + oh) * OW, argmax + (p * OH + oh) * OW);
       }
+    }
     return;
   }
   if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // every other window
@@ -595,6 +605,11 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
   const bool two = is_2x2_stride_2(g);
   const std::vector<int64_t> cover = covering_rows(g);
   for (int64_t p = p0; p < p1; ++p) {
+    if (p + 1 < p1) {  // the next plane's dy and argmax, and the dx it writes (common/prefetch.h)
+      prefetch_span(dy + (p + 1) * L, L);
+      prefetch_span(argmax + (p + 1) * L, L);
+      prefetch_span(dx + (p + 1) * H * W, H * W, true);
+    }
     const T* dyp = dy + p * L;
     const int64_t* ap = argmax + p * L;
     T* dxp = dx + p * H * W;
@@ -664,7 +679,8 @@ void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int
   const T inv = avg_scale(g, dv, &scale);
   if (scale.empty() && is_2x2_stride_2(g)) {  // one pass, the sum in the order of the sweeps below
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
-    for (int64_t p = p0; p < p1; ++p)
+    for (int64_t p = p0; p < p1; ++p) {
+      if (p + 1 < p1) prefetch_span(x + (p + 1) * H * W, H * W);  // the next plane (common/prefetch.h)
       for (int64_t oh = 0; oh < OH; ++oh) {
         const T* __restrict__ r0 = x + (p * H + 2 * oh) * W;
         const T* __restrict__ r1 = r0 + W;
@@ -679,6 +695,7 @@ void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int
         for (int64_t q = 0; q < OW; ++q)
           yr[q] = (((T(0) + r0[2 * q]) + r0[2 * q + 1]) + r1[2 * q] + r1[2 * q + 1]) * inv;
       }
+    }
     return;
   }
   // Row sweeps as in max pooling, one window offset (i, j) at a time over the outputs whose input lies
@@ -731,7 +748,7 @@ void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int6
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
     const bool two = is_2x2_stride_2(g);
     const std::vector<int64_t> cover = covering_rows(g);
-    for (int64_t p = p0; p < p1; ++p)
+    for (int64_t p = p0; p < p1; ++p) {
       for (int64_t h = 0; h < H; ++h) {
         T* __restrict__ out = dx + (p * H + h) * W;
         const int64_t oh = cover[h];
@@ -755,6 +772,7 @@ void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int6
         }
         for (; w < W; ++w) out[w] = T(0);  // outside every window
       }
+    }
     return;
   }
 #if defined(__AVX512F__)
