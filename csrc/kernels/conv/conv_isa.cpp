@@ -345,10 +345,11 @@ void im2col_rows_phases(const T* x, const Geometry& g, int64_t r0, int64_t r1, T
   const Phases ph(g, r0, r1);
   const int64_t P = ph.plane(), n = (r1 - r0) * g.OW;
   T* buf = thread_buffer<T>(2, 4 * P);
-  // the input rows the tile reads, [2 u0, 2 u1) of a plane
+  // the input rows the tile reads, [2 u0, 2 u1) of a plane (none past its end: an odd H's last phase row
+  // may start there)
   const int64_t h0 = 2 * ph.u0, span = (std::min<int64_t>(g.H, 2 * ph.u1) - h0) * g.W;
   for (int64_t c = 0; c < g.C; ++c) {
-    if (c + 1 < g.C)  // the next channel's rows, fetched while this channel's taps are copied
+    if (c + 1 < g.C && span > 0)  // the next channel's rows, fetched while this channel's taps are copied
       prefetch_span(x + ((c + 1) * g.H + h0) * g.W, span);
     deinterleave_rows(x + c * g.H * g.W, g, ph, buf);
     for (int64_t i = 0; i < g.kh; ++i)
@@ -392,7 +393,7 @@ void col2im_rows_add_phases(const T* col, const Geometry& g, int64_t r0, int64_t
   const int64_t h0 = 2 * ph.u0, span = (std::min<int64_t>(g.H, 2 * ph.u1) - h0) * g.W;
   for (int64_t c = 0; c < g.C; ++c) {
     T* dc = dx + c * g.H * g.W;
-    if (c + 1 < g.C)  // the next channel's rows of dx, read and written back after this channel's
+    if (c + 1 < g.C && span > 0)  // the next channel's rows of dx, read and written back after this channel's
       prefetch_span(dx + ((c + 1) * g.H + h0) * g.W, span);
     deinterleave_rows(dc, g, ph, buf);
     for (int64_t i = 0; i < g.kh; ++i)
