@@ -292,6 +292,12 @@ struct Phases {
     if (u1 < u0) u1 = u0;
   }
   int64_t plane() const { return (u1 - u0) * Wp; }  // one phase's rows in the buffer
+  // the input plane's rows those phase rows come from, [2 u0, min(H, 2 u1)): their elements from 2 u0 * W
+  // (none when an odd H's last phase row is all the tile reads)
+  int64_t first_row() const { return 2 * u0; }
+  int64_t row_elements(const Geometry& g) const {
+    return std::max<int64_t>(0, std::min<int64_t>(g.H, 2 * u1) - 2 * u0) * g.W;
+  }
 };
 
 inline bool phase_path(const Geometry& g) {
@@ -345,9 +351,7 @@ void im2col_rows_phases(const T* x, const Geometry& g, int64_t r0, int64_t r1, T
   const Phases ph(g, r0, r1);
   const int64_t P = ph.plane(), n = (r1 - r0) * g.OW;
   T* buf = thread_buffer<T>(2, 4 * P);
-  // the input rows the tile reads, [2 u0, 2 u1) of a plane (none past its end: an odd H's last phase row
-  // may start there)
-  const int64_t h0 = 2 * ph.u0, span = (std::min<int64_t>(g.H, 2 * ph.u1) - h0) * g.W;
+  const int64_t h0 = ph.first_row(), span = ph.row_elements(g);
   for (int64_t c = 0; c < g.C; ++c) {
     if (c + 1 < g.C && span > 0)  // the next channel's rows, fetched while this channel's taps are copied
       prefetch_span(x + ((c + 1) * g.H + h0) * g.W, span);
@@ -390,7 +394,7 @@ void col2im_rows_add_phases(const T* col, const Geometry& g, int64_t r0, int64_t
   const Phases ph(g, r0, r1);
   const int64_t P = ph.plane(), no = g.W / 2;
   T* buf = thread_buffer<T>(2, 4 * P);
-  const int64_t h0 = 2 * ph.u0, span = (std::min<int64_t>(g.H, 2 * ph.u1) - h0) * g.W;
+  const int64_t h0 = ph.first_row(), span = ph.row_elements(g);
   for (int64_t c = 0; c < g.C; ++c) {
     T* dc = dx + c * g.H * g.W;
     if (c + 1 < g.C && span > 0)  // the next channel's rows of dx, read and written back after this channel's
@@ -417,6 +421,13 @@ void col2im_rows_add_phases(const T* col, const Geometry& g, int64_t r0, int64_t
   }
 }
 
+// The input rows [h0, h1) of a plane that output rows [r0, r1) read (the per-row path; empty when they
+// all fall in the padding).
+inline void input_rows(const Geometry& g, int64_t r0, int64_t r1, int64_t* h0, int64_t* h1) {
+  *h0 = std::max<int64_t>(0, r0 * g.sh - g.ph);
+  *h1 = std::min<int64_t>(g.H, (r1 - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1);
+}
+
 template <class T>
 void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc) {
   if (phase_path(g)) {
@@ -424,9 +435,8 @@ void im2col_rows_body(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* 
     return;
   }
   const int64_t n = (r1 - r0) * g.OW;
-  // the input rows the tile reads, [h0, h1) of a plane
-  const int64_t h0 = std::max<int64_t>(0, r0 * g.sh - g.ph),
-                h1 = std::min<int64_t>(g.H, (r1 - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1);
+  int64_t h0, h1;
+  input_rows(g, r0, r1, &h0, &h1);
   for (int64_t c = 0; c < g.C; ++c) {
     if (c + 1 < g.C && h0 < h1)  // the next channel's rows, fetched while this channel's are copied
       prefetch_span(x + ((c + 1) * g.H + h0) * g.W, (h1 - h0) * g.W);
@@ -488,8 +498,8 @@ void col2im_rows_add_body(const T* col, const Geometry& g, int64_t r0, int64_t r
     col2im_rows_add_phases(col, g, r0, r1, dx, ldc);
     return;
   }
-  const int64_t h0 = std::max<int64_t>(0, r0 * g.sh - g.ph),
-                h1 = std::min<int64_t>(g.H, (r1 - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1);
+  int64_t h0, h1;
+  input_rows(g, r0, r1, &h0, &h1);
   for (int64_t c = 0; c < g.C; ++c) {
     if (c + 1 < g.C && h0 < h1)  // the next channel's rows of dx, added to after this channel's
       prefetch_span(dx + ((c + 1) * g.H + h0) * g.W, (h1 - h0) * g.W);

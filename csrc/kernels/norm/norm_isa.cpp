@@ -3,6 +3,7 @@
 // runs in float where that is exact enough and in double where float overflowed (see norm.h).
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
 #include "common/isa.h"
+#include "common/prefetch.h"
 #include "kernels/norm/norm.h"
 
 namespace fe {
@@ -36,8 +37,8 @@ inline bool finite(double v) { return __builtin_isfinite(v); }
 // nothing from it: 1.17 -> 1.24 ms.)
 template <class T>
 inline void prefetch_run(const T* p, int64_t L) {
-  const int64_t bytes = L * static_cast<int64_t>(sizeof(T)) < 8192 ? L * static_cast<int64_t>(sizeof(T)) : 8192;
-  for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(reinterpret_cast<const char*>(p) + b, 0, 3);
+  constexpr int64_t kMost = 8192 / static_cast<int64_t>(sizeof(T));
+  prefetch_span(p, L < kMost ? L : kMost);
 }
 
 // The sum over channel c's values of f(i), i the flat index into an (N, C, L) array: each run's lane

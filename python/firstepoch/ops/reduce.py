@@ -11,10 +11,15 @@ from ..autograd.function import Function, constant_like
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _kernel_sums(x):
+    """True where the sum kernel takes x: a C-contiguous float32/float64 array."""
+    return x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous
+
+
 def _sum_all(x):
-    """The sum of every element of x as a 0-d array of x's dtype: the kernel for a C-contiguous
-    float32/float64 array (its fixed order: no bit depends on the thread count), else NumPy's sum."""
-    if x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous:
+    """The sum of every element of x as a 0-d array of x's dtype: the kernel's (its fixed order: no bit
+    depends on the thread count) where it takes x, else NumPy's sum."""
+    if _kernel_sums(x):
         return np.asarray(_C.reduce_sum(x), dtype=x.dtype)
     return np.asarray(x.sum(dtype=x.dtype))  # int32 stays int32 (NumPy: int64)
 
@@ -86,7 +91,7 @@ class MeanFn(Function):
         if _count(x.shape, dim) == 0:  # the mean of nothing is nan, as in PyTorch (without NumPy's warning)
             with np.errstate(invalid="ignore"):
                 return np.asarray(x.sum(axis=dim, keepdims=keepdim) / 0.0).astype(np.result_type(x.dtype, 0.0))
-        if dim is None and not keepdim and x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous:
+        if dim is None and not keepdim and _kernel_sums(x):
             # the sum divided in float64 and rounded to x's dtype, as NumPy's mean divides its sum
             return np.asarray(float(_C.reduce_sum(x)) / x.size, dtype=x.dtype)
         return np.asarray(x.mean(axis=dim, keepdims=keepdim))
