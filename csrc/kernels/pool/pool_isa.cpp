@@ -2,10 +2,12 @@
 // the compiler vectorises with that file's flags, and for float on AVX-512 explicit kernels where GCC's
 // loops ran mostly in scalar epilogues (rows of 14-16 outputs) or stalled on their own stores:
 //   forward:  2x2 stride 2 one pass, 16 outputs a step (maxpool_2x2s2_row_avx512, avg: a plain loop);
-//             any other window 16 outputs a block, four rows at once, the running best/sum in registers
-//             (pool_blocks_avx512);
+//             any other max window 16 outputs a block, four rows at once, the running best in registers
+//             (maxpool_blocks_avx512); any other average window separably, columns then rows
+//             (avgpool_forward_separable);
 //   backward: disjoint windows inside the plane (kernel <= stride, no padding) write dx once, row by row;
-//             others: max by scatter of each plane, avg by gather (AVX-512, stride 1-2) or sweeps.
+//             others: max by scatter of each plane, avg separably, rows then columns
+//             (avgpool_backward_separable).
 // Every plane is one thread's and the order of every sum is fixed by the shape alone.
 // Everything but the fill functions has internal linkage, so no level's code can leak into another's.
 #include "common/isa.h"
@@ -232,94 +234,88 @@ inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* 
   return hits;
 }
 
-// Average-pooling gradient of any window with stride sw of 1 or 2 over float planes with AVX-512, by
-// gather rather than scatter: each dx row in blocks of 16 columns, the shares of the windows covering
-// them summed in registers in a fixed order (window rows i, then columns j), then written once. (The
-// scatter sweeps read back their own masked stores, which stalls every load.)
-// scale (OH*OW), when not null: each output's own factor, taken on dy as it is read (the values a plane
-// of dy scaled first would hold, so the same bits), with inv_ = 1.
-void avgpool_backward_blocks_avx512(const float* dy, const Geometry& g, float inv_, float* dx, int64_t p0, int64_t p1,
-                                    const float* scale = nullptr) {
-  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), ow_end = _mm512_set1_epi32(int32_t(OW));
-  const __m512 inv = _mm512_set1_ps(inv_);
-  const std::vector<int64_t> rows = window_rows(g);
-  // For each block of 16 dx columns and window column j (neither depends on the plane or the row): the
-  // lanes some output's window covers (ok), the outputs e .. e+15 read (rd: those in [0, OW)) and the
-  // permutation spreading them to the lanes. Worked out once here, not per row and window row (3x3/2:
-  // 2.3 -> 0.8 ms at (64,32,28,28)).
+// The row pass of the separable average-pooling gradient (avgpool_backward_separable) over float rows
+// with AVX-512, for strides sw of 1 or 2: t[w] = the sum over window columns j, in order, of d[ow] with
+// ow*sw - pw + j*dw = w, for w in blocks of 16 (the last block's lanes past W hold whatever their
+// outputs give, and are never read). Each block and window column j gathers its outputs e .. e+15 with
+// one masked load (only those in [0, OW)) and a permutation that spreads them to the lanes that take
+// them (ok); neither depends on the plane or the row, so they are worked out once a call.
+class AvgRowTaps {
+ public:
+  explicit AvgRowTaps(const Geometry& g) : kw_(g.kw), blocks_((g.W + 15) / 16) {
+    const int64_t OW = g.OW, sw = g.sw;
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1), ow_end = _mm512_set1_epi32(int32_t(OW));
+    taps_.resize(static_cast<std::size_t>(blocks_ * kw_));
+    for (int64_t b = 0; b < blocks_; ++b)
+      for (int64_t j = 0; j < kw_; ++j) {
+        const int64_t base = b * 16 + g.pw - j * g.dw;  // lane l's output column: (base + l) / sw when it divides
+        const __m512i n = _mm512_add_epi32(_mm512_set1_epi32(int32_t(base)), lane);
+        __m512i ow = n;
+        __mmask16 ok = 0xFFFF;
+        if (sw == 2) {
+          ow = _mm512_srai_epi32(n, 1);
+          ok = _mm512_cmpeq_epi32_mask(_mm512_and_si512(n, one), zero);
+        }
+        ok &= _mm512_cmpge_epi32_mask(ow, zero) & _mm512_cmplt_epi32_mask(ow, ow_end);
+        const int64_t e = sw == 2 ? (base >= 0 ? base / 2 : -((1 - base) / 2)) : base;
+        const int64_t t0 = e < 0 ? -e : 0, t1 = OW - e < 16 ? OW - e : 16;
+        const __mmask16 rd = t1 > t0 ? static_cast<__mmask16>(tail16(t1) & ~tail16(t0)) : __mmask16(0);
+        taps_[b * kw_ + j] = Tap{_mm512_sub_epi32(ow, _mm512_set1_epi32(int32_t(e))), e, ok, rd};
+      }
+  }
+  static bool applies(const Geometry& g) { return (g.sw == 1 || g.sw == 2) && g.W < (int64_t(1) << 30); }
+  // t from the rows d of OW outputs, kRows rows at a time: row r's t at t + r*tw (blocks*16 floats each),
+  // its d at d + r*OW. Both buffers hold whole groups of kRows rows (the rows past nrows are read and
+  // written, never used). The rows' sums are independent chains through the window columns (one row at
+  // a time ran at the chain's latency), and each tap is loaded once for all of them.
+  static constexpr int kRows = 4;
+  void rows(const float* d, int64_t nrows, int64_t OW, float* t, int64_t tw) const {
+    for (int64_t r0 = 0; r0 < nrows; r0 += kRows) {
+      const Tap* tp = taps_.data();
+      for (int64_t b = 0; b < blocks_; ++b, tp += kw_) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const float* src = d + r0 * OW;
+        for (int64_t j = 0; j < kw_; ++j) {
+          const Tap& tj = tp[j];
+          const __mmask16 ok = tj.ok, rd = tj.rd;
+          const __m512i spread = tj.spread;
+          const float* s0 = src + tj.e;
+          a0 = _mm512_mask_add_ps(a0, ok, a0, _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(rd, s0)));
+          a1 = _mm512_mask_add_ps(a1, ok, a1, _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(rd, s0 + OW)));
+          a2 = _mm512_mask_add_ps(a2, ok, a2, _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(rd, s0 + 2 * OW)));
+          a3 = _mm512_mask_add_ps(a3, ok, a3, _mm512_permutexvar_ps(spread, _mm512_maskz_loadu_ps(rd, s0 + 3 * OW)));
+        }
+        float* o = t + r0 * tw + b * 16;
+        _mm512_storeu_ps(o, a0);
+        _mm512_storeu_ps(o + tw, a1);
+        _mm512_storeu_ps(o + 2 * tw, a2);
+        _mm512_storeu_ps(o + 3 * tw, a3);
+      }
+    }
+  }
+
+ private:
   struct Tap {
     __m512i spread;
     int64_t e;
     __mmask16 ok, rd;
   };
-  const int64_t blocks = (W + 15) / 16;
-  std::vector<Tap> taps(static_cast<std::size_t>(blocks * kw));
-  for (int64_t b = 0; b < blocks; ++b)
-    for (int64_t j = 0; j < kw; ++j) {
-      const int64_t base = b * 16 + pw - j * dw;  // lane l's output column: (base + l) / sw when it divides
-      const __m512i n = _mm512_add_epi32(_mm512_set1_epi32(int32_t(base)), lane);
-      __m512i ow = n;
-      __mmask16 ok = 0xFFFF;
-      if (sw == 2) {
-        ow = _mm512_srai_epi32(n, 1);
-        ok = _mm512_cmpeq_epi32_mask(_mm512_and_si512(n, one), zero);
-      }
-      ok &= _mm512_cmpge_epi32_mask(ow, zero) & _mm512_cmplt_epi32_mask(ow, ow_end);
-      const int64_t e = sw == 2 ? (base >= 0 ? base / 2 : -((1 - base) / 2)) : base;
-      const int64_t t0 = e < 0 ? -e : 0, t1 = OW - e < 16 ? OW - e : 16;
-      const __mmask16 rd = t1 > t0 ? static_cast<__mmask16>(tail16(t1) & ~tail16(t0)) : __mmask16(0);
-      taps[b * kw + j] = Tap{_mm512_sub_epi32(ow, _mm512_set1_epi32(int32_t(e))), e, ok, rd};
-    }
-  for (int64_t p = p0; p < p1; ++p)
-    for (int64_t h = 0; h < H; ++h) {
-      float* out = dx + (p * H + h) * W;
-      for (int64_t w0 = 0; w0 < W; w0 += 16) {
-        __m512 acc = _mm512_setzero_ps();
-        const Tap* tb = taps.data() + (w0 / 16) * kw;
-        for (int64_t i = 0; i < kh; ++i) {
-          const int64_t oh = rows[h * kh + i];  // the window row oh that has h as its row i
-          if (oh < 0) continue;
-          const float* drow = dy + (p * OH + oh) * OW;
-          for (int64_t j = 0; j < kw; ++j) {
-            const Tap& t = tb[j];
-            if (!t.ok) continue;
-            // the outputs e .. e+15 (only those in [0, OW) read), then spread to the lanes that take them
-            __m512 v = _mm512_maskz_loadu_ps(t.rd, drow + t.e);
-            if (scale) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(t.rd, scale + oh * OW + t.e));
-            acc = _mm512_mask_add_ps(acc, t.ok, acc, _mm512_permutexvar_ps(t.spread, v));
-          }
-        }
-        const __mmask16 st = tail16(W - w0 < 16 ? W - w0 : 16);
-        _mm512_mask_storeu_ps(out + w0, st, _mm512_mul_ps(acc, inv));
-      }
-    }
-}
+  int64_t kw_, blocks_;
+  std::vector<Tap> taps_;
+};
 
-// Max or average pooling of any window over float planes with AVX-512 (H*W < 2^31): 16 outputs of a
-// row per block, the best (or the sum) and its flat index held in registers over the window's offsets
-// in raster order (a row swept offset by offset through memory stalls each load on the masked stores
-// of the sweep before). The same rule and order as the plain loops: a candidate is taken if better or
-// the first inside; the sum adds the inputs inside in raster order.
-// Average pooling multiplies each sum by inv_, or by scale[oh * OW + ow] when scale is not null.
-template <bool Max>
-void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* argmax, int64_t p0, int64_t p1,
-                        const std::vector<int64_t>& spans, float inv_ = 0.0f, const float* scale = nullptr) {
-  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i lane_sw = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(sw)));
-  const __m512 inv = _mm512_set1_ps(inv_);
-  // Each block of 16 outputs' lanes [a, b) inside the plane for window column j depend on neither the
-  // plane nor the row: worked out once a call, with their load masks (3x3/2 p1 ceil_mode, (64,32,28,28), one
-  // core: max pooling 1.9 -> 1.2 ms, average 1.4 -> 0.7 ms).
-  struct Span {
-    __mmask16 in, m0, m1;  // the lanes inside (none: the offset adds nothing); for sw = 2 the elements to load
-  };
-  const int64_t blocks = (OW + 15) / 16;
-  std::vector<Span> lanes(static_cast<std::size_t>(blocks * kw));
+// For each block of 16 outputs of a row and window column j, the lanes [a, b) whose input column lies
+// inside the plane (in; none: the column adds nothing to the block) and, for a stride of 2, the elements
+// to load from the block's first input column (m0 of the first 16, m1 of the next 16). They depend on
+// neither the plane nor the row: worked out once a call (3x3/2 p1 ceil_mode, (64,32,28,28), one core: max
+// pooling 1.9 -> 1.2 ms, average 1.4 -> 0.7 ms, against per row). lanes[(q0 / 16) * kw + j].
+struct Span {
+  __mmask16 in, m0, m1;
+};
+inline std::vector<Span> block_spans(const Geometry& g, const std::vector<int64_t>& spans) {
+  const int64_t OW = g.OW, kw = g.kw;
+  std::vector<Span> lanes(static_cast<std::size_t>((OW + 15) / 16 * kw));
   for (int64_t q0 = 0; q0 < OW; q0 += 16)
     for (int64_t j = 0; j < kw; ++j) {
       const int r = static_cast<int>(OW - q0 < 16 ? OW - q0 : 16);
@@ -330,11 +326,27 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
       lanes[(q0 / 16) * kw + j] = Span{a < b ? static_cast<__mmask16>(tail16(b) & ~tail16(a)) : __mmask16(0),
                                        static_cast<__mmask16>(bits), static_cast<__mmask16>(bits >> 16)};
     }
-  // Max: each block's first candidate per lane, the column offset c = j*dw - pw of the first window column
+  return lanes;
+}
+
+// Max pooling of any window over float planes with AVX-512 (H*W < 2^31): 16 outputs of a row per block,
+// the best and its flat index held in registers over the window's offsets in raster order (a row swept
+// offset by offset through memory stalls each load on the masked stores of the sweep before). The same
+// rule as the plain loops: a candidate is taken if better or the first inside. (Average pooling sums
+// separably: avgpool_forward_separable.)
+void maxpool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* argmax, int64_t p0, int64_t p1,
+                           const std::vector<int64_t>& spans) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane_sw = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(sw)));
+  const int64_t blocks = (OW + 15) / 16;
+  const std::vector<Span> lanes = block_spans(g, spans);
+  // each block's first candidate per lane, the column offset c = j*dw - pw of the first window column
   // whose lane is inside (first_c), and the lanes that have one (has_first).
   std::vector<__m512i> first_c(static_cast<std::size_t>(blocks));
   std::vector<__mmask16> has_first(static_cast<std::size_t>(blocks));
-  for (int64_t b = 0; Max && b < blocks; ++b) {
+  for (int64_t b = 0; b < blocks; ++b) {
     __m512i fc = _mm512_setzero_si512();
     __mmask16 seen = 0;
     for (int64_t j = 0; j < kw; ++j) {
@@ -361,7 +373,7 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
     for (int64_t p = p0; p < p1; ++p) {
       if (p + 1 < p1) {  // the next plane, and the outputs it writes (common/prefetch.h)
         prefetch_span(x + (p + 1) * H * W, H * W);
-        if (Max) prefetch_span(argmax + (p + 1) * OH * OW, OH * OW, true);
+        prefetch_span(argmax + (p + 1) * OH * OW, OH * OW, true);
       }
       const float* xp = x + p * H * W;
       for (int64_t oh0 = 0; oh0 < OH; oh0 += R) {
@@ -371,9 +383,9 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
           __m512 m[R];
           __m512i k[R];
           for (int r = 0; r < R; ++r) {
-            m[r] = Max ? _mm512_set1_ps(-__builtin_inff()) : _mm512_setzero_ps();
+            m[r] = _mm512_set1_ps(-__builtin_inff());
             k[r] = none;
-            if (Max && r < nr) {
+            if (r < nr) {
               // the index of each lane's first candidate (its first window row inside, first column inside):
               // kept unless a later one wins, which is the rule's "the first inside is taken" without a
               // compare per offset (a first candidate of -inf keeps the best at -inf either way)
@@ -411,17 +423,13 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
                 } else {
                   v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, lane_sw, base, 4);
                 }
-                if (Max) {
-                  // taken: better than the best, or a NaN over a number: not (v <= m) (true when v > m
-                  // or either is NaN) where the best is not NaN
-                  const __mmask16 take = _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(in, v, m[r], _CMP_NLE_UQ),
-                                                                 m[r], m[r], _CMP_ORD_Q);
-                  m[r] = _mm512_mask_mov_ps(m[r], take, v);
-                  const __m512i cand = _mm512_add_epi32(_mm512_set1_epi32(hw[r] + static_cast<int32_t>(c)), lane_sw);
-                  k[r] = _mm512_mask_mov_epi32(k[r], take, cand);
-                } else {
-                  m[r] = _mm512_mask_add_ps(m[r], in, m[r], v);
-                }
+                // taken: better than the best, or a NaN over a number: not (v <= m) (true when v > m
+                // or either is NaN) where the best is not NaN
+                const __mmask16 take = _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(in, v, m[r], _CMP_NLE_UQ),
+                                                               m[r], m[r], _CMP_ORD_Q);
+                m[r] = _mm512_mask_mov_ps(m[r], take, v);
+                const __m512i cand = _mm512_add_epi32(_mm512_set1_epi32(hw[r] + static_cast<int32_t>(c)), lane_sw);
+                k[r] = _mm512_mask_mov_epi32(k[r], take, cand);
               }
             }
           }
@@ -429,16 +437,11 @@ void pool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t* ar
           for (int r = 0; r < R; ++r) {
             if (r >= nr) break;
             const int64_t oh = oh0 + r, o = (p * OH + oh) * OW;
-            if (Max) {
-              _mm512_mask_storeu_ps(y + o + q0, out, m[r]);
-              _mm512_mask_storeu_epi64(argmax + o + q0, static_cast<__mmask8>(out),
-                                       _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k[r])));
-              _mm512_mask_storeu_epi64(argmax + o + q0 + 8, static_cast<__mmask8>(out >> 8),
-                                       _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k[r], 1)));
-            } else {
-              const __m512 f = scale ? _mm512_maskz_loadu_ps(out, scale + oh * OW + q0) : inv;
-              _mm512_mask_storeu_ps(y + o + q0, out, _mm512_mul_ps(m[r], f));
-            }
+            _mm512_mask_storeu_ps(y + o + q0, out, m[r]);
+            _mm512_mask_storeu_epi64(argmax + o + q0, static_cast<__mmask8>(out),
+                                     _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k[r])));
+            _mm512_mask_storeu_epi64(argmax + o + q0 + 8, static_cast<__mmask8>(out >> 8),
+                                     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k[r], 1)));
           }
         }
       }
@@ -490,8 +493,8 @@ void maxpool_body(const T* x, const Geometry& g, T* y, int64_t* argmax, int64_t 
     return;
   }
   if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // every other window
-    return pool_blocks_avx512<true>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), argmax, p0,
-                                    p1, column_spans(g));
+    return maxpool_blocks_avx512(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), argmax, p0, p1,
+                                 column_spans(g));
 #endif
   if (g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && g.kw <= g.sw && within_padded(g) &&
       g.H * g.W < (int64_t(1) << 31)) {
@@ -673,11 +676,117 @@ int64_t maxpool_backward_body(const T* dy, const int64_t* argmax, const Geometry
   return bad;
 }
 
+// Average pooling of overlapping or padded windows, separably: columns, then rows. Per plane:
+//   1. columns: v[oh][w] = the sum over the window rows i inside the plane, in order, of
+//      x[oh*sh - ph + i*dh][w] (contiguous rows);
+//   2. rows: y[oh][ow] = the sum over the window columns j inside, in order, of v[oh][ow*sw - pw + j*dw],
+//      times inv, or times scale[oh*OW + ow] when scale is not null.
+// kh*kw adds per output become kw per output and kh per element of v. The order is fixed by the shape.
+template <class T>
+void avgpool_forward_separable(const T* x, const Geometry& g, T inv, const T* scale, T* y, int64_t p0, int64_t p1) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const std::vector<int64_t> spans = column_spans(g);
+  // for each output row, the offsets h*W of its window's rows inside the plane, in order, and their count
+  std::vector<int64_t> src(static_cast<std::size_t>(OH * kh)), nsrc(static_cast<std::size_t>(OH));
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < kh; ++i) {
+      const int64_t h = oh * sh - g.ph + i * g.dh;
+      if (h >= 0 && h < H) src[oh * kh + n++] = h * W;
+    }
+    nsrc[oh] = n;
+  }
+  const int64_t OHr = (OH + 3) / 4 * 4;  // v in whole groups of 4 rows (zeros past OH), for the row pass below
+  std::vector<T> v(static_cast<std::size_t>(OHr * W));
+#if defined(__AVX512F__)
+  constexpr bool avx512f = std::is_same<T, float>::value;
+  const bool rows_apply = avx512f && (sw == 1 || sw == 2);
+  const std::vector<Span> lanes = avx512f ? block_spans(g, spans) : std::vector<Span>();
+#endif
+  for (int64_t p = p0; p < p1; ++p) {
+    if (p + 1 < p1) prefetch_span(x + (p + 1) * H * W, H * W);  // the next plane (common/prefetch.h)
+    const T* xp = x + p * H * W;
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      T* __restrict__ vr = v.data() + oh * W;
+      const int64_t* sr = src.data() + oh * kh;
+      const int64_t n = nsrc[oh];
+#if defined(__AVX512F__)
+      if (avx512f) {  // GCC's loops ran rows of 28 mostly in their scalar epilogue
+        const float* fx = reinterpret_cast<const float*>(xp);
+        float* fv = reinterpret_cast<float*>(vr);
+        for (int64_t w0 = 0; w0 < W; w0 += 16) {
+          const __mmask16 m = tail16(W - w0 < 16 ? W - w0 : 16);
+          __m512 a = _mm512_setzero_ps();
+          for (int64_t k = 0; k < n; ++k) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, fx + sr[k] + w0));
+          _mm512_mask_storeu_ps(fv + w0, m, a);
+        }
+        continue;
+      }
+#endif
+      for (int64_t w = 0; w < W; ++w) vr[w] = T(0);
+      for (int64_t k = 0; k < n; ++k) {
+        const T* __restrict__ xr = xp + sr[k];
+        for (int64_t w = 0; w < W; ++w) vr[w] += xr[w];
+      }
+    }
+    T* yp = y + p * OH * OW;
+#if defined(__AVX512F__)
+    if (rows_apply) {
+      // 16 outputs of 4 rows at a time: independent chains through the window columns
+      const float* fv = reinterpret_cast<const float*>(v.data());
+      float* fy = reinterpret_cast<float*>(yp);
+      const float* fs = reinterpret_cast<const float*>(scale);
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+      for (int64_t oh0 = 0; oh0 < OH; oh0 += 4) {
+        for (int64_t q0 = 0; q0 < OW; q0 += 16) {
+          const Span* sp = lanes.data() + (q0 / 16) * kw;
+          __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+          for (int64_t j = 0; j < kw; ++j) {
+            const Span s = sp[j];
+            if (!s.in) continue;
+            const float* base = fv + oh0 * W + q0 * sw + j * g.dw - g.pw;
+            for (int r = 0; r < 4; ++r) {
+              const float* b = base + r * W;
+              const __m512 e = sw == 1 ? _mm512_maskz_loadu_ps(s.in, b)
+                                       : _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(s.m0, b), even,
+                                                                _mm512_maskz_loadu_ps(s.m1, b + 16));
+              a[r] = _mm512_mask_add_ps(a[r], s.in, a[r], e);
+            }
+          }
+          const __mmask16 out = tail16(OW - q0 < 16 ? OW - q0 : 16);
+          for (int r = 0; r < 4 && oh0 + r < OH; ++r) {
+            const int64_t o = (oh0 + r) * OW + q0;
+            const __m512 f = fs ? _mm512_maskz_loadu_ps(out, fs + o) : _mm512_set1_ps(float(inv));
+            _mm512_mask_storeu_ps(fy + o, out, _mm512_mul_ps(a[r], f));
+          }
+        }
+      }
+      continue;
+    }
+#endif
+    for (int64_t oh = 0; oh < OH; ++oh) {
+      T* __restrict__ yr = yp + oh * OW;
+      const T* __restrict__ vr = v.data() + oh * W;
+      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(0);
+      for (int64_t j = 0; j < kw; ++j) {
+        const int64_t c = j * g.dw - g.pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q*sw + c
+        const T* __restrict__ s0 = vr + lo * sw + c;
+        T* __restrict__ yq = yr + lo;
+        for (int64_t q = 0; q < hi - lo; ++q) yq[q] += s0[q * sw];
+      }
+      if (scale)
+        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= scale[oh * OW + ow];
+      else
+        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
+    }
+  }
+}
+
 template <class T>
 void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int64_t p0, int64_t p1) {
   std::vector<T> scale;  // per output, when the divisors differ (else inv for all)
   const T inv = avg_scale(g, dv, &scale);
-  if (scale.empty() && is_2x2_stride_2(g)) {  // one pass, the sum in the order of the sweeps below
+  if (scale.empty() && is_2x2_stride_2(g)) {  // one pass, each output its four inputs in raster order
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
     for (int64_t p = p0; p < p1; ++p) {
       if (p + 1 < p1) prefetch_span(x + (p + 1) * H * W, H * W);  // the next plane (common/prefetch.h)
@@ -698,133 +807,146 @@ void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int
     }
     return;
   }
-  // Row sweeps as in max pooling, one window offset (i, j) at a time over the outputs whose input lies
-  // inside (padding adds nothing): each output sums its inputs in raster order, then takes its factor.
-  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
-  const std::vector<int64_t> spans = column_spans(g);
+  avgpool_forward_separable<T>(x, g, inv, scale.empty() ? nullptr : scale.data(), y, p0, p1);
+}
+
+// The average-pooling gradient of overlapping or padded windows, separably. The windows covering input
+// (h, w) are those of a row oh covering h (by its window row i) and a column ow covering w (by its window
+// column j), so with d = dy times each output's factor, per plane:
+//   1. d: dy times inv, or times scale[oh*OW + ow] (each output's own factor) when scale is not null;
+//   2. rows: t[oh][w] = the sum over window columns j, in order, of d[oh][ow] with ow*sw - pw + j*dw = w;
+//   3. columns: dx[h][w] = the sum over window rows i, in order, of t[oh][w] with oh*sh - ph + i*dh = h
+//      (0 where no window covers row h).
+// kh*kw adds per output, scattered over dx, become kw per output and one per covering row of dx, along
+// contiguous rows; each dx element is written once. The order is fixed by the shape alone.
+template <class T>
+void avgpool_backward_separable(const T* dy, const Geometry& g, T inv, const T* scale, T* dx, int64_t p0,
+                                int64_t p1) {
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sw = g.sw, kh = g.kh, kw = g.kw, L = OH * OW;
+  const std::vector<int64_t> rows = window_rows(g), spans = column_spans(g);
+  // for each input row h, the rows of t covering it (as offsets in t), in window-row order, and their count
+  std::vector<int64_t> cover(static_cast<std::size_t>(H * kh)), ncover(static_cast<std::size_t>(H));
+  const int64_t tw = (W + 15) / 16 * 16;  // t's row stride: whole blocks of 16
+  // (whole groups of AvgRowTaps::kRows rows, zeros past OH)
+  const int64_t OHr = (OH + 3) / 4 * 4;
+  std::vector<T> d(static_cast<std::size_t>(OHr * OW)), t(static_cast<std::size_t>(OHr * tw));
+  for (int64_t h = 0; h < H; ++h) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < kh; ++i)
+      if (rows[h * kh + i] >= 0) cover[h * kh + n++] = rows[h * kh + i] * tw;
+    ncover[h] = n;
+  }
 #if defined(__AVX512F__)
-  if (std::is_same<T, float>::value && g.H * g.W < (int64_t(1) << 31))  // (its lane indices are int32)
-    return pool_blocks_avx512<false>(reinterpret_cast<const float*>(x), g, reinterpret_cast<float*>(y), nullptr, p0,
-                                     p1, spans, float(inv),
-                                     scale.empty() ? nullptr : reinterpret_cast<const float*>(scale.data()));
+  constexpr bool avx512f = std::is_same<T, float>::value;
+  const bool taps_apply = avx512f && AvgRowTaps::applies(g);
+  const AvgRowTaps taps = taps_apply ? AvgRowTaps(g) : AvgRowTaps(Geometry{});
 #endif
   for (int64_t p = p0; p < p1; ++p) {
-    const T* xp = x + p * H * W;
+    if (p + 1 < p1) {  // the next plane's dy, and the dx it writes (common/prefetch.h)
+      prefetch_span(dy + (p + 1) * L, L);
+      prefetch_span(dx + (p + 1) * H * W, H * W, true);
+    }
+    const T* __restrict__ dp = dy + p * L;
+    T* __restrict__ ds = d.data();
+    if (scale)
+      for (int64_t o = 0; o < L; ++o) ds[o] = dp[o] * scale[o];
+    else
+      for (int64_t o = 0; o < L; ++o) ds[o] = dp[o] * inv;
+#if defined(__AVX512F__)
+    if (taps_apply) taps.rows(reinterpret_cast<const float*>(ds), OH, OW, reinterpret_cast<float*>(t.data()), tw);
+#endif
     for (int64_t oh = 0; oh < OH; ++oh) {
-      T* __restrict__ yr = y + (p * OH + oh) * OW;
-      for (int64_t ow = 0; ow < OW; ++ow) yr[ow] = T(0);
-      for (int64_t i = 0; i < kh; ++i) {
-        const int64_t h = oh * sh - ph + i * dh;
-        if (h < 0 || h >= H) continue;
-        for (int64_t j = 0; j < kw; ++j) {
-          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
-          const T* __restrict__ src = xp + h * W + lo * sw + c;
-          T* __restrict__ yq = yr + lo;
-          for (int64_t q = 0; q < hi - lo; ++q) yq[q] += src[q * sw];
-        }
+      T* __restrict__ tr = t.data() + oh * tw;
+      const T* __restrict__ dr = ds + oh * OW;
+#if defined(__AVX512F__)
+      if (taps_apply) break;
+#endif
+      for (int64_t w = 0; w < W; ++w) tr[w] = T(0);
+      for (int64_t j = 0; j < kw; ++j) {
+        const int64_t c = j * g.dw - g.pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q*sw + c
+        T* __restrict__ o = tr + lo * sw + c;
+        const T* __restrict__ src = dr + lo;
+        if (sw == 1)
+          for (int64_t q = 0; q < hi - lo; ++q) o[q] += src[q];
+        else
+          for (int64_t q = 0; q < hi - lo; ++q) o[q * sw] += src[q];
       }
-      if (scale.empty())
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= inv;
-      else
-        for (int64_t ow = 0; ow < OW; ++ow) yr[ow] *= scale[oh * OW + ow];
+    }
+    for (int64_t h = 0; h < H; ++h) {
+      T* __restrict__ out = dx + (p * H + h) * W;
+      const int64_t* c = cover.data() + h * kh;  // the offsets in t of the rows covering h, in order
+      const int64_t n = ncover[h];
+#if defined(__AVX512F__)
+      if (avx512f) {  // GCC's loops ran rows of 28 mostly in their scalar epilogue
+        const float* ft = reinterpret_cast<const float*>(t.data());
+        float* fo = reinterpret_cast<float*>(out);
+        for (int64_t w0 = 0; w0 < W; w0 += 16) {
+          const __mmask16 m = tail16(W - w0 < 16 ? W - w0 : 16);
+          __m512 v = _mm512_setzero_ps();
+          if (n == 1) {
+            v = _mm512_add_ps(v, _mm512_loadu_ps(ft + c[0] + w0));
+          } else if (n == 2) {
+            v = _mm512_add_ps(_mm512_add_ps(v, _mm512_loadu_ps(ft + c[0] + w0)), _mm512_loadu_ps(ft + c[1] + w0));
+          } else {
+            for (int64_t k = 0; k < n; ++k) v = _mm512_add_ps(v, _mm512_loadu_ps(ft + c[k] + w0));
+          }
+          _mm512_mask_storeu_ps(fo + w0, m, v);
+        }
+        continue;
+      }
+#endif
+      for (int64_t w = 0; w < W; ++w) out[w] = T(0);
+      for (int64_t k = 0; k < n; ++k) {
+        const T* __restrict__ b = t.data() + c[k];
+        for (int64_t w = 0; w < W; ++w) out[w] += b[w];
+      }
     }
   }
 }
-
-#if defined(__AVX512F__)
-// Whether avgpool_backward_blocks_avx512 takes these planes: float, stride 1 or 2 along a row, and flat
-// indices that fit its int32 lanes.
-template <class T>
-inline bool blocks_backward_applies(const Geometry& g) {
-  return std::is_same<T, float>::value && (g.sw == 1 || g.sw == 2) && g.H * g.W < (int64_t(1) << 31);
-}
-#endif
 
 // The average-pooling gradient when every output has the same factor inv (see avgpool_backward_body).
 template <class T>
 void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int64_t p0, int64_t p1) {
-  if (disjoint_inside(g)) {  // each input in at most one window: dx written once, row by row
-    const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-    const bool two = is_2x2_stride_2(g);
-    const std::vector<int64_t> cover = covering_rows(g);
-    for (int64_t p = p0; p < p1; ++p) {
-      for (int64_t h = 0; h < H; ++h) {
-        T* __restrict__ out = dx + (p * H + h) * W;
-        const int64_t oh = cover[h];
-        int64_t w = 0;
-        if (oh >= 0) {
-          const T* __restrict__ d = dy + (p * OH + oh) * OW;
-          if (two) {
-            for (int64_t q = 0; q < OW; ++q) {
-              const T v = d[q] * inv;
-              out[2 * q] = v;
-              out[2 * q + 1] = v;
-            }
-          } else {
-            for (int64_t q = 0; q < OW; ++q) {
-              const T v = d[q] * inv;
-              for (int64_t j = 0; j < kw; ++j) out[q * sw + j] = v;
-              for (int64_t j = kw; j < sw && q * sw + j < W; ++j) out[q * sw + j] = T(0);
-            }
-          }
-          w = std::min(OW * sw, W);
-        }
-        for (; w < W; ++w) out[w] = T(0);  // outside every window
-      }
-    }
-    return;
-  }
-#if defined(__AVX512F__)
-  if (blocks_backward_applies<T>(g))
-    return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, float(inv), reinterpret_cast<float*>(dx),
-                                          p0, p1);
-#endif
-  // Overlapping or padded windows: the plane zeroed, then per output row and window offset (i, j) one
-  // sweep adding dy / (kh*kw) along the row's inputs that lie inside (a fixed order: rows, offsets, outputs).
-  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
-  const int64_t ph = g.ph, pw = g.pw, dh = g.dh, dw = g.dw;
-  const std::vector<int64_t> spans = column_spans(g);
+  if (!disjoint_inside(g)) return avgpool_backward_separable<T>(dy, g, inv, nullptr, dx, p0, p1);
+  // each input in at most one window: dx written once, row by row
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sw = g.sw, kw = g.kw;
+  const bool two = is_2x2_stride_2(g);
+  const std::vector<int64_t> cover = covering_rows(g);
   for (int64_t p = p0; p < p1; ++p) {
-    T* dp = dx + p * H * W;
-    for (int64_t i = 0; i < H * W; ++i) dp[i] = T(0);  // overwritten, not added into
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      const T* dr = dy + (p * OH + oh) * OW;
-      for (int64_t i = 0; i < kh; ++i) {
-        const int64_t h = oh * sh - ph + i * dh;
-        if (h < 0 || h >= H) continue;
-        for (int64_t j = 0; j < kw; ++j) {
-          const int64_t c = j * dw - pw, lo = spans[2 * j], hi = spans[2 * j + 1];  // input column q * sw + c
-          T* __restrict__ out = dp + h * W + lo * sw + c;
-          const T* __restrict__ dq = dr + lo;
-          for (int64_t q = 0; q < hi - lo; ++q) out[q * sw] += dq[q] * inv;
+    for (int64_t h = 0; h < H; ++h) {
+      T* __restrict__ out = dx + (p * H + h) * W;
+      const int64_t oh = cover[h];
+      int64_t w = 0;
+      if (oh >= 0) {
+        const T* __restrict__ d = dy + (p * OH + oh) * OW;
+        if (two) {
+          for (int64_t q = 0; q < OW; ++q) {
+            const T v = d[q] * inv;
+            out[2 * q] = v;
+            out[2 * q + 1] = v;
+          }
+        } else {
+          for (int64_t q = 0; q < OW; ++q) {
+            const T v = d[q] * inv;
+            for (int64_t j = 0; j < kw; ++j) out[q * sw + j] = v;
+            for (int64_t j = kw; j < sw && q * sw + j < W; ++j) out[q * sw + j] = T(0);
+          }
         }
+        w = std::min(OW * sw, W);
       }
+      for (; w < W; ++w) out[w] = T(0);  // outside every window
     }
   }
 }
 
-// Outputs with different factors (ceil_mode's clipped windows, count_include_pad=False): each plane's dy
-// scaled by its factors into a buffer first, then the uniform gradient with factor 1 (exact).
+// Outputs with different factors (ceil_mode's clipped windows, count_include_pad=False): the factors
+// applied as dy is read (exact: the values a dy scaled first would hold).
 template <class T>
 void avgpool_backward_body(const T* dy, const Geometry& g, const AvgDivisor& dv, T* dx, int64_t p0, int64_t p1) {
   std::vector<T> scale;
   const T inv = avg_scale(g, dv, &scale);
   if (scale.empty()) return avgpool_backward_uniform(dy, g, inv, dx, p0, p1);
-#if defined(__AVX512F__)
-  // the factors applied as dy is read, one table for all planes (3x3/2 p1 ceil_mode, count_include_pad=False,
-  // (64,32,28,28): 1.5 -> 1.2 ms, where a per-plane call rebuilt its tables)
-  if (!disjoint_inside(g) && blocks_backward_applies<T>(g))
-    return avgpool_backward_blocks_avx512(reinterpret_cast<const float*>(dy), g, 1.0f, reinterpret_cast<float*>(dx),
-                                          p0, p1, reinterpret_cast<const float*>(scale.data()));
-#endif
-  const int64_t L = g.OH * g.OW;
-  std::vector<T> scaled(static_cast<std::size_t>(L));
-  for (int64_t p = p0; p < p1; ++p) {
-    const T* d = dy + p * L;
-    for (int64_t o = 0; o < L; ++o) scaled[o] = d[o] * scale[o];
-    avgpool_backward_uniform(scaled.data(), g, T(1), dx + p * g.H * g.W, 0, 1);
-  }
+  avgpool_backward_separable<T>(dy, g, T(1), scale.data(), dx, p0, p1);
 }
 
 template <class T>
