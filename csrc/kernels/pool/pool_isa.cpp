@@ -205,6 +205,24 @@ inline void avgpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t O
   }
 }
 
+// The 2x2 stride-2 average-pooling gradient of one input row pair with AVX-512: out[2q] = out[2q+1] =
+// d[q] * inv for q < OW, written to both rows (GCC's loop stored the pairs one element at a time).
+inline void avgpool_backward_2x2s2_row_avx512(const float* d, int64_t OW, float inv_, float* o0, float* o1) {
+  const __m512i lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i hi = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  const __m512 inv = _mm512_set1_ps(inv_);
+  for (int64_t q = 0; q < OW; q += 16) {
+    const int64_t n = OW - q < 16 ? OW - q : 16;
+    const __mmask16 mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(tail16(n), d + q), inv);
+    const __m512 a = _mm512_permutexvar_ps(lo, v), b = _mm512_permutexvar_ps(hi, v);
+    _mm512_mask_storeu_ps(o0 + 2 * q, mlo, a);
+    _mm512_mask_storeu_ps(o0 + 2 * q + 16, mhi, b);
+    _mm512_mask_storeu_ps(o1 + 2 * q, mlo, a);
+    _mm512_mask_storeu_ps(o1 + 2 * q + 16, mhi, b);
+  }
+}
+
 // One input row (flat index `row` in the plane) of the 2x2 stride-2 max-pooling gradient: columns 2q and
 // 2q + 1 get d[q] where a[q] names them, else 0. Returns the number of hits (see maxpool_backward_disjoint).
 inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* a, int64_t OW, int64_t row,
@@ -913,6 +931,24 @@ void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int6
   const bool two = is_2x2_stride_2(g);
   const std::vector<int64_t> cover = covering_rows(g);
   for (int64_t p = p0; p < p1; ++p) {
+#if defined(__AVX512F__)
+    if (two && std::is_same<T, float>::value) {
+      // rows 2oh and 2oh + 1 of dx from row oh of dy
+      if (p + 1 < p1) {  // the next plane's dy, and the dx it writes (common/prefetch.h)
+        prefetch_span(dy + (p + 1) * OH * OW, OH * OW);
+        prefetch_span(dx + (p + 1) * H * W, H * W, true);
+      }
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        float* o0 = reinterpret_cast<float*>(dx + (p * H + 2 * oh) * W);
+        avgpool_backward_2x2s2_row_avx512(reinterpret_cast<const float*>(dy + (p * OH + oh) * OW), OW, float(inv), o0,
+                                          o0 + W);
+        for (int64_t w = 2 * OW; w < W; ++w) o0[w] = o0[W + w] = 0.0f;  // an odd W's last column
+      }
+      for (int64_t h = 2 * OH; h < H; ++h)  // an odd H's last row
+        for (int64_t w = 0; w < W; ++w) dx[(p * H + h) * W + w] = T(0);
+      continue;
+    }
+#endif
     for (int64_t h = 0; h < H; ++h) {
       T* __restrict__ out = dx + (p * H + h) * W;
       const int64_t oh = cover[h];
