@@ -398,25 +398,29 @@ void maxpool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t*
         const int nr = static_cast<int>(OH - oh0 < R ? OH - oh0 : R);
         for (int64_t q0 = 0; q0 < OW; q0 += 16) {
           const Span* sp = lanes.data() + (q0 / 16) * kw;
-          __m512 m[R];
-          __m512i k[R];
-          for (int r = 0; r < R; ++r) {
-            m[r] = _mm512_set1_ps(-__builtin_inff());
-            k[r] = none;
-            if (r < nr) {
-              // the index of each lane's first candidate (its first window row inside, first column inside):
-              // kept unless a later one wins, which is the rule's "the first inside is taken" without a
-              // compare per offset (a first candidate of -inf keeps the best at -inf either way)
-              for (int64_t i = 0; i < kh; ++i) {
-                const int64_t h = (oh0 + r) * sh - ph + i * dh;
-                if (h < 0 || h >= H) continue;
-                k[r] = _mm512_mask_add_epi32(
-                    none, has_first[q0 / 16], first_c[q0 / 16],
-                    _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(h * W + q0 * swr)), lane_sw));
-                break;
-              }
+          // the R rows' best values and indices as named variables: held in arrays (m[R], k[R]), GCC kept
+          // them on the stack, and each offset's compare waited on a store and a load
+          __m512 m0, m1, m2, m3;
+          __m512i k0, k1, k2, k3;
+          auto first = [&](int r) {
+            // the index of each lane's first candidate (its first window row inside, first column inside):
+            // kept unless a later one wins, which is the rule's "the first inside is taken" without a
+            // compare per offset (a first candidate of -inf keeps the best at -inf either way)
+            if (r >= nr) return none;
+            for (int64_t i = 0; i < kh; ++i) {
+              const int64_t h = (oh0 + r) * sh - ph + i * dh;
+              if (h < 0 || h >= H) continue;
+              return _mm512_mask_add_epi32(
+                  none, has_first[q0 / 16], first_c[q0 / 16],
+                  _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(h * W + q0 * swr)), lane_sw));
             }
-          }
+            return none;
+          };
+          m0 = m1 = m2 = m3 = _mm512_set1_ps(-__builtin_inff());
+          k0 = first(0);
+          k1 = first(1);
+          k2 = first(2);
+          k3 = first(3);
           for (int64_t i = 0; i < kh; ++i) {
             int32_t hw[R];  // row r's flat index h*W + q0*sw; -1: its window row i is padding (reads nothing)
             for (int r = 0; r < R; ++r) {
@@ -427,10 +431,10 @@ void maxpool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t*
               const int64_t c = j * dw - pw;
               const Span s = sp[j];
               if (!s.in) continue;
-              for (int r = 0; r < R; ++r) {
-                if (hw[r] < 0) continue;
-                const __mmask16 in = s.in;
-                const float* base = xp + hw[r] + c;
+              const __mmask16 in = s.in;
+              auto step = [&](int32_t row, __m512& m, __m512i& k) {
+                if (row < 0) return;
+                const float* base = xp + row + c;
                 __m512 v;
                 if constexpr (SW == 1) {
                   v = _mm512_maskz_loadu_ps(in, base);
@@ -443,24 +447,32 @@ void maxpool_blocks_avx512(const float* x, const Geometry& g, float* y, int64_t*
                 }
                 // taken: better than the best, or a NaN over a number: not (v <= m) (true when v > m
                 // or either is NaN) where the best is not NaN
-                const __mmask16 take = _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(in, v, m[r], _CMP_NLE_UQ),
-                                                               m[r], m[r], _CMP_ORD_Q);
-                m[r] = _mm512_mask_mov_ps(m[r], take, v);
-                const __m512i cand = _mm512_add_epi32(_mm512_set1_epi32(hw[r] + static_cast<int32_t>(c)), lane_sw);
-                k[r] = _mm512_mask_mov_epi32(k[r], take, cand);
-              }
+                const __mmask16 take =
+                    _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(in, v, m, _CMP_NLE_UQ), m, m, _CMP_ORD_Q);
+                m = _mm512_mask_mov_ps(m, take, v);
+                k = _mm512_mask_mov_epi32(k, take,
+                                          _mm512_add_epi32(_mm512_set1_epi32(row + static_cast<int32_t>(c)), lane_sw));
+              };
+              step(hw[0], m0, k0);
+              step(hw[1], m1, k1);
+              step(hw[2], m2, k2);
+              step(hw[3], m3, k3);
             }
           }
           const __mmask16 out = tail16(OW - q0 < 16 ? OW - q0 : 16);
-          for (int r = 0; r < R; ++r) {
-            if (r >= nr) break;
-            const int64_t oh = oh0 + r, o = (p * OH + oh) * OW;
-            _mm512_mask_storeu_ps(y + o + q0, out, m[r]);
+          auto store = [&](int r, __m512 m, __m512i k) {
+            if (r >= nr) return;
+            const int64_t o = (p * OH + oh0 + r) * OW;
+            _mm512_mask_storeu_ps(y + o + q0, out, m);
             _mm512_mask_storeu_epi64(argmax + o + q0, static_cast<__mmask8>(out),
-                                     _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k[r])));
+                                     _mm512_cvtepi32_epi64(_mm512_castsi512_si256(k)));
             _mm512_mask_storeu_epi64(argmax + o + q0 + 8, static_cast<__mmask8>(out >> 8),
-                                     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k[r], 1)));
-          }
+                                     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(k, 1)));
+          };
+          store(0, m0, k0);
+          store(1, m1, k1);
+          store(2, m2, k2);
+          store(3, m3, k3);
         }
       }
     }
