@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/isa.h"
+#include "common/prefetch.h"
 #include "kernels/conv/winograd.h"
 
 namespace fe {
@@ -53,8 +54,17 @@ void input_tiles(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int
     for (int64_t k = 0; k < hi - lo; ++k) zeros[k] = T(0);
     for (int64_t k = 0; k < lo; ++k) u[k] = u[width + k] = u[2 * width + k] = u[3 * width + k] = T(0);
     for (int64_t k = hi; k < width; ++k) u[k] = u[width + k] = u[2 * width + k] = u[3 * width + k] = T(0);
+    // the window's rows inside the image, [h0, h1): those of the channel kAhead on are asked for while this
+    // one's are transformed (common/prefetch.h). 64 planes' rows 4 KiB apart are more streams than the
+    // hardware prefetcher follows, and the row step waited on each load; one channel ahead is too close
+    // for the memory's latency. ResNet 64 -> 64 on 32x32, N = 32, one core, against none: forward, data
+    // and weight gradient 1.07-1.09x (x from memory), 1.03-1.06x (from L3); kAhead 1, 2, 8 gained less.
+    constexpr int64_t kAhead = 4;
+    const int64_t h0 = std::max<int64_t>(0, 2 * th - tl.ph), h1 = std::min<int64_t>(tl.H, 2 * th - tl.ph + 4);
     for (int64_t c = 0; c < tl.C; ++c) {
       const T* xc = x + (n * tl.C + c) * plane;
+      if (c + kAhead < tl.C && h1 > h0)
+        prefetch_span(xc + kAhead * plane + h0 * tl.W + w0 + lo, (h1 - h0 - 1) * tl.W + hi - lo);
       const T* r[4];
       for (int64_t i = 0; i < 4; ++i) {
         const int64_t h = 2 * th - tl.ph + i;
