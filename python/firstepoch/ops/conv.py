@@ -45,6 +45,10 @@ def fusable(activation):
 
 def pair(v, name):
     """An int or a pair of ints as a pair of ints (kernel_size, stride, padding, dilation, output_size)."""
+    if v.__class__ is int:  # the common cases first: every conv and pool call takes three of these
+        return v, v
+    if v.__class__ is tuple and len(v) == 2 and v[0].__class__ is int and v[1].__class__ is int:
+        return v
     t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
     if len(t) != 2 or not all(isinstance(i, (int, np.integer)) for i in t):
         raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
