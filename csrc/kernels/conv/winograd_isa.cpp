@@ -115,7 +115,14 @@ void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t 
     const int64_t rows = std::min<int64_t>(2, tl.OH - 2 * th);
     T* __restrict r0 = buf;
     T* __restrict r1 = buf + width;
+    // the output rows of the channel kAhead on are asked for (to be written) while this one's are worked
+    // out: as the input transform's reads, 64 planes' rows 4 KiB apart, and each row's stores waited on
+    // its lines (ResNet 64 -> 64 on 32x32, N = 32, one core, against none: forward 1.06-1.09x, data gradient
+    // 1.05-1.06x; the same for the weight gradient's reads of dy in grad_tiles gained nothing)
+    constexpr int64_t kAhead = 4;
     for (int64_t o = 0; o < tl.OC; ++o) {
+      if (o + kAhead < tl.OC && rows > 0 && cols > 0)
+        prefetch_span(y + (n * tl.OC + o + kAhead) * oplane + 2 * th * tl.OW + 2 * tw, (rows - 1) * tl.OW + cols, true);
       const T* m = M + o * ld + j0;
       #pragma GCC ivdep
       for (int64_t j = 0; j < len; ++j) {
