@@ -19,6 +19,11 @@ namespace {
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 
+// How many channels ahead the transforms ask for the rows they will read or write (common/prefetch.h):
+// a layer's planes are 4 KiB and more apart, more streams than the hardware prefetcher follows, and one
+// channel ahead is too close for the memory's latency (see input_tiles and output_tiles).
+constexpr int64_t kAhead = 4;
+
 // Calls fn(n, th, tw, len, j) for each run of tiles [t0, t0 + nt) that lies in one tile row of one
 // image: len tiles from (n, th, tw), the first being the block's tile j.
 template <class F>
@@ -55,11 +60,9 @@ void input_tiles(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int
     for (int64_t k = 0; k < lo; ++k) u[k] = u[width + k] = u[2 * width + k] = u[3 * width + k] = T(0);
     for (int64_t k = hi; k < width; ++k) u[k] = u[width + k] = u[2 * width + k] = u[3 * width + k] = T(0);
     // the window's rows inside the image, [h0, h1): those of the channel kAhead on are asked for while this
-    // one's are transformed (common/prefetch.h). 64 planes' rows 4 KiB apart are more streams than the
-    // hardware prefetcher follows, and the row step waited on each load; one channel ahead is too close
-    // for the memory's latency. ResNet 64 -> 64 on 32x32, N = 32, one core, against none: forward, data
-    // and weight gradient 1.07-1.09x (x from memory), 1.03-1.06x (from L3); kAhead 1, 2, 8 gained less.
-    constexpr int64_t kAhead = 4;
+    // one's are transformed (the row step waited on each load). ResNet 64 -> 64 on 32x32, N = 32, one core,
+    // against none: forward, data and weight gradient 1.07-1.09x (x from memory), 1.03-1.06x (from L3);
+    // kAhead 1, 2, 8 gained less.
     const int64_t h0 = std::max<int64_t>(0, 2 * th - tl.ph), h1 = std::min<int64_t>(tl.H, 2 * th - tl.ph + 4);
     for (int64_t c = 0; c < tl.C; ++c) {
       const T* xc = x + (n * tl.C + c) * plane;
@@ -116,10 +119,9 @@ void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t 
     T* __restrict r0 = buf;
     T* __restrict r1 = buf + width;
     // the output rows of the channel kAhead on are asked for (to be written) while this one's are worked
-    // out: as the input transform's reads, 64 planes' rows 4 KiB apart, and each row's stores waited on
-    // its lines (ResNet 64 -> 64 on 32x32, N = 32, one core, against none: forward 1.06-1.09x, data gradient
-    // 1.05-1.06x; the same for the weight gradient's reads of dy in grad_tiles gained nothing)
-    constexpr int64_t kAhead = 4;
+    // out: each row's stores waited on its lines (ResNet 64 -> 64 on 32x32, N = 32, one core, against none:
+    // forward 1.06-1.09x, data gradient 1.05-1.06x; the same for the weight gradient's reads of dy in
+    // grad_tiles gained nothing)
     for (int64_t o = 0; o < tl.OC; ++o) {
       if (o + kAhead < tl.OC && rows > 0 && cols > 0)
         prefetch_span(y + (n * tl.OC + o + kAhead) * oplane + 2 * th * tl.OW + 2 * tw, (rows - 1) * tl.OW + cols, true);

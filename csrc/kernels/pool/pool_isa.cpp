@@ -633,7 +633,7 @@ template <class T>
 int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geometry& g, T* dx, int64_t p0,
                                   int64_t p1) {
   int64_t bad = 0;
-  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sh = g.sh, sw = g.sw, kh = g.kh, kw = g.kw;
+  const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sw = g.sw, kw = g.kw;
   const int64_t L = OH * OW;
   const bool two = is_2x2_stride_2(g);
   const std::vector<int64_t> cover = covering_rows(g);
@@ -912,6 +912,8 @@ void avgpool_backward_separable(const T* dy, const Geometry& g, T inv, const T* 
         float* fo = reinterpret_cast<float*>(out);
         for (int64_t w0 = 0; w0 < W; w0 += 16) {
           const __mmask16 m = tail16(W - w0 < 16 ? W - w0 : 16);
+          // one and two covering rows (every stride-2 layer) written out: the plain loop over k, the same
+          // adds, ran 0.89-0.98x
           __m512 v = _mm512_setzero_ps();
           if (n == 1) {
             v = _mm512_add_ps(v, _mm512_loadu_ps(ft + c[0] + w0));
