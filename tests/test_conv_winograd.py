@@ -1,15 +1,19 @@
-"""The Winograd F(2x2, 3x3) path of conv2d (3x3, stride 1, dilation 1, groups 1, padding <= 2, at least
-16 input and output channels; csrc/kernels/conv/winograd.*): which shapes take it, forward and both
-gradients against the NumPy reference at every ISA in float32 and float64 over odd, even, prime and
-one-pixel sizes and padding 0-2, N = 0, every output overwritten, bitwise equal for 1, 2, 3 and 7 threads.
+"""The Winograd path of conv2d (3x3, stride 1, dilation 1, groups 1, padding <= 2, at least 16 input and
+output channels; csrc/kernels/conv/winograd.*), in both its tiles: F(2x2, 3x3) and F(4x4, 3x3), picked by
+the map's size (_C.winograd_tile). Which shapes take it and which tile, forward and both gradients
+against the NumPy reference at every ISA in float32 and float64, each tile forced in turn, over odd, even,
+prime and one-pixel sizes and padding 0-2, N = 0, every output overwritten, bitwise equal for 1, 2, 3 and
+7 threads.
 
 Tolerance: Winograd's transforms add and subtract inputs before the products (B^T d B) and outputs
 after them (A^T m A), so its rounding error is relative to the scale of the output, not to each
 element: a small output next to large ones carries the large ones' error. Measured max abs error over
-max |output| in float32 against the float64 reference: 2-3e-7 for these shapes; on ResNet-like data
-(N=4, 64 -> 64, 32x32, ReLU'd input, He-scaled weights) 2.8e-7 forward, 3.6e-7 dx, 4.3e-7 dweight
-(a float32 im2col + GEMM in NumPy: 7.2e-7 forward). That is far inside tol_for(float32, K) (K products
-per output), which the checks below apply to the output's scale."""
+max |output| in float32 against the float64 reference, on ResNet-like data (64 -> 64 channels, ReLU'd
+input, He-scaled weights): F(2x2) 2.5-3.7e-7, F(4x4) 1.5-2.2e-6 (forward, dx and dweight alike); a
+float32 im2col + GEMM in NumPy 7.2e-7. F(4x4)'s larger error is the float32 sum over channels of its
+transformed products, which its output transform (entries up to 8) amplifies; its points (0, 1, -1,
+1/2, -2) are the most accurate of those tried (0, 1, -1, 2, -2: 4.9e-6). Both are far inside
+tol_for(float32, K) (K products per output), which the checks below apply to the output's scale."""
 import numpy as np
 import pytest
 
@@ -25,6 +29,15 @@ DTYPES = [np.float32, np.float64]
 SHAPES = [(2, 16, 40, 7, 9, 1), (1, 16, 48, 1, 1, 1), (3, 33, 16, 2, 3, 2), (1, 40, 16, 3, 3, 0),
           (2, 16, 36, 13, 11, 0), (1, 48, 16, 8, 8, 2), (2, 16, 40, 5, 1, 1), (1, 16, 33, 1, 6, 2),
           (2, 19, 33, 6, 4, 0)]
+
+
+@pytest.fixture(params=[2, 4])
+def tile(request):
+    """Forces the Winograd tile for the test, restoring the by-shape choice afterwards."""
+    before = _C.get_winograd_tile()
+    _C.set_winograd_tile(request.param)
+    yield request.param
+    _C.set_winograd_tile(before)
 
 
 def conv_args(p):
@@ -79,7 +92,7 @@ def test_the_winograd_path_is_taken_for_3x3_stride_1_layers_with_many_channels()
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "N%dC%dOC%d_%dx%d_p%d" % s)
-def test_forward_and_gradients_match_the_reference(isa, rng, dtype, shape):
+def test_forward_and_gradients_match_the_reference(isa, tile, rng, dtype, shape):
     N, C, OC, H, W, p = shape
     x = rng.standard_normal((N, C, H, W))
     w = rng.standard_normal((OC, C, 3, 3)) / np.sqrt(9 * C)
@@ -94,7 +107,7 @@ def test_forward_and_gradients_match_the_reference(isa, rng, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_no_image_gives_empty_outputs_and_a_zero_weight_gradient(isa, dtype):
+def test_no_image_gives_empty_outputs_and_a_zero_weight_gradient(isa, tile, dtype):
     x = np.zeros((0, 16, 5, 5), dtype)
     w = np.ones((16, 16, 3, 3), dtype)
     y, dx, dw = run(x, w, np.ones(16, dtype), np.zeros((0, 16, 5, 5), dtype), 1)
@@ -103,7 +116,7 @@ def test_no_image_gives_empty_outputs_and_a_zero_weight_gradient(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_results_are_bitwise_the_same_for_1_2_3_and_7_threads(rng, dtype):
+def test_results_are_bitwise_the_same_for_1_2_3_and_7_threads(tile, rng, dtype):
     # 8 images of 30x30: 1800 tiles, several tile blocks and weight-gradient groups
     x = rng.standard_normal((8, 16, 30, 30)).astype(dtype)
     w = (rng.standard_normal((40, 16, 3, 3)) / 12).astype(dtype)
@@ -122,18 +135,59 @@ def test_results_are_bitwise_the_same_for_1_2_3_and_7_threads(rng, dtype):
             np.testing.assert_array_equal(a, b_)
 
 
-def test_float32_error_on_resnet_like_data_is_within_a_few_ulps_of_the_output_scale(rng):
-    """The accuracy figure of the module docstring, kept honest: 64 -> 64 channels, 16x16, ReLU-like input."""
+@pytest.mark.parametrize("tile, bound", [(2, 6e-7), (4, 3e-6)])
+def test_float32_error_on_resnet_like_data_is_within_a_few_ulps_of_the_output_scale(rng, tile, bound):
+    """The accuracy figures of the module docstring, kept honest: 64 -> 64 channels, 16x16, ReLU-like input,
+    each tile (measured: F(2x2) 2.5e-7, F(4x4) 1.5e-6)."""
     x = np.maximum(rng.standard_normal((2, 64, 16, 16)), 0)
     w = rng.standard_normal((64, 64, 3, 3)) * np.sqrt(2 / (9 * 64))
     y = np.empty((2, 64, 16, 16), np.float32)
-    _C.conv2d_forward(x.astype(np.float32), w.astype(np.float32), None, y, *conv_args(1))
+    before = _C.get_winograd_tile()
+    _C.set_winograd_tile(tile)
+    try:
+        _C.conv2d_forward(x.astype(np.float32), w.astype(np.float32), None, y, *conv_args(1))
+    finally:
+        _C.set_winograd_tile(before)
     ref = R.conv2d_forward(x, w, None, *conv_args(1))
-    assert np.abs(y - ref).max() / np.abs(ref).max() < 2e-6
+    assert np.abs(y - ref).max() / np.abs(ref).max() < bound
+
+
+def test_the_tile_is_4_where_its_products_are_at_most_0_7_of_the_2x2_tiles():
+    """F(4x4) on maps where, with tiles over the edge counted whole, it multiplies at most 0.7 times as
+    often as F(2x2) (32x32, 16x16, 8x8, 7x7: 0.56); F(2x2) on the others (14x14: 0.73, 10x10: 0.81,
+    5x5: 1.0, 2x2: 2.25, one row). The override applies to every shape and is checked."""
+    assert _C.get_winograd_tile() == 0
+    for side in (32, 16, 8, 7, 4, 3):
+        assert _C.winograd_tile(side, side) == 4, side
+    for side in (14, 10, 5, 2, 1):
+        assert _C.winograd_tile(side, side) == 2, side
+    assert _C.winograd_tile(7, 9) == 4 and _C.winograd_tile(1, 6) == 2 and _C.winograd_tile(4, 5) == 2
+    try:
+        for forced in (2, 4):
+            _C.set_winograd_tile(forced)
+            assert _C.get_winograd_tile() == forced
+            assert _C.winograd_tile(32, 32) == forced and _C.winograd_tile(2, 2) == forced
+    finally:
+        _C.set_winograd_tile(0)
+    for bad in (-1, 1, 3, 8):
+        with pytest.raises(ValueError, match="tile must be 0"):
+            _C.set_winograd_tile(bad)
+    with pytest.raises(ValueError, match="out_h and out_w"):
+        _C.winograd_tile(0, 5)
+    assert _C.get_winograd_tile() == 0
+
+
+def test_both_tiles_are_taken_by_the_shapes_checked_here():
+    """SHAPES, at their own tile choice, cover both tiles: forward maps and the data gradient's input maps."""
+    tiles = set()
+    for N, C, OC, H, W, p in SHAPES:
+        tiles.add(_C.winograd_tile(H + 2 * p - 2, W + 2 * p - 2))
+        tiles.add(_C.winograd_tile(H, W))
+    assert tiles == {2, 4}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_fused_relu_clamps_the_plain_forward(isa, rng, dtype):
+def test_fused_relu_clamps_the_plain_forward(isa, tile, rng, dtype):
     """nn.Conv2d followed by nn.ReLU runs the ReLU in Winograd's output transform: the very values of
     the plain forward, clamped (NaN kept), and the reference's within tolerance."""
     x = rng.standard_normal((3, 16, 9, 7)).astype(dtype)
@@ -148,5 +202,9 @@ def test_fused_relu_clamps_the_plain_forward(isa, rng, dtype):
     np.testing.assert_array_equal(yr, np.where(np.isnan(y), y, np.maximum(y, 0)))
     assert np.isnan(yr).any()
     ref = R.conv2d_forward(x, w, b, *conv_args(1), activation="relu")
-    fin = np.isfinite(ref)
+    # a NaN input reaches every output of the tiles whose windows hold it (a direct sum: its 3x3
+    # neighbourhood), here the first 4x4 of image 0 (at most 8x8 outputs: two tiles a side)
+    assert np.isnan(yr[~np.isfinite(ref)]).all()
+    assert not np.isnan(yr[1:]).any() and not np.isnan(yr[0, :, 8:]).any() and not np.isnan(yr[0, :, :, 8:]).any()
+    fin = np.isfinite(yr)
     assert_close_to_scale(yr[fin], ref[fin], dtype, 16 * 9)

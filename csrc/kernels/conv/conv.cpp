@@ -246,7 +246,7 @@ void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x,
     direct::forward<T>(x, N, g, w, OC, bias, relu, y, nthreads);
     return;
   }
-  if (winograd::forward_applies(g, OC, groups)) {  // 3x3 stride 1, many channels: F(2x2, 3x3) (winograd.h)
+  if (winograd::forward_applies(g, OC, groups)) {  // 3x3 stride 1, many channels: Winograd (winograd.h)
     winograd::forward<T>(uk, x, N, g, w, OC, bias, relu, y, nthreads);
     return;
   }

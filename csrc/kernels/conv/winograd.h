@@ -1,10 +1,11 @@
-// Winograd F(2x2, 3x3) convolution for 3x3, stride 1, dilation 1, groups 1 layers with many channels
-// (Lavin & Gray 2015): each 2x2 output tile is A^T [ (G g G^T) . (B^T d B) ] A over a 4x4 input tile d,
-// so the 16 positions of the 4x4 tile become 16 independent GEMMs (OC x C) @ (C x tiles) with 2.25x
-// fewer multiplies than im2col + GEMM. The tile transforms are per ISA (winograd_isa.cpp); the drivers
-// (winograd.cpp) own the blocks, threads and GEMMs. Backward data is the same convolution of dy with
-// the rotated, in/out-swapped weights; backward weight is the transpose of the forward's linear map:
-// dU = sum over tiles (A dY A^T) . (B^T d B), dW = G^T dU G.
+// Winograd convolution for 3x3, stride 1, dilation 1, groups 1 layers with many channels (Lavin & Gray
+// 2015): each m x m output tile is A^T [ (G g G^T) . (B^T d B) ] A over an n x n input tile d (n = m + 2),
+// so the n*n positions of the transformed tile become n*n independent GEMMs (OC x C) @ (C x tiles):
+// F(2x2, 3x3) (16 positions for 4 outputs) or F(4x4, 3x3) (36 for 16), by the map's size (tile_for).
+// The tile transforms are per ISA (winograd_isa.cpp); the drivers (winograd.cpp) own the blocks, threads
+// and GEMMs. Backward data is the same convolution of dy with the rotated, in/out-swapped weights;
+// backward weight is the transpose of the forward's linear map: dU = sum over tiles (A dY A^T) . (B^T d B),
+// dW = G^T dU G.
 #pragma once
 #include <cstdint>
 
@@ -17,7 +18,7 @@ namespace conv {
 namespace winograd {
 
 // One convolution seen as tiles: input planes (C, H, W) padded by (ph, pw), output planes (OC, OH, OW)
-// cut into TH x TW tiles of 2x2 (a last row or column of tiles may hang over the output's edge).
+// cut into TH x TW tiles of m x m (a last row or column of tiles may hang over the output's edge).
 struct Tiling {
   int64_t C, H, W, ph, pw;
   int64_t OC, OH, OW;
@@ -35,21 +36,68 @@ inline int64_t plane_stride(int64_t channels, int64_t ld) {
   return channels * ld + 64 / static_cast<int64_t>(sizeof(T));
 }
 
+// The tile schemes F(m x m, 3 x 3): an m x m output tile from an n x n input tile, n = m + 2, as
+// y = A^T [(G g G^T) . (B^T d B)] A. The matrices come from the Toom-Cook construction over the points
+// below and infinity. F(2x2) (points 0, 1, -1) multiplies 16/4 = 4 times per output; F(4x4) (points 0,
+// 1, -1, 1/2, -2) 36/16 = 2.25 times. The larger tile rounds more: its float32 error on ResNet-like
+// data (64 -> 64, ReLU'd input, He-scaled weights) is 1.9e-6 of the output's scale against 3.0e-7 for
+// F(2x2) and 7.2e-7 for a float32 im2col + GEMM; the points 0, 1, -1, 2, -2 gave 4.9e-6. Nearly all of
+// it is the float32 sum over channels of the transformed products, which A^T's entries up to 8 amplify.
+struct F2 {
+  static constexpr int m = 2, n = 4;
+  static constexpr double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  static constexpr double BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+};
+struct F4 {
+  static constexpr int m = 4, n = 6;
+  static constexpr double AT[4][6] = {
+      {1, 1, 1, 1, 1, 0}, {0, 1, -1, 0.5, -2, 0}, {0, 1, 1, 0.25, 4, 0}, {0, 1, -1, 0.125, -8, 1}};
+  static constexpr double G[6][3] = {{1, 0, 0},
+                                     {1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                     {-1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                     {-16.0 / 15, -8.0 / 15, -4.0 / 15},
+                                     {1.0 / 15, -2.0 / 15, 4.0 / 15},
+                                     {0, 0, 1}};
+  static constexpr double BT[6][6] = {{1, -1.5, -2, 1.5, 1, 0},    {0, -1, 0.5, 2.5, 1, 0},
+                                      {0, 1, -2.5, 0.5, 1, 0},     {0, -2, -1, 2, 1, 0},
+                                      {0, 0.5, -1, -0.5, 1, 0},    {0, 1, -1.5, -2, 1.5, 1}};
+};
+enum Scheme { kF2 = 0, kF4 = 1, kSchemes = 2 };
+
 // Tiles are numbered over (image, tile row, tile column); a block is tiles [t0, t0 + nt). Block
 // matrices are position-major: X[pos][channel][j] at X + pos*plane_stride(channels, ld) + channel*ld + j
-// for tile t0 + j, pos = 4*row + column of the 4x4 transformed tile. buf: scratch of 16*(TW + 2) elements.
+// for tile t0 + j, pos = n*row + column of the n x n transformed tile. buf: scratch of
+// scratch_size(scheme, TW) elements. One entry per Scheme.
 template <class T>
 struct Transforms {
   static constexpr const char* kFamily = "Winograd transforms";
-  // x (N, C, H, W) -> V (16, C, ld) = B^T d B of each tile's 4x4 input window (padding reads as 0)
-  void (*input_tiles)(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int64_t ld, T* buf);
-  // M (16, OC, ld) -> y (N, OC, OH, OW): A^T m A (+ bias[oc], then max(., 0) if relu) of each tile,
+  // x (N, C, H, W) -> V (n*n, C, ld) = B^T d B of each tile's n x n input window (padding reads as 0)
+  void (*input_tiles[kSchemes])(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int64_t ld, T* buf);
+  // M (n*n, OC, ld) -> y (N, OC, OH, OW): A^T m A (+ bias[oc], then max(., 0) if relu) of each tile,
   // only the outputs inside (OH, OW) written
-  void (*output_tiles)(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias, bool relu,
-                       T* y, T* buf);
-  // dy (N, OC, OH, OW) -> Z (16, OC, ld) = A dy A^T of each 2x2 output tile (outside (OH, OW) reads as 0)
-  void (*grad_tiles)(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int64_t ld, T* buf);
+  void (*output_tiles[kSchemes])(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias,
+                                 bool relu, T* y, T* buf);
+  // dy (N, OC, OH, OW) -> Z (n*n, OC, ld) = A dy A^T of each m x m output tile (outside (OH, OW) reads
+  // as 0)
+  void (*grad_tiles[kSchemes])(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int64_t ld, T* buf);
 };
+
+// The transforms' scratch for a tiling TW tiles wide: 2n + 1 rows of a tile row's input width, rounded
+// up to whole tiles.
+inline int64_t scratch_size(int m, int64_t TW) { return (2 * m + 5) * (m * (TW + 1)) + 16; }
+
+// The tile side, 2 or 4, of a Winograd convolution onto an OH x OW map (the forward and the weight
+// gradient: the output's; the data gradient: the input's). F(4x4) where its products, tiles over the
+// edge counted whole, are at most 0.7 of F(2x2)'s: its transforms cost more per product and its rows
+// hold fewer tiles to vectorise over. One AVX-512 core, F(2x2) time over F(4x4) time for forward /
+// data / weight gradient: 64 -> 64 on 32x32 (N = 32, ratio of products 0.56) 1.27 / 1.27 / 1.17x,
+// 128 -> 128 on 16x16 (0.56) 1.09 / 1.07 / 1.16x, 256 -> 256 on 8x8 (0.56) 1.06 / 0.94 / 1.36x, 64 -> 64 on
+// 7x7 (0.56) 1.06 / 1.06 / 1.14x; on 14x14 (0.73) 0.95 / 0.95 / 1.01x, 10x10 (0.81) 0.73-0.78x, 5x5 (1.0)
+// 0.68-0.73x. A non-zero set_tile_override (tests) picks the tile for every shape.
+int tile_for(int64_t OH, int64_t OW);
+void set_tile_override(int tile);  // 0 (by shape), 2 or 4; std::invalid_argument otherwise
+int tile_override();
 
 // Whether the Winograd path computes this layer (shape only; measured policy, see winograd.cpp).
 bool applies(const Geometry& g, int64_t OC, int64_t groups);

@@ -1,6 +1,7 @@
-// Winograd F(2x2, 3x3) tile transforms, compiled once per ISA level (common/isa.h): plain loops over
-// a row of tiles that the compiler vectorises at each level's width. Only additions and subtractions
-// (and the bias), so every level gives the same bits.
+// Winograd tile transforms, compiled once per ISA level (common/isa.h): plain loops over a row of tiles
+// that the compiler vectorises at each level's width. F(2x2, 3x3)'s are written out and only add and
+// subtract (and the bias), so every level gives the same bits; F(4x4, 3x3)'s come from its matrices
+// (input_tiles_s and the others) and multiply too, which FMA levels may fuse.
 #include <algorithm>
 
 #include "common/isa.h"
@@ -201,15 +202,216 @@ void grad_tiles(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int
   });
 }
 
+// The same three transforms for any scheme S (winograd.h), from its matrices: each output is a sum of
+// the inputs with a non-zero coefficient, the coefficients known at compile time (an entry of 1 or -1
+// adds or subtracts, any other multiplies).
+template <int R, int Cn>
+struct Matrix {
+  double v[R][Cn];
+};
+template <int R, int Cn>
+constexpr Matrix<Cn, R> transpose(const double (&a)[R][Cn]) {
+  Matrix<Cn, R> t{};
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < Cn; ++j) t.v[j][i] = a[i][j];
+  return t;
+}
+
+template <class T, int N>
+inline T combine(const double (&c)[N], const T (&d)[N]) {
+  T s{};
+  bool any = false;
+  #pragma GCC unroll 8
+  for (int l = 0; l < N; ++l) {
+    if (c[l] == 0) continue;
+    const T t = c[l] == 1 ? d[l] : c[l] == -1 ? -d[l] : T(c[l]) * d[l];
+    s = any ? s + t : t;
+    any = true;
+  }
+  return s;
+}
+
+// B^T applied to the rows of each n x n window (n window rows into n rows of u over the run's width),
+// then to each tile's n columns of those rows.
+template <class T, class S>
+void input_tiles_s(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int64_t ld, T* buf) {
+  constexpr int m = S::m, n = S::n;
+  const int64_t plane = tl.H * tl.W, ps = plane_stride<T>(tl.C, ld);
+  for_each_run(tl, t0, nt, [&](int64_t img, int64_t th, int64_t tw, int64_t len, int64_t j0) {
+    // the run's input columns, m*len + 2, rounded up to whole tiles: m*(len + 1)
+    const int64_t width = m * (len + 1), w0 = m * tw - tl.pw;
+    int64_t lo, hi;
+    valid_columns(w0, tl.W, m * len + 2, &lo, &hi);
+    T* __restrict u = buf;  // B^T d: n rows of width
+    T* __restrict ph = buf + n * width;  // the rows of u split into their m phases, len + 1 each
+    T* zeros = ph + n * width;
+    #pragma GCC ivdep
+    for (int64_t k = 0; k < hi - lo; ++k) zeros[k] = T(0);
+    for (int i = 0; i < n; ++i) {
+      for (int64_t k = 0; k < lo; ++k) u[i * width + k] = T(0);
+      for (int64_t k = hi; k < width; ++k) u[i * width + k] = T(0);
+    }
+    const int64_t top = m * th - tl.ph;
+    const int64_t h0 = std::max<int64_t>(0, top), h1 = std::min<int64_t>(tl.H, top + n);
+    for (int64_t c = 0; c < tl.C; ++c) {
+      const T* xc = x + (img * tl.C + c) * plane;
+      if (c + kAhead < tl.C && h1 > h0)
+        prefetch_span(xc + kAhead * plane + h0 * tl.W + w0 + lo, (h1 - h0 - 1) * tl.W + hi - lo);
+      const T* r[n];
+      for (int i = 0; i < n; ++i) {
+        const int64_t h = top + i;
+        r[i] = h < 0 || h >= tl.H ? zeros : xc + h * tl.W + w0 + lo;
+      }
+      T* __restrict ub = u + lo;
+      #pragma GCC ivdep
+      for (int64_t k = 0; k < hi - lo; ++k) {
+        T d[n];
+        #pragma GCC unroll 8
+        for (int l = 0; l < n; ++l) d[l] = r[l][k];
+        #pragma GCC unroll 8
+        for (int i = 0; i < n; ++i) ub[i * width + k] = combine(S::BT[i], d);
+      }
+      // each row's tiles: window column l of tile j is phase l % m of tile j + l / m. All rows are split
+      // before any is read back: a read of phase q at j + 1 straddles two of the split's vector stores
+      // and waited for them to reach the cache (store forwarding fails).
+      for (int i = 0; i < n; ++i) {
+        const T* ui = u + i * width;
+        T* __restrict pi = ph + i * width;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j <= len; ++j)
+          #pragma GCC unroll 8
+          for (int q = 0; q < m; ++q) pi[q * (len + 1) + j] = ui[m * j + q];
+      }
+      for (int i = 0; i < n; ++i) {
+        const T* pi = ph + i * width;
+        T* __restrict v = V + (n * i) * ps + c * ld + j0;
+        #pragma GCC ivdep
+        for (int64_t j = 0; j < len; ++j) {
+          T e[n];
+          #pragma GCC unroll 8
+          for (int l = 0; l < n; ++l) e[l] = pi[(l % m) * (len + 1) + j + l / m];
+          #pragma GCC unroll 8
+          for (int q = 0; q < n; ++q) v[q * ps + j] = combine(S::BT[q], e);
+        }
+      }
+    }
+  });
+}
+
+// A^T applied to the rows of each tile's n x n products (n columns of m sums), then to those columns.
+template <class T, class S>
+void output_tiles_s(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias, bool relu, T* y,
+                    T* buf) {
+  constexpr int m = S::m, n = S::n;
+  const int64_t oplane = tl.OH * tl.OW, ps = plane_stride<T>(tl.OC, ld);
+  for_each_run(tl, t0, nt, [&](int64_t img, int64_t th, int64_t tw, int64_t len, int64_t j0) {
+    const int64_t width = m * len;
+    const int64_t cols = std::min(width, tl.OW - m * tw);
+    const int64_t rows = std::min<int64_t>(m, tl.OH - m * th);
+    T* __restrict r = buf;  // m rows of width
+    for (int64_t o = 0; o < tl.OC; ++o) {
+      if (o + kAhead < tl.OC && rows > 0 && cols > 0)
+        prefetch_span(y + (img * tl.OC + o + kAhead) * oplane + m * th * tl.OW + m * tw, (rows - 1) * tl.OW + cols,
+                      true);
+      const T* mo = M + o * ld + j0;
+      #pragma GCC ivdep
+      for (int64_t j = 0; j < len; ++j) {
+        T s[m][n];
+        #pragma GCC unroll 8
+        for (int q = 0; q < n; ++q) {
+          T col[n];
+          #pragma GCC unroll 8
+          for (int p = 0; p < n; ++p) col[p] = mo[(n * p + q) * ps + j];
+          #pragma GCC unroll 8
+          for (int a = 0; a < m; ++a) s[a][q] = combine(S::AT[a], col);
+        }
+        #pragma GCC unroll 8
+        for (int a = 0; a < m; ++a)
+          #pragma GCC unroll 8
+          for (int b = 0; b < m; ++b) r[a * width + m * j + b] = combine(S::AT[b], s[a]);
+      }
+      const T add = bias ? bias[o] : T(0);
+      for (int64_t a = 0; a < rows; ++a) {
+        const T* ra = r + a * width;
+        T* __restrict out = y + (img * tl.OC + o) * oplane + (m * th + a) * tl.OW + m * tw;
+        if (relu) {
+          #pragma GCC ivdep
+          for (int64_t k = 0; k < cols; ++k) {
+            const T v = ra[k] + add;
+            out[k] = v > T(0) || v != v ? v : T(0);  // max(v, 0) with NaN kept, as the GEMM epilogue
+          }
+        } else {
+          #pragma GCC ivdep
+          for (int64_t k = 0; k < cols; ++k) out[k] = ra[k] + add;
+        }
+      }
+    }
+  });
+}
+
+// Z = A dy A^T of each m x m tile of dy (A = (A^T)^T, n x m): its rows first, then its columns.
+template <class T, class S>
+void grad_tiles_s(const T* dy, const Tiling& tl, int64_t t0, int64_t nt, T* Z, int64_t ld, T* buf) {
+  constexpr int m = S::m, n = S::n;
+  static constexpr auto A = transpose(S::AT);
+  const int64_t oplane = tl.OH * tl.OW, ps = plane_stride<T>(tl.OC, ld);
+  for_each_run(tl, t0, nt, [&](int64_t img, int64_t th, int64_t tw, int64_t len, int64_t j0) {
+    const int64_t width = m * len, w0 = m * tw;
+    const int64_t cols = std::min(width, tl.OW - w0);  // dy columns inside the output
+    const int64_t rows = std::min<int64_t>(m, tl.OH - m * th);
+    T* zeros = buf;
+    for (int64_t k = 0; k < width; ++k) zeros[k] = T(0);
+    T* __restrict d = buf + width;  // the run's m rows of dy, zero past the right edge
+    for (int a = 0; a < m; ++a)
+      for (int64_t k = cols; k < width; ++k) d[a * width + k] = T(0);
+    const bool full = cols == width;  // else the run's dy columns are copied, zero past the edge
+    for (int64_t o = 0; o < tl.OC; ++o) {
+      const T* yo = dy + (img * tl.OC + o) * oplane + m * th * tl.OW + w0;
+      // dy's rows of the channel kAhead on (four rows a channel here, against F(2x2)'s two: 1.01-1.02x)
+      if (o + kAhead < tl.OC && rows > 0 && cols > 0) prefetch_span(yo + kAhead * oplane, (rows - 1) * tl.OW + cols);
+      const T* s[m];
+      for (int a = 0; a < m; ++a) {
+        s[a] = a < rows ? yo + a * tl.OW : zeros;
+        if (!full && a < rows) {
+          T* __restrict da = d + a * width;
+          #pragma GCC ivdep
+          for (int64_t k = 0; k < cols; ++k) da[k] = s[a][k];
+          s[a] = da;
+        }
+      }
+      T* __restrict z = Z + o * ld + j0;
+      #pragma GCC ivdep
+      for (int64_t j = 0; j < len; ++j) {
+        T t[n][m];  // A dy
+        #pragma GCC unroll 8
+        for (int b = 0; b < m; ++b) {
+          T col[m];
+          #pragma GCC unroll 8
+          for (int a = 0; a < m; ++a) col[a] = s[a][m * j + b];
+          #pragma GCC unroll 8
+          for (int i = 0; i < n; ++i) t[i][b] = combine(A.v[i], col);
+        }
+        #pragma GCC unroll 8
+        for (int i = 0; i < n; ++i)
+          #pragma GCC unroll 8
+          for (int q = 0; q < n; ++q) z[(n * i + q) * ps + j] = combine(A.v[q], t[i]);
+      }
+    }
+  });
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
 
 template <class T>
 void fill_transforms(Transforms<T>* k) {
-  k->input_tiles = &input_tiles<T>;
-  k->output_tiles = &output_tiles<T>;
-  k->grad_tiles = &grad_tiles<T>;
+  k->input_tiles[kF2] = &input_tiles<T>;
+  k->output_tiles[kF2] = &output_tiles<T>;
+  k->grad_tiles[kF2] = &grad_tiles<T>;
+  k->input_tiles[kF4] = &input_tiles_s<T, F4>;
+  k->output_tiles[kF4] = &output_tiles_s<T, F4>;
+  k->grad_tiles[kF4] = &grad_tiles_s<T, F4>;
 }
 
 }  // namespace
