@@ -222,13 +222,14 @@ void bind_conv(py::module_& m) {
         }, py::arg("x_shape"), py::arg("weight_shape"), win("stride"), win("padding"), win("dilation"), win("groups"),
         "The path conv2d_forward/conv2d_backward take for these shapes: 'direct' (few channels, no column "
         "matrix; a strided layer's dx still by im2col + GEMM + col2im), 'winograd' (F(2x2, 3x3) or F(4x4, 3x3), "
-        "winograd_tile: 3x3, stride 1, many channels, more than 16 output positions) or 'im2col' (im2col + GEMM over tiles of output rows, or of "
+        "winograd_tile: 3x3, stride 1, many channels, more than 16 output positions) or 'im2col' (im2col + GEMM "
+        "over tiles of output rows, or of "
         "several whole images side by side where an image has fewer than 64 output positions; a 3x3 stride-1 layer "
         "with many channels on a smaller map still takes its weight gradient by Winograd). For tests and benchmarks.");
   m.def("winograd_tile", [](int64_t out_h, int64_t out_w) {
           if (out_h < 1 || out_w < 1)
-            throw py::value_error("winograd_tile: out_h and out_w must be >= 1, got " + std::to_string(out_h) + " and " +
-                                  std::to_string(out_w));
+            throw py::value_error("winograd_tile: out_h and out_w must be >= 1, got " + std::to_string(out_h) +
+                                  " and " + std::to_string(out_w));
           return fe::conv::winograd::tile_for(out_h, out_w);
         }, py::arg("out_h"), py::arg("out_w"),
         "The output tile side, 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)), of the Winograd path's convolution onto an "
