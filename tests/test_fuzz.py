@@ -1048,18 +1048,18 @@ def test_fuzz_conv_algorithm(draw):
 @fuzz("get_winograd_tile")
 @FUZZ
 @given(st.one_of(st.integers(-3, 6), st.sampled_from([2 ** 31, 2 ** 70]), st.floats(), st.none()),
-       st.integers(-2, 40), st.integers(-2, 40))
-def test_fuzz_winograd_tile(tile, out_h, out_w):
-    """The tile override takes 0, 2 or 4 and names anything else; the tile query takes any map size: 2 or 4,
-    or a named error for an empty map."""
+       st.integers(-2, 40), st.integers(-2, 40), st.integers(-2, 600))
+def test_fuzz_winograd_tile(tile, out_h, out_w, channels):
+    """The tile override takes 0, 2 or 4 and names anything else; the tile query takes any map size and
+    channel count: 2 or 4, or a named error for an empty map or negative channels."""
     try:
         ok = run_case("set_winograd_tile", None, _C.set_winograd_tile, tile)
         assert ok == (isinstance(tile, int) and tile in (0, 2, 4))
         CASES["get_winograd_tile"] += 1
         assert _C.get_winograd_tile() == (tile if ok else 0)
         out = []
-        if run_case("winograd_tile", None, lambda: out.append(_C.winograd_tile(out_h, out_w))):
-            assert out_h >= 1 and out_w >= 1 and out[0] in (2, 4)
+        if run_case("winograd_tile", None, lambda: out.append(_C.winograd_tile(out_h, out_w, channels))):
+            assert out_h >= 1 and out_w >= 1 and channels >= 0 and out[0] in (2, 4)
             assert not ok or tile == 0 or out[0] == tile
     finally:
         _C.set_winograd_tile(0)

@@ -226,15 +226,18 @@ void bind_conv(py::module_& m) {
         "over tiles of output rows, or of "
         "several whole images side by side where an image has fewer than 64 output positions; a 3x3 stride-1 layer "
         "with many channels on a smaller map still takes its weight gradient by Winograd). For tests and benchmarks.");
-  m.def("winograd_tile", [](int64_t out_h, int64_t out_w) {
+  m.def("winograd_tile", [](int64_t out_h, int64_t out_w, int64_t channels) {
           if (out_h < 1 || out_w < 1)
             throw py::value_error("winograd_tile: out_h and out_w must be >= 1, got " + std::to_string(out_h) +
                                   " and " + std::to_string(out_w));
-          return fe::conv::winograd::tile_for(out_h, out_w);
-        }, py::arg("out_h"), py::arg("out_w"),
+          if (channels < 0)
+            throw py::value_error("winograd_tile: channels must be >= 0, got " + std::to_string(channels));
+          return fe::conv::winograd::tile_for(out_h, out_w, channels);
+        }, py::arg("out_h"), py::arg("out_w"), py::arg("channels"),
         "The output tile side, 2 (F(2x2, 3x3)) or 4 (F(4x4, 3x3)), of the Winograd path's convolution onto an "
-        "out_h x out_w map: the forward's and the weight gradient's output, the data gradient's input. For tests "
-        "and benchmarks.");
+        "out_h x out_w map whose outputs each sum `channels` channels: the forward (the output's map, in_channels), "
+        "the data gradient (the input's map, out_channels) and the weight gradient (the output's map, 0). "
+        "For tests and benchmarks.");
   m.def("set_winograd_tile", [](int tile) {
           if (tile != 0 && tile != 2 && tile != 4)
             throw py::value_error("set_winograd_tile: tile must be 0 (by shape), 2 or 4, got " + std::to_string(tile));

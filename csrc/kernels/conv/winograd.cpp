@@ -224,9 +224,10 @@ std::atomic<int> g_tile_override{0};
 
 }  // namespace
 
-int tile_for(int64_t OH, int64_t OW) {
+int tile_for(int64_t OH, int64_t OW, int64_t channels) {
   const int forced = g_tile_override.load(std::memory_order_relaxed);
   if (forced) return forced;
+  if (channels > kF4MaxChannels) return 2;
   // products of each scheme over the map (tiles hanging over the edge count whole)
   const double f2 = 16.0 * ceil_div(OH, 2) * ceil_div(OW, 2), f4 = 36.0 * ceil_div(OH, 4) * ceil_div(OW, 4);
   return f4 <= 0.7 * f2 ? 4 : 2;
@@ -253,7 +254,7 @@ bool forward_applies(const Geometry& g, int64_t OC, int64_t groups) {
 template <class T>
 void forward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
              const T* bias, bool relu, T* y, int nthreads) {
-  if (tile_for(g.OH, g.OW) == 4)
+  if (tile_for(g.OH, g.OW, g.C) == 4)
     forward_s<F4>(uk, x, N, g, w, OC, bias, relu, y, nthreads);
   else
     forward_s<F2>(uk, x, N, g, w, OC, bias, relu, y, nthreads);
@@ -263,7 +264,7 @@ template <class T>
 void backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
               const T* dy, T* dx, T* dw, int nthreads) {
   // the data gradient is a convolution onto (H, W), the weight gradient tiles (OH, OW): each its own tile
-  const int tx = tile_for(g.H, g.W), tw = tile_for(g.OH, g.OW);
+  const int tx = tile_for(g.H, g.W, OC), tw = tile_for(g.OH, g.OW, 0);
   if (dx) (tx == 4 ? backward_s<F4, T> : backward_s<F2, T>)(uk, x, N, g, w, OC, dy, dx, nullptr, nthreads);
   if (dw) (tw == 4 ? backward_s<F4, T> : backward_s<F2, T>)(uk, x, N, g, w, OC, dy, nullptr, dw, nthreads);
 }

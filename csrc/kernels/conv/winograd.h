@@ -40,9 +40,10 @@ inline int64_t plane_stride(int64_t channels, int64_t ld) {
 // y = A^T [(G g G^T) . (B^T d B)] A. The matrices come from the Toom-Cook construction over the points
 // below and infinity. F(2x2) (points 0, 1, -1) multiplies 16/4 = 4 times per output; F(4x4) (points 0,
 // 1, -1, 1/2, -2) 36/16 = 2.25 times. The larger tile rounds more: its float32 error on ResNet-like
-// data (64 -> 64, ReLU'd input, He-scaled weights) is 1.9e-6 of the output's scale against 3.0e-7 for
-// F(2x2) and 7.2e-7 for a float32 im2col + GEMM; the points 0, 1, -1, 2, -2 gave 4.9e-6. Nearly all of
-// it is the float32 sum over channels of the transformed products, which A^T's entries up to 8 amplify.
+// data (64 -> 64, ReLU'd input, He-scaled weights) is 2e-6 of the output's scale against 3e-7 for
+// F(2x2) and 2-4e-7 for a float32 GEMM (in a NumPy model, the points 0, 1, -1, 2, -2 gave 4.9e-6 where
+// these gave 1.9e-6). Nearly all of it is the float32 sum over channels of the transformed products,
+// which A^T's entries up to 8 amplify; it grows with the channels (see tile_for).
 struct F2 {
   static constexpr int m = 2, n = 4;
   static constexpr double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
@@ -88,14 +89,20 @@ struct Transforms {
 inline int64_t scratch_size(int m, int64_t TW) { return (2 * m + 5) * (m * (TW + 1)) + 16; }
 
 // The tile side, 2 or 4, of a Winograd convolution onto an OH x OW map (the forward and the weight
-// gradient: the output's; the data gradient: the input's). F(4x4) where its products, tiles over the
-// edge counted whole, are at most 0.7 of F(2x2)'s: its transforms cost more per product and its rows
-// hold fewer tiles to vectorise over. One AVX-512 core, F(2x2) time over F(4x4) time for forward /
-// data / weight gradient: 64 -> 64 on 32x32 (N = 32, ratio of products 0.56) 1.27 / 1.27 / 1.17x,
-// 128 -> 128 on 16x16 (0.56) 1.09 / 1.07 / 1.16x, 256 -> 256 on 8x8 (0.56) 1.06 / 0.94 / 1.36x, 64 -> 64 on
-// 7x7 (0.56) 1.06 / 1.06 / 1.14x; on 14x14 (0.73) 0.95 / 0.95 / 1.01x, 10x10 (0.81) 0.73-0.78x, 5x5 (1.0)
-// 0.68-0.73x. A non-zero set_tile_override (tests) picks the tile for every shape.
-int tile_for(int64_t OH, int64_t OW);
+// gradient: the output's; the data gradient: the input's) whose outputs each sum `channels` channels
+// (the forward: C; the data gradient: OC; the weight gradient, whose sums run over tiles: 0).
+// F(4x4) where its products, tiles over the edge counted whole, are at most 0.7 of F(2x2)'s: its
+// transforms cost more per product and its rows hold fewer tiles to vectorise over. One AVX-512 core,
+// F(2x2) time over F(4x4) time for forward / data / weight gradient: 64 -> 64 on 32x32 (N = 32, ratio of
+// products 0.56) 1.27 / 1.27 / 1.17x, 128 -> 128 on 16x16 (0.56) 1.09 / 1.07 / 1.16x, 256 -> 256 on 8x8
+// (0.56) 1.06 / 0.94 / 1.36x, 64 -> 64 on 7x7 (0.56) 1.06 / 1.06 / 1.14x; on 14x14 (0.73) 0.95 / 0.95 /
+// 1.01x, 10x10 (0.81) 0.73-0.78x, 5x5 (1.0) 0.68-0.73x. And only up to kF4MaxChannels summed channels:
+// F(4x4)'s float32 error grows with them (of the output's scale, ReLU'd input, He-scaled weights, forward
+// and data gradient: 2e-6 at 64 channels, 3e-6 at 128, 5-6e-6 at 256 and 512; F(2x2): 3e-7 to 1e-6; a
+// float32 GEMM: 2-4e-7), the weight gradient's does not (1e-6 at any width). A non-zero
+// set_tile_override (tests) picks the tile for every shape.
+constexpr int64_t kF4MaxChannels = 128;
+int tile_for(int64_t OH, int64_t OW, int64_t channels);
 void set_tile_override(int tile);  // 0 (by shape), 2 or 4; std::invalid_argument otherwise
 int tile_override();
 
