@@ -108,6 +108,22 @@ void input_tiles(const T* x, const Tiling& tl, int64_t t0, int64_t nt, T* V, int
   });
 }
 
+// out[k] = r[k] + add for the cols outputs of a tile row inside the map, then max(., 0) if relu (NaN
+// kept, as the GEMM epilogue).
+template <class T>
+inline void store_row(const T* r, int64_t cols, T add, bool relu, T* __restrict out) {
+  if (relu) {
+    #pragma GCC ivdep
+    for (int64_t k = 0; k < cols; ++k) {
+      const T v = r[k] + add;
+      out[k] = v > T(0) || v != v ? v : T(0);
+    }
+  } else {
+    #pragma GCC ivdep
+    for (int64_t k = 0; k < cols; ++k) out[k] = r[k] + add;
+  }
+}
+
 // A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]: rows of m first, then columns.
 template <class T>
 void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t ld, const T* bias, bool relu, T* y,
@@ -141,20 +157,8 @@ void output_tiles(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_t 
         r1[2 * j + 1] = s1[1] - s1[2] - s1[3];
       }
       const T add = bias ? bias[o] : T(0);
-      for (int64_t a = 0; a < rows; ++a) {
-        const T* r = a == 0 ? r0 : r1;
-        T* __restrict out = y + (n * tl.OC + o) * oplane + (2 * th + a) * tl.OW + 2 * tw;
-        if (relu) {
-          #pragma GCC ivdep
-          for (int64_t k = 0; k < cols; ++k) {
-            const T v = r[k] + add;
-            out[k] = v > T(0) || v != v ? v : T(0);  // max(v, 0) with NaN kept, as the GEMM epilogue
-          }
-        } else {
-          #pragma GCC ivdep
-          for (int64_t k = 0; k < cols; ++k) out[k] = r[k] + add;
-        }
-      }
+      for (int64_t a = 0; a < rows; ++a)
+        store_row(a == 0 ? r0 : r1, cols, add, relu, y + (n * tl.OC + o) * oplane + (2 * th + a) * tl.OW + 2 * tw);
     }
   });
 }
@@ -331,20 +335,8 @@ void output_tiles_s(const T* M, const Tiling& tl, int64_t t0, int64_t nt, int64_
           for (int b = 0; b < m; ++b) r[a * width + m * j + b] = combine(S::AT[b], s[a]);
       }
       const T add = bias ? bias[o] : T(0);
-      for (int64_t a = 0; a < rows; ++a) {
-        const T* ra = r + a * width;
-        T* __restrict out = y + (img * tl.OC + o) * oplane + (m * th + a) * tl.OW + m * tw;
-        if (relu) {
-          #pragma GCC ivdep
-          for (int64_t k = 0; k < cols; ++k) {
-            const T v = ra[k] + add;
-            out[k] = v > T(0) || v != v ? v : T(0);  // max(v, 0) with NaN kept, as the GEMM epilogue
-          }
-        } else {
-          #pragma GCC ivdep
-          for (int64_t k = 0; k < cols; ++k) out[k] = ra[k] + add;
-        }
-      }
+      for (int64_t a = 0; a < rows; ++a)
+        store_row(r + a * width, cols, add, relu, y + (img * tl.OC + o) * oplane + (m * th + a) * tl.OW + m * tw);
     }
   });
 }
