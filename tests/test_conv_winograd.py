@@ -9,7 +9,7 @@ Tolerance: Winograd's transforms add and subtract inputs before the products (B^
 after them (A^T m A), so its rounding error is relative to the scale of the output, not to each
 element: a small output next to large ones carries the large ones' error. Measured max abs error over
 max |output| in float32 against the float64 reference, on ResNet-like data (ReLU'd input, He-scaled
-weights), forward and dx: F(2x2) 3e-7 at 64 channels to 1e-6 at 512; F(4x4) 2e-6 at 64, 3e-6 at 128
+weights), forward and dx: F(2x2) 3e-7 at 64 channels to 1e-6 at 512; F(4x4) 2e-6 at 64, 3-4e-6 at 128
 (and 5-6e-6 at 256-512, which is why F(4x4) stops at 128 summed channels); dweight 2-3e-7 and 1-2e-6;
 a float32 im2col + GEMM (OpenBLAS) 2-4e-7. F(4x4)'s larger error is the float32 sum over channels of
 its transformed products, which its output transform (entries up to 8) amplifies; its points (0, 1,
@@ -166,6 +166,8 @@ def test_the_tile_is_4_where_its_products_are_at_most_0_7_of_the_2x2_tiles_and_c
     for side in (14, 10, 5, 2, 1):
         assert _C.winograd_tile(side, side, 64) == 2, side
     assert _C.winograd_tile(7, 9, 64) == 4 and _C.winograd_tile(1, 6, 64) == 2 and _C.winograd_tile(4, 5, 0) == 2
+    big = 2 ** 63 - 1  # the tile counts must not overflow: one row is F(2x2)'s, a huge square F(4x4)'s
+    assert _C.winograd_tile(big, 1, 0) == 2 and _C.winograd_tile(big, big, 0) == 4
     try:
         for forced in (2, 4):
             _C.set_winograd_tile(forced)
@@ -181,6 +183,25 @@ def test_the_tile_is_4_where_its_products_are_at_most_0_7_of_the_2x2_tiles_and_c
     with pytest.raises(ValueError, match="channels"):
         _C.winograd_tile(5, 5, -1)
     assert _C.get_winograd_tile() == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_tiles_chosen_by_shape_match_the_reference_with_a_mixed_choice(isa, rng, dtype):
+    """Unforced, 16 -> 160 channels on 8x8: the forward (16 summed channels) and the weight gradient take
+    F(4x4), the data gradient (160 summed channels) F(2x2); each against the reference."""
+    N, C, OC, H, W, p = 2, 16, 160, 8, 8, 1
+    assert _C.get_winograd_tile() == 0
+    assert (_C.winograd_tile(H, W, C), _C.winograd_tile(H, W, OC), _C.winograd_tile(H, W, 0)) == (4, 2, 4)
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((OC, C, 3, 3)) / np.sqrt(9 * C)
+    b = rng.standard_normal(OC)
+    dy = rng.standard_normal((N, OC, H, W))
+    y, dx, dw = run(*(a.astype(dtype) for a in (x, w, b, dy)), p)
+    ref_y = R.conv2d_forward(x, w, b, *conv_args(p))
+    ref_dx, ref_dw, _ = R.conv2d_backward(x, w, dy, *conv_args(p))
+    assert_close_to_scale(y, ref_y, dtype, 9 * C)
+    assert_close_to_scale(dx, ref_dx, dtype, 9 * OC)
+    assert_close_to_scale(dw, ref_dw, dtype, N * H * W)
 
 
 def test_both_tiles_are_taken_by_the_shapes_checked_here():
@@ -209,8 +230,9 @@ def test_fused_relu_clamps_the_plain_forward(isa, tile, rng, dtype):
     assert np.isnan(yr).any()
     ref = R.conv2d_forward(x, w, b, *conv_args(1), activation="relu")
     # a NaN input reaches every output of the tiles whose windows hold it (a direct sum: its 3x3
-    # neighbourhood), here the first 4x4 of image 0 (at most 8x8 outputs: two tiles a side)
+    # neighbourhood): the input (0, 0) lies only in the first tile's window, so at most the first 4x4
+    # outputs of image 0 (2x2 with F(2x2))
     assert np.isnan(yr[~np.isfinite(ref)]).all()
-    assert not np.isnan(yr[1:]).any() and not np.isnan(yr[0, :, 8:]).any() and not np.isnan(yr[0, :, :, 8:]).any()
+    assert not np.isnan(yr[1:]).any() and not np.isnan(yr[0, :, tile:]).any() and not np.isnan(yr[0, :, :, tile:]).any()
     fin = np.isfinite(yr)
     assert_close_to_scale(yr[fin], ref[fin], dtype, 16 * 9)

@@ -1048,7 +1048,8 @@ def test_fuzz_conv_algorithm(draw):
 @fuzz("get_winograd_tile")
 @FUZZ
 @given(st.one_of(st.integers(-3, 6), st.sampled_from([2 ** 31, 2 ** 70]), st.floats(), st.none()),
-       st.integers(-2, 40), st.integers(-2, 40), st.integers(-2, 600))
+       st.one_of(st.integers(-2, 40), st.sampled_from([2 ** 62, 2 ** 63 - 1])), st.integers(-2, 40),
+       st.integers(-2, 600))
 def test_fuzz_winograd_tile(tile, out_h, out_w, channels):
     """The tile override takes 0, 2 or 4 and names anything else; the tile query takes any map size and
     channel count: 2 or 4, or a named error for an empty map or negative channels."""

@@ -228,8 +228,10 @@ int tile_for(int64_t OH, int64_t OW, int64_t channels) {
   const int forced = g_tile_override.load(std::memory_order_relaxed);
   if (forced) return forced;
   if (channels > kF4MaxChannels) return 2;
-  // products of each scheme over the map (tiles hanging over the edge count whole)
-  const double f2 = 16.0 * ceil_div(OH, 2) * ceil_div(OW, 2), f4 = 36.0 * ceil_div(OH, 4) * ceil_div(OW, 4);
+  // products of each scheme over the map (tiles hanging over the edge count whole); sizes are >= 1, and
+  // (a - 1) / b + 1 cannot overflow where ceil_div's a + b - 1 could (the query takes any int64)
+  const auto tiles = [](int64_t a, int64_t b) { return static_cast<double>((a - 1) / b + 1); };
+  const double f2 = 16.0 * tiles(OH, 2) * tiles(OW, 2), f4 = 36.0 * tiles(OH, 4) * tiles(OW, 4);
   return f4 <= 0.7 * f2 ? 4 : 2;
 }
 
@@ -242,7 +244,7 @@ int tile_override() { return g_tile_override.load(std::memory_order_relaxed); }
 
 bool applies(const Geometry& g, int64_t OC, int64_t groups) {
   // 3x3, stride 1, dilation 1, dense, padding at most 2 (backward data pads by 2 - p); enough channels
-  // that the 16 GEMMs (OC x C) run near peak and the transforms are small next to them.
+  // that the n*n GEMMs (OC x C) run near peak and the transforms are small next to them.
   return groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.ph >= 0 &&
          g.ph <= 2 && g.pw >= 0 && g.pw <= 2 && g.OH >= 1 && g.OW >= 1 && g.C >= 16 && OC >= 16;
 }

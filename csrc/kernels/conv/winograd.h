@@ -69,7 +69,7 @@ enum Scheme { kF2 = 0, kF4 = 1, kSchemes = 2 };
 // Tiles are numbered over (image, tile row, tile column); a block is tiles [t0, t0 + nt). Block
 // matrices are position-major: X[pos][channel][j] at X + pos*plane_stride(channels, ld) + channel*ld + j
 // for tile t0 + j, pos = n*row + column of the n x n transformed tile. buf: scratch of
-// scratch_size(scheme, TW) elements. One entry per Scheme.
+// scratch_size(m, TW) elements (m: the scheme's tile side, 2 or 4). One entry per Scheme.
 template <class T>
 struct Transforms {
   static constexpr const char* kFamily = "Winograd transforms";
@@ -98,7 +98,7 @@ inline int64_t scratch_size(int m, int64_t TW) { return (2 * m + 5) * (m * (TW +
 // (0.56) 1.06 / 0.94 / 1.36x, 64 -> 64 on 7x7 (0.56) 1.06 / 1.06 / 1.14x; on 14x14 (0.73) 0.95 / 0.95 /
 // 1.01x, 10x10 (0.81) 0.73-0.78x, 5x5 (1.0) 0.68-0.73x. And only up to kF4MaxChannels summed channels:
 // F(4x4)'s float32 error grows with them (of the output's scale, ReLU'd input, He-scaled weights, forward
-// and data gradient: 2e-6 at 64 channels, 3e-6 at 128, 5-6e-6 at 256 and 512; F(2x2): 3e-7 to 1e-6; a
+// and data gradient: 2e-6 at 64 channels, 3-4e-6 at 128, 5-6e-6 at 256 and 512; F(2x2): 3e-7 to 1e-6; a
 // float32 GEMM: 2-4e-7), the weight gradient's does not (1e-6 at any width). A non-zero
 // set_tile_override (tests) picks the tile for every shape.
 constexpr int64_t kF4MaxChannels = 128;

@@ -4,9 +4,10 @@ The kernel picks one of three paths by shape alone (`_C.conv_algorithm` names it
 for few channels (up to 8 in, or up to 32 in and out: no column matrix), Winograd F(4x4, 3x3) or F(2x2, 3x3)
 (by the map's size and the channels, `_C.winograd_tile`) for other 3x3 stride-1 layers with 16 or more
 channels each side and more than 16 output positions (float32 rounding then differs from a direct sum by
-2-3e-6 of the output's scale with F(4x4), 3e-7 to 1e-6 with F(2x2); a NaN or Inf input reaches every output of its tiles, up to
-8x8, where a direct sum reaches 3x3, and an Inf can give NaN where a direct sum gives Inf; on smaller maps
-only the weight gradient goes this way), and otherwise im2col + GEMM, the learner's recipe:
+2-4e-6 of the output's scale with F(4x4), 3e-7 to 1e-6 with F(2x2); a NaN or Inf input reaches every
+output of its tiles, up to 8x8, where a direct sum reaches 3x3, and an Inf can give NaN where a direct sum
+gives Inf; on smaller maps only the weight gradient goes this way), and otherwise im2col + GEMM, the
+learner's recipe:
 
 forward, per image n and group g:   col = im2col(x[n]);  y[n, g] = W[g] @ col[g]  (+ bias)
 backward:  dW[g] = sum_n dy[n, g] @ col[n, g].T    dcol[g] = W[g].T @ dy[n, g];   dx[n] = col2im(dcol)
