@@ -78,7 +78,6 @@ template <class S, class T>
 void convolve(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Tiling& tl,
               const T* w, bool swap, const T* bias, bool relu, T* y, int nthreads) {
   constexpr int64_t kPos = S::n * S::n;
-  constexpr int sch = S::m == 2 ? kF2 : kF4;
   const int64_t tiles = N * tl.TH * tl.TW;
   if (tiles <= 0) return;
   const int64_t nb = block_tiles(uk, kPos, tl.C, tl.OC, tiles, int64_t(1) << 17);
@@ -102,22 +101,23 @@ void convolve(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x, i
     T* bf = buf + tid * bsize;
     for (int64_t it = a; it < b; ++it) {
       const int64_t t0 = it * nb, n = std::min(nb, tiles - t0);
-      tk.input_tiles[sch](x, tl, t0, n, v, nb, bf);
+      tk.input_tiles[S::index](x, tl, t0, n, v, nb, bf);
       for (int64_t p = 0; p < kPos; ++p)
         gemm::gemm_packed_a(uk, tl.OC, n, tl.C, T(1), packed + p * psize, false, v + p * vps, nb, T(0), m + p * mps,
                             nb, 1);
-      tk.output_tiles[sch](m, tl, t0, n, nb, bias, relu, y, bf);
+      tk.output_tiles[S::index](m, tl, t0, n, nb, bias, relu, y, bf);
     }
   });
 }
 
 // dw (OC, C, 3, 3) = G^T dU G, dU[pos] (OC x C) = sum over tiles Z[pos] V[pos]^T.
 template <class S, class T>
-void weight_grad(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Tiling& tl,
-                 const T* dy, T* dw, int nthreads) {
+void weight_grad_s(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, int64_t OC, const T* dy,
+                   T* dw, int nthreads) {
+  const Transforms<T>& tk = kernels<Transforms<T>>();
+  const Tiling tl = forward_tiling<S>(g, OC);
   constexpr int n = S::n;
   constexpr int64_t kPos = n * n;
-  constexpr int sch = S::m == 2 ? kF2 : kF4;
   const int64_t tiles = N * tl.TH * tl.TW, mk = tl.OC * tl.C;
   if (tiles <= 0) {
     std::fill(dw, dw + mk * 9, T(0));
@@ -152,8 +152,8 @@ void weight_grad(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x
       T* part = dU + gi * kPos * mk;
       for (int64_t it = a; it < b; ++it) {
         const int64_t t0 = it * nb, nn = std::min(nb, tiles - t0);
-        tk.input_tiles[sch](x, tl, t0, nn, v, nb, bf);
-        tk.grad_tiles[sch](dy, tl, t0, nn, z, nb, bf);
+        tk.input_tiles[S::index](x, tl, t0, nn, v, nb, bf);
+        tk.grad_tiles[S::index](dy, tl, t0, nn, z, nb, bf);
         for (int64_t p = 0; p < kPos; ++p)
           gemm::gemm(uk, false, true, tl.OC, tl.C, nn, T(1), z + p * zps, nb, v + p * vps, nb,
                      it == a ? T(0) : T(1), part + p * mk, tl.C, static_cast<const T*>(nullptr), false, 1);
@@ -201,23 +201,19 @@ void weight_grad(const Transforms<T>& tk, const gemm::UKernel<T>& uk, const T* x
   });
 }
 
+// The forward and the data gradient with scheme S (the weight gradient: weight_grad_s above).
 template <class S, class T>
 void forward_s(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
                const T* bias, bool relu, T* y, int nthreads) {
-  const auto& tk = kernels<Transforms<T>>();
-  convolve<S>(tk, uk, x, N, forward_tiling<S>(g, OC), w, false, bias, relu, y, nthreads);
+  convolve<S>(kernels<Transforms<T>>(), uk, x, N, forward_tiling<S>(g, OC), w, false, bias, relu, y, nthreads);
 }
 
+// dx = full correlation of dy with the rotated weights: a stride-1 convolution padded by 2 - p.
 template <class S, class T>
-void backward_s(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
-                const T* dy, T* dx, T* dw, int nthreads) {
-  const auto& tk = kernels<Transforms<T>>();
-  if (dx) {
-    // dx = full correlation of dy with the rotated weights: a stride-1 convolution padded by 2 - p
-    const Tiling tl{OC, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W, ceil_div(g.H, S::m), ceil_div(g.W, S::m)};
-    convolve<S>(tk, uk, dy, N, tl, w, true, static_cast<const T*>(nullptr), false, dx, nthreads);
-  }
-  if (dw) weight_grad<S>(tk, uk, x, N, forward_tiling<S>(g, OC), dy, dw, nthreads);
+void data_grad_s(const gemm::UKernel<T>& uk, const T* dy, int64_t N, const Geometry& g, const T* w, int64_t OC, T* dx,
+                 int nthreads) {
+  const Tiling tl{OC, g.OH, g.OW, 2 - g.ph, 2 - g.pw, g.C, g.H, g.W, ceil_div(g.H, S::m), ceil_div(g.W, S::m)};
+  convolve<S>(kernels<Transforms<T>>(), uk, dy, N, tl, w, true, static_cast<const T*>(nullptr), false, dx, nthreads);
 }
 
 std::atomic<int> g_tile_override{0};
@@ -266,9 +262,9 @@ template <class T>
 void backward(const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC,
               const T* dy, T* dx, T* dw, int nthreads) {
   // the data gradient is a convolution onto (H, W), the weight gradient tiles (OH, OW): each its own tile
-  const int tx = tile_for(g.H, g.W, OC), tw = tile_for(g.OH, g.OW, 0);
-  if (dx) (tx == 4 ? backward_s<F4, T> : backward_s<F2, T>)(uk, x, N, g, w, OC, dy, dx, nullptr, nthreads);
-  if (dw) (tw == 4 ? backward_s<F4, T> : backward_s<F2, T>)(uk, x, N, g, w, OC, dy, nullptr, dw, nthreads);
+  if (dx) (tile_for(g.H, g.W, OC) == 4 ? data_grad_s<F4, T> : data_grad_s<F2, T>)(uk, dy, N, g, w, OC, dx, nthreads);
+  if (dw)
+    (tile_for(g.OH, g.OW, 0) == 4 ? weight_grad_s<F4, T> : weight_grad_s<F2, T>)(uk, x, N, g, OC, dy, dw, nthreads);
 }
 
 #define FE_INSTANTIATE(T)                                                                                      \

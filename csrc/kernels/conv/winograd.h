@@ -44,13 +44,16 @@ inline int64_t plane_stride(int64_t channels, int64_t ld) {
 // F(2x2) and 2-4e-7 for a float32 GEMM (in a NumPy model, the points 0, 1, -1, 2, -2 gave 4.9e-6 where
 // these gave 1.9e-6). Nearly all of it is the float32 sum over channels of the transformed products,
 // which A^T's entries up to 8 amplify; it grows with the channels (see tile_for).
+enum Scheme { kF2 = 0, kF4 = 1, kSchemes = 2 };  // an index into Transforms' entries
 struct F2 {
+  static constexpr Scheme index = kF2;
   static constexpr int m = 2, n = 4;
   static constexpr double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
   static constexpr double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
   static constexpr double BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
 };
 struct F4 {
+  static constexpr Scheme index = kF4;
   static constexpr int m = 4, n = 6;
   static constexpr double AT[4][6] = {
       {1, 1, 1, 1, 1, 0}, {0, 1, -1, 0.5, -2, 0}, {0, 1, 1, 0.25, 4, 0}, {0, 1, -1, 0.125, -8, 1}};
@@ -64,7 +67,6 @@ struct F4 {
                                       {0, 1, -2.5, 0.5, 1, 0},     {0, -2, -1, 2, 1, 0},
                                       {0, 0.5, -1, -0.5, 1, 0},    {0, 1, -1.5, -2, 1.5, 1}};
 };
-enum Scheme { kF2 = 0, kF4 = 1, kSchemes = 2 };
 
 // Tiles are numbered over (image, tile row, tile column); a block is tiles [t0, t0 + nt). Block
 // matrices are position-major: X[pos][channel][j] at X + pos*plane_stride(channels, ld) + channel*ld + j
