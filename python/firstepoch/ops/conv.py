@@ -152,8 +152,11 @@ class Conv2dFn(Function):
                 ((x, rng.standard_normal((5, 4, 1, 1)), rng.standard_normal(5)), {}),
                 ((x, rng.standard_normal((3, 4, 3, 3)), rng.standard_normal(3) + 0.3), {"padding": 1,
                                                                                       "activation": "relu"}),
-                # 16 -> 33 channels, 3x3, stride 1: the Winograd path (_C.conv_algorithm)
+                # 16 -> 33 channels, 3x3, stride 1: the Winograd path (_C.conv_algorithm), F(2x2, 3x3) on 4x5
                 ((rng.standard_normal((1, 16, 4, 5)), rng.standard_normal((33, 16, 3, 3)), rng.standard_normal(33)),
+                 {"padding": 1}),
+                # 16 -> 33 on 7x7: Winograd F(4x4, 3x3) for the forward and both gradients (_C.winograd_tile)
+                ((rng.standard_normal((1, 16, 7, 7)), rng.standard_normal((33, 16, 3, 3)), rng.standard_normal(33)),
                  {"padding": 1}),
                 # the same on 2x3 maps: images side by side through im2col, the weight gradient by Winograd
                 ((rng.standard_normal((3, 16, 2, 3)), rng.standard_normal((17, 16, 3, 3)), None), {"padding": 1}),
