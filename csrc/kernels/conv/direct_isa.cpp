@@ -69,10 +69,11 @@ struct V<double> {
   static double sum(R v) { return _mm512_reduce_add_pd(v); }
 };
 constexpr int kOCB = 6, kNV = 4;  // conv: 24 accumulators + 4 input vectors of 32 registers
-constexpr int kOB = 4, kKB = 4;   // wgrad: 16 accumulators
+constexpr int kOB = 6, kKB = 4;   // wgrad: 24 accumulators + 6 dy vectors + 1 input vector
 constexpr int kKV = 8;            // wgrad_oc: 8 taps x 2 vectors of channels
 constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
 constexpr int kRA = 20;           // wgrad_oc on runs of taps: accumulators (runs x taps)
+constexpr bool kMaskedSteps = true;  // wgrad: every step a masked load (as cheap as a plain one here)
 #elif defined(__AVX2__)
 template <class T>
 struct V;
@@ -131,6 +132,7 @@ constexpr int kOB = 2, kKB = 4;   // wgrad: 8 accumulators
 constexpr int kKV = 6;            // wgrad_oc: 6 taps x 2 vectors of channels
 constexpr int kPB = 6;            // conv_oc: 6 pixels x 2 vectors of channels
 constexpr int kRA = 10;           // wgrad_oc on runs of taps: accumulators (runs x taps)
+constexpr bool kMaskedSteps = false;
 #else
 // The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
 // compiler's contraction choice).
@@ -156,6 +158,7 @@ constexpr int kOB = 2, kKB = 4;
 constexpr int kKV = 4;
 constexpr int kPB = 4;
 constexpr int kRA = 10;
+constexpr bool kMaskedSteps = false;
 #endif
 
 // One tile: OCB output channels x NV vectors of the run starting at p.
@@ -213,38 +216,51 @@ void conv_body(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t l
   }
 }
 
-// OB output channels x KB taps of the weight gradient: dot products over the rows of dy.
+// OB output channels x KB taps of the weight gradient: dot products over the rows of dy. Where masked
+// loads cost what plain ones do (kMaskedSteps), a row's steps are one loop, its last step masked like
+// the others are not: with a separate loop for the row's tail, GCC kept the accumulators on the stack
+// (LeNet's conv1, 28-wide rows: one full step and one of 12 lanes a row). Each sum takes the same
+// products in the same order either way.
 template <class T, int OB, int KB>
 inline void wgrad_tile(const T* xs, const int64_t* off, const T* dy, int64_t ldy, int64_t OH, int64_t OW, int64_t Wq,
                        T* dw, int64_t ldw, bool accumulate) {
   using Vt = V<T>;
+  using R = typename Vt::R;
   constexpr int L = Vt::n;
-  typename Vt::R acc[OB][KB];
+  R acc[OB][KB];
+#pragma GCC unroll 8
   for (int o = 0; o < OB; ++o)
+#pragma GCC unroll 8
     for (int q = 0; q < KB; ++q) acc[o][q] = Vt::zero();
+  const T* xq[KB];
+#pragma GCC unroll 8
+  for (int q = 0; q < KB; ++q) xq[q] = xs + off[q];
+  // one step of c columns (c < L: masked; the run's extra columns may hold anything, even Inf)
+  auto step = [&](const T* dyp, int64_t xo, int64_t c, bool masked) __attribute__((always_inline)) {
+    R d[OB];
+#pragma GCC unroll 8
+    for (int o = 0; o < OB; ++o) d[o] = masked ? Vt::load_part(dyp + o * ldy, c) : Vt::load(dyp + o * ldy);
+#pragma GCC unroll 8
+    for (int q = 0; q < KB; ++q) {
+      const R xv = masked ? Vt::load_part(xq[q] + xo, c) : Vt::load(xq[q] + xo);
+#pragma GCC unroll 8
+      for (int o = 0; o < OB; ++o) acc[o][q] = Vt::fma(d[o], xv, acc[o][q]);
+    }
+  };
   for (int64_t oh = 0; oh < OH; ++oh) {
     const T* dyr = dy + oh * OW;
-    const T* xr = xs + oh * Wq;
-    int64_t ow = 0;
-    for (; ow + L <= OW; ow += L) {
-      typename Vt::R d[OB];
-      for (int o = 0; o < OB; ++o) d[o] = Vt::load(dyr + o * ldy + ow);
-      for (int q = 0; q < KB; ++q) {
-        const typename Vt::R xv = Vt::load(xr + off[q] + ow);
-        for (int o = 0; o < OB; ++o) acc[o][q] = Vt::fma(d[o], xv, acc[o][q]);
-      }
-    }
-    if (ow < OW) {  // masked: the run's extra columns may hold anything, even Inf (0 * Inf is NaN)
-      const int64_t c = OW - ow;
-      typename Vt::R d[OB];
-      for (int o = 0; o < OB; ++o) d[o] = Vt::load_part(dyr + o * ldy + ow, c);
-      for (int q = 0; q < KB; ++q) {
-        const typename Vt::R xv = Vt::load_part(xr + off[q] + ow, c);
-        for (int o = 0; o < OB; ++o) acc[o][q] = Vt::fma(d[o], xv, acc[o][q]);
-      }
+    const int64_t xo = oh * Wq;
+    if constexpr (kMaskedSteps) {
+      for (int64_t ow = 0; ow < OW; ow += L) step(dyr + ow, xo + ow, OW - ow < L ? OW - ow : L, true);
+    } else {
+      int64_t ow = 0;
+      for (; ow + L <= OW; ow += L) step(dyr + ow, xo + ow, L, false);
+      if (ow < OW) step(dyr + ow, xo + ow, OW - ow, true);
     }
   }
+#pragma GCC unroll 8
   for (int o = 0; o < OB; ++o)
+#pragma GCC unroll 8
     for (int q = 0; q < KB; ++q) {
       const T s = Vt::sum(acc[o][q]);
       dw[o * ldw + q] = accumulate ? dw[o * ldw + q] + s : s;
@@ -268,9 +284,30 @@ template <class T>
 void wgrad_body(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t ldy, int64_t ocn, int64_t OH,
                 int64_t OW, int64_t Wq, T* dw, int64_t ldw, bool acc) {
   // dy (ocn, ldy) rows of OH*OW; dw (ocn, ldw)
+  // Every (o, k) sum runs over the same pixels in the same order in any block, so the blocking changes no
+  // bit. The last ocn % kOB channels go in one narrower block: one channel at a time, each would load
+  // the taps' inputs again for a single multiply-add apiece (LeNet's conv1, 6 channels, had run as
+  // 4 + 1 + 1 with AVX-512's former 4-channel block; now one block of 6).
   int64_t o = 0;
   for (; o + kOB <= ocn; o += kOB) wgrad_taps<T, kOB>(xs, off, K, dy + o * ldy, ldy, OH, OW, Wq, dw + o * ldw, ldw, acc);
-  for (; o < ocn; ++o) wgrad_taps<T, 1>(xs, off, K, dy + o * ldy, ldy, OH, OW, Wq, dw + o * ldw, ldw, acc);
+  const T* dyr = dy + o * ldy;
+  T* dwr = dw + o * ldw;
+  switch (ocn - o) {
+    case 0: break;
+    case 1: wgrad_taps<T, 1>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc); break;
+    case 2:
+      if constexpr (kOB > 2) wgrad_taps<T, 2>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
+      break;
+    case 3:
+      if constexpr (kOB > 3) wgrad_taps<T, 3>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
+      break;
+    case 4:
+      if constexpr (kOB > 4) wgrad_taps<T, 4>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
+      break;
+    default:
+      if constexpr (kOB > 5) wgrad_taps<T, 5>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
+      break;
+  }
 }
 
 // KV taps x NV vectors of channels of the weight gradient, channels in the lanes: one output row.
