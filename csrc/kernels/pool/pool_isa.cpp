@@ -5,7 +5,9 @@
 //             any other max window 16 outputs a block, four rows at once, the running best in registers
 //             (maxpool_blocks_avx512); any other average window separably, columns then rows
 //             (avgpool_forward_separable);
-//   backward: disjoint windows inside the plane (kernel <= stride, no padding) write dx once, row by row;
+//   backward: disjoint windows inside the plane (kernel <= stride, no padding) write dx once, row by row
+//             (2x2 stride 2: both rows of a window row from one read of its argmax,
+//             maxpool_backward_2x2s2_rows_avx512);
 //             others: max by scatter of each plane, avg separably, rows then columns
 //             (avgpool_backward_separable).
 // Every plane is one thread's and the order of every sum is fixed by the shape alone.
@@ -223,33 +225,52 @@ inline void avgpool_backward_2x2s2_row_avx512(const float* d, int64_t OW, float 
   }
 }
 
-// One input row (flat index `row` in the plane) of the 2x2 stride-2 max-pooling gradient: columns 2q and
-// 2q + 1 get d[q] where a[q] names them, else 0. Returns the number of hits (see maxpool_backward_disjoint).
-inline int64_t maxpool_backward_2x2s2_row_avx512(const float* d, const int64_t* a, int64_t OW, int64_t row,
-                                                 float* out) {
+// Both input rows of output row oh of the 2x2 stride-2 max-pooling gradient at once (out0: row 2*oh at
+// flat index `row` of the plane, out1 the next row): column 2q of row 2*oh + i gets d[q] where a[q] names
+// it, else 0. One load and subtraction of the argmax serves the two rows (one row at a time, each
+// argmax was loaded and compared twice). Adds to *hits the argmaxes found in their window, to *wanted
+// those >= 0 and to *below those < -1 (see maxpool_backward_disjoint).
+inline void maxpool_backward_2x2s2_rows_avx512(const float* d, const int64_t* a, int64_t OW, int64_t row, int64_t W,
+                                               float* out0, float* out1, int64_t* hits, int64_t* wanted,
+                                               int64_t* below) {
   const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
   const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
-  int64_t hits = 0;
+  const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1), vw = _mm512_set1_epi64(W),
+                vw1 = _mm512_set1_epi64(W + 1), minus1 = _mm512_set1_epi64(-1);
+  int64_t h = 0, wn = 0, bl = 0;
   for (int64_t q = 0; q < OW; q += 16) {
     const int64_t n = OW - q < 16 ? OW - q : 16;
     const __mmask16 my = tail16(n), mlo = tail16(2 * n), mhi = tail16(2 * n - 16 > 0 ? 2 * n - 16 : 0);
+    const __mmask8 m0 = static_cast<__mmask8>(my), m1 = static_cast<__mmask8>(my >> 8);
     const __m512i c0 = _mm512_add_epi64(_mm512_set1_epi64(row + 2 * q), lane2);
     const __m512i c1 = _mm512_add_epi64(c0, _mm512_set1_epi64(16));
-    const __m512i rel0 = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(my), a + q), c0);
-    const __m512i rel1 = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(my >> 8), a + q + 8), c1);
-    const __mmask16 e0 = my & static_cast<__mmask16>(_mm512_cmpeq_epi64_mask(rel0, zero) |
-                                                       (_mm512_cmpeq_epi64_mask(rel1, zero) << 8));
-    const __mmask16 e1 = my & static_cast<__mmask16>(_mm512_cmpeq_epi64_mask(rel0, one) |
-                                                       (_mm512_cmpeq_epi64_mask(rel1, one) << 8));
+    const __m512i a0 = _mm512_maskz_loadu_epi64(m0, a + q), a1 = _mm512_maskz_loadu_epi64(m1, a + q + 8);
+    const __m512i rel0 = _mm512_sub_epi64(a0, c0), rel1 = _mm512_sub_epi64(a1, c1);
+    auto eq = [&](__m512i v) {
+      return static_cast<__mmask16>(my & (_mm512_cmpeq_epi64_mask(rel0, v) | (_mm512_cmpeq_epi64_mask(rel1, v) << 8)));
+    };
+    const __mmask16 e00 = eq(zero), e01 = eq(one), e10 = eq(vw), e11 = eq(vw1);
+    const __mmask16 ge = my & static_cast<__mmask16>(_mm512_cmpge_epi64_mask(a0, zero) |
+                                                     (_mm512_cmpge_epi64_mask(a1, zero) << 8));
+    const __mmask16 lt = my & static_cast<__mmask16>(_mm512_cmplt_epi64_mask(a0, minus1) |
+                                                     (_mm512_cmplt_epi64_mask(a1, minus1) << 8));
     const __m512 dv = _mm512_maskz_loadu_ps(my, d + q);
-    const __m512 v0 = _mm512_maskz_mov_ps(e0, dv), v1 = _mm512_maskz_mov_ps(e1, dv);
-    _mm512_mask_storeu_ps(out + 2 * q, mlo, _mm512_permutex2var_ps(v0, lo, v1));
-    _mm512_mask_storeu_ps(out + 2 * q + 16, mhi, _mm512_permutex2var_ps(v0, hi, v1));
-    hits += __builtin_popcount(e0) + __builtin_popcount(e1);
+    _mm512_mask_storeu_ps(out0 + 2 * q, mlo,
+                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e00, dv), lo, _mm512_maskz_mov_ps(e01, dv)));
+    _mm512_mask_storeu_ps(out0 + 2 * q + 16, mhi,
+                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e00, dv), hi, _mm512_maskz_mov_ps(e01, dv)));
+    _mm512_mask_storeu_ps(out1 + 2 * q, mlo,
+                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e10, dv), lo, _mm512_maskz_mov_ps(e11, dv)));
+    _mm512_mask_storeu_ps(out1 + 2 * q + 16, mhi,
+                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e10, dv), hi, _mm512_maskz_mov_ps(e11, dv)));
+    h += __builtin_popcount(static_cast<unsigned>(e00 | e01 | e10 | e11));  // a lane matches at most one
+    wn += __builtin_popcount(static_cast<unsigned>(ge));
+    bl += __builtin_popcount(static_cast<unsigned>(lt));
   }
-  return hits;
+  *hits += h;
+  *wanted += wn;
+  *below += bl;
 }
 
 // The row pass of the separable average-pooling gradient (avgpool_backward_separable) over float rows
@@ -647,6 +668,20 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
     const int64_t* ap = argmax + p * L;
     T* dxp = dx + p * H * W;
     int64_t hits = 0, wanted = 0, below = 0;
+#if defined(__AVX512F__)
+    if (two && std::is_same<T, float>::value) {  // two input rows per output row, the counts on the way
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        float* out0 = reinterpret_cast<float*>(dxp + 2 * oh * W);
+        maxpool_backward_2x2s2_rows_avx512(reinterpret_cast<const float*>(dyp + oh * OW), ap + oh * OW, OW,
+                                           2 * oh * W, W, out0, out0 + W, &hits, &wanted, &below);
+        for (int64_t w = 2 * OW; w < W; ++w) out0[w] = out0[W + w] = 0.0f;  // right of the last window
+      }
+      for (int64_t h = 2 * OH; h < H; ++h)  // rows below the last window
+        for (int64_t w = 0; w < W; ++w) dxp[h * W + w] = T(0);
+      if (hits != wanted || below) bad += maxpool_backward_scatter(dyp, ap, L, H * W, dxp);
+      continue;
+    }
+#endif
     for (int64_t h = 0; h < H; ++h) {
       T* __restrict__ out = dxp + h * W;
       const int64_t oh = cover[h];
@@ -658,15 +693,7 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
       const int64_t* __restrict__ a = ap + oh * OW;
       const int64_t row = h * W;
       int64_t w = 0;
-      if (two) {  // both columns of each window, vectorised
-#if defined(__AVX512F__)
-        if (std::is_same<T, float>::value) {
-          hits += maxpool_backward_2x2s2_row_avx512(reinterpret_cast<const float*>(d), a, OW, row,
-                                                    reinterpret_cast<float*>(out));
-          for (int64_t w = 2 * OW; w < W; ++w) out[w] = T(0);
-          continue;
-        }
-#endif
+      if (two) {  // both columns of each window
         for (int64_t q = 0; q < OW; ++q) {
           const bool e0 = a[q] == row + 2 * q, e1 = a[q] == row + 2 * q + 1;
           out[2 * q] = e0 ? d[q] : T(0);
