@@ -261,8 +261,9 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
   const int64_t KT = OC * g.kh * g.kw, Er = round_up(up.E, kk.lanes) + kk.lanes;
   const int64_t cb = N >= 16 ? g.C : std::min<int64_t>(g.C, 2 * kk.ocb), ncb = (g.C + cb - 1) / cb;
   const int64_t nx = dx ? N * ncb : 0, nch = dw ? wgrad_chunks(N) : 0;
-  // the weight gradient with the channels in the lanes (dy transposed per image) when they fill them
-  const bool ocv = OC % kk.lanes == 0;
+  // the weight gradient with the channels in the lanes (dy transposed per image) when they fill them and
+  // the rows are not wide enough for the pixel form to win (Kernels::wgrad_rows_from)
+  const bool ocv = OC % kk.lanes == 0 && g.OW < kk.wgrad_rows_from;
   const int nt = threads_for(nthreads, std::max(nx, nch), N * OC * K * L);
   const int64_t per = (dw ? round_up(ph.size, 16) + (ocv ? round_up(L * OC, 16) : 0) : 0) +
                       (dx ? round_up(up.size, 16) + cb * Er : 0);

@@ -12,8 +12,9 @@
 // the matching run of the phase buffer (masked at the row's end).
 // Where the output channels fill the vector lanes (16 float channels with AVX-512), the forward pass
 // (when the extended run wastes over a fifth of its lanes, as LeNet's 10-wide conv2 output does) and
-// the weight gradient put the channels in the lanes instead: dy or y is transposed per image, and
-// every sum keeps its order over the taps (forward) or the pixels (weight gradient).
+// the weight gradient (unless the rows are wide: Kernels::wgrad_rows_from) put the channels in the
+// lanes instead: dy or y is transposed per image, and every sum keeps its order over the taps (forward)
+// or the pixels (weight gradient).
 #pragma once
 #include <cstdint>
 
@@ -30,6 +31,12 @@ struct Kernels {
   static constexpr const char* kFamily = "direct convolution";
   int64_t lanes;  // elements per vector: buffers are padded so runs may be read and written in whole vectors
   int64_t ocb;    // output channels of one register block
+  // The weight gradient puts the channels in the lanes (wgrad_oc) where they fill them, unless the output
+  // rows are at least this wide: then by pixels (wgrad) is faster. AVX-512, one Zen 4 core, N = 64 (16
+  // at 64x64), wgrad_oc time over wgrad time: float rows of 14, 16, 24, 28: 0.65, 0.86, 0.81, 0.91x;
+  // 32: 1.11-1.21x; 64: 1.66x; double rows of 14, 16: 0.72, 0.95x; 24, 32, 64: 1.08, 1.25, 1.30x.
+  // AVX2 (wgrad 2 channels a block): wgrad_oc faster at every width measured (to 64), so never there.
+  int64_t wgrad_rows_from;
   // out[o*ldo + p] = sum_k w[o*ldw + k] * xs[off[k] + p] for o < ocn, p < E; p up to E rounded up to
   // lanes is also written (out's rows must have room) and read from xs (which must have room).
   void (*conv)(const T* xs, const int64_t* off, int64_t K, const T* w, int64_t ldw, int64_t ocn, int64_t E, T* out,

@@ -74,6 +74,9 @@ constexpr int kKV = 8;            // wgrad_oc: 8 taps x 2 vectors of channels
 constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
 constexpr int kRA = 20;           // wgrad_oc on runs of taps: accumulators (runs x taps)
 constexpr bool kMaskedSteps = true;  // wgrad: every step a masked load (as cheap as a plain one here)
+// The weight gradient by pixels (wgrad) rather than channels in the lanes (wgrad_oc) from rows this wide
+// (Kernels::wgrad_rows_from)
+constexpr int64_t kWgradRowsFrom = 24;
 #elif defined(__AVX2__)
 template <class T>
 struct V;
@@ -133,6 +136,7 @@ constexpr int kKV = 6;            // wgrad_oc: 6 taps x 2 vectors of channels
 constexpr int kPB = 6;            // conv_oc: 6 pixels x 2 vectors of channels
 constexpr int kRA = 10;           // wgrad_oc on runs of taps: accumulators (runs x taps)
 constexpr bool kMaskedSteps = false;
+constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #else
 // The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
 // compiler's contraction choice).
@@ -159,6 +163,7 @@ constexpr int kKV = 4;
 constexpr int kPB = 4;
 constexpr int kRA = 10;
 constexpr bool kMaskedSteps = false;
+constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #endif
 
 // One tile: OCB output channels x NV vectors of the run starting at p.
@@ -707,6 +712,7 @@ void fill_kernels(Kernels<T>* k) {
   k->conv_oc = &conv_oc_body<T>;
   k->wgrad_oc = &wgrad_oc_body<T>;
   k->lanes = V<T>::n;
+  k->wgrad_rows_from = std::max<int64_t>(2 * V<T>::n, kWgradRowsFrom);
   k->ocb = kOCB;
   k->conv = &conv_body<T>;
   k->conv_y = &conv_y_body<T>;
