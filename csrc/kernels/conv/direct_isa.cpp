@@ -287,24 +287,9 @@ void wgrad_body(const T* xs, const int64_t* off, int64_t K, const T* dy, int64_t
   // 4 + 1 + 1 with AVX-512's former 4-channel block; now one block of 6).
   int64_t o = 0;
   for (; o + kOB <= ocn; o += kOB) wgrad_taps<T, kOB>(xs, off, K, dy + o * ldy, ldy, OH, OW, Wq, dw + o * ldw, ldw, acc);
-  const T* dyr = dy + o * ldy;
-  T* dwr = dw + o * ldw;
-  switch (ocn - o) {
-    case 0: break;
-    case 1: wgrad_taps<T, 1>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc); break;
-    case 2:
-      if constexpr (kOB > 2) wgrad_taps<T, 2>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
-      break;
-    case 3:
-      if constexpr (kOB > 3) wgrad_taps<T, 3>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
-      break;
-    case 4:
-      if constexpr (kOB > 4) wgrad_taps<T, 4>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
-      break;
-    default:
-      if constexpr (kOB > 5) wgrad_taps<T, 5>(xs, off, K, dyr, ldy, OH, OW, Wq, dwr, ldw, acc);
-      break;
-  }
+  with_size<kOB - 1>(ocn - o, [&](auto ob) {
+    wgrad_taps<T, decltype(ob)::value>(xs, off, K, dy + o * ldy, ldy, OH, OW, Wq, dw + o * ldw, ldw, acc);
+  });
 }
 
 // KV taps x NV vectors of channels of the weight gradient, channels in the lanes: one output row.

@@ -256,14 +256,13 @@ inline void maxpool_backward_2x2s2_rows_avx512(const float* d, const int64_t* a,
     const __mmask16 lt = my & static_cast<__mmask16>(_mm512_cmplt_epi64_mask(a0, minus1) |
                                                      (_mm512_cmplt_epi64_mask(a1, minus1) << 8));
     const __m512 dv = _mm512_maskz_loadu_ps(my, d + q);
-    _mm512_mask_storeu_ps(out0 + 2 * q, mlo,
-                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e00, dv), lo, _mm512_maskz_mov_ps(e01, dv)));
-    _mm512_mask_storeu_ps(out0 + 2 * q + 16, mhi,
-                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e00, dv), hi, _mm512_maskz_mov_ps(e01, dv)));
-    _mm512_mask_storeu_ps(out1 + 2 * q, mlo,
-                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e10, dv), lo, _mm512_maskz_mov_ps(e11, dv)));
-    _mm512_mask_storeu_ps(out1 + 2 * q + 16, mhi,
-                          _mm512_permutex2var_ps(_mm512_maskz_mov_ps(e10, dv), hi, _mm512_maskz_mov_ps(e11, dv)));
+    // dy where the argmax names column 0 / 1 of the window's row 0 / 1, spread to the two columns
+    const __m512 v00 = _mm512_maskz_mov_ps(e00, dv), v01 = _mm512_maskz_mov_ps(e01, dv);
+    const __m512 v10 = _mm512_maskz_mov_ps(e10, dv), v11 = _mm512_maskz_mov_ps(e11, dv);
+    _mm512_mask_storeu_ps(out0 + 2 * q, mlo, _mm512_permutex2var_ps(v00, lo, v01));
+    _mm512_mask_storeu_ps(out0 + 2 * q + 16, mhi, _mm512_permutex2var_ps(v00, hi, v01));
+    _mm512_mask_storeu_ps(out1 + 2 * q, mlo, _mm512_permutex2var_ps(v10, lo, v11));
+    _mm512_mask_storeu_ps(out1 + 2 * q + 16, mhi, _mm512_permutex2var_ps(v10, hi, v11));
     h += __builtin_popcount(static_cast<unsigned>(e00 | e01 | e10 | e11));  // a lane matches at most one
     wn += __builtin_popcount(static_cast<unsigned>(ge));
     bl += __builtin_popcount(static_cast<unsigned>(lt));
