@@ -68,6 +68,16 @@ struct F4 {
                                       {0, 0.5, -1, -0.5, 1, 0},    {0, 1, -1.5, -2, 1.5, 1}};
 };
 
+// Tried and not kept: 3x3 stride-2 layers (ResNet's downsampling) as Winograd. Split into its four
+// phases (even/odd rows and columns, 4C planes of H/2 x W/2), such a layer is a 2x2 stride-1 convolution
+// padded by 1 at the top and left, and F(4x4, 2x2) (points 0, 1, -1, 2) does it in 25 products a tile of
+// 16 outputs over 4C planes: 0.69 of the GEMM's. It matched the float64 reference (1e-14) but lost on
+// 64 -> 128 on 32x32 (N = 32, one Zen 4 core, alternated processes: forward 15-20 ms against 12-14 by
+// im2col + GEMM, data gradient 15-19 against 15, weight gradient 18-27 against 14-16): its GEMMs alone
+// took 8.3 ms of the forward's 15.9 (the shorter sums ran no faster), then the input transform on 16x16
+// phase maps (rows of 4 tiles) 3.7 ms, the phase split 1.2, the output transform 1.3, the weight
+// transform 0.8. And its float32 error was 4.6e-6 of the output's scale against 3e-7.
+
 // Tiles are numbered over (image, tile row, tile column); a block is tiles [t0, t0 + nt). Block
 // matrices are position-major: X[pos][channel][j] at X + pos*plane_stride(channels, ld) + channel*ld + j
 // for tile t0 + j, pos = n*row + column of the n x n transformed tile. buf: scratch of
