@@ -375,13 +375,31 @@ def test_group_norm_errors():
         F.group_norm(fe.zeros(2, 4, 3, dtype=np.float64), 2, fe.ones(4))
 
 
+def test_group_norm_of_one_value_per_group_is_refused_as_pytorch_refuses_it():
+    """PyTorch's group_norm checks (N*C/num_groups) * prod(spatial) > 1 (its _verify_batch_size, the batch norm
+    rule applied to the sample-by-group view) and raises ValueError; a (1, C) input with C groups had
+    silently returned zeros here."""
+    for shape, groups, size in [((1, 3), 3, r"\[1, 3\]"), ((1, 3, 1, 1), 3, r"\[1, 3, 1, 1\]"),
+                                ((1, 1, 1), 1, r"\[1, 1, 1\]"), ((1, 3), 2, r"\[1, 2\]")]:
+        with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, got input size "
+                                             + size):
+            F.group_norm(fe.zeros(*shape), groups)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.GroupNorm(2, 2)(fe.zeros(1, 2))
+    # only that product counts (PyTorch's rule): two samples of one value per group pass, as do empty inputs
+    for shape, groups in [((2, 3), 3), ((1, 6), 3), ((1, 3, 2), 3), ((0, 3), 3), ((1, 0), 1)]:
+        assert F.group_norm(fe.zeros(*shape), groups).shape == shape
+
+
 def test_torch_raises_the_same_classes():
     torch = pytest.importorskip("torch")
     cases = [(lambda m: m.nn.LayerNorm(4)(m.zeros(2, 5)), RuntimeError),
              (lambda m: m.nn.functional.layer_norm(m.zeros(2, 5), 5), TypeError),
              (lambda m: m.nn.GroupNorm(3, 4), ValueError),
              (lambda m: m.nn.functional.group_norm(m.zeros(2, 4, 3), 3), RuntimeError),
-             (lambda m: m.nn.GroupNorm(2, 4)(m.zeros(4)), RuntimeError)]
+             (lambda m: m.nn.GroupNorm(2, 4)(m.zeros(4)), RuntimeError),
+             (lambda m: m.nn.functional.group_norm(m.zeros(1, 3), 3), ValueError),
+             (lambda m: m.nn.functional.group_norm(m.zeros(1, 3), 2), ValueError)]
     for case, cls in cases:
         for lib in (torch, fe):
             with pytest.raises(cls):

@@ -266,6 +266,11 @@ class GroupNormFn(Function):
         if G < 0:
             raise RuntimeError(f"Expected num groups to be greater than 0, got {G}")
         N, C = x.shape[0], x.shape[1]
+        # PyTorch's F.group_norm refuses a sample-by-group view of one value (its _verify_batch_size on
+        # [N*C/G, G, *spatial]: the product of all but the G), before the divisibility check
+        size = [N * C // G, G] + [int(d) for d in x.shape[2:]]
+        if size[0] * int(np.prod(size[2:], dtype=np.int64)) == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
         if C % G:
             raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
                                f"of shape {_dims(x.shape)} and num_groups={G}")
