@@ -117,7 +117,10 @@ class Optimizer:
     @staticmethod
     def _ascent(grad, group):
         """The gradient the update uses: negated (a new array) when the group maximizes."""
-        return -grad if group.get("maximize") else grad
+        if not group.get("maximize"):
+            return grad
+        # out=: `-grad` of a 0-d array is a NumPy scalar, which the kernels and Rprop's masks cannot take
+        return np.negative(grad, out=np.empty_like(grad))
 
     def _step(self):
         state = self.state
@@ -204,12 +207,27 @@ class Optimizer:
 
     def load_state_dict(self, sd):
         """Loads a state_dict(); everything is checked first (check_state_dict), so a refused one changes
-        nothing."""
+        nothing. The arrays are copied; NumPy scalars (in lists too) but 'step' take the parameter's dtype,
+        as torch's load_state_dict casts its 0-d tensors (NAdam's float32 mu_product becomes float64 for a
+        float64 parameter)."""
         state, settings = self.check_state_dict(sd)
-        self.state = defaultdict(dict, {p: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v)
+        self.state = defaultdict(dict, {p: {k: (v if k == "step" else _in_dtype(v, p._data.dtype))
                                                for k, v in st.items()} for p, st in state.items()})
         for saved, g in zip(settings, self.param_groups):
             g.update(saved)
+
+
+def _in_dtype(v, dtype):
+    """A state value as load_state_dict keeps it: an array copied (check_state_dict saw it has dtype), a
+    NumPy number in dtype (also inside lists and tuples), anything else (Python numbers, None) as it is,
+    as torch leaves what is no Tensor."""
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, np.generic) and v.dtype.kind in "biuf":
+        return dtype.type(v)
+    if isinstance(v, (list, tuple)):
+        return type(v)(_in_dtype(a, dtype) for a in v)
+    return v
 
 
 def _is_number(v):
@@ -455,8 +473,11 @@ class Adamax(Optimizer):
 class NAdam(Optimizer):
     """Adam with Nesterov momentum and the momentum schedule mu_t = b1 (1 - 0.96^(t psi) / 2)
     (psi = momentum_decay); decoupled_weight_decay=True decays w as AdamW. The running product of the
-    mu_t (state 'mu_product') is a float32 scalar whatever the parameter's dtype, as PyTorch's under its
-    default dtype float32 (firstepoch's only default), so float64 trajectories agree to the last bits."""
+    mu_t (state 'mu_product') starts as a float32 scalar whatever the parameter's dtype, as PyTorch's under
+    its default dtype float32 (firstepoch's only default), and keeps the dtype it has: load_state_dict
+    casts it to the parameter's, as PyTorch's does (a Python float, as fe.save writes it, is taken as the
+    parameter's dtype). So float64 trajectories, resumed or not,
+    agree with PyTorch's to the last bits."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):
@@ -473,7 +494,10 @@ class NAdam(Optimizer):
         grad = _l2_or_decoupled(w, grad, g, g["decoupled_weight_decay"])
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-        state["mu_product"] = np.float32(state["mu_product"] * np.float32(mu))
+        mp = state["mu_product"]
+        # a Python float was a NumPy scalar before fe.save: torch's load would cast its tensor to w's dtype
+        mp_type = mp.dtype.type if isinstance(mp, np.generic) else f
+        state["mu_product"] = mp_type(mp * mp_type(mu))
         mu_product = float(state["mu_product"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += f(1 - b1) * (grad - m)
@@ -538,7 +562,7 @@ class Rprop(Optimizer):
         etaminus, etaplus = g["etas"]
         lo, hi = g["step_sizes"]
         prev, step_size = state["prev"], state["step_size"]
-        sign = np.sign(grad * prev)
+        sign = np.sign(grad * prev, out=np.empty_like(w))  # out=: an array (masks below) for a 0-d w too
         sign[sign > 0] = etaplus
         sign[sign < 0] = etaminus
         sign[sign == 0] = 1
@@ -822,10 +846,3 @@ class LBFGS(Optimizer):
                                          f"{a.shape}, expected {dtype} ({numel},)")
             state[self._params[0]] = {k: (list(v) if isinstance(v, list) else v) for k, v in st.items()}
         return state, settings
-
-    def load_state_dict(self, sd):
-        super().load_state_dict(sd)
-        for st in self.state.values():
-            for k, v in st.items():
-                if isinstance(v, list):
-                    st[k] = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in v]
