@@ -63,10 +63,26 @@ def _contiguous_as(a, shape, dtype):
     return a if a.flags.c_contiguous else a.copy(order="C")
 
 
+def _float_result_type(*arrays):
+    """torch's promotion of a float loss's operands: the floating ones decide (an integer operand with a
+    float32 one gives float32, not NumPy's float64); none floating gives torch's default, float32."""
+    floats = [np.result_type(a) for a in arrays if np.result_type(a).kind == "f"]
+    return np.result_type(*floats) if floats else np.dtype(np.float32)
+
+
+def _refuse_non_float(fn, cls, **operands):
+    """cls (torch's exception class for fn) if a named operand is not floating point: a float loss is
+    never computed in integer or boolean arithmetic."""
+    for name, a in operands.items():
+        dt = _array(a).dtype
+        if dt.kind != "f":
+            raise cls(f'"{fn}" not implemented for {name} of dtype {dt} (floating point tensors only, as torch)')
+
+
 def _loss_operands(x, y):
     """(x, y broadcast to one C-contiguous shape in the kernel's dtype, the result dtype): float16 and
     other floats run in float32."""
-    dt = np.result_type(x, y)
+    dt = _float_result_type(x, y)
     kdt = dt if dt in _KERNEL_DTYPES else np.dtype(np.float32)
     shape = np.broadcast_shapes(np.shape(x), np.shape(y))
     return _contiguous_as(x, shape, kdt), _contiguous_as(y, shape, kdt), dt
@@ -242,29 +258,44 @@ class NLLLossFn(Function):
         wt = np.where(keep, w[t], 0).astype(logp.dtype)
         per_row = -wt * logp[np.arange(n), t]
         denom = wt.sum() if reduction == "mean" else None
-        ctx.args = (logp.shape, t, wt, reduction, denom)
+        ctx.args = (logp.shape, t, wt, keep, reduction, denom)
         return _reduce(per_row, reduction, denom).astype(logp.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, grad):
-        shape, t, wt, reduction, denom = ctx.args
-        if reduction == "mean":  # no weight counted (no rows, all ignored): those rows' gradient is 0
-            grad = grad / denom if denom else np.zeros_like(grad)
-        g = grad if reduction == "none" else grad * np.ones(shape[0])
+    def _picked(ctx, scale=1.0):
+        """-w[t_i] * scale at (i, t_i) of each kept row, 0 elsewhere (ignored rows stay 0, as torch)."""
+        shape, t, wt, keep, _, _ = ctx.args
         d = np.zeros(shape, dtype=wt.dtype)
-        d[np.arange(shape[0]), t] = -wt * g
+        rows = np.flatnonzero(keep)
+        with np.errstate(invalid="ignore"):
+            d[rows, t[rows]] = -wt[rows] * scale
+        return d
+
+    @staticmethod
+    def _mean_scale(ctx):
+        """(grad's divisor, scale of _picked) of 'mean'. No weight counted: torch's -w[t] * (g / 0) is NaN
+        (or +-inf) at the kept rows, which scale = inf gives."""
+        denom = ctx.args[5]
+        return (denom, 1.0) if denom else (1.0, np.inf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, _, wt, _, reduction, _ = ctx.args
+        if reduction == "none":
+            return NLLLossFn._picked(ctx) * np.asarray(grad, wt.dtype)[:, None], None, None, None, None
+        denom, scale = NLLLossFn._mean_scale(ctx) if reduction == "mean" else (1.0, 1.0)
+        with np.errstate(invalid="ignore"):
+            d = NLLLossFn._picked(ctx, scale) * np.asarray(grad / denom, wt.dtype)
         return d, None, None, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
-        shape, t, wt, reduction, denom = ctx.args
-        picked = np.zeros(shape, dtype=wt.dtype)
-        picked[np.arange(shape[0]), t] = -wt
+        shape, _, _, _, reduction, _ = ctx.args
         if reduction == "none":
-            grad = grad.reshape(shape[0], 1)
-        elif reduction == "mean":
-            grad = grad / float(denom) if denom else grad * 0.0
-        return grad * constant_like(picked, grad), None, None, None, None
+            return grad.reshape(shape[0], 1) * constant_like(NLLLossFn._picked(ctx), grad), None, None, None, None
+        denom, scale = NLLLossFn._mean_scale(ctx) if reduction == "mean" else (1.0, 1.0)
+        g = grad / float(denom) if reduction == "mean" else grad
+        return g * constant_like(NLLLossFn._picked(ctx, scale), grad), None, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
@@ -357,7 +388,25 @@ class BCEWithLogitsFn(Function):
         pw, _, reduction, w, zdt, ydt = ctx.args
         dz, dy = _kernel_loss_grads("binary_cross_entropy_with_logits", grad, zk, yk, ctx.needs_input_grad[:2],
                                     reduction, 0.0, pw, w)
+        inf = np.isinf(zk)
+        if dy is not None and inf.any():  # the kernel's -z + (pw - 1) softplus(-z) is inf - inf there
+            dy[inf] = BCEWithLogitsFn._target_grad_at_inf(zk, grad, pw, w, reduction)[inf]
         return _grad_as(dz, zk.shape, zdt), _grad_as(dy, yk.shape, ydt), None, None, None
+
+    @staticmethod
+    def _target_grad_at_inf(z, grad, pw, w, reduction):
+        """d loss / d y where z = +-inf, torch's form: g w (log sigmoid(-z) - pw log sigmoid(z)) (-z g w
+        without pos_weight), whose logs are 0 or -inf there: +inf at z = -inf, -inf at z = +inf."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if pw is None:
+                d = -z
+            else:
+                d = np.where(z > 0, -np.inf, 0.0) - np.broadcast_to(pw, z.shape) * np.where(z > 0, 0.0, -np.inf)
+            g = np.asarray(grad, z.dtype)
+            if reduction == "mean":
+                g = g / z.size
+            d = d * g if w is None else d * g * np.broadcast_to(w, z.shape)
+        return d.astype(z.dtype, copy=False)
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -370,7 +419,10 @@ class BCEWithLogitsFn(Function):
             grad = grad * constant_like(w, grad)
         needs = ctx.needs_input_grad
         dz = ((1 - y) - (1 + (pw - 1) * y) * (1 - z.sigmoid())) * grad if needs[0] else None
-        dy = (-z + (pw - 1) * (-z).softplus()) * grad if needs[1] else None
+        dy = None
+        if needs[1]:  # torch's forms, exact at z = +-inf (see _target_grad_at_inf)
+            no_pw = ctx.args[0] is None
+            dy = (-z if no_pw else _logsigmoid(-z) - pw * _logsigmoid(z)) * grad
         return dz, dy, None, None, None
 
     @staticmethod
@@ -700,6 +752,15 @@ def _class_weight(weight, input, fn):
     return w
 
 
+def _check_weight_dtype(weight, input, fn):
+    """torch's class-index kernels read the class weights in the input's dtype and refuse another one
+    (RuntimeError) rather than convert it."""
+    wdt, xdt = _array(weight).dtype, _array(input).dtype
+    if wdt != xdt:
+        raise RuntimeError(f"expected scalar type {_torch_name(xdt)} but found {_torch_name(wdt)} ({fn}: weight "
+                           f"{wdt}, input {xdt}; give the weight the input's dtype)")
+
+
 def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
     """Cross-entropy against class probabilities (target of the input's shape, floating point), composed
     of log_softmax and Tensor ops: loss = -sum_c w_c t_c log_softmax(input)_c along the class axis (1, or
@@ -738,13 +799,23 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not label_smoothing > 0.0:  # torch's kernels smooth only when it is > 0: a negative value (or NaN) is 0
         label_smoothing = 0.0
+    _refuse_non_float("log_softmax", NotImplementedError, input=input)  # torch's log_softmax refuses it
     t = target._data if isinstance(target, TensorBase) else np.asarray(target)
     if t.dtype.kind == "f" and t.shape == tuple(input.shape):
         if input.ndim == 0:  # torch's log_softmax over dim 1 of a 0-d tensor fails the same way
             raise IndexError("cross_entropy: Dimension specified as 1 but tensor has no dimensions")
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
+    if input.ndim == 0:  # torch: RuntimeError (nll_loss's is a ValueError)
+        raise RuntimeError("cross_entropy: Expected 1 or more dimensions (got 0) for class-index targets")
     t = _class_indices(input, t, "cross_entropy")
     w = _class_weight(weight, input, "cross_entropy")
+    if w is not None:
+        _check_weight_dtype(w, input, "cross_entropy")
+    if input.shape[1 if input.ndim >= 2 else 0] == 0:  # no classes: any kept target is out of range
+        kept = t[t != ignore_index]
+        if kept.size:
+            raise IndexError(f"Target {kept.flat[0]} is out of bounds. (cross_entropy: input {tuple(input.shape)} "
+                             "has no classes)")
     if input.ndim == 2 and t.shape == (input.shape[0],):  # the common case: straight to the kernel
         return CrossEntropyFn.apply(input, t, w, ignore_index, reduction, label_smoothing)
     rows, flat, shape = _rows_for_classes(input, t, "cross_entropy")
@@ -760,8 +831,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     input takes a 0-d or (1,) target (a 0-d result), and a float target raises torch's errors, as torch."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
+    _refuse_non_float("nll_loss", NotImplementedError, input=input)
     t = _class_indices(input, _array(target), "nll_loss")
     w = _class_weight(weight, input, "nll_loss")
+    if w is not None:
+        _check_weight_dtype(w, input, "nll_loss")
     rows, flat, shape = _rows_for_classes(input, t, "nll_loss")
     out = NLLLossFn.apply(rows, flat, w, ignore_index, reduction)
     return out.reshape(shape) if reduction == "none" and out.shape != shape else out
@@ -788,6 +862,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     (the input's size) scales each element and 'mean' then divides by its sum."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
+    _refuse_integer_pair(input, target, "mse_loss")
     input, target = _pointwise_operands(input, target, "mse_loss")
     if weight is not None:
         return _weighted_loss(MSELossFn.apply(input, target, "none"), weight, input, reduction, True)
@@ -796,26 +871,48 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """As torch.nn.functional.l1_loss: |input - target|, broadcast with torch's size warning; weight as
-    mse_loss's."""
+    mse_loss's. Two integer operands give torch's exact int64 |input - target| for 'none' and 'sum'
+    (RuntimeError for 'mean', as torch); a boolean one is refused (RuntimeError, as torch)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
+    for name, a in (("input", input), ("target", target)):
+        if _array(a).dtype == np.bool_:
+            raise RuntimeError(f"l1_loss: {name} has dtype bool; subtracting bool tensors is not supported")
+    if _array(input).dtype.kind != "f" and _array(target).dtype.kind != "f":
+        return _integer_l1_loss(input, target, reduction, weight)
     input, target = _pointwise_operands(input, target, "l1_loss")
     if weight is not None:
         return _weighted_loss(L1LossFn.apply(input, target, "none"), weight, input, reduction, True)
     return L1LossFn.apply(input, target, reduction)
 
 
+def _integer_l1_loss(input, target, reduction, weight):
+    """l1_loss of two integer operands, exact in int64 (torch's 'none' and 'sum'; its 'mean' fails)."""
+    _check_reduction(reduction)
+    if reduction == "mean" or weight is not None:
+        raise RuntimeError(f"l1_loss: reduction='mean' (or a weight) of integer input {_array(input).dtype} and "
+                           f"target {_array(target).dtype} needs a floating point dtype (torch: mean() could not "
+                           "infer output dtype)")
+    _pointwise_operands(input, target, "l1_loss")
+    per = np.abs(_array(input).astype(np.int64) - _array(target).astype(np.int64))
+    from ..tensor import Tensor
+    return Tensor._wrap(per if reduction == "none" else np.asarray(per.sum()), False)
+
+
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
                                      pos_weight=None):
     """As torch.nn.functional.binary_cross_entropy_with_logits: weight (any shape that broadcasts to the
     input's) rescales each element, pos_weight (broadcast likewise, typically one per class along the
-    last axis) the positive term. Target size must equal the input's (ValueError, as torch)."""
+    last axis) the positive term. Target size must equal the input's (ValueError, as torch); input and
+    target are floating point (integer or boolean input: NotImplementedError, target: RuntimeError)."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     if tuple(np.shape(target)) != tuple(np.shape(input)):
         raise ValueError(f"binary_cross_entropy_with_logits: Target size ({tuple(np.shape(target))}) must be the "
                          f"same as input size ({tuple(np.shape(input))}); input and target must have one shape")
-    target = _as_float_operand(target, input)
+    _refuse_non_float("log_sigmoid", NotImplementedError, input=input)  # as torch's log_sigmoid
+    # torch writes the loss into a tensor of the target's dtype, so an integer one fails the cast
+    _refuse_non_float("binary_cross_entropy_with_logits", RuntimeError, target=target)
     dt = np.result_type(_array(input), _array(target))
     w = _weight_for(weight, np.shape(input), dt, "binary_cross_entropy_with_logits")
     pw = _weight_for(pos_weight, np.shape(input), dt, "binary_cross_entropy_with_logits", "pos_weight")
@@ -837,14 +934,20 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         y = y.astype(x.dtype, copy=False)
     if x.dtype != y.dtype:
         raise RuntimeError(f"binary_cross_entropy: Found dtype {y.dtype} (target) but expected {x.dtype} (input)")
-    if x.dtype.kind != "f":
-        raise RuntimeError(f"binary_cross_entropy: expected a floating point input, got {x.dtype}")
+    _refuse_non_float("binary_cross_entropy", NotImplementedError, input=x)
     if not np.all((x >= 0) & (x <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     if not np.all((y >= 0) & (y <= 1)):
         raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 and 1")
     w = _weight_for(weight, x.shape, x.dtype, "binary_cross_entropy")
     return BinaryCrossEntropyFn.apply(input, target if isinstance(target, TensorBase) else y, w, reduction)
+
+
+def _refuse_integer_pair(input, target, fn):
+    """torch's NotImplementedError for a float loss of two integer or boolean operands (one float operand
+    sets the dtype, as torch promotes)."""
+    if _array(input).dtype.kind != "f" and _array(target).dtype.kind != "f":
+        _refuse_non_float(fn, NotImplementedError, input=input)
 
 
 def _pointwise_operands(input, target, fn):
@@ -862,6 +965,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     _check_reduction(reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _refuse_integer_pair(input, target, "smooth_l1_loss")
     input, target = _pointwise_operands(input, target, "smooth_l1_loss")
     return SmoothL1LossFn.apply(input, target, reduction, float(beta))
 
@@ -873,6 +977,9 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         _check_reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _refuse_integer_pair(input, target, "huber_loss")
+    # torch's result takes the input's dtype, so an integer input with a float target fails the cast
+    _refuse_non_float("huber_loss", RuntimeError, input=input)
     input, target = _pointwise_operands(input, target, "huber_loss")
     if weight is not None:
         return _weighted_loss(HuberLossFn.apply(input, target, "none", float(delta)), weight, input, reduction, False)
@@ -977,7 +1084,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
 
 def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
     """As torch.nn.functional.margin_ranking_loss: max(0, -target (input1 - input2) + margin), the three
-    broadcast together (they must have one number of dimensions, RuntimeError otherwise, as torch)."""
+    broadcast together (they must have one number of dimensions, RuntimeError otherwise, as torch);
+    integer operands are promoted to a float dtype (float32 when none is floating), as torch."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
@@ -986,9 +1094,12 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {shapes[0]}, input2: {shapes[1]}, target: {shapes[2]} ")
     _broadcast_shape(shapes, "margin_ranking_loss")
-    x1 = _as_tensor(input1)
-    t = _as_tensor(target, x1)
-    per = (-t * (x1 - _as_tensor(input2, x1)) + margin).clip(min=0)
+    # torch's promotion with the float margin: integer operands take the floating ones' dtype (float32
+    # when none is floating), never integer arithmetic
+    dt = _float_result_type(*(_array(a) for a in (input1, input2, target)))
+    x1, x2, t = (_as_tensor(_array(a).astype(dt)) if _array(a).dtype.kind != "f" else _as_tensor(a)
+                 for a in (input1, input2, target))
+    per = (-t * (x1 - x2) + margin).clip(min=0)
     return _reduce_tensor(per, reduction)
 
 
@@ -1065,6 +1176,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     + 0.5 log(2 pi target) where target > 1. input and target broadcast together. Deliberate difference
     (README): with full=True the target's gradient is finite where target = 0 (torch's is NaN there, from
     0 * log(0) under its mask)."""
+    if not isinstance(reduction, str):  # torch's message concatenates it with a str
+        raise TypeError(f"poisson_nll_loss: reduction must be a str, not {type(reduction).__name__}")
     reduction = _legacy_or_checked(size_average, reduce, reduction)
     x = _as_tensor(input)
     t = _as_tensor(target, x)
@@ -1086,7 +1199,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """As torch.nn.functional.gaussian_nll_loss: 0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)),
     + 0.5 log(2 pi) with full=True. var is a float, a tensor of the input's size, of its size without the
     last axis (homoscedastic), or of its size with one axis of size 1; else ValueError, as is a negative
-    var. The clamp passes var's gradient through (torch clamps in place under no_grad)."""
+    var; a var tensor is floating point (RuntimeError otherwise, as torch). The clamp passes var's gradient through (torch clamps in place under no_grad)."""
     x = _as_tensor(input)
     if isinstance(var, float):
         if var < 0:
@@ -1095,6 +1208,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     else:
         if not isinstance(var, (TensorBase, np.ndarray)):
             raise TypeError(f"gaussian_nll_loss: var must be a Tensor or a float, not {type(var).__name__}")
+        # torch clamps var in place, so an integer var cannot hold eps: RuntimeError
+        _refuse_non_float("gaussian_nll_loss", RuntimeError, var=var)
         v = _as_tensor(var, x)
         if np.any(v._data < 0):
             raise ValueError("var has negative entry/entries")
@@ -1118,8 +1233,11 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """As torch.nn.functional.hinge_embedding_loss: input where target != -1, plus max(0, margin - input)
-    where target != 1 (so a target of 1 or -1 picks one term), input and target broadcast together."""
+    where target != 1 (so a target of 1 or -1 picks one term), input and target broadcast together.
+    Deliberate difference (README): an integer or boolean input is refused (RuntimeError); torch's 'none'
+    and 'sum' compute int64 there, truncating margin - input, and its 'mean' fails."""
     reduction = _legacy_or_checked(size_average, reduce, reduction)
+    _refuse_non_float("hinge_embedding_loss", RuntimeError, input=input)
     from ..tensor import where
     x = _as_tensor(input)
     t = _array(target)
@@ -1130,17 +1248,24 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """As torch.nn.functional.soft_margin_loss: log(1 + exp(-target input)), input and target broadcast
-    together. Deliberate difference (README): computed as softplus, so it stays finite (and its gradient
+    """As torch.nn.functional.soft_margin_loss: log(1 + exp(-target input)) in the input's dtype and shape
+    (the target broadcasts to it; RuntimeError otherwise, and for a non-float input, as torch). Deliberate difference (README): computed as softplus, so it stays finite (and its gradient
     -target) where -target input > ~88 (float32) or ~709 (float64); torch's log1p(exp()) gives inf (and
     a NaN gradient) there."""
     reduction = _legacy_or_checked(size_average, reduce, reduction)
     if isinstance(target, TensorBase) and target.requires_grad:
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect to argument "
                            "'target'. This input cannot have requires_grad True.")
+    # torch writes the loss into a tensor of the input's dtype and shape: an integer input fails the cast,
+    # a float64 target with a float32 input gives float32, and the target may not broadcast past the input
+    _refuse_non_float("soft_margin_loss", RuntimeError, input=input)
     x = _as_tensor(input)
-    t = _as_tensor(target, x)
-    _broadcast_shape((x.shape, t.shape), "soft_margin_loss")
+    t = _array(target)
+    shape = _broadcast_shape((tuple(x.shape), t.shape), "soft_margin_loss")
+    if shape != tuple(x.shape):
+        raise RuntimeError(f"output with shape {list(x.shape)} doesn't match the broadcast shape {list(shape)} "
+                           f"(soft_margin_loss: target {t.shape} must broadcast to the input's shape)")
+    t = constant_like(t.astype(x._data.dtype, copy=False), x)
     return _reduce_tensor(_softplus_exact(-(t * x)), reduction)
 
 
@@ -1150,6 +1275,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     differentiable, as torch's); then the reduction over the samples."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
+    _refuse_non_float("log_sigmoid", NotImplementedError, input=input)  # as torch's log_sigmoid
     x = _as_tensor(input)
     t = _as_tensor(target, x)
     per = -(t * _logsigmoid(x) + (1 - t) * _logsigmoid(-x))
@@ -1166,12 +1292,14 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                       reduction="mean"):
     """As torch.nn.functional.multi_margin_loss: per sample, sum over the classes j != y of
     w[y] max(0, margin - x[y] + x[j])^p / C (p 1 or 2), for (N, C) input with (N,) targets or a (C,)
-    input with a 0-d or (1,) target; weight is one per class (not differentiable, as torch's)."""
+    input with a 0-d or (1,) target; weight is one per class of the input's dtype (not differentiable,
+    as torch's). A term with margin - x[y] + x[j] = 0 (or NaN) adds nothing, gradient included, as torch."""
     reduction = _legacy_or_checked(size_average, reduce, reduction)
     if p != 1 and p != 2:
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and np.ndim(_array(weight)) != 1:
         raise ValueError("weight must be one-dimensional")
+    _refuse_non_float("multi_margin_loss", NotImplementedError, input=input)
     x = _as_tensor(input)
     t = _array(target)
     if t.dtype.kind not in "iu":  # torch: RuntimeError (expected scalar type Long)
@@ -1189,9 +1317,13 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise RuntimeError("target out of range")
     if weight is not None and _array(weight).shape != (c,):
         raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(_array(weight).shape)}")
-    from ..tensor import Tensor
+    if weight is not None:
+        _check_weight_dtype(weight, x, "multi_margin_loss")
+    from ..tensor import Tensor, where
     picked = rows.gather(1, Tensor._wrap(flat.reshape(n, 1), False))  # x[y] per row, (N, 1)
-    hinge = (margin - picked + rows).clip(min=0)
+    z = margin - picked + rows
+    # torch adds a term only where z > 0: at z = 0 (and NaN) it is inactive, its gradient 0 (clip's is 1)
+    hinge = where(z._data > 0, z, 0.0)
     if p == 2:
         hinge = hinge * hinge
     scale = np.ones((n, c), dtype=rows._data.dtype)
