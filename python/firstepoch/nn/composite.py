@@ -14,7 +14,8 @@ from ..ops import elementwise as _E
 from ..ops.interp import interpolate
 from ..ops.norm import batch_norm
 from ..ops.pad import pad
-from ..ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool1d, max_pool2d
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, check_adaptive_nonempty, max_pool1d,
+                        max_pool2d)
 from ..ops.softmax import implicit_dim, softmax
 from ..tensor import Tensor, where
 
@@ -119,6 +120,9 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     Deliberate difference: the slopes come from firstepoch's generator (firstepoch.manual_seed, NumPy's
     stream), so a seed does not give torch's slopes."""
     _E._floating_only(input, "rrelu_with_noise")
+    if not lower <= upper:  # torch checks in both modes (evaluation had silently used the mean slope)
+        raise RuntimeError(f"Lower bound should be less than or equal to the upper bound (rrelu: lower={lower}, "
+                           f"upper={upper})")
     if not training:
         return _E.leaky_relu(input, (lower + upper) / 2, inplace)
     slopes = _random.generator().uniform(lower, upper, input.shape)
@@ -158,8 +162,8 @@ def _shape_text(shape):
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight, the mean over the last len(normalized_shape) dims; eps=None is
     torch's default, the machine epsilon of the input's dtype."""
-    if isinstance(normalized_shape, numbers.Integral):
-        normalized_shape = (normalized_shape,)
+    if isinstance(normalized_shape, numbers.Integral):  # torch's functional takes a sequence only (its module, an int)
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
     shape = tuple(int(d) for d in normalized_shape)
     k = len(shape)
     if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
@@ -387,10 +391,22 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 def _single(v, name):
-    t = (v,) if v is None or isinstance(v, (numbers.Integral, np.integer)) else tuple(v)
+    """The one output size of a 1-D adaptive pool; torch's classes: TypeError for what is not an int or a
+    sequence of ints (None too: only the 2-D pools read None as the input's size), RuntimeError for a length."""
+    if isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool):
+        return int(v)
+    try:
+        t = tuple(v)
+    except TypeError:
+        raise TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, not "
+                        f"{type(v).__name__}") from None
+    for pos, o in enumerate(t):
+        if isinstance(o, bool) or not isinstance(o, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
+                            f"of type {type(o).__name__} at pos {pos}")
     if len(t) != 1:
-        raise RuntimeError(f"{name}: output_size must be an int or a tuple of one, got {v!r}")
-    return t[0]
+        raise RuntimeError(f"{name}() argument 'output_size' should contain one int (got {len(t)})")
+    return int(t[0])
 
 
 def _as_2d(input, name):
@@ -408,7 +424,9 @@ def adaptive_avg_pool1d(input, output_size):
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """(N, C, L) or (C, L): adaptive_max_pool2d over (.., 1, L); indices are positions along L."""
     x = _as_2d(input, "adaptive_max_pool1d")
-    out = adaptive_max_pool2d(x, (1, _single(output_size, "adaptive_max_pool1d")), return_indices)
+    size = _single(output_size, "adaptive_max_pool1d")
+    check_adaptive_nonempty(input, 1, "adaptive_max_pool1d")  # as the 2-D check would, in torch's words
+    out = adaptive_max_pool2d(x, (1, size), return_indices)
     return (out[0].squeeze(-2), out[1].squeeze(-2)) if return_indices else out.squeeze(-2)
 
 
@@ -437,11 +455,14 @@ def pdist(input, p=2):
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
     i, j = np.triu_indices(input.shape[0], 1)
+    if input.shape[1] == 0:  # every distance between empty rows is 0 (torch); norm(inf) has no identity there
+        return (input[i] - input[j]).sum(dim=1)
     return (input[i] - input[j]).norm(p, dim=1)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of (N, C, L) (or (C, L)) with probability p while training."""
+    _dropout._check_p(p, "dropout1d")  # before the rank, as torch: a bad p and a bad rank is torch's ValueError
     if input.ndim not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
                            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "

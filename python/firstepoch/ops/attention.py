@@ -88,7 +88,7 @@ def _mask_for_kernel(mask, lead, G, H, L, S, dtype):
     where the broadcast needs one)."""
     if mask is None:
         return None
-    if mask.dtype != np.bool_ and mask.dtype != dtype:  # F.scaled_dot_product_attention refuses this as torch
+    if mask.dtype != np.bool_ and mask.dtype != dtype:  # float32 on a float64 query (torch takes it, as its dtype)
         mask = mask.astype(dtype)
     m = mask.reshape((1,) * (len(lead) + 2 - mask.ndim) + mask.shape) if mask.ndim < len(lead) + 2 else mask
     if m.ndim > len(lead) + 2:
@@ -323,9 +323,13 @@ def _dropout_multipliers(drop, shape, lead, dtype):
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """As torch.nn.functional.scaled_dot_product_attention: softmax(query key^T * scale + mask) value,
-    scale defaulting to 1/sqrt(E); attn_mask bool (True = take part) or of query's dtype (added);
-    is_causal masks key j for query i when j > i (top-left aligned, L != S too; with an attn_mask too,
-    both apply, as torch 2.13 on the CPU, which refuses the pair only with dropout_p > 0); enable_gqa lets the
+    scale defaulting to 1/sqrt(E); attn_mask bool (True = take part), or float32 or the query's dtype (added);
+    is_causal masks key j for query i when j > i (top-left aligned, L != S too). attn_mask with is_causal:
+    both apply, as torch 2.13's CPU flash kernel does where it takes the pair (4-D query, key and value of
+    one head size and one batch, heads equal or enable_gqa, a 2-D or 4-D mask, contiguous last dims,
+    dropout_p == 0). Differs from torch: its math path, which runs every other case, refuses the pair
+    (RuntimeError "Explicit attn_mask should not be set when is_causal=True"); this refuses it only with
+    dropout_p > 0 and applies both elsewhere (README, "Porting from PyTorch"). enable_gqa lets the
     query heads (dim -3) be a multiple of the key/value heads. dropout_p > 0 (always applied, as torch
     applies it whatever the module's mode) drops probabilities inside the tiled kernel, its mask hashed
     from a seed drawn from firstepoch's generator (so manual_seed repeats it; the values are not torch's).
@@ -354,14 +358,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     dropout_p = float(dropout_p)
     mask = None
     if attn_mask is not None:
-        if is_causal and dropout_p > 0.0:  # torch 2.13 refuses the pair only on its dropout (math) path
+        if is_causal and dropout_p > 0.0:  # torch refuses this too (and more: see the docstring)
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                                "is_causal=True")
         mask = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-        if mask.dtype != np.bool_ and mask.dtype != qd:
+        if mask.dtype not in (np.bool_, np.float32, qd):  # torch's rule: bool, float32 or the query's dtype
             raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                                f"attn_mask.dtype: {mask.dtype} and  query.dtype: {qd} instead.")
-        if is_causal:  # as torch 2.13 on the CPU: both apply, the causal mask folded into attn_mask
+        if is_causal:  # as torch 2.13's CPU flash kernel: both apply, the causal mask folded into attn_mask
             keep = np.tril(np.ones((query.shape[-2], key.shape[-2]), dtype=bool))
             mask = mask & keep if mask.dtype == np.bool_ else np.where(keep, mask, qd.type(-np.inf))
             is_causal = False

@@ -352,7 +352,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """As torch.nn.functional.normalize: input / max(||input||_p along dim, eps), a composite of recorded
     ops (norm, clamp, divide) as torch's, so its gradient is theirs (1/eps-sized at an all-zero slice, as
-    torch). out=, when given, receives the result (copy_) and is returned."""
+    torch). out=, when given, receives the result (copy_) and is returned. As torch, the max, min and
+    negative-p norms of an empty dim raise RuntimeError (they have no identity); the others give an empty
+    result."""
+    if p < 0 or np.isinf(p):
+        for d in (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim):
+            if input.ndim and input.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on the dimension {d} because "
+                                   "this dimension is empty and the operation does not have an identity")
     denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
     result = input / denom
     if out is None:

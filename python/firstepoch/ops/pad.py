@@ -75,9 +75,6 @@ def pad_plan(shape, pad, mode="constant", value=None):
                 raise RuntimeError("Argument #4: Padding size should be less than the corresponding input dimension, "
                                    f"but got: padding ({left}, {right}) at dimension {axis} of input "
                                    f"{_sizes_text(shape)}")
-            if out < 1:
-                raise RuntimeError(f"input (size {size} at dimension {axis}) is too small. Calculated output size: "
-                                   f"{out} (padding ({left}, {right}))")
             i = o - left
             if mode == "reflect":
                 i = np.abs(i)                                   # reflect about the first element
@@ -85,6 +82,14 @@ def pad_plan(shape, pad, mode="constant", value=None):
             else:
                 src = np.clip(i, 0, size - 1)
         plan.append((axis, 0, out, out, src))
+    if mode in ("reflect", "replicate"):  # torch refuses only when no padded dimension keeps an element
+        outs = {axis: out for axis, _, _, out, _ in plan}
+        if max(outs.values()) < 1:
+            raise RuntimeError(f"input (sizes {_sizes_text(shape[ndim - k:])}) is too small. Calculated output "
+                               f"sizes: {_sizes_text(outs[a] for a in sorted(outs))} (padding {pad})")
+        if min(outs.values()) < 0:  # torch: its allocation's words
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(outs.values())}: "
+                               f"{_sizes_text(outs.get(a, shape[a]) for a in range(ndim))}")
     return plan
 
 

@@ -278,14 +278,16 @@ class MaxUnpool2dFn(Function):
     @staticmethod
     def forward(ctx, x, indices, output_hw):
         indices = np.asarray(indices)
-        if indices.dtype != np.int64:
-            raise TypeError(f"max_unpool2d: indices must be int64 (as max_pool2d returns them), got {indices.dtype}")
+        if indices.dtype != np.int64:  # torch's words and class
+            raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype} "
+                                     "(max_unpool2d: indices as max_pool2d returns them)")
         if indices.shape != x.shape:
-            raise ValueError(f"max_unpool2d: indices {indices.shape} must have the input's shape {x.shape}")
-        N, C = x.shape[:2]
+            raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(x.shape)}) "
+                               f"but got indices tensor with shape: {list(indices.shape)}")
+        N, C, H, W = x.shape
         OH, OW = output_hw
         planes, L = N * C, OH * OW
-        idx = indices.reshape(planes, -1)
+        idx = indices.reshape(planes, H * W)  # not -1: an empty batch has no size to infer
         bad = (idx < 0) | (idx >= L)
         if bad.any():
             raise RuntimeError(f"max_unpool2d: Found an invalid max index: {idx[bad][0]} (output volumes are of "
@@ -420,15 +422,29 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 
 def _adaptive_size(output_size, hw, name):
+    """(OH, OW) from an int or a pair (None entries keep the input's size), torch's checks and classes."""
     t = (output_size, output_size) if output_size is None or isinstance(output_size, (int, np.integer)) \
         else tuple(output_size)
     if len(t) != 2:
-        raise ValueError(f"{name}: output_size must be an int or a pair (None keeps the input's size), got "
-                         f"{output_size!r}")
+        raise RuntimeError(f"{name}: output_size must be 2, got {output_size!r}")
+    for pos, o in enumerate(t):
+        if o is not None and (isinstance(o, bool) or not isinstance(o, (int, np.integer))):
+            raise TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
+                            f"of type {type(o).__name__} at pos {pos}")
     out = tuple(int(n if o is None else o) for o, n in zip(t, hw))
     if min(out) < 0:
-        raise ValueError(f"{name}: output_size must be >= 0, got {output_size!r}")
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{out[0]}, {out[1]}}}")
     return out
+
+
+def check_adaptive_nonempty(input, first, name):
+    """torch's rule: dims first.. of the input (the spatial ones; the channels too for max pooling of a
+    batch) must not be empty, whatever the output size."""
+    for d in range(first, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {d} being empty")
 
 
 def _adaptive_windows(n, out):
@@ -446,16 +462,19 @@ def adaptive_avg_pool2d(input, output_size=1):
     x, unbatched = _batched(input, "adaptive_avg_pool2d")
     H, W = x.shape[2:]
     oh, ow = _adaptive_size(output_size, (H, W), "adaptive_avg_pool2d")
-    if (oh, ow) == (1, 1) and H * W > 0:
-        y = x.mean(dim=(2, 3), keepdim=True)
-    elif oh and ow and H % oh == 0 and W % ow == 0:
+    if (oh, ow) == (1, 1):  # torch's shortcut, taken before its emptiness check: an empty plane's mean is NaN
+        return _unbatch(x.mean(dim=(2, 3), keepdim=True), unbatched)
+    check_adaptive_nonempty(input, input.ndim - 2, "adaptive_avg_pool2d")
+    if oh * ow == 0:  # nothing to average: an empty slice of x, reshaped
+        y = x[:, :, :0, :0].reshape(x.shape[0], x.shape[1], oh, ow)
+    elif H % oh == 0 and W % ow == 0:
         y = avg_pool2d(x, (H // oh, W // ow))
     else:
         mats = []
         for n, o in ((H, oh), (W, ow)):
             a, b = _adaptive_windows(n, o)
             cols = np.arange(n)
-            m = ((cols >= a[:, None]) & (cols < b[:, None])) / np.maximum(b - a, 1)[:, None]
+            m = ((cols >= a[:, None]) & (cols < b[:, None])) / (b - a)[:, None]
             mats.append(constant_like(m.astype(x.dtype), x))
         # columns, then rows, each one 2-D product
         N, C = x.shape[:2]
@@ -472,21 +491,25 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     x, unbatched = _batched(input, "adaptive_max_pool2d")
     N, C, H, W = x.shape
     oh, ow = _adaptive_size(output_size, (H, W), "adaptive_max_pool2d")
-    if oh and ow and H % oh == 0 and W % ow == 0:
+    check_adaptive_nonempty(input, 1, "adaptive_max_pool2d")
+    if oh * ow == 0:  # no window: an empty slice of x, reshaped, and empty int64 indices
+        y = x[:, :, :0, :0].reshape(N, C, oh, ow)
+        if not return_indices:
+            return _unbatch(y, unbatched)
+        return _unbatch(y, unbatched), _unbatch(_index_tensor(np.zeros((N, C, oh, ow), np.int64), y), unbatched)
+    if H % oh == 0 and W % ow == 0:
         out = max_pool2d(x, (H // oh, W // ow), return_indices=return_indices)
         return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
-    if H * W == 0 and oh * ow > 0:
-        raise ValueError(f"adaptive_max_pool2d: input of shape {tuple(input.shape)} is empty")
     idx = []
     for n, o in ((H, oh), (W, ow)):
         a, b = _adaptive_windows(n, o)
-        k = int((b - a).max()) if o else 0
+        k = int((b - a).max())
         idx.append(np.minimum(a[:, None] + np.arange(k)[None, :], b[:, None] - 1))  # (o, k), last repeated
     rows, cols = idx
     flat = (rows[:, None, :, None] * W + cols[None, :, None, :]).reshape(oh, ow, -1)  # (oh, ow, kh*kw)
     data = x._data.reshape(N * C, H * W)
-    first = np.argmax(data[:, flat], axis=-1) if flat.size else np.zeros((N * C, oh, ow), np.int64)
-    chosen = np.take_along_axis(flat[None], first[..., None], -1)[..., 0] if flat.size else first
+    first = np.argmax(data[:, flat], axis=-1)
+    chosen = np.take_along_axis(flat[None], first[..., None], -1)[..., 0]
     glob = (np.arange(N * C)[:, None, None] * (H * W) + chosen).reshape(-1)
     y = x.reshape(-1)[glob].reshape(N, C, oh, ow)
     if not return_indices:
