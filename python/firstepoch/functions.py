@@ -63,12 +63,14 @@ def log_softmax(input, dim, dtype=None):
     return _t(input, "log_softmax").log_softmax(dim, dtype)
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
-    return _t(input, "sum").sum(dim, keepdim, dtype=dtype)
+def sum(input, *args, **kwargs):
+    """torch.sum(input, dim=None, keepdim=False, *, dtype=None); keepdim without dim raises TypeError."""
+    return _t(input, "sum").sum(*args, **kwargs)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
-    return _t(input, "mean").mean(dim, keepdim, dtype=dtype)
+def mean(input, *args, **kwargs):
+    """torch.mean(input, dim=None, keepdim=False, *, dtype=None); keepdim without dim raises TypeError."""
+    return _t(input, "mean").mean(*args, **kwargs)
 
 
 def std(input, *args, **kwargs):
@@ -282,12 +284,14 @@ def cross(input, other, dim=None):
     "count_nonzero", "nansum", "nanmean", "aminmax", "msort", "bincount", "histc", "unique_consecutive"))
 
 
-def median(input, dim=None, keepdim=False):
-    return _t(input, "median").median(dim, keepdim)
+def median(input, *args, **kwargs):
+    """torch.median(input) or torch.median(input, dim, keepdim=False); keepdim without dim raises TypeError."""
+    return _t(input, "median").median(*args, **kwargs)
 
 
-def nanmedian(input, dim=None, keepdim=False):
-    return _t(input, "nanmedian").nanmedian(dim, keepdim)
+def nanmedian(input, *args, **kwargs):
+    """torch.nanmedian(input) or torch.nanmedian(input, dim, keepdim=False); keepdim without dim raises TypeError."""
+    return _t(input, "nanmedian").nanmedian(*args, **kwargs)
 
 
 # ---- shape and index ops (Tensor methods of the same names, and the functions over several tensors) ---

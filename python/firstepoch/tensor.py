@@ -8,6 +8,7 @@ Dtype rules of binary ops are torch.result_type's (see "dtype promotion" below):
 gives float64, a Python number or a 0-d tensor counts only when of a higher category (bool < integer <
 floating); / on integers gives float32; matmul does not promote (RuntimeError, as torch). max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
+import functools
 import math
 import warnings
 from collections import namedtuple
@@ -31,7 +32,8 @@ from .ops import reduce as _reduce
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
 from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
-from .ops.reduce import CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, SumFn, TakeAlongDimFn, VarFn
+from .ops.reduce import (CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, StdFn, SumFn, TakeAlongDimFn,
+                         VarFn)
 from .ops import shape as _shape_ops
 from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
@@ -153,6 +155,23 @@ def _size_mismatch(e):
         return RuntimeError(f"The size of tensor a must match the size of tensor b at each non-singleton "
                             f"dimension: {e}")
     return e
+
+
+def _keepdim_needs_dim(int_dim):
+    """A reduction method raising torch's TypeError for keepdim given without dim (x.sum(keepdim=True):
+    no overload of torch's takes it); int_dim: also with dim=None given (prod, max, min, median: torch's
+    dim there is an int, so None is no dim)."""
+    def wrap(method):
+        @functools.wraps(method)
+        def wrapped(self, *args, **kwargs):
+            named = "dim" in kwargs or "axis" in kwargs
+            dim = args[0] if args else kwargs.get("dim", kwargs.get("axis"))
+            if ("keepdim" in kwargs or len(args) > 1) and (not (args or named) or int_dim and dim is None):
+                raise TypeError(f"{method.__name__}() received an invalid combination of arguments: keepdim "
+                                f"without dim")
+            return method(self, *args, **kwargs)
+        return wrapped
+    return wrap
 
 
 def _broadcasting(method):
@@ -462,12 +481,16 @@ class Tensor(TensorBase):
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
+        if isinstance(p, np.generic):
+            p = p.item()  # a NumPy number counts as a Python one (torch), so it promotes nothing (NEP 50 would)
         if self._data.dtype.kind in "iub":
-            if isinstance(p, (float, np.floating)):
-                return PowFn.apply(self.float(), p)  # as PyTorch: int ** 0.5 is a float32 result
+            if isinstance(p, float):
+                return PowFn.apply(self.to(_DEFAULT_FLOAT[0]), p)  # as PyTorch: int ** 0.5 is a float32 result
             if p < 0:
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             if self._data.dtype == _BOOL:
+                if isinstance(p, bool):  # torch.result_type(bool, bool) is bool: x ** True is x, x ** False all True
+                    return Tensor._wrap(self._data.copy() if p else np.ones_like(self._data), False)
                 return PowFn.apply(self.to(_I64), p)  # as torch.result_type(bool, int): int64 (NumPy: int8)
         return PowFn.apply(self, p)
 
@@ -709,6 +732,7 @@ class Tensor(TensorBase):
         if len({d % n for d in dims}) != len(dims):
             raise RuntimeError(f"{op}: a dim appears multiple times in the list of dims {list(dims)}")
 
+    @_keepdim_needs_dim(False)
     def sum(self, dim=None, keepdim=False, axis=None, *, dtype=None):
         """Sum over dim (all axes by default, also for dim=()); bool and integer tensors sum to int64,
         as torch; dtype= casts the input to that dtype first."""
@@ -722,6 +746,7 @@ class Tensor(TensorBase):
             x = self if self._data.dtype.kind == "f" or self._data.dtype == _I64 else self.to(_I64)
         return SumFn.apply(x, dim, keepdim)
 
+    @_keepdim_needs_dim(False)
     def mean(self, dim=None, keepdim=False, axis=None, *, dtype=None):
         """Mean over dim (all axes by default, also for dim=()); floating tensors only (an integer
         tensor raises RuntimeError, as torch) unless dtype= names a floating dtype to cast to first."""
@@ -744,6 +769,15 @@ class Tensor(TensorBase):
         """Variance over dim with `correction` subtracted from the count (default 1, Bessel's; the legacy
         unbiased=False means 0), as torch.var; with too few entries the result is inf or nan. A bool
         as the first argument is torch's var(unbiased) overload."""
+        return self._spread(VarFn, dim, unbiased, keepdim, correction, axis)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Standard deviation: sqrt of var() with the same arguments; its gradient is 0 where it is 0
+        (as torch)."""
+        return self._spread(StdFn, dim, unbiased, keepdim, correction, axis)
+
+    def _spread(self, fn, dim, unbiased, keepdim, correction, axis):
+        """var or std (fn: VarFn or StdFn) with torch.var's arguments."""
         if isinstance(dim, bool):
             if unbiased is not None:
                 raise TypeError("var(unbiased) takes no second positional argument")
@@ -757,12 +791,9 @@ class Tensor(TensorBase):
         if self._data.dtype not in _FLOATS:
             raise RuntimeError(f"std and var only support floating point and complex dtypes, got {self.dtype}")
         dim = self._reduce_dims(self._dim(dim, axis), "var")
-        return VarFn.apply(self, dim, keepdim, correction=correction)
+        return fn.apply(self, dim, keepdim, correction=correction)
 
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-        """Standard deviation: sqrt of var() with the same arguments."""
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis).sqrt()
-
+    @_keepdim_needs_dim(True)
     def max(self, dim=None, keepdim=False, axis=None, *, other=None):
         """The largest entry; with dim (an int), (values, indices) along dim, as PyTorch; with a
         Tensor (x.max(y)), the elementwise maximum.
@@ -774,6 +805,7 @@ class Tensor(TensorBase):
             return self.maximum(dim if other is None else other)
         return self._extreme(MaxFn, np.argmax, "max", dim, keepdim, axis)
 
+    @_keepdim_needs_dim(True)
     def min(self, dim=None, keepdim=False, axis=None, *, other=None):
         """The smallest entry; with dim (an int), (values, indices) along dim; with a Tensor, the
         elementwise minimum. Ties as in max()."""
@@ -815,7 +847,8 @@ class Tensor(TensorBase):
             raise TypeError(f"{name}(): dim must be an int (for several axes use {'a' + name}())")
         dim = self._dim(dim, axis)
         if dim is None:
-            return self._reduce_extreme(op, name, None, keepdim, None)
+            self._check_nonempty_reduction(name, None)
+            return _reduce.EvenlySplitFn.apply(self, op.pick)  # NaNs share the gradient, as ties (torch)
         if isinstance(dim, tuple):
             raise TypeError(f"{name}: dim must be an int (for several axes use {'a' + name}())")
         src = self.reshape(1) if self.ndim == 0 else self
@@ -1569,8 +1602,10 @@ class Tensor(TensorBase):
         d = _check_axis(dim, max(self.ndim, 1), "index_select")
         n = self.shape[d] if self.ndim else 1
         if index.size and (index.min() < 0 or index.max() >= n):
-            raise RuntimeError(f"index_select(): index out of range in self: index {index.tolist()} along "
-                               f"dimension {d} of size {n}")
+            # torch's class: IndexError, but RuntimeError along dim 1 of a 2-D tensor (its own CPU kernel)
+            error = RuntimeError if self.ndim == 2 and d == 1 else IndexError
+            raise error(f"index_select(): index out of range in self: index {index.tolist()} along "
+                        f"dimension {d} of size {n}")
         if self.ndim == 0:
             if index.size != 1:
                 raise RuntimeError(f"index_select(): index to a 0-d tensor can have only 1 value, got {index.size}")
@@ -1675,12 +1710,14 @@ class Tensor(TensorBase):
             dim = None if dim in (0, -1) else dim
         return dim
 
+    @_keepdim_needs_dim(True)
     def prod(self, dim=None, keepdim=False, *, dtype=None):
         """The product of all entries, or along dim (an int); int and bool tensors give int64 (dtype=
         casts the input to that dtype first). The gradient with zeros is PyTorch's (from products of the
         other entries, no division)."""
         if dtype is not None:
-            return self.to(dtype).prod(dim, keepdim).to(dtype)  # an int32 product stays int32
+            x = self.to(dtype)
+            return (x.prod() if dim is None else x.prod(dim, keepdim)).to(dtype)  # an int32 product stays int32
         if dim is not None:
             if not isinstance(dim, (int, np.integer)):
                 raise TypeError(f"prod(): dim must be an int, got {type(dim).__name__}")
@@ -1702,6 +1739,9 @@ class Tensor(TensorBase):
     def logsumexp(self, dim, keepdim=False):
         """log(sum(exp(self))) over dim (an int or a tuple), computed stably; int tensors give float32."""
         if dim == () or dim == []:
+            if self.ndim and not keepdim:  # torch reduces over every axis, then fails to write the 0-d result
+                raise RuntimeError(f"logsumexp(): output with shape [] doesn't match the broadcast shape "
+                                   f"{[1] * self.ndim} (dim=() without keepdim=True)")
             dim = tuple(range(self.ndim))  # as torch(keepdim=True): no dims listed reduces over all of them
         dims = self._reduce_dims(dim if isinstance(dim, (tuple, list)) else (dim,), "logsumexp")
         x = self._as_floating()
@@ -1722,15 +1762,24 @@ class Tensor(TensorBase):
         if dim == () or dim == []:
             dim = None  # as torch: no dims listed reduces over all of them
         dims = self._reduce_dims(dim if dim is None or isinstance(dim, (tuple, list)) else (dim,), "norm")
-        return NormFn.apply(self, float(p), dims, keepdim)
+        p = float(p)
+        if (p < 0 or math.isinf(p)) and self._data.size == 0:  # no identity: torch refuses an empty reduction
+            if dims is None:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because "
+                                   "the operation does not have an identity")
+            empty = [d % self.ndim for d in dims if self.shape[d] == 0]
+            if empty:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on the dimension {empty[0]} "
+                                   "because this dimension is empty and the operation does not have an identity")
+        return NormFn.apply(self, p, dims, keepdim)
 
 
     # ---- more pointwise math under torch's names (ported code) -------------------------------------
     def _step(self, fn, name):
         """floor/ceil/trunc/round of a float tensor (zero gradient, as torch); an integer tensor is
-        returned as a copy (torch's result for integers), bool raises as torch."""
+        returned as a copy (torch's result for integers), bool raises NotImplementedError as torch."""
         if self._data.dtype == _BOOL:
-            raise RuntimeError(f'"{name}" not implemented for \'Bool\'')
+            raise NotImplementedError(f'"{name}_vml_cpu" not implemented for \'Bool\'')
         if self._data.dtype.kind != "f":
             return self.clone()
         return fn.apply(self)
@@ -1752,7 +1801,7 @@ class Tensor(TensorBase):
         if decimals == 0:
             return self._step(_elementwise.RoundFn, "round")
         if self._data.dtype.kind != "f":
-            raise RuntimeError(f'"round_decimals" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+            raise NotImplementedError(f'"round_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
         scale = 10.0 ** abs(int(decimals))
         if decimals > 0:
             return _elementwise.RoundFn.apply(self * scale) / scale
@@ -1761,7 +1810,7 @@ class Tensor(TensorBase):
     def frac(self):
         """self - trunc(self) (float tensors only, as torch); gradient 1."""
         if self._data.dtype.kind != "f":
-            raise RuntimeError(f'"frac_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
+            raise NotImplementedError(f'"frac_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
         return self - self.trunc()
 
     def sign(self):
@@ -1871,11 +1920,18 @@ class Tensor(TensorBase):
         return self._inplace(lambda t, _: t.erfinv(), None, "erfinv_")
 
     def logit(self, eps=None):
-        """log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps] (zero gradient outside)."""
+        """log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps] (zero gradient outside).
+        Written log(p) - log1p(-p) so that p reaches the output by two paths, neither 0 * inf at 0 or 1:
+        the gradient there is inf, as torch's; NaN where p is outside [0, 1] (eps=None), as torch's."""
         p = self._as_floating()
         if eps is not None:
             p = p.clamp(eps, 1 - eps)
-        return (p / (1 - p)).log()
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) and NaN outside [0, 1], as torch: no warning
+            out = p.log() - (-p).log1p()
+        outside = (p._data < 0) | (p._data > 1)
+        if outside.any():  # torch's gradient there is NaN (log's alone would be 1/p): add p * NaN there, 0 elsewhere
+            out = out + p * Tensor._wrap(np.where(outside, np.nan, 0).astype(p._data.dtype), False)
+        return out
 
     @_broadcasting
     def xlogy(self, other):
@@ -2238,19 +2294,12 @@ class Tensor(TensorBase):
         return self._cumulative_extreme(dim, False, "cummin")
 
     def logcumsumexp(self, dim):
-        """log(cumsum(exp(self))) along dim, computed stably (shifted by the slice's largest value)."""
+        """log(cumsum(exp(self))) along dim, computed stably (each prefix shifted by its running maximum)."""
         x = self._as_floating()
         if self.ndim == 0:
             _check_axis(dim, 1, "logcumsumexp")
             return x.clone()
-        d = _check_axis(dim, self.ndim, "logcumsumexp")
-        if self.shape[d] == 0:
-            return x.clone()
-        m = np.max(x._data, axis=d, keepdims=True)
-        m = np.where(np.isinf(m), 0, m).astype(x._data.dtype)
-        shift = Tensor._wrap(m, False)
-        with np.errstate(divide="ignore"):
-            return (x - shift).exp().cumsum(d).log() + shift
+        return _reduce.LogCumSumExpFn.apply(x, _check_axis(dim, self.ndim, "logcumsumexp"))
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
         """The n-th forward difference along dim (prepend/append joined first); bool gives xor, as torch."""
@@ -2280,14 +2329,16 @@ class Tensor(TensorBase):
             values, index = values.squeeze(d), np.squeeze(index, d)
         if scalar:
             values, index = values.reshape(()), index.reshape(())
-        return ValuesIndices(values, Tensor._wrap(np.ascontiguousarray(index), False))
+        return ValuesIndices(values, Tensor._wrap(np.array(index, order="C"), False))
 
     def _median(self, dim, keepdim, ignore_nan, name):
-        if dim is None:
-            flat = self.reshape(-1)
-            if flat.shape[0] == 0:
-                return Tensor._wrap(np.asarray(np.nan, self._data.dtype), False)
-            return flat._median(0, False, ignore_nan, name).values
+        if self._data.dtype == _BOOL:
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')  # as torch
+        if dim is None:  # the gradient is split among the entries equal to the median, as torch
+            def pick(x):
+                flat = Tensor._wrap(x.reshape(-1), False)
+                return flat._median(0, False, ignore_nan, name).values._data if flat.numel() else np.nan
+            return _reduce.EvenlySplitFn.apply(self, pick)
         x, d, order = self._ordered(dim, name)
         if x.shape[d] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
@@ -2300,10 +2351,12 @@ class Tensor(TensorBase):
         k = np.broadcast_to(np.asarray(k, np.int64), x.shape[:d] + (1,) + x.shape[d + 1:])
         return self._pick(x, d, order, k, keepdim, self.ndim == 0)
 
+    @_keepdim_needs_dim(True)
     def median(self, dim=None, keepdim=False):
         """The lower of the two middle values (NaN if the slice has one); with dim, (values, indices)."""
         return self._median(dim, keepdim, False, "median")
 
+    @_keepdim_needs_dim(True)
     def nanmedian(self, dim=None, keepdim=False):
         """median ignoring NaN (NaN only for an all-NaN slice)."""
         return self._median(dim, keepdim, True, "nanmedian")
@@ -2339,7 +2392,7 @@ class Tensor(TensorBase):
             values, index = values.squeeze(d), np.squeeze(index, d)
         if self.ndim == 0:
             values, index = values.reshape(()), index.reshape(())
-        return ValuesIndices(values, Tensor._wrap(np.ascontiguousarray(index), False))
+        return ValuesIndices(values, Tensor._wrap(np.array(index, order="C"), False))
 
     def _quantile(self, q, dim, keepdim, interpolation, ignore_nan, name):
         if self._data.dtype.kind != "f":
@@ -2405,6 +2458,8 @@ class Tensor(TensorBase):
         return self._quantile(q, dim, keepdim, interpolation, True, "nanquantile")
 
     def count_nonzero(self, dim=None):
+        if isinstance(dim, (tuple, list)) and not dim:
+            dim = None  # as torch: no dims listed counts over all of them
         dims = self._reduce_dims(dim, "count_nonzero") if dim is not None else None
         return Tensor._wrap(np.asarray(np.count_nonzero(self._data, axis=dims), np.int64), False)
 
@@ -2789,6 +2844,8 @@ def _cast_value(value, dtype):
 
 
 def _index_part(part):
+    if isinstance(part, slice) and part.step is not None and part.step <= 0:  # torch's errors (NumPy reverses)
+        raise ValueError("slice step cannot be zero" if part.step == 0 else "step must be greater than zero")
     if isinstance(part, Tensor):
         part = part._data
         if part.dtype == np.uint8:  # as torch: a uint8 index tensor is a mask (deprecated there, with a warning)
@@ -2936,7 +2993,8 @@ def _as_operand(x, op):
 def _promote(t, other, op, floating=False):
     """(t, other) converted to torch.result_type(t, other); floating=True (true division) makes a non-floating
     result float32. A number comes back as a 0-d array of the result dtype."""
-    if op == "sub" and (t._data.dtype == _BOOL or (isinstance(other, Tensor) and other._data.dtype == _BOOL)):
+    if op == "sub" and (t._data.dtype == _BOOL or isinstance(other, bool)  # a Python bool too, as torch
+                        or (isinstance(other, Tensor) and other._data.dtype == _BOOL)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
     if isinstance(other, (bool, int, float, np.number, np.bool_)):

@@ -232,23 +232,27 @@ class PowFn(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         p = ctx.p
+        if p == 0:  # d x**0 = 0 everywhere (x**-1 would make 0 * inf at x = 0), as PyTorch
+            return np.zeros_like(x), None
         return grad * p * x ** (p - 1), None
 
     @staticmethod
     def backward_graph(ctx, grad):
         x, p = ctx.parents[0], ctx.p
-        if p == 0:  # d x**0 = 0 everywhere (x**-1 would make 0 * inf at x = 0), as PyTorch
+        if p == 0:
             return grad * 0.0, None
         return grad * p * x ** (p - 1), None
 
     @staticmethod
     def gradcheck_cases(rng):
         x = _positive(rng)
-        return [((x, 2), {}), ((x, 0.5), {}), ((x, -1.5), {})]
+        return [((x, 2), {}), ((x, 0.5), {}), ((x, -1.5), {}), ((x, 0.0), {})]
 
 
 class PowTensorFn(Function):
-    """a ** b with both tensors (a > 0 where b is not an integer)."""
+    """a ** b with both tensors (a > 0 where b is not an integer). As PyTorch's pow_backward, the
+    gradient wrt a is 0 where b == 0 and the one wrt b is 0 where a == 0 and b >= 0 (the formulas give
+    0 * inf or log(0) there)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -259,15 +263,26 @@ class PowTensorFn(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
-        da = unbroadcast(grad * b * a ** (b - 1), np.shape(a)) if ctx.needs_input_grad[0] else None
-        db = unbroadcast(grad * out * np.log(a), np.shape(b)) if ctx.needs_input_grad[1] else None
+        zero = np.zeros((), dtype=grad.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            da = db = None
+            if ctx.needs_input_grad[0]:
+                da = unbroadcast(np.where(b == 0, zero, grad * b * a ** (b - 1)), np.shape(a))
+            if ctx.needs_input_grad[1]:
+                db = unbroadcast(grad * np.where((a == 0) & (b >= 0), zero, out * np.log(a)), np.shape(b))
         return da, db
 
     @staticmethod
     def backward_graph(ctx, grad):
         a, b = (constant_like(p, grad) for p in ctx.parents)
-        da = unbroadcast_graph(grad * b * a ** (b - 1), a.shape) if ctx.needs_input_grad[0] else None
-        db = unbroadcast_graph(grad * a ** b * a.log(), b.shape) if ctx.needs_input_grad[1] else None
+        a_data, b_data = a._data, b._data
+        zero = constant_like(np.zeros((), dtype=grad._data.dtype), grad)
+        da = db = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                da = unbroadcast_graph(_select(b_data == 0, zero, grad * b * a ** (b - 1)), a.shape)
+            if ctx.needs_input_grad[1]:
+                db = unbroadcast_graph(grad * _select((a_data == 0) & (b_data >= 0), zero, a ** b * a.log()), b.shape)
         return da, db
 
     @staticmethod

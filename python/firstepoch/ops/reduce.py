@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Function, constant_like
+from .shape import WhereFn
 
 _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -130,30 +131,78 @@ class VarFn(Function):
         mean = x.mean(axis=dim, keepdims=True) if n else np.zeros((1,) * x.ndim, x.dtype)
         centered = x - mean
         ctx.save_for_backward(centered)
-        ctx.shape, ctx.dim, ctx.keepdim, ctx.denom = x.shape, dim, keepdim, max(n - ddof, 0)
+        ctx.shape, ctx.dim, ctx.keepdim, ctx.dof = x.shape, dim, keepdim, n - ddof
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.sum(centered * centered, axis=dim, keepdims=keepdim) / x.dtype.type(ctx.denom)
+            out = np.sum(centered * centered, axis=dim, keepdims=keepdim) / x.dtype.type(max(ctx.dof, 0))
         return np.asarray(out).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def _no_dof(ctx, centered):
+        """torch's var_backward over all entries with no degrees of freedom: inf, NaN where an entry
+        equals the mean (inf * 0), in place of 2 / (n - correction) * centered; None otherwise."""
+        if ctx.dim is None and ctx.dof <= 0:
+            return np.where(centered == 0, np.nan, np.inf).astype(centered.dtype)
+        return None
 
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_tensors
         g = _expand(grad, ctx.shape, ctx.dim, ctx.keepdim)
-        scale = 2.0 / ctx.denom if ctx.denom else np.inf  # no entries left after the correction: inf, as forward
+        factor = VarFn._no_dof(ctx, centered)
         with np.errstate(invalid="ignore"):
-            return (scale * centered * g).astype(centered.dtype, copy=False), None, None, None
+            if factor is None:  # along a dim torch takes 2 / (n - correction) as is: inf at 0, negative below
+                factor = (2.0 / ctx.dof if ctx.dof else np.inf) * centered
+            return (factor * g).astype(centered.dtype, copy=False), None, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
         x = ctx.parents[0]
+        g = _expand_graph(grad, ctx.shape, ctx.dim, ctx.keepdim)
+        factor = VarFn._no_dof(ctx, ctx.saved_tensors[0])
+        if factor is not None:
+            return constant_like(factor, grad) * g, None, None, None
         centered = x - MeanFn.apply(x, ctx.dim, True)
-        return centered * (2.0 / ctx.denom) * _expand_graph(grad, ctx.shape, ctx.dim, ctx.keepdim), None, None, None
+        return centered * (2.0 / ctx.dof if ctx.dof else np.inf) * g, None, None, None
 
     @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((3, 4))
         return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "unbiased": False}),
                 ((x,), {"dim": 1, "correction": 2})]
+
+
+class StdFn(Function):
+    """The square root of VarFn (same arguments). Backward is torch's std_backward: grad / (2 std), taken
+    as 0 where the std is 0 (all entries equal: sqrt's derivative is infinite there, the variance's 0),
+    then VarFn's backward."""
+
+    @staticmethod
+    def forward(ctx, x, dim=None, keepdim=False, unbiased=True, correction=None):
+        out = np.sqrt(VarFn.forward(ctx, x, dim, keepdim, unbiased, correction))
+        ctx.out, ctx.correction = out, (1 if unbiased else 0) if correction is None else correction
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(ctx.out == 0, 0, grad / (2 * ctx.out)).astype(grad.dtype, copy=False)
+        return VarFn.backward(ctx, g)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        out = StdFn.apply(x, ctx.dim, ctx.keepdim, correction=ctx.correction)  # recomputed: its derivative is kept
+        zero = ctx.out == 0
+        if zero.any():  # divide by 1 there, then mask
+            g = grad / (2 * (out + constant_like(zero.astype(ctx.out.dtype), grad))) * constant_like(~zero, grad)
+        else:
+            g = grad / (2 * out)
+        return VarFn.backward_graph(ctx, g)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4))
+        return [((x,), {}), ((x,), {"dim": 1}), ((x,), {"dim": 0, "keepdim": True, "correction": 0})]
 
 
 class _Extreme(Function, register=False):
@@ -208,6 +257,39 @@ class MinFn(_Extreme):
     def gradcheck_cases(rng):
         x = rng.permutation(24).reshape(4, 6).astype(np.float64) * 0.1
         return [((x,), {}), ((x,), {"dim": -1})]
+
+
+class EvenlySplitFn(Function):
+    """pick(x), a value over all of x (max(), min(), median(), nanmedian() without dim), as a 0-d array.
+    As torch's evenly_distribute_backward, its gradient is split evenly among the entries equal to it, a
+    NaN counting as equal to a NaN value (amax and max(dim) give NaN or one entry)."""
+
+    @staticmethod
+    def forward(ctx, x, pick):
+        out = np.asarray(pick(x), dtype=x.dtype)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def _share(ctx):
+        x, out = ctx.saved_tensors
+        mask = x == out
+        if x.dtype.kind == "f" and np.isnan(out):
+            mask |= np.isnan(x)
+        return (mask / max(int(mask.sum()), 1)).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * EvenlySplitFn._share(ctx), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return grad * constant_like(EvenlySplitFn._share(ctx), grad), None  # which entries: constant a.e.
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(12).reshape(3, 4).astype(np.float64) * 0.1  # distinct values
+        return [((x, np.max), {}), ((x, np.min), {})]
 
 
 class TakeAlongDimFn(Function):
@@ -269,11 +351,21 @@ class ProdFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if ctx.dim is None:
-            others = _product_of_others(x.reshape(-1), 0).reshape(x.shape)
-        else:
-            others = _product_of_others(x, ctx.dim)
-        return _expand(grad, x.shape, ctx.dim, ctx.keepdim) * others, None, None
+        if x.ndim == 0:
+            return grad, None, None
+        g = _expand(grad, x.shape, ctx.dim, ctx.keepdim)
+        zeros = np.count_nonzero(x == 0)
+        if zeros == 0:  # as torch's prod_backward: prod / x, so a NaN or inf spreads as the division spreads it
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return g * (np.prod(x, axis=ctx.dim, keepdims=True) / x), None, None
+        if ctx.dim is None and zeros > 1:  # torch's shortcut over all entries: 0, even beside a NaN
+            return np.zeros(x.shape, grad.dtype), None, None
+        with np.errstate(invalid="ignore"):
+            if ctx.dim is None:
+                others = _product_of_others(x.reshape(-1), 0).reshape(x.shape)
+            else:
+                others = _product_of_others(x, ctx.dim)
+            return g * others, None, None
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -371,6 +463,49 @@ class LogSumExpFn(Function):
         return [((x, 1), {}), ((x, (0, 2)), {"keepdim": True}), ((x + 500, -1), {})]
 
 
+def _reverse_logcumsumexp(x, d):
+    return np.flip(np.logaddexp.accumulate(np.flip(x, d), axis=d), d)
+
+
+class LogCumSumExpFn(Function):
+    """log(cumsum(exp(x))) along dim as a running log-add-exp: each prefix is shifted by its own
+    maximum, so a large entry late in a slice underflows none before it and a NaN spreads forward only.
+    Backward is PyTorch's: dx_i = sum over k >= i of g_k exp(x_i - out_k), the positive and negative
+    parts of g each summed as a reversed logcumsumexp of log|g| - out, so no exp(-out) overflows."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        out = np.logaddexp.accumulate(x, axis=dim)
+        ctx.save_for_backward(x, out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        d, lowest = ctx.dim, np.finfo(grad.dtype).min
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_abs = np.log(np.abs(grad))
+            parts = [_reverse_logcumsumexp(np.where(side, log_abs, lowest) - out, d) + x
+                     for side in (grad > 0, grad < 0)]
+            return (np.exp(parts[0]) - np.exp(parts[1])).astype(grad.dtype, copy=False), None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x, d = ctx.parents[0], ctx.dim
+        out = LogCumSumExpFn.apply(x, d)  # recomputed from x, so its own derivative is kept
+        lowest = constant_like(np.asarray(np.finfo(grad._data.dtype).min, grad._data.dtype), grad)
+        log_abs = grad.abs().log()
+        parts = [LogCumSumExpFn.apply((WhereFn.apply(side, log_abs, lowest) - out).flip(d), d).flip(d) + x
+                 for side in (grad._data > 0, grad._data < 0)]  # which side: constant a.e.
+        return parts[0].exp() - parts[1].exp(), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((3, 4)) * 3
+        return [((x, 1), {}), ((x, 0), {}), ((x[0] + 500, 0), {})]
+
+
 class NormFn(Function):
     """The vector p-norm over dim (None: all entries, an int or a tuple), p a number (inf, -inf and 0
     included). Gradients as PyTorch: 0 where the norm is 0; for p = +-inf split evenly among the entries
@@ -408,11 +543,17 @@ class NormFn(Function):
             mask = np.abs(x) == out
             share = (g / mask.sum(axis=dim, keepdims=True)).astype(x.dtype, copy=False)  # ties split evenly
             return np.sign(x) * mask * share, None, None, None
+        a = np.abs(x)
         with np.errstate(divide="ignore", invalid="ignore"):
+            if p < 1:  # as torch's norm_backward: |x|^(p-1) is taken as 0 at x = 0 (it is inf there)
+                dx = np.sign(x) * np.where(x == 0, 0, a ** (p - 1)) * g * out ** (1 - p)
+                return dx.astype(x.dtype, copy=False), None, None, None
             if p == 2:
                 dx = x * (g / out)
+            elif p < 2:  # sign(x) |x|^(p-1), not x |x|^(p-2): 0, not 0 * inf, at x = 0
+                dx = np.sign(x) * a ** (p - 1) * (g / out ** (p - 1))
             else:
-                dx = x * np.abs(x) ** (p - 2) * (g / out ** (p - 1))
+                dx = x * a ** (p - 2) * (g / out ** (p - 1))
         return np.where(out == 0, 0, dx).astype(x.dtype, copy=False), None, None, None
 
     @staticmethod
@@ -430,10 +571,18 @@ class NormFn(Function):
             return g * constant_like(share.astype(x_arr.dtype, copy=False), grad), None, None, None
         x = ctx.parents[0]
         out = NormFn.apply(x, p, dim, True)
+        if p < 2 and p != 1:  # sign(x) |x|^(p-1), with |x| taken as 1 where x = 0 (sign(x) is 0 there)
+            zero_x = x_arr == 0
+            a = x.abs() + constant_like(zero_x.astype(x_arr.dtype), grad) if zero_x.any() else x.abs()
+            scaled = constant_like(np.sign(x_arr), grad) * a ** (p - 1)
+            if p < 1:
+                return scaled * g * out ** (1 - p), None, None, None
         zero = out_arr == 0  # a zero norm gives a zero gradient (as PyTorch): divide by 1 there, then mask
         safe = out + constant_like(zero.astype(x_arr.dtype), grad) if zero.any() else out
         if p == 2:
             dx = x * (g / safe)
+        elif p < 2:
+            dx = scaled * (g / safe ** (p - 1))
         else:
             dx = x * x.abs() ** (p - 2) * (g / safe ** (p - 1))
         if zero.any():
@@ -444,38 +593,54 @@ class NormFn(Function):
     def gradcheck_cases(rng):
         x = rng.permutation(12).reshape(3, 4) * 0.3 - 1.6  # distinct |x| (no tie: -inf is smooth there), none 0
         return [((x,), {}), ((x, 2.0, 1), {}), ((x, 1.0, (0, 1), True), {}), ((x, np.inf, 0), {}),
-                ((x, -np.inf), {}), ((x, 3.0, -1), {}), ((x, 0.5), {}), ((x, 0), {})]
+                ((x, -np.inf), {}), ((x, 3.0, -1), {}), ((x, 0.5), {}), ((x, 1.5, 0), {}), ((x, -1.0), {}),
+                ((x, 0), {})]
 
 
 class CumprodFn(Function):
-    """The running product along dim. Backward without division (zeros give PyTorch's gradient):
-    d out_k / d x_i = left_i * prod(x_{i+1..k}) with left_i the product before i, so
-    dx_i = left_i * r_i where r_i = g_i + x_{i+1} r_{i+1}: one pass from the end, vectorised over
-    the other axes."""
+    """The running product along dim. Backward is torch's cumprod_backward (first order): without a
+    zero, the reversed running sum of out * grad divided by x; with zeros, per slice, that sum over the
+    entries before the first zero, then for the first zero the sum over k in [z1, z2) of grad_k times
+    out_{z1-1} times x_{z1+1} ... x_k, and exactly 0 after it (a NaN there changes nothing)."""
 
     @staticmethod
     def forward(ctx, x, dim):
-        ctx.save_for_backward(x)
+        out = np.cumprod(x, axis=dim)
+        ctx.save_for_backward(x, out)
         ctx.dim = dim
-        return np.cumprod(x, axis=dim)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        xm, g = np.moveaxis(x, ctx.dim, -1), np.moveaxis(grad, ctx.dim, -1)
-        n = xm.shape[-1]
-        if n == 0:
-            return np.zeros(x.shape, grad.dtype), None
-        left = np.concatenate([np.ones(xm.shape[:-1] + (1,), x.dtype), np.cumprod(xm[..., :-1], axis=-1)], -1)
-        r = np.empty_like(g)
-        r[..., n - 1] = g[..., n - 1]
-        for i in range(n - 2, -1, -1):
-            r[..., i] = g[..., i] + xm[..., i + 1] * r[..., i + 1]
-        return np.moveaxis(left * r, -1, ctx.dim), None
+        x, out = ctx.saved_tensors
+        d = ctx.dim
+        if x.size <= 1 or x.shape[d] == 1:
+            return grad, None
+
+        def reversed_cumsum(t):
+            return np.flip(np.cumsum(np.flip(t, d), axis=d), d)
+
+        w = out * grad
+        is_zero = x == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if not is_zero.any():
+                return reversed_cumsum(w) / x, None
+            zeros_so_far = np.cumsum(is_zero, axis=d)
+            before = zeros_so_far == 0
+            dx = np.where(before, reversed_cumsum(np.where(before, w, 0)) / np.where(before, x, 1), 0)
+            from_first = zeros_so_far == 1  # the first zero up to (not including) the second
+            first_zero = from_first & is_zero
+            between = from_first & ~first_zero
+            first_index = np.argmax(from_first, axis=d)[(slice(None),) * d + (None,)]
+            previous = np.take_along_axis(out, np.maximum(first_index - 1, 0), axis=d)
+            previous = np.where(first_index == 0, 1, previous)
+            at_first = np.sum(np.cumprod(np.where(between, x, 1), axis=d) * np.where(from_first, grad, 0),
+                              axis=d, keepdims=True) * previous
+            return np.where(first_zero, at_first, dx).astype(grad.dtype, copy=False), None
 
     @staticmethod
     def gradcheck_cases(rng):
         x = rng.standard_normal((3, 5))
         x[1, 2] = 0.0  # one zero in a row
         x[2, 1] = x[2, 3] = 0.0  # two zeros
-        return [((x, 1), {}), ((x, 0), {})]
+        return [((x, 1), {}), ((x, 0), {}), ((x[0], 0), {})]

@@ -185,3 +185,34 @@ def cumprod_backward(dy, x, dim):
             others = np.prod(np.delete(xm[..., :k + 1], i, axis=-1), axis=-1)
             dx[..., i] += gm[..., k] * others
     return np.moveaxis(dx, -1, dim)
+
+
+def std_forward(x, dim=None, keepdim=False, unbiased=True, correction=None):
+    return np.sqrt(var_forward(x, dim, keepdim, unbiased, correction))
+
+
+def std_backward(dy, x, dim=None, keepdim=False, unbiased=True, correction=None):
+    """var's gradient times d sqrt(v) / dv = 1 / (2 std)."""
+    s = _spread(std_forward(x, dim, keepdim, unbiased, correction), x, dim, keepdim)
+    return var_backward(dy, x, dim, keepdim, unbiased, correction) / (2 * s)
+
+
+def log_cum_sum_exp_forward(x, dim):
+    return np.log(np.cumsum(np.exp(x), axis=dim))
+
+
+def log_cum_sum_exp_backward(dy, x, dim):
+    """dx_i = sum over k >= i of dy_k exp(x_i) / sum_{j <= k} exp(x_j)."""
+    e = np.exp(x)
+    later = np.flip(np.cumsum(np.flip(dy / np.cumsum(e, axis=dim), dim), axis=dim), dim)
+    return e * later
+
+
+def evenly_split_forward(x, pick):
+    return np.asarray(pick(x))
+
+
+def evenly_split_backward(dy, x, pick):
+    """The gradient shared equally among the entries equal to the picked value."""
+    hit = x == pick(x)
+    return dy * hit / hit.sum()
