@@ -261,3 +261,23 @@ def test_rrelu_refuses_a_lower_bound_above_the_upper_in_both_modes():
         with pytest.raises(RuntimeError, match="Lower bound should be less than or equal to the upper bound"):
             F.rrelu(x, 0.5, 0.1, training=training)
     np.testing.assert_allclose(F.rrelu(x, 0.3, 0.3).numpy(), [-0.3, 0.5])
+
+
+def test_linear_with_a_one_axis_weight_takes_no_bias():
+    """torch 2.13: F.linear with a 1-D weight is input @ weight, and any bias with it raises RuntimeError
+    ("mat2 must be a matrix, got 1-D tensor"); a 0-d or (1,) bias had been added here."""
+    x, w = fe.tensor(np.ones((3, 5))), fe.tensor(np.arange(5.0))
+    np.testing.assert_array_equal(F.linear(x, w).numpy(), np.full(3, 10.0))
+    for b in (fe.tensor(0.5), fe.tensor(np.ones(1))):
+        with pytest.raises(RuntimeError, match="mat2 must be a matrix, got 1-D tensor"):
+            F.linear(x, w, b)
+
+
+def test_embedding_weight_and_conv_bias_shapes_raise_runtime_error_as_torch():
+    with pytest.raises(RuntimeError, match="'weight' must be 2-D"):
+        F.embedding(fe.tensor(np.array([0, 1])), fe.tensor(np.ones(5)))
+    for conv, x, w in ((F.conv1d, np.ones((2, 4, 5)), np.ones((6, 4, 3))),
+                       (F.conv2d, np.ones((2, 4, 5, 5)), np.ones((6, 4, 3, 3)))):
+        with pytest.raises(RuntimeError, match=r"Given weight of size \[6, 4, 3.*expected bias to be 1-dimensional "
+                                               r"with 6 elements, but got bias of size \[5\] instead"):
+            conv(fe.tensor(x), fe.tensor(w), fe.tensor(np.ones(5)))

@@ -132,8 +132,8 @@ def test_linear_one_dimensional_weight():
     y.sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), [3.0, 5.0, 7.0])
     np.testing.assert_allclose(x.grad.numpy(), [[1.0, -1.0, 2.0]] * 2)
-    y = F.linear(x, w, fe.tensor(np.float32(1.0)))
-    np.testing.assert_allclose(y.detach().numpy(), [4.0, 10.0])
+    with pytest.raises(RuntimeError, match="mat2 must be a matrix"):  # torch 2.13 takes no bias with it
+        F.linear(x, w, fe.tensor(np.float32(1.0)))
 
 
 def test_linear_bias_broadcasts():

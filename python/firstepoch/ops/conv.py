@@ -112,6 +112,7 @@ class Conv2dFn(Function):
         if activation is not None and not fusable(activation):
             raise ValueError(f"conv2d: activation must be None or one of {EPILOGUES}, got {activation!r}")
         _dtype_check(x, weight, bias)  # as torch: "Input type (double) and bias type (float) should be the same"
+        _check_bias(weight, bias)
         s, p, d, OH, OW = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
         x = np.ascontiguousarray(x)
         weight = np.ascontiguousarray(weight)
@@ -194,6 +195,13 @@ def conv_input_weight_grads(ctx, dy):
     return dx, dw
 
 
+def _check_bias(weight, bias):
+    """torch's words and class for a bias that is not (out_channels,) (the kernel's would be ValueError)."""
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{weight.shape[0]} elements, but got bias of size {list(bias.shape)} instead")
+
+
 def _dtype_check(x, weight, bias):
     """torch's RuntimeError when the input, weight and bias dtypes differ (kernels never cast)."""
     if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
@@ -250,6 +258,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"conv1d: expected weight (OC, C/groups, k), got {tuple(weight.shape)}")
     if input.ndim == 2:
         return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_bias(weight, bias)  # before the weight gets its extra axis (torch names the 3-D one)
     padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
     y = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")), padding,
                (1, _single(dilation, "dilation")), groups)

@@ -72,7 +72,8 @@ class EmbeddingFn(Function):
     @staticmethod
     def forward(ctx, weight, indices, padding_idx=None, scale_grad_by_freq=False):
         if weight.ndim != 2:
-            raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+            raise RuntimeError(f"'weight' must be 2-D (embedding: (num_embeddings, embedding_dim)), got shape "
+                               f"{weight.shape}")
         indices = check_indices(indices, weight.shape[0])
         ctx.indices, ctx.padding_idx, ctx.weight_shape = indices, padding_idx, weight.shape
         ctx.scale_grad_by_freq = scale_grad_by_freq

@@ -392,11 +392,14 @@ class LinearFn(Function):
 
 def linear(input, weight, bias=None):
     """As torch.nn.functional.linear: input @ weight.T + bias, weight (out_features, in_features).
-    As torch, a 1-D weight (in_features,) gives input @ weight (no output axis), and a bias that is not
-    (out_features,) broadcasts against the product (a 0-d bias, say); both are a matmul and an add."""
+    As torch, a 1-D weight (in_features,) gives input @ weight (no output axis) and takes no bias
+    (RuntimeError), and a bias that is not (out_features,) broadcasts against the product of a 2-D weight
+    (a 0-d bias, say): a matmul and an add."""
     if weight.ndim == 1:
-        out = input.matmul(weight)
-        return out if bias is None else out + bias
+        if bias is not None:  # torch 2.13's addmm path: "mat2 must be a matrix"
+            raise RuntimeError(f"mat2 must be a matrix, got 1-D tensor (linear: a weight of shape {weight.shape} "
+                               "takes no bias)")
+        return input.matmul(weight)
     if bias is not None and bias.shape != weight.shape[:1]:
         out = LinearFn.apply(input, weight, None, None)
         try:
