@@ -281,3 +281,28 @@ def test_embedding_weight_and_conv_bias_shapes_raise_runtime_error_as_torch():
         with pytest.raises(RuntimeError, match=r"Given weight of size \[6, 4, 3.*expected bias to be 1-dimensional "
                                                r"with 6 elements, but got bias of size \[5\] instead"):
             conv(fe.tensor(x), fe.tensor(w), fe.tensor(np.ones(5)))
+
+
+def test_activations_refuse_bool_and_integer_inputs_where_torch_does():
+    """torch 2.13: relu/relu6/hardtanh refuse bool, hardtanh refuses an unsigned input with negative limits,
+    softsign refuses bool and glu any non-float input; these had computed a result (hardtanh of uint8 [1, 2]
+    with the default limits gave [1, 1]). threshold keeps an integer input's dtype, its value cast to it."""
+    b = fe.tensor(np.array([True, False]))
+    with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
+        F.relu(b)
+    for fn in (F.relu6, F.hardtanh):
+        with pytest.raises(RuntimeError, match="Bool inputs not supported for hardtanh"):
+            fn(b)
+    u = fe.tensor(np.array([1, 2], np.uint8))
+    with pytest.raises(RuntimeError, match="cannot do hardtanh on an unsigned type with negative limits"):
+        F.hardtanh(u)
+    assert F.hardtanh(u, 0, 5).tolist() == [1, 2] and F.relu6(u).tolist() == [1, 2]
+    with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+        F.softsign(b)
+    for x in (np.array([1, 2, 3, 4]), np.array([True, False])):
+        with pytest.raises(NotImplementedError, match='"glu_cpu" not implemented'):
+            F.glu(fe.tensor(x))
+    i = fe.tensor(np.array([-2, 0, 1, 3]))
+    out = F.threshold(i, 0.5, 2.7)
+    assert out.dtype == np.int64 and out.tolist() == [2, 2, 1, 3]
+    assert F.relu(i).tolist() == [0, 0, 1, 3] and F.hardtanh(i).tolist() == [-1, 0, 1, 1]

@@ -12,6 +12,7 @@ from ..autograd.function import bump_version
 from ..ops import dropout as _dropout
 from ..ops import elementwise as _E
 from ..ops.interp import interpolate
+from ..ops.linalg import _torch_name
 from ..ops.norm import batch_norm
 from ..ops.pad import pad
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, check_adaptive_nonempty, max_pool1d,
@@ -71,6 +72,8 @@ def tanhshrink(input):
 
 
 def _threshold(input, threshold, value, inplace):
+    if input._data.dtype.kind in "iu":  # torch keeps an integer input's dtype: value cast to it (2.7 -> 2)
+        value = int(value)
     return _apply(input, inplace, "threshold", lambda x: where(x <= threshold, value, x))
 
 
@@ -101,6 +104,8 @@ def celu_(input, alpha=1.0):
 
 def glu(input, dim=-1):
     """a * sigmoid(b), where a and b are the two halves of the input along dim."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"glu_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     d = dim + input.ndim if dim < 0 else dim

@@ -975,6 +975,8 @@ def _apply(x, inplace, name, compute):
 
 
 def relu(input, inplace=False):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu (as torch)")
     return _apply(input, inplace, "relu", ReLUFn.apply)
 
 
@@ -1008,6 +1010,11 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp to [min_val, max_val] with a zero gradient at the bounds; integer tensors keep their dtype."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh (as torch)")
+    if kind == "u" and (min_val < 0 or max_val < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     return _apply(input, inplace, "hardtanh", lambda x: HardtanhFn.apply(x, min_val, max_val))
 
 
@@ -1016,6 +1023,8 @@ def relu6(input, inplace=False):
 
 
 def softsign(input):
+    if input._data.dtype == np.bool_:  # torch's x / (|x| + 1) fails at abs
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool' (softsign)")
     if input._data.dtype.kind != "f":  # integers divide into float32, as PyTorch's x / (|x| + 1)
         input = input.float()
     return SoftsignFn.apply(input)
