@@ -306,3 +306,50 @@ def test_activations_refuse_bool_and_integer_inputs_where_torch_does():
     out = F.threshold(i, 0.5, 2.7)
     assert out.dtype == np.int64 and out.tolist() == [2, 2, 1, 3]
     assert F.relu(i).tolist() == [0, 0, 1, 3] and F.hardtanh(i).tolist() == [-1, 0, 1, 1]
+
+
+def test_batch_norm_refuses_running_statistics_of_another_dtype():
+    """torch 2.13 raises RuntimeError ("mixed dtype (CPU)") when the running statistics' dtype is not the
+    input's, with or without weight, training or not; a float64 batch had updated float32 running statistics
+    (nn.BatchNorm1d(affine=False) and F.batch_norm)."""
+    x64 = fe.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+    with pytest.raises(RuntimeError, match="mixed dtype"):
+        fe.nn.BatchNorm1d(3, affine=False)(x64)
+    m = fe.nn.BatchNorm1d(3, affine=False).eval()
+    with pytest.raises(RuntimeError, match="mixed dtype"):
+        m(x64)
+    rm, rv = fe.zeros(3), fe.ones(3)
+    for training in (True, False):
+        with pytest.raises(RuntimeError, match="mixed dtype"):
+            F.batch_norm(x64, rm, rv, training=training)
+    with pytest.raises(RuntimeError, match="expect parameter to have scalar type of Float"):
+        F.batch_norm(x64.float(), rm.double(), rv.double(), training=True)
+    assert rm.tolist() == [0, 0, 0] and rv.tolist() == [1, 1, 1]  # nothing updated
+    assert F.batch_norm(x64, None, None, training=True).dtype == np.float64
+    assert fe.nn.BatchNorm1d(3, affine=False).double()(x64).dtype == np.float64
+
+
+def test_unflatten_module_infers_minus_one_on_an_empty_tensor():
+    """nn.Unflatten(1, (-1, 2)) on a (0, 4) tensor: torch gives (0, 2, 2) (the -1 from the dim's own size);
+    a reshape of the whole tensor cannot infer it from 0 elements."""
+    assert fe.nn.Unflatten(1, (-1, 2))(fe.zeros(0, 4)).shape == (0, 2, 2)
+    assert fe.nn.Unflatten(0, (2, -1))(fe.zeros(4, 0)).shape == (2, 2, 0)
+
+
+def test_batch_norm_module_refusing_a_dtype_changes_no_state():
+    m = fe.nn.BatchNorm2d(3, affine=False)
+    with pytest.raises(RuntimeError, match="mixed dtype"):
+        m(fe.tensor(np.ones((2, 3, 2, 2))))
+    assert int(m.num_batches_tracked.item()) == 0
+    assert m.running_mean.tolist() == [0, 0, 0] and m.running_var.tolist() == [1, 1, 1]
+
+
+def test_rnn_flatten_parameters_is_torchs_cpu_no_op():
+    """torch's RNNBase.flatten_parameters() packs weights for cuDNN and does nothing on the CPU; ported code calls
+    it before each forward (it had been an AttributeError here)."""
+    lstm = fe.nn.LSTM(3, 4)
+    before = {k: np.array(v, copy=True) for k, v in lstm.state_dict().items()}
+    assert lstm.flatten_parameters() is None
+    for k, v in lstm.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(v), before[k])
+    assert fe.nn.GRU(2, 2).flatten_parameters() is None and fe.nn.RNN(2, 2).flatten_parameters() is None

@@ -41,6 +41,8 @@ class Unflatten(Module):
         if sizes.count(-1) > 1 or (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
             raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {self.dim} "
                                f"({n}) in the input tensor")
+        if -1 in sizes:  # from the dim's own size (a reshape of a tensor of 0 elements could not infer it)
+            sizes[sizes.index(-1)] = n // known
         return input.reshape(tuple(input.shape[:dim]) + tuple(sizes) + tuple(input.shape[dim + 1:]))
 
     def extra_repr(self):

@@ -51,9 +51,11 @@ class _BatchNorm(Module):
         if input.shape[1] != self.num_features:  # ... and a wrong channel count a RuntimeError
             raise RuntimeError(f"{type(self).__name__}({self.num_features}): expected input with "
                                f"{self.num_features} channels, got {tuple(input.shape)}")
-        if self.weight is not None and input.dtype != self.weight.dtype:  # as torch (RuntimeError, its message)
-            raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. ({type(self).__name__}: "
-                               f"input {input.dtype}, weight {self.weight.dtype})")
+        for name in ("weight", "running_mean"):  # as torch (RuntimeError, its message), before the counter moves
+            p = getattr(self, name)
+            if p is not None and input.dtype != p.dtype:
+                raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. ({type(self).__name__}: "
+                                   f"input {input.dtype}, {name} {p.dtype})")
         use_batch = self.training or not self.track_running_stats
         rm = self.running_mean if self.track_running_stats else None
         rv = self.running_var if self.track_running_stats else None

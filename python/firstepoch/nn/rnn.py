@@ -82,6 +82,10 @@ class RNNBase(Module):
                     setattr(self, f"bias_hh_l{layer}{suffix}", Parameter(np.empty(G * H, dtype=dtype)))
         self.reset_parameters()
 
+    def flatten_parameters(self):
+        """Does nothing, as torch's on the CPU (it packs the weights into one buffer for cuDNN only): ported
+        code that calls it before each forward keeps working."""
+
     def reset_parameters(self):
         _reset_uniform(self)
 

@@ -46,6 +46,7 @@ class BatchNormFn(Function):
         if not training and running_mean is None:
             raise RuntimeError("running_mean must be defined in evaluation mode")
         named = {"weight": gamma, "bias": beta, "running_mean": running_mean, "running_var": running_var}
+        _check_param_dtypes(x, *named.values())  # also the running statistics (torch: before anything changes)
         for name, a in named.items():
             if a is not None and a.size != C:
                 raise RuntimeError(f"{name} should contain {C} elements not {a.size} (batch_norm: input shape "
