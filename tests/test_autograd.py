@@ -260,7 +260,11 @@ def test_every_op_keeps_float32_and_agrees_with_float64(op):
         for dtype in (np.float32, np.float64):
             inputs = [fe.tensor(a.astype(dtype), requires_grad=True)
                       if isinstance(a, np.ndarray) and a.dtype == np.float64 else a for a in args]
-            out = op.apply(*inputs, **kwargs)
+            # arrays among the keywords (batch norm's running statistics) follow the dtype too: ops refuse a
+            # mix, as torch ("mixed dtype")
+            kw = {k: v.astype(dtype) if isinstance(v, np.ndarray) and v.dtype == np.float64 else v
+                  for k, v in kwargs.items()}
+            out = op.apply(*inputs, **kw)
             weight = np.random.default_rng(2).standard_normal(out.shape).astype(out.dtype)
             out.backward(weight)
             grads = [x.grad for x in inputs if isinstance(x, fe.Tensor) and x.requires_grad]

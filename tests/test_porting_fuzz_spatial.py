@@ -353,3 +353,13 @@ def test_rnn_flatten_parameters_is_torchs_cpu_no_op():
     for k, v in lstm.state_dict().items():
         np.testing.assert_array_equal(np.asarray(v), before[k])
     assert fe.nn.GRU(2, 2).flatten_parameters() is None and fe.nn.RNN(2, 2).flatten_parameters() is None
+
+
+def test_batch_norm_without_running_statistics_checks_only_what_it_has():
+    """track_running_stats=False has no running_mean: the dtype check must not look for one (an
+    AttributeError had followed the check's first version)."""
+    for kwargs in (dict(affine=False, track_running_stats=False), dict(track_running_stats=False)):
+        m = fe.nn.BatchNorm2d(3, **kwargs)
+        assert m(fe.tensor(np.ones((2, 3, 2, 2), np.float32))).shape == (2, 3, 2, 2)
+    m = fe.nn.BatchNorm2d(3, affine=False, track_running_stats=False)
+    assert m(fe.tensor(np.ones((2, 3, 2, 2)))).dtype == np.float64  # nothing of another dtype to refuse

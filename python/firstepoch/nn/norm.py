@@ -52,7 +52,7 @@ class _BatchNorm(Module):
             raise RuntimeError(f"{type(self).__name__}({self.num_features}): expected input with "
                                f"{self.num_features} channels, got {tuple(input.shape)}")
         for name in ("weight", "running_mean"):  # as torch (RuntimeError, its message), before the counter moves
-            p = getattr(self, name)
+            p = getattr(self, name, None)  # (no running_mean without track_running_stats)
             if p is not None and input.dtype != p.dtype:
                 raise RuntimeError(f"mixed dtype (CPU): all inputs must share same datatype. ({type(self).__name__}: "
                                    f"input {input.dtype}, {name} {p.dtype})")
