@@ -404,7 +404,8 @@ def test_load_state_dict_checks_everything_before_it_changes_anything():
     opt.step()
     good = opt.state_dict()
     before = {k: {n: np.copy(v) for n, v in st.items()} for k, st in opt.state.items()}
-    bad = [({0: good["state"][0], 1: {**good["state"][1], "exp_avg": np.zeros(2, np.float64)}}, "float64"),
+    bad = [({0: good["state"][0], 1: {**good["state"][1], "exp_avg": np.zeros(3, np.float32)}}, r"shape \(3,\)"),
+           ({0: good["state"][0], 1: {**good["state"][1], "exp_avg": np.array(["a", "b"])}}, "not a number type"),
            ({**good["state"], 7: good["state"][0]}, "parameter 7, which no parameter group holds")]
     for state, match in bad:
         with pytest.raises(ValueError, match=match):
@@ -415,6 +416,26 @@ def test_load_state_dict_checks_everything_before_it_changes_anything():
                 np.testing.assert_array_equal(v, before[k][n])
     with pytest.raises(ValueError, match="setting 'betas'"):
         opt.load_state_dict({"state": {}, "param_groups": [dict(good["param_groups"][0], betas=[0.9])]})
+
+
+def test_load_state_dict_casts_state_arrays_to_the_parameters_dtype():
+    """As torch's Optimizer.load_state_dict (its state tensors take a floating parameter's dtype): the
+    state of a float64 run loads into a float32 model's optimizer as float32 copies, and steps on."""
+    p64 = nn.Parameter(np.arange(3.0))
+    opt64 = optim.Adam([p64], lr=0.1)
+    p64.grad = fe.tensor(np.array([1.0, -2.0, 0.5]))
+    opt64.step()
+    p32 = nn.Parameter(np.arange(3.0, dtype=np.float32))
+    opt32 = optim.Adam([p32], lr=0.1)
+    sd = opt64.state_dict()
+    opt32.load_state_dict(sd)
+    st = opt32.state[p32]
+    assert st["exp_avg"].dtype == np.float32 and st["exp_avg_sq"].dtype == np.float32
+    np.testing.assert_array_equal(st["exp_avg"], sd["state"][0]["exp_avg"].astype(np.float32))
+    assert st["exp_avg"] is not sd["state"][0]["exp_avg"]
+    p32.grad = fe.tensor(np.ones(3, np.float32))
+    opt32.step()
+    assert p32.data.dtype == np.float32 and opt32.state[p32]["exp_avg"].dtype == np.float32
 
 
 def test_state_saved_with_a_scheduler_loads_into_a_fresh_optimizer():

@@ -199,17 +199,18 @@ class Optimizer:
                 if isinstance(v, np.ndarray) and v.shape != p._data.shape:
                     raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} has shape {v.shape}, "
                                      f"the parameter has {p._data.shape}")
-                if isinstance(v, np.ndarray) and v.dtype != p._data.dtype:
-                    raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is {v.dtype}, the "
-                                     f"parameter is {p._data.dtype}")
+                if isinstance(v, np.ndarray) and v.dtype != p._data.dtype and v.dtype.kind not in "biuf":
+                    raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is {v.dtype}, not a "
+                                     f"number type that can be cast to the parameter's {p._data.dtype}")
             state[p] = st
         return state, settings
 
     def load_state_dict(self, sd):
         """Loads a state_dict(); everything is checked first (check_state_dict), so a refused one changes
-        nothing. The arrays are copied; NumPy scalars (in lists too) but 'step' take the parameter's dtype,
-        as torch's load_state_dict casts its 0-d tensors (NAdam's float32 mu_product becomes float64 for a
-        float64 parameter)."""
+        nothing. The arrays and NumPy scalars (in lists too) but 'step' are copied in the parameter's
+        dtype, as torch's load_state_dict casts its state tensors (NAdam's float32 mu_product becomes
+        float64 for a float64 parameter; a float64 exp_avg saved by a float64 run, float32 for a float32
+        one)."""
         state, settings = self.check_state_dict(sd)
         self.state = defaultdict(dict, {p: {k: (v if k == "step" else _in_dtype(v, p._data.dtype))
                                                for k, v in st.items()} for p, st in state.items()})
@@ -218,11 +219,11 @@ class Optimizer:
 
 
 def _in_dtype(v, dtype):
-    """A state value as load_state_dict keeps it: an array copied (check_state_dict saw it has dtype), a
-    NumPy number in dtype (also inside lists and tuples), anything else (Python numbers, None) as it is,
-    as torch leaves what is no Tensor."""
+    """A state value as load_state_dict keeps it: an array copied in dtype (check_state_dict saw it holds
+    numbers), a NumPy number in dtype (also inside lists and tuples), anything else (Python numbers,
+    None) as it is, as torch leaves what is no Tensor."""
     if isinstance(v, np.ndarray):
-        return v.copy()
+        return v.astype(dtype)  # a copy, also where the dtype is already dtype
     if isinstance(v, np.generic) and v.dtype.kind in "biuf":
         return dtype.type(v)
     if isinstance(v, (list, tuple)):
