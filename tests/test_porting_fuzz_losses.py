@@ -292,3 +292,36 @@ def test_poisson_nll_loss_reduction_none_is_a_type_error():
             F.poisson_nll_loss(t([0.5]), t([1.0]), reduction=reduction)
     with pytest.raises(ValueError):
         F.poisson_nll_loss(t([0.5]), t([1.0]), reduction="avg")
+
+
+# ---- zero classes: every target ignored is legal in torch (NaN mean, 0 sum), not an error ------------
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("n", [0, 3])
+def test_no_classes_with_every_target_ignored(fn, n):
+    x = fe.zeros((n, 0), requires_grad=True)
+    target = t([-100] * n, np.int64)
+    expected = {"mean": np.nan, "sum": 0.0}
+    for reduction, value in expected.items():
+        out = getattr(F, fn)(x, target, reduction=reduction)
+        np.testing.assert_array_equal(out.detach().numpy(), np.float32(value))
+        assert out.dtype == fe.float32
+        out.backward()
+        assert x.grad.shape == (n, 0)
+        x.grad = None
+    per_row = getattr(F, fn)(x, target, reduction="none")
+    np.testing.assert_array_equal(per_row.detach().numpy(), np.zeros(n, np.float32))
+    weighted = getattr(F, fn)(x, target, weight=fe.zeros(0), reduction="mean")
+    assert np.isnan(weighted.item())
+    with pytest.raises(IndexError):  # a kept target is out of range of no classes
+        getattr(F, fn)(fe.zeros((2, 0)), t([0, -100], np.int64))
+
+
+def test_no_classes_with_label_smoothing_is_nan():
+    # torch: the smoothing term sums over 0 classes and divides by 0 classes, for every reduction
+    x = fe.zeros((2, 0))
+    target = t([-100, -100], np.int64)
+    for reduction in ("mean", "sum"):
+        assert np.isnan(F.cross_entropy(x, target, reduction=reduction, label_smoothing=0.1).item())
+    assert np.isnan(F.cross_entropy(fe.zeros((0, 0)), t([], np.int64), reduction="sum", label_smoothing=0.1).item())
+    assert np.isnan(F.cross_entropy(x, target, reduction="none", label_smoothing=0.1).numpy()).all()

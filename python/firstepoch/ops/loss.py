@@ -158,7 +158,10 @@ class CrossEntropyFn(Function):
         n = logits.shape[0]
         loss = np.empty(n, dt)
         stats = np.empty((2, n), dt)
-        if weight is None and ignore_index == -100 and label_smoothing == 0.0:
+        if logits.shape[1] == 0:  # no classes, so every target is ignored (cross_entropy checked): 0 a row,
+            loss[:] = np.nan if label_smoothing else 0  # but torch's smoothing term divides 0 by 0 classes
+            stats[:] = 0
+        elif weight is None and ignore_index == -100 and label_smoothing == 0.0:
             _C.cross_entropy_forward(logits, target, loss, stats)  # the defaults: no keyword parsing
         else:
             if weight is not None:
@@ -170,6 +173,8 @@ class CrossEntropyFn(Function):
         if reduction == "mean":
             if weight is None:
                 denom = n - np.count_nonzero(target == ignore_index)
+            elif logits.shape[1] == 0:
+                denom = 0
             else:
                 keep = target != ignore_index
                 denom = (weight[np.where(keep, target, 0)] * keep).sum()
@@ -178,6 +183,8 @@ class CrossEntropyFn(Function):
             return loss
         if denom:  # the mean of kept rows (_reduce's sum and division, without its checks)
             return np.asarray(np.add.reduce(loss) / denom).astype(dt, copy=False)
+        if label_smoothing and logits.shape[1] == 0:  # torch: the smoothing sum over 0 classes / 0 is NaN
+            return np.asarray(np.nan, dt)
         return _reduce(loss, reduction, denom).astype(dt, copy=False)
 
     @staticmethod
@@ -196,7 +203,9 @@ class CrossEntropyFn(Function):
             with np.errstate(divide="ignore", invalid="ignore"):  # no rows counted: 0 / 0, as PyTorch's nan
                 g = np.full(n, grad / denom, dtype=dt)
         d = np.empty_like(logits)
-        if weight is None and ignore_index == -100 and label_smoothing == 0.0:
+        if d.size == 0:  # no rows or no classes: nothing to compute (the kernel refuses zero classes)
+            pass
+        elif weight is None and ignore_index == -100 and label_smoothing == 0.0:
             _C.cross_entropy_backward(logits, stats, target, g, d)
         else:
             _C.cross_entropy_backward(logits, stats, target, g, d, weight=weight, ignore_index=ignore_index,
@@ -249,14 +258,19 @@ class NLLLossFn(Function):
         n, c = logp.shape
         keep = target != ignore_index
         t = np.where(keep, target, 0)
-        if np.any((t < 0) | (t >= c)):
-            bad = int(np.flatnonzero((t < 0) | (t >= c))[0])
+        out_of_range = keep & ((t < 0) | (t >= c))
+        if np.any(out_of_range):
+            bad = int(np.flatnonzero(out_of_range)[0])
             raise IndexError(f"nll_loss: target[{bad}] = {target[bad]} is out of range for {c} classes")
         if weight is not None and np.shape(weight) != (c,):
             raise ValueError(f"nll_loss: weight must have shape ({c},) (one per class), got {np.shape(weight)}")
-        w = np.ones(c, logp.dtype) if weight is None else weight
-        wt = np.where(keep, w[t], 0).astype(logp.dtype)
-        per_row = -wt * logp[np.arange(n), t]
+        if c == 0:  # no classes, so every row is ignored (checked above): each row's loss is 0, as torch
+            wt = np.zeros(n, logp.dtype)
+            per_row = np.zeros(n, logp.dtype)
+        else:
+            w = np.ones(c, logp.dtype) if weight is None else weight
+            wt = np.where(keep, w[t], 0).astype(logp.dtype)
+            per_row = -wt * logp[np.arange(n), t]
         denom = wt.sum() if reduction == "mean" else None
         ctx.args = (logp.shape, t, wt, keep, reduction, denom)
         return _reduce(per_row, reduction, denom).astype(logp.dtype, copy=False)
