@@ -521,3 +521,66 @@ def test_class_index_loss_errors_match_torch_when_installed():
         got = getattr(F, name)(fe.tensor([0.5, -1.0, 2.0]), fe.tensor([2]))
         want = getattr(tf, name)(torch.tensor([0.5, -1.0, 2.0]), torch.tensor([2]))
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+# ---- recurrent layers, instance norm and packing: torch's exception classes and dtype rules -----------
+
+@pytest.mark.parametrize("cell", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_rnn_cells_refuse_like_torch(cell):
+    m = getattr(nn, cell)(4, 5)
+    x64 = fe.zeros(3, 4, dtype=fe.float64)
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got Double and Float"):
+        m(x64)
+    h64 = fe.zeros(3, 5, dtype=fe.float64)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        m(fe.zeros(3, 4), (h64, h64) if cell == "LSTMCell" else h64)
+    h3 = fe.zeros(1, 3, 5)
+    with pytest.raises(ValueError, match="got 3D instead"):
+        m(fe.zeros(3, 4), (h3, h3) if cell == "LSTMCell" else h3)
+    with pytest.raises(TypeError, match="input_size should be of type int"):
+        getattr(nn, cell)(4.0, 5)
+    with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
+        getattr(nn, cell)(4, 0)
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+def test_rnn_constructor_argument_types_like_torch(layer):
+    cls = getattr(nn, layer)
+    for kwargs, match in ((dict(input_size=4.0), "input_size should be of type int"),
+                          (dict(hidden_size="5"), "hidden_size should be of type int"),
+                          (dict(num_layers=1.5), "num_layers should be of type int"),
+                          (dict(bias=1), "bias should be of type bool"),
+                          (dict(batch_first=1), "batch_first should be of type bool")):
+        with pytest.raises(TypeError, match=match):
+            cls(**{"input_size": 4, "hidden_size": 5, **kwargs})
+    with pytest.raises(ValueError):
+        cls(4, 5, num_layers=0)
+    assert cls(4, 5, bias=np.bool_(False)).bias is False
+
+
+def test_instance_norm_runs_float32_running_stats_with_float64_input():
+    # torch 2.13: InstanceNorm2d(track_running_stats=True) takes a float64 batch; its float32 statistics
+    # move (and stay float32), and evaluation normalises in float64 with them
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    m = nn.InstanceNorm2d(3, track_running_stats=True)
+    y = m(fe.tensor(x))
+    assert y.dtype == fe.float64
+    assert m.running_mean.dtype == fe.float32
+    np.testing.assert_allclose(m.running_mean.numpy(), 0.1 * x.mean(axis=(2, 3)).mean(axis=0), rtol=1e-6)
+    m.eval()
+    rm, rv = m.running_mean.numpy().astype(np.float64), m.running_var.numpy().astype(np.float64)
+    expected = (x - rm[:, None, None]) / np.sqrt(rv[:, None, None] + 1e-5)
+    np.testing.assert_allclose(m(fe.tensor(x)).numpy(), expected, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="mixed dtype"):  # the affine weight must still match, as torch
+        nn.InstanceNorm2d(3, affine=True)(fe.tensor(x))
+
+
+def test_pack_padded_sequence_lengths_of_another_rank():
+    from firstepoch.nn.utils.rnn import pack_padded_sequence
+    x = fe.zeros(3, 2, 4)
+    with pytest.raises(RuntimeError, match="should be a 1D CPU int64 tensor, but got 2D"):
+        pack_padded_sequence(x, fe.tensor(np.array([[3, 2]])))
+    with pytest.raises(RuntimeError, match="but got 0D"):
+        pack_padded_sequence(x, fe.tensor(np.array(3)), enforce_sorted=False)
+    with pytest.raises(IndexError, match="supposed to be a vector"):  # torch's sort path
+        pack_padded_sequence(x, [[3, 2]], enforce_sorted=False)

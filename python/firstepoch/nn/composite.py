@@ -197,7 +197,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     N, C = input.shape[:2]
     x = input.reshape((1, N * C) + tuple(input.shape[2:]))
     repeat = (lambda t: None if t is None else t.repeat(N))
-    rm, rv = repeat(running_mean), repeat(running_var)
+    # torch runs float32 running statistics with a float64 input (its instance_norm repeats them in the
+    # input's dtype; the weight and bias must still be of the input's dtype)
+    stat = (lambda t: None if t is None else t.to(input.dtype).repeat(N))
+    rm, rv = stat(running_mean), stat(running_var)
     y = batch_norm(x, rm, rv, repeat(weight), repeat(bias), use_input_stats, momentum, eps)
     for mine, theirs in ((running_mean, rm), (running_var, rv)):  # torch: the mean over the batch
         if mine is not None and use_input_stats:

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from ..ops.dropout import dropout
+from ..ops.linalg import _torch_name
 from ..ops.rnn import MODES, packed_slices, rnn
 from ..tensor import Tensor, cat, stack, zeros
 from . import init
@@ -30,9 +31,12 @@ def _check_dtype(dtype, who):
 
 
 def _check_sizes(who, input_size, hidden_size):
+    """torch's classes: a size that is no int is a TypeError, one below 1 a ValueError."""
     for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
-            raise ValueError(f"{who}: {name} must be a positive integer, got {v!r}")
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"{who}: {name} should be of type int, got: {type(v).__name__} ({v!r})")
+        if v <= 0:
+            raise ValueError(f"{who}: {name} must be greater than zero, got {v!r}")
 
 
 def _reset_uniform(module):
@@ -51,8 +55,14 @@ class RNNBase(Module):
         who = type(self).__name__
         _check_sizes(who, input_size, hidden_size)
         _check_dtype(dtype, who)
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
+        if not isinstance(num_layers, (int, np.integer)):
+            raise TypeError(f"{who}: num_layers should be of type int, got: {type(num_layers).__name__} "
+                            f"({num_layers!r})")
+        if num_layers < 1:
             raise ValueError(f"{who}: num_layers must be a positive integer, got {num_layers!r}")
+        for name, v in (("bias", bias), ("batch_first", batch_first)):  # torch checks these two only
+            if not isinstance(v, (bool, np.bool_)):
+                raise TypeError(f"{who}: {name} should be of type bool, got: {type(v).__name__}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError(f"{who}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:  # torch's warning, word for word
@@ -327,6 +337,13 @@ class RNNCellBase(Module):
             return zeros(N, self.hidden_size, dtype=dtype)
         if not isinstance(h, Tensor):
             raise TypeError(f"{type(self).__name__}: {name} must be a Tensor, got {type(h).__name__}")
+        if h.ndim not in (1, 2):  # as torch: a ValueError (its words: hidden, or hx[0] / hx[1] for an LSTM)
+            what = {"h": "hx[0]", "c": "hx[1]"}.get(name, "hidden")
+            raise ValueError(f"{type(self).__name__}: Expected {what} to be 1D or 2D, got {h.ndim}D instead")
+        if h.dtype != self.weight_ih.dtype:  # as torch: the matmul's RuntimeError
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(h.dtype)} and "
+                               f"{_torch_name(self.weight_ih.dtype)} ({type(self).__name__}: {name} {h.dtype}, "
+                               f"weights {self.weight_ih.dtype})")
         if h.shape != want:
             # as torch (RuntimeError "Input batch size 2 doesn't match hidden0 batch size 3")
             raise RuntimeError(f"{type(self).__name__}: {name} has shape {h.shape}, expected {want} for input of "
@@ -344,6 +361,10 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{who}: input has inconsistent input_size: got {input.shape[-1]} expected "
                                f"{self.input_size} (shape {input.shape})")
+        if input.dtype != self.weight_ih.dtype:  # as torch: the matmul's RuntimeError
+            raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_torch_name(input.dtype)} and "
+                               f"{_torch_name(self.weight_ih.dtype)} ({who}: input {input.dtype}, weights "
+                               f"{self.weight_ih.dtype})")
         unbatched = input.ndim == 1
         x = input.reshape(1, 1, self.input_size) if unbatched else input.reshape(1, *input.shape)
         N = x.shape[1]

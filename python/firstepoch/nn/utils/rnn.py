@@ -124,7 +124,10 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     check, and returns data shorter than its batch_sizes say)."""
     lengths = _as_array(lengths).astype(np.int64)
     if lengths.ndim != 1:
-        raise IndexError("index_select(): Index is supposed to be a vector")  # torch's, from its sort path
+        if lengths.ndim > 1 and not enforce_sorted:
+            raise IndexError("index_select(): Index is supposed to be a vector")  # torch's, from its sort path
+        raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.ndim}D cpu Long "
+                           f"tensor (pack_padded_sequence: lengths of shape {lengths.shape})")
     sorted_indices = None
     if not enforce_sorted:
         order = np.argsort(-lengths, kind="stable")
