@@ -584,3 +584,23 @@ def test_pack_padded_sequence_lengths_of_another_rank():
         pack_padded_sequence(x, fe.tensor(np.array(3)), enforce_sorted=False)
     with pytest.raises(IndexError, match="supposed to be a vector"):  # torch's sort path
         pack_padded_sequence(x, [[3, 2]], enforce_sorted=False)
+
+
+def test_multihead_attention_shape_asserts_like_torch():
+    # torch 2.13 checks these with assert (AssertionError), and so does firstepoch (its messages)
+    mha = nn.MultiheadAttention(4, 2)
+    q = fe.zeros(3, 2, 4)
+    with pytest.raises(AssertionError, match="expected `attn_mask` to be `None`, 2-D or 3-D but found 4-D"):
+        mha(q, q, q, attn_mask=fe.zeros(1, 1, 3, 3))
+    with pytest.raises(AssertionError, match="For unbatched"):
+        mha(fe.zeros(3, 4), fe.zeros(3, 4), fe.zeros(3, 4), attn_mask=fe.zeros(1, 1, 3, 3))
+    with pytest.raises(AssertionError, match="`key_padding_mask` to be `None` or 2-D but found 1-D"):
+        mha(q, q, q, key_padding_mask=fe.zeros(3, dtype=fe.bool))
+    with pytest.raises(AssertionError, match="key shape"):
+        mha(q, q, fe.zeros(3, 2, 5))
+    separate = nn.MultiheadAttention(4, 2, kdim=3, vdim=3)
+    with pytest.raises(AssertionError, match=r"expecting key weights shape of \(4, 5\), but got \(4, 3\)"):
+        separate(q, fe.zeros(3, 2, 5), fe.zeros(3, 2, 3))
+    with pytest.raises(AssertionError, match="expecting value weights"):
+        separate(q, fe.zeros(3, 2, 3), fe.zeros(3, 2, 5))
+    assert separate(q, fe.zeros(3, 2, 3), fe.zeros(3, 2, 3))[0].shape == (3, 2, 4)

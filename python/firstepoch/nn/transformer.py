@@ -135,6 +135,14 @@ class MultiheadAttention(Module):
         if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
             raise AssertionError(f"query should be unbatched 2D or batched 3D tensor but received {query.ndim}-D "
                                  f"query tensor (key {key.ndim}-D, value {value.ndim}-D)")
+        kind = "batched (3-D)" if batched else "unbatched (2-D)"
+        if attn_mask is not None and attn_mask.ndim not in (2, 3):  # torch's _mha_shape_check (its asserts)
+            raise AssertionError(f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
+                                 f"{attn_mask.ndim}-D tensor instead")
+        if key_padding_mask is not None and np.ndim(getattr(key_padding_mask, "_data", key_padding_mask)) != query.ndim - 1:
+            raise AssertionError(f"For {kind} `query`, expected `key_padding_mask` to be `None` or {query.ndim - 1}-D "
+                                 f"but found {np.ndim(getattr(key_padding_mask, '_data', key_padding_mask))}-D "
+                                 "tensor instead")
         if self.batch_first and batched:
             # as torch: keep the identity of shared inputs so self-attention stays one projection
             if key is value:
@@ -166,8 +174,17 @@ class MultiheadAttention(Module):
         H, hd = self.num_heads, self.head_dim
         if E != self.embed_dim:
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but got {E}")
-        if key.shape[:2] != value.shape[:2]:
-            raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
+        if self._qkv_same_embed_dim:  # torch's asserts: one projection weight, so the same shapes
+            if key.shape != value.shape:
+                raise AssertionError(f"key shape {tuple(key.shape)} does not match value shape {tuple(value.shape)}")
+        else:  # separate weights: the features must be kdim and vdim
+            if key.shape[:2] != value.shape[:2]:
+                raise AssertionError(f"key's sequence and batch dims {tuple(key.shape[:2])} do not match value's "
+                                     f"{tuple(value.shape[:2])}")
+            for name, x, w in (("key", key, self.k_proj_weight), ("value", value, self.v_proj_weight)):
+                if x.shape[-1] != w.shape[1]:
+                    raise AssertionError(f"expecting {name} weights shape of {(E, x.shape[-1])}, but got "
+                                         f"{tuple(w.shape)}")
         dtype = query.dtype
         key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", dtype)
         if is_causal and attn_mask is None:
