@@ -81,6 +81,36 @@ def test_bad_arguments_to_save():
         save_safetensors({"x": np.zeros(1)}, "/tmp/never", {"k": 1})
 
 
+def test_save_and_load_take_binary_file_objects_as_torch(tmp_path):
+    """torch.save(obj, f) and torch.load(f) take file objects (io.BytesIO, open files); so do fe.save and
+    fe.load, writing and reading at the object's position (a path argument had been required)."""
+    import io
+    fe.manual_seed(0)
+    model = nn.Linear(3, 2)
+    buf = io.BytesIO()
+    fe.save({"model": model.state_dict(), "epoch": 4}, buf)
+    buf.seek(0)
+    ck = fe.load(buf, map_location="cpu")
+    assert ck["epoch"] == 4 and not buf.closed
+    np.testing.assert_array_equal(ck["model"]["weight"], model.weight.data.numpy())
+    buf = io.BytesIO()
+    fe.save(model, buf)
+    buf.seek(0)
+    other = fe.load(buf, nn.Linear(3, 2))
+    np.testing.assert_array_equal(other.bias.data.numpy(), model.bias.data.numpy())
+    path = tmp_path / "f.bin"
+    with open(path, "wb") as f:
+        f.write(b"ab")  # something before: the checkpoint starts at the file's position
+        fe.save(model.state_dict(), f)
+    with open(path, "rb") as f:
+        f.read(2)
+        assert list(fe.load(f)) == ["weight", "bias"]
+    with open(path, "r") as f, pytest.raises(TypeError, match="text mode"):
+        fe.load(f)
+    with pytest.raises(CheckpointError, match="'<BytesIO>' is truncated"):
+        fe.load(io.BytesIO(b"abc"))
+
+
 # ---- atomic writes -----------------------------------------------------------------------------------
 
 def _model_file(tmp_path, seed):

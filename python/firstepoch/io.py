@@ -14,6 +14,7 @@ anything is allocated, and each tensor is read straight into its own array.
 Every write goes to a temporary file in the target's folder, is flushed and fsynced, then renamed over
 the target (``os.replace`` is atomic on POSIX and Windows): a crash mid-write leaves the previous file.
 """
+import io
 import json
 import math
 import os
@@ -197,9 +198,24 @@ def encode_safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(blob)) + blob, bodies
 
 
+def _file_name(path):
+    """How messages name a checkpoint: its path, or for a file object (io.BytesIO, an open file) its name."""
+    if hasattr(path, "read") or hasattr(path, "write"):
+        return getattr(path, "name", None) or f"<{type(path).__name__}>"
+    return os.fspath(path)
+
+
 def save_safetensors(tensors, path, metadata=None):
-    """Writes name -> array (or Tensor) with str -> str metadata to `path`, atomically, with checksums."""
+    """Writes name -> array (or Tensor) with str -> str metadata to `path`, atomically, with checksums.
+    `path` may also be a binary file object (io.BytesIO, a file opened "wb"), as torch.save takes: the
+    bytes are written at its position and flushed, not atomically (there is no file to rename)."""
     head, bodies = encode_safetensors(tensors, metadata)
+    if hasattr(path, "write"):
+        for chunk in [head] + bodies:
+            path.write(chunk)
+        if hasattr(path, "flush"):
+            path.flush()
+        return
     atomic_write(path, [head] + bodies)
 
 
@@ -363,9 +379,18 @@ def load_safetensors(path):
     dtype, offsets outside the data or overlapping, a shape that does not match its byte count, a
     checksum that fails) raises CheckpointError naming the file and the problem. Sizes are checked
     against the file's size before anything is allocated; each tensor is read into its own array."""
-    path = os.fspath(path)
-    where = f"checkpoint {path!r}"
-    f, size = _open_regular(path, where)
+    if hasattr(path, "read"):  # a binary file object, as torch.load takes: read from its position on
+        where = f"checkpoint {_file_name(path)!r}"
+        if isinstance(path, io.TextIOBase):
+            raise TypeError(f"load: {where} is open in text mode; open it with 'rb'")
+        data = path.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"load: {where} must be opened in binary mode (its read() gave {type(data).__name__})")
+        f, size = io.BytesIO(data), len(data)
+    else:
+        path = os.fspath(path)
+        where = f"checkpoint {path!r}"
+        f, size = _open_regular(path, where)
     with f:
         if size < 8:
             raise CheckpointError(f"{where} is truncated: {size} bytes, not even the 8-byte header length")
@@ -511,7 +536,8 @@ def _decode(node, tensors, where, depth=0):
 
 
 def save(obj, path, metadata=None):
-    """Saves to `path` as safetensors, atomically: a Module's state_dict (the metadata records its class,
+    """Saves to `path` (or a binary file object, as torch.save: io.BytesIO, a file opened "wb"; written at
+    its position, not atomically) as safetensors, atomically: a Module's state_dict (the metadata records its class,
     so load() can refuse another model's file), a dict name -> array as it is, or, as torch.save's
     checkpoints, any nesting of dicts, lists and tuples holding arrays, Tensors, numbers, strings and None
     ({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}): its arrays become the
@@ -535,7 +561,8 @@ def save(obj, path, metadata=None):
 
 
 def load(path, module=None, prefix="", *, weights_only=True, map_location=None):
-    """Reads a safetensors file. Without `module`: the dict name -> array, or the object save() wrote (its
+    """Reads a safetensors file (a path, or a binary file object read from its position, as torch.load
+    takes). Without `module`: the dict name -> array, or the object save() wrote (its
     dicts, lists, tuples and numbers, with NumPy arrays where it held arrays or Tensors: load_state_dict
     takes them). With `module`: loads the arrays (the
     keys under `prefix`, which is stripped) into the module, checking that the file was saved from the
@@ -554,7 +581,7 @@ def load(path, module=None, prefix="", *, weights_only=True, map_location=None):
     tensors, meta = load_safetensors(path)
     structure = meta.get(STRUCTURE_KEY)
     if structure is not None:
-        where = f"checkpoint {os.fspath(path)!r}"
+        where = f"checkpoint {_file_name(path)!r}"
         if module is not None:
             raise CheckpointError(f"{where} holds a saved object, not one model's weights: load it without "
                                   "module= and give its model entry to load_state_dict")
@@ -577,7 +604,7 @@ def check_class(module, meta, path):
     """CheckpointError when the metadata says the file was saved from another class than `module`'s."""
     saved_class = meta.get("class")
     if saved_class is not None and saved_class != type(module).__name__:
-        raise CheckpointError(f"checkpoint {os.fspath(path)!r} holds a {saved_class}, not a "
+        raise CheckpointError(f"checkpoint {_file_name(path)!r} holds a {saved_class}, not a "
                               f"{type(module).__name__}")
 
 
@@ -587,5 +614,5 @@ def load_into(module, tensors, meta, path):
         module.load_state_dict(tensors)
     except (RuntimeError, TypeError) as e:  # load_state_dict's errors: keys or shapes, dtypes
         msg = e.args[0] if e.args else str(e)
-        raise CheckpointError(f"checkpoint {os.fspath(path)!r} does not fit this {type(module).__name__}: "
+        raise CheckpointError(f"checkpoint {_file_name(path)!r} does not fit this {type(module).__name__}: "
                               f"{msg}") from None
