@@ -478,6 +478,8 @@ class Tensor(TensorBase):
             a, b = self._pair(p, "pow")
             if a._data.dtype.kind in "iu":
                 return _integer_pow(a, b)
+            if a._data.dtype == _BOOL:  # torch.result_type(bool, bool) is bool, which has no pow kernel
+                raise NotImplementedError(f"\"pow\" not implemented for 'Bool' (shapes {self.shape} ** {p.shape})")
             return PowTensorFn.apply(a, b)
         if not isinstance(p, (int, float, np.integer, np.floating)):
             raise TypeError(f"pow: the exponent must be a number or a Tensor, got {type(p).__name__}")
@@ -499,6 +501,9 @@ class Tensor(TensorBase):
         a, b = self._pair(base, "pow")
         if a._data.dtype.kind in "iu":
             return _integer_pow(b if isinstance(b, Tensor) else Tensor._wrap(b, False), a)
+        if a._data.dtype == _BOOL:  # True ** bool_tensor: bool has no pow kernel in torch
+            raise NotImplementedError(f"\"pow\" not implemented for 'Bool' ({type(base).__name__} ** a tensor of "
+                                      f"shape {self.shape})")
         return PowTensorFn.apply(b, a)
 
     __neg__ = _unary(NegFn)
@@ -619,11 +624,24 @@ class Tensor(TensorBase):
     # compare values against the others: look tensors up by id() or `is` in library code.
     @_broadcasting
     def _cmp(self, other, fn):
-        if isinstance(other, Tensor):
-            other = other._data
-        elif not isinstance(other, _COMPARABLE):
+        if not isinstance(other, _COMPARABLE + (Tensor,)):
             return NotImplemented
-        return Tensor._wrap(np.asarray(fn(self._data, other)), False)
+        a = self._data
+        if isinstance(other, np.ndarray):
+            other = Tensor._wrap(other, False)
+        if isinstance(other, Tensor):
+            b = other._data
+            if b.dtype != a.dtype:  # compared in torch.result_type, as torch (uint8 < int64 0-d: in uint8)
+                target = _result_type(self, other)
+                a, b = a.astype(target, copy=False), b.astype(target, copy=False)
+        elif a.dtype.kind == "f" and not isinstance(other, (np.bool_, np.number)):
+            b = other  # the common case (x > 0.5): a Python number is a float32 one against float32
+        else:  # a number: cast to the result type first, as torch (an out-of-range int wraps: uint8 < -2)
+            target = _result_type(self, other)
+            a = a.astype(target, copy=False)
+            with np.errstate(over="ignore"):
+                b = np.asarray(other).astype(target)
+        return Tensor._wrap(np.asarray(fn(a, b)), False)
 
     __lt__ = _comparison(np.less)
     __le__ = _comparison(np.less_equal)
@@ -1008,12 +1026,20 @@ class Tensor(TensorBase):
             _set_requires_grad(self, True)
         return self
 
+    def _binary_inplace(self, compute, other, name):
+        """_inplace for a pointwise binary op: torch.result_type(self, other) must cast to self's dtype (torch
+        checks before it computes: int_tensor &= 1.5 is this RuntimeError, not the op's own error)."""
+        if isinstance(other, (Tensor, bool, int, float, np.number, np.bool_)):
+            dt = self._data.dtype
+            if not (dt.kind == "f" and not isinstance(other, Tensor)):  # the common case: nothing to check
+                _check_can_cast(_result_type(self, other), dt, name)
+        return self._inplace(compute, other, name)
+
     def _write(self, value, name):
         """Copies value into this tensor's memory (torch's cast and shape rules) and bumps the version."""
         target = self._data
-        if value.dtype != target.dtype and not np.can_cast(value.dtype, target.dtype, "same_kind"):
-            raise RuntimeError(f"{name}: result type {_torch_dtype_name(value.dtype)} can't be cast to the "
-                               f"desired output type {_torch_dtype_name(target.dtype)}")
+        if value.dtype != target.dtype:
+            _check_can_cast(value.dtype, target.dtype, name)
         if value.shape != target.shape and np.broadcast_shapes(value.shape, target.shape) != target.shape:
             raise RuntimeError(f"{name}: output with shape {list(target.shape)} doesn't match the broadcast "
                                f"shape {list(np.broadcast_shapes(value.shape, target.shape))}")
@@ -1046,53 +1072,53 @@ class Tensor(TensorBase):
     def add_(self, other, alpha=1):
         if alpha != 1:
             other = other * alpha
-        return self._inplace(lambda t, o: t + o, other, "add_")
+        return self._binary_inplace(lambda t, o: t + o, other, "add_")
 
     def sub_(self, other, alpha=1):
         if alpha != 1:
             other = other * alpha
-        return self._inplace(lambda t, o: t - o, other, "sub_")
+        return self._binary_inplace(lambda t, o: t - o, other, "sub_")
 
     def mul_(self, other):
-        return self._inplace(lambda t, o: t * o, other, "mul_")
+        return self._binary_inplace(lambda t, o: t * o, other, "mul_")
 
     def div_(self, other):
-        return self._inplace(lambda t, o: t / o, other, "div_")
+        return self._binary_inplace(lambda t, o: t / o, other, "div_")
 
     def __iadd__(self, other):
-        return self._inplace(lambda t, o: t + o, other, "+=")
+        return self._binary_inplace(lambda t, o: t + o, other, "+=")
 
     def __isub__(self, other):
-        return self._inplace(lambda t, o: t - o, other, "-=")
+        return self._binary_inplace(lambda t, o: t - o, other, "-=")
 
     def __imul__(self, other):
-        return self._inplace(lambda t, o: t * o, other, "*=")
+        return self._binary_inplace(lambda t, o: t * o, other, "*=")
 
     def __itruediv__(self, other):
-        return self._inplace(lambda t, o: t / o, other, "/=")
+        return self._binary_inplace(lambda t, o: t / o, other, "/=")
 
     # The other augmented assignments: without these Python falls back to x = x ** 2, a new tensor, and
     # the aliases and views of x (which torch changes in place) would keep the old values.
     def __ipow__(self, other):
-        return self._inplace(lambda t, o: t ** o, other, "**=")
+        return self._binary_inplace(lambda t, o: t ** o, other, "**=")
 
     def __ifloordiv__(self, other):
-        return self._inplace(lambda t, o: t // o, other, "//=")
+        return self._binary_inplace(lambda t, o: t // o, other, "//=")
 
     def __imod__(self, other):
-        return self._inplace(lambda t, o: t % o, other, "%=")
+        return self._binary_inplace(lambda t, o: t % o, other, "%=")
 
     def __iand__(self, other):
-        return self._inplace(lambda t, o: t & o, other, "&=")
+        return self._binary_inplace(lambda t, o: t & o, other, "&=")
 
     def __ior__(self, other):
-        return self._inplace(lambda t, o: t | o, other, "|=")
+        return self._binary_inplace(lambda t, o: t | o, other, "|=")
 
     def __ixor__(self, other):
-        return self._inplace(lambda t, o: t ^ o, other, "^=")
+        return self._binary_inplace(lambda t, o: t ^ o, other, "^=")
 
     def pow_(self, exponent):
-        return self._inplace(lambda t, o: t ** o, exponent, "pow_")
+        return self._binary_inplace(lambda t, o: t ** o, exponent, "pow_")
 
     def neg_(self):
         return self._inplace(lambda t, _: -t, None, "neg_")
@@ -1543,8 +1569,13 @@ class Tensor(TensorBase):
         return RollFn.apply(self, tuple(int(s) for s in shifts), dims)
 
     # indexing along an axis
-    def _index_arg(self, index, name):
+    def _index_arg(self, index, name, long_only=None):
+        """index as an integer array; long_only: the error class torch raises for any dtype but int64
+        (take, take_along_dim, index_copy: RuntimeError; index_fill: IndexError)."""
         index = index._data if isinstance(index, Tensor) else np.asarray(index)
+        if long_only is not None and index.dtype != _I64:
+            raise long_only(f"{name}(): Expected dtype int64 for index, got {index.dtype} (index of shape "
+                            f"{index.shape})")
         if index.dtype.kind not in "iu":
             raise RuntimeError(f"{name}(): expected an int64 index, got {index.dtype}")
         return index
@@ -1656,13 +1687,8 @@ class Tensor(TensorBase):
         mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if mask.dtype != np.bool_:
             raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {mask.dtype}")
-        try:
-            fits = np.broadcast_shapes(mask.shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
-            raise RuntimeError(f"masked_fill: the mask of shape {mask.shape} does not broadcast to the tensor's "
-                               f"shape {self.shape}")
+        # out of place the result has the broadcast shape, as torch (masked_fill_ needs self's shape)
+        _broadcast_or_raise(self.shape, mask.shape, "masked_fill", "mask")
         if isinstance(value, Tensor):
             if value.ndim != 0:
                 raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor "
@@ -2637,7 +2663,7 @@ class Tensor(TensorBase):
 
     def take(self, index):
         """The entries of the flattened tensor at index (any shape; negative counts from the end)."""
-        index = self._index_arg(index, "take")
+        index = self._index_arg(index, "take", RuntimeError)
         n = self._data.size
         if index.size and (index.min() < -n or index.max() >= n):
             raise IndexError(f"take(): index out of range in self: tried to access index "
@@ -2647,16 +2673,20 @@ class Tensor(TensorBase):
     def take_along_dim(self, indices, dim=None):
         """The entries at indices along dim (self and indices broadcast except along dim; None: both
         flattened), as torch.take_along_dim; differentiable."""
-        index = self._index_arg(indices, "take_along_dim")
+        index = self._index_arg(indices, "take_along_dim", RuntimeError)
         if dim is None:
             return self.reshape(-1).gather(0, index.reshape(-1))
-        d = _check_axis(dim, max(self.ndim, 1), "take_along_dim")
-        if index.ndim != self.ndim:
+        if index.ndim != self.ndim:  # (torch checks this before dim)
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
                                f"dimensions, but got {self.ndim} dimensions for input, and {index.ndim} dimensions "
                                f"for indices")
-        shape = list(np.broadcast_shapes(tuple(1 if i == d else n for i, n in enumerate(self.shape)),
-                                         tuple(1 if i == d else n for i, n in enumerate(index.shape))))
+        d = _check_axis(dim, max(self.ndim, 1), "take_along_dim")
+        try:
+            shape = list(np.broadcast_shapes(tuple(1 if i == d else n for i, n in enumerate(self.shape)),
+                                             tuple(1 if i == d else n for i, n in enumerate(index.shape))))
+        except ValueError:
+            raise RuntimeError(f"take_along_dim(): input of shape {list(self.shape)} and indices of shape "
+                               f"{list(index.shape)} do not broadcast apart from dimension {d}") from None
         x = self.expand(tuple(shape[:d] + [self.shape[d]] + shape[d + 1:]))
         index = np.broadcast_to(index, tuple(shape[:d] + [index.shape[d]] + shape[d + 1:]))
         return x.gather(d, np.ascontiguousarray(index))
@@ -2681,20 +2711,27 @@ class Tensor(TensorBase):
     def scatter_add_(self, dim, index, src):
         return self._inplace(lambda t, s: t.scatter_add(dim, index, s), src, "scatter_add_")
 
-    def _along_index(self, dim, index, name):
-        index = self._index_arg(index, name)
+    def _along_index(self, dim, index, name, long_only=None, negative=False, error=IndexError):
+        """(axis, index as a 1-D array) for index_add/index_fill/index_copy; negative: whether torch counts
+        a negative index from the end (index_fill) or raises `error` for it as for one past the end."""
+        index = self._index_arg(index, name, long_only)
         if index.ndim > 1:
-            raise IndexError(f"{name}_(): Index is supposed to be a vector")
+            if name == "index_fill":
+                raise RuntimeError(f"index_fill_(): Index has to be a vector/scalar, got shape {index.shape}")
+            raise IndexError(f"{name}_(): Index is supposed to be a vector, got shape {index.shape}")
         d = _check_axis(dim, max(self.ndim, 1), name)
         n = self.shape[d] if self.ndim else 1
         index = index.reshape(-1)
-        if index.size and (index.min() < -n or index.max() >= n):
-            raise IndexError(f"{name}(): index out of range for dimension {d} of size {n}")
+        if index.size and (index.min() < (-n if negative else 0) or index.max() >= n):
+            bad = index.max() if index.max() >= n else index.min()
+            raise error(f"{name}(): index {bad} is out of bounds for dimension {d} with size {n}")
         return d, index % n if n else index
 
     def index_add(self, dim, index, source, *, alpha=1):
         """self with source's slices added at the positions index along dim (repeats add up)."""
-        d, index = self._along_index(dim, index, "index_add")
+        # torch's classes: RuntimeError from its 2-D+ alpha=1 kernel, IndexError otherwise
+        d, index = self._along_index(dim, index, "index_add",
+                                     error=RuntimeError if alpha == 1 and self.ndim >= 2 else IndexError)
         if self.ndim == 0:
             return self + (source if alpha == 1 else source * alpha).reshape(())
         shape = [1] * source.ndim
@@ -2712,7 +2749,7 @@ class Tensor(TensorBase):
 
     def index_fill(self, dim, index, value):
         """value (a number or a 0-d tensor) in the slices at index along dim."""
-        d, index = self._along_index(dim, index, "index_fill")
+        d, index = self._along_index(dim, index, "index_fill", long_only=IndexError, negative=True)
         return self.masked_fill(self._along_mask(d, index), value)
 
     def index_fill_(self, dim, index, value):
@@ -2720,7 +2757,7 @@ class Tensor(TensorBase):
 
     def index_copy(self, dim, index, source):
         """self with the slices at index along dim replaced by source's; differentiable."""
-        d, index = self._along_index(dim, index, "index_copy")
+        d, index = self._along_index(dim, index, "index_copy", long_only=RuntimeError)
         if source._data.dtype != self._data.dtype:
             raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
                                f"{_torch_dtype_name(self._data.dtype)} and (source) "
@@ -2737,7 +2774,7 @@ class Tensor(TensorBase):
         m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != np.bool_:
             raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
-        shape = np.broadcast_shapes(self.shape, m.shape)
+        shape = _broadcast_or_raise(self.shape, m.shape, "masked_select", "mask")
         return self.expand(shape)[np.ascontiguousarray(np.broadcast_to(m, shape))]
 
     def masked_scatter(self, mask, source):
@@ -2748,7 +2785,7 @@ class Tensor(TensorBase):
         if source._data.dtype != self._data.dtype:
             raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got "
                                f"{_torch_dtype_name(self._data.dtype)} and {_torch_dtype_name(source._data.dtype)}")
-        shape = np.broadcast_shapes(self.shape, m.shape)
+        shape = _broadcast_or_raise(self.shape, m.shape, "masked_scatter", "mask")
         m = np.ascontiguousarray(np.broadcast_to(m, shape))
         k = int(m.sum())
         if k > source.numel():
@@ -2848,7 +2885,11 @@ def _index_part(part):
         raise ValueError("slice step cannot be zero" if part.step == 0 else "step must be greater than zero")
     if isinstance(part, Tensor):
         part = part._data
-        if part.dtype == np.uint8:  # as torch: a uint8 index tensor is a mask (deprecated there, with a warning)
+        if part.ndim and part.dtype.kind in "iu" and part.dtype not in (_I64, np.int32, np.uint8):
+            raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, got an index of "
+                             f"dtype {part.dtype} and shape {part.shape}")
+    if isinstance(part, np.ndarray):
+        if part.dtype == np.uint8:  # as torch: a uint8 index (tensor or array) is a mask (deprecated there)
             warnings.warn("indexing with dtype uint8 is deprecated, please use a dtype bool instead", UserWarning,
                           stacklevel=4)
             part = part.astype(np.bool_)
@@ -2926,6 +2967,25 @@ _torch_dtype_name = _linalg._torch_name  # torch's name of a dtype in its messag
 
 _F32, _I64, _BOOL = np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)
 _DEFAULT_FLOAT = [_F32]  # torch.get_default_dtype(); set_default_dtype changes it
+
+
+def _broadcast_or_raise(shape, other, name, what):
+    """np.broadcast_shapes(shape, other), or torch's RuntimeError naming both shapes."""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(other))
+    except ValueError:
+        raise RuntimeError(f"{name}: the {what} of shape {list(other)} does not broadcast with the tensor's shape "
+                           f"{list(shape)}") from None
+
+
+def _check_can_cast(src, dst, name):
+    """torch's canCast for an in-place op's output: no floating to integer or bool, no non-bool to bool (an
+    integer result into a narrower integer tensor wraps: uint8 += int64 is allowed)."""
+    if src == dst:
+        return
+    if (src.kind == "f" and dst.kind != "f") or (src.kind != "b" and dst.kind == "b"):
+        raise RuntimeError(f"{name}: result type {_torch_dtype_name(src)} can't be cast to the "
+                           f"desired output type {_torch_dtype_name(dst)}")
 
 
 def _is_float(dt):
@@ -3302,6 +3362,19 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = np.int64 if values.dtype.kind in "iu" else _DEFAULT_FLOAT[0]
+    elif np.dtype(dtype) == _BOOL:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
+    elif values.dtype.kind == "f" and np.dtype(dtype).kind in "iu":
+        # as torch, float arguments with an integer dtype: int64 truncates all three first (arange(0, 2.5,
+        # dtype=int64) is [0, 1]); the other integer dtypes take the length from the float arguments and the
+        # values from start and step truncated (arange(-3, 3, 1.5, dtype=int32) is [-3, -2, -1, 0])
+        if np.dtype(dtype) == _I64:
+            start, end, step = int(start), int(end), int(step)
+            if step == 0:
+                raise ValueError(f"arange: step must be nonzero (step {step} as int64)")
+            values = np.arange(start, end, step)
+        else:
+            values = int(start) + np.arange(len(values), dtype=np.int64) * int(step)
     return _new(values, dtype, device, requires_grad, "arange")
 
 

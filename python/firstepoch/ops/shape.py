@@ -467,9 +467,11 @@ class SetItemFn(Function):
             out[index] = value
         except IndexError as e:
             raise IndexError(f"index {index!r} is out of range for a tensor of shape {x.shape}: {e}") from None
-        except ValueError as e:
-            raise RuntimeError(f"setitem: a value of shape {np.shape(value)} cannot be written into x[{index!r}] "
-                               f"of a tensor of shape {x.shape}: {e}") from None
+        except (ValueError, TypeError) as e:
+            if isinstance(e, TypeError) and "boolean array indexing assignment" not in str(e):
+                raise  # (NumPy's TypeError for a mask's value that does not broadcast is torch's RuntimeError)
+            raise RuntimeError(f"setitem: shape mismatch: a value of shape {np.shape(value)} cannot be written "
+                               f"into x[{index!r}] of a tensor of shape {x.shape}: {e}") from None
         return out
 
     @staticmethod
