@@ -154,3 +154,100 @@ def test_against_torch_promotion_sample():
                     got = getattr(fe.tensor(xa), op)(fe.tensor(xb))
                     assert str(got.dtype) == str(want.numpy().dtype), (a, b, op)
                     assert got.tolist() == want.tolist(), (a, b, op)
+
+
+# ---- names ported code used that were missing: shifts, Tensor.where, scatter_reduce ------------------
+
+def test_shifts_as_torch():
+    a = fe.tensor(np.array([1, 2, -3, 100], dtype=np.int8))
+    assert (a << 1).tolist() == [2, 4, -6, -56] and (a << 1).dtype == fe.int8
+    assert (a << 8).tolist() == [0, 0, 0, 0] and (a << -1).tolist() == [0, 0, 0, 0]  # past the width: 0
+    assert (a >> 1).tolist() == [0, 1, -2, 50]
+    assert (a >> 9).tolist() == [0, 0, -1, 0] and (a >> -1).tolist() == [0, 0, -1, 0]  # the sign
+    assert (1 << a).tolist() == [2, 4, 0, 0]
+    assert (fe.tensor([True]) << 1).tolist() == [2] and (fe.tensor([True]) << 1).dtype == fe.int64
+    assert (fe.tensor([1]) << 63).tolist() == [-(2 ** 63)] and (fe.tensor([-8]) >> 64).tolist() == [-1]
+    assert (fe.tensor(np.array([200], np.uint8)) << 1).tolist() == [144]
+    assert fe.bitwise_left_shift(fe.tensor([1, 2]), fe.tensor(np.array([1, 2], np.int8))).tolist() == [2, 8]
+    assert fe.bitwise_right_shift(fe.tensor([8]), 2).tolist() == [2]
+    for bad in (lambda: fe.tensor([1.5]) << 1, lambda: a << 1.5, lambda: fe.tensor([3.0]) >> 1):
+        with pytest.raises(NotImplementedError, match="not implemented for 'Float'"):
+            bad()
+    b = a.clone()
+    b <<= 1
+    assert b.tolist() == [2, 4, -6, -56] and b.dtype == fe.int8
+
+
+def test_tensor_where_method():
+    assert fe.tensor([1.0, 2.0]).where(fe.tensor([True, False]), 0.0).tolist() == [1.0, 0.0]
+    r = fe.tensor([1, 2]).where(fe.tensor([True, False]), fe.tensor([5.0, 6.0]))
+    assert r.tolist() == [1.0, 6.0] and r.dtype == fe.float32
+
+
+@pytest.mark.parametrize("reduce,include_self,expected", [
+    ("sum", True, [10, 7, 13]), ("sum", False, [5, 7, 4]), ("prod", True, [30, 7, 36]), ("prod", False, [6, 7, 4]),
+    ("mean", True, [3, 7, 6]), ("mean", False, [2, 7, 4]), ("amax", True, [5, 7, 9]), ("amax", False, [3, 7, 4]),
+    ("amin", True, [2, 7, 4]), ("amin", False, [2, 7, 4])])
+def test_scatter_reduce_integers_as_torch(reduce, include_self, expected):
+    # torch 2.13's values (integer mean floors)
+    out = fe.tensor([5, 7, 9]).scatter_reduce(0, fe.tensor([0, 0, 2]), fe.tensor([2, 3, 4]), reduce,
+                                             include_self=include_self)
+    assert out.tolist() == expected and out.dtype == fe.int64
+
+
+def test_scatter_reduce_gradients_as_torch():
+    # amax: ties share the gradient, x's own entry counted where it equals the result (torch's rule)
+    x = fe.tensor([1.0, 5.0, 0.0], dtype=fe.float64, requires_grad=True)
+    src = fe.tensor([3.0, 3.0, 5.0, 2.0], dtype=fe.float64, requires_grad=True)
+    out = x.scatter_reduce(0, fe.tensor([0, 0, 1, 2]), src, "amax")
+    assert out.tolist() == [3.0, 5.0, 2.0]
+    out.backward(fe.tensor([1.0, 1.0, 1.0], dtype=fe.float64))
+    assert x.grad.tolist() == [0.0, 0.5, 0.0] and src.grad.tolist() == [0.5, 0.5, 0.5, 1.0]
+    # prod with one zero among the entries: the product of the others, not 0 or NaN
+    x = fe.tensor([2.0, 1.0], dtype=fe.float64, requires_grad=True)
+    src = fe.tensor([0.0, 3.0], dtype=fe.float64, requires_grad=True)
+    x.scatter_reduce(0, fe.tensor([0, 0]), src, "prod").sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0] and src.grad.tolist() == [6.0, 0.0]
+    # mean without self: x gets no gradient where src writes
+    x = fe.tensor([2.0, 1.0], dtype=fe.float64, requires_grad=True)
+    src = fe.tensor([4.0, 6.0], dtype=fe.float64, requires_grad=True)
+    out = x.scatter_reduce(0, fe.tensor([0, 0]), src, "mean", include_self=False)
+    assert out.tolist() == [5.0, 1.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0] and src.grad.tolist() == [0.5, 0.5]
+
+
+def test_scatter_reduce_errors():
+    x = fe.zeros(3)
+    with pytest.raises(RuntimeError, match="reduce argument must be either"):
+        x.scatter_reduce(0, fe.tensor([0]), fe.ones(1), "max")
+    with pytest.raises(RuntimeError, match="Expected dtype int64"):
+        x.scatter_reduce(0, fe.tensor(np.array([0], np.int32)), fe.ones(1), "sum")
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        x.scatter_reduce(0, fe.tensor([3]), fe.ones(1), "sum")
+    with pytest.raises(RuntimeError, match="self.dtype to be equal to src.dtype"):
+        x.scatter_reduce(0, fe.tensor([0]), fe.ones(1, dtype=fe.float64), "sum")
+
+
+def test_scatter_reduce_matches_torch_at_random():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    for trial in range(150):
+        dt = (np.float64, np.float32)[trial % 2]
+        nd = int(rng.integers(1, 4))
+        xs = tuple(int(v) for v in rng.integers(1, 5, nd))
+        dim = int(rng.integers(0, nd))
+        ishape = tuple(int(rng.integers(1, xs[i] + 1)) if i != dim else int(rng.integers(1, 7)) for i in range(nd))
+        draw = (lambda s: rng.integers(-2, 3, s).astype(dt)) if trial % 3 == 0 else (lambda s: rng.standard_normal(s).astype(dt))
+        x, src, g = draw(xs), draw(ishape), rng.standard_normal(xs).astype(dt)
+        idx = rng.integers(0, xs[dim], ishape)
+        reduce, include = ("sum", "prod", "mean", "amax", "amin")[trial % 5], bool(trial % 7 % 2)
+        tx, ts = torch.tensor(x, requires_grad=True), torch.tensor(src, requires_grad=True)
+        tr = tx.scatter_reduce(dim, torch.tensor(idx), ts, reduce, include_self=include)
+        tr.backward(torch.tensor(g))
+        fx, fs = fe.tensor(x, requires_grad=True), fe.tensor(src, requires_grad=True)
+        fr = fx.scatter_reduce(dim, fe.tensor(idx), fs, reduce, include_self=include)
+        fr.backward(fe.tensor(g))
+        tol = 1e-4 if dt == np.float32 else 1e-10
+        for a, b in ((tr.detach(), fr.detach()), (tx.grad, fx.grad), (ts.grad, fs.grad)):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=tol, atol=tol, err_msg=f"{reduce} {include}")

@@ -242,6 +242,8 @@ logical_and, logical_or, logical_xor, logical_not = (_method(n) for n in (
     "logical_and", "logical_or", "logical_xor", "logical_not"))
 bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (_method(n) for n in (
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"))
+bitwise_left_shift, bitwise_right_shift, scatter_reduce = (_method(n) for n in (
+    "bitwise_left_shift", "bitwise_right_shift", "scatter_reduce"))
 eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 add, sub, mul, div, true_divide, neg, square = (_method(n) for n in (
     "add", "sub", "mul", "div", "true_divide", "neg", "square"))

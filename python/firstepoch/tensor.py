@@ -1280,6 +1280,64 @@ class Tensor(TensorBase):
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__  # commutative
     bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
 
+    # shifts: integer tensors (a bool one with an int promotes, as torch); torch's results past the width:
+    # a left shift by a negative amount or by the width or more gives 0, a right shift the sign (0 or -1)
+    @_broadcasting
+    def _shift(self, other, left, reflected=False):
+        name = "lshift" if left else "rshift"
+        if isinstance(other, (float, np.floating)) or _is_float(self._data.dtype) or (
+                isinstance(other, Tensor) and _is_float(other._data.dtype)):
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Float' ({self.dtype} and "
+                                      f"{other.dtype if isinstance(other, Tensor) else type(other).__name__})")
+        if not isinstance(other, (Tensor, int, np.integer, np.bool_)):
+            return NotImplemented
+        a, b = self._pair(other, name)
+        x = a._data
+        n = np.asarray(b._data if isinstance(b, Tensor) else b).astype(x.dtype)
+        if reflected:
+            x, n = n, x
+        if x.dtype == np.bool_:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+        bits = x.dtype.itemsize * 8
+        wide = n.astype(np.int64)
+        past = (wide < 0) | (wide >= bits)
+        amount = np.where(past, 0, n).astype(x.dtype)
+        if left:
+            out = np.where(past, np.zeros((), x.dtype), np.left_shift(x, amount))
+        else:
+            out = np.where(past, np.where(x < 0, -1, 0).astype(x.dtype), np.right_shift(x, amount))
+        return Tensor._wrap(np.asarray(out, dtype=x.dtype), False)
+
+    def __lshift__(self, other):
+        return self._shift(other, True)
+
+    def __rshift__(self, other):
+        return self._shift(other, False)
+
+    def __rlshift__(self, other):
+        return self._shift(other, True, reflected=True)
+
+    def __rrshift__(self, other):
+        return self._shift(other, False, reflected=True)
+
+    def __ilshift__(self, other):
+        return self._binary_inplace(lambda t, o: t << o, other, "<<=")
+
+    def __irshift__(self, other):
+        return self._binary_inplace(lambda t, o: t >> o, other, ">>=")
+
+    bitwise_left_shift, bitwise_right_shift = __lshift__, __rshift__
+
+    def bitwise_left_shift_(self, other):
+        return self.__ilshift__(other)
+
+    def bitwise_right_shift_(self, other):
+        return self.__irshift__(other)
+
+    def where(self, condition, other):
+        """torch.where(condition, self, other) (Tensor.where's argument order)."""
+        return where(condition, self, other)
+
     def __invert__(self):
         if self._data.dtype.kind not in "biu":
             raise TypeError(f"~ (operator.invert) is only implemented on integer and bool tensors, got {self.dtype}")
@@ -2710,6 +2768,31 @@ class Tensor(TensorBase):
 
     def scatter_add_(self, dim, index, src):
         return self._inplace(lambda t, s: t.scatter_add(dim, index, s), src, "scatter_add_")
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """Out of place: src's entries reduced into self at index along dim (dim 0: out[index[i][j]][j]),
+        reduce one of "sum", "prod", "mean", "amax", "amin"; include_self=False leaves self's value out
+        where src writes (as torch.scatter_reduce). Differentiable wrt self and src (floating dtypes)."""
+        index = self._index_arg(index, "scatter_reduce", RuntimeError)
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_reduce(): argument 'src' must be Tensor, not {type(src).__name__}")
+        if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+        if src._data.dtype != self._data.dtype:
+            raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype, got {self.dtype} "
+                               f"and {src.dtype}")
+        d = self._check_along(dim, index, "scatter_reduce")
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise RuntimeError(f"scatter_reduce(): expected index {list(index.shape)} to be no larger than src "
+                               f"{list(src.shape)} in every dimension")
+        if self.ndim == 0:
+            return self.reshape(1).scatter_reduce(0, index.reshape(-1), src.reshape(-1), reduce,
+                                                  include_self=include_self).reshape(())
+        return _shape_ops.ScatterReduceFn.apply(self, d, index, src, reduce, bool(include_self))
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return self._inplace(lambda t, s: t.scatter_reduce(dim, index, s, reduce, include_self=include_self), src,
+                             "scatter_reduce_")
 
     def _along_index(self, dim, index, name, long_only=None, negative=False, error=IndexError):
         """(axis, index as a 1-D array) for index_add/index_fill/index_copy; negative: whether torch counts

@@ -502,6 +502,110 @@ class SetItemFn(Function):
                 ((x, (np.array([0, 3]),), rng.standard_normal((2, 5))), {})]  # fancy rows
 
 
+_REDUCE_UFUNCS = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def _gathered(a, dim, index):
+    """a.gather(dim, index): a's entries at index along dim (index may be smaller than a elsewhere)."""
+    part = a[tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
+    return np.take_along_axis(part, index, axis=dim)
+
+
+def _scatter_reduce(x, dim, index, src, reduce, include_self):
+    """(result, positions written, how many entries of src each received) of torch.scatter_reduce."""
+    part = src[tuple(slice(0, n) for n in index.shape)]
+    where = list(np.indices(index.shape, sparse=True))
+    where[dim] = index
+    where = tuple(where)
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, where, 1)
+    hit = count > 0
+    out = x.copy()
+    if not include_self:  # the reduction's identity where src writes: x's own value is left out there
+        if reduce in ("sum", "mean"):
+            out[hit] = 0
+        elif reduce == "prod":
+            out[hit] = 1
+        else:
+            big = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
+            out[hit] = -big if reduce == "amax" else big
+    _REDUCE_UFUNCS[reduce].at(out, where, part)
+    if reduce == "mean":
+        n = np.maximum(count + (1 if include_self else 0), 1).astype(x.dtype)
+        out = out / n if x.dtype.kind == "f" else np.floor_divide(out, n)  # torch: floor for integers
+    return out.astype(x.dtype, copy=False), hit, count
+
+
+class ScatterReduceFn(Function):
+    """torch.scatter_reduce(x, dim, index, src, reduce, include_self): src's entries (index's leading part)
+    reduced into a copy of x at index along dim, reduce one of sum, prod, mean, amax, amin; with
+    include_self=False x's own value is left out where src writes. Backward as torch's
+    (scatter_reduce_backward): mean divides by the count, amax/amin share the gradient evenly among the
+    entries equal to the result (x's included, also with include_self=False, as torch counts it), prod
+    takes the product of the others (exactly, also where an entry is 0)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce="sum", include_self=True):
+        out, hit, count = _scatter_reduce(x, dim, index, src, reduce, include_self)
+        ctx.args = (dim, index, reduce, include_self, hit, count)
+        ctx.save_for_backward(x, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, index, reduce, include_self, hit, count = ctx.args
+        x, src, out = ctx.saved_tensors
+        lead = tuple(slice(0, n) for n in index.shape)
+        part = src[lead]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if reduce == "sum":
+                dx, dpart = grad.copy(), _gathered(grad, dim, index)
+            elif reduce == "mean":
+                n = (count + (1 if include_self else 0)).astype(grad.dtype)
+                n[n == 0] = 1
+                dx = grad / n
+                dpart = _gathered(dx, dim, index)
+            elif reduce in ("amax", "amin"):
+                value = _gathered(out, dim, index)
+                self_is = (x == out).astype(grad.dtype)
+                src_is = (part == value).astype(grad.dtype)
+                shares = self_is.copy()
+                where = list(np.indices(index.shape, sparse=True))
+                where[dim] = index
+                np.add.at(shares, tuple(where), src_is)
+                spread = grad / shares
+                dx = self_is * spread
+                dpart = src_is * _gathered(spread, dim, index)
+            else:  # prod
+                masked_x = np.where(x == 0, 1, x).astype(x.dtype)
+                dx = grad * _scatter_reduce(masked_x, dim, index, src, "prod", include_self)[0] / masked_x
+                zero = part == 0
+                zeros_at = np.zeros(x.shape, np.int64)
+                where = list(np.indices(index.shape, sparse=True))
+                where[dim] = index
+                np.add.at(zeros_at, tuple(where), zero)
+                single = zero & (_gathered(zeros_at, dim, index) == 1)
+                masked_src = src.copy()
+                masked_src[lead] = np.where(single, 1, part)
+                others = _scatter_reduce(x, dim, index, masked_src, "prod", include_self)[0]
+                dpart = np.where(single, _gathered(grad * others, dim, index),
+                                 _gathered(grad * out, dim, index) / np.where(zero, 1, part))
+        if not include_self:
+            dx = np.where(hit, 0, dx)
+        dsrc = None
+        if ctx.needs_input_grad[3]:
+            dsrc = np.zeros(src.shape, dtype=grad.dtype)
+            dsrc[lead] = dpart
+        return dx.astype(grad.dtype, copy=False), None, None, dsrc, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x, src = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+        index = np.array([[0, 1, 2, 0], [2, 2, 0, 1]])  # (2, 4): repeats, smaller than src
+        return [((x, 0, index, src, reduce), {"include_self": include})
+                for reduce in ("sum", "mean", "prod", "amax", "amin") for include in (True, False)]
+
+
 class ScatterAddFn(Function):
     """x with src[i][j] added at out[index[i][j]][j] (dim 0, and so on): torch.scatter_add; repeated
     indices all add. index may be smaller than src (only src's leading part, index's shape, is used).
