@@ -130,6 +130,7 @@ class DataLoader:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("DataLoader: batch_sampler is exclusive with batch_size, shuffle, sampler "
                                  "and drop_last")
+            sampler = SequentialSampler(dataset)  # as torch: the loader's sampler attribute is never None
             self.batch_size = None
         elif batch_size is None:  # no automatic batching: each sample on its own, as torch
             if drop_last:

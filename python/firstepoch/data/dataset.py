@@ -12,6 +12,20 @@ from ..tensor import Tensor
 from .collate import default_collate
 
 
+class _SizeMismatch(ValueError, AssertionError):
+    """TensorDataset's arrays of different lengths: an AssertionError, the class torch raises, and a
+    ValueError, as firstepoch raised before."""
+
+
+class _NoFirstDimension(ValueError, IndexError):
+    """TensorDataset() or a scalar array: an IndexError, as torch's (it indexes size(0)), and a ValueError."""
+
+
+class _LengthsError(TypeError, ValueError):
+    """random_split lengths mixing ints and fractions that sum to neither 1 nor the dataset's length: a
+    ValueError, as torch's (the sum does not match), and a TypeError, as firstepoch raised before."""
+
+
 class Dataset:
     """Subclass and define __len__ and __getitem__(i) -> one sample (an array, a number, or a tuple of them)."""
 
@@ -31,18 +45,18 @@ class TensorDataset(Dataset):
 
     def __init__(self, *arrays):
         if not arrays:
-            raise ValueError("TensorDataset: give at least one array")
+            raise _NoFirstDimension("TensorDataset: give at least one array")
         self.arrays = []
         for k, a in enumerate(arrays):
             a = a._data if isinstance(a, Tensor) else np.asarray(a)
             if a.ndim == 0:
-                raise ValueError(f"TensorDataset: array {k} is a scalar (shape ()), it needs a first dimension")
+                raise _NoFirstDimension(f"TensorDataset: array {k} is a scalar (shape ()), it needs a first dimension")
             self.arrays.append(a)
         n = len(self.arrays[0])
         for k, a in enumerate(self.arrays):
             if len(a) != n:
-                raise ValueError(f"TensorDataset: array {k} has {len(a)} rows (shape {a.shape}), "
-                                 f"array 0 has {n} (shape {self.arrays[0].shape})")
+                raise _SizeMismatch(f"Size mismatch between tensors: TensorDataset: array {k} has {len(a)} rows "
+                                    f"(shape {a.shape}), array 0 has {n} (shape {self.arrays[0].shape})")
 
     @property
     def tensors(self):
@@ -75,7 +89,8 @@ def _take_rows(a, indices):
 
 
 class Subset(Dataset):
-    """The items of `dataset` at `indices`, in that order."""
+    """The items of `dataset` at `indices`, in that order; a negative index counts from the end, as
+    Python's (and torch's) indexing."""
 
     def __init__(self, dataset, indices):
         indices = np.asarray(indices)
@@ -84,8 +99,9 @@ class Subset(Dataset):
                             f"dtype {indices.dtype}")
         indices = indices.astype(np.int64, copy=False)
         n = len(dataset)
-        if indices.size and (indices.min() < 0 or indices.max() >= n):
-            raise IndexError(f"Subset: indices must lie in [0, {n}), got {indices.min()}..{indices.max()}")
+        if indices.size and (indices.min() < -n or indices.max() >= n):
+            raise IndexError(f"Subset: indices must lie in [0, {n}) (or [-{n}, 0) from the end), got "
+                             f"{indices.min()}..{indices.max()}")
         self.dataset = dataset
         self.indices = indices
 
@@ -97,7 +113,10 @@ class Subset(Dataset):
 
     def batch(self, indices):
         if hasattr(self.dataset, "batch"):
-            return self.dataset.batch(self.indices[indices])
+            rows = self.indices[indices]
+            if rows.size and rows.min() < 0:
+                rows = np.where(rows < 0, rows + len(self.dataset), rows)
+            return self.dataset.batch(rows)
         return default_collate([self.dataset[int(j)] for j in self.indices[indices]])
 
 
@@ -113,27 +132,37 @@ def _counts_from_fractions(fractions, n):
 def random_split(dataset, lengths, generator=None):
     """Splits `dataset` into non-overlapping Subsets, drawn with one permutation.
 
-    lengths: ints summing to len(dataset), or fractions in [0, 1] summing to 1.
+    lengths: ints summing to len(dataset), or fractions in [0, 1] summing to 1 (torch's rule: lengths that
+        sum to 1 are fractions, whatever their type). Lengths that match neither raise ValueError, as torch.
     generator: None (firstepoch.manual_seed's generator), an int seed, or a numpy.random.Generator.
     """
     n = len(dataset)
     lengths = list(lengths)
     if not lengths:
         raise ValueError("random_split: lengths is empty")
-    is_int = [isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in lengths]
-    if all(is_int):
+    if not all(isinstance(x, numbers.Real) for x in lengths):
+        raise TypeError(f"random_split: lengths must be numbers, got {lengths}")
+    total = sum(lengths)
+    if math.isclose(total, 1) and total <= 1:  # torch's rule: fractions (ints too: [1, 0] is all and nothing)
+        bad = [i for i, x in enumerate(lengths) if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"random_split: fraction at index {bad[0]} is not between 0 and 1 (lengths {lengths})")
+        lengths = _counts_from_fractions(lengths, n)
+    elif all(isinstance(x, numbers.Integral) for x in lengths):  # bools count as ints, as torch's
         lengths = [int(x) for x in lengths]
+        if sum(lengths) != n:
+            raise ValueError(f"Sum of input lengths does not equal the length of the input dataset! (random_split: "
+                             f"lengths {lengths} sum to {sum(lengths)}, the dataset has {n} items)")
         if any(x < 0 for x in lengths):
             raise ValueError(f"random_split: lengths must be non-negative, got {lengths}")
-        if sum(lengths) != n:
-            raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)}, the dataset has {n} items")
-    elif all(isinstance(x, numbers.Real) and not is_i for x, is_i in zip(lengths, is_int)):
-        if any(not 0 <= x <= 1 for x in lengths) or abs(sum(lengths) - 1) > 1e-6:
-            raise ValueError(f"random_split: fractions must lie in [0, 1] and sum to 1, got {lengths} "
-                             f"(sum {sum(lengths)})")
-        lengths = _counts_from_fractions(lengths, n)
-    else:
+    elif total == n:  # whole numbers that are not ints: torch's randperm refuses them (TypeError)
         raise TypeError(f"random_split: lengths must be all ints or all fractions, got {lengths}")
+    elif any(isinstance(x, numbers.Integral) for x in lengths):
+        raise _LengthsError(f"random_split: lengths must be all ints or all fractions, got {lengths}: they sum "
+                            f"to {total}, neither 1 nor the dataset's {n} items")
+    else:
+        raise ValueError(f"random_split: fractions must lie in [0, 1] and sum to 1, got {lengths} (sum {total}; "
+                         f"as lengths they do not sum to the dataset's {n} items)")
     order = as_generator(generator, "random_split").permutation(n)
     parts, start = [], 0
     for k in lengths:

@@ -41,7 +41,11 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
-        self.replacement = bool(replacement)
+        if not isinstance(replacement, bool):
+            raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
+        self.replacement = replacement
+        if num_samples is None and len(data_source) == 0:  # torch checks the length num_samples defaults to
+            raise ValueError("num_samples should be a positive integer value, but got num_samples=0")
         if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer))
                                         or num_samples <= 0):
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
@@ -118,9 +122,11 @@ class BatchSampler(Sampler):
     def __init__(self, sampler, batch_size, drop_last=False):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
         self.sampler = sampler
         self.batch_size = int(batch_size)
-        self.drop_last = bool(drop_last)
+        self.drop_last = drop_last
 
     def __len__(self):
         n = len(self.sampler)

@@ -415,8 +415,11 @@ class ParameterDict(Module):
         return getattr(self, key)
 
     def __setitem__(self, key, value):
-        self._keys[key] = None
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not a string (type is "
+                            f"'{type(key).__name__}'). Open an issue on github if you need non-string keys.")
         setattr(self, key, _as_parameter(value))
+        self._keys[key] = None
 
     def __delitem__(self, key):
         del self._keys[key]
@@ -454,6 +457,43 @@ class ParameterDict(Module):
 
     def update(self, parameters):
         _update(self, parameters, "ParameterDict")
+
+    def copy(self):
+        """A new ParameterDict holding the same Parameter objects, as torch."""
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self):
+        """Removes and returns the last (key, value) pair, as torch (KeyError when empty)."""
+        if not self._keys:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
+
+    def fromkeys(self, keys, default=None):
+        """A new ParameterDict with `keys`, each set to `default`, as torch."""
+        return ParameterDict((k, default) for k in keys)
+
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def extra_repr(self):
         return "\n".join(_parameter_line(k, p) for k, p in self.items())

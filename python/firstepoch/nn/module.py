@@ -51,8 +51,9 @@ def _typename(value):
     return f"firstepoch.{t.__name__}" if t.__module__.startswith("firstepoch") else t.__name__
 
 
-def _check_member_name(module, name, what, store):
-    """torch's checks on a parameter/buffer/module name (register_parameter, register_buffer, add_module)."""
+def _check_member_name(module, name, what, store, exists=None):
+    """torch's checks on a parameter/buffer/module name (register_parameter, register_buffer, add_module).
+    exists: whether the name is taken already (default: hasattr(module, name))."""
     if not isinstance(name, str):
         raise TypeError(f"{what} name should be a string. Got {_typename(name)}")
     if "." in name:
@@ -60,7 +61,7 @@ def _check_member_name(module, name, what, store):
                        else f"{what} name can't contain \".\"")
     if name == "":
         raise KeyError(f"{what} name can't be empty string \"\"")
-    if hasattr(module, name) and name not in store:
+    if (hasattr(module, name) if exists is None else exists) and name not in store:
         raise KeyError(f"attribute '{name}' already exists")
 
 
@@ -224,6 +225,8 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         if isinstance(value, Parameter):
+            if name not in self._parameters:  # register_parameter's checks, as torch (no '.', no '', no method)
+                _check_member_name(self, name, "parameter", self._parameters, exists=hasattr(type(self), name))
             self._forget(name, self._parameters)
             self._parameters[name] = value
         elif name in self._parameters:
@@ -501,10 +504,24 @@ class Module:
             if m is not None:
                 yield from m._state_modules(f"{prefix}{name}.")
 
-    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Name -> NumPy array, parameters and persistent buffers, in PyTorch's naming and order.
         Deliberate difference: the arrays are copies (torch gives tensors sharing the memory);
-        keep_vars=True gives the Parameters and buffer Tensors themselves."""
+        keep_vars=True gives the Parameters and buffer Tensors themselves. As torch, the arguments may
+        still come positionally (destination, prefix, keep_vars), with its FutureWarning."""
+        if args:
+            import warnings
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict "
+                          "for details.", FutureWarning, stacklevel=2)
+            if len(args) > 3:
+                raise TypeError(f"state_dict() takes at most 3 positional arguments ({len(args)} given)")
+            if destination is None:
+                destination = args[0]
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
         out = OrderedDict() if destination is None else destination
         for mod_prefix, m in self._state_modules(prefix):
             for name, t in m._local_state().items():
@@ -524,7 +541,11 @@ class Module:
         differences: everything is checked before anything is copied, so a failed load leaves the model
         as it was; a dtype mismatch is a TypeError (no silent cast: a float64 checkpoint is not a float32
         model's); shapes in messages are tuples."""
+        from collections.abc import Mapping
+
         from ..autograd.function import bump_version
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors, dtype_errors, copies = [], [], [], [], []
         keys = list(state_dict.keys())
         for prefix, m in self._state_modules():
