@@ -313,10 +313,13 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """im2col: (N, C, H, W) to (N, C * kh * kw, L), each column one sliding block (channel-major, then
     kernel rows, then kernel columns, as torch); (C, H, W) gives (C * kh * kw, L). One gather of the
     zero-padded input; its gradient sums where blocks overlap."""
-    if input.ndim not in (3, 4):
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = _fold_args(kernel_size, dilation, padding, stride)  # checked first, as torch
+    if input.ndim < 3:  # torch's class: its check reads input.size(2)
+        raise IndexError(f"Dimension out of range: unfold expects a 3D or 4D (batch mode) input, but got: "
+                         f"{_shape_text(input.shape)}")
+    if input.ndim not in (3, 4) or 0 in input.shape[input.ndim - 3:]:
         raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {_shape_text(input.shape)}")
-    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = _fold_args(kernel_size, dilation, padding, stride)
     x = input if input.ndim == 4 else input.unsqueeze(0)
     oh, ow = _blocks(x.shape[2:], (kh, kw), (dh, dw), (ph, pw), (sh, sw))
     if oh < 1 or ow < 1:
@@ -337,7 +340,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """col2im, unfold's adjoint: (N, C * kh * kw, L) blocks summed into (N, C, H, W) (output_size (H, W));
     (C * kh * kw, L) gives (C, H, W). Written as one placement per kernel offset: the (oh, ow) values with
     stride - 1 zeros between them, padded into place, added up, the padding cropped off."""
-    if input.ndim not in (2, 3):
+    if input.ndim not in (2, 3) or 0 in input.shape[input.ndim - 2:]:
         raise RuntimeError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
                            f"non-zero dimensions for input, but got: {_shape_text(input.shape)}")
     H, W = _pair(output_size, "output_size")

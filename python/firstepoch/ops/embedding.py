@@ -90,7 +90,7 @@ class EmbeddingFn(Function):
         if ctx.scale_grad_by_freq:
             grad = grad * EmbeddingFn._row_scale(ctx, grad.dtype)
         dweight = np.zeros(ctx.weight_shape, dtype=grad.dtype)
-        add_rows_at(dweight, ctx.indices.reshape(-1), grad.reshape(-1, ctx.weight_shape[1]))
+        add_rows_at(dweight, ctx.indices.reshape(-1), grad.reshape(ctx.indices.size, ctx.weight_shape[1]))
         if ctx.padding_idx is not None:
             dweight[ctx.padding_idx] = 0
         return dweight, None, None, None

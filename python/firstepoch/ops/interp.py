@@ -161,8 +161,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
                                   "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
                                   f"nearest-exact (got {mode})")
-    if output_size is None:  # PyTorch's compute_output_size: floor(in * scale)
-        output_size = [math.floor(input.shape[i + 2] * scale_factors[i]) for i in range(dim)]
+    if output_size is None:  # PyTorch's compute_output_size: floor(in * scale), an int64
+        sizes = [input.shape[i + 2] * scale_factors[i] for i in range(dim)]
+        if not all(math.isfinite(v) and abs(v) < 2.0 ** 63 for v in sizes):
+            raise RuntimeError(f"value cannot be converted to type int64_t without overflow (interpolate: input of "
+                               f"shape {list(input.shape)} with scale_factor={scale_factor})")
+        output_size = [math.floor(v) for v in sizes]
     in_size = list(input.shape[2:])
     if min(in_size) <= 0 or min(output_size) <= 0:
         names = ("H", "W")[-dim:]

@@ -1149,9 +1149,10 @@ def one_hot(tensor, num_classes=-1):
     t = _array(tensor)
     if t.dtype != np.int64:
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor (int64), got {t.dtype}")
+    if t.size == 0 and num_classes <= 0:  # torch's check: also for num_classes=0 (or below -1)
+        raise RuntimeError(f"Can not infer total number of classes from empty tensor (one_hot: tensor of shape "
+                           f"{tuple(t.shape)}, num_classes={num_classes}).")
     if num_classes == -1:
-        if t.size == 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(t.max()) + 1
     if t.size and t.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
