@@ -104,7 +104,8 @@ def test_custom_collate_output_is_not_restructured():
 
 def test_default_collate_keeps_strings_and_refuses_other_objects():
     batch = next(iter(DataLoader(Pairs(), batch_size=3)))
-    assert batch[2] == ["item0", "item1", "item2"] and batch[1].tolist() == [0, 1, 2]
+    # a string field of tuple samples: torch's tuple (its zip(*batch)); a batch of strings: a list
+    assert batch[2] == ("item0", "item1", "item2") and batch[1].tolist() == [0, 1, 2]
     assert default_collate(["a", "b"]) == ["a", "b"]
     with pytest.raises(TypeError, match="default_collate"):
         default_collate([None, None])

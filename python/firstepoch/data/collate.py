@@ -11,8 +11,8 @@ class CollateError(ValueError, RuntimeError):
 def default_collate(samples):
     """A list of samples -> stacked arrays, keeping the samples' structure as torch's default_collate: a
     tuple/list of fields gives a tuple with one entry per field, a dict a dict, strings stay a list of
-    strings, fields that are themselves lists or tuples are collated entry by entry (a list), a namedtuple
-    stays its namedtuple type, anything else is stacked into one array. Python numbers follow torch's
+    strings (a tuple where they are a field of tuple samples, as torch), fields that are themselves
+    lists or tuples are collated entry by entry (a list), a namedtuple stays its namedtuple type, anything else is stacked into one array. Python numbers follow torch's
     rule, read off the first sample: a float gives float64; an int or bool gives what torch.tensor infers
     (bool if all are bools, the default float dtype if any is a float, else int64). The DataLoader then
     makes the arrays Tensors. Samples of different shapes or numbers of fields raise CollateError (a
@@ -36,7 +36,9 @@ def _fields(values, field):
             other = len(s) if isinstance(s, (tuple, list)) else type(s).__name__
             raise CollateError(f"each element in list of batch should be of equal size (default_collate: "
                                f"{where} different numbers of fields ({len(first)} and {other}))")
-    return [_collate([s[k] for s in values], k if field is None else f"{field}[{k}]") for k in range(len(first))]
+    # a field of strings stays a tuple, as torch (its zip(*batch) transposes into tuples); elsewhere a list
+    return [tuple(s[k] for s in values) if isinstance(first[k], (str, bytes))
+            else _collate([s[k] for s in values], k if field is None else f"{field}[{k}]") for k in range(len(first))]
 
 
 def _collate(values, field):
