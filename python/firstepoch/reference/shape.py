@@ -192,3 +192,65 @@ def scatter_add_backward(dy, x, dim, index, src):
     for pos in np.ndindex(index.shape):
         dsrc[pos] = dy[_at(pos, dim, index[pos])]
     return dy.copy(), dsrc
+
+
+def _scatter_groups(dim, index):
+    """target position -> the positions of index (and src) that write there, in order."""
+    groups = {}
+    for pos in np.ndindex(index.shape):
+        groups.setdefault(_at(pos, dim, index[pos]), []).append(pos)
+    return groups
+
+
+def scatter_reduce_forward(x, dim, index, src, reduce="sum", include_self=True):
+    """Each position of x that src writes to becomes the reduction (sum, prod, mean, amax, amin) of the
+    src entries written there, and of x's own value unless include_self=False; the rest is x."""
+    out = x.copy()
+    for target, positions in _scatter_groups(dim, index).items():
+        members = np.array(([x[target]] if include_self else []) + [src[p] for p in positions], dtype=x.dtype)
+        if reduce == "sum":
+            value = members.sum()
+        elif reduce == "prod":
+            value = members.prod()
+        elif reduce == "mean":
+            value = members.sum() / len(members) if x.dtype.kind == "f" else members.sum() // len(members)
+        elif reduce == "amax":
+            value = members.max()
+        else:
+            value = members.min()
+        out[target] = value
+    return out
+
+
+def scatter_reduce_backward(dy, x, dim, index, src, reduce="sum", include_self=True):
+    """Where nothing is written, x's gradient is dy. Where src writes: sum passes dy to every member,
+    mean dy / (number of members), prod dy times the product of the other members, amax/amin dy split
+    evenly among the members equal to the result (x counted when it equals the result even with
+    include_self=False, as torch). x gets nothing there when include_self=False."""
+    out = scatter_reduce_forward(x, dim, index, src, reduce, include_self)
+    dx = dy.copy()
+    dsrc = np.zeros_like(src)
+    for target, positions in _scatter_groups(dim, index).items():
+        g = dy[target]
+        values = [src[p] for p in positions]
+        members = ([x[target]] if include_self else []) + values
+        if reduce == "sum":
+            dx_t, dsrc_v = g, [g] * len(values)
+        elif reduce == "mean":
+            dx_t, dsrc_v = g / len(members), [g / len(members)] * len(values)
+        elif reduce == "prod":
+            def others(k):  # the product of every member but the k-th
+                return np.prod([m for i, m in enumerate(members) if i != k])
+            first = 1 if include_self else 0
+            dx_t = g * others(0) if include_self else 0.0
+            dsrc_v = [g * others(first + k) for k in range(len(values))]
+        else:
+            result = out[target]
+            count = (x[target] == result) + sum(v == result for v in values)
+            share = g / count
+            dx_t = share if x[target] == result else 0.0
+            dsrc_v = [share if v == result else 0.0 for v in values]
+        dx[target] = dx_t if include_self else 0.0
+        for p, d in zip(positions, dsrc_v):
+            dsrc[p] = d
+    return dx, dsrc
