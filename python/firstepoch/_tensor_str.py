@@ -1,5 +1,5 @@
 """How a Tensor prints, as torch's (torch/_tensor_str.py): the dtype shown only when it is not a default
-(float32, int64, bool); floats with 4 decimals, or as whole numbers with a trailing point when every
+(float32, int64, bool; an empty tensor names any but float32); floats with 4 decimals, or as whole numbers with a trailing point when every
 value is one, or in scientific notation when the values span more than 1000x, pass 1e8 or fall below
 1e-4; every element padded to one width; more than 1000 elements summarised with "..." (3 at each edge).
 Deliberate difference: the dtype prints as NumPy names it (float64, not torch.float64), and the line
@@ -83,7 +83,8 @@ def tensor_repr(data, grad_fn_name=None, requires_grad=False):
     suffix = []
     if data.size == 0 and data.shape != (0,):
         suffix.append(f"size={tuple(data.shape)}")
-    if data.dtype not in _DEFAULT_DTYPES:
+    # an empty tensor has no values to tell int64 or bool from: torch names every dtype but float32 there
+    if data.dtype not in _DEFAULT_DTYPES or (data.size == 0 and data.dtype != _DEFAULT_DTYPES[0]):
         suffix.append(f"dtype={data.dtype}")
     if grad_fn_name is not None:
         suffix.append(f"grad_fn=<{grad_fn_name}>")

@@ -286,7 +286,14 @@ class Tensor(TensorBase):
 
     @property
     def grad(self):
-        """The gradient backward accumulated here (a Tensor of this tensor's shape and dtype), or None."""
+        """The gradient backward accumulated here (a Tensor of this tensor's shape and dtype), or None.
+        Read on a non-leaf that does not retain its gradient: None with torch's UserWarning."""
+        if self._grad is None and self._ctx is not None and not _engine.retains_grad(self):
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                          "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+                          "Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf "
+                          "Tensor instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter

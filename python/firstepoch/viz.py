@@ -92,7 +92,7 @@ def draw_graph(tensor, path=None, format=None, names=None, rankdir="LR", grads="
     for tid, t in tensors.items():
         name = label_of.get(tid)
         label = (f"{name}\n" if name else "") + f"{_shape(t)} {t._data.dtype}"
-        g = computed.get(tid) if grads == "all" else (None if t.grad is None else t.grad._data)
+        g = computed.get(tid) if grads == "all" else (None if t._grad is None else t._grad._data)
         if t._data.size <= max_elements:  # small: the values themselves
             label += "\ndata " + _values(t._data)
             if g is not None:

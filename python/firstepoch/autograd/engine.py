@@ -34,12 +34,23 @@ _hooks_lock = threading.RLock()
 _grad_lock = threading.Lock()
 
 
+class _ShapeMismatch(RuntimeError, ValueError):
+    """A backward gradient of the wrong shape: torch's RuntimeError, and the ValueError firstepoch's
+    Tensor.backward raised first (code catching either keeps working)."""
+
+
+class _NotATensor(TypeError, RuntimeError):
+    """A non-Tensor in backward's or grad's tensor lists: the TypeError firstepoch raised first, and
+    torch's RuntimeError ("all inputs have to be Tensors")."""
+
+
 # The implied gradient of a 0-d loss, copied for each backward (never handed out itself).
 _ONES = {np.dtype(np.float32): np.ones((), np.float32), np.dtype(np.float64): np.ones((), np.float64)}
 
 
 class RemovableHandle:
-    """What register_hook returns: handle.remove() unregisters the hook (a second remove does nothing)."""
+    """What register_hook returns: handle.remove() unregisters the hook (a second remove does nothing);
+    as a context manager (torch's too) the hook is removed when the block ends."""
 
     def __init__(self, remove):
         self._remove = remove
@@ -48,6 +59,13 @@ class RemovableHandle:
         if self._remove is not None:
             self._remove()
             self._remove = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
 
 
 _INPLACE_CHANGES = _function.INPLACE_CHANGES
@@ -314,7 +332,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
     else:
         grad = np.asarray(getattr(grad, "_data", grad), dtype=root._data.dtype)
         if grad.shape != root._data.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape}, the output has shape {root._data.shape}")
+            raise _ShapeMismatch(f"backward: grad has shape {grad.shape}, the output has shape {root._data.shape}")
 
     grads = {id(root): grad}
     pop = grads.pop
@@ -415,7 +433,7 @@ def _as_tensor_list(x, fn, name):
         raise TypeError(f"{fn}: {name} must be a Tensor or a sequence of Tensors, got {type(x).__name__}") from None
     for i, t in enumerate(items):
         if not isinstance(t, _function.TensorBase):
-            raise TypeError(f"{fn}: {name}[{i}] must be a Tensor, got {type(t).__name__}")
+            raise _NotATensor(f"{fn}: {name}[{i}] must be a Tensor, got {type(t).__name__}")
     return items
 
 

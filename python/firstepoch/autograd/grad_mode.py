@@ -74,12 +74,17 @@ class _GradMode(_ModeGuard):
 
     def __init__(self, enabled):
         super().__init__()
-        self.mode = bool(enabled)
+        if not isinstance(enabled, bool):  # torch takes a bool only (not 0/1, not a string)
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+                            f"{type(enabled).__name__}")
+        self.mode = enabled
 
     @staticmethod
     def _swap(value):
         m = _thread.modes
-        old, m.grad_enabled = m.grad_enabled, value
+        # inside inference_mode() nothing records, enable_grad() or not (torch's inference mode
+        # outranks the grad mode); the previous value is restored exactly on exit
+        old, m.grad_enabled = m.grad_enabled, value and not m.inference
         return old
 
 
@@ -109,12 +114,15 @@ class _InferenceMode(_ModeGuard):
             m.grad_enabled, m.inference = value
         elif value:
             m.grad_enabled, m.inference = False, True
+        else:  # as torch's InferenceMode(false): inference off and grad recording on, even under no_grad
+            m.grad_enabled, m.inference = True, False
         return old
 
 
 def inference_mode(mode=True):
     """As torch.inference_mode: ``with inference_mode():`` (or as a decorator, with or without the
-    parentheses) ops record nothing, as under no_grad; inference_mode(False) changes nothing. Deliberate
+    parentheses) ops record nothing, as under no_grad (enable_grad() inside changes nothing); as torch's,
+    inference_mode(False) leaves inference mode and turns recording on (also inside no_grad). Deliberate
     difference: tensors made inside are ordinary tensors (torch's "inference tensors" refuse to join a
     graph later; these may)."""
     if callable(mode):  # @inference_mode without parentheses

@@ -113,6 +113,11 @@ class _BackwardHooks:
         self.grad_output = None
         self.positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         self.tracked = [i for i in self.positions if args[i].requires_grad]
+        # grad_input has one entry per positional argument, as torch's: None for a non-Tensor, zeros for
+        # a Tensor that does not require grad (while another does)
+        self.untracked = {i: (args[i]._data.shape, args[i]._data.dtype) for i in self.positions
+                          if i not in self.tracked}
+        self.nargs = len(args)
         self.shapes = []
 
     def wrap_inputs(self, args):
@@ -155,7 +160,13 @@ class _BackwardHooks:
         grads = self._run_pre_hooks(grad)
         self.grad_output = grads
         if not self.tracked:  # nothing upstream needs a gradient: the hooks see grad_input of Nones
-            self._run_hooks(tuple(None for _ in self.positions))
+            if self.module._backward_hooks:
+                import warnings
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients. See https://docs.pytorch.org/docs/main/"
+                              "generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more "
+                              "details.", stacklevel=2)
+            self._run_hooks((None,) * self.nargs)
         g = grads[0]
         return np.asarray(getattr(g, "_data", g), dtype=grad.dtype)
 
@@ -163,7 +174,11 @@ class _BackwardHooks:
         for hook, _, _ in tuple(self.module._backward_hooks.values()):
             r = hook(self.module, grad_input, self.grad_output)
             if r is not None:
-                grad_input = r if isinstance(r, tuple) else (r,)
+                r = r if isinstance(r, tuple) else (r,)
+                if len(r) != len(grad_input):
+                    raise RuntimeError("Backward hook returned an invalid number of grad_input, got "
+                                       f"{len(r)}, but expected {len(grad_input)}")
+                grad_input = r
         return grad_input
 
     def input_grads(self, grad):
@@ -172,17 +187,17 @@ class _BackwardHooks:
             n = int(np.prod(shape, dtype=np.int64))
             pieces[i] = Tensor._wrap(grad[offset:offset + n].reshape(shape), False)
             offset += n
-        grad_input = tuple(pieces.get(i) for i in self.positions)
+        untracked = self.untracked
+        grad_input = tuple(pieces[i] if i in pieces else
+                           Tensor._wrap(np.zeros(*untracked[i]), False) if i in untracked else None
+                           for i in range(self.nargs))
         grad_input = self._run_hooks(grad_input)
-        if len(grad_input) != len(self.positions):
-            raise RuntimeError(f"backward hook returned {len(grad_input)} gradients, the module has "
-                               f"{len(self.positions)} Tensor inputs")
         parts = []
-        for i, g in zip(self.positions, grad_input):
-            if i in pieces:
-                if g is None:
-                    g = np.zeros(pieces[i].shape, grad.dtype)
-                parts.append(np.asarray(getattr(g, "_data", g), dtype=grad.dtype).reshape(-1))
+        for i in self.tracked:
+            g = grad_input[i]
+            if g is None:
+                g = np.zeros(pieces[i].shape, grad.dtype)
+            parts.append(np.asarray(getattr(g, "_data", g), dtype=grad.dtype).reshape(-1))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
@@ -667,8 +682,9 @@ class Module:
 
     def register_full_backward_hook(self, hook, prepend=False):
         """hook(module, grad_input, grad_output) runs once the gradients of the module's positional Tensor
-        inputs are computed (None for an input that does not require grad); a returned tuple replaces
-        grad_input. As torch, the module's inputs and output pass through identity nodes while a backward
+        inputs are computed; grad_input has one entry per positional argument, as torch's: None for a
+        non-Tensor, zeros for a Tensor that does not require grad (all None, with torch's warning, when no
+        input requires grad). A returned tuple of that length replaces grad_input. As torch, the module's inputs and output pass through identity nodes while a backward
         hook is registered. Deliberate differences: the forward must return one Tensor (NotImplementedError
         otherwise); an input that requires grad but does not reach the output gets zeros, not None."""
         return self._add_hook("_backward_hooks", hook, "register_full_backward_hook", prepend, (False, False))
