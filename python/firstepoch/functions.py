@@ -7,7 +7,7 @@ import itertools
 
 import numpy as np
 
-from .ops.linalg import EinsumFn
+from .ops.linalg import EinsumFn, einsum_subscripts
 from .tensor import _promote_types
 from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensordot, tril_indices,
                      triu_indices, var_mean, zeros)
@@ -176,8 +176,9 @@ def bmm(input, mat2):
 
 
 def einsum(equation, *operands):
-    """Einstein summation, as torch.einsum (operands as arguments or one list); differentiable. '...'
-    works when the axes it stands for have the same sizes in every operand (no size-1 broadcasting)."""
+    """Einstein summation, as torch.einsum (operands as arguments or one list); differentiable. A letter
+    of size 1 in one operand broadcasts to its size in the others, as torch; '...' works when the axes it
+    stands for have the same sizes in every operand (no size-1 broadcasting there)."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
@@ -185,6 +186,9 @@ def einsum(equation, *operands):
     operands = [_t(x, "einsum") for x in operands]
     if len({x.dtype for x in operands}) > 1:
         raise RuntimeError(f"einsum(): operands do not have the same dtype: {[str(x.dtype) for x in operands]}")
+    terms, _, sizes = einsum_subscripts(equation, [x.shape for x in operands], broadcast=True)
+    operands = [x if builtins.all(sizes[c] == n for c, n in zip(t, x.shape)) else x.expand(tuple(sizes[c] for c in t))
+                for t, x in zip(terms, operands)]  # size-1 letters broadcast (expand's gradient sums them back)
     return EinsumFn.apply(equation, *operands)
 
 
@@ -322,7 +326,11 @@ def _tensors(tensors, who):
 def broadcast_tensors(*tensors):
     """The tensors expanded to their common broadcast shape (a tuple)."""
     tensors = _tensors(tensors, "broadcast_tensors")
-    shape = np.broadcast_shapes(*(x.shape for x in tensors))
+    try:
+        shape = np.broadcast_shapes(*(x.shape for x in tensors))
+    except ValueError:  # torch's class
+        raise RuntimeError(f"broadcast_tensors: shapes {[tuple(x.shape) for x in tensors]} do not broadcast to one "
+                           f"shape") from None
     return tuple(x.expand(shape) for x in tensors)
 
 
@@ -354,24 +362,32 @@ def atleast_3d(*tensors):
     return _at_least(tensors, 3, "atleast_3d")
 
 
+def _nonempty(tensors, who):
+    if isinstance(tensors, Tensor):  # torch's TypeError: a sequence of tensors, not one tensor
+        raise TypeError(f"{who}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
+    if len(tensors) == 0:
+        raise RuntimeError(f"{who} expects a non-empty TensorList")
+    return tensors
+
+
 def hstack(tensors):
-    tensors = [atleast_1d(x) for x in tensors]
+    tensors = [atleast_1d(x) for x in _nonempty(tensors, "hstack")]
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
-    return cat([atleast_2d(x) for x in tensors], 0)
+    return cat([atleast_2d(x) for x in _nonempty(tensors, "vstack")], 0)
 
 
 row_stack = vstack
 
 
 def dstack(tensors):
-    return cat([atleast_3d(x) for x in tensors], 2)
+    return cat([atleast_3d(x) for x in _nonempty(tensors, "dstack")], 2)
 
 
 def column_stack(tensors):
-    return cat([x.reshape(-1, 1) if x.ndim <= 1 else x for x in tensors], 1)
+    return cat([x.reshape(-1, 1) if x.ndim <= 1 else x for x in _nonempty(tensors, "column_stack")], 1)
 
 
 def block_diag(*tensors):
@@ -402,6 +418,9 @@ def meshgrid(*tensors, indexing=None):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
     if builtins.any(x.ndim > 1 for x in tensors):
         raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list")
+    if len({x.dtype for x in tensors}) > 1:
+        raise RuntimeError(f"meshgrid expects all tensors to have the same dtype (got "
+                           f"{[str(x.dtype) for x in tensors]})")
     tensors = [x.reshape(-1) for x in tensors]
     swap = indexing == "xy" and len(tensors) >= 2
     if swap:

@@ -687,6 +687,13 @@ class Tensor(TensorBase):
         bounds = [b for b in (min, max) if b is not None]
         if any(isinstance(b, Tensor) for b in bounds):  # torch.result_type of all three: bounds cast to it
             target = _result_type(self, *bounds)
+            shape = np.broadcast_shapes(self.shape, *(np.shape(b._data if isinstance(b, Tensor) else b)
+                                                      for b in bounds))
+            if shape != self.shape:  # torch's class and message (the result keeps the input's shape)
+                raise RuntimeError(f"clamp: output with shape {list(self.shape)} doesn't match the broadcast "
+                                   f"shape {list(shape)} (of the input and the min/max bounds)")
+            if any(isinstance(b, Tensor) and b.requires_grad for b in bounds) and is_grad_enabled():
+                return self._clamp_tensor_bounds(min, max, target)
             x = self.to(target)
             min, max = (b._data.astype(target) if isinstance(b, Tensor) else b for b in (min, max))
         elif self._data.dtype.kind != "f" and any(isinstance(b, (float, np.floating)) for b in bounds):
@@ -694,6 +701,25 @@ class Tensor(TensorBase):
         return ClipFn.apply(x, min, max)
 
     clamp = clip
+
+    def _clamp_tensor_bounds(self, min, max, target):
+        """clamp with a bound that requires grad, as torch's clamp_backward_min_max: the gradient goes to
+        self where min <= self <= max, to min where self < min < max, to max where self > max or
+        max < min (none where min == max > self, nor at a NaN)."""
+        x = self.to(target)
+        lo = min.to(target) if isinstance(min, Tensor) else min
+        hi = max.to(target) if isinstance(max, Tensor) else max
+        xd = x.detach()
+        value = xd.clip(lo.detach() if isinstance(lo, Tensor) else lo, hi.detach() if isinstance(hi, Tensor) else hi)
+        if lo is None:
+            return where(xd > hi, hi, where(xd <= hi, x, value))
+        if hi is None:
+            return where(xd < lo, lo, where(xd >= lo, x, value))
+        lod = lo.detach() if isinstance(lo, Tensor) else lo
+        hid = hi.detach() if isinstance(hi, Tensor) else hi
+        to_hi = (xd > hid) | (lod > hid)
+        to_lo = (xd < lod) & (lod < hid)
+        return where(to_hi, hi, where(to_lo, lo, where((xd >= lod) & (xd <= hid), x, value)))
 
     relu = _unary(ReLUFn)
 
@@ -929,8 +955,29 @@ class Tensor(TensorBase):
         """self with a new shape, sharing memory where the layout allows (as torch.view). Deliberate
         difference: where it does not (x.t().view(-1)), torch raises RuntimeError and this copies, as
         reshape does; firstepoch's ops do not always leave the memory layout torch's would, so raising
-        here could refuse code that works in torch."""
+        here could refuse code that works in torch. view(dtype) reinterprets the bytes (torch's rules:
+        a different element size scales the last axis; not differentiable)."""
+        if not shape:
+            raise TypeError("view() received an invalid combination of arguments - got (), but expected one of: "
+                            "(torch.dtype dtype), (tuple of ints size)")
+        if len(shape) == 1 and (isinstance(shape[0], np.dtype) or (isinstance(shape[0], type)
+                                                                   and issubclass(shape[0], np.generic))):
+            return self._view_dtype(np.dtype(shape[0]))
         return self.reshape(*shape)
+
+    def _view_dtype(self, dtype):
+        old, new = self._data.dtype.itemsize, dtype.itemsize
+        if old != new:
+            if self.ndim == 0:
+                raise RuntimeError(f"self.dim() cannot be 0 to view {self.dtype} as {dtype} (different element sizes)")
+            if (self.shape[-1] * old) % new:
+                raise RuntimeError(f"self.size(-1) must be divisible by {new // old if new > old else 1} to view "
+                                   f"{self.dtype} as {dtype} (different element sizes), but got {self.shape[-1]}")
+        data = self._data if self._data.flags.c_contiguous else self._data.copy()
+        out = Tensor._wrap(data.view(dtype), False)
+        if data is self._data:
+            share_version(self, out)
+        return out
 
     def flatten(self, start_dim=0, end_dim=-1):
         s = _check_axis(start_dim, max(self.ndim, 1), "flatten")  # as torch: a 0-d tensor has dims 0 and -1
@@ -968,6 +1015,8 @@ class Tensor(TensorBase):
             dims = tuple(dims[0])
         if len(dims) != self.ndim:
             raise RuntimeError(f"permute: got {len(dims)} dims for a tensor of shape {self.shape}")
+        for d in dims:
+            _check_axis(d, max(self.ndim, 1), "permute")  # torch's IndexError for a dim out of range
         return share_version(self, PermuteFn.apply(self, dims))
 
     def transpose(self, dim0=-2, dim1=-1):
@@ -1724,7 +1773,9 @@ class Tensor(TensorBase):
         often each occurs; dim=None flattens, an int takes the distinct slices along that axis. No
         gradient (as torch)."""
         if dim is None:
-            values, inverse, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True)
+            # each NaN is distinct, as torch (NumPy's default merges them)
+            values, inverse, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True,
+                                                equal_nan=False)
             inverse = inverse.reshape(self.shape)
         else:
             d = _check_axis(dim, max(self.ndim, 1), "unique")
@@ -1840,10 +1891,12 @@ class Tensor(TensorBase):
             return x.clone()
         return LogSumExpFn.apply(x, dims, keepdim)
 
-    def norm(self, p="fro", dim=None, keepdim=False):
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The vector p-norm over dim (None: all entries; an int or a tuple); p a number (inf, -inf
-        and 0 included) or 'fro' (the 2-norm). Deliberate difference: p='nuc' (the nuclear norm of a
-        matrix) raises NotImplementedError."""
+        and 0 included) or 'fro' (the 2-norm); dtype: self is cast to it first (as torch). Deliberate
+        difference: p='nuc' (the nuclear norm of a matrix) raises NotImplementedError."""
+        if dtype is not None:
+            return self.to(dtype).norm(p, dim, keepdim)
         if self._data.dtype not in _FLOATS:
             raise RuntimeError(f"norm: expected a floating point tensor as input, got {self.dtype}")
         if p == "fro" or p is None:
@@ -2061,11 +2114,23 @@ class Tensor(TensorBase):
         return self.clamp(max=max)
 
     def lerp(self, end, weight):
-        """self + weight * (end - self); weight a number or a tensor."""
+        """self + weight * (end - self); weight a number or a tensor. As torch: floating tensors only, end
+        (and a weight tensor) of self's dtype."""
+        if self._data.dtype.kind != "f":
+            raise NotImplementedError(f'"lerp_kernel_scalar" not implemented for '
+                                      f'\'{_torch_dtype_name(self._data.dtype)}\'')
+        for name, t in (("end", end), ("weight", weight)):
+            if isinstance(t, Tensor) and t._data.dtype != self._data.dtype and (name == "end" or t.ndim):
+                raise RuntimeError(f"expected dtype {_torch_dtype_name(self._data.dtype).lower()} for `{name}` but "
+                                   f"got dtype {_torch_dtype_name(t._data.dtype).lower()} (lerp of shape "
+                                   f"{tuple(self.shape)})")
         return self + weight * (end - self)
 
     def addcmul(self, tensor1, tensor2, *, value=1):
-        return self + value * (tensor1 * tensor2)
+        product = tensor1 * tensor2
+        if isinstance(value, (float, np.floating)) and _result_type(self, product).kind in "iub":
+            value = int(value)  # torch casts value to an integer result's dtype (addcmul(i, i, i, value=1.7): 1)
+        return self + value * product
 
     def addcdiv(self, tensor1, tensor2, *, value=1):
         if tensor1._data.dtype.kind in "iub" and tensor2._data.dtype.kind in "iub":
@@ -2220,8 +2285,17 @@ class Tensor(TensorBase):
     def _scaled_sum(acc, product, beta, alpha):
         """beta * acc + alpha * product; beta == 0 ignores acc (NaN in it does not propagate), as torch."""
         product = product if alpha == 1 else product * alpha
+        try:
+            shape = np.broadcast_shapes(acc.shape, product.shape)
+        except ValueError:
+            shape = None
+        if shape != product.shape:  # torch expands the input to the product's shape, never the other way
+            raise RuntimeError(f"The expanded size of the input of shape {list(acc.shape)} must match the product's "
+                               f"shape {list(product.shape)}")
         if beta == 0:
-            return product.expand(np.broadcast_shapes(acc.shape, product.shape)) * 1
+            if acc.requires_grad and is_grad_enabled():  # a zero gradient for acc, as torch (not None)
+                return where(Tensor._wrap(np.zeros((), bool), False), acc, product)
+            return product.expand(shape) * 1
         return (acc if beta == 1 else acc * beta) + product
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
@@ -2251,7 +2325,10 @@ class Tensor(TensorBase):
 
     def cross(self, other, dim=None):
         """The cross product of 3-vectors along dim (None: the first axis of size 3, as torch.cross)."""
-        shape = np.broadcast_shapes(self.shape, other.shape)
+        if self.ndim != other.ndim:
+            raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions (got shapes "
+                               f"{tuple(self.shape)} and {tuple(other.shape)})")
+        shape = _broadcast_or_raise(self.shape, other.shape, "cross", "other")
         a, b = self.expand(shape), other.expand(shape)
         if dim is None:
             sizes = [i for i, n in enumerate(shape) if n == 3]
@@ -2281,6 +2358,8 @@ class Tensor(TensorBase):
         return x[(Ellipsis, rows, rows + offset)]
 
     def trace(self):
+        if self._data.dtype == _BOOL:
+            raise NotImplementedError('"trace" not implemented for \'Bool\'')
         if self.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
         return self.diagonal().sum()
@@ -2332,6 +2411,10 @@ class Tensor(TensorBase):
 
     @property
     def mT(self):
+        if self.ndim == 0:  # torch: the identity, with a deprecation warning
+            warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+                          UserWarning, stacklevel=2)
+            return self
         if self.ndim < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
                                "tensor.")
@@ -2576,31 +2659,41 @@ class Tensor(TensorBase):
     def bincount(self, weights=None, minlength=0):
         """How often each value 0, 1, ... occurs in a 1-D non-negative integer tensor (int64), or the
         sum of weights at each (weights' dtype if floating, else float64, as torch)."""
-        if self.ndim != 1 or self._data.dtype.kind not in "iu":
+        if self._data.dtype.kind not in "iu":  # torch's class: no kernel for the dtype
+            raise NotImplementedError(f'"bincount_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\''
+                                      f' (bincount of a tensor of shape {tuple(self.shape)})')
+        if self.ndim != 1:
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if minlength < 0:
+            raise RuntimeError(f"minlength should be >= 0 (bincount got minlength={minlength})")
         if self._data.size and self._data.min() < 0:
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
         if weights is None:
             return Tensor._wrap(np.bincount(self._data, minlength=minlength).astype(np.int64), False)
         w = weights._data if isinstance(weights, Tensor) else np.asarray(weights)
+        if w.ndim != 1 or w.shape[0] != self.shape[0]:
+            raise RuntimeError(f"weights should be 1-d and have the same length as input (bincount got weights of "
+                               f"shape {w.shape} and input of shape {tuple(self.shape)})")
         dt = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
         return Tensor._wrap(np.bincount(self._data, w.astype(np.float64), minlength).astype(dt), False)
 
     def histc(self, bins=100, min=0, max=0):
         """A histogram of bins equal bins over [min, max] (both 0: the data's range); values outside are
         left out, the top edge counts in the last bin. Float tensors; the result has self's dtype."""
-        if self._data.dtype.kind != "f":
-            raise RuntimeError(f'"histogram_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
         if bins <= 0:
             raise RuntimeError("torch.histc(): bins must be > 0")
         data = self._data.reshape(-1)
         lo, hi = float(min), float(max)
         if lo == hi and data.size:
             lo, hi = float(data.min()), float(data.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # a NaN or inf bound, or data holding one (as torch)
+            raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
         if lo == hi:
             lo, hi = lo - 1, hi + 1
         if lo > hi:
             raise RuntimeError("torch.histc(): max must be larger than min")
+        if self._data.dtype.kind != "f":  # torch's class: no kernel for the dtype
+            raise NotImplementedError(f'"histogram_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
         inside = data[(data >= lo) & (data <= hi)].astype(np.float64)
         index = ((inside - lo) * bins / (hi - lo)).astype(np.int64)
         index[index == bins] = bins - 1
@@ -2612,7 +2705,7 @@ class Tensor(TensorBase):
                                                                                             "unique_consecutive"), 0)
         n = x.shape[0]
         if n:
-            differs = (x[1:] != x[:-1]).reshape(n - 1, -1).any(axis=1)
+            differs = (x[1:] != x[:-1]).reshape(n - 1, int(np.prod(x.shape[1:]))).any(axis=1)
             starts = np.concatenate([[True], differs])
         else:
             starts = np.zeros(0, bool)
@@ -2655,8 +2748,13 @@ class Tensor(TensorBase):
     def broadcast_to(self, size):
         return self.expand(size)
 
-    def tensor_split(self, indices_or_sections, dim=0):
-        """Pieces along dim: n sections (the first n % size ones one longer), or cut at the indices."""
+    def tensor_split(self, indices_or_sections=None, dim=0, *, indices=None, sections=None):
+        """Pieces along dim: n sections (the first n % size ones one longer), or cut at the indices
+        (given as indices_or_sections, or as torch's keywords indices= / sections=)."""
+        given = [a for a in (indices_or_sections, indices, sections) if a is not None]
+        if len(given) != 1:
+            raise TypeError("tensor_split() takes one of indices_or_sections, indices= or sections=")
+        indices_or_sections = given[0]
         d = _check_axis(dim, max(self.ndim, 1), "tensor_split")
         if self.ndim == 0:
             raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
@@ -3540,6 +3638,8 @@ def cat(tensors, dim=0):
     """Joins tensors along an existing axis dim; their other axes must match. As torch, a 1-D empty
     tensor (shape (0,)) is left out whatever the others' shapes (its dtype still takes part in the
     promotion), so `out = cat([tensor([]), x])` works."""
+    if isinstance(tensors, Tensor):  # torch's TypeError: a sequence of tensors, not one tensor
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -3633,6 +3733,9 @@ def tensordot(a, b, dims=2):
     if isinstance(dims, (int, np.integer)):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > a.ndim or dims > b.ndim:
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims} (shapes "
+                               f"{tuple(a.shape)} and {tuple(b.shape)})")
         dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:
         dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)

@@ -421,12 +421,13 @@ def linear_relu(input, weight, bias=None):
 _SUBSCRIPTS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def einsum_subscripts(equation, shapes):
+def einsum_subscripts(equation, shapes, broadcast=False):
     """(one subscript string per operand, the output's) for `equation` and the operands' shapes, with
     '...' spelled out as letters the equation does not use and the implicit output ('ij,jk' means
     'ij,jk->ik': the letters seen once, in alphabetical order, after the ellipsis axes) made explicit.
-    Raises ValueError for a malformed equation or sizes that differ for one letter (size-1 broadcasting
-    of a letter is not supported)."""
+    Raises RuntimeError for a malformed equation or sizes that differ for one letter; with broadcast=True
+    a letter of size 1 in one operand takes another operand's size (torch's broadcasting: the caller
+    expands; the letters of '...' still must match)."""
     eq = equation.replace(" ", "")
     lhs, arrow, out = eq.partition("->")
     terms = lhs.split(",")
@@ -453,11 +454,14 @@ def einsum_subscripts(equation, shapes):
         out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
     sizes = {}
     for i, (t, shape) in enumerate(zip(spelled, shapes)):
-        for c, n in zip(t, shape):
-            if sizes.setdefault(c, n) != n:
+        for k, (c, n) in enumerate(zip(t, shape)):
+            if broadcast and c not in ell and c not in t[:k] and c in sizes and 1 in (sizes[c], n):
+                sizes[c] = max(sizes[c], n)  # a size-1 letter broadcasts (not within one operand: a diagonal)
+            if sizes.setdefault(c, n) != n and not (broadcast and n == 1 and c not in ell and c not in t[:k]):
                 what = "an axis of '...'" if c in ell else f"subscript {c!r}"
                 raise RuntimeError(f"einsum(): {what} has size {sizes[c]} in one operand and {n} in operand {i} (shape "
-                                 f"{tuple(shape)}) of {equation!r} (sizes must match: no size-1 broadcasting)")
+                                   f"{tuple(shape)}) of {equation!r} (sizes must match"
+                                   f"{', or one be 1' if broadcast and c not in ell else ': no size-1 broadcasting'})")
     return spelled, out, sizes
 
 
