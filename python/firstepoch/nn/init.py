@@ -12,9 +12,27 @@ from .. import random as _random
 
 def _fans(shape):
     if len(shape) < 2:
-        raise ValueError(f"fan in/out need at least 2 dimensions, got shape {shape}")
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions "
+                         f"(fan in/out need at least 2 dimensions, got shape {tuple(shape)})")
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """(fan_in, fan_out) of a weight: shape[1] and shape[0] times the receptive field (torch's private
+    helper, which ported reset_parameters() code calls); fewer than 2 dimensions is a ValueError."""
+    return _fans(tuple(tensor.shape))
+
+
+def _calculate_correct_fan(tensor, mode):
+    """fan_in or fan_out by mode, case-insensitive as torch's ('FAN_OUT' works); another is a ValueError."""
+    mode = mode.lower()
+    valid_modes = ["fan_in", "fan_out"]
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes} "
+                         "(mode must be 'fan_in' or 'fan_out')")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 _LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -49,11 +67,21 @@ def _fill(tensor, values):
     return tensor
 
 
+def _random_floats(tensor, kernel, empty_ok=False):
+    """torch's random fills have no integer kernel: an integer or bool tensor is its NotImplementedError
+    (for normal_ and trunc_normal_ only when it has elements, as torch)."""
+    if tensor._data.dtype.kind not in "fc" and not (empty_ok and tensor._data.size == 0):
+        raise NotImplementedError(f'"{kernel}" not implemented for {tensor.dtype} (the tensor to initialise '
+                                  "must be floating point)")
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    _random_floats(tensor, "check_uniform_bounds")
     return _fill(tensor, _random.as_generator(generator, "uniform_").uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    _random_floats(tensor, "normal_kernel_cpu", empty_ok=True)
     return _fill(tensor, _random.as_generator(generator, "normal_").normal(mean, std, tensor.shape))
 
 
@@ -82,10 +110,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity):
-    fan_in, fan_out = _fans(tensor.shape)
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan = fan_in if mode == "fan_in" else fan_out
+    fan = _calculate_correct_fan(tensor, mode)
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
@@ -111,14 +136,31 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) values redrawn until they lie in [a, b] (the bounds are absolute values, as
-    torch's); the same distribution as torch's inverse-CDF method, from NumPy's generator."""
+    """Normal(mean, std) values restricted to [a, b] (the bounds are absolute values, as torch's), with
+    torch's warning when mean is more than 2 std outside [a, b]. Values are redrawn until they lie in
+    [a, b] while that accepts at least 1% of draws; past that (an interval far in a tail) by the inverse
+    CDF, as torch's method, so it always ends."""
+    _random_floats(tensor, "check_uniform_bounds", empty_ok=True)
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
+                      "may be incorrect.", stacklevel=2)
     rng = _random.as_generator(generator, "trunc_normal_")
-    out = rng.normal(mean, std, tensor.shape)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = rng.normal(mean, std, int(bad.sum()))
+    lo, hi = (a - mean) / std, (b - mean) / std
+    cdf = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))), otypes=[np.float64])
+    if float(cdf(hi) - cdf(lo)) >= 0.01:
+        out = rng.normal(mean, std, tensor.shape)
         bad = (out < a) | (out > b)
+        while bad.any():
+            out[bad] = rng.normal(mean, std, int(bad.sum()))
+            bad = (out < a) | (out > b)
+    else:  # invert the CDF by bisection (in standard units) at uniform points between cdf(lo) and cdf(hi)
+        target = rng.uniform(float(cdf(lo)), float(cdf(hi)), tensor.shape)
+        left, right = np.full(target.shape, max(lo, -40.0)), np.full(target.shape, min(hi, 40.0))
+        for _ in range(60):
+            mid = (left + right) / 2
+            below = cdf(mid) < target
+            left, right = np.where(below, mid, left), np.where(below, right, mid)
+        out = np.clip(mean + std * (left + right) / 2, a, b)
     return _fill(tensor, out)
 
 
@@ -129,6 +171,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor  # no-op
+    _random_floats(tensor, "normal_kernel_cpu")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = _random.as_generator(generator, "orthogonal_").normal(0.0, 1.0, (rows, cols))
@@ -147,3 +190,22 @@ def eye_(tensor):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor, groups=1):
+    """The Dirac delta of a 3-, 4- or 5-D convolution weight (out, in, *kernel): each output channel
+    copies its input channel at the kernel's centre, in each of `groups` groups (torch's layout); other
+    ranks, or out channels that groups does not divide, are torch's ValueError."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tuple(tensor.shape)
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_per_group = sizes[0] // groups
+    min_dim = min(out_per_group, sizes[1])
+    out = np.zeros(sizes)
+    centre = tuple(k // 2 for k in sizes[2:])
+    for g in range(groups):
+        for d in range(min_dim):
+            out[(g * out_per_group + d, d) + centre] = 1
+    return _fill(tensor, out)

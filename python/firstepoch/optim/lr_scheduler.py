@@ -138,14 +138,22 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
-        if total_steps is None:
-            if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
+        # torch's checks, in torch's order: Python ints only (a float or NumPy integer is a ValueError),
+        # pct_start a Python float (an int 0 or 1 is a ValueError too)
+        if total_steps is not None:
+            if not isinstance(total_steps, int) or total_steps <= 0:
+                raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+        elif epochs is not None and steps_per_epoch is not None:
+            if not isinstance(epochs, int) or epochs <= 0:
+                raise ValueError(f"Expected positive integer epochs, but got {epochs}")
+            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
+                raise ValueError(f"Expected positive integer steps_per_epoch, but got {steps_per_epoch}")
             total_steps = epochs * steps_per_epoch
-        if total_steps <= 0:
-            raise ValueError(f"OneCycleLR: total_steps must be positive, got {total_steps}")
-        if not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+        else:
+            raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch) (OneCycleLR: "
+                             "give total_steps, or both epochs and steps_per_epoch)")
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps = total_steps
@@ -161,20 +169,23 @@ class OneCycleLR(LRScheduler):
                             (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         groups = optimizer.param_groups
         max_lrs = _per_group(max_lr, groups, "max_lr")
-        for g, m in zip(groups, max_lrs):
-            g["initial_lr"] = m / div_factor
-            g["max_lr"] = m
-            g["min_lr"] = g["initial_lr"] / final_div_factor
+        if last_epoch == -1:  # resuming (last_epoch >= 0) keeps the groups' saved lrs, as torch
+            for g, m in zip(groups, max_lrs):
+                g["initial_lr"] = m / div_factor
+                g["max_lr"] = m
+                g["min_lr"] = g["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
                 raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas "
                                  "(pass cycle_momentum=False)")
             self.use_beta1 = "betas" in optimizer.defaults
-            for g, hi, lo in zip(groups, _per_group(max_momentum, groups, "max_momentum"),
-                                 _per_group(base_momentum, groups, "base_momentum")):
-                g["max_momentum"], g["base_momentum"] = hi, lo
-                self._set_momentum(g, hi)
+            his = _per_group(max_momentum, groups, "max_momentum")
+            los = _per_group(base_momentum, groups, "base_momentum")
+            if last_epoch == -1:
+                for g, hi, lo in zip(groups, his, los):
+                    g["max_momentum"], g["base_momentum"] = hi, lo
+                    self._set_momentum(g, hi)
         super().__init__(optimizer, last_epoch)
 
     def _set_momentum(self, g, m):
