@@ -2854,19 +2854,25 @@ class Tensor(TensorBase):
         index = np.broadcast_to(index, tuple(shape[:d] + [index.shape[d]] + shape[d + 1:]))
         return x.gather(d, np.ascontiguousarray(index))
 
+    def _scatter_args(self, dim, index, src, name, long_only=None):
+        """(index as an array, dim as an axis) after torch's checks of scatter_add / scatter_reduce: src a
+        Tensor of self's dtype, index within self along dim and no larger than src anywhere."""
+        index = self._index_arg(index, name, long_only)
+        if not isinstance(src, Tensor):
+            raise TypeError(f"{name}(): argument 'src' must be Tensor, not {type(src).__name__}")
+        if src._data.dtype != self._data.dtype:
+            raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype, got {self.dtype} "
+                               f"and {src.dtype}")
+        d = self._check_along(dim, index, name)
+        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+            raise RuntimeError(f"{name}(): expected index {list(index.shape)} to be no larger than src "
+                               f"{list(src.shape)} in every dimension")
+        return index, d
+
     def scatter_add(self, dim, index, src):
         """Out of place: src[i][j] added at out[index[i][j]][j] (dim 0, and so on), repeats adding up;
         differentiable wrt self and src."""
-        index = self._index_arg(index, "scatter_add")
-        if not isinstance(src, Tensor):
-            raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not {type(src).__name__}")
-        if src._data.dtype != self._data.dtype:
-            raise RuntimeError(f"scatter_add(): Expected self.dtype to be equal to src.dtype, got {self.dtype} "
-                               f"and {src.dtype}")
-        d = self._check_along(dim, index, "scatter_add")
-        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
-            raise RuntimeError(f"scatter_add(): expected index {list(index.shape)} to be no larger than src "
-                               f"{list(src.shape)} in every dimension")
+        index, d = self._scatter_args(dim, index, src, "scatter_add")
         if self.ndim == 0:
             return self.reshape(1).scatter_add(0, index.reshape(-1), src.reshape(-1)).reshape(())
         return _shape_ops.ScatterAddFn.apply(self, d, index, src)
@@ -2878,18 +2884,9 @@ class Tensor(TensorBase):
         """Out of place: src's entries reduced into self at index along dim (dim 0: out[index[i][j]][j]),
         reduce one of "sum", "prod", "mean", "amax", "amin"; include_self=False leaves self's value out
         where src writes (as torch.scatter_reduce). Differentiable wrt self and src (floating dtypes)."""
-        index = self._index_arg(index, "scatter_reduce", RuntimeError)
-        if not isinstance(src, Tensor):
-            raise TypeError(f"scatter_reduce(): argument 'src' must be Tensor, not {type(src).__name__}")
         if reduce not in ("sum", "prod", "mean", "amax", "amin"):
             raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-        if src._data.dtype != self._data.dtype:
-            raise RuntimeError(f"scatter_reduce(): Expected self.dtype to be equal to src.dtype, got {self.dtype} "
-                               f"and {src.dtype}")
-        d = self._check_along(dim, index, "scatter_reduce")
-        if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
-            raise RuntimeError(f"scatter_reduce(): expected index {list(index.shape)} to be no larger than src "
-                               f"{list(src.shape)} in every dimension")
+        index, d = self._scatter_args(dim, index, src, "scatter_reduce", RuntimeError)
         if self.ndim == 0:
             return self.reshape(1).scatter_reduce(0, index.reshape(-1), src.reshape(-1), reduce,
                                                   include_self=include_self).reshape(())
