@@ -93,18 +93,20 @@ def test_validate_args_errors():
     with pytest.raises(ValueError, match="not broadcastable"):
         Normal(fe.zeros(3), 1.0, validate_args=True).log_prob(fe.zeros(2))
     assert Uniform(0.0, 1.0, validate_args=True).log_prob(fe.tensor(1.0)).item() == -math.inf  # closed support
+    default = Distribution._validate_args
+    assert default is True  # torch's default (validate unless python -O)
+    with pytest.raises(ValueError):
+        Normal(0.0, -1.0)
     try:
-        Distribution.set_default_validate_args(True)
-        with pytest.raises(ValueError):
-            Normal(0.0, -1.0)
-    finally:
         Distribution.set_default_validate_args(False)
-    Normal(0.0, -1.0)  # the default here: not validated (README)
+        Normal(0.0, -1.0)  # not validated
+    finally:
+        Distribution.set_default_validate_args(default)
 
 
 def test_normal_sample_negative_scale_and_repr():
     with pytest.raises(RuntimeError, match="std >= 0.0"):
-        Normal(0.0, -1.0).sample()
+        Normal(0.0, -1.0, validate_args=False).sample()  # (validated, the constructor refuses it)
     assert repr(Bernoulli(logits=fe.tensor([0.1, 0.2]))) == "Bernoulli(logits: Size([2]))"
     assert repr(Categorical(logits=fe.zeros(2, 3))) == "Categorical(logits: Size([2, 3]))"
     assert repr(Normal(fe.tensor([0.0]), 1.0)) == "Normal(loc: tensor([0.]), scale: tensor([1.]))"
