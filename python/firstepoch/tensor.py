@@ -8,8 +8,10 @@ Dtype rules of binary ops are torch.result_type's (see "dtype promotion" below):
 gives float64, a Python number or a 0-d tensor counts only when of a higher category (bool < integer <
 floating); / on integers gives float32; matmul does not promote (RuntimeError, as torch). max(dim)/min(dim) return (values, indices) as PyTorch; amax/amin return values only.
 """
+import copy
 import functools
 import math
+import numbers
 import warnings
 from collections import namedtuple
 
@@ -244,6 +246,17 @@ def _inplace_form(name, binary=False):
     return method
 
 
+def _rebuild_tensor(cls, data, requires_grad):
+    """A new leaf of class cls over data (copy.copy, copy.deepcopy and pickle's way back)."""
+    t = cls.__new__(cls)
+    t._data = data
+    _set_requires_grad(t, requires_grad)
+    t._grad = None
+    t._ctx = None
+    t._version = 0
+    return t
+
+
 class Tensor(TensorBase):
     # Slots (in TensorBase): data, grad, requires_grad, and _ctx: the Context of the op that made this
     # tensor (it holds the op and its inputs), None for a leaf.
@@ -352,10 +365,10 @@ class Tensor(TensorBase):
                                f"{self.shape}")
         return self._data.item()
 
-    def numpy(self):
+    def numpy(self, *, force=False):
         """The NumPy array (shares memory). A tensor that requires grad raises RuntimeError, as torch:
-        say .detach().numpy()."""
-        if self.requires_grad:
+        say .detach().numpy(), or numpy(force=True)."""
+        if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         return self._data
@@ -367,10 +380,38 @@ class Tensor(TensorBase):
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __format__(self, spec):
-        # f"{loss:.3f}" formats a one-element tensor as its number (as torch); else as str()
-        if spec and self._data.size == 1:
+        # as torch: a 0-d Tensor formats as its number (f"{loss}" is "0.25", f"{loss:.3f}" "0.250"); any
+        # other formats as str() with an empty spec, and a spec is a TypeError (object.__format__)
+        if self._data.ndim == 0 and type(self) is Tensor:
             return format(self.item(), spec)
-        return format(str(self), spec)
+        return object.__format__(self, spec)
+
+    def __contains__(self, element):
+        """`element in t`: (t == element).any(), as torch; element a Tensor or a number (else
+        RuntimeError, torch's class)."""
+        if not isinstance(element, (Tensor, numbers.Number, np.number, np.bool_)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element)}.")
+        return bool((self == element).any().item())
+
+    # copy.copy, copy.deepcopy and pickle, as torch: a copy is a new leaf with the requires_grad flag and
+    # no history; copy.copy shares the memory, pickle and deepcopy copy it; deepcopy copies .grad too
+    # (a Parameter's deepcopy leaves it None, as torch.nn.Parameter.__deepcopy__) and refuses a non-leaf.
+    def __reduce_ex__(self, protocol):
+        return _rebuild_tensor, (type(self), self._data, self.requires_grad)
+
+    def __deepcopy__(self, memo):
+        if self._ctx is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+                               "because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        new = _rebuild_tensor(type(self), copy.deepcopy(self._data, memo), self.requires_grad)
+        memo[id(self)] = new
+        from .nn.module import Parameter  # a cycle at import time (nn imports this module)
+        if self._grad is not None and not isinstance(self, Parameter):
+            new._grad = copy.deepcopy(self._grad, memo)
+        return new
 
     def detach(self):
         """The same values cut from the graph; shares memory and the version counter (as torch)."""
@@ -442,7 +483,14 @@ class Tensor(TensorBase):
 
     # ---- dtype casts (torch's names; issue 16) ------------------------------------------------------------
     # Casts to a non-floating dtype give a tensor outside the graph (as torch); float16 is not a storage
-    # dtype here (our kernels have no half precision), so there is no .half().
+    # dtype here (our kernels have no half precision): .half() and .bfloat16() raise to()'s TypeError.
+    def half(self, memory_format=None):
+        return self.to(np.dtype(np.float16))
+
+    def bfloat16(self, memory_format=None):
+        raise TypeError("bfloat16: dtype must be one of float32, float64, int64, int32, int16, int8, uint8, bool "
+                        "(bfloat16 is not supported)")
+
     def int(self):
         return self.to(np.dtype(np.int32))
 
@@ -619,10 +667,11 @@ class Tensor(TensorBase):
         return self._data.item()
 
     def __index__(self):
-        if self._data.dtype.kind not in "iu" or self._data.size != 1:
-            raise TypeError(f"only a one-element integer tensor can be used as an index, got {self.dtype} "
-                            f"of shape {self.shape}")
-        return int(self._data)
+        # as torch: a one-element integer or bool tensor of any shape (tensor([3]) too)
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an index, got "
+                            f"{self.dtype} of shape {self.shape}")
+        return int(self._data.item())
 
     # Comparisons are elementwise, as in PyTorch: they broadcast against a Tensor, an array or a number
     # and give a bool tensor (no gradient). Anything else is NotImplemented, so == falls back to identity
@@ -1200,10 +1249,13 @@ class Tensor(TensorBase):
         """self[index] = value (a Tensor of self's dtype, or an array), recorded as SetItemFn."""
         return self._inplace(lambda t, v: SetItemFn.apply(t, index, v), value, name)
 
-    def copy_(self, src):
-        """Writes src (broadcast to this shape, cast to this dtype) into this tensor; differentiable to src."""
-        if not isinstance(src, Tensor):
+    def copy_(self, src, non_blocking=False):
+        """Writes src (broadcast to this shape, cast to this dtype) into this tensor; differentiable to src.
+        As torch: src a Tensor or a number (else TypeError); non_blocking changes nothing."""
+        if isinstance(src, (numbers.Number, np.number, np.bool_)):
             src = tensor(src)
+        elif not isinstance(src, Tensor):
+            raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
         try:
             fits = np.broadcast_shapes(src.shape, self.shape) == self.shape
         except ValueError:
@@ -1220,7 +1272,16 @@ class Tensor(TensorBase):
         return self._fill(0, "zero_")
 
     def fill_(self, value):
-        value = value.item() if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            if value.ndim != 0:  # torch's check and words
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                                   f"dimensions.")
+            if value.requires_grad and is_grad_enabled():  # differentiable to the value, as torch
+                return self._inplace(lambda t, v: _cast_value(v, t._data.dtype).expand(t.shape), value, "fill_")
+            value = value.item()
+        elif not isinstance(value, (numbers.Number, np.number, np.bool_)):
+            raise TypeError(f"fill_(): argument 'value' (position 1) must be Number or Tensor, not "
+                            f"{type(value).__name__}")
         _check_number_fits(value, self._data.dtype, "fill_")
         return self._fill(value, "fill_")
 
@@ -1230,11 +1291,50 @@ class Tensor(TensorBase):
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._check_random_fill("normal_")
+        if not std >= 0:
+            raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
         g = _random.as_generator(generator, "normal_")
         return self._fill(g.normal(mean, std, self.shape), "normal_")
 
+    def exponential_(self, lambd=1.0, generator=None):
+        """Fills with draws from Exponential(lambd) (NumPy's stream), as torch: lambd > 0, floating only."""
+        if self._data.dtype not in _FLOATS:
+            raise RuntimeError(f"exponential_: Exponential distribution is a continuous probability distribution. "
+                               f"dtype must be a floating point but you specified {self._data.dtype}")
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+        g = _random.as_generator(generator, "exponential_")
+        return self._fill(g.exponential(1.0 / lambd, self.shape), "exponential_")
+
+    def random_(self, *args, to=None, generator=None):
+        """Fills with integers drawn uniformly, as torch: random_() from [0, 2**mantissa] for floats ([0, max]
+        for integers, {0, 1} for bool), random_(to) from [0, to), random_(from, to) from [from, to)."""
+        if len(args) > 2 or (len(args) == 2 and to is not None):
+            raise TypeError("random_(): expected random_(), random_(to) or random_(from, to)")
+        frm = 0
+        if len(args) == 2:
+            frm, to = args
+        elif len(args) == 1:
+            if to is None:
+                to = args[0]
+            else:
+                frm = args[0]
+        dt = self._data.dtype
+        if to is None:
+            to = (2 ** (np.finfo(dt).nmant + 1) + 1 if dt.kind == "f" else 2 if dt.kind == "b"
+                  else int(np.iinfo(dt).max) + 1)
+        for name, v in (("from", frm), ("to", to)):
+            if not isinstance(v, (int, np.integer)):
+                raise TypeError(f"random_(): argument '{name}' must be int, not {type(v).__name__}")
+        if frm >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={frm} >= to={to}")
+        g = _random.as_generator(generator, "random_")
+        return self._fill(g.integers(frm, to, self.shape, dtype=np.int64), "random_")
+
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._check_random_fill("uniform_")
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
         g = _random.as_generator(generator, "uniform_")
         return self._fill(g.uniform(a, b, self.shape), "uniform_")
 
@@ -1505,6 +1605,9 @@ class Tensor(TensorBase):
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         _check_cpu(device, "new_full")
+        if not isinstance(size, (tuple, list)):  # torch takes a sequence here (new_zeros(2, 3) takes ints)
+            raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{type(size).__name__}")
         dt = self._data.dtype if dtype is None else np.dtype(dtype)
         return Tensor(np.full(_shape_arg((size,)), fill_value, dtype=dt), requires_grad)
 
@@ -1520,19 +1623,22 @@ class Tensor(TensorBase):
 
     def type_as(self, other):
         """self in other's dtype; a cast to a non-floating dtype leaves the graph (as in PyTorch)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
         if np.dtype(other.dtype) not in _FLOATS:
             return self.detach().to(other.dtype)
         return self.to(other.dtype)
 
-    def clone(self):
-        """A copy in new memory; differentiable (the gradient passes through)."""
+    def clone(self, *, memory_format=None):
+        """A copy in new memory; differentiable (the gradient passes through). memory_format is taken, as
+        torch's keyword, and the copy is C-contiguous whatever it says."""
         return CloneFn.apply(self)
 
-    def contiguous(self):
-        """self when its memory is already C-contiguous, else a copy that is."""
+    def contiguous(self, memory_format=None):
+        """self when its memory is already C-contiguous, else a copy that is (memory_format taken, as torch's)."""
         return self if self._data.flags.c_contiguous else CloneFn.apply(self)
 
-    def is_contiguous(self):
+    def is_contiguous(self, memory_format=None):
         return bool(self._data.flags.c_contiguous)
 
     def t(self):
@@ -2985,6 +3091,38 @@ class Tensor(TensorBase):
         """The bytes of one entry."""
         return self._data.itemsize
 
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        """numel() * element_size(), as torch."""
+        return self._data.size * self._data.itemsize
+
+    def is_complex(self):
+        return False  # firstepoch has no complex dtypes
+
+    def data_ptr(self):
+        """The address of the first entry (views of one array give related addresses, as torch's)."""
+        return self._data.__array_interface__["data"][0]
+
+    def storage_offset(self):
+        """The offset in entries from the start of the memory this tensor views (0 for a tensor with its
+        own memory), as torch; a firstepoch op that copies where torch views gives 0."""
+        root = self._data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        return (self.data_ptr() - root.__array_interface__["data"][0]) // self._data.itemsize
+
+    def get_device(self):
+        return -1  # torch's answer for a CPU tensor
+
+    is_cpu = property(lambda self: True, doc="True: every tensor is on the CPU.")
+    is_sparse = property(lambda self: False)
+    is_meta = property(lambda self: False)
+    is_quantized = property(lambda self: False)
+
     def stride(self, dim=None):
         """The step in entries between neighbours along each axis (0 along an expanded axis), as torch. An
         empty tensor reports C-contiguous steps, as torch's (NumPy gives its arrays all-zero strides)."""
@@ -3415,8 +3553,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 def _random_float_dtype(dtype, who):
     dt = _float_dtype(dtype)
-    if dt not in _FLOATS:
-        raise RuntimeError(f"{who}: dtype must be floating (float32 or float64), got {dt}")
+    if dt not in _FLOATS:  # torch's class (its kernel is not built for the dtype)
+        raise NotImplementedError(f"{who}: dtype must be floating (float32 or float64), got {dt}")
     return dt
 
 
@@ -3446,10 +3584,16 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
         low = args.pop()
     if args or high is None or size is None:
         raise TypeError("randint: expected randint(high, size) or randint(low, high, size), size a tuple")
+    for name, v in (("low", low), ("high", high)):
+        if v is not None and not isinstance(v, (int, np.integer)):  # torch: TypeError for 5.5
+            raise TypeError(f"randint(): argument '{name}' must be int, not {type(v).__name__}")
     low = 0 if low is None else int(low)
     high = int(high)
     if low >= high:
         raise RuntimeError(f"randint: expects low < high, got low={low} and high={high}")
+    dt = np.dtype(np.int64 if dtype is None else dtype)
+    if dt.kind in "iu" and (high - 1 > np.iinfo(dt).max or low < np.iinfo(dt).min):  # torch: no silent wrap
+        raise RuntimeError(f"randint: [{low}, {high}) is out of bounds for {dt}")
     g = _random.as_generator(generator, "randint")
     values = g.integers(low, high, size=_shape_arg((size,)), dtype=np.int64)
     return _new(values, np.int64 if dtype is None else dtype, device, requires_grad, "randint")
@@ -3457,6 +3601,8 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
 
 def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1 (int64 unless dtype says otherwise)."""
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not {type(n).__name__}")
     n = int(n)
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
