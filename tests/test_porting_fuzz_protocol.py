@@ -142,3 +142,20 @@ def test_exponential_and_random_fills():
     assert bool((fe.zeros(100, dtype=fe.uint8).random_() >= 0).all())
     with pytest.raises(RuntimeError, match="from=5 >= to=2"):
         fe.zeros(3).random_(5, 2)
+
+
+def test_manual_seed_takes_what_torch_takes():
+    # torch.manual_seed: int(seed), 64 bits, a negative seed wraps (NumPy's seeding refused these)
+    fe.manual_seed(1)
+    one = fe.randn(3).tolist()
+    for same in (1.5, "1", True):
+        fe.manual_seed(same)
+        assert fe.randn(3).tolist() == one
+    fe.manual_seed(-1)
+    minus_one = fe.randn(3).tolist()
+    fe.manual_seed(2 ** 64 - 1)
+    assert fe.randn(3).tolist() == minus_one
+    for bad, error in ((2 ** 64, ValueError), (-2 ** 63 - 1, ValueError), (None, TypeError), ("a", ValueError)):
+        with pytest.raises(error, match="manual_seed"):
+            fe.manual_seed(bad)
+    fe.manual_seed(0)

@@ -13,9 +13,16 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed):
-    """Seeds every random draw firstepoch makes."""
+    """Seeds every random draw firstepoch makes. As torch.manual_seed, the seed goes through int() (1.5,
+    "1" and True are 1) and must fit 64 bits; a negative one wraps to its unsigned 64-bit value."""
     global _generator
-    _generator = np.random.default_rng(seed)
+    try:
+        value = int(seed)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"manual_seed: seed must be an int or convertible by int(), got {seed!r} ({e})") from None
+    if not -0x8000_0000_0000_0000 <= value <= 0xFFFF_FFFF_FFFF_FFFF:
+        raise ValueError(f"Overflow when unpacking long long (manual_seed: seed {value} does not fit in 64 bits)")
+    _generator = np.random.default_rng(value & 0xFFFF_FFFF_FFFF_FFFF)
     return _generator
 
 
