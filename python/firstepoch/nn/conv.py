@@ -18,6 +18,9 @@ def _check_common(name, in_channels, out_channels, kernel, groups, padding, padd
     if groups < 1 or in_channels % groups or out_channels % groups:
         raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and "
                          f"out_channels={out_channels}")
+    if in_channels < 0 or out_channels < 0 or min(kernel) < 0:  # torch.empty's error for the weight
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {name}: in_channels={in_channels}, "
+                           f"out_channels={out_channels} and kernel_size={kernel} must be >= 0")
     if min(kernel) < 1:
         raise ValueError(f"{name}: kernel_size must be >= 1, got {kernel}")
     if isinstance(padding, str) and padding not in ("same", "valid"):
@@ -25,6 +28,14 @@ def _check_common(name, in_channels, out_channels, kernel, groups, padding, padd
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {{'zeros', 'reflect', 'replicate', 'circular'}}, but got "
                          f"padding_mode={padding_mode!r}")
+
+
+def _check_transpose_padding(name, padding):
+    """A string padding ('same', 'valid'), which torch's transposed layers take and fail on at forward
+    (README, "Porting from PyTorch"), is refused at construction."""
+    if isinstance(padding, str):
+        raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r} (string padding is "
+                         f"for Conv layers only)")
 
 
 def _reset_parameters(module):
@@ -181,9 +192,8 @@ class ConvTranspose2d(Module):
         dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
         kh, kw = pair(kernel_size, "kernel_size")
-        if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair of ints, got {padding!r}")
-        _check_common("ConvTranspose2d", in_channels, out_channels, (kh, kw), groups, padding, padding_mode)
+        _check_transpose_padding(type(self).__name__, padding)
+        _check_common(type(self).__name__, in_channels, out_channels, (kh, kw), groups, padding, padding_mode)
         if padding_mode != "zeros":
             raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -201,11 +211,13 @@ class ConvTranspose2d(Module):
             return self.output_padding
         spatial = self.weight.ndim - 2
         output_size = list(output_size)
-        if len(output_size) == spatial + 2:
-            output_size = output_size[2:]
+        # as torch: the leading (N, C) of a batched input, or (C,) of an unbatched one, may be given too
+        non_spatial = 2 if x.ndim == spatial + 2 else 1
+        if len(output_size) == spatial + non_spatial:
+            output_size = output_size[non_spatial:]
         if len(output_size) != spatial:
-            raise ValueError(f"ConvTranspose{spatial}d: output_size must have {spatial} or {spatial + 2} elements "
-                             f"(got {len(output_size)})")
+            raise ValueError(f"ConvTranspose{spatial}d: for {x.ndim}D input, output_size must have {spatial} or "
+                             f"{spatial + non_spatial} elements (got {len(output_size)})")
         sizes = x.shape[-spatial:]
         pads = []
         for i, want in enumerate(output_size):
@@ -237,6 +249,7 @@ class ConvTranspose1d(ConvTranspose2d):
         dtype = factory_dtype(type(self).__name__, device, dtype)
         if padding_mode != "zeros":
             raise ValueError('Only "zeros" padding mode is supported for ConvTranspose1d')
+        _check_transpose_padding("ConvTranspose1d", padding)
         one = {n: (_conv._single(v, n),) for n, v in (("kernel_size", kernel_size), ("stride", stride),
                                                       ("padding", padding), ("output_padding", output_padding),
                                                       ("dilation", dilation))}

@@ -1,0 +1,41 @@
+"""nn modules (convolutions, pools, padding, upsampling, dropout, ...) where a differential fuzz against
+torch 2.13 (weights copied from torch, outputs and gradients compared) found them apart: constructor
+checks with another error class, forward arguments torch takes and firstepoch refused. Expected results
+are written out (so these run without torch)."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+from firstepoch import nn
+
+
+def _x(*shape):
+    return fe.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+
+
+# -- ConvTranspose forward(output_size=): an unbatched input may give (C, *spatial), as torch -----------------
+
+def test_conv_transpose_output_size_with_the_channel_of_an_unbatched_input():
+    m = nn.ConvTranspose1d(2, 3, 3, stride=2)
+    assert m(_x(2, 4), output_size=[3, 10]).shape == (3, 10)  # (C, L): the C is dropped
+    assert m(_x(1, 2, 4), output_size=[1, 3, 10]).shape == (1, 3, 10)
+    with pytest.raises(ValueError, match="for 2D input, output_size must have 1 or 2 elements"):
+        m(_x(2, 4), output_size=[1, 3, 10])  # (N, C, L) for an unbatched input: torch's ValueError
+    m2 = nn.ConvTranspose2d(2, 3, 3, stride=2)
+    assert m2(_x(2, 4, 5), output_size=(3, 10, 12)).shape == (3, 10, 12)
+
+
+# -- constructor checks: torch's error classes ---------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d])
+def test_conv_negative_channels_are_torchs_runtime_error(cls):
+    with pytest.raises(RuntimeError, match="negative dimension.*in_channels=-1"):
+        cls(-1, 4, 3)
+    with pytest.raises(RuntimeError, match="negative dimension.*out_channels=-2"):
+        cls(4, -2, 3)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv_transpose1d_string_padding_names_the_argument(padding):
+    with pytest.raises(ValueError, match=f"ConvTranspose1d: padding must be an int or a tuple of ints, got '{padding}'"):
+        nn.ConvTranspose1d(2, 2, 3, padding=padding)
