@@ -39,3 +39,20 @@ def test_conv_negative_channels_are_torchs_runtime_error(cls):
 def test_conv_transpose1d_string_padding_names_the_argument(padding):
     with pytest.raises(ValueError, match=f"ConvTranspose1d: padding must be an int or a tuple of ints, got '{padding}'"):
         nn.ConvTranspose1d(2, 2, 3, padding=padding)
+
+
+# -- max/avg pooling: only the batch dim may be empty (torch's RuntimeError), not the channels --------------
+
+@pytest.mark.parametrize("layer, shape", [(nn.MaxPool2d(2), (1, 0, 4, 4)), (nn.MaxPool2d(2), (0, 4, 4)),
+                                          (nn.AvgPool2d(2), (1, 0, 4, 4)), (nn.AvgPool2d(2), (0, 4, 4)),
+                                          (nn.MaxPool1d(2), (2, 0, 4)), (nn.MaxPool1d(2), (0, 4)),
+                                          (nn.AvgPool1d(2), (1, 0, 4)), (nn.AvgPool1d(2), (0, 4)),
+                                          (nn.MaxPool2d(2, return_indices=True), (1, 0, 4, 4))])
+def test_pool_with_no_channels_raises_as_torch(layer, shape):
+    with pytest.raises(RuntimeError, match=r"with optional 0 dim batch size for input, but got: \[.*0"):
+        layer(fe.zeros(*shape))
+
+
+def test_pool_of_an_empty_batch_is_empty():
+    assert nn.MaxPool2d(2)(fe.zeros(0, 2, 4, 4)).shape == (0, 2, 2, 2)
+    assert nn.AvgPool1d(2)(fe.zeros(0, 2, 4)).shape == (0, 2, 2)

@@ -313,8 +313,13 @@ class MaxUnpool2dFn(Function):
         return [((x, idx, (7, 5)), {})]
 
 
-def _batched(input, name, spatial=2):
-    """(input as a batch, whether it was unbatched): (C, H, W) becomes (1, C, H, W) (spatial=1: (C, L))."""
+def _batched(input, name, spatial=2, nonempty=False):
+    """(input as a batch, whether it was unbatched): (C, H, W) becomes (1, C, H, W) (spatial=1: (C, L)).
+    nonempty (max/avg pooling): torch's RuntimeError when a dim other than the batch is 0 (C included)."""
+    if nonempty and input.ndim in (spatial + 1, spatial + 2) and 0 in input.shape[input.ndim - spatial - 1:]:
+        words = {2: "Expected 3D or 4D (batch mode) tensor", 1: "Expected 2D or 3D (batch mode) tensor"}[spatial]
+        raise RuntimeError(f"{words} with optional 0 dim batch size for input, but got: {list(input.shape)} ({name}: "
+                           f"only the batch dim may be 0)")
     if input.ndim == spatial + 1:
         return input.reshape((1,) + tuple(input.shape)), True
     if input.ndim != spatial + 2:  # torch: RuntimeError (avg_pool2d of a (H, W) input: IndexError), its words first
@@ -338,18 +343,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """As torch.nn.functional.max_pool2d: (N, C, H, W) or (C, H, W); with return_indices, also the flat
     index h*W + w (int64) of each window's maximum (the first in raster order on ties). A window that
     sees only padding gives -inf and index -1."""
-    x, unbatched = _batched(input, "max_pool2d")
+    x, unbatched = _batched(input, "max_pool2d", nonempty=True)
+    out = _max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
+
+
+def _max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """max_pool2d of a batch (N, C, H, W), C may be 0 (adaptive_max_pool2d of an unbatched (0, H, W))."""
     if not return_indices:
-        return _unbatch(MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode)), unbatched)
+        return MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode))
     box = []
     y = MaxPool2dIndicesFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode), box)
-    return _unbatch(y, unbatched), _unbatch(_index_tensor(box[0], y), unbatched)
+    return y, _index_tensor(box[0], y)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """As torch.nn.functional.avg_pool2d: (N, C, H, W) or (C, H, W), PyTorch's divisor rules."""
-    x, unbatched = _batched(input, "avg_pool2d")
+    x, unbatched = _batched(input, "avg_pool2d", nonempty=True)
     return _unbatch(AvgPool2dFn.apply(x, kernel_size, stride, padding, bool(ceil_mode), bool(count_include_pad),
                                       divisor_override), unbatched)
 
@@ -364,7 +375,7 @@ def _single(v, name):
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """As torch.nn.functional.max_pool1d: (N, C, L) or (C, L), max_pool2d over (N, C, 1, L); indices
     are positions along L."""
-    x, unbatched = _batched(input, "max_pool1d", spatial=1)
+    x, unbatched = _batched(input, "max_pool1d", spatial=1, nonempty=True)
     k = _single(kernel_size, "kernel_size")
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _single(stride, "stride")
     out = max_pool2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), (1, k), (1, s),
@@ -376,7 +387,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """As torch.nn.functional.avg_pool1d: (N, C, L) or (C, L), avg_pool2d over (N, C, 1, L)."""
-    x, unbatched = _batched(input, "avg_pool1d", spatial=1)
+    x, unbatched = _batched(input, "avg_pool1d", spatial=1, nonempty=True)
     k = _single(kernel_size, "kernel_size")
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _single(stride, "stride")
     y = avg_pool2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]), (1, k), (1, s), (0, _single(padding, "padding")),
@@ -468,7 +479,7 @@ def adaptive_avg_pool2d(input, output_size=1):
     if oh * ow == 0:  # nothing to average: an empty slice of x, reshaped
         y = x[:, :, :0, :0].reshape(x.shape[0], x.shape[1], oh, ow)
     elif H % oh == 0 and W % ow == 0:
-        y = avg_pool2d(x, (H // oh, W // ow))
+        y = AvgPool2dFn.apply(x, (H // oh, W // ow), None, 0, False, True, None)  # (C may be 0 here)
     else:
         mats = []
         for n, o in ((H, oh), (W, ow)):
@@ -498,7 +509,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
             return _unbatch(y, unbatched)
         return _unbatch(y, unbatched), _unbatch(_index_tensor(np.zeros((N, C, oh, ow), np.int64), y), unbatched)
     if H % oh == 0 and W % ow == 0:
-        out = max_pool2d(x, (H // oh, W // ow), return_indices=return_indices)
+        out = _max_pool2d(x, (H // oh, W // ow), return_indices=return_indices)
         return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
     idx = []
     for n, o in ((H, oh), (W, ow)):
