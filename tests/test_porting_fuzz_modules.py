@@ -56,3 +56,28 @@ def test_pool_with_no_channels_raises_as_torch(layer, shape):
 def test_pool_of_an_empty_batch_is_empty():
     assert nn.MaxPool2d(2)(fe.zeros(0, 2, 4, 4)).shape == (0, 2, 2, 2)
     assert nn.AvgPool1d(2)(fe.zeros(0, 2, 4)).shape == (0, 2, 2)
+
+
+# -- torch's _ConvNd hooks that ported conv subclasses call: _conv_forward, _reversed_padding_repeated_twice --
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_conv_forward_hook_with_a_transformed_weight(padding_mode):
+    class ScaledConv(nn.Conv2d):  # the shape of timm's StdConv2d: forward transforms the weight, then convolves
+        def forward(self, x):
+            return self._conv_forward(x, self.weight * 2, None)
+
+    m = ScaledConv(2, 3, 3, padding=1, padding_mode=padding_mode)
+    plain = nn.Conv2d(2, 3, 3, padding=1, padding_mode=padding_mode, bias=False)
+    plain.load_state_dict({"weight": m.weight.detach().numpy()})
+    x = _x(1, 2, 5, 5)
+    np.testing.assert_allclose(m(x).detach().numpy(), 2 * plain(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+    c1 = nn.Conv1d(2, 3, 3)
+    np.testing.assert_allclose(c1._conv_forward(_x(2, 6), c1.weight, c1.bias).detach().numpy(),
+                               c1(_x(2, 6)).detach().numpy())
+
+
+def test_conv_reversed_padding_repeated_twice_as_torch():
+    assert tuple(nn.Conv2d(2, 2, (3, 4), padding="same", dilation=(1, 2))._reversed_padding_repeated_twice) == \
+        (3, 3, 1, 1)
+    assert tuple(nn.Conv2d(2, 2, 3, padding=(1, 2))._reversed_padding_repeated_twice) == (2, 2, 1, 1)
+    assert tuple(nn.Conv1d(2, 2, 4, padding="same", dilation=3)._reversed_padding_repeated_twice) == (4, 5)

@@ -99,7 +99,7 @@ class Conv2d(Module):
         self.kernel_size, self.stride = (kh, kw), pair(stride, "stride")
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
         self.dilation, self.groups, self.padding_mode = pair(dilation, "dilation"), groups, padding_mode
-        self._padding_repeated = _explicit_padding(self.padding, (kh, kw), self.dilation)
+        self._reversed_padding_repeated_twice = _explicit_padding(self.padding, (kh, kw), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, kh, kw), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters()
@@ -107,11 +107,16 @@ class Conv2d(Module):
     def reset_parameters(self):
         _reset_parameters(self)
 
-    def forward(self, input):
+    def _conv_forward(self, input, weight, bias):
+        """torch's _ConvNd._conv_forward: the convolution with a given weight and bias (subclasses that
+        transform the weight, e.g. weight standardisation, call it from their forward)."""
         if self.padding_mode != "zeros":
-            return conv2d(pad(input, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+            return conv2d(pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), weight, bias,
                           self.stride, 0, self.dilation, self.groups)
-        return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
 
     # nn.Sequential's fusion hook: this layer can apply the activation that follows it in its kernel
     def absorbs_activation(self, activation):
@@ -162,7 +167,7 @@ class Conv1d(Module):
         self.padding = padding if isinstance(padding, str) else (_conv._single(padding, "padding"),)
         self.dilation, self.groups = (_conv._single(dilation, "dilation"),), groups
         self.padding_mode = padding_mode
-        self._padding_repeated = _explicit_padding(self.padding, (k,), self.dilation)
+        self._reversed_padding_repeated_twice = _explicit_padding(self.padding, (k,), self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, k), dtype=dtype))
         self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
         self.reset_parameters()
@@ -170,11 +175,16 @@ class Conv1d(Module):
     def reset_parameters(self):
         _reset_parameters(self)
 
-    def forward(self, input):
+    def _conv_forward(self, input, weight, bias):
+        """torch's _ConvNd._conv_forward: the convolution with a given weight and bias (subclasses that
+        transform the weight, e.g. weight standardisation, call it from their forward)."""
         if self.padding_mode != "zeros":
-            return conv1d(pad(input, self._padding_repeated, mode=self.padding_mode), self.weight, self.bias,
+            return conv1d(pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), weight, bias,
                           self.stride, 0, self.dilation, self.groups)
-        return conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return conv1d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
 
     def extra_repr(self):
         return _conv_repr(self)
