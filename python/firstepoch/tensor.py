@@ -408,10 +408,11 @@ class Tensor(TensorBase):
                                "https://github.com/pytorch/pytorch/pull/103001")
         new = _rebuild_tensor(type(self), copy.deepcopy(self._data, memo), self.requires_grad)
         memo[id(self)] = new
-        from .nn.module import Parameter  # a cycle at import time (nn imports this module)
-        if self._grad is not None and not isinstance(self, Parameter):
+        if self._grad is not None and self._deepcopy_grad:
             new._grad = copy.deepcopy(self._grad, memo)
         return new
+
+    _deepcopy_grad = True  # nn.Parameter sets False: its deepcopy leaves .grad None, as torch's
 
     def detach(self):
         """The same values cut from the graph; shares memory and the version counter (as torch)."""

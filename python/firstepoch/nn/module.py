@@ -20,6 +20,7 @@ class Parameter(Tensor):
     torch, integer data is allowed with requires_grad=False (a RuntimeError with requires_grad=True)."""
 
     __slots__ = ()
+    _deepcopy_grad = False  # copy.deepcopy leaves .grad None (torch.nn.Parameter.__deepcopy__)
 
     def __init__(self, data, requires_grad=True):
         dtype = (data._data if isinstance(data, Tensor) else np.asarray(data)).dtype
