@@ -218,3 +218,29 @@ def test_against_torch_when_available():
         np.testing.assert_allclose(a, b, atol=1e-12)
     v = np.array([2.0, np.nan, 1.0, np.nan])
     np.testing.assert_array_equal(fe.unique(fe.tensor(v)).numpy(), torch.unique(torch.tensor(v)).numpy())
+
+
+def test_isin_as_torch():
+    assert fe.isin(fe.tensor([1, 2, 3, 4]), fe.tensor([2, 4])).tolist() == [False, True, False, True]
+    nan = float("nan")
+    assert fe.isin(fe.tensor([[1.0, nan], [3.0, 4.0]]), fe.tensor([nan, 3.0])).tolist() == [[False, False], [True, False]]
+    assert fe.isin(fe.tensor([1, 2]), 2).tolist() == [False, True]
+    r = fe.isin(2, fe.tensor([1, 2]))
+    assert r.shape == () and r.item() is True and r.dtype == fe.bool
+    assert fe.isin(fe.tensor([1, 2]), fe.tensor([2.5]), invert=True).tolist() == [True, True]
+    # compared in the result type: uint8 with int64 is int64, so 200 is not -56
+    assert fe.isin(fe.tensor(np.array([200], np.uint8)), fe.tensor([200, -56])).tolist() == [True]
+    assert fe.isin(fe.zeros(0), fe.tensor([1.0])).shape == (0,)
+    with pytest.raises(RuntimeError, match="Bool"):
+        fe.isin(fe.tensor([True, False]), fe.tensor([1]))
+    with pytest.raises(TypeError, match="test_elements"):
+        fe.isin(fe.tensor([1, 2]), [2])
+
+
+def test_broadcast_shapes_as_torch():
+    assert fe.broadcast_shapes((2, 1), (3,), 1) == (2, 3)
+    assert fe.broadcast_shapes() == ()
+    assert fe.broadcast_shapes((0, 1), [1, 5]) == (0, 5)
+    for bad in (((2,), (3,)), ((2,), (-1,)), (2.0,)):
+        with pytest.raises(RuntimeError):
+            fe.broadcast_shapes(*bad)

@@ -82,7 +82,7 @@ from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or,
                         cumsum, eq, expm1, flip, floor_divide, gather, ge, gt, index_select, le, log1p, logical_and,
                         logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, ne, norm, pow, prod,
                         remainder, roll, scatter, sin, sort, split, t, topk, unbind)
-from .functions import bitwise_left_shift, bitwise_right_shift, scatter_reduce
+from .functions import bitwise_left_shift, bitwise_right_shift, broadcast_shapes, isin, scatter_reduce
 from .functions import (add, amax, amin, argwhere, div, isfinite, isinf, isnan, mul, narrow, neg, nonzero, select,
                         square, sub, swapaxes, tril, triu, true_divide, unflatten, unique)
 

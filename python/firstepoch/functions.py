@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from .ops.linalg import EinsumFn, einsum_subscripts
-from .tensor import _promote_types
+from .tensor import _promote_types, _result_type
 from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensordot, tril_indices,
                      triu_indices, var_mean, zeros)
 
@@ -456,3 +456,44 @@ def combinations(input, r=2, with_replacement=False):
 
 is_floating_point = _method("is_floating_point")
 erf, erfc, erfinv, erf_, erfc_ = (_method(n) for n in ("erf", "erfc", "erfinv", "erf_", "erfc_"))
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """torch.isin: a bool tensor of elements' shape, True where an entry equals one of test_elements
+    (compared in torch.result_type of the two; NaN equals nothing); invert=True negates it. One of the two
+    may be a number (then that side is 0-d). assume_unique is accepted and changes nothing (it is a speed
+    hint). Bool inputs are torch's RuntimeError."""
+    for name, x in (("elements", elements), ("test_elements", test_elements)):
+        if not isinstance(x, Tensor) and (isinstance(x, bool) or not isinstance(x, (int, float, np.number))):
+            raise TypeError(f"isin(): argument '{name}' must be a Tensor or a number, not {type(x).__name__}")
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin(): one of 'elements' and 'test_elements' must be a Tensor, got two numbers")
+    if builtins.any(isinstance(x, Tensor) and x.dtype == np.bool_ for x in (elements, test_elements)):
+        raise RuntimeError("Unsupported input type encountered for isin(): Bool")
+    dt = _result_type(elements, test_elements)
+    a = np.asarray(elements._data if isinstance(elements, Tensor) else elements).astype(dt, copy=False)
+    b = np.asarray(test_elements._data if isinstance(test_elements, Tensor) else test_elements).astype(dt, copy=False)
+    return Tensor(np.isin(a, b.reshape(-1), invert=bool(invert)))
+
+
+def broadcast_shapes(*shapes):
+    """torch.broadcast_shapes: the shape the given shapes (ints or sequences of ints) broadcast to, as a
+    tuple (torch: a torch.Size); RuntimeError for shapes that do not broadcast or a negative size."""
+    given = []
+    for s in shapes:
+        if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
+            s = (int(s),)
+        elif isinstance(s, (tuple, list)) and builtins.all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in s):
+            s = tuple(int(d) for d in s)
+        else:
+            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {s!r}")
+        if builtins.any(d < 0 for d in s):
+            raise RuntimeError(f"Attempting to broadcast a dimension of negative length: shape {s} "
+                               f"(broadcast_shapes: {list(shapes)})")
+        given.append(s)
+    try:
+        return tuple(int(d) for d in np.broadcast_shapes(*given))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape (broadcast_shapes: "
+                           f"{given})") from None
