@@ -114,8 +114,9 @@ class Distribution:
                 if i != 1 and j != 1 and i != j:
                     raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {actual} vs "
                                      f"{expected}.")
-            check, support = self._support_check(value.detach().numpy())
-            if not bool(np.all(check(value.detach().numpy()))):
+            values = value.detach().numpy()
+            check, support = self._support_check(values)
+            if not bool(np.all(check(values))):
                 raise ValueError(f"Expected value argument (Tensor of shape {actual}) to be within the support "
                                  f"({support}) of the distribution {self!r}, but found invalid values:\n{value}")
         return _as_param(value, "value", who, getattr(self, self._params[0]).dtype)

@@ -247,14 +247,9 @@ def _inplace_form(name, binary=False):
 
 
 def _rebuild_tensor(cls, data, requires_grad):
-    """A new leaf of class cls over data (copy.copy, copy.deepcopy and pickle's way back)."""
-    t = cls.__new__(cls)
-    t._data = data
-    _set_requires_grad(t, requires_grad)
-    t._grad = None
-    t._ctx = None
-    t._version = 0
-    return t
+    """A new leaf of class cls over data (copy.copy, copy.deepcopy and pickle's way back: a module-level
+    name pickle can find)."""
+    return cls._wrap(data, requires_grad)
 
 
 class Tensor(TensorBase):

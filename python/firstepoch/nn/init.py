@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .. import random as _random
+from ..ops.elementwise import erfc as _erfc
 
 
 def _fans(shape):
@@ -146,7 +147,10 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                       "may be incorrect.", stacklevel=2)
     rng = _random.as_generator(generator, "trunc_normal_")
     lo, hi = (a - mean) / std, (b - mean) / std
-    cdf = np.vectorize(lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0))), otypes=[np.float64])
+
+    def cdf(x):  # the standard normal's, from ops' NumPy erfc: its relative precision holds far in the lower tail
+        return 0.5 * _erfc(-np.asarray(x, dtype=np.float64) / math.sqrt(2.0))
+
     if float(cdf(hi) - cdf(lo)) >= 0.01:
         out = rng.normal(mean, std, tensor.shape)
         bad = (out < a) | (out > b)
@@ -154,13 +158,17 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
             out[bad] = rng.normal(mean, std, int(bad.sum()))
             bad = (out < a) | (out > b)
     else:  # invert the CDF by bisection (in standard units) at uniform points between cdf(lo) and cdf(hi)
+        flip = lo > 0  # an upper-tail interval is inverted as its mirror image in the lower tail
+        if flip:
+            lo, hi = -hi, -lo
         target = rng.uniform(float(cdf(lo)), float(cdf(hi)), tensor.shape)
         left, right = np.full(target.shape, max(lo, -40.0)), np.full(target.shape, min(hi, 40.0))
         for _ in range(60):
             mid = (left + right) / 2
             below = cdf(mid) < target
             left, right = np.where(below, mid, left), np.where(below, right, mid)
-        out = np.clip(mean + std * (left + right) / 2, a, b)
+        z = (left + right) / 2
+        out = np.clip(mean + std * (-z if flip else z), a, b)
     return _fill(tensor, out)
 
 

@@ -505,18 +505,10 @@ class SetItemFn(Function):
 _REDUCE_UFUNCS = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
 
 
-def _gathered(a, dim, index):
-    """a.gather(dim, index): a's entries at index along dim (index may be smaller than a elsewhere)."""
-    part = a[tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
-    return np.take_along_axis(part, index, axis=dim)
-
-
 def _scatter_reduce(x, dim, index, src, reduce, include_self):
     """(result, positions written, how many entries of src each received) of torch.scatter_reduce."""
     part = src[tuple(slice(0, n) for n in index.shape)]
-    where = list(np.indices(index.shape, sparse=True))
-    where[dim] = index
-    where = tuple(where)
+    where = _along(index, dim)
     count = np.zeros(x.shape, np.int64)
     np.add.at(count, where, 1)
     hit = count > 0
@@ -557,39 +549,36 @@ class ScatterReduceFn(Function):
         x, src, out = ctx.saved_tensors
         lead = tuple(slice(0, n) for n in index.shape)
         part = src[lead]
+        at = _along(index, dim)  # the positions src writes (gather and scatter address)
         with np.errstate(divide="ignore", invalid="ignore"):
             if reduce == "sum":
-                dx, dpart = grad.copy(), _gathered(grad, dim, index)
+                dx, dpart = grad.copy(), grad[at]
             elif reduce == "mean":
                 n = (count + (1 if include_self else 0)).astype(grad.dtype)
                 n[n == 0] = 1
                 dx = grad / n
-                dpart = _gathered(dx, dim, index)
+                dpart = dx[at]
             elif reduce in ("amax", "amin"):
-                value = _gathered(out, dim, index)
+                value = out[at]
                 self_is = (x == out).astype(grad.dtype)
                 src_is = (part == value).astype(grad.dtype)
                 shares = self_is.copy()
-                where = list(np.indices(index.shape, sparse=True))
-                where[dim] = index
-                np.add.at(shares, tuple(where), src_is)
+                np.add.at(shares, at, src_is)
                 spread = grad / shares
                 dx = self_is * spread
-                dpart = src_is * _gathered(spread, dim, index)
+                dpart = src_is * spread[at]
             else:  # prod
                 masked_x = np.where(x == 0, 1, x).astype(x.dtype)
                 dx = grad * _scatter_reduce(masked_x, dim, index, src, "prod", include_self)[0] / masked_x
                 zero = part == 0
                 zeros_at = np.zeros(x.shape, np.int64)
-                where = list(np.indices(index.shape, sparse=True))
-                where[dim] = index
-                np.add.at(zeros_at, tuple(where), zero)
-                single = zero & (_gathered(zeros_at, dim, index) == 1)
+                np.add.at(zeros_at, at, zero)
+                single = zero & (zeros_at[at] == 1)
                 masked_src = src.copy()
                 masked_src[lead] = np.where(single, 1, part)
                 others = _scatter_reduce(x, dim, index, masked_src, "prod", include_self)[0]
-                dpart = np.where(single, _gathered(grad * others, dim, index),
-                                 _gathered(grad * out, dim, index) / np.where(zero, 1, part))
+                dpart = np.where(single, (grad * others)[at],
+                                 (grad * out)[at] / np.where(zero, 1, part))
         if not include_self:
             dx = np.where(hit, 0, dx)
         dsrc = None
@@ -616,9 +605,7 @@ class ScatterAddFn(Function):
         ctx.dim, ctx.index, ctx.src_shape = dim, index, src.shape
         part = src[tuple(slice(0, n) for n in index.shape)]
         out = x.copy()
-        where = list(np.indices(index.shape, sparse=True))
-        where[dim] = index
-        np.add.at(out, tuple(where), part)
+        np.add.at(out, _along(index, dim), part)
         return out
 
     @staticmethod
@@ -626,9 +613,7 @@ class ScatterAddFn(Function):
         dsrc = None
         if ctx.needs_input_grad[3]:
             dsrc = np.zeros(ctx.src_shape, dtype=grad.dtype)
-            dsrc[tuple(slice(0, n) for n in ctx.index.shape)] = np.take_along_axis(
-                grad[tuple(slice(0, n) if d != ctx.dim else slice(None) for d, n in enumerate(ctx.index.shape))],
-                ctx.index, axis=ctx.dim)
+            dsrc[tuple(slice(0, n) for n in ctx.index.shape)] = grad[_along(ctx.index, ctx.dim)]
         return grad, None, None, dsrc
 
     @staticmethod
