@@ -96,6 +96,7 @@ def test_concat_dataset_matches_torch():
     np.testing.assert_array_equal(y.numpy(), ty.numpy())
 
 
+@pytest.mark.fork_child
 def test_chain_and_iterable_dataset_match_torch():
     torch = pytest.importorskip("torch")
     from torch.utils import data as td
@@ -187,6 +188,7 @@ def test_subset_random_sampler():
 
 # ---- DataLoader arguments ----
 
+@pytest.mark.fork_child
 def test_loader_arguments_match_torch():
     torch = pytest.importorskip("torch")
     from torch.utils import data as td
@@ -220,6 +222,7 @@ class Seeds(Dataset):
         return i, wid, seed % (1 << 62), fe.random.generator().random()
 
 
+@pytest.mark.fork_child
 def test_workers_give_the_same_batches_as_no_workers_and_are_seeded_as_torch():
     ds = TensorDataset(np.arange(60, dtype=np.float32).reshape(30, 2), np.arange(30))
     runs = {}
@@ -243,6 +246,7 @@ def test_workers_give_the_same_batches_as_no_workers_and_are_seeded_as_torch():
     assert len(set(draws)) == len(draws)  # each worker draws its own stream
 
 
+@pytest.mark.fork_child
 def test_workers_seeded_like_torch():
     torch = pytest.importorskip("torch")
     from torch.utils import data as td
@@ -288,6 +292,7 @@ class Tagged(Dataset):
         return np.array([ord(c) for c in self.tag.ljust(10)]), os.getpid()
 
 
+@pytest.mark.fork_child
 def test_worker_init_fn_persistent_workers_and_prefetch():
     loader = DataLoader(Tagged(), batch_size=1, num_workers=2, worker_init_fn=_record_init,
                         persistent_workers=True, prefetch_factor=1)
@@ -319,6 +324,7 @@ class Kernels(Dataset):
         return (a @ a).sum().numpy(), fe.nn.functional.conv2d(x, w).sum().numpy()
 
 
+@pytest.mark.fork_child
 def test_worker_kernels_after_parent_ran_openmp_kernels():
     fe.set_num_threads(max(2, os.cpu_count() or 2))
     try:
@@ -346,6 +352,7 @@ class Slow(Dataset):
         return np.float32(i)
 
 
+@pytest.mark.fork_child
 def test_timeout_raises_and_stops_the_workers():
     it = iter(DataLoader(Slow(), batch_size=1, num_workers=2, timeout=0.5))
     pids = it.worker_pids
@@ -371,6 +378,7 @@ def raise_from_dataset(i):
     raise ValueError(f"bad sample {i}")
 
 
+@pytest.mark.fork_child
 def test_worker_exception_reraised_with_traceback():
     it = iter(DataLoader(Failing(), batch_size=2, num_workers=2))
     pids = it.worker_pids
@@ -409,6 +417,7 @@ def test_worker_exception_matches_torch_message():
     assert _first_line_of_worker_error(DataLoader) == theirs
 
 
+@pytest.mark.fork_child
 def test_workers_stop_when_the_iterator_is_deleted():
     it = iter(DataLoader(Squares(100), batch_size=2, num_workers=2))
     next(it)
@@ -418,6 +427,7 @@ def test_workers_stop_when_the_iterator_is_deleted():
     assert not _wait_gone(pids)
 
 
+@pytest.mark.fork_child
 def test_workers_stop_on_keyboard_interrupt():
     script = textwrap.dedent("""
         import sys, time
@@ -461,6 +471,7 @@ def test_workers_stop_on_keyboard_interrupt():
     assert not _wait_gone(pids), "orphaned DataLoader workers"
 
 
+@pytest.mark.fork_child
 def test_iterable_dataset_with_workers_and_persistent_epochs():
     loader = DataLoader(Range(0, 10), batch_size=3, num_workers=2, persistent_workers=True)
     e1 = [b.numpy().tolist() for b in loader]

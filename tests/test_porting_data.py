@@ -84,6 +84,7 @@ def test_batch_size_none_turns_automatic_batching_off():
         DataLoader(_ds(), batch_size=None, drop_last=True)
 
 
+@pytest.mark.fork_child
 def test_batch_size_none_with_workers():
     got = [int(y) for _, y in DataLoader(_ds(5), batch_size=None, num_workers=2)]
     assert got == [0, 1, 2, 3, 4]

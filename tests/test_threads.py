@@ -123,6 +123,7 @@ def _child(queue):
         queue.put(repr(e))
 
 
+@pytest.mark.fork_child
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_fork_child_after_parent_used_openmp(threads):
     firstepoch.set_num_threads(2)
