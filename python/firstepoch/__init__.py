@@ -71,7 +71,7 @@ from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_l
 # ---- the module surface torch scripts import (issue 16) ------------------------------------------
 from . import backends, cuda, utils
 from ._device import device
-from .random import Generator
+from .random import Generator, default_generator, get_rng_state, initial_seed, seed, set_rng_state
 from .tensor import (empty, empty_like, eye, full_like, get_default_dtype, linspace, multinomial, normal, randint,
                      randperm)
 from .functions import (abs, allclose, argmax, argmin, bmm, clamp, clip, concat, concatenate, einsum, equal, exp,
@@ -162,7 +162,8 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "save", "load",
            "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
-           "backends", "cuda", "utils", "device", "Generator", "empty", "empty_like", "eye", "full_like",
+           "backends", "cuda", "utils", "device", "Generator", "default_generator", "get_rng_state", "initial_seed",
+           "seed", "set_rng_state", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
            "argmax", "argmin", "bmm", "clamp", "clip", "concat", "concatenate", "einsum", "equal", "exp", "flatten",
            "is_tensor", "isclose", "log", "log10", "log2", "log_softmax", "max", "maximum", "mean", "min", "minimum",
