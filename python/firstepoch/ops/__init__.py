@@ -14,6 +14,7 @@ NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pad,
 | shape      | ReshapeFn, PermuteFn, IndexFn, ... (NumPy)   | (NumPy)                                        |
 | reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
 | linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |
+| decompositions | SvdFn, SvdvalsFn, EighFn, EigvalshFn, CholeskyFn, QrFn; svd, svdvals, eigh, eigvalsh, cholesky, qr (Tensors) | (NumPy's LAPACK) |
 | conv       | Conv2dFn, ConvTranspose2dFn, ConvInputGradFn, ConvWeightGradFn | conv2d_forward, conv2d_backward, conv2d_backward_bias |
 | pad        | PadFn, PadGradFn (NumPy)                    | (NumPy)                                        |
 | interp     | Interpolate2dFn, Interpolate2dBackwardFn    | interpolate2d_forward, interpolate2d_backward  |
@@ -31,6 +32,7 @@ NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pad,
 """
 from . import attention  # noqa: F401  (each import registers the family's Functions)
 from . import conv  # noqa: F401
+from . import decompositions  # noqa: F401
 from . import dropout  # noqa: F401
 from . import elementwise  # noqa: F401
 from . import embedding  # noqa: F401
