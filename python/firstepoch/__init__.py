@@ -83,6 +83,8 @@ from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or,
                         logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill, ne, norm, pow, prod,
                         remainder, roll, scatter, sin, sort, split, t, topk, unbind)
 from .functions import bitwise_left_shift, bitwise_right_shift, broadcast_shapes, isin, scatter_reduce
+from . import linalg
+from .functions import cdist, det, dist, inverse, logdet, matrix_power, pinverse, slogdet, svd
 from .functions import (add, amax, amin, argwhere, div, isfinite, isinf, isnan, mul, narrow, neg, nonzero, select,
                         square, sub, swapaxes, tril, triu, true_divide, unflatten, unique)
 
@@ -163,7 +165,8 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
            "backends", "cuda", "utils", "device", "Generator", "default_generator", "get_rng_state", "initial_seed",
-           "seed", "set_rng_state", "empty", "empty_like", "eye", "full_like",
+           "seed", "set_rng_state", "linalg", "cdist", "det", "dist", "inverse", "logdet", "matrix_power",
+           "pinverse", "slogdet", "svd", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
            "argmax", "argmin", "bmm", "clamp", "clip", "concat", "concatenate", "einsum", "equal", "exp", "flatten",
            "is_tensor", "isclose", "log", "log10", "log2", "log_softmax", "max", "maximum", "mean", "min", "minimum",

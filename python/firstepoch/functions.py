@@ -2,11 +2,13 @@
 wrapper over the Tensor method or the tensor.py function of the same meaning (one home per op), so
 that `torch.f(x, ...)` ported as `firstepoch.f(x, ...)` gives what `x.f(...)` gives."""
 import builtins
+import collections
 import functools
 import itertools
 
 import numpy as np
 
+from . import linalg as _linalg
 from .ops.linalg import EinsumFn, einsum_subscripts
 from .tensor import _promote_types, _result_type
 from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensordot, tril_indices,
@@ -497,3 +499,73 @@ def broadcast_shapes(*shapes):
     except ValueError:
         raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape (broadcast_shapes: "
                            f"{given})") from None
+
+
+# ---- linear algebra under torch's older top-level names (torch.linalg's are firstepoch.linalg) ------------
+def det(input):
+    return _linalg.det(_t(input, "det"))
+
+
+def logdet(input):
+    return _linalg.logdet(_t(input, "logdet"))
+
+
+def slogdet(input):
+    return _linalg.slogdet(_t(input, "slogdet"))
+
+
+def inverse(input):
+    return _linalg.inv(_t(input, "inverse"))
+
+
+def pinverse(input, rcond=1e-15):
+    """torch.pinverse: linalg.pinv with rcond as the relative tolerance."""
+    return _linalg.pinv(_t(input, "pinverse"), rtol=rcond)
+
+
+def matrix_power(input, n):
+    return _linalg.matrix_power(_t(input, "matrix_power"), n)
+
+
+def svd(input, some=True, compute_uv=True):
+    """torch.svd (the older form): (U, S, V) with V, not V^T; some=True gives the reduced factors;
+    compute_uv=False gives zero-filled U (m x m) and V (n x n), as torch."""
+    _t(input, "svd")
+    if not compute_uv:
+        s = _linalg.svdvals(input)
+        m, n = input.shape[-2], input.shape[-1]
+        return _SvdResult(zeros(input.shape[:-2] + (m, m), dtype=input.dtype), s,
+                          zeros(input.shape[:-2] + (n, n), dtype=input.dtype))
+    u, s, vh = _linalg.svd(input, full_matrices=not some)
+    return _SvdResult(u, s, vh.mT)
+
+
+_SvdResult = collections.namedtuple("svd", ["U", "S", "V"])
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast), a 0-d tensor."""
+    return (_t(input, "dist") - other).norm(p)
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """Pairwise p-norm distances between the rows of x1 (..., P, M) and x2 (..., R, M): (..., P, R).
+    Computed as the norm of the differences (exact, P*R*M memory) whatever compute_mode, where torch may
+    use a matrix-product formula for p = 2 (faster, less exact); the gradient at a zero distance is 0."""
+    for name, v, pos in (("x1", x1, 1), ("x2", x2, 2)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"cdist(): argument '{name}' (position {pos}) must be Tensor, not {type(v).__name__}")
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X{1 if x1.ndim < 2 else 2} got: "
+                           f"{min(x1.ndim, x2.ndim)}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values")
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    if x1.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return _linalg.vector_norm(diff, float(p), dim=-1)

@@ -15,6 +15,7 @@ NumPy), then linalg (matmul, linear: the GEMM every layer builds on), conv, pad,
 | reduce     | SumFn, MeanFn, MaxFn, ... (NumPy)            | (NumPy)                                        |
 | linalg     | MatmulFn, LinearFn; matmul (arrays)          | gemm                                           |
 | decompositions | SvdFn, SvdvalsFn, EighFn, EigvalshFn, CholeskyFn, QrFn; svd, svdvals, eigh, eigvalsh, cholesky, qr (Tensors) | (NumPy's LAPACK) |
+| matrix     | InvFn, DetFn, LogAbsDetFn, SolveFn; LinAlgError | (NumPy's LAPACK)                       |
 | conv       | Conv2dFn, ConvTranspose2dFn, ConvInputGradFn, ConvWeightGradFn | conv2d_forward, conv2d_backward, conv2d_backward_bias |
 | pad        | PadFn, PadGradFn (NumPy)                    | (NumPy)                                        |
 | interp     | Interpolate2dFn, Interpolate2dBackwardFn    | interpolate2d_forward, interpolate2d_backward  |
@@ -38,6 +39,7 @@ from . import elementwise  # noqa: F401
 from . import embedding  # noqa: F401
 from . import interp  # noqa: F401
 from . import linalg  # noqa: F401
+from . import matrix  # noqa: F401
 from . import loss  # noqa: F401
 from . import norm  # noqa: F401
 from . import optim  # noqa: F401

@@ -5,6 +5,213 @@ non-positive-definite input, naming the op and the batch entry as torch does.
 """
 import numpy as np
 
+from ..autograd.function import Function, unbroadcast
+
 
 class LinAlgError(RuntimeError):
     """torch.linalg.LinAlgError: a factorisation or inversion could not be completed (a RuntimeError)."""
+
+
+def _first_zero_pivot(a):
+    """1-based index of the first zero pivot of a's LU factorisation with partial pivoting (LAPACK's
+    getrf `info`), or of its smallest pivot when rounding left none exactly zero: torch's message names it."""
+    u = np.array(a, dtype=np.float64)
+    n = u.shape[-1]
+    pivots = np.zeros(n)
+    for k in range(n):  # one vectorised elimination step per column
+        p = k + int(np.argmax(np.abs(u[k:, k])))
+        u[[k, p]] = u[[p, k]]
+        pivots[k] = u[k, k]
+        if u[k, k] != 0:
+            u[k + 1:, k:] -= np.outer(u[k + 1:, k] / u[k, k], u[k, k:])
+    zero = np.flatnonzero(pivots == 0)
+    return int(zero[0] if zero.size else np.argmin(np.abs(pivots))) + 1
+
+
+def _singular_error(op, a, batch_index, what):
+    prefix = f"{op}: " + (f"(Batch element {batch_index}): " if batch_index is not None else "")
+    return LinAlgError(prefix + what.format(k=_first_zero_pivot(a)))
+
+
+def _batched(a, fn, op, what):
+    """fn(), which factorises the matrices of a (..., n, n); if one is singular, torch's LinAlgError naming
+    the first such batch entry (the entry alone when a is one matrix)."""
+    try:
+        return fn()
+    except np.linalg.LinAlgError:
+        pass
+    flat = a.reshape((-1,) + a.shape[-2:])
+    for i, m in enumerate(flat):
+        try:
+            np.linalg.inv(m)
+        except np.linalg.LinAlgError:
+            raise _singular_error(op, m, i if a.ndim > 2 else None, what) from None
+    raise LinAlgError(f"{op}: the input matrix is singular")
+
+
+_INV_SINGULAR = ("The diagonal element {k} is zero, the inversion could not be completed because the input "
+                 "matrix is singular.")
+
+
+def _mT(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _floats(op, *arrays):
+    """The operands as native-byte-order float32/float64 arrays of one dtype, else TypeError (the Tensor
+    layer, firstepoch.linalg, has already given torch's messages; this guards direct calls)."""
+    out = []
+    for a in arrays:
+        if a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
+            raise TypeError(f"{op}: expected float32 or float64 arrays, got {a.dtype}")
+        out.append(a.astype(a.dtype.newbyteorder("="), copy=False))
+    if len({a.dtype for a in out}) > 1:
+        raise TypeError(f"{op}: expected operands of one dtype, got {', '.join(str(a.dtype) for a in out)}")
+    if any(a.ndim < 2 or a.shape[-1] != a.shape[-2] for a in out[:1]):
+        raise ValueError(f"{op}: expected square matrices (..., n, n), got shape {out[0].shape}")
+    return out
+
+
+def _svd_finite(a):
+    """np.linalg.svd over a's matrices, with NaN factors for a matrix holding NaN or Inf (LAPACK refuses
+    those), so a backward through them gives NaN as torch's does rather than an error."""
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    if bad.any():
+        a = np.where(bad[..., None, None], 0.0, a)
+    u, s, vt = np.linalg.svd(a)
+    if bad.any():
+        u, s, vt = (np.where(bad[..., None, None], np.nan, u), np.where(bad[..., None], np.nan, s),
+                    np.where(bad[..., None, None], np.nan, vt))
+    return u, s, vt
+
+
+def _square_cases(rng, shapes):
+    """Well-conditioned float64 matrices: a random one plus n on the diagonal."""
+    return [rng.standard_normal(s) + s[-1] * np.eye(s[-1]) for s in shapes]
+
+
+class InvFn(Function):
+    """inv(A) of square matrices (..., n, n): NumPy's LAPACK gesv. Backward: dA = -A^-T dX A^-T."""
+
+    @staticmethod
+    def forward(ctx, a):
+        (a,) = _floats("inv", a)
+        out = _batched(a, lambda: np.linalg.inv(a), "linalg.inv", _INV_SINGULAR) if a.size else np.empty_like(a)
+        out = out.astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inv,) = ctx.saved_tensors
+        it = _mT(inv)
+        return (-(it @ grad @ it),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((a,), {}) for a in _square_cases(rng, [(3, 3), (2, 4, 4), (1, 1)])]
+
+
+def _adjugate_t(a):
+    """d det(A) / dA = adj(A)^T for every (..., n, n), singular matrices included: with A = U S V^T,
+    adj(A)^T = det(U) det(V) U diag(prod_{j != i} s_j) V^T (products without a division)."""
+    n = a.shape[-1]
+    u, s, vt = _svd_finite(a)
+    ones = np.ones(s.shape[:-1] + (1,), s.dtype)
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], -1), -1)  # prod_{j < i}
+    after = np.flip(np.cumprod(np.flip(np.concatenate([s[..., 1:], ones], -1), -1), -1), -1)  # prod_{j > i}
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    out = (u * (before * after)[..., None, :]) @ vt
+    return out * sign[..., None, None] if n else out
+
+
+class DetFn(Function):
+    """det(A) of square matrices (..., n, n) (NumPy's LU). Backward: g * adj(A)^T, from the SVD, so a
+    singular A gets the true derivative (deliberate: torch's LU-based formula can give 0 or NaN there)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        (a,) = _floats("det", a)
+        ctx.save_for_backward(a)
+        return np.asarray(np.linalg.det(a), dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        if a.shape[-1] == 0:
+            return (np.zeros_like(a),)
+        return (np.asarray(grad)[..., None, None] * _adjugate_t(a),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        singular = rng.standard_normal((3, 1)) @ rng.standard_normal((1, 3)) + np.diag([0.0, 0.0, 0.0])
+        singular2 = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]])  # rank 2: adj(A) != 0
+        return [((rng.standard_normal((3, 3)),), {}), ((rng.standard_normal((2, 4, 4)),), {}),
+                ((rng.standard_normal((1, 1)),), {}), ((singular2,), {}), ((singular,), {})]
+
+
+class LogAbsDetFn(Function):
+    """log|det(A)| of square matrices (..., n, n) (NumPy's slogdet). Backward: g * A^-T (the inverse from
+    the SVD; a singular A, whose log|det| is -inf, gets NaN where torch's LU gives +-inf)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        (a,) = _floats("slogdet", a)
+        ctx.save_for_backward(a)
+        return np.asarray(np.linalg.slogdet(a)[1], dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        if a.shape[-1] == 0:
+            return (np.zeros_like(a),)
+        u, s, vt = _svd_finite(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_t = (u / s[..., None, :]) @ vt  # (V S^-1 U^T)^T
+            inv_t = np.where(np.all(s > 0, -1)[..., None, None], inv_t, np.nan)
+        return (np.asarray(grad)[..., None, None] * inv_t,)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((3, 3)),), {}), ((rng.standard_normal((2, 4, 4)),), {}),
+                ((rng.standard_normal((1, 1)),), {})]
+
+
+class SolveFn(Function):
+    """X with A X = B for A (..., n, n) and B (..., n, k), batch axes broadcast (a vector B is made a
+    column by the caller). Backward: dB = A^-T dX, dA = -dB X^T, each summed over broadcast batch axes."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _floats("solve", a, b)
+        if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+            raise ValueError(f"solve: B must be (..., {a.shape[-1]}, k) for A {a.shape}, got {b.shape}")
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        ab = np.broadcast_to(a, batch + a.shape[-2:])
+        bb = np.broadcast_to(b, batch + b.shape[-2:])
+        if ab.size:  # an empty B still has A factorised, so a singular A is refused as torch's LU does
+            x = _batched(ab, lambda: np.linalg.solve(ab, bb) if bb.size else np.linalg.inv(ab),
+                         "torch.linalg.solve", "The solver failed because the input matrix is singular.")
+        if not (ab.size and bb.size):
+            x = np.zeros(bb.shape, a.dtype)
+        x = np.asarray(x, dtype=a.dtype)
+        ctx.save_for_backward(ab, x)
+        ctx.shapes = a.shape, b.shape
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        ab, x = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
+        if not ab.size or not grad.size:
+            gb = np.zeros(x.shape, x.dtype)
+        else:
+            gb = np.linalg.solve(_mT(ab), grad)
+        ga = -(gb @ _mT(x))
+        return unbroadcast(ga, a_shape), unbroadcast(gb, b_shape)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        a, a2 = _square_cases(rng, [(3, 3), (2, 3, 3)])
+        return [((a, rng.standard_normal((3, 2))), {}), ((a2, rng.standard_normal((3, 1))), {}),
+                ((a, rng.standard_normal((4, 3, 2))), {})]
