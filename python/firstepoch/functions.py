@@ -5,11 +5,12 @@ import builtins
 import collections
 import functools
 import itertools
+import numbers
 
 import numpy as np
 
 from . import linalg as _linalg
-from .ops.linalg import EinsumFn, einsum_subscripts
+from .ops.linalg import EinsumFn, _torch_name, einsum_subscripts
 from .tensor import _promote_types, _result_type
 from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensordot, tril_indices,
                      triu_indices, var_mean, zeros)
@@ -545,7 +546,12 @@ _SvdResult = collections.namedtuple("svd", ["U", "S", "V"])
 
 def dist(input, other, p=2):
     """The p-norm of input - other (broadcast), a 0-d tensor."""
-    return (_t(input, "dist") - other).norm(p)
+    _t(input, "dist")
+    if not isinstance(other, Tensor):
+        raise TypeError(f"dist(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    if not isinstance(p, numbers.Real):
+        raise TypeError(f"dist(): argument 'p' must be Number, not {type(p).__name__}")
+    return (input - other).norm(float(p))
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
@@ -560,12 +566,18 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
                            f"{min(x1.ndim, x2.ndim)}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or p < 0:
-        raise RuntimeError(f"cdist only supports non-negative p values")
     if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
                             "donot_use_mm_for_euclid_dist"):
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    if not isinstance(p, numbers.Real):
+        raise TypeError(f"cdist(): argument 'p' (position 3) must be float, not {type(p).__name__}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values")
     if x1.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise RuntimeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
+    if x2.dtype != x1.dtype:  # torch does not promote here
+        raise RuntimeError(f"expected scalar type {_torch_name(x1.dtype)} but found {_torch_name(x2.dtype)}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if x1.shape[-1] == 0:  # no coordinates: every distance is 0 for every p, inf included, as torch
+        return diff.sum(-1)
     return _linalg.vector_norm(diff, float(p), dim=-1)
