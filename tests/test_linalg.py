@@ -182,3 +182,65 @@ def test_against_torch(rng):
             theirs()
         assert str(e1.value) == str(e2.value)
         assert isinstance(e1.value, L.LinAlgError) == isinstance(e2.value, torch.linalg.LinAlgError)
+
+
+def test_values_torch_gives_that_were_errors_or_wrong():
+    # matrix_rank read A.numpy(), which refuses a tensor that requires grad
+    assert L.matrix_rank(fe.ones(3, 3, requires_grad=True)).item() == 1
+    assert L.matrix_rank(fe.ones(3, 3), atol=fe.tensor(0.5, requires_grad=True)).item() == 1
+    # the largest of no column / row sums / singular values is 0 (torch), not an amax error
+    for ord, shape in [(1, (3, 0, 0)), (1, (3, 0)), (math.inf, (0, 3)), (2, (1, 0, 0)), (2, (2, 0))]:
+        out = L.matrix_norm(fe.zeros(*shape), ord)
+        assert out.shape == shape[:-2] and (out.numpy() == 0).all()
+    with pytest.raises(IndexError):
+        L.matrix_norm(fe.zeros(0, 3), -math.inf)  # the smallest of none still raises, as torch
+    # slogdet's sign is recorded (a zero gradient), so it requires grad when A does, as torch's
+    A = fe.tensor(well(np.random.default_rng(0), (2, 3, 3)), requires_grad=True)
+    sign, logabs = L.slogdet(A)
+    assert sign.requires_grad and not L.slogdet(A.detach()).sign.requires_grad
+    (sign.sum() + logabs.sum()).backward()
+    np.testing.assert_allclose(A.grad.numpy(), np.swapaxes(np.linalg.inv(A.detach().numpy()), -1, -2), rtol=1e-10)
+    # hermitian=True on empty non-square matrices goes the SVD way (torch), not to eigh's square check
+    assert L.pinv(fe.zeros(2, 4, 0), hermitian=True).shape == (2, 0, 4)
+    assert L.matrix_rank(fe.zeros(0, 4), hermitian=True).item() == 0
+    # cdist with no coordinates: all distances 0, for p = inf too
+    assert (fe.cdist(fe.zeros(2, 0), fe.zeros(3, 0), p=math.inf).numpy() == 0).all()
+
+
+def test_arguments_torch_refuses():
+    for fn, cls, msg in [
+            (lambda: L.vector_norm(fe.ones(3, dtype=fe.float64), dtype=fe.float32), RuntimeError,
+             r"the dtype of the input \(Double\) should be convertible without narrowing to the specified dtype \(Float\)"),
+            (lambda: L.matrix_norm(fe.ones(3, 3, dtype=fe.float64), dtype=fe.float32), RuntimeError, "without narrowing"),
+            (lambda: L.norm(fe.ones(3, dtype=fe.float64), dtype=fe.float32), RuntimeError, "without narrowing"),
+            (lambda: L.vector_norm(fe.ones(3), dtype=fe.int64), RuntimeError, "dtype should be floating point"),
+            (lambda: L.vector_norm(fe.ones(3), keepdim="x"), TypeError, "'keepdim' must be bool"),
+            (lambda: L.matrix_norm(fe.ones(3, 3), keepdim=None), TypeError, "'keepdim' must be bool"),
+            (lambda: L.norm(fe.ones(3), keepdim=1), TypeError, "'keepdim' must be bool"),
+            (lambda: L.matrix_norm(fe.ones(3, 2), 0.5, dim=(0, 5)), RuntimeError, "Order 0.5 not supported"),
+            (lambda: L.solve(fe.eye(2), fe.ones(2, 2), left=None), TypeError, "'left' must be bool"),
+            (lambda: L.pinv(fe.eye(2), hermitian=1), TypeError, "'hermitian' must be bool"),
+            (lambda: L.matrix_rank(fe.eye(2), hermitian=None), TypeError, "'hermitian' must be bool"),
+            (lambda: L.pinv(fe.eye(2), atol="x"), TypeError, "'atol' must be Tensor or float"),
+            (lambda: L.matrix_rank(fe.eye(2), rtol=[1.0]), TypeError, "'rtol' must be Tensor or float"),
+            (lambda: L.pinv(fe.ones(2, 3), hermitian=True), RuntimeError, "linalg.eigh: A must be batches of square"),
+            (lambda: L.matrix_rank(fe.ones(2, 1), hermitian=True), RuntimeError, "linalg.eigh: A must be batches of square"),
+            (lambda: L.vecdot(fe.ones(3, dtype=fe.int64), fe.ones(3, dtype=fe.int64)), RuntimeError, "Got Long"),
+            (lambda: L.vecdot(fe.ones(3, dtype=fe.bool), fe.ones(3)), RuntimeError, "Got Bool"),
+            (lambda: L.vecdot(fe.ones(3), fe.ones(3, dtype=fe.float64)), RuntimeError,
+             "Expected x and y to have the same dtype, but found x of type Float and y of type Double"),
+            (lambda: L.vecdot(fe.ones(3), fe.ones(3), dim=None), TypeError, "'dim' must be int"),
+            (lambda: L.cross(fe.ones(3), fe.ones(3, dtype=fe.float64)), RuntimeError,
+             "expected scalar type Float but found Double"),
+            (lambda: L.cross(fe.ones(3, dtype=fe.bool), fe.ones(3)), NotImplementedError, "not implemented for 'Bool'"),
+            (lambda: L.diagonal("x"), TypeError, "argument 'A' \\(position 1\\) must be Tensor"),
+            (lambda: L.diagonal(fe.ones(2, 2), offset=1.0), TypeError, "'offset' must be int"),
+            (lambda: fe.cdist(fe.ones(2, 2), fe.ones(2, 2, dtype=fe.float64)), RuntimeError,
+             "expected scalar type Float but found Double"),
+            (lambda: fe.cdist(fe.ones(2, 2), fe.ones(2, 2), p="x"), TypeError, "'p' \\(position 3\\) must be float"),
+            (lambda: fe.cdist(fe.ones(2, 2), fe.ones(2, 2), p=-1, compute_mode="bad"), ValueError, "compute_mode"),
+            (lambda: fe.dist(fe.ones(2), 3.0), TypeError, "'other' \\(position 2\\) must be Tensor"),
+            (lambda: fe.dist(fe.ones(2), fe.ones(2), p=None), TypeError, "'p' must be Number")]:
+        with pytest.raises(cls, match=msg):
+            fn()
+    assert L.vector_norm(fe.ones(3, dtype=fe.float32), dtype=fe.float64).dtype == fe.float64  # widening is fine

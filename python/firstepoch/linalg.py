@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from .ops.decompositions import cholesky, eigh, eigvalsh, qr, svd, svdvals
+from .ops.decompositions import _check_bool, _type_name, cholesky, eigh, eigvalsh, qr, svd, svdvals
 from .ops.linalg import _torch_name
 from .ops.matrix import DetFn, InvFn, LinAlgError, LogAbsDetFn, SolveFn
 from .tensor import Tensor, matmul, stack, tensor, where
@@ -51,6 +51,24 @@ def _matrices(x, op, square=False):
     return x
 
 
+def _check_int(fname, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{fname}(): argument '{name}' must be int, not {_type_name(value)}")
+
+
+def _norm_dtype(x, dtype, op):
+    """torch's check of a norm's dtype=: floating, and no narrower than the input's (float64 -> float32
+    is refused)."""
+    if dtype is None:
+        return
+    dt = np.dtype(dtype)
+    if dt not in _FLOATS:
+        raise RuntimeError(f"linalg.{op}: dtype should be floating point or complex, but got {_torch_name(dt)}")
+    if x.dtype.itemsize > dt.itemsize:
+        raise RuntimeError(f"linalg.{op}: the dtype of the input ({_torch_name(x.dtype)}) should be convertible "
+                           f"without narrowing to the specified dtype ({_torch_name(dt)})")
+
+
 # ---- norms ---------------------------------------------------------------------------------------
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -64,6 +82,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
                            f"{_torch_name(x.dtype)}")
     if isinstance(ord, str) or isinstance(ord, bool) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
+    _check_bool("linalg_vector_norm", "keepdim", keepdim)
+    _norm_dtype(x, dtype, "vector_norm")
     return x.norm(float(ord), dim, keepdim, dtype=dtype)
 
 
@@ -85,26 +105,32 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """The matrix norm of A over the two axes `dim`: 'fro' (Frobenius), 'nuc' (sum of singular values),
     inf / -inf (largest / smallest absolute row sum), 1 / -1 (column sum), 2 / -2 (largest / smallest
     singular value)."""
+    _check_bool("linalg_matrix_norm", "keepdim", keepdim)
     if dtype is not None:
         _floating(A, "matrix_norm")
+        _norm_dtype(A, dtype, "matrix_norm")
         A = A.to(dtype)
     _matrices(A, "matrix_norm")
+    if ord not in ("fro", "nuc") and (isinstance(ord, str) or ord not in (1, -1, 2, -2, math.inf, -math.inf)):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")  # before dim's checks, as torch
     d0, d1 = _matrix_dims(A, dim, "matrix_norm")
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord == "nuc" or (not isinstance(ord, str) and ord in (2, -2)):
         moved = A.movedim((d0, d1), (-2, -1))
         s = svdvals(moved)
-        out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        empty = s.shape[-1] == 0  # the largest of no singular values is 0, as torch (the smallest raises)
+        out = s.sum(-1) if ord == "nuc" or (ord == 2 and empty) else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
             for d in sorted((d0, d1)):
                 out = out.unsqueeze(d)
         return out
-    if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
-        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     summed, reduced = (d0, d1) if ord in (1, -1) else (d1, d0)  # 1: column sums, inf: row sums
     sums = A.abs().sum(summed, keepdim=True)
-    out = sums.amax(reduced, keepdim=True) if ord > 0 else sums.amin(reduced, keepdim=True)
+    if ord > 0 and A.shape[reduced] == 0:  # the largest of no sums is 0, as torch (the smallest raises)
+        out = sums.sum(reduced, keepdim=True)
+    else:
+        out = sums.amax(reduced, keepdim=True) if ord > 0 else sums.amin(reduced, keepdim=True)
     if not keepdim:
         out = out.squeeze((d0, d1))
     return out
@@ -115,6 +141,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     flattened, a matrix norm when dim is a 2-tuple or the input is 2-D with a given ord."""
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg_norm(): argument 'input' (position 1) must be Tensor, not {type(A).__name__}")
+    _check_bool("linalg_norm", "keepdim", keepdim)
     if dim is not None and not isinstance(dim, (tuple, list)):
         dim = (dim,)
     if dim is not None:
@@ -152,6 +179,8 @@ def slogdet(A):
     The sign is a constant; logabsdet is differentiable."""
     _matrices(A, "slogdet", square=True)
     sign = tensor(np.asarray(np.linalg.slogdet(A.detach().numpy())[0], dtype=A.dtype.type))
+    if A.requires_grad:  # recorded with a zero gradient, so sign.requires_grad is A's, as torch
+        sign = where(tensor(np.ones(sign.shape, dtype=bool)), sign, A.sum((-2, -1)))
     return SlogdetResult(sign, LogAbsDetFn.apply(A))
 
 
@@ -168,6 +197,7 @@ def solve(A, B, *, left=True):
     _matrices(A, "solve", square=True)
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg_solve(): argument 'B' (position 2) must be Tensor, not {type(B).__name__}")
+    _check_bool("linalg_solve", "left", left)
     if B.dtype != A.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
                            f"{_torch_name(A.dtype)} and B of type {_torch_name(B.dtype)} instead")
@@ -204,6 +234,8 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     count as zero; rtol defaults to eps * max(m, n) when atol is unset or 0, else to 0 (torch's rule).
     hermitian=True reads A as symmetric (its eigen-decomposition), as torch."""
     _matrices(A, "pinv")
+    _tolerances("linalg_pinv", atol, rtol, hermitian)
+    hermitian = _hermitian(A, hermitian)
     eps = float(np.finfo(A.dtype).eps)
     if rtol is None:
         rtol = eps * max(A.shape[-2], A.shape[-1]) if atol is None or (not isinstance(atol, Tensor) and atol == 0) \
@@ -222,6 +254,24 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return (vh.mT * sinv.unsqueeze(-2)) @ u.mT
 
 
+def _tolerances(fname, atol, rtol, hermitian):
+    for name, v in (("atol", atol), ("rtol", rtol)):
+        if v is not None and not isinstance(v, Tensor) and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"{fname}(): argument '{name}' must be Tensor or float, not {_type_name(v)}")
+    _check_bool(fname, "hermitian", hermitian)
+
+
+def _hermitian(A, hermitian):
+    """Whether to take the eigen-decomposition path: torch's eigh refuses non-square matrices, except
+    empty ones, which it passes on to the SVD path (so their shapes come out right)."""
+    if hermitian and A.shape[-1] != A.shape[-2]:
+        if math.prod(A.shape):
+            raise RuntimeError(f"linalg.eigh: A must be batches of square matrices, but they are {A.shape[-2]} by "
+                               f"{A.shape[-1]} matrices")
+        return False
+    return hermitian
+
+
 def _cutoff(atol, rtol, largest):
     a = atol.unsqueeze(-1) if isinstance(atol, Tensor) else atol
     r = rtol.unsqueeze(-1) if isinstance(rtol, Tensor) else rtol
@@ -231,15 +281,17 @@ def _cutoff(atol, rtol, largest):
 def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     """The number of singular values above max(atol, rtol * largest) (pinv's rule), as int64."""
     _matrices(A, "matrix_rank")
-    a = A.numpy()
+    _tolerances("linalg_matrix_rank", atol, rtol, hermitian)
+    hermitian = _hermitian(A, hermitian)
+    a = A.detach().numpy()
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
     eps = np.finfo(a.dtype).eps
     if rtol is None:
         rtol = eps * max(a.shape[-2], a.shape[-1]) if atol is None or (not isinstance(atol, Tensor) and atol == 0) \
             else 0.0
     atol = 0.0 if atol is None else atol
-    at = atol.numpy() if isinstance(atol, Tensor) else atol
-    rt = rtol.numpy() if isinstance(rtol, Tensor) else rtol
+    at = atol.detach().numpy() if isinstance(atol, Tensor) else atol
+    rt = rtol.detach().numpy() if isinstance(rtol, Tensor) else rtol
     largest = s.max(-1, initial=0.0) if s.shape[-1] else np.zeros(s.shape[:-1])
     tol = np.maximum(np.asarray(at)[..., None] if np.ndim(at) else at,
                      (np.asarray(rt) * largest)[..., None] if np.ndim(rt) or np.ndim(largest) else rt * largest)
@@ -322,6 +374,14 @@ def vecdot(x, y, *, dim=-1):
         if not isinstance(v, Tensor):
             raise TypeError(f"linalg_vecdot(): argument '{name}' (position {pos}) must be Tensor, not "
                             f"{type(v).__name__}")
+    _check_int("linalg_vecdot", "dim", dim)
+    for v in (x, y):
+        if v.dtype not in _FLOATS:
+            raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. Got "
+                               f"{_torch_name(v.dtype)}")
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+                           f"{_torch_name(x.dtype)} and y of type {_torch_name(y.dtype)} instead")
     return (x * y).sum(dim)
 
 
@@ -334,9 +394,17 @@ def cross(input, other, *, dim=-1):
                             f"{type(v).__name__}")
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.dtype == np.bool_:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    if other.dtype != input.dtype:  # torch does not promote here
+        raise RuntimeError(f"expected scalar type {_torch_name(input.dtype)} but found {_torch_name(other.dtype)}")
     return input.cross(other, dim)
 
 
 def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     """torch.linalg.diagonal: A.diagonal over the last two axes by default."""
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg_diagonal(): argument 'A' (position 1) must be Tensor, not {type(A).__name__}")
+    for name, v in (("offset", offset), ("dim1", dim1), ("dim2", dim2)):
+        _check_int("linalg_diagonal", name, v)
     return A.diagonal(offset, dim1, dim2)
