@@ -1,5 +1,6 @@
 """torch.linalg: norms, inverse, determinants, solve, decompositions and matrix products, batched over
-leading axes, float32 and float64 (an integer input raises torch's RuntimeError), differentiable.
+leading axes, float32 and float64, differentiable. An integer input raises torch's RuntimeError (and
+is refused too by matrix_power, multi_dot and matrix_rank, which in torch take integer matrices).
 
 Each function checks the Tensor-level meaning (dtype, at least 2 dims, square) with torch's messages,
 then applies one op: `ops.matrix` (InvFn, DetFn, LogAbsDetFn, SolveFn), `ops.decompositions` (svd, eigh,
