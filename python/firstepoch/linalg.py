@@ -19,8 +19,8 @@ import numbers
 
 import numpy as np
 
-from .ops.decompositions import _check_bool, _type_name, cholesky, eigh, eigvalsh, qr, svd, svdvals
-from .ops.linalg import _torch_name
+from .ops.decompositions import _check_bool, _check_tensor, _type_name, cholesky, eigh, eigvalsh, qr, svd, svdvals
+from .ops.linalg import _FLOATS, _torch_name
 from .ops.matrix import DetFn, InvFn, LinAlgError, LogAbsDetFn, SolveFn
 from .tensor import Tensor, matmul, stack, tensor, where
 
@@ -28,7 +28,6 @@ __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "s
            "eigh", "eigvalsh", "cholesky", "qr", "pinv", "matrix_power", "matrix_rank", "multi_dot", "vecdot",
            "cross", "matmul", "diagonal"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 
 
@@ -43,13 +42,17 @@ def _floating(x, op, name="A", position=1):
 
 
 def _matrices(x, op, square=False):
-    _floating(x, op)
-    if x.ndim < 2:
-        raise RuntimeError(f"linalg.{op}: The input tensor A must have at least 2 dimensions.")
+    _check_tensor(f"linalg_{op}", f"linalg.{op}", x)
     if square and x.shape[-1] != x.shape[-2]:
         raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are {x.shape[-2]} by "
                            f"{x.shape[-1]} matrices")
     return x
+
+
+def _recorded(value, source):
+    """value (a constant of source's shape), recorded in the graph with a zero gradient to source, as
+    torch's results that do not depend on their input differentiably (and no NaN from source's entries)."""
+    return where(tensor(np.ones(value.shape, dtype=bool)), value, source)
 
 
 def _check_int(fname, name, value):
@@ -181,7 +184,7 @@ def slogdet(A):
     _matrices(A, "slogdet", square=True)
     sign = tensor(np.asarray(np.linalg.slogdet(A.detach().numpy())[0], dtype=A.dtype.type))
     if A.requires_grad:  # recorded with a zero gradient, so sign.requires_grad is A's, as torch
-        sign = where(tensor(np.ones(sign.shape, dtype=bool)), sign, A.sum((-2, -1)))
+        sign = _recorded(sign, A.sum((-2, -1)))
     return SlogdetResult(sign, LogAbsDetFn.apply(A))
 
 
@@ -307,7 +310,7 @@ def matrix_power(A, n):
     n = int(n)
     if n == 0:  # the identity, still recorded (its gradient is 0, as torch's), with no NaN from A's entries
         eye = tensor(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
-        return where(tensor(np.ones(A.shape, dtype=bool)), eye, A)
+        return _recorded(eye, A)
     base = inv(A) if n < 0 else A
     n = abs(n)
     result = None

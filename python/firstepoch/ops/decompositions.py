@@ -55,10 +55,9 @@ import numpy as np
 
 from ..autograd.function import Function, TensorBase
 from ..autograd.grad_mode import is_grad_enabled
-from .linalg import _torch_name
+from .linalg import _FLOATS, _torch_name
 from .matrix import LinAlgError
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from .matrix import _mT as _T
 
 linalg_svd = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
 linalg_eigh = collections.namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
@@ -83,10 +82,6 @@ def _check_square(op, A):
     if A.shape[-1] != A.shape[-2]:
         raise ValueError(f"{op}: A must be batches of square matrices, but they are {A.shape[-2]} by "
                          f"{A.shape[-1]} matrices")
-
-
-def _T(x):
-    return np.swapaxes(x, -1, -2)
 
 
 def _sym(A):
