@@ -132,3 +132,45 @@ def test_initial_seed_in_a_worker_is_the_workers_seed():
     rows = [b.numpy()[0] for b in DataLoader(_Seeds(), batch_size=1, num_workers=2)]
     assert sorted({int(r[0]) for r in rows}) == [0, 1]
     assert all(int(r[1]) == int(r[2]) for r in rows)
+
+
+# ---- draws from tensors that require grad: recorded with a zero gradient, as torch -------------------
+
+def _draws(fe_or_torch, mean, std, probs, rate):
+    m = fe_or_torch
+    return {"normal(t, t)": m.normal(mean, std), "normal(t, 1.0)": m.normal(mean, 1.0),
+            "normal(0.5, t)": m.normal(0.5, std), "bernoulli(t)": m.bernoulli(probs),
+            "t.bernoulli(0.3)": probs.bernoulli(0.3), "poisson(t)": m.poisson(rate)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_draws_from_parameters_that_require_grad_are_recorded_with_zero_gradients(dtype):
+    mean = fe.tensor(np.zeros((2, 3), dtype), requires_grad=True)
+    std = fe.tensor(np.ones(3, dtype), requires_grad=True)
+    probs = fe.tensor(np.full((2, 3), 0.5, dtype), requires_grad=True)
+    rate = fe.tensor(np.full(4, 2.0, dtype), requires_grad=True)
+    for name, y in _draws(fe, mean, std, probs, rate).items():
+        assert y.requires_grad and y.grad_fn is not None, name
+        assert y.dtype == dtype, name
+        for t in (mean, std, probs, rate):
+            t.grad = None
+        (y * 3.0).sum().backward()
+        used = {"normal(t, t)": (mean, std), "normal(t, 1.0)": (mean,), "normal(0.5, t)": (std,),
+                "bernoulli(t)": (probs,), "t.bernoulli(0.3)": (probs,), "poisson(t)": (rate,)}[name]
+        for t in used:
+            assert t.grad is not None and t.grad.shape == t.shape and t.grad.dtype == dtype, name
+            assert not t.grad.numpy().any(), name
+    with fe.no_grad():
+        assert not any(y.requires_grad for y in _draws(fe, mean, std, probs, rate).values())
+    plain = [t.detach() for t in (mean, std, probs, rate)]
+    assert not any(y.requires_grad for y in _draws(fe, *plain).values())
+
+
+def test_draws_record_as_torch_does():
+    torch = pytest.importorskip("torch")
+    args = [np.zeros((2, 3), np.float32), np.ones(3, np.float32), np.full((2, 3), 0.5, np.float32),
+            np.full(4, 2.0, np.float32)]
+    for grads in ([True, True, True, True], [False, True, False, True], [False] * 4):
+        ours = _draws(fe, *(fe.tensor(a, requires_grad=g) for a, g in zip(args, grads)))
+        theirs = _draws(torch, *(torch.tensor(a, requires_grad=g) for a, g in zip(args, grads)))
+        assert {k: v.requires_grad for k, v in ours.items()} == {k: v.requires_grad for k, v in theirs.items()}

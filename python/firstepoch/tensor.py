@@ -37,6 +37,7 @@ from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, Rema
 from .ops.reduce import (CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, StdFn, SumFn, TakeAlongDimFn,
                          VarFn)
 from .ops import shape as _shape_ops
+from .ops.dropout import RandomDrawFn
 from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
                         ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
@@ -3152,7 +3153,8 @@ class Tensor(TensorBase):
         return bool(self._data.reshape(()))
 
     def bernoulli(self, p=None, *, generator=None):
-        """0/1 draws in self's dtype, 1 with probability self (or p, a number, for every entry)."""
+        """0/1 draws in self's dtype, 1 with probability self (or p, a number, for every entry); recorded
+        with a zero gradient to self when self requires grad, as torch."""
         if self._data.dtype.kind != "f":
             raise NotImplementedError(f'"bernoulli_tensor_cpu_self_" not implemented for '
                                       f"'{_torch_dtype_name(self._data.dtype)}'")
@@ -3160,7 +3162,10 @@ class Tensor(TensorBase):
         if probs.size and (np.nanmin(probs) < 0 or np.nanmax(probs) > 1 or np.isnan(probs).any()):
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
         g = _random.as_generator(generator, "bernoulli")
-        return Tensor._wrap((g.random(self.shape) < probs).astype(self._data.dtype), False)
+        values = (g.random(self.shape) < probs).astype(self._data.dtype)
+        if _records_draw((self,)):  # a zero gradient to the probabilities, as torch (p given or not)
+            return RandomDrawFn.apply(self, values=values)
+        return Tensor._wrap(values, False)
 
 
 def _checked_requires_grad(self, flag):
@@ -3652,7 +3657,8 @@ def multinomial(input, num_samples, replacement=False, generator=None):
 def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Normal draws: normal(mean_tensor, std_tensor), normal(mean_tensor, std=1.0),
     normal(mean, std_tensor), or normal(mean, std, size) with numbers (float32), as torch. The result
-    is a new leaf (torch records it in the graph, but with zero gradients to mean and std)."""
+    is recorded in the graph when mean or std requires grad, as torch's, with a zero gradient to both:
+    the sample is not reparameterised (write mean + std * randn_like(std) for a gradient)."""
     g = _random.as_generator(generator, "normal")
     if device is not None:
         _check_device(device, "normal")
@@ -3673,7 +3679,15 @@ def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None, re
     if np.any(np.asarray(s) < 0):
         raise RuntimeError("normal expects std >= 0.0")
     values = (m + s * g.standard_normal(shape)).astype(dt)
+    if _records_draw((mean, std)):
+        return RandomDrawFn.apply(*(t for t in (mean, std) if isinstance(t, Tensor)), values=values)
     return _new(values, None, None, requires_grad, "normal")
+
+
+def _records_draw(params):
+    """Whether a draw from these parameters goes into the graph (with a zero gradient to them), as torch
+    records normal, bernoulli and poisson when a parameter requires grad."""
+    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in params)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -4065,4 +4079,7 @@ def poisson(input, generator=None):
     if input._data.size and np.nanmin(input._data) < 0:
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     g = _random.as_generator(generator, "poisson")
-    return Tensor._wrap(g.poisson(input._data.astype(np.float64)).astype(input._data.dtype), False)
+    values = g.poisson(input._data.astype(np.float64)).astype(input._data.dtype)
+    if _records_draw((input,)):  # a zero gradient to the rate, as torch
+        return RandomDrawFn.apply(input, values=values)
+    return Tensor._wrap(values, False)

@@ -3,12 +3,17 @@ expected activation is unchanged and evaluation needs no rescaling. Backward: gr
 Channel (feature) dropout draws one keep per (sample, channel) and broadcasts it over the rest of the
 dims (dropout2d). Alpha dropout keeps SELU's mean and variance: dropped elements take SELU's negative
 saturation value, then an affine map (a, b) restores the moments (PyTorch's formula).
+A random draw from tensors that require grad (normal's mean and std, bernoulli's and poisson's
+rates) is recorded with a zero gradient to them, as torch's NormalBackward and BernoulliBackward
+(RandomDrawFn): the draw is not reparameterised.
 
 No `_C` entry (one NumPy multiply); masks come from firstepoch.manual_seed's generator.
 Reference: `firstepoch.reference.dropout` (`dropout_forward`, `dropout_backward`, `alpha_dropout_*`).
 """
 import math
 import warnings
+
+import numpy as np
 
 from .. import random as _random
 from ..autograd.function import Function, constant_like
@@ -52,6 +57,27 @@ class DropoutFn(Function):
 
 
 SELU_NEGATIVE_SATURATION = 1.7580993408473766  # -SELU(-inf) = SELU_ALPHA * SELU_SCALE
+
+
+class RandomDrawFn(Function):
+    """RandomDrawFn.apply(*params, values=draw): the draw (an array made from params' values outside
+    the graph) recorded as a result of params with a zero gradient to each, as torch records normal,
+    bernoulli and poisson (their derivatives are zeros: nothing flows through a sample)."""
+
+    @staticmethod
+    def forward(ctx, *params, values):
+        ctx.params = [(p.shape, p.dtype) for p in params]
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.zeros(shape, dtype) for shape, dtype in ctx.params)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        mean, std = rng.standard_normal((3, 4)), rng.random(4) + 0.5
+        return [((mean, std), {"values": mean + std * rng.standard_normal((3, 4))}),
+                ((rng.random((2, 5)),), {"values": (rng.random((2, 5)) < 0.5).astype(np.float64)})]
 
 
 def alpha_dropout_coefficients(p):
