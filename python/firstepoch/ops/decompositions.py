@@ -56,7 +56,7 @@ import numpy as np
 from ..autograd.function import Function, TensorBase
 from ..autograd.grad_mode import is_grad_enabled
 from .linalg import _FLOATS, _torch_name
-from .matrix import LinAlgError
+from .matrix import linalg_error
 from .matrix import _mT as _T
 
 linalg_svd = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -138,10 +138,8 @@ def _svd_arrays(A, full_matrices, compute_uv=True):
         return np.zeros(batch + (m, k), A.dtype), S, np.zeros(batch + (k, n), A.dtype)
     finite = np.isfinite(A).reshape((-1, m * n)).all(axis=1)
     if not finite.all():
-        where = int(np.argmin(finite))
-        prefix = f"(Batch element {where}): " if batch else ""
-        raise LinAlgError(f"linalg.svd: {prefix}The algorithm failed to converge because the input matrix "
-                          "contained non-finite values.")
+        raise linalg_error("linalg.svd", int(np.argmin(finite)) if batch else None,
+                           "The algorithm failed to converge because the input matrix contained non-finite values.")
     if not compute_uv:
         return np.linalg.svd(A, compute_uv=False)
     return np.linalg.svd(A, full_matrices=full_matrices)
@@ -395,10 +393,9 @@ def _cholesky_lower(A):
     for i, s in enumerate(flat):
         order = _failing_order(s)
         if order:
-            prefix = f"(Batch element {i}): " if A.ndim > 2 else ""
-            raise LinAlgError(f"linalg.cholesky: {prefix}The factorization could not be completed because the input "
-                              f"is not positive-definite (the leading minor of order {order} is not "
-                              "positive-definite).")
+            raise linalg_error("linalg.cholesky", i if A.ndim > 2 else None,
+                               "The factorization could not be completed because the input is not positive-definite "
+                               f"(the leading minor of order {order} is not positive-definite).")
     with np.errstate(all="ignore"):  # only reached for a factor that overflowed: NumPy's result as it is
         return np.linalg.cholesky(S)
 

@@ -28,9 +28,15 @@ def _first_zero_pivot(a):
     return int(zero[0] if zero.size else np.argmin(np.abs(pivots))) + 1
 
 
-def _singular_error(op, a, batch_index, what):
+def linalg_error(op, batch_index, message):
+    """torch's LinAlgError text: "op: (Batch element i): message", the batch part only for a batch entry
+    (batch_index None: the input is one matrix)."""
     prefix = f"{op}: " + (f"(Batch element {batch_index}): " if batch_index is not None else "")
-    return LinAlgError(prefix + what.format(k=_first_zero_pivot(a)))
+    return LinAlgError(prefix + message)
+
+
+def _singular_error(op, a, batch_index, what):
+    return linalg_error(op, batch_index, what.format(k=_first_zero_pivot(a)))
 
 
 def _batched(a, fn, op, what):
