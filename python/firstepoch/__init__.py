@@ -71,6 +71,8 @@ from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_l
 # ---- the module surface torch scripts import (issue 16) ------------------------------------------
 from . import backends, cuda, utils
 from ._device import device
+from ._formats import (channels_last, channels_last_3d, contiguous_format, layout, memory_format,
+                       preserve_format, strided)
 from .random import Generator, default_generator, get_rng_state, initial_seed, seed, set_rng_state
 from .tensor import (empty, empty_like, eye, full_like, get_default_dtype, linspace, multinomial, normal, randint,
                      randperm)

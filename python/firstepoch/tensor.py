@@ -17,6 +17,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import _formats
 from . import random as _random
 from ._tensor_str import tensor_repr
 from ._device import CPU as _CPU
@@ -469,6 +470,10 @@ class Tensor(TensorBase):
         else:
             dtype, copy = _to_args(args, kwargs, "to")
             dtype = self._data.dtype if dtype is None else dtype
+            fmt = _memory_format_kwarg(kwargs, "to")
+            if _formats.channels_last_order(fmt, self.ndim, "to") is not None:  # as torch: the cast, then the layout
+                cast = self if dtype == self._data.dtype and not copy else self.to(dtype, copy=copy)
+                return cast.contiguous(memory_format=fmt)
         if dtype == self._data.dtype and not copy:
             return self
         if dtype not in _STORAGE:
@@ -1626,17 +1631,34 @@ class Tensor(TensorBase):
             return self.detach().to(other.dtype)
         return self.to(other.dtype)
 
-    def clone(self, *, memory_format=None):
-        """A copy in new memory; differentiable (the gradient passes through). memory_format is taken, as
-        torch's keyword, and the copy is C-contiguous whatever it says."""
-        return CloneFn.apply(self)
+    def clone(self, *, memory_format=_formats.preserve_format):
+        """A copy in new memory; differentiable (the gradient passes through). channels_last (4-D) and
+        channels_last_3d (5-D) give torch's channels-last strides; preserve_format (the default) and
+        contiguous_format a C-contiguous copy (torch's preserve_format keeps a dense tensor's strides:
+        README porting table)."""
+        return _copy_in_order(self, _formats.channels_last_order(memory_format, self.ndim, "clone",
+                                                                 _formats.preserve_format))
 
-    def contiguous(self, memory_format=None):
-        """self when its memory is already C-contiguous, else a copy that is (memory_format taken, as torch's)."""
-        return self if self._data.flags.c_contiguous else CloneFn.apply(self)
+    def contiguous(self, memory_format=_formats.contiguous_format):
+        """self when its memory is already laid out as memory_format says (C order for contiguous_format,
+        torch's channels-last strides for channels_last / channels_last_3d), else a differentiable copy
+        that is; preserve_format, as torch, only for a tensor that is C-contiguous already."""
+        order = _formats.channels_last_order(memory_format, self.ndim, "contiguous")
+        if _formats.is_contiguous_as(self._data, memory_format if order else _formats.contiguous_format):
+            return self
+        if memory_format is _formats.preserve_format:  # torch's, for a tensor it would have to copy
+            raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+        return _copy_in_order(self, order)
 
-    def is_contiguous(self, memory_format=None):
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=_formats.contiguous_format):
+        """Whether the strides step through memory without a gap in memory_format's axis order (C order by
+        default; axes of size 1 ignored), as torch's."""
+        return _formats.is_contiguous_as(self._data, memory_format)
+
+    @property
+    def layout(self):
+        """firstepoch.strided: every Tensor is dense, with strides (torch.strided)."""
+        return _formats.strided
 
     def t(self):
         """The transpose of a tensor with at most 2 axes (itself for 0-d and 1-d)."""
@@ -3430,6 +3452,19 @@ def _to_args(args, kwargs, who):
     return (None if dtype is None else _dtype(dtype, who)), copy
 
 
+def _copy_in_order(t, order):
+    """A differentiable copy of t whose memory runs in axis order `order` (outermost first; None: C
+    order): the copy is made C-contiguous in that order, then viewed back in t's axis order."""
+    if order is None:
+        return CloneFn.apply(t)
+    return CloneFn.apply(t.permute(*order)).permute(*np.argsort(order).tolist())
+
+
+def _memory_format_kwarg(kwargs, who):
+    """The memory_format keyword of Tensor.to / Module.to, checked (preserve_format when absent)."""
+    return _formats.check_memory_format(kwargs.get("memory_format"), who, _formats.preserve_format)
+
+
 def _new(array, dtype, device, requires_grad, who):
     """A new leaf tensor holding array cast to dtype (None: keep array's), after the device check."""
     if device is not None:
@@ -3523,11 +3558,15 @@ def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
     return _new(np.ones(_size_arg(sizes, size), dt), dt, device, requires_grad, "ones")
 
 
-def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
-    """A new tensor of the given size. Unlike torch.empty its values are not left uninitialised: they
-    are zeros (a deliberate difference: nothing reads garbage)."""
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False, memory_format=_formats.contiguous_format):
+    """A new tensor of the given size (channels-last strides for memory_format=channels_last, as torch).
+    Unlike torch.empty its values are not left uninitialised: they are zeros (a deliberate difference:
+    nothing reads garbage)."""
+    if _formats.check_memory_format(memory_format, "empty", _formats.contiguous_format) is _formats.preserve_format:
+        raise RuntimeError("unsupported memory format Preserve")
     dt = _float_dtype(dtype)
-    return _new(np.zeros(_size_arg(sizes, size), dt), dt, device, requires_grad, "empty")
+    return _laid_out(_new(np.zeros(_size_arg(sizes, size), dt), dt, device, requires_grad, "empty"), memory_format,
+                     "empty")
 
 
 def _fill_dtype(value):
@@ -3741,31 +3780,47 @@ def _like_dtype(t, dtype):
     return t.dtype if dtype is None else dtype
 
 
-def zeros_like(input, dtype=None, device=None, requires_grad=False):
-    return zeros(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+def _laid_out(t, memory_format, who):
+    """A new leaf t with its memory in memory_format's order: channels-last strides for channels_last /
+    channels_last_3d, else C order as made (torch's preserve_format would copy the input's strides: a
+    deliberate difference, in the README's porting table)."""
+    order = _formats.channels_last_order(memory_format, t.ndim, who, _formats.preserve_format)
+    if order is not None:
+        t._data = np.ascontiguousarray(t._data.transpose(order)).transpose(np.argsort(order))
+    return t
 
 
-def ones_like(input, dtype=None, device=None, requires_grad=False):
-    return ones(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+def zeros_like(input, dtype=None, device=None, requires_grad=False, *, memory_format=_formats.preserve_format):
+    return _laid_out(zeros(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad),
+                     memory_format, "zeros_like")
 
 
-def empty_like(input, dtype=None, device=None, requires_grad=False):
-    return empty(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+def ones_like(input, dtype=None, device=None, requires_grad=False, *, memory_format=_formats.preserve_format):
+    return _laid_out(ones(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad),
+                     memory_format, "ones_like")
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(input.shape, fill_value, dtype=_like_dtype(input, dtype), device=device,
-                requires_grad=requires_grad)
+def empty_like(input, dtype=None, device=None, requires_grad=False, *, memory_format=_formats.preserve_format):
+    return _laid_out(empty(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad),
+                     memory_format, "empty_like")
 
 
-def randn_like(input, dtype=None, device=None, requires_grad=False, generator=None):
-    return randn(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad,
-                 generator=generator)
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, *,
+              memory_format=_formats.preserve_format):
+    return _laid_out(full(input.shape, fill_value, dtype=_like_dtype(input, dtype), device=device,
+                          requires_grad=requires_grad), memory_format, "full_like")
 
 
-def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None):
-    return rand(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad,
-                generator=generator)
+def randn_like(input, dtype=None, device=None, requires_grad=False, generator=None, *,
+               memory_format=_formats.preserve_format):
+    return _laid_out(randn(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad,
+                           generator=generator), memory_format, "randn_like")
+
+
+def rand_like(input, dtype=None, device=None, requires_grad=False, generator=None, *,
+              memory_format=_formats.preserve_format):
+    return _laid_out(rand(input.shape, dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad,
+                          generator=generator), memory_format, "rand_like")
 
 
 # ---- functions over several tensors -----------------------------------------------------------------
@@ -4059,13 +4114,14 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
     return _new(values, _float_dtype(dtype), device, requires_grad, "logspace")
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None,
+                 memory_format=_formats.preserve_format):
     """randint(low, high) in input's shape and (unless dtype says otherwise) dtype; one number is high."""
     if high is None:
         low, high = 0, low
     dt = input._data.dtype if dtype is None else _dtype(dtype, "randint_like")
-    return randint(int(low), int(high), input.shape, generator=generator, dtype=dt, device=device,
-                   requires_grad=requires_grad)
+    return _laid_out(randint(int(low), int(high), input.shape, generator=generator, dtype=dt, device=device,
+                             requires_grad=requires_grad), memory_format, "randint_like")
 
 
 def bernoulli(input, p=None, *, generator=None):

@@ -462,9 +462,12 @@ class Module:
         """As torch: to(device), to(dtype), to(device, dtype), to(tensor), to(dtype=..., device=...).
         A device other than the CPU raises (firstepoch is CPU-only). A dtype must be floating: every
         floating parameter, its gradient and every floating buffer is cast in place (the Parameter
-        objects stay the same, so an optimizer built before still holds them). Returns self."""
-        from ..tensor import _to_args
+        objects stay the same, so an optimizer built before still holds them). Returns self.
+        memory_format= is checked and otherwise ignored: parameters stay C-contiguous (torch gives 4-D
+        ones channels-last strides; values and results are the same either way)."""
+        from ..tensor import _memory_format_kwarg, _to_args
         dtype, _ = _to_args(args, kwargs, "Module.to")
+        _memory_format_kwarg(kwargs, "Module.to")
         if dtype is not None:
             if dtype.kind != "f":
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
