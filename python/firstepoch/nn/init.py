@@ -200,6 +200,25 @@ def eye_(tensor):
     return _fill(tensor, np.eye(*tensor.shape))
 
 
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A sparse 2-D matrix (Martens, 2010), torch's method: normal(0, std) values, then in each column
+    ceil(sparsity * rows) entries at distinct random rows set to 0; other ranks are torch's ValueError.
+    The zero rows come from `generator` too (torch draws them from its global generator whatever
+    `generator` is), so one seed fixes the whole result."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    _random_floats(tensor, "normal_kernel_cpu", empty_ok=True)
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    rng = _random.as_generator(generator, "sparse_")
+    values = rng.normal(0.0, std, (rows, cols))
+    # a random permutation of the rows of each column (argsort of uniform keys); its first num_zeros
+    # rows are zeroed, sliced as torch slices randperm(rows)[:num_zeros]
+    order = np.argsort(rng.random((rows, cols)), axis=0)[:num_zeros]
+    values[order, np.arange(cols)] = 0.0
+    return _fill(tensor, values)
+
+
 def dirac_(tensor, groups=1):
     """The Dirac delta of a 3-, 4- or 5-D convolution weight (out, in, *kernel): each output channel
     copies its input channel at the kernel's centre, in each of `groups` groups (torch's layout); other
