@@ -4,6 +4,7 @@ defaults and error classes; nn/functional.py re-exports them."""
 import math
 import numbers
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -15,8 +16,8 @@ from ..ops.interp import interpolate
 from ..ops.linalg import _torch_name
 from ..ops.norm import batch_norm
 from ..ops.pad import pad
-from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, check_adaptive_nonempty, max_pool1d,
-                        max_pool2d)
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, check_adaptive_nonempty,
+                        max_pool1d, max_pool2d)
 from ..ops.softmax import implicit_dim, softmax
 from ..tensor import Tensor, where
 
@@ -457,6 +458,35 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                             return_indices=False):
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, area, avg_pool, max_pool):
+    """torch's composite: (area * avg_pool(x ** p)) ** (1 / p), the pooled value passed through
+    sign(.) * relu(|.|) first (its gradient is 0 where a window's sum is 0, where pow's is infinite);
+    p = +-inf: the largest (smallest) |x| of each window."""
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        if norm_type > 0:
+            return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    if isinstance(area, bool) or not isinstance(area, (numbers.Integral, np.integer)):  # torch: out.mul(kernel_size)
+        raise TypeError(f"mul(): argument 'other' (position 1) must be Tensor, not {type(area).__name__} (lp_pool1d: "
+                        "kernel_size must be an int)")
+    return (out.sign() * _E.relu(out.abs())).mul(area).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling of (N, C, L) or (C, L): (sum of x ** p over each window) ** (1 / p), from
+    avg_pool1d as torch's (a window whose sum of powers is 0 gets a zero gradient; with ceil_mode an
+    overhanging window's sum is its average times the full kernel_size, as torch). kernel_size is an
+    int (torch: TypeError for a tuple, but for p = +-inf); norm_type 0 is Python's ZeroDivisionError."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, kernel_size, avg_pool1d, max_pool1d)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling of (N, C, H, W) or (C, H, W), from avg_pool2d as torch's (see lp_pool1d)."""
+    kw, kh = tuple(kernel_size) if isinstance(kernel_size, Iterable) else (kernel_size, kernel_size)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, kw * kh, avg_pool2d, max_pool2d)
 
 
 def pdist(input, p=2):

@@ -17,13 +17,13 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
 from ..ops.norm import batch_norm, group_norm, layer_norm, normalize  # noqa: F401
 from ..ops.pad import pad  # noqa: F401
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d,  # noqa: F401
-                        max_pool2d, max_unpool2d)
+                        max_pool2d, max_unpool1d, max_unpool2d)
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 from .composite import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool1d_with_indices,  # noqa: F401
                         adaptive_max_pool2d_with_indices, bilinear, celu, celu_, channel_shuffle, dropout1d, fold,
                         glu, gumbel_softmax, hardshrink, instance_norm, local_response_norm, logsigmoid,
-                        max_pool1d_with_indices, max_pool2d_with_indices, pdist, pixel_shuffle, pixel_unshuffle,
+                        lp_pool1d, lp_pool2d, max_pool1d_with_indices, max_pool2d_with_indices, pdist, pixel_shuffle, pixel_unshuffle,
                         rms_norm, rrelu, rrelu_, softmin, softshrink, tanhshrink, threshold, threshold_, unfold,
                         upsample, upsample_bilinear, upsample_nearest)
 

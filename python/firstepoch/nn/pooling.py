@@ -1,8 +1,8 @@
 """Pooling layers (NCHW, and unbatched (C, H, W) / (C, L) input) over firstepoch.ops.pool, with
 PyTorch's arguments, defaults, stored attributes and reprs."""
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
-                        max_unpool2d)
-from .composite import adaptive_avg_pool1d, adaptive_max_pool1d
+                        max_unpool1d, max_unpool2d)
+from .composite import adaptive_avg_pool1d, adaptive_max_pool1d, lp_pool1d, lp_pool2d
 from .module import Module
 
 
@@ -78,6 +78,46 @@ class MaxUnpool2d(Module):
 
     def forward(self, input, indices, output_size=None):
         return max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(Module):
+    """The partial inverse of MaxPool1d: forward(input, indices, output_size=None). The arguments are
+    stored as 1-tuples, as PyTorch's."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        self.kernel_size, self.padding = one(kernel_size), one(padding)
+        self.stride = one(kernel_size if stride is None else stride)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input, indices, output_size=None):
+        return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class LPPool2d(Module):
+    """Power-average pooling (F.lp_pool2d); the arguments are stored as given (stride None stays None),
+    as PyTorch's."""
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = norm_type, kernel_size, stride, ceil_mode
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
+
+    def forward(self, input):
+        return lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool1d(LPPool2d):
+    """Power-average pooling (F.lp_pool1d) of (N, C, L) or (C, L)."""
+
+    def forward(self, input):
+        return lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -6,7 +6,8 @@ avg_pool2d:  y = sum over each window / its divisor (PyTorch's count_include_pad
              rules); backward spreads dy / divisor over the window.
 Both take PyTorch's ceil_mode (the window count rounded up; the last window starts inside the input
 or its left padding and may overhang the padded input, where it is clipped).
-max_unpool2d: the partial inverse of max_pool2d: each value written at its index in a zero plane.
+max_unpool2d: the partial inverse of max_pool2d: each value written at its index in a zero plane
+             (max_unpool1d: the same over (N, C, L, 1)).
 adaptive_avg_pool2d / adaptive_max_pool2d: PyTorch's windows [floor(i*H/OH), ceil((i+1)*H/OH)); on the
              kernels when the output divides the input (equal windows), else composites of recorded ops.
 max_pool1d / avg_pool1d: the 2-D ops on (N, C, 1, L).
@@ -24,6 +25,7 @@ from .. import _C
 from ..autograd.function import Context, Function, constant_like, product_backward_flops
 from .conv import Conv2dFn, conv_input_weight_grads, pair, relu_mask_and_bias_grad
 from .elementwise import _relu_mask_graph
+from .linalg import _torch_name
 from .shape import GetItemFn, GetItemGradFn
 
 
@@ -395,34 +397,44 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return y.reshape(tuple(y.shape[1:2]) + tuple(y.shape[3:])) if unbatched else y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
 
-def unpool_output_size(in_hw, k, s, p, output_size):
-    """max_unpool2d's output (OH, OW): (H - 1) * stride - 2 * padding + kernel_size, or output_size
-    (2 or 4 entries) when it lies strictly within one stride of that (PyTorch's rule and ValueError)."""
-    default = [(n - 1) * s_ - 2 * p_ + k_ for n, k_, s_, p_ in zip(in_hw, k, s, p)]
+def unpool_output_size(in_sizes, k, s, p, output_size):
+    """max_unpool's spatial output sizes, one per entry of k: (n - 1) * stride - 2 * padding + kernel_size,
+    or output_size (len(k) entries, or len(k) + 2 with N and C first) when each lies strictly within one
+    stride of that (PyTorch's rule and ValueError)."""
+    dims = len(k)
+    default = [(n - 1) * s_ - 2 * p_ + k_ for n, k_, s_, p_ in zip(in_sizes, k, s, p)]
     if output_size is None:
         out = default
     else:
         out = list(output_size)
-        if len(out) == 4:
+        if len(out) == dims + 2:
             out = out[2:]
-        if len(out) != 2:
-            raise ValueError(f"output_size should be a sequence containing 2 or 4 elements, but it has a length of "
-                             f"'{len(out)}'")
-        for d in range(2):
+        if len(out) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has "
+                             f"a length of '{len(out)}'")
+        for d in range(dims):
             lo, hi = default[d] - s[d], default[d] + s[d]
             if not lo < out[d] < hi:
                 raise ValueError(f'invalid output_size "{tuple(out)}" (dim {d} must be between {lo} and {hi})')
-    for d in range(2):
+    for d in range(dims):
         if out[d] < 0:
             raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
                              f"output_size[{d}]={out[d]}")
-    return int(out[0]), int(out[1])
+    return tuple(int(n) for n in out)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """As torch.nn.functional.max_unpool2d: (N, C, H, W) or (C, H, W) values written at their indices
-    (from max_pool2d(return_indices=True)) in zero planes of output_size; differentiable in input."""
+    (from max_pool2d(return_indices=True)) in zero planes of output_size; differentiable in input.
+    As torch: floating input only (NotImplementedError), and no empty dim but the batch (or, unbatched,
+    the channels) (RuntimeError)."""
     x, unbatched = _batched(input, "max_unpool2d")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"max_unpool2d\" not implemented for '{_torch_name(input._data.dtype)}'")
+    for d in range(1, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"max_unpooling2d_forward_out_cpu(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got {list(input.shape)} with dimension {d} being empty.")
     idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
     if unbatched:
         idx = idx.reshape((1,) + idx.shape)
@@ -430,6 +442,21 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     s = k if stride is None else pair(stride, "stride")
     hw = unpool_output_size(tuple(x.shape[2:]), k, s, pair(padding, "padding"), output_size)
     return _unbatch(MaxUnpool2dFn.apply(x, idx, hw), unbatched)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """As torch.nn.functional.max_unpool1d: (N, C, L) or (C, L) values written at their indices (positions
+    along L, from max_pool1d(return_indices=True)) in zero rows of output_size; max_unpool2d over
+    (N, C, L, 1), as torch, so its checks and errors are max_unpool2d's."""
+    _batched(input, "max_unpool1d", spatial=1)  # the rank check, in 1-D words
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None else _single(stride, "stride")
+    p = _single(padding, "padding")
+    (length,) = unpool_output_size(tuple(input.shape[-1:]), (k,), (s,), (p,), output_size)
+    idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
+    y = max_unpool2d(input.reshape(tuple(input.shape) + (1,)), idx.reshape(idx.shape + (1,)), (k, 1), (s, 1),
+                     (p, 0), (length, 1))
+    return y.reshape(tuple(y.shape[:-1]))
 
 
 def _adaptive_size(output_size, hw, name):
