@@ -6,7 +6,7 @@ from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noq
 from ..ops.dropout import alpha_dropout, dropout, dropout2d, feature_alpha_dropout  # noqa: F401
 from ..ops.elementwise import (elu, hardsigmoid, hardswish, hardtanh, leaky_relu, mish, prelu, relu,  # noqa: F401
                                relu6, selu, silu, softplus, softsign)
-from ..ops.embedding import embedding  # noqa: F401
+from ..ops.embedding import embedding, embedding_bag  # noqa: F401
 from ..ops.interp import interpolate  # noqa: F401
 from ..ops.linalg import linear, linear_relu  # noqa: F401
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,  # noqa: F401

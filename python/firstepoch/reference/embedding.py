@@ -30,3 +30,52 @@ def embedding_renorm_(weight, indices, max_norm, norm_type=2.0):
         if norm > max_norm:
             weight[i] *= max_norm / (norm + 1e-7)
     return weight
+
+
+def _bags(n, offsets, include_last_offset):
+    """[(start, end)] of each bag, the last running to n (include_last_offset: offsets[-1] only closes the list)."""
+    starts = [int(o) for o in offsets][:-1 if include_last_offset else None]
+    return list(zip(starts, starts[1:] + [n]))
+
+
+def embedding_bag_forward(weight, indices, offsets, mode="mean", per_sample_weights=None, include_last_offset=False,
+                          padding_idx=None):
+    """(B, D): bag k = indices[start:end] without padding_idx entries, its rows (times per_sample_weights)
+    summed, averaged or maxed per column; an empty bag gives zeros."""
+    bags = _bags(len(indices), offsets, include_last_offset)
+    out = np.zeros((len(bags), weight.shape[1]), dtype=weight.dtype)
+    for k, (s, e) in enumerate(bags):
+        rows = [weight[indices[j]] * (1 if per_sample_weights is None else per_sample_weights[j])
+                for j in range(s, e) if indices[j] != padding_idx]
+        if rows:
+            out[k] = {"sum": np.sum, "mean": np.mean, "max": np.max}[mode](np.array(rows), axis=0)
+    return out
+
+
+def embedding_bag_backward(dy, weight, indices, offsets, mode="mean", per_sample_weights=None,
+                           include_last_offset=False, padding_idx=None, scale_grad_by_freq=False):
+    """(dweight, dper_sample_weights or None): each entry's row gets its bag's gradient (divided by the
+    bag's count for mean, times its weight; divided by its index's count with scale_grad_by_freq); max
+    gives each column's gradient to the first entry holding the maximum."""
+    bags = _bags(len(indices), offsets, include_last_offset)
+    dweight = np.zeros_like(weight)
+    dpsw = None if per_sample_weights is None else np.zeros_like(per_sample_weights)
+    used = [(k, j) for k, (s, e) in enumerate(bags) for j in range(s, e) if indices[j] != padding_idx]
+    counts = {}
+    for _, j in used:
+        counts[indices[j]] = counts.get(indices[j], 0) + 1
+    for k, (s, e) in enumerate(bags):
+        members = [j for kk, j in used if kk == k]
+        if mode == "max":
+            for d in range(weight.shape[1]):
+                if members:
+                    best = max(members, key=lambda j: (weight[indices[j], d], -j))
+                    dweight[indices[best], d] += dy[k, d]
+            continue
+        for j in members:
+            g = dy[k] / len(members) if mode == "mean" else dy[k].copy()
+            if per_sample_weights is not None:
+                dpsw[j] = np.dot(dy[k], weight[indices[j]])
+                g = g * per_sample_weights[j]
+            dweight[indices[j]] += g / counts[indices[j]] if scale_grad_by_freq else g
+    return dweight, dpsw
