@@ -7,7 +7,7 @@ from ..ops.dropout import alpha_dropout, dropout, dropout2d, feature_alpha_dropo
 from ..ops.elementwise import (elu, hardsigmoid, hardswish, hardtanh, leaky_relu, mish, prelu, relu,  # noqa: F401
                                relu6, selu, silu, softplus, softsign)
 from ..ops.embedding import embedding, embedding_bag  # noqa: F401
-from ..ops.interp import interpolate  # noqa: F401
+from ..ops.interp import grid_sample, interpolate  # noqa: F401
 from ..ops.linalg import linear, linear_relu  # noqa: F401
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,  # noqa: F401
                         cosine_similarity, cross_entropy, gaussian_nll_loss, hinge_embedding_loss, huber_loss, kl_div,

@@ -10,11 +10,13 @@ both backward_graph's (create_graph) without a recorded scatter.
 """
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from .. import _C
 from ..autograd.function import Function
+from .linalg import _torch_name
 
 _MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
 
@@ -187,3 +189,216 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         y = Interpolate2dFn.apply(input.reshape(N, C, 1, L), (1, output_size[0]), kernel_mode, ac, 0.0, scales[0])
         return y.reshape(N, C, output_size[0])
     return Interpolate2dFn.apply(input, tuple(output_size), kernel_mode, ac, scales[0], scales[1])
+
+
+# ---- grid_sample: sampling at given points (spatial transformers) ------------------------------------------
+# No C++ kernel: vectorised NumPy over every output point at once (a gather per corner, np.add.at for the
+# input gradient). reference/interp.py has the per-point twin (grid_sample2d_forward / _backward).
+
+_GRID_MODES = ("bilinear", "nearest", "bicubic")
+_GRID_PADDINGS = ("zeros", "border", "reflection")
+
+
+def _clip_with_grad(src, size):
+    """src clamped to [0, size - 1] (NaN to 0, as torch's CPU kernel) and d(clamped)/d(src): 0 on and
+    beyond the borders (torch counts the borders as out of bounds for the gradient), and for NaN."""
+    t = src.dtype.type
+    inside = (src > 0) & (src < t(size - 1))
+    return np.minimum(np.where(src > 0, src, t(0)), t(size - 1)), inside.astype(src.dtype)
+
+
+def _reflect_with_grad(src, size, align_corners):
+    """src reflected into [low, low + span] (torch's reflect_coordinates_get_grad: mirror at -0.5 and
+    size - 0.5, or at 0 and size - 1 with align_corners) and the gradient's sign (+-1)."""
+    t = src.dtype.type
+    if align_corners:
+        if size <= 1:  # an empty span: every point reads pixel 0, with no gradient
+            return np.zeros_like(src), np.zeros_like(src)
+        low, twice_span = t(0), t(2 * (size - 1))
+    else:
+        low, twice_span = t(-0.5), t(2 * size)
+    shifted = src - low
+    distance = np.abs(shifted)
+    extra = distance - np.trunc(distance / twice_span) * twice_span
+    reflected = twice_span - extra
+    flip = extra > reflected
+    sign = np.where(flip ^ (shifted < 0), t(-1), t(1))
+    return np.where(flip, reflected, extra) + low, sign
+
+
+def grid_source(coord, size, padding_mode, align_corners):
+    """Normalized grid values (-1 and 1: the outer pixels' edges, or with align_corners their centres)
+    along an axis of `size` pixels -> source pixel coordinates and d(source)/d(coord), in the grid's
+    dtype with torch's CPU arithmetic (GridSamplerKernel.cpp, ComputeLocation)."""
+    t = coord.dtype.type
+    if align_corners:
+        scale = t(size - 1) / t(2)
+        src = (coord + t(1)) * scale
+    else:
+        scale = t(size) / t(2)
+        src = (coord + t(1)) * scale - t(0.5)
+    mult = np.full(coord.shape, scale, coord.dtype)
+    if padding_mode == "border":
+        src, inside = _clip_with_grad(src, size)
+        mult = mult * inside
+    elif padding_mode == "reflection":
+        src, sign = _reflect_with_grad(src, size, align_corners)
+        src, inside = _clip_with_grad(src, size)
+        mult = mult * sign * inside
+    return src, mult
+
+
+def _corners(x_shape, grid, mode, padding_mode, align_corners):
+    """The pixels each output point reads: a list of (rows, cols, valid, weight) over the output points
+    (N, OH, OW), plus what the grid gradient needs (the source coordinates' fractions and d/dgrid)."""
+    H, W = x_shape[2:]
+    with np.errstate(invalid="ignore"):  # inf - inf for infinite grid points: NaN, as torch's kernel
+        return _corners_of(H, W, grid, mode, padding_mode, align_corners)
+
+
+def _corners_of(H, W, grid, mode, padding_mode, align_corners):
+    ix, mult_x = grid_source(grid[..., 0], W, padding_mode, align_corners)
+    iy, mult_y = grid_source(grid[..., 1], H, padding_mode, align_corners)
+    if mode == "nearest":
+        cols, rows = np.rint(ix), np.rint(iy)  # round half to even, as torch's nearbyint
+        one = np.ones_like(ix)
+        return [(rows, cols, one)], None
+    x0, y0 = np.floor(ix), np.floor(iy)
+    w, n = ix - x0, iy - y0                # distances to the west and north pixels
+    e, s = 1 - w, 1 - n
+    corners = [(y0, x0, s * e), (y0, x0 + 1, s * w), (y0 + 1, x0, n * e), (y0 + 1, x0 + 1, n * w)]
+    return corners, (w, e, n, s, mult_x, mult_y)
+
+
+def _gather(xt, rows, cols):
+    """xt (N, H, W, C) read at (rows, cols) (N, OH, OW) -> (N, OH, OW, C), 0 outside the input (NaN
+    coordinates included), and the valid mask with its integer indices."""
+    N, H, W = xt.shape[:3]
+    valid = (rows >= 0) & (rows <= H - 1) & (cols >= 0) & (cols <= W - 1)
+    r = np.where(valid, rows, 0).astype(np.intp)
+    c = np.where(valid, cols, 0).astype(np.intp)
+    b = np.arange(N).reshape(N, 1, 1)
+    values = np.where(valid[..., None], xt[b, r, c], xt.dtype.type(0))
+    return values, valid, (np.broadcast_to(b, r.shape), r, c)
+
+
+class GridSample2dFn(Function):
+    """x (N, C, H, W) sampled at grid (N, OH, OW, 2) (x, y in [-1, 1]) -> (N, C, OH, OW).
+    mode: 'bilinear' or 'nearest'; padding_mode: 'zeros', 'border' or 'reflection'. Backward: the
+    input gradient scattered with the weights each point read, the grid gradient from the bilinear
+    weights' slopes (zero for 'nearest', as torch)."""
+
+    @staticmethod
+    def forward(ctx, x, grid, mode, padding_mode, align_corners):
+        ctx.save_for_backward(x, grid)
+        ctx.args = (mode, padding_mode, align_corners)
+        xt = x.transpose(0, 2, 3, 1)  # (N, H, W, C): one gather reads every channel
+        corners, _ = _corners(x.shape, grid, mode, padding_mode, align_corners)
+        out = None
+        for rows, cols, weight in corners:  # torch's order: nw, ne, sw, se
+            values, _, _ = _gather(xt, rows, cols)
+            term = values * weight[..., None]
+            out = term if out is None else out + term
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, grid = ctx.saved_tensors
+        mode, padding_mode, align_corners = ctx.args
+        N, C, H, W = x.shape
+        xt = x.transpose(0, 2, 3, 1)
+        gout = grad.transpose(0, 2, 3, 1)  # (N, OH, OW, C)
+        corners, slopes = _corners(x.shape, grid, mode, padding_mode, align_corners)
+        dxt = np.zeros((N, H, W, C), x.dtype) if ctx.needs_input_grad[0] else None
+        values = []
+        for rows, cols, weight in corners:
+            v, valid, index = _gather(xt, rows, cols)
+            values.append(v)
+            if dxt is not None:
+                np.add.at(dxt, tuple(i[valid] for i in index), (gout * weight[..., None])[valid])
+        dx = None if dxt is None else np.ascontiguousarray(dxt.transpose(0, 3, 1, 2))
+        if not ctx.needs_input_grad[1]:
+            return dx, None, None, None, None
+        dgrid = np.zeros_like(grid)
+        if slopes is not None:  # bilinear; nearest's output is piecewise constant in the grid
+            w, e, n, s, mult_x, mult_y = slopes
+            nw, ne, sw, se = values
+            dgrid[..., 0] = np.sum(gout * ((ne - nw) * s[..., None] + (se - sw) * n[..., None]), -1) * mult_x
+            dgrid[..., 1] = np.sum(gout * ((sw - nw) * e[..., None] + (se - ne) * w[..., None]), -1) * mult_y
+        return dx, dgrid, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        # grid points kept away from pixel boundaries (and from the borders where clipping starts), so
+        # central differences see a smooth function: cell centres shifted by 0.3 of a pixel
+        def grid(n, oh, ow, H, W, spread, align_corners):
+            fx = rng.integers(-spread, W + spread, (n, oh, ow)) + rng.uniform(0.2, 0.4, (n, oh, ow))
+            fy = rng.integers(-spread, H + spread, (n, oh, ow)) + rng.uniform(0.2, 0.4, (n, oh, ow))
+            if align_corners:
+                return np.stack([2 * fx / (W - 1) - 1, 2 * fy / (H - 1) - 1], -1)
+            return np.stack([(2 * fx + 1) / W - 1, (2 * fy + 1) / H - 1], -1)
+        x = rng.standard_normal((2, 3, 4, 5))
+        cases = []
+        for padding in _GRID_PADDINGS:
+            for ac in (False, True):
+                cases.append(((x, grid(2, 3, 2, 4, 5, 2, ac), "bilinear", padding, ac), {}))
+        cases.append(((x, grid(2, 2, 3, 4, 5, 1, False), "nearest", "zeros", False), {}))
+        cases.append(((x, grid(2, 2, 3, 4, 5, 1, True), "nearest", "reflection", True), {}))
+        return cases
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """As torch.nn.functional.grid_sample for 4-D input (N, C, H, W) and grid (N, OH, OW, 2): modes
+    'bilinear' and 'nearest', padding modes 'zeros', 'border', 'reflection', the same values (torch's
+    CPU arithmetic: NaN grid points read pixel 0 under border/reflection padding and give 0 (nearest)
+    or NaN (bilinear) under zeros padding), gradients for input and grid (zero for the grid under
+    'nearest'), argument errors and the UserWarning for align_corners=None (then False).
+    Not supported (NotImplementedError): mode='bicubic' and 5-D (volumetric) input. No double
+    backward (torch has none either)."""
+    if mode not in _GRID_MODES:
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode not in _GRID_PADDINGS:
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+                      "documentation of grid_sample for details.", UserWarning, stacklevel=2)
+        align_corners = False
+    for name, t in (("input", input), ("grid", grid)):
+        if not hasattr(t, "_data"):
+            raise TypeError(f"grid_sampler(): argument '{name}' must be Tensor, not {type(t).__name__}")
+    if input.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    ishape, gshape = list(input.shape), list(grid.shape)
+    if grid.ndim == 0 or input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got input with "
+                           f"sizes {ishape} and grid with sizes {gshape}")
+    if grid.shape[-1] != input.ndim - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last dimension, but got "
+                           f"grid with sizes {gshape}")
+    for i in range(2, input.ndim):
+        if input.shape[i] <= 0:
+            raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial dimensions, but input has "
+                               f"sizes {ishape} with dimension {i} being empty")
+    if input.ndim == 5 and grid.ndim == 5:
+        if mode == "bicubic":
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        raise NotImplementedError("grid_sample: 5-D (volumetric) input is not supported by firstepoch (4-D only)")
+    if input.ndim != 4 or grid.ndim != 4:
+        want = 4 if input.ndim == 4 else 5
+        raise RuntimeError(f"grid_sampler(): expected {want}D input and grid with same number of dimensions, but got "
+                           f"input with sizes {ishape} and grid with sizes {gshape}")
+    if mode == "bicubic":
+        raise NotImplementedError("grid_sample: mode='bicubic' is not supported by firstepoch (bilinear and nearest "
+                                  "only)")
+    dtype = input._data.dtype
+    if dtype.kind != "f":
+        raise NotImplementedError(f"\"grid_sampler_2d_cpu_kernel_impl\" not implemented for "
+                                  f"'{_torch_name(dtype)}'")
+    if grid._data.dtype != dtype:
+        raise RuntimeError(f"expected scalar type {_torch_name(dtype)} but found "
+                           f"{_torch_name(grid._data.dtype)}")
+    return GridSample2dFn.apply(input, grid, mode, padding_mode, bool(align_corners))
+

@@ -8,6 +8,9 @@ takes the output size in y's place, the backward the input shape in dx's place.
 Which inputs an output reads follows PyTorch exactly (aten/src/ATen/native/UpSample.h), in PyTorch's
 arithmetic: nearest coordinates in float32, linear ones in the input's dtype. scale_h, scale_w are
 the scale_factor given to F.interpolate (PyTorch then uses 1 / scale_factor, not in / out), or 0.
+
+grid_sample2d_forward / grid_sample2d_backward (F.grid_sample, 4-D) loop over the output points one at a
+time: the oracle for the vectorised NumPy op (firstepoch.ops.interp.GridSample2dFn), which has no kernel.
 """
 import numpy as np
 
@@ -92,3 +95,100 @@ def interpolate2d_backward(dy, dx_shape, mode, align_corners, scale_h, scale_w):
         dx[:, :, :, w0[q]] += lw0[q] * s[:, :, :, q]
         dx[:, :, :, w1[q]] += lw1[q] * s[:, :, :, q]
     return dx
+
+
+# ---- grid_sample (firstepoch.ops.interp.GridSample2dFn), one output point at a time ----------------------
+# torch's scalar helpers (aten/src/ATen/native/GridSampler.h) in plain Python: the oracle for the
+# vectorised NumPy op. Coordinates in the grid's dtype.
+
+def grid_source_index(coord, size, padding_mode, align_corners):
+    """One normalized grid value -> (source pixel coordinate, its derivative by the grid value)."""
+    t = type(coord)
+    if align_corners:
+        scale = t(size - 1) / t(2)
+        src = (coord + t(1)) * scale
+    else:
+        scale = t(size) / t(2)
+        src = (coord + t(1)) * scale - t(0.5)
+    grad = scale
+    if padding_mode == "reflection":
+        if align_corners and size <= 1:
+            return t(0), t(0)
+        low, span = (t(0), t(size - 1)) if align_corners else (t(-0.5), t(size))
+        shifted = src - low
+        sign = t(-1) if shifted < 0 else t(1)
+        shifted = abs(shifted)
+        flips = int(np.floor(shifted / span)) if np.isfinite(shifted) else 0
+        extra = np.fmod(shifted, span)
+        if flips % 2:
+            src, sign = span - extra + low, -sign
+        else:
+            src = extra + low
+        grad = grad * sign
+    if padding_mode in ("border", "reflection"):
+        if not src > 0:                 # NaN reads pixel 0, as torch's CPU kernel
+            src, grad = t(0), t(0)
+        elif src >= size - 1:
+            src, grad = t(size - 1), t(0)
+    return src, grad
+
+
+def _pixel(x, b, row, col):
+    """x[b, :, row, col], or zeros outside the input."""
+    H, W = x.shape[2:]
+    if 0 <= row <= H - 1 and 0 <= col <= W - 1:
+        return x[b, :, int(row), int(col)]
+    return np.zeros(x.shape[1], x.dtype)
+
+
+def grid_sample2d_forward(x, grid, mode, padding_mode, align_corners):
+    """x (N, C, H, W) read at grid (N, OH, OW, 2) (x, y in [-1, 1]) -> (N, C, OH, OW)."""
+    N, C, H, W = x.shape
+    OH, OW = grid.shape[1:3]
+    y = np.zeros((N, C, OH, OW), x.dtype)
+    for b in range(N):
+        for i in range(OH):
+            for j in range(OW):
+                ix, _ = grid_source_index(grid[b, i, j, 0], W, padding_mode, align_corners)
+                iy, _ = grid_source_index(grid[b, i, j, 1], H, padding_mode, align_corners)
+                if mode == "nearest":
+                    y[b, :, i, j] = _pixel(x, b, np.rint(iy), np.rint(ix))
+                    continue
+                x0, y0 = np.floor(ix), np.floor(iy)
+                w, n = ix - x0, iy - y0
+                y[b, :, i, j] = (_pixel(x, b, y0, x0) * ((1 - n) * (1 - w)) + _pixel(x, b, y0, x0 + 1) * ((1 - n) * w)
+                                 + _pixel(x, b, y0 + 1, x0) * (n * (1 - w)) + _pixel(x, b, y0 + 1, x0 + 1) * (n * w))
+    return y
+
+
+def grid_sample2d_backward(dy, x, grid, mode, padding_mode, align_corners):
+    """(dx, dgrid) of grid_sample2d_forward: each point's gradient added to the pixels it read, with
+    their weights; the grid's from the slopes of the bilinear weights (zero for nearest)."""
+    N, C, H, W = x.shape
+    OH, OW = grid.shape[1:3]
+    dx, dgrid = np.zeros_like(x), np.zeros_like(grid)
+
+    def add(b, row, col, g):
+        if 0 <= row <= H - 1 and 0 <= col <= W - 1:
+            dx[b, :, int(row), int(col)] += g
+
+    for b in range(N):
+        for i in range(OH):
+            for j in range(OW):
+                g = dy[b, :, i, j]
+                ix, gx = grid_source_index(grid[b, i, j, 0], W, padding_mode, align_corners)
+                iy, gy = grid_source_index(grid[b, i, j, 1], H, padding_mode, align_corners)
+                if mode == "nearest":
+                    add(b, np.rint(iy), np.rint(ix), g)
+                    continue
+                x0, y0 = np.floor(ix), np.floor(iy)
+                w, n = ix - x0, iy - y0
+                add(b, y0, x0, g * ((1 - n) * (1 - w)))
+                add(b, y0, x0 + 1, g * ((1 - n) * w))
+                add(b, y0 + 1, x0, g * (n * (1 - w)))
+                add(b, y0 + 1, x0 + 1, g * (n * w))
+                nw, ne = _pixel(x, b, y0, x0), _pixel(x, b, y0, x0 + 1)
+                sw, se = _pixel(x, b, y0 + 1, x0), _pixel(x, b, y0 + 1, x0 + 1)
+                dgrid[b, i, j, 0] = np.sum(g * ((ne - nw) * (1 - n) + (se - sw) * n)) * gx
+                dgrid[b, i, j, 1] = np.sum(g * ((sw - nw) * (1 - w) + (se - ne) * w)) * gy
+    return dx, dgrid
