@@ -535,3 +535,63 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
                   stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- spatial transformers ----------------------------------------------------------------------------------
+
+def _affine_base_axis(n, align_corners, dtype):
+    """torch's linspace_from_neg_one: n points from -1 to 1 (pixel centres: scaled by (n - 1) / n
+    without align_corners), the single point 0 for n <= 1."""
+    if n <= 1:
+        return np.zeros(max(n, 0), dtype)
+    axis = np.linspace(-1, 1, n, dtype=dtype)
+    return axis if align_corners else axis * dtype.type(n - 1) / dtype.type(n)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """As torch.nn.functional.affine_grid: the sampling grid (N, H, W, 2) of the affine maps theta
+    (N, 2, 3) for an output of size (N, C, H, W), or (N, D, H, W, 3) of theta (N, 3, 4) for (N, C, D, H, W):
+    each pixel centre's (x, y[, z], 1) times theta transposed (a matmul, so the grid is differentiable
+    in theta). torch's argument errors and UserWarnings (align_corners=None, then False; unit-size
+    grids with align_corners=True)."""
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+                      "documentation of grid_sample for details.", stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got torch.{theta._data.dtype}")
+    size = tuple(size)
+    if len(size) == 4:
+        if theta.ndim != 3 or theta.shape[-2] != 2 or theta.shape[-1] != 3:
+            raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got "
+                             f"torch.Size({_shape_text(theta.shape)}).")
+        spatial = size[-2:]
+    elif len(size) == 5:
+        if theta.ndim != 3 or theta.shape[-2] != 3 or theta.shape[-1] != 4:
+            raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. Got "
+                             f"torch.Size({_shape_text(theta.shape)}).")
+        spatial = size[-3:]
+    else:
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {size}.")
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the "
+                      "documentation of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    for i, v in enumerate(size):
+        if not isinstance(v, (numbers.Integral, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"affine_grid_generator(): argument 'size' (position 2) must be tuple of ints, but "
+                            f"found element of type {type(v).__name__} at pos {i}")
+    n, k = size[0], len(spatial)
+    if theta.shape[0] != n:  # torch's bmm: no batch broadcasting
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k + 1}] but "
+                           f"got: [{theta.shape[0]}, {k + 1}].")
+    dtype = theta._data.dtype
+    axes = [_affine_base_axis(m, align_corners, dtype) for m in reversed(spatial)]  # x (width) first
+    points = list(np.meshgrid(*axes[::-1], indexing="ij"))[::-1]                  # (x, y[, z]) per pixel
+    base = np.stack(points + [np.ones_like(points[0])], -1).reshape(1, -1, k + 1)
+    grid = _constant(base, theta).matmul(theta.transpose(1, 2))                   # (N, pixels, k)
+    return grid.reshape((n,) + tuple(spatial) + (k,))

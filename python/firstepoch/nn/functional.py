@@ -26,6 +26,7 @@ from .composite import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_p
                         lp_pool1d, lp_pool2d, max_pool1d_with_indices, max_pool2d_with_indices, pdist, pixel_shuffle, pixel_unshuffle,
                         rms_norm, rrelu, rrelu_, softmin, softshrink, tanhshrink, threshold, threshold_, unfold,
                         upsample, upsample_bilinear, upsample_nearest)
+from .composite import affine_grid  # noqa: F401  (grid_sample's companion: the grid of an affine map)
 
 # These are the Tensor methods (F.sigmoid(x) is x.sigmoid(), one definition, which applies the op's
 # Function from ops/elementwise.py), under torch's argument name: F.sigmoid(input=x) works.
