@@ -1735,6 +1735,31 @@ class Tensor(TensorBase):
             raise RuntimeError(f"narrow(): start ({start}) + length ({length}) exceeds dimension size ({n}).")
         return self._slice_along(d, start, start + length)
 
+    def unfold(self, dimension, size, step):
+        """The windows of `size` entries along `dimension`, every `step` entries, as a new last axis: shape
+        (..., (n - size) // step + 1, ..., size), as torch. A differentiable copy here (torch: a view of
+        the input's memory); the gradient sums overlapping windows back."""
+        for name, v in (("dimension", dimension), ("size", size), ("step", step)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise TypeError(f"unfold(): argument '{name}' must be int, not {type(v).__name__}")
+        ndim = max(self.ndim, 1)  # a 0-d tensor unfolds as one entry along dim 0
+        if not -ndim <= dimension < ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got "
+                             f"{dimension})")
+        d = int(dimension) % ndim
+        n = self.shape[d] if self.ndim else 1
+        if size > n:
+            raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+        if size < 0:
+            raise RuntimeError(f"size is {size} but must be >= 0")
+        if step <= 0:
+            raise RuntimeError(f"step is {step} but must be > 0")
+        if self.ndim == 0:
+            return self.reshape(1)[:int(size)]
+        starts = np.arange((n - size) // step + 1) * int(step)
+        windows = starts[:, None] + np.arange(int(size))[None, :]  # (count, size) indices along d
+        return self[(slice(None),) * d + (windows,)].movedim(d + 1, -1)
+
     def select(self, dim, index):
         """The slice at index along dim, that axis removed (self[:, index] for dim 1), as torch."""
         if self.ndim == 0:
