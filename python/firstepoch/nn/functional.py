@@ -10,10 +10,11 @@ from ..ops.embedding import embedding, embedding_bag  # noqa: F401
 from ..ops.interp import grid_sample, interpolate  # noqa: F401
 from ..ops.linalg import linear, linear_relu  # noqa: F401
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss,  # noqa: F401
-                        cosine_similarity, cross_entropy, gaussian_nll_loss, hinge_embedding_loss, huber_loss, kl_div,
-                        l1_loss, margin_ranking_loss, mse_loss, multi_margin_loss, multilabel_soft_margin_loss,
-                        nll_loss, one_hot, pairwise_distance, poisson_nll_loss, smooth_l1_loss, soft_margin_loss,
-                        triplet_margin_loss)
+                        cosine_similarity, cross_entropy, ctc_loss, gaussian_nll_loss, hinge_embedding_loss,
+                        huber_loss, kl_div, l1_loss, margin_ranking_loss, mse_loss, multi_margin_loss,
+                        multilabel_margin_loss, multilabel_soft_margin_loss, nll_loss, one_hot, pairwise_distance,
+                        poisson_nll_loss, smooth_l1_loss, soft_margin_loss, triplet_margin_loss,
+                        triplet_margin_with_distance_loss)
 from ..ops.norm import batch_norm, group_norm, layer_norm, normalize  # noqa: F401
 from ..ops.pad import pad  # noqa: F401
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d,  # noqa: F401

@@ -629,6 +629,126 @@ class KLDivFn(Function):
                 ((x, y[0]), {"reduction": "none"})]
 
 
+def _logaddexp3(a, b, c):
+    """log(exp(a) + exp(b) + exp(c)) elementwise, torch's CTC form: shifted by the max (by 0 where all are
+    -inf, so the result is -inf without a NaN)."""
+    m = np.maximum(np.maximum(a, b), c)
+    shift = np.where(m == -np.inf, 0, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(np.exp(a - shift) + np.exp(b - shift) + np.exp(c - shift)) + shift
+
+
+def _shifted(a, k, fill):
+    """a moved k places along its last axis (k > 0: towards higher index), the vacated places `fill`."""
+    out = np.full_like(a, fill)
+    if k > 0:
+        out[..., k:] = a[..., :-k]
+    else:
+        out[..., :k] = a[..., -k:]
+    return out
+
+
+class CTCLossFn(Function):
+    """ctc_loss per sample (reduction 'none') of log_probs (T, N, C), padded int64 targets (N, S) (checked
+    by ctc_loss), int64 input_lengths and target_lengths (N,): -log of the summed probability of every
+    alignment (Graves et al. 2006), by the alpha-beta recursion in log space, vectorised over the batch
+    and the extended label positions (blank, l1, blank, ..., lL, blank), a loop over time.
+    zero_infinity=True makes an infinite loss (no alignment fits) 0, and its gradient 0.
+    backward is the true derivative: d nll_b / d lp[t, b, c] = -gamma[t, b, c] = -exp(log sum_{s: l'_s = c}
+    alpha_t(s) beta_t(s) + nll_b - lp[t, b, c]) for t < input_lengths[b], 0 beyond (torch's formula
+    without its exp(lp) term, which ctc_loss adds, see there)."""
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank=0, zero_infinity=False):
+        lp = log_probs
+        T, N, C = lp.shape
+        il, tl = input_lengths, target_lengths
+        width = 2 * targets.shape[1] + 1
+        s_idx = np.arange(width)
+        ext = np.full((N, width), blank, np.int64)  # the extended labels l', blank-interleaved
+        ext[:, 1::2] = np.where(np.arange(targets.shape[1]) < tl[:, None], targets, blank)
+        valid = s_idx < (2 * tl + 1)[:, None]
+        skip = (s_idx >= 2) & (ext != _shifted(ext, 2, -1))  # alpha may come from s - 2
+        emit = np.take_along_axis(lp, np.broadcast_to(ext, (T, N, width)), axis=2)  # lp[t, n, l'_s]
+        ninf = np.asarray(-np.inf, lp.dtype)
+        alpha = np.full((T, N, width), ninf)
+        if T:
+            alpha[0, :, 0] = emit[0, :, 0]
+            if width > 1:
+                alpha[0, :, 1] = np.where(tl > 0, emit[0, :, 1], ninf)
+        for t in range(1, T):
+            prev = alpha[t - 1]
+            step = _logaddexp3(prev, _shifted(prev, 1, ninf), np.where(skip, _shifted(prev, 2, ninf), ninf))
+            alpha[t] = np.where(valid, step + emit[t], ninf)
+        rows = np.arange(N)
+        last = np.maximum(il - 1, 0)
+        end = alpha[last, rows, 2 * tl]
+        before = np.where(tl > 0, alpha[last, rows, np.maximum(2 * tl - 1, 0)], ninf)
+        nll = -_logaddexp3(end, before, ninf)
+        nll = np.where(il > 0, nll, np.where(tl > 0, np.inf, -0.0)).astype(lp.dtype)  # no frames: -log 1 or impossible
+        ctx.save_for_backward(lp, ext, valid, skip, emit, alpha, nll)
+        ctx.args = (il, tl, zero_infinity)
+        if zero_infinity:
+            return np.where(nll == np.inf, 0, nll).astype(lp.dtype)
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad):
+        lp, ext, valid, skip, emit, alpha, nll = ctx.saved_tensors
+        il, tl, zero_infinity = ctx.args
+        T, N, C = lp.shape
+        width = ext.shape[1]
+        ninf = np.asarray(-np.inf, lp.dtype)
+        rows = np.arange(N)
+        skip_next = _shifted(skip, -2, False)  # beta may come from s + 2
+        beta = np.full((T, N, width), ninf)
+        first = np.full((N, width), ninf)  # beta at t = input_length - 1: the two end states
+        first[rows, 2 * tl] = emit[np.maximum(il - 1, 0), rows, 2 * tl]
+        has_label = tl > 0
+        k = np.maximum(2 * tl - 1, 0)
+        first[rows[has_label], k[has_label]] = emit[np.maximum(il - 1, 0), rows, k][has_label]
+        for t in range(T - 1, -1, -1):
+            if t + 1 < T:
+                nxt = beta[t + 1]
+                two = np.where(skip_next, _shifted(nxt, -2, ninf), ninf)
+                step = _logaddexp3(nxt, _shifted(nxt, -1, ninf), two) + emit[t]
+            else:
+                step = np.full((N, width), ninf)
+            beta[t] = np.where((il - 1 == t)[:, None], first, np.where((t < il - 1)[:, None] & valid, step, ninf))
+        # log sum over the positions s with l'_s = c of alpha + beta, per (t, n, c): the largest term of
+        # each class first, then the sum of exp(term - largest), so no class underflows for another's sake
+        ab = alpha + beta
+        t_i, n_i = np.meshgrid(np.arange(T), rows, indexing="ij")
+        flat = ((t_i[..., None] * N + n_i[..., None]) * C + ext[None]).ravel()
+        top = np.full(T * N * C, -np.inf, lp.dtype)
+        np.maximum.at(top, flat, ab.ravel())
+        top_shift = np.where(top == -np.inf, 0, top)
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = np.bincount(flat, weights=np.exp(ab.ravel() - top_shift[flat]), minlength=T * N * C)
+        with np.errstate(divide="ignore"):
+            log_ab = (np.log(total) + top_shift).astype(lp.dtype).reshape(T, N, C)
+        g = np.asarray(grad, lp.dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            d = -np.exp(log_ab + nll[None, :, None] - lp) * g[None, :, None]
+        keep = np.arange(T)[:, None] < il[None, :]  # frames past a sample's input length get 0
+        if zero_infinity:
+            keep = keep & (nll != np.inf)[None, :]
+        d = np.where(keep[..., None], d, 0).astype(lp.dtype)
+        return d, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        def logp(shape):
+            x = rng.standard_normal(shape)
+            return x - np.log(np.exp(x).sum(-1, keepdims=True))
+        targets = np.array([[1, 2, 2], [2, 1, 0]])
+        il, tl = np.array([6, 4]), np.array([3, 2])
+        return [((logp((6, 2, 3)), targets, il, tl), {}),
+                ((logp((5, 2, 4)), np.array([[3, 3], [1, 0]]), np.array([5, 3]), np.array([2, 1])), {"blank": 0}),
+                ((logp((4, 2, 3)), targets, np.array([2, 4]), tl), {"zero_infinity": True}),  # first: impossible
+                ((logp((3, 1, 3)), np.zeros((1, 0), np.int64), np.array([3]), np.array([0])), {"blank": 2})]
+
+
 def _to_shape_graph(g, full, shape):
     """A gradient Tensor made full-shape (expanded where it is smaller), then summed down to `shape`."""
     if tuple(g.shape) != tuple(full):
@@ -1348,4 +1468,188 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     per = (hinge * constant_like(scale, hinge)).sum(1) / c
     if reduction == "none" and t.ndim == 0:
         per = per.reshape(())
+    return _reduce_tensor(per, reduction)
+
+
+def _ctc_lengths(lengths, name):
+    """CTC lengths as an int64 array: a Tensor (or array) of an integer dtype (RuntimeError otherwise, as
+    torch), any shape, flattened; or a list or tuple of ints."""
+    if isinstance(lengths, (TensorBase, np.ndarray)):
+        a = _array(lengths)
+        if a.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral (ctc_loss: {name} has dtype {a.dtype})")
+        return a.astype(np.int64).reshape(-1)
+    return np.array([int(v) for v in lengths], dtype=np.int64).reshape(-1)
+
+
+def _is_length_sequence(x):
+    return isinstance(x, (list, tuple)) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                                for v in x)
+
+
+def _ctc_check(what, ok, message):
+    if not ok:
+        raise RuntimeError(f"{message} (while checking arguments for ctc_loss: {what})")
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """As torch.nn.functional.ctc_loss: the connectionist temporal classification loss of log_probs (T, N, C)
+    (or one unbatched sample (T, C)) against targets padded (N, S) (or (1, S) unbatched), or concatenated
+    1-D (of size sum(target_lengths)); input_lengths and target_lengths both integer Tensors (any shape,
+    N values) or both lists or tuples of ints (TypeError otherwise, as torch). 'mean' divides each
+    sample's loss by its target length (at least 1), then averages; zero_infinity=True makes an infinite
+    loss (no alignment fits the input length) and its gradient 0. Targets are cast to int64, as torch.
+    log_probs.grad is torch's: the derivative of the loss plus exp(log_probs) for t < input_length (its
+    formula assumes log_probs from log_softmax, whose backward removes that term; so logits.grad
+    before a log_softmax is the true derivative). Deliberate difference (README): a used target (within
+    its target length) outside [0, C) or equal to blank raises RuntimeError; torch reads out of bounds
+    for the first, and for the second (which its documentation forbids) computes a gradient that drops
+    a term at the last frame."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    tensors = [isinstance(x, (TensorBase, np.ndarray)) for x in (input_lengths, target_lengths)]
+    if not (all(tensors) or all(_is_length_sequence(x) for x in (input_lengths, target_lengths))):
+        raise TypeError(f"ctc_loss(): input_lengths and target_lengths must both be Tensors or both tuples of "
+                        f"ints, got {type(input_lengths).__name__} and {type(target_lengths).__name__}")
+    il = _ctc_lengths(input_lengths, "input_lengths")
+    tl = _ctc_lengths(target_lengths, "target_lengths")
+    lp_arr = _array(log_probs)
+    if lp_arr.dtype not in _KERNEL_DTYPES:
+        raise NotImplementedError(f'"ctc_loss_cpu" not implemented for \'{_torch_name(lp_arr.dtype)}\' '
+                                  "(log_probs must be float32 or float64)")
+    x = _as_tensor(log_probs)
+    batched = x.ndim == 3
+    if not batched:
+        x = x.unsqueeze(1)
+    if x._data.size == 0:
+        raise RuntimeError(f"log_probs tensor must not be empty (ctc_loss: log_probs of shape {tuple(lp_arr.shape)})")
+    _ctc_check("ctc_loss", x.ndim == 3, f"Expected 3-dimensional tensor, but got {x.ndim}-dimensional tensor "
+               f"for argument #1 'log_probs'")
+    t = _array(targets)
+    _ctc_check("ctc_loss", 1 <= t.ndim <= 2, f"Expected 1 to 2 dimensions, but got {t.ndim}-dimensional tensor "
+               "for argument #2 'targets'")
+    t = t.astype(np.int64)
+    T, N, C = x.shape
+    if not 0 <= blank < C:
+        raise RuntimeError(f"blank must be in label range (ctc_loss: blank {blank}, {C} classes)")
+    if il.size != N:
+        raise RuntimeError(f"input_lengths must be of size batch_size (ctc_loss: {il.size} lengths, batch {N})")
+    if tl.size != N:
+        raise RuntimeError(f"target_lengths must be of size batch_size (ctc_loss: {tl.size} lengths, batch {N})")
+    for v in tl:
+        _ctc_check("target_lengths", v >= 0, f"Expected target_lengths to have value at least 0, but got value {v}")
+    width = int(tl.max()) if N else 0
+    if t.ndim == 1:  # concatenated: sample n's labels start after the earlier samples' target lengths
+        total = int(tl.sum())
+        _ctc_check("targets", t.shape[0] == total, f"Expected tensor to have size {total} at dimension 0, but "
+                   f"got size {t.shape[0]} for argument #2 'targets'")
+        starts = np.cumsum(tl) - tl
+        pos = starts[:, None] + np.arange(width)
+        used = np.arange(width) < tl[:, None]
+        padded = np.where(used, t[np.minimum(pos, max(total - 1, 0))] if total else 0, 0)
+    else:
+        _ctc_check("targets", t.shape[0] == N, f"Expected tensor to have size {N} at dimension 0, but got size "
+                   f"{t.shape[0]} for argument #2 'targets'")
+        _ctc_check("targets", t.shape[1] >= width, f"Expected tensor to have size at least {width} at dimension 1, "
+                   f"but got size {t.shape[1]} for argument #2 'targets'")
+        used = np.arange(t.shape[1]) < tl[:, None]
+        padded = np.where(used, t, 0)
+    for v in il:
+        _ctc_check("input_lengths", v >= 0, f"Expected input_lengths to have value at least 0, but got value {v}")
+        _ctc_check("input_lengths", v <= T, f"Expected input_lengths to have value at most {T}, but got value {v}")
+    bad = used & ((padded < 0) | (padded >= C) | (padded == blank))
+    if bad.any():
+        n, k = np.argwhere(bad)[0]
+        raise RuntimeError(f"ctc_loss: target {padded[n, k]} (sample {n}, position {k}) must be a class in [0, {C}) "
+                           f"other than blank ({blank})")
+    per = CTCLossFn.apply(x, padded, il, tl, int(blank), bool(zero_infinity))
+    if per._ctx is not None:  # recorded: add torch's extra gradient term; its forward's nll marks the inf ones
+        per = per + _ctc_torch_gradient_term(x, il, per._ctx.saved_tensors[-1], zero_infinity)
+    if reduction == "mean":
+        return (per / constant_like(np.maximum(tl, 1).astype(per.dtype), per)).mean()
+    if reduction == "sum":
+        return per.sum()
+    return per if batched else per.reshape(())
+
+
+def _ctc_torch_gradient_term(x, il, nll, zero_infinity):
+    """0 per sample, with the gradient exp(lp[t, n, c]) for t < input_lengths[n] (not for a sample whose
+    infinite nll zero_infinity zeroed): torch's CTC gradient is the derivative plus this term (ctc_loss)."""
+    T, N, _ = x.shape
+    keep = np.arange(T)[:, None] < il[None, :]
+    if zero_infinity:
+        keep = keep & (nll != np.inf)[None, :]
+    mass = (x.exp() * constant_like(keep[..., None].astype(x.dtype), x)).sum(2).sum(0)
+    value = mass._data
+    finite = np.isfinite(value)
+    from ..tensor import where
+    return where(finite, mass - constant_like(np.where(finite, value, 0).astype(value.dtype), mass), 0.0)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """As torch.nn.functional.multilabel_margin_loss: per sample, sum over its target classes j (the
+    target's entries up to the first -1, a repeated one counted again) and the classes i not among them
+    of max(0, 1 - (x[j] - x[i])) / C, for (N, C) input with an int64 (N, C) target, (C,) with (C,), or a
+    0-d input with one target; a term at exactly 0 (or NaN) adds nothing, gradient included, as torch.
+    Deliberate difference (README): over N = 0 samples 'mean' is NaN and 'sum' 0 (torch returns
+    uninitialised memory)."""
+    reduction = _legacy_or_checked(size_average, reduce, reduction)
+    _refuse_non_float("multilabel_margin_loss_forward_out_frame", NotImplementedError, input=input)
+    x = _as_tensor(input)
+    t = _array(target)
+    if not ((x.ndim == 2 and x.shape[1] != 0) or (x.ndim == 1 and x.shape[0] != 0) or x.ndim == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(x.shape)}")
+    if x.ndim <= 1:
+        c = 1 if x.ndim == 0 else x.shape[0]
+        ok = t.ndim <= 1 and t.size == c
+    else:
+        c = x.shape[1]
+        ok = t.shape == tuple(x.shape)
+    if not ok:
+        raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: {list(x.shape)}")
+    if t.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_torch_name(t.dtype)} (multilabel_margin_loss: "
+                           "target holds int64 class indices)")
+    rows = x.reshape(-1, c)
+    t = t.reshape(-1, c)
+    n = rows.shape[0]
+    if t.size and (t.min() < -1 or t.max() >= c):  # torch checks every entry, those after a -1 too
+        raise RuntimeError(f"argument #2 'target' is out of range (multilabel_margin_loss: values in [-1, {c}))")
+    listed = np.cumsum(t < 0, axis=1) == 0  # each row's targets: its entries before the first -1
+    idx = np.where(listed, t, 0)
+    is_target = np.zeros((n, c), bool)
+    r, k = np.nonzero(listed)
+    is_target[r, idx[r, k]] = True
+    from ..tensor import Tensor, where
+    picked = rows.gather(1, Tensor._wrap(idx, False))  # x[y_k] per slot k, (N, C)
+    z = 1 - picked.unsqueeze(2) + rows.unsqueeze(1)  # (N, slot k, class i)
+    active = listed[:, :, None] & ~is_target[:, None, :] & (z._data > 0)
+    per = where(active, z, 0.0).sum(2).sum(1) / c
+    if reduction == "none" and x.ndim <= 1:
+        per = per.reshape(())
+    return _reduce_tensor(per, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """As torch.nn.functional.triplet_margin_with_distance_loss: max(0, margin + d(a, p) - d(a, n)) with d
+    the given callable (pairwise_distance by default); swap=True takes min(d(a, n), d(p, n)) for the
+    negative distance. Composed of Tensor ops, so any differentiable distance_function gets gradients."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    dims = [_array(a).ndim for a in (anchor, positive, negative)]
+    if len(set(dims)) != 1:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {dims[0]}D, positive {dims[1]}D, and negative {dims[2]}D "
+                           "inputs")
+    if distance_function is None:
+        distance_function = pairwise_distance
+    d_pos = distance_function(anchor, positive)
+    d_neg = distance_function(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(distance_function(positive, negative))
+    per = (d_pos - d_neg + margin).clip(min=0)
     return _reduce_tensor(per, reduction)
