@@ -219,6 +219,7 @@ class Module:
     _forward_pre_hooks = ()
     _backward_hooks = ()
     _backward_pre_hooks = ()
+    _load_state_dict_pre_hooks = ()  # made on the first registration (rarely used)
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -566,6 +567,13 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors, dtype_errors, copies = [], [], [], [], []
+        hooked = [(prefix, m) for prefix, m in self._state_modules() if m._load_state_dict_pre_hooks]
+        if hooked:  # hooks may rename keys: they edit a copy, as torch's
+            state_dict = OrderedDict(state_dict)
+            for prefix, m in hooked:
+                for hook, with_module in tuple(m._load_state_dict_pre_hooks.values()):
+                    args = (state_dict, prefix, {}, strict, missing, unexpected, errors)
+                    hook(m, *args) if with_module else hook(*args)
         keys = list(state_dict.keys())
         for prefix, m in self._state_modules():
             local = m._local_state()
@@ -616,6 +624,14 @@ class Module:
                 t._data[...] = arr
             bump_version(t)
         return _IncompatibleKeys(missing, unexpected)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """torch's private hook: hook(state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs) (with_module=True: hook(module, ...)) runs at the start of
+        load_state_dict on a copy of the state dict, which it may edit (local_metadata is {}: firstepoch's
+        state dicts carry none). Returns a handle."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook, "_register_load_state_dict_pre_hook",
+                              flags=(bool(with_module),))
 
     # ---- calling -----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
