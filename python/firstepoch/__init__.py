@@ -69,7 +69,7 @@ from .tensor import (Tensor, arange, cat, from_numpy, full, matmul, ones, ones_l
                      randn_like, stack, tensor, where, zeros, zeros_like)
 
 # ---- the module surface torch scripts import (issue 16) ------------------------------------------
-from . import backends, cuda, utils
+from . import backends, cuda, func, utils
 from ._device import device
 from ._formats import (channels_last, channels_last_3d, contiguous_format, layout, memory_format,
                        preserve_format, strided)
@@ -166,7 +166,7 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled", "save", "load",
            "Trainer", "profile", "summary", "inspect", "interpret",
            # the torch module surface
-           "backends", "cuda", "utils", "device", "Generator", "default_generator", "get_rng_state", "initial_seed",
+           "backends", "cuda", "func", "utils", "device", "Generator", "default_generator", "get_rng_state", "initial_seed",
            "seed", "set_rng_state", "linalg", "cdist", "det", "dist", "inverse", "logdet", "matrix_power",
            "pinverse", "slogdet", "svd", "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",

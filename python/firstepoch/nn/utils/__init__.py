@@ -1,12 +1,24 @@
-"""torch.nn.utils: the gradient utilities clip_grad_norm_, clip_grad_value_, parameters_to_vector,
-vector_to_parameters (`foreach` is accepted and changes nothing: there is one NumPy path), and the
-variable-length sequence tools in nn.utils.rnn."""
+"""torch.nn.utils: the gradient utilities clip_grad_norm_, get_total_norm, clip_grads_with_norm_,
+clip_grad_value_, parameters_to_vector, vector_to_parameters (`foreach` is accepted and changes nothing:
+there is one NumPy path), skip_init, the variable-length sequence tools in nn.utils.rnn, parametrize and
+parametrizations (weight_norm, spectral_norm), the older hook-based weight_norm and spectral_norm, the
+conv/linear + batch-norm fusions and stateless.functional_call."""
+import inspect
 import math
 
 import numpy as np
 
 from ...tensor import Tensor
-from . import rnn
+from ..module import Module
+from . import fusion, parametrizations, parametrize, rnn, stateless
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights
+from .spectral_norm import remove_spectral_norm, spectral_norm
+from .weight_norm import remove_weight_norm, weight_norm
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
+           "vector_to_parameters", "skip_init", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+           "fuse_linear_bn_weights", "weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
+           "parametrize", "parametrizations", "rnn", "stateless"]
 
 
 def _as_list(parameters):
@@ -27,31 +39,49 @@ def _vector_norm(a, p):
         return float(np.sum(np.abs(a.astype(np.float64)) ** p) ** (1.0 / p))
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
-    """Scales all gradients together so their total norm is at most max_norm; returns the total norm
-    before clipping as a 0-d Tensor of the gradients' (promoted) dtype, tensor(0.) when no parameter
-    has a gradient. PyTorch's semantics: the total is the norm_type-norm of the per-gradient norms
-    (norm_type a number or "inf"; 0 thus counts the gradients with a nonzero entry), every gradient is
-    multiplied by min(max_norm / (total + 1e-6), 1) (a NaN total makes every gradient NaN, an infinite
-    one multiplies by 0), and error_if_nonfinite raises RuntimeError instead.
-    The norms are summed in float64 (torch sums in the gradients' dtype: the last bits may differ)."""
-    params = [p for p in _as_list(parameters) if p.grad is not None]
-    max_norm, norm_type = float(max_norm), float(norm_type)
-    if not params:
+_NONFINITE = ("The total norm of order {} for gradients from `parameters` is non-finite, so it cannot be clipped. "
+              "To disable this error and scale the gradients by the non-finite norm anyway, set "
+              "`error_if_nonfinite=False`")
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm_type-norm of the tensors' norms (as if all were one vector), a 0-d Tensor of their promoted
+    dtype; tensor(0.) for no tensors. norm_type a number or "inf" (0 counts the nonzero entries).
+    error_if_nonfinite=True raises RuntimeError on a NaN or infinite total. The norms are summed in float64
+    (torch sums in the tensors' dtype: the last bits may differ)."""
+    arrays = [t._data for t in _as_list(tensors)]
+    norm_type = float(norm_type)
+    if not arrays:
         return Tensor._wrap(np.array(0.0, np.float32), False)
-    grads = [p.grad._data for p in params]
-    dtype = np.result_type(*[g.dtype for g in grads])
-    total = _vector_norm(np.array([_vector_norm(g, norm_type) for g in grads]), norm_type)
+    dtype = np.result_type(*[a.dtype for a in arrays])
+    total = _vector_norm(np.array([_vector_norm(a, norm_type) for a in arrays]), norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
-                           "it cannot be clipped. To disable this error and scale the gradients by the non-finite "
-                           "norm anyway, set `error_if_nonfinite=False`")
-    coef = max_norm / (total + 1e-6)
+        raise RuntimeError(_NONFINITE.format(norm_type))
+    return Tensor._wrap(np.array(total, dtype), False)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Multiplies every gradient by min(max_norm / (total_norm + 1e-6), 1), in place, as torch (a NaN
+    total_norm makes every gradient NaN, an infinite one multiplies by 0). total_norm is a Tensor or number,
+    usually get_total_norm's of the gradients."""
+    grads = [p.grad._data for p in _as_list(parameters) if p.grad is not None]
+    if not grads:
+        return
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
     if not coef >= 1:  # torch multiplies by clamp(coef, max=1): a factor of 1 changes nothing, NaN spreads
         with np.errstate(invalid="ignore"):  # inf * 0 is NaN there, silently as in torch
             for g in grads:
                 g *= g.dtype.type(coef)
-    return Tensor._wrap(np.array(total, dtype), False)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scales all gradients together so their total norm is at most max_norm; returns the total norm
+    before clipping as a 0-d Tensor of the gradients' (promoted) dtype, tensor(0.) when no parameter
+    has a gradient: get_total_norm of the gradients, then clip_grads_with_norm_, as torch."""
+    params = [p for p in _as_list(parameters) if p.grad is not None]
+    total = get_total_norm([p.grad for p in params], norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(params, max_norm, total, foreach)
+    return total
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
@@ -80,3 +110,14 @@ def vector_to_parameters(vec, parameters):
         n = p.numel()
         p.data = vec[pointer:pointer + n].view_as(p).data
         pointer += n
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """module_cls(*args, **kwargs) for a Module class that takes device=, as torch's skip_init.
+    Deliberate difference: firstepoch has no "meta" device, so the parameters are initialised as usual
+    (torch leaves them uninitialised: any values are within its contract, and yours are to be set)."""
+    if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    return module_cls(*args, **kwargs)
