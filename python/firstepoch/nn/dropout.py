@@ -1,5 +1,5 @@
 """Dropout modules over firstepoch.ops.dropout (inverted dropout; masks come from firstepoch.manual_seed's
-generator): Dropout (elements), Dropout1d and Dropout2d (whole channels), AlphaDropout and
+generator): Dropout (elements), Dropout1d, Dropout2d and Dropout3d (whole channels), AlphaDropout and
 FeatureAlphaDropout (SELU networks)."""
 from ..ops import dropout as _dropout
 from .composite import dropout1d
@@ -31,6 +31,12 @@ class Dropout2d(_DropoutNd):
     """Zeroes whole channels of (N, C, H, W) with probability p while training. As PyTorch 2.13, a 3-d
     input is taken as (N, C, L) (with PyTorch's warning), not as an unbatched (C, H, W)."""
     function = staticmethod(_dropout.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """Zeroes whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) with probability p while
+    training (another rank: PyTorch's warning, F.dropout3d)."""
+    function = staticmethod(_dropout.dropout3d)
 
 
 class AlphaDropout(_DropoutNd):

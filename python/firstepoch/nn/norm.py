@@ -85,6 +85,11 @@ class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Over (N, C, D, H, W)."""
+    expected_dims = (5,)
+
+
 def _check_dtype(name, dtype):
     dtype = np.dtype(np.float32 if dtype is None else dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
@@ -199,6 +204,11 @@ class InstanceNorm2d(_InstanceNorm):
     no_batch_dims = 3
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Over (N, C, D, H, W) or unbatched (C, D, H, W)."""
+    no_batch_dims = 4
+
+
 class RMSNorm(Module):
     """As torch.nn.RMSNorm: x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims;
     weight ones of shape normalized_shape (None when elementwise_affine=False); eps=None is the input
@@ -238,3 +248,89 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class _LazyNorm:
+    """torch's _LazyNormBase for the batch and instance norms: num_features is the first input's dim 1
+    (input.shape[1], unbatched instance-norm input included, as torch); at that first forward the
+    weight, bias and running statistics are made and reset as the layer's, and the module becomes its
+    cls_to_become (BatchNorm1d, ...). affine and track_running_stats default to True (the instance norms'
+    too, as torch). Deliberate difference, as LazyLinear: until then weight, bias, running_mean and
+    running_var are None (torch: uninitialized ones), so parameters() and state_dict() leave them out."""
+    cls_to_become = None
+
+    def __init__(self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None, dtype=None, *,
+                 bias=True):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        Module.__init__(self)
+        self.num_features, self.eps, self.momentum = 0, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self._lazy = (bias, dtype)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", np.zeros((), np.int64))
+
+    def has_uninitialized_params(self):
+        return (self.affine and self.weight is None) or (self.track_running_stats and self.running_mean is None)
+
+    def initialize_parameters(self, input):
+        """Makes and resets weight, bias and the running statistics for input.shape[1] features, then the
+        module becomes its cls_to_become (also when it had nothing to make, as torch's)."""
+        if "_lazy" not in self.__dict__:
+            return
+        bias, dtype = self._lazy
+        if self.has_uninitialized_params():
+            self.num_features = n = int(input.shape[1])
+            if self.affine:
+                self.weight, self.bias = _affine_params(n, dtype, True, bias)
+            if self.track_running_stats:
+                self.register_buffer("running_mean", np.zeros(n, dtype))
+                self.register_buffer("running_var", np.ones(n, dtype))
+            self.cls_to_become.reset_parameters(self)
+        del self._lazy
+        self.__class__ = self.cls_to_become
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            self.cls_to_become.reset_parameters(self)
+
+    def forward(self, input):
+        self.initialize_parameters(input)
+        return self.forward(input)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self._lazy[0] if self.affine else False}, track_running_stats={self.track_running_stats}")
+
+
+class LazyBatchNorm1d(_LazyNorm, BatchNorm1d):
+    """BatchNorm1d whose num_features the first input sets."""
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyNorm, BatchNorm2d):
+    """BatchNorm2d whose num_features the first input sets."""
+    cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
+    """BatchNorm3d whose num_features the first input sets."""
+    cls_to_become = BatchNorm3d
+
+
+class LazyInstanceNorm1d(_LazyNorm, InstanceNorm1d):
+    """InstanceNorm1d whose num_features the first input sets."""
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNorm, InstanceNorm2d):
+    """InstanceNorm2d whose num_features the first input sets."""
+    cls_to_become = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(_LazyNorm, InstanceNorm3d):
+    """InstanceNorm3d whose num_features the first input sets."""
+    cls_to_become = InstanceNorm3d

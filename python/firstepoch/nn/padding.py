@@ -1,6 +1,6 @@
-"""Padding layers (torch.nn's ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad, 1-d and
-2-d): each stores `padding` as torch does ((left, right), or (left, right, top, bottom) for 2-d; an int
-is repeated) and its forward is F.pad with its mode."""
+"""Padding layers (torch.nn's ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad, 1-d, 2-d
+and 3-d): each stores `padding` as torch does ((left, right), (left, right, top, bottom) for 2-d, and
+(left, right, top, bottom, front, back) for 3-d; an int is repeated) and its forward is F.pad with its mode."""
 from ..ops.pad import pad
 from .module import Module
 
@@ -14,7 +14,7 @@ def _ntuple(padding, n):
 
 class _PadNd(Module):
     mode = None
-    sides = 2  # 2 for the 1-d layers, 4 for the 2-d ones
+    sides = 2  # 2 for the 1-d layers, 4 for the 2-d ones, 6 for the 3-d ones
     input_dims = None  # the CircularPad layers check the input's rank (ValueError), as torch
 
     def __init__(self, padding):
@@ -53,6 +53,11 @@ class ConstantPad2d(_ConstantPadNd):
     sides = 4
 
 
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three dims with value: (left, right, top, bottom, front, back)."""
+    sides = 6
+
+
 class ZeroPad1d(ConstantPad1d):
     """Pads the last dim with zeros: (left, right)."""
 
@@ -73,6 +78,16 @@ class ZeroPad2d(ConstantPad2d):
         return f"{self.padding}"
 
 
+class ZeroPad3d(ConstantPad3d):
+    """Pads the last three dims with zeros: (left, right, top, bottom, front, back)."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
 class ReflectionPad1d(_PadNd):
     """Mirrors the last dim about its edge elements."""
     mode = "reflect"
@@ -80,6 +95,10 @@ class ReflectionPad1d(_PadNd):
 
 class ReflectionPad2d(ReflectionPad1d):
     sides = 4
+
+
+class ReflectionPad3d(ReflectionPad1d):
+    sides = 6
 
 
 class ReplicationPad1d(_PadNd):
@@ -91,6 +110,10 @@ class ReplicationPad2d(ReplicationPad1d):
     sides = 4
 
 
+class ReplicationPad3d(ReplicationPad1d):
+    sides = 6
+
+
 class CircularPad1d(_PadNd):
     """Wraps the last dim around; input (C, L) or (N, C, L)."""
     mode, input_dims = "circular", (2, 3)
@@ -99,3 +122,8 @@ class CircularPad1d(_PadNd):
 class CircularPad2d(CircularPad1d):
     """Wraps the last two dims around; input (C, H, W) or (N, C, H, W)."""
     sides, input_dims = 4, (3, 4)
+
+
+class CircularPad3d(CircularPad1d):
+    """Wraps the last three dims around; input (C, D, H, W) or (N, C, D, H, W)."""
+    sides, input_dims = 6, (4, 5)

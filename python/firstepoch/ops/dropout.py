@@ -163,6 +163,23 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     return _dropout(input, p, training, inplace, DropoutFn, True, "dropout2d")
 
 
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels: one draw per (N, C) of an (N, C, D, H, W) input, or per channel of an
+    unbatched (C, D, H, W) one, as PyTorch. Like PyTorch 2.13, another rank is accepted with its warning
+    (and taken as unbatched: a batch dim is added for the draw and removed)."""
+    _check_p(p, "dropout3d")
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on "
+                      "inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 4D or 5D inputs).", UserWarning, stacklevel=2)
+    if input.ndim == 5 or not training or p == 0 or input._data.size == 0:
+        return _dropout(input, p, training, inplace, DropoutFn, True, "dropout3d")
+    out = _dropout(input.unsqueeze(0), p, training, False, DropoutFn, True, "dropout3d").squeeze(0)
+    return input.copy_(out) if inplace else out
+
+
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Alpha dropout for SELU networks (note training defaults to False, as PyTorch's functional form)."""
     return _dropout(input, p, training, inplace, AlphaDropoutFn, False, "alpha_dropout")
