@@ -17,8 +17,9 @@ from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, 
                         triplet_margin_with_distance_loss)
 from ..ops.norm import batch_norm, group_norm, layer_norm, normalize  # noqa: F401
 from ..ops.pad import pad  # noqa: F401
-from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d,  # noqa: F401
-                        max_pool2d, max_unpool1d, max_unpool2d)
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool2d, adaptive_max_pool3d,  # noqa: F401
+                        avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d, max_unpool1d,
+                        max_unpool2d)
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 from .composite import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool1d_with_indices,  # noqa: F401

@@ -1,7 +1,7 @@
 """Pooling layers (NCHW, and unbatched (C, H, W) / (C, L) input) over firstepoch.ops.pool, with
 PyTorch's arguments, defaults, stored attributes and reprs."""
-from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d,
-                        max_unpool1d, max_unpool2d)
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d,
+                        avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d, max_unpool1d, max_unpool2d)
 from .composite import adaptive_avg_pool1d, adaptive_max_pool1d, lp_pool1d, lp_pool2d
 from .module import Module
 
@@ -33,6 +33,14 @@ class MaxPool1d(MaxPool2d):
                           self.return_indices)
 
 
+class MaxPool3d(MaxPool2d):
+    """Over (N, C, D, H, W) or (C, D, H, W) (F.max_pool3d)."""
+
+    def forward(self, input):
+        return max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                          self.return_indices)
+
+
 class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
@@ -46,6 +54,14 @@ class AvgPool2d(Module):
 
     def forward(self, input):
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                          self.divisor_override)
+
+
+class AvgPool3d(AvgPool2d):
+    """Over (N, C, D, H, W) or (C, D, H, W) (F.avg_pool3d)."""
+
+    def forward(self, input):
+        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                           self.divisor_override)
 
 
@@ -166,3 +182,17 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
 
     def forward(self, input):
         return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool1d):
+    """(N, C, D, H, W) or (C, D, H, W) averaged over output_size windows (F.adaptive_avg_pool3d)."""
+
+    def forward(self, input):
+        return adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """(N, C, D, H, W) or (C, D, H, W): the maximum of output_size windows (F.adaptive_max_pool3d)."""
+
+    def forward(self, input):
+        return adaptive_max_pool3d(input, self.output_size, self.return_indices)

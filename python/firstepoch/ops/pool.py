@@ -553,3 +553,369 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     if not return_indices:
         return _unbatch(y, unbatched)
     return _unbatch(y, unbatched), _unbatch(_index_tensor(chosen.reshape(N, C, oh, ow).astype(np.int64), y), unbatched)
+
+
+# ---- 3-D pooling (N, C, D, H, W), NumPy only ----------------------------------------------------------------
+# No kernel: each op walks the kd*kh*kw window offsets, and at each offset reads one strided slice of the
+# padded input covering every window at once (the sliding-window view, one offset at a time), so the
+# Python loop is over the window, never over the elements. Indices are flat over the input's D*H*W.
+
+def triple(v, name, fn, omitted=False):
+    """torch's _triple with max_pool3d's / avg_pool3d's check: an int or 1 or 3 ints (RuntimeError)."""
+    t = (v,) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) == 1:
+        t = t * 3
+    if len(t) != 3 or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in t):
+        raise RuntimeError(f"{fn}: {name} must either be {'omitted, ' if omitted else ''}a single int, or a tuple of "
+                           f"three ints (got {v!r})")
+    return tuple(int(i) for i in t)
+
+
+def _pool3d_args(kernel_size, stride, padding, dilation, fn):
+    k = triple(kernel_size, "kernel_size", fn)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else triple(stride, "stride", fn, True)
+    return k, s, triple(padding, "padding", fn), triple(dilation, "dilation", fn)
+
+
+def _pool3d_out(x_shape, k, s, p, d, ceil_mode, fn):
+    """The pooled (OD, OH, OW) of a batch (N, C, D, H, W), after torch's checks in its order and words."""
+    if 0 in s:
+        raise RuntimeError("stride should not be zero")
+    if min(p) < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+    for pi, ki, di in zip(p, k, d):
+        if 2 * pi > di * (ki - 1) + 1:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                               f"kernel_size={ki} and dilation={di}")
+    if min(k) < 1:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kT: {k[0]} kH: {k[1]} kW: {k[2]}")
+    if min(s) < 1:
+        raise RuntimeError(f"stride should be greater than zero, but got dT: {s[0]} dH: {s[1]} dW: {s[2]}")
+    if min(d) < 1:
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationT: {d[0]} dilationH: {d[1]} "
+                           f"dilationW: {d[2]}")
+    C, D, H, W = x_shape[1:]
+    for i, n in enumerate(x_shape[1:]):
+        if n == 0:
+            raise RuntimeError(f"{fn}(): Expected input's non-batch dimensions to have positive length, but input has "
+                               f"a shape of {list(x_shape)} and non-batch dimension {i} has length zero!")
+    if any(2 * pi > ki for pi, ki in zip(p, k)):
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {k[0]} kW: {k[2]} "
+                           f"kH: {k[1]} padT: {p[0]} padW: {p[2]} padH: {p[1]}")
+    if fn == "avg_pool3d" and (D < k[0] or H < k[1] or W < k[2]):  # torch's check ignores the padding
+        raise RuntimeError(f"input image (T: {D} H: {H} W: {W}) smaller than kernel size (kT: {k[0]} kH: {k[1]} "
+                           f"kW: {k[2]})")
+    out = tuple(pool_out_size(n, ki, si, pi, di, ceil_mode) for n, ki, si, pi, di in zip((D, H, W), k, s, p, d))
+    if min(out) < 1:
+        raise RuntimeError(f"Given input size: ({C}x{D}x{H}x{W}). Calculated output size: ({C}x{out[0]}x{out[1]}x"
+                           f"{out[2]}). Output size is too small")
+    return out
+
+
+def _window_slices(out, s, d, k):
+    """For each window offset (a, b, c): the offset and the slices of the padded input it reads in every window."""
+    for a in np.ndindex(*k):
+        yield a, tuple(slice(ai * di, ai * di + si * (o - 1) + 1, si) for ai, di, si, o in zip(a, d, s, out))
+
+
+def _pad3d(x, p, out, s, d, k, value):
+    """x padded by p before and, after, by p or as far as the last (ceil_mode) window reaches."""
+    after = [max((o - 1) * si + di * (ki - 1) + 1 - n - pi, 0)
+             for o, si, di, ki, n, pi in zip(out, s, d, k, x.shape[2:], p)]
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(zip(p, after)), constant_values=value)
+
+
+def max_pool3d_forward(x, k, s, p, d, out):
+    """(y, argmax) of a batch (N, C, D, H, W): torch's scan of each window's in-bound positions in raster
+    order, taking a value greater than the best so far or NaN (so the first maximum, or the last NaN);
+    an all -inf window keeps its first in-bound position. A window with no in-bound position: low, -1."""
+    D, H, W = x.shape[2:]
+    low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    xp = _pad3d(x, p, out, s, d, k, low)
+    valid = _pad3d(np.ones((1, 1, D, H, W), bool), p, out, s, d, k, False)[0, 0]
+    flat = _pad3d(np.arange(D * H * W).reshape(1, 1, D, H, W), p, out, s, d, k, -1)[0, 0]
+    y = np.full(x.shape[:2] + out, low, dtype=x.dtype)
+    argmax = np.full(y.shape, -1, dtype=np.int64)
+    for _, sl in _window_slices(out, s, d, k):
+        v = xp[(Ellipsis,) + sl]
+        take = (v > y) | (argmax < 0)
+        if x.dtype.kind == "f":
+            take |= np.isnan(v)
+        take &= valid[sl]
+        np.copyto(y, v, where=take)
+        np.copyto(argmax, np.broadcast_to(flat[sl], y.shape), where=take)
+    return y, argmax
+
+
+def _scatter_plan(argmax, shape):
+    """(output positions with an argmax, the flat positions of x they go to) over the whole batch."""
+    planes, L = shape[0] * shape[1], int(np.prod(shape[2:]))
+    a = argmax.reshape(planes, int(np.prod(argmax.shape[2:])))
+    keep = (a >= 0).reshape(-1)
+    return np.flatnonzero(keep), (np.arange(planes)[:, None] * L + a).reshape(-1)[keep]
+
+
+class MaxPool3dFn(Function):
+    """max_pool3d of a batch (N, C, D, H, W): MaxPool3dFn.apply(x, kernel_size, stride, padding, dilation,
+    ceil_mode). Backward adds dy at each window's argmax (max_pool3d_forward's rule)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        k, s, p, d = _pool3d_args(kernel_size, stride, padding, dilation, "max_pool3d")
+        out = _pool3d_out(x.shape, k, s, p, d, ceil_mode, "max_pool3d_with_indices_out_cpu_template")
+        y, argmax = max_pool3d_forward(x, k, s, p, d, out)
+        ctx.save_for_backward(argmax)
+        ctx.x_shape = x.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (argmax,) = ctx.saved_tensors
+        frm, to = _scatter_plan(argmax, ctx.x_shape)
+        dx = np.bincount(to, weights=grad.reshape(-1)[frm], minlength=int(np.prod(ctx.x_shape)))
+        return dx.astype(grad.dtype).reshape(ctx.x_shape), None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        frm, to = _scatter_plan(ctx.saved_tensors[0], ctx.x_shape)
+        return _scatter_graph(grad, frm, to, ctx.x_shape), None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(2 * 2 * 5 * 4 * 4).reshape(2, 2, 5, 4, 4).astype(np.float64) * 0.01  # distinct: no ties
+        return [((x, 2), {}), ((x, 3, 2, 1), {}), ((x, (2, 3, 2), (1, 2, 1), 0, (2, 1, 1)), {}),
+                ((x, 2, None, 1, 1, True), {})]
+
+
+class MaxPool3dIndicesFn(MaxPool3dFn):
+    """MaxPool3dFn that also hands out its argmax (return_indices), appended to the list box:
+    apply(x, kernel_size, stride, padding, dilation, ceil_mode, box)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, box):
+        y = MaxPool3dFn.forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode)
+        box.append(ctx.saved_tensors[0])
+        return y
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.permutation(2 * 2 * 5 * 4 * 4).reshape(2, 2, 5, 4, 4).astype(np.float64) * 0.01
+        return [((x, 3, 2, 1, 1, True, []), {})]
+
+
+def _avg_divisors(shape, k, s, p, out, ceil_mode, count_include_pad, divisor_override):
+    """(OD, OH, OW) divisors, torch's rule: the window clipped to the padded input (count_include_pad),
+    or to the input, or divisor_override."""
+    if divisor_override is not None:
+        return np.full(out, divisor_override, dtype=np.int64)
+    sizes = []
+    for n, ki, si, pi, o in zip(shape, k, s, p, out):
+        start = np.arange(o) * si - pi
+        end = np.minimum(start + ki, n + pi)
+        sizes.append(end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0))
+    return sizes[0][:, None, None] * sizes[1][None, :, None] * sizes[2][None, None, :]
+
+
+def _avg_geometry(x_shape, kernel_size, stride, padding, ceil_mode, divisor_override):
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    k, s, p, d = _pool3d_args(kernel_size, stride, padding, 1, "avg_pool3d")
+    return k, s, p, d, _pool3d_out(x_shape, k, s, p, d, ceil_mode, "avg_pool3d")
+
+
+def avg_pool3d_forward(x, k, s, p, out, ceil_mode, count_include_pad, divisor_override):
+    """Window sums (in float64, or int64 for integer input, as torch's accumulator) over torch's divisors;
+    integer input is divided rounding toward zero, as torch."""
+    d = (1, 1, 1)
+    xp = _pad3d(x, p, out, s, d, k, 0)
+    acc = np.zeros(x.shape[:2] + out, dtype=np.float64 if x.dtype.kind == "f" else np.int64)
+    for _, sl in _window_slices(out, s, d, k):
+        acc += xp[(Ellipsis,) + sl]
+    div = _avg_divisors(x.shape[2:], k, s, p, out, ceil_mode, count_include_pad, divisor_override)
+    if x.dtype.kind != "f":
+        return (np.sign(acc) * (np.abs(acc) // np.abs(div)) * np.sign(div)).astype(x.dtype)
+    return (acc / div).astype(x.dtype)
+
+
+def avg_pool3d_adjoint(grad, x_shape, k, s, p, out, ceil_mode, count_include_pad, divisor_override):
+    """dx: each dy / divisor added into the in-bound positions of its window."""
+    d = (1, 1, 1)
+    g = grad / _avg_divisors(x_shape[2:], k, s, p, out, ceil_mode, count_include_pad, divisor_override)
+    dxp = _pad3d(np.zeros(x_shape, np.float64), p, out, s, d, k, 0)
+    for _, sl in _window_slices(out, s, d, k):
+        dxp[(Ellipsis,) + sl] += g
+    D, H, W = x_shape[2:]
+    return dxp[:, :, p[0]:p[0] + D, p[1]:p[1] + H, p[2]:p[2] + W].astype(grad.dtype)
+
+
+class AvgPool3dFn(Function):
+    """avg_pool3d of a batch: AvgPool3dFn.apply(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+    divisor_override). Linear: its backward is AvgPool3dBackwardFn (the adjoint), whose backward is this op."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                divisor_override=None):
+        k, s, p, _, out = _avg_geometry(x.shape, kernel_size, stride, padding, ceil_mode, divisor_override)
+        ctx.args = (x.shape, k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+        return avg_pool3d_forward(x, k, s, p, out, *ctx.args[4:])
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (AvgPool3dBackwardFn.forward(Context(), grad, *ctx.args),) + (None,) * 6
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return (AvgPool3dBackwardFn.apply(grad, *ctx.args),) + (None,) * 6
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 2, 5, 4, 4))
+        return [((x, 2), {}), ((x, 3, 2, 1), {}), ((x, 3, 2, 1, True, False), {}),
+                ((x, (2, 3, 2), (2, 1, 2), (1, 1, 0), True, True), {}), ((x, 2, 3, 1, True, True, 3), {})]
+
+
+class AvgPool3dBackwardFn(Function):
+    """dx of avg_pool3d as an op (create_graph): apply(dy, x_shape, kernel_size, stride, padding, ceil_mode,
+    count_include_pad, divisor_override). Its backward is avg_pool3d (the adjoint)."""
+
+    @staticmethod
+    def forward(ctx, grad, x_shape, k, s, p, ceil_mode=False, count_include_pad=True, divisor_override=None):
+        k, s, p, _, out = _avg_geometry(x_shape, k, s, p, ceil_mode, divisor_override)
+        if grad.shape != tuple(x_shape[:2]) + out:
+            raise ValueError(f"avg_pool3d_backward: grad has shape {grad.shape}, the pooling of {tuple(x_shape)} "
+                             f"gives {tuple(x_shape[:2]) + out}")
+        ctx.args = (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+        return avg_pool3d_adjoint(grad, tuple(x_shape), k, s, p, out, *ctx.args[3:])
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (AvgPool3dFn.forward(Context(), grad, *ctx.args),) + (None,) * 7
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return (AvgPool3dFn.apply(grad, *ctx.args),) + (None,) * 7
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [((rng.standard_normal((2, 2, 3, 2, 2)), (2, 2, 5, 4, 4), 3, 2, 1), {}),
+                ((rng.standard_normal((1, 2, 3, 4, 2)), (1, 2, 5, 4, 4), (2, 3, 2), (2, 1, 2), (1, 1, 0), True, False),
+                 {}),
+                ((rng.standard_normal((1, 2, 2, 2, 2)), (1, 2, 5, 4, 4), 2, 3, 1, True, True, 3), {})]
+
+
+def _batched3d(input, name):
+    """(input as (N, C, D, H, W), whether it was an unbatched (C, D, H, W)); another rank: torch's RuntimeError."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"non-empty 4D or 5D (batch mode) tensor expected for input ({name}: input must be "
+                           f"(N, C, D, H, W) or (C, D, H, W), got {list(input.shape)})")
+    if input._data.dtype.kind not in "fiu":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_torch_name(input._data.dtype)}'")
+    return (input.unsqueeze(0), True) if input.ndim == 4 else (input, False)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """As torch.nn.functional.max_pool3d: (N, C, D, H, W) or (C, D, H, W), floating or integer; with
+    return_indices, also the flat index (d*H + h)*W + w (int64) of each window's maximum (the first in
+    raster order; the last NaN when the window holds NaN, as torch)."""
+    x, unbatched = _batched3d(input, "max_pool3d")
+    if not return_indices:
+        return _unbatch(MaxPool3dFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode)), unbatched)
+    box = []
+    y = MaxPool3dIndicesFn.apply(x, kernel_size, stride, padding, dilation, bool(ceil_mode), box)
+    return _unbatch(y, unbatched), _unbatch(_index_tensor(box[0], y), unbatched)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """As torch.nn.functional.avg_pool3d: (N, C, D, H, W) or (C, D, H, W), torch's divisor rules; integer
+    input gives integer averages rounded toward zero, as torch."""
+    x, unbatched = _batched3d(input, "avg_pool3d")
+    return _unbatch(AvgPool3dFn.apply(x, kernel_size, stride, padding, bool(ceil_mode), bool(count_include_pad),
+                                      divisor_override), unbatched)
+
+
+def _adaptive_size3d(output_size, dhw, name):
+    """(OD, OH, OW) from an int or three entries (None keeps the input's size), torch's checks and classes."""
+    t = (output_size,) * 3 if output_size is None or isinstance(output_size, (int, np.integer)) else tuple(output_size)
+    if len(t) != 3:
+        raise RuntimeError(f"{name}: output_size must be 3 (got {output_size!r})")
+    for pos, o in enumerate(t):
+        if o is not None and (isinstance(o, bool) or not isinstance(o, (int, np.integer))):
+            raise TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
+                            f"of type {type(o).__name__} at pos {pos}")
+    out = tuple(int(n if o is None else o) for o, n in zip(t, dhw))
+    if min(out) < 0:
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{out[0]}, {out[1]}, {out[2]}}}")
+    return out
+
+
+def _adaptive3d_input(input, name):
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"{name}(): Expected 4D or 5D tensor, but got {list(input.shape)}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_torch_name(input._data.dtype)}'")
+    return (input.unsqueeze(0), True) if input.ndim == 4 else (input, False)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """As torch.nn.functional.adaptive_avg_pool3d, any output size (None entries keep the input's): torch's
+    windows [floor(i*n/o), ceil((i+1)*n/o)) per axis, each window's sum (a recorded product with a 0/1
+    matrix per axis) over its size. Output 1 is the mean (torch's shortcut, taken before its emptiness
+    check)."""
+    x, unbatched = _adaptive3d_input(input, "adaptive_avg_pool3d")
+    dhw = tuple(x.shape[2:])
+    out = _adaptive_size3d(output_size, dhw, "adaptive_avg_pool3d")
+    if out == (1, 1, 1):
+        return _unbatch(x.mean(dim=(2, 3, 4), keepdim=True), unbatched)
+    check_adaptive_nonempty(input, 1, "adaptive_avg_pool3d")
+    if 0 in out:
+        return _unbatch(x[:, :, :0, :0, :0].reshape(tuple(x.shape[:2]) + out), unbatched)
+    y, sizes = x, []
+    for axis, (n, o) in enumerate(zip(dhw, out), start=2):
+        a, b = _adaptive_windows(n, o)
+        cols = np.arange(n)
+        member = ((cols[:, None] >= a) & (cols[:, None] < b)).astype(x._data.dtype)  # (n, o)
+        y = (y.movedim(axis, -1) @ constant_like(member, x)).movedim(-1, axis)
+        sizes.append(b - a)
+    count = (sizes[0][:, None, None] * sizes[1][None, :, None] * sizes[2][None, None, :]).astype(x._data.dtype)
+    return _unbatch(y / constant_like(count, x), unbatched)
+
+
+def _first_max_last_nan(values):
+    """Along the last axis: torch's scan (a greater value or a NaN replaces the best), so the first maximum,
+    or the last NaN where there is one."""
+    first = np.argmax(values, axis=-1)
+    nan = np.isnan(values)
+    last_nan = values.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    return np.where(nan.any(axis=-1), last_nan, first)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """As torch.nn.functional.adaptive_max_pool3d, any output size: each window gathered (padded to the
+    largest by repeating its last position, which changes neither the maximum nor torch's index), its
+    first maximum (or last NaN) taken; the values are recorded as indexing of x (gradient to the maximum)."""
+    x, unbatched = _adaptive3d_input(input, "adaptive_max_pool3d")
+    N, C, D, H, W = x.shape
+    out = _adaptive_size3d(output_size, (D, H, W), "adaptive_max_pool3d")
+    check_adaptive_nonempty(input, 1, "adaptive_max_pool3d")
+    if 0 in out:
+        y = x[:, :, :0, :0, :0].reshape((N, C) + out)
+        idx = np.zeros((N, C) + out, np.int64)
+    else:
+        axes = []
+        for n, o in zip((D, H, W), out):
+            a, b = _adaptive_windows(n, o)
+            k = int((b - a).max())
+            axes.append(np.minimum(a[:, None] + np.arange(k)[None, :], b[:, None] - 1))  # (o, k)
+        dd, hh, ww = axes
+        flat = ((dd[:, None, None, :, None, None] * H + hh[None, :, None, None, :, None]) * W
+                + ww[None, None, :, None, None, :]).reshape(out + (-1,))  # (OD, OH, OW, kd*kh*kw)
+        data = x._data.reshape(N * C, D * H * W)
+        chosen = np.take_along_axis(flat[None], _first_max_last_nan(data[:, flat])[..., None], -1)[..., 0]
+        idx = chosen.reshape((N, C) + out).astype(np.int64)
+        glob = (np.arange(N * C)[:, None, None, None] * (D * H * W) + chosen).reshape(-1)
+        y = x.reshape(-1)[glob].reshape((N, C) + out)
+    if not return_indices:
+        return _unbatch(y, unbatched)
+    return _unbatch(y, unbatched), _unbatch(_index_tensor(idx, y), unbatched)
