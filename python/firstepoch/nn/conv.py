@@ -1,10 +1,11 @@
-"""Convolution layers (NCHW, PyTorch's parameter layout and initialisation) over firstepoch.ops.conv."""
+"""Convolution layers (NCHW, and NCDHW for Conv3d; PyTorch's parameter layout and initialisation) over
+firstepoch.ops.conv."""
 import math
 
 import numpy as np
 
 from ..ops import conv as _conv, pool as _pool
-from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pair
+from ..ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, pair
 from ..ops.pad import pad
 from . import init
 from .module import factory_dtype, Module, Parameter
@@ -274,3 +275,45 @@ class ConvTranspose1d(ConvTranspose2d):
     def forward(self, input, output_size=None):
         return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                 self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class Conv3d(Module):
+    """As torch.nn.Conv3d: weight (out_channels, in_channels/groups, kd, kh, kw), torch's initialisation;
+    padding an int, three ints, 'valid' or 'same' (stride 1 only); padding_mode 'zeros', 'reflect',
+    'replicate' or 'circular' (F.pad first, as torch). Input (N, C, D, H, W) or unbatched (C, D, H, W)."""
+    transposed, output_padding = False, (0, 0, 0)
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        super().__init__()
+        k = _conv._conv3d_triple(kernel_size, "kernel_size")
+        _check_common("Conv3d", in_channels, out_channels, k, groups, padding, padding_mode)
+        stride = _conv._conv3d_triple(stride, "stride")
+        if padding == "same" and stride != (1, 1, 1):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = k, stride
+        self.padding = padding if isinstance(padding, str) else _conv._conv3d_triple(padding, "padding")
+        self.dilation, self.groups = _conv._conv3d_triple(dilation, "dilation"), groups
+        self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = _explicit_padding(self.padding, k, self.dilation)
+        self.weight = Parameter(np.empty((out_channels, in_channels // groups) + k, dtype=dtype))
+        self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_parameters(self)
+
+    def _conv_forward(self, input, weight, bias):
+        """torch's _ConvNd._conv_forward (see Conv2d's)."""
+        if self.padding_mode != "zeros":
+            return conv3d(pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), weight, bias,
+                          self.stride, 0, self.dilation, self.groups)
+        return conv3d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return _conv_repr(self)

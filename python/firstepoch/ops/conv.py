@@ -507,3 +507,152 @@ class ConvWeightGradFn(Function):
     def gradcheck_cases(rng):
         return [((rng.standard_normal((2, 4, 6, 5)), rng.standard_normal((2, 3, 6, 5)), (3, 4, 3, 3), 1, 1, 1, 1), {}),
                 ((rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((2, 4, 4, 3)), (4, 1, 3, 3), 2, 1, 1, 4), {})]
+
+
+# ---- 3-D convolution (N, C, D, H, W), NumPy only ----------------------------------------------------------------
+# No kernel: im2col is a sliding-window view of the padded input (one copy into the column matrix), the
+# convolution one stacked np.matmul per group; backward is the two products and col2im, which adds each
+# window offset's columns into one strided slice of the padded input gradient (a loop over the
+# kd*kh*kw offsets, never over elements).
+
+def _conv3d_triple(v, name):
+    """torch's expand_param_if_needed for conv3d: an int or three ints (RuntimeError, its words)."""
+    t = (v,) * 3 if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(t) == 1:
+        t = t * 3
+    if len(t) != 3 or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in t):
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 3 values to match the "
+                           f"convolution dimensions, but got {name}={list(t)}")
+    return tuple(int(i) for i in t)
+
+
+def conv3d_geometry(x_shape, w_shape, stride, padding, dilation, groups):
+    """torch's checks of F.conv3d's arguments (RuntimeError, its words); returns (s, p, d, (OD, OH, OW))."""
+    if len(w_shape) != 5:
+        raise RuntimeError(f"Expected 5-dimensional weight for 5-dimensional input {list(x_shape)}, but got weight of "
+                           f"size {list(w_shape)} instead (conv3d: weight (OC, C/groups, kd, kh, kw))")
+    s, p, d = (_conv3d_triple(v, n) for v, n in ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
+    if min(s) < 1:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(p) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(d) < 1:
+        raise RuntimeError("dilation should be greater than zero")
+    if groups < 1:
+        raise RuntimeError("non-positive groups is not supported")
+    C, OC, Cg = x_shape[1], w_shape[0], w_shape[1]
+    if OC % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{list(w_shape)}] instead")
+    if Cg * groups != C:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(w_shape)}, expected input{list(x_shape)} to "
+                           f"have {Cg * groups} channels, but got {C} channels instead")
+    padded = tuple(n + 2 * pi for n, pi in zip(x_shape[2:], p))
+    reach = tuple(di * (ki - 1) + 1 for ki, di in zip(w_shape[2:], d))
+    if any(r > n for r, n in zip(reach, padded)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, reach))}). Kernel size can't be greater than actual input size")
+    return s, p, d, tuple((n - r) // si + 1 for n, r, si in zip(padded, reach, s))
+
+
+def conv3d_im2col(x, k, s, p, d, out, groups):
+    """x (N, C, D, H, W) as columns (N, groups, OD*OH*OW, C/groups*kd*kh*kw), torch's weight order."""
+    N, C = x.shape[:2]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p))
+    reach = tuple(di * (ki - 1) + 1 for ki, di in zip(k, d))
+    win = np.lib.stride_tricks.sliding_window_view(xp, reach, axis=(2, 3, 4))
+    win = win[:, :, ::s[0], ::s[1], ::s[2], ::d[0], ::d[1], ::d[2]][:, :, :out[0], :out[1], :out[2]]
+    win = win.reshape((N, groups, C // groups) + out + k).transpose(0, 1, 3, 4, 5, 2, 6, 7, 8)
+    return win.reshape(N, groups, int(np.prod(out)), (C // groups) * int(np.prod(k)))
+
+
+def conv3d_col2im(dcols, x_shape, k, s, p, d, out, groups):
+    """The adjoint of conv3d_im2col: each column entry added into the input position it was read from."""
+    N, C, D, H, W = x_shape
+    cols = dcols.reshape((N, groups) + out + (C // groups,) + k).transpose(0, 1, 5, 6, 7, 8, 2, 3, 4)
+    cols = cols.reshape((N, C) + k + out)
+    dxp = np.zeros((N, C, D + 2 * p[0], H + 2 * p[1], W + 2 * p[2]), dtype=dcols.dtype)
+    for a in np.ndindex(*k):
+        sl = tuple(slice(ai * di, ai * di + si * (o - 1) + 1, si) for ai, di, si, o in zip(a, d, s, out))
+        dxp[(Ellipsis,) + sl] += cols[(slice(None), slice(None)) + a]
+    return dxp[:, :, p[0]:p[0] + D, p[1]:p[1] + H, p[2]:p[2] + W]
+
+
+class Conv3dFn(Function):
+    """conv3d(x (N, C, D, H, W), weight (OC, C/groups, kd, kh, kw), bias (OC,) or None, stride, padding,
+    dilation, groups) -> (N, OC, OD, OH, OW), PyTorch's semantics; float or integer (as torch's CPU conv3d).
+    forward: y[n, g] = W[g] @ col[n, g].T (+ bias); backward: dW[g] = sum_n dy[n, g] @ col[n, g],
+    dcol = dy.T @ W[g], dx = col2im(dcol), dbias = dy summed over all but the channel. No backward_graph:
+    create_graph through conv3d raises (the 2-D convolution has it)."""
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        w = inputs[1]
+        return 2 * int(out.size) * int(np.prod(w.shape[1:]))
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        _dtype_check(x, weight, bias)
+        _check_bias(weight, bias)
+        s, p, d, out = conv3d_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
+        k = tuple(weight.shape[2:])
+        cols = conv3d_im2col(x, k, s, p, d, out, groups)
+        wg = weight.reshape(groups, weight.shape[0] // groups, int(np.prod(weight.shape[1:])))
+        y = np.matmul(cols, wg.transpose(0, 2, 1))  # (N, groups, L, OC/groups)
+        y = y.transpose(0, 1, 3, 2).reshape((x.shape[0], weight.shape[0]) + out)
+        if bias is not None:
+            y += bias.reshape(-1, 1, 1, 1)
+        ctx.save_for_backward(x, weight)
+        ctx.geom = (s, p, d, out, groups, bias is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        s, p, d, out, groups, has_bias = ctx.geom
+        N, OC, k = x.shape[0], weight.shape[0], tuple(weight.shape[2:])
+        dy = grad.reshape(N, groups, OC // groups, int(np.prod(out)))  # (N, groups, OC/groups, L)
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            dcols = np.matmul(dy.transpose(0, 1, 3, 2), weight.reshape(groups, OC // groups, int(np.prod(weight.shape[1:]))))
+            dx = conv3d_col2im(dcols, x.shape, k, s, p, d, out, groups)
+        if needs[1]:
+            cols = conv3d_im2col(x, k, s, p, d, out, groups)
+            dw = np.matmul(dy, cols).sum(axis=0).reshape(weight.shape)
+        if has_bias and needs[2]:
+            db = grad.sum(axis=(0, 2, 3, 4))
+        return dx, dw, db, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 4, 4, 5, 3))
+        return [((x, rng.standard_normal((3, 4, 2, 3, 2)), rng.standard_normal(3)), {"padding": 1}),
+                ((x, rng.standard_normal((2, 4, 2, 2, 2)), None), {"stride": (2, 1, 2), "dilation": (1, 2, 1)}),
+                ((x, rng.standard_normal((6, 2, 1, 3, 3)), rng.standard_normal(6)), {"groups": 2, "padding": (0, 1, 2)})]
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """As torch.nn.functional.conv3d: input (N, C, D, H, W) or unbatched (C, D, H, W); padding an int, three
+    ints, 'valid' (none) or 'same' (stride 1 only; an odd reach's extra one at the end, as torch)."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv3d, but got input of size: "
+                           f"{list(input.shape)}")
+    if input.ndim == 4:
+        return conv3d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding != "same":
+            raise RuntimeError(f"Invalid padding string: '{padding}' (conv3d: expected 'same', 'valid' or ints)")
+        else:
+            if _conv3d_triple(stride, "stride") != (1, 1, 1):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            if weight.ndim != 5:
+                conv3d_geometry(input.shape, weight.shape, stride, 0, dilation, groups)  # torch's words
+            pairs = same_padding(weight.shape[2:], _conv3d_triple(dilation, "dilation"))
+            if any(a != b for a, b in pairs):
+                from .pad import pad
+                input = pad(input, tuple(v for a, b in reversed(pairs) for v in (0, b - a)))
+            padding = tuple(a for a, _ in pairs)
+    return Conv3dFn.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
