@@ -91,6 +91,8 @@ def test_empty_batch_and_bad_ranks(rng):
         F.conv3d(fe.zeros((2, 3, 3)), fe.zeros((1, 2, 1, 1, 1)))
     with pytest.raises(ValueError):
         nn.BatchNorm3d(2)(fe.zeros((2, 2, 3, 3)))
+    with pytest.raises(ValueError):  # at construction, as Conv2d's (README, "Porting from PyTorch")
+        nn.Conv3d(2, 3, (1, 2))
 
 
 # ---- against torch -------------------------------------------------------------------------------------------

@@ -277,6 +277,15 @@ class ConvTranspose1d(ConvTranspose2d):
                                 self._output_padding(input, output_size), self.groups, self.dilation)
 
 
+def _layer_triple(v, name):
+    """Conv3d's constructor argument as three ints; a wrong length is a ValueError at construction, as the
+    other layers' (README, "Porting from PyTorch")."""
+    try:
+        return _conv._conv3d_triple(v, name)
+    except RuntimeError as e:
+        raise ValueError(f"Conv3d: {e}") from None
+
+
 class Conv3d(Module):
     """As torch.nn.Conv3d: weight (out_channels, in_channels/groups, kd, kh, kw), torch's initialisation;
     padding an int, three ints, 'valid' or 'same' (stride 1 only); padding_mode 'zeros', 'reflect',
@@ -287,15 +296,15 @@ class Conv3d(Module):
                  padding_mode="zeros", device=None, dtype=None):
         dtype = factory_dtype(type(self).__name__, device, dtype)
         super().__init__()
-        k = _conv._conv3d_triple(kernel_size, "kernel_size")
+        k, stride, dilation = (_layer_triple(v, n) for v, n in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                                                 (dilation, "dilation")))
         _check_common("Conv3d", in_channels, out_channels, k, groups, padding, padding_mode)
-        stride = _conv._conv3d_triple(stride, "stride")
         if padding == "same" and stride != (1, 1, 1):
             raise ValueError("padding='same' is not supported for strided convolutions")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = k, stride
-        self.padding = padding if isinstance(padding, str) else _conv._conv3d_triple(padding, "padding")
-        self.dilation, self.groups = _conv._conv3d_triple(dilation, "dilation"), groups
+        self.padding = padding if isinstance(padding, str) else _layer_triple(padding, "padding")
+        self.dilation, self.groups = dilation, groups
         self.padding_mode = padding_mode
         self._reversed_padding_repeated_twice = _explicit_padding(self.padding, k, self.dilation)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups) + k, dtype=dtype))
