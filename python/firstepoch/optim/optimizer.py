@@ -41,11 +41,15 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
+    # settings whose name the shared checks below know but whose meaning differs here (ASGD's alpha may be
+    # negative, Adafactor's eps is a pair): the optimizer's own __init__ checks them, as torch's
+    _own_checks = frozenset()
+
     def _validate(self, g):
         """PyTorch's range checks on the hyperparameters every optimizer shares."""
         name = type(self).__name__
         for key in ("lr", "eps", "momentum", "weight_decay", "alpha", "lr_decay", "initial_accumulator_value"):
-            if key in g and not g[key] >= 0:
+            if key in g and key not in self._own_checks and not g[key] >= 0:
                 raise ValueError(f"{name}: {key} must be >= 0, got {g[key]}")
         if "betas" in g:
             b = g["betas"]
@@ -538,6 +542,202 @@ class RAdam(Optimizer):
             w -= m_hat * f(lr) * adaptive * f(rect)
         else:
             w -= m_hat * f(lr)
+
+
+# ---- ASGD, Adafactor, SparseAdam (PyTorch's single-tensor update rules, in NumPy) -------------------
+
+def _kept_type(value, f):
+    """The type a state scalar keeps: its own NumPy dtype, or f (the parameter's) for a Python number
+    (fe.save writes NumPy scalars as plain numbers; torch's load would cast its tensor to the
+    parameter's dtype)."""
+    return value.dtype.type if isinstance(value, np.generic) else f
+
+
+class ASGD(Optimizer):
+    """Averaged SGD, PyTorch's rule and defaults: g += weight_decay * w; w *= 1 - lambd * eta;
+    w -= eta * g; the average of the iterates ax follows w (ax = w while mu == 1, that is until step t0;
+    then ax += mu * (w - ax)); then eta = lr / (1 + lambd * lr * t)^alpha and mu = 1 / max(1, t - t0).
+    The state holds step, eta, mu and ax, as torch's (step an int); eta and mu start as float32 scalars,
+    as torch's 0-d tensors under its default dtype float32 (firstepoch's only default), and keep the
+    dtype they have: load_state_dict casts them to the parameter's, as torch's does. So float64
+    trajectories, resumed or not, follow torch's. alpha is not range-checked (torch takes any)."""
+
+    _own_checks = frozenset({"alpha"})
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *, maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                         maximize=maximize)
+
+    def _update(self, w, grad, state, g):
+        lr, lambd, f = g["lr"], g["lambd"], w.dtype.type
+        t = _next_step(state, w, "ax", eta=np.float32(lr), mu=np.float32(1.0))
+        if g["weight_decay"] != 0:
+            grad = grad + f(g["weight_decay"]) * w
+        eta = float(state["eta"])
+        w *= f(1 - lambd * eta)
+        w += f(-eta) * grad
+        mu, ax = state["mu"], state["ax"]
+        if float(mu) != 1:
+            ax += (w - ax) * _kept_type(mu, f)(mu)
+        else:
+            ax[...] = w
+        state["eta"] = _kept_type(state["eta"], f)(lr / ((1 + lambd * lr * t) ** g["alpha"]))
+        state["mu"] = _kept_type(mu, f)(1 / max(1, t - g["t0"]))
+
+
+def _lerp(a, end, weight):
+    """a.lerp_(end, weight) in place, as torch computes it: a + weight * (end - a) for |weight| < 0.5,
+    else end - (end - a) * (1 - weight)."""
+    f = a.dtype.type
+    if abs(weight) < 0.5:
+        a += f(weight) * (end - a)
+    else:
+        a[...] = end - (end - a) * f(1 - weight)
+
+
+def _rms(a):
+    """||a||_2 / sqrt(numel) as a Python float (torch's a.norm(2).item() / a.numel() ** 0.5)."""
+    return float(np.sqrt(np.sum(np.square(a, dtype=a.dtype)))) / (a.size ** 0.5)
+
+
+class Adafactor(Optimizer):
+    """Adafactor as torch 2.5+ implements it (its defaults; lr caps the relative step size and scales the
+    decoupled weight decay): beta2_t = 1 - t^beta2_decay; rho = min(lr, 1 / sqrt(t));
+    alpha = max(eps2, RMS(w)) * rho; w *= 1 - lr * weight_decay. A parameter of 2 or more dims keeps the
+    second moment factored over its last two dims, row_var (..., n, 1) and col_var (..., 1, m), the
+    running means of g^2 along each (V = row_var col_var / max(mean of row_var, eps1)); a vector or 0-d
+    one keeps the whole variance. U = g / sqrt(max(V, eps1^2)); w -= alpha / max(1, RMS(U) / d) * U.
+    eps = (eps1, eps2), eps1 None: the machine epsilon of the group's first parameter stepped (torch
+    keeps it for the rest of the group). The state holds step (an int), then row_var and col_var or
+    variance, as torch's. A parameter with no elements raises ZeroDivisionError, as torch's."""
+
+    _own_checks = frozenset({"eps"})
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
+                 maximize=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 >= beta2_decay:
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        if eps[0] is not None and not 0.0 <= eps[0]:
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
+        if not 0.0 <= eps[1]:
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
+        if not 1.0 <= d:
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        super().__init__(params, lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d, weight_decay=weight_decay,
+                         maximize=maximize)
+
+    def _step(self):
+        self._eps1 = {}  # group id -> eps1, once a parameter of the group has stepped (torch's loop variable)
+        super()._step()
+
+    def _update(self, w, grad, state, g):
+        f = w.dtype.type
+        if not state:
+            state["step"] = 0
+            if w.ndim > 1:
+                state["row_var"] = np.zeros(w.shape[:-1] + (1,), w.dtype)
+                state["col_var"] = np.zeros(w.shape[:-2] + (1,) + w.shape[-1:], w.dtype)
+            else:
+                state["variance"] = np.zeros_like(w)
+        state["step"] += 1
+        t = float(state["step"])
+        eps1 = self._eps1.setdefault(id(g), g["eps"][0] if g["eps"][0] is not None else float(np.finfo(w.dtype).eps))
+        lr = g["lr"]
+        beta = t ** g["beta2_decay"]
+        rho = min(lr, 1 / (t ** 0.5))
+        alpha = max(g["eps"][1], _rms(w)) * rho
+        if g["weight_decay"] != 0:
+            w *= f(1 - lr * g["weight_decay"])
+        if w.ndim > 1:
+            row_var, col_var = state["row_var"], state["col_var"]
+            sq = np.square(grad)
+            # torch's norm(dim).square_().div_(size): the mean of g^2 along the dim
+            _lerp(row_var, np.square(np.sqrt(sq.sum(axis=-1, keepdims=True))) / f(grad.shape[-1]), beta)
+            _lerp(col_var, np.square(np.sqrt(sq.sum(axis=-2, keepdims=True))) / f(grad.shape[-2]), beta)
+            var = np.matmul(row_var, col_var)
+            var /= np.maximum(row_var.mean(axis=-2, keepdims=True), f(eps1))
+        else:
+            _lerp(state["variance"], grad * grad, beta)
+            var = state["variance"].copy()
+        update = 1 / np.sqrt(np.maximum(var, f(eps1 * eps1)))
+        update *= grad
+        denom = max(1.0, _rms(update) / g["d"])
+        w += f(-alpha / denom) * update
+
+    def check_state_dict(self, sd):
+        """As Optimizer's; row_var and col_var have the factored shapes: the parameter's with the last dim
+        1, and with the last-but-one dim 1."""
+        factored = ("row_var", "col_var")
+        rest = {idx: {k: v for k, v in st.items() if k not in factored} for idx, st in sd["state"].items()}
+        state, settings = super().check_state_dict({**sd, "state": rest})
+        for (idx, st), p in zip(sd["state"].items(), state):
+            shape = p._data.shape
+            want = {"row_var": shape[:-1] + (1,), "col_var": shape[:-2] + (1,) + shape[-1:]}
+            for k in factored:
+                if k not in st:
+                    continue
+                v = st[k]
+                if len(shape) < 2 or not isinstance(v, np.ndarray) or v.shape != want[k] or v.dtype.kind not in "biuf":
+                    raise ValueError(f"load_state_dict: state '{k}' of parameter {idx} is "
+                                     f"{getattr(v, 'dtype', type(v).__name__)} {getattr(v, 'shape', '')}, expected "
+                                     f"numbers of shape {want[k] if len(shape) >= 2 else '(none: a parameter of < 2 dims)'}")
+            state[p] = dict(st)
+        return state, settings
+
+
+class SparseAdam(Optimizer):
+    """PyTorch's SparseAdam: Adam on the rows of a parameter its gradient holds, the other rows and their
+    moments left as they are; the bias corrections use the parameter's step count.
+
+    Deliberate difference (README, "Porting from PyTorch"): firstepoch has no sparse gradients
+    (Embedding(sparse=True) gives the same gradient, dense), so the rows a step updates are the rows
+    (along dim 0; all of a 0-d parameter) whose gradient has a nonzero entry. That is the rows torch's
+    sparse gradient lists for a sparse Embedding, except a row that was looked up and got an exactly
+    zero gradient: torch's step decays its moments and moves it, here it is left alone. torch refuses a
+    dense gradient (RuntimeError); here any gradient is taken, and its all-zero rows are skipped."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, maximize=False):
+        if not 0.0 < lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, maximize=maximize)
+
+    def _update(self, w, grad, state, g):
+        b1, b2 = g["betas"]
+        t = _next_step(state, w, "exp_avg", "exp_avg_sq")
+        f = w.dtype.type
+        if w.ndim == 0:
+            idx = ()
+            if grad == 0:
+                return
+        else:
+            rows = np.any(grad.reshape(grad.shape[0], int(np.prod(grad.shape[1:]))) != 0, axis=1)
+            if not rows.any():  # torch: "Skip update for empty grad" (the step is still counted)
+                return
+            idx = (rows,)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        gr, m_old, v_old = grad[idx], m[idx], v[idx]
+        m_upd = (gr - m_old) * f(1 - b1)
+        m[idx] = m_old + m_upd
+        v_upd = (gr * gr - v_old) * f(1 - b2)
+        v[idx] = v_old + v_upd
+        numer = m_upd + m_old
+        denom = np.sqrt(v_upd + v_old) + f(g["eps"])
+        step_size = g["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        w[idx] = w[idx] + f(-step_size) * (numer / denom)
 
 
 # ---- Rprop and LBFGS (PyTorch's algorithms, in NumPy: not hot paths) --------------------------------
