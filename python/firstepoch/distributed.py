@@ -221,6 +221,12 @@ def _ensure():
     return _world
 
 
+def is_initialized():
+    """Whether init() has run (torch.distributed.is_initialized's question); rank() and world_size()
+    run init() themselves, torch.utils.data-style DistributedSampler(num_replicas=None) does not."""
+    return _world.initialized
+
+
 def rank():
     """This process's rank, 0 .. world_size() - 1 (initialises the world if needed)."""
     return _ensure().rank

@@ -228,6 +228,53 @@ class ConcatDataset(Dataset):
         return self.datasets[part][idx - start]
 
 
+class StackDataset(Dataset):
+    """torch.utils.data.StackDataset: map-style datasets of one length side by side. StackDataset(a, b)[i]
+    is (a[i], b[i]); StackDataset(x=a, y=b)[i] is {"x": a[i], "y": b[i]}. Both forms at once, none, or
+    datasets of different lengths are torch's ValueError."""
+
+    def __init__(self, *args, **kwargs):
+        if args:
+            if kwargs:
+                raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                                 "input/output, but both types are given.")
+            parts = args
+        elif kwargs:
+            parts = list(kwargs.values())
+        else:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(parts[0])
+        if any(self._length != len(d) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        """The samples at `indices` as a list; a part with __getitems__ of its own is asked once (torch's)."""
+        named = self.datasets if isinstance(self.datasets, dict) else dict(enumerate(self.datasets))
+        samples = [{} for _ in indices]
+        for k, d in named.items():
+            if callable(getattr(d, "__getitems__", None)):
+                items = d.__getitems__(indices)
+                if len(items) != len(indices):
+                    raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got "
+                                     f"{len(items)}")
+            else:
+                items = [d[i] for i in indices]
+            for sample, item in zip(samples, items):
+                sample[k] = item
+        if isinstance(self.datasets, dict):
+            return samples
+        return [tuple(s.values()) for s in samples]
+
+    def __len__(self):
+        return self._length
+
+
 class ChainDataset(IterableDataset):
     """The iterable datasets one after the other, chained lazily (as torch); len() is the sum of theirs."""
 

@@ -1,5 +1,7 @@
 """Samplers: the order in which a DataLoader visits a dataset. Each epoch's order is one int64 array
 (`indices()`), so batches are slices of it, never a Python loop over samples."""
+import math
+
 import numpy as np
 
 from ..random import as_generator
@@ -112,6 +114,64 @@ class SeededShuffle(Sampler):
 
     def __call__(self, epoch):
         return self.indices(epoch)
+
+
+class DistributedSampler(Sampler):
+    """torch.utils.data.DistributedSampler: this rank's share of each epoch. The epoch's order (0 .. n-1,
+    or with shuffle a permutation that set_epoch(e) changes) is padded by repeating it from its start to a
+    multiple of num_replicas (drop_last: cut to one instead), then rank takes every num_replicas-th index
+    from its own position; len() is that share's size. num_replicas and rank default to
+    firstepoch.distributed's world size and rank once firstepoch.distributed.init() has run; before,
+    leaving either out is torch's ValueError (no process group). A rank outside [0, num_replicas) is
+    torch's ValueError.
+
+    Deliberate difference (README, "Porting from PyTorch"): the shuffled order is NumPy's permutation for
+    (seed, epoch), the order firstepoch.distributed.DistributedSampler and SeededShuffle give, not the
+    one torch's generator draws for seed + epoch; it is as torch's a permutation split across the ranks,
+    the same on every rank. Without shuffle the indices are torch's."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        if num_replicas is None or rank is None:
+            from .. import distributed  # here, not at the top: firstepoch.distributed imports this module
+            if not distributed.is_initialized():
+                raise ValueError("Default process group has not been initialized, please make sure to call "
+                                 "init_process_group (firstepoch.distributed.init()).")
+            num_replicas = distributed.world_size() if num_replicas is None else num_replicas
+            rank = distributed.rank() if rank is None else rank
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas != 0:  # the largest share every rank can have
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def indices(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng([int(self.seed), int(self.epoch)]).permutation(n).astype(np.int64)
+        else:
+            order = np.arange(n, dtype=np.int64)
+        if self.total_size <= n:
+            order = order[:self.total_size]
+        else:  # torch's padding: the order again from its start, as often as needed
+            order = np.resize(order, self.total_size)
+        return order[self.rank:self.total_size:self.num_replicas]
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """The epoch whose order the next iteration gives (with shuffle, every rank must set the same)."""
+        self.epoch = epoch
 
 
 class BatchSampler(Sampler):
