@@ -557,10 +557,11 @@ class ASGD(Optimizer):
     """Averaged SGD, PyTorch's rule and defaults: g += weight_decay * w; w *= 1 - lambd * eta;
     w -= eta * g; the average of the iterates ax follows w (ax = w while mu == 1, that is until step t0;
     then ax += mu * (w - ax)); then eta = lr / (1 + lambd * lr * t)^alpha and mu = 1 / max(1, t - t0).
-    The state holds step, eta, mu and ax, as torch's (step an int); eta and mu start as float32 scalars,
-    as torch's 0-d tensors under its default dtype float32 (firstepoch's only default), and keep the
-    dtype they have: load_state_dict casts them to the parameter's, as torch's does. So float64
-    trajectories, resumed or not, follow torch's. alpha is not range-checked (torch takes any)."""
+    The state holds step, eta, mu and ax, as torch's (step an int); eta and mu are float32 scalars, as
+    torch's 0-d tensors under its default dtype float32 (firstepoch's only default), and keep the dtype
+    they have: load_state_dict casts them to the parameter's, as torch's does (their new values are still
+    rounded to float32 each step, as torch's). So float64 trajectories, resumed or not, follow torch's.
+    alpha is not range-checked (torch takes any)."""
 
     _own_checks = frozenset({"alpha"})
 
@@ -585,8 +586,10 @@ class ASGD(Optimizer):
             ax += (w - ax) * _kept_type(mu, f)(mu)
         else:
             ax[...] = w
-        state["eta"] = _kept_type(state["eta"], f)(lr / ((1 + lambd * lr * t) ** g["alpha"]))
-        state["mu"] = _kept_type(mu, f)(1 / max(1, t - g["t0"]))
+        # torch makes each new value a float32 tensor (torch.as_tensor of a float), then copies it into the
+        # state's: rounded to float32 even where load_state_dict made the state float64
+        state["eta"] = _kept_type(state["eta"], f)(np.float32(lr / ((1 + lambd * lr * t) ** g["alpha"])))
+        state["mu"] = _kept_type(mu, f)(np.float32(1 / max(1, t - g["t0"])))
 
 
 def _lerp(a, end, weight):
