@@ -33,6 +33,7 @@ import time
 import numpy as np
 
 from ._optional import import_optional
+from .data import sampler as _data_sampler
 from .data.sampler import SeededShuffle
 
 INSTALL_HINT = 'pip install "firstepoch[mpi]"  (mpi4py and Open MPI, with its mpirun)'
@@ -57,6 +58,7 @@ class _World:
 
 
 _world = _World()
+_data_sampler._distributed_world = _world  # data.DistributedSampler's num_replicas/rank once init() has run
 
 
 def launched_by_mpi():

@@ -116,6 +116,11 @@ class SeededShuffle(Sampler):
         return self.indices(epoch)
 
 
+# firstepoch.distributed's world (its size, rank and whether init() has run), set by that module when it is
+# imported (firstepoch's __init__ imports it): it imports this module, so this one cannot import it
+_distributed_world = None
+
+
 class DistributedSampler(Sampler):
     """torch.utils.data.DistributedSampler: this rank's share of each epoch. The epoch's order (0 .. n-1,
     or with shuffle a permutation that set_epoch(e) changes) is padded by repeating it from its start to a
@@ -132,12 +137,12 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None or rank is None:
-            from .. import distributed  # here, not at the top: firstepoch.distributed imports this module
-            if not distributed.is_initialized():
+            world = _distributed_world
+            if world is None or not world.initialized:
                 raise ValueError("Default process group has not been initialized, please make sure to call "
                                  "init_process_group (firstepoch.distributed.init()).")
-            num_replicas = distributed.world_size() if num_replicas is None else num_replicas
-            rank = distributed.rank() if rank is None else rank
+            num_replicas = world.size if num_replicas is None else num_replicas
+            rank = world.rank if rank is None else rank
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset
