@@ -34,7 +34,7 @@ import numpy as np
 
 from ._optional import import_optional
 from .data import sampler as _data_sampler
-from .data.sampler import SeededShuffle
+from .data.sampler import SeededShuffle, epoch_order
 
 INSTALL_HINT = 'pip install "firstepoch[mpi]"  (mpi4py and Open MPI, with its mpirun)'
 BUCKET_BYTES = 25 * 1024 * 1024  # as PyTorch DDP: few calls, each large enough to run at link speed
@@ -440,15 +440,7 @@ class DistributedSampler(SeededShuffle):
 
     def global_order(self, epoch=None):
         """The padded (or cut) order of all ranks together for an epoch: what one process would visit."""
-        e = self.epoch if epoch is None else int(epoch)
-        if self.shuffle:
-            order = super().indices(e)
-        else:
-            order = np.arange(self.n, dtype=np.int64)
-        if self.total_size <= self.n:
-            return order[:self.total_size]
-        reps = -(-self.total_size // self.n)
-        return np.tile(order, reps)[:self.total_size]
+        return epoch_order(self.n, self.seed, self.epoch if epoch is None else epoch, self.shuffle, self.total_size)
 
     def indices(self, epoch=None):
         return self.global_order(epoch)[self.rank::self.num_replicas]

@@ -116,6 +116,17 @@ class SeededShuffle(Sampler):
         return self.indices(epoch)
 
 
+def epoch_order(n, seed, epoch, shuffle, total_size):
+    """All ranks' order of one epoch, as torch's DistributedSampler makes it: 0 .. n-1 (with shuffle,
+    SeededShuffle's permutation for (seed, epoch)), cut to total_size or padded to it by repeating the
+    order from its start; rank r's share is every num_replicas-th entry from r."""
+    if shuffle:
+        order = np.random.default_rng([int(seed), int(epoch)]).permutation(n).astype(np.int64, copy=False)
+    else:
+        order = np.arange(n, dtype=np.int64)
+    return order[:total_size] if total_size <= n else np.resize(order, total_size)
+
+
 # firstepoch.distributed's world (its size, rank and whether init() has run), set by that module when it is
 # imported (firstepoch's __init__ imports it): it imports this module, so this one cannot import it
 _distributed_world = None
@@ -160,16 +171,8 @@ class DistributedSampler(Sampler):
         self.seed = seed
 
     def indices(self):
-        n = len(self.dataset)
-        if self.shuffle:
-            order = np.random.default_rng([int(self.seed), int(self.epoch)]).permutation(n).astype(np.int64)
-        else:
-            order = np.arange(n, dtype=np.int64)
-        if self.total_size <= n:
-            order = order[:self.total_size]
-        else:  # torch's padding: the order again from its start, as often as needed
-            order = np.resize(order, self.total_size)
-        return order[self.rank:self.total_size:self.num_replicas]
+        order = epoch_order(len(self.dataset), self.seed, self.epoch, self.shuffle, self.total_size)
+        return order[self.rank::self.num_replicas]
 
     def __len__(self):
         return self.num_samples
