@@ -1312,3 +1312,401 @@ class ErfinvFn(_Pointwise):
     compute, sample = staticmethod(erfinv), staticmethod(_inside_unit)
     input_grad = staticmethod(lambda grad, out: grad * (np.exp(out * out) / _TWO_OVER_SQRT_PI).astype(grad.dtype))
     backward_graph = _graph(lambda grad, x: grad * (ErfinvFn.apply(x) ** 2).exp() / _TWO_OVER_SQRT_PI)
+
+
+# ---- tan, the inverse hyperbolics, sinc, fmax/fmin, nextafter (ported code: torch names) -----------------
+
+def _quiet(f):
+    """f with NumPy's warnings off: NaN outside the domain and inf at its edge are the answer, as torch's."""
+    def compute(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return f(x)
+    return staticmethod(compute)
+
+
+class TanFn(_Pointwise):
+    """tan(x); its derivative 1 + tan(x)² from the saved output."""
+    compute, sample = staticmethod(np.tan), staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, out: grad * (1 + out * out))
+    backward_graph = _graph(lambda grad, x: grad * (TanFn.apply(x) ** 2 + 1))
+
+
+class AsinhFn(_Pointwise):
+    compute, keeps_output = staticmethod(np.arcsinh), False
+    input_grad = staticmethod(lambda grad, x: grad / np.sqrt(x * x + 1))
+    backward_graph = _graph(lambda grad, x: grad / (x * x + 1).sqrt())
+
+
+class AcoshFn(_Pointwise):
+    """acosh(x) (NaN below 1); the derivative 1 / sqrt(x² - 1) is inf at 1, as torch's."""
+    compute, keeps_output = _quiet(np.arccosh), False
+    sample = staticmethod(lambda rng: _positive(rng) + 1.0)
+    input_grad = staticmethod(lambda grad, x: grad / np.sqrt(x * x - 1))
+    backward_graph = _graph(lambda grad, x: grad / (x * x - 1).sqrt())
+
+
+class AtanhFn(_Pointwise):
+    """atanh(x) (±inf at ±1, NaN outside); the derivative 1 / (1 - x²) is inf at ±1, as torch's."""
+    compute, keeps_output, sample = _quiet(np.arctanh), False, staticmethod(_inside_unit)
+    input_grad = staticmethod(lambda grad, x: grad / (1 - x * x))
+    backward_graph = _graph(lambda grad, x: grad / (1 - x * x))
+
+
+def _sinc(x):
+    """sin(pi x) / (pi x), 1 at 0, as torch's kernel (pi in x's dtype; inf gives NaN)."""
+    product = x * x.dtype.type(math.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sin(product) / product
+    return np.where(x == 0, x.dtype.type(1), out).astype(x.dtype, copy=False)
+
+
+def _sinc_slope(x):
+    """d sinc / dx = (pi x cos(pi x) - sin(pi x)) / (pi x²), 0 at 0 (torch's sinc_backward)."""
+    product = x * x.dtype.type(math.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (product * np.cos(product) - np.sin(product)) / (product * x)
+    return np.where(x == 0, x.dtype.type(0), slope).astype(x.dtype, copy=False)
+
+
+class SincFn(_Pointwise):
+    compute, keeps_output = staticmethod(_sinc), False
+    sample = staticmethod(lambda rng: _off_kinks(rng) * 2)
+    input_grad = staticmethod(lambda grad, x: grad * _sinc_slope(x))
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        x = ctx.parents[0]
+        zero = x._data == 0
+        safe = _select(zero, _one(grad), x)  # no 0/0 at x = 0 (where the slope is 0) to poison the graph
+        product = safe * math.pi
+        slope = (product * product.cos() - product.sin()) / (product * safe)
+        return (grad * _select(zero, _one(grad) * 0, slope),)
+
+
+class _FmaxFmin(Function, register=False):
+    """fmax / fmin: the larger / smaller of two broadcast arrays, where a NaN loses to a number (NaN only
+    when both are). The gradient goes to a where a wins, ties and a NaN b included, else to b, as torch
+    (no even split at ties, unlike maximum)."""
+
+    pick = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return cls.pick(a, b)
+
+    @classmethod
+    def _a_wins(cls, a, b):
+        return (a >= b if cls.pick is np.fmax else a <= b) | np.isnan(b)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        wins = cls._a_wins(a, b)
+        zero = np.zeros((), dtype=grad.dtype)
+        da = unbroadcast(np.where(wins, grad, zero), _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast(np.where(wins, zero, grad), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @classmethod
+    def backward_graph(cls, ctx, grad):
+        a, b = ctx.saved_tensors
+        wins = np.broadcast_to(cls._a_wins(a, b), grad.shape)
+        zero = constant_like(np.zeros((), dtype=grad._data.dtype), grad)
+        da = unbroadcast_graph(_select(wins, grad, zero), _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(_select(wins, zero, grad), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    gradcheck_cases = _Extremum.gradcheck_cases
+
+
+class FmaxFn(_FmaxFmin):
+    pick = staticmethod(np.fmax)
+
+
+class FminFn(_FmaxFmin):
+    pick = staticmethod(np.fmin)
+
+
+class NextafterFn(Function):
+    """The next representable value after a towards b. The gradient is torch's NextafterBackward0's: grad
+    for a where a != b (0 where they are equal: the result is then b), and 0 for b (the step itself is
+    below any finite difference)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.nextafter(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        da = unbroadcast(np.where(a != b, grad, 0).astype(grad.dtype, copy=False), _shape(a)) \
+            if ctx.needs_input_grad[0] else None
+        db = np.zeros(_shape(b), dtype=grad.dtype) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = ctx.saved_tensors
+        zero = constant_like(np.zeros((), dtype=grad._data.dtype), grad)
+        moves = np.broadcast_to(a != b, grad.shape)
+        da = unbroadcast_graph(_select(moves, grad, zero), _shape(a)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(grad * 0, _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {})]
+
+
+# ---- lgamma, digamma, polygamma in NumPy (no SciPy): torch's own algorithms, vectorised -----------------
+# digamma and trigamma are ATen's calc_digamma / calc_trigamma, polygamma(n >= 2) its Cephes zeta, so the
+# values at the poles and infinities are torch's. Computed in float64 (ATen's accumulation type) and
+# cast back to the input's dtype.
+
+_DIGAMMA_ASYMPTOTIC = (8.33333333333333333333e-2, -2.10927960927960927961e-2, 7.57575757575757575758e-3,
+                       -4.16666666666666666667e-3, 3.96825396825396825397e-3, -8.33333333333333333333e-3,
+                       8.33333333333333333333e-2)
+_PSI_10 = 2.25175258906672110764
+_LGAMMA_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156, -3617 / 122400)
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _float64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def _lgamma_positive(x):
+    """lgamma for x > 0 (float64): shifted up past 15 by lgamma(x) = lgamma(x + k) - log(x (x+1) ... (x+k-1)),
+    then Stirling's series (8 terms: float64 precision from 15 on)."""
+    shift = np.zeros_like(x)
+    product = np.ones_like(x)
+    y = x.copy()
+    for _ in range(15):
+        low = y < 15
+        if not low.any():
+            break
+        product = np.where(low, product * y, product)
+        y = np.where(low, y + 1, y)
+        if _ % 5 == 4:  # fold the product into a log every few steps: no overflow, no underflow
+            shift -= np.log(product)
+            product = np.ones_like(x)
+    shift -= np.log(product)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = 1 / (y * y)
+        series = np.zeros_like(y)
+        for c in reversed(_LGAMMA_STIRLING):
+            series = series * z + c
+        return (y - 0.5) * np.log(y) - y + _HALF_LOG_2PI + series / y + shift
+
+
+_EULER_GAMMA = 0.57721566490153286061
+_ZETA_MINUS_ONE = []  # zeta(k) - 1 for k = 2, 3, ...: filled on first use (from _hurwitz_zeta(k, 2))
+
+
+def _lgamma_near_roots(x):
+    """lgamma on [0.5, 2.5], where it passes through 0 at 1 and 2, with a small relative error there: the
+    Taylor series about 2, lgamma(2 + z) = (1 - gamma) z + sum_k (-1)^k (zeta(k) - 1) / k z^k (|z| <= 1/2:
+    terms below 4^-k), and lgamma(1 + z) = lgamma(2 + z) - log1p(z)."""
+    if not _ZETA_MINUS_ONE:
+        _ZETA_MINUS_ONE.extend(float(_hurwitz_zeta(k, np.array([2.0]))[0]) for k in range(2, 32))
+    upper = x >= 1.5
+    z = np.where(upper, x - 2, x - 1)
+    series = np.zeros_like(z)
+    for k in range(31, 1, -1):  # Horner from the smallest term
+        series = (series + (-1) ** k * _ZETA_MINUS_ONE[k - 2] / k) * z
+    series = (series + (1 - _EULER_GAMMA)) * z
+    return np.where(upper, series, series - np.log1p(z))
+
+
+def lgamma(x):
+    """log|Gamma(x)|: inf at 0, the negative integers and ±inf, as std::lgamma (torch's). Below 0 by the
+    reflection log(pi / |sin(pi x)|) - lgamma(1 - x), the sine taken of x's distance to the nearest integer."""
+    x = np.asarray(x)
+    v = _float64(x)
+    out = np.full(v.shape, np.inf)
+    finite = np.isfinite(v)
+    positive = finite & (v > 0)
+    near = positive & (v >= 0.5) & (v <= 2.5)
+    out[positive & ~near] = _lgamma_positive(v[positive & ~near])
+    out[near] = _lgamma_near_roots(v[near])
+    negative = finite & (v < 0) & (v != np.floor(v))
+    if negative.any():
+        r = v[negative]
+        with np.errstate(divide="ignore"):
+            out[negative] = (np.log(math.pi / np.abs(np.sin(math.pi * (r - np.round(r)))))
+                             - _lgamma_positive(1 - r))
+    out[np.isnan(v)] = np.nan
+    return out.astype(x.dtype, copy=False)
+
+
+def _digamma_nonnegative(x):
+    """calc_digamma for x > 0 (float64): shifted past 10 by psi(x) = psi(x + 1) - 1 / x, then the asymptotic
+    series (exactly PSI_10 at 10, as ATen)."""
+    result = np.zeros_like(x)
+    for _ in range(10):
+        low = x < 10
+        if not low.any():
+            break
+        result = np.where(low, result - 1 / np.where(low, x, 1), result)
+        x = np.where(low, x + 1, x)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = 1 / (x * x)
+        poly = np.zeros_like(x)
+        for c in _DIGAMMA_ASYMPTOTIC:
+            poly = poly * z + c
+        y = np.where(x < 1e17, z * poly, 0.0)
+        out = result + np.log(x) - 0.5 / x - y
+    return np.where(x == 10, result + _PSI_10, out)
+
+
+def digamma(x):
+    """psi(x) = d lgamma / dx, as torch: -inf at +0 and +inf at -0, NaN at the negative integers and -inf."""
+    x = np.asarray(x)
+    v = _float64(x)
+    out = np.full(v.shape, np.nan)
+    positive = v > 0
+    out[positive] = _digamma_nonnegative(v[positive])
+    zero = v == 0
+    out[zero] = np.copysign(np.inf, -v[zero])
+    negative = (v < 0) & (v != np.trunc(v))
+    if negative.any():
+        r = v[negative]
+        out[negative] = _digamma_nonnegative(1 - r) - math.pi / np.tan(math.pi * (r - np.trunc(r)))
+    return out.astype(x.dtype, copy=False)
+
+
+def _trigamma(v):
+    """ATen's calc_trigamma (float64): reflection below 1/2, six recurrence steps, the asymptotic series."""
+    sign = np.where(v < 0.5, -1.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s = np.sin(math.pi * v)
+        result = np.where(v < 0.5, -(math.pi * math.pi) / (s * s), 0.0)
+        x = np.where(v < 0.5, 1 - v, v)
+        for _ in range(6):
+            result = result + 1 / (x * x)
+            x = x + 1
+        ixx = 1 / (x * x)
+        result = result + (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
+    return sign * result
+
+
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18)
+_MACHEP = 1.11022302462515654042e-16
+
+
+def _hurwitz_zeta(s, q):
+    """sum_k (q + k)^-s for an integer s >= 2 (float64 q), Cephes' zeta as ATen runs it: the sum over
+    the first terms until q + k > 9 (at least 9 terms), then Euler-Maclaurin with Bernoulli terms; inf
+    where q is 0, a negative integer or -inf."""
+    q = np.asarray(q, dtype=np.float64)
+    out = np.empty(q.shape)
+    pole = (q <= 0) & (q == np.floor(q))
+    out[pole] = np.inf
+    q = q[~pole]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        total = q ** -s
+        a = q.copy()
+        done = np.zeros(q.shape, dtype=bool)
+        i = 0
+        while True:  # the plain sum: each entry stops once a term is below MACHEP of the sum, or after 9 terms past 9
+            active = ~done & ((i < 9) | (a <= 9.0))
+            if not active.any():
+                break
+            i += 1
+            a = np.where(active, a + 1, a)
+            b_new = a ** -s
+            total = np.where(active, total + b_new, total)
+            done |= active & (np.abs(b_new) < _MACHEP * total)
+        b = a ** -s
+        w = a
+        tail = b * w / (s - 1) - 0.5 * b
+        fac, k = 1.0, 0.0
+        bw = b
+        converged = np.zeros(q.shape, dtype=bool)
+        for coefficient in _ZETA_A:
+            fac *= s + k
+            bw = bw / w
+            t = fac * bw / coefficient
+            tail = np.where(converged, tail, tail + t)
+            converged |= np.abs(t / (total + tail)) < _MACHEP
+            fac *= s + k + 1
+            bw = bw / w
+            k += 2
+        out[~pole] = np.where(done, total, total + tail)
+    return out
+
+
+def polygamma(n, x):
+    """The n-th derivative of digamma (n = 0: digamma), as torch: trigamma for n = 1, and
+    (-1)^(n+1) n! zeta(n + 1, x) beyond."""
+    x = np.asarray(x)
+    if n == 0:
+        return digamma(x)
+    v = _float64(x)
+    if n == 1:
+        out = _trigamma(v)
+    else:
+        out = np.empty(v.shape)
+        left = (v < 0) & (v != np.floor(v))  # reflected: the plain sum would take -x terms
+        out[~left] = (1.0 if n % 2 else -1.0) * math.factorial(n) * _hurwitz_zeta(n + 1, v[~left])
+        out[left] = _polygamma_reflected(n, v[left])
+    return out.astype(x.dtype, copy=False)
+
+
+def _polygamma_reflected(n, x):
+    """polygamma(n, x) for x < 0 (not an integer), n >= 2, from psi(1 - x) - psi(x) = pi cot(pi x) differentiated
+    n times: (-1)^n psi^(n)(1 - x) - pi (d/dx)^n cot(pi x). The derivatives of cot are polynomials in c = cot(pi x)
+    (dc/dx = -pi (1 + c²)); cot is taken of x's fractional part, where pi x loses no digits."""
+    p = np.polynomial.Polynomial([0.0, 1.0])
+    for _ in range(n):
+        p = p.deriv() * np.polynomial.Polynomial([-math.pi, 0.0, -math.pi])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        c = 1 / np.tan(math.pi * (x - np.trunc(x)))
+        mirrored = (1.0 if n % 2 else -1.0) * math.factorial(n) * _hurwitz_zeta(n + 1, 1 - x)
+        return (-1.0) ** n * mirrored - math.pi * p(c)
+
+
+def _gamma_sample(rng, shape=(3, 4)):
+    """Points on both sides of 0, away from the poles at 0, -1, -2, ..."""
+    x = rng.uniform(-3, 5, shape)
+    return np.where(np.abs(x - np.round(x)) < 0.15, x + 0.4, x)
+
+
+class LgammaFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(lgamma), False, staticmethod(_gamma_sample)
+    input_grad = staticmethod(lambda grad, x: grad * digamma(x))
+    backward_graph = _graph(lambda grad, x: grad * DigammaFn.apply(x))
+
+
+class DigammaFn(_Pointwise):
+    compute, keeps_output, sample = staticmethod(digamma), False, staticmethod(_gamma_sample)
+    input_grad = staticmethod(lambda grad, x: grad * polygamma(1, x))
+    backward_graph = _graph(lambda grad, x: grad * PolygammaFn.apply(1, x))
+
+
+class PolygammaFn(Function):
+    """polygamma(n, x) (n >= 0, torch's argument order); its derivative is polygamma(n + 1, x)."""
+
+    @staticmethod
+    def forward(ctx, n, x):
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return polygamma(n, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return None, grad * polygamma(ctx.n + 1, x)
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        return None, grad * PolygammaFn.apply(ctx.n + 1, ctx.parents[1])
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = _gamma_sample(rng)
+        return [((1, x), {}), ((2, x), {}), ((3, np.abs(x) + 0.5), {})]

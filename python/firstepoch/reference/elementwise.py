@@ -495,3 +495,108 @@ def erfinv_forward(x):
 def erfinv_backward(dy, x):
     y = erfinv_forward(x)
     return dy * math.sqrt(math.pi) / 2 * np.exp(y * y)
+
+
+def tan_forward(x):
+    return np.tan(x)
+
+
+def tan_backward(dy, x):
+    return dy / np.cos(x) ** 2
+
+
+def asinh_forward(x):
+    return np.arcsinh(x)
+
+
+def asinh_backward(dy, x):
+    return dy / np.sqrt(x ** 2 + 1)
+
+
+def acosh_forward(x):
+    return np.arccosh(x)
+
+
+def acosh_backward(dy, x):
+    return dy / np.sqrt(x ** 2 - 1)
+
+
+def atanh_forward(x):
+    return np.arctanh(x)
+
+
+def atanh_backward(dy, x):
+    return dy / (1 - x ** 2)
+
+
+def sinc_forward(x):
+    return np.sinc(x)  # NumPy's sinc is the normalised one, torch's
+
+
+def sinc_backward(dy, x):
+    t = np.pi * np.where(x == 0, 1.0, x)
+    return dy * np.where(x == 0, 0.0, (np.cos(t) - np.sin(t) / t) / np.where(x == 0, 1.0, x))
+
+
+def fmax_forward(a, b):
+    return np.fmax(a, b)
+
+
+def fmax_backward(dy, a, b):
+    a_wins = (a >= b) | np.isnan(b)
+    return unbroadcast(dy * a_wins, np.shape(a)), unbroadcast(dy * ~a_wins, np.shape(b))
+
+
+def fmin_forward(a, b):
+    return np.fmin(a, b)
+
+
+def fmin_backward(dy, a, b):
+    a_wins = (a <= b) | np.isnan(b)
+    return unbroadcast(dy * a_wins, np.shape(a)), unbroadcast(dy * ~a_wins, np.shape(b))
+
+
+def nextafter_forward(a, b):
+    return np.nextafter(a, b)
+
+
+def nextafter_backward(dy, a, b):
+    return unbroadcast(dy * (a != b), np.shape(a)), np.zeros(np.shape(b))
+
+
+def lgamma_forward(x):
+    return np.vectorize(math.lgamma, otypes=[np.float64])(x)
+
+
+def lgamma_backward(dy, x):
+    return dy * digamma_forward(x)
+
+
+_TERMS = 1000  # the sums below run over x, x + 1, ..., x + 999, then the asymptotic tail from x + 1000
+
+
+def digamma_forward(x):
+    """psi(x) = psi(x + N) - sum_{k < N} 1 / (x + k), psi(y) ~ log y - 1/(2y) - 1/(12y²) + 1/(120y⁴) - 1/(252y⁶)."""
+    k = np.arange(_TERMS).reshape((-1,) + (1,) * np.ndim(x))
+    y = x + _TERMS
+    return (np.log(y) - 1 / (2 * y) - 1 / (12 * y ** 2) + 1 / (120 * y ** 4) - 1 / (252 * y ** 6)
+            - (1 / (x + k)).sum(axis=0))
+
+
+def digamma_backward(dy, x):
+    return dy * polygamma_forward(1, x)
+
+
+def polygamma_forward(n, x):
+    """(-1)^(n+1) n! sum_k (x + k)^-(n+1) for n >= 1: N terms, then the Euler-Maclaurin tail."""
+    if n == 0:
+        return digamma_forward(x)
+    k = np.arange(_TERMS).reshape((-1,) + (1,) * np.ndim(x))
+    y = x + _TERMS
+    tail = 1 / (n * y ** n) + 1 / (2 * y ** (n + 1)) + (n + 1) / (12 * y ** (n + 2))
+    return (-1) ** (n + 1) * math.factorial(n) * ((x + k) ** -(n + 1.0)).sum(axis=0) + (-1) ** (n + 1) * \
+        math.factorial(n) * tail
+
+
+def polygamma_backward(dy, n, x):
+    return dy * polygamma_forward(n + 1, x)
