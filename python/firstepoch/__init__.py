@@ -118,6 +118,11 @@ from .tensor import (finfo, iinfo, result_type, promote_types, can_cast, is_nonz
 from ._tensor_str import set_printoptions
 from .functions import is_floating_point
 from .functions import erf, erfc, erfinv, erf_, erfc_
+from .functions import (tan, asinh, acosh, atanh, arcsinh, arccosh, arctanh, deg2rad, rad2deg, sinc, lgamma, digamma,
+                        polygamma, fmax, fmin, logaddexp2, ldexp, signbit, isposinf, isneginf, gcd, lcm, nextafter,
+                        tan_, asinh_, acosh_, atanh_, arcsinh_, arccosh_, arctanh_, deg2rad_, rad2deg_, sinc_, ldexp_,
+                        gcd_, lcm_, subtract, multiply, divide, greater, greater_equal, less, less_equal, not_equal,
+                        absolute, swapdims, rsub, is_signed, is_same_size)
 
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
@@ -200,4 +205,11 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            # dtype queries, constructors, sampling, print options
            "finfo", "iinfo", "result_type", "promote_types", "can_cast", "is_nonzero", "as_tensor", "logspace",
            "randint_like", "bernoulli", "poisson", "set_default_dtype", "set_printoptions", "is_floating_point",
-           "erf", "erfc", "erfinv", "erf_", "erfc_"]
+           "erf", "erfc", "erfinv", "erf_", "erfc_",
+           # more pointwise math, comparisons and aliases
+           "tan", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sinc", "lgamma",
+           "digamma", "polygamma", "fmax", "fmin", "logaddexp2", "ldexp", "signbit", "isposinf", "isneginf", "gcd",
+           "lcm", "nextafter", "tan_", "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "deg2rad_",
+           "rad2deg_", "sinc_", "ldexp_", "gcd_", "lcm_", "subtract", "multiply", "divide", "greater",
+           "greater_equal", "less", "less_equal", "not_equal", "absolute", "swapdims", "rsub", "is_signed",
+           "is_same_size"]

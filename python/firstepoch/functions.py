@@ -169,15 +169,6 @@ def mm(input, mat2):
     return matmul(input, mat2)
 
 
-def bmm(input, mat2):
-    """Batched matrix products of two 3-D tensors (b, n, m) @ (b, m, p) (no broadcasting, as torch.bmm)."""
-    if _t(input, "bmm").ndim != 3 or _t(mat2, "bmm").ndim != 3:
-        raise RuntimeError(f"bmm: both arguments must be 3-D, got shapes {input.shape} and {mat2.shape}")
-    if input.shape[0] != mat2.shape[0]:
-        raise RuntimeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
-    return matmul(input, mat2)
-
-
 def einsum(equation, *operands):
     """Einstein summation, as torch.einsum (operands as arguments or one list); differentiable. A letter
     of size 1 in one operand broadcasts to its size in the others, as torch; '...' works when the axes it
@@ -201,23 +192,6 @@ def numel(input):
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
-
-
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """True when every |input - other| <= atol + rtol * |other| (a Python bool, as torch)."""
-    return bool(np.allclose(_t(input, "allclose")._data, _t(other, "allclose")._data, rtol, atol, equal_nan))
-
-
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """Elementwise |input - other| <= atol + rtol * |other|: a bool tensor."""
-    other = other._data if isinstance(other, Tensor) else other
-    return Tensor._wrap(np.asarray(np.isclose(_t(input, "isclose")._data, other, rtol, atol, equal_nan)), False)
-
-
-def equal(input, other):
-    """True when the two tensors have the same shape and values (a Python bool, as torch.equal)."""
-    a, b = _t(input, "equal")._data, _t(other, "equal")._data
-    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def _method(name):
@@ -459,6 +433,33 @@ def combinations(input, r=2, with_replacement=False):
 
 is_floating_point = _method("is_floating_point")
 erf, erfc, erfinv, erf_, erfc_ = (_method(n) for n in ("erf", "erfc", "erfinv", "erf_", "erfc_"))
+
+# ---- more pointwise math, comparisons and aliases (Tensor methods of the same names) ------------------
+(tan, asinh, acosh, atanh, arcsinh, arccosh, arctanh, deg2rad, rad2deg, sinc, lgamma, digamma, fmax, fmin,
+ logaddexp2, ldexp, signbit, isposinf, isneginf, gcd, lcm, nextafter, tan_, asinh_, acosh_, atanh_, arcsinh_,
+ arccosh_, arctanh_, deg2rad_, rad2deg_, sinc_, ldexp_, gcd_, lcm_) = (_method(n) for n in (
+    "tan", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sinc", "lgamma",
+    "digamma", "fmax", "fmin", "logaddexp2", "ldexp", "signbit", "isposinf", "isneginf", "gcd", "lcm", "nextafter",
+    "tan_", "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "deg2rad_", "rad2deg_", "sinc_",
+    "ldexp_", "gcd_", "lcm_"))
+(subtract, multiply, divide, greater, greater_equal, less, less_equal, not_equal, absolute, swapdims, is_signed,
+ is_same_size, isclose, allclose, equal, bmm) = (_method(n) for n in (
+    "subtract", "multiply", "divide", "greater", "greater_equal", "less", "less_equal", "not_equal", "absolute",
+    "swapdims", "is_signed", "is_same_size", "isclose", "allclose", "equal", "bmm"))
+
+
+def polygamma(n, input):
+    """torch.polygamma(n, input): the n-th derivative of digamma (see Tensor.polygamma)."""
+    return _t(input, "polygamma").polygamma(n)
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input (torch.rsub; other a Tensor or a number)."""
+    _t(input, "rsub")
+    if isinstance(other, Tensor):
+        return other.sub(input, alpha=alpha)
+    input._check_alpha(other, alpha)
+    return (input if alpha == 1 else input * alpha).__rsub__(other)
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):

@@ -585,12 +585,26 @@ class Tensor(TensorBase):
         return self @ other
 
     # the named forms of the operators, as torch.Tensor has them
+    def _check_alpha(self, other, alpha):
+        """torch's RuntimeError for an alpha (add, sub, rsub) the result's dtype cannot take: a float alpha
+        with an integer result, a bool alpha with a non-bool one."""
+        if isinstance(alpha, (bool, np.bool_)):
+            if _result_type(self, other) != _BOOL:
+                raise RuntimeError(f"Boolean alpha only supported for Boolean results (alpha={alpha!r}).")
+        elif isinstance(alpha, (float, np.floating)) and _result_type(self, other).kind in "iub":
+            raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating point number "
+                               f"(alpha={alpha!r}).")
+
     def add(self, other, *, alpha=1):
         """self + alpha * other."""
+        if type(alpha) is not int or alpha != 1:  # (the common call passes no alpha: skip the check)
+            self._check_alpha(other, alpha)
         return self + (other if alpha == 1 else other * alpha)
 
     def sub(self, other, *, alpha=1):
         """self - alpha * other."""
+        if type(alpha) is not int or alpha != 1:
+            self._check_alpha(other, alpha)
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other):
@@ -726,7 +740,11 @@ class Tensor(TensorBase):
     exp = _floating_unary(ExpFn)
     log = _floating_unary(LogFn)
     sqrt = _floating_unary(SqrtFn)
-    abs = _unary(AbsFn)
+    def abs(self):
+        if self._data.dtype == _BOOL:  # NumPy's abs passes bool through; torch has no bool kernel
+            raise NotImplementedError(f"\"abs_cpu\" not implemented for 'Bool' (shape {tuple(self.shape)})")
+        return AbsFn.apply(self)
+
     __abs__ = abs
 
     def clip(self, min=None, max=None):
@@ -1189,8 +1207,12 @@ class Tensor(TensorBase):
     def mul_(self, other):
         return self._binary_inplace(lambda t, o: t * o, other, "mul_")
 
-    def div_(self, other):
-        return self._binary_inplace(lambda t, o: t / o, other, "div_")
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return self._binary_inplace(lambda t, o: t / o, other, "div_")
+        return self._binary_inplace(lambda t, o: t.div(o, rounding_mode=rounding_mode), other, "div_")
+
+    divide_ = div_
 
     def __iadd__(self, other):
         return self._binary_inplace(lambda t, o: t + o, other, "+=")
@@ -2170,6 +2192,8 @@ class Tensor(TensorBase):
     def logaddexp(self, other):
         """log(exp(self) + exp(other)), computed stably (shifted by the larger operand)."""
         a, b = self._floating_pair(other, "logaddexp")
+        if self._data.dtype.kind != "f" and not (isinstance(other, Tensor) and other._data.dtype.kind == "f"):
+            raise NotImplementedError(f'"logaddexp_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
         m = np.maximum(a._data, b._data)
         m = np.where(np.isinf(m), 0, m).astype(m.dtype)
         shift = Tensor._wrap(m, False)
@@ -2212,6 +2236,208 @@ class Tensor(TensorBase):
 
     def erfinv_(self):
         return self._inplace(lambda t, _: t.erfinv(), None, "erfinv_")
+
+    # ---- tan, inverse hyperbolics, sinc, the gamma family, fmax/fmin and friends (ported code) ------
+    def tan(self):
+        return _elementwise.TanFn.apply(self._as_floating())
+
+    def asinh(self):
+        return _elementwise.AsinhFn.apply(self._as_floating())
+
+    def acosh(self):
+        return _elementwise.AcoshFn.apply(self._as_floating())
+
+    def atanh(self):
+        return _elementwise.AtanhFn.apply(self._as_floating())
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def deg2rad(self):
+        """self * pi / 180 (integer and bool tensors give float32, as torch)."""
+        return self._as_floating() * (math.pi / 180.0)
+
+    def rad2deg(self):
+        return self._as_floating() * (180.0 / math.pi)
+
+    def sinc(self):
+        """sin(pi x) / (pi x), 1 at 0 (the normalised sinc, as torch)."""
+        return _elementwise.SincFn.apply(self._as_floating())
+
+    def lgamma(self):
+        """log|Gamma(self)|: inf at 0, the negative integers and ±inf."""
+        return _elementwise.LgammaFn.apply(self._as_floating())
+
+    def digamma(self):
+        """d lgamma / dx, as torch: -inf at +0, inf at -0, NaN at the negative integers and -inf."""
+        return _elementwise.DigammaFn.apply(self._as_floating())
+
+    def polygamma(self, n):
+        """The n-th derivative of digamma (torch.polygamma(n, self)); n a non-negative int. float32 is
+        computed in float64 and rounded (torch computes n = 1 in float32, so near the poles below 0 the
+        two differ in the low digits: ours are the closer)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+        if n < 0:
+            raise RuntimeError(f"polygamma(n, x) does not support negative n (got n = {n}).")
+        return _elementwise.PolygammaFn.apply(int(n), self._as_floating())
+
+    def _tensor_pair(self, other, name):
+        """(self, other) brought to torch.result_type for a binary op whose other must be a Tensor."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return self._pair(other, name)
+
+    def _kernel_kinds(self, a, kinds, name):
+        """torch's NotImplementedError for a result dtype outside kinds (NumPy kind letters)."""
+        if a._data.dtype.kind not in kinds:
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_torch_dtype_name(a._data.dtype)}\' '
+                                      f"(shapes {tuple(self.shape)})")
+
+    @_broadcasting
+    def fmax(self, other):
+        """The elementwise larger, where a NaN loses to a number (maximum: NaN wins); ties give their
+        gradient to self, as torch."""
+        return _elementwise.FmaxFn.apply(*self._tensor_pair(other, "fmax"))
+
+    @_broadcasting
+    def fmin(self, other):
+        return _elementwise.FminFn.apply(*self._tensor_pair(other, "fmin"))
+
+    @_broadcasting
+    def logaddexp2(self, other):
+        """log2(2**self + 2**other), computed stably (shifted by the larger operand); floating only, as torch."""
+        a, b = self._tensor_pair(other, "logaddexp2")
+        self._kernel_kinds(a, "f", "logaddexp2")
+        m = np.maximum(a._data, b._data)
+        shift = Tensor._wrap(np.where(np.isinf(m), 0, m).astype(m.dtype), False)
+        with np.errstate(divide="ignore"):  # log2(0) = -inf for two -inf operands, as torch: no warning
+            return ((a - shift).exp2() + (b - shift).exp2()).log2() + shift
+
+    def ldexp(self, other):
+        """self * 2**other (torch's composite: a floating result, differentiable in both)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"ldexp(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return self * other.exp2()
+
+    def signbit(self):
+        """True where the sign bit is set (-0.0 and negative NaN included); bool and unsigned: all False."""
+        if self._data.dtype.kind in "bu":
+            return Tensor._wrap(np.zeros(self._data.shape, dtype=_BOOL), False)
+        return Tensor._wrap(np.asarray(np.signbit(self._data)), False)
+
+    def isposinf(self):
+        if self._data.dtype.kind != "f":
+            return Tensor._wrap(np.zeros(self._data.shape, dtype=_BOOL), False)
+        return Tensor._wrap(np.asarray(np.isposinf(self._data)), False)
+
+    def isneginf(self):
+        if self._data.dtype.kind != "f":
+            return Tensor._wrap(np.zeros(self._data.shape, dtype=_BOOL), False)
+        return Tensor._wrap(np.asarray(np.isneginf(self._data)), False)
+
+    @_broadcasting
+    def gcd(self, other):
+        """The greatest common divisor, >= 0 (gcd(0, 0) = 0); integer tensors only, as torch."""
+        a, b = self._tensor_pair(other, "gcd")
+        self._kernel_kinds(a, "iu", "gcd")
+        return Tensor._wrap(np.asarray(np.gcd(a._data, b._data)), False)
+
+    @_broadcasting
+    def lcm(self, other):
+        """The least common multiple, >= 0 (0 when either is 0); integer tensors only. As torch it is
+        |a / gcd(a, b) * b| in the tensors' dtype, so a result past the dtype's range wraps."""
+        a, b = self._tensor_pair(other, "lcm")
+        self._kernel_kinds(a, "iu", "lcm")
+        x, y = np.broadcast_arrays(a._data, b._data)
+        g = np.gcd(x, y)
+        with np.errstate(over="ignore"):
+            out = np.abs(np.floor_divide(x, np.where(g == 0, 1, g)) * y)
+        return Tensor._wrap(np.asarray(np.where(g == 0, 0, out).astype(x.dtype, copy=False)), False)
+
+    @_broadcasting
+    def nextafter(self, other):
+        """The next representable value after self towards other; floating only, as torch."""
+        a, b = self._tensor_pair(other, "nextafter")
+        self._kernel_kinds(a, "f", "nextafter")
+        return _elementwise.NextafterFn.apply(a, b)
+
+    absolute = abs
+
+    def subtract(self, other, *, alpha=1):
+        return self.sub(other, alpha=alpha)
+
+    def is_signed(self):
+        """False for bool and uint8 (torch's one unsigned integer), True for the rest."""
+        return self._data.dtype.kind not in "bu"
+
+    def is_same_size(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"is_same_size(): argument 'other' (position 1) must be Tensor, not "
+                            f"{type(other).__name__}")
+        return self._data.shape == other._data.shape
+
+    def sum_to_size(self, *size):
+        """self summed down to size, which self's shape must broadcast from (trailing dims equal or 1),
+        as the gradient of an expand; sizes as ints or one sequence. Integer sums are int64, as sum()."""
+        if not size:
+            raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
+        if len(size) == 1 and isinstance(size[0], (tuple, list)):
+            size = tuple(size[0])
+        size = tuple(int(s) for s in size)
+        shape = self._data.shape
+        lead = len(shape) - len(size)
+        if lead < 0 or any(s != d and s != 1 for s, d in zip(size, shape[lead:])):
+            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
+        if size == shape:
+            return self
+        dims = tuple(range(lead)) + tuple(lead + i for i, (s, d) in enumerate(zip(size, shape[lead:]))
+                                         if s == 1 and d != 1)
+        return self.sum(dims, keepdim=True).reshape(size) if dims else self.reshape(size)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """|self - other| <= atol + rtol * |other| elementwise (a bool tensor); the two dtypes must be the
+        same, as torch."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"isclose(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        if other._data.dtype != self._data.dtype:
+            raise RuntimeError(f"{_torch_dtype_name(self._data.dtype)} did not match "
+                               f"{_torch_dtype_name(other._data.dtype)} (isclose)")
+        try:
+            return Tensor._wrap(np.asarray(np.isclose(self._data, other._data, rtol, atol, equal_nan)), False)
+        except ValueError as e:
+            raise _size_mismatch(e) from None
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True when isclose holds everywhere (a Python bool)."""
+        return bool(self.isclose(other, rtol, atol, equal_nan)._data.all())
+
+    def equal(self, other):
+        """True when the two tensors have the same shape and values (a Python bool, as torch.equal)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"equal(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return self._data.shape == other._data.shape and bool(np.array_equal(self._data, other._data))
+
+    def bmm(self, mat2):
+        """Batched matrix products of two 3-D tensors (b, n, m) @ (b, m, p) (no broadcasting, as torch.bmm)."""
+        if not isinstance(mat2, Tensor):
+            raise TypeError(f"bmm(): argument 'mat2' (position 1) must be Tensor, not {type(mat2).__name__}")
+        if self.ndim != 3 or mat2.ndim != 3:
+            raise RuntimeError(f"bmm: both arguments must be 3-D, got shapes {self.shape} and {mat2.shape}")
+        if self.shape[0] != mat2.shape[0]:
+            raise RuntimeError(f"bmm: batch sizes differ: {self.shape} and {mat2.shape}")
+        return self @ mat2
+
+    (tan_, asinh_, acosh_, atanh_, deg2rad_, rad2deg_, sinc_, lgamma_, digamma_, polygamma_, absolute_) = (
+        _inplace_form(n) for n in ("tan", "asinh", "acosh", "atanh", "deg2rad", "rad2deg", "sinc", "lgamma",
+                                    "digamma", "polygamma", "abs"))
+    arcsinh_, arccosh_, arctanh_ = asinh_, acosh_, atanh_
+    ldexp_, gcd_, lcm_, nextafter_ = (_inplace_form(n, binary=True) for n in ("ldexp", "gcd", "lcm", "nextafter"))
+
+    def subtract_(self, other, *, alpha=1):
+        return self.sub_(other, alpha=alpha)
+
+    def multiply_(self, other):
+        return self.mul_(other)
 
     def logit(self, eps=None):
         """log(p / (1 - p)); with eps, p is first clamped to [eps, 1 - eps] (zero gradient outside).
