@@ -8,6 +8,20 @@ from . import init
 from .module import Module, Parameter
 
 
+def _table_args(num_embeddings, embedding_dim, device, dtype, who):
+    """(num_embeddings, embedding_dim, dtype) of a lookup table, checked as torch: only the CPU, float32
+    (the default) or float64, no negative size."""
+    if device is not None:
+        _check_device(device, who)  # only the CPU: anything else raises there
+    dtype = np.dtype(np.float32) if dtype is None else _dtype(dtype, who)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{who}: dtype must be float32 or float64, got {dtype}")
+    if int(num_embeddings) < 0 or int(embedding_dim) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {who}({num_embeddings}, "
+                           f"{embedding_dim})")
+    return int(num_embeddings), int(embedding_dim), dtype
+
+
 class Embedding(Module):
     """As torch.nn.Embedding: weight (num_embeddings, embedding_dim) ~ N(0, 1); the padding_idx row
     (negative counts from the end) is zero at initialisation and receives no gradient; max_norm
@@ -20,15 +34,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        if device is not None:
-            _check_device(device, "Embedding")  # only the CPU: anything else raises there
-        dtype = np.dtype(np.float32) if dtype is None else _dtype(dtype, "Embedding")
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise TypeError(f"Embedding: dtype must be float32 or float64, got {dtype}")
-        if int(num_embeddings) < 0 or int(embedding_dim) < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension: Embedding({num_embeddings}, "
-                               f"{embedding_dim})")
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings, self.embedding_dim, dtype = _table_args(num_embeddings, embedding_dim, device, dtype,
+                                                                      "Embedding")
         if padding_idx is not None:
             check_padding_idx(padding_idx, self.num_embeddings)
             padding_idx %= self.num_embeddings
@@ -92,15 +99,8 @@ class EmbeddingBag(Module):
                  mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
                  dtype=None):
         super().__init__()
-        if device is not None:
-            _check_device(device, "EmbeddingBag")
-        dtype = np.dtype(np.float32) if dtype is None else _dtype(dtype, "EmbeddingBag")
-        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise TypeError(f"EmbeddingBag: dtype must be float32 or float64, got {dtype}")
-        if int(num_embeddings) < 0 or int(embedding_dim) < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension: EmbeddingBag({num_embeddings}, "
-                               f"{embedding_dim})")
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings, self.embedding_dim, dtype = _table_args(num_embeddings, embedding_dim, device, dtype,
+                                                                      "EmbeddingBag")
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
         if padding_idx is not None:

@@ -1383,17 +1383,10 @@ class SincFn(_Pointwise):
         return (grad * _select(zero, _one(grad) * 0, slope),)
 
 
-class _FmaxFmin(Function, register=False):
+class _FmaxFmin(_Extremum, register=False):
     """fmax / fmin: the larger / smaller of two broadcast arrays, where a NaN loses to a number (NaN only
-    when both are). The gradient goes to a where a wins, ties and a NaN b included, else to b, as torch
-    (no even split at ties, unlike maximum)."""
-
-    pick = None
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return cls.pick(a, b)
+    when both are). The forward is _Extremum's with pick np.fmax / np.fmin; the gradient goes to a where
+    a wins, ties and a NaN b included, else to b, as torch (no even split at ties, unlike maximum)."""
 
     @classmethod
     def _a_wins(cls, a, b):
@@ -1416,8 +1409,6 @@ class _FmaxFmin(Function, register=False):
         da = unbroadcast_graph(_select(wins, grad, zero), _shape(a)) if ctx.needs_input_grad[0] else None
         db = unbroadcast_graph(_select(wins, zero, grad), _shape(b)) if ctx.needs_input_grad[1] else None
         return da, db
-
-    gradcheck_cases = _Extremum.gradcheck_cases
 
 
 class FmaxFn(_FmaxFmin):
