@@ -262,7 +262,9 @@ def test_state_dicts_and_values_match_torch():
     def same(fm, tm, atol=1e-6):
         assert list(fm.state_dict()) == list(tm.state_dict())
         fm.load_state_dict(tm.state_dict())
-        np.testing.assert_allclose(fm(fe.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(), atol=atol)
+        # float32 power iterations: a few ulp apart, relative to outputs of size ~20 (random weights)
+        np.testing.assert_allclose(fm(fe.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(),
+                                   rtol=2e-5, atol=atol)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
