@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from ..ops import conv as _conv, pool as _pool
-from ..ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, pair
+from ..ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, pair
 from ..ops.pad import pad
 from . import init
 from .module import factory_dtype, Module, Parameter
@@ -277,13 +277,13 @@ class ConvTranspose1d(ConvTranspose2d):
                                 self._output_padding(input, output_size), self.groups, self.dilation)
 
 
-def _layer_triple(v, name):
-    """Conv3d's constructor argument as three ints; a wrong length is a ValueError at construction, as the
-    other layers' (README, "Porting from PyTorch")."""
+def _layer_triple(v, name, layer="Conv3d"):
+    """A 3-D layer's constructor argument as three ints; a wrong length is a ValueError at construction, as
+    the other layers' (README, "Porting from PyTorch")."""
     try:
         return _conv._conv3d_triple(v, name)
     except RuntimeError as e:
-        raise ValueError(f"Conv3d: {e}") from None
+        raise ValueError(f"{layer}: {e}") from None
 
 
 class Conv3d(Module):
@@ -323,6 +323,47 @@ class Conv3d(Module):
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return _conv_repr(self)
+
+
+class ConvTranspose3d(Module):
+    """As torch.nn.ConvTranspose3d: weight (in_channels, out_channels/groups, kd, kh, kw), torch's
+    initialisation; output size (D-1)*stride - 2*padding + dilation*(kd-1) + output_padding + 1 per axis,
+    or the one forward's output_size asks for. padding_mode 'zeros' only (as torch). Input (N, C, D, H, W)
+    or unbatched (C, D, H, W). NumPy code (ops.conv.ConvTranspose3dFn), no C++ kernel."""
+    transposed = True  # torch's _ConvNd attribute
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        super().__init__()
+        name = type(self).__name__
+        _check_transpose_padding(name, padding)
+        k, stride, padding, output_padding, dilation = (
+            _layer_triple(v, n, name) for v, n in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                                   (padding, "padding"), (output_padding, "output_padding"),
+                                                   (dilation, "dilation")))
+        _check_common(name, in_channels, out_channels, k, groups, padding, padding_mode)
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose3d')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = k, stride, padding
+        self.output_padding, self.groups = output_padding, groups
+        self.dilation, self.padding_mode = dilation, padding_mode
+        self.weight = Parameter(np.empty((in_channels, out_channels // groups) + k, dtype=dtype))
+        self.bias = Parameter(np.empty(out_channels, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    _output_padding = ConvTranspose2d._output_padding  # the same rule over three axes
+
+    def reset_parameters(self):
+        _reset_parameters(self)
+
+    def forward(self, input, output_size=None):
+        return conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)
 
     def extra_repr(self):
         return _conv_repr(self)

@@ -2,7 +2,7 @@
 each name is the function its ops/ module defines (no second definition here), or, for the forms written
 from other differentiable ops, the one nn/composite.py defines."""
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
-from ..ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d  # noqa: F401
+from ..ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: F401
 from ..ops.dropout import alpha_dropout, dropout, dropout2d, dropout3d, feature_alpha_dropout  # noqa: F401
 from ..ops.elementwise import (elu, hardsigmoid, hardswish, hardtanh, leaky_relu, mish, prelu, relu,  # noqa: F401
                                relu6, selu, silu, softplus, softsign)

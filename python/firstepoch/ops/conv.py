@@ -578,6 +578,34 @@ def conv3d_col2im(dcols, x_shape, k, s, p, d, out, groups):
     return dxp[:, :, p[0]:p[0] + D, p[1]:p[1] + H, p[2]:p[2] + W]
 
 
+# The three products of a 3-D convolution over `out` output positions per axis (the windows beyond `out`
+# are not read: a transposed convolution with output_padding >= stride calls them so), shared by
+# Conv3dFn and ConvTranspose3dFn.
+
+def conv3d_output(x, weight, s, p, d, out, groups):
+    """y (N, OC, *out) = conv3d(x, weight) without bias: per group, the columns times the weight."""
+    cols = conv3d_im2col(x, tuple(weight.shape[2:]), s, p, d, out, groups)
+    wg = weight.reshape(groups, weight.shape[0] // groups, int(np.prod(weight.shape[1:])))
+    y = np.matmul(cols, wg.transpose(0, 2, 1))  # (N, groups, L, OC/groups)
+    return y.transpose(0, 1, 3, 2).reshape((x.shape[0], weight.shape[0]) + tuple(out))
+
+
+def conv3d_input_grad(dy, weight, x_shape, s, p, d, out, groups):
+    """dx (x_shape) of conv3d from dy (N, OC, *out): dcol = dy.T @ W[g], then col2im."""
+    N, OC = dy.shape[0], weight.shape[0]
+    dyg = dy.reshape(N, groups, OC // groups, int(np.prod(out)))  # (N, groups, OC/groups, L)
+    dcols = np.matmul(dyg.transpose(0, 1, 3, 2), weight.reshape(groups, OC // groups, int(np.prod(weight.shape[1:]))))
+    return conv3d_col2im(dcols, tuple(x_shape), tuple(weight.shape[2:]), s, p, d, tuple(out), groups)
+
+
+def conv3d_weight_grad(x, dy, w_shape, s, p, d, out, groups):
+    """dW (w_shape) of conv3d from x and dy (N, OC, *out): sum over n of dy[n, g] @ col[n, g]."""
+    N, OC = dy.shape[0], w_shape[0]
+    cols = conv3d_im2col(x, tuple(w_shape[2:]), s, p, d, tuple(out), groups)
+    dyg = dy.reshape(N, groups, OC // groups, int(np.prod(out)))
+    return np.matmul(dyg, cols).sum(axis=0).reshape(w_shape)
+
+
 class Conv3dFn(Function):
     """conv3d(x (N, C, D, H, W), weight (OC, C/groups, kd, kh, kw), bias (OC,) or None, stride, padding,
     dilation, groups) -> (N, OC, OD, OH, OW), PyTorch's semantics; float or integer (as torch's CPU conv3d).
@@ -595,11 +623,7 @@ class Conv3dFn(Function):
         _dtype_check(x, weight, bias)
         _check_bias(weight, bias)
         s, p, d, out = conv3d_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-        k = tuple(weight.shape[2:])
-        cols = conv3d_im2col(x, k, s, p, d, out, groups)
-        wg = weight.reshape(groups, weight.shape[0] // groups, int(np.prod(weight.shape[1:])))
-        y = np.matmul(cols, wg.transpose(0, 2, 1))  # (N, groups, L, OC/groups)
-        y = y.transpose(0, 1, 3, 2).reshape((x.shape[0], weight.shape[0]) + out)
+        y = conv3d_output(x, weight, s, p, d, out, groups)
         if bias is not None:
             y += bias.reshape(-1, 1, 1, 1)
         ctx.save_for_backward(x, weight)
@@ -610,16 +634,12 @@ class Conv3dFn(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         s, p, d, out, groups, has_bias = ctx.geom
-        N, OC, k = x.shape[0], weight.shape[0], tuple(weight.shape[2:])
-        dy = grad.reshape(N, groups, OC // groups, int(np.prod(out)))  # (N, groups, OC/groups, L)
         needs = ctx.needs_input_grad
         dx = dw = db = None
         if needs[0]:
-            dcols = np.matmul(dy.transpose(0, 1, 3, 2), weight.reshape(groups, OC // groups, int(np.prod(weight.shape[1:]))))
-            dx = conv3d_col2im(dcols, x.shape, k, s, p, d, out, groups)
+            dx = conv3d_input_grad(grad, weight, x.shape, s, p, d, out, groups)
         if needs[1]:
-            cols = conv3d_im2col(x, k, s, p, d, out, groups)
-            dw = np.matmul(dy, cols).sum(axis=0).reshape(weight.shape)
+            dw = conv3d_weight_grad(x, grad, weight.shape, s, p, d, out, groups)
         if has_bias and needs[2]:
             db = grad.sum(axis=(0, 2, 3, 4))
         return dx, dw, db, None, None, None, None
@@ -656,3 +676,130 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                 input = pad(input, tuple(v for a, b in reversed(pairs) for v in (0, b - a)))
             padding = tuple(a for a, _ in pairs)
     return Conv3dFn.apply(input, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+# ---- 3-D transposed convolution: conv3d's data gradient as a forward, NumPy only ----------------------------
+
+_TORCH_INT_NAMES = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int"}
+
+
+def conv_transpose3d_geometry(x_shape, w_shape, stride, padding, output_padding, dilation, groups):
+    """torch's checks of F.conv_transpose3d's arguments (RuntimeError, its words); returns (s, p, d,
+    (OD, OH, OW)), OD = (D-1)*stride - 2*padding + dilation*(kd-1) + output_padding + 1."""
+    if len(w_shape) != 5:
+        raise RuntimeError(f"Expected 5-dimensional weight for 5-dimensional input {list(x_shape)}, but got weight of "
+                           f"size {list(w_shape)} instead (conv_transpose3d: weight (Cin, Cout/groups, kd, kh, kw))")
+    s, p, d, op = (_conv3d_triple(v, n) for v, n in ((stride, "stride"), (padding, "padding"),
+                                                     (dilation, "dilation"), (output_padding, "output_padding")))
+    if min(s) < 1:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(p) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(op) < 0:
+        raise RuntimeError("negative output_padding is not supported")
+    if min(d) < 1:
+        raise RuntimeError("dilation should be greater than zero, but got " + ", ".join(
+            f"dilation_{a}: {v}" for a, v in zip(("depth", "height", "width"), d)))
+    if groups < 1:
+        raise RuntimeError("non-positive groups is not supported")
+    C, Cin, OCg = x_shape[1], w_shape[0], w_shape[1]
+    if Cin < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got "
+                           f"weight of size {list(w_shape)} instead")
+    if Cin % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{list(w_shape)}] instead")
+    if Cin != C:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(w_shape)}, expected input{list(x_shape)} to "
+                           f"have {Cin} channels, but got {C} channels instead")
+    if OCg == 0 or min(w_shape[2:]) == 0:
+        raise RuntimeError("non-empty 5D (n_output_plane x n_input_plane x kernel_depth x kernel_height x "
+                           f"kernel_width) tensor expected for weight, but got: {list(w_shape)}")
+    if any(o >= max(si, di) for o, si, di in zip(op, s, d)):
+        words = [f"{what}_{a}: {v}" for what, t in (("output_padding", op), ("stride", s), ("dilation", d))
+                 for a, v in zip(("depth", "height", "width"), t)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(words))
+    if x_shape[0] > 0 and min(x_shape[2:]) == 0:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: "
+                           f"{list(x_shape)}")
+    size = tuple((n - 1) * si - 2 * pi + di * (k - 1) + o + 1 for n, si, pi, di, k, o in
+                 zip(x_shape[2:], s, p, d, w_shape[2:], op))
+    if min(size) < 1:
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, x_shape[2:]))}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, size))}). Output size is too small")
+    return s, p, d, size
+
+
+class ConvTranspose3dFn(Function):
+    """conv_transpose3d(x (N, Cin, D, H, W), weight (Cin, Cout/groups, kd, kh, kw), bias (Cout,) or None,
+    stride, padding, output_padding, groups, dilation) -> (N, Cout, OD, OH, OW): the adjoint of conv3d
+    (the weight read as a convolution from Cout to Cin channels), float or int64 (as torch's CPU kernel).
+    forward: conv3d's data gradient (dcol = x.T @ W[g], col2im); backward: dx = conv3d(dy, weight), dW
+    conv3d's weight gradient with dy as the input and x as the output gradient, db dy summed over all but
+    the channel. The input's D x H x W windows are the only ones read, so output_padding >= stride (rows
+    no input reaches) needs no padded copy. No backward_graph (first derivatives only, as conv3d)."""
+
+    @staticmethod
+    def flops(ctx, inputs, out):
+        x, w = inputs[0], inputs[1]  # each input element meets Cout/groups * kd * kh * kw weights
+        return 2 * int(x.size) * int(np.prod(w.shape[1:]))
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+        _dtype_check(x, weight, bias)
+        if x.dtype.name in _TORCH_INT_NAMES:  # torch's CPU kernel: floats and int64 only
+            raise NotImplementedError(f'"slow_conv_transpose3d_out_cpu" not implemented for '
+                                      f"'{_TORCH_INT_NAMES[x.dtype.name]}' (conv_transpose3d: input {x.dtype})")
+        s, p, d, size = conv_transpose3d_geometry(x.shape, weight.shape, stride, padding, output_padding, dilation,
+                                                  groups)
+        Cout = weight.shape[1] * groups
+        if bias is not None and bias.shape != (Cout,):
+            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                               f"1-dimensional with {Cout} elements, but got bias of size {list(bias.shape)} instead")
+        out = tuple(x.shape[2:])  # the convolution's output positions: the input's
+        y = conv3d_input_grad(x, weight, (x.shape[0], Cout) + size, s, p, d, out, groups)
+        if bias is not None:
+            y += bias.reshape(-1, 1, 1, 1)
+        ctx.save_for_backward(x, weight)
+        ctx.geom = (s, p, d, out, groups, bias is not None)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        s, p, d, out, groups, has_bias = ctx.geom
+        needs = ctx.needs_input_grad
+        dx = dw = db = None
+        if needs[0]:
+            dx = conv3d_output(grad, weight, s, p, d, out, groups)
+        if needs[1]:
+            dw = conv3d_weight_grad(grad, x, weight.shape, s, p, d, out, groups)
+        if has_bias and needs[2]:
+            db = grad.sum(axis=(0, 2, 3, 4))
+        return dx, dw, db, None, None, None, None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        x = rng.standard_normal((2, 4, 3, 2, 3))
+        return [((x, rng.standard_normal((4, 3, 2, 3, 2)), rng.standard_normal(3)), {"padding": 1}),
+                ((x, rng.standard_normal((4, 2, 2, 2, 3)), rng.standard_normal(2)),
+                 {"stride": (2, 1, 3), "padding": (1, 0, 1), "output_padding": (1, 0, 2)}),
+                ((x, rng.standard_normal((4, 1, 2, 3, 2)), None), {"groups": 2, "dilation": (2, 1, 2)}),
+                # output_padding 2 >= stride 1, allowed as dilation is 3: positions the input does not reach
+                ((x, rng.standard_normal((4, 3, 2, 2, 2)), rng.standard_normal(6)),
+                 {"groups": 2, "dilation": 3, "output_padding": (2, 0, 1)})]
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """As torch.nn.functional.conv_transpose3d: input (N, Cin, D, H, W) or unbatched (Cin, D, H, W), weight
+    (Cin, Cout/groups, kd, kh, kw); the gradient of conv3d with respect to its input, as a layer."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"Expected 4D (unbatched) or 5D (batched) input to conv_transpose3d, but got input of "
+                           f"size: {list(input.shape)}")
+    if isinstance(padding, str):
+        raise TypeError(f"conv_transpose3d(): argument 'padding' must be tuple of ints, not str ({padding!r})")
+    if input.ndim == 4:
+        return conv_transpose3d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    return ConvTranspose3dFn.apply(input, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                                   groups=groups, dilation=dilation)

@@ -3,7 +3,7 @@ weight = weight_orig / sigma, sigma estimated by power iteration with the buffer
 recomputed by a forward pre-hook (one or more iterations per call in training mode, none in eval)."""
 from ...autograd.grad_mode import no_grad
 from .. import functional as F
-from ..conv import ConvTranspose1d, ConvTranspose2d
+from ..conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..module import Parameter
 
 __all__ = ["SpectralNorm", "spectral_norm", "remove_spectral_norm"]
@@ -84,7 +84,7 @@ class SpectralNorm:
 def _default_dim(module, dim):
     """torch's default: dim 1 for a transposed convolution (its weight is (in, out, ...)), else 0."""
     if dim is None:
-        return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
     return dim
 
 

@@ -1,0 +1,148 @@
+"""torch.nn layers ported late: ConvTranspose3d / F.conv_transpose3d, AdaptiveLogSoftmaxWithLoss and
+nn.utils.parametrizations.orthogonal. Identities that need no torch first (the transposed convolution as
+conv3d's adjoint, float64 gradchecks, the adaptive softmax summing to one, orthogonality), then values,
+gradients, dtypes, reprs, state_dict loading and error classes against torch 2.13 where it is importable."""
+import numpy as np
+import pytest
+
+import firstepoch as fe
+import firstepoch.nn as nn
+import firstepoch.nn.functional as F
+from firstepoch.autograd.gradcheck import gradcheck
+
+
+def _load_from_torch(module, torch_module):
+    module.load_state_dict({k: fe.tensor(v.detach().numpy()) for k, v in torch_module.state_dict().items()})
+
+
+# ---- ConvTranspose3d: without torch --------------------------------------------------------------------------
+
+def test_conv_transpose3d_is_the_adjoint_of_conv3d(rng):
+    """<conv3d(y, w), x> == <y, conv_transpose3d(x, w)> for every y: the definition, checked directly."""
+    w = rng.standard_normal((4, 3, 2, 3, 2))  # conv3d: 3 -> 4 channels; transposed: 4 -> 3 (groups 1)
+    for kw in ({}, {"stride": (2, 1, 3), "padding": (1, 0, 1), "dilation": (1, 2, 1)}):
+        x = rng.standard_normal((2, 4, 3, 2, 3))
+        y = F.conv_transpose3d(fe.tensor(x), fe.tensor(w), **kw).numpy()
+        probe = rng.standard_normal(y.shape)
+        z = F.conv3d(fe.tensor(probe), fe.tensor(w), **kw).numpy()
+        assert z.shape == x.shape
+        np.testing.assert_allclose((z * x).sum(), (probe * y).sum(), rtol=1e-12)
+
+
+def test_conv_transpose3d_gradcheck_unbatched_and_empty(rng):
+    x = fe.tensor(rng.standard_normal((2, 2, 3, 2)), requires_grad=True)  # unbatched (C, D, H, W)
+    w = fe.tensor(rng.standard_normal((2, 2, 2, 2, 3)), requires_grad=True)
+    b = fe.tensor(rng.standard_normal(4), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv_transpose3d(x, w, b, stride=2, output_padding=(1, 0, 1), groups=2),
+                     [x, w, b])
+    m = nn.ConvTranspose3d(2, 3, 2, stride=2, dtype=fe.float64)
+    y = m(fe.zeros(0, 2, 2, 3, 1, dtype=fe.float64))
+    assert y.shape == (0, 3, 4, 6, 2)
+    y.sum().backward()
+    np.testing.assert_array_equal(m.weight.grad.numpy(), 0)
+
+
+def test_conv_transpose3d_module_structure():
+    m = nn.ConvTranspose3d(4, 6, (2, 3, 1), stride=2, padding=1, output_padding=1, groups=2, bias=False)
+    assert m.weight.shape == (4, 3, 2, 3, 1) and m.bias is None and m.transposed
+    assert (m.kernel_size, m.stride, m.padding, m.output_padding, m.dilation) == \
+        ((2, 3, 1), (2, 2, 2), (1, 1, 1), (1, 1, 1), (1, 1, 1))
+    big = nn.ConvTranspose3d(30, 8, 3)  # torch's init: bound 1/sqrt(fan_in), fan_in = out/groups * k
+    bound = 1 / np.sqrt(8 * 27)
+    assert np.abs(big.weight.detach().numpy()).max() <= bound and np.abs(big.bias.detach().numpy()).max() <= bound
+    assert nn.utils.spectral_norm(nn.ConvTranspose3d(2, 3, 1)).weight_u.shape == (3,)  # dim 1, as torch
+
+
+# ---- ConvTranspose3d: against torch ----------------------------------------------------------------------------
+
+CT3_CASES = [((2, 4, 3, 2, 3), (4, 3, 2, 3, 2), {"padding": 1}),
+             ((2, 4, 3, 2, 3), (4, 2, 2, 2, 3), {"stride": (2, 1, 3), "padding": (1, 0, 1), "output_padding": (1, 0, 2)}),
+             ((1, 4, 2, 3, 2), (4, 1, 2, 3, 2), {"groups": 2, "dilation": (2, 1, 2)}),
+             ((2, 4, 2, 2, 2), (4, 3, 2, 2, 2), {"groups": 2, "dilation": 3, "output_padding": (2, 0, 1)}),
+             ((0, 4, 2, 2, 2), (4, 2, 1, 1, 1), {"stride": 2}),
+             ((2, 4, 3, 2, 3), (4, 3, 2, 3, 2), {})]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv_transpose3d_values_and_gradients_match_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for i, (xs, ws, kw) in enumerate(CT3_CASES):
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[1] * kw.get("groups", 1)).astype(dtype) if i % 2 == 0 else None
+        ft = [fe.tensor(a, requires_grad=True) if a is not None else None for a in (x, w, b)]
+        tt = [torch.tensor(a, requires_grad=True) if a is not None else None for a in (x, w, b)]
+        y, yt = F.conv_transpose3d(*ft, **kw), torch.nn.functional.conv_transpose3d(*tt, **kw)
+        assert y.shape == tuple(yt.shape) and y.dtype == getattr(fe, dtype)
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=tol, atol=tol)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(fe.tensor(g))
+        yt.backward(torch.tensor(g))
+        for a, at in zip(ft, tt):
+            if a is not None:
+                np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy(), rtol=tol, atol=tol * 10)
+
+
+def test_conv_transpose3d_int64_unbatched_and_dtypes_match_torch(rng):
+    torch = pytest.importorskip("torch")
+    x, w = rng.integers(-3, 4, (2, 3, 2, 3)), rng.integers(-3, 4, (2, 2, 2, 1, 2))
+    y = F.conv_transpose3d(fe.tensor(x), fe.tensor(w), stride=2)
+    yt = torch.nn.functional.conv_transpose3d(torch.tensor(x), torch.tensor(w), stride=2)
+    assert y.dtype == fe.int64 and y.shape == tuple(yt.shape)
+    np.testing.assert_array_equal(y.numpy(), yt.numpy())
+    for dt in ("int32", "bool"):
+        with pytest.raises(NotImplementedError):
+            torch.nn.functional.conv_transpose3d(torch.tensor(x.astype(dt)), torch.tensor(w.astype(dt)))
+        with pytest.raises(NotImplementedError):
+            F.conv_transpose3d(fe.tensor(x.astype(dt)), fe.tensor(w.astype(dt)))
+
+
+def test_conv_transpose3d_module_matches_torch_after_state_dict(rng):
+    torch = pytest.importorskip("torch")
+    for args, kw in (((4, 6, (2, 3, 1)), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2,
+                                          "bias": False, "dilation": 2}),
+                     ((4, 2, 3), {}), ((4, 4, 2), {"stride": (1, 2, 3), "groups": 4})):
+        tm, m = torch.nn.ConvTranspose3d(*args, **kw), nn.ConvTranspose3d(*args, **kw)
+        assert repr(m) == repr(tm)
+        assert list(m.state_dict()) == list(tm.state_dict())
+        _load_from_torch(m, tm)
+        x = rng.standard_normal((2, 4, 3, 3, 2)).astype("float32")
+        np.testing.assert_allclose(m(fe.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(),
+                                   rtol=1e-5, atol=1e-5)
+    tm, m = torch.nn.ConvTranspose3d(4, 6, 2, stride=2), nn.ConvTranspose3d(4, 6, 2, stride=2)
+    _load_from_torch(m, tm)
+    x = rng.standard_normal((2, 4, 3, 3, 3)).astype("float32")
+    for size, xin in (((7, 6, 7), x), ((2, 6, 7, 7, 6), x), ((6, 7, 6, 7), x[0])):
+        y, yt = m(fe.tensor(xin), output_size=size), tm(torch.tensor(xin), output_size=size)
+        assert y.shape == tuple(yt.shape)
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-5)
+    for size in ((8, 7, 7), (7, 7)):
+        with pytest.raises(ValueError):
+            tm(torch.tensor(x), output_size=size)
+        with pytest.raises(ValueError):
+            m(fe.tensor(x), output_size=size)
+
+
+def test_conv_transpose3d_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    x, w = np.ones((2, 4, 3, 3, 3)), np.ones((4, 2, 2, 2, 2))
+    bad = [((x[0, 0], w), {}), ((x, w[:3]), {}), ((x, w[..., 0]), {}), ((x, w, np.ones(3)), {}),
+           ((x, w, np.ones((2, 1))), {}), ((x, w.astype("float32")), {}), ((x, w), {"stride": 0}),
+           ((x, w), {"stride": (1, 2)}), ((x, w), {"padding": -1}), ((x, w), {"dilation": 0}),
+           ((x, w), {"output_padding": 1}), ((x, w), {"output_padding": -1}), ((x, w), {"groups": 0}),
+           ((x, w), {"groups": 3}), ((x, w), {"padding": 2}), ((x[:, :, :0], w), {}), ((x, w[:, :0]), {}),
+           ((x[:, :0], w[:0]), {})]
+    for args, kw in bad:
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.conv_transpose3d(*(torch.tensor(a) for a in args), **kw)
+        with pytest.raises(RuntimeError):
+            F.conv_transpose3d(*(fe.tensor(a) for a in args), **kw)
+    with pytest.raises(TypeError):
+        torch.nn.functional.conv_transpose3d(torch.tensor(x), torch.tensor(w), padding="same")
+    with pytest.raises(TypeError):
+        F.conv_transpose3d(fe.tensor(x), fe.tensor(w), padding="same")
+    for kw in ({"groups": 4}, {"padding_mode": "reflect"}):
+        with pytest.raises(ValueError):
+            torch.nn.ConvTranspose3d(4, 6, 2, **kw)
+        with pytest.raises(ValueError):
+            nn.ConvTranspose3d(4, 6, 2, **kw)
