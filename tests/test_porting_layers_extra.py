@@ -146,3 +146,86 @@ def test_conv_transpose3d_errors_match_torch():
             torch.nn.ConvTranspose3d(4, 6, 2, **kw)
         with pytest.raises(ValueError):
             nn.ConvTranspose3d(4, 6, 2, **kw)
+
+
+# ---- AdaptiveLogSoftmaxWithLoss --------------------------------------------------------------------------------
+
+def test_adaptive_log_softmax_is_a_distribution_and_forward_agrees_with_log_prob(rng):
+    m = nn.AdaptiveLogSoftmaxWithLoss(6, 9, [2, 5], div_value=2.0, dtype=fe.float64)
+    assert [k for k, _ in m.named_parameters()] == ["head.weight", "tail.0.0.weight", "tail.0.1.weight",
+                                                    "tail.1.0.weight", "tail.1.1.weight"]
+    assert m.head.weight.shape == (4, 6) and m.tail[1][0].weight.shape == (1, 6) and m.tail[1][1].weight.shape == (4, 1)
+    x, t = rng.standard_normal((7, 6)), np.array([0, 1, 2, 4, 5, 8, 3])
+    lp = m.log_prob(fe.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(np.exp(lp).sum(1), 1, rtol=1e-12)
+    out, loss = m(fe.tensor(x), fe.tensor(t))
+    np.testing.assert_allclose(out.detach().numpy(), lp[np.arange(7), t], rtol=1e-12)
+    np.testing.assert_allclose(float(loss), -lp[np.arange(7), t].mean(), rtol=1e-12)
+    np.testing.assert_array_equal(m.predict(fe.tensor(x)).numpy(), lp.argmax(1))
+    xs = fe.tensor(x[:3], requires_grad=True)
+    assert gradcheck(lambda xs: m(xs, fe.tensor(t[3:6])).loss, [xs])
+
+
+def _adaptive_pair(torch, dtype, **kw):
+    tm = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], **kw).to(getattr(torch, dtype))
+    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], dtype=getattr(fe, dtype), **kw)
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    _load_from_torch(m, tm)
+    return m, tm
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adaptive_log_softmax_matches_torch(rng, dtype):
+    torch = pytest.importorskip("torch")
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    m, tm = _adaptive_pair(torch, dtype, div_value=2.0, head_bias=True)
+    x = rng.standard_normal((6, 8)).astype(dtype)
+    for t in (np.array([0, 4, 2, 8, 9, 5]), np.array([1, 1, 0, 2, 0, 2], dtype=np.int32)):
+        xf, xt = fe.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        (o, loss), (ot, lt) = m(xf, fe.tensor(t)), tm(xt, torch.tensor(t))
+        assert o.dtype == loss.dtype == getattr(fe, dtype) and o.shape == tuple(ot.shape) and loss.shape == ()
+        np.testing.assert_allclose(o.detach().numpy(), ot.detach().numpy(), rtol=tol, atol=tol)
+        loss.backward()
+        lt.backward()
+        np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), rtol=tol, atol=tol)
+        for (name, p), q in zip(m.named_parameters(), tm.parameters()):
+            assert (p.grad is None) == (q.grad is None), name  # a tail no target reaches gets none
+            if p.grad is not None:
+                np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=tol, atol=tol, err_msg=name)
+            p.grad = q.grad = None
+    np.testing.assert_allclose(m.log_prob(fe.tensor(x)).detach().numpy(), tm.log_prob(torch.tensor(x)).detach().numpy(),
+                               rtol=tol, atol=tol)
+    o, ot = m(fe.tensor(x[0]), fe.tensor(np.int64(7))), tm(torch.tensor(x[0]), torch.tensor(7))  # unbatched
+    assert o.output.shape == () and abs(float(o.output) - float(ot.output.detach())) < tol
+    o = m(fe.tensor(x[:0]), fe.tensor(np.zeros(0, dtype=np.int64)))
+    assert o.output.shape == (0,) and np.isnan(float(o.loss))
+    # predict: a mixed batch, then every row favouring a cluster (the tails decide), then none
+    for bias in (None, [-9.0, -9, -9, 9, 9], [9.0, 0, 0, -9, -9]):
+        if bias is not None:
+            with torch.no_grad():
+                tm.head.bias.copy_(torch.tensor(bias))
+            _load_from_torch(m, tm)
+        np.testing.assert_array_equal(m.predict(fe.tensor(x)).numpy(), tm.predict(torch.tensor(x)).numpy())
+
+
+def test_adaptive_log_softmax_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    for args in ((8, 10, []), (8, 10, [3, 3]), (8, 10, [0, 3]), (8, 10, [3, 10]), (8, 10, [6, 3]), (8, 10, [2.5])):
+        with pytest.raises(ValueError):
+            torch.nn.AdaptiveLogSoftmaxWithLoss(*args)
+        with pytest.raises(ValueError):
+            nn.AdaptiveLogSoftmaxWithLoss(*args)
+    m, tm = _adaptive_pair(torch, "float32", div_value=2.0)
+    x = np.ones((4, 8), dtype=np.float32)
+    bad = [(x, np.array([0, 1])), (x[0], np.array([0])), (x, np.array(1)), (x, np.zeros((4, 1), dtype=np.int64)),
+           (x, np.array([0, 4, 2, 10])), (x, np.array([-1, 4, 2, 1])), (x, np.array([0.0, 1, 2, 1])),
+           (x[None], np.array([0]))]
+    for xi, ti in bad:
+        with pytest.raises(RuntimeError):
+            tm(torch.tensor(xi), torch.tensor(ti))
+        with pytest.raises(RuntimeError):
+            m(fe.tensor(xi), fe.tensor(ti))
+    with pytest.raises(IndexError):
+        tm.log_prob(torch.tensor(x[0]))
+    with pytest.raises(IndexError):
+        m.log_prob(fe.tensor(x[0]))
