@@ -229,3 +229,81 @@ def test_adaptive_log_softmax_errors_match_torch():
         tm.log_prob(torch.tensor(x[0]))
     with pytest.raises(IndexError):
         m.log_prob(fe.tensor(x[0]))
+
+
+# ---- parametrizations.orthogonal -------------------------------------------------------------------------------
+
+ORTH_CASES = [((5, 3), "householder", True), ((3, 5), "householder", False), ((4, 4), "householder", False),
+              ((4, 4), "cayley", True), ((5, 3), "cayley", True), ((3, 5), "cayley", True), ((4, 4), "householder", True)]
+
+
+def _linear_with(shape, w, dtype=fe.float64):
+    m = nn.Linear(shape[1], shape[0], dtype=dtype)
+    m.weight = nn.Parameter(fe.tensor(w))
+    return m
+
+
+@pytest.mark.parametrize("shape,orthogonal_map,trivial", ORTH_CASES)
+def test_orthogonal_gives_orthonormal_rows_or_columns(rng, shape, orthogonal_map, trivial):
+    P = nn.utils.parametrizations
+    m = P.orthogonal(_linear_with(shape, rng.standard_normal(shape)), orthogonal_map=orthogonal_map,
+                     use_trivialization=trivial)
+    assert type(m).__name__ == "ParametrizedLinear" and hasattr(m.parametrizations.weight[0], "base") == trivial
+    orig = m.parametrizations.weight.original
+    with fe.no_grad():
+        # away from the initial point; householder's diagonal holds the signs (truncated to ints, as torch)
+        orig += fe.tensor(rng.standard_normal(shape) * 0.3 * (1 - np.eye(*shape)))
+    Q = m.weight.detach().numpy()
+    gram = Q.T @ Q if shape[0] >= shape[1] else Q @ Q.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-12)
+    orth = m.parametrizations.weight[0]  # the map itself, on a copy of the original whose diagonal signs
+    o = orig.detach().numpy() * (1 + 0.5 * np.eye(*shape))  # (+-1.5) stay put under finite differences
+    assert gradcheck(orth, [fe.tensor(o, requires_grad=True)])
+
+
+def test_orthogonal_right_inverse_and_errors(rng):
+    P = nn.utils.parametrizations
+    q = np.linalg.qr(rng.standard_normal((5, 3)))[0]
+    m = P.orthogonal(_linear_with((5, 3), rng.standard_normal((5, 3))))  # householder: torch's non-square default
+    m.weight = fe.tensor(q)  # right_inverse: an orthonormal matrix is kept
+    np.testing.assert_allclose(m.weight.detach().numpy(), q, atol=1e-12)
+    with pytest.raises(ValueError):
+        m.weight = fe.tensor(q.T)
+    c = P.orthogonal(_linear_with((4, 4), rng.standard_normal((4, 4))), "weight", "cayley", use_trivialization=False)
+    with pytest.raises(NotImplementedError):
+        c.weight = fe.tensor(np.eye(4))
+    with pytest.raises(NotImplementedError):  # matrix_exp: not provided (README, "Porting from PyTorch")
+        P.orthogonal(nn.Linear(3, 3))
+    for args in ((nn.Linear(3, 2), "nope"), (nn.Linear(3, 2), "weight", "expm")):
+        with pytest.raises(ValueError):
+            P.orthogonal(*args)
+    with pytest.raises(ValueError):
+        P.orthogonal(nn.Linear(3, 2), "bias")
+
+
+@pytest.mark.parametrize("shape,orthogonal_map,trivial", ORTH_CASES[:4])
+def test_orthogonal_matches_torch_and_loads_its_state_dict(rng, shape, orthogonal_map, trivial):
+    torch = pytest.importorskip("torch")
+    for dtype, tol in (("float64", 1e-12), ("float32", 2e-5)):
+        w = rng.standard_normal(shape).astype(dtype)
+        tm = torch.nn.Linear(shape[1], shape[0]).to(getattr(torch, dtype))
+        with torch.no_grad():
+            tm.weight.copy_(torch.tensor(w))
+        m = _linear_with(shape, w, getattr(fe, dtype))
+        torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=orthogonal_map, use_trivialization=trivial)
+        nn.utils.parametrizations.orthogonal(m, orthogonal_map=orthogonal_map, use_trivialization=trivial)
+        assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+        np.testing.assert_allclose(m.weight.detach().numpy(), tm.weight.detach().numpy(), atol=tol)
+        with torch.no_grad():
+            tm.parametrizations.weight.original.add_(torch.tensor(rng.standard_normal(shape).astype(dtype) * 0.3))
+        _load_from_torch(m, tm)
+        g = rng.standard_normal(shape).astype(dtype)
+        (m.weight * fe.tensor(g)).sum().backward()
+        (tm.weight * torch.tensor(g)).sum().backward()
+        assert m.weight.dtype == getattr(fe, dtype)
+        np.testing.assert_allclose(m.weight.detach().numpy(), tm.weight.detach().numpy(), atol=tol)
+        np.testing.assert_allclose(m.parametrizations.weight.original.grad.numpy(),
+                                   tm.parametrizations.weight.original.grad.numpy(), atol=tol * 10)
+    for args in ((torch.nn.Linear(3, 2), "weight", "expm"), (torch.nn.Linear(3, 2), "bias")):
+        with pytest.raises(ValueError):
+            torch.nn.utils.parametrizations.orthogonal(*args)
