@@ -58,6 +58,20 @@ def test_avg_pool3d_is_the_window_mean_and_adaptive_gradcheck(rng):
     assert gradcheck(lambda t: F.avg_pool3d(t, 3, 2, 1, count_include_pad=False), [t])
 
 
+def test_adaptive_avg_pool3d_keeps_nan_and_inf_in_their_windows():
+    """A NaN or inf reaches only the windows that hold it, as torch's window sums (a product with a 0/1
+    window matrix spread it, as NaN * 0, to every output along its row)."""
+    x = np.arange(1 * 1 * 2 * 3 * 6, dtype=np.float64).reshape(1, 1, 2, 3, 6)
+    x[0, 0, 0, 0, 0], x[0, 0, 1, 2, 5] = np.nan, np.inf
+    t = fe.tensor(x, requires_grad=True)
+    y = F.adaptive_avg_pool3d(t, (1, 3, 4))  # W windows [0, 2), [1, 3), [3, 5), [4, 6)
+    want = np.stack([x[0, 0, :, :, a:b].mean(axis=(0, 2)) for a, b in ((0, 2), (1, 3), (3, 5), (4, 6))], -1)
+    np.testing.assert_allclose(y.detach().numpy()[0, 0, 0], want, rtol=1e-12)  # NaN at [0, 0], inf at [2, 3] only
+    y.sum().backward()
+    assert np.isfinite(t.grad.numpy()).all()
+
+
+
 def test_dropout3d_drops_whole_channels():
     fe.manual_seed(0)
     y = F.dropout3d(fe.ones((4, 6, 2, 3, 2)), 0.5).numpy()

@@ -26,7 +26,7 @@ from ..autograd.function import Context, Function, constant_like, product_backwa
 from .conv import Conv2dFn, conv_input_weight_grads, pair, relu_mask_and_bias_grad
 from .elementwise import _relu_mask_graph
 from .linalg import _torch_name
-from .shape import GetItemFn, GetItemGradFn
+from .shape import GetItemFn, GetItemGradFn, WhereFn
 
 
 def _pool_args(x_shape, kernel_size, stride, padding, dilation, name):
@@ -860,9 +860,10 @@ def _adaptive3d_input(input, name):
 
 def adaptive_avg_pool3d(input, output_size):
     """As torch.nn.functional.adaptive_avg_pool3d, any output size (None entries keep the input's): torch's
-    windows [floor(i*n/o), ceil((i+1)*n/o)) per axis, each window's sum (a recorded product with a 0/1
-    matrix per axis) over its size. Output 1 is the mean (torch's shortcut, taken before its emptiness
-    check)."""
+    windows [floor(i*n/o), ceil((i+1)*n/o)) per axis, each window's sum (recorded: a gather of the window,
+    padded by repeating its last position, and a masked sum, so a NaN or inf reaches only the windows that
+    hold it, as torch's; a product with a 0/1 matrix would spread it as NaN * 0) over its size. Output 1 is
+    the mean (torch's shortcut, taken before its emptiness check)."""
     x, unbatched = _adaptive3d_input(input, "adaptive_avg_pool3d")
     dhw = tuple(x.shape[2:])
     out = _adaptive_size3d(output_size, dhw, "adaptive_avg_pool3d")
@@ -874,9 +875,12 @@ def adaptive_avg_pool3d(input, output_size):
     y, sizes = x, []
     for axis, (n, o) in enumerate(zip(dhw, out), start=2):
         a, b = _adaptive_windows(n, o)
-        cols = np.arange(n)
-        member = ((cols[:, None] >= a) & (cols[:, None] < b)).astype(x._data.dtype)  # (n, o)
-        y = (y.movedim(axis, -1) @ constant_like(member, x)).movedim(-1, axis)
+        offsets = np.arange(int((b - a).max()))
+        window = np.minimum(a[:, None] + offsets, b[:, None] - 1)  # (o, k) positions along the axis
+        inside = offsets < (b - a)[:, None]  # (o, k): False on the repeated padding
+        g = y.movedim(axis, -1)[..., window]  # (..., o, k)
+        zero = constant_like(np.zeros((), x._data.dtype), x)
+        y = WhereFn.apply(inside, g, zero).sum(-1).movedim(-1, axis)
         sizes.append(b - a)
     count = (sizes[0][:, None, None] * sizes[1][None, :, None] * sizes[2][None, None, :]).astype(x._data.dtype)
     return _unbatch(y / constant_like(count, x), unbatched)
