@@ -65,6 +65,26 @@ def test_sum_to_size_and_queries():
     assert z.is_same_size(fe.zeros(2, 3)) and not z.is_same_size(fe.zeros(3))
 
 
+def test_sinc_and_logaddexp2_gradients_at_the_edges():
+    """torch's values: sinc's slope is 0 where pi x² underflows (not 0/0 = NaN); logaddexp2 keeps a small
+    result (log1p, not log2 of 1 + tiny) and gives an infinite operand the whole gradient (not inf - inf)."""
+    for dt, tiny in ((fe.float64, 5e-300), (fe.float32, 1e-30)):
+        x = fe.tensor([tiny, -tiny, 0.0], dtype=dt, requires_grad=True)
+        x.sinc().sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0, 0.0]
+    assert fe.logaddexp2(fe.tensor([0.0]), fe.tensor([-40.0])).item() == pytest.approx(2.0 ** -40 / math.log(2),
+                                                                                        rel=1e-6)
+    a = fe.tensor([INF, 1.0, -INF, 2.0, INF], dtype=fe.float64, requires_grad=True)
+    b = fe.tensor([1.0, INF, 0.0, 2.0, INF], dtype=fe.float64, requires_grad=True)
+    y = fe.logaddexp2(a, b)
+    assert y.tolist()[:4] == [INF, INF, 0.0, 3.0] and y.tolist()[4] == INF
+    y.backward(fe.ones(5, dtype=fe.float64))
+    assert a.grad.tolist()[:4] == [1.0, 0.0, 0.0, 0.5] and b.grad.tolist()[:4] == [0.0, 1.0, 1.0, 0.5]
+    assert math.isnan(a.grad.tolist()[4])  # inf and inf: torch's formula gives NaN too
+    assert gradcheck(fe.logaddexp2, [fe.tensor([[0.3, -2.0]], dtype=fe.float64, requires_grad=True),
+                                     fe.tensor([1.0, -2.0], dtype=fe.float64, requires_grad=True)])
+
+
 # ---- against torch ---------------------------------------------------------------------------------------
 
 def _inputs(torch):

@@ -2305,13 +2305,10 @@ class Tensor(TensorBase):
 
     @_broadcasting
     def logaddexp2(self, other):
-        """log2(2**self + 2**other), computed stably (shifted by the larger operand); floating only, as torch."""
+        """log2(2**self + 2**other), computed stably as torch's kernel (Logaddexp2Fn); floating only, as torch."""
         a, b = self._tensor_pair(other, "logaddexp2")
         self._kernel_kinds(a, "f", "logaddexp2")
-        m = np.maximum(a._data, b._data)
-        shift = Tensor._wrap(np.where(np.isinf(m), 0, m).astype(m.dtype), False)
-        with np.errstate(divide="ignore"):  # log2(0) = -inf for two -inf operands, as torch: no warning
-            return ((a - shift).exp2() + (b - shift).exp2()).log2() + shift
+        return _elementwise.Logaddexp2Fn.apply(a, b)
 
     def ldexp(self, other):
         """self * 2**other (torch's composite: a floating result, differentiable in both)."""

@@ -1361,11 +1361,13 @@ def _sinc(x):
 
 
 def _sinc_slope(x):
-    """d sinc / dx = (pi x cos(pi x) - sin(pi x)) / (pi x²), 0 at 0 (torch's sinc_backward)."""
+    """d sinc / dx = (pi x cos(pi x) - sin(pi x)) / (pi x²), 0 where pi x² is 0 (x = 0, and a tiny x whose
+    square underflows: torch's sinc_backward, where 0/0 would give NaN)."""
     product = x * x.dtype.type(math.pi)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (product * np.cos(product) - np.sin(product)) / (product * x)
-    return np.where(x == 0, x.dtype.type(0), slope).astype(x.dtype, copy=False)
+    denominator = product * x
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        slope = (product * np.cos(product) - np.sin(product)) / denominator
+    return np.where(denominator == 0, x.dtype.type(0), slope).astype(x.dtype, copy=False)
 
 
 class SincFn(_Pointwise):
@@ -1376,8 +1378,9 @@ class SincFn(_Pointwise):
     @staticmethod
     def backward_graph(ctx, grad):
         x = ctx.parents[0]
-        zero = x._data == 0
-        safe = _select(zero, _one(grad), x)  # no 0/0 at x = 0 (where the slope is 0) to poison the graph
+        with np.errstate(under="ignore"):
+            zero = x._data * x._data.dtype.type(math.pi) * x._data == 0  # pi x² is 0: the slope is 0, as torch
+        safe = _select(zero, _one(grad), x)  # no 0/0 there to poison the graph
         product = safe * math.pi
         slope = (product * product.cos() - product.sin()) / (product * safe)
         return (grad * _select(zero, _one(grad) * 0, slope),)
@@ -1417,6 +1420,39 @@ class FmaxFn(_FmaxFmin):
 
 class FminFn(_FmaxFmin):
     pick = staticmethod(np.fmin)
+
+
+class Logaddexp2Fn(Function):
+    """log2(2**a + 2**b) as torch's kernel: max(a, b) + log1p(2**-|a - b|) / ln 2 (a small result keeps its
+    digits), and a where a and b are the same infinity. The gradient is torch's: grad / (1 + 2**(b - a))
+    to a, grad / (1 + 2**(a - b)) to b, so an infinite operand takes all of it (NaN where both are)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            m = np.maximum(a, b)
+            out = m + np.log1p(np.exp2(-np.abs(a - b))) / math.log(2)
+            return np.where(np.isinf(a) & (a == b), a, out).astype(out.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        with np.errstate(invalid="ignore", over="ignore"):
+            da = unbroadcast(grad / (1 + np.exp2(b - a)), _shape(a)) if ctx.needs_input_grad[0] else None
+            db = unbroadcast(grad / (1 + np.exp2(a - b)), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = ctx.parents
+        da = unbroadcast_graph(grad / ((b - a).exp2() + 1), _shape(a._data)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(grad / ((a - b).exp2() + 1), _shape(b._data)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {})]
 
 
 class NextafterFn(Function):

@@ -556,6 +556,15 @@ def fmin_backward(dy, a, b):
     return unbroadcast(dy * a_wins, np.shape(a)), unbroadcast(dy * ~a_wins, np.shape(b))
 
 
+def logaddexp2_forward(a, b):
+    return np.logaddexp2(a, b)
+
+
+def logaddexp2_backward(dy, a, b):
+    return (unbroadcast(dy / (1 + 2.0 ** (b - a)), np.shape(a)),
+            unbroadcast(dy / (1 + 2.0 ** (a - b)), np.shape(b)))
+
+
 def nextafter_forward(a, b):
     return np.nextafter(a, b)
 
