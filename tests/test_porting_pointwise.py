@@ -85,6 +85,29 @@ def test_sinc_and_logaddexp2_gradients_at_the_edges():
                                      fe.tensor([1.0, -2.0], dtype=fe.float64, requires_grad=True)])
 
 
+def test_bad_arguments_raise_torchs_classes():
+    """Each of these was a silent answer or another class; torch 2.13 raises as below."""
+    x = fe.tensor([1.0, 2.0])
+    for kw in ({"rtol": -1.0}, {"atol": -1e-3}):
+        with pytest.raises(RuntimeError, match="must be greater than or equal to zero"):
+            x.isclose(x, **kw)
+        with pytest.raises(RuntimeError):
+            fe.allclose(x, x, **kw)
+    for name in ("add_", "sub_", "subtract_"):  # the in-place forms check alpha as the others do
+        with pytest.raises(RuntimeError, match="Boolean alpha"):
+            getattr(fe.tensor([1.0, 2.0]), name)(x, alpha=True)
+        with pytest.raises(RuntimeError, match="Boolean alpha"):
+            getattr(fe.tensor([1, 2]), name)(1, alpha=True)
+    with pytest.raises(NotImplementedError):  # torch has no bool exponent kernel
+        fe.ldexp(x, fe.tensor([True, False]))
+    with pytest.raises(NotImplementedError):
+        x.clone().ldexp_(fe.tensor([True, False]))
+    for call in (lambda: fe.divide(x, 2, rounding_mode="round"), lambda: x.div(x, rounding_mode="x"),
+                 lambda: x.clone().div_(2, rounding_mode="x")):
+        with pytest.raises(RuntimeError, match="rounding_mode"):
+            call()
+
+
 # ---- against torch ---------------------------------------------------------------------------------------
 
 def _inputs(torch):

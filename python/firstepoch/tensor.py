@@ -620,8 +620,8 @@ class Tensor(TensorBase):
         if rounding_mode == "floor":
             return self // other
         if rounding_mode != "trunc":
-            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                             f"'{rounding_mode}'")
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"'{rounding_mode}'")
         a, b = self._division_operands(other, "div")
         if a._data.dtype.kind in "iu":
             if not np.all(b._data):
@@ -1195,11 +1195,15 @@ class Tensor(TensorBase):
         return self
 
     def add_(self, other, alpha=1):
+        if type(alpha) is not int or alpha != 1:  # torch's alpha checks, as add's (a bool alpha equals 1)
+            self._check_alpha(other, alpha)
         if alpha != 1:
             other = other * alpha
         return self._binary_inplace(lambda t, o: t + o, other, "add_")
 
     def sub_(self, other, alpha=1):
+        if type(alpha) is not int or alpha != 1:  # torch's alpha checks, as sub's (a bool alpha equals 1)
+            self._check_alpha(other, alpha)
         if alpha != 1:
             other = other * alpha
         return self._binary_inplace(lambda t, o: t - o, other, "sub_")
@@ -2314,6 +2318,9 @@ class Tensor(TensorBase):
         """self * 2**other (torch's composite: a floating result, differentiable in both)."""
         if not isinstance(other, Tensor):
             raise TypeError(f"ldexp(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        if other._data.dtype == _BOOL and self._data.dtype.kind == "f":  # (torch's kernel for a float self)
+            raise NotImplementedError(f"\"ldexp_cpu_exp\" not implemented for 'Bool' (other of shape "
+                                      f"{tuple(other.shape)})")
         return self * other.exp2()
 
     def signbit(self):
@@ -2399,6 +2406,9 @@ class Tensor(TensorBase):
         if other._data.dtype != self._data.dtype:
             raise RuntimeError(f"{_torch_dtype_name(self._data.dtype)} did not match "
                                f"{_torch_dtype_name(other._data.dtype)} (isclose)")
+        for name, tol in (("rtol", rtol), ("atol", atol)):
+            if tol < 0:
+                raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol}")
         try:
             return Tensor._wrap(np.asarray(np.isclose(self._data, other._data, rtol, atol, equal_nan)), False)
         except ValueError as e:
