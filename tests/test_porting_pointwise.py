@@ -41,6 +41,9 @@ def test_simple_values_and_dtypes():
     assert fe.lcm(fe.tensor([-4, 0]), fe.tensor([6, 3])).tolist() == [12, 0]
     assert fe.rsub(fe.tensor([1, 2]), 5, alpha=2).tolist() == [3, 1]
     assert fe.ldexp(fe.tensor([1.0]), fe.tensor([3])).tolist() == [8.0]
+    x = fe.tensor([1.0], requires_grad=True)
+    fe.ldexp(x, fe.tensor([-3])).sum().backward()
+    assert x.grad.tolist() == [0.125]  # the true slope (torch 2.13 gives 0: README porting table)
 
 
 def test_new_ops_gradcheck_float64():

@@ -2315,7 +2315,9 @@ class Tensor(TensorBase):
         return _elementwise.Logaddexp2Fn.apply(a, b)
 
     def ldexp(self, other):
-        """self * 2**other (torch's composite: a floating result, differentiable in both)."""
+        """self * 2**other (torch's composite: a floating result, differentiable in both). The gradient to
+        self is 2**other also for an integer other < 0, where torch 2.13's LdexpBackward rounds 2**other
+        to an integer and gives 0 (README porting table)."""
         if not isinstance(other, Tensor):
             raise TypeError(f"ldexp(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
         if other._data.dtype == _BOOL and self._data.dtype.kind == "f":  # (torch's kernel for a float self)
