@@ -118,6 +118,11 @@ from .tensor import (finfo, iinfo, result_type, promote_types, can_cast, is_nonz
 from ._tensor_str import set_printoptions
 from .functions import is_floating_point
 from .functions import erf, erfc, erfinv, erf_, erfc_
+from .functions import (cov, corrcoef, histogram, frexp, diagonal_scatter, select_scatter, slice_scatter, index_put,
+                        index_put_, put, renorm, split_with_sizes, trapezoid, trapz, cumulative_trapezoid, vander,
+                        unravel_index)
+from .tensor import (hann_window, hamming_window, blackman_window, bartlett_window, kaiser_window, scalar_tensor,
+                     asarray, empty_strided)
 from .functions import (tan, asinh, acosh, atanh, arcsinh, arccosh, arctanh, deg2rad, rad2deg, sinc, lgamma, digamma,
                         polygamma, fmax, fmin, logaddexp2, ldexp, signbit, isposinf, isneginf, gcd, lcm, nextafter,
                         tan_, asinh_, acosh_, atanh_, arcsinh_, arccosh_, arctanh_, deg2rad_, rad2deg_, sinc_, ldexp_,
@@ -212,4 +217,9 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            "lcm", "nextafter", "tan_", "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "deg2rad_",
            "rad2deg_", "sinc_", "ldexp_", "gcd_", "lcm_", "subtract", "multiply", "divide", "greater",
            "greater_equal", "less", "less_equal", "not_equal", "absolute", "swapdims", "rsub", "is_signed",
-           "is_same_size"]
+           "is_same_size",
+           # statistics, scatters, windows and constructors
+           "cov", "corrcoef", "histogram", "frexp", "diagonal_scatter", "select_scatter", "slice_scatter",
+           "index_put", "index_put_", "put", "renorm", "split_with_sizes", "trapezoid", "trapz",
+           "cumulative_trapezoid", "vander", "unravel_index", "hann_window", "hamming_window", "blackman_window",
+           "bartlett_window", "kaiser_window", "scalar_tensor", "asarray", "empty_strided"]

@@ -582,3 +582,123 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if x1.shape[-1] == 0:  # no coordinates: every distance is 0 for every p, inf included, as torch
         return diff.sum(-1)
     return _linalg.vector_norm(diff, float(p), dim=-1)
+
+
+# ---- statistics, scatters into a copy, index_put/put, renorm (Tensor methods of the same names) ------------
+(cov, corrcoef, histogram, frexp, diagonal_scatter, select_scatter, slice_scatter, index_put, index_put_, put,
+ renorm, split_with_sizes) = (_method(n) for n in (
+    "cov", "corrcoef", "histogram", "frexp", "diagonal_scatter", "select_scatter", "slice_scatter", "index_put",
+    "index_put_", "put", "renorm", "split_with_sizes"))
+
+
+def _spacing_along(x, y, d, who):
+    """trapezoid's x viewed against y (a 1-D x along dim d, a shorter x padded with leading axes), then
+    its differences along d."""
+    if x.dtype == np.bool_ or y.dtype == np.bool_:
+        raise RuntimeError(f"{who}: received a bool input for `x` or `y`, but bool is not supported")
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[d]:
+            raise RuntimeError(f"{who}: There must be one `x` value for each sample point")
+        x = x.reshape(tuple(x.shape[0] if i == d else 1 for i in range(y.ndim)))
+    elif x.ndim < y.ndim:
+        x = x.reshape((1,) * (y.ndim - x.ndim) + x.shape)
+    return x._slice_along(d, 1, None) - x._slice_along(d, 0, -1)
+
+
+def _trapezoid_args(y, x, dx, dim, who):
+    _t(y, who)
+    if x is not None and dx is not None:
+        raise TypeError(f"{who}(): give the sample points x or the spacing dx, not both")
+    if x is not None and not isinstance(x, Tensor):
+        raise TypeError(f"{who}(): argument 'x' (position 2) must be Tensor, not {type(x).__name__}")
+    if dx is not None and (isinstance(dx, (bool, np.bool_, complex)) or not isinstance(dx, numbers.Real)):
+        raise RuntimeError(f"{who}: Currently, we only support dx as a real number.")
+    if y.ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return _check_dim(dim, y.ndim)
+
+
+def _check_dim(dim, ndim):
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
+    return int(dim) % ndim
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoidal rule along dim: with sample points x (1-D along dim, or broadcasting with y) or a
+    constant spacing dx (default 1); no samples give zeros of y's dtype; differentiable, as torch."""
+    d = _trapezoid_args(y, x, dx, dim, "trapezoid")
+    if y.shape[d] == 0:
+        return zeros(y.shape[:d] + y.shape[d + 1:], dtype=y.dtype)
+    if x is not None:
+        spacing = _spacing_along(x, y, d, "trapezoid")
+        return ((y._slice_along(d, 0, -1) + y._slice_along(d, 1, None)) * spacing).sum(d) / 2.0
+    if y.dtype == np.bool_:
+        raise RuntimeError("trapezoid: received a bool input for `y`, but bool is not supported")
+    return (y.sum(d) - (y.select(d, 0) + y.select(d, -1)) * 0.5) * float(1 if dx is None else dx)
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    """torch.trapz: trapezoid under its older name."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoidal rule along dim (one entry fewer than y there), with sample points x or a
+    constant spacing dx (default 1); differentiable, as torch."""
+    if isinstance(y, Tensor) and y.ndim == 0:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+    d = _trapezoid_args(y, x, dx, dim, "cumulative_trapezoid")
+    if x is not None:
+        spacing = _spacing_along(x, y, d, "cumulative_trapezoid")
+        return ((y._slice_along(d, 0, -1) + y._slice_along(d, 1, None)) * spacing).cumsum(d) / 2.0
+    if y.dtype == np.bool_:
+        raise RuntimeError("cumulative_trapezoid: received a bool input for `y`, but bool is not supported")
+    pairs = y._slice_along(d, 0, -1) + y._slice_along(d, 1, None)
+    return (pairs * (float(1 if dx is None else dx) / 2.0)).cumsum(d)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix of a 1-D tensor: columns x ** (N - 1), ..., x ** 0 (increasing=True: the
+    other way round), N default len(x); integer and bool inputs give int64; differentiable (a cumprod)."""
+    if _t(x, "vander").ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else int(N)
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    dtype = _promote_types(x.dtype, np.dtype(np.int64))
+    ones = zeros(x.shape[0], 1, dtype=dtype) + 1
+    if n <= 1:
+        result = ones[:, :n]
+    else:
+        result = cat([ones, x.to(dtype).unsqueeze(1).expand(x.shape[0], n - 1)], 1).cumprod(1)
+    return result if increasing else result.flip(1)
+
+
+def unravel_index(indices, shape):
+    """The coordinates (a tuple of int64 tensors of indices' shape) of flat indices into a tensor of
+    shape, as torch: no range check (an index out of range wraps around, as floor division and modulo
+    give it)."""
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"unravel_index(): argument 'indices' must be Tensor, not {type(indices).__name__}")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {_torch_name(indices.dtype)}")
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    elif not isinstance(shape, (tuple, list)):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got {type(n)}")
+    shape = tuple(int(n) for n in shape)
+    if builtins.any(n < 0 for n in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if 0 in shape and indices.numel():
+        raise RuntimeError("ZeroDivisionError")
+    coefs = np.cumprod((shape[1:] + (1,))[::-1])[::-1].astype(np.int64)
+    flat = indices._data.astype(np.int64)[..., None]
+    with np.errstate(divide="ignore"):
+        coords = np.floor_divide(flat, coefs) % np.array(shape, np.int64) if shape else flat[..., :0]
+    return tuple(Tensor._wrap(np.array(coords[..., k]), False) for k in range(len(shape)))

@@ -52,6 +52,8 @@ _COMPARABLE = (np.ndarray, np.generic, bool, int, float)  # not list/tuple: torc
 # What max(dim)/min(dim) return, as torch.return_types.max: unpacks as (values, indices).
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 _MinMax = namedtuple("aminmax", ["min", "max"])  # as torch.return_types.aminmax
+_Histogram = namedtuple("histogram", ["hist", "bin_edges"])  # as torch.return_types.histogram
+_Frexp = namedtuple("frexp", ["mantissa", "exponent"])  # as torch.return_types.frexp
 
 
 _STORAGE = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32, np.int16, np.int8,
@@ -3365,6 +3367,329 @@ class Tensor(TensorBase):
     def masked_scatter_(self, mask, source):
         return self._inplace(lambda t, s: t.masked_scatter(mask, s), source, "masked_scatter_")
 
+    # ---- statistics, scatters into a copy, index_put/put, renorm (ported code) ---------------------
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        """The covariance of the variables in the rows of a 2-D tensor (observations in its columns; a 1-D
+        or 0-d tensor is one variable), as torch: fweights (integer counts) and aweights (floating
+        weights) per observation, correction subtracted from the (weighted) count. Differentiable
+        (a composite of mm, sum and division); a count of zero or less warns and gives inf/NaN."""
+        if self.ndim > 2:
+            raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                               f"{self.ndim} dimensions")
+        if self._data.dtype == _BOOL:
+            raise RuntimeError("cov(): bool dtype is not supported for input")
+        x = self.reshape(1, -1) if self.ndim < 2 else self
+        n = x.shape[1]
+        w = None
+        for name, v in (("fweights", fweights), ("aweights", aweights)):
+            if v is None:
+                continue
+            if not isinstance(v, Tensor):
+                raise TypeError(f"cov(): argument '{name}' must be Tensor, not {type(v).__name__}")
+            if v.ndim > 1:
+                raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                                   f"{v.ndim} dimensions")
+            integral = v._data.dtype.kind in "iu"
+            if name == "fweights" and not integral:
+                raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
+                                   f"{_torch_dtype_name(v._data.dtype)} dtype")
+            if name == "aweights" and v._data.dtype.kind != "f":
+                raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
+                                   f"{_torch_dtype_name(v._data.dtype)} dtype")
+            if v.numel() != n:
+                raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in "
+                                   f"the input but got {v.numel()} != {n}")
+            if n and v._data.min() < 0:
+                raise RuntimeError(f"cov(): {name} cannot be negative")
+            w = v if w is None else w * v
+        if w is not None:
+            w_sum = w.sum()
+            if not w_sum._data != 0:
+                raise RuntimeError("cov(): weights sum to zero, can't be normalized")
+        else:
+            w_sum = n
+        with np.errstate(divide="ignore", invalid="ignore"):  # no observations or dof <= 0: NaN/inf, as torch
+            return self._cov_of(x, w, w_sum, correction, aweights)
+
+    @staticmethod
+    def _cov_of(x, w, w_sum, correction, aweights):
+        avg = (x if w is None else x * w).sum(1) / w_sum
+        if w is not None and aweights is not None and correction != 0:
+            norm_factor = w_sum - correction * (w * aweights).sum() / w_sum
+        else:
+            norm_factor = w_sum - correction
+        if np.asarray(norm_factor._data if isinstance(norm_factor, Tensor) else norm_factor) <= 0:
+            warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+                          "of observations.", UserWarning, stacklevel=4)
+            norm_factor = norm_factor * 0
+        x = x - avg.unsqueeze(1)
+        return x.mm((x if w is None else x * w).t()).true_divide(norm_factor).squeeze()
+
+    def corrcoef(self):
+        """Pearson's correlation coefficients of the rows (cov normalised by the standard deviations and
+        clipped to [-1, 1]), as torch; a single variable gives c / c (1, or NaN for a constant)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                               f"{self.ndim} dimensions")
+        c = self.cov()
+        with np.errstate(divide="ignore", invalid="ignore"):  # a constant variable: NaN, as torch
+            if c.ndim == 0:
+                return c / c
+            stddev = c.diagonal().sqrt()
+            c = c / stddev.reshape(-1, 1)
+            c = c / stddev.reshape(1, -1)
+            return c.clip(-1, 1)
+
+    def histogram(self, bins, *, range=None, weight=None, density=False):
+        """(hist, bin_edges) of the flattened tensor, as torch.histogram: bins an int (that many equal bins
+        over range, default the data's [min, max]; a point range widens by 0.5 each way) or a 1-D tensor
+        of edges in self's dtype. Values outside the edges (and NaN) are left out; the last bin includes
+        its right edge. weight (self's shape and dtype) sums weights instead of counting; density=True
+        divides by the total and the bin widths. Floating tensors only; not differentiable, as torch."""
+        dt = self._data.dtype
+        if isinstance(bins, Tensor):
+            if range is not None:
+                raise TypeError("histogram(): 'range' cannot be given with a tensor of bin edges")
+            if bins.ndim != 1:
+                raise RuntimeError(f"torch.histogramdd: bins tensor should have one dimension, but got {bins.ndim} "
+                                   f"dimensions in the bins tensor for dimension 0")
+            if bins._data.dtype != dt:
+                raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, but "
+                                   f"got input with dtype {_torch_dtype_name(dt).lower()} and bins for dimension 0 "
+                                   f"with dtype {_torch_dtype_name(bins._data.dtype).lower()}")
+        elif isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
+            raise TypeError(f"histogram(): argument 'bins' must be int or Tensor, not {type(bins).__name__}")
+        if dt not in _FLOATS:
+            raise NotImplementedError(f'"histogramdd" not implemented for \'{_torch_dtype_name(dt)}\'')
+        if isinstance(bins, Tensor):
+            if bins.numel() < 2:
+                raise RuntimeError("torch.histogram(): bins must be > 0, but got 0 for dimension 0")
+            edges = bins._data.copy()
+        else:
+            if bins <= 0:
+                raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+            data = self._data
+            if range is not None:
+                lo, hi = (float(v) for v in range)
+            elif data.size:
+                lo, hi = float(data.min()), float(data.max())
+            else:
+                lo, hi = 0.0, 1.0  # torch's range for no data
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                raise RuntimeError(f"torch.histogramdd: dimension 0's range [{lo}, {hi}] is not finite")
+            if lo > hi:
+                raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} "
+                                   f"for dimension 0")
+            if lo == hi:
+                lo, hi = lo - 0.5, hi + 0.5
+            edges = _torch_linspace(lo, hi, int(bins) + 1, dt)
+        w = None
+        if weight is not None:
+            if not isinstance(weight, Tensor):
+                raise TypeError(f"histogram(): argument 'weight' must be Tensor, not {type(weight).__name__}")
+            if weight._data.dtype != dt:
+                raise RuntimeError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor "
+                                   f"should have the same dtype, but got input({_torch_dtype_name(dt).lower()}), "
+                                   f"and weight({_torch_dtype_name(weight._data.dtype).lower()})")
+            if weight.shape != self.shape:
+                raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have the same shape "
+                                   f"as the input tensor, but got input with shape {list(self.shape)} and weight "
+                                   f"with shape {list(weight.shape)}")
+            w = weight._data.reshape(-1)
+        nbins = max(edges.size - 1, 0)
+        data = self._data.reshape(-1)
+        inside = (data >= edges[0]) & (data <= edges[-1]) if edges.size else np.zeros(data.shape, bool)
+        pos = np.minimum(np.searchsorted(edges, data[inside], side="right") - 1, nbins - 1)
+        hist = np.bincount(pos, None if w is None else w[inside].astype(np.float64), nbins).astype(dt)
+        if density:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                hist = (hist / dt.type(hist.sum(dtype=np.float64)) / np.diff(edges)).astype(dt)
+        return _Histogram(Tensor._wrap(hist, False), Tensor._wrap(edges, False))
+
+    def frexp(self):
+        """(mantissa, exponent) with self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1) (0, inf and NaN
+        keep their value with exponent 0); exponent int32, as torch. The mantissa is differentiable
+        (self times the constant 2 ** -exponent, applied in two steps so that a subnormal's scale does not
+        overflow)."""
+        dt = self._data.dtype
+        if dt not in _FLOATS:
+            raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+        _, e = np.frexp(self._data)
+        e = np.where(np.isfinite(self._data), e, 0).astype(np.int32)
+        half = -(e.astype(np.int64) // 2)
+        scale1, scale2 = np.ldexp(dt.type(1), half).astype(dt), np.ldexp(dt.type(1), -e - half).astype(dt)
+        mantissa = self * Tensor._wrap(scale1, False) * Tensor._wrap(scale2, False)
+        return _Frexp(mantissa, Tensor._wrap(e, False))
+
+    def _scatter_src(self, src, index, who):
+        """SetItemFn of src (shape-checked against self[index] exactly, cast as copy_ casts) into self."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"{who}(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
+        expected = np.empty(self.shape, np.bool_)[index].shape
+        if src.shape != expected:
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                               f"slice size = {list(expected)}")
+        return SetItemFn.apply(self, index, _cast_value(src, self._data.dtype))
+
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        """A copy of self with its diagonal (as self.diagonal(offset, dim1, dim2) picks it) replaced by src;
+        differentiable to both."""
+        d1, d2 = _check_axis(dim1, self.ndim, "diagonal_scatter"), _check_axis(dim2, self.ndim, "diagonal_scatter")
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        n, m = self.shape[d1], self.shape[d2]
+        lo, hi = max(0, -offset), min(n, m - offset)
+        rows = np.arange(lo, hi) if hi > lo else np.zeros(0, np.int64)
+        index = [slice(None)] * self.ndim
+        index[d1], index[d2] = rows, rows + offset
+        # NumPy puts the diagonal axis where the two indexed axes were when they are neighbours, else first;
+        # torch's diagonal puts it last
+        where_axis = min(d1, d2) if abs(d1 - d2) == 1 else 0
+        if not isinstance(src, Tensor):
+            raise TypeError(f"diagonal_scatter(): argument 'src' (position 1) must be Tensor, not "
+                            f"{type(src).__name__}")
+        expected = tuple(int(n) for n in np.delete(self.shape, (d1, d2))) + (rows.size,)
+        if src.shape != expected:
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                               f"{list(src.shape)}, slice size = {list(expected)}")
+        return self._scatter_src(src.movedim(-1, where_axis), tuple(index), "diagonal_scatter")
+
+    def select_scatter(self, src, dim, index):
+        """A copy of self with self.select(dim, index) replaced by src; differentiable to both."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = _check_axis(dim, self.ndim, "select_scatter")
+        if not -self.shape[d] <= index < self.shape[d]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
+        return self._scatter_src(src, (slice(None),) * d + (int(index),), "select_scatter")
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        """A copy of self with self[..., start:end:step, ...] (along dim) replaced by src; differentiable."""
+        if self.ndim == 0:
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        d = _check_axis(dim, self.ndim, "slice_scatter")
+        if step <= 0:
+            raise RuntimeError("slice step must be positive")
+        return self._scatter_src(src, (slice(None),) * d + (slice(start, end, step),), "slice_scatter")
+
+    def index_put(self, indices, values, accumulate=False):
+        """A copy of self with self[indices] = values (indices a tuple of long, int, bool or byte tensors;
+        values of self's dtype, broadcast to the indexed shape), or += with accumulate=True (repeated
+        indices add up). Differentiable to self and values."""
+        if not isinstance(indices, (tuple, list)):
+            raise TypeError(f"index_put(): argument 'indices' (position 1) must be tuple of Tensors, not "
+                            f"{type(indices).__name__}")
+        for k, i in enumerate(indices):
+            if not isinstance(i, Tensor):
+                raise TypeError(f"expected Tensor as element {k} in argument 1, but got {type(i).__name__}")
+            if i._data.dtype.kind not in "iub":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if not isinstance(values, Tensor):
+            raise TypeError(f"index_put(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
+        if values._data.dtype != self._data.dtype:
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                               f"{_torch_dtype_name(self._data.dtype)} for the destination and "
+                               f"{_torch_dtype_name(values._data.dtype)} for the source.")
+        index = _index_data(tuple(indices))
+        try:
+            picked = np.empty(self.shape, np.bool_)[index].shape
+        except IndexError as e:
+            raise IndexError(f"index_put: {e} (indexing a tensor of shape {list(self.shape)})") from None
+        try:
+            np.broadcast_shapes(values.shape, picked) == picked or 1 / 0
+        except (ValueError, ZeroDivisionError):
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be broadcast to "
+                               f"indexing result of shape {list(picked)}") from None
+        if not accumulate:
+            return SetItemFn.apply(self, index, values)
+        added = _shape_ops.GetItemGradFn.apply(values.expand(picked), self.shape, index)
+        touched = np.zeros(self.shape, np.bool_)
+        touched[index] = True
+        return where(touched, self + added, self)  # untouched entries stay exactly as they were (-0.0)
+
+    def index_put_(self, indices, values, accumulate=False):
+        return self._inplace(lambda t, v: t.index_put(indices, v, accumulate), values, "index_put_")
+
+    def put(self, index, source, accumulate=False):
+        """A copy of self with the entries at index (into self flattened; negative counts from the end)
+        replaced by source's (or added, accumulate=True); index int64, source of self's dtype with as many
+        entries as index. Differentiable to self and source."""
+        for name, v in (("index", index), ("source", source)):
+            if not isinstance(v, Tensor):
+                raise TypeError(f"put(): argument '{name}' must be Tensor, not {type(v).__name__}")
+        if index._data.dtype != _I64:
+            raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                               f"{_torch_dtype_name(index._data.dtype)}")
+        if source._data.dtype != self._data.dtype:
+            raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                               f"{_torch_dtype_name(self._data.dtype)} and source.dtype = "
+                               f"{_torch_dtype_name(source._data.dtype)}")
+        if source.numel() != index.numel():
+            raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+        n = self.numel()
+        if index.numel() and n == 0:
+            raise IndexError("put_(): Tried to put elements into an empty tensor")
+        flat = index._data.reshape(-1)
+        bad = flat[(flat < -n) | (flat >= n)]
+        if bad.size:
+            raise IndexError(f"out of range: tried to access index {bad[0]} on a tensor of {n} elements.")
+        out = self.reshape(-1).index_put((Tensor._wrap(flat, False),), source.reshape(-1), accumulate)
+        return out.reshape(self.shape)
+
+    def put_(self, index, source, accumulate=False):
+        return self._inplace(lambda t, s: t.put(index, s, accumulate), source, "put_")
+
+    def renorm(self, p, dim, maxnorm):
+        """self with each slice along dim whose p-norm exceeds maxnorm scaled to norm maxnorm (times
+        maxnorm / (norm + 1e-7), as torch); differentiable, the norm's dependence on self included."""
+        if isinstance(p, complex) or not isinstance(p, numbers.Real):
+            raise TypeError(f"renorm(): argument 'p' must be a real number, not {type(p).__name__}")
+        if not p > 0:
+            raise RuntimeError("renorm: non-positive-norm not supported")
+        if not maxnorm >= 0:
+            raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+        if self.ndim <= 1:
+            raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {self.ndim} dimensions")
+        d = _check_axis(dim, self.ndim, "renorm")
+        if self._data.dtype not in _FLOATS:
+            raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                               f"{_torch_dtype_name(self._data.dtype)}")
+        norm = self.norm(float(p), tuple(i for i in range(self.ndim) if i != d), keepdim=True)
+        over = norm._data > maxnorm
+        factor = where(over, float(maxnorm) / (norm + 1e-7), Tensor._wrap(np.ones((), self._data.dtype), False))
+        return self * factor
+
+    def renorm_(self, p, dim, maxnorm):
+        return self._inplace(lambda t, _: t.renorm(p, dim, maxnorm), None, "renorm_")
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        """The pieces of the given sizes (a list or tuple summing to the size of dim), as split(list)."""
+        if not isinstance(split_sizes, (list, tuple)):
+            raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 1) must be tuple of ints, not "
+                            f"{type(split_sizes).__name__}")
+        return self.split(list(split_sizes), dim)
+
+    def new(self, *args, device=None):
+        """torch's legacy constructor: new() an empty 1-D tensor, new(sizes...) a tensor of that size
+        (zeros here, as new_empty), new(sequence or array) a tensor of that data, all in self's dtype;
+        new(tensor) that tensor (sharing memory), which must have self's dtype."""
+        _check_cpu(device, "new")
+        dt = self._data.dtype
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            other = args[0]
+            if other._data.dtype != dt:
+                raise TypeError(f"new(): expected a tensor of dtype {_torch_dtype_name(dt)} (self's), got "
+                                f"{_torch_dtype_name(other._data.dtype)}")
+            return other.view(other.shape)
+        if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
+            return tensor(args[0], dtype=dt)
+        if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in args):
+            raise TypeError(f"new(): data must be a sequence or the sizes ints (got "
+                            f"{', '.join(type(a).__name__ for a in args)})")
+        return Tensor._wrap(np.zeros(_shape_arg(args or (0,)), dt), False)
+
     # ---- sizes, dtypes and sampling under torch's names (ported code) ------------------------------
     def element_size(self):
         """The bytes of one entry."""
@@ -4363,6 +4688,155 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, np.ndarray) and data.dtype in _STORAGE and (dtype is None or np.dtype(dtype) == data.dtype):
         return Tensor(data)
     return tensor(data, dtype=dtype)
+
+
+def _torch_linspace(start, end, steps, dtype):
+    """torch.linspace's values in dtype: the first half stepped up from start, the second down from end
+    (np.linspace steps up from start only, which can differ in the last place)."""
+    start, end = dtype.type(start), dtype.type(end)
+    if steps == 1:
+        return np.array([start], dtype)
+    step = (end - start) / dtype.type(steps - 1)
+    i = np.arange(steps)
+    halfway = steps // 2
+    return np.where(i < halfway, start + step * i.astype(dtype), end - step * (steps - i - 1).astype(dtype)).astype(dtype)
+
+
+def _window(name, window_length, periodic, dtype, device, requires_grad, values):
+    """A window function of torch's: checks, the lengths 0 and 1, the periodic form (one point more,
+    the last dropped), values(n, dtype) for the n-point symmetric window computed in dtype."""
+    dt = _float_dtype(dtype) if dtype is None else _dtype(dtype, name)
+    if isinstance(window_length, bool) or not isinstance(window_length, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'window_length' (position 1) must be int, not "
+                        f"{type(window_length).__name__}")
+    if dt not in _FLOATS:
+        raise RuntimeError(f"{name} expects floating point dtypes, got: {_torch_dtype_name(dt)}")
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
+    n = int(window_length)
+    if n <= 1:
+        w = np.ones(n, dt)
+    else:
+        w = values(n + 1 if periodic else n, dt)[:n]
+    return _new(w, dt, device, requires_grad, name)
+
+
+def _cosine_window(n, dt, alpha, beta):
+    # torch's order: arange * (2 pi / (n - 1)), cos, * -beta, + alpha, each in dt
+    return np.cos(np.arange(n, dtype=dt) * dt.type(math.pi * 2.0 / (n - 1))) * dt.type(-beta) + dt.type(alpha)
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """0.5 - 0.5 cos(2 pi k / (N - 1)); periodic=True (the default) is the N + 1 point window without its
+    last point, as torch. float32 unless dtype (a floating one) is given."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, dt: _cosine_window(n, dt, 0.5, 0.5))
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, device=None,
+                   requires_grad=False):
+    """alpha - beta cos(2 pi k / (N - 1)) (periodic as hann_window)."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda n, dt: _cosine_window(n, dt, alpha, beta))
+
+
+def _blackman(n, dt):
+    w = np.arange(n, dtype=dt) * dt.type(math.pi / (n - 1))
+    return np.cos(w * dt.type(4)) * dt.type(0.08) - np.cos(w * dt.type(2)) * dt.type(0.5) + dt.type(0.42)
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """0.42 - 0.5 cos(2 pi k / (N - 1)) + 0.08 cos(4 pi k / (N - 1)) (periodic as hann_window)."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad, _blackman)
+
+
+def _bartlett(n, dt):
+    w = np.arange(n, dtype=dt) * dt.type(2.0 / (n - 1))
+    half = ((n - 1) >> 1) + 1
+    w[half:] = w[half:] * dt.type(-1) + dt.type(2)
+    return w
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """The triangle 1 - |2k / (N - 1) - 1| (periodic as hann_window)."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad, _bartlett)
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, device=None, requires_grad=False):
+    """I0(beta sqrt(1 - ((k - a) / a) ** 2)) / I0(beta), a = (N - 1) / 2 (periodic as hann_window).
+    Computed in float64 with NumPy's i0 (Cephes' series, as torch's) and then cast: float64 values agree
+    with torch's to a few units in the last place (its i0 rounds differently), float32 ones are nearer
+    the exact values than torch's float32 arithmetic."""
+    def values(n, dt):
+        a = (n - 1) / 2.0
+        k = np.arange(n, dtype=np.float64)
+        return (np.i0(beta * np.sqrt(np.abs(1 - ((k - a) / a) ** 2))) / np.i0(float(beta))).astype(dt)
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, values)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding the number s, in the default floating dtype (float32) unless dtype is given,
+    whatever the number's kind (scalar_tensor(3) is 3.0), as torch."""
+    if isinstance(s, Tensor) and s.ndim == 0:
+        s = s.item()
+    if not isinstance(s, (numbers.Number, np.number, np.bool_)) or isinstance(s, complex):
+        raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not {type(s).__name__}")
+    dt = _float_dtype(None) if dtype is None else _dtype(dtype, "scalar_tensor")
+    _check_number_fits(s, dt, "scalar_tensor")
+    return _new(np.array(s).astype(dt), dt, device, requires_grad, "scalar_tensor")
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """obj as a Tensor, as torch.asarray: without a copy where it can (a Tensor of that dtype is returned
+    itself, a NumPy array of a storage dtype shares its memory), a copy for copy=True, ValueError for
+    copy=False where one is needed; a cast of a Tensor is differentiable. requires_grad left out keeps
+    a Tensor's (torch 2.13's default, without its warning); False detaches; True makes the result a leaf
+    that requires grad. Other objects (lists, numbers) convert as tensor() does."""
+    _check_cpu(device, "asarray")
+    dt = None if dtype is None else _dtype(dtype, "asarray")
+    if isinstance(obj, Tensor):
+        cast = dt is not None and dt != obj._data.dtype
+        if cast and copy is False:
+            raise ValueError(f"can't alias tensor with dtype '{_torch_dtype_name(obj._data.dtype)}' into dtype "
+                             f"'{_torch_dtype_name(dt)}'.")
+        out = obj.to(dt) if cast else obj.clone() if copy else obj
+        if requires_grad is False and out.requires_grad:
+            out = out.detach()
+        elif requires_grad:
+            out.requires_grad_(True)
+        return out
+    if isinstance(obj, np.ndarray) and not copy:
+        if obj.dtype in _STORAGE and (dt is None or dt == obj.dtype):
+            t = Tensor(obj)
+        elif copy is False:
+            raise ValueError(f"can't alias a NumPy array of dtype {obj.dtype} into dtype {dt or obj.dtype}.")
+        else:
+            t = tensor(obj, dtype=dt)
+    elif copy is False and not isinstance(obj, np.ndarray):
+        raise ValueError("can't alias arbitrary sequence into a tensor.")
+    else:
+        t = tensor(obj, dtype=dt)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False):
+    """A tensor of the given size whose memory is laid out with the given strides (in entries; stride()
+    reports them back, 0 and overlapping ones included), as torch. Deliberate difference, as empty: its
+    values are zeros, not uninitialised memory. Negative strides are torch's RuntimeError."""
+    shape, steps = _shape_arg((size,)), tuple(int(s) for s in stride)
+    if len(shape) != len(steps):
+        raise RuntimeError(f"dimensionality of sizes ({len(shape)}) must match dimensionality of strides "
+                           f"({len(steps)})")
+    if any(s < 0 for s in steps):
+        raise RuntimeError(f"empty_strided: negative strides are not supported, got sizes={list(shape)} and "
+                           f"strides={list(steps)}")
+    dt = _float_dtype(None) if dtype is None else _dtype(dtype, "empty_strided")
+    storage = 0 if 0 in shape else 1 + sum((n - 1) * s for n, s in zip(shape, steps))
+    memory = np.zeros(storage, dt)
+    array = np.lib.stride_tricks.as_strided(memory, shape, tuple(s * dt.itemsize for s in steps), writeable=True)
+    return _new(array, dt, device, requires_grad, "empty_strided")
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
