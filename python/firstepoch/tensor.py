@@ -3445,7 +3445,9 @@ class Tensor(TensorBase):
         over range, default the data's [min, max]; a point range widens by 0.5 each way) or a 1-D tensor
         of edges in self's dtype. Values outside the edges (and NaN) are left out; the last bin includes
         its right edge. weight (self's shape and dtype) sums weights instead of counting; density=True
-        divides by the total and the bin widths. Floating tensors only; not differentiable, as torch."""
+        divides by the total and the bin widths. Floating tensors only. Not differentiable, as torch; the
+        deliberate difference: hist never requires grad (torch's does when self does, and its backward
+        raises). Edges made from an int are torch.linspace's to within an ulp or two."""
         dt = self._data.dtype
         if isinstance(bins, Tensor):
             if range is not None:
