@@ -56,7 +56,7 @@ import numpy as np
 from ..autograd.function import Function, TensorBase
 from ..autograd.grad_mode import is_grad_enabled
 from .linalg import _FLOATS, _torch_name
-from .matrix import linalg_error
+from .matrix import linalg_error, lu_factor_arrays, pivots_to_permutation, triangular_solve_arrays
 from .matrix import _mT as _T
 
 linalg_svd = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -540,6 +540,80 @@ class QrFn(Function):
         tall, wide, square, batched = _full_rank_cases(rng, [(4, 3), (2, 4), (3, 3), (2, 3, 2)])
         return [((tall,), {}), ((wide,), {}), ((square,), {}), ((batched,), {}), ((wide,), {"mode": "complete"}),
                 ((square,), {"mode": "complete"})]
+
+
+# ---- LU ----------------------------------------------------------------------------------------------
+
+def _permute_rows(perm, G):
+    """P G for the permutation matrix P with A = P L U (A[perm] = L U): row i of G goes to row perm[i]."""
+    out = np.empty(np.broadcast_shapes(perm.shape[:-1], G.shape[:-2]) + G.shape[-2:], G.dtype)
+    perm = np.broadcast_to(perm, out.shape[:-1])
+    np.put_along_axis(out, perm[..., None], np.broadcast_to(G, out.shape), axis=-2)
+    return out
+
+
+def _solve_unit_lower_t(L, B):
+    """L^-T B for L (..., n, n) unit lower triangular."""
+    return triangular_solve_arrays(_T(L), B, True, True)
+
+
+def _right_solve_upper_t(B, U):
+    """B U^-T for U (..., n, n) upper triangular: U^-1 B^T, transposed."""
+    return _T(triangular_solve_arrays(U, _T(B), True))
+
+
+def _lu_backward(gL, gU, perm, L, U):
+    """torch's linalg_lu_backward (FunctionsManual.cpp) for A = P L U, L (m, k) unit lower, U (k, n):
+    m == n: gA = P L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T; the wide (m < n) and tall (m > n) cases
+    split U = [U1 | U2] or L = [L1; L2] with U1, L1 square."""
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    if m == n:
+        g = np.tril(_T(L) @ gL, -1) + np.triu(gU @ _T(U))
+        g = _solve_unit_lower_t(L, _right_solve_upper_t(g, U))
+    elif m < n:
+        U1 = U[..., :, :k]
+        g = _right_solve_upper_t(np.tril(_T(L) @ gL - np.triu(gU) @ _T(U), -1), U1)
+        g = np.concatenate([g + np.triu(gU[..., :, :k]), gU[..., :, k:]], axis=-1)
+        g = _solve_unit_lower_t(L, g)
+    else:
+        L1 = L[..., :k, :]
+        g = _solve_unit_lower_t(L1, np.triu(gU @ _T(U) - _T(L) @ np.tril(gL, -1)))
+        g = np.concatenate([g + np.tril(gL[..., :k, :], -1), gL[..., k:, :]], axis=-2)
+        g = _right_solve_upper_t(g, U)
+    return _permute_rows(perm, g)
+
+
+class LuFn(Function):
+    """lu(A (..., m, n)) -> packed (..., m*k + k*n): L (m, k), unit lower triangular, and U (k, n), upper
+    triangular, with A = P L U (partial pivoting, LAPACK's getrf as matrix.lu_factor_arrays computes it;
+    P is a constant the wrapper builds from the pivots). factors: (LU, pivots) of a, when the caller has
+    them already. Gradient: torch's linalg_lu_backward."""
+
+    @staticmethod
+    def forward(ctx, A, factors=None):
+        A = _check_array("linalg.lu", A)
+        m, n = A.shape[-2:]
+        k = min(m, n)
+        lu, pivots = factors if factors is not None else lu_factor_arrays(A)[:2]
+        L = np.tril(lu[..., :, :k], -1) + np.eye(m, k, dtype=A.dtype)
+        U = np.triu(lu[..., :k, :])
+        ctx.save_for_backward(L, U, pivots_to_permutation(pivots, m))
+        ctx.nb = A.ndim - 2
+        return _concat((L, U), ctx.nb)
+
+    @staticmethod
+    def backward(ctx, grad):
+        L, U, perm = ctx.saved_tensors
+        gL, gU = _split(grad, (L.shape[-2:], U.shape[-2:]), ctx.nb)
+        with np.errstate(all="ignore"):
+            gA = _lu_backward(gL, gU, perm, L, U)
+        return gA.astype(L.dtype, copy=False), None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        square, tall, wide, batched = (rng.standard_normal(s) for s in [(3, 3), (4, 2), (2, 4), (2, 3, 3)])
+        return [((square,), {}), ((tall,), {}), ((wide,), {}), ((batched,), {})]
 
 
 # ---- Tensor level ----------------------------------------------------------------------------------

@@ -221,3 +221,171 @@ class SolveFn(Function):
         a, a2 = _square_cases(rng, [(3, 3), (2, 3, 3)])
         return [((a, rng.standard_normal((3, 2))), {}), ((a2, rng.standard_normal((3, 1))), {}),
                 ((a, rng.standard_normal((4, 3, 2))), {})]
+
+
+# ---- LU with partial pivoting, triangular solves (NumPy exposes neither) ---------------------------
+
+def lu_factor_arrays(a):
+    """LAPACK getrf on every matrix of a (..., m, n): (LU (..., m, n) with L's unit-diagonal factor below
+    the diagonal and U on and above it, pivots (..., k) int32 1-based, info (...) int32: the 1-based index of
+    the first exactly-zero pivot, 0 for none). Partial pivoting picks the first largest |entry| of the
+    column, as LAPACK's idamax; a zero pivot is left in place (no scaling), as getf2. One vectorised
+    elimination step per column."""
+    lu = np.array(a, copy=True)
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    batch = lu.shape[:-2]
+    pivots = np.zeros(batch + (k,), np.int32)
+    info = np.zeros(batch, np.int32)
+    idx = np.indices(batch) if batch else ()
+    with np.errstate(all="ignore"):
+        for j in range(k):
+            p = j + np.argmax(np.abs(lu[..., j:, j]), axis=-1)
+            pivots[..., j] = p + 1
+            row_j, row_p = lu[..., j, :].copy(), lu[(*idx, p)].copy()
+            lu[..., j, :] = row_p
+            lu[(*idx, p)] = row_j
+            pivot = lu[..., j, j]
+            zero = pivot == 0
+            info = np.where(zero & (info == 0), j + 1, info).astype(np.int32)
+            scale = np.where(zero, 1.0, pivot)[..., None]
+            col = np.where(zero[..., None], lu[..., j + 1:, j], lu[..., j + 1:, j] / scale)
+            lu[..., j + 1:, j] = col
+            lu[..., j + 1:, j + 1:] -= col[..., :, None] * lu[..., j, None, j + 1:]
+    return lu, pivots, info
+
+
+def pivots_to_permutation(pivots, m):
+    """The row order perm (..., m) with A[perm] = L U, from LAPACK's 1-based row interchanges."""
+    perm = np.broadcast_to(np.arange(m), pivots.shape[:-1] + (m,)).copy()
+    idx = np.indices(pivots.shape[:-1]) if pivots.ndim > 1 else ()
+    for j in range(pivots.shape[-1]):
+        p = pivots[..., j].astype(np.int64) - 1
+        pj, pp = perm[..., j].copy(), perm[(*idx, p)].copy()
+        perm[..., j] = pp
+        perm[(*idx, p)] = pj
+    return perm
+
+
+def triangular_solve_arrays(a, b, upper, unitriangular=False):
+    """X with T X = B by substitution, T the upper or lower triangle of a (..., n, n) (unit diagonal when
+    unitriangular), b (..., n, k), batch axes broadcast. Only that triangle of a is read; a zero on the
+    diagonal gives Inf/NaN, as LAPACK's trsm (no error)."""
+    n = a.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    x = np.zeros(batch + b.shape[-2:], np.result_type(a, b))
+    rows = range(n - 1, -1, -1) if upper else range(n)
+    with np.errstate(all="ignore"):
+        for i in rows:
+            done = slice(i + 1, n) if upper else slice(0, i)
+            r = b[..., i, :] - (a[..., i:i + 1, done] @ x[..., done, :])[..., 0, :]
+            x[..., i, :] = r if unitriangular else r / a[..., i, i, None]
+    return x
+
+
+def _triangle(a, upper, unitriangular):
+    """The triangle of a that a triangular solve reads (its diagonal dropped when unitriangular)."""
+    t = np.triu(a, 1 if unitriangular else 0) if upper else np.tril(a, -1 if unitriangular else 0)
+    return t
+
+
+class SolveTriangularFn(Function):
+    """X with T X = B, T the upper (upper=True) or lower triangle of A (..., n, n), unit diagonal when
+    unitriangular; B (..., n, k), batch axes broadcast (left=False is solved by the caller on transposes).
+    Backward (torch's): dB = T^-T dX, dA = -dB X^T restricted to the triangle read."""
+
+    @staticmethod
+    def forward(ctx, a, b, upper, unitriangular=False):
+        a, b = _floats("solve_triangular", a, b)
+        if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+            raise ValueError(f"solve_triangular: B must be (..., {a.shape[-1]}, k) for A {a.shape}, got {b.shape}")
+        x = triangular_solve_arrays(a, b, bool(upper), bool(unitriangular))
+        ctx.save_for_backward(a, x)
+        ctx.flags = bool(upper), bool(unitriangular)
+        ctx.shapes = a.shape, b.shape
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, x = ctx.saved_tensors
+        upper, unit = ctx.flags
+        a_shape, b_shape = ctx.shapes
+        gb = triangular_solve_arrays(_mT(a), grad, not upper, unit)
+        with np.errstate(all="ignore"):
+            ga = _triangle(-(gb @ _mT(x)), upper, unit)
+        return unbroadcast(ga, a_shape), unbroadcast(gb, b_shape), None, None
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        a, a2 = _square_cases(rng, [(3, 3), (2, 3, 3)])
+        b = rng.standard_normal((3, 2))
+        return [((a, b, True), {}), ((a, b, False), {}), ((a2, b, False, True), {}),
+                ((a, rng.standard_normal((2, 3, 1)), True, True), {})]
+
+
+# ---- matrix exponential ----------------------------------------------------------------------------
+
+# Higham (2005): the [13/13] Pade approximant of exp, exact to float64 rounding for ||A||_1 <= theta_13
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800., 129060195264000.,
+           10559470521600., 670442572800., 33522128640., 1323241920., 40840800., 960960., 16380., 182., 1.)
+_THETA13 = 5.371920351148152
+
+
+def matrix_exp_arrays(a):
+    """exp(A) of every square matrix of a (..., n, n) by scaling and squaring: A / 2^s has 1-norm at most
+    theta_13, its exponential is the [13/13] Pade approximant, squared s times (s per matrix). Computed in
+    float64 (a float32 input's result is rounded once); a matrix with NaN or Inf gives NaN."""
+    out_dtype = a.dtype
+    a = a.astype(np.float64)
+    n = a.shape[-1]
+    if a.size == 0:
+        return np.zeros(a.shape, out_dtype)
+    finite = np.isfinite(a).all(axis=(-2, -1))
+    a = np.where(finite[..., None, None], a, 0.0)
+    norm = np.abs(a).sum(-2).max(-1)
+    with np.errstate(divide="ignore"):
+        s = np.maximum(0, np.ceil(np.log2(norm / _THETA13))).astype(np.int64)
+    s = np.where(norm > 0, s, 0)
+    a = a / np.ldexp(1.0, s)[..., None, None]
+    b = _PADE13
+    eye = np.eye(n)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for step in range(int(s.max(initial=0))):
+        r = np.where((s > step)[..., None, None], r @ r, r)
+    r = np.where(finite[..., None, None], r, np.nan)
+    return r.astype(out_dtype)
+
+
+class MatrixExpFn(Function):
+    """exp(A) = sum A^k / k! of square matrices (..., n, n). Backward: the gradient of <G, exp(A)> is the
+    upper-right block of exp([[A^T, G], [0, A^T]]) (the Frechet derivative of exp at A^T applied to G),
+    exact to the same rounding as the forward."""
+
+    @staticmethod
+    def forward(ctx, a):
+        (a,) = _floats("matrix_exp", a)
+        ctx.save_for_backward(a)
+        return matrix_exp_arrays(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        n = a.shape[-1]
+        at = _mT(a)
+        batch = np.broadcast_shapes(a.shape[:-2], grad.shape[:-2])
+        block = np.zeros(batch + (2 * n, 2 * n), np.float64)
+        block[..., :n, :n] = at
+        block[..., n:, n:] = at
+        block[..., :n, n:] = grad
+        return (matrix_exp_arrays(block)[..., :n, n:].astype(a.dtype),)
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        big = 3.0 * rng.standard_normal((3, 3))  # 1-norm above theta_13: squaring steps
+        return [((rng.standard_normal((3, 3)),), {}), ((0.3 * rng.standard_normal((2, 4, 4)),), {}),
+                ((big,), {}), ((rng.standard_normal((1, 1)),), {})]
