@@ -87,6 +87,7 @@ from .functions import (all, any, argsort, bitwise_and, bitwise_not, bitwise_or,
 from .functions import bitwise_left_shift, bitwise_right_shift, broadcast_shapes, isin, scatter_reduce
 from . import linalg
 from .functions import cdist, det, dist, inverse, logdet, matrix_power, pinverse, slogdet, svd
+from .functions import cholesky, cholesky_inverse, cholesky_solve, lu_unpack, matrix_exp, qr
 from .functions import (add, amax, amin, argwhere, div, isfinite, isinf, isnan, mul, narrow, neg, nonzero, select,
                         square, sub, swapaxes, tril, triu, true_divide, unflatten, unique)
 
@@ -178,7 +179,8 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            # the torch module surface
            "backends", "cuda", "func", "utils", "device", "Generator", "default_generator", "get_rng_state", "initial_seed",
            "seed", "set_rng_state", "linalg", "cdist", "det", "dist", "inverse", "logdet", "matrix_power",
-           "pinverse", "slogdet", "svd", "empty", "empty_like", "eye", "full_like",
+           "pinverse", "slogdet", "svd", "matrix_exp", "qr", "cholesky", "cholesky_solve", "cholesky_inverse", "lu_unpack",
+           "empty", "empty_like", "eye", "full_like",
            "get_default_dtype", "linspace", "multinomial", "normal", "randint", "randperm", "abs", "allclose",
            "argmax", "argmin", "bmm", "clamp", "clip", "concat", "concatenate", "einsum", "equal", "exp", "flatten",
            "is_tensor", "isclose", "log", "log10", "log2", "log_softmax", "max", "maximum", "mean", "min", "minimum",

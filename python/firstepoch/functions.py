@@ -10,9 +10,12 @@ import numbers
 import numpy as np
 
 from . import linalg as _linalg
-from .ops.linalg import EinsumFn, _torch_name, einsum_subscripts
+from .linalg import _batch_shape, _constant, _is_tensor, _permutation_matrix, _raise_first
+from .ops.decompositions import _check_bool
+from .ops.linalg import _FLOATS, EinsumFn, _torch_name, einsum_subscripts
+from .ops.matrix import _INV_SINGULAR, SolveTriangularFn, pivots_to_permutation
 from .tensor import _promote_types, _result_type
-from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensordot, tril_indices,
+from .tensor import (Tensor, bucketize, cat, matmul, searchsorted, stack, std_mean, tensor, tensordot, tril_indices,
                      triu_indices, var_mean, zeros)
 
 
@@ -542,7 +545,29 @@ def svd(input, some=True, compute_uv=True):
     return _SvdResult(u, s, vh.mT)
 
 
+def matrix_exp(input):
+    return _linalg.matrix_exp(_t(input, "matrix_exp"))
+
+
+def qr(input, some=True):
+    """torch.qr (the older form): linalg.qr with mode 'reduced' (some=True) or 'complete'."""
+    _t(input, "qr")
+    _check_bool("qr", "some", some)
+    q, r = _linalg.qr(input, "reduced" if some else "complete")
+    return _QrResult(q, r)
+
+
+def cholesky(input, upper=False):
+    """torch.cholesky (the older form): linalg.cholesky(input, upper=upper); its errors say
+    "linalg.cholesky" where torch's say "cholesky"."""
+    _t(input, "cholesky")
+    _check_bool("cholesky", "upper", upper)
+    return _linalg.cholesky(input, upper=upper)
+
+
 _SvdResult = collections.namedtuple("svd", ["U", "S", "V"])
+_QrResult = collections.namedtuple("qr", ["Q", "R"])
+_LuUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
 
 
 def dist(input, other, p=2):
@@ -702,3 +727,98 @@ def unravel_index(indices, shape):
     with np.errstate(divide="ignore"):
         coords = np.floor_divide(flat, coefs) % np.array(shape, np.int64) if shape else flat[..., :0]
     return tuple(Tensor._wrap(np.array(coords[..., k]), False) for k in range(len(shape)))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """torch.lu_unpack: (P, L, U) from lu_factor's (LU, pivots); L and U are empty tensors when
+    unpack_data=False, P when unpack_pivots=False. L and U are differentiable (tril/triu of LU_data)."""
+    _is_tensor("lu_unpack", "LU_data", LU_data, 1)
+    _is_tensor("lu_unpack", "LU_pivots", LU_pivots, 2)
+    _check_bool("lu_unpack", "unpack_data", unpack_data)
+    _check_bool("lu_unpack", "unpack_pivots", unpack_pivots)
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(LU_data.shape)} instead")
+    if LU_pivots.dtype != np.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
+                           "Note: this function is intended to be used with the output produced by torch.linalg.lu_factor")
+    m, n = LU_data.shape[-2:]
+    k = builtins.min(m, n)
+    if LU_pivots.shape[-1:] != (k,) or tuple(LU_pivots.shape[:-1]) != tuple(LU_data.shape[:-2]):
+        raise RuntimeError(f"torch.lu_unpack: LU_pivots must have shape {list(LU_data.shape[:-2]) + [k]}, got "
+                           f"{list(LU_pivots.shape)}")
+    empty = tensor(np.empty((0,), LU_data.dtype))
+    L = U = P = empty
+    if unpack_data:
+        eye = tensor(np.eye(m, k, dtype=LU_data.dtype))
+        L = LU_data[..., :, :k].tril(-1) + eye
+        U = LU_data[..., :k, :].triu()
+    if unpack_pivots:
+        piv = LU_pivots.numpy()
+        if piv.size and (piv.min() < 1 or piv.max() > m):
+            raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive.Did you "
+                               "properly pass the result of lu_factor?")
+        P = _constant(_permutation_matrix(pivots_to_permutation(piv, m), LU_data.dtype))
+    return _LuUnpackResult(P, L, U)
+
+
+def _cholesky_factor_checks(fname, L, name, position):
+    _is_tensor(fname, name, L, position)
+    if L.dtype not in _FLOATS:
+        raise NotImplementedError(f"\"{fname}_cpu\" not implemented for '{_torch_name(L.dtype)}'")
+
+
+def cholesky_solve(B, L, upper=False):
+    """torch.cholesky_solve: X with A X = B for A = L L^T (upper=True: A = U^T U), reading only L's lower
+    (U's upper) triangle; batch axes broadcast. Differentiable; the gradient to L is the derivative in
+    its triangle (deliberate: torch's formula also fills the other triangle, which the result ignores)."""
+    _is_tensor("cholesky_solve", "input", B, 1)
+    _is_tensor("cholesky_solve", "input2", L, 2)
+    _check_bool("cholesky_solve", "upper", upper)
+    if B.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions instead")
+    if L.ndim < 2:
+        raise RuntimeError(f"u should have at least 2 dimensions, but has {L.ndim} dimensions instead")
+    if B.dtype != L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_torch_name(B.dtype)} and "
+                           f"A of type {_torch_name(L.dtype)} instead.")
+    _cholesky_factor_checks("cholesky_solve", L, "input2", 2)
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError(f"A must be batches of square matrices, but they are {L.shape[-2]} by {L.shape[-1]} "
+                           "matrices")
+    if B.shape[-2] != L.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {L.shape[-2]} by "
+                           f"{L.shape[-1]} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    _batch_shape(B.shape[:-2], L.shape[:-2])
+    if upper:  # A = U^T U: U^T Y = B, then U X = Y
+        y = SolveTriangularFn.apply(L.mT, B, False, False)
+        return SolveTriangularFn.apply(L, y, True, False)
+    y = SolveTriangularFn.apply(L, B, False, False)  # L Y = B, then L^T X = Y
+    return SolveTriangularFn.apply(L.mT, y, True, False)
+
+
+def cholesky_inverse(L, upper=False):
+    """torch.cholesky_inverse: (L L^T)^-1 (upper=True: (U^T U)^-1) from the Cholesky factor's triangle;
+    a zero on its diagonal raises LinAlgError as torch. Differentiable (cholesky_solve's gradient)."""
+    _is_tensor("cholesky_inverse", "input", L, 1)
+    _check_bool("cholesky_inverse", "upper", upper)
+    if L.ndim < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    _cholesky_factor_checks("cholesky_inverse_out", L, "input", 1)
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError(f"cholesky_inverse: A must be batches of square matrices, but they are {L.shape[-2]} by "
+                           f"{L.shape[-1]} matrices")
+    diag = np.diagonal(L.detach().numpy(), axis1=-2, axis2=-1)
+    zero = diag == 0
+    if zero.any():
+        info = np.where(zero.any(-1), zero.argmax(-1) + 1, 0)
+        _raise_first("cholesky_inverse", info, L.ndim > 2, _INV_SINGULAR)
+    return cholesky_solve(tensor(np.eye(L.shape[-1], dtype=L.dtype)), L, upper)
+
+
+# torch's linear-algebra Tensor methods: bound here, where linalg can be imported (tensor.py cannot: linalg
+# imports it), as x.det() = torch.det(x)
+for _name in ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "matrix_exp", "svd", "qr", "cholesky",
+              "cholesky_solve", "cholesky_inverse"):
+    setattr(Tensor, _name, globals()[_name])
+del _name

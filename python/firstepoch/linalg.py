@@ -3,15 +3,18 @@ leading axes, float32 and float64, differentiable. An integer input raises torch
 is refused too by matrix_power, multi_dot and matrix_rank, which in torch take integer matrices).
 
 Each function checks the Tensor-level meaning (dtype, at least 2 dims, square) with torch's messages,
-then applies one op: `ops.matrix` (InvFn, DetFn, LogAbsDetFn, SolveFn), `ops.decompositions` (svd, eigh,
-cholesky, qr), `ops.reduce` (the vector norm); the rest (matrix norms, pinv, matrix_power, multi_dot,
-vecdot, cross) are compositions of those and Tensor ops, so autograd differentiates them through the
-ops they are made of. A singular input raises `LinAlgError` (a RuntimeError), as torch.
+then applies one op: `ops.matrix` (InvFn, DetFn, LogAbsDetFn, SolveFn, SolveTriangularFn, MatrixExpFn),
+`ops.decompositions` (svd, eigh, cholesky, qr, LuFn), `ops.reduce` (the vector norm); the rest (matrix
+norms, pinv, matrix_power, multi_dot, vecdot, cross, lu_factor, lu_solve, lstsq, the *_ex forms) are
+compositions of those and Tensor ops, so autograd differentiates them through the ops they are made of.
+A singular input raises `LinAlgError` (a RuntimeError), as torch. The *_ex forms return torch's int32
+`info` instead; a failed batch entry's result is LAPACK's (partial factor, Inf/NaN) with a gradient of 0.
 
 Deliberate differences from torch: the math is NumPy's LAPACK, so results agree to rounding, and the
 signs of singular vectors / eigenvectors / Q's columns may differ (as between any two LAPACKs); det's
-gradient at a singular matrix is adj(A)^T (torch's LU formula can give 0 there); complex dtypes, eig,
-lstsq, matrix_exp and the *_ex variants are not provided.
+gradient at a singular matrix is adj(A)^T (torch's LU formula can give 0 there); lstsq computes every
+driver's solution from the SVD (see its docstring); complex dtypes, eig/eigvals, householder_product,
+ldl_factor, lu_factor_ex's pivot=False (torch's CPU refuses it too) and the out= forms are not provided.
 """
 import collections
 import math
@@ -19,14 +22,18 @@ import numbers
 
 import numpy as np
 
-from .ops.decompositions import _check_bool, _check_tensor, _type_name, cholesky, eigh, eigvalsh, qr, svd, svdvals
+from .ops.decompositions import (LuFn, _check_bool, _check_tensor, _pieces, _type_name, cholesky, cholesky_info_arrays,
+                                 eigh, eigvalsh, qr, svd, svdvals)
 from .ops.linalg import _FLOATS, _torch_name
-from .ops.matrix import DetFn, InvFn, LinAlgError, LogAbsDetFn, SolveFn
-from .tensor import Tensor, matmul, stack, tensor, where
+from .ops.matrix import (_INV_SINGULAR, DetFn, InvFn, LinAlgError, LogAbsDetFn, MatrixExpFn, SolveFn, SolveTriangularFn,
+                         linalg_error, lu_factor_arrays, pivots_to_permutation, triangular_solve_arrays)
+from .ops.matrix import _mT as _T
+from .tensor import Tensor, cat, matmul, stack, tensor, where
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "inv", "det", "slogdet", "solve", "svd", "svdvals",
            "eigh", "eigvalsh", "cholesky", "qr", "pinv", "matrix_power", "matrix_rank", "multi_dot", "vecdot",
-           "cross", "matmul", "diagonal"]
+           "cross", "matmul", "diagonal", "matrix_exp", "solve_triangular", "lu_factor", "lu_factor_ex", "lu",
+           "lu_solve", "lstsq", "cholesky_ex", "inv_ex", "solve_ex"]
 
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 
@@ -412,3 +419,355 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     for name, v in (("offset", offset), ("dim1", dim1), ("dim2", dim2)):
         _check_int("linalg_diagonal", name, v)
     return A.diagonal(offset, dim1, dim2)
+
+
+# ---- matrix exponential, triangular solves, LU, least squares, the *_ex forms ---------------------
+
+linalg_lstsq = collections.namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+linalg_lu_factor = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
+linalg_lu_factor_ex = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+linalg_lu = collections.namedtuple("linalg_lu", ["P", "L", "U"])
+linalg_cholesky_ex = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+linalg_inv_ex = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+linalg_solve_ex = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+
+
+def _batch_shape(*shapes):
+    """The broadcast of batch shapes, or torch's RuntimeError naming the first pair of sizes that clash."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        pass
+    a, b = shapes[0], shapes[1]
+    nd = max(len(a), len(b))
+    a, b = (1,) * (nd - len(a)) + tuple(a), (1,) * (nd - len(b)) + tuple(b)
+    for d in range(nd - 1, -1, -1):
+        if a[d] != b[d] and 1 not in (a[d], b[d]):
+            raise RuntimeError(f"The size of tensor a ({a[d]}) must match the size of tensor b ({b[d]}) at "
+                               f"non-singleton dimension {d}")
+    raise RuntimeError(f"the batch shapes {shapes} do not broadcast")
+
+
+def _is_tensor(fname, name, x, position):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fname}(): argument '{name}' (position {position}) must be Tensor, not {_type_name(x)}")
+
+
+def _constant(array):
+    """array (any shape, 0-d included) as a Tensor that requires no grad."""
+    return tensor(np.array(array, copy=True))
+
+
+def _permutation_matrix(perm, dtype):
+    """P (..., m, m) with P[perm[i], i] = 1: A = P L U when A[perm] = L U."""
+    m = perm.shape[-1]
+    P = np.zeros(perm.shape + (m,), dtype)
+    idx = np.indices(perm.shape)
+    P[(*idx[:-1], perm, idx[-1])] = 1
+    return P
+
+
+def matrix_exp(A):
+    """exp(A) = sum_k A^k / k! of square matrices (..., n, n): scaling and squaring with the [13/13] Pade
+    approximant (in float64; float32 rounded once at the end); a matrix with NaN or Inf gives NaN."""
+    _check_tensor("linalg_matrix_exp", "linalg.matrix_exp", A)
+    _matrices(A, "matrix_exp", square=True)
+    return MatrixExpFn.apply(A)
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X with A X = B (left=False: X A = B), A (..., n, n) read only in its upper (upper=True) or lower
+    triangle, with a unit diagonal when unitriangular; batch axes broadcast; B is cast to A's dtype, as
+    torch. A zero on the diagonal gives Inf/NaN, not an error (LAPACK's trsm)."""
+    _is_tensor("linalg_solve_triangular", "input", A, 1)
+    _is_tensor("linalg_solve_triangular", "B", B, 2)
+    for name, v in (("upper", upper), ("left", left), ("unitriangular", unitriangular)):
+        _check_bool("linalg_solve_triangular", name, v)
+    _check_tensor("linalg_solve_triangular", "linalg.solve_triangular", A, kernel="triangular_solve_cpu")
+    if B.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    _matrices(A, "solve_triangular", square=True)
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation {eq} "
+                           f"({A.shape[-2]}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    _batch_shape(A.shape[:-2], B.shape[:-2])
+    if B.dtype != A.dtype:
+        B = B.to(A.dtype)
+    if left:
+        return SolveTriangularFn.apply(A, B, bool(upper), bool(unitriangular))
+    # X A = B  <=>  A^T X^T = B^T, A^T triangular the other way
+    return SolveTriangularFn.apply(A.mT, B.mT, not upper, bool(unitriangular)).mT
+
+
+def _lu_checks(A, op, pivot):
+    _is_tensor(f"linalg_{op}", "A", A, 1)
+    if A.ndim < 2:
+        who = "torch.lu_factor" if op.startswith("lu_factor") else "linalg.lu"
+        raise RuntimeError(f"{who}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+    _check_tensor(f"linalg_{op}", f"linalg.{op}", A, kernel="lu_cpu")
+    _check_bool(f"linalg_{op}", "pivot", pivot)
+    if not pivot:
+        raise RuntimeError(f"linalg.{'lu_factor' if op.startswith('lu_factor') else 'lu'}: LU without pivoting is "
+                           "not implemented on the CPU")
+
+
+def _lu_pieces(A):
+    """(L, U) Tensors (differentiable, through LuFn), the pivots (int32 array) and the info (array)."""
+    lu_arr, piv, info = lu_factor_arrays(A.detach().numpy())
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    L, U = _pieces(LuFn.apply(A, factors=(lu_arr, piv)), A.shape[:-2], ((m, k), (k, n)))
+    return L, U, piv, info
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """(LU, pivots, info): the LU factorisation with partial pivoting of A (..., m, n) in LAPACK's packed
+    form (L's unit-diagonal factor below the diagonal, U on and above it), pivots (..., min(m, n)) int32
+    1-based row interchanges, info (...) int32 (k > 0: U[k, k] is exactly zero). LU is differentiable."""
+    _lu_checks(A, "lu_factor_ex", pivot)
+    _check_bool("linalg_lu_factor_ex", "check_errors", check_errors)
+    L, U, piv, info = _lu_pieces(A)
+    m, n = A.shape[-2:]
+    batch = tuple(A.shape[:-2])
+    if m >= n:
+        LU = L.tril(-1) + cat([U, tensor(np.zeros(batch + (m - n, n), A.dtype))], -2)
+    else:
+        LU = cat([L.tril(-1), tensor(np.zeros(batch + (m, n - m), A.dtype))], -1) + U
+    if check_errors and info.any():
+        _raise_first("linalg.lu_factor_ex", info, A.ndim > 2,
+                     "The factorization could not be completed because the input is not invertible. U[{k},{k}] is zero.")
+    return linalg_lu_factor_ex(LU, _constant(piv), _constant(info))
+
+
+def _raise_first(op, info, batched, what):
+    flat = info.reshape(-1)
+    i = int(np.flatnonzero(flat)[0])
+    raise linalg_error(op, i if batched else None, what.format(k=int(flat[i])))
+
+
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots) as lu_factor_ex; a matrix with a zero pivot raises torch's RuntimeError (its U would
+    divide by zero in lu_solve)."""
+    _lu_checks(A, "lu_factor", pivot)
+    LU, piv, info = lu_factor_ex(A)
+    if info.numpy().any():
+        flat = info.numpy().reshape(-1)
+        i = int(np.flatnonzero(flat)[0])
+        k = int(flat[i])
+        batch = f"(Batch element {i}): " if A.ndim > 2 else ""
+        raise RuntimeError(f"torch.linalg.lu_factor: {batch}U[{k},{k}] is zero and using it on lu_solve would result "
+                           "in a division by zero. If you still want to perform the factorization, consider calling "
+                           "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+    return linalg_lu_factor(LU, piv)
+
+
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U: P (..., m, m) a permutation matrix of A's dtype, L (..., m, k) unit lower
+    triangular, U (..., k, n) upper triangular, k = min(m, n); L and U are differentiable (torch's
+    gradient). A singular A is factorised without error, as torch."""
+    _lu_checks(A, "lu", pivot)
+    L, U, piv, _ = _lu_pieces(A)
+    P = _permutation_matrix(pivots_to_permutation(piv, A.shape[-2]), A.dtype)
+    return linalg_lu(_constant(P), L, U)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """X with A X = B (left=False: X A = B; adjoint=True: A^T in place of A) for A = P L U given as
+    lu_factor's (LU, pivots); batch axes broadcast. Differentiable in LU and B (through the triangular
+    solves, which read LU's two triangles)."""
+    _is_tensor("linalg_lu_solve", "LU", LU, 1)
+    _is_tensor("linalg_lu_solve", "pivots", pivots, 2)
+    _is_tensor("linalg_lu_solve", "B", B, 3)
+    _check_bool("linalg_lu_solve", "left", left)
+    _check_bool("linalg_lu_solve", "adjoint", adjoint)
+    _check_tensor("linalg_lu_solve", "linalg.lu_solve", LU, kernel="lu_solve_cpu")
+    if B.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    if LU.shape[-1] != LU.shape[-2]:
+        raise RuntimeError(f"torch.linalg.lu_solve: A must be batches of square matrices, but they are "
+                           f"{LU.shape[-2]} by {LU.shape[-1]} matrices")
+    n = LU.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and "
+                           f"{B.shape[-2]}x{B.shape[-1]})")
+    if pivots.dtype != np.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError(f"linalg.lu_solve: Expected pivots of shape {list(LU.shape[:-1])}, got {list(pivots.shape)}")
+    if B.dtype != LU.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+                           f"{_torch_name(LU.dtype)} and B of type {_torch_name(B.dtype)} instead")
+    _batch_shape(LU.shape[:-2], B.shape[:-2])
+    P = _constant(_permutation_matrix(pivots_to_permutation(pivots.numpy(), n), LU.dtype))
+    if not left:  # X A = B <=> A^T X^T = B^T (and X A^T = B <=> A X^T = B^T)
+        return lu_solve(LU, pivots, B.mT, left=True, adjoint=not adjoint).mT
+    if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B
+        y = SolveTriangularFn.apply(LU, P.mT @ B, False, True)
+        return SolveTriangularFn.apply(LU, y, True, False)
+    # A^T = U^T L^T P^T: X = P L^-T U^-T B
+    y = SolveTriangularFn.apply(LU.mT, B, False, False)
+    return P @ SolveTriangularFn.apply(LU.mT, y, True, True)
+
+
+def _singular_values(a):
+    """NumPy's singular values of a (..., m, n) (zeros for a matrix with NaN or Inf), shape (..., k)."""
+    if a.size == 0:
+        return np.zeros(a.shape[:-2] + (min(a.shape[-2:]),), a.dtype)
+    finite = np.isfinite(a).all(axis=(-2, -1))
+    s = np.linalg.svd(np.where(finite[..., None, None], a, 0.0), compute_uv=False)
+    return np.where(finite[..., None], s, np.nan).astype(a.dtype)
+
+
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """(solution, residuals, rank, singular_values): X minimising ||A X - B|| for A (..., m, n) and B
+    (..., m, k) (or (..., m) when B has one dimension fewer than A), batch axes broadcast. The solution
+    is the minimum-norm one, pinv(A, rtol=rcond) @ B, singular values at most rcond * the largest counting
+    as zero (rcond None: eps * max(m, n)); it is differentiable (torch's gradient is pinv's). As torch on
+    the CPU (default driver 'gelsy'): rank (int64, per matrix) for every driver but 'gels';
+    singular_values for 'gelsd' and 'gelss'; residuals (||A X - B||^2 per column) when m > n, for 'gels',
+    and for 'gelsd'/'gelss' when every matrix has rank n; each absent field an empty tensor.
+    Deliberate differences: every driver computes the SVD solution, so 'gels' on a rank-deficient A (where
+    LAPACK's result is not defined) gives the minimum-norm solution, and 'gelsy's rank is counted from the
+    singular values (LAPACK estimates it from a pivoted QR; the two agree except within rounding of the
+    cutoff)."""
+    _is_tensor("linalg_lstsq", "self", A, 1)
+    _is_tensor("linalg_lstsq", "b", B, 2)
+    if rcond is not None and (isinstance(rcond, bool) or not isinstance(rcond, numbers.Real)):
+        raise TypeError(f"linalg_lstsq(): argument 'rcond' must be float, not {_type_name(rcond)}")
+    if driver is not None and not isinstance(driver, str):
+        raise TypeError(f"linalg_lstsq(): argument 'driver' must be str, not {_type_name(driver)}")
+    if A.dtype != B.dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got input's "
+                           f"dtype {_torch_name(A.dtype)} and other's dtype {_torch_name(B.dtype)}")
+    if A.dtype not in _FLOATS:
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    if A.ndim < 2:
+        raise RuntimeError("torch.linalg.lstsq: input must have at least 2 dimensions.")
+    if not 0 <= A.ndim - B.ndim <= 1:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
+    vector = B.ndim == A.ndim - 1
+    b = B.unsqueeze(-1) if vector else B
+    if A.shape[-2] != b.shape[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    driver = "gelsy" if driver is None else driver
+    if driver not in _LSTSQ_DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    batch = _batch_shape(A.shape[:-2], b.shape[:-2])
+    m, n = A.shape[-2:]
+    eps = float(np.finfo(A.dtype).eps)
+    rcond = eps * max(m, n) if rcond is None else float(rcond)
+    X = pinv(A, rtol=rcond) @ b
+    s = _singular_values(A.detach().numpy())
+    largest = s[..., :1] if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
+    rank = np.broadcast_to((s > rcond * largest).sum(-1), batch).astype(np.int64)
+    empty = tensor(np.empty((0,), A.dtype))
+    residuals = empty
+    if m > n and (driver == "gels" or (driver in ("gelsd", "gelss") and (rank == n).all())):
+        residuals = ((A @ X - b) ** 2).sum(-2)
+    rank_t = tensor(np.empty((0,), np.int64)) if driver == "gels" else _constant(rank)
+    sv = _constant(np.broadcast_to(s, batch + s.shape[-1:])) if driver in ("gelsd", "gelss") else empty
+    return linalg_lstsq(X.squeeze(-1) if vector else X, residuals, rank_t, sv)
+
+
+def _ex_where(bad, value, result):
+    """result with the matrices of a failed batch entry replaced by value (a constant of result's shape)."""
+    mask = np.broadcast_to(bad.reshape(bad.shape + (1,) * (result.ndim - bad.ndim)), result.shape)
+    return where(tensor(np.ascontiguousarray(mask)), _constant(value), result)
+
+
+def _repaired(A, bad):
+    """A with the matrices of the failed entries replaced by the identity (a gradient of 0 to them)."""
+    eye = np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape)
+    return where(tensor(np.ascontiguousarray(np.broadcast_to(bad[..., None, None], A.shape))), _constant(eye), A)
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """(L, info): linalg.cholesky without the error: info (...) int32 is the order of the first leading
+    minor that is not positive-definite (0: the factorisation succeeded). check_errors=True raises
+    cholesky's LinAlgError. The factor of a failed matrix is LAPACK's partial one (unblocked potrf: the
+    columns before the failing minor, the failing pivot on the diagonal, A's own triangle past it; a
+    LAPACK that blocks large matrices may leave other partial entries); its gradient is 0."""
+    _check_tensor("linalg_cholesky_ex", "linalg.cholesky", A)
+    _check_bool("linalg_cholesky_ex", "upper", upper)
+    _check_bool("linalg_cholesky_ex", "check_errors", check_errors)
+    _matrices(A, "cholesky", square=True)
+    a = A.detach().numpy()
+    t = _T(np.triu(a)) if upper else np.tril(a)
+    S = t + _T(np.tril(t, -1))
+    try:
+        with np.errstate(all="ignore"):
+            ok = S.size == 0 or np.isfinite(np.linalg.cholesky(S)).all()
+    except np.linalg.LinAlgError:
+        ok = False
+    if ok:
+        return linalg_cholesky_ex(cholesky(A, upper=upper), _constant(np.zeros(A.shape[:-2], np.int32)))
+    partial, info = cholesky_info_arrays(S)
+    if check_errors and info.any():
+        _raise_first("linalg.cholesky_ex", info, A.ndim > 2,
+                     "The factorization could not be completed because the input is not positive-definite (the "
+                     "leading minor of order {k} is not positive-definite).")
+    bad = info > 0
+    L = cholesky(_repaired(A, bad), upper=upper)
+    return linalg_cholesky_ex(_ex_where(bad, _T(partial) if upper else partial, L), _constant(info))
+
+
+def _lu_solve_arrays(a, b):
+    """A^-1 B from A's LU (getrf + getrs, no error: a zero pivot gives Inf/NaN, as LAPACK)."""
+    lu_arr, piv, _ = lu_factor_arrays(a)
+    perm = pivots_to_permutation(piv, a.shape[-1])
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    pb = np.take_along_axis(np.broadcast_to(b, batch + b.shape[-2:]),
+                            np.broadcast_to(perm, batch + perm.shape[-1:])[..., None], axis=-2)
+    y = triangular_solve_arrays(lu_arr, pb, False, True)
+    return triangular_solve_arrays(lu_arr, y, True)
+
+
+def inv_ex(A, *, check_errors=False):
+    """(inverse, info): linalg.inv without the error: info (...) int32 is LAPACK's getrf info (k > 0: the
+    k-th pivot is zero; the inverse of that matrix is LAPACK's Inf/NaN, with a gradient of 0).
+    check_errors=True raises inv's LinAlgError."""
+    _matrices(A, "inv", square=True)
+    _check_bool("linalg_inv_ex", "check_errors", check_errors)
+    a = A.detach().numpy()
+    info = lu_factor_arrays(a)[2] if a.size else np.zeros(a.shape[:-2], np.int32)
+    if not info.any():
+        return linalg_inv_ex(inv(A), _constant(info))
+    if check_errors:
+        _raise_first("linalg.inv_ex", info, A.ndim > 2, _INV_SINGULAR)
+    bad = info > 0
+    value = _lu_solve_arrays(a, np.eye(a.shape[-1], dtype=a.dtype)).astype(a.dtype)
+    return linalg_inv_ex(_ex_where(bad, value, inv(_repaired(A, bad))), _constant(info))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """(result, info): linalg.solve without the error: info (...) int32 is LAPACK's getrf info for A
+    (k > 0: the k-th pivot is zero; that entry's result is LAPACK's Inf/NaN, with a gradient of 0).
+    check_errors=True raises solve's LinAlgError."""
+    _matrices(A, "solve", square=True)
+    _check_bool("linalg_solve_ex", "check_errors", check_errors)
+    _check_bool("linalg_solve_ex", "left", left)
+    a = A.detach().numpy()
+    info = lu_factor_arrays(a)[2] if a.size else np.zeros(a.shape[:-2], np.int32)
+    if not info.any():
+        return linalg_solve_ex(solve(A, B, left=left), _constant(info))
+    if check_errors:
+        _raise_first("torch.linalg.solve_ex", info, A.ndim > 2, "The solver failed because the input matrix is singular.")
+    bad = info > 0
+    X = solve(_repaired(A, bad), B, left=left)  # its checks have passed: B is a Tensor of A's dtype
+    vector = left and (B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]))
+    b = B.detach().numpy()
+    if not left:  # X A = B <=> A^T X^T = B^T
+        value = _T(_lu_solve_arrays(_T(a), _T(b)))
+    elif vector:
+        value = _lu_solve_arrays(a, b[..., None])[..., 0]
+    else:
+        value = _lu_solve_arrays(a, b)
+    info_b = np.broadcast_to(bad, X.shape[:-1] if vector else X.shape[:-2])
+    return linalg_solve_ex(_ex_where(info_b, value.astype(a.dtype), X), _constant(info))

@@ -376,6 +376,31 @@ def _failing_order(S):
     return 0
 
 
+def cholesky_info_arrays(S):
+    """(L, info) as LAPACK's unblocked potrf leaves them for each symmetric matrix of S (..., n, n):
+    info the order of the first leading minor that is not positive-definite (0: none, L the factor);
+    for a failing matrix, L holds the columns before that minor's, the failing pivot's value on the
+    diagonal, and S's own lower triangle past it."""
+    n = S.shape[-1]
+    flat = S.reshape((-1, n, n))
+    L = np.tril(flat).astype(S.dtype, copy=True)
+    info = np.zeros(flat.shape[0], np.int32)
+    for i, s in enumerate(flat):
+        order = _failing_order(s)
+        info[i] = order
+        if not order:
+            L[i] = np.linalg.cholesky(s)
+            continue
+        j = order - 1
+        with np.errstate(all="ignore"):
+            part = np.linalg.cholesky(s[:j, :j].astype(np.float64)) if j else np.zeros((0, 0))
+            below = np.linalg.solve(part, s[j:, :j].T.astype(np.float64)).T if j else np.zeros((n - j, 0))
+            L[i, :j, :j] = part
+            L[i, j:, :j] = below
+            L[i, j, j] = s[j, j] - below[0] @ below[0]
+    return L.reshape(S.shape), info.reshape(S.shape[:-2])
+
+
 def _cholesky_lower(A):
     """The lower Cholesky factor of (A + A^T) / 2, or torch's LinAlgError naming the minor and batch entry."""
     S = _sym(A)
@@ -628,7 +653,7 @@ def _check_tensor(fname, op, A, kernel=None):
     if dt not in _FLOATS:
         if dt.kind == "f" or kernel is not None and dt.kind in "biu":
             name = kernel or {"linalg.svd": "linalg_svd_cpu", "linalg.cholesky": "cholesky_cpu",
-                              "linalg.qr": "geqrf_cpu"}[op]
+                              "linalg.qr": "geqrf_cpu"}.get(op, op.split(".")[-1] + "_cpu")
             raise NotImplementedError(f"\"{name}\" not implemented for '{_torch_name(dt)}'")
         raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got {_torch_name(dt)}")
     if A.ndim < 2:
