@@ -492,7 +492,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation {eq} "
                            f"({A.shape[-2]}x{n} and {B.shape[-2]}x{B.shape[-1]})")
-    _batch_shape(A.shape[:-2], B.shape[:-2])
+    _batch_shape(B.shape[:-2], A.shape[:-2])  # torch's message names B's size first
     if B.dtype != A.dtype:
         B = B.to(A.dtype)
     if left:
@@ -509,8 +509,7 @@ def _lu_checks(A, op, pivot):
     _check_tensor(f"linalg_{op}", f"linalg.{op}", A, kernel="lu_cpu")
     _check_bool(f"linalg_{op}", "pivot", pivot)
     if not pivot:
-        raise RuntimeError(f"linalg.{'lu_factor' if op.startswith('lu_factor') else 'lu'}: LU without pivoting is "
-                           "not implemented on the CPU")
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
 
 
 def _lu_pieces(A):
@@ -654,12 +653,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
                            "(input.dim() - other.dim()) <= 1")
     vector = B.ndim == A.ndim - 1
     b = B.unsqueeze(-1) if vector else B
+    batch = _batch_shape(A.shape[:-2], b.shape[:-2])  # before the size check, as torch
     if A.shape[-2] != b.shape[-2]:
         raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
     driver = "gelsy" if driver is None else driver
     if driver not in _LSTSQ_DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
-    batch = _batch_shape(A.shape[:-2], b.shape[:-2])
     m, n = A.shape[-2:]
     eps = float(np.finfo(A.dtype).eps)
     rcond = eps * max(m, n) if rcond is None else float(rcond)
