@@ -286,6 +286,7 @@ def test_errors_vs_torch():
         (lambda m: m.linalg.lu_factor(m.ones(2, 2, dtype=m.long)), NotImplementedError),
         (lambda m: m.linalg.lu_factor(m.tensor([[1.0, 2.0], [2.0, 4.0]])), RuntimeError),
         (lambda m: m.linalg.lu(m.ones(2)), RuntimeError),
+        (lambda m: m.linalg.lu_factor_ex(m.zeros(3, 2, 2), check_errors=True), RuntimeError),
         (lambda m: m.linalg.lu(m.eye(2), pivot=False), RuntimeError),
         (lambda m: m.lu_unpack(m.eye(2), m.tensor([1, 2])), RuntimeError),
         (lambda m: m.lu_unpack(m.eye(2), m.tensor([3, 1], dtype=m.int32)), RuntimeError),

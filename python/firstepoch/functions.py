@@ -741,7 +741,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
                            f"{list(LU_data.shape)} instead")
     if LU_pivots.dtype != np.int32:
         raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
-                           "Note: this function is intended to be used with the output produced by torch.linalg.lu_factor")
+                           "Note: this function is intended to be used with the output produced by "
+                           "torch.linalg.lu_factor")
     m, n = LU_data.shape[-2:]
     k = builtins.min(m, n)
     if LU_pivots.shape[-1:] != (k,) or tuple(LU_pivots.shape[:-1]) != tuple(LU_data.shape[:-2]):

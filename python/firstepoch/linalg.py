@@ -535,9 +535,19 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
     else:
         LU = cat([L.tril(-1), tensor(np.zeros(batch + (m, n - m), A.dtype))], -1) + U
     if check_errors and info.any():
-        _raise_first("linalg.lu_factor_ex", info, A.ndim > 2,
-                     "The factorization could not be completed because the input is not invertible. U[{k},{k}] is zero.")
+        _raise_zero_pivot("torch.linalg.lu_factor_ex", info, A.ndim > 2)
     return linalg_lu_factor_ex(LU, _constant(piv), _constant(info))
+
+
+def _raise_zero_pivot(op, info, batched):
+    """torch's RuntimeError (not a LinAlgError) for lu_factor of a matrix with a zero pivot."""
+    flat = info.reshape(-1)
+    i = int(np.flatnonzero(flat)[0])
+    k = int(flat[i])
+    batch = f"(Batch element {i}): " if batched else ""
+    raise RuntimeError(f"{op}: {batch}U[{k},{k}] is zero and using it on lu_solve would result in a division by "
+                       "zero. If you still want to perform the factorization, consider calling linalg.lu(A, pivot) "
+                       "or linalg.lu_factor_ex(A, pivot)")
 
 
 def _raise_first(op, info, batched, what):
@@ -552,13 +562,7 @@ def lu_factor(A, *, pivot=True):
     _lu_checks(A, "lu_factor", pivot)
     LU, piv, info = lu_factor_ex(A)
     if info.numpy().any():
-        flat = info.numpy().reshape(-1)
-        i = int(np.flatnonzero(flat)[0])
-        k = int(flat[i])
-        batch = f"(Batch element {i}): " if A.ndim > 2 else ""
-        raise RuntimeError(f"torch.linalg.lu_factor: {batch}U[{k},{k}] is zero and using it on lu_solve would result "
-                           "in a division by zero. If you still want to perform the factorization, consider calling "
-                           "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+        _raise_zero_pivot("torch.linalg.lu_factor", info.numpy(), A.ndim > 2)
     return linalg_lu_factor(LU, piv)
 
 
@@ -757,7 +761,8 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     if not info.any():
         return linalg_solve_ex(solve(A, B, left=left), _constant(info))
     if check_errors:
-        _raise_first("torch.linalg.solve_ex", info, A.ndim > 2, "The solver failed because the input matrix is singular.")
+        _raise_first("torch.linalg.solve_ex", info, A.ndim > 2,
+                     "The solver failed because the input matrix is singular.")
     bad = info > 0
     X = solve(_repaired(A, bad), B, left=left)  # its checks have passed: B is a Tensor of A's dtype
     vector = left and (B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]))
