@@ -234,7 +234,8 @@ def test_adaptive_log_softmax_errors_match_torch():
 # ---- parametrizations.orthogonal -------------------------------------------------------------------------------
 
 ORTH_CASES = [((5, 3), "householder", True), ((3, 5), "householder", False), ((4, 4), "householder", False),
-              ((4, 4), "cayley", True), ((5, 3), "cayley", True), ((3, 5), "cayley", True), ((4, 4), "householder", True)]
+              ((4, 4), "cayley", True), ((5, 3), "cayley", True), ((3, 5), "cayley", True), ((4, 4), "householder", True),
+              ((4, 4), "matrix_exp", True), ((5, 3), "matrix_exp", False), ((3, 5), "matrix_exp", True)]
 
 
 def _linear_with(shape, w, dtype=fe.float64):
@@ -272,8 +273,11 @@ def test_orthogonal_right_inverse_and_errors(rng):
     c = P.orthogonal(_linear_with((4, 4), rng.standard_normal((4, 4))), "weight", "cayley", use_trivialization=False)
     with pytest.raises(NotImplementedError):
         c.weight = fe.tensor(np.eye(4))
-    with pytest.raises(NotImplementedError):  # matrix_exp: not provided (README, "Porting from PyTorch")
-        P.orthogonal(nn.Linear(3, 3))
+    e = P.orthogonal(_linear_with((4, 4), rng.standard_normal((4, 4))), use_trivialization=False)  # matrix_exp
+    w = e.weight.detach().numpy()
+    np.testing.assert_allclose(w.T @ w, np.eye(4), atol=1e-12)
+    with pytest.raises(NotImplementedError):
+        e.weight = fe.tensor(np.eye(4))
     for args in ((nn.Linear(3, 2), "nope"), (nn.Linear(3, 2), "weight", "expm")):
         with pytest.raises(ValueError):
             P.orthogonal(*args)
@@ -281,7 +285,7 @@ def test_orthogonal_right_inverse_and_errors(rng):
         P.orthogonal(nn.Linear(3, 2), "bias")
 
 
-@pytest.mark.parametrize("shape,orthogonal_map,trivial", ORTH_CASES[:4])
+@pytest.mark.parametrize("shape,orthogonal_map,trivial", ORTH_CASES[:4] + ORTH_CASES[-3:])
 def test_orthogonal_matches_torch_and_loads_its_state_dict(rng, shape, orthogonal_map, trivial):
     torch = pytest.importorskip("torch")
     for dtype, tol in (("float64", 1e-12), ("float32", 2e-5)):

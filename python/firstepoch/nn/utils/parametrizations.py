@@ -1,12 +1,11 @@
 """torch.nn.utils.parametrizations: weight_norm, spectral_norm and orthogonal as parametrizations
 (nn.utils.parametrize): the module keeps parametrizations.<name>.original0/original1 (weight_norm's g and
 v) or .original plus the buffers _u, _v (spectral_norm) or base (orthogonal), with torch's state_dict keys.
-orthogonal's "matrix_exp" map (the default for square matrices) is not provided: firstepoch has no
-differentiable matrix exponential; "cayley" and "householder" are."""
+orthogonal has torch's three maps: "matrix_exp" (linalg.matrix_exp), "cayley" and "householder"."""
 import numpy as np
 
 from ...autograd.grad_mode import no_grad
-from ...linalg import solve
+from ...linalg import matrix_exp, solve
 from ...random import generator
 from ...tensor import Tensor, cat, eye, tensor
 from .. import functional as F
@@ -158,13 +157,16 @@ class _Orthogonal(Module):
         if transposed:
             X = X.mT
             n, k = k, n
-        if self.orthogonal_map == "cayley":
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
             X = X.tril()
             if n != k:  # embed into a square matrix
                 X = cat([X, X.new_zeros(n, n - k).expand(*X.shape[:-2], -1, -1)], dim=-1)
             A = X - X.mT  # skew-symmetric
-            Id = eye(n, dtype=A.dtype)
-            Q = solve(Id - 0.5 * A, Id + 0.5 * A)  # (I + A/2)(I - A/2)^-1, as torch's solve form
+            if self.orthogonal_map == "matrix_exp":
+                Q = matrix_exp(A)
+            else:
+                Id = eye(n, dtype=A.dtype)
+                Q = solve(Id - 0.5 * A, Id + 0.5 * A)  # (I + A/2)(I - A/2)^-1, as torch's solve form
             if n != k:
                 Q = Q[..., :k]
         else:
@@ -192,7 +194,7 @@ class _Orthogonal(Module):
                 q = np.swapaxes(q, -1, -2)
                 n, k = k, n
             if not hasattr(self, "base"):
-                if self.orthogonal_map == "cayley":
+                if self.orthogonal_map in ("matrix_exp", "cayley"):
                     raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
                                               "parametrizations when use_trivialization=False.")
                 # LAPACK's geqrf (NumPy's raw QR gives its output transposed) with R's diagonal as signs
@@ -217,11 +219,9 @@ class _Orthogonal(Module):
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
     """As torch.nn.utils.parametrizations.orthogonal: module.<name> (..., m, n) becomes a matrix with
-    orthonormal columns (m >= n) or rows, through orthogonal_map "cayley" or "householder" (torch's default
-    for non-square matrices) and, with use_trivialization (default), the buffer
-    parametrizations.<name>.0.base. Returns module.
-    Not as torch (README, "Porting from PyTorch"): "matrix_exp", torch's default for square matrices,
-    raises NotImplementedError (no differentiable matrix exponential here): pass orthogonal_map="cayley"."""
+    orthonormal columns (m >= n) or rows, through orthogonal_map "matrix_exp" (torch's default for square
+    matrices), "cayley" or "householder" (the default otherwise) and, with use_trivialization (default), the
+    buffer parametrizations.<name>.0.base. Returns module."""
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
@@ -232,10 +232,6 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
     if orthogonal_map not in _ORTH_MAPS:
         raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
                          f"Got: {orthogonal_map}")
-    if orthogonal_map == "matrix_exp":
-        raise NotImplementedError('orthogonal: orthogonal_map="matrix_exp" (the default for a square matrix, here '
-                                  f'{name} of shape {tuple(weight.shape)}) needs a differentiable matrix exponential, '
-                                  'which firstepoch does not have; pass orthogonal_map="cayley" or "householder"')
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
