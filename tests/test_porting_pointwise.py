@@ -285,3 +285,50 @@ def test_tensor_methods_against_torch():
                   lambda: torch.tensor(z.astype(np.int32)).sum_to_size(3), "sum_to_size int32")
     assert fe.swapdims(fe.tensor(z), 0, 1).shape == torch.swapdims(torch.tensor(z), 0, 1).shape
     assert fe.is_same_size(fe.tensor(z), fe.tensor(z)) and fe.is_signed(fe.tensor(z))
+
+
+# ---- in-place comparisons and logical ops (gt_, eq_, logical_and_, ...) -------------------------------
+
+INPLACE_COMPARISONS = ["eq_", "ne_", "lt_", "le_", "gt_", "ge_", "less_", "less_equal_", "greater_",
+                       "greater_equal_", "not_equal_", "logical_and_", "logical_or_", "logical_xor_"]
+
+
+def test_inplace_comparisons_by_hand():
+    a = fe.tensor([1, 2, 3])
+    assert a.gt_(1.5) is a and a.tolist() == [0, 1, 1] and a.dtype == fe.int64
+    b = fe.tensor([1.0, 0.0, 2.0])
+    assert b.logical_not_().tolist() == [0.0, 1.0, 0.0] and b.dtype == fe.float32
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        fe.tensor([1.0, 2.0, 3.0]).gt_(fe.ones(2, 3))
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        fe.tensor([1.0, 2.0], requires_grad=True).gt_(1)
+    x = fe.tensor([1.0, -2.0, 3.0], dtype=fe.float64, requires_grad=True)
+    y = x * 1
+    y.lt_(0)  # recorded with a zero gradient, as torch's LtBackward
+    assert y.grad_fn is not None and y.tolist() == [0.0, 1.0, 0.0]
+    (y * x).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize("name", INPLACE_COMPARISONS)
+def test_inplace_comparisons_match_torch(name):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    for dtype in ("float32", "float64", "int64", "bool"):
+        a = (rng.integers(-2, 3, (3, 4)) if dtype != "bool" else rng.random((3, 4)) < 0.5).astype(dtype)
+        for other in (1, 0.5, rng.integers(-2, 3, (4,)).astype(dtype), rng.random((3, 1)) < 0.5):
+            f_other = fe.tensor(other) if isinstance(other, np.ndarray) else other
+            t_other = torch.tensor(other) if isinstance(other, np.ndarray) else other
+            try:
+                want = getattr(torch.tensor(a), name)(t_other)
+            except (RuntimeError, TypeError) as e:
+                with pytest.raises(type(e)):
+                    getattr(fe.tensor(a), name)(f_other)
+                continue
+            got = getattr(fe.tensor(a), name)(f_other)
+            assert got.numpy().tolist() == want.numpy().tolist() and str(got.dtype) == str(want.dtype).split(".")[1]
+    x, tx = fe.tensor([1.0, -2.0], requires_grad=True), torch.tensor([1.0, -2.0], requires_grad=True)
+    y, ty = x * 1, tx * 1
+    getattr(y, name)(fe.tensor(0.0))
+    getattr(ty, name)(torch.tensor(0.0))
+    assert y.requires_grad == ty.requires_grad and (y.grad_fn is None) == (ty.grad_fn is None)

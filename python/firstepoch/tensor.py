@@ -38,7 +38,7 @@ from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, Rema
 from .ops.reduce import (CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, StdFn, SumFn, TakeAlongDimFn,
                          VarFn)
 from .ops import shape as _shape_ops
-from .ops.dropout import RandomDrawFn
+from .ops.dropout import ZeroGradFn
 from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
                         ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
@@ -1585,11 +1585,9 @@ class Tensor(TensorBase):
 
     @_broadcasting
     def _logical(self, other, fn, name):
-        if isinstance(other, Tensor):
-            other = other._data
-        elif not isinstance(other, _COMPARABLE):
-            raise TypeError(f"{name}: expected a Tensor, got {type(other).__name__}")
-        return Tensor._wrap(np.asarray(fn(self._data, other)), False)
+        if not isinstance(other, Tensor):  # torch takes no number here (a bool included)
+            raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return Tensor._wrap(np.asarray(fn(self._data, other._data)), False)
 
     def logical_and(self, other):
         return self._logical(other, np.logical_and, "logical_and")
@@ -1602,6 +1600,51 @@ class Tensor(TensorBase):
 
     def logical_not(self):
         return Tensor._wrap(np.logical_not(self._data), False)
+
+    # in-place comparisons and logical ops, as torch's gt_ ...: the truth values written in self's dtype
+    # (1 / 0, True / False), other broadcast to self's shape; recorded with a zero gradient (ZeroGradFn)
+    # when an operand requires grad, as torch's GtBackward
+    def _compare_inplace(self, other, method, name):
+        def compute(t, o):
+            truth = getattr(t, method)(o) if o is not None else getattr(t, method)()
+            values = truth._data.astype(t._data.dtype)
+            operands = (t, o)
+            if _records_zero_grad(operands):
+                return ZeroGradFn.apply(*(x for x in operands if isinstance(x, Tensor)), values=values)
+            return Tensor._wrap(values, False)
+        return self._inplace(compute, other, name)
+
+    def eq_(self, other):
+        return self._compare_inplace(other, "eq", "eq_")
+
+    def ne_(self, other):
+        return self._compare_inplace(other, "ne", "ne_")
+
+    def lt_(self, other):
+        return self._compare_inplace(other, "lt", "lt_")
+
+    def le_(self, other):
+        return self._compare_inplace(other, "le", "le_")
+
+    def gt_(self, other):
+        return self._compare_inplace(other, "gt", "gt_")
+
+    def ge_(self, other):
+        return self._compare_inplace(other, "ge", "ge_")
+
+    less_, less_equal_, greater_, greater_equal_, not_equal_ = lt_, le_, gt_, ge_, ne_
+
+    def logical_and_(self, other):
+        return self._compare_inplace(other, "logical_and", "logical_and_")
+
+    def logical_or_(self, other):
+        return self._compare_inplace(other, "logical_or", "logical_or_")
+
+    def logical_xor_(self, other):
+        return self._compare_inplace(other, "logical_xor", "logical_xor_")
+
+    def logical_not_(self):
+        return self._compare_inplace(None, "logical_not", "logical_not_")
 
     # pointwise math: integer and bool tensors give float32, as PyTorch
     def _as_floating(self):
@@ -3772,8 +3815,8 @@ class Tensor(TensorBase):
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
         g = _random.as_generator(generator, "bernoulli")
         values = (g.random(self.shape) < probs).astype(self._data.dtype)
-        if _records_draw((self,)):  # a zero gradient to the probabilities, as torch (p given or not)
-            return RandomDrawFn.apply(self, values=values)
+        if _records_zero_grad((self,)):  # a zero gradient to the probabilities, as torch (p given or not)
+            return ZeroGradFn.apply(self, values=values)
         return Tensor._wrap(values, False)
 
 
@@ -4305,12 +4348,12 @@ def normal(mean, std=1.0, size=None, generator=None, dtype=None, device=None, re
     if np.any(np.asarray(s) < 0):
         raise RuntimeError("normal expects std >= 0.0")
     values = (m + s * g.standard_normal(shape)).astype(dt)
-    if _records_draw((mean, std)):
-        return RandomDrawFn.apply(*(t for t in (mean, std) if isinstance(t, Tensor)), values=values)
+    if _records_zero_grad((mean, std)):
+        return ZeroGradFn.apply(*(t for t in (mean, std) if isinstance(t, Tensor)), values=values)
     return _new(values, None, None, requires_grad, "normal")
 
 
-def _records_draw(params):
+def _records_zero_grad(params):
     """Whether a draw from these parameters goes into the graph (with a zero gradient to them), as torch
     records normal, bernoulli and poisson when a parameter requires grad."""
     return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in params)
@@ -4872,6 +4915,6 @@ def poisson(input, generator=None):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     g = _random.as_generator(generator, "poisson")
     values = g.poisson(input._data.astype(np.float64)).astype(input._data.dtype)
-    if _records_draw((input,)):  # a zero gradient to the rate, as torch
-        return RandomDrawFn.apply(input, values=values)
+    if _records_zero_grad((input,)):  # a zero gradient to the rate, as torch
+        return ZeroGradFn.apply(input, values=values)
     return Tensor._wrap(values, False)

@@ -5,7 +5,7 @@ dims (dropout2d). Alpha dropout keeps SELU's mean and variance: dropped elements
 saturation value, then an affine map (a, b) restores the moments (PyTorch's formula).
 A random draw from tensors that require grad (normal's mean and std, bernoulli's and poisson's
 rates) is recorded with a zero gradient to them, as torch's NormalBackward and BernoulliBackward
-(RandomDrawFn): the draw is not reparameterised.
+(ZeroGradFn, which in-place comparisons also use): the draw is not reparameterised.
 
 No `_C` entry (one NumPy multiply); masks come from firstepoch.manual_seed's generator.
 Reference: `firstepoch.reference.dropout` (`dropout_forward`, `dropout_backward`, `alpha_dropout_*`).
@@ -59,10 +59,11 @@ class DropoutFn(Function):
 SELU_NEGATIVE_SATURATION = 1.7580993408473766  # -SELU(-inf) = SELU_ALPHA * SELU_SCALE
 
 
-class RandomDrawFn(Function):
-    """RandomDrawFn.apply(*params, values=draw): the draw (an array made from params' values outside
-    the graph) recorded as a result of params with a zero gradient to each, as torch records normal,
-    bernoulli and poisson (their derivatives are zeros: nothing flows through a sample)."""
+class ZeroGradFn(Function):
+    """ZeroGradFn.apply(*params, values=v): v (an array made from params' values outside the graph)
+    recorded as a result of params with a zero gradient to each, as torch records what has a zero
+    derivative: the draws normal, bernoulli and poisson (nothing flows through a sample) and the in-place
+    comparisons gt_, eq_, logical_and_, ... (Tensor methods)."""
 
     @staticmethod
     def forward(ctx, *params, values):
