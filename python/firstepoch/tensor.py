@@ -810,6 +810,13 @@ class Tensor(TensorBase):
                                       f"as PyTorch)")
         return GELUFn.apply(self, approximate=approximate)
 
+    def hardshrink(self, lambd=0.5):
+        """self where |self| > lambd, else 0 (NaN stays NaN), as torch's Tensor.hardshrink and
+        F.hardshrink (a composite: where passes the gradient to the entries kept)."""
+        _elementwise._floating_only(self, "hardshrink_cpu")
+        inside = (self >= -lambd).logical_and(self <= lambd)
+        return where(inside, 0.0, self)
+
     # in-place activations and PReLU, the Tensor methods torch has (issue 17)
     def relu_(self):
         return self._inplace(lambda t, _: ReLUFn.apply(t), None, "relu_")

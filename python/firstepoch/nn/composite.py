@@ -53,10 +53,8 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def hardshrink(input, lambd=0.5):
-    """x where |x| > lambd, else 0 (NaN stays NaN, as torch)."""
-    _E._floating_only(input, "hardshrink_cpu")
-    inside = (input >= -lambd).logical_and(input <= lambd)
-    return where(inside, 0.0, input)
+    """x where |x| > lambd, else 0 (NaN stays NaN, as torch): the Tensor method (one definition)."""
+    return Tensor.hardshrink(input, lambd)
 
 
 def softshrink(input, lambd=0.5):
@@ -125,13 +123,18 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     uniformly from [lower, upper); evaluation: leaky_relu with the mean slope (lower + upper) / 2.
     Deliberate difference: the slopes come from firstepoch's generator (firstepoch.manual_seed, NumPy's
     stream), so a seed does not give torch's slopes."""
+    return _rrelu(input, lower, upper, training, inplace, None)
+
+
+def _rrelu(input, lower, upper, training, inplace, generator):
+    """rrelu drawing its slopes from generator (None: the global one; torch.rrelu takes a generator)."""
     _E._floating_only(input, "rrelu_with_noise")
     if not lower <= upper:  # torch checks in both modes (evaluation had silently used the mean slope)
         raise RuntimeError(f"Lower bound should be less than or equal to the upper bound (rrelu: lower={lower}, "
                            f"upper={upper})")
     if not training:
         return _E.leaky_relu(input, (lower + upper) / 2, inplace)
-    slopes = _random.generator().uniform(lower, upper, input.shape)
+    slopes = _random.as_generator(generator, "rrelu").uniform(lower, upper, input.shape)
 
     def compute(x):
         noise = np.where(x._data <= 0, slopes, 1.0)
