@@ -130,6 +130,17 @@ from .functions import (tan, asinh, acosh, atanh, arcsinh, arccosh, arctanh, deg
                         gcd_, lcm_, subtract, multiply, divide, greater, greater_equal, less, less_equal, not_equal,
                         absolute, swapdims, rsub, is_signed, is_same_size)
 
+# torch's top-level forms of nn.functional ops, and small top-level queries
+from .functions import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, max_pool1d,
+                        max_pool2d, max_pool3d, max_pool1d_with_indices, avg_pool1d, adaptive_avg_pool1d,
+                        adaptive_max_pool1d, dropout, alpha_dropout, feature_alpha_dropout, feature_dropout, embedding,
+                        layer_norm, group_norm, batch_norm, instance_norm, rms_norm, prelu, selu, celu, rrelu,
+                        threshold, hardshrink, pixel_shuffle, pixel_unshuffle, channel_shuffle, cosine_similarity,
+                        pairwise_distance, pdist, bilinear, kl_div, margin_ranking_loss, cosine_embedding_loss,
+                        hinge_embedding_loss, poisson_nll_loss, triplet_margin_loss, binary_cross_entropy_with_logits,
+                        ctc_loss, chain_matmul, detach, fill, is_complex, is_inference, is_neg, is_conj, conj,
+                        resolve_conj, resolve_neg, real, imag, angle, isreal, get_default_device, set_default_device)
+
 # dtypes under torch's names: NumPy dtype objects, so x.dtype == firstepoch.float32 and dtype=firstepoch.long
 # work everywhere a dtype is taken (these names shadow Python's float, int and bool inside this module only)
 float32 = float = _np.dtype("float32")
@@ -224,4 +235,16 @@ __all__ = ["cpu_info", "release_free_memory", "get_num_threads", "set_num_thread
            "cov", "corrcoef", "histogram", "frexp", "diagonal_scatter", "select_scatter", "slice_scatter",
            "index_put", "index_put_", "put", "renorm", "split_with_sizes", "trapezoid", "trapz",
            "cumulative_trapezoid", "vander", "unravel_index", "hann_window", "hamming_window", "blackman_window",
-           "bartlett_window", "kaiser_window", "scalar_tensor", "asarray", "empty_strided"]
+           "bartlett_window", "kaiser_window", "scalar_tensor", "asarray", "empty_strided",
+           # torch's top-level forms of nn.functional ops, small queries
+           "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+           "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "avg_pool1d",
+           "adaptive_avg_pool1d", "adaptive_max_pool1d", "dropout", "alpha_dropout",
+           "feature_alpha_dropout", "feature_dropout", "embedding", "layer_norm", "group_norm",
+           "batch_norm", "instance_norm", "rms_norm", "prelu", "selu", "celu", "rrelu", "threshold",
+           "hardshrink", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "cosine_similarity",
+           "pairwise_distance", "pdist", "bilinear", "kl_div", "margin_ranking_loss",
+           "cosine_embedding_loss", "hinge_embedding_loss", "poisson_nll_loss", "triplet_margin_loss",
+           "binary_cross_entropy_with_logits", "ctc_loss", "chain_matmul", "detach", "fill", "is_complex",
+           "is_inference", "is_neg", "is_conj", "conj", "resolve_conj", "resolve_neg", "real", "imag",
+           "angle", "isreal", "get_default_device", "set_default_device"]

@@ -6,6 +6,7 @@ import collections
 import functools
 import itertools
 import numbers
+import warnings
 
 import numpy as np
 
@@ -823,3 +824,291 @@ for _name in ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power",
               "cholesky_solve", "cholesky_inverse"):
     setattr(Tensor, _name, globals()[_name])
 del _name
+
+
+# ---- torch's top-level forms of nn.functional ops (torch.conv2d, torch.dropout, torch.layer_norm, ...) ----
+# Each delegates to nn.functional under torch's TOP-LEVEL signature, which often differs from F's:
+# torch.dropout(input, p, train) takes all three, torch.embedding takes weight first, torch.batch_norm
+# takes (weight, bias, running_mean, running_var, ...) all required, and the losses take `reduction` as
+# torch's int enum. Those whose signature is F's are F's functions themselves.
+from .nn import functional as _F  # noqa: E402
+from .nn.composite import _rrelu  # noqa: E402
+from .ops import dropout as _dropout_ops  # noqa: E402
+from .ops.dropout import ZeroGradFn as _ZeroGradFn  # noqa: E402
+from .tensor import get_default_dtype as _get_default_dtype  # noqa: E402
+from ._device import CPU as _CPU, check_device as _check_device  # noqa: E402
+from .autograd import is_grad_enabled as _is_grad_enabled  # noqa: E402
+
+conv1d, conv2d, conv3d = _F.conv1d, _F.conv2d, _F.conv3d
+conv_transpose1d, conv_transpose2d, conv_transpose3d = _F.conv_transpose1d, _F.conv_transpose2d, _F.conv_transpose3d
+adaptive_avg_pool1d, pdist, cosine_similarity, pairwise_distance = (
+    _F.adaptive_avg_pool1d, _F.pdist, _F.cosine_similarity, _F.pairwise_distance)
+pixel_shuffle, pixel_unshuffle, channel_shuffle, bilinear, prelu, hardshrink, rms_norm = (
+    _F.pixel_shuffle, _F.pixel_unshuffle, _F.channel_shuffle, _F.bilinear, _F.prelu, _F.hardshrink, _F.rms_norm)
+
+
+def _stride(stride):
+    """torch's top-level pools default stride to [] (meaning kernel_size), F's to None."""
+    return None if isinstance(stride, (list, tuple)) and len(stride) == 0 else stride
+
+
+def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    return _F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool2d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    return _F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool3d(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    return _F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
+    """(values, indices), as torch.max_pool1d_with_indices."""
+    return _F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, return_indices=True)
+
+
+def avg_pool1d(input, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True):
+    return _F.avg_pool1d(input, kernel_size, _stride(stride), padding, ceil_mode, count_include_pad)
+
+
+def adaptive_max_pool1d(input, output_size):
+    """(values, indices): torch's top-level form always returns both (F's returns indices on request)."""
+    return _F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+def dropout(input, p, train):
+    """F.dropout(input, p, training=train); torch's top-level form has no defaults. A p outside [0, 1] is
+    torch's RuntimeError here (F's is a ValueError, as torch's F)."""
+    _check_dropout_p(p)
+    return _F.dropout(input, p, train)
+
+
+def feature_dropout(input, p, train):
+    """Zeroes whole channels: one draw per (N, C, 1, ...) of an input of 2 or more dims (torch's
+    feature_dropout, which F.dropout1d/2d/3d use), scaling the rest by 1/(1-p)."""
+    _check_dropout_p(p)
+    if train and p > 0 and input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _dropout_ops._dropout(input, p, train, False, _dropout_ops.DropoutFn, True, "feature_dropout")
+
+
+def alpha_dropout(input, p, train):
+    _check_dropout_p(p)
+    return _F.alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout(input, p, train):
+    _check_dropout_p(p)
+    return _F.feature_alpha_dropout(input, p, train)
+
+
+def _check_dropout_p(p):
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+
+
+def embedding(weight, input, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """F.embedding(input, weight, ...) with weight first, as torch's top-level form; a padding_idx
+    below 0 (the default, -1) or past the table's rows means none, as in torch's kernel."""
+    if not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool):
+        raise TypeError(f"embedding(): argument 'padding_idx' (position 3) must be int, not "
+                        f"{type(padding_idx).__name__}")
+    rows = weight.shape[0] if isinstance(weight, Tensor) and weight.ndim else 0
+    pad = padding_idx if 0 <= padding_idx < rows else None
+    return _F.embedding(input, weight, padding_idx=pad, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+    """F.layer_norm; cudnn_enable is accepted and has no effect (CPU only), as torch on the CPU."""
+    return _F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):
+    return _F.group_norm(input, num_groups, weight, bias, eps)
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled):
+    """F.batch_norm in torch's top-level argument order (weight and bias first), every argument required."""
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError(f"running_{'mean' if running_mean is None else 'var'} must be defined in evaluation "
+                           f"mode")
+    return _F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled):
+    """F.instance_norm in torch's top-level argument order, every argument required."""
+    return _F.instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+
+
+def selu(input):
+    return _F.selu(input)
+
+
+def celu(input, alpha=1.0):
+    return _F.celu(input, alpha)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, generator=None):
+    """F.rrelu, drawing the training slopes from generator (a firstepoch.Generator; None: the global one)."""
+    return _rrelu(input, lower, upper, training, False, generator)
+
+
+def threshold(input, threshold, value):
+    return _F.threshold(input, threshold, value)
+
+
+# the losses: `reduction` is torch's int enum (0 none, 1 mean, 2 sum; another int reduces nothing, as
+# torch's kernels). Omitted, it is 0 (none): torch 2.13's top-level bindings give an unreduced loss when
+# reduction is left out (their stubs write 1, their calls reduce nothing), and these copy the calls.
+def _reduction(reduction, who, position):
+    if not isinstance(reduction, numbers.Integral) or isinstance(reduction, bool):
+        raise TypeError(f"{who}(): argument 'reduction' (position {position}) must be int, not "
+                        f"{type(reduction).__name__}")
+    return {1: "mean", 2: "sum"}.get(int(reduction), "none")
+
+
+def kl_div(input, target, reduction=0, *, log_target=False):
+    """F.kl_div with the int reduction (1 is 'mean', the elementwise mean, with no warning, as torch's)."""
+    with warnings.catch_warnings():  # F's warning that 'mean' is not 'batchmean' is F's alone, as torch's
+        warnings.filterwarnings("ignore", "reduction: 'mean' divides", UserWarning)
+        return _F.kl_div(input, target, reduction=_reduction(reduction, "kl_div", 3), log_target=log_target)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
+    return _F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction,
+                                                                                       "margin_ranking_loss", 5))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
+    return _F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction,
+                                                                                         "cosine_embedding_loss", 5))
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
+    return _F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction, "hinge_embedding_loss", 4))
+
+
+def poisson_nll_loss(input, target, log_input, full, eps, reduction):
+    """F.poisson_nll_loss in torch's top-level form: every argument required, reduction an int."""
+    return _F.poisson_nll_loss(input, target, log_input, full, eps=eps,
+                               reduction=_reduction(reduction, "poisson_nll_loss", 6))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, reduction=0):
+    return _F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                  reduction=_reduction(reduction, "triplet_margin_loss", 8))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
+    return _F.binary_cross_entropy_with_logits(input, target, weight, pos_weight=pos_weight,
+                                               reduction=_reduction(reduction, "binary_cross_entropy_with_logits", 5))
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False):
+    return _F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                       _reduction(reduction, "ctc_loss", 6), zero_infinity)
+
+
+# ---- small top-level functions torch scripts call ------------------------------------------------------
+def chain_matmul(*matrices):
+    """The product of 2-D matrices (linalg.multi_dot's order); deprecated in torch, with its warning.
+    No out= (firstepoch writes no out= results)."""
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+            "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
+            "parameters.", UserWarning, stacklevel=2)
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        _t(m, "chain_matmul")
+        if m.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m.ndim}, expected 2 instead.")
+    if len(matrices) == 1:
+        return matrices[0].clone()
+    return _linalg.multi_dot(matrices)
+
+
+def detach(input):
+    return _t(input, "detach").detach()
+
+
+def fill(input, value):
+    """A new tensor of input's shape and dtype filled with value (input is left as it is)."""
+    return _t(input, "fill").clone().fill_(value)
+
+
+def is_complex(input):
+    """Always False: firstepoch has no complex dtypes."""
+    return _t(input, "is_complex").is_complex()
+
+
+def is_inference(input):
+    """Always False: tensors made under inference_mode are ordinary tensors here (see inference_mode)."""
+    _t(input, "is_inference")
+    return False
+
+
+def is_neg(input):
+    """False: firstepoch has no lazy negation views."""
+    _t(input, "is_neg")
+    return False
+
+
+def is_conj(input):
+    """False: firstepoch has no complex dtypes, so no conjugate views."""
+    _t(input, "is_conj")
+    return False
+
+
+def conj(input):
+    """input itself: the conjugate of a real tensor (as torch, which returns the same tensor)."""
+    return _t(input, "conj")
+
+
+def resolve_conj(input):
+    return _t(input, "resolve_conj")
+
+
+def resolve_neg(input):
+    return _t(input, "resolve_neg")
+
+
+def real(input):
+    """input itself: a real tensor's real part (as torch)."""
+    return _t(input, "real")
+
+
+def imag(input):
+    _t(input, "imag")
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def angle(input):
+    """The argument of a real number: pi below 0, 0 at or above (NaN stays NaN), in a floating dtype
+    (the default dtype for integer and bool input); the gradient is 0, as torch's for real input."""
+    x = _t(input, "angle")._data
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(_get_default_dtype())
+    values = np.where(x < 0, np.pi, 0.0).astype(dtype)
+    if x.dtype.kind == "f":
+        values[np.isnan(x)] = np.nan
+    if input.requires_grad and _is_grad_enabled():
+        return _ZeroGradFn.apply(input, values=values)
+    return Tensor._wrap(values, False)
+
+
+def isreal(input):
+    """All True: every entry of a real tensor is real."""
+    return Tensor._wrap(np.ones(_t(input, "isreal").shape, dtype=bool), False)
+
+
+def get_default_device():
+    """device('cpu'): firstepoch runs on the CPU only."""
+    return _CPU
+
+
+def set_default_device(device):
+    """Accepts only the CPU ('cpu', device('cpu') or None); another device is a RuntimeError (CPU only)."""
+    _check_device(device, "set_default_device")
