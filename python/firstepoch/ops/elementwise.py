@@ -364,11 +364,17 @@ class SqrtFn(_Pointwise):
     backward_graph = _graph(lambda grad, x: grad / (x.sqrt() * 2))
 
 
+def _sgn(x):
+    """torch's sgn for real x: -1, 0 or 1, and 0 at NaN (np.sign gives NaN there)."""
+    s = np.sign(x)
+    return np.where(np.isnan(s), 0, s).astype(s.dtype, copy=False) if s.dtype.kind == "f" else s
+
+
 class AbsFn(_Pointwise):
-    """|x|; the gradient at 0 is taken as 0 (as PyTorch does)."""
+    """|x|; the gradient is grad * sgn(x), so 0 at 0 and at NaN (as PyTorch's AbsBackward0)."""
     compute, keeps_output = staticmethod(np.abs), False
-    input_grad = staticmethod(lambda grad, x: grad * np.sign(x))
-    backward_graph = _graph(lambda grad, x: grad * constant_like(np.sign(x._data), grad))  # sign: constant a.e.
+    input_grad = staticmethod(lambda grad, x: grad * _sgn(x))
+    backward_graph = _graph(lambda grad, x: grad * constant_like(_sgn(x._data), grad))  # sign: constant a.e.
 
 
 def _relu_mask_graph(grad, values):
@@ -1448,6 +1454,39 @@ class Logaddexp2Fn(Function):
         a, b = ctx.parents
         da = unbroadcast_graph(grad / ((b - a).exp2() + 1), _shape(a._data)) if ctx.needs_input_grad[0] else None
         db = unbroadcast_graph(grad / ((a - b).exp2() + 1), _shape(b._data)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def gradcheck_cases(rng):
+        return [(_pair(rng), {})]
+
+
+class LogaddexpFn(Function):
+    """log(exp(a) + exp(b)) as torch's kernel: max(a, b) + log1p(exp(-|a - b|)) (a small result keeps its
+    digits), and a where a and b are the same infinity. The gradient is torch's: grad / (1 + exp(b - a))
+    to a, grad / (1 + exp(a - b)) to b, so an infinite operand takes all of it (NaN where both are)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        with np.errstate(invalid="ignore", over="ignore"):
+            m = np.maximum(a, b)
+            out = m + np.log1p(np.exp(-np.abs(a - b)))
+            return np.where(np.isinf(a) & (a == b), a, out).astype(out.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        with np.errstate(invalid="ignore", over="ignore"):
+            da = unbroadcast(grad / (1 + np.exp(b - a)), _shape(a)) if ctx.needs_input_grad[0] else None
+            db = unbroadcast(grad / (1 + np.exp(a - b)), _shape(b)) if ctx.needs_input_grad[1] else None
+        return da, db
+
+    @staticmethod
+    def backward_graph(ctx, grad):
+        a, b = ctx.parents
+        da = unbroadcast_graph(grad / ((b - a).exp() + 1), _shape(a._data)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(grad / ((a - b).exp() + 1), _shape(b._data)) if ctx.needs_input_grad[1] else None
         return da, db
 
     @staticmethod

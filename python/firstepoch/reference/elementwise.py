@@ -101,7 +101,7 @@ def abs_forward(x):
 
 
 def abs_backward(dy, x):
-    return dy * np.sign(x)
+    return dy * np.nan_to_num(np.sign(x))  # sgn(NaN) is 0
 
 
 def relu_forward(x):
@@ -563,6 +563,15 @@ def logaddexp2_forward(a, b):
 def logaddexp2_backward(dy, a, b):
     return (unbroadcast(dy / (1 + 2.0 ** (b - a)), np.shape(a)),
             unbroadcast(dy / (1 + 2.0 ** (a - b)), np.shape(b)))
+
+
+def logaddexp_forward(a, b):
+    return np.logaddexp(a, b)
+
+
+def logaddexp_backward(dy, a, b):
+    return (unbroadcast(dy / (1 + np.exp(b - a)), np.shape(a)),
+            unbroadcast(dy / (1 + np.exp(a - b)), np.shape(b)))
 
 
 def nextafter_forward(a, b):
