@@ -358,11 +358,12 @@ def test_errors_match_torch(name):
 
 # ---- what differs on purpose, and what torch cannot check -----------------------------------------------
 
-def test_floor_divide_result_does_not_require_grad():
-    """Deliberate difference (docstring of __floordiv__): torch's result requires grad and raises at
-    backward; ours is cut from the graph."""
+def test_floor_divide_result_requires_grad_and_raises_at_backward():
+    """As torch: floor_divide has no derivative, so its result requires grad and backward raises."""
     x = fe.tensor(X, requires_grad=True)
-    assert not (x // 2).requires_grad
+    assert (x // 2).requires_grad
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        (x // 2).sum().backward()
     assert (x % 2).requires_grad
 
 

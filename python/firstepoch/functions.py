@@ -208,8 +208,7 @@ def _method(name):
 
 
 # elementwise math, reductions, indexing and reordering that torch also offers as functions
-sin, cos, log1p, expm1, remainder, floor_divide = (_method(n) for n in (
-    "sin", "cos", "log1p", "expm1", "remainder", "floor_divide"))
+sin, cos, log1p, expm1 = (_method(n) for n in ("sin", "cos", "log1p", "expm1"))
 
 
 def pow(input, exponent):
@@ -230,8 +229,63 @@ bitwise_and, bitwise_or, bitwise_xor, bitwise_not = (_method(n) for n in (
 bitwise_left_shift, bitwise_right_shift, scatter_reduce = (_method(n) for n in (
     "bitwise_left_shift", "bitwise_right_shift", "scatter_reduce"))
 eq, ne, lt, le, gt, ge = (_method(n) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
-add, sub, mul, div, true_divide, neg, square = (_method(n) for n in (
-    "add", "sub", "mul", "div", "true_divide", "neg", "square"))
+neg, square = _method("neg"), _method("square")
+
+
+def _number_first(input, other):
+    """True for torch.add(2, t) and the like: a Python number (bool included) first, a Tensor second,
+    which torch takes as a wrapped number (promoting as one)."""
+    return isinstance(input, (numbers.Number, np.number, np.bool_)) and isinstance(other, Tensor)
+
+
+def add(input, other, *, alpha=1):
+    """input + alpha * other; input may be a Python number when other is a Tensor, as torch.add(2, t)."""
+    if _number_first(input, other):
+        if type(alpha) is not int or alpha != 1:
+            other._check_alpha(input, alpha)
+        return other._times_alpha(input, alpha, scaled=other).__radd__(input)
+    return _t(input, "add").add(other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    """input - alpha * other; input may be a Python number when other is a Tensor, as torch.sub(2, t)."""
+    if _number_first(input, other):
+        if type(alpha) is not int or alpha != 1:
+            other._check_alpha(input, alpha)
+        return other._times_alpha(input, alpha, scaled=other).__rsub__(input)
+    return _t(input, "sub").sub(other, alpha=alpha)
+
+
+def mul(input, other):
+    """input * other; input may be a Python number when other is a Tensor, as torch.mul(2, t)."""
+    if _number_first(input, other):
+        return other.__rmul__(input)
+    return _t(input, "mul").mul(other)
+
+
+def div(input, other, *, rounding_mode=None):
+    """input / other (see Tensor.div); input may be a Python number when other is a Tensor, as torch."""
+    if _number_first(input, other):
+        return other._div(input, rounding_mode, True)
+    return _t(input, "div").div(other, rounding_mode=rounding_mode)
+
+
+def true_divide(input, other):
+    return div(input, other)
+
+
+def floor_divide(input, other):
+    """input // other; input may be a Python number when other is a Tensor, as torch."""
+    if _number_first(input, other):
+        return other.__rfloordiv__(input)
+    return _t(input, "floor_divide").floor_divide(other)
+
+
+def remainder(input, other):
+    """input % other (the divisor's sign); input may be a Python number when other is a Tensor, as torch."""
+    if _number_first(input, other):
+        return other.__rmod__(input)
+    return _t(input, "remainder").remainder(other)
 isnan, isinf, isfinite, amax, amin, swapaxes, nonzero, argwhere = (_method(n) for n in (
     "isnan", "isinf", "isfinite", "amax", "amin", "swapaxes", "nonzero", "argwhere"))
 narrow, select, unflatten, tril, triu, unique = (_method(n) for n in (
@@ -446,9 +500,10 @@ erf, erfc, erfinv, erf_, erfc_ = (_method(n) for n in ("erf", "erfc", "erfinv", 
     "digamma", "fmax", "fmin", "logaddexp2", "ldexp", "signbit", "isposinf", "isneginf", "gcd", "lcm", "nextafter",
     "tan_", "asinh_", "acosh_", "atanh_", "arcsinh_", "arccosh_", "arctanh_", "deg2rad_", "rad2deg_", "sinc_",
     "ldexp_", "gcd_", "lcm_"))
-(subtract, multiply, divide, greater, greater_equal, less, less_equal, not_equal, absolute, swapdims, is_signed,
+subtract, multiply, divide = sub, mul, div  # torch's aliases, a number first included
+(greater, greater_equal, less, less_equal, not_equal, absolute, swapdims, is_signed,
  is_same_size, isclose, allclose, equal, bmm) = (_method(n) for n in (
-    "subtract", "multiply", "divide", "greater", "greater_equal", "less", "less_equal", "not_equal", "absolute",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "absolute",
     "swapdims", "is_signed", "is_same_size", "isclose", "allclose", "equal", "bmm"))
 
 

@@ -34,11 +34,11 @@ from .ops import linalg as _linalg
 from .ops import reduce as _reduce
 from .ops.elementwise import (AbsFn, AddFn, CastFn, ClipFn, DivFn, ExpFn, GELUFn, LeakyReLUFn, LogFn, MulFn, NegFn,
                               PowFn, PowTensorFn, ReLUFn, SigmoidFn, SoftplusFn, SqrtFn, SubFn, TanhFn)
-from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, MaximumFn, MinimumFn, RemainderFn, SinFn
+from .ops.elementwise import CosFn, Expm1Fn, Log1pFn, LogaddexpFn, MaximumFn, MinimumFn, RemainderFn, SinFn
 from .ops.reduce import (CumsumFn, LogSumExpFn, MaxFn, MeanFn, MinFn, NormFn, ProdFn, StdFn, SumFn, TakeAlongDimFn,
                          VarFn)
 from .ops import shape as _shape_ops
-from .ops.dropout import ZeroGradFn
+from .ops.dropout import ZeroGradFn, _NoDerivativeFn
 from .ops.shape import SetItemFn
 from .ops.shape import (CatFn, CloneFn, ExpandFn, FlipFn, GatherFn, GetItemFn, IndexSelectFn, PermuteFn, RepeatFn,
                         ReshapeFn, RollFn, ScatterFn, StackFn, WhereFn)
@@ -597,17 +597,29 @@ class Tensor(TensorBase):
             raise RuntimeError(f"For integral input tensors, argument alpha must not be a floating point number "
                                f"(alpha={alpha!r}).")
 
+    def _times_alpha(self, other, alpha, scaled=None):
+        """alpha * scaled (other by default) for add/sub of self and other, alpha checked: a bool result stays
+        bool, alpha acting as bool(alpha), as torch (bool + 2 * bool is a logical or, not int64)."""
+        scaled = other if scaled is None else scaled
+        if alpha == 1:
+            return scaled
+        if _result_type(self, other) == _BOOL:
+            if alpha:
+                return scaled
+            return scaled & False if isinstance(scaled, Tensor) else False
+        return scaled * alpha
+
     def add(self, other, *, alpha=1):
         """self + alpha * other."""
         if type(alpha) is not int or alpha != 1:  # (the common call passes no alpha: skip the check)
             self._check_alpha(other, alpha)
-        return self + (other if alpha == 1 else other * alpha)
+        return self + self._times_alpha(other, alpha)
 
     def sub(self, other, *, alpha=1):
         """self - alpha * other."""
         if type(alpha) is not int or alpha != 1:
             self._check_alpha(other, alpha)
-        return self - (other if alpha == 1 else other * alpha)
+        return self - self._times_alpha(other, alpha)
 
     def mul(self, other):
         return self * other
@@ -616,15 +628,29 @@ class Tensor(TensorBase):
 
     def div(self, other, *, rounding_mode=None):
         """self / other (true division: integers give float32); rounding_mode "floor" rounds down as
-        //, "trunc" rounds toward zero and keeps an integer dtype, as torch.div."""
+        //, "trunc" rounds toward zero and keeps an integer dtype, as torch.div. A rounded float result
+        of operands that require grad has a zero gradient (torch's DivBackward with a rounding mode)."""
+        return self._div(other, rounding_mode, False)
+
+    def _div(self, other, rounding_mode, reflected):
+        """div(self, other), or div(other, self) when reflected (torch.div(number, tensor))."""
         if rounding_mode is None:
-            return self / other
-        if rounding_mode == "floor":
-            return self // other
-        if rounding_mode != "trunc":
+            return self.__rtruediv__(other) if reflected else self / other
+        if rounding_mode not in ("floor", "trunc"):
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                                f"'{rounding_mode}'")
-        a, b = self._division_operands(other, "div")
+        q = self._rounded_quotient(other, rounding_mode, reflected)
+        params = [x for x in (self, other) if isinstance(x, Tensor)]
+        if q._data.dtype.kind == "f" and is_grad_enabled() and any(x.requires_grad for x in params):
+            return ZeroGradFn.apply(*params, values=q._data)
+        return q
+
+    @_broadcasting
+    def _rounded_quotient(self, other, rounding_mode, reflected):
+        """The quotient rounded down ("floor") or toward zero ("trunc"), outside the graph."""
+        a, b = self._division_operands(other, "div", reflected)
+        if rounding_mode == "floor":
+            return a._floor_values(b)
         if a._data.dtype.kind in "iu":
             if not np.all(b._data):
                 raise RuntimeError("ZeroDivisionError: integer division by zero in div(rounding_mode='trunc')")
@@ -1282,6 +1308,27 @@ class Tensor(TensorBase):
 
     clip_ = clamp_
 
+    def tril_(self, diagonal=0):
+        return self._inplace(lambda t, _: t.tril(diagonal), None, "tril_")
+
+    def triu_(self, diagonal=0):
+        return self._inplace(lambda t, _: t.triu(diagonal), None, "triu_")
+
+    def cumsum_(self, dim, dtype=None):
+        """The running sum along dim, written into self (torch: an int tensor keeps its dtype)."""
+        if self._data.dtype == _BOOL and dtype is None:  # torch has no bool kernel to write the sum with
+            raise NotImplementedError(f"\"cumsum_out_cpu\" not implemented for 'Bool' (shape {self.shape})")
+        return self._inplace(lambda t, _: t.cumsum(dim, dtype=dtype), None, "cumsum_")
+
+    def floor_divide_(self, other):
+        return self._binary_inplace(lambda t, o: t // o, other, "floor_divide_")
+
+    def remainder_(self, other):
+        return self._binary_inplace(lambda t, o: t % o, other, "remainder_")
+
+    def true_divide_(self, other):
+        return self._binary_inplace(lambda t, o: t / o, other, "true_divide_")
+
     def _assign(self, index, value, name):
         """self[index] = value (a Tensor of self's dtype, or an array), recorded as SetItemFn."""
         return self._inplace(lambda t, v: SetItemFn.apply(t, index, v), value, name)
@@ -1547,17 +1594,25 @@ class Tensor(TensorBase):
             raise NotImplementedError(f"{name}: not implemented for bool tensors")
         return (b, a) if reflected else (a, b)
 
+    def _floor_values(self, b):
+        """floor(self / b) of two operands of one dtype, outside the graph."""
+        if self._data.dtype.kind in "iu" and not np.all(b._data):
+            raise RuntimeError(f"floor_divide: integer division by zero (divisor of shape {b.shape})")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return Tensor._wrap(np.asarray(np.floor_divide(self._data, b._data)), False)
+
     @_broadcasting
     def _floor_divide(self, other, reflected):
         a, b = self._division_operands(other, "floor_divide", reflected)
-        if a._data.dtype.kind in "iu" and not np.all(b._data):
-            raise RuntimeError(f"floor_divide: integer division by zero (divisor of shape {b.shape})")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return Tensor._wrap(np.asarray(np.floor_divide(a._data, b._data)), False)
+        q = a._floor_values(b)
+        if q._data.dtype.kind == "f" and is_grad_enabled() and (a.requires_grad or b.requires_grad):
+            return _NoDerivativeFn.apply(a, b, values=q._data, name="floor_divide")
+        return q
 
     def __floordiv__(self, other):
-        """Floor division (torch.floor_divide). Deliberate difference: PyTorch's result requires grad
-        and raises at backward (floor_divide has no derivative); here it does not require grad."""
+        """Floor division (torch.floor_divide). As torch, a float result of operands that require grad
+        requires grad and its backward raises RuntimeError (floor_divide has no derivative; div with
+        rounding_mode="floor" has a zero one)."""
         return self._floor_divide(other, False)
 
     def __rfloordiv__(self, other):
@@ -2246,14 +2301,11 @@ class Tensor(TensorBase):
 
     @_broadcasting
     def logaddexp(self, other):
-        """log(exp(self) + exp(other)), computed stably (shifted by the larger operand)."""
+        """log(exp(self) + exp(other)), computed stably as torch's kernel (LogaddexpFn)."""
         a, b = self._floating_pair(other, "logaddexp")
         if self._data.dtype.kind != "f" and not (isinstance(other, Tensor) and other._data.dtype.kind == "f"):
             raise NotImplementedError(f'"logaddexp_cpu" not implemented for \'{_torch_dtype_name(self._data.dtype)}\'')
-        m = np.maximum(a._data, b._data)
-        m = np.where(np.isinf(m), 0, m).astype(m.dtype)
-        shift = Tensor._wrap(m, False)
-        return ((a - shift).exp() + (b - shift).exp()).log() + shift
+        return LogaddexpFn.apply(a, b)
 
     def sinh(self):
         return _elementwise.SinhFn.apply(self._as_floating())
@@ -2537,12 +2589,16 @@ class Tensor(TensorBase):
 
     @_broadcasting
     def heaviside(self, values):
-        """0 where self < 0, 1 where self > 0, values where self == 0; not differentiable (as torch)."""
+        """0 where self < 0, 1 where self > 0, values where self == 0. As torch, a result of operands that
+        require grad requires grad and its backward raises RuntimeError (heaviside has no derivative)."""
         if not isinstance(values, Tensor):
             raise TypeError(f"heaviside(): argument 'values' must be Tensor, not {type(values).__name__}")
         if values._data.dtype != self._data.dtype:
             raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
-        return Tensor._wrap(np.asarray(np.heaviside(self._data, values._data)).astype(self._data.dtype), False)
+        out = np.asarray(np.heaviside(self._data, values._data)).astype(self._data.dtype)
+        if out.dtype.kind == "f" and is_grad_enabled() and (self.requires_grad or values.requires_grad):
+            return _NoDerivativeFn.apply(self, values, values=out, name="heaviside")
+        return Tensor._wrap(out, False)
 
     def clamp_min(self, min):
         return self.clamp(min=min)

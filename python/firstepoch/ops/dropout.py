@@ -81,6 +81,21 @@ class ZeroGradFn(Function):
                 ((rng.random((2, 5)),), {"values": (rng.random((2, 5)) < 0.5).astype(np.float64)})]
 
 
+class _NoDerivativeFn(Function, register=False):
+    """_NoDerivativeFn.apply(*params, values=v, name=op): v recorded as a result of params whose backward
+    raises torch's RuntimeError, as torch records an op with no derivative (floor_divide, heaviside): the
+    result requires grad, backward through it fails. Out of the registry: there is no gradient to check."""
+
+    @staticmethod
+    def forward(ctx, *params, values, name):
+        ctx.name = name
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"derivative for aten::{ctx.name} is not implemented")
+
+
 def alpha_dropout_coefficients(p):
     """(a, b) of alpha dropout as PyTorch: out = a * (x where kept, -alpha' where dropped) + b, so the
     mean 0 and variance 1 of SELU's output survive: a = 1 / sqrt((alpha'^2 p + 1)(1 - p)), b = alpha' a p."""
