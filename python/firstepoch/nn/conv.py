@@ -62,8 +62,9 @@ def _explicit_padding(padding, kernel, dilation):
     return tuple(v for before, after in reversed(pairs) for v in (before, after))
 
 
-def _conv_repr(m):
-    """torch's _ConvNd.extra_repr: the arguments that differ from their defaults."""
+def _conv_repr(m, has_bias=None):
+    """torch's _ConvNd.extra_repr: the arguments that differ from their defaults (has_bias: whether a lazy
+    layer will make a bias, which it does not hold yet)."""
     s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
     n = len(m.kernel_size)
     if m.padding != (0,) * n:
@@ -74,7 +75,7 @@ def _conv_repr(m):
         s += f", output_padding={m.output_padding}"
     if m.groups != 1:
         s += f", groups={m.groups}"
-    if m.bias is None:
+    if not (m.bias is not None if has_bias is None else has_bias):
         s += ", bias=False"
     if m.padding_mode != "zeros":
         s += f", padding_mode={m.padding_mode}"
@@ -270,7 +271,8 @@ class ConvTranspose1d(ConvTranspose2d):
         self.kernel_size, self.stride, self.padding = one["kernel_size"], one["stride"], one["padding"]
         self.output_padding, self.dilation = one["output_padding"], one["dilation"]
         # PyTorch's layout (in, out/groups, k): the 2-D layer's weight without its height-1 axis
-        self.weight = Parameter(self.weight.detach().numpy().reshape(in_channels, out_channels // groups, -1))
+        self.weight = Parameter(self.weight.detach().numpy().reshape(in_channels, out_channels // groups,
+                                                                     self.kernel_size[0]))
 
     def forward(self, input, output_size=None):
         return conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
@@ -367,3 +369,140 @@ class ConvTranspose3d(Module):
 
     def extra_repr(self):
         return _conv_repr(self)
+
+
+class _LazyConv:
+    """torch's _LazyConvXdMixin: in_channels is the first input's dim 1 (dim 0 of an unbatched input); at
+    that first forward the weight ((out, in/groups, *kernel), or (in, out/groups, *kernel) for a
+    transposed layer) and bias are made and initialised as the layer's reset_parameters does, and the
+    module becomes its cls_to_become (Conv1d, ...). Until then in_channels is 0, as torch's. Deliberate
+    difference, as LazyLinear: until then weight and bias are None (torch: UninitializedParameter), so
+    parameters() and state_dict() leave them out: build the optimizer and load a state dict after a first
+    forward."""
+    cls_to_become = None
+
+    def _make_lazy(self, out_channels, bias, dtype):
+        """After cls_to_become.__init__ with zero channels and no bias: the empty slots and what to make."""
+        self.weight = None  # (the slot stays, in its place)
+        del self.bias  # (a plain None attribute: bias=False was asked for)
+        self.register_parameter("bias", None)
+        self.out_channels = out_channels
+        self._lazy = (bias, dtype)
+
+    def has_uninitialized_params(self):
+        return self.weight is None
+
+    def _get_in_channels(self, input):
+        spatial = len(self.kernel_size)
+        if input.ndim not in (spatial + 1, spatial + 2):
+            raise RuntimeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
+                               f"{type(self).__name__}, but got input of size: {tuple(input.shape)}")
+        return int(input.shape[1] if input.ndim == spatial + 2 else input.shape[0])
+
+    def initialize_parameters(self, input):
+        """Makes and initialises weight and bias for the input's channels, then the module becomes its
+        cls_to_become; in_channels not divisible by groups is torch's ValueError."""
+        if "_lazy" not in self.__dict__:
+            return
+        in_channels = self._get_in_channels(input)
+        if in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        bias, dtype = self._lazy
+        self.in_channels = in_channels
+        shape = ((in_channels, self.out_channels // self.groups) if self.transposed
+                 else (self.out_channels, in_channels // self.groups))
+        self.weight = Parameter(np.empty(shape + tuple(self.kernel_size), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dtype))
+        del self._lazy
+        self.__class__ = self.cls_to_become
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            _reset_parameters(self)
+
+    def forward(self, input, *args, **kwargs):
+        self.initialize_parameters(input)
+        return self.forward(input, *args, **kwargs)
+
+    # nn.Sequential's fusion hooks (Conv2d's) may be called before forward
+    def forward_with_activation(self, x, activation):
+        self.initialize_parameters(x)
+        return self.forward_with_activation(x, activation)
+
+    def forward_with_activation_and_pool(self, x, activation, pool):
+        self.initialize_parameters(x)
+        return self.forward_with_activation_and_pool(x, activation, pool)
+
+    def extra_repr(self):
+        return _conv_repr(self, self._lazy[0])
+
+
+class LazyConv1d(_LazyConv, Conv1d):
+    """Conv1d whose in_channels the first input sets (see _LazyConv)."""
+    cls_to_become = Conv1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        Conv1d.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class LazyConv2d(_LazyConv, Conv2d):
+    """Conv2d whose in_channels the first input sets (see _LazyConv)."""
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        Conv2d.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class LazyConv3d(_LazyConv, Conv3d):
+    """Conv3d whose in_channels the first input sets (see _LazyConv)."""
+    cls_to_become = Conv3d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        Conv3d.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class LazyConvTranspose1d(_LazyConv, ConvTranspose1d):
+    """ConvTranspose1d whose in_channels the first input sets (see _LazyConv)."""
+    cls_to_become = ConvTranspose1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        ConvTranspose1d.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                                 padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class LazyConvTranspose2d(_LazyConv, ConvTranspose2d):
+    """ConvTranspose2d whose in_channels the first input sets (see _LazyConv)."""
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        ConvTranspose2d.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                                 padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class LazyConvTranspose3d(_LazyConv, ConvTranspose3d):
+    """ConvTranspose3d whose in_channels the first input sets (see _LazyConv)."""
+    cls_to_become = ConvTranspose3d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        ConvTranspose3d.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                                 padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
