@@ -16,8 +16,8 @@ from ..ops.interp import interpolate
 from ..ops.linalg import _torch_name
 from ..ops.norm import batch_norm
 from ..ops.pad import pad
-from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d, check_adaptive_nonempty,
-                        max_pool1d, max_pool2d)
+from ..ops.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d, avg_pool2d,
+                        avg_pool3d, check_adaptive_nonempty, max_pool1d, max_pool2d, max_pool3d)
 from ..ops.softmax import implicit_dim, softmax
 from ..tensor import Tensor, where
 
@@ -463,6 +463,15 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, area, avg_pool, max_pool):
     """torch's composite: (area * avg_pool(x ** p)) ** (1 / p), the pooled value passed through
     sign(.) * relu(|.|) first (its gradient is 0 where a window's sum is 0, where pow's is infinite);
@@ -490,6 +499,12 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Power-average pooling of (N, C, H, W) or (C, H, W), from avg_pool2d as torch's (see lp_pool1d)."""
     kw, kh = tuple(kernel_size) if isinstance(kernel_size, Iterable) else (kernel_size, kernel_size)
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, kw * kh, avg_pool2d, max_pool2d)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling of (N, C, D, H, W) or (C, D, H, W), from avg_pool3d as torch's (see lp_pool1d)."""
+    kd, kh, kw = tuple(kernel_size) if isinstance(kernel_size, Iterable) else (kernel_size,) * 3
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, kd * kh * kw, avg_pool3d, max_pool3d)
 
 
 def pdist(input, p=2):

@@ -19,13 +19,15 @@ from ..ops.norm import batch_norm, group_norm, layer_norm, normalize  # noqa: F4
 from ..ops.pad import pad  # noqa: F401
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool2d, adaptive_max_pool3d,  # noqa: F401
                         avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d, max_unpool1d,
-                        max_unpool2d)
+                        max_unpool2d, max_unpool3d)
 from ..ops.softmax import log_softmax, softmax  # noqa: F401
 from ..tensor import Tensor
 from .composite import (adaptive_avg_pool1d, adaptive_max_pool1d, adaptive_max_pool1d_with_indices,  # noqa: F401
-                        adaptive_max_pool2d_with_indices, bilinear, celu, celu_, channel_shuffle, dropout1d, fold,
+                        adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, bilinear, celu, celu_,
+                        channel_shuffle, dropout1d, fold,
                         glu, gumbel_softmax, hardshrink, instance_norm, local_response_norm, logsigmoid,
-                        lp_pool1d, lp_pool2d, max_pool1d_with_indices, max_pool2d_with_indices, pdist, pixel_shuffle, pixel_unshuffle,
+                        lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
+                        max_pool3d_with_indices, pdist, pixel_shuffle, pixel_unshuffle,
                         rms_norm, rrelu, rrelu_, softmin, softshrink, tanhshrink, threshold, threshold_, unfold,
                         upsample, upsample_bilinear, upsample_nearest)
 from .composite import affine_grid  # noqa: F401  (grid_sample's companion: the grid of an affine map)

@@ -1,8 +1,9 @@
 """Pooling layers (NCHW, and unbatched (C, H, W) / (C, L) input) over firstepoch.ops.pool, with
 PyTorch's arguments, defaults, stored attributes and reprs."""
 from ..ops.pool import (adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool1d,
-                        avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d, max_unpool1d, max_unpool2d)
-from .composite import adaptive_avg_pool1d, adaptive_max_pool1d, lp_pool1d, lp_pool2d
+                        avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d, max_unpool1d, max_unpool2d,
+                        max_unpool3d)
+from .composite import adaptive_avg_pool1d, adaptive_max_pool1d, lp_pool1d, lp_pool2d, lp_pool3d
 from .module import Module
 
 
@@ -113,6 +114,23 @@ class MaxUnpool1d(Module):
         return max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
+class MaxUnpool3d(Module):
+    """The partial inverse of MaxPool3d: forward(input, indices, output_size=None). The arguments are
+    stored as triples, as PyTorch's."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        three = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v, v)  # noqa: E731
+        self.kernel_size, self.padding = three(kernel_size), three(padding)
+        self.stride = self.kernel_size if stride is None else three(stride)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input, indices, output_size=None):
+        return max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
 class LPPool2d(Module):
     """Power-average pooling (F.lp_pool2d); the arguments are stored as given (stride None stays None),
     as PyTorch's."""
@@ -134,6 +152,13 @@ class LPPool1d(LPPool2d):
 
     def forward(self, input):
         return lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool3d(LPPool2d):
+    """Power-average pooling (F.lp_pool3d) of (N, C, D, H, W) or (C, D, H, W)."""
+
+    def forward(self, input):
+        return lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
 
 class AdaptiveAvgPool2d(Module):

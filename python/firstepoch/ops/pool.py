@@ -7,7 +7,7 @@ avg_pool2d:  y = sum over each window / its divisor (PyTorch's count_include_pad
 Both take PyTorch's ceil_mode (the window count rounded up; the last window starts inside the input
 or its left padding and may overhang the padded input, where it is clipped).
 max_unpool2d: the partial inverse of max_pool2d: each value written at its index in a zero plane
-             (max_unpool1d: the same over (N, C, L, 1)).
+             (max_unpool1d: the same over (N, C, L, 1); max_unpool3d over (N, C, D*H, W) planes).
 adaptive_avg_pool2d / adaptive_max_pool2d: PyTorch's windows [floor(i*H/OH), ceil((i+1)*H/OH)); on the
              kernels when the output divides the input (equal windows), else composites of recorded ops.
 max_pool1d / avg_pool1d: the 2-D ops on (N, C, 1, L).
@@ -923,3 +923,37 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     if not return_indices:
         return _unbatch(y, unbatched)
     return _unbatch(y, unbatched), _unbatch(_index_tensor(idx, y), unbatched)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """As torch.nn.functional.max_unpool3d: (N, C, D, H, W) or (C, D, H, W) values written at their indices
+    (flat over the output's D*H*W, as max_pool3d(return_indices=True) gives them) in zero volumes of
+    output_size; differentiable in input. MaxUnpool2dFn over (N, C, D*H, W) planes of (OD*OH, OW), whose
+    flat index is the same. As torch: floating input only (NotImplementedError); no empty dim but the
+    first; int64 indices of the input's shape, each within the output volume (RuntimeError)."""
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"Input to max_unpooling3d should be a 4d or 5d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"max_unpool3d\" not implemented for '{_torch_name(input._data.dtype)}'")
+    for d in range(1, input.ndim):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"max_unpooling3d_forward_out_cpu(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got {list(input.shape)} with dimension {d} being empty.")
+    idx = indices._data if hasattr(indices, "_data") else np.asarray(indices)
+    if idx.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 (max_unpool3d: got {idx.dtype})")
+    if idx.shape != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(idx.shape)}")
+    k = triple(kernel_size, "kernel_size", "max_unpool3d")
+    s = k if stride is None else triple(stride, "stride", "max_unpool3d")
+    od, oh, ow = unpool_output_size(tuple(input.shape[-3:]), k, s, triple(padding, "padding", "max_unpool3d"),
+                                    output_size)
+    bad = (idx < 0) | (idx >= od * oh * ow)
+    if bad.any():
+        raise RuntimeError(f"Found an invalid max index: {idx[bad][0]} (output volumes are of size {od}x{oh}x{ow})")
+    x, unbatched = (input.unsqueeze(0), True) if input.ndim == 4 else (input, False)
+    N, C, D, H, W = x.shape
+    y = MaxUnpool2dFn.apply(x.reshape(N, C, D * H, W), idx.reshape(N, C, D * H, W), (od * oh, ow))
+    return _unbatch(y.reshape(N, C, od, oh, ow), unbatched)
