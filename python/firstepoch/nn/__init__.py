@@ -23,7 +23,7 @@ from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .fold import Fold, Unfold
 from .embedding import Embedding, EmbeddingBag
 from .flatten import Flatten, Unflatten
-from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell
+from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
 from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, CTCLoss,
                    GaussianNLLLoss, HingeEmbeddingLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
                    MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss, PairwiseDistance,
@@ -59,4 +59,5 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "L
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "MaxPool3d", "AvgPool3d",
            "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "Conv3d", "ConvTranspose3d",
            "AdaptiveLogSoftmaxWithLoss", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
-           "LazyConvTranspose2d", "LazyConvTranspose3d", "MaxUnpool3d", "LPPool3d"]
+           "LazyConvTranspose2d", "LazyConvTranspose3d", "MaxUnpool3d", "LPPool3d", "RNNBase",
+           "RNNCellBase"]

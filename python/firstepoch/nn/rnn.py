@@ -46,13 +46,21 @@ def _reset_uniform(module):
         init.uniform_(p, -bound, bound)
 
 
+_MODES = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "LSTM": "lstm", "GRU": "gru"}  # torch's -> ops.rnn's
+
+
 class RNNBase(Module):
-    """Shared by RNN, LSTM and GRU: parameters per layer and direction, and the forward over layers."""
+    """torch.nn.RNNBase, shared by RNN, LSTM and GRU: parameters per layer and direction, and the forward
+    over layers. mode is torch's 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU' (another: its ValueError); an
+    RNNBase made directly runs that recurrence (torch's RNNBase has no forward of its own)."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, dtype=np.float32, proj_size=0):
-        super().__init__()
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         who = type(self).__name__
+        dtype = factory_dtype(who, device, dtype)
+        super().__init__()
+        if mode not in _MODES:
+            raise ValueError(f"Unrecognized RNN mode: {mode}")
         _check_sizes(who, input_size, hidden_size)
         _check_dtype(dtype, who)
         if not isinstance(num_layers, (int, np.integer)):
@@ -77,11 +85,11 @@ class RNNBase(Module):
         if proj_size:
             raise NotImplementedError(f"{who}: proj_size={proj_size} (a projected LSTM) is not implemented")
         self.proj_size = 0
-        self.mode = mode
+        self.mode, self._kind = mode, _MODES[mode]  # torch's name, and ops.rnn's
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional = bool(bidirectional)
-        G, H, D = MODES[mode], self.hidden_size, 2 if self.bidirectional else 1
+        G, H, D = MODES[self._kind], self.hidden_size, 2 if self.bidirectional else 1
         for layer in range(self.num_layers):
             in_size = self.input_size if layer == 0 else H * D
             for suffix in ("", "_reverse")[:D]:
@@ -119,7 +127,7 @@ class RNNBase(Module):
 
     def _hidden(self, hx, N, dtype, unbatched):
         """(h0, c0) as (D*L, N, H) Tensors (c0 None unless an LSTM), zeros where hx leaves them out."""
-        if self.mode == "lstm":
+        if self._kind == "lstm":
             if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
                 raise TypeError(f"{type(self).__name__}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
             h0, c0 = (None, None) if hx is None else hx
@@ -147,7 +155,7 @@ class RNNBase(Module):
         if self.batch_first and not unbatched:
             x = x.transpose(0, 1)  # (T, N, I); the layer makes it contiguous
         N = x.shape[1]
-        is_lstm = self.mode == "lstm"
+        is_lstm = self._kind == "lstm"
         h0, c0 = self._hidden(hx, N, x.dtype, unbatched)
         D = 2 if self.bidirectional else 1
         T = x.shape[0]
@@ -157,8 +165,8 @@ class RNNBase(Module):
             for d, suffix in enumerate(("", "_reverse")[:D]):
                 k = layer * D + d
                 reverse = d == 1
-                packed = rnn(x, *self._weights(layer, suffix), h0[k], c0[k] if is_lstm else None, self.mode, reverse)
-                out_slice, h_index, c_index = packed_slices(self.mode, T, reverse)
+                packed = rnn(x, *self._weights(layer, suffix), h0[k], c0[k] if is_lstm else None, self._kind, reverse)
+                out_slice, h_index, c_index = packed_slices(self._kind, T, reverse)
                 outs.append(packed[out_slice])
                 h_n.append(packed[h_index])
                 if is_lstm:
@@ -221,14 +229,14 @@ class RNNBase(Module):
             h_n = h_n.index_select(1, packed.unsorted_indices)
             c_n = c_n.index_select(1, packed.unsorted_indices) if c_n is not None else None
         output = PackedSequence(x, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
-        return (output, (h_n, c_n)) if self.mode == "lstm" else (output, h_n)
+        return (output, (h_n, c_n)) if self._kind == "lstm" else (output, h_n)
 
     def _packed_direction(self, x, runs, weights, h0, c0, reverse):
         """One layer and direction over packed rows x (S, I) -> (packed output (S, H), h_n (N, H), c_n or
         None), all in sorted batch order. Forward: a sequence leaves the batch with its final state;
         reverse: the runs are read last to first, and a sequence joins with its initial state at its own
         last step."""
-        mode, H = self.mode, self.hidden_size
+        mode, H = self._kind, self.hidden_size
         outs = [None] * len(runs)
         h = c = None
         if not reverse:
@@ -278,11 +286,10 @@ class RNN(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, dtype)
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
@@ -293,9 +300,8 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype,
-                         proj_size)
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
 
 
 class GRU(RNNBase):
@@ -304,21 +310,24 @@ class GRU(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
 
 
 class RNNCellBase(Module):
-    """One time step: weight_ih (G*H, I), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), as in PyTorch."""
+    """torch.nn.RNNCellBase, shared by RNNCell, LSTMCell and GRUCell: one time step's weight_ih (G*H, I),
+    weight_hh (G*H, H), bias_ih, bias_hh (G*H,) for G = num_chunks gates, as in PyTorch. No forward of its
+    own (as torch's): the cells set which recurrence _step runs."""
+    _kind = None  # ops.rnn's mode, set by each cell
 
-    def __init__(self, mode, input_size, hidden_size, bias=True, dtype=np.float32):
-        super().__init__()
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         who = type(self).__name__
+        dtype = factory_dtype(who, device, dtype)
+        super().__init__()
         _check_sizes(who, input_size, hidden_size)
         _check_dtype(dtype, who)
-        self.mode = mode
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
-        G, H = MODES[mode], self.hidden_size
+        G, H = int(num_chunks), self.hidden_size
         self.weight_ih = Parameter(np.empty((G * H, self.input_size), dtype=dtype))
         self.weight_hh = Parameter(np.empty((G * H, H), dtype=dtype))
         if self.bias:
@@ -368,14 +377,14 @@ class RNNCellBase(Module):
         unbatched = input.ndim == 1
         x = input.reshape(1, 1, self.input_size) if unbatched else input.reshape(1, *input.shape)
         N = x.shape[1]
-        if self.mode == "lstm":
+        if self._kind == "lstm":
             if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
                 raise TypeError(f"{who}: hx must be a tuple (h, c), got {type(hx).__name__}")
             h, c = (None, None) if hx is None else hx
             h, c = self._state(h, "h", N, x.dtype, unbatched), self._state(c, "c", N, x.dtype, unbatched)
         else:
             h, c = self._state(hx, "hx", N, x.dtype, unbatched), None
-        packed = rnn(x, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, h, c, self.mode, False)
+        packed = rnn(x, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, h, c, self._kind, False)
         shape = (self.hidden_size,) if unbatched else (N, self.hidden_size)
         return packed, shape
 
@@ -383,8 +392,8 @@ class RNNCellBase(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
-        if self.mode == "rnn_relu":
-            s += ", nonlinearity=relu"  # unquoted, as torch
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"  # unquoted, as torch
         return s
 
 
@@ -392,11 +401,10 @@ class RNNCell(RNNCellBase):
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or ReLU). forward(input (N, I) or (I,), hx=None) -> h'."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__("rnn_" + nonlinearity, input_size, hidden_size, bias, dtype)
-        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity, self._kind = nonlinearity, "rnn_" + nonlinearity
 
     def forward(self, input, hx=None):
         packed, shape = self._step(input, hx)
@@ -407,8 +415,8 @@ class LSTMCell(RNNCellBase):
     """forward(input, (h, c)=None) -> (h', c'): gates i, f, g, o; c' = f*c + i*g, h' = o*tanh(c')."""
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        super().__init__("lstm", input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+        self._kind = "lstm"
 
     def forward(self, input, hx=None):
         packed, shape = self._step(input, hx)
@@ -420,8 +428,8 @@ class GRUCell(RNNCellBase):
     h' = (1-z)*n + z*h."""
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        super().__init__("gru", input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+        self._kind = "gru"
 
     def forward(self, input, hx=None):
         packed, shape = self._step(input, hx)
