@@ -87,6 +87,8 @@ def test_rnn_bases():
     assert base.weight_ih_l0.dtype == fe.float64
     with pytest.raises(ValueError, match="Unrecognized RNN mode"):
         nn.RNNBase("lstm", 3, 4)
+    with pytest.raises(NotImplementedError):  # as torch's, the base has no forward
+        base(fe.randn(5, 3, dtype=fe.float64))
     for c in (nn.RNNCell(3, 4), nn.LSTMCell(3, 4), nn.GRUCell(3, 4)):
         assert isinstance(c, nn.RNNCellBase)
     cell = nn.RNNCellBase(3, 4, True, 4)

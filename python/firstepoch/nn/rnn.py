@@ -51,8 +51,9 @@ _MODES = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "LSTM": "lstm", "GRU":
 
 class RNNBase(Module):
     """torch.nn.RNNBase, shared by RNN, LSTM and GRU: parameters per layer and direction, and the forward
-    over layers. mode is torch's 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU' (another: its ValueError); an
-    RNNBase made directly runs that recurrence (torch's RNNBase has no forward of its own)."""
+    over layers (_forward, which RNN, LSTM and GRU call from their forward). mode is torch's 'RNN_TANH',
+    'RNN_RELU', 'LSTM' or 'GRU' (another: its ValueError). As torch's, an RNNBase has no forward of its own
+    (calling one is Module's NotImplementedError)."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
@@ -135,7 +136,7 @@ class RNNBase(Module):
                     self._initial_state(c0, "c_0", N, dtype, unbatched))
         return self._initial_state(hx, "hx", N, dtype, unbatched), None
 
-    def forward(self, input, hx=None):
+    def _forward(self, input, hx=None):
         who = type(self).__name__
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
@@ -292,6 +293,9 @@ class RNN(RNNBase):
                          dropout, bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
+    def forward(self, input, hx=None):
+        return self._forward(input, hx)
+
 
 class LSTM(RNNBase):
     """LSTM with gates i, f, g, o: c_t = f*c_{t-1} + i*g, h_t = o*tanh(c_t). forward(input, (h_0, c_0)=None)
@@ -303,6 +307,9 @@ class LSTM(RNNBase):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          proj_size, device, dtype)
 
+    def forward(self, input, hx=None):
+        return self._forward(input, hx)
+
 
 class GRU(RNNBase):
     """GRU with gates r, z, n: n = tanh(W_in x + b_in + r*(W_hn h + b_hn)), h_t = (1-z)*n + z*h_{t-1}.
@@ -312,6 +319,9 @@ class GRU(RNNBase):
                  bidirectional=False, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        return self._forward(input, hx)
 
 
 class RNNCellBase(Module):
