@@ -199,7 +199,13 @@ def _both(torch, fn_fe, fn_torch, x, dtype):
     with np.errstate(all="ignore"):
         (yf * fe.tensor(w)).sum().backward()
     (yt * torch.tensor(w)).sum().backward()
-    np.testing.assert_allclose(xf.grad.numpy(), xt.grad.numpy(), equal_nan=True, **tol)
+    got, want = xf.grad.numpy(), xt.grad.numpy()
+    # a window whose pooled value is NaN (x ** 2.5 of a negative entry): the NaN reaches its entries' gradient
+    # through torch's ReLU, whose slope at NaN is 1; firstepoch's is 0 (README porting table), so such an
+    # entry gets only its other windows' (finite) share here
+    unlike = np.isnan(want) & ~np.isnan(got)
+    assert np.isfinite(got[unlike]).all()
+    np.testing.assert_allclose(np.where(unlike, 0, got), np.where(unlike, 0, want), equal_nan=True, **tol)
 
 
 LP1D = [(3, None, False), (3, 2, False), (3, 2, True), (2, 3, True), (4, 1, False)]
