@@ -1428,32 +1428,39 @@ class FminFn(_FmaxFmin):
     pick = staticmethod(np.fmin)
 
 
-class Logaddexp2Fn(Function):
-    """log2(2**a + 2**b) as torch's kernel: max(a, b) + log1p(2**-|a - b|) / ln 2 (a small result keeps its
-    digits), and a where a and b are the same infinity. The gradient is torch's: grad / (1 + 2**(b - a))
-    to a, grad / (1 + 2**(a - b)) to b, so an infinite operand takes all of it (NaN where both are)."""
+class _LogAddExp(Function, register=False):
+    """log_base(base**a + base**b) as torch's kernels: max(a, b) + log1p(base**-|a - b|) / ln(base) (a small
+    result keeps its digits), and a where a and b are the same infinity. The gradient is torch's:
+    grad / (1 + base**(b - a)) to a, grad / (1 + base**(a - b)) to b, so an infinite operand takes all of
+    it (NaN where both are). A subclass names its power (the NumPy function and the Tensor method) and
+    1 / ln(base)."""
 
-    @staticmethod
-    def forward(ctx, a, b):
+    power = None  # np.exp or np.exp2
+    method = None  # "exp" or "exp2"
+    inv_log_base = 1.0
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
         with np.errstate(invalid="ignore", over="ignore"):
             m = np.maximum(a, b)
-            out = m + np.log1p(np.exp2(-np.abs(a - b))) / math.log(2)
+            out = m + np.log1p(cls.power(-np.abs(a - b))) * cls.inv_log_base
             return np.where(np.isinf(a) & (a == b), a, out).astype(out.dtype, copy=False)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
         with np.errstate(invalid="ignore", over="ignore"):
-            da = unbroadcast(grad / (1 + np.exp2(b - a)), _shape(a)) if ctx.needs_input_grad[0] else None
-            db = unbroadcast(grad / (1 + np.exp2(a - b)), _shape(b)) if ctx.needs_input_grad[1] else None
+            da = unbroadcast(grad / (1 + cls.power(b - a)), _shape(a)) if ctx.needs_input_grad[0] else None
+            db = unbroadcast(grad / (1 + cls.power(a - b)), _shape(b)) if ctx.needs_input_grad[1] else None
         return da, db
 
-    @staticmethod
-    def backward_graph(ctx, grad):
+    @classmethod
+    def backward_graph(cls, ctx, grad):
         a, b = ctx.parents
-        da = unbroadcast_graph(grad / ((b - a).exp2() + 1), _shape(a._data)) if ctx.needs_input_grad[0] else None
-        db = unbroadcast_graph(grad / ((a - b).exp2() + 1), _shape(b._data)) if ctx.needs_input_grad[1] else None
+        up = lambda t: getattr(t, cls.method)() + 1  # noqa: E731
+        da = unbroadcast_graph(grad / up(b - a), _shape(a._data)) if ctx.needs_input_grad[0] else None
+        db = unbroadcast_graph(grad / up(a - b), _shape(b._data)) if ctx.needs_input_grad[1] else None
         return da, db
 
     @staticmethod
@@ -1461,37 +1468,14 @@ class Logaddexp2Fn(Function):
         return [(_pair(rng), {})]
 
 
-class LogaddexpFn(Function):
-    """log(exp(a) + exp(b)) as torch's kernel: max(a, b) + log1p(exp(-|a - b|)) (a small result keeps its
-    digits), and a where a and b are the same infinity. The gradient is torch's: grad / (1 + exp(b - a))
-    to a, grad / (1 + exp(a - b)) to b, so an infinite operand takes all of it (NaN where both are)."""
+class Logaddexp2Fn(_LogAddExp):
+    """log2(2**a + 2**b) (_LogAddExp with base 2)."""
+    power, method, inv_log_base = staticmethod(np.exp2), "exp2", 1.0 / math.log(2)
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        with np.errstate(invalid="ignore", over="ignore"):
-            m = np.maximum(a, b)
-            out = m + np.log1p(np.exp(-np.abs(a - b)))
-            return np.where(np.isinf(a) & (a == b), a, out).astype(out.dtype, copy=False)
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        with np.errstate(invalid="ignore", over="ignore"):
-            da = unbroadcast(grad / (1 + np.exp(b - a)), _shape(a)) if ctx.needs_input_grad[0] else None
-            db = unbroadcast(grad / (1 + np.exp(a - b)), _shape(b)) if ctx.needs_input_grad[1] else None
-        return da, db
-
-    @staticmethod
-    def backward_graph(ctx, grad):
-        a, b = ctx.parents
-        da = unbroadcast_graph(grad / ((b - a).exp() + 1), _shape(a._data)) if ctx.needs_input_grad[0] else None
-        db = unbroadcast_graph(grad / ((a - b).exp() + 1), _shape(b._data)) if ctx.needs_input_grad[1] else None
-        return da, db
-
-    @staticmethod
-    def gradcheck_cases(rng):
-        return [(_pair(rng), {})]
+class LogaddexpFn(_LogAddExp):
+    """log(exp(a) + exp(b)) (_LogAddExp with base e)."""
+    power, method, inv_log_base = staticmethod(np.exp), "exp", 1.0
 
 
 class NextafterFn(Function):
