@@ -439,70 +439,54 @@ class _LazyConv:
         return _conv_repr(self, self._lazy[0])
 
 
-class LazyConv1d(_LazyConv, Conv1d):
+class _LazyConvN(_LazyConv):
+    """The convolutions' constructor (torch's LazyConv1d/2d/3d signature): cls_to_become's with no input
+    channels yet."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        self.cls_to_become.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode,
+                                    dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class _LazyConvTransposeN(_LazyConv):
+    """The transposed convolutions' constructor (torch's LazyConvTranspose1d/2d/3d signature)."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        dtype = factory_dtype(type(self).__name__, device, dtype)
+        self.cls_to_become.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                                    padding_mode, dtype=dtype)
+        self._make_lazy(out_channels, bias, dtype)
+
+
+class LazyConv1d(_LazyConvN, Conv1d):
     """Conv1d whose in_channels the first input sets (see _LazyConv)."""
     cls_to_become = Conv1d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        Conv1d.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, dtype=dtype)
-        self._make_lazy(out_channels, bias, dtype)
 
-
-class LazyConv2d(_LazyConv, Conv2d):
+class LazyConv2d(_LazyConvN, Conv2d):
     """Conv2d whose in_channels the first input sets (see _LazyConv)."""
     cls_to_become = Conv2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        Conv2d.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, dtype=dtype)
-        self._make_lazy(out_channels, bias, dtype)
 
-
-class LazyConv3d(_LazyConv, Conv3d):
+class LazyConv3d(_LazyConvN, Conv3d):
     """Conv3d whose in_channels the first input sets (see _LazyConv)."""
     cls_to_become = Conv3d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        Conv3d.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, dtype=dtype)
-        self._make_lazy(out_channels, bias, dtype)
 
-
-class LazyConvTranspose1d(_LazyConv, ConvTranspose1d):
+class LazyConvTranspose1d(_LazyConvTransposeN, ConvTranspose1d):
     """ConvTranspose1d whose in_channels the first input sets (see _LazyConv)."""
     cls_to_become = ConvTranspose1d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                 dilation=1, padding_mode="zeros", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        ConvTranspose1d.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
-                                 padding_mode, dtype=dtype)
-        self._make_lazy(out_channels, bias, dtype)
 
-
-class LazyConvTranspose2d(_LazyConv, ConvTranspose2d):
+class LazyConvTranspose2d(_LazyConvTransposeN, ConvTranspose2d):
     """ConvTranspose2d whose in_channels the first input sets (see _LazyConv)."""
     cls_to_become = ConvTranspose2d
 
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                 dilation=1, padding_mode="zeros", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        ConvTranspose2d.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
-                                 padding_mode, dtype=dtype)
-        self._make_lazy(out_channels, bias, dtype)
 
-
-class LazyConvTranspose3d(_LazyConv, ConvTranspose3d):
+class LazyConvTranspose3d(_LazyConvTransposeN, ConvTranspose3d):
     """ConvTranspose3d whose in_channels the first input sets (see _LazyConv)."""
     cls_to_become = ConvTranspose3d
-
-    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                 dilation=1, padding_mode="zeros", device=None, dtype=None):
-        dtype = factory_dtype(type(self).__name__, device, dtype)
-        ConvTranspose3d.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
-                                 padding_mode, dtype=dtype)
-        self._make_lazy(out_channels, bias, dtype)
