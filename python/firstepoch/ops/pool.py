@@ -459,20 +459,22 @@ def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return y.reshape(tuple(y.shape[:-1]))
 
 
-def _adaptive_size(output_size, hw, name):
-    """(OH, OW) from an int or a pair (None entries keep the input's size), torch's checks and classes."""
-    t = (output_size, output_size) if output_size is None or isinstance(output_size, (int, np.integer)) \
+def _adaptive_size(output_size, sizes, name):
+    """The output sizes (one per entry of sizes: (H, W) or (D, H, W)) from an int or that many entries (None
+    entries keep the input's size), torch's checks and classes."""
+    n = len(sizes)
+    t = (output_size,) * n if output_size is None or isinstance(output_size, (int, np.integer)) \
         else tuple(output_size)
-    if len(t) != 2:
-        raise RuntimeError(f"{name}: output_size must be 2, got {output_size!r}")
+    if len(t) != n:
+        raise RuntimeError(f"{name}: output_size must be {n}, got {output_size!r}")
     for pos, o in enumerate(t):
         if o is not None and (isinstance(o, bool) or not isinstance(o, (int, np.integer))):
             raise TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
                             f"of type {type(o).__name__} at pos {pos}")
-    out = tuple(int(n if o is None else o) for o, n in zip(t, hw))
+    out = tuple(int(size if o is None else o) for o, size in zip(t, sizes))
     if min(out) < 0:
         raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
-                           f"{{{out[0]}, {out[1]}}}")
+                           "{" + ", ".join(map(str, out)) + "}")
     return out
 
 
@@ -834,22 +836,6 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                                       divisor_override), unbatched)
 
 
-def _adaptive_size3d(output_size, dhw, name):
-    """(OD, OH, OW) from an int or three entries (None keeps the input's size), torch's checks and classes."""
-    t = (output_size,) * 3 if output_size is None or isinstance(output_size, (int, np.integer)) else tuple(output_size)
-    if len(t) != 3:
-        raise RuntimeError(f"{name}: output_size must be 3 (got {output_size!r})")
-    for pos, o in enumerate(t):
-        if o is not None and (isinstance(o, bool) or not isinstance(o, (int, np.integer))):
-            raise TypeError(f"{name}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
-                            f"of type {type(o).__name__} at pos {pos}")
-    out = tuple(int(n if o is None else o) for o, n in zip(t, dhw))
-    if min(out) < 0:
-        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
-                           f"{{{out[0]}, {out[1]}, {out[2]}}}")
-    return out
-
-
 def _adaptive3d_input(input, name):
     if input.ndim not in (4, 5):
         raise RuntimeError(f"{name}(): Expected 4D or 5D tensor, but got {list(input.shape)}")
@@ -866,7 +852,7 @@ def adaptive_avg_pool3d(input, output_size):
     the mean (torch's shortcut, taken before its emptiness check)."""
     x, unbatched = _adaptive3d_input(input, "adaptive_avg_pool3d")
     dhw = tuple(x.shape[2:])
-    out = _adaptive_size3d(output_size, dhw, "adaptive_avg_pool3d")
+    out = _adaptive_size(output_size, dhw, "adaptive_avg_pool3d")
     if out == (1, 1, 1):
         return _unbatch(x.mean(dim=(2, 3, 4), keepdim=True), unbatched)
     check_adaptive_nonempty(input, 1, "adaptive_avg_pool3d")
@@ -901,7 +887,7 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     first maximum (or last NaN) taken; the values are recorded as indexing of x (gradient to the maximum)."""
     x, unbatched = _adaptive3d_input(input, "adaptive_max_pool3d")
     N, C, D, H, W = x.shape
-    out = _adaptive_size3d(output_size, (D, H, W), "adaptive_max_pool3d")
+    out = _adaptive_size(output_size, (D, H, W), "adaptive_max_pool3d")
     check_adaptive_nonempty(input, 1, "adaptive_max_pool3d")
     if 0 in out:
         y = x[:, :, :0, :0, :0].reshape((N, C) + out)
