@@ -1,5 +1,6 @@
-"""Seconds per training epoch: firstepoch vs a plain NumPy loop (firstepoch.reference.mlp) vs PyTorch
-eager (when importable), same model, data, batch size and thread count.
+"""Seconds per training epoch: firstepoch (eager, and its step through firstepoch.capture.CapturedStep)
+vs a plain NumPy loop (firstepoch.reference.mlp) vs PyTorch eager (when importable), same model, data,
+batch size and thread count.
 
     python bench/train.py mlp [--threads 1] [--epochs 5] [--batch-size 64] [--profile] [--json FILE]
 
@@ -36,20 +37,29 @@ def torch_model(torch, name):
     return tnn.Sequential(tnn.Linear(784, 128), tnn.ReLU(), tnn.Linear(128, 10))
 
 
-def epochs_firstepoch(x, y, batch, epochs, name="mlp"):
+def epochs_firstepoch(x, y, batch, epochs, name="mlp", captured=False):
+    """captured=True: the same step through firstepoch.capture.CapturedStep (replayed kernel calls)."""
     fe.manual_seed(0)
     model = make_model(name)
     opt = fe.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True, generator=0)
+
+    def train_step(xb, yb):
+        loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = fe.capture.CapturedStep(train_step, model=model, optimizer=opt) if captured else train_step
     times = []
     for _ in range(epochs):
         t0 = time.perf_counter()
         for xb, yb in loader:
-            loss = F.cross_entropy(model(xb), yb)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            loss = step(xb, yb)
         times.append(time.perf_counter() - t0)
+    if captured and step.eager_reason:
+        print(f"# firstepoch captured: some steps ran eagerly: {step.eager_reason}")
     return times, float(loss.item())
 
 
@@ -105,7 +115,8 @@ def main():
     if args.model == "lenet":
         x = x[:, None]
     epochs = args.epochs if args.model == "mlp" else min(args.epochs, 2)
-    runs = {"firstepoch": lambda: epochs_firstepoch(x, y, args.batch_size, epochs, args.model)}
+    runs = {"firstepoch": lambda: epochs_firstepoch(x, y, args.batch_size, epochs, args.model),
+            "firstepoch captured": lambda: epochs_firstepoch(x, y, args.batch_size, epochs, args.model, True)}
     if common.NUMPY_THREADS_KNOWN:  # else NumPy's BLAS would run on a thread count nobody chose
         runs["numpy"] = lambda: epochs_numpy(x, y, args.batch_size, epochs, args.model)
     if torch:
@@ -125,11 +136,13 @@ def main():
     else:
         macs = [6 * 25 * 784, 16 * 150 * 100, 400 * 120, 120 * 84, 84 * 10]
         flops = 2 * len(x) * (2 * macs[0] + 3 * sum(macs[1:]))
-    table = Table(["implementation", "s/epoch (median)", "GFLOP/s", "last loss", "firstepoch speed-up"])
+    table = Table(["implementation", "s/epoch (median)", "GFLOP/s", "last loss", "firstepoch speed-up",
+                   "captured speed-up"])
     for name in runs:
         table.add(implementation=name, **{"s/epoch (median)": f"{med[name]:.4f}", "GFLOP/s": flops / med[name] * 1e-9,
                                           "last loss": losses[name],
-                                          "firstepoch speed-up": med[name] / med["firstepoch"]})
+                                          "firstepoch speed-up": med[name] / med["firstepoch"],
+                                          "captured speed-up": med[name] / med["firstepoch captured"]})
     print(table.render())
     print(f"# {len(x)} images per epoch; median over {len(results['firstepoch'])} epochs each; "
           f"compute floor ~{flops / 1e9:.3f} GFLOP per epoch")

@@ -55,7 +55,7 @@ from . import data, datasets, models, nn, optim
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                        set_grad_enabled)
 from .random import manual_seed
-from . import amp, distributed, distributions, io, viz
+from . import amp, capture, distributed, distributions, io, viz
 from .amp import autocast
 from ._torch_switches import (are_deterministic_algorithms_enabled, compile, get_float32_matmul_precision,
                               is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,

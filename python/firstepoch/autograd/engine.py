@@ -312,6 +312,9 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
     backward_graph), so the .grad it leaves has a graph of its own; inputs (a sequence of Tensors):
     accumulate into those only. Both take the general walk (run_backward); the plain call keeps the
     fast loop below."""
+    tape = _function.capture_tape() if _function.CAPTURE[0] is not None else None
+    if tape is not None and (create_graph or inputs is not None):
+        raise _function.CaptureError("backward with create_graph or inputs= cannot be captured")
     if create_graph or inputs is not None:
         if inputs is not None:
             inputs = _as_tensor_list(inputs, "backward", "inputs")
@@ -339,6 +342,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
     # made: the keys of grads whose arrays this loop made (sums, backward_into's scatters): no one else sees
     # them, so a backward_into may add into them in place
     made = set()
+    given = set()  # under capture: the ids of the arrays handed to leaves as their .grad
     hooks = _tensor_hooks
     modes = _modes()  # the calling thread's profiler and anomaly mode
     order, stale = _walk(root)
@@ -350,6 +354,8 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
             continue
         made.discard(key)
         if hooks and key in hooks:
+            if tape is not None:
+                raise _function.CaptureError("a tensor hook (register_hook) cannot be captured")
             g = _run_hooks(node, g)
         ctx = node._ctx
         if ctx is None:  # a leaf: accumulate into .grad (until the user zeroes it)
@@ -359,9 +365,22 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
                     # Keep g itself only if nothing else can see it: it owns its memory (not a view of
                     # an upstream gradient) and no other reference exists (a backward may hand one array
                     # to two inputs, as Add does). Otherwise copy, so no two .grad arrays share memory.
-                    owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
+                    if tape is None:
+                        owned = g.base is None and g.flags.writeable and sys.getrefcount(g) <= 2
+                    else:  # the tape holds a reference to every array a kernel wrote: count leaves instead
+                        owned = g.base is None and g.flags.writeable and id(g) not in given
+                        if not owned:  # the copy, on the tape (a replay refreshes it)
+                            c = np.empty_like(g)
+                            tape.calls.append((np.copyto, (c, g), {}))
+                            np.copyto(c, g)
+                            g, owned = c, True
+                        given.add(id(g))
                     node._grad = _grad_tensor(g if owned else g.copy())
                 else:
+                    if tape is not None:
+                        raise _function.CaptureError(
+                            "backward into a .grad that already holds a gradient (accumulation) cannot be "
+                            "captured: zero_grad() (set_to_none=True) before backward inside the step")
                     _accumulate(node, g, False)
             g = None
             continue
@@ -374,6 +393,9 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
         if stale and ctx.changes != _INPLACE_CHANGES[0]:
             _check_versions(node, ctx)
         prof = modes.profiler
+        if tape is not None and (prof is not None or modes.anomaly_enabled or fn.backward_into is not None):
+            raise _function.CaptureError(f"backward through {fn.__name__} under the profiler or anomaly mode, "
+                                         "or a scattering backward, cannot be captured")
         if fn.backward_into is not None and ctx.needs_input_grad[0] and not modes.anomaly_enabled:
             # x[index] and the like: the gradient scattered into the sum being built for x (see
             # Function.backward_into), not into a zero array of its own added to that sum whole
@@ -407,7 +429,15 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
                                    f"for a {data.dtype} input of shape {data.shape}")
             pkey = id(parents[j])
             if pkey in grads:
-                grads[pkey] = grads[pkey] + pg
+                if tape is None:
+                    grads[pkey] = grads[pkey] + pg
+                else:  # the sum on the tape, into an array of its own
+                    held = grads[pkey]
+                    total = np.empty_like(held)
+                    tape.calls.append((np.add, (held, pg), {"out": total}))
+                    np.add(held, pg, out=total)
+                    grads[pkey] = total
+                    held = total = None
                 made.add(pkey)
             else:
                 grads[pkey] = pg
@@ -523,6 +553,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs, allow_un
     """The general walk from several roots. accumulate=True (backward): add into the .grad of the leaves
     (of inputs only, when given); False (autograd.grad): return the gradients of inputs, .grad untouched.
     Only the part of the graph that leads to inputs is walked. Returns the gradients (None: unused)."""
+    if _function.CAPTURE[0] is not None and _function.capture_tape() is not None:
+        raise _function.CaptureError("autograd.grad, autograd.backward and backward(create_graph=True or "
+                                     "inputs=) cannot be captured")
     fname = "backward" if accumulate else "grad"
     for i, r in enumerate(roots):
         if not r.requires_grad:

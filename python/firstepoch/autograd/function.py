@@ -5,6 +5,7 @@ registered differentiable op against finite differences using the cases the op s
 escape the gradient check.
 """
 import itertools
+import threading
 
 import numpy as np
 
@@ -13,6 +14,41 @@ from .grad_mode import _thread, enable_grad, is_grad_enabled, modes, no_grad, se
 
 REGISTRY = []
 _ndarray = np.ndarray
+
+# firstepoch.capture: the tape a thread is recording a training step on, or None. Function.apply refuses
+# an op whose class is not `capturable` while it is set (one list read on the hot path).
+CAPTURE = [None]
+
+
+class CaptureError(RuntimeError):
+    """An op, hook or optimizer met while capturing a step (firstepoch.capture) that cannot be replayed."""
+
+
+def capture_tape():
+    """The tape this thread is recording a step on (firstepoch.capture), or None."""
+    tape = CAPTURE[0]
+    return tape if tape is not None and tape.thread == threading.get_ident() else None
+
+
+def capture_record(fn, *args, **kwargs):
+    """fn(*args, **kwargs), also kept on the tape while this thread captures a step (firstepoch.capture).
+    fn must write its results only into arrays among its arguments: a replay calls it again with them."""
+    tape = capture_tape() if CAPTURE[0] is not None else None
+    if tape is not None and not tape.paused:
+        tape.calls.append((fn, args, kwargs))
+    return fn(*args, **kwargs)
+
+
+def capture_refuse(why):
+    """Raise CaptureError(why) if this thread is capturing a step (the caller's work would not replay)."""
+    if CAPTURE[0] is not None and capture_tape() is not None:
+        raise CaptureError(why)
+
+
+def _refuse_uncapturable(cls):
+    if capture_tape() is not None:
+        raise CaptureError(f"{cls.__name__} cannot be captured (it is not one of the ops that record their "
+                           "work on the tape)")
 
 # The class Function.apply wraps its results in: the first subclass of TensorBase (firstepoch.Tensor).
 _result_class = None
@@ -134,9 +170,15 @@ class Function:
     flops = None
     backward_flops = None
 
+    # True: forward and backward do all their work in _C calls (which firstepoch.capture records) and in
+    # glue passed through capture.record, or raise CaptureError; only such ops run inside a captured step.
+    capturable = False
+
     @classmethod
     def apply(cls, *args, **kwargs):
         # The hot path of every op: a few microseconds matter on small layers, so no helper calls.
+        if CAPTURE[0] is not None and not cls.capturable:
+            _refuse_uncapturable(cls)
         if cls.tensor_io:
             return _apply_tensor_io(cls, args, kwargs)
         ctx = Context()
@@ -370,6 +412,17 @@ def version(t):
 
 
 def bump_version(t):
+    if CAPTURE[0] is not None:
+        tape = capture_tape()
+        if tape is not None:  # an in-place change inside a captured step: only an optimizer's update may
+            if not tape.bumps_ok:
+                raise CaptureError("an in-place change of a Tensor cannot be captured (only an optimizer's "
+                                   "update)")
+            tape.calls.append((_bump, (t,), {}))
+    _bump(t)
+
+
+def _bump(t):
     v = t._version
     if v.__class__ is int:
         t._version = v + 1

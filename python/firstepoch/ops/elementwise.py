@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, constant_like, unbroadcast, unbroadcast_graph
+from ..autograd.function import Function, capture_refuse, constant_like, unbroadcast, unbroadcast_graph
 from .shape import WhereFn
 
 
@@ -28,8 +28,10 @@ _KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _c_contiguous(a, dtype=None):
     """a as a C-contiguous array of dtype (a itself when it is one; 0-d stays 0-d)."""
-    a = np.asarray(a, dtype=dtype)
-    return a if a.flags.c_contiguous else a.copy(order="C")
+    b = np.asarray(a, dtype=dtype)
+    if b is not a and getattr(a, "dtype", None) != b.dtype or not b.flags.c_contiguous:
+        capture_refuse("a strided or converted operand is copied outside the kernel")
+    return b if b.flags.c_contiguous else b.copy(order="C")
 
 
 def _kernel_dtype(dt):
@@ -388,15 +390,19 @@ def _relu_grad(grad, out):
     x > 0; NaN gives 0 both ways), so float32/float64 take the kernel's one pass on the library's threads."""
     if out.dtype in _KERNEL_DTYPES and grad.dtype == out.dtype:
         return _act_backward(grad, out, "relu")
+    capture_refuse("relu backward outside float32/float64 runs in NumPy")
     return np.where(out > 0, grad, 0).astype(grad.dtype, copy=False)  # 0 where clamped, even for NaN grad
 
 
 class ReLUFn(_Pointwise):
+    capturable = True  # firstepoch.capture: float32/float64 through the kernels (NumPy's path refuses)
     input_grad = staticmethod(_relu_grad)
     backward_graph = _graph(lambda grad, x: _relu_mask_graph(grad, x._data))  # the mask: constant a.e.
 
     @staticmethod
     def forward(ctx, x):  # _Pointwise.forward written out, no compute: the commonest activation skips two calls
+        if x.dtype not in _KERNEL_DTYPES:
+            capture_refuse("relu outside float32/float64 runs in NumPy")
         out = _act_forward(x, "relu") if x.dtype in _KERNEL_DTYPES else np.maximum(x, 0)
         ctx.saved_tensors = (out,)
         return out

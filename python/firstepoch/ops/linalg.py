@@ -15,7 +15,8 @@
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, constant_like, product_backward_flops, unbroadcast, unbroadcast_graph
+from ..autograd.function import (Function, capture_record, capture_refuse, constant_like, product_backward_flops,
+                                 unbroadcast, unbroadcast_graph)
 from .elementwise import _relu_grad, _relu_mask_graph
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -283,6 +284,7 @@ class LinearFn(Function):
     """
 
     kernel = "gemm"
+    capturable = True  # firstepoch.capture: the plain layout only (the general path refuses)
     backward_flops = staticmethod(product_backward_flops)
 
     @staticmethod
@@ -312,6 +314,7 @@ class LinearFn(Function):
 
     @staticmethod
     def _forward_general(ctx, x, weight, bias, activation):
+        capture_refuse("linear: a strided, batched or mixed-dtype input copies outside the kernel")
         if x.ndim == 0 or x.shape[-1] != weight.shape[1]:  # torch: RuntimeError ("mat1 and mat2 shapes ...")
             raise RuntimeError(f"linear: input has {x.shape[-1] if x.ndim else 0} features (shape {x.shape}), weight "
                              f"expects {weight.shape[1]} (weight shape {weight.shape})")
@@ -345,6 +348,7 @@ class LinearFn(Function):
         w_shape = vw.shape[::-1] if tw else vw.shape
         g = grad if grad.ndim == 2 else grad.reshape(-1, w_shape[0])
         if not g.flags.c_contiguous:
+            capture_refuse("linear backward: a strided output gradient is copied outside the kernel")
             g = np.ascontiguousarray(g)
         if out is not None:
             g = _relu_grad(g, out)  # the fused ReLU's gradient: zero where the output was clamped (NaN too)
@@ -360,7 +364,8 @@ class LinearFn(Function):
             dw = np.empty(w_shape, dtype=dt)
             _C.gemm(g, vx, dw, trans_a=True, trans_b=tx)  # (N, out).T @ (N, in)
         if ctx.has_bias and needs[2]:
-            db = np.add.reduce(g, axis=0)
+            db = np.empty(g.shape[1], dtype=dt)
+            capture_record(np.add.reduce, g, axis=0, out=db)
         return dx, dw, db, None
 
     @staticmethod

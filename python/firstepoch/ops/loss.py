@@ -29,7 +29,8 @@ import warnings
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Function, TensorBase, constant_like, unbroadcast, unbroadcast_graph
+from ..autograd.function import (Function, TensorBase, capture_record, capture_refuse, capture_tape, constant_like,
+                                 unbroadcast, unbroadcast_graph)
 from .linalg import _torch_name
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -61,6 +62,11 @@ def _contiguous_as(a, shape, dtype):
     if a.shape != tuple(shape):
         return np.broadcast_to(a, shape).copy()
     return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def _capture_error(why):
+    from ..autograd.function import CaptureError
+    return CaptureError(why)
 
 
 def _float_result_type(*arrays):
@@ -142,16 +148,66 @@ def cross_entropy_backward(logits, stats, target, grad, weight=None, ignore_inde
     return d
 
 
+def _ce_reduced(loss, target, weight, ignore_index, reduction, label_smoothing, n_classes, denom_box):
+    """cross_entropy's reduction of the per-row losses; the mean's divisor (the summed weight of the
+    kept rows) goes into denom_box[0] for backward. A function of its arguments only, so a captured step
+    (firstepoch.capture) runs it again on each replay's targets."""
+    dt = loss.dtype
+    denom = None
+    if reduction == "mean":
+        if weight is None:
+            denom = len(target) - np.count_nonzero(target == ignore_index)
+        elif n_classes == 0:
+            denom = 0
+        else:
+            keep = target != ignore_index
+            denom = (weight[np.where(keep, target, 0)] * keep).sum()
+    denom_box[0] = denom
+    if reduction == "none":
+        return loss
+    if denom:  # the mean of kept rows (_reduce's sum and division, without its checks)
+        return np.asarray(np.add.reduce(loss) / denom).astype(dt, copy=False)
+    if label_smoothing and n_classes == 0:  # torch: the smoothing sum over 0 classes / 0 is NaN
+        return np.asarray(np.nan, dt)
+    return _reduce(loss, reduction, denom).astype(dt, copy=False)
+
+
+def _ce_reduced_into(out, *args):
+    out[...] = _ce_reduced(*args)
+
+
+def _ce_seed(grad, reduction, n, dt, denom_box):
+    """The per-row gradient of cross_entropy's reduction, for an upstream gradient grad."""
+    if reduction == "none":
+        return np.ascontiguousarray(grad, dtype=dt)
+    if reduction == "sum":
+        return np.full(n, grad, dtype=dt)
+    denom = denom_box[0]
+    if denom:
+        return np.full(n, grad / denom, dtype=dt)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no rows counted: 0 / 0, as PyTorch's nan
+        return np.full(n, grad / denom, dtype=dt)
+
+
+def _ce_seed_into(out, *args):
+    out[...] = _ce_seed(*args)
+
+
 class CrossEntropyFn(Function):
     """cross_entropy(logits (N, C), target int64 (N,)), PyTorch's semantics: class weights,
     ignore_index, label smoothing, reduction. The mean divides by the summed weight of the kept rows."""
 
     kernel = "cross_entropy"
+    capturable = True  # firstepoch.capture: the reduction and its gradient's seed go on the tape
 
     @staticmethod
     def forward(ctx, logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         if reduction not in _REDUCTIONS:
             _check_reduction(reduction)
+        tape = capture_tape()
+        if tape is not None and not (logits.flags.c_contiguous and target.flags.c_contiguous and logits.shape[1]
+                                     and (weight is None or (weight.flags.c_contiguous and weight.dtype == logits.dtype))):
+            raise _capture_error("cross_entropy: strided operands, a converted weight or zero classes")
         logits = np.ascontiguousarray(logits)
         target = np.ascontiguousarray(target)
         dt = logits.dtype
@@ -169,39 +225,28 @@ class CrossEntropyFn(Function):
             _C.cross_entropy_forward(logits, target, loss, stats, weight=weight, ignore_index=ignore_index,
                                      label_smoothing=label_smoothing)
         ctx.saved_tensors = (logits, stats, target)
-        denom = None
-        if reduction == "mean":
-            if weight is None:
-                denom = n - np.count_nonzero(target == ignore_index)
-            elif logits.shape[1] == 0:
-                denom = 0
-            else:
-                keep = target != ignore_index
-                denom = (weight[np.where(keep, target, 0)] * keep).sum()
-        ctx.args = (weight, ignore_index, reduction, label_smoothing, denom)
-        if reduction == "none":
-            return loss
-        if denom:  # the mean of kept rows (_reduce's sum and division, without its checks)
-            return np.asarray(np.add.reduce(loss) / denom).astype(dt, copy=False)
-        if label_smoothing and logits.shape[1] == 0:  # torch: the smoothing sum over 0 classes / 0 is NaN
-            return np.asarray(np.nan, dt)
-        return _reduce(loss, reduction, denom).astype(dt, copy=False)
+        box = [None]
+        ctx.args = (weight, ignore_index, reduction, label_smoothing, box)
+        args = (loss, target, weight, ignore_index, reduction, label_smoothing, logits.shape[1], box)
+        if tape is None or reduction == "none":
+            return _ce_reduced(*args)
+        out = np.empty((), dt)
+        capture_record(_ce_reduced_into, out, *args)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         logits, stats, target = ctx.saved_tensors
-        weight, ignore_index, reduction, label_smoothing, denom = ctx.args
+        weight, ignore_index, reduction, label_smoothing, box = ctx.args
         n = logits.shape[0]
         dt = logits.dtype
-        if reduction == "none":
-            g = np.ascontiguousarray(grad, dtype=dt)
-        elif reduction == "sum":
-            g = np.full(n, grad, dtype=dt)
-        elif denom:
-            g = np.full(n, grad / denom, dtype=dt)
+        if capture_tape() is None:
+            g = _ce_seed(grad, reduction, n, dt, box)
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):  # no rows counted: 0 / 0, as PyTorch's nan
-                g = np.full(n, grad / denom, dtype=dt)
+            if reduction == "none" and not (grad.flags.c_contiguous and grad.dtype == dt):
+                raise _capture_error("cross_entropy backward: a strided or converted output gradient")
+            g = np.empty(n, dt)
+            capture_record(_ce_seed_into, g, grad, reduction, n, dt, box)
         d = np.empty_like(logits)
         if d.size == 0:  # no rows or no classes: nothing to compute (the kernel refuses zero classes)
             pass
@@ -217,7 +262,8 @@ class CrossEntropyFn(Function):
         # The kernel's backward on Tensors (see the module doc), with p = softmax(logits) recomputed:
         # dlogits_i = g_i * (p_i * A_i - B_i); A and B depend only on targets and weights (constants).
         logits, target = ctx.parents[0], ctx.saved_tensors[2]
-        weight, ignore_index, reduction, eps, denom = ctx.args
+        weight, ignore_index, reduction, eps, box = ctx.args
+        denom = box[0]
         n, c = logits.shape
         dt = logits.dtype
         w = np.ones(c, dt) if weight is None else np.asarray(weight, dt)
@@ -841,6 +887,8 @@ def _class_indices(input, t, fn):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{_torch_name(t.dtype)} ({fn}: target {t.dtype} {t.shape}, "
                            f"input {tuple(input.shape)}; class probabilities need a float target of the input's shape)")
+    if t.dtype != np.int64:
+        capture_refuse(f"{fn}: a {t.dtype} target is converted to int64 outside the kernel")
     return t.astype(np.int64, copy=False)
 
 
@@ -951,7 +999,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             raise IndexError(f"Target {kept.flat[0]} is out of bounds. (cross_entropy: input {tuple(input.shape)} "
                              "has no classes)")
     if input.ndim == 2 and t.shape == (input.shape[0],):  # the common case: straight to the kernel
+        if w is not None:
+            capture_refuse("cross_entropy: class weights are converted outside the kernel")
         return CrossEntropyFn.apply(input, t, w, ignore_index, reduction, label_smoothing)
+    capture_refuse("cross_entropy: inputs other than (N, C) rows are rearranged outside the kernel")
     rows, flat, shape = _rows_for_classes(input, t, "cross_entropy")
     out = CrossEntropyFn.apply(rows, flat, w, ignore_index, reduction, label_smoothing)
     return out.reshape(shape) if reduction == "none" else out

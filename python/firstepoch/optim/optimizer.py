@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..autograd.function import bump_version
+from ..autograd.function import bump_version, capture_record, capture_refuse, capture_tape
 from ..autograd.grad_mode import enable_grad
 from ..ops import optim as _ops
 
@@ -106,7 +106,7 @@ class Optimizer:
                 if set_to_none or p._grad is None:
                     p._grad = None
                 else:
-                    p._grad._data[...] = 0
+                    capture_record(p._grad._data.fill, 0)
 
     def step(self, closure=None):
         """One update of every parameter with a gradient. closure (optional) re-evaluates the model and
@@ -127,6 +127,8 @@ class Optimizer:
         return np.negative(grad, out=np.empty_like(grad))
 
     def _step(self):
+        capture_refuse(f"{type(self).__name__}.step keeps Python state a replay would not update (only SGD's "
+                       "update can be captured)")
         state = self.state
         update = self._update
         for g in self.param_groups:
@@ -252,8 +254,24 @@ def _same_kind(saved, current):
     return False
 
 
+def _sgd_group_update(ws, grads, bufs, g):
+    """SGD's update of one group's parameters (momentum buffers made already), with the group's settings
+    as they are now: what a captured step (firstepoch.capture) replays."""
+    _ops.sgd_update_many(ws, grads, bufs, g["lr"], g["momentum"], g["dampening"], g["weight_decay"], g["nesterov"])
+
+
+def _capture_error(why, transient=False):
+    from ..autograd.function import CaptureError
+    e = CaptureError(why)
+    e.transient = transient  # True: only this call cannot be captured
+    return e
+
+
 class SGD(Optimizer):
     """v = momentum * v + (1 - dampening) * (g + wd * w);  w -= lr * (g + momentum * v if nesterov else v)."""
+
+    # firstepoch.capture: a replayed step's update reads these from the group when it runs
+    _capture_live_settings = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
                  maximize=False):
@@ -293,6 +311,22 @@ class SGD(Optimizer):
                     fresh.append((p, buf))
                 if m != 0:
                     bufs.append(buf)
+            tape = capture_tape()
+            if tape is not None:  # on the tape: the update reading the group's settings when it runs (an lr
+                # scheduler's changes reach a replay), and the version bumps
+                if any(first):  # the next call captures it
+                    raise _capture_error("SGD.step: the first step with momentum makes the momentum buffers",
+                                         transient=True)
+                if g.get("maximize") or not all(a.flags.c_contiguous for a in grads):
+                    raise _capture_error("SGD.step: maximize=True or a strided gradient cannot be captured")
+                tape.record_opaque(_sgd_group_update, ws, grads, bufs, g)
+                tape.bumps_ok = True
+                try:
+                    for p in params:
+                        bump_version(p)
+                finally:
+                    tape.bumps_ok = False
+                continue
             _ops.sgd_update_many(ws, grads, bufs, g["lr"], m, g["dampening"], g["weight_decay"], g["nesterov"], first)
             for p in params:
                 bump_version(p)

@@ -1,0 +1,392 @@
+"""firstepoch.capture.CapturedStep: a replayed step leaves exactly what the eager step leaves (loss,
+parameters, gradients, optimizer state, bitwise), and every step it cannot capture runs eagerly with
+the same result."""
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import firstepoch as fe
+import firstepoch.nn as nn
+import firstepoch.nn.functional as F
+from firstepoch.autograd.function import Function
+from firstepoch.capture import CaptureError, CapturedStep
+
+
+def _batches(n, batch=16, features=20, classes=5, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(fe.tensor(rng.standard_normal((batch, features)).astype(dtype)), fe.tensor(rng.integers(0, classes, batch)))
+            for _ in range(n)]
+
+
+def _setup(make_model, make_opt, dtype=np.float32):
+    fe.manual_seed(0)
+    model = make_model()
+    if dtype == np.float64:
+        model = model.double()
+    opt = make_opt(model.parameters())
+
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    return model, opt, step
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 5))
+
+
+def _sgd(params):
+    return fe.optim.SGD(params, lr=0.1, momentum=0.9)
+
+
+def _state(model, opt):
+    arrays = [p._data.copy() for p in model.parameters()]
+    arrays += [None if p.grad is None else p.grad._data.copy() for p in model.parameters()]
+    arrays += [v.copy() for st in opt.state.values() for v in st.values() if isinstance(v, np.ndarray)]
+    return arrays
+
+
+def _assert_same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_array_equal(x, y)
+
+
+def _run_pair(make_model=_mlp, make_opt=_sgd, batches=None, dtype=np.float32):
+    """The same batches through an eager step and a CapturedStep: equal after every step."""
+    batches = batches or _batches(8, dtype=dtype)
+    m1, o1, s1 = _setup(make_model, make_opt, dtype)
+    m2, o2, s2 = _setup(make_model, make_opt, dtype)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for x, y in batches:
+        l1, l2 = s1(x, y), cs(x, y)
+        np.testing.assert_array_equal(l1._data, l2._data)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    return cs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mlp_replays_bitwise(dtype):
+    cs = _run_pair(dtype=dtype)
+    assert cs.eager_reason is None
+    assert cs.replays == 8 - 3  # warm-up, capture, checked replay, then replays
+
+
+@pytest.mark.parametrize("opt", [
+    lambda p: fe.optim.SGD(p, lr=0.05),
+    lambda p: fe.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda p: fe.optim.SGD(p, lr=0.05, momentum=0.5, dampening=0.1),
+])
+def test_sgd_variants_replay(opt):
+    cs = _run_pair(make_opt=opt)
+    assert cs.eager_reason is None and cs.replays == 5
+
+
+def test_unfused_relu_and_no_bias_replay():
+    def model():  # a ReLU module not after a Linear in a Sequential is its own op (ReLUFn)
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(20, 32, bias=False)
+                self.b = nn.Linear(32, 5)
+
+            def forward(self, x):
+                return self.b(F.relu(self.a(x)))
+        return Net()
+    cs = _run_pair(make_model=model)
+    assert cs.eager_reason is None and cs.replays == 5
+
+
+def test_reused_parameter_sums_gradients_on_the_tape():
+    def model():
+        class Tied(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(20, 20)
+                self.b = nn.Linear(20, 5)
+
+            def forward(self, x):
+                return self.b(F.relu(self.a(F.relu(self.a(x)))))  # self.a twice: its gradients add
+        return Tied()
+    cs = _run_pair(make_model=model)
+    assert cs.eager_reason is None and cs.replays == 5
+
+
+@pytest.mark.parametrize("make_model,make_opt,why", [
+    (lambda: nn.Sequential(nn.Linear(20, 32), nn.Dropout(0.5), nn.ReLU(), nn.Linear(32, 5)), _sgd, "Dropout"),
+    (lambda: nn.Sequential(nn.Linear(20, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 5)), _sgd, "BatchNorm"),
+    (lambda: nn.Sequential(nn.Linear(20, 32), nn.Tanh(), nn.Linear(32, 5)), _sgd, "Tanh"),
+    (_mlp, lambda p: fe.optim.Adam(p, lr=1e-3), "Adam"),
+    (_mlp, lambda p: fe.optim.SGD(p, lr=0.1, maximize=True), "maximize"),
+])
+def test_uncapturable_steps_run_eagerly_with_the_same_result(make_model, make_opt, why):
+    if why == "Dropout":  # random masks: compare with the eager step drawing the same numbers
+        m1, o1, s1 = _setup(make_model, make_opt)
+        m2, o2, s2 = _setup(make_model, make_opt)
+        cs = CapturedStep(s2, model=m2, optimizer=o2)
+        for x, y in _batches(5):
+            fe.manual_seed(1)
+            s1(x, y)
+            fe.manual_seed(1)
+            cs(x, y)
+            _assert_same(_state(m1, o1), _state(m2, o2))
+    else:
+        cs = _run_pair(make_model, make_opt, _batches(5))
+    assert cs.replays == 0
+    assert cs.eager_reason
+
+
+def test_accumulating_gradients_is_refused_and_the_state_restored():
+    # without zero_grad the capture's backward adds into .grad: refused part-way through backward; the
+    # state saved before the capture comes back, so the eager rerun does not add twice
+    def setup():
+        fe.manual_seed(0)
+        model = _mlp()
+        opt = _sgd(model.parameters())
+
+        def step(x, y):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    m1, o1, s1 = setup()
+    m2, o2, s2 = setup()
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for x, y in _batches(5):
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 0 and "accumulation" in cs.eager_reason
+
+
+def test_hook_is_refused():
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    for m in (m1, m2):
+        m[0].weight.register_hook(lambda g: g * 2)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for x, y in _batches(5):
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 0 and "hook" in cs.eager_reason
+
+
+def test_lr_schedule_reaches_replays_and_a_state_dict_load_recaptures():
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    sched1 = fe.optim.lr_scheduler.StepLR(o1, step_size=3, gamma=0.5)
+    sched2 = fe.optim.lr_scheduler.StepLR(o2, step_size=3, gamma=0.5)
+    for i, (x, y) in enumerate(_batches(40)):
+        s1(x, y)
+        cs(x, y)
+        sched1.step()
+        sched2.step()
+        if i == 30:  # a checkpoint load replaces the optimizer's state arrays
+            o2.load_state_dict(o1.state_dict())
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 40 - 3 - 2 and cs.eager_reason is None  # the load: one capture, one checked replay
+
+
+def test_onecycle_schedule_every_step_keeps_replaying():
+    # OneCycleLR changes lr and momentum every step: the replayed update reads them when it runs
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    scheds = [fe.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=30) for o in (o1, o2)]
+    for x, y in _batches(30):
+        s1(x, y)
+        cs(x, y)
+        for s in scheds:
+            s.step()
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 27 and cs.eager_reason is None
+
+
+def test_momentum_switched_on_recaptures():
+    m1, o1, s1 = _setup(_mlp, lambda p: fe.optim.SGD(p, lr=0.1))
+    m2, o2, s2 = _setup(_mlp, lambda p: fe.optim.SGD(p, lr=0.1))
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(12)):
+        if i == 6:
+            for o in (o1, o2):
+                o.param_groups[0]["momentum"] = 0.9
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays > 3 and cs.eager_reason is None
+
+
+def test_guards_changing_every_call_fall_back_for_good():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(12)):
+        cs(x, y)
+        o2.param_groups[0]["betas"] = (0.9, 0.99 + i * 1e-4)  # a setting SGD's update does not read live
+    assert "captured again 3 times" in cs.eager_reason
+
+
+def test_each_kind_of_input_has_its_own_tape():
+    rng = np.random.default_rng(3)
+    batches = []
+    for i in range(12):
+        n = 16 if i % 3 else 7  # a short batch now and then (the last batch of an epoch)
+        batches.append((fe.tensor(rng.standard_normal((n, 20)).astype(np.float32)), fe.tensor(rng.integers(0, 5, n))))
+    cs = _run_pair(batches=batches)
+    assert cs.replays > 0 and cs.eager_reason is None
+    assert len(cs._graphs) == 2
+
+
+def test_train_and_eval_mode_are_kinds_of_input():
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(10)):
+        for m in (m1, m2):
+            m.train(i % 2 == 0)
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert len(cs._graphs) == 2
+
+
+def test_replay_returns_fresh_detached_outputs():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    losses = [cs(x, y) for x, y in _batches(6)]
+    values = [float(v) for v in losses]
+    assert len(set(values)) == 6  # each its own array: a later replay does not overwrite a kept loss
+    assert not losses[-1].requires_grad
+
+
+def test_numpy_and_python_arguments():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+
+    def step(x, y, scale):
+        loss = F.cross_entropy(m2(x), y) * scale if scale != 1 else F.cross_entropy(m2(x), y)
+        o2.zero_grad()
+        loss.backward()
+        o2.step()
+        return loss
+    cs = CapturedStep(step, model=m2, optimizer=o2)
+    for x, y in _batches(5):
+        cs(x._data, y._data, 1)
+    assert cs.replays == 2
+    cs(x._data, y._data, 2)  # another value of a Python argument: its own kind of input (MulFn: eager)
+    assert cs._graphs.get(next(k for k in cs._graphs if ("V", "int", 2) in k)) == "warm"
+
+
+def test_an_op_whose_glue_misses_the_tape_is_caught_at_the_first_replay():
+    class SloppyScale(Function, register=False):  # (not an op of the library: no gradcheck)
+        capturable = True  # wrongly: its NumPy work is not recorded
+        tensor_io = False  # arrays in and out, as the library's own ops
+
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+
+    def step(model, opt):
+        def run(x, y):
+            loss = F.cross_entropy(SloppyScale.apply(model(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return run
+    cs = CapturedStep(step(m2, o2), model=m2, optimizer=o2)
+    s1 = step(m1, o1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for x, y in _batches(6):
+            s1(x, y)
+            cs(x, y)
+            _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 0 and "differed" in cs.eager_reason
+    assert any(issubclass(w.category, RuntimeWarning) for w in caught)
+
+
+def test_other_threads_run_normally_during_a_capture():
+    # a second thread's ops while the first captures are neither recorded nor refused
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    done = []
+    stop = threading.Event()
+
+    def other():
+        a = fe.tensor(np.ones((8, 8), np.float32), requires_grad=True)
+        while not stop.is_set():
+            (fe.tanh(a @ a)).sum().backward()
+            done.append(1)
+    t = threading.Thread(target=other)
+    t.start()
+    try:
+        m1, o1, s1 = _setup(_mlp, _sgd)
+        cs = CapturedStep(s2, model=m2, optimizer=o2)
+        for x, y in _batches(8):
+            s1(x, y)
+            cs(x, y)
+            _assert_same(_state(m1, o1), _state(m2, o2))
+    finally:
+        stop.set()
+        t.join()
+    assert done and cs.eager_reason is None and cs.replays == 5
+
+
+def test_bad_arguments():
+    model = _mlp()
+    opt = _sgd(model.parameters())
+    with pytest.raises(TypeError, match="fn must be callable"):
+        CapturedStep(3, model=model, optimizer=opt)
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        CapturedStep(lambda: None, model=opt, optimizer=opt)
+    with pytest.raises(TypeError, match="optimizer must be an optim.Optimizer"):
+        CapturedStep(lambda: None, model=model, optimizer=model)
+
+
+def test_step_returning_a_number_is_refused_then_eager():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(lambda x, y: float(s2(x, y)), model=m2, optimizer=o2)
+    out = [cs(x, y) for x, y in _batches(4)]
+    assert all(isinstance(v, float) for v in out)
+    assert "must return a Tensor" in cs.eager_reason
+
+
+def test_errors_inside_a_capture_leave_no_recorder_behind():
+    from firstepoch import _C
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    calls = []
+
+    def step(x, y):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the capturing call
+        return s2(x, y)
+    cs = CapturedStep(step, model=m2, optimizer=o2)
+    (x, y), = _batches(1)
+    cs(x, y)
+    with pytest.raises(KeyboardInterrupt):
+        cs(x, y)
+    assert fe.autograd.function.CAPTURE[0] is None
+    assert not hasattr(_C.gemm, "__wrapped__")
+    cs(x, y)  # captured now
+    assert isinstance(cs._graphs[next(iter(cs._graphs))], object) and cs.eager_reason is None
+
+
+def test_capture_error_is_a_runtime_error():
+    assert issubclass(CaptureError, RuntimeError)
+    fe.capture.refuse("not capturing: nothing happens")
