@@ -390,3 +390,56 @@ def test_errors_inside_a_capture_leave_no_recorder_behind():
 def test_capture_error_is_a_runtime_error():
     assert issubclass(CaptureError, RuntimeError)
     fe.capture.refuse("not capturing: nothing happens")
+
+
+@pytest.mark.parametrize("case", ["empty batch", "nan input"])
+def test_empty_batch_and_nan_replay_as_eager(case):
+    rng = np.random.default_rng(5)
+    batches = []
+    for i in range(6):
+        if case == "empty batch":
+            x, y = np.zeros((0, 20), np.float32), np.zeros(0, np.int64)
+        else:
+            x = rng.standard_normal((16, 20)).astype(np.float32)
+            x[i % 16, i % 20] = np.nan
+            y = rng.integers(0, 5, 16)
+        batches.append((fe.tensor(x), fe.tensor(y)))
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for x, y in batches:
+        l1, l2 = s1(x, y), cs(x, y)
+        np.testing.assert_array_equal(l1._data, l2._data)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 3
+
+
+def test_wrong_dtype_raises_the_eager_error_and_int32_targets_run_eagerly():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    x = fe.tensor(np.ones((4, 20)))  # float64 into a float32 model
+    y = fe.tensor(np.zeros(4, np.int64))
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="same dtype"):
+            cs(x, y)
+    y32 = fe.tensor(np.zeros(4, np.int32))
+    x32 = fe.tensor(np.ones((4, 20), np.float32))
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for _ in range(4):
+        s1(x32, y32)
+        cs(x32, y32)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 0 and "int32 target" in cs.eager_reason
+
+
+def test_grad_after_replay_is_overwritten_in_place_as_documented():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    kept = []
+    for x, y in _batches(6):
+        cs(x, y)
+        kept.append((m2[0].weight.grad, m2[0].weight.grad.clone()))
+    assert kept[-1][0] is kept[-2][0]  # the same Tensor after each replay ...
+    assert not np.array_equal(kept[-2][1]._data, kept[-1][1]._data)  # ... holding each step's gradient

@@ -33,9 +33,11 @@ changes them) are those captured, and the step's kind of input is one already se
 captures again.
 
 Differences from the eager step (deliberate): a replay returns detached copies of the step's outputs
-(no graph: call backward inside the step, not on its result); Python control flow inside the step is
-fixed at capture (like CUDA graphs); the step must not read Python numbers from Tensors to decide
-what to compute. A step that prints or logs runs that code only on eager calls.
+(no graph: call backward inside the step, not on its result); each parameter's .grad after a replay
+is the same Tensor every step, overwritten in place (as zero_grad(set_to_none=False) leaves it), so
+keep `p.grad.clone()` to hold an older step's gradient; Python control flow inside the step is fixed
+at capture (like CUDA graphs); the step must not read Python numbers from Tensors to decide what to
+compute. A step that prints or logs runs that code only on eager calls.
 """
 import functools
 import threading
@@ -96,19 +98,22 @@ refuse = _function.capture_refuse
 # While a step is captured, each callable of firstepoch._C is replaced by a recorder that calls it and
 # keeps the call. A kernel writes into arrays it is given and returns None; one that returns a value
 # (a new array, a count) cannot be replayed, so the recorder refuses it.
-_PURE = {"get_num_threads", "isa", "available_isas", "kernel_names"}  # queries: their answer does not change
+# Queries and settings, not work: run as they are, never recorded.
+_NOT_KERNELS = {"conv_algorithm", "cpu_info", "fma_peak_gflops", "get_isa", "get_num_threads", "get_winograd_tile",
+                "memory_bandwidth_gbs", "release_free_memory", "set_isa", "set_num_threads", "set_winograd_tile",
+                "winograd_tile", "attention_workspace_size", "rnn_workspace_size"}
 
 
 def _recorder(name, fn):
     def call(*args, **kwargs):
         tape = ACTIVE[0]
-        if tape is None or tape.thread != threading.get_ident() or name in _PURE or tape.paused:
+        if tape is None or tape.thread != threading.get_ident() or name in _NOT_KERNELS or tape.paused:
             return fn(*args, **kwargs)
         out = fn(*args, **kwargs)
         if out is not None and not any(out is a for a in args):  # (returning an output argument is fine)
             raise CaptureError(f"_C.{name} returned a value, which a replay cannot hand on")
         tape.calls.append((fn, args, kwargs))
-        return None
+        return out
     call.__wrapped__ = fn
     return call
 
