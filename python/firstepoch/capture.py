@@ -49,6 +49,9 @@ from . import _C
 from . import random as _random
 from .autograd import function as _function
 from .autograd.grad_mode import is_grad_enabled
+from .nn.module import Module
+from .optim.optimizer import Optimizer
+from .tensor import Tensor
 
 __all__ = ["CaptureError", "CapturedStep", "capturing", "record", "refuse"]
 
@@ -251,8 +254,6 @@ class CapturedStep:
     def __init__(self, fn, *, model, optimizer):
         if not callable(fn):
             raise TypeError(f"CapturedStep: fn must be callable, got {type(fn).__name__}")
-        from .nn.module import Module
-        from .optim.optimizer import Optimizer
         if not isinstance(model, Module):
             raise TypeError(f"CapturedStep: model must be an nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, Optimizer):
@@ -270,7 +271,6 @@ class CapturedStep:
 
     # -- keys and guards --
     def _key(self, args):
-        from .tensor import Tensor
         modules = self._modules
         if modules is None:
             modules = self._modules = list(self.model.modules())
@@ -359,12 +359,10 @@ class CapturedStep:
             p._grad = g
         self.replays += 1
         graph.replays += 1
-        from .tensor import Tensor
         outs = tuple(Tensor(o.copy()) for o in graph.outputs)
         return outs[0] if graph.single else outs
 
     def _capture(self, key, args):
-        from .tensor import Tensor
         inputs, call_args = [], []
         for a in args:
             if isinstance(a, Tensor) or isinstance(a, np.ndarray):
