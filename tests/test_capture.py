@@ -89,6 +89,34 @@ def test_sgd_variants_replay(opt):
     assert cs.eager_reason is None and cs.replays == 5
 
 
+@pytest.mark.parametrize("opt", [
+    lambda p: fe.optim.Adam(p, lr=1e-3),
+    lambda p: fe.optim.Adam(p, lr=1e-3, amsgrad=True, weight_decay=1e-2, maximize=True),
+    lambda p: fe.optim.AdamW(p, lr=1e-3),
+    lambda p: fe.optim.RMSprop(p, lr=1e-3, momentum=0.9, centered=True),
+    lambda p: fe.optim.Adagrad(p, lr=1e-2),
+    lambda p: fe.optim.Adadelta(p),
+    lambda p: fe.optim.Adamax(p),
+    lambda p: fe.optim.NAdam(p),
+    lambda p: fe.optim.RAdam(p),
+])
+def test_per_parameter_optimizers_replay_their_update_whole(opt):
+    # Adam's step count and bias correction advance on every replay; a scheduler's lr reaches it
+    m1, o1, s1 = _setup(_mlp, opt)
+    m2, o2, s2 = _setup(_mlp, opt)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    scheds = [fe.optim.lr_scheduler.ExponentialLR(o, gamma=0.9) for o in (o1, o2)]
+    for x, y in _batches(9):
+        s1(x, y)
+        cs(x, y)
+        for s in scheds:
+            s.step()
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.eager_reason is None and cs.replays == 6
+    if "step" in next(iter(o2.state.values())):
+        assert next(iter(o2.state.values()))["step"] == 9
+
+
 def test_unfused_relu_and_no_bias_replay():
     def model():  # a ReLU module not after a Linear in a Sequential is its own op (ReLUFn)
         class Net(nn.Module):
@@ -123,7 +151,7 @@ def test_reused_parameter_sums_gradients_on_the_tape():
     (lambda: nn.Sequential(nn.Linear(20, 32), nn.Dropout(0.5), nn.ReLU(), nn.Linear(32, 5)), _sgd, "Dropout"),
     (lambda: nn.Sequential(nn.Linear(20, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 5)), _sgd, "BatchNorm"),
     (lambda: nn.Sequential(nn.Linear(20, 32), nn.Tanh(), nn.Linear(32, 5)), _sgd, "Tanh"),
-    (_mlp, lambda p: fe.optim.Adam(p, lr=1e-3), "Adam"),
+    (_mlp, lambda p: fe.optim.Rprop(p), "Rprop"),
     (_mlp, lambda p: fe.optim.SGD(p, lr=0.1, maximize=True), "maximize"),
 ])
 def test_uncapturable_steps_run_eagerly_with_the_same_result(make_model, make_opt, why):

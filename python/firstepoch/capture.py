@@ -23,9 +23,10 @@ Fallback, never a wrong answer: an op, hook or optimizer that cannot be captured
 inside the capture, CapturedStep restores the state saved before it (parameters, gradients, optimizer
 state), runs that call eagerly, and runs every later call of that kind eagerly (`step.eager_reason`
 says why). Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), F.relu / nn.ReLU,
-F.cross_entropy (no weight, no label smoothing) and SGD (with or without momentum, weight decay,
-Nesterov; not maximize). Anything else (convolutions, dropout's random masks, batch norm, Adam's step
-counter) runs eagerly.
+F.cross_entropy (int64 class targets, no class weights) and the optimizers SGD (not maximize), Adam,
+AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam (their per-parameter update is replayed
+whole, reading the step count and settings as they are then). Anything else (convolutions, dropout's
+random masks, batch norm, gradient clipping) runs eagerly.
 
 Guards, checked before each replay: the parameters' and optimizer state's arrays are still the ones
 the tape holds (load_state_dict may replace them), the optimizer's hyperparameters (an lr scheduler
@@ -294,9 +295,12 @@ class CapturedStep:
         opt = self.optimizer
         tensors = _params(self.model, opt) + [b for b in self.model.buffers()]
         state = [(p, k, v) for p, st in opt.state.items() for k, v in st.items() if isinstance(v, np.ndarray)]
-        live = getattr(opt, "_capture_live_settings", ())  # read by the replayed update itself
-        hyper = [(g, k, v) for g in opt.param_groups for k, v in g.items() if k != "params" and k not in live]
-        hyper += [(g, "momentum", _NonZero(g["momentum"])) for g in opt.param_groups if "momentum" in live]
+        if opt._capture_update:  # the replayed update reads every setting when it runs
+            hyper = []
+        else:
+            live = getattr(opt, "_capture_live_settings", ())  # read by the replayed update itself
+            hyper = [(g, k, v) for g in opt.param_groups for k, v in g.items() if k != "params" and k not in live]
+            hyper += [(g, "momentum", _NonZero(g["momentum"])) for g in opt.param_groups if "momentum" in live]
         groups = [(g, g["params"], list(g["params"])) for g in opt.param_groups]
         return ([(t, t._data) for t in tensors], state, hyper, groups, len(opt.state))
 

@@ -126,9 +126,15 @@ class Optimizer:
         # out=: `-grad` of a 0-d array is a NumPy scalar, which the kernels and Rprop's masks cannot take
         return np.negative(grad, out=np.empty_like(grad))
 
+    # firstepoch.capture: True where _update(w, grad, state, group) depends on nothing else, so a captured
+    # step may replay it whole (the Python update runs again, reading the group's settings and the
+    # state as they are then: Adam's step count, an lr scheduler's lr)
+    _capture_update = False
+
     def _step(self):
-        capture_refuse(f"{type(self).__name__}.step keeps Python state a replay would not update (only SGD's "
-                       "update can be captured)")
+        tape = capture_tape()
+        if tape is not None and not self._capture_update:
+            raise _capture_error(f"{type(self).__name__}.step cannot be captured")
         state = self.state
         update = self._update
         for g in self.param_groups:
@@ -137,11 +143,23 @@ class Optimizer:
                 if grad is None:
                     continue
                 grad = grad._data
+                if tape is not None:  # on the tape: the whole update of p, and p's version bump
+                    tape.record_opaque(self._update_param, p, grad, state[p], g)
+                    tape.bumps_ok = True
+                    try:
+                        bump_version(p)
+                    finally:
+                        tape.bumps_ok = False
+                    continue
                 w = self._checked(p, grad)
                 grad = self._ascent(grad, g)
                 st = state[p]
                 update(w, grad, st, g)
                 bump_version(p)  # changed in place: a graph that saved p before this step refuses to backward
+
+    def _update_param(self, p, grad, state, group):
+        """One parameter's update, as _step makes it (what a captured step replays)."""
+        self._update(self._checked(p, grad), self._ascent(grad, group), state, group)
 
     def _checked(self, p, grad):
         """p's array, once its gradient has its dtype and shape (else a TypeError naming both)."""
@@ -351,6 +369,8 @@ class Adam(Optimizer):
     """Adam with bias correction (and AMSGrad optionally); weight_decay is L2 added to the gradient, or
     with decoupled_weight_decay=True (torch 2.13) AdamW's w *= 1 - lr * wd."""
 
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
+
     _later_settings = {"maximize": False, "decoupled_weight_decay": False}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
@@ -385,6 +405,8 @@ class AdamW(Adam):
 
 class RMSprop(Optimizer):
     """v = alpha v + (1 - alpha) g^2; centered subtracts the mean's square; momentum optional."""
+
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
                  maximize=False):
@@ -425,6 +447,8 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """sum += g^2; w -= lr / (1 + (t - 1) lr_decay) * g / (sqrt(sum) + eps)."""
 
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *,
                  maximize=False):
         super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
@@ -446,6 +470,8 @@ class Adadelta(Optimizer):
     """PyTorch's Adadelta (lr=1.0 scales the step, as torch): v = rho v + (1 - rho) g^2;
     delta = sqrt(u + eps) / sqrt(v + eps) * g; u = rho u + (1 - rho) delta^2; w -= lr * delta.
     weight_decay is L2 added to the gradient."""
+
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
         if not 0.0 <= rho <= 1.0:
@@ -495,6 +521,8 @@ class Adamax(Optimizer):
     """Adam with the infinity norm: m = b1 m + (1 - b1) g; u = max(b2 u, |g| + eps);
     w -= lr / (1 - b1^t) * m / u. weight_decay is L2 added to the gradient."""
 
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
         super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
 
@@ -517,6 +545,8 @@ class NAdam(Optimizer):
     casts it to the parameter's, as PyTorch's does (a Python float, as fe.save writes it, is taken as the
     parameter's dtype). So float64 trajectories, resumed or not,
     agree with PyTorch's to the last bits."""
+
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):
@@ -551,6 +581,8 @@ class NAdam(Optimizer):
 class RAdam(Optimizer):
     """Rectified Adam: the adaptive step only once the variance estimate is tractable (rho_t > 5), a
     plain bias-corrected momentum step before; decoupled_weight_decay=True decays w as AdamW."""
+
+    _capture_update = True  # firstepoch.capture replays _update whole (see Optimizer._step)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  decoupled_weight_decay=False, *, maximize=False):
