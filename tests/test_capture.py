@@ -117,6 +117,13 @@ def test_per_parameter_optimizers_replay_their_update_whole(opt):
         assert next(iter(o2.state.values()))["step"] == 9
 
 
+@pytest.mark.parametrize("act", [nn.GELU, lambda: nn.GELU(approximate="tanh"), nn.SiLU, lambda: nn.LeakyReLU(0.2),
+                                 nn.ELU, nn.Hardswish, nn.ReLU6, nn.Softplus])
+def test_kernel_activations_replay(act):
+    cs = _run_pair(make_model=lambda: nn.Sequential(nn.Linear(20, 32), act(), nn.Linear(32, 5)))
+    assert cs.eager_reason is None and cs.replays == 5
+
+
 def test_unfused_relu_and_no_bias_replay():
     def model():  # a ReLU module not after a Linear in a Sequential is its own op (ReLUFn)
         class Net(nn.Module):

@@ -22,8 +22,9 @@ the values of non-Tensor arguments, grad mode, the modules' training flags) Capt
 Fallback, never a wrong answer: an op, hook or optimizer that cannot be captured raises CaptureError
 inside the capture, CapturedStep restores the state saved before it (parameters, gradients, optimizer
 state), runs that call eagerly, and runs every later call of that kind eagerly (`step.eager_reason`
-says why). Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), F.relu / nn.ReLU,
-F.cross_entropy (int64 class targets, no class weights) and the optimizers SGD (not maximize), Adam,
+says why). Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), F.relu / nn.ReLU
+and the activations computed by the activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus,
+Hardtanh/ReLU6, Hardswish, Hardsigmoid, Mish, Softsign) on float32/float64, F.cross_entropy (int64 class targets, no class weights) and the optimizers SGD (not maximize), Adam,
 AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam (their per-parameter update is replayed
 whole, reading the step count and settings as they are then). Anything else (convolutions, dropout's
 random masks, batch norm, gradient clipping) runs eagerly.

@@ -62,6 +62,7 @@ class _Activation(Function, register=False):
     """y = activation_forward(x, kind, *options) with options fixed per call; saves x only."""
 
     kind = None
+    capturable = True  # firstepoch.capture: the kernels only (a converted or strided operand refuses)
 
     @classmethod
     def kernel_options(cls, *options):
@@ -833,6 +834,7 @@ class HardtanhFn(_Activation):
     def forward(ctx, x, min_val=-1.0, max_val=1.0):
         ctx.bounds = (min_val, max_val)
         if np.asarray(x).dtype.kind != "f":
+            capture_refuse("hardtanh of integers runs in NumPy")
             ctx.save_for_backward(x)
             ctx.options = (min_val, max_val)
             return np.clip(x, min_val, max_val).astype(x.dtype, copy=False)
