@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ...autograd.function import capture_refuse
 from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
@@ -39,6 +40,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     dtype; tensor(0.) for no tensors. norm_type a number or "inf" (0 counts the nonzero entries).
     error_if_nonfinite=True raises RuntimeError on a NaN or infinite total. The norms are summed in float64
     (torch sums in the tensors' dtype: the last bits may differ)."""
+    capture_refuse("get_total_norm / clip_grad_norm_: the norm is computed in NumPy (firstepoch.capture would "
+                   "replay the captured batch's value)")
     arrays = [t._data for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not arrays:
@@ -54,6 +57,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Multiplies every gradient by min(max_norm / (total_norm + 1e-6), 1), in place, as torch (a NaN
     total_norm makes every gradient NaN, an infinite one multiplies by 0). total_norm is a Tensor or number,
     usually get_total_norm's of the gradients."""
+    capture_refuse("clip_grads_with_norm_: the gradients are scaled in NumPy (a replay would skip it)")
     grads = [p.grad._data for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
@@ -77,6 +81,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clips every gradient entry into [-clip_value, clip_value], in place (torch's clamp: with a negative
     clip_value every entry becomes clip_value)."""
+    capture_refuse("clip_grad_value_: the gradients are clipped in NumPy (a replay would skip it)")
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
