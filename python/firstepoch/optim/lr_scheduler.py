@@ -9,6 +9,11 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from ..autograd.function import capture_refuse
+
+_REFUSE = ("an lr scheduler's step is Python a replayed step would not run (firstepoch.capture): step "
+           "the scheduler outside the captured step")
+
 # torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, word for word
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
@@ -52,6 +57,7 @@ class LRScheduler:
     def step(self, epoch=None):
         """One step; step(epoch) jumps to that epoch (the closed form where the schedule has one) with
         torch's deprecation warning."""
+        capture_refuse(_REFUSE)
         self._step_count = getattr(self, "_step_count", 0) + 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
@@ -407,6 +413,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 for b in self.base_lrs]
 
     def step(self, epoch=None):
+        capture_refuse(_REFUSE)
         self._step_count = getattr(self, "_step_count", 0) + 1
         if epoch is None and self.last_epoch < 0:
             epoch = 0
@@ -466,6 +473,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
 
     def step(self, metrics, epoch=None):
+        capture_refuse(_REFUSE)
         current = float(metrics)
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
@@ -581,6 +589,7 @@ class SequentialLR(_Composite):
             sched.last_epoch -= 1
 
     def step(self):
+        capture_refuse(_REFUSE)
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         s = self._schedulers[idx]
@@ -602,6 +611,7 @@ class ChainedScheduler(_Composite):
         self._last_lr = _lrs(optimizer)
 
     def step(self):
+        capture_refuse(_REFUSE)
         for s in self._schedulers:
             s.step()
         self._last_lr = _lrs(self.optimizer)
