@@ -70,6 +70,7 @@ class _Tape:
         self.thread = threading.get_ident()
         self.bumps_ok = False  # set by an optimizer's capturable update: its in-place changes are recorded
         self.paused = False  # inside record_opaque: the kernels it calls are not recorded one by one
+        self.optimizer = None  # the CapturedStep's optimizer: the only one whose update may go on the tape
 
     def record_opaque(self, fn, *args):
         """fn(*args) kept on the tape as one call (the kernels it calls are not recorded on their own):
@@ -380,6 +381,7 @@ class CapturedStep:
         saved = _Snapshot(self.model, self.optimizer)
         self._modules = list(self.model.modules())
         tape = _Tape()
+        tape.optimizer = self.optimizer
         with _patch_lock:
             if ACTIVE[0] is not None:
                 raise RuntimeError("CapturedStep: another step is being captured (captures do not nest)")

@@ -335,6 +335,9 @@ class SGD(Optimizer):
                 if any(first):  # the next call captures it
                     raise _capture_error("SGD.step: the first step with momentum makes the momentum buffers",
                                          transient=True)
+                if tape.optimizer is not self:  # its state is outside what CapturedStep saves, guards, restores
+                    raise _capture_error("SGD.step: an optimizer other than the CapturedStep's optimizer= cannot "
+                                         "be captured")
                 if g.get("maximize") or not all(a.flags.c_contiguous for a in grads):
                     raise _capture_error("SGD.step: maximize=True or a strided gradient cannot be captured")
                 tape.record_opaque(_sgd_group_update, ws, grads, bufs, g)
