@@ -389,11 +389,6 @@ class CapturedStep:
             ACTIVE[0] = tape
             try:
                 result = self.fn(*call_args)
-                single = isinstance(result, Tensor)
-                outs = (result,) if single else result
-                if not isinstance(outs, tuple) or not all(isinstance(o, Tensor) for o in outs):
-                    raise CaptureError("the step must return a Tensor or a tuple of Tensors, got "
-                                       f"{type(result).__name__}")
             except CaptureError as e:
                 failure = e
             else:
@@ -401,6 +396,15 @@ class CapturedStep:
             finally:
                 ACTIVE[0] = None
                 _unpatch_kernels(originals)
+        if failure is None:
+            single = isinstance(result, Tensor)
+            outs = (result,) if single else result
+            if not isinstance(outs, tuple) or not all(isinstance(o, Tensor) for o in outs):
+                # the step ran to its end (a capture is an eager run): its effects stand, it must not run twice
+                self._graphs[key] = "eager"
+                self.eager_reason = ("the step must return a Tensor or a tuple of Tensors, got "
+                                     f"{type(result).__name__}")
+                return result
         if failure is not None:
             saved.restore()
             if getattr(failure, "transient", False):  # (an optimizer's first step): the next call tries again
