@@ -222,6 +222,25 @@ def _same(a, b):
     return True
 
 
+def _untaped(outs, tape, inputs, model, optimizer):
+    """The index of the first output whose array no recorded call touched (nor an input buffer or a state
+    array): work done in NumPy outside the tape (a replay would hand back its captured value); else None."""
+    known = set(_arrays_of_state(model, optimizer))
+    known.update(id(b) for b in inputs if b is not None)
+    for _, args, kwargs in tape.calls:
+        for a in list(args) + list(kwargs.values()):
+            for x in (a if isinstance(a, (list, tuple)) else (a,)):
+                if isinstance(x, np.ndarray):
+                    known.add(id(x))
+                    if x.base is not None:
+                        known.add(id(x.base))
+    for i, o in enumerate(outs):
+        a = o._data
+        if id(a) not in known and (a.base is None or id(a.base) not in known):
+            return i
+    return None
+
+
 class _NonZero:
     """A guard's value that compares equal to any number that is zero exactly when the captured one was
     (momentum on or off decides whether the update has buffers; its size is read when the update runs)."""
@@ -405,6 +424,12 @@ class CapturedStep:
                 self.eager_reason = ("the step must return a Tensor or a tuple of Tensors, got "
                                      f"{type(result).__name__}")
                 return result
+        if failure is None:
+            stray = _untaped(outs, tape, inputs, self.model, self.optimizer)
+            if stray is not None:
+                failure = CaptureError(f"output {stray} of the step was computed outside the tape (argmax, a "
+                                       "comparison, count_nonzero, a Tensor made from a number): a replay would "
+                                       "return the captured batch's value")
         if failure is not None:
             saved.restore()
             if getattr(failure, "transient", False):  # (an optimizer's first step): the next call tries again
