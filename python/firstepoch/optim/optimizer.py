@@ -135,6 +135,9 @@ class Optimizer:
         tape = capture_tape()
         if tape is not None and not self._capture_update:
             raise _capture_error(f"{type(self).__name__}.step cannot be captured")
+        if tape is not None and tape.optimizer is not self:  # its state is outside what CapturedStep saves
+            raise _capture_error(f"{type(self).__name__}.step: an optimizer other than the CapturedStep's "
+                                 "optimizer= cannot be captured")
         state = self.state
         update = self._update
         for g in self.param_groups:
