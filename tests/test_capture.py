@@ -622,3 +622,32 @@ def test_step_returning_a_number_runs_once_per_call():
         assert s1() == cs()
         _assert_same(_state(m1, o1), _state(m2, o2))
     assert "must return a Tensor" in cs.eager_reason
+
+
+def test_values_computed_outside_ops_are_refused_even_when_batches_agree():
+    # pseudo-labels from argmax feed the loss kernel: had the capture kept them, the checked replay could
+    # not tell while the model predicts one class on both batches (biases pushed to make it so)
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    for m in (m1, m2):
+        m[2].bias._data[0] = 100.0
+
+    def step(model, opt):
+        def run(x, y):
+            logits = model(x)
+            loss = F.cross_entropy(logits, logits.argmax(1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return run
+    cs = CapturedStep(step(m2, o2), model=m2, optimizer=o2)
+    s1 = step(m1, o1)
+    for i, (x, y) in enumerate(_batches(8)):
+        if i == 5:  # now the predictions change: a stale tape would miss it
+            for m in (m1, m2):
+                m[2].bias._data[0] = -100.0
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 0 and "computed outside" in cs.eager_reason

@@ -28,6 +28,8 @@ from .autograd.engine import backward as _backward
 from .autograd.function import TensorBase, bump_version, is_grad_enabled, share_version
 from .autograd.function import _set_requires_grad
 from .autograd.function import INPLACE_CHANGES as _changes
+from .autograd.function import CAPTURE as _CAPTURE
+from .autograd.function import capture_refuse as _capture_refuse
 from .autograd.function import version as _version_of
 from .ops import elementwise as _elementwise
 from .ops import linalg as _linalg
@@ -274,7 +276,17 @@ class Tensor(TensorBase):
 
     @classmethod
     def _wrap(cls, array, requires_grad):
-        """A result of an op (no conversion: ops keep dtypes)."""
+        """A result of an op (no conversion: ops keep dtypes). Not while a step is captured
+        (firstepoch.capture): the array was computed outside the ops that record their work (argmax, a
+        comparison, ...), so a replay would hand on this batch's value; _alias wraps an existing array."""
+        if _CAPTURE[0] is not None:
+            _capture_refuse("a value computed outside the capturable ops (argmax, a comparison, a conversion, "
+                            "...) cannot be captured")
+        return cls._alias(array, requires_grad)
+
+    @classmethod
+    def _alias(cls, array, requires_grad):
+        """array (already held elsewhere: .data, detach, a .grad) as a Tensor."""
         t = cls.__new__(cls)
         t._data = array
         _set_requires_grad(t, requires_grad)
@@ -288,7 +300,7 @@ class Tensor(TensorBase):
     def data(self):
         """The values as a new Tensor that shares this one's memory and is cut from the graph (as
         torch.Tensor.data): what is done through it is not recorded. ``x.data = t`` swaps in t's values."""
-        return Tensor._wrap(self._data, False)
+        return Tensor._alias(self._data, False)
 
     @data.setter
     def data(self, value):
@@ -415,7 +427,7 @@ class Tensor(TensorBase):
 
     def detach(self):
         """The same values cut from the graph; shares memory and the version counter (as torch)."""
-        return share_version(self, Tensor._wrap(self._data, False), always=True)
+        return share_version(self, Tensor._alias(self._data, False), always=True)
 
     def detach_(self):
         """Cuts this tensor from the graph in place: it becomes a leaf that does not require grad (torch)."""

@@ -137,7 +137,7 @@ def _grad_tensor(array):
     """array as a gradient Tensor (.grad and what hooks see are Tensors, as in PyTorch)."""
     if array.__class__ is not np.ndarray:  # a NumPy scalar from a sum over every axis
         array = np.asarray(array)
-    return _function._result_class._wrap(array, False)
+    return _function._result_class._alias(array, False)
 
 
 def _accumulate(node, g, owned):
