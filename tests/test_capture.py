@@ -651,3 +651,40 @@ def test_values_computed_outside_ops_are_refused_even_when_batches_agree():
         cs(x, y)
         _assert_same(_state(m1, o1), _state(m2, o2))
     assert cs.replays == 0 and "computed outside" in cs.eager_reason
+
+
+@pytest.mark.parametrize("kw", [{"label_smoothing": 0.1}, {"ignore_index": 2}, {"reduction": "sum"}])
+def test_cross_entropy_options_replay(kw):
+    # ignore_index: the rows kept (the mean's divisor) change from batch to batch and are recounted on replay
+    def setup():
+        fe.manual_seed(0)
+        model = _mlp()
+        opt = _sgd(model.parameters())
+
+        def step(x, y):
+            loss = F.cross_entropy(model(x), y, **kw)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+        return model, opt, step
+    m1, o1, s1 = setup()
+    m2, o2, s2 = setup()
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for x, y in _batches(8):
+        l1, l2 = s1(x, y), cs(x, y)
+        np.testing.assert_array_equal(l1._data, l2._data)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 5 and cs.eager_reason is None
+
+
+def test_kinds_of_input_beyond_the_limit_run_eagerly():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+
+    def step(x, y, scale):
+        return s2(x, y)
+    cs = CapturedStep(step, model=m2, optimizer=o2)
+    cs.max_kinds = 4
+    for i, (x, y) in enumerate(_batches(10)):
+        cs(x, y, float(i))  # a new float each call: a new kind of input each time
+    assert len(cs._graphs) == 4

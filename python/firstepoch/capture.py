@@ -21,13 +21,18 @@ the values of non-Tensor arguments, grad mode, the modules' training flags) Capt
 
 Fallback, never a wrong answer: an op, hook or optimizer that cannot be captured raises CaptureError
 inside the capture, CapturedStep restores the state saved before it (parameters, gradients, optimizer
-state), runs that call eagerly, and runs every later call of that kind eagerly (`step.eager_reason`
-says why). Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), F.relu / nn.ReLU
-and the activations computed by the activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus,
-Hardtanh/ReLU6, Hardswish, Hardsigmoid, Mish, Softsign) on float32/float64, F.cross_entropy (int64 class targets, no class weights) and the optimizers SGD (not maximize), Adam,
+state, the random generator), runs that call eagerly, and runs every later call of that kind eagerly
+(`step.eager_reason` says why). The eager rerun repeats the step's Python up to the refused op: a
+side effect there (`next(iterator)`, a print) happens twice on that one call.
+
+Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), F.relu / nn.ReLU and the
+activations computed by the activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus,
+Hardtanh/ReLU6, Hardswish, Hardsigmoid, Mish, Softsign) on float32/float64, F.cross_entropy (int64
+class targets, no class weights) and the optimizer given as optimizer=: SGD (not maximize), Adam,
 AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam (their per-parameter update is replayed
-whole, reading the step count and settings as they are then). Anything else (convolutions, dropout's
-random masks, batch norm, gradient clipping) runs eagerly.
+whole, reading the step count and settings as they are then). Anything else runs eagerly:
+convolutions, dropout's random masks, batch norm, gradient clipping, an lr scheduler stepped inside
+the step, a second optimizer, values computed outside Functions (argmax, comparisons).
 
 Guards, checked before each replay: the parameters' and optimizer state's arrays are still the ones
 the tape holds (load_state_dict may replace them), the optimizer's hyperparameters (an lr scheduler
@@ -287,6 +292,7 @@ class CapturedStep:
         # per kind of input: a tape outdated (a guard changed) before min_replays replays is a strike;
         # max_strikes in a row, and that kind of input runs eagerly for good
         self.min_replays, self.max_strikes = 8, 3
+        self.max_kinds = 64  # kinds of input kept; a call of a new kind beyond them runs eagerly
         self._strikes = {}
         self._modules = None  # the model's modules, listed at capture (their training flags key a tape)
         self._lock = threading.Lock()
@@ -356,7 +362,8 @@ class CapturedStep:
             key = self._key(args)
             entry = self._graphs.get(key) if key is not None else "eager"
             if entry is None:
-                self._graphs[key] = "warm"
+                if len(self._graphs) < self.max_kinds:  # (a float argument new each call: no table growth)
+                    self._graphs[key] = "warm"
                 return self.fn(*args)
             if entry == "eager":
                 return self.fn(*args)
