@@ -20,20 +20,22 @@ def _batches(n, batch=16, features=20, classes=5, dtype=np.float32, seed=0):
             for _ in range(n)]
 
 
-def _setup(make_model, make_opt, dtype=np.float32):
+def _plain_step(model, opt, x, y):
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _setup(make_model, make_opt, dtype=np.float32, body=_plain_step):
+    """(model, optimizer, step): step(x, y) = body(model, optimizer, x, y), from seed 0."""
     fe.manual_seed(0)
     model = make_model()
     if dtype == np.float64:
         model = model.double()
     opt = make_opt(model.parameters())
-
-    def step(x, y):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-    return model, opt, step
+    return model, opt, lambda x, y: body(model, opt, x, y)
 
 
 def _mlp():
@@ -57,6 +59,14 @@ def _assert_same(a, b):
         assert (x is None) == (y is None)
         if x is not None:
             np.testing.assert_array_equal(x, y)
+
+
+def _lockstep(eager, captured, pair1, pair2, batches):
+    """Each batch through the eager step and the CapturedStep; the two states equal after each."""
+    for x, y in batches:
+        eager(x, y)
+        captured(x, y)
+        _assert_same(_state(*pair1), _state(*pair2))
 
 
 def _run_pair(make_model=_mlp, make_opt=_sgd, batches=None, dtype=np.float32):
@@ -181,24 +191,15 @@ def test_uncapturable_steps_run_eagerly_with_the_same_result(make_model, make_op
 def test_accumulating_gradients_is_refused_and_the_state_restored():
     # without zero_grad the capture's backward adds into .grad: refused part-way through backward; the
     # state saved before the capture comes back, so the eager rerun does not add twice
-    def setup():
-        fe.manual_seed(0)
-        model = _mlp()
-        opt = _sgd(model.parameters())
-
-        def step(x, y):
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return model, opt, step
-    m1, o1, s1 = setup()
-    m2, o2, s2 = setup()
+    def body(model, opt, x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    m1, o1, s1 = _setup(_mlp, _sgd, body=body)
+    m2, o2, s2 = _setup(_mlp, _sgd, body=body)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
-    for x, y in _batches(5):
-        s1(x, y)
-        cs(x, y)
-        _assert_same(_state(m1, o1), _state(m2, o2))
+    _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(5))
     assert cs.replays == 0 and "accumulation" in cs.eager_reason
 
 
@@ -208,10 +209,7 @@ def test_hook_is_refused():
     for m in (m1, m2):
         m[0].weight.register_hook(lambda g: g * 2)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
-    for x, y in _batches(5):
-        s1(x, y)
-        cs(x, y)
-        _assert_same(_state(m1, o1), _state(m2, o2))
+    _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(5))
     assert cs.replays == 0 and "hook" in cs.eager_reason
 
 
@@ -348,10 +346,7 @@ def test_an_op_whose_glue_misses_the_tape_is_caught_at_the_first_replay():
     s1 = step(m1, o1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for x, y in _batches(6):
-            s1(x, y)
-            cs(x, y)
-            _assert_same(_state(m1, o1), _state(m2, o2))
+        _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(6))
     assert cs.replays == 0 and "differed" in cs.eager_reason
     assert any(issubclass(w.category, RuntimeWarning) for w in caught)
 
@@ -372,10 +367,7 @@ def test_other_threads_run_normally_during_a_capture():
     try:
         m1, o1, s1 = _setup(_mlp, _sgd)
         cs = CapturedStep(s2, model=m2, optimizer=o2)
-        for x, y in _batches(8):
-            s1(x, y)
-            cs(x, y)
-            _assert_same(_state(m1, o1), _state(m2, o2))
+        _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(8))
     finally:
         stop.set()
         t.join()
@@ -481,23 +473,6 @@ def test_grad_after_replay_is_overwritten_in_place_as_documented():
 
 
 # ---- review: holes where a replay (or a refused capture) silently differed from the eager step ----
-def _clipping_step(clip):
-    def make():
-        fe.manual_seed(0)
-        model = _mlp()
-        opt = fe.optim.SGD(model.parameters(), lr=0.01)
-
-        def step(x, y):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            clip(model.parameters())
-            opt.step()
-            return loss
-        return model, opt, step
-    return make
-
-
 @pytest.mark.parametrize("clip", [lambda ps: nn.utils.clip_grad_norm_(ps, 1.0),
                                   lambda ps: nn.utils.clip_grad_value_(ps, 10.0)])
 def test_gradient_clipping_is_not_dropped_from_replays(clip):
@@ -506,8 +481,15 @@ def test_gradient_clipping_is_not_dropped_from_replays(clip):
     rng = np.random.default_rng(0)
     batches = [(fe.tensor((rng.standard_normal((16, 20)) * (1e-3 if i < 3 else 1e3)).astype(np.float32)),
                 fe.tensor(rng.integers(0, 5, 16))) for i in range(8)]
-    m1, o1, s1 = _clipping_step(clip)()
-    m2, o2, s2 = _clipping_step(clip)()
+    def body(model, opt, x, y):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        clip(model.parameters())
+        opt.step()
+        return loss
+    m1, o1, s1 = _setup(_mlp, lambda ps: fe.optim.SGD(ps, lr=0.01), body=body)
+    m2, o2, s2 = _setup(_mlp, lambda ps: fe.optim.SGD(ps, lr=0.01), body=body)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
     for x, y in batches:
         np.testing.assert_array_equal(s1(x, y)._data, cs(x, y)._data)
@@ -517,21 +499,15 @@ def test_gradient_clipping_is_not_dropped_from_replays(clip):
 def test_outputs_computed_outside_the_tape_are_not_replayed_stale():
     # argmax, == and count_nonzero are not Functions: their NumPy work was neither refused nor recorded, so
     # a returned accuracy kept the captured batch's value (the check passes when two batches agree)
-    def make():
-        fe.manual_seed(0)
-        model = _mlp()
-        opt = fe.optim.SGD(model.parameters(), lr=1e-4)
-
-        def step(x, y):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss, fe.count_nonzero(logits.argmax(1) == y)
-        return model, opt, step
-    m1, o1, s1 = make()
-    m2, o2, s2 = make()
+    def body(model, opt, x, y):
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss, fe.count_nonzero(logits.argmax(1) == y)
+    m1, o1, s1 = _setup(_mlp, lambda ps: fe.optim.SGD(ps, lr=1e-4), body=body)
+    m2, o2, s2 = _setup(_mlp, lambda ps: fe.optim.SGD(ps, lr=1e-4), body=body)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
     first = _batches(1)[0]
     for x, y in [first] * 3 + _batches(6, seed=1):  # one batch for warm-up, capture and check, then others
@@ -656,20 +632,14 @@ def test_values_computed_outside_ops_are_refused_even_when_batches_agree():
 @pytest.mark.parametrize("kw", [{"label_smoothing": 0.1}, {"ignore_index": 2}, {"reduction": "sum"}])
 def test_cross_entropy_options_replay(kw):
     # ignore_index: the rows kept (the mean's divisor) change from batch to batch and are recounted on replay
-    def setup():
-        fe.manual_seed(0)
-        model = _mlp()
-        opt = _sgd(model.parameters())
-
-        def step(x, y):
-            loss = F.cross_entropy(model(x), y, **kw)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-        return model, opt, step
-    m1, o1, s1 = setup()
-    m2, o2, s2 = setup()
+    def body(model, opt, x, y):
+        loss = F.cross_entropy(model(x), y, **kw)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+    m1, o1, s1 = _setup(_mlp, _sgd, body=body)
+    m2, o2, s2 = _setup(_mlp, _sgd, body=body)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
     for x, y in _batches(8):
         l1, l2 = s1(x, y), cs(x, y)
