@@ -658,3 +658,19 @@ def test_kinds_of_input_beyond_the_limit_run_eagerly():
     for i, (x, y) in enumerate(_batches(10)):
         cs(x, y, float(i))  # a new float each call: a new kind of input each time
     assert len(cs._graphs) == 4
+
+
+def test_freezing_a_layer_between_steps_recaptures():
+    # a frozen parameter gets no gradient and no update; the tape computed and applied both
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(14)):
+        if i in (6, 10):
+            for m in (m1, m2):
+                for p in m[0].parameters():
+                    p.requires_grad = i == 10
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays > 3

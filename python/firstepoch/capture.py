@@ -317,8 +317,8 @@ class CapturedStep:
         return tuple(key)
 
     def _guards(self):
-        """What a replay assumes: each parameter's and buffer's array, each optimizer state array and
-        each hyperparameter are the ones (the values) the capture saw."""
+        """What a replay assumes: each parameter's and buffer's array and requires_grad, each optimizer
+        state array and each hyperparameter are the ones (the values) the capture saw."""
         opt = self.optimizer
         tensors = _params(self.model, opt) + [b for b in self.model.buffers()]
         state = [(p, k, v) for p, st in opt.state.items() for k, v in st.items() if isinstance(v, np.ndarray)]
@@ -329,15 +329,15 @@ class CapturedStep:
             hyper = [(g, k, v) for g in opt.param_groups for k, v in g.items() if k != "params" and k not in live]
             hyper += [(g, "momentum", _NonZero(g["momentum"])) for g in opt.param_groups if "momentum" in live]
         groups = [(g, g["params"], list(g["params"])) for g in opt.param_groups]
-        return ([(t, t._data) for t in tensors], state, hyper, groups, len(opt.state))
+        return ([(t, t._data, t.requires_grad) for t in tensors], state, hyper, groups, len(opt.state))
 
     def _guards_hold(self, guards):
         tensors, state, hyper, groups, n_state = guards
         opt = self.optimizer
         if len(opt.state) != n_state or len(opt.param_groups) != len(groups):
             return False
-        for t, a in tensors:
-            if t._data is not a:
+        for t, a, needs in tensors:
+            if t._data is not a or t.requires_grad is not needs:  # (a layer frozen: no gradient, no update)
                 return False
         states = opt.state
         for p, k, a in state:
