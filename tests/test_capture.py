@@ -674,3 +674,22 @@ def test_freezing_a_layer_between_steps_recaptures():
         cs(x, y)
         _assert_same(_state(m1, o1), _state(m2, o2))
     assert cs.replays > 3
+
+
+def test_a_forward_hook_added_after_the_capture_is_not_skipped():
+    # a forward hook that changes the output (through capturable ops) runs in Python: a tape made before
+    # it was added would leave it out
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    handles = []
+    for i, (x, y) in enumerate(_batches(12)):
+        if i == 5:
+            handles = [m[1].register_forward_hook(lambda mod, inp, out: F.relu(out - 0.1)) for m in (m1, m2)]
+        if i == 9:
+            for h in handles:
+                h.remove()
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays > 3

@@ -7,7 +7,8 @@ issued them (no Tensor, Function, autograd or optimizer bookkeeping per op).
 
 `train_step(*inputs)` is an ordinary step (forward, loss, `optimizer.zero_grad()`, `loss.backward()`,
 `optimizer.step()`) returning a Tensor or a tuple of Tensors. For each kind of input (shapes, dtypes,
-the values of non-Tensor arguments, grad mode, the modules' training flags) CapturedStep
+the values of non-Tensor arguments, grad mode, the modules' training flags and forward hooks)
+CapturedStep
 
 1. runs the first call eagerly (the warm-up: the optimizer makes its state, e.g. momentum buffers);
 2. runs the second call eagerly while recording every `firstepoch._C` kernel call, and the NumPy glue
@@ -302,7 +303,9 @@ class CapturedStep:
         modules = self._modules
         if modules is None:
             modules = self._modules = list(self.model.modules())
-        key = [is_grad_enabled(), tuple([m.training for m in modules])]
+        # each module's training flag and hooks (a hook added or removed after a capture is not on its tape)
+        key = [is_grad_enabled(), tuple([(m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks))
+                                         for m in modules])]
         for a in args:
             if isinstance(a, Tensor):
                 if a.requires_grad:
