@@ -693,3 +693,17 @@ def test_a_forward_hook_added_after_the_capture_is_not_skipped():
         cs(x, y)
         _assert_same(_state(m1, o1), _state(m2, o2))
     assert cs.replays > 3
+
+
+def test_a_module_replaced_after_the_capture_is_not_skipped():
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(12)):
+        if i == 6:
+            for m in (m1, m2):
+                m[1] = nn.GELU()  # no parameters change: only the module tells
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays > 3

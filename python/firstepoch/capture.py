@@ -7,7 +7,8 @@ issued them (no Tensor, Function, autograd or optimizer bookkeeping per op).
 
 `train_step(*inputs)` is an ordinary step (forward, loss, `optimizer.zero_grad()`, `loss.backward()`,
 `optimizer.step()`) returning a Tensor or a tuple of Tensors. For each kind of input (shapes, dtypes,
-the values of non-Tensor arguments, grad mode, the modules' training flags and forward hooks)
+the values of non-Tensor arguments, grad mode, the model's modules, their training flags and forward
+hooks)
 CapturedStep
 
 1. runs the first call eagerly (the warm-up: the optimizer makes its state, e.g. momentum buffers);
@@ -295,17 +296,14 @@ class CapturedStep:
         self.min_replays, self.max_strikes = 8, 3
         self.max_kinds = 64  # kinds of input kept; a call of a new kind beyond them runs eagerly
         self._strikes = {}
-        self._modules = None  # the model's modules, listed at capture (their training flags key a tape)
         self._lock = threading.Lock()
 
     # -- keys and guards --
     def _key(self, args):
-        modules = self._modules
-        if modules is None:
-            modules = self._modules = list(self.model.modules())
-        # each module's training flag and hooks (a hook added or removed after a capture is not on its tape)
-        key = [is_grad_enabled(), tuple([(m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks))
-                                         for m in modules])]
+        # each module (one replaced after a capture is not on its tape), its training flag and its forward
+        # hooks (nor is a hook added or removed since)
+        key = [is_grad_enabled(), tuple([(m, m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks))
+                                         for m in self.model.modules()])]
         for a in args:
             if isinstance(a, Tensor):
                 if a.requires_grad:
@@ -408,7 +406,6 @@ class CapturedStep:
                 inputs.append(None)
                 call_args.append(a)
         saved = _Snapshot(self.model, self.optimizer)
-        self._modules = list(self.model.modules())
         tape = _Tape()
         tape.optimizer = self.optimizer
         with _patch_lock:
