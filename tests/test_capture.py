@@ -707,3 +707,18 @@ def test_a_module_replaced_after_the_capture_is_not_skipped():
         cs(x, y)
         _assert_same(_state(m1, o1), _state(m2, o2))
     assert cs.replays > 3
+
+
+def test_reset_recaptures_after_a_module_setting_changes():
+    m1, o1, s1 = _setup(lambda: nn.Sequential(nn.Linear(20, 32), nn.LeakyReLU(0.1), nn.Linear(32, 5)), _sgd)
+    m2, o2, s2 = _setup(lambda: nn.Sequential(nn.Linear(20, 32), nn.LeakyReLU(0.1), nn.Linear(32, 5)), _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(12)):
+        if i == 6:  # a Python setting read at capture: the tape holds 0.1
+            for m in (m1, m2):
+                m[1].negative_slope = 0.3
+            cs.reset()
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 6

@@ -45,8 +45,9 @@ Differences from the eager step (deliberate): a replay returns detached copies o
 (no graph: call backward inside the step, not on its result); each parameter's .grad after a replay
 is the same Tensor every step, overwritten in place (as zero_grad(set_to_none=False) leaves it), so
 keep `p.grad.clone()` to hold an older step's gradient; Python control flow inside the step is fixed
-at capture (like CUDA graphs); the step must not read Python numbers from Tensors to decide what to
-compute. A step that prints or logs runs that code only on eager calls.
+at capture (like CUDA graphs), and so are the Python values the step and its modules read (a closure's
+variable, LeakyReLU's negative_slope): after changing one, call `step.reset()`; the step must not read
+Python numbers from Tensors to decide what to compute. A step that prints or logs runs that code only on eager calls.
 """
 import functools
 import threading
@@ -297,6 +298,15 @@ class CapturedStep:
         self.max_kinds = 64  # kinds of input kept; a call of a new kind beyond them runs eagerly
         self._strikes = {}
         self._lock = threading.Lock()
+
+    def reset(self):
+        """Drops every tape (and every fallback to eager): the next calls warm up and capture again. For a
+        change the guards cannot see: a Python value the step or a module reads (LeakyReLU's
+        negative_slope, a variable in the step's closure) is fixed in the tape at capture."""
+        with self._lock:
+            self._graphs.clear()
+            self._strikes.clear()
+            self.eager_reason = None
 
     # -- keys and guards --
     def _key(self, args):
