@@ -357,14 +357,18 @@ def test_other_threads_run_normally_during_a_capture():
     done = []
     stop = threading.Event()
 
+    running = threading.Event()
+
     def other():
         a = fe.tensor(np.ones((8, 8), np.float32), requires_grad=True)
         while not stop.is_set():
             (fe.tanh(a @ a)).sum().backward()
             done.append(1)
+            running.set()
     t = threading.Thread(target=other)
     t.start()
     try:
+        assert running.wait(60)  # (on a busy machine the thread may take a while to get going)
         m1, o1, s1 = _setup(_mlp, _sgd)
         cs = CapturedStep(s2, model=m2, optimizer=o2)
         _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(8))
@@ -722,3 +726,34 @@ def test_reset_recaptures_after_a_module_setting_changes():
         cs(x, y)
         _assert_same(_state(m1, o1), _state(m2, o2))
     assert cs.replays == 6
+
+
+def _image_batches(n, batch=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(fe.tensor(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)), fe.tensor(rng.integers(0, 10, batch)))
+            for _ in range(n)]
+
+
+def test_lenet_replays_bitwise():
+    # Sequential's fused Conv2d+ReLU+MaxPool2d, Flatten (a reshape view), Linear+ReLU, cross_entropy
+    cs = _run_pair(make_model=lambda: fe.models.LeNet5(), batches=_image_batches(6))
+    assert cs.eager_reason is None and cs.replays == 3
+
+
+def test_unfused_conv_pool_and_a_strided_input():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 3, 3, padding=1)
+            self.fc = nn.Linear(3 * 14 * 14, 10)
+
+        def forward(self, x):
+            return self.fc(F.max_pool2d(F.relu(self.conv(x)), 2).reshape(x.shape[0], -1))
+    cs = _run_pair(make_model=Net, batches=_image_batches(6))
+    assert cs.eager_reason is None and cs.replays == 3
+
+    class Strided(Net):  # the input transposed (a view): the convolution copies it outside the kernel
+        def forward(self, x):
+            return super().forward(x.transpose(2, 3))
+    cs = _run_pair(make_model=Strided, batches=_image_batches(5))
+    assert cs.replays == 0 and "strided" in cs.eager_reason

@@ -27,13 +27,14 @@ state, the random generator), runs that call eagerly, and runs every later call 
 (`step.eager_reason` says why). The eager rerun repeats the step's Python up to the refused op: a
 side effect there (`next(iterator)`, a print) happens twice on that one call.
 
-Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), F.relu / nn.ReLU and the
-activations computed by the activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus,
+Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), nn.Conv2d / F.conv2d (with
+Sequential's fused Conv2d+ReLU and Conv2d+ReLU+MaxPool2d), F.max_pool2d, reshape / view / flatten and
+permute / transpose (as views), F.relu / nn.ReLU and the activations computed by the activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus,
 Hardtanh/ReLU6, Hardswish, Hardsigmoid, Mish, Softsign) on float32/float64, F.cross_entropy (int64
 class targets, no class weights) and the optimizer given as optimizer=: SGD (not maximize), Adam,
 AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam (their per-parameter update is replayed
-whole, reading the step count and settings as they are then). Anything else runs eagerly:
-convolutions, dropout's random masks, batch norm, gradient clipping, an lr scheduler stepped inside
+whole, reading the step count and settings as they are then). Anything else runs eagerly: average
+pooling, dropout's random masks, batch norm, gradient clipping, an lr scheduler stepped inside
 the step, a second optimizer, values computed outside Functions (argmax, comparisons).
 
 Guards, checked before each replay: the parameters' and optimizer state's arrays are still the ones

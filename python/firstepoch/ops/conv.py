@@ -32,7 +32,7 @@ needs to allocate the output (the hyper-parameters, the output size, the channel
 import numpy as np
 
 from .. import _C
-from ..autograd.function import Context, Function, constant_like, product_backward_flops
+from ..autograd.function import Context, Function, capture_refuse, constant_like, product_backward_flops
 from .elementwise import _relu_mask_graph
 
 # The activations the convolution kernel applies to each output tile after the bias: a Conv2d followed
@@ -100,6 +100,7 @@ class Conv2dFn(Function):
     ReLU's backward and torch's do."""
 
     kernel = "conv"
+    capturable = True  # firstepoch.capture: kernels only (a strided operand's copy refuses)
     backward_flops = staticmethod(product_backward_flops)
 
     @staticmethod
@@ -114,11 +115,10 @@ class Conv2dFn(Function):
         _dtype_check(x, weight, bias)  # as torch: "Input type (double) and bias type (float) should be the same"
         _check_bias(weight, bias)
         s, p, d, OH, OW = conv_geometry(x.shape, weight.shape, stride, padding, dilation, groups)
-        x = np.ascontiguousarray(x)
-        weight = np.ascontiguousarray(weight)
+        x = kernel_operand(x)
+        weight = kernel_operand(weight)
         y = np.empty((x.shape[0], weight.shape[0], max(OH, 0), max(OW, 0)), dtype=x.dtype)
-        _C.conv2d_forward(x, weight, None if bias is None else np.ascontiguousarray(bias), y, s, p, d, groups,
-                          activation)
+        _C.conv2d_forward(x, weight, None if bias is None else kernel_operand(bias), y, s, p, d, groups, activation)
         ctx.save_for_backward(x, weight, y if activation == "relu" else None)
         ctx.geom = (s, p, d, groups, bias is not None)
         return y
@@ -174,13 +174,22 @@ def relu_mask_and_bias_grad(grad, y, want_bias):
     """(dy, dbias or None) from an output gradient grad (N, C, H, W): dy = grad where y > 0, else 0, when y
     (the output of a fused ReLU, or a max pool of it) is given, else grad itself; dbias sums dy over all but
     the channel. One kernel pass (_C.conv2d_backward_bias)."""
-    dy = np.ascontiguousarray(grad)
+    dy = kernel_operand(grad)
     db = np.empty(dy.shape[1], dtype=dy.dtype) if want_bias else None
     if y is not None or db is not None:
         dy_out = np.empty_like(dy) if y is not None else None
         _C.conv2d_backward_bias(dy, y, dy_out, db)
         dy = dy if dy_out is None else dy_out
     return dy, db
+
+
+def kernel_operand(a):
+    """a C-contiguous (a itself when it is). A copy is refused while a step is captured: the tape would
+    keep the copy made from this batch (firstepoch.capture)."""
+    if a.flags.c_contiguous:
+        return a
+    capture_refuse("a strided operand is copied outside the kernel")
+    return np.ascontiguousarray(a)
 
 
 def conv_input_weight_grads(ctx, dy):
@@ -191,7 +200,7 @@ def conv_input_weight_grads(ctx, dy):
     dx = np.empty_like(x) if ctx.needs_input_grad[0] else None
     dw = np.empty_like(weight) if ctx.needs_input_grad[1] else None
     if dx is not None or dw is not None:
-        _C.conv2d_backward(x, weight, np.ascontiguousarray(dy), dx, dw, s, p, d, groups)
+        _C.conv2d_backward(x, weight, kernel_operand(dy), dx, dw, s, p, d, groups)
     return dx, dw
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _C
 from ..autograd.function import Context, Function, constant_like, product_backward_flops
-from .conv import Conv2dFn, conv_input_weight_grads, pair, relu_mask_and_bias_grad
+from .conv import Conv2dFn, conv_input_weight_grads, kernel_operand, pair, relu_mask_and_bias_grad
 from .elementwise import _relu_mask_graph
 from .linalg import _torch_name
 from .shape import GetItemFn, GetItemGradFn, WhereFn
@@ -77,11 +77,12 @@ def _out_shape(x_shape, k, s, p, d, ceil_mode):
 class MaxPool2dFn(Function):
     """Called as MaxPool2dFn.apply(x, kernel_size, stride, padding, dilation, ceil_mode)."""
     kernel = "pool"
+    capturable = True  # firstepoch.capture: kernels only (a strided operand's copy refuses)
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         k, s, p, d = _pool_args(x.shape, kernel_size, stride, padding, dilation, "max_pool2d")
-        x = np.ascontiguousarray(x)
+        x = kernel_operand(x)
         y = np.empty(_out_shape(x.shape, k, s, p, d, ceil_mode), dtype=x.dtype)
         argmax = np.empty(y.shape, dtype=np.int64)
         _C.max_pool2d_forward(x, y, argmax, k, s, p, d, bool(ceil_mode))
@@ -94,7 +95,7 @@ class MaxPool2dFn(Function):
         (argmax,) = ctx.saved_tensors
         shape, k, s, p, d, ceil_mode = ctx.args
         dx = np.empty(shape, dtype=grad.dtype)  # the kernel overwrites every element
-        _C.max_pool2d_backward(np.ascontiguousarray(grad), argmax, dx, k, s, p, d, ceil_mode)
+        _C.max_pool2d_backward(kernel_operand(grad), argmax, dx, k, s, p, d, ceil_mode)
         return dx, None, None, None, None, None
 
     @staticmethod
@@ -125,6 +126,7 @@ class Conv2dReLUMaxPoolFn(Function):
     maxima and the convolution's backward runs. Values and dx, dW equal the three ops'; dbias is the same
     sum in another order."""
     kernel = "conv"
+    capturable = True  # firstepoch.capture: the two ops' kernels only
     backward_flops = staticmethod(product_backward_flops)
 
     @staticmethod

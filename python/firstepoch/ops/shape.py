@@ -2,22 +2,32 @@
 each element came from (indexing scatters and accumulates repeated indices)."""
 import numpy as np
 
-from ..autograd.function import Context, Function, constant_like, unbroadcast, unbroadcast_graph
+from ..autograd.function import CAPTURE, Context, Function, capture_refuse, constant_like, unbroadcast, unbroadcast_graph
+
+
+def _view_or_refuse(out, src):
+    """out, a reshape of src; while a step is captured, refused if NumPy copied (firstepoch.capture: the
+    tape would keep this batch's copy)."""
+    if CAPTURE[0] is not None and out.size and not np.may_share_memory(out, src):
+        capture_refuse("a reshape that copies (of a strided tensor) cannot be captured")
+    return out
 
 
 class ReshapeFn(Function):
+    capturable = True  # firstepoch.capture: as a view only
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
         try:
-            return x.reshape(shape)
+            return _view_or_refuse(x.reshape(shape), x)
         except ValueError:
             raise RuntimeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
                                f"into {tuple(shape)}") from None  # torch's class (NumPy's is ValueError)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.reshape(ctx.shape), None
+        return _view_or_refuse(grad.reshape(ctx.shape), grad), None
 
     @staticmethod
     def backward_graph(ctx, grad):
@@ -29,6 +39,8 @@ class ReshapeFn(Function):
 
 
 class PermuteFn(Function):
+    capturable = True  # firstepoch.capture: a view, both ways
+
     @staticmethod
     def forward(ctx, x, dims):
         dims = tuple(d % x.ndim for d in dims)
