@@ -24,6 +24,14 @@ def test_mnist_mlp_reaches_95_percent(capsys):
     out = capsys.readouterr().out
     assert "final validation accuracy" in out
     assert rc == 0, out
+    # --capture: the same losses and accuracies, to the last printed digit (the times aside)
+    rc = load("mnist_mlp.py")["main"](["--capture"])
+    captured = capsys.readouterr().out
+    assert rc == 0, captured
+
+    def numbers(text):
+        return [line.split(" (")[0] for line in text.splitlines()[1:]]
+    assert numbers(captured) == numbers(out)
 
 
 def test_vanishing_gradients_tiny(tmp_path, capsys):
