@@ -29,8 +29,8 @@ import warnings
 import numpy as np
 
 from .. import _C
-from ..autograd.function import (Function, TensorBase, capture_record, capture_refuse, capture_tape, constant_like,
-                                 unbroadcast, unbroadcast_graph)
+from ..autograd.function import (CaptureError, Function, TensorBase, capture_record, capture_refuse, capture_tape,
+                                 constant_like, unbroadcast, unbroadcast_graph)
 from .linalg import _torch_name
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -62,11 +62,6 @@ def _contiguous_as(a, shape, dtype):
     if a.shape != tuple(shape):
         return np.broadcast_to(a, shape).copy()
     return a if a.flags.c_contiguous else a.copy(order="C")
-
-
-def _capture_error(why):
-    from ..autograd.function import CaptureError
-    return CaptureError(why)
 
 
 def _float_result_type(*arrays):
@@ -207,7 +202,7 @@ class CrossEntropyFn(Function):
         tape = capture_tape()
         if tape is not None and not (logits.flags.c_contiguous and target.flags.c_contiguous and logits.shape[1]
                                      and (weight is None or (weight.flags.c_contiguous and weight.dtype == logits.dtype))):
-            raise _capture_error("cross_entropy: strided operands, a converted weight or zero classes")
+            raise CaptureError("cross_entropy: strided operands, a converted weight or zero classes")
         logits = np.ascontiguousarray(logits)
         target = np.ascontiguousarray(target)
         dt = logits.dtype
@@ -244,7 +239,7 @@ class CrossEntropyFn(Function):
             g = _ce_seed(grad, reduction, n, dt, box)
         else:
             if reduction == "none" and not (grad.flags.c_contiguous and grad.dtype == dt):
-                raise _capture_error("cross_entropy backward: a strided or converted output gradient")
+                raise CaptureError("cross_entropy backward: a strided or converted output gradient")
             g = np.empty(n, dt)
             capture_record(_ce_seed_into, g, grad, reduction, n, dt, box)
         d = np.empty_like(logits)

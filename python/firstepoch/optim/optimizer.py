@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..autograd.function import bump_version, capture_record, capture_refuse, capture_tape
+from ..autograd.function import CaptureError, bump_version, capture_record, capture_tape
 from ..autograd.grad_mode import enable_grad
 from ..ops import optim as _ops
 
@@ -282,7 +282,6 @@ def _sgd_group_update(ws, grads, bufs, g):
 
 
 def _capture_error(why, transient=False):
-    from ..autograd.function import CaptureError
     e = CaptureError(why)
     e.transient = transient  # True: only this call cannot be captured
     return e
