@@ -699,6 +699,22 @@ def test_a_forward_hook_added_after_the_capture_is_not_skipped():
     assert cs.replays > 3
 
 
+def test_a_backward_hook_added_after_the_capture_is_not_skipped():
+    # module backward hooks run in Python during backward: a tape made before they were added leaves
+    # them out (here they zero the gradients, so the parameters stop moving)
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+    cs = CapturedStep(s2, model=m2, optimizer=o2)
+    for i, (x, y) in enumerate(_batches(10)):
+        if i == 5:
+            for m in (m1, m2):
+                m[2].register_full_backward_hook(lambda mod, gi, go: tuple(None if g is None else g * 0 for g in gi))
+                m[0].register_full_backward_pre_hook(lambda mod, go: (go[0] * 0,))
+        s1(x, y)
+        cs(x, y)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+
+
 def test_a_module_replaced_after_the_capture_is_not_skipped():
     m1, o1, s1 = _setup(_mlp, _sgd)
     m2, o2, s2 = _setup(_mlp, _sgd)

@@ -311,9 +311,10 @@ class CapturedStep:
 
     # -- keys and guards --
     def _key(self, args):
-        # each module (one replaced after a capture is not on its tape), its training flag and its forward
-        # hooks (nor is a hook added or removed since)
-        key = [is_grad_enabled(), tuple([(m, m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks))
+        # each module (one replaced after a capture is not on its tape), its training flag and its hooks,
+        # forward and backward (nor is a hook added or removed since: a replay runs none of them)
+        key = [is_grad_enabled(), tuple([(m, m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks),
+                                          tuple(m._backward_pre_hooks), tuple(m._backward_hooks))
                                          for m in self.model.modules()])]
         for a in args:
             if isinstance(a, Tensor):
