@@ -349,6 +349,9 @@ class CapturedStep:
         opt = self.optimizer
         if len(opt.state) != n_state or len(opt.param_groups) != len(groups):
             return False
+        now = _params(self.model, opt) + [b for b in self.model.buffers()]
+        if len(now) != len(tensors) or any(t is not held for t, (held, _, _) in zip(now, tensors)):
+            return False  # a module's Parameter or buffer replaced by another: the tape reads the old one
         for t, a, needs in tensors:
             if t._data is not a or t.requires_grad is not needs:  # (a layer frozen: no gradient, no update)
                 return False
