@@ -633,6 +633,25 @@ def test_values_computed_outside_ops_are_refused_even_when_batches_agree():
     assert cs.replays == 0 and "computed outside" in cs.eager_reason
 
 
+@pytest.mark.parametrize("make", [fe.tensor, lambda a: fe.Tensor(a.astype(np.uint16)), lambda a: fe.Tensor(a, dtype=np.int64)])
+def test_tensors_copied_from_arrays_in_the_step_are_refused_even_when_batches_agree(make):
+    # NumPy batches made Tensors inside the step: fe.tensor copies the array, outside the tape; had the
+    # capture kept that copy, the checked replay could not tell while its batch equals the captured one
+    m1, o1, s1 = _setup(_mlp, _sgd)
+    m2, o2, s2 = _setup(_mlp, _sgd)
+
+    def body(step):
+        return lambda x, y: step(x, make(y))
+    cs = CapturedStep(body(s2), model=m2, optimizer=o2)
+    s1 = body(s1)
+    batches = [(x, y._data) for x, y in _batches(8)]
+    batches[2] = (batches[2][0], batches[1][1])  # the checked replay's targets: the captured ones
+    for x, y in batches:
+        np.testing.assert_array_equal(s1(x, y)._data, cs(x, y)._data)
+        _assert_same(_state(m1, o1), _state(m2, o2))
+    assert cs.replays == 0 and "copied" in cs.eager_reason
+
+
 @pytest.mark.parametrize("kw", [{"label_smoothing": 0.1}, {"ignore_index": 2}, {"reduction": "sum"}])
 def test_cross_entropy_options_replay(kw):
     # ignore_index: the rows kept (the mean's divisor) change from batch to batch and are recounted on replay

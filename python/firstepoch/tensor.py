@@ -252,6 +252,12 @@ def _inplace_form(name, binary=False):
     return method
 
 
+def _refuse_copy():
+    """Refused while a step is captured (firstepoch.capture): a Tensor copied from an array (a batch made a
+    Tensor inside the step) is a copy outside the tape, and a replay would hand on this batch's values."""
+    _capture_refuse("a Tensor copied from an array (tensor(), a dtype conversion) cannot be captured")
+
+
 def _rebuild_tensor(cls, data, requires_grad):
     """A new leaf of class cls over data (copy.copy, copy.deepcopy and pickle's way back: a module-level
     name pickle can find)."""
@@ -266,6 +272,9 @@ class Tensor(TensorBase):
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self._data = _as_data(data, dtype)
+        if _CAPTURE[0] is not None and isinstance(data, (np.ndarray, np.generic, Tensor)):
+            if self._data is not getattr(data, "_data", data):
+                _refuse_copy()
         if requires_grad and self._data.dtype not in _FLOATS:
             raise RuntimeError(f"Only Tensors of floating point and complex dtype can require gradients, got "
                                f"dtype {self._data.dtype}")
@@ -4197,6 +4206,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     source = data._data if isinstance(data, Tensor) else data
     if isinstance(source, np.ndarray) and np.shares_memory(t._data, source):
+        if _CAPTURE[0] is not None:
+            _refuse_copy()
         t._data = t._data.copy()  # like torch.tensor: never shares memory with the input
     return t
 
