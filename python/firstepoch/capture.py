@@ -7,9 +7,8 @@ issued them (no Tensor, Function, autograd or optimizer bookkeeping per op).
 
 `train_step(*inputs)` is an ordinary step (forward, loss, `optimizer.zero_grad()`, `loss.backward()`,
 `optimizer.step()`) returning a Tensor or a tuple of Tensors. For each kind of input (shapes, dtypes,
-the values of non-Tensor arguments, grad mode, the model's modules, their training flags and forward
-hooks)
-CapturedStep
+the values of non-Tensor arguments, grad mode, the model's modules, their training flags and hooks,
+forward and backward) CapturedStep
 
 1. runs the first call eagerly (the warm-up: the optimizer makes its state, e.g. momentum buffers);
 2. runs the second call eagerly while recording every `firstepoch._C` kernel call, and the NumPy glue
@@ -28,19 +27,22 @@ state, the random generator), runs that call eagerly, and runs every later call 
 side effect there (`next(iterator)`, a print) happens twice on that one call.
 
 Capturable today: nn.Linear / F.linear (with Sequential's fused ReLU), nn.Conv2d / F.conv2d (with
-Sequential's fused Conv2d+ReLU and Conv2d+ReLU+MaxPool2d), F.max_pool2d, reshape / view / flatten and
-permute / transpose (as views), F.relu / nn.ReLU and the activations computed by the activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus,
-Hardtanh/ReLU6, Hardswish, Hardsigmoid, Mish, Softsign) on float32/float64, F.cross_entropy (int64
-class targets, no class weights) and the optimizer given as optimizer=: SGD (not maximize), Adam,
-AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam and RAdam (their per-parameter update is replayed
-whole, reading the step count and settings as they are then). Anything else runs eagerly: average
-pooling, dropout's random masks, batch norm, gradient clipping, an lr scheduler stepped inside
-the step, a second optimizer, values computed outside Functions (argmax, comparisons).
+Sequential's fused Conv2d+ReLU and Conv2d+ReLU+MaxPool2d), F.max_pool2d (not return_indices), reshape /
+view / flatten and permute / transpose (as views), F.relu / nn.ReLU and the activations computed by the
+activation kernel (GELU, SiLU, LeakyReLU, ELU/SELU/CELU, Softplus, Hardtanh/ReLU6, Hardswish,
+Hardsigmoid, Mish, Softsign) on float32/float64, F.cross_entropy ((N, C) logits, int64 class targets, no
+class weights) and the optimizer given as optimizer=: SGD (not maximize), Adam, AdamW, RMSprop, Adagrad,
+Adadelta, Adamax, NAdam and RAdam (their per-parameter update is replayed whole, reading the step count
+and settings as they are then). Anything else runs eagerly: average pooling, dropout's random masks,
+batch norm, gradient clipping, an lr scheduler stepped inside the step, a second optimizer, values
+computed outside Functions (argmax, comparisons), Tensors copied from arrays (fe.tensor(batch)).
 
-Guards, checked before each replay: the parameters' and optimizer state's arrays are still the ones
-the tape holds (load_state_dict may replace them), the optimizer's hyperparameters (an lr scheduler
-changes them) are those captured, and the step's kind of input is one already seen. A changed guard
-captures again.
+Guards, checked before each replay: the parameters (the model's and the optimizer's) and the model's
+buffers are the same Tensors, with the same arrays (load_state_dict may replace them) and requires_grad;
+the optimizer state's arrays and its param groups are the ones the tape holds; the step's kind of input
+is one already seen. The optimizer's settings are not guarded: the replayed update reads them when it
+runs (an lr scheduler's changes reach it), except whether SGD's momentum is zero, and SGD's other keys
+(maximize, ...). A changed guard captures again.
 
 Differences from the eager step (deliberate): a replay returns detached copies of the step's outputs
 (no graph: call backward inside the step, not on its result); each parameter's .grad after a replay
@@ -48,7 +50,9 @@ is the same Tensor every step, overwritten in place (as zero_grad(set_to_none=Fa
 keep `p.grad.clone()` to hold an older step's gradient; Python control flow inside the step is fixed
 at capture (like CUDA graphs), and so are the Python values the step and its modules read (a closure's
 variable, LeakyReLU's negative_slope): after changing one, call `step.reset()`; the step must not read
-Python numbers from Tensors to decide what to compute. A step that prints or logs runs that code only on eager calls.
+Python numbers from Tensors to decide what to compute, nor compute in NumPy on a Tensor's array (what
+the Tensor ops cannot see is fixed at capture; the check at the first replay finds it only when that
+call's values differ from the captured call's). A step that prints or logs runs that code only on eager calls.
 """
 import functools
 import threading
