@@ -810,3 +810,15 @@ def test_unfused_conv_pool_and_a_strided_input():
             return super().forward(x.transpose(2, 3))
     cs = _run_pair(make_model=Strided, batches=_image_batches(5))
     assert cs.replays == 0 and "strided" in cs.eager_reason
+
+
+def test_float_arguments_key_by_their_bits():
+    m2, o2, s2 = _setup(_mlp, _sgd)
+
+    def step(x, y, scale):
+        return s2(x, y)
+    cs = CapturedStep(step, model=m2, optimizer=o2)
+    (x, y), = _batches(1)
+    for v in (0.0, -0.0, float("nan"), float("nan")):
+        cs(x, y, v)
+    assert len(cs._graphs) == 3  # 0.0, -0.0 and one NaN

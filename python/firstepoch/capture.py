@@ -230,8 +230,8 @@ def _same(a, b):
     for x, y in zip(a, b):
         if (x is None) != (y is None):
             return False
-        if x is not None and (x.shape != y.shape or not np.array_equal(x, y, equal_nan=True)):
-            return False
+        if x is not None and (x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes()):
+            return False  # bitwise: -0.0 is not 0.0, a NaN's payload counts
     return True
 
 
@@ -327,7 +327,9 @@ class CapturedStep:
                 key.append(("T", a._data.shape, a._data.dtype.str))
             elif isinstance(a, np.ndarray):
                 key.append(("A", a.shape, a.dtype.str))
-            elif isinstance(a, (int, float, bool, str, type(None))):
+            elif isinstance(a, float):
+                key.append(("V", "float", repr(a)))  # (-0.0 is not 0.0; a NaN is one kind, not a new one each call)
+            elif isinstance(a, (int, bool, str, type(None))):
                 key.append(("V", type(a).__name__, a))
             else:
                 return None  # anything else (a list, a custom object): no way to tell two calls apart
