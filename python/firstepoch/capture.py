@@ -157,34 +157,23 @@ def _unpatch_kernels(originals):
 
 
 # ---- the step ----------------------------------------------------------------------------------------
-def _arrays_of_state(model, optimizer):
-    """{id: array} of the arrays a step changes in place: parameters, buffers, optimizer state."""
-    out = {}
-    params = list(model.parameters()) if model is not None else []
-    if optimizer is not None:
-        params += [p for g in optimizer.param_groups for p in g["params"]]
-    for p in params:
-        out[id(p._data)] = p._data
-    if model is not None:
-        for b in model.buffers():
-            out[id(b._data)] = b._data
-    if optimizer is not None:
-        for st in optimizer.state.values():
-            for v in st.values():
-                if isinstance(v, np.ndarray):
-                    out[id(v)] = v
-    return out
-
-
 def _params(model, optimizer):
+    """The model's parameters and the optimizer's, each once, in order."""
     seen, out = set(), []
-    params = list(model.parameters()) if model is not None else []
-    if optimizer is not None:
-        params += [p for g in optimizer.param_groups for p in g["params"]]
-    for p in params:
+    for p in list(model.parameters()) + [p for g in optimizer.param_groups for p in g["params"]]:
         if id(p) not in seen:
             seen.add(id(p))
             out.append(p)
+    return out
+
+
+def _arrays_of_state(model, optimizer):
+    """{id: array} of the arrays a step changes in place: parameters, buffers, optimizer state."""
+    out = {id(t._data): t._data for t in _params(model, optimizer) + list(model.buffers())}
+    for st in optimizer.state.values():
+        for v in st.values():
+            if isinstance(v, np.ndarray):
+                out[id(v)] = v
     return out
 
 

@@ -185,7 +185,8 @@ class Conv2dReLUMaxPoolFn(Function):
 class MaxPool2dIndicesFn(MaxPool2dFn):
     """MaxPool2dFn that also hands out its argmax (return_indices): apply(x, kernel_size, stride,
     padding, dilation, ceil_mode, box) appends the argmax array to the list box. The same op (its
-    backward and checks are MaxPool2dFn's)."""
+    backward and checks are MaxPool2dFn's). Capturable as MaxPool2dFn is, but a captured step that asks
+    for the indices is refused where they become a Tensor (Tensor._wrap)."""
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding, dilation, ceil_mode, box):

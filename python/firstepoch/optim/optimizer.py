@@ -135,9 +135,8 @@ class Optimizer:
         tape = capture_tape()
         if tape is not None and not self._capture_update:
             raise _capture_error(f"{type(self).__name__}.step cannot be captured")
-        if tape is not None and tape.optimizer is not self:  # its state is outside what CapturedStep saves
-            raise _capture_error(f"{type(self).__name__}.step: an optimizer other than the CapturedStep's "
-                                 "optimizer= cannot be captured")
+        if tape is not None:
+            self._refuse_foreign(tape)
         state = self.state
         update = self._update
         for g in self.param_groups:
@@ -159,6 +158,13 @@ class Optimizer:
                 st = state[p]
                 update(w, grad, st, g)
                 bump_version(p)  # changed in place: a graph that saved p before this step refuses to backward
+
+    def _refuse_foreign(self, tape):
+        """CaptureError unless this is the optimizer the step is captured with: another one's state is
+        outside what CapturedStep saves, guards and restores."""
+        if tape.optimizer is not self:
+            raise _capture_error(f"{type(self).__name__}.step: an optimizer other than the CapturedStep's "
+                                 "optimizer= cannot be captured")
 
     def _update_param(self, p, grad, state, group):
         """One parameter's update, as _step makes it (what a captured step replays)."""
@@ -337,9 +343,7 @@ class SGD(Optimizer):
                 if any(first):  # the next call captures it
                     raise _capture_error("SGD.step: the first step with momentum makes the momentum buffers",
                                          transient=True)
-                if tape.optimizer is not self:  # its state is outside what CapturedStep saves, guards, restores
-                    raise _capture_error("SGD.step: an optimizer other than the CapturedStep's optimizer= cannot "
-                                         "be captured")
+                self._refuse_foreign(tape)
                 if g.get("maximize") or not all(a.flags.c_contiguous for a in grads):
                     raise _capture_error("SGD.step: maximize=True or a strided gradient cannot be captured")
                 tape.record_opaque(_sgd_group_update, ws, grads, bufs, g)
