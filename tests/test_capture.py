@@ -61,9 +61,13 @@ def _assert_same(a, b):
             np.testing.assert_array_equal(x, y)
 
 
-def _lockstep(eager, captured, pair1, pair2, batches):
-    """Each batch through the eager step and the CapturedStep; the two states equal after each."""
-    for x, y in batches:
+def _lockstep(eager, captured, pair1, pair2, batches, before=None):
+    """Each batch through the eager step and the CapturedStep; the two states equal after each.
+    before(i, model) (optional) changes each model alike before step i."""
+    for i, (x, y) in enumerate(batches):
+        if before is not None:
+            before(i, pair1[0])
+            before(i, pair2[0])
         eager(x, y)
         captured(x, y)
         _assert_same(_state(*pair1), _state(*pair2))
@@ -688,14 +692,12 @@ def test_freezing_a_layer_between_steps_recaptures():
     m1, o1, s1 = _setup(_mlp, _sgd)
     m2, o2, s2 = _setup(_mlp, _sgd)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
-    for i, (x, y) in enumerate(_batches(14)):
+
+    def before(i, m):
         if i in (6, 10):
-            for m in (m1, m2):
-                for p in m[0].parameters():
-                    p.requires_grad = i == 10
-        s1(x, y)
-        cs(x, y)
-        _assert_same(_state(m1, o1), _state(m2, o2))
+            for p in m[0].parameters():
+                p.requires_grad = i == 10
+    _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(14), before)
     assert cs.replays > 3
 
 
@@ -724,14 +726,12 @@ def test_a_backward_hook_added_after_the_capture_is_not_skipped():
     m1, o1, s1 = _setup(_mlp, _sgd)
     m2, o2, s2 = _setup(_mlp, _sgd)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
-    for i, (x, y) in enumerate(_batches(10)):
+
+    def before(i, m):
         if i == 5:
-            for m in (m1, m2):
-                m[2].register_full_backward_hook(lambda mod, gi, go: tuple(None if g is None else g * 0 for g in gi))
-                m[0].register_full_backward_pre_hook(lambda mod, go: (go[0] * 0,))
-        s1(x, y)
-        cs(x, y)
-        _assert_same(_state(m1, o1), _state(m2, o2))
+            m[2].register_full_backward_hook(lambda mod, gi, go: tuple(None if g is None else g * 0 for g in gi))
+            m[0].register_full_backward_pre_hook(lambda mod, go: (go[0] * 0,))
+    _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(10), before)
 
 
 @pytest.mark.filterwarnings("ignore:CapturedStep:RuntimeWarning")
@@ -756,13 +756,11 @@ def test_a_module_replaced_after_the_capture_is_not_skipped():
     m1, o1, s1 = _setup(_mlp, _sgd)
     m2, o2, s2 = _setup(_mlp, _sgd)
     cs = CapturedStep(s2, model=m2, optimizer=o2)
-    for i, (x, y) in enumerate(_batches(12)):
+
+    def before(i, m):
         if i == 6:
-            for m in (m1, m2):
-                m[1] = nn.GELU()  # no parameters change: only the module tells
-        s1(x, y)
-        cs(x, y)
-        _assert_same(_state(m1, o1), _state(m2, o2))
+            m[1] = nn.GELU()  # no parameters change: only the module tells
+    _lockstep(s1, cs, (m1, o1), (m2, o2), _batches(12), before)
     assert cs.replays > 3
 
 
