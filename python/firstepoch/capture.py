@@ -184,7 +184,7 @@ class _Snapshot:
         self.arrays = [(a, a.copy()) for a in _arrays_of_state(model, optimizer).values()]
         self.grads = [(p, p._grad, None if p._grad is None else p._grad._data.copy())
                       for p in _params(model, optimizer)]
-        self.opt_state = None if optimizer is None else {k: dict(v) for k, v in optimizer.state.items()}
+        self.opt_state = {k: dict(v) for k, v in optimizer.state.items()}
         self.optimizer = optimizer
         self.rng = _random.get_rng_state()  # a refused capture may have drawn numbers (dropout's mask)
 
@@ -196,14 +196,13 @@ class _Snapshot:
             p._grad = g
             if g is not None:
                 np.copyto(g._data, saved)
-        if self.optimizer is not None:  # state entries made by the call (a fresh momentum buffer) go
-            st = self.optimizer.state
-            for k in list(st.keys()):
-                if k not in self.opt_state:
-                    del st[k]
-                else:
-                    st[k].clear()
-                    st[k].update(self.opt_state[k])
+        st = self.optimizer.state  # state entries made by the call (a fresh momentum buffer) go
+        for k in list(st.keys()):
+            if k not in self.opt_state:
+                del st[k]
+            else:
+                st[k].clear()
+                st[k].update(self.opt_state[k])
 
 
 def _observed(model, optimizer, outputs):
@@ -441,7 +440,6 @@ class CapturedStep:
                 self.eager_reason = ("the step must return a Tensor or a tuple of Tensors, got "
                                      f"{type(result).__name__}")
                 return result
-        if failure is None:
             stray = _untaped(outs, tape, inputs, self.model, self.optimizer)
             if stray is not None:
                 failure = CaptureError(f"output {stray} of the step was computed outside the tape (argmax, a "

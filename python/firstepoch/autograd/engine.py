@@ -312,10 +312,7 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
     backward_graph), so the .grad it leaves has a graph of its own; inputs (a sequence of Tensors):
     accumulate into those only. Both take the general walk (run_backward); the plain call keeps the
     fast loop below."""
-    tape = _function.capture_tape() if _function.CAPTURE[0] is not None else None
-    if tape is not None and (create_graph or inputs is not None):
-        raise _function.CaptureError("backward with create_graph or inputs= cannot be captured")
-    if create_graph or inputs is not None:
+    if create_graph or inputs is not None:  # (run_backward refuses them under firstepoch.capture)
         if inputs is not None:
             inputs = _as_tensor_list(inputs, "backward", "inputs")
             if not inputs:
@@ -342,7 +339,8 @@ def backward(root, grad=None, retain_graph=False, create_graph=False, inputs=Non
     # made: the keys of grads whose arrays this loop made (sums, backward_into's scatters): no one else sees
     # them, so a backward_into may add into them in place
     made = set()
-    given = set()  # under capture: the ids of the arrays handed to leaves as their .grad
+    tape = _function.capture_tape() if _function.CAPTURE[0] is not None else None
+    given = set() if tape is not None else None  # under capture: the ids of the arrays handed to leaves
     hooks = _tensor_hooks
     modes = _modes()  # the calling thread's profiler and anomaly mode
     order, stale = _walk(root)
