@@ -157,13 +157,41 @@ def _unpatch_kernels(originals):
 
 
 # ---- the step ----------------------------------------------------------------------------------------
-def _params(model, optimizer):
-    """The model's parameters and the optimizer's, each once, in order."""
+def _walk(model):
+    """(modules, parameters, buffers) of model in the order and with the de-duplication of modules(),
+    parameters() and buffers(), from one pass over the tree (the guards run before every replay)."""
+    mods, seen, stack = [], set(), [model]
+    while stack:  # depth first, self first: named_modules' order
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        mods.append(m)
+        children = [c for c in m._modules.values() if c is not None]
+        stack.extend(reversed(children))
+    out = []
+    for store in ("_parameters", "_buffers"):
+        found, ids = [], set()
+        for m in mods:
+            for v in getattr(m, store).values():
+                if v is not None and id(v) not in ids:
+                    ids.add(id(v))
+                    found.append(v)
+        out.append(found)
+    return mods, out[0], out[1]
+
+
+def _params(model, optimizer, params=None):
+    """The model's parameters and the optimizer's, each once, in order (params: the model's, if known)."""
     seen, out = set(), []
-    for p in list(model.parameters()) + [p for g in optimizer.param_groups for p in g["params"]]:
-        if id(p) not in seen:
-            seen.add(id(p))
-            out.append(p)
+    for p in (list(model.parameters()) if params is None else params):
+        seen.add(id(p))
+        out.append(p)
+    for g in optimizer.param_groups:
+        for p in g["params"]:
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
     return out
 
 
@@ -302,12 +330,15 @@ class CapturedStep:
             self.eager_reason = None
 
     # -- keys and guards --
-    def _key(self, args):
+    @staticmethod
+    def _key(args, mods):
         # each module (one replaced after a capture is not on its tape), its training flag and its hooks,
         # forward and backward (nor is a hook added or removed since: a replay runs none of them)
-        key = [is_grad_enabled(), tuple([(m, m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks),
-                                          tuple(m._backward_pre_hooks), tuple(m._backward_hooks))
-                                         for m in self.model.modules()])]
+        key = [is_grad_enabled(), tuple([(m, m.training, (tuple(m._forward_pre_hooks), tuple(m._forward_hooks),
+                                                          tuple(m._backward_pre_hooks), tuple(m._backward_hooks))
+                                          if (m._forward_pre_hooks or m._forward_hooks or m._backward_pre_hooks
+                                              or m._backward_hooks) else None)
+                                         for m in mods])]
         for a in args:
             if isinstance(a, Tensor):
                 if a.requires_grad:
@@ -327,7 +358,8 @@ class CapturedStep:
         """What a replay assumes: each parameter's and buffer's array and requires_grad, each optimizer
         state array and each hyperparameter are the ones (the values) the capture saw."""
         opt = self.optimizer
-        tensors = _params(self.model, opt) + [b for b in self.model.buffers()]
+        _, params, buffers = _walk(self.model)
+        tensors = _params(self.model, opt, params) + buffers
         state = [(p, k, v) for p, st in opt.state.items() for k, v in st.items() if isinstance(v, np.ndarray)]
         if opt._capture_update:  # the replayed update reads every setting when it runs
             hyper = []
@@ -338,12 +370,12 @@ class CapturedStep:
         groups = [(g, g["params"], list(g["params"])) for g in opt.param_groups]
         return ([(t, t._data, t.requires_grad) for t in tensors], state, hyper, groups, len(opt.state))
 
-    def _guards_hold(self, guards):
+    def _guards_hold(self, guards, walk):
         tensors, state, hyper, groups, n_state = guards
         opt = self.optimizer
         if len(opt.state) != n_state or len(opt.param_groups) != len(groups):
             return False
-        now = _params(self.model, opt) + [b for b in self.model.buffers()]
+        now = _params(self.model, opt, walk[1]) + walk[2]
         if len(now) != len(tensors) or any(t is not held for t, (held, _, _) in zip(now, tensors)):
             return False  # a module's Parameter or buffer replaced by another: the tape reads the old one
         for t, a, needs in tensors:
@@ -369,7 +401,8 @@ class CapturedStep:
     # -- the call --
     def __call__(self, *args):
         with self._lock:
-            key = self._key(args)
+            walk = _walk(self.model)
+            key = self._key(args, walk[0])
             entry = self._graphs.get(key) if key is not None else "eager"
             if entry is None:
                 if len(self._graphs) < self.max_kinds:  # (a float argument new each call: no table growth)
@@ -377,7 +410,7 @@ class CapturedStep:
                 return self.fn(*args)
             if entry == "eager":
                 return self.fn(*args)
-            if entry == "warm" or not self._guards_hold(entry.guards):
+            if entry == "warm" or not self._guards_hold(entry.guards, walk):
                 if entry != "warm":  # a tape outdated before it replayed a few times is a strike
                     strikes = self._strikes.get(key, 0) + 1 if entry.replays < self.min_replays else 0
                     self._strikes[key] = strikes
