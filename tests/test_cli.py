@@ -197,6 +197,25 @@ def test_train_without_out_writes_a_new_run_folder_and_says_so(tmp_path, monkeyp
     assert "writing checkpoints and reports to " + os.path.join("runs", "lenet-1") in capsys.readouterr().out
 
 
+def test_no_capture_trains_eagerly_to_the_same_numbers(tmp_path, monkeypatch):
+    from firstepoch.train import loop
+    made = []
+    real = loop.Trainer.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        made.append(self)
+    monkeypatch.setattr(loop.Trainer, "__init__", spy)
+    rows = {}
+    for flag in ([], ["--no-capture"]):
+        out = tmp_path / (flag[0][2:] if flag else "captured")
+        assert main(["train"] + FAST + ["--threads", "1", "--out", str(out)] + flag) == 0
+        with open(out / "metrics.json") as f:
+            rows[bool(flag)] = [{k: v for k, v in r.items() if k != "time_s"} for r in json.load(f)["history"]]
+    assert rows[False] == rows[True]
+    assert made[0]._step.replays > 0 and not hasattr(made[1]._step, "replays")
+
+
 def _interrupt_at_step(monkeypatch, step):
     from firstepoch.trainer import Trainer
     real = Trainer._train_step

@@ -177,6 +177,45 @@ def test_a_diverging_loss_stops_with_a_clear_error(tiny):
     assert all(np.isfinite(v).all() for v in t.model.state_dict().values())  # stopped before the bad step
 
 
+@pytest.mark.parametrize("name", ["lenet", "mlp", "resnet-small"])
+def test_captured_steps_train_bitwise_as_eager_ones(tiny, one_thread, name):
+    # the default replays each step's forward and backward (firstepoch.capture); resnet-small's batch
+    # norm cannot be captured, so it runs eagerly
+    config = dict(model=name, epochs=2, batch_size=32, seed=1, checkpoint_every=0)
+    data = {k: tuple(a[:96] for a in v) for k, v in tiny.items()} if name == "resnet-small" else tiny
+    runs = {}
+    for capture in (True, False):
+        t = Trainer.from_config(config, data=data, quiet=True, log=lambda line: None, capture=capture)
+        t.fit()
+        runs[capture] = (t, _state(t))
+    captured, eager = runs[True][1], runs[False][1]
+    assert all(np.array_equal(captured[0][k], eager[0][k]) for k in eager[0])
+    for idx, st in eager[1].items():
+        assert all(np.array_equal(captured[1][idx][k], v) for k, v in st.items())
+    assert captured[2] == eager[2]
+    step = runs[True][0]._step
+    if name == "resnet-small":
+        assert step.replays == 0 and step.eager_reason
+    else:  # 6 steps an epoch; the first 3 warm up, capture and check the tape
+        assert step.replays == 12 - 3 and step.eager_reason is None
+    assert not hasattr(runs[False][0]._step, "replays")
+
+
+def test_a_loss_that_diverges_in_a_replayed_step_stops_before_the_update(tiny):
+    t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=32, checkpoint_every=0), data=tiny, quiet=True,
+                            log=lambda line: None)
+    t.fit(max_steps=5)
+    assert t._step.replays == 2
+    last = list(t.model.parameters())[-1]  # the output layer's bias, changed in place (the tape reads it)
+    last._data[0] = np.inf
+    before = {k: v.copy() for k, v in t.model.state_dict().items()}
+    with pytest.raises(FloatingPointError, match="the loss diverged"):
+        t.fit()
+    assert t._step.replays == 3  # the step that diverged was replayed
+    after = t.model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # no update
+
+
 @pytest.mark.parametrize("split, name", [("train", "training"), ("val", "validation"), ("test", "test")])
 def test_non_finite_data_are_refused_before_training(tiny, split, name):
     x = tiny[split][0].copy()

@@ -111,6 +111,8 @@ def build_parser():
     t.add_argument("--resume", nargs="?", const="last", default=None, metavar="CHECKPOINT",
                    help="continue from a checkpoint (default: OUT/checkpoints/last.safetensors)")
     t.add_argument("--quiet", action="store_true", help="no progress bar (also off when not on a terminal)")
+    t.add_argument("--no-capture", dest="capture", action="store_false",
+                   help="run every step eagerly, not replayed from a capture (firstepoch.capture; same results)")
     t.add_argument("--distributed", action="store_true",
                    help="data-parallel over MPI ranks: mpirun -np N firstepoch train --distributed ...; "
                         "--batch-size is the global batch, split over the ranks; rank 0 prints and writes "
@@ -278,7 +280,8 @@ def _train(args, parser):
                  "after_backward": lambda t: dist.allreduce_gradients(t.model),
                  "reduce_metrics": dist.all_reduce, "is_main": dist.is_main()}
     try:
-        trainer = Trainer.from_config(config, data=data, out_dir=out, quiet=args.quiet, **hooks)
+        trainer = Trainer.from_config(config, data=data, out_dir=out, quiet=args.quiet, capture=args.capture,
+                                      **hooks)
     except ValueError as e:  # non-finite pixels: named before training, not as a diverging loss
         parser.error(f"--dataset {config['dataset']}: {e}")
     if resume is not None:

@@ -17,6 +17,7 @@ import numpy as np
 from .. import io as fio
 from .. import random as _random
 from ..autograd import no_grad
+from ..capture import CapturedStep
 from ..data import SeededShuffle, TensorDataset
 from ..nn import functional as F
 from . import reports
@@ -52,10 +53,13 @@ class Trainer:
     out_dir: where checkpoints/last.safetensors, checkpoints/best.safetensors and the reports go (None:
     nothing is written). quiet: no progress bar (also off when stderr is not a terminal).
     log: a function taking one line (default print to stdout).
+    capture: each step's forward and backward run through firstepoch.capture.CapturedStep (replayed
+    kernel calls once captured, bitwise the same results; a model it cannot capture runs eagerly);
+    False: always eagerly. The optimizer's update, after the loss is checked, is never captured.
     """
 
     def __init__(self, model, optimizer, scheduler, data, config, out_dir=None, quiet=False, log=None,
-                 sampler=None, after_backward=None, reduce_metrics=None, is_main=True):
+                 sampler=None, after_backward=None, reduce_metrics=None, is_main=True, capture=True):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.config = dict(config)
         self.train_x, self.train_y = data["train"]
@@ -84,6 +88,10 @@ class Trainer:
         self.history = []
         self.best_val_acc = -1.0
         self.test_result = None
+        # forward and backward replayed from a capture (see firstepoch.capture; a model with an op that
+        # cannot be captured runs eagerly), the update eager: the loss is checked before it
+        self._step = (CapturedStep(self._forward_backward, model=model, optimizer=optimizer)
+                      if capture and optimizer is not None else self._forward_backward)
         if self.out_dir is not None and self.is_main:
             self._remove_stale_temporaries()
 
@@ -120,16 +128,21 @@ class Trainer:
                   if self.augment else None)
         return epoch_loader(self.train_set, self.sampler(epoch), self.batch_size, self.step_in_epoch, shifts)
 
-    def _train_step(self, epoch, b, batch):
-        x, y = batch
+    def _forward_backward(self, x, y):
+        """The step up to the gradients: what self._step captures and replays (firstepoch.capture)."""
         logits = self.model(x)
         loss = F.cross_entropy(logits, y)
-        value = float(loss.item())
-        if not math.isfinite(value):  # stop before the step: the weights (and `last`) stay finite
-            raise FloatingPointError(f"the loss diverged (became inf/nan) at epoch {epoch + 1} step {b + 1}; "
-                                     f"lower --lr (now {self.config['lr']:g})")
         self.optimizer.zero_grad()
         loss.backward()
+        return loss, logits
+
+    def _train_step(self, epoch, b, batch):
+        x, y = batch
+        loss, logits = self._step(x, y)
+        value = float(loss.item())
+        if not math.isfinite(value):  # stop before the update: the weights (and `last`) stay finite
+            raise FloatingPointError(f"the loss diverged (became inf/nan) at epoch {epoch + 1} step {b + 1}; "
+                                     f"lower --lr (now {self.config['lr']:g})")
         if self.after_backward is not None:
             self.after_backward(self)
         self.optimizer.step()
