@@ -201,6 +201,24 @@ def test_captured_steps_train_bitwise_as_eager_ones(tiny, one_thread, name):
     assert not hasattr(runs[False][0]._step, "replays")
 
 
+def test_a_duck_typed_model_trains_eagerly(tiny):
+    # capture needs an nn.Module and an optim.Optimizer; anything else with their methods still trains
+    class Proxy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __call__(self, x):
+            return self.inner(x)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+    t = Trainer.from_config(dict(model="mlp", epochs=1, batch_size=32), data=tiny, quiet=True,
+                            log=lambda line: None)
+    t = Trainer(Proxy(t.model), t.optimizer, t.scheduler, tiny, t.config, quiet=True, log=lambda line: None)
+    t.fit()
+    assert not hasattr(t._step, "replays") and np.isfinite(t.history[0]["train_loss"])
+
+
 def test_a_loss_that_diverges_in_a_replayed_step_stops_before_the_update(tiny):
     t = Trainer.from_config(dict(model="mlp", epochs=2, batch_size=32, checkpoint_every=0), data=tiny, quiet=True,
                             log=lambda line: None)

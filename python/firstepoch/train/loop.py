@@ -18,6 +18,8 @@ from .. import io as fio
 from .. import random as _random
 from ..autograd import no_grad
 from ..capture import CapturedStep
+from ..nn import Module
+from ..optim import Optimizer
 from ..data import SeededShuffle, TensorDataset
 from ..nn import functional as F
 from . import reports
@@ -55,7 +57,9 @@ class Trainer:
     log: a function taking one line (default print to stdout).
     capture: each step's forward and backward run through firstepoch.capture.CapturedStep (replayed
     kernel calls once captured, bitwise the same results; a model it cannot capture runs eagerly);
-    False: always eagerly. The optimizer's update, after the loss is checked, is never captured.
+    False: always eagerly. The optimizer's update, after the loss is checked, is never captured. Once
+    steps replay, a parameter's .grad that after_backward sees is the same Tensor every step, overwritten
+    in place (copy it to keep one).
     """
 
     def __init__(self, model, optimizer, scheduler, data, config, out_dir=None, quiet=False, log=None,
@@ -90,8 +94,9 @@ class Trainer:
         self.test_result = None
         # forward and backward replayed from a capture (see firstepoch.capture; a model with an op that
         # cannot be captured runs eagerly), the update eager: the loss is checked before it
+        capturable = isinstance(model, Module) and isinstance(optimizer, Optimizer)  # (else duck-typed: eager)
         self._step = (CapturedStep(self._forward_backward, model=model, optimizer=optimizer)
-                      if capture and optimizer is not None else self._forward_backward)
+                      if capture and capturable else self._forward_backward)
         if self.out_dir is not None and self.is_main:
             self._remove_stale_temporaries()
 
