@@ -179,10 +179,6 @@ inline bool normalise_in_t(double M, double mean, double var, double a, double g
 // a channel's N runs lie C*L values apart (256 KiB at (32, 64, 32, 32)): all of them fall into the
 // same few L2 sets, so the second pass over a channel found its runs evicted and read them again from
 // L3, one page-sized run at a time (one core: forward 0.86-1.0 ms, backward 1.7-1.9 ms).
-template <class T>
-inline const T* run_of(const T* a, int64_t n, int64_t C, int64_t L, int64_t c) {
-  return a + (n * C + c) * L;
-}
 
 template <class T>
 void forward_train_body(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, double eps,
@@ -194,11 +190,11 @@ void forward_train_body(const T* x, int64_t N, int64_t C, int64_t L, const T* ga
     std::vector<Moments> acc(nc);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t c = c0; c < c1; ++c) {
-        const T* run = run_of(x, n, C, L, c);
+        const T* run = x + (n * C + c) * L;
         if (c + 1 < c1)
           prefetch_run(run + L, L);
         else if (n + 1 < N)
-          prefetch_run(run_of(x, n + 1, C, L, c0), L);
+          prefetch_run(x + ((n + 1) * C + c0) * L, L);
         for (int64_t j = 0; j < L; j += kChunk)
           acc[c - c0].add(chunk_moments(run + j, L - j < kChunk ? L - j : kChunk));
       }
@@ -249,12 +245,19 @@ inline void affine(const T* x, int64_t N, int64_t C, int64_t L, int64_t c, doubl
 template <class T>
 void forward_eval_body(const T* x, int64_t N, int64_t C, int64_t L, const T* gamma, const T* beta, const T* mean,
                        const T* invstd, T* y, int64_t c0, int64_t c1) {
-  for (int64_t n = 0; n < N; ++n)  // image-major (see run_of): one stream per image
+  for (int64_t n = 0; n < N; ++n)  // image-major (see forward_train_body): one stream per image
     for (int64_t c = c0; c < c1; ++c) {
       const T a = (gamma ? gamma[c] : T(1)) * invstd[c], b = (beta ? beta[c] : T(0)) - a * mean[c];
       const int64_t off = (n * C + c) * L;
       affine<T>(x + off, 1, 1, L, 0, a, b, y + off);
     }
+}
+
+// One run's sum(dy) and sum(dy * ((x - hi) - lo)) in arithmetic A, added into s1 and s2.
+template <class A, class T>
+inline void run_grad_sums(const T* dy, const T* x, int64_t L, A hi, A lo, double* s1, double* s2) {
+  *s1 += lane_sum<A>(L, [&](int64_t j) { return static_cast<A>(dy[j]); });
+  *s2 += lane_sum<A>(L, [&](int64_t j) { return static_cast<A>(dy[j]) * ((static_cast<A>(x[j]) - hi) - lo); });
 }
 
 // Channel c's sum(dy) and sum(dy * (x - m)) in arithmetic A; false where float overflowed.
@@ -272,8 +275,7 @@ inline bool channel_grad_sums(const T* dy, const T* x, int64_t N, int64_t C, int
   } else {
     for (int64_t n = 0; n < N; ++n) {  // both sums run by run, while the run is in L1
       const int64_t base = (n * C + c) * L;
-      s1 += lane_sum<A>(L, [&](int64_t j) { return d1(base + j); });
-      s2 += lane_sum<A>(L, [&](int64_t j) { return d2(base + j); });
+      run_grad_sums<A>(dy + base, x + base, L, hi, lo, &s1, &s2);
     }
   }
   *sdy = s1;
@@ -304,16 +306,14 @@ void backward_body(const T* dy, const T* x, int64_t N, int64_t C, int64_t L, con
   std::vector<double> sdy(nc, 0.0), sdyx(nc, 0.0);  // sum(dy), sum(dy * (x - mean))
   std::vector<char> in_t(nc, 1);
   if (L > 1) {
-    // pass 1, image-major (see run_of): each channel's two run sums in T, added into doubles in image
-    // order, as channel_grad_sums adds them
+    // pass 1, image-major (see forward_train_body): each channel's run sums in T, added into doubles
+    // in image order, as channel_grad_sums adds them
     std::vector<T> hi(nc), lo(nc);
     for (int64_t c = c0; c < c1; ++c) split_mean<T>(mean[c], &hi[c - c0], &lo[c - c0]);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t c = c0; c < c1; ++c) {
         const int64_t i = c - c0, base = (n * C + c) * L;
-        const T h = hi[i], l = lo[i];
-        sdy[i] += lane_sum<T>(L, [&](int64_t j) { return dy[base + j]; });
-        sdyx[i] += lane_sum<T>(L, [&](int64_t j) { return dy[base + j] * ((x[base + j] - h) - l); });
+        run_grad_sums<T>(dy + base, x + base, L, hi[i], lo[i], &sdy[i], &sdyx[i]);
       }
     for (int64_t c = c0; c < c1; ++c) {  // float overflowed: the channel again, in double
       const int64_t i = c - c0;
