@@ -50,6 +50,14 @@ SHAPES = [
     (2, 2, 8, 9, 16, (3, 3), (1, 1), (1, 2), (1, 2)),
     # the data gradient's row bands: dx rows 2 and 3 meet no kernel row (dilation 4 on a 6-row map)
     (2, 2, 6, 7, 3, (2, 2), (1, 1), (0, 0), (4, 4)),
+    # row Winograd F(2, 5) (5-wide kernels at stride 1, channels in the lanes): rows of an odd width (the
+    # last tile's second output dropped), two and one tiles, 3 kernel rows, 32 and 48 channels (several
+    # vectors), and 16 channels on 56 rows (two bands of rows, three in float64)
+    (2, 3, 9, 11, 16, (3, 5), (1, 1), (1, 2), (1, 1)),
+    (3, 4, 8, 7, 48, (5, 5), (1, 1), (2, 2), (1, 1)),
+    (2, 2, 6, 6, 32, (5, 5), (1, 1), (0, 0), (1, 1)),
+    (2, 2, 6, 7, 16, (4, 5), (1, 1), (1, 1), (1, 1)),
+    (2, 16, 60, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
 ]
 
 
@@ -157,6 +165,34 @@ def test_direct_conv_keeps_nan_and_inf_where_the_reference_does_with_channels_in
     assert np.isnan(y).any()
     ok = np.isfinite(ry)
     np.testing.assert_allclose(y[ok], ry[ok], *tol_for(np.float32, 150))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_winograd_leaves_an_image_with_nan_or_inf_to_the_direct_sums(isa, rng, dtype):
+    # LeNet's conv2 runs row Winograd, whose tiles would spread an input's Inf over both of a tile's
+    # outputs (and turn it into NaN); an image holding one takes the direct sums, the others do not
+    shape = (4, 6, 14, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1))
+    x, w, b, dy = make(rng, shape, dtype)
+    clean = run(x, w, b, dy, *shape[6:])[0]
+    x[1, 2, 3, 12] = np.inf
+    x[2, 0, 13, 0] = -np.inf
+    x[2, 5, 0, 7] = np.nan
+    y = run(x, w, b, dy, *shape[6:])[0]
+    ry = R.conv2d_forward(x, w, b, *shape[6:])
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ry))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(ry))
+    assert np.isinf(y[1]).any() and np.isnan(y[2]).any()
+    ok = np.isfinite(ry)
+    np.testing.assert_allclose(y[ok], ry[ok], *tol_for(dtype, 150))
+    for n in (0, 3):  # the finite images: the very values they had without the others' Inf and NaN
+        assert y[n].tobytes() == clean[n].tobytes()
+    # an Inf weight: every image by the direct sums
+    w[3, 1, 2, 2] = np.inf
+    y = run(x[[0]], w, b, dy[[0]], *shape[6:])[0]
+    ry = R.conv2d_forward(x[[0]], w, b, *shape[6:])
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ry))
+    np.testing.assert_array_equal(np.isinf(y), np.isinf(ry))
+    assert np.isinf(y[0, 3]).all() and np.isfinite(np.delete(y[0], 3, axis=0)).all()
 
 
 # Shapes whose forward writes its sums straight into y's rows (direct.cpp's conv_y): rows of 7, 13, 17

@@ -4,6 +4,7 @@
 #include "kernels/conv/direct.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "common/parallel.h"
@@ -34,6 +35,10 @@ bool data_gradient_applies(const Geometry& g, int64_t OC) {
   // 5x5 2.25 / 1.10; ties at 3->16 3x3 0.89 / 0.92, 4->32 3x3 2.01 / 1.94, 3->32 5x5 3.46 / 3.67; direct
   // wins 1->6 5x5 0.35 / 0.66, 2->8 3x3 0.31 / 0.52, 6->16 5x5 0.53 / 1.19, 16->16 5x5 0.71 / 2.24.
   return OC < (g.kh * g.kw <= 9 ? 8 : 16) * g.C;
+}
+
+bool row_winograd_applies(const Geometry& g, int64_t OC, int64_t lanes) {
+  return g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && OC % lanes == 0 && g.kw == 5 && g.OW >= RowF25::m;
 }
 
 namespace {
@@ -186,6 +191,68 @@ void extract(const T* out, int64_t ldo, int64_t Wq, int64_t on, int64_t OH, int6
 // Images per weight-gradient chunk: at most 16 chunks, a count fixed by N alone.
 int64_t wgrad_chunks(int64_t N) { return std::min<int64_t>(N, 16); }
 
+// The transformed rows of a band of output rows stay within kBandBytes (a quarter of L2): LeNet's conv2
+// (6 channels) and 16 -> 16 on 14x14 in one band. At 32 KiB the latter ran ten bands of one output row,
+// each transforming five input rows: 0.82 ms against 0.62 (N = 64, one Zen 4 core).
+constexpr int64_t kBandBytes = int64_t(256) << 10;
+
+// The forward of one image as row Winograd (direct.h: RowF25), in bands of output rows. The weights are
+// transformed once per call (U, see Kernels::wino_conv); `ok` is false when any of those is not finite.
+template <class T>
+struct RowWinograd {
+  using Sc = RowF25;
+  static constexpr int64_t n = Sc::n, m = Sc::m;
+  int64_t Wr = 0, bands = 0, RB = 0, zsize = 0, ysize = 0, per = 0;
+  std::vector<T> U;
+  bool ok = false;
+  RowWinograd(const Kernels<T>& kk, const Geometry& g, const T* w, int64_t OC) {
+    // padded rows Wr wide: the tiles' columns and the last tile's window (at least the padded width)
+    Wr = (g.OW + m - 1) / m * m + n - m;
+    const int64_t row_elems = g.C * n * Wr;  // a padded row's transformed rows
+    const int64_t fit = std::max<int64_t>(1, kBandBytes / static_cast<int64_t>(sizeof(T)) / row_elems - (g.kh - 1));
+    bands = (g.OH + fit - 1) / fit;
+    RB = (g.OH + bands - 1) / bands;  // rows shared evenly
+    const int64_t zrows = RB + g.kh - 1;
+    zsize = round_up(g.C * n * zrows * Wr / m, 16);  // the band's tiles: Wr / m a row
+    ysize = round_up(g.OW * OC, 16);
+    per = zsize + ysize + round_up(zrows * Wr + n, 16);
+    // U[o/lanes*us + ((c*kh + i)*n + p)*lanes + o%lanes] = sum_k G[p][k] * w[o][c][i][k], in order of k
+    const int64_t lanes = kk.lanes, us = g.C * g.kh * n * lanes;
+    U.resize(static_cast<std::size_t>(g.C * g.kh * n * OC));
+    T G[n][Sc::r];
+    for (int p = 0; p < n; ++p)
+      for (int k = 0; k < Sc::r; ++k) G[p][k] = T(Sc::G[p][k]);
+    for (int64_t o = 0; o < OC; ++o)
+      for (int64_t ci = 0; ci < g.C * g.kh; ++ci) {  // (c, i)
+        const T* wr = w + (o * g.C * g.kh + ci) * Sc::r;
+        T* u = U.data() + o / lanes * us + ci * n * lanes + o % lanes;
+        for (int p = 0; p < n; ++p) {
+          T s = T(0);
+          for (int k = 0; k < Sc::r; ++k) s += G[p][k] * wr[k];
+          u[p * lanes] = s;
+        }
+      }
+    int bad = 0;  // v - v is NaN for a NaN or an Inf
+    for (const T v : U) bad |= !(v - v == T(0));
+    ok = bad == 0;
+  }
+  // y (OC, OH, OW) of image x (C, H, W); buf: `per` elements of scratch. False, with y part written,
+  // where the input holds a NaN or an Inf (then the caller computes y otherwise).
+  bool image(const Kernels<T>& kk, const T* x, const Geometry& g, int64_t OC, const T* bias, bool relu, T* y,
+             T* buf) const {
+    T* z = buf;
+    T* yt = z + zsize;
+    T* pad = yt + ysize;
+    for (int64_t oh0 = 0; oh0 < g.OH; oh0 += RB) {
+      const int64_t rows = std::min(RB, g.OH - oh0), Et = (rows + g.kh - 1) * Wr / m;  // tiles of the band
+      if (!kk.wino_input(x, g, oh0, rows + g.kh - 1, Wr, z, pad)) return false;
+      kk.wino_conv(z, g.C, g.kh, n * Et, Wr / m, Et, U.data(), OC, rows, g.OW, yt, y + oh0 * g.OW, g.OH * g.OW, bias,
+                   relu);
+    }
+    return true;
+  }
+};
+
 }  // namespace
 
 template <class T>
@@ -201,6 +268,16 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   // 100 outputs in 144 lanes; 3->32 at 32x32 wastes 6% and its transposes cost more): one item per
   // image, the weights transposed (K, OC). Both sum the taps in the same order: the same results.
   const bool ocv = OC % kk.lanes == 0 && 5 * L < 4 * Er;
+  // There, with a stride of 1 and a kernel 5 wide, row Winograd (direct.h), for every image whose input
+  // is finite (the weights too): a NaN or Inf input reaches every output of its Winograd tiles, so such
+  // an image takes the direct sums, which put NaN and Inf where the reference does. N = 64, one Zen 4
+  // core, ms direct / row Winograd: LeNet's conv2 6 -> 16 on 14x14 0.31 / 0.25, 8 -> 16 on 12x12
+  // 0.26 / 0.21, 16 -> 16 on 14x14 0.78 / 0.62, 16 -> 32 on 10x10 1.52 / 1.08.
+  std::unique_ptr<RowWinograd<T>> rw;
+  if (ocv && row_winograd_applies(g, OC, kk.lanes)) {
+    rw.reset(new RowWinograd<T>(kk, g, w, OC));
+    if (!rw->ok) rw.reset();
+  }
   const int64_t run = g.sw == 1 && g.dw == 1 ? g.kw : 1;  // Phases: a row's taps are then consecutive
   // Otherwise the sums go straight into y's rows (conv_y) where whole vectors per row take no more lanes
   // than the extended run (3->32 at 32x32: 64 of 68 vectors; LeNet's conv1: the same 56) and every
@@ -213,7 +290,7 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   const int64_t ob = ocv ? OC : rows ? kk.conv_y_block(OC) : std::min<int64_t>(OC, kk.ocb);
   const int64_t nob = (OC + ob - 1) / ob;
   const int nt = threads_for(nthreads, N * nob, N * OC * K * L);
-  const int64_t per = round_up(ph.size, 16) + (ocv ? L * OC : rows ? 0 : ob * Er);
+  const int64_t per = round_up(ph.size, 16) + (ocv ? round_up(L * OC, 16) : rows ? 0 : ob * Er) + (rw ? rw->per : 0);
   Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per}));
   T* wt = ws.take<T>(ocv ? K * OC : 0);
   T* base = ws.take<T>(nt * per);
@@ -223,9 +300,12 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
     split_range(N * nob, count, tid, &a, &b);
     T* xs = base + tid * per;
     T* out = xs + round_up(ph.size, 16);
+    T* wbuf = out + (ocv ? round_up(L * OC, 16) : 0);
     int64_t cur = -1;
     for (int64_t it = a; it < b; ++it) {
       const int64_t n = it / nob, o0 = it % nob * ob, on = std::min(ob, OC - o0);
+      // (ocv: the item is the whole image)
+      if (rw && rw->image(kk, x + n * plane, g, OC, bias, relu, y + n * OC * L, wbuf)) continue;
       if (n != cur) {
         ph.build(x + n * plane, g, xs, kk.copy);
         cur = n;

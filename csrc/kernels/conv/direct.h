@@ -70,6 +70,48 @@ struct Kernels {
   // dst[i] = src[i], i < n: the rows the phase buffers copy (a library copy call per 32-element row cost
   // more than the copy)
   void (*copy)(const T* src, int64_t n, T* dst);
+  // Row Winograd (RowF25 below). wino_input: the padded rows a0 <= a < a0 + rows
+  // of image x (C, H, W) (padded row a: input row a - ph, columns shifted by pw, zeros outside), Wr wide,
+  // into z[(c*n + p)*E + (a - a0)*Wr + s] = sum_q BT[p][q] * padded(a, s + q), E = rows*Wr (s + q past
+  // Wr: the next row's, or zeros after the last); pad: scratch of E + n elements. Returns whether every
+  // input element it read was finite.
+  bool (*wino_input)(const T* x, const Geometry& g, int64_t a0, int64_t rows, int64_t Wr, T* z, T* pad);
+  // wino_conv: y[o*ldy + oh*OW + ow] for oh < OH (OH output rows of a band whose first padded row is
+  // z's), ow < OW, o < OC (a multiple of lanes) = A^T of the tile's n sums over (c, i) in order of
+  // z[c*zc + (oh + i)*zrow + p*S + t*m] * U[o/lanes*us + ((c*kh + i)*n + p)*lanes + o%lanes], tile t = ow / m,
+  // us = C*kh*n*lanes (the weights by vector of channels); then + bias[o] (bias may be null) and max(., 0)
+  // when relu (NaN kept). yt: scratch of OW*OC elements (a row, channels in the lanes).
+  void (*wino_conv)(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zrow, int64_t S, const T* U,
+                       int64_t OC, int64_t OH, int64_t OW, T* yt, T* y, int64_t ldy, const T* bias, bool relu);
+};
+
+// Row Winograd: a stride-1 layer with a 5-wide kernel has its output rows cut into tiles of m = 2
+// outputs, each from n = 6 input columns as y = A^T [(G g) . (B^T d)] per (channel, kernel row), summed
+// over those in the Winograd domain: F(2, 5), the 1-D form of winograd.h's F(4x4, 3x3) with its points
+// (0, 1, -1, 1/2, -2 and infinity). It multiplies 6/2 = 3 times per output and kernel row where a direct
+// sum does 5. With the channels in the vector lanes the transformed input is a broadcast and the
+// transformed weights one vector per (channel, kernel row, position): the direct kernels' form with
+// fewer products. Its float32 error on LeNet-like data is 2-6e-7 of the output's scale (a direct sum's
+// ~1e-7); a NaN or Inf input reaches both outputs of the tiles whose windows hold it, and an Inf can give
+// NaN where a direct sum gives Inf.
+// Tried and not kept: F(4, 3) for 3-wide kernels (the same points). Where the channels go in the lanes
+// (narrow maps), its rows hold two or three tiles, too few to reuse each weight vector, and it lost:
+// 16 -> 32 on 7x7, 32 -> 32 on 6x6, 16 -> 16 on 10x10 (N = 64, one Zen 4 core) 0.30 / 0.44 / 0.31 ms
+// direct, 0.38-0.47 / 0.59-0.74 / 0.42-0.55 row Winograd. At a 3 -> 32 stem on 32x32 (channels not in
+// the lanes there) its transposes into y, 8 MiB out of cache, took as long as its products: 2.1-2.2 ms
+// against conv_y's 1.2-1.3.
+struct RowF25 {
+  static constexpr int m = 2, n = 6, r = 5;
+  static constexpr double AT[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 0.5, -2, 1}};
+  static constexpr double G[6][5] = {{1, 0, 0, 0, 0},
+                                     {1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3},
+                                     {-1.0 / 3, 1.0 / 3, -1.0 / 3, 1.0 / 3, -1.0 / 3},
+                                     {-16.0 / 15, -8.0 / 15, -4.0 / 15, -2.0 / 15, -1.0 / 15},
+                                     {1.0 / 15, -2.0 / 15, 4.0 / 15, -8.0 / 15, 16.0 / 15},
+                                     {0, 0, 0, 0, 1}};
+  static constexpr double BT[6][6] = {{1, -1.5, -2, 1.5, 1, 0},    {0, -1, 0.5, 2.5, 1, 0},
+                                      {0, 1, -2.5, 0.5, 1, 0},     {0, -2, -1, 2, 1, 0},
+                                      {0, 0.5, -1, -0.5, 1, 0},    {0, 1, -1.5, -2, 1.5, 1}};
 };
 
 template <Isa I, class T>
@@ -85,6 +127,11 @@ bool applies(const Geometry& g, int64_t OC, int64_t groups);
 // Where applies(): whether the data gradient is faster here too (stride 1, few output channels per
 // input channel) than by im2col's col2im.
 bool data_gradient_applies(const Geometry& g, int64_t OC);
+
+// Where applies(): whether the forward may run as row Winograd (RowF25): stride 1, no dilation, a kernel
+// 5 wide, output rows of at least 2 and the output channels a multiple of `lanes` (they fill the vectors).
+// forward() takes it where it also puts the channels in the lanes.
+bool row_winograd_applies(const Geometry& g, int64_t OC, int64_t lanes);
 
 // y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C, kh, kw)) + bias (may be null), then max(., 0) when
 // relu (NaN kept). groups == 1.

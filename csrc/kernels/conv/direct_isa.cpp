@@ -74,6 +74,7 @@ constexpr int kOB = 6, kKB = 4;   // wgrad: 24 accumulators + 6 dy vectors + 1 i
 constexpr int kKV = 8;            // wgrad_oc: 8 taps x 2 vectors of channels
 constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
 constexpr int kRA = 20;           // wgrad_oc on runs of taps: accumulators (runs x taps)
+constexpr int kWTB = 5;           // row Winograd: 5 tiles x 6 positions
 // The weight gradient by pixels (wgrad) rather than channels in the lanes (wgrad_oc) from rows this wide
 // (Kernels::wgrad_rows_from)
 constexpr int64_t kWgradRowsFrom = 24;
@@ -135,6 +136,7 @@ constexpr int kOB = 2, kKB = 4;   // wgrad: 8 accumulators
 constexpr int kKV = 6;            // wgrad_oc: 6 taps x 2 vectors of channels
 constexpr int kPB = 6;            // conv_oc: 6 pixels x 2 vectors of channels
 constexpr int kRA = 10;           // wgrad_oc on runs of taps: accumulators (runs x taps)
+constexpr int kWTB = 2;           // row Winograd: 2 tiles x 6 positions
 constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #else
 // The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
@@ -161,6 +163,7 @@ constexpr int kOB = 2, kKB = 4;
 constexpr int kKV = 4;
 constexpr int kPB = 4;
 constexpr int kRA = 10;
+constexpr int kWTB = 2;
 constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #endif
 
@@ -682,8 +685,141 @@ void copy_body(const T* src, int64_t n, T* dst) {
   if (i < n) Vt::store_part(dst + i, Vt::load_part(src + i, n - i), n - i);
 }
 
+// Row Winograd (direct.h: RowF25). c[l] * d[l] summed over the non-zero c[l] in order of l (an
+// entry of 1 or -1 adds or subtracts): T a scalar or a level's vector (GCC's vector operators).
+template <class R, class T, int N>
+inline R row_combine(const double (&c)[N], const R (&d)[N]) {
+  R s{};
+  bool any = false;
+  #pragma GCC unroll 8
+  for (int l = 0; l < N; ++l) {
+    if (c[l] == 0) continue;
+    R t;
+    if (c[l] == 1)
+      t = d[l];
+    else if (c[l] == -1)
+      t = -d[l];
+    else if constexpr (std::is_same<R, T>::value)
+      t = T(c[l]) * d[l];
+    else
+      t = V<T>::set1(T(c[l])) * d[l];
+    s = any ? s + t : t;
+    any = true;
+  }
+  return s;
+}
+
+// The input transform: the band's padded rows (zeros where the input has none, and past the padded
+// row's end), Wr apart in `pad`, into n planes of B^T d, one per position p, over every column of the
+// band as one run (a window that crosses into the next row gives a column the kernel never reads; so
+// does every column but each m-th: computing them all keeps the loop a plain one the level's flags
+// vectorise, where splitting the rows into their m column phases first, a strided copy, cost more).
+template <class T, class Sc>
+bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, int64_t Wr, T* z, T* pad) {
+  constexpr int n = Sc::n, m = Sc::m;
+  const int64_t E = rows * Wr, Et = E / m;  // Wr: a multiple of m
+  const int64_t lo = std::min<int64_t>(g.pw, Wr), hi = std::max(lo, std::min<int64_t>(g.pw + g.W, Wr));
+  for (int64_t k = E; k < E + n; ++k) pad[k] = T(0);
+  int bad = 0;  // a NaN or an Inf copied (v - v is NaN)
+  for (int64_t c = 0; c < g.C; ++c) {
+    for (int64_t a = 0; a < rows; ++a) {
+      T* __restrict pr = pad + a * Wr;
+      const int64_t h = a0 + a - g.ph;
+      if (h < 0 || h >= g.H) {
+        for (int64_t k = 0; k < Wr; ++k) pr[k] = T(0);
+        continue;
+      }
+      const T* src = x + (c * g.H + h) * g.W - g.pw;
+      for (int64_t k = 0; k < lo; ++k) pr[k] = T(0);
+      for (int64_t k = lo; k < hi; ++k) {
+        pr[k] = src[k];
+        bad |= !(src[k] - src[k] == T(0));
+      }
+      for (int64_t k = hi; k < Wr; ++k) pr[k] = T(0);
+    }
+    T* __restrict zc = z + c * n * Et;
+    #pragma GCC ivdep
+    for (int64_t s = 0; s < Et; ++s) {
+      T d[n];
+      #pragma GCC unroll 8
+      for (int l = 0; l < n; ++l) d[l] = pad[m * s + l];
+      #pragma GCC unroll 8
+      for (int p = 0; p < n; ++p) zc[p * Et + s] = row_combine<T, T>(RowF25::BT[p], d);
+    }
+  }
+  return bad == 0;
+}
+
+// TB consecutive tiles of one output row (the first's transformed input at z, the next ones' m apart,
+// its outputs at out) x one vector of channels (their transformed weights at U): the n position sums
+// over (c, i) in order, then A^T, the bias and the clamp; the last tile stores its first `last` outputs.
+// The tiles' columns and the positions' weights are constant displacements from one pointer per
+// position, and each weight vector loaded feeds TB FMAs. (Two vectors of channels a block, two tiles
+// each, lost: 16 -> 32 on 10x10 1.8-2.3 ms against 1.08 with one, N = 64, one Zen 4 core.)
+template <class T, class Sc, int TB>
+inline void wino_block(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zrow, int64_t S, const T* U, T* out,
+                       int64_t OC, int64_t last, const T* bias, bool relu) {
+  using Vt = V<T>;
+  using R = typename Vt::R;
+  constexpr int L = Vt::n, n = Sc::n, m = Sc::m;
+  R acc[TB][n];
+  #pragma GCC unroll 8
+  for (int tb = 0; tb < TB; ++tb)
+    #pragma GCC unroll 8
+    for (int p = 0; p < n; ++p) acc[tb][p] = Vt::zero();
+  const T* zc0 = z;
+  const T* u = U;
+  for (int64_t c = 0; c < C; ++c, zc0 += zc)
+    for (int64_t i = 0; i < kh; ++i, u += n * L) {
+      const T* zb = zc0 + i * zrow;
+      #pragma GCC unroll 8
+      for (int p = 0; p < n; ++p) {
+        const T* zp = zb + p * S;
+        const R wv = Vt::load(u + p * L);
+        #pragma GCC unroll 8
+        for (int tb = 0; tb < TB; ++tb) acc[tb][p] = Vt::fma(Vt::set1(zp[tb]), wv, acc[tb][p]);
+      }
+    }
+  const R bv = bias ? Vt::load(bias) : Vt::zero();
+  #pragma GCC unroll 8
+  for (int tb = 0; tb < TB; ++tb) {
+    const int64_t cnt = tb == TB - 1 ? last : m;
+    #pragma GCC unroll 4
+    for (int j = 0; j < m; ++j)
+      if (j < cnt) Vt::store(out + (tb * m + j) * OC, finish<T>(row_combine<R, T>(Sc::AT[j], acc[tb]), bias, bv, relu));
+  }
+}
+
+// U: the transformed weights by vector of channels, us = C*kh*n*lanes apart: vector v's position p of
+// (c, i) at U[v*us + ((c*kh + i)*n + p)*lanes]. Row by row: the row's channel vectors into yt (OW, OC),
+// then the row transposed into y's planes while it is in L1.
+template <class T, class Sc>
+void wino_conv_body(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zrow, int64_t S, const T* U, int64_t OC,
+                    int64_t OH, int64_t OW, T* yt, T* y, int64_t ldy, const T* bias, bool relu) {
+  constexpr int L = V<T>::n, m = Sc::m, n = Sc::n;
+  const int64_t tiles = (OW + m - 1) / m, us = C * kh * n * L;
+  const int64_t last = OW - (tiles - 1) * m;  // the outputs of a row's last tile
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const T* zr = z + oh * zrow;
+    for (int64_t o = 0; o < OC; o += L) {
+      const T* Uo = U + o / L * us;
+      const T* bo = bias ? bias + o : nullptr;
+      T* yr = yt + o;
+      int64_t t = 0;
+      for (; t + kWTB < tiles; t += kWTB)
+        wino_block<T, Sc, kWTB>(zr + t, C, kh, zc, zrow, S, Uo, yr + t * m * OC, OC, m, bo, relu);
+      with_size<kWTB>(tiles - t, [&](auto tb) {
+        wino_block<T, Sc, decltype(tb)::value>(zr + t, C, kh, zc, zrow, S, Uo, yr + t * m * OC, OC, last, bo, relu);
+      });
+    }
+    transpose_body<T>(yt, OW, OC, OC, y + oh * OW, ldy);
+  }
+}
+
 template <class T>
 void fill_kernels(Kernels<T>* k) {
+  k->wino_input = &wino_input_body<T, RowF25>;
+  k->wino_conv = &wino_conv_body<T, RowF25>;
   k->copy = &copy_body<T>;
   k->transpose = &transpose_body<T>;
   k->conv_oc = &conv_oc_body<T>;
