@@ -5,6 +5,7 @@
 // wgrad_oc), sized to its register file.
 #include "common/isa.h"
 #include "common/simd_math.h"
+#include "kernels/conv/combine.h"
 #include "kernels/conv/direct.h"
 
 #include <algorithm>
@@ -685,30 +686,6 @@ void copy_body(const T* src, int64_t n, T* dst) {
   if (i < n) Vt::store_part(dst + i, Vt::load_part(src + i, n - i), n - i);
 }
 
-// Row Winograd (direct.h: RowF25). c[l] * d[l] summed over the non-zero c[l] in order of l (an
-// entry of 1 or -1 adds or subtracts): T a scalar or a level's vector (GCC's vector operators).
-template <class R, class T, int N>
-inline R row_combine(const double (&c)[N], const R (&d)[N]) {
-  R s{};
-  bool any = false;
-  #pragma GCC unroll 8
-  for (int l = 0; l < N; ++l) {
-    if (c[l] == 0) continue;
-    R t;
-    if (c[l] == 1)
-      t = d[l];
-    else if (c[l] == -1)
-      t = -d[l];
-    else if constexpr (std::is_same<R, T>::value)
-      t = T(c[l]) * d[l];
-    else
-      t = V<T>::set1(T(c[l])) * d[l];
-    s = any ? s + t : t;
-    any = true;
-  }
-  return s;
-}
-
 // The input transform: the band's padded rows (zeros where the input has none, and past the padded
 // row's end), Wr apart in `pad`, into n planes of B^T d, one per position p, over every column of the
 // band as one run (a window that crosses into the next row gives a column the kernel never reads; so
@@ -744,7 +721,7 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
       #pragma GCC unroll 8
       for (int l = 0; l < n; ++l) d[l] = pad[m * s + l];
       #pragma GCC unroll 8
-      for (int p = 0; p < n; ++p) zc[p * Et + s] = row_combine<T, T>(RowF25::BT[p], d);
+      for (int p = 0; p < n; ++p) zc[p * Et + s] = combine(RowF25::BT[p], d);
     }
   }
   return bad == 0;
@@ -786,7 +763,7 @@ inline void wino_block(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zr
     const int64_t cnt = tb == TB - 1 ? last : m;
     #pragma GCC unroll 4
     for (int j = 0; j < m; ++j)
-      if (j < cnt) Vt::store(out + (tb * m + j) * OC, finish<T>(row_combine<R, T>(Sc::AT[j], acc[tb]), bias, bv, relu));
+      if (j < cnt) Vt::store(out + (tb * m + j) * OC, finish<T>(combine(Sc::AT[j], acc[tb]), bias, bv, relu));
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/isa.h"
 #include "common/prefetch.h"
+#include "kernels/conv/combine.h"
 #include "kernels/conv/winograd.h"
 
 namespace fe {
@@ -221,19 +222,6 @@ constexpr Matrix<Cn, R> transpose(const double (&a)[R][Cn]) {
   return t;
 }
 
-template <class T, int N>
-inline T combine(const double (&c)[N], const T (&d)[N]) {
-  T s{};
-  bool any = false;
-  #pragma GCC unroll 8
-  for (int l = 0; l < N; ++l) {
-    if (c[l] == 0) continue;
-    const T t = c[l] == 1 ? d[l] : c[l] == -1 ? -d[l] : T(c[l]) * d[l];
-    s = any ? s + t : t;
-    any = true;
-  }
-  return s;
-}
 
 // B^T applied to the rows of each n x n window (n window rows into n rows of u over the run's width),
 // then to each tile's n columns of those rows.
