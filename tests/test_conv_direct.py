@@ -50,7 +50,8 @@ SHAPES = [
     (2, 2, 8, 9, 16, (3, 3), (1, 1), (1, 2), (1, 2)),
     # the data gradient's row bands: dx rows 2 and 3 meet no kernel row (dilation 4 on a 6-row map)
     (2, 2, 6, 7, 3, (2, 2), (1, 1), (0, 0), (4, 4)),
-    # row Winograd F(2, 5) (5-wide kernels at stride 1, channels in the lanes): rows of an odd width (the
+    # row Winograd F(2, 5) (5-wide kernels at stride 1, channels in the lanes; the AVX-512 and scalar
+    # levels, AVX2 keeps the direct sums): rows of an odd width (the
     # last tile's second output dropped), two and one tiles, 3 kernel rows, 32 and 48 channels (several
     # vectors), and 16 channels on 56 rows (two bands of rows, three in float64)
     (2, 3, 9, 11, 16, (3, 5), (1, 1), (1, 2), (1, 1)),

@@ -268,13 +268,14 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   // 100 outputs in 144 lanes; 3->32 at 32x32 wastes 6% and its transposes cost more): one item per
   // image, the weights transposed (K, OC). Both sum the taps in the same order: the same results.
   const bool ocv = OC % kk.lanes == 0 && 5 * L < 4 * Er;
-  // There, with a stride of 1 and a kernel 5 wide, row Winograd (direct.h), for every image whose input
-  // is finite (the weights too): a NaN or Inf input reaches every output of its Winograd tiles, so such
-  // an image takes the direct sums, which put NaN and Inf where the reference does. N = 64, one Zen 4
-  // core, ms direct / row Winograd: LeNet's conv2 6 -> 16 on 14x14 0.31 / 0.25, 8 -> 16 on 12x12
-  // 0.26 / 0.21, 16 -> 16 on 14x14 0.78 / 0.62, 16 -> 32 on 10x10 1.52 / 1.08.
+  // There, with a stride of 1 and a kernel 5 wide, row Winograd (direct.h; not at AVX2, where it lost),
+  // for every image whose input is finite (the weights too): a NaN or Inf input reaches every output of
+  // its Winograd tiles, so such an image takes the direct sums, which put NaN and Inf where the
+  // reference does. N = 64, one Zen 4 core, AVX-512, ms direct / row Winograd: LeNet's conv2 6 -> 16 on
+  // 14x14 0.31 / 0.25 (float64 0.61 / 0.47), 8 -> 16 on 12x12 0.26 / 0.21, 16 -> 16 on 14x14
+  // 0.78 / 0.62, 16 -> 32 on 10x10 1.52 / 1.08.
   std::unique_ptr<RowWinograd<T>> rw;
-  if (ocv && row_winograd_applies(g, OC, kk.lanes)) {
+  if (ocv && kk.wino_conv && row_winograd_applies(g, OC, kk.lanes)) {
     rw.reset(new RowWinograd<T>(kk, g, w, OC));
     if (!rw->ok) rw.reset();
   }

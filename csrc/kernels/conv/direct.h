@@ -70,7 +70,7 @@ struct Kernels {
   // dst[i] = src[i], i < n: the rows the phase buffers copy (a library copy call per 32-element row cost
   // more than the copy)
   void (*copy)(const T* src, int64_t n, T* dst);
-  // Row Winograd (RowF25 below). wino_input: the padded rows a0 <= a < a0 + rows
+  // Row Winograd (RowF25 below), null at a level that does not run it (AVX2). wino_input: the padded rows a0 <= a < a0 + rows
   // of image x (C, H, W) (padded row a: input row a - ph, columns shifted by pw, zeros outside), Wr wide,
   // into z[(c*n + p)*E + (a - a0)*Wr + s] = sum_q BT[p][q] * padded(a, s + q), E = rows*Wr (s + q past
   // Wr: the next row's, or zeros after the last); pad: scratch of E + n elements. Returns whether every
@@ -130,7 +130,7 @@ bool data_gradient_applies(const Geometry& g, int64_t OC);
 
 // Where applies(): whether the forward may run as row Winograd (RowF25): stride 1, no dilation, a kernel
 // 5 wide, output rows of at least 2 and the output channels a multiple of `lanes` (they fill the vectors).
-// forward() takes it where it also puts the channels in the lanes.
+// forward() takes it where it also puts the channels in the lanes, at a level that has it.
 bool row_winograd_applies(const Geometry& g, int64_t OC, int64_t lanes);
 
 // y (N, OC, OH, OW) = conv(x (N, C, H, W), w (OC, C, kh, kw)) + bias (may be null), then max(., 0) when

@@ -76,6 +76,7 @@ constexpr int kKV = 8;            // wgrad_oc: 8 taps x 2 vectors of channels
 constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
 constexpr int kRA = 20;           // wgrad_oc on runs of taps: accumulators (runs x taps)
 constexpr int kWTB = 5;           // row Winograd: 5 tiles x 6 positions
+constexpr bool kRowWinograd = true;
 // The weight gradient by pixels (wgrad) rather than channels in the lanes (wgrad_oc) from rows this wide
 // (Kernels::wgrad_rows_from)
 constexpr int64_t kWgradRowsFrom = 24;
@@ -137,7 +138,11 @@ constexpr int kOB = 2, kKB = 4;   // wgrad: 8 accumulators
 constexpr int kKV = 6;            // wgrad_oc: 6 taps x 2 vectors of channels
 constexpr int kPB = 6;            // conv_oc: 6 pixels x 2 vectors of channels
 constexpr int kRA = 10;           // wgrad_oc on runs of taps: accumulators (runs x taps)
-constexpr int kWTB = 2;           // row Winograd: 2 tiles x 6 positions
+// Row Winograd: none. With 16 registers its blocks hold 2 tiles, a broadcast and a weight load per 2
+// FMAs, and it lost to the direct sums (LeNet's conv2, N = 64, one Zen 4 core: 0.30-0.43 ms direct,
+// 0.55-0.75 row Winograd).
+constexpr int kWTB = 2;
+constexpr bool kRowWinograd = false;
 constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #else
 // The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
@@ -165,6 +170,7 @@ constexpr int kKV = 4;
 constexpr int kPB = 4;
 constexpr int kRA = 10;
 constexpr int kWTB = 2;
+constexpr bool kRowWinograd = true;  // fewer products: LeNet's conv2 3.0-7.0 ms against 7.0 direct
 constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #endif
 
@@ -795,8 +801,13 @@ void wino_conv_body(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zrow,
 
 template <class T>
 void fill_kernels(Kernels<T>* k) {
-  k->wino_input = &wino_input_body<T, RowF25>;
-  k->wino_conv = &wino_conv_body<T, RowF25>;
+  if constexpr (kRowWinograd) {
+    k->wino_input = &wino_input_body<T, RowF25>;
+    k->wino_conv = &wino_conv_body<T, RowF25>;
+  } else {
+    k->wino_input = nullptr;
+    k->wino_conv = nullptr;
+  }
   k->copy = &copy_body<T>;
   k->transpose = &transpose_body<T>;
   k->conv_oc = &conv_oc_body<T>;
