@@ -167,7 +167,11 @@ class Conv2dFn(Function):
                  {"padding": 1, "activation": "relu"}),
                 # 9 -> 33 channels, 3x3, stride 2 on 16x15 (64 outputs): im2col / col2im through the phases
                 ((rng.standard_normal((1, 9, 16, 15)), rng.standard_normal((33, 9, 3, 3)), None),
-                 {"stride": 2, "padding": 1})]
+                 {"stride": 2, "padding": 1}),
+                # 2 -> 8 channels, 3x5 on 5x6 with a fused ReLU: the direct forward as row Winograd F(2, 5)
+                # (direct.h) at AVX-512 (8 float64 channels fill the lanes) and at the scalar level
+                ((rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((8, 2, 3, 5)), rng.standard_normal(8) + 0.3),
+                 {"padding": 1, "activation": "relu"})]
 
 
 def relu_mask_and_bias_grad(grad, y, want_bias):
