@@ -4,7 +4,7 @@
 #include "kernels/conv/direct.h"
 
 #include <algorithm>
-#include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/parallel.h"
@@ -197,15 +197,14 @@ int64_t wgrad_chunks(int64_t N) { return std::min<int64_t>(N, 16); }
 constexpr int64_t kBandBytes = int64_t(256) << 10;
 
 // The forward of one image as row Winograd (direct.h: RowF25), in bands of output rows. The weights are
-// transformed once per call (U, see Kernels::wino_conv); `ok` is false when any of those is not finite.
+// transformed once per call into U (see Kernels::wino_conv), usize elements of the call's workspace.
 template <class T>
 struct RowWinograd {
   using Sc = RowF25;
   static constexpr int64_t n = Sc::n, m = Sc::m;
-  int64_t Wr = 0, bands = 0, RB = 0, zsize = 0, ysize = 0, per = 0;
-  std::vector<T> U;
-  bool ok = false;
-  RowWinograd(const Kernels<T>& kk, const Geometry& g, const T* w, int64_t OC) {
+  int64_t Wr = 0, bands = 0, RB = 0, zsize = 0, ysize = 0, per = 0, usize = 0;
+  const T* U = nullptr;
+  RowWinograd(const Geometry& g, int64_t OC) {
     // padded rows Wr wide: the tiles' columns and the last tile's window (at least the padded width)
     Wr = (g.OW + m - 1) / m * m + n - m;
     const int64_t row_elems = g.C * n * Wr;  // a padded row's transformed rows
@@ -216,25 +215,29 @@ struct RowWinograd {
     zsize = round_up(g.C * n * zrows * Wr / m, 16);  // the band's tiles: Wr / m a row
     ysize = round_up(g.OW * OC, 16);
     per = zsize + ysize + round_up(zrows * Wr + n, 16);
-    // U[o/lanes*us + ((c*kh + i)*n + p)*lanes + o%lanes] = sum_k G[p][k] * w[o][c][i][k], in order of k
-    const int64_t lanes = kk.lanes, us = g.C * g.kh * n * lanes;
-    U.resize(static_cast<std::size_t>(g.C * g.kh * n * OC));
+    usize = g.C * g.kh * n * OC;
+  }
+  // U[o/lanes*us + ((c*kh + i)*n + p)*lanes + o%lanes] = sum_k G[p][k] * w[o][c][i][k], in order of k.
+  // False when any of those is not finite (then every image takes the direct sums).
+  bool transform_weights(const Geometry& g, const T* w, int64_t OC, int64_t lanes, T* u_out) {
+    const int64_t us = g.C * g.kh * n * lanes;
     T G[n][Sc::r];
     for (int p = 0; p < n; ++p)
       for (int k = 0; k < Sc::r; ++k) G[p][k] = T(Sc::G[p][k]);
+    int bad = 0;  // v - v is NaN for a NaN or an Inf
     for (int64_t o = 0; o < OC; ++o)
       for (int64_t ci = 0; ci < g.C * g.kh; ++ci) {  // (c, i)
         const T* wr = w + (o * g.C * g.kh + ci) * Sc::r;
-        T* u = U.data() + o / lanes * us + ci * n * lanes + o % lanes;
+        T* u = u_out + o / lanes * us + ci * n * lanes + o % lanes;
         for (int p = 0; p < n; ++p) {
           T s = T(0);
           for (int k = 0; k < Sc::r; ++k) s += G[p][k] * wr[k];
           u[p * lanes] = s;
+          bad |= !(s - s == T(0));
         }
       }
-    int bad = 0;  // v - v is NaN for a NaN or an Inf
-    for (const T v : U) bad |= !(v - v == T(0));
-    ok = bad == 0;
+    U = u_out;
+    return bad == 0;
   }
   // y (OC, OH, OW) of image x (C, H, W); buf: `per` elements of scratch. False, with y part written,
   // where the input holds a NaN or an Inf (then the caller computes y otherwise).
@@ -246,7 +249,7 @@ struct RowWinograd {
     for (int64_t oh0 = 0; oh0 < g.OH; oh0 += RB) {
       const int64_t rows = std::min(RB, g.OH - oh0), Et = (rows + g.kh - 1) * Wr / m;  // tiles of the band
       if (!kk.wino_input(x, g, oh0, rows + g.kh - 1, Wr, z, pad)) return false;
-      kk.wino_conv(z, g.C, g.kh, n * Et, Wr / m, Et, U.data(), OC, rows, g.OW, yt, y + oh0 * g.OW, g.OH * g.OW, bias,
+      kk.wino_conv(z, g.C, g.kh, n * Et, Wr / m, Et, U, OC, rows, g.OW, yt, y + oh0 * g.OW, g.OH * g.OW, bias,
                    relu);
     }
     return true;
@@ -274,11 +277,8 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   // reference does. N = 64, one Zen 4 core, AVX-512, ms direct / row Winograd: LeNet's conv2 6 -> 16 on
   // 14x14 0.31 / 0.25 (float64 0.61 / 0.47), 8 -> 16 on 12x12 0.26 / 0.21, 16 -> 16 on 14x14
   // 0.78 / 0.62, 16 -> 32 on 10x10 1.52 / 1.08.
-  std::unique_ptr<RowWinograd<T>> rw;
-  if (ocv && kk.wino_conv && row_winograd_applies(g, OC, kk.lanes)) {
-    rw.reset(new RowWinograd<T>(kk, g, w, OC));
-    if (!rw->ok) rw.reset();
-  }
+  std::optional<RowWinograd<T>> rw;
+  if (ocv && kk.wino_conv && row_winograd_applies(g, OC, kk.lanes)) rw.emplace(g, OC);
   const int64_t run = g.sw == 1 && g.dw == 1 ? g.kw : 1;  // Phases: a row's taps are then consecutive
   // Otherwise the sums go straight into y's rows (conv_y) where whole vectors per row take no more lanes
   // than the extended run (3->32 at 32x32: 64 of 68 vectors; LeNet's conv1: the same 56) and every
@@ -292,9 +292,10 @@ void forward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, c
   const int64_t nob = (OC + ob - 1) / ob;
   const int nt = threads_for(nthreads, N * nob, N * OC * K * L);
   const int64_t per = round_up(ph.size, 16) + (ocv ? round_up(L * OC, 16) : rows ? 0 : ob * Er) + (rw ? rw->per : 0);
-  Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per}));
+  Workspace ws(Workspace::bytes_for<T>({ocv ? K * OC : 0, nt * per, rw ? rw->usize : 0}));
   T* wt = ws.take<T>(ocv ? K * OC : 0);
   T* base = ws.take<T>(nt * per);
+  if (rw && !rw->transform_weights(g, w, OC, kk.lanes, ws.take<T>(rw->usize))) rw.reset();
   if (ocv) kk.transpose(w, OC, K, K, wt, OC);
   parallel_region(nt, [&](int tid, int count) {
     int64_t a, b;

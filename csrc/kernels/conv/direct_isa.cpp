@@ -728,7 +728,7 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
       #pragma GCC unroll 8
       for (int l = 0; l < n; ++l) d[l] = pad[m * s + l];
       #pragma GCC unroll 8
-      for (int p = 0; p < n; ++p) zc[p * Et + s] = combine(RowF25::BT[p], d);
+      for (int p = 0; p < n; ++p) zc[p * Et + s] = combine(Sc::BT[p], d);
     }
   }
   return bad == 0;
