@@ -59,6 +59,17 @@ SHAPES = [
     (2, 2, 6, 6, 32, (5, 5), (1, 1), (0, 0), (1, 1)),
     (2, 2, 6, 7, 16, (4, 5), (1, 1), (1, 1), (1, 1)),
     (2, 16, 60, 14, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
+    # the data gradient with the images in the lanes (groups of 16 float or 8 double images at AVX-512,
+    # 8 or 4 at AVX2, at least 3/4 full; not at the scalar level): a whole group and a group and a part
+    # (13 of 16, 13 of 2 x 8), 24 of 2 x 16 at 8 channels (two blocks of 4) and 13 (5 + 4 + 4), rows of 3
+    # (narrower than a block of columns), dilation with padding, and dx rows no kernel row reaches
+    (16, 6, 9, 8, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
+    (13, 1, 10, 11, 6, (5, 5), (1, 1), (2, 2), (1, 1)),
+    (24, 8, 7, 13, 8, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (12, 13, 6, 6, 5, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (16, 3, 5, 3, 4, (3, 3), (1, 1), (1, 1), (1, 1)),
+    (12, 2, 9, 10, 3, (3, 3), (1, 1), (2, 2), (2, 2)),
+    (12, 2, 6, 7, 3, (2, 2), (1, 1), (0, 0), (4, 4)),
 ]
 
 
@@ -194,6 +205,24 @@ def test_row_winograd_leaves_an_image_with_nan_or_inf_to_the_direct_sums(isa, rn
     np.testing.assert_array_equal(np.isnan(y), np.isnan(ry))
     np.testing.assert_array_equal(np.isinf(y), np.isinf(ry))
     assert np.isinf(y[0, 3]).all() and np.isfinite(np.delete(y[0], 3, axis=0)).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_data_gradient_keeps_each_images_nan_and_inf_to_itself(isa, rng, dtype):
+    # 16 images share the vector lanes (AVX-512 float32; two groups in float64): an Inf or a NaN in one
+    # image's dy reaches that image's dx where the reference puts it, and no other image's
+    shape = (16, 6, 9, 8, 16, (5, 5), (1, 1), (0, 0), (1, 1))
+    x, w, b, dy = make(rng, shape, dtype)
+    clean = run(x, w, b, dy, *shape[6:])[1]
+    dy[3, 2, 1, 2] = np.inf
+    dy[7, 0, 4, 3] = np.nan
+    dx = run(x, w, b, dy, *shape[6:])[1]
+    rdx = R.conv2d_backward(x, w, dy, *shape[6:])[0]
+    np.testing.assert_array_equal(np.isnan(dx), np.isnan(rdx))
+    np.testing.assert_array_equal(np.isinf(dx), np.isinf(rdx))
+    assert np.isinf(dx[3]).any() and np.isnan(dx[7]).any()
+    for n in set(range(16)) - {3, 7}:
+        assert dx[n].tobytes() == clean[n].tobytes()
 
 
 # Shapes whose forward writes its sums straight into y's rows (direct.cpp's conv_y): rows of 7, 13, 17

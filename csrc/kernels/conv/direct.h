@@ -10,6 +10,10 @@
 // register-blocked over o, does the forward pass and (on dy upsampled by the stride and padded, with
 // the weights flipped and transposed) the data gradient. The weight gradient dots each dy row with
 // the matching run of the phase buffer (masked at the row's end).
+// The data gradient, where groups of images fill the vector lanes (N = 64: 4 groups of 16 float32 images at
+// AVX-512), puts the images in the lanes instead (dgrad_img): dy's group transposed into rows of pixels by
+// images, and the sums skip the upsampled dy's zero rows and, but at the ends of dx's rows, its zero
+// columns, which the extended run multiplies in every lane. Not at the scalar level.
 // Where the output channels fill the vector lanes (16 float channels with AVX-512), the forward pass
 // (when the extended run wastes over a fifth of its lanes, as LeNet's 10-wide conv2 output does) and
 // the weight gradient (unless the rows are wide: Kernels::wgrad_rows_from) put the channels in the
@@ -83,6 +87,14 @@ struct Kernels {
   // when relu (NaN kept). yt: scratch of OW*OC elements (a row, channels in the lanes).
   void (*wino_conv)(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zrow, int64_t S, const T* U,
                        int64_t OC, int64_t OH, int64_t OW, T* yt, T* y, int64_t ldy, const T* bias, bool relu);
+  // The data gradient with the images in the vector lanes (backward(), where groups of `lanes` images
+  // fill them), one row h of dx for a group: row[(c*W + w)*lanes + l] = the sum over (i, o, j), in that
+  // order from zero, of wt[c*KT + (i*OC + o)*kw + j] * dz[((r*OC + o)*Wz + w + j*dw)*lanes + l],
+  // r = h + i*dh - Ph, KT = OC*kh*kw: conv's sums on the upsampled dy (stride 1), each image in its own
+  // lane, but over the kernel rows i with 0 <= r < OH only, and per register block of columns over the
+  // taps j that reach one of dy's columns for one of its columns (dz: zeros outside [Pw, Pw + OW)).
+  void (*dgrad_img)(const T* dz, const Geometry& g, int64_t OC, int64_t Ph, int64_t Pw, int64_t Wz, const T* wt,
+                    int64_t h, T* row);
 };
 
 // Row Winograd: a stride-1 layer with a 5-wide kernel has its output rows cut into tiles of m = 2

@@ -171,7 +171,11 @@ class Conv2dFn(Function):
                 # 2 -> 8 channels, 3x5 on 5x6 with a fused ReLU: the direct forward as row Winograd F(2, 5)
                 # (direct.h) at AVX-512 (8 float64 channels fill the lanes) and at the scalar level
                 ((rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((8, 2, 3, 5)), rng.standard_normal(8) + 0.3),
-                 {"padding": 1, "activation": "relu"})]
+                 {"padding": 1, "activation": "relu"}),
+                # 8 images, 2 -> 3 channels, 3x3 on 4x5: the direct data gradient with the images in the
+                # vector lanes (direct.cpp: 8 float64 images fill AVX-512's, two groups of 4 AVX2's)
+                ((rng.standard_normal((8, 2, 4, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)),
+                 {"padding": 1})]
 
 
 def relu_mask_and_bias_grad(grad, y, want_bias):
