@@ -712,8 +712,14 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
   constexpr int n = Sc::n, m = Sc::m;
   const int64_t E = rows * Wr, Et = E / m;  // Wr: a multiple of m
   const int64_t lo = std::min<int64_t>(g.pw, Wr), hi = std::max(lo, std::min<int64_t>(g.pw + g.W, Wr));
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
   for (int64_t k = E; k < E + n; ++k) pad[k] = T(0);
-  int bad = 0;  // a NaN or an Inf copied (v - v is NaN)
+  // v*0 is 0 for a finite v and NaN for a NaN or an Inf: the sum of them over a channel's padded rows is 0
+  // exactly when its inputs are all finite (summed after the copy, in vectors: a reduction per row, or
+  // a sum in the copy loop that the zero fills' memset calls spilled to the stack, cost as much as the copy)
+  typename Vt::R nf[4] = {Vt::zero(), Vt::zero(), Vt::zero(), Vt::zero()};
+  const typename Vt::R zero = Vt::zero();
   for (int64_t c = 0; c < g.C; ++c) {
     for (int64_t a = 0; a < rows; ++a) {
       T* __restrict pr = pad + a * Wr;
@@ -724,11 +730,17 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
       }
       const T* src = x + (c * g.H + h) * g.W - g.pw;
       for (int64_t k = 0; k < lo; ++k) pr[k] = T(0);
-      for (int64_t k = lo; k < hi; ++k) {
-        pr[k] = src[k];
-        bad |= !(src[k] - src[k] == T(0));
-      }
-      for (int64_t k = hi; k < Wr; ++k) pr[k] = T(0);
+      int64_t k = lo;
+      for (; k + L <= hi; k += L) Vt::store(pr + k, Vt::load(src + k));
+      if (k < hi) Vt::store_part(pr + k, Vt::load_part(src + k, hi - k), hi - k);
+      for (k = hi; k < Wr; ++k) pr[k] = T(0);
+    }
+    {
+      int64_t k = 0;
+      for (; k + 4 * L <= E; k += 4 * L)
+        for (int u = 0; u < 4; ++u) nf[u] = Vt::fma(Vt::load(pad + k + u * L), zero, nf[u]);
+      for (; k + L <= E; k += L) nf[0] = Vt::fma(Vt::load(pad + k), zero, nf[0]);
+      if (k < E) nf[1] = Vt::fma(Vt::load_part(pad + k, E - k), zero, nf[1]);
     }
     T* __restrict zc = z + c * n * Et;
     #pragma GCC ivdep
@@ -740,7 +752,7 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
       for (int p = 0; p < n; ++p) zc[p * Et + s] = combine(Sc::BT[p], d);
     }
   }
-  return bad == 0;
+  return Vt::sum(Vt::add(Vt::add(nf[0], nf[1]), Vt::add(nf[2], nf[3]))) == T(0);
 }
 
 // TB consecutive tiles of one output row (the first's transformed input at z, the next ones' m apart,
