@@ -208,19 +208,22 @@ def test_row_winograd_leaves_an_image_with_nan_or_inf_to_the_direct_sums(isa, rn
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_the_data_gradient_keeps_each_images_nan_and_inf_to_itself(isa, rng, dtype):
-    # 16 images share the vector lanes (AVX-512 float32; two groups in float64): an Inf or a NaN in one
-    # image's dy reaches that image's dx where the reference puts it, and no other image's
+def test_the_gradients_put_a_non_finite_dy_where_the_reference_does(isa, rng, dtype):
+    # 16 images share the vector lanes of the data gradient (AVX-512 float32; two groups in float64): an Inf
+    # or a NaN in one image's dy reaches that image's dx where the reference puts it, and no other image's.
+    # The weight gradient (row Winograd here, whose tiles would spread them) takes the direct sums for
+    # those two images: its NaN and Inf where the reference's are.
     shape = (16, 6, 9, 8, 16, (5, 5), (1, 1), (0, 0), (1, 1))
     x, w, b, dy = make(rng, shape, dtype)
     clean = run(x, w, b, dy, *shape[6:])[1]
     dy[3, 2, 1, 2] = np.inf
     dy[7, 0, 4, 3] = np.nan
-    dx = run(x, w, b, dy, *shape[6:])[1]
-    rdx = R.conv2d_backward(x, w, dy, *shape[6:])[0]
-    np.testing.assert_array_equal(np.isnan(dx), np.isnan(rdx))
-    np.testing.assert_array_equal(np.isinf(dx), np.isinf(rdx))
-    assert np.isinf(dx[3]).any() and np.isnan(dx[7]).any()
+    _, dx, dw = run(x, w, b, dy, *shape[6:])
+    rdx, rdw = R.conv2d_backward(x, w, dy, *shape[6:])[:2]
+    for got, ref in ((dx, rdx), (dw, rdw)):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    assert np.isinf(dx[3]).any() and np.isnan(dx[7]).any() and np.isnan(dw[0]).any() and np.isfinite(dw[1]).all()
     for n in set(range(16)) - {3, 7}:
         assert dx[n].tobytes() == clean[n].tobytes()
 

@@ -74,7 +74,8 @@ struct Kernels {
   // dst[i] = src[i], i < n: the rows the phase buffers copy (a library copy call per 32-element row cost
   // more than the copy)
   void (*copy)(const T* src, int64_t n, T* dst);
-  // Row Winograd (RowF25 below), null at a level that does not run it (AVX2). wino_input: the padded rows a0 <= a < a0 + rows
+  // Row Winograd (RowF25 below); wino_conv (the forward) is null at a level that does not run it (AVX2),
+  // the others serve the weight gradient at every level. wino_input: the padded rows a0 <= a < a0 + rows
   // of image x (C, H, W) (padded row a: input row a - ph, columns shifted by pw, zeros outside), Wr wide,
   // into z[(c*n + p)*E + (a - a0)*Wr + s] = sum_q BT[p][q] * padded(a, s + q), E = rows*Wr (s + q past
   // Wr: the next row's, or zeros after the last); pad: scratch of E + n elements. Returns whether every
@@ -93,6 +94,19 @@ struct Kernels {
   // r = h + i*dh - Ph, KT = OC*kh*kw: conv's sums on the upsampled dy (stride 1), each image in its own
   // lane, but over the kernel rows i with 0 <= r < OH only, and per register block of columns over the
   // taps j that reach one of dy's columns for one of its columns (dz: zeros outside [Pw, Pw + OW)).
+  // The row-Winograd weight gradient (RowF25): wino_ady writes A dy per tile of
+  // `rows` output rows, ad[((p*rows + h)*TT + t)*OC + o] = sum_j AT[j][p] * dyt[(h*OW + t*m + j)*OC + o]
+  // (0 past OW), TT = ceil(OW / m), and returns whether those dy were finite; wino_wgrad accumulates
+  // M[((c*kh + i)*n + p)*OC + o] += sum over (h, t) in order of z[c*zc + p*S + (h + i)*zrow + t] *
+  // ad[((p*rows + h)*TT + t)*OC + o] (z: wino_input's band), kh = 5, OC a multiple of lanes.
+  bool (*wino_ady)(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad);
+  void (*wino_wgrad)(const T* z, int64_t C, int64_t zc, int64_t zrow, int64_t S, const T* ad, int64_t OC,
+                     int64_t rows, int64_t TT, T* M);
+  // dwt[(q*kw + k)*OC + o] (+= when accumulate) the sum over p in order of G[p][k] * M[(q*n + p)*OC + o],
+  // q < pairs (channel, kernel row), k < kw = 5: dw = G^T M
+  void (*wino_wfinish)(const T* M, int64_t pairs, int64_t OC, T* dwt, bool accumulate);
+  // whether p[0, n) are all finite
+  bool (*finite)(const T* p, int64_t n);
   void (*dgrad_img)(const T* dz, const Geometry& g, int64_t OC, int64_t Ph, int64_t Pw, int64_t Wz, const T* wt,
                     int64_t h, T* row);
 };
@@ -106,7 +120,10 @@ struct Kernels {
 // fewer products. Its float32 error against the float64 reference, standard normal data: 5-6e-7 of the
 // largest output (LeNet's conv2; 5 -> 48 at 5x5 on 7x13). A NaN or Inf input would reach both outputs of
 // the tiles whose windows hold it, and an Inf could give NaN where a direct sum gives Inf: forward()
-// gives such an image (or non-finite weights) the direct sums.
+// gives such an image (or non-finite weights) the direct sums. The weight gradient of a 5x5 kernel is its
+// transpose: dw[o][c][i][:] = G^T of the sums over the tiles of (A dy) . (B^T d), A dy = AT^T dy per
+// tile (Kernels::wino_ady, wino_wgrad, wino_wfinish); an image whose x or dy is not finite is summed
+// directly.
 // Tried and not kept: F(4, 3) for 3-wide kernels (the same points). Where the channels go in the lanes
 // (narrow maps), its rows hold two or three tiles, too few to reuse each weight vector, and it lost:
 // 16 -> 32 on 7x7, 32 -> 32 on 6x6, 16 -> 16 on 10x10 (N = 64, one Zen 4 core) 0.30 / 0.44 / 0.31 ms

@@ -77,6 +77,7 @@ constexpr int kPB = 12;           // conv_oc: 12 pixels x 2 vectors of channels
 constexpr int kRA = 20;           // wgrad_oc on runs of taps: accumulators (runs x taps)
 constexpr int kWTB = 5;           // row Winograd: 5 tiles x 6 positions
 constexpr bool kRowWinograd = true;
+constexpr int kWCB = 3;            // row-Winograd weight gradient: 3 channels x 5 kernel rows
 constexpr int kDAcc = 24, kDB = 8;  // dgrad_img: accumulators (channels x columns), columns at most
 constexpr bool kDgradImg = true;
 // The weight gradient by pixels (wgrad) rather than channels in the lanes (wgrad_oc) from rows this wide
@@ -147,6 +148,7 @@ constexpr int kWTB = 2;
 constexpr bool kRowWinograd = false;
 constexpr int kDAcc = 12, kDB = 4;
 constexpr bool kDgradImg = true;
+constexpr int kWCB = 1;  // 2 (10 accumulators) measured no faster
 constexpr int64_t kWgradRowsFrom = INT64_MAX;
 #else
 // The scalar level: one-lane "vectors" (plain multiply and add: no fused rounding to depend on the
@@ -179,6 +181,7 @@ constexpr int kWTB = 2;
 // Zen 4 core: float32 4.2 ms against 2.2, float64 3.2 against 4.3).
 constexpr int kDAcc = 16, kDB = 4;
 constexpr bool kDgradImg = false;
+constexpr int kWCB = 1;
 // Row Winograd: the kernels' scalar path (LeNet's conv2 3.0-3.15 ms against the direct sums' 3.0: a tie)
 constexpr bool kRowWinograd = true;
 constexpr int64_t kWgradRowsFrom = INT64_MAX;
@@ -907,19 +910,144 @@ void dgrad_img_body(const T* dz, const Geometry& g, int64_t OC, int64_t Ph, int6
   }
 }
 
+// The row-Winograd weight gradient's dy side: ad[((p*rows + h)*TT + t)*OC + o] = sum over j < m of
+// AT[j][p] * dyt[(h*OW + t*m + j)*OC + o] (0 past the row's end), t < TT = ceil(OW / m): A dy per tile,
+// the transpose of the forward's A^T. Returns whether every dy value it read was finite.
+template <class T, class Sc>
+bool wino_ady_body(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad) {
+  using Vt = V<T>;
+  using R = typename Vt::R;
+  constexpr int L = Vt::n, n = Sc::n, m = Sc::m;
+  const int64_t TT = (OW + m - 1) / m;
+  R nf = Vt::zero();
+  const R zero = Vt::zero();
+  for (int64_t h = 0; h < rows; ++h)
+    for (int64_t t = 0; t < TT; ++t)
+      for (int64_t o = 0; o < OC; o += L) {
+        R d[m];
+        for (int j = 0; j < m; ++j) {
+          d[j] = t * m + j < OW ? Vt::load(dyt + (h * OW + t * m + j) * OC + o) : zero;
+          nf = Vt::fma(d[j], zero, nf);
+        }
+        for (int p = 0; p < n; ++p) {
+          R a = zero;
+          for (int j = 0; j < m; ++j)
+            if (Sc::AT[j][p] != 0) a = Vt::fma(Vt::set1(T(Sc::AT[j][p])), d[j], a);
+          Vt::store(ad + ((p * rows + h) * TT + t) * OC + o, a);
+        }
+      }
+  return Vt::sum(nf) == T(0);
+}
+
+// CB channels x KH kernel rows of one position p and one vector of channels o of the row-Winograd weight
+// gradient: M[c][i] += sum over (t, h) in order of z[c*zc + (h + i)*zrow + t] * ad[(h*TT + t)*OC]. Each
+// ad vector loaded feeds CB*KH broadcast-FMAs (the forward's wino_block with the tiles and the taps'
+// roles swapped).
+template <class T, int CB, int KH>
+inline void wino_wgrad_block(const T* z, int64_t zc, int64_t zrow, const T* ad, int64_t rows, int64_t TT, int64_t OC,
+                             T* M, int64_t mi, int64_t mc) {
+  using Vt = V<T>;
+  using R = typename Vt::R;
+  R acc[CB][KH];
+  #pragma GCC unroll 8
+  for (int c = 0; c < CB; ++c)
+    #pragma GCC unroll 8
+    for (int i = 0; i < KH; ++i) acc[c][i] = Vt::load(M + c * mc + i * mi);
+  // by tile column, then row: a pointer per kernel row (the channels at multiples of zc from it) walks
+  // down the rows; with one pointer per (channel, kernel row) the compiler spilled them
+  const int64_t ast = TT * OC;
+  for (int64_t t = 0; t < TT; ++t) {
+    const T* zi[KH];
+    #pragma GCC unroll 8
+    for (int i = 0; i < KH; ++i) zi[i] = z + i * zrow + t;
+    const T* ap = ad + t * OC;
+    for (int64_t h = 0; h < rows; ++h, ap += ast) {
+      const R a = Vt::load(ap);
+      #pragma GCC unroll 8
+      for (int i = 0; i < KH; ++i) {
+        #pragma GCC unroll 8
+        for (int c = 0; c < CB; ++c) acc[c][i] = Vt::fma(Vt::set1(zi[i][c * zc]), a, acc[c][i]);
+        zi[i] += zrow;
+      }
+    }
+  }
+  #pragma GCC unroll 8
+  for (int c = 0; c < CB; ++c)
+    #pragma GCC unroll 8
+    for (int i = 0; i < KH; ++i) Vt::store(M + c * mc + i * mi, acc[c][i]);
+}
+
+// M[((c*kh + i)*n + p)*OC + o] += sum over the band's output rows h < rows and tiles t < TT of
+// z[c*zc + p*S + (h + i)*zrow + t] * ad[((p*rows + h)*TT + t)*OC + o], kh == Sc::r (5).
+template <class T, class Sc>
+void wino_wgrad_body(const T* z, int64_t C, int64_t zc, int64_t zrow, int64_t S, const T* ad, int64_t OC,
+                     int64_t rows, int64_t TT, T* M) {
+  constexpr int L = V<T>::n, n = Sc::n, KH = Sc::r;
+  const int64_t nb = (C + kWCB - 1) / kWCB;  // channel blocks of as equal a size as kWCB allows
+  for (int64_t o = 0; o < OC; o += L)
+    for (int p = 0; p < n; ++p) {
+      int64_t c0 = 0;
+      for (int64_t bi = 0; bi < nb; ++bi) {
+        const int64_t cn = (C - c0 + (nb - bi) - 1) / (nb - bi);
+        with_size<kWCB>(cn, [&](auto cb) {
+          wino_wgrad_block<T, decltype(cb)::value, KH>(z + c0 * zc + p * S, zc, zrow, ad + p * rows * TT * OC + o,
+                                                        rows, TT, OC, M + (c0 * KH * n + p) * OC + o, n * OC,
+                                                        KH * n * OC);
+        });
+        c0 += cn;
+      }
+    }
+}
+
+template <class T, class Sc>
+void wino_wfinish_body(const T* M, int64_t pairs, int64_t OC, T* dwt, bool accumulate) {
+  using Vt = V<T>;
+  using R = typename Vt::R;
+  constexpr int L = Vt::n, n = Sc::n, r = Sc::r;
+  for (int64_t q = 0; q < pairs; ++q)
+    for (int k = 0; k < r; ++k) {
+      T* d = dwt + (q * r + k) * OC;
+      const T* mq = M + q * n * OC;
+      for (int64_t o = 0; o < OC; o += L) {
+        R s = Vt::zero();
+        for (int p = 0; p < n; ++p)
+          if (Sc::G[p][k] != 0) s = Vt::fma(Vt::set1(T(Sc::G[p][k])), Vt::load(mq + p * OC + o), s);
+        Vt::store(d + o, accumulate ? Vt::add(Vt::load(d + o), s) : s);
+      }
+    }
+}
+
+// Whether p[0, n) are all finite (the sum of v*0 is 0 exactly then).
+template <class T>
+bool finite_body(const T* p, int64_t n) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  typename Vt::R nf[4] = {Vt::zero(), Vt::zero(), Vt::zero(), Vt::zero()};
+  const typename Vt::R zero = Vt::zero();
+  int64_t k = 0;
+  for (; k + 4 * L <= n; k += 4 * L)
+    for (int u = 0; u < 4; ++u) nf[u] = Vt::fma(Vt::load(p + k + u * L), zero, nf[u]);
+  for (; k + L <= n; k += L) nf[0] = Vt::fma(Vt::load(p + k), zero, nf[0]);
+  if (k < n) nf[1] = Vt::fma(Vt::load_part(p + k, n - k), zero, nf[1]);
+  return Vt::sum(Vt::add(Vt::add(nf[0], nf[1]), Vt::add(nf[2], nf[3]))) == T(0);
+}
+
 template <class T>
 void fill_kernels(Kernels<T>* k) {
+  k->finite = &finite_body<T>;
   if constexpr (kDgradImg)
     k->dgrad_img = &dgrad_img_body<T>;
   else
     k->dgrad_img = nullptr;
-  if constexpr (kRowWinograd) {
-    k->wino_input = &wino_input_body<T, RowF25>;
+  // row Winograd's weight gradient at every level; its forward where kRowWinograd
+  k->wino_input = &wino_input_body<T, RowF25>;
+  k->wino_ady = &wino_ady_body<T, RowF25>;
+  k->wino_wgrad = &wino_wgrad_body<T, RowF25>;
+  k->wino_wfinish = &wino_wfinish_body<T, RowF25>;
+  if constexpr (kRowWinograd)
     k->wino_conv = &wino_conv_body<T, RowF25>;
-  } else {
-    k->wino_input = nullptr;
+  else
     k->wino_conv = nullptr;
-  }
   k->copy = &copy_body<T>;
   k->transpose = &transpose_body<T>;
   k->conv_oc = &conv_oc_body<T>;

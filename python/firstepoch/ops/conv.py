@@ -172,6 +172,9 @@ class Conv2dFn(Function):
                 # (direct.h) at AVX-512 (8 float64 channels fill the lanes) and at the scalar level
                 ((rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((8, 2, 3, 5)), rng.standard_normal(8) + 0.3),
                  {"padding": 1, "activation": "relu"}),
+                # 2 -> 8 channels, 5x5 on 6x7: the weight gradient as row Winograd F(2, 5) transposed
+                # (direct.cpp) at AVX-512 and at the scalar level
+                ((rng.standard_normal((2, 2, 6, 7)), rng.standard_normal((8, 2, 5, 5)), rng.standard_normal(8)), {}),
                 # 8 images, 2 -> 3 channels, 3x3 on 4x5: the direct data gradient with the images in the
                 # vector lanes (direct.cpp: 8 float64 images fill AVX-512's, two groups of 4 AVX2's)
                 ((rng.standard_normal((8, 2, 4, 5)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)),
