@@ -705,6 +705,21 @@ void copy_body(const T* src, int64_t n, T* dst) {
   if (i < n) Vt::store_part(dst + i, Vt::load_part(src + i, n - i), n - i);
 }
 
+// Whether p[0, n) are all finite (the sum of v*0 is 0 exactly then).
+template <class T>
+bool finite_body(const T* p, int64_t n) {
+  using Vt = V<T>;
+  constexpr int L = Vt::n;
+  typename Vt::R nf[4] = {Vt::zero(), Vt::zero(), Vt::zero(), Vt::zero()};
+  const typename Vt::R zero = Vt::zero();
+  int64_t k = 0;
+  for (; k + 4 * L <= n; k += 4 * L)
+    for (int u = 0; u < 4; ++u) nf[u] = Vt::fma(Vt::load(p + k + u * L), zero, nf[u]);
+  for (; k + L <= n; k += L) nf[0] = Vt::fma(Vt::load(p + k), zero, nf[0]);
+  if (k < n) nf[1] = Vt::fma(Vt::load_part(p + k, n - k), zero, nf[1]);
+  return Vt::sum(Vt::add(Vt::add(nf[0], nf[1]), Vt::add(nf[2], nf[3]))) == T(0);
+}
+
 // The input transform: the band's padded rows (zeros where the input has none, and past the padded
 // row's end), Wr apart in `pad`, into n planes of B^T d, one per position p, over every column of the
 // band as one run (a window that crosses into the next row gives a column the kernel never reads; so
@@ -718,11 +733,9 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
   using Vt = V<T>;
   constexpr int L = Vt::n;
   for (int64_t k = E; k < E + n; ++k) pad[k] = T(0);
-  // v*0 is 0 for a finite v and NaN for a NaN or an Inf: the sum of them over a channel's padded rows is 0
-  // exactly when its inputs are all finite (summed after the copy, in vectors: a reduction per row, or
-  // a sum in the copy loop that the zero fills' memset calls spilled to the stack, cost as much as the copy)
-  typename Vt::R nf[4] = {Vt::zero(), Vt::zero(), Vt::zero(), Vt::zero()};
-  const typename Vt::R zero = Vt::zero();
+  // finite_body over each channel's padded rows after the copy (a test per element, or a reduction per
+  // row, in the copy loop cost as much as the copy)
+  bool ok = true;
   for (int64_t c = 0; c < g.C; ++c) {
     for (int64_t a = 0; a < rows; ++a) {
       T* __restrict pr = pad + a * Wr;
@@ -738,13 +751,7 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
       if (k < hi) Vt::store_part(pr + k, Vt::load_part(src + k, hi - k), hi - k);
       for (k = hi; k < Wr; ++k) pr[k] = T(0);
     }
-    {
-      int64_t k = 0;
-      for (; k + 4 * L <= E; k += 4 * L)
-        for (int u = 0; u < 4; ++u) nf[u] = Vt::fma(Vt::load(pad + k + u * L), zero, nf[u]);
-      for (; k + L <= E; k += L) nf[0] = Vt::fma(Vt::load(pad + k), zero, nf[0]);
-      if (k < E) nf[1] = Vt::fma(Vt::load_part(pad + k, E - k), zero, nf[1]);
-    }
+    ok &= finite_body<T>(pad, E);
     T* __restrict zc = z + c * n * Et;
     #pragma GCC ivdep
     for (int64_t s = 0; s < Et; ++s) {
@@ -755,7 +762,7 @@ bool wino_input_body(const T* x, const Geometry& g, int64_t a0, int64_t rows, in
       for (int p = 0; p < n; ++p) zc[p * Et + s] = combine(Sc::BT[p], d);
     }
   }
-  return Vt::sum(Vt::add(Vt::add(nf[0], nf[1]), Vt::add(nf[2], nf[3]))) == T(0);
+  return ok;
 }
 
 // TB consecutive tiles of one output row (the first's transformed input at z, the next ones' m apart,
@@ -825,10 +832,10 @@ void wino_conv_body(const T* z, int64_t C, int64_t kh, int64_t zc, int64_t zrow,
 }
 
 // dgrad_img: CB channels x B columns of one dx row, the images in the lanes. z: dz at the block's first
-// column; wt: the weights at the block's first channel. Column b takes tap j where its dz column b + j*dw
-// holds dy (j in [lo[b], hi[b])): every tap j of [jf0, jf1) for all of them, a test per column at the
-// block's edge taps. Each output sums its taps in the order (i, o, j) with one FMA each from zero, as conv
-// does on the upsampled dy, less the products of zeros.
+// column; wt: the weights at the block's first channel. The taps j of [ja, jb) reach a column of dy for
+// one of the block's columns at least; the others' products would all be of dz's zero columns. Each
+// output sums its taps in the order (i, o, j) with one FMA each from zero, as conv does on the upsampled
+// dy, less those products of zeros. (A test per column and tap, skipping every zero, was no faster.)
 template <class T, int CB, int B>
 inline void dgrad_img_tile(const T* z, int64_t zo, int64_t zr, const T* wt, int64_t KT, int64_t OC, int64_t r0,
                            int64_t ia, int64_t ib, int64_t dh, int64_t kw, int64_t dwl, int64_t ja, int64_t jb,
@@ -1015,21 +1022,6 @@ void wino_wfinish_body(const T* M, int64_t pairs, int64_t OC, T* dwt, bool accum
         Vt::store(d + o, accumulate ? Vt::add(Vt::load(d + o), s) : s);
       }
     }
-}
-
-// Whether p[0, n) are all finite (the sum of v*0 is 0 exactly then).
-template <class T>
-bool finite_body(const T* p, int64_t n) {
-  using Vt = V<T>;
-  constexpr int L = Vt::n;
-  typename Vt::R nf[4] = {Vt::zero(), Vt::zero(), Vt::zero(), Vt::zero()};
-  const typename Vt::R zero = Vt::zero();
-  int64_t k = 0;
-  for (; k + 4 * L <= n; k += 4 * L)
-    for (int u = 0; u < 4; ++u) nf[u] = Vt::fma(Vt::load(p + k + u * L), zero, nf[u]);
-  for (; k + L <= n; k += L) nf[0] = Vt::fma(Vt::load(p + k), zero, nf[0]);
-  if (k < n) nf[1] = Vt::fma(Vt::load_part(p + k, n - k), zero, nf[1]);
-  return Vt::sum(Vt::add(Vt::add(nf[0], nf[1]), Vt::add(nf[2], nf[3]))) == T(0);
 }
 
 template <class T>
