@@ -62,7 +62,7 @@ SHAPES = [
     # the data gradient with the images in the lanes (groups of 16 float or 8 double images at AVX-512,
     # 8 or 4 at AVX2, at least 3/4 full; not at the scalar level): a whole group and a group and a part
     # (13 of 16, 13 of 2 x 8), 24 of 2 x 16 at 8 channels (two blocks of 4) and 13 (5 + 4 + 4), rows of 3
-    # (narrower than a block of columns), dilation with padding, and dx rows no kernel row reaches
+    # (narrower than a block of columns), dilation with padding, dx rows no kernel row reaches, and
     (16, 6, 9, 8, 16, (5, 5), (1, 1), (0, 0), (1, 1)),
     (13, 1, 10, 11, 6, (5, 5), (1, 1), (2, 2), (1, 1)),
     (24, 8, 7, 13, 8, (3, 3), (1, 1), (1, 1), (1, 1)),
@@ -70,6 +70,9 @@ SHAPES = [
     (16, 3, 5, 3, 4, (3, 3), (1, 1), (1, 1), (1, 1)),
     (12, 2, 9, 10, 3, (3, 3), (1, 1), (2, 2), (2, 2)),
     (12, 2, 6, 7, 3, (2, 2), (1, 1), (0, 0), (4, 4)),
+    # 64 rows of 30: the bands of dx rows hold some rows of dy each (7 at AVX-512, 3 at AVX2)
+    # (direct.cpp, kImgBandBytes)
+    (16, 3, 64, 30, 20, (3, 3), (1, 1), (1, 1), (1, 1)),
 ]
 
 

@@ -188,6 +188,9 @@ void extract(const T* out, int64_t ldo, int64_t Wq, int64_t on, int64_t OH, int6
   }
 }
 
+// The rows of dy a band of the data gradient with the images in the lanes holds (about half an L2)
+constexpr int64_t kImgBandBytes = int64_t(512) << 10;
+
 // Images per weight-gradient chunk: at most 16 chunks, a count fixed by N alone.
 int64_t wgrad_chunks(int64_t N) { return std::min<int64_t>(N, 16); }
 
@@ -349,13 +352,23 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
   // core, AVX-512, float32), images in the lanes / the upsampled direct sums: LeNet's conv2 6 -> 16 on
   // 14x14, N = 64: 0.38 / 0.56 (float64 0.71 / 1.01), N = 16: 0.096 / 0.138, N = 12: 0.097 / 0.106,
   // N = 8: 0.094 / 0.070, N = 17 (a group of one): 0.245 / 0.146; 16 -> 16: N = 24 0.48 / 0.59; LeNet's
-  // conv1 1 -> 6 p2 on 28x28, N = 64: 0.22 / 0.43. AVX2: 0.45 / 0.56 and 0.29 / 0.55.
+  // conv1 1 -> 6 p2 on 28x28, N = 64: 0.22 / 0.43; 3 -> 16 3x3 on 32x32, N = 64: 0.96-1.09 / 0.98-1.22.
+  // AVX2: 0.45 / 0.56 and 0.29 / 0.55.
+  // Rows of at most 32: on wide rows the upsampled run wastes few lanes, and the transposes cost more
+  // (N = 32, 4 -> 16 on 64x64: 7.5-7.8 / 6.6-8.2 ms; N = 16, 4 -> 24 on 112x112: 19-24 / 13).
   const int64_t NL = kk.lanes;
-  const bool img = dx && kk.dgrad_img && 4 * N >= 3 * ((N + NL - 1) / NL * NL) && up.Pw >= 0 &&
+  const bool img = dx && kk.dgrad_img && g.W <= 32 && 4 * N >= 3 * ((N + NL - 1) / NL * NL) && up.Pw >= 0 &&
                    up.Pw + g.OW <= up.Wz;
   const int64_t groups = img ? (N + NL - 1) / NL : 0;
-  const int64_t nbands = img ? std::min<int64_t>(g.H, std::max<int64_t>(1, (nthreads + groups - 1) / groups)) : 0;
-  const int64_t zsize = img ? round_up(OC * g.OH * up.Wz * NL, 16) : 0, rsize = img ? round_up(g.C * g.W * NL, 16) : 0;
+  // Bands of dx rows: enough for the threads, and each band's rows of dy within kImgBandBytes (a tall
+  // map's would leave the cache). Where the bands fall changes no sum.
+  const int64_t reach = (g.kh - 1) * g.dh, zrow_bytes = OC * up.Wz * NL * static_cast<int64_t>(sizeof(T));
+  const int64_t fit = std::max<int64_t>(1, kImgBandBytes / zrow_bytes - reach);  // dx rows a band may have
+  const int64_t nbands = img ? std::min<int64_t>(g.H, std::max<int64_t>((nthreads + groups - 1) / groups,
+                                                                        (g.H + fit - 1) / fit))
+                             : 0;
+  const int64_t zrows = img ? std::min<int64_t>(g.OH, (g.H + nbands - 1) / nbands + reach) : 0;
+  const int64_t zsize = img ? round_up(OC * zrows * up.Wz * NL, 16) : 0, rsize = img ? round_up(g.C * g.W * NL, 16) : 0;
   const int64_t nx = dx ? (img ? groups * nbands : N * ncb) : 0, nch = dw ? wgrad_chunks(N) : 0;
   // the weight gradient with the channels in the lanes (dy transposed per image) when they fill them and
   // the rows are not wide enough for the pixel form to win (Kernels::wgrad_rows_from)
@@ -440,12 +453,15 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
         const int64_t n0 = it / nbands * NL, nl = std::min(NL, N - n0);
         int64_t h0, h1;
         split_range(g.H, static_cast<int>(nbands), static_cast<int>(it % nbands), &h0, &h1);
-        // the rows of dy that dx rows [h0, h1) reach: h + i*dh - Ph, i < kh
+        // the rows of dy that dx rows [h0, h1) reach, h + i*dh - Ph for i < kh, at dz's rows from 0; the
+        // kernel sees a map of dy rows [r0, OH) and Ph + r0 (dx row h then meets its rows less r0)
         const int64_t r0 = std::max<int64_t>(0, h0 - up.Ph);
-        const int64_t r1 = std::min<int64_t>(g.OH, h1 + (g.kh - 1) * g.dh - up.Ph);
+        const int64_t r1 = std::min<int64_t>(g.OH, h1 + reach - up.Ph);
+        Geometry gb = g;
+        gb.OH = g.OH - r0;
         for (int64_t o = 0; o < OC; ++o)
           for (int64_t r = r0; r < r1; ++r) {
-            T* zrow = dz + (r * OC + o) * Wz * NL;
+            T* zrow = dz + ((r - r0) * OC + o) * Wz * NL;
             if (nl < NL) {
               std::fill(zrow, zrow + Wz * NL, T(0));
             } else {
@@ -455,7 +471,7 @@ void backward(const T* x, int64_t N, const Geometry& g, const T* w, int64_t OC, 
             kk.transpose(dy + ((n0 * OC + o) * g.OH + r) * g.OW, nl, g.OW, OC * L, zrow + up.Pw * NL, NL);
           }
         for (int64_t h = h0; h < h1; ++h) {
-          kk.dgrad_img(dz, g, OC, up.Ph, up.Pw, Wz, wt, h, row);
+          kk.dgrad_img(dz, gb, OC, up.Ph + r0, up.Pw, Wz, wt, h, row);
           for (int64_t c = 0; c < g.C; ++c)
             kk.transpose(row + c * g.W * NL, g.W, nl, NL, dx + (n0 * g.C + c) * HW + h * g.W, g.C * HW);
         }
