@@ -123,7 +123,8 @@ struct Kernels {
 // gives such an image (or non-finite weights) the direct sums. The weight gradient of a 5x5 kernel is its
 // transpose: dw[o][c][i][:] = G^T of the sums over the tiles of (A dy) . (B^T d), A dy = AT^T dy per
 // tile (Kernels::wino_ady, wino_wgrad, wino_wfinish); an image whose x or dy is not finite is summed
-// directly.
+// directly. Its float32 error against the float64 reference: 0.9-1.0e-6 of the largest dw (the direct
+// sums' 3.8e-7; LeNet's conv2 and 16 -> 16 on 14x14, N = 64, standard normal data).
 // Tried and not kept: F(4, 3) for 3-wide kernels (the same points). Where the channels go in the lanes
 // (narrow maps), its rows hold two or three tiles, too few to reuse each weight vector, and it lost:
 // 16 -> 32 on 7x7, 32 -> 32 on 6x6, 16 -> 16 on 10x10 (N = 64, one Zen 4 core) 0.30 / 0.44 / 0.31 ms
