@@ -96,10 +96,10 @@ struct Kernels {
   // taps j that reach one of dy's columns for one of its columns (dz: zeros outside [Pw, Pw + OW)).
   // The row-Winograd weight gradient (RowF25): wino_ady writes A dy per tile of
   // `rows` output rows, ad[((p*rows + h)*TT + t)*OC + o] = sum_j AT[j][p] * dyt[(h*OW + t*m + j)*OC + o]
-  // (0 past OW), TT = ceil(OW / m), and returns whether those dy were finite; wino_wgrad accumulates
+  // (0 past OW), TT = ceil(OW / m) (the caller checks dy's finiteness first); wino_wgrad accumulates
   // M[((c*kh + i)*n + p)*OC + o] += sum over (h, t) in order of z[c*zc + p*S + (h + i)*zrow + t] *
   // ad[((p*rows + h)*TT + t)*OC + o] (z: wino_input's band), kh = 5, OC a multiple of lanes.
-  bool (*wino_ady)(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad);
+  void (*wino_ady)(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad);
   void (*wino_wgrad)(const T* z, int64_t C, int64_t zc, int64_t zrow, int64_t S, const T* ad, int64_t OC,
                      int64_t rows, int64_t TT, T* M);
   // dwt[(q*kw + k)*OC + o] (+= when accumulate) the sum over p in order of G[p][k] * M[(q*n + p)*OC + o],

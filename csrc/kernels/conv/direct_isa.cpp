@@ -28,6 +28,18 @@ inline void with_size(int64_t r, F&& f) {
   }
 }
 
+// f(start, size) for n items cut into ceil(n / most) runs of as equal a size as that allows, in order
+// (28 by 13: 10 + 9 + 9, not 13 + 13 + 2)
+template <class F>
+inline void even_runs(int64_t n, int64_t most, F&& f) {
+  const int64_t runs = (n + most - 1) / most;
+  for (int64_t r = 0, start = 0; r < runs; ++r) {
+    const int64_t size = (n - start + (runs - r) - 1) / (runs - r);
+    f(start, size);
+    start += size;
+  }
+}
+
 #if defined(__AVX512F__)
 template <class T>
 struct V;
@@ -603,23 +615,19 @@ inline void conv_oc_run_tile(const T* xr, const int64_t* off, int64_t K, const T
 
 
 // One vector of channels (wt + o, yt + o) over rows of OW pixels, in tiles of as equal a size as
-// run_pb<KW>() allows (OW = 28 as 10 + 9 + 9, not 13 + 13 + 2).
+// run_pb<KW>() allows (even_runs).
 template <class T, int KW>
 void conv_oc_run_rows(const T* xs, const int64_t* off, int64_t K, const T* wt, int64_t ocr, int64_t OH,
                       int64_t OW, int64_t Wq, T* yt, const T* bias, bool relu) {
   constexpr int PB = run_pb<KW>();
-  const int64_t tiles = (OW + PB - 1) / PB;
   for (int64_t oh = 0; oh < OH; ++oh) {
     const T* xr = xs + oh * Wq;
     T* yr = yt + oh * OW * ocr;
-    int64_t ow = 0;
-    for (int64_t t = 0; t < tiles; ++t) {
-      const int64_t n = (OW - ow + (tiles - t) - 1) / (tiles - t);
+    even_runs(OW, PB, [&](int64_t ow, int64_t n) {
       with_size<PB>(n, [&](auto pb) {
         conv_oc_run_tile<T, decltype(pb)::value, KW>(xr + ow, off, K, wt, ocr, yr + ow * ocr, bias, relu);
       });
-      ow += n;
-    }
+    });
   }
 }
 #endif
@@ -874,8 +882,6 @@ inline void dgrad_img_tile(const T* z, int64_t zo, int64_t zr, const T* wt, int6
     for (int b = 0; b < B; ++b) Vt::store(out + c * ldo + b * L, acc[c][b]);
 }
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 // Columns per block with CB channels: as many as the accumulators allow, at most kDB.
 template <int CB>
 constexpr int dgrad_cols() { return kDAcc / CB < 1 ? 1 : (kDAcc / CB > kDB ? kDB : kDAcc / CB); }
@@ -888,24 +894,22 @@ void dgrad_img_body(const T* dz, const Geometry& g, int64_t OC, int64_t Ph, int6
   const int64_t zo = Wz * L, zr = OC * zo, KT = OC * g.kh * g.kw, ldo = g.W * L;
   // the kernel rows that reach a row of dy: 0 <= h + i*dh - Ph < OH
   const int64_t r0 = h - Ph;
-  const int64_t ia = std::max<int64_t>(0, ceil_div(-r0, g.dh)), ib = std::min<int64_t>(g.kh, ceil_div(g.OH - r0, g.dh));
+  int64_t ia, ib;
+  valid_span(r0, g.dh, g.OH, g.kh, &ia, &ib);
   if (ia >= ib) {
     std::fill(row, row + g.C * ldo, T(0));
     return;
   }
-  const int64_t nb = (g.C + kCB - 1) / kCB;  // channel blocks of as equal a size as kCB allows
-  int64_t c0 = 0;
-  for (int64_t bi = 0; bi < nb; ++bi) {
-    const int64_t cn = (g.C - c0 + (nb - bi) - 1) / (nb - bi);
+  even_runs(g.C, kCB, [&](int64_t c0, int64_t cn) {  // channel blocks
     with_size<kCB>(cn, [&](auto cbc) {
       constexpr int CB = decltype(cbc)::value, B = dgrad_cols<CB>();
       const T* w = wt + c0 * KT;
       T* out = row + c0 * ldo;
-      // column b of a block at w0 takes the taps j with Pw <= w0 + b + j*dw < Pw + OW (within [0, kw))
+      // the taps j with Pw <= w0 + b + j*dw < Pw + OW for a column b < BW of the block at w0
       auto tile = [&](int64_t w0, auto bwc) {
         constexpr int BW = decltype(bwc)::value;
-        const int64_t ja = std::max<int64_t>(0, ceil_div(Pw - w0 - (BW - 1), g.dw));
-        const int64_t jb = std::max(ja, std::min<int64_t>(g.kw, ceil_div(Pw + g.OW - w0, g.dw)));
+        int64_t ja, jb;
+        valid_span(w0 + BW - 1 - Pw, g.dw, g.OW + BW - 1, g.kw, &ja, &jb);
         dgrad_img_tile<T, CB, BW>(dz + w0 * L, zo, zr, w, KT, OC, r0, ia, ib, g.dh, g.kw, g.dw * L, ja, jb,
                                   out + w0 * L, ldo);
       };
@@ -913,29 +917,24 @@ void dgrad_img_body(const T* dz, const Geometry& g, int64_t OC, int64_t Ph, int6
       for (; w0 + B <= g.W; w0 += B) tile(w0, std::integral_constant<int, B>{});
       with_size<B - 1>(g.W - w0, [&](auto bw) { tile(w0, bw); });
     });
-    c0 += cn;
-  }
+  });
 }
 
 // The row-Winograd weight gradient's dy side: ad[((p*rows + h)*TT + t)*OC + o] = sum over j < m of
 // AT[j][p] * dyt[(h*OW + t*m + j)*OC + o] (0 past the row's end), t < TT = ceil(OW / m): A dy per tile,
 // the transpose of the forward's A^T. Returns whether every dy value it read was finite.
 template <class T, class Sc>
-bool wino_ady_body(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad) {
+void wino_ady_body(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad) {
   using Vt = V<T>;
   using R = typename Vt::R;
   constexpr int L = Vt::n, n = Sc::n, m = Sc::m;
   const int64_t TT = (OW + m - 1) / m;
-  R nf = Vt::zero();
   const R zero = Vt::zero();
   for (int64_t h = 0; h < rows; ++h)
     for (int64_t t = 0; t < TT; ++t)
       for (int64_t o = 0; o < OC; o += L) {
         R d[m];
-        for (int j = 0; j < m; ++j) {
-          d[j] = t * m + j < OW ? Vt::load(dyt + (h * OW + t * m + j) * OC + o) : zero;
-          nf = Vt::fma(d[j], zero, nf);
-        }
+        for (int j = 0; j < m; ++j) d[j] = t * m + j < OW ? Vt::load(dyt + (h * OW + t * m + j) * OC + o) : zero;
         for (int p = 0; p < n; ++p) {
           R a = zero;
           for (int j = 0; j < m; ++j)
@@ -943,7 +942,6 @@ bool wino_ady_body(const T* dyt, int64_t OC, int64_t rows, int64_t OW, T* ad) {
           Vt::store(ad + ((p * rows + h) * TT + t) * OC + o, a);
         }
       }
-  return Vt::sum(nf) == T(0);
 }
 
 // CB channels x KH kernel rows of one position p and one vector of channels o of the row-Winograd weight
@@ -990,20 +988,15 @@ template <class T, class Sc>
 void wino_wgrad_body(const T* z, int64_t C, int64_t zc, int64_t zrow, int64_t S, const T* ad, int64_t OC,
                      int64_t rows, int64_t TT, T* M) {
   constexpr int L = V<T>::n, n = Sc::n, KH = Sc::r;
-  const int64_t nb = (C + kWCB - 1) / kWCB;  // channel blocks of as equal a size as kWCB allows
   for (int64_t o = 0; o < OC; o += L)
-    for (int p = 0; p < n; ++p) {
-      int64_t c0 = 0;
-      for (int64_t bi = 0; bi < nb; ++bi) {
-        const int64_t cn = (C - c0 + (nb - bi) - 1) / (nb - bi);
+    for (int p = 0; p < n; ++p)
+      even_runs(C, kWCB, [&](int64_t c0, int64_t cn) {  // channel blocks
         with_size<kWCB>(cn, [&](auto cb) {
           wino_wgrad_block<T, decltype(cb)::value, KH>(z + c0 * zc + p * S, zc, zrow, ad + p * rows * TT * OC + o,
                                                         rows, TT, OC, M + (c0 * KH * n + p) * OC + o, n * OC,
                                                         KH * n * OC);
         });
-        c0 += cn;
-      }
-    }
+      });
 }
 
 template <class T, class Sc>
