@@ -79,6 +79,25 @@ def test_im2col_col2im_stride_2_rows_of_every_length(isa, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_im2col_col2im_strided_1x1(isa, rng, dtype):
+    """1x1 windows with no padding at a stride (ResNet's shortcut, 1x1 stride 2) take a path of their own:
+    each column row the input's rows at the row stride, read at the column stride. Sizes the stride
+    divides and sizes it leaves a last row or column of (never read; col2im gives it 0), rows shorter
+    and longer than one vector."""
+    for (H, W), (sh, sw) in itertools.product([(1, 1), (2, 3), (7, 9), (16, 32), (17, 33), (5, 70), (32, 31)],
+                                              [(2, 2), (3, 1), (1, 3), (2, 3), (4, 4), (2, 1), (1, 2)]):
+        x = rng.standard_normal((3, H, W)).astype(dtype)
+        geom = (1, 1), (sh, sw), (0, 0)
+        ref = R.im2col(x, *geom)
+        col = np.full_like(ref, np.nan)  # every element must be written
+        _C.im2col(x, col, *geom, (1, 1))
+        np.testing.assert_array_equal(col, ref, err_msg=str(((H, W), geom)))
+        dx = np.full_like(x, np.nan)  # overwritten, the inputs no window reads included
+        _C.col2im(ref, dx, *geom, (1, 1))
+        np.testing.assert_array_equal(dx, R.col2im(ref, x.shape, *geom), err_msg=str(((H, W), geom)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_im2col_col2im_stride_2_in_both_axes(isa, rng, dtype):
     """Stride 2 in both axes with no dilation goes through the input's four phases (even/odd rows and
     columns, each tap a shifted copy of one): odd and even sizes (a phase one row or column short), plane
