@@ -15,6 +15,7 @@
 #include "common/heap.h"
 #include "common/parallel.h"
 #include "bindings/common.h"
+#include "bindings/numpy_memory.h"
 #include "dispatch.h"
 
 namespace py = pybind11;
@@ -26,7 +27,10 @@ using namespace fe::pybind;
 // The malloc policy chosen at import (common/heap.h): FIRSTEPOCH_MALLOC=keep (the default; any case,
 // blank means unset) keeps freed buffers for reuse, =system leaves the process's malloc as it was.
 // cpu_info()["malloc"] reports it.
+// keep also puts NumPy's array data on 64-byte boundaries (bindings/numpy_memory.h); cpu_info()
+// ["numpy_alignment"] says whether that took (64) or not (None).
 const char* g_malloc_policy = "system";
+bool g_numpy_aligned = false;
 
 void apply_malloc_policy() {
   std::string given;
@@ -35,6 +39,7 @@ void apply_malloc_policy() {
   if (want != "keep" && !want.empty())
     throw std::invalid_argument("FIRSTEPOCH_MALLOC must be one of keep, system (any case); got '" + given + "'");
   g_malloc_policy = fe::keep_freed_memory() ? "keep" : "system (not glibc's malloc)";
+  g_numpy_aligned = fe::pybind::align_numpy_allocations();
 }
 
 py::dict cpu_info() {
@@ -52,6 +57,7 @@ py::dict cpu_info() {
 #endif
   d["forked_child"] = fe::in_forked_child();
   d["malloc"] = g_malloc_policy;
+  d["numpy_alignment"] = g_numpy_aligned ? py::object(py::int_(64)) : py::object(py::none());
   py::dict kernels;
   kernels["sgemm"] = fe::kernels<fe::gemm::UKernel<float>>().name;
   kernels["dgemm"] = fe::kernels<fe::gemm::UKernel<double>>().name;

@@ -154,8 +154,9 @@ bool = _np.dtype("bool")
 
 
 def cpu_info():
-    """The ISA in use, the ISAs this CPU and build support, the thread count, the kernel names and the
-    malloc policy ("malloc": "keep" or "system", see release_free_memory)."""
+    """The ISA in use, the ISAs this CPU and build support, the thread count, the kernel names, the
+    malloc policy ("malloc": "keep" or "system", see release_free_memory) and the alignment of NumPy's
+    array data ("numpy_alignment": 64 with the keep policy, as PyTorch's allocator; None with system)."""
     return _C.cpu_info()
 
 
@@ -169,7 +170,10 @@ def release_free_memory():
     15,000 faults, 152 ms a step instead of 125). The process's resident memory then stays at its peak,
     as PyTorch's caching allocator keeps freed GPU memory; call this after training to shrink it.
     FIRSTEPOCH_MALLOC=system in the environment before the import leaves malloc as it was (as does any
-    malloc other than glibc's); cpu_info()["malloc"] says which policy is in force."""
+    malloc other than glibc's); cpu_info()["malloc"] says which policy is in force. The keep policy also
+    makes NumPy's arrays (those made after the import, in the importing thread's context) start on a
+    64-byte boundary, so no vector load of them spans two cache lines; system leaves NumPy's allocator
+    alone too."""
     return _C.release_free_memory()
 
 

@@ -681,6 +681,8 @@ def _info():
     print(f"threads: {info.get('threads')}")
     print(f"malloc: {info.get('malloc')} (FIRSTEPOCH_MALLOC=keep keeps freed buffers for reuse, =system leaves "
           "malloc as it was)")
+    print(f"numpy alignment: {info.get('numpy_alignment')} (64: NumPy's array data on 64-byte boundaries, "
+          "part of FIRSTEPOCH_MALLOC=keep)")
     kernels = info.get("kernels", {})
     if isinstance(kernels, dict):
         print("kernels:")
