@@ -322,6 +322,10 @@ TILED_CASES = [((11, 64, 23, 40), (24, 64, 3, 3), dict(padding=1)),
                ((9, 300, 31, 29), (7, 300, 1, 1), {}),
                ((3, 40, 32, 32), (24, 40, 1, 1), {}),  # planes 4 KiB apart: copied to a padded tile
                ((3, 128, 30, 30), (10, 128, 1, 1), dict(stride=2)),
+               # strided 1x1 (dx written row by row, no fill): two tiles of output rows, the last one owning
+               # the odd height's unread last row; unequal strides with groups
+               ((2, 1000, 31, 33), (6, 1000, 1, 1), dict(stride=2)),
+               ((3, 24, 13, 10), (8, 12, 1, 1), dict(stride=(3, 2), groups=2)),
                ((1, 37, 41, 43), (5, 37, 5, 3), dict(padding=(0, 2))),
                ((13, 3, 31, 33), (17, 3, 3, 3), dict(padding=1)),
                # small maps (under 64 output positions): several images side by side in one column tile,

@@ -373,7 +373,8 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
       for (int64_t n = n0; nb == 1 && n < n1; ++n) {
         const T* xn = x + n * plane;
         T* dxn = dx ? dx + n * plane : nullptr;
-        if (dxn && !pw) std::fill(dxn, dxn + plane, T(0));
+        // a strided 1x1 layer's tiles write dx's rows whole (col2im_rows_pointwise): no fill first
+        if (dxn && !pw && !strided_pointwise(g)) std::fill(dxn, dxn + plane, T(0));
         for (int64_t r0 = 0; r0 < g.OH; r0 += R) {
           const int64_t r1 = std::min(g.OH, r0 + R), n_cols = (r1 - r0) * g.OW;
           const T* dyt = dy + n * OC * L + r0 * g.OW;  // (OC, n_cols), row stride L
@@ -384,7 +385,10 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
             for (int64_t gi = 0; gi < groups; ++gi)
               gemm::gemm_packed_a(uk, K, n_cols, OCg, T(1), wtpack + gi * atsize, false, dyt + gi * OCg * L, L,
                                   T(0), dst + gi * K * ldd, ldd, 1);
-            if (!pw) k.col2im_rows_add(col, g, r0, r1, dxn, ldt);
+            if (strided_pointwise(g))
+              k.col2im_rows_pointwise(col, g, r0, r1, dxn, ldt);
+            else if (!pw)
+              k.col2im_rows_add(col, g, r0, r1, dxn, ldt);
           }
           if (dwt) {
             // dW_g^T (+)= col_g @ dy_g^T, the images and tiles of the group in order. Transposed, the

@@ -33,6 +33,14 @@ inline void valid_span(int64_t c, int64_t s, int64_t W, int64_t OW, int64_t* lo,
   *lo = a;
   *hi = b;
 }
+
+// 1x1 windows with no padding at a stride (ResNet's shortcut, 1x1 stride 2): no two windows overlap, no
+// window reads padding, and the inputs between the strides are read by none. im2col and col2im of
+// such a layer copy rows (and col2im writes dx whole, zeros between) with none of the general loop's
+// spans (im2col_rows_pointwise, col2im_rows_pointwise in conv_isa.cpp).
+inline bool strided_pointwise(const Geometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0 && (g.sh != 1 || g.sw != 1);
+}
 }  // namespace
 
 template <class T>
@@ -47,6 +55,10 @@ struct Kernels {
   void (*im2col_rows)(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc);
   // dx (C, H, W) += those columns scattered back (dx is added to, not overwritten)
   void (*col2im_rows_add)(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc);
+  // strided_pointwise(g) only: dx's input rows [r0*sh, r1 == OH ? H : r1*sh) of every channel (the rows
+  // output rows [r0, r1) own) overwritten: the columns where the windows read, 0 elsewhere. No fill of
+  // dx before and no adding into it: one write of every value.
+  void (*col2im_rows_pointwise)(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc);
   // One channel of the bias gradient: N planes of hw values, plane n at dy + n*stride (and y + n*stride,
   // out + n*stride). With y, out (overwritten) = dy where y > 0, else 0 (also where dy is NaN or inf, as
   // torch's ReLU backward, where(y > 0, dy, 0)), out may be null; without y, out is ignored and dy is summed as it is. Returns the sum of the

@@ -123,6 +123,45 @@ inline void scatter_add2_span(double* in, const double* out, int64_t n) {
                           _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, p + 8), _mm512_permutexvar_pd(hi_idx, v)));
   }
 }
+// out[2k] = in[k], out[2k + 1] = 0 for 2k + 1 < w (the row of a stride-2 1x1 layer's dx): w is 2n or 2n - 1
+inline void expand2_span(float* out, const float* in, int64_t n, int64_t w) {
+  const __m512i lo_idx = _mm512_setr_epi32(0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0);
+  const __m512i hi_idx = _mm512_setr_epi32(8, 0, 9, 0, 10, 0, 11, 0, 12, 0, 13, 0, 14, 0, 15, 0);
+  int64_t k = 0;
+  for (; k + 16 <= n && 2 * k + 32 <= w; k += 16) {
+    const __m512 v = _mm512_loadu_ps(in + k);
+    _mm512_storeu_ps(out + 2 * k, _mm512_maskz_permutexvar_ps(0x5555, lo_idx, v));
+    _mm512_storeu_ps(out + 2 * k + 16, _mm512_maskz_permutexvar_ps(0x5555, hi_idx, v));
+  }
+  for (; k < n; k += 16) {
+    const int64_t m = n - k < 16 ? n - k : 16, left = w - 2 * k;
+    const __m512 v = _mm512_maskz_loadu_ps(tail16(m), in + k);
+    _mm512_mask_storeu_ps(out + 2 * k, left >= 16 ? __mmask16(0xFFFF) : tail16(left),
+                          _mm512_maskz_permutexvar_ps(0x5555, lo_idx, v));
+    if (left > 16)
+      _mm512_mask_storeu_ps(out + 2 * k + 16, left >= 32 ? __mmask16(0xFFFF) : tail16(left - 16),
+                            _mm512_maskz_permutexvar_ps(0x5555, hi_idx, v));
+  }
+}
+inline void expand2_span(double* out, const double* in, int64_t n, int64_t w) {
+  const __m512i lo_idx = _mm512_setr_epi64(0, 0, 1, 0, 2, 0, 3, 0);
+  const __m512i hi_idx = _mm512_setr_epi64(4, 0, 5, 0, 6, 0, 7, 0);
+  int64_t k = 0;
+  for (; k + 8 <= n && 2 * k + 16 <= w; k += 8) {
+    const __m512d v = _mm512_loadu_pd(in + k);
+    _mm512_storeu_pd(out + 2 * k, _mm512_maskz_permutexvar_pd(0x55, lo_idx, v));
+    _mm512_storeu_pd(out + 2 * k + 8, _mm512_maskz_permutexvar_pd(0x55, hi_idx, v));
+  }
+  for (; k < n; k += 8) {
+    const int64_t m = n - k < 8 ? n - k : 8, left = w - 2 * k;
+    const __m512d v = _mm512_maskz_loadu_pd(tail8(m), in + k);
+    _mm512_mask_storeu_pd(out + 2 * k, left >= 8 ? __mmask8(0xFF) : tail8(left),
+                          _mm512_maskz_permutexvar_pd(0x55, lo_idx, v));
+    if (left > 8)
+      _mm512_mask_storeu_pd(out + 2 * k + 8, left >= 16 ? __mmask8(0xFF) : tail8(left - 8),
+                            _mm512_maskz_permutexvar_pd(0x55, hi_idx, v));
+  }
+}
 // Two gather2_spans in one pass: even[k] = in[2k] (k < ne), odd[k] = in[2k + 1] (k < no), with no = ne or
 // ne - 1; reads in[0 .. ne + no - 1] only.
 inline void deinterleave2_span(float* even, float* odd, const float* in, int64_t ne, int64_t no) {
@@ -259,6 +298,13 @@ inline void gather2_span(T* out, const T* in, int64_t n, int64_t) {
 template <class T>
 inline void scatter_add2_span(T* in, const T* out, int64_t n) {
   for (int64_t k = 0; k < n; ++k) in[2 * k] += out[k];
+}
+template <class T>
+inline void expand2_span(T* out, const T* in, int64_t n, int64_t w) {
+  for (int64_t k = 0; k < n; ++k) {
+    out[2 * k] = in[k];
+    if (2 * k + 1 < w) out[2 * k + 1] = T(0);
+  }
 }
 template <class T>
 inline void interleave2_span(T* out, const T* even, const T* odd, int64_t ne, int64_t no) {
@@ -436,15 +482,11 @@ inline void input_rows(const Geometry& g, int64_t r0, int64_t r1, int64_t* h0, i
   *h1 = std::min<int64_t>(g.H, (r1 - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1);
 }
 
-// 1x1 windows, no padding or dilation, strided (ResNet's shortcut: 1x1 stride 2): column row c is channel
-// c's rows r0*sh, (r0+1)*sh, ... read at column stride sw, no zeros anywhere. The general loop's per-row
+// 1x1 windows, no padding, strided (conv.h's strided_pointwise): column row c is channel c's rows r0*sh,
+// (r0+1)*sh, ... read at column stride sw, no zeros anywhere. The general loop's per-row
 // set-up (padding spans, two empty zero fills) cost ~20 cycles for each 16-value row; here a row is its
 // copy alone, and only the rows read are prefetched, a few channels ahead (the odd rows of a stride-2
 // layer are never read).
-inline bool strided_pointwise(const Geometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0 && (g.sh != 1 || g.sw != 1);
-}
-
 template <class T>
 void im2col_rows_pointwise(const T* x, const Geometry& g, int64_t r0, int64_t r1, T* col, int64_t ldc) {
   const int64_t rs = g.sh * g.W, plane = g.H * g.W, n = r1 - r0;
@@ -465,6 +507,38 @@ void im2col_rows_pointwise(const T* x, const Geometry& g, int64_t r0, int64_t r1
     else
       for (int64_t r = 0; r < n; ++r, in += rs, out += g.OW)
         for (int64_t ow = 0; ow < g.OW; ++ow) out[ow] = in[ow * g.sw];
+  }
+}
+
+// dx's rows of output rows [r0, r1) for a strided 1x1 layer (Kernels::col2im_rows_pointwise): each row
+// written once, the values where the windows read and zeros between, with no fill before.
+template <class T>
+void col2im_rows_pointwise_body(const T* col, const Geometry& g, int64_t r0, int64_t r1, T* dx, int64_t ldc) {
+  const int64_t h0 = std::min(g.H, r0 * g.sh), h1 = r1 >= g.OH ? g.H : std::min(g.H, r1 * g.sh);
+  const int64_t plane = g.H * g.W;
+  for (int64_t c = 0; c < g.C; ++c) {
+    const T* src = col + c * ldc;
+    T* dc = dx + c * plane;
+    for (int64_t h = h0; h < h1; ++h) {
+      T* out = dc + h * g.W;
+      const int64_t oh = h / g.sh;
+      if (h % g.sh != 0 || oh >= r1) {  // a row no window reads
+        zero_span(out, g.W);
+        continue;
+      }
+      const T* in = src + (oh - r0) * g.OW;
+      if (g.sw == 1) {
+        copy_span(out, in, g.OW);
+        zero_span(out + g.OW, g.W - g.OW);
+      } else if (g.sw == 2) {
+        const int64_t w = std::min(g.W, 2 * g.OW);  // 2 OW - 1 at an odd W: no zero after the last value
+        expand2_span(out, in, g.OW, w);
+        zero_span(out + w, g.W - w);
+      } else {
+        zero_span(out, g.W);
+        for (int64_t ow = 0; ow < g.OW; ++ow) out[ow * g.sw] = in[ow];
+      }
+    }
   }
 }
 
@@ -575,6 +649,10 @@ void col2im_rows_add_body(const T* col, const Geometry& g, int64_t r0, int64_t r
 
 template <class T>
 void col2im_body(const T* col, const Geometry& g, T* dx, int64_t ldc) {
+  if (strided_pointwise(g)) {
+    col2im_rows_pointwise_body(col, g, 0, g.OH, dx, ldc);
+    return;
+  }
   zero_span(dx, g.C * g.H * g.W);  // dx is overwritten: inputs no window reads get 0
   col2im_rows_add_body(col, g, 0, g.OH, dx, ldc);
 }
@@ -633,6 +711,7 @@ void fill_kernels(Kernels<T>* k) {
   k->col2im = &col2im_body<T>;
   k->im2col_rows = &im2col_rows_body<T>;
   k->col2im_rows_add = &col2im_rows_add_body<T>;
+  k->col2im_rows_pointwise = &col2im_rows_pointwise_body<T>;
 }
 
 }  // namespace
