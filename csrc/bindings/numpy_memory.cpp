@@ -118,8 +118,6 @@ DataMemHandler g_handler = {"firstepoch_aligned_64", 1,
 
 }  // namespace
 
-const char* numpy_handler_name() { return g_handler.name; }
-
 bool align_numpy_allocations() {
   py::object api;
   for (const char* mod : {"numpy._core._multiarray_umath", "numpy.core._multiarray_umath"}) {

@@ -9,8 +9,5 @@ namespace pybind {
 // has no allocator API (older than 1.22) or its C-API table is not as expected.
 bool align_numpy_allocations();
 
-// The name NumPy reports for it (numpy.core.multiarray.get_handler_name())
-const char* numpy_handler_name();
-
 }  // namespace pybind
 }  // namespace fe

@@ -168,6 +168,10 @@ class Conv2dFn(Function):
                 # 9 -> 33 channels, 3x3, stride 2 on 16x15 (64 outputs): im2col / col2im through the phases
                 ((rng.standard_normal((1, 9, 16, 15)), rng.standard_normal((33, 9, 3, 3)), None),
                  {"stride": 2, "padding": 1}),
+                # 9 -> 33 channels, 1x1, stride 2 on 7x8 (an odd height: a last row no window reads): the
+                # strided 1x1 path's own im2col and col2im (dx written row by row, conv_isa.cpp)
+                ((rng.standard_normal((1, 9, 7, 8)), rng.standard_normal((33, 9, 1, 1)), rng.standard_normal(33)),
+                 {"stride": 2}),
                 # 2 -> 8 channels, 3x5 on 5x6 with a fused ReLU: the direct forward as row Winograd F(2, 5)
                 # (direct.h) at AVX-512 (8 float64 channels fill the lanes) and at the scalar level
                 ((rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((8, 2, 3, 5)), rng.standard_normal(8) + 0.3),
