@@ -329,12 +329,13 @@ TILED_CASES = [((11, 64, 23, 40), (24, 64, 3, 3), dict(padding=1)),
                ((3, 24, 13, 10), (8, 12, 1, 1), dict(stride=(3, 2), groups=2)),
                # more output channels than window offsets: the weight gradient as dy @ col^T (dy read in
                # place, the columns packed): strided 1x1 with a partial last panel of 20 channels, in-place
-               # 1x1, 4 KiB planes (copied), groups, and an image in several tiles of output rows
+               # 1x1, 4 KiB planes (copied), groups, an image in several tiles of output rows, small maps
                ((3, 20, 37, 35), (70, 20, 1, 1), dict(stride=2)),
                ((2, 33, 30, 30), (100, 33, 1, 1), {}),
                ((2, 16, 32, 32), (48, 16, 1, 1), {}),
                ((2, 24, 15, 17), (60, 12, 1, 1), dict(stride=2, groups=2)),
                ((1, 64, 100, 90), (96, 64, 1, 1), {}),
+               ((20, 64, 11, 9), (150, 64, 1, 1), dict(stride=2)),  # small maps side by side
                ((1, 37, 41, 43), (5, 37, 5, 3), dict(padding=(0, 2))),
                ((13, 3, 31, 33), (17, 3, 3, 3), dict(padding=1)),
                # small maps (under 64 output positions): several images side by side in one column tile,

@@ -132,6 +132,15 @@ int64_t weight_groups(int64_t N, int64_t wsize) {
   return std::max<int64_t>(1, std::min({N, kWeightGroups, by_memory}));
 }
 
+// The share of the microkernel's tiles an M x N product fills: row blocks of MR, columns in panels of NR
+// and a last one of narrow_nr where the remainder fits it.
+template <class T>
+double tile_use(const gemm::UKernel<T>& uk, int64_t M, int64_t N) {
+  const int64_t rows = (M + uk.mr - 1) / uk.mr * uk.mr, rem = N % uk.nr;
+  const int64_t cols = N - rem + (rem == 0 ? 0 : uk.narrow_nr > 0 && rem <= uk.narrow_nr ? uk.narrow_nr : uk.nr);
+  return static_cast<double>(M) / static_cast<double>(rows) * static_cast<double>(N) / static_cast<double>(cols);
+}
+
 template <class T>
 inline T relu_of(T v) {
   return v > T(0) ? v : (v != v ? v : T(0));  // NaN stays NaN, like max(x, 0) in NumPy
@@ -327,11 +336,15 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   // so one of them is packed transposed; the smaller one. With more output channels than window offsets
   // (1x1 layers that widen: ResNet's shortcut 64 -> 128, a bottleneck's 64 -> 256) that is the columns:
   // dW_g = dy_g @ col_g^T, dy read in place, and each group's partial sum is in dW's own layout (no
-  // transpose at the end). One core, weight gradient alone, ms before -> after: 1x1 stride 2 64 -> 128
-  // on 32x32 (N = 32) 2.03 -> 1.91, 2.25 -> 2.01 (2 threads 1.16 -> 1.04); 128 -> 256 on 16x16 1.76 ->
-  // 1.63; 64 -> 256 on 56x56 (N = 8) 10.9 -> 8.8; 32 -> 96 on 32x32 1.49 -> 1.27 (AVX2: 1.02-1.22x);
-  // 3x3 24 -> 256 stride 2 (K = 216): a tie. Otherwise dW_g^T = col_g @ dy_g^T, dy packed.
-  const bool dy_rows = nb == 1 && dw && K < OCg;
+  // transpose at the end); unless the window offsets, now the product's columns, fill fewer of the
+  // microkernel's tiles (tile_use: 20 -> 64 or 40 -> 96, a part-filled last panel, ran 0.81-0.93x that
+  // way). One core, weight gradient alone, ms before -> after: 1x1 stride 2 64 -> 128 on 32x32 (N = 32)
+  // 2.03 -> 1.91, 2.25 -> 2.01 (2 threads 1.16 -> 1.04); 128 -> 256 on 16x16 1.76 -> 1.63; 64 -> 256 on
+  // 56x56 (N = 8) 10.9 -> 8.8; 32 -> 96 on 32x32 1.49 -> 1.27 (AVX2: 1.02-1.22x); small maps (images side
+  // by side): 1x1 stride 2 256 -> 512 on 8x8 1.91 -> 1.60 (2 threads 1.12 -> 0.85), 3x3 stride 2 24 ->
+  // 256 on 8x8 0.82 -> 0.74, 32 -> 128 on 6x6 (N = 64) 0.31 -> 0.28; 3x3 24 -> 256 stride 2 on 32x32
+  // (K = 216): a tie. Otherwise dW_g^T = col_g @ dy_g^T, dy packed.
+  const bool dy_rows = dw && K < OCg && tile_use(uk, OCg, K) >= tile_use(uk, K, OCg);
   const int64_t R = nb > 1 ? g.OH : tile_rows<T>(g, KT), ldt = tile_ld<T>(nb * R * g.OW);
   const int64_t dybuf = nb > 1 ? OC * nb * L : 0;
   const int64_t atsize = dx ? gemm::packed_a_size(uk, K, OCg) : 0;
@@ -372,11 +385,17 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
         }
         if (dwt) {  // as below, the reduction now n_cols long
           for (int64_t n = c0; n < c1; ++n) im2col_small(x + n * plane, g, taps, col + (n - c0) * L, ldt);
-          for (int64_t gi = 0; gi < groups; ++gi)
+          for (int64_t gi = 0; gi < groups; ++gi) {
+            if (dy_rows) {
+              gemm::gemm<T>(uk, false, true, OCg, K, n_cols, T(1), dyg + gi * OCg * n_cols, n_cols, col + gi * K * ldt,
+                            ldt, first ? T(0) : T(1), dwt + gi * OCg * K, K, nullptr, false, 1);
+              continue;
+            }
             for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
               gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), col + gi * K * ldt,
                             ldt, dyg + (gi * OCg + o0) * n_cols, n_cols, first ? T(0) : T(1), dwt + gi * K * OCg + o0,
                             OCg, nullptr, false, 1);
+          }
           first = false;
         }
       }
