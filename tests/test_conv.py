@@ -403,6 +403,41 @@ def test_conv2d_results_are_bitwise_the_same_on_1_2_3_and_7_threads(rng, threads
                 assert np.array_equal(a, c), (xs, ws, kw, activation)
 
 
+# Small maps (images side by side) whose image groups each take several passes of the weight gradient
+# once set_conv_small_map_bytes(1) shrinks the per-pass budget: 5 images a group, 4 a pass at 60 output
+# positions. dW = dy @ col^T (more output channels than window offsets), dW^T = col @ dy^T (fewer), 3x3.
+SMALL_MAP_PASSES = [((40, 64, 12, 20), (150, 64, 1, 1), dict(stride=2)),
+                    ((40, 48, 6, 10), (20, 48, 1, 1), {}),
+                    ((40, 24, 6, 10), (40, 24, 3, 3), dict(padding=1))]
+
+
+@pytest.fixture
+def small_map_passes():
+    before = _C.get_conv_small_map_bytes()
+    _C.set_conv_small_map_bytes(1)
+    yield
+    _C.set_conv_small_map_bytes(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_weight_gradient_of_small_maps_over_several_passes(isa, rng, dtype, small_map_passes):
+    for xs, ws, kw in SMALL_MAP_PASSES:
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype)
+        dy = rng.standard_normal(_out_shape(xs, ws, kw)).astype(dtype)
+        want_dx, want_dw, _ = R.conv2d_backward(x, w, dy, **kw)
+        _, dx, dw = _conv_all(x, w, None, dy, kw)
+        np.testing.assert_allclose(dx, want_dx, *tol_for(dtype, ws[0] * 9), err_msg=str((xs, ws, kw)))
+        np.testing.assert_allclose(dw, want_dw, *tol_for(dtype, dy.size // ws[0]), err_msg=str((xs, ws, kw)))
+
+
+def test_set_conv_small_map_bytes_is_checked():
+    before = _C.get_conv_small_map_bytes()
+    with pytest.raises(ValueError, match="bytes"):
+        _C.set_conv_small_map_bytes(-1)
+    assert _C.get_conv_small_map_bytes() == before
+
+
 def test_conv2d_activation_is_checked():
     x = np.zeros((1, 2, 5, 5), np.float32)
     w = np.zeros((3, 2, 3, 3), np.float32)

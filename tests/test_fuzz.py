@@ -1067,6 +1067,21 @@ def test_fuzz_winograd_tile(tile, out_h, out_w, channels):
         _C.set_winograd_tile(0)
 
 
+@fuzz("set_conv_small_map_bytes")
+@fuzz("get_conv_small_map_bytes")
+@FUZZ
+@given(st.one_of(st.integers(-3, 1 << 30), st.sampled_from([2 ** 63, 2 ** 70, -2 ** 63]), st.floats(), st.none()))
+def test_fuzz_conv_small_map_bytes(n):
+    """The small-map budget takes any count of bytes from 0 up and names anything else."""
+    try:
+        ok = run_case("set_conv_small_map_bytes", None, _C.set_conv_small_map_bytes, n)
+        assert ok == (isinstance(n, int) and 0 <= n < 2 ** 63)
+        CASES["get_conv_small_map_bytes"] += 1
+        assert _C.get_conv_small_map_bytes() == (n if ok else 0)
+    finally:
+        _C.set_conv_small_map_bytes(0)
+
+
 @fuzz("set_isa")
 @FUZZ
 @given(TEXT)

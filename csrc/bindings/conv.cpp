@@ -246,6 +246,16 @@ void bind_conv(py::module_& m) {
         "Makes every Winograd convolution use tile 2 or 4 (0: by shape, the default), process-wide. For tests.");
   m.def("get_winograd_tile", [] { return fe::conv::winograd::tile_override(); },
         "The set_winograd_tile override: 0 (by shape), 2 or 4.");
+  m.def("set_conv_small_map_bytes", [](int64_t bytes) {
+          if (bytes < 0)
+            throw py::value_error("set_conv_small_map_bytes: bytes must be >= 0, got " + std::to_string(bytes));
+          fe::conv::set_small_map_bytes(bytes);
+        }, py::arg("bytes"),
+        "The budget, in bytes, of the columns and dy the weight gradient of small maps (images side by side) sums "
+        "in one pass; 0 (the default) is 4 MiB. Process-wide. For tests: 1 makes each image group take several "
+        "passes.");
+  m.def("get_conv_small_map_bytes", [] { return fe::conv::small_map_bytes(); },
+        "The set_conv_small_map_bytes override: 0 (the default budget) or the bytes set.");
   m.def("im2col", [](py::array x, py::array col, Pair k, Pair s, Pair p, Pair d) {
           is_float64(x, "x") ? im2col_t<double>(x, col, k, s, p, d) : im2col_t<float>(x, col, k, s, p, d);
         }, py::arg("x").noconvert(), py::arg("col").noconvert(), win("kernel_size"), win("stride"), win("padding"),

@@ -120,7 +120,8 @@ refuse = _function.capture_refuse
 # Queries and settings, not work: run as they are, never recorded.
 _NOT_KERNELS = {"conv_algorithm", "cpu_info", "fma_peak_gflops", "get_isa", "get_num_threads", "get_winograd_tile",
                 "memory_bandwidth_gbs", "release_free_memory", "set_isa", "set_num_threads", "set_winograd_tile",
-                "winograd_tile", "attention_workspace_size", "rnn_workspace_size"}
+                "winograd_tile", "attention_workspace_size", "rnn_workspace_size", "get_conv_small_map_bytes",
+                "set_conv_small_map_bytes"}
 
 
 def _recorder(name, fn):

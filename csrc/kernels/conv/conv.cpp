@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <stdexcept>
 #include <vector>
 
 #include "common/parallel.h"
@@ -67,6 +68,7 @@ bool columns_in_place(const Geometry& g) {
 // side by side into one column tile, about kMinColumns columns of them or as many as the tile budget
 // allows beyond that (at most kMaxColumns), and the product is moved to each image's planes after.
 constexpr int64_t kMinColumns = 64, kMaxColumns = 256, kSmallMapBytes = int64_t(4) << 20;
+std::atomic<int64_t> g_small_map_bytes{0};  // set_small_map_bytes (tests): 0 is kSmallMapBytes
 
 template <class T>
 int64_t images_per_tile(const Geometry& g, int64_t N, int64_t KT) {
@@ -248,6 +250,13 @@ bool data_gradient_as_convolution(const Geometry& g, int64_t groups, int mr) {
 
 }  // namespace
 
+void set_small_map_bytes(int64_t bytes) {
+  if (bytes < 0) throw std::invalid_argument("small map bytes must be >= 0");
+  g_small_map_bytes.store(bytes, std::memory_order_relaxed);
+}
+
+int64_t small_map_bytes() { return g_small_map_bytes.load(std::memory_order_relaxed); }
+
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
                     const T* w, int64_t OC, int64_t groups, const T* bias, bool relu, T* y, int nthreads) {
@@ -329,7 +338,9 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   const int64_t nb0 = images_per_tile<T>(g, N, KT);
   // Work items: image groups. With dW, the groups of its partial sums; else every image (every nb) is one.
   const int64_t G = dw ? weight_groups(N, wsize) : (N + nb0 - 1) / nb0;
-  const int64_t fit = kSmallMapBytes / static_cast<int64_t>(sizeof(T)) / std::max<int64_t>(1, (KT + OC) * L);
+  const int64_t small_bytes = g_small_map_bytes.load(std::memory_order_relaxed);
+  const int64_t fit = (small_bytes > 0 ? small_bytes : kSmallMapBytes) / static_cast<int64_t>(sizeof(T)) /
+                      std::max<int64_t>(1, (KT + OC) * L);
   const int64_t nb = nb0 > 1 && dw ? std::max(nb0, std::min((N + G - 1) / G, fit)) : nb0;
   const bool pw = nb == 1 && pointwise(g), in_place = nb == 1 && columns_in_place<T>(g);
   // The weight gradient's product sums over positions, the unit-stride axis of both the columns and dy,

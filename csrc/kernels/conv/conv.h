@@ -92,6 +92,13 @@ template <class T>
 void conv2d_backward_bias(const Kernels<T>& k, const T* dy, const T* y, T* dy_out, T* dbias, int64_t N, int64_t C,
                           int64_t HW, int nthreads);
 
+// The weight gradient of small maps (images side by side) sums as many images in one pass as about 4 MiB
+// of columns and dy hold, up to a whole image group. A non-zero override sets that budget in bytes
+// (tests: 1 makes every group take several passes, so the passes' sums are checked); 0 is the default.
+// std::invalid_argument below 0.
+void set_small_map_bytes(int64_t bytes);
+int64_t small_map_bytes();
+
 // Fills k with the kernels of level I (defined in conv_isa.cpp, compiled once per level).
 template <Isa I, class T>
 void fill(Kernels<T>* k, IsaTag<I>);
