@@ -432,12 +432,12 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
           }
           if (dwt) {
             // dW_g^T (+)= col_g @ dy_g^T (dy_rows: dW_g (+)= dy_g @ col_g^T), the images and tiles of the
-            // group in order. Transposed, the
-            // product's rows are the C*kh*kw window offsets (576 at ResNet's 3x3x64: no idle rows in the
-            // 14-row microkernel, where OC = 64 rows left 6 of 70 idle). One call per NR output channels:
-            // an A block that meets one B panel is read in place, so the column tile, used by only OC
-            // multiply-adds an element, is never packed (dW: 67 -> 80 % of the GEMM's rate at ResNet's
-            // 64 channels). The groups' sums are transposed into dW once, at the end.
+            // group in order. Transposed, the product's rows are the C*kh*kw window offsets (576 at
+            // ResNet's 3x3x64: no idle rows in the 14-row microkernel, where OC = 64 rows left 6 of 70
+            // idle). One call per NR output channels: an A block that meets one B panel is read in place,
+            // so the column tile, used by only OC multiply-adds an element, is never packed (dW: 67 -> 80 %
+            // of the GEMM's rate at ResNet's 64 channels). The groups' sums are transposed into dW once,
+            // at the end.
             const T* B = in_place ? xn + r0 * g.OW : col;
             const int64_t ldb = in_place ? L : ldt;
             if (!in_place) k.im2col_rows(xn, g, r0, r1, col, ldt);

@@ -73,8 +73,8 @@ struct Kernels {
 // GEMMs against the weight packed once. Backward, image groups: the data gradient tile by tile (W^T @ dy
 // into the thread's buffer, added back into dx), or, for a stride-1 "same" convolution with enough
 // channels, as a forward convolution of dy with the turned weight; the weight gradient as one partial
-// sum per group (dW^T = col @ dy^T, or dW = dy @ col^T where
-// the columns have fewer rows than dy), the groups then added in order. Items go to whichever thread is
+// sum per group (dW^T = col @ dy^T, or dW = dy @ col^T where the columns have fewer rows than dy and
+// fill the microkernel's tiles as well), the groups then added in order. Items go to whichever thread is
 // free, but each writes only its own outputs, so results are bitwise the same for any thread count.
 template <class T>
 void conv2d_forward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x, int64_t N, const Geometry& g,
