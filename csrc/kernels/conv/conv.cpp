@@ -367,6 +367,25 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   if (dx)  // W_g^T packed once for every tile's data-gradient GEMM
     for (int64_t gi = 0; gi < groups; ++gi)
       gemm::pack_a_all(uk, true, K, OCg, w + gi * OCg * K, K, wtpack + gi * atsize, nthreads);
+  // One pass of the weight gradient's product, every group: the columns (K rows a group, row stride ldc)
+  // against dy (OCg rows a group, row stride ldy), n_cols positions, into the group's sum dwt (overwritten
+  // on its first pass). dW_g = dy_g @ col_g^T with dy_rows, else dW_g^T = col_g @ dy_g^T one call per NR
+  // output channels (see below).
+  auto dw_pass = [&](const T* cl, int64_t ldc, const T* dyp, int64_t ldy, int64_t n_cols, bool first, T* dwt) {
+    const T beta = first ? T(0) : T(1);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      const T* cg = cl + gi * K * ldc;
+      const T* dg = dyp + gi * OCg * ldy;
+      if (dy_rows) {
+        gemm::gemm<T>(uk, false, true, OCg, K, n_cols, T(1), dg, ldy, cg, ldc, beta, dwt + gi * OCg * K, K, nullptr,
+                      false, 1);
+        continue;
+      }
+      for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
+        gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), cg, ldc, dg + o0 * ldy,
+                      ldy, beta, dwt + gi * K * OCg + o0, OCg, nullptr, false, 1);
+    }
+  };
   // Groups are handed out in turn: each sums its own images into its own buffer (see forward_tiles).
   std::atomic<int64_t> next{0};
   const Taps taps(nb > 1 ? g : Geometry{});
@@ -375,8 +394,9 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
     for (int64_t gr; (gr = next.fetch_add(1, std::memory_order_relaxed)) < G;) {
       int64_t n0, n1;
       split_range(N, static_cast<int>(G), static_cast<int>(gr), &n0, &n1);
-      // this group's dW^T, (groups, K, OCg); with dy_rows its dW, (groups, OCg, K) = (OC, K)
-      T* dwt = dw ? partial + gr * wsize : nullptr;
+      // this group's dW^T, (groups, K, OCg); with dy_rows its dW, (groups, OCg, K) = (OC, K), group 0's
+      // in dw itself (its slot of `partial` unused)
+      T* dwt = !dw ? nullptr : dy_rows && gr == 0 ? dw : partial + gr * wsize;
       bool first = true;
       for (int64_t c0 = n0; nb > 1 && c0 < n1; c0 += nb) {  // small maps: nb images at a time
         const int64_t c1 = std::min(n1, c0 + nb), n_cols = (c1 - c0) * L;
@@ -396,17 +416,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
         }
         if (dwt) {  // as below, the reduction now n_cols long
           for (int64_t n = c0; n < c1; ++n) im2col_small(x + n * plane, g, taps, col + (n - c0) * L, ldt);
-          for (int64_t gi = 0; gi < groups; ++gi) {
-            if (dy_rows) {
-              gemm::gemm<T>(uk, false, true, OCg, K, n_cols, T(1), dyg + gi * OCg * n_cols, n_cols, col + gi * K * ldt,
-                            ldt, first ? T(0) : T(1), dwt + gi * OCg * K, K, nullptr, false, 1);
-              continue;
-            }
-            for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
-              gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), col + gi * K * ldt,
-                            ldt, dyg + (gi * OCg + o0) * n_cols, n_cols, first ? T(0) : T(1), dwt + gi * K * OCg + o0,
-                            OCg, nullptr, false, 1);
-          }
+          dw_pass(col, ldt, dyg, n_cols, n_cols, first, dwt);
           first = false;
         }
       }
@@ -441,17 +451,7 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
             const T* B = in_place ? xn + r0 * g.OW : col;
             const int64_t ldb = in_place ? L : ldt;
             if (!in_place) k.im2col_rows(xn, g, r0, r1, col, ldt);
-            for (int64_t gi = 0; gi < groups; ++gi) {
-              if (dy_rows) {  // dW_g (+)= dy_g @ col_g^T: the columns packed (transposed), dy read in place
-                gemm::gemm<T>(uk, false, true, OCg, K, n_cols, T(1), dyt + gi * OCg * L, L, B + gi * K * ldb, ldb,
-                              first ? T(0) : T(1), dwt + gi * OCg * K, K, nullptr, false, 1);
-                continue;
-              }
-              for (int64_t o0 = 0; o0 < OCg; o0 += uk.nr)
-                gemm::gemm<T>(uk, false, true, K, std::min<int64_t>(uk.nr, OCg - o0), n_cols, T(1), B + gi * K * ldb,
-                              ldb, dyt + (gi * OCg + o0) * L, L, first ? T(0) : T(1), dwt + gi * K * OCg + o0, OCg,
-                              nullptr, false, 1);
-            }
+            dw_pass(B, ldb, dyt, L, n_cols, first, dwt);
             first = false;
           }
         }
@@ -462,14 +462,14 @@ void conv2d_backward(const Kernels<T>& k, const gemm::UKernel<T>& uk, const T* x
   // dW^T = group 0's + group 1's + ... in group order, into group 0's buffer (contiguous, so it
   // vectorises; summed straight into dW's transposed places, the strided reads cost 2 ms at ResNet's
   // downsampling shape), then transposed into dW in blocks of rows
-  // (dy_rows: the sum is dW itself, copied out in the same pass)
-  if (G > 1 || dy_rows)
+  // (dy_rows: the groups are added into dw, group 0's sum, and that is dW: nothing to transpose)
+  T* const sum = dy_rows ? dw : partial;
+  if (G > 1)
     parallel_ranges(wsize, G, 1 << 16, nthreads, [&](int64_t e0, int64_t e1) {
       for (int64_t p = 1; p < G; ++p) {
         const T* src = partial + p * wsize;
-        for (int64_t e = e0; e < e1; ++e) partial[e] += src[e];
+        for (int64_t e = e0; e < e1; ++e) sum[e] += src[e];
       }
-      if (dy_rows) std::copy(partial + e0, partial + e1, dw + e0);
     });
   if (dy_rows) return;
   constexpr int64_t kBlock = 16;
