@@ -130,6 +130,27 @@ def test_max_pool_backward_takes_any_argmax_in_the_plane(isa, rng, dtype):
                 _C.max_pool2d_backward(dy, am2, dx, k, s, (0, 0), (1, 1))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_2x2_of_small_planes(isa, rng, dtype):
+    """2x2 stride 2 over planes whose output rows are short (OW <= 8: AVX-512 takes several rows a vector
+    there, up to 16 outputs from a run of 64 inputs): every H and W from 2 to 19, odd ones leaving a row
+    or column no window covers, groups of rows cut short at the plane's end; y, argmax and dx exactly the
+    reference's, with ties, NaN and -inf in x, NaN in dy, and argmax given by a caller."""
+    for H in range(2, 14):
+        for W in range(2, 20):
+            x = data(rng, (2, 3, H, W), dtype)
+            x[rng.random(x.shape) < 0.05] = -np.inf
+            ys, am = max_forward_matches(x, (2, 2), (2, 2), (0, 0), (1, 1))
+            dy = rng.standard_normal(ys).astype(dtype)
+            dy[0, 0, 0, 0] = np.nan
+            # the forward's argmax, a caller's anywhere, and each moved two inputs back (into the rows or
+            # the uncovered column before its window)
+            for a in (am, rng.integers(-1, H * W, size=ys), np.maximum(am - 2, -1)):
+                dx = np.full(x.shape, 7, dtype)  # overwritten: nothing of it may survive
+                _C.max_pool2d_backward(dy, a, dx, (2, 2), (2, 2), (0, 0), (1, 1))
+                np.testing.assert_array_equal(dx, RP.max_pool2d_backward(dy, a, x.shape, 2), err_msg=f"{(H, W)}")
+
+
 @pytest.mark.parametrize("geom", GEOMS[:5])
 def test_threads_bitwise(rng, threads, geom):
     """Planes split over threads: 1, 2, 3 and 7 threads give the same bits (shapes large enough that
