@@ -177,7 +177,46 @@ def memory_cases(torch, rng):
                 t_fb(lambda t: tf.batch_norm(t, None, None, training=True), xbt, dybt))):
             c["fwd"]["torch"], c["bwd"]["torch"], c["fwd+bwd"]["torch"] = fwd, bwd, fb
     cases += pool_option_cases(torch, x, rng)
+    cases.append(lenet_pool_case(torch, rng))
     return cases
+
+
+def lenet_pool_case(torch, rng):
+    """LeNet's second max pool, 2x2 over (64,16,10,10): planes of 100 values and pooled rows of 5 (a
+    cache-resident case, where the per-row work, not memory, sets the time)."""
+    x = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
+    X, Xg = fe.from_numpy(x), fe.tensor(x, requires_grad=True)
+    y, argmax = RP.max_pool2d_forward(x, 2)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = np.empty_like(x)
+
+    def fe_fb():
+        Xg.grad = None
+        F.max_pool2d(Xg, 2).backward(dy)
+
+    def np_fb():
+        _, am = RP.max_pool2d_forward(x, 2)
+        RP.max_pool2d_backward(dy, am, x.shape, 2)
+
+    case = {"fwd": {"fe": lambda: F.max_pool2d(X, 2), "np": lambda: RP.max_pool2d_forward(x, 2)},
+            "bwd": {"fe": lambda: _C.max_pool2d_backward(dy, argmax, dx, (2, 2), (2, 2), (0, 0), (1, 1)),
+                    "np": lambda: RP.max_pool2d_backward(dy, argmax, x.shape, 2)},
+            "fwd+bwd": {"fe": fe_fb, "np": np_fb}}
+    if torch:
+        tf = torch.nn.functional
+        xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
+        _, it = tf.max_pool2d(xt, 2, return_indices=True)
+        xtg = xt.clone().requires_grad_(True)
+
+        def t_fb():
+            xtg.grad = None
+            tf.max_pool2d(xtg, 2).backward(dyt)
+        case["fwd"]["torch"] = lambda: tf.max_pool2d(xt, 2)
+        case["bwd"]["torch"] = lambda: torch.ops.aten.max_pool2d_with_indices_backward(
+            dyt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, it)
+        case["fwd+bwd"]["torch"] = t_fb
+    E = x.nbytes
+    return "max pool 2x2 (64,16,10,10)", case, {"fwd": E * 1.75, "bwd": E * 1.75, "fwd+bwd": E * 3.5}
 
 
 def pool_option_cases(torch, x, rng):
