@@ -174,6 +174,23 @@ def test_threads_bitwise(rng, threads, geom):
             assert np.array_equal(a, b)
 
 
+def test_threads_bitwise_small_planes(rng, threads):
+    """LeNet's second pool, 2x2 over (64,16,10,10) (several pooled rows a vector): 1, 2, 3 and 7 threads
+    give the same bits."""
+    x = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
+    dy = rng.standard_normal((64, 16, 5, 5)).astype(np.float32)
+    outs = []
+    for n in (1, 2, 3, 7):
+        fe.set_num_threads(n)
+        y, am, dx = np.empty_like(dy), np.empty(dy.shape, np.int64), np.empty_like(x)
+        _C.max_pool2d_forward(x, y, am, (2, 2), (2, 2), (0, 0), (1, 1))
+        _C.max_pool2d_backward(dy, am, dx, (2, 2), (2, 2), (0, 0), (1, 1))
+        outs.append((y, am, dx))
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            assert np.array_equal(a, b)
+
+
 def test_memory_bandwidth_probe():
     """The probe bench/ quotes "% of bandwidth" against: a positive figure, bad arguments named."""
     assert _C.memory_bandwidth_gbs(1 << 20, 1, 1) > 0
