@@ -151,6 +151,24 @@ def test_max_pool_2x2_of_small_planes(isa, rng, dtype):
                 np.testing.assert_array_equal(dx, RP.max_pool2d_backward(dy, a, x.shape, 2), err_msg=f"{(H, W)}")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_2x2_of_small_planes(isa, rng, dtype):
+    """2x2 stride-2 average pooling over the same small planes (several pooled rows a vector at AVX-512):
+    every H and W from 2 to 19, y and dx the reference's, a NaN reaching only its own window."""
+    for H in range(2, 14):
+        for W in range(2, 20):
+            x = rng.standard_normal((2, 3, H, W)).astype(dtype)
+            x[1, 2, H - 1, 0] = np.nan
+            ys = out_shape(x.shape, (2, 2), (2, 2), (0, 0), (1, 1))
+            y = np.full(ys, 7, dtype)
+            _C.avg_pool2d_forward(x, y, (2, 2), (2, 2), (0, 0))
+            np.testing.assert_allclose(y, RP.avg_pool2d_forward(x, 2), **tol(dtype), err_msg=f"{(H, W)}")
+            dy = rng.standard_normal(ys).astype(dtype)
+            dx = np.full(x.shape, 7, dtype)
+            _C.avg_pool2d_backward(dy, dx, (2, 2), (2, 2), (0, 0))
+            np.testing.assert_allclose(dx, RP.avg_pool2d_backward(dy, x.shape, 2), **tol(dtype), err_msg=f"{(H, W)}")
+
+
 @pytest.mark.parametrize("geom", GEOMS[:5])
 def test_threads_bitwise(rng, threads, geom):
     """Planes split over threads: 1, 2, 3 and 7 threads give the same bits (shapes large enough that
@@ -175,8 +193,8 @@ def test_threads_bitwise(rng, threads, geom):
 
 
 def test_threads_bitwise_small_planes(rng, threads):
-    """LeNet's second pool, 2x2 over (64,16,10,10) (several pooled rows a vector): 1, 2, 3 and 7 threads
-    give the same bits."""
+    """Max and average pooling 2x2 over LeNet's (64,16,10,10) (several pooled rows a vector): 1, 2, 3 and 7
+    threads give the same bits."""
     x = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
     dy = rng.standard_normal((64, 16, 5, 5)).astype(np.float32)
     outs = []
@@ -185,7 +203,10 @@ def test_threads_bitwise_small_planes(rng, threads):
         y, am, dx = np.empty_like(dy), np.empty(dy.shape, np.int64), np.empty_like(x)
         _C.max_pool2d_forward(x, y, am, (2, 2), (2, 2), (0, 0), (1, 1))
         _C.max_pool2d_backward(dy, am, dx, (2, 2), (2, 2), (0, 0), (1, 1))
-        outs.append((y, am, dx))
+        ya, dxa = np.empty_like(dy), np.empty_like(x)
+        _C.avg_pool2d_forward(x, ya, (2, 2), (2, 2), (0, 0))
+        _C.avg_pool2d_backward(dy, dxa, (2, 2), (2, 2), (0, 0))
+        outs.append((y, am, dx, ya, dxa))
     for other in outs[1:]:
         for a, b in zip(outs[0], other):
             assert np.array_equal(a, b)

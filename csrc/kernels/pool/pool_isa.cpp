@@ -1,14 +1,15 @@
 // Max and average pooling loops (NCHW planes), compiled once per ISA level (common/isa.h): plain loops
 // the compiler vectorises with that file's flags, and for float on AVX-512 explicit kernels where GCC's
 // loops ran mostly in scalar epilogues (rows of 14-16 outputs) or stalled on their own stores:
-//   forward:  2x2 stride 2 one pass, 16 outputs a step (maxpool_2x2s2_row_avx512, avg: a plain loop;
-//             rows of at most 8 outputs several rows a step, maxpool_2x2s2_group_avx512);
+//   forward:  2x2 stride 2 one pass, 16 outputs a step (maxpool_2x2s2_row_avx512, avgpool_2x2s2_row_avx512;
+//             pooled rows of at most 8 several rows a step, max/avgpool_2x2s2_group_avx512);
 //             any other max window 16 outputs a block, four rows at once, the running best in registers
 //             (maxpool_blocks_avx512); any other average window separably, columns then rows
 //             (avgpool_forward_separable);
 //   backward: disjoint windows inside the plane (kernel <= stride, no padding) write dx once, row by row
 //             (2x2 stride 2: both rows of a window row from one read of its argmax,
-//             maxpool_backward_2x2s2_rows_avx512; short rows: maxpool_backward_2x2s2_group_avx512);
+//             maxpool_backward_2x2s2_rows_avx512; avg: avgpool_backward_2x2s2_row_avx512; short rows:
+//             max/avgpool_backward_2x2s2_group_avx512);
 //             others: max by scatter of each plane, avg separably, rows then columns
 //             (avgpool_backward_separable).
 // Every plane is one thread's and the order of every sum is fixed by the shape alone.
@@ -177,8 +178,9 @@ inline void maxpool_best_of_4(__m512 a, __m512 b, __m512 c, __m512 d, __m512i on
 // so the group's 2 * rows input rows are one run: the forward loads it in four vectors and permutes each
 // lane's four inputs out of them; the backward writes the run whole, each input taking the dy of the
 // window that holds it where that window's argmax names it, else 0 (group_owners).
-// (64,16,10,10), one Zen 4 core, old and new builds in turn: forward 49-50 -> 24-36 us, backward 71-73 ->
-// 30-43 us (row by row, 5 of 16 lanes: 35 cycles a row forward).
+// (64,16,10,10), one Zen 4 core, old and new builds in turn: max pooling forward 49-50 -> 24-36 us,
+// backward 71-73 -> 30-43 us (row by row, 5 of 16 lanes: 35 cycles a row forward); average pooling
+// forward 24.5-25.2 -> 13.7 us, backward 30-31 -> 14-15 us.
 inline int64_t group_rows(int64_t OW, int64_t W) { return OW <= 8 ? std::min(16 / OW, 32 / W) : 1; }
 
 inline __m512i group_offsets(int64_t OW, int64_t W) {
@@ -260,6 +262,19 @@ inline void avgpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t O
     s = _mm512_add_ps(s, _mm512_permutex2var_ps(r1lo, odd, r1hi));
     _mm512_mask_storeu_ps(y + q, my, _mm512_mul_ps(s, inv));
   }
+}
+
+// The n outputs of a group of output rows (group_rows), as avgpool_2x2s2_row_avx512 computes each row.
+inline void avgpool_2x2s2_group_avx512(const float* x0, int64_t span, int64_t n, __m512i ia, int32_t W, float inv_,
+                                       float* y) {
+  __m512 v[4];
+  for (int i = 0; i < 4; ++i) v[i] = _mm512_maskz_loadu_ps(tail16(std::max<int64_t>(span - 16 * i, 0)), x0 + 16 * i);
+  const __m512i one = _mm512_set1_epi32(1), w1 = _mm512_set1_epi32(W);
+  __m512 s = _mm512_add_ps(_mm512_setzero_ps(), pick64(v, ia));
+  s = _mm512_add_ps(s, pick64(v, _mm512_add_epi32(ia, one)));
+  s = _mm512_add_ps(s, pick64(v, _mm512_add_epi32(ia, w1)));
+  s = _mm512_add_ps(s, pick64(v, _mm512_add_epi32(ia, _mm512_add_epi32(w1, one))));
+  _mm512_mask_storeu_ps(y, tail16(n), _mm512_mul_ps(s, _mm512_set1_ps(inv_)));
 }
 
 // The 2x2 stride-2 average-pooling gradient of one input row pair with AVX-512: out[2q] = out[2q+1] =
@@ -377,6 +392,18 @@ inline void maxpool_backward_2x2s2_group_avx512(const float* d, const int64_t* a
       my & (_mm512_cmpge_epi64_mask(a0, zero) | (_mm512_cmpge_epi64_mask(a1, zero) << 8))));
   *below += __builtin_popcount(static_cast<unsigned>(
       my & (_mm512_cmplt_epi64_mask(a0, minus1) | (_mm512_cmplt_epi64_mask(a1, minus1) << 8))));
+}
+
+// The average-pooling gradient of a group of output rows (group_rows): the run of `span` inputs at out
+// written whole, each input the dy * inv of the window that holds it (0 for none), as
+// avgpool_backward_2x2s2_row_avx512 writes each row pair.
+inline void avgpool_backward_2x2s2_group_avx512(const float* d, int64_t n, const GroupOwners& go, float inv_,
+                                                float* out, int64_t span) {
+  const __m512 dv = _mm512_mul_ps(_mm512_maskz_loadu_ps(tail16(n), d), _mm512_set1_ps(inv_));
+  for (int j = 0; j < 4 && 16 * j < span; ++j) {
+    const __mmask16 held = _mm512_cmpge_epi32_mask(go.tgt[j], _mm512_setzero_si512());
+    _mm512_mask_storeu_ps(out + 16 * j, tail16(span - 16 * j), _mm512_maskz_permutexvar_ps(held, go.own[j], dv));
+  }
 }
 
 // The row pass of the separable average-pooling gradient (avgpool_backward_separable) over float rows
@@ -978,8 +1005,22 @@ void avgpool_body(const T* x, const Geometry& g, const AvgDivisor& dv, T* y, int
   const T inv = avg_scale(g, dv, &scale);
   if (scale.empty() && is_2x2_stride_2(g)) {  // one pass, each output its four inputs in raster order
     const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW;
+#if defined(__AVX512F__)
+    const int64_t group = std::is_same<T, float>::value ? group_rows(OW, W) : 1;
+    const __m512i ia = group > 1 ? group_offsets(OW, W) : _mm512_setzero_si512();
+#endif
     for (int64_t p = p0; p < p1; ++p) {
       if (p + 1 < p1) prefetch_span(x + (p + 1) * H * W, H * W);  // the next plane (common/prefetch.h)
+#if defined(__AVX512F__)
+      if (group > 1) {  // short rows: several a step (group_rows)
+        for (int64_t oh = 0; oh < OH; oh += group) {
+          const int64_t rows = std::min(group, OH - oh);
+          avgpool_2x2s2_group_avx512(reinterpret_cast<const float*>(x + (p * H + 2 * oh) * W), 2 * rows * W, rows * OW,
+                                     ia, int32_t(W), float(inv), reinterpret_cast<float*>(y + (p * OH + oh) * OW));
+        }
+        continue;
+      }
+#endif
       for (int64_t oh = 0; oh < OH; ++oh) {
         const T* __restrict__ r0 = x + (p * H + 2 * oh) * W;
         const T* __restrict__ r1 = r0 + W;
@@ -1104,6 +1145,10 @@ void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int6
   const int64_t H = g.H, W = g.W, OH = g.OH, OW = g.OW, sw = g.sw, kw = g.kw;
   const bool two = is_2x2_stride_2(g);
   const std::vector<int64_t> cover = covering_rows(g);
+#if defined(__AVX512F__)
+  const int64_t group = two && std::is_same<T, float>::value ? group_rows(OW, W) : 1;
+  const GroupOwners go = group > 1 ? group_owners(OW, W) : GroupOwners();
+#endif
   for (int64_t p = p0; p < p1; ++p) {
 #if defined(__AVX512F__)
     if (two && std::is_same<T, float>::value) {
@@ -1111,6 +1156,17 @@ void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int6
       if (p + 1 < p1) {  // the next plane's dy, and the dx it writes (common/prefetch.h)
         prefetch_span(dy + (p + 1) * OH * OW, OH * OW);
         prefetch_span(dx + (p + 1) * H * W, H * W, true);
+      }
+      if (group > 1) {  // short rows: several a step (group_rows)
+        for (int64_t oh = 0; oh < OH; oh += group) {
+          const int64_t rows = std::min(group, OH - oh);
+          avgpool_backward_2x2s2_group_avx512(reinterpret_cast<const float*>(dy + (p * OH + oh) * OW), rows * OW, go,
+                                              float(inv), reinterpret_cast<float*>(dx + (p * H + 2 * oh) * W),
+                                              2 * rows * W);
+        }
+        for (int64_t h = 2 * OH; h < H; ++h)  // an odd H's last row
+          for (int64_t w = 0; w < W; ++w) dx[(p * H + h) * W + w] = T(0);
+        continue;
       }
       for (int64_t oh = 0; oh < OH; ++oh) {
         float* o0 = reinterpret_cast<float*>(dx + (p * H + 2 * oh) * W);
