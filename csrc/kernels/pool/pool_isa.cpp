@@ -183,11 +183,21 @@ inline void maxpool_best_of_4(__m512 a, __m512 b, __m512 c, __m512 d, __m512i on
 // forward 24.5-25.2 -> 13.7 us, backward 30-31 -> 14-15 us.
 inline int64_t group_rows(int64_t OW, int64_t W) { return OW <= 8 ? std::min(16 / OW, 32 / W) : 1; }
 
+// ia[l]: lane l's window's first input, counted from the group's first input row
+inline int32_t group_window(int64_t l, int64_t OW, int64_t W) {
+  return static_cast<int32_t>((l / OW) * 2 * W + 2 * (l % OW));
+}
+
 inline __m512i group_offsets(int64_t OW, int64_t W) {
   alignas(64) int32_t ia[16];
   const int64_t n = group_rows(OW, W) * OW;
-  for (int64_t l = 0; l < 16; ++l) ia[l] = l < n ? static_cast<int32_t>((l / OW) * 2 * W + 2 * (l % OW)) : 0;
+  for (int64_t l = 0; l < 16; ++l) ia[l] = l < n ? group_window(l, OW, W) : 0;
   return _mm512_load_si512(ia);
+}
+
+// The group's run of `span` (<= 64) inputs from x0, in four vectors (zeros past the run).
+inline void load_run(const float* x0, int64_t span, __m512* v) {
+  for (int i = 0; i < 4; ++i) v[i] = _mm512_maskz_loadu_ps(tail16(std::max<int64_t>(span - 16 * i, 0)), x0 + 16 * i);
 }
 
 // The run's element idx[L] in lane L, from the run in v[0..4) (idx < 64).
@@ -203,7 +213,7 @@ inline void maxpool_2x2s2_group_avx512(const float* x0, int64_t span, int64_t n,
   const __m512i one = _mm512_set1_epi32(1), w1 = _mm512_set1_epi32(W), w2 = _mm512_set1_epi32(W + 1);
   const __mmask16 my = tail16(n);
   __m512 v[4];
-  for (int i = 0; i < 4; ++i) v[i] = _mm512_maskz_loadu_ps(tail16(std::max<int64_t>(span - 16 * i, 0)), x0 + 16 * i);
+  load_run(x0, span, v);
   const __m512 a = pick64(v, ia), b = pick64(v, _mm512_add_epi32(ia, one));
   const __m512 c = pick64(v, _mm512_add_epi32(ia, w1)), d = pick64(v, _mm512_add_epi32(ia, w2));
   __m512 m;
@@ -268,7 +278,7 @@ inline void avgpool_2x2s2_row_avx512(const float* r0, const float* r1, int64_t O
 inline void avgpool_2x2s2_group_avx512(const float* x0, int64_t span, int64_t n, __m512i ia, int32_t W, float inv_,
                                        float* y) {
   __m512 v[4];
-  for (int i = 0; i < 4; ++i) v[i] = _mm512_maskz_loadu_ps(tail16(std::max<int64_t>(span - 16 * i, 0)), x0 + 16 * i);
+  load_run(x0, span, v);
   const __m512i one = _mm512_set1_epi32(1), w1 = _mm512_set1_epi32(W);
   __m512 s = _mm512_add_ps(_mm512_setzero_ps(), pick64(v, ia));
   s = _mm512_add_ps(s, pick64(v, _mm512_add_epi32(ia, one)));
@@ -353,7 +363,7 @@ inline GroupOwners group_owners(int64_t OW, int64_t W) {
   for (int e = 0; e < 64; ++e) own[e] = 0, tgt[e] = -2;
   const int64_t n = group_rows(OW, W) * OW;
   for (int64_t l = 0; l < n; ++l) {
-    const int64_t a = (l / OW) * 2 * W + 2 * (l % OW);
+    const int64_t a = group_window(l, OW, W);
     for (int64_t e : {a, a + 1, a + W, a + W + 1}) own[e] = static_cast<int32_t>(l), tgt[e] = static_cast<int32_t>(e);
   }
   GroupOwners g;
@@ -803,7 +813,7 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
   const bool two = is_2x2_stride_2(g);
   const std::vector<int64_t> cover = covering_rows(g);
 #if defined(__AVX512F__)
-  const int64_t group = two ? group_rows(OW, W) : 1;
+  const int64_t group = two && std::is_same<T, float>::value ? group_rows(OW, W) : 1;
   const GroupOwners go = group > 1 ? group_owners(OW, W) : GroupOwners();
 #endif
   for (int64_t p = p0; p < p1; ++p) {
@@ -817,20 +827,14 @@ int64_t maxpool_backward_disjoint(const T* dy, const int64_t* argmax, const Geom
     T* dxp = dx + p * H * W;
     int64_t hits = 0, wanted = 0, below = 0;
 #if defined(__AVX512F__)
-    if (two && std::is_same<T, float>::value && group > 1) {  // groups of output rows, the counts on the way
-      for (int64_t oh = 0; oh < OH; oh += group) {
+    if (two && std::is_same<T, float>::value) {  // two input rows per output row, the counts on the way
+      for (int64_t oh = 0; oh < OH && group > 1; oh += group) {  // short rows: several a step (group_rows)
         const int64_t rows = std::min(group, OH - oh);
         maxpool_backward_2x2s2_group_avx512(reinterpret_cast<const float*>(dyp + oh * OW), ap + oh * OW, rows * OW, go,
                                             2 * oh * W, reinterpret_cast<float*>(dxp + 2 * oh * W), 2 * rows * W,
                                             &hits, &wanted, &below);
       }
-      for (int64_t h = 2 * OH; h < H; ++h)  // rows below the last window
-        for (int64_t w = 0; w < W; ++w) dxp[h * W + w] = T(0);
-      if (hits != wanted || below) bad += maxpool_backward_scatter(dyp, ap, L, H * W, dxp);
-      continue;
-    }
-    if (two && std::is_same<T, float>::value) {  // two input rows per output row, the counts on the way
-      for (int64_t oh = 0; oh < OH; ++oh) {
+      for (int64_t oh = 0; oh < OH && group == 1; ++oh) {
         float* out0 = reinterpret_cast<float*>(dxp + 2 * oh * W);
         maxpool_backward_2x2s2_rows_avx512(reinterpret_cast<const float*>(dyp + oh * OW), ap + oh * OW, OW,
                                            2 * oh * W, W, out0, out0 + W, &hits, &wanted, &below);
@@ -1157,18 +1161,13 @@ void avgpool_backward_uniform(const T* dy, const Geometry& g, T inv, T* dx, int6
         prefetch_span(dy + (p + 1) * OH * OW, OH * OW);
         prefetch_span(dx + (p + 1) * H * W, H * W, true);
       }
-      if (group > 1) {  // short rows: several a step (group_rows)
-        for (int64_t oh = 0; oh < OH; oh += group) {
-          const int64_t rows = std::min(group, OH - oh);
-          avgpool_backward_2x2s2_group_avx512(reinterpret_cast<const float*>(dy + (p * OH + oh) * OW), rows * OW, go,
-                                              float(inv), reinterpret_cast<float*>(dx + (p * H + 2 * oh) * W),
-                                              2 * rows * W);
-        }
-        for (int64_t h = 2 * OH; h < H; ++h)  // an odd H's last row
-          for (int64_t w = 0; w < W; ++w) dx[(p * H + h) * W + w] = T(0);
-        continue;
+      for (int64_t oh = 0; oh < OH && group > 1; oh += group) {  // short rows: several a step (group_rows)
+        const int64_t rows = std::min(group, OH - oh);
+        avgpool_backward_2x2s2_group_avx512(reinterpret_cast<const float*>(dy + (p * OH + oh) * OW), rows * OW, go,
+                                            float(inv), reinterpret_cast<float*>(dx + (p * H + 2 * oh) * W),
+                                            2 * rows * W);
       }
-      for (int64_t oh = 0; oh < OH; ++oh) {
+      for (int64_t oh = 0; oh < OH && group == 1; ++oh) {
         float* o0 = reinterpret_cast<float*>(dx + (p * H + 2 * oh) * W);
         avgpool_backward_2x2s2_row_avx512(reinterpret_cast<const float*>(dy + (p * OH + oh) * OW), OW, float(inv), o0,
                                           o0 + W);
