@@ -105,8 +105,7 @@ def memory_cases(torch, rng):
     win = ((2, 2), (2, 2), (0, 0))
     X, XB = fe.from_numpy(x), fe.from_numpy(xb)
     Xg, XBg = fe.tensor(x, requires_grad=True), fe.tensor(xb, requires_grad=True)
-    y, argmax = RP.max_pool2d_forward(x, 2)
-    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dy = rng.standard_normal((64, 32, 14, 14)).astype(np.float32)
     dyb = rng.standard_normal(xb.shape).astype(np.float32)
     dx, dxb = np.empty_like(x), np.empty_like(xb)
     xb3, dyb3, dxb3 = (a.reshape(32, 64, -1) for a in (xb, dyb, dxb))
@@ -119,10 +118,6 @@ def memory_cases(torch, rng):
             fn(Xg).backward(dy)
         return run
 
-    def np_fb_max():
-        yy, am = RP.max_pool2d_forward(x, 2)
-        RP.max_pool2d_backward(dy, am, x.shape, 2)
-
     def np_fb_avg():
         RP.avg_pool2d_forward(x, 2)
         RP.avg_pool2d_backward(dy, x.shape, 2)
@@ -132,12 +127,6 @@ def memory_cases(torch, rng):
         RN.batch_norm_backward(dyb, xb, None, m, s)
 
     cases = [
-        ("max pool 2x2 (64,32,28,28)",
-         {"fwd": {"fe": lambda: F.max_pool2d(X, 2), "np": lambda: RP.max_pool2d_forward(x, 2)},
-          "bwd": {"fe": lambda: _C.max_pool2d_backward(dy, argmax, dx, *win, (1, 1)),
-                  "np": lambda: RP.max_pool2d_backward(dy, argmax, x.shape, 2)},
-          "fwd+bwd": {"fe": fe_fb(lambda t: F.max_pool2d(t, 2), Xg, dy), "np": np_fb_max}},
-         {"fwd": E * 1.75, "bwd": E * 1.75, "fwd+bwd": E * 3.5}),
         ("avg pool 2x2 (64,32,28,28)",
          {"fwd": {"fe": lambda: F.avg_pool2d(X, 2), "np": lambda: RP.avg_pool2d_forward(x, 2)},
           "bwd": {"fe": lambda: _C.avg_pool2d_backward(dy, dx, *win),
@@ -155,7 +144,6 @@ def memory_cases(torch, rng):
     if torch:
         tf = torch.nn.functional
         xt, xbt, dyt, dybt = (torch.from_numpy(a) for a in (x, xb, dy, dyb))
-        yt, it = tf.max_pool2d(xt, 2, return_indices=True)
         st = torch.from_numpy(mean), torch.from_numpy(invstd)
 
         def t_fb(fn, a, g):
@@ -167,27 +155,26 @@ def memory_cases(torch, rng):
             return run
         aten = torch.ops.aten
         for (name, c, _), fwd, bwd, fb in zip(cases, (
-                lambda: tf.max_pool2d(xt, 2), lambda: tf.avg_pool2d(xt, 2),
-                lambda: tf.batch_norm(xbt, None, None, training=True)), (
-                lambda: aten.max_pool2d_with_indices_backward(dyt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, it),
+                lambda: tf.avg_pool2d(xt, 2), lambda: tf.batch_norm(xbt, None, None, training=True)), (
                 lambda: aten.avg_pool2d_backward(dyt, xt, [2, 2], [2, 2], [0, 0], False, True, None),
                 lambda: aten.native_batch_norm_backward(dybt, xbt, None, None, None, *st, True, 1e-5,
                                                         [True, False, False])), (
-                t_fb(lambda t: tf.max_pool2d(t, 2), xt, dyt), t_fb(lambda t: tf.avg_pool2d(t, 2), xt, dyt),
+                t_fb(lambda t: tf.avg_pool2d(t, 2), xt, dyt),
                 t_fb(lambda t: tf.batch_norm(t, None, None, training=True), xbt, dybt))):
             c["fwd"]["torch"], c["bwd"]["torch"], c["fwd+bwd"]["torch"] = fwd, bwd, fb
+    cases.insert(0, max_pool_case(torch, x, dy))
     cases += pool_option_cases(torch, x, rng)
-    cases.append(lenet_pool_case(torch, rng))
+    # LeNet's second max pool: planes of 100 values, pooled rows of 5 (cache-resident: the per-row work,
+    # not memory, sets the time)
+    xl = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
+    cases.append(max_pool_case(torch, xl, rng.standard_normal((64, 16, 5, 5)).astype(np.float32)))
     return cases
 
 
-def lenet_pool_case(torch, rng):
-    """LeNet's second max pool, 2x2 over (64,16,10,10): planes of 100 values and pooled rows of 5 (a
-    cache-resident case, where the per-row work, not memory, sets the time)."""
-    x = rng.standard_normal((64, 16, 10, 10)).astype(np.float32)
+def max_pool_case(torch, x, dy):
+    """Max pooling 2x2 over x (dy: a gradient of its output): the row of memory_cases."""
     X, Xg = fe.from_numpy(x), fe.tensor(x, requires_grad=True)
-    y, argmax = RP.max_pool2d_forward(x, 2)
-    dy = rng.standard_normal(y.shape).astype(np.float32)
+    _, argmax = RP.max_pool2d_forward(x, 2)
     dx = np.empty_like(x)
 
     def fe_fb():
@@ -216,7 +203,8 @@ def lenet_pool_case(torch, rng):
             dyt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, it)
         case["fwd+bwd"]["torch"] = t_fb
     E = x.nbytes
-    return "max pool 2x2 (64,16,10,10)", case, {"fwd": E * 1.75, "bwd": E * 1.75, "fwd+bwd": E * 3.5}
+    name = f"max pool 2x2 ({','.join(map(str, x.shape))})"
+    return name, case, {"fwd": E * 1.75, "bwd": E * 1.75, "fwd+bwd": E * 3.5}
 
 
 def pool_option_cases(torch, x, rng):
